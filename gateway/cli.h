@@ -1,0 +1,41 @@
+/*
+ * cli.h: the scfgate command line.  Only code behind this header prints
+ * to stdout/stderr or chooses an exit status; libraries report through
+ * struct err.
+ *
+ * Conventions every sub-command follows
+ *   - `scfgate CMD --help` (and `-h`) prints usage to stdout, exit 0.
+ *   - Bad usage prints ONE line "scfgate CMD: <reason>" to stderr and
+ *     exits CLI_EXIT_USAGE (2).  cli_usage() does exactly that.
+ *   - A failure of the work itself prints one line naming what and where
+ *     and exits CLI_EXIT_FAIL (1).
+ *   - `--json` where a script would want it: one JSON document on stdout.
+ */
+#ifndef SCFGATE_CLI_H
+#define SCFGATE_CLI_H
+
+#include "err.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/* Sub-commands: argv[0] is the sub-command name. */
+int cmd_scf(int argc, char **argv);
+int cmd_oms(int argc, char **argv);
+int cmd_spool(int argc, char **argv);
+int cmd_bundle(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+
+/* Print "scfgate <cmd>: <reason>" to stderr; returns CLI_EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print "scfgate <cmd>: <err message>" to stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *cmd, const struct err *e);
+
+/* 1 if any argument is --help or -h. */
+int cli_wants_help(int argc, char **argv);
+
+#endif

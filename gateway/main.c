@@ -1,0 +1,59 @@
+/*
+ * main.c: `scfgate`, one binary with git-style sub-commands.  The table
+ * below is the whole dispatch; each sub-command lives in gateway/cmd_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef SCFGATE_VERSION
+#define SCFGATE_VERSION "dev"
+#endif
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"scf", cmd_scf, "run the SeeClickFix half (fetch, write-back)"},
+	{"oms", cmd_oms, "run the Cartegraph OMS half (forward, poll)"},
+	{"status", cmd_status, "queue depths, gaps, failures, last API success, watermark"},
+	{"spool", cmd_spool, "inspect and repair queues (ls, show, verify, stat, hold, ...)"},
+	{"bundle", cmd_bundle, "offline archival bundles (export, verify, list, import)"},
+	{"config", cmd_config, "check, print and convert the configuration"},
+	{"keygen", cmd_keygen, "make a half's Ed25519 key pair"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: scfgate <command> [options]   (scfgate <command> --help)\n\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nscfgate %s: SeeClickFix <-> Cartegraph OMS store-and-forward gateway\n",
+		SCFGATE_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("scfgate %s\n", SCFGATE_VERSION);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "scfgate: '%s' is not a command; see 'scfgate --help'\n", argv[1]);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,172 @@
+/*
+ * record.h: the unit the two halves exchange: one signed XML document per
+ * file, valid against schemas/record.xsd.
+ *
+ * Contract
+ *   - A struct record is the decoded, verified form.  Text fields are
+ *     NUL-terminated UTF-8 owned by the record (record_free releases
+ *     them); optional text is NULL when absent.
+ *   - record_encode() fills the envelope's created time if empty, builds
+ *     the XML, validates it against the embedded record.xsd, signs the
+ *     canonical form (exclusive XML C14N of the document without its
+ *     <signature> element) with Ed25519, and returns the file bytes.  It
+ *     refuses (ERR_PERM) a record that would not validate, so nothing
+ *     invalid is ever written.
+ *   - record_decode() is pure: bytes in, struct out.  It parses with
+ *     libxml2 with network access, DTD loading and entity expansion off,
+ *     validates against the XSD, checks the format version, verifies the
+ *     signature against the given public key, and only then fills the
+ *     struct.  Every failure is ERR_PERM with a reason naming the first
+ *     problem (line number for XML/XSD errors); the caller decides whether
+ *     a file that may still be arriving deserves a retry.
+ *   - record_file_name() is the canonical file name: the zero-padded
+ *     sequence first so names sort in sequence order, then the producer.
+ */
+#ifndef SCFGATE_RECORD_H
+#define SCFGATE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "sig.h"
+
+#define RECORD_FORMAT_VERSION 1
+/* Producer ids: [a-z0-9][a-z0-9_-]{0,31}; they appear in file names. */
+#define RECORD_PRODUCER_MAX 32
+/* Largest record file accepted from a spool or bundle. */
+#define RECORD_MAX_BYTES ((size_t)4 * 1024 * 1024)
+/* "<20 digits>-<producer>.xml" */
+#define RECORD_NAME_MAX (20 + 1 + RECORD_PRODUCER_MAX + 4 + 1)
+
+enum record_kind {
+	RECORD_ISSUE = 1,  /* outbound: a new SCF issue to create in Cartegraph */
+	RECORD_COMMENT,    /* outbound: a new public comment on a tracked issue */
+	RECORD_ATTACHMENT, /* outbound: a media URL (issue or comment photo) */
+	RECORD_ACK,        /* inbound: Cartegraph accepted the request */
+	RECORD_CLOSE,      /* inbound: the Cartegraph request was closed */
+};
+
+struct record_qa {
+	char *question;
+	char *answer; /* "No Answer Given" is kept verbatim */
+};
+
+struct record_comment {
+	int64_t issue_id;
+	char *comment_id;     /* from flag_url, or "h-<hex>" fallback key */
+	char *created_at;     /* RFC 3339 as SCF sent it */
+	int64_t commenter_id; /* 0 when anonymous */
+	char *commenter_name;
+	char *text;
+	int is_system;        /* "... assigned this issue to ..." and similar */
+	char *media_url;      /* comment photo (image_full), or NULL */
+	char *source_json;    /* verbatim comment JSON, or NULL */
+};
+
+struct record_issue {
+	int64_t issue_id;
+	int64_t request_type_id;
+	char *request_type_title;
+	char *status; /* SCF status when fetched ("Open") */
+	char *summary;
+	char *description; /* reporter's text; NULL when SCF sent null */
+	double lat;
+	double lng;
+	char *address;
+	int64_t reporter_id;
+	char *reporter_name;
+	char *created_at;
+	char *updated_at;
+	char *html_url;
+	char *media_url; /* media.image_full, never representative_image_url */
+	size_t n_questions;
+	struct record_qa *questions;
+	size_t n_comments;                /* public comments at first sight, */
+	struct record_comment *comments;  /* sent with the create, not again */
+	char *source_json;                /* verbatim issue JSON */
+};
+
+struct record_attachment {
+	int64_t issue_id;
+	char *comment_id; /* NULL for the issue's own photo */
+	char *url;
+	char *content_type; /* optional hint ("image/jpeg"), or NULL */
+};
+
+struct record_ack {
+	int64_t issue_id;
+	int64_t oid;       /* Cartegraph Oid */
+	char *request_id;  /* Cartegraph IDField */
+	int64_t request_type_id;
+	char *request_type_title; /* for message placeholders, or NULL */
+	char *accepted_at;
+};
+
+struct record_close {
+	int64_t issue_id;
+	int64_t oid;
+	char *request_id;
+	int64_t request_type_id; /* picks the per-category closing message */
+	char *request_type_title;
+	char *oms_status;  /* the Cartegraph status value seen ("Closed") */
+	char *closed_at;
+	char *source_json; /* the Cartegraph record as polled, or NULL */
+};
+
+struct record {
+	unsigned format_version;
+	char producer[RECORD_PRODUCER_MAX + 1];
+	uint64_t seq;
+	enum record_kind kind;
+	char created[40]; /* RFC 3339 UTC, set by record_encode if empty */
+	char *key;        /* idempotency key, e.g. "issue/123", "comment/123/456" */
+	union {
+		struct record_issue issue;
+		struct record_comment comment;
+		struct record_attachment attachment;
+		struct record_ack ack;
+		struct record_close close;
+	} u;
+};
+
+/* A zeroed record of the given kind (format version set), or NULL. */
+struct record *record_new(enum record_kind kind);
+void record_free(struct record *r);
+
+/* "issue", "comment", "attachment", "ack", "close"; NULL if invalid. */
+const char *record_kind_name(enum record_kind kind);
+/* The inverse; 0 when unknown. */
+enum record_kind record_kind_from_name(const char *name);
+/* 1 for issue/comment/attachment, 0 for ack/close. */
+int record_kind_is_outbound(enum record_kind kind);
+
+/* 1 if s is a valid producer id. */
+int record_producer_valid(const char *s);
+
+/* Canonical file name into out (RECORD_NAME_MAX bytes). */
+void record_file_name(char out[RECORD_NAME_MAX], uint64_t seq, const char *producer);
+/* Parse a canonical name; 0 on success, -1 if the name is not ours. */
+int record_parse_file_name(const char *name, uint64_t *seq, char producer[RECORD_PRODUCER_MAX + 1]);
+
+/* Serialize, validate and sign.  out receives the file bytes. */
+enum err_status record_encode(struct record *r, const struct sig_key *key, struct buf *out,
+			      struct err *e);
+
+/* Parse, validate, verify.  On success *out is a new record (record_free).
+ * pub may be NULL only for inspection tools, which then must call
+ * record_decode_unverified below instead; record_decode rejects NULL. */
+enum err_status record_decode(const char *bytes, size_t len, const struct sig_key *pub,
+			      struct record **out, struct err *e);
+
+/* Parse and validate without a key (for `spool show` of a record whose
+ * key is unknown); *sig_ok is set to -1 (not checked).  Never use the
+ * result to act. */
+enum err_status record_decode_unverified(const char *bytes, size_t len, struct record **out,
+					 struct err *e);
+
+/* The embedded schemas/record.xsd text (for tools that print it). */
+extern const char record_xsd_text[];
+
+#endif

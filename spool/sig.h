@@ -1,0 +1,47 @@
+/*
+ * sig.h: Ed25519 keys and signatures (OpenSSL libcrypto).
+ *
+ * Contract
+ *   - Keys are PEM files: "<name>.key" (PKCS#8 private key, mode 0600)
+ *     and "<name>.pub" (SubjectPublicKeyInfo).  sig_keygen refuses to
+ *     overwrite an existing file.
+ *   - A struct sig_key holds either a private key (can sign and verify)
+ *     or a public key (verify only).  It is opaque.
+ *   - sig_key_id() is a short stable fingerprint of the public key (the
+ *     first 8 bytes of SHA-256 of the raw public key, as 16 hex digits).
+ *     Records carry it beside the signature, so "signed by another key"
+ *     is told apart from "signature does not match".
+ *   - sig_verify returns ERR_OK or ERR_PERM; it never treats a malformed
+ *     signature as temporary.
+ */
+#ifndef SCFGATE_SIG_H
+#define SCFGATE_SIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define SIG_BYTES 64
+#define SIG_KEY_ID_LEN 16
+
+struct sig_key;
+
+/* Write dir/name.key and dir/name.pub; fails if either exists. */
+enum err_status sig_keygen(const char *dir, const char *name, struct err *e);
+
+enum err_status sig_load_private(const char *path, struct sig_key **out, struct err *e);
+enum err_status sig_load_public(const char *path, struct sig_key **out, struct err *e);
+void sig_key_free(struct sig_key *k);
+
+/* 16 lowercase hex digits + NUL. */
+void sig_key_id(const struct sig_key *k, char out[SIG_KEY_ID_LEN + 1]);
+
+enum err_status sig_sign(const struct sig_key *k, const void *msg, size_t len,
+			 unsigned char sig[SIG_BYTES], struct err *e);
+enum err_status sig_verify(const struct sig_key *k, const void *msg, size_t len,
+			   const unsigned char sig[SIG_BYTES], struct err *e);
+
+/* SHA-256 of data as 64 lowercase hex digits + NUL. */
+void sig_sha256_hex(const void *data, size_t len, char out[65]);
+
+#endif
