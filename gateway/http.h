@@ -1,0 +1,169 @@
+/*
+ * http.h: the HTTP client both halves use (libcurl).  The SCF half talks
+ * to SeeClickFix API v2 (20 requests/minute, Bearer or Basic auth); the
+ * OMS half talks to Cartegraph's REST API (Basic auth or a session
+ * cookie, many requests in flight).
+ *
+ * Contract
+ *   - One struct http_client per remote API.  It owns the base URL, the
+ *     credentials, a token-bucket rate limiter, the retry policy, a
+ *     shared cookie jar and connection cache, and statistics.  EVERY
+ *     request of the client (synchronous, concurrent, and the Cartegraph
+ *     log-in itself) takes a token from the limiter first.
+ *   - TLS peer and host verification are always on; the only TLS knob is
+ *     an extra CA file.  There is no way to turn verification off.
+ *   - Credentials are copied at creation, wiped at free, and never appear
+ *     in a struct err message or a log line (nor does any request header).
+ *   - Paths are joined to the base URL: "/issues?page=2" on
+ *     "https://h/api/v2" is "https://h/api/v2/issues?page=2".  A full URL
+ *     (a "next_page_url") is accepted only if it has the base URL's
+ *     scheme, host and port, so credentials never go to another host.
+ *   - Outcome of one request, after retries:
+ *       2xx, 3xx          ERR_OK.  (304 is a success: out->status says so.)
+ *       429               wait Retry-After (seconds or HTTP date; 60 s if
+ *                         absent, capped by retry_after_max_ms), retry;
+ *                         does not count against max_attempts.
+ *       5xx, timeout,     capped exponential backoff with full jitter, up
+ *       connect error     to max_attempts attempts in all, then ERR_TEMP.
+ *       401 (session)     log in again once and repeat; a second 401 is
+ *                         ERR_FATAL.  401 with other auth: ERR_FATAL.
+ *       403 "forbidden by administrative rules" (SCF blacklisting)
+ *                         ERR_FATAL, message starts "ALERT:".
+ *       other 4xx         ERR_PERM "HTTP <status> <METHOD> <path>: <body
+ *                         excerpt>" (first ~300 bytes, one line).
+ *       body over cap     ERR_PERM naming the cap.
+ *     On ERR_OK and on an HTTP-status failure, out->status and out->body
+ *     hold the last response, so a caller may treat e.g. 404 specially.
+ *   - Sleeping and the monotonic clock go through struct http_clock so
+ *     tests can run minutes of back-off in no time; NULL = real clock.
+ *   - Not thread-safe: one client per thread.  Concurrency comes from
+ *     http_submit/http_drain (libcurl multi) in the caller's thread.
+ */
+#ifndef SCFGATE_HTTP_H
+#define SCFGATE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct http_client;
+
+enum http_auth {
+	HTTP_AUTH_NONE = 0,
+	HTTP_AUTH_BEARER,     /* Authorization: Bearer <token> (SCF personal access token) */
+	HTTP_AUTH_BASIC,      /* user:password on every request (SCF legacy, Cartegraph) */
+	HTTP_AUTH_CG_SESSION, /* POST {base}/api/v1/authenticate, then the session cookie */
+};
+
+/* Injectable time.  now_ms: a monotonic clock in milliseconds.
+ * sleep_ms: block for ms (a fake clock just advances its time). */
+struct http_clock {
+	uint64_t (*now_ms)(void *ctx);
+	void (*sleep_ms)(void *ctx, uint64_t ms);
+	void *ctx;
+};
+
+struct http_config {
+	const char *base_url; /* "https://seeclickfix.com/api/v2"; no trailing slash needed */
+	enum http_auth auth;
+	const char *token;      /* HTTP_AUTH_BEARER: read from the credential file by the caller */
+	const char *username;   /* HTTP_AUTH_BASIC, HTTP_AUTH_CG_SESSION */
+	const char *password;   /* idem */
+	const char *user_agent; /* NULL: "scfgate/<version>" */
+	const char *ca_file;    /* NULL: the system CA store */
+	long connect_timeout_ms;
+	long timeout_ms; /* whole transfer */
+	size_t body_cap; /* largest response body accepted */
+
+	double rate_per_minute; /* token bucket refill; <= 0 means unlimited */
+	unsigned burst;         /* bucket size (>= 1) */
+
+	unsigned max_attempts; /* for 5xx/timeouts/connect errors, first try included */
+	long backoff_base_ms;  /* attempt n waits random(0, min(max, base * 2^(n-1))) */
+	long backoff_max_ms;
+	long retry_after_max_ms; /* cap on one 429 wait */
+	unsigned max_429;        /* give up with ERR_TEMP after this many 429s in a row */
+
+	unsigned concurrency; /* http_drain: requests in flight at once (>= 1) */
+
+	const struct http_clock *clock; /* NULL: CLOCK_MONOTONIC and nanosleep */
+};
+
+/* Defaults: no auth, 10 s connect, 60 s total, 16 MiB body cap,
+ * unlimited rate with burst 1, 5 attempts, backoff 1 s .. 60 s,
+ * Retry-After cap 15 min, 10 consecutive 429s, concurrency 4. */
+void http_config_init(struct http_config *cfg);
+
+/* ERR_PERM for a bad configuration (no base URL, auth without its
+ * credentials), ERR_FATAL if libcurl cannot be initialised. */
+enum err_status http_client_new(struct http_client **out, const struct http_config *cfg,
+                                struct err *e);
+void http_client_free(struct http_client *c);
+
+struct http_response {
+	long status;     /* HTTP status of the last attempt; 0 if none completed */
+	struct buf body; /* capped at the client's body_cap */
+	char content_type[128];
+	char etag[128];
+	char location[1024];
+	unsigned attempts; /* transfers made for this request, retries included */
+};
+
+void http_response_init(struct http_response *r);
+void http_response_release(struct http_response *r);
+
+/* One request, retried per the policy above; blocks (sleeping through
+ * the clock hook) until it succeeds or is classified.  body may be NULL
+ * (no body); content_type defaults to "application/json" when a body is
+ * given.  out is reset first. */
+enum err_status http_request(struct http_client *c, const char *method, const char *path,
+                             const char *body, const char *content_type, struct http_response *out,
+                             struct err *e);
+
+/*
+ * Concurrent requests (libcurl multi).  http_submit queues a request and
+ * returns at once; http_drain runs the queue with at most
+ * cfg.concurrency transfers in flight over reused connections, each
+ * still passing the rate limiter and the retry policy (a request waiting
+ * out its backoff does not hold up the others).  Each request's done()
+ * is called exactly once from inside http_drain, in completion order
+ * (NOT submission order; ordering per key is the caller's business).
+ * resp is valid only during the call; done may take the body with
+ * buf_detach(&resp->body, ...).
+ *
+ * http_drain returns ERR_OK when the queue is empty, or ERR_FATAL (with e
+ * set) as soon as one request ended fatally; the requests not yet
+ * finished are then completed with ERR_FATAL too, so the queue is empty
+ * either way.
+ */
+typedef void (*http_done_fn)(void *user, enum err_status status, struct http_response *resp,
+                             const struct err *e);
+
+enum err_status http_submit(struct http_client *c, const char *method, const char *path,
+                            const char *body, const char *content_type, http_done_fn done,
+                            void *user, struct err *e);
+enum err_status http_drain(struct http_client *c, struct err *e);
+
+/* Counters since http_client_new, for `scfgate status` and benchmarks. */
+struct http_stats {
+	uint64_t requests;   /* transfers started (retries and log-ins included) */
+	uint64_t ok_2xx;     /* transfers answered 2xx */
+	uint64_t status_429; /* transfers answered 429 */
+	uint64_t retries;    /* transfers that were repeats of an earlier one */
+	uint64_t failed;     /* requests that ended in ERR_TEMP/PERM/FATAL */
+	uint64_t waited_ms;  /* time spent in rate limiter and back-off sleeps */
+	time_t last_success; /* wall clock of the last 2xx; 0 if none */
+};
+
+void http_stats_get(const struct http_client *c, struct http_stats *out);
+
+/* Query strings.  http_query_add appends "?key=value" or "&key=value"
+ * to url (a path or full URL), percent-escaping both parts;
+ * http_escape_add appends one escaped component (for path segments). */
+enum err_status http_query_add(struct buf *url, const char *key, const char *value);
+enum err_status http_escape_add(struct buf *url, const char *s);
+
+#endif
