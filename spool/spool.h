@@ -1,0 +1,326 @@
+/*
+ * spool.h: durable, ordered, signed record queues in plain directories.
+ *
+ * Layout
+ *   One spool root per host; one directory per queue ("outbound",
+ *   "inbound") holding
+ *     tmp/     files being written (never read by anyone else)
+ *     new/     committed records, waiting; the transport's hand-over point
+ *     cur/     records a consumer has claimed and is applying
+ *     done/    applied records (input to replay and bundles)
+ *     failed/  quarantined records, each with NAME.why (never auto-deleted)
+ *     hold/    records an operator set aside
+ *     state/   sequence counters, consumer position, lock files, markers
+ *   A record's file name is record_file_name(seq, producer), so the name a
+ *   consumer expects next is computed, never searched for.
+ *
+ * Producer contract
+ *   - spool_commit() assigns the producer's next sequence number, encodes
+ *     and signs the record (record_encode), creates tmp/ with O_EXCL,
+ *     writes everything, fdatasync()s, closes (checked), renames into
+ *     new/ and fsync()s new/.  Only then does it return ERR_OK: the record
+ *     is durable and may be acknowledged upstream.
+ *   - spool_commit_group() does the same for n records with ONE fsync of
+ *     new/ (each file is still fdatasync'd); all n are durable when it
+ *     returns ERR_OK.  On failure, records before *n_done are durable and
+ *     acknowledged; the rest were not committed.
+ *   - A failed fsync/fdatasync is never retried on the same data: the tmp
+ *     file is unlinked and the error returned; the caller commits again
+ *     (which writes a fresh file).  ENOSPC/EDQUOT and EIO are ERR_TEMP
+ *     (back-pressure); nothing partial is ever visible in new/.
+ *   - Sequence numbers are never reused for a record that became visible
+ *     in new/.  state/<producer>.seq holds the next number to assign; it
+ *     is made durable AFTER the record's tmp file is synced and BEFORE the
+ *     rename into new/, so no transport can carry a record away whose
+ *     number the counter does not cover.  At open the producer resumes
+ *     from max(counter, highest seq of its own files in any local
+ *     sub-directory + 1), and rolls forward its complete tmp/ files
+ *     whose number the counter already covers (a crash between counter
+ *     and rename), so a crash leaves no gap.
+ *       process crash (SIGKILL, abort): no reuse, no gap.
+ *       power loss / kernel crash: no reuse, provided the disk honours
+ *         cache flushes; a gap of at most the last commit (group) is
+ *         possible if tmp/'s directory entry was lost; the consumer
+ *         reports it and an operator skips it.
+ *     A commit that fails before the rename burns no number (the next
+ *     commit reuses it: nothing carrying it was ever visible).  If only
+ *     the final fsync of new/ fails, the file is visible but maybe not
+ *     durable: the number is consumed and ERR_TEMP returned; committing
+ *     the same record again gives it a new number (effects are
+ *     idempotent, so the consumer applying both is harmless).
+ *   - Group commit syncs the data of all n tmp files and the counter with
+ *     one syncfs(2) (Linux >= 5.8 reports writeback errors through it)
+ *     instead of n fdatasync calls, then renames all and fsyncs new/ once.
+ *   - One producer process per (queue, producer id): spool_producer_open
+ *     takes flock(state/<producer>.lock) and fails ERR_TEMP if another
+ *     process holds it.
+ *
+ * Consumer contract
+ *   - spool_claim() hands out records in strict per-producer sequence
+ *     order, already decoded AND signature-verified against the peer's
+ *     public key.  A claim renames new/NAME to cur/NAME (O(1): the next
+ *     name is computed; new/ is scanned only when the expected file is
+ *     absent or an operator asked for a rescan), so memory and per-claim
+ *     cost do not depend on the queue length.
+ *   - Files still arriving: a file that does not read, parse or verify is
+ *     left in new/ and retried until it is older (mtime) than
+ *     opts.grace_seconds; claim returns ERR_TEMP meanwhile.  After that it
+ *     is quarantined (failed/NAME + failed/NAME.why) and the queue moves
+ *     on to the next sequence.  A file whose content names another
+ *     producer or sequence than its file name is quarantined at once.
+ *   - Gap: the expected sequence is absent while a later one of the same
+ *     producer is present.  Claim returns ERR_TEMP; spool_consumer_gap()
+ *     tells the missing sequence, since when, and whether it is past
+ *     opts.gap_alarm_seconds.  Only an operator (spool_skip) moves past it.
+ *   - A file in new/ whose sequence is already passed:
+ *       done/NAME exists with the same bytes -> dropped silently (duplicate)
+ *       done/NAME exists with other bytes    -> conflict: quarantined as
+ *                                               failed/NAME.conflict-<n>
+ *                                               and counted in stats
+ *       no done/NAME (released, retried, or late after a skip) -> claimed
+ *         before in-order records; item->reinjected is set.
+ *   - Complete renames cur/NAME to done/NAME (no fsync: after power loss a
+ *     completed record may be applied again; effects are idempotent by
+ *     producer+seq).  Fail writes failed/NAME.why atomically, then renames
+ *     cur/NAME to failed/NAME.  Defer renames cur/NAME back to new/NAME;
+ *     the same record is claimed again next (order is kept).
+ *   - Recovery at open: cur/* go back to new/; tmp/ files older than one
+ *     hour are removed (a producer removes its own at open); the position
+ *     advances over any sequence already in done/, failed/ or hold/.
+ *   - One consumer process per queue: flock(state/consumer.lock).
+ *
+ * Operator actions (safe while a daemon runs)
+ *   Rename-based: every action is one rename(2) of a record file; a
+ *   claim is also a rename, so exactly one side wins and the loser sees
+ *   ENOENT (the action then reports ERR_TEMP "busy, try again").  Skip is
+ *   a marker file state/skip-<producer>-<seq> the consumer honours at its
+ *   next claim.  Actions that re-inject a record (release, retry) touch
+ *   state/rescan so the consumer scans new/ once.
+ *     hold NAME     new/NAME -> hold/NAME (the consumer passes over it)
+ *     release NAME  hold/NAME -> new/NAME (re-injected)
+ *     retry NAME    failed/NAME -> new/NAME, NAME.why -> NAME.why.old
+ *     skip P SEQ    stop waiting for a missing sequence
+ *
+ * Errors: ERR_TEMP for I/O trouble and "not yet" (empty, gap, arriving,
+ * locked); ERR_PERM for bad input (names, keys, a record that will not
+ * encode); ERR_FATAL for a broken spool root (not a directory, no access).
+ */
+#ifndef SCFGATE_SPOOL_H
+#define SCFGATE_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "err.h"
+#include "record.h"
+#include "sig.h"
+
+/* Queue names: [a-z][a-z0-9_-]{0,31}. */
+#define SPOOL_QUEUE_MAX 32
+#define SPOOL_PATH_MAX  4096
+
+enum spool_dir {
+	SPOOL_TMP = 0,
+	SPOOL_NEW,
+	SPOOL_CUR,
+	SPOOL_DONE,
+	SPOOL_FAILED,
+	SPOOL_HOLD,
+	SPOOL_STATE,
+	SPOOL_NDIRS
+};
+
+/* "tmp", "new", ...; NULL if out of range. */
+const char *spool_dir_name(enum spool_dir d);
+/* The inverse; -1 when unknown. */
+int spool_dir_from_name(const char *name);
+
+/* 1 if s is a valid queue name. */
+int spool_queue_valid(const char *s);
+
+/* Create root/queue and its sub-directories if missing (mode 0750). */
+enum err_status spool_queue_init(const char *root, const char *queue, struct err *e);
+
+/* root/queue/<dir>[/name] into out (SPOOL_PATH_MAX); ERR_PERM if too long. */
+enum err_status spool_path(char out[SPOOL_PATH_MAX], const char *root, const char *queue,
+                           enum spool_dir d, const char *name, struct err *e);
+
+/*
+ * The atomic-commit primitive, reusable by importers: write len bytes as
+ * dir_final/name through tmp_dir (O_EXCL, write, fdatasync, close,
+ * rename, and fsync(dir_final) if sync_dir).  Never replaces an existing
+ * dir_final/name (renameat2 RENAME_NOREPLACE): ERR_PERM "exists".
+ */
+enum err_status spool_write_atomic(const char *tmp_dir, const char *dir_final, const char *name,
+                                   const void *data, size_t len, int sync_dir, struct err *e);
+
+/* fsync a directory. */
+enum err_status spool_sync_dir(const char *dir, struct err *e);
+
+/* ---- producer ---------------------------------------------------------- */
+
+struct spool_producer;
+
+/* key: the producer's private key (borrowed; must outlive the producer). */
+enum err_status spool_producer_open(struct spool_producer **out, const char *root,
+                                    const char *queue, const char *producer_id,
+                                    const struct sig_key *key, struct err *e);
+void spool_producer_free(struct spool_producer *p);
+
+/* The sequence the next commit will use. */
+uint64_t spool_producer_next_seq(const struct spool_producer *p);
+
+/*
+ * Commit one record.  r->producer and r->seq are overwritten (the
+ * producer's id and the assigned sequence); r->created is filled if
+ * empty.  *seq_out (may be NULL) receives the sequence on ERR_OK.
+ */
+enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_t *seq_out,
+                             struct err *e);
+
+/*
+ * Commit n records with one directory fsync.  *n_done receives how many
+ * (from the front) are durable; on ERR_OK it is n.  Records get
+ * consecutive sequences.
+ */
+enum err_status spool_commit_group(struct spool_producer *p, struct record **recs, size_t n,
+                                   size_t *n_done, struct err *e);
+
+/* ---- consumer ---------------------------------------------------------- */
+
+struct spool_consumer_opts {
+	unsigned grace_seconds;     /* unreadable file may still be arriving; 0 -> 60 */
+	unsigned gap_alarm_seconds; /* gap older than this is alarmed; 0 -> 3600 */
+	const char *producer;       /* expected producer id; NULL: any (found by scan) */
+};
+
+struct spool_consumer;
+
+/* pub: the peer's public key (borrowed).  Runs start-up recovery. */
+enum err_status spool_consumer_open(struct spool_consumer **out, const char *root,
+                                    const char *queue, const struct sig_key *pub,
+                                    const struct spool_consumer_opts *opts, struct err *e);
+void spool_consumer_free(struct spool_consumer *c);
+
+struct spool_item {
+	char name[RECORD_NAME_MAX];
+	char path[SPOOL_PATH_MAX]; /* cur/NAME while claimed */
+	struct record *rec;        /* decoded and verified; owned by the item */
+	char sha256[65];           /* of the file bytes */
+	int reinjected;            /* released/retried/late: out of sequence order */
+};
+
+/*
+ * Claim the next record.  ERR_OK: *out is a claimed item that must be
+ * passed to exactly one of complete/fail/defer/hold.  ERR_TEMP: nothing
+ * to do now (empty, gap, file still arriving, queue held); e says which.
+ * Quarantines done along the way are counted in spool_consumer_stats.
+ */
+enum err_status spool_claim(struct spool_consumer *c, struct spool_item **out, struct err *e);
+
+/* cur/NAME -> done/NAME; frees the item. */
+enum err_status spool_complete(struct spool_consumer *c, struct spool_item *it, struct err *e);
+
+/* Why a record failed; every field optional (NULL / 0). */
+struct spool_why {
+	const char *reason; /* one line */
+	int http_status;    /* 0 when not an HTTP failure */
+	const char *body;   /* response body; an excerpt is kept */
+	const char *detail; /* anything else worth an operator's eye */
+};
+
+/* failed/NAME.why then cur/NAME -> failed/NAME; frees the item. */
+enum err_status spool_fail(struct spool_consumer *c, struct spool_item *it,
+                           const struct spool_why *why, struct err *e);
+
+/* Temporary failure: cur/NAME -> new/NAME; the same record comes next
+ * again.  Frees the item. */
+enum err_status spool_defer(struct spool_consumer *c, struct spool_item *it, struct err *e);
+
+/* Set aside while later records flow (e.g. blocked behind a failed record
+ * of the same issue): hold/NAME.why then cur/NAME -> hold/NAME.  Frees
+ * the item.  `spool release` re-injects it. */
+enum err_status spool_hold_claimed(struct spool_consumer *c, struct spool_item *it,
+                                   const struct spool_why *why, struct err *e);
+
+/* Drop an item without touching files (e.g. on shutdown; recovery at the
+ * next open puts cur/ back). */
+void spool_item_free(struct spool_item *it);
+
+struct spool_gap {
+	int active; /* 0: no gap */
+	char producer[RECORD_PRODUCER_MAX + 1];
+	uint64_t seq; /* the missing sequence */
+	time_t since; /* when first seen missing */
+	int alarmed;  /* older than gap_alarm_seconds */
+};
+
+/* The current gap, if any (as of the last claim). */
+void spool_consumer_gap(const struct spool_consumer *c, struct spool_gap *g);
+
+/* Next sequence expected from a producer (1 if nothing seen yet). */
+uint64_t spool_consumer_next_seq(const struct spool_consumer *c, const char *producer);
+
+/* ---- inspection and operator actions ------------------------------------ */
+
+struct spool_entry {
+	enum spool_dir dir;
+	char name[256];
+	uint64_t seq; /* 0 when the name is not a record name */
+	char producer[RECORD_PRODUCER_MAX + 1];
+	int64_t size;
+	time_t mtime;
+};
+
+/*
+ * Call fn for every record file (not .why) of one sub-directory, in
+ * sequence order (names are sorted; this reads the whole directory, so
+ * it is for tools, bundles and status, not for the claim path).  fn
+ * returning non-zero stops the walk; the value is returned via *stopped.
+ */
+typedef int (*spool_entry_fn)(const struct spool_entry *ent, void *ctx);
+enum err_status spool_list(const char *root, const char *queue, enum spool_dir d, spool_entry_fn fn,
+                           void *ctx, struct err *e);
+
+/* Read and verify one file (pub NULL: decode without verification, for
+ * inspection only; *verified is then 0).  *out: record_free. */
+enum err_status spool_read_record(const char *path, const struct sig_key *pub, struct record **out,
+                                  int *verified, struct err *e);
+
+/* Read failed/NAME.why (or hold/NAME.why) into out ("" if absent). */
+enum err_status spool_read_why(const char *root, const char *queue, enum spool_dir d,
+                               const char *name, struct buf *out, struct err *e);
+
+struct spool_stats {
+	size_t count[SPOOL_NDIRS]; /* record files per sub-directory */
+	time_t oldest_new;         /* mtime of the oldest waiting record; 0 if none */
+	struct spool_gap gap;      /* first gap found in new/, if any */
+	uint64_t next_seq;         /* consumer position for gap.producer/first producer */
+	size_t conflicts;          /* failed/ files quarantined as conflicts */
+};
+
+/* Scan the queue (reads directories; for status and `spool stat`).
+ * gap_alarm_seconds: 0 -> 3600. */
+enum err_status spool_stats(const char *root, const char *queue, unsigned gap_alarm_seconds,
+                            struct spool_stats *st, struct err *e);
+
+enum err_status spool_hold(const char *root, const char *queue, const char *name, struct err *e);
+enum err_status spool_release(const char *root, const char *queue, const char *name, struct err *e);
+enum err_status spool_retry(const char *root, const char *queue, const char *name, struct err *e);
+enum err_status spool_skip(const char *root, const char *queue, const char *producer, uint64_t seq,
+                           struct err *e);
+
+/*
+ * Import an already-signed record file as-is (bundles): verify it with
+ * pub, check it is named as its content says, then commit it atomically
+ * into new/ under record_file_name().  Already present with the same
+ * bytes in new/, cur/ or done/: ERR_OK, *dup = 1.  Present with other
+ * bytes: ERR_PERM (conflict).  sync_dir 0 lets an importer fsync new/
+ * once at the end (spool_sync_dir).
+ */
+enum err_status spool_import(const char *root, const char *queue, const void *data, size_t len,
+                             const struct sig_key *pub, int sync_dir, int *dup, struct err *e);
+
+#endif
