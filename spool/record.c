@@ -1,0 +1,1157 @@
+/*
+ * record.c: spool records as signed XML.  See record.h for the contract
+ * and schemas/record.xsd for the document.
+ *
+ * Both directions are driven by one field table per kind, in schema
+ * order, so the encoder, the decoder and record_free cannot disagree
+ * about which fields exist.
+ */
+#include "record.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxml/c14n.h>
+#include <libxml/parser.h>
+#include <libxml/SAX2.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+#include <openssl/evp.h>
+
+#include "schemas.h"
+
+/* ---- field tables ------------------------------------------------------ */
+
+enum field_type { F_INT, F_DOUBLE, F_BOOL, F_TEXT, F_QUESTIONS, F_COMMENTS };
+
+struct field {
+	const char *name;
+	enum field_type type;
+	int required; /* text only: NULL is refused by the encoder */
+	size_t off;
+};
+
+#define FLD(st, name, type, req)                                                                   \
+	{                                                                                          \
+#name, type, req, offsetof(struct st, name)                                        \
+	}
+
+static const struct field comment_fields[] = {
+    FLD(record_comment, issue_id, F_INT, 1),        FLD(record_comment, comment_id, F_TEXT, 1),
+    FLD(record_comment, created_at, F_TEXT, 1),     FLD(record_comment, commenter_id, F_INT, 1),
+    FLD(record_comment, commenter_name, F_TEXT, 0), FLD(record_comment, text, F_TEXT, 1),
+    FLD(record_comment, is_system, F_BOOL, 1),      FLD(record_comment, media_url, F_TEXT, 0),
+    FLD(record_comment, source_json, F_TEXT, 0),
+};
+
+static const struct field issue_fields[] = {
+    FLD(record_issue, issue_id, F_INT, 1),
+    FLD(record_issue, request_type_id, F_INT, 1),
+    FLD(record_issue, request_type_title, F_TEXT, 1),
+    FLD(record_issue, status, F_TEXT, 1),
+    FLD(record_issue, summary, F_TEXT, 1),
+    FLD(record_issue, description, F_TEXT, 0),
+    FLD(record_issue, lat, F_DOUBLE, 1),
+    FLD(record_issue, lng, F_DOUBLE, 1),
+    FLD(record_issue, address, F_TEXT, 0),
+    FLD(record_issue, reporter_id, F_INT, 1),
+    FLD(record_issue, reporter_name, F_TEXT, 0),
+    FLD(record_issue, created_at, F_TEXT, 1),
+    FLD(record_issue, updated_at, F_TEXT, 1),
+    FLD(record_issue, html_url, F_TEXT, 0),
+    FLD(record_issue, media_url, F_TEXT, 0),
+    FLD(record_issue, questions, F_QUESTIONS, 0),
+    FLD(record_issue, comments, F_COMMENTS, 0),
+    FLD(record_issue, source_json, F_TEXT, 0),
+};
+
+static const struct field attachment_fields[] = {
+    FLD(record_attachment, issue_id, F_INT, 1),
+    FLD(record_attachment, comment_id, F_TEXT, 0),
+    FLD(record_attachment, url, F_TEXT, 1),
+    FLD(record_attachment, content_type, F_TEXT, 0),
+};
+
+static const struct field ack_fields[] = {
+    FLD(record_ack, issue_id, F_INT, 1),
+    FLD(record_ack, oid, F_INT, 1),
+    FLD(record_ack, request_id, F_TEXT, 1),
+    FLD(record_ack, request_type_id, F_INT, 1),
+    FLD(record_ack, request_type_title, F_TEXT, 0),
+    FLD(record_ack, accepted_at, F_TEXT, 1),
+};
+
+static const struct field close_fields[] = {
+    FLD(record_close, issue_id, F_INT, 1),
+    FLD(record_close, oid, F_INT, 1),
+    FLD(record_close, request_id, F_TEXT, 1),
+    FLD(record_close, request_type_id, F_INT, 1),
+    FLD(record_close, request_type_title, F_TEXT, 0),
+    FLD(record_close, oms_status, F_TEXT, 1),
+    FLD(record_close, closed_at, F_TEXT, 1),
+    FLD(record_close, source_json, F_TEXT, 0),
+};
+
+struct kind_desc {
+	enum record_kind kind;
+	const char *name;
+	int outbound;
+	const struct field *fields;
+	size_t n_fields;
+};
+
+#define KIND(k, n, out, tbl)                                                                       \
+	{                                                                                          \
+		k, n, out, tbl, sizeof(tbl) / sizeof(tbl[0])                                       \
+	}
+
+static const struct kind_desc kinds[] = {
+    KIND(RECORD_ISSUE, "issue", 1, issue_fields),
+    KIND(RECORD_COMMENT, "comment", 1, comment_fields),
+    KIND(RECORD_ATTACHMENT, "attachment", 1, attachment_fields),
+    KIND(RECORD_ACK, "ack", 0, ack_fields),
+    KIND(RECORD_CLOSE, "close", 0, close_fields),
+};
+
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static const struct kind_desc *kind_desc(enum record_kind kind)
+{
+	for (size_t i = 0; i < N_KINDS; i++)
+		if (kinds[i].kind == kind)
+			return &kinds[i];
+	return NULL;
+}
+
+#define AT(base, f, type) ((type *)((char *)(base) + (f)->off))
+
+/* ---- small public helpers ---------------------------------------------- */
+
+const char *record_kind_name(enum record_kind kind)
+{
+	const struct kind_desc *d = kind_desc(kind);
+
+	return d ? d->name : NULL;
+}
+
+enum record_kind record_kind_from_name(const char *name)
+{
+	for (size_t i = 0; name && i < N_KINDS; i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return kinds[i].kind;
+	return 0;
+}
+
+int record_kind_is_outbound(enum record_kind kind)
+{
+	const struct kind_desc *d = kind_desc(kind);
+
+	return d ? d->outbound : 0;
+}
+
+static int producer_char(char c, int first)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return 1;
+	return !first && (c == '_' || c == '-');
+}
+
+int record_producer_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || !*s)
+		return 0;
+	for (; s[n]; n++)
+		if (n >= RECORD_PRODUCER_MAX || !producer_char(s[n], n == 0))
+			return 0;
+	return 1;
+}
+
+void record_file_name(char out[RECORD_NAME_MAX], uint64_t seq, const char *producer)
+{
+	snprintf(out, RECORD_NAME_MAX, "%020llu-%s.xml", (unsigned long long)seq, producer);
+}
+
+int record_parse_file_name(const char *name, uint64_t *seq, char producer[RECORD_PRODUCER_MAX + 1])
+{
+	unsigned long long v = 0;
+	size_t len, plen;
+
+	len = strlen(name);
+	if (len < 20 + 1 + 1 + 4 || strcmp(name + len - 4, ".xml") != 0 || name[20] != '-')
+		return -1;
+	for (int i = 0; i < 20; i++) {
+		unsigned d = (unsigned)(name[i] - '0');
+
+		if (d > 9 || v > (ULLONG_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	plen = len - 21 - 4;
+	if (plen > RECORD_PRODUCER_MAX)
+		return -1;
+	memcpy(producer, name + 21, plen);
+	producer[plen] = '\0';
+	if (!record_producer_valid(producer))
+		return -1;
+	*seq = v;
+	return 0;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+struct record *record_new(enum record_kind kind)
+{
+	struct record *r;
+
+	if (!kind_desc(kind))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->format_version = RECORD_FORMAT_VERSION;
+	r->kind = kind;
+	return r;
+}
+
+static void fields_free(void *base, const struct field *fields, size_t n);
+
+static void comments_free(struct record_comment *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++)
+		fields_free(&c[i], comment_fields,
+		            sizeof(comment_fields) / sizeof(comment_fields[0]));
+	free(c);
+}
+
+static void fields_free(void *base, const struct field *fields, size_t n)
+{
+	struct record_issue *is = base;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct field *f = &fields[i];
+
+		if (f->type == F_TEXT) {
+			free(*AT(base, f, char *));
+			*AT(base, f, char *) = NULL;
+		} else if (f->type == F_QUESTIONS) {
+			for (size_t q = 0; is->questions && q < is->n_questions; q++) {
+				free(is->questions[q].question);
+				free(is->questions[q].answer);
+			}
+			free(is->questions);
+			is->questions = NULL;
+			is->n_questions = 0;
+		} else if (f->type == F_COMMENTS) {
+			comments_free(is->comments, is->n_comments);
+			is->comments = NULL;
+			is->n_comments = 0;
+		}
+	}
+}
+
+void record_free(struct record *r)
+{
+	const struct kind_desc *d;
+
+	if (!r)
+		return;
+	d = kind_desc(r->kind);
+	if (d)
+		fields_free(&r->u, d->fields, d->n_fields);
+	free(r->key);
+	free(r);
+}
+
+/* ---- the schema, parsed once ------------------------------------------- */
+
+static pthread_once_t schema_once = PTHREAD_ONCE_INIT;
+static xmlSchemaPtr schema;
+static char schema_error[256];
+
+static void schema_parse_error(void *data, xmlErrorPtr err)
+{
+	if (!schema_error[0] && err && err->message)
+		snprintf(schema_error, sizeof(schema_error), "line %d: %s", err->line,
+		         err->message);
+}
+
+static void schema_load(void)
+{
+	xmlSchemaParserCtxtPtr pc;
+
+	xmlInitParser();
+	pc = xmlSchemaNewMemParserCtxt(record_xsd_text, (int)strlen(record_xsd_text));
+	if (!pc) {
+		snprintf(schema_error, sizeof(schema_error), "out of memory");
+		return;
+	}
+	xmlSchemaSetParserStructuredErrors(pc, schema_parse_error, NULL);
+	schema = xmlSchemaParse(pc);
+	xmlSchemaFreeParserCtxt(pc);
+}
+
+static enum err_status schema_get(xmlSchemaPtr *out, struct err *e)
+{
+	pthread_once(&schema_once, schema_load);
+	*out = schema;
+	if (!schema)
+		return err_set(e, ERR_FATAL, "the embedded record.xsd does not load: %s",
+		               schema_error);
+	return ERR_OK;
+}
+
+/* ---- libxml2 error capture --------------------------------------------- */
+
+struct xml_cap {
+	int have;
+	int line;
+	int dtd;
+	char msg[400];
+};
+
+static void cap_store(struct xml_cap *cap, const xmlError *err)
+{
+	char *p;
+
+	if (cap->have || !err || err->level < XML_ERR_ERROR)
+		return;
+	cap->have = 1;
+	cap->line = err->line;
+	snprintf(cap->msg, sizeof(cap->msg), "%s", err->message ? err->message : "XML error");
+	/* libxml2 messages end with a newline; ours are one line. */
+	for (p = cap->msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	while (p > cap->msg && p[-1] == ' ')
+		*--p = '\0';
+}
+
+static void cap_parser_error(void *data, xmlErrorPtr err)
+{
+	xmlParserCtxtPtr ctxt = data;
+
+	cap_store(ctxt->_private, err);
+}
+
+static void cap_valid_error(void *data, xmlErrorPtr err)
+{
+	cap_store(data, err);
+}
+
+/* Called at "<!DOCTYPE": a record never has one, so stop before any
+ * entity declaration is even read (no billion laughs, no XXE). */
+static void reject_doctype(void *data, const xmlChar *name, const xmlChar *ext_id,
+                           const xmlChar *sys_id)
+{
+	xmlParserCtxtPtr ctxt = data;
+	struct xml_cap *cap = ctxt->_private;
+
+	cap->dtd = 1;
+	cap->line = xmlSAX2GetLineNumber(ctxt);
+	xmlStopParser(ctxt);
+}
+
+/* ---- parsing and checks shared by decode and encode -------------------- */
+
+static enum err_status parse_bytes(const char *bytes, size_t len, xmlDocPtr *out, struct err *e)
+{
+	int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+	struct xml_cap cap = {0};
+	enum err_status st = ERR_PERM;
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr doc = NULL;
+
+	*out = NULL;
+	if (len == 0)
+		return err_set(e, ERR_PERM, "empty record (0 bytes)");
+	if (len > RECORD_MAX_BYTES)
+		return err_set(e, ERR_PERM, "record is %zu bytes, over the %zu-byte limit", len,
+		               RECORD_MAX_BYTES);
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt)
+		return err_set(e, ERR_TEMP, "record: out of memory");
+	ctxt->_private = &cap;
+	ctxt->sax->serror = cap_parser_error;
+	ctxt->sax->internalSubset = reject_doctype;
+	doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, "record.xml", NULL, opts);
+	if (cap.dtd) {
+		err_set(e, ERR_PERM, "line %d: a DTD (<!DOCTYPE>) is not allowed in a record",
+		        cap.line);
+		goto out;
+	}
+	if (!doc || !ctxt->wellFormed || cap.have) {
+		if (cap.have)
+			err_set(e, ERR_PERM, "line %d: not well-formed XML: %s", cap.line, cap.msg);
+		else
+			err_set(e, ERR_PERM, "not well-formed XML");
+		goto out;
+	}
+	if (doc->intSubset || doc->extSubset) {
+		err_set(e, ERR_PERM, "a DTD (<!DOCTYPE>) is not allowed in a record");
+		goto out;
+	}
+	*out = doc;
+	doc = NULL;
+	st = ERR_OK;
+out:
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	return st;
+}
+
+static enum err_status check_root(xmlDocPtr doc, struct err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	xmlChar *v;
+	char *end;
+	unsigned long ver;
+
+	if (!root || root->ns || strcmp((const char *)root->name, "record") != 0)
+		return err_set(e, ERR_PERM, "line %d: root element is <%s>, expected <record>",
+		               root ? root->line : 0, root ? (const char *)root->name : "");
+	v = xmlGetNoNsProp(root, BAD_CAST "format");
+	if (!v)
+		return err_set(e, ERR_PERM, "line %d: <record> has no format version", root->line);
+	errno = 0;
+	ver = strtoul((const char *)v, &end, 10);
+	if (errno || end == (char *)v || *end || ver != RECORD_FORMAT_VERSION) {
+		err_set(e, ERR_PERM,
+		        "unsupported record format version \"%.40s\" (this build reads "
+		        "version %d)",
+		        (const char *)v, RECORD_FORMAT_VERSION);
+		xmlFree(v);
+		return ERR_PERM;
+	}
+	xmlFree(v);
+	return ERR_OK;
+}
+
+static enum err_status validate(xmlDocPtr doc, struct err *e)
+{
+	struct xml_cap cap = {0};
+	xmlSchemaValidCtxtPtr vc;
+	enum err_status st;
+	xmlSchemaPtr xsd;
+	int rc;
+
+	st = schema_get(&xsd, e);
+	if (st != ERR_OK)
+		return st;
+	vc = xmlSchemaNewValidCtxt(xsd);
+	if (!vc)
+		return err_set(e, ERR_TEMP, "record: out of memory");
+	xmlSchemaSetValidStructuredErrors(vc, cap_valid_error, &cap);
+	rc = xmlSchemaValidateDoc(vc, doc);
+	xmlSchemaFreeValidCtxt(vc);
+	if (rc == 0)
+		return ERR_OK;
+	if (rc < 0)
+		return err_set(e, ERR_TEMP, "record: XSD validation failed internally");
+	if (cap.have)
+		return err_set(e, ERR_PERM, "line %d: not a valid record: %s", cap.line, cap.msg);
+	return err_set(e, ERR_PERM, "not a valid record");
+}
+
+static xmlNodePtr next_element(xmlNodePtr n)
+{
+	while (n && n->type != XML_ELEMENT_NODE)
+		n = n->next;
+	return n;
+}
+
+static xmlNodePtr first_element(xmlNodePtr parent)
+{
+	return next_element(parent->children);
+}
+
+static int named(xmlNodePtr n, const char *name)
+{
+	return n && strcmp((const char *)n->name, name) == 0;
+}
+
+/* The signature is the last element of <record> (the schema says so). */
+static xmlNodePtr find_signature(xmlDocPtr doc)
+{
+	xmlNodePtr n = xmlDocGetRootElement(doc)->last;
+
+	while (n && n->type != XML_ELEMENT_NODE)
+		n = n->prev;
+	return named(n, "signature") ? n : NULL;
+}
+
+/* Exclusive C14N of doc without sig.  sig is unlinked and the caller owns
+ * it afterwards (to free it or put it back). */
+static enum err_status canonical(xmlDocPtr doc, xmlNodePtr sig, xmlChar **out, int *len,
+                                 struct err *e)
+{
+	xmlUnlinkNode(sig);
+	*len = xmlC14NDocDumpMemory(doc, NULL, XML_C14N_EXCLUSIVE_1_0, NULL, 0, out);
+	if (*len < 0 || !*out)
+		return err_set(e, ERR_PERM, "record cannot be canonicalized");
+	return ERR_OK;
+}
+
+/* Decode the signature's base64 value (whitespace allowed, as in
+ * xs:base64Binary) into exactly SIG_BYTES bytes. */
+static int sig_value(const char *text, unsigned char sig[SIG_BYTES])
+{
+	unsigned char tmp[SIG_BYTES + 3];
+	char b64[89];
+	size_t n = 0;
+
+	for (const char *p = text; *p; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			continue;
+		if (n >= 88)
+			return -1;
+		b64[n++] = *p;
+	}
+	b64[n] = '\0';
+	if (n != 88 || EVP_DecodeBlock(tmp, (const unsigned char *)b64, 88) != SIG_BYTES + 2)
+		return -1;
+	memcpy(sig, tmp, SIG_BYTES);
+	return 0;
+}
+
+static enum err_status verify(xmlDocPtr doc, const struct sig_key *pub, struct err *e)
+{
+	char want[SIG_KEY_ID_LEN + 1];
+	unsigned char sig[SIG_BYTES];
+	enum err_status st = ERR_PERM;
+	xmlChar *c14n = NULL;
+	xmlChar *keyid = NULL;
+	xmlChar *value = NULL;
+	xmlNodePtr node;
+	int clen = 0;
+
+	node = find_signature(doc);
+	if (!node)
+		return err_set(e, ERR_PERM, "record has no <signature>");
+	keyid = xmlGetNoNsProp(node, BAD_CAST "key-id");
+	value = xmlNodeGetContent(node);
+	sig_key_id(pub, want);
+	if (!keyid || strcmp((const char *)keyid, want) != 0) {
+		err_set(e, ERR_PERM, "line %d: signed by key %.16s, expected %s", node->line,
+		        keyid ? (const char *)keyid : "(none)", want);
+		goto out;
+	}
+	if (!value || sig_value((const char *)value, sig) != 0) {
+		err_set(e, ERR_PERM, "line %d: signature value is not 64 bytes of base64",
+		        node->line);
+		goto out;
+	}
+	st = canonical(doc, node, &c14n, &clen, e);
+	xmlFreeNode(node);
+	if (st != ERR_OK)
+		goto out;
+	st = sig_verify(pub, c14n, (size_t)clen, sig, e);
+	if (st != ERR_OK)
+		err_set(e, ERR_PERM,
+		        "bad signature: the record was altered or not signed by key %s", want);
+out:
+	xmlFree(c14n);
+	xmlFree(keyid);
+	xmlFree(value);
+	return st;
+}
+
+/* ---- tree -> struct ------------------------------------------------------- */
+
+static char *node_text(xmlNodePtr n)
+{
+	xmlChar *c;
+	char *s;
+
+	if (!n->children)
+		return strdup("");
+	if (!n->children->next && n->children->type == XML_TEXT_NODE)
+		return strdup((const char *)n->children->content);
+	c = xmlNodeGetContent(n);
+	s = c ? strdup((const char *)c) : NULL;
+	xmlFree(c);
+	return s;
+}
+
+struct filler {
+	int oom;
+	struct err *e;
+};
+
+static int64_t text_int(xmlNodePtr n)
+{
+	const char *s = n->children ? (const char *)n->children->content : "0";
+
+	return (int64_t)strtoll(s, NULL, 10);
+}
+
+static int text_bool(xmlNodePtr n)
+{
+	const char *s = n->children ? (const char *)n->children->content : "";
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	return *s == '1' || *s == 't';
+}
+
+static void fill_fields(struct filler *fl, void *base, const struct field *fields, size_t n,
+                        xmlNodePtr parent);
+
+static void fill_questions(struct filler *fl, struct record_issue *is, xmlNodePtr list)
+{
+	size_t n = 0;
+
+	for (xmlNodePtr c = first_element(list); c; c = next_element(c->next))
+		n++;
+	is->questions = calloc(n ? n : 1, sizeof(*is->questions));
+	if (!is->questions) {
+		fl->oom = 1;
+		return;
+	}
+	is->n_questions = n;
+	n = 0;
+	for (xmlNodePtr c = first_element(list); c; c = next_element(c->next), n++) {
+		xmlNodePtr q = first_element(c);
+		xmlNodePtr a = q ? next_element(q->next) : NULL;
+
+		if (!q || !a) {
+			fl->oom = 1; /* the schema makes this unreachable */
+			return;
+		}
+		is->questions[n].question = node_text(q);
+		is->questions[n].answer = node_text(a);
+		if (!is->questions[n].question || !is->questions[n].answer)
+			fl->oom = 1;
+	}
+}
+
+static void fill_comments(struct filler *fl, struct record_issue *is, xmlNodePtr list)
+{
+	size_t n = 0;
+
+	for (xmlNodePtr c = first_element(list); c; c = next_element(c->next))
+		n++;
+	is->comments = calloc(n ? n : 1, sizeof(*is->comments));
+	if (!is->comments) {
+		fl->oom = 1;
+		return;
+	}
+	is->n_comments = n;
+	n = 0;
+	for (xmlNodePtr c = first_element(list); c; c = next_element(c->next), n++)
+		fill_fields(fl, &is->comments[n], comment_fields,
+		            sizeof(comment_fields) / sizeof(comment_fields[0]), c);
+}
+
+static const struct field *field_named(const struct field *fields, size_t n, const xmlChar *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(fields[i].name, (const char *)name) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+static void fill_fields(struct filler *fl, void *base, const struct field *fields, size_t n,
+                        xmlNodePtr parent)
+{
+	for (xmlNodePtr c = first_element(parent); c; c = next_element(c->next)) {
+		const struct field *f = field_named(fields, n, c->name);
+
+		if (!f)
+			continue; /* the schema allows none; ignore rather than guess */
+		switch (f->type) {
+		case F_INT:
+			*AT(base, f, int64_t) = text_int(c);
+			break;
+		case F_DOUBLE:
+			*AT(base, f, double) =
+			    strtod(c->children ? (const char *)c->children->content : "0", NULL);
+			break;
+		case F_BOOL:
+			*AT(base, f, int) = text_bool(c);
+			break;
+		case F_TEXT:
+			free(*AT(base, f, char *));
+			*AT(base, f, char *) = node_text(c);
+			if (!*AT(base, f, char *))
+				fl->oom = 1;
+			break;
+		case F_QUESTIONS:
+			fill_questions(fl, base, c);
+			break;
+		case F_COMMENTS:
+			fill_comments(fl, base, c);
+			break;
+		}
+	}
+}
+
+static enum err_status copy_small(char *dst, size_t size, xmlNodePtr n, const char *what,
+                                  struct err *e)
+{
+	const char *s = n->children ? (const char *)n->children->content : "";
+	size_t len = strlen(s);
+
+	if (len >= size)
+		return err_set(e, ERR_PERM, "line %d: <%s> is too long", n->line, what);
+	memcpy(dst, s, len + 1);
+	return ERR_OK;
+}
+
+static enum err_status fill_record(xmlDocPtr doc, struct record **out, struct err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	const struct kind_desc *d = NULL;
+	struct filler fl = {0, e};
+	enum err_status st = ERR_PERM;
+	struct record *r = NULL;
+	xmlNodePtr n;
+	char kind[16];
+
+	/* Fixed order, enforced by the schema: producer seq kind created key payload. */
+	n = first_element(root);
+	if (copy_small(kind, sizeof(kind), next_element(next_element(n->next)->next), "kind", e))
+		return ERR_PERM;
+	d = kind_desc(record_kind_from_name(kind));
+	if (!d)
+		return err_set(e, ERR_PERM, "unknown record kind \"%s\"", kind);
+	r = record_new(d->kind);
+	if (!r)
+		return err_set(e, ERR_TEMP, "record: out of memory");
+	if (copy_small(r->producer, sizeof(r->producer), n, "producer", e))
+		goto out;
+	n = next_element(n->next);
+	r->seq = strtoull(n->children ? (const char *)n->children->content : "0", NULL, 10);
+	n = next_element(next_element(n->next)->next);
+	if (copy_small(r->created, sizeof(r->created), n, "created", e))
+		goto out;
+	n = next_element(n->next);
+	r->key = node_text(n);
+	n = next_element(n->next);
+	if (!named(n, d->name)) {
+		err_set(e, ERR_PERM, "line %d: <kind> says %s but the payload is <%s>", n->line,
+		        d->name, (const char *)n->name);
+		goto out;
+	}
+	fill_fields(&fl, &r->u, d->fields, d->n_fields, n);
+	if (fl.oom || !r->key) {
+		st = err_set(e, ERR_TEMP, "record: out of memory");
+		goto out;
+	}
+	if (d->kind == RECORD_ISSUE && (!isfinite(r->u.issue.lat) || !isfinite(r->u.issue.lng))) {
+		err_set(e, ERR_PERM, "issue %lld: lat/lng is not a finite number",
+		        (long long)r->u.issue.issue_id);
+		goto out;
+	}
+	*out = r;
+	r = NULL;
+	st = ERR_OK;
+out:
+	record_free(r);
+	return st;
+}
+
+static enum err_status decode(const char *bytes, size_t len, const struct sig_key *pub,
+                              struct record **out, struct err *e)
+{
+	enum err_status st;
+	xmlDocPtr doc = NULL;
+
+	*out = NULL;
+	st = parse_bytes(bytes, len, &doc, e);
+	if (st == ERR_OK)
+		st = check_root(doc, e);
+	if (st == ERR_OK)
+		st = validate(doc, e);
+	if (st == ERR_OK && pub)
+		st = verify(doc, pub, e);
+	if (st == ERR_OK)
+		st = fill_record(doc, out, e);
+	xmlFreeDoc(doc);
+	return st;
+}
+
+enum err_status record_decode(const char *bytes, size_t len, const struct sig_key *pub,
+                              struct record **out, struct err *e)
+{
+	if (out)
+		*out = NULL;
+	if (!pub || !out || !bytes)
+		return err_set(e, ERR_FATAL, "record_decode: no public key to verify with");
+	return decode(bytes, len, pub, out, e);
+}
+
+enum err_status record_decode_unverified(const char *bytes, size_t len, struct record **out,
+                                         struct err *e)
+{
+	if (!out || !bytes)
+		return err_set(e, ERR_FATAL, "record_decode_unverified: no input");
+	return decode(bytes, len, NULL, out, e);
+}
+
+/* ---- struct -> tree -------------------------------------------------------- */
+
+struct builder {
+	int oom;
+	enum err_status st;
+	struct err *e;
+	const char *where; /* "issue", "issue.comments[2]" ... for messages */
+};
+
+static void indent(struct builder *b, xmlNodePtr parent, int depth)
+{
+	static const char spaces[] = "\n                ";
+	xmlNodePtr t = xmlNewTextLen(BAD_CAST spaces, 1 + 2 * depth);
+
+	if (!t || !xmlAddChild(parent, t)) {
+		xmlFreeNode(t);
+		b->oom = 1;
+	}
+}
+
+/* XML 1.0 cannot carry most C0 controls, even escaped: they become
+ * U+FFFD.  Invalid UTF-8 is refused: the text would not survive. */
+static char *xml_safe(struct builder *b, const char *name, const char *s)
+{
+	static const char repl[] = "\xEF\xBF\xBD";
+	size_t extra = 0, len = strlen(s);
+	char *out, *o;
+
+	if (len > INT_MAX || !xmlCheckUTF8((const unsigned char *)s)) {
+		b->st = err_set(b->e, ERR_PERM, "%s: %s is not valid UTF-8", b->where, name);
+		return NULL;
+	}
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+			extra += 2;
+	out = malloc(len + extra + 1);
+	if (!out) {
+		b->oom = 1;
+		return NULL;
+	}
+	for (o = out; *s; s++) {
+		if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') {
+			memcpy(o, repl, 3);
+			o += 3;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static xmlNodePtr add_text(struct builder *b, xmlNodePtr parent, int depth, const char *name,
+                           const char *text)
+{
+	xmlNodePtr n = NULL;
+	char *safe;
+
+	if (b->oom || b->st != ERR_OK)
+		return NULL;
+	safe = xml_safe(b, name, text);
+	if (!safe)
+		return NULL;
+	indent(b, parent, depth);
+	n = xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST safe);
+	free(safe);
+	if (!n)
+		b->oom = 1;
+	return n;
+}
+
+static xmlNodePtr add_open(struct builder *b, xmlNodePtr parent, int depth, const char *name)
+{
+	xmlNodePtr n;
+
+	if (b->oom || b->st != ERR_OK)
+		return NULL;
+	indent(b, parent, depth);
+	n = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
+	if (!n)
+		b->oom = 1;
+	return n;
+}
+
+static void add_close(struct builder *b, xmlNodePtr n, int depth)
+{
+	if (n)
+		indent(b, n, depth);
+}
+
+static void fmt_double(char *out, size_t size, double v)
+{
+	/* The shortest form that reads back to the same double. */
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(out, size, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			return;
+	}
+}
+
+static void build_fields(struct builder *b, xmlNodePtr parent, int depth, const void *base,
+                         const struct field *fields, size_t n);
+
+static void build_questions(struct builder *b, xmlNodePtr parent, int depth,
+                            const struct record_issue *is)
+{
+	xmlNodePtr list, qa;
+
+	if (!is->n_questions)
+		return;
+	list = add_open(b, parent, depth, "questions");
+	for (size_t i = 0; list && i < is->n_questions; i++) {
+		const struct record_qa *q = &is->questions[i];
+
+		if (!q->question || !q->answer) {
+			b->st = err_set(b->e, ERR_PERM,
+			                "%s: questions[%zu] needs a question and "
+			                "an answer",
+			                b->where, i);
+			return;
+		}
+		qa = add_open(b, list, depth + 1, "qa");
+		if (!qa)
+			return;
+		add_text(b, qa, depth + 2, "question", q->question);
+		add_text(b, qa, depth + 2, "answer", q->answer);
+		add_close(b, qa, depth + 1);
+	}
+	add_close(b, list, depth);
+}
+
+static void build_comments(struct builder *b, xmlNodePtr parent, int depth,
+                           const struct record_issue *is)
+{
+	const char *where = b->where;
+	xmlNodePtr list, c;
+
+	if (!is->n_comments)
+		return;
+	list = add_open(b, parent, depth, "comments");
+	b->where = "issue.comments";
+	for (size_t i = 0; list && i < is->n_comments; i++) {
+		c = add_open(b, list, depth + 1, "comment");
+		if (!c)
+			break;
+		build_fields(b, c, depth + 2, &is->comments[i], comment_fields,
+		             sizeof(comment_fields) / sizeof(comment_fields[0]));
+		add_close(b, c, depth + 1);
+	}
+	b->where = where;
+	add_close(b, list, depth);
+}
+
+static void build_fields(struct builder *b, xmlNodePtr parent, int depth, const void *base,
+                         const struct field *fields, size_t n)
+{
+	char num[40];
+
+	for (size_t i = 0; i < n && !b->oom && b->st == ERR_OK; i++) {
+		const struct field *f = &fields[i];
+		const char *text;
+
+		switch (f->type) {
+		case F_INT:
+			snprintf(num, sizeof(num), "%lld",
+			         (long long)*(const int64_t *)((const char *)base + f->off));
+			add_text(b, parent, depth, f->name, num);
+			break;
+		case F_DOUBLE: {
+			double v = *(const double *)((const char *)base + f->off);
+
+			if (!isfinite(v)) {
+				b->st = err_set(b->e, ERR_PERM, "%s: %s is not a finite number",
+				                b->where, f->name);
+				break;
+			}
+			fmt_double(num, sizeof(num), v);
+			add_text(b, parent, depth, f->name, num);
+			break;
+		}
+		case F_BOOL:
+			add_text(b, parent, depth, f->name,
+			         *(const int *)((const char *)base + f->off) ? "true" : "false");
+			break;
+		case F_TEXT:
+			text = *(char *const *)((const char *)base + f->off);
+			if (text)
+				add_text(b, parent, depth, f->name, text);
+			else if (f->required)
+				b->st = err_set(b->e, ERR_PERM, "%s: %s is required", b->where,
+				                f->name);
+			break;
+		case F_QUESTIONS:
+			build_questions(b, parent, depth, base);
+			break;
+		case F_COMMENTS:
+			build_comments(b, parent, depth, base);
+			break;
+		}
+	}
+}
+
+/* The unsigned tree: envelope, payload and a placeholder signature that
+ * carries the key id (the value is filled in after canonicalization). */
+static xmlDocPtr build_doc(struct builder *b, const struct record *r, const struct kind_desc *d,
+                           const char *key_id)
+{
+	static const char zero_sig[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+	xmlNodePtr root, payload, sig;
+	char num[32];
+	xmlDocPtr doc;
+
+	doc = xmlNewDoc(BAD_CAST "1.0");
+	root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "record", NULL) : NULL;
+	if (!root) {
+		b->oom = 1;
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	xmlDocSetRootElement(doc, root);
+	snprintf(num, sizeof(num), "%u", r->format_version);
+	if (!xmlNewProp(root, BAD_CAST "format", BAD_CAST num))
+		b->oom = 1;
+	add_text(b, root, 1, "producer", r->producer);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)r->seq);
+	add_text(b, root, 1, "seq", num);
+	add_text(b, root, 1, "kind", d->name);
+	add_text(b, root, 1, "created", r->created);
+	add_text(b, root, 1, "key", r->key);
+	payload = add_open(b, root, 1, d->name);
+	if (payload) {
+		build_fields(b, payload, 2, &r->u, d->fields, d->n_fields);
+		add_close(b, payload, 1);
+	}
+	sig = add_text(b, root, 1, "signature", zero_sig);
+	if (sig && (!xmlNewProp(sig, BAD_CAST "algorithm", BAD_CAST "ed25519") ||
+	            !xmlNewProp(sig, BAD_CAST "key-id", BAD_CAST key_id)))
+		b->oom = 1;
+	add_close(b, root, 0);
+	return doc;
+}
+
+static enum err_status dump(xmlDocPtr doc, struct buf *out, struct err *e)
+{
+	xmlChar *mem = NULL;
+	enum err_status st;
+	int len = 0;
+
+	xmlDocDumpMemoryEnc(doc, &mem, &len, "UTF-8");
+	if (!mem || len <= 0)
+		return err_set(e, ERR_TEMP, "record: cannot serialize (out of memory)");
+	st = buf_add(out, mem, (size_t)len);
+	xmlFree(mem);
+	if (st != ERR_OK)
+		return err_set(e, st, "record: %d bytes do not fit the output buffer", len);
+	return ERR_OK;
+}
+
+static enum err_status check_envelope(struct record *r, const struct kind_desc *d,
+                                      const struct sig_key *key, struct err *e)
+{
+	if (!d)
+		return err_set(e, ERR_PERM, "record: unknown kind %d", (int)r->kind);
+	if (!key || !sig_key_can_sign(key))
+		return err_set(e, ERR_FATAL, "record: a private key is needed to sign");
+	if (r->format_version != RECORD_FORMAT_VERSION)
+		return err_set(e, ERR_PERM, "record: cannot write format version %u",
+		               r->format_version);
+	if (!record_producer_valid(r->producer))
+		return err_set(e, ERR_PERM, "record: producer \"%.40s\" is not a valid id",
+		               r->producer);
+	if (!r->key || !r->key[0])
+		return err_set(e, ERR_PERM, "record %s/%llu: no idempotency key", r->producer,
+		               (unsigned long long)r->seq);
+	if (!r->created[0]) {
+		time_t now = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(r->created, sizeof(r->created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	return ERR_OK;
+}
+
+/* Sign the document exactly as a reader will see it: serialize, parse the
+ * bytes back, canonicalize that, then drop the signature value in. */
+static enum err_status sign_doc(xmlDocPtr built, const struct sig_key *key, struct buf *out,
+                                struct err *e)
+{
+	struct buf tmp = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	unsigned char sig[SIG_BYTES];
+	char b64[4 * SIG_BYTES / 3 + 4];
+	xmlChar *c14n = NULL;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr node, next;
+	enum err_status st;
+	int clen = 0;
+
+	st = dump(built, &tmp, e);
+	if (st == ERR_OK)
+		st = parse_bytes(tmp.data, tmp.len, &doc, e);
+	if (st == ERR_OK)
+		st = validate(doc, e);
+	if (st != ERR_OK)
+		goto out;
+	node = find_signature(doc);
+	next = node->next; /* the closing indentation: put it back before that */
+	st = canonical(doc, node, &c14n, &clen, e);
+	if (st == ERR_OK)
+		st = sig_sign(key, c14n, (size_t)clen, sig, e);
+	if (st == ERR_OK) {
+		EVP_EncodeBlock((unsigned char *)b64, sig, SIG_BYTES);
+		xmlNodeSetContent(node, BAD_CAST b64);
+		if (!(next ? xmlAddPrevSibling(next, node)
+		           : xmlAddChild(xmlDocGetRootElement(doc), node))) {
+			xmlFreeNode(node);
+			st = err_set(e, ERR_TEMP, "record: out of memory");
+		}
+	} else {
+		xmlFreeNode(node);
+	}
+	if (st == ERR_OK)
+		st = dump(doc, out, e);
+out:
+	xmlFree(c14n);
+	xmlFreeDoc(doc);
+	buf_release(&tmp);
+	return st;
+}
+
+enum err_status record_encode(struct record *r, const struct sig_key *key, struct buf *out,
+                              struct err *e)
+{
+	const struct kind_desc *d = kind_desc(r->kind);
+	struct builder b = {0, ERR_OK, e, NULL};
+	char key_id[SIG_KEY_ID_LEN + 1];
+	enum err_status st;
+	xmlDocPtr doc;
+
+	st = check_envelope(r, d, key, e);
+	if (st != ERR_OK)
+		return st;
+	sig_key_id(key, key_id);
+	b.where = d->name;
+	doc = build_doc(&b, r, d, key_id);
+	if (b.st != ERR_OK)
+		st = b.st;
+	else if (b.oom)
+		st = err_set(e, ERR_TEMP, "record: out of memory");
+	else
+		st = sign_doc(doc, key, out, e);
+	xmlFreeDoc(doc);
+	if (st != ERR_OK)
+		err_prefix(e, "record %s/%llu (%s): ", r->producer, (unsigned long long)r->seq,
+		           d->name);
+	return st;
+}
