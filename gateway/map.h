@@ -195,6 +195,10 @@ enum err_status map_render_close(const struct cfg *c, const struct record_close 
 
 /* Append s, repairing invalid UTF-8 / control chars to U+FFFD. */
 enum err_status map_utf8_repair(const char *s, size_t len, struct buf *out);
+/* 1 if s has record.xsd's time shape: YYYY-MM-DDTHH:MM:SS[.f{1,9}][Z|+hh:mm]. */
+int map_time_ok(const char *s);
+/* 1 if s[0..len) is valid UTF-8 without characters XML cannot carry. */
+int map_utf8_clean(const char *s, size_t len);
 /* Append s with the ASP.NET escaping described above. */
 enum err_status map_aspnet_escape(const char *s, struct buf *out);
 

@@ -1,0 +1,915 @@
+/*
+ * cfg.c: load, validate and check one half's configuration (see cfg.h).
+ *
+ * Order of work: parse (no network, no DTD, no entities), refuse a
+ * DOCTYPE, validate against the embedded XSD, build the struct from the
+ * tree (every node's line kept for messages), fill defaults, then the
+ * semantic checks XSD cannot express.  The first problem wins: one line,
+ * "FILE:LINE: element: reason".
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
+
+#include "cfg.h"
+#include "map.h"
+
+#define DEFAULT_ACK                                                                                \
+	"Thank you for your report. It has been forwarded to the city's work order system as "     \
+	"request {request_id}."
+#define DEFAULT_CLOSING                                                                            \
+	"Request {request_id} has been completed and closed. Thank you for reporting it."
+
+struct loader {
+	struct cfg *c;
+	const char *name;
+	unsigned flags;
+	struct err *e;
+};
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static unsigned node_line(const xmlNode *n)
+{
+	long l = n ? xmlGetLineNo(n) : 0;
+	return l > 0 ? (unsigned)l : 0;
+}
+
+static enum err_status fail_at(struct loader *ld, const xmlNode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum err_status fail_at(struct loader *ld, const xmlNode *n, const char *fmt, ...)
+{
+	char what[ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return err_set(ld->e, ERR_FATAL, "%s:%u: %s: %s", ld->name, node_line(n),
+	               n ? (const char *)n->name : "?", what);
+}
+
+static enum err_status nomem(struct loader *ld)
+{
+	return err_set(ld->e, ERR_TEMP, "%s: out of memory", ld->name);
+}
+
+/* ---- tree helpers ---------------------------------------------------- */
+
+static xmlNode *child(const xmlNode *parent, const char *name)
+{
+	for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+/* Content with the ends trimmed and, for multi-line text, the indentation
+ * after each newline removed (messages are usually indented in the file). */
+static char *node_text(const xmlNode *n)
+{
+	xmlChar *raw = xmlNodeGetContent(n);
+	char *out, *w;
+	const char *s, *end;
+
+	if (!raw)
+		return strdup("");
+	s = (const char *)raw;
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	out = malloc((size_t)(end - s) + 1);
+	if (out) {
+		w = out;
+		while (s < end) {
+			char ch = *s++;
+			if (ch == '\r')
+				continue;
+			*w++ = ch;
+			if (ch == '\n')
+				while (s < end && (*s == ' ' || *s == '\t'))
+					s++;
+		}
+		*w = '\0';
+	}
+	xmlFree(raw);
+	return out;
+}
+
+static char *child_text(const xmlNode *parent, const char *name)
+{
+	xmlNode *n = child(parent, name);
+	return n ? node_text(n) : NULL;
+}
+
+static char *attr(const xmlNode *n, const char *name)
+{
+	xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+	char *s;
+
+	if (!v)
+		return NULL;
+	s = strdup((const char *)v);
+	xmlFree(v);
+	return s;
+}
+
+/* Numbers were range-checked by the XSD; absent means default. */
+static unsigned child_uint(const xmlNode *parent, const char *name, unsigned dflt)
+{
+	char *t = child_text(parent, name);
+	unsigned long v;
+
+	if (!t)
+		return dflt;
+	v = strtoul(t, NULL, 10);
+	free(t);
+	return (unsigned)v;
+}
+
+static int64_t text_i64(const char *t)
+{
+	return t ? (int64_t)strtoll(t, NULL, 10) : 0;
+}
+
+/* Set *dst to the child's text, else to a copy of dflt. */
+static int take_text(char **dst, const xmlNode *parent, const char *name, const char *dflt)
+{
+	*dst = child_text(parent, name);
+	if (!*dst && dflt)
+		*dst = strdup(dflt);
+	return (*dst || !dflt) ? 0 : -1;
+}
+
+static int take_attr(char **dst, const xmlNode *n, const char *name, const char *dflt)
+{
+	*dst = attr(n, name);
+	if (!*dst && dflt)
+		*dst = strdup(dflt);
+	return (*dst || !dflt) ? 0 : -1;
+}
+
+/* ---- XML + XSD ------------------------------------------------------- */
+
+struct first_error {
+	char msg[512];
+	int line;
+	char elem[128];
+	int set;
+};
+
+static void trim_msg(char *s)
+{
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+static void schema_error(void *ctx, xmlErrorPtr err)
+{
+	struct first_error *fe = ctx;
+	const char *m;
+
+	if (fe->set || !err)
+		return;
+	fe->set = 1;
+	fe->line = err->line;
+	m = err->message ? err->message : "invalid";
+	/* libxml2 starts with "Element 'x': "; the element is printed anyway. */
+	if (strncmp(m, "Element '", 9) == 0) {
+		const char *q = strchr(m + 9, '\'');
+		if (q && (q[1] == ':' || q[1] == ',') && q[2] == ' ')
+			m = q + 3;
+	}
+	snprintf(fe->msg, sizeof(fe->msg), "%s", m);
+	trim_msg(fe->msg);
+	if (err->node && ((xmlNode *)err->node)->name) {
+		xmlNode *n = err->node;
+		snprintf(fe->elem, sizeof(fe->elem), "%s", (const char *)n->name);
+		if (!fe->line)
+			fe->line = (int)node_line(n);
+	}
+}
+
+static void quiet_error(void *ctx, const char *msg, ...)
+{
+}
+
+static enum err_status validate(struct loader *ld, xmlDoc *doc)
+{
+	xmlSchemaParserCtxt *pctx = NULL;
+	xmlSchema *schema = NULL;
+	xmlSchemaValidCtxt *vctx = NULL;
+	struct first_error fe = {0};
+	enum err_status st = ERR_OK;
+	int rc;
+
+	pctx = xmlSchemaNewMemParserCtxt(config_xsd_text, (int)strlen(config_xsd_text));
+	if (!pctx) {
+		st = nomem(ld);
+		goto out;
+	}
+	xmlSchemaSetParserErrors(pctx, quiet_error, quiet_error, NULL);
+	schema = xmlSchemaParse(pctx);
+	if (!schema) {
+		st = err_set(ld->e, ERR_FATAL, "built-in config.xsd does not compile");
+		goto out;
+	}
+	vctx = xmlSchemaNewValidCtxt(schema);
+	if (!vctx) {
+		st = nomem(ld);
+		goto out;
+	}
+	xmlSchemaSetValidStructuredErrors(vctx, schema_error, &fe);
+	rc = xmlSchemaValidateDoc(vctx, doc);
+	if (rc != 0) {
+		if (fe.set)
+			st = err_set(ld->e, ERR_FATAL, "%s:%d: %s: %s", ld->name, fe.line,
+			             fe.elem[0] ? fe.elem : "scfgate", fe.msg);
+		else
+			st = err_set(ld->e, ERR_FATAL, "%s: does not validate against config.xsd",
+			             ld->name);
+	}
+out:
+	xmlSchemaFreeValidCtxt(vctx);
+	xmlSchemaFree(schema);
+	xmlSchemaFreeParserCtxt(pctx);
+	return st;
+}
+
+static enum err_status parse(struct loader *ld, const char *bytes, size_t len, xmlDoc **out)
+{
+	xmlParserCtxt *ctx;
+	xmlDoc *doc;
+
+	*out = NULL;
+	if (len > CFG_MAX_BYTES)
+		return err_set(ld->e, ERR_FATAL, "%s: larger than %zu bytes", ld->name,
+		               CFG_MAX_BYTES);
+	ctx = xmlNewParserCtxt();
+	if (!ctx)
+		return nomem(ld);
+	/* No XML_PARSE_NOENT / DTDLOAD / DTDATTR: entities stay unexpanded
+	 * and no external subset is ever fetched. */
+	doc = xmlCtxtReadMemory(ctx, bytes, (int)len, ld->name, NULL,
+	                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	                            XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA);
+	if (!doc || !ctx->wellFormed) {
+		xmlError *xe = xmlCtxtGetLastError(ctx);
+		char m[512];
+		snprintf(m, sizeof(m), "%s", xe && xe->message ? xe->message : "not well-formed");
+		trim_msg(m);
+		err_set(ld->e, ERR_FATAL, "%s:%d: not well-formed XML: %s", ld->name,
+		        xe ? xe->line : 0, m);
+		xmlFreeDoc(doc);
+		xmlFreeParserCtxt(ctx);
+		return ERR_FATAL;
+	}
+	xmlFreeParserCtxt(ctx);
+	if (doc->intSubset || doc->extSubset) {
+		xmlNode *dt = (xmlNode *)(doc->intSubset ? doc->intSubset : doc->extSubset);
+		err_set(ld->e, ERR_FATAL, "%s:%u: DOCTYPE: a configuration may not carry a DTD",
+		        ld->name, node_line(dt));
+		xmlFreeDoc(doc);
+		return ERR_FATAL;
+	}
+	*out = doc;
+	return ERR_OK;
+}
+
+/* ---- building -------------------------------------------------------- */
+
+static enum err_status build_spool(struct loader *ld, const xmlNode *n)
+{
+	struct cfg_spool *s = &ld->c->spool;
+
+	if (take_text(&s->root, n, "root", NULL) || take_text(&s->producer, n, "producer", NULL) ||
+	    take_text(&s->private_key, n, "privateKey", NULL) ||
+	    take_text(&s->peer_public_key, n, "peerPublicKey", NULL))
+		return nomem(ld);
+	s->grace_seconds = child_uint(n, "graceSeconds", 300);
+	s->gap_alarm_seconds = child_uint(n, "gapAlarmSeconds", 3600);
+	return ERR_OK;
+}
+
+static enum err_status build_scf(struct loader *ld, const xmlNode *n)
+{
+	struct cfg_scf *s = &ld->c->scf;
+	xmlNode *cred = child(n, "credentials"), *sys = child(n, "systemComments");
+	char *t, *auth;
+
+	s->line = node_line(n);
+	if (take_text(&s->base_url, n, "baseUrl", "https://seeclickfix.com/api/v2"))
+		return nomem(ld);
+	t = child_text(n, "organization");
+	s->org_id = text_i64(t);
+	free(t);
+	s->credential_file = node_text(cred);
+	auth = attr(cred, "auth");
+	s->auth = (auth && strcmp(auth, "basic") == 0) ? CFG_SCF_AUTH_BASIC : CFG_SCF_AUTH_BEARER;
+	free(auth);
+	s->poll_seconds = child_uint(n, "pollSeconds", 300);
+	s->overlap_seconds = child_uint(n, "overlapSeconds", 120);
+	s->rate_per_minute = child_uint(n, "ratePerMinute", 20);
+	s->per_page = child_uint(n, "perPage", 20);
+	s->user_agent = child_text(n, "userAgent");
+	if (!s->user_agent) {
+		char ua[96];
+		snprintf(ua, sizeof(ua), "scfgate (SeeClickFix-Cartegraph gateway; org %lld)",
+		         (long long)s->org_id);
+		s->user_agent = strdup(ua);
+	}
+	if (!s->credential_file || !s->user_agent || !s->base_url)
+		return nomem(ld);
+	if (sys) {
+		char *fw = attr(sys, "forward");
+		if (fw && strstr(fw, "assigned"))
+			s->forward_system |= CFG_SYSCOMMENT_ASSIGNED;
+		if (fw && strstr(fw, "account"))
+			s->forward_system |= CFG_SYSCOMMENT_ACCOUNT;
+		free(fw);
+		for (xmlNode *a = sys->children; a; a = a->next) {
+			int64_t *grown;
+			if (a->type != XML_ELEMENT_NODE)
+				continue;
+			grown = realloc(s->system_accounts,
+			                (s->n_system_accounts + 1) * sizeof(*grown));
+			if (!grown)
+				return nomem(ld);
+			s->system_accounts = grown;
+			t = node_text(a);
+			s->system_accounts[s->n_system_accounts++] = text_i64(t);
+			free(t);
+		}
+	}
+	return ERR_OK;
+}
+
+/* A field-map entry: <name field="X"/> or the default. */
+static int take_field(char **dst, const xmlNode *fields, const char *name, const char *dflt)
+{
+	return take_attr(dst, child(fields, name), "field", dflt);
+}
+
+static enum err_status build_fields(struct loader *ld, const xmlNode *f)
+{
+	struct cfg_cartegraph *g = &ld->c->cg;
+	xmlNode *req = child(f, "requester"), *loc = child(f, "location"), *st = child(f, "status");
+
+	if (take_attr(&g->requester_field, req, "field", "RequesterField") ||
+	    take_attr(&g->requester_name, req, "value", "SeeClickFix") ||
+	    take_field(&g->issue_field, f, "issue", "IssueField") ||
+	    take_field(&g->description_field, f, "description", "DescriptionField") ||
+	    take_field(&g->location_field, f, "locationDescription", "LocationDescriptionField") ||
+	    take_field(&g->attachment_field, f, "attachment", "AttachmentField") ||
+	    take_field(&g->linked_field, f, "linked", "LinkedField") ||
+	    take_field(&g->comments_field, f, "comments", "CommentsField") ||
+	    take_field(&g->notes_field, f, "notes", "NotesField") ||
+	    take_field(&g->external_id_field, f, "externalId", NULL) ||
+	    take_field(&g->id_field, f, "id", "IDField") ||
+	    take_attr(&g->status_field, st, "field", "StatusField"))
+		return nomem(ld);
+
+	g->lat_field = attr(loc, "lat");
+	g->lng_field = attr(loc, "lng");
+	g->shape_field = attr(loc, "shape");
+	if (loc && (g->lat_field || g->lng_field)) {
+		if (g->shape_field)
+			return fail_at(ld, loc, "give either shape= or lat= and lng=, not both");
+		if (!g->lat_field || !g->lng_field)
+			return fail_at(ld, loc, "lat= and lng= go together");
+		g->geo = CFG_GEO_FIELDS;
+	} else {
+		g->geo = CFG_GEO_CGSHAPE;
+		if (!g->shape_field && !(g->shape_field = strdup("CgShape")))
+			return nomem(ld);
+	}
+
+	for (xmlNode *n = st ? st->children : NULL; n; n = n->next) {
+		char **grown;
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		grown = realloc(g->closed_values, (g->n_closed_values + 1) * sizeof(*grown));
+		if (!grown)
+			return nomem(ld);
+		g->closed_values = grown;
+		if (!(g->closed_values[g->n_closed_values] = node_text(n)))
+			return nomem(ld);
+		g->n_closed_values++;
+	}
+	if (g->n_closed_values == 0) {
+		g->closed_values = malloc(sizeof(char *));
+		if (!g->closed_values || !(g->closed_values[0] = strdup("Closed")))
+			return nomem(ld);
+		g->n_closed_values = 1;
+	}
+	return ERR_OK;
+}
+
+static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
+{
+	struct cfg_cartegraph *g = &ld->c->cg;
+	xmlNode *cred = child(n, "credentials");
+	char *auth;
+
+	g->line = node_line(n);
+	if (take_text(&g->base_url, n, "baseUrl", NULL) ||
+	    take_text(&g->request_class, n, "requestClass", "cgRequestsClass") ||
+	    take_text(&g->attachment_class, n, "attachmentClass", "cgRequests_cgAttachmentsClass"))
+		return nomem(ld);
+	if (!(g->credential_file = node_text(cred)))
+		return nomem(ld);
+	auth = attr(cred, "auth");
+	g->auth = (auth && strcmp(auth, "session") == 0) ? CFG_CG_AUTH_SESSION : CFG_CG_AUTH_BASIC;
+	free(auth);
+	g->poll_seconds = child_uint(n, "pollSeconds", 300);
+	g->concurrency = child_uint(n, "concurrency", 2);
+	return build_fields(ld, child(n, "fields"));
+}
+
+static const struct cfg_status default_status[] = {
+    {"Open", NULL, "reported to SCF, not yet accepted by Cartegraph"},
+    {"Acknowledged", "Open", "accepted by Cartegraph"},
+    {"Closed", "Closed", "closed"},
+    {"Archived", "Closed", "closed for a while; set by SCF on its own"},
+};
+
+static enum err_status build_status(struct loader *ld, const xmlNode *n)
+{
+	struct cfg *c = ld->c;
+	size_t cnt = 0, i = 0;
+
+	for (xmlNode *s = n ? n->children : NULL; s; s = s->next)
+		cnt += s->type == XML_ELEMENT_NODE;
+	if (cnt == 0) {
+		c->status = calloc(4, sizeof(*c->status));
+		if (!c->status)
+			return nomem(ld);
+		c->n_status = 4;
+		for (i = 0; i < 4; i++) {
+			c->status[i].scf = xstrdup(default_status[i].scf);
+			c->status[i].oms = xstrdup(default_status[i].oms);
+			c->status[i].note = xstrdup(default_status[i].note);
+			if (!c->status[i].scf || !c->status[i].note)
+				return nomem(ld);
+		}
+		return ERR_OK;
+	}
+	c->status = calloc(cnt, sizeof(*c->status));
+	if (!c->status)
+		return nomem(ld);
+	for (xmlNode *s = n->children; s; s = s->next) {
+		if (s->type != XML_ELEMENT_NODE)
+			continue;
+		c->status[i].scf = attr(s, "scf");
+		c->status[i].oms = attr(s, "oms");
+		c->status[i].note = attr(s, "note");
+		c->n_status = ++i;
+		for (size_t j = 0; j + 1 < i; j++)
+			if (strcmp(c->status[j].scf, c->status[i - 1].scf) == 0)
+				return fail_at(ld, s, "SCF status %s is mapped twice",
+				               c->status[i - 1].scf);
+	}
+	return ERR_OK;
+}
+
+static enum err_status build_custom(struct loader *ld, const xmlNode *n,
+                                    struct cfg_custom_field *cf)
+{
+	char *value = attr(n, "value"), *dflt = attr(n, "default");
+
+	cf->line = node_line(n);
+	cf->field = attr(n, "field");
+	cf->question = attr(n, "question");
+	if (cf->question && value) {
+		free(value);
+		free(dflt);
+		return fail_at(ld, n,
+		               "give either value= (a static value) or question= (the "
+		               "reporter's answer), not both");
+	}
+	if (!cf->question && !value) {
+		free(dflt);
+		return fail_at(ld, n,
+		               "needs value= (a static value) or question= (the "
+		               "reporter's answer)");
+	}
+	if (!cf->question && dflt) {
+		free(value);
+		free(dflt);
+		return fail_at(ld, n, "default= only goes with question=");
+	}
+	cf->kind = cf->question ? CFG_CUSTOM_ANSWER : CFG_CUSTOM_STATIC;
+	cf->value = cf->question ? (dflt ? dflt : strdup("")) : value;
+	if (cf->question)
+		free(value);
+	else
+		free(dflt);
+	return cf->value && cf->field ? ERR_OK : nomem(ld);
+}
+
+static enum err_status build_type(struct loader *ld, const xmlNode *n, struct cfg_request_type *rt)
+{
+	char *id = attr(n, "id");
+	size_t cnt = 0;
+	enum err_status st;
+
+	rt->line = node_line(n);
+	rt->scf_id = text_i64(id);
+	free(id);
+	rt->remote_id = attr(n, "remoteId");
+	if (take_attr(&rt->title, n, "title", "") || !rt->remote_id)
+		return nomem(ld);
+	rt->closing_message = child_text(n, "closingMessage");
+	for (xmlNode *k = n->children; k; k = k->next)
+		cnt += k->type == XML_ELEMENT_NODE &&
+		       strcmp((const char *)k->name, "customField") == 0;
+	if (cnt && !(rt->custom = calloc(cnt, sizeof(*rt->custom))))
+		return nomem(ld);
+	for (xmlNode *k = n->children; k; k = k->next) {
+		if (k->type != XML_ELEMENT_NODE ||
+		    strcmp((const char *)k->name, "customField") != 0)
+			continue;
+		st = build_custom(ld, k, &rt->custom[rt->n_custom]);
+		rt->n_custom++;
+		if (st != ERR_OK)
+			return st;
+	}
+	return ERR_OK;
+}
+
+static enum err_status build_types(struct loader *ld, const xmlNode *n)
+{
+	struct cfg *c = ld->c;
+	size_t cnt = 0;
+	enum err_status st;
+
+	for (xmlNode *k = n->children; k; k = k->next)
+		cnt += k->type == XML_ELEMENT_NODE;
+	if (!(c->types = calloc(cnt ? cnt : 1, sizeof(*c->types))))
+		return nomem(ld);
+	for (xmlNode *k = n->children; k; k = k->next) {
+		if (k->type != XML_ELEMENT_NODE)
+			continue;
+		st = build_type(ld, k, &c->types[c->n_types]);
+		c->n_types++;
+		if (st != ERR_OK)
+			return st;
+		for (size_t j = 0; j + 1 < c->n_types; j++)
+			if (c->types[j].scf_id == c->types[c->n_types - 1].scf_id)
+				return fail_at(ld, k,
+				               "request type id %lld is already mapped at line %u",
+				               (long long)c->types[j].scf_id, c->types[j].line);
+	}
+	return ERR_OK;
+}
+
+static enum err_status build_messages(struct loader *ld, const xmlNode *n)
+{
+	struct cfg_messages *m = &ld->c->messages;
+	xmlNode *ack = child(n, "acknowledgment"), *cl = child(n, "closing");
+
+	m->ack_line = node_line(ack);
+	m->closing_line = node_line(cl);
+	m->ack = ack ? node_text(ack) : strdup(DEFAULT_ACK);
+	m->closing = cl ? node_text(cl) : strdup(DEFAULT_CLOSING);
+	return m->ack && m->closing ? ERR_OK : nomem(ld);
+}
+
+static enum err_status build(struct loader *ld, const xmlNode *root)
+{
+	struct cfg *c = ld->c;
+	char *half = attr(root, "half"), *lvl;
+	enum err_status st;
+	xmlNode *n;
+
+	c->half = (half && strcmp(half, "oms") == 0) ? CFG_HALF_OMS : CFG_HALF_SCF;
+	free(half);
+	if ((st = build_spool(ld, child(root, "spool"))) != ERR_OK)
+		return st;
+	if ((n = child(root, "scf")) && (st = build_scf(ld, n)) != ERR_OK)
+		return st;
+	if ((n = child(root, "cartegraph")) && (st = build_cartegraph(ld, n)) != ERR_OK)
+		return st;
+	if ((st = build_status(ld, child(root, "statusMap"))) != ERR_OK)
+		return st;
+	if ((st = build_types(ld, child(root, "requestTypes"))) != ERR_OK)
+		return st;
+	if ((st = build_messages(ld, child(root, "messages"))) != ERR_OK)
+		return st;
+	lvl = attr(child(root, "log"), "level");
+	c->log_level = CFG_LOG_INFO;
+	if (lvl && strcmp(lvl, "error") == 0)
+		c->log_level = CFG_LOG_ERROR;
+	else if (lvl && strcmp(lvl, "warn") == 0)
+		c->log_level = CFG_LOG_WARN;
+	else if (lvl && strcmp(lvl, "debug") == 0)
+		c->log_level = CFG_LOG_DEBUG;
+	free(lvl);
+	return ERR_OK;
+}
+
+/* ---- semantic checks ------------------------------------------------- */
+
+static int host_is_loopback(const char *host, size_t len)
+{
+	static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (len == strlen(names[i]) && strncasecmp(host, names[i], len) == 0)
+			return 1;
+	/* all of 127.0.0.0/8 is loopback */
+	return len > 4 && strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") >= len;
+}
+
+static enum err_status check_url(struct loader *ld, const xmlNode *n, const char *url)
+{
+	const char *host, *end;
+	size_t hl;
+
+	if (strncasecmp(url, "https://", 8) == 0)
+		return ERR_OK;
+	host = url + 7; /* "http://", guaranteed by the XSD pattern */
+	end = host + strcspn(host, "/");
+	/* drop a :port, but not inside [v6] */
+	hl = (size_t)(end - host);
+	for (const char *p = end; p > host; p--)
+		if (p[-1] == ':' && memchr(host, ']', (size_t)(p - host)) == NULL &&
+		    host[0] != '[') {
+			hl = (size_t)(p - 1 - host);
+			break;
+		} else if (p[-1] == ']') {
+			hl = (size_t)(p - host);
+			break;
+		}
+	if (host_is_loopback(host, hl))
+		return ERR_OK;
+	return fail_at(ld, n,
+	               "%s: plain http is allowed only for a loopback host (127.0.0.1, ::1, "
+	               "localhost, e.g. a simulator); use https://",
+	               url);
+}
+
+static enum err_status check_file(struct loader *ld, const xmlNode *n, const char *path, int dir)
+{
+	struct stat sb;
+
+	if (ld->flags & CFG_NO_FILE_CHECKS)
+		return ERR_OK;
+	if (stat(path, &sb) != 0)
+		return fail_at(ld, n, "%s: %s", path, strerror(errno));
+	if (dir && !S_ISDIR(sb.st_mode))
+		return fail_at(ld, n, "%s: not a directory", path);
+	if (!dir && !S_ISREG(sb.st_mode))
+		return fail_at(ld, n, "%s: not a regular file", path);
+	return ERR_OK;
+}
+
+static enum err_status check_template(struct loader *ld, const xmlNode *n, const char *tmpl)
+{
+	struct err te;
+
+	if (map_template_check(tmpl, NULL, &te) == ERR_OK)
+		return ERR_OK;
+	return fail_at(ld, n, "%s", te.msg);
+}
+
+static enum err_status check_messages(struct loader *ld, const xmlNode *root)
+{
+	xmlNode *msgs = child(root, "messages"), *types = child(root, "requestTypes");
+	enum err_status st;
+
+	if ((st = check_template(ld, child(msgs, "acknowledgment"), ld->c->messages.ack)) ||
+	    (st = check_template(ld, child(msgs, "closing"), ld->c->messages.closing)))
+		return st;
+	for (xmlNode *k = types->children; k; k = k->next) {
+		xmlNode *cm = child(k, "closingMessage");
+		char *t;
+		if (k->type != XML_ELEMENT_NODE || !cm)
+			continue;
+		if (!(t = node_text(cm)))
+			return nomem(ld);
+		st = check_template(ld, cm, t);
+		free(t);
+		if (st)
+			return st;
+	}
+	return ERR_OK;
+}
+
+/* A custom field may not silently overwrite a field the map already fills. */
+static enum err_status check_custom_fields(struct loader *ld, const xmlNode *root)
+{
+	const struct cfg_cartegraph *g = &ld->c->cg;
+	const char *fixed[] = {g->requester_field, g->issue_field,       g->description_field,
+	                       g->location_field,  g->attachment_field,  g->linked_field,
+	                       g->comments_field,  g->external_id_field, g->lat_field,
+	                       g->lng_field,       g->shape_field};
+	if (!g->base_url)
+		return ERR_OK;
+	for (size_t t = 0; t < ld->c->n_types; t++) {
+		const struct cfg_request_type *rt = &ld->c->types[t];
+		for (size_t i = 0; i < rt->n_custom; i++)
+			for (size_t f = 0; f < sizeof(fixed) / sizeof(fixed[0]); f++)
+				if (fixed[f] && strcmp(fixed[f], rt->custom[i].field) == 0)
+					return err_set(ld->e, ERR_FATAL,
+					               "%s:%u: customField: %s is already filled "
+					               "by the field map",
+					               ld->name, rt->custom[i].line,
+					               rt->custom[i].field);
+	}
+	return ERR_OK;
+}
+
+static enum err_status check(struct loader *ld, const xmlNode *root)
+{
+	struct cfg *c = ld->c;
+	xmlNode *spool = child(root, "spool"), *scf = child(root, "scf");
+	xmlNode *cg = child(root, "cartegraph");
+	enum err_status st;
+
+	if (c->half == CFG_HALF_SCF && !scf)
+		return fail_at(ld, root, "half=\"scf\" needs an <scf> section");
+	if (c->half == CFG_HALF_OMS && !cg)
+		return fail_at(ld, root, "half=\"oms\" needs a <cartegraph> section");
+	if (scf && (st = check_url(ld, child(scf, "baseUrl") ? child(scf, "baseUrl") : scf,
+	                           c->scf.base_url)))
+		return st;
+	if (cg && (st = check_url(ld, child(cg, "baseUrl"), c->cg.base_url)))
+		return st;
+	if ((st = check_messages(ld, root)) || (st = check_custom_fields(ld, root)))
+		return st;
+	if ((st = check_file(ld, child(spool, "root"), c->spool.root, 1)) ||
+	    (st = check_file(ld, child(spool, "privateKey"), c->spool.private_key, 0)) ||
+	    (st = check_file(ld, child(spool, "peerPublicKey"), c->spool.peer_public_key, 0)))
+		return st;
+	/* only this half's credentials live on this host */
+	if (c->half == CFG_HALF_SCF &&
+	    (st = check_file(ld, child(scf, "credentials"), c->scf.credential_file, 0)))
+		return st;
+	if (c->half == CFG_HALF_OMS &&
+	    (st = check_file(ld, child(cg, "credentials"), c->cg.credential_file, 0)))
+		return st;
+	return ERR_OK;
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+enum err_status cfg_load_mem(const char *bytes, size_t len, const char *name, unsigned flags,
+                             struct cfg **out, struct err *e)
+{
+	struct loader ld = {NULL, name ? name : "<config>", flags, e};
+	xmlDoc *doc = NULL;
+	enum err_status st;
+
+	*out = NULL;
+	ld.c = calloc(1, sizeof(*ld.c));
+	if (!ld.c)
+		return nomem(&ld);
+	if (!(ld.c->path = strdup(ld.name))) {
+		st = nomem(&ld);
+		goto out;
+	}
+	if ((st = parse(&ld, bytes, len, &doc)) || (st = validate(&ld, doc)) ||
+	    (st = build(&ld, xmlDocGetRootElement(doc))) ||
+	    (st = check(&ld, xmlDocGetRootElement(doc))))
+		goto out;
+	*out = ld.c;
+	ld.c = NULL;
+out:
+	xmlFreeDoc(doc);
+	cfg_free(ld.c);
+	return st;
+}
+
+enum err_status cfg_load_file(const char *path, struct cfg **out, struct err *e)
+{
+	struct buf b = BUF_INIT_CAP(CFG_MAX_BYTES);
+	enum err_status st;
+
+	*out = NULL;
+	st = buf_read_file(&b, path, e);
+	if (st == ERR_OK)
+		st = cfg_load_mem(buf_str(&b), b.len, path, 0, out, e);
+	else
+		st = err_set(e, ERR_FATAL, "%s", e ? e->msg : "cannot read configuration");
+	buf_release(&b);
+	return st;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void cfg_free(struct cfg *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c->spool.root);
+	free(c->spool.producer);
+	free(c->spool.private_key);
+	free(c->spool.peer_public_key);
+	free(c->scf.base_url);
+	free(c->scf.credential_file);
+	free(c->scf.user_agent);
+	free(c->scf.system_accounts);
+	free(c->cg.base_url);
+	free(c->cg.credential_file);
+	free(c->cg.request_class);
+	free(c->cg.attachment_class);
+	free(c->cg.requester_field);
+	free(c->cg.requester_name);
+	free(c->cg.issue_field);
+	free(c->cg.lat_field);
+	free(c->cg.lng_field);
+	free(c->cg.shape_field);
+	free(c->cg.description_field);
+	free(c->cg.location_field);
+	free(c->cg.attachment_field);
+	free(c->cg.linked_field);
+	free(c->cg.comments_field);
+	free(c->cg.notes_field);
+	free(c->cg.external_id_field);
+	free(c->cg.id_field);
+	free(c->cg.status_field);
+	free_strv(c->cg.closed_values, c->cg.n_closed_values);
+	for (size_t i = 0; i < c->n_status; i++) {
+		free(c->status[i].scf);
+		free(c->status[i].oms);
+		free(c->status[i].note);
+	}
+	free(c->status);
+	for (size_t i = 0; i < c->n_types; i++) {
+		struct cfg_request_type *rt = &c->types[i];
+		free(rt->title);
+		free(rt->remote_id);
+		free(rt->closing_message);
+		for (size_t j = 0; j < rt->n_custom; j++) {
+			free(rt->custom[j].field);
+			free(rt->custom[j].question);
+			free(rt->custom[j].value);
+		}
+		free(rt->custom);
+	}
+	free(c->types);
+	free(c->messages.ack);
+	free(c->messages.closing);
+	free(c);
+}
+
+const struct cfg_request_type *cfg_request_type(const struct cfg *c, int64_t scf_id)
+{
+	for (size_t i = 0; c && i < c->n_types; i++)
+		if (c->types[i].scf_id == scf_id)
+			return &c->types[i];
+	return NULL;
+}
+
+const char *cfg_oms_status(const struct cfg *c, const char *scf_status, int *known)
+{
+	if (known)
+		*known = 0;
+	for (size_t i = 0; c && scf_status && i < c->n_status; i++)
+		if (strcmp(c->status[i].scf, scf_status) == 0) {
+			if (known)
+				*known = 1;
+			return c->status[i].oms;
+		}
+	return NULL;
+}
+
+int cfg_is_closed_value(const struct cfg *c, const char *oms_status)
+{
+	for (size_t i = 0; c && oms_status && i < c->cg.n_closed_values; i++)
+		if (strcmp(c->cg.closed_values[i], oms_status) == 0)
+			return 1;
+	return 0;
+}
+
+const char *cfg_half_name(enum cfg_half half)
+{
+	return half == CFG_HALF_OMS ? "oms" : half == CFG_HALF_SCF ? "scf" : "?";
+}
+
+const char *cfg_log_level_name(enum cfg_log_level l)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+	return (unsigned)l < 4 ? names[l] : "?";
+}
