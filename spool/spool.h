@@ -75,8 +75,9 @@
  *   - A file in new/ whose sequence is already passed:
  *       done/NAME exists with the same bytes -> dropped silently (duplicate)
  *       done/NAME exists with other bytes    -> conflict: quarantined as
- *                                               failed/NAME.conflict-<n>
+ *                                               failed/NAME.conflict[.N]
  *                                               and counted in stats
+ *       (the same holds against failed/NAME and hold/NAME)
  *       no done/NAME (released, retried, or late after a skip) -> claimed
  *         before in-order records; item->reinjected is set.
  *   - Complete renames cur/NAME to done/NAME (no fsync: after power loss a
@@ -84,8 +85,9 @@
  *     producer+seq).  Fail writes failed/NAME.why atomically, then renames
  *     cur/NAME to failed/NAME.  Defer renames cur/NAME back to new/NAME;
  *     the same record is claimed again next (order is kept).
- *   - Recovery at open: cur/* go back to new/; tmp/ files older than one
- *     hour are removed (a producer removes its own at open); the position
+ *   - Recovery at open: everything in cur/ goes back to new/; tmp/ files
+ *     older than one hour are removed (a producer finishes or removes its
+ *     own at open, see above); the position
  *     advances over any sequence already in done/, failed/ or hold/.
  *   - One consumer process per queue: flock(state/consumer.lock).
  *

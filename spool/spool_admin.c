@@ -1,0 +1,525 @@
+/*
+ * spool_admin.c: listing, statistics, operator actions and import.  Every
+ * action is a single rename (or a marker file), so it is safe while a
+ * consumer runs: see "Operator actions" in spool.h.
+ */
+#include "spool_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct name_list {
+	char **v;
+	size_t n, alloc;
+};
+
+static void name_list_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int name_push(struct name_list *l, const char *s)
+{
+	if (l->n == l->alloc) {
+		size_t na = l->alloc ? l->alloc * 2 : 64;
+		char **nv = realloc(l->v, na * sizeof(*nv));
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->alloc = na;
+	}
+	if (!(l->v[l->n] = strdup(s)))
+		return -1;
+	l->n++;
+	return 0;
+}
+
+static int is_aux_name(const char *name)
+{
+	return name[0] == '.' || strstr(name, ".why") != NULL || strstr(name, ".tmp") != NULL;
+}
+
+/* Record name inside a failed/hold name with a suffix (NAME.1, NAME.conflict). */
+static void entry_fill(struct spool_entry *ent, enum spool_dir d, const char *dir, const char *name)
+{
+	char path[SPOOL_PATH_MAX], base[256];
+	struct stat sb;
+	char *x;
+
+	memset(ent, 0, sizeof(*ent));
+	ent->dir = d;
+	snprintf(ent->name, sizeof(ent->name), "%s", name);
+	snprintf(base, sizeof(base), "%s", name);
+	if ((x = strstr(base, ".xml")) != NULL)
+		x[4] = '\0';
+	if (record_parse_file_name(base, &ent->seq, ent->producer) != 0) {
+		ent->seq = 0;
+		ent->producer[0] = '\0';
+	}
+	if (spool_join(path, dir, name, NULL) == ERR_OK && stat(path, &sb) == 0) {
+		ent->size = sb.st_size;
+		ent->mtime = sb.st_mtime;
+	}
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum err_status spool_list(const char *root, const char *queue, enum spool_dir d, spool_entry_fn fn,
+                           void *ctx, struct err *e)
+{
+	struct spool_entry ent;
+	struct name_list l = {0};
+	char dir[SPOOL_PATH_MAX];
+	enum err_status st;
+	struct dirent *de;
+	DIR *dh;
+
+	st = spool_path(dir, root, queue, d, NULL, e);
+	if (st != ERR_OK)
+		return st;
+	dh = opendir(dir);
+	if (!dh)
+		return err_errno(e, errno == ENOENT ? ERR_PERM : spool_errno_status(errno), errno,
+		                 "%s", dir);
+	while ((de = readdir(dh)) != NULL) {
+		if (d != SPOOL_TMP && d != SPOOL_STATE && is_aux_name(de->d_name))
+			continue;
+		if (de->d_name[0] == '.')
+			continue;
+		if (name_push(&l, de->d_name) != 0) {
+			st = err_set(e, ERR_TEMP, "out of memory");
+			break;
+		}
+	}
+	closedir(dh);
+	/* Zero-padded sequences first: a name sort is a sequence sort. */
+	if (st == ERR_OK)
+		qsort(l.v, l.n, sizeof(*l.v), name_cmp);
+	for (size_t i = 0; st == ERR_OK && i < l.n; i++) {
+		entry_fill(&ent, d, dir, l.v[i]);
+		if (fn(&ent, ctx) != 0)
+			break;
+	}
+	name_list_free(&l);
+	return st;
+}
+
+enum err_status spool_read_record(const char *path, const struct sig_key *pub, struct record **out,
+                                  int *verified, struct err *e)
+{
+	struct buf b = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	enum err_status st;
+
+	*out = NULL;
+	if (verified)
+		*verified = 0;
+	st = spool_read_file(path, &b, NULL, e);
+	if (st == ERR_OK) {
+		if (pub)
+			st = record_decode(b.data, b.len, pub, out, e);
+		else
+			st = record_decode_unverified(b.data, b.len, out, e);
+		if (st == ERR_OK && verified)
+			*verified = pub != NULL;
+		if (st != ERR_OK)
+			err_prefix(e, "%s: ", path);
+	}
+	buf_release(&b);
+	return st;
+}
+
+enum err_status spool_read_why(const char *root, const char *queue, enum spool_dir d,
+                               const char *name, struct buf *out, struct err *e)
+{
+	char path[SPOOL_PATH_MAX], fname[300];
+	enum err_status st;
+	int missing = 0;
+
+	snprintf(fname, sizeof(fname), "%s.why", name);
+	st = spool_path(path, root, queue, d, fname, e);
+	if (st != ERR_OK)
+		return st;
+	buf_reset(out);
+	st = spool_read_file(path, out, &missing, e);
+	if (missing) {
+		err_clear(e);
+		return ERR_OK;
+	}
+	return st;
+}
+
+struct stat_ctx {
+	struct spool_stats *st;
+	enum spool_dir d;
+	uint64_t min_later; /* scratch for gap detection */
+};
+
+static int count_one(const struct spool_entry *ent, void *vctx)
+{
+	struct stat_ctx *x = vctx;
+
+	x->st->count[x->d]++;
+	if (x->d == SPOOL_NEW && ent->mtime &&
+	    (!x->st->oldest_new || ent->mtime < x->st->oldest_new))
+		x->st->oldest_new = ent->mtime;
+	if (x->d == SPOOL_FAILED && strstr(ent->name, ".conflict"))
+		x->st->conflicts++;
+	return 0;
+}
+
+/* Count files of one directory without sorting (cheap on big queues). */
+static void count_dir(const char *dir, enum spool_dir d, struct spool_stats *st)
+{
+	struct spool_entry ent;
+	struct stat_ctx x = {st, d, 0};
+	struct dirent *de;
+	DIR *dh = opendir(dir);
+
+	if (!dh)
+		return;
+	while ((de = readdir(dh)) != NULL) {
+		if (de->d_name[0] == '.' || (d != SPOOL_TMP && is_aux_name(de->d_name)))
+			continue;
+		if (d == SPOOL_NEW || d == SPOOL_FAILED)
+			entry_fill(&ent, d, dir, de->d_name);
+		else
+			snprintf(ent.name, sizeof(ent.name), "%s", de->d_name), ent.mtime = 0;
+		count_one(&ent, &x);
+	}
+	closedir(dh);
+}
+
+/* Sequences of producer beyond next waiting in new/: how many, oldest mtime. */
+static size_t later_in_new(const struct spool_q *q, const char *producer, uint64_t next,
+                           time_t *oldest)
+{
+	char prod[RECORD_PRODUCER_MAX + 1], path[SPOOL_PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	size_t n = 0;
+	uint64_t seq;
+	DIR *d = opendir(q->dir[SPOOL_NEW]);
+
+	*oldest = 0;
+	while (d && (de = readdir(d)) != NULL) {
+		if (record_parse_file_name(de->d_name, &seq, prod) != 0 || seq <= next ||
+		    strcmp(prod, producer) != 0)
+			continue;
+		n++;
+		if (spool_join(path, q->dir[SPOOL_NEW], de->d_name, NULL) == ERR_OK &&
+		    stat(path, &sb) == 0 && (!*oldest || sb.st_mtime < *oldest))
+			*oldest = sb.st_mtime;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* When the consumer first saw the gap (state/gap-P), if it recorded it. */
+static time_t gap_seen_since(const struct spool_q *q, const char *producer, uint64_t seq)
+{
+	char fname[RECORD_PRODUCER_MAX + 16], path[SPOOL_PATH_MAX], text[64];
+	unsigned long long gs;
+	long long since;
+	ssize_t n;
+	int fd;
+
+	snprintf(fname, sizeof(fname), SPOOL_GAP_PREFIX "%s", producer);
+	if (spool_join(path, q->dir[SPOOL_STATE], fname, NULL) != ERR_OK ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	if (sscanf(text, "%llu %lld", &gs, &since) != 2 || gs != seq)
+		return 0;
+	return (time_t)since;
+}
+
+/* A gap as the consumer's position files and new/ tell it. */
+static void find_gap(const struct spool_q *q, unsigned alarm, struct spool_stats *st)
+{
+	char producer[RECORD_PRODUCER_MAX + 1], path[SPOOL_PATH_MAX], name[RECORD_NAME_MAX];
+	size_t plen = strlen(SPOOL_NEXT_PREFIX);
+	struct dirent *de;
+	DIR *sd = opendir(q->dir[SPOOL_STATE]);
+
+	while (sd && !st->gap.active && (de = readdir(sd)) != NULL) {
+		time_t oldest, seen;
+		uint64_t next;
+		int fd;
+
+		if (strncmp(de->d_name, SPOOL_NEXT_PREFIX, plen) != 0 ||
+		    !record_producer_valid(de->d_name + plen))
+			continue;
+		snprintf(producer, sizeof(producer), "%s", de->d_name + plen);
+		if (spool_join(path, q->dir[SPOOL_STATE], de->d_name, NULL) != ERR_OK ||
+		    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		next = spool_counter_read(fd);
+		close(fd);
+		if (!next)
+			next = 1;
+		if (!st->next_seq)
+			st->next_seq = next;
+		record_file_name(name, next, producer);
+		if (spool_join(path, q->dir[SPOOL_NEW], name, NULL) != ERR_OK ||
+		    access(path, F_OK) == 0)
+			continue;
+		if (spool_join(path, q->dir[SPOOL_CUR], name, NULL) != ERR_OK ||
+		    access(path, F_OK) == 0)
+			continue;
+		if (later_in_new(q, producer, next, &oldest) == 0)
+			continue;
+		st->gap.active = 1;
+		snprintf(st->gap.producer, sizeof(st->gap.producer), "%s", producer);
+		st->gap.seq = next;
+		st->next_seq = next;
+		seen = gap_seen_since(q, producer, next);
+		st->gap.since = seen ? seen : oldest;
+		st->gap.alarmed = time(NULL) - st->gap.since >= (time_t)(alarm ? alarm : 3600);
+	}
+	if (sd)
+		closedir(sd);
+}
+
+enum err_status spool_stats(const char *root, const char *queue, unsigned gap_alarm_seconds,
+                            struct spool_stats *st, struct err *e)
+{
+	struct spool_q *q = malloc(sizeof(*q));
+	enum err_status s;
+
+	memset(st, 0, sizeof(*st));
+	if (!q)
+		return err_set(e, ERR_TEMP, "out of memory");
+	s = spool_q_init(q, root, queue, 0, e);
+	if (s == ERR_OK) {
+		for (int d = 0; d < SPOOL_STATE; d++)
+			count_dir(q->dir[d], (enum spool_dir)d, st);
+		find_gap(q, gap_alarm_seconds, st);
+	}
+	free(q);
+	return s;
+}
+
+/* A record name as an operator typed it: no paths, a record name with an
+ * optional suffix (failed/ keeps NAME.1, NAME.conflict). */
+static enum err_status check_name(const char *name, char base[RECORD_NAME_MAX], struct err *e)
+{
+	char prod[RECORD_PRODUCER_MAX + 1], tmp[256];
+	uint64_t seq;
+	char *x;
+
+	if (!name || !*name || strchr(name, '/') || strlen(name) >= sizeof(tmp) ||
+	    is_aux_name(name))
+		return err_set(e, ERR_PERM, "'%s' is not a record file name", name ? name : "");
+	snprintf(tmp, sizeof(tmp), "%s", name);
+	if ((x = strstr(tmp, ".xml")) != NULL)
+		x[4] = '\0';
+	if (record_parse_file_name(tmp, &seq, prod) != 0 || strlen(tmp) >= RECORD_NAME_MAX)
+		return err_set(e, ERR_PERM, "'%s' is not a record file name", name);
+	memcpy(base, tmp, strlen(tmp) + 1);
+	return ERR_OK;
+}
+
+static enum err_status ask_rescan(const struct spool_q *q)
+{
+	char path[SPOOL_PATH_MAX];
+
+	if (spool_join(path, q->dir[SPOOL_STATE], SPOOL_RESCAN, NULL) == ERR_OK &&
+	    access(path, F_OK) == 0)
+		return ERR_OK;
+	spool_write_atomic(q->dir[SPOOL_TMP], q->dir[SPOOL_STATE], SPOOL_RESCAN, "", 0, 0, NULL);
+	return ERR_OK;
+}
+
+/* Keep an old .why beside, renamed: nothing in failed/ is ever deleted. */
+static void retire_why(const char *dir, const char *name, const char *tag)
+{
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX + 64], fname[300];
+
+	snprintf(fname, sizeof(fname), "%s.why", name);
+	if (spool_join(from, dir, fname, NULL) != ERR_OK || access(from, F_OK) != 0)
+		return;
+	snprintf(to, sizeof(to), "%s.%s-%lld", from, tag, (long long)time(NULL));
+	rename(from, to);
+}
+
+static enum err_status move_one(const struct spool_q *q, enum spool_dir from, const char *name,
+                                enum spool_dir to, const char *to_name, struct err *e)
+{
+	char src[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX], cur[SPOOL_PATH_MAX];
+	enum err_status st;
+	int exists = 0;
+
+	if ((st = spool_join(src, q->dir[from], name, e)) != ERR_OK ||
+	    (st = spool_join(dst, q->dir[to], to_name, e)) != ERR_OK)
+		return st;
+	if (access(src, F_OK) != 0) {
+		if (from == SPOOL_NEW && spool_join(cur, q->dir[SPOOL_CUR], name, NULL) == ERR_OK &&
+		    access(cur, F_OK) == 0)
+			return err_set(e, ERR_TEMP,
+			               "%s: claimed by the consumer right now; try "
+			               "again",
+			               name);
+		return err_set(e, ERR_PERM, "%s: not in %s/", name, spool_dir_name(from));
+	}
+	st = spool_rename_noreplace(src, dst, &exists, e);
+	if (st != ERR_OK && !exists && access(src, F_OK) != 0)
+		return err_set(e, ERR_TEMP, "%s: taken by the consumer meanwhile; try again", name);
+	return st;
+}
+
+static enum err_status with_queue(const char *root, const char *queue, struct spool_q **q,
+                                  struct err *e)
+{
+	*q = malloc(sizeof(**q));
+	if (!*q)
+		return err_set(e, ERR_TEMP, "out of memory");
+	return spool_q_init(*q, root, queue, 0, e);
+}
+
+enum err_status spool_hold(const char *root, const char *queue, const char *name, struct err *e)
+{
+	char base[RECORD_NAME_MAX];
+	struct spool_q *q = NULL;
+	enum err_status st;
+
+	st = check_name(name, base, e);
+	if (st == ERR_OK)
+		st = with_queue(root, queue, &q, e);
+	if (st == ERR_OK)
+		st = move_one(q, SPOOL_NEW, name, SPOOL_HOLD, name, e);
+	free(q);
+	return st;
+}
+
+enum err_status spool_release(const char *root, const char *queue, const char *name, struct err *e)
+{
+	char base[RECORD_NAME_MAX];
+	struct spool_q *q = NULL;
+	enum err_status st;
+
+	st = check_name(name, base, e);
+	if (st == ERR_OK)
+		st = with_queue(root, queue, &q, e);
+	if (st == ERR_OK)
+		st = move_one(q, SPOOL_HOLD, name, SPOOL_NEW, base, e);
+	if (st == ERR_OK) {
+		retire_why(q->dir[SPOOL_HOLD], name, "released");
+		ask_rescan(q);
+	}
+	free(q);
+	return st;
+}
+
+enum err_status spool_retry(const char *root, const char *queue, const char *name, struct err *e)
+{
+	char base[RECORD_NAME_MAX];
+	struct spool_q *q = NULL;
+	enum err_status st;
+
+	st = check_name(name, base, e);
+	if (st == ERR_OK)
+		st = with_queue(root, queue, &q, e);
+	if (st == ERR_OK)
+		st = move_one(q, SPOOL_FAILED, name, SPOOL_NEW, base, e);
+	if (st == ERR_OK) {
+		retire_why(q->dir[SPOOL_FAILED], name, "retried");
+		ask_rescan(q);
+	}
+	free(q);
+	return st;
+}
+
+enum err_status spool_skip(const char *root, const char *queue, const char *producer, uint64_t seq,
+                           struct err *e)
+{
+	char fname[RECORD_PRODUCER_MAX + 48];
+	struct spool_q *q = NULL;
+	enum err_status st;
+
+	if (!record_producer_valid(producer) || seq == 0)
+		return err_set(e, ERR_PERM, "invalid producer '%s' or sequence %llu",
+		               producer ? producer : "", (unsigned long long)seq);
+	st = with_queue(root, queue, &q, e);
+	snprintf(fname, sizeof(fname), SPOOL_SKIP_PREFIX "%s-%llu", producer,
+	         (unsigned long long)seq);
+	if (st == ERR_OK)
+		st = spool_write_atomic(q->dir[SPOOL_TMP], q->dir[SPOOL_STATE], fname, "", 0, 1, e);
+	if (st == ERR_PERM) /* already asked */
+		st = err_set(e, ERR_OK, "%s", "");
+	free(q);
+	return st;
+}
+
+/* 1 same bytes, 0 different, -1 absent or unreadable. */
+static int same_as_file(const char *path, const void *data, size_t len)
+{
+	struct buf b = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	int r = -1;
+
+	if (access(path, F_OK) == 0 && spool_read_file(path, &b, NULL, NULL) == ERR_OK)
+		r = b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
+	buf_release(&b);
+	return r;
+}
+
+enum err_status spool_import(const char *root, const char *queue, const void *data, size_t len,
+                             const struct sig_key *pub, int sync_dir, int *dup, struct err *e)
+{
+	static const enum spool_dir places[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, SPOOL_FAILED,
+	                                        SPOOL_HOLD};
+	char name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX];
+	struct record *r = NULL;
+	struct spool_q *q = NULL;
+	enum err_status st;
+
+	if (dup)
+		*dup = 0;
+	if (!pub)
+		return err_set(e, ERR_PERM, "import: no public key to verify with");
+	st = record_decode(data, len, pub, &r, e);
+	if (st != ERR_OK)
+		return st;
+	record_file_name(name, r->seq, r->producer);
+	record_free(r);
+	st = with_queue(root, queue, &q, e);
+	if (st == ERR_OK)
+		st = spool_q_init(q, root, queue, 1, e);
+	for (size_t i = 0; st == ERR_OK && i < sizeof(places) / sizeof(places[0]); i++) {
+		int same;
+		if (spool_join(path, q->dir[places[i]], name, e) != ERR_OK)
+			break;
+		same = same_as_file(path, data, len);
+		if (same == 1) {
+			if (dup)
+				*dup = 1;
+			goto out;
+		}
+		if (same == 0) {
+			st = err_set(e, ERR_PERM, "%s: conflict: %s/%s has other content", name,
+			             spool_dir_name(places[i]), name);
+			goto out;
+		}
+	}
+	if (st == ERR_OK)
+		st = spool_write_atomic(q->dir[SPOOL_TMP], q->dir[SPOOL_NEW], name, data, len,
+		                        sync_dir, e);
+out:
+	free(q);
+	return st;
+}

@@ -1,0 +1,736 @@
+/*
+ * spool_consume.c: the consumer side: strict per-producer order, files
+ * still arriving, gaps, duplicates and conflicts, quarantine, recovery.
+ * See spool.h for the contract.
+ */
+#include "spool_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Re-injected names remembered per scan; more are found by the next one. */
+#define REINJECT_MAX 256
+/* Minimum seconds between two scans of new/ while idle. */
+#define SCAN_INTERVAL 1
+/* tmp/ files older than this are debris of a crashed writer. */
+#define TMP_STALE_SECONDS 3600
+
+struct cprod {
+	char id[RECORD_PRODUCER_MAX + 1];
+	uint64_t next;
+	int pos_fd;
+	int inflight;
+	int later; /* the last scan saw sequences beyond next */
+	int gap_seen;
+	uint64_t gap_seq;
+	time_t gap_since;
+};
+
+struct spool_consumer {
+	struct spool_q q;
+	const struct sig_key *pub;
+	char only[RECORD_PRODUCER_MAX + 1];
+	unsigned grace;
+	unsigned gap_alarm;
+	int lock_fd;
+	struct cprod *prods;
+	size_t nprods;
+	size_t rr;
+	char (*reinj)[RECORD_NAME_MAX];
+	size_t nreinj;
+	int scan_wanted;
+	time_t last_scan;
+	struct buf data;
+	char rescan_path[SPOOL_PATH_MAX];
+};
+
+enum probe { PROBE_CLAIMED, PROBE_ABSENT, PROBE_WAIT, PROBE_ERROR };
+
+static struct cprod *prod_find(struct spool_consumer *c, const char *id)
+{
+	for (size_t i = 0; i < c->nprods; i++)
+		if (strcmp(c->prods[i].id, id) == 0)
+			return &c->prods[i];
+	return NULL;
+}
+
+static struct cprod *prod_get(struct spool_consumer *c, const char *id, struct err *e)
+{
+	char fname[RECORD_PRODUCER_MAX + 16], path[SPOOL_PATH_MAX];
+	struct cprod *p = prod_find(c, id), *np;
+
+	if (p)
+		return p;
+	np = realloc(c->prods, (c->nprods + 1) * sizeof(*np));
+	if (!np) {
+		err_set(e, ERR_TEMP, "out of memory");
+		return NULL;
+	}
+	c->prods = np;
+	p = &c->prods[c->nprods];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	snprintf(fname, sizeof(fname), SPOOL_NEXT_PREFIX "%s", id);
+	if (spool_join(path, c->q.dir[SPOOL_STATE], fname, e) != ERR_OK)
+		return NULL;
+	p->pos_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (p->pos_fd < 0) {
+		err_errno(e, spool_errno_status(errno), errno, "%s", path);
+		return NULL;
+	}
+	p->next = spool_counter_read(p->pos_fd);
+	if (p->next == 0)
+		p->next = 1;
+	c->nprods++;
+	return p;
+}
+
+static int exists_in(struct spool_consumer *c, enum spool_dir d, const char *name)
+{
+	char path[SPOOL_PATH_MAX];
+
+	if (spool_join(path, c->q.dir[d], name, NULL) != ERR_OK)
+		return 0;
+	return access(path, F_OK) == 0;
+}
+
+static void gap_state_write(struct spool_consumer *c, struct cprod *p, int active)
+{
+	char fname[RECORD_PRODUCER_MAX + 16], path[SPOOL_PATH_MAX], text[64];
+
+	snprintf(fname, sizeof(fname), SPOOL_GAP_PREFIX "%s", p->id);
+	if (spool_join(path, c->q.dir[SPOOL_STATE], fname, NULL) != ERR_OK)
+		return;
+	if (!active) {
+		unlink(path);
+		return;
+	}
+	snprintf(text, sizeof(text), "%llu %lld\n", (unsigned long long)p->gap_seq,
+	         (long long)p->gap_since);
+	unlink(path);
+	spool_write_atomic(c->q.dir[SPOOL_TMP], c->q.dir[SPOOL_STATE], fname, text, strlen(text), 0,
+	                   NULL);
+}
+
+/* The position is a hint (done/, failed/ and hold/ are the truth), so it
+ * is written without a sync. */
+static void advance(struct spool_consumer *c, struct cprod *p, uint64_t seq)
+{
+	if (seq != p->next)
+		return;
+	p->next = seq + 1;
+	spool_counter_write(p->pos_fd, p->next);
+	if (p->gap_seen && p->gap_seq < p->next) {
+		p->gap_seen = 0;
+		gap_state_write(c, p, 0);
+	}
+}
+
+/* Move dir/name to failed/ with a .why; the queue then moves on. */
+static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from, const char *name,
+                                  const char *base, const char *reason, const char *sha,
+                                  struct err *e)
+{
+	char fname[RECORD_NAME_MAX + 32], src[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX];
+	struct spool_why why = {.reason = reason};
+	enum err_status st;
+
+	st = spool_free_name(c->q.dir[SPOOL_FAILED], base, fname, sizeof(fname), e);
+	if (st == ERR_OK)
+		st = spool_write_why(c->q.dir[SPOOL_TMP], c->q.dir[SPOOL_FAILED], fname, &why, sha,
+		                     e);
+	if (st == ERR_OK)
+		st = spool_join(src, c->q.dir[from], name, e);
+	if (st == ERR_OK)
+		st = spool_join(dst, c->q.dir[SPOOL_FAILED], fname, e);
+	if (st == ERR_OK && rename(src, dst) != 0)
+		st = err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", src, dst);
+	return st;
+}
+
+/*
+ * A file in new/ whose place in the sequence is already taken (done/,
+ * failed/ or hold/ has the name): the same bytes are a duplicate and go
+ * away silently, other bytes are a conflict.  Returns 1 when handled, 0
+ * when no such file exists (a re-injected record), -1 on error.
+ */
+static int settle_passed(struct spool_consumer *c, const char *name, struct err *e)
+{
+	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD, SPOOL_CUR};
+	char here[SPOOL_PATH_MAX], there[SPOOL_PATH_MAX], base[RECORD_NAME_MAX + 16];
+	char reason[600];
+
+	if (spool_join(here, c->q.dir[SPOOL_NEW], name, e) != ERR_OK)
+		return -1;
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		int same;
+		if (spool_join(there, c->q.dir[places[i]], name, e) != ERR_OK)
+			return -1;
+		if (access(there, F_OK) != 0)
+			continue;
+		same = spool_same_bytes(here, there);
+		if (same < 0)
+			return -1;
+		if (same) {
+			unlink(here);
+			return 1;
+		}
+		if (places[i] == SPOOL_CUR)
+			return 1; /* decided when the claimed copy finishes */
+		snprintf(base, sizeof(base), "%s.conflict", name);
+		snprintf(reason, sizeof(reason),
+		         "conflict: same producer and sequence as %s/%s but different content",
+		         spool_dir_name(places[i]), name);
+		return quarantine(c, SPOOL_NEW, name, base, reason, NULL, e) == ERR_OK ? 1 : -1;
+	}
+	return 0;
+}
+
+static void remember_reinjected(struct spool_consumer *c, const char *name)
+{
+	for (size_t i = 0; i < c->nreinj; i++)
+		if (strcmp(c->reinj[i], name) == 0)
+			return;
+	if (c->nreinj < REINJECT_MAX)
+		snprintf(c->reinj[c->nreinj++], RECORD_NAME_MAX, "%s", name);
+}
+
+static void gap_update(struct spool_consumer *c, struct cprod *p, time_t now)
+{
+	char name[RECORD_NAME_MAX];
+
+	record_file_name(name, p->next, p->id);
+	if (p->later && !exists_in(c, SPOOL_NEW, name) && !exists_in(c, SPOOL_CUR, name)) {
+		if (!p->gap_seen || p->gap_seq != p->next) {
+			p->gap_seen = 1;
+			p->gap_seq = p->next;
+			p->gap_since = now;
+			gap_state_write(c, p, 1);
+		}
+	} else if (p->gap_seen) {
+		p->gap_seen = 0;
+		gap_state_write(c, p, 0);
+	}
+}
+
+/* One pass over new/: producers, passed sequences, gaps.  Only when
+ * idle or asked: the claim path itself never reads the directory. */
+static enum err_status scan(struct spool_consumer *c, struct err *e)
+{
+	char prod[RECORD_PRODUCER_MAX + 1];
+	struct dirent *de;
+	time_t now = time(NULL);
+	uint64_t seq;
+	DIR *d;
+
+	c->scan_wanted = 0;
+	c->last_scan = now;
+	d = opendir(c->q.dir[SPOOL_NEW]);
+	if (!d)
+		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_NEW]);
+	for (size_t i = 0; i < c->nprods; i++)
+		c->prods[i].later = 0;
+	while ((de = readdir(d)) != NULL) {
+		struct cprod *p;
+		if (record_parse_file_name(de->d_name, &seq, prod) != 0)
+			continue; /* a transport's temporary file, or not ours */
+		if (c->only[0] && strcmp(prod, c->only) != 0) {
+			quarantine(c, SPOOL_NEW, de->d_name, de->d_name,
+			           "unexpected producer: this queue takes records of one producer "
+			           "only",
+			           NULL, NULL);
+			continue;
+		}
+		p = prod_get(c, prod, e);
+		if (!p)
+			break;
+		if (seq > p->next)
+			p->later = 1;
+		else if (seq < p->next && settle_passed(c, de->d_name, NULL) == 0)
+			remember_reinjected(c, de->d_name);
+	}
+	closedir(d);
+	for (size_t i = 0; i < c->nprods; i++)
+		gap_update(c, &c->prods[i], now);
+	return ERR_OK;
+}
+
+static enum err_status make_item(struct spool_consumer *c, const char *name, struct record *rec,
+                                 int reinjected, struct spool_item **out, struct err *e)
+{
+	struct spool_item *it = calloc(1, sizeof(*it));
+
+	if (!it) {
+		record_free(rec);
+		return err_set(e, ERR_TEMP, "out of memory");
+	}
+	snprintf(it->name, sizeof(it->name), "%s", name);
+	spool_join(it->path, c->q.dir[SPOOL_CUR], name, NULL);
+	it->rec = rec;
+	it->reinjected = reinjected;
+	sig_sha256_hex(c->data.data, c->data.len, it->sha256);
+	*out = it;
+	return ERR_OK;
+}
+
+/*
+ * Try to claim new/NAME, expected as (producer, seq).  The file is read
+ * and verified where it lies, and renamed into cur/ only when good: a
+ * transport may still be writing it in place.
+ */
+static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq,
+                        const char *producer, int reinjected, struct spool_item **out,
+                        struct err *e)
+{
+	char path[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX], reason[ERR_MSG_MAX + 64];
+	struct record *rec = NULL;
+	struct err de;
+	struct stat sb;
+	enum err_status st;
+	int missing = 0, mismatch = 0;
+
+	if (spool_join(path, c->q.dir[SPOOL_NEW], name, e) != ERR_OK ||
+	    spool_join(dst, c->q.dir[SPOOL_CUR], name, e) != ERR_OK)
+		return PROBE_ERROR;
+	err_clear(&de);
+	st = spool_read_file(path, &c->data, &missing, &de);
+	if (missing)
+		return PROBE_ABSENT;
+	if (st == ERR_TEMP) {
+		err_set(e, ERR_TEMP, "%s", de.msg);
+		return PROBE_ERROR;
+	}
+	if (st == ERR_OK)
+		st = record_decode(c->data.data, c->data.len, c->pub, &rec, &de);
+	if (st == ERR_OK && (rec->seq != seq || strcmp(rec->producer, producer) != 0)) {
+		mismatch = 1;
+		st = err_set(&de, ERR_PERM,
+		             "name does not match content: the file says producer %s seq %llu",
+		             rec->producer, (unsigned long long)rec->seq);
+		record_free(rec);
+		rec = NULL;
+	}
+	if (st != ERR_OK) {
+		time_t age = stat(path, &sb) == 0 ? time(NULL) - sb.st_mtime : 0;
+		if (!mismatch && age < (time_t)c->grace) {
+			err_set(e, ERR_TEMP, "%s: not valid yet, may still be arriving (%s)", name,
+			        de.msg);
+			return PROBE_WAIT;
+		}
+		snprintf(reason, sizeof(reason), "%s%s",
+		         mismatch ? ""
+		                  : "unreadable after the "
+		                    "grace period: ",
+		         de.msg);
+		if (quarantine(c, SPOOL_NEW, name, name, reason, NULL, e) != ERR_OK)
+			return PROBE_ERROR;
+		return PROBE_ABSENT;
+	}
+	if (rename(path, dst) != 0) {
+		record_free(rec);
+		if (errno == ENOENT) /* an operator action won the race */
+			return PROBE_ABSENT;
+		err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", path, dst);
+		return PROBE_ERROR;
+	}
+	if (make_item(c, name, rec, reinjected, out, e) != ERR_OK)
+		return PROBE_ERROR;
+	return PROBE_CLAIMED;
+}
+
+/* The expected record of p, passing over what is settled already. */
+static enum probe claim_in_order(struct spool_consumer *c, struct cprod *p, struct spool_item **out,
+                                 struct err *e)
+{
+	char name[RECORD_NAME_MAX], marker[SPOOL_PATH_MAX], mname[RECORD_PRODUCER_MAX + 48];
+
+	for (;;) {
+		enum probe r;
+		record_file_name(name, p->next, p->id);
+		if (exists_in(c, SPOOL_DONE, name) || exists_in(c, SPOOL_FAILED, name) ||
+		    exists_in(c, SPOOL_HOLD, name)) {
+			if (exists_in(c, SPOOL_NEW, name) && settle_passed(c, name, e) < 0)
+				return PROBE_ERROR;
+			advance(c, p, p->next);
+			continue;
+		}
+		r = probe(c, name, p->next, p->id, 0, out, e);
+		if (r == PROBE_CLAIMED) {
+			p->inflight = 1;
+			return r;
+		}
+		if (r != PROBE_ABSENT)
+			return r;
+		if (exists_in(c, SPOOL_FAILED, name)) { /* just quarantined */
+			advance(c, p, p->next);
+			continue;
+		}
+		snprintf(mname, sizeof(mname), SPOOL_SKIP_PREFIX "%s-%llu", p->id,
+		         (unsigned long long)p->next);
+		if (spool_join(marker, c->q.dir[SPOOL_STATE], mname, NULL) == ERR_OK &&
+		    access(marker, F_OK) == 0) {
+			unlink(marker);
+			advance(c, p, p->next);
+			continue;
+		}
+		return PROBE_ABSENT;
+	}
+}
+
+static enum probe claim_reinjected(struct spool_consumer *c, struct spool_item **out, struct err *e)
+{
+	char prod[RECORD_PRODUCER_MAX + 1];
+	uint64_t seq;
+
+	while (c->nreinj > 0) {
+		char name[RECORD_NAME_MAX];
+		enum probe r;
+		memcpy(name, c->reinj[--c->nreinj], sizeof(name));
+		if (record_parse_file_name(name, &seq, prod) != 0)
+			continue;
+		r = probe(c, name, seq, prod, 1, out, e);
+		if (r == PROBE_CLAIMED || r == PROBE_ERROR)
+			return r;
+		/* PROBE_WAIT: the next scan finds it again. */
+	}
+	return PROBE_ABSENT;
+}
+
+static enum probe claim_once(struct spool_consumer *c, struct spool_item **out, int *waiting,
+                             struct err *e)
+{
+	enum probe r = claim_reinjected(c, out, e);
+
+	if (r != PROBE_ABSENT)
+		return r;
+	for (size_t k = 0; k < c->nprods; k++) {
+		size_t i = (c->rr + k) % c->nprods;
+		if (c->prods[i].inflight)
+			continue;
+		r = claim_in_order(c, &c->prods[i], out, e);
+		if (r == PROBE_CLAIMED) {
+			c->rr = i + 1;
+			return r;
+		}
+		if (r == PROBE_ERROR)
+			return r;
+		if (r == PROBE_WAIT)
+			*waiting = 1;
+	}
+	return PROBE_ABSENT;
+}
+
+static void describe_idle(struct spool_consumer *c, struct err *e)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < c->nprods; i++) {
+		struct cprod *p = &c->prods[i];
+		if (p->gap_seen) {
+			err_set(e, ERR_TEMP, "gap: waiting for %s seq %llu for %llds%s", p->id,
+			        (unsigned long long)p->gap_seq, (long long)(now - p->gap_since),
+			        now - p->gap_since >= (time_t)c->gap_alarm ? " (ALARM)" : "");
+			return;
+		}
+	}
+	err_set(e, ERR_TEMP, "%s: nothing to claim", c->q.queue);
+}
+
+enum err_status spool_claim(struct spool_consumer *c, struct spool_item **out, struct err *e)
+{
+	int waiting = 0;
+	enum probe r;
+
+	*out = NULL;
+	if (access(c->rescan_path, F_OK) == 0) {
+		unlink(c->rescan_path);
+		c->scan_wanted = 1;
+	}
+	if (c->scan_wanted && scan(c, e) != ERR_OK)
+		return ERR_TEMP;
+	r = claim_once(c, out, &waiting, e);
+	if (r == PROBE_ABSENT && !waiting && time(NULL) - c->last_scan >= SCAN_INTERVAL) {
+		if (scan(c, e) != ERR_OK)
+			return ERR_TEMP;
+		r = claim_once(c, out, &waiting, e);
+	}
+	if (r == PROBE_CLAIMED)
+		return ERR_OK;
+	if (r == PROBE_ERROR)
+		return e ? e->status : ERR_TEMP;
+	if (!waiting)
+		describe_idle(c, e);
+	return ERR_TEMP;
+}
+
+static struct cprod *item_prod(struct spool_consumer *c, const struct spool_item *it)
+{
+	return prod_find(c, it->rec->producer);
+}
+
+/* The item left cur/: the sequence is settled. */
+static void settled(struct spool_consumer *c, struct spool_item *it)
+{
+	struct cprod *p = item_prod(c, it);
+
+	if (p && !it->reinjected) {
+		p->inflight = 0;
+		advance(c, p, it->rec->seq);
+	}
+	spool_item_free(it);
+}
+
+static enum err_status move_item(struct spool_consumer *c, struct spool_item *it, enum spool_dir to,
+                                 const char *fname, struct err *e)
+{
+	char dst[SPOOL_PATH_MAX];
+
+	if (spool_join(dst, c->q.dir[to], fname, e) != ERR_OK)
+		return ERR_PERM;
+	if (rename(it->path, dst) != 0)
+		return err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", it->path,
+		                 dst);
+	return ERR_OK;
+}
+
+enum err_status spool_complete(struct spool_consumer *c, struct spool_item *it, struct err *e)
+{
+	enum err_status st = move_item(c, it, SPOOL_DONE, it->name, e);
+
+	if (st != ERR_OK)
+		return st;
+	settled(c, it);
+	return ERR_OK;
+}
+
+static enum err_status set_aside(struct spool_consumer *c, struct spool_item *it, enum spool_dir to,
+                                 const struct spool_why *why, struct err *e)
+{
+	char fname[RECORD_NAME_MAX + 32];
+	enum err_status st;
+
+	st = spool_free_name(c->q.dir[to], it->name, fname, sizeof(fname), e);
+	if (st == ERR_OK)
+		st = spool_write_why(c->q.dir[SPOOL_TMP], c->q.dir[to], fname, why, it->sha256, e);
+	if (st == ERR_OK)
+		st = move_item(c, it, to, fname, e);
+	if (st != ERR_OK)
+		return st;
+	settled(c, it);
+	return ERR_OK;
+}
+
+enum err_status spool_fail(struct spool_consumer *c, struct spool_item *it,
+                           const struct spool_why *why, struct err *e)
+{
+	return set_aside(c, it, SPOOL_FAILED, why, e);
+}
+
+enum err_status spool_hold_claimed(struct spool_consumer *c, struct spool_item *it,
+                                   const struct spool_why *why, struct err *e)
+{
+	return set_aside(c, it, SPOOL_HOLD, why, e);
+}
+
+enum err_status spool_defer(struct spool_consumer *c, struct spool_item *it, struct err *e)
+{
+	char dst[SPOOL_PATH_MAX];
+	struct cprod *p = item_prod(c, it);
+	enum err_status st;
+
+	st = spool_join(dst, c->q.dir[SPOOL_NEW], it->name, e);
+	if (st == ERR_OK)
+		st = spool_rename_noreplace(it->path, dst, NULL, e);
+	if (st != ERR_OK)
+		return st;
+	if (p && !it->reinjected)
+		p->inflight = 0;
+	if (it->reinjected)
+		remember_reinjected(c, it->name);
+	spool_item_free(it);
+	return ERR_OK;
+}
+
+void spool_item_free(struct spool_item *it)
+{
+	if (!it)
+		return;
+	record_free(it->rec);
+	free(it);
+}
+
+void spool_consumer_gap(const struct spool_consumer *c, struct spool_gap *g)
+{
+	time_t now = time(NULL);
+
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < c->nprods; i++) {
+		const struct cprod *p = &c->prods[i];
+		if (!p->gap_seen)
+			continue;
+		g->active = 1;
+		snprintf(g->producer, sizeof(g->producer), "%s", p->id);
+		g->seq = p->gap_seq;
+		g->since = p->gap_since;
+		g->alarmed = now - p->gap_since >= (time_t)c->gap_alarm;
+		return;
+	}
+}
+
+uint64_t spool_consumer_next_seq(const struct spool_consumer *c, const char *producer)
+{
+	for (size_t i = 0; i < c->nprods; i++)
+		if (strcmp(c->prods[i].id, producer) == 0)
+			return c->prods[i].next;
+	return 1;
+}
+
+/* Claimed records of a crashed consumer go back to new/; tmp/ debris
+ * older than an hour goes away (younger files may be a live writer's). */
+static enum err_status recover(struct spool_consumer *c, struct err *e)
+{
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
+	time_t now = time(NULL);
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+
+	d = opendir(c->q.dir[SPOOL_CUR]);
+	if (!d)
+		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_CUR]);
+	while ((de = readdir(d)) != NULL) {
+		int exists = 0;
+		if (de->d_name[0] == '.')
+			continue;
+		if (spool_join(from, c->q.dir[SPOOL_CUR], de->d_name, NULL) != ERR_OK ||
+		    spool_join(to, c->q.dir[SPOOL_NEW], de->d_name, NULL) != ERR_OK)
+			continue;
+		if (spool_rename_noreplace(from, to, &exists, NULL) != ERR_OK && exists) {
+			/* The transport brought it again meanwhile. */
+			if (spool_same_bytes(from, to) == 1)
+				unlink(from);
+			else
+				quarantine(c, SPOOL_CUR, de->d_name, de->d_name,
+				           "conflict: claimed copy differs from the one in new/",
+				           NULL, NULL);
+		}
+	}
+	closedir(d);
+	d = opendir(c->q.dir[SPOOL_TMP]);
+	if (!d)
+		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_TMP]);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    spool_join(from, c->q.dir[SPOOL_TMP], de->d_name, NULL) != ERR_OK)
+			continue;
+		if (stat(from, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    now - sb.st_mtime > TMP_STALE_SECONDS)
+			unlink(from);
+	}
+	closedir(d);
+	return ERR_OK;
+}
+
+static enum err_status load_producers(struct spool_consumer *c, struct err *e)
+{
+	size_t plen = strlen(SPOOL_NEXT_PREFIX);
+	enum err_status st = ERR_OK;
+	struct dirent *de;
+	DIR *d = opendir(c->q.dir[SPOOL_STATE]);
+
+	if (!d)
+		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_STATE]);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, SPOOL_NEXT_PREFIX, plen) != 0 ||
+		    !record_producer_valid(de->d_name + plen))
+			continue;
+		if (c->only[0] && strcmp(de->d_name + plen, c->only) != 0)
+			continue;
+		if (!prod_get(c, de->d_name + plen, e)) {
+			st = e ? e->status : ERR_TEMP;
+			break;
+		}
+	}
+	closedir(d);
+	if (st == ERR_OK && c->only[0] && !prod_get(c, c->only, e))
+		st = e ? e->status : ERR_TEMP;
+	return st;
+}
+
+enum err_status spool_consumer_open(struct spool_consumer **out, const char *root,
+                                    const char *queue, const struct sig_key *pub,
+                                    const struct spool_consumer_opts *opts, struct err *e)
+{
+	struct spool_consumer *c;
+	char path[SPOOL_PATH_MAX];
+	enum err_status st;
+
+	*out = NULL;
+	if (!pub)
+		return err_set(e, ERR_PERM, "consumer of %s: no public key to verify with", queue);
+	if (opts && opts->producer && !record_producer_valid(opts->producer))
+		return err_set(e, ERR_PERM, "invalid producer id '%s'", opts->producer);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return err_set(e, ERR_TEMP, "out of memory");
+	c->lock_fd = -1;
+	c->pub = pub;
+	c->grace = opts && opts->grace_seconds ? opts->grace_seconds : 60;
+	c->gap_alarm = opts && opts->gap_alarm_seconds ? opts->gap_alarm_seconds : 3600;
+	if (opts && opts->producer)
+		snprintf(c->only, sizeof(c->only), "%s", opts->producer);
+	c->scan_wanted = 1;
+	buf_init(&c->data, RECORD_MAX_BYTES);
+	c->reinj = malloc(REINJECT_MAX * sizeof(*c->reinj));
+	if (!c->reinj) {
+		st = err_set(e, ERR_TEMP, "out of memory");
+		goto fail;
+	}
+	st = spool_q_init(&c->q, root, queue, 1, e);
+	if (st != ERR_OK)
+		goto fail;
+	if ((st = spool_join(path, c->q.dir[SPOOL_STATE], "consumer.lock", e)) != ERR_OK ||
+	    (st = spool_join(c->rescan_path, c->q.dir[SPOOL_STATE], SPOOL_RESCAN, e)) != ERR_OK)
+		goto fail;
+	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (c->lock_fd < 0) {
+		st = err_errno(e, spool_errno_status(errno), errno, "%s", path);
+		goto fail;
+	}
+	if (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		st = err_set(e, ERR_TEMP, "%s: another consumer is running", path);
+		goto fail;
+	}
+	st = recover(c, e);
+	if (st == ERR_OK)
+		st = load_producers(c, e);
+	if (st != ERR_OK)
+		goto fail;
+	*out = c;
+	return ERR_OK;
+fail:
+	spool_consumer_free(c);
+	return st;
+}
+
+void spool_consumer_free(struct spool_consumer *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nprods; i++)
+		if (c->prods[i].pos_fd >= 0)
+			close(c->prods[i].pos_fd);
+	free(c->prods);
+	free(c->reinj);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	buf_release(&c->data);
+	free(c);
+}

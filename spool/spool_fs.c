@@ -1,0 +1,397 @@
+/*
+ * spool_fs.c: directories, paths and the atomic-commit primitive of the
+ * spool.  See spool.h.
+ */
+#include "spool_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const dir_names[SPOOL_NDIRS] = {"tmp",    "new",  "cur",  "done",
+                                                   "failed", "hold", "state"};
+
+const char *spool_dir_name(enum spool_dir d)
+{
+	if ((int)d < 0 || d >= SPOOL_NDIRS)
+		return NULL;
+	return dir_names[d];
+}
+
+int spool_dir_from_name(const char *name)
+{
+	for (int i = 0; i < SPOOL_NDIRS; i++)
+		if (name && strcmp(name, dir_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int spool_queue_valid(const char *s)
+{
+	size_t n;
+
+	if (!s || !(*s >= 'a' && *s <= 'z'))
+		return 0;
+	n = strlen(s);
+	if (n > SPOOL_QUEUE_MAX)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+enum err_status spool_errno_status(int errnum)
+{
+	switch (errnum) {
+	case EACCES:
+	case EPERM:
+	case EROFS:
+	case ENOTDIR:
+	case ELOOP:
+		return ERR_FATAL;
+	default:
+		return ERR_TEMP;
+	}
+}
+
+enum err_status spool_join(char out[SPOOL_PATH_MAX], const char *dir, const char *name,
+                           struct err *e)
+{
+	int n;
+
+	if (name)
+		n = snprintf(out, SPOOL_PATH_MAX, "%s/%s", dir, name);
+	else
+		n = snprintf(out, SPOOL_PATH_MAX, "%s", dir);
+	if (n < 0 || n >= SPOOL_PATH_MAX)
+		return err_set(e, ERR_PERM, "%s/%s: path too long", dir, name ? name : "");
+	return ERR_OK;
+}
+
+static enum err_status make_dir(const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (mkdir(path, 0750) == 0)
+		return ERR_OK;
+	if (errno != EEXIST)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: mkdir", path);
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return err_set(e, ERR_FATAL, "%s: exists and is not a directory", path);
+	return ERR_OK;
+}
+
+enum err_status spool_q_init(struct spool_q *q, const char *root, const char *queue, int create,
+                             struct err *e)
+{
+	char qdir[SPOOL_PATH_MAX];
+	enum err_status st;
+	struct stat sb;
+
+	if (!spool_queue_valid(queue))
+		return err_set(e, ERR_PERM, "invalid queue name '%s'", queue ? queue : "");
+	if (!root || !*root)
+		return err_set(e, ERR_PERM, "no spool root given");
+	if (strlen(root) >= sizeof(q->root))
+		return err_set(e, ERR_PERM, "%s: path too long", root);
+	memcpy(q->root, root, strlen(root) + 1);
+	memcpy(q->queue, queue, strlen(queue) + 1);
+	st = spool_join(qdir, root, queue, e);
+	if (st != ERR_OK)
+		return st;
+	if (create) {
+		st = make_dir(root, e);
+		if (st == ERR_OK)
+			st = make_dir(qdir, e);
+		if (st != ERR_OK)
+			return st;
+	}
+	for (int i = 0; i < SPOOL_NDIRS; i++) {
+		st = spool_join(q->dir[i], qdir, dir_names[i], e);
+		if (st == ERR_OK && create)
+			st = make_dir(q->dir[i], e);
+		if (st != ERR_OK)
+			return st;
+		if (!create && (stat(q->dir[i], &sb) != 0 || !S_ISDIR(sb.st_mode)))
+			return err_set(e, ERR_FATAL, "%s: not a spool queue (no %s/)", qdir,
+			               dir_names[i]);
+	}
+	return ERR_OK;
+}
+
+enum err_status spool_queue_init(const char *root, const char *queue, struct err *e)
+{
+	struct spool_q *q = malloc(sizeof(*q));
+	enum err_status st;
+
+	if (!q)
+		return err_set(e, ERR_TEMP, "out of memory");
+	st = spool_q_init(q, root, queue, 1, e);
+	free(q);
+	return st;
+}
+
+enum err_status spool_path(char out[SPOOL_PATH_MAX], const char *root, const char *queue,
+                           enum spool_dir d, const char *name, struct err *e)
+{
+	const char *dn = spool_dir_name(d);
+	int n;
+
+	if (!dn)
+		return err_set(e, ERR_PERM, "invalid spool sub-directory %d", (int)d);
+	if (name)
+		n = snprintf(out, SPOOL_PATH_MAX, "%s/%s/%s/%s", root, queue, dn, name);
+	else
+		n = snprintf(out, SPOOL_PATH_MAX, "%s/%s/%s", root, queue, dn);
+	if (n < 0 || n >= SPOOL_PATH_MAX)
+		return err_set(e, ERR_PERM, "%s/%s: path too long", root, queue);
+	return ERR_OK;
+}
+
+enum err_status spool_sync_dir(const char *dir, struct err *e)
+{
+	enum err_status st = ERR_OK;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: open", dir);
+	if (fsync(fd) != 0)
+		st = err_errno(e, ERR_TEMP, errno, "%s: fsync", dir);
+	close(fd);
+	return st;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+enum err_status spool_write_tmp(const char *tmp_path, const void *data, size_t len, int sync,
+                                struct err *e)
+{
+	enum err_status st = ERR_OK;
+	int fd;
+
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: create", tmp_path);
+	if (write_all(fd, data, len) != 0) {
+		st = err_errno(e, spool_errno_status(errno), errno, "%s: write", tmp_path);
+		close(fd);
+		goto fail;
+	}
+	/* Never retried: after a failed fsync the page cache may claim the
+	 * data is clean while the disk does not have it. */
+	if (sync && fdatasync(fd) != 0) {
+		st = err_errno(e, ERR_TEMP, errno, "%s: fdatasync", tmp_path);
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		st = err_errno(e, ERR_TEMP, errno, "%s: close", tmp_path);
+		goto fail;
+	}
+	return ERR_OK;
+fail:
+	unlink(tmp_path);
+	return st;
+}
+
+enum err_status spool_rename_noreplace(const char *from, const char *to, int *exists, struct err *e)
+{
+	if (exists)
+		*exists = 0;
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return ERR_OK;
+	if (errno == EINVAL) {
+		/* A file system without RENAME_NOREPLACE: link() never
+		 * replaces either. */
+		if (link(from, to) == 0) {
+			unlink(from);
+			return ERR_OK;
+		}
+	}
+	if (errno == EEXIST) {
+		if (exists)
+			*exists = 1;
+		return err_set(e, ERR_PERM, "%s: exists", to);
+	}
+	return err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", from, to);
+}
+
+enum err_status spool_write_atomic(const char *tmp_dir, const char *dir_final, const char *name,
+                                   const void *data, size_t len, int sync_dir, struct err *e)
+{
+	static unsigned counter;
+	char tmp_name[300];
+	char tmp_path[SPOOL_PATH_MAX];
+	char final_path[SPOOL_PATH_MAX];
+	enum err_status st;
+
+	snprintf(tmp_name, sizeof(tmp_name), "%.200s.%ld.%u.tmp", name, (long)getpid(),
+	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+	st = spool_join(tmp_path, tmp_dir, tmp_name, e);
+	if (st == ERR_OK)
+		st = spool_join(final_path, dir_final, name, e);
+	if (st != ERR_OK)
+		return st;
+	st = spool_write_tmp(tmp_path, data, len, 1, e);
+	if (st != ERR_OK)
+		return st;
+	st = spool_rename_noreplace(tmp_path, final_path, NULL, e);
+	if (st != ERR_OK) {
+		unlink(tmp_path);
+		return st;
+	}
+	if (sync_dir)
+		return spool_sync_dir(dir_final, e);
+	return ERR_OK;
+}
+
+enum err_status spool_read_file(const char *path, struct buf *b, int *missing, struct err *e)
+{
+	enum err_status st;
+	struct stat sb;
+
+	if (missing)
+		*missing = 0;
+	buf_reset(b);
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT && missing)
+			*missing = 1;
+		return err_errno(e, ERR_TEMP, errno, "%s", path);
+	}
+	if (sb.st_size > (off_t)RECORD_MAX_BYTES)
+		return err_set(e, ERR_PERM, "%s: %lld bytes, larger than the %zu-byte limit", path,
+		               (long long)sb.st_size, RECORD_MAX_BYTES);
+	st = buf_read_file(b, path, e);
+	if (st != ERR_OK && missing && access(path, F_OK) != 0 && errno == ENOENT) {
+		*missing = 1;
+		return err_set(e, ERR_TEMP, "%s: vanished", path);
+	}
+	return st;
+}
+
+int spool_same_bytes(const char *a, const char *b)
+{
+	struct buf x = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	struct buf y = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	int r = -1;
+
+	if (spool_read_file(a, &x, NULL, NULL) == ERR_OK &&
+	    spool_read_file(b, &y, NULL, NULL) == ERR_OK)
+		r = x.len == y.len && (x.len == 0 || memcmp(x.data, y.data, x.len) == 0);
+	buf_release(&x);
+	buf_release(&y);
+	return r;
+}
+
+uint64_t spool_counter_read(int fd)
+{
+	char text[32];
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	uint64_t v = 0;
+
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	for (ssize_t i = 0; i < n && text[i] >= '0' && text[i] <= '9'; i++)
+		v = v * 10 + (uint64_t)(text[i] - '0');
+	return v;
+}
+
+int spool_counter_write(int fd, uint64_t v)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%020llu\n", (unsigned long long)v);
+
+	/* Fixed width: an overwrite never leaves a longer old tail. */
+	return pwrite(fd, text, (size_t)n, 0) == n ? 0 : -1;
+}
+
+enum err_status spool_free_name(const char *dir, const char *base, char *out, size_t outlen,
+                                struct err *e)
+{
+	char path[SPOOL_PATH_MAX];
+
+	for (unsigned i = 0; i < 10000; i++) {
+		int n =
+		    i ? snprintf(out, outlen, "%s.%u", base, i) : snprintf(out, outlen, "%s", base);
+		if (n < 0 || (size_t)n >= outlen)
+			return err_set(e, ERR_PERM, "%s: name too long", base);
+		if (spool_join(path, dir, out, e) != ERR_OK)
+			return ERR_PERM;
+		if (access(path, F_OK) != 0 && errno == ENOENT) {
+			char why[SPOOL_PATH_MAX + 8];
+			snprintf(why, sizeof(why), "%s.why", path);
+			if (access(why, F_OK) != 0 && errno == ENOENT)
+				return ERR_OK;
+		}
+	}
+	return err_set(e, ERR_TEMP, "%s/%s: no free name", dir, base);
+}
+
+enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char *name,
+                                const struct spool_why *why, const char *sha256, struct err *e)
+{
+	struct buf b = BUF_INIT_CAP(64 * 1024);
+	char why_name[300];
+	char when[40];
+	time_t now = time(NULL);
+	struct tm tm;
+	enum err_status st;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(why_name, sizeof(why_name), "%s.why", name);
+	buf_addf(&b, "reason: %s\n", why && why->reason ? why->reason : "(none given)");
+	buf_addf(&b, "time: %s\n", when);
+	if (sha256 && *sha256)
+		buf_addf(&b, "sha256: %s\n", sha256);
+	if (why && why->http_status)
+		buf_addf(&b, "http_status: %d\n", why->http_status);
+	if (why && why->detail)
+		buf_addf(&b, "detail: %s\n", why->detail);
+	if (why && why->body) {
+		size_t n = strlen(why->body);
+		buf_adds(&b, "body:\n");
+		buf_add(&b, why->body, n > 2048 ? 2048 : n);
+		buf_adds(&b, n > 2048 ? "\n[... truncated]\n" : "\n");
+	}
+	st = spool_write_atomic(tmp_dir, dir, why_name, b.data, b.len, 0, e);
+	if (st == ERR_PERM) {
+		/* An older .why (a retried record that failed again): keep
+		 * it beside, never delete it. */
+		char old[SPOOL_PATH_MAX], kept[SPOOL_PATH_MAX + 32];
+		if (spool_join(old, dir, why_name, NULL) == ERR_OK) {
+			snprintf(kept, sizeof(kept), "%s.old-%lld", old, (long long)now);
+			rename(old, kept);
+		}
+		st = spool_write_atomic(tmp_dir, dir, why_name, b.data, b.len, 0, e);
+	}
+	buf_release(&b);
+	return st;
+}
