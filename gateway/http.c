@@ -205,7 +205,7 @@ static int is_loopback(const char *host)
 static enum err_status check_base_url(struct http_client *c, struct err *e)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, *user = NULL;
 	enum err_status st = ERR_OK;
 
 	if (!u)
@@ -213,7 +213,12 @@ static enum err_status check_base_url(struct http_client *c, struct err *e)
 	if (curl_url_set(u, CURLUPART_URL, c->base_url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		st = err_set(e, ERR_PERM, "http: base URL '%s' is not a URL", c->base_url);
+		st = err_set(e, ERR_PERM, "http: the base URL is not a URL");
+		goto out;
+	}
+	/* The URL shows up in messages; credentials belong in their files. */
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+		st = err_set(e, ERR_PERM, "http: the base URL must not hold credentials");
 		goto out;
 	}
 	c->https = strcmp(scheme, "https") == 0;
@@ -224,6 +229,7 @@ static enum err_status check_base_url(struct http_client *c, struct err *e)
 out:
 	curl_free(scheme);
 	curl_free(host);
+	curl_free(user);
 	curl_url_cleanup(u);
 	return st;
 }
@@ -545,30 +551,32 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+static int slist_add(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *t = curl_slist_append(*list, line);
+
+	if (!t)
+		return -1;
+	*list = t;
+	return 0;
+}
+
+/* Custom headers are dropped by libcurl on a redirect to another host,
+ * so the token does not follow a redirect off the API host. */
 static enum err_status set_headers(struct http_req *r)
 {
-	struct http_client *c = r->c;
-	struct curl_slist *h = NULL, *t;
 	char ct[160];
+	int bad = slist_add(&r->headers, "Accept: application/json");
 
-	/* Custom headers are dropped by libcurl on a redirect to another
-	 * host, so the token does not follow a redirect off the API host. */
-	h = curl_slist_append(h, "Accept: application/json");
-	if (h && c->auth_header && (t = curl_slist_append(h, c->auth_header)))
-		h = t;
-	else if (c->auth_header)
-		h = NULL;
-	if (h && r->content_type) {
+	if (!bad && r->c->auth_header)
+		bad = slist_add(&r->headers, r->c->auth_header);
+	if (!bad && r->content_type) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type);
-		t = curl_slist_append(h, ct);
-		h = t ? t : NULL;
+		bad = slist_add(&r->headers, ct);
 	}
-	if (h && (t = curl_slist_append(h, "Expect:")))
-		h = t;
-	if (!t || !h)
-		return ERR_TEMP;
-	r->headers = h;
-	return ERR_OK;
+	if (!bad) /* no "100-continue" round trip before small JSON bodies */
+		bad = slist_add(&r->headers, "Expect:");
+	return bad ? ERR_TEMP : ERR_OK;
 }
 
 static void set_method(struct http_req *r)

@@ -23,8 +23,11 @@
  *       429               wait Retry-After (seconds or HTTP date; 60 s if
  *                         absent, capped by retry_after_max_ms), retry;
  *                         does not count against max_attempts.
- *       5xx, timeout,     capped exponential backoff with full jitter, up
- *       connect error     to max_attempts attempts in all, then ERR_TEMP.
+ *       5xx, 408,         capped exponential backoff with full jitter, up
+ *       timeout, connect  to max_attempts attempts in all, then ERR_TEMP.
+ *       error             POSTs are retried too: a 5xx or timeout may come
+ *                         after the server acted, so writes must be safe
+ *                         to repeat (check state first, as the halves do).
  *       401 (session)     log in again once and repeat; a second 401 is
  *                         ERR_FATAL.  401 with other auth: ERR_FATAL.
  *       403 "forbidden by administrative rules" (SCF blacklisting)
@@ -32,6 +35,7 @@
  *       other 4xx         ERR_PERM "HTTP <status> <METHOD> <path>: <body
  *                         excerpt>" (first ~300 bytes, one line).
  *       body over cap     ERR_PERM naming the cap.
+ *       TLS trust failure ERR_FATAL (a certificate problem needs a person).
  *     On ERR_OK and on an HTTP-status failure, out->status and out->body
  *     hold the last response, so a caller may treat e.g. 404 specially.
  *   - Sleeping and the monotonic clock go through struct http_clock so
@@ -132,7 +136,8 @@ enum err_status http_request(struct http_client *c, const char *method, const ch
  * is called exactly once from inside http_drain, in completion order
  * (NOT submission order; ordering per key is the caller's business).
  * resp is valid only during the call; done may take the body with
- * buf_detach(&resp->body, ...).
+ * buf_detach(&resp->body, ...).  done may call http_submit (the new
+ * request runs in the same drain) but not http_request or http_drain.
  *
  * http_drain returns ERR_OK when the queue is empty, or ERR_FATAL (with e
  * set) as soon as one request ended fatally; the requests not yet

@@ -59,6 +59,7 @@ struct srv {
 	int hits;
 	int logins;
 	int in_flight, max_in_flight;
+	int connections; /* TCP connections accepted */
 	struct call last;
 };
 
@@ -144,6 +145,15 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct srv *s = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		__atomic_add_fetch(&s->connections, 1, __ATOMIC_SEQ_CST);
+}
+
 static struct srv *srv_start(script_fn script, void *ctx)
 {
 	struct srv *s = calloc(1, sizeof(*s));
@@ -157,10 +167,10 @@ static struct srv *srv_start(script_fn script, void *ctx)
 	s->script = script;
 	s->ctx = ctx;
 	pthread_mutex_init(&s->mu, NULL);
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-	                            MHD_USE_ERROR_LOG,
-	                        0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &sa,
-	                        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+	s->d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+	    completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	assert_non_null(s->d);
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	assert_non_null(info);
@@ -858,6 +868,9 @@ static void test_multi_concurrency(void **state)
 	print_message("40 requests, 50 ms each, concurrency 4: %llu ms\n",
 	              (unsigned long long)elapsed);
 	assert_true(elapsed < 1200);
+	/* Keep-alive: connections are reused, not one per request. */
+	print_message("TCP connections: %d\n", f->s->connections);
+	assert_true(f->s->connections <= 8);
 	http_stats_get(f->c, &st);
 	assert_int_equal(st.requests, 40);
 	fx_free(f);
