@@ -795,7 +795,7 @@ static enum verdict judge(struct http_client *c, struct http_req *r, CURLcode rc
                           enum err_status *st, struct err *e, uint64_t *wait)
 {
 	char body[EXCERPT_MAX + 1];
-	char why[64];
+	char why[EXCERPT_MAX + 64];
 	long s;
 
 	*wait = 0;
@@ -826,7 +826,7 @@ static enum verdict judge(struct http_client *c, struct http_req *r, CURLcode rc
 	}
 	excerpt(&r->resp.body, body, sizeof(body));
 	if (s >= 500 || s == 408) {
-		snprintf(why, sizeof(why), "HTTP %ld", s);
+		snprintf(why, sizeof(why), "HTTP %ld: %s", s, body);
 		return retry_or_give_up(c, r, why, st, e, wait);
 	}
 	return judge_4xx(c, r, body, st, e);

@@ -22,7 +22,8 @@
  *       2xx, 3xx          ERR_OK.  (304 is a success: out->status says so.)
  *       429               wait Retry-After (seconds or HTTP date; 60 s if
  *                         absent, capped by retry_after_max_ms), retry;
- *                         does not count against max_attempts.
+ *                         not counted in max_attempts; ERR_TEMP after
+ *                         max_429 429s in a row.
  *       5xx, 408,         capped exponential backoff with full jitter, up
  *       timeout, connect  to max_attempts attempts in all, then ERR_TEMP.
  *       error             POSTs are retried too: a 5xx or timeout may come

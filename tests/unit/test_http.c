@@ -445,6 +445,7 @@ static void test_500_gives_up_temp(void **state)
 	assert_int_equal(f->s->hits, 2);
 	assert_non_null(strstr(f->e.msg, "HTTP 500"));
 	assert_non_null(strstr(f->e.msg, "gave up after 2 attempts"));
+	assert_non_null(strstr(f->e.msg, "boom")); /* the server's own words */
 	fx_free(f);
 }
 
