@@ -682,8 +682,8 @@ static uint64_t retry_after_ms(struct http_client *c, const char *v)
 	if (*v) {
 		unsigned long long s = strtoull(v, &end, 10);
 
-		if (end != v && *end == '\0') {
-			ms = s * 1000ull;
+		if (end != v && *end == '\0' && *v != '-') {
+			ms = s < UINT64_MAX / 1000 ? s * 1000ull : UINT64_MAX;
 		} else {
 			time_t when = curl_getdate(v, NULL);
 			time_t now = time(NULL);
