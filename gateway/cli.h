@@ -16,8 +16,8 @@
 
 #include "err.h"
 
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
 
 /* Sub-commands: argv[0] is the sub-command name. */

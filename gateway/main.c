@@ -18,13 +18,13 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"scf", cmd_scf, "run the SeeClickFix half (fetch, write-back)"},
-	{"oms", cmd_oms, "run the Cartegraph OMS half (forward, poll)"},
-	{"status", cmd_status, "queue depths, gaps, failures, last API success, watermark"},
-	{"spool", cmd_spool, "inspect and repair queues (ls, show, verify, stat, hold, ...)"},
-	{"bundle", cmd_bundle, "offline archival bundles (export, verify, list, import)"},
-	{"config", cmd_config, "check, print and convert the configuration"},
-	{"keygen", cmd_keygen, "make a half's Ed25519 key pair"},
+    {"scf", cmd_scf, "run the SeeClickFix half (fetch, write-back)"},
+    {"oms", cmd_oms, "run the Cartegraph OMS half (forward, poll)"},
+    {"status", cmd_status, "queue depths, gaps, failures, last API success, watermark"},
+    {"spool", cmd_spool, "inspect and repair queues (ls, show, verify, stat, hold, ...)"},
+    {"bundle", cmd_bundle, "offline archival bundles (export, verify, list, import)"},
+    {"config", cmd_config, "check, print and convert the configuration"},
+    {"keygen", cmd_keygen, "make a half's Ed25519 key pair"},
 };
 
 static void usage(FILE *out)
@@ -33,7 +33,7 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nscfgate %s: SeeClickFix <-> Cartegraph OMS store-and-forward gateway\n",
-		SCFGATE_VERSION);
+	        SCFGATE_VERSION);
 }
 
 int main(int argc, char **argv)

@@ -32,7 +32,10 @@ struct buf {
 	size_t cap;
 };
 
-#define BUF_INIT_CAP(c) {NULL, 0, 0, (c)}
+#define BUF_INIT_CAP(c)                                                                            \
+	{                                                                                          \
+		NULL, 0, 0, (c)                                                                    \
+	}
 
 void buf_init(struct buf *b, size_t cap);
 void buf_release(struct buf *b);

@@ -49,15 +49,16 @@ void err_clear(struct err *e);
  * `return err_set(e, ERR_PERM, "...");`.  The message is truncated, never
  * overflowed. */
 enum err_status err_set(struct err *e, enum err_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like err_set, with ": strerror(errnum)" appended. */
 enum err_status err_errno(struct err *e, enum err_status status, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Prepend context ("outbound/new/0000000042-scf.xml: ") to an existing
  * message; the status is kept and returned. */
-enum err_status err_prefix(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+enum err_status err_prefix(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* "ok", "temporary", "permanent", "fatal". */
 const char *err_status_name(enum err_status status);
