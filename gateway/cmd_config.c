@@ -1,12 +1,145 @@
 /*
- * cmd_config.c: `scfgate config`.  Placeholder until its issue lands; it says so
- * plainly instead of pretending to work.
+ * cmd_config.c: `scfgate config check|example|import-csv`.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cfg.h"
 #include "cli.h"
+
+static const char usage_text[] =
+    "usage: scfgate config check FILE [--json]\n"
+    "       scfgate config example [--half scf|oms]\n"
+    "       scfgate config import-csv FILE.csv\n"
+    "\n"
+    "  check       validate FILE against config.xsd and the semantic rules, then\n"
+    "              print the effective configuration with defaults filled in;\n"
+    "              errors name FILE:LINE and the element; exit 1 when invalid\n"
+    "  example     print a commented example configuration that passes check\n"
+    "  import-csv  turn the request-type rows of the integration spreadsheet\n"
+    "              (SCF request type id, title, remote request type id, closing\n"
+    "              message; a header row) into a <requestTypes> section on stdout\n";
+
+static int write_buf(const struct buf *b)
+{
+	if (fwrite(buf_str(b), 1, b->len, stdout) != b->len || fflush(stdout) != 0) {
+		perror("scfgate config: stdout");
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int do_check(int argc, char **argv)
+{
+	const char *file = NULL;
+	int json = 0, rc;
+	struct cfg *c = NULL;
+	struct err e;
+	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage("config", "check: unknown option %s", argv[i]);
+		else if (file)
+			return cli_usage("config", "check: one FILE only");
+		else
+			file = argv[i];
+	}
+	if (!file)
+		return cli_usage("config", "check: FILE is required");
+	err_clear(&e);
+	if (cfg_load_file(file, &c, &e) != ERR_OK) {
+		if (json) {
+			cJSON *o = cJSON_CreateObject();
+			char *t;
+			cJSON_AddBoolToObject(o, "ok", 0);
+			cJSON_AddStringToObject(o, "error", e.msg);
+			t = cJSON_Print(o);
+			if (t)
+				printf("%s\n", t);
+			cJSON_free(t);
+			cJSON_Delete(o);
+		}
+		return cli_fail("config", &e);
+	}
+	if (json)
+		cfg_describe_json(c, &out);
+	else
+		cfg_describe(c, &out);
+	rc = write_buf(&out);
+	if (rc == CLI_EXIT_OK && !json)
+		fprintf(stderr, "%s: ok (%zu request types)\n", file, c->n_types);
+	buf_release(&out);
+	cfg_free(c);
+	return rc;
+}
+
+static int do_example(int argc, char **argv)
+{
+	enum cfg_half half = CFG_HALF_SCF;
+	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		if (strcmp(argv[i], "--half") == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(argv[i], "--half=", 7) == 0)
+			v = argv[i] + 7;
+		else
+			return cli_usage("config", "example: unexpected argument %s", argv[i]);
+		if (strcmp(v, "scf") == 0)
+			half = CFG_HALF_SCF;
+		else if (strcmp(v, "oms") == 0)
+			half = CFG_HALF_OMS;
+		else
+			return cli_usage("config", "example: --half is scf or oms, not %s", v);
+	}
+	if (cfg_example(half, &out) != ERR_OK) {
+		fprintf(stderr, "scfgate config: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	rc = write_buf(&out);
+	buf_release(&out);
+	return rc;
+}
+
+static int do_import_csv(int argc, char **argv)
+{
+	struct buf in = BUF_INIT_CAP(16 * 1024 * 1024), out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct err e;
+	int rc = CLI_EXIT_FAIL;
+
+	if (argc != 2 || (argv[1][0] == '-' && argv[1][1]))
+		return cli_usage("config", "import-csv: exactly one FILE.csv is required");
+	err_clear(&e);
+	if (buf_read_file(&in, argv[1], &e) != ERR_OK ||
+	    cfg_csv_to_xml(buf_str(&in), in.len, argv[1], &out, &e) != ERR_OK)
+		rc = cli_fail("config", &e);
+	else
+		rc = write_buf(&out);
+	buf_release(&in);
+	buf_release(&out);
+	return rc;
+}
 
 int cmd_config(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage("config", "this build does not include the config command yet");
+	if (argc < 2)
+		return cli_usage("config", "a sub-command is required: check, example, import-csv");
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "check") == 0)
+		return do_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "example") == 0)
+		return do_example(argc - 1, argv + 1);
+	if (strcmp(argv[1], "import-csv") == 0)
+		return do_import_csv(argc - 1, argv + 1);
+	return cli_usage("config", "unknown sub-command %s (check, example, import-csv)", argv[1]);
 }

@@ -21,7 +21,7 @@ static enum err_status oom(struct err *e)
 /* Add name: escaped text. */
 static int add_text(cJSON *obj, const char *name, const char *text)
 {
-	struct buf b = BUF_INIT_CAP(0);
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	cJSON *v;
 
 	if (map_aspnet_escape(text ? text : "", &b) != ERR_OK) {
@@ -165,7 +165,7 @@ enum err_status map_cg_create_body(const struct cfg *c, const struct record_issu
 {
 	const struct cfg_cartegraph *g = &c->cg;
 	const struct cfg_request_type *rt = cfg_request_type(c, is->request_type_id);
-	struct buf desc = BUF_INIT_CAP(0), comments = BUF_INIT_CAP(0);
+	struct buf desc = BUF_INIT_CAP(BUF_DEFAULT_CAP), comments = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	cJSON *row = NULL;
 	char ext[24];
 	enum err_status st = ERR_OK;
@@ -211,7 +211,7 @@ out:
 enum err_status map_cg_notes_body(const struct cfg *c, int64_t oid, const char *existing_notes,
                                   const struct record_comment *cm, struct buf *out, struct err *e)
 {
-	struct buf note = BUF_INIT_CAP(0), notes = BUF_INIT_CAP(0);
+	struct buf note = BUF_INIT_CAP(BUF_DEFAULT_CAP), notes = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	cJSON *row = cJSON_CreateObject();
 	int bad;
 
