@@ -384,12 +384,12 @@ static enum err_status move_one(const struct spool_q *q, enum spool_dir from, co
 }
 
 static enum err_status with_queue(const char *root, const char *queue, struct spool_q **q,
-                                  struct err *e)
+                                  int create, struct err *e)
 {
 	*q = malloc(sizeof(**q));
 	if (!*q)
 		return err_set(e, ERR_TEMP, "out of memory");
-	return spool_q_init(*q, root, queue, 0, e);
+	return spool_q_init(*q, root, queue, create, e);
 }
 
 enum err_status spool_hold(const char *root, const char *queue, const char *name, struct err *e)
@@ -400,7 +400,7 @@ enum err_status spool_hold(const char *root, const char *queue, const char *name
 
 	st = check_name(name, base, e);
 	if (st == ERR_OK)
-		st = with_queue(root, queue, &q, e);
+		st = with_queue(root, queue, &q, 0, e);
 	if (st == ERR_OK)
 		st = move_one(q, SPOOL_NEW, name, SPOOL_HOLD, name, e);
 	free(q);
@@ -415,7 +415,7 @@ enum err_status spool_release(const char *root, const char *queue, const char *n
 
 	st = check_name(name, base, e);
 	if (st == ERR_OK)
-		st = with_queue(root, queue, &q, e);
+		st = with_queue(root, queue, &q, 0, e);
 	if (st == ERR_OK)
 		st = move_one(q, SPOOL_HOLD, name, SPOOL_NEW, base, e);
 	if (st == ERR_OK) {
@@ -434,7 +434,7 @@ enum err_status spool_retry(const char *root, const char *queue, const char *nam
 
 	st = check_name(name, base, e);
 	if (st == ERR_OK)
-		st = with_queue(root, queue, &q, e);
+		st = with_queue(root, queue, &q, 0, e);
 	if (st == ERR_OK)
 		st = move_one(q, SPOOL_FAILED, name, SPOOL_NEW, base, e);
 	if (st == ERR_OK) {
@@ -455,7 +455,7 @@ enum err_status spool_skip(const char *root, const char *queue, const char *prod
 	if (!record_producer_valid(producer) || seq == 0)
 		return err_set(e, ERR_PERM, "invalid producer '%s' or sequence %llu",
 		               producer ? producer : "", (unsigned long long)seq);
-	st = with_queue(root, queue, &q, e);
+	st = with_queue(root, queue, &q, 0, e);
 	snprintf(fname, sizeof(fname), SPOOL_SKIP_PREFIX "%s-%llu", producer,
 	         (unsigned long long)seq);
 	if (st == ERR_OK)
@@ -497,9 +497,7 @@ enum err_status spool_import(const char *root, const char *queue, const void *da
 		return st;
 	record_file_name(name, r->seq, r->producer);
 	record_free(r);
-	st = with_queue(root, queue, &q, e);
-	if (st == ERR_OK)
-		st = spool_q_init(q, root, queue, 1, e);
+	st = with_queue(root, queue, &q, 1, e);
 	for (size_t i = 0; st == ERR_OK && i < sizeof(places) / sizeof(places[0]); i++) {
 		int same;
 		if (spool_join(path, q->dir[places[i]], name, e) != ERR_OK)

@@ -47,6 +47,7 @@ struct spool_consumer {
 	size_t nreinj;
 	int scan_wanted;
 	time_t last_scan;
+	unsigned long settled_since_scan; /* the queue moved since the last scan */
 	struct buf data;
 	char rescan_path[SPOOL_PATH_MAX];
 };
@@ -232,6 +233,7 @@ static enum err_status scan(struct spool_consumer *c, struct err *e)
 
 	c->scan_wanted = 0;
 	c->last_scan = now;
+	c->settled_since_scan = 0;
 	d = opendir(c->q.dir[SPOOL_NEW]);
 	if (!d)
 		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_NEW]);
@@ -456,7 +458,10 @@ enum err_status spool_claim(struct spool_consumer *c, struct spool_item **out, s
 	if (c->scan_wanted && scan(c, e) != ERR_OK)
 		return ERR_TEMP;
 	r = claim_once(c, out, &waiting, e);
-	if (r == PROBE_ABSENT && !waiting && time(NULL) - c->last_scan >= SCAN_INTERVAL) {
+	/* Idle: look at new/ again, at once if the queue moved since the
+	 * last look, else at most once per SCAN_INTERVAL. */
+	if (r == PROBE_ABSENT && !waiting &&
+	    (c->settled_since_scan || time(NULL) - c->last_scan >= SCAN_INTERVAL)) {
 		if (scan(c, e) != ERR_OK)
 			return ERR_TEMP;
 		r = claim_once(c, out, &waiting, e);
@@ -484,6 +489,7 @@ static void settled(struct spool_consumer *c, struct spool_item *it)
 		p->inflight = 0;
 		advance(c, p, it->rec->seq);
 	}
+	c->settled_since_scan++;
 	spool_item_free(it);
 }
 

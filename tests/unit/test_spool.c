@@ -1,0 +1,665 @@
+/*
+ * test_spool.c: the spool queue library on real files, real fsync and
+ * real signatures: commit, group commit, ordered claims, every corrupt
+ * file case at the head and in the middle of a queue, the grace period,
+ * gaps and skip, duplicates and conflicts, operator actions, recovery and
+ * import.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "unit/test_spool_util.h"
+
+struct fx {
+	char *root;
+	char *keys;
+	struct sig_key *priv;  /* the producer's key ("a") */
+	struct sig_key *pub;   /* its public half */
+	struct sig_key *other; /* an unrelated private key ("b") */
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->root = tsu_tmpdir("spool");
+	f->keys = tsu_tmpdir("keys");
+	tsu_keygen(f->keys, "a");
+	tsu_keygen(f->keys, "b");
+	f->priv = tsu_load_priv(f->keys, "a");
+	f->pub = tsu_load_pub(f->keys, "a");
+	f->other = tsu_load_priv(f->keys, "b");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	sig_key_free(f->priv);
+	sig_key_free(f->pub);
+	sig_key_free(f->other);
+	tsu_rmrf(f->root);
+	tsu_rmrf(f->keys);
+	free(f->root);
+	free(f->keys);
+	free(f);
+	return 0;
+}
+
+/* Commit n close records (issue ids from..) with the given key. */
+static void commit_n(const char *root, const struct sig_key *key, int from, int n)
+{
+	struct spool_producer *p;
+	struct err e;
+
+	assert_int_equal(spool_producer_open(&p, root, "inbound", "oms", key, &e), ERR_OK);
+	for (int i = 0; i < n; i++) {
+		struct record *r = tsu_close_record(from + i, 64);
+		assert_int_equal(spool_commit(p, r, NULL, &e), ERR_OK);
+		record_free(r);
+	}
+	spool_producer_free(p);
+}
+
+static void qpath(char *out, const char *root, enum spool_dir d, uint64_t seq, const char *suffix)
+{
+	char name[RECORD_NAME_MAX];
+
+	record_file_name(name, seq, "oms");
+	snprintf(out, SPOOL_PATH_MAX, "%s/inbound/%s/%s%s", root, spool_dir_name(d), name,
+	         suffix ? suffix : "");
+}
+
+static struct spool_consumer *consumer(struct fx *f, unsigned grace)
+{
+	struct spool_consumer_opts o = {.grace_seconds = grace, .gap_alarm_seconds = 1};
+	struct spool_consumer *c;
+	struct err e;
+
+	assert_int_equal(spool_consumer_open(&c, f->root, "inbound", f->pub, &o, &e), ERR_OK);
+	return c;
+}
+
+/* Claim and complete everything available; the sequences into seqs. */
+static size_t drain(struct spool_consumer *c, uint64_t *seqs, size_t max)
+{
+	struct spool_item *it;
+	struct err e;
+	size_t n = 0;
+
+	while (spool_claim(c, &it, &e) == ERR_OK) {
+		assert_true(n < max);
+		seqs[n++] = it->rec->seq;
+		assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	}
+	assert_int_equal(e.status, ERR_TEMP);
+	return n;
+}
+
+static void test_commit_claim_in_order(void **state)
+{
+	struct fx *f = *state;
+	struct spool_consumer *c;
+	uint64_t seqs[16];
+	char path[SPOOL_PATH_MAX];
+
+	commit_n(f->root, f->priv, 100, 5);
+	qpath(path, f->root, SPOOL_NEW, 5, NULL);
+	assert_int_equal(access(path, F_OK), 0);
+	c = consumer(f, 60);
+	assert_int_equal(drain(c, seqs, 16), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(seqs[i], i + 1);
+	qpath(path, f->root, SPOOL_DONE, 3, NULL);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/inbound/new", f->root);
+	assert_int_equal(tsu_count(path), 0);
+	assert_int_equal(spool_consumer_next_seq(c, "oms"), 6);
+	spool_consumer_free(c);
+}
+
+static void test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct record *recs[10];
+	struct spool_producer *p;
+	struct spool_consumer *c;
+	uint64_t seqs[16];
+	size_t done = 0;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 2);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	for (int i = 0; i < 10; i++)
+		recs[i] = tsu_close_record(10 + i, 32);
+	assert_int_equal(spool_commit_group(p, recs, 10, &done, &e), ERR_OK);
+	assert_int_equal(done, 10);
+	assert_int_equal(spool_producer_next_seq(p), 13);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(recs[i]->seq, 3 + i);
+		record_free(recs[i]);
+	}
+	spool_producer_free(p);
+	c = consumer(f, 60);
+	assert_int_equal(drain(c, seqs, 16), 12);
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(seqs[i], i + 1);
+	spool_consumer_free(c);
+}
+
+/* The transport took every file away and the counter file is gone or
+ * behind: numbers must still never be reused. */
+static void test_sequence_never_reused(void **state)
+{
+	struct fx *f = *state;
+	struct spool_producer *p;
+	char path[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 3);
+	for (int s = 1; s <= 3; s++) {
+		qpath(path, f->root, SPOOL_NEW, s, NULL);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 4);
+	spool_producer_free(p);
+	/* Counter lost, but a later file is still here locally. */
+	commit_n(f->root, f->priv, 4, 2);
+	snprintf(path, sizeof(path), "%s/inbound/state/oms.seq", f->root);
+	assert_int_equal(unlink(path), 0);
+	qpath(path, f->root, SPOOL_NEW, 5, NULL);
+	qpath(to, f->root, SPOOL_DONE, 5, NULL);
+	assert_int_equal(rename(path, to), 0);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 6);
+	spool_producer_free(p);
+}
+
+/* A crash after the counter covered a number but before the rename: the
+ * synced tmp file is finished at the next open, so there is no gap. */
+static void test_producer_rolls_forward(void **state)
+{
+	struct fx *f = *state;
+	struct spool_producer *p;
+	char path[SPOOL_PATH_MAX], tmp[SPOOL_PATH_MAX], name[RECORD_NAME_MAX];
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 2);
+	qpath(path, f->root, SPOOL_NEW, 2, NULL);
+	record_file_name(name, 2, "oms");
+	snprintf(tmp, sizeof(tmp), "%s/inbound/tmp/%s.tmp", f->root, name);
+	assert_int_equal(rename(path, tmp), 0);
+	/* And a tmp file the counter never covered: must just go away. */
+	record_file_name(name, 9, "oms");
+	snprintf(path, sizeof(path), "%s/inbound/tmp/%s.tmp", f->root, name);
+	tsu_write(path, "<rec", 4);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 3);
+	spool_producer_free(p);
+	qpath(path, f->root, SPOOL_NEW, 2, NULL);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_not_equal(access(tmp, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/inbound/tmp", f->root);
+	assert_int_equal(tsu_count(path), 0);
+}
+
+enum corruption {
+	C_ZERO,
+	C_TRUNCATED,
+	C_TRAILING,
+	C_BAD_XML,
+	C_XSD,
+	C_BAD_SIG,
+	C_WRONG_KEY,
+	C_NAME_MISMATCH,
+	C_VERSION,
+	C_COUNT
+};
+
+static const char *corruption_name[C_COUNT] = {
+    "zero length",   "truncated", "trailing garbage",  "invalid XML",   "XSD-invalid",
+    "bad signature", "wrong key", "seq/name mismatch", "format version"};
+
+static void replace(char *s, const char *from, const char *to)
+{
+	char *x = strstr(s, from);
+
+	assert_non_null(x);
+	assert_int_equal(strlen(from), strlen(to));
+	memcpy(x, to, strlen(to));
+}
+
+/* Make record file seq of f->root bad in the given way. */
+static void corrupt(struct fx *f, uint64_t seq, enum corruption how)
+{
+	char path[SPOOL_PATH_MAX], other[SPOOL_PATH_MAX];
+	size_t len;
+	char *data;
+	char *alt;
+
+	qpath(path, f->root, SPOOL_NEW, seq, NULL);
+	data = tsu_read(path, &len);
+	assert_non_null(data);
+	switch (how) {
+	case C_ZERO:
+		tsu_write(path, "", 0);
+		break;
+	case C_TRUNCATED:
+		tsu_write(path, data, len / 2);
+		break;
+	case C_TRAILING: {
+		char *more = malloc(len + 32);
+		memcpy(more, data, len);
+		memcpy(more + len, "<junk/>trailing garbage\n", 24);
+		tsu_write(path, more, len + 24);
+		free(more);
+		break;
+	}
+	case C_BAD_XML:
+		replace(data, "</oms_status>", "</oms_statux>");
+		tsu_write(path, data, len);
+		break;
+	case C_XSD:
+		replace(data, "<oid>", "<oiq>");
+		replace(data, "</oid>", "</oiq>");
+		tsu_write(path, data, len);
+		break;
+	case C_BAD_SIG:
+		replace(data, ">Closed<", ">Clos3d<");
+		tsu_write(path, data, len);
+		break;
+	case C_WRONG_KEY:
+	case C_NAME_MISMATCH: {
+		/* The same queue written elsewhere: by another key, or the
+		 * file of another sequence put under this name. */
+		char *root2 = tsu_tmpdir("spool2");
+		commit_n(root2, how == C_WRONG_KEY ? f->other : f->priv, 500, (int)seq + 1);
+		qpath(other, root2, SPOOL_NEW, how == C_WRONG_KEY ? seq : seq + 1, NULL);
+		alt = tsu_read(other, &len);
+		assert_non_null(alt);
+		tsu_write(path, alt, len);
+		free(alt);
+		tsu_rmrf(root2);
+		free(root2);
+		break;
+	}
+	case C_VERSION:
+		replace(data, "format=\"1\"", "format=\"7\"");
+		tsu_write(path, data, len);
+		break;
+	default:
+		fail();
+	}
+	free(data);
+	/* Past the grace period: a corrupt file, not one still arriving. */
+	tsu_age(path, 120);
+}
+
+static void corrupt_case(struct fx *f, uint64_t bad, enum corruption how)
+{
+	char path[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_stats st;
+	uint64_t seqs[16];
+	size_t n, k = 0;
+	struct err e;
+	char *why;
+
+	tsu_rmrf(f->root);
+	commit_n(f->root, f->priv, 1, 5);
+	corrupt(f, bad, how);
+	c = consumer(f, 30);
+	n = drain(c, seqs, 16);
+	print_message("  %-18s at seq %llu: claimed %zu\n", corruption_name[how],
+	              (unsigned long long)bad, n);
+	assert_int_equal(n, 4);
+	for (uint64_t s = 1; s <= 5; s++)
+		if (s != bad)
+			assert_int_equal(seqs[k++], s);
+	qpath(path, f->root, SPOOL_FAILED, bad, NULL);
+	assert_int_equal(access(path, F_OK), 0);
+	qpath(path, f->root, SPOOL_FAILED, bad, ".why");
+	why = tsu_read(path, NULL);
+	assert_non_null(why);
+	print_message("    %.*s\n", (int)strcspn(why, "\n"), why);
+	assert_non_null(strstr(why, "reason: "));
+	assert_true(strlen(why) > 30);
+	free(why);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &st, &e), ERR_OK);
+	assert_int_equal(st.count[SPOOL_FAILED], 1);
+	assert_int_equal(st.count[SPOOL_DONE], 4);
+	assert_int_equal(st.count[SPOOL_NEW], 0);
+	spool_consumer_free(c);
+}
+
+static void test_corrupt_files_head_and_middle(void **state)
+{
+	struct fx *f = *state;
+
+	for (int how = 0; how < C_COUNT; how++) {
+		corrupt_case(f, 1, (enum corruption)how);
+		corrupt_case(f, 3, (enum corruption)how);
+	}
+}
+
+/* A file still being written is retried, and applied once complete. */
+static void test_grace_period(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct err e;
+	size_t len;
+	char *data;
+
+	commit_n(f->root, f->priv, 1, 2);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	data = tsu_read(path, &len);
+	tsu_write(path, data, len / 3);
+	c = consumer(f, 30);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	assert_non_null(strstr(e.msg, "arriving"));
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	tsu_write(path, data, len);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	free(data);
+	snprintf(path, sizeof(path), "%s/inbound/failed", f->root);
+	assert_int_equal(tsu_count(path), 0);
+	spool_consumer_free(c);
+}
+
+static void test_gap_and_skip(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX], stash[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct spool_stats st;
+	struct spool_gap g;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 3);
+	qpath(path, f->root, SPOOL_NEW, 2, NULL);
+	snprintf(stash, sizeof(stash), "%s/stash.xml", f->root);
+	assert_int_equal(rename(path, stash), 0);
+	c = consumer(f, 30);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	assert_non_null(strstr(e.msg, "gap"));
+	spool_consumer_gap(c, &g);
+	assert_true(g.active);
+	assert_int_equal(g.seq, 2);
+	assert_string_equal(g.producer, "oms");
+	assert_false(g.alarmed);
+	assert_int_equal(spool_stats(f->root, "inbound", 1, &st, &e), ERR_OK);
+	assert_true(st.gap.active);
+	assert_int_equal(st.gap.seq, 2);
+	sleep(2);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	assert_non_null(strstr(e.msg, "ALARM"));
+	spool_consumer_gap(c, &g);
+	assert_true(g.alarmed);
+	/* The operator skips it (a marker the running consumer honours). */
+	assert_int_equal(spool_skip(f->root, "inbound", "oms", 2, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 3);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	spool_consumer_gap(c, &g);
+	assert_false(g.active);
+	/* It arrives late after all: applied, marked out of order. */
+	assert_int_equal(rename(stash, path), 0);
+	sleep(1);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_true(it->reinjected);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	spool_consumer_free(c);
+}
+
+static void test_duplicate_and_conflict(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX], done[SPOOL_PATH_MAX], other[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_stats st;
+	uint64_t seqs[8];
+	struct err e;
+	char *root2, *data, *why;
+	size_t len;
+
+	commit_n(f->root, f->priv, 1, 2);
+	c = consumer(f, 30);
+	assert_int_equal(drain(c, seqs, 8), 2);
+	/* The transport delivers 1 again, byte for byte. */
+	qpath(done, f->root, SPOOL_DONE, 1, NULL);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	data = tsu_read(done, &len);
+	tsu_write(path, data, len);
+	free(data);
+	sleep(1);
+	assert_int_equal(drain(c, seqs, 8), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(other, sizeof(other), "%s/inbound/failed", f->root);
+	assert_int_equal(tsu_count(other), 0);
+	/* Another record under sequence 2: a conflict. */
+	root2 = tsu_tmpdir("spool2");
+	commit_n(root2, f->priv, 900, 2);
+	qpath(other, root2, SPOOL_NEW, 2, NULL);
+	data = tsu_read(other, &len);
+	qpath(path, f->root, SPOOL_NEW, 2, NULL);
+	tsu_write(path, data, len);
+	free(data);
+	tsu_rmrf(root2);
+	free(root2);
+	sleep(1);
+	assert_int_equal(drain(c, seqs, 8), 0);
+	qpath(path, f->root, SPOOL_FAILED, 2, ".conflict.why");
+	why = tsu_read(path, NULL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "conflict"));
+	free(why);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &st, &e), ERR_OK);
+	assert_int_equal(st.conflicts, 1);
+	assert_int_equal(st.count[SPOOL_DONE], 2);
+	spool_consumer_free(c);
+}
+
+static void test_hold_release_fail_retry(void **state)
+{
+	struct fx *f = *state;
+	char name2[RECORD_NAME_MAX], path[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct spool_why why = {.reason = "Cartegraph said no",
+	                        .http_status = 422,
+	                        .body = "{\"Message\":\"bad field\"}"};
+	struct buf b = BUF_INIT_CAP(1 << 20);
+	struct err e;
+	char *text;
+
+	commit_n(f->root, f->priv, 1, 4);
+	record_file_name(name2, 2, "oms");
+	assert_int_equal(spool_hold(f->root, "inbound", name2, &e), ERR_OK);
+	assert_int_equal(spool_hold(f->root, "inbound", name2, &e), ERR_PERM);
+	c = consumer(f, 30);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	/* Held: passed over, the queue flows. */
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 3);
+	/* A permanent failure with its HTTP story. */
+	assert_int_equal(spool_fail(c, it, &why, &e), ERR_OK);
+	qpath(path, f->root, SPOOL_FAILED, 3, ".why");
+	text = tsu_read(path, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "reason: Cartegraph said no"));
+	assert_non_null(strstr(text, "http_status: 422"));
+	assert_non_null(strstr(text, "bad field"));
+	free(text);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 4);
+	/* Temporary trouble: put back, the same record comes again. */
+	assert_int_equal(spool_defer(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 4);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	/* Release and retry re-inject while the consumer runs. */
+	assert_int_equal(spool_release(f->root, "inbound", name2, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_true(it->reinjected);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	record_file_name(name2, 3, "oms");
+	assert_int_equal(spool_read_why(f->root, "inbound", SPOOL_FAILED, name2, &b, &e), ERR_OK);
+	assert_non_null(strstr(buf_str(&b), "422"));
+	assert_int_equal(spool_retry(f->root, "inbound", name2, &e), ERR_OK);
+	assert_int_equal(spool_retry(f->root, "inbound", name2, &e), ERR_PERM);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 3);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	qpath(path, f->root, SPOOL_FAILED, 3, ".why");
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/inbound/done", f->root);
+	assert_int_equal(tsu_count(path), 4);
+	buf_release(&b);
+	spool_consumer_free(c);
+}
+
+static void test_recovery(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX];
+	struct spool_consumer *c, *c2;
+	struct spool_item *it;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 2);
+	c = consumer(f, 30);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	/* One consumer per queue. */
+	assert_int_equal(spool_consumer_open(&c2, f->root, "inbound", f->pub, NULL, &e), ERR_TEMP);
+	qpath(path, f->root, SPOOL_CUR, 1, NULL);
+	assert_int_equal(access(path, F_OK), 0);
+	/* Crash while claimed. */
+	spool_item_free(it);
+	spool_consumer_free(c);
+	snprintf(path, sizeof(path), "%s/inbound/tmp/stale.tmp", f->root);
+	tsu_write(path, "x", 1);
+	tsu_age(path, 7200);
+	c = consumer(f, 30);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	spool_consumer_free(c);
+}
+
+static void test_import(void **state)
+{
+	struct fx *f = *state;
+	char *root2 = tsu_tmpdir("spool2"), *data;
+	char path[SPOOL_PATH_MAX];
+	struct err e;
+	size_t len;
+	int dup = 0;
+
+	commit_n(root2, f->priv, 1, 2);
+	qpath(path, root2, SPOOL_NEW, 1, NULL);
+	data = tsu_read(path, &len);
+	assert_int_equal(spool_import(f->root, "inbound", data, len, f->pub, 1, &dup, &e), ERR_OK);
+	assert_false(dup);
+	assert_int_equal(spool_import(f->root, "inbound", data, len, f->pub, 1, &dup, &e), ERR_OK);
+	assert_true(dup);
+	/* Refused: another key, or a record that is not one. */
+	assert_int_equal(spool_import(f->root, "inbound", data, len / 2, f->pub, 1, &dup, &e),
+	                 ERR_PERM);
+	free(data);
+	tsu_rmrf(root2);
+	commit_n(root2, f->priv, 77, 1);
+	data = tsu_read(path, &len);
+	assert_non_null(data);
+	assert_int_equal(spool_import(f->root, "inbound", data, len, f->pub, 1, &dup, &e),
+	                 ERR_PERM);
+	assert_non_null(strstr(e.msg, "conflict"));
+	free(data);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	assert_int_equal(access(path, F_OK), 0);
+	tsu_rmrf(root2);
+	free(root2);
+}
+
+static int count_entry(const struct spool_entry *ent, void *ctx)
+{
+	uint64_t *last = ctx;
+
+	assert_true(ent->seq > *last);
+	assert_string_equal(ent->producer, "oms");
+	assert_true(ent->size > 0);
+	*last = ent->seq;
+	return 0;
+}
+
+static void test_list_and_locks(void **state)
+{
+	struct fx *f = *state;
+	struct spool_producer *p, *p2;
+	uint64_t last = 0;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 12);
+	assert_int_equal(spool_list(f->root, "inbound", SPOOL_NEW, count_entry, &last, &e), ERR_OK);
+	assert_int_equal(last, 12);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_open(&p2, f->root, "inbound", "oms", f->priv, &e),
+	                 ERR_TEMP);
+	spool_producer_free(p);
+	assert_int_equal(spool_producer_open(&p2, f->root, "inbound", "Bad/id", f->priv, &e),
+	                 ERR_PERM);
+	assert_int_equal(spool_producer_open(&p2, f->root, "../x", "oms", f->priv, &e), ERR_PERM);
+	assert_int_equal(spool_hold(f->root, "inbound", "../../etc/passwd", &e), ERR_PERM);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_commit_claim_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sequence_never_reused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_producer_rolls_forward, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_files_head_and_middle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_grace_period, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gap_and_skip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_and_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_and_locks, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
