@@ -382,7 +382,9 @@ static enum err_status parse_bytes(const char *bytes, size_t len, xmlDocPtr *out
 	ctxt->_private = &cap;
 	ctxt->sax->serror = cap_parser_error;
 	ctxt->sax->internalSubset = reject_doctype;
-	doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, "record.xml", NULL, opts);
+	/* Records are UTF-8 by definition: never convert (libxml2 would print
+	 * conversion errors instead of reporting them). */
+	doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, "record.xml", "UTF-8", opts);
 	if (cap.dtd) {
 		err_set(e, ERR_PERM, "line %d: a DTD (<!DOCTYPE>) is not allowed in a record",
 		        cap.line);

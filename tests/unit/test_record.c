@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -766,6 +767,47 @@ static void test_decode_needs_key_and_unverified(void **state)
 	free(bytes);
 }
 
+/* Libraries never print: hostile encodings and DTDs must come back as
+ * messages, with nothing written to stderr by libxml2. */
+static void test_silent_on_hostile_encodings(void **state)
+{
+	static const char *inputs[] = {
+	    "<?xml version=\"1.0\" encoding=\"utf7\"?>\n<record format=\"1\">+AGE-</record>",
+	    "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<record format=\"1\"/>",
+	    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<record format=\"1\">\xe9</record>",
+	    "\xff\xfe<\x00r\x00",
+	    "<?xml version=\"1.0\" encoding=\"nonsense-9\"?><record/>",
+	    "<?xml version=\"1.0\" encoding=\"UTF-32\"?>\n<record format=\"1\"/>",
+	    "<?xml version=\"1.0\" encoding=\"EBCDIC-US\"?>\n<record format=\"1\"/>",
+	    "<!DOCTYPE record SYSTEM \"http://127.0.0.1:9/x.dtd\"><record/>",
+	};
+	char path[] = "/tmp/test_record_stderr.XXXXXX";
+	int fd = mkstemp(path), saved;
+	struct stat sb;
+
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		struct record *r = NULL;
+		struct err e;
+		size_t len = i == 3 ? 6 : strlen(inputs[i]);
+
+		err_clear(&e);
+		if (record_decode(inputs[i], len, scf_pub, &r, &e) != ERR_PERM || r || !e.msg[0])
+			fail_msg("input %zu: not rejected cleanly (%s)", i, e.msg);
+	}
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	assert_int_equal(fstat(fd, &sb), 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(sb.st_size, 0);
+}
+
 /* Not an assertion on speed (machines differ), a figure for the record. */
 static void test_decode_speed(void **state)
 {
@@ -811,6 +853,7 @@ int main(void)
 	    cmocka_unit_test(test_reject_wrong_key),
 	    cmocka_unit_test(test_reject_dtd_entities),
 	    cmocka_unit_test(test_decode_needs_key_and_unverified),
+	    cmocka_unit_test(test_silent_on_hostile_encodings),
 	    cmocka_unit_test(test_decode_speed),
 	};
 	int failed;
