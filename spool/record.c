@@ -496,7 +496,9 @@ static enum err_status canonical(xmlDocPtr doc, xmlNodePtr sig, xmlChar **out, i
                                  struct err *e)
 {
 	xmlUnlinkNode(sig);
-	*len = xmlC14NDocDumpMemory(doc, NULL, XML_C14N_EXCLUSIVE_1_0, NULL, 0, out);
+	/* With comments: nothing in the document but the signature value is
+	 * left unsigned. */
+	*len = xmlC14NDocDumpMemory(doc, NULL, XML_C14N_EXCLUSIVE_1_0, NULL, 1, out);
 	if (*len < 0 || !*out)
 		return err_set(e, ERR_PERM, "record cannot be canonicalized");
 	return ERR_OK;
@@ -588,20 +590,60 @@ struct filler {
 	struct err *e;
 };
 
-static int64_t text_int(xmlNodePtr n)
+/* The value of a simple element as the schema saw it: all its text joined.
+ * A comment or PI inside a value ("4<!---->2") must not split it, or
+ * what is read would differ from what was validated and signed. */
+static const char *value_of(struct filler *fl, xmlNodePtr n, xmlChar **tmp)
 {
-	const char *s = n->children ? (const char *)n->children->content : "0";
-
-	return (int64_t)strtoll(s, NULL, 10);
+	*tmp = NULL;
+	if (!n->children)
+		return "";
+	if (!n->children->next && n->children->type == XML_TEXT_NODE)
+		return (const char *)n->children->content;
+	*tmp = xmlNodeGetContent(n);
+	if (!*tmp)
+		fl->oom = 1;
+	return *tmp ? (const char *)*tmp : "";
 }
 
-static int text_bool(xmlNodePtr n)
+static int64_t text_int(struct filler *fl, xmlNodePtr n)
 {
-	const char *s = n->children ? (const char *)n->children->content : "";
+	xmlChar *tmp;
+	int64_t v = (int64_t)strtoll(value_of(fl, n, &tmp), NULL, 10);
+
+	xmlFree(tmp);
+	return v;
+}
+
+static uint64_t text_uint(struct filler *fl, xmlNodePtr n)
+{
+	xmlChar *tmp;
+	uint64_t v = (uint64_t)strtoull(value_of(fl, n, &tmp), NULL, 10);
+
+	xmlFree(tmp);
+	return v;
+}
+
+static double text_double(struct filler *fl, xmlNodePtr n)
+{
+	xmlChar *tmp;
+	double v = strtod(value_of(fl, n, &tmp), NULL);
+
+	xmlFree(tmp);
+	return v;
+}
+
+static int text_bool(struct filler *fl, xmlNodePtr n)
+{
+	xmlChar *tmp;
+	const char *s = value_of(fl, n, &tmp);
+	int v;
 
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
-	return *s == '1' || *s == 't';
+	v = *s == '1' || *s == 't';
+	xmlFree(tmp);
+	return v;
 }
 
 static void fill_fields(struct filler *fl, void *base, const struct field *fields, size_t n,
@@ -671,14 +713,13 @@ static void fill_fields(struct filler *fl, void *base, const struct field *field
 			continue; /* the schema allows none; ignore rather than guess */
 		switch (f->type) {
 		case F_INT:
-			*AT(base, f, int64_t) = text_int(c);
+			*AT(base, f, int64_t) = text_int(fl, c);
 			break;
 		case F_DOUBLE:
-			*AT(base, f, double) =
-			    strtod(c->children ? (const char *)c->children->content : "0", NULL);
+			*AT(base, f, double) = text_double(fl, c);
 			break;
 		case F_BOOL:
-			*AT(base, f, int) = text_bool(c);
+			*AT(base, f, int) = text_bool(fl, c);
 			break;
 		case F_TEXT:
 			free(*AT(base, f, char *));
@@ -696,15 +737,19 @@ static void fill_fields(struct filler *fl, void *base, const struct field *field
 	}
 }
 
-static enum err_status copy_small(char *dst, size_t size, xmlNodePtr n, const char *what,
-                                  struct err *e)
+static enum err_status copy_small(struct filler *fl, char *dst, size_t size, xmlNodePtr n,
+                                  const char *what)
 {
-	const char *s = n->children ? (const char *)n->children->content : "";
+	xmlChar *tmp;
+	const char *s = value_of(fl, n, &tmp);
 	size_t len = strlen(s);
 
-	if (len >= size)
-		return err_set(e, ERR_PERM, "line %d: <%s> is too long", n->line, what);
+	if (len >= size) {
+		xmlFree(tmp);
+		return err_set(fl->e, ERR_PERM, "line %d: <%s> is too long", n->line, what);
+	}
 	memcpy(dst, s, len + 1);
+	xmlFree(tmp);
 	return ERR_OK;
 }
 
@@ -720,7 +765,7 @@ static enum err_status fill_record(xmlDocPtr doc, struct record **out, struct er
 
 	/* Fixed order, enforced by the schema: producer seq kind created key payload. */
 	n = first_element(root);
-	if (copy_small(kind, sizeof(kind), next_element(next_element(n->next)->next), "kind", e))
+	if (copy_small(&fl, kind, sizeof(kind), next_element(next_element(n->next)->next), "kind"))
 		return ERR_PERM;
 	d = kind_desc(record_kind_from_name(kind));
 	if (!d)
@@ -728,12 +773,12 @@ static enum err_status fill_record(xmlDocPtr doc, struct record **out, struct er
 	r = record_new(d->kind);
 	if (!r)
 		return err_set(e, ERR_TEMP, "record: out of memory");
-	if (copy_small(r->producer, sizeof(r->producer), n, "producer", e))
+	if (copy_small(&fl, r->producer, sizeof(r->producer), n, "producer"))
 		goto out;
 	n = next_element(n->next);
-	r->seq = strtoull(n->children ? (const char *)n->children->content : "0", NULL, 10);
+	r->seq = text_uint(&fl, n);
 	n = next_element(next_element(n->next)->next);
-	if (copy_small(r->created, sizeof(r->created), n, "created", e))
+	if (copy_small(&fl, r->created, sizeof(r->created), n, "created"))
 		goto out;
 	n = next_element(n->next);
 	r->key = node_text(n);

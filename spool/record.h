@@ -21,6 +21,18 @@
  *     a file that may still be arriving deserves a retry.
  *   - record_file_name() is the canonical file name: the zero-padded
  *     sequence first so names sort in sequence order, then the producer.
+ *
+ * Details of the format (schemas/record.xsd has the document itself)
+ *   - The canonical form keeps comments, so everything in the document
+ *     except the signature value is signed.  A record with a DTD
+ *     (<!DOCTYPE>) is refused before any declaration in it is read.
+ *   - Records are UTF-8; a declared encoding is ignored.  Text that is
+ *     not valid UTF-8 is refused by record_encode; C0 control characters
+ *     other than tab, CR and LF, which XML 1.0 cannot carry, are replaced
+ *     by U+FFFD.  Absent optional text decodes as NULL, empty text as "".
+ *   - The signing key's id travels in <signature key-id="...">, so a
+ *     record from another key fails with "signed by key X, expected Y"
+ *     and an altered one with "bad signature".
  */
 #ifndef SCFGATE_RECORD_H
 #define SCFGATE_RECORD_H

@@ -649,15 +649,32 @@ static void test_reject_bad_signature(void **state)
 	}
 }
 
-static void test_comments_do_not_matter(void **state)
+static void test_comments_are_signed(void **state)
 {
-	/* Comments are outside the canonical form (C14N without comments). */
 	size_t len;
-	char *bytes = edited("<address>", "<!-- note --><address>", &len);
+	char *bytes;
 	struct record *r = NULL;
 	struct err e;
 
-	assert_int_equal(record_decode(bytes, len, scf_pub, &r, &e), ERR_OK);
+	/* The canonical form keeps comments: adding one breaks the signature. */
+	expect_edit_rejected("<address>", "<!-- note --><address>", "bad signature");
+
+	/* A comment inside a value must not split it: the schema saw "42",
+	 * so the struct must say 42, not 4. */
+	bytes = edited("<seq>42</seq>", "<seq>4<!--x-->2</seq>", &len);
+	assert_int_equal(record_decode_unverified(bytes, len, &r, &e), ERR_OK);
+	assert_int_equal(r->seq, 42);
+	record_free(r);
+	free(bytes);
+	bytes =
+	    edited("<issue_id>4512873</issue_id>", "<issue_id>45<?pi x?>12873</issue_id>", &len);
+	assert_int_equal(record_decode_unverified(bytes, len, &r, &e), ERR_OK);
+	assert_int_equal(r->u.issue.issue_id, 4512873);
+	record_free(r);
+	free(bytes);
+	bytes = edited("<summary>Pothole", "<summary>Pot<!--x-->hole", &len);
+	assert_int_equal(record_decode_unverified(bytes, len, &r, &e), ERR_OK);
+	assert_string_equal(r->u.issue.summary, "Pothole");
 	record_free(r);
 	free(bytes);
 }
@@ -849,7 +866,7 @@ int main(void)
 	    cmocka_unit_test(test_reject_xsd_invalid),
 	    cmocka_unit_test(test_reject_format_version),
 	    cmocka_unit_test(test_reject_bad_signature),
-	    cmocka_unit_test(test_comments_do_not_matter),
+	    cmocka_unit_test(test_comments_are_signed),
 	    cmocka_unit_test(test_reject_wrong_key),
 	    cmocka_unit_test(test_reject_dtd_entities),
 	    cmocka_unit_test(test_decode_needs_key_and_unverified),
