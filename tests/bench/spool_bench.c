@@ -1,0 +1,304 @@
+/*
+ * spool_bench.c: figures for the spool, each beside a baseline measured
+ * in the same run on the same disk.
+ *
+ *   spool_bench DIR [N]      print the figures (DIR: scratch space on the
+ *                            disk to measure; N: records per timed loop)
+ *   spool_bench --consume ROOT PUBKEY
+ *                            (internal) drain ROOT's queue, print
+ *                            "count seconds maxrss_kib"
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "unit/test_spool_util.h"
+
+#define PAYLOAD 1024
+#define QUEUE   "outbound"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const struct err *e)
+{
+	fprintf(stderr, "spool_bench: %s%s%s\n", what, e ? ": " : "", e ? e->msg : "");
+	exit(1);
+}
+
+/* The floor: the same file size through the same durable steps, no
+ * encoding, no signature, no counter. */
+static double raw_loop(const char *dir, size_t len, int n)
+{
+	char tmpd[4096], newd[4096], a[4200], b[4200];
+	char *data = malloc(len);
+	double t0;
+	int dfd;
+
+	memset(data, 'r', len);
+	snprintf(tmpd, sizeof(tmpd), "%s/raw/tmp", dir);
+	snprintf(newd, sizeof(newd), "%s/raw/new", dir);
+	snprintf(a, sizeof(a), "%s/raw", dir);
+	mkdir(a, 0750);
+	mkdir(tmpd, 0750);
+	mkdir(newd, 0750);
+	dfd = open(newd, O_RDONLY | O_DIRECTORY);
+	t0 = now();
+	for (int i = 0; i < n; i++) {
+		int fd;
+		snprintf(a, sizeof(a), "%s/%08d.tmp", tmpd, i);
+		snprintf(b, sizeof(b), "%s/%08d.xml", newd, i);
+		fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0640);
+		if (fd < 0 || write(fd, data, len) != (ssize_t)len || fdatasync(fd) != 0 ||
+		    close(fd) != 0 || rename(a, b) != 0 || fsync(dfd) != 0)
+			die("raw loop failed", NULL);
+	}
+	t0 = now() - t0;
+	close(dfd);
+	free(data);
+	return n / t0;
+}
+
+/* Encoding alone (XSD validation + Ed25519 signature): the CPU part of
+ * a commit, which no disk can hide. */
+static double encode_loop(const struct sig_key *key, int n)
+{
+	struct buf out = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	struct err e;
+	double t0 = now();
+
+	for (int i = 0; i < n; i++) {
+		struct record *r = tsu_close_record(i + 1, PAYLOAD);
+		memcpy(r->producer, "scf", 4);
+		r->seq = (uint64_t)i + 1;
+		buf_reset(&out);
+		if (record_encode(r, key, &out, &e) != ERR_OK)
+			die("encode", &e);
+		record_free(r);
+	}
+	t0 = now() - t0;
+	buf_release(&out);
+	return n / t0;
+}
+
+static size_t record_size(const struct sig_key *key)
+{
+	struct buf out = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	struct record *r = tsu_close_record(1, PAYLOAD);
+	struct err e;
+	size_t n;
+
+	memcpy(r->producer, "scf", 4);
+	r->seq = 1;
+	if (record_encode(r, key, &out, &e) != ERR_OK)
+		die("encode", &e);
+	n = out.len;
+	buf_release(&out);
+	record_free(r);
+	return n;
+}
+
+static double commit_loop(const char *root, const struct sig_key *key, int n)
+{
+	struct spool_producer *p;
+	struct err e;
+	double t0;
+
+	if (spool_producer_open(&p, root, QUEUE, "scf", key, &e) != ERR_OK)
+		die("producer", &e);
+	t0 = now();
+	for (int i = 0; i < n; i++) {
+		struct record *r = tsu_close_record(i + 1, PAYLOAD);
+		if (spool_commit(p, r, NULL, &e) != ERR_OK)
+			die("commit", &e);
+		record_free(r);
+	}
+	t0 = now() - t0;
+	spool_producer_free(p);
+	return n / t0;
+}
+
+static double group_loop(const char *root, const struct sig_key *key, int groups, int per)
+{
+	struct record **recs = calloc((size_t)per, sizeof(*recs));
+	struct spool_producer *p;
+	struct err e;
+	size_t done;
+	double t0;
+
+	if (spool_producer_open(&p, root, QUEUE, "scf", key, &e) != ERR_OK)
+		die("producer", &e);
+	t0 = now();
+	for (int g = 0; g < groups; g++) {
+		for (int i = 0; i < per; i++)
+			recs[i] = tsu_close_record(g * per + i + 1, PAYLOAD);
+		if (spool_commit_group(p, recs, (size_t)per, &done, &e) != ERR_OK)
+			die("group commit", &e);
+		for (int i = 0; i < per; i++)
+			record_free(recs[i]);
+	}
+	t0 = now() - t0;
+	spool_producer_free(p);
+	free(recs);
+	return (double)groups * per / t0;
+}
+
+static int consume_main(const char *root, const char *pubpath)
+{
+	struct spool_consumer_opts o = {.producer = "scf"};
+	struct spool_consumer *c;
+	struct sig_key *pub;
+	struct spool_item *it;
+	struct rusage ru;
+	struct err e;
+	long count = 0;
+	double t0;
+
+	if (sig_load_public(pubpath, &pub, &e) != ERR_OK)
+		die("public key", &e);
+	t0 = now();
+	if (spool_consumer_open(&c, root, QUEUE, pub, &o, &e) != ERR_OK)
+		die("consumer", &e);
+	while (spool_claim(c, &it, &e) == ERR_OK) {
+		if (spool_complete(c, it, &e) != ERR_OK)
+			die("complete", &e);
+		count++;
+	}
+	t0 = now() - t0;
+	spool_consumer_free(c);
+	sig_key_free(pub);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("%ld %.3f %ld\n", count, t0, ru.ru_maxrss);
+	return 0;
+}
+
+/* Fill root's queue with n records: group commits of 1000. */
+static void fill(const char *root, const struct sig_key *key, int n)
+{
+	struct spool_producer *p;
+	struct record *recs[1000];
+	struct err e;
+	size_t done;
+
+	if (spool_producer_open(&p, root, QUEUE, "scf", key, &e) != ERR_OK)
+		die("producer", &e);
+	for (int i = 0; i < n;) {
+		int k = n - i < 1000 ? n - i : 1000;
+		for (int j = 0; j < k; j++)
+			recs[j] = tsu_close_record(i + j + 1, PAYLOAD);
+		if (spool_commit_group(p, recs, (size_t)k, &done, &e) != ERR_OK)
+			die("fill", &e);
+		for (int j = 0; j < k; j++)
+			record_free(recs[j]);
+		i += k;
+	}
+	spool_producer_free(p);
+}
+
+/* Run the consumer in a fresh process so its peak RSS is its own. */
+static void consume_child(const char *self, const char *root, const char *pub, long *count,
+                          double *secs, long *rss)
+{
+	char line[256];
+	int fds[2];
+	pid_t pid;
+	FILE *f;
+
+	if (pipe(fds) != 0)
+		die("pipe", NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(self, self, "--consume", root, pub, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (!f || !fgets(line, sizeof(line), f) ||
+	    sscanf(line, "%ld %lf %ld", count, secs, rss) != 3)
+		die("consumer child gave no figures", NULL);
+	fclose(f);
+	waitpid(pid, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	char root[4096], keys[4096], pub[4200], self[4096];
+	struct sig_key *key;
+	double raw, one, group, enc;
+	long c1, c2, r1, r2;
+	double s1, s2;
+	int n, big, small;
+	size_t size;
+	ssize_t sl;
+
+	if (argc == 4 && strcmp(argv[1], "--consume") == 0)
+		return consume_main(argv[2], argv[3]);
+	if (argc < 2) {
+		fprintf(stderr, "usage: spool_bench DIR [N]\n");
+		return 2;
+	}
+	n = argc > 2 ? atoi(argv[2]) : 300;
+	big = getenv("SCFGATE_BENCH_QUEUE") ? atoi(getenv("SCFGATE_BENCH_QUEUE")) : 100000;
+	small = big / 10;
+	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0)
+		die("readlink /proc/self/exe", NULL);
+	self[sl] = '\0';
+	snprintf(keys, sizeof(keys), "%s/keys", argv[1]);
+	mkdir(argv[1], 0750);
+	mkdir(keys, 0750);
+	tsu_keygen(keys, "scf");
+	key = tsu_load_priv(keys, "scf");
+	snprintf(pub, sizeof(pub), "%s/scf.pub", keys);
+	size = record_size(key);
+
+	printf("spool: durable commit (%d records, %zu-byte files, %d-byte payload)\n", n, size,
+	       PAYLOAD);
+	raw = raw_loop(argv[1], size, n);
+	snprintf(root, sizeof(root), "%s/one", argv[1]);
+	one = commit_loop(root, key, n);
+	enc = encode_loop(key, n);
+	printf("  raw loop (O_EXCL, write, fdatasync, rename, fsync dir)  %9.0f records/s\n", raw);
+	printf("  record_encode alone (XSD check + Ed25519), no I/O      %9.0f records/s\n", enc);
+	printf("  floor for commit: 1/(1/raw + 1/encode)                 %9.0f records/s\n",
+	       1.0 / (1.0 / raw + 1.0 / enc));
+	printf("  spool_commit, one record each                          %9.0f records/s\n", one);
+	printf("  ratio commit/raw                                       %9.2f   (goal >= 0.80)\n",
+	       one / raw);
+	snprintf(root, sizeof(root), "%s/group", argv[1]);
+	group = group_loop(root, key, n / 64 > 4 ? n / 64 : 4, 64);
+	printf("  spool_commit_group, 64 per group                       %9.0f records/s\n", group);
+	printf("  ratio group/raw                                        %9.2f   (goal >= 5)\n",
+	       group / raw);
+
+	printf("spool: claim+complete (verify every signature), consumer peak RSS\n");
+	snprintf(root, sizeof(root), "%s/q-small", argv[1]);
+	fill(root, key, small);
+	consume_child(self, root, pub, &c1, &s1, &r1);
+	snprintf(root, sizeof(root), "%s/q-big", argv[1]);
+	fill(root, key, big);
+	consume_child(self, root, pub, &c2, &s2, &r2);
+	printf("  queue of %7ld records: %8.0f records/s, peak RSS %6.1f MiB\n", c1, c1 / s1,
+	       r1 / 1024.0);
+	printf("  queue of %7ld records: %8.0f records/s, peak RSS %6.1f MiB   (goal < 16)\n", c2,
+	       c2 / s2, r2 / 1024.0);
+	printf("  RSS ratio big/small queue                              %9.2f   (goal ~1.0)\n",
+	       (double)r2 / (double)r1);
+	sig_key_free(key);
+	return (c1 == small && c2 == big) ? 0 : 1;
+}

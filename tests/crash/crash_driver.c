@@ -1,0 +1,253 @@
+/*
+ * crash_driver.c: SIGKILL a real writer and a real consumer at random
+ * moments, round after round, then check what survived.
+ *
+ *   crash_driver BINDIR WORKDIR [ROUNDS]    (ROUNDS default: 300, or
+ *                                            $SCFGATE_CRASH_ROUNDS)
+ *
+ * Checks, after every kill of the writer: every file in new/ is a whole,
+ * valid, signed record (nothing half-written is ever visible).  At the
+ * end: every acknowledged record is in done/ exactly once with the
+ * acknowledged bytes and a valid signature; no sequence number was used
+ * for two different records; the consumer applied records strictly in
+ * order with no gap (a record repeated right after a consumer crash is
+ * the allowed at-least-once case); nothing was quarantined.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "unit/test_spool_util.h"
+
+static char bindir[4096], work[4096], root[4200], keyf[4200], pubf[4200], acklog[4200],
+    applylog[4200];
+static struct sig_key *pub;
+static int failures;
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		fprintf(stderr, "crash test: " __VA_ARGS__);                                       \
+		fputc('\n', stderr);                                                               \
+		failures++;                                                                        \
+	} while (0)
+
+static pid_t spawn(const char *prog, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	char path[4200];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", bindir, prog);
+	pid = fork();
+	if (pid == 0) {
+		execl(path, prog, a1, a2, a3, a4, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void kill_wait(pid_t *pid)
+{
+	int status;
+
+	if (*pid <= 0)
+		return;
+	kill(*pid, SIGKILL);
+	waitpid(*pid, &status, 0);
+	if (!WIFSIGNALED(status))
+		FAIL("pid %d ended by itself (status %d) instead of being killed", (int)*pid,
+		     WEXITSTATUS(status));
+	*pid = 0;
+}
+
+/* Every file visible in new/ must be a complete, valid, signed record. */
+static void check_new_dir(int round)
+{
+	char dir[4300], path[8600];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/outbound/new", root);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct record *r = NULL;
+		struct err e;
+		int v;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (spool_read_record(path, pub, &r, &v, &e) != ERR_OK) {
+			if (access(path, F_OK) == 0) /* not just claimed meanwhile */
+				FAIL("round %d: invalid file visible in new/: %s", round, e.msg);
+		}
+		record_free(r);
+	}
+	closedir(d);
+}
+
+struct ack {
+	char sha[65];
+	int seen;
+};
+
+static void final_check(void)
+{
+	struct ack *acks = NULL;
+	size_t nacks = 0, max_ack = 0;
+	unsigned long long seq, prev = 0, last_applied = 0, n_applied = 0;
+	char sha[65], line[512], path[8600], name[RECORD_NAME_MAX];
+	struct spool_stats st;
+	struct err e;
+	FILE *f;
+
+	f = fopen(acklog, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llu %64s", &seq, sha) != 2 || seq == 0) {
+			FAIL("bad ack line: %s", line);
+			continue;
+		}
+		if (seq >= nacks) {
+			size_t nn = seq * 2 + 16;
+			acks = realloc(acks, nn * sizeof(*acks));
+			memset(acks + nacks, 0, (nn - nacks) * sizeof(*acks));
+			nacks = nn;
+		}
+		if (acks[seq].seen && strcmp(acks[seq].sha, sha) != 0)
+			FAIL("sequence %llu acknowledged twice with different records", seq);
+		acks[seq].seen = 1;
+		snprintf(acks[seq].sha, sizeof(acks[seq].sha), "%s", sha);
+		if (seq > max_ack)
+			max_ack = seq;
+	}
+	if (f)
+		fclose(f);
+	f = fopen(applylog, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "VIOLATION", 9) == 0) {
+			FAIL("consumer saw: %s", line);
+			continue;
+		}
+		if (sscanf(line, "%llu %64s", &seq, sha) != 2)
+			continue;
+		if (seq != prev && seq != prev + 1)
+			FAIL("applied out of order: %llu after %llu", seq, prev);
+		if (seq < nacks && acks[seq].seen && strcmp(acks[seq].sha, sha) != 0)
+			FAIL("applied seq %llu is not the acknowledged record", seq);
+		if (seq != prev)
+			n_applied++;
+		prev = seq;
+		last_applied = seq;
+	}
+	if (f)
+		fclose(f);
+	for (size_t s = 1; s <= max_ack; s++) {
+		struct record *r = NULL;
+		size_t len;
+		char *data, hex[65];
+		int v = 0;
+		if (!acks[s].seen)
+			continue;
+		record_file_name(name, s, "scf");
+		snprintf(path, sizeof(path), "%s/outbound/done/%s", root, name);
+		data = tsu_read(path, &len);
+		if (!data) {
+			FAIL("acknowledged seq %zu is not in done/", s);
+			continue;
+		}
+		sig_sha256_hex(data, len, hex);
+		if (strcmp(hex, acks[s].sha) != 0)
+			FAIL("done/%s is not the acknowledged record", name);
+		if (record_decode(data, len, pub, &r, &e) != ERR_OK)
+			FAIL("done/%s: %s", name, e.msg);
+		else if (r->seq != s)
+			FAIL("done/%s: holds seq %llu", name, (unsigned long long)r->seq);
+		(void)v;
+		record_free(r);
+		free(data);
+	}
+	if (spool_stats(root, "outbound", 0, &st, &e) != ERR_OK)
+		FAIL("stats: %s", e.msg);
+	if (st.count[SPOOL_FAILED] || st.count[SPOOL_NEW] || st.count[SPOOL_CUR] ||
+	    st.count[SPOOL_HOLD])
+		FAIL("left over: new %zu cur %zu failed %zu hold %zu", st.count[SPOOL_NEW],
+		     st.count[SPOOL_CUR], st.count[SPOOL_FAILED], st.count[SPOOL_HOLD]);
+	if (st.count[SPOOL_DONE] != last_applied || n_applied != last_applied)
+		FAIL("done/ holds %zu records, applied %llu distinct, last %llu",
+		     st.count[SPOOL_DONE], n_applied, last_applied);
+	if (last_applied < max_ack)
+		FAIL("acknowledged up to %zu but applied only up to %llu", max_ack, last_applied);
+	printf("crash test: %zu acknowledged, %llu applied in order, done/ %zu\n", max_ack,
+	       last_applied, st.count[SPOOL_DONE]);
+	free(acks);
+}
+
+int main(int argc, char **argv)
+{
+	pid_t w = 0, c = 0;
+	int rounds = 300, status;
+	struct err e;
+	const char *env = getenv("SCFGATE_CRASH_ROUNDS");
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: crash_driver BINDIR WORKDIR [ROUNDS]\n");
+		return 2;
+	}
+	if (argc > 3)
+		rounds = atoi(argv[3]);
+	if (env && atoi(env) > 0)
+		rounds = atoi(env);
+	snprintf(bindir, sizeof(bindir), "%s", argv[1]);
+	snprintf(work, sizeof(work), "%s", argv[2]);
+	tsu_rmrf(work);
+	mkdir(work, 0750);
+	snprintf(root, sizeof(root), "%s/spool", work);
+	snprintf(keyf, sizeof(keyf), "%s/scf.key", work);
+	snprintf(pubf, sizeof(pubf), "%s/scf.pub", work);
+	snprintf(acklog, sizeof(acklog), "%s/ack.log", work);
+	snprintf(applylog, sizeof(applylog), "%s/apply.log", work);
+	tsu_keygen(work, "scf");
+	if (sig_load_public(pubf, &pub, &e) != ERR_OK)
+		return 2;
+	srand((unsigned)time(NULL));
+	for (int r = 0; r < rounds; r++) {
+		int victim = rand() % 3;
+		if (!w)
+			w = spawn("crash_writer", root, keyf, acklog, NULL);
+		if (!c)
+			c = spawn("crash_consumer", root, pubf, applylog, NULL);
+		usleep((useconds_t)(5000 + rand() % 120000));
+		if (victim != 1) {
+			kill_wait(&w);
+			check_new_dir(r);
+		}
+		if (victim != 0)
+			kill_wait(&c);
+	}
+	kill_wait(&w);
+	kill_wait(&c);
+	/* Finish cleanly: the writer recovers and commits a few more, the
+	 * consumer recovers and drains. */
+	w = spawn("crash_writer", root, keyf, acklog, "20");
+	waitpid(w, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		FAIL("final writer failed (status %d)", status);
+	c = spawn("crash_consumer", root, pubf, applylog, "--drain");
+	waitpid(c, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		FAIL("final consumer failed (status %d)", status);
+	final_check();
+	printf("crash test: %d rounds, %d failures\n", rounds, failures);
+	sig_key_free(pub);
+	if (!failures)
+		tsu_rmrf(work);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,109 @@
+/*
+ * crash_writer.c: a producer that is meant to be SIGKILLed.
+ *
+ *   crash_writer ROOT KEYFILE ACKLOG [COUNT]
+ *
+ * Commits records (single commits and small group commits, mixed) into
+ * ROOT's "outbound" queue as producer "scf".  After a commit returns
+ * ERR_OK it appends "SEQ SHA256\n" of every committed file to ACKLOG and
+ * fdatasyncs it: the ACKLOG is exactly what was acknowledged upstream.
+ * Each record carries a random nonce, so a reused sequence number would
+ * show up as a second, different hash for the same number.
+ * Runs forever unless COUNT is given.  Exit 1 on a commit error (the
+ * fault-injection test expects those and checks the message).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "unit/test_spool_util.h"
+
+static int ack_fd = -1;
+
+static void ack(const char *root, uint64_t seq)
+{
+	char name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX], line[128], sha[65];
+	size_t len;
+	char *data;
+	int n;
+
+	record_file_name(name, seq, "scf");
+	/* The file may have been claimed already: look where it can be. */
+	static const char *dirs[] = {"new", "cur", "done"};
+	data = NULL;
+	for (int i = 0; i < 3 && !data; i++) {
+		snprintf(path, sizeof(path), "%s/outbound/%s/%s", root, dirs[i], name);
+		data = tsu_read(path, &len);
+	}
+	if (!data)
+		strcpy(sha, "-");
+	else
+		sig_sha256_hex(data, len, sha);
+	free(data);
+	n = snprintf(line, sizeof(line), "%llu %s\n", (unsigned long long)seq, sha);
+	if (write(ack_fd, line, (size_t)n) != n || fdatasync(ack_fd) != 0) {
+		perror("ack log");
+		exit(3);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct spool_producer *p;
+	struct sig_key *key;
+	struct err e;
+	long count, done = 0;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: crash_writer ROOT KEYFILE ACKLOG [COUNT]\n");
+		return 2;
+	}
+	count = argc > 4 ? atol(argv[4]) : -1;
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	if (sig_load_private(argv[2], &key, &e) != ERR_OK) {
+		fprintf(stderr, "crash_writer: %s\n", e.msg);
+		return 2;
+	}
+	ack_fd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND, 0640);
+	if (ack_fd < 0 || spool_producer_open(&p, argv[1], "outbound", "scf", key, &e) != ERR_OK) {
+		fprintf(stderr, "crash_writer: open: %s\n", e.msg);
+		return 2;
+	}
+	while (count < 0 || done < count) {
+		struct record *recs[8];
+		int k = rand() % 3 == 0 ? 1 + rand() % 8 : 1;
+		uint64_t first = spool_producer_next_seq(p);
+		size_t n_done = 0;
+		enum err_status st;
+
+		for (int i = 0; i < k; i++)
+			recs[i] = tsu_close_record(rand(), (size_t)(rand() % 300));
+		if (k == 1) {
+			st = spool_commit(p, recs[0], &first, &e);
+			n_done = st == ERR_OK;
+		} else {
+			st = spool_commit_group(p, recs, (size_t)k, &n_done, &e);
+			first = recs[0]->seq;
+		}
+		for (size_t i = 0; i < n_done; i++)
+			ack(argv[1], first + i);
+		for (int i = 0; i < k; i++)
+			record_free(recs[i]);
+		if (st != ERR_OK) {
+			fprintf(stderr, "crash_writer: commit: %s: %s\n", err_status_name(st),
+			        e.msg);
+			spool_producer_free(p);
+			sig_key_free(key);
+			return 1;
+		}
+		done += (long)n_done;
+	}
+	spool_producer_free(p);
+	sig_key_free(key);
+	close(ack_fd);
+	return 0;
+}
