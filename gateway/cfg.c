@@ -798,14 +798,16 @@ out:
 enum err_status cfg_load_file(const char *path, struct cfg **out, struct err *e)
 {
 	struct buf b = BUF_INIT_CAP(CFG_MAX_BYTES);
+	struct err re;
 	enum err_status st;
 
 	*out = NULL;
-	st = buf_read_file(&b, path, e);
+	err_clear(&re);
+	st = buf_read_file(&b, path, &re);
 	if (st == ERR_OK)
 		st = cfg_load_mem(buf_str(&b), b.len, path, 0, out, e);
-	else
-		st = err_set(e, ERR_FATAL, "%s", e ? e->msg : "cannot read configuration");
+	else /* a half must not start without its configuration */
+		st = err_set(e, ERR_FATAL, "%s", re.msg);
 	buf_release(&b);
 	return st;
 }

@@ -42,6 +42,18 @@ static size_t utf8_seq(const unsigned char *s, size_t avail, uint32_t *cp)
 	return n;
 }
 
+/* An invalid sequence is replaced as one unit: its lead byte and the
+ * continuation bytes that follow it, up to the length the lead announced
+ * (so a truncated "\xe2\x82" gives one U+FFFD, not two). */
+static size_t bad_run(const unsigned char *s, size_t avail)
+{
+	size_t want = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1, k = 1;
+
+	while (k < want && k < avail && (s[k] & 0xc0) == 0x80)
+		k++;
+	return k;
+}
+
 /* Characters XML 1.0 cannot carry (records are XML). */
 static int xml_bad(uint32_t cp)
 {
@@ -65,7 +77,7 @@ enum err_status map_utf8_repair(const char *s, size_t len, struct buf *out)
 		if ((st = buf_add(out, s + start, i - start)) != ERR_OK ||
 		    (st = buf_adds(out, replacement)) != ERR_OK)
 			return st;
-		i += n ? n : 1;
+		i += n ? n : bad_run(p + i, len - i);
 		start = i;
 	}
 	return buf_add(out, s + start, i - start);

@@ -1,0 +1,11 @@
+# Configuration (gateway/cfg*.c) and mapping (gateway/map*.c).
+scfgate_unit_test(test_cfg ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_cfg.c)
+scfgate_unit_test(test_map ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_map.c)
+scfgate_fuzz_target(fuzz_config ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_config.c)
+scfgate_fuzz_target(fuzz_scf_issue ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_scf_issue.c)
+
+# The printed example passes `config check` once its files exist, and a
+# broken file fails it with FILE:LINE (the command, not just the library).
+add_test(NAME config_cli
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/cli_test.sh $<TARGET_FILE:scfgate>
+                 ${CMAKE_CURRENT_SOURCE_DIR}/data/config)

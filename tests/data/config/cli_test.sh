@@ -1,0 +1,49 @@
+#!/bin/sh
+# cli_test.sh SCFGATE DATADIR: `scfgate config` as an operator runs it.
+set -u
+bin=$1
+data=$2
+dir=$(mktemp -d /tmp/scfgate-cfgcli-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+for half in scf oms; do
+	mkdir -p "$dir/$half/spool" "$dir/$half/etc"
+	: >"$dir/$half/etc/$half.key"
+	other=oms; [ $half = oms ] && other=scf
+	: >"$dir/$half/etc/$other.pub"
+	echo secret >"$dir/$half/etc/scf.token"
+	echo user:pw >"$dir/$half/etc/cartegraph.cred"
+	"$bin" config example --half $half >"$dir/$half/raw.xml" || fail "example --half $half"
+	sed -e "s#/var/spool/scfgate#$dir/$half/spool#" -e "s#/etc/scfgate#$dir/$half/etc#g" \
+		"$dir/$half/raw.xml" >"$dir/$half/cfg.xml"
+	"$bin" config check "$dir/$half/cfg.xml" >"$dir/out" 2>"$dir/err" ||
+		fail "example ($half) does not pass check: $(cat "$dir/err")"
+	grep -q "^half: $half\$" "$dir/out" || fail "check output lacks half: $half"
+	"$bin" config check --json "$dir/$half/cfg.xml" >"$dir/out.json" || fail "check --json"
+	grep -q '"half":	"'$half'"' "$dir/out.json" || fail "json lacks half"
+done
+
+# an invalid file: exit 1 and FILE:LINE: element
+"$bin" config check "$data/bad_placeholder.xml" >/dev/null 2>"$dir/err"
+[ $? -eq 1 ] || fail "bad file did not exit 1"
+grep -q "bad_placeholder.xml:[0-9]*: closingMessage: unknown placeholder {ticket}" "$dir/err" ||
+	fail "unexpected error: $(cat "$dir/err")"
+
+# bad usage: exit 2, one line
+"$bin" config check >/dev/null 2>"$dir/err"
+[ $? -eq 2 ] || fail "usage did not exit 2"
+[ "$(wc -l <"$dir/err")" -eq 1 ] || fail "usage error is not one line"
+"$bin" config example --half xyz >/dev/null 2>&1
+[ $? -eq 2 ] || fail "bad --half did not exit 2"
+"$bin" config --help | grep -q import-csv || fail "--help"
+"$bin" config check --help | grep -q "config check" || fail "check --help"
+
+# import-csv
+"$bin" config import-csv "$data/request_types.csv" >"$dir/types.xml" || fail "import-csv"
+grep -q 'id="14550"' "$dir/types.xml" || fail "import-csv output"
+printf 'id,title,remote\n1,A,B\nzz,C,D\n' >"$dir/bad.csv"
+"$bin" config import-csv "$dir/bad.csv" >/dev/null 2>"$dir/err"
+[ $? -eq 1 ] || fail "bad csv did not exit 1"
+grep -q "bad.csv:3:" "$dir/err" || fail "csv error lacks line: $(cat "$dir/err")"
+echo ok

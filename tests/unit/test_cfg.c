@@ -1,0 +1,547 @@
+/*
+ * test_cfg.c: configuration loading with the real embedded XSD, real
+ * files and real file modes: defaults, FILE:LINE:element errors, the
+ * semantic checks, secrets, the example, the CSV import.
+ */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "cfg.h"
+#include "map.h"
+
+static char tmpdir[] = "/tmp/scfgate-cfg-XXXXXX";
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+static char *path_in(const char *name)
+{
+	static char p[4][512];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
+	return p[k];
+}
+
+static int setup(void **state)
+{
+	assert_non_null(mkdtemp(tmpdir));
+	mkdir(path_in("spool"), 0700);
+	write_file(path_in("scf.key"), "k\n", 0600);
+	write_file(path_in("oms.pub"), "p\n", 0644);
+	write_file(path_in("scf.token"), "tok\n", 0600);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A minimal scf-half configuration; extra is spliced in before </scfgate>
+ * and scf_extra inside <scf>. */
+static char *minimal(const char *scf_extra, const char *extra, const char *types)
+{
+	static char x[16384];
+	snprintf(x, sizeof(x),
+	         "<?xml version=\"1.0\"?>\n"
+	         "<scfgate half=\"scf\">\n"
+	         "  <spool>\n"
+	         "    <root>%s/spool</root>\n"
+	         "    <producer>scf</producer>\n"
+	         "    <privateKey>%s/scf.key</privateKey>\n"
+	         "    <peerPublicKey>%s/oms.pub</peerPublicKey>\n"
+	         "  </spool>\n"
+	         "  <scf>\n"
+	         "    <organization>42</organization>\n"
+	         "    <credentials>%s/scf.token</credentials>\n"
+	         "%s"
+	         "  </scf>\n"
+	         "  <requestTypes>\n"
+	         "%s"
+	         "  </requestTypes>\n"
+	         "%s"
+	         "</scfgate>\n",
+	         tmpdir, tmpdir, tmpdir, tmpdir, scf_extra ? scf_extra : "",
+	         types ? types : "    <requestType id=\"122\" remoteId=\"Pothole\"/>\n",
+	         extra ? extra : "");
+	return x;
+}
+
+static enum err_status load(const char *xml, unsigned flags, struct cfg **c, struct err *e)
+{
+	err_clear(e);
+	return cfg_load_mem(xml, strlen(xml), "t.xml", flags, c, e);
+}
+
+static void test_minimal_defaults(void **state)
+{
+	struct cfg *c;
+	struct err e;
+
+	assert_int_equal(load(minimal(NULL, NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_int_equal(c->half, CFG_HALF_SCF);
+	assert_string_equal(c->scf.base_url, "https://seeclickfix.com/api/v2");
+	assert_int_equal(c->scf.org_id, 42);
+	assert_int_equal(c->scf.auth, CFG_SCF_AUTH_BEARER);
+	assert_int_equal(c->scf.rate_per_minute, 20);
+	assert_int_equal(c->scf.per_page, 20);
+	assert_int_equal(c->scf.poll_seconds, 300);
+	assert_int_equal(c->scf.overlap_seconds, 120);
+	assert_int_equal(c->scf.forward_system, 0);
+	assert_non_null(strstr(c->scf.user_agent, "scfgate"));
+	assert_int_equal(c->spool.grace_seconds, 300);
+	assert_int_equal(c->spool.gap_alarm_seconds, 3600);
+	assert_int_equal(c->log_level, CFG_LOG_INFO);
+	/* the seed's status table */
+	assert_int_equal(c->n_status, 4);
+	int known = 0;
+	assert_null(cfg_oms_status(c, "Open", &known));
+	assert_true(known);
+	assert_string_equal(cfg_oms_status(c, "Acknowledged", NULL), "Open");
+	assert_string_equal(cfg_oms_status(c, "Closed", NULL), "Closed");
+	assert_string_equal(cfg_oms_status(c, "Archived", NULL), "Closed");
+	assert_null(cfg_oms_status(c, "Bogus", &known));
+	assert_false(known);
+	assert_non_null(strstr(c->messages.ack, "{request_id}"));
+	assert_non_null(c->messages.closing);
+	assert_non_null(cfg_request_type(c, 122));
+	assert_null(cfg_request_type(c, 123));
+	assert_string_equal(cfg_request_type(c, 122)->title, "");
+	assert_null(cfg_request_type(c, 122)->closing_message);
+	assert_int_equal(cfg_request_type(c, 122)->line, 14);
+	assert_null(c->cg.base_url); /* no <cartegraph> */
+	cfg_free(c);
+}
+
+static const char cg_section[] = "  <cartegraph>\n"
+                                 "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+                                 "    <credentials>/nonexistent/cg.cred</credentials>\n"
+                                 "  </cartegraph>\n";
+
+static void test_cartegraph_defaults(void **state)
+{
+	struct cfg *c;
+	struct err e;
+
+	assert_int_equal(load(minimal(NULL, cg_section, NULL), 0, &c, &e), ERR_OK);
+	/* the scf half does not need the oms half's credential file */
+	assert_string_equal(c->cg.request_class, "cgRequestsClass");
+	assert_string_equal(c->cg.attachment_class, "cgRequests_cgAttachmentsClass");
+	assert_int_equal(c->cg.auth, CFG_CG_AUTH_BASIC);
+	assert_string_equal(c->cg.requester_field, "RequesterField");
+	assert_string_equal(c->cg.requester_name, "SeeClickFix");
+	assert_string_equal(c->cg.issue_field, "IssueField");
+	assert_int_equal(c->cg.geo, CFG_GEO_CGSHAPE);
+	assert_string_equal(c->cg.shape_field, "CgShape");
+	assert_string_equal(c->cg.description_field, "DescriptionField");
+	assert_string_equal(c->cg.location_field, "LocationDescriptionField");
+	assert_string_equal(c->cg.attachment_field, "AttachmentField");
+	assert_string_equal(c->cg.linked_field, "LinkedField");
+	assert_string_equal(c->cg.comments_field, "CommentsField");
+	assert_string_equal(c->cg.notes_field, "NotesField");
+	assert_string_equal(c->cg.id_field, "IDField");
+	assert_string_equal(c->cg.status_field, "StatusField");
+	assert_null(c->cg.external_id_field);
+	assert_int_equal(c->cg.n_closed_values, 1);
+	assert_true(cfg_is_closed_value(c, "Closed"));
+	assert_false(cfg_is_closed_value(c, "Open"));
+	assert_int_equal(c->cg.poll_seconds, 300);
+	assert_int_equal(c->cg.concurrency, 2);
+	cfg_free(c);
+}
+
+static void test_example_passes(void **state)
+{
+	for (int h = CFG_HALF_SCF; h <= CFG_HALF_OMS; h++) {
+		struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+		struct cfg *c;
+		struct err e;
+		assert_int_equal(cfg_example((enum cfg_half)h, &b), ERR_OK);
+		err_clear(&e);
+		assert_int_equal(cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e),
+		                 ERR_OK);
+		assert_int_equal(c->half, h);
+		assert_int_equal(c->n_types, 3);
+		const struct cfg_request_type *rt = cfg_request_type(c, 122);
+		assert_non_null(rt);
+		assert_int_equal(rt->n_custom, 2);
+		assert_int_equal(rt->custom[0].kind, CFG_CUSTOM_STATIC);
+		assert_int_equal(rt->custom[1].kind, CFG_CUSTOM_ANSWER);
+		assert_string_equal(rt->custom[1].question, "Is it hazardous?");
+		assert_string_equal(rt->custom[1].value, "No");
+		assert_string_equal(c->cg.external_id_field, "SeeClickFixIDField");
+		assert_int_equal(c->scf.n_system_accounts, 1);
+		assert_string_equal(c->spool.producer, h == CFG_HALF_SCF ? "scf" : "oms");
+		/* both descriptions work on it */
+		buf_reset(&b);
+		assert_int_equal(cfg_describe(c, &b), ERR_OK);
+		assert_non_null(strstr(b.data, "Garbage Cart"));
+		buf_reset(&b);
+		assert_int_equal(cfg_describe_json(c, &b), ERR_OK);
+		cJSON *j = cJSON_Parse(b.data);
+		assert_non_null(j);
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "request_types")), 3);
+		cJSON_Delete(j);
+		cfg_free(c);
+		buf_release(&b);
+	}
+}
+
+struct bad_case {
+	const char *scf_extra, *extra, *types;
+	const char *want; /* substring of the one-line error */
+};
+
+static void test_errors_name_file_line_element(void **state)
+{
+	static const struct bad_case cases[] = {
+	    {"    <bogus>1</bogus>\n", NULL, NULL, "t.xml:12: bogus: "},
+	    {"    <ratePerMinute>0</ratePerMinute>\n", NULL, NULL, "t.xml:12: ratePerMinute: "},
+	    {"    <perPage>100</perPage>\n", NULL, NULL, "t.xml:12: perPage: "},
+	    {"    <baseUrl>http://scf.example.org/api/v2</baseUrl>\n", NULL, NULL,
+	     "t.xml:12: baseUrl: http://scf.example.org/api/v2: plain http is allowed only for "
+	     "a loopback host"},
+	    {"    <baseUrl>ftp://x/</baseUrl>\n", NULL, NULL, "t.xml:12: baseUrl: "},
+	    {NULL, NULL,
+	     "    <requestType id=\"122\" remoteId=\"A\"/>\n"
+	     "    <requestType id=\"122\" remoteId=\"B\"/>\n",
+	     "t.xml:15: requestType: request type id 122 is already mapped at line 14"},
+	    {NULL, NULL, "    <requestType id=\"0\" remoteId=\"A\"/>\n", "t.xml:14: requestType: "},
+	    {NULL, NULL, "    <requestType id=\"5\"/>\n", "t.xml:14: requestType: "},
+	    {NULL, NULL,
+	     "    <requestType id=\"5\" remoteId=\"A\">\n"
+	     "      <closingMessage>Done {requestid}.</closingMessage>\n"
+	     "    </requestType>\n",
+	     "t.xml:15: closingMessage: unknown placeholder {requestid}"},
+	    {NULL, "  <messages><acknowledgment>Hi {oid</acknowledgment></messages>\n", NULL,
+	     "t.xml:16: acknowledgment: unclosed '{'"},
+	    {NULL, "  <messages><closing>a } b</closing></messages>\n", NULL,
+	     "t.xml:16: closing: lone '}'"},
+	    {NULL, NULL,
+	     "    <requestType id=\"5\" remoteId=\"A\">\n"
+	     "      <customField field=\"XField\" value=\"1\" question=\"Q?\"/>\n"
+	     "    </requestType>\n",
+	     "t.xml:15: customField: give either value="},
+	    {NULL, NULL,
+	     "    <requestType id=\"5\" remoteId=\"A\">\n"
+	     "      <customField field=\"XField\"/>\n"
+	     "    </requestType>\n",
+	     "t.xml:15: customField: needs value="},
+	    {NULL, NULL,
+	     "    <requestType id=\"5\" remoteId=\"A\">\n"
+	     "      <customField field=\"X Field\" value=\"1\"/>\n"
+	     "    </requestType>\n",
+	     "t.xml:15: customField: "},
+	    {NULL, "  <log level=\"loud\"/>\n", NULL, "t.xml:16: log: "},
+	    {NULL,
+	     "  <statusMap><status scf=\"Open\"/>\n<status scf=\"Open\" oms=\"X\"/></statusMap>\n",
+	     NULL, "t.xml:17: status: SCF status Open is mapped twice"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg *c = NULL;
+		struct err e;
+		enum err_status st =
+		    load(minimal(cases[i].scf_extra, cases[i].extra, cases[i].types), 0, &c, &e);
+		if (st == ERR_OK || !strstr(e.msg, cases[i].want))
+			fail_msg("case %zu: status %d, message \"%s\", wanted \"%s\"", i, st, e.msg,
+			         cases[i].want);
+		assert_int_equal(st, ERR_FATAL);
+		assert_null(c);
+		assert_null(strchr(e.msg, '\n'));
+	}
+}
+
+static void test_loopback_http_allowed(void **state)
+{
+	static const char *const ok[] = {"http://127.0.0.1:8080/api/v2", "http://localhost/api",
+	                                 "http://[::1]:99/x", "http://127.1.2.3/"};
+	static const char *const bad[] = {"http://127.0.0.1.evil.org/", "http://localhost.evil/",
+	                                  "http://10.0.0.1/"};
+	char extra[256];
+	struct cfg *c;
+	struct err e;
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(extra, sizeof(extra), "    <baseUrl>%s</baseUrl>\n", ok[i]);
+		if (load(minimal(extra, NULL, NULL), 0, &c, &e) != ERR_OK)
+			fail_msg("%s: %s", ok[i], e.msg);
+		cfg_free(c);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(extra, sizeof(extra), "    <baseUrl>%s</baseUrl>\n", bad[i]);
+		assert_int_equal(load(minimal(extra, NULL, NULL), 0, &c, &e), ERR_FATAL);
+		assert_non_null(strstr(e.msg, "loopback"));
+	}
+}
+
+static void test_parser_refusals(void **state)
+{
+	struct cfg *c;
+	struct err e;
+	char xml[16384];
+
+	/* an external entity is never read: the DOCTYPE itself is refused */
+	snprintf(xml, sizeof(xml),
+	         "<?xml version=\"1.0\"?>\n<!DOCTYPE scfgate [\n"
+	         "<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n%s",
+	         strstr(minimal(NULL, NULL, NULL), "<scfgate"));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "DOCTYPE"));
+
+	assert_int_equal(load("<scfgate half=\"scf\">\n<spool>\n</scfgate>", 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:3: not well-formed XML"));
+
+	assert_int_equal(load("", 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "not well-formed"));
+
+	/* the half decides which section is required */
+	snprintf(xml, sizeof(xml), "%s", minimal(NULL, NULL, NULL));
+	memcpy(strstr(xml, "half=\"scf\""), "half=\"oms\"", 10);
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:2: scfgate: half=\"oms\" needs a <cartegraph>"));
+
+	/* location: shape or lat+lng */
+	snprintf(xml, sizeof(xml), "%s",
+	         minimal(NULL,
+	                 "  <cartegraph><baseUrl>https://x/</baseUrl><credentials>c</credentials>\n"
+	                 "  <fields><location lat=\"LatField\"/></fields></cartegraph>\n",
+	                 NULL));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:17: location: lat= and lng= go together"));
+
+	/* a custom field may not overwrite the field map */
+	snprintf(xml, sizeof(xml), "%s",
+	         minimal(NULL, cg_section,
+	                 "    <requestType id=\"5\" remoteId=\"A\">\n"
+	                 "      <customField field=\"DescriptionField\" value=\"x\"/>\n"
+	                 "    </requestType>\n"));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:15: customField: DescriptionField is already filled"));
+}
+
+static void test_files_must_exist(void **state)
+{
+	struct cfg *c;
+	struct err e;
+	char xml[16384];
+
+	snprintf(xml, sizeof(xml), "%s", minimal(NULL, NULL, NULL));
+	memcpy(strstr(xml, "oms.pub"), "oms.puX", 7);
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:7: peerPublicKey: "));
+	assert_non_null(strstr(e.msg, "No such file"));
+	/* the same without file checks (fuzzing, examples) */
+	assert_int_equal(load(xml, CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	cfg_free(c);
+
+	/* and from a real file on disk */
+	write_file(path_in("good.xml"), minimal(NULL, NULL, NULL), 0644);
+	assert_int_equal(cfg_load_file(path_in("good.xml"), &c, &e), ERR_OK);
+	assert_string_equal(c->path, path_in("good.xml"));
+	cfg_free(c);
+	assert_int_equal(cfg_load_file(path_in("missing.xml"), &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "missing.xml"));
+}
+
+static void test_full_sections(void **state)
+{
+	struct cfg *c;
+	struct err e;
+	const char *scf_extra = "    <baseUrl>http://127.0.0.1:8080/api/v2</baseUrl>\n"
+	                        "    <credentials auth=\"basic\">x</credentials>\n"
+	                        "    <systemComments forward=\"assigned account\">\n"
+	                        "      <account>7</account><account>9</account>\n"
+	                        "    </systemComments>\n";
+	char xml[16384];
+
+	/* credentials given twice is an XSD error; replace the default one */
+	snprintf(xml, sizeof(xml), "%s",
+	         minimal(scf_extra,
+	                 "  <cartegraph>\n"
+	                 "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+	                 "    <credentials auth=\"session\">/x</credentials>\n"
+	                 "    <fields>\n"
+	                 "      <location lat=\"LatField\" lng=\"LngField\"/>\n"
+	                 "      <externalId field=\"ScfIdField\"/>\n"
+	                 "      <status field=\"StateField\"><closed>Done</closed>"
+	                 "<closed>Cancelled</closed></status>\n"
+	                 "    </fields>\n"
+	                 "  </cartegraph>\n"
+	                 "  <messages>\n"
+	                 "    <acknowledgment>\n      Line one {issue_id}\n      line two\n"
+	                 "    </acknowledgment>\n"
+	                 "  </messages>\n"
+	                 "  <log level=\"debug\"/>\n",
+	                 NULL));
+	char *dup = strstr(xml, "    <credentials>");
+	memset(dup, ' ', strchr(dup, '\n') - dup);
+	assert_int_equal(load(xml, CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_int_equal(c->scf.auth, CFG_SCF_AUTH_BASIC);
+	assert_int_equal(c->scf.forward_system, CFG_SYSCOMMENT_ASSIGNED | CFG_SYSCOMMENT_ACCOUNT);
+	assert_int_equal(c->scf.n_system_accounts, 2);
+	assert_int_equal(c->scf.system_accounts[1], 9);
+	assert_int_equal(c->cg.auth, CFG_CG_AUTH_SESSION);
+	assert_int_equal(c->cg.geo, CFG_GEO_FIELDS);
+	assert_string_equal(c->cg.lat_field, "LatField");
+	assert_string_equal(c->cg.external_id_field, "ScfIdField");
+	assert_string_equal(c->cg.status_field, "StateField");
+	assert_true(cfg_is_closed_value(c, "Cancelled"));
+	assert_false(cfg_is_closed_value(c, "Closed"));
+	assert_string_equal(c->messages.ack, "Line one {issue_id}\nline two");
+	assert_int_equal(c->log_level, CFG_LOG_DEBUG);
+	cfg_free(c);
+}
+
+static void test_read_secret(void **state)
+{
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct err e;
+	char *user, *pw;
+
+	write_file(path_in("s1"), "token-123\n", 0600);
+	assert_int_equal(cfg_read_secret(path_in("s1"), &b, &e), ERR_OK);
+	assert_string_equal(b.data, "token-123");
+	write_file(path_in("s2"), "api:p@ss:word\r\n", 0400);
+	assert_int_equal(cfg_read_secret(path_in("s2"), &b, &e), ERR_OK);
+	assert_string_equal(b.data, "api:p@ss:word");
+	assert_int_equal(cfg_split_basic(b.data, &user, &pw, &e), ERR_OK);
+	assert_string_equal(user, "api");
+	assert_string_equal(pw, "p@ss:word");
+	assert_int_equal(cfg_split_basic((char[]){"nocolon"}, &user, &pw, &e), ERR_FATAL);
+
+	write_file(path_in("s3"), "secret\n", 0644);
+	assert_int_equal(cfg_read_secret(path_in("s3"), &b, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "chmod 600"));
+	assert_null(strstr(e.msg, "secret\n"));
+	assert_int_equal(b.len, 0);
+	write_file(path_in("s4"), "secret\n", 0640);
+	assert_int_equal(cfg_read_secret(path_in("s4"), &b, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "group or others"));
+	write_file(path_in("s5"), "\n", 0600);
+	assert_int_equal(cfg_read_secret(path_in("s5"), &b, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "empty"));
+	write_file(path_in("s6"), "a\nb\n", 0600);
+	assert_int_equal(cfg_read_secret(path_in("s6"), &b, &e), ERR_FATAL);
+	assert_int_equal(cfg_read_secret(path_in("nope"), &b, &e), ERR_FATAL);
+	buf_release(&b);
+}
+
+/* ---- CSV ---- */
+
+static enum err_status csv(const char *text, struct buf *out, struct err *e)
+{
+	buf_reset(out);
+	err_clear(e);
+	return cfg_csv_to_xml(text, strlen(text), "rt.csv", out, e);
+}
+
+static void test_csv_import_roundtrip(void **state)
+{
+	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct cfg *c;
+	struct err e;
+	const char *in =
+	    "\xef\xbb\xbf"
+	    "SCF Request Type ID,Title,Remote Request Type ID,Closing Message\r\n"
+	    "122,Pothole,Pothole,\"Fixed, thanks! Request {request_id}.\"\r\n"
+	    "\r\n"
+	    "14550,\"Solid Waste - \"\"Roll\"\" Cart\",Garbage Cart,\"Two\r\nlines\"\r\n"
+	    "5763,Street <Light> & Pole,SL-01,\r\n"
+	    "777,Caf\xc3\xa9,Cafe";
+
+	assert_int_equal(csv(in, &out, &e), ERR_OK);
+	/* the section drops into a configuration and loads */
+	char *xml = strdup(minimal(NULL, NULL, NULL));
+	char *a = strstr(xml, "  <requestTypes>"), *z = strstr(xml, "  </requestTypes>\n");
+	struct buf doc = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	buf_add(&doc, xml, (size_t)(a - xml));
+	buf_adds(&doc, out.data);
+	buf_adds(&doc, z + strlen("  </requestTypes>\n"));
+	if (cfg_load_mem(doc.data, doc.len, "imported.xml", 0, &c, &e) != ERR_OK)
+		fail_msg("%s\n%s", e.msg, doc.data);
+	assert_int_equal(c->n_types, 4);
+	assert_string_equal(cfg_request_type(c, 122)->closing_message,
+	                    "Fixed, thanks! Request {request_id}.");
+	assert_string_equal(cfg_request_type(c, 14550)->title, "Solid Waste - \"Roll\" Cart");
+	assert_string_equal(cfg_request_type(c, 14550)->closing_message, "Two\nlines");
+	assert_string_equal(cfg_request_type(c, 5763)->title, "Street <Light> & Pole");
+	assert_null(cfg_request_type(c, 5763)->closing_message);
+	assert_string_equal(cfg_request_type(c, 777)->title, "Caf\xc3\xa9");
+	cfg_free(c);
+	free(xml);
+	buf_release(&doc);
+
+	/* without a header row the first row is data */
+	assert_int_equal(csv("9,A,B\n", &out, &e), ERR_OK);
+	assert_non_null(strstr(out.data, "id=\"9\""));
+	buf_release(&out);
+}
+
+static void test_csv_errors(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"id,title,remote\n1,A,B\nx2,C,D\n", "rt.csv:3: SCF request type id \"x2\""},
+	    {"id,title,remote\n1,A,B\n\n1,C,D\n",
+	     "rt.csv:4: SCF request type id 1 already given on line 2"},
+	    {"id,title,remote\n1,A,\"B\n2,C,D\n", "rt.csv:2: quoted field never closed"},
+	    {"id,title,remote\r\n1,A\r\n", "rt.csv:2: 2 column(s)"},
+	    {"id,title,remote\n1,A,  \n", "rt.csv:2: remote request type id is empty"},
+	    {"id,title,remote,close\n1,A,B,Done {ticket}\n",
+	     "rt.csv:2: closing message: unknown placeholder {ticket}"},
+	    {"id,title,remote\n1,Caf\xe9,B\n", "rt.csv:2: column 2 is not UTF-8"},
+	    {"id,title,remote,close,notes\n1,A,B,,extra\n", "rt.csv:2: column 5 is not empty"},
+	    {"id,title,remote\n", "rt.csv: no request type rows"},
+	    {"", "rt.csv: no request type rows"},
+	};
+	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct err e;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum err_status st = csv(cases[i].in, &out, &e);
+		if (st == ERR_OK || !strstr(e.msg, cases[i].want))
+			fail_msg("case %zu: status %d, \"%s\", wanted \"%s\"", i, st, e.msg,
+			         cases[i].want);
+	}
+	buf_release(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_minimal_defaults),
+	    cmocka_unit_test(test_cartegraph_defaults),
+	    cmocka_unit_test(test_example_passes),
+	    cmocka_unit_test(test_errors_name_file_line_element),
+	    cmocka_unit_test(test_loopback_http_allowed),
+	    cmocka_unit_test(test_parser_refusals),
+	    cmocka_unit_test(test_files_must_exist),
+	    cmocka_unit_test(test_full_sections),
+	    cmocka_unit_test(test_read_secret),
+	    cmocka_unit_test(test_csv_import_roundtrip),
+	    cmocka_unit_test(test_csv_errors),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
