@@ -1,0 +1,204 @@
+/*
+ * scf.h: the SeeClickFix half of scfgate (`scfgate scf`): fetch SCF
+ * issues, comments and photos into the outbound spool, and write
+ * acknowledgments and closings from the inbound spool back to SCF.
+ *
+ * Fetch
+ *   - One pass polls GET {base}/organizations/{org}/issues with all four
+ *     statuses, updated_at_after = watermark - overlap (UTC "Z" form),
+ *     sort=updated_at ASC, details=true and per_page from the
+ *     configuration, following metadata.pagination.next_page until it is
+ *     null.  Comments and answers come inline, so a pass costs one call
+ *     per 20 changed issues.
+ *   - A new Open issue of a mapped request type gives an `issue` record
+ *     (its first-sight comments travel inside it), then one `attachment`
+ *     record for its photo and for each forwarded first-sight comment
+ *     photo.  Unmapped types are skipped and counted, never failed.  An
+ *     issue first seen in any other status is not sent (it is sent if it
+ *     later shows up Open).  On a tracked issue that is not closed, each
+ *     comment with an unseen key gives a `comment` record when
+ *     map_comment_forward() says so, plus an `attachment` for its photo.
+ *     A seen comment whose text changed is an edit: logged, not sent.
+ *   - The watermark is the largest updated_at SCF returned (SCF's own
+ *     clock, so a skewed local clock does not matter), and moves only at
+ *     the end of a pass that read every page.  Malformed or truncated
+ *     JSON, a 5xx after retries or a dropped connection ends the pass with
+ *     ERR_TEMP and one line naming the page; the watermark stays, so the
+ *     next pass re-reads the same window and the seen-state drops what
+ *     was already sent.  One bad issue object (map_scf_issue refuses it) is
+ *     logged and skipped; the others keep flowing.
+ *
+ * State (<spool root>/state/scf/)
+ *   - The watermark, the producer sequence covered, and a sorted set of
+ *     keys with a short value: "issue/<id>" -> its last seen status letter
+ *     (O, A, C, X = Archived) or W (closed by write-back: no longer
+ *     synced); "comment/<issue>/<key>" -> 16 hex digits of the SHA-256 of
+ *     its text (edit detection); "attachment/<issue>/<issue|key>" -> "-".
+ *   - Saved as one text file, state.<generation>, written with
+ *     spool_write_atomic (tmp, fdatasync, rename without replace, fsync of
+ *     the directory); the previous generation is unlinked afterwards.
+ *     Loading takes the highest generation that is complete (it ends with
+ *     an "end <count>" line).  The file is rewritten after every page that
+ *     committed records, so it stays compact: when write-back closes an
+ *     issue its comment and attachment keys are dropped and only
+ *     "issue/<id> W" remains (about 20 bytes per finished issue).
+ *
+ * Crash safety
+ *   - Records of a page are committed with spool_commit_group; the
+ *     seen-state is updated and saved only afterwards, together with
+ *     spool_producer_next_seq().  A crash between the two leaves records
+ *     whose sequences the state does not cover.  At open, every local copy
+ *     of those sequences (outbound new/, cur/, done/, failed/, hold/) is
+ *     read back and its keys are marked seen before anything is fetched,
+ *     so no record is produced twice.
+ *   - Guarantee when the transport already moved such a record off this
+ *     host before the state was saved (a window of one page, only after a
+ *     crash): its key cannot be recovered here, so it is produced again
+ *     under a new sequence: at-least-once, not exactly-once.  The OMS half
+ *     absorbs it through its idempotency keys (external id lookup, note
+ *     markers, attachment URL check).  The count of such sequences is
+ *     logged at start (warn, "not found locally").
+ *
+ * Write-back
+ *   - Claims inbound records in order (verified with the peer's key).
+ *     Before a transition it reads GET /issues/{id}: already in the target
+ *     state, Archived, or a transition SCF no longer allows count as done
+ *     with a log line saying why.  Otherwise it POSTs
+ *     /issues/{id}/acknowledge or /close with {"comment": rendered text}.
+ *     A failed POST is checked against the issue once more (a retried POST
+ *     may have been applied already).  After a close the issue is marked W
+ *     and never synced again.
+ *   - ERR_PERM -> spool_fail with reason, HTTP status and body excerpt;
+ *     ERR_TEMP -> spool_defer and the drain stops until the next round
+ *     (the HTTP client already backed off with jitter); ERR_FATAL (403
+ *     blacklisting, 401) -> the record goes back to new/ and the half stops.
+ *
+ * One http_client (one token bucket, burst 1) carries every call of the
+ * half.  The stop flag is checked between pages and between records: the
+ * record in hand is finished and committed first.  Libraries never print;
+ * the half reports effects through log.h, one line per effect naming the
+ * SCF issue id and the record.
+ */
+#ifndef SCFGATE_SCF_H
+#define SCFGATE_SCF_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "err.h"
+#include "http.h"
+
+/* ---- the half ----------------------------------------------------------- */
+
+struct scf_half;
+
+struct scf_stats {
+	uint64_t pages;         /* list pages read */
+	uint64_t issues_seen;   /* issue objects read (duplicates included) */
+	uint64_t issue_records; /* records committed, by kind */
+	uint64_t comment_records;
+	uint64_t attachment_records;
+	uint64_t skipped_unmapped;       /* new Open issues of an unmapped type */
+	uint64_t skipped_not_open;       /* first seen in another status */
+	uint64_t skipped_bad;            /* issue objects map_scf_issue refused */
+	uint64_t comments_not_forwarded; /* by policy, or on a closed issue */
+	uint64_t comments_edited;
+	uint64_t recovered;    /* records re-read at open after a crash */
+	uint64_t acks_applied; /* write-back */
+	uint64_t closes_applied;
+	uint64_t already_done; /* transitions found applied / not allowed */
+	uint64_t wb_failed;
+	uint64_t wb_deferred;
+	int64_t watermark; /* epoch seconds, 0 before the first pass */
+};
+
+/* Open the half: keys, HTTP client, outbound producer, inbound consumer,
+ * state (with crash recovery).  clock may be NULL (real time).
+ * ERR_FATAL for anything a person must fix; ERR_TEMP if another process
+ * holds the producer or consumer lock. */
+enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struct http_clock *clock,
+                         struct err *e);
+void scf_free(struct scf_half *h);
+
+/* Stop between pages / records when *stop becomes non-zero (may be NULL). */
+void scf_set_stop_flag(struct scf_half *h, volatile sig_atomic_t *stop);
+
+/* One fetch pass (see above). */
+enum err_status scf_fetch(struct scf_half *h, struct err *e);
+
+/* Apply inbound records until the queue is empty, blocked (gap, deferred
+ * record) or stopped.  ERR_FATAL stops the half; other troubles are per
+ * record and only logged. */
+enum err_status scf_writeback(struct scf_half *h, struct err *e);
+
+/* --once (once != 0): one fetch pass, then drain; daemon: repeat every
+ * poll_seconds (draining the inbound queue every second meanwhile) until
+ * *stop.  ERR_FATAL ends both; in --once mode a failed pass returns its
+ * status after the drain. */
+enum err_status scf_run(struct scf_half *h, int once, struct err *e);
+
+void scf_stats_get(const struct scf_half *h, struct scf_stats *out);
+/* The HTTP counters of the half's single client. */
+void scf_http_stats(const struct scf_half *h, struct http_stats *out);
+
+/* ---- replay (`scfgate spool replay` for the inbound queue) --------------- */
+
+struct scf_replay_sel {
+	const char *const *names; /* done/ file names; NULL or n_names 0: use the range */
+	size_t n_names;
+	uint64_t seq_from; /* inclusive; both 0 with no names: every done/ record */
+	uint64_t seq_to;   /* inclusive; 0 = no upper bound */
+};
+
+struct scf_replay_result {
+	size_t selected; /* records found and verified */
+	size_t applied;  /* transitions made now */
+	size_t already;  /* already in the target state (or no longer allowed) */
+	size_t failed;   /* permanent or temporary failures (logged, files untouched) */
+};
+
+/*
+ * Put selected done/ records of the inbound queue through write-back
+ * again.  The files stay in done/; each effect is checked against SCF
+ * first, so a replay never transitions an issue twice.  Safe while the
+ * daemon runs (replay does not claim; it only reads done/).  ERR_PERM if a
+ * named file is not in done/ or does not verify; ERR_FATAL as for the
+ * half.
+ */
+enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel,
+                           struct scf_replay_result *res, struct err *e);
+
+/* ---- state (exposed for tests and `scfgate status`) ---------------------- */
+
+struct scf_state;
+
+/* Load the newest complete generation from dir (created if missing); an
+ * empty state when there is none.  ERR_FATAL on a file that is present
+ * but unreadable (a person must look; the half must not start blind). */
+enum err_status scf_state_load(const char *dir, struct scf_state **out, struct err *e);
+/* Write a new generation durably, then unlink older ones. */
+enum err_status scf_state_save(struct scf_state *s, struct err *e);
+void scf_state_free(struct scf_state *s);
+
+/* The value stored for key, or NULL. */
+const char *scf_state_get(const struct scf_state *s, const char *key);
+/* Insert or replace (val up to 19 bytes).  ERR_TEMP on allocation. */
+enum err_status scf_state_put(struct scf_state *s, const char *key, const char *val);
+/* Drop "comment/<id>/..." and "attachment/<id>/..." keys. */
+void scf_state_forget_issue(struct scf_state *s, int64_t issue_id);
+size_t scf_state_count(const struct scf_state *s);
+
+int64_t scf_state_watermark(const struct scf_state *s);
+void scf_state_set_watermark(struct scf_state *s, int64_t t);
+uint64_t scf_state_seq(const struct scf_state *s);
+void scf_state_set_seq(struct scf_state *s, uint64_t seq);
+
+/* SCF timestamp ("2026-02-10T08:15:19-05:00", "...Z", fractions allowed)
+ * to epoch seconds; -1 if it does not parse. */
+int64_t scf_time_parse(const char *s);
+/* Epoch seconds as "YYYY-MM-DDTHH:MM:SSZ". */
+void scf_time_format(int64_t t, char out[32]);
+
+#endif

@@ -1,0 +1,706 @@
+/*
+ * scf_fetch.c: one fetch pass of the SCF half and the crash recovery of
+ * its seen-state (see scf.h).
+ *
+ * Page numbers are used as SCF offers them, but a list sorted by
+ * updated_at shifts while it is read: an issue updated during the pass
+ * moves to the end, the items behind it move up one place, and one of
+ * them may fall between two pages unseen.  Such a move always shows as
+ * the same issue read twice in one pass.  When that happens the watermark
+ * advances only to the last updated_at of the page where the moved issue
+ * was first read, so the next pass re-reads everything that could have
+ * slipped through (the seen-state makes re-reading free of duplicates).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "map.h"
+#include "scf_impl.h"
+
+#define MAX_PAGES 100000
+
+/* Issue id -> pass page where first read (open addressing). */
+struct seen_ids {
+	int64_t *id;
+	unsigned *page;
+	size_t n, cap;
+};
+
+static void seen_release(struct seen_ids *s)
+{
+	free(s->id);
+	free(s->page);
+	memset(s, 0, sizeof(*s));
+}
+
+static int seen_grow(struct seen_ids *s)
+{
+	struct seen_ids t = {0};
+
+	t.cap = s->cap ? s->cap * 2 : 256;
+	t.id = calloc(t.cap, sizeof(*t.id));
+	t.page = calloc(t.cap, sizeof(*t.page));
+	if (!t.id || !t.page) {
+		seen_release(&t);
+		return -1;
+	}
+	for (size_t i = 0; i < s->cap; i++) {
+		size_t j;
+
+		if (!s->id[i])
+			continue;
+		for (j = (size_t)s->id[i] * 2654435761u % t.cap; t.id[j]; j = (j + 1) % t.cap)
+			;
+		t.id[j] = s->id[i];
+		t.page[j] = s->page[i];
+	}
+	t.n = s->n;
+	seen_release(s);
+	*s = t;
+	return 0;
+}
+
+/* 0: first time (recorded); else the page where it was first read. */
+static unsigned seen_add(struct seen_ids *s, int64_t id, unsigned page)
+{
+	size_t j;
+
+	if ((s->n + 1) * 2 > s->cap && seen_grow(s) != 0)
+		return 0;
+	for (j = (size_t)id * 2654435761u % s->cap; s->id[j]; j = (j + 1) % s->cap)
+		if (s->id[j] == id)
+			return s->page[j];
+	s->id[j] = id;
+	s->page[j] = page;
+	s->n++;
+	return 0;
+}
+
+/* ---- records of one page ------------------------------------------------- */
+
+struct batch {
+	struct record **r;
+	size_t n, cap;
+};
+
+static enum err_status batch_push(struct batch *b, struct record *r, struct err *e)
+{
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 32;
+		struct record **nr = realloc(b->r, nc * sizeof(*nr));
+
+		if (!nr) {
+			record_free(r);
+			return err_set(e, ERR_TEMP, "out of memory");
+		}
+		b->r = nr;
+		b->cap = nc;
+	}
+	b->r[b->n++] = r;
+	return ERR_OK;
+}
+
+static void batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		record_free(b->r[i]);
+	b->n = 0;
+}
+
+/* 1 if a record with this key is already waiting in the batch. */
+static int batch_has(const struct batch *b, const char *key)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->r[i]->key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- state keys ------------------------------------------------------------ */
+
+static const char *status_letter(const char *status)
+{
+	if (!status)
+		return "?";
+	if (strcmp(status, "Open") == 0)
+		return "O";
+	if (strcmp(status, "Acknowledged") == 0)
+		return "A";
+	if (strcmp(status, "Closed") == 0)
+		return "C";
+	if (strcmp(status, "Archived") == 0)
+		return "X";
+	return "?";
+}
+
+static void text_hash(const char *text, char out[17])
+{
+	char hex[65];
+
+	sig_sha256_hex(text ? text : "", text ? strlen(text) : 0, hex);
+	memcpy(out, hex, 16);
+	out[16] = '\0';
+}
+
+/* Mark what a committed (or recovered) record stands for as seen. */
+static enum err_status note_record(struct scf_state *st, const struct record *r)
+{
+	char key[128], h[17];
+	enum err_status s = ERR_OK;
+
+	switch (r->kind) {
+	case RECORD_ISSUE:
+		s = scf_state_put(st, r->key, status_letter(r->u.issue.status));
+		for (size_t i = 0; s == ERR_OK && i < r->u.issue.n_comments; i++) {
+			const struct record_comment *cm = &r->u.issue.comments[i];
+
+			snprintf(key, sizeof(key), "comment/%" PRId64 "/%s", cm->issue_id,
+			         cm->comment_id);
+			text_hash(cm->text, h);
+			s = scf_state_put(st, key, h);
+		}
+		return s;
+	case RECORD_COMMENT:
+		text_hash(r->u.comment.text, h);
+		return scf_state_put(st, r->key, h);
+	case RECORD_ATTACHMENT:
+		return scf_state_put(st, r->key, "-");
+	default:
+		return ERR_OK;
+	}
+}
+
+/* ---- one issue object ------------------------------------------------------- */
+
+struct pass {
+	struct scf_half *h;
+	struct batch b;
+	int dirty; /* state changed without a record */
+};
+
+static int64_t json_id(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (cJSON_IsNumber(v))
+		return (int64_t)v->valuedouble;
+	if (cJSON_IsString(v))
+		return strtoll(v->valuestring, NULL, 10);
+	return 0;
+}
+
+static const char *json_str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static enum err_status push_attachment(struct pass *p, int64_t id, const char *cid, const char *url,
+                                       struct err *e)
+{
+	struct record *r;
+	enum err_status s;
+	struct err me;
+
+	if (!url)
+		return ERR_OK;
+	s = map_attachment_record(id, cid, url, &r, &me);
+	if (s == ERR_PERM) {
+		log_warn("event=attachment-skipped issue=%" PRId64 " comment=%s why=\"%s\"", id,
+		         cid ? cid : "-", me.msg);
+		return ERR_OK;
+	}
+	if (s != ERR_OK)
+		return err_set(e, s, "%s", me.msg);
+	if (scf_state_get(p->h->st, r->key) || batch_has(&p->b, r->key)) {
+		record_free(r);
+		return ERR_OK;
+	}
+	return batch_push(&p->b, r, e);
+}
+
+static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, const char *status,
+                                 struct err *e)
+{
+	struct scf_half *h = p->h;
+	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(obj, "request_type");
+	int64_t rt_id = rt ? json_id(rt, "id") : 0;
+	struct record *r;
+	enum err_status s;
+	struct err me;
+
+	if (!status || strcmp(status, "Open") != 0) {
+		h->stats.skipped_not_open++;
+		log_debug("event=skip issue=%" PRId64 " why=\"first seen %s\"", id,
+		          status ? status : "without status");
+		return ERR_OK;
+	}
+	if (!cfg_request_type(h->c, rt_id)) {
+		h->stats.skipped_unmapped++;
+		log_info("event=skip issue=%" PRId64 " why=\"request type %" PRId64
+		         " is not mapped\"",
+		         id, rt_id);
+		return ERR_OK;
+	}
+	s = map_scf_issue_cjson(obj, h->c, &r, &me);
+	if (s == ERR_PERM) {
+		h->stats.skipped_bad++;
+		log_error("event=bad-issue issue=%" PRId64 " why=\"%s\"", id, me.msg);
+		return ERR_OK;
+	}
+	if (s != ERR_OK)
+		return err_set(e, s, "%s", me.msg);
+	if ((s = batch_push(&p->b, r, e)))
+		return s;
+	/* The OMS half applies in sequence order: the issue first, so its
+	 * request exists when the attachments arrive. */
+	if ((s = push_attachment(p, id, NULL, r->u.issue.media_url, e)))
+		return s;
+	for (size_t i = 0; i < r->u.issue.n_comments; i++) {
+		const struct record_comment *cm = &r->u.issue.comments[i];
+
+		if (map_comment_forward(h->c, cm) &&
+		    (s = push_attachment(p, id, cm->comment_id, cm->media_url, e)))
+			return s;
+	}
+	return ERR_OK;
+}
+
+static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t id, int closed,
+                                       struct err *e)
+{
+	struct scf_half *h = p->h;
+	struct record *r;
+	const char *seen;
+	char hash[17];
+	enum err_status s;
+	struct err me;
+
+	s = map_scf_comment_cjson(co, id, h->c, &r, &me);
+	if (s == ERR_PERM) {
+		log_error("event=bad-comment issue=%" PRId64 " why=\"%s\"", id, me.msg);
+		return ERR_OK;
+	}
+	if (s != ERR_OK)
+		return err_set(e, s, "%s", me.msg);
+	text_hash(r->u.comment.text, hash);
+	seen = scf_state_get(h->st, r->key);
+	if (seen || batch_has(&p->b, r->key)) {
+		if (seen && strcmp(seen, hash) != 0) {
+			h->stats.comments_edited++;
+			log_info("event=comment-edited issue=%" PRId64 " key=%s why=\"edited after "
+			         "it was sent; the edit is not sent\"",
+			         id, r->key);
+			scf_state_put(h->st, r->key, hash);
+			p->dirty = 1;
+		}
+		record_free(r);
+		return ERR_OK;
+	}
+	if (closed || !map_comment_forward(h->c, &r->u.comment)) {
+		h->stats.comments_not_forwarded++;
+		log_info("event=comment-not-forwarded issue=%" PRId64 " key=%s why=\"%s\"", id,
+		         r->key, closed ? "issue is closed" : "system comment (policy)");
+		s = scf_state_put(h->st, r->key, hash);
+		p->dirty = 1;
+		record_free(r);
+		return s == ERR_OK ? ERR_OK : err_set(e, s, "out of memory");
+	}
+	{
+		char cid[128];
+		const char *url = r->u.comment.media_url;
+
+		snprintf(cid, sizeof(cid), "%s", r->u.comment.comment_id);
+		url = url ? strdup(url) : NULL;
+		s = batch_push(&p->b, r, e);
+		if (s == ERR_OK)
+			s = push_attachment(p, id, cid, url, e);
+		free((char *)url);
+	}
+	return s;
+}
+
+static enum err_status tracked_issue(struct pass *p, const cJSON *obj, int64_t id, const char *was,
+                                     const char *status, struct err *e)
+{
+	struct scf_half *h = p->h;
+	const char *now = status_letter(status);
+	const cJSON *cs = cJSON_GetObjectItemCaseSensitive(obj, "comments");
+	const cJSON *media = cJSON_GetObjectItemCaseSensitive(obj, "media");
+	const cJSON *co;
+	char key[64];
+	int closed = now[0] == 'C' || now[0] == 'X';
+	enum err_status s;
+
+	if (strcmp(was, now) != 0) {
+		snprintf(key, sizeof(key), "issue/%" PRId64, id);
+		log_info("event=status issue=%" PRId64 " from=%s to=%s", id, was, now);
+		if (scf_state_put(h->st, key, now) != ERR_OK)
+			return err_set(e, ERR_TEMP, "out of memory");
+		p->dirty = 1;
+	}
+	/* A crash inside a group commit rolls the whole group forward at the
+	 * next open, but an I/O error can stop one half-way: repair a missing
+	 * issue photo here. */
+	if (!closed && media &&
+	    (s = push_attachment(p, id, NULL, json_str(media, "image_full"), e)))
+		return s;
+	cJSON_ArrayForEach(co, cs)
+	{
+		if ((s = tracked_comment(p, co, id, closed, e)))
+			return s;
+	}
+	return ERR_OK;
+}
+
+static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e)
+{
+	int64_t id = json_id(obj, "id");
+	const char *status = json_str(obj, "status");
+	const char *was;
+	char key[64];
+
+	p->h->stats.issues_seen++;
+	if (id <= 0) {
+		p->h->stats.skipped_bad++;
+		log_error("event=bad-issue why=\"issue object without a usable id\"");
+		return ERR_OK;
+	}
+	snprintf(key, sizeof(key), "issue/%" PRId64, id);
+	was = scf_state_get(p->h->st, key);
+	if (!was)
+		return new_issue(p, obj, id, status, e);
+	if (was[0] == 'W')
+		return ERR_OK; /* closed by write-back: no longer synced */
+	{
+		char w[8];
+
+		snprintf(w, sizeof(w), "%s", was);
+		return tracked_issue(p, obj, id, w, status, e);
+	}
+}
+
+/* ---- commit ------------------------------------------------------------------ */
+
+static void count_kind(struct scf_stats *s, enum record_kind k)
+{
+	if (k == RECORD_ISSUE)
+		s->issue_records++;
+	else if (k == RECORD_COMMENT)
+		s->comment_records++;
+	else if (k == RECORD_ATTACHMENT)
+		s->attachment_records++;
+}
+
+static int64_t record_issue_id(const struct record *r)
+{
+	switch (r->kind) {
+	case RECORD_ISSUE:
+		return r->u.issue.issue_id;
+	case RECORD_COMMENT:
+		return r->u.comment.issue_id;
+	case RECORD_ATTACHMENT:
+		return r->u.attachment.issue_id;
+	default:
+		return 0;
+	}
+}
+
+static enum err_status save_state(struct scf_half *h, struct err *e)
+{
+	scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
+	return scf_state_save(h->st, e);
+}
+
+/* Commit the page's records, then note them, then save the state: a
+ * crash in between is what scf_recover repairs. */
+static enum err_status commit_page(struct pass *p, struct err *e)
+{
+	struct scf_half *h = p->h;
+	size_t done = 0;
+	enum err_status s = ERR_OK, s2;
+	struct err ce;
+
+	err_clear(&ce);
+	if (p->b.n)
+		s = spool_commit_group(h->prod, p->b.r, p->b.n, &done, &ce);
+	for (size_t i = 0; i < done; i++) {
+		const struct record *r = p->b.r[i];
+		char name[RECORD_NAME_MAX];
+
+		record_file_name(name, r->seq, r->producer);
+		count_kind(&h->stats, r->kind);
+		log_info("effect=%s issue=%" PRId64 " record=%s key=%s", record_kind_name(r->kind),
+		         record_issue_id(r), name, r->key);
+		if (note_record(h->st, r) != ERR_OK && s == ERR_OK)
+			s = err_set(&ce, ERR_TEMP, "out of memory");
+	}
+	batch_clear(&p->b);
+	if (done || p->dirty) {
+		struct err se;
+
+		s2 = save_state(h, &se);
+		if (s2 != ERR_OK && s == ERR_OK) {
+			s = s2;
+			ce = se;
+		}
+		p->dirty = 0;
+	}
+	if (s != ERR_OK)
+		return err_set(e, s, "%s", ce.msg);
+	return ERR_OK;
+}
+
+/* ---- the pass ------------------------------------------------------------------ */
+
+static enum err_status page_path(struct scf_half *h, int64_t since, unsigned page, struct buf *u)
+{
+	char tmp[64];
+	enum err_status s;
+
+	snprintf(tmp, sizeof(tmp), "/organizations/%" PRId64 "/issues", h->c->scf.org_id);
+	s = buf_adds(u, tmp);
+	if (!s)
+		s = http_query_add(u, "status", "open,acknowledged,closed,archived");
+	if (!s && since > 0) {
+		scf_time_format(since, tmp);
+		s = http_query_add(u, "updated_at_after", tmp);
+	}
+	if (!s)
+		s = http_query_add(u, "sort", "updated_at");
+	if (!s)
+		s = http_query_add(u, "sort_direction", "ASC");
+	if (!s)
+		s = http_query_add(u, "details", "true");
+	snprintf(tmp, sizeof(tmp), "%u", h->c->scf.per_page ? h->c->scf.per_page : 20);
+	if (!s)
+		s = http_query_add(u, "per_page", tmp);
+	snprintf(tmp, sizeof(tmp), "%u", page);
+	if (!s)
+		s = http_query_add(u, "page", tmp);
+	return s;
+}
+
+/* Read one page: its issues array and the next page (0: none). */
+static enum err_status read_page(struct scf_half *h, const char *path, unsigned page, cJSON **doc,
+                                 const cJSON **issues, unsigned *next, struct err *e)
+{
+	struct http_response resp;
+	const cJSON *md, *pg, *np, *errs;
+	enum err_status s;
+
+	*doc = NULL;
+	http_response_init(&resp);
+	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
+	if (s != ERR_OK) {
+		err_prefix(e, "page %u: ", page);
+		goto out;
+	}
+	h->stats.pages++;
+	*doc = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	if (!*doc || !cJSON_IsObject(*doc)) {
+		const char *at = cJSON_GetErrorPtr();
+		size_t off =
+		    *doc || !at || !resp.body.data ? resp.body.len : (size_t)(at - resp.body.data);
+
+		s = err_set(e, ERR_TEMP,
+		            "page %u: response is not a JSON object (%zu bytes, bad near byte %zu, "
+		            "HTTP %ld); watermark kept",
+		            page, resp.body.len, off, resp.status);
+		goto out;
+	}
+	errs = cJSON_GetObjectItemCaseSensitive(*doc, "errors");
+	if (cJSON_IsObject(errs) && errs->child) {
+		char *t = cJSON_PrintUnformatted(errs);
+
+		s = err_set(e, ERR_TEMP, "page %u: SCF reported errors: %.200s", page, t ? t : "?");
+		free(t);
+		goto out;
+	}
+	*issues = cJSON_GetObjectItemCaseSensitive(*doc, "issues");
+	if (!cJSON_IsArray(*issues)) {
+		s = err_set(e, ERR_TEMP, "page %u: no \"issues\" array; watermark kept", page);
+		goto out;
+	}
+	md = cJSON_GetObjectItemCaseSensitive(*doc, "metadata");
+	pg = md ? cJSON_GetObjectItemCaseSensitive(md, "pagination") : NULL;
+	np = pg ? cJSON_GetObjectItemCaseSensitive(pg, "next_page") : NULL;
+	*next = 0;
+	if (cJSON_IsNumber(np))
+		*next = (unsigned)np->valuedouble;
+	else if (cJSON_IsString(np) && strcmp(np->valuestring, "null") != 0)
+		*next = (unsigned)strtoul(np->valuestring, NULL, 10);
+	if (*next && *next != page + 1) {
+		s = err_set(e, ERR_TEMP, "page %u: next_page is %u; watermark kept", page, *next);
+		goto out;
+	}
+out:
+	if (s != ERR_OK) {
+		cJSON_Delete(*doc);
+		*doc = NULL;
+	}
+	http_response_release(&resp);
+	return s;
+}
+
+enum err_status scf_fetch(struct scf_half *h, struct err *e)
+{
+	struct pass p = {h, {0}, 0};
+	struct seen_ids ids = {0};
+	int64_t wm = scf_state_watermark(h->st);
+	int64_t since = wm > 0 ? wm - (int64_t)h->c->scf.overlap_seconds : 0;
+	int64_t max_upd = wm, safe_wm = -1, *page_last = NULL;
+	unsigned page = 1, next = 0;
+	enum err_status s = ERR_OK;
+	struct buf path;
+
+	buf_init(&path, 64 * 1024);
+	for (; page <= MAX_PAGES; page = next) {
+		cJSON *doc = NULL;
+		const cJSON *issues = NULL, *it;
+		int64_t *pl;
+
+		if (scf_stopping(h)) {
+			s = err_set(e, ERR_TEMP, "stopped before page %u; watermark kept", page);
+			break;
+		}
+		buf_reset(&path);
+		if ((s = page_path(h, since, page, &path))) {
+			err_set(e, s, "cannot build the list URL");
+			break;
+		}
+		if ((s = read_page(h, buf_str(&path), page, &doc, &issues, &next, e)))
+			break;
+		if (!(pl = realloc(page_last, (page + 1) * sizeof(*pl)))) {
+			cJSON_Delete(doc);
+			s = err_set(e, ERR_TEMP, "out of memory");
+			break;
+		}
+		page_last = pl;
+		page_last[page] = -1;
+		cJSON_ArrayForEach(it, issues)
+		{
+			int64_t upd = scf_time_parse(json_str(it, "updated_at"));
+			unsigned first = seen_add(&ids, json_id(it, "id"), page);
+
+			if (first && (safe_wm < 0 || page_last[first] < safe_wm))
+				safe_wm = page_last[first];
+			if (upd > max_upd)
+				max_upd = upd;
+			if (upd > page_last[page])
+				page_last[page] = upd;
+			if (s == ERR_OK)
+				s = one_issue(&p, it, e);
+		}
+		cJSON_Delete(doc);
+		if (s == ERR_OK)
+			s = commit_page(&p, e);
+		else
+			batch_clear(&p.b);
+		if (s != ERR_OK || !next)
+			break;
+	}
+	if (s == ERR_OK && next)
+		s = err_set(e, ERR_TEMP, "more than %u pages; watermark kept", MAX_PAGES);
+	if (s == ERR_OK) {
+		int64_t new_wm = safe_wm >= 0 && safe_wm < max_upd ? safe_wm : max_upd;
+
+		if (safe_wm >= 0)
+			log_info("event=list-shifted why=\"an issue changed during the pass\" "
+			         "watermark_held_at=%" PRId64,
+			         new_wm);
+		if (new_wm > wm) {
+			scf_state_set_watermark(h->st, new_wm);
+			s = save_state(h, e);
+		}
+	}
+	h->stats.watermark = scf_state_watermark(h->st);
+	free(page_last);
+	free(p.b.r);
+	seen_release(&ids);
+	buf_release(&path);
+	return s;
+}
+
+/* ---- recovery ------------------------------------------------------------------ */
+
+struct rec_ctx {
+	struct scf_half *h;
+	uint64_t from, to;
+	unsigned char *found; /* one flag per sequence in [from, to) */
+	enum spool_dir d;
+	struct err *e;
+	enum err_status s;
+};
+
+static int recover_one(const struct spool_entry *ent, void *vctx)
+{
+	struct rec_ctx *x = vctx;
+	char path[SPOOL_PATH_MAX];
+	struct record *r = NULL;
+	int verified = 0;
+
+	if (ent->seq < x->from || ent->seq >= x->to || x->found[ent->seq - x->from] ||
+	    strcmp(ent->producer, x->h->c->spool.producer) != 0)
+		return 0;
+	if (spool_path(path, x->h->c->spool.root, SCF_OUTBOUND, x->d, ent->name, x->e) != ERR_OK)
+		return 0;
+	if (spool_read_record(path, x->h->priv, &r, &verified, x->e) != ERR_OK)
+		return 0; /* damaged copy: another directory may hold a good one */
+	if (note_record(x->h->st, r) != ERR_OK) {
+		x->s = err_set(x->e, ERR_TEMP, "out of memory");
+		record_free(r);
+		return 1;
+	}
+	x->found[ent->seq - x->from] = 1;
+	x->h->stats.recovered++;
+	log_info("event=recovered issue=%" PRId64 " record=%s key=%s", record_issue_id(r),
+	         ent->name, r->key);
+	record_free(r);
+	return 0;
+}
+
+enum err_status scf_recover(struct scf_half *h, struct err *e)
+{
+	static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,  SPOOL_DONE,
+	                                      SPOOL_FAILED, SPOOL_HOLD, SPOOL_TMP};
+	uint64_t from = scf_state_seq(h->st), to = spool_producer_next_seq(h->prod);
+	struct rec_ctx x = {h, from, to, NULL, SPOOL_NEW, e, ERR_OK};
+	size_t missing = 0;
+	struct err le;
+
+	if (from >= to)
+		return ERR_OK;
+	if (to - from > 10000000)
+		return err_set(e, ERR_FATAL,
+		               "state covers sequence %" PRIu64 " but the producer is at %" PRIu64
+		               "; refusing to scan that many",
+		               from, to);
+	if (!(x.found = calloc(to - from, 1)))
+		return err_set(e, ERR_TEMP, "out of memory");
+	x.e = &le;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && x.s == ERR_OK; i++) {
+		x.d = dirs[i];
+		if (dirs[i] == SPOOL_TMP)
+			break; /* the producer already rolled complete tmp files forward */
+		spool_list(h->c->spool.root, SCF_OUTBOUND, dirs[i], recover_one, &x, &le);
+	}
+	for (uint64_t q = from; q < to; q++)
+		if (!x.found[q - from] && q > 0)
+			missing++;
+	free(x.found);
+	if (x.s != ERR_OK)
+		return err_set(e, x.s, "%s", le.msg);
+	if (missing)
+		log_warn("event=recover-missing count=%zu from=%" PRIu64 " to=%" PRIu64
+		         " why=\"records not found locally (transport moved them); their items "
+		         "may be sent again\"",
+		         missing, from, to);
+	return save_state(h, e);
+}

@@ -1,0 +1,185 @@
+/*
+ * scf_half.c: opening, running and closing the SCF half (see scf.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "scf_impl.h"
+
+#ifndef SCFGATE_VERSION
+#define SCFGATE_VERSION "dev"
+#endif
+
+enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock,
+                              struct http_client **out, struct err *e)
+{
+	struct http_config hc;
+	struct buf secret;
+	char ua[160];
+	char *user = NULL, *pass = NULL;
+	enum err_status s;
+
+	*out = NULL;
+	if (!c->scf.base_url)
+		return err_set(e, ERR_FATAL, "%s: no <scf> section", c->path ? c->path : "config");
+	buf_init(&secret, CFG_SECRET_MAX);
+	if ((s = cfg_read_secret(c->scf.credential_file, &secret, e)))
+		goto out;
+	http_config_init(&hc);
+	hc.base_url = c->scf.base_url;
+	if (c->scf.auth == CFG_SCF_AUTH_BASIC) {
+		if ((s = cfg_split_basic(secret.data, &user, &pass, e)))
+			goto out;
+		hc.auth = HTTP_AUTH_BASIC;
+		hc.username = user;
+		hc.password = pass;
+	} else {
+		hc.auth = HTTP_AUTH_BEARER;
+		hc.token = buf_str(&secret);
+	}
+	snprintf(ua, sizeof(ua), "scfgate/%s (+%" PRId64 ")", SCFGATE_VERSION, c->scf.org_id);
+	hc.user_agent = c->scf.user_agent ? c->scf.user_agent : ua;
+	/* One bucket for the whole half, burst 1: SCF counts per minute, and
+	 * a burst on top of the steady rate would cross its limit. */
+	hc.rate_per_minute = c->scf.rate_per_minute;
+	hc.burst = 1;
+	hc.clock = clock;
+	s = http_client_new(out, &hc, e);
+	if (s == ERR_PERM)
+		s = ERR_FATAL; /* a configuration the half cannot start with */
+out:
+	if (secret.data)
+		memset(secret.data, 0, secret.alloc);
+	buf_release(&secret);
+	return s;
+}
+
+enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struct http_clock *clock,
+                         struct err *e)
+{
+	struct scf_half *h = calloc(1, sizeof(*h));
+	struct spool_consumer_opts co = {0};
+	enum err_status s;
+
+	*out = NULL;
+	if (!h)
+		return err_set(e, ERR_TEMP, "out of memory");
+	h->c = c;
+	if ((s = sig_load_private(c->spool.private_key, &h->priv, e)) ||
+	    (s = sig_load_public(c->spool.peer_public_key, &h->peer, e))) {
+		if (s == ERR_PERM)
+			s = ERR_FATAL;
+		goto fail;
+	}
+	if ((s = scf_open_http(c, clock, &h->http, e)))
+		goto fail;
+	if ((s = spool_queue_init(c->spool.root, SCF_OUTBOUND, e)) ||
+	    (s = spool_queue_init(c->spool.root, SCF_INBOUND, e)))
+		goto fail;
+	if ((s = spool_producer_open(&h->prod, c->spool.root, SCF_OUTBOUND, c->spool.producer,
+	                             h->priv, e)))
+		goto fail;
+	co.grace_seconds = c->spool.grace_seconds;
+	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
+	if ((s = spool_consumer_open(&h->cons, c->spool.root, SCF_INBOUND, h->peer, &co, e)))
+		goto fail;
+	if (snprintf(h->state_dir, sizeof(h->state_dir), "%s/state/scf", c->spool.root) >=
+	    (int)sizeof(h->state_dir)) {
+		s = err_set(e, ERR_FATAL, "%s: spool root path too long", c->spool.root);
+		goto fail;
+	}
+	if ((s = scf_state_load(h->state_dir, &h->st, e)))
+		goto fail;
+	if ((s = scf_recover(h, e)))
+		goto fail;
+	h->stats.watermark = scf_state_watermark(h->st);
+	*out = h;
+	return ERR_OK;
+fail:
+	scf_free(h);
+	return s;
+}
+
+void scf_free(struct scf_half *h)
+{
+	if (!h)
+		return;
+	scf_state_free(h->st);
+	spool_consumer_free(h->cons);
+	spool_producer_free(h->prod);
+	http_client_free(h->http);
+	sig_key_free(h->priv);
+	sig_key_free(h->peer);
+	free(h);
+}
+
+void scf_set_stop_flag(struct scf_half *h, volatile sig_atomic_t *stop)
+{
+	h->stop = stop;
+}
+
+void scf_stats_get(const struct scf_half *h, struct scf_stats *out)
+{
+	*out = h->stats;
+}
+
+void scf_http_stats(const struct scf_half *h, struct http_stats *out)
+{
+	http_stats_get(h->http, out);
+}
+
+static void nap(struct scf_half *h, unsigned seconds)
+{
+	for (unsigned i = 0; i < seconds * 4 && !scf_stopping(h); i++) {
+		struct timespec ts = {0, 250 * 1000 * 1000};
+
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !scf_stopping(h))
+			;
+	}
+}
+
+enum err_status scf_run(struct scf_half *h, int once, struct err *e)
+{
+	unsigned poll = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
+
+	for (;;) {
+		struct err fe, we;
+		enum err_status fs, ws;
+
+		err_clear(&fe);
+		fs = scf_fetch(h, &fe);
+		if (fs == ERR_FATAL) {
+			log_alert("event=stopped why=\"%s\"", fe.msg);
+			return err_set(e, fs, "%s", fe.msg);
+		}
+		if (fs != ERR_OK)
+			log_error("event=fetch-failed why=\"%s\"", fe.msg);
+		ws = scf_writeback(h, &we);
+		if (ws == ERR_FATAL)
+			return err_set(e, ws, "%s", we.msg);
+		if (ws != ERR_OK)
+			log_error("event=writeback-failed why=\"%s\"", we.msg);
+		if (once) {
+			if (fs != ERR_OK)
+				return err_set(e, fs, "%s", fe.msg);
+			if (ws != ERR_OK)
+				return err_set(e, ws, "%s", we.msg);
+			return ERR_OK;
+		}
+		/* Between passes the inbound queue is drained every second:
+		 * write-back costs no API call while there is nothing to do. */
+		for (unsigned t = 0; t < poll && !scf_stopping(h); t++) {
+			nap(h, 1);
+			ws = scf_writeback(h, &we);
+			if (ws == ERR_FATAL)
+				return err_set(e, ws, "%s", we.msg);
+		}
+		if (scf_stopping(h))
+			return ERR_OK;
+	}
+}

@@ -1,0 +1,397 @@
+/*
+ * scf_state.c: the SCF half's persistent memory (watermark, sequence
+ * covered, seen keys), see scf.h.  A sorted array keeps lookups
+ * logarithmic and the saved file sorted, so two saves of the same state
+ * are byte-identical.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "scf.h"
+#include "spool.h"
+
+#define STATE_MAGIC  "scfgate-scf-state 1"
+#define STATE_PREFIX "state."
+#define STATE_VAL    20
+#define STATE_MAX    ((size_t)512 * 1024 * 1024)
+
+struct scf_entry {
+	char *key;
+	char val[STATE_VAL];
+};
+
+struct scf_state {
+	char dir[SPOOL_PATH_MAX];
+	char tmp[SPOOL_PATH_MAX];
+	uint64_t gen;
+	int64_t watermark;
+	uint64_t seq;
+	struct scf_entry *v;
+	size_t n, alloc;
+};
+
+static int mkdir_p(const char *path)
+{
+	char p[SPOOL_PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(p))
+		return -1;
+	memcpy(p, path, len + 1);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Index of key, or -(insertion point) - 1. */
+static long find(const struct scf_state *s, const char *key)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(s->v[mid].key, key);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -(long)lo - 1;
+}
+
+const char *scf_state_get(const struct scf_state *s, const char *key)
+{
+	long i = find(s, key);
+
+	return i >= 0 ? s->v[i].val : NULL;
+}
+
+enum err_status scf_state_put(struct scf_state *s, const char *key, const char *val)
+{
+	long i = find(s, key);
+	size_t at;
+	char *k;
+
+	if (i >= 0) {
+		snprintf(s->v[i].val, STATE_VAL, "%s", val);
+		return ERR_OK;
+	}
+	at = (size_t)(-i - 1);
+	if (s->n == s->alloc) {
+		size_t na = s->alloc ? s->alloc * 2 : 256;
+		struct scf_entry *nv = realloc(s->v, na * sizeof(*nv));
+
+		if (!nv)
+			return ERR_TEMP;
+		s->v = nv;
+		s->alloc = na;
+	}
+	if (!(k = strdup(key)))
+		return ERR_TEMP;
+	memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof(*s->v));
+	s->v[at].key = k;
+	snprintf(s->v[at].val, STATE_VAL, "%s", val);
+	s->n++;
+	return ERR_OK;
+}
+
+static void drop_prefix(struct scf_state *s, const char *prefix)
+{
+	size_t plen = strlen(prefix), lo, hi;
+	long i = find(s, prefix);
+
+	lo = i >= 0 ? (size_t)i : (size_t)(-i - 1);
+	for (hi = lo; hi < s->n && strncmp(s->v[hi].key, prefix, plen) == 0; hi++)
+		free(s->v[hi].key);
+	memmove(s->v + lo, s->v + hi, (s->n - hi) * sizeof(*s->v));
+	s->n -= hi - lo;
+}
+
+void scf_state_forget_issue(struct scf_state *s, int64_t issue_id)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "comment/%" PRId64 "/", issue_id);
+	drop_prefix(s, p);
+	snprintf(p, sizeof(p), "attachment/%" PRId64 "/", issue_id);
+	drop_prefix(s, p);
+}
+
+size_t scf_state_count(const struct scf_state *s)
+{
+	return s->n;
+}
+
+int64_t scf_state_watermark(const struct scf_state *s)
+{
+	return s->watermark;
+}
+
+void scf_state_set_watermark(struct scf_state *s, int64_t t)
+{
+	s->watermark = t;
+}
+
+uint64_t scf_state_seq(const struct scf_state *s)
+{
+	return s->seq;
+}
+
+void scf_state_set_seq(struct scf_state *s, uint64_t seq)
+{
+	s->seq = seq;
+}
+
+void scf_state_free(struct scf_state *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].key);
+	free(s->v);
+	free(s);
+}
+
+/* Parse one generation; ERR_PERM if incomplete or malformed. */
+static enum err_status parse(struct scf_state *s, char *text, const char *path, struct err *e)
+{
+	char *save = NULL, *line;
+	unsigned lineno = 0;
+	size_t want = (size_t)-1;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char key[1024], val[STATE_VAL];
+
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, STATE_MAGIC) != 0)
+				return err_set(e, ERR_PERM, "%s:1: not a state file", path);
+		} else if (sscanf(line, "watermark %" SCNd64, &s->watermark) == 1) {
+		} else if (sscanf(line, "seq %" SCNu64, &s->seq) == 1) {
+		} else if (sscanf(line, "k %1023s %19s", key, val) == 2) {
+			/* The file is sorted; appending keeps this O(n). */
+			if (s->n && strcmp(s->v[s->n - 1].key, key) >= 0)
+				return err_set(e, ERR_PERM, "%s:%u: keys out of order", path,
+				               lineno);
+			if (scf_state_put(s, key, val) != ERR_OK)
+				return err_set(e, ERR_TEMP, "%s: out of memory", path);
+		} else if (sscanf(line, "end %zu", &want) == 1) {
+			break;
+		} else {
+			return err_set(e, ERR_PERM, "%s:%u: bad line", path, lineno);
+		}
+	}
+	if (want == (size_t)-1 || want != s->n)
+		return err_set(e, ERR_PERM, "%s: incomplete (no matching end line)", path);
+	return ERR_OK;
+}
+
+static void clear_entries(struct scf_state *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].key);
+	s->n = 0;
+	s->watermark = 0;
+	s->seq = 0;
+}
+
+/* Generations present in dir, highest first (at most cap). */
+static size_t list_gens(const char *dir, uint64_t *gens, size_t cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < cap) {
+		char *end;
+		uint64_t g;
+
+		if (strncmp(de->d_name, STATE_PREFIX, strlen(STATE_PREFIX)) != 0)
+			continue;
+		g = strtoull(de->d_name + strlen(STATE_PREFIX), &end, 10);
+		if (*end == '\0' && g > 0)
+			gens[n++] = g;
+	}
+	closedir(d);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && gens[j] > gens[j - 1]; j--) {
+			uint64_t t = gens[j];
+
+			gens[j] = gens[j - 1];
+			gens[j - 1] = t;
+		}
+	return n;
+}
+
+enum err_status scf_state_load(const char *dir, struct scf_state **out, struct err *e)
+{
+	struct scf_state *s = calloc(1, sizeof(*s));
+	uint64_t gens[64];
+	size_t ng;
+	enum err_status st = ERR_OK;
+	struct err first;
+
+	*out = NULL;
+	err_clear(&first);
+	if (!s)
+		return err_set(e, ERR_TEMP, "out of memory");
+	if (snprintf(s->dir, sizeof(s->dir), "%s", dir) >= (int)sizeof(s->dir) ||
+	    snprintf(s->tmp, sizeof(s->tmp), "%s/tmp", dir) >= (int)sizeof(s->tmp)) {
+		st = err_set(e, ERR_FATAL, "%s: path too long", dir);
+		goto out;
+	}
+	if (mkdir_p(s->tmp) != 0) {
+		st = err_errno(e, ERR_FATAL, errno, "%s: cannot create", s->tmp);
+		goto out;
+	}
+	ng = list_gens(dir, gens, sizeof(gens) / sizeof(gens[0]));
+	for (size_t i = 0; i < ng; i++) {
+		char path[SPOOL_PATH_MAX];
+		struct buf b;
+		struct err pe;
+
+		buf_init(&b, STATE_MAX);
+		if (snprintf(path, sizeof(path), "%s/" STATE_PREFIX "%020" PRIu64, dir, gens[i]) >=
+		    (int)sizeof(path))
+			continue;
+		st = buf_read_file(&b, path, &pe);
+		if (st == ERR_OK)
+			st = parse(s, b.data ? b.data : (char *)"", path, &pe);
+		buf_release(&b);
+		if (st == ERR_OK) {
+			s->gen = gens[i];
+			goto out;
+		}
+		/* A torn newest generation cannot exist (rename is atomic), but
+		 * a damaged disk can: fall back to the previous one and say so. */
+		if (first.msg[0] == '\0')
+			first = pe;
+		clear_entries(s);
+	}
+	st = ERR_OK;
+	if (first.msg[0]) {
+		st = err_set(e, ERR_FATAL, "state: no usable generation: %s", first.msg);
+		goto out;
+	}
+out:
+	if (st != ERR_OK) {
+		scf_state_free(s);
+		return st;
+	}
+	*out = s;
+	return ERR_OK;
+}
+
+enum err_status scf_state_save(struct scf_state *s, struct err *e)
+{
+	struct buf b;
+	char name[64];
+	enum err_status st;
+	uint64_t gens[64];
+	size_t ng;
+
+	buf_init(&b, STATE_MAX);
+	st = buf_addf(&b, STATE_MAGIC "\nwatermark %" PRId64 "\nseq %" PRIu64 "\n", s->watermark,
+	              s->seq);
+	for (size_t i = 0; st == ERR_OK && i < s->n; i++)
+		st = buf_addf(&b, "k %s %s\n", s->v[i].key, s->v[i].val);
+	if (st == ERR_OK)
+		st = buf_addf(&b, "end %zu\n", s->n);
+	if (st != ERR_OK) {
+		buf_release(&b);
+		return err_set(e, st, "state: cannot build the file (%zu keys)", s->n);
+	}
+	snprintf(name, sizeof(name), STATE_PREFIX "%020" PRIu64, s->gen + 1);
+	/* A leftover of a crashed save under the same name would block the
+	 * no-replace rename; it was never the newest complete generation. */
+	{
+		char path[SPOOL_PATH_MAX];
+
+		if (snprintf(path, sizeof(path), "%s/%s", s->dir, name) < (int)sizeof(path))
+			unlink(path);
+	}
+	st = spool_write_atomic(s->tmp, s->dir, name, b.data, b.len, 1, e);
+	buf_release(&b);
+	if (st != ERR_OK)
+		return err_prefix(e, "state: ");
+	s->gen++;
+	ng = list_gens(s->dir, gens, sizeof(gens) / sizeof(gens[0]));
+	for (size_t i = 0; i < ng; i++) {
+		char path[SPOOL_PATH_MAX];
+
+		if (gens[i] >= s->gen)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/" STATE_PREFIX "%020" PRIu64, s->dir,
+		             gens[i]) < (int)sizeof(path))
+			unlink(path);
+	}
+	return ERR_OK;
+}
+
+/* ---- time ------------------------------------------------------------------ */
+
+int64_t scf_time_parse(const char *s)
+{
+	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0, sign = 0;
+	struct tm tm;
+	const char *p;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19)
+		return -1;
+	p = s + n;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' && p[1] == '\0') {
+		sign = 0;
+	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
+	           p[1 + n] == '\0') {
+		sign = *p == '+' ? 1 : -1;
+	} else {
+		return -1;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || oh > 23 ||
+	    om > 59)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (int64_t)timegm(&tm) - sign * (int64_t)(oh * 3600 + om * 60);
+}
+
+void scf_time_format(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
