@@ -267,6 +267,11 @@ const char *sim_header(const struct sim_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *sim_cookie(const struct sim_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
 struct each_ctx {
 	void (*fn)(void *, const char *, const char *);
 	void *ctx;

@@ -88,6 +88,8 @@ int sim_main(const struct sim_app *app, int argc, char **argv);
 const char *sim_arg(const struct sim_req *req, const char *name);
 /* Request header or NULL. */
 const char *sim_header(const struct sim_req *req, const char *name);
+/* Cookie value or NULL. */
+const char *sim_cookie(const struct sim_req *req, const char *name);
 /* Call fn for every query argument, in the order received. */
 void sim_args_each(const struct sim_req *req, void (*fn)(void *ctx, const char *k, const char *v),
                    void *ctx);

@@ -1,0 +1,1224 @@
+/*
+ * oms-sim: a Cartegraph OMS REST API stand-in on loopback.
+ *
+ * It follows the Cartegraph reference notes: session authentication
+ * (POST /api/v1/authenticate, cookie) and HTTP Basic on every call, the
+ * {"<className>": [...]} envelope, Oid and IDField assigned on create,
+ * fields=, filter= (the bracket grammar, oms-filter.h), sort=F:asc|dsc,
+ * limit/offset with _metadata.totalCount, PUT by Oid, linked attachment
+ * child records, class meta, {"Message": ...} errors and 503 maintenance.
+ * Choices where the notes are unverified are listed in docs/simulators.md.
+ *
+ * Records are kept as the JSON the API returns (plus a hidden "_parent"
+ * on child records), so the state dump is the data itself.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oms-filter.h"
+#include "simlib.h"
+
+enum { O_USER = 2000, O_PASS, O_CRED, O_CLASS, O_REQS, O_EXTRA, O_CSTATUS, O_TZ, O_IDPFX, O_SESS };
+
+static const struct option oms_opts[] = {
+    {"user", required_argument, 0, O_USER},
+    {"password", required_argument, 0, O_PASS},
+    {"credentials", required_argument, 0, O_CRED},
+    {"class", required_argument, 0, O_CLASS},
+    {"requests", required_argument, 0, O_REQS},
+    {"extra-fields", required_argument, 0, O_EXTRA},
+    {"create-status", required_argument, 0, O_CSTATUS},
+    {"utc-offset", required_argument, 0, O_TZ},
+    {"id-prefix", required_argument, 0, O_IDPFX},
+    {"session-seconds", required_argument, 0, O_SESS},
+    {0, 0, 0, 0},
+};
+
+static const char oms_usage[] =
+    "A Cartegraph OMS REST API simulator on 127.0.0.1.\n\n"
+    "oms-sim options:\n"
+    "  --user NAME            API user name (default scfgate)\n"
+    "  --password PASS        its password (default scfgate-pass)\n"
+    "  --credentials FILE     read \"user:password\" from FILE instead\n"
+    "  --class NAME           request class (default cgRequestsClass)\n"
+    "  --requests N           pre-existing requests entered by city staff (default 5)\n"
+    "  --extra-fields LIST    comma-separated custom fields the class also has\n"
+    "                         (e.g. SCFIssueIDField for the gateway's external id)\n"
+    "  --create-status N      status of a successful POST (default 200; 201 also seen)\n"
+    "  --utc-offset +HH:MM    zone of the server's local dates (default -05:00)\n"
+    "  --id-prefix TEXT       IDField prefix (default SR-)\n"
+    "  --session-seconds S    session cookie lifetime (default 3600)\n";
+
+#define MAX_FIELDS  64
+#define COOKIE_NAME ".ASPXAUTH"
+
+struct field {
+	char name[64];
+	const char *type; /* String, Boolean, Number, Date, Integer, Shape */
+	int ro;
+};
+
+struct klass {
+	char name[96];
+	struct field f[MAX_FIELDS];
+	int nf;
+	cJSON *records;
+};
+
+static struct {
+	char user[128];
+	char pass[128];
+	char cls_name[96];
+	char extra[1024];
+	char id_prefix[32];
+	int n_requests;
+	int create_status;
+	int tz;
+	int session_seconds;
+	struct klass req;
+	struct klass att;
+	long next_oid;
+	long next_id;
+	cJSON *sessions; /* [{cookie, user, expires}] */
+	unsigned long cookie_seq;
+} S = {
+    .user = "scfgate",
+    .pass = "scfgate-pass",
+    .cls_name = "cgRequestsClass",
+    .id_prefix = "SR-",
+    .n_requests = 5,
+    .create_status = 200,
+    .tz = -300,
+    .session_seconds = 3600,
+};
+
+/* ---- options ---- */
+
+static int read_credentials(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char line[300];
+	char *colon;
+
+	if (!fp)
+		return -1;
+	if (!fgets(line, sizeof(line), fp)) {
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	line[strcspn(line, "\r\n")] = '\0';
+	colon = strchr(line, ':');
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	snprintf(S.user, sizeof(S.user), "%.120s", line);
+	snprintf(S.pass, sizeof(S.pass), "%.120s", colon + 1);
+	return 0;
+}
+
+static int oms_option(int opt, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	int numeric = end != arg && *end == '\0' && v >= 0;
+	int h, m;
+
+	switch (opt) {
+	case O_USER:
+		snprintf(S.user, sizeof(S.user), "%s", arg);
+		return 0;
+	case O_PASS:
+		snprintf(S.pass, sizeof(S.pass), "%s", arg);
+		return 0;
+	case O_CRED:
+		return read_credentials(arg);
+	case O_CLASS:
+		snprintf(S.cls_name, sizeof(S.cls_name), "%s", arg);
+		return strlen(arg) > 5 && strcmp(arg + strlen(arg) - 5, "Class") == 0 ? 0 : -1;
+	case O_REQS:
+		S.n_requests = (int)v;
+		return numeric ? 0 : -1;
+	case O_EXTRA:
+		snprintf(S.extra, sizeof(S.extra), "%s", arg);
+		return 0;
+	case O_CSTATUS:
+		S.create_status = (int)v;
+		return v == 200 || v == 201 ? 0 : -1;
+	case O_TZ:
+		if ((arg[0] != '+' && arg[0] != '-') || sscanf(arg + 1, "%2d:%2d", &h, &m) != 2)
+			return -1;
+		S.tz = (arg[0] == '-' ? -1 : 1) * (h * 60 + m);
+		return 0;
+	case O_IDPFX:
+		snprintf(S.id_prefix, sizeof(S.id_prefix), "%s", arg);
+		return 0;
+	case O_SESS:
+		S.session_seconds = (int)v;
+		return numeric && v > 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+/* ---- classes ---- */
+
+static void add_field(struct klass *k, const char *name, const char *type, int ro)
+{
+	if (k->nf >= MAX_FIELDS)
+		return;
+	snprintf(k->f[k->nf].name, sizeof(k->f[0].name), "%s", name);
+	k->f[k->nf].type = type;
+	k->f[k->nf].ro = ro;
+	k->nf++;
+}
+
+static void system_fields(struct klass *k)
+{
+	add_field(k, "EntryDateField", "Date", 1);
+	add_field(k, "EnteredByField", "String", 1);
+	add_field(k, "cgLastModifiedField", "Date", 1);
+	add_field(k, "LastModifiedByField", "String", 1);
+}
+
+static void classes_init(void)
+{
+	static const char *const req_fields[][2] = {
+	    {"IDField", "String"},
+	    {"StatusField", "String"},
+	    {"IssueField", "String"},
+	    {"DescriptionField", "String"},
+	    {"LocationDescriptionField", "String"},
+	    {"RequesterField", "String"},
+	    {"AttachmentField", "String"},
+	    {"LinkedField", "Boolean"},
+	    {"CommentsField", "String"},
+	    {"NotesField", "String"},
+	    {"ResponseNotesField", "String"},
+	    {"TasksField", "Number"},
+	    {"CloseDateField", "Date"},
+	    {"DueDateField", "Date"},
+	    {"AgencyResponsibleField", "String"},
+	    {"ZipCodeField", "String"},
+	    {"AddressIDField", "String"},
+	    {"CgShape", "Shape"},
+	};
+	char extra[1024], *tok, *save = NULL;
+	size_t n = strlen(S.cls_name) - 5;
+
+	snprintf(S.req.name, sizeof(S.req.name), "%s", S.cls_name);
+	add_field(&S.req, "Oid", "Integer", 1);
+	for (size_t i = 0; i < sizeof(req_fields) / sizeof(req_fields[0]); i++)
+		add_field(&S.req, req_fields[i][0], req_fields[i][1], 0);
+	snprintf(extra, sizeof(extra), "%s", S.extra);
+	for (tok = strtok_r(extra, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (tok[0])
+			add_field(&S.req, tok, "String", 0);
+	system_fields(&S.req);
+
+	/* Child naming follows cgBridges_cgAttachmentsClass. */
+	snprintf(S.att.name, sizeof(S.att.name), "%.*s_cgAttachmentsClass", (int)n, S.cls_name);
+	add_field(&S.att, "Oid", "Integer", 1);
+	add_field(&S.att, "AttachmentField", "String", 0);
+	add_field(&S.att, "LinkedField", "Boolean", 0);
+	add_field(&S.att, "DescriptionField", "String", 0);
+	add_field(&S.att, "FileNameField", "String", 0);
+	system_fields(&S.att);
+}
+
+static struct klass *class_by_name(const char *name)
+{
+	if (strcmp(name, S.req.name) == 0)
+		return &S.req;
+	if (strcmp(name, S.att.name) == 0)
+		return &S.att;
+	return NULL;
+}
+
+static const struct field *field_of(const struct klass *k, const char *name)
+{
+	for (int i = 0; i < k->nf; i++)
+		if (strcmp(k->f[i].name, name) == 0)
+			return &k->f[i];
+	return NULL;
+}
+
+/* Filter names drop the "Field" suffix ([Status] -> StatusField). */
+static const char *resolve(void *ctx, const char *name)
+{
+	const struct klass *k = ctx;
+	size_t n = strlen(name);
+
+	for (int i = 0; i < k->nf; i++) {
+		const char *f = k->f[i].name;
+
+		if (strcasecmp(f, name) == 0)
+			return f;
+		if (strlen(f) == n + 5 && strncasecmp(f, name, n) == 0 &&
+		    strcmp(f + n, "Field") == 0)
+			return f;
+	}
+	if (strcasecmp(name, "ID") == 0)
+		return "IDField";
+	return NULL;
+}
+
+/* ---- helpers ---- */
+
+static void now_str(char out[32])
+{
+	sim_time_format(sim_now(), S.tz, out);
+	/* Local server time without a zone, as Json.NET writes DateTime. */
+	out[19] = '\0';
+}
+
+static void message(struct sim_resp *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void message(struct sim_resp *resp, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	cJSON *j = cJSON_CreateObject();
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(j, "Message", msg);
+	sim_resp_json(resp, status, j);
+}
+
+static void field_error(struct sim_resp *resp, const char *cls, const char *field, const char *why)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON *errs = cJSON_AddArrayToObject(j, "Errors");
+	cJSON *e = cJSON_CreateObject();
+	char msg[300], guid[40];
+	uint64_t h = sim_mix((uint64_t)strlen(field) * 131 + (uint64_t)field[0]);
+
+	snprintf(msg, sizeof(msg), "The %s record could not be saved.", cls);
+	cJSON_AddStringToObject(j, "Message", msg);
+	snprintf(guid, sizeof(guid), "%08x-%04x-4%03x-a%03x-%012llx", (unsigned)(h >> 32),
+	         (unsigned)(h & 0xffff), (unsigned)((h >> 16) & 0xfff),
+	         (unsigned)((h >> 4) & 0xfff),
+	         (unsigned long long)(sim_mix(h) & 0xffffffffffffULL));
+	cJSON_AddStringToObject(e, "GUID", guid);
+	cJSON_AddStringToObject(e, "FieldName", field);
+	cJSON_AddStringToObject(e, "Message", why);
+	cJSON_AddItemToArray(errs, e);
+	sim_resp_json(resp, 400, j);
+}
+
+static cJSON *record_by_oid(const struct klass *k, long oid)
+{
+	cJSON *r;
+
+	cJSON_ArrayForEach(r, k->records)
+	{
+		if ((long)sim_jnum(r, "Oid", -1) == oid)
+			return r;
+	}
+	return NULL;
+}
+
+static void set_item(cJSON *o, const char *key, cJSON *v)
+{
+	if (cJSON_GetObjectItemCaseSensitive(o, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
+	else
+		cJSON_AddItemToObject(o, key, v);
+}
+
+static cJSON *render(const cJSON *rec, const char *fields, int ignore_nulls)
+{
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, rec)
+	{
+		if (it->string[0] == '_')
+			continue;
+		if (ignore_nulls &&
+		    (cJSON_IsNull(it) || (cJSON_IsString(it) && !it->valuestring[0])))
+			continue;
+		if (fields) {
+			const char *p = fields;
+			size_t n = strlen(it->string);
+			int keep = 0;
+
+			while ((p = strstr(p, it->string))) {
+				if ((p == fields || p[-1] == ',') &&
+				    (p[n] == ',' || p[n] == '\0')) {
+					keep = 1;
+					break;
+				}
+				p++;
+			}
+			if (!keep)
+				continue;
+		}
+		cJSON_AddItemToObject(o, it->string, cJSON_Duplicate(it, 1));
+	}
+	return o;
+}
+
+/* Check one incoming record's fields; returns NULL or the bad field. */
+static const char *check_fields(const struct klass *k, const cJSON *rec, const char **why)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, rec)
+	{
+		const struct field *f = field_of(k, it->string);
+
+		if (!f) {
+			*why = "The field does not exist on this class.";
+			return it->string;
+		}
+		if (cJSON_IsNull(it) || f->ro)
+			continue;
+		if ((!strcmp(f->type, "Boolean") && !cJSON_IsBool(it)) ||
+		    (!strcmp(f->type, "Number") && !cJSON_IsNumber(it)) ||
+		    (!strcmp(f->type, "Shape") && !cJSON_IsObject(it)) ||
+		    ((!strcmp(f->type, "String") || !strcmp(f->type, "Date")) &&
+		     !cJSON_IsString(it) && !cJSON_IsNumber(it) && !cJSON_IsBool(it))) {
+			*why = "The value is not valid for the field's type.";
+			return it->string;
+		}
+		if (!strcmp(f->type, "Date") && cJSON_IsString(it) && it->valuestring[0]) {
+			time_t t;
+
+			if (sim_time_parse(it->valuestring, S.tz, &t) != 0) {
+				*why = "The value is not a valid date.";
+				return it->string;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Copy writable fields of src into rec and stamp the change. */
+static void apply_fields(const struct klass *k, cJSON *rec, const cJSON *src, const char *user)
+{
+	const cJSON *it;
+	char now[32];
+
+	cJSON_ArrayForEach(it, src)
+	{
+		const struct field *f = field_of(k, it->string);
+
+		if (f && !f->ro)
+			set_item(rec, it->string, cJSON_Duplicate(it, 1));
+	}
+	now_str(now);
+	set_item(rec, "cgLastModifiedField", cJSON_CreateString(now));
+	set_item(rec, "LastModifiedByField", cJSON_CreateString(user));
+}
+
+static cJSON *new_record(struct klass *k, const cJSON *src, const char *user, long parent)
+{
+	cJSON *rec = cJSON_CreateObject();
+	char now[32], id[64];
+
+	cJSON_AddNumberToObject(rec, "Oid", (double)S.next_oid++);
+	for (int i = 1; i < k->nf; i++)
+		cJSON_AddNullToObject(rec, k->f[i].name);
+	now_str(now);
+	set_item(rec, "EntryDateField", cJSON_CreateString(now));
+	set_item(rec, "EnteredByField", cJSON_CreateString(user));
+	if (k == &S.req) {
+		snprintf(id, sizeof(id), "%s%06ld", S.id_prefix, S.next_id++);
+		set_item(rec, "IDField", cJSON_CreateString(id));
+		set_item(rec, "StatusField", cJSON_CreateString("Open"));
+		set_item(rec, "TasksField", cJSON_CreateNumber(0));
+	} else {
+		set_item(rec, "LinkedField", cJSON_CreateFalse());
+		cJSON_AddNumberToObject(rec, "_parent", (double)parent);
+	}
+	apply_fields(k, rec, src, user);
+	cJSON_AddItemToArray(k->records, rec);
+	return rec;
+}
+
+/* ---- seeded data: requests city staff entered directly ---- */
+
+static int oms_start(int loaded)
+{
+	static const char *const issues[] = {"Pothole", "Sign Down", "Tree Limb", "Sewer Backup",
+	                                     "Streetlight Out"};
+	static const char *const staff[] = {"jsmith", "mgarcia", "APIAdmin"};
+	struct sim_rng r;
+
+	classes_init();
+	S.sessions = cJSON_CreateArray();
+	if (loaded)
+		return 0;
+	S.req.records = cJSON_CreateArray();
+	S.att.records = cJSON_CreateArray();
+	S.next_oid = 242283001 + (long)(sim_mix(sim_seed()) % 1000) * 1000;
+	S.next_id = 100 + (long)(sim_mix(sim_seed() + 1) % 100);
+	sim_rng_init(&r, sim_seed() + 99);
+	for (int i = 0; i < S.n_requests; i++) {
+		cJSON *src = cJSON_CreateObject();
+		char addr[128];
+		cJSON *rec;
+
+		cJSON_AddStringToObject(src, "IssueField", issues[sim_rng_below(&r, 5)]);
+		cJSON_AddStringToObject(src, "DescriptionField", "Called in by phone.");
+		snprintf(addr, sizeof(addr), "%u Main St", 100 + sim_rng_below(&r, 900));
+		cJSON_AddStringToObject(src, "LocationDescriptionField", addr);
+		cJSON_AddStringToObject(src, "RequesterField", "Phone Caller");
+		rec = new_record(&S.req, src, staff[sim_rng_below(&r, 3)], 0);
+		if (sim_rng_below(&r, 2))
+			set_item(rec, "StatusField", cJSON_CreateString("Closed"));
+		cJSON_Delete(src);
+	}
+	return 0;
+}
+
+static cJSON *oms_dump(void)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON *recs = cJSON_AddObjectToObject(j, "records");
+
+	cJSON_AddStringToObject(j, "class", S.req.name);
+	cJSON_AddStringToObject(j, "attachment_class", S.att.name);
+	cJSON_AddNumberToObject(j, "next_oid", (double)S.next_oid);
+	cJSON_AddNumberToObject(j, "next_id", (double)S.next_id);
+	cJSON_AddItemToObject(recs, S.req.name, cJSON_Duplicate(S.req.records, 1));
+	cJSON_AddItemToObject(recs, S.att.name, cJSON_Duplicate(S.att.records, 1));
+	return j;
+}
+
+static int oms_load(const cJSON *st)
+{
+	const cJSON *recs = cJSON_GetObjectItemCaseSensitive(st, "records");
+	const char *cls = sim_jstr(st, "class");
+	const cJSON *a, *b;
+
+	if (!cls || !recs)
+		return -1;
+	/* The class name of the file wins over --class. */
+	snprintf(S.cls_name, sizeof(S.cls_name), "%s", cls);
+	a = cJSON_GetObjectItemCaseSensitive(recs, cls);
+	b = cJSON_GetObjectItemCaseSensitive(
+	    recs, sim_jstr(st, "attachment_class") ? sim_jstr(st, "attachment_class") : "");
+	if (!cJSON_IsArray(a) || !cJSON_IsArray(b))
+		return -1;
+	S.req.records = cJSON_Duplicate(a, 1);
+	S.att.records = cJSON_Duplicate(b, 1);
+	S.next_oid = (long)sim_jnum(st, "next_oid", 1);
+	S.next_id = (long)sim_jnum(st, "next_id", 1);
+	return 0;
+}
+
+static void oms_fault_reply(int status, struct sim_resp *resp)
+{
+	if (status == 503)
+		message(resp, 503,
+		        "The system is currently undergoing maintenance. Please try again later.");
+	else if (status == 500)
+		message(resp, 500, "An error has occurred.");
+	else
+		message(resp, status, "The server returned an error (%d).", status);
+}
+
+/* ---- authentication ---- */
+
+static int basic_ok(const char *auth)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char plain[300], enc[420];
+	const unsigned char *s = (const unsigned char *)plain;
+	size_t n, o = 0;
+
+	if (!auth || strncmp(auth, "Basic ", 6) != 0)
+		return 0;
+	snprintf(plain, sizeof(plain), "%s:%s", S.user, S.pass);
+	n = strlen(plain);
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) |
+		             (i + 2 < n ? s[i + 2] : 0);
+
+		enc[o++] = b64[(v >> 18) & 63];
+		enc[o++] = b64[(v >> 12) & 63];
+		enc[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		enc[o++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	enc[o] = '\0';
+	return strcmp(auth + 6, enc) == 0;
+}
+
+static cJSON *session_of(const struct sim_req *req)
+{
+	const char *c = sim_cookie(req, COOKIE_NAME);
+	cJSON *s;
+
+	if (!c)
+		c = sim_header(req, "cgkey");
+	if (!c)
+		return NULL;
+	cJSON_ArrayForEach(s, S.sessions)
+	{
+		if (strcmp(sim_jstr(s, "cookie"), c) == 0 &&
+		    sim_jnum(s, "expires", 0) > (double)sim_now())
+			return s;
+	}
+	return NULL;
+}
+
+/* Who is calling, or NULL (and the 401 is written). */
+static const char *authorized(const struct sim_req *req, struct sim_resp *resp)
+{
+	cJSON *s;
+
+	if (basic_ok(sim_header(req, "Authorization")))
+		return S.user;
+	s = session_of(req);
+	if (s)
+		return sim_jstr(s, "user");
+	message(resp, 401, "Authentication Required for API Access.");
+	return NULL;
+}
+
+static void authenticate(const struct sim_req *req, struct sim_resp *resp)
+{
+	cJSON *body, *j, *s;
+	const char *u, *p;
+	char cookie[80], hdr[200];
+	uint64_t h;
+
+	if (sim_arg(req, "username") || sim_arg(req, "userName") || sim_arg(req, "password")) {
+		message(resp, 400, "Cannot pass user name or password through the URL.");
+		return;
+	}
+	body = cJSON_ParseWithLength(req->body, req->body_len);
+	u = sim_jstr(body, "userName") ? sim_jstr(body, "userName") : sim_jstr(body, "username");
+	if (!u)
+		u = sim_jstr(body, "UserName");
+	p = sim_jstr(body, "password") ? sim_jstr(body, "password") : sim_jstr(body, "Password");
+	if (!u || !p || strcmp(u, S.user) != 0 || strcmp(p, S.pass) != 0) {
+		cJSON_Delete(body);
+		message(resp, 401, "The user name or password is incorrect.");
+		return;
+	}
+	cJSON_Delete(body);
+	h = sim_mix(sim_seed() ^ (0xc00c1eULL + ++S.cookie_seq));
+	snprintf(cookie, sizeof(cookie), "%016llX%016llX", (unsigned long long)h,
+	         (unsigned long long)sim_mix(h));
+	s = cJSON_CreateObject();
+	cJSON_AddStringToObject(s, "cookie", cookie);
+	cJSON_AddStringToObject(s, "user", S.user);
+	cJSON_AddNumberToObject(s, "expires", (double)(sim_now() + S.session_seconds));
+	cJSON_AddItemToArray(S.sessions, s);
+	snprintf(hdr, sizeof(hdr), "%s=%s; path=/; HttpOnly", COOKIE_NAME, cookie);
+	sim_resp_header(resp, "Set-Cookie", hdr);
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "LogOnStatus", 0);
+	cJSON_AddNumberToObject(j, "Expires", S.session_seconds);
+	sim_resp_json(resp, 200, j);
+}
+
+static void session_info(const struct sim_req *req, struct sim_resp *resp)
+{
+	cJSON *s = session_of(req), *j;
+	double left;
+
+	if (!s) {
+		message(resp, 401, "Authentication Required for API Access.");
+		return;
+	}
+	left = sim_jnum(s, "expires", 0) - (double)sim_now();
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "Expires", left);
+	cJSON_AddStringToObject(j, "Cookie", sim_jstr(s, "cookie"));
+	cJSON_AddNumberToObject(j, "CurrentAuthTokenExpiration", left);
+	cJSON_AddNumberToObject(j, "MaintenanceLevel", 0);
+	cJSON_AddStringToObject(j, "MaintenanceMessage", "");
+	cJSON_AddStringToObject(j, "MaintenanceUser", "");
+	cJSON_AddStringToObject(j, "MaintenanceUserFullName", "");
+	cJSON_AddFalseToObject(j, "RestrictUsersDuringMaintenance");
+	sim_resp_json(resp, 200, j);
+}
+
+static void signout(const struct sim_req *req, struct sim_resp *resp)
+{
+	cJSON *s = session_of(req);
+
+	if (s)
+		cJSON_Delete(cJSON_DetachItemViaPointer(S.sessions, s));
+	sim_resp_json(resp, 200, cJSON_CreateObject());
+}
+
+/* ---- class meta ---- */
+
+static cJSON *class_meta(const struct klass *k)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON *props;
+	int is_req = k == &S.req;
+
+	cJSON_AddStringToObject(m, "Name", k->name);
+	cJSON_AddStringToObject(m, "SingularName", is_req ? "Request" : "Attachment");
+	cJSON_AddStringToObject(m, "PluralName", is_req ? "Requests" : "Attachments");
+	cJSON_AddNumberToObject(m, "BOType", is_req ? 4 : 0);
+	cJSON_AddStringToObject(m, "DefaultSort", is_req ? "[ID] Ascending" : "[Oid] Ascending");
+	if (is_req) {
+		cJSON *ch = cJSON_AddArrayToObject(m, "Children");
+
+		cJSON_AddItemToArray(ch, cJSON_CreateString(S.att.name));
+	} else {
+		cJSON_AddArrayToObject(m, "Children");
+	}
+	{
+		cJSON *gis = cJSON_AddObjectToObject(m, "CachedGisInfo");
+
+		cJSON_AddFalseToObject(gis, "IsIntegrated");
+		cJSON_AddFalseToObject(gis, "HasZ");
+		cJSON_AddFalseToObject(gis, "HasM");
+	}
+	props = cJSON_AddArrayToObject(m, "Properties");
+	for (int i = 0; i < k->nf; i++) {
+		cJSON *p = cJSON_CreateObject();
+		char disp[64];
+		size_t n = strlen(k->f[i].name);
+
+		snprintf(disp, sizeof(disp), "%.*s",
+		         (int)(n > 5 && !strcmp(k->f[i].name + n - 5, "Field") ? n - 5 : n),
+		         k->f[i].name);
+		cJSON_AddStringToObject(p, "Name", k->f[i].name);
+		cJSON_AddStringToObject(p, "DisplayName", disp);
+		cJSON_AddStringToObject(p, "DataType", k->f[i].type);
+		cJSON_AddBoolToObject(p, "IsReadOnly", k->f[i].ro);
+		cJSON_AddItemToArray(props, p);
+	}
+	return m;
+}
+
+static void meta(const struct sim_req *req, struct sim_resp *resp, const char *cls)
+{
+	cJSON *j = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(j, "Classes");
+	char names[512], *tok, *save = NULL;
+	const char *list = cls ? cls : sim_arg(req, "classNames");
+
+	snprintf(names, sizeof(names), "%s", list ? list : "");
+	for (tok = strtok_r(names, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct klass *k = class_by_name(tok);
+
+		if (!k) {
+			cJSON_Delete(j);
+			message(resp, 404, "The class '%s' does not exist.", tok);
+			return;
+		}
+		cJSON_AddItemToArray(arr, class_meta(k));
+	}
+	sim_resp_json(resp, 200, j);
+}
+
+/* ---- GET with fields, filter, sort, limit, offset ---- */
+
+struct sortkey {
+	const char *field;
+	int desc;
+};
+
+static struct sortkey sort_keys[8];
+static int n_sort;
+
+static int value_cmp(const cJSON *a, const cJSON *b)
+{
+	int na = !a || cJSON_IsNull(a), nb = !b || cJSON_IsNull(b);
+
+	if (na || nb)
+		return na - nb ? (na ? -1 : 1) : 0;
+	if (cJSON_IsNumber(a) && cJSON_IsNumber(b))
+		return a->valuedouble < b->valuedouble ? -1 : a->valuedouble > b->valuedouble;
+	if (cJSON_IsBool(a) && cJSON_IsBool(b))
+		return cJSON_IsTrue(a) - cJSON_IsTrue(b);
+	if (cJSON_IsString(a) && cJSON_IsString(b))
+		return strcasecmp(a->valuestring, b->valuestring);
+	return 0;
+}
+
+static int rec_cmp(const void *x, const void *y)
+{
+	const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
+
+	for (int i = 0; i < n_sort; i++) {
+		int c = value_cmp(cJSON_GetObjectItemCaseSensitive(a, sort_keys[i].field),
+		                  cJSON_GetObjectItemCaseSensitive(b, sort_keys[i].field));
+
+		if (c)
+			return sort_keys[i].desc ? -c : c;
+	}
+	return value_cmp(cJSON_GetObjectItemCaseSensitive(a, "Oid"),
+	                 cJSON_GetObjectItemCaseSensitive(b, "Oid"));
+}
+
+static int parse_sort(const struct klass *k, const char *s, struct sim_resp *resp)
+{
+	static char buf[512];
+	char *tok, *save = NULL;
+
+	n_sort = 0;
+	if (!s || !s[0])
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok && n_sort < 8; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		const struct field *f;
+
+		if (colon)
+			*colon++ = '\0';
+		f = field_of(k, tok);
+		if (!f) {
+			message(resp, 400, "Invalid sort field '%s' for class %s.", tok, k->name);
+			return -1;
+		}
+		if (colon && strcasecmp(colon, "asc") != 0 && strcasecmp(colon, "dsc") != 0) {
+			message(resp, 400, "Invalid sort direction '%s'; use asc or dsc.", colon);
+			return -1;
+		}
+		sort_keys[n_sort].field = f->name;
+		sort_keys[n_sort].desc = colon && strcasecmp(colon, "dsc") == 0;
+		n_sort++;
+	}
+	return 0;
+}
+
+static int check_field_list(const struct klass *k, const char *fields, struct sim_resp *resp)
+{
+	char buf[2048], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", fields);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!field_of(k, tok)) {
+			message(resp, 400, "Invalid field '%s' for class %s.", tok, k->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int num_arg(const struct sim_req *req, const char *name, long dflt, long *out)
+{
+	const char *v = sim_arg(req, name);
+	char *end;
+
+	*out = dflt;
+	if (!v)
+		return 0;
+	*out = strtol(v, &end, 10);
+	return end == v || *end || *out < 0 ? -1 : 0;
+}
+
+static void query(const struct sim_req *req, struct sim_resp *resp, struct klass *k, long parent,
+                  long oid)
+{
+	const char *fields = sim_arg(req, "fields");
+	const char *filter = sim_arg(req, "filter");
+	int ignore_nulls = sim_arg(req, "ignoreNullFields") &&
+	                   strcasecmp(sim_arg(req, "ignoreNullFields"), "true") == 0;
+	struct omsf_node *flt = NULL;
+	const cJSON **hits;
+	long limit, offset, n = 0;
+	char why[256];
+	cJSON *r, *out, *arr, *md;
+
+	if (fields && check_field_list(k, fields, resp))
+		return;
+	if (num_arg(req, "limit", 1000, &limit) || num_arg(req, "offset", 0, &offset)) {
+		message(resp, 400, "limit and offset must be non-negative integers.");
+		return;
+	}
+	if (parse_sort(k, sim_arg(req, "sort"), resp))
+		return;
+	if (filter && filter[0] && omsf_parse(filter, resolve, k, &flt, why, sizeof(why)) != 0) {
+		message(resp, 400, "The filter is not valid: %s.", why);
+		return;
+	}
+	hits = calloc((size_t)cJSON_GetArraySize(k->records) + 1, sizeof(*hits));
+	if (!hits)
+		abort();
+	cJSON_ArrayForEach(r, k->records)
+	{
+		if (parent >= 0 && (long)sim_jnum(r, "_parent", -1) != parent)
+			continue;
+		if (oid >= 0 && (long)sim_jnum(r, "Oid", -1) != oid)
+			continue;
+		if (flt && !omsf_eval(flt, r, S.tz))
+			continue;
+		hits[n++] = r;
+	}
+	omsf_free(flt);
+	if (oid >= 0 && n == 0) {
+		free(hits);
+		message(resp, 404, "The %s record with Oid %ld was not found.", k->name, oid);
+		return;
+	}
+	qsort(hits, (size_t)n, sizeof(*hits), rec_cmp);
+	out = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(out, k->name);
+	for (long i = offset; i < n && i < offset + limit; i++)
+		cJSON_AddItemToArray(arr, render(hits[i], fields, ignore_nulls));
+	md = cJSON_AddObjectToObject(out, "_metadata");
+	cJSON_AddNumberToObject(md, "totalCount", (double)n);
+	cJSON_AddNumberToObject(md, "offset", (double)offset);
+	cJSON_AddNumberToObject(md, "limit", (double)limit);
+	free(hits);
+	sim_resp_json(resp, 200, out);
+}
+
+/* ---- POST / PUT / DELETE ---- */
+
+static const cJSON *envelope(const struct sim_req *req, const struct klass *k, cJSON **body,
+                             struct sim_resp *resp)
+{
+	const cJSON *arr;
+
+	*body = cJSON_ParseWithLength(req->body, req->body_len);
+	if (!*body) {
+		message(resp, 400, "The request body is not valid JSON.");
+		return NULL;
+	}
+	arr = cJSON_GetObjectItemCaseSensitive(*body, k->name);
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
+		message(resp, 400, "The request body must be {\"%s\": [ records ]}.", k->name);
+		return NULL;
+	}
+	return arr;
+}
+
+static void create(const struct sim_req *req, struct sim_resp *resp, struct klass *k, long parent,
+                   const char *user)
+{
+	cJSON *body = NULL, *out, *arr_out;
+	const cJSON *arr = envelope(req, k, &body, resp), *rec;
+	const char *why = NULL, *bad;
+
+	if (!arr)
+		goto out;
+	cJSON_ArrayForEach(rec, arr)
+	{
+		if (!cJSON_IsObject(rec)) {
+			message(resp, 400, "Each %s record must be an object.", k->name);
+			goto out;
+		}
+		if ((bad = check_fields(k, rec, &why))) {
+			field_error(resp, k->name, bad, why);
+			goto out;
+		}
+	}
+	out = cJSON_CreateObject();
+	arr_out = cJSON_AddArrayToObject(out, k->name);
+	cJSON_ArrayForEach(rec, arr)
+	{
+		cJSON_AddItemToArray(arr_out, render(new_record(k, rec, user, parent), NULL, 0));
+	}
+	sim_resp_json(resp, S.create_status, out);
+out:
+	cJSON_Delete(body);
+}
+
+static void update(const struct sim_req *req, struct sim_resp *resp, struct klass *k, long oid,
+                   const char *user)
+{
+	cJSON *body = NULL, *out, *arr_out, *target;
+	const cJSON *arr = envelope(req, k, &body, resp), *rec;
+	const char *why = NULL, *bad;
+
+	if (!arr)
+		goto out;
+	cJSON_ArrayForEach(rec, arr)
+	{
+		long id = oid >= 0 ? oid : (long)sim_jnum(rec, "Oid", -1);
+
+		if (!cJSON_IsObject(rec) || id < 0) {
+			message(resp, 400, "No Oid given: a PUT must name the record by its Oid.");
+			goto out;
+		}
+		if (!record_by_oid(k, id)) {
+			message(resp, 404, "The %s record with Oid %ld was not found.", k->name,
+			        id);
+			goto out;
+		}
+		if ((bad = check_fields(k, rec, &why))) {
+			field_error(resp, k->name, bad, why);
+			goto out;
+		}
+	}
+	out = cJSON_CreateObject();
+	arr_out = cJSON_AddArrayToObject(out, k->name);
+	cJSON_ArrayForEach(rec, arr)
+	{
+		target = record_by_oid(k, oid >= 0 ? oid : (long)sim_jnum(rec, "Oid", -1));
+		apply_fields(k, target, rec, user);
+		cJSON_AddItemToArray(arr_out, render(target, NULL, 0));
+	}
+	sim_resp_json(resp, 200, out);
+out:
+	cJSON_Delete(body);
+}
+
+static void delete_one(struct sim_resp *resp, struct klass *k, long oid)
+{
+	cJSON *r = record_by_oid(k, oid), *j;
+
+	if (!r) {
+		message(resp, 404, "The %s record with Oid %ld was not found.", k->name, oid);
+		return;
+	}
+	cJSON_Delete(cJSON_DetachItemViaPointer(k->records, r));
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "DeletedRecordCount", 1);
+	sim_resp_json(resp, 200, j);
+}
+
+/* ---- admin: what crews and clerks do in Cartegraph ---- */
+
+static void admin(const struct sim_req *req, struct sim_resp *resp)
+{
+	cJSON *b = NULL, *rec;
+	long oid = -1;
+	int n = 0;
+	char tail[32] = "";
+	int post = strcmp(req->method, "POST") == 0;
+	char now[32];
+
+	if (post && !(b = sim_body_json(req))) {
+		sim_resp_admin_error(resp, 400, "body must be a JSON object");
+		return;
+	}
+	resp->route = "admin";
+	if (post && strcmp(req->path, "/_admin/requests") == 0) {
+		const char *why = NULL, *bad = check_fields(&S.req, b, &why);
+
+		if (bad) {
+			field_error(resp, S.req.name, bad, why);
+		} else {
+			rec = new_record(&S.req, b, "crew", 0);
+			sim_resp_json(resp, 201, render(rec, NULL, 0));
+		}
+		cJSON_Delete(b);
+		return;
+	}
+	if (sscanf(req->path, "/_admin/requests/%ld%n", &oid, &n) != 1 ||
+	    (req->path[n] && sscanf(req->path + n, "/%31s", tail) != 1)) {
+		sim_resp_admin_error(resp, 404, "unknown admin endpoint");
+		cJSON_Delete(b);
+		return;
+	}
+	rec = record_by_oid(&S.req, oid);
+	if (!rec) {
+		sim_resp_admin_error(resp, 404, "no such request");
+	} else if (!post && !tail[0]) {
+		sim_resp_json(resp, 200, render(rec, NULL, 0));
+	} else if (post && strcmp(tail, "close") == 0) {
+		const char *note = sim_jstr(b, "note");
+		const char *by = sim_jstr(b, "by") ? sim_jstr(b, "by") : "crew";
+		cJSON *upd = cJSON_CreateObject();
+
+		now_str(now);
+		cJSON_AddStringToObject(upd, "StatusField", "Closed");
+		cJSON_AddStringToObject(upd, "CloseDateField", now);
+		if (note)
+			cJSON_AddStringToObject(upd, "ResponseNotesField", note);
+		apply_fields(&S.req, rec, upd, by);
+		cJSON_Delete(upd);
+		sim_resp_json(resp, 200, render(rec, NULL, 0));
+	} else if (post && strcmp(tail, "note") == 0) {
+		const char *text = sim_jstr(b, "text");
+		const char *fname = sim_jstr(b, "field") ? sim_jstr(b, "field") : "NotesField";
+		const char *old = sim_jstr(rec, fname);
+		cJSON *upd;
+		char *joined;
+		size_t len;
+
+		if (!text || !field_of(&S.req, fname)) {
+			sim_resp_admin_error(resp, 400, "text is required and field must exist");
+		} else {
+			len = (old ? strlen(old) : 0) + strlen(text) + 2;
+			joined = malloc(len);
+			if (!joined)
+				abort();
+			snprintf(joined, len, "%s%s%s", old ? old : "", old && old[0] ? "\n" : "",
+			         text);
+			upd = cJSON_CreateObject();
+			cJSON_AddStringToObject(upd, fname, joined);
+			apply_fields(&S.req, rec, upd,
+			             sim_jstr(b, "by") ? sim_jstr(b, "by") : "crew");
+			cJSON_Delete(upd);
+			free(joined);
+			sim_resp_json(resp, 200, render(rec, NULL, 0));
+		}
+	} else if (post && strcmp(tail, "fields") == 0) {
+		const char *why = NULL, *bad = check_fields(&S.req, b, &why);
+
+		if (bad) {
+			field_error(resp, S.req.name, bad, why);
+		} else {
+			apply_fields(&S.req, rec, b, "crew");
+			sim_resp_json(resp, 200, render(rec, NULL, 0));
+		}
+	} else {
+		sim_resp_admin_error(resp, 404, "unknown admin endpoint");
+	}
+	cJSON_Delete(b);
+}
+
+/* ---- routing ---- */
+
+static int seg_eq(const char *a, const char *b)
+{
+	return a && strcasecmp(a, b) == 0;
+}
+
+static void api(const struct sim_req *req, struct sim_resp *resp)
+{
+	char path[1024], *seg[8] = {0}, *tok, *save = NULL;
+	int n = 0;
+	const char *m = req->method;
+	const char *user;
+	struct klass *k, *child = NULL;
+	long oid = -1;
+
+	snprintf(path, sizeof(path), "%s", req->path);
+	for (tok = strtok_r(path, "/", &save); tok && n < 8; tok = strtok_r(NULL, "/", &save))
+		seg[n++] = tok;
+	if (n < 3 || !seg_eq(seg[0], "api") || !seg_eq(seg[1], "v1")) {
+		message(resp, 404, "The URL is not recognized.");
+		return;
+	}
+	if (seg_eq(seg[2], "authenticate")) {
+		resp->route = n == 3 ? (strcmp(m, "POST") == 0 ? "POST /api/v1/authenticate"
+		                                               : "GET /api/v1/authenticate")
+		                     : "POST /api/v1/authenticate/signout";
+		if (n == 3 && strcmp(m, "POST") == 0)
+			authenticate(req, resp);
+		else if (n == 3 && strcmp(m, "GET") == 0)
+			session_info(req, resp);
+		else if (n == 4 && seg_eq(seg[3], "signout"))
+			signout(req, resp);
+		else
+			message(resp, 404, "The URL is not recognized.");
+		return;
+	}
+	user = authorized(req, resp);
+	if (!user) {
+		resp->route = "401";
+		return;
+	}
+	if (seg_eq(seg[2], "user") && n == 3) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "UserName", user);
+		cJSON_AddStringToObject(j, "EsriUsername", "");
+		cJSON_AddStringToObject(j, "FirstName", "Integration");
+		cJSON_AddStringToObject(j, "LastName", "User");
+		cJSON_AddStringToObject(j, "Email", "integration@example.org");
+		cJSON_AddStringToObject(j, "Role", "API");
+		cJSON_AddNumberToObject(j, "IdentityLevel", 0);
+		resp->route = "GET /api/v1/user";
+		sim_resp_json(resp, 200, j);
+		return;
+	}
+	if (seg_eq(seg[2], "meta") && n >= 4 && seg_eq(seg[3], "classes")) {
+		resp->route = "GET /api/v1/meta/Classes";
+		meta(req, resp, n >= 5 ? seg[4] : NULL);
+		return;
+	}
+	if (!seg_eq(seg[2], "classes") || n < 4 || n > 6) {
+		message(resp, 404, "The URL is not recognized.");
+		return;
+	}
+	k = class_by_name(seg[3]);
+	if (!k) {
+		message(resp, 404, "The class '%s' does not exist.", seg[3]);
+		return;
+	}
+	if (n >= 5) {
+		char *end;
+
+		oid = strtol(seg[4], &end, 10);
+		if (*end || oid < 0) {
+			message(resp, 400, "The Oid '%s' is not valid.", seg[4]);
+			return;
+		}
+	}
+	if (n == 6) {
+		child = class_by_name(seg[5]);
+		if (k != &S.req || child != &S.att) {
+			message(resp, 404, "'%s' is not a child class of %s.", seg[5], seg[3]);
+			return;
+		}
+		if (!record_by_oid(k, oid)) {
+			message(resp, 404, "The %s record with Oid %ld was not found.", k->name,
+			        oid);
+			return;
+		}
+	}
+	if (child) {
+		resp->route = strcmp(m, "POST") == 0 ? "POST /api/v1/classes/:class/:oid/:child"
+		                                     : "GET /api/v1/classes/:class/:oid/:child";
+		if (strcmp(m, "GET") == 0)
+			query(req, resp, child, oid, -1);
+		else if (strcmp(m, "POST") == 0)
+			create(req, resp, child, oid, user);
+		else if (strcmp(m, "PUT") == 0)
+			update(req, resp, child, -1, user);
+		else
+			message(resp, 405, "The method is not allowed.");
+		return;
+	}
+	if (strcmp(m, "GET") == 0) {
+		resp->route =
+		    oid >= 0 ? "GET /api/v1/classes/:class/:oid" : "GET /api/v1/classes/:class";
+		query(req, resp, k, -1, oid);
+	} else if (strcmp(m, "POST") == 0 && oid < 0) {
+		resp->route = "POST /api/v1/classes/:class";
+		create(req, resp, k, -1, user);
+	} else if (strcmp(m, "PUT") == 0) {
+		resp->route = "PUT /api/v1/classes/:class";
+		update(req, resp, k, oid, user);
+	} else if (strcmp(m, "DELETE") == 0 && oid >= 0) {
+		resp->route = "DELETE /api/v1/classes/:class/:oid";
+		delete_one(resp, k, oid);
+	} else {
+		message(resp, 405, "The method is not allowed.");
+	}
+}
+
+static void oms_handle(const struct sim_req *req, struct sim_resp *resp)
+{
+	if (req->admin)
+		admin(req, resp);
+	else
+		api(req, resp);
+}
+
+static const struct sim_app oms_app = {
+    .name = "oms-sim",
+    .usage = oms_usage,
+    .options = oms_opts,
+    .option = oms_option,
+    .start = oms_start,
+    .handle = oms_handle,
+    .dump = oms_dump,
+    .load = oms_load,
+    .fault_reply = oms_fault_reply,
+};
+
+int main(int argc, char **argv)
+{
+	int rc = sim_main(&oms_app, argc, argv);
+
+	cJSON_Delete(S.req.records);
+	cJSON_Delete(S.att.records);
+	cJSON_Delete(S.sessions);
+	return rc;
+}
