@@ -382,6 +382,10 @@ static enum err_status parse_bytes(const char *bytes, size_t len, xmlDocPtr *out
 	ctxt->_private = &cap;
 	ctxt->sax->serror = cap_parser_error;
 	ctxt->sax->internalSubset = reject_doctype;
+	/* Keep every whitespace node whatever xmlKeepBlanksDefault() another
+	 * module set: the signature covers the tree exactly as written. */
+	ctxt->sax->ignorableWhitespace = xmlSAX2Characters;
+	ctxt->keepBlanks = 1;
 	/* Records are UTF-8 by definition: never convert (libxml2 would print
 	 * conversion errors instead of reporting them). */
 	doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, "record.xml", "UTF-8", opts);

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libxml/globals.h>
+#include <libxml/parser.h>
 
 #include "buf.h"
 #include "record.h"
@@ -825,6 +827,43 @@ static void test_silent_on_hostile_encodings(void **state)
 	assert_int_equal(sb.st_size, 0);
 }
 
+/* Another module may change libxml2's process-wide defaults; records must
+ * parse the same way regardless (signatures depend on the exact tree). */
+static void test_immune_to_libxml_defaults(void **state)
+{
+	int blanks = xmlKeepBlanksDefault(0);
+	int subst = xmlSubstituteEntitiesDefault(1);
+	static const char xxe[] =
+	    "<!DOCTYPE record [ <!ENTITY x SYSTEM \"file:///etc/hostname\"> ]>"
+	    "<record format=\"1\">&x;</record>";
+	struct record *r = NULL;
+	struct err e;
+
+	enum err_status st1, st2;
+	char msg1[ERR_MSG_MAX];
+
+	st1 = record_decode(good.data, good.len, scf_pub, &r, &e);
+	memcpy(msg1, e.msg, sizeof(msg1));
+	record_free(r);
+	r = NULL;
+	st2 = record_decode(xxe, strlen(xxe), scf_pub, &r, &e);
+	{
+		int save_empty = xmlSaveNoEmptyTags;
+		struct record *in = sample(RECORD_ISSUE, 1);
+
+		xmlSaveNoEmptyTags = 1;
+		record_free(round_trip(in));
+		record_free(in);
+		xmlSaveNoEmptyTags = save_empty;
+	}
+	xmlKeepBlanksDefault(blanks);
+	xmlSubstituteEntitiesDefault(subst);
+	if (st1 != ERR_OK)
+		fail_msg("valid record refused: %s", msg1);
+	assert_int_equal(st2, ERR_PERM);
+	assert_non_null(strstr(e.msg, "DTD"));
+}
+
 /* Not an assertion on speed (machines differ), a figure for the record. */
 static void test_decode_speed(void **state)
 {
@@ -871,6 +910,7 @@ int main(void)
 	    cmocka_unit_test(test_reject_dtd_entities),
 	    cmocka_unit_test(test_decode_needs_key_and_unverified),
 	    cmocka_unit_test(test_silent_on_hostile_encodings),
+	    cmocka_unit_test(test_immune_to_libxml_defaults),
 	    cmocka_unit_test(test_decode_speed),
 	};
 	int failed;
