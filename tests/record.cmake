@@ -11,3 +11,5 @@ if(XMLLINT)
                    ${XMLLINT}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 endif()
+
+add_test(NAME keygen_cli COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/keygen_cli.sh $<TARGET_FILE:scfgate>)
