@@ -810,6 +810,15 @@ out:
 	return st;
 }
 
+/* Messages quote the input (element names, attribute values); a
+ * character reference such as &#10; must not break the one-line rule. */
+static void one_line(char *msg)
+{
+	for (unsigned char *p = (unsigned char *)msg; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 static enum err_status decode(const char *bytes, size_t len, const struct sig_key *pub,
                               struct record **out, struct err *e)
 {
@@ -827,6 +836,8 @@ static enum err_status decode(const char *bytes, size_t len, const struct sig_ke
 	if (st == ERR_OK)
 		st = fill_record(doc, out, e);
 	xmlFreeDoc(doc);
+	if (st != ERR_OK && e)
+		one_line(e->msg);
 	return st;
 }
 

@@ -628,6 +628,7 @@ static void test_reject_format_version(void **state)
 {
 	expect_edit_rejected("format=\"1\"", "format=\"2\"", "format version \"2\"");
 	expect_edit_rejected("format=\"1\"", "", "no format version");
+	expect_edit_rejected("format=\"1\"", "format=\"&#10;2\"", "format version \"?2\"");
 }
 
 static void test_reject_bad_signature(void **state)
