@@ -1,12 +1,470 @@
 /*
- * cmd_bundle.c: `scfgate bundle`.  Placeholder until its issue lands; it says so
- * plainly instead of pretending to work.
+ * cmd_bundle.c: `scfgate bundle export|verify|list|import|ack|prune`:
+ * signed tar bundles to carry spool records across an air gap
+ * (docs/bundles.md; the format is in spool/bundle.h).
  */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
 #include "cli.h"
+#include "sig.h"
+#include "spool.h"
+
+static const char usage_text[] =
+    "usage: scfgate bundle <sub-command> [options]\n"
+    "\n"
+    "  export --root DIR --queue Q --key PRIVATE.key [--from SEQ] [--to SEQ] [--done]\n"
+    "         [--signer ID] --out FILE\n"
+    "      Records of Q's new/ (or done/ with --done) into FILE: a tar, gzip'd if FILE\n"
+    "      ends .tar.gz, zstd'd if .tar.zst, with a manifest signed by the key.\n"
+    "  verify FILE --pubkey PUB [--record-pubkey PUB] [--json]\n"
+    "      Check the manifest signature and every digest (and with --record-pubkey each\n"
+    "      record's own signature) in memory; nothing is extracted.\n"
+    "  list FILE [--pubkey PUB] [--json]\n"
+    "      Print the manifest and the entries; verified when --pubkey is given.\n"
+    "  import FILE --root DIR --queue Q --pubkey PUB [--record-pubkey PUB]\n"
+    "         [--max-entry-bytes N] [--max-entries N] [--max-total-bytes N]\n"
+    "      Verify everything, then commit the records into Q's new/ in sequence order.\n"
+    "      Records already present are skipped; a conflict refuses the whole bundle.\n"
+    "  ack --root DIR --queue Q --key PRIVATE.key [--signer ID] --out FILE\n"
+    "      Receiving side: a signed acknowledgment of every sequence Q holds.\n"
+    "  prune FILE --root DIR --queue Q --pubkey PEER.pub\n"
+    "      Sending side: verify an acknowledgment, then remove the acknowledged\n"
+    "      records from Q's new/.\n"
+    "\n"
+    "PUB is the public key of the half that signed the bundle; --record-pubkey names\n"
+    "the records' signer when it is another half (archives of done/).  --signer\n"
+    "defaults to the key file's base name.  --json prints one JSON document.\n";
+
+struct opts {
+	const char *file, *root, *queue, *key, *pubkey, *record_pubkey, *out, *signer;
+	uint64_t from, to;
+	int done, json;
+	struct bundle_limits lim;
+};
+
+static int option_value(int argc, char **argv, int *i, const char *opt, const char **out)
+{
+	size_t n = strlen(opt);
+
+	if (strncmp(argv[*i], opt, n) != 0)
+		return 0;
+	if (argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n] != '\0')
+		return 0;
+	*out = *i + 1 < argc ? argv[++*i] : NULL;
+	return 1;
+}
+
+static int parse_num(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	*out = strtoull(s, &end, 10);
+	return *end ? -1 : 0;
+}
+
+static int parse_args(const char *cmd, int argc, char **argv, struct opts *o)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} strs[] = {
+	    {"--root", offsetof(struct opts, root)},
+	    {"--queue", offsetof(struct opts, queue)},
+	    {"--key", offsetof(struct opts, key)},
+	    {"--pubkey", offsetof(struct opts, pubkey)},
+	    {"--record-pubkey", offsetof(struct opts, record_pubkey)},
+	    {"--out", offsetof(struct opts, out)},
+	    {"--signer", offsetof(struct opts, signer)},
+	};
+	static const char *const nums[] = {"--from", "--to", "--max-entry-bytes", "--max-entries",
+	                                   "--max-total-bytes"};
+	uint64_t v;
+
+	memset(o, 0, sizeof(*o));
+	bundle_limits_default(&o->lim);
+	for (int i = 1; i < argc; i++) {
+		const char *val = NULL;
+		size_t k;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--done") == 0) {
+			o->done = 1;
+			continue;
+		}
+		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
+			if (option_value(argc, argv, &i, strs[k].name, &val))
+				break;
+		if (k < sizeof(strs) / sizeof(strs[0])) {
+			if (!val || !*val)
+				return cli_usage(cmd, "%s needs a value", strs[k].name);
+			*(const char **)((char *)o + strs[k].off) = val;
+			continue;
+		}
+		for (k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+			if (option_value(argc, argv, &i, nums[k], &val))
+				break;
+		if (k < sizeof(nums) / sizeof(nums[0])) {
+			if (parse_num(val, &v) != 0 || v == 0)
+				return cli_usage(cmd, "%s needs a positive number", nums[k]);
+			if (k == 0)
+				o->from = v;
+			else if (k == 1)
+				o->to = v;
+			else if (k == 2)
+				o->lim.max_entry_bytes = (size_t)v;
+			else if (k == 3)
+				o->lim.max_entries = (size_t)v;
+			else
+				o->lim.max_total_bytes = v;
+			continue;
+		}
+		if (argv[i][0] == '-' || o->file)
+			return cli_usage(cmd, "unknown argument '%s' (see --help)", argv[i]);
+		o->file = argv[i];
+	}
+	if (o->from && o->to && o->from > o->to)
+		return cli_usage(cmd, "--from is after --to");
+	return 0;
+}
+
+static int need(const char *cmd, const char *val, const char *what)
+{
+	if (val)
+		return 0;
+	return cli_usage(cmd, "%s is required", what);
+}
+
+/* The key file's base name, when it is a valid id. */
+static void default_signer(const char *key_path, char out[RECORD_PRODUCER_MAX + 1])
+{
+	const char *base = strrchr(key_path, '/');
+	size_t n;
+
+	base = base ? base + 1 : key_path;
+	n = strcspn(base, ".");
+	snprintf(out, RECORD_PRODUCER_MAX + 1, "%.*s", (int)n, base);
+	if (n > RECORD_PRODUCER_MAX || !record_producer_valid(out))
+		snprintf(out, RECORD_PRODUCER_MAX + 1, "scfgate");
+}
+
+static void print_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void progress_bar(uint64_t done, uint64_t total, void *ctx)
+{
+	const char *what = ctx;
+	int width = 40, fill = total ? (int)(done * (uint64_t)width / total) : width;
+
+	fprintf(stderr, "\r%s [%.*s%*s] %" PRIu64 "/%" PRIu64, what, fill,
+	        "########################################", width - fill, "", done, total);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static int load_key(const char *cmd, const char *path, int private, struct sig_key **k)
+{
+	struct err e;
+
+	err_clear(&e);
+	if ((private ? sig_load_private(path, k, &e) : sig_load_public(path, k, &e)) != ERR_OK)
+		return cli_fail(cmd, &e);
+	return 0;
+}
+
+/* ---- export / ack ------------------------------------------------------------ */
+
+static int run_export(int argc, char **argv, int ack)
+{
+	const char *cmd = ack ? "bundle ack" : "bundle export";
+	struct bundle_export_opts xo;
+	struct bundle_info info;
+	char signer[RECORD_PRODUCER_MAX + 1];
+	struct sig_key *key = NULL;
+	struct opts o;
+	struct err e;
+	int rc;
+
+	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+		return rc;
+	if (o.file)
+		return cli_usage(cmd, "unexpected argument '%s' (the output is --out FILE)", o.file);
+	if ((rc = need(cmd, o.root, "--root DIR")) || (rc = need(cmd, o.queue, "--queue Q")) ||
+	    (rc = need(cmd, o.key, "--key PRIVATE.key")) || (rc = need(cmd, o.out, "--out FILE")))
+		return rc;
+	if (!spool_queue_valid(o.queue))
+		return cli_usage(cmd, "queue '%s' is not a valid queue name", o.queue);
+	if (ack && (o.from || o.to || o.done))
+		return cli_usage(cmd, "--from, --to and --done are for export");
+	if (o.signer)
+		snprintf(signer, sizeof(signer), "%s", o.signer);
+	else
+		default_signer(o.key, signer);
+	if ((rc = load_key(cmd, o.key, 1, &key)) != 0)
+		return rc;
+	err_clear(&e);
+	if (ack) {
+		rc = bundle_ack_export(o.root, o.queue, signer, key, o.out, &info, &e);
+	} else {
+		xo = (struct bundle_export_opts){o.root, o.queue, o.done ? SPOOL_DONE : SPOOL_NEW,
+		                                 o.from, o.to, signer, NULL, NULL, NULL, "export"};
+		if (isatty(STDERR_FILENO))
+			xo.progress = progress_bar;
+		rc = bundle_export(&xo, key, o.out, &info, &e);
+	}
+	sig_key_free(key);
+	if (rc != ERR_OK)
+		return cli_fail(cmd, &e);
+	if (o.json) {
+		printf("{\"file\":");
+		print_json_string(o.out);
+		printf(",\"kind\":\"%s\",\"records\":%zu,\"bytes\":%" PRIu64 ",\"ranges\":[",
+		       ack ? "ack" : "records", info.n_entries, info.total_bytes);
+		for (size_t i = 0; i < info.n_ranges; i++)
+			printf("%s{\"producer\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
+			       ",\"count\":%" PRIu64 "}",
+			       i ? "," : "", info.ranges[i].producer, info.ranges[i].first,
+			       info.ranges[i].last, info.ranges[i].count);
+		printf("]}\n");
+	} else if (ack) {
+		printf("%s: acknowledges %zu range(s)\n", o.out, info.n_ranges);
+	} else {
+		printf("%s: %zu record(s), %" PRIu64 " bytes\n", o.out, info.n_entries,
+		       info.total_bytes);
+	}
+	bundle_info_release(&info);
+	return CLI_EXIT_OK;
+}
+
+/* ---- verify / list ------------------------------------------------------------- */
+
+struct show_ctx {
+	int json, list;
+	size_t n;
+};
+
+static enum err_status show_entry(const struct bundle_entry *ent, void *vctx, struct err *e)
+{
+	struct show_ctx *c = vctx;
+
+	if (!c->list)
+		return ERR_OK;
+	if (c->json)
+		printf("%s{\"name\":\"%s\",\"size\":%zu,\"sha256\":\"%s\"}", c->n ? "," : "",
+		       ent->name, ent->size, ent->sha256);
+	else
+		printf("%s  %8zu  %s\n", ent->sha256, ent->size, ent->name);
+	c->n++;
+	return ERR_OK;
+}
+
+static void print_info_text(const struct bundle_info *in)
+{
+	printf("kind: %s\nsigner: %s (key %s)%s\ncreated: %s\nqueue: %s/%s\nrecords: %zu\n",
+	       in->kind == BUNDLE_ACK ? "ack" : "records", in->signer, in->key_id,
+	       in->signature_checked ? "" : " [signature NOT checked: no --pubkey]", in->created,
+	       in->queue, in->source, in->n_entries);
+	for (size_t i = 0; i < in->n_ranges; i++)
+		printf("range: %s %" PRIu64 "-%" PRIu64 " (%" PRIu64 ")\n", in->ranges[i].producer,
+		       in->ranges[i].first, in->ranges[i].last, in->ranges[i].count);
+}
+
+static void print_info_json(const struct bundle_info *in)
+{
+	printf(",\"kind\":\"%s\",\"signer\":\"%s\",\"key_id\":\"%s\",\"created\":\"%s\","
+	       "\"queue\":\"%s\",\"source\":\"%s\",\"records\":%zu,\"bytes\":%" PRIu64
+	       ",\"signature_checked\":%s,\"ranges\":[",
+	       in->kind == BUNDLE_ACK ? "ack" : "records", in->signer, in->key_id, in->created,
+	       in->queue, in->source, in->n_entries, in->total_bytes,
+	       in->signature_checked ? "true" : "false");
+	for (size_t i = 0; i < in->n_ranges; i++)
+		printf("%s{\"producer\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
+		       ",\"count\":%" PRIu64 "}",
+		       i ? "," : "", in->ranges[i].producer, in->ranges[i].first, in->ranges[i].last,
+		       in->ranges[i].count);
+	printf("]");
+}
+
+static int run_read(int argc, char **argv, int list)
+{
+	const char *cmd = list ? "bundle list" : "bundle verify";
+	struct sig_key *pub = NULL, *rpub = NULL;
+	struct show_ctx c = {0};
+	struct bundle_read_opts ro;
+	struct bundle_info info;
+	enum err_status st;
+	struct opts o;
+	struct err e;
+	int rc;
+
+	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+		return rc;
+	if ((rc = need(cmd, o.file, "the bundle FILE")) != 0)
+		return rc;
+	if (!list && (rc = need(cmd, o.pubkey, "--pubkey PUB")) != 0)
+		return rc;
+	if (o.pubkey && (rc = load_key(cmd, o.pubkey, 0, &pub)) != 0)
+		return rc;
+	if (o.record_pubkey && (rc = load_key(cmd, o.record_pubkey, 0, &rpub)) != 0) {
+		sig_key_free(pub);
+		return rc;
+	}
+	c.json = o.json;
+	c.list = list;
+	ro = (struct bundle_read_opts){pub, rpub, &o.lim, show_entry, &c};
+	if (o.json) {
+		printf("{\"file\":");
+		print_json_string(o.file);
+		printf(",\"entries\":[");
+	}
+	err_clear(&e);
+	st = bundle_read_file(o.file, &ro, &info, &e);
+	sig_key_free(pub);
+	sig_key_free(rpub);
+	if (o.json) {
+		printf("],\"ok\":%s", st == ERR_OK ? "true" : "false");
+		if (st == ERR_OK)
+			print_info_json(&info);
+		else {
+			printf(",\"error\":");
+			print_json_string(e.msg);
+		}
+		printf("}\n");
+	} else if (st == ERR_OK) {
+		print_info_text(&info);
+		if (!list)
+			printf("%s: OK: signature and %zu digest(s) verified%s\n", o.file,
+			       info.n_entries, rpub || o.record_pubkey ? ", records verified" : "");
+	}
+	if (st != ERR_OK) {
+		if (!o.json)
+			return cli_fail(cmd, &e);
+		return CLI_EXIT_FAIL;
+	}
+	bundle_info_release(&info);
+	return CLI_EXIT_OK;
+}
+
+/* ---- import / prune --------------------------------------------------------------- */
+
+static int run_import(int argc, char **argv)
+{
+	const char *cmd = "bundle import";
+	struct sig_key *pub = NULL, *rpub = NULL;
+	struct bundle_import_result res;
+	struct opts o;
+	struct err e;
+	int rc;
+
+	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+		return rc;
+	if ((rc = need(cmd, o.file, "the bundle FILE")) || (rc = need(cmd, o.root, "--root DIR")) ||
+	    (rc = need(cmd, o.queue, "--queue Q")) || (rc = need(cmd, o.pubkey, "--pubkey PUB")))
+		return rc;
+	if (!spool_queue_valid(o.queue))
+		return cli_usage(cmd, "queue '%s' is not a valid queue name", o.queue);
+	if ((rc = load_key(cmd, o.pubkey, 0, &pub)) != 0)
+		return rc;
+	if (o.record_pubkey && (rc = load_key(cmd, o.record_pubkey, 0, &rpub)) != 0) {
+		sig_key_free(pub);
+		return rc;
+	}
+	err_clear(&e);
+	rc = bundle_import(o.file, o.root, o.queue, pub, rpub, &o.lim, &res, &e);
+	sig_key_free(pub);
+	sig_key_free(rpub);
+	if (rc != ERR_OK)
+		return cli_fail(cmd, &e);
+	if (o.json)
+		printf("{\"imported\":%zu,\"duplicates\":%zu}\n", res.imported, res.duplicates);
+	else
+		printf("%s: %zu record(s) imported, %zu already present\n", o.file, res.imported,
+		       res.duplicates);
+	return CLI_EXIT_OK;
+}
+
+static int run_prune(int argc, char **argv)
+{
+	const char *cmd = "bundle prune";
+	struct sig_key *pub = NULL;
+	size_t pruned = 0;
+	struct opts o;
+	struct err e;
+	int rc;
+
+	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+		return rc;
+	if ((rc = need(cmd, o.file, "the acknowledgment FILE")) ||
+	    (rc = need(cmd, o.root, "--root DIR")) || (rc = need(cmd, o.queue, "--queue Q")) ||
+	    (rc = need(cmd, o.pubkey, "--pubkey PEER.pub")))
+		return rc;
+	if (!spool_queue_valid(o.queue))
+		return cli_usage(cmd, "queue '%s' is not a valid queue name", o.queue);
+	if ((rc = load_key(cmd, o.pubkey, 0, &pub)) != 0)
+		return rc;
+	err_clear(&e);
+	rc = bundle_prune(o.file, o.root, o.queue, pub, &pruned, &e);
+	sig_key_free(pub);
+	if (rc != ERR_OK)
+		return cli_fail(cmd, &e);
+	if (o.json)
+		printf("{\"pruned\":%zu}\n", pruned);
+	else
+		printf("%s: %zu acknowledged record(s) removed from %s/new\n", o.file, pruned,
+		       o.queue);
+	return CLI_EXIT_OK;
+}
 
 int cmd_bundle(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage("bundle", "this build does not include the bundle command yet");
+	const char *sub = argc > 1 ? argv[1] : NULL;
+
+	if (!sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		fputs(usage_text, sub ? stdout : stderr);
+		return sub ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	}
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(sub, "export") == 0)
+		return run_export(argc - 1, argv + 1, 0);
+	if (strcmp(sub, "ack") == 0)
+		return run_export(argc - 1, argv + 1, 1);
+	if (strcmp(sub, "verify") == 0)
+		return run_read(argc - 1, argv + 1, 0);
+	if (strcmp(sub, "list") == 0)
+		return run_read(argc - 1, argv + 1, 1);
+	if (strcmp(sub, "import") == 0)
+		return run_import(argc - 1, argv + 1);
+	if (strcmp(sub, "prune") == 0)
+		return run_prune(argc - 1, argv + 1);
+	return cli_usage("bundle", "'%s' is not a sub-command (export, verify, list, import, ack, "
+	                           "prune)",
+	                 sub);
 }

@@ -1,0 +1,58 @@
+/*
+ * bundle_int.h: shared by the bundle*.c files; not an interface for other
+ * modules (they use bundle.h).
+ */
+#ifndef SCFGATE_BUNDLE_INT_H
+#define SCFGATE_BUNDLE_INT_H
+
+#include <stdint.h>
+
+#include "bundle.h"
+
+#define BUNDLE_MANIFEST_NAME "manifest.xml"
+#define BUNDLE_SIG_NAME      "manifest.sig"
+/* The exact start of every manifest: with it no DOCTYPE can come first. */
+#define BUNDLE_MANIFEST_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<manifest "
+
+/* What the manifest is compared with: one compact row per record entry. */
+struct bundle_row {
+	uint64_t seq;
+	uint64_t size;
+	uint32_t producer; /* index into producers */
+	unsigned char sha[32];
+};
+
+struct bundle_table {
+	struct bundle_row *rows;
+	size_t n, alloc;
+	char (*producers)[RECORD_PRODUCER_MAX + 1];
+	size_t n_producers;
+};
+
+void bundle_table_release(struct bundle_table *t);
+/* The file name of row i. */
+void bundle_table_name(const struct bundle_table *t, size_t i, char out[RECORD_NAME_MAX]);
+
+/*
+ * The reader behind bundle_read_file/mem.  expect: the table a previous
+ * full read verified; every record entry must match it row by row.
+ * out (may be NULL): receives the table of this read.
+ */
+enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
+                                const struct bundle_read_opts *o, const struct bundle_table *expect,
+                                struct bundle_table *out, struct bundle_info *info, struct err *e);
+
+/* The text manifest.sig signs: "scfgate-bundle-manifest 1 sha256=HEX\n". */
+void bundle_sig_statement(const char sha_hex[65], char out[128]);
+
+/* Raw SHA-256 and its hex form. */
+void bundle_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65]);
+void bundle_hex(const unsigned char raw[32], char hex[65]);
+
+/* "NAME" made printable and short for error messages. */
+void bundle_safe_name(const char *name, char out[96]);
+
+/* rename(2) that never replaces an existing file. */
+enum err_status bundle_rename_noreplace(const char *from, const char *to, struct err *e);
+
+#endif
