@@ -175,8 +175,8 @@ static enum err_status build_path(struct geo_client *g, int reverse, double lat,
 
 	/* The JSON point names its spatial reference: a locator in a state
 	 * plane would otherwise read "x,y" in its own units. */
-	snprintf(point, sizeof(point), "{\"x\":%.7f,\"y\":%.7f,\"spatialReference\":{\"wkid\":4326}}",
-	         lng, lat);
+	snprintf(point, sizeof(point),
+	         "{\"x\":%.7f,\"y\":%.7f,\"spatialReference\":{\"wkid\":4326}}", lng, lat);
 	st = buf_adds(path, reverse ? "/reverseGeocode" : "/findAddressCandidates");
 	if (!st && !reverse)
 		st = http_query_add(path, "SingleLine", reported);
@@ -212,7 +212,8 @@ static void http_failure(struct geo_client *g, const struct http_response *resp,
 		geo_choose(&rep, &g->rules, 0, 0, reported, out);
 		return;
 	}
-	if (resp->status == 0 && (strcasestr(he->msg, "timed out") || strcasestr(he->msg, "timeout"))) {
+	if (resp->status == 0 &&
+	    (strcasestr(he->msg, "timed out") || strcasestr(he->msg, "timeout"))) {
 		geo_result_fail(out, GEO_TIMEOUT, "timeout", g->rules.max_distance_m, reported);
 		return;
 	}
@@ -316,8 +317,8 @@ enum err_status geo_verify(struct geo_client *g, int64_t issue_id, double lat, d
 	int do_reverse = g->mode != GEO_MODE_FIND || !has_addr;
 	long spent = 0;
 
-	if (!isfinite(lat) || !isfinite(lng) || lat < -90 || lat > 90 || lng < -180 ||
-	    lng > 180 || (lat == 0 && lng == 0)) {
+	if (!isfinite(lat) || !isfinite(lng) || lat < -90 || lat > 90 || lng < -180 || lng > 180 ||
+	    (lat == 0 && lng == 0)) {
 		geo_result_fail(out, GEO_NOT_TRIED, "no usable reported point",
 		                g->rules.max_distance_m, reported);
 		goto done;

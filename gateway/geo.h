@@ -63,13 +63,13 @@ const char *geo_mode_name(enum geo_mode m);
 int geo_mode_parse(const char *s, enum geo_mode *out);
 
 struct geo_opts {
-	const char *base_url;   /* ".../arcgis/rest/services/Locators/City/GeocodeServer" */
-	enum geo_mode mode;     /* default GEO_MODE_REVERSE */
-	const char *token_file; /* NULL: no token (read with cfg_read_secret) */
-	double min_score;       /* default 80 */
-	double max_distance_m;  /* default 100 */
-	long timeout_ms;        /* whole call, default 3000 (connect: the same bound) */
-	unsigned max_locations; /* findAddressCandidates maxLocations, default 5 */
+	const char *base_url;     /* ".../arcgis/rest/services/Locators/City/GeocodeServer" */
+	enum geo_mode mode;       /* default GEO_MODE_REVERSE */
+	const char *token_file;   /* NULL: no token (read with cfg_read_secret) */
+	double min_score;         /* default 80 */
+	double max_distance_m;    /* default 100 */
+	long timeout_ms;          /* whole call, default 3000 (connect: the same bound) */
+	unsigned max_locations;   /* findAddressCandidates maxLocations, default 5 */
 	const char *result_field; /* where the OMS half records the note: a Cartegraph
 	                             field name, or "description" (default) */
 	const char *ca_file;      /* NULL: the system CA store */
@@ -87,10 +87,10 @@ struct geo_candidate {
 };
 
 struct geo_reply {
-	int reverse;              /* answer of reverseGeocode */
-	long error_code;          /* != 0: the service's error body */
+	int reverse;                      /* answer of reverseGeocode */
+	long error_code;                  /* != 0: the service's error body */
 	char error_message[GEO_TEXT_MAX]; /* its message (and first detail), one line */
-	size_t n;                 /* candidates (0: nothing found) */
+	size_t n;                         /* candidates (0: nothing found) */
 	struct geo_candidate c[GEO_MAX_CANDIDATES];
 };
 
@@ -169,7 +169,7 @@ enum err_status geo_verify(struct geo_client *g, int64_t issue_id, double lat, d
 
 /* Counters since geo_client_new (one per geo_verify outcome, plus calls). */
 struct geo_stats {
-	uint64_t calls;    /* HTTP requests made */
+	uint64_t calls; /* HTTP requests made */
 	uint64_t verified;
 	uint64_t low_score;
 	uint64_t too_far;

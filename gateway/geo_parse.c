@@ -12,7 +12,7 @@
 
 #include "geo.h"
 
-#define WGS84 4326
+#define WGS84          4326
 #define EARTH_RADIUS_M 6371008.8
 
 const char *geo_mode_name(enum geo_mode m)
@@ -161,7 +161,8 @@ static enum err_status check_sr(const cJSON *sr, struct err *e)
 		return ERR_OK; /* a wkt-only reference: trust outSR=4326 */
 	if (wkid == WGS84 || latest == WGS84)
 		return ERR_OK;
-	return err_set(e, ERR_PERM, "geocoder answer in spatial reference wkid %.0f, not 4326 (WGS84)",
+	return err_set(e, ERR_PERM,
+	               "geocoder answer in spatial reference wkid %.0f, not 4326 (WGS84)",
 	               wkid ? wkid : latest);
 }
 
@@ -447,15 +448,17 @@ void geo_choose(const struct geo_reply *r, const struct geo_rules *rules, double
 		out->distance_m = near_ok;
 		set_text(out->reason, "nearest candidate %.0f m away (limit %.0f m)", near_ok,
 		         rules->max_distance_m);
-		set_text(out->note,
-		         "Reported address; ArcGIS found no candidate within %.0f m (nearest %.0f m)",
-		         rules->max_distance_m, near_ok);
+		set_text(
+		    out->note,
+		    "Reported address; ArcGIS found no candidate within %.0f m (nearest %.0f m)",
+		    rules->max_distance_m, near_ok);
 		return;
 	}
 	out->outcome = GEO_LOW_SCORE;
 	out->score = best_score;
 	out->distance_m = -1;
 	set_text(out->reason, "best score %.0f below %.0f", best_score, rules->min_score);
-	set_text(out->note, "Reported address; ArcGIS's best candidate scored %.0f (at least %.0f needed)",
+	set_text(out->note,
+	         "Reported address; ArcGIS's best candidate scored %.0f (at least %.0f needed)",
 	         best_score, rules->min_score);
 }

@@ -46,12 +46,12 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#define BLOCK_DEG  0.001   /* street spacing */
-#define STEP_DEG   0.0001  /* house spacing along a street */
-#define SETBACK_M  9.0     /* house point off the centre line */
-#define M_PER_DEG  111195.0
-#define BODY_MAX   (64 * 1024)
-#define MAX_RULES  256
+#define BLOCK_DEG 0.001  /* street spacing */
+#define STEP_DEG  0.0001 /* house spacing along a street */
+#define SETBACK_M 9.0    /* house point off the centre line */
+#define M_PER_DEG 111195.0
+#define BODY_MAX  (64 * 1024)
+#define MAX_RULES 256
 
 struct faults {
 	double error_rate, http_error_rate, hang_rate, malformed_rate, truncate_rate;
@@ -95,35 +95,36 @@ static struct {
 static volatile sig_atomic_t stopping;
 
 static const char *const avenues[] = {
-    "Oak",    "Maple",   "Cedar",  "Elm",     "Walnut", "Pine",    "Chestnut", "Spruce",
-    "Willow", "Hickory", "Birch",  "Poplar",  "Ash",    "Sycamore", "Linden",  "Magnolia",
-    "Laurel", "Juniper", "Locust", "Cypress",
+    "Oak",    "Maple",    "Cedar",   "Elm",     "Walnut", "Pine",    "Chestnut",
+    "Spruce", "Willow",   "Hickory", "Birch",   "Poplar", "Ash",     "Sycamore",
+    "Linden", "Magnolia", "Laurel",  "Juniper", "Locust", "Cypress",
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: geo-sim [options]\n"
-	        "A loopback ArcGIS GeocodeServer (findAddressCandidates, reverseGeocode).\n"
-	        "  --port N             listen on 127.0.0.1:N (0: any free port; default 0)\n"
-	        "  --prefix PATH        service path (default %s)\n"
-	        "  --token T            require token=T (or X-Esri-Authorization: Bearer T)\n"
-	        "  --center LAT,LNG     where findAddressCandidates looks without a location\n"
-	        "  --city NAME --region NAME --region-abbr XX --postal NNNNN   address parts\n"
-	        "  --rules FILE         JSON array of rules (see docs/geocoding.md)\n"
-	        "  --seed N             fault decisions are a function of (seed, request number)\n"
-	        "  --error-rate P       fraction answered with the error body (HTTP 200)\n"
-	        "  --http-error-rate P  fraction answered HTTP 500\n"
-	        "  --latency-ms N       added to every answer\n"
-	        "  --jitter-ms N        plus random(0..N)\n"
-	        "  --hang-rate P        fraction that hang (no answer) for --hang-ms (default 30000)\n"
-	        "  --malformed-rate P   fraction answered with an HTML page instead of JSON\n"
-	        "  --truncate-rate P    fraction answered with JSON cut in half\n"
-	        "  --quiet              no log line per request\n"
-	        "  --help               this text\n"
-	        "Admin: GET|POST /_admin/faults, GET|POST|DELETE /_admin/rules, GET /_admin/stats.\n"
-	        "Prints \"listening on 127.0.0.1:PORT\" once ready; SIGTERM stops it.\n",
-	        sim.prefix);
+	fprintf(
+	    f,
+	    "usage: geo-sim [options]\n"
+	    "A loopback ArcGIS GeocodeServer (findAddressCandidates, reverseGeocode).\n"
+	    "  --port N             listen on 127.0.0.1:N (0: any free port; default 0)\n"
+	    "  --prefix PATH        service path (default %s)\n"
+	    "  --token T            require token=T (or X-Esri-Authorization: Bearer T)\n"
+	    "  --center LAT,LNG     where findAddressCandidates looks without a location\n"
+	    "  --city NAME --region NAME --region-abbr XX --postal NNNNN   address parts\n"
+	    "  --rules FILE         JSON array of rules (see docs/geocoding.md)\n"
+	    "  --seed N             fault decisions are a function of (seed, request number)\n"
+	    "  --error-rate P       fraction answered with the error body (HTTP 200)\n"
+	    "  --http-error-rate P  fraction answered HTTP 500\n"
+	    "  --latency-ms N       added to every answer\n"
+	    "  --jitter-ms N        plus random(0..N)\n"
+	    "  --hang-rate P        fraction that hang (no answer) for --hang-ms (default 30000)\n"
+	    "  --malformed-rate P   fraction answered with an HTML page instead of JSON\n"
+	    "  --truncate-rate P    fraction answered with JSON cut in half\n"
+	    "  --quiet              no log line per request\n"
+	    "  --help               this text\n"
+	    "Admin: GET|POST /_admin/faults, GET|POST|DELETE /_admin/rules, GET /_admin/stats.\n"
+	    "Prints \"listening on 127.0.0.1:PORT\" once ready; SIGTERM stops it.\n",
+	    sim.prefix);
 }
 
 /* ---- deterministic randomness ---- */
@@ -375,10 +376,10 @@ static char *reverse_answer(double lat, double lng)
 static const char *expand_word(const char *w)
 {
 	static const char *const abbr[][2] = {
-	    {"st", "Street"},    {"ave", "Avenue"}, {"av", "Avenue"}, {"rd", "Road"},
-	    {"blvd", "Boulevard"}, {"dr", "Drive"}, {"ln", "Lane"},   {"ct", "Court"},
-	    {"pl", "Place"},     {"hwy", "Highway"}, {"n", "North"},  {"s", "South"},
-	    {"e", "East"},       {"w", "West"},
+	    {"st", "Street"},      {"ave", "Avenue"},  {"av", "Avenue"}, {"rd", "Road"},
+	    {"blvd", "Boulevard"}, {"dr", "Drive"},    {"ln", "Lane"},   {"ct", "Court"},
+	    {"pl", "Place"},       {"hwy", "Highway"}, {"n", "North"},   {"s", "South"},
+	    {"e", "East"},         {"w", "West"},
 	};
 	char low[16];
 	size_t n = strlen(w);
@@ -480,7 +481,8 @@ static char *find_answer(const char *text, double lat, double lng, long max_loca
 	}
 	snprintf(grid, sizeof(grid), "%ld %s", h.number, h.street);
 	if (!r && max_locations > 1 && strcasecmp(grid, line))
-		cJSON_AddItemToArray(cands, candidate(grid, h.postal, h.lat, h.lng, 71, "PointAddress"));
+		cJSON_AddItemToArray(cands,
+		                     candidate(grid, h.postal, h.lat, h.lng, 71, "PointAddress"));
 done:
 	s = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -850,8 +852,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			sim.faulted++;
 		hang = r == 2;
 		if (!r || !hang)
-			delay = f.latency_ms +
-			        (f.jitter_ms ? (long)(chance(req, 6) * (double)(f.jitter_ms + 1)) : 0);
+			delay =
+			    f.latency_ms +
+			    (f.jitter_ms ? (long)(chance(req, 6) * (double)(f.jitter_ms + 1)) : 0);
 		if (!r)
 			operation(c, url + plen, &a);
 		if (a.fault && !strcmp(a.fault, "truncated") && a.body)
@@ -865,7 +868,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (hang) {
 		sleep_ms(f.hang_ms);
 		if (!sim.quiet)
-			fprintf(stderr, "geo-sim %s %s - %ldms fault=hang\n", method, url, f.hang_ms);
+			fprintf(stderr, "geo-sim %s %s - %ldms fault=hang\n", method, url,
+			        f.hang_ms);
 		return MHD_NO; /* drop the connection without an answer */
 	}
 	sleep_ms(delay);
@@ -878,9 +882,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!sim.quiet)
 		/* the path only: the query may hold the token */
-		fprintf(stderr, "geo-sim %s %s %d %ldms%s%s\n", method, url, a.status,
-		        (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
-		        a.fault ? " fault=" : "", a.fault ? a.fault : "");
+		fprintf(
+		    stderr, "geo-sim %s %s %d %ldms%s%s\n", method, url, a.status,
+		    (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+		    a.fault ? " fault=" : "", a.fault ? a.fault : "");
 	return ret;
 }
 
@@ -956,21 +961,48 @@ static int bad(const char *what, const char *val)
 int main(int argc, char **argv)
 {
 	enum {
-		O_PORT = 256, O_PREFIX, O_TOKEN, O_CENTER, O_CITY, O_REGION, O_ABBR, O_POSTAL,
-		O_RULES, O_SEED, O_ERR, O_HTTPERR, O_LAT, O_JIT, O_HANG, O_HANGMS, O_MAL, O_TRUNC,
-		O_QUIET, O_HELP,
+		O_PORT = 256,
+		O_PREFIX,
+		O_TOKEN,
+		O_CENTER,
+		O_CITY,
+		O_REGION,
+		O_ABBR,
+		O_POSTAL,
+		O_RULES,
+		O_SEED,
+		O_ERR,
+		O_HTTPERR,
+		O_LAT,
+		O_JIT,
+		O_HANG,
+		O_HANGMS,
+		O_MAL,
+		O_TRUNC,
+		O_QUIET,
+		O_HELP,
 	};
 	static const struct option opts[] = {
-	    {"port", 1, 0, O_PORT},         {"prefix", 1, 0, O_PREFIX},
-	    {"token", 1, 0, O_TOKEN},       {"center", 1, 0, O_CENTER},
-	    {"city", 1, 0, O_CITY},         {"region", 1, 0, O_REGION},
-	    {"region-abbr", 1, 0, O_ABBR},  {"postal", 1, 0, O_POSTAL},
-	    {"rules", 1, 0, O_RULES},       {"seed", 1, 0, O_SEED},
-	    {"error-rate", 1, 0, O_ERR},    {"http-error-rate", 1, 0, O_HTTPERR},
-	    {"latency-ms", 1, 0, O_LAT},    {"jitter-ms", 1, 0, O_JIT},
-	    {"hang-rate", 1, 0, O_HANG},    {"hang-ms", 1, 0, O_HANGMS},
-	    {"malformed-rate", 1, 0, O_MAL}, {"truncate-rate", 1, 0, O_TRUNC},
-	    {"quiet", 0, 0, O_QUIET},       {"help", 0, 0, O_HELP},
+	    {"port", 1, 0, O_PORT},
+	    {"prefix", 1, 0, O_PREFIX},
+	    {"token", 1, 0, O_TOKEN},
+	    {"center", 1, 0, O_CENTER},
+	    {"city", 1, 0, O_CITY},
+	    {"region", 1, 0, O_REGION},
+	    {"region-abbr", 1, 0, O_ABBR},
+	    {"postal", 1, 0, O_POSTAL},
+	    {"rules", 1, 0, O_RULES},
+	    {"seed", 1, 0, O_SEED},
+	    {"error-rate", 1, 0, O_ERR},
+	    {"http-error-rate", 1, 0, O_HTTPERR},
+	    {"latency-ms", 1, 0, O_LAT},
+	    {"jitter-ms", 1, 0, O_JIT},
+	    {"hang-rate", 1, 0, O_HANG},
+	    {"hang-ms", 1, 0, O_HANGMS},
+	    {"malformed-rate", 1, 0, O_MAL},
+	    {"truncate-rate", 1, 0, O_TRUNC},
+	    {"quiet", 0, 0, O_QUIET},
+	    {"help", 0, 0, O_HELP},
 	    {0, 0, 0, 0},
 	};
 	struct sockaddr_in sa;
@@ -1082,11 +1114,10 @@ int main(int argc, char **argv)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-	                         MHD_USE_ERROR_LOG,
-	                     0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &sa,
-	                     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
+	d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+	    completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "geo-sim: cannot listen on 127.0.0.1:%ld\n", port);
 		return 1;
