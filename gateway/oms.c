@@ -1,0 +1,300 @@
+/*
+ * oms.c: the OMS half's set-up, its inbound records (ack, close) and the
+ * daemon loop.  See oms.h.
+ */
+#include "oms_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum err_status make_client(struct oms *o, struct err *e)
+{
+	const struct cfg_cartegraph *g = &o->cfg->cg;
+	struct buf secret = BUF_INIT_CAP(CFG_SECRET_MAX);
+	struct http_config hc;
+	char *user = NULL, *pass = NULL;
+	enum err_status st;
+
+	st = cfg_read_secret(g->credential_file, &secret, e);
+	if (st == ERR_OK)
+		st = cfg_split_basic(secret.data, &user, &pass, e);
+	if (st != ERR_OK)
+		goto out;
+	http_config_init(&hc);
+	hc.base_url = g->base_url;
+	hc.auth = g->auth == CFG_CG_AUTH_SESSION ? HTTP_AUTH_CG_SESSION : HTTP_AUTH_BASIC;
+	hc.username = user;
+	hc.password = pass;
+	hc.concurrency = o->opts.concurrency;
+	hc.max_attempts = o->opts.http_attempts;
+	hc.backoff_base_ms = o->opts.http_backoff_ms;
+	hc.backoff_max_ms = o->opts.http_backoff_ms * 16;
+	hc.timeout_ms = o->opts.http_timeout_ms;
+	hc.connect_timeout_ms = o->opts.http_timeout_ms < 10000 ? o->opts.http_timeout_ms : 10000;
+	st = http_client_new(&o->http, &hc, e);
+out:
+	if (secret.data)
+		memset(secret.data, 0, secret.alloc);
+	buf_release(&secret);
+	return st;
+}
+
+static void opts_defaults(struct oms *o, const struct oms_opts *in)
+{
+	if (in)
+		o->opts = *in;
+	if (!o->opts.concurrency)
+		o->opts.concurrency = o->cfg->cg.concurrency ? o->cfg->cg.concurrency : 2;
+	if (!o->opts.retry_base_ms)
+		o->opts.retry_base_ms = 1000;
+	if (!o->opts.retry_max_ms)
+		o->opts.retry_max_ms = 300000;
+	if (!o->opts.http_attempts)
+		o->opts.http_attempts = 4;
+	if (!o->opts.http_backoff_ms)
+		o->opts.http_backoff_ms = 500;
+	if (!o->opts.http_timeout_ms)
+		o->opts.http_timeout_ms = 30000;
+	o->window = o->opts.window ? o->opts.window : 8 * o->opts.concurrency;
+	if (o->window < 16)
+		o->window = 16;
+	if (o->window > OMS_WINDOW_MAX)
+		o->window = OMS_WINDOW_MAX;
+}
+
+enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms_opts *opts,
+                         struct err *e)
+{
+	struct spool_consumer_opts co;
+	char dir[SPOOL_PATH_MAX];
+	struct oms *o;
+	enum err_status st;
+
+	*out = NULL;
+	if (!c->cg.base_url)
+		return err_set(e, ERR_FATAL, "%s: no <cartegraph> section", c->path);
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return err_set(e, ERR_TEMP, "out of memory");
+	o->cfg = c;
+	opts_defaults(o, opts);
+	snprintf(o->class_path, sizeof(o->class_path), "/api/v1/classes/%s", c->cg.request_class);
+	memset(&co, 0, sizeof(co));
+	co.grace_seconds = c->spool.grace_seconds;
+	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
+	if ((st = sig_load_private(c->spool.private_key, &o->priv, e)) != ERR_OK ||
+	    (st = sig_load_public(c->spool.peer_public_key, &o->pub, e)) != ERR_OK ||
+	    (st = spool_queue_init(c->spool.root, "outbound", e)) != ERR_OK ||
+	    (st = spool_queue_init(c->spool.root, "inbound", e)) != ERR_OK ||
+	    (st = spool_consumer_open(&o->out_q, c->spool.root, "outbound", o->pub, &co, e)) !=
+	        ERR_OK ||
+	    (st = spool_producer_open(&o->in_q, c->spool.root, "inbound", c->spool.producer,
+	                              o->priv, e)) != ERR_OK)
+		goto fail;
+	if (snprintf(dir, sizeof(dir), "%s/state/oms", c->spool.root) >= (int)sizeof(dir)) {
+		st = err_set(e, ERR_FATAL, "%s: spool root path too long", c->path);
+		goto fail;
+	}
+	{
+		char sdir[SPOOL_PATH_MAX];
+		snprintf(sdir, sizeof(sdir), "%s/state", c->spool.root);
+		if (mkdir(sdir, 0750) != 0 && errno != EEXIST) {
+			st = err_errno(e, ERR_FATAL, errno, "%s", sdir);
+			goto fail;
+		}
+	}
+	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK ||
+	    (st = make_client(o, e)) != ERR_OK || (st = oms_recover_pending(o, e)) != ERR_OK)
+		goto fail;
+	*out = o;
+	return ERR_OK;
+fail:
+	oms_free(o);
+	return st;
+}
+
+void oms_free(struct oms *o)
+{
+	if (!o)
+		return;
+	oms_forward_release(o);
+	if (o->track)
+		oms_track_compact(o->track, NULL);
+	oms_track_free(o->track);
+	http_client_free(o->http);
+	spool_consumer_free(o->out_q);
+	spool_producer_free(o->in_q);
+	sig_key_free(o->priv);
+	sig_key_free(o->pub);
+	free(o);
+}
+
+size_t oms_tracked_open(const struct oms *o)
+{
+	size_t n = 0, total = oms_track_count(o->track);
+
+	for (size_t i = 0; i < total; i++) {
+		const struct oms_entry *en = oms_track_at(o->track, i);
+		if ((en->flags & OMS_T_CREATED) && !(en->flags & OMS_T_CLOSED))
+			n++;
+	}
+	return n;
+}
+
+/* ---- ack and close: exactly once across crashes --------------------------- */
+
+static enum err_status commit_journalled(struct oms *o, struct oms_entry *en, struct record *rec,
+                                         uint64_t *seq_slot, unsigned pending_flag,
+                                         unsigned done_flag, struct err *e)
+{
+	enum err_status st;
+	uint64_t seq = 0;
+
+	*seq_slot = spool_producer_next_seq(o->in_q);
+	st = oms_track_save(o->track, en, 1, e);
+	if (st != ERR_OK)
+		return st;
+	st = spool_commit(o->in_q, rec, &seq, e);
+	if (st != ERR_OK) {
+		/* The number was not used (or is lost with the file): forget it
+		 * so a later record taking it is not mistaken for this one. */
+		*seq_slot = 0;
+		oms_track_save(o->track, en, 0, NULL);
+		return st;
+	}
+	*seq_slot = 0;
+	en->flags = (en->flags & ~pending_flag) | done_flag;
+	return oms_track_save(o->track, en, 0, e);
+}
+
+enum err_status oms_commit_ack(struct oms *o, struct oms_entry *en, const char *accepted_at,
+                               struct err *e)
+{
+	struct map_cg_request rq;
+	struct record *rec = NULL;
+	enum err_status st;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.oid = en->oid;
+	rq.request_id = en->request_id;
+	en->flags |= OMS_T_ACKPEND;
+	st = map_ack_record(en->issue, &rq, cfg_request_type(o->cfg, en->type_id), accepted_at,
+	                    &rec, e);
+	if (st == ERR_OK)
+		st = commit_journalled(o, en, rec, &en->ack_seq, OMS_T_ACKPEND, 0, e);
+	if (st == ERR_OK) {
+		log_info("effect=ack issue=%" PRId64 " oid=%" PRId64 " record=%" PRIu64, en->issue,
+		         en->oid, rec->seq);
+		if (o->counts)
+			o->counts->acks++;
+	}
+	record_free(rec);
+	return st;
+}
+
+enum err_status oms_commit_close(struct oms *o, struct oms_entry *en,
+                                 const struct map_cg_request *rq, struct err *e)
+{
+	struct record *rec = NULL;
+	const char *when =
+	    rq->last_modified && map_time_ok(rq->last_modified) ? rq->last_modified : NULL;
+	char now[32];
+	enum err_status st;
+
+	oms_now(now);
+	en->flags |= OMS_T_CLOSING;
+	st = map_close_record(en->issue, rq, cfg_request_type(o->cfg, en->type_id),
+	                      when ? when : now, &rec, e);
+	if (st == ERR_OK)
+		st = commit_journalled(o, en, rec, &en->close_seq, OMS_T_CLOSING, OMS_T_CLOSED, e);
+	if (st == ERR_OK) {
+		log_info("effect=close issue=%" PRId64 " oid=%" PRId64 " status=%s record=%" PRIu64,
+		         en->issue, en->oid, rq->status ? rq->status : "", rec->seq);
+		if (o->counts)
+			o->counts->closes++;
+	}
+	record_free(rec);
+	return st;
+}
+
+/*
+ * A journalled sequence the producer has passed was committed (numbers
+ * are never reused for a visible record); one it has not reached was
+ * not: the ack is committed again now, the close again at the next poll
+ * (which sees the request closed again).
+ */
+enum err_status oms_recover_pending(struct oms *o, struct err *e)
+{
+	uint64_t next = spool_producer_next_seq(o->in_q);
+	size_t n = oms_track_count(o->track);
+	char now[32];
+
+	oms_now(now);
+	for (size_t i = 0; i < n; i++) {
+		struct oms_entry *en = oms_track_at(o->track, i);
+		enum err_status st = ERR_OK;
+		if ((en->flags & OMS_T_CLOSING) && en->close_seq) {
+			if (en->close_seq < next)
+				en->flags = (en->flags & ~(unsigned)OMS_T_CLOSING) | OMS_T_CLOSED;
+			en->close_seq = 0;
+			st = oms_track_save(o->track, en, 0, e);
+		}
+		if (st == ERR_OK && (en->flags & OMS_T_ACKPEND) && en->ack_seq) {
+			if (en->ack_seq < next)
+				en->flags &= ~(unsigned)OMS_T_ACKPEND;
+			en->ack_seq = 0;
+			st = oms_track_save(o->track, en, 0, e);
+		}
+		if (st == ERR_OK && (en->flags & OMS_T_ACKPEND) && (en->flags & OMS_T_CREATED) &&
+		    !(en->flags & (OMS_T_CLOSING | OMS_T_CLOSED)))
+			st = oms_commit_ack(o, en, now, e);
+		if (st == ERR_FATAL)
+			return st;
+		if (st != ERR_OK)
+			log_warn("issue=%" PRId64 ": pending ack not committed yet: %s", en->issue,
+			         e ? e->msg : "");
+	}
+	return ERR_OK;
+}
+
+/* ---- daemon ------------------------------------------------------------------ */
+
+static int stopped(const struct oms *o)
+{
+	return o->opts.stop && *o->opts.stop;
+}
+
+enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
+{
+	time_t last_poll = 0;
+	enum err_status st;
+
+	while (!stopped(o)) {
+		time_t now = time(NULL);
+		st = oms_forward(o, 0, counts, e);
+		if (st == ERR_FATAL)
+			return st;
+		if (st != ERR_OK)
+			log_warn("forward: %s", e->msg);
+		if (!stopped(o) && now - last_poll >= (time_t)o->cfg->cg.poll_seconds) {
+			last_poll = now;
+			st = oms_poll(o, counts, e);
+			if (st == ERR_FATAL)
+				return st;
+			if (st != ERR_OK)
+				log_warn("poll: %s", e->msg);
+		}
+		for (int i = 0; i < 10 && !stopped(o); i++)
+			usleep(100 * 1000);
+	}
+	oms_forward_release(o);
+	return ERR_OK;
+}

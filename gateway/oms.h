@@ -1,0 +1,128 @@
+/*
+ * oms.h: the OMS half: forward outbound records into Cartegraph exactly
+ * once, poll the requests it created, and report acks and closings back
+ * through the inbound queue.
+ *
+ * Forward contract
+ *   - Outbound records are applied in the SCF producer's sequence order
+ *     PER ISSUE: records of different issues may be in flight at once
+ *     (at most cfg.cg.concurrency HTTP transfers, a look-ahead window of
+ *     records behind the claimed one), records of one issue never
+ *     overtake each other, and records leave new/ (done/, failed/,
+ *     hold/) strictly in sequence order.
+ *   - Look-ahead: the spool consumer hands out one claimed record per
+ *     producer at a time, so the records behind it are read (and their
+ *     signatures verified) in new/ without being claimed, applied, and
+ *     claimed and completed when their turn comes.  Every effect is
+ *     idempotent, so a crash that leaves an applied record in new/ only
+ *     costs a repeat of its checks.
+ *   - issue: POST the create body; then an `ack` record goes to the
+ *     inbound queue, then the outbound record is completed.  A create
+ *     that may have happened (journalled intent, no ack) is resolved by
+ *     looking the SCF issue id up in the external-id field first.
+ *   - comment: read the notes, skip if the marker is there, else re-read
+ *     right before writing and PUT the appended notes only if nobody
+ *     changed them in between (else start again, a few times).
+ *   - attachment: POST the linked child unless one with the same URL
+ *     exists.
+ *   - 5xx/timeouts (after the client's own retries): the record is tried
+ *     again after a capped exponential back-off with jitter; other
+ *     issues keep flowing inside the window.  4xx or a mapping that
+ *     cannot apply: failed/ with the reason and body; later records of
+ *     that issue go to hold/ ("blocked behind ...") until an operator
+ *     acts.  401 after one re-login, or any fatal error: ERR_FATAL.
+ *
+ * Tracked state
+ *   <spool root>/state/oms/: a snapshot and an append-only journal of
+ *   full entry lines (last line wins), compacted when the journal grows
+ *   past the number of entries.  Lines that precede an external effect
+ *   (a create intent, the sequence an ack or close record is about to
+ *   get) are fdatasync'd first.  Ack and close records are exactly once
+ *   across crashes: the journal names the inbound sequence the record is
+ *   about to take, and at start-up a sequence the producer has already
+ *   passed counts as committed.
+ *
+ * Poll contract
+ *   - For every tracked request that is not closed: GET the request class
+ *     filtered on [Oid] in (...) in chunks of OMS_POLL_CHUNK, only the
+ *     fields needed.  A closed status (cfg_is_closed_value) commits a
+ *     `close` record and stops tracking; the request is never looked at
+ *     again.
+ *
+ * No function here prints; effects are logged through log.h, one line
+ * each ("effect=create issue=... oid=... record=...").
+ */
+#ifndef SCFGATE_OMS_H
+#define SCFGATE_OMS_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "err.h"
+#include "http.h"
+
+#define OMS_POLL_CHUNK 150
+#define OMS_WINDOW_MAX 1024
+
+struct oms_opts {
+	unsigned window;             /* look-ahead records; 0 -> 8 x concurrency */
+	unsigned concurrency;        /* 0 -> cfg.cg.concurrency */
+	long retry_base_ms;          /* back-off of a record after ERR_TEMP; 0 -> 1000 */
+	long retry_max_ms;           /* cap; 0 -> 300000 */
+	unsigned http_attempts;      /* the client's attempts per request; 0 -> 4 */
+	long http_backoff_ms;        /* the client's back-off base; 0 -> 500 */
+	long http_timeout_ms;        /* per transfer; 0 -> 30000 */
+	volatile sig_atomic_t *stop; /* set by a signal handler: finish and return */
+};
+
+struct oms;
+
+/* Open the queues, the tracked state and the HTTP client; recover an
+ * interrupted ack/close commit.  The credential file is read here. */
+enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms_opts *opts,
+                         struct err *e);
+void oms_free(struct oms *o);
+
+struct oms_counts {
+	size_t applied; /* outbound records completed (effect made or already there) */
+	size_t failed;  /* to failed/ */
+	size_t held;    /* to hold/ (blocked behind a failed record) */
+	size_t waiting; /* still waiting (temporary errors) when forward returned */
+	size_t acks;    /* ack records committed */
+	size_t closes;  /* close records committed */
+	size_t polled;  /* requests looked at by the last poll */
+};
+
+/*
+ * Apply the outbound queue until it is empty (or, with once=1, until
+ * only records waiting out a temporary error are left), or *stop.
+ * ERR_OK also when records wait (counts->waiting); ERR_FATAL stops the
+ * half (e says why, starting "ALERT:" for authentication).
+ */
+enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, struct err *e);
+
+/* One poll cycle over all tracked open requests. */
+enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e);
+
+/* Daemon: forward continuously, poll every cfg.cg.poll_seconds, until
+ * *opts.stop; then finish the records in hand and return ERR_OK. */
+enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e);
+
+/* Requests tracked (created, not closed) and all entries known. */
+size_t oms_tracked_open(const struct oms *o);
+
+/*
+ * Replay: put done/ records of the outbound queue through forward again
+ * (the idempotency checks make it a no-op for effects that exist; a
+ * request deleted in Cartegraph is created again).  names: record file
+ * names (NULL-terminated list); NULL means every record in done/ whose
+ * sequence is in [from_seq, to_seq] (0 = open end).  Records stay in
+ * done/.  Must not run while `scfgate oms` runs (it takes the outbound
+ * consumer lock).  *n_replayed receives how many were applied.
+ */
+enum err_status oms_replay(const struct cfg *c, const char *const *names, uint64_t from_seq,
+                           uint64_t to_seq, size_t *n_replayed, struct err *e);
+
+#endif

@@ -1,0 +1,1219 @@
+/*
+ * oms_forward.c: apply outbound records to Cartegraph, per-issue in
+ * order, many issues at once.  See oms.h for the contract.
+ *
+ * The window holds the claimed record (head) and the records behind it,
+ * read in new/ without a claim.  Each entry runs a small state machine
+ * of HTTP calls (http_submit); a finished entry pumps the window from
+ * inside http_drain: settle finished heads in order (claim, complete /
+ * fail / hold), read more records, dispatch every entry whose issue has
+ * nothing earlier unfinished.
+ */
+#include "oms_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+#include "map.h"
+
+/* Re-reads of the notes when someone else changed them meanwhile. */
+#define NOTES_TRIES 5
+/* Record-level attempts a --once pass spends on a temporary error. */
+#define ONCE_TEMP_TRIES 3
+
+enum fw_state { FW_WAIT, FW_RUN, FW_DONE, FW_FAIL, FW_TEMP, FW_HOLD, FW_FATAL };
+
+enum fw_step {
+	S_START,
+	S_LOOKUP, /* GET by external id */
+	S_CREATE, /* POST the request */
+	S_READ1,  /* GET the notes */
+	S_READ2,  /* GET the notes again, right before writing */
+	S_PUT,    /* PUT the appended notes */
+	S_LIST,   /* GET the attachment children */
+	S_ATTACH, /* POST the attachment child */
+};
+
+struct fw;
+
+struct fw_entry {
+	struct fw *fw;
+	char name[RECORD_NAME_MAX];
+	uint64_t seq;
+	struct record *rec;      /* borrowed from item when claimed, else owned */
+	struct spool_item *item; /* NULL until claimed (and always in replay) */
+	int reinjected;
+	int64_t issue;
+	int orphan; /* read ahead, then passed over by the spool: drop when idle */
+	enum fw_state st;
+	enum fw_step step;
+	int64_t oid;
+	int tries;
+	unsigned temp_n;
+	uint64_t not_before;
+	char *notes; /* the notes as first read */
+	const char *effect;
+	char *why;
+	long why_status;
+	char *why_body;
+};
+
+struct fw {
+	struct oms *o;
+	struct fw_entry **win;
+	size_t n, cap;
+	char producer[RECORD_PRODUCER_MAX + 1];
+	uint64_t next_peek;
+	int replay;
+	int queue_empty;
+	size_t inflight;
+	int pumping, repump;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void oms_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int64_t record_issue_id(const struct record *r)
+{
+	switch (r->kind) {
+	case RECORD_ISSUE:
+		return r->u.issue.issue_id;
+	case RECORD_COMMENT:
+		return r->u.comment.issue_id;
+	case RECORD_ATTACHMENT:
+		return r->u.attachment.issue_id;
+	default:
+		return 0;
+	}
+}
+
+static void entry_free(struct fw_entry *en)
+{
+	if (!en)
+		return;
+	if (en->item)
+		spool_item_free(en->item);
+	else
+		record_free(en->rec);
+	free(en->notes);
+	free(en->why);
+	free(en->why_body);
+	free(en);
+}
+
+static struct fw_entry *entry_new(struct fw *fw, const char *name, uint64_t seq, struct record *rec,
+                                  struct spool_item *item)
+{
+	struct fw_entry *en = calloc(1, sizeof(*en));
+
+	if (!en)
+		return NULL;
+	en->fw = fw;
+	snprintf(en->name, sizeof(en->name), "%s", name);
+	en->seq = seq;
+	en->rec = item ? item->rec : rec;
+	en->item = item;
+	en->reinjected = item ? item->reinjected : 0;
+	en->issue = record_issue_id(en->rec);
+	return en;
+}
+
+static int win_insert(struct fw *fw, size_t at, struct fw_entry *en)
+{
+	if (fw->n == fw->cap) {
+		size_t nc = fw->cap ? fw->cap * 2 : 32;
+		struct fw_entry **nw = realloc(fw->win, nc * sizeof(*nw));
+		if (!nw)
+			return -1;
+		fw->win = nw;
+		fw->cap = nc;
+	}
+	memmove(&fw->win[at + 1], &fw->win[at], (fw->n - at) * sizeof(*fw->win));
+	fw->win[at] = en;
+	fw->n++;
+	return 0;
+}
+
+static void win_remove(struct fw *fw, size_t at)
+{
+	memmove(&fw->win[at], &fw->win[at + 1], (fw->n - at - 1) * sizeof(*fw->win));
+	fw->n--;
+}
+
+/* ---- outcomes ------------------------------------------------------------- */
+
+static int settled_state(enum fw_state st)
+{
+	return st == FW_DONE || st == FW_FAIL || st == FW_HOLD;
+}
+
+static void pump(struct fw *fw);
+
+static void set_why(struct fw_entry *en, const char *reason, long status, const char *body)
+{
+	free(en->why);
+	free(en->why_body);
+	en->why = strdup(reason ? reason : "");
+	en->why_status = status;
+	en->why_body = body ? strdup(body) : NULL;
+}
+
+static void finish(struct fw_entry *en, enum fw_state st)
+{
+	en->st = st;
+	if (en->fw->inflight)
+		en->fw->inflight--;
+	pump(en->fw);
+}
+
+static void done(struct fw_entry *en, const char *effect)
+{
+	en->effect = effect;
+	en->temp_n = 0;
+	finish(en, FW_DONE);
+}
+
+static void temp(struct fw_entry *en, const char *reason)
+{
+	struct oms *o = en->fw->o;
+	uint64_t d = (uint64_t)o->opts.retry_base_ms << (en->temp_n < 16 ? en->temp_n : 16);
+
+	if (d > (uint64_t)o->opts.retry_max_ms)
+		d = (uint64_t)o->opts.retry_max_ms;
+	/* Half fixed, half random: spread retries of many records apart. */
+	d = d / 2 + (uint64_t)random() % (d / 2 + 1);
+	en->temp_n++;
+	en->not_before = mono_ms() + d;
+	log_warn("effect=retry issue=%" PRId64 " record=%s in_ms=%" PRIu64 " reason=%s", en->issue,
+	         en->name, d, reason);
+	set_why(en, reason, 0, NULL);
+	finish(en, FW_TEMP);
+}
+
+static void perm(struct fw_entry *en, const char *reason, long status, const char *body)
+{
+	set_why(en, reason, status, body);
+	finish(en, FW_FAIL);
+}
+
+static void fatal(struct fw_entry *en, const struct err *e)
+{
+	struct oms *o = en->fw->o;
+
+	if (!o->fatal) {
+		o->fatal = 1;
+		o->fatal_err = *e;
+	}
+	finish(en, FW_FATAL);
+}
+
+/* Route a failed HTTP call by its class; returns 1 when handled. */
+static int failed(struct fw_entry *en, enum err_status st, struct http_response *r,
+                  const struct err *e)
+{
+	switch (st) {
+	case ERR_OK:
+		return 0;
+	case ERR_TEMP:
+		temp(en, e->msg);
+		break;
+	case ERR_PERM:
+		perm(en, e->msg, r ? r->status : 0, r ? buf_str(&r->body) : NULL);
+		break;
+	default:
+		fatal(en, e);
+		break;
+	}
+	return 1;
+}
+
+static void submit(struct fw_entry *en, enum fw_step step, const char *method, const char *path,
+                   const char *body);
+
+/* ---- queries -------------------------------------------------------------- */
+
+void oms_filter_name(const char *field, char *out, size_t size)
+{
+	size_t n = strlen(field);
+
+	/* Cartegraph filters name a field without its "Field" suffix:
+	 * [EnteredBy] for EnteredByField, [Inactive] for InactiveField. */
+	if (n > 5 && strcmp(field + n - 5, "Field") == 0)
+		n -= 5;
+	snprintf(out, size, "%.*s", (int)n, field);
+}
+
+/* The rows of an envelope {"<cls>":[...]}; NULL if malformed. */
+static cJSON *parse_rows(const char *json, size_t len, const char *cls, cJSON **root)
+{
+	cJSON *arr;
+
+	*root = cJSON_ParseWithLength(json, len);
+	if (!*root)
+		return NULL;
+	arr = cJSON_GetObjectItemCaseSensitive(*root, cls);
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(*root);
+		*root = NULL;
+		return NULL;
+	}
+	return arr;
+}
+
+static int query_path(struct oms *o, struct buf *url, const char *filter, const char *fields)
+{
+	buf_reset(url);
+	return buf_adds(url, o->class_path) != ERR_OK ||
+	       http_query_add(url, "filter", filter) != ERR_OK ||
+	       http_query_add(url, "fields", fields) != ERR_OK ||
+	       http_query_add(url, "limit", "10") != ERR_OK;
+}
+
+static void submit_lookup(struct fw_entry *en)
+{
+	struct oms *o = en->fw->o;
+	const struct cfg_cartegraph *g = &o->cfg->cg;
+	struct buf url = BUF_INIT_CAP(8192);
+	char filter[256], fields[512], name[128];
+
+	oms_filter_name(g->external_id_field, name, sizeof(name));
+	snprintf(filter, sizeof(filter), "([%s] is equal to \"%" PRId64 "\")", name, en->issue);
+	snprintf(fields, sizeof(fields), "Oid,%s,%s,%s,cgLastModifiedField", g->id_field,
+	         g->status_field, g->external_id_field);
+	if (query_path(o, &url, filter, fields)) {
+		buf_release(&url);
+		temp(en, "out of memory");
+		return;
+	}
+	submit(en, S_LOOKUP, "GET", buf_str(&url), NULL);
+	buf_release(&url);
+}
+
+static void submit_notes_read(struct fw_entry *en, enum fw_step step)
+{
+	struct oms *o = en->fw->o;
+	struct buf url = BUF_INIT_CAP(8192);
+	char filter[64], fields[256];
+
+	snprintf(filter, sizeof(filter), "([Oid] is equal to %" PRId64 ")", en->oid);
+	snprintf(fields, sizeof(fields), "Oid,%s", o->cfg->cg.notes_field);
+	if (query_path(o, &url, filter, fields)) {
+		buf_release(&url);
+		temp(en, "out of memory");
+		return;
+	}
+	submit(en, step, "GET", buf_str(&url), NULL);
+	buf_release(&url);
+}
+
+static void submit_children(struct fw_entry *en, enum fw_step step, const char *body)
+{
+	struct oms *o = en->fw->o;
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%" PRId64 "/%s", o->class_path, en->oid,
+	         o->cfg->cg.attachment_class);
+	submit(en, step, step == S_LIST ? "GET" : "POST", path, body);
+}
+
+/* ---- issue ----------------------------------------------------------------- */
+
+static void submit_create(struct fw_entry *en)
+{
+	struct oms *o = en->fw->o;
+	struct oms_entry *t = oms_track_add(o->track, en->issue);
+	struct buf body = BUF_INIT_CAP(MAP_JSON_MAX);
+	struct err e;
+
+	err_clear(&e);
+	if (!t) {
+		temp(en, "out of memory");
+		return;
+	}
+	if (map_cg_create_body(o->cfg, &en->rec->u.issue, &body, &e) != ERR_OK) {
+		buf_release(&body);
+		if (e.status == ERR_PERM)
+			perm(en, e.msg, 0, NULL);
+		else if (e.status == ERR_TEMP)
+			temp(en, e.msg);
+		else
+			fatal(en, &e);
+		return;
+	}
+	/* The intent is on disk before the request leaves: a crash from here
+	 * on is resolved by a lookup, never by a blind second create. */
+	t->flags |= OMS_T_INTENT;
+	t->type_id = en->rec->u.issue.request_type_id;
+	if (oms_track_save(o->track, t, 1, &e) != ERR_OK) {
+		buf_release(&body);
+		fatal(en, &e);
+		return;
+	}
+	submit(en, S_CREATE, "POST", o->class_path, buf_str(&body));
+	buf_release(&body);
+}
+
+static void created(struct fw_entry *en, const struct map_cg_request *rq, const char *effect)
+{
+	struct oms *o = en->fw->o;
+	struct oms_entry *t = oms_track_add(o->track, en->issue);
+	char now[32];
+	struct err e;
+
+	err_clear(&e);
+	if (!t || oms_track_set_id(t, rq->request_id) != ERR_OK) {
+		temp(en, "out of memory");
+		return;
+	}
+	t->oid = rq->oid;
+	t->type_id = en->rec->u.issue.request_type_id;
+	t->flags = (t->flags & ~(unsigned)OMS_T_INTENT) | OMS_T_CREATED | OMS_T_ACKPEND;
+	en->oid = rq->oid;
+	log_info("effect=%s issue=%" PRId64 " oid=%" PRId64 " id=%s record=%s", effect, en->issue,
+	         rq->oid, rq->request_id ? rq->request_id : "-", en->name);
+	oms_now(now);
+	if (oms_commit_ack(o, t, now, &e) != ERR_OK) {
+		/* Created and tracked; the ack is retried from the journal. */
+		if (e.status == ERR_FATAL)
+			fatal(en, &e);
+		else
+			temp(en, e.msg);
+		return;
+	}
+	done(en, effect);
+}
+
+static void start_issue(struct fw_entry *en)
+{
+	struct oms *o = en->fw->o;
+	struct oms_entry *t = oms_track_get(o->track, en->issue);
+	struct err e;
+
+	err_clear(&e);
+	if (t && (t->flags & OMS_T_CREATED)) {
+		en->oid = t->oid;
+		if ((t->flags & OMS_T_ACKPEND) && !(t->flags & OMS_T_CLOSED)) {
+			char now[32];
+			oms_now(now);
+			if (oms_commit_ack(o, t, now, &e) != ERR_OK) {
+				temp(en, e.msg);
+				return;
+			}
+		}
+		log_info("effect=none issue=%" PRId64 " oid=%" PRId64 " record=%s reason=created",
+		         en->issue, t->oid, en->name);
+		done(en, "none");
+		return;
+	}
+	if (t && (t->flags & OMS_T_INTENT) && o->cfg->cg.external_id_field) {
+		submit_lookup(en);
+		return;
+	}
+	submit_create(en);
+}
+
+/* ---- comment and attachment ---------------------------------------------- */
+
+static void start_notes(struct fw_entry *en)
+{
+	submit_notes_read(en, S_READ1);
+}
+
+static void start_list(struct fw_entry *en)
+{
+	submit_children(en, S_LIST, NULL);
+}
+
+static void with_oid(struct fw_entry *en)
+{
+	if (en->rec->kind == RECORD_COMMENT)
+		start_notes(en);
+	else
+		start_list(en);
+}
+
+static void start_child(struct fw_entry *en)
+{
+	struct oms *o = en->fw->o;
+	struct oms_entry *t = oms_track_get(o->track, en->issue);
+
+	if (t && (t->flags & OMS_T_CLOSED)) {
+		log_info("effect=none issue=%" PRId64 " record=%s reason=closed", en->issue,
+		         en->name);
+		done(en, "none");
+		return;
+	}
+	if (t && (t->flags & OMS_T_CREATED)) {
+		en->oid = t->oid;
+		with_oid(en);
+		return;
+	}
+	if (o->cfg->cg.external_id_field) {
+		submit_lookup(en);
+		return;
+	}
+	temp(en, "issue not known yet (no request created for it)");
+}
+
+/* The notes text of a one-row query; *out NULL when empty or null. */
+static int notes_of(struct fw_entry *en, struct http_response *r, char **out)
+{
+	struct oms *o = en->fw->o;
+	cJSON *root, *rows = parse_rows(r->body.data, r->body.len, o->cfg->cg.request_class, &root);
+	const cJSON *v;
+
+	*out = NULL;
+	if (!rows)
+		return -1;
+	if (cJSON_GetArraySize(rows) < 1) {
+		cJSON_Delete(root);
+		return -2;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 0), o->cfg->cg.notes_field);
+	if (cJSON_IsString(v) && *v->valuestring)
+		*out = strdup(v->valuestring);
+	cJSON_Delete(root);
+	return 0;
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static void on_notes(struct fw_entry *en, struct http_response *r)
+{
+	struct oms *o = en->fw->o;
+	const struct record_comment *cm = &en->rec->u.comment;
+	struct buf body = BUF_INIT_CAP(MAP_JSON_MAX * 2);
+	char *notes = NULL;
+	struct err e;
+	int rc = notes_of(en, r, &notes);
+
+	err_clear(&e);
+	if (rc == -1) {
+		temp(en, "notes query: response is not the expected JSON");
+		return;
+	}
+	if (rc == -2) {
+		perm(en, "the Cartegraph request is gone (no row for its Oid)", r->status,
+		     buf_str(&r->body));
+		return;
+	}
+	if (map_cg_notes_have(notes, cm->comment_id)) {
+		log_info("effect=none issue=%" PRId64 " oid=%" PRId64 " comment=%s record=%s "
+		         "reason=note-present",
+		         en->issue, en->oid, cm->comment_id, en->name);
+		free(notes);
+		done(en, "none");
+		return;
+	}
+	if (en->step == S_READ1 || !same_text(notes, en->notes)) {
+		/* First read, or someone wrote in between: read again right
+		 * before writing. */
+		if (en->step == S_READ2 && ++en->tries >= NOTES_TRIES) {
+			free(notes);
+			temp(en, "notes keep changing under us");
+			return;
+		}
+		free(en->notes);
+		en->notes = notes;
+		submit_notes_read(en, S_READ2);
+		return;
+	}
+	free(notes);
+	if (map_cg_notes_body(o->cfg, en->oid, en->notes, cm, &body, &e) != ERR_OK) {
+		buf_release(&body);
+		perm(en, e.msg, 0, NULL);
+		return;
+	}
+	submit(en, S_PUT, "PUT", o->class_path, buf_str(&body));
+	buf_release(&body);
+}
+
+static void on_list(struct fw_entry *en, struct http_response *r)
+{
+	struct oms *o = en->fw->o;
+	const char *url = en->rec->u.attachment.url;
+	struct buf body = BUF_INIT_CAP(MAP_JSON_MAX);
+	cJSON *root, *row, *rows;
+	struct err e;
+	int have = 0;
+
+	err_clear(&e);
+	rows = parse_rows(r->body.data, r->body.len, o->cfg->cg.attachment_class, &root);
+	if (!rows) {
+		temp(en, "attachment query: response is not the expected JSON");
+		return;
+	}
+	cJSON_ArrayForEach(row, rows)
+	{
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, o->cfg->cg.attachment_field);
+		if (cJSON_IsString(v) && strcmp(v->valuestring, url) == 0)
+			have = 1;
+	}
+	cJSON_Delete(root);
+	if (have) {
+		log_info("effect=none issue=%" PRId64 " oid=%" PRId64 " record=%s "
+		         "reason=attachment-present",
+		         en->issue, en->oid, en->name);
+		done(en, "none");
+		return;
+	}
+	if (map_cg_attachment_body(o->cfg, &en->rec->u.attachment, &body, &e) != ERR_OK) {
+		buf_release(&body);
+		perm(en, e.msg, 0, NULL);
+		return;
+	}
+	submit_children(en, S_ATTACH, buf_str(&body));
+	buf_release(&body);
+}
+
+static void on_lookup(struct fw_entry *en, struct http_response *r)
+{
+	struct oms *o = en->fw->o;
+	struct map_cg_request rq;
+	cJSON *root, *rows = parse_rows(r->body.data, r->body.len, o->cfg->cg.request_class, &root);
+	struct err e;
+	int n;
+
+	err_clear(&e);
+	if (!rows) {
+		temp(en, "lookup: response is not the expected JSON");
+		return;
+	}
+	n = cJSON_GetArraySize(rows);
+	if (n > 1)
+		log_warn("issue=%" PRId64 " record=%s: %d Cartegraph requests carry this SCF id; "
+		         "using the first",
+		         en->issue, en->name, n);
+	if (n < 1) {
+		cJSON_Delete(root);
+		if (en->rec->kind == RECORD_ISSUE)
+			submit_create(en);
+		else
+			temp(en, "issue not known yet (no request carries its SCF id)");
+		return;
+	}
+	if (map_cg_request_cjson(o->cfg, cJSON_GetArrayItem(rows, 0), &rq, &e) != ERR_OK) {
+		cJSON_Delete(root);
+		perm(en, e.msg, r->status, buf_str(&r->body));
+		return;
+	}
+	cJSON_Delete(root);
+	if (en->rec->kind == RECORD_ISSUE) {
+		created(en, &rq, "found");
+	} else {
+		struct oms_entry *t = oms_track_add(o->track, en->issue);
+		/* Known to Cartegraph but not to us (state lost): track it. */
+		if (t && !(t->flags & OMS_T_CREATED)) {
+			t->oid = rq.oid;
+			t->flags |= OMS_T_CREATED;
+			t->flags &= ~(unsigned)OMS_T_INTENT;
+			oms_track_set_id(t, rq.request_id);
+			oms_track_save(o->track, t, 0, &e);
+		}
+		en->oid = rq.oid;
+		with_oid(en);
+	}
+	map_cg_request_clear(&rq);
+}
+
+static void on_created(struct fw_entry *en, struct http_response *r)
+{
+	struct oms *o = en->fw->o;
+	struct map_cg_request rq;
+	struct err e;
+
+	err_clear(&e);
+	if (map_cg_created(o->cfg, r->body.data, r->body.len, &rq, &e) != ERR_OK) {
+		/* It may have been created: the intent stays, the retry looks
+		 * it up first. */
+		temp(en, e.msg);
+		return;
+	}
+	created(en, &rq, "create");
+	map_cg_request_clear(&rq);
+}
+
+static void on_done(void *user, enum err_status st, struct http_response *r, const struct err *e)
+{
+	struct fw_entry *en = user;
+
+	if (failed(en, st, r, e))
+		return;
+	switch (en->step) {
+	case S_LOOKUP:
+		on_lookup(en, r);
+		break;
+	case S_CREATE:
+		on_created(en, r);
+		break;
+	case S_READ1:
+	case S_READ2:
+		on_notes(en, r);
+		break;
+	case S_PUT:
+		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s record=%s",
+		         en->issue, en->oid, en->rec->u.comment.comment_id, en->name);
+		done(en, "note");
+		break;
+	case S_LIST:
+		on_list(en, r);
+		break;
+	case S_ATTACH:
+		log_info("effect=attachment issue=%" PRId64 " oid=%" PRId64 " record=%s", en->issue,
+		         en->oid, en->name);
+		done(en, "attachment");
+		break;
+	default:
+		perm(en, "internal: unexpected step", 0, NULL);
+		break;
+	}
+}
+
+static void submit(struct fw_entry *en, enum fw_step step, const char *method, const char *path,
+                   const char *body)
+{
+	struct err e;
+
+	err_clear(&e);
+	en->step = step;
+	if (http_submit(en->fw->o->http, method, path, body, NULL, on_done, en, &e) != ERR_OK)
+		temp(en, e.msg);
+}
+
+static void dispatch(struct fw_entry *en)
+{
+	en->st = FW_RUN;
+	en->fw->inflight++;
+	en->tries = 0;
+	switch (en->rec->kind) {
+	case RECORD_ISSUE:
+		start_issue(en);
+		break;
+	case RECORD_COMMENT:
+	case RECORD_ATTACHMENT:
+		start_child(en);
+		break;
+	default:
+		perm(en, "not an outbound record kind", 0, NULL);
+		break;
+	}
+}
+
+/* ---- the window ------------------------------------------------------------ */
+
+static void record_blocked(struct fw *fw, struct fw_entry *en, int blocked)
+{
+	struct oms_entry *t = blocked ? oms_track_add(fw->o->track, en->issue)
+	                              : oms_track_get(fw->o->track, en->issue);
+
+	if (!t || !!(t->flags & OMS_T_BLOCKED) == !!blocked)
+		return;
+	if (blocked)
+		t->flags |= OMS_T_BLOCKED;
+	else
+		t->flags &= ~(unsigned)OMS_T_BLOCKED;
+	oms_track_save(fw->o->track, t, 0, NULL);
+}
+
+/* Move the head's file to where its outcome says; 0 when settled. */
+static int settle_head(struct fw *fw, struct fw_entry *en)
+{
+	struct spool_why why = {
+	    .reason = en->why, .http_status = (int)en->why_status, .body = en->why_body};
+	struct oms *o = fw->o;
+	enum err_status st = ERR_OK;
+	struct err e;
+
+	err_clear(&e);
+	if (fw->replay) {
+		if (en->st == FW_DONE)
+			o->counts->applied++;
+		else
+			o->counts->failed++;
+		return 0;
+	}
+	switch (en->st) {
+	case FW_DONE:
+		st = spool_complete(o->out_q, en->item, &e);
+		if (st == ERR_OK) {
+			o->counts->applied++;
+			record_blocked(fw, en, 0);
+		}
+		break;
+	case FW_FAIL:
+		log_error("effect=failed issue=%" PRId64 " record=%s status=%ld reason=%s",
+		          en->issue, en->name, en->why_status, en->why ? en->why : "");
+		record_blocked(fw, en, 1);
+		st = spool_fail(o->out_q, en->item, &why, &e);
+		if (st == ERR_OK)
+			o->counts->failed++;
+		break;
+	default:
+		log_warn("effect=hold issue=%" PRId64 " record=%s reason=%s", en->issue, en->name,
+		         en->why ? en->why : "");
+		st = spool_hold_claimed(o->out_q, en->item, &why, &e);
+		if (st == ERR_OK)
+			o->counts->held++;
+		break;
+	}
+	if (st != ERR_OK) {
+		log_error("record=%s: %s", en->name, e.msg);
+		return -1;
+	}
+	en->item = NULL;
+	en->rec = NULL;
+	return 0;
+}
+
+/* Entries at the front that carry a claimed item (or are orphans). */
+static size_t claimed_front(struct fw *fw)
+{
+	size_t front = 0;
+
+	while (front < fw->n && (fw->win[front]->item || fw->win[front]->orphan))
+		front++;
+	return front;
+}
+
+static int has_head(struct fw *fw)
+{
+	for (size_t i = 0; i < fw->n; i++)
+		if (fw->win[i]->item && !fw->win[i]->reinjected)
+			return 1;
+	return 0;
+}
+
+/* Claim the next record and find it in the window (or add it). */
+static int claim_head(struct fw *fw)
+{
+	struct spool_item *it;
+	struct fw_entry *en = NULL;
+	struct err e;
+	size_t k, at;
+
+	err_clear(&e);
+	if (spool_claim(fw->o->out_q, &it, &e) != ERR_OK) {
+		fw->queue_empty = !has_head(fw);
+		return -1;
+	}
+	fw->queue_empty = 0;
+	if (!it->reinjected) {
+		snprintf(fw->producer, sizeof(fw->producer), "%s", it->rec->producer);
+		if (fw->next_peek <= it->rec->seq)
+			fw->next_peek = it->rec->seq + 1;
+		/* Read-ahead entries in front of it were passed over by the
+		 * spool (held or skipped by an operator meanwhile). */
+		for (k = 0; k < fw->n; k++) {
+			struct fw_entry *p = fw->win[k];
+			if (p->item || p->orphan || strcmp(p->rec->producer, it->rec->producer))
+				continue;
+			if (p->seq == it->rec->seq)
+				en = p;
+			else if (p->seq < it->rec->seq) {
+				log_warn("record=%s: passed over by the spool; dropped", p->name);
+				p->orphan = 1;
+			}
+		}
+	}
+	if (en) {
+		record_free(en->rec);
+		en->item = it;
+		en->rec = it->rec;
+		return 0;
+	}
+	en = entry_new(fw, it->name, it->rec->seq, NULL, it);
+	at = claimed_front(fw);
+	if (!en || win_insert(fw, at, en) != 0) {
+		if (en)
+			entry_free(en);
+		else
+			spool_defer(fw->o->out_q, it, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read records behind the head in new/ (verified, not claimed). */
+static void peek(struct fw *fw)
+{
+	struct oms *o = fw->o;
+
+	while (fw->producer[0] && fw->n < o->window) {
+		char name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX];
+		struct record *rec = NULL;
+		struct fw_entry *en;
+		int verified = 0;
+		record_file_name(name, fw->next_peek, fw->producer);
+		if (spool_path(path, o->cfg->spool.root, "outbound", SPOOL_NEW, name, NULL) !=
+		        ERR_OK ||
+		    spool_read_record(path, o->pub, &rec, &verified, NULL) != ERR_OK)
+			return;
+		if (!verified || rec->seq != fw->next_peek || strcmp(rec->producer, fw->producer)) {
+			record_free(rec);
+			return; /* the claim decides what to do with it */
+		}
+		en = entry_new(fw, name, fw->next_peek, rec, NULL);
+		if (!en || win_insert(fw, fw->n, en) != 0) {
+			if (en)
+				entry_free(en);
+			else
+				record_free(rec);
+			return;
+		}
+		fw->next_peek++;
+	}
+}
+
+/* Earlier unfinished records of the same issue decide for en. */
+static enum fw_state gate(struct fw *fw, size_t i, const char **why, char *buf, size_t size)
+{
+	struct fw_entry *en = fw->win[i];
+	struct oms_entry *t;
+
+	for (size_t j = 0; j < i; j++) {
+		struct fw_entry *p = fw->win[j];
+		if (p->issue != en->issue || p->orphan)
+			continue;
+		if (p->st == FW_FAIL || p->st == FW_HOLD) {
+			snprintf(buf, size, "blocked behind %s of the same issue", p->name);
+			*why = buf;
+			return FW_HOLD;
+		}
+		if (p->st != FW_DONE)
+			return FW_RUN; /* wait */
+	}
+	t = oms_track_get(fw->o->track, en->issue);
+	if (t && (t->flags & OMS_T_BLOCKED) && !en->reinjected && !fw->replay) {
+		snprintf(buf, size, "blocked behind a failed record of issue %" PRId64, en->issue);
+		*why = buf;
+		return FW_HOLD;
+	}
+	return FW_WAIT;
+}
+
+static void dispatch_ready(struct fw *fw)
+{
+	struct oms *o = fw->o;
+	uint64_t now = mono_ms();
+	char buf[256];
+
+	for (size_t i = 0; i < fw->n && !o->fatal; i++) {
+		struct fw_entry *en = fw->win[i];
+		const char *why = NULL;
+		enum fw_state g;
+		if (en->orphan ||
+		    (en->st != FW_WAIT && !(en->st == FW_TEMP && en->not_before <= now)))
+			continue;
+		if (o->opts.stop && *o->opts.stop)
+			return;
+		g = gate(fw, i, &why, buf, sizeof(buf));
+		if (g == FW_HOLD) {
+			set_why(en, why, 0, NULL);
+			en->st = FW_HOLD;
+		} else if (g == FW_WAIT) {
+			dispatch(en);
+		}
+	}
+}
+
+static void pump_once(struct fw *fw)
+{
+	struct oms *o = fw->o;
+	int again = 1;
+
+	while (again && !o->fatal) {
+		again = 0;
+		if (!fw->replay && !has_head(fw) && !(o->opts.stop && *o->opts.stop) &&
+		    claim_head(fw) == 0)
+			again = 1;
+		while (fw->n) {
+			struct fw_entry *h = fw->win[0];
+			if (h->orphan && h->st != FW_RUN) {
+				entry_free(h);
+			} else if ((h->item || fw->replay) && settled_state(h->st)) {
+				if (settle_head(fw, h) != 0)
+					return;
+				entry_free(h);
+			} else {
+				break;
+			}
+			win_remove(fw, 0);
+			again = 1;
+		}
+		if (!fw->replay)
+			peek(fw);
+		dispatch_ready(fw);
+	}
+}
+
+/* Re-entrant calls (an entry finishing inside dispatch or a callback)
+ * only ask the running pump for another round. */
+static void pump(struct fw *fw)
+{
+	if (fw->pumping) {
+		fw->repump = 1;
+		return;
+	}
+	fw->pumping = 1;
+	do {
+		fw->repump = 0;
+		pump_once(fw);
+	} while (fw->repump && !fw->o->fatal);
+	fw->pumping = 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+static struct fw *fw_new(struct oms *o, int replay)
+{
+	struct fw *fw = calloc(1, sizeof(*fw));
+
+	if (fw) {
+		fw->o = o;
+		fw->replay = replay;
+	}
+	return fw;
+}
+
+/* Give claimed, unfinished records back to new/ and drop the window. */
+static void fw_free(struct fw *fw)
+{
+	if (!fw)
+		return;
+	for (size_t i = 0; i < fw->n; i++) {
+		struct fw_entry *en = fw->win[i];
+		if (en->item && !fw->replay) {
+			if (settled_state(en->st) && settle_head(fw, en) == 0) {
+				/* settled in order: everything in front was settled too */
+			} else if (spool_defer(fw->o->out_q, en->item, NULL) == ERR_OK) {
+				en->item = NULL;
+				en->rec = NULL;
+			}
+		}
+		entry_free(en);
+	}
+	free(fw->win);
+	free(fw);
+}
+
+/* Earliest retry time among waiting entries; 0 if none waits. */
+static uint64_t next_retry(struct fw *fw, int once, int *exhausted)
+{
+	uint64_t best = 0;
+
+	*exhausted = 0;
+	for (size_t i = 0; i < fw->n; i++) {
+		struct fw_entry *en = fw->win[i];
+		if (en->st != FW_TEMP)
+			continue;
+		if (once && en->temp_n >= ONCE_TEMP_TRIES) {
+			*exhausted = 1;
+			continue;
+		}
+		if (!best || en->not_before < best)
+			best = en->not_before;
+	}
+	return best;
+}
+
+static size_t count_waiting(struct fw *fw)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fw->n; i++)
+		if (!settled_state(fw->win[i]->st))
+			n++;
+	return n;
+}
+
+static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e)
+{
+	for (;;) {
+		uint64_t when;
+		int exhausted;
+		pump(fw);
+		if (fw->inflight) {
+			struct err de;
+			err_clear(&de);
+			if (http_drain(o->http, &de) == ERR_FATAL && !o->fatal) {
+				o->fatal = 1;
+				o->fatal_err = de;
+			}
+		}
+		if (o->fatal) {
+			*e = o->fatal_err;
+			return ERR_FATAL;
+		}
+		if (fw->inflight)
+			continue;
+		if (o->opts.stop && *o->opts.stop)
+			break;
+		pump(fw);
+		if (fw->inflight)
+			continue;
+		if (fw->n == 0)
+			break;
+		when = next_retry(fw, once, &exhausted);
+		if (!when) {
+			if (fw->replay || exhausted || fw->queue_empty || !once)
+				break;
+			/* The head's claim is not possible yet (arriving file). */
+			usleep(200 * 1000);
+			continue;
+		}
+		if (!once)
+			break; /* the daemon comes back */
+		while (mono_ms() < when && !(o->opts.stop && *o->opts.stop))
+			usleep(20 * 1000);
+	}
+	o->counts->waiting = count_waiting(fw);
+	return ERR_OK;
+}
+
+enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, struct err *e)
+{
+	struct oms_counts none;
+	enum err_status st;
+
+	memset(&none, 0, sizeof(none));
+	o->counts = counts ? counts : &none;
+	/* The daemon keeps its window between calls, so records waiting out
+	 * a back-off keep their schedule. */
+	if (!o->fw && !(o->fw = fw_new(o, 0)))
+		return err_set(e, ERR_TEMP, "out of memory");
+	st = run(o, o->fw, once, e);
+	if (once || st != ERR_OK)
+		oms_forward_release(o);
+	oms_track_maybe_compact(o->track, NULL);
+	o->counts = NULL;
+	return st;
+}
+
+void oms_forward_release(struct oms *o)
+{
+	struct oms_counts none;
+
+	if (!o->fw)
+		return;
+	memset(&none, 0, sizeof(none));
+	if (!o->counts)
+		o->counts = &none;
+	fw_free(o->fw);
+	o->fw = NULL;
+	if (o->counts == &none)
+		o->counts = NULL;
+}
+
+/* ---- replay ------------------------------------------------------------------ */
+
+struct replay_ctx {
+	struct fw *fw;
+	const char *const *names;
+	uint64_t from, to;
+	enum err_status st;
+	struct err *e;
+};
+
+static int selected(const struct replay_ctx *rc, const struct spool_entry *ent)
+{
+	if (rc->names) {
+		for (const char *const *n = rc->names; *n; n++)
+			if (strcmp(*n, ent->name) == 0)
+				return 1;
+		return 0;
+	}
+	return ent->seq && (!rc->from || ent->seq >= rc->from) && (!rc->to || ent->seq <= rc->to);
+}
+
+static int replay_one(const struct spool_entry *ent, void *ctx)
+{
+	struct replay_ctx *rc = ctx;
+	struct oms *o = rc->fw->o;
+	char path[SPOOL_PATH_MAX];
+	struct record *rec = NULL;
+	struct fw_entry *en;
+	int verified = 0;
+
+	if (!selected(rc, ent))
+		return 0;
+	if (spool_path(path, o->cfg->spool.root, "outbound", SPOOL_DONE, ent->name, rc->e) !=
+	        ERR_OK ||
+	    spool_read_record(path, o->pub, &rec, &verified, rc->e) != ERR_OK) {
+		rc->st = rc->e->status;
+		return 1;
+	}
+	en = entry_new(rc->fw, ent->name, rec->seq, rec, NULL);
+	if (!en || win_insert(rc->fw, rc->fw->n, en) != 0) {
+		entry_free(en);
+		rc->st = err_set(rc->e, ERR_TEMP, "out of memory");
+		return 1;
+	}
+	return 0;
+}
+
+enum err_status oms_replay(const struct cfg *c, const char *const *names, uint64_t from_seq,
+                           uint64_t to_seq, size_t *n_replayed, struct err *e)
+{
+	struct oms_opts opts;
+	struct oms_counts counts;
+	struct replay_ctx rc;
+	struct oms *o = NULL;
+	enum err_status st;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&counts, 0, sizeof(counts));
+	memset(&rc, 0, sizeof(rc));
+	if (n_replayed)
+		*n_replayed = 0;
+	st = oms_open(&o, c, &opts, e);
+	if (st != ERR_OK)
+		return st;
+	o->counts = &counts;
+	rc.fw = fw_new(o, 1);
+	rc.names = names;
+	rc.from = from_seq;
+	rc.to = to_seq;
+	rc.e = e;
+	if (!rc.fw) {
+		st = err_set(e, ERR_TEMP, "out of memory");
+		goto out;
+	}
+	st = spool_list(c->spool.root, "outbound", SPOOL_DONE, replay_one, &rc, e);
+	if (st == ERR_OK)
+		st = rc.st;
+	if (st == ERR_OK)
+		st = run(o, rc.fw, 1, e);
+	if (st == ERR_OK && counts.failed)
+		st = err_set(e, ERR_PERM, "replay: %zu of %zu records could not be applied",
+		             counts.failed, counts.failed + counts.applied);
+	if (n_replayed)
+		*n_replayed = counts.applied;
+out:
+	fw_free(rc.fw);
+	oms_free(o);
+	return st;
+}

@@ -1,0 +1,104 @@
+/*
+ * oms_int.h: shared inside the OMS half (oms_*.c); not an interface.
+ *
+ * The tracked store (oms_track.c) maps an SCF issue id to what the OMS
+ * half knows about its Cartegraph request.  It lives in one directory:
+ *   snap.<gen>     all entries, one line each (written atomically)
+ *   journal.<gen>  entry lines appended since that snapshot
+ * A line is "E issue oid type flags ack_seq close_seq request_id";
+ * the last line for an issue wins.  Compaction writes snap.<gen+1>,
+ * starts journal.<gen+1>, then removes the old pair, so a crash at any
+ * point leaves one complete generation.  A torn last journal line (no
+ * newline) is cut off at load.
+ */
+#ifndef SCFGATE_OMS_INT_H
+#define SCFGATE_OMS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "err.h"
+#include "http.h"
+#include "map.h"
+#include "oms.h"
+#include "spool.h"
+
+enum {
+	OMS_T_INTENT = 0x1,  /* a create may have been sent; no ack yet */
+	OMS_T_CREATED = 0x2, /* oid known */
+	OMS_T_ACKPEND = 0x4, /* ack record to commit (ack_seq: the attempt) */
+	OMS_T_CLOSING = 0x8, /* close record to commit (close_seq: the attempt) */
+	OMS_T_CLOSED = 0x10, /* close record committed: never looked at again */
+	OMS_T_BLOCKED = 0x20 /* a record of this issue failed; later ones are held */
+};
+
+struct oms_entry {
+	int64_t issue;
+	int64_t oid;
+	int64_t type_id;
+	unsigned flags;
+	uint64_t ack_seq;   /* inbound seq the pending ack was about to take; 0 none */
+	uint64_t close_seq; /* same for the pending close */
+	char *request_id;   /* IDField, or NULL */
+};
+
+struct oms_track;
+
+enum err_status oms_track_open(struct oms_track **out, const char *dir, struct err *e);
+void oms_track_free(struct oms_track *t);
+
+/* The entry of an issue, or NULL. */
+struct oms_entry *oms_track_get(struct oms_track *t, int64_t issue);
+/* The entry of an issue, created empty if missing (NULL on memory). */
+struct oms_entry *oms_track_add(struct oms_track *t, int64_t issue);
+/* Set request_id (copied; NULL clears). */
+enum err_status oms_track_set_id(struct oms_entry *en, const char *request_id);
+/* Append the entry's current state to the journal; sync: fdatasync it
+ * before returning (when an external effect follows). */
+enum err_status oms_track_save(struct oms_track *t, const struct oms_entry *en, int sync,
+                               struct err *e);
+/* Compact if the journal is long; call between batches. */
+enum err_status oms_track_maybe_compact(struct oms_track *t, struct err *e);
+enum err_status oms_track_compact(struct oms_track *t, struct err *e);
+
+size_t oms_track_count(const struct oms_track *t);
+/* Entry i (0 <= i < count), in no particular order; stable until add. */
+struct oms_entry *oms_track_at(struct oms_track *t, size_t i);
+
+/* ---- the half ------------------------------------------------------------ */
+
+struct oms {
+	const struct cfg *cfg;
+	struct oms_opts opts;
+	struct http_client *http;
+	struct sig_key *priv; /* this half's key: signs ack/close */
+	struct sig_key *pub;  /* the SCF half's key: verifies outbound */
+	struct spool_consumer *out_q;
+	struct spool_producer *in_q;
+	struct oms_track *track;
+	char class_path[512]; /* "/api/v1/classes/<request class>" */
+	unsigned window;
+	int fatal;
+	struct err fatal_err;
+	struct oms_counts *counts;
+	struct fw *fw; /* the forward window the daemon keeps between passes */
+};
+
+/* Drop the forward window: finished heads are settled, claimed
+ * unfinished ones go back to new/. */
+void oms_forward_release(struct oms *o);
+/* A field's name in a filter expression ("ExtIdField" -> "ExtId"). */
+void oms_filter_name(const char *field, char *out, size_t size);
+
+/* Commit the ack or close of en if one is pending (journalled first). */
+enum err_status oms_commit_ack(struct oms *o, struct oms_entry *en, const char *accepted_at,
+                               struct err *e);
+enum err_status oms_commit_close(struct oms *o, struct oms_entry *en,
+                                 const struct map_cg_request *rq, struct err *e);
+/* Ack/close records left pending by a crash: committed or not? */
+enum err_status oms_recover_pending(struct oms *o, struct err *e);
+/* RFC 3339 UTC now into out[32]. */
+void oms_now(char out[32]);
+
+#endif

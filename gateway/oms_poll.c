@@ -1,0 +1,207 @@
+/*
+ * oms_poll.c: one poll cycle over the tracked open requests: batched
+ * [Oid] in (...) queries, only the fields needed, run concurrently; a
+ * closed request becomes one `close` record and is never looked at
+ * again.  See oms.h.
+ */
+#include "oms_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "log.h"
+
+struct poll_ref {
+	int64_t oid;
+	int64_t issue;
+};
+
+struct poll_ctx;
+
+struct poll_chunk {
+	struct poll_ctx *pc;
+	struct poll_ref *refs; /* sorted by oid */
+	size_t n;
+	enum err_status st;
+	struct err e;
+};
+
+struct poll_ctx {
+	struct oms *o;
+	struct poll_chunk *chunks;
+	size_t n;
+	size_t closed, seen;
+	enum err_status worst;
+	struct err e;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct poll_ref *x = a, *y = b;
+
+	return x->oid < y->oid ? -1 : x->oid > y->oid;
+}
+
+static struct poll_ref *ref_find(struct poll_chunk *ch, int64_t oid)
+{
+	struct poll_ref key = {.oid = oid};
+
+	return bsearch(&key, ch->refs, ch->n, sizeof(key), ref_cmp);
+}
+
+static void note_error(struct poll_ctx *pc, enum err_status st, const char *msg)
+{
+	if (st > pc->worst) {
+		pc->worst = st;
+		err_set(&pc->e, st, "%s", msg);
+	}
+}
+
+static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_response *r)
+{
+	struct oms *o = pc->o;
+	cJSON *root = cJSON_ParseWithLength(r->body.data, r->body.len), *rows, *row;
+	struct err e;
+
+	err_clear(&e);
+	rows = root ? cJSON_GetObjectItemCaseSensitive(root, o->cfg->cg.request_class) : NULL;
+	if (!cJSON_IsArray(rows)) {
+		note_error(pc, ERR_TEMP, "poll: response is not the expected JSON");
+		cJSON_Delete(root);
+		return;
+	}
+	cJSON_ArrayForEach(row, rows)
+	{
+		struct map_cg_request rq;
+		struct poll_ref *ref;
+		struct oms_entry *en;
+		if (map_cg_request_cjson(o->cfg, row, &rq, &e) != ERR_OK) {
+			log_warn("poll: %s", e.msg);
+			continue;
+		}
+		pc->seen++;
+		ref = ref_find(ch, rq.oid);
+		en = ref ? oms_track_get(o->track, ref->issue) : NULL;
+		if (en && rq.closed && !(en->flags & OMS_T_CLOSED)) {
+			enum err_status st = oms_commit_close(o, en, &rq, &e);
+			if (st == ERR_OK)
+				pc->closed++;
+			else
+				note_error(pc, st, e.msg);
+		}
+		map_cg_request_clear(&rq);
+	}
+	cJSON_Delete(root);
+}
+
+static void on_poll(void *user, enum err_status st, struct http_response *r, const struct err *e)
+{
+	struct poll_chunk *ch = user;
+
+	ch->st = st;
+	if (st != ERR_OK) {
+		ch->e = *e;
+		return;
+	}
+	on_rows(ch->pc, ch, r);
+}
+
+static enum err_status build_chunks(struct poll_ctx *pc, struct err *e)
+{
+	struct oms_track *t = pc->o->track;
+	size_t total = oms_track_count(t), open = 0, k = 0;
+
+	for (size_t i = 0; i < total; i++) {
+		const struct oms_entry *en = oms_track_at(t, i);
+		if ((en->flags & OMS_T_CREATED) && !(en->flags & OMS_T_CLOSED))
+			open++;
+	}
+	pc->n = (open + OMS_POLL_CHUNK - 1) / OMS_POLL_CHUNK;
+	if (!pc->n)
+		return ERR_OK;
+	pc->chunks = calloc(pc->n, sizeof(*pc->chunks));
+	if (!pc->chunks)
+		return err_set(e, ERR_TEMP, "out of memory");
+	for (size_t i = 0; i < total; i++) {
+		const struct oms_entry *en = oms_track_at(t, i);
+		struct poll_chunk *ch;
+		if (!(en->flags & OMS_T_CREATED) || (en->flags & OMS_T_CLOSED))
+			continue;
+		ch = &pc->chunks[k / OMS_POLL_CHUNK];
+		if (!ch->refs && !(ch->refs = calloc(OMS_POLL_CHUNK, sizeof(*ch->refs))))
+			return err_set(e, ERR_TEMP, "out of memory");
+		ch->pc = pc;
+		ch->refs[ch->n].oid = en->oid;
+		ch->refs[ch->n].issue = en->issue;
+		ch->n++;
+		k++;
+	}
+	for (size_t i = 0; i < pc->n; i++)
+		qsort(pc->chunks[i].refs, pc->chunks[i].n, sizeof(struct poll_ref), ref_cmp);
+	return ERR_OK;
+}
+
+static enum err_status submit_chunk(struct poll_ctx *pc, struct poll_chunk *ch, struct err *e)
+{
+	const struct cfg_cartegraph *g = &pc->o->cfg->cg;
+	struct buf filter = BUF_INIT_CAP(16384), url = BUF_INIT_CAP(65536);
+	char fields[512], limit[24];
+	enum err_status st = ERR_OK;
+
+	buf_adds(&filter, "([Oid] in (");
+	for (size_t i = 0; i < ch->n; i++)
+		buf_addf(&filter, "%s%" PRId64, i ? "," : "", ch->refs[i].oid);
+	buf_adds(&filter, "))");
+	snprintf(fields, sizeof(fields), "Oid,%s,%s,%s%s%s,cgLastModifiedField", g->id_field,
+	         g->status_field, g->issue_field, g->external_id_field ? "," : "",
+	         g->external_id_field ? g->external_id_field : "");
+	snprintf(limit, sizeof(limit), "%zu", ch->n);
+	if (buf_adds(&url, pc->o->class_path) != ERR_OK ||
+	    http_query_add(&url, "filter", buf_str(&filter)) != ERR_OK ||
+	    http_query_add(&url, "fields", fields) != ERR_OK ||
+	    http_query_add(&url, "limit", limit) != ERR_OK)
+		st = err_set(e, ERR_TEMP, "poll: out of memory");
+	if (st == ERR_OK)
+		st = http_submit(pc->o->http, "GET", buf_str(&url), NULL, NULL, on_poll, ch, e);
+	buf_release(&filter);
+	buf_release(&url);
+	return st;
+}
+
+enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e)
+{
+	struct poll_ctx pc;
+	enum err_status st;
+	struct err de;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.o = o;
+	o->counts = counts;
+	st = build_chunks(&pc, e);
+	for (size_t i = 0; st == ERR_OK && i < pc.n; i++)
+		st = submit_chunk(&pc, &pc.chunks[i], e);
+	err_clear(&de);
+	if (http_drain(o->http, &de) == ERR_FATAL && st == ERR_OK)
+		st = err_set(e, ERR_FATAL, "%s", de.msg);
+	for (size_t i = 0; st == ERR_OK && i < pc.n; i++)
+		if (pc.chunks[i].st != ERR_OK)
+			note_error(&pc, pc.chunks[i].st, pc.chunks[i].e.msg);
+	if (st == ERR_OK && pc.worst != ERR_OK) {
+		*e = pc.e;
+		st = pc.worst == ERR_PERM ? ERR_TEMP : pc.worst;
+	}
+	if (counts)
+		counts->polled = pc.seen;
+	log_info("effect=poll tracked=%zu seen=%zu closed=%zu chunks=%zu", oms_tracked_open(o),
+	         pc.seen, pc.closed, pc.n);
+	for (size_t i = 0; i < pc.n; i++)
+		free(pc.chunks[i].refs);
+	free(pc.chunks);
+	o->counts = NULL;
+	oms_track_maybe_compact(o->track, NULL);
+	return st;
+}

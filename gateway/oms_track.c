@@ -1,0 +1,375 @@
+/*
+ * oms_track.c: the OMS half's tracked requests: a hash table in memory,
+ * a snapshot plus an append-only journal on disk.  See oms_int.h.
+ */
+#include "oms_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SNAP_PREFIX    "snap."
+#define JOURNAL_PREFIX "journal."
+/* Journals shorter than this are never worth compacting. */
+#define COMPACT_MIN_LINES 4096
+#define LINE_MAX_BYTES    512
+
+struct oms_track {
+	char dir[SPOOL_PATH_MAX];
+	char tmp[SPOOL_PATH_MAX];
+	struct oms_entry *ents;
+	size_t n, alloc;
+	size_t *slots; /* open addressing: index + 1, 0 = empty */
+	size_t nslots;
+	uint64_t gen;
+	int jfd;
+	size_t jlines;
+};
+
+/* dir/name into out (SPOOL_PATH_MAX); name NULL: dir alone. */
+static enum err_status join(char *out, const char *dir, const char *name, struct err *e)
+{
+	int n = name ? snprintf(out, SPOOL_PATH_MAX, "%s/%s", dir, name)
+	             : snprintf(out, SPOOL_PATH_MAX, "%s", dir);
+
+	if (n < 0 || n >= SPOOL_PATH_MAX)
+		return err_set(e, ERR_FATAL, "%s: path too long", dir);
+	return ERR_OK;
+}
+
+static size_t hash_id(int64_t id)
+{
+	uint64_t x = (uint64_t)id;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static size_t *slot_for(struct oms_track *t, int64_t issue)
+{
+	size_t i = hash_id(issue) & (t->nslots - 1);
+
+	for (;;) {
+		size_t *s = &t->slots[i];
+		if (*s == 0 || t->ents[*s - 1].issue == issue)
+			return s;
+		i = (i + 1) & (t->nslots - 1);
+	}
+}
+
+static int rehash(struct oms_track *t, size_t nslots)
+{
+	size_t *old = t->slots, oldn = t->nslots;
+
+	t->slots = calloc(nslots, sizeof(*t->slots));
+	if (!t->slots) {
+		t->slots = old;
+		return -1;
+	}
+	t->nslots = nslots;
+	for (size_t i = 0; i < oldn; i++)
+		if (old[i])
+			*slot_for(t, t->ents[old[i] - 1].issue) = old[i];
+	free(old);
+	return 0;
+}
+
+struct oms_entry *oms_track_get(struct oms_track *t, int64_t issue)
+{
+	size_t *s = slot_for(t, issue);
+
+	return *s ? &t->ents[*s - 1] : NULL;
+}
+
+struct oms_entry *oms_track_add(struct oms_track *t, int64_t issue)
+{
+	struct oms_entry *en = oms_track_get(t, issue);
+
+	if (en)
+		return en;
+	if ((t->n + 1) * 2 > t->nslots && rehash(t, t->nslots * 2) != 0)
+		return NULL;
+	if (t->n == t->alloc) {
+		size_t na = t->alloc ? t->alloc * 2 : 1024;
+		struct oms_entry *ne = realloc(t->ents, na * sizeof(*ne));
+		if (!ne)
+			return NULL;
+		t->ents = ne;
+		t->alloc = na;
+	}
+	en = &t->ents[t->n];
+	memset(en, 0, sizeof(*en));
+	en->issue = issue;
+	*slot_for(t, issue) = ++t->n;
+	return en;
+}
+
+enum err_status oms_track_set_id(struct oms_entry *en, const char *request_id)
+{
+	char *copy = NULL;
+
+	if (request_id && !(copy = strdup(request_id)))
+		return ERR_TEMP;
+	free(en->request_id);
+	en->request_id = copy;
+	return ERR_OK;
+}
+
+size_t oms_track_count(const struct oms_track *t)
+{
+	return t->n;
+}
+
+struct oms_entry *oms_track_at(struct oms_track *t, size_t i)
+{
+	return i < t->n ? &t->ents[i] : NULL;
+}
+
+/* Request ids go into a space-separated line: keep them one token. */
+static void format_line(const struct oms_entry *en, char *out, size_t size)
+{
+	char id[128];
+	size_t k = 0;
+
+	for (const char *p = en->request_id ? en->request_id : ""; *p && k + 1 < sizeof(id); p++)
+		id[k++] = (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ? '_' : *p;
+	id[k] = 0;
+	snprintf(out, size, "E %" PRId64 " %" PRId64 " %" PRId64 " %u %" PRIu64 " %" PRIu64 " %s\n",
+	         en->issue, en->oid, en->type_id, en->flags, en->ack_seq, en->close_seq,
+	         k ? id : "-");
+}
+
+static int parse_line(struct oms_track *t, char *line)
+{
+	struct oms_entry tmp, *en;
+	char id[LINE_MAX_BYTES];
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (sscanf(line, "E %" SCNd64 " %" SCNd64 " %" SCNd64 " %u %" SCNu64 " %" SCNu64 " %255s",
+	           &tmp.issue, &tmp.oid, &tmp.type_id, &tmp.flags, &tmp.ack_seq, &tmp.close_seq,
+	           id) != 7 ||
+	    tmp.issue <= 0)
+		return -1;
+	en = oms_track_add(t, tmp.issue);
+	if (!en)
+		return -2;
+	free(en->request_id);
+	*en = tmp;
+	en->request_id = NULL;
+	if (strcmp(id, "-") != 0 && oms_track_set_id(en, id) != ERR_OK)
+		return -2;
+	return 0;
+}
+
+/* Read snap or journal lines; *good_len: bytes up to the last newline. */
+static enum err_status load_file(struct oms_track *t, const char *path, size_t *lines,
+                                 off_t *good_len, struct err *e)
+{
+	char line[LINE_MAX_BYTES];
+	FILE *f = fopen(path, "r");
+	off_t pos = 0;
+	size_t lineno = 0;
+
+	if (good_len)
+		*good_len = 0;
+	if (!f) {
+		if (errno == ENOENT)
+			return ERR_OK;
+		return err_errno(e, ERR_FATAL, errno, "%s", path);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+		lineno++;
+		if (len == 0 || line[len - 1] != '\n')
+			break; /* torn tail of a crashed append */
+		pos += (off_t)len;
+		if (parse_line(t, line) == -2) {
+			fclose(f);
+			return err_set(e, ERR_TEMP, "%s: out of memory", path);
+		}
+		if (lines)
+			(*lines)++;
+	}
+	fclose(f);
+	if (good_len)
+		*good_len = pos;
+	return ERR_OK;
+}
+
+static void gen_name(char *out, size_t size, const char *prefix, uint64_t gen)
+{
+	snprintf(out, size, "%s%020" PRIu64, prefix, gen);
+}
+
+static enum err_status open_journal(struct oms_track *t, off_t good_len, struct err *e)
+{
+	char name[64], path[SPOOL_PATH_MAX];
+
+	gen_name(name, sizeof(name), JOURNAL_PREFIX, t->gen);
+	if (join(path, t->dir, name, e) != ERR_OK)
+		return ERR_FATAL;
+	t->jfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (t->jfd < 0)
+		return err_errno(e, ERR_FATAL, errno, "%s", path);
+	if (good_len >= 0 && ftruncate(t->jfd, good_len) != 0)
+		return err_errno(e, ERR_FATAL, errno, "%s: cut torn line", path);
+	return ERR_OK;
+}
+
+/* The highest snapshot generation present (0: none). */
+static uint64_t newest_gen(const char *dir)
+{
+	struct dirent *de;
+	uint64_t best = 0, g;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (sscanf(de->d_name, SNAP_PREFIX "%" SCNu64, &g) == 1 && g > best)
+			best = g;
+	closedir(d);
+	return best;
+}
+
+/* Files of generations other than t->gen are leftovers of a compaction. */
+static void remove_old(struct oms_track *t)
+{
+	struct dirent *de;
+	uint64_t g;
+	DIR *d = opendir(t->dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[SPOOL_PATH_MAX];
+		if ((sscanf(de->d_name, SNAP_PREFIX "%" SCNu64, &g) == 1 ||
+		     sscanf(de->d_name, JOURNAL_PREFIX "%" SCNu64, &g) == 1) &&
+		    g != t->gen && join(path, t->dir, de->d_name, NULL) == ERR_OK)
+			unlink(path);
+	}
+	closedir(d);
+}
+
+static enum err_status make_dirs(struct oms_track *t, struct err *e)
+{
+	if (mkdir(t->dir, 0750) != 0 && errno != EEXIST)
+		return err_errno(e, ERR_FATAL, errno, "%s", t->dir);
+	if (mkdir(t->tmp, 0750) != 0 && errno != EEXIST)
+		return err_errno(e, ERR_FATAL, errno, "%s", t->tmp);
+	return ERR_OK;
+}
+
+enum err_status oms_track_open(struct oms_track **out, const char *dir, struct err *e)
+{
+	char name[64], path[SPOOL_PATH_MAX];
+	struct oms_track *t = calloc(1, sizeof(*t));
+	enum err_status st;
+	off_t good = 0;
+
+	*out = NULL;
+	if (!t)
+		return err_set(e, ERR_TEMP, "out of memory");
+	t->jfd = -1;
+	t->nslots = 2048;
+	t->slots = calloc(t->nslots, sizeof(*t->slots));
+	if (!t->slots) {
+		st = err_set(e, ERR_TEMP, "out of memory");
+		goto fail;
+	}
+	if ((st = join(t->dir, dir, NULL, e)) != ERR_OK ||
+	    (st = join(t->tmp, dir, "tmp", e)) != ERR_OK || (st = make_dirs(t, e)) != ERR_OK)
+		goto fail;
+	t->gen = newest_gen(t->dir);
+	if (t->gen) {
+		gen_name(name, sizeof(name), SNAP_PREFIX, t->gen);
+		if ((st = join(path, t->dir, name, e)) != ERR_OK ||
+		    (st = load_file(t, path, NULL, NULL, e)) != ERR_OK)
+			goto fail;
+	} else {
+		t->gen = 1;
+	}
+	gen_name(name, sizeof(name), JOURNAL_PREFIX, t->gen);
+	if ((st = join(path, t->dir, name, e)) != ERR_OK ||
+	    (st = load_file(t, path, &t->jlines, &good, e)) != ERR_OK ||
+	    (st = open_journal(t, good, e)) != ERR_OK)
+		goto fail;
+	remove_old(t);
+	*out = t;
+	return ERR_OK;
+fail:
+	oms_track_free(t);
+	return st;
+}
+
+void oms_track_free(struct oms_track *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->ents[i].request_id);
+	if (t->jfd >= 0)
+		close(t->jfd);
+	free(t->ents);
+	free(t->slots);
+	free(t);
+}
+
+enum err_status oms_track_save(struct oms_track *t, const struct oms_entry *en, int sync,
+                               struct err *e)
+{
+	char line[LINE_MAX_BYTES];
+	size_t len;
+
+	format_line(en, line, sizeof(line));
+	len = strlen(line);
+	if (write(t->jfd, line, len) != (ssize_t)len)
+		return err_errno(e, ERR_FATAL, errno, "%s: journal append", t->dir);
+	if (sync && fdatasync(t->jfd) != 0)
+		return err_errno(e, ERR_FATAL, errno, "%s: journal sync", t->dir);
+	t->jlines++;
+	return ERR_OK;
+}
+
+enum err_status oms_track_compact(struct oms_track *t, struct err *e)
+{
+	struct buf b = BUF_INIT_CAP((size_t)1 << 30);
+	char line[LINE_MAX_BYTES], name[64];
+	enum err_status st = ERR_OK;
+	uint64_t old_gen = t->gen;
+
+	for (size_t i = 0; i < t->n && st == ERR_OK; i++) {
+		format_line(&t->ents[i], line, sizeof(line));
+		if (buf_adds(&b, line) != ERR_OK)
+			st = err_set(e, ERR_TEMP, "%s: snapshot too large", t->dir);
+	}
+	gen_name(name, sizeof(name), SNAP_PREFIX, old_gen + 1);
+	if (st == ERR_OK)
+		st = spool_write_atomic(t->tmp, t->dir, name, b.data ? b.data : "", b.len, 1, e);
+	buf_release(&b);
+	if (st != ERR_OK)
+		return st;
+	close(t->jfd);
+	t->jfd = -1;
+	t->gen = old_gen + 1;
+	t->jlines = 0;
+	st = open_journal(t, 0, e);
+	if (st == ERR_OK)
+		remove_old(t);
+	return st;
+}
+
+enum err_status oms_track_maybe_compact(struct oms_track *t, struct err *e)
+{
+	if (t->jlines < COMPACT_MIN_LINES || t->jlines < t->n)
+		return ERR_OK;
+	return oms_track_compact(t, e);
+}
