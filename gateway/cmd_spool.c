@@ -1,12 +1,690 @@
 /*
- * cmd_spool.c: `scfgate spool`.  Placeholder until its issue lands; it says so
- * plainly instead of pretending to work.
+ * cmd_spool.c: `scfgate spool ls|show|verify|stat|hold|release|retry|skip`.
+ *
+ * Every sub-command goes through the spool library, whose operator
+ * actions are single renames or marker files, so all of them are safe
+ * while a daemon consumes the same queue.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "record.h"
+#include "sig.h"
+#include "spool.h"
+
+static const char usage_text[] =
+    "usage: scfgate spool SUBCOMMAND --root DIR [--queue NAME] [options]\n"
+    "\n"
+    "  ls      [--dir new|cur|done|failed|hold|all] [--json]\n"
+    "          list record files in sequence order (default: all directories)\n"
+    "  show    NAME|FILE [--pubkey FILE] [--json]\n"
+    "          print a record (envelope and every payload field) and whether\n"
+    "          its signature verifies; NAME is looked up in the queue\n"
+    "  verify  [--pubkey FILE] [--dir D|all] [FILE...]\n"
+    "          check files (default: the queue's new/): XML, XSD, signature, name\n"
+    "  stat    [--json] [--gap-alarm SECONDS]\n"
+    "          depth of every directory, oldest waiting record, gap, failures\n"
+    "  hold    NAME...    set waiting records aside (new/ -> hold/)\n"
+    "  release NAME...    put held records back (hold/ -> new/)\n"
+    "  retry   NAME...    put failed records back (failed/ -> new/)\n"
+    "  skip    --producer ID SEQ | NAME\n"
+    "          stop waiting for a missing sequence (a gap)\n"
+    "\n"
+    "  --root DIR     the spool root\n"
+    "  --queue NAME   outbound or inbound (ls and stat: all queues when omitted)\n"
+    "  --pubkey FILE  the producing half's public key, to verify signatures\n";
+
+struct opts {
+	const char *root;
+	const char *queue;
+	const char *pubkey;
+	const char *dir;
+	const char *producer;
+	unsigned gap_alarm;
+	int json;
+	int nargs;
+	char **args;
+};
+
+static const char *const queues[] = {"outbound", "inbound"};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+	const char *sub = argv[0];
+
+	memset(o, 0, sizeof(*o));
+	o->args = calloc((size_t)argc + 1, sizeof(char *));
+	if (!o->args)
+		return cli_usage("spool", "out of memory");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (!strcmp(a, "--json")) {
+			o->json = 1;
+			continue;
+		}
+		if (!strcmp(a, "--root"))
+			slot = &o->root;
+		else if (!strcmp(a, "--queue"))
+			slot = &o->queue;
+		else if (!strcmp(a, "--pubkey"))
+			slot = &o->pubkey;
+		else if (!strcmp(a, "--dir"))
+			slot = &o->dir;
+		else if (!strcmp(a, "--producer"))
+			slot = &o->producer;
+		else if (!strcmp(a, "--gap-alarm")) {
+			if (i + 1 >= argc || atoi(argv[i + 1]) <= 0)
+				return cli_usage("spool", "%s: --gap-alarm needs seconds", sub);
+			o->gap_alarm = (unsigned)atoi(argv[++i]);
+			continue;
+		} else if (a[0] == '-' && a[1])
+			return cli_usage("spool", "%s: unknown option %s", sub, a);
+		if (slot) {
+			if (i + 1 >= argc)
+				return cli_usage("spool", "%s: %s needs a value", sub, a);
+			*slot = argv[++i];
+			continue;
+		}
+		o->args[o->nargs++] = argv[i];
+	}
+	if (!o->root)
+		return cli_usage("spool", "%s: --root DIR is required", sub);
+	if (o->queue && !spool_queue_valid(o->queue))
+		return cli_usage("spool", "%s: invalid queue name '%s'", sub, o->queue);
+	return 0;
+}
+
+static int need_queue(const struct opts *o, const char *sub)
+{
+	if (!o->queue)
+		return cli_usage("spool", "%s: --queue NAME is required", sub);
+	return 0;
+}
+
+static int print_json(cJSON *j)
+{
+	char *t = cJSON_Print(j);
+
+	if (t)
+		printf("%s\n", t);
+	cJSON_free(t);
+	cJSON_Delete(j);
+	return t ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
+/* ---- ls ---- */
+
+struct ls_ctx {
+	const struct opts *o;
+	const char *queue;
+	cJSON *arr;
+	size_t n;
+};
+
+static int ls_one(const struct spool_entry *ent, void *vctx)
+{
+	struct ls_ctx *x = vctx;
+	char when[32];
+	struct tm tm;
+
+	gmtime_r(&ent->mtime, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	x->n++;
+	if (x->arr) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "queue", x->queue);
+		cJSON_AddStringToObject(j, "dir", spool_dir_name(ent->dir));
+		cJSON_AddStringToObject(j, "name", ent->name);
+		cJSON_AddStringToObject(j, "producer", ent->producer);
+		cJSON_AddNumberToObject(j, "seq", (double)ent->seq);
+		cJSON_AddNumberToObject(j, "size", (double)ent->size);
+		cJSON_AddStringToObject(j, "mtime", when);
+		cJSON_AddItemToArray(x->arr, j);
+	} else {
+		printf("%-8s %-6s %-40s %8lld  %s\n", x->queue, spool_dir_name(ent->dir), ent->name,
+		       (long long)ent->size, when);
+	}
+	return 0;
+}
+
+static int queue_exists(const char *root, const char *queue)
+{
+	struct spool_stats st;
+
+	return spool_stats(root, queue, 0, &st, NULL) == ERR_OK;
+}
+
+static int do_ls(struct opts *o)
+{
+	static const enum spool_dir dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_HOLD, SPOOL_FAILED,
+	                                      SPOOL_DONE};
+	struct ls_ctx x = {.o = o};
+	int only = -1;
+	struct err e;
+
+	if (o->dir && strcmp(o->dir, "all") != 0) {
+		only = spool_dir_from_name(o->dir);
+		if (only < 0 || only == SPOOL_STATE || only == SPOOL_TMP)
+			return cli_usage("spool", "ls: unknown directory '%s'", o->dir);
+	}
+	if (o->json)
+		x.arr = cJSON_CreateArray();
+	for (size_t q = 0; q < 2; q++) {
+		const char *queue = o->queue ? o->queue : queues[q];
+		if (!o->queue && !queue_exists(o->root, queue))
+			continue;
+		x.queue = queue;
+		for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+			if (only >= 0 && (int)dirs[d] != only)
+				continue;
+			if (spool_list(o->root, queue, dirs[d], ls_one, &x, &e) != ERR_OK) {
+				cJSON_Delete(x.arr);
+				return cli_fail("spool", &e);
+			}
+		}
+		if (o->queue)
+			break;
+	}
+	if (x.arr)
+		return print_json(x.arr);
+	if (!x.n)
+		fprintf(stderr, "no records\n");
+	return CLI_EXIT_OK;
+}
+
+/* ---- show ---- */
+
+static void add_str(cJSON *j, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(j, k, v);
+}
+
+static void add_int(cJSON *j, const char *k, int64_t v)
+{
+	cJSON_AddNumberToObject(j, k, (double)v);
+}
+
+static cJSON *comment_json(const struct record_comment *c)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	add_int(j, "issue_id", c->issue_id);
+	add_str(j, "comment_id", c->comment_id);
+	add_str(j, "created_at", c->created_at);
+	add_int(j, "commenter_id", c->commenter_id);
+	add_str(j, "commenter_name", c->commenter_name);
+	add_str(j, "text", c->text);
+	cJSON_AddBoolToObject(j, "is_system", c->is_system);
+	add_str(j, "media_url", c->media_url);
+	add_str(j, "source_json", c->source_json);
+	return j;
+}
+
+static cJSON *payload_json(const struct record *r)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	switch (r->kind) {
+	case RECORD_ISSUE: {
+		const struct record_issue *i = &r->u.issue;
+		cJSON *qs = cJSON_CreateArray(), *cs = cJSON_CreateArray();
+		add_int(j, "issue_id", i->issue_id);
+		add_int(j, "request_type_id", i->request_type_id);
+		add_str(j, "request_type_title", i->request_type_title);
+		add_str(j, "status", i->status);
+		add_str(j, "summary", i->summary);
+		add_str(j, "description", i->description);
+		cJSON_AddNumberToObject(j, "lat", i->lat);
+		cJSON_AddNumberToObject(j, "lng", i->lng);
+		add_str(j, "address", i->address);
+		add_int(j, "reporter_id", i->reporter_id);
+		add_str(j, "reporter_name", i->reporter_name);
+		add_str(j, "created_at", i->created_at);
+		add_str(j, "updated_at", i->updated_at);
+		add_str(j, "html_url", i->html_url);
+		add_str(j, "media_url", i->media_url);
+		for (size_t k = 0; k < i->n_questions; k++) {
+			cJSON *q = cJSON_CreateObject();
+			add_str(q, "question", i->questions[k].question);
+			add_str(q, "answer", i->questions[k].answer);
+			cJSON_AddItemToArray(qs, q);
+		}
+		cJSON_AddItemToObject(j, "questions", qs);
+		for (size_t k = 0; k < i->n_comments; k++)
+			cJSON_AddItemToArray(cs, comment_json(&i->comments[k]));
+		cJSON_AddItemToObject(j, "comments", cs);
+		add_str(j, "source_json", i->source_json);
+		break;
+	}
+	case RECORD_COMMENT:
+		cJSON_Delete(j);
+		return comment_json(&r->u.comment);
+	case RECORD_ATTACHMENT:
+		add_int(j, "issue_id", r->u.attachment.issue_id);
+		add_str(j, "comment_id", r->u.attachment.comment_id);
+		add_str(j, "url", r->u.attachment.url);
+		add_str(j, "content_type", r->u.attachment.content_type);
+		break;
+	case RECORD_ACK:
+		add_int(j, "issue_id", r->u.ack.issue_id);
+		add_int(j, "oid", r->u.ack.oid);
+		add_str(j, "request_id", r->u.ack.request_id);
+		add_int(j, "request_type_id", r->u.ack.request_type_id);
+		add_str(j, "request_type_title", r->u.ack.request_type_title);
+		add_str(j, "accepted_at", r->u.ack.accepted_at);
+		break;
+	case RECORD_CLOSE:
+		add_int(j, "issue_id", r->u.close.issue_id);
+		add_int(j, "oid", r->u.close.oid);
+		add_str(j, "request_id", r->u.close.request_id);
+		add_int(j, "request_type_id", r->u.close.request_type_id);
+		add_str(j, "request_type_title", r->u.close.request_type_title);
+		add_str(j, "oms_status", r->u.close.oms_status);
+		add_str(j, "closed_at", r->u.close.closed_at);
+		add_str(j, "source_json", r->u.close.source_json);
+		break;
+	}
+	return j;
+}
+
+static void print_text(const cJSON *j, int indent)
+{
+	for (const cJSON *c = j->child; c; c = c->next) {
+		if (cJSON_IsArray(c)) {
+			int k = 0;
+			printf("%*s%s: %d\n", indent, "", c->string, cJSON_GetArraySize(c));
+			for (const cJSON *el = c->child; el; el = el->next, k++) {
+				printf("%*s[%d]\n", indent + 2, "", k);
+				print_text(el, indent + 4);
+			}
+		} else if (cJSON_IsObject(c)) {
+			printf("%*s%s:\n", indent, "", c->string);
+			print_text(c, indent + 2);
+		} else if (cJSON_IsString(c)) {
+			printf("%*s%s: %s\n", indent, "", c->string, c->valuestring);
+		} else if (cJSON_IsBool(c)) {
+			printf("%*s%s: %s\n", indent, "", c->string,
+			       cJSON_IsTrue(c) ? "yes" : "no");
+		} else if (cJSON_IsNumber(c)) {
+			if (c->valuedouble == (double)(long long)c->valuedouble)
+				printf("%*s%s: %lld\n", indent, "", c->string,
+				       (long long)c->valuedouble);
+			else
+				printf("%*s%s: %.7f\n", indent, "", c->string, c->valuedouble);
+		}
+	}
+}
+
+/* NAME in the queue's directories, or a path as given. */
+static int locate(const struct opts *o, const char *arg, char path[SPOOL_PATH_MAX])
+{
+	static const enum spool_dir dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_HOLD, SPOOL_FAILED,
+	                                      SPOOL_DONE};
+	FILE *f;
+
+	if (strchr(arg, '/')) {
+		snprintf(path, SPOOL_PATH_MAX, "%s", arg);
+		return 0;
+	}
+	for (size_t q = 0; q < 2; q++) {
+		const char *queue = o->queue ? o->queue : queues[q];
+		for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+			if (spool_path(path, o->root, queue, dirs[d], arg, NULL) != ERR_OK)
+				continue;
+			if ((f = fopen(path, "rb")) != NULL) {
+				fclose(f);
+				return 0;
+			}
+		}
+		if (o->queue)
+			break;
+	}
+	return -1;
+}
+
+static int load_pub(const struct opts *o, struct sig_key **pub, struct err *e)
+{
+	*pub = NULL;
+	if (!o->pubkey)
+		return 0;
+	return sig_load_public(o->pubkey, pub, e) == ERR_OK ? 0 : -1;
+}
+
+/* Verify path: ERR_OK and *r set, or a failure in e (r then holds the
+ * unverified decode when the file at least parses). */
+static enum err_status check_file(const char *path, const struct sig_key *pub, struct record **r,
+                                  struct err *e)
+{
+	char name[RECORD_NAME_MAX], prod[RECORD_PRODUCER_MAX + 1];
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	enum err_status st;
+	uint64_t seq;
+	int v = 0;
+
+	*r = NULL;
+	st = spool_read_record(path, pub, r, &v, e);
+	if (st != ERR_OK) {
+		struct err ignore;
+		spool_read_record(path, NULL, r, NULL, &ignore);
+		return st;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
+	strncat(name, ".xml", sizeof(name) - strlen(name) - 1);
+	if (record_parse_file_name(name, &seq, prod) == 0 &&
+	    (seq != (*r)->seq || strcmp(prod, (*r)->producer) != 0))
+		return err_set(e, ERR_PERM,
+		               "%s: name does not match content (producer %s seq %llu)", path,
+		               (*r)->producer, (unsigned long long)(*r)->seq);
+	return ERR_OK;
+}
+
+static int do_show(struct opts *o)
+{
+	char path[SPOOL_PATH_MAX];
+	struct sig_key *pub = NULL;
+	struct record *r = NULL;
+	enum err_status st;
+	struct err e;
+	cJSON *j, *env;
+	const char *verdict;
+	int rc;
+
+	if (o->nargs != 1)
+		return cli_usage("spool", "show: one NAME or FILE");
+	if (locate(o, o->args[0], path) != 0)
+		return cli_usage("spool", "show: %s: not found in the spool", o->args[0]);
+	if (load_pub(o, &pub, &e) != 0)
+		return cli_fail("spool", &e);
+	err_clear(&e);
+	st = check_file(path, pub, &r, &e);
+	verdict = !pub ? "not checked (no --pubkey)" : st == ERR_OK ? "ok" : "FAILED";
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "file", path);
+	cJSON_AddStringToObject(j, "verification", verdict);
+	if (st != ERR_OK)
+		cJSON_AddStringToObject(j, "error", e.msg);
+	if (r) {
+		env = cJSON_AddObjectToObject(j, "envelope");
+		add_int(env, "format", r->format_version);
+		add_str(env, "producer", r->producer);
+		add_int(env, "seq", (int64_t)r->seq);
+		add_str(env, "kind", record_kind_name(r->kind));
+		add_str(env, "created", r->created);
+		add_str(env, "key", r->key);
+		cJSON_AddItemToObject(
+		    j, record_kind_name(r->kind) ? record_kind_name(r->kind) : "payload",
+		    payload_json(r));
+	}
+	if (o->json) {
+		rc = print_json(j);
+	} else {
+		print_text(j, 0);
+		cJSON_Delete(j);
+		rc = CLI_EXIT_OK;
+	}
+	record_free(r);
+	sig_key_free(pub);
+	if (pub && st != ERR_OK)
+		return CLI_EXIT_FAIL;
+	if (!pub && st != ERR_OK && !r)
+		return cli_fail("spool", &e);
+	return rc;
+}
+
+/* ---- verify ---- */
+
+struct verify_ctx {
+	const struct opts *o;
+	const struct sig_key *pub;
+	const char *queue;
+	size_t ok, bad;
+};
+
+static void verify_path(struct verify_ctx *x, const char *path)
+{
+	struct record *r = NULL;
+	struct err e;
+
+	err_clear(&e);
+	if (check_file(path, x->pub, &r, &e) == ERR_OK) {
+		x->ok++;
+		printf("ok    %s\n", path);
+	} else {
+		x->bad++;
+		printf("BAD   %s: %s\n", path, e.msg);
+	}
+	record_free(r);
+}
+
+static int verify_one(const struct spool_entry *ent, void *vctx)
+{
+	struct verify_ctx *x = vctx;
+	char path[SPOOL_PATH_MAX];
+
+	if (spool_path(path, x->o->root, x->queue, ent->dir, ent->name, NULL) == ERR_OK)
+		verify_path(x, path);
+	return 0;
+}
+
+static int do_verify(struct opts *o)
+{
+	struct verify_ctx x = {.o = o};
+	struct sig_key *pub = NULL;
+	struct err e;
+	int only = SPOOL_NEW;
+
+	if (!o->pubkey)
+		return cli_usage("spool", "verify: --pubkey FILE is required");
+	if (o->dir) {
+		only = strcmp(o->dir, "all") ? spool_dir_from_name(o->dir) : -1;
+		if (strcmp(o->dir, "all") && (only < 0 || only == SPOOL_STATE || only == SPOOL_TMP))
+			return cli_usage("spool", "verify: unknown directory '%s'", o->dir);
+	}
+	if (load_pub(o, &pub, &e) != 0)
+		return cli_fail("spool", &e);
+	x.pub = pub;
+	if (o->nargs) {
+		for (int i = 0; i < o->nargs; i++)
+			verify_path(&x, o->args[i]);
+	} else {
+		if (need_queue(o, "verify")) {
+			sig_key_free(pub);
+			return CLI_EXIT_USAGE;
+		}
+		x.queue = o->queue;
+		for (int d = SPOOL_NEW; d <= SPOOL_HOLD; d++) {
+			if (only >= 0 && d != only)
+				continue;
+			if (spool_list(o->root, o->queue, (enum spool_dir)d, verify_one, &x, &e) !=
+			    ERR_OK) {
+				sig_key_free(pub);
+				return cli_fail("spool", &e);
+			}
+		}
+	}
+	sig_key_free(pub);
+	fprintf(stderr, "%zu ok, %zu bad\n", x.ok, x.bad);
+	return x.bad ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* ---- stat ---- */
+
+static int do_stat(struct opts *o)
+{
+	cJSON *arr = o->json ? cJSON_CreateArray() : NULL;
+	time_t now = time(NULL);
+	int shown = 0;
+
+	for (size_t q = 0; q < 2; q++) {
+		const char *queue = o->queue ? o->queue : queues[q];
+		struct spool_stats st;
+		struct err e;
+		if (spool_stats(o->root, queue, o->gap_alarm, &st, &e) != ERR_OK) {
+			if (o->queue) {
+				cJSON_Delete(arr);
+				return cli_fail("spool", &e);
+			}
+			continue;
+		}
+		shown++;
+		if (arr) {
+			cJSON *j = cJSON_CreateObject(), *d = cJSON_CreateObject();
+			cJSON_AddStringToObject(j, "queue", queue);
+			for (int k = 0; k < SPOOL_STATE; k++)
+				cJSON_AddNumberToObject(d, spool_dir_name((enum spool_dir)k),
+				                        (double)st.count[k]);
+			cJSON_AddItemToObject(j, "depth", d);
+			cJSON_AddNumberToObject(j, "oldest_waiting_age_seconds",
+			                        st.oldest_new ? (double)(now - st.oldest_new) : 0);
+			cJSON_AddNumberToObject(j, "next_seq", (double)st.next_seq);
+			cJSON_AddNumberToObject(j, "failed", (double)st.count[SPOOL_FAILED]);
+			cJSON_AddNumberToObject(j, "conflicts", (double)st.conflicts);
+			if (st.gap.active) {
+				cJSON *g = cJSON_CreateObject();
+				cJSON_AddStringToObject(g, "producer", st.gap.producer);
+				cJSON_AddNumberToObject(g, "seq", (double)st.gap.seq);
+				cJSON_AddNumberToObject(g, "age_seconds",
+				                        (double)(now - st.gap.since));
+				cJSON_AddBoolToObject(g, "alarm", st.gap.alarmed);
+				cJSON_AddItemToObject(j, "gap", g);
+			} else {
+				cJSON_AddNullToObject(j, "gap");
+			}
+			cJSON_AddItemToArray(arr, j);
+			continue;
+		}
+		printf("%s: new %zu  cur %zu  hold %zu  failed %zu  done %zu  tmp %zu\n", queue,
+		       st.count[SPOOL_NEW], st.count[SPOOL_CUR], st.count[SPOOL_HOLD],
+		       st.count[SPOOL_FAILED], st.count[SPOOL_DONE], st.count[SPOOL_TMP]);
+		if (st.oldest_new)
+			printf("  oldest waiting record: %llds\n",
+			       (long long)(now - st.oldest_new));
+		if (st.next_seq)
+			printf("  next expected sequence: %llu\n", (unsigned long long)st.next_seq);
+		if (st.gap.active)
+			printf("  GAP: %s seq %llu missing for %llds%s (scfgate spool skip "
+			       "--producer %s %llu)\n",
+			       st.gap.producer, (unsigned long long)st.gap.seq,
+			       (long long)(now - st.gap.since), st.gap.alarmed ? " ALARM" : "",
+			       st.gap.producer, (unsigned long long)st.gap.seq);
+		if (st.conflicts)
+			printf("  conflicts quarantined: %zu\n", st.conflicts);
+		if (o->queue)
+			break;
+	}
+	if (arr)
+		return print_json(arr);
+	if (!shown)
+		return cli_usage("spool", "stat: no queue under %s", o->root);
+	return CLI_EXIT_OK;
+}
+
+/* ---- actions ---- */
+
+typedef enum err_status (*action_fn)(const char *, const char *, const char *, struct err *);
+
+static int do_action(struct opts *o, const char *sub, action_fn fn, const char *done)
+{
+	int rc = CLI_EXIT_OK;
+
+	if (need_queue(o, sub))
+		return CLI_EXIT_USAGE;
+	if (!o->nargs)
+		return cli_usage("spool", "%s: NAME is required", sub);
+	for (int i = 0; i < o->nargs; i++) {
+		struct err e;
+		err_clear(&e);
+		if (fn(o->root, o->queue, o->args[i], &e) != ERR_OK)
+			rc = cli_fail("spool", &e);
+		else
+			printf("%s %s\n", done, o->args[i]);
+	}
+	return rc;
+}
+
+static int do_skip(struct opts *o)
+{
+	char prod[RECORD_PRODUCER_MAX + 1];
+	unsigned long long seq = 0;
+	uint64_t s64;
+	struct err e;
+	char *end;
+
+	if (need_queue(o, "skip"))
+		return CLI_EXIT_USAGE;
+	if (o->nargs != 1)
+		return cli_usage("spool", "skip: give --producer ID SEQ, or NAME");
+	if (o->producer) {
+		seq = strtoull(o->args[0], &end, 10);
+		if (*end || !seq)
+			return cli_usage("spool", "skip: '%s' is not a sequence number",
+			                 o->args[0]);
+		snprintf(prod, sizeof(prod), "%s", o->producer);
+	} else {
+		if (record_parse_file_name(o->args[0], &s64, prod) != 0)
+			return cli_usage("spool",
+			                 "skip: '%s' is not a record name (or use "
+			                 "--producer ID SEQ)",
+			                 o->args[0]);
+		seq = s64;
+	}
+	err_clear(&e);
+	if (spool_skip(o->root, o->queue, prod, seq, &e) != ERR_OK)
+		return cli_fail("spool", &e);
+	printf("skip requested: %s seq %llu (the consumer passes it at its next claim)\n", prod,
+	       seq);
+	return CLI_EXIT_OK;
+}
 
 int cmd_spool(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage("spool", "this build does not include the spool command yet");
+	struct opts o;
+	const char *sub;
+	int rc;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		if (argc < 2)
+			return cli_usage("spool", "a sub-command is required (see --help)");
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	sub = argv[1];
+	if (cli_wants_help(argc - 1, argv + 1)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(sub, "ls") && strcmp(sub, "show") && strcmp(sub, "verify") &&
+	    strcmp(sub, "stat") && strcmp(sub, "hold") && strcmp(sub, "release") &&
+	    strcmp(sub, "retry") && strcmp(sub, "skip"))
+		return cli_usage("spool", "unknown sub-command '%s' (see --help)", sub);
+	rc = parse(argc - 1, argv + 1, &o);
+	if (rc) {
+		free(o.args);
+		return rc;
+	}
+	if (!strcmp(sub, "ls"))
+		rc = do_ls(&o);
+	else if (!strcmp(sub, "show"))
+		rc = do_show(&o);
+	else if (!strcmp(sub, "verify"))
+		rc = do_verify(&o);
+	else if (!strcmp(sub, "stat"))
+		rc = do_stat(&o);
+	else if (!strcmp(sub, "hold"))
+		rc = do_action(&o, sub, spool_hold, "held");
+	else if (!strcmp(sub, "release"))
+		rc = do_action(&o, sub, spool_release, "released");
+	else if (!strcmp(sub, "retry"))
+		rc = do_action(&o, sub, spool_retry, "requeued");
+	else
+		rc = do_skip(&o);
+	free(o.args);
+	return rc;
 }

@@ -220,7 +220,11 @@ static enum err_status counter_cover(struct spool_producer *p, uint64_t upto, in
  */
 static void counter_restore(struct spool_producer *p)
 {
-	spool_counter_write(p->seq_fd, p->durable);
+	/* Not synced: what matters is that a process that dies now leaves
+	 * no gap.  The next commit writes and syncs the counter again. */
+	spool_counter_write(p->seq_fd, p->next);
+	if (p->next < p->durable)
+		p->durable = p->next;
 }
 
 /* Encode r as sequence seq and write it, unsynced or synced, to tmp/. */
@@ -286,8 +290,10 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 		return st;
 	}
 	st = publish(p, name, tmp, e);
-	if (st != ERR_OK)
+	if (st != ERR_OK) {
+		counter_restore(p);
 		return st;
+	}
 	/* Visible now: the number is spent even if the fsync below fails. */
 	p->next = seq + 1;
 	st = spool_sync_dir(p->q.dir[SPOOL_NEW], e);
@@ -339,6 +345,8 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 	}
 	for (size_t j = i + 1; j < n; j++)
 		unlink(tmps[j]);
+	if (st != ERR_OK)
+		counter_restore(p);
 	if (i > 0) {
 		enum err_status s2 = spool_sync_dir(p->q.dir[SPOOL_NEW], st == ERR_OK ? e : NULL);
 		if (s2 != ERR_OK) {

@@ -19,3 +19,16 @@ endforeach()
 add_test(NAME spool_crash
          COMMAND crash_driver ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/crash-work 300)
 set_tests_properties(spool_crash PROPERTIES TIMEOUT 600)
+
+# Fault injection: an LD_PRELOAD shim fails one write/fsync/fdatasync/
+# syncfs/rename/open of the commit path with EIO or ENOSPC.  The shim is
+# built without sanitizers; sanitized programs run it with
+# ASAN_OPTIONS=verify_asan_link_order=0 (set by the driver).
+add_library(spool_fault_shim SHARED crash/fault_shim.c)
+target_compile_options(spool_fault_shim PRIVATE -fno-sanitize=all)
+target_link_options(spool_fault_shim PRIVATE -fno-sanitize=all)
+target_link_libraries(spool_fault_shim PRIVATE dl)
+add_test(NAME spool_faults
+         COMMAND crash_driver --faults ${CMAKE_CURRENT_BINARY_DIR}
+                 ${CMAKE_CURRENT_BINARY_DIR}/fault-work $<TARGET_FILE:spool_fault_shim>)
+set_tests_properties(spool_faults PROPERTIES TIMEOUT 300)

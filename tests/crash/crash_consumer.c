@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 			}
 			if (drain && ++idle > 3)
 				break;
-			usleep(drain ? 300000 : 2000);
+			usleep(drain ? 100000 : 2000);
 			continue;
 		}
 		idle = 0;

@@ -190,6 +190,107 @@ static void final_check(void)
 	free(acks);
 }
 
+/* Paths whose fsync/fdatasync failed must be unlinked before anything
+ * syncs them again: the same data is never trusted after a failed sync. */
+static void check_no_sync_retry(const char *logpath, const char *tag)
+{
+	char failed[64][4200], op[32], path[4200], line[4400];
+	size_t nfailed = 0;
+	FILE *f = fopen(logpath, "r");
+	int rc;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%31s %4199s %d", op, path, &rc) != 3)
+			continue;
+		int is_sync = !strcmp(op, "fsync") || !strcmp(op, "fdatasync");
+		for (size_t i = 0; i < nfailed; i++) {
+			if (strcmp(failed[i], path) != 0)
+				continue;
+			if (is_sync)
+				FAIL("%s: %s synced again after its %s failed", tag, path, op);
+			if (!strcmp(op, "unlink"))
+				failed[i][0] = '\0';
+		}
+		if (is_sync && rc != 0 && strstr(path, ".tmp") && nfailed < 64)
+			snprintf(failed[nfailed++], sizeof(failed[0]), "%s", path);
+	}
+	for (size_t i = 0; i < nfailed; i++)
+		if (failed[i][0])
+			FAIL("%s: %s was left behind after its sync failed", tag, failed[i]);
+	if (f)
+		fclose(f);
+}
+
+static int run_wait(pid_t pid)
+{
+	int status;
+
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Fail one call of the commit path per case; then recover and check. */
+static int faults(const char *shim)
+{
+	static const char *ops[] = {"write", "fdatasync", "fsync", "syncfs", "rename", "open"};
+	static const char *errs[] = {"EIO", "ENOSPC"};
+	/* Which calls: under the spool root, in a single commit, the O_CREAT
+	 * opens are lock, counter, then one tmp file per commit; fdatasync
+	 * alternates tmp file and counter. */
+	static const char *nths[][2] = {{"1", "3"}, {"1", "2"}, {"1", "3"},
+	                                {"1", "2"}, {"1", "3"}, {"3", "5"}};
+	char logpath[4300], nthbuf[8], tag[128];
+	struct err e;
+	int cases = 0;
+
+	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+		for (size_t x = 0; x < 2; x++)
+			for (size_t k = 0; k < 2; k++) {
+				int rc;
+				snprintf(tag, sizeof(tag), "%s %s call %s", ops[o], errs[x],
+				         nths[o][k]);
+				tsu_rmrf(root);
+				unlink(acklog);
+				unlink(applylog);
+				snprintf(logpath, sizeof(logpath), "%s/fault.log", work);
+				unlink(logpath);
+				snprintf(nthbuf, sizeof(nthbuf), "%s", nths[o][k]);
+				setenv("LD_PRELOAD", shim, 1);
+				setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0",
+				       1);
+				setenv("SCFGATE_FAULT_OP", ops[o], 1);
+				setenv("SCFGATE_FAULT_NTH", nthbuf, 1);
+				setenv("SCFGATE_FAULT_ERRNO", errs[x], 1);
+				setenv("SCFGATE_FAULT_PREFIX", root, 1);
+				setenv("SCFGATE_FAULT_LOG", logpath, 1);
+				setenv("SCFGATE_WRITER_MODE",
+				       strcmp(ops[o], "syncfs") ? "single" : "group", 1);
+				rc = run_wait(spawn("crash_writer", root, keyf, acklog, "30"));
+				unsetenv("LD_PRELOAD");
+				unsetenv("SCFGATE_FAULT_OP");
+				unsetenv("SCFGATE_WRITER_MODE");
+				if (rc != 1)
+					FAIL("%s: the writer should report ERR_TEMP (exit 1), got "
+					     "%d",
+					     tag, rc);
+				check_new_dir(-1);
+				check_no_sync_retry(logpath, tag);
+				/* Recover: the next run commits on, then everything drains. */
+				rc = run_wait(spawn("crash_writer", root, keyf, acklog, "5"));
+				if (rc != 0)
+					FAIL("%s: writer after the fault: exit %d", tag, rc);
+				rc = run_wait(
+				    spawn("crash_consumer", root, pubf, applylog, "--drain"));
+				if (rc != 0)
+					FAIL("%s: consumer: exit %d", tag, rc);
+				final_check();
+				cases++;
+			}
+	printf("fault test: %d cases, %d failures\n", cases, failures);
+	(void)e;
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	pid_t w = 0, c = 0;
@@ -197,8 +298,16 @@ int main(int argc, char **argv)
 	struct err e;
 	const char *env = getenv("SCFGATE_CRASH_ROUNDS");
 
+	const char *shim = NULL;
+
+	if (argc >= 5 && strcmp(argv[1], "--faults") == 0) {
+		shim = argv[4];
+		argv++;
+		argc = 3;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: crash_driver BINDIR WORKDIR [ROUNDS]\n");
+		fprintf(stderr, "usage: crash_driver BINDIR WORKDIR [ROUNDS]\n"
+		                "       crash_driver --faults BINDIR WORKDIR SHIM.so\n");
 		return 2;
 	}
 	if (argc > 3)
@@ -218,6 +327,13 @@ int main(int argc, char **argv)
 	if (sig_load_public(pubf, &pub, &e) != ERR_OK)
 		return 2;
 	srand((unsigned)time(NULL));
+	if (shim) {
+		int rc = faults(shim);
+		sig_key_free(pub);
+		if (!rc)
+			tsu_rmrf(work);
+		return rc;
+	}
 	for (int r = 0; r < rounds; r++) {
 		int victim = rand() % 3;
 		if (!w)

@@ -9,8 +9,10 @@
  * fdatasyncs it: the ACKLOG is exactly what was acknowledged upstream.
  * Each record carries a random nonce, so a reused sequence number would
  * show up as a second, different hash for the same number.
- * Runs forever unless COUNT is given.  Exit 1 on a commit error (the
- * fault-injection test expects those and checks the message).
+ * Runs forever unless COUNT is given.  SCFGATE_WRITER_MODE=single or
+ * group makes every commit a single or a group commit (default: mixed).
+ * A failed commit ends the program: exit 1 for ERR_TEMP (what a full
+ * disk or an I/O error must give), 4 for anything else.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,6 +59,7 @@ int main(int argc, char **argv)
 	struct sig_key *key;
 	struct err e;
 	long count, done = 0;
+	const char *mode = getenv("SCFGATE_WRITER_MODE");
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: crash_writer ROOT KEYFILE ACKLOG [COUNT]\n");
@@ -76,6 +79,10 @@ int main(int argc, char **argv)
 	while (count < 0 || done < count) {
 		struct record *recs[8];
 		int k = rand() % 3 == 0 ? 1 + rand() % 8 : 1;
+		if (mode && strcmp(mode, "single") == 0)
+			k = 1;
+		else if (mode && strcmp(mode, "group") == 0)
+			k = 2 + rand() % 7;
 		uint64_t first = spool_producer_next_seq(p);
 		size_t n_done = 0;
 		enum err_status st;
@@ -98,7 +105,7 @@ int main(int argc, char **argv)
 			        e.msg);
 			spool_producer_free(p);
 			sig_key_free(key);
-			return 1;
+			return st == ERR_TEMP ? 1 : 4;
 		}
 		done += (long)n_done;
 	}
