@@ -458,7 +458,8 @@ static void verify_path(struct verify_ctx *x, const char *path)
 		printf("ok    %s\n", path);
 	} else {
 		x->bad++;
-		printf("BAD   %s: %s\n", path, e.msg);
+		/* The message names the file already. */
+		printf("BAD   %s\n", e.msg);
 	}
 	record_free(r);
 }
@@ -510,6 +511,7 @@ static int do_verify(struct opts *o)
 		}
 	}
 	sig_key_free(pub);
+	fflush(stdout);
 	fprintf(stderr, "%zu ok, %zu bad\n", x.ok, x.bad);
 	return x.bad ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -89,9 +89,10 @@ enum err_status spool_list(const char *root, const char *queue, enum spool_dir d
 	if (st != ERR_OK)
 		return st;
 	dh = opendir(dir);
+	if (!dh && errno == ENOENT)
+		return ERR_OK; /* not created yet: empty */
 	if (!dh)
-		return err_errno(e, errno == ENOENT ? ERR_PERM : spool_errno_status(errno), errno,
-		                 "%s", dir);
+		return err_errno(e, spool_errno_status(errno), errno, "%s", dir);
 	while ((de = readdir(dh)) != NULL) {
 		if (d != SPOOL_TMP && d != SPOOL_STATE && is_aux_name(de->d_name))
 			continue;

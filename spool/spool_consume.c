@@ -328,7 +328,7 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 		}
 		snprintf(reason, sizeof(reason), "%s%s",
 		         mismatch ? ""
-		                  : "unreadable after the "
+		                  : "rejected after the "
 		                    "grace period: ",
 		         de.msg);
 		if (quarantine(c, SPOOL_NEW, name, name, reason, NULL, e) != ERR_OK)

@@ -107,6 +107,10 @@ enum err_status spool_q_init(struct spool_q *q, const char *root, const char *qu
 	st = spool_join(qdir, root, queue, e);
 	if (st != ERR_OK)
 		return st;
+	/* Readers need only the queue directory: a sub-directory a transport
+	 * did not create yet reads as empty. */
+	if (!create && (stat(qdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+		return err_set(e, ERR_FATAL, "%s: no such spool queue", qdir);
 	if (create) {
 		st = make_dir(root, e);
 		if (st == ERR_OK)
@@ -120,9 +124,6 @@ enum err_status spool_q_init(struct spool_q *q, const char *root, const char *qu
 			st = make_dir(q->dir[i], e);
 		if (st != ERR_OK)
 			return st;
-		if (!create && (stat(q->dir[i], &sb) != 0 || !S_ISDIR(sb.st_mode)))
-			return err_set(e, ERR_FATAL, "%s: not a spool queue (no %s/)", qdir,
-			               dir_names[i]);
 	}
 	return ERR_OK;
 }
