@@ -35,8 +35,8 @@
 struct sim {
 	pid_t pid;
 	int port;
-	char base[128];  /* the GeocodeServer URL */
-	char admin[128]; /* http://127.0.0.1:PORT */
+	char base[256]; /* the GeocodeServer URL */
+	char admin[64]; /* http://127.0.0.1:PORT */
 };
 
 static struct sim plain, tokened;
@@ -244,8 +244,8 @@ static void test_rejected_by_score(void **state)
 	assert_int_equal(r.verified, 0);
 	assert_int_equal(r.outcome, GEO_LOW_SCORE);
 	assert_string_equal(r.address, "123 main st");
-	assert_string_equal(r.note,
-	                    "Reported address; ArcGIS's best candidate scored 62 (at least 80 needed)");
+	assert_string_equal(
+	    r.note, "Reported address; ArcGIS's best candidate scored 62 (at least 80 needed)");
 	geo_client_free(g);
 }
 
@@ -349,6 +349,7 @@ static void test_timeout_bounded(void **state)
 	g = client(&plain, GEO_MODE_BOTH, 400, NULL);
 	t0 = now_ms();
 	verify(g, LAT, LNG, "123 main st", &r);
+	print_message("timeout 400 ms, geocoder hanging: returned after %ld ms\n", now_ms() - t0);
 	assert_true(now_ms() - t0 < 400 + 600);
 	assert_int_equal(r.outcome, GEO_TIMEOUT);
 	assert_string_equal(r.address, "123 main st");
@@ -364,6 +365,8 @@ static void test_timeout_bounded(void **state)
 	g = client(&plain, GEO_MODE_REVERSE, 300, NULL);
 	t0 = now_ms();
 	verify(g, LAT, LNG, "123 main st", &r);
+	print_message("timeout 300 ms, geocoder 1500 ms slow: returned after %ld ms\n",
+	              now_ms() - t0);
 	assert_true(now_ms() - t0 < 300 + 600);
 	assert_int_equal(r.outcome, GEO_TIMEOUT);
 	geo_client_free(g);
@@ -454,7 +457,7 @@ static void test_unreachable(void **state)
 	struct geo_client *g = NULL;
 	struct geo_result r;
 	struct err e;
-	char url[128];
+	char url[256];
 	struct sim dead;
 	long t0;
 
@@ -559,7 +562,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_verified_reverse), cmocka_unit_test(test_verified_find),
+	    cmocka_unit_test(test_verified_reverse),  cmocka_unit_test(test_verified_find),
 	    cmocka_unit_test(test_rejected_by_score), cmocka_unit_test(test_rejected_by_distance),
 	    cmocka_unit_test(test_no_candidates),     cmocka_unit_test(test_error_body),
 	    cmocka_unit_test(test_http_500),          cmocka_unit_test(test_timeout_bounded),
