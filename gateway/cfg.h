@@ -96,7 +96,7 @@ struct cfg_scf {
 	unsigned overlap_seconds; /* watermark overlap window; default 120 */
 	unsigned rate_per_minute; /* shared limiter; default 20 */
 	unsigned per_page;        /* default 20 (details=true allows at most 20) */
-	char *user_agent; /* default "scfgate/<version> (+<org id>)" filled by caller if NULL */
+	char *user_agent;         /* default "scfgate (SeeClickFix-Cartegraph gateway; org N)" */
 	unsigned forward_system;  /* CFG_SYSCOMMENT_* mask; default 0 */
 	size_t n_system_accounts; /* SCF user ids whose comments are system comments */
 	int64_t *system_accounts; /* (the org account, the gateway's API user) */

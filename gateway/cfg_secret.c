@@ -20,9 +20,11 @@ enum err_status cfg_read_secret(const char *path, struct buf *out, struct err *e
 
 	buf_release(out);
 	out->cap = CFG_SECRET_MAX;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(e, ERR_FATAL, errno, "credential file %s", path);
+	/* the mode of what was opened, so a symlink (as secret stores mount
+	 * them) is judged by its target */
 	if (fstat(fd, &sb) != 0) {
 		st = err_errno(e, ERR_FATAL, errno, "credential file %s", path);
 		goto out;

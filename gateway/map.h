@@ -19,7 +19,8 @@
  *     missing optional fields (request_type, media, reporter, questions,
  *     comments, address, lat/lng when point is present).
  *   - Refused (ERR_PERM, message names the field and the issue id):
- *     missing or non-positive id, wrong JSON types, missing request_type.id,
+ *     missing or non-positive id, wrong JSON types, missing status or
+ *     request_type.id,
  *     missing created_at, a string over MAP_TEXT_MAX bytes, more than
  *     MAP_LIST_MAX questions or comments, lat/lng out of range.
  *   - Invalid UTF-8 and control characters other than TAB/LF/CR in TEXT
@@ -111,7 +112,8 @@ int map_comment_id_from_flag_url(const char *flag_url, char *out, size_t out_siz
 
 /* The create body for an issue: {"<request_class>":[{...}]} with the field
  * map, the remote request type id, the composed description (reporter's
- * text, a blank line, then "Question: answer" lines), location, photo
+ * text, or the summary when SCF sent none; a blank line; then one
+ * "Question: answer" line per question), location, photo
  * (attachment + linked=true), the public comments so far, the custom
  * fields, and the external id.  ERR_PERM if the request type is unmapped. */
 enum err_status map_cg_create_body(const struct cfg *c, const struct record_issue *is,
