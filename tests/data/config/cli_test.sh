@@ -24,6 +24,19 @@ for half in scf oms; do
 	grep -q '"half":	"'$half'"' "$dir/out.json" || fail "json lacks half"
 done
 
+# the worked example of docs/configuration.md (same text as riverton-*.xml)
+mkdir -p "$dir/rv/spool" "$dir/rv/etc"
+for f in scf.key scf.pub oms.key oms.pub scf.token cartegraph.cred; do
+	: >"$dir/rv/etc/$f"
+	chmod 600 "$dir/rv/etc/$f"
+done
+for half in scf oms; do
+	sed -e "s#/var/spool/scfgate#$dir/rv/spool#" -e "s#/etc/scfgate#$dir/rv/etc#g" \
+		"$data/riverton-$half.xml" >"$dir/rv/$half.xml"
+	"$bin" config check "$dir/rv/$half.xml" >/dev/null 2>"$dir/err" ||
+		fail "riverton-$half.xml: $(cat "$dir/err")"
+done
+
 # an invalid file: exit 1 and FILE:LINE: element
 "$bin" config check "$data/bad_placeholder.xml" >/dev/null 2>"$dir/err"
 [ $? -eq 1 ] || fail "bad file did not exit 1"
