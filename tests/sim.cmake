@@ -27,7 +27,7 @@ endforeach()
 # The load generator (a benchmark, not a test): build/tests/sim_bench --help
 if(EXISTS ${CMAKE_SOURCE_DIR}/tests/bench/sim_bench.c)
   add_executable(sim_bench ${CMAKE_SOURCE_DIR}/tests/bench/sim_bench.c)
-  target_link_libraries(sim_bench PRIVATE PkgConfig::CURL)
+  target_link_libraries(sim_bench PRIVATE sim_harness)
   add_dependencies(sim_bench scf-sim)
   if(TARGET oms-sim)
     add_dependencies(sim_bench oms-sim)

@@ -745,19 +745,23 @@ static int value_cmp(const cJSON *a, const cJSON *b)
 	return 0;
 }
 
-static int rec_cmp(const void *x, const void *y)
+struct ohit {
+	const cJSON *rec;
+	const cJSON *v[8]; /* the sort fields' values, looked up once */
+	double oid;
+};
+
+static int hit_cmp(const void *x, const void *y)
 {
-	const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
+	const struct ohit *a = x, *b = y;
 
 	for (int i = 0; i < n_sort; i++) {
-		int c = value_cmp(cJSON_GetObjectItemCaseSensitive(a, sort_keys[i].field),
-		                  cJSON_GetObjectItemCaseSensitive(b, sort_keys[i].field));
+		int c = value_cmp(a->v[i], b->v[i]);
 
 		if (c)
 			return sort_keys[i].desc ? -c : c;
 	}
-	return value_cmp(cJSON_GetObjectItemCaseSensitive(a, "Oid"),
-	                 cJSON_GetObjectItemCaseSensitive(b, "Oid"));
+	return a->oid < b->oid ? -1 : a->oid > b->oid;
 }
 
 static int parse_sort(const struct klass *k, const char *s, struct sim_resp *resp)
@@ -825,7 +829,7 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 	int ignore_nulls = sim_arg(req, "ignoreNullFields") &&
 	                   strcasecmp(sim_arg(req, "ignoreNullFields"), "true") == 0;
 	struct omsf_node *flt = NULL;
-	const cJSON **hits;
+	struct ohit *hits;
 	long limit, offset, n = 0;
 	char why[256];
 	cJSON *r, *out, *arr, *md;
@@ -853,7 +857,11 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 			continue;
 		if (flt && !omsf_eval(flt, r, S.tz))
 			continue;
-		hits[n++] = r;
+		hits[n].rec = r;
+		hits[n].oid = sim_jnum(r, "Oid", 0);
+		for (int s = 0; s < n_sort; s++)
+			hits[n].v[s] = cJSON_GetObjectItemCaseSensitive(r, sort_keys[s].field);
+		n++;
 	}
 	omsf_free(flt);
 	if (oid >= 0 && n == 0) {
@@ -861,11 +869,11 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 		message(resp, 404, "The %s record with Oid %ld was not found.", k->name, oid);
 		return;
 	}
-	qsort(hits, (size_t)n, sizeof(*hits), rec_cmp);
+	qsort(hits, (size_t)n, sizeof(*hits), hit_cmp);
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, k->name);
 	for (long i = offset; i < n && i < offset + limit; i++)
-		cJSON_AddItemToArray(arr, render(hits[i], fields, ignore_nulls));
+		cJSON_AddItemToArray(arr, render(hits[i].rec, fields, ignore_nulls));
 	md = cJSON_AddObjectToObject(out, "_metadata");
 	cJSON_AddNumberToObject(md, "totalCount", (double)n);
 	cJSON_AddNumberToObject(md, "offset", (double)offset);

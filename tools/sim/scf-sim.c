@@ -112,6 +112,11 @@ static struct {
     .api_user = "City Integration",
 };
 
+/* Bumped on every change of state; see the rendered-issue cache.
+ * rtab_dirty asks the next archive sweep to run even within the second. */
+static uint64_t rtab_gen;
+static int rtab_dirty = 1;
+
 /* ---- request types (the org's categories) ---- */
 
 struct question {
@@ -423,16 +428,26 @@ static void archive_sweep(time_t now)
 {
 	cJSON *it;
 
-	if (S.archive_after <= 0)
+	static time_t last = -1;
+
+	/* Due times are whole seconds: one sweep per second is exact. */
+	if (S.archive_after <= 0 || (now == last && !rtab_dirty))
 		return;
+	last = now;
+	rtab_dirty = 0;
 	cJSON_ArrayForEach(it, S.issues)
 	{
-		double closed = sim_jnum(it, "closed_at", -1);
-		time_t due = (time_t)closed + S.archive_after;
+		double closed;
+		time_t due;
 
-		if (strcmp(status_of(it), "Closed") != 0 || closed < 0 || due > now)
+		if (strcmp(status_of(it), "Closed") != 0)
+			continue;
+		closed = sim_jnum(it, "closed_at", -1);
+		due = (time_t)closed + S.archive_after;
+		if (closed < 0 || due > now)
 			continue;
 		set_str(it, "status", "Archived");
+		rtab_gen++;
 		set_num(it, "archived_at", (double)due);
 		set_num(it, "updated_at", (double)due);
 	}
@@ -982,18 +997,26 @@ static int parse_status_filter(const char *v)
 
 static int match(const cJSON *is, const struct listq *q)
 {
-	double c = sim_jnum(is, "created_at", 0), u = sim_jnum(is, "updated_at", 0);
-	int rt = (int)sim_jnum(is, "request_type_id", 0);
-
 	if (!(status_bit(status_of(is)) & q->statuses))
 		return 0;
 	if (q->public_only && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(is, "private")))
 		return 0;
-	if ((q->has_after && c < (double)q->after) || (q->has_before && c >= (double)q->before))
-		return 0;
-	if ((q->has_uafter && u < (double)q->uafter) || (q->has_ubefore && u >= (double)q->ubefore))
-		return 0;
+	if (q->has_after || q->has_before) {
+		double c = sim_jnum(is, "created_at", 0);
+
+		if ((q->has_after && c < (double)q->after) ||
+		    (q->has_before && c >= (double)q->before))
+			return 0;
+	}
+	if (q->has_uafter || q->has_ubefore) {
+		double u = sim_jnum(is, "updated_at", 0);
+
+		if ((q->has_uafter && u < (double)q->uafter) ||
+		    (q->has_ubefore && u >= (double)q->ubefore))
+			return 0;
+	}
 	if (q->nrtypes) {
+		int rt = (int)sim_jnum(is, "request_type_id", 0);
 		int ok = 0;
 
 		for (int i = 0; i < q->nrtypes; i++)
@@ -1010,22 +1033,24 @@ static int match(const cJSON *is, const struct listq *q)
 	return 1;
 }
 
-static const struct listq *sort_q;
+struct hit {
+	const cJSON *is;
+	double key;
+	int id;
+};
 
-static int issue_cmp(const void *a, const void *b)
+static int sort_asc;
+
+static int hit_cmp(const void *a, const void *b)
 {
-	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-	const char *key = sort_q->sort_updated  ? "updated_at"
-	                  : sort_q->sort_rating ? "rating"
-	                                        : "created_at";
-	double kx = sim_jnum(x, key, 0), ky = sim_jnum(y, key, 0);
+	const struct hit *x = a, *y = b;
 	int r;
 
-	if (kx != ky)
-		r = kx < ky ? -1 : 1;
+	if (x->key != y->key)
+		r = x->key < y->key ? -1 : 1;
 	else
-		r = (int)sim_jnum(x, "id", 0) < (int)sim_jnum(y, "id", 0) ? -1 : 1;
-	return sort_q->asc ? r : -r;
+		r = x->id < y->id ? -1 : 1;
+	return sort_asc ? r : -r;
 }
 
 struct qarg {
@@ -1133,6 +1158,68 @@ static void sparse(cJSON *issue, const char *fields)
 	}
 }
 
+/* ---- rendered-issue cache ----
+ * Listing dominates the load and rendering dominates listing, so each
+ * issue's JSON text is kept until the state changes (any non-GET request
+ * or an archive sweep bumps S.gen). */
+
+struct rcache {
+	int id;
+	uint64_t gen;
+	char *s[2];
+};
+
+static struct rcache *rtab;
+static size_t rtab_cap;
+
+static void rcache_free(void)
+{
+	for (size_t i = 0; i < rtab_cap; i++) {
+		free(rtab[i].s[0]);
+		free(rtab[i].s[1]);
+	}
+	free(rtab);
+	rtab = NULL;
+	rtab_cap = 0;
+}
+
+static const char *cached_issue(const cJSON *is, int details, size_t n_issues)
+{
+	int id = (int)sim_jnum(is, "id", 0);
+	size_t want = 16, h;
+	struct rcache *e;
+
+	while (want < 2 * n_issues)
+		want *= 2;
+	if (rtab_cap < want) {
+		rcache_free();
+		rtab = calloc(want, sizeof(*rtab));
+		if (!rtab)
+			abort();
+		rtab_cap = want;
+	}
+	h = ((unsigned)id * 2654435761u) & (rtab_cap - 1);
+	while (rtab[h].id && rtab[h].id != id)
+		h = (h + 1) & (rtab_cap - 1);
+	e = &rtab[h];
+	if (e->id != id || e->gen != rtab_gen) {
+		free(e->s[0]);
+		free(e->s[1]);
+		e->s[0] = e->s[1] = NULL;
+		e->id = id;
+		e->gen = rtab_gen;
+	}
+	if (!e->s[details]) {
+		cJSON *r = render_issue(is, details);
+
+		e->s[details] = cJSON_PrintUnformatted(r);
+		cJSON_Delete(r);
+		if (!e->s[details])
+			abort();
+	}
+	return e->s[details];
+}
+
 static int time_param(const struct sim_req *req, struct sim_resp *resp, const char *name, int *has,
                       time_t *t)
 {
@@ -1160,7 +1247,9 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 	const char *v;
 	int details = bool_param(sim_arg(req, "details"));
 	long page = 1, per_page = 20, entries = 0, pages, i;
-	const cJSON **hits;
+	struct hit *hits;
+	size_t n_all = (size_t)cJSON_GetArraySize(S.issues);
+	const char *key;
 	cJSON *it, *out, *arr, *md, *pg;
 	const char *fields = sim_arg(req, "fields[issue]");
 
@@ -1194,16 +1283,21 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 	}
 	q.search = sim_arg(req, "search");
 
-	hits = calloc((size_t)cJSON_GetArraySize(S.issues) + 1, sizeof(*hits));
+	hits = calloc(n_all + 1, sizeof(*hits));
 	if (!hits)
 		abort();
+	key = q.sort_updated ? "updated_at" : q.sort_rating ? "rating" : "created_at";
 	cJSON_ArrayForEach(it, S.issues)
 	{
-		if (match(it, &q))
-			hits[entries++] = it;
+		if (!match(it, &q))
+			continue;
+		hits[entries].is = it;
+		hits[entries].key = sim_jnum(it, key, 0);
+		hits[entries].id = (int)sim_jnum(it, "id", 0);
+		entries++;
 	}
-	sort_q = &q;
-	qsort(hits, (size_t)entries, sizeof(*hits), issue_cmp);
+	sort_asc = q.asc;
+	qsort(hits, (size_t)entries, sizeof(*hits), hit_cmp);
 
 	out = cJSON_CreateObject();
 	md = cJSON_AddObjectToObject(out, "metadata");
@@ -1235,16 +1329,52 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 		cJSON_AddStringToObject(qq, "request_types", ids);
 	}
 	cJSON_AddObjectToObject(out, "errors");
-	arr = cJSON_AddArrayToObject(out, "issues");
-	for (i = (page - 1) * per_page; i < entries && i < page * per_page; i++) {
-		cJSON *r = render_issue(hits[i], details);
+	if (fields) {
+		arr = cJSON_AddArrayToObject(out, "issues");
+		for (i = (page - 1) * per_page; i < entries && i < page * per_page; i++) {
+			cJSON *r = render_issue(hits[i].is, details);
 
-		if (fields)
 			sparse(r, fields);
-		cJSON_AddItemToArray(arr, r);
+			cJSON_AddItemToArray(arr, r);
+		}
+		free(hits);
+		sim_resp_json(resp, 200, out);
+		return;
+	}
+	{
+		/* Splice the cached issue texts after the envelope. */
+		char *head = cJSON_PrintUnformatted(out);
+		size_t hl = strlen(head), len, cap = hl + 32;
+		char *body;
+		long from = (page - 1) * per_page,
+		     to = page * per_page < entries ? page * per_page : entries;
+
+		for (i = from; i < to; i++)
+			cap += strlen(cached_issue(hits[i].is, details, n_all)) + 1;
+		body = malloc(cap);
+		if (!body)
+			abort();
+		memcpy(body, head, hl - 1);
+		len = hl - 1;
+		memcpy(body + len, ",\"issues\":[", 11);
+		len += 11;
+		for (i = from; i < to; i++) {
+			const char *t = cached_issue(hits[i].is, details, n_all);
+			size_t tl = strlen(t);
+
+			if (i > from)
+				body[len++] = ',';
+			memcpy(body + len, t, tl);
+			len += tl;
+		}
+		memcpy(body + len, "]}", 2);
+		len += 2;
+		sim_resp_text(resp, 200, "application/json; charset=utf-8", body, len);
+		free(body);
+		free(head);
+		cJSON_Delete(out);
 	}
 	free(hits);
-	sim_resp_json(resp, 200, out);
 }
 
 /* ---- comments and transitions ---- */
@@ -1753,6 +1883,10 @@ static void scf_handle(const struct sim_req *req, struct sim_resp *resp)
 {
 	time_t now = sim_now();
 
+	if (strcmp(req->method, "GET") != 0) {
+		rtab_gen++;
+		rtab_dirty = 1;
+	}
 	archive_sweep(now);
 	if (req->admin) {
 		admin(req, resp, now);
@@ -1788,5 +1922,6 @@ int main(int argc, char **argv)
 	int rc = sim_main(&scf_app, argc, argv);
 
 	cJSON_Delete(S.issues);
+	rcache_free();
 	return rc;
 }
