@@ -1,0 +1,134 @@
+/*
+ * scf_bench.c: SCF API calls per 100 changed issues, and 429s, against
+ * scf-sim with its rate limit on (20/minute, the SCF default).
+ *
+ *   scf_bench [N]     N changed issues (default 100)
+ *
+ * Needs SCF_SIM_BIN and SCFGATE_SOURCE_DIR.  The half's limiter and
+ * scf-sim share a simulated clock (every limiter sleep advances scf-sim's
+ * clock through its admin API), so a run takes seconds, while the
+ * simulator still counts every call against its per-minute window.
+ *
+ * Pass 1 fetches N new issues; pass 2 fetches the same N after each got
+ * a new comment (N changed issues); pass 3 with no change.  Prints one
+ * line per pass and a JSON summary.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "scf.h"
+#include "test_scf_util.h"
+
+struct vclock {
+	const struct tsim *s;
+	uint64_t ms, pending;
+};
+
+static uint64_t v_now(void *ctx)
+{
+	return ((struct vclock *)ctx)->ms;
+}
+
+static void v_sleep(void *ctx, uint64_t ms)
+{
+	struct vclock *v = ctx;
+	char body[64];
+
+	v->ms += ms;
+	v->pending += ms;
+	if (v->pending >= 1000) {
+		snprintf(body, sizeof(body), "{\"advance_seconds\":%" PRIu64 "}",
+		         v->pending / 1000);
+		cJSON_Delete(tsim_call(v->s, "POST", "/_admin/clock", body, NULL));
+		v->pending %= 1000;
+	}
+}
+
+static void quiet(void *ctx, enum log_level l, const char *line)
+{
+	(void)ctx;
+	if (l <= LOGL_ERROR)
+		fprintf(stderr, "%s\n", line);
+}
+
+static int pass(const struct tenv *t, const struct http_clock *clk, const char *name,
+                struct http_stats *hs, struct scf_stats *ss)
+{
+	struct cfg *c = NULL;
+	struct scf_half *h = NULL;
+	struct err e;
+	enum err_status st;
+
+	if (cfg_load_file(t->config, &c, &e) != ERR_OK ||
+	    (st = scf_open(&h, c, clk, &e)) != ERR_OK) {
+		fprintf(stderr, "scf_bench: %s\n", e.msg);
+		cfg_free(c);
+		return -1;
+	}
+	st = scf_run(h, 1, &e);
+	scf_http_stats(h, hs);
+	scf_stats_get(h, ss);
+	printf("%-10s status=%s calls=%" PRIu64 " 429s=%" PRIu64 " records=%" PRIu64
+	       " waited=%" PRIu64 "s\n",
+	       name, err_status_name(st), hs->requests, hs->status_429,
+	       ss->issue_records + ss->comment_records + ss->attachment_records,
+	       hs->waited_ms / 1000);
+	scf_free(h);
+	cfg_free(c);
+	return st == ERR_OK ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	int n = argc > 1 ? atoi(argv[1]) : 100;
+	const char *args[] = {"--issues", "0", "--rate-limit", "20", NULL};
+	struct tenv_opts o = {0};
+	struct vclock v = {NULL, 1000000, 0};
+	struct http_clock clk = {v_now, v_sleep, &v};
+	struct http_stats h1, h2, h3;
+	struct scf_stats s1, s2, s3;
+	struct tsim s;
+	struct tenv t;
+	int rc = 1;
+
+	log_set_sink(quiet, NULL);
+	o.rate_per_minute = 20;
+	if (n <= 0 || tsim_start(&s, args) != 0)
+		return 2;
+	v.s = &s;
+	if (tenv_init(&t, &s, &o) != 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (tsim_add_issue(&s, "{\"request_type_id\":9101}") <= 0)
+			goto out;
+	if (pass(&t, &clk, "new", &h1, &s1))
+		goto out;
+	/* Let time pass beyond the overlap window, then change every issue. */
+	cJSON_Delete(tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":600}", NULL));
+	for (int i = 1; i <= n; i++) {
+		cJSON *st = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+		const cJSON *is = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "issues"), i - 1);
+		int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(is, "id"));
+
+		cJSON_Delete(st);
+		tsim_add_comment(&s, id, "{\"comment\":\"still there\",\"kind\":\"resident\"}");
+	}
+	if (pass(&t, &clk, "changed", &h2, &s2))
+		goto out;
+	cJSON_Delete(tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":600}", NULL));
+	if (pass(&t, &clk, "unchanged", &h3, &s3))
+		goto out;
+	printf("{\"changed_issues\":%d,\"calls_per_100_changed\":%.2f,\"calls_per_100_new\":%.2f,"
+	       "\"calls_idle_pass\":%" PRIu64 ",\"status_429\":%" PRIu64 "}\n",
+	       n, 100.0 * (double)h2.requests / n, 100.0 * (double)h1.requests / n, h3.requests,
+	       h1.status_429 + h2.status_429 + h3.status_429);
+	rc = s2.comment_records == (uint64_t)n ? 0 : 1;
+out:
+	tenv_free(&t);
+	tsim_stop(&s);
+	return rc;
+}

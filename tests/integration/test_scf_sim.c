@@ -1,0 +1,612 @@
+/*
+ * test_scf_sim.c: the SCF half against a real scf-sim process: full fetch,
+ * pagination edges, comments and the forward policy, overlap and clock
+ * skew, injected faults, 429 with Retry-After, write-back and replay,
+ * fatal authentication.
+ */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "cfg.h"
+#include "log.h"
+#include "scf.h"
+#include "test_scf_util.h"
+
+struct run {
+	enum err_status st;
+	struct err e;
+	struct scf_stats s;
+	struct http_stats h;
+};
+
+/* One `scf --once` through the library (clock may be NULL). */
+static void run_once(const struct tenv *t, const struct http_clock *clock, struct run *r)
+{
+	struct cfg *c = NULL;
+	struct scf_half *h = NULL;
+
+	memset(r, 0, sizeof(*r));
+	if (cfg_load_file(t->config, &c, &r->e) != ERR_OK)
+		fail_msg("%s", r->e.msg);
+	r->st = scf_open(&h, c, clock, &r->e);
+	if (r->st == ERR_OK) {
+		r->st = scf_run(h, 1, &r->e);
+		scf_stats_get(h, &r->s);
+		scf_http_stats(h, &r->h);
+	}
+	scf_free(h);
+	cfg_free(c);
+}
+
+static int is_mapped(int64_t rt)
+{
+	return rt >= 9101 && rt <= 9104;
+}
+
+/* ---- full fetch of a seeded organization ---- */
+
+static void full_fetch_seeded(void **unused)
+{
+	const char *args[] = {"--issues", "45", "--rate-limit", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *state, *keys;
+	const cJSON *is;
+	int want_issues = 0, want_att = 0, unmapped = 0;
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+
+	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+	keys = tenv_outbound_keys(&t);
+	cJSON_ArrayForEach(is, cJSON_GetObjectItem(state, "issues"))
+	{
+		int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(is, "id"));
+		int64_t rt =
+		    (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(is, "request_type_id"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(is, "status"));
+		int open = strcmp(st, "Open") == 0;
+		char k[64];
+
+		snprintf(k, sizeof(k), "issue/%" PRId64, id);
+		assert_int_equal(tkeys_count(keys, k), open && is_mapped(rt) ? 1 : 0);
+		if (open && is_mapped(rt)) {
+			want_issues++;
+			snprintf(k, sizeof(k), "attachment/%" PRId64 "/issue", id);
+			if (cJSON_IsString(cJSON_GetObjectItem(is, "photo"))) {
+				want_att++;
+				assert_int_equal(tkeys_count(keys, k), 1);
+			} else {
+				assert_int_equal(tkeys_count(keys, k), 0);
+			}
+		}
+		if (open && !is_mapped(rt))
+			unmapped++;
+	}
+	assert_true(want_issues > 5);
+	assert_int_equal(tkeys_count(keys, "_n_issue"), want_issues);
+	assert_true(tkeys_count(keys, "_n_attachment") >= want_att);
+	assert_int_equal(tkeys_count(keys, "_n_comment"), 0);
+	assert_int_equal((int)r.s.skipped_unmapped, unmapped);
+	assert_int_equal((int)r.s.pages, 3);
+	assert_true(r.s.watermark > 0);
+	cJSON_Delete(keys);
+
+	/* A second pass re-reads the overlap window and sends nothing. */
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)(r.s.issue_records + r.s.comment_records + r.s.attachment_records),
+	                 0);
+	keys = tenv_outbound_keys(&t);
+	assert_int_equal(tkeys_count(keys, "_n_issue"), want_issues);
+	assert_true(tkeys_all_once(keys));
+	cJSON_Delete(keys);
+	cJSON_Delete(state);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+/* ---- pagination edges ---- */
+
+static void fetch_n(int n, int want_pages)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *keys;
+
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	for (int i = 0; i < n; i++)
+		assert_true(tsim_add_issue(&s, "{\"request_type_id\":9101}") > 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.pages, want_pages);
+	assert_int_equal((int)r.s.issue_records, n);
+	keys = tenv_outbound_keys(&t);
+	assert_int_equal(tkeys_count(keys, "_n_issue"), n);
+	cJSON_Delete(keys);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+static void pagination_20(void **u)
+{
+	(void)u;
+	fetch_n(20, 1);
+}
+static void pagination_21(void **u)
+{
+	(void)u;
+	fetch_n(21, 2);
+}
+static void pagination_40(void **u)
+{
+	(void)u;
+	fetch_n(40, 2);
+}
+
+/* ---- comments, photos, policy, closed issues ---- */
+
+static void comments_and_policy(void **unused)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *keys;
+	int64_t a, b, un, cl;
+	char k[96];
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	a = tsim_add_issue(&s, "{\"request_type_id\":9101,\"photo\":true}");
+	/* first-sight comments travel inside the issue record */
+	assert_int_equal(tsim_add_comment(&s, a, "{\"comment\":\"first\",\"kind\":\"resident\"}"),
+	                 0);
+	b = tsim_add_issue(&s, "{\"request_type_id\":9102}");
+	un = tsim_add_issue(&s, "{\"request_type_id\":9105}");
+	cl = tsim_add_issue(&s, "{\"request_type_id\":9103}");
+	assert_int_equal(tsim_set_status(&s, cl, "closed"), 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.issue_records, 2);
+	assert_int_equal((int)r.s.attachment_records, 1);
+	assert_int_equal((int)r.s.skipped_unmapped, 1);
+	assert_int_equal((int)r.s.skipped_not_open, 1);
+
+	/* New comments: a resident's with a photo, a system one, an official's. */
+	assert_int_equal(tsim_add_comment(&s, a,
+	                                  "{\"comment\":\"still there\",\"kind\":\"resident\","
+	                                  "\"name\":\"Pat\",\"photo\":true}"),
+	                 0);
+	assert_int_equal(tsim_add_comment(&s, a, "{\"kind\":\"system\"}"), 0);
+	assert_int_equal(tsim_add_comment(&s, b, "{\"comment\":\"on it\",\"kind\":\"official\"}"),
+	                 0);
+	assert_int_equal(tsim_add_comment(&s, un, "{\"comment\":\"x\",\"kind\":\"resident\"}"), 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.issue_records, 0);
+	assert_int_equal((int)r.s.comment_records, 2);
+	assert_int_equal((int)r.s.attachment_records, 1);
+	assert_int_equal((int)r.s.comments_not_forwarded, 1);
+
+	/* Closed in SCF: later comments are not forwarded. */
+	assert_int_equal(tsim_set_status(&s, b, "closed"), 0);
+	assert_int_equal(tsim_add_comment(&s, b, "{\"comment\":\"late\",\"kind\":\"resident\"}"),
+	                 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.comment_records, 0);
+
+	keys = tenv_outbound_keys(&t);
+	assert_int_equal(tkeys_count(keys, "_n_issue"), 2);
+	assert_int_equal(tkeys_count(keys, "_n_comment"), 2);
+	assert_int_equal(tkeys_count(keys, "_n_attachment"), 2);
+	snprintf(k, sizeof(k), "attachment/%" PRId64 "/issue", a);
+	assert_int_equal(tkeys_count(keys, k), 1);
+	cJSON_Delete(keys);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+/* ---- overlap window and clock skew ---- */
+
+static void skewed(const char *skew)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", "--clock-skew", skew, NULL};
+	struct tenv_opts o = {0};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *clk;
+	int64_t a, now;
+
+	o.overlap = 5;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, &o), 0);
+	a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.issue_records, 1);
+	/* The watermark is SCF's time, not ours. */
+	clk = tsim_call(&s, "GET", "/_admin/clock", NULL, NULL);
+	now = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(clk, "now_epoch"));
+	cJSON_Delete(clk);
+	assert_true(r.s.watermark <= now && r.s.watermark >= now - 5);
+	/* Same second as the watermark: the inclusive filter and the overlap
+	 * bring it back; the seen-state keeps it from being sent twice. */
+	assert_int_equal(tsim_add_comment(&s, a, "{\"comment\":\"same second\"}"), 0);
+	assert_true(tsim_add_issue(&s, "{\"request_type_id\":9102}") > 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.comment_records, 1);
+	assert_int_equal((int)r.s.issue_records, 1);
+	/* Beyond the overlap: let the simulated time pass. */
+	cJSON_Delete(tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":3600}", NULL));
+	assert_int_equal(tsim_add_comment(&s, a, "{\"comment\":\"an hour later\"}"), 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.comment_records, 1);
+	assert_int_equal((int)r.s.issues_seen, 1);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+static void clock_skew_behind(void **u)
+{
+	(void)u;
+	skewed("-7200");
+}
+static void clock_skew_ahead(void **u)
+{
+	(void)u;
+	skewed("5400");
+}
+
+/* ---- faults ---- */
+
+/* A simulated clock (backoff and the bucket take no wall time) that
+ * injects a fault through the admin API at the Nth sleep: the bucket
+ * sleeps before every request after the first, so sleep 1 comes just
+ * before page 2. */
+struct inject {
+	const struct tsim *s;
+	uint64_t ms;
+	int sleeps, at;
+	const char *fault;
+};
+
+static uint64_t inj_now(void *ctx)
+{
+	return ((struct inject *)ctx)->ms;
+}
+
+static void inj_sleep(void *ctx, uint64_t ms)
+{
+	struct inject *in = ctx;
+
+	in->ms += ms;
+	if (++in->sleeps == in->at && in->fault)
+		cJSON_Delete(tsim_call(in->s, "POST", "/_admin/faults", in->fault, NULL));
+}
+
+static void fault_mid_pagination(const char *fault, int pass_fails)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	struct tenv_opts o = {0};
+	struct inject in = {0};
+	struct http_clock clk = {inj_now, inj_sleep, &in};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *keys;
+
+	o.rate_per_minute = 600; /* 100 ms between calls: the bucket sleeps */
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, &o), 0);
+	for (int i = 0; i < 45; i++)
+		assert_true(tsim_add_issue(&s, "{\"request_type_id\":9101}") > 0);
+	in.s = &s;
+	in.ms = 1000000;
+	in.at = 1; /* before page 2 */
+	in.fault = fault;
+	run_once(&t, &clk, &r);
+	if (pass_fails) {
+		assert_int_equal(r.st, ERR_TEMP);
+		assert_non_null(strstr(r.e.msg, "page 2"));
+		assert_int_equal((int)r.s.watermark, 0);
+		assert_int_equal((int)r.s.issue_records, 20); /* page 1 is kept */
+	} else {
+		assert_int_equal(r.st, ERR_OK);
+		assert_true(r.h.retries >= 1);
+		assert_int_equal((int)r.s.issue_records, 45);
+	}
+	cJSON_Delete(tsim_call(&s, "DELETE", "/_admin/faults", NULL, NULL));
+	in.fault = NULL;
+	run_once(&t, &clk, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_true(r.s.watermark > 0);
+	keys = tenv_outbound_keys(&t);
+	assert_int_equal(tkeys_count(keys, "_n_issue"), 45);
+	assert_true(tkeys_all_once(keys));
+	cJSON_Delete(keys);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+static void fault_malformed(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"malformed\",\"count\":1}}", 1);
+}
+static void fault_truncated(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"truncate\",\"count\":1}}", 1);
+}
+static void fault_500_recovers(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":500,\"count\":1}}", 0);
+}
+static void fault_502_recovers(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":502,\"count\":2}}", 0);
+}
+static void fault_503_gives_up(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":503,\"count\":5}}", 1);
+}
+static void fault_drop_recovers(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"drop\",\"count\":1}}", 0);
+}
+static void fault_timeout_recovers(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"hang_ms\":300,\"fail_next\":{\"kind\":\"timeout\",\"count\":1}}",
+	                     0);
+}
+
+/* ---- 429 and Retry-After, in simulated time ---- */
+
+struct vclock {
+	const struct tsim *s;
+	uint64_t ms, pending_ms, slept_ms;
+};
+
+static uint64_t v_now(void *ctx)
+{
+	return ((struct vclock *)ctx)->ms;
+}
+
+/* Sleeping moves both our clock and the simulator's: Retry-After is
+ * obeyed in simulated time, so the test takes no wall time. */
+static void v_sleep(void *ctx, uint64_t ms)
+{
+	struct vclock *v = ctx;
+	char body[64];
+
+	v->ms += ms;
+	v->slept_ms += ms;
+	v->pending_ms += ms;
+	if (v->pending_ms >= 1000) {
+		snprintf(body, sizeof(body), "{\"advance_seconds\":%" PRIu64 "}",
+		         v->pending_ms / 1000);
+		cJSON_Delete(tsim_call(v->s, "POST", "/_admin/clock", body, NULL));
+		v->pending_ms %= 1000;
+	}
+}
+
+static void rate_limit(unsigned client_rate, int want_429)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "20", NULL};
+	struct tenv_opts o = {0};
+	struct tsim s;
+	struct tenv t;
+	struct vclock v = {0};
+	struct http_clock clk = {v_now, v_sleep, &v};
+	struct run r;
+	cJSON *st;
+
+	o.rate_per_minute = client_rate;
+	o.per_page = 1; /* many calls from few issues */
+	v.ms = 1000000;
+	assert_int_equal(tsim_start(&s, args), 0);
+	v.s = &s;
+	assert_int_equal(tenv_init(&t, &s, &o), 0);
+	for (int i = 0; i < 30; i++)
+		assert_true(tsim_add_issue(&s, "{\"request_type_id\":9101}") > 0);
+	run_once(&t, &clk, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.issue_records, 30);
+	assert_int_equal((int)r.s.pages, 30);
+	if (want_429) {
+		assert_true(r.h.status_429 >= 1);
+		st = tsim_call(&s, "GET", "/_admin/stats", NULL, NULL);
+		cJSON_Delete(st);
+	} else {
+		assert_int_equal((int)r.h.status_429, 0);
+		/* 30 calls at 20/minute take about a minute and a half */
+		assert_true(v.slept_ms >= 80000);
+	}
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+static void rate_default_no_429(void **u)
+{
+	(void)u;
+	rate_limit(20, 0);
+}
+static void rate_429_retry_after(void **u)
+{
+	(void)u;
+	rate_limit(600, 1);
+}
+
+/* ---- write-back ---- */
+
+static void writeback_and_replay(void **unused)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", "--archive-after", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *state, *keys;
+	const char *text = NULL;
+	int64_t a, b, c, d;
+	struct cfg *cf = NULL;
+	struct scf_replay_result rr;
+	struct scf_replay_sel sel = {0};
+	struct err e;
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
+	b = tsim_add_issue(&s, "{\"request_type_id\":9101}");
+	c = tsim_add_issue(&s, "{\"request_type_id\":9102}");
+	d = tsim_add_issue(&s, "{\"request_type_id\":9102}");
+	run_once(&t, NULL, &r);
+	assert_int_equal((int)r.s.issue_records, 4);
+	assert_int_equal(tsim_set_status(&s, c, "acknowledged"), 0);
+	assert_int_equal(tsim_set_status(&s, d, "closed"), 0);
+	assert_int_equal(tsim_set_status(&s, d, "archived"), 0);
+
+	assert_int_equal(tenv_inbound_ack(&t, a, "SR-1"), 0);
+	assert_int_equal(tenv_inbound_close(&t, b, "SR-2", 9101), 0);
+	assert_int_equal(tenv_inbound_ack(&t, c, "SR-3"), 0);
+	assert_int_equal(tenv_inbound_close(&t, d, "SR-4", 9102), 0);
+	assert_int_equal(tenv_inbound_ack(&t, 999999, "SR-5"), 0);
+	assert_int_equal(tenv_inbound_close(&t, a, "SR-1", 9102), 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.acks_applied, 1);
+	assert_int_equal((int)r.s.closes_applied, 2);
+	assert_int_equal((int)r.s.already_done, 2);
+	assert_int_equal((int)r.s.wb_failed, 1);
+	assert_int_equal(tenv_count(&t, "inbound", "done"), 5);
+	assert_int_equal(tenv_count(&t, "inbound", "failed"), 1);
+
+	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+	assert_int_equal(tsim_api_actions(tsim_issue(state, a), "acknowledge", &text), 1);
+	assert_string_equal(text, "Now work request SR-1.");
+	assert_int_equal(tsim_api_actions(tsim_issue(state, a), "close", &text), 1);
+	assert_string_equal(text, "Request SR-1 is complete.");
+	assert_int_equal(tsim_api_actions(tsim_issue(state, b), "close", &text), 1);
+	assert_string_equal(text, "Pothole SR-2 is fixed.");
+	assert_int_equal(tsim_api_actions(tsim_issue(state, c), "acknowledge", NULL), 0);
+	assert_string_equal(
+	    cJSON_GetStringValue(cJSON_GetObjectItem(tsim_issue(state, d), "status")), "Archived");
+	assert_int_equal(tsim_api_actions(tsim_issue(state, d), "close", NULL), 0);
+	cJSON_Delete(state);
+
+	/* Closed by write-back: no longer synced. */
+	assert_int_equal(tsim_add_comment(&s, b, "{\"comment\":\"thanks\"}"), 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	keys = tenv_outbound_keys(&t);
+	assert_int_equal(tkeys_count(keys, "_n_comment"), 0);
+	cJSON_Delete(keys);
+
+	/* Replay every done record: nothing is applied twice. */
+	assert_int_equal(cfg_load_file(t.config, &cf, &e), ERR_OK);
+	assert_int_equal(scf_replay(cf, &sel, &rr, &e), ERR_OK);
+	assert_int_equal((int)rr.selected, 5);
+	assert_int_equal((int)rr.applied, 0);
+	assert_int_equal((int)rr.already, 5);
+	cfg_free(cf);
+	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+	assert_int_equal(tsim_api_actions(tsim_issue(state, a), "acknowledge", NULL), 1);
+	assert_int_equal(tsim_api_actions(tsim_issue(state, b), "close", NULL), 1);
+	cJSON_Delete(state);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+/* ---- fatal ---- */
+
+static void bad_token_is_fatal(void **unused)
+{
+	const char *args[] = {"--issues", "3", "--rate-limit", "0", NULL};
+	struct tenv_opts o = {0};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+
+	(void)unused;
+	o.token = "wrong-token\n";
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, &o), 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_FATAL);
+	assert_int_equal(tenv_count(&t, "outbound", "new"), 0);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+static void blacklisted_is_fatal(void **unused)
+{
+	const char *args[] = {"--issues", "3", "--rate-limit", "1", "--blacklist-after", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	/* Use up the minute, then abuse it: the simulator blacklists. */
+	cJSON_Delete(tsim_call(&s, "GET", "/api/v2/profile", NULL, NULL));
+	cJSON_Delete(tsim_call(&s, "GET", "/api/v2/profile", NULL, NULL));
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_FATAL);
+	assert_non_null(strstr(r.e.msg, "ALERT"));
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+static void quiet_sink(void *ctx, enum log_level l, const char *line)
+{
+	(void)ctx;
+	if (getenv("SCF_TEST_VERBOSE") || l <= LOGL_ERROR)
+		fprintf(stderr, "%s\n", line);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(full_fetch_seeded),    cmocka_unit_test(pagination_20),
+	    cmocka_unit_test(pagination_21),        cmocka_unit_test(pagination_40),
+	    cmocka_unit_test(comments_and_policy),  cmocka_unit_test(clock_skew_behind),
+	    cmocka_unit_test(clock_skew_ahead),     cmocka_unit_test(fault_malformed),
+	    cmocka_unit_test(fault_truncated),      cmocka_unit_test(fault_500_recovers),
+	    cmocka_unit_test(fault_502_recovers),   cmocka_unit_test(fault_503_gives_up),
+	    cmocka_unit_test(fault_drop_recovers),  cmocka_unit_test(fault_timeout_recovers),
+	    cmocka_unit_test(rate_default_no_429),  cmocka_unit_test(rate_429_retry_after),
+	    cmocka_unit_test(writeback_and_replay), cmocka_unit_test(bad_token_is_fatal),
+	    cmocka_unit_test(blacklisted_is_fatal),
+	};
+
+	log_set_sink(quiet_sink, NULL);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,481 @@
+/*
+ * test_scf_util.c: see test_scf_util.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "record.h"
+#include "sig.h"
+#include "spool.h"
+#include "test_scf_util.h"
+
+static const char *env_or_die(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v) {
+		fprintf(stderr, "%s is not set\n", name);
+		abort();
+	}
+	return v;
+}
+
+int tsim_start(struct tsim *s, const char *const args[])
+{
+	const char *bin = env_or_die("SCF_SIM_BIN");
+	const char *argv[64];
+	int fd[2], n = 0;
+	char line[256];
+	size_t len = 0;
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	argv[n++] = bin;
+	argv[n++] = "--port";
+	argv[n++] = "0";
+	argv[n++] = "--quiet";
+	for (int i = 0; args && args[i] && n < 62; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if (pipe(fd) != 0)
+		return -1;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -1;
+	if (s->pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(fd[1], 1);
+		if (!getenv("SIM_TEST_VERBOSE") && null >= 0)
+			dup2(null, 2);
+		close(fd[0]);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	f = fdopen(fd[0], "r");
+	if (!f || !fgets(line, sizeof(line), f)) {
+		if (f)
+			fclose(f);
+		tsim_stop(s);
+		return -1;
+	}
+	fclose(f);
+	len = strlen(line);
+	(void)len;
+	if (sscanf(line, "listening on 127.0.0.1:%d", &s->port) != 1) {
+		tsim_stop(s);
+		return -1;
+	}
+	snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
+	return 0;
+}
+
+void tsim_stop(struct tsim *s)
+{
+	int st;
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGTERM);
+		waitpid(s->pid, &st, 0);
+	}
+	s->pid = 0;
+}
+
+static size_t collect(char *p, size_t sz, size_t n, void *ud)
+{
+	struct buf *b = ud;
+
+	return buf_add(b, p, sz * n) == ERR_OK ? sz * n : 0;
+}
+
+cJSON *tsim_call(const struct tsim *s, const char *method, const char *path, const char *body,
+                 long *status)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	struct buf b;
+	char url[512];
+	long st = 0;
+	cJSON *j = NULL;
+
+	buf_init(&b, 0);
+	snprintf(url, sizeof(url), "%s%s", s->base, path);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Authorization: Bearer scf-sim-token");
+	h = curl_slist_append(h, "User-Agent: scfgate-tests");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	if (b.len)
+		j = cJSON_ParseWithLength(b.data, b.len);
+	if (status)
+		*status = st;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	buf_release(&b);
+	return j;
+}
+
+int64_t tsim_add_issue(const struct tsim *s, const char *json_body)
+{
+	long st;
+	cJSON *j = tsim_call(s, "POST", "/_admin/issues", json_body, &st);
+	int64_t id = 0;
+
+	if (j && st == 201)
+		id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "id"));
+	cJSON_Delete(j);
+	return id;
+}
+
+int tsim_add_comment(const struct tsim *s, int64_t id, const char *json_body)
+{
+	char path[96];
+	long st;
+
+	snprintf(path, sizeof(path), "/_admin/issues/%" PRId64 "/comments", id);
+	cJSON_Delete(tsim_call(s, "POST", path, json_body, &st));
+	return st == 201 ? 0 : -1;
+}
+
+int tsim_set_status(const struct tsim *s, int64_t id, const char *status)
+{
+	char path[96], body[96];
+	long st;
+
+	snprintf(path, sizeof(path), "/_admin/issues/%" PRId64 "/status", id);
+	snprintf(body, sizeof(body), "{\"status\":\"%s\"}", status);
+	cJSON_Delete(tsim_call(s, "POST", path, body, &st));
+	return st == 200 ? 0 : -1;
+}
+
+const cJSON *tsim_issue(cJSON *state, int64_t id)
+{
+	const cJSON *is;
+
+	cJSON_ArrayForEach(is, cJSON_GetObjectItem(state, "issues"))
+	{
+		if ((int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(is, "id")) == id)
+			return is;
+	}
+	return NULL;
+}
+
+int tsim_api_actions(const cJSON *is, const char *action, const char **last_text)
+{
+	const cJSON *c;
+	int n = 0;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(is, "comments"))
+	{
+		const char *via = cJSON_GetStringValue(cJSON_GetObjectItem(c, "via"));
+		const char *act = cJSON_GetStringValue(cJSON_GetObjectItem(c, "action"));
+
+		if (via && act && strcmp(via, "api") == 0 && strcmp(act, action) == 0) {
+			n++;
+			if (last_text)
+				*last_text =
+				    cJSON_GetStringValue(cJSON_GetObjectItem(c, "comment"));
+		}
+	}
+	return n;
+}
+
+/* ---- environment ---- */
+
+static int copy_file(const char *from, const char *to, mode_t mode)
+{
+	struct buf b;
+	int fd, rc = -1;
+
+	buf_init(&b, 0);
+	if (buf_read_file(&b, from, NULL) != ERR_OK)
+		goto out;
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	if (fd < 0)
+		goto out;
+	if (write(fd, b.data, b.len) == (ssize_t)b.len)
+		rc = 0;
+	close(fd);
+out:
+	buf_release(&b);
+	return rc;
+}
+
+static int write_text(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	size_t len = strlen(text);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, text, len) == (ssize_t)len ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+int tenv_init(struct tenv *t, const struct tsim *s, const struct tenv_opts *o)
+{
+	const char *src = env_or_die("SCFGATE_SOURCE_DIR");
+	struct tenv_opts d = {0};
+	char from[512], to[512], cfgtext[4096];
+
+	if (!o)
+		o = &d;
+	memset(t, 0, sizeof(*t));
+	snprintf(t->dir, sizeof(t->dir), "/tmp/scftest.XXXXXX");
+	if (!mkdtemp(t->dir))
+		return -1;
+	snprintf(t->root, sizeof(t->root), "%s/spool", t->dir);
+	snprintf(t->config, sizeof(t->config), "%s/scf.xml", t->dir);
+	if (mkdir(t->root, 0750) != 0)
+		return -1;
+	snprintf(from, sizeof(from), "%s/tests/data/keys/test-scf.key", src);
+	snprintf(to, sizeof(to), "%s/scf.key", t->dir);
+	if (copy_file(from, to, 0600))
+		return -1;
+	snprintf(from, sizeof(from), "%s/tests/data/keys/test-oms.pub", src);
+	snprintf(to, sizeof(to), "%s/oms.pub", t->dir);
+	if (copy_file(from, to, 0644))
+		return -1;
+	snprintf(to, sizeof(to), "%s/scf.token", t->dir);
+	if (write_text(to, o->token ? o->token : "scf-sim-token\n", 0600))
+		return -1;
+	snprintf(cfgtext, sizeof(cfgtext),
+	         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	         "<scfgate half=\"scf\" version=\"1\">\n"
+	         "  <spool>\n"
+	         "    <root>%s</root>\n"
+	         "    <producer>scf</producer>\n"
+	         "    <privateKey>%s/scf.key</privateKey>\n"
+	         "    <peerPublicKey>%s/oms.pub</peerPublicKey>\n"
+	         "    <graceSeconds>5</graceSeconds>\n"
+	         "  </spool>\n"
+	         "  <scf>\n"
+	         "    <baseUrl>%s/api/v2</baseUrl>\n"
+	         "    <organization>1102</organization>\n"
+	         "    <credentials auth=\"bearer\">%s/scf.token</credentials>\n"
+	         "    <pollSeconds>%u</pollSeconds>\n"
+	         "    <overlapSeconds>%u</overlapSeconds>\n"
+	         "    <ratePerMinute>%u</ratePerMinute>\n"
+	         "    <perPage>%u</perPage>\n"
+	         "    <systemComments forward=\"\">\n"
+	         "      <account>7000001</account>\n"
+	         "    </systemComments>\n"
+	         "  </scf>\n"
+	         "  <requestTypes>\n"
+	         "    <requestType id=\"9101\" title=\"Pothole\" remoteId=\"Pothole\">\n"
+	         "      <closingMessage>Pothole {request_id} is fixed.</closingMessage>\n"
+	         "    </requestType>\n"
+	         "    <requestType id=\"9102\" title=\"Graffiti\" remoteId=\"Graffiti\"/>\n"
+	         "    <requestType id=\"9103\" title=\"Streetlight Out\" remoteId=\"Light\"/>\n"
+	         "    <requestType id=\"9104\" title=\"Garbage Cart\" remoteId=\"Cart\"/>\n"
+	         "  </requestTypes>\n"
+	         "  <messages>\n"
+	         "    <acknowledgment>Now work request {request_id}.</acknowledgment>\n"
+	         "    <closing>Request {request_id} is complete.</closing>\n"
+	         "  </messages>\n"
+	         "  <log level=\"info\"/>\n"
+	         "</scfgate>\n",
+	         t->root, t->dir, t->dir, s->base, t->dir, o->poll ? o->poll : 10,
+	         o->overlap ? o->overlap : 120, o->rate_per_minute ? o->rate_per_minute : 600,
+	         o->per_page ? o->per_page : 20);
+	return write_text(t->config, cfgtext, 0644);
+}
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char p[1024];
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		rm_rf(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+void tenv_free(struct tenv *t)
+{
+	if (t->dir[0] && !getenv("SCF_TEST_KEEP"))
+		rm_rf(t->dir);
+	t->dir[0] = '\0';
+}
+
+struct keys_ctx {
+	const struct tenv *t;
+	const char *dir;
+	struct sig_key *pub;
+	cJSON *out;
+};
+
+static int key_one(const struct spool_entry *ent, void *vctx)
+{
+	struct keys_ctx *x = vctx;
+	char path[1024], tot[32];
+	struct record *r = NULL;
+	int verified = 0;
+	cJSON *n;
+
+	snprintf(path, sizeof(path), "%s/outbound/%s/%s", x->t->root, x->dir, ent->name);
+	if (spool_read_record(path, x->pub, &r, &verified, NULL) != ERR_OK)
+		return 0;
+	n = cJSON_GetObjectItem(x->out, r->key);
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + 1);
+	else
+		cJSON_AddNumberToObject(x->out, r->key, 1);
+	snprintf(tot, sizeof(tot), "_n_%s", record_kind_name(r->kind));
+	n = cJSON_GetObjectItem(x->out, tot);
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + 1);
+	else
+		cJSON_AddNumberToObject(x->out, tot, 1);
+	record_free(r);
+	return 0;
+}
+
+cJSON *tenv_outbound_keys(const struct tenv *t)
+{
+	static const enum spool_dir dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE};
+	const char *src = env_or_die("SCFGATE_SOURCE_DIR");
+	struct keys_ctx x = {t, NULL, NULL, cJSON_CreateObject()};
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/tests/data/keys/test-scf.pub", src);
+	if (sig_load_public(p, &x.pub, NULL) != ERR_OK)
+		return x.out;
+	for (size_t i = 0; i < 3; i++) {
+		x.dir = spool_dir_name(dirs[i]);
+		spool_list(t->root, "outbound", dirs[i], key_one, &x, NULL);
+	}
+	sig_key_free(x.pub);
+	return x.out;
+}
+
+int tkeys_count(const cJSON *keys, const char *key)
+{
+	const cJSON *n = cJSON_GetObjectItem(keys, key);
+
+	return n ? (int)n->valuedouble : 0;
+}
+
+int tkeys_all_once(const cJSON *keys)
+{
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, keys)
+	{
+		if (strncmp(k->string, "_n_", 3) != 0 && k->valuedouble != 1) {
+			fprintf(stderr, "key %s occurs %g times\n", k->string, k->valuedouble);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int inbound_commit(const struct tenv *t, struct record *r)
+{
+	const char *src = env_or_die("SCFGATE_SOURCE_DIR");
+	struct spool_producer *p = NULL;
+	struct sig_key *k = NULL;
+	char path[512];
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/tests/data/keys/test-oms.key", src);
+	if (sig_load_private(path, &k, NULL) != ERR_OK)
+		goto out;
+	if (spool_queue_init(t->root, "inbound", NULL) != ERR_OK)
+		goto out;
+	if (spool_producer_open(&p, t->root, "inbound", "oms", k, NULL) != ERR_OK)
+		goto out;
+	if (spool_commit(p, r, NULL, NULL) == ERR_OK)
+		rc = 0;
+out:
+	spool_producer_free(p);
+	sig_key_free(k);
+	record_free(r);
+	return rc;
+}
+
+int tenv_inbound_ack(const struct tenv *t, int64_t issue_id, const char *request_id)
+{
+	struct record *r = record_new(RECORD_ACK);
+	char key[64];
+
+	snprintf(key, sizeof(key), "ack/%" PRId64, issue_id);
+	r->key = strdup(key);
+	r->u.ack.issue_id = issue_id;
+	r->u.ack.oid = issue_id + 100000;
+	r->u.ack.request_id = strdup(request_id);
+	r->u.ack.request_type_id = 9101;
+	r->u.ack.accepted_at = strdup("2026-11-27T10:00:00Z");
+	return inbound_commit(t, r);
+}
+
+int tenv_inbound_close(const struct tenv *t, int64_t issue_id, const char *request_id,
+                       int64_t request_type_id)
+{
+	struct record *r = record_new(RECORD_CLOSE);
+	char key[64];
+
+	snprintf(key, sizeof(key), "close/%" PRId64, issue_id);
+	r->key = strdup(key);
+	r->u.close.issue_id = issue_id;
+	r->u.close.oid = issue_id + 100000;
+	r->u.close.request_id = strdup(request_id);
+	r->u.close.request_type_id = request_type_id;
+	r->u.close.oms_status = strdup("Closed");
+	r->u.close.closed_at = strdup("2026-11-27T11:00:00Z");
+	return inbound_commit(t, r);
+}
+
+int tenv_count(const struct tenv *t, const char *queue, const char *dir)
+{
+	char p[512];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", t->root, queue, dir);
+	if (!(d = opendir(p)))
+		return 0;
+	while ((de = readdir(d))) {
+		uint64_t seq;
+		char prod[RECORD_PRODUCER_MAX + 1];
+
+		if (record_parse_file_name(de->d_name, &seq, prod) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,29 @@
+# The SCF half (gateway/scf*.c): state unit tests, integration tests and
+# the kill -9 crash loop against a real scf-sim process, and the API-call
+# benchmark (not run by ctest; see tests/bench/scf_bench.c).
+scfgate_unit_test(test_scf_state ${CMAKE_SOURCE_DIR}/tests/unit/test_scf_state.c)
+
+if(TARGET scf-sim)
+  set(SCF_TEST_ENV
+      "SCFGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR};SCF_SIM_BIN=$<TARGET_FILE:scf-sim>;SCFGATE_BIN=$<TARGET_FILE:scfgate>")
+
+  scfgate_unit_test(test_scf_sim ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_sim.c
+                    ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_include_directories(test_scf_sim PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 120)
+  add_dependencies(test_scf_sim scf-sim scfgate)
+
+  add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c
+                           ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_link_libraries(scf_crash PRIVATE scfgw)
+  target_include_directories(scf_crash PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  add_dependencies(scf_crash scf-sim scfgate)
+  add_test(NAME scf_crash COMMAND scf_crash 25)
+  set_tests_properties(scf_crash PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 120)
+
+  add_executable(scf_bench ${CMAKE_SOURCE_DIR}/tests/bench/scf_bench.c
+                           ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_link_libraries(scf_bench PRIVATE scfgw)
+  target_include_directories(scf_bench PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  add_dependencies(scf_bench scf-sim)
+endif()

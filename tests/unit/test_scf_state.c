@@ -1,0 +1,218 @@
+/*
+ * test_scf_state.c: the SCF half's persistent state: sorted keys, save and
+ * load through generations, compaction on forget, damaged files, and the
+ * SCF time parser.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "scf.h"
+
+static char dir[64];
+
+static int setup(void **s)
+{
+	(void)s;
+	snprintf(dir, sizeof(dir), "/tmp/scfstate.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **s)
+{
+	char cmd[128];
+
+	(void)s;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int count_generations(const char *d)
+{
+	DIR *dd = opendir(d);
+	struct dirent *de;
+	int n = 0;
+
+	while (dd && (de = readdir(dd)))
+		n += strncmp(de->d_name, "state.", 6) == 0;
+	if (dd)
+		closedir(dd);
+	return n;
+}
+
+static void empty_then_roundtrip(void **unused)
+{
+	struct scf_state *s = NULL, *t = NULL;
+	struct err e;
+	char sd[128];
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/state/scf", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	assert_int_equal(scf_state_count(s), 0);
+	assert_int_equal(scf_state_watermark(s), 0);
+	assert_int_equal(scf_state_seq(s), 0);
+
+	assert_int_equal(scf_state_put(s, "issue/20", "O"), ERR_OK);
+	assert_int_equal(scf_state_put(s, "issue/3", "A"), ERR_OK);
+	assert_int_equal(scf_state_put(s, "comment/20/77", "0123456789abcdef"), ERR_OK);
+	assert_int_equal(scf_state_put(s, "attachment/20/issue", "-"), ERR_OK);
+	assert_int_equal(scf_state_put(s, "issue/20", "C"), ERR_OK); /* replace */
+	scf_state_set_watermark(s, 1790000000);
+	scf_state_set_seq(s, 42);
+	assert_int_equal(scf_state_count(s), 4);
+	assert_int_equal(scf_state_save(s, &e), ERR_OK);
+	assert_int_equal(scf_state_save(s, &e), ERR_OK);
+	assert_int_equal(count_generations(sd), 1); /* older ones removed */
+
+	assert_int_equal(scf_state_load(sd, &t, &e), ERR_OK);
+	assert_int_equal(scf_state_count(t), 4);
+	assert_string_equal(scf_state_get(t, "issue/20"), "C");
+	assert_string_equal(scf_state_get(t, "issue/3"), "A");
+	assert_string_equal(scf_state_get(t, "comment/20/77"), "0123456789abcdef");
+	assert_null(scf_state_get(t, "issue/2"));
+	assert_int_equal(scf_state_watermark(t), 1790000000);
+	assert_int_equal(scf_state_seq(t), 42);
+	scf_state_free(s);
+	scf_state_free(t);
+}
+
+static void forget_compacts(void **unused)
+{
+	struct scf_state *s = NULL;
+	struct err e;
+	char sd[128];
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/forget", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	scf_state_put(s, "issue/5", "O");
+	scf_state_put(s, "issue/55", "O");
+	scf_state_put(s, "comment/5/1", "a");
+	scf_state_put(s, "comment/5/2", "b");
+	scf_state_put(s, "comment/55/1", "c");
+	scf_state_put(s, "attachment/5/issue", "-");
+	scf_state_put(s, "attachment/5/1", "-");
+	scf_state_put(s, "attachment/55/issue", "-");
+	scf_state_forget_issue(s, 5);
+	scf_state_put(s, "issue/5", "W");
+	assert_int_equal(scf_state_count(s), 4);
+	assert_null(scf_state_get(s, "comment/5/1"));
+	assert_null(scf_state_get(s, "attachment/5/issue"));
+	assert_string_equal(scf_state_get(s, "comment/55/1"), "c");
+	assert_string_equal(scf_state_get(s, "attachment/55/issue"), "-");
+	assert_string_equal(scf_state_get(s, "issue/5"), "W");
+	scf_state_free(s);
+}
+
+static void many_keys_sorted(void **unused)
+{
+	struct scf_state *s = NULL, *t = NULL;
+	struct err e;
+	char sd[128], k[64];
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/many", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	/* Inserted in an order unrelated to key order. */
+	for (int i = 0; i < 5000; i++) {
+		snprintf(k, sizeof(k), "issue/%d", (i * 7919) % 5000);
+		assert_int_equal(scf_state_put(s, k, "O"), ERR_OK);
+	}
+	assert_int_equal(scf_state_count(s), 5000);
+	assert_int_equal(scf_state_save(s, &e), ERR_OK);
+	assert_int_equal(scf_state_load(sd, &t, &e), ERR_OK); /* load refuses unsorted files */
+	assert_int_equal(scf_state_count(t), 5000);
+	assert_string_equal(scf_state_get(t, "issue/4999"), "O");
+	scf_state_free(s);
+	scf_state_free(t);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void damaged_newest_falls_back(void **unused)
+{
+	struct scf_state *s = NULL;
+	struct err e;
+	char sd[128], p[256];
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/damaged", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	scf_state_put(s, "issue/1", "O");
+	scf_state_set_watermark(s, 77);
+	assert_int_equal(scf_state_save(s, &e), ERR_OK);
+	scf_state_free(s);
+	/* A newer generation without its end line (a damaged disk). */
+	snprintf(p, sizeof(p), "%s/state.%020d", sd, 9);
+	write_file(p, "scfgate-scf-state 1\nwatermark 99\nseq 0\nk issue/1 O\n");
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	assert_int_equal(scf_state_watermark(s), 77);
+	scf_state_free(s);
+}
+
+static void garbage_only_is_fatal(void **unused)
+{
+	struct scf_state *s = NULL;
+	struct err e;
+	char sd[128], p[256];
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/garbage", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	scf_state_free(s);
+	snprintf(p, sizeof(p), "%s/state.%020d", sd, 1);
+	write_file(p, "something else\n");
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "not a state file"));
+	assert_null(s);
+}
+
+static void times(void **unused)
+{
+	char out[32];
+
+	(void)unused;
+	assert_int_equal(scf_time_parse("1970-01-01T00:00:00Z"), 0);
+	assert_int_equal(scf_time_parse("2026-02-10T08:15:19-05:00"),
+	                 scf_time_parse("2026-02-10T13:15:19Z"));
+	assert_int_equal(scf_time_parse("2026-02-10T13:15:19.123+00:00"),
+	                 scf_time_parse("2026-02-10T13:15:19Z"));
+	assert_int_equal(scf_time_parse("2026-02-10T14:45:19+01:30"),
+	                 scf_time_parse("2026-02-10T13:15:19Z"));
+	assert_int_equal(scf_time_parse("2026-02-10 13:15:19Z"), -1);
+	assert_int_equal(scf_time_parse("2026-02-10T13:15:19"), -1);
+	assert_int_equal(scf_time_parse("2026-13-10T13:15:19Z"), -1);
+	assert_int_equal(scf_time_parse("2026-02-10T13:15:19Zjunk"), -1);
+	assert_int_equal(scf_time_parse(NULL), -1);
+	scf_time_format(scf_time_parse("2026-02-10T08:15:19-05:00"), out);
+	assert_string_equal(out, "2026-02-10T13:15:19Z");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(empty_then_roundtrip),  cmocka_unit_test(forget_compacts),
+	    cmocka_unit_test(many_keys_sorted),      cmocka_unit_test(damaged_newest_falls_back),
+	    cmocka_unit_test(garbage_only_is_fatal), cmocka_unit_test(times),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
