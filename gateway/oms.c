@@ -40,6 +40,9 @@ static enum err_status make_client(struct oms *o, struct err *e)
 	hc.timeout_ms = o->opts.http_timeout_ms;
 	hc.connect_timeout_ms = o->opts.http_timeout_ms < 10000 ? o->opts.http_timeout_ms : 10000;
 	st = http_client_new(&o->http, &hc, e);
+	hc.max_attempts = 1;
+	if (st == ERR_OK)
+		st = http_client_new(&o->http_w, &hc, e);
 out:
 	if (secret.data)
 		memset(secret.data, 0, secret.alloc);
@@ -130,6 +133,7 @@ void oms_free(struct oms *o)
 		oms_track_compact(o->track, NULL);
 	oms_track_free(o->track);
 	http_client_free(o->http);
+	http_client_free(o->http_w);
 	spool_consumer_free(o->out_q);
 	spool_producer_free(o->in_q);
 	sig_key_free(o->priv);

@@ -114,9 +114,11 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 size_t oms_tracked_open(const struct oms *o);
 
 /*
- * Replay: put done/ records of the outbound queue through forward again
- * (the idempotency checks make it a no-op for effects that exist; a
- * request deleted in Cartegraph is created again).  names: record file
+ * Replay: put done/ records of the outbound queue through forward again.
+ * The idempotency checks make it a no-op for effects that exist: an
+ * issue known to the tracked state is left alone, any other is looked up
+ * by its external id before it is created; notes by their marker,
+ * attachments by URL.  Per-issue order is kept.  names: record file
  * names (NULL-terminated list); NULL means every record in done/ whose
  * sequence is in [from_seq, to_seq] (0 = open end).  Records stay in
  * done/.  Must not run while `scfgate oms` runs (it takes the outbound

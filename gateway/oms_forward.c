@@ -426,7 +426,9 @@ static void start_issue(struct fw_entry *en)
 		done(en, "none");
 		return;
 	}
-	if (t && (t->flags & OMS_T_INTENT) && o->cfg->cg.external_id_field) {
+	/* In doubt, or replaying (the tracked state may be gone): look the
+	 * SCF id up before creating. */
+	if (((t && (t->flags & OMS_T_INTENT)) || en->fw->replay) && o->cfg->cg.external_id_field) {
 		submit_lookup(en);
 		return;
 	}
@@ -700,7 +702,11 @@ static void submit(struct fw_entry *en, enum fw_step step, const char *method, c
 
 	err_clear(&e);
 	en->step = step;
-	if (http_submit(en->fw->o->http, method, path, body, NULL, on_done, en, &e) != ERR_OK)
+	/* Writes go through the client that never repeats a request: a
+	 * repeat after a lost reply could create twice.  The record-level
+	 * retry checks Cartegraph first instead. */
+	if (http_submit(strcmp(method, "GET") == 0 ? en->fw->o->http : en->fw->o->http_w, method,
+	                path, body, NULL, on_done, en, &e) != ERR_OK)
 		temp(en, e.msg);
 }
 
@@ -1059,7 +1065,9 @@ static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e
 		if (fw->inflight) {
 			struct err de;
 			err_clear(&de);
-			if (http_drain(o->http, &de) == ERR_FATAL && !o->fatal) {
+			if ((http_drain(o->http_w, &de) == ERR_FATAL ||
+			     http_drain(o->http, &de) == ERR_FATAL) &&
+			    !o->fatal) {
 				o->fatal = 1;
 				o->fatal_err = de;
 			}

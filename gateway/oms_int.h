@@ -71,9 +71,10 @@ struct oms_entry *oms_track_at(struct oms_track *t, size_t i);
 struct oms {
 	const struct cfg *cfg;
 	struct oms_opts opts;
-	struct http_client *http;
-	struct sig_key *priv; /* this half's key: signs ack/close */
-	struct sig_key *pub;  /* the SCF half's key: verifies outbound */
+	struct http_client *http;   /* reads: retried by the client */
+	struct http_client *http_w; /* writes: one attempt each */
+	struct sig_key *priv;       /* this half's key: signs ack/close */
+	struct sig_key *pub;        /* the SCF half's key: verifies outbound */
 	struct spool_consumer *out_q;
 	struct spool_producer *in_q;
 	struct oms_track *track;

@@ -1,0 +1,40 @@
+# The OMS half: the tracked-request store (unit), `scfgate oms` against
+# the real oms-sim (integration), the kill -9 crash loop, and the
+# benchmark program (not a test): build-*/tests/oms_bench --help
+scfgate_unit_test(test_oms_track ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_oms_track.c)
+
+if(TARGET oms-sim)
+  add_library(oms_testutil STATIC ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_oms_util.c
+                                  ${CMAKE_CURRENT_SOURCE_DIR}/integration/sim_harness.c)
+  target_include_directories(oms_testutil PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  target_link_libraries(oms_testutil PUBLIC scfgw PkgConfig::CURL PkgConfig::CJSON)
+
+  set(OMS_TEST_ENV
+      "OMS_SIM_BIN=$<TARGET_FILE:oms-sim>;SCFGATE_BIN=$<TARGET_FILE:scfgate>;SCFGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+
+  foreach(t test_oms test_oms_faults)
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
+      add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
+      target_link_libraries(${t} PRIVATE oms_testutil PkgConfig::CMOCKA)
+      add_dependencies(${t} oms-sim scfgate)
+      add_test(NAME ${t} COMMAND ${t})
+      set_tests_properties(${t} PROPERTIES ENVIRONMENT "${OMS_TEST_ENV}" TIMEOUT 120
+                                           LABELS oms)
+    endif()
+  endforeach()
+
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/crash/oms_crash.c)
+    add_executable(oms_crash ${CMAKE_CURRENT_SOURCE_DIR}/crash/oms_crash.c)
+    target_link_libraries(oms_crash PRIVATE oms_testutil)
+    add_dependencies(oms_crash oms-sim scfgate)
+    add_test(NAME oms_crash COMMAND oms_crash --rounds 25)
+    set_tests_properties(oms_crash PROPERTIES ENVIRONMENT "${OMS_TEST_ENV}" TIMEOUT 150
+                                              LABELS "oms;crash")
+  endif()
+
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/oms_bench.c)
+    add_executable(oms_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/oms_bench.c)
+    target_link_libraries(oms_bench PRIVATE oms_testutil)
+    add_dependencies(oms_bench oms-sim scfgate)
+  endif()
+endif()
