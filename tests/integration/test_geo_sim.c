@@ -29,8 +29,8 @@
 #include "log.h"
 
 #define PREFIX "/arcgis/rest/services/Locators/City/GeocodeServer"
-#define LAT    39.7817
-#define LNG    -89.6501
+#define LAT    41.3083
+#define LNG    -72.9279
 
 struct sim {
 	pid_t pid;
@@ -44,13 +44,18 @@ static char token_dir[64];
 
 /* ---- the simulator process ---- */
 
-static int sim_start(struct sim *s, const char *extra)
+/* Start geo-sim with args (NULL-terminated, may be NULL) and --port 0. */
+static int sim_start(struct sim *s, const char *const args[])
 {
 	const char *bin = getenv("GEO_SIM_BIN");
+	const char *argv[16] = {bin, "--port", "0"};
+	size_t n = 0, k = 3;
 	int fds[2];
 	char line[128];
-	size_t n = 0;
 
+	for (size_t i = 0; args && args[i] && k < 15; i++)
+		argv[k++] = args[i];
+	argv[k] = NULL;
 	if (!bin || pipe(fds))
 		return -1;
 	s->pid = fork();
@@ -61,10 +66,7 @@ static int sim_start(struct sim *s, const char *extra)
 		if (!getenv("SIM_TEST_VERBOSE"))
 			dup2(null, 2);
 		close(fds[0]);
-		if (extra)
-			execl(bin, bin, "--port", "0", "--token", extra, (char *)NULL);
-		else
-			execl(bin, bin, "--port", "0", (char *)NULL);
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -206,7 +208,7 @@ static void test_verified_reverse(void **state)
 	verify(g, LAT, LNG, "somewhere on Birch", &r);
 	assert_int_equal(r.verified, 1);
 	assert_string_equal(r.operation, "reverseGeocode");
-	assert_non_null(strstr(r.address, " Avenue, Springfield, Illinois, 627"));
+	assert_non_null(strstr(r.address, " Avenue, New Haven, Connecticut, 065"));
 	assert_true(r.distance_m >= 0 && r.distance_m < 60);
 	assert_non_null(strstr(r.note, "Address verified by ArcGIS (nearest address, "));
 	assert_non_null(strstr(logbuf, "geo: effect=verified issue=42 op=reverseGeocode"));
@@ -227,7 +229,7 @@ static void test_verified_find(void **state)
 	assert_int_equal(r.verified, 1);
 	assert_string_equal(r.operation, "findAddressCandidates");
 	assert_true(r.score == 100);
-	assert_non_null(strstr(r.address, "123 Main Street, Springfield, Illinois, 627"));
+	assert_non_null(strstr(r.address, "123 Main Street, New Haven, Connecticut, 065"));
 	assert_non_null(strstr(r.note, "Address verified by ArcGIS (score 100, "));
 	geo_client_free(g);
 }
@@ -238,7 +240,7 @@ static void test_rejected_by_score(void **state)
 	struct geo_result r;
 
 	reset(&plain);
-	rule(&plain, "{\"lat\":39.7817,\"lng\":-89.6501,\"score\":62}");
+	rule(&plain, "{\"lat\":41.3083,\"lng\":-72.9279,\"score\":62}");
 	g = client(&plain, GEO_MODE_FIND, 3000, NULL);
 	verify(g, LAT, LNG, "123 main st", &r);
 	assert_int_equal(r.verified, 0);
@@ -255,7 +257,7 @@ static void test_rejected_by_distance(void **state)
 	struct geo_result r;
 
 	reset(&plain);
-	rule(&plain, "{\"lat\":39.7817,\"lng\":-89.6501,\"offset_m\":400}");
+	rule(&plain, "{\"lat\":41.3083,\"lng\":-72.9279,\"offset_m\":400}");
 	g = client(&plain, GEO_MODE_FIND, 3000, NULL);
 	verify(g, LAT, LNG, "123 main st", &r);
 	assert_int_equal(r.outcome, GEO_TOO_FAR);
@@ -276,7 +278,7 @@ static void test_no_candidates(void **state)
 	struct geo_result r;
 
 	reset(&plain);
-	rule(&plain, "{\"lat\":39.7817,\"lng\":-89.6501,\"none\":true}");
+	rule(&plain, "{\"lat\":41.3083,\"lng\":-72.9279,\"none\":true}");
 	g = client(&plain, GEO_MODE_FIND, 3000, NULL);
 	verify(g, LAT, LNG, "123 main st", &r);
 	assert_int_equal(r.outcome, GEO_NO_CANDIDATES);
@@ -311,7 +313,7 @@ static void test_error_body(void **state)
 
 	/* a rule's error code */
 	reset(&plain);
-	rule(&plain, "{\"lat\":39.7817,\"lng\":-89.6501,\"error_code\":400,"
+	rule(&plain, "{\"lat\":41.3083,\"lng\":-72.9279,\"error_code\":400,"
 	             "\"error_message\":\"Invalid or missing input parameters.\"}");
 	g = client(&plain, GEO_MODE_FIND, 3000, NULL);
 	verify(g, LAT, LNG, "123 main st", &r);
@@ -485,13 +487,13 @@ static void test_both_falls_back(void **state)
 	struct geo_stats st;
 
 	reset(&plain);
-	rule(&plain, "{\"lat\":39.7817,\"lng\":-89.6501,\"score\":40}");
+	rule(&plain, "{\"lat\":41.3083,\"lng\":-72.9279,\"score\":40}");
 	g = client(&plain, GEO_MODE_BOTH, 3000, NULL);
 	verify(g, LAT, LNG, "123 main st", &r);
 	/* the typed address scored 40; the address at the pin is taken */
 	assert_int_equal(r.verified, 1);
 	assert_string_equal(r.operation, "reverseGeocode");
-	assert_non_null(strstr(r.address, " Avenue, Springfield"));
+	assert_non_null(strstr(r.address, " Avenue, New Haven"));
 	/* no typed address: straight to reverse */
 	verify(g, LAT + 0.01, LNG, NULL, &r);
 	assert_int_equal(r.verified, 1);
@@ -538,13 +540,115 @@ static void test_bad_options(void **state)
 	assert_null(g);
 }
 
+/* The exit status of geo-sim with args, its stdout in out. */
+static int sim_run(const char *const args[], char *out, size_t size)
+{
+	const char *bin = getenv("GEO_SIM_BIN");
+	const char *argv[8] = {bin};
+	int fds[2], status = 0;
+	size_t n = 0;
+	ssize_t got;
+	pid_t pid;
+
+	for (size_t i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(fds[1], 1);
+		dup2(null, 2);
+		close(fds[0]);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (n + 1 < size && (got = read(fds[0], out + n, size - n - 1)) > 0)
+		n += (size_t)got;
+	out[n] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_sim_cli(void **state)
+{
+	static const char *const help[] = {"--help", NULL};
+	static const char *const unknown[] = {"--bogus", NULL};
+	static const char *const rate[] = {"--error-rate", "1.5", NULL};
+	static const char *const extra[] = {"stray", NULL};
+	static char out[8192];
+
+	assert_int_equal(sim_run(help, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "findAddressCandidates"));
+	assert_non_null(strstr(out, "--hang-rate"));
+	assert_int_equal(sim_run(unknown, out, sizeof(out)), 2);
+	assert_int_equal(sim_run(rate, out, sizeof(out)), 2);
+	assert_int_equal(sim_run(extra, out, sizeof(out)), 2);
+}
+
+/* Which of n reverseGeocode calls got the error body, as a bit string. */
+static void fault_pattern(const struct sim *s, char *bits, size_t n)
+{
+	struct geo_client *g = client(s, GEO_MODE_REVERSE, 3000, NULL);
+	struct geo_result r;
+
+	for (size_t i = 0; i < n; i++) {
+		verify(g, LAT, LNG, "1 A St", &r);
+		bits[i] = r.outcome == GEO_SERVICE_ERROR ? '1' : '0';
+	}
+	bits[n] = '\0';
+	geo_client_free(g);
+}
+
+static void test_sim_faults_repeat(void **state)
+{
+	static const char *const args[] = {"--seed", "7", "--error-rate", "0.5", NULL};
+	struct sim a, b;
+	char pa[41], pb[41];
+	size_t ones = 0;
+
+	assert_int_equal(sim_start(&a, args), 0);
+	assert_int_equal(sim_start(&b, args), 0);
+	fault_pattern(&a, pa, 40);
+	fault_pattern(&b, pb, 40);
+	assert_string_equal(pa, pb); /* same seed, same order: same faults */
+	for (size_t i = 0; i < 40; i++)
+		ones += pa[i] == '1';
+	assert_true(ones > 5 && ones < 35);
+	assert_int_equal(sim_stop(&a), 0);
+	assert_int_equal(sim_stop(&b), 0);
+}
+
+static void test_scf_style_address(void **state)
+{
+	struct geo_client *g;
+	struct geo_result r;
+
+	/* SeeClickFix writes the city without a comma before it */
+	reset(&plain);
+	g = client(&plain, GEO_MODE_FIND, 3000, NULL);
+	verify(g, 41.3102, -72.9251, "165 Church St New Haven, CT, 06510, USA", &r);
+	assert_int_equal(r.verified, 1);
+	assert_non_null(strstr(r.address, "165 Church Street, New Haven, Connecticut, 065"));
+	/* a street without a number scores 90: still accepted at 80 */
+	verify(g, 41.3102, -72.9251, "chapel st", &r);
+	assert_int_equal(r.verified, 1);
+	assert_true(r.score == 90);
+	geo_client_free(g);
+}
+
 static int setup(void **state)
 {
 	log_set_sink(capture, NULL);
 	snprintf(token_dir, sizeof(token_dir), "/tmp/geo-test-XXXXXX");
 	if (!mkdtemp(token_dir))
 		return -1;
-	if (sim_start(&plain, NULL) || sim_start(&tokened, "s3cret-Tok3n"))
+	static const char *const tok[] = {"--token", "s3cret-Tok3n", NULL};
+
+	if (sim_start(&plain, NULL) || sim_start(&tokened, tok))
 		return -1;
 	return 0;
 }
@@ -569,6 +673,8 @@ int main(void)
 	    cmocka_unit_test(test_malformed),         cmocka_unit_test(test_token),
 	    cmocka_unit_test(test_unreachable),       cmocka_unit_test(test_both_falls_back),
 	    cmocka_unit_test(test_not_tried),         cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_sim_cli),           cmocka_unit_test(test_sim_faults_repeat),
+	    cmocka_unit_test(test_scf_style_address),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
