@@ -198,29 +198,42 @@ static enum err_status build_path(struct geo_client *g, int reverse, double lat,
 }
 
 /* Turn an HTTP-layer failure into an outcome. */
-static void http_failure(struct geo_client *g, const struct http_response *resp, struct err *he,
-                         const char *reported, struct geo_result *out)
+static void http_failure(struct geo_client *g, int reverse, const struct http_response *resp,
+                         struct err *he, const char *reported, struct geo_result *out)
 {
 	char why[GEO_TEXT_MAX];
-	struct geo_reply rep;
+	const char *curl_why;
+	struct geo_reply *rep;
 
 	scrub_token(he->msg);
-	/* ArcGIS Enterprise may send its error body with a real 4xx/5xx. */
-	if (resp->status >= 400 && resp->body.len &&
-	    geo_parse_candidates(resp->body.data, resp->body.len, &rep, NULL) == ERR_OK &&
-	    rep.error_code) {
-		geo_choose(&rep, &g->rules, 0, 0, reported, out);
-		return;
+	/* ArcGIS Enterprise may send its error body with a real 4xx/5xx
+	 * (reverseGeocode's "nothing here" too). */
+	rep = resp->status >= 400 && resp->body.len ? malloc(sizeof(*rep)) : NULL;
+	if (rep) {
+		enum err_status st =
+		    reverse ? geo_parse_reverse(resp->body.data, resp->body.len, rep, NULL)
+		            : geo_parse_candidates(resp->body.data, resp->body.len, rep, NULL);
+
+		if (st == ERR_OK && (rep->error_code || (reverse && !rep->n))) {
+			geo_choose(rep, &g->rules, 0, 0, reported, out);
+			free(rep);
+			return;
+		}
+		free(rep);
 	}
 	if (resp->status == 0 &&
 	    (strcasestr(he->msg, "timed out") || strcasestr(he->msg, "timeout"))) {
 		geo_result_fail(out, GEO_TIMEOUT, "timeout", g->rules.max_distance_m, reported);
 		return;
 	}
+	/* The message is "METHOD PATH: what curl said"; the path is long and
+	 * no use to staff. */
+	curl_why = strstr(he->msg, ": ");
+	curl_why = curl_why ? curl_why + 2 : he->msg;
 	if (resp->status)
 		snprintf(why, sizeof(why), "HTTP %ld", resp->status);
 	else
-		snprintf(why, sizeof(why), "unreachable: %.200s", he->msg);
+		snprintf(why, sizeof(why), "unreachable: %.200s", curl_why);
 	geo_result_fail(out, GEO_HTTP_ERROR, why, g->rules.max_distance_m, reported);
 }
 
@@ -246,7 +259,7 @@ static void ask(struct geo_client *g, int reverse, double lat, double lng, const
 	g->stats.calls++;
 	st = http_request(g->http, "GET", buf_str(&path), NULL, NULL, &resp, &he);
 	if (st) {
-		http_failure(g, &resp, &he, reported, out);
+		http_failure(g, reverse, &resp, &he, reported, out);
 		goto done;
 	}
 	rep = malloc(sizeof(*rep));

@@ -475,7 +475,8 @@ static void test_unreachable(void **state)
 	verify(g, LAT, LNG, "9 Gone St", &r);
 	assert_true(now_ms() - t0 < 1000 + 600);
 	assert_int_equal(r.outcome, GEO_HTTP_ERROR);
-	assert_non_null(strstr(r.reason, "unreachable"));
+	assert_non_null(strstr(r.reason, "unreachable: "));
+	assert_null(strstr(r.reason, "GET /")); /* curl's words, not the long path */
 	assert_string_equal(r.address, "9 Gone St");
 	geo_client_free(g);
 }
