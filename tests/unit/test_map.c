@@ -768,6 +768,29 @@ static void test_placeholders(void **state)
 	buf_release(&b);
 }
 
+static void test_forward_policy(void **state)
+{
+	struct record_comment person = {0}, assigned = {0}, account = {0}, both = {0};
+	struct cfg c;
+
+	assigned.is_system = CFG_SYSCOMMENT_ASSIGNED;
+	account.is_system = CFG_SYSCOMMENT_ACCOUNT;
+	both.is_system = CFG_SYSCOMMENT_ASSIGNED | CFG_SYSCOMMENT_ACCOUNT;
+	memset(&c, 0, sizeof(c));
+	assert_true(map_comment_forward(&c, &person));
+	assert_false(map_comment_forward(&c, &assigned));
+	assert_false(map_comment_forward(&c, &account));
+	c.scf.forward_system = CFG_SYSCOMMENT_ASSIGNED;
+	assert_true(map_comment_forward(&c, &assigned));
+	assert_false(map_comment_forward(&c, &account));
+	/* every reason it is a system comment must be allowed */
+	assert_false(map_comment_forward(&c, &both));
+	c.scf.forward_system = CFG_SYSCOMMENT_ASSIGNED | CFG_SYSCOMMENT_ACCOUNT;
+	assert_true(map_comment_forward(&c, &both));
+	assert_true(map_comment_forward(NULL, &person));
+	assert_false(map_comment_forward(NULL, &assigned));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +810,7 @@ int main(void)
 	    cmocka_unit_test(test_notes_and_attachment_bodies),
 	    cmocka_unit_test(test_cg_request_and_close),
 	    cmocka_unit_test(test_placeholders),
+	    cmocka_unit_test(test_forward_policy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
