@@ -213,7 +213,8 @@ static int run_export(int argc, char **argv, int ack)
 	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
 		return rc;
 	if (o.file)
-		return cli_usage(cmd, "unexpected argument '%s' (the output is --out FILE)", o.file);
+		return cli_usage(cmd, "unexpected argument '%s' (the output is --out FILE)",
+		                 o.file);
 	if ((rc = need(cmd, o.root, "--root DIR")) || (rc = need(cmd, o.queue, "--queue Q")) ||
 	    (rc = need(cmd, o.key, "--key PRIVATE.key")) || (rc = need(cmd, o.out, "--out FILE")))
 		return rc;
@@ -231,8 +232,10 @@ static int run_export(int argc, char **argv, int ack)
 	if (ack) {
 		rc = bundle_ack_export(o.root, o.queue, signer, key, o.out, &info, &e);
 	} else {
-		xo = (struct bundle_export_opts){o.root, o.queue, o.done ? SPOOL_DONE : SPOOL_NEW,
-		                                 o.from, o.to, signer, NULL, NULL, NULL, "export"};
+		xo = (struct bundle_export_opts){o.root,  o.queue, o.done ? SPOOL_DONE : SPOOL_NEW,
+		                                 o.from,  o.to,    signer,
+		                                 NULL,    NULL,    NULL,
+		                                 "export"};
 		if (isatty(STDERR_FILENO))
 			xo.progress = progress_bar;
 		rc = bundle_export(&xo, key, o.out, &info, &e);
@@ -305,8 +308,8 @@ static void print_info_json(const struct bundle_info *in)
 	for (size_t i = 0; i < in->n_ranges; i++)
 		printf("%s{\"producer\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
 		       ",\"count\":%" PRIu64 "}",
-		       i ? "," : "", in->ranges[i].producer, in->ranges[i].first, in->ranges[i].last,
-		       in->ranges[i].count);
+		       i ? "," : "", in->ranges[i].producer, in->ranges[i].first,
+		       in->ranges[i].last, in->ranges[i].count);
 	printf("]");
 }
 
@@ -464,7 +467,8 @@ int cmd_bundle(int argc, char **argv)
 		return run_import(argc - 1, argv + 1);
 	if (strcmp(sub, "prune") == 0)
 		return run_prune(argc - 1, argv + 1);
-	return cli_usage("bundle", "'%s' is not a sub-command (export, verify, list, import, ack, "
-	                           "prune)",
+	return cli_usage("bundle",
+	                 "'%s' is not a sub-command (export, verify, list, import, ack, "
+	                 "prune)",
 	                 sub);
 }

@@ -126,11 +126,11 @@ typedef enum err_status (*bundle_entry_fn)(const struct bundle_entry *ent, void 
                                            struct err *e);
 
 struct bundle_read_opts {
-	const struct sig_key *pub;        /* checks manifest.sig; NULL only for
-	                                     listing (signature_checked = 0) */
-	const struct sig_key *record_pub; /* also verify each record; may be NULL */
+	const struct sig_key *pub;          /* checks manifest.sig; NULL only for
+	                                       listing (signature_checked = 0) */
+	const struct sig_key *record_pub;   /* also verify each record; may be NULL */
 	const struct bundle_limits *limits; /* NULL: defaults */
-	bundle_entry_fn fn;               /* may be NULL */
+	bundle_entry_fn fn;                 /* may be NULL */
 	void *ctx;
 };
 
@@ -186,8 +186,8 @@ struct bundle_import_result {
  */
 enum err_status bundle_import(const char *path, const char *root, const char *queue,
                               const struct sig_key *pub, const struct sig_key *record_pub,
-                              const struct bundle_limits *limits,
-                              struct bundle_import_result *res, struct err *e);
+                              const struct bundle_limits *limits, struct bundle_import_result *res,
+                              struct err *e);
 
 /* ---- acknowledgments --------------------------------------------------------- */
 

@@ -42,9 +42,10 @@ static enum err_status precheck(const struct bundle_entry *ent, void *vctx, stru
 		buf_reset(&c->have);
 		if (buf_read_file(&c->have, path, NULL) != ERR_OK || c->have.len != ent->size ||
 		    memcmp(c->have.data, ent->data, ent->size) != 0)
-			return err_set(e, ERR_PERM,
-			               "entry '%s': conflicts with %s/%s/%s, which has other content",
-			               ent->name, c->queue, spool_dir_name(present_dirs[i]), ent->name);
+			return err_set(
+			    e, ERR_PERM,
+			    "entry '%s': conflicts with %s/%s/%s, which has other content",
+			    ent->name, c->queue, spool_dir_name(present_dirs[i]), ent->name);
 		return ERR_OK;
 	}
 	return ERR_OK;
@@ -68,8 +69,8 @@ static enum err_status commit_one(const struct bundle_entry *ent, void *vctx, st
 
 enum err_status bundle_import(const char *path, const char *root, const char *queue,
                               const struct sig_key *pub, const struct sig_key *record_pub,
-                              const struct bundle_limits *limits,
-                              struct bundle_import_result *res, struct err *e)
+                              const struct bundle_limits *limits, struct bundle_import_result *res,
+                              struct err *e)
 {
 	struct bundle_import_result local = {0};
 	struct import_ctx c = {root, queue, record_pub ? record_pub : pub, NULL, BUF_INIT_CAP(0)};
@@ -174,7 +175,8 @@ enum err_status bundle_prune(const char *ack_path, const char *root, const char 
 	if (pruned)
 		*pruned = 0;
 	if (!peer_pub)
-		return err_set(e, ERR_PERM, "prune: no public key to verify the acknowledgment with");
+		return err_set(e, ERR_PERM,
+		               "prune: no public key to verify the acknowledgment with");
 	st = bundle_read_file(ack_path, &o, &info, e);
 	if (st != ERR_OK)
 		return st;
@@ -187,7 +189,7 @@ enum err_status bundle_prune(const char *ack_path, const char *root, const char 
 	c.e = e;
 	st = spool_path(c.dir, root, queue, SPOOL_NEW, NULL, e);
 	if (st == ERR_OK)
-		st = spool_list(root, queue, SPOOL_NEW, prune_one, &c, e);
+		st = bundle_list(root, queue, SPOOL_NEW, prune_one, &c, e);
 	if (st == ERR_OK)
 		st = c.st;
 	if (c.pruned > 0) {
@@ -275,7 +277,7 @@ enum err_status bundle_archive(const char *root, const char *queue, unsigned old
 	age.cutoff = now - (time_t)older_than_days * 86400;
 	st = spool_path(done_dir, root, queue, SPOOL_DONE, NULL, e);
 	if (st == ERR_OK)
-		st = spool_list(root, queue, SPOOL_DONE, find_old, &age, e);
+		st = bundle_list(root, queue, SPOOL_DONE, find_old, &age, e);
 	if (st != ERR_OK || age.n == 0)
 		return st;
 	gmtime_r(&now, &tm);
@@ -283,8 +285,8 @@ enum err_status bundle_archive(const char *root, const char *queue, unsigned old
 	if (snprintf(res->path, sizeof(res->path), "%s/%s-done-%s-%" PRIu64 "-%" PRIu64 ".tar.zst",
 	             to_dir, queue, day, age.first, age.last) >= (int)sizeof(res->path))
 		return err_set(e, ERR_PERM, "%s: path too long", to_dir);
-	xo = (struct bundle_export_opts){root,     queue,      SPOOL_DONE, age.first,   age.last,
-	                                 signer,   old_enough, &age,       progress, progress_ctx};
+	xo = (struct bundle_export_opts){root,   queue,      SPOOL_DONE, age.first, age.last,
+	                                 signer, old_enough, &age,       progress,  progress_ctx};
 	st = bundle_export(&xo, key, res->path, NULL, e);
 	if (st != ERR_OK)
 		goto out;

@@ -52,6 +52,11 @@ void bundle_hex(const unsigned char raw[32], char hex[65]);
 /* "NAME" made printable and short for error messages. */
 void bundle_safe_name(const char *name, char out[96]);
 
+/* spool_list, except that an empty directory is not listed at all
+ * (spool_list hands qsort a NULL array for an empty directory). */
+enum err_status bundle_list(const char *root, const char *queue, enum spool_dir d,
+                            spool_entry_fn fn, void *ctx, struct err *e);
+
 /* rename(2) that never replaces an existing file. */
 enum err_status bundle_rename_noreplace(const char *from, const char *to, struct err *e);
 

@@ -275,8 +275,9 @@ static enum err_status read_entry(struct rd *r, const char *safe, size_t cap)
 	while ((n = archive_read_data(r->a, chunk, sizeof(chunk))) > 0) {
 		r->total += (uint64_t)n;
 		if (r->total > r->lim.max_total_bytes)
-			return fail(r, ERR_PERM, "entry '%s': bundle over the %" PRIu64 "-byte limit",
-			            safe, r->lim.max_total_bytes);
+			return fail(r, ERR_PERM,
+			            "entry '%s': bundle over the %" PRIu64 "-byte limit", safe,
+			            r->lim.max_total_bytes);
 		if (buf_add(&r->data, chunk, (size_t)n) != ERR_OK)
 			return fail(r, ERR_PERM, "entry '%s': over the %zu-byte limit", safe, cap);
 	}
@@ -293,7 +294,8 @@ static enum err_status check_record_content(struct rd *r, const char *name, uint
 	struct record *rec = NULL;
 	enum err_status st;
 
-	st = record_decode(r->data.data, r->data.len, r->o->record_pub, &rec, r->e);
+	st = record_decode(r->data.data ? r->data.data : "", r->data.len, r->o->record_pub, &rec,
+	                   r->e);
 	if (st != ERR_OK) {
 		r->e_set = 1;
 		return err_prefix(r->e, "entry '%s': record refused: ", name);
@@ -375,8 +377,9 @@ static int mf_read(void *ctx, char *out, int len)
 	for (la_ssize_t i = 0; i < n && r->head_len < sizeof(BUNDLE_MANIFEST_HEAD) - 1; i++)
 		r->head[r->head_len++] = out[i];
 	if (strncmp(r->head, BUNDLE_MANIFEST_HEAD, r->head_len) != 0) {
-		fail(r, ERR_PERM, "entry 'manifest.xml': does not start with the manifest "
-		                  "declaration and root element (DTDs are not allowed)");
+		fail(r, ERR_PERM,
+		     "entry 'manifest.xml': does not start with the manifest "
+		     "declaration and root element (DTDs are not allowed)");
 		r->mf_io_err = 1;
 		return -1;
 	}
@@ -600,7 +603,8 @@ static enum err_status on_manifest(struct rd *r)
 	r->phase = PH_MANIFEST_READ;
 	goto out;
 out_fail:
-	st = fail(r, ERR_PERM, "entry 'manifest.xml': not well-formed XML");
+	st = fail(r, ERR_PERM, "entry 'manifest.xml': not well-formed XML%s",
+	          r->mf_bytes == 0 ? " (empty)" : "");
 out:
 	xmlFreeTextReader(x);
 	EVP_MD_CTX_free(r->md);
@@ -639,7 +643,8 @@ static enum err_status on_signature(struct rd *r)
 		            kid, want);
 	n = EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64));
 	if (strlen(b64) != 88 || n != 66 || b64[86] != '=' || b64[87] != '=')
-		return fail(r, ERR_PERM, "entry 'manifest.sig': signature is not 64 bytes of base64");
+		return fail(r, ERR_PERM,
+		            "entry 'manifest.sig': signature is not 64 bytes of base64");
 	bundle_sig_statement(r->mf_sha, stmt);
 	if (sig_verify(r->o->pub, stmt, strlen(stmt), sig, NULL) != ERR_OK)
 		return fail(r, ERR_PERM,
@@ -667,7 +672,8 @@ static enum err_status walk(struct rd *r)
 		index++;
 		if (rc < ARCHIVE_WARN) {
 			const char *why = archive_error_string(r->a);
-			return fail(r, ERR_PERM, "after entry %zu%s%s: truncated or corrupt archive: %s",
+			return fail(r, ERR_PERM,
+			            "after entry %zu%s%s: truncated or corrupt archive: %s",
 			            index - 1, r->last_name[0] ? " " : "", r->last_name,
 			            why ? why : "bad header");
 		}
@@ -736,7 +742,7 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 		rc = archive_read_open_memory(r.a, mem, len);
 	if (rc != ARCHIVE_OK) {
 		const char *why = archive_error_string(r.a);
-		st = fail(&r, ERR_PERM, "%s: not a bundle: %s",
+		st = fail(&r, ERR_PERM, "%s: not a bundle (truncated or corrupt archive): %s",
 		          path ? path : "bundle", why ? why : "cannot open");
 		goto out;
 	}

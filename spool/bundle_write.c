@@ -9,6 +9,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,6 +36,25 @@ enum err_status bundle_rename_noreplace(const char *from, const char *to, struct
 		                 from, to);
 	unlink(from);
 	return ERR_OK;
+}
+
+enum err_status bundle_list(const char *root, const char *queue, enum spool_dir d,
+                            spool_entry_fn fn, void *ctx, struct err *e)
+{
+	char dir[SPOOL_PATH_MAX];
+	struct dirent *de;
+	int any = 0;
+	DIR *dh;
+
+	if (spool_path(dir, root, queue, d, NULL, e) != ERR_OK)
+		return ERR_PERM;
+	dh = opendir(dir);
+	if (!dh)
+		return spool_list(root, queue, d, fn, ctx, e);
+	while (!any && (de = readdir(dh)) != NULL)
+		any = de->d_name[0] != '.';
+	closedir(dh);
+	return any ? spool_list(root, queue, d, fn, ctx, e) : ERR_OK;
 }
 
 struct bw {
@@ -117,7 +137,8 @@ static enum err_status bw_open(struct bw *w, const char *out_path, enum bundle_k
 	if (!key || !sig_key_can_sign(key))
 		return err_set(e, ERR_PERM, "a private key is needed to sign the bundle");
 	if (!record_producer_valid(signer))
-		return err_set(e, ERR_PERM, "signer id '%s' is not [a-z0-9][a-z0-9_-]{0,31}", signer);
+		return err_set(e, ERR_PERM, "signer id '%s' is not [a-z0-9][a-z0-9_-]{0,31}",
+		               signer);
 	if (snprintf(w->out, sizeof(w->out), "%s", out_path) >= (int)sizeof(w->out))
 		return err_set(e, ERR_PERM, "%s: path too long", out_path);
 	snprintf(copy, sizeof(copy), "%s", out_path);
@@ -163,8 +184,8 @@ static enum err_status bw_open(struct bw *w, const char *out_path, enum bundle_k
 	fprintf(w->mf,
 	        "%s format=\"%d\" kind=\"%s\">\n  <signer>%s</signer>\n  <key-id>%s</key-id>\n"
 	        "  <created>%s</created>\n  <queue>%s</queue>\n  <source>%s</source>\n",
-	        BUNDLE_MANIFEST_HEAD, BUNDLE_FORMAT_VERSION,
-	        kind == BUNDLE_ACK ? "ack" : "records", signer, kid, created, queue, source);
+	        BUNDLE_MANIFEST_HEAD, BUNDLE_FORMAT_VERSION, kind == BUNDLE_ACK ? "ack" : "records",
+	        signer, kid, created, queue, source);
 	return ERR_OK;
 }
 
@@ -188,8 +209,7 @@ static enum err_status put_entry(struct bw *w, const char *name, const void *dat
 	return st;
 }
 
-static enum err_status track_range(struct bw *w, uint64_t seq, const char *producer,
-                                   struct err *e)
+static enum err_status track_range(struct bw *w, uint64_t seq, const char *producer, struct err *e)
 {
 	struct bundle_range *g;
 
@@ -223,8 +243,8 @@ static enum err_status bw_add(struct bw *w, const char *name, uint64_t seq, cons
 	st = put_entry(w, name, data, len, mtime, e);
 	if (st == ERR_OK)
 		st = track_range(w, seq, producer, e);
-	if (st == ERR_OK &&
-	    fprintf(w->mf, "  <entry name=\"%s\" size=\"%zu\" sha256=\"%s\"/>\n", name, len, hex) < 0)
+	if (st == ERR_OK && fprintf(w->mf, "  <entry name=\"%s\" size=\"%zu\" sha256=\"%s\"/>\n",
+	                            name, len, hex) < 0)
 		st = err_errno(e, ERR_TEMP, errno, "%s: manifest scratch file", w->dir);
 	w->n++;
 	w->bytes += len;
@@ -296,8 +316,9 @@ static enum err_status put_signature(struct bw *w, const char sha_hex[65], struc
 
 static void range_xml(FILE *f, const struct bundle_range *g)
 {
-	fprintf(f, "  <range producer=\"%s\" first=\"%" PRIu64 "\" last=\"%" PRIu64
-	           "\" count=\"%" PRIu64 "\"/>\n",
+	fprintf(f,
+	        "  <range producer=\"%s\" first=\"%" PRIu64 "\" last=\"%" PRIu64
+	        "\" count=\"%" PRIu64 "\"/>\n",
 	        g->producer, g->first, g->last, g->count);
 }
 
@@ -407,17 +428,17 @@ enum err_status bundle_export(const struct bundle_export_opts *o, const struct s
 	x.o = o;
 	x.e = e;
 	x.counting = 1;
-	st = spool_list(o->root, o->queue, src, export_one, &x, e);
+	st = bundle_list(o->root, o->queue, src, export_one, &x, e);
 	if (st != ERR_OK)
 		return st;
-	st = bw_open(&w, out_path, BUNDLE_RECORDS, o->signer ? o->signer : "scfgate", key,
-	             o->queue, spool_dir_name(src), e);
+	st = bw_open(&w, out_path, BUNDLE_RECORDS, o->signer ? o->signer : "scfgate", key, o->queue,
+	             spool_dir_name(src), e);
 	if (st != ERR_OK)
 		return st;
 	x.w = &w;
 	x.counting = 0;
 	buf_init(&x.rec, RECORD_MAX_BYTES);
-	st = spool_list(o->root, o->queue, src, export_one, &x, e);
+	st = bundle_list(o->root, o->queue, src, export_one, &x, e);
 	if (st == ERR_OK)
 		st = x.st;
 	buf_release(&x.rec);
@@ -436,7 +457,8 @@ enum err_status bundle_export(const struct bundle_export_opts *o, const struct s
 		else
 			info->n_ranges = 0;
 		sig_key_id(key, info->key_id);
-		snprintf(info->signer, sizeof(info->signer), "%s", o->signer ? o->signer : "scfgate");
+		snprintf(info->signer, sizeof(info->signer), "%s",
+		         o->signer ? o->signer : "scfgate");
 		snprintf(info->queue, sizeof(info->queue), "%s", o->queue);
 		snprintf(info->source, sizeof(info->source), "%s", spool_dir_name(src));
 	}
@@ -552,7 +574,7 @@ enum err_status bundle_ack_export(const char *root, const char *queue, const cha
 	if (info)
 		memset(info, 0, sizeof(*info));
 	for (size_t i = 0; st == ERR_OK && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		st = spool_list(root, queue, dirs[i], ack_collect, &c, e);
+		st = bundle_list(root, queue, dirs[i], ack_collect, &c, e);
 		if (st == ERR_OK && c.oom)
 			st = err_set(e, ERR_TEMP, "out of memory listing %s/%s", queue,
 			             spool_dir_name(dirs[i]));
