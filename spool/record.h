@@ -173,8 +173,8 @@ enum err_status record_decode(const char *bytes, size_t len, const struct sig_ke
 			      struct record **out, struct err *e);
 
 /* Parse and validate without a key (for `spool show` of a record whose
- * key is unknown); *sig_ok is set to -1 (not checked).  Never use the
- * result to act. */
+ * key is unknown); the signature is not checked.  Never use the result
+ * to act. */
 enum err_status record_decode_unverified(const char *bytes, size_t len, struct record **out,
 					 struct err *e);
 
