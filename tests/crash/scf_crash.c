@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 		int killed;
 
 		one_round(&s, &t, r);
-		rc = run_scf(&t, (long)rnd(250), &killed);
+		rc = run_scf(&t, (long)rnd(500), &killed);
 		kills += killed;
 		if (!killed && rc != 0) {
 			fprintf(stderr, "scf_crash: round %d: scfgate exited %d (see %s/scf.log)\n",
