@@ -33,3 +33,12 @@ if(EXISTS ${CMAKE_SOURCE_DIR}/tests/bench/sim_bench.c)
     add_dependencies(sim_bench oms-sim)
   endif()
 endif()
+
+# The oms-sim filter parser is a parser of outside input: fuzz it too.
+scfgate_fuzz_target(fuzz_oms_filter ${CMAKE_SOURCE_DIR}/tools/sim/fuzz_oms_filter.c)
+target_sources(fuzz_oms_filter_replay PRIVATE ${CMAKE_SOURCE_DIR}/tools/sim/oms-filter.c)
+target_link_libraries(fuzz_oms_filter_replay PRIVATE scfsim)
+if(SCFGATE_FUZZ)
+  target_sources(fuzz_oms_filter_fuzz PRIVATE ${CMAKE_SOURCE_DIR}/tools/sim/oms-filter.c)
+  target_link_libraries(fuzz_oms_filter_fuzz PRIVATE scfsim)
+endif()
