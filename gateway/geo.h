@@ -68,10 +68,11 @@ struct geo_opts {
 	const char *token_file;   /* NULL: no token (read with cfg_read_secret) */
 	double min_score;         /* default 80 */
 	double max_distance_m;    /* default 100 */
-	long timeout_ms;          /* whole call, default 3000 (connect: the same bound) */
+	long timeout_ms;          /* one request, connect included; default 3000 (50..60000) */
 	unsigned max_locations;   /* findAddressCandidates maxLocations, default 5 */
 	const char *result_field; /* where the OMS half records the note: a Cartegraph
-	                             field name, or "description" (default) */
+	                             field name, or "description" (default).  Carried
+	                             for the caller; geo itself does not use it. */
 	const char *ca_file;      /* NULL: the system CA store */
 };
 
