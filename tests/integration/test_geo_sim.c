@@ -339,6 +339,21 @@ static void test_http_500(void **state)
 	geo_client_free(g);
 }
 
+static void test_http_status_without_body(void **state)
+{
+	struct geo_client *g;
+	struct geo_result r;
+
+	reset(&plain);
+	rule(&plain, "{\"lat\":41.3083,\"lng\":-72.9279,\"http_status\":503}");
+	g = client(&plain, GEO_MODE_FIND, 3000, NULL);
+	verify(g, LAT, LNG, "123 main st", &r);
+	assert_int_equal(r.outcome, GEO_HTTP_ERROR);
+	assert_string_equal(r.reason, "HTTP 503");
+	assert_string_equal(r.note, "Reported address; ArcGIS geocoder unavailable (HTTP 503)");
+	geo_client_free(g);
+}
+
 static void test_timeout_bounded(void **state)
 {
 	struct geo_client *g;
@@ -667,14 +682,23 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_verified_reverse),  cmocka_unit_test(test_verified_find),
-	    cmocka_unit_test(test_rejected_by_score), cmocka_unit_test(test_rejected_by_distance),
-	    cmocka_unit_test(test_no_candidates),     cmocka_unit_test(test_error_body),
-	    cmocka_unit_test(test_http_500),          cmocka_unit_test(test_timeout_bounded),
-	    cmocka_unit_test(test_malformed),         cmocka_unit_test(test_token),
-	    cmocka_unit_test(test_unreachable),       cmocka_unit_test(test_both_falls_back),
-	    cmocka_unit_test(test_not_tried),         cmocka_unit_test(test_bad_options),
-	    cmocka_unit_test(test_sim_cli),           cmocka_unit_test(test_sim_faults_repeat),
+	    cmocka_unit_test(test_verified_reverse),
+	    cmocka_unit_test(test_verified_find),
+	    cmocka_unit_test(test_rejected_by_score),
+	    cmocka_unit_test(test_rejected_by_distance),
+	    cmocka_unit_test(test_no_candidates),
+	    cmocka_unit_test(test_error_body),
+	    cmocka_unit_test(test_http_500),
+	    cmocka_unit_test(test_http_status_without_body),
+	    cmocka_unit_test(test_timeout_bounded),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_token),
+	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_both_falls_back),
+	    cmocka_unit_test(test_not_tried),
+	    cmocka_unit_test(test_bad_options),
+	    cmocka_unit_test(test_sim_cli),
+	    cmocka_unit_test(test_sim_faults_repeat),
 	    cmocka_unit_test(test_scf_style_address),
 	};
 

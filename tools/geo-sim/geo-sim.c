@@ -64,6 +64,7 @@ struct rule {
 	double offset_m;
 	int none;
 	long error_code;
+	long http_status; /* != 0: answer this status with an HTML page */
 	char error_message[200];
 	char address[200];
 };
@@ -541,6 +542,9 @@ static int add_rule(const cJSON *o)
 	r->offset_m = num_or(o, "offset_m", 0);
 	r->none = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "none"));
 	r->error_code = (long)num_or(o, "error_code", 0);
+	r->http_status = (long)num_or(o, "http_status", 0);
+	if (r->http_status && (r->http_status < 100 || r->http_status > 599))
+		return -1;
 	v = cJSON_GetObjectItemCaseSensitive(o, "error_message");
 	snprintf(r->error_message, sizeof(r->error_message), "%s",
 	         cJSON_IsString(v) ? v->valuestring : "Unable to complete operation.");
@@ -586,6 +590,8 @@ static char *rules_json(void)
 			cJSON_AddNumberToObject(o, "offset_m", r->offset_m);
 		if (r->none)
 			cJSON_AddTrueToObject(o, "none");
+		if (r->http_status)
+			cJSON_AddNumberToObject(o, "http_status", (double)r->http_status);
 		if (r->error_code) {
 			cJSON_AddNumberToObject(o, "error_code", (double)r->error_code);
 			cJSON_AddStringToObject(o, "error_message", r->error_message);
@@ -729,6 +735,13 @@ static void operation(struct MHD_Connection *c, const char *op, struct answer *a
 	if (loc && (parse_location(loc, &lat, &lng) || bad_point(lat, lng))) {
 		a->body = error_body(400, "Cannot perform query. Invalid query parameters.",
 		                     "'location' is not a valid point");
+		return;
+	}
+	if (loc && rule_at(lat, lng) && rule_at(lat, lng)->http_status) {
+		a->status = (int)rule_at(lat, lng)->http_status;
+		a->body = strdup("<html><head><title>Service Unavailable</title></head>"
+		                 "<body>The service is not available.</body></html>");
+		a->type = "text/html";
 		return;
 	}
 	if (!strcmp(op, "/reverseGeocode")) {
