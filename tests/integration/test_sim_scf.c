@@ -522,6 +522,51 @@ static void test_updated_at_moves(void **state)
 	cJSON_Delete(after);
 }
 
+static void test_multipart_photo_comment(void **state)
+{
+	struct curl_slist *h = NULL;
+	curl_mime *mime;
+	curl_mimepart *part;
+	char url[256];
+	CURL *c = curl_easy_init();
+	long st = 0;
+	int id = first_open(&shared);
+	cJSON *j;
+
+	snprintf(url, sizeof(url), "%s/api/v2/issues/%d/comments", shared.base, id);
+	h = curl_slist_append(h, "Authorization: Bearer " TOKEN);
+	mime = curl_mime_init(c);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "comment");
+	curl_mime_data(part, "See the photo", CURL_ZERO_TERMINATED);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "image");
+	curl_mime_filename(part, "photo.png");
+	curl_mime_data(part, "\x89PNG fake", CURL_ZERO_TERMINATED);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "scfgate-test/1");
+	curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fwrite);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, stderr);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	assert_int_equal(st, 201);
+	curl_mime_free(mime);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	snprintf(url, sizeof(url), "/api/v2/issues/%d/comments", id);
+	j = get(&shared, url, &st);
+	{
+		const cJSON *last = cJSON_GetArrayItem(item(j, "comments"),
+		                                       cJSON_GetArraySize(item(j, "comments")) - 1);
+
+		assert_string_equal(item(last, "comment")->valuestring, "See the photo");
+		assert_true(cJSON_IsString(item(item(last, "media"), "image_full")));
+	}
+	cJSON_Delete(j);
+}
+
 static void test_auth_and_user_agent(void **state)
 {
 	static const char *const no_token[] = {"User-Agent: x", NULL};
@@ -752,6 +797,7 @@ int main(void)
 	    cmocka_unit_test(test_updated_at_window),
 	    cmocka_unit_test(test_transitions),
 	    cmocka_unit_test(test_updated_at_moves),
+	    cmocka_unit_test(test_multipart_photo_comment),
 	    cmocka_unit_test(test_auth_and_user_agent),
 	    cmocka_unit_test(test_rate_limit),
 	    cmocka_unit_test(test_archive_after_delay),
