@@ -154,7 +154,8 @@ struct house {
 	char postal[8];
 };
 
-static long floor_div(double v, double unit)
+/* The index of the grid line nearest to v. */
+static long snap_index(double v, double unit)
 {
 	return (long)floor(v / unit + 0.5);
 }
@@ -183,27 +184,25 @@ static const char *ordinal_suffix(long n)
 
 static void nearest_house(double lat, double lng, struct house *h)
 {
-	double coslat = cos(lat * M_PI / 180.0);
-	long i = floor_div(lat, BLOCK_DEG), j = floor_div(lng, BLOCK_DEG);
+	double coslat = fmax(cos(lat * M_PI / 180.0), 0.01); /* no blow-up at the poles */
+	long i = snap_index(lat, BLOCK_DEG), j = snap_index(lng, BLOCK_DEG);
 	double to_street = fabs(lat - (double)i * BLOCK_DEG) * M_PER_DEG;
 	double to_avenue = fabs(lng - (double)j * BLOCK_DEG) * M_PER_DEG * coslat;
 	long k, block, sub;
 	int side;
 
-	if (coslat < 0.01)
-		coslat = 0.01;
 	if (to_street <= to_avenue) {
 		long n = pmod(i, 60) + 1;
 
 		snprintf(h->street, sizeof(h->street), "%ld%s Street", n, ordinal_suffix(n));
-		k = floor_div(lng, STEP_DEG);
+		k = snap_index(lng, STEP_DEG);
 		side = lat >= (double)i * BLOCK_DEG;
 		h->lat = (double)i * BLOCK_DEG + (side ? 1 : -1) * SETBACK_M / M_PER_DEG;
 		h->lng = (double)k * STEP_DEG;
 	} else {
 		snprintf(h->street, sizeof(h->street), "%s Avenue",
 		         avenues[pmod(j, (long)(sizeof(avenues) / sizeof(avenues[0])))]);
-		k = floor_div(lat, STEP_DEG);
+		k = snap_index(lat, STEP_DEG);
 		side = lng >= (double)j * BLOCK_DEG;
 		h->lat = (double)k * STEP_DEG;
 		h->lng = (double)j * BLOCK_DEG + (side ? 1 : -1) * SETBACK_M / (M_PER_DEG * coslat);
