@@ -8,4 +8,4 @@ target_include_directories(test_bundle PRIVATE ${CMAKE_SOURCE_DIR}/spool)
 scfgate_fuzz_target(fuzz_bundle ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_bundle.c)
 
 add_executable(bundle_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/bundle_bench.c)
-target_link_libraries(bundle_bench PRIVATE spool_testutil scfgw)
+target_link_libraries(bundle_bench PRIVATE spool_testutil)

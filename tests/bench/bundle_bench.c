@@ -75,9 +75,11 @@ static int do_export(size_t n)
 		fprintf(stderr, "export: %s\n", e.msg);
 		return 1;
 	}
+	size_t got = info.n_entries;
+
 	sig_key_free(key);
 	bundle_info_release(&info);
-	return info.n_entries == n ? 0 : 1;
+	return got == n ? 0 : 1;
 }
 
 static int do_verify(size_t n)
@@ -91,9 +93,11 @@ static int do_verify(size_t n)
 		fprintf(stderr, "verify: %s\n", e.msg);
 		return 1;
 	}
+	size_t got = info.n_entries;
+
 	sig_key_free(pub);
 	bundle_info_release(&info);
-	return info.n_entries == n ? 0 : 1;
+	return got == n ? 0 : 1;
 }
 
 static int do_import(size_t n)
