@@ -86,6 +86,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "cfg.h"
 #include "err.h"
 #include "http.h"
@@ -143,6 +145,15 @@ void scf_stats_get(const struct scf_half *h, struct scf_stats *out);
 /* The HTTP counters of the half's single client. */
 void scf_http_stats(const struct scf_half *h, struct http_stats *out);
 
+/* One list page (pure, for tests and fuzzing): *doc is the parsed body
+ * (cJSON_Delete it), *issues its "issues" array, *next the next page
+ * number or 0 when metadata.pagination.next_page is null or absent.
+ * ERR_TEMP with "page N: ..." for anything else (not JSON, truncated,
+ * a non-empty "errors" object, no issues array, a next_page that is not
+ * page + 1); *doc is then NULL. */
+enum err_status scf_page_parse(const char *body, size_t len, unsigned page, cJSON **doc,
+                               const cJSON **issues, unsigned *next, struct err *e);
+
 /* ---- replay (`scfgate spool replay` for the inbound queue) --------------- */
 
 struct scf_replay_sel {
@@ -178,6 +189,10 @@ struct scf_state;
  * empty state when there is none.  ERR_FATAL on a file that is present
  * but unreadable (a person must look; the half must not start blind). */
 enum err_status scf_state_load(const char *dir, struct scf_state **out, struct err *e);
+/* Parse one generation from memory (pure, for fuzzing); the result has
+ * no directory, so scf_state_save on it fails. */
+enum err_status scf_state_parse(const char *text, size_t len, struct scf_state **out,
+                                struct err *e);
 /* Write a new generation durably, then unlink older ones. */
 enum err_status scf_state_save(struct scf_state *s, struct err *e);
 void scf_state_free(struct scf_state *s);

@@ -23,6 +23,9 @@
 #include "scf_impl.h"
 
 #define MAX_PAGES 100000
+/* Save the state after every page while it is small (about 1.5 MB). */
+#define SAVE_ALWAYS_BELOW 20000
+#define SAVE_EVERY        10
 
 /* Issue id -> pass page where first read (open addressing). */
 struct seen_ids {
@@ -414,8 +417,13 @@ static int64_t record_issue_id(const struct record *r)
 
 static enum err_status save_state(struct scf_half *h, struct err *e)
 {
+	enum err_status s;
+
 	scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
-	return scf_state_save(h->st, e);
+	s = scf_state_save(h->st, e);
+	if (s == ERR_OK)
+		h->unsaved_pages = 0;
+	return s;
 }
 
 /* Commit the page's records, then note them, then save the state: a
@@ -443,6 +451,13 @@ static enum err_status commit_page(struct pass *p, struct err *e)
 	}
 	batch_clear(&p->b);
 	if (done || p->dirty) {
+		h->unsaved_pages++;
+		p->dirty = 0;
+	}
+	/* A large state is written every SAVE_EVERY pages only: between
+	 * saves the outbound spool is the journal (scf_recover re-reads it). */
+	if (h->unsaved_pages &&
+	    (scf_state_count(h->st) < SAVE_ALWAYS_BELOW || h->unsaved_pages >= SAVE_EVERY)) {
 		struct err se;
 
 		s2 = save_state(h, &se);
@@ -450,7 +465,6 @@ static enum err_status commit_page(struct pass *p, struct err *e)
 			s = s2;
 			ce = se;
 		}
-		p->dirty = 0;
 	}
 	if (s != ERR_OK)
 		return err_set(e, s, "%s", ce.msg);
@@ -487,32 +501,26 @@ static enum err_status page_path(struct scf_half *h, int64_t since, unsigned pag
 	return s;
 }
 
-/* Read one page: its issues array and the next page (0: none). */
-static enum err_status read_page(struct scf_half *h, const char *path, unsigned page, cJSON **doc,
-                                 const cJSON **issues, unsigned *next, struct err *e)
+enum err_status scf_page_parse(const char *body, size_t len, unsigned page, cJSON **doc,
+                               const cJSON **issues, unsigned *next, struct err *e)
 {
-	struct http_response resp;
 	const cJSON *md, *pg, *np, *errs;
-	enum err_status s;
+	enum err_status s = ERR_OK;
 
-	*doc = NULL;
-	http_response_init(&resp);
-	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
-	if (s != ERR_OK) {
-		err_prefix(e, "page %u: ", page);
-		goto out;
-	}
-	h->stats.pages++;
-	*doc = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	*next = 0;
+	*issues = NULL;
+	*doc = cJSON_ParseWithLength(body ? body : "", body ? len : 0);
 	if (!*doc || !cJSON_IsObject(*doc)) {
 		const char *at = cJSON_GetErrorPtr();
-		size_t off =
-		    *doc || !at || !resp.body.data ? resp.body.len : (size_t)(at - resp.body.data);
+		size_t off = *doc || !at || !body || at < body || at > body + len
+		                 ? len
+		                 : (size_t)(at - body);
 
-		s = err_set(e, ERR_TEMP,
-		            "page %u: response is not a JSON object (%zu bytes, bad near byte %zu, "
-		            "HTTP %ld); watermark kept",
-		            page, resp.body.len, off, resp.status);
+		s = err_set(
+		    e, ERR_TEMP,
+		    "page %u: response is not a JSON object (%zu bytes, bad near byte %zu); "
+		    "watermark kept",
+		    page, len, off);
 		goto out;
 	}
 	errs = cJSON_GetObjectItemCaseSensitive(*doc, "errors");
@@ -531,19 +539,46 @@ static enum err_status read_page(struct scf_half *h, const char *path, unsigned 
 	md = cJSON_GetObjectItemCaseSensitive(*doc, "metadata");
 	pg = md ? cJSON_GetObjectItemCaseSensitive(md, "pagination") : NULL;
 	np = pg ? cJSON_GetObjectItemCaseSensitive(pg, "next_page") : NULL;
-	*next = 0;
-	if (cJSON_IsNumber(np))
-		*next = (unsigned)np->valuedouble;
-	else if (cJSON_IsString(np) && strcmp(np->valuestring, "null") != 0)
-		*next = (unsigned)strtoul(np->valuestring, NULL, 10);
-	if (*next && *next != page + 1) {
-		s = err_set(e, ERR_TEMP, "page %u: next_page is %u; watermark kept", page, *next);
-		goto out;
+	if (cJSON_IsNumber(np)) {
+		/* Anything but the following page means the list is not what
+		 * we think it is: better no watermark than a wrong one. */
+		if (np->valuedouble != (double)page + 1)
+			s = err_set(e, ERR_TEMP, "page %u: next_page is %.0f; watermark kept", page,
+			            np->valuedouble);
+		else
+			*next = page + 1;
+	} else if (cJSON_IsString(np) && strcmp(np->valuestring, "null") != 0) {
+		s = err_set(e, ERR_TEMP,
+		            "page %u: next_page is the string \"%.40s\"; watermark kept", page,
+		            np->valuestring);
+	} else if (np && !cJSON_IsNull(np) && !cJSON_IsString(np)) {
+		s = err_set(e, ERR_TEMP, "page %u: next_page is neither a number nor null", page);
 	}
 out:
 	if (s != ERR_OK) {
 		cJSON_Delete(*doc);
 		*doc = NULL;
+		*issues = NULL;
+		*next = 0;
+	}
+	return s;
+}
+
+/* Read one page: its issues array and the next page (0: none). */
+static enum err_status read_page(struct scf_half *h, const char *path, unsigned page, cJSON **doc,
+                                 const cJSON **issues, unsigned *next, struct err *e)
+{
+	struct http_response resp;
+	enum err_status s;
+
+	*doc = NULL;
+	http_response_init(&resp);
+	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
+	if (s != ERR_OK) {
+		err_prefix(e, "page %u: ", page);
+	} else {
+		h->stats.pages++;
+		s = scf_page_parse(resp.body.data, resp.body.len, page, doc, issues, next, e);
 	}
 	http_response_release(&resp);
 	return s;
@@ -617,8 +652,15 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 			         new_wm);
 		if (new_wm > wm) {
 			scf_state_set_watermark(h->st, new_wm);
-			s = save_state(h, e);
+			h->unsaved_pages++;
 		}
+	}
+	if (h->unsaved_pages) {
+		struct err se;
+		enum err_status s2 = save_state(h, &se);
+
+		if (s2 != ERR_OK && s == ERR_OK)
+			s = err_set(e, s2, "%s", se.msg);
 	}
 	h->stats.watermark = scf_state_watermark(h->st);
 	free(page_last);

@@ -29,6 +29,7 @@ struct scf_half {
 	struct scf_state *st;
 	struct scf_stats stats;
 	volatile sig_atomic_t *stop;
+	unsigned unsaved_pages;  /* pages noted in memory since the last state save */
 	unsigned wb_backoff;     /* seconds; doubles per deferral, 0 after success */
 	time_t wb_backoff_until; /* CLOCK_MONOTONIC seconds */
 	char state_dir[SPOOL_PATH_MAX];

@@ -205,6 +205,30 @@ static enum err_status parse(struct scf_state *s, char *text, const char *path, 
 	return ERR_OK;
 }
 
+enum err_status scf_state_parse(const char *text, size_t len, struct scf_state **out, struct err *e)
+{
+	struct scf_state *s = calloc(1, sizeof(*s));
+	char *copy = malloc(len + 1);
+	enum err_status st;
+
+	*out = NULL;
+	if (!s || !copy) {
+		free(s);
+		free(copy);
+		return err_set(e, ERR_TEMP, "out of memory");
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	st = parse(s, copy, "<memory>", e);
+	free(copy);
+	if (st != ERR_OK) {
+		scf_state_free(s);
+		return st;
+	}
+	*out = s;
+	return ERR_OK;
+}
+
 static void clear_entries(struct scf_state *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -311,6 +335,8 @@ enum err_status scf_state_save(struct scf_state *s, struct err *e)
 	uint64_t gens[64];
 	size_t ng;
 
+	if (!s->dir[0])
+		return err_set(e, ERR_PERM, "state: parsed from memory, nowhere to save");
 	buf_init(&b, STATE_MAX);
 	st = buf_addf(&b, STATE_MAGIC "\nwatermark %" PRId64 "\nseq %" PRIu64 "\n", s->watermark,
 	              s->seq);

@@ -27,3 +27,6 @@ if(TARGET scf-sim)
   target_include_directories(scf_bench PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
   add_dependencies(scf_bench scf-sim)
 endif()
+
+scfgate_fuzz_target(fuzz_scf_page ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_page.c)
+scfgate_fuzz_target(fuzz_scf_state ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_state.c)
