@@ -365,6 +365,63 @@ static cJSON *render(const cJSON *rec, const char *fields, int ignore_nulls)
 	return o;
 }
 
+/* ---- rendered-record cache ----
+ * A full record's JSON text is kept until the state changes (any
+ * non-GET request bumps rec_gen); lists without fields= splice them. */
+
+static uint64_t rec_gen;
+
+struct rtext {
+	long oid;
+	uint64_t gen;
+	char *s;
+};
+
+static struct rtext *rtexts;
+static size_t rtexts_cap;
+
+static void rtexts_free(void)
+{
+	for (size_t i = 0; i < rtexts_cap; i++)
+		free(rtexts[i].s);
+	free(rtexts);
+	rtexts = NULL;
+	rtexts_cap = 0;
+}
+
+static const char *record_text(const cJSON *rec, size_t n_records)
+{
+	long oid = (long)sim_jnum(rec, "Oid", 0);
+	size_t want = 64, h;
+	struct rtext *e;
+
+	while (want < 2 * n_records)
+		want *= 2;
+	if (rtexts_cap < want) {
+		rtexts_free();
+		rtexts = calloc(want, sizeof(*rtexts));
+		if (!rtexts)
+			abort();
+		rtexts_cap = want;
+	}
+	h = ((unsigned long)oid * 2654435761ul) & (rtexts_cap - 1);
+	while (rtexts[h].oid && rtexts[h].oid != oid)
+		h = (h + 1) & (rtexts_cap - 1);
+	e = &rtexts[h];
+	if (e->oid != oid || e->gen != rec_gen || !e->s) {
+		cJSON *r = render(rec, NULL, 0);
+
+		free(e->s);
+		e->oid = oid;
+		e->gen = rec_gen;
+		e->s = cJSON_PrintUnformatted(r);
+		cJSON_Delete(r);
+		if (!e->s)
+			abort();
+	}
+	return e->s;
+}
+
 /* Check one incoming record's fields; returns NULL or the bad field. */
 static const char *check_fields(const struct klass *k, const cJSON *rec, const char **why)
 {
@@ -872,14 +929,49 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 	qsort(hits, (size_t)n, sizeof(*hits), hit_cmp);
 	out = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(out, k->name);
-	for (long i = offset; i < n && i < offset + limit; i++)
-		cJSON_AddItemToArray(arr, render(hits[i].rec, fields, ignore_nulls));
+	if (fields || ignore_nulls)
+		for (long i = offset; i < n && i < offset + limit; i++)
+			cJSON_AddItemToArray(arr, render(hits[i].rec, fields, ignore_nulls));
 	md = cJSON_AddObjectToObject(out, "_metadata");
 	cJSON_AddNumberToObject(md, "totalCount", (double)n);
 	cJSON_AddNumberToObject(md, "offset", (double)offset);
 	cJSON_AddNumberToObject(md, "limit", (double)limit);
+	if (fields || ignore_nulls) {
+		free(hits);
+		sim_resp_json(resp, 200, out);
+		return;
+	}
+	{
+		/* {"<class>":[],"_metadata":{...}}: fill the empty array. */
+		char *head = cJSON_PrintUnformatted(out);
+		size_t hl = strlen(head), cut = strlen(k->name) + 5, cap = hl + 2, len;
+		size_t n_all = (size_t)cJSON_GetArraySize(k->records);
+		char *body;
+
+		for (long i = offset; i < n && i < offset + limit; i++)
+			cap += strlen(record_text(hits[i].rec, n_all)) + 1;
+		body = malloc(cap);
+		if (!body)
+			abort();
+		memcpy(body, head, cut); /* up to and including '[' */
+		len = cut;
+		for (long i = offset; i < n && i < offset + limit; i++) {
+			const char *t = record_text(hits[i].rec, n_all);
+			size_t tl = strlen(t);
+
+			if (i > offset)
+				body[len++] = ',';
+			memcpy(body + len, t, tl);
+			len += tl;
+		}
+		memcpy(body + len, head + cut, hl - cut);
+		len += hl - cut;
+		sim_resp_text(resp, 200, "application/json; charset=utf-8", body, len);
+		free(body);
+		free(head);
+		cJSON_Delete(out);
+	}
 	free(hits);
-	sim_resp_json(resp, 200, out);
 }
 
 /* ---- POST / PUT / DELETE ---- */
@@ -1203,6 +1295,8 @@ static void api(const struct sim_req *req, struct sim_resp *resp)
 
 static void oms_handle(const struct sim_req *req, struct sim_resp *resp)
 {
+	if (strcmp(req->method, "GET") != 0)
+		rec_gen++;
 	if (req->admin)
 		admin(req, resp);
 	else
@@ -1228,5 +1322,6 @@ int main(int argc, char **argv)
 	cJSON_Delete(S.req.records);
 	cJSON_Delete(S.att.records);
 	cJSON_Delete(S.sessions);
+	rtexts_free();
 	return rc;
 }
