@@ -447,10 +447,9 @@ int cmd_bundle(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
-	if (!sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		fputs(usage_text, sub ? stdout : stderr);
-		return sub ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	}
+	if (!sub)
+		return cli_usage("bundle", "a sub-command is needed: export, verify, list, import, "
+		                           "ack or prune (see --help)");
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;

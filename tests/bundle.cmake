@@ -9,3 +9,7 @@ scfgate_fuzz_target(fuzz_bundle ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_bundle.c)
 
 add_executable(bundle_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/bundle_bench.c)
 target_link_libraries(bundle_bench PRIVATE spool_testutil)
+
+add_test(NAME bundle_cli
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/bundle/cli_test.sh $<TARGET_FILE:scfgate>
+                 ${CMAKE_SOURCE_DIR})
