@@ -100,7 +100,9 @@
  *   state/rescan so the consumer scans new/ once.
  *     hold NAME     new/NAME -> hold/NAME (the consumer passes over it)
  *     release NAME  hold/NAME -> new/NAME (re-injected)
- *     retry NAME    failed/NAME -> new/NAME, NAME.why -> NAME.why.old
+ *     retry NAME    failed/NAME -> new/NAME (NAME may carry a .N or
+ *                   .conflict suffix, dropped on the way); the .why is
+ *                   kept as NAME.why.retried-<time>
  *     skip P SEQ    stop waiting for a missing sequence
  *
  * Errors: ERR_TEMP for I/O trouble and "not yet" (empty, gap, arriving,
@@ -195,7 +197,9 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 struct spool_consumer_opts {
 	unsigned grace_seconds;     /* unreadable file may still be arriving; 0 -> 60 */
 	unsigned gap_alarm_seconds; /* gap older than this is alarmed; 0 -> 3600 */
-	const char *producer;       /* expected producer id; NULL: any (found by scan) */
+	/* Expected producer id; other producers' files are quarantined.
+	 * NULL: any producer, discovered by scanning new/. */
+	const char *producer;
 };
 
 struct spool_consumer;
@@ -280,7 +284,8 @@ struct spool_entry {
  * Call fn for every record file (not .why) of one sub-directory, in
  * sequence order (names are sorted; this reads the whole directory, so
  * it is for tools, bundles and status, not for the claim path).  fn
- * returning non-zero stops the walk; the value is returned via *stopped.
+ * returning non-zero stops the walk (still ERR_OK).  A sub-directory
+ * that does not exist yet lists as empty.
  */
 typedef int (*spool_entry_fn)(const struct spool_entry *ent, void *ctx);
 enum err_status spool_list(const char *root, const char *queue, enum spool_dir d, spool_entry_fn fn,

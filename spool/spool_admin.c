@@ -105,7 +105,7 @@ enum err_status spool_list(const char *root, const char *queue, enum spool_dir d
 	}
 	closedir(dh);
 	/* Zero-padded sequences first: a name sort is a sequence sort. */
-	if (st == ERR_OK)
+	if (st == ERR_OK && l.n)
 		qsort(l.v, l.n, sizeof(*l.v), name_cmp);
 	for (size_t i = 0; st == ERR_OK && i < l.n; i++) {
 		entry_fill(&ent, d, dir, l.v[i]);

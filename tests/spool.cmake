@@ -32,3 +32,6 @@ add_test(NAME spool_faults
          COMMAND crash_driver --faults ${CMAKE_CURRENT_BINARY_DIR}
                  ${CMAKE_CURRENT_BINARY_DIR}/fault-work $<TARGET_FILE:spool_fault_shim>)
 set_tests_properties(spool_faults PROPERTIES TIMEOUT 300)
+
+scfgate_unit_test(test_spool_cmd unit/test_spool_cmd.c)
+target_link_libraries(test_spool_cmd PRIVATE spool_testutil)
