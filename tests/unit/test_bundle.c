@@ -386,8 +386,9 @@ struct tbundle {
 	size_t n;
 	const struct sig_key *key; /* NULL: no manifest.sig */
 	int no_manifest;
-	int tamper_manifest; /* change manifest.xml after signing */
-	int extra_after_sig; /* an entry after manifest.sig */
+	int tamper_manifest;      /* change manifest.xml after signing */
+	int extra_after_sig;      /* an entry after manifest.sig */
+	const char *raw_manifest; /* use this manifest text instead (signed) */
 };
 
 static void add(struct archive *a, const char *name, int type, const void *data, size_t len,
@@ -452,6 +453,10 @@ static void build(const char *path, const struct tbundle *b)
 		         hex);
 	}
 	buf_adds(&m, "</manifest>\n");
+	if (b->raw_manifest) {
+		buf_reset(&m);
+		buf_adds(&m, b->raw_manifest);
+	}
 	if (!b->no_manifest) {
 		bundle_sha256(m.data, m.len, raw, hex);
 		if (b->tamper_manifest)
@@ -528,7 +533,7 @@ static void free_genuine(void)
 
 static void hostile(const struct tentry *v, size_t n, const char *n1, const char *n2)
 {
-	struct tbundle b = {v, n, oms_key, 0, 0, 0};
+	struct tbundle b = {v, n, oms_key, 0, 0, 0, NULL};
 	char path[4096];
 
 	bpath(path, sizeof(path), "hostile.tar");
@@ -546,7 +551,7 @@ static void test_sanity_of_builder(void **state)
 	(void)state;
 	load_genuine();
 	struct tentry v[] = {REC(0), REC(1), REC(2)};
-	struct tbundle b = {v, 3, oms_key, 0, 0, 0};
+	struct tbundle b = {v, 3, oms_key, 0, 0, 0, NULL};
 	bpath(path, sizeof(path), "good.tar");
 	build(path, &b);
 	/* The hand-built bundle is accepted: the refusals below are about the
@@ -699,7 +704,7 @@ static void test_record_named_wrongly(void **state)
 static void test_bad_manifest_signature(void **state)
 {
 	struct tentry v[] = {{0}};
-	struct tbundle b = {v, 0, oms_key, 0, 1, 0};
+	struct tbundle b = {v, 0, oms_key, 0, 1, 0, NULL};
 	char path[4096];
 
 	(void)state;
@@ -715,7 +720,7 @@ static void test_bad_manifest_signature(void **state)
 static void test_wrong_key(void **state)
 {
 	struct tentry v[1];
-	struct tbundle b = {v, 1, scf_key, 0, 0, 0};
+	struct tbundle b = {v, 1, scf_key, 0, 0, 0, NULL};
 	char path[4096], kid[SIG_KEY_ID_LEN + 1];
 
 	(void)state;
@@ -731,7 +736,7 @@ static void test_wrong_key(void **state)
 static void test_missing_manifest_and_signature(void **state)
 {
 	struct tentry v[1];
-	struct tbundle b = {v, 1, oms_key, 1, 0, 0};
+	struct tbundle b = {v, 1, oms_key, 1, 0, 0, NULL};
 	char path[4096];
 
 	(void)state;
@@ -751,6 +756,25 @@ static void test_missing_manifest_and_signature(void **state)
 	build(path, &b);
 	expect_refused(path, NULL, "00000000000000000099-oms.xml", "after manifest.sig");
 	free_genuine();
+}
+
+static void test_manifest_invalid_or_doctype(void **state)
+{
+	struct tbundle b = {NULL, 0, oms_key, 0, 0, 0, NULL};
+	char path[4096];
+
+	(void)state;
+	b.raw_manifest = BUNDLE_MANIFEST_HEAD "format=\"2\" kind=\"records\">\n"
+	                                      "  <signer>oms</signer>\n</manifest>\n";
+	bpath(path, sizeof(path), "invalid.tar");
+	build(path, &b);
+	expect_refused(path, NULL, "manifest.xml", "line 2");
+	b.raw_manifest = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	                 "<!DOCTYPE manifest [<!ENTITY a \"aaaaaaaaaa\">]>\n"
+	                 "<manifest format=\"1\" kind=\"records\">&a;</manifest>\n";
+	bpath(path, sizeof(path), "doctype.tar");
+	build(path, &b);
+	expect_refused(path, NULL, "manifest.xml", "DTDs are not allowed");
 }
 
 static void test_oversize_entry(void **state)
@@ -1038,6 +1062,7 @@ int main(void)
 	    T(test_bad_manifest_signature),
 	    T(test_wrong_key),
 	    T(test_missing_manifest_and_signature),
+	    T(test_manifest_invalid_or_doctype),
 	    T(test_oversize_entry),
 	    T(test_too_many_entries),
 	    T(test_truncated),
