@@ -313,6 +313,68 @@ static void test_range_and_done(void **state)
 	bundle_info_release(&info);
 }
 
+struct names {
+	char v[8][RECORD_NAME_MAX];
+	size_t n;
+};
+
+static enum err_status collect(const struct bundle_entry *ent, void *ctx, struct err *e)
+{
+	struct names *l = ctx;
+
+	(void)e;
+	if (l->n < 8)
+		snprintf(l->v[l->n], sizeof(l->v[0]), "%s", ent->name);
+	l->n++;
+	return ERR_OK;
+}
+
+/* Export walks names in order both ways: computed and probed (dense
+ * sequences, holes skipped), and sorted in memory (a sparse directory). */
+static void test_export_walks_in_order(void **state)
+{
+	struct names l = {0};
+	struct bundle_read_opts ro = {oms_pub, NULL, NULL, collect, &l};
+	char path[4096], d[2048], a[4096], b[4096], name[RECORD_NAME_MAX];
+	struct err e;
+	size_t len;
+	char *data;
+
+	(void)state;
+	commit_n(root1, 5);
+	qdir(d, sizeof(d), root1, "new");
+	record_file_name(name, 2, "oms");
+	snprintf(a, sizeof(a), "%s/%s", d, name);
+	assert_int_equal(unlink(a), 0);
+	snprintf(a, sizeof(a), "%s/junk.txt", d);
+	tsu_write(a, "x", 1);
+	bpath(path, sizeof(path), "dense.tar");
+	export_new(path, 0, 0);
+	assert_int_equal(bundle_read_file(path, &ro, NULL, &e), ERR_OK);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0], "00000000000000000001-oms.xml");
+	assert_string_equal(l.v[1], "00000000000000000003-oms.xml");
+	assert_string_equal(l.v[3], "00000000000000000005-oms.xml");
+	/* A far-away sequence makes probing wasteful: sorted listing instead. */
+	record_file_name(name, 1, "oms");
+	snprintf(a, sizeof(a), "%s/%s", d, name);
+	data = tsu_read(a, &len);
+	snprintf(b, sizeof(b), "%s/00000000000000900000-oms.xml", d);
+	tsu_write(b, data, len);
+	free(data);
+	bpath(path, sizeof(path), "sparse.tar");
+	export_new(path, 0, 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(bundle_read_file(path, &ro, NULL, &e), ERR_OK);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.v[3], "00000000000000000005-oms.xml");
+	assert_string_equal(l.v[4], "00000000000000900000-oms.xml");
+	/* ...whose content is record 1: refused when records are checked. */
+	ro.record_pub = oms_pub;
+	assert_int_equal(bundle_read_file(path, &ro, NULL, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "00000000000000900000-oms.xml"));
+}
+
 static void test_reimport_and_overlap(void **state)
 {
 	struct bundle_import_result res;
@@ -1043,6 +1105,7 @@ int main(void)
 	    T(test_round_trip_tar),
 	    T(test_export_refuses_overwrite_and_leaves_no_temp),
 	    T(test_range_and_done),
+	    T(test_export_walks_in_order),
 	    T(test_reimport_and_overlap),
 	    T(test_conflict_refuses_whole_bundle),
 	    T(test_sanity_of_builder),
