@@ -77,7 +77,9 @@
  *       done/NAME exists with other bytes    -> conflict: quarantined as
  *                                               failed/NAME.conflict[.N]
  *                                               and counted in stats
- *       (the same holds against failed/NAME and hold/NAME)
+ *       (the same holds against failed/NAME and hold/NAME, except that a
+ *       valid copy of a record quarantined as unreadable is applied: the
+ *       first copy was cut short in transit)
  *       no done/NAME (released, retried, or late after a skip) -> claimed
  *         before in-order records; item->reinjected is set.
  *   - Complete renames cur/NAME to done/NAME (no fsync: after power loss a

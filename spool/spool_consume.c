@@ -162,6 +162,15 @@ static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from,
  * away silently, other bytes are a conflict.  Returns 1 when handled, 0
  * when no such file exists (a re-injected record), -1 on error.
  */
+static int verifies(struct spool_consumer *c, const char *path)
+{
+	struct record *r = NULL;
+	int ok = spool_read_record(path, c->pub, &r, NULL, NULL) == ERR_OK;
+
+	record_free(r);
+	return ok;
+}
+
 static int settle_passed(struct spool_consumer *c, const char *name, struct err *e)
 {
 	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD, SPOOL_CUR};
@@ -185,6 +194,10 @@ static int settle_passed(struct spool_consumer *c, const char *name, struct err 
 		}
 		if (places[i] == SPOOL_CUR)
 			return 1; /* decided when the claimed copy finishes */
+		/* Quarantined as unreadable (cut short in transit, say) and now
+		 * a valid copy: that copy is the record. */
+		if (places[i] == SPOOL_FAILED && !verifies(c, there) && verifies(c, here))
+			return 0;
 		snprintf(base, sizeof(base), "%s.conflict", name);
 		snprintf(reason, sizeof(reason),
 		         "conflict: same producer and sequence as %s/%s but different content",
@@ -358,8 +371,13 @@ static enum probe claim_in_order(struct spool_consumer *c, struct cprod *p, stru
 		record_file_name(name, p->next, p->id);
 		if (exists_in(c, SPOOL_DONE, name) || exists_in(c, SPOOL_FAILED, name) ||
 		    exists_in(c, SPOOL_HOLD, name)) {
-			if (exists_in(c, SPOOL_NEW, name) && settle_passed(c, name, e) < 0)
-				return PROBE_ERROR;
+			if (exists_in(c, SPOOL_NEW, name)) {
+				int settled_now = settle_passed(c, name, e);
+				if (settled_now < 0)
+					return PROBE_ERROR;
+				if (settled_now == 0)
+					remember_reinjected(c, name);
+			}
 			advance(c, p, p->next);
 			continue;
 		}

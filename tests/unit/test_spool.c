@@ -386,6 +386,39 @@ static void test_grace_period(void **state)
 	spool_consumer_free(c);
 }
 
+/* Cut short in transit beyond the grace: quarantined; the whole copy
+ * arriving later is applied, not called a conflict. */
+static void test_late_complete_copy(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct err e;
+	size_t len;
+	char *data;
+
+	commit_n(f->root, f->priv, 1, 2);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	data = tsu_read(path, &len);
+	tsu_write(path, data, len / 2);
+	tsu_age(path, 600);
+	c = consumer(f, 30);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	qpath(path, f->root, SPOOL_FAILED, 1, NULL);
+	assert_int_equal(access(path, F_OK), 0);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	tsu_write(path, data, len);
+	free(data);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_true(it->reinjected);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	spool_consumer_free(c);
+}
+
 static void test_gap_and_skip(void **state)
 {
 	struct fx *f = *state;
@@ -654,6 +687,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_producer_rolls_forward, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_files_head_and_middle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace_period, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_late_complete_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gap_and_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_and_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
