@@ -249,7 +249,9 @@ static enum err_status check_header(struct rd *r, struct archive_entry *ae, size
 	}
 	if (archive_entry_filetype(ae) != AE_IFREG)
 		return fail(r, ERR_PERM, "entry '%s': %s refused", safe, type_name(ae));
-	if (archive_entry_size_is_set(ae) && archive_entry_size(ae) >= 0 &&
+	/* The manifest grows with the entries; it has its own cap. */
+	if (strcmp(name, BUNDLE_MANIFEST_NAME) != 0 && archive_entry_size_is_set(ae) &&
+	    archive_entry_size(ae) >= 0 &&
 	    (uint64_t)archive_entry_size(ae) > r->lim.max_entry_bytes)
 		return fail(r, ERR_PERM, "entry '%s': %" PRId64 " bytes, over the %zu-byte limit",
 		            safe, (int64_t)archive_entry_size(ae), r->lim.max_entry_bytes);
@@ -546,7 +548,7 @@ static enum err_status mf_node(struct rd *r, xmlTextReaderPtr x, char *elem, siz
 	return ERR_OK;
 }
 
-static enum err_status on_manifest(struct rd *r)
+static enum err_status on_manifest(struct rd *r, struct archive_entry *ae)
 {
 	char elem[32] = "";
 	unsigned char raw[32];
@@ -562,6 +564,12 @@ static enum err_status on_manifest(struct rd *r)
 		return fail(r, ERR_FATAL, "the embedded manifest.xsd does not load");
 	r->ref = r->expect ? r->expect : &r->t;
 	r->mf_cap = (uint64_t)r->ref->n * 256 + 65536;
+	if (archive_entry_size_is_set(ae) && archive_entry_size(ae) >= 0 &&
+	    (uint64_t)archive_entry_size(ae) > r->mf_cap)
+		return fail(r, ERR_PERM,
+		            "entry 'manifest.xml': %" PRId64 " bytes, over the %" PRIu64
+		            "-byte limit for %zu records",
+		            (int64_t)archive_entry_size(ae), r->mf_cap, r->ref->n);
 	r->md = EVP_MD_CTX_new();
 	if (!r->md || !EVP_DigestInit_ex(r->md, EVP_sha256(), NULL))
 		return fail(r, ERR_TEMP, "manifest.xml: out of memory");
@@ -684,7 +692,7 @@ static enum err_status walk(struct rd *r)
 		if (r->phase == PH_SIGNED)
 			st = fail(r, ERR_PERM, "entry '%s': after manifest.sig", safe);
 		else if (strcmp(name, BUNDLE_MANIFEST_NAME) == 0)
-			st = on_manifest(r);
+			st = on_manifest(r, ae);
 		else if (strcmp(name, BUNDLE_SIG_NAME) == 0)
 			st = on_signature(r);
 		else if (strspn(name, "0123456789") == 20)

@@ -375,6 +375,27 @@ static void test_export_walks_in_order(void **state)
 	assert_non_null(strstr(e.msg, "00000000000000900000-oms.xml"));
 }
 
+/* The manifest grows with the bundle: the per-record limit is not its. */
+static void test_manifest_larger_than_entry_limit(void **state)
+{
+	struct bundle_limits lim;
+	struct bundle_read_opts ro = {oms_pub, oms_pub, &lim, NULL, NULL};
+	struct bundle_info info;
+	char path[4096];
+	struct err e;
+
+	(void)state;
+	commit_n(root1, 30);
+	bpath(path, sizeof(path), "big-manifest.tar");
+	export_new(path, 0, 0);
+	bundle_limits_default(&lim);
+	lim.max_entry_bytes = 1500; /* the records fit, the manifest (~4 KiB) does not */
+	if (bundle_read_file(path, &ro, &info, &e) != ERR_OK)
+		fail_msg("%s", e.msg);
+	assert_int_equal(info.n_entries, 30);
+	bundle_info_release(&info);
+}
+
 static void test_reimport_and_overlap(void **state)
 {
 	struct bundle_import_result res;
@@ -1106,6 +1127,7 @@ int main(void)
 	    T(test_export_refuses_overwrite_and_leaves_no_temp),
 	    T(test_range_and_done),
 	    T(test_export_walks_in_order),
+	    T(test_manifest_larger_than_entry_limit),
 	    T(test_reimport_and_overlap),
 	    T(test_conflict_refuses_whole_bundle),
 	    T(test_sanity_of_builder),
