@@ -4,7 +4,9 @@
  * skew, injected faults, 429 with Retry-After, write-back and replay,
  * fatal authentication.
  */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -594,6 +598,189 @@ static void blacklisted_is_fatal(void **unused)
 	tsim_stop(&s);
 }
 
+/* ---- edited comments ---- */
+
+static void edited_comment_not_resent(void **unused)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	struct scf_state *st = NULL;
+	struct err e;
+	cJSON *state;
+	char sd[400], key[96];
+	int64_t a;
+	int cid;
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
+	run_once(&t, NULL, &r);
+	assert_int_equal(tsim_add_comment(&s, a, "{\"comment\":\"before\",\"kind\":\"resident\"}"),
+	                 0);
+	run_once(&t, NULL, &r);
+	assert_int_equal((int)r.s.comment_records, 1);
+	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+	cid = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(tsim_issue(state, a), "comments"), 0), "id"));
+	cJSON_Delete(state);
+	/* scf-sim cannot edit a comment; make the half remember other text. */
+	snprintf(sd, sizeof(sd), "%s/state/scf", t.root);
+	snprintf(key, sizeof(key), "comment/%" PRId64 "/%d", a, cid);
+	assert_int_equal(scf_state_load(sd, &st, &e), ERR_OK);
+	assert_non_null(scf_state_get(st, key));
+	assert_int_equal(scf_state_put(st, key, "00000000deadbeef"), ERR_OK);
+	assert_int_equal(scf_state_save(st, &e), ERR_OK);
+	scf_state_free(st);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.comments_edited, 1);
+	assert_int_equal((int)r.s.comment_records, 0);
+	run_once(&t, NULL, &r); /* the new text is remembered: no second edit */
+	assert_int_equal((int)r.s.comments_edited, 0);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+/* ---- a POST applied, then answered 500: the retry must not double it ---- */
+
+static void writeback_applied_then_500(void **unused)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *state;
+	char fault[256];
+	int64_t a;
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
+	run_once(&t, NULL, &r);
+	assert_int_equal(tenv_inbound_ack(&t, a, "SR-9"), 0);
+	snprintf(fault, sizeof(fault),
+	         "{\"after_apply\":true,\"path_prefix\":\"/api/v2/issues/%" PRId64
+	         "/acknowledge\",\"fail_next\":{\"kind\":\"error\",\"status\":500,\"count\":1}}",
+	         a);
+	cJSON_Delete(tsim_call(&s, "POST", "/_admin/faults", fault, NULL));
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.wb_failed, 0);
+	assert_int_equal((int)(r.s.acks_applied + r.s.already_done), 1);
+	assert_int_equal(tenv_count(&t, "inbound", "done"), 1);
+	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+	assert_int_equal(tsim_api_actions(tsim_issue(state, a), "acknowledge", NULL), 1);
+	cJSON_Delete(state);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
+/* ---- the command: daemon, SIGTERM, --json, exit status ---- */
+
+static pid_t spawn_scf(const struct tenv *t, int once, const char *out, const char *errp)
+{
+	const char *bin = getenv("SCFGATE_BIN");
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fo, 1);
+		dup2(fe, 2);
+		if (once)
+			execl(bin, bin, "scf", "--config", t->config, "--once", "--json",
+			      (char *)NULL);
+		else
+			execl(bin, bin, "scf", "--config", t->config, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_exit(pid_t pid, int seconds)
+{
+	int st;
+
+	for (int i = 0; i < seconds * 50; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+static int file_has(const char *path, const char *needle)
+{
+	struct buf b;
+	int has;
+
+	buf_init(&b, 0);
+	buf_read_file(&b, path, NULL);
+	has = strstr(buf_str(&b), needle) != NULL;
+	buf_release(&b);
+	return has;
+}
+
+static void command_daemon_and_once(void **unused)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	struct tenv_opts o = {0};
+	struct tsim s;
+	struct tenv t;
+	char out[400], errp[400];
+	pid_t pid;
+	int64_t a;
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	snprintf(out, sizeof(out), "%s/out", t.dir);
+	snprintf(errp, sizeof(errp), "%s/err", t.dir);
+	a = tsim_add_issue(&s, "{\"request_type_id\":9101,\"photo\":true}");
+
+	/* Daemon: fetches, then drains the inbound queue every second. */
+	pid = spawn_scf(&t, 0, out, errp);
+	for (int i = 0; i < 500 && tenv_count(&t, "outbound", "new") < 2; i++)
+		usleep(20000);
+	assert_int_equal(tenv_count(&t, "outbound", "new"), 2);
+	assert_int_equal(tenv_inbound_ack(&t, a, "SR-7"), 0);
+	for (int i = 0; i < 500 && tenv_count(&t, "inbound", "done") < 1; i++)
+		usleep(20000);
+	assert_int_equal(tenv_count(&t, "inbound", "done"), 1);
+	kill(pid, SIGTERM);
+	assert_int_equal(wait_exit(pid, 10), 0);
+	assert_true(file_has(errp, "effect=issue issue="));
+	assert_true(file_has(errp, "effect=attachment issue="));
+	assert_true(file_has(errp, "effect=ack issue="));
+
+	/* --once --json */
+	assert_int_equal(tsim_add_comment(&s, a, "{\"comment\":\"more\",\"kind\":\"resident\"}"),
+	                 0);
+	pid = spawn_scf(&t, 1, out, errp);
+	assert_int_equal(wait_exit(pid, 20), 0);
+	assert_true(file_has(out, "\"comment_records\":1,"));
+	assert_true(file_has(out, "\"http_429\":0"));
+	tenv_free(&t);
+
+	/* A rejected token: alert line, exit 1. */
+	o.token = "nope\n";
+	assert_int_equal(tenv_init(&t, &s, &o), 0);
+	snprintf(out, sizeof(out), "%s/out", t.dir);
+	snprintf(errp, sizeof(errp), "%s/err", t.dir);
+	pid = spawn_scf(&t, 1, out, errp);
+	assert_int_equal(wait_exit(pid, 20), 1);
+	assert_true(file_has(errp, " alert scf: event=stopped"));
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
 static void quiet_sink(void *ctx, enum log_level l, const char *line)
 {
 	(void)ctx;
@@ -604,16 +791,28 @@ static void quiet_sink(void *ctx, enum log_level l, const char *line)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(full_fetch_seeded),    cmocka_unit_test(pagination_20),
-	    cmocka_unit_test(pagination_21),        cmocka_unit_test(pagination_40),
-	    cmocka_unit_test(comments_and_policy),  cmocka_unit_test(clock_skew_behind),
-	    cmocka_unit_test(clock_skew_ahead),     cmocka_unit_test(fault_malformed),
-	    cmocka_unit_test(fault_truncated),      cmocka_unit_test(fault_500_recovers),
-	    cmocka_unit_test(fault_502_recovers),   cmocka_unit_test(fault_503_gives_up),
-	    cmocka_unit_test(fault_drop_recovers),  cmocka_unit_test(fault_timeout_recovers),
-	    cmocka_unit_test(rate_default_no_429),  cmocka_unit_test(rate_429_retry_after),
-	    cmocka_unit_test(writeback_and_replay), cmocka_unit_test(bad_token_is_fatal),
+	    cmocka_unit_test(full_fetch_seeded),
+	    cmocka_unit_test(pagination_20),
+	    cmocka_unit_test(pagination_21),
+	    cmocka_unit_test(pagination_40),
+	    cmocka_unit_test(comments_and_policy),
+	    cmocka_unit_test(clock_skew_behind),
+	    cmocka_unit_test(clock_skew_ahead),
+	    cmocka_unit_test(fault_malformed),
+	    cmocka_unit_test(fault_truncated),
+	    cmocka_unit_test(fault_500_recovers),
+	    cmocka_unit_test(fault_502_recovers),
+	    cmocka_unit_test(fault_503_gives_up),
+	    cmocka_unit_test(fault_drop_recovers),
+	    cmocka_unit_test(fault_timeout_recovers),
+	    cmocka_unit_test(rate_default_no_429),
+	    cmocka_unit_test(rate_429_retry_after),
+	    cmocka_unit_test(writeback_and_replay),
+	    cmocka_unit_test(bad_token_is_fatal),
 	    cmocka_unit_test(blacklisted_is_fatal),
+	    cmocka_unit_test(edited_comment_not_resent),
+	    cmocka_unit_test(writeback_applied_then_500),
+	    cmocka_unit_test(command_daemon_and_once),
 	};
 
 	log_set_sink(quiet_sink, NULL);
