@@ -40,9 +40,11 @@
  *     pass that every entry has the digest the first pass verified (so a
  *     bundle swapped on the medium between passes is refused too).
  *
- * Memory: one entry at a time (<= max_entry_bytes) plus about 48 bytes
- * per record entry (the digests the manifest is compared with), capped by
- * max_entries.  Export holds one record at a time; the manifest is built
+ * Memory: one entry at a time (<= max_entry_bytes) plus 56 bytes per
+ * record entry (the digests the manifest is compared with), capped by
+ * max_entries.  Export holds one record at a time and no list of names
+ * (it computes the names in sequence order and probes for them; only a
+ * sparse directory is listed and sorted in memory); the manifest is built
  * in an unlinked temporary file beside the output.
  *
  * Writing contract: the bundle is written to a temporary name in the
@@ -221,7 +223,8 @@ struct bundle_archive_result {
  * removed from done/ only after the bundle was written, fsync'd, renamed
  * and then read back from disk and verified (signature, every digest, and
  * each digest against the done/ file it came from); done/ is fsync'd
- * afterwards.  progress may be NULL.
+ * afterwards.  progress may be NULL.  A record's mtime is when it was
+ * written into this spool (renames keep it), not when it was completed.
  */
 enum err_status bundle_archive(const char *root, const char *queue, unsigned older_than_days,
                                const char *to_dir, const struct sig_key *key, const char *signer,
