@@ -57,6 +57,12 @@ void bundle_safe_name(const char *name, char out[96]);
 enum err_status bundle_list(const char *root, const char *queue, enum spool_dir d,
                             spool_entry_fn fn, void *ctx, struct err *e);
 
+/* Record files of one sub-directory in name (= sequence) order within
+ * [from, to] (0: unbounded), without holding the list of names when the
+ * sequences are dense (see bundle_write.c). */
+enum err_status bundle_walk(const char *root, const char *queue, enum spool_dir d, uint64_t from,
+                            uint64_t to, spool_entry_fn fn, void *ctx, struct err *e);
+
 /* rename(2) that never replaces an existing file. */
 enum err_status bundle_rename_noreplace(const char *from, const char *to, struct err *e);
 

@@ -678,7 +678,7 @@ static enum err_status walk(struct rd *r)
 		char safe[96];
 
 		index++;
-		if (rc < ARCHIVE_WARN) {
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
 			const char *why = archive_error_string(r->a);
 			return fail(r, ERR_PERM,
 			            "after entry %zu%s%s: truncated or corrupt archive: %s",

@@ -418,9 +418,8 @@ static void scan_note(struct walk_scan *s, const char *name)
 	s->p[i].n++;
 }
 
-static enum err_status walk_records(const char *root, const char *queue, enum spool_dir d,
-                                    uint64_t from, uint64_t to, spool_entry_fn fn, void *ctx,
-                                    struct err *e)
+enum err_status bundle_walk(const char *root, const char *queue, enum spool_dir d, uint64_t from,
+                            uint64_t to, spool_entry_fn fn, void *ctx, struct err *e)
 {
 	char dir[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
 	struct walk_scan s = {0};
@@ -543,7 +542,7 @@ enum err_status bundle_export(const struct bundle_export_opts *o, const struct s
 	x.o = o;
 	x.e = e;
 	x.counting = 1;
-	st = walk_records(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
+	st = bundle_walk(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
 	if (st != ERR_OK)
 		return st;
 	st = bw_open(&w, out_path, BUNDLE_RECORDS, o->signer ? o->signer : "scfgate", key, o->queue,
@@ -553,7 +552,7 @@ enum err_status bundle_export(const struct bundle_export_opts *o, const struct s
 	x.w = &w;
 	x.counting = 0;
 	buf_init(&x.rec, RECORD_MAX_BYTES);
-	st = walk_records(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
+	st = bundle_walk(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
 	if (st == ERR_OK)
 		st = x.st;
 	buf_release(&x.rec);

@@ -56,34 +56,77 @@ static uint64_t max_seq_in(const char *dir, const char *producer)
  * and counted but not renamed (a crash in between): finish its commit so
  * the crash leaves no gap.  Anything else in tmp/ of ours is unlinked.
  */
-static enum err_status roll_forward(struct spool_producer *p, int *renamed, struct err *e)
+static int name_cmp(const void *x, const void *y)
 {
-	char prod[RECORD_PRODUCER_MAX + 1];
-	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
-	struct buf b = BUF_INIT_CAP(RECORD_MAX_BYTES);
-	enum err_status st = ERR_OK;
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Our own "<record name>.tmp" files, sorted: zero-padded names sort in
+ * sequence order, so a roll forward never shows the consumer a gap. */
+static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size_t *n,
+                                     struct err *e)
+{
+	char prod[RECORD_PRODUCER_MAX + 1], name[RECORD_NAME_MAX + 8];
 	struct dirent *de;
+	size_t alloc = 0;
 	uint64_t seq;
 	DIR *d;
 
-	*renamed = 0;
+	*out = NULL;
+	*n = 0;
 	d = opendir(p->q.dir[SPOOL_TMP]);
 	if (!d)
 		return err_errno(e, spool_errno_status(errno), errno, "%s", p->q.dir[SPOOL_TMP]);
 	while ((de = readdir(d)) != NULL) {
-		char name[RECORD_NAME_MAX + 8];
-		struct record *r = NULL;
-		size_t n = strlen(de->d_name);
-		int keep = 0, exists = 0;
-
-		if (n < 5 || n >= sizeof(name) || strcmp(de->d_name + n - 4, ".tmp") != 0)
+		size_t len = strlen(de->d_name);
+		if (len < 5 || len >= sizeof(name) || strcmp(de->d_name + len - 4, ".tmp") != 0)
 			continue;
-		memcpy(name, de->d_name, n - 4);
-		name[n - 4] = '\0';
+		memcpy(name, de->d_name, len - 4);
+		name[len - 4] = '\0';
 		if (record_parse_file_name(name, &seq, prod) != 0 || strcmp(prod, p->id) != 0)
 			continue;
-		if (spool_join(from, p->q.dir[SPOOL_TMP], de->d_name, e) != ERR_OK ||
-		    spool_join(to, p->q.dir[SPOOL_NEW], name, e) != ERR_OK)
+		if (*n == alloc) {
+			char **nv = realloc(*out, (alloc ? alloc * 2 : 16) * sizeof(*nv));
+			if (!nv)
+				break;
+			*out = nv;
+			alloc = alloc ? alloc * 2 : 16;
+		}
+		if (((*out)[*n] = strdup(name)) == NULL)
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), name_cmp);
+	return ERR_OK;
+}
+
+/*
+ * A complete tmp file whose number the counter already covers was synced
+ * and counted but not renamed (a crash in between): finish its commit so
+ * the crash leaves no gap.  Anything else in tmp/ of ours is unlinked.
+ */
+static enum err_status roll_forward(struct spool_producer *p, int *renamed, struct err *e)
+{
+	char prod[RECORD_PRODUCER_MAX + 1], tname[RECORD_NAME_MAX + 8];
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
+	struct buf b = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	enum err_status st;
+	char **names;
+	size_t n;
+	uint64_t seq;
+
+	*renamed = 0;
+	st = own_tmp_files(p, &names, &n, e);
+	for (size_t i = 0; st == ERR_OK && i < n; i++) {
+		struct record *r = NULL;
+		int keep = 0, exists = 0;
+
+		snprintf(tname, sizeof(tname), "%s.tmp", names[i]);
+		if (record_parse_file_name(names[i], &seq, prod) != 0 ||
+		    spool_join(from, p->q.dir[SPOOL_TMP], tname, e) != ERR_OK ||
+		    spool_join(to, p->q.dir[SPOOL_NEW], names[i], e) != ERR_OK)
 			continue;
 		if (seq < p->durable && spool_read_file(from, &b, NULL, NULL) == ERR_OK &&
 		    record_decode(b.data, b.len, p->key, &r, NULL) == ERR_OK && r->seq == seq &&
@@ -94,12 +137,12 @@ static enum err_status roll_forward(struct spool_producer *p, int *renamed, stru
 			*renamed = 1;
 			continue;
 		}
-		if (unlink(from) != 0 && errno != ENOENT) {
+		if (unlink(from) != 0 && errno != ENOENT)
 			st = err_errno(e, ERR_TEMP, errno, "%s: unlink", from);
-			break;
-		}
 	}
-	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 	buf_release(&b);
 	return st;
 }

@@ -1001,6 +1001,8 @@ static void test_ack_and_prune(void **state)
 	assert_non_null(strstr(e.msg, "signed by key"));
 	assert_int_equal(bundle_prune(bundle, root1, Q, oms_pub, &pruned, &e), ERR_PERM);
 	assert_non_null(strstr(e.msg, "not an acknowledgment"));
+	assert_int_equal(bundle_prune(ack, root1, "outbound", scf_pub, &pruned, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "acknowledges queue 'inbound', not 'outbound'"));
 	assert_int_equal(count(root1, "new"), 10);
 	/* An acknowledgment is not importable as records either. */
 	assert_int_equal(bundle_import(ack, root2, Q, scf_pub, NULL, NULL, &res, &e), ERR_PERM);
