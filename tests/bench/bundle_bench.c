@@ -8,7 +8,8 @@
  * spool.  Each phase runs in its own child process so its peak RSS
  * (wait4's ru_maxrss) is its own.  Scratch space is under $TMPDIR (or
  * /tmp); the import fsyncs every record, so the import rate is the
- * device's fsync rate on a real disk.
+ * device's fsync rate on a real disk.  Exits 1 if a phase's peak RSS is
+ * over 32 MiB.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 #include "unit/test_spool_util.h"
 
 #define Q "inbound"
+/* Peak RSS goal of every phase, in KiB (ru_maxrss units). */
+#define RSS_GOAL_KIB (32L * 1024)
 
 static char *base;
 static char root1[4096], root2[4096], bundle_path[4096];
@@ -135,6 +138,10 @@ static int phase(const char *name, int (*fn)(size_t), size_t n, int report)
 	if (report)
 		printf("  %-7s %8zu records  %7.2f s  %9.0f records/s  peak RSS %6.1f MiB\n", name,
 		       n, dt, (double)n / dt, (double)ru.ru_maxrss / 1024.0);
+	if (report && ru.ru_maxrss > RSS_GOAL_KIB) {
+		printf("  %s: peak RSS over the 32 MiB goal\n", name);
+		return 1;
+	}
 	return 0;
 }
 
