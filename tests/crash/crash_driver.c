@@ -242,6 +242,10 @@ static int faults(const char *shim)
 	char logpath[4300], nthbuf[8], tag[128];
 	struct err e;
 	int cases = 0;
+	char asan_saved[1024];
+
+	snprintf(asan_saved, sizeof(asan_saved), "%s",
+	         getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
 
 	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
 		for (size_t x = 0; x < 2; x++)
@@ -267,6 +271,10 @@ static int faults(const char *shim)
 				       strcmp(ops[o], "syncfs") ? "single" : "group", 1);
 				rc = run_wait(spawn("crash_writer", root, keyf, acklog, "30"));
 				unsetenv("LD_PRELOAD");
+				if (asan_saved[0])
+					setenv("ASAN_OPTIONS", asan_saved, 1);
+				else
+					unsetenv("ASAN_OPTIONS");
 				unsetenv("SCFGATE_FAULT_OP");
 				unsetenv("SCFGATE_WRITER_MODE");
 				if (rc != 1)
