@@ -36,17 +36,26 @@
  *     its text (edit detection); "attachment/<issue>/<issue|key>" -> "-".
  *   - Saved as one text file, state.<generation>, written with
  *     spool_write_atomic (tmp, fdatasync, rename without replace, fsync of
- *     the directory); the previous generation is unlinked afterwards.
- *     Loading takes the highest generation that is complete (it ends with
- *     an "end <count>" line).  The file is rewritten after every page that
- *     committed records, so it stays compact: when write-back closes an
- *     issue its comment and attachment keys are dropped and only
- *     "issue/<id> W" remains (about 20 bytes per finished issue).
- *
+ *     the directory); the previous generation is unlinked afterwards
+ *     (spool_write_atomic never replaces, hence generations).  Loading
+ *     takes the highest generation that is complete (it ends with an
+ *     "end <count>" line) and falls back to an older one if the newest is
+ *     damaged.  Keys are kept sorted, so the file is sorted too and a
+ *     lookup is a binary search.
+ *   - Size and cadence: about 40 bytes per comment or attachment and 20
+ *     per issue.  When write-back closes an issue its comment and
+ *     attachment keys are dropped and only "issue/<id> W" remains, so the
+ *     file grows with the number of issues, not with their history.  It is
+ *     rewritten after every page that changed it while it holds fewer than
+ *     20000 keys (about 1 MB), else every 10th page and at the end of the
+ *     pass: between saves the outbound spool itself is the journal (see
+ *     crash safety), so a big first synchronisation does not rewrite
+ *     megabytes per page.
+
  * Crash safety
  *   - Records of a page are committed with spool_commit_group; the
- *     seen-state is updated and saved only afterwards, together with
- *     spool_producer_next_seq().  A crash between the two leaves records
+ *     seen-state is updated (and saved, see above) only afterwards,
+ *     together with spool_producer_next_seq().  A crash between the two leaves records
  *     whose sequences the state does not cover.  At open, every local copy
  *     of those sequences (outbound new/, cur/, done/, failed/, hold/) is
  *     read back and its keys are marked seen before anything is fetched,
@@ -54,7 +63,8 @@
  *   - Guarantee when the transport already moved such a record off this
  *     host before the state was saved (a window of one page, only after a
  *     crash): its key cannot be recovered here, so it is produced again
- *     under a new sequence: at-least-once, not exactly-once.  The OMS half
+ *     under a new sequence: at-least-once, not exactly-once (the window is
+ *     one page while the state is small, at most 10 pages when large).  The OMS half
  *     absorbs it through its idempotency keys (external id lookup, note
  *     markers, attachment URL check).  The count of such sequences is
  *     logged at start (warn, "not found locally").
@@ -73,11 +83,18 @@
  *     (the HTTP client already backed off with jitter); ERR_FATAL (403
  *     blacklisting, 401) -> the record goes back to new/ and the half stops.
  *
- * One http_client (one token bucket, burst 1) carries every call of the
- * half.  The stop flag is checked between pages and between records: the
- * record in hand is finished and committed first.  Libraries never print;
- * the half reports effects through log.h, one line per effect naming the
- * SCF issue id and the record.
+ * API cost: a fetch pass is one call per page of 20 changed issues (the
+ * issues changed in the last overlap window are read again); each
+ * transition is one GET and one POST.  One http_client (one token bucket,
+ * burst 1) carries every call of the half.
+ *
+ * Stopping: the stop flag is checked between pages and between records:
+ * the record in hand is finished and committed first.  A wait inside the
+ * HTTP client (limiter, back-off, Retry-After) is not interrupted; it
+ * ends first.
+ *
+ * Nothing here prints: the half reports through log.h, one line per
+ * effect naming the SCF issue id and the record file.
  */
 #ifndef SCFGATE_SCF_H
 #define SCFGATE_SCF_H

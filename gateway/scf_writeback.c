@@ -66,7 +66,7 @@ static const char *already(enum record_kind k, const struct issue_now *n)
 		if (strcmp(n->status, "Acknowledged") == 0)
 			return "already Acknowledged";
 		if (strcmp(n->status, "Closed") == 0)
-			return "already Closed; acknowledging would reopen nothing";
+			return "already Closed (beyond Acknowledged)";
 		return NULL;
 	}
 	if (strcmp(n->status, "Closed") == 0)

@@ -25,6 +25,8 @@ if(TARGET scf-sim)
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
   target_link_libraries(scf_bench PRIVATE scfgw)
   target_include_directories(scf_bench PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  target_compile_definitions(scf_bench PRIVATE SCF_BENCH_SIM="$<TARGET_FILE:scf-sim>"
+                                               SCF_BENCH_SRC="${CMAKE_SOURCE_DIR}")
   add_dependencies(scf_bench scf-sim)
 endif()
 

@@ -2,12 +2,14 @@
  * scf_bench.c: SCF API calls per 100 changed issues, and 429s, against
  * scf-sim with its rate limit on (20/minute, the SCF default).
  *
- *   scf_bench [N]     N changed issues (default 100)
+ *   scf_bench [--real] [N]     N changed issues (default 100)
  *
- * Needs SCF_SIM_BIN and SCFGATE_SOURCE_DIR.  The half's limiter and
- * scf-sim share a simulated clock (every limiter sleep advances scf-sim's
- * clock through its admin API), so a run takes seconds, while the
- * simulator still counts every call against its per-minute window.
+ * SCF_SIM_BIN and SCFGATE_SOURCE_DIR default to the build's scf-sim and
+ * source tree.  By default the half's limiter and scf-sim share a
+ * simulated clock (every limiter sleep advances scf-sim's clock through
+ * its admin API), so a run takes seconds while the simulator still counts
+ * every call against its per-minute window; --real uses the wall clock
+ * (about 15 s per pass at 20 calls/minute).
  *
  * Pass 1 fetches N new issues; pass 2 fetches the same N after each got
  * a new comment (N changed issues); pass 3 with no change.  Prints one
@@ -84,7 +86,8 @@ static int pass(const struct tenv *t, const struct http_clock *clk, const char *
 
 int main(int argc, char **argv)
 {
-	int n = argc > 1 ? atoi(argv[1]) : 100;
+	int real = argc > 1 && strcmp(argv[1], "--real") == 0;
+	int n = argc > 1 + real ? atoi(argv[1 + real]) : 100;
 	const char *args[] = {"--issues", "0", "--rate-limit", "20", NULL};
 	struct tenv_opts o = {0};
 	struct vclock v = {NULL, 1000000, 0};
@@ -96,6 +99,10 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	log_set_sink(quiet, NULL);
+#ifdef SCF_BENCH_SIM
+	setenv("SCF_SIM_BIN", SCF_BENCH_SIM, 0);
+	setenv("SCFGATE_SOURCE_DIR", SCF_BENCH_SRC, 0);
+#endif
 	o.rate_per_minute = 20;
 	if (n <= 0 || tsim_start(&s, args) != 0)
 		return 2;
@@ -105,7 +112,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		if (tsim_add_issue(&s, "{\"request_type_id\":9101}") <= 0)
 			goto out;
-	if (pass(&t, &clk, "new", &h1, &s1))
+	if (pass(&t, real ? NULL : &clk, "new", &h1, &s1))
 		goto out;
 	/* Let time pass beyond the overlap window, then change every issue. */
 	cJSON_Delete(tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":600}", NULL));
@@ -117,10 +124,10 @@ int main(int argc, char **argv)
 		cJSON_Delete(st);
 		tsim_add_comment(&s, id, "{\"comment\":\"still there\",\"kind\":\"resident\"}");
 	}
-	if (pass(&t, &clk, "changed", &h2, &s2))
+	if (pass(&t, real ? NULL : &clk, "changed", &h2, &s2))
 		goto out;
 	cJSON_Delete(tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":600}", NULL));
-	if (pass(&t, &clk, "unchanged", &h3, &s3))
+	if (pass(&t, real ? NULL : &clk, "unchanged", &h3, &s3))
 		goto out;
 	printf("{\"changed_issues\":%d,\"calls_per_100_changed\":%.2f,\"calls_per_100_new\":%.2f,"
 	       "\"calls_idle_pass\":%" PRIu64 ",\"status_429\":%" PRIu64 "}\n",
