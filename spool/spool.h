@@ -20,9 +20,12 @@
  *     writes everything, fdatasync()s, closes (checked), renames into
  *     new/ and fsync()s new/.  Only then does it return ERR_OK: the record
  *     is durable and may be acknowledged upstream.
+ *     A single commit costs three flushes (the file, the counter, new/)
+ *     against the bare protocol's two: the counter's is the price of the
+ *     no-reuse guarantee below.
  *   - spool_commit_group() does the same for n records with ONE fsync of
- *     new/ (each file is still fdatasync'd); all n are durable when it
- *     returns ERR_OK.  On failure, records before *n_done are durable and
+ *     new/ (the data of the n files and the counter are flushed together,
+ *     see below); all n are durable when it returns ERR_OK.  On failure, records before *n_done are durable and
  *     acknowledged; the rest were not committed.
  *   - A failed fsync/fdatasync is never retried on the same data: the tmp
  *     file is unlinked and the error returned; the caller commits again
@@ -89,8 +92,8 @@
  *     the same record is claimed again next (order is kept).
  *   - Recovery at open: everything in cur/ goes back to new/; tmp/ files
  *     older than one hour are removed (a producer finishes or removes its
- *     own at open, see above); the position
- *     advances over any sequence already in done/, failed/ or hold/.
+ *     own at open, see above); the position advances over any sequence
+ *     already in done/, failed/ or hold/.
  *   - One consumer process per queue: flock(state/consumer.lock).
  *
  * Operator actions (safe while a daemon runs)
