@@ -1,12 +1,77 @@
 /*
- * cmd_status.c: `scfgate status`.  Placeholder until its issue lands; it says so
- * plainly instead of pretending to work.
+ * cmd_status.c: `scfgate status`, what an operator runs first (see
+ * status.h).  Exit 0 when healthy, 1 when something needs attention.
  */
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
 #include "cli.h"
+#include "status.h"
+
+static const char usage_text[] =
+    "usage: scfgate status --config FILE [--json]\n"
+    "\n"
+    "Show the state of one half (the configuration says which): for the\n"
+    "outbound and inbound queues the records per sub-directory, the age of\n"
+    "the oldest waiting record, a sequence gap (which number, since when,\n"
+    "alarmed or not) and every failed or held record with the first line of\n"
+    "its reason; then the SCF half's watermark.  Safe while the half runs.\n"
+    "\n"
+    "  --config FILE  the half's configuration\n"
+    "  --json         one JSON document instead of text\n"
+    "\n"
+    "The last line is a one-line summary.  Exit 0 when healthy, 1 when\n"
+    "something needs attention (failed records, an alarmed gap, a queue or\n"
+    "state that cannot be read).\n";
 
 int cmd_status(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage("status", "this build does not include the status command yet");
+	const char *config = NULL;
+	int json = 0, rc;
+	struct status_report *r = NULL;
+	struct buf out = BUF_INIT_CAP(0);
+	struct cfg *c = NULL;
+	struct err e;
+	enum err_status s;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) {
+			if (++i == argc)
+				return cli_usage("status", "%s needs a FILE", argv[i - 1]);
+			config = argv[i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+		else
+			return cli_usage("status", "unknown argument %s (see --help)", argv[i]);
+	}
+	if (!config)
+		return cli_usage("status", "--config FILE is required");
+	err_clear(&e);
+	if (cfg_load_file(config, &c, &e) != ERR_OK)
+		return cli_fail("status", &e);
+	if ((s = status_collect(c, 0, &r, &e)) != ERR_OK) {
+		rc = cli_fail("status", &e);
+		goto out;
+	}
+	s = json ? status_render_json(r, &out) : status_render_text(r, &out);
+	if (s != ERR_OK) {
+		err_set(&e, s, "cannot render the report (out of memory)");
+		rc = cli_fail("status", &e);
+		goto out;
+	}
+	fwrite(out.data, 1, out.len, stdout);
+	fflush(stdout);
+	rc = status_attention(r) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+out:
+	buf_release(&out);
+	status_free(r);
+	cfg_free(c);
+	return rc;
 }

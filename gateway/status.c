@@ -1,0 +1,413 @@
+/*
+ * status.c: collect and render `scfgate status` (see status.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "scf.h"
+#include "spool.h"
+#include "status.h"
+
+#define STATUS_LIST_MAX 50 /* failed/hold records listed per queue */
+#define STATUS_WHY_MAX  400
+
+struct status_rec {
+	char name[256];
+	char why[STATUS_WHY_MAX];
+	time_t mtime;
+};
+
+struct status_list {
+	size_t n; /* listed */
+	struct status_rec rec[STATUS_LIST_MAX];
+};
+
+struct status_queue {
+	const char *name;
+	int produced_here; /* this half writes it; else this half consumes it */
+	int readable;
+	char error[ERR_MSG_MAX];
+	struct spool_stats st;
+	struct status_list failed;
+	struct status_list held;
+};
+
+struct status_report {
+	enum cfg_half half;
+	char config[1024];
+	char root[SPOOL_PATH_MAX];
+	unsigned gap_alarm;
+	time_t now;
+	struct status_queue q[2];
+	int state_ok;
+	char state_error[ERR_MSG_MAX];
+	int64_t watermark; /* SCF half; 0 before the first pass */
+	char summary[512];
+};
+
+struct list_ctx {
+	const char *root, *queue;
+	enum spool_dir d;
+	struct status_list *list;
+};
+
+/* The first line of a .why, cut at STATUS_WHY_MAX. */
+static void why_first_line(const char *root, const char *queue, enum spool_dir d, const char *name,
+                           char out[STATUS_WHY_MAX])
+{
+	struct buf b = BUF_INIT_CAP(64 * 1024);
+	struct err e;
+	size_t n;
+
+	out[0] = '\0';
+	err_clear(&e);
+	if (spool_read_why(root, queue, d, name, &b, &e) != ERR_OK) {
+		snprintf(out, STATUS_WHY_MAX, "(.why unreadable: %.300s)", e.msg);
+	} else if (b.len == 0) {
+		snprintf(out, STATUS_WHY_MAX, "(no .why)");
+	} else {
+		n = strcspn(b.data, "\r\n");
+		if (n >= STATUS_WHY_MAX)
+			n = STATUS_WHY_MAX - 1;
+		memcpy(out, b.data, n);
+		out[n] = '\0';
+	}
+	buf_release(&b);
+}
+
+static int list_one(const struct spool_entry *ent, void *vctx)
+{
+	struct list_ctx *x = vctx;
+	struct status_rec *r;
+
+	if (x->list->n >= STATUS_LIST_MAX)
+		return 1;
+	r = &x->list->rec[x->list->n++];
+	snprintf(r->name, sizeof(r->name), "%s", ent->name);
+	r->mtime = ent->mtime;
+	why_first_line(x->root, x->queue, x->d, ent->name, r->why);
+	return 0;
+}
+
+static void collect_queue(struct status_report *r, struct status_queue *q)
+{
+	struct list_ctx x = {r->root, q->name, SPOOL_FAILED, &q->failed};
+	struct err e;
+
+	err_clear(&e);
+	if (spool_stats(r->root, q->name, r->gap_alarm, &q->st, &e) != ERR_OK) {
+		snprintf(q->error, sizeof(q->error), "%s", e.msg);
+		return;
+	}
+	q->readable = 1;
+	if (q->st.count[SPOOL_FAILED] &&
+	    spool_list(r->root, q->name, SPOOL_FAILED, list_one, &x, &e) != ERR_OK)
+		snprintf(q->error, sizeof(q->error), "%s", e.msg);
+	x.d = SPOOL_HOLD;
+	x.list = &q->held;
+	if (q->st.count[SPOOL_HOLD] &&
+	    spool_list(r->root, q->name, SPOOL_HOLD, list_one, &x, &e) != ERR_OK)
+		snprintf(q->error, sizeof(q->error), "%s", e.msg);
+}
+
+static void collect_scf_state(struct status_report *r)
+{
+	char dir[SPOOL_PATH_MAX + 16];
+	struct scf_state *s = NULL;
+	struct err e;
+
+	err_clear(&e);
+	snprintf(dir, sizeof(dir), "%s/state/scf", r->root);
+	if (scf_state_load(dir, &s, &e) != ERR_OK) {
+		snprintf(r->state_error, sizeof(r->state_error), "%s", e.msg);
+		return;
+	}
+	r->watermark = scf_state_watermark(s);
+	r->state_ok = 1;
+	scf_state_free(s);
+}
+
+static void make_summary(struct status_report *r)
+{
+	size_t failed = 0, used = 0;
+	int alarmed = 0, unreadable = 0;
+	char *p = r->summary;
+	size_t cap = sizeof(r->summary);
+
+	for (int i = 0; i < 2; i++) {
+		failed += r->q[i].st.count[SPOOL_FAILED];
+		alarmed += r->q[i].st.gap.active && r->q[i].st.gap.alarmed;
+		unreadable += !r->q[i].readable;
+	}
+	if (!failed && !alarmed && !unreadable && r->state_ok) {
+		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
+		         cfg_half_name(r->half),
+		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
+		return;
+	}
+	used = (size_t)snprintf(p, cap, "ATTENTION: %s half:", cfg_half_name(r->half));
+	if (failed && used < cap)
+		used += (size_t)snprintf(p + used, cap - used, " %zu failed record%s;", failed,
+		                         failed == 1 ? "" : "s");
+	for (int i = 0; i < 2 && used < cap; i++)
+		if (r->q[i].st.gap.active && r->q[i].st.gap.alarmed)
+			used += (size_t)snprintf(
+			    p + used, cap - used, " %s waits for seq %llu of %s (alarmed);",
+			    r->q[i].name, (unsigned long long)r->q[i].st.gap.seq,
+			    r->q[i].st.gap.producer);
+	if (unreadable && used < cap)
+		used += (size_t)snprintf(p + used, cap - used, " a queue cannot be read;");
+	if (!r->state_ok && used < cap)
+		used += (size_t)snprintf(p + used, cap - used, " the half's state cannot be read;");
+	if (used > 0 && used <= cap && p[used - 1] == ';')
+		p[used - 1] = '\0';
+}
+
+enum err_status status_collect(const struct cfg *c, time_t now, struct status_report **out,
+                               struct err *e)
+{
+	struct status_report *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r)
+		return err_set(e, ERR_TEMP, "out of memory");
+	r->half = c->half;
+	r->now = now ? now : time(NULL);
+	r->gap_alarm = c->spool.gap_alarm_seconds;
+	snprintf(r->config, sizeof(r->config), "%s", c->path ? c->path : "");
+	snprintf(r->root, sizeof(r->root), "%s", c->spool.root);
+	r->q[0].name = "outbound";
+	r->q[0].produced_here = c->half == CFG_HALF_SCF;
+	r->q[1].name = "inbound";
+	r->q[1].produced_here = c->half == CFG_HALF_OMS;
+	for (int i = 0; i < 2; i++)
+		collect_queue(r, &r->q[i]);
+	if (c->half == CFG_HALF_SCF)
+		collect_scf_state(r);
+	else
+		r->state_ok = 1; /* nothing readable through oms.h yet */
+	make_summary(r);
+	*out = r;
+	return ERR_OK;
+}
+
+void status_free(struct status_report *r)
+{
+	free(r);
+}
+
+int status_attention(const struct status_report *r)
+{
+	return strncmp(r->summary, "ok:", 3) != 0;
+}
+
+const char *status_summary(const struct status_report *r)
+{
+	return r->summary;
+}
+
+static void fmt_time(time_t t, char out[32])
+{
+	struct tm tm;
+
+	if (!t || !gmtime_r(&t, &tm))
+		snprintf(out, 32, "-");
+	else
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void fmt_age(long long s, char out[32])
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(out, 32, "%llds", s);
+	else if (s < 7200)
+		snprintf(out, 32, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(out, 32, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}
+
+static void text_list(struct buf *out, const char *label, const struct status_list *l, size_t total)
+{
+	for (size_t i = 0; i < l->n; i++)
+		buf_addf(out, "    %s %s: %s\n", label, l->rec[i].name, l->rec[i].why);
+	if (total > l->n)
+		buf_addf(out, "    ... and %zu more %s (scfgate spool ls)\n", total - l->n, label);
+}
+
+static void text_queue(const struct status_report *r, const struct status_queue *q, struct buf *out)
+{
+	const struct spool_stats *st = &q->st;
+	char age[32], when[32];
+
+	buf_addf(out, "queue %s (%s)\n", q->name,
+	         q->produced_here ? "written here; new/ waits for the transport"
+	                          : "applied here; new/ is what arrived");
+	if (!q->readable) {
+		buf_addf(out, "  cannot read: %s\n", q->error);
+		return;
+	}
+	buf_adds(out, " ");
+	for (int d = 0; d < SPOOL_STATE; d++)
+		buf_addf(out, " %s %zu", spool_dir_name((enum spool_dir)d), st->count[d]);
+	buf_adds(out, "\n");
+	if (st->oldest_new) {
+		fmt_age((long long)(r->now - st->oldest_new), age);
+		fmt_time(st->oldest_new, when);
+		buf_addf(out, "  oldest waiting: %s (since %s)\n", age, when);
+	} else {
+		buf_adds(out, "  oldest waiting: none\n");
+	}
+	if (st->gap.active) {
+		fmt_age((long long)(r->now - st->gap.since), age);
+		fmt_time(st->gap.since, when);
+		buf_addf(out, "  gap: seq %llu of %s missing for %s (since %s)%s\n",
+		         (unsigned long long)st->gap.seq, st->gap.producer, age, when,
+		         st->gap.alarmed ? ", ALARMED (scfgate spool skip once it is known lost)"
+		                         : ", not alarmed yet");
+	} else if (!q->produced_here) {
+		buf_addf(out, "  gap: none (next expected seq %llu)\n",
+		         (unsigned long long)(st->next_seq ? st->next_seq : 1));
+	}
+	if (st->conflicts)
+		buf_addf(out, "  conflicts quarantined: %zu\n", st->conflicts);
+	text_list(out, "failed", &q->failed, st->count[SPOOL_FAILED]);
+	text_list(out, "held", &q->held, st->count[SPOOL_HOLD]);
+	if (q->readable && q->error[0])
+		buf_addf(out, "  listing incomplete: %s\n", q->error);
+}
+
+enum err_status status_render_text(const struct status_report *r, struct buf *out)
+{
+	char when[32];
+
+	buf_addf(out, "%s half (config %s, spool root %s)\n", cfg_half_name(r->half), r->config,
+	         r->root);
+	for (int i = 0; i < 2; i++)
+		text_queue(r, &r->q[i], out);
+	if (r->half == CFG_HALF_SCF) {
+		if (!r->state_ok)
+			buf_addf(out, "state: cannot read: %s\n", r->state_error);
+		else if (!r->watermark)
+			buf_adds(out, "watermark: none yet (no complete fetch pass)\n");
+		else {
+			fmt_time((time_t)r->watermark, when);
+			buf_addf(
+			    out,
+			    "watermark: %s (SeeClickFix updated_at of the last complete pass)\n",
+			    when);
+		}
+		buf_adds(out,
+		         "last successful SeeClickFix call: unknown (not recorded by the half)\n");
+	} else {
+		buf_adds(out,
+		         "tracked requests (created, not closed): unknown (not readable without "
+		         "the half)\n");
+		buf_adds(out,
+		         "last successful Cartegraph call: unknown (not recorded by the half)\n");
+	}
+	buf_adds(out, "fatal stop: unknown (not recorded by the half; see its log for ALERT)\n");
+	buf_addf(out, "%s\n", r->summary);
+	return out->len ? ERR_OK : ERR_TEMP;
+}
+
+static cJSON *json_list(const struct status_list *l)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	for (size_t i = 0; a && i < l->n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", l->rec[i].name);
+		cJSON_AddStringToObject(o, "why", l->rec[i].why);
+		cJSON_AddNumberToObject(o, "mtime", (double)l->rec[i].mtime);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+static cJSON *json_queue(const struct status_report *r, const struct status_queue *q)
+{
+	const struct spool_stats *st = &q->st;
+	cJSON *o = cJSON_CreateObject(), *dirs, *g;
+
+	cJSON_AddStringToObject(o, "name", q->name);
+	cJSON_AddStringToObject(o, "role", q->produced_here ? "produced" : "consumed");
+	cJSON_AddBoolToObject(o, "readable", q->readable);
+	if (q->error[0])
+		cJSON_AddStringToObject(o, "error", q->error);
+	dirs = cJSON_AddObjectToObject(o, "count");
+	for (int d = 0; d < SPOOL_STATE; d++)
+		cJSON_AddNumberToObject(dirs, spool_dir_name((enum spool_dir)d),
+		                        (double)st->count[d]);
+	if (st->oldest_new)
+		cJSON_AddNumberToObject(o, "oldest_waiting_seconds",
+		                        (double)(r->now - st->oldest_new));
+	else
+		cJSON_AddNullToObject(o, "oldest_waiting_seconds");
+	if (st->gap.active) {
+		g = cJSON_AddObjectToObject(o, "gap");
+		cJSON_AddStringToObject(g, "producer", st->gap.producer);
+		cJSON_AddNumberToObject(g, "seq", (double)st->gap.seq);
+		cJSON_AddNumberToObject(g, "since", (double)st->gap.since);
+		cJSON_AddNumberToObject(g, "seconds", (double)(r->now - st->gap.since));
+		cJSON_AddBoolToObject(g, "alarmed", st->gap.alarmed);
+	} else {
+		cJSON_AddNullToObject(o, "gap");
+	}
+	if (!q->produced_here)
+		cJSON_AddNumberToObject(o, "next_seq", (double)(st->next_seq ? st->next_seq : 1));
+	cJSON_AddNumberToObject(o, "conflicts", (double)st->conflicts);
+	cJSON_AddItemToObject(o, "failed", json_list(&q->failed));
+	cJSON_AddItemToObject(o, "held", json_list(&q->held));
+	return o;
+}
+
+enum err_status status_render_json(const struct status_report *r, struct buf *out)
+{
+	cJSON *o = cJSON_CreateObject(), *qs, *h, *ls;
+	enum err_status s = ERR_TEMP;
+	char when[32], *text;
+
+	if (!o)
+		return ERR_TEMP;
+	cJSON_AddStringToObject(o, "half", cfg_half_name(r->half));
+	cJSON_AddStringToObject(o, "config", r->config);
+	cJSON_AddStringToObject(o, "root", r->root);
+	cJSON_AddNumberToObject(o, "now", (double)r->now);
+	cJSON_AddBoolToObject(o, "attention", status_attention(r));
+	cJSON_AddStringToObject(o, "summary", r->summary);
+	qs = cJSON_AddArrayToObject(o, "queues");
+	for (int i = 0; i < 2; i++)
+		cJSON_AddItemToArray(qs, json_queue(r, &r->q[i]));
+	h = cJSON_AddObjectToObject(o, cfg_half_name(r->half));
+	ls = cJSON_AddObjectToObject(h, "last_success");
+	if (r->half == CFG_HALF_SCF) {
+		cJSON_AddNullToObject(ls, "seeclickfix");
+		if (r->state_ok && r->watermark) {
+			fmt_time((time_t)r->watermark, when);
+			cJSON_AddStringToObject(h, "watermark", when);
+			cJSON_AddNumberToObject(h, "watermark_epoch", (double)r->watermark);
+		} else {
+			cJSON_AddNullToObject(h, "watermark");
+		}
+		if (!r->state_ok)
+			cJSON_AddStringToObject(h, "state_error", r->state_error);
+	} else {
+		cJSON_AddNullToObject(ls, "cartegraph");
+		cJSON_AddNullToObject(h, "tracked_open");
+	}
+	cJSON_AddNullToObject(o, "fatal_stop");
+	text = cJSON_PrintUnformatted(o);
+	if (text) {
+		s = buf_adds(out, text);
+		if (s == ERR_OK)
+			s = buf_adds(out, "\n");
+		free(text);
+	}
+	cJSON_Delete(o);
+	return s;
+}

@@ -1,0 +1,612 @@
+/*
+ * e2e-tool: the small HTTP client and JSON reader behind the end-to-end
+ * demo, tests and benchmark, so the scripts need neither curl(1), jq nor
+ * python (only libcurl and cJSON, which scfgate needs anyway).
+ *
+ *   e2e-tool http METHOD URL [BODY]
+ *       one request on loopback; the body goes to stdout; exit 0 on 2xx.
+ *   e2e-tool requests OMS_STATE EXTFIELD [open|closed|all]
+ *       "oid issue request_id status" per request carrying an SCF id.
+ *   e2e-tool issues SCF_STATE [STATUS]
+ *       "id status request_type_id" per SCF issue.
+ *   e2e-tool summary SCF_STATE OMS_STATE EXTFIELD
+ *       a readable account of what the gateway did in both systems.
+ *   e2e-tool oracle --scf F --oms F --ext FIELD --types ID,ID,...
+ *                   --ack TEXT --closing TEXT [--type-closing ID=TEXT]...
+ *                   [--title ID=TEXT]... [--min-synced N] [--min-closed N]
+ *       the exact end state (see check_issue); exit 1 with one line per
+ *       violation.
+ *
+ * States are the simulators' GET /_admin/state documents saved to files.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#define API_USER_ID 7000001 /* scf-sim's token user: the gateway's own comments */
+#define MAX_TYPES   64
+#define MAX_REPORT  60
+
+struct mem {
+	char *p;
+	size_t n;
+};
+
+static size_t on_body(char *d, size_t sz, size_t nm, void *ctx)
+{
+	struct mem *m = ctx;
+	size_t add = sz * nm;
+	char *q = realloc(m->p, m->n + add + 1);
+
+	if (!q)
+		return 0;
+	memcpy(q + m->n, d, add);
+	m->p = q;
+	m->n += add;
+	m->p[m->n] = '\0';
+	return add;
+}
+
+static int cmd_http(int argc, char **argv)
+{
+	struct mem m = {NULL, 0};
+	struct curl_slist *h = NULL;
+	long status = 0;
+	CURLcode rc;
+	CURL *c;
+
+	if (argc < 3 || strncmp(argv[2], "http://127.0.0.1:", 17) != 0) {
+		fprintf(stderr, "e2e-tool http: METHOD http://127.0.0.1:PORT/... [BODY]\n");
+		return 2;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c = curl_easy_init();
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, argv[2]);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, argv[1]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
+	if (argc > 3)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, argv[3]);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (m.p)
+		fwrite(m.p, 1, m.n, stdout);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	free(m.p);
+	if (rc != CURLE_OK || status < 200 || status > 299) {
+		fprintf(stderr, "e2e-tool http: %s %s: %s %ld\n", argv[1], argv[2],
+		        rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP", status);
+		return 1;
+	}
+	return 0;
+}
+
+static cJSON *load_json(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct mem m = {NULL, 0};
+	char chunk[65536];
+	size_t n;
+	cJSON *j;
+
+	if (!f) {
+		fprintf(stderr, "e2e-tool: %s: cannot open\n", path);
+		exit(2);
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (on_body(chunk, 1, n, &m) != n)
+			exit(2);
+	fclose(f);
+	j = m.p ? cJSON_Parse(m.p) : NULL;
+	free(m.p);
+	if (!j) {
+		fprintf(stderr, "e2e-tool: %s: not JSON\n", path);
+		exit(2);
+	}
+	return j;
+}
+
+static const char *str_of(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num_of(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* The SCF issue id a request carries (string or number field), 0 if none. */
+static long long ext_of(const cJSON *rq, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rq, field);
+
+	if (cJSON_IsNumber(v))
+		return (long long)v->valuedouble;
+	if (cJSON_IsString(v) && v->valuestring[0])
+		return atoll(v->valuestring);
+	return 0;
+}
+
+static const cJSON *oms_requests(const cJSON *state)
+{
+	const cJSON *recs = cJSON_GetObjectItemCaseSensitive(state, "records");
+	const char *cls = str_of(state, "class");
+
+	return cJSON_GetObjectItemCaseSensitive(recs, cls ? cls : "cgRequestsClass");
+}
+
+static int is_closed(const cJSON *rq)
+{
+	const char *s = str_of(rq, "StatusField");
+	return s && (strcmp(s, "Closed") == 0 || strcmp(s, "Cancelled") == 0);
+}
+
+static int cmd_requests(int argc, char **argv)
+{
+	const char *which = argc > 3 ? argv[3] : "all";
+	cJSON *st;
+	const cJSON *rq;
+
+	if (argc < 3)
+		return 2;
+	st = load_json(argv[1]);
+	cJSON_ArrayForEach(rq, oms_requests(st))
+	{
+		long long issue = ext_of(rq, argv[2]);
+		const char *id = str_of(rq, "IDField"), *status = str_of(rq, "StatusField");
+		if (!issue || (strcmp(which, "open") == 0 && is_closed(rq)) ||
+		    (strcmp(which, "closed") == 0 && !is_closed(rq)))
+			continue;
+		printf("%.0f %lld %s %s\n", num_of(rq, "Oid"), issue, id ? id : "-",
+		       status ? status : "-");
+	}
+	cJSON_Delete(st);
+	return 0;
+}
+
+static int cmd_issues(int argc, char **argv)
+{
+	const cJSON *is;
+	cJSON *st;
+
+	if (argc < 2)
+		return 2;
+	st = load_json(argv[1]);
+	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(st, "issues"))
+	{
+		const char *status = str_of(is, "status");
+		if (argc > 2 && (!status || strcmp(status, argv[2]) != 0))
+			continue;
+		printf("%.0f %s %.0f\n", num_of(is, "id"), status ? status : "-",
+		       num_of(is, "request_type_id"));
+	}
+	cJSON_Delete(st);
+	return 0;
+}
+
+/* ---- shared by summary and oracle ----------------------------------------- */
+
+static const cJSON *request_for(const cJSON *reqs, const char *ext, long long issue, int *count)
+{
+	const cJSON *rq, *found = NULL;
+
+	*count = 0;
+	cJSON_ArrayForEach(rq, reqs)
+	{
+		if (ext_of(rq, ext) == issue) {
+			(*count)++;
+			if (!found)
+				found = rq;
+		}
+	}
+	return found;
+}
+
+/* Comments the gateway posted through the API with this action. */
+static int api_comments(const cJSON *is, const char *action, const char **last_text)
+{
+	const cJSON *cm;
+	int n = 0;
+
+	*last_text = NULL;
+	cJSON_ArrayForEach(cm, cJSON_GetObjectItemCaseSensitive(is, "comments"))
+	{
+		const char *via = str_of(cm, "via"), *act = str_of(cm, "action");
+		if (via && act && strcmp(via, "api") == 0 && strcmp(act, action) == 0) {
+			n++;
+			*last_text = str_of(cm, "comment");
+		}
+	}
+	return n;
+}
+
+static size_t occurrences(const char *hay, const char *needle)
+{
+	size_t n = 0, len = strlen(needle);
+
+	while (hay && (hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += len;
+	}
+	return n;
+}
+
+static size_t marker_count(const cJSON *rq, long long comment_id)
+{
+	char mark[64];
+
+	snprintf(mark, sizeof(mark), "[scf-comment %lld]", comment_id);
+	return occurrences(str_of(rq, "NotesField"), mark) +
+	       occurrences(str_of(rq, "CommentsField"), mark);
+}
+
+static int cmd_summary(int argc, char **argv)
+{
+	cJSON *scf, *oms;
+	const cJSON *is, *reqs, *rq;
+	int issues = 0, synced = 0, acked = 0, closed_rq = 0, closed_scf = 0, open_rq = 0;
+	size_t notes = 0, first = 0;
+	const char *ack_example = NULL;
+
+	if (argc < 4)
+		return 2;
+	scf = load_json(argv[1]);
+	oms = load_json(argv[2]);
+	reqs = oms_requests(oms);
+	cJSON_ArrayForEach(rq, reqs)
+	{
+		if (!ext_of(rq, argv[3]))
+			continue;
+		synced++;
+		if (is_closed(rq))
+			closed_rq++;
+		else
+			open_rq++;
+		notes += occurrences(str_of(rq, "NotesField"), "[scf-comment ");
+		first += occurrences(str_of(rq, "CommentsField"), "[scf-comment ");
+	}
+	printf("closings written back to SeeClickFix:\n");
+	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
+	{
+		const char *t;
+		int n;
+		issues++;
+		if (api_comments(is, "acknowledge", &t) > 0) {
+			acked++;
+			if (!ack_example)
+				ack_example = t;
+		}
+		if ((n = api_comments(is, "close", &t)) > 0) {
+			const cJSON *r =
+			    request_for(reqs, argv[3], (long long)num_of(is, "id"), &n);
+			const char *rid = r ? str_of(r, "IDField") : NULL;
+			closed_scf++;
+			printf("  SCF issue %.0f (%s) Closed after request %s was closed: \"%s\"\n",
+			       num_of(is, "id"),
+			       str_of(is, "summary") ? str_of(is, "summary") : "?", rid ? rid : "?",
+			       t ? t : "");
+		}
+	}
+	if (!closed_scf)
+		printf("  (none)\n");
+	printf("SeeClickFix issues in the organization:     %d\n", issues);
+	printf("issues synced (a Cartegraph request each):   %d\n", synced);
+	printf("issues acknowledged in SeeClickFix:          %d\n", acked);
+	if (ack_example)
+		printf("  with the message: \"%s\"\n", ack_example);
+	printf("comments forwarded at creation / later:      %zu / %zu\n", first, notes);
+	printf("requests still open in Cartegraph:           %d\n", open_rq);
+	printf("requests closed by crews:                    %d\n", closed_rq);
+	printf("SCF issues closed by the gateway:            %d\n", closed_scf);
+	cJSON_Delete(scf);
+	cJSON_Delete(oms);
+	return 0;
+}
+
+/* ---- oracle ---------------------------------------------------------------- */
+
+struct oracle {
+	const char *ext, *ack, *closing;
+	long long types[MAX_TYPES];
+	const char *type_closing[MAX_TYPES], *title[MAX_TYPES];
+	size_t n_types;
+	int violations, synced, closed, comments;
+};
+
+static int type_index(const struct oracle *o, long long id)
+{
+	for (size_t i = 0; i < o->n_types; i++)
+		if (o->types[i] == id)
+			return (int)i;
+	return -1;
+}
+
+/* Render a message template the way the gateway does. */
+static void render(const char *tmpl, const cJSON *rq, long long issue, const char *title, char *out,
+                   size_t size)
+{
+	size_t o = 0;
+	char num[32];
+
+	for (const char *p = tmpl; *p && o + 1 < size; p++) {
+		const char *v = NULL;
+		size_t skip = 0;
+		if (strncmp(p, "{{", 2) == 0 || strncmp(p, "}}", 2) == 0) {
+			out[o++] = *p;
+			p++;
+			continue;
+		}
+		if (strncmp(p, "{request_id}", 12) == 0)
+			v = str_of(rq, "IDField"), skip = 12;
+		else if (strncmp(p, "{oid}", 5) == 0)
+			snprintf(num, sizeof(num), "%.0f", num_of(rq, "Oid")), v = num, skip = 5;
+		else if (strncmp(p, "{issue_id}", 10) == 0)
+			snprintf(num, sizeof(num), "%lld", issue), v = num, skip = 10;
+		else if (strncmp(p, "{request_type}", 14) == 0)
+			v = title, skip = 14;
+		if (!skip) {
+			out[o++] = *p;
+			continue;
+		}
+		for (; v && *v && o + 1 < size; v++)
+			out[o++] = *v;
+		p += skip - 1;
+	}
+	out[o] = '\0';
+}
+
+static void violation(struct oracle *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void violation(struct oracle *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->violations++ >= MAX_REPORT)
+		return;
+	va_start(ap, fmt);
+	fputs("oracle: ", stdout);
+	vprintf(fmt, ap);
+	fputc('\n', stdout);
+	va_end(ap);
+}
+
+/* Every comment of a synced issue that a person wrote appears exactly once
+ * (at most once once the issue was closed: a comment made in the last
+ * seconds before the closing may legitimately never be fetched); the
+ * gateway's own and system comments never. */
+static void check_comments(struct oracle *o, const cJSON *is, const cJSON *rq, int finished)
+{
+	const cJSON *cm;
+	long long id = (long long)num_of(is, "id");
+
+	cJSON_ArrayForEach(cm, cJSON_GetObjectItemCaseSensitive(is, "comments"))
+	{
+		long long cid = (long long)num_of(cm, "id");
+		const char *via = str_of(cm, "via"), *kind = str_of(cm, "kind");
+		const cJSON *who = cJSON_GetObjectItemCaseSensitive(cm, "commenter");
+		size_t n = marker_count(rq, cid);
+		int gateway = (via && strcmp(via, "api") == 0) || num_of(who, "id") == API_USER_ID;
+		int system = kind && strcmp(kind, "system") == 0;
+
+		if (gateway || system) {
+			if (n)
+				violation(
+				    o, "issue %lld: %s comment %lld reached Cartegraph (%zu times)",
+				    id, gateway ? "the gateway's own" : "system", cid, n);
+			continue;
+		}
+		o->comments++;
+		if (n > 1 || (!finished && n != 1))
+			violation(o, "issue %lld: comment %lld appears %zu times in request %.0f",
+			          id, cid, n, num_of(rq, "Oid"));
+	}
+}
+
+static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs)
+{
+	long long id = (long long)num_of(is, "id");
+	int ti = type_index(o, (long long)num_of(is, "request_type_id"));
+	const char *status = str_of(is, "status"), *ack_text, *close_text, *rid;
+	int archived = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(is, "archived_at"));
+	int n_req, n_ack = api_comments(is, "acknowledge", &ack_text);
+	int n_close = api_comments(is, "close", &close_text);
+	const cJSON *rq = request_for(reqs, o->ext, id, &n_req);
+	char want[2048];
+
+	if (!status)
+		status = "?";
+	if (ti < 0) {
+		if (n_req || n_ack || n_close)
+			violation(o,
+			          "issue %lld of an unmapped type: %d requests, %d acks, %d closes",
+			          id, n_req, n_ack, n_close);
+		return;
+	}
+	if (!rq) {
+		if (strcmp(status, "Open") == 0)
+			violation(o, "issue %lld is Open with a mapped type but has no request",
+			          id);
+		if (n_ack || n_close)
+			violation(o, "issue %lld has no request but %d acks, %d closes", id, n_ack,
+			          n_close);
+		return;
+	}
+	o->synced++;
+	rid = str_of(rq, "IDField");
+	if (n_req != 1)
+		violation(o, "issue %lld has %d Cartegraph requests", id, n_req);
+	if (n_ack > 1 || (!archived && n_ack != 1))
+		violation(o, "issue %lld (request %s): acknowledged %d times", id, rid ? rid : "?",
+		          n_ack);
+	render(o->ack, rq, id, o->title[ti], want, sizeof(want));
+	if (n_ack && strcmp(ack_text ? ack_text : "", want) != 0)
+		violation(o, "issue %lld: ack message \"%s\", expected \"%s\"", id, ack_text, want);
+	if (is_closed(rq)) {
+		o->closed++;
+		if (n_close > 1 || (!archived && n_close != 1))
+			violation(
+			    o, "issue %lld: request %s is closed, SCF issue closed %d times (%s)",
+			    id, rid ? rid : "?", n_close, status);
+		if (!archived && strcmp(status, "Closed") != 0)
+			violation(o, "issue %lld: request %s is closed, SCF issue is %s", id,
+			          rid ? rid : "?", status);
+		render(o->type_closing[ti] ? o->type_closing[ti] : o->closing, rq, id, o->title[ti],
+		       want, sizeof(want));
+		if (n_close && strcmp(close_text ? close_text : "", want) != 0)
+			violation(o, "issue %lld: closing message \"%s\", expected \"%s\"", id,
+			          close_text, want);
+	} else if (n_close) {
+		violation(o, "issue %lld: request %s is open but the SCF issue was closed %d times",
+		          id, rid ? rid : "?", n_close);
+	}
+	check_comments(o, is, rq, n_close > 0 || archived || strcmp(status, "Closed") == 0);
+}
+
+/* Every request carrying an SCF id belongs to a known issue; attachments
+ * are not duplicated. */
+static void check_requests(struct oracle *o, const cJSON *scf, const cJSON *oms)
+{
+	const cJSON *reqs = oms_requests(oms), *rq, *is, *a, *b;
+	const cJSON *recs = cJSON_GetObjectItemCaseSensitive(oms, "records");
+	const char *acls = str_of(oms, "attachment_class");
+	const cJSON *atts = cJSON_GetObjectItemCaseSensitive(recs, acls ? acls : "");
+
+	cJSON_ArrayForEach(rq, reqs)
+	{
+		long long issue = ext_of(rq, o->ext);
+		int found = 0;
+		if (!issue)
+			continue;
+		cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
+		{
+			if ((long long)num_of(is, "id") == issue)
+				found = 1;
+		}
+		if (!found)
+			violation(o, "request %.0f names SCF issue %lld, which does not exist",
+			          num_of(rq, "Oid"), issue);
+	}
+	cJSON_ArrayForEach(a, atts)
+	{
+		for (b = a->next; b; b = b->next) {
+			const char *ua = str_of(a, "AttachmentField"),
+			           *ub = str_of(b, "AttachmentField");
+			if (ua && ub && strcmp(ua, ub) == 0 &&
+			    num_of(a, "_parent") == num_of(b, "_parent"))
+				violation(o, "request %.0f has attachment %s twice",
+				          num_of(a, "_parent"), ua);
+		}
+	}
+}
+
+static int parse_kv(const char *arg, long long *id, const char **text)
+{
+	char *end;
+
+	*id = strtoll(arg, &end, 10);
+	if (end == arg || *end != '=')
+		return -1;
+	*text = end + 1;
+	return 0;
+}
+
+static int cmd_oracle(int argc, char **argv)
+{
+	struct oracle o;
+	const char *scf_path = NULL, *oms_path = NULL;
+	int min_synced = 0, min_closed = 0;
+	const cJSON *is;
+	cJSON *scf, *oms;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 1; i + 1 < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+		long long id;
+		const char *text;
+		int ti;
+		if (strcmp(k, "--scf") == 0)
+			scf_path = v;
+		else if (strcmp(k, "--oms") == 0)
+			oms_path = v;
+		else if (strcmp(k, "--ext") == 0)
+			o.ext = v;
+		else if (strcmp(k, "--ack") == 0)
+			o.ack = v;
+		else if (strcmp(k, "--closing") == 0)
+			o.closing = v;
+		else if (strcmp(k, "--min-synced") == 0)
+			min_synced = atoi(v);
+		else if (strcmp(k, "--min-closed") == 0)
+			min_closed = atoi(v);
+		else if (strcmp(k, "--types") == 0) {
+			for (char *p = (char *)v; *p && o.n_types < MAX_TYPES;) {
+				o.types[o.n_types++] = strtoll(p, &p, 10);
+				if (*p == ',')
+					p++;
+				else if (*p)
+					return 2;
+			}
+		} else if ((strcmp(k, "--type-closing") == 0 || strcmp(k, "--title") == 0) &&
+		           parse_kv(v, &id, &text) == 0 && (ti = type_index(&o, id)) >= 0) {
+			if (k[2] == 't' && k[3] == 'y')
+				o.type_closing[ti] = text;
+			else
+				o.title[ti] = text;
+		} else {
+			fprintf(stderr, "e2e-tool oracle: bad argument %s %s (--types first)\n", k,
+			        v);
+			return 2;
+		}
+	}
+	if (!scf_path || !oms_path || !o.ext || !o.ack || !o.closing || !o.n_types) {
+		fprintf(stderr,
+		        "e2e-tool oracle: --scf --oms --ext --types --ack --closing needed\n");
+		return 2;
+	}
+	scf = load_json(scf_path);
+	oms = load_json(oms_path);
+	check_requests(&o, scf, oms);
+	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
+	    check_issue(&o, is, oms_requests(oms));
+	if (o.synced < min_synced)
+		violation(&o, "only %d issues synced, expected at least %d", o.synced, min_synced);
+	if (o.closed < min_closed)
+		violation(&o, "only %d requests closed, expected at least %d", o.closed,
+		          min_closed);
+	printf("oracle: %d issues synced, %d closed, %d comments checked: %s (%d violations)\n",
+	       o.synced, o.closed, o.comments, o.violations ? "FAILED" : "exact", o.violations);
+	cJSON_Delete(scf);
+	cJSON_Delete(oms);
+	return o.violations ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: e2e-tool http|requests|issues|summary|oracle ...\n");
+		return 2;
+	}
+	if (strcmp(argv[1], "http") == 0)
+		return cmd_http(argc - 1, argv + 1);
+	if (strcmp(argv[1], "requests") == 0)
+		return cmd_requests(argc - 1, argv + 1);
+	if (strcmp(argv[1], "issues") == 0)
+		return cmd_issues(argc - 1, argv + 1);
+	if (strcmp(argv[1], "summary") == 0)
+		return cmd_summary(argc - 1, argv + 1);
+	if (strcmp(argv[1], "oracle") == 0)
+		return cmd_oracle(argc - 1, argv + 1);
+	fprintf(stderr, "e2e-tool: unknown command %s\n", argv[1]);
+	return 2;
+}
