@@ -440,6 +440,41 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	return build_fields(ld, child(n, "fields"));
 }
 
+static enum err_status build_geocoder(struct loader *ld, const xmlNode *n)
+{
+	struct cfg_geocoder *g = &ld->c->geocoder;
+	char *enabled = attr(n, "enabled"), *mode, *t;
+	size_t len;
+
+	g->line = node_line(n);
+	/* xs:boolean: "true", "false", "1", "0" */
+	g->enabled = !(enabled && (strcmp(enabled, "false") == 0 || strcmp(enabled, "0") == 0));
+	free(enabled);
+	if (take_text(&g->base_url, n, "baseUrl", NULL) ||
+	    take_text(&g->result_field, n, "resultField", CFG_GEOCODER_IN_DESCRIPTION) ||
+	    !g->base_url)
+		return nomem(ld);
+	len = strlen(g->base_url);
+	while (len > 8 && g->base_url[len - 1] == '/')
+		g->base_url[--len] = '\0';
+	g->token_file = child_text(n, "tokenFile");
+	g->ca_file = child_text(n, "caFile");
+	mode = child_text(n, "mode");
+	g->mode = CFG_GEOCODER_REVERSE;
+	if (mode && strcmp(mode, "find") == 0)
+		g->mode = CFG_GEOCODER_FIND;
+	else if (mode && strcmp(mode, "both") == 0)
+		g->mode = CFG_GEOCODER_BOTH;
+	free(mode);
+	t = child_text(n, "minScore");
+	g->min_score = t ? strtod(t, NULL) : 80;
+	free(t);
+	g->max_distance_m = child_uint(n, "maxDistanceMeters", 100);
+	g->timeout_ms = child_uint(n, "timeoutMilliseconds", 3000);
+	g->max_locations = child_uint(n, "maxLocations", 5);
+	return ERR_OK;
+}
+
 static const struct cfg_status default_status[] = {
     {"Open", NULL, "reported to SCF, not yet accepted by Cartegraph"},
     {"Acknowledged", "Open", "accepted by Cartegraph"},
@@ -604,6 +639,8 @@ static enum err_status build(struct loader *ld, const xmlNode *root)
 		return st;
 	if ((n = child(root, "cartegraph")) && (st = build_cartegraph(ld, n)) != ERR_OK)
 		return st;
+	if ((n = child(root, "geocoder")) && (st = build_geocoder(ld, n)) != ERR_OK)
+		return st;
 	if ((st = build_status(ld, child(root, "statusMap"))) != ERR_OK)
 		return st;
 	if ((st = build_types(ld, child(root, "requestTypes"))) != ERR_OK)
@@ -734,11 +771,89 @@ static enum err_status check_custom_fields(struct loader *ld, const xmlNode *roo
 	return ERR_OK;
 }
 
+/* A URL with user:password@ would put a secret in the configuration and
+ * in every log line that shows the URL; secrets live in files. */
+static enum err_status check_no_userinfo(struct loader *ld, const xmlNode *n, const char *url)
+{
+	const char *host = strstr(url, "://");
+	size_t hl;
+
+	host = host ? host + 3 : url;
+	hl = strcspn(host, "/");
+	if (memchr(host, '@', hl))
+		return fail_at(ld, n,
+		               "a URL may not carry credentials (user@ or user:password@); put the "
+		               "token in <tokenFile>");
+	return ERR_OK;
+}
+
+/* The token is a credential: it must be readable by this user only, as
+ * cfg_read_secret will insist when the half starts. */
+static enum err_status check_private_file(struct loader *ld, const xmlNode *n, const char *path)
+{
+	struct stat sb;
+	enum err_status st;
+
+	if ((st = check_file(ld, n, path, 0)) || (ld->flags & CFG_NO_FILE_CHECKS))
+		return st;
+	if (stat(path, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)))
+		return fail_at(ld, n,
+		               "%s: readable by group or others (mode %03o); run chmod 600 %s",
+		               path, (unsigned)(sb.st_mode & 0777), path);
+	return ERR_OK;
+}
+
+/* The note's field must not be one the field map or a custom field
+ * already fills: one of the two values would silently be lost. */
+static enum err_status check_result_field(struct loader *ld, const xmlNode *n)
+{
+	const struct cfg_cartegraph *g = &ld->c->cg;
+	const char *f = ld->c->geocoder.result_field;
+	const char *fixed[] = {g->requester_field, g->issue_field,      g->description_field,
+	                       g->location_field,  g->attachment_field, g->linked_field,
+	                       g->comments_field,  g->notes_field,      g->external_id_field,
+	                       g->id_field,        g->status_field,     g->lat_field,
+	                       g->lng_field,       g->shape_field};
+
+	if (strcmp(f, CFG_GEOCODER_IN_DESCRIPTION) == 0 || !g->base_url)
+		return ERR_OK;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (fixed[i] && strcmp(fixed[i], f) == 0)
+			return fail_at(ld, n, "%s is already filled by the field map", f);
+	for (size_t t = 0; t < ld->c->n_types; t++)
+		for (size_t i = 0; i < ld->c->types[t].n_custom; i++)
+			if (strcmp(ld->c->types[t].custom[i].field, f) == 0)
+				return fail_at(ld, n,
+				               "%s is already filled by the customField at line %u",
+				               f, ld->c->types[t].custom[i].line);
+	return ERR_OK;
+}
+
+static enum err_status check_geocoder(struct loader *ld, const xmlNode *gn)
+{
+	const struct cfg_geocoder *g = &ld->c->geocoder;
+	xmlNode *url = child(gn, "baseUrl");
+	enum err_status st;
+
+	if ((st = check_url(ld, url, g->base_url)) ||
+	    (st = check_no_userinfo(ld, url, g->base_url)) ||
+	    (st = check_result_field(ld, child(gn, "resultField") ? child(gn, "resultField") : gn)))
+		return st;
+	/* like the Cartegraph credentials: only the oms half's files live here */
+	if (ld->c->half != CFG_HALF_OMS || !g->enabled)
+		return ERR_OK;
+	if (g->token_file && (st = check_private_file(ld, child(gn, "tokenFile"), g->token_file)))
+		return st;
+	if (g->ca_file && (st = check_file(ld, child(gn, "caFile"), g->ca_file, 0)))
+		return st;
+	return ERR_OK;
+}
+
 static enum err_status check(struct loader *ld, const xmlNode *root)
 {
 	struct cfg *c = ld->c;
 	xmlNode *spool = child(root, "spool"), *scf = child(root, "scf");
-	xmlNode *cg = child(root, "cartegraph");
+	xmlNode *cg = child(root, "cartegraph"), *geo = child(root, "geocoder");
 	enum err_status st;
 
 	if (c->half == CFG_HALF_SCF && !scf)
@@ -751,6 +866,8 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 	if (cg && (st = check_url(ld, child(cg, "baseUrl"), c->cg.base_url)))
 		return st;
 	if ((st = check_messages(ld, root)) || (st = check_custom_fields(ld, root)))
+		return st;
+	if (geo && (st = check_geocoder(ld, geo)))
 		return st;
 	if ((st = check_file(ld, child(spool, "root"), c->spool.root, 1)) ||
 	    (st = check_file(ld, child(spool, "privateKey"), c->spool.private_key, 0)) ||
@@ -852,6 +969,10 @@ void cfg_free(struct cfg *c)
 	free(c->cg.id_field);
 	free(c->cg.status_field);
 	free_strv(c->cg.closed_values, c->cg.n_closed_values);
+	free(c->geocoder.base_url);
+	free(c->geocoder.token_file);
+	free(c->geocoder.result_field);
+	free(c->geocoder.ca_file);
 	for (size_t i = 0; i < c->n_status; i++) {
 		free(c->status[i].scf);
 		free(c->status[i].oms);
@@ -914,4 +1035,9 @@ const char *cfg_log_level_name(enum cfg_log_level l)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
 	return (unsigned)l < 4 ? names[l] : "?";
+}
+
+const char *cfg_geocoder_mode_name(enum cfg_geocoder_mode m)
+{
+	return m == CFG_GEOCODER_FIND ? "find" : m == CFG_GEOCODER_BOTH ? "both" : "reverse";
 }

@@ -5,9 +5,10 @@
  * Contract
  *   - One file per half, same schema.  The root element is
  *     <scfgate half="scf"> or <scfgate half="oms">; cfg->half says which.
- *     Sections: <spool>, <scf>, <cartegraph>, <statusMap>, <requestTypes>,
- *     <messages>, <log>.  The SCF half needs <scf>; the OMS half needs
- *     <cartegraph>; both need <spool> and <requestTypes>.  A section the
+ *     Sections: <spool>, <scf>, <cartegraph>, <geocoder>, <statusMap>,
+ *     <requestTypes>, <messages>, <log>.  The SCF half needs <scf>; the OMS
+ *     half needs <cartegraph> and may use <geocoder>; both need <spool>
+ *     and <requestTypes>.  A section the
  *     half does not use may be present (one file can be copied to both
  *     hosts and only the root attribute changed) and is still checked.
  *   - cfg_load_file()/cfg_load_mem() parse with libxml2 with network
@@ -134,6 +135,31 @@ struct cfg_cartegraph {
 	unsigned line;           /* line of <cartegraph>, 0 if absent */
 };
 
+enum cfg_geocoder_mode {
+	CFG_GEOCODER_REVERSE = 1, /* reverseGeocode of the reported point (default) */
+	CFG_GEOCODER_FIND = 2,    /* findAddressCandidates for the reported address */
+	CFG_GEOCODER_BOTH = 3,    /* find, then reverse (values match geo.h's geo_mode) */
+};
+
+/* The value of result_field that means "append the note to the description". */
+#define CFG_GEOCODER_IN_DESCRIPTION "description"
+
+/* The ArcGIS geocoder the OMS half checks new issues' locations with
+ * (docs/geocoding.md).  All zero/NULL when <geocoder> is absent. */
+struct cfg_geocoder {
+	int enabled;    /* 1 when <geocoder> is present and not enabled="false" */
+	char *base_url; /* ".../GeocodeServer" (no trailing /) */
+	enum cfg_geocoder_mode mode;
+	char *token_file;        /* optional (NULL); read with cfg_read_secret */
+	double min_score;        /* 0..100, default 80 */
+	unsigned max_distance_m; /* 1..100000, default 100 */
+	unsigned timeout_ms;     /* 50..60000, default 3000 */
+	unsigned max_locations;  /* 1..20, default 5 */
+	char *result_field;      /* a Cartegraph field, or "description" (default) */
+	char *ca_file;           /* optional (NULL): the system CA store */
+	unsigned line;           /* line of <geocoder>, 0 if absent */
+};
+
 /* One row of the status table: SCF status <-> Cartegraph status. */
 struct cfg_status {
 	char *scf;  /* "Open", "Acknowledged", "Closed", "Archived" */
@@ -176,6 +202,7 @@ struct cfg {
 	struct cfg_spool spool;
 	struct cfg_scf scf;       /* all zero/NULL when <scf> is absent */
 	struct cfg_cartegraph cg; /* all zero/NULL when <cartegraph> is absent */
+	struct cfg_geocoder geocoder;
 	size_t n_status;
 	struct cfg_status *status; /* default: the seed's four rows */
 	size_t n_types;
@@ -231,7 +258,8 @@ enum err_status cfg_example(enum cfg_half half, struct buf *out);
 enum err_status cfg_csv_to_xml(const char *bytes, size_t len, const char *name, struct buf *out,
                                struct err *e);
 
-const char *cfg_half_name(enum cfg_half half);        /* "scf", "oms" */
-const char *cfg_log_level_name(enum cfg_log_level l); /* "error", ... */
+const char *cfg_half_name(enum cfg_half half);                /* "scf", "oms" */
+const char *cfg_log_level_name(enum cfg_log_level l);         /* "error", ... */
+const char *cfg_geocoder_mode_name(enum cfg_geocoder_mode m); /* "reverse", ... */
 
 #endif

@@ -87,6 +87,22 @@ static void describe_cg(const struct cfg_cartegraph *g, struct buf *o)
 	buf_adds(o, "\n");
 }
 
+static void describe_geocoder(const struct cfg_geocoder *g, struct buf *o)
+{
+	buf_addf(o, "geocoder:%s\n  base URL: %s\n  mode: %s\n", g->enabled ? "" : " (disabled)",
+	         g->base_url, cfg_geocoder_mode_name(g->mode));
+	buf_addf(o, "  token: %s\n", g->token_file ? g->token_file : "(none)");
+	buf_addf(o, "  accept: score >= %g, within %u m of the reported point\n", g->min_score,
+	         g->max_distance_m);
+	buf_addf(o, "  timeout: %u ms per request\n  max locations: %u\n", g->timeout_ms,
+	         g->max_locations);
+	if (strcmp(g->result_field, CFG_GEOCODER_IN_DESCRIPTION) == 0)
+		buf_adds(o, "  note: appended to the description\n");
+	else
+		buf_addf(o, "  note: %s\n", g->result_field);
+	buf_addf(o, "  CA file: %s\n", g->ca_file ? g->ca_file : "(system store)");
+}
+
 static void describe_type(const struct cfg_request_type *rt, struct buf *o)
 {
 	buf_addf(o, "  %" PRId64 " \"%s\" -> \"%s\" (line %u)\n", rt->scf_id, rt->title,
@@ -121,6 +137,10 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 		describe_cg(&c->cg, o);
 	else
 		buf_adds(o, "cartegraph: (not configured)\n");
+	if (c->geocoder.base_url)
+		describe_geocoder(&c->geocoder, o);
+	else
+		buf_adds(o, "geocoder: (not configured; the reported address is used)\n");
 	buf_adds(o, "status map (SCF -> Cartegraph):\n");
 	for (size_t i = 0; i < c->n_status; i++)
 		buf_addf(o, "  %-12s -> %s%s%s\n", c->status[i].scf,
@@ -218,6 +238,23 @@ static cJSON *json_cg(const struct cfg_cartegraph *g)
 	return o;
 }
 
+static cJSON *json_geocoder(const struct cfg_geocoder *g)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "enabled", g->enabled);
+	add_str(o, "base_url", g->base_url);
+	add_str(o, "mode", cfg_geocoder_mode_name(g->mode));
+	add_str(o, "token_file", g->token_file);
+	cJSON_AddNumberToObject(o, "min_score", g->min_score);
+	cJSON_AddNumberToObject(o, "max_distance_m", g->max_distance_m);
+	cJSON_AddNumberToObject(o, "timeout_ms", g->timeout_ms);
+	cJSON_AddNumberToObject(o, "max_locations", g->max_locations);
+	add_str(o, "result_field", g->result_field);
+	add_str(o, "ca_file", g->ca_file);
+	return o;
+}
+
 static cJSON *json_type(const struct cfg_request_type *rt)
 {
 	cJSON *o = cJSON_CreateObject(), *cfs;
@@ -256,6 +293,9 @@ enum err_status cfg_describe_json(const struct cfg *c, struct buf *out)
 	                      c->scf.base_url ? json_scf(&c->scf) : cJSON_CreateNull());
 	cJSON_AddItemToObject(root, "cartegraph",
 	                      c->cg.base_url ? json_cg(&c->cg) : cJSON_CreateNull());
+	cJSON_AddItemToObject(root, "geocoder",
+	                      c->geocoder.base_url ? json_geocoder(&c->geocoder)
+	                                           : cJSON_CreateNull());
 	st = cJSON_AddArrayToObject(root, "status_map");
 	for (size_t i = 0; i < c->n_status; i++) {
 		cJSON *x = cJSON_CreateObject();

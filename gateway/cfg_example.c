@@ -6,7 +6,8 @@
 
 #include "cfg.h"
 
-/* %1$s = half, %2$s = this half's producer, %3$s = the peer's. */
+/* %1$s = half, %2$s = this half's producer, %3$s = the peer's,
+ * %4$s = the half's own optional sections (commented out). */
 static const char example[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     "<!-- scfgate configuration for the %1$s half.\n"
@@ -70,6 +71,7 @@ static const char example[] =
     "      </status>\n"
     "    </fields>\n"
     "  </cartegraph>\n"
+    "%4$s"
     "\n"
     "  <!-- The seed's status table (this is also the default). -->\n"
     "  <statusMap>\n"
@@ -107,10 +109,36 @@ static const char example[] =
     "  <log level=\"info\"/>\n"
     "</scfgate>\n";
 
+/* Commented out: the geocoder is optional, and an example that turned it
+ * on would send every new issue to a city server that does not exist. */
+static const char geocoder_example[] =
+    "\n"
+    "  <!-- Optional: check each new issue's location with the city's ArcGIS\n"
+    "       geocode service; LocationDescriptionField then gets the verified\n"
+    "       address, else the reported one, and a one-line note says which\n"
+    "       (docs/geocoding.md).  mode: reverse | find | both.  tokenFile: one\n"
+    "       line, chmod 600.  minScore 0..100, maxDistanceMeters from the\n"
+    "       reported point, timeoutMilliseconds the longest wait per request.\n"
+    "       resultField: a Cartegraph field for the note, or \"description\"\n"
+    "       to append it there.  caFile: an internal CA, if any.\n"
+    "  <geocoder enabled=\"true\">\n"
+    "    <baseUrl>https://gis.example.gov/arcgis/rest/services/Locators/City/GeocodeServer</"
+    "baseUrl>\n"
+    "    <mode>both</mode>\n"
+    "    <tokenFile>/etc/scfgate/arcgis.token</tokenFile>\n"
+    "    <minScore>80</minScore>\n"
+    "    <maxDistanceMeters>100</maxDistanceMeters>\n"
+    "    <timeoutMilliseconds>3000</timeoutMilliseconds>\n"
+    "    <maxLocations>5</maxLocations>\n"
+    "    <resultField>description</resultField>\n"
+    "    <caFile>/etc/scfgate/city-ca.pem</caFile>\n"
+    "  </geocoder>\n"
+    "  -->\n";
+
 enum err_status cfg_example(enum cfg_half half, struct buf *out)
 {
 	int scf = half != CFG_HALF_OMS;
 
 	return buf_addf(out, example, cfg_half_name(scf ? CFG_HALF_SCF : CFG_HALF_OMS),
-	                scf ? "scf" : "oms", scf ? "oms" : "scf");
+	                scf ? "scf" : "oms", scf ? "oms" : "scf", scf ? "" : geocoder_example);
 }

@@ -528,6 +528,315 @@ static void test_csv_errors(void **state)
 	buf_release(&out);
 }
 
+/* ---- <geocoder> ---------------------------------------------------------- */
+
+/* An oms-half configuration; <geocoder{attrs}> starts at line 16, so the
+ * first line of body is line 17.  body NULL: no <geocoder> at all. */
+static char *oms_with_geocoder(const char *attrs, const char *body)
+{
+	static char x[16384];
+	char geo[8192] = "";
+
+	if (body)
+		snprintf(geo, sizeof(geo), "  <geocoder%s>\n%s  </geocoder>\n", attrs ? attrs : "",
+		         body);
+	write_file(path_in("cg.cred"), "u:p\n", 0600);
+	snprintf(x, sizeof(x),
+	         "<?xml version=\"1.0\"?>\n"
+	         "<scfgate half=\"oms\">\n"
+	         "  <spool>\n"
+	         "    <root>%s/spool</root>\n"
+	         "    <producer>oms</producer>\n"
+	         "    <privateKey>%s/scf.key</privateKey>\n"
+	         "    <peerPublicKey>%s/oms.pub</peerPublicKey>\n"
+	         "  </spool>\n"
+	         "  <cartegraph>\n"
+	         "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+	         "    <credentials>%s/cg.cred</credentials>\n"
+	         "  </cartegraph>\n"
+	         "  <requestTypes>\n"
+	         "    <requestType id=\"122\" remoteId=\"Pothole\"><customField "
+	         "field=\"DepartmentField\" value=\"Streets\"/></requestType>\n"
+	         "  </requestTypes>\n"
+	         "%s"
+	         "</scfgate>\n",
+	         tmpdir, tmpdir, tmpdir, tmpdir, geo);
+	return x;
+}
+
+#define GEO_URL "https://gis.example.gov/arcgis/rest/services/Locators/City/GeocodeServer"
+
+static void test_geocoder_defaults(void **state)
+{
+	struct cfg *c;
+	struct err e;
+
+	/* absent: nothing configured, nothing enabled */
+	assert_int_equal(load(oms_with_geocoder(NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_false(c->geocoder.enabled);
+	assert_null(c->geocoder.base_url);
+	assert_int_equal(c->geocoder.line, 0);
+	cfg_free(c);
+
+	/* only the URL: every other value is the documented default */
+	assert_int_equal(
+	    load(oms_with_geocoder(NULL, "    <baseUrl>" GEO_URL "/</baseUrl>\n"), 0, &c, &e),
+	    ERR_OK);
+	assert_true(c->geocoder.enabled);
+	assert_string_equal(c->geocoder.base_url, GEO_URL); /* trailing / dropped */
+	assert_int_equal(c->geocoder.mode, CFG_GEOCODER_REVERSE);
+	assert_null(c->geocoder.token_file);
+	assert_true(c->geocoder.min_score == 80.0);
+	assert_int_equal(c->geocoder.max_distance_m, 100);
+	assert_int_equal(c->geocoder.timeout_ms, 3000);
+	assert_int_equal(c->geocoder.max_locations, 5);
+	assert_string_equal(c->geocoder.result_field, CFG_GEOCODER_IN_DESCRIPTION);
+	assert_null(c->geocoder.ca_file);
+	assert_int_equal(c->geocoder.line, 16);
+	cfg_free(c);
+}
+
+static void test_geocoder_full(void **state)
+{
+	char body[2048];
+	struct cfg *c;
+	struct err e;
+
+	write_file(path_in("arcgis.token"), "tok\n", 0600);
+	write_file(path_in("ca.pem"), "pem\n", 0644);
+	snprintf(body, sizeof(body),
+	         "    <baseUrl>http://127.0.0.1:9/arcgis/rest/services/Locators/City/"
+	         "GeocodeServer</baseUrl>\n"
+	         "    <mode>both</mode>\n"
+	         "    <tokenFile>%s</tokenFile>\n"
+	         "    <minScore>87.5</minScore>\n"
+	         "    <maxDistanceMeters>250</maxDistanceMeters>\n"
+	         "    <timeoutMilliseconds>800</timeoutMilliseconds>\n"
+	         "    <maxLocations>20</maxLocations>\n"
+	         "    <resultField>GeocodeNoteField</resultField>\n"
+	         "    <caFile>%s</caFile>\n",
+	         path_in("arcgis.token"), path_in("ca.pem"));
+	assert_int_equal(load(oms_with_geocoder(NULL, body), 0, &c, &e), ERR_OK);
+	assert_true(c->geocoder.enabled);
+	assert_int_equal(c->geocoder.mode, CFG_GEOCODER_BOTH);
+	assert_string_equal(c->geocoder.token_file, path_in("arcgis.token"));
+	assert_true(c->geocoder.min_score == 87.5);
+	assert_int_equal(c->geocoder.max_distance_m, 250);
+	assert_int_equal(c->geocoder.timeout_ms, 800);
+	assert_int_equal(c->geocoder.max_locations, 20);
+	assert_string_equal(c->geocoder.result_field, "GeocodeNoteField");
+	assert_string_equal(c->geocoder.ca_file, path_in("ca.pem"));
+
+	/* described for people and for scripts */
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	assert_int_equal(cfg_describe(c, &b), ERR_OK);
+	assert_non_null(strstr(b.data, "geocoder:\n  base URL: http://127.0.0.1:9/arcgis/"));
+	assert_non_null(strstr(b.data, "  mode: both\n"));
+	assert_non_null(strstr(b.data, "  accept: score >= 87.5, within 250 m of the reported"));
+	assert_non_null(strstr(b.data, "  timeout: 800 ms per request\n  max locations: 20\n"));
+	assert_non_null(strstr(b.data, "  note: GeocodeNoteField\n"));
+	assert_non_null(strstr(b.data, "ca.pem"));
+	assert_null(strstr(b.data, "tok\n")); /* a path, never the token */
+	buf_reset(&b);
+	assert_int_equal(cfg_describe_json(c, &b), ERR_OK);
+	cJSON *j = cJSON_Parse(b.data), *g = cJSON_GetObjectItem(j, "geocoder");
+	assert_non_null(g);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(g, "enabled")));
+	assert_string_equal(cJSON_GetObjectItem(g, "mode")->valuestring, "both");
+	assert_true(cJSON_GetObjectItem(g, "min_score")->valuedouble == 87.5);
+	assert_int_equal(cJSON_GetObjectItem(g, "max_distance_m")->valueint, 250);
+	assert_int_equal(cJSON_GetObjectItem(g, "timeout_ms")->valueint, 800);
+	assert_int_equal(cJSON_GetObjectItem(g, "max_locations")->valueint, 20);
+	assert_string_equal(cJSON_GetObjectItem(g, "result_field")->valuestring,
+	                    "GeocodeNoteField");
+	assert_string_equal(cJSON_GetObjectItem(g, "token_file")->valuestring,
+	                    path_in("arcgis.token"));
+	cJSON_Delete(j);
+	cfg_free(c);
+
+	/* not configured: said so in both forms */
+	assert_int_equal(load(oms_with_geocoder(NULL, NULL), 0, &c, &e), ERR_OK);
+	buf_reset(&b);
+	assert_int_equal(cfg_describe(c, &b), ERR_OK);
+	assert_non_null(strstr(b.data, "geocoder: (not configured"));
+	buf_reset(&b);
+	assert_int_equal(cfg_describe_json(c, &b), ERR_OK);
+	j = cJSON_Parse(b.data);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "geocoder")));
+	cJSON_Delete(j);
+	cfg_free(c);
+	buf_release(&b);
+}
+
+static void test_geocoder_errors(void **state)
+{
+	struct {
+		const char *attrs, *body, *want;
+	} cases[] = {
+	    {NULL, "    <mode>both</mode>\n", "t.xml:16: geocoder: "}, /* no baseUrl */
+	    {NULL, "    <baseUrl>http://gis.example.gov/x/GeocodeServer</baseUrl>\n",
+	     "t.xml:17: baseUrl: http://gis.example.gov/x/GeocodeServer: plain http is allowed "
+	     "only for a loopback host"},
+	    {NULL, "    <baseUrl>https://u:pw@gis.example.gov/x/GeocodeServer</baseUrl>\n",
+	     "t.xml:17: baseUrl: a URL may not carry credentials"},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <mode>nearest</mode>\n",
+	     "t.xml:18: mode: "},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <minScore>100.5</minScore>\n",
+	     "t.xml:18: minScore: "},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <minScore>-1</minScore>\n",
+	     "t.xml:18: minScore: "},
+	    {NULL,
+	     "    <baseUrl>" GEO_URL "</baseUrl>\n    <maxDistanceMeters>0</maxDistanceMeters>\n",
+	     "t.xml:18: maxDistanceMeters: "},
+	    {NULL,
+	     "    <baseUrl>" GEO_URL "</baseUrl>\n"
+	     "    <maxDistanceMeters>100001</maxDistanceMeters>\n",
+	     "t.xml:18: maxDistanceMeters: "},
+	    {NULL,
+	     "    <baseUrl>" GEO_URL "</baseUrl>\n"
+	     "    <timeoutMilliseconds>49</timeoutMilliseconds>\n",
+	     "t.xml:18: timeoutMilliseconds: "},
+	    {NULL,
+	     "    <baseUrl>" GEO_URL "</baseUrl>\n"
+	     "    <timeoutMilliseconds>60001</timeoutMilliseconds>\n",
+	     "t.xml:18: timeoutMilliseconds: "},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <maxLocations>21</maxLocations>\n",
+	     "t.xml:18: maxLocations: "},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <maxLocations>0</maxLocations>\n",
+	     "t.xml:18: maxLocations: "},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <resultField>A Field</resultField>\n",
+	     "t.xml:18: resultField: "},
+	    {NULL,
+	     "    <baseUrl>" GEO_URL "</baseUrl>\n"
+	     "    <resultField>LocationDescriptionField</resultField>\n",
+	     "t.xml:18: resultField: LocationDescriptionField is already filled by the field map"},
+	    {NULL,
+	     "    <baseUrl>" GEO_URL "</baseUrl>\n"
+	     "    <resultField>DepartmentField</resultField>\n",
+	     "t.xml:18: resultField: DepartmentField is already filled by the customField at "
+	     "line 14"},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <bogus/>\n", "t.xml:18: bogus: "},
+	    {" enabled=\"maybe\"", "    <baseUrl>" GEO_URL "</baseUrl>\n", "t.xml:16: geocoder: "},
+	    {NULL,
+	     "    <baseUrl>" GEO_URL "</baseUrl>\n    <tokenFile>/nonexistent/t</tokenFile>\n",
+	     "t.xml:18: tokenFile: /nonexistent/t: No such file"},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <tokenFile>@OPEN@</tokenFile>\n",
+	     "t.xml:18: tokenFile: @OPEN@: readable by group or others (mode 644); run chmod 600"},
+	    {NULL, "    <baseUrl>" GEO_URL "</baseUrl>\n    <caFile>/nonexistent/ca.pem</caFile>\n",
+	     "t.xml:18: caFile: /nonexistent/ca.pem: No such file"},
+	};
+	char body[1024], want[1024], *at;
+
+	write_file(path_in("open.token"), "tok\n", 0644);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg *c = NULL;
+		struct err e;
+		enum err_status st;
+
+		snprintf(body, sizeof(body), "%s", cases[i].body);
+		snprintf(want, sizeof(want), "%s", cases[i].want);
+		if ((at = strstr(body, "@OPEN@"))) {
+			snprintf(body, sizeof(body),
+			         "    <baseUrl>" GEO_URL
+			         "</baseUrl>\n    <tokenFile>%s</tokenFile>\n",
+			         path_in("open.token"));
+			snprintf(want, sizeof(want),
+			         "t.xml:18: tokenFile: %s: readable by group or others (mode 644); "
+			         "run chmod 600 %s",
+			         path_in("open.token"), path_in("open.token"));
+		}
+		st = load(oms_with_geocoder(cases[i].attrs, body), 0, &c, &e);
+		if (st == ERR_OK || !strstr(e.msg, want))
+			fail_msg("case %zu: status %d, message \"%s\", wanted \"%s\"", i, st, e.msg,
+			         want);
+		assert_null(c);
+		assert_null(strchr(e.msg, '\n'));
+	}
+}
+
+/* The token and CA files live on the oms host only, and a disabled
+ * geocoder's files are not needed; the URL is still checked. */
+static void test_geocoder_files_only_when_used(void **state)
+{
+	const char *missing = "    <baseUrl>" GEO_URL "</baseUrl>\n"
+	                      "    <tokenFile>/nonexistent/t</tokenFile>\n"
+	                      "    <caFile>/nonexistent/ca.pem</caFile>\n";
+	char xml[16384];
+	struct cfg *c;
+	struct err e;
+
+	assert_int_equal(load(oms_with_geocoder(" enabled=\"false\"", missing), 0, &c, &e), ERR_OK);
+	assert_false(c->geocoder.enabled);
+	assert_string_equal(c->geocoder.token_file, "/nonexistent/t");
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	assert_int_equal(cfg_describe(c, &b), ERR_OK);
+	assert_non_null(strstr(b.data, "geocoder: (disabled)\n"));
+	buf_release(&b);
+	cfg_free(c);
+	assert_int_equal(load(oms_with_geocoder(NULL, missing), CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_OK);
+	assert_true(c->geocoder.enabled);
+	cfg_free(c);
+
+	snprintf(xml, sizeof(xml), "%s",
+	         minimal(NULL,
+	                 "  <geocoder>\n    <baseUrl>" GEO_URL "</baseUrl>\n"
+	                 "    <tokenFile>/nonexistent/t</tokenFile>\n  </geocoder>\n",
+	                 NULL));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_OK);
+	cfg_free(c);
+	snprintf(xml, sizeof(xml), "%s",
+	         minimal(NULL,
+	                 "  <geocoder enabled=\"false\">\n"
+	                 "    <baseUrl>http://gis.example.gov/x</baseUrl>\n  </geocoder>\n",
+	                 NULL));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:17: baseUrl: http://gis.example.gov/x: plain http"));
+}
+
+/* `config example --half oms` shows the section commented out; taken out
+ * of its comment it is a valid section with the documented values. */
+static void test_geocoder_example(void **state)
+{
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct cfg *c;
+	struct err e;
+	char *open_tag, *close_tag, *comment_end;
+
+	assert_int_equal(cfg_example(CFG_HALF_SCF, &b), ERR_OK);
+	assert_null(strstr(b.data, "<geocoder"));
+	buf_reset(&b);
+	assert_int_equal(cfg_example(CFG_HALF_OMS, &b), ERR_OK);
+	open_tag = strstr(b.data, "  <geocoder enabled=\"true\">");
+	assert_non_null(open_tag);
+	assert_int_equal(load(b.data, CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_null(c->geocoder.base_url); /* commented out */
+	cfg_free(c);
+
+	/* uncomment: end the comment just before the element, drop its old end */
+	close_tag = strstr(open_tag, "</geocoder>\n");
+	assert_non_null(close_tag);
+	close_tag += strlen("</geocoder>\n");
+	comment_end = strstr(close_tag, "-->\n");
+	assert_non_null(comment_end);
+	struct buf u = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	assert_int_equal(buf_add(&u, b.data, (size_t)(open_tag - b.data)), ERR_OK);
+	assert_int_equal(buf_adds(&u, "-->\n"), ERR_OK);
+	assert_int_equal(buf_add(&u, open_tag, (size_t)(close_tag - open_tag)), ERR_OK);
+	assert_int_equal(buf_adds(&u, comment_end + 4), ERR_OK);
+	buf_reset(&b);
+	assert_int_equal(buf_add(&b, u.data, u.len), ERR_OK);
+	buf_release(&u);
+	assert_int_equal(load(b.data, CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_true(c->geocoder.enabled);
+	assert_int_equal(c->geocoder.mode, CFG_GEOCODER_BOTH);
+	assert_string_equal(c->geocoder.token_file, "/etc/scfgate/arcgis.token");
+	assert_string_equal(c->geocoder.result_field, "description");
+	assert_int_equal(c->geocoder.timeout_ms, 3000);
+	cfg_free(c);
+	buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +851,11 @@ int main(void)
 	    cmocka_unit_test(test_read_secret),
 	    cmocka_unit_test(test_csv_import_roundtrip),
 	    cmocka_unit_test(test_csv_errors),
+	    cmocka_unit_test(test_geocoder_defaults),
+	    cmocka_unit_test(test_geocoder_full),
+	    cmocka_unit_test(test_geocoder_errors),
+	    cmocka_unit_test(test_geocoder_files_only_when_used),
+	    cmocka_unit_test(test_geocoder_example),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
