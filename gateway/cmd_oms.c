@@ -15,6 +15,7 @@
 static const char usage_text[] =
     "usage: scfgate oms --config FILE [--once] [--json] [--log-json]\n"
     "                   [--concurrency N] [--window N] [--retry-ms N]\n"
+    "                   [--http-timeout-ms N]\n"
     "\n"
     "Run the Cartegraph half: apply the outbound spool (issues, comments,\n"
     "attachments) to Cartegraph exactly once, write an ack record for every\n"
@@ -22,14 +23,16 @@ static const char usage_text[] =
     "one is closed.\n"
     "\n"
     "  --config FILE    the half's configuration (root <scfgate half=\"oms\">)\n"
-    "  --once           drain the outbound queue, poll once, exit (records that\n"
-    "                   still meet temporary errors wait for the next run)\n"
+    "  --once           drain the outbound queue, poll once, exit 0 (records and\n"
+    "                   polls that still meet temporary errors wait for the\n"
+    "                   next run; exit 1 only when the half must stop)\n"
     "  --json           print the counters of the run as one JSON document\n"
     "  --log-json       log lines as JSON objects instead of text\n"
     "  --concurrency N  HTTP requests in flight (default <concurrency>)\n"
     "  --window N       records read ahead of the claimed one (default 8 x N)\n"
     "  --retry-ms N     first back-off of a record after a temporary error\n"
     "                   (doubles per attempt, capped at 5 minutes; default 1000)\n"
+    "  --http-timeout-ms N  limit of one HTTP transfer (default 30000)\n"
     "\n"
     "Without --once it forwards continuously and polls every <pollSeconds>.\n"
     "SIGTERM or SIGINT finishes the records in hand, commits, and exits 0.\n"
@@ -109,14 +112,16 @@ int cmd_oms(int argc, char **argv)
 		} else if (strncmp(a, "--config=", 9) == 0)
 			config = a + 9;
 		else if (strcmp(a, "--concurrency") == 0 || strcmp(a, "--window") == 0 ||
-		         strcmp(a, "--retry-ms") == 0) {
-			if (++i == argc ||
-			    number(argv[i], strcmp(a, "--retry-ms") ? 1024 : 3600000, &v) != 0)
+		         strcmp(a, "--retry-ms") == 0 || strcmp(a, "--http-timeout-ms") == 0) {
+			int ms = strstr(a, "-ms") != NULL;
+			if (++i == argc || number(argv[i], ms ? 3600000 : 1024, &v) != 0)
 				return cli_usage("oms", "%s needs a positive number", a);
 			if (strcmp(a, "--concurrency") == 0)
 				opts.concurrency = (unsigned)v;
 			else if (strcmp(a, "--window") == 0)
 				opts.window = (unsigned)v;
+			else if (strcmp(a, "--http-timeout-ms") == 0)
+				opts.http_timeout_ms = (long)v;
 			else
 				opts.retry_base_ms = (long)v;
 		} else
@@ -150,8 +155,14 @@ int cmd_oms(int argc, char **argv)
 	}
 	if (once) {
 		s = oms_forward(o, 1, &counts, &e);
-		if (s == ERR_OK && !stop_flag)
+		if (s == ERR_OK && !stop_flag) {
 			s = oms_poll(o, &counts, &e);
+			/* Like a record meeting a 503: the next run polls again. */
+			if (s == ERR_TEMP) {
+				log_warn("effect=poll-incomplete why=\"%s\"", e.msg);
+				s = ERR_OK;
+			}
+		}
 	} else {
 		s = oms_run(o, &counts, &e);
 	}

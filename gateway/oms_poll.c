@@ -26,6 +26,7 @@ struct poll_chunk {
 	struct poll_ctx *pc;
 	struct poll_ref *refs; /* sorted by oid */
 	size_t n;
+	unsigned tries; /* a 2xx whose JSON does not parse is asked again */
 	enum err_status st;
 	struct err e;
 };
@@ -61,6 +62,8 @@ static void note_error(struct poll_ctx *pc, enum err_status st, const char *msg)
 	}
 }
 
+static enum err_status submit_chunk(struct poll_ctx *pc, struct poll_chunk *ch, struct err *e);
+
 static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_response *r)
 {
 	struct oms *o = pc->o;
@@ -70,8 +73,10 @@ static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_resp
 	err_clear(&e);
 	rows = root ? cJSON_GetObjectItemCaseSensitive(root, o->cfg->cg.request_class) : NULL;
 	if (!cJSON_IsArray(rows)) {
-		note_error(pc, ERR_TEMP, "poll: response is not the expected JSON");
 		cJSON_Delete(root);
+		if (++ch->tries < 4 && submit_chunk(pc, ch, &e) == ERR_OK)
+			return;
+		note_error(pc, ERR_TEMP, "poll: response is not the expected JSON");
 		return;
 	}
 	cJSON_ArrayForEach(row, rows)

@@ -51,7 +51,7 @@ static const char config_fmt[] =
     "  </spool>\n"
     "  <cartegraph>\n"
     "    <baseUrl>%s</baseUrl>\n"
-    "    <credentials auth=\"basic\">%s/cg.cred</credentials>\n"
+    "    <credentials auth=\"%s\">%s/cg.cred</credentials>\n"
     "    <pollSeconds>10</pollSeconds>\n"
     "    %s\n"
     "    <fields>\n"
@@ -63,6 +63,9 @@ static const char config_fmt[] =
     "      <closingMessage>Pothole fixed ({request_id}).</closingMessage>\n"
     "    </requestType>\n"
     "    <requestType id=\"5763\" title=\"Street Light Out\" remoteId=\"Street Light\"/>\n"
+    "    <requestType id=\"999\" title=\"Broken\" remoteId=\"Broken\">\n"
+    "      <customField field=\"NoSuchField\" value=\"x\"/>\n"
+    "    </requestType>\n"
     "  </requestTypes>\n"
     "  <log level=\"info\"/>\n"
     "</scfgate>\n";
@@ -95,9 +98,11 @@ int omt_setup(struct omt *t, const char *const sim_args[], const char *cg_extra)
 	if (simproc_start(&t->sim, sim_bin("OMS_SIM_BIN"), args) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/cg.cred", t->dir);
-	if (write_text(path, "scfgate:scfgate-pass\n", 0600) != 0)
+	if (write_text(path, getenv("OMT_CRED") ? getenv("OMT_CRED") : "scfgate:scfgate-pass\n",
+	               0600) != 0)
 		return -1;
-	if (asprintf(&text, config_fmt, t->root, src, src, t->sim.base, t->dir,
+	if (asprintf(&text, config_fmt, t->root, src, src, t->sim.base,
+	             getenv("OMT_AUTH") ? getenv("OMT_AUTH") : "basic", t->dir,
 	             cg_extra ? cg_extra : "") < 0)
 		return -1;
 	if (write_text(t->config, text, 0640) != 0) {
