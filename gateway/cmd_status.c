@@ -30,7 +30,7 @@ int cmd_status(int argc, char **argv)
 	const char *config = NULL;
 	int json = 0, rc;
 	struct status_report *r = NULL;
-	struct buf out = BUF_INIT_CAP(0);
+	struct buf out;
 	struct cfg *c = NULL;
 	struct err e;
 	enum err_status s;
@@ -53,9 +53,12 @@ int cmd_status(int argc, char **argv)
 	}
 	if (!config)
 		return cli_usage("status", "--config FILE is required");
+	buf_init(&out, 0);
 	err_clear(&e);
-	if (cfg_load_file(config, &c, &e) != ERR_OK)
-		return cli_fail("status", &e);
+	if (cfg_load_file(config, &c, &e) != ERR_OK) {
+		rc = cli_fail("status", &e);
+		goto out;
+	}
 	if ((s = status_collect(c, 0, &r, &e)) != ERR_OK) {
 		rc = cli_fail("status", &e);
 		goto out;

@@ -1,0 +1,326 @@
+# tools/e2e/lib.sh: shell helpers shared by tools/demo-e2e.sh, the
+# end-to-end tests (tests/e2e/) and the latency benchmark.  Source it, then
+# call e2e_init BUILD_DIR WORK_DIR.
+#
+# The set-up is the one a city runs, on one machine:
+#   WORK/scf-host/   spool root, keys, config of the SCF half (scf.xml)
+#   WORK/oms-host/   the same for the OMS half (oms.xml)
+#   WORK/transport/  the file-copy transport's staging area
+#   WORK/logs/       one log per process
+# The two halves share no directory: records move only through
+# e2e_transfer_once (copy to a temporary name, rename into new/).
+#
+# Variables after the calls: E2E_GATE E2E_TOOL (binaries), SCF_PORT
+# OMS_PORT SCF_URL OMS_URL (simulators), SCF_CFG OMS_CFG SCF_ROOT OMS_ROOT,
+# E2E_PIDS (every background process started, for e2e_cleanup).
+
+E2E_EXT_FIELD=SCFIssueIDField
+E2E_TYPES=9101,9102,9103,9104 # 9105 (Snow/Ice) stays unmapped on purpose
+E2E_ACK='Thank you. Your report is now city work request {request_id}.'
+E2E_CLOSING='Work request {request_id} ({request_type}) is complete. Thank you.'
+E2E_CLOSING_9101='The pothole was filled under work request {request_id}.'
+E2E_CLOSING_9103='A crew replaced the lamp (work request {request_id}).'
+E2E_PIDS=""
+
+e2e_die() {
+	echo "e2e: $*" >&2
+	exit 1
+}
+
+e2e_init() {
+	local build=$1
+	E2E_WORK=$2
+	E2E_BUILD=$(cd "$build" && pwd) || e2e_die "no build directory $build"
+	E2E_GATE=$E2E_BUILD/scfgate
+	E2E_TOOL=$E2E_BUILD/tools/e2e/e2e-tool
+	E2E_SCF_SIM=$E2E_BUILD/tools/sim/scf-sim
+	E2E_OMS_SIM=$E2E_BUILD/tools/sim/oms-sim
+	local b
+	for b in "$E2E_GATE" "$E2E_TOOL" "$E2E_SCF_SIM" "$E2E_OMS_SIM"; do
+		[ -x "$b" ] || e2e_die "$b is not built"
+	done
+	mkdir -p "$E2E_WORK/logs" "$E2E_WORK/transport" "$E2E_WORK/state"
+}
+
+# e2e_start_sim NAME BINARY ARGS...: start a simulator on a free port;
+# sets <NAME>_PORT and <NAME>_PID (NAME is SCF or OMS).
+e2e_start_sim() {
+	local name=$1 bin=$2 out port="" i
+	shift 2
+	out=$E2E_WORK/logs/$name-sim.out
+	"$bin" --port 0 "$@" >"$out" 2>"$E2E_WORK/logs/$name-sim.log" &
+	local pid=$!
+	E2E_PIDS="$E2E_PIDS $pid"
+	for i in $(seq 1 100); do
+		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out" 2>/dev/null | head -1)
+		[ -n "$port" ] && break
+		kill -0 "$pid" 2>/dev/null || e2e_die "$name simulator exited: $(tail -3 "$E2E_WORK/logs/$name-sim.log")"
+		sleep 0.1
+	done
+	[ -n "$port" ] || e2e_die "$name simulator did not say which port it listens on"
+	eval "${name}_PORT=$port ${name}_PID=$pid"
+}
+
+# e2e_start_sims [SCF_ISSUES] [extra scf-sim args...]
+e2e_start_sims() {
+	local issues=${1:-25}
+	shift || true
+	e2e_start_sim SCF "$E2E_SCF_SIM" --issues "$issues" --org 1102 --rate-limit 0 "$@"
+	e2e_start_sim OMS "$E2E_OMS_SIM" --extra-fields "$E2E_EXT_FIELD" --requests 3
+	SCF_URL=http://127.0.0.1:$SCF_PORT
+	OMS_URL=http://127.0.0.1:$OMS_PORT
+}
+
+e2e_request_types() {
+	cat <<EOF
+  <requestTypes>
+    <requestType id="9101" title="Pothole" remoteId="Pothole">
+      <closingMessage>$E2E_CLOSING_9101</closingMessage>
+    </requestType>
+    <requestType id="9102" title="Graffiti" remoteId="Graffiti"/>
+    <requestType id="9103" title="Streetlight Out" remoteId="Street Light">
+      <closingMessage>$E2E_CLOSING_9103</closingMessage>
+    </requestType>
+    <requestType id="9104" title="Garbage Cart" remoteId="Garbage Cart"/>
+  </requestTypes>
+EOF
+}
+
+# e2e_make_halves SCF_POLL OMS_POLL [GRACE] [GAP_ALARM]: keys, credential
+# files, spool roots and both configurations.
+e2e_make_halves() {
+	local scf_poll=${1:-10} oms_poll=${2:-10} grace=${3:-30} alarm=${4:-3600} h
+	for h in scf oms; do
+		mkdir -p "$E2E_WORK/$h-host/spool" "$E2E_WORK/$h-host/keys"
+		"$E2E_GATE" keygen --dir "$E2E_WORK/$h-host/keys" --name "$h" >/dev/null ||
+			e2e_die "keygen failed"
+	done
+	# Only the public keys cross over.
+	cp "$E2E_WORK/scf-host/keys/scf.pub" "$E2E_WORK/oms-host/keys/"
+	cp "$E2E_WORK/oms-host/keys/oms.pub" "$E2E_WORK/scf-host/keys/"
+	(umask 077 && printf 'scf-sim-token\n' >"$E2E_WORK/scf-host/keys/scf.token")
+	(umask 077 && printf 'scfgate:scfgate-pass\n' >"$E2E_WORK/oms-host/keys/cartegraph.cred")
+	SCF_ROOT=$E2E_WORK/scf-host/spool
+	OMS_ROOT=$E2E_WORK/oms-host/spool
+	SCF_CFG=$E2E_WORK/scf-host/scf.xml
+	OMS_CFG=$E2E_WORK/oms-host/oms.xml
+	cat >"$SCF_CFG" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<scfgate half="scf" version="1">
+  <spool>
+    <root>$SCF_ROOT</root>
+    <producer>scf</producer>
+    <privateKey>$E2E_WORK/scf-host/keys/scf.key</privateKey>
+    <peerPublicKey>$E2E_WORK/scf-host/keys/oms.pub</peerPublicKey>
+    <graceSeconds>$grace</graceSeconds>
+    <gapAlarmSeconds>$alarm</gapAlarmSeconds>
+  </spool>
+  <scf>
+    <baseUrl>$SCF_URL/api/v2</baseUrl>
+    <organization>1102</organization>
+    <credentials auth="bearer">$E2E_WORK/scf-host/keys/scf.token</credentials>
+    <pollSeconds>$scf_poll</pollSeconds>
+    <overlapSeconds>120</overlapSeconds>
+    <ratePerMinute>600</ratePerMinute>
+    <systemComments forward="">
+      <account>7000001</account>
+    </systemComments>
+  </scf>
+$(e2e_request_types)
+  <messages>
+    <acknowledgment>$E2E_ACK</acknowledgment>
+    <closing>$E2E_CLOSING</closing>
+  </messages>
+  <log level="info"/>
+</scfgate>
+EOF
+	cat >"$OMS_CFG" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<scfgate half="oms" version="1">
+  <spool>
+    <root>$OMS_ROOT</root>
+    <producer>oms</producer>
+    <privateKey>$E2E_WORK/oms-host/keys/oms.key</privateKey>
+    <peerPublicKey>$E2E_WORK/oms-host/keys/scf.pub</peerPublicKey>
+    <graceSeconds>$grace</graceSeconds>
+    <gapAlarmSeconds>$alarm</gapAlarmSeconds>
+  </spool>
+  <cartegraph>
+    <baseUrl>$OMS_URL</baseUrl>
+    <credentials auth="basic">$E2E_WORK/oms-host/keys/cartegraph.cred</credentials>
+    <pollSeconds>$oms_poll</pollSeconds>
+    <fields>
+      <externalId field="$E2E_EXT_FIELD"/>
+    </fields>
+  </cartegraph>
+$(e2e_request_types)
+  <log level="info"/>
+</scfgate>
+EOF
+	"$E2E_GATE" config check "$SCF_CFG" >/dev/null || e2e_die "scf.xml does not check"
+	"$E2E_GATE" config check "$OMS_CFG" >/dev/null || e2e_die "oms.xml does not check"
+	local q
+	for q in outbound inbound; do
+		mkdir -p "$SCF_ROOT/$q/new" "$OMS_ROOT/$q/new"
+	done
+}
+
+# e2e_deliver FILE DEST_ROOT QUEUE: one file into the receiver's new/,
+# copied under a temporary name first, so the receiver never sees a torn
+# file.  Never replaces a file already there.
+e2e_deliver() {
+	local f=$1 root=$2 q=$3 name stage
+	name=$(basename "$f")
+	stage=$E2E_WORK/transport/.$name.$$
+	mkdir -p "$root/$q/new"
+	cp "$f" "$stage" || return 1
+	mv -n "$stage" "$root/$q/new/$name"
+	rm -f "$stage"
+}
+
+# e2e_transfer_once: move what each half committed to the other half.
+# A sent file goes into the sender's done/ (kept for replay and bundles).
+e2e_transfer_once() {
+	local f
+	for f in "$SCF_ROOT"/outbound/new/*.xml; do
+		[ -e "$f" ] || continue
+		e2e_deliver "$f" "$OMS_ROOT" outbound &&
+			mkdir -p "$SCF_ROOT/outbound/done" && mv -f "$f" "$SCF_ROOT/outbound/done/"
+	done
+	for f in "$OMS_ROOT"/inbound/new/*.xml; do
+		[ -e "$f" ] || continue
+		e2e_deliver "$f" "$SCF_ROOT" inbound &&
+			mkdir -p "$OMS_ROOT/inbound/done" && mv -f "$f" "$OMS_ROOT/inbound/done/"
+	done
+}
+
+# e2e_start_transport [INTERVAL]: the loop in the background.
+e2e_start_transport() {
+	local every=${1:-0.5}
+	(
+		trap 'exit 0' TERM
+		while :; do
+			e2e_transfer_once 2>>"$E2E_WORK/logs/transport.log"
+			sleep "$every"
+		done
+	) &
+	E2E_TRANSPORT_PID=$!
+	E2E_PIDS="$E2E_PIDS $E2E_TRANSPORT_PID"
+}
+
+e2e_stop_transport() {
+	[ -n "${E2E_TRANSPORT_PID:-}" ] || return 0
+	kill "$E2E_TRANSPORT_PID" 2>/dev/null
+	wait "$E2E_TRANSPORT_PID" 2>/dev/null
+	E2E_TRANSPORT_PID=""
+}
+
+# e2e_start_half scf|oms [args...]: the daemon; sets SCF_HALF_PID / OMS_HALF_PID.
+e2e_start_half() {
+	local h=$1 cfg pid
+	shift
+	if [ "$h" = scf ]; then cfg=$SCF_CFG; else cfg=$OMS_CFG; fi
+	"$E2E_GATE" "$h" --config "$cfg" --json "$@" \
+		>>"$E2E_WORK/logs/$h-half.json" 2>>"$E2E_WORK/logs/$h-half.log" &
+	pid=$!
+	E2E_PIDS="$E2E_PIDS $pid"
+	if [ "$h" = scf ]; then SCF_HALF_PID=$pid; else OMS_HALF_PID=$pid; fi
+}
+
+# e2e_stop_half scf|oms: SIGTERM, wait (the half finishes its record).
+e2e_stop_half() {
+	local pid
+	if [ "$1" = scf ]; then pid=${SCF_HALF_PID:-}; else pid=${OMS_HALF_PID:-}; fi
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if [ "$1" = scf ]; then SCF_HALF_PID=""; else OMS_HALF_PID=""; fi
+}
+
+# e2e_kill_half scf|oms: SIGKILL (a crash), wait.
+e2e_kill_half() {
+	local pid
+	if [ "$1" = scf ]; then pid=${SCF_HALF_PID:-}; else pid=${OMS_HALF_PID:-}; fi
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if [ "$1" = scf ]; then SCF_HALF_PID=""; else OMS_HALF_PID=""; fi
+}
+
+# Admin calls as residents, crews and testers.
+e2e_scf() { "$E2E_TOOL" http "$1" "$SCF_URL$2" ${3+"$3"}; }
+e2e_oms() { "$E2E_TOOL" http "$1" "$OMS_URL$2" ${3+"$3"}; }
+
+# e2e_dump: both simulators' states into WORK/state/{scf,oms}.json.
+e2e_dump() {
+	e2e_scf GET /_admin/state >"$E2E_WORK/state/scf.json" || return 1
+	e2e_oms GET /_admin/state >"$E2E_WORK/state/oms.json" || return 1
+}
+
+# e2e_new_issue TYPE_ID DESCRIPTION: a resident reports; prints the id.
+e2e_new_issue() {
+	e2e_scf POST /_admin/issues "{\"request_type_id\": $1, \"description\": \"$2\", \"photo\": ${3:-false}}" |
+		sed -n 's/^{"id":[ ]*\([0-9]*\).*/\1/p'
+}
+
+# e2e_comment ISSUE TEXT: a resident comments; prints the comment id.
+e2e_comment() {
+	e2e_scf POST "/_admin/issues/$1/comments" "{\"comment\": \"$2\", \"kind\": \"resident\", \"name\": \"Resident\"}" |
+		sed -n 's/^{"id":[ ]*\([0-9]*\).*/\1/p'
+}
+
+# e2e_close_request OID NOTE: a crew closes a request.
+e2e_close_request() {
+	e2e_oms POST "/_admin/requests/$1/close" "{\"note\": \"$2\", \"by\": \"crew\"}" >/dev/null
+}
+
+# e2e_oracle [extra oracle args...]: the exact end state over the dumps.
+e2e_oracle() {
+	"$E2E_TOOL" oracle --scf "$E2E_WORK/state/scf.json" --oms "$E2E_WORK/state/oms.json" \
+		--ext "$E2E_EXT_FIELD" --types "$E2E_TYPES" --ack "$E2E_ACK" --closing "$E2E_CLOSING" \
+		--type-closing "9101=$E2E_CLOSING_9101" --type-closing "9103=$E2E_CLOSING_9103" \
+		--title 9101=Pothole --title 9102=Graffiti --title "9103=Streetlight Out" \
+		--title "9104=Garbage Cart" "$@"
+}
+
+# e2e_wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+e2e_wait_for() {
+	local limit=$1 i
+	shift
+	for i in $(seq 1 $((limit * 4))); do
+		"$@" && return 0
+		sleep 0.25
+	done
+	return 1
+}
+
+# e2e_records ROOT QUEUE DIR: record files in a sub-directory.
+e2e_records() {
+	local n
+	n=$(ls "$1/$2/$3" 2>/dev/null | grep -c '\.xml$') || true
+	echo "${n:-0}"
+}
+
+# e2e_failed_reasons ROOT QUEUE: "NAME: first line of .why" per failed record.
+e2e_failed_reasons() {
+	local f
+	for f in "$1/$2/failed/"*; do
+		[ -e "$f" ] || continue
+		case $f in *.why | *.why.*) continue ;; esac
+		printf '%s: %s\n' "$(basename "$f")" "$(head -1 "$f.why" 2>/dev/null || echo '(no .why)')"
+	done
+}
+
+# e2e_cleanup: stop every process started here (by pid), politely first.
+e2e_cleanup() {
+	local p
+	for p in $E2E_PIDS; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	sleep 0.3
+	for p in $E2E_PIDS; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	E2E_PIDS=""
+}
