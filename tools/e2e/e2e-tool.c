@@ -277,30 +277,18 @@ static int cmd_summary(int argc, char **argv)
 		notes += occurrences(str_of(rq, "NotesField"), "[scf-comment ");
 		first += occurrences(str_of(rq, "CommentsField"), "[scf-comment ");
 	}
-	printf("closings written back to SeeClickFix:\n");
 	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
 	{
 		const char *t;
-		int n;
 		issues++;
 		if (api_comments(is, "acknowledge", &t) > 0) {
 			acked++;
 			if (!ack_example)
 				ack_example = t;
 		}
-		if ((n = api_comments(is, "close", &t)) > 0) {
-			const cJSON *r =
-			    request_for(reqs, argv[3], (long long)num_of(is, "id"), &n);
-			const char *rid = r ? str_of(r, "IDField") : NULL;
+		if (api_comments(is, "close", &t) > 0)
 			closed_scf++;
-			printf("  SCF issue %.0f (%s) Closed after request %s was closed: \"%s\"\n",
-			       num_of(is, "id"),
-			       str_of(is, "summary") ? str_of(is, "summary") : "?", rid ? rid : "?",
-			       t ? t : "");
-		}
 	}
-	if (!closed_scf)
-		printf("  (none)\n");
 	printf("SeeClickFix issues in the organization:     %d\n", issues);
 	printf("issues synced (a Cartegraph request each):   %d\n", synced);
 	printf("issues acknowledged in SeeClickFix:          %d\n", acked);
@@ -310,6 +298,22 @@ static int cmd_summary(int argc, char **argv)
 	printf("requests still open in Cartegraph:           %d\n", open_rq);
 	printf("requests closed by crews:                    %d\n", closed_rq);
 	printf("SCF issues closed by the gateway:            %d\n", closed_scf);
+	printf("closings written back to SeeClickFix:\n");
+	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
+	{
+		const char *t, *rid;
+		const cJSON *r;
+		int n;
+		if (api_comments(is, "close", &t) == 0)
+			continue;
+		r = request_for(reqs, argv[3], (long long)num_of(is, "id"), &n);
+		rid = r ? str_of(r, "IDField") : NULL;
+		printf("  SCF issue %.0f (%s) Closed after request %s was closed: \"%s\"\n",
+		       num_of(is, "id"), str_of(is, "summary") ? str_of(is, "summary") : "?",
+		       rid ? rid : "?", t ? t : "");
+	}
+	if (!closed_scf)
+		printf("  (none)\n");
 	cJSON_Delete(scf);
 	cJSON_Delete(oms);
 	return 0;

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# tools/demo-e2e.sh BUILD_DIR: scfgate end to end, the way a city runs it,
+# on one machine and in about a minute.
+#
+#   1. scf-sim (a SeeClickFix organization with 25 reports) and oms-sim
+#      (a Cartegraph OMS) start on free loopback ports.
+#   2. Each half gets its own spool root, its own Ed25519 key pair (only
+#      the public keys are exchanged) and its own configuration.
+#   3. `scfgate scf` and `scfgate oms` run as two separate daemons with
+#      10-second polls; a plain file-copy loop carries record files between
+#      the two spool roots (outbound: SCF host -> OMS host; inbound: OMS
+#      host -> SCF host), copying to a temporary name and renaming, as a
+#      shared folder, rsync or a diode would.
+#   4. Residents report new issues (one of a type the city does not send to
+#      Cartegraph) and comment; crews close some requests.
+#   5. Everything stops and a summary is printed, with `scfgate status` of
+#      each half.  The files stay in the directory printed at the end.
+#
+# The geocoder is not part of the demo (the configuration has no geocoder
+# section yet).
+set -euo pipefail
+
+build=${1:?usage: tools/demo-e2e.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/e2e/lib.sh"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-demo-e2e.XXXXXX")
+e2e_init "$build" "$work"
+trap 'e2e_cleanup' EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+count_synced() {
+	e2e_dump && [ "$("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" | wc -l)" -ge "$1" ]
+}
+count_scf_closed_by_gateway() {
+	e2e_dump && [ "$(grep -o '"via":"api","action":"close"' "$work/state/scf.json" | wc -l)" -ge "$1" ]
+}
+notes_have() {
+	e2e_dump && grep -q "\[scf-comment $1\]" "$work/state/oms.json"
+}
+
+step "1. simulators on loopback"
+e2e_start_sims 25
+echo "scf-sim (SeeClickFix, organization 1102): $SCF_URL"
+echo "oms-sim (Cartegraph OMS):                 $OMS_URL"
+
+step "2. two hosts: spool roots, key pairs, configurations"
+e2e_make_halves 10 10 30 600
+echo "SCF half: $SCF_CFG"
+echo "OMS half: $OMS_CFG"
+
+step "3. the two halves as daemons, and the file-copy transport"
+e2e_start_half scf
+e2e_start_half oms
+e2e_start_transport 0.5
+echo "scfgate scf (pid $SCF_HALF_PID), scfgate oms (pid $OMS_HALF_PID), transport (pid $E2E_TRANSPORT_PID)"
+t0=$(date +%s)
+e2e_wait_for 30 count_synced 1 || e2e_die "no request reached Cartegraph in 30 s (see $work/logs)"
+sleep 3
+e2e_dump
+first=$("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" | wc -l)
+echo "after $(($(date +%s) - t0)) s: $first of the organization's Open reports are Cartegraph requests"
+
+step "4. residents report and comment"
+new_ids=""
+for spec in "9101:Deep pothole in front of the library" "9103:Street light out on Elm St" \
+	"9102:Graffiti on the bus shelter" "9105:Ice on the sidewalk by the school"; do
+	id=$(e2e_new_issue "${spec%%:*}" "${spec#*:}" true)
+	new_ids="$new_ids $id"
+	echo "new report $id (request type ${spec%%:*}): ${spec#*:}"
+done
+comment_ids=""
+for line in $("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" open | awk '{print $2}' | head -3); do
+	cid=$(e2e_comment "$line" "Still there this morning, please hurry")
+	comment_ids="$comment_ids $cid"
+	echo "resident comment $cid on issue $line"
+done
+want=$((first + 3))
+e2e_wait_for 40 count_synced "$want" || echo "(not every new report arrived yet)"
+for cid in $comment_ids; do
+	e2e_wait_for 20 notes_have "$cid" || echo "(comment $cid not in Cartegraph yet)"
+done
+echo "after $(($(date +%s) - t0)) s: $("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" | wc -l) requests; the Snow/Ice report is not mapped and stays in SeeClickFix"
+
+step "5. crews close requests in Cartegraph"
+closed=0
+for oid in $("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" open | awk '{print $1}' | head -5); do
+	e2e_close_request "$oid" "Done by crew 7"
+	closed=$((closed + 1))
+	echo "crew closed request Oid $oid"
+done
+e2e_wait_for 40 count_scf_closed_by_gateway "$closed" || echo "(not every closing reached SeeClickFix yet)"
+echo "after $(($(date +%s) - t0)) s"
+
+step "6. stop (SIGTERM: each half finishes the record in hand)"
+e2e_stop_half scf
+e2e_stop_half oms
+e2e_stop_transport
+e2e_dump
+
+step "summary"
+"$E2E_TOOL" summary "$work/state/scf.json" "$work/state/oms.json" "$E2E_EXT_FIELD"
+unmapped=$(tail -1 "$work/logs/scf-half.json" 2>/dev/null | sed -n 's/.*"skipped_unmapped":\([0-9]*\).*/\1/p')
+echo "reports of unmapped types skipped:           ${unmapped:-?} (this run of the SCF half)"
+echo
+echo "records per queue (new = waiting, done = applied or handed over):"
+for h in scf oms; do
+	if [ $h = scf ]; then root=$SCF_ROOT; else root=$OMS_ROOT; fi
+	for q in outbound inbound; do
+		printf '  %s host %-8s new %s  done %s  failed %s  hold %s\n' "$h" "$q" \
+			"$(e2e_records "$root" $q new)" "$(e2e_records "$root" $q done)" \
+			"$(e2e_records "$root" $q failed)" "$(e2e_records "$root" $q hold)"
+	done
+done
+failed=$( (e2e_failed_reasons "$SCF_ROOT" inbound; e2e_failed_reasons "$SCF_ROOT" outbound
+	e2e_failed_reasons "$OMS_ROOT" outbound; e2e_failed_reasons "$OMS_ROOT" inbound) )
+if [ -n "$failed" ]; then
+	echo "failed records:"
+	echo "$failed" | sed 's/^/  /'
+else
+	echo "failed records: none"
+fi
+
+step "scfgate status --config $SCF_CFG"
+"$E2E_GATE" status --config "$SCF_CFG" || true
+step "scfgate status --config $OMS_CFG"
+"$E2E_GATE" status --config "$OMS_CFG" || true
+
+step "check"
+if e2e_oracle --min-closed "$closed"; then
+	verdict=0
+else
+	verdict=1
+fi
+echo
+echo "Everything is kept in $work:"
+echo "  scf-host/ and oms-host/ (spool roots, keys, scf.xml, oms.xml), logs/, state/ (simulator dumps)"
+exit $verdict
