@@ -119,6 +119,21 @@ int map_comment_id_from_flag_url(const char *flag_url, char *out, size_t out_siz
 enum err_status map_cg_create_body(const struct cfg *c, const struct record_issue *is,
                                    struct buf *out, struct err *e);
 
+/* What the OMS half knows beyond the record when it creates a request
+ * (today: the geocoder's verdict, oms_geo.h).  Every member may be NULL. */
+struct map_cg_extra {
+	const char *location;   /* LocationDescriptionField instead of is->address */
+	const char *note;       /* one line for staff */
+	const char *note_field; /* the Cartegraph field for note; NULL: the note is
+	                           appended to the description after a blank line */
+};
+
+/* map_cg_create_body with extra (NULL: exactly map_cg_create_body).  The
+ * location and the note are escaped like all free text. */
+enum err_status map_cg_create_body_ex(const struct cfg *c, const struct record_issue *is,
+                                      const struct map_cg_extra *extra, struct buf *out,
+                                      struct err *e);
+
 /* The description text alone (as put into DescriptionField, escaped). */
 enum err_status map_cg_description(const struct record_issue *is, struct buf *out);
 

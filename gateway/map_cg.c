@@ -163,6 +163,24 @@ static enum err_status comments_text(const struct cfg *c, const struct record_is
 enum err_status map_cg_create_body(const struct cfg *c, const struct record_issue *is,
                                    struct buf *out, struct err *e)
 {
+	return map_cg_create_body_ex(c, is, NULL, out, e);
+}
+
+/* The description, with the note at its end when it has no field of its own. */
+static enum err_status description_text(const struct record_issue *is, const struct map_cg_extra *x,
+                                        struct buf *out)
+{
+	enum err_status st = map_cg_description(is, out);
+
+	if (st == ERR_OK && x && x->note && *x->note && !x->note_field)
+		st = buf_addf(out, "%s%s", out->len ? "\n\n" : "", x->note);
+	return st;
+}
+
+enum err_status map_cg_create_body_ex(const struct cfg *c, const struct record_issue *is,
+                                      const struct map_cg_extra *x, struct buf *out, struct err *e)
+{
+	const char *location = x && x->location ? x->location : is->address;
 	const struct cfg_cartegraph *g = &c->cg;
 	const struct cfg_request_type *rt = cfg_request_type(c, is->request_type_id);
 	struct buf desc = BUF_INIT_CAP(BUF_DEFAULT_CAP), comments = BUF_INIT_CAP(BUF_DEFAULT_CAP);
@@ -176,7 +194,7 @@ enum err_status map_cg_create_body(const struct cfg *c, const struct record_issu
 		               is->issue_id, is->request_type_id);
 	if (!g->request_class)
 		return err_set(e, ERR_FATAL, "configuration has no <cartegraph> section");
-	if (map_cg_description(is, &desc) != ERR_OK || comments_text(c, is, &comments) != ERR_OK ||
+	if (description_text(is, x, &desc) != ERR_OK || comments_text(c, is, &comments) != ERR_OK ||
 	    !(row = cJSON_CreateObject())) {
 		st = oom(e);
 		goto out;
@@ -184,7 +202,8 @@ enum err_status map_cg_create_body(const struct cfg *c, const struct record_issu
 	if (add_text(row, g->requester_field, g->requester_name) ||
 	    add_text(row, g->issue_field, rt->remote_id) || add_geo(g, row, is->lat, is->lng) ||
 	    add_text(row, g->description_field, buf_str(&desc)) ||
-	    (is->address && add_text(row, g->location_field, is->address)) ||
+	    (location && add_text(row, g->location_field, location)) ||
+	    (x && x->note && *x->note && x->note_field && add_text(row, x->note_field, x->note)) ||
 	    (is->media_url && (!cJSON_AddStringToObject(row, g->attachment_field, is->media_url) ||
 	                       !cJSON_AddBoolToObject(row, g->linked_field, 1))) ||
 	    (comments.len && add_text(row, g->comments_field, buf_str(&comments))) ||
