@@ -867,8 +867,6 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 		return st;
 	if ((st = check_messages(ld, root)) || (st = check_custom_fields(ld, root)))
 		return st;
-	if (geo && (st = check_geocoder(ld, geo)))
-		return st;
 	if ((st = check_file(ld, child(spool, "root"), c->spool.root, 1)) ||
 	    (st = check_file(ld, child(spool, "privateKey"), c->spool.private_key, 0)) ||
 	    (st = check_file(ld, child(spool, "peerPublicKey"), c->spool.peer_public_key, 0)))
@@ -879,6 +877,8 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 		return st;
 	if (c->half == CFG_HALF_OMS &&
 	    (st = check_file(ld, child(cg, "credentials"), c->cg.credential_file, 0)))
+		return st;
+	if (geo && (st = check_geocoder(ld, geo)))
 		return st;
 	return ERR_OK;
 }
