@@ -191,9 +191,10 @@ struct scf_replay_result {
  * Put selected done/ records of the inbound queue through write-back
  * again.  The files stay in done/; each effect is checked against SCF
  * first, so a replay never transitions an issue twice.  Safe while the
- * daemon runs (replay does not claim; it only reads done/).  ERR_PERM if a
- * named file is not in done/ or does not verify; ERR_FATAL as for the
- * half.
+ * daemon runs (replay does not claim; it only reads done/).  Its own
+ * limiter runs at half the configured rate: the daemon polls far below
+ * its limit, so the two together rarely meet SCF's, and a 429 is obeyed
+ * anyway.
  */
 enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel,
                            struct scf_replay_result *res, struct err *e);

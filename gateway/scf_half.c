@@ -15,7 +15,7 @@
 #define SCFGATE_VERSION "dev"
 #endif
 
-enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock,
+enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock, double share,
                               struct http_client **out, struct err *e)
 {
 	struct http_config hc;
@@ -46,7 +46,7 @@ enum err_status scf_open_http(const struct cfg *c, const struct http_clock *cloc
 	hc.user_agent = c->scf.user_agent ? c->scf.user_agent : ua;
 	/* One bucket for the whole half, burst 1: SCF counts per minute, and
 	 * a burst on top of the steady rate would cross its limit. */
-	hc.rate_per_minute = c->scf.rate_per_minute;
+	hc.rate_per_minute = c->scf.rate_per_minute * share;
 	hc.burst = 1;
 	hc.clock = clock;
 	s = http_client_new(out, &hc, e);
@@ -76,7 +76,7 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 			s = ERR_FATAL;
 		goto fail;
 	}
-	if ((s = scf_open_http(c, clock, &h->http, e)))
+	if ((s = scf_open_http(c, clock, 1.0, &h->http, e)))
 		goto fail;
 	if ((s = spool_queue_init(c->spool.root, SCF_OUTBOUND, e)) ||
 	    (s = spool_queue_init(c->spool.root, SCF_INBOUND, e)))

@@ -40,8 +40,9 @@ static inline int scf_stopping(const struct scf_half *h)
 	return h->stop && *h->stop;
 }
 
-/* Shared by the half and replay: keys and the single HTTP client. */
-enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock,
+/* Shared by the half and replay: the HTTP client, at share/1 of the
+ * configured rate (replay runs beside the daemon and takes half). */
+enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock, double share,
                               struct http_client **out, struct err *e);
 
 /* The outcome of one inbound record, for the drain and for replay. */

@@ -354,7 +354,9 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 		            sel->n_names - x.n, sel->n_names);
 		goto out;
 	}
-	if ((s = scf_open_http(c, NULL, &http, e)))
+	/* SCF counts calls per client account, not per process: leave the
+	 * daemon (if it runs) half of the budget. */
+	if ((s = scf_open_http(c, NULL, 0.5, &http, e)))
 		goto out;
 	for (size_t i = 0; i < x.n; i++) {
 		char path[SPOOL_PATH_MAX];

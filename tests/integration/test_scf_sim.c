@@ -317,7 +317,7 @@ static void inj_sleep(void *ctx, uint64_t ms)
 		cJSON_Delete(tsim_call(in->s, "POST", "/_admin/faults", in->fault, NULL));
 }
 
-static void fault_mid_pagination(const char *fault, int pass_fails)
+static void fault_mid_pagination(const char *fault, int pass_fails, int want_retry)
 {
 	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
 	struct tenv_opts o = {0};
@@ -345,9 +345,14 @@ static void fault_mid_pagination(const char *fault, int pass_fails)
 		assert_int_equal((int)r.s.issue_records, 20); /* page 1 is kept */
 	} else {
 		assert_int_equal(r.st, ERR_OK);
-		assert_true(r.h.retries >= 1);
+		assert_true(!want_retry || r.h.retries >= 1);
 		assert_int_equal((int)r.s.issue_records, 45);
 	}
+	/* the fault did fire */
+	keys = tsim_call(&s, "GET", "/_admin/stats", NULL, NULL);
+	assert_non_null(cJSON_GetObjectItem(keys, "faults"));
+	assert_non_null(cJSON_GetObjectItem(keys, "faults")->child);
+	cJSON_Delete(keys);
 	cJSON_Delete(tsim_call(&s, "DELETE", "/_admin/faults", NULL, NULL));
 	in.fault = NULL;
 	run_once(&t, &clk, &r);
@@ -364,40 +369,57 @@ static void fault_mid_pagination(const char *fault, int pass_fails)
 static void fault_malformed(void **u)
 {
 	(void)u;
-	fault_mid_pagination("{\"fail_next\":{\"kind\":\"malformed\",\"count\":1}}", 1);
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"malformed\",\"count\":1}}", 1, 1);
 }
 static void fault_truncated(void **u)
 {
 	(void)u;
-	fault_mid_pagination("{\"fail_next\":{\"kind\":\"truncate\",\"count\":1}}", 1);
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"truncate\",\"count\":1}}", 1, 1);
 }
 static void fault_500_recovers(void **u)
 {
 	(void)u;
-	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":500,\"count\":1}}", 0);
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":500,\"count\":1}}", 0,
+	                     1);
 }
 static void fault_502_recovers(void **u)
 {
 	(void)u;
-	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":502,\"count\":2}}", 0);
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":502,\"count\":2}}", 0,
+	                     1);
 }
 static void fault_503_gives_up(void **u)
 {
 	(void)u;
-	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":503,\"count\":5}}", 1);
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"error\",\"status\":503,\"count\":5}}", 1,
+	                     1);
 }
 static void fault_drop_recovers(void **u)
 {
 	(void)u;
 	/* count 2: libcurl silently repeats a request once when a reused
 	 * connection closes without a reply */
-	fault_mid_pagination("{\"fail_next\":{\"kind\":\"drop\",\"count\":2}}", 0);
+	fault_mid_pagination("{\"fail_next\":{\"kind\":\"drop\",\"count\":2}}", 0, 1);
 }
 static void fault_timeout_recovers(void **u)
 {
 	(void)u;
 	fault_mid_pagination("{\"hang_ms\":300,\"fail_next\":{\"kind\":\"timeout\",\"count\":2}}",
-	                     0);
+	                     0, 1);
+}
+
+static void fault_slow_body(void **u)
+{
+	(void)u;
+	fault_mid_pagination(
+	    "{\"slow_chunk_ms\":5,\"slow_chunk_bytes\":512,\"fail_next\":{\"kind\":\"slow\","
+	    "\"count\":1}}",
+	    0, 0);
+}
+static void fault_maintenance(void **u)
+{
+	(void)u;
+	fault_mid_pagination("{\"maintenance\":true}", 1, 1);
 }
 
 /* ---- 429 and Retry-After, in simulated time ---- */
@@ -805,6 +827,8 @@ int main(void)
 	    cmocka_unit_test(fault_503_gives_up),
 	    cmocka_unit_test(fault_drop_recovers),
 	    cmocka_unit_test(fault_timeout_recovers),
+	    cmocka_unit_test(fault_slow_body),
+	    cmocka_unit_test(fault_maintenance),
 	    cmocka_unit_test(rate_default_no_429),
 	    cmocka_unit_test(rate_429_retry_after),
 	    cmocka_unit_test(writeback_and_replay),
