@@ -157,8 +157,11 @@ $(e2e_request_types)
   <log level="info"/>
 </scfgate>
 EOF
-	"$E2E_GATE" config check "$SCF_CFG" >/dev/null || e2e_die "scf.xml does not check"
-	"$E2E_GATE" config check "$OMS_CFG" >/dev/null || e2e_die "oms.xml does not check"
+	local c
+	for c in "$SCF_CFG" "$OMS_CFG"; do
+		"$E2E_GATE" config check "$c" >/dev/null 2>&1 ||
+			e2e_die "$("$E2E_GATE" config check "$c" 2>&1 | tail -1)"
+	done
 	local q
 	for q in outbound inbound; do
 		mkdir -p "$SCF_ROOT/$q/new" "$OMS_ROOT/$q/new"

@@ -1,0 +1,19 @@
+# End to end: both halves as separate processes on the simulators, each
+# with its own spool root and keys, records carried by a file-copy
+# transport (tools/e2e/lib.sh).  Scripts take the build directory.
+#   e2e_status     `scfgate status` on real spools (gap, alarm, failed)
+#   e2e_lifecycle  many issues through their life; files out of order,
+#                  twice and in pieces; a forged inbound record; unmapped
+#                  types; an Archived issue; exact oracle
+#   e2e_soak       SIGKILL of either half at random points under API faults,
+#                  SCFGATE_SOAK_SECONDS long (default 150); exact oracle
+# The latency benchmark is tests/bench/e2e_bench.sh (not a test).
+if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
+  foreach(t status lifecycle soak)
+    add_test(NAME e2e_${t}
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/${t}.sh ${CMAKE_BINARY_DIR})
+    set_tests_properties(e2e_${t} PROPERTIES LABELS e2e TIMEOUT 600)
+  endforeach()
+  set_tests_properties(e2e_status PROPERTIES TIMEOUT 120)
+  set_tests_properties(e2e_lifecycle PROPERTIES TIMEOUT 240)
+endif()

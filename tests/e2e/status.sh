@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# e2e_status: `scfgate status` of both halves on real spools: usage, a
+# healthy empty set-up, records waiting for the transport, a gap (shown,
+# then alarmed, then gone), a tampered record quarantined (exit 1 with the
+# reason), text and JSON.
+set -uo pipefail
+build=${1:?usage: status.sh BUILD_DIR}
+. "$(dirname "$0")/../../tools/e2e/lib.sh"
+work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-status.XXXXXX")
+e2e_init "$build" "$work"
+trap 'e2e_cleanup' EXIT
+fails=0
+ok() { echo "ok - $*"; }
+bad() { echo "not ok - $*"; fails=$((fails + 1)); }
+# expect RC PATTERN DESCRIPTION -- ARGS...: run status, check exit and output.
+expect() {
+	local want=$1 pat=$2 what=$3 out rc
+	shift 4
+	out=$("$E2E_GATE" status "$@" 2>&1)
+	rc=$?
+	if [ "$rc" = "$want" ] && printf '%s' "$out" | grep -q -- "$pat"; then
+		ok "$what"
+	else
+		bad "$what (exit $rc, wanted $want and /$pat/):"
+		printf '%s\n' "$out" | sed 's/^/    /'
+	fi
+}
+
+e2e_start_sims 25
+e2e_make_halves 10 10 3 2
+
+expect 2 "scfgate status: --config FILE is required" "usage: no config" --
+expect 2 "scfgate status: unknown argument --bogus" "usage: unknown argument" -- --bogus
+expect 0 "usage: scfgate status --config FILE" "--help" -- --help
+expect 1 "scfgate status: " "unreadable configuration fails with one line" -- --config "$work/none.xml"
+
+expect 0 "^ok: scf half, 0 waiting" "empty SCF half is healthy" -- --config "$SCF_CFG"
+expect 0 "watermark: none yet" "no watermark before the first pass" -- --config "$SCF_CFG"
+expect 0 '"attention":false' "JSON of a healthy OMS half" -- --config "$OMS_CFG" --json
+expect 0 '"tracked_open":null' "JSON says what it cannot know" -- --config "$OMS_CFG" --json
+
+"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$work/logs/scf.log" || bad "scf --once"
+n=$(e2e_records "$SCF_ROOT" outbound new)
+[ "$n" -ge 3 ] || bad "the SCF half committed only $n records"
+expect 0 "new $n " "records waiting for the transport are counted" -- --config "$SCF_CFG"
+expect 0 "oldest waiting: [0-9]*s (since " "the oldest waiting record's age" -- --config "$SCF_CFG"
+expect 0 "watermark: 20[0-9-]*T" "the watermark after a pass" -- --config "$SCF_CFG"
+expect 0 '"watermark_epoch":[0-9]' "the watermark in JSON" -- --config "$SCF_CFG" --json
+
+# Deliver everything but the first record: a gap.
+first=$(ls "$SCF_ROOT/outbound/new" | head -1)
+for f in "$SCF_ROOT"/outbound/new/*.xml; do
+	[ "$(basename "$f")" = "$first" ] || e2e_deliver "$f" "$OMS_ROOT" outbound
+done
+"$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
+expect 0 "gap: seq 1 of scf missing for .*not alarmed yet" "a fresh gap is shown, not alarmed" -- --config "$OMS_CFG"
+sleep 3
+expect 1 "ALARMED" "a gap older than gapAlarmSeconds is alarmed" -- --config "$OMS_CFG"
+expect 1 "^ATTENTION: oms half: outbound waits for seq 1 of scf (alarmed)" "one-line summary names the gap" -- --config "$OMS_CFG"
+expect 1 '"gap":{"producer":"scf","seq":1,.*"alarmed":true' "the gap in JSON" -- --config "$OMS_CFG" --json
+
+e2e_deliver "$SCF_ROOT/outbound/new/$first" "$OMS_ROOT" outbound
+"$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
+expect 0 "gap: none (next expected seq $((n + 1)))" "the gap closes when the record arrives" -- --config "$OMS_CFG"
+
+# A record altered after signing, as the next sequence: quarantined.
+last=$(ls "$SCF_ROOT/outbound/new" | tail -1)
+next=$((n + 1))
+forged=$(printf '%020d-scf.xml' "$next")
+sed -e "s|<seq>$n</seq>|<seq>$next</seq>|" "$SCF_ROOT/outbound/new/$last" >"$work/transport/$forged"
+touch -d '-1 minute' "$work/transport/$forged"
+mv "$work/transport/$forged" "$OMS_ROOT/outbound/new/$forged"
+"$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
+[ -e "$OMS_ROOT/outbound/failed/$forged" ] || bad "the altered record was not quarantined"
+why=$(head -1 "$OMS_ROOT/outbound/failed/$forged.why" 2>/dev/null)
+expect 1 "failed $forged: .*" "a failed record is listed with its reason" -- --config "$OMS_CFG"
+expect 1 "^ATTENTION: oms half: 1 failed record$" "the summary counts failed records" -- --config "$OMS_CFG"
+expect 1 "$(printf '%s' "${why:0:40}" | sed 's/[][\.*^$/]/\\&/g')" "the reason is the first line of the .why" -- --config "$OMS_CFG"
+expect 1 '"failed":\[{"name":"'"$forged"'","why":"' "failed records in JSON" -- --config "$OMS_CFG" --json
+expect 0 "^ok: scf half" "the other half stays healthy" -- --config "$SCF_CFG"
+
+echo "status tests: $fails failed"
+[ "$fails" -eq 0 ]
