@@ -40,7 +40,7 @@
  *     pass that every entry has the digest the first pass verified (so a
  *     bundle swapped on the medium between passes is refused too).
  *
- * Memory: one entry at a time (<= max_entry_bytes) plus 56 bytes per
+ * Memory: one entry at a time (<= max_entry_bytes) plus 48 bytes per
  * record entry (the digests the manifest is compared with), capped by
  * max_entries.  Export holds one record at a time and no list of names
  * (it computes the names in sequence order and probes for them; only a
@@ -67,7 +67,8 @@
 
 /* Defaults for struct bundle_limits. */
 #define BUNDLE_MAX_ENTRY_BYTES RECORD_MAX_BYTES
-#define BUNDLE_MAX_ENTRIES     ((size_t)1000000)
+/* Keeps a reader under 32 MiB (48 bytes per entry); export refuses more. */
+#define BUNDLE_MAX_ENTRIES     ((size_t)400000)
 #define BUNDLE_MAX_TOTAL_BYTES ((uint64_t)16 * 1024 * 1024 * 1024)
 /* Most distinct ranges an acknowledgment may carry. */
 #define BUNDLE_MAX_RANGES ((size_t)100000)
@@ -165,7 +166,8 @@ struct bundle_export_opts {
 /*
  * Write the selected record files of root/queue/<source> into out_path
  * (compression from its name: .tar.zst, .tar.gz, else plain tar), with a
- * manifest signed by key.  An empty selection still makes a valid bundle.
+ * manifest signed by key.  An empty selection still makes a valid bundle;
+ * more than BUNDLE_MAX_ENTRIES records is refused (split with from/to).
  * info (may be NULL) receives what the manifest says.
  */
 enum err_status bundle_export(const struct bundle_export_opts *o, const struct sig_key *key,
@@ -223,7 +225,8 @@ struct bundle_archive_result {
  * removed from done/ only after the bundle was written, fsync'd, renamed
  * and then read back from disk and verified (signature, every digest, and
  * each digest against the done/ file it came from); done/ is fsync'd
- * afterwards.  progress may be NULL.  A record's mtime is when it was
+ * afterwards.  At most BUNDLE_MAX_ENTRIES records (the oldest sequences)
+ * per call; the next call takes the rest.  progress may be NULL.  A record's mtime is when it was
  * written into this spool (renames keep it), not when it was completed.
  */
 enum err_status bundle_archive(const char *root, const char *queue, unsigned older_than_days,

@@ -230,6 +230,8 @@ static int find_old(const struct spool_entry *ent, void *vctx)
 
 	if (ent->seq == 0 || !old_enough(ent, a))
 		return 0;
+	if (a->n == BUNDLE_MAX_ENTRIES)
+		return 1; /* the rest goes into the next run's bundle */
 	if (a->n == 0 || ent->seq < a->first)
 		a->first = ent->seq;
 	if (ent->seq > a->last)

@@ -17,9 +17,9 @@
 /* What the manifest is compared with: one compact row per record entry. */
 struct bundle_row {
 	uint64_t seq;
-	uint64_t size;
-	uint32_t producer; /* index into producers */
 	unsigned char sha[32];
+	uint32_t size;     /* entries are capped far below 4 GiB */
+	uint16_t producer; /* index into producers */
 };
 
 struct bundle_table {

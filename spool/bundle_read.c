@@ -182,8 +182,8 @@ static int table_push(struct bundle_table *t, uint64_t seq, const char *producer
 		t->alloc = na;
 	}
 	t->rows[t->n].seq = seq;
-	t->rows[t->n].size = size;
-	t->rows[t->n].producer = (uint32_t)p;
+	t->rows[t->n].size = (uint32_t)size;
+	t->rows[t->n].producer = (uint16_t)p;
 	memcpy(t->rows[t->n].sha, sha, 32);
 	t->n++;
 	return 0;
@@ -735,6 +735,8 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 		r.lim = *o->limits;
 	else
 		bundle_limits_default(&r.lim);
+	if (r.lim.max_entry_bytes > UINT32_MAX)
+		r.lim.max_entry_bytes = UINT32_MAX;
 	r.a = archive_read_new();
 	if (!r.a) {
 		st = fail(&r, ERR_TEMP, "out of memory");

@@ -545,6 +545,11 @@ enum err_status bundle_export(const struct bundle_export_opts *o, const struct s
 	st = bundle_walk(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
 	if (st != ERR_OK)
 		return st;
+	if (x.total > BUNDLE_MAX_ENTRIES)
+		return err_set(e, ERR_PERM,
+		               "%" PRIu64 " records selected, more than the %zu one bundle may "
+		               "carry: split the export with --from/--to",
+		               x.total, BUNDLE_MAX_ENTRIES);
 	st = bw_open(&w, out_path, BUNDLE_RECORDS, o->signer ? o->signer : "scfgate", key, o->queue,
 	             spool_dir_name(src), e);
 	if (st != ERR_OK)
