@@ -5,7 +5,8 @@
  * configuration says; a geocoder that is down, answers its error body,
  * hangs or scores low leaves the reported address and a note that says
  * why, and nothing fails; without a geocoder the body is byte for byte
- * the one map_cg_create_body builds.
+ * the one map_cg_create_body builds; a geocoder that stops answering is
+ * paused instead of costing every new issue the full timeout.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -176,9 +177,9 @@ static void issue(struct record_issue *is, const char *address)
 	is->address = (char *)address;
 }
 
-static struct geo_client *open_geo(const struct cfg *c)
+static struct oms_geo *open_geo(const struct cfg *c)
 {
-	struct geo_client *g = NULL;
+	struct oms_geo *g = NULL;
 	struct err e;
 
 	err_clear(&e);
@@ -217,7 +218,7 @@ static long now_ms(void)
 
 /* The reported address is used, the note says why, the description is
  * the reporter's text plus that note, and there is no stray field. */
-static void assert_reported(const struct cfg *c, struct geo_client *g, const char *why)
+static void assert_reported(const struct cfg *c, struct oms_geo *g, const char *why)
 {
 	struct record_issue is;
 	struct oms_geo_view v;
@@ -226,7 +227,7 @@ static void assert_reported(const struct cfg *c, struct geo_client *g, const cha
 	char want[512];
 
 	issue(&is, REPORTED);
-	x = oms_geo_apply(g, c, &is, &v);
+	x = oms_geo_apply(g, &is, &v);
 	assert_non_null(x);
 	assert_false(v.result.verified);
 	assert_null(x->location);
@@ -251,10 +252,10 @@ static void test_not_configured_body_unchanged(void **state)
 
 	assert_null(open_geo(c));
 	issue(&is, REPORTED);
-	assert_null(oms_geo_apply(NULL, c, &is, &v));
+	assert_null(oms_geo_apply(NULL, &is, &v));
 	err_clear(&e);
 	assert_int_equal(map_cg_create_body(c, &is, &a, &e), ERR_OK);
-	assert_int_equal(map_cg_create_body_ex(c, &is, oms_geo_apply(NULL, c, &is, &v), &b, &e),
+	assert_int_equal(map_cg_create_body_ex(c, &is, oms_geo_apply(NULL, &is, &v), &b, &e),
 	                 ERR_OK);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.data, b.data, a.len);
@@ -275,7 +276,7 @@ static void test_not_configured_body_unchanged(void **state)
 static void test_verified_note_in_description(void **state)
 {
 	struct cfg *c = config(NULL, "    <baseUrl>BASE</baseUrl>\n");
-	struct geo_client *g = open_geo(c);
+	struct oms_geo *g = open_geo(c);
 	struct record_issue is;
 	struct oms_geo_view v;
 	const struct map_cg_extra *x;
@@ -286,7 +287,7 @@ static void test_verified_note_in_description(void **state)
 	assert_non_null(g);
 	issue(&is, REPORTED);
 	logbuf[0] = '\0';
-	x = oms_geo_apply(g, c, &is, &v);
+	x = oms_geo_apply(g, &is, &v);
 	assert_true(v.result.verified);
 	assert_non_null(x->location);
 	assert_null(x->note_field);
@@ -300,7 +301,7 @@ static void test_verified_note_in_description(void **state)
 	assert_non_null(strstr(want, "\n\nAddress verified by ArcGIS (nearest address, "));
 	assert_non_null(strstr(logbuf, "geo: effect=verified issue=1234 op=reverseGeocode"));
 	cJSON_Delete(root);
-	geo_client_free(g);
+	oms_geo_free(g);
 	cfg_free(c);
 }
 
@@ -308,14 +309,14 @@ static void test_verified_note_in_field(void **state)
 {
 	struct cfg *c = config(NULL, "    <baseUrl>BASE</baseUrl>\n    <mode>find</mode>\n"
 	                             "    <resultField>GeocodeNoteField</resultField>\n");
-	struct geo_client *g = open_geo(c);
+	struct oms_geo *g = open_geo(c);
 	struct record_issue is;
 	struct oms_geo_view v;
 	cJSON *root, *row;
 
 	reset();
 	issue(&is, REPORTED);
-	row = row_of(c, &is, oms_geo_apply(g, c, &is, &v), &root);
+	row = row_of(c, &is, oms_geo_apply(g, &is, &v), &root);
 	assert_true(v.result.verified);
 	assert_string_equal(v.result.operation, "findAddressCandidates");
 	assert_non_null(strstr(field(row, "LocationDescriptionField"),
@@ -325,7 +326,7 @@ static void test_verified_note_in_field(void **state)
 	/* the description is the reporter's alone */
 	assert_string_equal(field(row, "DescriptionField"), "Deep hole by the curb");
 	cJSON_Delete(root);
-	geo_client_free(g);
+	oms_geo_free(g);
 	cfg_free(c);
 }
 
@@ -334,19 +335,19 @@ static void test_geocoder_down(void **state)
 	/* nothing listens on port 1 */
 	struct cfg *c = config(NULL, "    <baseUrl>http://127.0.0.1:1" PREFIX "</baseUrl>\n"
 	                             "    <timeoutMilliseconds>1000</timeoutMilliseconds>\n");
-	struct geo_client *g = open_geo(c);
+	struct oms_geo *g = open_geo(c);
 	long t0 = now_ms();
 
 	assert_reported(c, g, "Reported address; ArcGIS geocoder unavailable (");
 	assert_true(now_ms() - t0 < 1000 + 600);
-	geo_client_free(g);
+	oms_geo_free(g);
 	cfg_free(c);
 }
 
 static void test_error_body(void **state)
 {
 	struct cfg *c = config(NULL, "    <baseUrl>BASE</baseUrl>\n");
-	struct geo_client *g = open_geo(c);
+	struct oms_geo *g = open_geo(c);
 	char r[256];
 
 	reset();
@@ -356,7 +357,7 @@ static void test_error_body(void **state)
 	         LAT, LNG);
 	assert_int_equal(admin("POST", "/_admin/rules", r), 200);
 	assert_reported(c, g, "geocoder error 500: Unable to complete operation.");
-	geo_client_free(g);
+	oms_geo_free(g);
 	cfg_free(c);
 }
 
@@ -364,7 +365,7 @@ static void test_timeout(void **state)
 {
 	struct cfg *c = config(NULL, "    <baseUrl>BASE</baseUrl>\n"
 	                             "    <timeoutMilliseconds>300</timeoutMilliseconds>\n");
-	struct geo_client *g = open_geo(c);
+	struct oms_geo *g = open_geo(c);
 	long t0;
 
 	reset();
@@ -375,14 +376,14 @@ static void test_timeout(void **state)
 	print_message("timeout 300 ms, geocoder hanging: body built after %ld ms\n", now_ms() - t0);
 	assert_true(now_ms() - t0 < 300 + 600);
 	reset();
-	geo_client_free(g);
+	oms_geo_free(g);
 	cfg_free(c);
 }
 
 static void test_low_score_and_no_address(void **state)
 {
 	struct cfg *c = config(NULL, "    <baseUrl>BASE</baseUrl>\n    <mode>find</mode>\n");
-	struct geo_client *g = open_geo(c);
+	struct oms_geo *g = open_geo(c);
 	struct record_issue is;
 	struct oms_geo_view v;
 	cJSON *root, *row;
@@ -400,13 +401,76 @@ static void test_low_score_and_no_address(void **state)
 	         LNG);
 	assert_int_equal(admin("POST", "/_admin/rules", r), 200);
 	issue(&is, NULL);
-	row = row_of(c, &is, oms_geo_apply(g, c, &is, &v), &root);
+	row = row_of(c, &is, oms_geo_apply(g, &is, &v), &root);
 	assert_false(v.result.verified);
 	assert_null(cJSON_GetObjectItem(row, "LocationDescriptionField"));
 	assert_non_null(strstr(field(row, "DescriptionField"), "\n\nReported address; "));
 	cJSON_Delete(root);
 	reset();
-	geo_client_free(g);
+	oms_geo_free(g);
+	cfg_free(c);
+}
+
+/* A geocoder that stops answering is paused after a few tries, so a
+ * backlog of new issues is not slowed by the full timeout each; after the
+ * pause it is asked again, and an answer ends the run. */
+static void test_pause_after_unanswered(void **state)
+{
+	struct cfg *c = config(NULL, "    <baseUrl>BASE</baseUrl>\n"
+	                             "    <timeoutMilliseconds>200</timeoutMilliseconds>\n");
+	struct oms_geo *g = open_geo(c);
+	struct record_issue is;
+	struct oms_geo_view v;
+	struct geo_stats st;
+	uint64_t skipped;
+	long t0;
+
+	reset();
+	oms_geo_set_pause(g, 2, 500);
+	assert_int_equal(admin("POST", "/_admin/faults", "{\"hang_rate\":1,\"hang_ms\":3000}"),
+	                 200);
+	issue(&is, REPORTED);
+	for (int i = 0; i < 2; i++) {
+		oms_geo_apply(g, &is, &v);
+		assert_true(v.asked);
+		assert_int_equal(v.result.outcome, GEO_TIMEOUT);
+	}
+	/* paused: no request, no wait, the reported address and why */
+	logbuf[0] = '\0';
+	t0 = now_ms();
+	assert_null(oms_geo_apply(g, &is, &v)->location);
+	assert_true(now_ms() - t0 < 50);
+	assert_false(v.asked);
+	assert_non_null(strstr(v.result.note, "Reported address; ArcGIS geocoder unavailable (not "
+	                                      "asked: 2 checks in a row unanswered, next in 1 s)"));
+	assert_non_null(strstr(logbuf, "geo: effect=skipped issue=1234"));
+	assert_reported(c, g, "(not asked: ");
+	oms_geo_stats(g, &st, &skipped);
+	assert_int_equal(st.calls, 2);
+	assert_int_equal(st.timeouts, 2);
+	assert_int_equal(skipped, 2);
+
+	/* after the pause it is asked again; it answers, and the run is over */
+	reset();
+	usleep(550 * 1000);
+	oms_geo_apply(g, &is, &v);
+	assert_true(v.asked);
+	assert_true(v.result.verified);
+	reset();
+	assert_int_equal(admin("POST", "/_admin/faults", "{\"hang_rate\":1,\"hang_ms\":3000}"),
+	                 200);
+	oms_geo_apply(g, &is, &v);
+	assert_true(v.asked); /* one unanswered after an answer: still asked */
+	assert_int_equal(v.result.outcome, GEO_TIMEOUT);
+	oms_geo_apply(g, &is, &v);
+	assert_true(v.asked);
+	oms_geo_apply(g, &is, &v);
+	assert_false(v.asked);
+	oms_geo_stats(g, &st, &skipped);
+	assert_int_equal(st.calls, 5);
+	assert_int_equal(skipped, 3);
+	reset();
+	oms_geo_free(g);
 	cfg_free(c);
 }
 
@@ -415,7 +479,7 @@ static void test_open_refuses_open_token(void **state)
 {
 	char body[512], path[256];
 	struct cfg *c;
-	struct geo_client *g = (struct geo_client *)&g;
+	struct oms_geo *g = (struct oms_geo *)&g;
 	struct err e;
 	int fd;
 
@@ -467,6 +531,7 @@ int main(void)
 	    cmocka_unit_test(test_error_body),
 	    cmocka_unit_test(test_timeout),
 	    cmocka_unit_test(test_low_score_and_no_address),
+	    cmocka_unit_test(test_pause_after_unanswered),
 	    cmocka_unit_test(test_open_refuses_open_token),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
