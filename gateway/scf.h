@@ -8,7 +8,10 @@
  *     statuses, updated_at_after = watermark - overlap (UTC "Z" form),
  *     sort=updated_at ASC, details=true and per_page from the
  *     configuration, following metadata.pagination.next_page until it is
- *     null.  Comments and answers come inline, so a pass costs one call
+ *     null.  The very first pass (no watermark yet) asks for status=open
+ *     only: nothing first seen in another status is sent, so the
+ *     organization's closed history is not read at all.  Comments and answers come inline, so a
+ pass costs one call
  *     per 20 changed issues.
  *   - A new Open issue of a mapped request type gives an `issue` record
  *     (its first-sight comments travel inside it), then one `attachment`

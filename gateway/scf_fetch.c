@@ -480,8 +480,12 @@ static enum err_status page_path(struct scf_half *h, int64_t since, unsigned pag
 
 	snprintf(tmp, sizeof(tmp), "/organizations/%" PRId64 "/issues", h->c->scf.org_id);
 	s = buf_adds(u, tmp);
+	/* Without a watermark only Open issues can produce records (anything
+	 * first seen in another status is not sent), so the first pass skips
+	 * the organization's closed history. */
 	if (!s)
-		s = http_query_add(u, "status", "open,acknowledged,closed,archived");
+		s = http_query_add(u, "status",
+		                   since > 0 ? "open,acknowledged,closed,archived" : "open");
 	if (!s && since > 0) {
 		scf_time_format(since, tmp);
 		s = http_query_add(u, "updated_at_after", tmp);
