@@ -25,8 +25,9 @@ static const char usage_text[] =
     "  --log-json     log lines as JSON objects instead of text\n"
     "\n"
     "Without --once it polls every <pollSeconds>.  SIGTERM or SIGINT finishes\n"
-    "the record in hand, commits, and exits 0.  A 401, or a 403 that says the\n"
-    "client is blacklisted, stops the half with an alert line and exit 1.\n";
+    "the record in hand (and an HTTP wait in progress), commits, and exits 0.\n"
+    "A 401, or a 403 that says the client is blacklisted, stops the half with\n"
+    "an alert line and exit 1.\n";
 
 static volatile sig_atomic_t stop_flag;
 
