@@ -66,11 +66,13 @@ static void format_time(char *out, size_t size)
 {
 	struct timeval tv;
 	struct tm tm;
+	char date[32];
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
+	if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		date[0] = '\0';
+	snprintf(out, size, "%.31s.%03uZ", date, (unsigned)(tv.tv_usec / 1000) % 1000u);
 }
 
 /* An event is one line, whatever the message contains. */
@@ -143,7 +145,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX];
 	char line[LOG_LINE_MAX + 128];
-	char ts[40];
+	char ts[48];
 
 	if (!log_enabled(level))
 		return;
