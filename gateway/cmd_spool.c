@@ -1,9 +1,16 @@
 /*
- * cmd_spool.c: `scfgate spool ls|show|verify|stat|hold|release|retry|skip`.
+ * cmd_spool.c: `scfgate spool ls|show|verify|stat|hold|release|retry|skip|
+ * replay|archive`.
  *
  * Every sub-command goes through the spool library, whose operator
  * actions are single renames or marker files, so all of them are safe
- * while a daemon consumes the same queue.
+ * while a daemon consumes the same queue.  `replay` hands done/ records to
+ * the half that applies them (its effects are idempotent); `archive`
+ * moves old done/ records into verified bundles.
+ *
+ * --config FILE stands for --root and the right key: a queue this half
+ * consumes is verified with the peer's public key, a queue it produces
+ * with its own key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +19,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "bundle.h"
+#include "cfg.h"
 #include "cli.h"
+#include "oms.h"
 #include "record.h"
+#include "scf.h"
 #include "sig.h"
 #include "spool.h"
 
@@ -34,13 +45,28 @@ static const char usage_text[] =
     "  retry   NAME...    put failed records back (failed/ -> new/)\n"
     "  skip    --producer ID SEQ | NAME\n"
     "          stop waiting for a missing sequence (a gap)\n"
+    "  replay  --config FILE [NAME...] [--from SEQ] [--to SEQ]\n"
+    "          apply done records again through the half's idempotent effects\n"
+    "          (scf half: the inbound queue; oms half: the outbound queue,\n"
+    "          refused while `scfgate oms` runs)\n"
+    "  archive --older-than DAYS --to DIR [--key FILE] [--producer ID]\n"
+    "          move done records older than DAYS into a signed, verified\n"
+    "          bundle in DIR (removed from done/ only after verification)\n"
     "\n"
+    "  --config FILE  the half's configuration: gives --root, the keys and,\n"
+    "                 for replay and archive, the queue the half consumes\n"
     "  --root DIR     the spool root\n"
     "  --queue NAME   outbound or inbound (ls and stat: all queues when omitted)\n"
     "  --pubkey FILE  the producing half's public key, to verify signatures\n";
 
 struct opts {
+	const char *config_path;
+	struct cfg *cfg;
 	const char *root;
+	const char *key;
+	const char *from;
+	const char *to;
+	const char *older_than;
 	const char *queue;
 	const char *pubkey;
 	const char *dir;
@@ -70,6 +96,16 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--root"))
 			slot = &o->root;
+		else if (!strcmp(a, "--config"))
+			slot = &o->config_path;
+		else if (!strcmp(a, "--key"))
+			slot = &o->key;
+		else if (!strcmp(a, "--from"))
+			slot = &o->from;
+		else if (!strcmp(a, "--to"))
+			slot = &o->to;
+		else if (!strcmp(a, "--older-than"))
+			slot = &o->older_than;
 		else if (!strcmp(a, "--queue"))
 			slot = &o->queue;
 		else if (!strcmp(a, "--pubkey"))
@@ -93,8 +129,16 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 		o->args[o->nargs++] = argv[i];
 	}
+	if (o->config_path) {
+		struct err e;
+		err_clear(&e);
+		if (cfg_load_file(o->config_path, &o->cfg, &e) != ERR_OK)
+			return cli_fail("spool", &e);
+		if (!o->root)
+			o->root = o->cfg->spool.root;
+	}
 	if (!o->root)
-		return cli_usage("spool", "%s: --root DIR is required", sub);
+		return cli_usage("spool", "%s: --root DIR or --config FILE is required", sub);
 	if (o->queue && !spool_queue_valid(o->queue))
 		return cli_usage("spool", "%s: invalid queue name '%s'", sub, o->queue);
 	return 0;
@@ -349,12 +393,24 @@ static int locate(const struct opts *o, const char *arg, char path[SPOOL_PATH_MA
 	return -1;
 }
 
+/* The queue a half consumes: SCF applies inbound, OMS applies outbound. */
+static const char *consumed_queue(const struct cfg *c)
+{
+	return c->half == CFG_HALF_SCF ? "inbound" : "outbound";
+}
+
 static int load_pub(const struct opts *o, struct sig_key **pub, struct err *e)
 {
 	*pub = NULL;
-	if (!o->pubkey)
+	if (o->pubkey)
+		return sig_load_public(o->pubkey, pub, e) == ERR_OK ? 0 : -1;
+	if (!o->cfg || !o->queue)
 		return 0;
-	return sig_load_public(o->pubkey, pub, e) == ERR_OK ? 0 : -1;
+	/* Records of the queue this half produces carry its own signature;
+	 * its private key verifies them as well as the public one would. */
+	if (!strcmp(o->queue, consumed_queue(o->cfg)))
+		return sig_load_public(o->cfg->spool.peer_public_key, pub, e) == ERR_OK ? 0 : -1;
+	return sig_load_private(o->cfg->spool.private_key, pub, e) == ERR_OK ? 0 : -1;
 }
 
 /* Verify path: ERR_OK and *r set, or a failure in e (r then holds the
@@ -645,6 +701,94 @@ static int do_skip(struct opts *o)
 	return CLI_EXIT_OK;
 }
 
+/* A sequence option: 0 when absent, -1 (with a usage message) when bad. */
+static int parse_seq(const char *sub, const char *opt, const char *val, uint64_t *out)
+{
+	char *end;
+
+	*out = 0;
+	if (!val)
+		return 0;
+	*out = strtoull(val, &end, 10);
+	if (*val < '0' || *val > '9' || *end) {
+		cli_usage("spool", "%s: %s needs a sequence number, not '%s'", sub, opt, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int do_replay(struct opts *o)
+{
+	uint64_t from, to;
+	struct err e;
+
+	if (!o->cfg)
+		return cli_usage("spool", "replay: --config FILE is required (it names the half "
+		                          "whose effects are replayed)");
+	if (parse_seq("replay", "--from", o->from, &from) ||
+	    parse_seq("replay", "--to", o->to, &to))
+		return CLI_EXIT_USAGE;
+	err_clear(&e);
+	if (o->cfg->half == CFG_HALF_SCF) {
+		struct scf_replay_sel sel = {(const char *const *)o->args, (size_t)o->nargs, from,
+		                             to};
+		struct scf_replay_result res = {0, 0, 0, 0};
+		if (scf_replay(o->cfg, &sel, &res, &e) != ERR_OK)
+			return cli_fail("spool", &e);
+		printf("replayed inbound: %zu selected, %zu applied, %zu already in place, %zu "
+		       "failed\n",
+		       res.selected, res.applied, res.already, res.failed);
+		return res.failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	}
+	size_t n = 0;
+	if (oms_replay(o->cfg, o->nargs ? (const char *const *)o->args : NULL, from, to, &n, &e) !=
+	    ERR_OK)
+		return cli_fail("spool", &e);
+	printf("replayed outbound: %zu records through forward (existing effects left alone)\n", n);
+	return CLI_EXIT_OK;
+}
+
+static int do_archive(struct opts *o)
+{
+	const char *queue = o->queue;
+	const char *key_path = o->key;
+	const char *signer = o->producer;
+	struct bundle_archive_result res;
+	struct sig_key *key = NULL;
+	struct err e;
+	char *end;
+	long days;
+	int rc = CLI_EXIT_OK;
+
+	if (!o->older_than || !o->to)
+		return cli_usage("spool", "archive: --older-than DAYS and --to DIR are required");
+	days = strtol(o->older_than, &end, 10);
+	if (*end || days < 0)
+		return cli_usage("spool", "archive: --older-than needs a number of days");
+	if (o->cfg) {
+		queue = queue ? queue : consumed_queue(o->cfg);
+		key_path = key_path ? key_path : o->cfg->spool.private_key;
+		signer = signer ? signer : o->cfg->spool.producer;
+	}
+	if (!queue || !key_path || !signer)
+		return cli_usage("spool",
+		                 "archive: give --queue, --key and --producer, or --config");
+	err_clear(&e);
+	if (sig_load_private(key_path, &key, &e) != ERR_OK)
+		return cli_fail("spool", &e);
+	memset(&res, 0, sizeof(res));
+	if (bundle_archive(o->root, queue, (unsigned)days, o->to, key, signer, NULL, NULL, &res,
+	                   &e) != ERR_OK)
+		rc = cli_fail("spool", &e);
+	else if (res.archived == 0)
+		printf("archive: no done record of %s is older than %ld days\n", queue, days);
+	else
+		printf("archived %zu records of %s into %s (verified; removed from done/)\n",
+		       res.archived, queue, res.path);
+	sig_key_free(key);
+	return rc;
+}
+
 int cmd_spool(int argc, char **argv)
 {
 	struct opts o;
@@ -664,13 +808,12 @@ int cmd_spool(int argc, char **argv)
 	}
 	if (strcmp(sub, "ls") && strcmp(sub, "show") && strcmp(sub, "verify") &&
 	    strcmp(sub, "stat") && strcmp(sub, "hold") && strcmp(sub, "release") &&
-	    strcmp(sub, "retry") && strcmp(sub, "skip"))
+	    strcmp(sub, "retry") && strcmp(sub, "skip") && strcmp(sub, "replay") &&
+	    strcmp(sub, "archive"))
 		return cli_usage("spool", "unknown sub-command '%s' (see --help)", sub);
 	rc = parse(argc - 1, argv + 1, &o);
-	if (rc) {
-		free(o.args);
-		return rc;
-	}
+	if (rc)
+		goto out;
 	if (!strcmp(sub, "ls"))
 		rc = do_ls(&o);
 	else if (!strcmp(sub, "show"))
@@ -685,8 +828,14 @@ int cmd_spool(int argc, char **argv)
 		rc = do_action(&o, sub, spool_release, "released");
 	else if (!strcmp(sub, "retry"))
 		rc = do_action(&o, sub, spool_retry, "requeued");
+	else if (!strcmp(sub, "replay"))
+		rc = do_replay(&o);
+	else if (!strcmp(sub, "archive"))
+		rc = do_archive(&o);
 	else
 		rc = do_skip(&o);
+out:
+	cfg_free(o.cfg);
 	free(o.args);
 	return rc;
 }
