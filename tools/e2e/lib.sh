@@ -288,13 +288,13 @@ e2e_oracle() {
 
 # e2e_wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
 e2e_wait_for() {
-	local limit=$1 i
+	local deadline=$(($(date +%s) + $1))
 	shift
-	for i in $(seq 1 $((limit * 4))); do
+	while :; do
 		"$@" && return 0
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.25
 	done
-	return 1
 }
 
 # e2e_records ROOT QUEUE DIR: record files in a sub-directory.
