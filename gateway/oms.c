@@ -15,6 +15,15 @@
 
 #include "log.h"
 
+static unsigned long long mono_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ull +
+	       (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
 static enum err_status make_client(struct oms *o, struct err *e)
 {
 	const struct cfg_cartegraph *g = &o->cfg->cg;
@@ -78,6 +87,7 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 {
 	struct spool_consumer_opts co;
 	char dir[SPOOL_PATH_MAX];
+	unsigned long long t0;
 	struct oms *o;
 	enum err_status st;
 
@@ -114,8 +124,12 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 			goto fail;
 		}
 	}
-	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK ||
-	    (st = make_client(o, e)) != ERR_OK || (st = oms_recover_pending(o, e)) != ERR_OK)
+	t0 = mono_now_ms();
+	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK)
+		goto fail;
+	log_info("event=start tracked=%zu open=%zu load_ms=%llu", oms_track_count(o->track),
+	         oms_tracked_open(o), (unsigned long long)(mono_now_ms() - t0));
+	if ((st = make_client(o, e)) != ERR_OK || (st = oms_recover_pending(o, e)) != ERR_OK)
 		goto fail;
 	*out = o;
 	return ERR_OK;
@@ -155,77 +169,112 @@ size_t oms_tracked_open(const struct oms *o)
 
 /* ---- ack and close: exactly once across crashes --------------------------- */
 
-static enum err_status commit_journalled(struct oms *o, struct oms_entry *en, struct record *rec,
-                                         uint64_t *seq_slot, unsigned pending_flag,
-                                         unsigned done_flag, struct err *e)
+/*
+ * Commit one record per entry as one group (one sync of the journal, one
+ * of new/).  Before the commit the journal names the inbound sequence
+ * each record is about to take; after it the pending flag is cleared for
+ * those committed (*n_done from the front).
+ */
+static enum err_status commit_group(struct oms *o, struct oms_entry **ens, struct record **recs,
+                                    size_t n, int close, size_t *n_done, struct err *e)
 {
-	enum err_status st;
-	uint64_t seq = 0;
+	uint64_t next = spool_producer_next_seq(o->in_q);
+	unsigned pending = close ? OMS_T_CLOSING : OMS_T_ACKPEND, done = close ? OMS_T_CLOSED : 0;
+	enum err_status st = ERR_OK;
 
-	*seq_slot = spool_producer_next_seq(o->in_q);
-	st = oms_track_save(o->track, en, 1, e);
-	if (st != ERR_OK)
-		return st;
-	st = spool_commit(o->in_q, rec, &seq, e);
-	if (st != ERR_OK) {
-		/* The number was not used (or is lost with the file): forget it
-		 * so a later record taking it is not mistaken for this one. */
-		*seq_slot = 0;
-		oms_track_save(o->track, en, 0, NULL);
-		return st;
+	*n_done = 0;
+	for (size_t i = 0; i < n && st == ERR_OK; i++) {
+		*(close ? &ens[i]->close_seq : &ens[i]->ack_seq) = next + i;
+		st = oms_track_save(o->track, ens[i], i + 1 == n, e);
 	}
-	*seq_slot = 0;
-	en->flags = (en->flags & ~pending_flag) | done_flag;
-	return oms_track_save(o->track, en, 0, e);
+	if (st == ERR_OK)
+		st = spool_commit_group(o->in_q, recs, n, n_done, e);
+	for (size_t i = 0; i < n; i++) {
+		/* A number not used is forgotten, so a later record taking it
+		 * is not mistaken for this one. */
+		*(close ? &ens[i]->close_seq : &ens[i]->ack_seq) = 0;
+		if (i < *n_done)
+			ens[i]->flags = (ens[i]->flags & ~pending) | done;
+		oms_track_save(o->track, ens[i], 0, NULL);
+	}
+	return st;
+}
+
+enum err_status oms_commit_acks(struct oms *o, struct oms_entry **ens, size_t n,
+                                const char *accepted_at, size_t *n_done, struct err *e)
+{
+	struct record **recs = calloc(n ? n : 1, sizeof(*recs));
+	enum err_status st = ERR_OK;
+
+	*n_done = 0;
+	if (!recs)
+		return err_set(e, ERR_TEMP, "out of memory");
+	for (size_t i = 0; i < n && st == ERR_OK; i++) {
+		struct map_cg_request rq;
+		memset(&rq, 0, sizeof(rq));
+		rq.oid = ens[i]->oid;
+		rq.request_id = ens[i]->request_id;
+		ens[i]->flags |= OMS_T_ACKPEND;
+		st = map_ack_record(ens[i]->issue, &rq, cfg_request_type(o->cfg, ens[i]->type_id),
+		                    accepted_at, &recs[i], e);
+	}
+	if (st == ERR_OK)
+		st = commit_group(o, ens, recs, n, 0, n_done, e);
+	for (size_t i = 0; i < n; i++) {
+		if (i < *n_done) {
+			log_info("effect=ack issue=%" PRId64 " oid=%" PRId64 " record=%" PRIu64,
+			         ens[i]->issue, ens[i]->oid, recs[i]->seq);
+			if (o->counts)
+				o->counts->acks++;
+		}
+		record_free(recs[i]);
+	}
+	free(recs);
+	return st;
 }
 
 enum err_status oms_commit_ack(struct oms *o, struct oms_entry *en, const char *accepted_at,
                                struct err *e)
 {
-	struct map_cg_request rq;
-	struct record *rec = NULL;
-	enum err_status st;
+	size_t done = 0;
 
-	memset(&rq, 0, sizeof(rq));
-	rq.oid = en->oid;
-	rq.request_id = en->request_id;
-	en->flags |= OMS_T_ACKPEND;
-	st = map_ack_record(en->issue, &rq, cfg_request_type(o->cfg, en->type_id), accepted_at,
-	                    &rec, e);
-	if (st == ERR_OK)
-		st = commit_journalled(o, en, rec, &en->ack_seq, OMS_T_ACKPEND, 0, e);
-	if (st == ERR_OK) {
-		log_info("effect=ack issue=%" PRId64 " oid=%" PRId64 " record=%" PRIu64, en->issue,
-		         en->oid, rec->seq);
-		if (o->counts)
-			o->counts->acks++;
-	}
-	record_free(rec);
-	return st;
+	return oms_commit_acks(o, &en, 1, accepted_at, &done, e);
 }
 
-enum err_status oms_commit_close(struct oms *o, struct oms_entry *en,
-                                 const struct map_cg_request *rq, struct err *e)
+enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
+                                  const struct map_cg_request *rqs, size_t n, size_t *n_done,
+                                  struct err *e)
 {
-	struct record *rec = NULL;
-	const char *when =
-	    rq->last_modified && map_time_ok(rq->last_modified) ? rq->last_modified : NULL;
+	struct record **recs = calloc(n ? n : 1, sizeof(*recs));
+	enum err_status st = ERR_OK;
 	char now[32];
-	enum err_status st;
 
+	*n_done = 0;
+	if (!recs)
+		return err_set(e, ERR_TEMP, "out of memory");
 	oms_now(now);
-	en->flags |= OMS_T_CLOSING;
-	st = map_close_record(en->issue, rq, cfg_request_type(o->cfg, en->type_id),
-	                      when ? when : now, &rec, e);
-	if (st == ERR_OK)
-		st = commit_journalled(o, en, rec, &en->close_seq, OMS_T_CLOSING, OMS_T_CLOSED, e);
-	if (st == ERR_OK) {
-		log_info("effect=close issue=%" PRId64 " oid=%" PRId64 " status=%s record=%" PRIu64,
-		         en->issue, en->oid, rq->status ? rq->status : "", rec->seq);
-		if (o->counts)
-			o->counts->closes++;
+	for (size_t i = 0; i < n && st == ERR_OK; i++) {
+		const struct map_cg_request *rq = &rqs[i];
+		const char *when =
+		    rq->last_modified && map_time_ok(rq->last_modified) ? rq->last_modified : now;
+		ens[i]->flags |= OMS_T_CLOSING;
+		st = map_close_record(ens[i]->issue, rq, cfg_request_type(o->cfg, ens[i]->type_id),
+		                      when, &recs[i], e);
 	}
-	record_free(rec);
+	if (st == ERR_OK)
+		st = commit_group(o, ens, recs, n, 1, n_done, e);
+	for (size_t i = 0; i < n; i++) {
+		if (i < *n_done) {
+			log_info("effect=close issue=%" PRId64 " oid=%" PRId64
+			         " status=%s record=%" PRIu64,
+			         ens[i]->issue, ens[i]->oid, rqs[i].status ? rqs[i].status : "",
+			         recs[i]->seq);
+			if (o->counts)
+				o->counts->closes++;
+		}
+		record_free(recs[i]);
+	}
+	free(recs);
 	return st;
 }
 

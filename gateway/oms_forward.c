@@ -28,7 +28,9 @@
 /* Record-level attempts a --once pass spends on a temporary error. */
 #define ONCE_TEMP_TRIES 3
 
-enum fw_state { FW_WAIT, FW_RUN, FW_DONE, FW_FAIL, FW_TEMP, FW_HOLD, FW_FATAL };
+/* FW_ACKWAIT: created, its ack waits to be committed with others (one
+ * commit group); counts as done for the issue's later records. */
+enum fw_state { FW_WAIT, FW_RUN, FW_DONE, FW_FAIL, FW_TEMP, FW_HOLD, FW_FATAL, FW_ACKWAIT };
 
 enum fw_step {
 	S_START,
@@ -194,7 +196,7 @@ static void done(struct fw_entry *en, const char *effect)
 	finish(en, FW_DONE);
 }
 
-static void temp(struct fw_entry *en, const char *reason)
+static void set_temp(struct fw_entry *en, const char *reason)
 {
 	struct oms *o = en->fw->o;
 	uint64_t d = (uint64_t)o->opts.retry_base_ms << (en->temp_n < 16 ? en->temp_n : 16);
@@ -208,6 +210,12 @@ static void temp(struct fw_entry *en, const char *reason)
 	log_warn("effect=retry issue=%" PRId64 " record=%s in_ms=%" PRIu64 " reason=%s", en->issue,
 	         en->name, d, reason);
 	set_why(en, reason, 0, NULL);
+	en->st = FW_TEMP;
+}
+
+static void temp(struct fw_entry *en, const char *reason)
+{
+	set_temp(en, reason);
 	finish(en, FW_TEMP);
 }
 
@@ -384,7 +392,6 @@ static void created(struct fw_entry *en, const struct map_cg_request *rq, const 
 {
 	struct oms *o = en->fw->o;
 	struct oms_entry *t = oms_track_add(o->track, en->issue);
-	char now[32];
 	struct err e;
 
 	err_clear(&e);
@@ -396,18 +403,69 @@ static void created(struct fw_entry *en, const struct map_cg_request *rq, const 
 	t->type_id = en->rec->u.issue.request_type_id;
 	t->flags = (t->flags & ~(unsigned)OMS_T_INTENT) | OMS_T_CREATED | OMS_T_ACKPEND;
 	en->oid = rq->oid;
-	log_info("effect=%s issue=%" PRId64 " oid=%" PRId64 " id=%s record=%s", effect, en->issue,
-	         rq->oid, rq->request_id ? rq->request_id : "-", en->name);
-	oms_now(now);
-	if (oms_commit_ack(o, t, now, &e) != ERR_OK) {
-		/* Created and tracked; the ack is retried from the journal. */
-		if (e.status == ERR_FATAL)
-			fatal(en, &e);
-		else
-			temp(en, e.msg);
+	if (oms_track_save(o->track, t, 0, &e) != ERR_OK) {
+		fatal(en, &e);
 		return;
 	}
-	done(en, effect);
+	log_info("effect=%s issue=%" PRId64 " oid=%" PRId64 " id=%s record=%s", effect, en->issue,
+	         rq->oid, rq->request_id ? rq->request_id : "-", en->name);
+	en->effect = effect;
+	en->temp_n = 0;
+	finish(en, FW_ACKWAIT);
+}
+
+/* Commit the waiting acks as one group; their records are then done. */
+static void flush_acks(struct fw *fw)
+{
+	struct oms *o = fw->o;
+	struct oms_entry **ens;
+	struct fw_entry **who;
+	size_t n = 0, done = 0;
+	char now[32];
+	struct err e;
+
+	for (size_t i = 0; i < fw->n; i++)
+		n += fw->win[i]->st == FW_ACKWAIT;
+	if (!n)
+		return;
+	ens = calloc(n, sizeof(*ens));
+	who = calloc(n, sizeof(*who));
+	n = 0;
+	for (size_t i = 0; ens && who && i < fw->n; i++) {
+		struct fw_entry *en = fw->win[i];
+		if (en->st != FW_ACKWAIT)
+			continue;
+		ens[n] = oms_track_get(o->track, en->issue);
+		who[n++] = en;
+	}
+	err_clear(&e);
+	if (!ens || !who)
+		err_set(&e, ERR_TEMP, "out of memory");
+	else
+		oms_commit_acks(o, ens, n, (oms_now(now), now), &done, &e);
+	for (size_t i = 0; who && i < n; i++) {
+		if (i < done)
+			who[i]->st = FW_DONE;
+		else if (e.status == ERR_FATAL)
+			who[i]->st = FW_FATAL;
+		else
+			set_temp(who[i], e.msg); /* created and tracked; the ack is retried */
+	}
+	if (e.status == ERR_FATAL && !o->fatal) {
+		o->fatal = 1;
+		o->fatal_err = e;
+	}
+	free(ens);
+	free(who);
+}
+
+static size_t count_state(struct fw *fw, enum fw_state st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < fw->n; i++)
+		n += fw->win[i]->st == st;
+	return n;
 }
 
 static void start_issue(struct fw_entry *en)
@@ -915,7 +973,7 @@ static enum fw_state gate(struct fw *fw, size_t i, const char **why, char *buf, 
 			*why = buf;
 			return FW_HOLD;
 		}
-		if (p->st != FW_DONE)
+		if (p->st != FW_DONE && p->st != FW_ACKWAIT)
 			return FW_RUN; /* wait */
 	}
 	t = oms_track_get(fw->o->track, en->issue);
@@ -979,6 +1037,16 @@ static void pump_once(struct fw *fw)
 		if (!fw->replay)
 			peek(fw);
 		dispatch_ready(fw);
+		/* Acks go out in groups: when enough wait, or when nothing else
+		 * is in flight to overlap with. */
+		{
+			size_t waiting = count_state(fw, FW_ACKWAIT);
+			if (waiting && (waiting * 2 >= o->window || fw->inflight == 0 ||
+			                (o->opts.stop && *o->opts.stop))) {
+				flush_acks(fw);
+				again = 1;
+			}
+		}
 	}
 }
 
@@ -1016,6 +1084,7 @@ static void fw_free(struct fw *fw)
 {
 	if (!fw)
 		return;
+	flush_acks(fw);
 	for (size_t i = 0; i < fw->n; i++) {
 		struct fw_entry *en = fw->win[i];
 		if (en->item && !fw->replay) {

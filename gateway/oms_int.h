@@ -92,11 +92,15 @@ void oms_forward_release(struct oms *o);
 /* A field's name in a filter expression ("ExtIdField" -> "ExtId"). */
 void oms_filter_name(const char *field, char *out, size_t size);
 
-/* Commit the ack or close of en if one is pending (journalled first). */
+/* Commit ack / close records for n entries as one group (journalled
+ * first, see oms.h); *n_done from the front are committed. */
+enum err_status oms_commit_acks(struct oms *o, struct oms_entry **ens, size_t n,
+                                const char *accepted_at, size_t *n_done, struct err *e);
 enum err_status oms_commit_ack(struct oms *o, struct oms_entry *en, const char *accepted_at,
                                struct err *e);
-enum err_status oms_commit_close(struct oms *o, struct oms_entry *en,
-                                 const struct map_cg_request *rq, struct err *e);
+enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
+                                  const struct map_cg_request *rqs, size_t n, size_t *n_done,
+                                  struct err *e);
 /* Ack/close records left pending by a crash: committed or not? */
 enum err_status oms_recover_pending(struct oms *o, struct err *e);
 /* RFC 3339 UTC now into out[32]. */

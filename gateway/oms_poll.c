@@ -68,6 +68,9 @@ static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_resp
 {
 	struct oms *o = pc->o;
 	cJSON *root = cJSON_ParseWithLength(r->body.data, r->body.len), *rows, *row;
+	struct map_cg_request *rqs = NULL;
+	struct oms_entry **ens = NULL;
+	size_t nclosed = 0;
 	struct err e;
 
 	err_clear(&e);
@@ -79,27 +82,43 @@ static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_resp
 		note_error(pc, ERR_TEMP, "poll: response is not the expected JSON");
 		return;
 	}
+	/* The closings of one chunk become one commit group. */
+	ens = calloc(ch->n ? ch->n : 1, sizeof(*ens));
+	rqs = calloc(ch->n ? ch->n : 1, sizeof(*rqs));
+	if (!ens || !rqs) {
+		note_error(pc, ERR_TEMP, "poll: out of memory");
+		goto out;
+	}
 	cJSON_ArrayForEach(row, rows)
 	{
-		struct map_cg_request rq;
 		struct poll_ref *ref;
 		struct oms_entry *en;
-		if (map_cg_request_cjson(o->cfg, row, &rq, &e) != ERR_OK) {
+		if (nclosed >= ch->n)
+			break;
+		if (map_cg_request_cjson(o->cfg, row, &rqs[nclosed], &e) != ERR_OK) {
 			log_warn("poll: %s", e.msg);
 			continue;
 		}
 		pc->seen++;
-		ref = ref_find(ch, rq.oid);
+		ref = ref_find(ch, rqs[nclosed].oid);
 		en = ref ? oms_track_get(o->track, ref->issue) : NULL;
-		if (en && rq.closed && !(en->flags & OMS_T_CLOSED)) {
-			enum err_status st = oms_commit_close(o, en, &rq, &e);
-			if (st == ERR_OK)
-				pc->closed++;
-			else
-				note_error(pc, st, e.msg);
-		}
-		map_cg_request_clear(&rq);
+		if (en && rqs[nclosed].closed && !(en->flags & OMS_T_CLOSED))
+			ens[nclosed++] = en;
+		else
+			map_cg_request_clear(&rqs[nclosed]);
 	}
+	if (nclosed) {
+		size_t done = 0;
+		enum err_status st = oms_commit_closes(o, ens, rqs, nclosed, &done, &e);
+		pc->closed += done;
+		if (st != ERR_OK)
+			note_error(pc, st, e.msg);
+	}
+out:
+	for (size_t i = 0; rqs && i < nclosed; i++)
+		map_cg_request_clear(&rqs[i]);
+	free(ens);
+	free(rqs);
 	cJSON_Delete(root);
 }
 
