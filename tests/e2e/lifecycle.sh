@@ -151,8 +151,8 @@ check "the Archived issue stays Archived with no closing comment" \
 # close record arrives as the next inbound sequence.
 e2e_stop_half oms
 sleep 3
-e2e_wait_for 20 test "$(e2e_records "$OMS_ROOT" inbound new)" -eq 0
-e2e_wait_for 20 test "$(e2e_records "$SCF_ROOT" inbound new)" -eq 0
+e2e_wait_until 20 '[ "$(e2e_records "$OMS_ROOT" inbound new)" -eq 0 ]'
+e2e_wait_until 20 '[ "$(e2e_records "$SCF_ROOT" inbound new)" -eq 0 ]'
 victim=""
 for pair in $ids; do
 	[ "${pair#*:}" = 9105 ] && victim=${pair%%:*} && break

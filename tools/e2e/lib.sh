@@ -286,7 +286,9 @@ e2e_oracle() {
 		--title "9104=Garbage Cart" "$@"
 }
 
-# e2e_wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
+# e2e_wait_for SECONDS COMMAND...: poll until COMMAND succeeds (its
+# arguments are expanded once, by the caller: to re-evaluate a $(...) on
+# every try, pass it quoted to e2e_wait_until).
 e2e_wait_for() {
 	local deadline=$(($(date +%s) + $1))
 	shift
@@ -295,6 +297,13 @@ e2e_wait_for() {
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.25
 	done
+}
+
+# e2e_wait_until SECONDS 'SHELL CONDITION': the condition is eval'ed per try.
+e2e_wait_until() {
+	local limit=$1
+	shift
+	e2e_wait_for "$limit" eval "$1"
 }
 
 # e2e_records ROOT QUEUE DIR: record files in a sub-directory.
