@@ -12,6 +12,12 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cfg.h"
 #include "oms.h"
 #include "test_oms_util.h"
@@ -193,13 +199,61 @@ static void test_in_doubt_create(void **state)
 	omt_teardown(&t);
 }
 
+/* Daemon mode: forwards what arrives while it runs, polls, and on
+ * SIGTERM finishes what it holds and exits 0 with nothing left in cur/. */
+static void test_daemon_sigterm(void **state)
+{
+	struct omt t;
+	struct spool_stats st;
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 5001, 122, "daemon one", NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(t.log, O_WRONLY | O_CREAT | O_APPEND, 0640);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execl(getenv("SCFGATE_BIN"), getenv("SCFGATE_BIN"), "oms", "--config", t.config,
+		      "--retry-ms", "50", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 5001) == 0; i++)
+		usleep(50 * 1000);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 5001), 1);
+	/* Records arriving while it runs are picked up. */
+	for (int i = 0; i < 20; i++)
+		omt_issue(&t, 5100 + i, 122, "daemon many", NULL);
+	usleep(150 * 1000);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_CUR], 0);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
+	/* Whatever it did not finish is done by the next run, once. */
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	for (int i = 0; i < 20; i++) {
+		int n = 0;
+		cJSON *s2 = omt_state(&t);
+		omt_request_for(s2, 5100 + i, &n);
+		cJSON_Delete(s2);
+		assert_int_equal(n, 1);
+		assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 5100 + i), 1);
+	}
+	omt_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_forward_paths),
-	    cmocka_unit_test(test_notes_read_modify_write),
-	    cmocka_unit_test(test_poll_close),
-	    cmocka_unit_test(test_in_doubt_create),
+	    cmocka_unit_test(test_forward_paths),  cmocka_unit_test(test_notes_read_modify_write),
+	    cmocka_unit_test(test_poll_close),     cmocka_unit_test(test_in_doubt_create),
+	    cmocka_unit_test(test_daemon_sigterm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
