@@ -27,7 +27,7 @@ expect() {
 }
 
 e2e_start_sims 25
-e2e_make_halves 10 10 3 2
+e2e_make_halves 10 10 3 6
 
 expect 2 "scfgate status: --config FILE is required" "usage: no config" --
 expect 2 "scfgate status: unknown argument --bogus" "usage: unknown argument" -- --bogus
@@ -54,7 +54,7 @@ for f in "$SCF_ROOT"/outbound/new/*.xml; do
 done
 "$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
 expect 0 "gap: seq 1 of scf missing for .*not alarmed yet" "a fresh gap is shown, not alarmed" -- --config "$OMS_CFG"
-sleep 3
+sleep 7
 expect 1 "ALARMED" "a gap older than gapAlarmSeconds is alarmed" -- --config "$OMS_CFG"
 expect 1 "^ATTENTION: oms half: outbound waits for seq 1 of scf (alarmed)" "one-line summary names the gap" -- --config "$OMS_CFG"
 expect 1 '"gap":{"producer":"scf","seq":1,.*"alarmed":true' "the gap in JSON" -- --config "$OMS_CFG" --json
