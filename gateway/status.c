@@ -1,9 +1,11 @@
 /*
  * status.c: collect and render `scfgate status` (see status.h).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -29,6 +31,7 @@ struct status_queue {
 	const char *name;
 	int produced_here; /* this half writes it; else this half consumes it */
 	int readable;
+	int absent; /* never created: the half has not run with this root */
 	char error[ERR_MSG_MAX];
 	struct spool_stats st;
 	struct status_list failed;
@@ -95,9 +98,16 @@ static int list_one(const struct spool_entry *ent, void *vctx)
 static void collect_queue(struct status_report *r, struct status_queue *q)
 {
 	struct list_ctx x = {r->root, q->name, SPOOL_FAILED, &q->failed};
+	char dir[SPOOL_PATH_MAX + SPOOL_QUEUE_MAX + 2];
+	struct stat sb;
 	struct err e;
 
 	err_clear(&e);
+	snprintf(dir, sizeof(dir), "%s/%s", r->root, q->name);
+	if (stat(dir, &sb) != 0 && errno == ENOENT) {
+		q->readable = q->absent = 1;
+		return;
+	}
 	if (spool_stats(r->root, q->name, r->gap_alarm, &q->st, &e) != ERR_OK) {
 		snprintf(q->error, sizeof(q->error), "%s", e.msg);
 		return;
@@ -117,10 +127,16 @@ static void collect_scf_state(struct status_report *r)
 {
 	char dir[SPOOL_PATH_MAX + 16];
 	struct scf_state *s = NULL;
+	struct stat sb;
 	struct err e;
 
 	err_clear(&e);
 	snprintf(dir, sizeof(dir), "%s/state/scf", r->root);
+	/* scf_state_load creates the directory; status only reads. */
+	if (stat(dir, &sb) != 0 && errno == ENOENT) {
+		r->state_ok = 1;
+		return;
+	}
 	if (scf_state_load(dir, &s, &e) != ERR_OK) {
 		snprintf(r->state_error, sizeof(r->state_error), "%s", e.msg);
 		return;
@@ -251,6 +267,10 @@ static void text_queue(const struct status_report *r, const struct status_queue 
 		buf_addf(out, "  cannot read: %s\n", q->error);
 		return;
 	}
+	if (q->absent) {
+		buf_adds(out, "  not created yet (no half has run with this spool root)\n");
+		return;
+	}
 	buf_adds(out, " ");
 	for (int d = 0; d < SPOOL_STATE; d++)
 		buf_addf(out, " %s %zu", spool_dir_name((enum spool_dir)d), st->count[d]);
@@ -337,6 +357,7 @@ static cJSON *json_queue(const struct status_report *r, const struct status_queu
 	cJSON_AddStringToObject(o, "name", q->name);
 	cJSON_AddStringToObject(o, "role", q->produced_here ? "produced" : "consumed");
 	cJSON_AddBoolToObject(o, "readable", q->readable);
+	cJSON_AddBoolToObject(o, "exists", !q->absent);
 	if (q->error[0])
 		cJSON_AddStringToObject(o, "error", q->error);
 	dirs = cJSON_AddObjectToObject(o, "count");

@@ -34,6 +34,10 @@ expect 2 "scfgate status: unknown argument --bogus" "usage: unknown argument" --
 expect 0 "usage: scfgate status --config FILE" "--help" -- --help
 expect 1 "scfgate status: " "unreadable configuration fails with one line" -- --config "$work/none.xml"
 
+mkdir -p "$work/fresh-root"
+sed "s|<root>[^<]*</root>|<root>$work/fresh-root</root>|" "$SCF_CFG" >"$work/fresh.xml"
+expect 0 "not created yet" "a root no half has used reads as empty, healthy" -- --config "$work/fresh.xml"
+[ -z "$(ls -A "$work/fresh-root")" ] && ok "status creates nothing" || bad "status created $(ls -A "$work/fresh-root")"
 expect 0 "^ok: scf half, 0 waiting" "empty SCF half is healthy" -- --config "$SCF_CFG"
 expect 0 "watermark: none yet" "no watermark before the first pass" -- --config "$SCF_CFG"
 expect 0 '"attention":false' "JSON of a healthy OMS half" -- --config "$OMS_CFG" --json
