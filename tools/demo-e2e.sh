@@ -27,6 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-demo-e2e.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
+trap 'exit 130' INT TERM
 
 step() { printf '\n== %s\n' "$*"; }
 count_synced() {

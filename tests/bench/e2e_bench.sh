@@ -24,6 +24,7 @@ transfer=${5:-1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-bench.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup; [ -n "${E2E_KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
 
 now() { date +%s.%N; }
 

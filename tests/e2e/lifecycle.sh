@@ -16,6 +16,7 @@ build=${1:?usage: lifecycle.sh BUILD_DIR}
 work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-lifecycle.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
+trap 'exit 130' INT TERM
 fails=0
 ok() { echo "ok - $*"; }
 bad() { echo "not ok - $*"; fails=$((fails + 1)); }

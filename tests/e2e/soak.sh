@@ -15,6 +15,7 @@ build=${1:?usage: soak.sh BUILD_DIR}
 work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-soak.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
+trap 'exit 130' INT TERM
 seconds=${SCFGATE_SOAK_SECONDS:-150}
 seed=${SCFGATE_SOAK_SEED:-$$}
 RANDOM=$seed
