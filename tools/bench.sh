@@ -7,6 +7,15 @@
 # add the name to `sections`:
 #   spool   durable commit vs a raw loop, group commit, claim+complete rate
 #           and consumer peak RSS at two queue lengths
+#   sim     requests/s each simulator serves on loopback with faults off
+#   scf     SCF half: API calls per 100 changed issues and 429s, against
+#           scf-sim with its rate limit on (wall clock)
+#   oms     OMS half: drain of a 10,000-record backlog at 20 ms latency,
+#           concurrency 1 vs the default, against the ideal; peak RSS;
+#           start-up and one poll cycle with 100,000 tracked requests
+#   bundle  export/verify/import rates and peak RSS, 10,000 vs 100,000 records
+#   e2e     issue-to-request and close-to-Closed latency beside the sum of
+#           the poll intervals involved
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
@@ -18,7 +27,7 @@ build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
 shift
 build=$(cd "$build" && pwd)
 scratch=${SCFGATE_BENCH_DIR:-$build/bench-tmp}
-sections=(spool)
+sections=(spool sim scf oms bundle e2e)
 
 bench_spool() {
   local bin=$build/tests/spool_bench dir=$scratch/spool
@@ -29,11 +38,43 @@ bench_spool() {
   rm -rf "$dir"
 }
 
+need() {
+  [ -x "$1" ] || { echo "not built: $1" >&2; return 1; }
+}
+
+bench_sim() {
+  need "$build/tests/sim_bench" || return 1
+  "$build/tests/sim_bench" --seconds 5 --concurrency 8
+}
+
+bench_scf() {
+  need "$build/tests/scf_bench" || return 1
+  "$build/tests/scf_bench" --real 100
+}
+
+bench_oms() {
+  need "$build/tests/oms_bench" || return 1
+  "$build/tests/oms_bench"
+}
+
+bench_bundle() {
+  need "$build/tests/bundle_bench" || return 1
+  local dir=$scratch/bundle
+  rm -rf "$dir" && mkdir -p "$dir"
+  TMPDIR=$dir "$build/tests/bundle_bench" 10000 100000
+  rm -rf "$dir"
+}
+
+bench_e2e() {
+  "$(dirname "$0")/../tests/bench/e2e_bench.sh" "$build"
+}
+
 [ $# -gt 0 ] && sections=("$@")
 echo "scfgate benchmarks ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, scratch on" \
      "$(df -T "$build" | awk 'NR==2 {print $2 " " $1}'))"
 for s in "${sections[@]}"; do
   echo
   echo "== $s"
-  "bench_$s"
+  # One section failing to run must not hide the others' figures.
+  "bench_$s" || echo "bench $s: did not complete (exit $?)"
 done
