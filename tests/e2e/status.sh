@@ -84,5 +84,6 @@ expect 1 "$(printf '%s' "${why:0:40}" | sed 's/[][\.*^$/]/\\&/g')" "the reason i
 expect 1 '"failed":\[{"name":"'"$forged"'","why":"' "failed records in JSON" -- --config "$OMS_CFG" --json
 expect 0 "^ok: scf half" "the other half stays healthy" -- --config "$SCF_CFG"
 
-echo "status tests: $fails failed"
+echo "status tests: $fails failed (files in $work)"
+[ "$fails" -eq 0 ] && rm -rf "$work"
 [ "$fails" -eq 0 ]
