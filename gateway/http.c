@@ -591,6 +591,12 @@ static void set_method(struct http_req *r)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 		return;
 	}
+	/* libcurl silently sends a request again when the reused keep-alive
+	 * connection it went out on turns out dead.  For a write the server
+	 * may already have applied, that is an invisible duplicate (a second
+	 * Cartegraph request).  On a fresh connection libcurl never re-sends,
+	 * so every retry of a write is the caller's visible decision. */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	if (strcmp(r->method, "POST") != 0)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	if (r->body || !strcmp(r->method, "POST")) {

@@ -39,6 +39,10 @@
  *       TLS trust failure ERR_FATAL (a certificate problem needs a person).
  *     On ERR_OK and on an HTTP-status failure, out->status and out->body
  *     hold the last response, so a caller may treat e.g. 404 specially.
+ *   - Writes (any method but GET and HEAD) always open a fresh connection:
+ *     libcurl silently re-sends a request whose reused keep-alive
+ *     connection was dead, which for a write is an invisible duplicate.
+ *     Reads keep using keep-alive.
  *   - Sleeping and the monotonic clock go through struct http_clock so
  *     tests can run minutes of back-off in no time; NULL = real clock.
  *   - Not thread-safe: one client per thread.  Concurrency comes from

@@ -639,7 +639,8 @@ static enum err_status on_signature(struct rd *r)
 	if (!r->data.data || sscanf(r->data.data, fmt, algo, kid, b64) != 3 ||
 	    strcmp(algo, "ed25519") != 0 || strlen(kid) != SIG_KEY_ID_LEN)
 		return fail(r, ERR_PERM, "entry 'manifest.sig': not 'ed25519 KEYID SIGNATURE'");
-	snprintf(r->info->key_id, sizeof(r->info->key_id), "%s", kid);
+	/* kid is exactly SIG_KEY_ID_LEN characters (checked above). */
+	memcpy(r->info->key_id, kid, SIG_KEY_ID_LEN + 1);
 	if (!r->o->pub) {
 		r->phase = PH_SIGNED;
 		return ERR_OK;
