@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tools/demo.sh BUILD_DIR: the spool round trip, until the halves exist.
+# tools/demo-spool.sh BUILD_DIR: the spool alone, by hand: keygen, commit,
+# transfer by copying files, verify, consume (tools/run demo is the whole loop).
 #
 #   1. each half makes its key pair (scfgate keygen)
 #   2. the OMS half commits signed records into its inbound queue, and the
@@ -16,7 +17,7 @@ build=$(cd "$build" && pwd)
 gate=$build/scfgate
 demo=$build/tools/spool-demo/spool-demo
 for b in "$gate" "$demo"; do
-  [ -x "$b" ] || { echo "tools/demo.sh: $b not built" >&2; exit 1; }
+  [ -x "$b" ] || { echo "tools/demo-spool.sh: $b not built" >&2; exit 1; }
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-demo.XXXXXX")
