@@ -43,8 +43,11 @@ static const char usage_text[] =
     "  hold    NAME...    set waiting records aside (new/ -> hold/)\n"
     "  release NAME...    put held records back (hold/ -> new/)\n"
     "  retry   NAME...    put failed records back (failed/ -> new/)\n"
-    "  skip    --producer ID SEQ | NAME\n"
-    "          stop waiting for a missing sequence (a gap)\n"
+    "  skip    --producer ID SEQ [--through LAST] | NAME | --producer ID --gap\n"
+    "          stop waiting for a missing sequence, a range of them, or the\n"
+    "          whole current gap (up to the next record waiting in new/);\n"
+    "          after a power loss a producer may leave up to 64 unused\n"
+    "          numbers, which `stat` shows as a GAP\n"
     "  replay  --config FILE [NAME...] [--from SEQ] [--to SEQ]\n"
     "          apply done records again through the half's idempotent effects\n"
     "          (scf half: the inbound queue; oms half: the outbound queue,\n"
@@ -71,8 +74,10 @@ struct opts {
 	const char *pubkey;
 	const char *dir;
 	const char *producer;
+	const char *through;
 	unsigned gap_alarm;
 	int json;
+	int gap;
 	int nargs;
 	char **args;
 };
@@ -92,6 +97,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		const char **slot = NULL;
 		if (!strcmp(a, "--json")) {
 			o->json = 1;
+			continue;
+		}
+		if (!strcmp(sub, "skip") && !strcmp(a, "--gap")) {
+			o->gap = 1;
 			continue;
 		}
 		if (!strcmp(a, "--root"))
@@ -114,6 +123,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			slot = &o->dir;
 		else if (!strcmp(a, "--producer"))
 			slot = &o->producer;
+		else if (!strcmp(sub, "skip") && !strcmp(a, "--through"))
+			slot = &o->through;
 		else if (!strcmp(a, "--gap-alarm")) {
 			if (i + 1 >= argc || atoi(argv[i + 1]) <= 0)
 				return cli_usage("spool", "%s: --gap-alarm needs seconds", sub);
@@ -667,21 +678,40 @@ static int do_action(struct opts *o, const char *sub, action_fn fn, const char *
 	return rc;
 }
 
+static int skip_gap(struct opts *o)
+{
+	uint64_t first, last;
+	struct err e;
+
+	if (!o->producer || o->nargs || o->through)
+		return cli_usage("spool", "skip: --gap takes --producer ID and nothing else");
+	err_clear(&e);
+	if (spool_skip_gap(o->root, o->queue, o->producer, &first, &last, &e) != ERR_OK)
+		return cli_fail("spool", &e);
+	printf("skip requested: %s seq %llu through %llu (the consumer passes them at its next "
+	       "claim)\n",
+	       o->producer, (unsigned long long)first, (unsigned long long)last);
+	return CLI_EXIT_OK;
+}
+
 static int do_skip(struct opts *o)
 {
 	char prod[RECORD_PRODUCER_MAX + 1];
-	unsigned long long seq = 0;
+	unsigned long long seq = 0, last;
 	uint64_t s64;
 	struct err e;
 	char *end;
 
 	if (need_queue(o, "skip"))
 		return CLI_EXIT_USAGE;
+	if (o->gap)
+		return skip_gap(o);
 	if (o->nargs != 1)
-		return cli_usage("spool", "skip: give --producer ID SEQ, or NAME");
+		return cli_usage("spool",
+		                 "skip: give --producer ID SEQ, NAME, or --producer ID --gap");
 	if (o->producer) {
 		seq = strtoull(o->args[0], &end, 10);
-		if (*end || !seq)
+		if (*o->args[0] < '0' || *o->args[0] > '9' || *end || !seq)
 			return cli_usage("spool", "skip: '%s' is not a sequence number",
 			                 o->args[0]);
 		snprintf(prod, sizeof(prod), "%s", o->producer);
@@ -693,11 +723,24 @@ static int do_skip(struct opts *o)
 			                 o->args[0]);
 		seq = s64;
 	}
+	last = seq;
+	if (o->through) {
+		last = strtoull(o->through, &end, 10);
+		if (*o->through < '0' || *o->through > '9' || *end || last < seq)
+			return cli_usage("spool",
+			                 "skip: --through needs a sequence >= %llu, not '%s'", seq,
+			                 o->through);
+	}
 	err_clear(&e);
-	if (spool_skip(o->root, o->queue, prod, seq, &e) != ERR_OK)
+	if (spool_skip_range(o->root, o->queue, prod, seq, last, &e) != ERR_OK)
 		return cli_fail("spool", &e);
-	printf("skip requested: %s seq %llu (the consumer passes it at its next claim)\n", prod,
-	       seq);
+	if (last == seq)
+		printf("skip requested: %s seq %llu (the consumer passes it at its next claim)\n",
+		       prod, seq);
+	else
+		printf("skip requested: %s seq %llu through %llu (the consumer passes them at its "
+		       "next claim)\n",
+		       prod, seq, last);
 	return CLI_EXIT_OK;
 }
 

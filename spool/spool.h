@@ -17,43 +17,61 @@
  * Producer contract
  *   - spool_commit() assigns the producer's next sequence number, encodes
  *     and signs the record (record_encode), creates tmp/ with O_EXCL,
- *     writes everything, fdatasync()s, closes (checked), renames into
- *     new/ and fsync()s new/.  Only then does it return ERR_OK: the record
- *     is durable and may be acknowledged upstream.
- *     A single commit costs three flushes (the file, the counter, new/)
- *     against the bare protocol's two: the counter's is the price of the
- *     no-reuse guarantee below.
- *   - spool_commit_group() does the same for n records with ONE fsync of
- *     new/ (the data of the n files and the counter are flushed together,
- *     see below); all n are durable when it returns ERR_OK.  On failure, records before *n_done are durable and
- *     acknowledged; the rest were not committed.
+ *     writes everything, fdatasync()s, closes (checked), notes the number
+ *     in the sequence file, renames into new/ and fsync()s new/.  Only
+ *     then does it return ERR_OK: the record is durable and may be
+ *     acknowledged upstream.  Two flushes per commit, like the bare
+ *     protocol, plus one fdatasync of the sequence file per block of
+ *     SPOOL_SEQ_BLOCK (64) numbers.
+ *   - spool_commit_group() does the same for n records with ONE flush of
+ *     their data and the sequence file (syncfs(2); Linux >= 5.8 reports
+ *     writeback errors through it), then renames all and fsyncs new/
+ *     once; all n are durable when it returns ERR_OK.  On failure,
+ *     records before *n_done are durable and acknowledged; the rest were
+ *     not committed.
  *   - A failed fsync/fdatasync is never retried on the same data: the tmp
  *     file is unlinked and the error returned; the caller commits again
  *     (which writes a fresh file).  ENOSPC/EDQUOT and EIO are ERR_TEMP
  *     (back-pressure); nothing partial is ever visible in new/.
  *   - Sequence numbers are never reused for a record that became visible
- *     in new/.  state/<producer>.seq holds the next number to assign; it
- *     is made durable AFTER the record's tmp file is synced and BEFORE the
- *     rename into new/, so no transport can carry a record away whose
- *     number the counter does not cover.  At open the producer resumes
- *     from max(counter, highest seq of its own files in any local
- *     sub-directory + 1), and rolls forward its complete tmp/ files
- *     whose number the counter already covers (a crash between counter
- *     and rename), so a crash leaves no gap.
+ *     in new/ (a transport may carry it away at once).  state/<producer>.seq
+ *     holds one line "RESERVED NEXT BOOT_ID":
+ *       RESERVED  every number below it may have been used.  Durable:
+ *                 before a number >= RESERVED goes into new/, RESERVED is
+ *                 moved a block ahead and flushed (fdatasync, or the
+ *                 group's syncfs) - after the tmp data, before the rename.
+ *       NEXT      the exact next number, written (no sync) before every
+ *                 rename, so it survives anything but the kernel.
+ *       BOOT_ID   /proc/sys/kernel/random/boot_id of the writer.
+ *     spool_producer_free() is a clean close: it sets RESERVED = NEXT and
+ *     fdatasyncs.  At open the producer resumes from
+ *       same boot id: max(NEXT, highest own seq in any local sub-directory
+ *         + 1), after rolling forward its complete tmp/ files below NEXT
+ *         (a process crash between the count and the rename);
+ *       another boot id: the same, but at least RESERVED.
+ *     What the file says may not be on disk yet (a process that died
+ *     before its flush), so the first commit after open always flushes a
+ *     fresh block, and a roll forward flushes the file before renaming.
+ *     So:
  *       process crash (SIGKILL, abort): no reuse, no gap.
- *       power loss / kernel crash: no reuse, provided the disk honours
- *         cache flushes; a gap of at most the last commit (group) is
- *         possible if tmp/'s directory entry was lost; the consumer
- *         reports it and an operator skips it.
+ *       clean stop, then reboot: no reuse, no gap.
+ *       power loss / kernel crash: no reuse (provided the disk honours
+ *         cache flushes); a gap of at most one block (or one group
+ *         commit, if larger) of numbers never used.  The consumer reports
+ *         it (spool_consumer_gap, `scfgate spool stat`: GAP ... ALARM
+ *         after gap_alarm_seconds).  The operator confirms the producing
+ *         host restarted uncleanly (its state/P.seq shows the new boot id
+ *         and the next record in new/ is a block boundary away), then
+ *         runs `scfgate spool skip --queue Q --producer P --gap` (or
+ *         `--producer P FIRST --through LAST`): markers for the absent
+ *         numbers, honoured at the consumer's next claim.  A record that
+ *         turns up later anyway is still applied (re-injected).
  *     A commit that fails before the rename burns no number (the next
  *     commit reuses it: nothing carrying it was ever visible).  If only
  *     the final fsync of new/ fails, the file is visible but maybe not
  *     durable: the number is consumed and ERR_TEMP returned; committing
  *     the same record again gives it a new number (effects are
  *     idempotent, so the consumer applying both is harmless).
- *   - Group commit syncs the data of all n tmp files and the counter with
- *     one syncfs(2) (Linux >= 5.8 reports writeback errors through it)
- *     instead of n fdatasync calls, then renames all and fsyncs new/ once.
  *   - One producer process per (queue, producer id): spool_producer_open
  *     takes flock(state/<producer>.lock) and fails ERR_TEMP if another
  *     process holds it.
@@ -109,6 +127,10 @@
  *                   .conflict suffix, dropped on the way); the .why is
  *                   kept as NAME.why.retried-<time>
  *     skip P SEQ    stop waiting for a missing sequence
+ *     skip P A..B   the same for a range (one marker per absent sequence,
+ *                   one fsync of state/), e.g. a gap after power loss
+ *     skip P gap    the range from the consumer's position up to the
+ *                   lowest sequence of P waiting in new/
  *
  * Errors: ERR_TEMP for I/O trouble and "not yet" (empty, gap, arriving,
  * locked); ERR_PERM for bad input (names, keys, a record that will not
@@ -323,6 +345,16 @@ enum err_status spool_release(const char *root, const char *queue, const char *n
 enum err_status spool_retry(const char *root, const char *queue, const char *name, struct err *e);
 enum err_status spool_skip(const char *root, const char *queue, const char *producer, uint64_t seq,
                            struct err *e);
+/* Skip first..last (at most 65536 numbers); sequences already present in
+ * the queue get no marker. */
+enum err_status spool_skip_range(const char *root, const char *queue, const char *producer,
+                                 uint64_t first, uint64_t last, struct err *e);
+/* Skip the current gap of producer: from the consumer's position to the
+ * lowest sequence of producer in new/, exclusive; *first and *last say
+ * which.  ERR_TEMP "no gap" when the position's record is present or
+ * nothing later waits. */
+enum err_status spool_skip_gap(const char *root, const char *queue, const char *producer,
+                               uint64_t *first, uint64_t *last, struct err *e);
 
 /*
  * Import an already-signed record file as-is (bundles): verify it with

@@ -446,23 +446,152 @@ enum err_status spool_retry(const char *root, const char *queue, const char *nam
 	return st;
 }
 
-enum err_status spool_skip(const char *root, const char *queue, const char *producer, uint64_t seq,
-                           struct err *e)
+/* A record of producer/seq is in one of the directories from..to. */
+static int seq_in(const struct spool_q *q, const char *producer, uint64_t seq, enum spool_dir from,
+                  enum spool_dir to)
 {
-	char fname[RECORD_PRODUCER_MAX + 48];
+	char name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX];
+
+	record_file_name(name, seq, producer);
+	for (int d = (int)from; d <= (int)to; d++)
+		if (spool_join(path, q->dir[d], name, NULL) == ERR_OK && access(path, F_OK) == 0)
+			return 1;
+	return 0;
+}
+
+/* Anywhere in the queue: no marker needed (the consumer passes or claims
+ * it by itself). */
+static int seq_present(const struct spool_q *q, const char *producer, uint64_t seq)
+{
+	return seq_in(q, producer, seq, SPOOL_NEW, SPOOL_HOLD);
+}
+
+/* One marker, unsynced (the caller fsyncs state/ once); already there
+ * is fine (asked twice). */
+static enum err_status skip_marker(const struct spool_q *q, const char *producer, uint64_t seq,
+                                   struct err *e)
+{
+	char fname[RECORD_PRODUCER_MAX + 48], tname[RECORD_PRODUCER_MAX + 96];
+	char tmp[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX];
+	enum err_status st;
+	int exists = 0;
+
+	snprintf(fname, sizeof(fname), SPOOL_SKIP_PREFIX "%s-%llu", producer,
+	         (unsigned long long)seq);
+	snprintf(tname, sizeof(tname), "%s.%ld.tmp", fname, (long)getpid());
+	st = spool_join(tmp, q->dir[SPOOL_TMP], tname, e);
+	if (st == ERR_OK)
+		st = spool_join(dst, q->dir[SPOOL_STATE], fname, e);
+	if (st != ERR_OK)
+		return st;
+	unlink(tmp);
+	st = spool_write_tmp(tmp, "", 0, 0, e);
+	if (st == ERR_OK)
+		st = spool_rename_noreplace(tmp, dst, &exists, e);
+	if (st != ERR_OK)
+		unlink(tmp);
+	return exists ? err_set(e, ERR_OK, "%s", "") : st;
+}
+
+enum err_status spool_skip_range(const char *root, const char *queue, const char *producer,
+                                 uint64_t first, uint64_t last, struct err *e)
+{
 	struct spool_q *q = NULL;
 	enum err_status st;
 
-	if (!record_producer_valid(producer) || seq == 0)
-		return err_set(e, ERR_PERM, "invalid producer '%s' or sequence %llu",
-		               producer ? producer : "", (unsigned long long)seq);
+	if (!record_producer_valid(producer) || first == 0 || last < first)
+		return err_set(e, ERR_PERM, "invalid producer '%s' or sequence range %llu..%llu",
+		               producer ? producer : "", (unsigned long long)first,
+		               (unsigned long long)last);
+	if (last - first >= SPOOL_SKIP_MAX)
+		return err_set(e, ERR_PERM, "skip %s %llu..%llu: more than %d sequences", producer,
+		               (unsigned long long)first, (unsigned long long)last, SPOOL_SKIP_MAX);
 	st = with_queue(root, queue, &q, 0, e);
-	snprintf(fname, sizeof(fname), SPOOL_SKIP_PREFIX "%s-%llu", producer,
-	         (unsigned long long)seq);
+	for (uint64_t s = first; st == ERR_OK; s++) {
+		if (first == last || !seq_present(q, producer, s))
+			st = skip_marker(q, producer, s, e);
+		if (s == last)
+			break;
+	}
 	if (st == ERR_OK)
-		st = spool_write_atomic(q->dir[SPOOL_TMP], q->dir[SPOOL_STATE], fname, "", 0, 1, e);
-	if (st == ERR_PERM) /* already asked */
-		st = err_set(e, ERR_OK, "%s", "");
+		st = spool_sync_dir(q->dir[SPOOL_STATE], e);
+	free(q);
+	return st;
+}
+
+enum err_status spool_skip(const char *root, const char *queue, const char *producer, uint64_t seq,
+                           struct err *e)
+{
+	return spool_skip_range(root, queue, producer, seq, seq, e);
+}
+
+/* The consumer's position for producer (its hint file; 1 if none). */
+static uint64_t consumer_position(const struct spool_q *q, const char *producer)
+{
+	char fname[RECORD_PRODUCER_MAX + 16], path[SPOOL_PATH_MAX];
+	uint64_t next = 0;
+	int fd;
+
+	snprintf(fname, sizeof(fname), SPOOL_NEXT_PREFIX "%s", producer);
+	if (spool_join(path, q->dir[SPOOL_STATE], fname, NULL) == ERR_OK &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		next = spool_counter_read(fd);
+		close(fd);
+	}
+	return next ? next : 1;
+}
+
+/* Lowest sequence of producer in new/ at or above from; 0 if none. */
+static uint64_t lowest_in_new(const struct spool_q *q, const char *producer, uint64_t from)
+{
+	char prod[RECORD_PRODUCER_MAX + 1];
+	struct dirent *de;
+	uint64_t seq, low = 0;
+	DIR *d = opendir(q->dir[SPOOL_NEW]);
+
+	while (d && (de = readdir(d)) != NULL)
+		if (record_parse_file_name(de->d_name, &seq, prod) == 0 &&
+		    strcmp(prod, producer) == 0 && seq >= from && (!low || seq < low))
+			low = seq;
+	if (d)
+		closedir(d);
+	return low;
+}
+
+enum err_status spool_skip_gap(const char *root, const char *queue, const char *producer,
+                               uint64_t *first, uint64_t *last, struct err *e)
+{
+	struct spool_q *q = NULL;
+	enum err_status st;
+	uint64_t pos, low;
+
+	*first = *last = 0;
+	if (!record_producer_valid(producer))
+		return err_set(e, ERR_PERM, "invalid producer '%s'", producer ? producer : "");
+	st = with_queue(root, queue, &q, 0, e);
+	if (st != ERR_OK)
+		goto out;
+	pos = consumer_position(q, producer);
+	/* The hint may lag: the consumer passes what is already settled. */
+	while (seq_in(q, producer, pos, SPOOL_DONE, SPOOL_HOLD))
+		pos++;
+	low = lowest_in_new(q, producer, pos);
+	if (!low) {
+		st =
+		    err_set(e, ERR_TEMP, "%s: no gap: no record of %s at or after seq %llu in new/",
+		            queue, producer, (unsigned long long)pos);
+		goto out;
+	}
+	if (low == pos || seq_in(q, producer, pos, SPOOL_CUR, SPOOL_CUR)) {
+		st = err_set(e, ERR_TEMP, "%s: no gap: %s seq %llu is waiting in new/", queue,
+		             producer, (unsigned long long)pos);
+		goto out;
+	}
+	*first = pos;
+	*last = low - 1;
+	free(q);
+	return spool_skip_range(root, queue, producer, pos, low - 1, e);
+out:
 	free(q);
 	return st;
 }

@@ -51,6 +51,23 @@ uint64_t spool_counter_read(int fd);
 /* pwrite the counter text at offset 0 (no sync). */
 int spool_counter_write(int fd, uint64_t v);
 
+/*
+ * The producer's sequence file state/<producer>.seq: one line
+ * "RESERVED NEXT BOOT_ID".  Every number below RESERVED may have been
+ * used (durable: fdatasync'd before any number at or above the old value
+ * is handed out, advanced by SPOOL_SEQ_BLOCK at a time); NEXT is exact
+ * but written without a sync; BOOT_ID is the kernel boot of the writer.
+ */
+#define SPOOL_SEQ_BLOCK 64
+
+/* Use id instead of /proc/sys/kernel/random/boot_id (NULL: the real
+ * one).  Only for tests that simulate a reboot. */
+void spool_boot_id_override(const char *id);
+
+/* At most this many sequences in one skip (a typo must not write a
+ * million marker files). */
+#define SPOOL_SKIP_MAX 65536
+
 /* First free name among dir/base, dir/base.1, dir/base.2 ... into out
  * (a file name, not a path). */
 enum err_status spool_free_name(const char *dir, const char *base, char *out, size_t outlen,

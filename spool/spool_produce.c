@@ -19,10 +19,118 @@ struct spool_producer {
 	const struct sig_key *key;
 	int lock_fd;
 	int seq_fd;
-	uint64_t next;    /* the next sequence to assign */
-	uint64_t durable; /* the counter value known to be on stable storage */
+	int opened;        /* recovered: free() records a clean close */
+	uint64_t next;     /* the next sequence to assign */
+	uint64_t reserved; /* every number below is covered on stable storage */
+	uint64_t found;    /* RESERVED as found at open (maybe not yet durable) */
+	char boot[40];     /* this kernel's boot id; "" when unknown */
 	struct buf out;
 };
+
+/* What state/<producer>.seq says. */
+struct seqfile {
+	uint64_t reserved;
+	uint64_t next;
+	char boot[40];
+};
+
+static char boot_override[40];
+static int boot_overridden;
+
+void spool_boot_id_override(const char *id)
+{
+	boot_overridden = id != NULL;
+	snprintf(boot_override, sizeof(boot_override), "%s", id ? id : "");
+}
+
+/* The boot id tells a process crash (page cache intact: the unsynced
+ * NEXT is exact) from a reboot (only RESERVED can be trusted). */
+static void boot_id(char out[40])
+{
+	char text[64];
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	out[0] = '\0';
+	if (boot_overridden) {
+		snprintf(out, 40, "%s", boot_override);
+		return;
+	}
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	while (n > 0 && len < 39 && len < (size_t)n &&
+	       ((text[len] >= '0' && text[len] <= '9') || (text[len] >= 'a' && text[len] <= 'f') ||
+	        text[len] == '-'))
+		len++;
+	memcpy(out, text, len);
+	out[len] = '\0';
+}
+
+static uint64_t parse_u64(const char **s)
+{
+	uint64_t v = 0;
+
+	while (**s == ' ')
+		(*s)++;
+	for (; **s >= '0' && **s <= '9'; (*s)++)
+		v = v * 10 + (uint64_t)(**s - '0');
+	return v;
+}
+
+/* An empty or missing file reads as all zero; the older one-number
+ * format (a durable, exact counter) as RESERVED = NEXT. */
+static void seqfile_read(int fd, struct seqfile *sf)
+{
+	char text[128];
+	const char *s = text;
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	size_t len = 0;
+
+	memset(sf, 0, sizeof(*sf));
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	sf->reserved = parse_u64(&s);
+	sf->next = *s == ' ' ? parse_u64(&s) : sf->reserved;
+	while (*s == ' ')
+		s++;
+	while (len < sizeof(sf->boot) - 1 && s[len] && s[len] != ' ' && s[len] != '\n')
+		len++;
+	memcpy(sf->boot, s, len);
+	sf->boot[len] = '\0';
+	if (strcmp(sf->boot, "-") == 0)
+		sf->boot[0] = '\0';
+}
+
+/* One fixed-width line in one pwrite at offset 0 (a single sector: it
+ * lands whole or not at all); no sync. */
+static int seqfile_write(struct spool_producer *p, uint64_t reserved, uint64_t next)
+{
+	char text[128];
+	int n =
+	    snprintf(text, sizeof(text), "%020llu %020llu %-36.36s\n", (unsigned long long)reserved,
+	             (unsigned long long)next, p->boot[0] ? p->boot : "-");
+
+	return pwrite(p->seq_fd, text, (size_t)n, 0) == n ? 0 : -1;
+}
+
+/* Write reserved/next and fdatasync; p->reserved follows only on success. */
+static enum err_status seqfile_sync(struct spool_producer *p, uint64_t reserved, uint64_t next,
+                                    struct err *e)
+{
+	if (seqfile_write(p, reserved, next) != 0)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: sequence counter",
+		                 p->q.dir[SPOOL_STATE]);
+	if (fdatasync(p->seq_fd) != 0)
+		return err_errno(e, ERR_TEMP, errno, "%s: sequence counter: fdatasync",
+		                 p->q.dir[SPOOL_STATE]);
+	p->reserved = reserved;
+	return ERR_OK;
+}
 
 /* Highest sequence of this producer's files in one directory (0: none). */
 static uint64_t max_seq_in(const char *dir, const char *producer)
@@ -51,11 +159,6 @@ static uint64_t max_seq_in(const char *dir, const char *producer)
 	return max;
 }
 
-/*
- * A complete tmp file whose number the counter already covers was synced
- * and counted but not renamed (a crash in between): finish its commit so
- * the crash leaves no gap.  Anything else in tmp/ of ours is unlinked.
- */
 static int name_cmp(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
@@ -102,12 +205,27 @@ static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size
 	return ERR_OK;
 }
 
+/* A group commit counts its files before the one syncfs: a process that
+ * died in between leaves them in the page cache only. */
+static int sync_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fdatasync(fd);
+	close(fd);
+	return rc;
+}
+
 /*
- * A complete tmp file whose number the counter already covers was synced
- * and counted but not renamed (a crash in between): finish its commit so
+ * A complete tmp file whose number the counter already covers was
+ * counted but not renamed (a crash in between): finish its commit so
  * the crash leaves no gap.  Anything else in tmp/ of ours is unlinked.
  */
-static enum err_status roll_forward(struct spool_producer *p, int *renamed, struct err *e)
+static enum err_status roll_forward(struct spool_producer *p, uint64_t reserved, uint64_t covered,
+                                    int *renamed, struct err *e)
 {
 	char prod[RECORD_PRODUCER_MAX + 1], tname[RECORD_NAME_MAX + 8];
 	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
@@ -116,6 +234,7 @@ static enum err_status roll_forward(struct spool_producer *p, int *renamed, stru
 	char **names;
 	size_t n;
 	uint64_t seq;
+	int counted = 0;
 
 	*renamed = 0;
 	st = own_tmp_files(p, &names, &n, e);
@@ -128,11 +247,15 @@ static enum err_status roll_forward(struct spool_producer *p, int *renamed, stru
 		    spool_join(from, p->q.dir[SPOOL_TMP], tname, e) != ERR_OK ||
 		    spool_join(to, p->q.dir[SPOOL_NEW], names[i], e) != ERR_OK)
 			continue;
-		if (seq < p->durable && spool_read_file(from, &b, NULL, NULL) == ERR_OK &&
+		if (seq < covered && spool_read_file(from, &b, NULL, NULL) == ERR_OK &&
 		    record_decode(b.data, b.len, p->key, &r, NULL) == ERR_OK && r->seq == seq &&
-		    strcmp(r->producer, p->id) == 0)
+		    strcmp(r->producer, p->id) == 0 && sync_file(from) == 0)
 			keep = 1;
 		record_free(r);
+		/* Into new/ only under a durable count (see spool_commit). */
+		if (keep && !counted && (st = seqfile_sync(p, reserved, covered, e)) != ERR_OK)
+			break;
+		counted |= keep;
 		if (keep && spool_rename_noreplace(from, to, &exists, NULL) == ERR_OK) {
 			*renamed = 1;
 			continue;
@@ -147,14 +270,27 @@ static enum err_status roll_forward(struct spool_producer *p, int *renamed, stru
 	return st;
 }
 
+/*
+ * Same boot (a process crash or a clean stop): the page cache survived,
+ * NEXT is exact.  Another boot: NEXT may be stale, RESERVED is durable;
+ * resuming there never reuses a number and leaves a gap of at most one
+ * block (none after a clean close, which sets RESERVED = NEXT).  Either
+ * way files still here locally count too.  What the file says is not
+ * known to be on disk (a process may have died before its fdatasync), so
+ * p->reserved starts at 0: the first commit flushes a fresh block.
+ */
 static enum err_status producer_recover(struct spool_producer *p, struct err *e)
 {
-	uint64_t max = 0;
+	struct seqfile sf;
+	uint64_t max = 0, start;
 	int renamed = 0;
 	enum err_status st;
 
-	p->durable = spool_counter_read(p->seq_fd);
-	st = roll_forward(p, &renamed, e);
+	boot_id(p->boot);
+	seqfile_read(p->seq_fd, &sf);
+	p->reserved = 0;
+	p->found = sf.reserved;
+	st = roll_forward(p, sf.reserved > sf.next ? sf.reserved : sf.next, sf.next, &renamed, e);
 	if (st != ERR_OK)
 		return st;
 	if (renamed && (st = spool_sync_dir(p->q.dir[SPOOL_NEW], e)) != ERR_OK)
@@ -164,7 +300,10 @@ static enum err_status producer_recover(struct spool_producer *p, struct err *e)
 		if (m > max)
 			max = m;
 	}
-	p->next = p->durable > max + 1 ? p->durable : max + 1;
+	start = sf.next > max + 1 ? sf.next : max + 1;
+	if (!(p->boot[0] && strcmp(sf.boot, p->boot) == 0) && sf.reserved > start)
+		start = sf.reserved;
+	p->next = start;
 	return ERR_OK;
 }
 
@@ -215,6 +354,7 @@ enum err_status spool_producer_open(struct spool_producer **out, const char *roo
 	st = producer_recover(p, e);
 	if (st != ERR_OK)
 		goto fail;
+	p->opened = 1;
 	*out = p;
 	return ERR_OK;
 fail:
@@ -226,6 +366,11 @@ void spool_producer_free(struct spool_producer *p)
 {
 	if (!p)
 		return;
+	/* A clean stop gives back the unused rest of the block: a reboot
+	 * after it resumes exactly at NEXT.  If this sync fails, the old
+	 * RESERVED stands (a gap after a reboot, never a reuse). */
+	if (p->opened)
+		seqfile_sync(p, p->next, p->next, NULL);
 	if (p->seq_fd >= 0)
 		close(p->seq_fd);
 	if (p->lock_fd >= 0)
@@ -239,35 +384,32 @@ uint64_t spool_producer_next_seq(const struct spool_producer *p)
 	return p->next;
 }
 
-/* Make the counter cover every number below upto; sync as told. */
-static enum err_status counter_cover(struct spool_producer *p, uint64_t upto, int sync,
-                                     struct err *e)
+/*
+ * Record that every number below upto is (about to be) used: NEXT always,
+ * and a new block of RESERVED when upto passes it.  *flush is set when
+ * the caller must flush before the rename (fdatasync, or the group's
+ * syncfs) and then set p->reserved = *reserved.
+ */
+static enum err_status counter_cover(struct spool_producer *p, uint64_t upto, uint64_t *reserved,
+                                     int *flush, struct err *e)
 {
-	if (upto <= p->durable)
-		return ERR_OK;
-	if (spool_counter_write(p->seq_fd, upto) != 0)
+	*flush = upto > p->reserved;
+	*reserved = *flush ? upto - 1 + SPOOL_SEQ_BLOCK : p->reserved;
+	if (seqfile_write(p, *reserved, upto) != 0)
 		return err_errno(e, spool_errno_status(errno), errno, "%s: sequence counter",
 		                 p->q.dir[SPOOL_STATE]);
-	if (sync && fdatasync(p->seq_fd) != 0)
-		return err_errno(e, ERR_TEMP, errno, "%s: sequence counter: fdatasync",
-		                 p->q.dir[SPOOL_STATE]);
-	if (sync)
-		p->durable = upto;
 	return ERR_OK;
 }
 
 /*
- * After a failed commit nothing carries the numbers the counter was just
- * advanced over: put the old value back so a crash before the next
- * commit does not leave a gap the consumer would wait on forever.
+ * After a failed commit nothing carries the numbers NEXT was just
+ * advanced over: put the old value back so a process that dies now
+ * leaves no gap.  RESERVED goes back to what is known durable (or what
+ * was found at open), so a successor never trusts an unsynced block.
  */
 static void counter_restore(struct spool_producer *p)
 {
-	/* Not synced: what matters is that a process that dies now leaves
-	 * no gap.  The next commit writes and syncs the counter again. */
-	spool_counter_write(p->seq_fd, p->next);
-	if (p->next < p->durable)
-		p->durable = p->next;
+	seqfile_write(p, p->reserved > p->found ? p->reserved : p->found, p->next);
 }
 
 /* Encode r as sequence seq and write it, unsynced or synced, to tmp/. */
@@ -320,13 +462,21 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
                              struct err *e)
 {
 	char name[RECORD_NAME_MAX], tmp[SPOOL_PATH_MAX];
-	uint64_t seq = p->next;
+	uint64_t seq = p->next, reserved;
 	enum err_status st;
+	int flush;
 
 	st = stage(p, r, seq, 1, name, tmp, e);
 	if (st != ERR_OK)
 		return st;
-	st = counter_cover(p, seq + 1, 1, e);
+	st = counter_cover(p, seq + 1, &reserved, &flush, e);
+	if (st == ERR_OK && flush) {
+		if (fdatasync(p->seq_fd) == 0)
+			p->reserved = reserved;
+		else
+			st = err_errno(e, ERR_TEMP, errno, "%s: sequence counter: fdatasync",
+			               p->q.dir[SPOOL_STATE]);
+	}
 	if (st != ERR_OK) {
 		unlink(tmp);
 		counter_restore(p);
@@ -353,9 +503,10 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 {
 	char(*names)[RECORD_NAME_MAX] = NULL;
 	char(*tmps)[SPOOL_PATH_MAX] = NULL;
-	uint64_t first = p->next;
+	uint64_t first = p->next, reserved;
 	enum err_status st = ERR_OK;
 	size_t staged = 0, i;
+	int flush;
 
 	*n_done = 0;
 	if (n == 0)
@@ -371,7 +522,7 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 		if (st != ERR_OK)
 			goto unstage;
 	}
-	st = counter_cover(p, first + n, 0, e);
+	st = counter_cover(p, first + n, &reserved, &flush, e);
 	if (st != ERR_OK)
 		goto unstage;
 	/* One flush for the data of all n files and the counter. */
@@ -379,7 +530,7 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 		st = err_errno(e, ERR_TEMP, errno, "%s: syncfs", p->q.dir[SPOOL_TMP]);
 		goto unstage;
 	}
-	p->durable = first + n;
+	p->reserved = reserved;
 	for (i = 0; i < n; i++) {
 		st = publish(p, names[i], tmps[i], e);
 		if (st != ERR_OK)

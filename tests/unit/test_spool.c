@@ -11,12 +11,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "spool.h"
+#include "spool_int.h"
 #include "unit/test_spool_util.h"
 
 struct fx {
@@ -46,6 +50,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
+	spool_boot_id_override(NULL);
 	sig_key_free(f->priv);
 	sig_key_free(f->pub);
 	sig_key_free(f->other);
@@ -658,6 +663,189 @@ static int count_entry(const struct spool_entry *ent, void *ctx)
 	return 0;
 }
 
+/* A real process commits n records and is killed: no clean close. */
+static void commit_then_die(struct fx *f, int n)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct spool_producer *p;
+		struct err e;
+		if (spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e) != ERR_OK)
+			_exit(3);
+		for (int i = 0; i < n; i++) {
+			struct record *r = tsu_close_record(100 + i, 64);
+			if (spool_commit(p, r, NULL, &e) != ERR_OK)
+				_exit(4);
+			record_free(r);
+		}
+		raise(SIGKILL);
+		_exit(5);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* The sequence file's line: RESERVED and NEXT. */
+static void seq_file(struct fx *f, uint64_t *reserved, uint64_t *next)
+{
+	char path[SPOOL_PATH_MAX], *text;
+	unsigned long long r = 0, n = 0;
+
+	snprintf(path, sizeof(path), "%s/inbound/state/oms.seq", f->root);
+	text = tsu_read(path, NULL);
+	assert_non_null(text);
+	assert_int_equal(sscanf(text, "%llu %llu", &r, &n), 2);
+	free(text);
+	*reserved = r;
+	*next = n;
+}
+
+/* What a transport does: take every file of new/ away (to stash/). */
+static void transport_takes_all(struct fx *f, int n)
+{
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], name[RECORD_NAME_MAX];
+
+	snprintf(to, sizeof(to), "%s/stash", f->root);
+	mkdir(to, 0750);
+	for (int s = 1; s <= n; s++) {
+		record_file_name(name, (uint64_t)s, "oms");
+		qpath(from, f->root, SPOOL_NEW, (uint64_t)s, NULL);
+		snprintf(to, sizeof(to), "%s/stash/%s", f->root, name);
+		assert_int_equal(rename(from, to), 0);
+	}
+}
+
+static void transport_brings_back(struct fx *f, int n)
+{
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], name[RECORD_NAME_MAX];
+
+	for (int s = 1; s <= n; s++) {
+		record_file_name(name, (uint64_t)s, "oms");
+		snprintf(from, sizeof(from), "%s/stash/%s", f->root, name);
+		qpath(to, f->root, SPOOL_NEW, (uint64_t)s, NULL);
+		assert_int_equal(rename(from, to), 0);
+	}
+}
+
+/* SIGKILL after three commits, files carried away at once: the unsynced
+ * NEXT (same boot: the page cache survived) resumes exactly. */
+static void test_resume_after_process_crash(void **state)
+{
+	struct fx *f = *state;
+	struct spool_producer *p;
+	struct spool_consumer *c;
+	uint64_t reserved, next, seqs[8];
+	struct err e;
+
+	commit_then_die(f, 3);
+	seq_file(f, &reserved, &next);
+	assert_int_equal(next, 4);
+	assert_int_equal(reserved, 1 + SPOOL_SEQ_BLOCK); /* not a clean close */
+	transport_takes_all(f, 3);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 4);
+	spool_producer_free(p);
+	transport_brings_back(f, 3);
+	commit_n(f->root, f->priv, 7, 2);
+	c = consumer(f, 30);
+	assert_int_equal(drain(c, seqs, 8), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(seqs[i], i + 1);
+	spool_consumer_free(c);
+}
+
+/* A clean close gives back the rest of the block: a reboot then resumes
+ * exactly, with no gap, even when new/ is empty. */
+static void test_clean_close_then_reboot(void **state)
+{
+	struct fx *f = *state;
+	struct spool_producer *p;
+	struct spool_consumer *c;
+	uint64_t reserved, next, seqs[8];
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 3);
+	seq_file(f, &reserved, &next);
+	assert_int_equal(reserved, 4);
+	assert_int_equal(next, 4);
+	transport_takes_all(f, 3);
+	spool_boot_id_override("00000000-0000-4000-8000-000000000002");
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 4);
+	spool_producer_free(p);
+	transport_brings_back(f, 3);
+	commit_n(f->root, f->priv, 7, 1);
+	c = consumer(f, 30);
+	assert_int_equal(drain(c, seqs, 8), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(seqs[i], i + 1);
+	spool_consumer_free(c);
+}
+
+/* Power loss (another boot id, no clean close): NEXT is not trusted, the
+ * durable RESERVED is.  Nothing is reused; the unused rest of the block
+ * is a gap the consumer reports and one skip passes. */
+static void test_unclean_reboot_gap_skip(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX];
+	struct spool_producer *p;
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct spool_stats st;
+	struct spool_gap g;
+	uint64_t reserved, next, seqs[8], first, last;
+	struct err e;
+
+	commit_then_die(f, 3);
+	seq_file(f, &reserved, &next);
+	assert_int_equal(reserved, 1 + SPOOL_SEQ_BLOCK);
+	/* What a lost page cache leaves: an older NEXT, the synced block. */
+	snprintf(path, sizeof(path), "%s/inbound/state/oms.seq", f->root);
+	tsu_write(path, "00000000000000000065 00000000000000000002 -\n", 44);
+	transport_takes_all(f, 3);
+	spool_boot_id_override("00000000-0000-4000-8000-000000000003");
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 1 + SPOOL_SEQ_BLOCK);
+	spool_producer_free(p);
+	transport_brings_back(f, 3);
+	commit_n(f->root, f->priv, 7, 2);
+	c = consumer(f, 30);
+	assert_int_equal(drain(c, seqs, 8), 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(seqs[i], i + 1);
+	spool_consumer_gap(c, &g);
+	assert_true(g.active);
+	assert_int_equal(g.seq, 4);
+	assert_int_equal(spool_stats(f->root, "inbound", 1, &st, &e), ERR_OK);
+	assert_true(st.gap.active);
+	assert_int_equal(st.gap.seq, 4);
+	/* One operator action passes the whole gap. */
+	assert_int_equal(spool_skip_gap(f->root, "inbound", "oms", &first, &last, &e), ERR_OK);
+	assert_int_equal(first, 4);
+	assert_int_equal(last, SPOOL_SEQ_BLOCK);
+	assert_int_equal(drain(c, seqs, 8), 2);
+	assert_int_equal(seqs[0], 1 + SPOOL_SEQ_BLOCK);
+	assert_int_equal(seqs[1], 2 + SPOOL_SEQ_BLOCK);
+	spool_consumer_gap(c, &g);
+	assert_false(g.active);
+	assert_int_equal(spool_skip_gap(f->root, "inbound", "oms", &first, &last, &e), ERR_TEMP);
+	/* Every marker was used up. */
+	snprintf(path, sizeof(path), "%s/inbound/state/skip-oms-4", f->root);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/inbound/state/skip-oms-64", f->root);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	spool_consumer_free(c);
+	/* Bad ranges are refused. */
+	assert_int_equal(spool_skip_range(f->root, "inbound", "oms", 9, 8, &e), ERR_PERM);
+	assert_int_equal(spool_skip_range(f->root, "inbound", "oms", 1, 1 + SPOOL_SKIP_MAX, &e),
+	                 ERR_PERM);
+}
+
 static void test_list_and_locks(void **state)
 {
 	struct fx *f = *state;
@@ -685,6 +873,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence_never_reused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producer_rolls_forward, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resume_after_process_crash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clean_close_then_reboot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unclean_reboot_gap_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_files_head_and_middle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace_period, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_late_complete_copy, setup, teardown),

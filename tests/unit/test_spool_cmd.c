@@ -182,6 +182,60 @@ static void test_actions_and_stat(void **state)
 	sig_key_free(pub);
 }
 
+/* A gap of several numbers: skip a range with --through, then the rest
+ * with --gap; the consumer passes them and takes the next record. */
+static void test_skip_range(void **state)
+{
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct sig_key *pub = tsu_load_pub(keys, "oms");
+	char path[4300], name[RECORD_NAME_MAX], *out;
+	struct err e;
+
+	(void)state;
+	commit(6);
+	for (uint64_t s = 2; s <= 5; s++) {
+		record_file_name(name, s, "oms");
+		snprintf(path, sizeof(path), "%s/inbound/new/%s", root, name);
+		assert_int_equal(unlink(path), 0);
+	}
+	assert_int_equal(spool_consumer_open(&c, root, "inbound", pub, NULL, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	assert_non_null(strstr(e.msg, "gap"));
+	assert_int_equal(run(&out, "skip", "--producer", "oms", "2", "--through", "3", "--root",
+	                     root, "--queue", "inbound", NULL),
+	                 0);
+	assert_non_null(strstr(out, "seq 2 through 3"));
+	free(out);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	assert_int_equal(spool_consumer_next_seq(c, "oms"), 4);
+	assert_int_equal(run(&out, "skip", "--producer", "oms", "--gap", "--root", root, "--queue",
+	                     "inbound", NULL),
+	                 0);
+	assert_non_null(strstr(out, "seq 4 through 5"));
+	free(out);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 6);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	/* No gap left: --gap says so and fails. */
+	assert_int_equal(run(&out, "skip", "--producer", "oms", "--gap", "--root", root, "--queue",
+	                     "inbound", NULL),
+	                 CLI_EXIT_FAIL);
+	free(out);
+	assert_int_equal(run(&out, "skip", "--producer", "oms", "5", "--through", "4", "--root",
+	                     root, "--queue", "inbound", NULL),
+	                 CLI_EXIT_USAGE);
+	free(out);
+	assert_int_equal(run(&out, "skip", "--gap", "--root", root, "--queue", "inbound", NULL),
+	                 CLI_EXIT_USAGE);
+	free(out);
+	spool_consumer_free(c);
+	sig_key_free(pub);
+}
+
 static void test_usage(void **state)
 {
 	char *out;
@@ -209,6 +263,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ls_show_verify, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_actions_and_stat, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_skip_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
