@@ -336,6 +336,38 @@ static void test_attachments_and_meta(void **state)
 	assert_null(cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetArrayItem(item(j, "cgRequests_cgAttachmentsClass"), 0), "_parent"));
 	cJSON_Delete(j);
+	/* A child list without fields= is spliced from cached record text:
+	 * it must stay one valid document, also with two records and an
+	 * offset (call() returns NULL on anything that is not JSON). */
+	j = call("POST", path,
+	         "{\"cgRequests_cgAttachmentsClass\":[{\"AttachmentField\":\"https://example.org/"
+	         "q.jpeg\",\"LinkedField\":true}]}",
+	         &st);
+	assert_int_equal(st, 200);
+	cJSON_Delete(j);
+	j = call("GET", path, NULL, &st);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(item(j, "cgRequests_cgAttachmentsClass")), 2);
+	assert_string_equal(
+	    item(cJSON_GetArrayItem(item(j, "cgRequests_cgAttachmentsClass"), 1), "AttachmentField")
+	        ->valuestring,
+	    "https://example.org/q.jpeg");
+	cJSON_Delete(j);
+	{
+		char p2[300];
+
+		snprintf(p2, sizeof(p2), "%s?offset=1&sort=Oid:dsc", path);
+		j = call("GET", p2, NULL, &st);
+		assert_non_null(j);
+		assert_int_equal(total(j), 2);
+		assert_int_equal(cJSON_GetArraySize(item(j, "cgRequests_cgAttachmentsClass")), 1);
+		assert_string_equal(
+		    item(cJSON_GetArrayItem(item(j, "cgRequests_cgAttachmentsClass"), 0),
+		         "AttachmentField")
+		        ->valuestring,
+		    "https://example.org/p.jpeg");
+		cJSON_Delete(j);
+	}
 	j = call("POST", "/api/v1/classes/cgRequestsClass/1/cgRequests_cgAttachmentsClass",
 	         "{\"cgRequests_cgAttachmentsClass\":[{\"LinkedField\":true}]}", &st);
 	assert_int_equal(st, 404);
