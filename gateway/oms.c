@@ -103,7 +103,8 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	memset(&co, 0, sizeof(co));
 	co.grace_seconds = c->spool.grace_seconds;
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
-	if ((st = sig_load_private(c->spool.private_key, &o->priv, e)) != ERR_OK ||
+	if ((st = oms_geo_open(c, &o->geo, e)) != ERR_OK ||
+	    (st = sig_load_private(c->spool.private_key, &o->priv, e)) != ERR_OK ||
 	    (st = sig_load_public(c->spool.peer_public_key, &o->pub, e)) != ERR_OK ||
 	    (st = spool_queue_init(c->spool.root, "outbound", e)) != ERR_OK ||
 	    (st = spool_queue_init(c->spool.root, "inbound", e)) != ERR_OK ||
@@ -152,6 +153,7 @@ void oms_free(struct oms *o)
 	spool_producer_free(o->in_q);
 	sig_key_free(o->priv);
 	sig_key_free(o->pub);
+	oms_geo_free(o->geo);
 	free(o);
 }
 

@@ -358,6 +358,7 @@ static void submit_create(struct fw_entry *en)
 	struct oms *o = en->fw->o;
 	struct oms_entry *t = oms_track_add(o->track, en->issue);
 	struct buf body = BUF_INIT_CAP(MAP_JSON_MAX);
+	struct oms_geo_view gv;
 	struct err e;
 
 	err_clear(&e);
@@ -365,7 +366,11 @@ static void submit_create(struct fw_entry *en)
 		temp(en, "out of memory");
 		return;
 	}
-	if (map_cg_create_body(o->cfg, &en->rec->u.issue, &body, &e) != ERR_OK) {
+	/* The geocoder's bounded wait comes before the intent is saved: a
+	 * crash during it leaves nothing to look up. */
+	if (map_cg_create_body_ex(o->cfg, &en->rec->u.issue,
+	                          oms_geo_apply(o->geo, &en->rec->u.issue, &gv), &body,
+	                          &e) != ERR_OK) {
 		buf_release(&body);
 		if (e.status == ERR_PERM)
 			perm(en, e.msg, 0, NULL);

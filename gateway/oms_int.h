@@ -22,6 +22,7 @@
 #include "http.h"
 #include "map.h"
 #include "oms.h"
+#include "oms_geo.h"
 #include "spool.h"
 
 enum {
@@ -83,7 +84,8 @@ struct oms {
 	int fatal;
 	struct err fatal_err;
 	struct oms_counts *counts;
-	struct fw *fw; /* the forward window the daemon keeps between passes */
+	struct fw *fw;       /* the forward window the daemon keeps between passes */
+	struct oms_geo *geo; /* the ArcGIS geocoder, NULL without <geocoder> */
 };
 
 /* Drop the forward window: finished heads are settled, claimed

@@ -38,3 +38,13 @@ if(TARGET oms-sim)
     add_dependencies(oms_bench oms-sim scfgate)
   endif()
 endif()
+# The geocoder through the whole OMS half: `scfgate oms` against oms-sim
+# and geo-sim.
+if(TARGET oms_testutil AND TARGET geo-sim)
+  add_executable(test_oms_geo_half ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_oms_geo_half.c)
+  target_link_libraries(test_oms_geo_half PRIVATE oms_testutil PkgConfig::CMOCKA)
+  add_dependencies(test_oms_geo_half oms-sim geo-sim scfgate)
+  add_test(NAME test_oms_geo_half COMMAND test_oms_geo_half)
+  set_tests_properties(test_oms_geo_half PROPERTIES TIMEOUT 120 LABELS "oms;sim"
+    ENVIRONMENT "${OMS_TEST_ENV};GEO_SIM_BIN=$<TARGET_FILE:geo-sim>")
+endif()
