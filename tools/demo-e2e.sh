@@ -2,8 +2,9 @@
 # tools/demo-e2e.sh BUILD_DIR: scfgate end to end, the way a city runs it,
 # on one machine and in about a minute.
 #
-#   1. scf-sim (a SeeClickFix organization with 25 reports) and oms-sim
-#      (a Cartegraph OMS) start on free loopback ports.
+#   1. scf-sim (a SeeClickFix organization with 25 reports), oms-sim
+#      (a Cartegraph OMS) and geo-sim (the city's ArcGIS geocode service)
+#      start on free loopback ports.
 #   2. Each half gets its own spool root, its own Ed25519 key pair (only
 #      the public keys are exchanged) and its own configuration.
 #   3. `scfgate scf` and `scfgate oms` run as two separate daemons with
@@ -13,11 +14,10 @@
 #      shared folder, rsync or a diode would.
 #   4. Residents report new issues (one of a type the city does not send to
 #      Cartegraph) and comment; crews close some requests.
-#   5. Everything stops and a summary is printed, with `scfgate status` of
-#      each half.  The files stay in the directory printed at the end.
-#
-# The geocoder is not part of the demo (the configuration has no geocoder
-# section yet).
+#   5. Everything stops and a summary is printed, with a few requests'
+#      addresses (verified by the geocoder or as reported) and `scfgate
+#      status` of each half.  The files stay in the directory printed at
+#      the end.
 set -euo pipefail
 
 build=${1:?usage: tools/demo-e2e.sh BUILD_DIR}
@@ -41,9 +41,11 @@ notes_have() {
 }
 
 step "1. simulators on loopback"
+E2E_GEO=1
 e2e_start_sims 25
 echo "scf-sim (SeeClickFix, organization 1102): $SCF_URL"
 echo "oms-sim (Cartegraph OMS):                 $OMS_URL"
+echo "geo-sim (ArcGIS GeocodeServer):           $GEO_URL"
 
 step "2. two hosts: spool roots, key pairs, configurations"
 e2e_make_halves 10 10 30 600
@@ -104,6 +106,29 @@ step "summary"
 unmapped=$(tail -1 "$work/logs/scf-half.json" 2>/dev/null | sed -n 's/.*"skipped_unmapped":\([0-9]*\).*/\1/p')
 n_unmapped=$("$E2E_TOOL" issues "$work/state/scf.json" | awk '$3 == 9105' | wc -l)
 echo "reports of unmapped types left in SeeClickFix: $n_unmapped (the SCF half counted ${unmapped:-?} skips over its passes)"
+echo
+geo_rows() {
+	jq -r --arg ext "$E2E_EXT_FIELD" --arg note "$E2E_GEO_FIELD" '
+		.records[.class // "cgRequestsClass"][] | select(.[$ext] != null) |
+		"\(.[$ext])\t\(.LocationDescriptionField // "-")\t\(.[$note] // "-")"' \
+		"$work/state/oms.json"
+}
+if command -v jq >/dev/null; then
+	n_verified=$(geo_rows | grep -c $'\tAddress verified by ArcGIS') || true
+	echo "addresses checked by the ArcGIS geocoder: $n_verified of $(geo_rows | wc -l) requests verified; a few:"
+	geo_rows | head -5 | while IFS=$'\t' read -r issue loc note; do
+		case $note in
+		"Address verified by ArcGIS"*) how=verified ;;
+		*) how=reported ;;
+		esac
+		printf '  issue %s: %-8s %s\n      %s\n' "$issue" "$how" "$loc" "$note"
+	done
+else
+	# without jq, from the OMS half's log line per check
+	echo "addresses checked by the ArcGIS geocoder (from the OMS half's log; jq shows Cartegraph's fields):"
+	grep -h 'geo: effect=' "$work/logs/oms-half.log" | head -5 |
+		sed 's/.*geo: effect=\([a-z-]*\) issue=\([0-9]*\).*reason="\([^"]*\)" address="\([^"]*\)".*/  issue \2: \1 \4 (\3)/'
+fi
 echo
 echo "records per queue (new = waiting, done = applied or handed over):"
 for h in scf oms; do

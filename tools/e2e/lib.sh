@@ -13,6 +13,10 @@
 # Variables after the calls: E2E_GATE E2E_TOOL (binaries), SCF_PORT
 # OMS_PORT SCF_URL OMS_URL (simulators), SCF_CFG OMS_CFG SCF_ROOT OMS_ROOT,
 # E2E_PIDS (every background process started, for e2e_cleanup).
+#
+# With E2E_GEO=1 before e2e_start_sims, geo-sim (an ArcGIS GeocodeServer)
+# starts too (GEO_PORT GEO_URL) and the OMS configuration gets a
+# <geocoder> section that writes its note into $E2E_GEO_FIELD.
 
 E2E_EXT_FIELD=SCFIssueIDField
 E2E_TYPES=9101,9102,9103,9104 # 9105 (Snow/Ice) stays unmapped on purpose
@@ -20,6 +24,8 @@ E2E_ACK='Thank you. Your report is now city work request {request_id}.'
 E2E_CLOSING='Work request {request_id} ({request_type}) is complete. Thank you.'
 E2E_CLOSING_9101='The pothole was filled under work request {request_id}.'
 E2E_CLOSING_9103='A crew replaced the lamp (work request {request_id}).'
+E2E_GEO_FIELD=GeocodeNoteField
+E2E_GEO_PREFIX=/arcgis/rest/services/Locators/City/GeocodeServer
 E2E_PIDS=""
 
 e2e_die() {
@@ -35,6 +41,7 @@ e2e_init() {
 	E2E_TOOL=$E2E_BUILD/tools/e2e/e2e-tool
 	E2E_SCF_SIM=$E2E_BUILD/tools/sim/scf-sim
 	E2E_OMS_SIM=$E2E_BUILD/tools/sim/oms-sim
+	E2E_GEO_SIM=$E2E_BUILD/tools/geo-sim/geo-sim
 	local b
 	for b in "$E2E_GATE" "$E2E_TOOL" "$E2E_SCF_SIM" "$E2E_OMS_SIM"; do
 		[ -x "$b" ] || e2e_die "$b is not built"
@@ -43,7 +50,7 @@ e2e_init() {
 }
 
 # e2e_start_sim NAME BINARY ARGS...: start a simulator on a free port;
-# sets <NAME>_PORT and <NAME>_PID (NAME is SCF or OMS).
+# sets <NAME>_PORT and <NAME>_PID (NAME is SCF, OMS or GEO).
 e2e_start_sim() {
 	local name=$1 bin=$2 out port="" i
 	shift 2
@@ -66,9 +73,32 @@ e2e_start_sims() {
 	local issues=${1:-25}
 	shift || true
 	e2e_start_sim SCF "$E2E_SCF_SIM" --issues "$issues" --org 1102 --rate-limit 0 "$@"
-	e2e_start_sim OMS "$E2E_OMS_SIM" --extra-fields "$E2E_EXT_FIELD" --requests 3
+	if [ -n "${E2E_GEO:-}" ]; then
+		[ -x "$E2E_GEO_SIM" ] || e2e_die "$E2E_GEO_SIM is not built"
+		e2e_start_sim GEO "$E2E_GEO_SIM" --seed 1
+		GEO_URL=http://127.0.0.1:$GEO_PORT$E2E_GEO_PREFIX
+		e2e_start_sim OMS "$E2E_OMS_SIM" --extra-fields "$E2E_EXT_FIELD,$E2E_GEO_FIELD" \
+			--requests 3
+	else
+		GEO_URL=""
+		e2e_start_sim OMS "$E2E_OMS_SIM" --extra-fields "$E2E_EXT_FIELD" --requests 3
+	fi
 	SCF_URL=http://127.0.0.1:$SCF_PORT
 	OMS_URL=http://127.0.0.1:$OMS_PORT
+}
+
+# The <geocoder> section when geo-sim runs: find the typed address near the
+# point, else the nearest address; the note goes into its own field.
+e2e_geocoder() {
+	[ -n "${GEO_URL:-}" ] || return 0
+	cat <<EOF
+  <geocoder>
+    <baseUrl>$GEO_URL</baseUrl>
+    <mode>both</mode>
+    <timeoutMilliseconds>2000</timeoutMilliseconds>
+    <resultField>$E2E_GEO_FIELD</resultField>
+  </geocoder>
+EOF
 }
 
 e2e_request_types() {
@@ -153,6 +183,7 @@ EOF
       <externalId field="$E2E_EXT_FIELD"/>
     </fields>
   </cartegraph>
+$(e2e_geocoder)
 $(e2e_request_types)
   <log level="info"/>
 </scfgate>
