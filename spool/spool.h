@@ -61,7 +61,7 @@
  *         it (spool_consumer_gap, `scfgate spool stat`: GAP ... ALARM
  *         after gap_alarm_seconds).  The operator confirms the producing
  *         host restarted uncleanly (its state/P.seq shows the new boot id
- *         and the next record in new/ is a block boundary away), then
+ *         and the gap is shorter than one block, 64), then
  *         runs `scfgate spool skip --queue Q --producer P --gap` (or
  *         `--producer P FIRST --through LAST`): markers for the absent
  *         numbers, honoured at the consumer's next claim.  A record that
