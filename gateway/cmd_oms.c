@@ -166,8 +166,10 @@ int cmd_oms(int argc, char **argv)
 	} else {
 		s = oms_run(o, &counts, &e);
 	}
-	if (s == ERR_FATAL)
+	if (s == ERR_FATAL) {
 		log_alert("event=stopped why=\"%s\"", e.msg);
+		oms_status_note(o, &e);
+	}
 	if (json)
 		print_json(&counts, oms_tracked_open(o));
 	if (s != ERR_OK)

@@ -16,14 +16,16 @@ static const char usage_text[] =
     "outbound and inbound queues the records per sub-directory, the age of\n"
     "the oldest waiting record, a sequence gap (which number, since when,\n"
     "alarmed or not) and every failed or held record with the first line of\n"
-    "its reason; then the SCF half's watermark.  Safe while the half runs.\n"
+    "its reason; then the half's state: the SCF watermark or the OMS\n"
+    "tracked requests, the last successful API call, a recorded fatal stop.\n"
+    "Safe while the half runs.\n"
     "\n"
     "  --config FILE  the half's configuration\n"
     "  --json         one JSON document instead of text\n"
     "\n"
     "The last line is a one-line summary.  Exit 0 when healthy, 1 when\n"
     "something needs attention (failed records, an alarmed gap, a queue or\n"
-    "state that cannot be read).\n";
+    "state that cannot be read, a fatal stop).\n";
 
 int cmd_status(int argc, char **argv)
 {

@@ -114,6 +114,34 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 size_t oms_tracked_open(const struct oms *o);
 
 /*
+ * Status, for `scfgate status`.
+ *   - oms_status_note() records the last successful Cartegraph call (the
+ *     later of the two clients' last 2xx) and, when fatal is not NULL, a
+ *     fatal stop with its one-line reason; a NULL fatal clears a recorded
+ *     stop.  Called after each complete poll (at most once per pass) and
+ *     when the half stops on ERR_FATAL.  The file is
+ *     state/oms/status.<generation>, written with spool_write_atomic, older
+ *     generations unlinked; a failed write is logged, never fatal.
+ *   - oms_status_read() reads the tracked state (snapshot + journal) and
+ *     that file without writing anything or taking a lock, so it runs
+ *     beside the daemon (a compaction in between is read again).  A root
+ *     where the half never ran gives present = 0 and zeros.  ERR_PERM with
+ *     the file name when something is there but cannot be read.
+ */
+#define OMS_ALERT_MAX 240
+struct oms_status {
+	int present;         /* state/oms/ exists */
+	size_t tracked_open; /* created, not closed */
+	size_t entries;      /* every issue known, closed ones included */
+	int64_t last_ok;     /* epoch seconds; 0 unknown */
+	int64_t alert_at;    /* a recorded fatal stop; 0 none */
+	char alert[OMS_ALERT_MAX];
+};
+
+void oms_status_note(struct oms *o, const struct err *fatal);
+enum err_status oms_status_read(const struct cfg *c, struct oms_status *out, struct err *e);
+
+/*
  * Replay: put done/ records of the outbound queue through forward again.
  * The idempotency checks make it a no-op for effects that exist: an
  * issue known to the tracked state is left alone, any other is looked up

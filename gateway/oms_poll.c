@@ -227,5 +227,7 @@ enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e
 	free(pc.chunks);
 	o->counts = NULL;
 	oms_track_maybe_compact(o->track, NULL);
+	if (st == ERR_OK)
+		oms_status_note(o, NULL);
 	return st;
 }

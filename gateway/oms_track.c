@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "log.h"
 
 #define SNAP_PREFIX    "snap."
 #define JOURNAL_PREFIX "journal."
@@ -372,4 +375,193 @@ enum err_status oms_track_maybe_compact(struct oms_track *t, struct err *e)
 	if (t->jlines < COMPACT_MIN_LINES || t->jlines < t->n)
 		return ERR_OK;
 	return oms_track_compact(t, e);
+}
+
+/* ---- status: a small file beside the journal, and a read-only view ------------ */
+
+#define STATUS_PREFIX "status."
+#define STATUS_MAGIC  "scfgate-oms-status 1"
+
+/* Status generations present in dir, highest first (at most cap). */
+static size_t status_gens(const char *dir, uint64_t *gens, size_t cap)
+{
+	struct dirent *de;
+	size_t n = 0;
+	uint64_t g;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < cap)
+		if (sscanf(de->d_name, STATUS_PREFIX "%" SCNu64, &g) == 1 && g > 0)
+			gens[n++] = g;
+	closedir(d);
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && gens[j] > gens[j - 1]; j--) {
+			uint64_t x = gens[j];
+			gens[j] = gens[j - 1];
+			gens[j - 1] = x;
+		}
+	return n;
+}
+
+/* The newest complete status file of dir into *out (its fields only). */
+static void status_file_read(const char *dir, struct oms_status *out)
+{
+	uint64_t gens[16];
+	size_t ng = status_gens(dir, gens, sizeof(gens) / sizeof(gens[0]));
+
+	for (size_t i = 0; i < ng; i++) {
+		char name[64], path[SPOOL_PATH_MAX], line[LINE_MAX_BYTES];
+		int64_t last_ok = 0, at = 0;
+		char reason[OMS_ALERT_MAX] = "";
+		int ok = 0, off = 0, lineno = 0;
+		FILE *f;
+
+		gen_name(name, sizeof(name), STATUS_PREFIX, gens[i]);
+		if (join(path, dir, name, NULL) != ERR_OK || !(f = fopen(path, "r")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (++lineno == 1 && strcmp(line, STATUS_MAGIC) != 0)
+				break;
+			if (sscanf(line, "last_ok %" SCNd64, &last_ok) == 1)
+				continue;
+			if (sscanf(line, "alert %" SCNd64 " %n", &at, &off) == 1 && off > 0)
+				snprintf(reason, sizeof(reason), "%s", line + off);
+			else if (strcmp(line, "end") == 0)
+				ok = 1;
+		}
+		fclose(f);
+		if (!ok)
+			continue; /* cannot be torn (atomic rename); a damaged disk can */
+		out->last_ok = last_ok;
+		out->alert_at = at > 0 ? at : 0;
+		snprintf(out->alert, sizeof(out->alert), "%s", out->alert_at ? reason : "");
+		return;
+	}
+}
+
+/* A reason as one line of at most size - 1 bytes.  A long one keeps its
+ * start and its end: the HTTP status and the server's words come last,
+ * after a long URL. */
+static void one_line(const char *in, char *out, size_t size)
+{
+	size_t len = strlen(in), head = size / 3, k = 0;
+
+	for (size_t i = 0; i < len && k + 1 < size; i++) {
+		if (len >= size && i == head) {
+			k += (size_t)snprintf(out + k, size - k, " ... ");
+			i = len - (size - 1 - k);
+		}
+		out[k++] = (in[i] == '\n' || in[i] == '\r') ? ' ' : in[i];
+	}
+	out[k] = '\0';
+}
+
+void oms_status_note(struct oms *o, const struct err *fatal)
+{
+	struct oms_status cur;
+	struct http_stats hs;
+	struct buf b = BUF_INIT_CAP(4096);
+	uint64_t gens[16];
+	size_t ng;
+	char name[64], reason[OMS_ALERT_MAX];
+	struct err e;
+	size_t k = 0;
+
+	memset(&cur, 0, sizeof(cur));
+	status_file_read(o->track->dir, &cur);
+	http_stats_get(o->http, &hs);
+	if ((int64_t)hs.last_success > cur.last_ok)
+		cur.last_ok = (int64_t)hs.last_success;
+	http_stats_get(o->http_w, &hs);
+	if ((int64_t)hs.last_success > cur.last_ok)
+		cur.last_ok = (int64_t)hs.last_success;
+	/* A fatal stop is recorded; a healthy pass clears it. */
+	cur.alert_at = fatal ? (int64_t)time(NULL) : 0;
+	one_line(fatal ? fatal->msg : "", reason, sizeof(reason));
+	k = strlen(reason);
+	buf_addf(&b, STATUS_MAGIC "\nlast_ok %" PRId64 "\n", cur.last_ok);
+	if (cur.alert_at)
+		buf_addf(&b, "alert %" PRId64 " %s\n", cur.alert_at,
+		         k ? reason : "(no reason given)");
+	buf_adds(&b, "end\n");
+	ng = status_gens(o->track->dir, gens, sizeof(gens) / sizeof(gens[0]));
+	gen_name(name, sizeof(name), STATUS_PREFIX, ng ? gens[0] + 1 : 1);
+	err_clear(&e);
+	if (b.data &&
+	    spool_write_atomic(o->track->tmp, o->track->dir, name, b.data, b.len, 1, &e) == ERR_OK)
+		for (size_t i = 0; i < ng; i++) {
+			char path[SPOOL_PATH_MAX];
+
+			gen_name(name, sizeof(name), STATUS_PREFIX, gens[i]);
+			if (join(path, o->track->dir, name, NULL) == ERR_OK)
+				unlink(path);
+		}
+	else
+		log_warn("event=status-not-saved why=\"%s\"", e.msg[0] ? e.msg : "out of memory");
+	buf_release(&b);
+}
+
+/* Snapshot plus journal of one generation, read only (no directory is
+ * made, the journal is not opened for writing or cut). */
+static enum err_status track_read(const char *dir, uint64_t gen, struct oms_track *t, struct err *e)
+{
+	char name[64], path[SPOOL_PATH_MAX];
+	enum err_status st;
+
+	gen_name(name, sizeof(name), SNAP_PREFIX, gen);
+	if ((st = join(path, dir, name, e)) != ERR_OK ||
+	    (st = load_file(t, path, NULL, NULL, e)) != ERR_OK)
+		return st;
+	gen_name(name, sizeof(name), JOURNAL_PREFIX, gen);
+	if ((st = join(path, dir, name, e)) != ERR_OK)
+		return st;
+	return load_file(t, path, NULL, NULL, e);
+}
+
+enum err_status oms_status_read(const struct cfg *c, struct oms_status *out, struct err *e)
+{
+	char dir[SPOOL_PATH_MAX];
+	struct stat sb;
+	enum err_status st = ERR_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(dir, sizeof(dir), "%s/state/oms", c->spool.root) >= (int)sizeof(dir))
+		return err_set(e, ERR_PERM, "%s: path too long", c->spool.root);
+	if (stat(dir, &sb) != 0) {
+		if (errno == ENOENT)
+			return ERR_OK; /* the half has not run here yet */
+		return err_errno(e, ERR_PERM, errno, "%s", dir);
+	}
+	out->present = 1;
+	/* A compaction running meanwhile moves to the next generation and
+	 * removes the old one: read again when the generation changed. */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct oms_track t;
+		uint64_t gen = newest_gen(dir);
+
+		memset(&t, 0, sizeof(t));
+		t.jfd = -1;
+		t.nslots = 2048;
+		if (!(t.slots = calloc(t.nslots, sizeof(*t.slots))))
+			return err_set(e, ERR_TEMP, "out of memory");
+		st = track_read(dir, gen ? gen : 1, &t, e);
+		out->entries = t.n;
+		out->tracked_open = 0;
+		for (size_t i = 0; i < t.n; i++)
+			out->tracked_open +=
+			    (t.ents[i].flags & OMS_T_CREATED) && !(t.ents[i].flags & OMS_T_CLOSED);
+		for (size_t i = 0; i < t.n; i++)
+			free(t.ents[i].request_id);
+		free(t.ents);
+		free(t.slots);
+		if (st != ERR_OK || newest_gen(dir) == gen)
+			break;
+	}
+	if (st != ERR_OK)
+		return st == ERR_FATAL ? ERR_PERM : st;
+	status_file_read(dir, out);
+	return ERR_OK;
 }

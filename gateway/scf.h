@@ -32,7 +32,8 @@
  *     logged and skipped; the others keep flowing.
  *
  * State (<spool root>/state/scf/)
- *   - The watermark, the producer sequence covered, and a sorted set of
+ *   - The watermark, the producer sequence covered, the last successful
+ *     call and a recorded fatal stop (for status), and a sorted set of
  *     keys with a short value: "issue/<id>" -> its last seen status letter
  *     (O, A, C, X = Archived) or W (closed by write-back: no longer
  *     synced); "comment/<issue>/<key>" -> 16 hex digits of the SHA-256 of
@@ -230,6 +231,19 @@ int64_t scf_state_watermark(const struct scf_state *s);
 void scf_state_set_watermark(struct scf_state *s, int64_t t);
 uint64_t scf_state_seq(const struct scf_state *s);
 void scf_state_set_seq(struct scf_state *s, uint64_t seq);
+
+/* For `scfgate status`, saved with the rest ("last_ok <epoch>",
+ * "alert <epoch> <reason>"): the wall-clock time of the last successful
+ * SCF call as of the last save (0: unknown), and a fatal stop (401,
+ * 403 blacklisting, ...) with its one-line reason, recorded when the
+ * half stops on it and cleared by the next pass that saves normally.
+ * scf_state_alert returns NULL when none is recorded. */
+#define SCF_ALERT_MAX 240
+int64_t scf_state_last_ok(const struct scf_state *s);
+void scf_state_set_last_ok(struct scf_state *s, int64_t t);
+const char *scf_state_alert(const struct scf_state *s, int64_t *at);
+/* at 0 clears; the reason is cut to one line of SCF_ALERT_MAX - 1. */
+void scf_state_set_alert(struct scf_state *s, int64_t at, const char *reason);
 
 /* SCF timestamp ("2026-02-10T08:15:19-05:00", "...Z", fractions allowed)
  * to epoch seconds; -1 if it does not parse. */

@@ -417,8 +417,15 @@ static int64_t record_issue_id(const struct record *r)
 
 static enum err_status save_state(struct scf_half *h, struct err *e)
 {
+	struct http_stats hs;
 	enum err_status s;
 
+	/* A save means the half is running again: a recorded fatal stop is
+	 * history, and status wants the last good call as of now. */
+	http_stats_get(h->http, &hs);
+	if (hs.last_success)
+		scf_state_set_last_ok(h->st, (int64_t)hs.last_success);
+	scf_state_set_alert(h->st, 0, NULL);
 	scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
 	s = scf_state_save(h->st, e);
 	if (s == ERR_OK)

@@ -143,6 +143,23 @@ static void nap(struct scf_half *h, unsigned seconds)
 	}
 }
 
+/* Leave the fatal stop in the state for `scfgate status`; the state in
+ * memory matches what was committed, so saving it here is safe. */
+static void record_alert(struct scf_half *h, const char *why)
+{
+	struct http_stats hs;
+	struct err se;
+
+	http_stats_get(h->http, &hs);
+	if (hs.last_success)
+		scf_state_set_last_ok(h->st, (int64_t)hs.last_success);
+	scf_state_set_alert(h->st, (int64_t)time(NULL), why);
+	scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
+	err_clear(&se);
+	if (scf_state_save(h->st, &se) != ERR_OK)
+		log_error("event=alert-not-saved why=\"%s\"", se.msg);
+}
+
 enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 {
 	unsigned poll = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
@@ -155,13 +172,16 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		fs = scf_fetch(h, &fe);
 		if (fs == ERR_FATAL) {
 			log_alert("event=stopped why=\"%s\"", fe.msg);
+			record_alert(h, fe.msg);
 			return err_set(e, fs, "%s", fe.msg);
 		}
 		if (fs != ERR_OK)
 			log_error("event=fetch-failed why=\"%s\"", fe.msg);
 		ws = scf_writeback(h, &we);
-		if (ws == ERR_FATAL)
+		if (ws == ERR_FATAL) {
+			record_alert(h, we.msg);
 			return err_set(e, ws, "%s", we.msg);
+		}
 		if (ws != ERR_OK)
 			log_error("event=writeback-failed why=\"%s\"", we.msg);
 		if (once) {
@@ -176,8 +196,10 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		for (unsigned t = 0; t < poll && !scf_stopping(h); t++) {
 			nap(h, 1);
 			ws = scf_writeback(h, &we);
-			if (ws == ERR_FATAL)
+			if (ws == ERR_FATAL) {
+				record_alert(h, we.msg);
 				return err_set(e, ws, "%s", we.msg);
+			}
 		}
 		if (scf_stopping(h))
 			return ERR_OK;

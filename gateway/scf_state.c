@@ -34,6 +34,9 @@ struct scf_state {
 	uint64_t gen;
 	int64_t watermark;
 	uint64_t seq;
+	int64_t last_ok;  /* wall clock of the last successful SCF call; 0 unknown */
+	int64_t alert_at; /* a fatal stop; 0 none */
+	char alert[SCF_ALERT_MAX];
 	struct scf_entry *v;
 	size_t n, alloc;
 };
@@ -161,6 +164,47 @@ void scf_state_set_seq(struct scf_state *s, uint64_t seq)
 	s->seq = seq;
 }
 
+int64_t scf_state_last_ok(const struct scf_state *s)
+{
+	return s->last_ok;
+}
+
+void scf_state_set_last_ok(struct scf_state *s, int64_t t)
+{
+	s->last_ok = t;
+}
+
+const char *scf_state_alert(const struct scf_state *s, int64_t *at)
+{
+	if (at)
+		*at = s->alert_at;
+	return s->alert_at ? s->alert : NULL;
+}
+
+void scf_state_set_alert(struct scf_state *s, int64_t at, const char *reason)
+{
+	const char *in = reason ? reason : "";
+	size_t len = strlen(in), size = sizeof(s->alert), head = size / 3, k = 0;
+
+	s->alert_at = at > 0 ? at : 0;
+	s->alert[0] = '\0';
+	if (!s->alert_at)
+		return;
+	/* One line in the file: no newline may survive, and it must not be
+	 * empty.  A long reason keeps its start and its end (the HTTP status
+	 * and the server's words come after a long URL). */
+	for (size_t i = 0; i < len && k + 1 < size; i++) {
+		if (len >= size && i == head) {
+			k += (size_t)snprintf(s->alert + k, size - k, " ... ");
+			i = len - (size - 1 - k);
+		}
+		s->alert[k++] = (in[i] == '\n' || in[i] == '\r') ? ' ' : in[i];
+	}
+	s->alert[k] = '\0';
+	if (!k)
+		snprintf(s->alert, sizeof(s->alert), "(no reason given)");
+}
+
 void scf_state_free(struct scf_state *s)
 {
 	if (!s)
@@ -177,6 +221,7 @@ static enum err_status parse(struct scf_state *s, char *text, const char *path, 
 	char *save = NULL, *line;
 	unsigned lineno = 0;
 	size_t want = (size_t)-1;
+	int off = 0;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[1024], val[STATE_VAL];
@@ -187,6 +232,10 @@ static enum err_status parse(struct scf_state *s, char *text, const char *path, 
 				return err_set(e, ERR_PERM, "%s:1: not a state file", path);
 		} else if (sscanf(line, "watermark %" SCNd64, &s->watermark) == 1) {
 		} else if (sscanf(line, "seq %" SCNu64, &s->seq) == 1) {
+		} else if (sscanf(line, "last_ok %" SCNd64, &s->last_ok) == 1) {
+		} else if (sscanf(line, "alert %" SCNd64 " %n", &s->alert_at, &off) == 1 &&
+		           off > 0 && s->alert_at > 0 && line[off]) {
+			snprintf(s->alert, sizeof(s->alert), "%s", line + off);
 		} else if (sscanf(line, "k %1023s %19s", key, val) == 2) {
 			/* The file is sorted; appending keeps this O(n). */
 			if (s->n && strcmp(s->v[s->n - 1].key, key) >= 0)
@@ -236,6 +285,9 @@ static void clear_entries(struct scf_state *s)
 	s->n = 0;
 	s->watermark = 0;
 	s->seq = 0;
+	s->last_ok = 0;
+	s->alert_at = 0;
+	s->alert[0] = '\0';
 }
 
 /* Generations present in dir, highest first (at most cap). */
@@ -340,6 +392,10 @@ enum err_status scf_state_save(struct scf_state *s, struct err *e)
 	buf_init(&b, STATE_MAX);
 	st = buf_addf(&b, STATE_MAGIC "\nwatermark %" PRId64 "\nseq %" PRIu64 "\n", s->watermark,
 	              s->seq);
+	if (st == ERR_OK && s->last_ok)
+		st = buf_addf(&b, "last_ok %" PRId64 "\n", s->last_ok);
+	if (st == ERR_OK && s->alert_at)
+		st = buf_addf(&b, "alert %" PRId64 " %s\n", s->alert_at, s->alert);
 	for (size_t i = 0; st == ERR_OK && i < s->n; i++)
 		st = buf_addf(&b, "k %s %s\n", s->v[i].key, s->v[i].val);
 	if (st == ERR_OK)

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "oms.h"
 #include "scf.h"
 #include "spool.h"
 #include "status.h"
@@ -48,7 +49,12 @@ struct status_report {
 	int state_ok;
 	char state_error[ERR_MSG_MAX];
 	int64_t watermark; /* SCF half; 0 before the first pass */
-	char summary[512];
+	int64_t last_ok;   /* the last successful API call; 0 unknown */
+	int64_t alert_at;  /* a recorded fatal stop; 0 none */
+	char alert[256];
+	int oms_present; /* OMS half: state/oms/ exists */
+	size_t tracked_open, entries;
+	char summary[768];
 };
 
 struct list_ctx {
@@ -142,8 +148,30 @@ static void collect_scf_state(struct status_report *r)
 		return;
 	}
 	r->watermark = scf_state_watermark(s);
+	r->last_ok = scf_state_last_ok(s);
+	if (scf_state_alert(s, &r->alert_at))
+		snprintf(r->alert, sizeof(r->alert), "%s", scf_state_alert(s, NULL));
 	r->state_ok = 1;
 	scf_state_free(s);
+}
+
+static void collect_oms_state(struct status_report *r, const struct cfg *c)
+{
+	struct oms_status os;
+	struct err e;
+
+	err_clear(&e);
+	if (oms_status_read(c, &os, &e) != ERR_OK) {
+		snprintf(r->state_error, sizeof(r->state_error), "%s", e.msg);
+		return;
+	}
+	r->oms_present = os.present;
+	r->tracked_open = os.tracked_open;
+	r->entries = os.entries;
+	r->last_ok = os.last_ok;
+	r->alert_at = os.alert_at;
+	snprintf(r->alert, sizeof(r->alert), "%s", os.alert);
+	r->state_ok = 1;
 }
 
 static void make_summary(struct status_report *r)
@@ -158,13 +186,16 @@ static void make_summary(struct status_report *r)
 		alarmed += r->q[i].st.gap.active && r->q[i].st.gap.alarmed;
 		unreadable += !r->q[i].readable;
 	}
-	if (!failed && !alarmed && !unreadable && r->state_ok) {
+	if (!failed && !alarmed && !unreadable && r->state_ok && !r->alert_at) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
 		return;
 	}
 	used = (size_t)snprintf(p, cap, "ATTENTION: %s half:", cfg_half_name(r->half));
+	if (r->alert_at && used < cap)
+		used += (size_t)snprintf(p + used, cap - used, " stopped on a fatal error: %.300s;",
+		                         r->alert);
 	if (failed && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " %zu failed record%s;", failed,
 		                         failed == 1 ? "" : "s");
@@ -204,7 +235,7 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 	if (c->half == CFG_HALF_SCF)
 		collect_scf_state(r);
 	else
-		r->state_ok = 1; /* nothing readable through oms.h yet */
+		collect_oms_state(r, c);
 	make_summary(r);
 	*out = r;
 	return ERR_OK;
@@ -301,6 +332,23 @@ static void text_queue(const struct status_report *r, const struct status_queue 
 		buf_addf(out, "  listing incomplete: %s\n", q->error);
 }
 
+static void text_last_ok(const struct status_report *r, struct buf *out)
+{
+	const char *api = r->half == CFG_HALF_SCF ? "SeeClickFix" : "Cartegraph";
+	char age[32], when[32];
+
+	if (!r->state_ok)
+		return;
+	if (!r->last_ok) {
+		buf_addf(out, "last successful %s call: none recorded yet\n", api);
+		return;
+	}
+	fmt_time((time_t)r->last_ok, when);
+	fmt_age((long long)(r->now - (time_t)r->last_ok), age);
+	buf_addf(out, "last successful %s call: %s (%s ago, as of the half's last save)\n", api,
+	         when, age);
+}
+
 enum err_status status_render_text(const struct status_report *r, struct buf *out)
 {
 	char when[32];
@@ -321,16 +369,21 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 			    "watermark: %s (SeeClickFix updated_at of the last complete pass)\n",
 			    when);
 		}
-		buf_adds(out,
-		         "last successful SeeClickFix call: unknown (not recorded by the half)\n");
+	} else if (!r->state_ok) {
+		buf_addf(out, "state: cannot read: %s\n", r->state_error);
+	} else if (!r->oms_present) {
+		buf_adds(out, "tracked requests: none (the half has not run with this root)\n");
 	} else {
-		buf_adds(out,
-		         "tracked requests (created, not closed): unknown (not readable without "
-		         "the half)\n");
-		buf_adds(out,
-		         "last successful Cartegraph call: unknown (not recorded by the half)\n");
+		buf_addf(out, "tracked requests: %zu open (created, not closed), %zu known\n",
+		         r->tracked_open, r->entries);
 	}
-	buf_adds(out, "fatal stop: unknown (not recorded by the half; see its log for ALERT)\n");
+	text_last_ok(r, out);
+	if (r->alert_at) {
+		fmt_time((time_t)r->alert_at, when);
+		buf_addf(out, "fatal stop: at %s: %s\n", when, r->alert);
+	} else if (r->state_ok) {
+		buf_adds(out, "fatal stop: none recorded\n");
+	}
 	buf_addf(out, "%s\n", r->summary);
 	return out->len ? ERR_OK : ERR_TEMP;
 }
@@ -407,7 +460,10 @@ enum err_status status_render_json(const struct status_report *r, struct buf *ou
 	h = cJSON_AddObjectToObject(o, cfg_half_name(r->half));
 	ls = cJSON_AddObjectToObject(h, "last_success");
 	if (r->half == CFG_HALF_SCF) {
-		cJSON_AddNullToObject(ls, "seeclickfix");
+		if (r->last_ok)
+			cJSON_AddNumberToObject(ls, "seeclickfix", (double)r->last_ok);
+		else
+			cJSON_AddNullToObject(ls, "seeclickfix");
 		if (r->state_ok && r->watermark) {
 			fmt_time((time_t)r->watermark, when);
 			cJSON_AddStringToObject(h, "watermark", when);
@@ -418,10 +474,26 @@ enum err_status status_render_json(const struct status_report *r, struct buf *ou
 		if (!r->state_ok)
 			cJSON_AddStringToObject(h, "state_error", r->state_error);
 	} else {
-		cJSON_AddNullToObject(ls, "cartegraph");
-		cJSON_AddNullToObject(h, "tracked_open");
+		if (r->last_ok)
+			cJSON_AddNumberToObject(ls, "cartegraph", (double)r->last_ok);
+		else
+			cJSON_AddNullToObject(ls, "cartegraph");
+		if (r->state_ok) {
+			cJSON_AddNumberToObject(h, "tracked_open", (double)r->tracked_open);
+			cJSON_AddNumberToObject(h, "entries", (double)r->entries);
+		} else {
+			cJSON_AddNullToObject(h, "tracked_open");
+			cJSON_AddStringToObject(h, "state_error", r->state_error);
+		}
 	}
-	cJSON_AddNullToObject(o, "fatal_stop");
+	if (r->alert_at) {
+		cJSON *fs = cJSON_AddObjectToObject(o, "fatal_stop");
+
+		cJSON_AddNumberToObject(fs, "at", (double)r->alert_at);
+		cJSON_AddStringToObject(fs, "reason", r->alert);
+	} else {
+		cJSON_AddNullToObject(o, "fatal_stop");
+	}
 	text = cJSON_PrintUnformatted(o);
 	if (text) {
 		s = buf_adds(out, text);

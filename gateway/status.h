@@ -9,16 +9,19 @@
  *     oldest record waiting in new/, the consumer's gap (missing
  *     sequence, since when, alarmed after cfg.spool.gap_alarm_seconds),
  *     and every failed/ record with the first line of its .why.  Then the
- *     half's own state: the SCF half's watermark (state/scf/, through
- *     scf.h).  What the halves do not persist (the last successful call
- *     of each API, the OMS half's tracked-request count, a recorded fatal
- *     stop) is reported as unknown, never guessed.
+ *     half's own state, read without a lock: the SCF half's watermark,
+ *     last successful SeeClickFix call and recorded fatal stop
+ *     (state/scf/, scf.h); the OMS half's tracked requests (open and
+ *     known), last successful Cartegraph call and recorded fatal stop
+ *     (state/oms/, oms_status_read).  The last successful call is as of
+ *     the half's last save (after each pass), not live.
  *   - A queue directory that does not exist yet reads as empty.  A state
  *     file that cannot be read is reported (its error line), not fatal:
  *     status must work exactly when things are broken.
  *   - Attention is needed (status_attention() != 0) when a gap is
- *     alarmed, when failed/ holds anything, or when the half's state
- *     cannot be read.  status_summary() is one line saying so, or "ok".
+ *     alarmed, when failed/ holds anything, when the half's state
+ *     cannot be read, or when the half recorded a fatal stop (until a
+ *     healthy pass clears it).  status_summary() is one line saying so, or "ok".
  *   - Rendering: readable text, or one JSON document (cJSON).  Nothing
  *     here prints.
  */

@@ -2,7 +2,8 @@
 # e2e_status: `scfgate status` of both halves on real spools: usage, a
 # healthy empty set-up, records waiting for the transport, a gap (shown,
 # then alarmed, then gone), a tampered record quarantined (exit 1 with the
-# reason), text and JSON.
+# reason), the tracked requests, the last successful API call, a fatal
+# stop (exit 1, named, cleared by the next healthy pass), text and JSON.
 set -uo pipefail
 build=${1:?usage: status.sh BUILD_DIR}
 . "$(dirname "$0")/../../tools/e2e/lib.sh"
@@ -42,7 +43,9 @@ expect 0 "not created yet" "a root no half has used reads as empty, healthy" -- 
 expect 0 "^ok: scf half, 0 waiting" "empty SCF half is healthy" -- --config "$SCF_CFG"
 expect 0 "watermark: none yet" "no watermark before the first pass" -- --config "$SCF_CFG"
 expect 0 '"attention":false' "JSON of a healthy OMS half" -- --config "$OMS_CFG" --json
-expect 0 '"tracked_open":null' "JSON says what it cannot know" -- --config "$OMS_CFG" --json
+expect 0 '"tracked_open":0,' "no tracked request before the OMS half ran" -- --config "$OMS_CFG" --json
+expect 0 "last successful Cartegraph call: none recorded yet" "no Cartegraph call yet" -- --config "$OMS_CFG"
+expect 0 '"fatal_stop":null' "no fatal stop recorded" -- --config "$SCF_CFG" --json
 
 "$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$work/logs/scf.log" || bad "scf --once"
 n=$(e2e_records "$SCF_ROOT" outbound new)
@@ -51,6 +54,13 @@ expect 0 "new $n " "records waiting for the transport are counted" -- --config "
 expect 0 "oldest waiting: [0-9]*s (since " "the oldest waiting record's age" -- --config "$SCF_CFG"
 expect 0 "watermark: 20[0-9-]*T" "the watermark after a pass" -- --config "$SCF_CFG"
 expect 0 '"watermark_epoch":[0-9]' "the watermark in JSON" -- --config "$SCF_CFG" --json
+expect 0 "last successful SeeClickFix call: 20[0-9-]*T.* ([0-9]*s ago" "the last SeeClickFix call after a pass" -- --config "$SCF_CFG"
+# recent: within a minute of status's own clock
+recent() {
+	"$E2E_GATE" status --config "$1" --json 2>/dev/null |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); t=d[d["half"]]["last_success"][sys.argv[1]]; sys.exit(0 if t and 0 <= d["now"]-t < 60 else 1)' "$2"
+}
+recent "$SCF_CFG" seeclickfix && ok "last SeeClickFix call is recent (JSON)" || bad "last SeeClickFix call not recent in JSON"
 
 # Deliver everything but the first record: a gap.
 first=$(ls "$SCF_ROOT/outbound/new" | head -1)
@@ -67,6 +77,11 @@ expect 1 '"gap":{"producer":"scf","seq":1,.*"alarmed":true' "the gap in JSON" --
 e2e_deliver "$SCF_ROOT/outbound/new/$first" "$OMS_ROOT" outbound
 "$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
 expect 0 "gap: none (next expected seq $((n + 1)))" "the gap closes when the record arrives" -- --config "$OMS_CFG"
+creates=$(grep -c "effect=create " "$work/logs/oms.log")
+[ "$creates" -ge 1 ] || bad "the OMS half created no request"
+expect 0 "tracked requests: $creates open (created, not closed), $creates known" "tracked requests match the creates ($creates)" -- --config "$OMS_CFG"
+expect 0 "\"tracked_open\":$creates," "tracked requests in JSON" -- --config "$OMS_CFG" --json
+recent "$OMS_CFG" cartegraph && ok "last Cartegraph call is recent (JSON)" || bad "last Cartegraph call not recent in JSON"
 
 # A record altered after signing, as the next sequence: quarantined.
 last=$(ls "$SCF_ROOT/outbound/new" | tail -1)
@@ -83,6 +98,27 @@ expect 1 "^ATTENTION: oms half: 1 failed record$" "the summary counts failed rec
 expect 1 "$(printf '%s' "${why:0:40}" | sed 's/[][\.*^$/]/\\&/g')" "the reason is the first line of the .why" -- --config "$OMS_CFG"
 expect 1 '"failed":\[{"name":"'"$forged"'","why":"' "failed records in JSON" -- --config "$OMS_CFG" --json
 expect 0 "^ok: scf half" "the other half stays healthy" -- --config "$SCF_CFG"
+
+# A wrong token: SCF answers 401, the half stops, status says so.
+(umask 077 && printf 'not-the-token\n' >"$work/wrong.token")
+sed "s|<credentials auth=\"bearer\">[^<]*<|<credentials auth=\"bearer\">$work/wrong.token<|" "$SCF_CFG" >"$work/wrong.xml"
+grep -q "$work/wrong.token" "$work/wrong.xml" || bad "could not point the configuration at the wrong token"
+"$E2E_GATE" scf --once --config "$work/wrong.xml" 2>>"$work/logs/scf.log" && bad "scf --once with a wrong token succeeded"
+expect 1 "^ATTENTION: scf half: stopped on a fatal error: .*401" "a fatal stop makes status exit 1 and names it" -- --config "$SCF_CFG"
+expect 1 "fatal stop: at 20[0-9-]*T" "the fatal stop's time" -- --config "$SCF_CFG"
+expect 1 '"fatal_stop":{"at":[0-9]*,"reason":"[^"]*401' "the fatal stop in JSON" -- --config "$SCF_CFG" --json
+"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$work/logs/scf.log" || bad "scf --once after the token was fixed"
+expect 0 "fatal stop: none recorded" "a healthy pass clears the fatal stop" -- --config "$SCF_CFG"
+
+# The same on the OMS half: a wrong password, 401 after a re-login.
+(umask 077 && printf 'scfgate:wrong-pass\n' >"$work/wrong.cred")
+sed "s|<credentials auth=\"basic\">[^<]*<|<credentials auth=\"basic\">$work/wrong.cred<|" "$OMS_CFG" >"$work/wrong-oms.xml"
+grep -q "$work/wrong.cred" "$work/wrong-oms.xml" || bad "could not point the configuration at the wrong password"
+"$E2E_GATE" oms --once --config "$work/wrong-oms.xml" 2>>"$work/logs/oms.log" && bad "oms --once with a wrong password succeeded"
+expect 1 "^ATTENTION: oms half: stopped on a fatal error: .*401" "an OMS fatal stop makes status exit 1 and names it" -- --config "$OMS_CFG"
+expect 1 '"fatal_stop":{"at":[0-9]*,"reason":"[^"]*401' "the OMS fatal stop in JSON" -- --config "$OMS_CFG" --json
+"$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log" # the failed record above stays
+expect 1 "fatal stop: none recorded" "a healthy poll clears the OMS fatal stop" -- --config "$OMS_CFG"
 
 echo "status tests: $fails failed (files in $work)"
 [ "$fails" -eq 0 ] && rm -rf "$work"

@@ -93,6 +93,52 @@ static void test_reopen_last_line_wins(void **state)
 	oms_track_free(t);
 }
 
+/* oms_status_read sees what the half saved (snapshot and journal, last
+ * line wins) and writes nothing. */
+static void test_status_read(void **state)
+{
+	char root[300], sdir[400];
+	struct cfg c;
+	struct oms_status os;
+	struct oms_track *t;
+	struct oms_entry *en;
+	struct err e;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(root, sizeof(root), "%s/root", dir);
+	assert_int_equal(mkdir(root, 0750), 0);
+	c.spool.root = root;
+	assert_int_equal(oms_status_read(&c, &os, &e), ERR_OK);
+	assert_int_equal(os.present, 0);
+	assert_int_equal(os.tracked_open, 0);
+	snprintf(sdir, sizeof(sdir), "%s/state", root);
+	assert_int_equal(access(sdir, F_OK), -1); /* nothing created */
+
+	assert_int_equal(mkdir(sdir, 0750), 0);
+	snprintf(sdir, sizeof(sdir), "%s/state/oms", root);
+	assert_int_equal(oms_track_open(&t, sdir, &e), ERR_OK);
+	for (int64_t i = 1; i <= 5; i++) {
+		en = oms_track_add(t, i);
+		en->flags = OMS_T_CREATED;
+		assert_int_equal(oms_track_save(t, en, 0, NULL), ERR_OK);
+	}
+	assert_int_equal(oms_track_compact(t, &e), ERR_OK); /* 5 in the snapshot */
+	en = oms_track_add(t, 6);
+	en->flags = OMS_T_INTENT; /* not created yet: known, not open */
+	assert_int_equal(oms_track_save(t, en, 0, NULL), ERR_OK);
+	en = oms_track_get(t, 2);
+	en->flags |= OMS_T_CLOSED; /* in the journal: last line wins */
+	assert_int_equal(oms_track_save(t, en, 0, NULL), ERR_OK);
+	assert_int_equal(oms_status_read(&c, &os, &e), ERR_OK);
+	assert_int_equal(os.present, 1);
+	assert_int_equal(os.tracked_open, 4);
+	assert_int_equal(os.entries, 6);
+	assert_int_equal(os.last_ok, 0);
+	assert_int_equal(os.alert_at, 0);
+	oms_track_free(t);
+}
+
 static void test_torn_tail_cut(void **state)
 {
 	struct oms_track *t = open_track();
@@ -167,6 +213,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reopen_last_line_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail_cut, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction_and_scale, setup, teardown),
 	};
 

@@ -87,6 +87,50 @@ static void empty_then_roundtrip(void **unused)
 	scf_state_free(t);
 }
 
+/* last_ok and a fatal stop survive a save; a reason stays one line;
+ * clearing removes the line. */
+static void status_fields_roundtrip(void **unused)
+{
+	struct scf_state *s = NULL, *t = NULL;
+	struct err e;
+	int64_t at = -1;
+	char sd[128];
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/state/scf-status", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	assert_int_equal(scf_state_last_ok(s), 0);
+	assert_null(scf_state_alert(s, &at));
+	assert_int_equal(at, 0);
+	assert_int_equal(scf_state_put(s, "issue/9", "O"), ERR_OK);
+	scf_state_set_last_ok(s, 1790000100);
+	scf_state_set_alert(s, 1790000200, "HTTP 401 on GET /issues\nsecond line");
+	assert_int_equal(scf_state_save(s, &e), ERR_OK);
+	assert_int_equal(scf_state_load(sd, &t, &e), ERR_OK);
+	assert_int_equal(scf_state_last_ok(t), 1790000100);
+	assert_string_equal(scf_state_alert(t, &at), "HTTP 401 on GET /issues second line");
+	assert_int_equal(at, 1790000200);
+	assert_string_equal(scf_state_get(t, "issue/9"), "O");
+	scf_state_free(t);
+	{
+		char long_reason[600];
+
+		memset(long_reason, 'u', sizeof(long_reason));
+		snprintf(long_reason + 500, 100, ": HTTP 401: rejected");
+		scf_state_set_alert(s, 1790000300, long_reason);
+		assert_int_equal(strlen(scf_state_alert(s, NULL)), SCF_ALERT_MAX - 1);
+		assert_non_null(strstr(scf_state_alert(s, NULL), "uuu ... uuu"));
+		assert_non_null(strstr(scf_state_alert(s, NULL), ": HTTP 401: rejected"));
+	}
+	scf_state_set_alert(s, 0, NULL);
+	assert_int_equal(scf_state_save(s, &e), ERR_OK);
+	assert_int_equal(scf_state_load(sd, &t, &e), ERR_OK);
+	assert_null(scf_state_alert(t, &at));
+	assert_int_equal(scf_state_last_ok(t), 1790000100);
+	scf_state_free(s);
+	scf_state_free(t);
+}
+
 static void forget_compacts(void **unused)
 {
 	struct scf_state *s = NULL;
@@ -209,9 +253,13 @@ static void times(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(empty_then_roundtrip),  cmocka_unit_test(forget_compacts),
-	    cmocka_unit_test(many_keys_sorted),      cmocka_unit_test(damaged_newest_falls_back),
-	    cmocka_unit_test(garbage_only_is_fatal), cmocka_unit_test(times),
+	    cmocka_unit_test(empty_then_roundtrip),
+	    cmocka_unit_test(status_fields_roundtrip),
+	    cmocka_unit_test(forget_compacts),
+	    cmocka_unit_test(many_keys_sorted),
+	    cmocka_unit_test(damaged_newest_falls_back),
+	    cmocka_unit_test(garbage_only_is_fatal),
+	    cmocka_unit_test(times),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
