@@ -944,9 +944,19 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 	{
 		/* {"<class>":[],"_metadata":{...}}: fill the empty array. */
 		char *head = cJSON_PrintUnformatted(out);
-		size_t hl = strlen(head), cut = strlen(k->name) + 5, cap = hl + 2, len;
+		/* Cut after the array's own '[' as printed, not at a length
+		 * derived from the class name: the key is the first member, so
+		 * the first '[' is the array's whatever the name holds. */
+		const char *lb = head ? strchr(head, '[') : NULL;
+		size_t hl, cut, cap, len;
 		size_t n_all = (size_t)cJSON_GetArraySize(k->records);
 		char *body;
+
+		if (!lb)
+			abort();
+		hl = strlen(head);
+		cut = (size_t)(lb - head) + 1;
+		cap = hl + 2;
 
 		for (long i = offset; i < n && i < offset + limit; i++)
 			cap += strlen(record_text(hits[i].rec, n_all)) + 1;
