@@ -638,11 +638,11 @@ static int do_stat(struct opts *o)
 		if (st.next_seq)
 			printf("  next expected sequence: %llu\n", (unsigned long long)st.next_seq);
 		if (st.gap.active)
-			printf("  GAP: %s seq %llu missing for %llds%s (scfgate spool skip "
-			       "--producer %s %llu)\n",
+			printf("  GAP: %s seq %llu missing for %llds%s (once it is known lost: "
+			       "scfgate spool skip --queue %s --producer %s --gap)\n",
 			       st.gap.producer, (unsigned long long)st.gap.seq,
 			       (long long)(now - st.gap.since), st.gap.alarmed ? " ALARM" : "",
-			       st.gap.producer, (unsigned long long)st.gap.seq);
+			       queue, st.gap.producer);
 		if (st.conflicts)
 			printf("  conflicts quarantined: %zu\n", st.conflicts);
 		if (o->queue)
