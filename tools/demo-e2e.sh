@@ -103,7 +103,7 @@ e2e_dump
 
 step "summary"
 "$E2E_TOOL" summary "$work/state/scf.json" "$work/state/oms.json" "$E2E_EXT_FIELD"
-unmapped=$(tail -1 "$work/logs/scf-half.json" 2>/dev/null | sed -n 's/.*"skipped_unmapped":\([0-9]*\).*/\1/p')
+unmapped=$(tail -1 "$work/logs/scf-half.json" 2>/dev/null | sed -n 's/.*"skipped_unmapped":\([0-9]*\).*/\1/p' || true)
 n_unmapped=$("$E2E_TOOL" issues "$work/state/scf.json" | awk '$3 == 9105' | wc -l)
 echo "reports of unmapped types left in SeeClickFix: $n_unmapped (the SCF half counted ${unmapped:-?} skips over its passes)"
 echo

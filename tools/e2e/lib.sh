@@ -55,11 +55,14 @@ e2e_start_sim() {
 	local name=$1 bin=$2 out port="" i
 	shift 2
 	out=$E2E_WORK/logs/$name-sim.out
+	# Made here, not by the child's redirect: the loop below may read it
+	# before the child has run, and a missing file would stop `set -e`.
+	: >"$out"
 	"$bin" --port 0 "$@" >"$out" 2>"$E2E_WORK/logs/$name-sim.log" &
 	local pid=$!
 	E2E_PIDS="$E2E_PIDS $pid"
 	for i in $(seq 1 100); do
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$out" 2>/dev/null | head -1)
+		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$out" 2>/dev/null | head -1 || true)
 		[ -n "$port" ] && break
 		kill -0 "$pid" 2>/dev/null || e2e_die "$name simulator exited: $(tail -3 "$E2E_WORK/logs/$name-sim.log")"
 		sleep 0.1
