@@ -20,7 +20,9 @@
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
 # loop, default 300), SCFGATE_BENCH_QUEUE (the long queue, default 100000;
-# the short one is a tenth of it).
+# the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
+# backlog, default 10000), SCFGATE_BENCH_TRACKED (tracked requests for the
+# OMS poll, default 100000).
 set -euo pipefail
 
 build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
@@ -54,7 +56,9 @@ bench_scf() {
 
 bench_oms() {
   need "$build/tests/oms_bench" || return 1
-  "$build/tests/oms_bench"
+  OMS_SIM_BIN=$build/tools/sim/oms-sim SCFGATE_BIN=$build/scfgate \
+    SCFGATE_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd) "$build/tests/oms_bench" \
+    --records "${SCFGATE_BENCH_OMS_RECORDS:-10000}" --tracked "${SCFGATE_BENCH_TRACKED:-100000}"
 }
 
 bench_bundle() {
