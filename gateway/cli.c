@@ -35,3 +35,12 @@ int cli_wants_help(int argc, char **argv)
 	}
 	return 0;
 }
+
+enum log_level cli_log_level(enum cfg_log_level level)
+{
+	enum log_level out = LOGL_INFO;
+
+	/* The two enums name the same levels; the names are the contract. */
+	log_level_parse(cfg_log_level_name(level), &out);
+	return out;
+}

@@ -14,7 +14,9 @@
 #ifndef SCFGATE_CLI_H
 #define SCFGATE_CLI_H
 
+#include "cfg.h"
 #include "err.h"
+#include "log.h"
 
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_FAIL  1
@@ -34,6 +36,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 
 /* Print "scfgate <cmd>: <err message>" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *cmd, const struct err *e);
+
+/* The daemon log level for a configured <log level>. */
+enum log_level cli_log_level(enum cfg_log_level level);
 
 /* 1 if any argument is --help or -h. */
 int cli_wants_help(int argc, char **argv);

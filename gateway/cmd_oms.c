@@ -46,20 +46,6 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static enum log_level level_of(enum cfg_log_level l)
-{
-	switch (l) {
-	case CFG_LOG_ERROR:
-		return LOGL_ERROR;
-	case CFG_LOG_WARN:
-		return LOGL_WARN;
-	case CFG_LOG_DEBUG:
-		return LOGL_DEBUG;
-	default:
-		return LOGL_INFO;
-	}
-}
-
 static int number(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -138,7 +124,7 @@ int cmd_oms(int argc, char **argv)
 		cfg_free(c);
 		return rc;
 	}
-	log_open("oms", level_of(c->log_level), log_json);
+	log_open("oms", cli_log_level(c->log_level), log_json);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -64,20 +64,6 @@ static void print_json(const struct scf_half *h)
 	fflush(stdout);
 }
 
-static enum log_level level_of(enum cfg_log_level l)
-{
-	switch (l) {
-	case CFG_LOG_ERROR:
-		return LOGL_ERROR;
-	case CFG_LOG_WARN:
-		return LOGL_WARN;
-	case CFG_LOG_DEBUG:
-		return LOGL_DEBUG;
-	default:
-		return LOGL_INFO;
-	}
-}
-
 int cmd_scf(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -118,7 +104,7 @@ int cmd_scf(int argc, char **argv)
 		return cli_usage("scf", "%s is a configuration for the %s half", config,
 		                 cfg_half_name(c->half));
 	}
-	log_open("scf", level_of(c->log_level), log_json);
+	log_open("scf", cli_log_level(c->log_level), log_json);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
