@@ -408,7 +408,10 @@ enum err_status spool_hold(const char *root, const char *queue, const char *name
 	return st;
 }
 
-enum err_status spool_release(const char *root, const char *queue, const char *name, struct err *e)
+/* Put a held or failed record back into new/ out of sequence order; its
+ * .why is kept under another name, and the consumer is told to look. */
+static enum err_status reinject(const char *root, const char *queue, const char *name,
+                                enum spool_dir from, const char *verb, struct err *e)
 {
 	char base[RECORD_NAME_MAX];
 	struct spool_q *q = NULL;
@@ -418,32 +421,23 @@ enum err_status spool_release(const char *root, const char *queue, const char *n
 	if (st == ERR_OK)
 		st = with_queue(root, queue, &q, 0, e);
 	if (st == ERR_OK)
-		st = move_one(q, SPOOL_HOLD, name, SPOOL_NEW, base, e);
+		st = move_one(q, from, name, SPOOL_NEW, base, e);
 	if (st == ERR_OK) {
-		retire_why(q->dir[SPOOL_HOLD], name, "released");
+		retire_why(q->dir[from], name, verb);
 		ask_rescan(q);
 	}
 	free(q);
 	return st;
 }
 
+enum err_status spool_release(const char *root, const char *queue, const char *name, struct err *e)
+{
+	return reinject(root, queue, name, SPOOL_HOLD, "released", e);
+}
+
 enum err_status spool_retry(const char *root, const char *queue, const char *name, struct err *e)
 {
-	char base[RECORD_NAME_MAX];
-	struct spool_q *q = NULL;
-	enum err_status st;
-
-	st = check_name(name, base, e);
-	if (st == ERR_OK)
-		st = with_queue(root, queue, &q, 0, e);
-	if (st == ERR_OK)
-		st = move_one(q, SPOOL_FAILED, name, SPOOL_NEW, base, e);
-	if (st == ERR_OK) {
-		retire_why(q->dir[SPOOL_FAILED], name, "retried");
-		ask_rescan(q);
-	}
-	free(q);
-	return st;
+	return reinject(root, queue, name, SPOOL_FAILED, "retried", e);
 }
 
 /* A record of producer/seq is in one of the directories from..to. */
