@@ -44,3 +44,19 @@ enum log_level cli_log_level(enum cfg_log_level level)
 	log_level_parse(cfg_log_level_name(level), &out);
 	return out;
 }
+
+int cli_config_arg(const char *cmd, int argc, char **argv, int *i, const char **config)
+{
+	const char *a = argv[*i];
+
+	if (strncmp(a, "--config=", 9) == 0) {
+		*config = a + 9;
+		return 1;
+	}
+	if (strcmp(a, "--config") != 0 && strcmp(a, "-c") != 0)
+		return 0;
+	if (*i + 1 >= argc)
+		return cli_usage(cmd, "%s needs a FILE", a);
+	*config = argv[++*i];
+	return 1;
+}

@@ -40,6 +40,12 @@ int cli_fail(const char *cmd, const struct err *e);
 /* The daemon log level for a configured <log level>. */
 enum log_level cli_log_level(enum cfg_log_level level);
 
+/* `--config FILE`, `-c FILE` or `--config=FILE` at argv[*i]: sets *config
+ * and advances *i past a separate value.  Returns 1 when consumed, 0 when
+ * argv[*i] is something else, and CLI_EXIT_USAGE (after printing the one
+ * line) when the value is missing. */
+int cli_config_arg(const char *cmd, int argc, char **argv, int *i, const char **config);
+
 /* 1 if any argument is --help or -h. */
 int cli_wants_help(int argc, char **argv);
 

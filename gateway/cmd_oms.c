@@ -85,20 +85,19 @@ int cmd_oms(int argc, char **argv)
 	memset(&counts, 0, sizeof(counts));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		int cfg_rc;
+
 		if (strcmp(a, "--once") == 0)
 			once = 1;
 		else if (strcmp(a, "--json") == 0)
 			json = 1;
 		else if (strcmp(a, "--log-json") == 0)
 			log_json = 1;
-		else if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
-			if (++i == argc)
-				return cli_usage("oms", "%s needs a FILE", a);
-			config = argv[i];
-		} else if (strncmp(a, "--config=", 9) == 0)
-			config = a + 9;
-		else if (strcmp(a, "--concurrency") == 0 || strcmp(a, "--window") == 0 ||
-		         strcmp(a, "--retry-ms") == 0 || strcmp(a, "--http-timeout-ms") == 0) {
+		else if ((cfg_rc = cli_config_arg("oms", argc, argv, &i, &config)) != 0) {
+			if (cfg_rc != 1)
+				return cfg_rc;
+		} else if (strcmp(a, "--concurrency") == 0 || strcmp(a, "--window") == 0 ||
+		           strcmp(a, "--retry-ms") == 0 || strcmp(a, "--http-timeout-ms") == 0) {
 			int ms = strstr(a, "-ms") != NULL;
 			if (++i == argc || number(argv[i], ms ? 3600000 : 1024, &v) != 0)
 				return cli_usage("oms", "%s needs a positive number", a);

@@ -79,19 +79,18 @@ int cmd_scf(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
+		int cfg_rc;
+
 		if (strcmp(argv[i], "--once") == 0)
 			once = 1;
 		else if (strcmp(argv[i], "--json") == 0)
 			json = 1;
 		else if (strcmp(argv[i], "--log-json") == 0)
 			log_json = 1;
-		else if (strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) {
-			if (++i == argc)
-				return cli_usage("scf", "%s needs a FILE", argv[i - 1]);
-			config = argv[i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
-		else
+		else if ((cfg_rc = cli_config_arg("scf", argc, argv, &i, &config)) != 0) {
+			if (cfg_rc != 1)
+				return cfg_rc;
+		} else
 			return cli_usage("scf", "unknown argument %s (see --help)", argv[i]);
 	}
 	if (!config)
