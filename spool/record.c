@@ -879,32 +879,48 @@ static void indent(struct builder *b, xmlNodePtr parent, int depth)
 	}
 }
 
-/* XML 1.0 cannot carry most C0 controls, even escaped: they become
- * U+FFFD.  Invalid UTF-8 is refused: the text would not survive. */
+/* Length of the sequence at s that XML 1.0 cannot carry even escaped
+ * (0: a character it can): most C0 controls, UTF-16 surrogates (which
+ * xmlCheckUTF8 lets through) and U+FFFE/U+FFFF.  s is valid UTF-8. */
+static size_t non_xml_char(const unsigned char *s)
+{
+	if (s[0] < 0x20)
+		return s[0] == '\t' || s[0] == '\n' || s[0] == '\r' ? 0 : 1;
+	if (s[0] == 0xED && s[1] >= 0xA0)
+		return 3;
+	if (s[0] == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
+		return 3;
+	return 0;
+}
+
+/* Characters XML cannot carry become U+FFFD: the writer signs its own
+ * tree, so it must never write what a reader would refuse.  Invalid UTF-8
+ * is refused: the text would not survive. */
 static char *xml_safe(struct builder *b, const char *name, const char *s)
 {
 	static const char repl[] = "\xEF\xBF\xBD";
-	size_t extra = 0, len = strlen(s);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), extra = 0, bad;
 	char *out, *o;
 
-	if (len > INT_MAX || !xmlCheckUTF8((const unsigned char *)s)) {
+	if (len > INT_MAX || !xmlCheckUTF8(p)) {
 		b->st = err_set(b->e, ERR_PERM, "%s: %s is not valid UTF-8", b->where, name);
 		return NULL;
 	}
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-			extra += 2;
+	for (const unsigned char *q = p; *q; q++)
+		extra += non_xml_char(q) == 1 ? 2 : 0; /* a C0 control grows to 3 bytes */
 	out = malloc(len + extra + 1);
 	if (!out) {
 		b->oom = 1;
 		return NULL;
 	}
-	for (o = out; *s; s++) {
-		if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') {
+	for (o = out; *p; p += bad ? bad : 1) {
+		bad = non_xml_char(p);
+		if (bad) {
 			memcpy(o, repl, 3);
 			o += 3;
 		} else {
-			*o++ = *s;
+			*o++ = (char)*p;
 		}
 	}
 	*o = '\0';
@@ -1144,50 +1160,45 @@ static enum err_status check_envelope(struct record *r, const struct kind_desc *
 	return ERR_OK;
 }
 
-/* Sign the document exactly as a reader will see it: serialize, parse the
- * bytes back, canonicalize that, then drop the signature value in. */
-static enum err_status sign_doc(xmlDocPtr built, const struct sig_key *key, struct buf *out,
+/*
+ * Validate and sign the built tree in place, then serialize it once.
+ * The canonical form of the built tree is the canonical form a reader
+ * gets from the written bytes: the builder makes only elements, text and
+ * plain attributes from valid UTF-8 without C0 controls, and the
+ * serializer escapes whatever could change on the way back (&, <, >, CR).
+ * test_record checks that with hostile text through record_decode.
+ */
+static enum err_status sign_doc(xmlDocPtr doc, const struct sig_key *key, struct buf *out,
                                 struct err *e)
 {
-	struct buf tmp = BUF_INIT_CAP(RECORD_MAX_BYTES);
 	unsigned char sig[SIG_BYTES];
 	char b64[4 * SIG_BYTES / 3 + 4];
 	xmlChar *c14n = NULL;
-	xmlDocPtr doc = NULL;
 	xmlNodePtr node, next;
 	enum err_status st;
 	int clen = 0;
 
-	st = dump(built, &tmp, e);
-	if (st == ERR_OK)
-		st = parse_bytes(tmp.data, tmp.len, &doc, e);
-	if (st == ERR_OK)
-		st = validate(doc, e);
+	st = validate(doc, e);
 	if (st != ERR_OK)
-		goto out;
+		return st;
 	node = find_signature(doc);
 	next = node->next; /* the closing indentation: put it back before that */
 	st = canonical(doc, node, &c14n, &clen, e);
 	if (st == ERR_OK)
 		st = sig_sign(key, c14n, (size_t)clen, sig, e);
-	if (st == ERR_OK) {
-		EVP_EncodeBlock((unsigned char *)b64, sig, SIG_BYTES);
-		xmlNodeSetContent(node, BAD_CAST b64);
-		if (!(next ? xmlAddPrevSibling(next, node)
-		           : xmlAddChild(xmlDocGetRootElement(doc), node))) {
-			xmlFreeNode(node);
-			st = err_set(e, ERR_TEMP, "record: out of memory");
-		}
-	} else {
-		xmlFreeNode(node);
-	}
-	if (st == ERR_OK)
-		st = dump(doc, out, e);
-out:
 	xmlFree(c14n);
-	xmlFreeDoc(doc);
-	buf_release(&tmp);
-	return st;
+	if (st != ERR_OK) {
+		xmlFreeNode(node);
+		return st;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, sig, SIG_BYTES);
+	xmlNodeSetContent(node, BAD_CAST b64);
+	if (!(next ? xmlAddPrevSibling(next, node)
+	           : xmlAddChild(xmlDocGetRootElement(doc), node))) {
+		xmlFreeNode(node);
+		return err_set(e, ERR_TEMP, "record: out of memory");
+	}
+	return dump(doc, out, e);
 }
 
 enum err_status record_encode(struct record *r, const struct sig_key *key, struct buf *out,

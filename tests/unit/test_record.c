@@ -335,6 +335,87 @@ static void test_control_characters_replaced(void **state)
 	record_free(r);
 }
 
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* XML 1.0's Char production. */
+static int xml_char(unsigned cp)
+{
+	return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+	       (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+/*
+ * The encoder signs its own tree, not the bytes read back: whatever text
+ * it accepts must come back from record_decode (signature verified) as
+ * the same text, with only the characters XML cannot carry replaced.
+ * Random strings weighted towards the awkward code points: markup, CR,
+ * C0 controls, surrogates, U+FFFE/U+FFFF, U+2028, the BOM, astral planes.
+ */
+static void test_random_text_survives_signing(void **state)
+{
+	static const unsigned awkward[] = {
+	    '<',    '>',    '&',    '"',    '\'',    '\r',     '\n',   '\t',   0x01,
+	    0x1F,   0x7F,   0x85,   0xA0,   0xD7FF,  0xD800,   0xDFFF, 0xE000, 0xFEFF,
+	    0xFFFD, 0xFFFE, 0xFFFF, 0x2028, 0x10000, 0x10FFFF, ']',    0x1F6A7};
+	unsigned seed = 20261128;
+	char text[512], want[512];
+
+	(void)state;
+	for (int round = 0; round < 400; round++) {
+		struct record *r = sample(RECORD_COMMENT, 0);
+		struct record *back = NULL;
+		struct buf out;
+		struct err e;
+		size_t len = 0, wlen = 0;
+		int n = 1 + (int)(rand_r(&seed) % 60);
+
+		for (int i = 0; i < n; i++) {
+			unsigned pick = (unsigned)rand_r(&seed);
+			unsigned cp = pick % 3
+			                  ? awkward[pick % (sizeof(awkward) / sizeof(*awkward))]
+			                  : 0x20 + pick % 0x10FFDF;
+			len += put_utf8(text + len, cp);
+			wlen += put_utf8(want + wlen, xml_char(cp) ? cp : 0xFFFD);
+		}
+		text[len] = want[wlen] = '\0';
+		free(r->u.comment.text);
+		r->u.comment.text = xdup(text);
+		err_clear(&e);
+		buf_init(&out, RECORD_MAX_BYTES);
+		if (record_encode(r, signer(r->kind), &out, &e) != ERR_OK)
+			fail_msg("round %d: refused: %s", round, e.msg);
+		err_clear(&e);
+		if (record_decode(out.data, out.len, verifier(r->kind), &back, &e) != ERR_OK)
+			fail_msg("round %d: written but not readable: %s", round, e.msg);
+		assert_string_equal(back->u.comment.text, want);
+		record_free(back);
+		buf_release(&out);
+		record_free(r);
+	}
+}
+
 static void expect_encode_error(struct record *r, const char *needle)
 {
 	struct buf out;
@@ -893,6 +974,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip_fields),
 	    cmocka_unit_test(test_unicode_markup_and_long_text),
 	    cmocka_unit_test(test_control_characters_replaced),
+	    cmocka_unit_test(test_random_text_survives_signing),
 	    cmocka_unit_test(test_encode_refuses_invalid),
 	    cmocka_unit_test(test_created_filled),
 	    cmocka_unit_test(test_names),
