@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ enum err_status err_set(struct err *e, enum err_status status, const char *fmt, 
 
 enum err_status err_errno(struct err *e, enum err_status status, int errnum, const char *fmt, ...)
 {
+	int saved = errno;
 	va_list ap;
 	size_t len;
 
@@ -45,6 +47,7 @@ enum err_status err_errno(struct err *e, enum err_status status, int errnum, con
 	va_end(ap);
 	len = strlen(e->msg);
 	snprintf(e->msg + len, sizeof(e->msg) - len, ": %s", strerror(errnum));
+	errno = saved;
 	return status;
 }
 

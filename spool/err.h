@@ -51,7 +51,8 @@ void err_clear(struct err *e);
 enum err_status err_set(struct err *e, enum err_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Like err_set, with ": strerror(errnum)" appended. */
+/* Like err_set, with ": strerror(errnum)" appended.  errno is left as it
+ * was, so a caller can still branch on it. */
 enum err_status err_errno(struct err *e, enum err_status status, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -30,7 +30,8 @@ enum err_status spool_errno_status(int errnum);
 /*
  * Write data to tmp_path (O_CREAT|O_EXCL, mode 0640), fully, fdatasync if
  * sync, close checked.  On any failure the file is unlinked: a failed
- * fsync is never retried on the same data.
+ * fsync is never retried on the same data.  When the file already
+ * existed, nothing is touched and errno is EEXIST on return.
  */
 enum err_status spool_write_tmp(const char *tmp_path, const void *data, size_t len, int sync,
                                 struct err *e);

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct spool_producer {
 	const struct sig_key *key;
 	int lock_fd;
 	int seq_fd;
+	int new_fd;        /* new/, kept open: one fsync per commit, no lookup */
 	int opened;        /* recovered: free() records a clean close */
 	uint64_t next;     /* the next sequence to assign */
 	uint64_t reserved; /* every number below is covered on stable storage */
@@ -129,6 +131,14 @@ static enum err_status seqfile_sync(struct spool_producer *p, uint64_t reserved,
 		return err_errno(e, ERR_TEMP, errno, "%s: sequence counter: fdatasync",
 		                 p->q.dir[SPOOL_STATE]);
 	p->reserved = reserved;
+	return ERR_OK;
+}
+
+/* Make the renames into new/ durable. */
+static enum err_status sync_new(struct spool_producer *p, struct err *e)
+{
+	if (fsync(p->new_fd) != 0)
+		return err_errno(e, ERR_TEMP, errno, "%s: fsync", p->q.dir[SPOOL_NEW]);
 	return ERR_OK;
 }
 
@@ -293,7 +303,7 @@ static enum err_status producer_recover(struct spool_producer *p, struct err *e)
 	st = roll_forward(p, sf.reserved > sf.next ? sf.reserved : sf.next, sf.next, &renamed, e);
 	if (st != ERR_OK)
 		return st;
-	if (renamed && (st = spool_sync_dir(p->q.dir[SPOOL_NEW], e)) != ERR_OK)
+	if (renamed && (st = sync_new(p, e)) != ERR_OK)
 		return st;
 	for (int d = SPOOL_NEW; d <= SPOOL_HOLD; d++) {
 		uint64_t m = max_seq_in(p->q.dir[d], p->id);
@@ -324,13 +334,19 @@ enum err_status spool_producer_open(struct spool_producer **out, const char *roo
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return err_set(e, ERR_TEMP, "out of memory");
-	p->lock_fd = p->seq_fd = -1;
+	p->lock_fd = p->seq_fd = p->new_fd = -1;
 	p->key = key;
 	buf_init(&p->out, RECORD_MAX_BYTES);
 	memcpy(p->id, producer_id, strlen(producer_id) + 1);
 	st = spool_q_init(&p->q, root, queue, 1, e);
 	if (st != ERR_OK)
 		goto fail;
+	p->new_fd = open(p->q.dir[SPOOL_NEW], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->new_fd < 0) {
+		st =
+		    err_errno(e, spool_errno_status(errno), errno, "%s: open", p->q.dir[SPOOL_NEW]);
+		goto fail;
+	}
 	snprintf(fname, sizeof(fname), "%s.lock", producer_id);
 	if ((st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e)) != ERR_OK)
 		goto fail;
@@ -375,6 +391,8 @@ void spool_producer_free(struct spool_producer *p)
 		close(p->seq_fd);
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
+	if (p->new_fd >= 0)
+		close(p->new_fd);
 	buf_release(&p->out);
 	free(p);
 }
@@ -412,17 +430,20 @@ static void counter_restore(struct spool_producer *p)
 	seqfile_write(p, p->reserved > p->found ? p->reserved : p->found, p->next);
 }
 
-/* Encode r as sequence seq and write it, unsynced or synced, to tmp/. */
-static enum err_status stage(struct spool_producer *p, struct record *r, uint64_t seq, int sync,
-                             char name[RECORD_NAME_MAX], char tmp[SPOOL_PATH_MAX], struct err *e)
+/* Encode r as sequence seq into out and write it, unsynced or synced, to
+ * tmp/.  Touches only r, out and the file: group workers run it in
+ * parallel. */
+static enum err_status stage(const struct spool_producer *p, struct record *r, uint64_t seq,
+                             int sync, struct buf *out, char name[RECORD_NAME_MAX],
+                             char tmp[SPOOL_PATH_MAX], struct err *e)
 {
 	char tname[RECORD_NAME_MAX + 4];
 	enum err_status st;
 
 	memcpy(r->producer, p->id, strlen(p->id) + 1);
 	r->seq = seq;
-	buf_reset(&p->out);
-	st = record_encode(r, p->key, &p->out, e);
+	buf_reset(out);
+	st = record_encode(r, p->key, out, e);
 	if (st != ERR_OK)
 		return err_prefix(e, "%s seq %llu: ", p->id, (unsigned long long)seq);
 	record_file_name(name, seq, p->id);
@@ -430,10 +451,120 @@ static enum err_status stage(struct spool_producer *p, struct record *r, uint64_
 	st = spool_join(tmp, p->q.dir[SPOOL_TMP], tname, e);
 	if (st != ERR_OK)
 		return st;
+	st = spool_write_tmp(tmp, out->data, out->len, sync, e);
+	if (st == ERR_OK || errno != EEXIST)
+		return st;
 	/* A leftover of ours (say an earlier commit failed to unlink): we
 	 * hold the producer lock, so it is stale. */
-	unlink(tmp);
-	return spool_write_tmp(tmp, p->out.data, p->out.len, sync, e);
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: unlink", tmp);
+	return spool_write_tmp(tmp, out->data, out->len, sync, e);
+}
+
+/*
+ * Staging n records for a group is CPU work (XML, XSD check, Ed25519)
+ * plus a file creation each; it runs on up to STAGE_THREADS cores, the
+ * caller's thread included.  Worker t stages indices t, t + T, t + 2T...
+ */
+#define STAGE_THREADS        4
+#define STAGE_MIN_PER_THREAD 4
+
+struct stage_job {
+	const struct spool_producer *p;
+	struct record **recs;
+	uint64_t first;
+	size_t n, start, stride;
+	char (*names)[RECORD_NAME_MAX];
+	char (*tmps)[SPOOL_PATH_MAX];
+	unsigned char *staged; /* per index: its tmp file exists */
+	struct buf out;
+	size_t failed_at; /* first failing index of this worker; n: none */
+	enum err_status st;
+	struct err e;
+};
+
+static void *stage_run(void *arg)
+{
+	struct stage_job *j = arg;
+
+	for (size_t i = j->start; i < j->n; i += j->stride) {
+		j->st = stage(j->p, j->recs[i], j->first + i, 0, &j->out, j->names[i], j->tmps[i],
+		              &j->e);
+		if (j->st != ERR_OK) {
+			j->failed_at = i;
+			break;
+		}
+		j->staged[i] = 1;
+	}
+	return NULL;
+}
+
+static size_t stage_threads(size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t t = cpus > 0 ? (size_t)cpus : 1;
+
+	if (t > STAGE_THREADS)
+		t = STAGE_THREADS;
+	while (t > 1 && n / t < STAGE_MIN_PER_THREAD)
+		t--;
+	return t;
+}
+
+/* Stage all n; on failure the error of the lowest failing index goes to
+ * e (the one a serial loop would have met first). */
+static enum err_status stage_all(struct spool_producer *p, struct record **recs, size_t n,
+                                 uint64_t first, char (*names)[RECORD_NAME_MAX],
+                                 char (*tmps)[SPOOL_PATH_MAX], unsigned char *staged, struct err *e)
+{
+	struct stage_job jobs[STAGE_THREADS];
+	pthread_t tids[STAGE_THREADS];
+	size_t t = stage_threads(n), started = 1, worst = 0;
+
+	for (size_t k = 0; k < t; k++) {
+		jobs[k] = (struct stage_job){.p = p,
+		                             .recs = recs,
+		                             .first = first,
+		                             .n = n,
+		                             .start = k,
+		                             .stride = t,
+		                             .names = names,
+		                             .tmps = tmps,
+		                             .staged = staged,
+		                             .out = BUF_INIT_CAP(RECORD_MAX_BYTES),
+		                             .failed_at = n};
+		err_clear(&jobs[k].e);
+	}
+	/* Record 0 first in this thread: libxml2 and the schema are set up
+	 * before any worker touches them. */
+	jobs[0].n = 1;
+	stage_run(&jobs[0]);
+	jobs[0].n = n;
+	jobs[0].start = t;
+	if (jobs[0].st == ERR_OK) {
+		for (; started < t; started++)
+			if (pthread_create(&tids[started], NULL, stage_run, &jobs[started]) != 0)
+				break;
+		/* Indices of workers that could not start: this thread. */
+		for (size_t k = started; k < t; k++) {
+			stage_run(&jobs[k]);
+			jobs[k].start = n;
+		}
+		if (jobs[0].st == ERR_OK)
+			stage_run(&jobs[0]);
+	}
+	for (size_t k = 1; k < started; k++)
+		pthread_join(tids[k], NULL);
+	for (size_t k = 0; k < t; k++) {
+		if (jobs[k].failed_at < jobs[worst].failed_at)
+			worst = k;
+		buf_release(&jobs[k].out);
+	}
+	if (jobs[worst].failed_at == n)
+		return ERR_OK;
+	if (e)
+		*e = jobs[worst].e;
+	return jobs[worst].st;
 }
 
 static enum err_status publish(struct spool_producer *p, const char *name, const char *tmp,
@@ -466,7 +597,7 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 	enum err_status st;
 	int flush;
 
-	st = stage(p, r, seq, 1, name, tmp, e);
+	st = stage(p, r, seq, 1, &p->out, name, tmp, e);
 	if (st != ERR_OK)
 		return st;
 	st = counter_cover(p, seq + 1, &reserved, &flush, e);
@@ -489,7 +620,7 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 	}
 	/* Visible now: the number is spent even if the fsync below fails. */
 	p->next = seq + 1;
-	st = spool_sync_dir(p->q.dir[SPOOL_NEW], e);
+	st = sync_new(p, e);
 	if (st != ERR_OK)
 		return err_prefix(
 		    e, "seq %llu visible but maybe not durable: ", (unsigned long long)seq);
@@ -503,9 +634,10 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 {
 	char(*names)[RECORD_NAME_MAX] = NULL;
 	char(*tmps)[SPOOL_PATH_MAX] = NULL;
+	unsigned char *staged = NULL;
 	uint64_t first = p->next, reserved;
 	enum err_status st = ERR_OK;
-	size_t staged = 0, i;
+	size_t i;
 	int flush;
 
 	*n_done = 0;
@@ -513,15 +645,14 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 		return ERR_OK;
 	names = malloc(n * sizeof(*names));
 	tmps = malloc(n * sizeof(*tmps));
-	if (!names || !tmps) {
+	staged = calloc(n, 1);
+	if (!names || !tmps || !staged) {
 		st = err_set(e, ERR_TEMP, "out of memory");
 		goto out;
 	}
-	for (; staged < n; staged++) {
-		st = stage(p, recs[staged], first + staged, 0, names[staged], tmps[staged], e);
-		if (st != ERR_OK)
-			goto unstage;
-	}
+	st = stage_all(p, recs, n, first, names, tmps, staged, e);
+	if (st != ERR_OK)
+		goto unstage;
 	st = counter_cover(p, first + n, &reserved, &flush, e);
 	if (st != ERR_OK)
 		goto unstage;
@@ -542,7 +673,7 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 	if (st != ERR_OK)
 		counter_restore(p);
 	if (i > 0) {
-		enum err_status s2 = spool_sync_dir(p->q.dir[SPOOL_NEW], st == ERR_OK ? e : NULL);
+		enum err_status s2 = sync_new(p, st == ERR_OK ? e : NULL);
 		if (s2 != ERR_OK) {
 			st = s2;
 			goto out;
@@ -551,11 +682,13 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 	*n_done = i;
 	goto out;
 unstage:
-	for (i = 0; i < staged; i++)
-		unlink(tmps[i]);
+	for (i = 0; i < n; i++)
+		if (staged[i])
+			unlink(tmps[i]);
 	counter_restore(p);
 out:
 	free(names);
 	free(tmps);
+	free(staged);
 	return st;
 }

@@ -109,7 +109,8 @@ static int hit(int op, const char *path)
 {
 	if (!in_scope(path))
 		return 0;
-	if (op == op_fail && ++seen == nth)
+	/* Group commits create files from several threads. */
+	if (op == op_fail && __atomic_add_fetch(&seen, 1, __ATOMIC_SEQ_CST) == nth)
 		return 1;
 	return 0;
 }
