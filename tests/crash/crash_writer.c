@@ -3,8 +3,9 @@
  *
  *   crash_writer ROOT KEYFILE ACKLOG [COUNT]
  *
- * Commits records (single commits and small group commits, mixed) into
- * ROOT's "outbound" queue as producer "scf".  After a commit returns
+ * Commits records (single commits and group commits of up to 16, which
+ * several threads stage, mixed) into ROOT's "outbound" queue as producer
+ * "scf".  After a commit returns
  * ERR_OK it appends "SEQ SHA256\n" of every committed file to ACKLOG and
  * fdatasyncs it: the ACKLOG is exactly what was acknowledged upstream.
  * Each record carries a random nonce, so a reused sequence number would
@@ -77,12 +78,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	while (count < 0 || done < count) {
-		struct record *recs[8];
-		int k = rand() % 3 == 0 ? 1 + rand() % 8 : 1;
+		struct record *recs[16];
+		int k = rand() % 3 == 0 ? 1 + rand() % 16 : 1;
 		if (mode && strcmp(mode, "single") == 0)
 			k = 1;
 		else if (mode && strcmp(mode, "group") == 0)
-			k = 2 + rand() % 7;
+			k = 2 + rand() % 15;
 		uint64_t first = spool_producer_next_seq(p);
 		size_t n_done = 0;
 		enum err_status st;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,68 @@ static void test_group_commit(void **state)
 	c = consumer(f, 60);
 	assert_int_equal(drain(c, seqs, 16), 12);
 	for (int i = 0; i < 12; i++)
+		assert_int_equal(seqs[i], i + 1);
+	spool_consumer_free(c);
+}
+
+static size_t files_in(const char *root, const char *queue, const char *sub)
+{
+	char path[SPOOL_PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", root, queue, sub);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* A big group is staged by several threads (index 13 falls to a worker,
+ * 20 to the calling thread on two cores): a record that cannot be
+ * encoded fails the whole group with the error of the FIRST bad record,
+ * leaves no tmp file and no used number behind. */
+static void test_group_commit_bad_record(void **state)
+{
+	struct fx *f = *state;
+	struct record *recs[32];
+	struct spool_producer *p;
+	struct spool_consumer *c;
+	uint64_t seqs[40];
+	char want[32];
+	size_t done = 7;
+	struct err e;
+
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	for (int i = 0; i < 32; i++)
+		recs[i] = tsu_close_record(100 + i, 64);
+	free(recs[20]->key);
+	recs[20]->key = NULL;
+	free(recs[13]->key);
+	recs[13]->key = NULL;
+	err_clear(&e);
+	assert_int_equal(spool_commit_group(p, recs, 32, &done, &e), ERR_PERM);
+	assert_int_equal(done, 0);
+	snprintf(want, sizeof(want), "seq %d:", 1 + 13);
+	if (!strstr(e.msg, want) || !strstr(e.msg, "no idempotency key"))
+		fail_msg("expected the first bad record (%s) in: %s", want, e.msg);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 0);
+	assert_int_equal(files_in(f->root, "inbound", "new"), 0);
+	assert_int_equal(spool_producer_next_seq(p), 1);
+
+	recs[13]->key = strdup("fixed-13");
+	recs[20]->key = strdup("fixed-20");
+	assert_int_equal(spool_commit_group(p, recs, 32, &done, &e), ERR_OK);
+	assert_int_equal(done, 32);
+	for (int i = 0; i < 32; i++)
+		record_free(recs[i]);
+	spool_producer_free(p);
+	c = consumer(f, 60);
+	assert_int_equal(drain(c, seqs, 40), 32);
+	for (int i = 0; i < 32; i++)
 		assert_int_equal(seqs[i], i + 1);
 	spool_consumer_free(c);
 }
@@ -871,6 +934,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_commit_claim_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_commit_bad_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence_never_reused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producer_rolls_forward, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resume_after_process_crash, setup, teardown),
