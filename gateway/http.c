@@ -80,6 +80,8 @@ struct http_client {
 	struct http_req *queue, *queue_tail; /* waiting to start */
 	struct http_req *active;             /* in the multi handle */
 	unsigned in_flight;
+	http_idle_fn idle; /* see http_set_idle */
+	void *idle_user;
 
 	struct http_stats stats;
 };
@@ -1144,12 +1146,18 @@ static void abort_all(struct http_client *c, enum err_status st, const struct er
 	}
 }
 
+void http_set_idle(struct http_client *c, http_idle_fn idle, void *user)
+{
+	c->idle = idle;
+	c->idle_user = user;
+}
+
 enum err_status http_drain(struct http_client *c, struct err *e)
 {
 	enum err_status st;
 	uint64_t wait;
 	unsigned done;
-	int running;
+	int running, quiet = 0;
 
 	st = c->queue ? ensure_session(c, e) : ERR_OK;
 	if (st) {
@@ -1170,8 +1178,21 @@ enum err_status http_drain(struct http_client *c, struct err *e)
 			abort_all(c, st, e);
 			return st;
 		}
-		if (done || !running)
+		if (done || !running) {
+			quiet = 0;
 			continue;
-		curl_multi_poll(c->multi, NULL, 0, wait > 1000 ? 1000 : (int)wait, NULL);
+		}
+		/* quiet 0: something just happened; a transfer just started is
+		 * usually still connecting, so one short wait lets it send its
+		 * request before the idle work runs (quiet 1).  quiet 2: the
+		 * idle work had nothing to do; wait for the network. */
+		if (c->idle && quiet == 1) {
+			quiet = c->idle(c->idle_user) ? 0 : 2;
+			continue;
+		}
+		curl_multi_poll(c->multi, NULL, 0,
+		                c->idle && quiet == 0 ? 1 : (wait > 1000 ? 1000 : (int)wait), NULL);
+		if (quiet == 0)
+			quiet = 1;
 	}
 }

@@ -157,6 +157,17 @@ enum err_status http_submit(struct http_client *c, const char *method, const cha
                             void *user, struct err *e);
 enum err_status http_drain(struct http_client *c, struct err *e);
 
+/* Optional: http_drain calls idle(user) when the transfers it could
+ * start have been sent and it is about to wait for the network, so the
+ * caller's own work (disk writes, preparing the next requests) overlaps
+ * with the requests in flight instead of delaying the next one.  idle
+ * returns nonzero when it did something (it is then called again at the
+ * next pause), 0 when it had nothing to do (not called again until a
+ * transfer finishes).  idle may call http_submit, like done.  NULL
+ * switches it off. */
+typedef int (*http_idle_fn)(void *user);
+void http_set_idle(struct http_client *c, http_idle_fn idle, void *user);
+
 /* Counters since http_client_new, for `scfgate status` and benchmarks. */
 struct http_stats {
 	uint64_t requests;   /* transfers started (retries and log-ins included) */

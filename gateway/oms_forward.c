@@ -77,6 +77,7 @@ struct fw {
 	int queue_empty;
 	size_t inflight;
 	int pumping, repump;
+	int dirty; /* an entry finished since the last pump */
 };
 
 static uint64_t mono_ms(void)
@@ -181,12 +182,19 @@ static void set_why(struct fw_entry *en, const char *reason, long status, const 
 	en->why_body = body ? strdup(body) : NULL;
 }
 
+/* The window moves on later (pump from the drain's idle hook or from
+ * run): inside a completion callback, the next queued request should
+ * leave before the settling and disk work, not after it. */
 static void finish(struct fw_entry *en, enum fw_state st)
 {
+	struct fw *fw = en->fw;
+
 	en->st = st;
-	if (en->fw->inflight)
-		en->fw->inflight--;
-	pump(en->fw);
+	if (fw->inflight)
+		fw->inflight--;
+	fw->dirty = 1;
+	if (fw->pumping)
+		fw->repump = 1;
 }
 
 static void done(struct fw_entry *en, const char *effect)
@@ -1066,12 +1074,24 @@ static void pump(struct fw *fw)
 	fw->pumping = 1;
 	do {
 		fw->repump = 0;
+		fw->dirty = 0;
 		pump_once(fw);
 	} while (fw->repump && !fw->o->fatal);
 	fw->pumping = 0;
 }
 
 /* ---- the loop ---------------------------------------------------------------- */
+
+/* http_drain pauses with its transfers in flight: move the window now. */
+static int fw_idle(void *user)
+{
+	struct fw *fw = user;
+
+	if (!fw->dirty || fw->pumping)
+		return 0;
+	pump(fw);
+	return 1;
+}
 
 static struct fw *fw_new(struct oms *o, int replay)
 {
@@ -1138,6 +1158,10 @@ static size_t count_waiting(struct fw *fw)
 
 static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e)
 {
+	enum err_status st = ERR_OK;
+
+	http_set_idle(o->http_w, fw_idle, fw);
+	http_set_idle(o->http, fw_idle, fw);
 	for (;;) {
 		uint64_t when;
 		int exhausted;
@@ -1154,7 +1178,8 @@ static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e
 		}
 		if (o->fatal) {
 			*e = o->fatal_err;
-			return ERR_FATAL;
+			st = ERR_FATAL;
+			break;
 		}
 		if (fw->inflight)
 			continue;
@@ -1178,8 +1203,11 @@ static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e
 		while (mono_ms() < when && !(o->opts.stop && *o->opts.stop))
 			usleep(20 * 1000);
 	}
-	o->counts->waiting = count_waiting(fw);
-	return ERR_OK;
+	http_set_idle(o->http_w, NULL, NULL);
+	http_set_idle(o->http, NULL, NULL);
+	if (st == ERR_OK)
+		o->counts->waiting = count_waiting(fw);
+	return st;
 }
 
 enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, struct err *e)
