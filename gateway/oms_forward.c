@@ -60,7 +60,8 @@ struct fw_entry {
 	int tries;
 	unsigned temp_n;
 	uint64_t not_before;
-	char *notes; /* the notes as first read */
+	char *notes;       /* the notes as first read */
+	char *create_body; /* a create waiting for its intent's sync */
 	const char *effect;
 	char *why;
 	long why_status;
@@ -77,7 +78,9 @@ struct fw {
 	int queue_empty;
 	size_t inflight;
 	int pumping, repump;
-	int dirty; /* an entry finished since the last pump */
+	int dirty;         /* an entry finished since the last pump */
+	int batch_intents; /* inside dispatch_ready: creates wait for one sync */
+	size_t intents;    /* creates waiting in create_body */
 };
 
 static uint64_t mono_ms(void)
@@ -120,6 +123,7 @@ static void entry_free(struct fw_entry *en)
 	else
 		record_free(en->rec);
 	free(en->notes);
+	free(en->create_body);
 	free(en->why);
 	free(en->why_body);
 	free(en);
@@ -392,13 +396,52 @@ static void submit_create(struct fw_entry *en)
 	 * on is resolved by a lookup, never by a blind second create. */
 	t->flags |= OMS_T_INTENT;
 	t->type_id = en->rec->u.issue.request_type_id;
-	if (oms_track_save(o->track, t, 1, &e) != ERR_OK) {
+	if (oms_track_save(o->track, t, !en->fw->batch_intents, &e) != ERR_OK) {
 		buf_release(&body);
 		fatal(en, &e);
 		return;
 	}
+	if (en->fw->batch_intents) {
+		/* Sent by flush_intents after one sync for the whole round. */
+		en->step = S_CREATE;
+		en->create_body = strdup(buf_str(&body));
+		buf_release(&body);
+		if (!en->create_body) {
+			temp(en, "out of memory");
+			return;
+		}
+		en->fw->intents++;
+		return;
+	}
 	submit(en, S_CREATE, "POST", o->class_path, buf_str(&body));
 	buf_release(&body);
+}
+
+/* One journal sync makes the round's intents durable; then their
+ * creates leave. */
+static void flush_intents(struct fw *fw)
+{
+	struct oms *o = fw->o;
+	enum err_status st;
+	struct err e;
+
+	if (!fw->intents)
+		return;
+	fw->intents = 0;
+	err_clear(&e);
+	st = oms_track_sync(o->track, &e);
+	for (size_t i = 0; i < fw->n; i++) {
+		struct fw_entry *en = fw->win[i];
+		char *body = en->create_body;
+		if (!body)
+			continue;
+		en->create_body = NULL;
+		if (st == ERR_OK)
+			submit(en, S_CREATE, "POST", o->class_path, body);
+		else
+			fatal(en, &e);
+		free(body);
+	}
 }
 
 static void created(struct fw_entry *en, const struct map_cg_request *rq, const char *effect)
@@ -998,7 +1041,7 @@ static enum fw_state gate(struct fw *fw, size_t i, const char **why, char *buf, 
 	return FW_WAIT;
 }
 
-static void dispatch_ready(struct fw *fw)
+static void dispatch_ready_1(struct fw *fw)
 {
 	struct oms *o = fw->o;
 	uint64_t now = mono_ms();
@@ -1021,6 +1064,14 @@ static void dispatch_ready(struct fw *fw)
 			dispatch(en);
 		}
 	}
+}
+
+static void dispatch_ready(struct fw *fw)
+{
+	fw->batch_intents = 1;
+	dispatch_ready_1(fw);
+	fw->batch_intents = 0;
+	flush_intents(fw);
 }
 
 static void pump_once(struct fw *fw)
@@ -1047,6 +1098,10 @@ static void pump_once(struct fw *fw)
 			win_remove(fw, 0);
 			again = 1;
 		}
+		/* Settle as far as possible first, then read ahead and dispatch
+		 * the round at once (one intent sync for its creates). */
+		if (again)
+			continue;
 		if (!fw->replay)
 			peek(fw);
 		dispatch_ready(fw);

@@ -59,6 +59,8 @@ enum err_status oms_track_set_id(struct oms_entry *en, const char *request_id);
  * before returning (when an external effect follows). */
 enum err_status oms_track_save(struct oms_track *t, const struct oms_entry *en, int sync,
                                struct err *e);
+/* fdatasync the journal: entries saved with sync 0 are then durable. */
+enum err_status oms_track_sync(struct oms_track *t, struct err *e);
 /* Compact if the journal is long; call between batches. */
 enum err_status oms_track_maybe_compact(struct oms_track *t, struct err *e);
 enum err_status oms_track_compact(struct oms_track *t, struct err *e);

@@ -342,6 +342,13 @@ enum err_status oms_track_save(struct oms_track *t, const struct oms_entry *en, 
 	return ERR_OK;
 }
 
+enum err_status oms_track_sync(struct oms_track *t, struct err *e)
+{
+	if (fdatasync(t->jfd) != 0)
+		return err_errno(e, ERR_FATAL, errno, "%s: journal sync", t->dir);
+	return ERR_OK;
+}
+
 enum err_status oms_track_compact(struct oms_track *t, struct err *e)
 {
 	struct buf b = BUF_INIT_CAP((size_t)1 << 30);
