@@ -877,6 +877,70 @@ static void test_multi_concurrency(void **state)
 	fx_free(f);
 }
 
+/* What the idle hook saw: the caller's own work must overlap with a
+ * request on the wire, and a hook with nothing to do must not spin. */
+struct idle_probe {
+	struct fx *f;
+	struct tally *t;
+	int calls, busy_left, saw_in_flight, spins_after_zero, zero_at_done, submitted;
+};
+
+static int idle_probe(void *user)
+{
+	struct idle_probe *p = user;
+	int in_flight;
+
+	p->calls++;
+	if (p->zero_at_done == p->t->done)
+		p->spins_after_zero++; /* called again with no transfer finished */
+	pthread_mutex_lock(&p->f->s->mu);
+	in_flight = p->f->s->in_flight;
+	pthread_mutex_unlock(&p->f->s->mu);
+	p->saw_in_flight += in_flight > 0;
+	if (p->t->done == 1 && !p->submitted) {
+		p->submitted = 1;
+		if (http_submit(p->f->c, "GET", "/from-idle", NULL, NULL, on_done, p->t,
+		                &p->f->e) != ERR_OK)
+			fail_msg("submit from the idle hook: %s", p->f->e.msg);
+		return 1;
+	}
+	if (p->busy_left > 0) {
+		p->busy_left--;
+		return 1;
+	}
+	p->zero_at_done = p->t->done;
+	return 0;
+}
+
+static void test_multi_idle_hook(void **state)
+{
+	int delay = 150;
+	struct fx *f = fx_new(s_slow, &delay);
+	struct tally t = {0};
+	struct idle_probe p = {f, &t, 0, 30, 0, 0, -1, 0};
+
+	f->cfg.clock = NULL; /* real time */
+	f->cfg.concurrency = 1;
+	fx_client(f);
+	http_set_idle(f->c, idle_probe, &p);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(
+		    http_submit(f->c, "GET", "/issues", NULL, NULL, on_done, &t, &f->e), ERR_OK);
+	assert_int_equal(http_drain(f->c, &f->e), ERR_OK);
+	/* Two submitted before, one from inside the hook: all served. */
+	assert_int_equal(t.done, 3);
+	assert_int_equal(t.ok, 3);
+	assert_int_equal(f->s->hits, 3);
+	assert_true(p.submitted);
+	assert_true(p.calls >= 30);
+	/* The hook ran while a request was being served, not only between. */
+	assert_true(p.saw_in_flight > 0);
+	/* Once it said "nothing to do" it waited for the network. */
+	assert_int_equal(p.spins_after_zero, 0);
+	http_set_idle(f->c, NULL, NULL);
+	fx_free(f);
+}
+
 /* Every fourth path fails once with 503: the others are not held up. */
 static void s_some_fail_once(struct srv *s, const struct call *c, struct reply *r)
 {
@@ -1013,6 +1077,7 @@ int main(void)
 	    cmocka_unit_test(test_foreign_host_refused),
 	    cmocka_unit_test(test_query_helpers),
 	    cmocka_unit_test(test_multi_concurrency),
+	    cmocka_unit_test(test_multi_idle_hook),
 	    cmocka_unit_test(test_multi_retry),
 	    cmocka_unit_test(test_multi_fatal_stops),
 	    cmocka_unit_test(test_multi_rate_limited),
