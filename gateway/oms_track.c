@@ -137,9 +137,11 @@ struct oms_entry *oms_track_at(struct oms_track *t, size_t i)
 }
 
 /* Request ids go into a space-separated line: keep them one token. */
+/* The request id keeps up to 255 bytes: what parse_line's %255s reads
+ * back (fuzz_oms_journal found a shorter limit here changing ids). */
 static void format_line(const struct oms_entry *en, char *out, size_t size)
 {
-	char id[128];
+	char id[256];
 	size_t k = 0;
 
 	for (const char *p = en->request_id ? en->request_id : ""; *p && k + 1 < sizeof(id); p++)

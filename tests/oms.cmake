@@ -48,3 +48,5 @@ if(TARGET oms_testutil AND TARGET geo-sim)
   set_tests_properties(test_oms_geo_half PROPERTIES TIMEOUT 120 LABELS "oms;sim"
     ENVIRONMENT "${OMS_TEST_ENV};GEO_SIM_BIN=$<TARGET_FILE:geo-sim>")
 endif()
+# The tracked-request journal parser, fuzzed; its corpus replays under ctest.
+scfgate_fuzz_target(fuzz_oms_journal ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_oms_journal.c)
