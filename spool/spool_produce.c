@@ -546,10 +546,8 @@ static enum err_status stage_all(struct spool_producer *p, struct record **recs,
 			if (pthread_create(&tids[started], NULL, stage_run, &jobs[started]) != 0)
 				break;
 		/* Indices of workers that could not start: this thread. */
-		for (size_t k = started; k < t; k++) {
+		for (size_t k = started; k < t; k++)
 			stage_run(&jobs[k]);
-			jobs[k].start = n;
-		}
 		if (jobs[0].st == ERR_OK)
 			stage_run(&jobs[0]);
 	}
