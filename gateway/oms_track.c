@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gen.h"
 #include "log.h"
 
 #define SNAP_PREFIX    "snap."
@@ -136,9 +137,8 @@ struct oms_entry *oms_track_at(struct oms_track *t, size_t i)
 	return i < t->n ? &t->ents[i] : NULL;
 }
 
-/* Request ids go into a space-separated line: keep them one token. */
-/* The request id keeps up to 255 bytes: what parse_line's %255s reads
- * back (fuzz_oms_journal found a shorter limit here changing ids). */
+/* Request ids go into a space-separated line: keep them one token, of up
+ * to 255 bytes, what parse_line's %255s reads back. */
 static void format_line(const struct oms_entry *en, char *out, size_t size)
 {
 	char id[256];
@@ -338,9 +338,9 @@ enum err_status oms_track_save(struct oms_track *t, const struct oms_entry *en, 
 	len = strlen(line);
 	if (write(t->jfd, line, len) != (ssize_t)len)
 		return err_errno(e, ERR_FATAL, errno, "%s: journal append", t->dir);
-	if (sync && fdatasync(t->jfd) != 0)
-		return err_errno(e, ERR_FATAL, errno, "%s: journal sync", t->dir);
 	t->jlines++;
+	if (sync)
+		return oms_track_sync(t, e);
 	return ERR_OK;
 }
 
@@ -391,34 +391,11 @@ enum err_status oms_track_maybe_compact(struct oms_track *t, struct err *e)
 #define STATUS_PREFIX "status."
 #define STATUS_MAGIC  "scfgate-oms-status 1"
 
-/* Status generations present in dir, highest first (at most cap). */
-static size_t status_gens(const char *dir, uint64_t *gens, size_t cap)
-{
-	struct dirent *de;
-	size_t n = 0;
-	uint64_t g;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL && n < cap)
-		if (sscanf(de->d_name, STATUS_PREFIX "%" SCNu64, &g) == 1 && g > 0)
-			gens[n++] = g;
-	closedir(d);
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && gens[j] > gens[j - 1]; j--) {
-			uint64_t x = gens[j];
-			gens[j] = gens[j - 1];
-			gens[j - 1] = x;
-		}
-	return n;
-}
-
 /* The newest complete status file of dir into *out (its fields only). */
 static void status_file_read(const char *dir, struct oms_status *out)
 {
 	uint64_t gens[16];
-	size_t ng = status_gens(dir, gens, sizeof(gens) / sizeof(gens[0]));
+	size_t ng = gen_list(dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
 
 	for (size_t i = 0; i < ng; i++) {
 		char name[64], path[SPOOL_PATH_MAX], line[LINE_MAX_BYTES];
@@ -496,7 +473,7 @@ void oms_status_note(struct oms *o, const struct err *fatal)
 		buf_addf(&b, "alert %" PRId64 " %s\n", cur.alert_at,
 		         k ? reason : "(no reason given)");
 	buf_adds(&b, "end\n");
-	ng = status_gens(o->track->dir, gens, sizeof(gens) / sizeof(gens[0]));
+	ng = gen_list(o->track->dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
 	gen_name(name, sizeof(name), STATUS_PREFIX, ng ? gens[0] + 1 : 1);
 	err_clear(&e);
 	if (b.data &&

@@ -4,7 +4,6 @@
  * logarithmic and the saved file sorted, so two saves of the same state
  * are byte-identical.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "gen.h"
 #include "scf.h"
 #include "spool.h"
 
@@ -290,36 +290,6 @@ static void clear_entries(struct scf_state *s)
 	s->alert[0] = '\0';
 }
 
-/* Generations present in dir, highest first (at most cap). */
-static size_t list_gens(const char *dir, uint64_t *gens, size_t cap)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && n < cap) {
-		char *end;
-		uint64_t g;
-
-		if (strncmp(de->d_name, STATE_PREFIX, strlen(STATE_PREFIX)) != 0)
-			continue;
-		g = strtoull(de->d_name + strlen(STATE_PREFIX), &end, 10);
-		if (*end == '\0' && g > 0)
-			gens[n++] = g;
-	}
-	closedir(d);
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && gens[j] > gens[j - 1]; j--) {
-			uint64_t t = gens[j];
-
-			gens[j] = gens[j - 1];
-			gens[j - 1] = t;
-		}
-	return n;
-}
-
 enum err_status scf_state_load(const char *dir, struct scf_state **out, struct err *e)
 {
 	struct scf_state *s = calloc(1, sizeof(*s));
@@ -341,7 +311,7 @@ enum err_status scf_state_load(const char *dir, struct scf_state **out, struct e
 		st = err_errno(e, ERR_FATAL, errno, "%s: cannot create", s->tmp);
 		goto out;
 	}
-	ng = list_gens(dir, gens, sizeof(gens) / sizeof(gens[0]));
+	ng = gen_list(dir, STATE_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
 	for (size_t i = 0; i < ng; i++) {
 		char path[SPOOL_PATH_MAX];
 		struct buf b;
@@ -418,7 +388,7 @@ enum err_status scf_state_save(struct scf_state *s, struct err *e)
 	if (st != ERR_OK)
 		return err_prefix(e, "state: ");
 	s->gen++;
-	ng = list_gens(s->dir, gens, sizeof(gens) / sizeof(gens[0]));
+	ng = gen_list(s->dir, STATE_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
 	for (size_t i = 0; i < ng; i++) {
 		char path[SPOOL_PATH_MAX];
 

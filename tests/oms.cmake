@@ -50,3 +50,5 @@ if(TARGET oms_testutil AND TARGET geo-sim)
 endif()
 # The tracked-request journal parser, fuzzed; its corpus replays under ctest.
 scfgate_fuzz_target(fuzz_oms_journal ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_oms_journal.c)
+# Numbered generations of the state and status files (both halves).
+scfgate_unit_test(test_gen ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_gen.c)
