@@ -58,7 +58,7 @@ expect 0 "last successful SeeClickFix call: 20[0-9-]*T.* ([0-9]*s ago" "the last
 # recent: within a minute of status's own clock
 recent() {
 	"$E2E_GATE" status --config "$1" --json 2>/dev/null |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); t=d[d["half"]]["last_success"][sys.argv[1]]; sys.exit(0 if t and 0 <= d["now"]-t < 60 else 1)' "$2"
+		jq -e --arg k "$2" '.[.half].last_success[$k] as $t | $t != null and .now - $t >= 0 and .now - $t < 60' >/dev/null
 }
 recent "$SCF_CFG" seeclickfix && ok "last SeeClickFix call is recent (JSON)" || bad "last SeeClickFix call not recent in JSON"
 
