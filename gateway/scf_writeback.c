@@ -151,15 +151,23 @@ enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, stru
 		struct issue_now again;
 		long hs2;
 		struct err ge;
+		enum err_status gs = get_issue(http, id, &again, &hs2, NULL, &ge);
 
-		if (get_issue(http, id, &again, &hs2, NULL, &ge) == ERR_OK &&
-		    (why = already(r->kind, &again))) {
+		if (gs == ERR_OK && (why = already(r->kind, &again))) {
 			*outcome = SCF_WB_ALREADY;
 			log_info("effect=%s-skipped issue=%" PRId64 " record=%s why=\"%s (after "
 			         "a failed POST)\"",
 			         record_kind_name(r->kind), id, name, why);
 			s = ERR_OK;
 			goto closed;
+		}
+		if (gs != ERR_OK && s == ERR_PERM) {
+			/* A refusal is only final once the issue is seen not to
+			 * be in the wanted state; unseen, try again later. */
+			s = err_set(e, ERR_TEMP,
+			            "POST %s refused (HTTP %ld) and the issue could not be re-read "
+			            "(%s); will ask again",
+			            action, *hs, ge.msg);
 		}
 	}
 	if (s != ERR_OK)

@@ -713,6 +713,51 @@ static void writeback_applied_then_500(void **unused)
 	tsim_stop(&s);
 }
 
+/*
+ * ---- a refused close whose issue cannot be re-read is deferred ----
+ * SCF refuses a repeated close (422) when an earlier attempt was applied
+ * and its reply lost; only a re-read of the issue tells that apart from a
+ * real refusal.  When the re-read fails too, the record must wait, not go
+ * to failed/.
+ */
+static void writeback_refused_unseen_deferred(void **unused)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	cJSON *state;
+	char fault[256];
+	int64_t a;
+
+	(void)unused;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
+	run_once(&t, NULL, &r);
+	assert_int_equal(tenv_inbound_close(&t, a, "SR-9", 9101), 0);
+	/* The first GET passes; the POST and the re-read are refused. */
+	snprintf(fault, sizeof(fault),
+	         "{\"path_prefix\":\"/api/v2/issues/%" PRId64 "\",\"fail_next\":"
+	         "{\"kind\":\"error\",\"status\":422,\"count\":2,\"skip\":1}}",
+	         a);
+	cJSON_Delete(tsim_call(&s, "POST", "/_admin/faults", fault, NULL));
+	run_once(&t, NULL, &r);
+	assert_int_equal((int)r.s.wb_failed, 0);
+	assert_int_equal((int)r.s.wb_deferred, 1);
+	assert_int_equal(tenv_count(&t, "inbound", "failed"), 0);
+	assert_int_equal(tenv_count(&t, "inbound", "new"), 1);
+	run_once(&t, NULL, &r);
+	assert_int_equal(r.st, ERR_OK);
+	assert_int_equal((int)r.s.closes_applied, 1);
+	assert_int_equal(tenv_count(&t, "inbound", "done"), 1);
+	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+	assert_int_equal(tsim_api_actions(tsim_issue(state, a), "close", NULL), 1);
+	cJSON_Delete(state);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
 /* ---- the command: daemon, SIGTERM, --json, exit status ---- */
 
 static pid_t spawn_scf(const struct tenv *t, int once, const char *out, const char *errp)
@@ -848,6 +893,7 @@ int main(void)
 	    cmocka_unit_test(blacklisted_is_fatal),
 	    cmocka_unit_test(edited_comment_not_resent),
 	    cmocka_unit_test(writeback_applied_then_500),
+	    cmocka_unit_test(writeback_refused_unseen_deferred),
 	    cmocka_unit_test(command_daemon_and_once),
 	};
 

@@ -158,6 +158,14 @@ static void test_fail_next_and_path(void **state)
 		assert_int_equal(r.status, i < 2 ? 503 : 200);
 		http_resp_release(&r);
 	}
+	/* skip lets the first matching requests through, then count fail. */
+	set_faults(&p, "{\"fail_next\": {\"count\": 1, \"skip\": 2, \"kind\": \"error\", "
+	               "\"status\": 422}}");
+	for (int i = 0; i < 4; i++) {
+		req(&p, "GET", LIST, NULL, 5000, &r);
+		assert_int_equal(r.status, i == 2 ? 422 : 200);
+		http_resp_release(&r);
+	}
 	/* Only paths under the prefix get faults. */
 	set_faults(&p, "{\"error_rate\": 1, \"path_prefix\": \"/api/v2/issues/\"}");
 	req(&p, "GET", LIST, NULL, 5000, &r);

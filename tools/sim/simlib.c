@@ -48,6 +48,7 @@ struct sim_faults {
 	int after_apply;
 	int maintenance;
 	int next_count; /* one-shot faults for the next requests */
+	int next_skip;  /* ... after letting this many through */
 	enum fault_kind next_kind;
 	int next_status;
 };
@@ -490,6 +491,7 @@ static cJSON *faults_json(const struct sim_faults *f)
 		cJSON *n = cJSON_AddObjectToObject(j, "fail_next");
 
 		cJSON_AddNumberToObject(n, "count", f->next_count);
+		cJSON_AddNumberToObject(n, "skip", f->next_skip);
 		cJSON_AddStringToObject(n, "kind", fault_names[f->next_kind]);
 		cJSON_AddNumberToObject(n, "status", f->next_status);
 	}
@@ -549,6 +551,7 @@ static const char *faults_update(struct sim_faults *f, const cJSON *j)
 			return "fail_next.kind";
 		f->next_kind = k;
 		f->next_count = (int)sim_jnum(v, "count", 1);
+		f->next_skip = (int)sim_jnum(v, "skip", 0);
 		f->next_status = (int)sim_jnum(v, "status", 503);
 	}
 	return NULL;
@@ -571,7 +574,9 @@ static enum fault_kind fault_pick(const char *path, uint64_t reqno, int *status,
 		*status = 503;
 		return F_MAINT;
 	}
-	if (g.faults.next_count > 0) {
+	if (g.faults.next_count > 0 && g.faults.next_skip > 0) {
+		g.faults.next_skip--;
+	} else if (g.faults.next_count > 0) {
 		g.faults.next_count--;
 		*status = g.faults.next_status;
 		return g.faults.next_kind;
