@@ -315,13 +315,21 @@ struct xml_cap {
 	int have;
 	int line;
 	int dtd;
+	int oom; /* libxml2 ran out of memory: the input is not to blame */
 	char msg[400];
 };
+
+static int is_oom(const xmlError *err)
+{
+	return err && (err->code == XML_ERR_NO_MEMORY || err->domain == XML_FROM_MEMORY);
+}
 
 static void cap_store(struct xml_cap *cap, const xmlError *err)
 {
 	char *p;
 
+	if (is_oom(err))
+		cap->oom = 1;
 	if (cap->have || !err || err->level < XML_ERR_ERROR)
 		return;
 	cap->have = 1;
@@ -345,6 +353,44 @@ static void cap_parser_error(void *data, xmlErrorPtr err)
 static void cap_valid_error(void *data, xmlErrorPtr err)
 {
 	cap_store(data, err);
+}
+
+/*
+ * libxml2 reports a failed allocation outside a parser or validator
+ * through the thread's structured error handler, or prints it when there
+ * is none, and some of its functions carry on (a node whose name could
+ * not be copied has no name).  Encode and decode run under a guard that
+ * catches those reports: an operation that saw one fails temporarily,
+ * whatever else it concluded, and nothing is printed.
+ */
+struct xml_guard {
+	xmlStructuredErrorFunc old_fn;
+	void *old_ctx;
+	int oom;
+};
+
+static void guard_error(void *ctx, xmlErrorPtr err)
+{
+	struct xml_guard *g = ctx;
+
+	if (is_oom(err))
+		g->oom = 1;
+}
+
+static void guard_begin(struct xml_guard *g)
+{
+	g->old_fn = xmlStructuredError;
+	g->old_ctx = xmlStructuredErrorContext;
+	g->oom = 0;
+	xmlSetStructuredErrorFunc(g, guard_error);
+}
+
+static enum err_status guard_end(struct xml_guard *g, enum err_status st, struct err *e)
+{
+	xmlSetStructuredErrorFunc(g->old_ctx, g->old_fn);
+	if (g->oom)
+		return err_set(e, ERR_TEMP, "record: out of memory in libxml2");
+	return st;
 }
 
 /* Called at "<!DOCTYPE": a record never has one, so stop before any
@@ -389,6 +435,10 @@ static enum err_status parse_bytes(const char *bytes, size_t len, xmlDocPtr *out
 	/* Records are UTF-8 by definition: never convert (libxml2 would print
 	 * conversion errors instead of reporting them). */
 	doc = xmlCtxtReadMemory(ctxt, bytes, (int)len, "record.xml", "UTF-8", opts);
+	if (cap.oom || ctxt->errNo == XML_ERR_NO_MEMORY) {
+		st = err_set(e, ERR_TEMP, "record: out of memory while parsing");
+		goto out;
+	}
 	if (cap.dtd) {
 		err_set(e, ERR_PERM, "line %d: a DTD (<!DOCTYPE>) is not allowed in a record",
 		        cap.line);
@@ -460,8 +510,9 @@ static enum err_status validate(xmlDocPtr doc, struct err *e)
 	xmlSchemaFreeValidCtxt(vc);
 	if (rc == 0)
 		return ERR_OK;
-	if (rc < 0)
-		return err_set(e, ERR_TEMP, "record: XSD validation failed internally");
+	if (rc < 0 || cap.oom)
+		return err_set(e, ERR_TEMP, "record: XSD validation failed internally%s",
+		               cap.oom ? " (out of memory)" : "");
 	if (cap.have)
 		return err_set(e, ERR_PERM, "line %d: not a valid record: %s", cap.line, cap.msg);
 	return err_set(e, ERR_PERM, "not a valid record");
@@ -562,7 +613,7 @@ static enum err_status verify(xmlDocPtr doc, const struct sig_key *pub, struct e
 	if (st != ERR_OK)
 		goto out;
 	st = sig_verify(pub, c14n, (size_t)clen, sig, e);
-	if (st != ERR_OK)
+	if (st == ERR_PERM)
 		err_set(e, ERR_PERM,
 		        "bad signature: the record was altered or not signed by key %s", want);
 out:
@@ -824,8 +875,10 @@ static enum err_status decode(const char *bytes, size_t len, const struct sig_ke
 {
 	enum err_status st;
 	xmlDocPtr doc = NULL;
+	struct xml_guard g;
 
 	*out = NULL;
+	guard_begin(&g);
 	st = parse_bytes(bytes, len, &doc, e);
 	if (st == ERR_OK)
 		st = check_root(doc, e);
@@ -836,6 +889,11 @@ static enum err_status decode(const char *bytes, size_t len, const struct sig_ke
 	if (st == ERR_OK)
 		st = fill_record(doc, out, e);
 	xmlFreeDoc(doc);
+	st = guard_end(&g, st, e);
+	if (st != ERR_OK) {
+		record_free(*out);
+		*out = NULL;
+	}
 	if (st != ERR_OK && e)
 		one_line(e->msg);
 	return st;
@@ -1208,6 +1266,7 @@ enum err_status record_encode(struct record *r, const struct sig_key *key, struc
 	struct builder b = {0, ERR_OK, e, NULL};
 	char key_id[SIG_KEY_ID_LEN + 1];
 	enum err_status st;
+	struct xml_guard g;
 	xmlDocPtr doc;
 
 	st = check_envelope(r, d, key, e);
@@ -1215,14 +1274,16 @@ enum err_status record_encode(struct record *r, const struct sig_key *key, struc
 		return st;
 	sig_key_id(key, key_id);
 	b.where = d->name;
+	guard_begin(&g);
 	doc = build_doc(&b, r, d, key_id);
 	if (b.st != ERR_OK)
 		st = b.st;
-	else if (b.oom)
+	else if (b.oom || g.oom) /* g.oom: a node may lack its name */
 		st = err_set(e, ERR_TEMP, "record: out of memory");
 	else
 		st = sign_doc(doc, key, out, e);
 	xmlFreeDoc(doc);
+	st = guard_end(&g, st, e);
 	if (st != ERR_OK)
 		err_prefix(e, "record %s/%llu (%s): ", r->producer, (unsigned long long)r->seq,
 		           d->name);

@@ -11,8 +11,12 @@
  *     first 8 bytes of SHA-256 of the raw public key, as 16 hex digits).
  *     Records carry it beside the signature, so "signed by another key"
  *     is told apart from "signature does not match".
- *   - sig_verify returns ERR_OK or ERR_PERM; it never treats a malformed
- *     signature as temporary.
+ *   - sig_verify returns ERR_OK, ERR_PERM (the signature does not match,
+ *     twice in a row: OpenSSL 3.0 does not always report a failed
+ *     allocation, so one "no" is not believed), or ERR_TEMP (could not
+ *     verify at all).  A malformed signature is never temporary.
+ *   - sig_sign returns ERR_OK, ERR_FATAL (a public key), or ERR_TEMP
+ *     (the library failed; with a private key nothing else can).
  */
 #ifndef SCFGATE_SIG_H
 #define SCFGATE_SIG_H
@@ -21,7 +25,7 @@
 
 #include "err.h"
 
-#define SIG_BYTES 64
+#define SIG_BYTES      64
 #define SIG_KEY_ID_LEN 16
 
 struct sig_key;
@@ -33,7 +37,7 @@ enum err_status sig_load_private(const char *path, struct sig_key **out, struct 
 enum err_status sig_load_public(const char *path, struct sig_key **out, struct err *e);
 /* The same from PEM text already in memory (embedded test keys, bundles). */
 enum err_status sig_load_public_mem(const char *pem, size_t len, struct sig_key **out,
-				    struct err *e);
+                                    struct err *e);
 void sig_key_free(struct sig_key *k);
 /* 1 if k holds a private key (can sign). */
 int sig_key_can_sign(const struct sig_key *k);
@@ -42,9 +46,9 @@ int sig_key_can_sign(const struct sig_key *k);
 void sig_key_id(const struct sig_key *k, char out[SIG_KEY_ID_LEN + 1]);
 
 enum err_status sig_sign(const struct sig_key *k, const void *msg, size_t len,
-			 unsigned char sig[SIG_BYTES], struct err *e);
+                         unsigned char sig[SIG_BYTES], struct err *e);
 enum err_status sig_verify(const struct sig_key *k, const void *msg, size_t len,
-			   const unsigned char sig[SIG_BYTES], struct err *e);
+                           const unsigned char sig[SIG_BYTES], struct err *e);
 
 /* SHA-256 of data as 64 lowercase hex digits + NUL. */
 void sig_sha256_hex(const void *data, size_t len, char out[65]);

@@ -35,3 +35,11 @@ set_tests_properties(spool_faults PROPERTIES TIMEOUT 300)
 
 scfgate_unit_test(test_spool_cmd unit/test_spool_cmd.c)
 target_link_libraries(test_spool_cmd PRIVATE spool_testutil)
+
+# Fail the Nth allocation, for every N, in decode, encode and a queue
+# round trip: our code through --wrap, libxml2 and OpenSSL through their
+# allocator hooks.
+scfgate_unit_test(test_oom unit/test_oom.c)
+target_link_libraries(test_oom PRIVATE spool_testutil)
+target_link_options(test_oom PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup)
