@@ -678,23 +678,41 @@ static void edited_comment_not_resent(void **unused)
 	tsim_stop(&s);
 }
 
+/* ---- write-back against faults: a simulator with one synced issue ---- */
+
+static int64_t one_synced_issue(struct tsim *s, struct tenv *t, struct run *r)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	int64_t a;
+
+	assert_int_equal(tsim_start(s, args), 0);
+	assert_int_equal(tenv_init(t, s, NULL), 0);
+	a = tsim_add_issue(s, "{\"request_type_id\":9101}");
+	run_once(t, NULL, r);
+	return a;
+}
+
+/* How often SCF applied action to issue a through the API. */
+static int api_actions(struct tsim *s, int64_t a, const char *action)
+{
+	cJSON *state = tsim_call(s, "GET", "/_admin/state", NULL, NULL);
+	int n = tsim_api_actions(tsim_issue(state, a), action, NULL);
+
+	cJSON_Delete(state);
+	return n;
+}
+
 /* ---- a POST applied, then answered 500: the retry must not double it ---- */
 
 static void writeback_applied_then_500(void **unused)
 {
-	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
 	struct tsim s;
 	struct tenv t;
 	struct run r;
-	cJSON *state;
 	char fault[256];
-	int64_t a;
+	int64_t a = one_synced_issue(&s, &t, &r);
 
 	(void)unused;
-	assert_int_equal(tsim_start(&s, args), 0);
-	assert_int_equal(tenv_init(&t, &s, NULL), 0);
-	a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
-	run_once(&t, NULL, &r);
 	assert_int_equal(tenv_inbound_ack(&t, a, "SR-9"), 0);
 	snprintf(fault, sizeof(fault),
 	         "{\"after_apply\":true,\"path_prefix\":\"/api/v2/issues/%" PRId64
@@ -706,9 +724,7 @@ static void writeback_applied_then_500(void **unused)
 	assert_int_equal((int)r.s.wb_failed, 0);
 	assert_int_equal((int)(r.s.acks_applied + r.s.already_done), 1);
 	assert_int_equal(tenv_count(&t, "inbound", "done"), 1);
-	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
-	assert_int_equal(tsim_api_actions(tsim_issue(state, a), "acknowledge", NULL), 1);
-	cJSON_Delete(state);
+	assert_int_equal(api_actions(&s, a, "acknowledge"), 1);
 	tenv_free(&t);
 	tsim_stop(&s);
 }
@@ -722,19 +738,13 @@ static void writeback_applied_then_500(void **unused)
  */
 static void writeback_refused_unseen_deferred(void **unused)
 {
-	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
 	struct tsim s;
 	struct tenv t;
 	struct run r;
-	cJSON *state;
 	char fault[256];
-	int64_t a;
+	int64_t a = one_synced_issue(&s, &t, &r);
 
 	(void)unused;
-	assert_int_equal(tsim_start(&s, args), 0);
-	assert_int_equal(tenv_init(&t, &s, NULL), 0);
-	a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
-	run_once(&t, NULL, &r);
 	assert_int_equal(tenv_inbound_close(&t, a, "SR-9", 9101), 0);
 	/* The first GET passes; the POST and the re-read are refused. */
 	snprintf(fault, sizeof(fault),
@@ -751,9 +761,7 @@ static void writeback_refused_unseen_deferred(void **unused)
 	assert_int_equal(r.st, ERR_OK);
 	assert_int_equal((int)r.s.closes_applied, 1);
 	assert_int_equal(tenv_count(&t, "inbound", "done"), 1);
-	state = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
-	assert_int_equal(tsim_api_actions(tsim_issue(state, a), "close", NULL), 1);
-	cJSON_Delete(state);
+	assert_int_equal(api_actions(&s, a, "close"), 1);
 	tenv_free(&t);
 	tsim_stop(&s);
 }
