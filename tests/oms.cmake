@@ -52,3 +52,7 @@ endif()
 scfgate_fuzz_target(fuzz_oms_journal ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_oms_journal.c)
 # Numbered generations of the state and status files (both halves).
 scfgate_unit_test(test_gen ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_gen.c)
+
+# What the OMS half reads from Cartegraph (create replies, query rows,
+# notes text), fuzzed; its corpus replays under ctest.
+scfgate_fuzz_target(fuzz_cg_reply ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_cg_reply.c)
