@@ -47,7 +47,12 @@ static enum err_status envelope(const char *cls, cJSON *row, struct buf *out, st
 		return oom(e);
 	}
 	cJSON_AddItemToArray(arr, row);
-	cJSON_AddItemToObject(root, cls, arr);
+	/* Copying the class name may fail; arr (and row in it) is ours then. */
+	if (!cJSON_AddItemToObject(root, cls, arr)) {
+		cJSON_Delete(arr);
+		cJSON_Delete(root);
+		return oom(e);
+	}
 	txt = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (!txt)
@@ -276,6 +281,8 @@ void map_cg_request_clear(struct map_cg_request *rq)
 }
 
 /* A string or number value as text; NULL when absent/null. */
+/* 0: *out is the text (NULL when absent or null); 1: not text; -1: out
+ * of memory, which must not read as a bad reply. */
 static int value_text(const cJSON *v, char **out)
 {
 	char num[32];
@@ -289,7 +296,7 @@ static int value_text(const cJSON *v, char **out)
 		return (*out = strdup(num)) ? 0 : -1;
 	}
 	if (!cJSON_IsString(v) || strlen(v->valuestring) > MAP_TEXT_MAX)
-		return -1;
+		return 1;
 	if (map_utf8_repair(v->valuestring, strlen(v->valuestring), &b) != ERR_OK)
 		return -1;
 	*out = buf_detach(&b, NULL);
@@ -318,21 +325,30 @@ enum err_status map_cg_request_cjson(const struct cfg *c, const cJSON *obj,
                                      struct map_cg_request *out, struct err *e)
 {
 	const struct cfg_cartegraph *g = &c->cg;
+	const char *field = NULL;
 	const cJSON *ext;
 	char *raw;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!cJSON_IsObject(obj))
 		return err_set(e, ERR_PERM, "Cartegraph request: expected a JSON object");
 	if (value_i64(cJSON_GetObjectItemCaseSensitive(obj, "Oid"), &out->oid))
 		return err_set(e, ERR_PERM, "Cartegraph request: field Oid: missing or not an id");
-	if (value_text(cJSON_GetObjectItemCaseSensitive(obj, g->id_field), &out->request_id))
-		goto bad_id;
-	if (value_text(cJSON_GetObjectItemCaseSensitive(obj, g->status_field), &out->status))
-		goto bad_status;
-	if (value_text(cJSON_GetObjectItemCaseSensitive(obj, "cgLastModifiedField"),
-	               &out->last_modified))
-		goto bad_modified;
+	if ((rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, g->id_field), &out->request_id)))
+		field = g->id_field;
+	else if ((rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, g->status_field),
+	                          &out->status)))
+		field = g->status_field;
+	else if ((rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, "cgLastModifiedField"),
+	                          &out->last_modified)))
+		field = "cgLastModifiedField";
+	if (field) {
+		map_cg_request_clear(out);
+		return rc < 0
+		           ? oom(e)
+		           : err_set(e, ERR_PERM, "Cartegraph request: field %s: not text", field);
+	}
 	if (g->external_id_field &&
 	    (ext = cJSON_GetObjectItemCaseSensitive(obj, g->external_id_field)) &&
 	    !cJSON_IsNull(ext) && !(cJSON_IsString(ext) && !*ext->valuestring) &&
@@ -358,15 +374,6 @@ enum err_status map_cg_request_cjson(const struct cfg *c, const cJSON *obj,
 		}
 	}
 	return ERR_OK;
-bad_id:
-	map_cg_request_clear(out);
-	return err_set(e, ERR_PERM, "Cartegraph request: field %s: not text", g->id_field);
-bad_status:
-	map_cg_request_clear(out);
-	return err_set(e, ERR_PERM, "Cartegraph request: field %s: not text", g->status_field);
-bad_modified:
-	map_cg_request_clear(out);
-	return err_set(e, ERR_PERM, "Cartegraph request: field cgLastModifiedField: not text");
 }
 
 enum err_status map_cg_request(const struct cfg *c, const char *json, size_t len,

@@ -1,10 +1,13 @@
 /*
  * test_oom.c: fail the Nth allocation, for every N.
  *
- * Each operation below runs once per allocation it makes, with exactly
+ * Each operation below (decode, encode, a queue round trip, and the
+ * mappings between the APIs' JSON and records) runs once per allocation
+ * it makes, with exactly
  * that allocation failing: allocations from our own code (the test is
  * linked with -Wl,--wrap for malloc, calloc, realloc and strdup, which
- * reaches every call in spool/) and from OpenSSL (its allocator hooks).
+ * reaches every call in spool/ and gateway/), from OpenSSL and from
+ * cJSON (their allocator hooks).
  * A failed allocation must never crash, leak (LeakSanitizer checks under
  * the sanitizer build) or be reported as a permanent failure: a permanent
  * failure sends a good record to failed/, and running short of memory is
@@ -30,10 +33,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "cfg.h"
+#include "map.h"
 #include "record.h"
 #include "sig.h"
 #include "spool.h"
@@ -103,11 +109,14 @@ static void ossl_free(void *p, const char *file, int line)
 
 static void install_allocators(void)
 {
+	cJSON_Hooks hooks = {__wrap_malloc, free};
+
 	/* Must come before OpenSSL allocates anything. */
 	if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free)) {
 		fprintf(stderr, "test_oom: OpenSSL allocated before its hooks were set\n");
 		exit(1);
 	}
+	cJSON_InitHooks(&hooks);
 }
 
 /*
@@ -397,12 +406,134 @@ static void test_queue_every_failure(void **state)
 	free(c.root);
 }
 
+/* ---- the mappings: API JSON <-> records --------------------------------- */
+
+/*
+ * A mapping that fails permanently makes the half skip or quarantine what
+ * it was mapping: an SCF issue that is never forwarded, a closing that is
+ * never reported.  Running short of memory must not do that.
+ */
+struct map_ctx {
+	struct cfg *cfg;
+	cJSON *issue;   /* an SCF issue object, parsed unarmed */
+	cJSON *cg_row;  /* a Cartegraph request row (closed), as the poll reads it */
+	cJSON *cg_made; /* the row of a Cartegraph create reply */
+};
+
+static enum err_status scf_issue_op(void *ctx, struct err *e)
+{
+	struct map_ctx *c = ctx;
+	struct buf body = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct record *r = NULL;
+	enum err_status st = map_scf_issue_cjson(c->issue, c->cfg, &r, e);
+
+	/* then what the OMS half makes of it: the create body */
+	if (st == ERR_OK)
+		st = map_cg_create_body(c->cfg, &r->u.issue, &body, e);
+	buf_release(&body);
+	record_free(r);
+	return st;
+}
+
+/* The replies are parsed unarmed: the halves take a reply that does not
+ * parse as temporary (cJSON cannot say whether memory or the text was
+ * to blame), so what matters is the mapping of the parsed rows. */
+static enum err_status cg_reply_op(void *ctx, struct err *e)
+{
+	struct map_ctx *c = ctx;
+	const struct cfg_request_type *rt = cfg_request_type(c->cfg, 14550);
+	struct map_cg_request rq, made;
+	struct record *ack = NULL, *close = NULL;
+	enum err_status st;
+
+	memset(&made, 0, sizeof(made));
+	st = map_cg_request_cjson(c->cfg, c->cg_row, &rq, e);
+	if (st != ERR_OK)
+		return st;
+	st = map_close_record(387246, &rq, rt, NULL, &close, e);
+	if (st == ERR_OK)
+		st = map_cg_request_cjson(c->cfg, c->cg_made, &made, e);
+	if (st == ERR_OK)
+		st = map_ack_record(387246, &made, rt, "2026-11-27T10:00:00Z", &ack, e);
+	record_free(ack);
+	record_free(close);
+	map_cg_request_clear(&made);
+	map_cg_request_clear(&rq);
+	return st;
+}
+
+static int map_setup(void **state)
+{
+	static struct map_ctx c;
+	static char row[] = "{\"Oid\":123456,\"IDField\":\"REQ-2026-0042\","
+	                    "\"StatusField\":\"Closed\",\"SeeClickFixIDField\":\"387246\","
+	                    "\"cgLastModifiedField\":\"2026-02-10T11:03:43.1234567\"}";
+	static char made[] = "{\"Oid\":9,\"IDField\":\"R-9\"}";
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	char path[1024];
+	struct err e;
+	size_t len;
+	char *json;
+
+	snprintf(path, sizeof(path), "%s/tests/data/scf/real_org_details_2018_387246.json", srcdir);
+	json = tsu_read(path, &len);
+	if (!json || cfg_example(CFG_HALF_OMS, &b) != ERR_OK ||
+	    cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c.cfg, &e) != ERR_OK)
+		fail_msg("map fixtures: %s", path);
+	c.issue = cJSON_ParseWithLength(json, len);
+	assert_non_null(c.issue);
+	c.cg_row = cJSON_Parse(row);
+	c.cg_made = cJSON_Parse(made);
+	assert_non_null(c.cg_row);
+	assert_non_null(c.cg_made);
+	free(json);
+	buf_release(&b);
+	*state = &c;
+	return 0;
+}
+
+static int map_teardown(void **state)
+{
+	struct map_ctx *c = *state;
+
+	cJSON_Delete(c->issue);
+	cJSON_Delete(c->cg_row);
+	cJSON_Delete(c->cg_made);
+	cfg_free(c->cfg);
+	return 0;
+}
+
+static void test_scf_issue_every_failure(void **state)
+{
+	struct map_ctx *c = *state;
+	struct record *r = NULL;
+	struct err e;
+
+	/* unarmed, the sample maps: the failures below are the only cause */
+	assert_int_equal(map_scf_issue_cjson(c->issue, c->cfg, &r, &e), ERR_OK);
+	record_free(r);
+	assert_true(every_failure("SCF issue -> record -> create body", scf_issue_op, NULL, c) >
+	            10);
+}
+
+static void test_cg_reply_every_failure(void **state)
+{
+	struct map_ctx *c = *state;
+	struct err e;
+
+	assert_int_equal(cg_reply_op(c, &e), ERR_OK);
+	assert_true(every_failure("Cartegraph row -> close, reply -> ack", cg_reply_op, NULL, c) >
+	            10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_decode_every_failure),
 	    cmocka_unit_test(test_encode_every_failure),
 	    cmocka_unit_test(test_queue_every_failure),
+	    cmocka_unit_test_setup_teardown(test_scf_issue_every_failure, map_setup, map_teardown),
+	    cmocka_unit_test_setup_teardown(test_cg_reply_every_failure, map_setup, map_teardown),
 	};
 
 	install_allocators();
