@@ -93,10 +93,17 @@ static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_resp
 	{
 		struct poll_ref *ref;
 		struct oms_entry *en;
+		enum err_status ms;
+
 		if (nclosed >= ch->n)
 			break;
-		if (map_cg_request_cjson(o->cfg, row, &rqs[nclosed], &e) != ERR_OK) {
+		ms = map_cg_request_cjson(o->cfg, row, &rqs[nclosed], &e);
+		if (ms != ERR_OK) {
+			/* A bad row is skipped; running out of memory is this
+			 * cycle's error too.  Either way the next poll asks again. */
 			log_warn("poll: %s", e.msg);
+			if (ms != ERR_PERM)
+				note_error(pc, ms, e.msg);
 			continue;
 		}
 		pc->seen++;
