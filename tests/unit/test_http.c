@@ -838,6 +838,8 @@ static void test_query_helpers(void **state)
 struct tally {
 	int done, ok, fatal, temp;
 	int calls[64];
+	struct srv *srv;   /* if set: */
+	int hits_at_fatal; /* requests the server had seen at the first fatal */
 };
 
 static void on_done(void *user, enum err_status st, struct http_response *resp, const struct err *e)
@@ -846,6 +848,11 @@ static void on_done(void *user, enum err_status st, struct http_response *resp, 
 
 	t->done++;
 	t->ok += st == ERR_OK;
+	if (st == ERR_FATAL && !t->fatal && t->srv) {
+		pthread_mutex_lock(&t->srv->mu);
+		t->hits_at_fatal = t->srv->hits;
+		pthread_mutex_unlock(&t->srv->mu);
+	}
 	t->fatal += st == ERR_FATAL;
 	t->temp += st == ERR_TEMP;
 }
@@ -893,10 +900,11 @@ static void test_multi_concurrency(void **state)
 	assert_int_equal(t.ok, 40);
 	assert_int_equal(f->s->hits, 40);
 	assert_int_equal(f->s->max_in_flight, 4);
-	/* Serial would be 40 x 50 ms = 2000 ms; 4 in flight ~ 500 ms. */
+	/* Serial would be 40 x 50 ms = 2000 ms; 4 in flight ~ 500 ms.  The
+	 * time is printed, not asserted (a loaded machine is slow): the
+	 * concurrency itself is asserted above, as the server saw it. */
 	print_message("40 requests, 50 ms each, concurrency 4: %llu ms\n",
 	              (unsigned long long)elapsed);
-	assert_true(elapsed < 1200);
 	/* Keep-alive: connections are reused, not one per request. */
 	print_message("TCP connections: %d\n", f->s->connections);
 	assert_true(f->s->connections <= 8);
@@ -932,8 +940,11 @@ static int idle_probe(void *user)
 			fail_msg("submit from the idle hook: %s", p->f->e.msg);
 		return 1;
 	}
-	if (p->busy_left > 0) {
+	if (!in_flight && p->busy_left > 0) {
+		/* Work (1 ms a step) until the server has the request: a
+		 * loaded machine may take a while to get it there. */
 		p->busy_left--;
+		usleep(1000);
 		return 1;
 	}
 	p->zero_at_done = p->t->done;
@@ -945,7 +956,7 @@ static void test_multi_idle_hook(void **state)
 	int delay = 150;
 	struct fx *f = fx_new(s_slow, &delay);
 	struct tally t = {0};
-	struct idle_probe p = {f, &t, 0, 30, 0, 0, -1, 0};
+	struct idle_probe p = {f, &t, 0, 2000, 0, 0, -1, 0};
 
 	f->cfg.clock = NULL; /* real time */
 	f->cfg.concurrency = 1;
@@ -960,7 +971,6 @@ static void test_multi_idle_hook(void **state)
 	assert_int_equal(t.ok, 3);
 	assert_int_equal(f->s->hits, 3);
 	assert_true(p.submitted);
-	assert_true(p.calls >= 30);
 	/* The hook ran while a request was being served, not only between. */
 	assert_true(p.saw_in_flight > 0);
 	/* Once it said "nothing to do" it waited for the network. */
@@ -1019,6 +1029,7 @@ static void test_multi_fatal_stops(void **state)
 
 	f->cfg.concurrency = 2;
 	fx_client(f);
+	t.srv = f->s;
 	for (int i = 0; i < 30; i++) {
 		ones[i].t = &t;
 		ones[i].i = i;
@@ -1032,8 +1043,15 @@ static void test_multi_fatal_stops(void **state)
 	assert_int_equal(t.done, 30);
 	for (int i = 0; i < 30; i++)
 		assert_int_equal(t.calls[i], 1);
-	assert_true(t.fatal >= 20); /* nothing after the alert was sent */
-	assert_true(f->s->hits < 10);
+	/* Nothing is sent once the alert is known: after the first fatal
+	 * callback at most the other slot's request (already on its way)
+	 * reaches the server, and every request never sent ends fatal.
+	 * How many went out before the 403 came back depends on timing. */
+	assert_true(t.fatal >= 1);
+	assert_true(f->s->hits - t.hits_at_fatal <= (int)f->cfg.concurrency - 1);
+	assert_true(f->s->hits < 30);
+	assert_int_equal(t.ok + t.fatal, 30);
+	assert_true(t.fatal >= 30 - f->s->hits);
 	fx_free(f);
 }
 
