@@ -204,7 +204,7 @@ static void test_compaction_and_scale(void **state)
 		assert_int_equal(!!(en->flags & OMS_T_CLOSED), i % 10 == 0);
 	}
 	assert_null(oms_track_get(t, 8));
-	assert_true(ms < 2000);
+	/* The time is printed, not asserted: oms_bench measures it. */
 	oms_track_free(t);
 }
 
