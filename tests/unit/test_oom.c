@@ -142,14 +142,11 @@ static long every_failure(const char *name, op_fn op, check_fn check, void *ctx)
 		armed = 1;
 		st = op(ctx, &e);
 		armed = 0;
-		if (counted < n) {
-			/* Nothing failed this time: the operation must work,
-			 * or the loop above proved nothing. */
-			if (st != ERR_OK)
-				fail_msg("%s: fails with no allocation failing: %s", name, e.msg);
-			break;
-		}
-		if (verbose)
+		/* The run in which nothing failed must work, or the runs
+		 * before it proved nothing. */
+		if (counted < n && st != ERR_OK)
+			fail_msg("%s: fails with no allocation failing: %s", name, e.msg);
+		if (verbose && counted >= n)
 			fprintf(stderr, "%s: allocation %ld failed -> %s %s\n", name, n,
 			        st == ERR_OK     ? "ok"
 			        : st == ERR_TEMP ? "temp"
@@ -160,6 +157,8 @@ static long every_failure(const char *name, op_fn op, check_fn check, void *ctx)
 			         name, n, counted, st == ERR_PERM ? "permanent" : "fatal", e.msg);
 		if (check)
 			check(ctx, st);
+		if (counted < n)
+			break;
 	}
 	if (verbose)
 		fprintf(stderr, "%s: %ld allocations, each failed once\n", name, n - 1);
