@@ -280,9 +280,9 @@ void map_cg_request_clear(struct map_cg_request *rq)
 	memset(rq, 0, sizeof(*rq));
 }
 
-/* A string or number value as text; NULL when absent/null. */
-/* 0: *out is the text (NULL when absent or null); 1: not text; -1: out
- * of memory, which must not read as a bad reply. */
+/* A string or number value as text.  0: *out is the text (NULL when
+ * absent or null); 1: not text; -1: out of memory, which must not read
+ * as a bad reply. */
 static int value_text(const cJSON *v, char **out)
 {
 	char num[32];
