@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cfg.h"
+#include "example_cfg.h"
 #include "map.h"
 #include "record.h"
 
@@ -21,15 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct cfg *example_cfg(void)
 {
 	static struct cfg *c;
-	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
-	struct err e;
 
-	if (!c) {
-		if (cfg_example(CFG_HALF_OMS, &b) != ERR_OK ||
-		    cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e) != ERR_OK)
-			abort();
-		buf_release(&b);
-	}
+	if (!c)
+		c = example_cfg_load(CFG_HALF_OMS);
 	return c;
 }
 

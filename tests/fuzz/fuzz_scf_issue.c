@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cfg.h"
+#include "example_cfg.h"
 #include "map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -14,15 +15,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct cfg *example_cfg(void)
 {
 	static struct cfg *c;
-	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
-	struct err e;
 
-	if (!c) {
-		if (cfg_example(CFG_HALF_OMS, &b) != ERR_OK ||
-		    cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e) != ERR_OK)
-			abort();
-		buf_release(&b);
-	}
+	if (!c)
+		c = example_cfg_load(CFG_HALF_OMS);
 	return c;
 }
 

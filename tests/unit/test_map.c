@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "example_cfg.h"
 #include "map.h"
 #include "record.h"
 #include "sig.h"
@@ -58,13 +59,7 @@ static enum err_status map_text(const char *json, struct record **r, struct err 
 
 static int setup(void **state)
 {
-	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
-	struct err e;
-
-	if (cfg_example(CFG_HALF_OMS, &b) != ERR_OK ||
-	    cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &cfg_oms, &e) != ERR_OK)
-		return -1;
-	buf_release(&b);
+	cfg_oms = example_cfg_load(CFG_HALF_OMS);
 	return 0;
 }
 

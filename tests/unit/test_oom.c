@@ -39,6 +39,7 @@
 
 #include "buf.h"
 #include "cfg.h"
+#include "example_cfg.h"
 #include "map.h"
 #include "record.h"
 #include "sig.h"
@@ -480,17 +481,15 @@ static int map_setup(void **state)
 	                    "\"StatusField\":\"Closed\",\"SeeClickFixIDField\":\"387246\","
 	                    "\"cgLastModifiedField\":\"2026-02-10T11:03:43.1234567\"}";
 	static char made[] = "{\"Oid\":9,\"IDField\":\"R-9\"}";
-	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	char path[1024];
-	struct err e;
 	size_t len;
 	char *json;
 
 	snprintf(path, sizeof(path), "%s/tests/data/scf/real_org_details_2018_387246.json", srcdir);
 	json = tsu_read(path, &len);
-	if (!json || cfg_example(CFG_HALF_OMS, &b) != ERR_OK ||
-	    cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c.cfg, &e) != ERR_OK)
-		fail_msg("map fixtures: %s", path);
+	if (!json)
+		fail_msg("map fixtures: cannot read %s", path);
+	c.cfg = example_cfg_load(CFG_HALF_OMS);
 	c.issue = cJSON_ParseWithLength(json, len);
 	assert_non_null(c.issue);
 	c.cg_row = cJSON_Parse(row);
@@ -498,7 +497,6 @@ static int map_setup(void **state)
 	assert_non_null(c.cg_row);
 	assert_non_null(c.cg_made);
 	free(json);
-	buf_release(&b);
 	*state = &c;
 	return 0;
 }
