@@ -38,36 +38,81 @@ static void die(const char *what, const struct err *e)
 	exit(1);
 }
 
+/* A bare tmp/ + new/ pair under dir/name for the raw loops, with a
+ * buffer of len filler bytes and new/ open for its fsync. */
+struct raw_dirs {
+	char tmp[4096], new[4096];
+	int new_fd;
+	char *data;
+	size_t len;
+};
+
+static void raw_open(struct raw_dirs *r, const char *dir, const char *name, size_t len)
+{
+	char top[4000];
+
+	snprintf(top, sizeof(top), "%s/%s", dir, name);
+	snprintf(r->tmp, sizeof(r->tmp), "%s/tmp", top);
+	snprintf(r->new, sizeof(r->new), "%s/new", top);
+	mkdir(top, 0750);
+	mkdir(r->tmp, 0750);
+	mkdir(r->new, 0750);
+	r->len = len;
+	r->data = malloc(len);
+	r->new_fd = open(r->new, O_RDONLY | O_DIRECTORY);
+	if (!r->data || r->new_fd < 0)
+		die("raw loop: set-up failed", NULL);
+	memset(r->data, 'r', len);
+}
+
+static void raw_close(struct raw_dirs *r)
+{
+	close(r->new_fd);
+	free(r->data);
+}
+
+/* Create and write file i in tmp/; fd open, or -1. */
+static int raw_write(const struct raw_dirs *r, int i)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%08d.tmp", r->tmp, i);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	if (fd >= 0 && write(fd, r->data, r->len) != (ssize_t)r->len) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static int raw_rename(const struct raw_dirs *r, int i)
+{
+	char a[4200], b[4200];
+
+	snprintf(a, sizeof(a), "%s/%08d.tmp", r->tmp, i);
+	snprintf(b, sizeof(b), "%s/%08d.xml", r->new, i);
+	return rename(a, b);
+}
+
 /* The floor: the same file size through the same durable steps, no
  * encoding, no signature, no counter.  Files from..from+n-1; seconds. */
 static double raw_chunk(const char *dir, size_t len, int from, int n)
 {
-	char tmpd[4096], newd[4096], a[4200], b[4200];
-	char *data = malloc(len);
+	struct raw_dirs r;
 	double t0;
-	int dfd;
 
-	memset(data, 'r', len);
-	snprintf(tmpd, sizeof(tmpd), "%s/raw/tmp", dir);
-	snprintf(newd, sizeof(newd), "%s/raw/new", dir);
-	snprintf(a, sizeof(a), "%s/raw", dir);
-	mkdir(a, 0750);
-	mkdir(tmpd, 0750);
-	mkdir(newd, 0750);
-	dfd = open(newd, O_RDONLY | O_DIRECTORY);
+	raw_open(&r, dir, "raw", len);
 	t0 = now();
 	for (int i = from; i < from + n; i++) {
-		int fd;
-		snprintf(a, sizeof(a), "%s/%08d.tmp", tmpd, i);
-		snprintf(b, sizeof(b), "%s/%08d.xml", newd, i);
-		fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0640);
-		if (fd < 0 || write(fd, data, len) != (ssize_t)len || fdatasync(fd) != 0 ||
-		    close(fd) != 0 || rename(a, b) != 0 || fsync(dfd) != 0)
+		int fd = raw_write(&r, i);
+
+		if (fd < 0 || fdatasync(fd) != 0 || close(fd) != 0 || raw_rename(&r, i) != 0 ||
+		    fsync(r.new_fd) != 0)
 			die("raw loop failed", NULL);
 	}
 	t0 = now() - t0;
-	close(dfd);
-	free(data);
+	raw_close(&r);
 	return t0;
 }
 
@@ -76,46 +121,30 @@ static double raw_chunk(const char *dir, size_t len, int from, int n)
  * from..from+n-1 in groups of per; seconds. */
 static double raw_group_chunk(const char *dir, size_t len, int from, int n, int per)
 {
-	char tmpd[4096], newd[4096], a[4200], b[4200];
-	char *data = malloc(len);
+	struct raw_dirs r;
 	double t0;
-	int dfd;
 
-	if (!data)
-		die("out of memory", NULL);
-	memset(data, 'g', len);
-	snprintf(a, sizeof(a), "%s/rawg", dir);
-	snprintf(tmpd, sizeof(tmpd), "%s/rawg/tmp", dir);
-	snprintf(newd, sizeof(newd), "%s/rawg/new", dir);
-	mkdir(a, 0750);
-	mkdir(tmpd, 0750);
-	mkdir(newd, 0750);
-	dfd = open(newd, O_RDONLY | O_DIRECTORY);
+	raw_open(&r, dir, "rawg", len);
 	t0 = now();
 	for (int g = from; g < from + n; g += per) {
 		int end = g + per < from + n ? g + per : from + n;
 
 		for (int i = g; i < end; i++) {
-			int fd;
-			snprintf(a, sizeof(a), "%s/%08d.tmp", tmpd, i);
-			fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0640);
-			if (fd < 0 || write(fd, data, len) != (ssize_t)len || close(fd) != 0)
+			int fd = raw_write(&r, i);
+
+			if (fd < 0 || close(fd) != 0)
 				die("raw group loop failed", NULL);
 		}
-		if (syncfs(dfd) != 0)
+		if (syncfs(r.new_fd) != 0)
 			die("raw group loop: syncfs", NULL);
-		for (int i = g; i < end; i++) {
-			snprintf(a, sizeof(a), "%s/%08d.tmp", tmpd, i);
-			snprintf(b, sizeof(b), "%s/%08d.xml", newd, i);
-			if (rename(a, b) != 0)
+		for (int i = g; i < end; i++)
+			if (raw_rename(&r, i) != 0)
 				die("raw group loop: rename", NULL);
-		}
-		if (fsync(dfd) != 0)
+		if (fsync(r.new_fd) != 0)
 			die("raw group loop: fsync", NULL);
 	}
 	t0 = now() - t0;
-	close(dfd);
-	free(data);
+	raw_close(&r);
 	return t0;
 }
 
