@@ -692,6 +692,17 @@ static int64_t one_synced_issue(struct tsim *s, struct tenv *t, struct run *r)
 	return a;
 }
 
+/* Faults for the requests about issue a whose path continues with
+ * suffix ("" for all of them); rest is the remaining JSON members. */
+static void issue_faults(struct tsim *s, int64_t a, const char *suffix, const char *rest)
+{
+	char fault[512];
+
+	snprintf(fault, sizeof(fault), "{\"path_prefix\":\"/api/v2/issues/%" PRId64 "%s\",%s}", a,
+	         suffix, rest);
+	cJSON_Delete(tsim_call(s, "POST", "/_admin/faults", fault, NULL));
+}
+
 /* How often SCF applied action to issue a through the API. */
 static int api_actions(struct tsim *s, int64_t a, const char *action)
 {
@@ -709,16 +720,13 @@ static void writeback_applied_then_500(void **unused)
 	struct tsim s;
 	struct tenv t;
 	struct run r;
-	char fault[256];
 	int64_t a = one_synced_issue(&s, &t, &r);
 
 	(void)unused;
 	assert_int_equal(tenv_inbound_ack(&t, a, "SR-9"), 0);
-	snprintf(fault, sizeof(fault),
-	         "{\"after_apply\":true,\"path_prefix\":\"/api/v2/issues/%" PRId64
-	         "/acknowledge\",\"fail_next\":{\"kind\":\"error\",\"status\":500,\"count\":1}}",
-	         a);
-	cJSON_Delete(tsim_call(&s, "POST", "/_admin/faults", fault, NULL));
+	issue_faults(&s, a, "/acknowledge",
+	             "\"after_apply\":true,"
+	             "\"fail_next\":{\"kind\":\"error\",\"status\":500,\"count\":1}");
 	run_once(&t, NULL, &r);
 	assert_int_equal(r.st, ERR_OK);
 	assert_int_equal((int)r.s.wb_failed, 0);
@@ -741,17 +749,13 @@ static void writeback_refused_unseen_deferred(void **unused)
 	struct tsim s;
 	struct tenv t;
 	struct run r;
-	char fault[256];
 	int64_t a = one_synced_issue(&s, &t, &r);
 
 	(void)unused;
 	assert_int_equal(tenv_inbound_close(&t, a, "SR-9", 9101), 0);
 	/* The first GET passes; the POST and the re-read are refused. */
-	snprintf(fault, sizeof(fault),
-	         "{\"path_prefix\":\"/api/v2/issues/%" PRId64 "\",\"fail_next\":"
-	         "{\"kind\":\"error\",\"status\":422,\"count\":2,\"skip\":1}}",
-	         a);
-	cJSON_Delete(tsim_call(&s, "POST", "/_admin/faults", fault, NULL));
+	issue_faults(&s, a, "",
+	             "\"fail_next\":{\"kind\":\"error\",\"status\":422,\"count\":2,\"skip\":1}");
 	run_once(&t, NULL, &r);
 	assert_int_equal((int)r.s.wb_failed, 0);
 	assert_int_equal((int)r.s.wb_deferred, 1);
