@@ -1,6 +1,6 @@
 # The systemd units (tools/systemd): valid, and hardened.  Needs
-# systemd-analyze and systemd-sysusers, which Debian's systemd package
-# installs.
+# systemd-analyze and systemd-sysusers from Debian's systemd package,
+# which tools/run setup installs; a hand build without them skips it.
 find_program(SYSTEMD_ANALYZE systemd-analyze)
 find_program(SYSTEMD_SYSUSERS systemd-sysusers)
 if(SYSTEMD_ANALYZE AND SYSTEMD_SYSUSERS)
