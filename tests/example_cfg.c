@@ -21,3 +21,13 @@ struct cfg *example_cfg_load(enum cfg_half half)
 	buf_release(&b);
 	return c;
 }
+
+const struct cfg *example_cfg_once(enum cfg_half half)
+{
+	static struct cfg *kept[2];
+	int i = half == CFG_HALF_OMS;
+
+	if (!kept[i])
+		kept[i] = example_cfg_load(half);
+	return kept[i];
+}

@@ -12,4 +12,8 @@
  * which is a bug in cfg_example, not in the test. */
 struct cfg *example_cfg_load(enum cfg_half half);
 
+/* The same, loaded once per half and kept for the life of the process
+ * (fuzz targets, which run the same configuration millions of times). */
+const struct cfg *example_cfg_once(enum cfg_half half);
+
 #endif

@@ -19,15 +19,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct cfg *example_cfg(void)
-{
-	static struct cfg *c;
-
-	if (!c)
-		c = example_cfg_load(CFG_HALF_OMS);
-	return c;
-}
-
 /* An accepted row becomes an ack and, when closed, a close record. */
 static void to_records(const struct cfg *c, const struct map_cg_request *rq)
 {
@@ -62,7 +53,7 @@ static void notes(const struct cfg *c, const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct cfg *c = example_cfg();
+	const struct cfg *c = example_cfg_once(CFG_HALF_OMS);
 	const char *json = (const char *)data;
 	struct map_cg_request rq;
 	const cJSON *rows, *row;

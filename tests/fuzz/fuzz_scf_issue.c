@@ -12,18 +12,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct cfg *example_cfg(void)
-{
-	static struct cfg *c;
-
-	if (!c)
-		c = example_cfg_load(CFG_HALF_OMS);
-	return c;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct cfg *c = example_cfg();
+	const struct cfg *c = example_cfg_once(CFG_HALF_OMS);
 	struct record *r = NULL, *x = NULL;
 	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	struct err e;
