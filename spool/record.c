@@ -952,20 +952,29 @@ static size_t non_xml_char(const unsigned char *s)
 }
 
 /* Characters XML cannot carry become U+FFFD: the writer signs its own
- * tree, so it must never write what a reader would refuse.  Invalid UTF-8
- * is refused: the text would not survive. */
-static char *xml_safe(struct builder *b, const char *name, const char *s)
+ * tree, so it must never write what a reader would refuse.  Returns s
+ * itself when it is fine as it is (nearly always), else a copy in *copy
+ * for the caller to free.  Invalid UTF-8 is refused: the text would not
+ * survive. */
+static const char *xml_safe(struct builder *b, const char *name, const char *s, char **copy)
 {
 	static const char repl[] = "\xEF\xBF\xBD";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), extra = 0, bad;
+	const unsigned char *p = (const unsigned char *)s, *q;
+	size_t len, extra = 0, bad;
 	char *out, *o;
 
+	*copy = NULL;
+	len = strlen(s);
+	/* libxml2 counts in int, xmlCheckUTF8 too */
 	if (len > INT_MAX || !xmlCheckUTF8(p)) {
 		b->st = err_set(b->e, ERR_PERM, "%s: %s is not valid UTF-8", b->where, name);
 		return NULL;
 	}
-	for (const unsigned char *q = p; *q; q++)
+	for (q = p; *q && !non_xml_char(q); q++)
+		;
+	if (!*q)
+		return s;
+	for (; *q; q++)
 		extra += non_xml_char(q) == 1 ? 2 : 0; /* a C0 control grows to 3 bytes */
 	out = malloc(len + extra + 1);
 	if (!out) {
@@ -982,6 +991,7 @@ static char *xml_safe(struct builder *b, const char *name, const char *s)
 		}
 	}
 	*o = '\0';
+	*copy = out;
 	return out;
 }
 
@@ -989,16 +999,17 @@ static xmlNodePtr add_text(struct builder *b, xmlNodePtr parent, int depth, cons
                            const char *text)
 {
 	xmlNodePtr n = NULL;
-	char *safe;
+	const char *safe;
+	char *copy;
 
 	if (b->oom || b->st != ERR_OK)
 		return NULL;
-	safe = xml_safe(b, name, text);
+	safe = xml_safe(b, name, text, &copy);
 	if (!safe)
 		return NULL;
 	indent(b, parent, depth);
 	n = xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST safe);
-	free(safe);
+	free(copy);
 	if (!n)
 		b->oom = 1;
 	return n;
@@ -1176,22 +1187,6 @@ static xmlDocPtr build_doc(struct builder *b, const struct record *r, const stru
 	return doc;
 }
 
-static enum err_status dump(xmlDocPtr doc, struct buf *out, struct err *e)
-{
-	xmlChar *mem = NULL;
-	enum err_status st;
-	int len = 0;
-
-	xmlDocDumpMemoryEnc(doc, &mem, &len, "UTF-8");
-	if (!mem || len <= 0)
-		return err_set(e, ERR_TEMP, "record: cannot serialize (out of memory)");
-	st = buf_add(out, mem, (size_t)len);
-	xmlFree(mem);
-	if (st != ERR_OK)
-		return err_set(e, st, "record: %d bytes do not fit the output buffer", len);
-	return ERR_OK;
-}
-
 static enum err_status check_envelope(struct record *r, const struct kind_desc *d,
                                       const struct sig_key *key, struct err *e)
 {
@@ -1219,44 +1214,62 @@ static enum err_status check_envelope(struct record *r, const struct kind_desc *
 }
 
 /*
- * Validate and sign the built tree in place, then serialize it once.
- * The canonical form of the built tree is the canonical form a reader
- * gets from the written bytes: the builder makes only elements, text and
- * plain attributes from valid UTF-8 without C0 controls, and the
- * serializer escapes whatever could change on the way back (&, <, >, CR).
- * test_record checks that with hostile text through record_decode.
+ * The file is the canonical form itself, after an XML declaration: the
+ * canonical form of the unsigned record with the signature element put
+ * back where the signer took it out, just before the root's closing
+ * text "\n</record>".  A reader that parses the file and takes the
+ * signature out again gets back exactly the bytes that were signed
+ * (canonicalization is idempotent), whatever the text holds.
  */
-static enum err_status sign_doc(xmlDocPtr doc, const struct sig_key *key, struct buf *out,
-                                struct err *e)
+static enum err_status write_signed(struct buf *out, const xmlChar *c14n, size_t clen,
+                                    const char *key_id, const char *b64, struct err *e)
+{
+	static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+	static const char tail[] = "\n</record>";
+	size_t head = clen - (sizeof(tail) - 1);
+	enum err_status st;
+
+	if (clen < sizeof(tail) - 1 || memcmp(c14n + head, tail, sizeof(tail) - 1) != 0)
+		return err_set(e, ERR_PERM, "record: canonical form does not end in </record>");
+	st = buf_add(out, decl, sizeof(decl) - 1);
+	if (st == ERR_OK)
+		st = buf_add(out, c14n, head);
+	if (st == ERR_OK)
+		st = buf_addf(out,
+		              "<signature algorithm=\"ed25519\" key-id=\"%s\">%s</signature>%s\n",
+		              key_id, b64, tail);
+	if (st != ERR_OK)
+		return err_set(e, st, "record: %zu bytes do not fit the output buffer",
+		               clen + sizeof(decl) + 4 * SIG_BYTES);
+	return ERR_OK;
+}
+
+/* Validate the built tree (its signature a placeholder of the same
+ * type), sign its canonical form and write the file into out. */
+static enum err_status sign_doc(xmlDocPtr doc, const struct sig_key *key, const char *key_id,
+                                struct buf *out, struct err *e)
 {
 	unsigned char sig[SIG_BYTES];
 	char b64[4 * SIG_BYTES / 3 + 4];
 	xmlChar *c14n = NULL;
-	xmlNodePtr node, next;
 	enum err_status st;
+	xmlNodePtr node;
 	int clen = 0;
 
 	st = validate(doc, e);
 	if (st != ERR_OK)
 		return st;
 	node = find_signature(doc);
-	next = node->next; /* the closing indentation: put it back before that */
 	st = canonical(doc, node, &c14n, &clen, e);
+	xmlFreeNode(node);
 	if (st == ERR_OK)
 		st = sig_sign(key, c14n, (size_t)clen, sig, e);
+	if (st == ERR_OK) {
+		EVP_EncodeBlock((unsigned char *)b64, sig, SIG_BYTES);
+		st = write_signed(out, c14n, (size_t)clen, key_id, b64, e);
+	}
 	xmlFree(c14n);
-	if (st != ERR_OK) {
-		xmlFreeNode(node);
-		return st;
-	}
-	EVP_EncodeBlock((unsigned char *)b64, sig, SIG_BYTES);
-	xmlNodeSetContent(node, BAD_CAST b64);
-	if (!(next ? xmlAddPrevSibling(next, node)
-	           : xmlAddChild(xmlDocGetRootElement(doc), node))) {
-		xmlFreeNode(node);
-		return err_set(e, ERR_TEMP, "record: out of memory");
-	}
-	return dump(doc, out, e);
+	return st;
 }
 
 enum err_status record_encode(struct record *r, const struct sig_key *key, struct buf *out,
@@ -1281,7 +1294,7 @@ enum err_status record_encode(struct record *r, const struct sig_key *key, struc
 	else if (b.oom || g.oom) /* g.oom: a node may lack its name */
 		st = err_set(e, ERR_TEMP, "record: out of memory");
 	else
-		st = sign_doc(doc, key, out, e);
+		st = sign_doc(doc, key, key_id, out, e);
 	xmlFreeDoc(doc);
 	st = guard_end(&g, st, e);
 	if (st != ERR_OK)
