@@ -214,10 +214,13 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 /*
  * Commit n records with one directory fsync.  *n_done receives how many
  * (from the front) are durable; on ERR_OK it is n.  Records get
- * consecutive sequences.  Encoding and writing the tmp files runs on up
- * to 4 threads (one per core, at least 4 records each), so the records
- * must not be touched by another thread during the call.  If a record
- * cannot be staged, none is committed and e names the first such one.
+ * consecutive sequences.  Encoding runs on up to 4 threads (the calling
+ * one and one more per further core, at least 4 records each) while the
+ * calling thread alone creates and writes the tmp files, so the records
+ * must not be touched by another thread during the call; the encoded
+ * copies of the records not yet written are held in memory meanwhile.
+ * If a record cannot be staged, none is committed and e names the first
+ * such one.
  */
 enum err_status spool_commit_group(struct spool_producer *p, struct record **recs, size_t n,
                                    size_t *n_done, struct err *e);

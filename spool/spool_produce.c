@@ -430,14 +430,23 @@ static void counter_restore(struct spool_producer *p)
 	seqfile_write(p, p->reserved > p->found ? p->reserved : p->found, p->next);
 }
 
-/* Encode r as sequence seq into out and write it, unsynced or synced, to
- * tmp/.  Touches only r, out and the file: group workers run it in
- * parallel. */
-static enum err_status stage(const struct spool_producer *p, struct record *r, uint64_t seq,
-                             int sync, struct buf *out, char name[RECORD_NAME_MAX],
-                             char tmp[SPOOL_PATH_MAX], struct err *e)
+/* The file name of sequence seq and its tmp/ path. */
+static enum err_status stage_paths(const struct spool_producer *p, uint64_t seq,
+                                   char name[RECORD_NAME_MAX], char tmp[SPOOL_PATH_MAX],
+                                   struct err *e)
 {
 	char tname[RECORD_NAME_MAX + 4];
+
+	record_file_name(name, seq, p->id);
+	snprintf(tname, sizeof(tname), "%s.tmp", name);
+	return spool_join(tmp, p->q.dir[SPOOL_TMP], tname, e);
+}
+
+/* Encode r as sequence seq of p into out.  Touches only r and out:
+ * encoder threads run it side by side. */
+static enum err_status stage_encode(const struct spool_producer *p, struct record *r, uint64_t seq,
+                                    struct buf *out, struct err *e)
+{
 	enum err_status st;
 
 	memcpy(r->producer, p->id, strlen(p->id) + 1);
@@ -445,124 +454,232 @@ static enum err_status stage(const struct spool_producer *p, struct record *r, u
 	buf_reset(out);
 	st = record_encode(r, p->key, out, e);
 	if (st != ERR_OK)
-		return err_prefix(e, "%s seq %llu: ", p->id, (unsigned long long)seq);
-	record_file_name(name, seq, p->id);
-	snprintf(tname, sizeof(tname), "%s.tmp", name);
-	st = spool_join(tmp, p->q.dir[SPOOL_TMP], tname, e);
-	if (st != ERR_OK)
-		return st;
-	st = spool_write_tmp(tmp, out->data, out->len, sync, e);
-	if (st == ERR_OK || errno != EEXIST)
-		return st;
+		err_prefix(e, "%s seq %llu: ", p->id, (unsigned long long)seq);
+	return st;
+}
+
+/* Create tmp for writing: the fd, or -1 with errno set. */
+static int create_fresh(const char *tmp)
+{
+	int fd = spool_create_tmp(tmp);
+
 	/* A leftover of ours (say an earlier commit failed to unlink): we
 	 * hold the producer lock, so it is stale. */
-	if (unlink(tmp) != 0 && errno != ENOENT)
-		return err_errno(e, spool_errno_status(errno), errno, "%s: unlink", tmp);
-	return spool_write_tmp(tmp, out->data, out->len, sync, e);
+	if (fd < 0 && errno == EEXIST && (unlink(tmp) == 0 || errno == ENOENT))
+		fd = spool_create_tmp(tmp);
+	return fd;
+}
+
+/* Encode r as sequence seq and write it to tmp/ with fdatasync. */
+static enum err_status stage_synced(struct spool_producer *p, struct record *r, uint64_t seq,
+                                    char name[RECORD_NAME_MAX], char tmp[SPOOL_PATH_MAX],
+                                    struct err *e)
+{
+	enum err_status st;
+	int fd;
+
+	st = stage_paths(p, seq, name, tmp, e);
+	if (st == ERR_OK)
+		st = stage_encode(p, r, seq, &p->out, e);
+	if (st != ERR_OK)
+		return st;
+	fd = create_fresh(tmp);
+	if (fd < 0)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: create", tmp);
+	return spool_fill_tmp(fd, tmp, p->out.data, p->out.len, 1, e);
 }
 
 /*
  * Staging n records for a group is CPU work (XML, XSD check, Ed25519)
- * plus a file creation each; it runs on up to STAGE_THREADS cores, the
- * caller's thread included.  Worker t stages indices t, t + T, t + 2T...
+ * plus a file creation each.  The creations all go through one directory
+ * lock, and on ext4 without a journal each one may scan recently freed
+ * inodes for a long while: threads that create side by side mostly spin
+ * on that lock.  So only the caller's thread creates and writes the
+ * files, in index order, while encoder threads (one per further core, up
+ * to STAGE_THREADS - 1, at least STAGE_MIN_PER_THREAD records each) take
+ * the next record not yet taken.  While the record the writer needs next
+ * is not encoded yet, the writer encodes the next one not taken (perhaps
+ * that very one): when creating is cheap it helps with the encoding, and
+ * when creating is dear the records are ready before it needs them.
  */
 #define STAGE_THREADS        4
 #define STAGE_MIN_PER_THREAD 4
 
-struct stage_job {
+struct stage_run {
 	const struct spool_producer *p;
 	struct record **recs;
 	uint64_t first;
-	size_t n, start, stride;
-	char (*names)[RECORD_NAME_MAX];
-	char (*tmps)[SPOOL_PATH_MAX];
-	unsigned char *staged; /* per index: its tmp file exists */
-	struct buf out;
-	size_t failed_at; /* first failing index of this worker; n: none */
+	size_t n;
+	struct buf *bufs;       /* per index: the encoded record */
+	unsigned char *encoded; /* per index: bufs[i] is final */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next;    /* the lowest index nobody has taken */
+	size_t fail_at; /* lowest failing index (n: none); everyone stops */
+	struct err e;   /* its error */
 	enum err_status st;
-	struct err e;
 };
 
-static void *stage_run(void *arg)
+/* Under mu: note a failure at i; the lowest index's error wins. */
+static void stage_failed(struct stage_run *sr, size_t i, enum err_status st, const struct err *e)
 {
-	struct stage_job *j = arg;
-
-	for (size_t i = j->start; i < j->n; i += j->stride) {
-		j->st = stage(j->p, j->recs[i], j->first + i, 0, &j->out, j->names[i], j->tmps[i],
-		              &j->e);
-		if (j->st != ERR_OK) {
-			j->failed_at = i;
-			break;
-		}
-		j->staged[i] = 1;
+	if (i < sr->fail_at) {
+		sr->fail_at = i;
+		sr->st = st;
+		sr->e = *e;
 	}
-	return NULL;
 }
 
-static size_t stage_threads(size_t n)
+/* Encode index i (taken by this thread) and publish the result. */
+static void stage_encode_one(struct stage_run *sr, size_t i)
+{
+	struct err e;
+	enum err_status st;
+
+	err_clear(&e);
+	st = stage_encode(sr->p, sr->recs[i], sr->first + i, &sr->bufs[i], &e);
+	pthread_mutex_lock(&sr->mu);
+	if (st != ERR_OK)
+		stage_failed(sr, i, st, &e);
+	sr->encoded[i] = 1;
+	pthread_cond_broadcast(&sr->cv);
+	pthread_mutex_unlock(&sr->mu);
+}
+
+static void *stage_encoder(void *arg)
+{
+	struct stage_run *sr = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&sr->mu);
+		i = sr->next;
+		if (i < sr->n && sr->fail_at == sr->n)
+			sr->next++;
+		else
+			i = sr->n;
+		pthread_mutex_unlock(&sr->mu);
+		if (i == sr->n)
+			return NULL;
+		stage_encode_one(sr, i);
+	}
+}
+
+static size_t stage_encoders(size_t n)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t t = cpus > 0 ? (size_t)cpus : 1;
+	size_t t = cpus > 1 ? (size_t)cpus - 1 : 0;
 
-	if (t > STAGE_THREADS)
-		t = STAGE_THREADS;
-	while (t > 1 && n / t < STAGE_MIN_PER_THREAD)
+	if (t > STAGE_THREADS - 1)
+		t = STAGE_THREADS - 1;
+	while (t > 0 && n / (t + 1) < STAGE_MIN_PER_THREAD)
 		t--;
 	return t;
 }
 
-/* Stage all n; on failure the error of the lowest failing index goes to
- * e (the one a serial loop would have met first). */
+/* The writer: wait for (or encode) record i, then create and write its
+ * tmp file.  0: staged; -1: the run failed (at i or elsewhere). */
+static int stage_write_one(struct stage_run *sr, size_t i, char name[RECORD_NAME_MAX],
+                           char tmp[SPOOL_PATH_MAX])
+{
+	enum err_status st;
+	struct err e;
+	int fd, failed;
+
+	/* While record i is still being encoded by an encoder, help with
+	 * the ones after it rather than wait. */
+	pthread_mutex_lock(&sr->mu);
+	while (!sr->encoded[i] && sr->fail_at == sr->n) {
+		size_t j = sr->next;
+
+		if (j < sr->n) {
+			sr->next++;
+			pthread_mutex_unlock(&sr->mu);
+			stage_encode_one(sr, j);
+			pthread_mutex_lock(&sr->mu);
+		} else {
+			pthread_cond_wait(&sr->cv, &sr->mu);
+		}
+	}
+	failed = sr->fail_at < sr->n;
+	pthread_mutex_unlock(&sr->mu);
+	if (failed)
+		return -1;
+	err_clear(&e);
+	st = stage_paths(sr->p, sr->first + i, name, tmp, &e);
+	if (st == ERR_OK) {
+		fd = create_fresh(tmp);
+		if (fd < 0)
+			st = err_errno(&e, spool_errno_status(errno), errno, "%s: create", tmp);
+		else
+			st = spool_fill_tmp(fd, tmp, sr->bufs[i].data, sr->bufs[i].len, 0, &e);
+	}
+	buf_release(&sr->bufs[i]);
+	if (st == ERR_OK)
+		return 0;
+	pthread_mutex_lock(&sr->mu);
+	stage_failed(sr, i, st, &e);
+	pthread_cond_broadcast(&sr->cv);
+	pthread_mutex_unlock(&sr->mu);
+	return -1;
+}
+
+/* Stage all n (staged[i] set for each tmp file written); on failure the
+ * error of the lowest failing index goes to e (the one a serial loop
+ * would have met first) and the caller unlinks what was staged. */
 static enum err_status stage_all(struct spool_producer *p, struct record **recs, size_t n,
                                  uint64_t first, char (*names)[RECORD_NAME_MAX],
                                  char (*tmps)[SPOOL_PATH_MAX], unsigned char *staged, struct err *e)
 {
-	struct stage_job jobs[STAGE_THREADS];
+	struct stage_run sr = {.p = p, .recs = recs, .first = first, .n = n, .fail_at = n};
 	pthread_t tids[STAGE_THREADS];
-	size_t t = stage_threads(n), started = 1, worst = 0;
+	size_t t = stage_encoders(n), started = 0;
+	enum err_status st = ERR_OK;
 
-	for (size_t k = 0; k < t; k++) {
-		jobs[k] = (struct stage_job){.p = p,
-		                             .recs = recs,
-		                             .first = first,
-		                             .n = n,
-		                             .start = k,
-		                             .stride = t,
-		                             .names = names,
-		                             .tmps = tmps,
-		                             .staged = staged,
-		                             .out = BUF_INIT_CAP(RECORD_MAX_BYTES),
-		                             .failed_at = n};
-		err_clear(&jobs[k].e);
+	sr.bufs = calloc(n, sizeof(*sr.bufs));
+	sr.encoded = calloc(n, 1);
+	if (!sr.bufs || !sr.encoded) {
+		st = err_set(e, ERR_TEMP, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		buf_init(&sr.bufs[i], RECORD_MAX_BYTES);
+	if (pthread_mutex_init(&sr.mu, NULL) != 0) {
+		st = err_set(e, ERR_TEMP, "cannot set up the group's staging");
+		goto out;
+	}
+	if (pthread_cond_init(&sr.cv, NULL) != 0) {
+		pthread_mutex_destroy(&sr.mu);
+		st = err_set(e, ERR_TEMP, "cannot set up the group's staging");
+		goto out;
 	}
 	/* Record 0 first in this thread: libxml2 and the schema are set up
-	 * before any worker touches them. */
-	jobs[0].n = 1;
-	stage_run(&jobs[0]);
-	jobs[0].n = n;
-	jobs[0].start = t;
-	if (jobs[0].st == ERR_OK) {
+	 * before any encoder touches them.  An encoder that cannot start
+	 * leaves its share to the others and to this thread. */
+	if (stage_write_one(&sr, 0, names[0], tmps[0]) == 0) {
+		staged[0] = 1;
 		for (; started < t; started++)
-			if (pthread_create(&tids[started], NULL, stage_run, &jobs[started]) != 0)
+			if (pthread_create(&tids[started], NULL, stage_encoder, &sr) != 0)
 				break;
-		/* Indices of workers that could not start: this thread. */
-		for (size_t k = started; k < t; k++)
-			stage_run(&jobs[k]);
-		if (jobs[0].st == ERR_OK)
-			stage_run(&jobs[0]);
+		for (size_t i = 1; i < n && stage_write_one(&sr, i, names[i], tmps[i]) == 0; i++)
+			staged[i] = 1;
 	}
-	for (size_t k = 1; k < started; k++)
+	for (size_t k = 0; k < started; k++)
 		pthread_join(tids[k], NULL);
-	for (size_t k = 0; k < t; k++) {
-		if (jobs[k].failed_at < jobs[worst].failed_at)
-			worst = k;
-		buf_release(&jobs[k].out);
+	pthread_cond_destroy(&sr.cv);
+	pthread_mutex_destroy(&sr.mu);
+	if (sr.fail_at < n) {
+		st = sr.st;
+		if (e)
+			*e = sr.e;
 	}
-	if (jobs[worst].failed_at == n)
-		return ERR_OK;
-	if (e)
-		*e = jobs[worst].e;
-	return jobs[worst].st;
+out:
+	for (size_t i = 0; sr.bufs && i < n; i++)
+		buf_release(&sr.bufs[i]);
+	free(sr.bufs);
+	free(sr.encoded);
+	return st;
 }
 
 static enum err_status publish(struct spool_producer *p, const char *name, const char *tmp,
@@ -595,7 +712,7 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 	enum err_status st;
 	int flush;
 
-	st = stage(p, r, seq, 1, &p->out, name, tmp, e);
+	st = stage_synced(p, r, seq, name, tmp, e);
 	if (st != ERR_OK)
 		return st;
 	st = counter_cover(p, seq + 1, &reserved, &flush, e);

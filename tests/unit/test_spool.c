@@ -180,10 +180,10 @@ static size_t files_in(const char *root, const char *queue, const char *sub)
 	return n;
 }
 
-/* A big group is staged by several threads (index 13 falls to a worker,
- * 20 to the calling thread on two cores): a record that cannot be
- * encoded fails the whole group with the error of the FIRST bad record,
- * leaves no tmp file and no used number behind. */
+/* A big group is encoded by several threads (which thread takes which
+ * record is not fixed): a record that cannot be encoded fails the whole
+ * group with the error of the FIRST bad record, leaves no tmp file and
+ * no used number behind. */
 static void test_group_commit_bad_record(void **state)
 {
 	struct fx *f = *state;
@@ -224,6 +224,44 @@ static void test_group_commit_bad_record(void **state)
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(seqs[i], i + 1);
 	spool_consumer_free(c);
+}
+
+/* The writer cannot create the tmp file of the group's sixth record
+ * (a directory is in its way) while encoders work ahead: the group
+ * fails naming that file, the five written before are removed, nothing
+ * is visible, no number is used; once the way is clear all ten go in. */
+static void test_group_commit_create_fails(void **state)
+{
+	struct fx *f = *state;
+	char name[RECORD_NAME_MAX], blocker[SPOOL_PATH_MAX];
+	struct record *recs[10];
+	struct spool_producer *p;
+	size_t done = 7;
+	struct err e;
+
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	for (int i = 0; i < 10; i++)
+		recs[i] = tsu_close_record(200 + i, 64);
+	record_file_name(name, 6, "oms");
+	snprintf(blocker, sizeof(blocker), "%s/inbound/tmp/%s.tmp", f->root, name);
+	assert_int_equal(mkdir(blocker, 0750), 0);
+	err_clear(&e);
+	assert_int_equal(spool_commit_group(p, recs, 10, &done, &e), ERR_TEMP);
+	assert_int_equal(done, 0);
+	if (!strstr(e.msg, blocker) || !strstr(e.msg, "create"))
+		fail_msg("expected the create of %s in: %s", blocker, e.msg);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 1); /* the blocker */
+	assert_int_equal(files_in(f->root, "inbound", "new"), 0);
+	assert_int_equal(spool_producer_next_seq(p), 1);
+
+	assert_int_equal(rmdir(blocker), 0);
+	assert_int_equal(spool_commit_group(p, recs, 10, &done, &e), ERR_OK);
+	assert_int_equal(done, 10);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 0);
+	assert_int_equal(files_in(f->root, "inbound", "new"), 10);
+	for (int i = 0; i < 10; i++)
+		record_free(recs[i]);
+	spool_producer_free(p);
 }
 
 /* The transport took every file away and the counter file is gone or
@@ -935,6 +973,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_commit_claim_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_commit_bad_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_group_commit_create_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence_never_reused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producer_rolls_forward, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resume_after_process_crash, setup, teardown),
