@@ -38,25 +38,29 @@ static void die(const char *what, const struct err *e)
 	exit(1);
 }
 
-/* A bare tmp/ + new/ pair under dir/name for the raw loops, with a
- * buffer of len filler bytes and new/ open for its fsync. */
+/*
+ * The tmp/ + new/ pair of the spool queue under root, borrowed by a raw
+ * loop whose files are named PREFIX-NUMBER, with a buffer of len filler
+ * bytes and new/ open for its fsync.  The raw loops write into the very
+ * directories the commits they are compared with use: on ext4 without a
+ * journal the cost of a create depends on where the directory's new
+ * inodes come from (recently freed inodes are passed over one by one),
+ * so another directory on the same disk can be several times cheaper or
+ * dearer.  Their names are not record names: the producers ignore them.
+ */
 struct raw_dirs {
 	char tmp[4096], new[4096];
+	const char *prefix;
 	int new_fd;
 	char *data;
 	size_t len;
 };
 
-static void raw_open(struct raw_dirs *r, const char *dir, const char *name, size_t len)
+static void raw_open(struct raw_dirs *r, const char *root, const char *prefix, size_t len)
 {
-	char top[4000];
-
-	snprintf(top, sizeof(top), "%s/%s", dir, name);
-	snprintf(r->tmp, sizeof(r->tmp), "%s/tmp", top);
-	snprintf(r->new, sizeof(r->new), "%s/new", top);
-	mkdir(top, 0750);
-	mkdir(r->tmp, 0750);
-	mkdir(r->new, 0750);
+	snprintf(r->tmp, sizeof(r->tmp), "%s/%s/tmp", root, QUEUE);
+	snprintf(r->new, sizeof(r->new), "%s/%s/new", root, QUEUE);
+	r->prefix = prefix;
 	r->len = len;
 	r->data = malloc(len);
 	r->new_fd = open(r->new, O_RDONLY | O_DIRECTORY);
@@ -77,7 +81,7 @@ static int raw_write(const struct raw_dirs *r, int i)
 	char path[4200];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%08d.tmp", r->tmp, i);
+	snprintf(path, sizeof(path), "%s/%s-%08d.tmp", r->tmp, r->prefix, i);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
 	if (fd >= 0 && write(fd, r->data, r->len) != (ssize_t)r->len) {
 		close(fd);
@@ -90,19 +94,20 @@ static int raw_rename(const struct raw_dirs *r, int i)
 {
 	char a[4200], b[4200];
 
-	snprintf(a, sizeof(a), "%s/%08d.tmp", r->tmp, i);
-	snprintf(b, sizeof(b), "%s/%08d.xml", r->new, i);
+	snprintf(a, sizeof(a), "%s/%s-%08d.tmp", r->tmp, r->prefix, i);
+	snprintf(b, sizeof(b), "%s/%s-%08d.xml", r->new, r->prefix, i);
 	return rename(a, b);
 }
 
-/* The floor: the same file size through the same durable steps, no
- * encoding, no signature, no counter.  Files from..from+n-1; seconds. */
-static double raw_chunk(const char *dir, size_t len, int from, int n)
+/* The floor: the same file size through the same durable steps in the
+ * spool root's queue, no encoding, no signature, no counter.  Files
+ * from..from+n-1; seconds. */
+static double raw_chunk(const char *root, size_t len, int from, int n)
 {
 	struct raw_dirs r;
 	double t0;
 
-	raw_open(&r, dir, "raw", len);
+	raw_open(&r, root, "raw", len);
 	t0 = now();
 	for (int i = from; i < from + n; i++) {
 		int fd = raw_write(&r, i);
@@ -119,12 +124,12 @@ static double raw_chunk(const char *dir, size_t len, int from, int n)
 /* The floor for a group: per files of len bytes, created in tmp/ and
  * written, one syncfs, all renamed into new/, one fsync of new/; files
  * from..from+n-1 in groups of per; seconds. */
-static double raw_group_chunk(const char *dir, size_t len, int from, int n, int per)
+static double raw_group_chunk(const char *root, size_t len, int from, int n, int per)
 {
 	struct raw_dirs r;
 	double t0;
 
-	raw_open(&r, dir, "rawg", len);
+	raw_open(&r, root, "rawg", len);
 	t0 = now();
 	for (int g = from; g < from + n; g += per) {
 		int end = g + per < from + n ? g + per : from + n;
@@ -230,29 +235,29 @@ static double group_chunk(struct spool_producer *p, int from, int groups, int pe
  * The shared disk's speed drifts by a factor of two within seconds, so
  * the raw loop, the single commits and the group commits take turns in
  * ROUNDS chunks and each side sums its own time: all see the same disk.
+ * All four write into one queue's directories (the commits as producers
+ * "scf" and "grp"), so all see the same file system state too.
  * Rates into *raw, *one, *group.
  */
 #define ROUNDS 6
 #define GROUP  64
-static void commit_vs_raw(const char *dir, const char *root, const struct sig_key *key, size_t len,
-                          int n, double *raw, double *one, double *group, double *raw_group)
+static void commit_vs_raw(const char *root, const struct sig_key *key, size_t len, int n,
+                          double *raw, double *one, double *group, double *raw_group)
 {
 	struct spool_producer *p, *pg;
 	double traw = 0, tone = 0, tgroup = 0, trawg = 0;
 	int per = n / ROUNDS > 0 ? n / ROUNDS : 1;
 	int groups = (per + GROUP - 1) / GROUP;
-	char groot[4200];
 	struct err e;
 
-	snprintf(groot, sizeof(groot), "%s-group", root);
 	if (spool_producer_open(&p, root, QUEUE, "scf", key, &e) != ERR_OK ||
-	    spool_producer_open(&pg, groot, QUEUE, "scf", key, &e) != ERR_OK)
+	    spool_producer_open(&pg, root, QUEUE, "grp", key, &e) != ERR_OK)
 		die("producer", &e);
 	for (int r = 0; r < ROUNDS; r++) {
-		traw += raw_chunk(dir, len, r * per, per);
+		traw += raw_chunk(root, len, r * per, per);
 		tone += commit_chunk(p, r * per, per);
 		tgroup += group_chunk(pg, r * groups * GROUP, groups, GROUP);
-		trawg += raw_group_chunk(dir, len, r * groups * GROUP, groups * GROUP, GROUP);
+		trawg += raw_group_chunk(root, len, r * groups * GROUP, groups * GROUP, GROUP);
 	}
 	spool_producer_free(p);
 	spool_producer_free(pg);
@@ -393,7 +398,7 @@ int main(int argc, char **argv)
 	printf("spool: durable commit (%d records, %zu-byte files, %d-byte payload)\n", n, size,
 	       PAYLOAD);
 	snprintf(root, sizeof(root), "%s/one", argv[1]);
-	commit_vs_raw(argv[1], root, key, size, n, &raw, &one, &group, &raw_group);
+	commit_vs_raw(root, key, size, n, &raw, &one, &group, &raw_group);
 	enc = encode_loop(key, n);
 	printf("  (raw loops, single and group commits take turns in %d chunks of %d: same disk)\n",
 	       ROUNDS, n / ROUNDS > 0 ? n / ROUNDS : 1);
