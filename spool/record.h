@@ -9,9 +9,11 @@
  *   - record_encode() fills the envelope's created time if empty, builds
  *     the XML, validates it against the embedded record.xsd, signs the
  *     canonical form (exclusive XML C14N of the document without its
- *     <signature> element) with Ed25519, and returns the file bytes.  It
- *     refuses (ERR_PERM) a record that would not validate, so nothing
- *     invalid is ever written.
+ *     <signature> element) with Ed25519, and returns the file bytes: an
+ *     XML declaration, then that canonical form with the <signature>
+ *     element back in its place (which is the canonical form of the
+ *     whole document) and a final newline.  It refuses (ERR_PERM) a
+ *     record that would not validate, so nothing invalid is ever written.
  *   - record_decode() is pure: bytes in, struct out.  It parses with
  *     libxml2 with network access, DTD loading and entity expansion off,
  *     validates against the XSD, checks the format version, verifies the
