@@ -134,6 +134,17 @@ static void advance(struct spool_consumer *c, struct cprod *p, uint64_t seq)
 	}
 }
 
+/* A .why written for a record that could not then be moved beside it
+ * would describe nothing (spool_free_name chose a name with neither). */
+static void unlink_why(const char *dir, const char *fname)
+{
+	char path[SPOOL_PATH_MAX + RECORD_NAME_MAX + 48];
+	int n = snprintf(path, sizeof(path), "%s/%s.why", dir, fname);
+
+	if (n > 0 && (size_t)n < sizeof(path))
+		unlink(path);
+}
+
 /* Move dir/name to failed/ with a .why; the queue then moves on. */
 static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from, const char *name,
                                   const char *base, const char *reason, const char *sha,
@@ -147,12 +158,15 @@ static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from,
 	if (st == ERR_OK)
 		st = spool_write_why(c->q.dir[SPOOL_TMP], c->q.dir[SPOOL_FAILED], fname, &why, sha,
 		                     e);
-	if (st == ERR_OK)
-		st = spool_join(src, c->q.dir[from], name, e);
+	if (st != ERR_OK)
+		return st;
+	st = spool_join(src, c->q.dir[from], name, e);
 	if (st == ERR_OK)
 		st = spool_join(dst, c->q.dir[SPOOL_FAILED], fname, e);
 	if (st == ERR_OK && rename(src, dst) != 0)
 		st = err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", src, dst);
+	if (st != ERR_OK)
+		unlink_why(c->q.dir[SPOOL_FAILED], fname);
 	return st;
 }
 
@@ -543,10 +557,13 @@ static enum err_status set_aside(struct spool_consumer *c, struct spool_item *it
 	st = spool_free_name(c->q.dir[to], it->name, fname, sizeof(fname), e);
 	if (st == ERR_OK)
 		st = spool_write_why(c->q.dir[SPOOL_TMP], c->q.dir[to], fname, why, it->sha256, e);
-	if (st == ERR_OK)
-		st = move_item(c, it, to, fname, e);
 	if (st != ERR_OK)
 		return st;
+	st = move_item(c, it, to, fname, e);
+	if (st != ERR_OK) {
+		unlink_why(c->q.dir[to], fname);
+		return st;
+	}
 	settled(c, it);
 	return ERR_OK;
 }

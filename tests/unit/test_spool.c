@@ -687,6 +687,30 @@ static void test_hold_release_fail_retry(void **state)
 	spool_consumer_free(c);
 }
 
+/* The claimed file is gone (someone removed it from cur/) when the
+ * consumer fails it: the failure is reported and no .why is left in
+ * failed/ describing a record that is not there. */
+static void test_fail_vanished_leaves_no_why(void **state)
+{
+	struct fx *f = *state;
+	struct spool_why why = {.reason = "Cartegraph said no"};
+	char path[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 2);
+	c = consumer(f, 30);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(unlink(it->path), 0);
+	assert_int_not_equal(spool_fail(c, it, &why, &e), ERR_OK);
+	assert_non_null(strstr(e.msg, "rename"));
+	snprintf(path, sizeof(path), "%s/inbound/failed", f->root);
+	assert_int_equal(tsu_count(path), 0);
+	spool_item_free(it);
+	spool_consumer_free(c);
+}
+
 static void test_recovery(void **state)
 {
 	struct fx *f = *state;
@@ -985,6 +1009,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gap_and_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_and_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_locks, setup, teardown),
