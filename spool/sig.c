@@ -148,6 +148,12 @@ enum err_status sig_load_public_mem(const char *pem, size_t len, struct sig_key 
 	return load_pem(pem, len, 0, "public key", out, e);
 }
 
+enum err_status sig_load_private_mem(const char *pem, size_t len, struct sig_key **out,
+                                     struct err *e)
+{
+	return load_pem(pem, len, 1, "private key", out, e);
+}
+
 void sig_key_free(struct sig_key *k)
 {
 	if (!k)

@@ -38,6 +38,8 @@ enum err_status sig_load_public(const char *path, struct sig_key **out, struct e
 /* The same from PEM text already in memory (embedded test keys, bundles). */
 enum err_status sig_load_public_mem(const char *pem, size_t len, struct sig_key **out,
                                     struct err *e);
+enum err_status sig_load_private_mem(const char *pem, size_t len, struct sig_key **out,
+                                     struct err *e);
 void sig_key_free(struct sig_key *k);
 /* 1 if k holds a private key (can sign). */
 int sig_key_can_sign(const struct sig_key *k);
