@@ -190,16 +190,15 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int spool_create_tmp(const char *tmp_path)
-{
-	return open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-}
-
-enum err_status spool_fill_tmp(int fd, const char *tmp_path, const void *data, size_t len, int sync,
-                               struct err *e)
+enum err_status spool_write_tmp(const char *tmp_path, const void *data, size_t len, int sync,
+                                struct err *e)
 {
 	enum err_status st = ERR_OK;
+	int fd;
 
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: create", tmp_path);
 	if (write_all(fd, data, len) != 0) {
 		st = err_errno(e, spool_errno_status(errno), errno, "%s: write", tmp_path);
 		close(fd);
@@ -220,16 +219,6 @@ enum err_status spool_fill_tmp(int fd, const char *tmp_path, const void *data, s
 fail:
 	unlink(tmp_path);
 	return st;
-}
-
-enum err_status spool_write_tmp(const char *tmp_path, const void *data, size_t len, int sync,
-                                struct err *e)
-{
-	int fd = spool_create_tmp(tmp_path);
-
-	if (fd < 0)
-		return err_errno(e, spool_errno_status(errno), errno, "%s: create", tmp_path);
-	return spool_fill_tmp(fd, tmp_path, data, len, sync, e);
 }
 
 enum err_status spool_rename_noreplace(const char *from, const char *to, int *exists, struct err *e)

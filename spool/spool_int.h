@@ -36,14 +36,6 @@ enum err_status spool_errno_status(int errnum);
 enum err_status spool_write_tmp(const char *tmp_path, const void *data, size_t len, int sync,
                                 struct err *e);
 
-/* The two halves of spool_write_tmp, for a caller that creates the file
- * while it computes the data: spool_create_tmp returns the fd (or -1 and
- * errno); spool_fill_tmp writes, syncs and closes fd, unlinking the file
- * on any failure. */
-int spool_create_tmp(const char *tmp_path);
-enum err_status spool_fill_tmp(int fd, const char *tmp_path, const void *data, size_t len, int sync,
-                               struct err *e);
-
 /* rename without replacing; EEXIST -> ERR_PERM "exists".  *exists set. */
 enum err_status spool_rename_noreplace(const char *from, const char *to, int *exists,
                                        struct err *e);

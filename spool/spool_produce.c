@@ -458,16 +458,18 @@ static enum err_status stage_encode(const struct spool_producer *p, struct recor
 	return st;
 }
 
-/* Create tmp for writing: the fd, or -1 with errno set. */
-static int create_fresh(const char *tmp)
+/* Write b to tmp, with fdatasync if sync. */
+static enum err_status write_fresh(const char *tmp, const struct buf *b, int sync, struct err *e)
 {
-	int fd = spool_create_tmp(tmp);
+	enum err_status st = spool_write_tmp(tmp, b->data, b->len, sync, e);
 
+	if (st == ERR_OK || errno != EEXIST)
+		return st;
 	/* A leftover of ours (say an earlier commit failed to unlink): we
 	 * hold the producer lock, so it is stale. */
-	if (fd < 0 && errno == EEXIST && (unlink(tmp) == 0 || errno == ENOENT))
-		fd = spool_create_tmp(tmp);
-	return fd;
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: unlink", tmp);
+	return spool_write_tmp(tmp, b->data, b->len, sync, e);
 }
 
 /* Encode r as sequence seq and write it to tmp/ with fdatasync. */
@@ -476,17 +478,13 @@ static enum err_status stage_synced(struct spool_producer *p, struct record *r, 
                                     struct err *e)
 {
 	enum err_status st;
-	int fd;
 
 	st = stage_paths(p, seq, name, tmp, e);
 	if (st == ERR_OK)
 		st = stage_encode(p, r, seq, &p->out, e);
-	if (st != ERR_OK)
-		return st;
-	fd = create_fresh(tmp);
-	if (fd < 0)
-		return err_errno(e, spool_errno_status(errno), errno, "%s: create", tmp);
-	return spool_fill_tmp(fd, tmp, p->out.data, p->out.len, 1, e);
+	if (st == ERR_OK)
+		st = write_fresh(tmp, &p->out, 1, e);
+	return st;
 }
 
 /*
@@ -585,7 +583,7 @@ static int stage_write_one(struct stage_run *sr, size_t i, char name[RECORD_NAME
 {
 	enum err_status st;
 	struct err e;
-	int fd, failed;
+	int failed;
 
 	/* While record i is still being encoded by an encoder, help with
 	 * the ones after it rather than wait. */
@@ -608,13 +606,8 @@ static int stage_write_one(struct stage_run *sr, size_t i, char name[RECORD_NAME
 		return -1;
 	err_clear(&e);
 	st = stage_paths(sr->p, sr->first + i, name, tmp, &e);
-	if (st == ERR_OK) {
-		fd = create_fresh(tmp);
-		if (fd < 0)
-			st = err_errno(&e, spool_errno_status(errno), errno, "%s: create", tmp);
-		else
-			st = spool_fill_tmp(fd, tmp, sr->bufs[i].data, sr->bufs[i].len, 0, &e);
-	}
+	if (st == ERR_OK)
+		st = write_fresh(tmp, &sr->bufs[i], 0, &e);
 	buf_release(&sr->bufs[i]);
 	if (st == ERR_OK)
 		return 0;

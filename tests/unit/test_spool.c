@@ -248,8 +248,8 @@ static void test_group_commit_create_fails(void **state)
 	err_clear(&e);
 	assert_int_equal(spool_commit_group(p, recs, 10, &done, &e), ERR_TEMP);
 	assert_int_equal(done, 0);
-	if (!strstr(e.msg, blocker) || !strstr(e.msg, "create"))
-		fail_msg("expected the create of %s in: %s", blocker, e.msg);
+	if (!strstr(e.msg, blocker) || !strstr(e.msg, "unlink"))
+		fail_msg("expected the stale %s that cannot be removed in: %s", blocker, e.msg);
 	assert_int_equal(files_in(f->root, "inbound", "tmp"), 1); /* the blocker */
 	assert_int_equal(files_in(f->root, "inbound", "new"), 0);
 	assert_int_equal(spool_producer_next_seq(p), 1);
