@@ -1226,11 +1226,13 @@ static enum err_status write_signed(struct buf *out, const xmlChar *c14n, size_t
 {
 	static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 	static const char tail[] = "\n</record>";
-	size_t head = clen - (sizeof(tail) - 1);
+	size_t head;
 	enum err_status st;
 
-	if (clen < sizeof(tail) - 1 || memcmp(c14n + head, tail, sizeof(tail) - 1) != 0)
+	if (clen < sizeof(tail) - 1 ||
+	    memcmp(c14n + clen - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
 		return err_set(e, ERR_PERM, "record: canonical form does not end in </record>");
+	head = clen - (sizeof(tail) - 1);
 	st = buf_add(out, decl, sizeof(decl) - 1);
 	if (st == ERR_OK)
 		st = buf_add(out, c14n, head);
