@@ -12,6 +12,7 @@ struct cfg *example_cfg_load(enum cfg_half half)
 	struct cfg *c = NULL;
 	struct err e;
 
+	err_clear(&e); /* cfg_example says nothing of why */
 	if (cfg_example(half, &b) != ERR_OK ||
 	    cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e) != ERR_OK) {
 		fprintf(stderr, "the example %s configuration does not load: %s\n",
