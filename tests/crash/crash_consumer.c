@@ -6,19 +6,20 @@
  * Claims records of ROOT's "outbound" queue in order, appends
  * "SEQ SHA256\n" to APPLYLOG (fdatasync'd: the "effect"), then completes.
  * A kill between the two re-applies that record after restart, as the
- * spool promises (at least once).  Anything but a clean claim (a file
+ * spool promises (at least once); a line torn by the kill is cut off at
+ * the next start (tsu_log_open).  Anything but a clean claim (a file
  * still "arriving", a quarantine) is a violation here, because the
  * writer on this host commits atomically: it is written to APPLYLOG as
  * "VIOLATION ..." and the checker fails on it.  --drain exits when
  * nothing is left; otherwise it polls forever.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "spool.h"
+#include "unit/test_spool_util.h"
 
 static void log_line(int fd, const char *line)
 {
@@ -48,17 +49,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crash_consumer: %s\n", e.msg);
 		return 2;
 	}
-	fd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND, 0640);
 	/* The previous instance may be dying still: its lock goes with it. */
 	for (int i = 0; i < 200; i++) {
 		if (spool_consumer_open(&c, argv[1], "outbound", pub, &o, &e) == ERR_OK)
 			break;
 		usleep(10000);
 	}
-	if (fd < 0 || !c) {
+	if (!c) {
 		fprintf(stderr, "crash_consumer: open: %s\n", e.msg);
 		return 2;
 	}
+	fd = tsu_log_open(argv[3]);
 	for (;;) {
 		struct spool_item *it;
 		char line[ERR_MSG_MAX + 32];

@@ -7,7 +7,8 @@
  * several threads stage, mixed) into ROOT's "outbound" queue as producer
  * "scf".  After a commit returns
  * ERR_OK it appends "SEQ SHA256\n" of every committed file to ACKLOG and
- * fdatasyncs it: the ACKLOG is exactly what was acknowledged upstream.
+ * fdatasyncs it: the ACKLOG is exactly what was acknowledged upstream
+ * (a line torn by a kill is cut off at the next start: not acknowledged).
  * Each record carries a random nonce, so a reused sequence number would
  * show up as a second, different hash for the same number.
  * Runs forever unless COUNT is given.  SCFGATE_WRITER_MODE=single or
@@ -15,7 +16,6 @@
  * A failed commit ends the program: exit 1 for ERR_TEMP (what a full
  * disk or an I/O error must give), 4 for anything else.
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,11 +72,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "crash_writer: %s\n", e.msg);
 		return 2;
 	}
-	ack_fd = open(argv[3], O_WRONLY | O_CREAT | O_APPEND, 0640);
-	if (ack_fd < 0 || spool_producer_open(&p, argv[1], "outbound", "scf", key, &e) != ERR_OK) {
+	if (spool_producer_open(&p, argv[1], "outbound", "scf", key, &e) != ERR_OK) {
 		fprintf(stderr, "crash_writer: open: %s\n", e.msg);
 		return 2;
 	}
+	ack_fd = tsu_log_open(argv[3]);
 	while (count < 0 || done < count) {
 		struct record *recs[16];
 		int k = rand() % 3 == 0 ? 1 + rand() % 16 : 1;

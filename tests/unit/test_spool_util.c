@@ -136,6 +136,33 @@ void tsu_write(const char *path, const void *data, size_t len)
 		die(path);
 }
 
+int tsu_log_open(const char *path)
+{
+	char chunk[4096];
+	int fd = open(path, O_RDWR | O_CREAT | O_APPEND, 0640);
+	struct stat sb;
+	off_t end, keep = 0;
+
+	if (fd < 0 || fstat(fd, &sb) != 0)
+		die(path);
+	/* Back from the end, a chunk at a time, to the last newline. */
+	for (end = sb.st_size; end > 0 && keep == 0;) {
+		off_t from = end > (off_t)sizeof(chunk) ? end - (off_t)sizeof(chunk) : 0;
+		ssize_t n = pread(fd, chunk, (size_t)(end - from), from);
+
+		if (n != end - from)
+			die(path);
+		while (n > 0 && chunk[n - 1] != '\n')
+			n--;
+		if (n > 0)
+			keep = from + n;
+		end = from;
+	}
+	if (keep < sb.st_size && (ftruncate(fd, keep) != 0 || fdatasync(fd) != 0))
+		die(path);
+	return fd;
+}
+
 void tsu_age(const char *path, int seconds)
 {
 	struct timespec ts[2];

@@ -25,6 +25,12 @@ struct record *tsu_close_record(int64_t issue_id, size_t pad);
 char *tsu_read(const char *path, size_t *len);
 /* Write a whole file (truncating); exits on failure. */
 void tsu_write(const char *path, const void *data, size_t len);
+/* Open a line log of the crash programs for appending, first cutting
+ * off a torn last line: a process SIGKILLed inside write(2) may leave
+ * part of a line (the kernel stops copying at a fatal signal), and the
+ * next line would be glued to it.  Call it once the previous writer of
+ * the log is gone (after taking the spool lock).  Exits on failure. */
+int tsu_log_open(const char *path);
 /* Set a file's mtime this many seconds into the past. */
 void tsu_age(const char *path, int seconds);
 /* Number of entries (not . and ..) in a directory. */
