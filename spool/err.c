@@ -16,10 +16,24 @@ void err_clear(struct err *e)
 	e->msg[0] = '\0';
 }
 
+/* Messages quote input (an XML value, an API body, a config line): a line
+ * break there would split a log line, an escape sequence would reach the
+ * operator's terminal. */
+static void one_line(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p; p++) {
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+		else if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+}
+
 static void err_vset(struct err *e, enum err_status status, const char *fmt, va_list ap)
 {
 	e->status = status;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	one_line(e->msg);
 }
 
 enum err_status err_set(struct err *e, enum err_status status, const char *fmt, ...)
@@ -47,6 +61,7 @@ enum err_status err_errno(struct err *e, enum err_status status, int errnum, con
 	va_end(ap);
 	len = strlen(e->msg);
 	snprintf(e->msg + len, sizeof(e->msg) - len, ": %s", strerror(errnum));
+	one_line(e->msg + len);
 	errno = saved;
 	return status;
 }
@@ -63,6 +78,7 @@ enum err_status err_prefix(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
+	one_line(head);
 	memcpy(old, e->msg, sizeof(old));
 	hlen = strlen(head);
 	memcpy(e->msg, head, hlen + 1);

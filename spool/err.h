@@ -20,6 +20,12 @@
  *               after abuse, 401 after re-authentication, a broken
  *               configuration).  Nothing is quarantined for this.
  *
+ *   The message is one line by construction: err_set, err_errno and
+ *   err_prefix turn line breaks and tabs in what they format into spaces
+ *   and any other control character into '?', so text quoted from input
+ *   (an XML value, an API body, a config line) can neither split a log
+ *   line nor send a control sequence to a terminal.
+ *
  *   A NULL struct err pointer is allowed everywhere: the status is
  *   still returned, the message is dropped.
  */
