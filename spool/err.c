@@ -16,17 +16,15 @@ void err_clear(struct err *e)
 	e->msg[0] = '\0';
 }
 
-/* Messages quote input (an XML value, an API body, a config line): a line
- * break there would split a log line, an escape sequence would reach the
- * operator's terminal. */
+/* Messages quote input (an XML value such as "&#10;2", an API body, a
+ * config line): a line break there would split a log line, an escape
+ * sequence would reach the operator's terminal.  '?' rather than a space
+ * shows the operator that the value holds something unprintable. */
 static void one_line(char *s)
 {
-	for (unsigned char *p = (unsigned char *)s; *p; p++) {
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-		else if (*p < 0x20 || *p == 0x7f)
+	for (unsigned char *p = (unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	}
 }
 
 static void err_vset(struct err *e, enum err_status status, const char *fmt, va_list ap)

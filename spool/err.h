@@ -21,10 +21,11 @@
  *               configuration).  Nothing is quarantined for this.
  *
  *   The message is one line by construction: err_set, err_errno and
- *   err_prefix turn line breaks and tabs in what they format into spaces
- *   and any other control character into '?', so text quoted from input
- *   (an XML value, an API body, a config line) can neither split a log
- *   line nor send a control sequence to a terminal.
+ *   err_prefix turn every control character in what they format (line
+ *   breaks and tabs too) into '?', so text quoted from input (an XML
+ *   value, an API body, a config line) can neither split a log line nor
+ *   send a control sequence to a terminal.  Callers that format text
+ *   with line breaks of its own (libxml2's messages) fold them first.
  *
  *   A NULL struct err pointer is allowed everywhere: the status is
  *   still returned, the message is dropped.

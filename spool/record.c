@@ -861,15 +861,6 @@ out:
 	return st;
 }
 
-/* Messages quote the input (element names, attribute values); a
- * character reference such as &#10; must not break the one-line rule. */
-static void one_line(char *msg)
-{
-	for (unsigned char *p = (unsigned char *)msg; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
-
 static enum err_status decode(const char *bytes, size_t len, const struct sig_key *pub,
                               struct record **out, struct err *e)
 {
@@ -894,8 +885,6 @@ static enum err_status decode(const char *bytes, size_t len, const struct sig_ke
 		record_free(*out);
 		*out = NULL;
 	}
-	if (st != ERR_OK && e)
-		one_line(e->msg);
 	return st;
 }
 

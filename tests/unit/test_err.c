@@ -1,6 +1,7 @@
 /*
  * test_err.c: struct err holds one line, whatever the formatted text
- * quoted, and err_prefix/err_errno keep it so.
+ * quoted (every control character becomes '?'), and err_prefix and
+ * err_errno keep it so.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -22,7 +23,7 @@ static void test_set_quotes_control_characters(void **state)
 	assert_int_equal(err_set(&e, ERR_PERM, "value '%s' is not accepted", "5a3\n2d\tb\r\x1b[2J"),
 	                 ERR_PERM);
 	assert_int_equal(e.status, ERR_PERM);
-	assert_string_equal(e.msg, "value '5a3 2d b ?[2J' is not accepted");
+	assert_string_equal(e.msg, "value '5a3?2d?b??[2J' is not accepted");
 }
 
 static void test_prefix_and_errno_stay_one_line(void **state)
@@ -31,11 +32,11 @@ static void test_prefix_and_errno_stay_one_line(void **state)
 
 	(void)state;
 	err_errno(&e, ERR_TEMP, ENOSPC, "%s: write", "dir\nname");
-	assert_string_equal(e.msg, "dir name: write: No space left on device");
+	assert_string_equal(e.msg, "dir?name: write: No space left on device");
 	err_prefix(&e, "entry '%s': ",
 	           "a\x01"
 	           "b");
-	assert_string_equal(e.msg, "entry 'a?b': dir name: write: No space left on device");
+	assert_string_equal(e.msg, "entry 'a?b': dir?name: write: No space left on device");
 	assert_int_equal(e.status, ERR_TEMP);
 }
 
