@@ -19,8 +19,8 @@
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
-# loop, default 1536), SCFGATE_BENCH_QUEUE (the long queue, default 100000;
-# the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
+# loop; unset: spool_bench's default, 1536), SCFGATE_BENCH_QUEUE (the long
+# queue, default 100000; the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
 # backlog, default 10000), SCFGATE_BENCH_TRACKED (tracked requests for the
 # OMS poll, default 100000).
 set -euo pipefail
@@ -36,7 +36,7 @@ bench_spool() {
   [ -x "$bin" ] || { echo "bench spool: $bin not built" >&2; return 1; }
   rm -rf "$dir"
   mkdir -p "$dir"
-  "$bin" "$dir" "${SCFGATE_BENCH_N:-1536}"
+  "$bin" "$dir" ${SCFGATE_BENCH_N:+"$SCFGATE_BENCH_N"}
   rm -rf "$dir"
 }
 
