@@ -59,7 +59,6 @@ enum err_status err_errno(struct err *e, enum err_status status, int errnum, con
 	va_end(ap);
 	len = strlen(e->msg);
 	snprintf(e->msg + len, sizeof(e->msg) - len, ": %s", strerror(errnum));
-	one_line(e->msg + len);
 	errno = saved;
 	return status;
 }
