@@ -225,6 +225,45 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 enum err_status spool_commit_group(struct spool_producer *p, struct record **recs, size_t n,
                                    size_t *n_done, struct err *e);
 
+/*
+ * Pipelined group commit, for a producer with a stream of groups (a bulk
+ * load, a long backfill): the calling thread stages the next group
+ * (encoding and signing are CPU work) while a flusher thread of the
+ * producer makes the previous one durable (mostly waiting for the disk).
+ * Each group gets the same treatment as in spool_commit_group; only the
+ * waiting moves.
+ *
+ * spool_commit_group_start() stages recs (encoded, signed, written to
+ * tmp/ and not flushed) and queues them behind the groups outstanding,
+ * then returns.  The records are NOT durable yet: acknowledge nothing
+ * before the matching _wait.  ERR_OK: the group is outstanding.  Any
+ * error: nothing of it was committed and it is not outstanding.  At most
+ * two groups are outstanding; a third start is ERR_PERM.  The records
+ * are not touched after start returns (r->seq and r->producer are set).
+ *
+ * spool_commit_group_wait() waits for the oldest outstanding group and
+ * reports it like spool_commit_group: *n_done from its front are durable.
+ * After a group fails, the groups behind it are reported as not
+ * committed (n_done 0), and start refuses (ERR_TEMP) until every
+ * outstanding group has been waited for.  So the records committed are
+ * always a prefix of those started since the caller last heard of a
+ * failure.  Waiting with nothing outstanding is ERR_PERM.
+ *
+ * While a group is outstanding, spool_commit and spool_commit_group
+ * refuse (ERR_PERM), and spool_producer_next_seq tells the first
+ * sequence of the next group to be started.  One thread drives a
+ * producer.  spool_producer_free() first finishes the outstanding
+ * groups (durable, unreported), so wait for them before freeing.
+ *
+ * Use:  for each group: start; if 2 are outstanding, wait for one.
+ *       At the end, wait until none is outstanding.
+ */
+enum err_status spool_commit_group_start(struct spool_producer *p, struct record **recs, size_t n,
+                                         struct err *e);
+enum err_status spool_commit_group_wait(struct spool_producer *p, size_t *n_done, struct err *e);
+/* How many groups are outstanding (0, 1 or 2). */
+size_t spool_commit_group_outstanding(const struct spool_producer *p);
+
 /* ---- consumer ---------------------------------------------------------- */
 
 struct spool_consumer_opts {

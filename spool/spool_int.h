@@ -8,7 +8,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "buf.h"
+#include "record.h"
 #include "spool.h"
+
+struct spool_pipe;
 
 /* The directories of one queue, resolved once. */
 struct spool_q {
@@ -16,6 +20,69 @@ struct spool_q {
 	char queue[SPOOL_QUEUE_MAX + 1];
 	char dir[SPOOL_NDIRS][SPOOL_PATH_MAX];
 };
+
+/*
+ * A producer (spool_produce.c; spool_pipe.c runs its pipelined group
+ * commits).  While a pipeline is open (pipe != NULL) and a group is
+ * outstanding, only the pipe's flusher thread touches next, reserved,
+ * seq_fd and new_fd; the calling thread stages (id, key, q only).
+ */
+struct spool_producer {
+	struct spool_q q;
+	char id[RECORD_PRODUCER_MAX + 1];
+	const struct sig_key *key;
+	int lock_fd;
+	int seq_fd;
+	int new_fd;        /* new/, kept open: one fsync per commit, no lookup */
+	int opened;        /* recovered: free() records a clean close */
+	uint64_t next;     /* the next sequence to assign */
+	uint64_t reserved; /* every number below is covered on stable storage */
+	uint64_t found;    /* RESERVED as found at open (maybe not yet durable) */
+	char boot[40];     /* this kernel's boot id; "" when unknown */
+	struct buf out;
+	struct spool_pipe *pipe; /* NULL until the first pipelined group */
+};
+
+/*
+ * A group of records between staging and publication.  Staged: every
+ * record is encoded, signed and written to tmp/ (not flushed); nothing
+ * of it is visible, and it can still be discarded.
+ */
+struct spool_group {
+	size_t n;
+	uint64_t first;                 /* sequence of record 0 */
+	char (*names)[RECORD_NAME_MAX]; /* final names in new/ */
+	char (*tmps)[SPOOL_PATH_MAX];   /* tmp/ paths */
+};
+
+/*
+ * Stage n records as sequences first..first+n-1 into g.  Touches only the
+ * records, g, tmp/ and p's id, key and directories, so it may run while
+ * another thread flushes an earlier group.  On failure nothing is left
+ * in tmp/ and g is released.
+ */
+enum err_status spool_group_stage(const struct spool_producer *p, struct spool_group *g,
+                                  struct record **recs, size_t n, uint64_t first, struct err *e);
+/*
+ * Make a staged group durable and visible: cover its numbers in the
+ * sequence file, one syncfs(2), the renames into new/, one fsync of
+ * new/.  g->first must be p->next.  *n_done: how many from the front are
+ * durable.  What was not published is unlinked; g keeps its memory.
+ */
+enum err_status spool_group_flush(struct spool_producer *p, struct spool_group *g, size_t *n_done,
+                                  struct err *e);
+/* Unlink a staged group's tmp/ files (it will never be published). */
+void spool_group_discard(struct spool_group *g);
+/* Free g's memory (not its files). */
+void spool_group_release(struct spool_group *g);
+
+/* 1 while pipelined groups are outstanding: direct commits must wait. */
+int spool_pipe_busy(const struct spool_producer *p);
+/* While busy: the first sequence of the next group started. */
+uint64_t spool_pipe_next(const struct spool_producer *p);
+/* Finish the outstanding groups (flushed, not reported), stop the
+ * flusher and free the pipeline. */
+void spool_pipe_close(struct spool_producer *p);
 
 enum err_status spool_q_init(struct spool_q *q, const char *root, const char *queue, int create,
                              struct err *e);

@@ -14,21 +14,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-struct spool_producer {
-	struct spool_q q;
-	char id[RECORD_PRODUCER_MAX + 1];
-	const struct sig_key *key;
-	int lock_fd;
-	int seq_fd;
-	int new_fd;        /* new/, kept open: one fsync per commit, no lookup */
-	int opened;        /* recovered: free() records a clean close */
-	uint64_t next;     /* the next sequence to assign */
-	uint64_t reserved; /* every number below is covered on stable storage */
-	uint64_t found;    /* RESERVED as found at open (maybe not yet durable) */
-	char boot[40];     /* this kernel's boot id; "" when unknown */
-	struct buf out;
-};
-
 /* What state/<producer>.seq says. */
 struct seqfile {
 	uint64_t reserved;
@@ -382,6 +367,7 @@ void spool_producer_free(struct spool_producer *p)
 {
 	if (!p)
 		return;
+	spool_pipe_close(p);
 	/* A clean stop gives back the unused rest of the block: a reboot
 	 * after it resumes exactly at NEXT.  If this sync fails, the old
 	 * RESERVED stands (a gap after a reboot, never a reuse). */
@@ -399,6 +385,8 @@ void spool_producer_free(struct spool_producer *p)
 
 uint64_t spool_producer_next_seq(const struct spool_producer *p)
 {
+	if (spool_pipe_busy(p))
+		return spool_pipe_next(p);
 	return p->next;
 }
 
@@ -621,7 +609,7 @@ static int stage_write_one(struct stage_run *sr, size_t i, char name[RECORD_NAME
 /* Stage all n (staged[i] set for each tmp file written); on failure the
  * error of the lowest failing index goes to e (the one a serial loop
  * would have met first) and the caller unlinks what was staged. */
-static enum err_status stage_all(struct spool_producer *p, struct record **recs, size_t n,
+static enum err_status stage_all(const struct spool_producer *p, struct record **recs, size_t n,
                                  uint64_t first, char (*names)[RECORD_NAME_MAX],
                                  char (*tmps)[SPOOL_PATH_MAX], unsigned char *staged, struct err *e)
 {
@@ -701,10 +689,14 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
                              struct err *e)
 {
 	char name[RECORD_NAME_MAX], tmp[SPOOL_PATH_MAX];
-	uint64_t seq = p->next, reserved;
+	uint64_t seq, reserved;
 	enum err_status st;
 	int flush;
 
+	/* Not even a look at p->next while the flusher may change it. */
+	if (spool_pipe_busy(p))
+		return err_set(e, ERR_PERM, "producer %s: pipelined groups outstanding", p->id);
+	seq = p->next;
 	st = stage_synced(p, r, seq, name, tmp, e);
 	if (st != ERR_OK)
 		return st;
@@ -737,66 +729,112 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 	return ERR_OK;
 }
 
-enum err_status spool_commit_group(struct spool_producer *p, struct record **recs, size_t n,
-                                   size_t *n_done, struct err *e)
+void spool_group_discard(struct spool_group *g)
 {
-	char(*names)[RECORD_NAME_MAX] = NULL;
-	char(*tmps)[SPOOL_PATH_MAX] = NULL;
+	for (size_t i = 0; i < g->n; i++)
+		unlink(g->tmps[i]);
+}
+
+void spool_group_release(struct spool_group *g)
+{
+	free(g->names);
+	free(g->tmps);
+	g->names = NULL;
+	g->tmps = NULL;
+	g->n = 0;
+}
+
+enum err_status spool_group_stage(const struct spool_producer *p, struct spool_group *g,
+                                  struct record **recs, size_t n, uint64_t first, struct err *e)
+{
 	unsigned char *staged = NULL;
-	uint64_t first = p->next, reserved;
 	enum err_status st = ERR_OK;
+
+	memset(g, 0, sizeof(*g));
+	g->first = first;
+	if (n == 0)
+		return ERR_OK;
+	g->names = malloc(n * sizeof(*g->names));
+	g->tmps = malloc(n * sizeof(*g->tmps));
+	staged = calloc(n, 1);
+	if (!g->names || !g->tmps || !staged) {
+		st = err_set(e, ERR_TEMP, "out of memory");
+		goto out;
+	}
+	st = stage_all(p, recs, n, first, g->names, g->tmps, staged, e);
+	if (st != ERR_OK)
+		for (size_t i = 0; i < n; i++)
+			if (staged[i])
+				unlink(g->tmps[i]);
+out:
+	free(staged);
+	if (st != ERR_OK)
+		spool_group_release(g);
+	else
+		g->n = n;
+	return st;
+}
+
+enum err_status spool_group_flush(struct spool_producer *p, struct spool_group *g, size_t *n_done,
+                                  struct err *e)
+{
+	uint64_t reserved;
+	enum err_status st;
 	size_t i;
 	int flush;
 
 	*n_done = 0;
-	if (n == 0)
+	if (g->n == 0)
 		return ERR_OK;
-	names = malloc(n * sizeof(*names));
-	tmps = malloc(n * sizeof(*tmps));
-	staged = calloc(n, 1);
-	if (!names || !tmps || !staged) {
-		st = err_set(e, ERR_TEMP, "out of memory");
-		goto out;
-	}
-	st = stage_all(p, recs, n, first, names, tmps, staged, e);
-	if (st != ERR_OK)
-		goto unstage;
-	st = counter_cover(p, first + n, &reserved, &flush, e);
-	if (st != ERR_OK)
-		goto unstage;
+	st = counter_cover(p, g->first + g->n, &reserved, &flush, e);
 	/* One flush for the data of all n files and the counter. */
-	if (syncfs(p->seq_fd) != 0) {
+	if (st == ERR_OK && syncfs(p->seq_fd) != 0)
 		st = err_errno(e, ERR_TEMP, errno, "%s: syncfs", p->q.dir[SPOOL_TMP]);
-		goto unstage;
+	if (st != ERR_OK) {
+		spool_group_discard(g);
+		counter_restore(p);
+		return st;
 	}
 	p->reserved = reserved;
-	for (i = 0; i < n; i++) {
-		st = publish(p, names[i], tmps[i], e);
+	for (i = 0; i < g->n; i++) {
+		st = publish(p, g->names[i], g->tmps[i], e);
 		if (st != ERR_OK)
 			break;
-		p->next = first + i + 1;
+		p->next = g->first + i + 1;
 	}
-	for (size_t j = i + 1; j < n; j++)
-		unlink(tmps[j]);
+	/* publish() unlinked the tmp file it failed on. */
+	for (size_t j = i + 1; j < g->n; j++)
+		unlink(g->tmps[j]);
 	if (st != ERR_OK)
 		counter_restore(p);
 	if (i > 0) {
 		enum err_status s2 = sync_new(p, st == ERR_OK ? e : NULL);
 		if (s2 != ERR_OK) {
-			st = s2;
-			goto out;
+			err_prefix(e, "seq %llu-%llu visible but maybe not durable: ",
+			           (unsigned long long)g->first,
+			           (unsigned long long)(g->first + i - 1));
+			return s2;
 		}
 	}
 	*n_done = i;
-	goto out;
-unstage:
-	for (i = 0; i < n; i++)
-		if (staged[i])
-			unlink(tmps[i]);
-	counter_restore(p);
-out:
-	free(names);
-	free(tmps);
-	free(staged);
+	return st;
+}
+
+enum err_status spool_commit_group(struct spool_producer *p, struct record **recs, size_t n,
+                                   size_t *n_done, struct err *e)
+{
+	struct spool_group g;
+	enum err_status st;
+
+	*n_done = 0;
+	if (spool_pipe_busy(p))
+		return err_set(e, ERR_PERM, "producer %s: pipelined groups outstanding", p->id);
+	st = spool_group_stage(p, &g, recs, n, p->next, e);
+	if (st != ERR_OK) {
+		counter_restore(p);
+		return st;
+	}
+	st = spool_group_flush(p, &g, n_done, e);
+	spool_group_release(&g);
 	return st;
 }
