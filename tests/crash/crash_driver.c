@@ -232,13 +232,21 @@ static int run_wait(pid_t pid)
 /* Fail one call of the commit path per case; then recover and check. */
 static int faults(const char *shim)
 {
-	static const char *ops[] = {"write", "fdatasync", "fsync", "syncfs", "rename", "open"};
-	static const char *errs[] = {"EIO", "ENOSPC"};
 	/* Which calls: under the spool root, in a single commit, the O_CREAT
 	 * opens are lock, counter, then one tmp file per commit; fdatasync
-	 * alternates tmp file and counter. */
-	static const char *nths[][2] = {{"1", "3"}, {"1", "2"}, {"1", "3"},
-	                                {"1", "2"}, {"1", "3"}, {"3", "5"}};
+	 * alternates tmp file and counter.  Pipelined groups (bursts of
+	 * 2-5 groups of 2-16) meet a failed flush, rename or fsync of new/
+	 * while the group behind is staged or queued. */
+	static const struct {
+		const char *op, *mode, *nth[2];
+	} cases_of[] = {
+	    {"write", "single", {"1", "3"}},  {"fdatasync", "single", {"1", "2"}},
+	    {"fsync", "single", {"1", "3"}},  {"syncfs", "group", {"1", "2"}},
+	    {"rename", "single", {"1", "3"}}, {"open", "single", {"3", "5"}},
+	    {"syncfs", "pipe", {"1", "2"}},   {"rename", "pipe", {"3", "7"}},
+	    {"fsync", "pipe", {"1", "2"}},
+	};
+	static const char *errs[] = {"EIO", "ENOSPC"};
 	char logpath[4300], nthbuf[8], tag[128];
 	struct err e;
 	int cases = 0;
@@ -247,28 +255,27 @@ static int faults(const char *shim)
 	snprintf(asan_saved, sizeof(asan_saved), "%s",
 	         getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
 
-	for (size_t o = 0; o < sizeof(ops) / sizeof(ops[0]); o++)
+	for (size_t o = 0; o < sizeof(cases_of) / sizeof(cases_of[0]); o++)
 		for (size_t x = 0; x < 2; x++)
 			for (size_t k = 0; k < 2; k++) {
 				int rc;
-				snprintf(tag, sizeof(tag), "%s %s call %s", ops[o], errs[x],
-				         nths[o][k]);
+				snprintf(tag, sizeof(tag), "%s %s call %s (%s)", cases_of[o].op,
+				         errs[x], cases_of[o].nth[k], cases_of[o].mode);
 				tsu_rmrf(root);
 				unlink(acklog);
 				unlink(applylog);
 				snprintf(logpath, sizeof(logpath), "%s/fault.log", work);
 				unlink(logpath);
-				snprintf(nthbuf, sizeof(nthbuf), "%s", nths[o][k]);
+				snprintf(nthbuf, sizeof(nthbuf), "%s", cases_of[o].nth[k]);
 				setenv("LD_PRELOAD", shim, 1);
 				setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0",
 				       1);
-				setenv("SCFGATE_FAULT_OP", ops[o], 1);
+				setenv("SCFGATE_FAULT_OP", cases_of[o].op, 1);
 				setenv("SCFGATE_FAULT_NTH", nthbuf, 1);
 				setenv("SCFGATE_FAULT_ERRNO", errs[x], 1);
 				setenv("SCFGATE_FAULT_PREFIX", root, 1);
 				setenv("SCFGATE_FAULT_LOG", logpath, 1);
-				setenv("SCFGATE_WRITER_MODE",
-				       strcmp(ops[o], "syncfs") ? "single" : "group", 1);
+				setenv("SCFGATE_WRITER_MODE", cases_of[o].mode, 1);
 				rc = run_wait(spawn("crash_writer", root, keyf, acklog, "30"));
 				unsetenv("LD_PRELOAD");
 				if (asan_saved[0])

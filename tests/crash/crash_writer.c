@@ -3,16 +3,18 @@
  *
  *   crash_writer ROOT KEYFILE ACKLOG [COUNT]
  *
- * Commits records (single commits and group commits of up to 16, which
- * several threads stage, mixed) into ROOT's "outbound" queue as producer
- * "scf".  After a commit returns
+ * Commits records (single commits, group commits of up to 16, which
+ * several threads stage, and bursts of pipelined groups, mixed) into
+ * ROOT's "outbound" queue as producer "scf".  After a commit returns
  * ERR_OK it appends "SEQ SHA256\n" of every committed file to ACKLOG and
  * fdatasyncs it: the ACKLOG is exactly what was acknowledged upstream
  * (a line torn by a kill is cut off at the next start: not acknowledged).
  * Each record carries a random nonce, so a reused sequence number would
  * show up as a second, different hash for the same number.
- * Runs forever unless COUNT is given.  SCFGATE_WRITER_MODE=single or
- * group makes every commit a single or a group commit (default: mixed).
+ * Runs forever unless COUNT is given.  SCFGATE_WRITER_MODE=single, group
+ * or pipe makes every commit a single commit, a group commit or a burst
+ * of pipelined groups (default: mixed).  A pipelined group is
+ * acknowledged only when its wait returns.
  * A failed commit ends the program: exit 1 for ERR_TEMP (what a full
  * disk or an I/O error must give), 4 for anything else.
  */
@@ -54,6 +56,86 @@ static void ack(const char *root, uint64_t seq)
 	}
 }
 
+static struct record **new_records(int k)
+{
+	struct record **recs = calloc((size_t)k, sizeof(*recs));
+
+	if (!recs) {
+		perror("crash_writer");
+		exit(3);
+	}
+	for (int i = 0; i < k; i++)
+		recs[i] = tsu_close_record(rand(), (size_t)(rand() % 300));
+	return recs;
+}
+
+static void free_records(struct record **recs, int k)
+{
+	for (int i = 0; i < k; i++)
+		record_free(recs[i]);
+	free(recs);
+}
+
+struct burst {
+	struct record **recs[2]; /* outstanding groups, oldest at head */
+	int k[2];
+	int head, out;
+	enum err_status st; /* the failure to report */
+	struct err e;
+	int by_start; /* st is a start's refusal, which a wait explains */
+};
+
+/* Wait for the oldest outstanding group and acknowledge what it made
+ * durable. */
+static void burst_wait(struct spool_producer *p, const char *root, struct burst *b, long *done)
+{
+	size_t n_done;
+	struct err e;
+	enum err_status st = spool_commit_group_wait(p, &n_done, &e);
+
+	for (size_t i = 0; i < n_done; i++)
+		ack(root, b->recs[b->head][0]->seq + i);
+	*done += (long)n_done;
+	if (st != ERR_OK && (b->st == ERR_OK || b->by_start)) {
+		b->st = st;
+		b->e = e;
+		b->by_start = 0;
+	}
+	free_records(b->recs[b->head], b->k[b->head]);
+	b->head = (b->head + 1) % 2;
+	b->out--;
+}
+
+/* Two to five pipelined groups of 2-16 records, then wait for all. */
+static enum err_status pipe_burst(struct spool_producer *p, const char *root, long *done,
+                                  struct err *e)
+{
+	struct burst b = {.st = ERR_OK};
+	int groups = 2 + rand() % 4;
+
+	for (int g = 0; g < groups && b.st == ERR_OK; g++) {
+		int slot = (b.head + b.out) % 2, k = 2 + rand() % 15;
+		struct record **recs = new_records(k);
+		enum err_status st = spool_commit_group_start(p, recs, (size_t)k, &b.e);
+
+		if (st != ERR_OK) {
+			b.st = st;
+			b.by_start = 1;
+			free_records(recs, k);
+			break;
+		}
+		b.recs[slot] = recs;
+		b.k[slot] = k;
+		b.out++;
+		if (b.out == 2)
+			burst_wait(p, root, &b, done);
+	}
+	while (b.out > 0)
+		burst_wait(p, root, &b, done);
+	*e = b.e;
+	return b.st;
+}
+
 int main(int argc, char **argv)
 {
 	struct spool_producer *p;
@@ -78,29 +160,35 @@ int main(int argc, char **argv)
 	}
 	ack_fd = tsu_log_open(argv[3]);
 	while (count < 0 || done < count) {
-		struct record *recs[16];
-		int k = rand() % 3 == 0 ? 1 + rand() % 16 : 1;
-		if (mode && strcmp(mode, "single") == 0)
-			k = 1;
-		else if (mode && strcmp(mode, "group") == 0)
-			k = 2 + rand() % 15;
+		int pick = rand() % 6;
+		int k = pick < 2 ? 1 + rand() % 16 : 1;
 		uint64_t first = spool_producer_next_seq(p);
 		size_t n_done = 0;
+		struct record **recs;
 		enum err_status st;
 
-		for (int i = 0; i < k; i++)
-			recs[i] = tsu_close_record(rand(), (size_t)(rand() % 300));
-		if (k == 1) {
-			st = spool_commit(p, recs[0], &first, &e);
-			n_done = st == ERR_OK;
+		if (mode && strcmp(mode, "single") == 0)
+			k = 1, pick = 5;
+		else if (mode && strcmp(mode, "group") == 0)
+			k = 2 + rand() % 15, pick = 0;
+		else if (mode && strcmp(mode, "pipe") == 0)
+			pick = 2;
+		if (pick == 2) {
+			st = pipe_burst(p, argv[1], &done, &e);
 		} else {
-			st = spool_commit_group(p, recs, (size_t)k, &n_done, &e);
-			first = recs[0]->seq;
+			recs = new_records(k);
+			if (k == 1) {
+				st = spool_commit(p, recs[0], &first, &e);
+				n_done = st == ERR_OK;
+			} else {
+				st = spool_commit_group(p, recs, (size_t)k, &n_done, &e);
+				first = recs[0]->seq;
+			}
+			for (size_t i = 0; i < n_done; i++)
+				ack(argv[1], first + i);
+			free_records(recs, k);
+			done += (long)n_done;
 		}
-		for (size_t i = 0; i < n_done; i++)
-			ack(argv[1], first + i);
-		for (int i = 0; i < k; i++)
-			record_free(recs[i]);
 		if (st != ERR_OK) {
 			fprintf(stderr, "crash_writer: commit: %s: %s\n", err_status_name(st),
 			        e.msg);
@@ -108,7 +196,6 @@ int main(int argc, char **argv)
 			sig_key_free(key);
 			return st == ERR_TEMP ? 1 : 4;
 		}
-		done += (long)n_done;
 	}
 	spool_producer_free(p);
 	sig_key_free(key);
