@@ -19,7 +19,7 @@
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
-# loop; unset: spool_bench's default, 1536), SCFGATE_BENCH_QUEUE (the long
+# loop; unset: spool_bench's default, 3072), SCFGATE_BENCH_QUEUE (the long
 # queue, default 100000; the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
 # backlog, default 10000), SCFGATE_BENCH_TRACKED (tracked requests for the
 # OMS poll, default 100000).

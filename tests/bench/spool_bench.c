@@ -294,6 +294,9 @@ static void settle(const char *root)
  * ROUNDS chunks and each side sums its own time: all see the same disk.
  * All five write into one queue's directories (the commits as producers
  * "scf", "grp" and "pip"), so all see the same file system state too.
+ * A pipelined turn is one stream of N/ROUNDS/64 groups (8 by default),
+ * timed with its start (the first group's staging overlaps nothing) and
+ * its end (nor does the last group's flush).
  */
 #define ROUNDS 6
 #define GROUP  64
@@ -455,7 +458,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: spool_bench DIR [N]\n");
 		return 2;
 	}
-	n = argc > 2 ? atoi(argv[2]) : 1536;
+	n = argc > 2 ? atoi(argv[2]) : 3072;
 	big = getenv("SCFGATE_BENCH_QUEUE") ? atoi(getenv("SCFGATE_BENCH_QUEUE")) : 100000;
 	small = big / 10;
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
