@@ -29,6 +29,11 @@
  *     once; all n are durable when it returns ERR_OK.  On failure,
  *     records before *n_done are durable and acknowledged; the rest were
  *     not committed.
+ *   - spool_commit_group_start()/_wait() pipeline group commits: the
+ *     caller stages the next group while a flusher thread of the
+ *     producer flushes and publishes the previous one, exactly as
+ *     spool_commit_group would.  A group is durable only when its wait
+ *     reports it (see below).
  *   - A failed fsync/fdatasync is never retried on the same data: the tmp
  *     file is unlinked and the error returned; the caller commits again
  *     (which writes a fresh file).  ENOSPC/EDQUOT and EIO are ERR_TEMP
