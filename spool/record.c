@@ -1229,6 +1229,8 @@ static enum err_status write_signed(struct buf *out, const xmlChar *c14n, size_t
 		st = buf_addf(out,
 		              "<signature algorithm=\"ed25519\" key-id=\"%s\">%s</signature>%s\n",
 		              key_id, b64, tail);
+	if (st == ERR_TEMP)
+		return err_set(e, st, "record: out of memory for the output");
 	if (st != ERR_OK)
 		return err_set(e, st, "record: %zu bytes do not fit the output buffer",
 		               clen + sizeof(decl) + 4 * SIG_BYTES);

@@ -1,7 +1,8 @@
 /*
  * test_oom.c: fail the Nth allocation, for every N.
  *
- * Each operation below (decode, encode, a queue round trip, and the
+ * Each operation below (decode, encode, a queue round trip, pipelined
+ * group commits, and the
  * mappings between the APIs' JSON and records) runs once per allocation
  * it makes, with exactly
  * that allocation failing: allocations from our own code (the test is
@@ -418,6 +419,83 @@ static void test_queue_every_failure(void **state)
 	free(c.root);
 }
 
+/* ---- the pipeline: two groups started, then waited for ------------------ */
+
+/*
+ * Each run starts two pipelined groups of three records and waits for
+ * what was started.  Groups that small are staged by the calling thread
+ * alone, and the flusher allocates nothing, so every run counts the same
+ * allocations.  No allocation is made between a group's renames, so a
+ * group is visible either whole or not at all: the check counts exactly
+ * the records reported durable in new/, and nothing in tmp/.
+ */
+struct pipe_ctx {
+	char *root;
+	struct record *recs[6]; /* made unarmed before each run */
+	int64_t acked;          /* records reported durable by a wait */
+};
+
+static enum err_status pipe_op(void *ctx, struct err *e)
+{
+	struct pipe_ctx *c = ctx;
+	struct spool_producer *p = NULL;
+	enum err_status st;
+	int started = 0;
+
+	st = spool_producer_open(&p, c->root, "outbound", "scf", scf_key, e);
+	for (int g = 0; g < 2 && st == ERR_OK; g++) {
+		st = spool_commit_group_start(p, c->recs + 3 * g, 3, e);
+		started += st == ERR_OK;
+	}
+	for (; started > 0; started--) {
+		struct err we;
+		size_t done;
+		enum err_status ws = spool_commit_group_wait(p, &done, &we);
+
+		c->acked += (int64_t)done;
+		if (ws != ERR_OK && st == ERR_OK) {
+			st = ws;
+			*e = we;
+		}
+	}
+	spool_producer_free(p);
+	return st;
+}
+
+static void pipe_new_records(struct pipe_ctx *c)
+{
+	for (int i = 0; i < 6; i++) {
+		record_free(c->recs[i]);
+		c->recs[i] = tsu_close_record(c->acked * 10 + i + 1, 100);
+	}
+}
+
+static void pipe_check(void *ctx, enum err_status st)
+{
+	struct pipe_ctx *c = ctx;
+	char dir[1200];
+
+	(void)st;
+	snprintf(dir, sizeof(dir), "%s/outbound/new", c->root);
+	assert_int_equal((int64_t)tsu_count(dir), c->acked);
+	snprintf(dir, sizeof(dir), "%s/outbound/tmp", c->root);
+	assert_int_equal(tsu_count(dir), 0);
+	pipe_new_records(c);
+}
+
+static void test_pipeline_every_failure(void **state)
+{
+	struct pipe_ctx c = {.root = tsu_tmpdir("oom")};
+
+	(void)state;
+	pipe_new_records(&c);
+	assert_true(every_failure("pipelined groups", pipe_op, pipe_check, &c) > 10);
+	for (int i = 0; i < 6; i++)
+		record_free(c.recs[i]);
+	tsu_rmrf(c.root);
+	free(c.root);
+}
+
 /* ---- the mappings: API JSON <-> records --------------------------------- */
 
 /*
@@ -541,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(test_decode_every_failure),
 	    cmocka_unit_test(test_encode_every_failure),
 	    cmocka_unit_test(test_queue_every_failure),
+	    cmocka_unit_test(test_pipeline_every_failure),
 	    cmocka_unit_test_setup_teardown(test_scf_issue_every_failure, map_setup, map_teardown),
 	    cmocka_unit_test_setup_teardown(test_cg_reply_every_failure, map_setup, map_teardown),
 	};
