@@ -5,7 +5,7 @@
 #
 # Sections (default: all); append new ones as bench_<name> functions and
 # add the name to `sections`:
-#   spool   durable commit vs a raw loop, group commit, claim+complete rate
+#   spool   durable commit vs a raw loop, group commit (plain and pipelined), claim+complete rate
 #           and consumer peak RSS at two queue lengths
 #   sim     requests/s each simulator serves on loopback with faults off
 #   scf     SCF half: API calls per 100 changed issues and 429s, against
