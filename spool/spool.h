@@ -417,4 +417,37 @@ enum err_status spool_skip_gap(const char *root, const char *queue, const char *
 enum err_status spool_import(const char *root, const char *queue, const void *data, size_t len,
                              const struct sig_key *pub, int sync_dir, int *dup, struct err *e);
 
+/*
+ * Import many records with one flush (bundles).  The caller has already
+ * verified each record's signature and that name is what its content
+ * says (bundle_read does both); the importer does not verify again.
+ *   spool_importer_add  looks for name in new/, cur/, done/, failed/ and
+ *                       hold/ as spool_import does (same bytes: ERR_OK,
+ *                       *dup = 1; other bytes: ERR_PERM conflict), else
+ *                       writes the record to tmp/ without a flush.
+ *   spool_importer_flush  makes everything staged durable and visible:
+ *                       one syncfs(2), the renames into new/ (never
+ *                       replacing: a file that turned up meanwhile with
+ *                       the same bytes counts in *dups, with other bytes
+ *                       is a conflict), one fsync of new/.  *done counts
+ *                       the records now in new/ (dups included).  A failed
+ *                       syncfs publishes nothing; after a failed rename
+ *                       the ones before it are visible (and flushed).
+ *                       What was not published is unlinked either way.
+ *   spool_importer_free unlinks whatever is staged and not flushed.
+ * Nothing staged is visible before a flush; a crash leaves only tmp/
+ * files, which recovery removes, and the import can simply run again.
+ */
+struct spool_importer;
+
+enum err_status spool_importer_open(struct spool_importer **out, const char *root,
+                                    const char *queue, struct err *e);
+enum err_status spool_importer_add(struct spool_importer *im, const char *name, const void *data,
+                                   size_t len, int *dup, struct err *e);
+/* How many records are staged and not yet flushed. */
+size_t spool_importer_staged(const struct spool_importer *im);
+enum err_status spool_importer_flush(struct spool_importer *im, size_t *done, size_t *dups,
+                                     struct err *e);
+void spool_importer_free(struct spool_importer *im);
+
 #endif

@@ -922,6 +922,101 @@ static void test_import(void **state)
 	free(root2);
 }
 
+/* The record files seq 1..n of producer "oms" from a scratch spool. */
+static char **records_from(const struct fx *f, const char *root2, int n, size_t *lens)
+{
+	char **data = calloc((size_t)n, sizeof(*data));
+	char path[SPOOL_PATH_MAX];
+
+	commit_n(root2, f->priv, 500, n);
+	for (int i = 0; i < n; i++) {
+		qpath(path, root2, SPOOL_NEW, (uint64_t)i + 1, NULL);
+		data[i] = tsu_read(path, &lens[i]);
+		assert_non_null(data[i]);
+	}
+	return data;
+}
+
+/*
+ * Staged records are invisible until the flush, which publishes them all;
+ * duplicates and conflicts are told at the add, and at the flush for a
+ * file that turned up in between; free unlinks what was never flushed.
+ */
+static void test_importer(void **state)
+{
+	struct fx *f = *state;
+	char *root2 = tsu_tmpdir("spool2"), name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX];
+	struct spool_importer *im;
+	size_t lens[6], done = 9, dups = 9;
+	char **data = records_from(f, root2, 6, lens);
+	struct err e;
+	int dup = 0;
+
+	assert_int_equal(spool_importer_open(&im, f->root, "inbound", &e), ERR_OK);
+	assert_int_equal(spool_importer_flush(im, &done, &dups, &e), ERR_OK);
+	assert_int_equal(done, 0);
+	for (int i = 0; i < 3; i++) {
+		record_file_name(name, (uint64_t)i + 1, "oms");
+		assert_int_equal(spool_importer_add(im, name, data[i], lens[i], &dup, &e), ERR_OK);
+		assert_false(dup);
+	}
+	assert_int_equal(spool_importer_staged(im), 3);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 3);
+	assert_int_equal(files_in(f->root, "inbound", "new"), 0);
+	assert_int_equal(spool_importer_flush(im, &done, &dups, &e), ERR_OK);
+	assert_int_equal(done, 3);
+	assert_int_equal(dups, 0);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 0);
+	assert_int_equal(files_in(f->root, "inbound", "new"), 3);
+
+	/* Already there with the same bytes (in done/ now): a duplicate. */
+	qpath(path, f->root, SPOOL_NEW, 2, NULL);
+	{
+		char to[SPOOL_PATH_MAX];
+
+		qpath(to, f->root, SPOOL_DONE, 2, NULL);
+		assert_int_equal(rename(path, to), 0);
+	}
+	record_file_name(name, 2, "oms");
+	assert_int_equal(spool_importer_add(im, name, data[1], lens[1], &dup, &e), ERR_OK);
+	assert_true(dup);
+	/* The same name with other bytes: a conflict, nothing staged. */
+	assert_int_equal(spool_importer_add(im, name, data[3], lens[3], &dup, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "conflict"));
+	assert_int_equal(spool_importer_staged(im), 0);
+
+	/* Between add and flush, seq 5 turns up with its own bytes (the
+	 * transport was faster) and seq 6 with other bytes. */
+	for (int i = 3; i < 6; i++) {
+		record_file_name(name, (uint64_t)i + 1, "oms");
+		assert_int_equal(spool_importer_add(im, name, data[i], lens[i], &dup, &e), ERR_OK);
+	}
+	qpath(path, f->root, SPOOL_NEW, 5, NULL);
+	tsu_write(path, data[4], lens[4]);
+	qpath(path, f->root, SPOOL_NEW, 6, NULL);
+	tsu_write(path, data[0], lens[0]);
+	assert_int_equal(spool_importer_flush(im, &done, &dups, &e), ERR_PERM);
+	assert_int_equal(done, 2);
+	assert_int_equal(dups, 1);
+	if (!strstr(e.msg, "conflict") || !strstr(e.msg, "new/"))
+		fail_msg("expected the conflict in new/ in: %s", e.msg);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 0);
+	assert_int_equal(files_in(f->root, "inbound", "new"), 5); /* 1 3 4 5 6 */
+
+	/* Staged and never flushed: gone with the importer. */
+	record_file_name(name, 9, "oms");
+	assert_int_equal(spool_importer_add(im, name, data[0], lens[0], &dup, &e), ERR_OK);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 1);
+	spool_importer_free(im);
+	assert_int_equal(files_in(f->root, "inbound", "tmp"), 0);
+	assert_int_equal(files_in(f->root, "inbound", "new"), 5);
+	for (int i = 0; i < 6; i++)
+		free(data[i]);
+	free(data);
+	tsu_rmrf(root2);
+	free(root2);
+}
+
 static int count_entry(const struct spool_entry *ent, void *ctx)
 {
 	uint64_t *last = ctx;
@@ -1161,6 +1256,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_importer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_locks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
