@@ -184,9 +184,13 @@ struct bundle_import_result {
  * Verify the whole bundle (manifest signature with pub, digests, each
  * record's signature with record_pub, or pub when NULL, and that no
  * record conflicts with a file of the same name already in the queue),
- * then commit its records in sequence order through spool_import with one
- * fsync of new/ at the end.  Nothing is committed unless everything
- * verified.  An acknowledgment bundle is refused.
+ * then read it again and commit its records in sequence order through a
+ * spool_importer: each record must match, by SHA-256, the one verified
+ * before (so it is not verified twice), and every 512 records are made
+ * durable together (one syncfs, the renames, one fsync of new/).  Nothing
+ * is committed unless everything verified.  An acknowledgment bundle is
+ * refused.  On an error after the first flush, the records flushed stay
+ * committed; importing the bundle again counts them as duplicates.
  */
 enum err_status bundle_import(const char *path, const char *root, const char *queue,
                               const struct sig_key *pub, const struct sig_key *record_pub,

@@ -20,11 +20,16 @@ static const enum spool_dir present_dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, 
 
 /* ---- import ---------------------------------------------------------------- */
 
+/* Records staged per flush: a few hundred make the flush cost per record
+ * small, while a crash or an error leaves at most this many to redo. */
+#define IMPORT_BATCH 512
+
 struct import_ctx {
 	const char *root, *queue;
 	const struct sig_key *record_pub;
 	struct bundle_import_result *res;
 	struct buf have;
+	struct spool_importer *im;
 };
 
 /* Pass 1: a record that would conflict with one already in the queue
@@ -51,20 +56,32 @@ static enum err_status precheck(const struct bundle_entry *ent, void *vctx, stru
 	return ERR_OK;
 }
 
+static enum err_status flush_batch(struct import_ctx *c, struct err *e)
+{
+	size_t done, dups;
+	enum err_status st = spool_importer_flush(c->im, &done, &dups, e);
+
+	c->res->imported += done - dups;
+	c->res->duplicates += dups;
+	return st;
+}
+
+/* Pass 2: bundle_read verified these very bytes in pass 1 (same SHA-256),
+ * so the importer only stages them; every IMPORT_BATCH they are flushed. */
 static enum err_status commit_one(const struct bundle_entry *ent, void *vctx, struct err *e)
 {
 	struct import_ctx *c = vctx;
 	enum err_status st;
 	int dup = 0;
 
-	st = spool_import(c->root, c->queue, ent->data, ent->size, c->record_pub, 0, &dup, e);
+	st = spool_importer_add(c->im, ent->name, ent->data, ent->size, &dup, e);
 	if (st != ERR_OK)
 		return err_prefix(e, "entry '%s': commit: ", ent->name);
 	if (dup)
 		c->res->duplicates++;
-	else
-		c->res->imported++;
-	return ERR_OK;
+	if (spool_importer_staged(c->im) >= IMPORT_BATCH)
+		st = flush_batch(c, e);
+	return st;
 }
 
 enum err_status bundle_import(const char *path, const char *root, const char *queue,
@@ -73,11 +90,11 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
                               struct err *e)
 {
 	struct bundle_import_result local = {0};
-	struct import_ctx c = {root, queue, record_pub ? record_pub : pub, NULL, BUF_INIT_CAP(0)};
+	struct import_ctx c = {root, queue,           record_pub ? record_pub : pub,
+	                       NULL, BUF_INIT_CAP(0), NULL};
 	struct bundle_read_opts o = {pub, c.record_pub, limits, precheck, &c};
 	struct bundle_table t = {0};
 	struct bundle_info info;
-	char dir[SPOOL_PATH_MAX];
 	enum err_status st;
 
 	if (!pub)
@@ -95,12 +112,14 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
 	if (st != ERR_OK)
 		goto out;
 	/* Pass 2: the same bytes the first pass verified, committed in order. */
+	st = spool_importer_open(&c.im, root, queue, e);
 	o.fn = commit_one;
-	st = bundle_read_src(path, NULL, 0, &o, &t, NULL, NULL, e);
-	if (st == ERR_OK && c.res->imported > 0 &&
-	    (st = spool_path(dir, root, queue, SPOOL_NEW, NULL, e)) == ERR_OK)
-		st = spool_sync_dir(dir, e);
+	if (st == ERR_OK)
+		st = bundle_read_src(path, NULL, 0, &o, &t, NULL, NULL, e);
+	if (st == ERR_OK)
+		st = flush_batch(&c, e);
 out:
+	spool_importer_free(c.im);
 	buf_release(&c.have);
 	bundle_table_release(&t);
 	return st;

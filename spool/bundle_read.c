@@ -342,7 +342,10 @@ static enum err_status on_record(struct rd *r, const char *name)
 	if (r->expect && !row_is(r->expect, r->n_records, seq, producer, r->data.len, sha))
 		return fail(r, ERR_PERM, "entry '%s': differs from the bundle verified before",
 		            name);
-	if (r->o->record_pub && (st = check_record_content(r, name, seq, producer)) != ERR_OK)
+	/* A second pass (expect) has just matched these bytes to ones the
+	 * first pass verified: SHA-256 makes verifying them again moot. */
+	if (r->o->record_pub && !r->expect &&
+	    (st = check_record_content(r, name, seq, producer)) != ERR_OK)
 		return st;
 	if (!r->expect && table_push(&r->t, seq, producer, r->data.len, sha) != 0)
 		return fail(r, ERR_TEMP, "entry '%s': out of memory", name);

@@ -12,4 +12,4 @@ target_link_libraries(bundle_bench PRIVATE spool_testutil)
 
 add_test(NAME bundle_cli
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/bundle/cli_test.sh $<TARGET_FILE:scfgate>
-                 ${CMAKE_SOURCE_DIR})
+                 ${CMAKE_SOURCE_DIR} $<TARGET_FILE:spool_fault_shim>)
