@@ -7,9 +7,9 @@
  * then export them to a .tar.zst, verify it, and import it into a second
  * spool.  Each phase runs in its own child process so its peak RSS
  * (wait4's ru_maxrss) is its own.  Scratch space is under $TMPDIR (or
- * /tmp); the import fsyncs every record, so the import rate is the
- * device's fsync rate on a real disk.  Exits 1 if a phase's peak RSS is
- * over 32 MiB.
+ * /tmp); the import flushes once per 512 records, so on a real disk it is
+ * bound by checking each record rather than by the device's fsync rate.
+ * Exits 1 if a phase's peak RSS is over 32 MiB.
  */
 #include <stdint.h>
 #include <stdio.h>
