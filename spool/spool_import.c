@@ -22,14 +22,19 @@
 static const enum spool_dir present_dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, SPOOL_FAILED,
                                               SPOOL_HOLD};
 
-/* 1 same bytes, 0 different, -1 absent or unreadable. */
+/* 1 same bytes, 0 different, -1 absent, -2 present but unreadable (out
+ * of memory, I/O error: not a reason to import it a second time). */
 static int same_as_file(const char *path, const void *data, size_t len)
 {
 	struct buf b = BUF_INIT_CAP(RECORD_MAX_BYTES);
-	int r = -1;
+	int missing = 0, r = -2;
 
-	if (access(path, F_OK) == 0 && spool_read_file(path, &b, NULL, NULL) == ERR_OK)
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return -1;
+	if (spool_read_file(path, &b, &missing, NULL) == ERR_OK)
 		r = b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
+	else if (missing)
+		r = -1; /* claimed or moved since the access */
 	buf_release(&b);
 	return r;
 }
@@ -56,6 +61,9 @@ static enum err_status find_present(const struct spool_q *q, const char *name, c
 		}
 		if (same == 0)
 			return err_set(e, ERR_PERM, "%s: conflict: %s/%s has other content", name,
+			               spool_dir_name(present_dirs[i]), name);
+		if (same == -2)
+			return err_set(e, ERR_TEMP, "%s: %s/%s cannot be read to compare", name,
 			               spool_dir_name(present_dirs[i]), name);
 	}
 	return ERR_OK;

@@ -2,7 +2,7 @@
  * test_oom.c: fail the Nth allocation, for every N.
  *
  * Each operation below (decode, encode, a queue round trip, pipelined
- * group commits, and the
+ * group commits, the importer, and the
  * mappings between the APIs' JSON and records) runs once per allocation
  * it makes, with exactly
  * that allocation failing: allocations from our own code (the test is
@@ -496,6 +496,85 @@ static void test_pipeline_every_failure(void **state)
 	free(c.root);
 }
 
+/* ---- the importer: records another spool signed ------------------------ */
+
+/*
+ * Each run stages four record files from another spool (the same four
+ * every time) and flushes them.  The first run that gets through imports
+ * them; the runs after it find them present and compare their bytes.
+ * Either way new/ holds each exactly once and tmp/ nothing.
+ */
+struct import_ctx {
+	char *root;
+	char *data[4];
+	size_t len[4];
+	char names[4][RECORD_NAME_MAX];
+};
+
+static enum err_status import_op(void *ctx, struct err *e)
+{
+	struct import_ctx *c = ctx;
+	struct spool_importer *im = NULL;
+	enum err_status st;
+	size_t done, dups;
+	int dup;
+
+	st = spool_importer_open(&im, c->root, "inbound", e);
+	for (int i = 0; i < 4 && st == ERR_OK; i++)
+		st = spool_importer_add(im, c->names[i], c->data[i], c->len[i], &dup, e);
+	if (st == ERR_OK)
+		st = spool_importer_flush(im, &done, &dups, e);
+	spool_importer_free(im);
+	return st;
+}
+
+static void import_check(void *ctx, enum err_status st)
+{
+	struct import_ctx *c = ctx;
+	char dir[1200];
+	size_t n;
+
+	(void)st;
+	snprintf(dir, sizeof(dir), "%s/inbound/new", c->root);
+	n = tsu_count(dir);
+	assert_true(n == 0 || n == 4);
+	snprintf(dir, sizeof(dir), "%s/inbound/tmp", c->root);
+	assert_int_equal(tsu_count(dir), 0);
+}
+
+static void test_import_every_failure(void **state)
+{
+	struct import_ctx c = {.root = tsu_tmpdir("oom")};
+	char *src = tsu_tmpdir("oom-src"), path[1200];
+	struct spool_producer *p;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(spool_producer_open(&p, src, "inbound", "oms", oms_key, &e), ERR_OK);
+	for (int i = 0; i < 4; i++) {
+		struct record *r = tsu_close_record(40 + i, 50);
+
+		assert_int_equal(spool_commit(p, r, NULL, &e), ERR_OK);
+		record_file_name(c.names[i], r->seq, "oms");
+		record_free(r);
+		snprintf(path, sizeof(path), "%s/inbound/new/%s", src, c.names[i]);
+		c.data[i] = tsu_read(path, &c.len[i]);
+	}
+	spool_producer_free(p);
+	assert_true(every_failure("importer", import_op, import_check, &c) >= 2);
+	snprintf(path, sizeof(path), "%s/inbound/new", c.root);
+	assert_int_equal(tsu_count(path), 4);
+	/* Again, with all four present: now each add reads a file back. */
+	assert_true(every_failure("importer, all present", import_op, import_check, &c) >= 4);
+	assert_int_equal(tsu_count(path), 4);
+	for (int i = 0; i < 4; i++)
+		free(c.data[i]);
+	tsu_rmrf(c.root);
+	tsu_rmrf(src);
+	free(c.root);
+	free(src);
+}
+
 /* ---- the mappings: API JSON <-> records --------------------------------- */
 
 /*
@@ -620,6 +699,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_every_failure),
 	    cmocka_unit_test(test_queue_every_failure),
 	    cmocka_unit_test(test_pipeline_every_failure),
+	    cmocka_unit_test(test_import_every_failure),
 	    cmocka_unit_test_setup_teardown(test_scf_issue_every_failure, map_setup, map_teardown),
 	    cmocka_unit_test_setup_teardown(test_cg_reply_every_failure, map_setup, map_teardown),
 	};
