@@ -156,10 +156,19 @@ fail:
 enum err_status spool_importer_add(struct spool_importer *im, const char *name, const void *data,
                                    size_t len, int *dup, struct err *e)
 {
-	char path[SPOOL_PATH_MAX];
+	char path[SPOOL_PATH_MAX], canon[RECORD_NAME_MAX], producer[RECORD_PRODUCER_MAX + 1];
 	struct staged *s;
 	enum err_status st;
+	uint64_t seq;
 
+	*dup = 0;
+	/* The name becomes a path: only a canonical record name will do. */
+	if (record_parse_file_name(name, &seq, producer) == 0)
+		record_file_name(canon, seq, producer);
+	else
+		canon[0] = '\0';
+	if (strcmp(canon, name) != 0)
+		return err_set(e, ERR_PERM, "import: '%s' is not a record file name", name);
 	st = find_present(&im->q, name, data, len, dup, e);
 	if (st != ERR_OK || *dup)
 		return st;

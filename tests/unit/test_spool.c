@@ -955,6 +955,10 @@ static void test_importer(void **state)
 	assert_int_equal(spool_importer_open(&im, f->root, "inbound", &e), ERR_OK);
 	assert_int_equal(spool_importer_flush(im, &done, &dups, &e), ERR_OK);
 	assert_int_equal(done, 0);
+	/* Only a canonical record name becomes a path. */
+	assert_int_equal(spool_importer_add(im, "../x", data[0], lens[0], &dup, &e), ERR_PERM);
+	assert_int_equal(spool_importer_add(im, "1-oms.xml", data[0], lens[0], &dup, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "not a record file name"));
 	for (int i = 0; i < 3; i++) {
 		record_file_name(name, (uint64_t)i + 1, "oms");
 		assert_int_equal(spool_importer_add(im, name, data[i], lens[i], &dup, &e), ERR_OK);
