@@ -421,9 +421,11 @@ enum err_status spool_import(const char *root, const char *queue, const void *da
  * Import many records with one flush (bundles).  The caller has already
  * verified each record's signature and that name is what its content
  * says (bundle_read does both); the importer does not verify again.
- *   spool_importer_add  looks for name in new/, cur/, done/, failed/ and
- *                       hold/ as spool_import does (same bytes: ERR_OK,
- *                       *dup = 1; other bytes: ERR_PERM conflict), else
+ *   spool_importer_add  refuses a name that is not a canonical record file
+ *                       name (ERR_PERM), looks for name in new/, cur/,
+ *                       done/, failed/ and hold/ as spool_import does
+ *                       (same bytes: ERR_OK, *dup = 1; other bytes:
+ *                       ERR_PERM conflict; unreadable: ERR_TEMP), else
  *                       writes the record to tmp/ without a flush.
  *   spool_importer_flush  makes everything staged durable and visible:
  *                       one syncfs(2), the renames into new/ (never
