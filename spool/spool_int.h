@@ -44,22 +44,21 @@ struct spool_producer {
 };
 
 /*
- * A group of records between staging and publication.  Staged: every
- * record is encoded, signed and written to tmp/ (not flushed); nothing
- * of it is visible, and it can still be discarded.
+ * A group of records between staging and publication: sequences first
+ * .. first+n-1 of a producer.  Staged: every record is encoded, signed
+ * and written to tmp/ (not flushed); nothing of it is visible, and it
+ * can still be discarded.  The file names follow from the sequences.
  */
 struct spool_group {
+	uint64_t first;
 	size_t n;
-	uint64_t first;                 /* sequence of record 0 */
-	char (*names)[RECORD_NAME_MAX]; /* final names in new/ */
-	char (*tmps)[SPOOL_PATH_MAX];   /* tmp/ paths */
 };
 
 /*
  * Stage n records as sequences first..first+n-1 into g.  Touches only the
  * records, g, tmp/ and p's id, key and directories, so it may run while
  * another thread flushes an earlier group.  On failure nothing is left
- * in tmp/ and g is released.
+ * in tmp/ and g->n is 0.
  */
 enum err_status spool_group_stage(const struct spool_producer *p, struct spool_group *g,
                                   struct record **recs, size_t n, uint64_t first, struct err *e);
@@ -67,14 +66,12 @@ enum err_status spool_group_stage(const struct spool_producer *p, struct spool_g
  * Make a staged group durable and visible: cover its numbers in the
  * sequence file, one syncfs(2), the renames into new/, one fsync of
  * new/.  g->first must be p->next.  *n_done: how many from the front are
- * durable.  What was not published is unlinked; g keeps its memory.
+ * durable.  What was not published is unlinked.
  */
 enum err_status spool_group_flush(struct spool_producer *p, struct spool_group *g, size_t *n_done,
                                   struct err *e);
 /* Unlink a staged group's tmp/ files (it will never be published). */
-void spool_group_discard(struct spool_group *g);
-/* Free g's memory (not its files). */
-void spool_group_release(struct spool_group *g);
+void spool_group_discard(const struct spool_producer *p, struct spool_group *g);
 
 /* 1 while pipelined groups are outstanding: direct commits must wait. */
 int spool_pipe_busy(const struct spool_producer *p);

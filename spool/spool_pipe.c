@@ -52,7 +52,7 @@ static void flush_slot(struct spool_producer *p, struct pipe_slot *s, int broken
 		s->st = spool_group_flush(p, &s->g, &s->n_done, &s->e);
 		return;
 	}
-	spool_group_discard(&s->g);
+	spool_group_discard(p, &s->g);
 	s->st =
 	    err_set(&s->e, ERR_TEMP, "seq %llu-%llu not committed: an earlier group failed",
 	            (unsigned long long)s->g.first, (unsigned long long)(s->g.first + s->g.n - 1));
@@ -166,8 +166,7 @@ enum err_status spool_commit_group_start(struct spool_producer *p, struct record
 	pthread_mutex_lock(&pp->mu);
 	if (pp->broken) {
 		pthread_mutex_unlock(&pp->mu);
-		spool_group_discard(&g);
-		spool_group_release(&g);
+		spool_group_discard(p, &g);
 		return err_set(e, ERR_TEMP,
 		               "producer %s: not committed: an earlier group failed while this one "
 		               "was staged",
@@ -198,7 +197,6 @@ enum err_status spool_commit_group_wait(struct spool_producer *p, size_t *n_done
 	*n_done = s->n_done;
 	if (st != ERR_OK && e)
 		*e = s->e;
-	spool_group_release(&s->g);
 	pp->head = (pp->head + 1) % PIPE_DEPTH;
 	pp->count--;
 	pp->finished--;
@@ -240,8 +238,6 @@ void spool_pipe_close(struct spool_producer *p)
 	pthread_cond_broadcast(&pp->cv);
 	pthread_mutex_unlock(&pp->mu);
 	pthread_join(pp->thread, NULL);
-	for (size_t k = 0; k < pp->count; k++)
-		spool_group_release(&pp->slot[(pp->head + k) % PIPE_DEPTH].g);
 	pthread_cond_destroy(&pp->cv);
 	pthread_mutex_destroy(&pp->mu);
 	free(pp);

@@ -566,9 +566,9 @@ static size_t stage_encoders(size_t n)
 
 /* The writer: wait for (or encode) record i, then create and write its
  * tmp file.  0: staged; -1: the run failed (at i or elsewhere). */
-static int stage_write_one(struct stage_run *sr, size_t i, char name[RECORD_NAME_MAX],
-                           char tmp[SPOOL_PATH_MAX])
+static int stage_write_one(struct stage_run *sr, size_t i)
 {
+	char name[RECORD_NAME_MAX], tmp[SPOOL_PATH_MAX];
 	enum err_status st;
 	struct err e;
 	int failed;
@@ -606,18 +606,19 @@ static int stage_write_one(struct stage_run *sr, size_t i, char name[RECORD_NAME
 	return -1;
 }
 
-/* Stage all n (staged[i] set for each tmp file written); on failure the
- * error of the lowest failing index goes to e (the one a serial loop
- * would have met first) and the caller unlinks what was staged. */
+/* Stage all n.  The tmp files are written in index order, so those
+ * written are always the first *n_staged; on failure the error of the
+ * lowest failing index goes to e (the one a serial loop would have met
+ * first) and the caller unlinks what was staged. */
 static enum err_status stage_all(const struct spool_producer *p, struct record **recs, size_t n,
-                                 uint64_t first, char (*names)[RECORD_NAME_MAX],
-                                 char (*tmps)[SPOOL_PATH_MAX], unsigned char *staged, struct err *e)
+                                 uint64_t first, size_t *n_staged, struct err *e)
 {
 	struct stage_run sr = {.p = p, .recs = recs, .first = first, .n = n, .fail_at = n};
 	pthread_t tids[STAGE_THREADS];
 	size_t t = stage_encoders(n), started = 0;
 	enum err_status st = ERR_OK;
 
+	*n_staged = 0;
 	sr.bufs = calloc(n, sizeof(*sr.bufs));
 	sr.encoded = calloc(n, 1);
 	if (!sr.bufs || !sr.encoded) {
@@ -638,13 +639,13 @@ static enum err_status stage_all(const struct spool_producer *p, struct record *
 	/* Record 0 first in this thread: libxml2 and the schema are set up
 	 * before any encoder touches them.  An encoder that cannot start
 	 * leaves its share to the others and to this thread. */
-	if (stage_write_one(&sr, 0, names[0], tmps[0]) == 0) {
-		staged[0] = 1;
+	if (stage_write_one(&sr, 0) == 0) {
+		*n_staged = 1;
 		for (; started < t; started++)
 			if (pthread_create(&tids[started], NULL, stage_encoder, &sr) != 0)
 				break;
-		for (size_t i = 1; i < n && stage_write_one(&sr, i, names[i], tmps[i]) == 0; i++)
-			staged[i] = 1;
+		while (*n_staged < n && stage_write_one(&sr, *n_staged) == 0)
+			(*n_staged)++;
 	}
 	for (size_t k = 0; k < started; k++)
 		pthread_join(tids[k], NULL);
@@ -729,47 +730,33 @@ enum err_status spool_commit(struct spool_producer *p, struct record *r, uint64_
 	return ERR_OK;
 }
 
-void spool_group_discard(struct spool_group *g)
+/* Unlink the tmp files of sequences first+from .. first+to-1. */
+static void unlink_staged(const struct spool_producer *p, uint64_t first, size_t from, size_t to)
 {
-	for (size_t i = 0; i < g->n; i++)
-		unlink(g->tmps[i]);
+	char name[RECORD_NAME_MAX], tmp[SPOOL_PATH_MAX];
+
+	for (size_t i = from; i < to; i++)
+		if (stage_paths(p, first + i, name, tmp, NULL) == ERR_OK)
+			unlink(tmp);
 }
 
-void spool_group_release(struct spool_group *g)
+void spool_group_discard(const struct spool_producer *p, struct spool_group *g)
 {
-	free(g->names);
-	free(g->tmps);
-	g->names = NULL;
-	g->tmps = NULL;
-	g->n = 0;
+	unlink_staged(p, g->first, 0, g->n);
 }
 
 enum err_status spool_group_stage(const struct spool_producer *p, struct spool_group *g,
                                   struct record **recs, size_t n, uint64_t first, struct err *e)
 {
-	unsigned char *staged = NULL;
 	enum err_status st = ERR_OK;
+	size_t staged = 0;
 
-	memset(g, 0, sizeof(*g));
 	g->first = first;
-	if (n == 0)
-		return ERR_OK;
-	g->names = malloc(n * sizeof(*g->names));
-	g->tmps = malloc(n * sizeof(*g->tmps));
-	staged = calloc(n, 1);
-	if (!g->names || !g->tmps || !staged) {
-		st = err_set(e, ERR_TEMP, "out of memory");
-		goto out;
-	}
-	st = stage_all(p, recs, n, first, g->names, g->tmps, staged, e);
+	g->n = 0;
+	if (n > 0)
+		st = stage_all(p, recs, n, first, &staged, e);
 	if (st != ERR_OK)
-		for (size_t i = 0; i < n; i++)
-			if (staged[i])
-				unlink(g->tmps[i]);
-out:
-	free(staged);
-	if (st != ERR_OK)
-		spool_group_release(g);
+		unlink_staged(p, first, 0, staged);
 	else
 		g->n = n;
 	return st;
@@ -791,20 +778,23 @@ enum err_status spool_group_flush(struct spool_producer *p, struct spool_group *
 	if (st == ERR_OK && syncfs(p->seq_fd) != 0)
 		st = err_errno(e, ERR_TEMP, errno, "%s: syncfs", p->q.dir[SPOOL_TMP]);
 	if (st != ERR_OK) {
-		spool_group_discard(g);
+		spool_group_discard(p, g);
 		counter_restore(p);
 		return st;
 	}
 	p->reserved = reserved;
 	for (i = 0; i < g->n; i++) {
-		st = publish(p, g->names[i], g->tmps[i], e);
+		char name[RECORD_NAME_MAX], tmp[SPOOL_PATH_MAX];
+
+		st = stage_paths(p, g->first + i, name, tmp, e);
+		if (st == ERR_OK)
+			st = publish(p, name, tmp, e);
 		if (st != ERR_OK)
 			break;
 		p->next = g->first + i + 1;
 	}
 	/* publish() unlinked the tmp file it failed on. */
-	for (size_t j = i + 1; j < g->n; j++)
-		unlink(g->tmps[j]);
+	unlink_staged(p, g->first, i + 1, g->n);
 	if (st != ERR_OK)
 		counter_restore(p);
 	if (i > 0) {
@@ -834,7 +824,5 @@ enum err_status spool_commit_group(struct spool_producer *p, struct record **rec
 		counter_restore(p);
 		return st;
 	}
-	st = spool_group_flush(p, &g, n_done, e);
-	spool_group_release(&g);
-	return st;
+	return spool_group_flush(p, &g, n_done, e);
 }
