@@ -15,9 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static const enum spool_dir present_dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, SPOOL_FAILED,
-                                              SPOOL_HOLD};
-
 /* ---- import ---------------------------------------------------------------- */
 
 /* Records staged per flush: a few hundred make the flush cost per record
@@ -25,10 +22,7 @@ static const enum spool_dir present_dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, 
 #define IMPORT_BATCH 512
 
 struct import_ctx {
-	const char *root, *queue;
-	const struct sig_key *record_pub;
 	struct bundle_import_result *res;
-	struct buf have;
 	struct spool_importer *im;
 };
 
@@ -37,22 +31,12 @@ struct import_ctx {
 static enum err_status precheck(const struct bundle_entry *ent, void *vctx, struct err *e)
 {
 	struct import_ctx *c = vctx;
-	char path[SPOOL_PATH_MAX];
+	enum err_status st;
+	int dup;
 
-	for (size_t i = 0; i < sizeof(present_dirs) / sizeof(present_dirs[0]); i++) {
-		if (spool_path(path, c->root, c->queue, present_dirs[i], ent->name, e) != ERR_OK)
-			return ERR_PERM;
-		if (access(path, F_OK) != 0)
-			continue;
-		buf_reset(&c->have);
-		if (buf_read_file(&c->have, path, NULL) != ERR_OK || c->have.len != ent->size ||
-		    memcmp(c->have.data, ent->data, ent->size) != 0)
-			return err_set(
-			    e, ERR_PERM,
-			    "entry '%s': conflicts with %s/%s/%s, which has other content",
-			    ent->name, c->queue, spool_dir_name(present_dirs[i]), ent->name);
-		return ERR_OK;
-	}
+	st = spool_importer_check(c->im, ent->name, ent->data, ent->size, &dup, e);
+	if (st != ERR_OK)
+		return err_prefix(e, "entry '%s': ", ent->name);
 	return ERR_OK;
 }
 
@@ -90,21 +74,19 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
                               struct err *e)
 {
 	struct bundle_import_result local = {0};
-	struct import_ctx c = {root, queue,           record_pub ? record_pub : pub,
-	                       NULL, BUF_INIT_CAP(0), NULL};
-	struct bundle_read_opts o = {pub, c.record_pub, limits, precheck, &c};
+	struct import_ctx c = {res ? res : &local, NULL};
+	struct bundle_read_opts o = {pub, record_pub ? record_pub : pub, limits, precheck, &c};
 	struct bundle_table t = {0};
 	struct bundle_info info;
 	enum err_status st;
 
 	if (!pub)
 		return err_set(e, ERR_PERM, "import: no public key to verify the bundle with");
-	c.res = res ? res : &local;
 	memset(c.res, 0, sizeof(*c.res));
-	buf_init(&c.have, RECORD_MAX_BYTES);
-	st = spool_queue_init(root, queue, e);
-	if (st == ERR_OK)
-		st = bundle_read_src(path, NULL, 0, &o, NULL, &t, &info, e);
+	st = spool_importer_open(&c.im, root, queue, e);
+	if (st != ERR_OK)
+		goto out;
+	st = bundle_read_src(path, NULL, 0, &o, NULL, &t, &info, e);
 	if (st == ERR_OK && info.kind != BUNDLE_RECORDS)
 		st = err_set(e, ERR_PERM, "%s: an acknowledgment bundle, not records (use prune)",
 		             path);
@@ -112,15 +94,12 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
 	if (st != ERR_OK)
 		goto out;
 	/* Pass 2: the same bytes the first pass verified, committed in order. */
-	st = spool_importer_open(&c.im, root, queue, e);
 	o.fn = commit_one;
-	if (st == ERR_OK)
-		st = bundle_read_src(path, NULL, 0, &o, &t, NULL, NULL, e);
+	st = bundle_read_src(path, NULL, 0, &o, &t, NULL, NULL, e);
 	if (st == ERR_OK)
 		st = flush_batch(&c, e);
 out:
 	spool_importer_free(c.im);
-	buf_release(&c.have);
 	bundle_table_release(&t);
 	return st;
 }

@@ -446,6 +446,10 @@ enum err_status spool_importer_open(struct spool_importer **out, const char *roo
                                     const char *queue, struct err *e);
 enum err_status spool_importer_add(struct spool_importer *im, const char *name, const void *data,
                                    size_t len, int *dup, struct err *e);
+/* The checks spool_importer_add makes first (name, present, conflict),
+ * and nothing else: for a pass that refuses a bundle before staging. */
+enum err_status spool_importer_check(const struct spool_importer *im, const char *name,
+                                     const void *data, size_t len, int *dup, struct err *e);
 /* How many records are staged and not yet flushed. */
 size_t spool_importer_staged(const struct spool_importer *im);
 enum err_status spool_importer_flush(struct spool_importer *im, size_t *done, size_t *dups,

@@ -153,12 +153,10 @@ fail:
 	return st;
 }
 
-enum err_status spool_importer_add(struct spool_importer *im, const char *name, const void *data,
-                                   size_t len, int *dup, struct err *e)
+enum err_status spool_importer_check(const struct spool_importer *im, const char *name,
+                                     const void *data, size_t len, int *dup, struct err *e)
 {
-	char path[SPOOL_PATH_MAX], canon[RECORD_NAME_MAX], producer[RECORD_PRODUCER_MAX + 1];
-	struct staged *s;
-	enum err_status st;
+	char canon[RECORD_NAME_MAX], producer[RECORD_PRODUCER_MAX + 1];
 	uint64_t seq;
 
 	*dup = 0;
@@ -169,7 +167,17 @@ enum err_status spool_importer_add(struct spool_importer *im, const char *name, 
 		canon[0] = '\0';
 	if (strcmp(canon, name) != 0)
 		return err_set(e, ERR_PERM, "import: '%s' is not a record file name", name);
-	st = find_present(&im->q, name, data, len, dup, e);
+	return find_present(&im->q, name, data, len, dup, e);
+}
+
+enum err_status spool_importer_add(struct spool_importer *im, const char *name, const void *data,
+                                   size_t len, int *dup, struct err *e)
+{
+	char path[SPOOL_PATH_MAX];
+	struct staged *s;
+	enum err_status st;
+
+	st = spool_importer_check(im, name, data, len, dup, e);
 	if (st != ERR_OK || *dup)
 		return st;
 	if (im->n == im->cap) {

@@ -1007,6 +1007,18 @@ static void test_importer(void **state)
 	assert_int_equal(files_in(f->root, "inbound", "tmp"), 0);
 	assert_int_equal(files_in(f->root, "inbound", "new"), 5); /* 1 3 4 5 6 */
 
+	/* A file of that name that cannot be read (here a directory) is
+	 * neither absent nor a conflict: try again later. */
+	qpath(path, f->root, SPOOL_DONE, 8, NULL);
+	assert_int_equal(mkdir(path, 0750), 0);
+	record_file_name(name, 8, "oms");
+	assert_int_equal(spool_importer_check(im, name, data[0], lens[0], &dup, &e), ERR_TEMP);
+	assert_non_null(strstr(e.msg, "cannot be read to compare"));
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(spool_importer_check(im, name, data[0], lens[0], &dup, &e), ERR_OK);
+	assert_false(dup);
+	assert_int_equal(spool_importer_staged(im), 0);
+
 	/* Staged and never flushed: gone with the importer. */
 	record_file_name(name, 9, "oms");
 	assert_int_equal(spool_importer_add(im, name, data[0], lens[0], &dup, &e), ERR_OK);
