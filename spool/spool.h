@@ -407,26 +407,15 @@ enum err_status spool_skip_gap(const char *root, const char *queue, const char *
                                uint64_t *first, uint64_t *last, struct err *e);
 
 /*
- * Import an already-signed record file as-is (bundles): verify it with
- * pub, check it is named as its content says, then commit it atomically
- * into new/ under record_file_name().  Already present with the same
- * bytes in new/, cur/ or done/: ERR_OK, *dup = 1.  Present with other
- * bytes: ERR_PERM (conflict).  sync_dir 0 lets an importer fsync new/
- * once at the end (spool_sync_dir).
- */
-enum err_status spool_import(const char *root, const char *queue, const void *data, size_t len,
-                             const struct sig_key *pub, int sync_dir, int *dup, struct err *e);
-
-/*
  * Import many records with one flush (bundles).  The caller has already
  * verified each record's signature and that name is what its content
  * says (bundle_read does both); the importer does not verify again.
  *   spool_importer_add  refuses a name that is not a canonical record file
  *                       name (ERR_PERM), looks for name in new/, cur/,
- *                       done/, failed/ and hold/ as spool_import does
- *                       (same bytes: ERR_OK, *dup = 1; other bytes:
- *                       ERR_PERM conflict; unreadable: ERR_TEMP), else
- *                       writes the record to tmp/ without a flush.
+ *                       done/, failed/ and hold/ (same bytes: ERR_OK,
+ *                       *dup = 1; other bytes: ERR_PERM conflict;
+ *                       unreadable: ERR_TEMP), else writes the record to
+ *                       tmp/ without a flush.
  *   spool_importer_flush  makes everything staged durable and visible:
  *                       one syncfs(2), the renames into new/ (never
  *                       replacing: a file that turned up meanwhile with

@@ -1,7 +1,7 @@
 /*
  * spool_import.c: committing record files that someone else signed
- * (bundles), one at a time (spool_import) or many with one flush
- * (spool_importer).  See spool.h for the contract.
+ * (bundles), many with one flush (spool_importer).  See spool.h for the
+ * contract.
  *
  * An imported record keeps its producer's name and bytes, so nothing is
  * numbered here: the only questions are whether the name is already in
@@ -68,41 +68,6 @@ static enum err_status find_present(const struct spool_q *q, const char *name, c
 	}
 	return ERR_OK;
 }
-
-enum err_status spool_import(const char *root, const char *queue, const void *data, size_t len,
-                             const struct sig_key *pub, int sync_dir, int *dup, struct err *e)
-{
-	char name[RECORD_NAME_MAX];
-	struct record *r = NULL;
-	struct spool_q *q = NULL;
-	enum err_status st;
-	int present = 0;
-
-	if (dup)
-		*dup = 0;
-	if (!pub)
-		return err_set(e, ERR_PERM, "import: no public key to verify with");
-	st = record_decode(data, len, pub, &r, e);
-	if (st != ERR_OK)
-		return st;
-	record_file_name(name, r->seq, r->producer);
-	record_free(r);
-	q = malloc(sizeof(*q));
-	if (!q)
-		return err_set(e, ERR_TEMP, "out of memory");
-	st = spool_q_init(q, root, queue, 1, e);
-	if (st == ERR_OK)
-		st = find_present(q, name, data, len, &present, e);
-	if (st == ERR_OK && !present)
-		st = spool_write_atomic(q->dir[SPOOL_TMP], q->dir[SPOOL_NEW], name, data, len,
-		                        sync_dir, e);
-	if (dup)
-		*dup = present;
-	free(q);
-	return st;
-}
-
-/* ---- many records, one flush ------------------------------------------------ */
 
 /* "NAME.PID.iN.tmp": never the name of a producer's or of
  * spool_write_atomic's tmp file. */

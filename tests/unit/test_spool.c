@@ -888,40 +888,6 @@ static void test_recovery(void **state)
 	spool_consumer_free(c);
 }
 
-static void test_import(void **state)
-{
-	struct fx *f = *state;
-	char *root2 = tsu_tmpdir("spool2"), *data;
-	char path[SPOOL_PATH_MAX];
-	struct err e;
-	size_t len;
-	int dup = 0;
-
-	commit_n(root2, f->priv, 1, 2);
-	qpath(path, root2, SPOOL_NEW, 1, NULL);
-	data = tsu_read(path, &len);
-	assert_int_equal(spool_import(f->root, "inbound", data, len, f->pub, 1, &dup, &e), ERR_OK);
-	assert_false(dup);
-	assert_int_equal(spool_import(f->root, "inbound", data, len, f->pub, 1, &dup, &e), ERR_OK);
-	assert_true(dup);
-	/* Refused: another key, or a record that is not one. */
-	assert_int_equal(spool_import(f->root, "inbound", data, len / 2, f->pub, 1, &dup, &e),
-	                 ERR_PERM);
-	free(data);
-	tsu_rmrf(root2);
-	commit_n(root2, f->priv, 77, 1);
-	data = tsu_read(path, &len);
-	assert_non_null(data);
-	assert_int_equal(spool_import(f->root, "inbound", data, len, f->pub, 1, &dup, &e),
-	                 ERR_PERM);
-	assert_non_null(strstr(e.msg, "conflict"));
-	free(data);
-	qpath(path, f->root, SPOOL_NEW, 1, NULL);
-	assert_int_equal(access(path, F_OK), 0);
-	tsu_rmrf(root2);
-	free(root2);
-}
-
 /* The record files seq 1..n of producer "oms" from a scratch spool. */
 static char **records_from(const struct fx *f, const char *root2, int n, size_t *lens)
 {
@@ -1271,7 +1237,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_import, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_importer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_locks, setup, teardown),
 	};
