@@ -53,9 +53,15 @@ static void flush_slot(struct spool_producer *p, struct pipe_slot *s, int broken
 		return;
 	}
 	spool_group_discard(p, &s->g);
-	s->st =
-	    err_set(&s->e, ERR_TEMP, "seq %llu-%llu not committed: an earlier group failed",
-	            (unsigned long long)s->g.first, (unsigned long long)(s->g.first + s->g.n - 1));
+	if (s->g.n == 0) {
+		s->st = err_set(&s->e, ERR_TEMP,
+		                "producer %s: empty group not committed: an earlier group failed",
+		                p->id);
+		return;
+	}
+	s->st = err_set(
+	    &s->e, ERR_TEMP, "producer %s: seq %llu-%llu not committed: an earlier group failed",
+	    p->id, (unsigned long long)s->g.first, (unsigned long long)(s->g.first + s->g.n - 1));
 }
 
 static void *pipe_flusher(void *arg)
