@@ -19,3 +19,6 @@ if(XMLLINT)
                    ${CMAKE_CURRENT_SOURCE_DIR}/data/config/riverton-scf.xml
                    ${CMAKE_CURRENT_SOURCE_DIR}/data/config/riverton-oms.xml)
 endif()
+
+# The JSON output builder (gateway/jdoc.c): whole documents or none.
+scfgate_unit_test(test_jdoc ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jdoc.c)
