@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cfg.h"
+#include "jdoc.h"
 
 static const char *scf_auth_name(enum cfg_scf_auth a)
 {
@@ -158,165 +159,160 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static cJSON *str_or_null(const char *s)
+static void json_spool(struct jdoc *d, cJSON *root, const struct cfg_spool *s)
 {
-	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+	cJSON *o = jdoc_object(d, root, "spool");
+
+	jdoc_string(d, o, "root", s->root);
+	jdoc_string(d, o, "producer", s->producer);
+	jdoc_string(d, o, "private_key", s->private_key);
+	jdoc_string(d, o, "peer_public_key", s->peer_public_key);
+	jdoc_number(d, o, "grace_seconds", s->grace_seconds);
+	jdoc_number(d, o, "gap_alarm_seconds", s->gap_alarm_seconds);
 }
 
-static void add_str(cJSON *o, const char *k, const char *v)
+static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)
 {
-	cJSON_AddItemToObject(o, k, str_or_null(v));
-}
+	cJSON *o, *fw, *acc;
 
-static cJSON *json_spool(const struct cfg_spool *s)
-{
-	cJSON *o = cJSON_CreateObject();
-	add_str(o, "root", s->root);
-	add_str(o, "producer", s->producer);
-	add_str(o, "private_key", s->private_key);
-	add_str(o, "peer_public_key", s->peer_public_key);
-	cJSON_AddNumberToObject(o, "grace_seconds", s->grace_seconds);
-	cJSON_AddNumberToObject(o, "gap_alarm_seconds", s->gap_alarm_seconds);
-	return o;
-}
-
-static cJSON *json_scf(const struct cfg_scf *s)
-{
-	cJSON *o = cJSON_CreateObject(), *fw, *acc;
-
-	add_str(o, "base_url", s->base_url);
-	cJSON_AddNumberToObject(o, "organization", (double)s->org_id);
-	add_str(o, "auth", scf_auth_name(s->auth));
-	add_str(o, "credential_file", s->credential_file);
-	cJSON_AddNumberToObject(o, "poll_seconds", s->poll_seconds);
-	cJSON_AddNumberToObject(o, "overlap_seconds", s->overlap_seconds);
-	cJSON_AddNumberToObject(o, "rate_per_minute", s->rate_per_minute);
-	cJSON_AddNumberToObject(o, "per_page", s->per_page);
-	add_str(o, "user_agent", s->user_agent);
-	fw = cJSON_AddArrayToObject(o, "forward_system_comments");
+	if (!s->base_url) {
+		jdoc_null(d, root, "scf");
+		return;
+	}
+	o = jdoc_object(d, root, "scf");
+	jdoc_string(d, o, "base_url", s->base_url);
+	jdoc_number(d, o, "organization", (double)s->org_id);
+	jdoc_string(d, o, "auth", scf_auth_name(s->auth));
+	jdoc_string(d, o, "credential_file", s->credential_file);
+	jdoc_number(d, o, "poll_seconds", s->poll_seconds);
+	jdoc_number(d, o, "overlap_seconds", s->overlap_seconds);
+	jdoc_number(d, o, "rate_per_minute", s->rate_per_minute);
+	jdoc_number(d, o, "per_page", s->per_page);
+	jdoc_string(d, o, "user_agent", s->user_agent);
+	fw = jdoc_array(d, o, "forward_system_comments");
 	if (s->forward_system & CFG_SYSCOMMENT_ASSIGNED)
-		cJSON_AddItemToArray(fw, cJSON_CreateString("assigned"));
+		jdoc_string(d, fw, NULL, "assigned");
 	if (s->forward_system & CFG_SYSCOMMENT_ACCOUNT)
-		cJSON_AddItemToArray(fw, cJSON_CreateString("account"));
-	acc = cJSON_AddArrayToObject(o, "system_accounts");
+		jdoc_string(d, fw, NULL, "account");
+	acc = jdoc_array(d, o, "system_accounts");
 	for (size_t i = 0; i < s->n_system_accounts; i++)
-		cJSON_AddItemToArray(acc, cJSON_CreateNumber((double)s->system_accounts[i]));
-	return o;
+		jdoc_number(d, acc, NULL, (double)s->system_accounts[i]);
 }
 
-static cJSON *json_cg(const struct cfg_cartegraph *g)
+static void json_cg(struct jdoc *d, cJSON *root, const struct cfg_cartegraph *g)
 {
-	cJSON *o = cJSON_CreateObject(), *f, *closed;
+	cJSON *o, *f, *closed;
 
-	add_str(o, "base_url", g->base_url);
-	add_str(o, "auth", cg_auth_name(g->auth));
-	add_str(o, "credential_file", g->credential_file);
-	add_str(o, "request_class", g->request_class);
-	add_str(o, "attachment_class", g->attachment_class);
-	cJSON_AddNumberToObject(o, "poll_seconds", g->poll_seconds);
-	cJSON_AddNumberToObject(o, "concurrency", g->concurrency);
-	f = cJSON_AddObjectToObject(o, "fields");
-	add_str(f, "requester", g->requester_field);
-	add_str(f, "requester_name", g->requester_name);
-	add_str(f, "issue", g->issue_field);
-	add_str(f, "geo", g->geo == CFG_GEO_FIELDS ? "fields" : "cgshape");
-	add_str(f, "lat", g->lat_field);
-	add_str(f, "lng", g->lng_field);
-	add_str(f, "shape", g->geo == CFG_GEO_CGSHAPE ? g->shape_field : NULL);
-	add_str(f, "description", g->description_field);
-	add_str(f, "location_description", g->location_field);
-	add_str(f, "attachment", g->attachment_field);
-	add_str(f, "linked", g->linked_field);
-	add_str(f, "comments", g->comments_field);
-	add_str(f, "notes", g->notes_field);
-	add_str(f, "external_id", g->external_id_field);
-	add_str(f, "id", g->id_field);
-	add_str(f, "status", g->status_field);
-	closed = cJSON_AddArrayToObject(f, "closed_values");
+	if (!g->base_url) {
+		jdoc_null(d, root, "cartegraph");
+		return;
+	}
+	o = jdoc_object(d, root, "cartegraph");
+	jdoc_string(d, o, "base_url", g->base_url);
+	jdoc_string(d, o, "auth", cg_auth_name(g->auth));
+	jdoc_string(d, o, "credential_file", g->credential_file);
+	jdoc_string(d, o, "request_class", g->request_class);
+	jdoc_string(d, o, "attachment_class", g->attachment_class);
+	jdoc_number(d, o, "poll_seconds", g->poll_seconds);
+	jdoc_number(d, o, "concurrency", g->concurrency);
+	f = jdoc_object(d, o, "fields");
+	jdoc_string(d, f, "requester", g->requester_field);
+	jdoc_string(d, f, "requester_name", g->requester_name);
+	jdoc_string(d, f, "issue", g->issue_field);
+	jdoc_string(d, f, "geo", g->geo == CFG_GEO_FIELDS ? "fields" : "cgshape");
+	jdoc_string(d, f, "lat", g->lat_field);
+	jdoc_string(d, f, "lng", g->lng_field);
+	jdoc_string(d, f, "shape", g->geo == CFG_GEO_CGSHAPE ? g->shape_field : NULL);
+	jdoc_string(d, f, "description", g->description_field);
+	jdoc_string(d, f, "location_description", g->location_field);
+	jdoc_string(d, f, "attachment", g->attachment_field);
+	jdoc_string(d, f, "linked", g->linked_field);
+	jdoc_string(d, f, "comments", g->comments_field);
+	jdoc_string(d, f, "notes", g->notes_field);
+	jdoc_string(d, f, "external_id", g->external_id_field);
+	jdoc_string(d, f, "id", g->id_field);
+	jdoc_string(d, f, "status", g->status_field);
+	closed = jdoc_array(d, f, "closed_values");
 	for (size_t i = 0; i < g->n_closed_values; i++)
-		cJSON_AddItemToArray(closed, cJSON_CreateString(g->closed_values[i]));
-	return o;
+		jdoc_string(d, closed, NULL, g->closed_values[i]);
 }
 
-static cJSON *json_geocoder(const struct cfg_geocoder *g)
+static void json_geocoder(struct jdoc *d, cJSON *root, const struct cfg_geocoder *g)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o;
 
-	cJSON_AddBoolToObject(o, "enabled", g->enabled);
-	add_str(o, "base_url", g->base_url);
-	add_str(o, "mode", cfg_geocoder_mode_name(g->mode));
-	add_str(o, "token_file", g->token_file);
-	cJSON_AddNumberToObject(o, "min_score", g->min_score);
-	cJSON_AddNumberToObject(o, "max_distance_m", g->max_distance_m);
-	cJSON_AddNumberToObject(o, "timeout_ms", g->timeout_ms);
-	cJSON_AddNumberToObject(o, "max_locations", g->max_locations);
-	add_str(o, "result_field", g->result_field);
-	add_str(o, "ca_file", g->ca_file);
-	return o;
+	if (!g->base_url) {
+		jdoc_null(d, root, "geocoder");
+		return;
+	}
+	o = jdoc_object(d, root, "geocoder");
+	jdoc_bool(d, o, "enabled", g->enabled);
+	jdoc_string(d, o, "base_url", g->base_url);
+	jdoc_string(d, o, "mode", cfg_geocoder_mode_name(g->mode));
+	jdoc_string(d, o, "token_file", g->token_file);
+	jdoc_number(d, o, "min_score", g->min_score);
+	jdoc_number(d, o, "max_distance_m", g->max_distance_m);
+	jdoc_number(d, o, "timeout_ms", g->timeout_ms);
+	jdoc_number(d, o, "max_locations", g->max_locations);
+	jdoc_string(d, o, "result_field", g->result_field);
+	jdoc_string(d, o, "ca_file", g->ca_file);
 }
 
-static cJSON *json_type(const struct cfg_request_type *rt)
+static void json_type(struct jdoc *d, cJSON *types, const struct cfg_request_type *rt)
 {
-	cJSON *o = cJSON_CreateObject(), *cfs;
+	cJSON *o = jdoc_object(d, types, NULL), *cfs;
 
-	cJSON_AddNumberToObject(o, "id", (double)rt->scf_id);
-	add_str(o, "title", rt->title);
-	add_str(o, "remote_id", rt->remote_id);
-	add_str(o, "closing_message", rt->closing_message);
-	cJSON_AddNumberToObject(o, "line", rt->line);
-	cfs = cJSON_AddArrayToObject(o, "custom_fields");
+	jdoc_number(d, o, "id", (double)rt->scf_id);
+	jdoc_string(d, o, "title", rt->title);
+	jdoc_string(d, o, "remote_id", rt->remote_id);
+	jdoc_string(d, o, "closing_message", rt->closing_message);
+	jdoc_number(d, o, "line", rt->line);
+	cfs = jdoc_array(d, o, "custom_fields");
 	for (size_t j = 0; j < rt->n_custom; j++) {
 		const struct cfg_custom_field *cf = &rt->custom[j];
-		cJSON *x = cJSON_CreateObject();
-		add_str(x, "field", cf->field);
-		add_str(x, "kind", cf->kind == CFG_CUSTOM_STATIC ? "static" : "answer");
-		add_str(x, "question", cf->question);
-		add_str(x, cf->kind == CFG_CUSTOM_STATIC ? "value" : "default", cf->value);
-		cJSON_AddItemToArray(cfs, x);
+		cJSON *x = jdoc_object(d, cfs, NULL);
+		jdoc_string(d, x, "field", cf->field);
+		jdoc_string(d, x, "kind", cf->kind == CFG_CUSTOM_STATIC ? "static" : "answer");
+		jdoc_string(d, x, "question", cf->question);
+		jdoc_string(d, x, cf->kind == CFG_CUSTOM_STATIC ? "value" : "default", cf->value);
 	}
-	return o;
 }
 
 enum err_status cfg_describe_json(const struct cfg *c, struct buf *out)
 {
-	cJSON *root = cJSON_CreateObject(), *st, *types, *msgs;
+	struct jdoc d = JDOC_INIT;
+	cJSON *root = jdoc_root_object(&d), *st, *types, *msgs;
 	char *txt;
 	enum err_status rc;
 
-	if (!root)
-		return ERR_TEMP;
-	add_str(root, "configuration", c->path);
-	add_str(root, "half", cfg_half_name(c->half));
-	add_str(root, "log_level", cfg_log_level_name(c->log_level));
-	cJSON_AddItemToObject(root, "spool", json_spool(&c->spool));
-	cJSON_AddItemToObject(root, "scf",
-	                      c->scf.base_url ? json_scf(&c->scf) : cJSON_CreateNull());
-	cJSON_AddItemToObject(root, "cartegraph",
-	                      c->cg.base_url ? json_cg(&c->cg) : cJSON_CreateNull());
-	cJSON_AddItemToObject(root, "geocoder",
-	                      c->geocoder.base_url ? json_geocoder(&c->geocoder)
-	                                           : cJSON_CreateNull());
-	st = cJSON_AddArrayToObject(root, "status_map");
+	jdoc_string(&d, root, "configuration", c->path);
+	jdoc_string(&d, root, "half", cfg_half_name(c->half));
+	jdoc_string(&d, root, "log_level", cfg_log_level_name(c->log_level));
+	json_spool(&d, root, &c->spool);
+	json_scf(&d, root, &c->scf);
+	json_cg(&d, root, &c->cg);
+	json_geocoder(&d, root, &c->geocoder);
+	st = jdoc_array(&d, root, "status_map");
 	for (size_t i = 0; i < c->n_status; i++) {
-		cJSON *x = cJSON_CreateObject();
-		add_str(x, "scf", c->status[i].scf);
-		add_str(x, "oms", c->status[i].oms);
-		add_str(x, "note", c->status[i].note);
-		cJSON_AddItemToArray(st, x);
+		cJSON *x = jdoc_object(&d, st, NULL);
+		jdoc_string(&d, x, "scf", c->status[i].scf);
+		jdoc_string(&d, x, "oms", c->status[i].oms);
+		jdoc_string(&d, x, "note", c->status[i].note);
 	}
-	types = cJSON_AddArrayToObject(root, "request_types");
+	types = jdoc_array(&d, root, "request_types");
 	for (size_t i = 0; i < c->n_types; i++)
-		cJSON_AddItemToArray(types, json_type(&c->types[i]));
-	msgs = cJSON_AddObjectToObject(root, "messages");
-	add_str(msgs, "acknowledgment", c->messages.ack);
-	add_str(msgs, "closing", c->messages.closing);
-	txt = cJSON_Print(root);
-	cJSON_Delete(root);
+		json_type(&d, types, &c->types[i]);
+	msgs = jdoc_object(&d, root, "messages");
+	jdoc_string(&d, msgs, "acknowledgment", c->messages.ack);
+	jdoc_string(&d, msgs, "closing", c->messages.closing);
+	/* No document rather than one with members missing. */
+	txt = jdoc_print(&d, 1);
+	jdoc_release(&d);
 	if (!txt)
 		return ERR_TEMP;
 	rc = buf_adds(out, txt);
 	if (rc == ERR_OK)
 		rc = buf_adds(out, "\n");
-	free(txt);
+	cJSON_free(txt);
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include "cfg.h"
 #include "cli.h"
+#include "jdoc.h"
 
 static const char usage_text[] =
     "usage: scfgate config check FILE [--json]\n"
@@ -35,6 +36,7 @@ static int do_check(int argc, char **argv)
 {
 	const char *file = NULL;
 	int json = 0, rc;
+	enum err_status st;
 	struct cfg *c = NULL;
 	struct err e;
 	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
@@ -54,23 +56,26 @@ static int do_check(int argc, char **argv)
 	err_clear(&e);
 	if (cfg_load_file(file, &c, &e) != ERR_OK) {
 		if (json) {
-			cJSON *o = cJSON_CreateObject();
+			struct jdoc d = JDOC_INIT;
+			cJSON *o = jdoc_root_object(&d);
 			char *t;
-			cJSON_AddBoolToObject(o, "ok", 0);
-			cJSON_AddStringToObject(o, "error", e.msg);
-			t = cJSON_Print(o);
+			jdoc_bool(&d, o, "ok", 0);
+			jdoc_string(&d, o, "error", e.msg);
+			t = jdoc_print(&d, 1);
 			if (t)
 				printf("%s\n", t);
 			cJSON_free(t);
-			cJSON_Delete(o);
+			jdoc_release(&d);
 		}
 		return cli_fail("config", &e);
 	}
-	if (json)
-		cfg_describe_json(c, &out);
-	else
-		cfg_describe(c, &out);
-	rc = write_buf(&out);
+	st = json ? cfg_describe_json(c, &out) : cfg_describe(c, &out);
+	if (st != ERR_OK) {
+		err_set(&e, st, "%s: out of memory describing the configuration", file);
+		rc = cli_fail("config", &e);
+	} else {
+		rc = write_buf(&out);
+	}
 	if (rc == CLI_EXIT_OK && !json)
 		fprintf(stderr, "%s: ok (%zu request types)\n", file, c->n_types);
 	buf_release(&out);

@@ -22,6 +22,7 @@
 #include "bundle.h"
 #include "cfg.h"
 #include "cli.h"
+#include "jdoc.h"
 #include "oms.h"
 #include "record.h"
 #include "scf.h"
@@ -162,15 +163,19 @@ static int need_queue(const struct opts *o, const char *sub)
 	return 0;
 }
 
-static int print_json(cJSON *j)
+/* Prints and releases d; a document with a failed addition is not printed. */
+static int print_json(struct jdoc *d)
 {
-	char *t = cJSON_Print(j);
+	char *t = jdoc_print(d, 1);
 
-	if (t)
-		printf("%s\n", t);
+	jdoc_release(d);
+	if (!t) {
+		fprintf(stderr, "scfgate spool: out of memory building the JSON output\n");
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", t);
 	cJSON_free(t);
-	cJSON_Delete(j);
-	return t ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return CLI_EXIT_OK;
 }
 
 /* ---- ls ---- */
@@ -178,6 +183,7 @@ static int print_json(cJSON *j)
 struct ls_ctx {
 	const struct opts *o;
 	const char *queue;
+	struct jdoc doc;
 	cJSON *arr;
 	size_t n;
 };
@@ -191,16 +197,18 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 	gmtime_r(&ent->mtime, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	x->n++;
-	if (x->arr) {
-		cJSON *j = cJSON_CreateObject();
-		cJSON_AddStringToObject(j, "queue", x->queue);
-		cJSON_AddStringToObject(j, "dir", spool_dir_name(ent->dir));
-		cJSON_AddStringToObject(j, "name", ent->name);
-		cJSON_AddStringToObject(j, "producer", ent->producer);
-		cJSON_AddNumberToObject(j, "seq", (double)ent->seq);
-		cJSON_AddNumberToObject(j, "size", (double)ent->size);
-		cJSON_AddStringToObject(j, "mtime", when);
-		cJSON_AddItemToArray(x->arr, j);
+	if (x->o->json) {
+		struct jdoc *d = &x->doc;
+		cJSON *j = jdoc_object(d, x->arr, NULL);
+		jdoc_string(d, j, "queue", x->queue);
+		jdoc_string(d, j, "dir", spool_dir_name(ent->dir));
+		jdoc_string(d, j, "name", ent->name);
+		jdoc_string(d, j, "producer", ent->producer);
+		jdoc_number(d, j, "seq", (double)ent->seq);
+		jdoc_number(d, j, "size", (double)ent->size);
+		jdoc_string(d, j, "mtime", when);
+		/* no use listing on into a document that will not be printed */
+		return jdoc_failed(d) ? -1 : 0;
 	} else {
 		printf("%-8s %-6s %-40s %8lld  %s\n", x->queue, spool_dir_name(ent->dir), ent->name,
 		       (long long)ent->size, when);
@@ -219,7 +227,7 @@ static int do_ls(struct opts *o)
 {
 	static const enum spool_dir dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_HOLD, SPOOL_FAILED,
 	                                      SPOOL_DONE};
-	struct ls_ctx x = {.o = o};
+	struct ls_ctx x = {.o = o, .doc = JDOC_INIT};
 	int only = -1;
 	struct err e;
 
@@ -229,7 +237,7 @@ static int do_ls(struct opts *o)
 			return cli_usage("spool", "ls: unknown directory '%s'", o->dir);
 	}
 	if (o->json)
-		x.arr = cJSON_CreateArray();
+		x.arr = jdoc_root_array(&x.doc);
 	for (size_t q = 0; q < 2; q++) {
 		const char *queue = o->queue ? o->queue : queues[q];
 		if (!o->queue && !queue_exists(o->root, queue))
@@ -239,15 +247,15 @@ static int do_ls(struct opts *o)
 			if (only >= 0 && (int)dirs[d] != only)
 				continue;
 			if (spool_list(o->root, queue, dirs[d], ls_one, &x, &e) != ERR_OK) {
-				cJSON_Delete(x.arr);
+				jdoc_release(&x.doc);
 				return cli_fail("spool", &e);
 			}
 		}
 		if (o->queue)
 			break;
 	}
-	if (x.arr)
-		return print_json(x.arr);
+	if (o->json)
+		return print_json(&x.doc);
 	if (!x.n)
 		fprintf(stderr, "no records\n");
 	return CLI_EXIT_OK;
@@ -255,98 +263,95 @@ static int do_ls(struct opts *o)
 
 /* ---- show ---- */
 
-static void add_str(cJSON *j, const char *k, const char *v)
+/* A field the record does not have is left out, in JSON as in text. */
+static void add_str(struct jdoc *d, cJSON *j, const char *k, const char *v)
 {
 	if (v)
-		cJSON_AddStringToObject(j, k, v);
+		jdoc_string(d, j, k, v);
 }
 
-static void add_int(cJSON *j, const char *k, int64_t v)
+static void add_int(struct jdoc *d, cJSON *j, const char *k, int64_t v)
 {
-	cJSON_AddNumberToObject(j, k, (double)v);
+	jdoc_number(d, j, k, (double)v);
 }
 
-static cJSON *comment_json(const struct record_comment *c)
+static void comment_json(struct jdoc *d, cJSON *j, const struct record_comment *c)
 {
-	cJSON *j = cJSON_CreateObject();
-
-	add_int(j, "issue_id", c->issue_id);
-	add_str(j, "comment_id", c->comment_id);
-	add_str(j, "created_at", c->created_at);
-	add_int(j, "commenter_id", c->commenter_id);
-	add_str(j, "commenter_name", c->commenter_name);
-	add_str(j, "text", c->text);
-	cJSON_AddBoolToObject(j, "is_system", c->is_system);
-	add_str(j, "media_url", c->media_url);
-	add_str(j, "source_json", c->source_json);
-	return j;
+	add_int(d, j, "issue_id", c->issue_id);
+	add_str(d, j, "comment_id", c->comment_id);
+	add_str(d, j, "created_at", c->created_at);
+	add_int(d, j, "commenter_id", c->commenter_id);
+	add_str(d, j, "commenter_name", c->commenter_name);
+	add_str(d, j, "text", c->text);
+	jdoc_bool(d, j, "is_system", c->is_system);
+	add_str(d, j, "media_url", c->media_url);
+	add_str(d, j, "source_json", c->source_json);
 }
 
-static cJSON *payload_json(const struct record *r)
+static void payload_json(struct jdoc *d, cJSON *parent, const struct record *r)
 {
-	cJSON *j = cJSON_CreateObject();
+	const char *kind = record_kind_name(r->kind);
+	cJSON *j = jdoc_object(d, parent, kind ? kind : "payload");
 
 	switch (r->kind) {
 	case RECORD_ISSUE: {
 		const struct record_issue *i = &r->u.issue;
-		cJSON *qs = cJSON_CreateArray(), *cs = cJSON_CreateArray();
-		add_int(j, "issue_id", i->issue_id);
-		add_int(j, "request_type_id", i->request_type_id);
-		add_str(j, "request_type_title", i->request_type_title);
-		add_str(j, "status", i->status);
-		add_str(j, "summary", i->summary);
-		add_str(j, "description", i->description);
-		cJSON_AddNumberToObject(j, "lat", i->lat);
-		cJSON_AddNumberToObject(j, "lng", i->lng);
-		add_str(j, "address", i->address);
-		add_int(j, "reporter_id", i->reporter_id);
-		add_str(j, "reporter_name", i->reporter_name);
-		add_str(j, "created_at", i->created_at);
-		add_str(j, "updated_at", i->updated_at);
-		add_str(j, "html_url", i->html_url);
-		add_str(j, "media_url", i->media_url);
+		cJSON *qs, *cs;
+		add_int(d, j, "issue_id", i->issue_id);
+		add_int(d, j, "request_type_id", i->request_type_id);
+		add_str(d, j, "request_type_title", i->request_type_title);
+		add_str(d, j, "status", i->status);
+		add_str(d, j, "summary", i->summary);
+		add_str(d, j, "description", i->description);
+		jdoc_number(d, j, "lat", i->lat);
+		jdoc_number(d, j, "lng", i->lng);
+		add_str(d, j, "address", i->address);
+		add_int(d, j, "reporter_id", i->reporter_id);
+		add_str(d, j, "reporter_name", i->reporter_name);
+		add_str(d, j, "created_at", i->created_at);
+		add_str(d, j, "updated_at", i->updated_at);
+		add_str(d, j, "html_url", i->html_url);
+		add_str(d, j, "media_url", i->media_url);
+		qs = jdoc_array(d, j, "questions");
 		for (size_t k = 0; k < i->n_questions; k++) {
-			cJSON *q = cJSON_CreateObject();
-			add_str(q, "question", i->questions[k].question);
-			add_str(q, "answer", i->questions[k].answer);
-			cJSON_AddItemToArray(qs, q);
+			cJSON *q = jdoc_object(d, qs, NULL);
+			add_str(d, q, "question", i->questions[k].question);
+			add_str(d, q, "answer", i->questions[k].answer);
 		}
-		cJSON_AddItemToObject(j, "questions", qs);
+		cs = jdoc_array(d, j, "comments");
 		for (size_t k = 0; k < i->n_comments; k++)
-			cJSON_AddItemToArray(cs, comment_json(&i->comments[k]));
-		cJSON_AddItemToObject(j, "comments", cs);
-		add_str(j, "source_json", i->source_json);
+			comment_json(d, jdoc_object(d, cs, NULL), &i->comments[k]);
+		add_str(d, j, "source_json", i->source_json);
 		break;
 	}
 	case RECORD_COMMENT:
-		cJSON_Delete(j);
-		return comment_json(&r->u.comment);
+		comment_json(d, j, &r->u.comment);
+		break;
 	case RECORD_ATTACHMENT:
-		add_int(j, "issue_id", r->u.attachment.issue_id);
-		add_str(j, "comment_id", r->u.attachment.comment_id);
-		add_str(j, "url", r->u.attachment.url);
-		add_str(j, "content_type", r->u.attachment.content_type);
+		add_int(d, j, "issue_id", r->u.attachment.issue_id);
+		add_str(d, j, "comment_id", r->u.attachment.comment_id);
+		add_str(d, j, "url", r->u.attachment.url);
+		add_str(d, j, "content_type", r->u.attachment.content_type);
 		break;
 	case RECORD_ACK:
-		add_int(j, "issue_id", r->u.ack.issue_id);
-		add_int(j, "oid", r->u.ack.oid);
-		add_str(j, "request_id", r->u.ack.request_id);
-		add_int(j, "request_type_id", r->u.ack.request_type_id);
-		add_str(j, "request_type_title", r->u.ack.request_type_title);
-		add_str(j, "accepted_at", r->u.ack.accepted_at);
+		add_int(d, j, "issue_id", r->u.ack.issue_id);
+		add_int(d, j, "oid", r->u.ack.oid);
+		add_str(d, j, "request_id", r->u.ack.request_id);
+		add_int(d, j, "request_type_id", r->u.ack.request_type_id);
+		add_str(d, j, "request_type_title", r->u.ack.request_type_title);
+		add_str(d, j, "accepted_at", r->u.ack.accepted_at);
 		break;
 	case RECORD_CLOSE:
-		add_int(j, "issue_id", r->u.close.issue_id);
-		add_int(j, "oid", r->u.close.oid);
-		add_str(j, "request_id", r->u.close.request_id);
-		add_int(j, "request_type_id", r->u.close.request_type_id);
-		add_str(j, "request_type_title", r->u.close.request_type_title);
-		add_str(j, "oms_status", r->u.close.oms_status);
-		add_str(j, "closed_at", r->u.close.closed_at);
-		add_str(j, "source_json", r->u.close.source_json);
+		add_int(d, j, "issue_id", r->u.close.issue_id);
+		add_int(d, j, "oid", r->u.close.oid);
+		add_str(d, j, "request_id", r->u.close.request_id);
+		add_int(d, j, "request_type_id", r->u.close.request_type_id);
+		add_str(d, j, "request_type_title", r->u.close.request_type_title);
+		add_str(d, j, "oms_status", r->u.close.oms_status);
+		add_str(d, j, "closed_at", r->u.close.closed_at);
+		add_str(d, j, "source_json", r->u.close.source_json);
 		break;
 	}
-	return j;
 }
 
 static void print_text(const cJSON *j, int indent)
@@ -459,6 +464,7 @@ static int do_show(struct opts *o)
 	struct record *r = NULL;
 	enum err_status st;
 	struct err e;
+	struct jdoc d = JDOC_INIT;
 	cJSON *j, *env;
 	const char *verdict;
 	int rc;
@@ -472,28 +478,30 @@ static int do_show(struct opts *o)
 	err_clear(&e);
 	st = check_file(path, pub, &r, &e);
 	verdict = !pub ? "not checked (no --pubkey)" : st == ERR_OK ? "ok" : "FAILED";
-	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "file", path);
-	cJSON_AddStringToObject(j, "verification", verdict);
+	j = jdoc_root_object(&d);
+	jdoc_string(&d, j, "file", path);
+	jdoc_string(&d, j, "verification", verdict);
 	if (st != ERR_OK)
-		cJSON_AddStringToObject(j, "error", e.msg);
+		jdoc_string(&d, j, "error", e.msg);
 	if (r) {
-		env = cJSON_AddObjectToObject(j, "envelope");
-		add_int(env, "format", r->format_version);
-		add_str(env, "producer", r->producer);
-		add_int(env, "seq", (int64_t)r->seq);
-		add_str(env, "kind", record_kind_name(r->kind));
-		add_str(env, "created", r->created);
-		add_str(env, "key", r->key);
-		cJSON_AddItemToObject(
-		    j, record_kind_name(r->kind) ? record_kind_name(r->kind) : "payload",
-		    payload_json(r));
+		env = jdoc_object(&d, j, "envelope");
+		add_int(&d, env, "format", r->format_version);
+		add_str(&d, env, "producer", r->producer);
+		add_int(&d, env, "seq", (int64_t)r->seq);
+		add_str(&d, env, "kind", record_kind_name(r->kind));
+		add_str(&d, env, "created", r->created);
+		add_str(&d, env, "key", r->key);
+		payload_json(&d, j, r);
 	}
 	if (o->json) {
-		rc = print_json(j);
+		rc = print_json(&d);
+	} else if (jdoc_failed(&d)) {
+		jdoc_release(&d);
+		fprintf(stderr, "scfgate spool: out of memory building the output\n");
+		rc = CLI_EXIT_FAIL;
 	} else {
 		print_text(j, 0);
-		cJSON_Delete(j);
+		jdoc_release(&d);
 		rc = CLI_EXIT_OK;
 	}
 	record_free(r);
@@ -585,9 +593,35 @@ static int do_verify(struct opts *o)
 
 /* ---- stat ---- */
 
+static void stat_json(struct jdoc *d, cJSON *arr, const char *queue, const struct spool_stats *st,
+                      time_t now)
+{
+	cJSON *j = jdoc_object(d, arr, NULL), *depth, *g;
+
+	jdoc_string(d, j, "queue", queue);
+	depth = jdoc_object(d, j, "depth");
+	for (int k = 0; k < SPOOL_STATE; k++)
+		jdoc_number(d, depth, spool_dir_name((enum spool_dir)k), (double)st->count[k]);
+	jdoc_number(d, j, "oldest_waiting_age_seconds",
+	            st->oldest_new ? (double)(now - st->oldest_new) : 0);
+	jdoc_number(d, j, "next_seq", (double)st->next_seq);
+	jdoc_number(d, j, "failed", (double)st->count[SPOOL_FAILED]);
+	jdoc_number(d, j, "conflicts", (double)st->conflicts);
+	if (!st->gap.active) {
+		jdoc_null(d, j, "gap");
+		return;
+	}
+	g = jdoc_object(d, j, "gap");
+	jdoc_string(d, g, "producer", st->gap.producer);
+	jdoc_number(d, g, "seq", (double)st->gap.seq);
+	jdoc_number(d, g, "age_seconds", (double)(now - st->gap.since));
+	jdoc_bool(d, g, "alarm", st->gap.alarmed);
+}
+
 static int do_stat(struct opts *o)
 {
-	cJSON *arr = o->json ? cJSON_CreateArray() : NULL;
+	struct jdoc doc = JDOC_INIT;
+	cJSON *arr = o->json ? jdoc_root_array(&doc) : NULL;
 	time_t now = time(NULL);
 	int shown = 0;
 
@@ -597,36 +631,14 @@ static int do_stat(struct opts *o)
 		struct err e;
 		if (spool_stats(o->root, queue, o->gap_alarm, &st, &e) != ERR_OK) {
 			if (o->queue) {
-				cJSON_Delete(arr);
+				jdoc_release(&doc);
 				return cli_fail("spool", &e);
 			}
 			continue;
 		}
 		shown++;
-		if (arr) {
-			cJSON *j = cJSON_CreateObject(), *d = cJSON_CreateObject();
-			cJSON_AddStringToObject(j, "queue", queue);
-			for (int k = 0; k < SPOOL_STATE; k++)
-				cJSON_AddNumberToObject(d, spool_dir_name((enum spool_dir)k),
-				                        (double)st.count[k]);
-			cJSON_AddItemToObject(j, "depth", d);
-			cJSON_AddNumberToObject(j, "oldest_waiting_age_seconds",
-			                        st.oldest_new ? (double)(now - st.oldest_new) : 0);
-			cJSON_AddNumberToObject(j, "next_seq", (double)st.next_seq);
-			cJSON_AddNumberToObject(j, "failed", (double)st.count[SPOOL_FAILED]);
-			cJSON_AddNumberToObject(j, "conflicts", (double)st.conflicts);
-			if (st.gap.active) {
-				cJSON *g = cJSON_CreateObject();
-				cJSON_AddStringToObject(g, "producer", st.gap.producer);
-				cJSON_AddNumberToObject(g, "seq", (double)st.gap.seq);
-				cJSON_AddNumberToObject(g, "age_seconds",
-				                        (double)(now - st.gap.since));
-				cJSON_AddBoolToObject(g, "alarm", st.gap.alarmed);
-				cJSON_AddItemToObject(j, "gap", g);
-			} else {
-				cJSON_AddNullToObject(j, "gap");
-			}
-			cJSON_AddItemToArray(arr, j);
+		if (o->json) {
+			stat_json(&doc, arr, queue, &st, now);
 			continue;
 		}
 		printf("%s: new %zu  cur %zu  hold %zu  failed %zu  done %zu  tmp %zu\n", queue,
@@ -648,8 +660,8 @@ static int do_stat(struct opts *o)
 		if (o->queue)
 			break;
 	}
-	if (arr)
-		return print_json(arr);
+	if (o->json)
+		return print_json(&doc);
 	if (!shown)
 		return cli_usage("spool", "stat: no queue under %s", o->root);
 	return CLI_EXIT_OK;

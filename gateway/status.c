@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "jdoc.h"
 #include "oms.h"
 #include "scf.h"
 #include "spool.h"
@@ -388,119 +389,122 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 	return out->len ? ERR_OK : ERR_TEMP;
 }
 
-static cJSON *json_list(const struct status_list *l)
+static void json_list(struct jdoc *d, cJSON *parent, const char *key, const struct status_list *l)
 {
-	cJSON *a = cJSON_CreateArray();
+	cJSON *a = jdoc_array(d, parent, key);
 
 	for (size_t i = 0; a && i < l->n; i++) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "name", l->rec[i].name);
-		cJSON_AddStringToObject(o, "why", l->rec[i].why);
-		cJSON_AddNumberToObject(o, "mtime", (double)l->rec[i].mtime);
-		cJSON_AddItemToArray(a, o);
+		cJSON *o = jdoc_object(d, a, NULL);
+		jdoc_string(d, o, "name", l->rec[i].name);
+		jdoc_string(d, o, "why", l->rec[i].why);
+		jdoc_number(d, o, "mtime", (double)l->rec[i].mtime);
 	}
-	return a;
 }
 
-static cJSON *json_queue(const struct status_report *r, const struct status_queue *q)
+static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
+                       const struct status_queue *q)
 {
 	const struct spool_stats *st = &q->st;
-	cJSON *o = cJSON_CreateObject(), *dirs, *g;
+	cJSON *o = jdoc_object(d, qs, NULL), *dirs, *g;
 
-	cJSON_AddStringToObject(o, "name", q->name);
-	cJSON_AddStringToObject(o, "role", q->produced_here ? "produced" : "consumed");
-	cJSON_AddBoolToObject(o, "readable", q->readable);
-	cJSON_AddBoolToObject(o, "exists", !q->absent);
+	jdoc_string(d, o, "name", q->name);
+	jdoc_string(d, o, "role", q->produced_here ? "produced" : "consumed");
+	jdoc_bool(d, o, "readable", q->readable);
+	jdoc_bool(d, o, "exists", !q->absent);
 	if (q->error[0])
-		cJSON_AddStringToObject(o, "error", q->error);
-	dirs = cJSON_AddObjectToObject(o, "count");
-	for (int d = 0; d < SPOOL_STATE; d++)
-		cJSON_AddNumberToObject(dirs, spool_dir_name((enum spool_dir)d),
-		                        (double)st->count[d]);
+		jdoc_string(d, o, "error", q->error);
+	dirs = jdoc_object(d, o, "count");
+	for (int k = 0; k < SPOOL_STATE; k++)
+		jdoc_number(d, dirs, spool_dir_name((enum spool_dir)k), (double)st->count[k]);
 	if (st->oldest_new)
-		cJSON_AddNumberToObject(o, "oldest_waiting_seconds",
-		                        (double)(r->now - st->oldest_new));
+		jdoc_number(d, o, "oldest_waiting_seconds", (double)(r->now - st->oldest_new));
 	else
-		cJSON_AddNullToObject(o, "oldest_waiting_seconds");
+		jdoc_null(d, o, "oldest_waiting_seconds");
 	if (st->gap.active) {
-		g = cJSON_AddObjectToObject(o, "gap");
-		cJSON_AddStringToObject(g, "producer", st->gap.producer);
-		cJSON_AddNumberToObject(g, "seq", (double)st->gap.seq);
-		cJSON_AddNumberToObject(g, "since", (double)st->gap.since);
-		cJSON_AddNumberToObject(g, "seconds", (double)(r->now - st->gap.since));
-		cJSON_AddBoolToObject(g, "alarmed", st->gap.alarmed);
+		g = jdoc_object(d, o, "gap");
+		jdoc_string(d, g, "producer", st->gap.producer);
+		jdoc_number(d, g, "seq", (double)st->gap.seq);
+		jdoc_number(d, g, "since", (double)st->gap.since);
+		jdoc_number(d, g, "seconds", (double)(r->now - st->gap.since));
+		jdoc_bool(d, g, "alarmed", st->gap.alarmed);
 	} else {
-		cJSON_AddNullToObject(o, "gap");
+		jdoc_null(d, o, "gap");
 	}
 	if (!q->produced_here)
-		cJSON_AddNumberToObject(o, "next_seq", (double)(st->next_seq ? st->next_seq : 1));
-	cJSON_AddNumberToObject(o, "conflicts", (double)st->conflicts);
-	cJSON_AddItemToObject(o, "failed", json_list(&q->failed));
-	cJSON_AddItemToObject(o, "held", json_list(&q->held));
-	return o;
+		jdoc_number(d, o, "next_seq", (double)(st->next_seq ? st->next_seq : 1));
+	jdoc_number(d, o, "conflicts", (double)st->conflicts);
+	json_list(d, o, "failed", &q->failed);
+	json_list(d, o, "held", &q->held);
+}
+
+static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
+{
+	cJSON *h = jdoc_object(d, o, cfg_half_name(r->half));
+	cJSON *ls = jdoc_object(d, h, "last_success");
+	char when[32];
+
+	if (r->half == CFG_HALF_SCF) {
+		if (r->last_ok)
+			jdoc_number(d, ls, "seeclickfix", (double)r->last_ok);
+		else
+			jdoc_null(d, ls, "seeclickfix");
+		if (r->state_ok && r->watermark) {
+			fmt_time((time_t)r->watermark, when);
+			jdoc_string(d, h, "watermark", when);
+			jdoc_number(d, h, "watermark_epoch", (double)r->watermark);
+		} else {
+			jdoc_null(d, h, "watermark");
+		}
+		if (!r->state_ok)
+			jdoc_string(d, h, "state_error", r->state_error);
+		return;
+	}
+	if (r->last_ok)
+		jdoc_number(d, ls, "cartegraph", (double)r->last_ok);
+	else
+		jdoc_null(d, ls, "cartegraph");
+	if (r->state_ok) {
+		jdoc_number(d, h, "tracked_open", (double)r->tracked_open);
+		jdoc_number(d, h, "entries", (double)r->entries);
+	} else {
+		jdoc_null(d, h, "tracked_open");
+		jdoc_string(d, h, "state_error", r->state_error);
+	}
 }
 
 enum err_status status_render_json(const struct status_report *r, struct buf *out)
 {
-	cJSON *o = cJSON_CreateObject(), *qs, *h, *ls;
+	struct jdoc d = JDOC_INIT;
+	cJSON *o = jdoc_root_object(&d), *qs;
 	enum err_status s = ERR_TEMP;
-	char when[32], *text;
+	char *text;
 
-	if (!o)
-		return ERR_TEMP;
-	cJSON_AddStringToObject(o, "half", cfg_half_name(r->half));
-	cJSON_AddStringToObject(o, "config", r->config);
-	cJSON_AddStringToObject(o, "root", r->root);
-	cJSON_AddNumberToObject(o, "now", (double)r->now);
-	cJSON_AddBoolToObject(o, "attention", status_attention(r));
-	cJSON_AddStringToObject(o, "summary", r->summary);
-	qs = cJSON_AddArrayToObject(o, "queues");
+	jdoc_string(&d, o, "half", cfg_half_name(r->half));
+	jdoc_string(&d, o, "config", r->config);
+	jdoc_string(&d, o, "root", r->root);
+	jdoc_number(&d, o, "now", (double)r->now);
+	jdoc_bool(&d, o, "attention", status_attention(r));
+	jdoc_string(&d, o, "summary", r->summary);
+	qs = jdoc_array(&d, o, "queues");
 	for (int i = 0; i < 2; i++)
-		cJSON_AddItemToArray(qs, json_queue(r, &r->q[i]));
-	h = cJSON_AddObjectToObject(o, cfg_half_name(r->half));
-	ls = cJSON_AddObjectToObject(h, "last_success");
-	if (r->half == CFG_HALF_SCF) {
-		if (r->last_ok)
-			cJSON_AddNumberToObject(ls, "seeclickfix", (double)r->last_ok);
-		else
-			cJSON_AddNullToObject(ls, "seeclickfix");
-		if (r->state_ok && r->watermark) {
-			fmt_time((time_t)r->watermark, when);
-			cJSON_AddStringToObject(h, "watermark", when);
-			cJSON_AddNumberToObject(h, "watermark_epoch", (double)r->watermark);
-		} else {
-			cJSON_AddNullToObject(h, "watermark");
-		}
-		if (!r->state_ok)
-			cJSON_AddStringToObject(h, "state_error", r->state_error);
-	} else {
-		if (r->last_ok)
-			cJSON_AddNumberToObject(ls, "cartegraph", (double)r->last_ok);
-		else
-			cJSON_AddNullToObject(ls, "cartegraph");
-		if (r->state_ok) {
-			cJSON_AddNumberToObject(h, "tracked_open", (double)r->tracked_open);
-			cJSON_AddNumberToObject(h, "entries", (double)r->entries);
-		} else {
-			cJSON_AddNullToObject(h, "tracked_open");
-			cJSON_AddStringToObject(h, "state_error", r->state_error);
-		}
-	}
+		json_queue(&d, qs, r, &r->q[i]);
+	json_half(&d, o, r);
 	if (r->alert_at) {
-		cJSON *fs = cJSON_AddObjectToObject(o, "fatal_stop");
+		cJSON *fs = jdoc_object(&d, o, "fatal_stop");
 
-		cJSON_AddNumberToObject(fs, "at", (double)r->alert_at);
-		cJSON_AddStringToObject(fs, "reason", r->alert);
+		jdoc_number(&d, fs, "at", (double)r->alert_at);
+		jdoc_string(&d, fs, "reason", r->alert);
 	} else {
-		cJSON_AddNullToObject(o, "fatal_stop");
+		jdoc_null(&d, o, "fatal_stop");
 	}
-	text = cJSON_PrintUnformatted(o);
+	/* No document rather than one with members missing. */
+	text = jdoc_print(&d, 0);
 	if (text) {
 		s = buf_adds(out, text);
 		if (s == ERR_OK)
 			s = buf_adds(out, "\n");
-		free(text);
+		cJSON_free(text);
 	}
-	cJSON_Delete(o);
+	jdoc_release(&d);
 	return s;
 }

@@ -2,8 +2,9 @@
  * test_oom.c: fail the Nth allocation, for every N.
  *
  * Each operation below (decode, encode, a queue round trip, pipelined
- * group commits, the importer, and the
- * mappings between the APIs' JSON and records) runs once per allocation
+ * group commits, the importer, the
+ * mappings between the APIs' JSON and records, and the JSON documents of
+ * `status --json` and `config check --json`) runs once per allocation
  * it makes, with exactly
  * that allocation failing: allocations from our own code (the test is
  * linked with -Wl,--wrap for malloc, calloc, realloc and strdup, which
@@ -45,6 +46,7 @@
 #include "record.h"
 #include "sig.h"
 #include "spool.h"
+#include "status.h"
 #include "test_spool_util.h"
 
 /* ---- the failing allocator ---------------------------------------------- */
@@ -692,6 +694,74 @@ static void test_cg_reply_every_failure(void **state)
 	            10);
 }
 
+/* ---- JSON output: whole or not at all ------------------------------------ */
+
+/* `scfgate status --json` and `config check --json`: a failed allocation
+ * may only make the render fail (temporary); a document it does return
+ * must be the one rendered with no failure, member for member. */
+struct render_ctx {
+	const struct cfg *cfg;
+	const struct status_report *report;
+	const char *want_status, *want_config;
+};
+
+static enum err_status render_op(void *ctx, struct err *e)
+{
+	struct render_ctx *c = ctx;
+	struct buf status = BUF_INIT_CAP(BUF_DEFAULT_CAP), config = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	enum err_status st = status_render_json(c->report, &status);
+
+	if (st == ERR_OK)
+		st = cfg_describe_json(c->cfg, &config);
+	if (st == ERR_OK && (strcmp(buf_str(&status), c->want_status) != 0 ||
+	                     strcmp(buf_str(&config), c->want_config) != 0))
+		st = err_set(e, ERR_PERM, "rendered an incomplete document:\n%s%s",
+		             buf_str(&status), buf_str(&config));
+	else if (st != ERR_OK)
+		err_set(e, st, "render failed");
+	buf_release(&status);
+	buf_release(&config);
+	return st;
+}
+
+static void test_json_output_every_failure(void **state)
+{
+	struct cfg *cfg = example_cfg_load(CFG_HALF_OMS);
+	char *root = tsu_tmpdir("oomstatus"), path[4200];
+	struct buf want_status = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct buf want_config = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct status_report *report = NULL;
+	struct render_ctx c;
+	struct err e;
+
+	(void)state;
+	/* a failed record with its reason, so the lists have members too */
+	snprintf(path, sizeof(path), "%s/outbound", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/outbound/failed", root);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/outbound/failed/00000000000000000042-scf.xml", root);
+	tsu_write(path, "<x/>", 4);
+	strncat(path, ".why", sizeof(path) - strlen(path) - 1);
+	tsu_write(path, "bad signature\n", 14);
+	free(cfg->spool.root);
+	cfg->spool.root = strdup(root);
+	assert_int_equal(status_collect(cfg, 1800000000, &report, &e), ERR_OK);
+	assert_int_equal(status_render_json(report, &want_status), ERR_OK);
+	assert_int_equal(cfg_describe_json(cfg, &want_config), ERR_OK);
+	assert_non_null(strstr(buf_str(&want_status), "\"why\":\"bad signature\""));
+	assert_non_null(strstr(buf_str(&want_status), "\"attention\":true"));
+	assert_non_null(strstr(buf_str(&want_config), "\"request_types\""));
+	c = (struct render_ctx){cfg, report, buf_str(&want_status), buf_str(&want_config)};
+	assert_true(every_failure("status and config JSON", render_op, NULL, &c) > 50);
+	status_free(report);
+	buf_release(&want_status);
+	buf_release(&want_config);
+	cfg_free(cfg);
+	tsu_rmrf(root);
+	free(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +772,7 @@ int main(void)
 	    cmocka_unit_test(test_import_every_failure),
 	    cmocka_unit_test_setup_teardown(test_scf_issue_every_failure, map_setup, map_teardown),
 	    cmocka_unit_test_setup_teardown(test_cg_reply_every_failure, map_setup, map_teardown),
+	    cmocka_unit_test(test_json_output_every_failure),
 	};
 
 	install_allocators();
