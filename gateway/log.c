@@ -12,6 +12,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "jdoc.h"
+
 static char log_ident[32] = "scfgate";
 static enum log_level log_threshold = LOGL_INFO;
 static int log_json;
@@ -104,19 +106,20 @@ static void emit(enum log_level level, char *line)
 	line[len] = '\0';
 }
 
+/* NULL when out of memory: a line without its message or level would
+ * mislead whatever reads the log. */
 static char *json_line(enum log_level level, const char *ts, const char *msg)
 {
-	cJSON *o = cJSON_CreateObject();
-	char *text = NULL;
+	struct jdoc d = JDOC_INIT;
+	cJSON *o = jdoc_root_object(&d);
+	char *text;
 
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "ts", ts);
-	cJSON_AddStringToObject(o, "level", log_level_name(level));
-	cJSON_AddStringToObject(o, "ident", log_ident);
-	cJSON_AddStringToObject(o, "msg", msg);
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
+	jdoc_string(&d, o, "ts", ts);
+	jdoc_string(&d, o, "level", log_level_name(level));
+	jdoc_string(&d, o, "ident", log_ident);
+	jdoc_string(&d, o, "msg", msg);
+	text = jdoc_print(&d, 0);
+	jdoc_release(&d);
 	return text;
 }
 

@@ -1,12 +1,13 @@
 # Geocoding (gateway/geo*.c): the pure parser and chooser on recorded
 # answers, the client against the real geo-sim process, and the parser's
 # fuzz corpus.  The tests link a small library of geo and the modules it
-# uses (http, log, credential files, buf, err) rather than all of
+# uses (http, log and its jdoc, credential files, buf, err) rather than all of
 # libscfgw, so they keep building while other parts of the gateway are
 # being changed.
 add_library(scfgeo_test STATIC
   ${CMAKE_SOURCE_DIR}/gateway/geo.c ${CMAKE_SOURCE_DIR}/gateway/geo_parse.c
   ${CMAKE_SOURCE_DIR}/gateway/http.c ${CMAKE_SOURCE_DIR}/gateway/log.c
+  ${CMAKE_SOURCE_DIR}/gateway/jdoc.c
   ${CMAKE_SOURCE_DIR}/gateway/cfg_secret.c
   ${CMAKE_SOURCE_DIR}/spool/buf.c ${CMAKE_SOURCE_DIR}/spool/err.c)
 target_include_directories(scfgeo_test PUBLIC ${CMAKE_SOURCE_DIR}/gateway ${CMAKE_SOURCE_DIR}/spool)
