@@ -296,18 +296,28 @@ enum err_status spool_read_file(const char *path, struct buf *b, int *missing, s
 	return st;
 }
 
+int spool_file_holds(const char *path, const void *data, size_t len)
+{
+	struct buf b = BUF_INIT_CAP(RECORD_MAX_BYTES);
+	int missing = 0, r = -2;
+
+	if (spool_read_file(path, &b, &missing, NULL) == ERR_OK)
+		r = b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
+	else if (missing)
+		r = -1;
+	buf_release(&b);
+	return r;
+}
+
 int spool_same_bytes(const char *a, const char *b)
 {
 	struct buf x = BUF_INIT_CAP(RECORD_MAX_BYTES);
-	struct buf y = BUF_INIT_CAP(RECORD_MAX_BYTES);
 	int r = -1;
 
-	if (spool_read_file(a, &x, NULL, NULL) == ERR_OK &&
-	    spool_read_file(b, &y, NULL, NULL) == ERR_OK)
-		r = x.len == y.len && (x.len == 0 || memcmp(x.data, y.data, x.len) == 0);
+	if (spool_read_file(a, &x, NULL, NULL) == ERR_OK)
+		r = spool_file_holds(b, x.data, x.len);
 	buf_release(&x);
-	buf_release(&y);
-	return r;
+	return r < 0 ? -1 : r;
 }
 
 uint64_t spool_counter_read(int fd)

@@ -22,23 +22,6 @@
 static const enum spool_dir present_dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE, SPOOL_FAILED,
                                               SPOOL_HOLD};
 
-/* 1 same bytes, 0 different, -1 absent, -2 present but unreadable (out
- * of memory, I/O error: not a reason to import it a second time). */
-static int same_as_file(const char *path, const void *data, size_t len)
-{
-	struct buf b = BUF_INIT_CAP(RECORD_MAX_BYTES);
-	int missing = 0, r = -2;
-
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return -1;
-	if (spool_read_file(path, &b, &missing, NULL) == ERR_OK)
-		r = b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
-	else if (missing)
-		r = -1; /* claimed or moved since the access */
-	buf_release(&b);
-	return r;
-}
-
 /* Is name in the queue already?  ERR_OK with *dup 1 (same bytes) or 0
  * (nowhere); ERR_PERM when a file of that name has other bytes. */
 static enum err_status find_present(const struct spool_q *q, const char *name, const void *data,
@@ -54,7 +37,7 @@ static enum err_status find_present(const struct spool_q *q, const char *name, c
 		st = spool_join(path, q->dir[present_dirs[i]], name, e);
 		if (st != ERR_OK)
 			return st;
-		same = same_as_file(path, data, len);
+		same = spool_file_holds(path, data, len);
 		if (same == 1) {
 			*dup = 1;
 			return ERR_OK;

@@ -108,6 +108,10 @@ enum err_status spool_rename_noreplace(const char *from, const char *to, int *ex
  * ENOENT -> ERR_TEMP with *missing = 1. */
 enum err_status spool_read_file(const char *path, struct buf *b, int *missing, struct err *e);
 
+/* 1 if the file at path holds exactly data; 0 if other bytes; -1 if
+ * there is no such file; -2 if it cannot be read (out of memory, I/O,
+ * over RECORD_MAX_BYTES), which is no reason to take it for absent. */
+int spool_file_holds(const char *path, const void *data, size_t len);
 /* 1 if the two files have identical bytes; 0 if not; -1 on error. */
 int spool_same_bytes(const char *a, const char *b);
 
