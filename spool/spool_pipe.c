@@ -53,15 +53,10 @@ static void flush_slot(struct spool_producer *p, struct pipe_slot *s, int broken
 		return;
 	}
 	spool_group_discard(p, &s->g);
-	if (s->g.n == 0) {
-		s->st = err_set(&s->e, ERR_TEMP,
-		                "producer %s: empty group not committed: an earlier group failed",
-		                p->id);
-		return;
-	}
-	s->st = err_set(
-	    &s->e, ERR_TEMP, "producer %s: seq %llu-%llu not committed: an earlier group failed",
-	    p->id, (unsigned long long)s->g.first, (unsigned long long)(s->g.first + s->g.n - 1));
+	s->st = err_set(&s->e, ERR_TEMP,
+	                "producer %s: %zu records from seq %llu not committed: an earlier group "
+	                "failed",
+	                p->id, s->g.n, (unsigned long long)s->g.first);
 }
 
 static void *pipe_flusher(void *arg)
