@@ -209,10 +209,9 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 		jdoc_string(d, j, "mtime", when);
 		/* no use listing on into a document that will not be printed */
 		return jdoc_failed(d) ? -1 : 0;
-	} else {
-		printf("%-8s %-6s %-40s %8lld  %s\n", x->queue, spool_dir_name(ent->dir), ent->name,
-		       (long long)ent->size, when);
 	}
+	printf("%-8s %-6s %-40s %8lld  %s\n", x->queue, spool_dir_name(ent->dir), ent->name,
+	       (long long)ent->size, when);
 	return 0;
 }
 
