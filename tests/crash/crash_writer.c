@@ -136,6 +136,25 @@ static enum err_status pipe_burst(struct spool_producer *p, const char *root, lo
 	return b.st;
 }
 
+/* Records in the next commit; 0 for a burst of pipelined groups.  Mixed:
+ * 1 in 6 a burst, 2 in 6 a group of 1-16 (of 1: a single commit), the
+ * rest single commits; SCFGATE_WRITER_MODE fixes one kind. */
+static int next_commit_size(const char *mode)
+{
+	int pick;
+
+	if (mode && strcmp(mode, "single") == 0)
+		return 1;
+	if (mode && strcmp(mode, "group") == 0)
+		return 2 + rand() % 15;
+	if (mode && strcmp(mode, "pipe") == 0)
+		return 0;
+	pick = rand() % 6;
+	if (pick < 2)
+		return 1 + rand() % 16;
+	return pick == 2 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct spool_producer *p;
@@ -160,20 +179,13 @@ int main(int argc, char **argv)
 	}
 	ack_fd = tsu_log_open(argv[3]);
 	while (count < 0 || done < count) {
-		int pick = rand() % 6;
-		int k = pick < 2 ? 1 + rand() % 16 : 1;
+		int k = next_commit_size(mode);
 		uint64_t first = spool_producer_next_seq(p);
 		size_t n_done = 0;
 		struct record **recs;
 		enum err_status st;
 
-		if (mode && strcmp(mode, "single") == 0)
-			k = 1, pick = 5;
-		else if (mode && strcmp(mode, "group") == 0)
-			k = 2 + rand() % 15, pick = 0;
-		else if (mode && strcmp(mode, "pipe") == 0)
-			pick = 2;
-		if (pick == 2) {
+		if (k == 0) {
 			st = pipe_burst(p, argv[1], &done, &e);
 		} else {
 			recs = new_records(k);
