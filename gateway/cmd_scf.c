@@ -99,9 +99,10 @@ int cmd_scf(int argc, char **argv)
 	if (cfg_load_file(config, &c, &e) != ERR_OK)
 		return cli_fail("scf", &e);
 	if (c->half != CFG_HALF_SCF) {
+		rc = cli_usage("scf", "%s is a configuration for the %s half", config,
+		               cfg_half_name(c->half));
 		cfg_free(c);
-		return cli_usage("scf", "%s is a configuration for the %s half", config,
-		                 cfg_half_name(c->half));
+		return rc;
 	}
 	log_open("scf", cli_log_level(c->log_level), log_json);
 

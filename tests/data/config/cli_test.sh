@@ -52,6 +52,16 @@ grep -q "bad_placeholder.xml:[0-9]*: closingMessage: unknown placeholder {ticket
 "$bin" config --help | grep -q import-csv || fail "--help"
 "$bin" config check --help | grep -q "config check" || fail "check --help"
 
+# a half started with the other half's configuration: exit 2, one line
+# naming the half (the scf command once read the configuration after
+# freeing it to write this line)
+"$bin" scf --once --config "$dir/oms/cfg.xml" >/dev/null 2>"$dir/err"
+[ $? -eq 2 ] || fail "scf with an oms configuration did not exit 2: $(cat "$dir/err")"
+grep -q "is a configuration for the oms half" "$dir/err" || fail "scf: $(cat "$dir/err")"
+"$bin" oms --once --config "$dir/scf/cfg.xml" >/dev/null 2>"$dir/err"
+[ $? -eq 2 ] || fail "oms with an scf configuration did not exit 2: $(cat "$dir/err")"
+grep -q "is a configuration for the scf half" "$dir/err" || fail "oms: $(cat "$dir/err")"
+
 # import-csv
 "$bin" config import-csv "$data/request_types.csv" >"$dir/types.xml" || fail "import-csv"
 grep -q 'id="14550"' "$dir/types.xml" || fail "import-csv output"
