@@ -166,6 +166,12 @@ void scf_stats_get(const struct scf_half *h, struct scf_stats *out);
 /* The HTTP counters of the half's single client. */
 void scf_http_stats(const struct scf_half *h, struct http_stats *out);
 
+/* The id in member name of o (pure, for tests and fuzzing): a JSON number
+ * that is a whole number from 1 to 2^53, or a string of 1 to 18 decimal
+ * digits.  Anything else (absent, negative, fractional, 1e400, "12ab")
+ * gives 0, which every caller treats as "no usable id". */
+int64_t scf_json_id(const cJSON *o, const char *name);
+
 /* One list page (pure, for tests and fuzzing): *doc is the parsed body
  * (cJSON_Delete it), *issues its "issues" array, *next the next page
  * number or 0 when metadata.pagination.next_page is null or absent.

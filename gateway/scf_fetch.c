@@ -12,6 +12,7 @@
  * slipped through (the seen-state makes re-reading free of duplicates).
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,15 +187,24 @@ struct pass {
 	int dirty; /* state changed without a record */
 };
 
-static int64_t json_id(const cJSON *o, const char *name)
+int64_t scf_json_id(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	size_t n;
 
+	/* Range first: converting a double outside int64_t (1e400 reads as
+	 * infinity) is undefined behaviour. */
 	if (cJSON_IsNumber(v))
-		return (int64_t)v->valuedouble;
-	if (cJSON_IsString(v))
-		return strtoll(v->valuestring, NULL, 10);
-	return 0;
+		return v->valuedouble >= 1 && v->valuedouble <= 9007199254740992.0 &&
+		               v->valuedouble == floor(v->valuedouble)
+		           ? (int64_t)v->valuedouble
+		           : 0;
+	if (!cJSON_IsString(v))
+		return 0;
+	n = strlen(v->valuestring);
+	if (n < 1 || n > 18 || strspn(v->valuestring, "0123456789") != n)
+		return 0;
+	return strtoll(v->valuestring, NULL, 10);
 }
 
 static const char *json_str(const cJSON *o, const char *name)
@@ -233,7 +243,7 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 {
 	struct scf_half *h = p->h;
 	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(obj, "request_type");
-	int64_t rt_id = rt ? json_id(rt, "id") : 0;
+	int64_t rt_id = rt ? scf_json_id(rt, "id") : 0;
 	struct record *r;
 	enum err_status s;
 	struct err me;
@@ -364,7 +374,7 @@ static enum err_status tracked_issue(struct pass *p, const cJSON *obj, int64_t i
 
 static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e)
 {
-	int64_t id = json_id(obj, "id");
+	int64_t id = scf_json_id(obj, "id");
 	const char *status = json_str(obj, "status");
 	const char *was;
 	char key[64];
@@ -633,7 +643,7 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 		cJSON_ArrayForEach(it, issues)
 		{
 			int64_t upd = scf_time_parse(json_str(it, "updated_at"));
-			unsigned first = seen_add(&ids, json_id(it, "id"), page);
+			unsigned first = seen_add(&ids, scf_json_id(it, "id"), page);
 
 			if (first && (safe_wm < 0 || page_last[first] < safe_wm))
 				safe_wm = page_last[first];

@@ -125,6 +125,10 @@ static void drop_prefix(struct scf_state *s, const char *prefix)
 	lo = i >= 0 ? (size_t)i : (size_t)(-i - 1);
 	for (hi = lo; hi < s->n && strncmp(s->v[hi].key, prefix, plen) == 0; hi++)
 		free(s->v[hi].key);
+	/* An empty state has no array at all: memmove on NULL is undefined
+	 * even for zero bytes. */
+	if (hi == lo)
+		return;
 	memmove(s->v + lo, s->v + hi, (s->n - hi) * sizeof(*s->v));
 	s->n -= hi - lo;
 }

@@ -159,6 +159,60 @@ static void forget_compacts(void **unused)
 	scf_state_free(s);
 }
 
+/* Forgetting an issue of an empty state (no array allocated yet) is a
+ * no-op, not a memmove on NULL (UBSan stops the test on the old code). */
+static void forget_on_empty_state(void **unused)
+{
+	struct scf_state *s = NULL;
+	struct err e;
+	char sd[128];
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/forget-empty", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	scf_state_forget_issue(s, 5);
+	assert_int_equal(scf_state_count(s), 0);
+	assert_int_equal(scf_state_put(s, "issue/5", "O"), ERR_OK);
+	assert_int_equal(scf_state_count(s), 1);
+	scf_state_free(s);
+}
+
+/* Ids from SCF JSON: whole numbers in range, or digit strings; anything
+ * else is 0 ("no usable id"), never an out-of-range conversion. */
+static void json_ids(void **unused)
+{
+	static const struct {
+		const char *json;
+		int64_t want;
+	} cases[] = {
+	    {"{\"id\":4312}", 4312},
+	    {"{\"id\":\"4312\"}", 4312},
+	    {"{\"id\":9007199254740992}", 9007199254740992LL},
+	    {"{\"id\":1e400}", 0},
+	    {"{\"id\":-1e400}", 0},
+	    {"{\"id\":1e19}", 0},
+	    {"{\"id\":-5}", 0},
+	    {"{\"id\":0}", 0},
+	    {"{\"id\":12.5}", 0},
+	    {"{\"id\":\"12ab\"}", 0},
+	    {"{\"id\":\"\"}", 0},
+	    {"{\"id\":\"99999999999999999999\"}", 0},
+	    {"{\"id\":null}", 0},
+	    {"{}", 0},
+	};
+
+	(void)unused;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *o = cJSON_Parse(cases[i].json);
+
+		assert_non_null(o);
+		if (scf_json_id(o, "id") != cases[i].want)
+			fail_msg("%s: got %lld, want %lld", cases[i].json,
+			         (long long)scf_json_id(o, "id"), (long long)cases[i].want);
+		cJSON_Delete(o);
+	}
+}
+
 static void many_keys_sorted(void **unused)
 {
 	struct scf_state *s = NULL, *t = NULL;
@@ -256,6 +310,8 @@ int main(void)
 	    cmocka_unit_test(empty_then_roundtrip),
 	    cmocka_unit_test(status_fields_roundtrip),
 	    cmocka_unit_test(forget_compacts),
+	    cmocka_unit_test(forget_on_empty_state),
+	    cmocka_unit_test(json_ids),
 	    cmocka_unit_test(many_keys_sorted),
 	    cmocka_unit_test(damaged_newest_falls_back),
 	    cmocka_unit_test(garbage_only_is_fatal),
