@@ -154,16 +154,26 @@ static uint64_t now_ms(void)
 }
 
 /* Cut "token=<value>" out of a message from the HTTP layer. */
-static void scrub_token(char *msg)
+void geo_scrub_token(char *msg, size_t size)
 {
 	char *p = msg;
 
 	while ((p = strstr(p, "token=")) != NULL) {
 		char *v = p + 6, *end = v + strcspn(v, "& \"'");
+		/* Bytes from v to the end of the buffer: at least 1 (the NUL).
+		 * A message cut right after "token=" may hold a value shorter
+		 * than the three stars, so the stars and the tail are cut to
+		 * what fits instead of growing the string past the buffer. */
+		size_t room = size - (size_t)(v - msg);
+		size_t stars = room > 3 ? 3 : room - 1;
+		size_t tail = strlen(end) + 1;
 
-		memmove(v + 3, end, strlen(end) + 1);
-		memcpy(v, "***", 3);
-		p = v + 3;
+		if (stars + tail > room)
+			tail = room - stars;
+		memmove(v + stars, end, tail);
+		memcpy(v, "***", stars);
+		v[stars + tail - 1] = '\0';
+		p = v + stars;
 	}
 }
 
@@ -205,7 +215,7 @@ static void http_failure(struct geo_client *g, int reverse, const struct http_re
 	const char *curl_why;
 	struct geo_reply *rep;
 
-	scrub_token(he->msg);
+	geo_scrub_token(he->msg, sizeof(he->msg));
 	/* ArcGIS Enterprise may send its error body with a real 4xx/5xx
 	 * (reverseGeocode's "nothing here" too). */
 	rep = resp->status >= 400 && resp->body.len ? malloc(sizeof(*rep)) : NULL;

@@ -184,4 +184,11 @@ struct geo_stats {
 
 void geo_stats_get(const struct geo_client *g, struct geo_stats *out);
 
+/* Replace the value of every "token=" in msg (a NUL-terminated string in
+ * a buffer of size bytes) by "***", so an error message that shows a
+ * request URL never shows the token.  The result always fits the buffer:
+ * a value cut short at the end of the buffer is replaced by as many
+ * stars as fit.  Exposed for tests; geo.c applies it to every error. */
+void geo_scrub_token(char *msg, size_t size);
+
 #endif
