@@ -8,6 +8,7 @@
 #include <archive_entry.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/xmlreader.h>
 #include <libxml/xmlschemas.h>
@@ -724,7 +727,7 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 	struct bundle_info local;
 	struct rd r;
 	enum err_status st;
-	int rc;
+	int rc, fd = -1;
 
 	memset(&r, 0, sizeof(r));
 	if (!info)
@@ -750,10 +753,25 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 	archive_read_support_filter_gzip(r.a);
 	archive_read_support_filter_zstd(r.a);
 	archive_read_support_filter_none(r.a);
-	if (path)
-		rc = archive_read_open_filename(r.a, path, 65536);
-	else
+	if (path) {
+		/* A bundle comes from removable media or the other side: a FIFO
+		 * or device under its name would block or misbehave, so only a
+		 * regular file is opened (a link the operator typed is fine). */
+		struct stat sb;
+
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			st = err_errno(e, errno == ENOENT ? ERR_PERM : ERR_TEMP, errno, "%s", path);
+			goto out;
+		}
+		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			st = fail(&r, ERR_PERM, "%s: not a regular file (never read)", path);
+			goto out;
+		}
+		rc = archive_read_open_fd(r.a, fd, 65536);
+	} else {
 		rc = archive_read_open_memory(r.a, mem, len);
+	}
 	if (rc != ARCHIVE_OK) {
 		const char *why = archive_error_string(r.a);
 		st = fail(&r, ERR_PERM, "%s: not a bundle (truncated or corrupt archive): %s",
@@ -766,6 +784,8 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 out:
 	if (r.a)
 		archive_read_free(r.a);
+	if (fd >= 0)
+		close(fd);
 	buf_release(&r.data);
 	if (st == ERR_OK && out && !expect) {
 		*out = r.t;

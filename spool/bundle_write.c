@@ -456,7 +456,7 @@ enum err_status bundle_walk(const char *root, const char *queue, enum spool_dir 
 			memset(&ent, 0, sizeof(ent));
 			ent.dir = d;
 			record_file_name(ent.name, seq, s.p[i].producer);
-			if (walk_join(path, dir, ent.name) != 0 || stat(path, &sb) != 0)
+			if (walk_join(path, dir, ent.name) != 0 || lstat(path, &sb) != 0)
 				continue;
 			ent.seq = seq;
 			snprintf(ent.producer, sizeof(ent.producer), "%s", s.p[i].producer);
@@ -495,6 +495,7 @@ static int export_one(const struct spool_entry *ent, void *vctx)
 {
 	struct export_ctx *x = vctx;
 	char path[SPOOL_PATH_MAX];
+	enum spool_entry_type type;
 
 	if (!selected(x, ent))
 		return 0;
@@ -507,8 +508,10 @@ static int export_one(const struct spool_entry *ent, void *vctx)
 		x->st = err_set(x->e, ERR_PERM, "%s/%s: path too long", x->dir, ent->name);
 		return 1;
 	}
-	x->st = buf_read_file(&x->rec, path, x->e);
-	if (x->st != ERR_OK && access(path, F_OK) != 0 && errno == ENOENT) {
+	/* What is exported gets signed: never a link's target, never a FIFO
+	 * (a read would block), only a regular file within the record cap. */
+	x->st = spool_read_untrusted(path, RECORD_MAX_BYTES, &x->rec, &type, x->e);
+	if (type == SPOOL_ENTRY_MISSING) {
 		/* Claimed or moved since the listing: no longer this source's. */
 		x->st = ERR_OK;
 		return 0;

@@ -74,9 +74,9 @@ struct record_comment {
 	int64_t commenter_id; /* 0 when anonymous */
 	char *commenter_name;
 	char *text;
-	int is_system;        /* "... assigned this issue to ..." and similar */
-	char *media_url;      /* comment photo (image_full), or NULL */
-	char *source_json;    /* verbatim comment JSON, or NULL */
+	int is_system;     /* "... assigned this issue to ..." and similar */
+	char *media_url;   /* comment photo (image_full), or NULL */
+	char *source_json; /* verbatim comment JSON, or NULL */
 };
 
 struct record_issue {
@@ -97,9 +97,9 @@ struct record_issue {
 	char *media_url; /* media.image_full, never representative_image_url */
 	size_t n_questions;
 	struct record_qa *questions;
-	size_t n_comments;                /* public comments at first sight, */
-	struct record_comment *comments;  /* sent with the create, not again */
-	char *source_json;                /* verbatim issue JSON */
+	size_t n_comments;               /* public comments at first sight, */
+	struct record_comment *comments; /* sent with the create, not again */
+	char *source_json;               /* verbatim issue JSON */
 };
 
 struct record_attachment {
@@ -111,8 +111,8 @@ struct record_attachment {
 
 struct record_ack {
 	int64_t issue_id;
-	int64_t oid;       /* Cartegraph Oid */
-	char *request_id;  /* Cartegraph IDField */
+	int64_t oid;      /* Cartegraph Oid */
+	char *request_id; /* Cartegraph IDField */
 	int64_t request_type_id;
 	char *request_type_title; /* for message placeholders, or NULL */
 	char *accepted_at;
@@ -124,7 +124,7 @@ struct record_close {
 	char *request_id;
 	int64_t request_type_id; /* picks the per-category closing message */
 	char *request_type_title;
-	char *oms_status;  /* the Cartegraph status value seen ("Closed") */
+	char *oms_status; /* the Cartegraph status value seen ("Closed") */
 	char *closed_at;
 	char *source_json; /* the Cartegraph record as polled, or NULL */
 };
@@ -166,19 +166,19 @@ int record_parse_file_name(const char *name, uint64_t *seq, char producer[RECORD
 
 /* Serialize, validate and sign.  out receives the file bytes. */
 enum err_status record_encode(struct record *r, const struct sig_key *key, struct buf *out,
-			      struct err *e);
+                              struct err *e);
 
 /* Parse, validate, verify.  On success *out is a new record (record_free).
  * pub may be NULL only for inspection tools, which then must call
  * record_decode_unverified below instead; record_decode rejects NULL. */
 enum err_status record_decode(const char *bytes, size_t len, const struct sig_key *pub,
-			      struct record **out, struct err *e);
+                              struct record **out, struct err *e);
 
 /* Parse and validate without a key (for `spool show` of a record whose
  * key is unknown); the signature is not checked.  Never use the result
  * to act. */
 enum err_status record_decode_unverified(const char *bytes, size_t len, struct record **out,
-					 struct err *e);
+                                         struct err *e);
 
 /* The embedded schemas/record.xsd text (for tools that print it). */
 extern const char record_xsd_text[];

@@ -368,6 +368,44 @@ typedef int (*spool_entry_fn)(const struct spool_entry *ent, void *ctx);
 enum err_status spool_list(const char *root, const char *queue, enum spool_dir d, spool_entry_fn fn,
                            void *ctx, struct err *e);
 
+/*
+ * What a name in a queue or a bundle turned out to be.  Files come from
+ * the other side, which may be hostile: only a regular file is ever
+ * read.
+ */
+enum spool_entry_type {
+	SPOOL_ENTRY_REGULAR = 0,
+	SPOOL_ENTRY_MISSING, /* no such name (yet, or any more) */
+	SPOOL_ENTRY_SYMLINK, /* never followed */
+	SPOOL_ENTRY_DIR,
+	SPOOL_ENTRY_FIFO, /* never opened: a read would block */
+	SPOOL_ENTRY_DEVICE,
+	SPOOL_ENTRY_SOCKET,
+	SPOOL_ENTRY_UNREADABLE, /* a regular file we may not read (mode, I/O) */
+	SPOOL_ENTRY_TOO_LARGE,  /* a regular file over the cap */
+};
+
+/* "a symbolic link", "a FIFO", ... for messages. */
+const char *spool_entry_type_name(enum spool_entry_type t);
+
+/* What path is, by lstat: never followed, never opened.  MISSING when
+ * absent, UNREADABLE when lstat fails otherwise. */
+enum spool_entry_type spool_entry_type_of(const char *path);
+
+/*
+ * Read a whole file that came from the other side (b is reset first):
+ * lstat, then open(O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC), fstat the
+ * descriptor and require the same regular file of at most cap bytes,
+ * then read at most cap bytes.  A symbolic link is never followed, a
+ * FIFO or device never opened, a directory never listed.  *type (may be
+ * NULL) says what the name was.  Status: ERR_OK for a regular file read
+ * whole; ERR_TEMP for MISSING and UNREADABLE (I/O, out of memory; a file
+ * may be replaced between calls); ERR_PERM for every other type, which
+ * no amount of waiting turns into a record.
+ */
+enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b,
+                                     enum spool_entry_type *type, struct err *e);
+
 /* Read and verify one file (pub NULL: decode without verification, for
  * inspection only; *verified is then 0).  *out: record_free. */
 enum err_status spool_read_record(const char *path, const struct sig_key *pub, struct record **out,

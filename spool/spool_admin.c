@@ -64,7 +64,7 @@ static void entry_fill(struct spool_entry *ent, enum spool_dir d, const char *di
 		ent->seq = 0;
 		ent->producer[0] = '\0';
 	}
-	if (spool_join(path, dir, name, NULL) == ERR_OK && stat(path, &sb) == 0) {
+	if (spool_join(path, dir, name, NULL) == ERR_OK && lstat(path, &sb) == 0) {
 		ent->size = sb.st_size;
 		ent->mtime = sb.st_mtime;
 	}

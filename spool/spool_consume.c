@@ -185,14 +185,40 @@ static int verifies(struct spool_consumer *c, const char *path)
 	return ok;
 }
 
+/* 1 for what may still turn into a record: a regular file (maybe still
+ * arriving, maybe too large) or one that cannot be read right now. */
+static int entry_may_become_record(enum spool_entry_type t)
+{
+	return t == SPOOL_ENTRY_REGULAR || t == SPOOL_ENTRY_UNREADABLE ||
+	       t == SPOOL_ENTRY_TOO_LARGE;
+}
+
+/* A FIFO, link, directory or device under a record name in new/ never
+ * turns into a record: set it aside at once (renamed, never opened), so
+ * the queue moves on. */
+static enum err_status quarantine_entry(struct spool_consumer *c, const char *name,
+                                        enum spool_entry_type type, struct err *e)
+{
+	char reason[128];
+
+	snprintf(reason, sizeof(reason), "%s, not a regular file: never read",
+	         spool_entry_type_name(type));
+	return quarantine(c, SPOOL_NEW, name, name, reason, NULL, e);
+}
+
 static int settle_passed(struct spool_consumer *c, const char *name, struct err *e)
 {
 	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD, SPOOL_CUR};
 	char here[SPOOL_PATH_MAX], there[SPOOL_PATH_MAX], base[RECORD_NAME_MAX + 16];
 	char reason[600];
 
+	enum spool_entry_type type;
+
 	if (spool_join(here, c->q.dir[SPOOL_NEW], name, e) != ERR_OK)
 		return -1;
+	type = spool_entry_type_of(here);
+	if (type != SPOOL_ENTRY_MISSING && !entry_may_become_record(type))
+		return quarantine_entry(c, name, type, e) == ERR_OK ? 1 : -1;
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
 		int same;
 		if (spool_join(there, c->q.dir[places[i]], name, e) != ERR_OK)
@@ -323,19 +349,20 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 	struct err de;
 	struct stat sb;
 	enum err_status st;
-	int missing = 0, mismatch = 0;
+	enum spool_entry_type type;
+	int mismatch = 0;
 
 	if (spool_join(path, c->q.dir[SPOOL_NEW], name, e) != ERR_OK ||
 	    spool_join(dst, c->q.dir[SPOOL_CUR], name, e) != ERR_OK)
 		return PROBE_ERROR;
 	err_clear(&de);
-	st = spool_read_file(path, &c->data, &missing, &de);
-	if (missing)
+	st = spool_read_untrusted(path, RECORD_MAX_BYTES, &c->data, &type, &de);
+	if (type == SPOOL_ENTRY_MISSING)
 		return PROBE_ABSENT;
-	if (st == ERR_TEMP) {
-		err_set(e, ERR_TEMP, "%s", de.msg);
-		return PROBE_ERROR;
-	}
+	if (!entry_may_become_record(type))
+		return quarantine_entry(c, name, type, e) == ERR_OK ? PROBE_ABSENT : PROBE_ERROR;
+	/* Unreadable (mode, I/O) waits out the grace period like a file
+	 * still arriving, then is quarantined. */
 	if (st == ERR_OK)
 		st = record_decode(c->data.data, c->data.len, c->pub, &rec, &de);
 	if (st == ERR_OK && (rec->seq != seq || strcmp(rec->producer, producer) != 0)) {
@@ -347,7 +374,7 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 		rec = NULL;
 	}
 	if (st != ERR_OK) {
-		time_t age = stat(path, &sb) == 0 ? time(NULL) - sb.st_mtime : 0;
+		time_t age = lstat(path, &sb) == 0 ? time(NULL) - sb.st_mtime : 0;
 		if (!mismatch && age < (time_t)c->grace) {
 			err_set(e, ERR_TEMP, "%s: not valid yet, may still be arriving (%s)", name,
 			        de.msg);

@@ -272,27 +272,162 @@ enum err_status spool_write_atomic(const char *tmp_dir, const char *dir_final, c
 	return ERR_OK;
 }
 
-enum err_status spool_read_file(const char *path, struct buf *b, int *missing, struct err *e)
+const char *spool_entry_type_name(enum spool_entry_type t)
 {
-	enum err_status st;
+	switch (t) {
+	case SPOOL_ENTRY_REGULAR:
+		return "a regular file";
+	case SPOOL_ENTRY_MISSING:
+		return "absent";
+	case SPOOL_ENTRY_SYMLINK:
+		return "a symbolic link";
+	case SPOOL_ENTRY_DIR:
+		return "a directory";
+	case SPOOL_ENTRY_FIFO:
+		return "a FIFO";
+	case SPOOL_ENTRY_DEVICE:
+		return "a device node";
+	case SPOOL_ENTRY_SOCKET:
+		return "a socket";
+	case SPOOL_ENTRY_UNREADABLE:
+		return "an unreadable file";
+	case SPOOL_ENTRY_TOO_LARGE:
+		return "a file over the size limit";
+	}
+	return "an unknown kind of file";
+}
+
+static enum spool_entry_type type_of_mode(mode_t m)
+{
+	if (S_ISREG(m))
+		return SPOOL_ENTRY_REGULAR;
+	if (S_ISLNK(m))
+		return SPOOL_ENTRY_SYMLINK;
+	if (S_ISDIR(m))
+		return SPOOL_ENTRY_DIR;
+	if (S_ISFIFO(m))
+		return SPOOL_ENTRY_FIFO;
+	if (S_ISSOCK(m))
+		return SPOOL_ENTRY_SOCKET;
+	return SPOOL_ENTRY_DEVICE;
+}
+
+enum spool_entry_type spool_entry_type_of(const char *path)
+{
 	struct stat sb;
 
-	if (missing)
-		*missing = 0;
+	if (lstat(path, &sb) != 0)
+		return errno == ENOENT ? SPOOL_ENTRY_MISSING : SPOOL_ENTRY_UNREADABLE;
+	return type_of_mode(sb.st_mode);
+}
+
+/* Refuse what is not a regular file of at most cap bytes. */
+static enum err_status check_entry(const char *path, const struct stat *sb, size_t cap,
+                                   enum spool_entry_type *type, struct err *e)
+{
+	*type = type_of_mode(sb->st_mode);
+	if (*type != SPOOL_ENTRY_REGULAR)
+		return err_set(e, ERR_PERM, "%s: %s, not a regular file (never read)", path,
+		               spool_entry_type_name(*type));
+	if (sb->st_size > (off_t)cap) {
+		*type = SPOOL_ENTRY_TOO_LARGE;
+		return err_set(e, ERR_PERM, "%s: %lld bytes, larger than the %zu-byte limit", path,
+		               (long long)sb->st_size, cap);
+	}
+	return ERR_OK;
+}
+
+static enum err_status read_fd(int fd, const char *path, size_t cap, struct buf *b,
+                               enum spool_entry_type *type, struct err *e)
+{
+	char chunk[65536];
+	enum err_status bs;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*type = SPOOL_ENTRY_UNREADABLE;
+			return err_errno(e, ERR_TEMP, errno, "%s: read", path);
+		}
+		if (n == 0)
+			return ERR_OK;
+		/* The file grew after fstat: the cap holds for what is read. */
+		if (b->len + (size_t)n > cap) {
+			*type = SPOOL_ENTRY_TOO_LARGE;
+			return err_set(e, ERR_PERM, "%s: larger than the %zu-byte limit", path,
+			               cap);
+		}
+		bs = buf_add(b, chunk, (size_t)n);
+		if (bs != ERR_OK) {
+			/* The reader's buffer has a smaller cap (ERR_PERM), or
+			 * memory ran out (ERR_TEMP). */
+			*type = bs == ERR_PERM ? SPOOL_ENTRY_TOO_LARGE : SPOOL_ENTRY_UNREADABLE;
+			return bs == ERR_PERM
+			           ? err_set(e, bs, "%s: larger than the %zu-byte limit", path,
+			                     b->cap)
+			           : err_set(e, bs, "%s: out of memory reading it", path);
+		}
+	}
+}
+
+enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b,
+                                     enum spool_entry_type *type, struct err *e)
+{
+	enum spool_entry_type dummy;
+	struct stat before, sb;
+	enum err_status st;
+	int fd;
+
+	if (!type)
+		type = &dummy;
+	*type = SPOOL_ENTRY_MISSING;
 	buf_reset(b);
-	if (stat(path, &sb) != 0) {
-		if (errno == ENOENT && missing)
-			*missing = 1;
+	/* lstat first: opening a device node can have effects of its own,
+	 * and a FIFO must not even be opened. */
+	if (lstat(path, &before) != 0) {
+		if (errno != ENOENT)
+			*type = SPOOL_ENTRY_UNREADABLE;
 		return err_errno(e, ERR_TEMP, errno, "%s", path);
 	}
-	if (sb.st_size > (off_t)RECORD_MAX_BYTES)
-		return err_set(e, ERR_PERM, "%s: %lld bytes, larger than the %zu-byte limit", path,
-		               (long long)sb.st_size, RECORD_MAX_BYTES);
-	st = buf_read_file(b, path, e);
-	if (st != ERR_OK && missing && access(path, F_OK) != 0 && errno == ENOENT) {
-		*missing = 1;
-		return err_set(e, ERR_TEMP, "%s: vanished", path);
+	st = check_entry(path, &before, cap, type, e);
+	if (st != ERR_OK)
+		return st;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int saved = errno;
+		if (saved == ENOENT)
+			*type = SPOOL_ENTRY_MISSING;
+		else if (saved == ELOOP)
+			*type = SPOOL_ENTRY_SYMLINK; /* replaced by a link after lstat */
+		else
+			*type = SPOOL_ENTRY_UNREADABLE;
+		return err_errno(e, *type == SPOOL_ENTRY_SYMLINK ? ERR_PERM : ERR_TEMP, saved, "%s",
+		                 path);
 	}
+	/* The descriptor is what counts: the name may have been swapped
+	 * between lstat and open. */
+	if (fstat(fd, &sb) != 0) {
+		*type = SPOOL_ENTRY_UNREADABLE;
+		st = err_errno(e, ERR_TEMP, errno, "%s: fstat", path);
+	} else if ((st = check_entry(path, &sb, cap, type, e)) == ERR_OK) {
+		st = read_fd(fd, path, cap, b, type, e);
+	}
+	close(fd);
+	if (st != ERR_OK)
+		buf_reset(b);
+	return st;
+}
+
+enum err_status spool_read_file(const char *path, struct buf *b, int *missing, struct err *e)
+{
+	enum spool_entry_type type;
+	enum err_status st = spool_read_untrusted(path, RECORD_MAX_BYTES, b, &type, e);
+
+	if (missing)
+		*missing = type == SPOOL_ENTRY_MISSING;
 	return st;
 }
 

@@ -770,6 +770,94 @@ static void test_duplicate_and_conflict(void **state)
 	spool_consumer_free(c);
 }
 
+/* new/NAME replaced by something that is not a regular file. */
+static void plant(const char *path, const char *what, const char *target)
+{
+	unlink(path);
+	if (strcmp(what, "fifo") == 0)
+		assert_int_equal(mkfifo(path, 0644), 0);
+	else if (strcmp(what, "dir") == 0)
+		assert_int_equal(mkdir(path, 0755), 0);
+	else if (strcmp(what, "symlink") == 0)
+		assert_int_equal(symlink(target, path), 0);
+}
+
+static void assert_quarantined_as(struct fx *f, uint64_t seq, const char *what)
+{
+	char path[SPOOL_PATH_MAX];
+	char *why;
+
+	qpath(path, f->root, SPOOL_FAILED, seq, ".why");
+	why = tsu_read(path, NULL);
+	if (!why)
+		fail_msg("seq %llu: no .why in failed/", (unsigned long long)seq);
+	if (!strstr(why, what))
+		fail_msg("seq %llu: .why does not say %s: %s", (unsigned long long)seq, what, why);
+	free(why);
+}
+
+/*
+ * A FIFO, a directory and symbolic links named like the next records:
+ * none is opened or followed (a FIFO would block the consumer for ever,
+ * a link would make it read what the link points to), each is
+ * quarantined with what it was, and the good records around them flow.
+ */
+static void test_hostile_entries(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX], outside[SPOOL_PATH_MAX], canary[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	uint64_t seqs[16];
+	char *data;
+	size_t len;
+
+	/* Old code blocked for ever on the FIFO: fail fast instead. */
+	alarm(60);
+	commit_n(f->root, f->priv, 1, 6);
+	snprintf(canary, sizeof(canary), "%s/canary.fifo", f->keys);
+	assert_int_equal(mkfifo(canary, 0644), 0);
+	/* A good record of this producer, kept outside the spool. */
+	qpath(path, f->root, SPOOL_NEW, 5, NULL);
+	data = tsu_read(path, &len);
+	snprintf(outside, sizeof(outside), "%s/record-5.xml", f->keys);
+	tsu_write(outside, data, len);
+	free(data);
+
+	qpath(path, f->root, SPOOL_NEW, 2, NULL);
+	plant(path, "fifo", NULL);
+	qpath(path, f->root, SPOOL_NEW, 3, NULL);
+	plant(path, "dir", NULL);
+	qpath(path, f->root, SPOOL_NEW, 4, NULL);
+	plant(path, "symlink", canary);
+	qpath(path, f->root, SPOOL_NEW, 5, NULL);
+	plant(path, "symlink", outside);
+
+	c = consumer(f, 600);
+	assert_int_equal(drain(c, seqs, 16), 2);
+	assert_int_equal(seqs[0], 1);
+	assert_int_equal(seqs[1], 6);
+	assert_quarantined_as(f, 2, "a FIFO");
+	assert_quarantined_as(f, 3, "a directory");
+	assert_quarantined_as(f, 4, "a symbolic link");
+	assert_quarantined_as(f, 5, "a symbolic link");
+	/* The link was moved, not followed: the outside file is untouched
+	 * and done/ holds no link. */
+	assert_int_equal(access(outside, F_OK), 0);
+	qpath(path, f->root, SPOOL_DONE, 5, NULL);
+	assert_int_not_equal(access(path, F_OK), 0);
+
+	/* A FIFO under the name of a record already applied: quarantined
+	 * too, and the queue is not wedged behind it. */
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	plant(path, "fifo", NULL);
+	commit_n(f->root, f->priv, 7, 1);
+	assert_int_equal(drain(c, seqs, 16), 1);
+	assert_int_equal(seqs[0], 7);
+	assert_int_not_equal(access(path, F_OK), 0);
+	spool_consumer_free(c);
+	alarm(0);
+}
+
 static void test_hold_release_fail_retry(void **state)
 {
 	struct fx *f = *state;
@@ -1235,6 +1323,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_late_complete_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gap_and_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_and_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),

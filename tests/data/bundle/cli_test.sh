@@ -50,6 +50,34 @@ test -z "$(ls -A "$t/c/inbound/new")$(ls -A "$t/c/inbound/tmp")" ||
 "$bin" bundle import "$t/media/b.tar" --root "$t/c" --queue inbound \
 	--pubkey "$keys/test-oms.pub" | grep -q "2 record(s) imported, 0 already" ||
 	fail "import after a failed flush"
+# Hostile entries: a record name that is a symbolic link (to a file
+# outside the spool) or a FIFO is never packed: export fails naming it
+# and writes no bundle; a bundle path that is a FIFO is refused at once
+# (both used to read through the link or block for ever).
+mkdir -p "$t/h/inbound/new"
+cp "$t/a/inbound/new/00000000000000000007-oms.xml" "$t/h/inbound/new/"
+echo "root:secret-hash:19000:0:99999:7:::" >"$t/canary"
+ln -s "$t/canary" "$t/h/inbound/new/00000000000000000008-oms.xml"
+if timeout 20 "$bin" bundle export --root "$t/h" --queue inbound --key "$keys/test-oms.key" \
+	--out "$t/media/h.tar" >/dev/null 2>"$t/err"; then
+	fail "export packed a symbolic link"
+fi
+grep -q "00000000000000000008-oms.xml: a symbolic link, not a regular file" "$t/err" ||
+	fail "export of a link: $(cat "$t/err")"
+test ! -e "$t/media/h.tar" || fail "a bundle was written"
+rm "$t/h/inbound/new/00000000000000000008-oms.xml"
+mkfifo "$t/h/inbound/new/00000000000000000008-oms.xml"
+if timeout 20 "$bin" bundle export --root "$t/h" --queue inbound --key "$keys/test-oms.key" \
+	--out "$t/media/h.tar" >/dev/null 2>"$t/err"; then
+	fail "export packed a FIFO"
+fi
+grep -q "a FIFO, not a regular file" "$t/err" || fail "export of a FIFO: $(cat "$t/err")"
+mkfifo "$t/media/fifo.tar"
+if timeout 20 "$bin" bundle verify "$t/media/fifo.tar" --pubkey "$keys/test-oms.pub" \
+	>/dev/null 2>"$t/err"; then
+	fail "verify accepted a FIFO"
+fi
+grep -q "fifo.tar: not a regular file" "$t/err" || fail "verify of a FIFO: $(cat "$t/err")"
 # Usage errors exit 2 with one line; --help exits 0.
 set +e
 "$bin" bundle 2>/dev/null; test $? -eq 2 || fail "no sub-command"
