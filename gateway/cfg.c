@@ -19,6 +19,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "cfg.h"
+#include "xmlgate.h"
 #include "map.h"
 
 #define DEFAULT_ACK                                                                                \
@@ -252,13 +253,26 @@ out:
 
 static enum err_status parse(struct loader *ld, const char *bytes, size_t len, xmlDoc **out)
 {
+	struct xmlgate_limits lim;
 	xmlParserCtxt *ctx;
+	struct err ge;
 	xmlDoc *doc;
 
 	*out = NULL;
 	if (len > CFG_MAX_BYTES)
 		return err_set(ld->e, ERR_FATAL, "%s: larger than %zu bytes", ld->name,
 		               CFG_MAX_BYTES);
+	/* The same lexical gate as records: no DTD, and no attribute or
+	 * nesting bomb reaches libxml2. */
+	xmlgate_limits_default(&lim, CFG_MAX_BYTES);
+	if (xmlgate_check(bytes, len, &lim, &ge) != ERR_OK) {
+		const char *m = ge.msg;
+		unsigned line = 0;
+
+		if (sscanf(m, "line %u: ", &line) == 1)
+			m = strchr(m, ':') + 2;
+		return err_set(ld->e, ERR_FATAL, "%s:%u: %s", ld->name, line, m);
+	}
 	ctx = xmlNewParserCtxt();
 	if (!ctx)
 		return nomem(ld);

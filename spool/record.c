@@ -7,6 +7,7 @@
  * about which fields exist.
  */
 #include "record.h"
+#include "xmlgate.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -411,6 +412,7 @@ static void reject_doctype(void *data, const xmlChar *name, const xmlChar *ext_i
 static enum err_status parse_bytes(const char *bytes, size_t len, xmlDocPtr *out, struct err *e)
 {
 	int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+	struct xmlgate_limits lim;
 	struct xml_cap cap = {0};
 	enum err_status st = ERR_PERM;
 	xmlParserCtxtPtr ctxt;
@@ -422,6 +424,11 @@ static enum err_status parse_bytes(const char *bytes, size_t len, xmlDocPtr *out
 	if (len > RECORD_MAX_BYTES)
 		return err_set(e, ERR_PERM, "record is %zu bytes, over the %zu-byte limit", len,
 		               RECORD_MAX_BYTES);
+	/* Before libxml2: an attribute or namespace bomb costs it quadratic
+	 * time, the gate refuses it in one linear pass. */
+	xmlgate_limits_default(&lim, RECORD_MAX_BYTES);
+	if (xmlgate_check(bytes, len, &lim, e) != ERR_OK)
+		return ERR_PERM;
 	ctxt = xmlNewParserCtxt();
 	if (!ctxt)
 		return err_set(e, ERR_TEMP, "record: out of memory");
@@ -893,8 +900,11 @@ enum err_status record_decode(const char *bytes, size_t len, const struct sig_ke
 {
 	if (out)
 		*out = NULL;
-	if (!pub || !out || !bytes)
+	if (!pub || !out)
 		return err_set(e, ERR_FATAL, "record_decode: no public key to verify with");
+	/* An empty file reads as no data at all. */
+	if (!bytes || len == 0)
+		return err_set(e, ERR_PERM, "empty record (0 bytes)");
 	return decode(bytes, len, pub, out, e);
 }
 
