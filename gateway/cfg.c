@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -817,6 +818,23 @@ static enum err_status check_private_file(struct loader *ld, const xmlNode *n, c
 	return ERR_OK;
 }
 
+/* The half's signing key: mode 0600 or stricter like a credential, and
+ * owned by the user that runs the half (another user who owns it could
+ * swap it).  root, checking a service's configuration, may read any. */
+static enum err_status check_private_key(struct loader *ld, const xmlNode *n, const char *path)
+{
+	struct stat sb;
+	enum err_status st;
+
+	if ((st = check_private_file(ld, n, path)) || (ld->flags & CFG_NO_FILE_CHECKS))
+		return st;
+	if (stat(path, &sb) == 0 && geteuid() != 0 && sb.st_uid != geteuid())
+		return fail_at(ld, n,
+		               "%s: owned by uid %u, not by the user running scfgate (uid %u)",
+		               path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	return ERR_OK;
+}
+
 /* The note's field must not be one the field map or a custom field
  * already fills: one of the two values would silently be lost. */
 static enum err_status check_result_field(struct loader *ld, const xmlNode *n)
@@ -882,7 +900,7 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 	if ((st = check_messages(ld, root)) || (st = check_custom_fields(ld, root)))
 		return st;
 	if ((st = check_file(ld, child(spool, "root"), c->spool.root, 1)) ||
-	    (st = check_file(ld, child(spool, "privateKey"), c->spool.private_key, 0)) ||
+	    (st = check_private_key(ld, child(spool, "privateKey"), c->spool.private_key)) ||
 	    (st = check_file(ld, child(spool, "peerPublicKey"), c->spool.peer_public_key, 0)))
 		return st;
 	/* only this half's credentials live on this host */

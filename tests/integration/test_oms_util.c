@@ -45,7 +45,7 @@ static const char config_fmt[] =
     "  <spool>\n"
     "    <root>%s</root>\n"
     "    <producer>oms</producer>\n"
-    "    <privateKey>%s/tests/data/keys/test-oms.key</privateKey>\n"
+    "    <privateKey>%s/oms.key</privateKey>\n"
     "    <peerPublicKey>%s/tests/data/keys/test-scf.pub</peerPublicKey>\n"
     "    <graceSeconds>5</graceSeconds>\n"
     "  </spool>\n"
@@ -101,7 +101,22 @@ int omt_setup(struct omt *t, const char *const sim_args[], const char *cg_extra)
 	if (write_text(path, getenv("OMT_CRED") ? getenv("OMT_CRED") : "scfgate:scfgate-pass\n",
 	               0600) != 0)
 		return -1;
-	if (asprintf(&text, config_fmt, t->root, src, src, t->sim.base,
+	/* A half refuses a private key others may read: a copy of mode
+	 * 0600, as keygen writes them (git keeps only 0644). */
+	{
+		struct buf key = BUF_INIT_CAP(4096);
+		char to[600];
+
+		snprintf(path, sizeof(path), "%s/tests/data/keys/test-oms.key", src);
+		snprintf(to, sizeof(to), "%s/oms.key", t->dir);
+		if (buf_read_file(&key, path, &e) != ERR_OK ||
+		    write_text(to, buf_str(&key), 0600)) {
+			buf_release(&key);
+			return -1;
+		}
+		buf_release(&key);
+	}
+	if (asprintf(&text, config_fmt, t->root, t->dir, src, t->sim.base,
 	             getenv("OMT_AUTH") ? getenv("OMT_AUTH") : "basic", t->dir,
 	             cg_extra ? cg_extra : "") < 0)
 		return -1;

@@ -10,6 +10,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 for half in scf oms; do
 	mkdir -p "$dir/$half/spool" "$dir/$half/etc"
 	: >"$dir/$half/etc/$half.key"
+	chmod 600 "$dir/$half/etc/$half.key"
 	other=oms; [ $half = oms ] && other=scf
 	: >"$dir/$half/etc/$other.pub"
 	echo secret >"$dir/$half/etc/scf.token"
@@ -36,6 +37,18 @@ for half in scf oms; do
 	"$bin" config check "$dir/rv/$half.xml" >/dev/null 2>"$dir/err" ||
 		fail "riverton-$half.xml: $(cat "$dir/err")"
 done
+
+# a private key others may read is refused (config check applies the
+# check a half applies at start), naming the file and the fix
+chmod 644 "$dir/scf/etc/scf.key"
+"$bin" config check "$dir/scf/cfg.xml" >/dev/null 2>"$dir/err"
+[ $? -eq 1 ] || fail "a 0644 private key passed config check"
+grep -q "privateKey: $dir/scf/etc/scf.key: readable by group or others (mode 644); run chmod 600" \
+	"$dir/err" || fail "key mode message: $(cat "$dir/err")"
+"$bin" scf --once --config "$dir/scf/cfg.xml" >/dev/null 2>"$dir/err"
+[ $? -ne 0 ] || fail "the scf half started with a 0644 private key"
+grep -q "readable by group or others" "$dir/err" || fail "scf start: $(cat "$dir/err")"
+chmod 600 "$dir/scf/etc/scf.key"
 
 # an invalid file: exit 1 and FILE:LINE: element
 "$bin" config check "$data/bad_placeholder.xml" >/dev/null 2>"$dir/err"
