@@ -46,6 +46,18 @@ enum log_level cli_log_level(enum cfg_log_level level);
  * line) when the value is missing. */
 int cli_config_arg(const char *cmd, int argc, char **argv, int *i, const char **config);
 
+/* Size of a buffer that holds any escaped name or message: every input
+ * byte becomes at most 4 ("\xNN"). */
+#define CLI_ESCAPED_MAX(n) ((n)*4 + 1)
+
+/* Copy text for a terminal or a log: a file name or message that came
+ * from the other side may hold control characters (escape sequences,
+ * a newline that fakes a line) or invalid UTF-8.  Printable ASCII and
+ * valid UTF-8 outside the control ranges pass; a backslash becomes
+ * "\\"; every other byte becomes "\xNN".  The result is cut at a
+ * character boundary to fit size (>= 1); returns out. */
+char *cli_escape(const char *in, char *out, size_t size);
+
 /* 1 if any argument is --help or -h. */
 int cli_wants_help(int argc, char **argv);
 

@@ -191,7 +191,7 @@ struct ls_ctx {
 static int ls_one(const struct spool_entry *ent, void *vctx)
 {
 	struct ls_ctx *x = vctx;
-	char when[32];
+	char when[32], name[CLI_ESCAPED_MAX(sizeof(ent->name))];
 	struct tm tm;
 
 	gmtime_r(&ent->mtime, &tm);
@@ -202,7 +202,7 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 		cJSON *j = jdoc_object(d, x->arr, NULL);
 		jdoc_string(d, j, "queue", x->queue);
 		jdoc_string(d, j, "dir", spool_dir_name(ent->dir));
-		jdoc_string(d, j, "name", ent->name);
+		jdoc_string(d, j, "name", cli_escape(ent->name, name, sizeof(name)));
 		jdoc_string(d, j, "producer", ent->producer);
 		jdoc_number(d, j, "seq", (double)ent->seq);
 		jdoc_number(d, j, "size", (double)ent->size);
@@ -210,8 +210,8 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 		/* no use listing on into a document that will not be printed */
 		return jdoc_failed(d) ? -1 : 0;
 	}
-	printf("%-8s %-6s %-40s %8lld  %s\n", x->queue, spool_dir_name(ent->dir), ent->name,
-	       (long long)ent->size, when);
+	printf("%-8s %-6s %-40s %8lld  %s\n", x->queue, spool_dir_name(ent->dir),
+	       cli_escape(ent->name, name, sizeof(name)), (long long)ent->size, when);
 	return 0;
 }
 
@@ -526,14 +526,16 @@ static void verify_path(struct verify_ctx *x, const char *path)
 	struct record *r = NULL;
 	struct err e;
 
+	char shown[CLI_ESCAPED_MAX(ERR_MSG_MAX)];
+
 	err_clear(&e);
 	if (check_file(path, x->pub, &r, &e) == ERR_OK) {
 		x->ok++;
-		printf("ok    %s\n", path);
+		printf("ok    %s\n", cli_escape(path, shown, sizeof(shown)));
 	} else {
 		x->bad++;
 		/* The message names the file already. */
-		printf("BAD   %s\n", e.msg);
+		printf("BAD   %s\n", cli_escape(e.msg, shown, sizeof(shown)));
 	}
 	record_free(r);
 }

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli.h"
 #include "jdoc.h"
 #include "oms.h"
 #include "scf.h"
@@ -18,8 +19,10 @@
 #define STATUS_LIST_MAX 50 /* failed/hold records listed per queue */
 #define STATUS_WHY_MAX  400
 
+/* Names and reasons are kept escaped (cli_escape): a file name from the
+ * other side may carry terminal escapes or a newline. */
 struct status_rec {
-	char name[256];
+	char name[CLI_ESCAPED_MAX(255)];
 	char why[STATUS_WHY_MAX];
 	time_t mtime;
 };
@@ -38,6 +41,7 @@ struct status_queue {
 	struct spool_stats st;
 	struct status_list failed;
 	struct status_list held;
+	char strangers[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(255)]; /* escaped */
 };
 
 struct status_report {
@@ -91,14 +95,16 @@ static void why_first_line(const char *root, const char *queue, enum spool_dir d
 static int list_one(const struct spool_entry *ent, void *vctx)
 {
 	struct list_ctx *x = vctx;
+	char why[STATUS_WHY_MAX];
 	struct status_rec *r;
 
 	if (x->list->n >= STATUS_LIST_MAX)
 		return 1;
 	r = &x->list->rec[x->list->n++];
-	snprintf(r->name, sizeof(r->name), "%s", ent->name);
+	cli_escape(ent->name, r->name, sizeof(r->name));
 	r->mtime = ent->mtime;
-	why_first_line(x->root, x->queue, x->d, ent->name, r->why);
+	why_first_line(x->root, x->queue, x->d, ent->name, why);
+	cli_escape(why, r->why, sizeof(r->why));
 	return 0;
 }
 
@@ -120,6 +126,8 @@ static void collect_queue(struct status_report *r, struct status_queue *q)
 		return;
 	}
 	q->readable = 1;
+	for (size_t i = 0; i < q->st.strangers && i < SPOOL_STRANGERS_SHOWN; i++)
+		cli_escape(q->st.stranger[i], q->strangers[i], sizeof(q->strangers[i]));
 	if (q->st.count[SPOOL_FAILED] &&
 	    spool_list(r->root, q->name, SPOOL_FAILED, list_one, &x, &e) != ERR_OK)
 		snprintf(q->error, sizeof(q->error), "%s", e.msg);
@@ -177,7 +185,7 @@ static void collect_oms_state(struct status_report *r, const struct cfg *c)
 
 static void make_summary(struct status_report *r)
 {
-	size_t failed = 0, used = 0;
+	size_t failed = 0, used = 0, strangers = 0;
 	int alarmed = 0, unreadable = 0;
 	char *p = r->summary;
 	size_t cap = sizeof(r->summary);
@@ -186,8 +194,9 @@ static void make_summary(struct status_report *r)
 		failed += r->q[i].st.count[SPOOL_FAILED];
 		alarmed += r->q[i].st.gap.active && r->q[i].st.gap.alarmed;
 		unreadable += !r->q[i].readable;
+		strangers += r->q[i].st.strangers;
 	}
-	if (!failed && !alarmed && !unreadable && r->state_ok && !r->alert_at) {
+	if (!failed && !alarmed && !unreadable && !strangers && r->state_ok && !r->alert_at) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
@@ -206,6 +215,15 @@ static void make_summary(struct status_report *r)
 			    p + used, cap - used, " %s waits for seq %llu of %s (alarmed);",
 			    r->q[i].name, (unsigned long long)r->q[i].st.gap.seq,
 			    r->q[i].st.gap.producer);
+	for (int i = 0; i < 2 && used < cap; i++)
+		if (r->q[i].st.strangers)
+			used += (size_t)snprintf(
+			    p + used, cap - used,
+			    " %zu file%s in %s/new %s not a record (first: '%.200s'): "
+			    "never taken, remove %s;",
+			    r->q[i].st.strangers, r->q[i].st.strangers == 1 ? "" : "s",
+			    r->q[i].name, r->q[i].st.strangers == 1 ? "is" : "are",
+			    r->q[i].strangers[0], r->q[i].st.strangers == 1 ? "it" : "them");
 	if (unreadable && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " a queue cannot be read;");
 	if (!r->state_ok && used < cap)
@@ -327,6 +345,12 @@ static void text_queue(const struct status_report *r, const struct status_queue 
 	}
 	if (st->conflicts)
 		buf_addf(out, "  conflicts quarantined: %zu\n", st->conflicts);
+	if (st->strangers) {
+		buf_addf(out, "  not records in new/ (never taken; remove them): %zu\n",
+		         st->strangers);
+		for (size_t i = 0; i < st->strangers && i < SPOOL_STRANGERS_SHOWN; i++)
+			buf_addf(out, "    '%s'\n", q->strangers[i]);
+	}
 	text_list(out, "failed", &q->failed, st->count[SPOOL_FAILED]);
 	text_list(out, "held", &q->held, st->count[SPOOL_HOLD]);
 	if (q->readable && q->error[0])
@@ -433,6 +457,14 @@ static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
 	if (!q->produced_here)
 		jdoc_number(d, o, "next_seq", (double)(st->next_seq ? st->next_seq : 1));
 	jdoc_number(d, o, "conflicts", (double)st->conflicts);
+	if (st->strangers) {
+		cJSON *a;
+
+		jdoc_number(d, o, "not_records", (double)st->strangers);
+		a = jdoc_array(d, o, "not_record_names");
+		for (size_t i = 0; a && i < st->strangers && i < SPOOL_STRANGERS_SHOWN; i++)
+			jdoc_string(d, a, NULL, q->strangers[i]);
+	}
 	json_list(d, o, "failed", &q->failed);
 	json_list(d, o, "held", &q->held);
 }

@@ -415,12 +415,19 @@ enum err_status spool_read_record(const char *path, const struct sig_key *pub, s
 enum err_status spool_read_why(const char *root, const char *queue, enum spool_dir d,
                                const char *name, struct buf *out, struct err *e);
 
+#define SPOOL_STRANGERS_SHOWN 3
+
 struct spool_stats {
 	size_t count[SPOOL_NDIRS]; /* record files per sub-directory */
 	time_t oldest_new;         /* mtime of the oldest waiting record; 0 if none */
 	struct spool_gap gap;      /* first gap found in new/, if any */
 	uint64_t next_seq;         /* consumer position for gap.producer/first producer */
 	size_t conflicts;          /* failed/ files quarantined as conflicts */
+	/* Files in new/ whose names are not record names (never taken, not
+	 * counted in count[SPOOL_NEW]): how many, and the first few names as
+	 * found (raw bytes: escape them before showing them). */
+	size_t strangers;
+	char stranger[SPOOL_STRANGERS_SHOWN][256];
 };
 
 /* Scan the queue (reads directories; for status and `spool stat`).

@@ -179,6 +179,18 @@ static int count_one(const struct spool_entry *ent, void *vctx)
 	return 0;
 }
 
+/* A name the consumer would take: "<20 digits>-<producer>.xml" exactly. */
+static int is_record_name(const char *name)
+{
+	char canonical[RECORD_NAME_MAX], prod[RECORD_PRODUCER_MAX + 1];
+	uint64_t seq;
+
+	if (record_parse_file_name(name, &seq, prod) != 0)
+		return 0;
+	record_file_name(canonical, seq, prod);
+	return strcmp(canonical, name) == 0;
+}
+
 /* Count files of one directory without sorting (cheap on big queues). */
 static void count_dir(const char *dir, enum spool_dir d, struct spool_stats *st)
 {
@@ -192,6 +204,13 @@ static void count_dir(const char *dir, enum spool_dir d, struct spool_stats *st)
 	while ((de = readdir(dh)) != NULL) {
 		if (de->d_name[0] == '.' || (d != SPOOL_TMP && is_aux_name(de->d_name)))
 			continue;
+		if (d == SPOOL_NEW && !is_record_name(de->d_name)) {
+			if (st->strangers < SPOOL_STRANGERS_SHOWN)
+				snprintf(st->stranger[st->strangers], sizeof(st->stranger[0]), "%s",
+				         de->d_name);
+			st->strangers++;
+			continue;
+		}
 		if (d == SPOOL_NEW || d == SPOOL_FAILED)
 			entry_fill(&ent, d, dir, de->d_name);
 		else

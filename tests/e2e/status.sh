@@ -120,6 +120,35 @@ expect 1 '"fatal_stop":{"at":[0-9]*,"reason":"[^"]*401' "the OMS fatal stop in J
 "$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log" # the failed record above stays
 expect 1 "fatal stop: none recorded" "a healthy poll clears the OMS fatal stop" -- --config "$OMS_CFG"
 
+# Files in new/ that are not record names: never taken, so status names
+# them (escaped: a name may carry a terminal escape or a newline) and asks
+# for attention until they are removed.
+evil=$(printf 'junk\033[31m\nok: fake line.xml')
+: >"$SCF_ROOT/inbound/new/$evil"
+part=$(printf '00000000000000000001-oms.xml\033[2J.part')
+: >"$SCF_ROOT/inbound/new/$part"
+expect 1 "^ATTENTION: scf half: 2 files in inbound/new are not a record (first: '" "names that are not records make status ask for attention" -- --config "$SCF_CFG"
+expect 1 "junk\\\\x1b\[31m\\\\x0aok: fake line.xml" "such a name is shown escaped" -- --config "$SCF_CFG"
+out=$("$E2E_GATE" status --config "$SCF_CFG" 2>&1)
+if printf '%s' "$out" | grep -q "$(printf '\033')" || printf '%s\n' "$out" | grep -q "^ok: fake line"; then
+	bad "status printed a name raw"
+else
+	ok "no raw escape or fake line in the output"
+fi
+expect 1 '"not_records":2,"not_record_names":\["' "not-record names in JSON" -- --config "$SCF_CFG" --json
+for sub in "ls --dir new" "verify --pubkey $E2E_WORK/scf-host/keys/oms.pub"; do
+	out=$("$E2E_GATE" spool $sub --root "$SCF_ROOT" --queue inbound 2>&1)
+	if printf '%s' "$out" | grep -q "$(printf '\033')" || printf '%s\n' "$out" | grep -q "^ok: fake line"; then
+		bad "spool $sub printed a name raw"
+	elif printf '%s' "$out" | grep -q 'oms.xml.*\[2J.part'; then
+		ok "spool $sub shows the name escaped"
+	else
+		bad "spool $sub does not show the name: $out"
+	fi
+done
+rm -f "$SCF_ROOT/inbound/new/$evil" "$SCF_ROOT/inbound/new/$part"
+expect 0 "^ok: scf half" "removed, the half is healthy again" -- --config "$SCF_CFG"
+
 echo "status tests: $fails failed (files in $work)"
 [ "$fails" -eq 0 ] && rm -rf "$work"
 [ "$fails" -eq 0 ]
