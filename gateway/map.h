@@ -61,7 +61,8 @@
  *     (cfg->cg.description_template, default MAP_DESCRIPTION_DEFAULT):
  *     {summary} {description} {questions} (one "Question: answer" line per
  *     question, every question, "No Answer Given" kept) {address}
- *     {issue_id} {reporter} {request_type} {created_at} {url}.
+ *     {issue_id} {reporter} {request_type} (the configured title, else
+ *     SCF's) {created_at} {url} (the issue's page on SeeClickFix).
  *   - The text of one SCF comment (CommentsField on the create body, each
  *     appended note) comes from the comment template
  *     (cfg->cg.comment_template, default MAP_COMMENT_DEFAULT): {created_at}

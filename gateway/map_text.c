@@ -372,7 +372,8 @@ enum err_status map_render_description(const struct cfg *c, const struct record_
 	values[3] = is->address;
 	values[4] = issue;
 	values[5] = is->reporter_name;
-	values[6] = is->request_type_title ? is->request_type_title : rt ? rt->title : NULL;
+	/* the configured title, as the messages' {request_type}; else SCF's */
+	values[6] = rt && rt->title && *rt->title ? rt->title : is->request_type_title;
 	values[7] = is->created_at;
 	values[8] = is->html_url;
 	st = render_lines(tmpl, MAP_TEMPLATE_DESCRIPTION, values, out, e);
