@@ -354,6 +354,10 @@ int cmd_preview(int argc, char **argv)
 				return cli_usage("preview", "--oid needs a positive number");
 		} else if (strcmp(argv[i], "--request-id") == 0 && i + 1 < argc) {
 			rid = argv[++i];
+		} else if ((strcmp(argv[i], "--oid") == 0 ||
+		            strcmp(argv[i], "--request-id") == 0) &&
+		           i + 1 >= argc) {
+			return cli_usage("preview", "%s needs a value", argv[i]);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return cli_usage("preview", "unknown option %s", argv[i]);
 		} else if (input) {
