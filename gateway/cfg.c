@@ -437,7 +437,7 @@ static enum err_status build_fields(struct loader *ld, const xmlNode *f)
 static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 {
 	struct cfg_cartegraph *g = &ld->c->cg;
-	xmlNode *cred = child(n, "credentials");
+	xmlNode *cred = child(n, "credentials"), *tpl;
 	char *auth;
 
 	g->line = node_line(n);
@@ -452,6 +452,12 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	free(auth);
 	g->poll_seconds = child_uint(n, "pollSeconds", 300);
 	g->concurrency = child_uint(n, "concurrency", 2);
+	tpl = child(n, "templates");
+	g->description_template_line = node_line(child(tpl, "description"));
+	g->comment_template_line = node_line(child(tpl, "comment"));
+	if (take_text(&g->description_template, tpl, "description", MAP_DESCRIPTION_DEFAULT) ||
+	    take_text(&g->comment_template, tpl, "comment", MAP_COMMENT_DEFAULT))
+		return nomem(ld);
 	return build_fields(ld, child(n, "fields"));
 }
 
@@ -583,6 +589,7 @@ static enum err_status build_type(struct loader *ld, const xmlNode *n, struct cf
 	rt->remote_id = attr(n, "remoteId");
 	if (take_attr(&rt->title, n, "title", "") || !rt->remote_id)
 		return nomem(ld);
+	rt->ack_message = child_text(n, "acknowledgmentMessage");
 	rt->closing_message = child_text(n, "closingMessage");
 	for (xmlNode *k = n->children; k; k = k->next)
 		cnt += k->type == XML_ELEMENT_NODE &&
@@ -730,13 +737,67 @@ static enum err_status check_file(struct loader *ld, const xmlNode *n, const cha
 	return ERR_OK;
 }
 
-static enum err_status check_template(struct loader *ld, const xmlNode *n, const char *tmpl)
+/* The file line of byte `offset` of n's text as node_text returned it:
+ * the element's line, plus the line breaks node_text trimmed off the
+ * front, plus those before the offset (node_text keeps every other). */
+static unsigned text_line(const xmlNode *n, const char *text, size_t offset)
+{
+	xmlChar *raw = xmlNodeGetContent(n);
+	unsigned line = node_line(n);
+
+	for (const char *p = raw ? (const char *)raw : "";
+	     *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
+		line += *p == '\n';
+	xmlFree(raw);
+	for (size_t i = 0; i < offset && text[i]; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+static enum err_status check_template_kind(struct loader *ld, const xmlNode *n,
+                                           enum map_template_kind kind, const char *tmpl)
 {
 	struct err te;
+	size_t off = 0;
 
-	if (map_template_check(tmpl, NULL, &te) == ERR_OK)
+	if (map_template_check_kind(kind, tmpl, &off, &te) == ERR_OK)
 		return ERR_OK;
-	return fail_at(ld, n, "%s", te.msg);
+	if (!n)
+		return fail_at(ld, n, "%s", te.msg);
+	return err_set(ld->e, ERR_FATAL, "%s:%u: %s: %s", ld->name, text_line(n, tmpl, off),
+	               (const char *)n->name, te.msg);
+}
+
+static enum err_status check_template(struct loader *ld, const xmlNode *n, const char *tmpl)
+{
+	return check_template_kind(ld, n, MAP_TEMPLATE_MESSAGE, tmpl);
+}
+
+/* The description and comment templates: valid, and keeping everything
+ * the resident wrote. */
+static enum err_status check_cg_templates(struct loader *ld, const xmlNode *cg)
+{
+	static const char *const needed[] = {"summary", "description", "questions"};
+	const struct cfg_cartegraph *g = &ld->c->cg;
+	xmlNode *tpl = child(cg, "templates"), *d = child(tpl, "description"),
+	        *cm = child(tpl, "comment");
+	enum err_status st;
+
+	if ((st = check_template_kind(ld, d, MAP_TEMPLATE_DESCRIPTION, g->description_template)) ||
+	    (st = check_template_kind(ld, cm, MAP_TEMPLATE_COMMENT, g->comment_template)))
+		return st;
+	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (!map_template_uses(MAP_TEMPLATE_DESCRIPTION, g->description_template,
+		                       needed[i]))
+			return fail_at(ld, d,
+			               "the template has no {%s}: what the resident wrote there "
+			               "would never reach Cartegraph",
+			               needed[i]);
+	if (!map_template_uses(MAP_TEMPLATE_COMMENT, g->comment_template, "text"))
+		return fail_at(ld, cm,
+		               "the template has no {text}: the comment itself would never "
+		               "reach Cartegraph");
+	return ERR_OK;
 }
 
 static enum err_status check_messages(struct loader *ld, const xmlNode *root)
@@ -748,16 +809,21 @@ static enum err_status check_messages(struct loader *ld, const xmlNode *root)
 	    (st = check_template(ld, child(msgs, "closing"), ld->c->messages.closing)))
 		return st;
 	for (xmlNode *k = types->children; k; k = k->next) {
-		xmlNode *cm = child(k, "closingMessage");
-		char *t;
-		if (k->type != XML_ELEMENT_NODE || !cm)
+		static const char *const names[] = {"acknowledgmentMessage", "closingMessage"};
+		if (k->type != XML_ELEMENT_NODE)
 			continue;
-		if (!(t = node_text(cm)))
-			return nomem(ld);
-		st = check_template(ld, cm, t);
-		free(t);
-		if (st)
-			return st;
+		for (size_t i = 0; i < 2; i++) {
+			xmlNode *m = child(k, names[i]);
+			char *t;
+			if (!m)
+				continue;
+			if (!(t = node_text(m)))
+				return nomem(ld);
+			st = check_template(ld, m, t);
+			free(t);
+			if (st)
+				return st;
+		}
 	}
 	return ERR_OK;
 }
@@ -897,7 +963,8 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 		return st;
 	if (cg && (st = check_url(ld, child(cg, "baseUrl"), c->cg.base_url)))
 		return st;
-	if ((st = check_messages(ld, root)) || (st = check_custom_fields(ld, root)))
+	if ((st = check_messages(ld, root)) || (st = check_custom_fields(ld, root)) ||
+	    (cg && (st = check_cg_templates(ld, cg))))
 		return st;
 	if ((st = check_file(ld, child(spool, "root"), c->spool.root, 1)) ||
 	    (st = check_private_key(ld, child(spool, "privateKey"), c->spool.private_key)) ||
@@ -1001,6 +1068,8 @@ void cfg_free(struct cfg *c)
 	free(c->cg.id_field);
 	free(c->cg.status_field);
 	free_strv(c->cg.closed_values, c->cg.n_closed_values);
+	free(c->cg.description_template);
+	free(c->cg.comment_template);
 	free(c->geocoder.base_url);
 	free(c->geocoder.token_file);
 	free(c->geocoder.result_field);
@@ -1015,6 +1084,7 @@ void cfg_free(struct cfg *c)
 		struct cfg_request_type *rt = &c->types[i];
 		free(rt->title);
 		free(rt->remote_id);
+		free(rt->ack_message);
 		free(rt->closing_message);
 		for (size_t j = 0; j < rt->n_custom; j++) {
 			free(rt->custom[j].field);

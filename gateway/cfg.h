@@ -14,11 +14,13 @@
  *   - cfg_load_file()/cfg_load_mem() parse with libxml2 with network
  *     access, DTDs and entity expansion off (a document with a DOCTYPE is
  *     refused), validate against the embedded config.xsd, then run the
- *     semantic checks: duplicate request type ids, unknown message
- *     placeholders, files that must exist (key files, credential files),
- *     URL schemes (https unless the host is loopback).  Every error is
- *     ONE line "FILE:LINE: <element>: reason" in struct err, status
- *     ERR_FATAL (a half must not start on a broken configuration).
+ *     semantic checks: duplicate request type ids, unknown placeholders in
+ *     messages and templates (the line of the offending placeholder), a
+ *     description template without {summary}, {description} or
+ *     {questions} or a comment template without {text}, files that must
+ *     exist (key files, credential files), URL schemes (https unless the host is loopback).  Every
+ * error is ONE line "FILE:LINE: <element>: reason" in struct err, status ERR_FATAL (a half must not
+ * start on a broken configuration).
  *   - On success every field holds its effective value: defaults are
  *     filled in, so callers never test for "unset" except where a field
  *     is documented as optional (NULL / 0).
@@ -132,7 +134,12 @@ struct cfg_cartegraph {
 	char *status_field;      /* "StatusField" */
 	size_t n_closed_values;  /* StatusField values that mean closed; */
 	char **closed_values;    /* default {"Closed"} */
-	unsigned line;           /* line of <cartegraph>, 0 if absent */
+
+	/* <templates> (map.h "Messages and texts"); defaults filled in */
+	char *description_template; /* DescriptionField; MAP_DESCRIPTION_DEFAULT */
+	char *comment_template;     /* one SCF comment; MAP_COMMENT_DEFAULT */
+	unsigned description_template_line, comment_template_line; /* 0: default */
+	unsigned line; /* line of <cartegraph>, 0 if absent */
 };
 
 enum cfg_geocoder_mode {
@@ -184,6 +191,7 @@ struct cfg_request_type {
 	int64_t scf_id;        /* SCF request_type.id */
 	char *title;           /* for people and {request_type}; may be "" */
 	char *remote_id;       /* Cartegraph IssueField value */
+	char *ack_message;     /* per-type acknowledgment message, or NULL for the default */
 	char *closing_message; /* per-type closing message, or NULL for the default */
 	size_t n_custom;
 	struct cfg_custom_field *custom;
@@ -252,7 +260,8 @@ enum err_status cfg_describe_json(const struct cfg *c, struct buf *out);
 enum err_status cfg_example(enum cfg_half half, struct buf *out);
 
 /* Turn a CSV export of the integration spreadsheet (header row, then
- * "SCF request type id, title, remote request type id, closing message";
+ * "SCF request type id, title, remote request type id, closing message,
+ * acknowledgment message", the last two optional;
  * RFC 4180 quoting, CRLF or LF) into a <requestTypes> XML section.
  * Errors (ERR_PERM) are "NAME:LINE: reason". */
 enum err_status cfg_csv_to_xml(const char *bytes, size_t len, const char *name, struct buf *out,

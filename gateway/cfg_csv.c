@@ -5,7 +5,8 @@
  * the <requestTypes> section of config.xsd.
  *
  * Columns: SCF request type id, title, remote request type id, closing
- * message (optional).  The first row is a header when its first field is
+ * message (optional), acknowledgment message (optional; a sheet with four
+ * columns reads as before).  The first row is a header when its first field is
  * not a number.  Every error names the line the row starts on.
  */
 #include <inttypes.h>
@@ -179,6 +180,7 @@ static enum err_status add_escaped(struct buf *o, const char *s, int keep_newlin
 static enum err_status emit(struct csv *cs, struct row *r, struct buf *o)
 {
 	const char *close = r->n > 3 ? buf_str(&r->f[3]) : "";
+	const char *ack = r->n > 4 ? buf_str(&r->f[4]) : "";
 	enum err_status st;
 
 	st = buf_addf(o, "    <requestType id=\"%s\" title=\"", buf_str(&r->f[0]));
@@ -188,14 +190,27 @@ static enum err_status emit(struct csv *cs, struct row *r, struct buf *o)
 		st = buf_adds(o, "\" remoteId=\"");
 	if (st == ERR_OK)
 		st = add_escaped(o, buf_str(&r->f[2]), 0);
-	if (st == ERR_OK && !*close)
+	if (st == ERR_OK && !*close && !*ack)
 		return buf_adds(o, "\"/>\n");
 	if (st == ERR_OK)
-		st = buf_adds(o, "\">\n      <closingMessage>");
+		st = buf_adds(o, "\">\n");
+	/* config.xsd's order: the acknowledgment, then the closing message */
+	if (st == ERR_OK && *ack) {
+		st = buf_adds(o, "      <acknowledgmentMessage>");
+		if (st == ERR_OK)
+			st = add_escaped(o, ack, 1);
+		if (st == ERR_OK)
+			st = buf_adds(o, "</acknowledgmentMessage>\n");
+	}
+	if (st == ERR_OK && *close) {
+		st = buf_adds(o, "      <closingMessage>");
+		if (st == ERR_OK)
+			st = add_escaped(o, close, 1);
+		if (st == ERR_OK)
+			st = buf_adds(o, "</closingMessage>\n");
+	}
 	if (st == ERR_OK)
-		st = add_escaped(o, close, 1);
-	if (st == ERR_OK)
-		st = buf_adds(o, "</closingMessage>\n    </requestType>\n");
+		st = buf_adds(o, "    </requestType>\n");
 	return st;
 }
 
@@ -215,12 +230,12 @@ static enum err_status check_row(struct csv *cs, struct row *r, int64_t *ids, si
 	if (r->n < 3)
 		return err_set(cs->e, ERR_PERM,
 		               "%s:%u: %zu column(s); expected SCF request type id, title, remote "
-		               "request type id[, closing message]",
+		               "request type id[, closing message[, acknowledgment message]]",
 		               cs->name, r->line, r->n);
-	for (size_t i = 4; i < r->n; i++)
+	for (size_t i = 5; i < r->n; i++)
 		if (r->f[i].len)
 			return err_set(cs->e, ERR_PERM,
-			               "%s:%u: column %zu is not empty; only 4 columns are read",
+			               "%s:%u: column %zu is not empty; only 5 columns are read",
 			               cs->name, r->line, i + 1);
 	if (parse_id(buf_str(&r->f[0]), id))
 		return err_set(cs->e, ERR_PERM,
@@ -229,7 +244,8 @@ static enum err_status check_row(struct csv *cs, struct row *r, int64_t *ids, si
 	if (r->f[2].len == 0)
 		return err_set(cs->e, ERR_PERM, "%s:%u: remote request type id is empty", cs->name,
 		               r->line);
-	if (r->f[2].len > 4096 || r->f[1].len > 4096 || (r->n > 3 && r->f[3].len > 4096))
+	if (r->f[2].len > 4096 || r->f[1].len > 4096 || (r->n > 3 && r->f[3].len > 4096) ||
+	    (r->n > 4 && r->f[4].len > 4096))
 		return err_set(cs->e, ERR_PERM, "%s:%u: a field is longer than 4096 bytes",
 		               cs->name, r->line);
 	for (size_t i = 0; i < n_ids; i++)
@@ -241,6 +257,9 @@ static enum err_status check_row(struct csv *cs, struct row *r, int64_t *ids, si
 	if (r->n > 3 && map_template_check(buf_str(&r->f[3]), NULL, &te) != ERR_OK)
 		return err_set(cs->e, ERR_PERM, "%s:%u: closing message: %s", cs->name, r->line,
 		               te.msg);
+	if (r->n > 4 && map_template_check(buf_str(&r->f[4]), NULL, &te) != ERR_OK)
+		return err_set(cs->e, ERR_PERM, "%s:%u: acknowledgment message: %s", cs->name,
+		               r->line, te.msg);
 	return ERR_OK;
 }
 

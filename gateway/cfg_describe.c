@@ -53,6 +53,21 @@ static void describe_scf(const struct cfg_scf *s, struct buf *o)
 	buf_adds(o, "\n");
 }
 
+/* A template as "    name (line N | default):" then its lines, indented,
+ * so a multi-line template reads as it renders. */
+static void describe_template(struct buf *o, const char *name, const char *t, unsigned line)
+{
+	if (line)
+		buf_addf(o, "    %s (line %u):\n", name, line);
+	else
+		buf_addf(o, "    %s (default):\n", name);
+	while (*t) {
+		size_t n = strcspn(t, "\n");
+		buf_addf(o, "      | %.*s\n", (int)n, t);
+		t += n + (t[n] == '\n');
+	}
+}
+
 static void describe_cg(const struct cfg_cartegraph *g, struct buf *o)
 {
 	buf_addf(o, "cartegraph:\n  base URL: %s\n  credentials: %s (%s)\n", g->base_url,
@@ -85,7 +100,9 @@ static void describe_cg(const struct cfg_cartegraph *g, struct buf *o)
 	         g->status_field);
 	for (size_t i = 0; i < g->n_closed_values; i++)
 		buf_addf(o, " \"%s\"", g->closed_values[i]);
-	buf_adds(o, "\n");
+	buf_adds(o, "\n  templates:\n");
+	describe_template(o, "description", g->description_template, g->description_template_line);
+	describe_template(o, "comment", g->comment_template, g->comment_template_line);
 }
 
 static void describe_geocoder(const struct cfg_geocoder *g, struct buf *o)
@@ -108,6 +125,8 @@ static void describe_type(const struct cfg_request_type *rt, struct buf *o)
 {
 	buf_addf(o, "  %" PRId64 " \"%s\" -> \"%s\" (line %u)\n", rt->scf_id, rt->title,
 	         rt->remote_id, rt->line);
+	if (rt->ack_message)
+		buf_addf(o, "    acknowledgment message: %s\n", rt->ack_message);
 	if (rt->closing_message)
 		buf_addf(o, "    closing message: %s\n", rt->closing_message);
 	for (size_t j = 0; j < rt->n_custom; j++) {
@@ -151,8 +170,8 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 	buf_addf(o, "request types (%zu; others are skipped and counted):\n", c->n_types);
 	for (size_t i = 0; i < c->n_types; i++)
 		describe_type(&c->types[i], o);
-	buf_addf(o, "messages:\n  acknowledgment: %s\n  closing (default): %s\n", c->messages.ack,
-	         c->messages.closing);
+	buf_addf(o, "messages:\n  acknowledgment (default): %s\n  closing (default): %s\n",
+	         c->messages.ack, c->messages.closing);
 	/* buf_add* fail only at the cap; a description never gets near it */
 	return o->len ? ERR_OK : ERR_TEMP;
 }
@@ -201,7 +220,7 @@ static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)
 
 static void json_cg(struct jdoc *d, cJSON *root, const struct cfg_cartegraph *g)
 {
-	cJSON *o, *f, *closed;
+	cJSON *o, *f, *closed, *t;
 
 	if (!g->base_url) {
 		jdoc_null(d, root, "cartegraph");
@@ -235,6 +254,9 @@ static void json_cg(struct jdoc *d, cJSON *root, const struct cfg_cartegraph *g)
 	closed = jdoc_array(d, f, "closed_values");
 	for (size_t i = 0; i < g->n_closed_values; i++)
 		jdoc_string(d, closed, NULL, g->closed_values[i]);
+	t = jdoc_object(d, o, "templates");
+	jdoc_string(d, t, "description", g->description_template);
+	jdoc_string(d, t, "comment", g->comment_template);
 }
 
 static void json_geocoder(struct jdoc *d, cJSON *root, const struct cfg_geocoder *g)
@@ -265,6 +287,7 @@ static void json_type(struct jdoc *d, cJSON *types, const struct cfg_request_typ
 	jdoc_number(d, o, "id", (double)rt->scf_id);
 	jdoc_string(d, o, "title", rt->title);
 	jdoc_string(d, o, "remote_id", rt->remote_id);
+	jdoc_string(d, o, "acknowledgment_message", rt->ack_message);
 	jdoc_string(d, o, "closing_message", rt->closing_message);
 	jdoc_number(d, o, "line", rt->line);
 	cfs = jdoc_array(d, o, "custom_fields");

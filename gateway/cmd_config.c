@@ -21,7 +21,8 @@ static const char usage_text[] =
     "  example     print a commented example configuration that passes check\n"
     "  import-csv  turn the request-type rows of the integration spreadsheet\n"
     "              (SCF request type id, title, remote request type id, closing\n"
-    "              message; a header row) into a <requestTypes> section on stdout\n";
+    "              message, acknowledgment message, the last two optional; a\n"
+    "              header row) into a <requestTypes> section on stdout\n";
 
 static int write_buf(const struct buf *b)
 {

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"bundle", cmd_bundle, "offline archival bundles (export, verify, list, import)"},
     {"config", cmd_config, "check, print and convert the configuration"},
     {"keygen", cmd_keygen, "make a half's Ed25519 key pair"},
+    {"preview", cmd_preview, "show what would be sent for a saved SCF issue or record"},
 };
 
 static void usage(FILE *out)

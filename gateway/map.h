@@ -51,11 +51,31 @@
  *   - map_cg_request() reads one object of a cgRequestsClass query (or a
  *     create response) and says whether it is closed per cfg.
  *
- *   Messages
- *   - Templates use {request_id} {oid} {issue_id} {request_type}; "{{" is
- *     a literal "{" and "}}" a literal "}".  Anything else in braces is an
- *     error reported by map_template_check (config check uses it), so
- *     rendering a checked template cannot fail except on memory.
+ *   Messages and texts
+ *   - Message templates (acknowledgment, closing) use {request_id} {oid}
+ *     {issue_id} {request_type}; "{{" is a literal "{" and "}}" a literal
+ *     "}".  Anything else in braces is an error reported by
+ *     map_template_check (config check uses it), so rendering a checked
+ *     template cannot fail except on memory.
+ *   - The DescriptionField text comes from the description template
+ *     (cfg->cg.description_template, default MAP_DESCRIPTION_DEFAULT):
+ *     {summary} {description} {questions} (one "Question: answer" line per
+ *     question, every question, "No Answer Given" kept) {address}
+ *     {issue_id} {reporter} {request_type} (the configured title, else
+ *     SCF's) {created_at} {url} (the issue's page on SeeClickFix).
+ *   - The text of one SCF comment (CommentsField on the create body, each
+ *     appended note) comes from the comment template
+ *     (cfg->cg.comment_template, default MAP_COMMENT_DEFAULT): {created_at}
+ *     {commenter} {text} {comment_id} {issue_id}.  The note marker
+ *     "[scf-comment <id>] " always comes first, outside the template.
+ *   - Line rule of these two (not of messages): each line of the template
+ *     is rendered on its own.  A line with placeholders that ALL render
+ *     empty is left out, literal text and all.  Blank template lines are
+ *     separators: a run of them gives one blank line, and only between two
+ *     written lines (never first or last).  The values themselves (a
+ *     description with blank lines of its own) are never changed.  The
+ *     result is escaped as a whole (map_aspnet_escape) when it goes into a
+ *     body.
  */
 #ifndef SCFGATE_MAP_H
 #define SCFGATE_MAP_H
@@ -111,9 +131,8 @@ int map_comment_id_from_flag_url(const char *flag_url, char *out, size_t out_siz
 /* ---- records -> Cartegraph --------------------------------------------- */
 
 /* The create body for an issue: {"<request_class>":[{...}]} with the field
- * map, the remote request type id, the composed description (reporter's
- * text, or the summary when SCF sent none; a blank line; then one
- * "Question: answer" line per question), location, photo
+ * map, the remote request type id, the description (map_cg_description,
+ * escaped), location, photo
  * (attachment + linked=true), the public comments so far, the custom
  * fields, and the external id.  ERR_PERM if the request type is unmapped. */
 enum err_status map_cg_create_body(const struct cfg *c, const struct record_issue *is,
@@ -134,12 +153,15 @@ enum err_status map_cg_create_body_ex(const struct cfg *c, const struct record_i
                                       const struct map_cg_extra *extra, struct buf *out,
                                       struct err *e);
 
-/* The description text alone (as put into DescriptionField, escaped). */
-enum err_status map_cg_description(const struct record_issue *is, struct buf *out);
+/* The description text alone, as put into DescriptionField before the
+ * escaping: c's description template (c may be NULL: the default). */
+enum err_status map_cg_description(const struct cfg *c, const struct record_issue *is,
+                                   struct buf *out);
 
-/* The note for one SCF comment, marker first:
- * "[scf-comment <id>] <created_at> <name>: <text>" (escaped). */
-enum err_status map_cg_note(const struct record_comment *cm, struct buf *out);
+/* The note for one SCF comment, before the escaping: the marker, then c's
+ * comment template (c may be NULL: the default), i.e. by default
+ * "[scf-comment <id>] <created_at> <name>: <text>". */
+enum err_status map_cg_note(const struct cfg *c, const struct record_comment *cm, struct buf *out);
 
 /* 1 if notes (may be NULL) already hold the marker for comment_id. */
 int map_cg_notes_have(const char *notes, const char *comment_id);
@@ -186,7 +208,17 @@ enum err_status map_close_record(int64_t issue_id, const struct map_cg_request *
                                  const struct cfg_request_type *rt, const char *closed_at,
                                  struct record **out, struct err *e);
 
-/* ---- messages ------------------------------------------------------------ */
+/* ---- messages and texts -------------------------------------------------- */
+
+/* The default templates (docs/configuration.md shows them too). */
+#define MAP_DESCRIPTION_DEFAULT "{summary}\n\n{description}\n\n{questions}"
+#define MAP_COMMENT_DEFAULT     "{created_at} {commenter}: {text}"
+
+enum map_template_kind {
+	MAP_TEMPLATE_MESSAGE = 0, /* acknowledgment and closing messages */
+	MAP_TEMPLATE_DESCRIPTION, /* <cartegraph><templates><description> */
+	MAP_TEMPLATE_COMMENT,     /* <cartegraph><templates><comment> */
+};
 
 struct map_vars {
 	const char *request_id;   /* {request_id} */
@@ -198,15 +230,28 @@ struct map_vars {
 /* ERR_PERM "placeholder {x} is not one of ..." or "unbalanced brace at
  * offset N"; *offset (may be NULL) gets the byte offset. */
 enum err_status map_template_check(const char *tmpl, size_t *offset, struct err *e);
-/* Render a template; NULL variables render as "". */
+/* The same for a template of the given kind (its own placeholders). */
+enum err_status map_template_check_kind(enum map_template_kind kind, const char *tmpl,
+                                        size_t *offset, struct err *e);
+/* 1 if a valid template of that kind holds the placeholder {name}. */
+int map_template_uses(enum map_template_kind kind, const char *tmpl, const char *name);
+/* Render a message template; NULL variables render as "". */
 enum err_status map_render(const char *tmpl, const struct map_vars *v, struct buf *out,
                            struct err *e);
-/* The acknowledgment comment for an ack record. */
+/* The acknowledgment comment for an ack record: the type's
+ * acknowledgment message, else the default. */
 enum err_status map_render_ack(const struct cfg *c, const struct record_ack *ack, struct buf *out,
                                struct err *e);
 /* The closing comment: the type's closing message, else the default. */
 enum err_status map_render_close(const struct cfg *c, const struct record_close *cl,
                                  struct buf *out, struct err *e);
+/* The description and comment texts (not escaped), under the line rule
+ * above; c may be NULL (the defaults).  ERR_PERM for a template that does
+ * not pass map_template_check_kind, ERR_TEMP on memory. */
+enum err_status map_render_description(const struct cfg *c, const struct record_issue *is,
+                                       struct buf *out, struct err *e);
+enum err_status map_render_comment(const struct cfg *c, const struct record_comment *cm,
+                                   struct buf *out, struct err *e);
 
 /* ---- text helpers (exposed for tests) ------------------------------------ */
 

@@ -68,26 +68,24 @@ static int unanswered(const char *a)
 	return !a || !*a || strcmp(a, "No Answer Given") == 0;
 }
 
-enum err_status map_cg_description(const struct record_issue *is, struct buf *out)
+enum err_status map_cg_description(const struct cfg *c, const struct record_issue *is,
+                                   struct buf *out)
 {
-	const char *text = is->description && *is->description ? is->description : is->summary;
-	enum err_status st = buf_adds(out, text ? text : "");
+	struct err e;
 
-	for (size_t i = 0; st == ERR_OK && i < is->n_questions; i++) {
-		if (i == 0)
-			st = buf_adds(out, "\n\n");
-		if (st == ERR_OK)
-			st = buf_addf(out, "%s%s: %s", i ? "\n" : "", is->questions[i].question,
-			              is->questions[i].answer ? is->questions[i].answer : "");
-	}
-	return st;
+	return map_render_description(c, is, out, &e);
 }
 
-enum err_status map_cg_note(const struct record_comment *cm, struct buf *out)
+enum err_status map_cg_note(const struct cfg *c, const struct record_comment *cm, struct buf *out)
 {
-	return buf_addf(out, NOTE_MARKER "%s] %s %s: %s", cm->comment_id, cm->created_at,
-	                cm->commenter_name ? cm->commenter_name : "SeeClickFix user",
-	                cm->text ? cm->text : "");
+	struct err e;
+	enum err_status st;
+
+	/* the marker first, whatever the template says: map_cg_notes_have
+	 * finds a note by it after a crash */
+	if ((st = buf_addf(out, NOTE_MARKER "%s] ", cm->comment_id)) != ERR_OK)
+		return st;
+	return map_render_comment(c, cm, out, &e);
 }
 
 int map_cg_notes_have(const char *notes, const char *comment_id)
@@ -160,7 +158,7 @@ static enum err_status comments_text(const struct cfg *c, const struct record_is
 		if (out->len)
 			st = buf_adds(out, "\n");
 		if (st == ERR_OK)
-			st = map_cg_note(&is->comments[i], out);
+			st = map_cg_note(c, &is->comments[i], out);
 	}
 	return st;
 }
@@ -172,10 +170,10 @@ enum err_status map_cg_create_body(const struct cfg *c, const struct record_issu
 }
 
 /* The description, with the note at its end when it has no field of its own. */
-static enum err_status description_text(const struct record_issue *is, const struct map_cg_extra *x,
-                                        struct buf *out)
+static enum err_status description_text(const struct cfg *c, const struct record_issue *is,
+                                        const struct map_cg_extra *x, struct buf *out)
 {
-	enum err_status st = map_cg_description(is, out);
+	enum err_status st = map_cg_description(c, is, out);
 
 	if (st == ERR_OK && x && x->note && *x->note && !x->note_field)
 		st = buf_addf(out, "%s%s", out->len ? "\n\n" : "", x->note);
@@ -199,8 +197,8 @@ enum err_status map_cg_create_body_ex(const struct cfg *c, const struct record_i
 		               is->issue_id, is->request_type_id);
 	if (!g->request_class)
 		return err_set(e, ERR_FATAL, "configuration has no <cartegraph> section");
-	if (description_text(is, x, &desc) != ERR_OK || comments_text(c, is, &comments) != ERR_OK ||
-	    !(row = cJSON_CreateObject())) {
+	if (description_text(c, is, x, &desc) != ERR_OK ||
+	    comments_text(c, is, &comments) != ERR_OK || !(row = cJSON_CreateObject())) {
 		st = oom(e);
 		goto out;
 	}
@@ -241,7 +239,7 @@ enum err_status map_cg_notes_body(const struct cfg *c, int64_t oid, const char *
 
 	/* Existing notes came from Cartegraph and go back as they were; only
 	 * the new note is escaped. */
-	bad = !row || map_cg_note(cm, &note) != ERR_OK ||
+	bad = !row || map_cg_note(c, cm, &note) != ERR_OK ||
 	      buf_adds(&notes, existing_notes ? existing_notes : "") != ERR_OK ||
 	      (notes.len && buf_adds(&notes, "\n") != ERR_OK) ||
 	      map_aspnet_escape(buf_str(&note), &notes) != ERR_OK ||

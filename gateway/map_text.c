@@ -125,23 +125,60 @@ enum err_status map_aspnet_escape(const char *s, struct buf *out)
 
 /* ---- templates ----------------------------------------------------------- */
 
-enum var { V_REQUEST_ID, V_OID, V_ISSUE_ID, V_REQUEST_TYPE, V_N };
-static const char *const var_names[V_N] = {"request_id", "oid", "issue_id", "request_type"};
+/* The placeholders of each kind of template, in the order of the values
+ * the renderers pass. */
+static const char *const message_names[] = {"request_id", "oid", "issue_id", "request_type"};
+static const char *const description_names[] = {"summary",      "description", "questions",
+                                                "address",      "issue_id",    "reporter",
+                                                "request_type", "created_at",  "url"};
+static const char *const comment_names[] = {"created_at", "commenter", "text", "comment_id",
+                                            "issue_id"};
 
-static int var_lookup(const char *name, size_t len)
+struct names {
+	const char *const *v;
+	size_t n;
+};
+
+static struct names names_of(enum map_template_kind kind)
 {
-	for (int i = 0; i < V_N; i++)
-		if (strlen(var_names[i]) == len && memcmp(var_names[i], name, len) == 0)
-			return i;
+	struct names nm = {message_names, sizeof(message_names) / sizeof(message_names[0])};
+
+	if (kind == MAP_TEMPLATE_DESCRIPTION)
+		nm = (struct names){description_names,
+		                    sizeof(description_names) / sizeof(description_names[0])};
+	else if (kind == MAP_TEMPLATE_COMMENT)
+		nm =
+		    (struct names){comment_names, sizeof(comment_names) / sizeof(comment_names[0])};
+	return nm;
+}
+
+static int var_lookup(const struct names *nm, const char *name, size_t len)
+{
+	for (size_t i = 0; i < nm->n; i++)
+		if (strlen(nm->v[i]) == len && memcmp(nm->v[i], name, len) == 0)
+			return (int)i;
 	return -1;
 }
 
-/* One pass shared by check and render: out NULL means check only. */
-static enum err_status walk(const char *t, const struct map_vars *v, struct buf *out,
-                            size_t *offset, struct err *e)
+static void known_list(const struct names *nm, char *out, size_t size)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < nm->n && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%s{%s}", i ? " " : "", nm->v[i]);
+}
+
+/* One pass shared by check and render over t[0..len): out NULL means
+ * check only; values[i] (NULL: "") is placeholder i; *used and *filled
+ * (may be NULL) count the placeholders met and those that rendered text. */
+static enum err_status walk(const char *t, size_t len, const struct names *nm,
+                            const char *const *values, struct buf *out, size_t *offset,
+                            unsigned *used, unsigned *filled, struct err *e)
 {
 	size_t i = 0, start = 0;
 	enum err_status st = ERR_OK;
+	char known[256];
 
 #define FLUSH(upto)                                                                                \
 	do {                                                                                       \
@@ -149,8 +186,9 @@ static enum err_status walk(const char *t, const struct map_vars *v, struct buf 
 			return st;                                                                 \
 	} while (0)
 
-	while (t[i]) {
-		if ((t[i] == '{' && t[i + 1] == '{') || (t[i] == '}' && t[i + 1] == '}')) {
+	while (i < len) {
+		if (i + 1 < len &&
+		    ((t[i] == '{' && t[i + 1] == '{') || (t[i] == '}' && t[i + 1] == '}'))) {
 			FLUSH(i + 1);
 			i += 2;
 			start = i;
@@ -166,43 +204,35 @@ static enum err_status walk(const char *t, const struct map_vars *v, struct buf 
 			i++;
 			continue;
 		}
-		size_t end = i + 1 + strcspn(t + i + 1, "{}");
+		size_t end = i + 1;
 		int var;
-		if (t[end] != '}') {
+		while (end < len && t[end] != '{' && t[end] != '}')
+			end++;
+		if (end >= len || t[end] != '}') {
 			if (offset)
 				*offset = i;
 			return err_set(e, ERR_PERM,
 			               "unclosed '{' at offset %zu (write {{ for a literal brace)",
 			               i);
 		}
-		var = var_lookup(t + i + 1, end - i - 1);
+		var = var_lookup(nm, t + i + 1, end - i - 1);
 		if (var < 0) {
 			if (offset)
 				*offset = i;
-			return err_set(e, ERR_PERM,
-			               "unknown placeholder {%.*s}; known: {request_id} {oid} "
-			               "{issue_id} {request_type} (write {{ for a literal brace)",
-			               (int)(end - i - 1 > 64 ? 64 : end - i - 1), t + i + 1);
+			known_list(nm, known, sizeof(known));
+			return err_set(
+			    e, ERR_PERM,
+			    "unknown placeholder {%.*s}; known: %s (write {{ for a literal "
+			    "brace)",
+			    (int)(end - i - 1 > 64 ? 64 : end - i - 1), t + i + 1, known);
 		}
 		FLUSH(i);
-		if (out) {
-			const struct map_vars none = {0};
-			const struct map_vars *vv = v ? v : &none;
-			switch (var) {
-			case V_REQUEST_ID:
-				st = buf_adds(out, vv->request_id ? vv->request_id : "");
-				break;
-			case V_OID:
-				st = buf_addf(out, "%" PRId64, vv->oid);
-				break;
-			case V_ISSUE_ID:
-				st = buf_addf(out, "%" PRId64, vv->issue_id);
-				break;
-			default:
-				st = buf_adds(out, vv->request_type ? vv->request_type : "");
-				break;
-			}
-			if (st != ERR_OK)
+		if (used)
+			(*used)++;
+		if (values && values[var] && *values[var]) {
+			if (filled)
+				(*filled)++;
+			if (out && (st = buf_adds(out, values[var])) != ERR_OK)
 				return st;
 		}
 		i = end + 1;
@@ -213,18 +243,159 @@ static enum err_status walk(const char *t, const struct map_vars *v, struct buf 
 	return ERR_OK;
 }
 
+enum err_status map_template_check_kind(enum map_template_kind kind, const char *tmpl,
+                                        size_t *offset, struct err *e)
+{
+	struct names nm = names_of(kind);
+
+	tmpl = tmpl ? tmpl : "";
+	return walk(tmpl, strlen(tmpl), &nm, NULL, NULL, offset, NULL, NULL, e);
+}
+
+int map_template_uses(enum map_template_kind kind, const char *tmpl, const char *name)
+{
+	struct names nm = names_of(kind);
+	const char *values[16] = {0};
+	unsigned filled = 0;
+	int var = var_lookup(&nm, name, strlen(name));
+	struct err e;
+
+	if (var < 0 || !tmpl)
+		return 0;
+	values[var] = "x";
+	return walk(tmpl, strlen(tmpl), &nm, values, NULL, NULL, NULL, &filled, &e) == ERR_OK &&
+	       filled > 0;
+}
+
 enum err_status map_template_check(const char *tmpl, size_t *offset, struct err *e)
 {
-	return walk(tmpl ? tmpl : "", NULL, NULL, offset, e);
+	return map_template_check_kind(MAP_TEMPLATE_MESSAGE, tmpl, offset, e);
 }
 
 enum err_status map_render(const char *tmpl, const struct map_vars *v, struct buf *out,
                            struct err *e)
 {
-	enum err_status st = walk(tmpl ? tmpl : "", v, out, NULL, e);
+	const struct map_vars none = {0};
+	struct names nm = names_of(MAP_TEMPLATE_MESSAGE);
+	char oid[24], issue[24];
+	const char *values[4];
+	enum err_status st;
+
+	v = v ? v : &none;
+	snprintf(oid, sizeof(oid), "%" PRId64, v->oid);
+	snprintf(issue, sizeof(issue), "%" PRId64, v->issue_id);
+	values[0] = v->request_id;
+	values[1] = oid;
+	values[2] = issue;
+	values[3] = v->request_type;
+	tmpl = tmpl ? tmpl : "";
+	st = walk(tmpl, strlen(tmpl), &nm, values, out, NULL, NULL, NULL, e);
 	if (st == ERR_TEMP)
 		err_set(e, st, "out of memory rendering a message");
 	return st;
+}
+
+static int blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return 0;
+	return 1;
+}
+
+/* The line rule of map.h: each template line is rendered alone; a line
+ * whose placeholders all rendered empty is left out; blank template lines
+ * are separators, a run of them is one blank line and none leads or
+ * trails.  Only the template's own lines are judged, never the values. */
+static enum err_status render_lines(const char *tmpl, enum map_template_kind kind,
+                                    const char *const *values, struct buf *out, struct err *e)
+{
+	struct names nm = names_of(kind);
+	struct buf line = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	const char *p = tmpl ? tmpl : "";
+	int started = 0, sep = 0;
+	enum err_status st = ERR_OK;
+
+	while (st == ERR_OK) {
+		size_t len = strcspn(p, "\n");
+		unsigned used = 0, filled = 0;
+
+		buf_reset(&line);
+		/* a template line ends at LF; a CR before it belongs to the line break */
+		st = walk(p, len && p[len - 1] == '\r' ? len - 1 : len, &nm, values, &line, NULL,
+		          &used, &filled, e);
+		if (st != ERR_OK)
+			break;
+		if (used ? filled > 0 : !blank(buf_str(&line), line.len)) {
+			if (started && (st = buf_adds(out, sep ? "\n\n" : "\n")) != ERR_OK)
+				break;
+			st = buf_add(out, buf_str(&line), line.len);
+			started = 1;
+			sep = 0;
+		} else if (!used && started) {
+			sep = 1;
+		}
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	buf_release(&line);
+	if (st == ERR_TEMP)
+		err_set(e, st, "out of memory rendering a template");
+	return st;
+}
+
+enum err_status map_render_description(const struct cfg *c, const struct record_issue *is,
+                                       struct buf *out, struct err *e)
+{
+	const struct cfg_request_type *rt = cfg_request_type(c, is->request_type_id);
+	const char *tmpl =
+	    c && c->cg.description_template ? c->cg.description_template : MAP_DESCRIPTION_DEFAULT;
+	struct buf qs = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	char issue[24];
+	const char *values[9];
+	enum err_status st = ERR_OK;
+
+	for (size_t i = 0; st == ERR_OK && i < is->n_questions; i++) {
+		const struct record_qa *qa = &is->questions[i];
+		st = buf_addf(&qs, "%s%s: %s", qs.len ? "\n" : "", qa->question ? qa->question : "",
+		              qa->answer ? qa->answer : "");
+	}
+	if (st != ERR_OK) {
+		buf_release(&qs);
+		return err_set(e, st, "out of memory rendering a description");
+	}
+	snprintf(issue, sizeof(issue), "%" PRId64, is->issue_id);
+	values[0] = is->summary;
+	values[1] = is->description;
+	values[2] = buf_str(&qs);
+	values[3] = is->address;
+	values[4] = issue;
+	values[5] = is->reporter_name;
+	/* the configured title, as the messages' {request_type}; else SCF's */
+	values[6] = rt && rt->title && *rt->title ? rt->title : is->request_type_title;
+	values[7] = is->created_at;
+	values[8] = is->html_url;
+	st = render_lines(tmpl, MAP_TEMPLATE_DESCRIPTION, values, out, e);
+	buf_release(&qs);
+	return st;
+}
+
+enum err_status map_render_comment(const struct cfg *c, const struct record_comment *cm,
+                                   struct buf *out, struct err *e)
+{
+	const char *tmpl =
+	    c && c->cg.comment_template ? c->cg.comment_template : MAP_COMMENT_DEFAULT;
+	char issue[24];
+	const char *values[5];
+
+	snprintf(issue, sizeof(issue), "%" PRId64, cm->issue_id);
+	values[0] = cm->created_at;
+	values[1] = cm->commenter_name ? cm->commenter_name : "SeeClickFix user";
+	values[2] = cm->text;
+	values[3] = cm->comment_id;
+	values[4] = issue;
+	return render_lines(tmpl, MAP_TEMPLATE_COMMENT, values, out, e);
 }
 
 enum err_status map_render_ack(const struct cfg *c, const struct record_ack *ack, struct buf *out,
@@ -235,7 +406,7 @@ enum err_status map_render_ack(const struct cfg *c, const struct record_ack *ack
 	                     ack->request_type_title ? ack->request_type_title
 	                     : rt                    ? rt->title
 	                                             : NULL};
-	return map_render(c->messages.ack, &v, out, e);
+	return map_render(rt && rt->ack_message ? rt->ack_message : c->messages.ack, &v, out, e);
 }
 
 enum err_status map_render_close(const struct cfg *c, const struct record_close *cl,

@@ -22,3 +22,9 @@ endif()
 
 # The JSON output builder (gateway/jdoc.c): whole documents or none.
 scfgate_unit_test(test_jdoc ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jdoc.c)
+
+# `scfgate preview`: what would be sent for a saved SCF issue or a record
+# file, with a configuration's templates, and nothing sent.
+add_test(NAME preview_cli
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/preview_test.sh $<TARGET_FILE:scfgate>
+                 ${CMAKE_CURRENT_SOURCE_DIR}/data)

@@ -234,7 +234,7 @@ static void assert_reported(const struct cfg *c, struct oms_geo *g, const char *
 	row = row_of(c, &is, x, &root);
 	assert_string_equal(field(row, "LocationDescriptionField"), REPORTED);
 	assert_non_null(strstr(v.result.note, why));
-	snprintf(want, sizeof(want), "Deep hole by the curb\n\n%s", v.result.note);
+	snprintf(want, sizeof(want), "Pothole\n\nDeep hole by the curb\n\n%s", v.result.note);
 	assert_string_equal(field(row, "DescriptionField"), want);
 	assert_int_equal(strncmp(v.result.note, "Reported address; ", 18), 0);
 	cJSON_Delete(root);
@@ -296,7 +296,7 @@ static void test_verified_note_in_description(void **state)
 	assert_string_equal(field(row, "LocationDescriptionField"), v.result.address);
 	assert_string_not_equal(v.result.address, REPORTED);
 	assert_non_null(strstr(v.result.address, ", New Haven, Connecticut, 065"));
-	snprintf(want, sizeof(want), "Deep hole by the curb\n\n%s", v.result.note);
+	snprintf(want, sizeof(want), "Pothole\n\nDeep hole by the curb\n\n%s", v.result.note);
 	assert_string_equal(field(row, "DescriptionField"), want);
 	assert_non_null(strstr(want, "\n\nAddress verified by ArcGIS (nearest address, "));
 	assert_non_null(strstr(logbuf, "geo: effect=verified issue=1234 op=reverseGeocode"));
@@ -324,7 +324,7 @@ static void test_verified_note_in_field(void **state)
 	assert_non_null(
 	    strstr(field(row, "GeocodeNoteField"), "Address verified by ArcGIS (score 100, "));
 	/* the description is the reporter's alone */
-	assert_string_equal(field(row, "DescriptionField"), "Deep hole by the curb");
+	assert_string_equal(field(row, "DescriptionField"), "Pothole\n\nDeep hole by the curb");
 	cJSON_Delete(root);
 	oms_geo_free(g);
 	cfg_free(c);

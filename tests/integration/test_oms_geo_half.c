@@ -157,7 +157,9 @@ static void test_verified_note_in_field(void **state)
 	assert_non_null(strstr(text_of(row, "LocationDescriptionField"),
 	                       "165 Church Street, New Haven, Connecticut, 065"));
 	assert_non_null(strstr(text_of(row, "GeocodeNoteField"), "Address verified by ArcGIS ("));
-	assert_string_equal(text_of(row, "DescriptionField"), "Deep hole by the curb");
+	/* the summary, then the description: the note has its own field */
+	assert_string_equal(text_of(row, "DescriptionField"),
+	                    "Test issue\n\nDeep hole by the curb");
 	cJSON_Delete(st);
 	teardown(&b);
 }

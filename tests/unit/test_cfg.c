@@ -272,6 +272,149 @@ static void test_errors_name_file_line_element(void **state)
 	}
 }
 
+/* <cartegraph><templates> and the per-type acknowledgment message: the
+ * values as written (indentation of multi-line text removed), the
+ * defaults when absent, and what config check shows. */
+static void test_templates_and_type_ack(void **state)
+{
+	static const char cg_tpl[] =
+	    "  <cartegraph>\n"
+	    "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+	    "    <credentials>/nonexistent/cg.cred</credentials>\n"
+	    "    <templates>\n"
+	    "      <description>\n"
+	    "        {summary} ({request_type})\n"
+	    "\n"
+	    "        {description}\n"
+	    "        Reported by {reporter} at {address}\n"
+	    "\n"
+	    "        {questions}\n"
+	    "      </description>\n"
+	    "      <comment>{commenter} wrote on {created_at}: {text}</comment>\n"
+	    "    </templates>\n"
+	    "  </cartegraph>\n";
+	static const char types[] =
+	    "    <requestType id=\"122\" remoteId=\"Pothole\">\n"
+	    "      <acknowledgmentMessage>Pothole {request_id} noted.</acknowledgmentMessage>\n"
+	    "      <closingMessage>Pothole {request_id} filled.</closingMessage>\n"
+	    "    </requestType>\n"
+	    "    <requestType id=\"123\" remoteId=\"Other\"/>\n";
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct cfg *c;
+	struct err e;
+
+	if (load(minimal(NULL, cg_tpl, types), 0, &c, &e) != ERR_OK)
+		fail_msg("%s", e.msg);
+	assert_string_equal(c->cg.description_template,
+	                    "{summary} ({request_type})\n\n{description}\n"
+	                    "Reported by {reporter} at {address}\n\n{questions}");
+	assert_string_equal(c->cg.comment_template, "{commenter} wrote on {created_at}: {text}");
+	assert_int_equal(c->cg.description_template_line, 24);
+	assert_int_equal(c->cg.comment_template_line, 32);
+	assert_string_equal(cfg_request_type(c, 122)->ack_message, "Pothole {request_id} noted.");
+	assert_string_equal(cfg_request_type(c, 122)->closing_message,
+	                    "Pothole {request_id} filled.");
+	assert_null(cfg_request_type(c, 123)->ack_message);
+	assert_int_equal(cfg_describe(c, &b), ERR_OK);
+	assert_non_null(strstr(b.data, "  templates:\n    description (line 24):\n"
+	                               "      | {summary} ({request_type})\n      | \n"
+	                               "      | {description}\n"));
+	assert_non_null(strstr(b.data, "    comment (line 32):\n"
+	                               "      | {commenter} wrote on {created_at}: {text}\n"));
+	assert_non_null(
+	    strstr(b.data, "    acknowledgment message: Pothole {request_id} noted.\n"));
+	buf_reset(&b);
+	assert_int_equal(cfg_describe_json(c, &b), ERR_OK);
+	cJSON *j = cJSON_Parse(b.data);
+	assert_non_null(j);
+	cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "cartegraph"), "templates");
+	assert_string_equal(cJSON_GetObjectItem(t, "comment")->valuestring, c->cg.comment_template);
+	cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "request_types"), 0);
+	assert_string_equal(cJSON_GetObjectItem(t0, "acknowledgment_message")->valuestring,
+	                    "Pothole {request_id} noted.");
+	cJSON_Delete(j);
+	cfg_free(c);
+
+	/* absent: the defaults, shown as such */
+	assert_int_equal(load(minimal(NULL, cg_section, NULL), 0, &c, &e), ERR_OK);
+	assert_string_equal(c->cg.description_template, MAP_DESCRIPTION_DEFAULT);
+	assert_string_equal(c->cg.comment_template, MAP_COMMENT_DEFAULT);
+	assert_int_equal(c->cg.description_template_line, 0);
+	buf_reset(&b);
+	assert_int_equal(cfg_describe(c, &b), ERR_OK);
+	assert_non_null(strstr(b.data, "    description (default):\n      | {summary}\n      | \n"
+	                               "      | {description}\n      | \n      | {questions}\n"));
+	cfg_free(c);
+	buf_release(&b);
+}
+
+/* A template error names the line of the placeholder in the file, not
+ * only the element's first line; a template that would drop what the
+ * resident wrote is refused. */
+static void test_template_errors_name_the_line(void **state)
+{
+	static const struct {
+		const char *templates, *types, *want;
+	} cases[] = {
+	    {"      <description>\n"
+	     "        {summary}\n"
+	     "\n"
+	     "        {description} {sumary}\n"
+	     "        {questions}\n"
+	     "      </description>\n",
+	     NULL, "t.xml:23: description: unknown placeholder {sumary}; known: {summary} "},
+	    {"      "
+	     "<description>{summary}\n{description}\n{questions}\n{request_id}</description>\n",
+	     NULL, "t.xml:23: description: unknown placeholder {request_id}"},
+	    {"      <description>{summary}\n{description} }\n{questions}</description>\n", NULL,
+	     "t.xml:21: description: lone '}'"},
+	    {"      <comment>{created_at}\n{commenter}: {text} {summary}</comment>\n", NULL,
+	     "t.xml:21: comment: unknown placeholder {summary}; known: {created_at} {commenter} "
+	     "{text} {comment_id} {issue_id}"},
+	    {"      <comment>{created_at} {commenter}: {{text}}</comment>\n", NULL,
+	     "t.xml:20: comment: the template has no {text}"},
+	    {"      <description>{summary}\n\n{description}</description>\n", NULL,
+	     "t.xml:20: description: the template has no {questions}"},
+	    {"      <description>{description} {questions}</description>\n", NULL,
+	     "t.xml:20: description: the template has no {summary}"},
+	    {"      <comment></comment>\n", NULL, "t.xml:20: comment: "},
+	    {"",
+	     "    <requestType id=\"5\" remoteId=\"A\">\n"
+	     "      <acknowledgmentMessage>Thanks,\n"
+	     "        {requestid}.</acknowledgmentMessage>\n"
+	     "    </requestType>\n",
+	     "t.xml:16: acknowledgmentMessage: unknown placeholder {requestid}"},
+	    /* the XSD's order: the acknowledgment before the closing message */
+	    {"",
+	     "    <requestType id=\"5\" remoteId=\"A\">\n"
+	     "      <closingMessage>Done.</closingMessage>\n"
+	     "      <acknowledgmentMessage>Thanks.</acknowledgmentMessage>\n"
+	     "    </requestType>\n",
+	     "t.xml:16: acknowledgmentMessage: "},
+	};
+	char extra[4096];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg *c = NULL;
+		struct err e;
+		enum err_status st;
+		snprintf(extra, sizeof(extra),
+		         "  <cartegraph>\n"
+		         "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+		         "    <credentials>/nonexistent/cg.cred</credentials>\n"
+		         "    <templates>\n%s    </templates>\n"
+		         "  </cartegraph>\n",
+		         cases[i].templates);
+		st = load(minimal(NULL, extra, cases[i].types), 0, &c, &e);
+		if (st == ERR_OK || !strstr(e.msg, cases[i].want))
+			fail_msg("case %zu: status %d, message \"%s\", wanted \"%s\"", i, st, e.msg,
+			         cases[i].want);
+		assert_int_equal(st, ERR_FATAL);
+		assert_null(c);
+		assert_null(strchr(e.msg, '\n'));
+	}
+}
+
 static void test_loopback_http_allowed(void **state)
 {
 	static const char *const ok[] = {"http://127.0.0.1:8080/api/v2", "http://localhost/api",
@@ -492,6 +635,34 @@ static void test_csv_import_roundtrip(void **state)
 	free(xml);
 	buf_release(&doc);
 
+	/* a fifth column: the type's acknowledgment message */
+	buf_reset(&out);
+	assert_int_equal(csv("id,title,remote,closing,ack\n"
+	                     "122,Pothole,Pothole,,\"Thanks <3, {request_id}\"\n"
+	                     "123,Cart,Cart,Done {request_id}.,Noted {request_id}.\n"
+	                     "124,Light,Light,,\n",
+	                     &out, &e),
+	                 ERR_OK);
+	xml = strdup(minimal(NULL, NULL, NULL));
+	a = strstr(xml, "  <requestTypes>");
+	z = strstr(xml, "  </requestTypes>\n");
+	buf_reset(&doc);
+	buf_add(&doc, xml, (size_t)(a - xml));
+	buf_adds(&doc, out.data);
+	buf_adds(&doc, z + strlen("  </requestTypes>\n"));
+	if (cfg_load_mem(doc.data, doc.len, "imported.xml", 0, &c, &e) != ERR_OK)
+		fail_msg("%s\n%s", e.msg, doc.data);
+	assert_string_equal(cfg_request_type(c, 122)->ack_message, "Thanks <3, {request_id}");
+	assert_null(cfg_request_type(c, 122)->closing_message);
+	assert_string_equal(cfg_request_type(c, 123)->ack_message, "Noted {request_id}.");
+	assert_string_equal(cfg_request_type(c, 123)->closing_message, "Done {request_id}.");
+	assert_null(cfg_request_type(c, 124)->ack_message);
+	cfg_free(c);
+	free(xml);
+	buf_release(&doc);
+	assert_int_equal(csv("1,A,B,,Hi {ticket}\n", &out, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "rt.csv:1: acknowledgment message: unknown placeholder"));
+
 	/* without a header row the first row is data */
 	assert_int_equal(csv("9,A,B\n", &out, &e), ERR_OK);
 	assert_non_null(strstr(out.data, "id=\"9\""));
@@ -512,7 +683,7 @@ static void test_csv_errors(void **state)
 	    {"id,title,remote,close\n1,A,B,Done {ticket}\n",
 	     "rt.csv:2: closing message: unknown placeholder {ticket}"},
 	    {"id,title,remote\n1,Caf\xe9,B\n", "rt.csv:2: column 2 is not UTF-8"},
-	    {"id,title,remote,close,notes\n1,A,B,,extra\n", "rt.csv:2: column 5 is not empty"},
+	    {"id,title,remote,close,ack,notes\n1,A,B,,,extra\n", "rt.csv:2: column 6 is not empty"},
 	    {"id,title,remote\n", "rt.csv: no request type rows"},
 	    {"", "rt.csv: no request type rows"},
 	};
@@ -844,6 +1015,8 @@ int main(void)
 	    cmocka_unit_test(test_cartegraph_defaults),
 	    cmocka_unit_test(test_example_passes),
 	    cmocka_unit_test(test_errors_name_file_line_element),
+	    cmocka_unit_test(test_templates_and_type_ack),
+	    cmocka_unit_test(test_template_errors_name_the_line),
 	    cmocka_unit_test(test_loopback_http_allowed),
 	    cmocka_unit_test(test_parser_refusals),
 	    cmocka_unit_test(test_files_must_exist),

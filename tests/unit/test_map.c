@@ -475,7 +475,9 @@ static void test_create_body(void **state)
 	assert_string_equal(str_of(row, "IssueField"), "Garbage Cart");
 	assert_string_equal(str_of(row, "LocationDescriptionField"),
 	                    "Bolin Creek Trail Chapel Hill, NC");
+	/* the summary too, not only the description (nothing is dropped) */
 	assert_string_equal(str_of(row, "DescriptionField"),
+	                    "Solid Waste - Garbage Roll Cart\n\n"
 	                    "Two test carts\n\n"
 	                    "What type of issue is being reported or requested?: Deliver New Cart\n"
 	                    "Does old cart need to be removed?: Yes\n"
@@ -604,7 +606,7 @@ static void test_notes_and_attachment_bodies(void **state)
 	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	struct err e;
 
-	assert_int_equal(map_cg_note(cm, &b), ERR_OK);
+	assert_int_equal(map_cg_note(cfg_oms, cm, &b), ERR_OK);
 	assert_memory_equal(b.data, "[scf-comment 62322106] ", 23);
 	assert_true(map_cg_notes_have(b.data, "62322106"));
 	assert_false(map_cg_notes_have(b.data, "6232210"));
@@ -635,6 +637,431 @@ static void test_notes_and_attachment_bodies(void **state)
 	cJSON_Delete(row);
 	record_free(r);
 	buf_release(&b);
+}
+
+/* ---- description and comment templates ---- */
+
+/* The example configuration with its <templates> section replaced by
+ * `templates` (the whole element, or "" for none: the defaults). */
+static struct cfg *cfg_with_templates(const char *templates)
+{
+	struct buf x = BUF_INIT_CAP(BUF_DEFAULT_CAP), y = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct cfg *c = NULL;
+	struct err e;
+	char *a, *z;
+
+	assert_int_equal(cfg_example(CFG_HALF_OMS, &x), ERR_OK);
+	a = strstr(x.data, "    <templates>");
+	z = strstr(x.data, "</templates>\n");
+	assert_non_null(a);
+	assert_non_null(z);
+	buf_add(&y, x.data, (size_t)(a - x.data));
+	buf_adds(&y, templates);
+	buf_adds(&y, z + strlen("</templates>\n"));
+	err_clear(&e);
+	if (cfg_load_mem(y.data, y.len, "templates.xml", CFG_NO_FILE_CHECKS, &c, &e) != ERR_OK)
+		fail_msg("%s", e.msg);
+	buf_release(&x);
+	buf_release(&y);
+	return c;
+}
+
+static char *escaped(const char *s)
+{
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	char *d;
+
+	assert_int_equal(map_aspnet_escape(s, &b), ERR_OK);
+	d = buf_detach(&b, NULL);
+	return d ? d : strdup("");
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) && strcmp(v->valuestring, "null") != 0 ? v->valuestring : NULL;
+}
+
+/* One issue object through the mapper and the create body with c; the
+ * DescriptionField must hold the summary, the description and every
+ * "Question: answer" line of the SOURCE JSON byte for byte after the
+ * escaping, and, under the default template, be exactly their escaped
+ * join with one blank line between the parts that are not empty. */
+static void check_description_keeps_everything(const struct cfg *c, cJSON *obj, int dflt,
+                                               const char *what)
+{
+	struct record *r = NULL;
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP), want = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct err e;
+	const char *summary = jstr(obj, "summary"), *desc = jstr(obj, "description");
+	const cJSON *qa;
+	char *esc;
+
+	/* the reference's documentation examples carry no request type; map
+	 * every payload to one the example configuration knows */
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, "request_type");
+	cJSON *rt = cJSON_AddObjectToObject(obj, "request_type");
+	cJSON_AddNumberToObject(rt, "id", 122);
+	cJSON_AddStringToObject(rt, "title", "Pothole");
+	err_clear(&e);
+	if (map_scf_issue_cjson(obj, c, &r, &e) != ERR_OK)
+		fail_msg("%s: %s", what, e.msg);
+	assert_int_equal(map_cg_create_body(c, &r->u.issue, &b, &e), ERR_OK);
+	cJSON *row = body_row(&b, "cgRequestsClass");
+	const char *d = str_of(row, "DescriptionField");
+	assert_non_null(d);
+	if (summary && *summary) {
+		esc = escaped(summary);
+		if (!strstr(d, esc))
+			fail_msg("%s: summary \"%.60s\" missing from \"%.200s\"", what, summary, d);
+		free(esc);
+		buf_adds(&want, summary);
+	}
+	if (desc && *desc) {
+		esc = escaped(desc);
+		if (!strstr(d, esc))
+			fail_msg("%s: description missing", what);
+		free(esc);
+		buf_addf(&want, "%s%s", want.len ? "\n\n" : "", desc);
+	}
+	size_t nq = 0;
+	cJSON_ArrayForEach(qa, cJSON_GetObjectItemCaseSensitive(obj, "questions"))
+	{
+		char line[8192];
+		snprintf(line, sizeof(line), "%s: %s", jstr(qa, "question"),
+		         jstr(qa, "answer") ? jstr(qa, "answer") : "");
+		esc = escaped(line);
+		if (!strstr(d, esc))
+			fail_msg("%s: \"%s\" missing", what, line);
+		free(esc);
+		buf_addf(&want, "%s%s", want.len ? (nq ? "\n" : "\n\n") : "", line);
+		nq++;
+	}
+	assert_int_equal(nq, r->u.issue.n_questions);
+	if (dflt) {
+		esc = escaped(buf_str(&want));
+		if (strcmp(d, esc) != 0)
+			fail_msg("%s: DescriptionField\n\"%.300s\"\nexpected\n\"%.300s\"", what, d,
+			         esc);
+		free(esc);
+	}
+	cJSON_Delete(row);
+	record_free(r);
+	buf_release(&b);
+	buf_release(&want);
+}
+
+/* The issue objects of the reference (tests/data/scf) plus the three hard
+ * texts: unicode, 20 kB, markup that ASP.NET request validation refuses. */
+static size_t payloads(cJSON **out, size_t max)
+{
+	static const char *const files[] = {"docs_list_item.json",
+	                                    "docs_details_1.json",
+	                                    "real_public_2018_4822743.json",
+	                                    "real_org_page_2018_14550.json",
+	                                    "real_org_details_2018_387246.json",
+	                                    "real_2026_20980365.json",
+	                                    "real_2026_20980365_details.json"};
+	size_t n = 0, len;
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char *json = read_data(files[f], &len);
+		cJSON *o = cJSON_ParseWithLength(json, len), *is;
+		free(json);
+		assert_non_null(o);
+		if (cJSON_GetObjectItem(o, "issues")) {
+			cJSON_ArrayForEach(is, cJSON_GetObjectItem(o, "issues"))
+			{
+				assert_true(n < max);
+				out[n++] = cJSON_Duplicate(is, 1);
+			}
+			cJSON_Delete(o);
+		} else {
+			assert_true(n < max);
+			out[n++] = o;
+		}
+	}
+	/* the same shape with hard texts */
+	char *json = read_data("docs_details_1.json", &len);
+	cJSON *base = cJSON_ParseWithLength(json, len);
+	free(json);
+	assert_non_null(base);
+
+	cJSON *u = cJSON_Duplicate(base, 1);
+	cJSON_ReplaceItemInObject(u, "summary", cJSON_CreateString("Vieux canapé devant le café"));
+	cJSON_ReplaceItemInObject(
+	    u, "description",
+	    cJSON_CreateString("Hay un bache enorme frente a la escuela 🚲.\r\n\r\n"
+	                       "路灯坏了，晚上很黑。 Straße – «quoted» Zoë Ødegaard\t∑"));
+	cJSON *qs = cJSON_CreateArray(), *q = cJSON_CreateObject();
+	cJSON_AddStringToObject(q, "question", "¿Está bloqueada la acera?");
+	cJSON_AddStringToObject(q, "answer", "Sí, 完全に");
+	cJSON_AddItemToArray(qs, q);
+	cJSON_ReplaceItemInObject(u, "questions", qs);
+	out[n++] = u;
+
+	struct buf big = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	static const char *const words[] = {"pothole ", "été ", "señal ", "<b>x</b> ",
+	                                    "&#38; ",   "路 ",  "a<5 ",   "\n\n\n"};
+	for (unsigned i = 0; big.len < 20 * 1024; i++)
+		buf_adds(&big, words[(i * 7) % 8]);
+	cJSON *l = cJSON_Duplicate(base, 1);
+	cJSON_ReplaceItemInObject(l, "summary",
+	                          cJSON_CreateString("Big crack on Elm St (typed by hand)"));
+	cJSON_ReplaceItemInObject(l, "description", cJSON_CreateString(big.data));
+	buf_release(&big);
+	out[n++] = l;
+
+	cJSON *s = cJSON_Duplicate(base, 1);
+	cJSON_ReplaceItemInObject(s, "summary", cJSON_CreateString("<script>alert('x')</script>"));
+	cJSON_ReplaceItemInObject(
+	    s, "description",
+	    cJSON_CreateString("Tagged again: \"<script>alert(1)</script>\" &#60; <b>bold</b> "
+	                       "<!-- c --> <?php ?> & #1 a < b"));
+	qs = cJSON_CreateArray();
+	q = cJSON_CreateObject();
+	cJSON_AddStringToObject(q, "question", "<b>Where?</b>");
+	cJSON_AddStringToObject(q, "answer", "<img src=x onerror=alert(1)>&#x3C;");
+	cJSON_AddItemToArray(qs, q);
+	cJSON_ReplaceItemInObject(s, "questions", qs);
+	out[n++] = s;
+
+	/* no description: the summary and the questions, one blank line */
+	cJSON *nd = cJSON_Duplicate(base, 1);
+	cJSON_ReplaceItemInObject(nd, "description", cJSON_CreateNull());
+	out[n++] = nd;
+	cJSON_Delete(base);
+	return n;
+}
+
+static void test_description_keeps_what_the_resident_wrote(void **state)
+{
+	cJSON *p[32];
+	size_t n = payloads(p, 28);
+	struct cfg *custom = cfg_with_templates("    <templates>\n"
+	                                        "      <description>\n"
+	                                        "        [{request_type}] {summary}\n"
+	                                        "        Reported by: {reporter}\n"
+	                                        "        Address: {address}\n"
+	                                        "\n"
+	                                        "        {description}\n"
+	                                        "\n"
+	                                        "        Answers:\n"
+	                                        "        {questions}\n"
+	                                        "        SeeClickFix {issue_id} {url}\n"
+	                                        "      </description>\n"
+	                                        "    </templates>\n");
+	char what[64];
+
+	assert_true(n >= 11);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *dup = cJSON_Duplicate(p[i], 1);
+		snprintf(what, sizeof(what), "payload %zu (default)", i);
+		check_description_keeps_everything(cfg_oms, p[i], 1, what);
+		snprintf(what, sizeof(what), "payload %zu (custom)", i);
+		check_description_keeps_everything(custom, dup, 0, what);
+		cJSON_Delete(dup);
+		cJSON_Delete(p[i]);
+	}
+	cfg_free(custom);
+}
+
+static struct record_issue sample_issue(void)
+{
+	static struct record_qa qa[2] = {{"Is it hazardous?", "Yes"},
+	                                 {"Reporter Name", "No Answer Given"}};
+	struct record_issue is;
+
+	memset(&is, 0, sizeof(is));
+	is.issue_id = 77;
+	is.request_type_id = 122;
+	is.summary = "Pothole";
+	is.description = "Deep one.\n\n\nIn the bike lane.";
+	is.address = "1 Elm St";
+	is.reporter_name = "Zoë";
+	is.html_url = "https://seeclickfix.com/issues/77";
+	is.created_at = "2026-01-01T10:00:00-05:00";
+	is.questions = qa;
+	is.n_questions = 2;
+	return is;
+}
+
+static char *render_desc(const struct cfg *c, const struct record_issue *is)
+{
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct err e;
+
+	assert_int_equal(map_render_description(c, is, &b, &e), ERR_OK);
+	return b.data ? buf_detach(&b, NULL) : strdup("");
+}
+
+/* The line rule: parts that are empty leave no blank line behind, the
+ * values' own blank lines stay as they are. */
+static void test_description_line_rule(void **state)
+{
+	struct record_issue is = sample_issue();
+	char *t;
+
+	t = render_desc(NULL, &is);
+	assert_string_equal(t, "Pothole\n\nDeep one.\n\n\nIn the bike lane.\n\n"
+	                       "Is it hazardous?: Yes\nReporter Name: No Answer Given");
+	free(t);
+	is.description = NULL;
+	t = render_desc(cfg_oms, &is);
+	assert_string_equal(t, "Pothole\n\nIs it hazardous?: Yes\nReporter Name: No Answer Given");
+	free(t);
+	is.n_questions = 0;
+	t = render_desc(cfg_oms, &is);
+	assert_string_equal(t, "Pothole");
+	free(t);
+	is.summary = "";
+	is.description = "Only this.";
+	t = render_desc(cfg_oms, &is);
+	assert_string_equal(t, "Only this.");
+	free(t);
+	is.description = "";
+	t = render_desc(cfg_oms, &is);
+	assert_string_equal(t, "");
+	free(t);
+
+	/* labels go with their placeholder; literal lines stay; separators
+	 * collapse and never lead or trail */
+	struct cfg *c = cfg_with_templates("    <templates>\n"
+	                                   "      <description>\n"
+	                                   "\n"
+	                                   "        {summary} ({request_type})\n"
+	                                   "        Reporter: {reporter}\n"
+	                                   "        Where: {address} {{map}}\n"
+	                                   "\n"
+	                                   "\n"
+	                                   "        {description}\n"
+	                                   "\n"
+	                                   "        {questions}\n"
+	                                   "        -- via SeeClickFix\n"
+	                                   "\n"
+	                                   "      </description>\n"
+	                                   "    </templates>\n");
+	is = sample_issue();
+	t = render_desc(c, &is);
+	assert_string_equal(t, "Pothole (Pothole)\nReporter: Zoë\nWhere: 1 Elm St {map}\n\n"
+	                       "Deep one.\n\n\nIn the bike lane.\n\n"
+	                       "Is it hazardous?: Yes\nReporter Name: No Answer Given\n"
+	                       "-- via SeeClickFix");
+	free(t);
+	is.reporter_name = NULL;
+	is.address = NULL;
+	is.description = NULL;
+	is.n_questions = 0;
+	t = render_desc(c, &is);
+	assert_string_equal(t, "Pothole (Pothole)\n\n-- via SeeClickFix");
+	free(t);
+	cfg_free(c);
+}
+
+/* The comment template: CommentsField on the create body and every note;
+ * the marker first whatever the template says, so a repeat is still
+ * found after a crash; the note escaped as a whole. */
+static void test_comment_template(void **state)
+{
+	struct record *r = map_file("real_2026_20980365_details.json", cfg_oms);
+	struct record_comment *cm = &r->u.issue.comments[1];
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct err e;
+	struct cfg *c = cfg_with_templates(
+	    "    <templates>\n"
+	    "      <comment>\n"
+	    "        {text}\n"
+	    "        -- {commenter}, {created_at} (SCF comment {comment_id} on {issue_id})\n"
+	    "      </comment>\n"
+	    "    </templates>\n");
+
+	free(cm->text);
+	cm->text = strdup("Thank you for your report. Notice of Violation issued to "
+	                  "the property owner.");
+	/* the default is the note as it always was */
+	assert_int_equal(map_cg_note(cfg_oms, cm, &b), ERR_OK);
+	assert_string_equal(b.data, "[scf-comment 62322106] 2026-02-10T11:03:43-05:00 Code "
+	                            "Compliance Inspector: Anissa: Thank you for your report. "
+	                            "Notice of Violation issued to the property owner.");
+	buf_reset(&b);
+	assert_int_equal(map_cg_note(c, cm, &b), ERR_OK);
+	assert_string_equal(b.data,
+	                    "[scf-comment 62322106] Thank you for your report. "
+	                    "Notice of Violation issued to the property owner.\n"
+	                    "-- Code Compliance Inspector: Anissa, 2026-02-10T11:03:43-05:00 "
+	                    "(SCF comment 62322106 on 20980365)");
+	assert_true(map_cg_notes_have(b.data, "62322106"));
+
+	/* the appended note */
+	free(cm->text);
+	cm->text = strdup("<b>Still</b> there &#38; worse");
+	buf_reset(&b);
+	assert_int_equal(map_cg_notes_body(c, 9, "Crew: <i>ok</i>", cm, &b, &e), ERR_OK);
+	cJSON *row = body_row(&b, "cgRequestsClass");
+	const char *notes = str_of(row, "NotesField");
+	assert_string_equal(notes, "Crew: <i>ok</i>\n[scf-comment 62322106] "
+	                           "\xef\xbc\x9c"
+	                           "b>Still\xef\xbc\x9c/b> there &\xef\xbc\x83"
+	                           "38; worse\n-- Code Compliance Inspector: Anissa, "
+	                           "2026-02-10T11:03:43-05:00 (SCF comment 62322106 on 20980365)");
+	assert_true(map_cg_notes_have(notes, "62322106"));
+	cJSON_Delete(row);
+
+	/* the comments at first sight, in CommentsField of the create body
+	 * (under a type the example maps) */
+	r->u.issue.request_type_id = 122;
+	buf_reset(&b);
+	assert_int_equal(map_cg_create_body(c, &r->u.issue, &b, &e), ERR_OK);
+	row = body_row(&b, "cgRequestsClass");
+	const char *comments = str_of(row, "CommentsField");
+	assert_non_null(comments);
+	assert_memory_equal(comments,
+	                    "[scf-comment 62322106] \xef\xbc\x9c"
+	                    "b>Still",
+	                    30);
+	assert_non_null(strstr(comments, "\n-- Code Compliance Inspector: Anissa, "));
+	cJSON_Delete(row);
+	cfg_free(c);
+	record_free(r);
+	buf_release(&b);
+}
+
+/* Every placeholder of each kind renders; each kind refuses the others'. */
+static void test_template_kinds(void **state)
+{
+	struct record_issue is = sample_issue();
+	struct err e;
+
+	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_DESCRIPTION,
+	                                         "{summary}{description}{questions}{address}"
+	                                         "{issue_id}{reporter}{request_type}{created_at}"
+	                                         "{url}",
+	                                         NULL, &e),
+	                 ERR_OK);
+	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_COMMENT,
+	                                         "{created_at}{commenter}{text}{comment_id}"
+	                                         "{issue_id}",
+	                                         NULL, &e),
+	                 ERR_OK);
+	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_COMMENT, "{summary}", NULL, &e),
+	                 ERR_PERM);
+	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_DESCRIPTION, "{oid}", NULL, &e),
+	                 ERR_PERM);
+	assert_int_equal(map_template_check(MAP_DESCRIPTION_DEFAULT, NULL, &e), ERR_PERM);
+	assert_true(map_template_uses(MAP_TEMPLATE_DESCRIPTION, "a {summary}", "summary"));
+	assert_false(map_template_uses(MAP_TEMPLATE_DESCRIPTION, "a {{summary}}", "summary"));
+	assert_false(map_template_uses(MAP_TEMPLATE_DESCRIPTION, "a {summary}", "description"));
+	struct cfg *c = cfg_with_templates("    <templates>\n"
+	                                   "      <description>{summary}|{description}|"
+	                                   "{questions}|{address}|{issue_id}|{reporter}|"
+	                                   "{request_type}|{created_at}|{url}</description>\n"
+	                                   "    </templates>\n");
+	char *t = render_desc(c, &is);
+	assert_string_equal(t, "Pothole|Deep one.\n\n\nIn the bike lane.|Is it hazardous?: Yes\n"
+	                       "Reporter Name: No Answer Given|1 Elm St|77|Zoë|Pothole|"
+	                       "2026-01-01T10:00:00-05:00|https://seeclickfix.com/issues/77");
+	free(t);
+	cfg_free(c);
 }
 
 /* ---- Cartegraph -> records ---- */
@@ -687,6 +1114,12 @@ static void test_cg_request_and_close(void **state)
 	assert_int_equal(map_render_ack(cfg_oms, &rec->u.ack, &b, &e), ERR_OK);
 	assert_string_equal(b.data,
 	                    "Thank you. Your report is now city work request REQ-2026-0042.");
+	/* 122 has an acknowledgment message of its own */
+	rec->u.ack.request_type_id = 122;
+	buf_reset(&b);
+	assert_int_equal(map_render_ack(cfg_oms, &rec->u.ack, &b, &e), ERR_OK);
+	assert_string_equal(b.data, "Thank you. Crews fill most potholes within two days (work "
+	                            "order REQ-2026-0042).");
 	record_free(rec);
 	/* no usable time: refused */
 	assert_int_equal(map_ack_record(1, &rq, NULL, "tomorrow", &rec, &e), ERR_PERM);
@@ -803,6 +1236,10 @@ int main(void)
 	    cmocka_unit_test(test_create_body_photo_comments_fields_mode),
 	    cmocka_unit_test(test_aspnet_escaping),
 	    cmocka_unit_test(test_notes_and_attachment_bodies),
+	    cmocka_unit_test(test_description_keeps_what_the_resident_wrote),
+	    cmocka_unit_test(test_description_line_rule),
+	    cmocka_unit_test(test_comment_template),
+	    cmocka_unit_test(test_template_kinds),
 	    cmocka_unit_test(test_cg_request_and_close),
 	    cmocka_unit_test(test_placeholders),
 	    cmocka_unit_test(test_forward_policy),

@@ -13,9 +13,11 @@
  *       a readable account of what the gateway did in both systems.
  *   e2e-tool oracle --scf F --oms F --ext FIELD --types ID,ID,...
  *                   --ack TEXT --closing TEXT [--type-closing ID=TEXT]...
+ *                   [--type-ack ID=TEXT]...
  *                   [--title ID=TEXT]... [--min-synced N] [--min-closed N]
- *       the exact end state (see check_issue); exit 1 with one line per
- *       violation.
+ *       the exact end state (see check_issue), including every synced
+ *       issue's DescriptionField byte for byte (check_description); exit 1
+ *       with one line per violation.
  *
  * States are the simulators' GET /_admin/state documents saved to files.
  */
@@ -324,9 +326,9 @@ static int cmd_summary(int argc, char **argv)
 struct oracle {
 	const char *ext, *ack, *closing;
 	long long types[MAX_TYPES];
-	const char *type_closing[MAX_TYPES], *title[MAX_TYPES];
+	const char *type_closing[MAX_TYPES], *type_ack[MAX_TYPES], *title[MAX_TYPES];
 	size_t n_types;
-	int violations, synced, closed, comments;
+	int violations, synced, closed, comments, descriptions;
 };
 
 static int type_index(const struct oracle *o, long long id)
@@ -417,6 +419,98 @@ static void check_comments(struct oracle *o, const cJSON *is, const cJSON *rq, i
 	}
 }
 
+/* Append s to b (grown with realloc; exits on no memory), with the
+ * gateway's ASP.NET escaping (gateway/map.h) when escape is set, written
+ * again here so the oracle does not trust the code it checks: '<' before
+ * a letter, '!', '/' or '?' becomes U+FF1C, the '#' of "&#" U+FF03. */
+static void append(char **b, size_t *len, const char *s, int escape)
+{
+	size_t n = strlen(s);
+	char *g = realloc(*b, *len + n * 3 + 1);
+
+	if (!g)
+		exit(2);
+	*b = g;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i], d = s[i + 1];
+		if (escape && c == '<' &&
+		    ((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || d == '!' || d == '/' ||
+		     d == '?')) {
+			memcpy(g + *len, "\xef\xbc\x9c", 3);
+			*len += 3;
+		} else if (escape && c == '#' && i > 0 && s[i - 1] == '&') {
+			memcpy(g + *len, "\xef\xbc\x83", 3);
+			*len += 3;
+		} else {
+			g[(*len)++] = c;
+		}
+	}
+	g[*len] = '\0';
+}
+
+/* The first bytes of s on one line (line breaks written \n, \r). */
+static const char *one_line(const char *s, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < size; s++) {
+		if (*s == '\n' || *s == '\r') {
+			out[o++] = '\\';
+			out[o++] = *s == '\n' ? 'n' : 'r';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Nothing the resident wrote is lost: the request's DescriptionField is,
+ * byte for byte, the default description template over the issue as SCF
+ * holds it: the summary, the description and one "Question: answer" line
+ * per question, a blank line between the parts that are not empty, the
+ * whole escaped.  A geocoder note may follow after a blank line. */
+static void check_description(struct oracle *o, const cJSON *is, const cJSON *rq)
+{
+	const char *parts[2] = {str_of(is, "summary"), str_of(is, "description")};
+	const char *got = str_of(rq, "DescriptionField");
+	long long id = (long long)num_of(is, "id");
+	char *plain = NULL, *want = NULL;
+	size_t plen = 0, wlen = 0, nq = 0;
+	const cJSON *qa;
+	char g1[160], w1[160];
+
+	for (int i = 0; i < 2; i++) {
+		if (!parts[i] || !*parts[i])
+			continue;
+		if (plen)
+			append(&plain, &plen, "\n\n", 0);
+		append(&plain, &plen, parts[i], 0);
+	}
+	cJSON_ArrayForEach(qa, cJSON_GetObjectItemCaseSensitive(is, "questions"))
+	{
+		const char *q = str_of(qa, "question"), *a = str_of(qa, "answer");
+		if (plen)
+			append(&plain, &plen, nq ? "\n" : "\n\n", 0);
+		append(&plain, &plen, q ? q : "", 0);
+		append(&plain, &plen, ": ", 0);
+		append(&plain, &plen, a ? a : "", 0);
+		nq++;
+	}
+	/* escaped as a whole, as the gateway does */
+	append(&want, &wlen, plain ? plain : "", 1);
+	if (!got)
+		violation(o, "issue %lld: request %.0f has no DescriptionField", id,
+		          num_of(rq, "Oid"));
+	else if (strncmp(got, want, wlen) != 0 || (got[wlen] && strncmp(got + wlen, "\n\n", 2)))
+		violation(o, "issue %lld: DescriptionField \"%s\" is not \"%s\"", id,
+		          one_line(got, g1, sizeof(g1)), one_line(want, w1, sizeof(w1)));
+	else
+		o->descriptions++;
+	free(plain);
+	free(want);
+}
+
 static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs)
 {
 	long long id = (long long)num_of(is, "id");
@@ -453,7 +547,8 @@ static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs)
 	if (n_ack > 1 || (!archived && n_ack != 1))
 		violation(o, "issue %lld (request %s): acknowledged %d times", id, rid ? rid : "?",
 		          n_ack);
-	render(o->ack, rq, id, o->title[ti], want, sizeof(want));
+	render(o->type_ack[ti] ? o->type_ack[ti] : o->ack, rq, id, o->title[ti], want,
+	       sizeof(want));
 	if (n_ack && strcmp(ack_text ? ack_text : "", want) != 0)
 		violation(o, "issue %lld: ack message \"%s\", expected \"%s\"", id, ack_text, want);
 	if (is_closed(rq)) {
@@ -475,6 +570,7 @@ static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs)
 		          id, rid ? rid : "?", n_close);
 	}
 	check_comments(o, is, rq, n_close > 0 || archived || strcmp(status, "Closed") == 0);
+	check_description(o, is, rq);
 }
 
 /* Every request carrying an SCF id belongs to a known issue; attachments
@@ -561,10 +657,13 @@ static int cmd_oracle(int argc, char **argv)
 				else if (*p)
 					return 2;
 			}
-		} else if ((strcmp(k, "--type-closing") == 0 || strcmp(k, "--title") == 0) &&
+		} else if ((strcmp(k, "--type-closing") == 0 || strcmp(k, "--type-ack") == 0 ||
+		            strcmp(k, "--title") == 0) &&
 		           parse_kv(v, &id, &text) == 0 && (ti = type_index(&o, id)) >= 0) {
-			if (k[2] == 't' && k[3] == 'y')
+			if (strcmp(k, "--type-closing") == 0)
 				o.type_closing[ti] = text;
+			else if (strcmp(k, "--type-ack") == 0)
+				o.type_ack[ti] = text;
 			else
 				o.title[ti] = text;
 		} else {
@@ -588,8 +687,10 @@ static int cmd_oracle(int argc, char **argv)
 	if (o.closed < min_closed)
 		violation(&o, "only %d requests closed, expected at least %d", o.closed,
 		          min_closed);
-	printf("oracle: %d issues synced, %d closed, %d comments checked: %s (%d violations)\n",
-	       o.synced, o.closed, o.comments, o.violations ? "FAILED" : "exact", o.violations);
+	printf("oracle: %d issues synced, %d closed, %d comments checked, %d descriptions "
+	       "exact: %s (%d violations)\n",
+	       o.synced, o.closed, o.comments, o.descriptions, o.violations ? "FAILED" : "exact",
+	       o.violations);
 	cJSON_Delete(scf);
 	cJSON_Delete(oms);
 	return o.violations ? 1 : 0;

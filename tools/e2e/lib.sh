@@ -24,6 +24,7 @@ E2E_ACK='Thank you. Your report is now city work request {request_id}.'
 E2E_CLOSING='Work request {request_id} ({request_type}) is complete. Thank you.'
 E2E_CLOSING_9101='The pothole was filled under work request {request_id}.'
 E2E_CLOSING_9103='A crew replaced the lamp (work request {request_id}).'
+E2E_ACK_9102='Thank you. The graffiti crew has work request {request_id} ({request_type}).'
 E2E_GEO_FIELD=GeocodeNoteField
 E2E_GEO_PREFIX=/arcgis/rest/services/Locators/City/GeocodeServer
 E2E_PIDS=""
@@ -110,7 +111,9 @@ e2e_request_types() {
     <requestType id="9101" title="Pothole" remoteId="Pothole">
       <closingMessage>$E2E_CLOSING_9101</closingMessage>
     </requestType>
-    <requestType id="9102" title="Graffiti" remoteId="Graffiti"/>
+    <requestType id="9102" title="Graffiti" remoteId="Graffiti">
+      <acknowledgmentMessage>$E2E_ACK_9102</acknowledgmentMessage>
+    </requestType>
     <requestType id="9103" title="Streetlight Out" remoteId="Street Light">
       <closingMessage>$E2E_CLOSING_9103</closingMessage>
     </requestType>
@@ -316,6 +319,7 @@ e2e_oracle() {
 	"$E2E_TOOL" oracle --scf "$E2E_WORK/state/scf.json" --oms "$E2E_WORK/state/oms.json" \
 		--ext "$E2E_EXT_FIELD" --types "$E2E_TYPES" --ack "$E2E_ACK" --closing "$E2E_CLOSING" \
 		--type-closing "9101=$E2E_CLOSING_9101" --type-closing "9103=$E2E_CLOSING_9103" \
+		--type-ack "9102=$E2E_ACK_9102" \
 		--title 9101=Pothole --title 9102=Graffiti --title "9103=Streetlight Out" \
 		--title "9104=Garbage Cart" "$@"
 }
