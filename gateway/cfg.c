@@ -435,8 +435,9 @@ static const char *taken_field(const struct cfg_cartegraph *g, const char *f)
 	return NULL;
 }
 
-/* <comments route field class textField>, resolved into comment_*. */
-static enum err_status build_comments(struct loader *ld, const xmlNode *n)
+/* <comments route field class textField>, resolved into comment_*; f is
+ * <fields> (its <comments> names the route field's default). */
+static enum err_status build_comments(struct loader *ld, const xmlNode *n, const xmlNode *f)
 {
 	struct cfg_cartegraph *g = &ld->c->cg;
 	char *route = attr(n, "route"), *field = attr(n, "field"), *cls = attr(n, "class"),
@@ -472,13 +473,14 @@ static enum err_status build_comments(struct loader *ld, const xmlNode *n)
 		             "route=\"notes\" writes the <fields><notes> field (%s); "
 		             "field= goes with route=\"field\"",
 		             g->notes_field);
-	} else if (g->comment_route == CFG_COMMENTS_FIELD && field && taken_field(g, field)) {
-		st =
-		    fail_at(ld, n,
-		            "field=\"%s\" is %s; route=\"field\" needs a field that only "
-		            "the gateway writes (route=\"notes\" appends to the notes)",
-		            field,
-		            strcmp(field, g->notes_field) == 0 ? "the notes field, which people "
+	} else if (g->comment_route == CFG_COMMENTS_FIELD &&
+	           taken_field(g, field ? field : g->comments_field)) {
+		const char *name = field ? field : g->comments_field;
+		st = fail_at(ld, field ? n : child(f, "comments"),
+		             "field=\"%s\" is %s; route=\"field\" needs a field that only "
+		             "the gateway writes (route=\"notes\" appends to the notes)",
+		             name,
+		             strcmp(name, g->notes_field) == 0 ? "the notes field, which people "
 		                                                 "write too"
 		                                               : "already filled by the field map");
 	} else {
@@ -517,7 +519,7 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	g->concurrency = child_uint(n, "concurrency", 2);
 	if ((st = build_fields(ld, child(n, "fields"))) != ERR_OK)
 		return st;
-	return build_comments(ld, child(n, "comments"));
+	return build_comments(ld, child(n, "comments"), child(n, "fields"));
 }
 
 static enum err_status build_geocoder(struct loader *ld, const xmlNode *n)

@@ -258,6 +258,18 @@ static void test_comment_routes(void **state)
 			         e.msg, bad[i].want);
 		assert_null(c);
 	}
+	/* Without field=, the route's field is <fields><comments>: the same rule. */
+	{
+		struct cfg *c = NULL;
+		struct err e;
+		assert_int_not_equal(
+		    load(cg_comments("      <comments field=\"NotesField\"/>\n", ""), 0, &c, &e),
+		    ERR_OK);
+		if (!strstr(e.msg, "t.xml:20: comments: field=\"NotesField\" is the notes field, "
+		                   "which people write too"))
+			fail_msg("message \"%s\"", e.msg);
+		assert_null(c);
+	}
 }
 
 static void test_example_passes(void **state)
