@@ -26,6 +26,10 @@
 #define CHILD_CLASS "cgRequests_cgCommentsClass"
 #define CHILD_FIELD "CommentField"
 
+/* The bench of the running test: static, so the group's teardown stops
+ * its simulator even when an assertion ends the test early. */
+static struct omt T;
+
 static const char *const child_sim[] = {"--comment-class", CHILD_CLASS ":" CHILD_FIELD, NULL};
 
 static const char *text_of(const cJSON *row, const char *field)
@@ -137,24 +141,23 @@ static size_t children_with(cJSON *state, int64_t oid, const char *marker, size_
  * included, are all kept. */
 static void test_route_field_keeps_crew_note(void **state)
 {
-	struct omt t;
 	cJSON *st, *row;
 	const char *notes, *comments;
 	int64_t oid;
 	int n;
 
 	(void)state;
-	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
-	oid = request_with_crew_note(&t, 8001);
-	arm_race(&t, oid);
-	omt_comment(&t, 8001, "9001", "Still there");
-	omt_comment(&t, 8001, "9002", "Getting worse");
-	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	assert_int_equal(omt_setup(&T, NULL, NULL), 0);
+	oid = request_with_crew_note(&T, 8001);
+	arm_race(&T, oid);
+	omt_comment(&T, 8001, "9001", "Still there");
+	omt_comment(&T, 8001, "9002", "Getting worse");
+	assert_int_equal(omt_run(&T, 0, NULL), 0);
 	/* A repeat (a crash after the write) appends nothing. */
-	omt_comment(&t, 8001, "9001", "Still there");
-	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	omt_comment(&T, 8001, "9001", "Still there");
+	assert_int_equal(omt_run(&T, 0, NULL), 0);
 
-	st = omt_state(&t);
+	st = omt_state(&T);
 	assert_int_equal(race_fired(st), 1);
 	row = omt_request_for(st, 8001, &n);
 	notes = text_of(row, "NotesField");
@@ -166,10 +169,10 @@ static void test_route_field_keeps_crew_note(void **state)
 	assert_int_equal(omt_occurrences(comments, "[scf-comment 9002]"), 1);
 	assert_true(strstr(comments, "9001") < strstr(comments, "9002"));
 	cJSON_Delete(st);
-	assert_true(omt_log_has(&t, "effect=note issue=8001"));
-	assert_true(omt_log_has(&t, "route=field field=cgRequestsClass.CommentsField"));
-	assert_false(omt_log_has(&t, "route=notes"));
-	omt_teardown(&t);
+	assert_true(omt_log_has(&T, "effect=note issue=8001"));
+	assert_true(omt_log_has(&T, "route=field field=cgRequestsClass.CommentsField"));
+	assert_false(omt_log_has(&T, "route=notes"));
+	omt_teardown(&T);
 }
 
 /* Route child: one child record per comment, never a write to the
@@ -177,26 +180,25 @@ static void test_route_field_keeps_crew_note(void **state)
  * marker in the listed children. */
 static void test_route_child_keeps_crew_note(void **state)
 {
-	struct omt t;
 	cJSON *st, *row;
 	size_t all = 0;
 	int64_t oid;
 	int n;
 
 	(void)state;
-	assert_int_equal(omt_setup(&t, child_sim,
+	assert_int_equal(omt_setup(&T, child_sim,
 	                           "<comments route=\"child\" class=\"" CHILD_CLASS
 	                           "\" textField=\"" CHILD_FIELD "\"/>"),
 	                 0);
-	oid = request_with_crew_note(&t, 8101);
-	arm_race(&t, oid);
-	omt_comment(&t, 8101, "9101", "Still there");
-	omt_comment(&t, 8101, "9102", "Getting worse");
-	assert_int_equal(omt_run(&t, 0, NULL), 0);
-	omt_comment(&t, 8101, "9101", "Still there");
-	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	oid = request_with_crew_note(&T, 8101);
+	arm_race(&T, oid);
+	omt_comment(&T, 8101, "9101", "Still there");
+	omt_comment(&T, 8101, "9102", "Getting worse");
+	assert_int_equal(omt_run(&T, 0, NULL), 0);
+	omt_comment(&T, 8101, "9101", "Still there");
+	assert_int_equal(omt_run(&T, 0, NULL), 0);
 
-	st = omt_state(&t);
+	st = omt_state(&T);
 	assert_int_equal(race_fired(st), 1);
 	row = omt_request_for(st, 8101, &n);
 	assert_string_equal(text_of(row, "NotesField"),
@@ -206,8 +208,8 @@ static void test_route_child_keeps_crew_note(void **state)
 	assert_int_equal(children_with(st, oid, "[scf-comment 9102]", &all), 1);
 	assert_int_equal(all, 2);
 	cJSON_Delete(st);
-	assert_true(omt_log_has(&t, "route=child field=" CHILD_CLASS "." CHILD_FIELD));
-	omt_teardown(&t);
+	assert_true(omt_log_has(&T, "route=child field=" CHILD_CLASS "." CHILD_FIELD));
+	omt_teardown(&T);
 }
 
 /* Route notes: what remains.  The note written between the one read and
@@ -216,7 +218,6 @@ static void test_route_child_keeps_crew_note(void **state)
  * is logged with issue, oid and comment, and counted. */
 static void test_route_notes_loses_note_in_window(void **state)
 {
-	struct omt t;
 	cJSON *st, *row, *j;
 	const char *notes;
 	char line[160];
@@ -224,18 +225,18 @@ static void test_route_notes_loses_note_in_window(void **state)
 	int n;
 
 	(void)state;
-	assert_int_equal(omt_setup(&t, NULL, "<comments route=\"notes\"/>"), 0);
-	oid = request_with_crew_note(&t, 8201);
-	arm_race(&t, oid);
-	omt_comment(&t, 8201, "9201", "Still there");
-	omt_comment(&t, 8201, "9202", "Getting worse");
-	j = run_json(&t);
+	assert_int_equal(omt_setup(&T, NULL, "<comments route=\"notes\"/>"), 0);
+	oid = request_with_crew_note(&T, 8201);
+	arm_race(&T, oid);
+	omt_comment(&T, 8201, "9201", "Still there");
+	omt_comment(&T, 8201, "9202", "Getting worse");
+	j = run_json(&T);
 	assert_non_null(j);
 	assert_int_equal(count_of(j, "applied"), 2);
 	assert_int_equal(count_of(j, "notes_appends"), 2);
 	cJSON_Delete(j);
 
-	st = omt_state(&t);
+	st = omt_state(&T);
 	assert_int_equal(race_fired(st), 1);
 	row = omt_request_for(st, 8201, &n);
 	notes = text_of(row, "NotesField");
@@ -250,18 +251,18 @@ static void test_route_notes_loses_note_in_window(void **state)
 	         "effect=note issue=8201 oid=%lld comment=9201 route=notes field=NotesField "
 	         "window_ms=",
 	         (long long)oid);
-	assert_true(omt_log_has(&t, line));
+	assert_true(omt_log_has(&T, line));
 	snprintf(line, sizeof(line), "effect=note issue=8201 oid=%lld comment=9202 route=notes",
 	         (long long)oid);
-	assert_true(omt_log_has(&t, line));
+	assert_true(omt_log_has(&T, line));
 
 	/* A repeat is recognised by its marker: no append, nothing counted. */
-	omt_comment(&t, 8201, "9201", "Still there");
-	j = run_json(&t);
+	omt_comment(&T, 8201, "9201", "Still there");
+	j = run_json(&T);
 	assert_int_equal(count_of(j, "applied"), 1);
 	assert_int_equal(count_of(j, "notes_appends"), 0);
 	cJSON_Delete(j);
-	omt_teardown(&t);
+	omt_teardown(&T);
 }
 
 /* GETs the simulator served on route since its stats were zeroed. */
@@ -281,23 +282,22 @@ static int served(struct omt *t, const char *route)
 static void calls_per_comment(const char *const sim_args[], const char *cg_extra,
                               const char *read_route, const char *write_route)
 {
-	struct omt t;
 	int base_reads, base_writes;
 
-	assert_int_equal(omt_setup(&t, sim_args, cg_extra), 0);
-	request_with_crew_note(&t, 8301);
-	cJSON_Delete(admin(&t, "DELETE", "/_admin/stats", NULL));
-	assert_int_equal(omt_run(&t, 0, NULL), 0);
-	base_reads = served(&t, read_route);
-	base_writes = served(&t, write_route);
-	cJSON_Delete(admin(&t, "DELETE", "/_admin/stats", NULL));
-	omt_comment(&t, 8301, "9301", "one");
-	omt_comment(&t, 8301, "9302", "two");
-	omt_comment(&t, 8301, "9303", "three");
-	assert_int_equal(omt_run(&t, 0, NULL), 0);
-	assert_int_equal(served(&t, read_route) - base_reads, 3);
-	assert_int_equal(served(&t, write_route) - base_writes, 3);
-	omt_teardown(&t);
+	assert_int_equal(omt_setup(&T, sim_args, cg_extra), 0);
+	request_with_crew_note(&T, 8301);
+	cJSON_Delete(admin(&T, "DELETE", "/_admin/stats", NULL));
+	assert_int_equal(omt_run(&T, 0, NULL), 0);
+	base_reads = served(&T, read_route);
+	base_writes = served(&T, write_route);
+	cJSON_Delete(admin(&T, "DELETE", "/_admin/stats", NULL));
+	omt_comment(&T, 8301, "9301", "one");
+	omt_comment(&T, 8301, "9302", "two");
+	omt_comment(&T, 8301, "9303", "three");
+	assert_int_equal(omt_run(&T, 0, NULL), 0);
+	assert_int_equal(served(&T, read_route) - base_reads, 3);
+	assert_int_equal(served(&T, write_route) - base_writes, 3);
+	omt_teardown(&T);
 }
 
 static void test_one_read_per_comment(void **state)
@@ -312,13 +312,21 @@ static void test_one_read_per_comment(void **state)
 	    "GET /api/v1/classes/:class/:oid/:child", "POST /api/v1/classes/:class/:oid/:child");
 }
 
+static int stop_bench(void **state)
+{
+	(void)state;
+	if (T.sim.pid > 0 || T.dir[0])
+		omt_teardown(&T);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_route_field_keeps_crew_note),
-	    cmocka_unit_test(test_route_child_keeps_crew_note),
-	    cmocka_unit_test(test_route_notes_loses_note_in_window),
-	    cmocka_unit_test(test_one_read_per_comment),
+	    cmocka_unit_test_teardown(test_route_field_keeps_crew_note, stop_bench),
+	    cmocka_unit_test_teardown(test_route_child_keeps_crew_note, stop_bench),
+	    cmocka_unit_test_teardown(test_route_notes_loses_note_in_window, stop_bench),
+	    cmocka_unit_test_teardown(test_one_read_per_comment, stop_bench),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
