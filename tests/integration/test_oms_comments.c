@@ -10,6 +10,8 @@
  *   - route notes: the note written in the window is overwritten (no
  *     conditional update exists); the append is logged and counted.
  *   - every route costs one read per comment.
+ * And oms-sim's part: the comment child class in the class meta, and the
+ * note race (armed, fired once, by a write only).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -312,6 +314,82 @@ static void test_one_read_per_comment(void **state)
 	    "GET /api/v1/classes/:class/:oid/:child", "POST /api/v1/classes/:class/:oid/:child");
 }
 
+/* oms-sim's side of it: the comment class is a child of the request
+ * class in the meta, with its own meta; the note race needs a known field
+ * and writes its note once, right before the next write. */
+static void test_sim_comment_class_and_race(void **state)
+{
+	static const char *const auth[] = {"Authorization: Basic c2NmZ2F0ZTpzY2ZnYXRlLXBhc3M=",
+	                                   "Content-Type: application/json", NULL};
+	const cJSON *cls, *p, *ch;
+	char url[512], path[128], body[256];
+	cJSON *j, *st, *row;
+	int children = 0, text_field = 0, n = 0;
+	long status = 0;
+	int64_t oid;
+
+	(void)state;
+	assert_int_equal(omt_setup(&T, child_sim, NULL), 0);
+	snprintf(url, sizeof(url), "%s/api/v1/meta/Classes/cgRequestsClass", T.sim.base);
+	j = http_json("GET", url, auth, NULL, &status);
+	assert_int_equal(status, 200);
+	cls = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "Classes"), 0);
+	cJSON_ArrayForEach(ch, cJSON_GetObjectItemCaseSensitive(cls, "Children"))
+	{
+		children += cJSON_IsString(ch) && strcmp(ch->valuestring, CHILD_CLASS) == 0;
+	}
+	assert_int_equal(children, 1);
+	cJSON_Delete(j);
+	snprintf(url, sizeof(url), "%s/api/v1/meta/Classes/" CHILD_CLASS, T.sim.base);
+	j = http_json("GET", url, auth, NULL, &status);
+	assert_int_equal(status, 200);
+	cls = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "Classes"), 0);
+	assert_string_equal(text_of(cls, "Name"), CHILD_CLASS);
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(cls, "Properties"))
+	{
+		if (text_of(p, "Name") && strcmp(text_of(p, "Name"), CHILD_FIELD) == 0)
+			text_field =
+			    text_of(p, "DataType") &&
+			    strcmp(text_of(p, "DataType"), "String") == 0 &&
+			    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(p, "IsReadOnly"));
+	}
+	assert_true(text_field);
+	cJSON_Delete(j);
+
+	oid = request_with_crew_note(&T, 8401);
+	/* An unknown field is refused; nothing is armed. */
+	snprintf(url, sizeof(url), "%s/_admin/requests/%lld/note-race", T.sim.base, (long long)oid);
+	cJSON_Delete(
+	    http_json("POST", url, NULL, "{\"text\": \"x\", \"field\": \"NoField\"}", &status));
+	assert_int_equal(status, 400);
+	arm_race(&T, oid);
+	st = omt_state(&T);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(st, "note_race"), "armed")));
+	assert_int_equal(race_fired(st), 0);
+	cJSON_Delete(st);
+	/* Reads do not fire it; the first write does, once. */
+	snprintf(url, sizeof(url), "%s/api/v1/classes/cgRequestsClass/%lld", T.sim.base,
+	         (long long)oid);
+	cJSON_Delete(http_json("GET", url, auth, NULL, &status));
+	assert_int_equal(status, 200);
+	snprintf(path, sizeof(path), "%s/api/v1/classes/cgRequestsClass", T.sim.base);
+	for (int i = 0; i < 2; i++) {
+		snprintf(body, sizeof(body),
+		         "{\"cgRequestsClass\":[{\"Oid\":%lld,\"TasksField\":%d}]}", (long long)oid,
+		         i + 1);
+		cJSON_Delete(http_json("PUT", path, auth, body, &status));
+		assert_int_equal(status, 200);
+	}
+	st = omt_state(&T);
+	assert_int_equal(race_fired(st), 1);
+	row = omt_request_for(st, 8401, &n);
+	assert_string_equal(text_of(row, "NotesField"),
+	                    "Crew: cones placed\nCrew: trench dug, back Monday");
+	cJSON_Delete(st);
+	omt_teardown(&T);
+}
+
 static int stop_bench(void **state)
 {
 	(void)state;
@@ -323,6 +401,7 @@ static int stop_bench(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_sim_comment_class_and_race, stop_bench),
 	    cmocka_unit_test_teardown(test_route_field_keeps_crew_note, stop_bench),
 	    cmocka_unit_test_teardown(test_route_child_keeps_crew_note, stop_bench),
 	    cmocka_unit_test_teardown(test_route_notes_loses_note_in_window, stop_bench),
