@@ -434,10 +434,90 @@ static enum err_status build_fields(struct loader *ld, const xmlNode *f)
 	return ERR_OK;
 }
 
+/* A field the route=field comments may not share: people write notes,
+ * and every other mapped field has its own content. */
+static const char *taken_field(const struct cfg_cartegraph *g, const char *f)
+{
+	const char *fixed[] = {g->requester_field, g->issue_field,       g->description_field,
+	                       g->location_field,  g->attachment_field,  g->linked_field,
+	                       g->notes_field,     g->external_id_field, g->id_field,
+	                       g->status_field,    g->lat_field,         g->lng_field,
+	                       g->shape_field};
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (fixed[i] && strcmp(fixed[i], f) == 0)
+			return fixed[i];
+	return NULL;
+}
+
+/* <comments route field class textField>, resolved into comment_*; f is
+ * <fields> (its <comments> names the route field's default). */
+static enum err_status build_comments(struct loader *ld, const xmlNode *n, const xmlNode *f)
+{
+	struct cfg_cartegraph *g = &ld->c->cg;
+	char *route = attr(n, "route"), *field = attr(n, "field"), *cls = attr(n, "class"),
+	     *text = attr(n, "textField");
+	enum err_status st = ERR_OK;
+
+	g->comment_line = node_line(n);
+	g->comment_route = !route || strcmp(route, "field") == 0 ? CFG_COMMENTS_FIELD
+	                   : strcmp(route, "child") == 0         ? CFG_COMMENTS_CHILD
+	                                                         : CFG_COMMENTS_NOTES;
+	if (g->comment_route == CFG_COMMENTS_CHILD) {
+		if (!cls || !text)
+			st = fail_at(ld, n,
+			             "route=\"child\" needs class= (the child class of "
+			             "%s) and textField= (its text field)",
+			             g->request_class);
+		else if (field)
+			st = fail_at(ld, n,
+			             "field= goes with route=\"field\"; a child record "
+			             "takes its text in textField=");
+		else if (strcmp(cls, g->request_class) == 0 ||
+		         strcmp(cls, g->attachment_class) == 0)
+			st = fail_at(ld, n, "class=\"%s\" must be a child class of its own", cls);
+		else {
+			g->comment_class = cls;
+			g->comment_field = text;
+			cls = text = NULL;
+		}
+	} else if (cls || text) {
+		st = fail_at(ld, n, "class= and textField= go with route=\"child\"");
+	} else if (g->comment_route == CFG_COMMENTS_NOTES && field) {
+		st = fail_at(ld, n,
+		             "route=\"notes\" writes the <fields><notes> field (%s); "
+		             "field= goes with route=\"field\"",
+		             g->notes_field);
+	} else if (g->comment_route == CFG_COMMENTS_FIELD &&
+	           taken_field(g, field ? field : g->comments_field)) {
+		const char *name = field ? field : g->comments_field;
+		st = fail_at(ld, field ? n : child(f, "comments"),
+		             "field=\"%s\" is %s; route=\"field\" needs a field that only "
+		             "the gateway writes (route=\"notes\" appends to the notes)",
+		             name,
+		             strcmp(name, g->notes_field) == 0 ? "the notes field, which people "
+		                                                 "write too"
+		                                               : "already filled by the field map");
+	} else {
+		g->comment_class = strdup(g->request_class);
+		g->comment_field = strdup(g->comment_route == CFG_COMMENTS_NOTES ? g->notes_field
+		                          : field                                ? field
+		                                  : g->comments_field);
+		if (!g->comment_class || !g->comment_field)
+			st = nomem(ld);
+	}
+	free(route);
+	free(field);
+	free(cls);
+	free(text);
+	return st;
+}
+
 static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 {
 	struct cfg_cartegraph *g = &ld->c->cg;
 	xmlNode *cred = child(n, "credentials"), *tpl;
+	enum err_status st;
 	char *auth;
 
 	g->line = node_line(n);
@@ -458,7 +538,9 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	if (take_text(&g->description_template, tpl, "description", MAP_DESCRIPTION_DEFAULT) ||
 	    take_text(&g->comment_template, tpl, "comment", MAP_COMMENT_DEFAULT))
 		return nomem(ld);
-	return build_fields(ld, child(n, "fields"));
+	if ((st = build_fields(ld, child(n, "fields"))) != ERR_OK)
+		return st;
+	return build_comments(ld, child(n, "comments"), child(n, "fields"));
 }
 
 static enum err_status build_geocoder(struct loader *ld, const xmlNode *n)
@@ -832,10 +914,13 @@ static enum err_status check_messages(struct loader *ld, const xmlNode *root)
 static enum err_status check_custom_fields(struct loader *ld, const xmlNode *root)
 {
 	const struct cfg_cartegraph *g = &ld->c->cg;
-	const char *fixed[] = {g->requester_field, g->issue_field,       g->description_field,
-	                       g->location_field,  g->attachment_field,  g->linked_field,
-	                       g->comments_field,  g->external_id_field, g->lat_field,
-	                       g->lng_field,       g->shape_field};
+	const char *fixed[] = {
+	    g->requester_field,   g->issue_field,
+	    g->description_field, g->location_field,
+	    g->attachment_field,  g->linked_field,
+	    g->comments_field,    g->external_id_field,
+	    g->lat_field,         g->lng_field,
+	    g->shape_field,       g->comment_route == CFG_COMMENTS_FIELD ? g->comment_field : NULL};
 	if (!g->base_url)
 		return ERR_OK;
 	for (size_t t = 0; t < ld->c->n_types; t++) {
@@ -907,11 +992,21 @@ static enum err_status check_result_field(struct loader *ld, const xmlNode *n)
 {
 	const struct cfg_cartegraph *g = &ld->c->cg;
 	const char *f = ld->c->geocoder.result_field;
-	const char *fixed[] = {g->requester_field, g->issue_field,      g->description_field,
-	                       g->location_field,  g->attachment_field, g->linked_field,
-	                       g->comments_field,  g->notes_field,      g->external_id_field,
-	                       g->id_field,        g->status_field,     g->lat_field,
-	                       g->lng_field,       g->shape_field};
+	const char *fixed[] = {g->requester_field,
+	                       g->issue_field,
+	                       g->description_field,
+	                       g->location_field,
+	                       g->attachment_field,
+	                       g->linked_field,
+	                       g->comments_field,
+	                       g->notes_field,
+	                       g->external_id_field,
+	                       g->id_field,
+	                       g->status_field,
+	                       g->lat_field,
+	                       g->lng_field,
+	                       g->shape_field,
+	                       g->comment_route == CFG_COMMENTS_FIELD ? g->comment_field : NULL};
 
 	if (strcmp(f, CFG_GEOCODER_IN_DESCRIPTION) == 0 || !g->base_url)
 		return ERR_OK;
@@ -1064,6 +1159,8 @@ void cfg_free(struct cfg *c)
 	free(c->cg.linked_field);
 	free(c->cg.comments_field);
 	free(c->cg.notes_field);
+	free(c->cg.comment_class);
+	free(c->cg.comment_field);
 	free(c->cg.external_id_field);
 	free(c->cg.id_field);
 	free(c->cg.status_field);

@@ -81,6 +81,14 @@ enum cfg_geo_mode {
 #define CFG_SYSCOMMENT_ASSIGNED 0x1u /* "... assigned this issue to ..." and similar */
 #define CFG_SYSCOMMENT_ACCOUNT  0x2u /* any comment by a configured system account */
 
+/* Where SCF comments that arrive after the create go (<comments route>). */
+enum cfg_comment_route {
+	CFG_COMMENTS_FIELD = 1, /* appended to a field only the gateway writes (default) */
+	CFG_COMMENTS_CHILD,     /* one child record per comment (append-only) */
+	CFG_COMMENTS_NOTES,     /* appended to notes_field, which people write too:
+	                           read-modify-write without a conditional update */
+};
+
 struct cfg_spool {
 	char *root;                 /* spool root directory (must exist) */
 	char *producer;             /* this half's producer id (record_producer_valid) */
@@ -139,7 +147,17 @@ struct cfg_cartegraph {
 	char *description_template; /* DescriptionField; MAP_DESCRIPTION_DEFAULT */
 	char *comment_template;     /* one SCF comment; MAP_COMMENT_DEFAULT */
 	unsigned description_template_line, comment_template_line; /* 0: default */
-	unsigned line; /* line of <cartegraph>, 0 if absent */
+	/* The comment route and what it writes, resolved: comment_class is
+	 * the class whose comment_field receives the text, i.e.
+	 * request_class.(field= or comments_field) for CFG_COMMENTS_FIELD,
+	 * request_class.notes_field for CFG_COMMENTS_NOTES, and the child
+	 * class (class=) with its text field (textField=) for
+	 * CFG_COMMENTS_CHILD, whose records are posted under a request. */
+	enum cfg_comment_route comment_route;
+	char *comment_class;
+	char *comment_field;
+	unsigned comment_line; /* line of <comments>, 0 if absent */
+	unsigned line;         /* line of <cartegraph>, 0 if absent */
 };
 
 enum cfg_geocoder_mode {

@@ -68,6 +68,11 @@ static void describe_template(struct buf *o, const char *name, const char *t, un
 	}
 }
 
+static const char *comment_route_name(enum cfg_comment_route r)
+{
+	return r == CFG_COMMENTS_CHILD ? "child" : r == CFG_COMMENTS_NOTES ? "notes" : "field";
+}
+
 static void describe_cg(const struct cfg_cartegraph *g, struct buf *o)
 {
 	buf_addf(o, "cartegraph:\n  base URL: %s\n  credentials: %s (%s)\n", g->base_url,
@@ -91,6 +96,14 @@ static void describe_cg(const struct cfg_cartegraph *g, struct buf *o)
 	buf_addf(o, "    photo: %s (URL), %s (true when there is a photo)\n", g->attachment_field,
 	         g->linked_field);
 	buf_addf(o, "    public comments: %s\n    notes: %s\n", g->comments_field, g->notes_field);
+	buf_addf(
+	    o, "  later comments: route %s, %s %s.%s%s\n", comment_route_name(g->comment_route),
+	    g->comment_route == CFG_COMMENTS_CHILD ? "one child record each in" : "appended to",
+	    g->comment_class, g->comment_field,
+	    g->comment_route == CFG_COMMENTS_NOTES
+	        ? " (read-modify-write of a field people write: a note written between the "
+	          "read and the write is lost)"
+	        : "");
 	if (g->external_id_field)
 		buf_addf(o, "    SCF issue id: %s\n", g->external_id_field);
 	else
@@ -257,6 +270,10 @@ static void json_cg(struct jdoc *d, cJSON *root, const struct cfg_cartegraph *g)
 	t = jdoc_object(d, o, "templates");
 	jdoc_string(d, t, "description", g->description_template);
 	jdoc_string(d, t, "comment", g->comment_template);
+	f = jdoc_object(d, o, "comments");
+	jdoc_string(d, f, "route", comment_route_name(g->comment_route));
+	jdoc_string(d, f, "class", g->comment_class);
+	jdoc_string(d, f, "field", g->comment_field);
 }
 
 static void json_geocoder(struct jdoc *d, cJSON *root, const struct cfg_geocoder *g)

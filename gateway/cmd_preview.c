@@ -36,7 +36,8 @@ static const char usage_text[] =
     "  RECORD.xml   a record file (issue, comment, attachment, ack or close);\n"
     "               its signature is not checked\n"
     "\n"
-    "  Shown: the create body (pretty-printed), each note (NotesField update),\n"
+    "  Shown: the create body (pretty-printed), each later comment as the\n"
+    "  <comments> route writes it (an update of its field, or a child record),\n"
     "  each attachment child body, the acknowledgment and the closing message.\n"
     "  The geocoder is not consulted: LocationDescriptionField is the reported\n"
     "  address.  --oid N and --request-id TEXT stand for the Oid and IDField\n"
@@ -103,6 +104,21 @@ static int note(struct preview *p, const struct record_comment *cm)
 	char path[512];
 	int rc;
 
+	/* The comment route decides: one child record, or an update of the
+	 * field the route appends to (the forwarder reads it first; here it
+	 * is shown as if it were empty). */
+	if (p->c->cg.comment_route == CFG_COMMENTS_CHILD) {
+		if (map_cg_comment_child_body(p->c, cm, &b, &p->e) != ERR_OK) {
+			buf_release(&b);
+			return -1;
+		}
+		snprintf(path, sizeof(path), "/api/v1/classes/%s/%" PRId64 "/%s",
+		         p->c->cg.request_class, p->rq.oid, p->c->cg.comment_class);
+		rc = emit_body(p, p->notes, "comment record for SCF comment", "POST", path, &b,
+		               "comment_id", cm->comment_id);
+		buf_release(&b);
+		return rc;
+	}
 	if (map_cg_notes_body(p->c, p->rq.oid, NULL, cm, &b, &p->e) != ERR_OK) {
 		buf_release(&b);
 		return -1;

@@ -44,8 +44,9 @@
  *     dropped: '<' directly followed by a letter, '!', '/' or '?' becomes
  *     U+FF1C FULLWIDTH LESS-THAN SIGN; "&#" becomes "&" U+FF03 FULLWIDTH
  *     NUMBER SIGN.  The text reads the same to a person.
- *   - Notes appended for SCF comments carry a marker "[scf-comment <id>]"
- *     so a repeat is detected (map_cg_notes_have) after a crash.
+ *   - Notes appended for SCF comments (to a field, or as child records,
+ *     per cfg.cg.comment_route) carry a marker "[scf-comment <id>]" so a
+ *     repeat is detected (map_cg_notes_have) after a crash.
  *
  *   Cartegraph -> records
  *   - map_cg_request() reads one object of a cgRequestsClass query (or a
@@ -166,10 +167,17 @@ enum err_status map_cg_note(const struct cfg *c, const struct record_comment *cm
 /* 1 if notes (may be NULL) already hold the marker for comment_id. */
 int map_cg_notes_have(const char *notes, const char *comment_id);
 
-/* The update body appending cm's note to existing notes (may be NULL):
- * {"<request_class>":[{"Oid":oid,"<NotesField>":"..."}]}. */
+/* The update body appending cm's note to existing text (may be NULL) of
+ * the comment route's field (cfg.cg.comment_field: the gateway's own
+ * field for route "field", NotesField for route "notes"):
+ * {"<request_class>":[{"Oid":oid,"<comment_field>":"..."}]}. */
 enum err_status map_cg_notes_body(const struct cfg *c, int64_t oid, const char *existing_notes,
                                   const struct record_comment *cm, struct buf *out, struct err *e);
+
+/* The child body for one comment (route "child"), posted under the
+ * request: {"<comment_class>":[{"<comment_field>":"<note>"}]}. */
+enum err_status map_cg_comment_child_body(const struct cfg *c, const struct record_comment *cm,
+                                          struct buf *out, struct err *e);
 
 /* The child body for a linked attachment:
  * {"<attachment_class>":[{"<AttachmentField>":url,"<LinkedField>":true}]}. */

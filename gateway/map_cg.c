@@ -244,7 +244,7 @@ enum err_status map_cg_notes_body(const struct cfg *c, int64_t oid, const char *
 	      (notes.len && buf_adds(&notes, "\n") != ERR_OK) ||
 	      map_aspnet_escape(buf_str(&note), &notes) != ERR_OK ||
 	      !cJSON_AddNumberToObject(row, "Oid", (double)oid) ||
-	      !cJSON_AddStringToObject(row, c->cg.notes_field, buf_str(&notes));
+	      !cJSON_AddStringToObject(row, c->cg.comment_field, buf_str(&notes));
 	buf_release(&note);
 	buf_release(&notes);
 	if (bad) {
@@ -252,6 +252,22 @@ enum err_status map_cg_notes_body(const struct cfg *c, int64_t oid, const char *
 		return oom(e);
 	}
 	return envelope(c->cg.request_class, row, out, e);
+}
+
+enum err_status map_cg_comment_child_body(const struct cfg *c, const struct record_comment *cm,
+                                          struct buf *out, struct err *e)
+{
+	struct buf note = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	cJSON *row = cJSON_CreateObject();
+	int bad = !row || map_cg_note(c, cm, &note) != ERR_OK ||
+	          add_text(row, c->cg.comment_field, buf_str(&note));
+
+	buf_release(&note);
+	if (bad) {
+		cJSON_Delete(row);
+		return oom(e);
+	}
+	return envelope(c->cg.comment_class, row, out, e);
 }
 
 enum err_status map_cg_attachment_body(const struct cfg *c, const struct record_attachment *at,

@@ -20,9 +20,15 @@
  *     inbound queue, then the outbound record is completed.  A create
  *     that may have happened (journalled intent, no ack) is resolved by
  *     looking the SCF issue id up in the external-id field first.
- *   - comment: read the notes, skip if the marker is there, else re-read
- *     right before writing and PUT the appended notes only if nobody
- *     changed them in between (else start again, a few times).
+ *   - comment, by cfg.cg.comment_route: "field" and "notes" read the
+ *     route's field once, skip if the marker is there, else PUT it with
+ *     the note appended right away (one read, one write; records of one
+ *     issue are applied in order, so the gateway never races itself).
+ *     "notes" shares the field with people and Cartegraph has no
+ *     conditional update: a note written between the read and the PUT
+ *     is overwritten; every such append is logged ("route=notes") and
+ *     counted (notes_appends).  "child" lists the request's comment
+ *     children and POSTs one unless a child carries the marker.
  *   - attachment: POST the linked child unless one with the same URL
  *     exists.
  *   - 5xx/timeouts (after the client's own retries): the record is tried
@@ -86,13 +92,15 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 void oms_free(struct oms *o);
 
 struct oms_counts {
-	size_t applied; /* outbound records completed (effect made or already there) */
-	size_t failed;  /* to failed/ */
-	size_t held;    /* to hold/ (blocked behind a failed record) */
-	size_t waiting; /* still waiting (temporary errors) when forward returned */
-	size_t acks;    /* ack records committed */
-	size_t closes;  /* close records committed */
-	size_t polled;  /* requests looked at by the last poll */
+	size_t applied;       /* outbound records completed (effect made or already there) */
+	size_t failed;        /* to failed/ */
+	size_t held;          /* to hold/ (blocked behind a failed record) */
+	size_t waiting;       /* still waiting (temporary errors) when forward returned */
+	size_t acks;          /* ack records committed */
+	size_t closes;        /* close records committed */
+	size_t polled;        /* requests looked at by the last poll */
+	size_t notes_appends; /* comments appended to the notes by read-modify-write
+	                         (route notes), each logged "route=notes" */
 };
 
 /*

@@ -23,8 +23,6 @@
 #include "log.h"
 #include "map.h"
 
-/* Re-reads of the notes when someone else changed them meanwhile. */
-#define NOTES_TRIES 5
 /* Record-level attempts a --once pass spends on a temporary error. */
 #define ONCE_TEMP_TRIES 3
 
@@ -36,9 +34,10 @@ enum fw_step {
 	S_START,
 	S_LOOKUP, /* GET by external id */
 	S_CREATE, /* POST the request */
-	S_READ1,  /* GET the notes */
-	S_READ2,  /* GET the notes again, right before writing */
-	S_PUT,    /* PUT the appended notes */
+	S_READ,   /* GET the comment route's field, right before writing */
+	S_PUT,    /* PUT it with the note appended */
+	S_CLIST,  /* GET the comment children (route child) */
+	S_CPOST,  /* POST the comment child */
 	S_LIST,   /* GET the attachment children */
 	S_ATTACH, /* POST the attachment child */
 };
@@ -57,10 +56,9 @@ struct fw_entry {
 	enum fw_state st;
 	enum fw_step step;
 	int64_t oid;
-	int tries;
 	unsigned temp_n;
 	uint64_t not_before;
-	char *notes;       /* the notes as first read */
+	uint64_t read_ms;  /* when the field's read came back (route notes) */
 	char *create_body; /* a create waiting for its intent's sync */
 	const char *effect;
 	char *why;
@@ -122,7 +120,6 @@ static void entry_free(struct fw_entry *en)
 		spool_item_free(en->item);
 	else
 		record_free(en->rec);
-	free(en->notes);
 	free(en->create_body);
 	free(en->why);
 	free(en->why_body);
@@ -337,7 +334,7 @@ static void submit_notes_read(struct fw_entry *en, enum fw_step step)
 	char filter[64], fields[256];
 
 	snprintf(filter, sizeof(filter), "([Oid] is equal to %" PRId64 ")", en->oid);
-	snprintf(fields, sizeof(fields), "Oid,%s", o->cfg->cg.notes_field);
+	snprintf(fields, sizeof(fields), "Oid,%s", o->cfg->cg.comment_field);
 	if (query_path(o, &url, filter, fields)) {
 		buf_release(&url);
 		temp(en, "out of memory");
@@ -557,9 +554,30 @@ static void start_issue(struct fw_entry *en)
 
 /* ---- comment and attachment ---------------------------------------------- */
 
+/* Route child: list the request's comment children, or post one. */
+static void submit_comment_children(struct fw_entry *en, enum fw_step step, const char *body)
+{
+	const struct cfg_cartegraph *g = &en->fw->o->cfg->cg;
+	char path[1024];
+
+	if (step == S_CLIST)
+		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s?fields=Oid,%s",
+		         en->fw->o->class_path, en->oid, g->comment_class, g->comment_field);
+	else
+		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s", en->fw->o->class_path, en->oid,
+		         g->comment_class);
+	submit(en, step, step == S_CLIST ? "GET" : "POST", path, body);
+}
+
+/* One read, then the write: a second read would add a call without
+ * narrowing the window in which a person's write to the field is lost
+ * (route notes); the routes field and child have no such window. */
 static void start_notes(struct fw_entry *en)
 {
-	submit_notes_read(en, S_READ1);
+	if (en->fw->o->cfg->cg.comment_route == CFG_COMMENTS_CHILD)
+		submit_comment_children(en, S_CLIST, NULL);
+	else
+		submit_notes_read(en, S_READ);
 }
 
 static void start_list(struct fw_entry *en)
@@ -612,16 +630,11 @@ static int notes_of(struct fw_entry *en, struct http_response *r, char **out)
 		cJSON_Delete(root);
 		return -2;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 0), o->cfg->cg.notes_field);
+	v = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 0), o->cfg->cg.comment_field);
 	if (cJSON_IsString(v) && *v->valuestring)
 		*out = strdup(v->valuestring);
 	cJSON_Delete(root);
 	return 0;
-}
-
-static int same_text(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
 static void on_notes(struct fw_entry *en, struct http_response *r)
@@ -651,27 +664,79 @@ static void on_notes(struct fw_entry *en, struct http_response *r)
 		done(en, "none");
 		return;
 	}
-	if (en->step == S_READ1 || !same_text(notes, en->notes)) {
-		/* First read, or someone wrote in between: read again right
-		 * before writing. */
-		if (en->step == S_READ2 && ++en->tries >= NOTES_TRIES) {
-			free(notes);
-			temp(en, "notes keep changing under us");
-			return;
-		}
-		free(en->notes);
-		en->notes = notes;
-		submit_notes_read(en, S_READ2);
-		return;
-	}
-	free(notes);
-	if (map_cg_notes_body(o->cfg, en->oid, en->notes, cm, &body, &e) != ERR_OK) {
+	if (map_cg_notes_body(o->cfg, en->oid, notes, cm, &body, &e) != ERR_OK) {
+		free(notes);
 		buf_release(&body);
 		perm(en, e.msg, 0, NULL);
 		return;
 	}
+	free(notes);
+	en->read_ms = mono_ms();
 	submit(en, S_PUT, "PUT", o->class_path, buf_str(&body));
 	buf_release(&body);
+}
+
+/* Route child: post the comment unless a child already carries its marker. */
+static void on_comment_list(struct fw_entry *en, struct http_response *r)
+{
+	const struct cfg_cartegraph *g = &en->fw->o->cfg->cg;
+	const struct record_comment *cm = &en->rec->u.comment;
+	struct buf body = BUF_INIT_CAP(MAP_JSON_MAX);
+	cJSON *root, *row, *rows;
+	struct err e;
+	int have = 0;
+
+	err_clear(&e);
+	rows = parse_rows(r->body.data, r->body.len, g->comment_class, &root);
+	if (!rows) {
+		temp(en, "comment query: response is not the expected JSON");
+		return;
+	}
+	cJSON_ArrayForEach(row, rows)
+	{
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, g->comment_field);
+		if (cJSON_IsString(v) && map_cg_notes_have(v->valuestring, cm->comment_id))
+			have = 1;
+	}
+	cJSON_Delete(root);
+	if (have) {
+		log_info("effect=none issue=%" PRId64 " oid=%" PRId64 " comment=%s record=%s "
+		         "reason=note-present",
+		         en->issue, en->oid, cm->comment_id, en->name);
+		done(en, "none");
+		return;
+	}
+	if (map_cg_comment_child_body(en->fw->o->cfg, cm, &body, &e) != ERR_OK) {
+		buf_release(&body);
+		perm(en, e.msg, 0, NULL);
+		return;
+	}
+	submit_comment_children(en, S_CPOST, buf_str(&body));
+	buf_release(&body);
+}
+
+/* A comment is in Cartegraph: one line each; an append to the notes, a
+ * field people write too, also says how long its window was and counts. */
+static void noted(struct fw_entry *en)
+{
+	struct oms *o = en->fw->o;
+	const struct cfg_cartegraph *g = &o->cfg->cg;
+	const char *cid = en->rec->u.comment.comment_id;
+
+	if (g->comment_route == CFG_COMMENTS_NOTES) {
+		o->counts->notes_appends++;
+		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s route=notes "
+		         "field=%s window_ms=%" PRIu64 " record=%s",
+		         en->issue, en->oid, cid, g->comment_field, mono_ms() - en->read_ms,
+		         en->name);
+	} else {
+		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s route=%s "
+		         "field=%s.%s record=%s",
+		         en->issue, en->oid, cid,
+		         g->comment_route == CFG_COMMENTS_CHILD ? "child" : "field",
+		         g->comment_class, g->comment_field, en->name);
+	}
+	done(en, "note");
 }
 
 static void on_list(struct fw_entry *en, struct http_response *r)
@@ -792,14 +857,15 @@ static void on_done(void *user, enum err_status st, struct http_response *r, con
 	case S_CREATE:
 		on_created(en, r);
 		break;
-	case S_READ1:
-	case S_READ2:
+	case S_READ:
 		on_notes(en, r);
 		break;
+	case S_CLIST:
+		on_comment_list(en, r);
+		break;
 	case S_PUT:
-		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s record=%s",
-		         en->issue, en->oid, en->rec->u.comment.comment_id, en->name);
-		done(en, "note");
+	case S_CPOST:
+		noted(en);
 		break;
 	case S_LIST:
 		on_list(en, r);
@@ -834,7 +900,6 @@ static void dispatch(struct fw_entry *en)
 {
 	en->st = FW_RUN;
 	en->fw->inflight++;
-	en->tries = 0;
 	switch (en->rec->kind) {
 	case RECORD_ISSUE:
 		start_issue(en);

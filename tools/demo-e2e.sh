@@ -13,7 +13,9 @@
 #      host -> SCF host), copying to a temporary name and renaming, as a
 #      shared folder, rsync or a diode would.
 #   4. Residents report new issues (one of a type the city does not send to
-#      Cartegraph) and comment; crews close some requests.
+#      Cartegraph) and comment while a crew writes a note on one request
+#      (the comments go to CommentsField, the note stays intact); crews
+#      close some requests.
 #   5. Everything stops and a summary is printed, with a few requests'
 #      addresses (verified by the geocoder or as reported) and `scfgate
 #      status` of each half.  The files stay in the directory printed at
@@ -72,17 +74,31 @@ for spec in "9101:Deep pothole in front of the library" "9103:Street light out o
 	new_ids="$new_ids $id"
 	echo "new report $id (request type ${spec%%:*}): ${spec#*:}"
 done
-comment_ids=""
-for line in $("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" open | awk '{print $2}' | head -3); do
-	cid=$(e2e_comment "$line" "Still there this morning, please hurry")
+comment_ids="" crew_oid=""
+for line in $("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" open | awk '{print $1":"$2}' | head -3); do
+	if [ -z "$crew_oid" ]; then
+		# A crew writes in the request's notes while the resident comments:
+		# the gateway appends comments to CommentsField, never to the notes.
+		crew_oid=${line%%:*}
+		e2e_oms POST "/_admin/requests/$crew_oid/note" '{"text": "Crew: cones placed", "by": "crew"}' >/dev/null
+		echo "crew note on request $crew_oid: Crew: cones placed"
+	fi
+	cid=$(e2e_comment "${line#*:}" "Still there this morning, please hurry")
 	comment_ids="$comment_ids $cid"
-	echo "resident comment $cid on issue $line"
+	echo "resident comment $cid on issue ${line#*:}"
 done
 want=$((first + 3))
 e2e_wait_for 40 count_synced "$want" || echo "(not every new report arrived yet)"
 for cid in $comment_ids; do
 	e2e_wait_for 20 notes_have "$cid" || echo "(comment $cid not in Cartegraph yet)"
 done
+if [ -n "$crew_oid" ]; then
+	rq=$(e2e_oms GET "/_admin/requests/$crew_oid")
+	case $rq in
+	*'"NotesField":"Crew: cones placed"'*) echo "request $crew_oid: the crew's note is intact in NotesField; the resident's comment is in CommentsField" ;;
+	*) echo "request $crew_oid: NotesField is not the crew's note alone: $rq" ;;
+	esac
+fi
 echo "after $(($(date +%s) - t0)) s: $("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" | wc -l) requests; the Snow/Ice report is not mapped and stays in SeeClickFix"
 
 step "5. crews close requests in Cartegraph"

@@ -8,7 +8,8 @@
  * without kills until the queue is drained and closings are polled, and
  * checks an oracle over oms-sim's dumped state and the inbound queue:
  *   - exactly one Cartegraph request per SCF issue;
- *   - every comment exactly once in its request's notes;
+ *   - every comment exactly once in its request's CommentsField (the
+ *     default comment route);
  *   - every photo exactly once as a linked attachment of its request;
  *   - exactly one ack per issue;
  *   - exactly one close record per closed request, none for open ones.
@@ -97,7 +98,7 @@ static void oracle(struct omt *t)
 		struct issue *is = &issues[i];
 		int n = 0;
 		cJSON *row = omt_request_for(st, is->id, &n), *a;
-		const cJSON *notes = cJSON_GetObjectItemCaseSensitive(row, "NotesField");
+		const cJSON *notes = cJSON_GetObjectItemCaseSensitive(row, "CommentsField");
 		const cJSON *oid = cJSON_GetObjectItemCaseSensitive(row, "Oid");
 		size_t acks = omt_count(t, "inbound", SPOOL_NEW, RECORD_ACK, is->id);
 		size_t closes = omt_count(t, "inbound", SPOOL_NEW, RECORD_CLOSE, is->id);

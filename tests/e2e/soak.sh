@@ -5,12 +5,15 @@
 # sometimes after the change was applied), and either half is SIGKILLed at
 # random points and restarted.  Then faults stop, the system settles and
 # the exact oracle runs over both simulators' states; failed/ and hold/
-# must be empty (no fault injected here is permanent).
+# must be empty (no fault injected here is permanent).  Comments take the
+# comment route child here (one Cartegraph child record each, found again
+# by its marker after a kill), the other tests the default route field.
 #
 # SCFGATE_SOAK_SECONDS (default 150) sets the length of the chaos;
 # SCFGATE_SOAK_SEED repeats a run's random choices.
 set -uo pipefail
 build=${1:?usage: soak.sh BUILD_DIR}
+E2E_COMMENTS=${E2E_COMMENTS:-child}
 . "$(dirname "$0")/../../tools/e2e/lib.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-soak.XXXXXX")
 e2e_init "$build" "$work"

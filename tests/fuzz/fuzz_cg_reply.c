@@ -3,8 +3,9 @@
  * bytes: a create reply (map_cg_created), one request row
  * (map_cg_request), a query envelope as the poll and the lookup walk it
  * (every row through map_cg_request_cjson, then the ack and close records
- * a row can become), and the notes text of a row through the
- * read-modify-write of a comment (map_cg_notes_have, map_cg_notes_body).
+ * a row can become), and the text of a row's comment field (the comment
+ * route's field) through the read-modify-write of a comment
+ * (map_cg_notes_have, map_cg_notes_body).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -75,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rows = NULL;
 	cJSON_ArrayForEach(row, rows)
 	{
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(row, c->cg.notes_field);
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(row, c->cg.comment_field);
 
 		if (map_cg_request_cjson(c, row, &rq, &e) == ERR_OK) {
 			to_records(c, &rq);

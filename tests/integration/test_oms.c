@@ -66,8 +66,10 @@ static void test_forward_paths(void **state)
 	/* escaped, not dropped */
 	assert_null(strstr(text_of(row, "DescriptionField"), "<script"));
 	assert_non_null(strstr(text_of(row, "DescriptionField"), "alert(1)"));
-	assert_non_null(text_of(row, "NotesField"));
-	assert_int_equal(omt_occurrences(text_of(row, "NotesField"), "[scf-comment 5001]"), 1);
+	/* The default comment route: the gateway's own field, not the notes. */
+	assert_null(text_of(row, "NotesField"));
+	assert_non_null(text_of(row, "CommentsField"));
+	assert_int_equal(omt_occurrences(text_of(row, "CommentsField"), "[scf-comment 5001]"), 1);
 	att = omt_attachments(st);
 	cJSON_ArrayForEach(a, att)
 	{
@@ -96,17 +98,18 @@ static void test_forward_paths(void **state)
 	omt_teardown(&t);
 }
 
-/* A note someone wrote in Cartegraph is kept; a repeated comment (same
- * marker) is recognised. */
-static void test_notes_read_modify_write(void **state)
+/* A note someone wrote in Cartegraph before the comments came is kept
+ * and a repeated comment (same marker) is recognised, whether the
+ * comments go to the gateway's own field (default) or to the notes. */
+static void notes_kept(const char *cg_extra, const char *field)
 {
 	struct omt t;
 	cJSON *st, *row;
+	const char *text;
 	int n;
 	int64_t oid;
 
-	(void)state;
-	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	assert_int_equal(omt_setup(&t, NULL, cg_extra), 0);
 	omt_issue(&t, 2001, 122, "Hole", NULL);
 	assert_int_equal(omt_run(&t, 0, NULL), 0);
 	st = omt_state(&t);
@@ -121,12 +124,20 @@ static void test_notes_read_modify_write(void **state)
 	st = omt_state(&t);
 	row = omt_request_for(st, 2001, &n);
 	assert_non_null(strstr(text_of(row, "NotesField"), "Crew: cone placed"));
-	assert_int_equal(omt_occurrences(text_of(row, "NotesField"), "[scf-comment 6001]"), 1);
-	assert_int_equal(omt_occurrences(text_of(row, "NotesField"), "[scf-comment 6002]"), 1);
-	assert_true(strstr(text_of(row, "NotesField"), "6001") <
-	            strstr(text_of(row, "NotesField"), "6002"));
+	text = text_of(row, field);
+	assert_non_null(text);
+	assert_int_equal(omt_occurrences(text, "[scf-comment 6001]"), 1);
+	assert_int_equal(omt_occurrences(text, "[scf-comment 6002]"), 1);
+	assert_true(strstr(text, "6001") < strstr(text, "6002"));
 	cJSON_Delete(st);
 	omt_teardown(&t);
+}
+
+static void test_notes_read_modify_write(void **state)
+{
+	(void)state;
+	notes_kept(NULL, "CommentsField");
+	notes_kept("<comments route=\"notes\"/>", "NotesField");
 }
 
 /* Closed in Cartegraph -> one close record, then never again. */

@@ -52,7 +52,8 @@ static void feed(struct omt *t, int64_t base, int n)
 	}
 }
 
-/* Exactly one request, two notes once each, one attachment, one ack. */
+/* Exactly one request, two comments once each (in CommentsField, the
+ * default route), one attachment, one ack. */
 static void check_exactly_once(struct omt *t, int64_t base, int n)
 {
 	cJSON *st = omt_state(t), *att = omt_attachments(st), *a;
@@ -63,7 +64,7 @@ static void check_exactly_once(struct omt *t, int64_t base, int n)
 		int64_t id = base + i;
 		int count = 0, natt = 0;
 		cJSON *row = omt_request_for(st, id, &count);
-		const cJSON *notes = cJSON_GetObjectItemCaseSensitive(row, "NotesField");
+		const cJSON *notes = cJSON_GetObjectItemCaseSensitive(row, "CommentsField");
 		int64_t oid = (int64_t)cJSON_GetObjectItemCaseSensitive(row, "Oid")->valuedouble;
 		assert_int_equal(count, 1);
 		assert_true(cJSON_IsString(notes));

@@ -167,7 +167,109 @@ static void test_cartegraph_defaults(void **state)
 	assert_false(cfg_is_closed_value(c, "Open"));
 	assert_int_equal(c->cg.poll_seconds, 300);
 	assert_int_equal(c->cg.concurrency, 2);
+	/* later comments go to the gateway's own field, not the notes */
+	assert_int_equal(c->cg.comment_route, CFG_COMMENTS_FIELD);
+	assert_string_equal(c->cg.comment_class, "cgRequestsClass");
+	assert_string_equal(c->cg.comment_field, "CommentsField");
+	assert_int_equal(c->cg.comment_line, 0);
 	cfg_free(c);
+}
+
+/* <cartegraph> with comments_xml after <fields> (fields_xml inside it). */
+static char *cg_comments(const char *fields_xml, const char *comments_xml)
+{
+	static char x[2048];
+	snprintf(x, sizeof(x),
+	         "  <cartegraph>\n"
+	         "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+	         "    <credentials>/nonexistent/cg.cred</credentials>\n"
+	         "    <fields>\n%s    </fields>\n"
+	         "%s"
+	         "  </cartegraph>\n",
+	         fields_xml ? fields_xml : "", comments_xml);
+	return minimal(NULL, x, NULL);
+}
+
+static void test_comment_routes(void **state)
+{
+	struct {
+		const char *fields, *comments;
+		enum cfg_comment_route route;
+		const char *cls, *field;
+	} ok[] = {
+	    {NULL, "    <comments/>\n", CFG_COMMENTS_FIELD, "cgRequestsClass", "CommentsField"},
+	    {"      <comments field=\"PublicCommentsField\"/>\n",
+	     "    <comments route=\"field\"/>\n", CFG_COMMENTS_FIELD, "cgRequestsClass",
+	     "PublicCommentsField"},
+	    {NULL, "    <comments route=\"field\" field=\"SCFCommentsField\"/>\n",
+	     CFG_COMMENTS_FIELD, "cgRequestsClass", "SCFCommentsField"},
+	    {"      <notes field=\"CrewNotesField\"/>\n", "    <comments route=\"notes\"/>\n",
+	     CFG_COMMENTS_NOTES, "cgRequestsClass", "CrewNotesField"},
+	    {NULL,
+	     "    <comments route=\"child\" class=\"cgRequests_cgCommentsClass\" "
+	     "textField=\"CommentField\"/>\n",
+	     CFG_COMMENTS_CHILD, "cgRequests_cgCommentsClass", "CommentField"},
+	};
+	struct {
+		const char *comments, *want;
+	} bad[] = {
+	    {"    <comments route=\"chat\"/>\n", "t.xml:21: comments: "},
+	    {"    <comments route=\"child\" class=\"cgRequests_cgCommentsClass\"/>\n",
+	     "t.xml:21: comments: route=\"child\" needs class= (the child class of "
+	     "cgRequestsClass) and textField="},
+	    {"    <comments route=\"child\" class=\"cgRequestsClass\" textField=\"X\"/>\n",
+	     "t.xml:21: comments: class=\"cgRequestsClass\" must be a child class of its own"},
+	    {"    <comments route=\"child\" class=\"C\" textField=\"X\" field=\"Y\"/>\n",
+	     "t.xml:21: comments: field= goes with route=\"field\""},
+	    {"    <comments class=\"cgRequests_cgCommentsClass\"/>\n",
+	     "t.xml:21: comments: class= and textField= go with route=\"child\""},
+	    {"    <comments route=\"notes\" field=\"CommentsField\"/>\n",
+	     "t.xml:21: comments: route=\"notes\" writes the <fields><notes> field (NotesField)"},
+	    {"    <comments field=\"NotesField\"/>\n",
+	     "t.xml:21: comments: field=\"NotesField\" is the notes field, which people write "
+	     "too; route=\"field\" needs a field that only the gateway writes"},
+	    {"    <comments field=\"DescriptionField\"/>\n",
+	     "t.xml:21: comments: field=\"DescriptionField\" is already filled by the field map"},
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct cfg *c = NULL;
+		struct err e;
+		struct buf d = BUF_INIT_CAP(4096);
+		if (load(cg_comments(ok[i].fields, ok[i].comments), 0, &c, &e) != ERR_OK)
+			fail_msg("ok case %zu: %s", i, e.msg);
+		assert_int_equal(c->cg.comment_route, ok[i].route);
+		assert_string_equal(c->cg.comment_class, ok[i].cls);
+		assert_string_equal(c->cg.comment_field, ok[i].field);
+		assert_int_equal(c->cg.comment_line, ok[i].fields ? 22 : 21);
+		assert_int_equal(cfg_describe(c, &d), ERR_OK);
+		assert_non_null(strstr(buf_str(&d), ok[i].field));
+		assert_true(!strstr(buf_str(&d), "a note written between the read and the write is "
+		                                 "lost") == (ok[i].route != CFG_COMMENTS_NOTES));
+		buf_release(&d);
+		cfg_free(c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cfg *c = NULL;
+		struct err e;
+		enum err_status st = load(cg_comments(NULL, bad[i].comments), 0, &c, &e);
+		if (st == ERR_OK || !strstr(e.msg, bad[i].want))
+			fail_msg("bad case %zu: status %d, message \"%s\", wanted \"%s\"", i, st,
+			         e.msg, bad[i].want);
+		assert_null(c);
+	}
+	/* Without field=, the route's field is <fields><comments>: the same rule. */
+	{
+		struct cfg *c = NULL;
+		struct err e;
+		assert_int_not_equal(
+		    load(cg_comments("      <comments field=\"NotesField\"/>\n", ""), 0, &c, &e),
+		    ERR_OK);
+		if (!strstr(e.msg, "t.xml:20: comments: field=\"NotesField\" is the notes field, "
+		                   "which people write too"))
+			fail_msg("message \"%s\"", e.msg);
+		assert_null(c);
+	}
 }
 
 static void test_example_passes(void **state)
@@ -1029,6 +1131,7 @@ int main(void)
 	    cmocka_unit_test(test_geocoder_errors),
 	    cmocka_unit_test(test_geocoder_files_only_when_used),
 	    cmocka_unit_test(test_geocoder_example),
+	    cmocka_unit_test(test_comment_routes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

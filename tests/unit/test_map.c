@@ -613,19 +613,54 @@ static void test_notes_and_attachment_bodies(void **state)
 	assert_false(map_cg_notes_have(b.data, "2322106"));
 	assert_false(map_cg_notes_have(NULL, "62322106"));
 
+	/* The default route appends to the gateway's own field, not the notes. */
+	assert_int_equal(cfg_oms->cg.comment_route, CFG_COMMENTS_FIELD);
 	buf_reset(&b);
-	assert_int_equal(map_cg_notes_body(cfg_oms, 4242, "Crew notes <b>", cm, &b, &e), ERR_OK);
+	assert_int_equal(map_cg_notes_body(cfg_oms, 4242, "Earlier <b>", cm, &b, &e), ERR_OK);
 	cJSON *row = body_row(&b, "cgRequestsClass");
 	assert_int_equal(cJSON_GetObjectItem(row, "Oid")->valueint, 4242);
-	const char *notes = str_of(row, "NotesField");
-	assert_memory_equal(notes, "Crew notes <b>\n[scf-comment 62322106] ", 38);
+	assert_null(cJSON_GetObjectItem(row, "NotesField"));
+	const char *notes = str_of(row, "CommentsField");
+	assert_memory_equal(notes, "Earlier <b>\n[scf-comment 62322106] ", 35);
 	assert_true(map_cg_notes_have(notes, "62322106"));
 	cJSON_Delete(row);
 
 	buf_reset(&b);
 	assert_int_equal(map_cg_notes_body(cfg_oms, 1, NULL, cm, &b, &e), ERR_OK);
 	row = body_row(&b, "cgRequestsClass");
-	assert_memory_equal(str_of(row, "NotesField"), "[scf-comment", 12);
+	assert_memory_equal(str_of(row, "CommentsField"), "[scf-comment", 12);
+	cJSON_Delete(row);
+
+	/* Route notes: the same append, into NotesField. */
+	struct cfg notes_cfg = *cfg_oms;
+	notes_cfg.cg.comment_route = CFG_COMMENTS_NOTES;
+	notes_cfg.cg.comment_field = notes_cfg.cg.notes_field;
+	buf_reset(&b);
+	assert_int_equal(map_cg_notes_body(&notes_cfg, 7, "Crew: cones", cm, &b, &e), ERR_OK);
+	row = body_row(&b, "cgRequestsClass");
+	assert_null(cJSON_GetObjectItem(row, "CommentsField"));
+	assert_memory_equal(str_of(row, "NotesField"), "Crew: cones\n[scf-comment 62322106] ", 35);
+	cJSON_Delete(row);
+
+	/* Route child: one record with the note alone, in the child class. */
+	struct cfg child_cfg = *cfg_oms;
+	child_cfg.cg.comment_route = CFG_COMMENTS_CHILD;
+	child_cfg.cg.comment_class = "cgRequests_cgCommentsClass";
+	child_cfg.cg.comment_field = "CommentField";
+	buf_reset(&b);
+	assert_int_equal(map_cg_comment_child_body(&child_cfg, cm, &b, &e), ERR_OK);
+	row = body_row(&b, "cgRequests_cgCommentsClass");
+	assert_int_equal(cJSON_GetArraySize(row), 1);
+	assert_memory_equal(str_of(row, "CommentField"), "[scf-comment 62322106] ", 23);
+	{
+		struct buf note = BUF_INIT_CAP(BUF_DEFAULT_CAP),
+		           esc = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+		assert_int_equal(map_cg_note(&child_cfg, cm, &note), ERR_OK);
+		assert_int_equal(map_aspnet_escape(buf_str(&note), &esc), ERR_OK);
+		assert_string_equal(str_of(row, "CommentField"), buf_str(&esc));
+		buf_release(&note);
+		buf_release(&esc);
+	}
 	cJSON_Delete(row);
 
 	struct record_attachment at = {20980365, NULL, r->u.issue.media_url, NULL};
@@ -998,7 +1033,7 @@ static void test_comment_template(void **state)
 	buf_reset(&b);
 	assert_int_equal(map_cg_notes_body(c, 9, "Crew: <i>ok</i>", cm, &b, &e), ERR_OK);
 	cJSON *row = body_row(&b, "cgRequestsClass");
-	const char *notes = str_of(row, "NotesField");
+	const char *notes = str_of(row, "CommentsField");
 	assert_string_equal(notes, "Crew: <i>ok</i>\n[scf-comment 62322106] "
 	                           "\xef\xbc\x9c"
 	                           "b>Still\xef\xbc\x9c/b> there &\xef\xbc\x83"

@@ -15,9 +15,12 @@
  *                   --ack TEXT --closing TEXT [--type-closing ID=TEXT]...
  *                   [--type-ack ID=TEXT]...
  *                   [--title ID=TEXT]... [--min-synced N] [--min-closed N]
+ *                   [--comments field|notes|child:FIELD]
  *       the exact end state (see check_issue), including every synced
  *       issue's DescriptionField byte for byte (check_description); exit 1
- *       with one line per violation.
+ *       with one line per violation.  --comments names the gateway's comment
+ *       route (default field): where a later comment must be, besides
+ *       CommentsField.
  *
  * States are the simulators' GET /_admin/state documents saved to files.
  */
@@ -149,6 +152,15 @@ static const cJSON *oms_requests(const cJSON *state)
 	return cJSON_GetObjectItemCaseSensitive(recs, cls ? cls : "cgRequestsClass");
 }
 
+/* The comment child records of the state (oms-sim --comment-class). */
+static const cJSON *oms_comment_children(const cJSON *state)
+{
+	const cJSON *recs = cJSON_GetObjectItemCaseSensitive(state, "records");
+	const char *cls = str_of(state, "comment_class");
+
+	return cls ? cJSON_GetObjectItemCaseSensitive(recs, cls) : NULL;
+}
+
 static int is_closed(const cJSON *rq)
 {
 	const char *s = str_of(rq, "StatusField");
@@ -245,13 +257,19 @@ static size_t occurrences(const char *hay, const char *needle)
 	return n;
 }
 
-static size_t marker_count(const cJSON *rq, long long comment_id)
+/* Markers in the text of rq's comment child records (field: their text field). */
+static size_t child_markers(const cJSON *children, const char *field, const cJSON *rq,
+                            const char *mark)
 {
-	char mark[64];
+	const cJSON *c;
+	size_t n = 0;
 
-	snprintf(mark, sizeof(mark), "[scf-comment %lld]", comment_id);
-	return occurrences(str_of(rq, "NotesField"), mark) +
-	       occurrences(str_of(rq, "CommentsField"), mark);
+	cJSON_ArrayForEach(c, children)
+	{
+		if (num_of(c, "_parent") == num_of(rq, "Oid"))
+			n += occurrences(str_of(c, field), mark);
+	}
+	return n;
 }
 
 static int cmd_summary(int argc, char **argv)
@@ -259,7 +277,8 @@ static int cmd_summary(int argc, char **argv)
 	cJSON *scf, *oms;
 	const cJSON *is, *reqs, *rq;
 	int issues = 0, synced = 0, acked = 0, closed_rq = 0, closed_scf = 0, open_rq = 0;
-	size_t notes = 0, first = 0;
+	size_t notes = 0, own = 0, children = 0;
+	const cJSON *ch;
 	const char *ack_example = NULL;
 
 	if (argc < 4)
@@ -267,6 +286,12 @@ static int cmd_summary(int argc, char **argv)
 	scf = load_json(argv[1]);
 	oms = load_json(argv[2]);
 	reqs = oms_requests(oms);
+	cJSON_ArrayForEach(ch, oms_comment_children(oms))
+	{
+		for (const cJSON *f = ch->child; f; f = f->next)
+			if (cJSON_IsString(f))
+				children += occurrences(f->valuestring, "[scf-comment ");
+	}
 	cJSON_ArrayForEach(rq, reqs)
 	{
 		if (!ext_of(rq, argv[3]))
@@ -277,7 +302,7 @@ static int cmd_summary(int argc, char **argv)
 		else
 			open_rq++;
 		notes += occurrences(str_of(rq, "NotesField"), "[scf-comment ");
-		first += occurrences(str_of(rq, "CommentsField"), "[scf-comment ");
+		own += occurrences(str_of(rq, "CommentsField"), "[scf-comment ");
 	}
 	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
 	{
@@ -296,7 +321,8 @@ static int cmd_summary(int argc, char **argv)
 	printf("issues acknowledged in SeeClickFix:          %d\n", acked);
 	if (ack_example)
 		printf("  with the message: \"%s\"\n", ack_example);
-	printf("comments forwarded at creation / later:      %zu / %zu\n", first, notes);
+	printf("comments (CommentsField / notes / children): %zu / %zu / %zu\n", own,
+	       notes, children);
 	printf("requests still open in Cartegraph:           %d\n", open_rq);
 	printf("requests closed by crews:                    %d\n", closed_rq);
 	printf("SCF issues closed by the gateway:            %d\n", closed_scf);
@@ -329,7 +355,26 @@ struct oracle {
 	const char *type_closing[MAX_TYPES], *type_ack[MAX_TYPES], *title[MAX_TYPES];
 	size_t n_types;
 	int violations, synced, closed, comments, descriptions;
+	const char *route;       /* "field", "notes" or "child" */
+	const char *child_field; /* route child: the children's text field */
+	const cJSON *children;   /* route child: the comment child records */
 };
+
+/* Where a comment can be: CommentsField (at creation, and later on the
+ * route field), NotesField on the route notes, or a child record. */
+static size_t marker_count(const struct oracle *o, const cJSON *rq, long long comment_id)
+{
+	char mark[64];
+	size_t n;
+
+	snprintf(mark, sizeof(mark), "[scf-comment %lld]", comment_id);
+	n = occurrences(str_of(rq, "CommentsField"), mark);
+	if (strcmp(o->route, "notes") == 0)
+		n += occurrences(str_of(rq, "NotesField"), mark);
+	else if (strcmp(o->route, "child") == 0)
+		n += child_markers(o->children, o->child_field, rq, mark);
+	return n;
+}
 
 static int type_index(const struct oracle *o, long long id)
 {
@@ -396,12 +441,17 @@ static void check_comments(struct oracle *o, const cJSON *is, const cJSON *rq, i
 	const cJSON *cm;
 	long long id = (long long)num_of(is, "id");
 
+	/* Off the route notes the gateway never writes the crews' notes. */
+	if (strcmp(o->route, "notes") != 0 &&
+	    occurrences(str_of(rq, "NotesField"), "[scf-comment "))
+		violation(o, "issue %lld: request %.0f has comments in NotesField (route %s)", id,
+		          num_of(rq, "Oid"), o->route);
 	cJSON_ArrayForEach(cm, cJSON_GetObjectItemCaseSensitive(is, "comments"))
 	{
 		long long cid = (long long)num_of(cm, "id");
 		const char *via = str_of(cm, "via"), *kind = str_of(cm, "kind");
 		const cJSON *who = cJSON_GetObjectItemCaseSensitive(cm, "commenter");
-		size_t n = marker_count(rq, cid);
+		size_t n = marker_count(o, rq, cid);
 		int gateway = (via && strcmp(via, "api") == 0) || num_of(who, "id") == API_USER_ID;
 		int system = kind && strcmp(kind, "system") == 0;
 
@@ -630,6 +680,7 @@ static int cmd_oracle(int argc, char **argv)
 	cJSON *scf, *oms;
 
 	memset(&o, 0, sizeof(o));
+	o.route = "field";
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 		long long id;
@@ -649,7 +700,13 @@ static int cmd_oracle(int argc, char **argv)
 			min_synced = atoi(v);
 		else if (strcmp(k, "--min-closed") == 0)
 			min_closed = atoi(v);
-		else if (strcmp(k, "--types") == 0) {
+		else if (strcmp(k, "--comments") == 0 &&
+		         (strcmp(v, "field") == 0 || strcmp(v, "notes") == 0))
+			o.route = v;
+		else if (strcmp(k, "--comments") == 0 && strncmp(v, "child:", 6) == 0 && v[6]) {
+			o.route = "child";
+			o.child_field = v + 6;
+		} else if (strcmp(k, "--types") == 0) {
 			for (char *p = (char *)v; *p && o.n_types < MAX_TYPES;) {
 				o.types[o.n_types++] = strtoll(p, &p, 10);
 				if (*p == ',')
@@ -679,6 +736,9 @@ static int cmd_oracle(int argc, char **argv)
 	}
 	scf = load_json(scf_path);
 	oms = load_json(oms_path);
+	o.children = oms_comment_children(oms);
+	if (strcmp(o.route, "child") == 0 && !o.children)
+		violation(&o, "route child, but the Cartegraph state has no comment class");
 	check_requests(&o, scf, oms);
 	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
 	    check_issue(&o, is, oms_requests(oms));

@@ -17,6 +17,11 @@
 # With E2E_GEO=1 before e2e_start_sims, geo-sim (an ArcGIS GeocodeServer)
 # starts too (GEO_PORT GEO_URL) and the OMS configuration gets a
 # <geocoder> section that writes its note into $E2E_GEO_FIELD.
+#
+# E2E_COMMENTS (before e2e_make_halves) picks the OMS half's comment route:
+# field (the default), child (one $E2E_COMMENT_CLASS record each, text in
+# $E2E_COMMENT_FIELD; oms-sim always has that class) or notes; e2e_oracle
+# checks the comments where that route puts them.
 
 E2E_EXT_FIELD=SCFIssueIDField
 E2E_TYPES=9101,9102,9103,9104 # 9105 (Snow/Ice) stays unmapped on purpose
@@ -27,6 +32,9 @@ E2E_CLOSING_9103='A crew replaced the lamp (work request {request_id}).'
 E2E_ACK_9102='Thank you. The graffiti crew has work request {request_id} ({request_type}).'
 E2E_GEO_FIELD=GeocodeNoteField
 E2E_GEO_PREFIX=/arcgis/rest/services/Locators/City/GeocodeServer
+E2E_COMMENTS=${E2E_COMMENTS:-field}
+E2E_COMMENT_CLASS=cgRequests_cgCommentsClass
+E2E_COMMENT_FIELD=CommentField
 E2E_PIDS=""
 
 e2e_die() {
@@ -82,13 +90,29 @@ e2e_start_sims() {
 		e2e_start_sim GEO "$E2E_GEO_SIM" --seed 1
 		GEO_URL=http://127.0.0.1:$GEO_PORT$E2E_GEO_PREFIX
 		e2e_start_sim OMS "$E2E_OMS_SIM" --extra-fields "$E2E_EXT_FIELD,$E2E_GEO_FIELD" \
-			--requests 3
+			--requests 3 --comment-class "$E2E_COMMENT_CLASS:$E2E_COMMENT_FIELD"
 	else
 		GEO_URL=""
-		e2e_start_sim OMS "$E2E_OMS_SIM" --extra-fields "$E2E_EXT_FIELD" --requests 3
+		e2e_start_sim OMS "$E2E_OMS_SIM" --extra-fields "$E2E_EXT_FIELD" --requests 3 \
+			--comment-class "$E2E_COMMENT_CLASS:$E2E_COMMENT_FIELD"
 	fi
 	SCF_URL=http://127.0.0.1:$SCF_PORT
 	OMS_URL=http://127.0.0.1:$OMS_PORT
+}
+
+# The <comments> element for $E2E_COMMENTS.
+e2e_comments() {
+	case $E2E_COMMENTS in
+	field) echo '    <comments route="field"/>' ;;
+	notes) echo '    <comments route="notes"/>' ;;
+	child) echo "    <comments route=\"child\" class=\"$E2E_COMMENT_CLASS\" textField=\"$E2E_COMMENT_FIELD\"/>" ;;
+	*) e2e_die "E2E_COMMENTS=$E2E_COMMENTS: field, child or notes" ;;
+	esac
+}
+
+# The oracle's --comments for $E2E_COMMENTS.
+e2e_comments_arg() {
+	if [ "$E2E_COMMENTS" = child ]; then echo "child:$E2E_COMMENT_FIELD"; else echo "$E2E_COMMENTS"; fi
 }
 
 # The <geocoder> section when geo-sim runs: find the typed address near the
@@ -188,6 +212,7 @@ EOF
     <fields>
       <externalId field="$E2E_EXT_FIELD"/>
     </fields>
+$(e2e_comments)
   </cartegraph>
 $(e2e_geocoder)
 $(e2e_request_types)
@@ -321,7 +346,7 @@ e2e_oracle() {
 		--type-closing "9101=$E2E_CLOSING_9101" --type-closing "9103=$E2E_CLOSING_9103" \
 		--type-ack "9102=$E2E_ACK_9102" \
 		--title 9101=Pothole --title 9102=Graffiti --title "9103=Streetlight Out" \
-		--title "9104=Garbage Cart" "$@"
+		--title "9104=Garbage Cart" --comments "$(e2e_comments_arg)" "$@"
 }
 
 # e2e_wait_for SECONDS COMMAND...: poll until COMMAND succeeds (its

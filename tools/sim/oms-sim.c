@@ -22,7 +22,19 @@
 #include "oms-filter.h"
 #include "simlib.h"
 
-enum { O_USER = 2000, O_PASS, O_CRED, O_CLASS, O_REQS, O_EXTRA, O_CSTATUS, O_TZ, O_IDPFX, O_SESS };
+enum {
+	O_USER = 2000,
+	O_PASS,
+	O_CRED,
+	O_CLASS,
+	O_REQS,
+	O_EXTRA,
+	O_CSTATUS,
+	O_TZ,
+	O_IDPFX,
+	O_SESS,
+	O_CMT
+};
 
 static const struct option oms_opts[] = {
     {"user", required_argument, 0, O_USER},
@@ -35,6 +47,7 @@ static const struct option oms_opts[] = {
     {"utc-offset", required_argument, 0, O_TZ},
     {"id-prefix", required_argument, 0, O_IDPFX},
     {"session-seconds", required_argument, 0, O_SESS},
+    {"comment-class", required_argument, 0, O_CMT},
     {0, 0, 0, 0},
 };
 
@@ -51,7 +64,10 @@ static const char oms_usage[] =
     "  --create-status N      status of a successful POST (default 200; 201 also seen)\n"
     "  --utc-offset +HH:MM    zone of the server's local dates (default -05:00)\n"
     "  --id-prefix TEXT       IDField prefix (default SR-)\n"
-    "  --session-seconds S    session cookie lifetime (default 3600)\n";
+    "  --session-seconds S    session cookie lifetime (default 3600)\n"
+    "  --comment-class NAME:FIELD\n"
+    "                         also a child class NAME of the request class with the\n"
+    "                         String field FIELD (one record per comment)\n";
 
 #define MAX_FIELDS  64
 #define COOKIE_NAME ".ASPXAUTH"
@@ -81,6 +97,8 @@ static struct {
 	int session_seconds;
 	struct klass req;
 	struct klass att;
+	struct klass cmt; /* --comment-class; cmt.name "" when absent */
+	char cmt_field[64];
 	long next_oid;
 	long next_id;
 	cJSON *sessions; /* [{cookie, user, expires}] */
@@ -95,6 +113,17 @@ static struct {
     .tz = -300,
     .session_seconds = 3600,
 };
+
+/* A crew's note armed by POST /_admin/requests/:oid/note-race: written
+ * right before the next API write is applied (see note_race_fire). */
+static struct {
+	int armed;
+	long oid;
+	char field[64];
+	char by[64];
+	char *text;
+	int fired;
+} race;
 
 /* ---- options ---- */
 
@@ -119,6 +148,32 @@ static int read_credentials(const char *path)
 	snprintf(S.user, sizeof(S.user), "%.120s", line);
 	snprintf(S.pass, sizeof(S.pass), "%.120s", colon + 1);
 	return 0;
+}
+
+/* ---- the comment child class (--comment-class NAME:FIELD) ---- */
+
+static int comment_class_option(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || colon == arg || !colon[1] || strchr(colon + 1, ':') ||
+	    (size_t)(colon - arg) >= sizeof(S.cmt.name) || strlen(colon + 1) >= sizeof(S.cmt_field))
+		return -1;
+	snprintf(S.cmt.name, sizeof(S.cmt.name), "%.*s", (int)(colon - arg), arg);
+	snprintf(S.cmt_field, sizeof(S.cmt_field), "%s", colon + 1);
+	return 0;
+}
+
+static void add_field(struct klass *k, const char *name, const char *type, int ro);
+static void system_fields(struct klass *k);
+
+static void comment_class_init(void)
+{
+	if (!S.cmt.name[0])
+		return;
+	add_field(&S.cmt, "Oid", "Integer", 1);
+	add_field(&S.cmt, S.cmt_field, "String", 0);
+	system_fields(&S.cmt);
 }
 
 static int oms_option(int opt, const char *arg)
@@ -160,6 +215,8 @@ static int oms_option(int opt, const char *arg)
 	case O_SESS:
 		S.session_seconds = (int)v;
 		return numeric && v > 0 ? 0 : -1;
+	case O_CMT:
+		return comment_class_option(arg);
 	}
 	return -1;
 }
@@ -227,6 +284,7 @@ static void classes_init(void)
 	add_field(&S.att, "DescriptionField", "String", 0);
 	add_field(&S.att, "FileNameField", "String", 0);
 	system_fields(&S.att);
+	comment_class_init();
 }
 
 static struct klass *class_by_name(const char *name)
@@ -235,6 +293,8 @@ static struct klass *class_by_name(const char *name)
 		return &S.req;
 	if (strcmp(name, S.att.name) == 0)
 		return &S.att;
+	if (S.cmt.name[0] && strcmp(name, S.cmt.name) == 0)
+		return &S.cmt;
 	return NULL;
 }
 
@@ -492,7 +552,8 @@ static cJSON *new_record(struct klass *k, const cJSON *src, const char *user, lo
 		set_item(rec, "StatusField", cJSON_CreateString("Open"));
 		set_item(rec, "TasksField", cJSON_CreateNumber(0));
 	} else {
-		set_item(rec, "LinkedField", cJSON_CreateFalse());
+		if (k == &S.att)
+			set_item(rec, "LinkedField", cJSON_CreateFalse());
 		cJSON_AddNumberToObject(rec, "_parent", (double)parent);
 	}
 	apply_fields(k, rec, src, user);
@@ -515,6 +576,7 @@ static int oms_start(int loaded)
 		return 0;
 	S.req.records = cJSON_CreateArray();
 	S.att.records = cJSON_CreateArray();
+	S.cmt.records = cJSON_CreateArray();
 	S.next_oid = 242283001 + (long)(sim_mix(sim_seed()) % 1000) * 1000;
 	S.next_id = 100 + (long)(sim_mix(sim_seed() + 1) % 100);
 	sim_rng_init(&r, sim_seed() + 99);
@@ -536,6 +598,33 @@ static int oms_start(int loaded)
 	return 0;
 }
 
+/* The comment class and the note race in the state (and a save file). */
+static void comment_class_dump(cJSON *j, cJSON *recs)
+{
+	cJSON *r = cJSON_AddObjectToObject(j, "note_race");
+
+	cJSON_AddBoolToObject(r, "armed", race.armed);
+	cJSON_AddNumberToObject(r, "fired", race.fired);
+	if (!S.cmt.name[0])
+		return;
+	cJSON_AddStringToObject(j, "comment_class", S.cmt.name);
+	cJSON_AddItemToObject(recs, S.cmt.name, cJSON_Duplicate(S.cmt.records, 1));
+}
+
+/* A saved comment class wins over --comment-class, like the request class. */
+static int comment_class_load(const cJSON *st, const cJSON *recs)
+{
+	const char *name = sim_jstr(st, "comment_class");
+	const cJSON *a = name ? cJSON_GetObjectItemCaseSensitive(recs, name) : NULL;
+
+	if (name && !cJSON_IsArray(a))
+		return -1;
+	if (name && strcmp(name, S.cmt.name) != 0)
+		return -1; /* the text field is not in the file: give the same flag */
+	S.cmt.records = a ? cJSON_Duplicate(a, 1) : cJSON_CreateArray();
+	return 0;
+}
+
 static cJSON *oms_dump(void)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -547,6 +636,7 @@ static cJSON *oms_dump(void)
 	cJSON_AddNumberToObject(j, "next_id", (double)S.next_id);
 	cJSON_AddItemToObject(recs, S.req.name, cJSON_Duplicate(S.req.records, 1));
 	cJSON_AddItemToObject(recs, S.att.name, cJSON_Duplicate(S.att.records, 1));
+	comment_class_dump(j, recs);
 	return j;
 }
 
@@ -569,7 +659,7 @@ static int oms_load(const cJSON *st)
 	S.att.records = cJSON_Duplicate(b, 1);
 	S.next_oid = (long)sim_jnum(st, "next_oid", 1);
 	S.next_id = (long)sim_jnum(st, "next_id", 1);
-	return 0;
+	return comment_class_load(st, recs);
 }
 
 static void oms_fault_reply(int status, struct sim_resp *resp)
@@ -717,17 +807,25 @@ static cJSON *class_meta(const struct klass *k)
 {
 	cJSON *m = cJSON_CreateObject();
 	cJSON *props;
-	int is_req = k == &S.req;
+	int is_req = k == &S.req, is_cmt = k == &S.cmt;
 
 	cJSON_AddStringToObject(m, "Name", k->name);
-	cJSON_AddStringToObject(m, "SingularName", is_req ? "Request" : "Attachment");
-	cJSON_AddStringToObject(m, "PluralName", is_req ? "Requests" : "Attachments");
+	cJSON_AddStringToObject(m, "SingularName",
+	                        is_req   ? "Request"
+	                        : is_cmt ? "Comment"
+	                                 : "Attachment");
+	cJSON_AddStringToObject(m, "PluralName",
+	                        is_req   ? "Requests"
+	                        : is_cmt ? "Comments"
+	                                 : "Attachments");
 	cJSON_AddNumberToObject(m, "BOType", is_req ? 4 : 0);
 	cJSON_AddStringToObject(m, "DefaultSort", is_req ? "[ID] Ascending" : "[Oid] Ascending");
 	if (is_req) {
 		cJSON *ch = cJSON_AddArrayToObject(m, "Children");
 
 		cJSON_AddItemToArray(ch, cJSON_CreateString(S.att.name));
+		if (S.cmt.name[0])
+			cJSON_AddItemToArray(ch, cJSON_CreateString(S.cmt.name));
 	} else {
 		cJSON_AddArrayToObject(m, "Children");
 	}
@@ -1091,6 +1189,73 @@ static void delete_one(struct sim_resp *resp, struct klass *k, long oid)
 
 /* ---- admin: what crews and clerks do in Cartegraph ---- */
 
+/* A crew appends text to a field of a request (newline-separated). */
+static void crew_append(cJSON *rec, const char *fname, const char *text, const char *by)
+{
+	const char *old = sim_jstr(rec, fname);
+	size_t len = (old ? strlen(old) : 0) + strlen(text) + 2;
+	char *joined = malloc(len);
+	cJSON *upd;
+
+	if (!joined)
+		abort();
+	snprintf(joined, len, "%s%s%s", old ? old : "", old && old[0] ? "\n" : "", text);
+	upd = cJSON_CreateObject();
+	cJSON_AddStringToObject(upd, fname, joined);
+	apply_fields(&S.req, rec, upd, by);
+	cJSON_Delete(upd);
+	free(joined);
+}
+
+/* POST /_admin/requests/:oid/note-race {"text", "field", "by"}: the crew
+ * writes its note in the window a client's read-modify-write leaves
+ * open, i.e. after the client read the record and before its write. */
+static void note_race_arm(long oid, const cJSON *b, struct sim_resp *resp)
+{
+	const char *text = sim_jstr(b, "text");
+	const char *fname = sim_jstr(b, "field") ? sim_jstr(b, "field") : "NotesField";
+	const char *by = sim_jstr(b, "by") ? sim_jstr(b, "by") : "crew";
+	cJSON *j;
+
+	if (!text || !field_of(&S.req, fname) || strlen(fname) >= sizeof(race.field) ||
+	    strlen(by) >= sizeof(race.by)) {
+		sim_resp_admin_error(resp, 400, "text is required and field must exist");
+		return;
+	}
+	free(race.text);
+	race.text = strdup(text);
+	if (!race.text)
+		abort();
+	race.armed = 1;
+	race.oid = oid;
+	snprintf(race.field, sizeof(race.field), "%s", fname);
+	snprintf(race.by, sizeof(race.by), "%s", by);
+	j = cJSON_CreateObject();
+	cJSON_AddBoolToObject(j, "armed", 1);
+	cJSON_AddNumberToObject(j, "oid", (double)oid);
+	cJSON_AddStringToObject(j, "field", fname);
+	sim_resp_json(resp, 202, j);
+}
+
+/* Called before an API write (POST, PUT, DELETE under /api/v1/classes/)
+ * is applied: the armed note lands first, once. */
+static void note_race_fire(const struct sim_req *req)
+{
+	cJSON *rec;
+
+	if (!race.armed || req->admin || strcmp(req->method, "GET") == 0 ||
+	    strncasecmp(req->path, "/api/v1/classes/", 16) != 0)
+		return;
+	race.armed = 0;
+	rec = record_by_oid(&S.req, race.oid);
+	if (!rec)
+		return;
+	crew_append(rec, race.field, race.text, race.by);
+	race.fired++;
+	fprintf(stderr, "oms-sim note-race: %s appended to %s of %ld before %s %s\n", race.by,
+	        race.field, race.oid, req->method, req->path);
+}
+
 static void admin(const struct sim_req *req, struct sim_resp *resp)
 {
 	cJSON *b = NULL, *rec;
@@ -1144,28 +1309,16 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 	} else if (post && strcmp(tail, "note") == 0) {
 		const char *text = sim_jstr(b, "text");
 		const char *fname = sim_jstr(b, "field") ? sim_jstr(b, "field") : "NotesField";
-		const char *old = sim_jstr(rec, fname);
-		cJSON *upd;
-		char *joined;
-		size_t len;
 
 		if (!text || !field_of(&S.req, fname)) {
 			sim_resp_admin_error(resp, 400, "text is required and field must exist");
 		} else {
-			len = (old ? strlen(old) : 0) + strlen(text) + 2;
-			joined = malloc(len);
-			if (!joined)
-				abort();
-			snprintf(joined, len, "%s%s%s", old ? old : "", old && old[0] ? "\n" : "",
-			         text);
-			upd = cJSON_CreateObject();
-			cJSON_AddStringToObject(upd, fname, joined);
-			apply_fields(&S.req, rec, upd,
-			             sim_jstr(b, "by") ? sim_jstr(b, "by") : "crew");
-			cJSON_Delete(upd);
-			free(joined);
+			crew_append(rec, fname, text,
+			            sim_jstr(b, "by") ? sim_jstr(b, "by") : "crew");
 			sim_resp_json(resp, 200, render(rec, NULL, 0));
 		}
+	} else if (post && strcmp(tail, "note-race") == 0) {
+		note_race_arm(oid, b, resp);
 	} else if (post && strcmp(tail, "fields") == 0) {
 		const char *why = NULL, *bad = check_fields(&S.req, b, &why);
 
@@ -1262,7 +1415,7 @@ static void api(const struct sim_req *req, struct sim_resp *resp)
 	}
 	if (n == 6) {
 		child = class_by_name(seg[5]);
-		if (k != &S.req || child != &S.att) {
+		if (k != &S.req || !child || child == &S.req) {
 			message(resp, 404, "'%s' is not a child class of %s.", seg[5], seg[3]);
 			return;
 		}
@@ -1307,10 +1460,12 @@ static void oms_handle(const struct sim_req *req, struct sim_resp *resp)
 {
 	if (strcmp(req->method, "GET") != 0)
 		rec_gen++;
-	if (req->admin)
+	if (req->admin) {
 		admin(req, resp);
-	else
+	} else {
+		note_race_fire(req);
 		api(req, resp);
+	}
 }
 
 static const struct sim_app oms_app = {
@@ -1331,7 +1486,9 @@ int main(int argc, char **argv)
 
 	cJSON_Delete(S.req.records);
 	cJSON_Delete(S.att.records);
+	cJSON_Delete(S.cmt.records);
 	cJSON_Delete(S.sessions);
+	free(race.text);
 	rtexts_free();
 	return rc;
 }

@@ -108,7 +108,7 @@ has 'Forwarded as PREVIEW-1.' "issue record"
 "$bin" preview --config "$dir/oms.xml" "$data/records/00000000000000000043-scf.xml" \
 	>"$dir/out" 2>"$dir/err" || fail "comment record: $(cat "$dir/err")"
 has '== note for SCF comment: PUT /api/v1/classes/cgRequestsClass ==' "comment record"
-has '"NotesField":	"[scf-comment 88120345] Still there this morning, cars swerving around it. (Dana Ruiz, 2026-11-26T09:12:44-05:00)"' "comment record"
+has '"CommentsField":	"[scf-comment 88120345] Still there this morning, cars swerving around it. (Dana Ruiz, 2026-11-26T09:12:44-05:00)"' "comment record"
 "$bin" preview --config "$dir/oms.xml" "$data/records/00000000000000000044-scf.xml" \
 	>"$dir/out" 2>"$dir/err" || fail "attachment record: $(cat "$dir/err")"
 has '"AttachmentField":	"https://seeclickfix.com/files/issue_images/0001/2345/full.jpg",' attachment
