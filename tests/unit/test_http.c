@@ -527,15 +527,210 @@ static void test_429_forever_is_temp(void **state)
 	fx_free(f);
 }
 
+/* A body over the cap is temporary and in doubt, never a failed record:
+ * the server answered, so a write may have been applied.  Not repeated
+ * by the client (the same body would come back). */
 static void test_body_over_cap(void **state)
 {
 	struct fx *f = fx_new(s_big, NULL);
 
 	f->cfg.body_cap = 1000;
 	fx_client(f);
-	assert_int_equal(get(f, "/issues"), ERR_PERM);
+	assert_int_equal(get(f, "/issues"), ERR_TEMP);
 	assert_non_null(strstr(f->e.msg, "1000-byte cap"));
+	assert_null(strstr(f->e.msg, "in doubt"));
 	assert_int_equal(f->s->hits, 1);
+	err_clear(&f->e);
+	assert_int_equal(
+	    http_request(f->c, "POST", "/classes/cgRequestsClass", "{}", NULL, &f->resp, &f->e),
+	    ERR_TEMP);
+	assert_non_null(strstr(f->e.msg, "POST /classes/cgRequestsClass"));
+	assert_non_null(strstr(f->e.msg, "1000-byte cap"));
+	assert_non_null(strstr(f->e.msg, "in doubt"));
+	assert_int_equal(f->s->hits, 2);
+	fx_free(f);
+}
+
+/* ---- redirects: never followed, credentials stay on the API host ---- */
+
+struct redir {
+	int status;       /* 302, 307, ... */
+	int login_too;    /* redirect the Cartegraph log-in as well */
+	char to[256];     /* Location: a path on the other server */
+	const char *mark; /* a word the Location must carry (escaping test) */
+};
+
+static void s_redirect(struct srv *s, const struct call *c, struct reply *r)
+{
+	struct redir *d = s->ctx;
+	int is_login = strstr(c->url, "/api/v1/authenticate") != NULL;
+
+	if (is_login && !d->login_too) {
+		r->hname[0] = "Set-Cookie";
+		r->hvalue[0] = "cg=1; Path=/";
+		return;
+	}
+	r->status = d->status;
+	r->body = "<html>moved</html>";
+	r->hname[0] = "Location";
+	r->hvalue[0] = d->to;
+}
+
+/* The other host: records whether anyone came. */
+static void assert_untouched(const struct srv *other)
+{
+	assert_int_equal(other->hits, 0);
+	assert_int_equal(other->logins, 0);
+	assert_int_equal(__atomic_load_n(&other->connections, __ATOMIC_SEQ_CST), 0);
+}
+
+static void check_redirect(struct fx *f, const struct redir *d, const char *what)
+{
+	char want[320];
+
+	snprintf(want, sizeof(want), "HTTP %d %s", d->status, what);
+	assert_non_null(strstr(f->e.msg, want));
+	snprintf(want, sizeof(want), "redirect to \"%s\" not followed", d->to);
+	assert_non_null(strstr(f->e.msg, want));
+}
+
+static void test_redirect_login(void **state)
+{
+	static const int codes[] = {307, 302};
+
+	for (int i = 0; i < 2; i++) {
+		struct srv *other = srv_start(s_ok, NULL);
+		struct redir d = {codes[i], 1, "", NULL};
+		struct fx *f = fx_new(s_redirect, &d);
+
+		snprintf(d.to, sizeof(d.to), "http://127.0.0.1:%d/api/v1/authenticate",
+		         other->port);
+		f->cfg.auth = HTTP_AUTH_CG_SESSION;
+		f->cfg.username = "gateway";
+		f->cfg.password = "pw-SECRET";
+		fx_client(f);
+		assert_int_equal(get(f, "/api/v1/classes/cgRequestsClass"), ERR_FATAL);
+		assert_true(strncmp(f->e.msg, "Cartegraph log-in: ", 19) == 0);
+		check_redirect(f, &d, "POST /api/v1/authenticate");
+		assert_null(strstr(f->e.msg, "SECRET"));
+		assert_int_equal(f->s->logins, 1); /* not repeated */
+		assert_int_equal(f->s->hits, 0);
+		assert_untouched(other);
+		for (int k = 0; k < log_n; k++)
+			assert_null(strstr(log_lines[k], "SECRET"));
+		fx_free(f);
+		srv_stop(other);
+	}
+}
+
+/* A GET: the SCF bearer token and the Cartegraph basic and session
+ * credentials each stay home. */
+static void test_redirect_get(void **state)
+{
+	static const int codes[] = {307, 302};
+	static const enum http_auth auths[] = {HTTP_AUTH_BEARER, HTTP_AUTH_BASIC,
+	                                       HTTP_AUTH_CG_SESSION};
+
+	for (int i = 0; i < 2; i++) {
+		for (int a = 0; a < 3; a++) {
+			struct srv *other = srv_start(s_ok, NULL);
+			struct redir d = {codes[i], 0, "", NULL};
+			struct fx *f = fx_new(s_redirect, &d);
+
+			snprintf(d.to, sizeof(d.to), "http://127.0.0.1:%d/api/v2/issues?page=1",
+			         other->port);
+			f->cfg.auth = auths[a];
+			f->cfg.token = "tok-SECRET";
+			f->cfg.username = "gateway";
+			f->cfg.password = "pw-SECRET";
+			fx_client(f);
+			assert_int_equal(get(f, "/issues?page=1"), ERR_FATAL);
+			check_redirect(f, &d, "GET /issues?page=1");
+			assert_null(strstr(f->e.msg, "in doubt"));
+			assert_null(strstr(f->e.msg, "SECRET"));
+			assert_int_equal(f->s->hits, 1); /* not retried */
+			assert_int_equal(f->resp.status, codes[i]);
+			assert_untouched(other);
+			fx_free(f);
+			srv_stop(other);
+		}
+	}
+}
+
+struct wdone {
+	enum err_status st;
+	char msg[ERR_MSG_MAX];
+	int calls;
+};
+
+static void on_wdone(void *user, enum err_status st, struct http_response *resp,
+                     const struct err *e)
+{
+	struct wdone *w = user;
+
+	w->st = st;
+	w->calls++;
+	snprintf(w->msg, sizeof(w->msg), "%s", e->msg);
+}
+
+/* A create, sent as the OMS half sends writes (http_submit, one attempt). */
+static void test_redirect_create(void **state)
+{
+	static const int codes[] = {307, 302};
+
+	for (int i = 0; i < 2; i++) {
+		struct srv *other = srv_start(s_ok, NULL);
+		struct redir d = {codes[i], 0, "", NULL};
+		struct fx *f = fx_new(s_redirect, &d);
+		struct wdone w = {0};
+
+		snprintf(d.to, sizeof(d.to), "http://127.0.0.1:%d/api/v1/classes/cgRequestsClass",
+		         other->port);
+		f->cfg.auth = HTTP_AUTH_CG_SESSION;
+		f->cfg.username = "gateway";
+		f->cfg.password = "pw-SECRET";
+		f->cfg.max_attempts = 1;
+		fx_client(f);
+		assert_int_equal(http_submit(f->c, "POST", "/api/v1/classes/cgRequestsClass",
+		                             "{\"cgRequestsClass\":[{\"DescriptionField\":\"x\"}]}",
+		                             NULL, on_wdone, &w, &f->e),
+		                 ERR_OK);
+		assert_int_equal(http_drain(f->c, &f->e), ERR_FATAL);
+		assert_int_equal(w.calls, 1);
+		assert_int_equal(w.st, ERR_FATAL);
+		snprintf(f->e.msg, sizeof(f->e.msg), "%s", w.msg);
+		check_redirect(f, &d, "POST /api/v1/classes/cgRequestsClass");
+		if (codes[i] == 302)
+			assert_non_null(
+			    strstr(w.msg, "may have acted on it before redirecting (in doubt)"));
+		else
+			assert_non_null(strstr(w.msg, "most likely did not act"));
+		assert_null(strstr(w.msg, "SECRET"));
+		assert_int_equal(f->s->logins, 1);
+		assert_int_equal(f->s->hits, 1);
+		assert_string_equal(f->s->last.method, "POST");
+		assert_untouched(other);
+		fx_free(f);
+		srv_stop(other);
+	}
+}
+
+/* The Location in the message is escaped and bounded. */
+static void test_redirect_location_escaped(void **state)
+{
+	struct redir d = {301, 0, "", NULL};
+	struct fx *f = fx_new(s_redirect, &d);
+	size_t n = 0;
+
+	n += (size_t)snprintf(d.to, sizeof(d.to), "https://elsewhere.example/\"q\\");
+	while (n < sizeof(d.to) - 1)
+		d.to[n++] = 'a';
+	d.to[n] = '\0';
+	fx_client(f);
+	assert_int_equal(get(f, "/issues"), ERR_FATAL);
+	assert_non_null(strstr(f->e.msg, "redirect to \"https://elsewhere.example/\\x22q\\x5caaa"));
+	assert_non_null(strstr(f->e.msg, "aaa...\" not followed"));
+	assert_true(strlen(f->e.msg) < 500);
 	fx_free(f);
 }
 
@@ -1106,6 +1301,10 @@ int main(void)
 	    cmocka_unit_test(test_429_retry_after_date_and_default),
 	    cmocka_unit_test(test_429_forever_is_temp),
 	    cmocka_unit_test(test_body_over_cap),
+	    cmocka_unit_test(test_redirect_login),
+	    cmocka_unit_test(test_redirect_get),
+	    cmocka_unit_test(test_redirect_create),
+	    cmocka_unit_test(test_redirect_location_escaped),
 	    cmocka_unit_test(test_422_excerpt),
 	    cmocka_unit_test(test_400_long_body_excerpt),
 	    cmocka_unit_test(test_403_blacklisted_fatal),
