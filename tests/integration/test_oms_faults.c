@@ -219,6 +219,41 @@ static void test_permanent_errors(void **state)
 	omt_teardown(&t);
 }
 
+/* A create whose reply is over the HTTP body cap: the request was made
+ * in Cartegraph, so the record is in doubt, not failed.  It stays in
+ * new/, its retry looks the issue up and finds the request: one
+ * request, one ack, nothing in failed/. */
+static void test_oversized_create_reply(void **state)
+{
+	struct omt t;
+	struct spool_stats st;
+	cJSON *sim;
+	int count = 0;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 500, 122, "reply too big", NULL);
+	assert_int_equal(omt_faults(&t, "{\"fail_next\":{\"count\":1,\"kind\":\"oversize\"},"
+	                                "\"path_prefix\":\"/api/v1/classes\"}"),
+	                 0);
+	assert_int_equal(omt_run(&t, 0, serial), 0);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
+	assert_int_equal(st.count[SPOOL_NEW], 0);
+	assert_int_equal(st.count[SPOOL_DONE], 1);
+	assert_true(
+	    omt_log_has(&t, "byte cap (the server may have applied the request: in doubt)"));
+	assert_true(omt_log_has(&t, "effect=retry issue=500"));
+	assert_true(omt_log_has(&t, "effect=found issue=500"));
+	sim = omt_state(&t);
+	assert_non_null(sim);
+	assert_non_null(omt_request_for(sim, 500, &count));
+	assert_int_equal(count, 1);
+	cJSON_Delete(sim);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 500), 1);
+	omt_teardown(&t);
+}
+
 /* Session auth: an expired session is renewed once; bad credentials
  * stop the half with an alert and exit 1, nothing quarantined. */
 static void test_401(void **state)
@@ -261,6 +296,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_and_truncated),
 	    cmocka_unit_test(test_maintenance),
 	    cmocka_unit_test(test_permanent_errors),
+	    cmocka_unit_test(test_oversized_create_reply),
 	    cmocka_unit_test(test_401),
 	};
 

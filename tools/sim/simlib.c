@@ -25,10 +25,20 @@
 #define SIM_BODY_CAP ((size_t)16 * 1024 * 1024)
 #define MAX_CODES    8
 
-enum fault_kind { F_NONE, F_ERROR, F_DROP, F_TIMEOUT, F_MALFORMED, F_TRUNCATE, F_SLOW, F_MAINT };
+enum fault_kind {
+	F_NONE,
+	F_ERROR,
+	F_DROP,
+	F_TIMEOUT,
+	F_MALFORMED,
+	F_TRUNCATE,
+	F_SLOW,
+	F_MAINT,
+	F_OVERSIZE
+};
 
-static const char *const fault_names[] = {"none",      "error",    "drop", "timeout",
-                                          "malformed", "truncate", "slow", "maintenance"};
+static const char *const fault_names[] = {
+    "none", "error", "drop", "timeout", "malformed", "truncate", "slow", "maintenance", "oversize"};
 
 struct sim_faults {
 	double error_rate;
@@ -44,6 +54,7 @@ struct sim_faults {
 	double slow_rate;
 	int slow_chunk_ms;
 	int slow_chunk_bytes;
+	int oversize_bytes; /* fail_next kind "oversize": the reply padded to this size */
 	char path_prefix[256];
 	int after_apply;
 	int maintenance;
@@ -424,6 +435,7 @@ static const struct fault_field fault_fields[] = {
     FF("hang_ms", hang_ms, 0),
     FF("slow_chunk_ms", slow_chunk_ms, 0),
     FF("slow_chunk_bytes", slow_chunk_bytes, 0),
+    FF("oversize_bytes", oversize_bytes, 0),
     FF("after_apply", after_apply, 0),
     FF("maintenance", maintenance, 0),
 };
@@ -438,6 +450,7 @@ static void faults_defaults(struct sim_faults *f)
 	f->hang_ms = 60000;
 	f->slow_chunk_ms = 100;
 	f->slow_chunk_bytes = 64;
+	f->oversize_bytes = 17 * 1024 * 1024; /* just over a client's 16 MiB default cap */
 }
 
 static int parse_codes(struct sim_faults *f, const char *s)
@@ -618,6 +631,23 @@ static void truncate_body(struct sim_resp *resp)
 		resp->len = resp->len / 2;
 	else
 		sim_resp_text(resp, resp->status, "application/json; charset=utf-8", "{", 1);
+}
+
+/* The real reply (the request took effect), followed by spaces up to
+ * oversize_bytes: still valid JSON, but larger than a client accepts. */
+static void oversize_body(struct sim_resp *resp)
+{
+	size_t want = g.faults.oversize_bytes > 0 ? (size_t)g.faults.oversize_bytes : 1;
+	char *b;
+
+	if (resp->len >= want)
+		return;
+	b = realloc(resp->body, want);
+	if (!b)
+		abort();
+	memset(b + resp->len, ' ', want - resp->len);
+	resp->body = b;
+	resp->len = want;
 }
 
 /* ---- stats ---- */
@@ -930,6 +960,8 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 		corrupt_body(&resp);
 	else if (fk == F_TRUNCATE)
 		truncate_body(&resp);
+	else if (fk == F_OVERSIZE)
+		oversize_body(&resp);
 	tally(&resp, &req, fk);
 	c->status = resp.status;
 
