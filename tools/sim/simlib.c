@@ -34,11 +34,13 @@ enum fault_kind {
 	F_TRUNCATE,
 	F_SLOW,
 	F_MAINT,
-	F_OVERSIZE
+	F_OVERSIZE,
+	F_REDIRECT
 };
 
-static const char *const fault_names[] = {
-    "none", "error", "drop", "timeout", "malformed", "truncate", "slow", "maintenance", "oversize"};
+static const char *const fault_names[] = {"none",      "error",    "drop", "timeout",
+                                          "malformed", "truncate", "slow", "maintenance",
+                                          "oversize",  "redirect"};
 
 struct sim_faults {
 	double error_rate;
@@ -56,6 +58,7 @@ struct sim_faults {
 	int slow_chunk_bytes;
 	int oversize_bytes; /* fail_next kind "oversize": the reply padded to this size */
 	char path_prefix[256];
+	char redirect_location[512]; /* fail_next kind "redirect": its Location */
 	int after_apply;
 	int maintenance;
 	int next_count; /* one-shot faults for the next requests */
@@ -500,6 +503,7 @@ static cJSON *faults_json(const struct sim_faults *f)
 	for (int i = 0; i < f->ncodes; i++)
 		cJSON_AddItemToArray(codes, cJSON_CreateNumber(f->codes[i]));
 	cJSON_AddStringToObject(j, "path_prefix", f->path_prefix);
+	cJSON_AddStringToObject(j, "redirect_location", f->redirect_location);
 	if (f->next_count > 0) {
 		cJSON *n = cJSON_AddObjectToObject(j, "fail_next");
 
@@ -555,6 +559,9 @@ static const char *faults_update(struct sim_faults *f, const cJSON *j)
 	v = cJSON_GetObjectItemCaseSensitive(j, "path_prefix");
 	if (cJSON_IsString(v))
 		snprintf(f->path_prefix, sizeof(f->path_prefix), "%s", v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(j, "redirect_location");
+	if (cJSON_IsString(v))
+		snprintf(f->redirect_location, sizeof(f->redirect_location), "%s", v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(j, "fail_next");
 	if (cJSON_IsObject(v)) {
 		const char *kind = sim_jstr(v, "kind");
@@ -565,7 +572,7 @@ static const char *faults_update(struct sim_faults *f, const cJSON *j)
 		f->next_kind = k;
 		f->next_count = (int)sim_jnum(v, "count", 1);
 		f->next_skip = (int)sim_jnum(v, "skip", 0);
-		f->next_status = (int)sim_jnum(v, "status", 503);
+		f->next_status = (int)sim_jnum(v, "status", k == F_REDIRECT ? 307 : 503);
 	}
 	return NULL;
 }
@@ -648,6 +655,18 @@ static void oversize_body(struct sim_resp *resp)
 	memset(b + resp->len, ' ', want - resp->len);
 	resp->body = b;
 	resp->len = want;
+}
+
+/* A redirect to redirect_location (before the request was applied, or
+ * after it with after_apply: the post/redirect/get answer). */
+static void redirect_reply(int status, struct sim_resp *resp)
+{
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+	sim_resp_text(resp, status, "text/html", "<html>moved</html>", 18);
+	sim_resp_header(resp, "Location",
+	                g.faults.redirect_location[0] ? g.faults.redirect_location
+	                                              : "http://127.0.0.1:9/moved");
 }
 
 /* ---- stats ---- */
@@ -934,6 +953,8 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 	}
 	if (fk == F_MAINT || (fk == F_ERROR && !g.faults.after_apply)) {
 		g.app->fault_reply(fstatus, &resp);
+	} else if (fk == F_REDIRECT && !g.faults.after_apply) {
+		redirect_reply(fstatus, &resp);
 	} else {
 		pthread_mutex_lock(&g.lock);
 		if (c->too_big)
@@ -953,6 +974,8 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 			memset(&resp, 0, sizeof(resp));
 			g.app->fault_reply(fstatus, &resp);
 		}
+		if (fk == F_REDIRECT)
+			redirect_reply(fstatus, &resp);
 	}
 	if (!resp.body)
 		sim_resp_text(&resp, resp.status ? resp.status : 500, "text/plain", "", 0);
