@@ -411,6 +411,94 @@ static void test_redirects(void **state)
 	simproc_stop(&other);
 }
 
+/* ---- TLS: <cartegraph><caFile> reaches the OMS half's client ---- */
+
+/* Replace the first `from` in the configuration file with `to`. */
+static void config_replace(struct omt *t, const char *from, const char *to)
+{
+	struct buf b = BUF_INIT_CAP(1 << 20), out = BUF_INIT_CAP(1 << 20);
+	struct err e;
+	const char *at;
+	FILE *f;
+
+	assert_int_equal(buf_read_file(&b, t->config, &e), ERR_OK);
+	at = strstr(buf_str(&b), from);
+	assert_non_null(at);
+	buf_add(&out, b.data, (size_t)(at - b.data));
+	buf_adds(&out, to);
+	buf_adds(&out, at + strlen(from));
+	f = fopen(t->config, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(out.data, 1, out.len, f), out.len);
+	fclose(f);
+	buf_release(&b);
+	buf_release(&out);
+}
+
+/*
+ * oms-sim over https with a self-signed certificate: with the
+ * certificate as <caFile> the half creates the request; with the system
+ * store alone, or another CA, the handshake fails, the half stops with
+ * "TLS verification failed" and the record stays in new/.
+ */
+static void test_tls_ca_file(void **state)
+{
+	char dir[] = "/tmp/omt-tls.XXXXXX", cmd[2048], crt[128], key[128], other[128];
+	char extra[256];
+	const char *args[5];
+	struct spool_stats st;
+	struct omt t;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 2; i++) {
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		    "-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+		    "-keyout %s/%s.key -out %s/%s.crt 2>/dev/null",
+		    dir, i ? "other" : "sim", dir, i ? "other" : "sim");
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(crt, sizeof(crt), "%s/sim.crt", dir);
+	snprintf(key, sizeof(key), "%s/sim.key", dir);
+	snprintf(other, sizeof(other), "%s/other.crt", dir);
+	args[0] = "--tls-cert";
+	args[1] = crt;
+	args[2] = "--tls-key";
+	args[3] = key;
+	args[4] = NULL;
+	snprintf(extra, sizeof(extra), "<caFile>%s</caFile>", crt);
+	assert_int_equal(omt_setup(&t, args, extra), 0);
+	config_replace(&t, "<baseUrl>http://", "<baseUrl>https://");
+
+	omt_issue(&t, 900, 122, "over TLS", NULL);
+	assert_int_equal(omt_run(&t, 0, serial), 0);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_DONE], 1);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 900), 1);
+
+	/* another CA */
+	config_replace(&t, crt, other);
+	omt_issue(&t, 901, 122, "wrong CA", NULL);
+	assert_int_equal(omt_run(&t, 0, serial), 1);
+	assert_true(omt_log_has(&t, "TLS verification failed"));
+	assert_false(omt_log_has(&t, "scfgate-pass"));
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW] + st.count[SPOOL_CUR], 1);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
+	/* the system store alone */
+	snprintf(extra, sizeof(extra), "<caFile>%s</caFile>", other);
+	config_replace(&t, extra, "");
+	assert_int_equal(omt_run(&t, 0, serial), 1);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW] + st.count[SPOOL_CUR], 1);
+	assert_int_equal(st.count[SPOOL_DONE], 1);
+	omt_teardown(&t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +511,7 @@ int main(void)
 	    cmocka_unit_test(test_permanent_errors),
 	    cmocka_unit_test(test_oversized_create_reply),
 	    cmocka_unit_test(test_redirects),
+	    cmocka_unit_test(test_tls_ca_file),
 	    cmocka_unit_test(test_401),
 	};
 

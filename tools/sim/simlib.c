@@ -72,6 +72,8 @@ static struct {
 	int port;
 	uint64_t seed;
 	const char *save_path;
+	const char *tls_cert; /* --tls-cert / --tls-key: serve https */
+	const char *tls_key;
 	const char *load_path;
 	int quiet;
 	long skew;
@@ -1090,6 +1092,8 @@ enum {
 	O_FPATH,
 	O_AFTER,
 	O_MAINT,
+	O_TLSCERT,
+	O_TLSKEY,
 	O_HELP,
 };
 
@@ -1115,6 +1119,8 @@ static const struct option common_opts[] = {
     {"fault-path", required_argument, 0, O_FPATH},
     {"faults-after-apply", no_argument, 0, O_AFTER},
     {"maintenance", no_argument, 0, O_MAINT},
+    {"tls-cert", required_argument, 0, O_TLSCERT},
+    {"tls-key", required_argument, 0, O_TLSKEY},
     {"help", no_argument, 0, O_HELP},
 };
 
@@ -1127,6 +1133,7 @@ static const char common_usage[] =
     "  --clock-skew SECONDS  add SECONDS (may be negative) to this host's clock\n"
     "  --base-url URL        base of the URLs inside payloads (default http://127.0.0.1:PORT)\n"
     "  --quiet               no per-request log line on stderr\n"
+    "  --tls-cert FILE, --tls-key FILE  serve https with this PEM certificate and key\n"
     "Faults (rates are probabilities 0..1 per request; see docs/simulators.md):\n"
     "  --error-rate P        reply with an error status from --error-codes\n"
     "  --error-codes LIST    comma-separated statuses (default 500,502,503)\n"
@@ -1219,6 +1226,12 @@ static int common_option(int opt, const char *arg)
 	case O_MAINT:
 		f->maintenance = 1;
 		return 0;
+	case O_TLSCERT:
+		g.tls_cert = arg;
+		return 0;
+	case O_TLSKEY:
+		g.tls_key = arg;
+		return 0;
 	default:
 		break;
 	}
@@ -1286,8 +1299,28 @@ static int parse_options(const struct sim_app *app, int argc, char **argv)
 	return rc;
 }
 
+/* A PEM file for --tls-cert / --tls-key, NUL-terminated. */
+static int read_pem(const char *path, char **out)
+{
+	struct buf b;
+	struct err e;
+
+	buf_init(&b, 1024 * 1024);
+	if (buf_read_file(&b, path, &e) != ERR_OK) {
+		fprintf(stderr, "%s: %s\n", g.app->name, e.msg);
+		buf_release(&b);
+		return -1;
+	}
+	*out = buf_detach(&b, NULL);
+	return *out ? 0 : -1;
+}
+
 int sim_main(const struct sim_app *app, int argc, char **argv)
 {
+	struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
+	                               {MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
+	                               {MHD_OPTION_END, 0, NULL}};
+	char *tls_cert = NULL, *tls_key = NULL;
 	struct sockaddr_in sin = {0};
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
@@ -1311,20 +1344,34 @@ int sim_main(const struct sim_app *app, int argc, char **argv)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)g.port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!g.tls_cert != !g.tls_key) {
+		fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", app->name);
+		return 2;
+	}
+	if (g.tls_cert) {
+		if (read_pem(g.tls_cert, &tls_cert) != 0 || read_pem(g.tls_key, &tls_key) != 0)
+			return 1;
+		tls[0].ptr_value = tls_cert;
+		tls[1].ptr_value = tls_key;
+	}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-	                         MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	                         MHD_USE_POLL | MHD_USE_ERROR_LOG | (g.tls_cert ? MHD_USE_TLS : 0),
 	                     (uint16_t)g.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	                     &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	                     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512, MHD_OPTION_END);
+	                     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512, MHD_OPTION_ARRAY,
+	                     g.tls_cert ? tls : tls + 2, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "%s: cannot listen on 127.0.0.1:%d\n", app->name, g.port);
+		free(tls_cert);
+		free(tls_key);
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	g.port = info ? info->port : g.port;
 	if (!g.base_url[0])
-		snprintf(g.base_url, sizeof(g.base_url), "http://127.0.0.1:%d", g.port);
+		snprintf(g.base_url, sizeof(g.base_url), "%s://127.0.0.1:%d",
+		         g.tls_cert ? "https" : "http", g.port);
 
 	/* The state is built before the port is announced; requests that
 	 * arrive meanwhile wait on the lock. */
@@ -1335,6 +1382,8 @@ int sim_main(const struct sim_app *app, int argc, char **argv)
 	pthread_mutex_unlock(&g.lock);
 	if (rc != 0) {
 		MHD_stop_daemon(d);
+		free(tls_cert);
+		free(tls_key);
 		return 1;
 	}
 	printf("listening on 127.0.0.1:%d\n", g.port);
@@ -1356,5 +1405,7 @@ int sim_main(const struct sim_app *app, int argc, char **argv)
 	cJSON_Delete(g.by_route);
 	cJSON_Delete(g.by_status);
 	cJSON_Delete(g.by_fault);
+	free(tls_cert);
+	free(tls_key);
 	return rc;
 }
