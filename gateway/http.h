@@ -47,6 +47,11 @@
  *                           issue up before creating anything (oms.h).
  *                           A comment or an attachment is checked for
  *                           presence before it is written again.
+ *                         - the geocoder: advisory by design (geo.h), so
+ *                           geo.c turns the error into an "HTTP 3xx"
+ *                           outcome like any failure: the location stays
+ *                           unverified and the half goes on; the token in
+ *                           the query went to the geocoder's host only.
  *       429               wait Retry-After (seconds or HTTP date; 60 s if
  *                         absent, capped by retry_after_max_ms), retry;
  *                         not counted in max_attempts; ERR_TEMP after
