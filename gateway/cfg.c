@@ -8,6 +8,7 @@
  * "FILE:LINE: element: reason".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,7 @@ static enum err_status build_scf(struct loader *ld, const xmlNode *n)
 	s->rate_per_minute = child_uint(n, "ratePerMinute", 20);
 	s->per_page = child_uint(n, "perPage", 20);
 	s->user_agent = child_text(n, "userAgent");
+	s->ca_file = child_text(n, "caFile");
 	if (!s->user_agent) {
 		char ua[96];
 		snprintf(ua, sizeof(ua), "scfgate (SeeClickFix-Cartegraph gateway; org %lld)",
@@ -532,6 +534,7 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	free(auth);
 	g->poll_seconds = child_uint(n, "pollSeconds", 300);
 	g->concurrency = child_uint(n, "concurrency", 2);
+	g->ca_file = child_text(n, "caFile");
 	tpl = child(n, "templates");
 	g->description_template_line = node_line(child(tpl, "description"));
 	g->comment_template_line = node_line(child(tpl, "comment"));
@@ -819,6 +822,90 @@ static enum err_status check_file(struct loader *ld, const xmlNode *n, const cha
 	return ERR_OK;
 }
 
+/* A CA file must be there and readable by this user: libcurl would
+ * otherwise fail every TLS handshake at run time. */
+static enum err_status check_ca_file(struct loader *ld, const xmlNode *n, const char *path)
+{
+	enum err_status st;
+	int fd;
+
+	if ((st = check_file(ld, n, path, 0)) || (ld->flags & CFG_NO_FILE_CHECKS))
+		return st;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_at(ld, n, "%s: %s", path, strerror(errno));
+	close(fd);
+	return ERR_OK;
+}
+
+/* Credential-looking names in a query string ("?token=..."). */
+static int query_has_credential(const char *q)
+{
+	static const char *const names[] = {
+	    "token", "access_token", "api_key",       "apikey", "key", "password", "passwd",
+	    "pass",  "secret",       "client_secret", "auth",   "sig", "signature"};
+
+	while (q && *q) {
+		size_t kl = strcspn(q, "=&;#");
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i]) == kl && strncasecmp(q, names[i], kl) == 0)
+				return 1;
+		q += strcspn(q, "&;#");
+		if (*q == '#')
+			break;
+		if (*q)
+			q++;
+	}
+	return 0;
+}
+
+/*
+ * Credentials in a URL (user:password@host, or ?token=... in the query)
+ * would sit in the configuration and in every message and log line that
+ * shows the URL; secrets live in their files.  Runs before the schema,
+ * whose messages quote a refused value, and never quotes the URL itself.
+ * A base URL never has a query (paths are appended to it), so any query
+ * is refused; the message says when it looks like a credential.
+ */
+static enum err_status check_url_secrets(struct loader *ld, const xmlNode *n)
+{
+	enum err_status st = ERR_OK;
+
+	for (; n && st == ERR_OK; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (strcmp((const char *)n->name, "baseUrl") == 0) {
+			char *url = node_text(n);
+			const char *host = url ? strstr(url, "://") : NULL;
+			const char *q;
+
+			host = host ? host + 3 : (url ? url : "");
+			q = url ? strpbrk(url, "?#") : NULL;
+			if (memchr(host, '@', strcspn(host, "/?#")))
+				st = fail_at(
+				    ld, n,
+				    "a URL may not carry credentials (user@ or "
+				    "user:password@); they belong in the credential or token "
+				    "file");
+			else if (q && *q == '?' && query_has_credential(q + 1))
+				st = fail_at(
+				    ld, n,
+				    "a URL may not carry credentials (a token or key in the "
+				    "query); they belong in the credential or token file");
+			else if (q)
+				st = fail_at(
+				    ld, n,
+				    "a base URL may not have a query or a fragment (paths are "
+				    "appended to it)");
+			free(url);
+			continue;
+		}
+		st = check_url_secrets(ld, n->children);
+	}
+	return st;
+}
+
 /* The file line of byte `offset` of n's text as node_text returned it:
  * the element's line, plus the line breaks node_text trimmed off the
  * front, plus those before the offset (node_text keeps every other). */
@@ -937,22 +1024,6 @@ static enum err_status check_custom_fields(struct loader *ld, const xmlNode *roo
 	return ERR_OK;
 }
 
-/* A URL with user:password@ would put a secret in the configuration and
- * in every log line that shows the URL; secrets live in files. */
-static enum err_status check_no_userinfo(struct loader *ld, const xmlNode *n, const char *url)
-{
-	const char *host = strstr(url, "://");
-	size_t hl;
-
-	host = host ? host + 3 : url;
-	hl = strcspn(host, "/");
-	if (memchr(host, '@', hl))
-		return fail_at(ld, n,
-		               "a URL may not carry credentials (user@ or user:password@); put the "
-		               "token in <tokenFile>");
-	return ERR_OK;
-}
-
 /* The token is a credential: it must be readable by this user only, as
  * cfg_read_secret will insist when the half starts. */
 static enum err_status check_private_file(struct loader *ld, const xmlNode *n, const char *path)
@@ -1029,7 +1100,6 @@ static enum err_status check_geocoder(struct loader *ld, const xmlNode *gn)
 	enum err_status st;
 
 	if ((st = check_url(ld, url, g->base_url)) ||
-	    (st = check_no_userinfo(ld, url, g->base_url)) ||
 	    (st = check_result_field(ld, child(gn, "resultField") ? child(gn, "resultField") : gn)))
 		return st;
 	/* like the Cartegraph credentials: only the oms half's files live here */
@@ -1037,7 +1107,7 @@ static enum err_status check_geocoder(struct loader *ld, const xmlNode *gn)
 		return ERR_OK;
 	if (g->token_file && (st = check_private_file(ld, child(gn, "tokenFile"), g->token_file)))
 		return st;
-	if (g->ca_file && (st = check_file(ld, child(gn, "caFile"), g->ca_file, 0)))
+	if (g->ca_file && (st = check_ca_file(ld, child(gn, "caFile"), g->ca_file)))
 		return st;
 	return ERR_OK;
 }
@@ -1072,6 +1142,13 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 	if (c->half == CFG_HALF_OMS &&
 	    (st = check_file(ld, child(cg, "credentials"), c->cg.credential_file, 0)))
 		return st;
+	/* a CA file, like the credentials, is on the host of the half using it */
+	if (c->half == CFG_HALF_SCF && c->scf.ca_file &&
+	    (st = check_ca_file(ld, child(scf, "caFile"), c->scf.ca_file)))
+		return st;
+	if (c->half == CFG_HALF_OMS && c->cg.ca_file &&
+	    (st = check_ca_file(ld, child(cg, "caFile"), c->cg.ca_file)))
+		return st;
 	if (geo && (st = check_geocoder(ld, geo)))
 		return st;
 	return ERR_OK;
@@ -1094,7 +1171,8 @@ enum err_status cfg_load_mem(const char *bytes, size_t len, const char *name, un
 		st = nomem(&ld);
 		goto out;
 	}
-	if ((st = parse(&ld, bytes, len, &doc)) || (st = validate(&ld, doc)) ||
+	if ((st = parse(&ld, bytes, len, &doc)) ||
+	    (st = check_url_secrets(&ld, xmlDocGetRootElement(doc))) || (st = validate(&ld, doc)) ||
 	    (st = build(&ld, xmlDocGetRootElement(doc))) ||
 	    (st = check(&ld, xmlDocGetRootElement(doc))))
 		goto out;
@@ -1142,6 +1220,8 @@ void cfg_free(struct cfg *c)
 	free(c->scf.base_url);
 	free(c->scf.credential_file);
 	free(c->scf.user_agent);
+	free(c->scf.ca_file);
+	free(c->cg.ca_file);
 	free(c->scf.system_accounts);
 	free(c->cg.base_url);
 	free(c->cg.credential_file);

@@ -18,9 +18,13 @@
  *     messages and templates (the line of the offending placeholder), a
  *     description template without {summary}, {description} or
  *     {questions} or a comment template without {text}, files that must
- *     exist (key files, credential files), URL schemes (https unless the host is loopback).  Every
- * error is ONE line "FILE:LINE: <element>: reason" in struct err, status ERR_FATAL (a half must not
- * start on a broken configuration).
+ *     exist (key files, credential files, CA files, which must also be
+ *     readable), URL schemes (https unless the host is loopback), no
+ *     credentials in a URL (user:password@ or a query such as ?token=...;
+ *     checked before the schema, so no message ever repeats such a URL).
+ *     Every error is ONE line "FILE:LINE: <element>: reason" in struct
+ *     err, status ERR_FATAL (a half must not start on a broken
+ *     configuration).
  *   - On success every field holds its effective value: defaults are
  *     filled in, so callers never test for "unset" except where a field
  *     is documented as optional (NULL / 0).
@@ -111,6 +115,7 @@ struct cfg_scf {
 	unsigned forward_system;  /* CFG_SYSCOMMENT_* mask; default 0 */
 	size_t n_system_accounts; /* SCF user ids whose comments are system comments */
 	int64_t *system_accounts; /* (the org account, the gateway's API user) */
+	char *ca_file;            /* optional (NULL): the system CA store */
 	unsigned line;            /* line of <scf> in the file, 0 if absent */
 };
 
@@ -142,6 +147,7 @@ struct cfg_cartegraph {
 	char *status_field;      /* "StatusField" */
 	size_t n_closed_values;  /* StatusField values that mean closed; */
 	char **closed_values;    /* default {"Closed"} */
+	char *ca_file;           /* optional (NULL): the system CA store */
 
 	/* <templates> (map.h "Messages and texts"); defaults filled in */
 	char *description_template; /* DescriptionField; MAP_DESCRIPTION_DEFAULT */
@@ -267,6 +273,19 @@ enum err_status cfg_read_secret(const char *path, struct buf *out, struct err *e
 
 /* Split "user:password" in place (at the first ':'); ERR_FATAL without one. */
 enum err_status cfg_split_basic(char *secret, char **user, char **password, struct err *e);
+
+/* The checks a half makes on its secrets when it starts, before it talks
+ * to anyone.  Every secret file the half of c->half reads (<scf>
+ * <credentials> for the SCF half; <cartegraph><credentials> and, with an
+ * enabled geocoder, <geocoder><tokenFile> for the OMS half) goes through
+ * cfg_read_secret (a regular file, mode 0600 or stricter, one non-empty
+ * line of at most CFG_SECRET_MAX bytes), and a basic or session
+ * credential must be "user:password".  The content is wiped at once and
+ * never appears in the message.  ERR_FATAL "CONFIG: <section> <element>:
+ * why".  Both halves call it when they start (scf_open, oms_open) and
+ * `config check` runs it, so the check and the start cannot disagree.
+ * (URLs are checked by cfg_load_*: no user:password@, no query.) */
+enum err_status cfg_check_secrets(const struct cfg *c, struct err *e);
 
 /* The effective configuration, readable (indented "key: value" lines),
  * or as one JSON document.  No secrets (there are none in the struct). */

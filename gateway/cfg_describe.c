@@ -45,6 +45,7 @@ static void describe_scf(const struct cfg_scf *s, struct buf *o)
 	buf_addf(o, "  rate limit: %u requests/minute\n  per page: %u\n", s->rate_per_minute,
 	         s->per_page);
 	buf_addf(o, "  user agent: %s\n  system comments forwarded: %s\n", s->user_agent, fw);
+	buf_addf(o, "  CA file: %s\n", s->ca_file ? s->ca_file : "(system store)");
 	buf_adds(o, "  system accounts:");
 	if (!s->n_system_accounts)
 		buf_adds(o, " none");
@@ -83,6 +84,7 @@ static void describe_cg(const struct cfg_cartegraph *g, struct buf *o)
 	buf_addf(o, "  request class: %s\n  attachment class: %s\n", g->request_class,
 	         g->attachment_class);
 	buf_addf(o, "  poll interval: %u s\n  concurrency: %u\n", g->poll_seconds, g->concurrency);
+	buf_addf(o, "  CA file: %s\n", g->ca_file ? g->ca_file : "(system store)");
 	buf_adds(o, "  field map:\n");
 	buf_addf(o, "    requester: %s = \"%s\"\n", g->requester_field, g->requester_name);
 	buf_addf(o, "    request type: %s\n", g->issue_field);
@@ -221,6 +223,7 @@ static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)
 	jdoc_number(d, o, "rate_per_minute", s->rate_per_minute);
 	jdoc_number(d, o, "per_page", s->per_page);
 	jdoc_string(d, o, "user_agent", s->user_agent);
+	jdoc_string(d, o, "ca_file", s->ca_file);
 	fw = jdoc_array(d, o, "forward_system_comments");
 	if (s->forward_system & CFG_SYSCOMMENT_ASSIGNED)
 		jdoc_string(d, fw, NULL, "assigned");
@@ -247,6 +250,7 @@ static void json_cg(struct jdoc *d, cJSON *root, const struct cfg_cartegraph *g)
 	jdoc_string(d, o, "attachment_class", g->attachment_class);
 	jdoc_number(d, o, "poll_seconds", g->poll_seconds);
 	jdoc_number(d, o, "concurrency", g->concurrency);
+	jdoc_string(d, o, "ca_file", g->ca_file);
 	f = jdoc_object(d, o, "fields");
 	jdoc_string(d, f, "requester", g->requester_field);
 	jdoc_string(d, f, "requester_name", g->requester_name);

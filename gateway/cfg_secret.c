@@ -71,6 +71,41 @@ out:
 	return st;
 }
 
+/* One secret file as the half reads it; nothing of it is kept. */
+static enum err_status check_secret(const struct cfg *c, const char *what, const char *path,
+                                    int basic, struct err *e)
+{
+	struct buf b;
+	char *user, *pass;
+	enum err_status st;
+
+	buf_init(&b, CFG_SECRET_MAX);
+	st = cfg_read_secret(path, &b, e);
+	if (st == ERR_OK && basic)
+		st = cfg_split_basic(b.data, &user, &pass, e);
+	if (b.data)
+		explicit_bzero(b.data, b.alloc);
+	buf_release(&b);
+	if (st != ERR_OK)
+		err_prefix(e, "%s: %s: ", c->path ? c->path : "config", what);
+	return st;
+}
+
+enum err_status cfg_check_secrets(const struct cfg *c, struct err *e)
+{
+	enum err_status st = ERR_OK;
+
+	if (c->half == CFG_HALF_SCF && c->scf.credential_file)
+		st = check_secret(c, "<scf> credentials", c->scf.credential_file,
+		                  c->scf.auth == CFG_SCF_AUTH_BASIC, e);
+	if (c->half == CFG_HALF_OMS && c->cg.credential_file)
+		st = check_secret(c, "<cartegraph> credentials", c->cg.credential_file, 1, e);
+	if (st == ERR_OK && c->half == CFG_HALF_OMS && c->geocoder.enabled &&
+	    c->geocoder.token_file && c->geocoder.token_file[0])
+		st = check_secret(c, "<geocoder> tokenFile", c->geocoder.token_file, 0, e);
+	return st;
+}
+
 enum err_status cfg_split_basic(char *secret, char **user, char **password, struct err *e)
 {
 	char *colon = secret ? strchr(secret, ':') : NULL;

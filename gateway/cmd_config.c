@@ -15,9 +15,13 @@ static const char usage_text[] =
     "       scfgate config example [--half scf|oms]\n"
     "       scfgate config import-csv FILE.csv\n"
     "\n"
-    "  check       validate FILE against config.xsd and the semantic rules, then\n"
-    "              print the effective configuration with defaults filled in;\n"
-    "              errors name FILE:LINE and the element; exit 1 when invalid\n"
+    "  check       validate FILE against config.xsd and the semantic rules, and\n"
+    "              make every check the half makes when it starts (no\n"
+    "              credentials in URLs; the half's credential and token files\n"
+    "              present, one line, mode 0600 or stricter), then print the\n"
+    "              effective configuration with defaults filled in (never a\n"
+    "              secret); errors name FILE:LINE and the element or the file;\n"
+    "              exit 1 when invalid\n"
     "  example     print a commented example configuration that passes check\n"
     "  import-csv  turn the request-type rows of the integration spreadsheet\n"
     "              (SCF request type id, title, remote request type id, closing\n"
@@ -55,7 +59,11 @@ static int do_check(int argc, char **argv)
 	if (!file)
 		return cli_usage("config", "check: FILE is required");
 	err_clear(&e);
-	if (cfg_load_file(file, &c, &e) != ERR_OK) {
+	/* Then the secret checks the half makes when it starts (the same
+	 * function), so a secret file the half would refuse fails here. */
+	if (cfg_load_file(file, &c, &e) != ERR_OK || cfg_check_secrets(c, &e) != ERR_OK) {
+		cfg_free(c);
+		c = NULL;
 		if (json) {
 			struct jdoc d = JDOC_INIT;
 			cJSON *o = jdoc_root_object(&d);

@@ -563,8 +563,8 @@ static int slist_add(struct curl_slist **list, const char *line)
 	return 0;
 }
 
-/* Custom headers are dropped by libcurl on a redirect to another host,
- * so the token does not follow a redirect off the API host. */
+/* The token header goes to the base URL's host only: redirects are
+ * never followed (transfer_new). */
 static enum err_status set_headers(struct http_req *r)
 {
 	char ct[160];
@@ -640,9 +640,10 @@ static enum err_status transfer_new(struct http_req *r, struct err *e)
 	if (c->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
-	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, c->https ? "https" : "http");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+	/* Never follow a redirect: the Authorization header, the basic-auth
+	 * user and password, and the log-in body would go to wherever the
+	 * Location points.  judge() turns a 3xx into an error naming it. */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -664,6 +665,12 @@ static enum err_status transfer_new(struct http_req *r, struct err *e)
 }
 
 /* ---- classification ---- */
+
+/* A request that may change something on the server. */
+static int is_write(const struct http_req *r)
+{
+	return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+}
 
 /* The first bytes of a body, on one line, for error messages. */
 static void excerpt(const struct buf *b, char *out, size_t size)
@@ -721,7 +728,7 @@ static uint64_t backoff_ms(struct http_client *c, unsigned failures)
 static int curl_is_permanent(CURLcode rc)
 {
 	return rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
-	       rc == CURLE_TOO_MANY_REDIRECTS || rc == CURLE_BAD_CONTENT_ENCODING;
+	       rc == CURLE_BAD_CONTENT_ENCODING;
 }
 
 static int curl_is_tls_trust(CURLcode rc)
@@ -751,8 +758,14 @@ static enum verdict judge_network(struct http_client *c, struct http_req *r, CUR
 	char why[CURL_ERROR_SIZE + 64];
 
 	if (rc == CURLE_WRITE_ERROR && r->write_status == ERR_PERM) {
-		*st = err_set(e, ERR_PERM, "%s %s: response body over the %zu-byte cap", r->method,
-		              r->path, r->resp.body.cap);
+		/* Not a property of the record: the server answered, so a
+		 * write may have taken effect.  ERR_TEMP sends the caller down
+		 * its in-doubt path (a create is looked up before any retry);
+		 * repeating here would only fetch the same body again. */
+		*st = err_set(e, ERR_TEMP, "%s %s: response body over the %zu-byte cap%s",
+		              r->method, r->path, r->resp.body.cap,
+		              is_write(r) ? " (the server may have applied the request: in doubt)"
+		                          : "");
 		return V_DONE;
 	}
 	snprintf(why, sizeof(why), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
@@ -798,6 +811,54 @@ static enum verdict judge_4xx(struct http_client *c, struct http_req *r, const c
 	return V_DONE;
 }
 
+/* The Location header for a message: printable ASCII only (anything
+ * else, and the quote and backslash, as \xNN), at most ~200 bytes. */
+static void location_excerpt(const char *loc, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (!*loc) {
+		snprintf(out, size, "(none)");
+		return;
+	}
+	for (; *loc && o + 8 < size; loc++) {
+		unsigned char ch = (unsigned char)*loc;
+
+		if (ch < 0x21 || ch > 0x7e || ch == '"' || ch == '\\')
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	if (*loc)
+		o += (size_t)snprintf(out + o, size - o, "...");
+	out[o] = '\0';
+}
+
+/* A 3xx other than 304.  Never followed (credentials would go to the
+ * Location's host) and never repeated here: always ERR_FATAL, because
+ * it does not go away by waiting and a person must fix the base URL or
+ * whatever sits between us and the API.  See http.h for what a write's
+ * outcome means. */
+static enum verdict judge_redirect(struct http_req *r, enum err_status *st, struct err *e)
+{
+	char loc[224];
+	long s = r->resp.status;
+	const char *doubt = "";
+
+	location_excerpt(r->resp.location, loc, sizeof(loc));
+	if (is_write(r) && !r->is_login)
+		doubt = (s == 307 || s == 308)
+		            ? "; the server says the request must go elsewhere, so it most likely "
+		              "did not act on it, but that is not relied on"
+		            : "; the server may have acted on it before redirecting (in doubt)";
+	*st = err_set(e, ERR_FATAL,
+	              "HTTP %ld %s %s: redirect to \"%s\" not followed (API requests never "
+	              "follow redirects; the base URL is wrong or something between us and the "
+	              "API redirects)%s",
+	              s, r->method, r->path, loc, doubt);
+	return V_DONE;
+}
+
 /* What the attempt just made means.  *st and e are set for V_DONE. */
 static enum verdict judge(struct http_client *c, struct http_req *r, CURLcode rc,
                           enum err_status *st, struct err *e, uint64_t *wait)
@@ -818,6 +879,8 @@ static enum verdict judge(struct http_client *c, struct http_req *r, CURLcode rc
 	}
 	if (s != 429)
 		r->n429 = 0;
+	if (s >= 300 && s < 400 && s != 304)
+		return judge_redirect(r, st, e);
 	if (s >= 200 && s < 400)
 		return V_DONE;
 	if (s == 429) {

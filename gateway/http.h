@@ -18,8 +18,40 @@
  *     "https://h/api/v2" is "https://h/api/v2/issues?page=2".  A full URL
  *     (a "next_page_url") is accepted only if it has the base URL's
  *     scheme, host and port, so credentials never go to another host.
+ *   - Redirects are never followed, for every client (SCF, Cartegraph,
+ *     geocoder): following one would send the Authorization header, the
+ *     basic-auth user and password or the Cartegraph log-in body to the
+ *     host the Location names.  Nothing is ever sent to that host.
  *   - Outcome of one request, after retries:
- *       2xx, 3xx          ERR_OK.  (304 is a success: out->status says so.)
+ *       2xx, 304          ERR_OK.  (304 is a success: out->status says so.)
+ *       other 3xx         ERR_FATAL "HTTP <status> <METHOD> <path>: redirect
+ *                         to "<Location>" not followed ..." (the Location
+ *                         escaped and cut at ~200 bytes), not repeated.
+ *                         Waiting does not fix a redirect: the base URL is
+ *                         wrong or something between us and the API
+ *                         redirects, and the operator must fix it, so the
+ *                         half stops.  Per caller:
+ *                         - Cartegraph log-in: "Cartegraph log-in: HTTP
+ *                           307 POST /api/v1/authenticate: ..."; the body
+ *                           with the password went to the base URL's host
+ *                           only.
+ *                         - a read (GET, HEAD): nothing was changed.
+ *                         - a write: a 307/308 asks for the same request
+ *                           elsewhere, so the server most likely did not
+ *                           act; a 301/302/303 after a write is the
+ *                           post/redirect/get answer of a server that may
+ *                           have acted.  The message says which, but no
+ *                           caller relies on it: a fatal error leaves the
+ *                           record in new/, and a create's intent is
+ *                           already on disk, so the next start looks the
+ *                           issue up before creating anything (oms.h).
+ *                           A comment or an attachment is checked for
+ *                           presence before it is written again.
+ *                         - the geocoder: advisory by design (geo.h), so
+ *                           geo.c turns the error into an "HTTP 3xx"
+ *                           outcome like any failure: the location stays
+ *                           unverified and the half goes on; the token in
+ *                           the query went to the geocoder's host only.
  *       429               wait Retry-After (seconds or HTTP date; 60 s if
  *                         absent, capped by retry_after_max_ms), retry;
  *                         not counted in max_attempts; ERR_TEMP after
@@ -35,7 +67,14 @@
  *                         ERR_FATAL, message starts "ALERT:".
  *       other 4xx         ERR_PERM "HTTP <status> <METHOD> <path>: <body
  *                         excerpt>" (first ~300 bytes, one line).
- *       body over cap     ERR_PERM naming the cap.
+ *       body over cap     ERR_TEMP naming the cap, not repeated here (the
+ *                         same body would come back).  The server answered,
+ *                         so a write may have taken effect: the message
+ *                         says "in doubt" and the caller handles it as any
+ *                         temporary failure of a write (the OMS half keeps
+ *                         the record in new/ and looks a create up before
+ *                         retrying); never a failed record.  For a read it
+ *                         is a temporary error like a timeout.
  *       TLS trust failure ERR_FATAL (a certificate problem needs a person).
  *     On ERR_OK and on an HTTP-status failure, out->status and out->body
  *     hold the last response, so a caller may treat e.g. 404 specially.

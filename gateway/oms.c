@@ -39,6 +39,7 @@ static enum err_status make_client(struct oms *o, struct err *e)
 		goto out;
 	http_config_init(&hc);
 	hc.base_url = g->base_url;
+	hc.ca_file = g->ca_file;
 	hc.auth = g->auth == CFG_CG_AUTH_SESSION ? HTTP_AUTH_CG_SESSION : HTTP_AUTH_BASIC;
 	hc.username = user;
 	hc.password = pass;
@@ -103,7 +104,8 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	memset(&co, 0, sizeof(co));
 	co.grace_seconds = c->spool.grace_seconds;
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
-	if ((st = oms_geo_open(c, &o->geo, e)) != ERR_OK ||
+	if ((st = cfg_check_secrets(c, e)) != ERR_OK ||
+	    (st = oms_geo_open(c, &o->geo, e)) != ERR_OK ||
 	    (st = sig_load_private(c->spool.private_key, &o->priv, e)) != ERR_OK ||
 	    (st = sig_load_public(c->spool.peer_public_key, &o->pub, e)) != ERR_OK ||
 	    (st = spool_queue_init(c->spool.root, "outbound", e)) != ERR_OK ||

@@ -32,6 +32,7 @@ enum err_status scf_open_http(const struct cfg *c, const struct http_clock *cloc
 		goto out;
 	http_config_init(&hc);
 	hc.base_url = c->scf.base_url;
+	hc.ca_file = c->scf.ca_file;
 	if (c->scf.auth == CFG_SCF_AUTH_BASIC) {
 		if ((s = cfg_split_basic(secret.data, &user, &pass, e)))
 			goto out;
@@ -70,6 +71,8 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 	if (!h)
 		return err_set(e, ERR_TEMP, "out of memory");
 	h->c = c;
+	if ((s = cfg_check_secrets(c, e)))
+		goto fail;
 	if ((s = sig_load_private(c->spool.private_key, &h->priv, e)) ||
 	    (s = sig_load_public(c->spool.peer_public_key, &h->peer, e))) {
 		if (s == ERR_PERM)

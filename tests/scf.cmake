@@ -10,7 +10,7 @@ if(TARGET scf-sim)
   scfgate_unit_test(test_scf_sim ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_sim.c
                     ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
   target_include_directories(test_scf_sim PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
-  set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 120)
+  set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
   add_dependencies(test_scf_sim scf-sim scfgate)
 
   add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c

@@ -220,6 +220,41 @@ static void test_permanent_errors(void **state)
 	omt_teardown(&t);
 }
 
+/* A create whose reply is over the HTTP body cap: the request was made
+ * in Cartegraph, so the record is in doubt, not failed.  It stays in
+ * new/, its retry looks the issue up and finds the request: one
+ * request, one ack, nothing in failed/. */
+static void test_oversized_create_reply(void **state)
+{
+	struct omt t;
+	struct spool_stats st;
+	cJSON *sim;
+	int count = 0;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 500, 122, "reply too big", NULL);
+	assert_int_equal(omt_faults(&t, "{\"fail_next\":{\"count\":1,\"kind\":\"oversize\"},"
+	                                "\"path_prefix\":\"/api/v1/classes\"}"),
+	                 0);
+	assert_int_equal(omt_run(&t, 0, serial), 0);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
+	assert_int_equal(st.count[SPOOL_NEW], 0);
+	assert_int_equal(st.count[SPOOL_DONE], 1);
+	assert_true(
+	    omt_log_has(&t, "byte cap (the server may have applied the request: in doubt)"));
+	assert_true(omt_log_has(&t, "effect=retry issue=500"));
+	assert_true(omt_log_has(&t, "effect=found issue=500"));
+	sim = omt_state(&t);
+	assert_non_null(sim);
+	assert_non_null(omt_request_for(sim, 500, &count));
+	assert_int_equal(count, 1);
+	cJSON_Delete(sim);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 500), 1);
+	omt_teardown(&t);
+}
+
 /* Session auth: an expired session is renewed once; bad credentials
  * stop the half with an alert and exit 1, nothing quarantined. */
 static void test_401(void **state)
@@ -252,6 +287,219 @@ static void test_401(void **state)
 	omt_teardown(&t);
 }
 
+/* ---- redirects are never followed ---- */
+
+/* Requests a simulator has seen (its own /_admin/stats call not yet counted). */
+static long sim_requests(const struct simproc *p)
+{
+	char url[128];
+	long status = 0, n;
+	cJSON *st;
+
+	snprintf(url, sizeof(url), "%s/_admin/stats", p->base);
+	st = http_json("GET", url, NULL, NULL, &status);
+	assert_non_null(st);
+	n = (long)cJSON_GetObjectItem(st, "requests")->valuedouble;
+	cJSON_Delete(st);
+	return n;
+}
+
+static void redirect_next(struct omt *t, const char *prefix, int code, int after_apply, int skip,
+                          const char *location)
+{
+	char f[1024];
+
+	snprintf(f, sizeof(f),
+	         "{\"path_prefix\":\"%s\",\"after_apply\":%s,\"redirect_location\":\"%s\","
+	         "\"fail_next\":{\"kind\":\"redirect\",\"status\":%d,\"count\":1,\"skip\":%d}}",
+	         prefix, after_apply ? "true" : "false", location, code, skip);
+	assert_int_equal(omt_faults(t, f), 0);
+}
+
+/*
+ * A 307 and a 302 to another host (a second oms-sim, which must see no
+ * request at all) on the session log-in, on a read (the lookup) and on a
+ * create.  The half stops (exit 1) naming the Location; the record stays
+ * in new/; once the redirect is gone the issue is created exactly once:
+ * the 302 on the create comes after Cartegraph made the request (the
+ * post/redirect/get answer), and the next run finds it by its SCF id.
+ */
+static void test_redirects(void **state)
+{
+	static const int codes[] = {307, 302};
+	struct simproc other;
+	struct spool_stats st;
+	char loc[256], want[512];
+
+	(void)state;
+	assert_int_equal(simproc_start(&other, sim_bin("OMS_SIM_BIN"), NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		struct omt t;
+		int64_t id = 700 + i;
+		int count = 0;
+		cJSON *sim;
+
+		setenv("OMT_AUTH", "session", 1);
+		assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+		unsetenv("OMT_AUTH");
+		omt_issue(&t, id, 122, "redirected", NULL);
+
+		/* the session log-in */
+		snprintf(loc, sizeof(loc), "%s/api/v1/authenticate", other.base);
+		redirect_next(&t, "/api/v1/authenticate", codes[i], 0, 0, loc);
+		assert_int_equal(omt_run(&t, 0, serial), 1);
+		snprintf(want, sizeof(want),
+		         "Cartegraph log-in: HTTP %d POST /api/v1/authenticate: redirect to \"%s\" "
+		         "not followed",
+		         codes[i], loc);
+		assert_true(omt_log_has(&t, want));
+		assert_false(omt_log_has(&t, "scfgate-pass"));
+		assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+		assert_int_equal(st.count[SPOOL_NEW], 1);
+		assert_int_equal(st.count[SPOOL_FAILED], 0);
+
+		/* a read: the log-in left the create's intent on disk, so the
+		 * next run first looks the issue up */
+		snprintf(loc, sizeof(loc), "%s/api/v1/classes/cgRequestsClass", other.base);
+		redirect_next(&t, "/api/v1/classes", codes[i], 0, 0, loc);
+		assert_int_equal(omt_run(&t, 0, serial), 1);
+		snprintf(want, sizeof(want), "HTTP %d GET /api/v1/classes/cgRequestsClass?",
+		         codes[i]);
+		assert_true(omt_log_has(&t, want));
+		snprintf(want, sizeof(want), "redirect to \"%s\" not followed", loc);
+		assert_true(omt_log_has(&t, want));
+		assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+		assert_int_equal(st.count[SPOOL_NEW] + st.count[SPOOL_CUR], 1);
+		assert_int_equal(st.count[SPOOL_FAILED], 0);
+
+		/* the create (after the lookup): redirected before (307) or
+		 * after (302) Cartegraph made the request */
+		snprintf(loc, sizeof(loc), "%s/api/v1/classes/cgRequestsClass/1", other.base);
+		redirect_next(&t, "/api/v1/classes", codes[i], codes[i] == 302, 1, loc);
+		assert_int_equal(omt_run(&t, 0, serial), 1);
+		snprintf(
+		    want, sizeof(want),
+		    "HTTP %d POST /api/v1/classes/cgRequestsClass: redirect to \"%s\" not followed",
+		    codes[i], loc);
+		assert_true(omt_log_has(&t, want));
+		assert_true(omt_log_has(&t, codes[i] == 302 ? "(in doubt)" : "did not act"));
+		assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+		assert_int_equal(st.count[SPOOL_NEW] + st.count[SPOOL_CUR], 1);
+		assert_int_equal(st.count[SPOOL_FAILED], 0);
+		sim = omt_state(&t);
+		omt_request_for(sim, id, &count);
+		assert_int_equal(count, codes[i] == 302 ? 1 : 0);
+		cJSON_Delete(sim);
+
+		/* the redirect is gone: exactly one request, one ack */
+		assert_int_equal(omt_faults(&t, "{\"after_apply\":false,\"path_prefix\":\"\"}"), 0);
+		assert_int_equal(omt_run(&t, 0, serial), 0);
+		snprintf(want, sizeof(want), "effect=%s issue=%lld",
+		         codes[i] == 302 ? "found" : "create", (long long)id);
+		assert_true(omt_log_has(&t, want));
+		assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+		assert_int_equal(st.count[SPOOL_DONE], 1);
+		assert_int_equal(st.count[SPOOL_FAILED], 0);
+		sim = omt_state(&t);
+		assert_non_null(omt_request_for(sim, id, &count));
+		assert_int_equal(count, 1);
+		cJSON_Delete(sim);
+		assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, id), 1);
+		omt_teardown(&t);
+	}
+	/* the other host never saw a request */
+	assert_int_equal(sim_requests(&other), 0);
+	simproc_stop(&other);
+}
+
+/* ---- TLS: <cartegraph><caFile> reaches the OMS half's client ---- */
+
+/* Replace the first `from` in the configuration file with `to`. */
+static void config_replace(struct omt *t, const char *from, const char *to)
+{
+	struct buf b = BUF_INIT_CAP(1 << 20), out = BUF_INIT_CAP(1 << 20);
+	struct err e;
+	const char *at;
+	FILE *f;
+
+	assert_int_equal(buf_read_file(&b, t->config, &e), ERR_OK);
+	at = strstr(buf_str(&b), from);
+	assert_non_null(at);
+	buf_add(&out, b.data, (size_t)(at - b.data));
+	buf_adds(&out, to);
+	buf_adds(&out, at + strlen(from));
+	f = fopen(t->config, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(out.data, 1, out.len, f), out.len);
+	fclose(f);
+	buf_release(&b);
+	buf_release(&out);
+}
+
+/*
+ * oms-sim over https with a self-signed certificate: with the
+ * certificate as <caFile> the half creates the request; with the system
+ * store alone, or another CA, the handshake fails, the half stops with
+ * "TLS verification failed" and the record stays in new/.
+ */
+static void test_tls_ca_file(void **state)
+{
+	char dir[] = "/tmp/omt-tls.XXXXXX", cmd[2048], crt[128], key[128], other[128];
+	char extra[256];
+	const char *args[5];
+	struct spool_stats st;
+	struct omt t;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (int i = 0; i < 2; i++) {
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+		    "-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+		    "-keyout %s/%s.key -out %s/%s.crt 2>/dev/null",
+		    dir, i ? "other" : "sim", dir, i ? "other" : "sim");
+		assert_int_equal(system(cmd), 0);
+	}
+	snprintf(crt, sizeof(crt), "%s/sim.crt", dir);
+	snprintf(key, sizeof(key), "%s/sim.key", dir);
+	snprintf(other, sizeof(other), "%s/other.crt", dir);
+	args[0] = "--tls-cert";
+	args[1] = crt;
+	args[2] = "--tls-key";
+	args[3] = key;
+	args[4] = NULL;
+	snprintf(extra, sizeof(extra), "<caFile>%s</caFile>", crt);
+	assert_int_equal(omt_setup(&t, args, extra), 0);
+	config_replace(&t, "<baseUrl>http://", "<baseUrl>https://");
+
+	omt_issue(&t, 900, 122, "over TLS", NULL);
+	assert_int_equal(omt_run(&t, 0, serial), 0);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_DONE], 1);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 900), 1);
+
+	/* another CA */
+	config_replace(&t, crt, other);
+	omt_issue(&t, 901, 122, "wrong CA", NULL);
+	assert_int_equal(omt_run(&t, 0, serial), 1);
+	assert_true(omt_log_has(&t, "TLS verification failed"));
+	assert_false(omt_log_has(&t, "scfgate-pass"));
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW] + st.count[SPOOL_CUR], 1);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
+	/* the system store alone */
+	snprintf(extra, sizeof(extra), "<caFile>%s</caFile>", other);
+	config_replace(&t, extra, "");
+	assert_int_equal(omt_run(&t, 0, serial), 1);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW] + st.count[SPOOL_CUR], 1);
+	assert_int_equal(st.count[SPOOL_DONE], 1);
+	omt_teardown(&t);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +510,9 @@ int main(void)
 	    cmocka_unit_test(test_malformed_and_truncated),
 	    cmocka_unit_test(test_maintenance),
 	    cmocka_unit_test(test_permanent_errors),
+	    cmocka_unit_test(test_oversized_create_reply),
+	    cmocka_unit_test(test_redirects),
+	    cmocka_unit_test(test_tls_ca_file),
 	    cmocka_unit_test(test_401),
 	};
 

@@ -879,6 +879,98 @@ static void quiet_sink(void *ctx, enum log_level l, const char *line)
 		fprintf(stderr, "%s\n", line);
 }
 
+/*
+ * ---- redirects are never followed ----
+ * A 307 or 302 (to another loopback port, a second scf-sim) on a fetch and
+ * on an acknowledgment: the half stops with a message naming the Location,
+ * the other host receives nothing (not even a connection that would carry
+ * the token), the record stays in new/, and once the redirect is gone the
+ * acknowledgment is applied exactly once (the 302 comes after SCF applied
+ * it: the post/redirect/get answer).
+ */
+static long sim_requests(const struct tsim *s)
+{
+	cJSON *st = tsim_call(s, "GET", "/_admin/stats", NULL, NULL);
+	long n;
+
+	assert_non_null(st);
+	n = (long)cJSON_GetObjectItem(st, "requests")->valuedouble;
+	cJSON_Delete(st);
+	return n;
+}
+
+static void redirect_fetch_and_writeback(void **unused)
+{
+	static const int codes[] = {307, 302};
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	char rest[1024], want[1024];
+
+	(void)unused;
+	for (int i = 0; i < 2; i++) {
+		struct tsim s, other;
+		struct tenv t;
+		struct run r;
+		int64_t a;
+
+		assert_int_equal(tsim_start(&other, args), 0);
+		assert_int_equal(tsim_start(&s, args), 0);
+		assert_int_equal(tenv_init(&t, &s, NULL), 0);
+		a = tsim_add_issue(&s, "{\"request_type_id\":9101}");
+
+		/* the fetch */
+		snprintf(rest, sizeof(rest),
+		         "{\"path_prefix\":\"/api/v2/\",\"redirect_location\":\"%s/api/v2/issues\","
+		         "\"fail_next\":{\"kind\":\"redirect\",\"status\":%d,\"count\":1}}",
+		         other.base, codes[i]);
+		cJSON_Delete(tsim_call(&s, "POST", "/_admin/faults", rest, NULL));
+		run_once(&t, NULL, &r);
+		assert_int_equal(r.st, ERR_FATAL);
+		snprintf(want, sizeof(want), "redirect to \"%s/api/v2/issues\" not followed",
+		         other.base);
+		if (!strstr(r.e.msg, want) ||
+		    !strstr(r.e.msg, codes[i] == 307 ? "HTTP 307 GET " : "HTTP 302 GET "))
+			fail_msg("fetch: %s", r.e.msg);
+		assert_null(strstr(r.e.msg, "scf-sim-token"));
+		cJSON_Delete(tsim_call(&s, "DELETE", "/_admin/faults", NULL, NULL));
+		run_once(&t, NULL, &r);
+		assert_int_equal(r.st, ERR_OK);
+		assert_int_equal((int)r.s.issue_records, 1);
+
+		/* an acknowledgment: redirected before (307) or after (302) SCF applied it */
+		assert_int_equal(tenv_inbound_ack(&t, a, "SR-9"), 0);
+		snprintf(rest, sizeof(rest),
+		         "\"after_apply\":%s,\"redirect_location\":\"%s/api/v2/issues/%" PRId64
+		         "/acknowledge\",\"fail_next\":{\"kind\":\"redirect\",\"status\":%d,"
+		         "\"count\":1}",
+		         codes[i] == 302 ? "true" : "false", other.base, a, codes[i]);
+		issue_faults(&s, a, "/acknowledge", rest);
+		run_once(&t, NULL, &r);
+		assert_int_equal(r.st, ERR_FATAL);
+		snprintf(want, sizeof(want), "HTTP %d POST ", codes[i]);
+		assert_non_null(strstr(r.e.msg, want));
+		snprintf(want, sizeof(want),
+		         "redirect to \"%s/api/v2/issues/%" PRId64 "/acknowledge\" not followed",
+		         other.base, a);
+		assert_non_null(strstr(r.e.msg, want));
+		assert_non_null(strstr(r.e.msg, codes[i] == 302 ? "(in doubt)" : "did not act"));
+		assert_int_equal(tenv_count(&t, "inbound", "failed"), 0);
+		assert_int_equal(tenv_count(&t, "inbound", "done"), 0);
+		assert_int_equal(api_actions(&s, a, "acknowledge"), codes[i] == 302 ? 1 : 0);
+
+		cJSON_Delete(tsim_call(&s, "DELETE", "/_admin/faults", NULL, NULL));
+		run_once(&t, NULL, &r);
+		assert_int_equal(r.st, ERR_OK);
+		assert_int_equal(tenv_count(&t, "inbound", "done"), 1);
+		assert_int_equal(tenv_count(&t, "inbound", "failed"), 0);
+		assert_int_equal(api_actions(&s, a, "acknowledge"), 1);
+		/* the first request the other host ever saw is this one */
+		assert_int_equal(sim_requests(&other), 0);
+		tenv_free(&t);
+		tsim_stop(&s);
+		tsim_stop(&other);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,6 +998,7 @@ int main(void)
 	    cmocka_unit_test(edited_comment_not_resent),
 	    cmocka_unit_test(writeback_applied_then_500),
 	    cmocka_unit_test(writeback_refused_unseen_deferred),
+	    cmocka_unit_test(redirect_fetch_and_writeback),
 	    cmocka_unit_test(command_daemon_and_once),
 	};
 

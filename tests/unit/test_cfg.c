@@ -1110,6 +1110,165 @@ static void test_geocoder_example(void **state)
 	buf_release(&b);
 }
 
+/* ---- HTTP policy: caFile, no credentials in URLs, secret file checks ---- */
+
+/* oms_with_geocoder with extra inside <cartegraph> (after credentials). */
+static char *oms_with_cg(const char *cg_extra)
+{
+	static char x[16384];
+	const char *base = oms_with_geocoder(NULL, NULL);
+	const char *at = strstr(base, "  </cartegraph>");
+
+	assert_non_null(at);
+	snprintf(x, sizeof(x), "%.*s%s%s", (int)(at - base), base, cg_extra, at);
+	return x;
+}
+
+static void test_ca_files(void **state)
+{
+	char body[1024];
+	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct cfg *c;
+	struct err e;
+	cJSON *j;
+
+	write_file(path_in("ca.pem"), "pem\n", 0644);
+	/* absent: the system store */
+	assert_int_equal(load(minimal(NULL, NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_null(c->scf.ca_file);
+	cfg_free(c);
+	assert_int_equal(load(oms_with_cg(""), 0, &c, &e), ERR_OK);
+	assert_null(c->cg.ca_file);
+	assert_int_equal(cfg_describe(c, &b), ERR_OK);
+	assert_non_null(strstr(b.data, "  concurrency: 2\n  CA file: (system store)\n"));
+	buf_reset(&b);
+	cfg_free(c);
+
+	snprintf(body, sizeof(body), "    <caFile>%s</caFile>\n", path_in("ca.pem"));
+	assert_int_equal(load(minimal(body, NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_string_equal(c->scf.ca_file, path_in("ca.pem"));
+	assert_null(c->cg.ca_file);
+	assert_int_equal(cfg_describe(c, &b), ERR_OK);
+	snprintf(body, sizeof(body), "  CA file: %s\n", path_in("ca.pem"));
+	assert_non_null(strstr(b.data, body));
+	buf_reset(&b);
+	assert_int_equal(cfg_describe_json(c, &b), ERR_OK);
+	j = cJSON_Parse(b.data);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "scf"), "ca_file")->valuestring,
+	    path_in("ca.pem"));
+	cJSON_Delete(j);
+	buf_reset(&b);
+	cfg_free(c);
+
+	snprintf(body, sizeof(body), "    <caFile>%s</caFile>\n", path_in("ca.pem"));
+	assert_int_equal(load(oms_with_cg(body), 0, &c, &e), ERR_OK);
+	assert_string_equal(c->cg.ca_file, path_in("ca.pem"));
+	assert_int_equal(cfg_describe_json(c, &b), ERR_OK);
+	j = cJSON_Parse(b.data);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(j, "cartegraph"), "ca_file")->valuestring,
+	    path_in("ca.pem"));
+	cJSON_Delete(j);
+	buf_release(&b);
+	cfg_free(c);
+
+	/* must exist (line-numbered), on the host of the half that uses it */
+	c = NULL;
+	assert_int_equal(
+	    load(minimal("    <caFile>/nonexistent/scf-ca.pem</caFile>\n", NULL, NULL), 0, &c, &e),
+	    ERR_FATAL);
+	assert_null(c);
+	assert_non_null(strstr(e.msg, "t.xml:12: caFile: /nonexistent/scf-ca.pem: No such file"));
+	assert_int_equal(
+	    load(oms_with_cg("    <caFile>/nonexistent/cg-ca.pem</caFile>\n"), 0, &c, &e),
+	    ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:12: caFile: /nonexistent/cg-ca.pem: No such file"));
+	assert_int_equal(load(oms_with_cg("    <caFile>/tmp</caFile>\n"), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:12: caFile: /tmp: not a regular file"));
+}
+
+static void test_url_credentials(void **state)
+{
+	static const char *const urls[] = {
+	    "https://gw:S3CRET@seeclickfix.com/api/v2",
+	    "https://S3CRET@seeclickfix.com/api/v2",
+	    "http://gw:S3CRET@example.org/api/v2", /* before the plain-http message */
+	    "https://seeclickfix.com/api/v2?token=S3CRET",
+	    "https://seeclickfix.com/api/v2?x=1&amp;access_token=S3CRET",
+	    "https://seeclickfix.com/api/v2?API_KEY=S3CRET",
+	};
+	char body[512];
+	struct cfg *c = NULL;
+	struct err e;
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		snprintf(body, sizeof(body), "    <baseUrl>%s</baseUrl>\n", urls[i]);
+		if (load(minimal(body, NULL, NULL), 0, &c, &e) != ERR_FATAL ||
+		    !strstr(e.msg, "t.xml:12: baseUrl: a URL may not carry credentials") ||
+		    strstr(e.msg, "S3CRET"))
+			fail_msg("%s: \"%s\"", urls[i], e.msg);
+		assert_null(c);
+	}
+	assert_int_equal(load(oms_with_cg(""), 0, &c, &e), ERR_OK);
+	cfg_free(c);
+	{
+		static char xml[16384];
+		const char *base = oms_with_cg("");
+		const char *u = strstr(base, "https://cg.example.org/City");
+
+		snprintf(xml, sizeof(xml), "%.*shttps://u:S3CRET@%s", (int)(u - base), base,
+		         u + strlen("https://"));
+		assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	}
+	assert_non_null(strstr(e.msg, "t.xml:10: baseUrl: a URL may not carry credentials"));
+	assert_null(strstr(e.msg, "S3CRET"));
+	/* any other query or a fragment: paths are appended to a base URL */
+	assert_int_equal(
+	    load(minimal("    <baseUrl>https://seeclickfix.com/api/v2?page=1</baseUrl>\n", NULL,
+	                 NULL),
+	         0, &c, &e),
+	    ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:12: baseUrl: a base URL may not have a query"));
+}
+
+/* What the half checks at start, as one function `config check` runs. */
+static void test_check_secrets(void **state)
+{
+	struct cfg *c;
+	struct err e;
+
+	assert_int_equal(load(minimal(NULL, NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_int_equal(cfg_check_secrets(c, &e), ERR_OK);
+	write_file(path_in("scf.token"), "T0KEN-S3CRET\n", 0644);
+	assert_int_equal(cfg_check_secrets(c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml: <scf> credentials: credential file "));
+	assert_non_null(strstr(e.msg, "readable by group or others (mode 644); run chmod 600"));
+	assert_null(strstr(e.msg, "S3CRET"));
+	write_file(path_in("scf.token"), "", 0600);
+	assert_int_equal(cfg_check_secrets(c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "empty"));
+	write_file(path_in("scf.token"), "tok\n", 0600);
+	assert_int_equal(cfg_check_secrets(c, &e), ERR_OK);
+	cfg_free(c);
+
+	/* basic auth needs user:password; the Cartegraph file likewise */
+	assert_int_equal(load(oms_with_cg(""), 0, &c, &e), ERR_OK);
+	assert_int_equal(cfg_check_secrets(c, &e), ERR_OK);
+	write_file(path_in("cg.cred"), "N0-C0L0N-S3CRET\n", 0600);
+	assert_int_equal(cfg_check_secrets(c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg,
+	                       "<cartegraph> credentials: credential file for basic auth must "
+	                       "hold user:password"));
+	assert_null(strstr(e.msg, "S3CRET"));
+	write_file(path_in("cg.cred"), "u:S3CRET\n", 0640);
+	assert_int_equal(cfg_check_secrets(c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "(mode 640)"));
+	assert_null(strstr(e.msg, "S3CRET"));
+	cfg_free(c);
+	write_file(path_in("cg.cred"), "u:p\n", 0600);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1132,6 +1291,9 @@ int main(void)
 	    cmocka_unit_test(test_geocoder_files_only_when_used),
 	    cmocka_unit_test(test_geocoder_example),
 	    cmocka_unit_test(test_comment_routes),
+	    cmocka_unit_test(test_ca_files),
+	    cmocka_unit_test(test_url_credentials),
+	    cmocka_unit_test(test_check_secrets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

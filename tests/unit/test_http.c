@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,8 +23,10 @@
 #include <curl/curl.h>
 #include <microhttpd.h>
 
+#include "cfg.h"
 #include "http.h"
 #include "log.h"
+#include "scf_impl.h"
 
 /* ---- scripted server ---- */
 
@@ -184,6 +187,33 @@ static void srv_stop(struct srv *s)
 	MHD_stop_daemon(s->d);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+/* The same server over TLS, with the given PEM certificate and key. */
+static struct srv *srv_start_tls(script_fn script, void *ctx, const char *cert, const char *key)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+
+	assert_non_null(s);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->script = script;
+	s->ctx = ctx;
+	pthread_mutex_init(&s->mu, NULL);
+	s->d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL,
+	    NULL, handle, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_HTTPS_MEM_CERT, cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+	assert_non_null(s->d);
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	assert_non_null(info);
+	s->port = info->port;
+	snprintf(s->base, sizeof(s->base), "https://127.0.0.1:%d/api/v2", s->port);
+	return s;
 }
 
 /* ---- fake clock ---- */
@@ -527,15 +557,356 @@ static void test_429_forever_is_temp(void **state)
 	fx_free(f);
 }
 
+/* A body over the cap is temporary and in doubt, never a failed record:
+ * the server answered, so a write may have been applied.  Not repeated
+ * by the client (the same body would come back). */
 static void test_body_over_cap(void **state)
 {
 	struct fx *f = fx_new(s_big, NULL);
 
 	f->cfg.body_cap = 1000;
 	fx_client(f);
-	assert_int_equal(get(f, "/issues"), ERR_PERM);
+	assert_int_equal(get(f, "/issues"), ERR_TEMP);
 	assert_non_null(strstr(f->e.msg, "1000-byte cap"));
+	assert_null(strstr(f->e.msg, "in doubt"));
 	assert_int_equal(f->s->hits, 1);
+	err_clear(&f->e);
+	assert_int_equal(
+	    http_request(f->c, "POST", "/classes/cgRequestsClass", "{}", NULL, &f->resp, &f->e),
+	    ERR_TEMP);
+	assert_non_null(strstr(f->e.msg, "POST /classes/cgRequestsClass"));
+	assert_non_null(strstr(f->e.msg, "1000-byte cap"));
+	assert_non_null(strstr(f->e.msg, "in doubt"));
+	assert_int_equal(f->s->hits, 2);
+	fx_free(f);
+}
+
+/* ---- redirects: never followed, credentials stay on the API host ---- */
+
+struct redir {
+	int status;       /* 302, 307, ... */
+	int login_too;    /* redirect the Cartegraph log-in as well */
+	char to[256];     /* Location: a path on the other server */
+	const char *mark; /* a word the Location must carry (escaping test) */
+};
+
+static void s_redirect(struct srv *s, const struct call *c, struct reply *r)
+{
+	struct redir *d = s->ctx;
+	int is_login = strstr(c->url, "/api/v1/authenticate") != NULL;
+
+	if (is_login && !d->login_too) {
+		r->hname[0] = "Set-Cookie";
+		r->hvalue[0] = "cg=1; Path=/";
+		return;
+	}
+	r->status = d->status;
+	r->body = "<html>moved</html>";
+	r->hname[0] = "Location";
+	r->hvalue[0] = d->to;
+}
+
+/* The other host: records whether anyone came. */
+static void assert_untouched(const struct srv *other)
+{
+	assert_int_equal(other->hits, 0);
+	assert_int_equal(other->logins, 0);
+	assert_int_equal(__atomic_load_n(&other->connections, __ATOMIC_SEQ_CST), 0);
+}
+
+static void check_redirect(struct fx *f, const struct redir *d, const char *what)
+{
+	char want[320];
+
+	snprintf(want, sizeof(want), "HTTP %d %s", d->status, what);
+	assert_non_null(strstr(f->e.msg, want));
+	snprintf(want, sizeof(want), "redirect to \"%s\" not followed", d->to);
+	assert_non_null(strstr(f->e.msg, want));
+}
+
+static void test_redirect_login(void **state)
+{
+	static const int codes[] = {307, 302};
+
+	for (int i = 0; i < 2; i++) {
+		struct srv *other = srv_start(s_ok, NULL);
+		struct redir d = {codes[i], 1, "", NULL};
+		struct fx *f = fx_new(s_redirect, &d);
+
+		snprintf(d.to, sizeof(d.to), "http://127.0.0.1:%d/api/v1/authenticate",
+		         other->port);
+		f->cfg.auth = HTTP_AUTH_CG_SESSION;
+		f->cfg.username = "gateway";
+		f->cfg.password = "pw-SECRET";
+		fx_client(f);
+		assert_int_equal(get(f, "/api/v1/classes/cgRequestsClass"), ERR_FATAL);
+		assert_true(strncmp(f->e.msg, "Cartegraph log-in: ", 19) == 0);
+		check_redirect(f, &d, "POST /api/v1/authenticate");
+		assert_null(strstr(f->e.msg, "SECRET"));
+		assert_int_equal(f->s->logins, 1); /* not repeated */
+		assert_int_equal(f->s->hits, 0);
+		assert_untouched(other);
+		for (int k = 0; k < log_n; k++)
+			assert_null(strstr(log_lines[k], "SECRET"));
+		fx_free(f);
+		srv_stop(other);
+	}
+}
+
+/* A GET: the SCF bearer token and the Cartegraph basic and session
+ * credentials each stay home. */
+static void test_redirect_get(void **state)
+{
+	static const int codes[] = {307, 302};
+	static const enum http_auth auths[] = {HTTP_AUTH_BEARER, HTTP_AUTH_BASIC,
+	                                       HTTP_AUTH_CG_SESSION};
+
+	for (int i = 0; i < 2; i++) {
+		for (int a = 0; a < 3; a++) {
+			struct srv *other = srv_start(s_ok, NULL);
+			struct redir d = {codes[i], 0, "", NULL};
+			struct fx *f = fx_new(s_redirect, &d);
+
+			snprintf(d.to, sizeof(d.to), "http://127.0.0.1:%d/api/v2/issues?page=1",
+			         other->port);
+			f->cfg.auth = auths[a];
+			f->cfg.token = "tok-SECRET";
+			f->cfg.username = "gateway";
+			f->cfg.password = "pw-SECRET";
+			fx_client(f);
+			assert_int_equal(get(f, "/issues?page=1"), ERR_FATAL);
+			check_redirect(f, &d, "GET /issues?page=1");
+			assert_null(strstr(f->e.msg, "in doubt"));
+			assert_null(strstr(f->e.msg, "SECRET"));
+			assert_int_equal(f->s->hits, 1); /* not retried */
+			assert_int_equal(f->resp.status, codes[i]);
+			assert_untouched(other);
+			fx_free(f);
+			srv_stop(other);
+		}
+	}
+}
+
+struct wdone {
+	enum err_status st;
+	char msg[ERR_MSG_MAX];
+	int calls;
+};
+
+static void on_wdone(void *user, enum err_status st, struct http_response *resp,
+                     const struct err *e)
+{
+	struct wdone *w = user;
+
+	w->st = st;
+	w->calls++;
+	snprintf(w->msg, sizeof(w->msg), "%s", e->msg);
+}
+
+/* A create, sent as the OMS half sends writes (http_submit, one attempt). */
+static void test_redirect_create(void **state)
+{
+	static const int codes[] = {307, 302};
+
+	for (int i = 0; i < 2; i++) {
+		struct srv *other = srv_start(s_ok, NULL);
+		struct redir d = {codes[i], 0, "", NULL};
+		struct fx *f = fx_new(s_redirect, &d);
+		struct wdone w = {0};
+
+		snprintf(d.to, sizeof(d.to), "http://127.0.0.1:%d/api/v1/classes/cgRequestsClass",
+		         other->port);
+		f->cfg.auth = HTTP_AUTH_CG_SESSION;
+		f->cfg.username = "gateway";
+		f->cfg.password = "pw-SECRET";
+		f->cfg.max_attempts = 1;
+		fx_client(f);
+		assert_int_equal(http_submit(f->c, "POST", "/api/v1/classes/cgRequestsClass",
+		                             "{\"cgRequestsClass\":[{\"DescriptionField\":\"x\"}]}",
+		                             NULL, on_wdone, &w, &f->e),
+		                 ERR_OK);
+		assert_int_equal(http_drain(f->c, &f->e), ERR_FATAL);
+		assert_int_equal(w.calls, 1);
+		assert_int_equal(w.st, ERR_FATAL);
+		snprintf(f->e.msg, sizeof(f->e.msg), "%s", w.msg);
+		check_redirect(f, &d, "POST /api/v1/classes/cgRequestsClass");
+		if (codes[i] == 302)
+			assert_non_null(
+			    strstr(w.msg, "may have acted on it before redirecting (in doubt)"));
+		else
+			assert_non_null(strstr(w.msg, "most likely did not act"));
+		assert_null(strstr(w.msg, "SECRET"));
+		assert_int_equal(f->s->logins, 1);
+		assert_int_equal(f->s->hits, 1);
+		assert_string_equal(f->s->last.method, "POST");
+		assert_untouched(other);
+		fx_free(f);
+		srv_stop(other);
+	}
+}
+
+/* ---- TLS: an extra CA file, verification always on ---- */
+
+static char tls_dir[] = "/tmp/scfgate-http-tls-XXXXXX";
+
+static char *tls_path(const char *name)
+{
+	static char p[4][512];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(p[k], sizeof(p[k]), "%s/%s", tls_dir, name);
+	return p[k];
+}
+
+/* A self-signed certificate for 127.0.0.1 (NAME.crt, NAME.key). */
+static void make_cert(const char *name)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+	         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	         "-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+	         "-keyout '%s/%s.key' -out '%s/%s.crt' 2>/dev/null",
+	         tls_dir, name, tls_dir, name);
+	assert_int_equal(system(cmd), 0);
+}
+
+static char *slurp(const char *path)
+{
+	struct buf b = BUF_INIT_CAP(1 << 20);
+	struct err e;
+
+	assert_int_equal(buf_read_file(&b, path, &e), ERR_OK);
+	return buf_detach(&b, NULL);
+}
+
+static enum err_status tls_get(const char *base, const char *ca_file, struct err *e)
+{
+	struct http_config cfg;
+	struct http_client *c = NULL;
+	struct http_response r;
+	enum err_status st;
+
+	http_config_init(&cfg);
+	cfg.base_url = base;
+	cfg.ca_file = ca_file;
+	cfg.max_attempts = 1;
+	cfg.auth = HTTP_AUTH_BEARER;
+	cfg.token = "tok-SECRET";
+	http_response_init(&r);
+	err_clear(e);
+	assert_int_equal(http_client_new(&c, &cfg, e), ERR_OK);
+	st = http_request(c, "GET", "/issues", NULL, NULL, &r, e);
+	http_response_release(&r);
+	http_client_free(c);
+	return st;
+}
+
+static void test_tls_ca_file(void **state)
+{
+	char *cert, *key;
+	struct srv *s;
+	struct err e;
+
+	assert_non_null(mkdtemp(tls_dir));
+	make_cert("server");
+	make_cert("other");
+	cert = slurp(tls_path("server.crt"));
+	key = slurp(tls_path("server.key"));
+	s = srv_start_tls(s_ok, NULL, cert, key);
+
+	/* the server's own certificate as the extra CA: trusted */
+	assert_int_equal(tls_get(s->base, tls_path("server.crt"), &e), ERR_OK);
+	assert_int_equal(s->hits, 1);
+	assert_string_equal(s->last.auth, "Bearer tok-SECRET");
+	/* the system store alone, or another CA: the handshake fails, fatal,
+	 * and nothing (no token) was sent */
+	assert_int_equal(tls_get(s->base, NULL, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "GET /issues: TLS verification failed"));
+	assert_int_equal(tls_get(s->base, tls_path("other.crt"), &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "GET /issues: TLS verification failed"));
+	/* a CA file that is not there */
+	assert_int_equal(tls_get(s->base, tls_path("missing.crt"), &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "GET /issues: TLS verification failed"));
+	assert_null(strstr(e.msg, "SECRET"));
+	assert_int_equal(s->hits, 1);
+	srv_stop(s);
+	free(cert);
+	free(key);
+}
+
+/* <scf><caFile> reaches the SCF half's client (scf_open_http). */
+static void test_tls_scf_ca_file(void **state)
+{
+	char *cert = slurp(tls_path("server.crt")), *key = slurp(tls_path("server.key"));
+	struct srv *s = srv_start_tls(s_ok, NULL, cert, key);
+	char xml[4096], cmd[1200];
+	struct http_client *h = NULL;
+	struct http_response r;
+	struct cfg *c = NULL;
+	struct err e;
+
+	mkdir(tls_path("spool"), 0700);
+	fclose(fopen(tls_path("scf.key"), "w"));
+	chmod(tls_path("scf.key"), 0600); /* a private key others may read is refused */
+	fclose(fopen(tls_path("oms.pub"), "w"));
+	snprintf(cmd, sizeof(cmd), "echo tok-SECRET >'%s' && chmod 600 '%s'", tls_path("scf.token"),
+	         tls_path("scf.token"));
+	assert_int_equal(system(cmd), 0);
+	for (int with_ca = 1; with_ca >= 0; with_ca--) {
+		snprintf(xml, sizeof(xml),
+		         "<?xml version=\"1.0\"?>\n<scfgate half=\"scf\">\n  <spool>\n"
+		         "    <root>%s/spool</root>\n    <producer>scf</producer>\n"
+		         "    <privateKey>%s/scf.key</privateKey>\n"
+		         "    <peerPublicKey>%s/oms.pub</peerPublicKey>\n  </spool>\n"
+		         "  <scf>\n    <baseUrl>%s</baseUrl>\n    <organization>42</organization>\n"
+		         "    <credentials>%s/scf.token</credentials>\n%s%s%s  </scf>\n"
+		         "  <requestTypes><requestType id=\"1\" remoteId=\"X\"/></requestTypes>\n"
+		         "</scfgate>\n",
+		         tls_dir, tls_dir, tls_dir, s->base, tls_dir, with_ca ? "    <caFile>" : "",
+		         with_ca ? tls_path("server.crt") : "", with_ca ? "</caFile>\n" : "");
+		err_clear(&e);
+		assert_int_equal(cfg_load_mem(xml, strlen(xml), "t.xml", 0, &c, &e), ERR_OK);
+		assert_int_equal(scf_open_http(c, NULL, 1.0, &h, &e), ERR_OK);
+		http_response_init(&r);
+		if (with_ca) {
+			assert_int_equal(http_request(h, "GET", "/issues", NULL, NULL, &r, &e),
+			                 ERR_OK);
+			assert_int_equal(s->hits, 1);
+		} else {
+			assert_int_equal(http_request(h, "GET", "/issues", NULL, NULL, &r, &e),
+			                 ERR_FATAL);
+			assert_non_null(strstr(e.msg, "TLS verification failed"));
+			assert_int_equal(s->hits, 1);
+		}
+		http_response_release(&r);
+		http_client_free(h);
+		cfg_free(c);
+	}
+	srv_stop(s);
+	free(cert);
+	free(key);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tls_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The Location in the message is escaped and bounded. */
+static void test_redirect_location_escaped(void **state)
+{
+	struct redir d = {301, 0, "", NULL};
+	struct fx *f = fx_new(s_redirect, &d);
+	size_t n = 0;
+
+	n += (size_t)snprintf(d.to, sizeof(d.to), "https://elsewhere.example/\"q\\");
+	while (n < sizeof(d.to) - 1)
+		d.to[n++] = 'a';
+	d.to[n] = '\0';
+	fx_client(f);
+	assert_int_equal(get(f, "/issues"), ERR_FATAL);
+	assert_non_null(strstr(f->e.msg, "redirect to \"https://elsewhere.example/\\x22q\\x5caaa"));
+	assert_non_null(strstr(f->e.msg, "aaa...\" not followed"));
+	assert_true(strlen(f->e.msg) < 500);
 	fx_free(f);
 }
 
@@ -1106,6 +1477,12 @@ int main(void)
 	    cmocka_unit_test(test_429_retry_after_date_and_default),
 	    cmocka_unit_test(test_429_forever_is_temp),
 	    cmocka_unit_test(test_body_over_cap),
+	    cmocka_unit_test(test_redirect_login),
+	    cmocka_unit_test(test_redirect_get),
+	    cmocka_unit_test(test_redirect_create),
+	    cmocka_unit_test(test_redirect_location_escaped),
+	    cmocka_unit_test(test_tls_ca_file),
+	    cmocka_unit_test(test_tls_scf_ca_file),
 	    cmocka_unit_test(test_422_excerpt),
 	    cmocka_unit_test(test_400_long_body_excerpt),
 	    cmocka_unit_test(test_403_blacklisted_fatal),

@@ -25,10 +25,22 @@
 #define SIM_BODY_CAP ((size_t)16 * 1024 * 1024)
 #define MAX_CODES    8
 
-enum fault_kind { F_NONE, F_ERROR, F_DROP, F_TIMEOUT, F_MALFORMED, F_TRUNCATE, F_SLOW, F_MAINT };
+enum fault_kind {
+	F_NONE,
+	F_ERROR,
+	F_DROP,
+	F_TIMEOUT,
+	F_MALFORMED,
+	F_TRUNCATE,
+	F_SLOW,
+	F_MAINT,
+	F_OVERSIZE,
+	F_REDIRECT
+};
 
 static const char *const fault_names[] = {"none",      "error",    "drop", "timeout",
-                                          "malformed", "truncate", "slow", "maintenance"};
+                                          "malformed", "truncate", "slow", "maintenance",
+                                          "oversize",  "redirect"};
 
 struct sim_faults {
 	double error_rate;
@@ -44,7 +56,9 @@ struct sim_faults {
 	double slow_rate;
 	int slow_chunk_ms;
 	int slow_chunk_bytes;
+	int oversize_bytes; /* fail_next kind "oversize": the reply padded to this size */
 	char path_prefix[256];
+	char redirect_location[512]; /* fail_next kind "redirect": its Location */
 	int after_apply;
 	int maintenance;
 	int next_count; /* one-shot faults for the next requests */
@@ -58,6 +72,8 @@ static struct {
 	int port;
 	uint64_t seed;
 	const char *save_path;
+	const char *tls_cert; /* --tls-cert / --tls-key: serve https */
+	const char *tls_key;
 	const char *load_path;
 	int quiet;
 	long skew;
@@ -424,6 +440,7 @@ static const struct fault_field fault_fields[] = {
     FF("hang_ms", hang_ms, 0),
     FF("slow_chunk_ms", slow_chunk_ms, 0),
     FF("slow_chunk_bytes", slow_chunk_bytes, 0),
+    FF("oversize_bytes", oversize_bytes, 0),
     FF("after_apply", after_apply, 0),
     FF("maintenance", maintenance, 0),
 };
@@ -438,6 +455,7 @@ static void faults_defaults(struct sim_faults *f)
 	f->hang_ms = 60000;
 	f->slow_chunk_ms = 100;
 	f->slow_chunk_bytes = 64;
+	f->oversize_bytes = 17 * 1024 * 1024; /* just over a client's 16 MiB default cap */
 }
 
 static int parse_codes(struct sim_faults *f, const char *s)
@@ -487,6 +505,7 @@ static cJSON *faults_json(const struct sim_faults *f)
 	for (int i = 0; i < f->ncodes; i++)
 		cJSON_AddItemToArray(codes, cJSON_CreateNumber(f->codes[i]));
 	cJSON_AddStringToObject(j, "path_prefix", f->path_prefix);
+	cJSON_AddStringToObject(j, "redirect_location", f->redirect_location);
 	if (f->next_count > 0) {
 		cJSON *n = cJSON_AddObjectToObject(j, "fail_next");
 
@@ -542,6 +561,9 @@ static const char *faults_update(struct sim_faults *f, const cJSON *j)
 	v = cJSON_GetObjectItemCaseSensitive(j, "path_prefix");
 	if (cJSON_IsString(v))
 		snprintf(f->path_prefix, sizeof(f->path_prefix), "%s", v->valuestring);
+	v = cJSON_GetObjectItemCaseSensitive(j, "redirect_location");
+	if (cJSON_IsString(v))
+		snprintf(f->redirect_location, sizeof(f->redirect_location), "%s", v->valuestring);
 	v = cJSON_GetObjectItemCaseSensitive(j, "fail_next");
 	if (cJSON_IsObject(v)) {
 		const char *kind = sim_jstr(v, "kind");
@@ -552,7 +574,7 @@ static const char *faults_update(struct sim_faults *f, const cJSON *j)
 		f->next_kind = k;
 		f->next_count = (int)sim_jnum(v, "count", 1);
 		f->next_skip = (int)sim_jnum(v, "skip", 0);
-		f->next_status = (int)sim_jnum(v, "status", 503);
+		f->next_status = (int)sim_jnum(v, "status", k == F_REDIRECT ? 307 : 503);
 	}
 	return NULL;
 }
@@ -618,6 +640,35 @@ static void truncate_body(struct sim_resp *resp)
 		resp->len = resp->len / 2;
 	else
 		sim_resp_text(resp, resp->status, "application/json; charset=utf-8", "{", 1);
+}
+
+/* The real reply (the request took effect), followed by spaces up to
+ * oversize_bytes: still valid JSON, but larger than a client accepts. */
+static void oversize_body(struct sim_resp *resp)
+{
+	size_t want = g.faults.oversize_bytes > 0 ? (size_t)g.faults.oversize_bytes : 1;
+	char *b;
+
+	if (resp->len >= want)
+		return;
+	b = realloc(resp->body, want);
+	if (!b)
+		abort();
+	memset(b + resp->len, ' ', want - resp->len);
+	resp->body = b;
+	resp->len = want;
+}
+
+/* A redirect to redirect_location (before the request was applied, or
+ * after it with after_apply: the post/redirect/get answer). */
+static void redirect_reply(int status, struct sim_resp *resp)
+{
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+	sim_resp_text(resp, status, "text/html", "<html>moved</html>", 18);
+	sim_resp_header(resp, "Location",
+	                g.faults.redirect_location[0] ? g.faults.redirect_location
+	                                              : "http://127.0.0.1:9/moved");
 }
 
 /* ---- stats ---- */
@@ -904,6 +955,8 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 	}
 	if (fk == F_MAINT || (fk == F_ERROR && !g.faults.after_apply)) {
 		g.app->fault_reply(fstatus, &resp);
+	} else if (fk == F_REDIRECT && !g.faults.after_apply) {
+		redirect_reply(fstatus, &resp);
 	} else {
 		pthread_mutex_lock(&g.lock);
 		if (c->too_big)
@@ -923,6 +976,8 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 			memset(&resp, 0, sizeof(resp));
 			g.app->fault_reply(fstatus, &resp);
 		}
+		if (fk == F_REDIRECT)
+			redirect_reply(fstatus, &resp);
 	}
 	if (!resp.body)
 		sim_resp_text(&resp, resp.status ? resp.status : 500, "text/plain", "", 0);
@@ -930,6 +985,8 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 		corrupt_body(&resp);
 	else if (fk == F_TRUNCATE)
 		truncate_body(&resp);
+	else if (fk == F_OVERSIZE)
+		oversize_body(&resp);
 	tally(&resp, &req, fk);
 	c->status = resp.status;
 
@@ -1035,6 +1092,8 @@ enum {
 	O_FPATH,
 	O_AFTER,
 	O_MAINT,
+	O_TLSCERT,
+	O_TLSKEY,
 	O_HELP,
 };
 
@@ -1060,6 +1119,8 @@ static const struct option common_opts[] = {
     {"fault-path", required_argument, 0, O_FPATH},
     {"faults-after-apply", no_argument, 0, O_AFTER},
     {"maintenance", no_argument, 0, O_MAINT},
+    {"tls-cert", required_argument, 0, O_TLSCERT},
+    {"tls-key", required_argument, 0, O_TLSKEY},
     {"help", no_argument, 0, O_HELP},
 };
 
@@ -1072,6 +1133,7 @@ static const char common_usage[] =
     "  --clock-skew SECONDS  add SECONDS (may be negative) to this host's clock\n"
     "  --base-url URL        base of the URLs inside payloads (default http://127.0.0.1:PORT)\n"
     "  --quiet               no per-request log line on stderr\n"
+    "  --tls-cert FILE, --tls-key FILE  serve https with this PEM certificate and key\n"
     "Faults (rates are probabilities 0..1 per request; see docs/simulators.md):\n"
     "  --error-rate P        reply with an error status from --error-codes\n"
     "  --error-codes LIST    comma-separated statuses (default 500,502,503)\n"
@@ -1164,6 +1226,12 @@ static int common_option(int opt, const char *arg)
 	case O_MAINT:
 		f->maintenance = 1;
 		return 0;
+	case O_TLSCERT:
+		g.tls_cert = arg;
+		return 0;
+	case O_TLSKEY:
+		g.tls_key = arg;
+		return 0;
 	default:
 		break;
 	}
@@ -1231,8 +1299,28 @@ static int parse_options(const struct sim_app *app, int argc, char **argv)
 	return rc;
 }
 
+/* A PEM file for --tls-cert / --tls-key, NUL-terminated. */
+static int read_pem(const char *path, char **out)
+{
+	struct buf b;
+	struct err e;
+
+	buf_init(&b, 1024 * 1024);
+	if (buf_read_file(&b, path, &e) != ERR_OK) {
+		fprintf(stderr, "%s: %s\n", g.app->name, e.msg);
+		buf_release(&b);
+		return -1;
+	}
+	*out = buf_detach(&b, NULL);
+	return *out ? 0 : -1;
+}
+
 int sim_main(const struct sim_app *app, int argc, char **argv)
 {
+	struct MHD_OptionItem tls[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
+	                               {MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
+	                               {MHD_OPTION_END, 0, NULL}};
+	char *tls_cert = NULL, *tls_key = NULL;
 	struct sockaddr_in sin = {0};
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
@@ -1256,20 +1344,34 @@ int sim_main(const struct sim_app *app, int argc, char **argv)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)g.port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!g.tls_cert != !g.tls_key) {
+		fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", app->name);
+		return 2;
+	}
+	if (g.tls_cert) {
+		if (read_pem(g.tls_cert, &tls_cert) != 0 || read_pem(g.tls_key, &tls_key) != 0)
+			return 1;
+		tls[0].ptr_value = tls_cert;
+		tls[1].ptr_value = tls_key;
+	}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-	                         MHD_USE_POLL | MHD_USE_ERROR_LOG,
+	                         MHD_USE_POLL | MHD_USE_ERROR_LOG | (g.tls_cert ? MHD_USE_TLS : 0),
 	                     (uint16_t)g.port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	                     &sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	                     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512, MHD_OPTION_END);
+	                     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512, MHD_OPTION_ARRAY,
+	                     g.tls_cert ? tls : tls + 2, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "%s: cannot listen on 127.0.0.1:%d\n", app->name, g.port);
+		free(tls_cert);
+		free(tls_key);
 		return 1;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	g.port = info ? info->port : g.port;
 	if (!g.base_url[0])
-		snprintf(g.base_url, sizeof(g.base_url), "http://127.0.0.1:%d", g.port);
+		snprintf(g.base_url, sizeof(g.base_url), "%s://127.0.0.1:%d",
+		         g.tls_cert ? "https" : "http", g.port);
 
 	/* The state is built before the port is announced; requests that
 	 * arrive meanwhile wait on the lock. */
@@ -1280,6 +1382,8 @@ int sim_main(const struct sim_app *app, int argc, char **argv)
 	pthread_mutex_unlock(&g.lock);
 	if (rc != 0) {
 		MHD_stop_daemon(d);
+		free(tls_cert);
+		free(tls_key);
 		return 1;
 	}
 	printf("listening on 127.0.0.1:%d\n", g.port);
@@ -1301,5 +1405,7 @@ int sim_main(const struct sim_app *app, int argc, char **argv)
 	cJSON_Delete(g.by_route);
 	cJSON_Delete(g.by_status);
 	cJSON_Delete(g.by_fault);
+	free(tls_cert);
+	free(tls_key);
 	return rc;
 }
