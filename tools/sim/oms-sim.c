@@ -536,15 +536,20 @@ static const char *check_fields(const struct klass *k, const cJSON *rec, int put
 {
 	const cJSON *it;
 
+	/* Names first, as a deserializer meets them: an unknown name is
+	 * reported even when a value before it is also wrong. */
 	cJSON_ArrayForEach(it, rec)
 	{
-		const struct field *f = field_of(k, it->string);
-
-		if (!f) {
+		if (!field_of(k, it->string)) {
 			snprintf(why, cap, "Field '%s' does not exist on class %s.", it->string,
 			         k->name);
 			return it->string;
 		}
+	}
+	cJSON_ArrayForEach(it, rec)
+	{
+		const struct field *f = field_of(k, it->string);
+
 		if (put && strcmp(f->name, "Oid") == 0)
 			continue;
 		if (f->ro) {
