@@ -580,7 +580,10 @@ static void start_child(struct fw_entry *en)
 	struct oms *o = en->fw->o;
 	struct oms_entry *t = oms_track_get(o->track, en->issue);
 
-	if (t && (t->flags & OMS_T_CLOSED)) {
+	/* No note goes into a closed request; a photo still does: a child
+	 * record changes nothing the crew wrote, and the resident's picture
+	 * stays with the request (a close may overtake it after a crash). */
+	if (t && (t->flags & OMS_T_CLOSED) && en->rec->kind == RECORD_COMMENT) {
 		log_info("effect=none issue=%" PRId64 " record=%s reason=closed", en->issue,
 		         en->name);
 		done(en, "none");

@@ -194,6 +194,40 @@ static void test_photo_child_record(void **state)
 	omt_teardown(&t);
 }
 
+/* A crew closed the request before its photo arrived (after a crash, a
+ * close can overtake it): the photo is still attached, the comment's note
+ * is not written into the closed request. */
+static void test_photo_after_close(void **state)
+{
+	static const char *const u = "https://seeclickfix.com/files/1401.jpg";
+	struct omt t;
+	cJSON *st, *row;
+	int n = 0, linked = 0;
+	int64_t oid;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 1401, 122, "Hole", u);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	st = omt_state(&t);
+	oid = oid_of(omt_request_for(st, 1401, &n));
+	cJSON_Delete(st);
+	assert_int_equal(omt_close(&t, oid), 0);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_CLOSE, 1401), 1);
+	omt_attachment(&t, 1401, NULL, u);
+	omt_comment(&t, 1401, "8001", "too late");
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	st = omt_state(&t);
+	row = omt_request_for(st, 1401, &n);
+	assert_int_equal(children_with(st, oid, u, &linked), 1);
+	assert_int_equal(linked, 1);
+	assert_null(text_of(row, "NotesField"));
+	cJSON_Delete(st);
+	assert_int_equal(omt_count(&t, "outbound", SPOOL_DONE, RECORD_ATTACHMENT, 1401), 1);
+	omt_teardown(&t);
+}
+
 /* <requestPhoto/> for a request class that really has the fields: the URL
  * and true are set on the request as well, and the child is still made. */
 static void test_request_photo_fields(void **state)
@@ -431,6 +465,7 @@ int main(void)
 	    cmocka_unit_test(test_in_doubt_create),
 	    cmocka_unit_test(test_daemon_sigterm),
 	    cmocka_unit_test(test_photo_child_record),
+	    cmocka_unit_test(test_photo_after_close),
 	    cmocka_unit_test(test_request_photo_fields),
 	    cmocka_unit_test(test_failed_attachment_does_not_block),
 	};
