@@ -346,6 +346,9 @@ static const cJSON *meta_prop(const cJSON *meta, const char *cls, const char *na
 
 static void test_meta_shape(void **state)
 {
+	static const char *const bad_type[] = {"--extra-fields", "FooField:Float", NULL};
+	static const char *const empty_name[] = {"--extra-fields", ":Boolean", NULL};
+	struct simproc p;
 	long st;
 	cJSON *j = call("GET",
 	                "/api/v1/meta/Classes/"
@@ -387,6 +390,9 @@ static void test_meta_shape(void **state)
 	assert_null(meta_prop(j, "cgRequestsClass", "AttachmentField"));
 	assert_null(meta_prop(j, "cgRequestsClass", "LinkedField"));
 	cJSON_Delete(j);
+	/* An --extra-fields type the API does not have refuses to start. */
+	assert_int_not_equal(simproc_start(&p, sim_bin("OMS_SIM_BIN"), bad_type), 0);
+	assert_int_not_equal(simproc_start(&p, sim_bin("OMS_SIM_BIN"), empty_name), 0);
 	j = call("GET", "/api/v1/meta/Classes/cgRequests_cgAttachmentsClass", NULL, &st);
 	assert_int_equal(st, 200);
 	assert_string_equal(
@@ -617,6 +623,27 @@ static void test_attachments_and_meta(void **state)
 	j = call("POST", "/api/v1/classes/cgRequestsClass/1/cgRequests_cgAttachmentsClass",
 	         "{\"cgRequests_cgAttachmentsClass\":[{\"LinkedField\":true}]}", &st);
 	assert_int_equal(st, 404);
+	cJSON_Delete(j);
+	/* The child class is as strict as the request class. */
+	j = call("POST", path,
+	         "{\"cgRequests_cgAttachmentsClass\":[{\"AttachmentField\":\"https://example.org/"
+	         "r.jpeg\",\"LinkedField\":\"true\"}]}",
+	         &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(item(j, "Message")->valuestring, "'LinkedField'"));
+	assert_non_null(strstr(item(j, "Message")->valuestring, "Boolean"));
+	cJSON_Delete(j);
+	j = call("POST", path,
+	         "{\"cgRequests_cgAttachmentsClass\":[{\"attachmentField\":\"https://example.org/"
+	         "r.jpeg\"}]}",
+	         &st);
+	assert_int_equal(st, 400);
+	assert_string_equal(item(j, "Message")->valuestring,
+	                    "Field 'attachmentField' does not exist on class "
+	                    "cgRequests_cgAttachmentsClass.");
+	cJSON_Delete(j);
+	j = call("GET", path, NULL, &st);
+	assert_int_equal(total(j), 2);
 	cJSON_Delete(j);
 }
 
