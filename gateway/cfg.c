@@ -385,6 +385,7 @@ static enum err_status build_fields(struct loader *ld, const xmlNode *f)
 {
 	struct cfg_cartegraph *g = &ld->c->cg;
 	xmlNode *req = child(f, "requester"), *loc = child(f, "location"), *st = child(f, "status");
+	xmlNode *photo = child(f, "requestPhoto");
 
 	if (take_attr(&g->requester_field, req, "field", "RequesterField") ||
 	    take_attr(&g->requester_name, req, "value", "SeeClickFix") ||
@@ -399,6 +400,13 @@ static enum err_status build_fields(struct loader *ld, const xmlNode *f)
 	    take_field(&g->id_field, f, "id", "IDField") ||
 	    take_attr(&g->status_field, st, "field", "StatusField"))
 		return nomem(ld);
+	if (photo) {
+		g->request_photo_line = node_line(photo);
+		if (take_attr(&g->request_photo_attachment_field, photo, "attachment",
+		              "AttachmentField") ||
+		    take_attr(&g->request_photo_linked_field, photo, "linked", "LinkedField"))
+			return nomem(ld);
+	}
 
 	g->lat_field = attr(loc, "lat");
 	g->lng_field = attr(loc, "lng");
@@ -1001,13 +1009,18 @@ static enum err_status check_messages(struct loader *ld, const xmlNode *root)
 static enum err_status check_custom_fields(struct loader *ld, const xmlNode *root)
 {
 	const struct cfg_cartegraph *g = &ld->c->cg;
-	const char *fixed[] = {
-	    g->requester_field,   g->issue_field,
-	    g->description_field, g->location_field,
-	    g->attachment_field,  g->linked_field,
-	    g->comments_field,    g->external_id_field,
-	    g->lat_field,         g->lng_field,
-	    g->shape_field,       g->comment_route == CFG_COMMENTS_FIELD ? g->comment_field : NULL};
+	const char *fixed[] = {g->requester_field,
+	                       g->issue_field,
+	                       g->description_field,
+	                       g->location_field,
+	                       g->request_photo_attachment_field,
+	                       g->request_photo_linked_field,
+	                       g->comments_field,
+	                       g->external_id_field,
+	                       g->lat_field,
+	                       g->lng_field,
+	                       g->shape_field,
+	                       g->comment_route == CFG_COMMENTS_FIELD ? g->comment_field : NULL};
 	if (!g->base_url)
 		return ERR_OK;
 	for (size_t t = 0; t < ld->c->n_types; t++) {
@@ -1067,8 +1080,8 @@ static enum err_status check_result_field(struct loader *ld, const xmlNode *n)
 	                       g->issue_field,
 	                       g->description_field,
 	                       g->location_field,
-	                       g->attachment_field,
-	                       g->linked_field,
+	                       g->request_photo_attachment_field,
+	                       g->request_photo_linked_field,
 	                       g->comments_field,
 	                       g->notes_field,
 	                       g->external_id_field,
@@ -1237,6 +1250,8 @@ void cfg_free(struct cfg *c)
 	free(c->cg.location_field);
 	free(c->cg.attachment_field);
 	free(c->cg.linked_field);
+	free(c->cg.request_photo_attachment_field);
+	free(c->cg.request_photo_linked_field);
 	free(c->cg.comments_field);
 	free(c->cg.notes_field);
 	free(c->cg.comment_class);

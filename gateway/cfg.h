@@ -138,16 +138,22 @@ struct cfg_cartegraph {
 	char *shape_field;       /* "CgShape"        (CFG_GEO_CGSHAPE) */
 	char *description_field; /* "DescriptionField" */
 	char *location_field;    /* "LocationDescriptionField" */
-	char *attachment_field;  /* "AttachmentField" (request and child) */
-	char *linked_field;      /* "LinkedField" (request and child) */
-	char *comments_field;    /* "CommentsField" */
-	char *notes_field;       /* "NotesField" */
-	char *external_id_field; /* stores the SCF issue id; optional (NULL) */
-	char *id_field;          /* "IDField" (human request id) */
-	char *status_field;      /* "StatusField" */
-	size_t n_closed_values;  /* StatusField values that mean closed; */
-	char **closed_values;    /* default {"Closed"} */
-	char *ca_file;           /* optional (NULL): the system CA store */
+	char *attachment_field;  /* "AttachmentField" (on the attachment child) */
+	char *linked_field;      /* "LinkedField" (on the attachment child) */
+	/* <requestPhoto attachment= linked=/>: the request class itself has
+	 * photo fields, which then also get the issue's photo URL and true.
+	 * Both NULL when absent (the photo is only a child record). */
+	char *request_photo_attachment_field; /* default "AttachmentField" */
+	char *request_photo_linked_field;     /* default "LinkedField" */
+	unsigned request_photo_line;          /* line of <requestPhoto>, 0 if absent */
+	char *comments_field;                 /* "CommentsField" */
+	char *notes_field;                    /* "NotesField" */
+	char *external_id_field;              /* stores the SCF issue id; optional (NULL) */
+	char *id_field;                       /* "IDField" (human request id) */
+	char *status_field;                   /* "StatusField" */
+	size_t n_closed_values;               /* StatusField values that mean closed; */
+	char **closed_values;                 /* default {"Closed"} */
+	char *ca_file;                        /* optional (NULL): the system CA store */
 
 	/* <templates> (map.h "Messages and texts"); defaults filled in */
 	char *description_template; /* DescriptionField; MAP_DESCRIPTION_DEFAULT */

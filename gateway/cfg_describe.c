@@ -95,8 +95,11 @@ static void describe_cg(const struct cfg_cartegraph *g, struct buf *o)
 		buf_addf(o, "    location: %s (point)\n", g->shape_field);
 	buf_addf(o, "    description: %s\n    location description: %s\n", g->description_field,
 	         g->location_field);
-	buf_addf(o, "    photo: %s (URL), %s (true when there is a photo)\n", g->attachment_field,
-	         g->linked_field);
+	buf_addf(o, "    photo: a child record of %s, %s = URL, %s = true\n", g->attachment_class,
+	         g->attachment_field, g->linked_field);
+	if (g->request_photo_attachment_field)
+		buf_addf(o, "    photo on the request too: %s (URL), %s (true)\n",
+		         g->request_photo_attachment_field, g->request_photo_linked_field);
 	buf_addf(o, "    public comments: %s\n    notes: %s\n", g->comments_field, g->notes_field);
 	buf_addf(
 	    o, "  later comments: route %s, %s %s.%s%s\n", comment_route_name(g->comment_route),
@@ -263,6 +266,8 @@ static void json_cg(struct jdoc *d, cJSON *root, const struct cfg_cartegraph *g)
 	jdoc_string(d, f, "location_description", g->location_field);
 	jdoc_string(d, f, "attachment", g->attachment_field);
 	jdoc_string(d, f, "linked", g->linked_field);
+	jdoc_string(d, f, "request_photo_attachment", g->request_photo_attachment_field);
+	jdoc_string(d, f, "request_photo_linked", g->request_photo_linked_field);
 	jdoc_string(d, f, "comments", g->comments_field);
 	jdoc_string(d, f, "notes", g->notes_field);
 	jdoc_string(d, f, "external_id", g->external_id_field);

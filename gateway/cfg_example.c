@@ -66,6 +66,8 @@ static const char example[] =
     "      <location shape=\"CgShape\"/>  <!-- or lat=\"...\" lng=\"...\" -->\n"
     "      <description field=\"DescriptionField\"/>\n"
     "      <locationDescription field=\"LocationDescriptionField\"/>\n"
+    "      <!-- photos: fields of the attachment child records; add <requestPhoto/>\n"
+    "           only if the request class itself has photo fields too -->\n"
     "      <attachment field=\"AttachmentField\"/>\n"
     "      <linked field=\"LinkedField\"/>\n"
     "      <comments field=\"CommentsField\"/>\n"

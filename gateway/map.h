@@ -133,9 +133,11 @@ int map_comment_id_from_flag_url(const char *flag_url, char *out, size_t out_siz
 
 /* The create body for an issue: {"<request_class>":[{...}]} with the field
  * map, the remote request type id, the description (map_cg_description,
- * escaped), location, photo
- * (attachment + linked=true), the public comments so far, the custom
- * fields, and the external id.  ERR_PERM if the request type is unmapped. */
+ * escaped), location, the public comments so far, the custom fields, and
+ * the external id.  The photo is not in it: it goes as an attachment
+ * child record (map_cg_attachment_body), except that with <requestPhoto>
+ * its URL and true are also set on the request's own fields.  ERR_PERM if
+ * the request type is unmapped. */
 enum err_status map_cg_create_body(const struct cfg *c, const struct record_issue *is,
                                    struct buf *out, struct err *e);
 

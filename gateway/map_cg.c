@@ -207,8 +207,9 @@ enum err_status map_cg_create_body_ex(const struct cfg *c, const struct record_i
 	    add_text(row, g->description_field, buf_str(&desc)) ||
 	    (location && add_text(row, g->location_field, location)) ||
 	    (x && x->note && *x->note && x->note_field && add_text(row, x->note_field, x->note)) ||
-	    (is->media_url && (!cJSON_AddStringToObject(row, g->attachment_field, is->media_url) ||
-	                       !cJSON_AddBoolToObject(row, g->linked_field, 1))) ||
+	    (is->media_url && g->request_photo_attachment_field &&
+	     (!cJSON_AddStringToObject(row, g->request_photo_attachment_field, is->media_url) ||
+	      !cJSON_AddBoolToObject(row, g->request_photo_linked_field, 1))) ||
 	    (comments.len && add_text(row, g->comments_field, buf_str(&comments))) ||
 	    add_custom(rt, is, row)) {
 		st = oom(e);

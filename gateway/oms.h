@@ -30,13 +30,16 @@
  *     counted (notes_appends).  "child" lists the request's comment
  *     children and POSTs one unless a child carries the marker.
  *   - attachment: POST the linked child unless one with the same URL
- *     exists.
+ *     exists (also into a request closed meanwhile, where a comment's
+ *     note is skipped).  The create body itself carries no photo fields
+ *     (a standard request class has none) unless <requestPhoto> asks.
  *   - 5xx/timeouts (after the client's own retries): the record is tried
  *     again after a capped exponential back-off with jitter; other
  *     issues keep flowing inside the window.  4xx or a mapping that
  *     cannot apply: failed/ with the reason and body; later records of
  *     that issue go to hold/ ("blocked behind ...") until an operator
- *     acts.  401 after one re-login, or any fatal error: ERR_FATAL.
+ *     acts.  An attachment is the exception: one that waits, is held or
+ *     failed holds back nothing of its issue (a photo stands on its own).  401 after one re-login, or any fatal error: ERR_FATAL.
  *
  * Tracked state
  *   <spool root>/state/oms/: a snapshot and an append-only journal of

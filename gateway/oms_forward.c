@@ -598,7 +598,10 @@ static void start_child(struct fw_entry *en)
 	struct oms *o = en->fw->o;
 	struct oms_entry *t = oms_track_get(o->track, en->issue);
 
-	if (t && (t->flags & OMS_T_CLOSED)) {
+	/* No note goes into a closed request; a photo still does: a child
+	 * record changes nothing the crew wrote, and the resident's picture
+	 * stays with the request (a close may overtake it after a crash). */
+	if (t && (t->flags & OMS_T_CLOSED) && en->rec->kind == RECORD_COMMENT) {
 		log_info("effect=none issue=%" PRId64 " record=%s reason=closed", en->issue,
 		         en->name);
 		done(en, "none");
@@ -916,6 +919,15 @@ static void dispatch(struct fw_entry *en)
 
 /* ---- the window ------------------------------------------------------------ */
 
+/* A photo stands on its own: nothing later of its issue depends on it, so
+ * an attachment that waits, retries, is held or failed holds back none of
+ * the issue's later records (a resident's comment still reaches the
+ * request when its photo cannot be attached). */
+static int orders_issue(const struct fw_entry *en)
+{
+	return !(en->rec && en->rec->kind == RECORD_ATTACHMENT);
+}
+
 static void record_blocked(struct fw *fw, struct fw_entry *en, int blocked)
 {
 	struct oms_entry *t = blocked ? oms_track_add(fw->o->track, en->issue)
@@ -958,7 +970,8 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 	case FW_FAIL:
 		log_error("effect=failed issue=%" PRId64 " record=%s status=%ld reason=%s",
 		          en->issue, en->name, en->why_status, en->why ? en->why : "");
-		record_blocked(fw, en, 1);
+		if (orders_issue(en))
+			record_blocked(fw, en, 1);
 		st = spool_fail(o->out_q, en->item, &why, &e);
 		if (st == ERR_OK)
 			o->counts->failed++;
@@ -1087,7 +1100,7 @@ static enum fw_state gate(struct fw *fw, size_t i, const char **why, char *buf, 
 
 	for (size_t j = 0; j < i; j++) {
 		struct fw_entry *p = fw->win[j];
-		if (p->issue != en->issue || p->orphan)
+		if (p->issue != en->issue || p->orphan || !orders_issue(p))
 			continue;
 		if (p->st == FW_FAIL || p->st == FW_HOLD) {
 			snprintf(buf, size, "blocked behind %s of the same issue", p->name);

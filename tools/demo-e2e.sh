@@ -83,9 +83,9 @@ for line in $("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" open 
 		e2e_oms POST "/_admin/requests/$crew_oid/note" '{"text": "Crew: cones placed", "by": "crew"}' >/dev/null
 		echo "crew note on request $crew_oid: Crew: cones placed"
 	fi
-	cid=$(e2e_comment "${line#*:}" "Still there this morning, please hurry")
+	cid=$(e2e_comment "${line#*:}" "Still there this morning, please hurry" true)
 	comment_ids="$comment_ids $cid"
-	echo "resident comment $cid on issue ${line#*:}"
+	echo "resident comment $cid (with a photo) on issue ${line#*:}"
 done
 want=$((first + 3))
 e2e_wait_for 40 count_synced "$want" || echo "(not every new report arrived yet)"
@@ -170,7 +170,7 @@ step "scfgate status --config $OMS_CFG"
 "$E2E_GATE" status --config "$OMS_CFG" || true
 
 step "check"
-if e2e_oracle --min-closed "$closed"; then
+if e2e_oracle --min-closed "$closed" --min-photos 50; then
 	verdict=0
 else
 	verdict=1

@@ -1,8 +1,8 @@
 /*
  * oms_crash.c: kill -9 crash loop for `scfgate oms --once`.
  *
- * Each round commits new signed outbound records (issues, comments,
- * comment photos) with the test SCF key, runs `scfgate oms --once` and
+ * Each round commits new signed outbound records (issues, most with a
+ * photo, comments, comment photos) with the test SCF key, runs `scfgate oms --once` and
  * SIGKILLs it at a random moment (every fourth round it may finish),
  * then lets a "crew" close some requests in oms-sim.  At the end it runs
  * without kills until the queue is drained and closings are polled, and
@@ -10,7 +10,9 @@
  *   - exactly one Cartegraph request per SCF issue;
  *   - every comment exactly once in its request's CommentsField (the
  *     default comment route);
- *   - every photo exactly once as a linked attachment of its request;
+ *   - every photo exactly once as a linked attachment of its request, and
+ *     none on the request itself (the simulator's class has no photo
+ *     fields);
  *   - exactly one ack per issue;
  *   - exactly one close record per closed request, none for open ones.
  * Exit 0 when the oracle holds; 1 with the first violation otherwise.
@@ -30,6 +32,7 @@ struct issue {
 	int64_t id;
 	int ncomments;
 	int closed; /* closed by the crew in oms-sim */
+	int photo;  /* the issue has a photo of its own */
 };
 
 static struct issue issues[MAX_ISSUES];
@@ -53,7 +56,15 @@ static void feed(struct omt *t, unsigned *seed)
 	for (int k = 0; k < 3 && nissues < MAX_ISSUES; k++) {
 		struct issue *is = &issues[nissues++];
 		is->id = 50000 + nissues;
-		omt_issue(t, is->id, nissues % 2 ? 122 : 5763, "Crash loop <b>issue</b>", NULL);
+		/* Most reports carry a photo, committed after the issue as the
+		 * SCF half does. */
+		is->photo = nissues % 4 != 0;
+		snprintf(url, sizeof(url), "https://seeclickfix.com/files/i%" PRId64 ".jpg",
+		         is->id);
+		omt_issue(t, is->id, nissues % 2 ? 122 : 5763, "Crash loop <b>issue</b>",
+		          is->photo ? url : NULL);
+		if (is->photo)
+			omt_attachment(t, is->id, NULL, url);
 	}
 	for (int k = 0; k < 6; k++) {
 		struct issue *is = &issues[rand_r(seed) % nissues];
@@ -107,6 +118,30 @@ static void oracle(struct omt *t)
 		CHECK(closes == (size_t)is->closed,
 		      "issue %" PRId64 ": %zu close records (closed=%d)", is->id, closes,
 		      is->closed);
+		CHECK(!cJSON_GetObjectItemCaseSensitive(row, "AttachmentField"),
+		      "issue %" PRId64 ": the request has an AttachmentField", is->id);
+		if (is->photo && row) {
+			size_t seen = 0, linked = 0;
+
+			snprintf(url, sizeof(url), "https://seeclickfix.com/files/i%" PRId64 ".jpg",
+			         is->id);
+			cJSON_ArrayForEach(a, att)
+			{
+				const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "_parent");
+				const cJSON *u =
+				    cJSON_GetObjectItemCaseSensitive(a, "AttachmentField");
+				if (cJSON_IsNumber(p) && cJSON_IsNumber(oid) &&
+				    p->valuedouble == oid->valuedouble && cJSON_IsString(u) &&
+				    strcmp(u->valuestring, url) == 0) {
+					seen++;
+					linked += cJSON_IsTrue(
+					    cJSON_GetObjectItemCaseSensitive(a, "LinkedField"));
+				}
+			}
+			CHECK(seen == 1 && linked == 1,
+			      "issue %" PRId64 ": its photo is %zu attachments (%zu linked)",
+			      is->id, seen, linked);
+		}
 		for (int c = 0; c < is->ncomments && row; c++) {
 			size_t seen = 0;
 			snprintf(marker, sizeof(marker), "[scf-comment %" PRId64 "%03d]", is->id,

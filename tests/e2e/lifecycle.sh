@@ -126,7 +126,7 @@ n=0
 for issue in $open_issues; do
 	n=$((n + 1))
 	[ $n -le 6 ] || break
-	e2e_comment "$issue" "Resident comment A on $issue" >/dev/null
+	e2e_comment "$issue" "Resident comment A on $issue" true >/dev/null
 	[ $((n % 2)) -eq 0 ] && e2e_comment "$issue" "Resident comment B on $issue" >/dev/null
 done
 settle "nine resident comments appear exactly once in Cartegraph"
@@ -186,7 +186,7 @@ check "the transport delivered torn pieces" grep -q '^piece ' "$work/logs/transp
 check "the transport delivered files twice" grep -q '^again ' "$work/logs/transport.log"
 
 e2e_dump
-if e2e_oracle --min-synced 15 --min-closed 5 >"$work/oracle.last"; then
+if e2e_oracle --min-synced 15 --min-closed 5 --min-photos 60 >"$work/oracle.last"; then
 	ok "final oracle: $(cat "$work/oracle.last")"
 else
 	bad "final oracle"

@@ -48,6 +48,8 @@ static void test_forward_paths(void **state)
 	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
 	assert_true(omt_issue(&t, 1001, 122, "Deep hole <script>alert(1)</script> &#60;",
 	                      "https://seeclickfix.com/files/1001.jpg") > 0);
+	/* the SCF half commits the issue's photo as its own record */
+	assert_true(omt_attachment(&t, 1001, NULL, "https://seeclickfix.com/files/1001.jpg") > 0);
 	assert_true(omt_comment(&t, 1001, "5001", "Still there") > 0);
 	assert_true(omt_attachment(&t, 1001, "5001", "https://seeclickfix.com/files/c5001.jpg") >
 	            0);
@@ -60,8 +62,7 @@ static void test_forward_paths(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(text_of(row, "RequesterField"), "SeeClickFix");
 	assert_string_equal(text_of(row, "IssueField"), "Pothole");
-	assert_string_equal(text_of(row, "AttachmentField"),
-	                    "https://seeclickfix.com/files/1001.jpg");
+	assert_null(cJSON_GetObjectItemCaseSensitive(row, "AttachmentField"));
 	assert_non_null(strstr(text_of(row, "DescriptionField"), "Deep hole"));
 	/* escaped, not dropped */
 	assert_null(strstr(text_of(row, "DescriptionField"), "<script"));
@@ -74,11 +75,13 @@ static void test_forward_paths(void **state)
 	cJSON_ArrayForEach(a, att)
 	{
 		if (text_of(a, "AttachmentField") &&
-		    strcmp(text_of(a, "AttachmentField"),
-		           "https://seeclickfix.com/files/c5001.jpg") == 0)
+		    (strcmp(text_of(a, "AttachmentField"),
+		            "https://seeclickfix.com/files/c5001.jpg") == 0 ||
+		     strcmp(text_of(a, "AttachmentField"),
+		            "https://seeclickfix.com/files/1001.jpg") == 0))
 			atts++;
 	}
-	assert_int_equal(atts, 1);
+	assert_int_equal(atts, 2);
 	omt_request_for(st, 1002, &n);
 	assert_int_equal(n, 1);
 	cJSON_Delete(st);
@@ -93,7 +96,212 @@ static void test_forward_paths(void **state)
 	assert_int_equal(omt_run(&t, 0, NULL), 0);
 	st = omt_state(&t);
 	assert_int_equal(cJSON_GetArraySize(omt_requests(st)), 2);
-	assert_int_equal(cJSON_GetArraySize(omt_attachments(st)), 1);
+	assert_int_equal(cJSON_GetArraySize(omt_attachments(st)), 2);
+	cJSON_Delete(st);
+	omt_teardown(&t);
+}
+
+/* The attachment children of a request with url, and how many rows of
+ * them have LinkedField true. */
+static int children_with(cJSON *st, int64_t oid, const char *url, int *linked)
+{
+	cJSON *a;
+	int n = 0;
+
+	*linked = 0;
+	cJSON_ArrayForEach(a, omt_attachments(st))
+	{
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "_parent");
+
+		if (!cJSON_IsNumber(p) || (int64_t)p->valuedouble != oid ||
+		    !text_of(a, "AttachmentField") || strcmp(text_of(a, "AttachmentField"), url))
+			continue;
+		n++;
+		*linked += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "LinkedField"));
+	}
+	return n;
+}
+
+static void replay_all(struct omt *t, size_t want)
+{
+	struct cfg *c = NULL;
+	struct err e;
+	size_t nrep = 0;
+
+	err_clear(&e);
+	assert_int_equal(cfg_load_file(t->config, &c, &e), ERR_OK);
+	assert_int_equal(oms_replay(c, NULL, 0, 0, &nrep, &e), ERR_OK);
+	assert_int_equal(nrep, want);
+	cfg_free(c);
+}
+
+/* Against a strict Cartegraph (no photo fields on the request class) an
+ * issue with a photo is created without them, and the photo becomes
+ * exactly one linked child record: also when the POST of the child took
+ * effect but its answer was lost, and on a replay. */
+static void test_photo_child_record(void **state)
+{
+	static const char *const u1 = "https://seeclickfix.com/files/1101.jpg";
+	static const char *const u2 = "https://seeclickfix.com/files/1102.jpg";
+	struct omt t;
+	struct spool_stats ss;
+	cJSON *st, *row;
+	int n = 0, linked = 0;
+	int64_t oid1, oid2;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 1101, 122, "Hole with a photo", u1);
+	omt_attachment(&t, 1101, NULL, u1);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 1101), 1);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &ss, NULL), ERR_OK);
+	assert_int_equal(ss.count[SPOOL_FAILED], 0);
+	assert_int_equal(ss.count[SPOOL_HOLD], 0);
+	st = omt_state(&t);
+	row = omt_request_for(st, 1101, &n);
+	assert_int_equal(n, 1);
+	assert_null(cJSON_GetObjectItemCaseSensitive(row, "AttachmentField"));
+	assert_null(cJSON_GetObjectItemCaseSensitive(row, "LinkedField"));
+	oid1 = oid_of(row);
+	assert_int_equal(children_with(st, oid1, u1, &linked), 1);
+	assert_int_equal(linked, 1);
+	cJSON_Delete(st);
+
+	/* The child's POST takes effect, then the connection drops (the list
+	 * before it goes through): the retry finds the child. */
+	omt_issue(&t, 1102, 122, "Another hole", u2);
+	omt_attachment(&t, 1102, NULL, u2);
+	assert_int_equal(omt_faults(&t, "{\"after_apply\":true,\"fail_next\":{\"count\":1,"
+	                                "\"skip\":1,\"kind\":\"drop\"},\"path_prefix\":"
+	                                "\"/api/v1/classes/cgRequestsClass/\"}"),
+	                 0);
+	assert_int_equal(omt_run(&t, 0, (const char *const[]){"--retry-ms", "20", NULL}), 0);
+	assert_true(omt_log_has(&t, "reason=attachment-present"));
+	st = omt_state(&t);
+	oid2 = oid_of(omt_request_for(st, 1102, &n));
+	assert_int_equal(children_with(st, oid2, u2, &linked), 1);
+	assert_int_equal(linked, 1);
+	cJSON_Delete(st);
+	assert_int_equal(omt_count(&t, "outbound", SPOOL_DONE, RECORD_ATTACHMENT, 0), 2);
+
+	/* A replay of everything changes nothing. */
+	replay_all(&t, 4);
+	st = omt_state(&t);
+	assert_int_equal(cJSON_GetArraySize(omt_requests(st)), 2);
+	assert_int_equal(cJSON_GetArraySize(omt_attachments(st)), 2);
+	assert_int_equal(children_with(st, oid1, u1, &linked), 1);
+	assert_int_equal(children_with(st, oid2, u2, &linked), 1);
+	cJSON_Delete(st);
+	omt_teardown(&t);
+}
+
+/* A crew closed the request before its photo arrived (after a crash, a
+ * close can overtake it): the photo is still attached, the comment's note
+ * is not written into the closed request. */
+static void test_photo_after_close(void **state)
+{
+	static const char *const u = "https://seeclickfix.com/files/1401.jpg";
+	struct omt t;
+	cJSON *st, *row;
+	int n = 0, linked = 0;
+	int64_t oid;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 1401, 122, "Hole", u);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	st = omt_state(&t);
+	oid = oid_of(omt_request_for(st, 1401, &n));
+	cJSON_Delete(st);
+	assert_int_equal(omt_close(&t, oid), 0);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_CLOSE, 1401), 1);
+	omt_attachment(&t, 1401, NULL, u);
+	omt_comment(&t, 1401, "8001", "too late");
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	st = omt_state(&t);
+	row = omt_request_for(st, 1401, &n);
+	assert_int_equal(children_with(st, oid, u, &linked), 1);
+	assert_int_equal(linked, 1);
+	assert_null(text_of(row, "NotesField"));
+	cJSON_Delete(st);
+	assert_int_equal(omt_count(&t, "outbound", SPOOL_DONE, RECORD_ATTACHMENT, 1401), 1);
+	omt_teardown(&t);
+}
+
+/* <requestPhoto/> for a request class that really has the fields: the URL
+ * and true are set on the request as well, and the child is still made. */
+static void test_request_photo_fields(void **state)
+{
+	static const char *const sim[] = {
+	    "--extra-fields", "SCFIssueIDField,AttachmentField:String,LinkedField:Boolean", NULL};
+	static const char *const u = "https://seeclickfix.com/files/1301.jpg";
+	struct omt t;
+	cJSON *st, *row;
+	int n = 0, linked = 0;
+
+	(void)state;
+	assert_int_equal(omt_setup_fields(&t, sim, NULL, "<requestPhoto/>"), 0);
+	omt_issue(&t, 1301, 122, "Hole", u);
+	omt_attachment(&t, 1301, NULL, u);
+	omt_issue(&t, 1302, 122, "No photo", NULL);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	st = omt_state(&t);
+	row = omt_request_for(st, 1301, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(text_of(row, "AttachmentField"), u);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "LinkedField")));
+	assert_int_equal(children_with(st, oid_of(row), u, &linked), 1);
+	assert_int_equal(linked, 1);
+	row = omt_request_for(st, 1302, &n);
+	assert_int_equal(n, 1);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(row, "AttachmentField")));
+	cJSON_Delete(st);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 0), 2);
+	omt_teardown(&t);
+}
+
+/* A photo that cannot be attached fails on its own: the request exists,
+ * the resident is acknowledged, and the issue's comments before and after
+ * the failure reach the request; nothing is held. */
+static void test_failed_attachment_does_not_block(void **state)
+{
+	struct omt t;
+	struct spool_stats ss;
+	cJSON *st, *row;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 1201, 122, "Hole", "https://seeclickfix.com/files/1201.jpg");
+	omt_attachment(&t, 1201, NULL, "https://seeclickfix.com/files/1201.jpg");
+	omt_comment(&t, 1201, "7001", "behind the photo");
+	/* Every call on the request's children is refused (400): permanent. */
+	assert_int_equal(omt_faults(&t, "{\"fail_next\":{\"count\":100,\"kind\":\"error\","
+	                                "\"status\":400},\"path_prefix\":"
+	                                "\"/api/v1/classes/cgRequestsClass/\"}"),
+	                 0);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	assert_int_equal(omt_count(&t, "outbound", SPOOL_FAILED, RECORD_ATTACHMENT, 1201), 1);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_ACK, 1201), 1);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &ss, NULL), ERR_OK);
+	assert_int_equal(ss.count[SPOOL_HOLD], 0);
+	assert_int_equal(ss.count[SPOOL_FAILED], 1);
+	assert_int_equal(omt_count(&t, "outbound", SPOOL_DONE, RECORD_COMMENT, 1201), 1);
+
+	/* A later comment of the same issue is not held either. */
+	omt_comment(&t, 1201, "7002", "after the failure");
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &ss, NULL), ERR_OK);
+	assert_int_equal(ss.count[SPOOL_HOLD], 0);
+	assert_int_equal(omt_count(&t, "outbound", SPOOL_DONE, RECORD_COMMENT, 1201), 2);
+	st = omt_state(&t);
+	row = omt_request_for(st, 1201, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(omt_occurrences(text_of(row, "NotesField"), "[scf-comment 7001]"), 1);
+	assert_int_equal(omt_occurrences(text_of(row, "NotesField"), "[scf-comment 7002]"), 1);
+	assert_int_equal(cJSON_GetArraySize(omt_attachments(st)), 0);
 	cJSON_Delete(st);
 	omt_teardown(&t);
 }
@@ -262,9 +470,15 @@ static void test_daemon_sigterm(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_forward_paths),  cmocka_unit_test(test_notes_read_modify_write),
-	    cmocka_unit_test(test_poll_close),     cmocka_unit_test(test_in_doubt_create),
+	    cmocka_unit_test(test_forward_paths),
+	    cmocka_unit_test(test_notes_read_modify_write),
+	    cmocka_unit_test(test_poll_close),
+	    cmocka_unit_test(test_in_doubt_create),
 	    cmocka_unit_test(test_daemon_sigterm),
+	    cmocka_unit_test(test_photo_child_record),
+	    cmocka_unit_test(test_photo_after_close),
+	    cmocka_unit_test(test_request_photo_fields),
+	    cmocka_unit_test(test_failed_attachment_does_not_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,6 +56,7 @@ static const char config_fmt[] =
     "    %s\n"
     "    <fields>\n"
     "      <externalId field=\"SCFIssueIDField\"/>\n"
+    "      %s\n"
     "    </fields>\n"
     "  </cartegraph>\n"
     "  <requestTypes>\n"
@@ -71,6 +72,12 @@ static const char config_fmt[] =
     "</scfgate>\n";
 
 int omt_setup(struct omt *t, const char *const sim_args[], const char *cg_extra)
+{
+	return omt_setup_fields(t, sim_args, cg_extra, NULL);
+}
+
+int omt_setup_fields(struct omt *t, const char *const sim_args[], const char *cg_extra,
+                     const char *fields_extra)
 {
 	const char *src = env_or("SCFGATE_SOURCE_DIR", ".");
 	const char *args[40];
@@ -118,7 +125,7 @@ int omt_setup(struct omt *t, const char *const sim_args[], const char *cg_extra)
 	}
 	if (asprintf(&text, config_fmt, t->root, t->dir, src, t->sim.base,
 	             getenv("OMT_AUTH") ? getenv("OMT_AUTH") : "basic", t->dir,
-	             cg_extra ? cg_extra : "") < 0)
+	             cg_extra ? cg_extra : "", fields_extra ? fields_extra : "") < 0)
 		return -1;
 	if (write_text(t->config, text, 0640) != 0) {
 		free(text);

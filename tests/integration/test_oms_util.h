@@ -33,6 +33,9 @@ struct omt {
  * before <fields> (e.g. "<concurrency>4</concurrency>"), may be NULL.
  * Returns 0 or -1. */
 int omt_setup(struct omt *t, const char *const sim_args[], const char *cg_extra);
+/* omt_setup with fields_extra inside <fields> (e.g. "<requestPhoto/>"). */
+int omt_setup_fields(struct omt *t, const char *const sim_args[], const char *cg_extra,
+                     const char *fields_extra);
 void omt_teardown(struct omt *t);
 
 /* Commit outbound records (signed by the test SCF key). */

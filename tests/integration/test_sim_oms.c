@@ -23,8 +23,17 @@ static struct simproc oms;
 static int group_setup(void **state)
 {
 	static const char *const args[] = {
-	    "--user", "city",           "--password",      "s3cret", "--requests",
-	    "4",      "--extra-fields", "SCFIssueIDField", NULL};
+	    "--user",
+	    "city",
+	    "--password",
+	    "s3cret",
+	    "--requests",
+	    "4",
+	    "--extra-fields",
+	    "SCFIssueIDField,UrgentField:Boolean,CrewCountField:Integer,DueField:Date",
+	    "--issues",
+	    "Pothole,Graffiti,Sinkhole,Retired Issue:inactive",
+	    NULL};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return simproc_start(&oms, sim_bin("OMS_SIM_BIN"), args);
@@ -88,7 +97,7 @@ static long create(const char *issue, const char *scf_id, char *idfield, size_t 
 	    body, sizeof(body),
 	    "{\"cgRequestsClass\":[{\"RequesterField\":\"SeeClickFix\",\"IssueField\":\"%s\","
 	    "\"DescriptionField\":\"Deep pothole\\nQ: Is it hazardous? A: Yes\","
-	    "\"LocationDescriptionField\":\"12 Elm St\",\"LinkedField\":false,"
+	    "\"LocationDescriptionField\":\"12 Elm St\",\"UrgentField\":false,"
 	    "\"SCFIssueIDField\":\"%s\","
 	    "\"CgShape\":{\"ShapeType\":1,\"Points\":[{\"Lat\":41.3,\"Lng\":-72.9}],\"Breaks\":[],"
 	    "\"Center\":{\"Lat\":41.3,\"Lng\":-72.9}}}]}",
@@ -149,8 +158,251 @@ static void test_create_and_get(void **state)
 	assert_true(cJSON_IsString(item(j, "Message")));
 	cJSON_Delete(j);
 	j = call("POST", "/api/v1/classes/cgRequestsClass",
-	         "{\"cgRequestsClass\":[{\"LinkedField\":\"yes\"}]}", &st);
+	         "{\"cgRequestsClass\":[{\"UrgentField\":\"yes\"}]}", &st);
 	assert_int_equal(st, 400);
+	cJSON_Delete(j);
+}
+
+static long count_requests(void)
+{
+	long st, n;
+	cJSON *j = call("GET", "/api/v1/classes/cgRequestsClass?fields=Oid", NULL, &st);
+
+	assert_int_equal(st, 200);
+	n = total(j);
+	cJSON_Delete(j);
+	return n;
+}
+
+/* POST one record body; expect 400 with exactly this Message (or one that
+ * contains every part given) and nothing stored. */
+static void refused(const char *record, const char *exact, const char *part1, const char *part2)
+{
+	char body[1024];
+	long st, before = count_requests();
+	cJSON *j;
+	const char *msg;
+
+	snprintf(body, sizeof(body), "{\"cgRequestsClass\":[%s]}", record);
+	j = call("POST", "/api/v1/classes/cgRequestsClass", body, &st);
+	assert_int_equal(st, 400);
+	assert_non_null(j);
+	msg = item(j, "Message")->valuestring;
+	if (exact)
+		assert_string_equal(msg, exact);
+	if (part1 && !strstr(msg, part1))
+		fail_msg("'%s' does not name '%s'", msg, part1);
+	if (part2 && !strstr(msg, part2))
+		fail_msg("'%s' does not name '%s'", msg, part2);
+	cJSON_Delete(j);
+	assert_int_equal(count_requests(), before);
+}
+
+/* A standard request class has no photo fields; names are exact. */
+static void test_strict_unknown_and_case(void **state)
+{
+	refused("{\"IssueField\":\"Pothole\",\"AttachmentField\":\"https://x.org/p.jpeg\","
+	        "\"LinkedField\":true}",
+	        "Field 'AttachmentField' does not exist on class cgRequestsClass.", NULL, NULL);
+	refused("{\"IssueField\":\"Pothole\",\"LinkedField\":true}",
+	        "Field 'LinkedField' does not exist on class cgRequestsClass.", NULL, NULL);
+	refused("{\"IssueField\":\"Pothole\",\"descriptionField\":\"x\"}",
+	        "Field 'descriptionField' does not exist on class cgRequestsClass.", NULL, NULL);
+	refused("{\"IssueField\":\"Pothole\",\"SCFIssueIdField\":\"1\"}",
+	        "Field 'SCFIssueIdField' does not exist on class cgRequestsClass.", NULL, NULL);
+	/* One bad record refuses the whole body: the good one is not kept. */
+	refused("{\"IssueField\":\"Pothole\",\"SCFIssueIDField\":\"9901\"},"
+	        "{\"IssueField\":\"Pothole\",\"Nope\":1}",
+	        "Field 'Nope' does not exist on class cgRequestsClass.", NULL, NULL);
+}
+
+static void test_strict_types_and_read_only(void **state)
+{
+	long oid = create("Pothole", "9101", NULL, 0), st;
+	char body[512];
+	cJSON *j;
+
+	refused("{\"UrgentField\":\"true\"}", NULL, "'UrgentField'", "Boolean");
+	refused("{\"UrgentField\":1}", NULL, "'UrgentField'", "Boolean");
+	refused("{\"TasksField\":\"1\"}", NULL, "'TasksField'", "Number");
+	refused("{\"CrewCountField\":\"2\"}", NULL, "'CrewCountField'", "Integer");
+	refused("{\"CrewCountField\":2.5}", NULL, "'CrewCountField'", "Integer");
+	refused("{\"CgShape\":\"POINT(1 2)\"}", NULL, "'CgShape'", "Shape");
+	refused("{\"DescriptionField\":{\"a\":1}}", NULL, "'DescriptionField'", "String");
+	refused("{\"DueField\":\"soon\"}", NULL, "'DueField'", "Date");
+	refused("{\"EntryDateField\":\"2026-01-01T00:00:00\"}", NULL, "'EntryDateField'",
+	        "read-only");
+	refused("{\"Oid\":5}", NULL, "'Oid'", "read-only");
+	/* The typed extra fields take their own type. */
+	j = call("POST", "/api/v1/classes/cgRequestsClass",
+	         "{\"cgRequestsClass\":[{\"UrgentField\":true,\"CrewCountField\":3,"
+	         "\"SCFIssueIDField\":\"9102\","
+	         "\"TasksField\":1.5,\"DueField\":\"2026-03-01T08:00:00\"}]}",
+	         &st);
+	assert_int_equal(st, 200);
+	cJSON_Delete(j);
+	/* A PUT is checked the same way and changes nothing when refused. */
+	snprintf(body, sizeof(body),
+	         "{\"cgRequestsClass\":[{\"Oid\":%ld,\"NotesField\":\"n\","
+	         "\"LastModifiedByField\":\"me\"}]}",
+	         oid);
+	j = call("PUT", "/api/v1/classes/cgRequestsClass", body, &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(item(j, "Message")->valuestring, "'LastModifiedByField'"));
+	cJSON_Delete(j);
+	snprintf(body, sizeof(body),
+	         "{\"cgRequestsClass\":[{\"Oid\":%ld,\"NotesField\":\"n\","
+	         "\"notesField\":\"m\"}]}",
+	         oid);
+	j = call("PUT", "/api/v1/classes/cgRequestsClass", body, &st);
+	assert_int_equal(st, 400);
+	assert_string_equal(item(j, "Message")->valuestring,
+	                    "Field 'notesField' does not exist on class cgRequestsClass.");
+	cJSON_Delete(j);
+	snprintf(body, sizeof(body), "/api/v1/classes/cgRequestsClass/%ld", oid);
+	j = call("GET", body, NULL, &st);
+	assert_true(
+	    cJSON_IsNull(item(cJSON_GetArrayItem(item(j, "cgRequestsClass"), 0), "NotesField")));
+	cJSON_Delete(j);
+}
+
+static void test_issue_lookup(void **state)
+{
+	long st;
+	cJSON *j;
+	const cJSON *r;
+	int active = 0, inactive = 0;
+
+	refused("{\"IssueField\":\"Pothole \"}", NULL, "'Pothole '", "cgRequestIssuesClass");
+	refused("{\"IssueField\":\"Street Light\"}", NULL, "'Street Light'", "IssueField");
+	refused("{\"IssueField\":\"Retired Issue\"}", NULL, "'Retired Issue'", NULL);
+	refused("{\"IssueField\":7}", NULL, "'IssueField'", "Lookup");
+	/* The library, as the reference queries it. */
+	j = call("GET", "/api/v1/classes/cgRequestIssuesClass", NULL, &st);
+	assert_int_equal(st, 200);
+	assert_int_equal(total(j), 4);
+	cJSON_ArrayForEach(r, item(j, "cgRequestIssuesClass"))
+	{
+		assert_true(cJSON_IsNumber(item(r, "Oid")));
+		assert_true(cJSON_IsString(item(r, "IssueField")));
+		if (cJSON_IsTrue(item(r, "InactiveField")))
+			inactive++;
+		else
+			active++;
+	}
+	assert_int_equal(active, 3);
+	assert_int_equal(inactive, 1);
+	cJSON_Delete(j);
+	j = call(
+	    "GET",
+	    "/api/v1/classes/cgRequestIssuesClass?fields=Oid,IssueField&filter=%28%28%5BInactive"
+	    "%5D%20is%20equal%20to%20false%29%29&limit=2&offset=1",
+	    NULL, &st);
+	assert_int_equal(st, 200);
+	assert_int_equal(total(j), 3);
+	assert_int_equal(cJSON_GetArraySize(item(j, "cgRequestIssuesClass")), 2);
+	r = cJSON_GetArrayItem(item(j, "cgRequestIssuesClass"), 0);
+	assert_int_equal(cJSON_GetArraySize(r), 2);
+	assert_string_equal(item(r, "IssueField")->valuestring, "Graffiti");
+	cJSON_Delete(j);
+	/* Read-only for the API user. */
+	j = call("POST", "/api/v1/classes/cgRequestIssuesClass",
+	         "{\"cgRequestIssuesClass\":[{\"IssueField\":\"Street Light\"}]}", &st);
+	assert_int_equal(st, 403);
+	cJSON_Delete(j);
+	j = call("GET", "/api/v1/meta/Classes/cgRequestIssuesClass", NULL, &st);
+	assert_int_equal(st, 200);
+	{
+		const cJSON *m = cJSON_GetArrayItem(item(j, "Classes"), 0);
+		char *props = cJSON_PrintUnformatted(item(m, "Properties"));
+
+		assert_string_equal(item(m, "Name")->valuestring, "cgRequestIssuesClass");
+		assert_int_equal(cJSON_GetArraySize(item(m, "Children")), 0);
+		assert_non_null(strstr(props, "{\"Name\":\"InactiveField\",\"DisplayName\":"
+		                              "\"Inactive\",\"DataType\":\"Boolean\","
+		                              "\"IsReadOnly\":false}"));
+		free(props);
+	}
+	cJSON_Delete(j);
+}
+
+/* The property of one field in a class's meta, or NULL. */
+static const cJSON *meta_prop(const cJSON *meta, const char *cls, const char *name)
+{
+	const cJSON *c, *p;
+
+	cJSON_ArrayForEach(c, item(meta, "Classes"))
+	{
+		if (strcmp(item(c, "Name")->valuestring, cls) != 0)
+			continue;
+		cJSON_ArrayForEach(p, item(c, "Properties"))
+		{
+			if (strcmp(item(p, "Name")->valuestring, name) == 0)
+				return p;
+		}
+	}
+	return NULL;
+}
+
+static void test_meta_shape(void **state)
+{
+	static const char *const bad_type[] = {"--extra-fields", "FooField:Float", NULL};
+	static const char *const empty_name[] = {"--extra-fields", ":Boolean", NULL};
+	struct simproc p;
+	long st;
+	cJSON *j = call("GET",
+	                "/api/v1/meta/Classes/"
+	                "cgRequestsClass?classNames=cgRequestsClass,cgRequests_cgAttachmentsClass",
+	                NULL, &st);
+	char *s;
+	const cJSON *m;
+
+	assert_int_equal(st, 200);
+	cJSON_Delete(j);
+	j = call("GET", "/api/v1/meta/Classes/cgRequestsClass", NULL, &st);
+	assert_int_equal(st, 200);
+	assert_int_equal(cJSON_GetArraySize(item(j, "Classes")), 1);
+	m = cJSON_GetArrayItem(item(j, "Classes"), 0);
+	assert_string_equal(item(m, "Name")->valuestring, "cgRequestsClass");
+	assert_int_equal(cJSON_GetArraySize(item(m, "Children")), 1);
+	assert_string_equal(cJSON_GetArrayItem(item(m, "Children"), 0)->valuestring,
+	                    "cgRequests_cgAttachmentsClass");
+	s = cJSON_PrintUnformatted(meta_prop(j, "cgRequestsClass", "IssueField"));
+	assert_string_equal(s, "{\"Name\":\"IssueField\",\"DisplayName\":\"Issue\",\"DataType\":"
+	                       "\"Lookup\",\"IsReadOnly\":false,\"LookupClass\":"
+	                       "\"cgRequestIssuesClass\"}");
+	free(s);
+	s = cJSON_PrintUnformatted(meta_prop(j, "cgRequestsClass", "EntryDateField"));
+	assert_string_equal(s, "{\"Name\":\"EntryDateField\",\"DisplayName\":\"EntryDate\","
+	                       "\"DataType\":\"Date\",\"IsReadOnly\":true}");
+	free(s);
+	assert_string_equal(
+	    item(meta_prop(j, "cgRequestsClass", "UrgentField"), "DataType")->valuestring,
+	    "Boolean");
+	assert_string_equal(
+	    item(meta_prop(j, "cgRequestsClass", "CrewCountField"), "DataType")->valuestring,
+	    "Integer");
+	assert_string_equal(
+	    item(meta_prop(j, "cgRequestsClass", "SCFIssueIDField"), "DataType")->valuestring,
+	    "String");
+	assert_string_equal(
+	    item(meta_prop(j, "cgRequestsClass", "CgShape"), "DataType")->valuestring, "Shape");
+	assert_null(meta_prop(j, "cgRequestsClass", "AttachmentField"));
+	assert_null(meta_prop(j, "cgRequestsClass", "LinkedField"));
+	cJSON_Delete(j);
+	/* An --extra-fields type the API does not have refuses to start. */
+	assert_int_not_equal(simproc_start(&p, sim_bin("OMS_SIM_BIN"), bad_type), 0);
+	assert_int_not_equal(simproc_start(&p, sim_bin("OMS_SIM_BIN"), empty_name), 0);
+	j = call("GET", "/api/v1/meta/Classes/cgRequests_cgAttachmentsClass", NULL, &st);
+	assert_int_equal(st, 200);
+	assert_string_equal(
+	    item(meta_prop(j, "cgRequests_cgAttachmentsClass", "AttachmentField"), "DataType")
+	        ->valuestring,
+	    "String");
+	assert_string_equal(
+	    item(meta_prop(j, "cgRequests_cgAttachmentsClass", "LinkedField"), "DataType")
+	        ->valuestring,
+	    "Boolean");
 	cJSON_Delete(j);
 }
 
@@ -191,7 +443,7 @@ static void test_filters(void **state)
 	}
 	j = filtered(
 	    "(([SCFIssueID] is equal to \"6001\") OR ([SCFIssueID] is equal to \"6002\")) AND "
-	    "([Status] is equal to \"Open\") AND ([Linked] is equal to false)",
+	    "([Status] is equal to \"Open\") AND ([Urgent] is equal to false)",
 	    NULL, &st);
 	assert_int_equal(total(j), 2);
 	cJSON_Delete(j);
@@ -372,6 +624,27 @@ static void test_attachments_and_meta(void **state)
 	         "{\"cgRequests_cgAttachmentsClass\":[{\"LinkedField\":true}]}", &st);
 	assert_int_equal(st, 404);
 	cJSON_Delete(j);
+	/* The child class is as strict as the request class. */
+	j = call("POST", path,
+	         "{\"cgRequests_cgAttachmentsClass\":[{\"AttachmentField\":\"https://example.org/"
+	         "r.jpeg\",\"LinkedField\":\"true\"}]}",
+	         &st);
+	assert_int_equal(st, 400);
+	assert_non_null(strstr(item(j, "Message")->valuestring, "'LinkedField'"));
+	assert_non_null(strstr(item(j, "Message")->valuestring, "Boolean"));
+	cJSON_Delete(j);
+	j = call("POST", path,
+	         "{\"cgRequests_cgAttachmentsClass\":[{\"attachmentField\":\"https://example.org/"
+	         "r.jpeg\"}]}",
+	         &st);
+	assert_int_equal(st, 400);
+	assert_string_equal(item(j, "Message")->valuestring,
+	                    "Field 'attachmentField' does not exist on class "
+	                    "cgRequests_cgAttachmentsClass.");
+	cJSON_Delete(j);
+	j = call("GET", path, NULL, &st);
+	assert_int_equal(total(j), 2);
+	cJSON_Delete(j);
 }
 
 static void test_auth(void **state)
@@ -502,6 +775,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_create_and_get),
+	    cmocka_unit_test(test_strict_unknown_and_case),
+	    cmocka_unit_test(test_strict_types_and_read_only),
+	    cmocka_unit_test(test_issue_lookup),
+	    cmocka_unit_test(test_meta_shape),
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_fields_sort_paging),
 	    cmocka_unit_test(test_put_and_crew_close),

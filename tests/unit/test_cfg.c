@@ -583,6 +583,46 @@ static void test_parser_refusals(void **state)
 	                 "    </requestType>\n"));
 	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
 	assert_non_null(strstr(e.msg, "t.xml:15: customField: DescriptionField is already filled"));
+
+	/* AttachmentField is the attachment child's: a custom field of the
+	 * request may have that name, unless <requestPhoto/> fills it */
+	snprintf(xml, sizeof(xml), "%s",
+	         minimal(NULL, cg_section,
+	                 "    <requestType id=\"5\" remoteId=\"A\">\n"
+	                 "      <customField field=\"AttachmentField\" value=\"x\"/>\n"
+	                 "    </requestType>\n"));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_OK);
+	assert_null(c->cg.request_photo_attachment_field);
+	assert_null(c->cg.request_photo_linked_field);
+	assert_int_equal(c->cg.request_photo_line, 0);
+	cfg_free(c);
+	snprintf(
+	    xml, sizeof(xml), "%s",
+	    minimal(NULL,
+	            "  <cartegraph><baseUrl>https://x/</baseUrl><credentials>c</credentials>\n"
+	            "  <fields><requestPhoto linked=\"HasPhotoField\"/></fields></cartegraph>\n",
+	            "    <requestType id=\"5\" remoteId=\"A\">\n"
+	            "      <customField field=\"AttachmentField\" value=\"x\"/>\n"
+	            "    </requestType>\n"));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "customField: AttachmentField is already filled"));
+	snprintf(
+	    xml, sizeof(xml), "%s",
+	    minimal(NULL,
+	            "  <cartegraph><baseUrl>https://x/</baseUrl><credentials>c</credentials>\n"
+	            "  <fields><requestPhoto linked=\"HasPhotoField\"/></fields></cartegraph>\n",
+	            NULL));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_OK);
+	assert_string_equal(c->cg.request_photo_attachment_field, "AttachmentField");
+	assert_string_equal(c->cg.request_photo_linked_field, "HasPhotoField");
+	assert_int_equal(c->cg.request_photo_line, 17);
+	cfg_free(c);
+	snprintf(xml, sizeof(xml), "%s",
+	         minimal(NULL,
+	                 "  <cartegraph><baseUrl>https://x/</baseUrl><credentials>c</credentials>\n"
+	                 "  <fields><requestPhoto url=\"X\"/></fields></cartegraph>\n",
+	                 NULL));
+	assert_int_equal(load(xml, 0, &c, &e), ERR_FATAL);
 }
 
 static void test_files_must_exist(void **state)

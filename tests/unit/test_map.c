@@ -548,8 +548,10 @@ static void test_create_body_photo_comments_fields_mode(void **state)
 	assert_true(cJSON_GetObjectItem(row, "LatField")->valuedouble == r->u.issue.lat);
 	assert_true(cJSON_GetObjectItem(row, "LongField")->valuedouble == r->u.issue.lng);
 	assert_null(cJSON_GetObjectItem(row, "CgShape"));
-	assert_string_equal(str_of(row, "AttachmentField"), r->u.issue.media_url);
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(row, "LinkedField")));
+	/* the photo is an attachment child record, not a request field */
+	assert_non_null(r->u.issue.media_url);
+	assert_null(cJSON_GetObjectItem(row, "AttachmentField"));
+	assert_null(cJSON_GetObjectItem(row, "LinkedField"));
 	assert_string_equal(str_of(row, "BlockedField"), "Yes");
 	/* unanswered, no default: the field is left alone */
 	assert_null(cJSON_GetObjectItem(row, "NameField"));
@@ -561,6 +563,46 @@ static void test_create_body_photo_comments_fields_mode(void **state)
 	assert_null(strstr(comments, "62315589"));
 	cJSON_Delete(row);
 	cfg_free(c);
+
+	/* <requestPhoto/>: a request class with photo fields of its own gets
+	 * the URL and true as well, under the names given. */
+	{
+		struct buf z = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+		char *at = strstr(y.data, "<location lat=");
+
+		assert_non_null(at);
+		buf_add(&z, y.data, (size_t)(at - y.data));
+		buf_adds(&z,
+		         "<requestPhoto attachment=\"PhotoUrlField\" linked=\"HasPhotoField\"/>");
+		buf_adds(&z, at);
+		if (cfg_load_mem(z.data, z.len, "photo.xml", CFG_NO_FILE_CHECKS, &c, &e) != ERR_OK)
+			fail_msg("%s", e.msg);
+		assert_string_equal(c->cg.request_photo_attachment_field, "PhotoUrlField");
+		assert_string_equal(c->cg.request_photo_linked_field, "HasPhotoField");
+		assert_true(c->cg.request_photo_line > 0);
+		buf_reset(&b);
+		assert_int_equal(map_cg_create_body(c, &r->u.issue, &b, &e), ERR_OK);
+		row = body_row(&b, "cgRequestsClass");
+		assert_string_equal(str_of(row, "PhotoUrlField"), r->u.issue.media_url);
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(row, "HasPhotoField")));
+		assert_null(cJSON_GetObjectItem(row, "AttachmentField"));
+		cJSON_Delete(row);
+		/* no photo: neither */
+		free(r->u.issue.media_url);
+		r->u.issue.media_url = NULL;
+		buf_reset(&b);
+		assert_int_equal(map_cg_create_body(c, &r->u.issue, &b, &e), ERR_OK);
+		row = body_row(&b, "cgRequestsClass");
+		assert_null(cJSON_GetObjectItem(row, "PhotoUrlField"));
+		assert_null(cJSON_GetObjectItem(row, "HasPhotoField"));
+		cJSON_Delete(row);
+		cfg_free(c);
+		buf_release(&z);
+	}
+	/* absent: no request photo fields */
+	assert_null(cfg_oms->cg.request_photo_attachment_field);
+	assert_null(cfg_oms->cg.request_photo_linked_field);
+	assert_int_equal(cfg_oms->cg.request_photo_line, 0);
 	record_free(r);
 	buf_release(&b);
 	buf_release(&x);

@@ -15,12 +15,14 @@
  *                   --ack TEXT --closing TEXT [--type-closing ID=TEXT]...
  *                   [--type-ack ID=TEXT]...
  *                   [--title ID=TEXT]... [--min-synced N] [--min-closed N]
- *                   [--comments field|notes|child:FIELD]
- *       the exact end state (see check_issue), including every synced
- *       issue's DescriptionField byte for byte (check_description); exit 1
+ *                   [--comments field|notes|child:FIELD] [--min-photos PERCENT]
+ *       the exact end state (see check_issue, check_description and
+ *       check_photos), including every synced issue's DescriptionField byte
+ *       for byte and every photo as exactly one linked child record; exit 1
  *       with one line per violation.  --comments names the gateway's comment
  *       route (default field): where a later comment must be, besides
- *       CommentsField.
+ *       CommentsField.  --min-photos: at least PERCENT of the synced issues
+ *       have a photo of their own.
  *
  * States are the simulators' GET /_admin/state documents saved to files.
  */
@@ -321,8 +323,8 @@ static int cmd_summary(int argc, char **argv)
 	printf("issues acknowledged in SeeClickFix:          %d\n", acked);
 	if (ack_example)
 		printf("  with the message: \"%s\"\n", ack_example);
-	printf("comments (CommentsField / notes / children): %zu / %zu / %zu\n", own,
-	       notes, children);
+	printf("comments (CommentsField / notes / children): %zu / %zu / %zu\n", own, notes,
+	       children);
 	printf("requests still open in Cartegraph:           %d\n", open_rq);
 	printf("requests closed by crews:                    %d\n", closed_rq);
 	printf("SCF issues closed by the gateway:            %d\n", closed_scf);
@@ -354,7 +356,7 @@ struct oracle {
 	long long types[MAX_TYPES];
 	const char *type_closing[MAX_TYPES], *type_ack[MAX_TYPES], *title[MAX_TYPES];
 	size_t n_types;
-	int violations, synced, closed, comments, descriptions;
+	int violations, synced, closed, comments, descriptions, photos, with_photo;
 	const char *route;       /* "field", "notes" or "child" */
 	const char *child_field; /* route child: the children's text field */
 	const cJSON *children;   /* route child: the comment child records */
@@ -561,7 +563,100 @@ static void check_description(struct oracle *o, const cJSON *is, const cJSON *rq
 	free(want);
 }
 
-static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs)
+static int ends_with(const char *s, const char *tail)
+{
+	size_t ls = strlen(s), lt = strlen(tail);
+
+	return ls >= lt && strcmp(s + ls - lt, tail) == 0;
+}
+
+#define MAX_PHOTOS 64
+
+/* The photos of a synced issue: its own and those of the comments that
+ * reached its request.  Each is exactly one child attachment record of
+ * the request with LinkedField true (one per URL: two comments with the
+ * same picture share it), and the request has no other children but the
+ * photo of a comment whose note a close overtook (the gateway writes no
+ * note into a closed request but still attaches the picture), at most
+ * once.  The simulator keeps a seeded photo as a path; the gateway sends
+ * the URL. */
+static void check_photos(struct oracle *o, const cJSON *is, const cJSON *rq, const cJSON *atts)
+{
+	const char *want[MAX_PHOTOS], *maybe[MAX_PHOTOS], *p;
+	size_t nw = 0, nm = 0;
+	long long id = (long long)num_of(is, "id");
+	double oid = num_of(rq, "Oid");
+	const cJSON *cm, *a;
+
+	if ((p = str_of(is, "photo")) && *p) {
+		want[nw++] = p;
+		o->with_photo++;
+	}
+	cJSON_ArrayForEach(cm, cJSON_GetObjectItemCaseSensitive(is, "comments"))
+	{
+		size_t k;
+
+		p = str_of(cm, "photo");
+		if (!p || !*p)
+			continue;
+		if (!marker_count(o, rq, (long long)num_of(cm, "id"))) {
+			if (nm < MAX_PHOTOS)
+				maybe[nm++] = p;
+			continue;
+		}
+		for (k = 0; k < nw && strcmp(want[k], p); k++)
+			;
+		if (k == nw && nw < MAX_PHOTOS)
+			want[nw++] = p;
+	}
+	for (size_t k = 0; k < nw; k++) {
+		int n = 0, linked = 0;
+
+		cJSON_ArrayForEach(a, atts)
+		{
+			const char *u = str_of(a, "AttachmentField");
+
+			if (num_of(a, "_parent") == oid && u && ends_with(u, want[k])) {
+				n++;
+				linked += cJSON_IsTrue(
+				    cJSON_GetObjectItemCaseSensitive(a, "LinkedField"));
+			}
+		}
+		o->photos++;
+		if (n != 1)
+			violation(o,
+			          "issue %lld: photo %s is %d attachment records of request %.0f",
+			          id, want[k], n, oid);
+		else if (!linked)
+			violation(o,
+			          "issue %lld: the attachment of photo %s is not LinkedField true",
+			          id, want[k]);
+	}
+	cJSON_ArrayForEach(a, atts)
+	{
+		const char *u = str_of(a, "AttachmentField");
+		size_t k, m;
+		const cJSON *b;
+
+		if (num_of(a, "_parent") != oid)
+			continue;
+		for (k = 0; k < nw && !(u && ends_with(u, want[k])); k++)
+			;
+		for (m = 0; m < nm && !(u && ends_with(u, maybe[m])); m++)
+			;
+		if (k == nw && m == nm)
+			violation(o, "issue %lld: request %.0f has an attachment %s of no photo",
+			          id, oid, u ? u : "(none)");
+		if (k < nw || m == nm)
+			continue;
+		for (b = a->next; b; b = b->next)
+			if (num_of(b, "_parent") == oid && str_of(b, "AttachmentField") &&
+			    strcmp(str_of(b, "AttachmentField"), u) == 0)
+				violation(o, "issue %lld: photo %s is attached twice", id, u);
+	}
+}
+
+static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs, const cJSON *atts)
 {
 	long long id = (long long)num_of(is, "id");
 	int ti = type_index(o, (long long)num_of(is, "request_type_id"));
@@ -621,6 +716,15 @@ static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs)
 	}
 	check_comments(o, is, rq, n_close > 0 || archived || strcmp(status, "Closed") == 0);
 	check_description(o, is, rq);
+	check_photos(o, is, rq, atts);
+}
+
+static const cJSON *oms_attachments(const cJSON *oms)
+{
+	const char *acls = str_of(oms, "attachment_class");
+
+	return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(oms, "records"),
+	                                        acls ? acls : "");
 }
 
 /* Every request carrying an SCF id belongs to a known issue; attachments
@@ -628,9 +732,7 @@ static void check_issue(struct oracle *o, const cJSON *is, const cJSON *reqs)
 static void check_requests(struct oracle *o, const cJSON *scf, const cJSON *oms)
 {
 	const cJSON *reqs = oms_requests(oms), *rq, *is, *a, *b;
-	const cJSON *recs = cJSON_GetObjectItemCaseSensitive(oms, "records");
-	const char *acls = str_of(oms, "attachment_class");
-	const cJSON *atts = cJSON_GetObjectItemCaseSensitive(recs, acls ? acls : "");
+	const cJSON *atts = oms_attachments(oms);
 
 	cJSON_ArrayForEach(rq, reqs)
 	{
@@ -675,7 +777,7 @@ static int cmd_oracle(int argc, char **argv)
 {
 	struct oracle o;
 	const char *scf_path = NULL, *oms_path = NULL;
-	int min_synced = 0, min_closed = 0;
+	int min_synced = 0, min_closed = 0, min_photos = 0;
 	const cJSON *is;
 	cJSON *scf, *oms;
 
@@ -706,6 +808,8 @@ static int cmd_oracle(int argc, char **argv)
 		else if (strcmp(k, "--comments") == 0 && strncmp(v, "child:", 6) == 0 && v[6]) {
 			o.route = "child";
 			o.child_field = v + 6;
+		} else if (strcmp(k, "--min-photos") == 0) {
+			min_photos = atoi(v);
 		} else if (strcmp(k, "--types") == 0) {
 			for (char *p = (char *)v; *p && o.n_types < MAX_TYPES;) {
 				o.types[o.n_types++] = strtoll(p, &p, 10);
@@ -741,16 +845,19 @@ static int cmd_oracle(int argc, char **argv)
 		violation(&o, "route child, but the Cartegraph state has no comment class");
 	check_requests(&o, scf, oms);
 	cJSON_ArrayForEach(is, cJSON_GetObjectItemCaseSensitive(scf, "issues"))
-	    check_issue(&o, is, oms_requests(oms));
+	    check_issue(&o, is, oms_requests(oms), oms_attachments(oms));
 	if (o.synced < min_synced)
 		violation(&o, "only %d issues synced, expected at least %d", o.synced, min_synced);
 	if (o.closed < min_closed)
 		violation(&o, "only %d requests closed, expected at least %d", o.closed,
 		          min_closed);
-	printf("oracle: %d issues synced, %d closed, %d comments checked, %d descriptions "
-	       "exact: %s (%d violations)\n",
-	       o.synced, o.closed, o.comments, o.descriptions, o.violations ? "FAILED" : "exact",
-	       o.violations);
+	if (o.with_photo * 100 < min_photos * o.synced)
+		violation(&o, "only %d of %d synced issues have a photo, expected at least %d%%",
+		          o.with_photo, o.synced, min_photos);
+	printf("oracle: %d issues synced (%d with a photo), %d closed, %d comments, %d photos, "
+	       "%d descriptions checked: %s (%d violations)\n",
+	       o.synced, o.with_photo, o.closed, o.comments, o.photos, o.descriptions,
+	       o.violations ? "FAILED" : "exact", o.violations);
 	cJSON_Delete(scf);
 	cJSON_Delete(oms);
 	return o.violations ? 1 : 0;

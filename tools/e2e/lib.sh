@@ -80,11 +80,14 @@ e2e_start_sim() {
 	eval "${name}_PORT=$port ${name}_PID=$pid"
 }
 
-# e2e_start_sims [SCF_ISSUES] [extra scf-sim args...]
+# e2e_start_sims [SCF_ISSUES] [extra scf-sim args...]: most seeded reports
+# carry a photo (E2E_PHOTO_PERCENT, default 80), as most real ones do; the
+# OMS simulator is the strict one, with only the external id field added.
 e2e_start_sims() {
 	local issues=${1:-25}
 	shift || true
-	e2e_start_sim SCF "$E2E_SCF_SIM" --issues "$issues" --org 1102 --rate-limit 0 "$@"
+	e2e_start_sim SCF "$E2E_SCF_SIM" --issues "$issues" --org 1102 --rate-limit 0 \
+		--photo-percent "${E2E_PHOTO_PERCENT:-80}" "$@"
 	if [ -n "${E2E_GEO:-}" ]; then
 		[ -x "$E2E_GEO_SIM" ] || e2e_die "$E2E_GEO_SIM is not built"
 		e2e_start_sim GEO "$E2E_GEO_SIM" --seed 1
@@ -328,9 +331,10 @@ e2e_new_issue() {
 		sed -n 's/^{"id":[ ]*\([0-9]*\).*/\1/p'
 }
 
-# e2e_comment ISSUE TEXT: a resident comments; prints the comment id.
+# e2e_comment ISSUE TEXT [PHOTO]: a resident comments (PHOTO true: with a
+# picture); prints the comment id.
 e2e_comment() {
-	e2e_scf POST "/_admin/issues/$1/comments" "{\"comment\": \"$2\", \"kind\": \"resident\", \"name\": \"Resident\"}" |
+	e2e_scf POST "/_admin/issues/$1/comments" "{\"comment\": \"$2\", \"kind\": \"resident\", \"name\": \"Resident\", \"photo\": ${3:-false}}" |
 		sed -n 's/^{"id":[ ]*\([0-9]*\).*/\1/p'
 }
 
@@ -339,7 +343,9 @@ e2e_close_request() {
 	e2e_oms POST "/_admin/requests/$1/close" "{\"note\": \"$2\", \"by\": \"crew\"}" >/dev/null
 }
 
-# e2e_oracle [extra oracle args...]: the exact end state over the dumps.
+# e2e_oracle [extra oracle args...]: the exact end state over the dumps
+# (requests, acknowledgments, closes, comments, every photo one linked
+# attachment child record).
 e2e_oracle() {
 	"$E2E_TOOL" oracle --scf "$E2E_WORK/state/scf.json" --oms "$E2E_WORK/state/oms.json" \
 		--ext "$E2E_EXT_FIELD" --types "$E2E_TYPES" --ack "$E2E_ACK" --closing "$E2E_CLOSING" \

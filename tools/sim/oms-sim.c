@@ -22,6 +22,12 @@
 #include "oms-filter.h"
 #include "simlib.h"
 
+/* Every IssueField value the repository's tests, demos and benchmarks send,
+ * and the ones of the seeded requests. */
+#define DEFAULT_ISSUES                                                                             \
+	"Pothole,Graffiti,Street Light,Streetlight Out,Garbage Cart,Light,Cart,Sinkhole,"          \
+	"Sign Down,Tree Limb,Sewer Backup"
+
 enum {
 	O_USER = 2000,
 	O_PASS,
@@ -33,7 +39,8 @@ enum {
 	O_TZ,
 	O_IDPFX,
 	O_SESS,
-	O_CMT
+	O_CMT,
+	O_ISSUES
 };
 
 static const struct option oms_opts[] = {
@@ -48,6 +55,7 @@ static const struct option oms_opts[] = {
     {"id-prefix", required_argument, 0, O_IDPFX},
     {"session-seconds", required_argument, 0, O_SESS},
     {"comment-class", required_argument, 0, O_CMT},
+    {"issues", required_argument, 0, O_ISSUES},
     {0, 0, 0, 0},
 };
 
@@ -59,8 +67,12 @@ static const char oms_usage[] =
     "  --credentials FILE     read \"user:password\" from FILE instead\n"
     "  --class NAME           request class (default cgRequestsClass)\n"
     "  --requests N           pre-existing requests entered by city staff (default 5)\n"
-    "  --extra-fields LIST    comma-separated custom fields the class also has\n"
-    "                         (e.g. SCFIssueIDField for the gateway's external id)\n"
+    "  --extra-fields LIST    comma-separated custom fields the class also has, each\n"
+    "                         Name or Name:Type (String, Boolean, Number, Integer,\n"
+    "                         Date; default String), e.g. SCFIssueIDField\n"
+    "  --issues LIST          the Request Issues library (cgRequestIssuesClass) that\n"
+    "                         IssueField looks up: comma-separated names, Name:inactive\n"
+    "                         for an inactive entry (default: " DEFAULT_ISSUES ")\n"
     "  --create-status N      status of a successful POST (default 200; 201 also seen)\n"
     "  --utc-offset +HH:MM    zone of the server's local dates (default -05:00)\n"
     "  --id-prefix TEXT       IDField prefix (default SR-)\n"
@@ -71,10 +83,12 @@ static const char oms_usage[] =
 
 #define MAX_FIELDS  64
 #define COOKIE_NAME ".ASPXAUTH"
+#define ISSUE_CLASS "cgRequestIssuesClass"
 
 struct field {
 	char name[64];
-	const char *type; /* String, Boolean, Number, Date, Integer, Shape */
+	const char *type;   /* String, Boolean, Number, Date, Integer, Shape, Lookup */
+	const char *lookup; /* the library class of a Lookup, else NULL */
 	int ro;
 };
 
@@ -90,6 +104,7 @@ static struct {
 	char pass[128];
 	char cls_name[96];
 	char extra[1024];
+	char issues[2048];
 	char id_prefix[32];
 	int n_requests;
 	int create_status;
@@ -99,6 +114,7 @@ static struct {
 	struct klass att;
 	struct klass cmt; /* --comment-class; cmt.name "" when absent */
 	char cmt_field[64];
+	struct klass lib; /* the Request Issues library IssueField looks up */
 	long next_oid;
 	long next_id;
 	cJSON *sessions; /* [{cookie, user, expires}] */
@@ -108,6 +124,7 @@ static struct {
     .pass = "scfgate-pass",
     .cls_name = "cgRequestsClass",
     .id_prefix = "SR-",
+    .issues = DEFAULT_ISSUES,
     .n_requests = 5,
     .create_status = 200,
     .tz = -300,
@@ -126,6 +143,35 @@ static struct {
 } race;
 
 /* ---- options ---- */
+
+/* The type of one --extra-fields entry, "Name" or "Name:Type" (Name is
+ * cut at the colon); NULL for an unknown type or an empty name. */
+static const char *extra_type(char *tok)
+{
+	static const char *const types[] = {"String", "Boolean", "Number", "Integer", "Date"};
+	char *colon = strchr(tok, ':');
+
+	if (!colon)
+		return tok[0] ? "String" : NULL;
+	*colon++ = '\0';
+	for (size_t i = 0; tok[0] && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(colon, types[i]) == 0)
+			return types[i];
+	return NULL;
+}
+
+static int extra_fields_ok(const char *list)
+{
+	char buf[1024], *tok, *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (!extra_type(tok))
+			return 0;
+	return 1;
+}
 
 static int read_credentials(const char *path)
 {
@@ -200,7 +246,7 @@ static int oms_option(int opt, const char *arg)
 		return numeric ? 0 : -1;
 	case O_EXTRA:
 		snprintf(S.extra, sizeof(S.extra), "%s", arg);
-		return 0;
+		return extra_fields_ok(arg) ? 0 : -1;
 	case O_CSTATUS:
 		S.create_status = (int)v;
 		return v == 200 || v == 201 ? 0 : -1;
@@ -217,11 +263,22 @@ static int oms_option(int opt, const char *arg)
 		return numeric && v > 0 ? 0 : -1;
 	case O_CMT:
 		return comment_class_option(arg);
+	case O_ISSUES:
+		snprintf(S.issues, sizeof(S.issues), "%s", arg);
+		return strlen(arg) < sizeof(S.issues) ? 0 : -1;
 	}
 	return -1;
 }
 
 /* ---- classes ---- */
+
+static const struct field *field_of(const struct klass *k, const char *name)
+{
+	for (int i = 0; i < k->nf; i++)
+		if (strcmp(k->f[i].name, name) == 0)
+			return &k->f[i];
+	return NULL;
+}
 
 static void add_field(struct klass *k, const char *name, const char *type, int ro)
 {
@@ -229,6 +286,7 @@ static void add_field(struct klass *k, const char *name, const char *type, int r
 		return;
 	snprintf(k->f[k->nf].name, sizeof(k->f[0].name), "%s", name);
 	k->f[k->nf].type = type;
+	k->f[k->nf].lookup = NULL;
 	k->f[k->nf].ro = ro;
 	k->nf++;
 }
@@ -246,12 +304,10 @@ static void classes_init(void)
 	static const char *const req_fields[][2] = {
 	    {"IDField", "String"},
 	    {"StatusField", "String"},
-	    {"IssueField", "String"},
+	    {"IssueField", "Lookup"},
 	    {"DescriptionField", "String"},
 	    {"LocationDescriptionField", "String"},
 	    {"RequesterField", "String"},
-	    {"AttachmentField", "String"},
-	    {"LinkedField", "Boolean"},
 	    {"CommentsField", "String"},
 	    {"NotesField", "String"},
 	    {"ResponseNotesField", "String"},
@@ -270,10 +326,16 @@ static void classes_init(void)
 	add_field(&S.req, "Oid", "Integer", 1);
 	for (size_t i = 0; i < sizeof(req_fields) / sizeof(req_fields[0]); i++)
 		add_field(&S.req, req_fields[i][0], req_fields[i][1], 0);
+	for (int i = 0; i < S.req.nf; i++)
+		if (strcmp(S.req.f[i].type, "Lookup") == 0)
+			S.req.f[i].lookup = ISSUE_CLASS;
 	snprintf(extra, sizeof(extra), "%s", S.extra);
-	for (tok = strtok_r(extra, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		if (tok[0])
-			add_field(&S.req, tok, "String", 0);
+	for (tok = strtok_r(extra, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const char *type = extra_type(tok);
+
+		if (type && !field_of(&S.req, tok))
+			add_field(&S.req, tok, type, 0);
+	}
 	system_fields(&S.req);
 
 	/* Child naming follows cgBridges_cgAttachmentsClass. */
@@ -285,6 +347,11 @@ static void classes_init(void)
 	add_field(&S.att, "FileNameField", "String", 0);
 	system_fields(&S.att);
 	comment_class_init();
+
+	snprintf(S.lib.name, sizeof(S.lib.name), "%s", ISSUE_CLASS);
+	add_field(&S.lib, "Oid", "Integer", 1);
+	add_field(&S.lib, "IssueField", "String", 0);
+	add_field(&S.lib, "InactiveField", "Boolean", 0);
 }
 
 static struct klass *class_by_name(const char *name)
@@ -295,14 +362,8 @@ static struct klass *class_by_name(const char *name)
 		return &S.att;
 	if (S.cmt.name[0] && strcmp(name, S.cmt.name) == 0)
 		return &S.cmt;
-	return NULL;
-}
-
-static const struct field *field_of(const struct klass *k, const char *name)
-{
-	for (int i = 0; i < k->nf; i++)
-		if (strcmp(k->f[i].name, name) == 0)
-			return &k->f[i];
+	if (strcmp(name, S.lib.name) == 0)
+		return &S.lib;
 	return NULL;
 }
 
@@ -351,16 +412,17 @@ static void message(struct sim_resp *resp, int status, const char *fmt, ...)
 	sim_resp_json(resp, status, j);
 }
 
-static void field_error(struct sim_resp *resp, const char *cls, const char *field, const char *why)
+/* A refused body: the Message says what is wrong, Errors[] names the field. */
+static void field_error(struct sim_resp *resp, const char *field, const char *why)
 {
 	cJSON *j = cJSON_CreateObject();
-	cJSON *errs = cJSON_AddArrayToObject(j, "Errors");
+	cJSON *errs;
 	cJSON *e = cJSON_CreateObject();
-	char msg[300], guid[40];
+	char guid[40];
 	uint64_t h = sim_mix((uint64_t)strlen(field) * 131 + (uint64_t)field[0]);
 
-	snprintf(msg, sizeof(msg), "The %s record could not be saved.", cls);
-	cJSON_AddStringToObject(j, "Message", msg);
+	cJSON_AddStringToObject(j, "Message", why);
+	errs = cJSON_AddArrayToObject(j, "Errors");
 	snprintf(guid, sizeof(guid), "%08x-%04x-4%03x-a%03x-%012llx", (unsigned)(h >> 32),
 	         (unsigned)(h & 0xffff), (unsigned)((h >> 16) & 0xfff),
 	         (unsigned)((h >> 4) & 0xfff),
@@ -482,36 +544,92 @@ static const char *record_text(const cJSON *rec, size_t n_records)
 	return e->s;
 }
 
-/* Check one incoming record's fields; returns NULL or the bad field. */
-static const char *check_fields(const struct klass *k, const cJSON *rec, const char **why)
+/* 1 if name is an active entry of the Request Issues library. */
+static int lookup_active(const char *name)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, S.lib.records)
+	{
+		const char *v = sim_jstr(r, "IssueField");
+
+		if (v && strcmp(v, name) == 0 &&
+		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "InactiveField")))
+			return 1;
+	}
+	return 0;
+}
+
+static int type_fits(const struct field *f, const cJSON *v)
+{
+	if (!strcmp(f->type, "Boolean"))
+		return cJSON_IsBool(v);
+	if (!strcmp(f->type, "Number"))
+		return cJSON_IsNumber(v);
+	if (!strcmp(f->type, "Integer"))
+		return cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble;
+	if (!strcmp(f->type, "Shape"))
+		return cJSON_IsObject(v);
+	if (!strcmp(f->type, "Lookup"))
+		return cJSON_IsString(v);
+	/* String and Date: Json.NET turns a number or a boolean into text. */
+	return cJSON_IsString(v) || cJSON_IsNumber(v) || cJSON_IsBool(v);
+}
+
+/* Check one incoming record's fields as Cartegraph does: names exactly as
+ * the class spells them (letter case too), writable, of the field's type,
+ * a lookup naming an active library entry.  Returns NULL or the bad field
+ * with the message in why.  A PUT names its record by Oid in the body. */
+static const char *check_fields(const struct klass *k, const cJSON *rec, int put, char *why,
+                                size_t cap)
 {
 	const cJSON *it;
 
+	/* Names first, as a deserializer meets them: an unknown name is
+	 * reported even when a value before it is also wrong. */
+	cJSON_ArrayForEach(it, rec)
+	{
+		if (!field_of(k, it->string)) {
+			snprintf(why, cap, "Field '%s' does not exist on class %s.", it->string,
+			         k->name);
+			return it->string;
+		}
+	}
 	cJSON_ArrayForEach(it, rec)
 	{
 		const struct field *f = field_of(k, it->string);
 
-		if (!f) {
-			*why = "The field does not exist on this class.";
+		if (put && strcmp(f->name, "Oid") == 0)
+			continue;
+		if (f->ro) {
+			snprintf(why, cap, "Field '%s' on class %s is read-only.", f->name,
+			         k->name);
 			return it->string;
 		}
-		if (cJSON_IsNull(it) || f->ro)
+		if (cJSON_IsNull(it))
 			continue;
-		if ((!strcmp(f->type, "Boolean") && !cJSON_IsBool(it)) ||
-		    (!strcmp(f->type, "Number") && !cJSON_IsNumber(it)) ||
-		    (!strcmp(f->type, "Shape") && !cJSON_IsObject(it)) ||
-		    ((!strcmp(f->type, "String") || !strcmp(f->type, "Date")) &&
-		     !cJSON_IsString(it) && !cJSON_IsNumber(it) && !cJSON_IsBool(it))) {
-			*why = "The value is not valid for the field's type.";
+		if (!type_fits(f, it)) {
+			snprintf(why, cap,
+			         "The value of field '%s' is not valid: the field is of type %s.",
+			         f->name, f->type);
 			return it->string;
 		}
 		if (!strcmp(f->type, "Date") && cJSON_IsString(it) && it->valuestring[0]) {
 			time_t t;
 
 			if (sim_time_parse(it->valuestring, S.tz, &t) != 0) {
-				*why = "The value is not a valid date.";
+				snprintf(why, cap,
+				         "The value of field '%s' is not a valid Date: '%.200s'.",
+				         f->name, it->valuestring);
 				return it->string;
 			}
+		}
+		if (f->lookup && it->valuestring[0] && !lookup_active(it->valuestring)) {
+			snprintf(why, cap,
+			         "The value '%.200s' of field '%s' is not an active record of "
+			         "the lookup class %s.",
+			         it->valuestring, f->name, f->lookup);
+			return it->string;
 		}
 	}
 	return NULL;
@@ -563,6 +681,33 @@ static cJSON *new_record(struct klass *k, const cJSON *src, const char *user, lo
 
 /* ---- seeded data: requests city staff entered directly ---- */
 
+/* The Request Issues library from --issues ("Name" or "Name:inactive").
+ * Its Oids are small, apart from the requests' (the rendered-record cache
+ * is keyed by Oid).  It is configuration, so it is not saved. */
+static int library_init(void)
+{
+	char buf[sizeof(S.issues)], *tok, *save = NULL;
+	long oid = 1001;
+
+	S.lib.records = cJSON_CreateArray();
+	snprintf(buf, sizeof(buf), "%s", S.issues);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		cJSON *rec = cJSON_CreateObject();
+		char *colon = strrchr(tok, ':');
+		int inactive = 0;
+
+		if (colon && strcmp(colon, ":inactive") == 0) {
+			*colon = '\0';
+			inactive = 1;
+		}
+		cJSON_AddNumberToObject(rec, "Oid", (double)oid++);
+		cJSON_AddStringToObject(rec, "IssueField", tok);
+		cJSON_AddBoolToObject(rec, "InactiveField", inactive);
+		cJSON_AddItemToArray(S.lib.records, rec);
+	}
+	return 0;
+}
+
 static int oms_start(int loaded)
 {
 	static const char *const issues[] = {"Pothole", "Sign Down", "Tree Limb", "Sewer Backup",
@@ -571,6 +716,7 @@ static int oms_start(int loaded)
 	struct sim_rng r;
 
 	classes_init();
+	library_init();
 	S.sessions = cJSON_CreateArray();
 	if (loaded)
 		return 0;
@@ -811,13 +957,15 @@ static cJSON *class_meta(const struct klass *k)
 
 	cJSON_AddStringToObject(m, "Name", k->name);
 	cJSON_AddStringToObject(m, "SingularName",
-	                        is_req   ? "Request"
-	                        : is_cmt ? "Comment"
-	                                 : "Attachment");
+	                        is_req        ? "Request"
+	                        : is_cmt      ? "Comment"
+	                        : k == &S.lib ? "Request Issue"
+	                                      : "Attachment");
 	cJSON_AddStringToObject(m, "PluralName",
-	                        is_req   ? "Requests"
-	                        : is_cmt ? "Comments"
-	                                 : "Attachments");
+	                        is_req        ? "Requests"
+	                        : is_cmt      ? "Comments"
+	                        : k == &S.lib ? "Request Issues"
+	                                      : "Attachments");
 	cJSON_AddNumberToObject(m, "BOType", is_req ? 4 : 0);
 	cJSON_AddStringToObject(m, "DefaultSort", is_req ? "[ID] Ascending" : "[Oid] Ascending");
 	if (is_req) {
@@ -849,6 +997,8 @@ static cJSON *class_meta(const struct klass *k)
 		cJSON_AddStringToObject(p, "DisplayName", disp);
 		cJSON_AddStringToObject(p, "DataType", k->f[i].type);
 		cJSON_AddBoolToObject(p, "IsReadOnly", k->f[i].ro);
+		if (k->f[i].lookup)
+			cJSON_AddStringToObject(p, "LookupClass", k->f[i].lookup);
 		cJSON_AddItemToArray(props, p);
 	}
 	return m;
@@ -1107,7 +1257,8 @@ static void create(const struct sim_req *req, struct sim_resp *resp, struct klas
 {
 	cJSON *body = NULL, *out, *arr_out;
 	const cJSON *arr = envelope(req, k, &body, resp), *rec;
-	const char *why = NULL, *bad;
+	const char *bad;
+	char why[512];
 
 	if (!arr)
 		goto out;
@@ -1117,8 +1268,8 @@ static void create(const struct sim_req *req, struct sim_resp *resp, struct klas
 			message(resp, 400, "Each %s record must be an object.", k->name);
 			goto out;
 		}
-		if ((bad = check_fields(k, rec, &why))) {
-			field_error(resp, k->name, bad, why);
+		if ((bad = check_fields(k, rec, 0, why, sizeof(why)))) {
+			field_error(resp, bad, why);
 			goto out;
 		}
 	}
@@ -1138,7 +1289,8 @@ static void update(const struct sim_req *req, struct sim_resp *resp, struct klas
 {
 	cJSON *body = NULL, *out, *arr_out, *target;
 	const cJSON *arr = envelope(req, k, &body, resp), *rec;
-	const char *why = NULL, *bad;
+	const char *bad;
+	char why[512];
 
 	if (!arr)
 		goto out;
@@ -1155,8 +1307,8 @@ static void update(const struct sim_req *req, struct sim_resp *resp, struct klas
 			        id);
 			goto out;
 		}
-		if ((bad = check_fields(k, rec, &why))) {
-			field_error(resp, k->name, bad, why);
+		if ((bad = check_fields(k, rec, 1, why, sizeof(why)))) {
+			field_error(resp, bad, why);
 			goto out;
 		}
 	}
@@ -1271,10 +1423,11 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 	}
 	resp->route = "admin";
 	if (post && strcmp(req->path, "/_admin/requests") == 0) {
-		const char *why = NULL, *bad = check_fields(&S.req, b, &why);
+		char why[512];
+		const char *bad = check_fields(&S.req, b, 0, why, sizeof(why));
 
 		if (bad) {
-			field_error(resp, S.req.name, bad, why);
+			field_error(resp, bad, why);
 		} else {
 			rec = new_record(&S.req, b, "crew", 0);
 			sim_resp_json(resp, 201, render(rec, NULL, 0));
@@ -1320,10 +1473,11 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 	} else if (post && strcmp(tail, "note-race") == 0) {
 		note_race_arm(oid, b, resp);
 	} else if (post && strcmp(tail, "fields") == 0) {
-		const char *why = NULL, *bad = check_fields(&S.req, b, &why);
+		char why[512];
+		const char *bad = check_fields(&S.req, b, 0, why, sizeof(why));
 
 		if (bad) {
-			field_error(resp, S.req.name, bad, why);
+			field_error(resp, bad, why);
 		} else {
 			apply_fields(&S.req, rec, b, "crew");
 			sim_resp_json(resp, 200, render(rec, NULL, 0));
@@ -1442,6 +1596,9 @@ static void api(const struct sim_req *req, struct sim_resp *resp)
 		resp->route =
 		    oid >= 0 ? "GET /api/v1/classes/:class/:oid" : "GET /api/v1/classes/:class";
 		query(req, resp, k, -1, oid);
+	} else if (k == &S.lib) {
+		/* The library is the city's configuration, not the gateway's. */
+		message(resp, 403, "You do not have permission to modify %s records.", k->name);
 	} else if (strcmp(m, "POST") == 0 && oid < 0) {
 		resp->route = "POST /api/v1/classes/:class";
 		create(req, resp, k, -1, user);
@@ -1487,6 +1644,7 @@ int main(int argc, char **argv)
 	cJSON_Delete(S.req.records);
 	cJSON_Delete(S.att.records);
 	cJSON_Delete(S.cmt.records);
+	cJSON_Delete(S.lib.records);
 	cJSON_Delete(S.sessions);
 	free(race.text);
 	rtexts_free();

@@ -44,7 +44,8 @@ enum {
 	O_BLAFTER,
 	O_BLSECS,
 	O_BASIC,
-	O_APIUSER
+	O_APIUSER,
+	O_PHOTOS
 };
 
 static const struct option scf_opts[] = {
@@ -60,6 +61,7 @@ static const struct option scf_opts[] = {
     {"archive-after", required_argument, 0, O_ARCHIVE},
     {"utc-offset", required_argument, 0, O_TZ},
     {"api-user", required_argument, 0, O_APIUSER},
+    {"photo-percent", required_argument, 0, O_PHOTOS},
     {0, 0, 0, 0},
 };
 
@@ -78,7 +80,8 @@ static const char scf_usage[] =
     "  --archive-after S      Closed issues become Archived after S seconds\n"
     "                         (default 604800 = 7 days; 0 = never)\n"
     "  --utc-offset +HH:MM    zone of the timestamps (default -05:00)\n"
-    "  --api-user NAME        name of the token's user (default \"City Integration\")\n";
+    "  --api-user NAME        name of the token's user (default \"City Integration\")\n"
+    "  --photo-percent P      share of generated issues with a photo (default 40)\n";
 
 static struct {
 	int org;
@@ -91,6 +94,7 @@ static struct {
 	long archive_after;
 	int tz;
 	int n_issues;
+	unsigned photo_percent;
 	char api_user[128];
 	cJSON *issues;
 	int next_issue_id;
@@ -109,6 +113,7 @@ static struct {
     .archive_after = 7 * 86400,
     .tz = -300,
     .n_issues = 25,
+    .photo_percent = 40,
     .api_user = "City Integration",
 };
 
@@ -213,6 +218,9 @@ static int scf_option(int opt, const char *arg)
 	case O_ISSUES:
 		S.n_issues = (int)v;
 		return numeric && v <= 1000000 ? 0 : -1;
+	case O_PHOTOS:
+		S.photo_percent = (unsigned)v;
+		return numeric && v <= 100 ? 0 : -1;
 	case O_ORG:
 		S.org = (int)v;
 		return numeric && v > 0 ? 0 : -1;
@@ -729,8 +737,15 @@ static void seed_issue(struct sim_rng *r, int i, time_t now)
 		    user_new(2342000 + (int)sim_rng_below(r, 900),
 		             residents[sim_rng_below(r, sizeof(residents) / sizeof(residents[0]))],
 		             "Registered User", "none", (int)sim_rng_below(r, 500)));
-	if (sim_rng_below(r, 5) < 2)
-		add_media_photo(is, r, created);
+	{
+		/* One draw as before: u % 5 is the old sim_rng_below(r, 5), and
+		 * the rank orders u by it first, so the default 40 picks exactly
+		 * the issues the old "< 2 of 5" did (same data for a seed). */
+		unsigned u = sim_rng_below(r, 100);
+
+		if ((u % 5) * 20 + u / 5 < S.photo_percent)
+			add_media_photo(is, r, created);
+	}
 	if (sim_rng_below(r, 15) == 0)
 		cJSON_ReplaceItemInObjectCaseSensitive(is, "private", cJSON_CreateTrue());
 	for (int q = 0; q < 4 && t->q[q].text; q++) {
