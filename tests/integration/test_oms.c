@@ -299,8 +299,8 @@ static void test_failed_attachment_does_not_block(void **state)
 	st = omt_state(&t);
 	row = omt_request_for(st, 1201, &n);
 	assert_int_equal(n, 1);
-	assert_int_equal(omt_occurrences(text_of(row, "NotesField"), "[scf-comment 7001]"), 1);
-	assert_int_equal(omt_occurrences(text_of(row, "NotesField"), "[scf-comment 7002]"), 1);
+	assert_int_equal(omt_occurrences(text_of(row, "CommentsField"), "[scf-comment 7001]"), 1);
+	assert_int_equal(omt_occurrences(text_of(row, "CommentsField"), "[scf-comment 7002]"), 1);
 	assert_int_equal(cJSON_GetArraySize(omt_attachments(st)), 0);
 	cJSON_Delete(st);
 	omt_teardown(&t);
