@@ -21,6 +21,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "cfg.h"
+#include "spool.h"
 #include "xmlgate.h"
 #include "map.h"
 
@@ -318,6 +319,7 @@ static enum err_status build_spool(struct loader *ld, const xmlNode *n)
 		return nomem(ld);
 	s->grace_seconds = child_uint(n, "graceSeconds", 300);
 	s->gap_alarm_seconds = child_uint(n, "gapAlarmSeconds", 3600);
+	s->max_ahead = child_uint(n, "maxSequenceAhead", SPOOL_MAX_AHEAD_DEFAULT);
 	return ERR_OK;
 }
 

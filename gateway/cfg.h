@@ -100,6 +100,7 @@ struct cfg_spool {
 	char *peer_public_key;      /* the other half's public key file (must exist) */
 	unsigned grace_seconds;     /* retry unparsable files this long; default 300 */
 	unsigned gap_alarm_seconds; /* alarm a sequence gap after; default 3600 */
+	unsigned max_ahead;         /* quarantine names further ahead; default 1000000 */
 };
 
 struct cfg_scf {

@@ -165,8 +165,10 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 	         cfg_log_level_name(c->log_level));
 	buf_addf(o, "spool:\n  root: %s\n  producer: %s\n  private key: %s\n", s->root, s->producer,
 	         s->private_key);
-	buf_addf(o, "  peer public key: %s\n  grace period: %u s\n  gap alarm: %u s\n",
-	         s->peer_public_key, s->grace_seconds, s->gap_alarm_seconds);
+	buf_addf(o,
+	         "  peer public key: %s\n  grace period: %u s\n  gap alarm: %u s\n"
+	         "  max sequence ahead: %u\n",
+	         s->peer_public_key, s->grace_seconds, s->gap_alarm_seconds, s->max_ahead);
 	if (c->scf.base_url)
 		describe_scf(&c->scf, o);
 	else
@@ -205,6 +207,7 @@ static void json_spool(struct jdoc *d, cJSON *root, const struct cfg_spool *s)
 	jdoc_string(d, o, "private_key", s->private_key);
 	jdoc_string(d, o, "peer_public_key", s->peer_public_key);
 	jdoc_number(d, o, "grace_seconds", s->grace_seconds);
+	jdoc_number(d, o, "max_sequence_ahead", s->max_ahead);
 	jdoc_number(d, o, "gap_alarm_seconds", s->gap_alarm_seconds);
 }
 

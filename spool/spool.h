@@ -277,7 +277,15 @@ struct spool_consumer_opts {
 	/* Expected producer id; other producers' files are quarantined.
 	 * NULL: any producer, discovered by scanning new/. */
 	const char *producer;
+	/* A record name more than this many sequences beyond the consumer's
+	 * position is quarantined, not waited for: no producer gets that far
+	 * ahead, so it is forged or misnamed, and waiting for the numbers in
+	 * between would keep a gap alarm ringing about them for ever.
+	 * 0 -> SPOOL_MAX_AHEAD_DEFAULT. */
+	uint64_t max_ahead;
 };
+
+#define SPOOL_MAX_AHEAD_DEFAULT 1000000
 
 struct spool_consumer;
 
@@ -302,6 +310,15 @@ struct spool_item {
  * Quarantines done along the way are counted in spool_consumer_stats.
  */
 enum err_status spool_claim(struct spool_consumer *c, struct spool_item **out, struct err *e);
+
+/* What a consumer did since it was opened. */
+struct spool_consumer_stats {
+	size_t quarantined; /* files moved to failed/ by the consumer itself */
+	size_t decodes;     /* record files read and parsed (a file that failed and
+	                       has not changed is not parsed again) */
+};
+
+void spool_consumer_stats(const struct spool_consumer *c, struct spool_consumer_stats *out);
 
 /* cur/NAME -> done/NAME; frees the item. */
 enum err_status spool_complete(struct spool_consumer *c, struct spool_item *it, struct err *e);

@@ -33,12 +33,34 @@ struct cprod {
 	time_t gap_since;
 };
 
+/*
+ * A file in new/ that did not read or verify yet.  first is when this
+ * consumer first saw it: the grace period runs from there (or from an
+ * older mtime), never from an mtime in the future, which the sender
+ * controls.  While the file stays the same (inode, size, mtime) it is
+ * not read and parsed again: why holds the verdict.
+ */
+struct seen {
+	char name[RECORD_NAME_MAX]; /* "" for a free slot */
+	time_t first;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	char why[ERR_MSG_MAX];
+};
+
+/* Files tracked at once; the oldest entry makes room for a new one (it
+ * then starts its grace again, which only delays it). */
+#define SEEN_MAX 64
+
 struct spool_consumer {
 	struct spool_q q;
 	const struct sig_key *pub;
 	char only[RECORD_PRODUCER_MAX + 1];
 	unsigned grace;
 	unsigned gap_alarm;
+	uint64_t max_ahead;
 	int lock_fd;
 	struct cprod *prods;
 	size_t nprods;
@@ -50,6 +72,8 @@ struct spool_consumer {
 	unsigned long settled_since_scan; /* the queue moved since the last scan */
 	struct buf data;
 	char rescan_path[SPOOL_PATH_MAX];
+	struct seen seen[SEEN_MAX];
+	struct spool_consumer_stats stats;
 };
 
 enum probe { PROBE_CLAIMED, PROBE_ABSENT, PROBE_WAIT, PROBE_ERROR };
@@ -167,6 +191,8 @@ static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from,
 		st = err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", src, dst);
 	if (st != ERR_OK)
 		unlink_why(c->q.dir[SPOOL_FAILED], fname);
+	else
+		c->stats.quarantined++;
 	return st;
 }
 
@@ -306,6 +332,18 @@ static enum err_status scan(struct spool_consumer *c, struct err *e)
 		p = prod_get(c, prod, e);
 		if (!p)
 			break;
+		if (seq > p->next && seq - p->next > c->max_ahead) {
+			char reason[200];
+
+			snprintf(reason, sizeof(reason),
+			         "sequence %llu is implausibly far ahead of the expected %llu "
+			         "(more than "
+			         "%llu ahead): forged or misnamed, never waited for",
+			         (unsigned long long)seq, (unsigned long long)p->next,
+			         (unsigned long long)c->max_ahead);
+			quarantine(c, SPOOL_NEW, de->d_name, de->d_name, reason, NULL, NULL);
+			continue;
+		}
 		if (seq > p->next)
 			p->later = 1;
 		else if (seq < p->next && settle_passed(c, de->d_name, NULL) == 0)
@@ -335,6 +373,82 @@ static enum err_status make_item(struct spool_consumer *c, const char *name, str
 	return ERR_OK;
 }
 
+static struct seen *seen_find(struct spool_consumer *c, const char *name)
+{
+	for (size_t i = 0; i < SEEN_MAX; i++)
+		if (c->seen[i].name[0] && strcmp(c->seen[i].name, name) == 0)
+			return &c->seen[i];
+	return NULL;
+}
+
+static struct seen *seen_get(struct spool_consumer *c, const char *name, time_t now)
+{
+	struct seen *s = seen_find(c, name), *victim = &c->seen[0];
+
+	if (s)
+		return s;
+	for (size_t i = 0; i < SEEN_MAX; i++) {
+		if (!c->seen[i].name[0]) {
+			victim = &c->seen[i];
+			break;
+		}
+		if (c->seen[i].first < victim->first)
+			victim = &c->seen[i];
+	}
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->name, sizeof(victim->name), "%s", name);
+	victim->first = now;
+	return victim;
+}
+
+static void seen_forget(struct spool_consumer *c, const char *name)
+{
+	struct seen *s = seen_find(c, name);
+
+	if (s)
+		s->name[0] = '\0';
+}
+
+static int seen_same_file(const struct seen *s, const struct stat *sb)
+{
+	return s->why[0] && S_ISREG(sb->st_mode) && s->dev == sb->st_dev && s->ino == sb->st_ino &&
+	       s->size == sb->st_size && s->mtime.tv_sec == sb->st_mtim.tv_sec &&
+	       s->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+static void seen_remember(struct seen *s, const struct stat *sb, const char *why)
+{
+	s->dev = sb->st_dev;
+	s->ino = sb->st_ino;
+	s->size = sb->st_size;
+	s->mtime = sb->st_mtim;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+}
+
+/* Read, gate, parse and verify new/NAME: ERR_OK with *rec, or why not in
+ * de.  A file that failed before and has not changed is not read again. */
+static enum err_status read_verified(struct spool_consumer *c, const char *path,
+                                     const struct stat *sb, struct seen *sn,
+                                     enum spool_entry_type *type, struct record **rec,
+                                     struct err *de)
+{
+	enum err_status st;
+
+	*type = SPOOL_ENTRY_REGULAR;
+	if (seen_same_file(sn, sb))
+		return err_set(de, ERR_PERM, "%s", sn->why);
+	st = spool_read_untrusted(path, RECORD_MAX_BYTES, &c->data, type, de);
+	if (st == ERR_OK) {
+		c->stats.decodes++;
+		st = record_decode(c->data.data, c->data.len, c->pub, rec, de);
+	}
+	/* Only a verdict on these very bytes is worth keeping: not a
+	 * temporary one (memory, I/O), and not for a file that changed. */
+	if (st == ERR_PERM && *type == SPOOL_ENTRY_REGULAR)
+		seen_remember(sn, sb, de->msg);
+	return st;
+}
+
 /*
  * Try to claim new/NAME, expected as (producer, seq).  The file is read
  * and verified where it lies, and renamed into cur/ only when good: a
@@ -346,6 +460,8 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 {
 	char path[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX], reason[ERR_MSG_MAX + 64];
 	struct record *rec = NULL;
+	time_t now = time(NULL);
+	struct seen *sn;
 	struct err de;
 	struct stat sb;
 	enum err_status st;
@@ -356,15 +472,25 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 	    spool_join(dst, c->q.dir[SPOOL_CUR], name, e) != ERR_OK)
 		return PROBE_ERROR;
 	err_clear(&de);
-	st = spool_read_untrusted(path, RECORD_MAX_BYTES, &c->data, &type, &de);
-	if (type == SPOOL_ENTRY_MISSING)
+	if (lstat(path, &sb) != 0) {
+		seen_forget(c, name);
+		if (errno == ENOENT)
+			return PROBE_ABSENT;
+		err_errno(e, ERR_TEMP, errno, "%s", path);
+		return PROBE_ERROR;
+	}
+	sn = seen_get(c, name, now);
+	st = read_verified(c, path, &sb, sn, &type, &rec, &de);
+	if (type == SPOOL_ENTRY_MISSING) {
+		seen_forget(c, name);
 		return PROBE_ABSENT;
-	if (!entry_may_become_record(type))
+	}
+	if (!entry_may_become_record(type)) {
+		seen_forget(c, name);
 		return quarantine_entry(c, name, type, e) == ERR_OK ? PROBE_ABSENT : PROBE_ERROR;
+	}
 	/* Unreadable (mode, I/O) waits out the grace period like a file
 	 * still arriving, then is quarantined. */
-	if (st == ERR_OK)
-		st = record_decode(c->data.data, c->data.len, c->pub, &rec, &de);
 	if (st == ERR_OK && (rec->seq != seq || strcmp(rec->producer, producer) != 0)) {
 		mismatch = 1;
 		st = err_set(&de, ERR_PERM,
@@ -374,7 +500,12 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 		rec = NULL;
 	}
 	if (st != ERR_OK) {
-		time_t age = lstat(path, &sb) == 0 ? time(NULL) - sb.st_mtime : 0;
+		/* From when this host first saw it; an older mtime may shorten
+		 * the wait (only the sender loses by it), a future one cannot
+		 * lengthen it. */
+		time_t since = sb.st_mtime < sn->first ? sb.st_mtime : sn->first;
+		time_t age = now - since;
+
 		if (!mismatch && age < (time_t)c->grace) {
 			err_set(e, ERR_TEMP, "%s: not valid yet, may still be arriving (%s)", name,
 			        de.msg);
@@ -385,10 +516,12 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 		                  : "rejected after the "
 		                    "grace period: ",
 		         de.msg);
+		seen_forget(c, name);
 		if (quarantine(c, SPOOL_NEW, name, name, reason, NULL, e) != ERR_OK)
 			return PROBE_ERROR;
 		return PROBE_ABSENT;
 	}
+	seen_forget(c, name);
 	if (rename(path, dst) != 0) {
 		record_free(rec);
 		if (errno == ENOENT) /* an operator action won the race */
@@ -751,6 +884,7 @@ enum err_status spool_consumer_open(struct spool_consumer **out, const char *roo
 	c->lock_fd = -1;
 	c->pub = pub;
 	c->grace = opts && opts->grace_seconds ? opts->grace_seconds : 60;
+	c->max_ahead = opts && opts->max_ahead ? opts->max_ahead : SPOOL_MAX_AHEAD_DEFAULT;
 	c->gap_alarm = opts && opts->gap_alarm_seconds ? opts->gap_alarm_seconds : 3600;
 	if (opts && opts->producer)
 		snprintf(c->only, sizeof(c->only), "%s", opts->producer);
@@ -801,4 +935,9 @@ void spool_consumer_free(struct spool_consumer *c)
 		close(c->lock_fd);
 	buf_release(&c->data);
 	free(c);
+}
+
+void spool_consumer_stats(const struct spool_consumer *c, struct spool_consumer_stats *out)
+{
+	*out = c->stats;
 }

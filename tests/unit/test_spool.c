@@ -638,6 +638,54 @@ static void test_grace_period(void **state)
 	spool_consumer_free(c);
 }
 
+/* A truncated record dated ten years ahead: the grace runs from when the
+ * consumer first saw it, not from the sender's mtime (it used to stall
+ * the queue for ever), and the unchanged file is parsed once, not on
+ * every claim; a rewrite is read again. */
+static void test_grace_ignores_future_mtime(void **state)
+{
+	struct fx *f = *state;
+	struct spool_consumer_stats cs;
+	char path[SPOOL_PATH_MAX], *why;
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct err e;
+	size_t len;
+	char *data;
+
+	commit_n(f->root, f->priv, 1, 2);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	data = tsu_read(path, &len);
+	tsu_write(path, data, len / 2);
+	tsu_age(path, -10 * 365 * 86400);
+	c = consumer(f, 2);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+		assert_non_null(strstr(e.msg, "arriving"));
+	}
+	spool_consumer_stats(c, &cs);
+	assert_int_equal(cs.decodes, 1);
+	/* Rewritten (still cut short, another size): read again. */
+	tsu_write(path, data, len / 3);
+	tsu_age(path, -10 * 365 * 86400);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	spool_consumer_stats(c, &cs);
+	assert_int_equal(cs.decodes, 2);
+	sleep(3);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	spool_consumer_stats(c, &cs);
+	assert_int_equal(cs.quarantined, 1);
+	qpath(path, f->root, SPOOL_FAILED, 1, ".why");
+	why = tsu_read(path, NULL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "rejected after the grace period"));
+	free(why);
+	free(data);
+	spool_consumer_free(c);
+}
+
 /* Cut short in transit beyond the grace: quarantined; the whole copy
  * arriving later is applied, not called a conflict. */
 static void test_late_complete_copy(void **state)
@@ -856,6 +904,44 @@ static void test_hostile_entries(void **state)
 	assert_int_not_equal(access(path, F_OK), 0);
 	spool_consumer_free(c);
 	alarm(0);
+}
+
+/* A name far beyond the consumer's position is quarantined at once, not
+ * waited for (it used to keep a gap alarm ringing about the numbers in
+ * between); one within the window is an ordinary gap. */
+static void test_far_ahead_quarantined(void **state)
+{
+	struct fx *f = *state;
+	struct spool_consumer_opts o = {
+	    .grace_seconds = 600, .gap_alarm_seconds = 1, .max_ahead = 100};
+	char path[SPOOL_PATH_MAX], far[SPOOL_PATH_MAX], near[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_gap g;
+	uint64_t seqs[8];
+	struct err e;
+	char *why;
+
+	commit_n(f->root, f->priv, 1, 4);
+	/* 3 and 4 renamed: 4 to just inside the window of the first scan
+	 * (position 1), 3 just beyond it. */
+	qpath(path, f->root, SPOOL_NEW, 3, NULL);
+	qpath(far, f->root, SPOOL_NEW, 1 + 101, NULL);
+	assert_int_equal(rename(path, far), 0);
+	qpath(path, f->root, SPOOL_NEW, 4, NULL);
+	qpath(near, f->root, SPOOL_NEW, 1 + 100, NULL);
+	assert_int_equal(rename(path, near), 0);
+	assert_int_equal(spool_consumer_open(&c, f->root, "inbound", f->pub, &o, &e), ERR_OK);
+	assert_int_equal(drain(c, seqs, 8), 2);
+	qpath(path, f->root, SPOOL_FAILED, 1 + 101, ".why");
+	why = tsu_read(path, NULL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "sequence 102 is implausibly far ahead of the expected 1"));
+	free(why);
+	assert_int_equal(access(near, F_OK), 0); /* within the window: waited for */
+	spool_consumer_gap(c, &g);
+	assert_true(g.active);
+	assert_int_equal(g.seq, 3);
+	spool_consumer_free(c);
 }
 
 static void test_hold_release_fail_retry(void **state)
@@ -1324,6 +1410,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gap_and_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_and_conflict, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_entries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_far_ahead_quarantined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_grace_ignores_future_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
