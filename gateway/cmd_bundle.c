@@ -362,7 +362,11 @@ static int run_read(int argc, char **argv, int list)
 		print_info_text(&info);
 		if (!list)
 			printf("%s: OK: signature and %zu digest(s) verified%s\n", o.file,
-			       info.n_entries, rpub || o.record_pubkey ? ", records verified" : "");
+			       info.n_entries,
+			       o.record_pubkey
+			           ? ", records verified"
+			           : "; the records' own signatures were NOT checked (give "
+			             "--record-pubkey to check them)");
 	}
 	if (st != ERR_OK) {
 		if (!o.json)

@@ -122,6 +122,8 @@ struct bundle_entry {
 	size_t size;
 	const char *sha256; /* 64 hex digits */
 	const void *data;   /* size bytes, valid during the call only */
+	int kind;           /* enum record_kind when the read verified the record
+	                       (record_pub), else 0 */
 };
 
 /* Return non-ERR_OK (with e filled) to stop the read with that status. */

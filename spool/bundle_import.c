@@ -24,6 +24,7 @@
 struct import_ctx {
 	struct bundle_import_result *res;
 	struct spool_importer *im;
+	const char *queue;
 };
 
 /* Pass 1: a record that would conflict with one already in the queue
@@ -31,9 +32,15 @@ struct import_ctx {
 static enum err_status precheck(const struct bundle_entry *ent, void *vctx, struct err *e)
 {
 	struct import_ctx *c = vctx;
+	const char *belongs = record_kind_queue((enum record_kind)ent->kind);
 	enum err_status st;
 	int dup;
 
+	/* An ack in outbound (or an issue in inbound) would be applied by
+	 * the wrong half: refused with the whole bundle. */
+	if (ent->kind && (!belongs || strcmp(belongs, c->queue) != 0))
+		return err_set(e, ERR_PERM, "entry '%s': kind %s does not belong in queue %s",
+		               ent->name, record_kind_name((enum record_kind)ent->kind), c->queue);
 	st = spool_importer_check(c->im, ent->name, ent->data, ent->size, &dup, e);
 	if (st != ERR_OK)
 		return err_prefix(e, "entry '%s': ", ent->name);
@@ -74,7 +81,7 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
                               struct err *e)
 {
 	struct bundle_import_result local = {0};
-	struct import_ctx c = {res ? res : &local, NULL};
+	struct import_ctx c = {res ? res : &local, NULL, queue};
 	struct bundle_read_opts o = {pub, record_pub ? record_pub : pub, limits, precheck, &c};
 	struct bundle_table t = {0};
 	struct bundle_info info;
@@ -90,6 +97,9 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
 	if (st == ERR_OK && info.kind != BUNDLE_RECORDS)
 		st = err_set(e, ERR_PERM, "%s: an acknowledgment bundle, not records (use prune)",
 		             path);
+	if (st == ERR_OK && strcmp(info.queue, queue) != 0)
+		st = err_set(e, ERR_PERM, "%s: a bundle of queue '%s', not '%s'", path, info.queue,
+		             queue);
 	bundle_info_release(&info);
 	if (st != ERR_OK)
 		goto out;

@@ -123,6 +123,7 @@ struct rd {
 	enum phase phase;
 	size_t n_records;
 	char last_name[RECORD_NAME_MAX];
+	int last_kind; /* of the record check_record_content decoded last */
 	uint64_t total;
 	struct buf data;
 	/* the manifest being parsed */
@@ -308,6 +309,7 @@ static enum err_status check_record_content(struct rd *r, const char *name, uint
 	if (rec->seq != seq || strcmp(rec->producer, producer) != 0)
 		st = fail(r, ERR_PERM, "entry '%s': the record says producer %s seq %" PRIu64, name,
 		          rec->producer, rec->seq);
+	r->last_kind = (int)rec->kind;
 	record_free(rec);
 	return st;
 }
@@ -355,7 +357,13 @@ static enum err_status on_record(struct rd *r, const char *name)
 	r->n_records++;
 	if (!r->o->fn)
 		return ERR_OK;
-	ent = (struct bundle_entry){name, seq, producer, r->data.len, hex, r->data.data};
+	ent = (struct bundle_entry){name,
+	                            seq,
+	                            producer,
+	                            r->data.len,
+	                            hex,
+	                            r->data.data,
+	                            r->o->record_pub && !r->expect ? r->last_kind : 0};
 	st = r->o->fn(&ent, r->o->ctx, r->e);
 	if (st != ERR_OK)
 		r->e_set = 1;

@@ -135,6 +135,20 @@ static const struct kind_desc *kind_desc(enum record_kind kind)
 
 /* ---- small public helpers ---------------------------------------------- */
 
+const char *record_kind_queue(enum record_kind kind)
+{
+	switch (kind) {
+	case RECORD_ISSUE:
+	case RECORD_COMMENT:
+	case RECORD_ATTACHMENT:
+		return "outbound";
+	case RECORD_ACK:
+	case RECORD_CLOSE:
+		return "inbound";
+	}
+	return NULL;
+}
+
 const char *record_kind_name(enum record_kind kind)
 {
 	const struct kind_desc *d = kind_desc(kind);

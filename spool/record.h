@@ -151,6 +151,9 @@ void record_free(struct record *r);
 
 /* "issue", "comment", "attachment", "ack", "close"; NULL if invalid. */
 const char *record_kind_name(enum record_kind kind);
+/* The queue a kind travels in: "outbound" (issue, comment, attachment:
+ * SCF half to OMS half) or "inbound" (ack, close); NULL for no kind. */
+const char *record_kind_queue(enum record_kind kind);
 /* The inverse; 0 when unknown. */
 enum record_kind record_kind_from_name(const char *name);
 /* 1 for issue/comment/attachment, 0 for ack/close. */

@@ -3,7 +3,8 @@
  *
  *   import_crash SCFGATE WORKDIR [ROUNDS]    (default 25)
  *
- * A bundle of 2,000 records (several flushes of 512) is imported into a
+ * A bundle of 2,000 close records (several flushes of 512; in inbound,
+ * where that kind belongs) is imported into a
  * scratch spool, and the real binary is killed at a random moment of its
  * first pass, its staging or its flushes; every fifth round starts from
  * an empty spool again.  After every kill, each file in new/ must be a
@@ -60,8 +61,8 @@ static pid_t run(char *const args[], const char *out, int wait_it, int *status)
 
 static pid_t start_import(const char *out, int wait_it, int *status)
 {
-	char *args[] = {(char *)scfgate, "bundle",   "import",   bundle, "--root", dst,
-	                "--queue",       "outbound", "--pubkey", pubf,   NULL};
+	char *args[] = {(char *)scfgate, "bundle",  "import",   bundle, "--root", dst,
+	                "--queue",       "inbound", "--pubkey", pubf,   NULL};
 
 	return run(args, out, wait_it, status);
 }
@@ -75,9 +76,9 @@ static void make_bundle(void)
 	size_t done;
 	int status;
 	char *args[] = {(char *)scfgate, "bundle", "export", "--root", src,    "--queue",
-	                "outbound",      "--key",  keyf,     "--out",  bundle, NULL};
+	                "inbound",       "--key",  keyf,     "--out",  bundle, NULL};
 
-	if (spool_producer_open(&p, src, "outbound", "scf", key, &e) != ERR_OK) {
+	if (spool_producer_open(&p, src, "inbound", "scf", key, &e) != ERR_OK) {
 		fprintf(stderr, "import_crash: producer: %s\n", e.msg);
 		exit(2);
 	}
@@ -121,7 +122,7 @@ static size_t check_new(int round)
 	size_t n = 0;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/outbound/new", dst);
+	snprintf(dir, sizeof(dir), "%s/inbound/new", dst);
 	d = opendir(dir);
 	if (!d)
 		return 0;
@@ -129,7 +130,7 @@ static size_t check_new(int round)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(a, sizeof(a), "%s/%s", dir, de->d_name);
-		snprintf(b, sizeof(b), "%s/outbound/new/%s", src, de->d_name);
+		snprintf(b, sizeof(b), "%s/inbound/new/%s", src, de->d_name);
 		if (!same_file(a, b))
 			FAIL("round %d: new/%s is not the bundle's record", round, de->d_name);
 		n++;
@@ -145,7 +146,7 @@ static void check_tmp(void)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/outbound/tmp", dst);
+	snprintf(dir, sizeof(dir), "%s/inbound/tmp", dst);
 	d = opendir(dir);
 	if (!d)
 		return;

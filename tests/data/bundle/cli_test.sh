@@ -50,6 +50,31 @@ test -z "$(ls -A "$t/c/inbound/new")$(ls -A "$t/c/inbound/tmp")" ||
 "$bin" bundle import "$t/media/b.tar" --root "$t/c" --queue inbound \
 	--pubkey "$keys/test-oms.pub" | grep -q "2 record(s) imported, 0 already" ||
 	fail "import after a failed flush"
+# Import checks what a bundle carries: the manifest's queue must be the
+# queue imported into, and every record's kind must belong there (acks
+# in outbound would be applied by the wrong half); verify without
+# --record-pubkey says the records were not checked.
+"$bin" bundle verify "$t/media/b.tar" --pubkey "$keys/test-oms.pub" |
+	grep -q "records' own signatures were NOT checked" || fail "verify without --record-pubkey"
+mkdir -p "$t/k/outbound/new" "$t/k/archive/new"
+cp "$t/a/inbound/new/"*.xml "$t/k/outbound/new/"
+cp "$t/a/inbound/new/"*.xml "$t/k/archive/new/"
+for q in outbound archive; do
+	"$bin" bundle export --root "$t/k" --queue $q --key "$keys/test-oms.key" \
+		--out "$t/media/k-$q.tar" >/dev/null || fail "export $q"
+done
+if "$bin" bundle import "$t/media/k-outbound.tar" --root "$t/kk" --queue outbound \
+	--pubkey "$keys/test-oms.pub" >/dev/null 2>"$t/err"; then
+	fail "acks imported into outbound"
+fi
+grep -q "kind ack does not belong in queue outbound" "$t/err" || fail "kind: $(cat "$t/err")"
+if "$bin" bundle import "$t/media/k-archive.tar" --root "$t/kk" --queue inbound \
+	--pubkey "$keys/test-oms.pub" >/dev/null 2>"$t/err"; then
+	fail "a bundle of another queue imported"
+fi
+grep -q "a bundle of queue 'archive', not 'inbound'" "$t/err" || fail "queue: $(cat "$t/err")"
+test -z "$(ls -A "$t/kk/inbound/new" 2>/dev/null)$(ls -A "$t/kk/outbound/new" 2>/dev/null)" ||
+	fail "a refused bundle left records"
 # Hostile entries: a record name that is a symbolic link (to a file
 # outside the spool) or a FIFO is never packed: export fails naming it
 # and writes no bundle; a bundle path that is a FIFO is refused at once
