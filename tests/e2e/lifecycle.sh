@@ -51,7 +51,7 @@ send() { # SRC_ROOT QUEUE DEST_ROOT
 			echo "$kept $dst $q" >>"$pieces"
 			echo "piece $name" >>"$work/logs/transport.log"
 		else
-			e2e_deliver "$kept" "$dst" "$q"
+			e2e_deliver "$kept" "$dst" "$q" "$name"
 		fi
 		echo "$((round + 2)) $kept $dst $q" >>"$dupes"
 	done

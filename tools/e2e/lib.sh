@@ -233,12 +233,13 @@ EOF
 	done
 }
 
-# e2e_deliver FILE DEST_ROOT QUEUE: one file into the receiver's new/,
-# copied under a temporary name first, so the receiver never sees a torn
-# file.  Never replaces a file already there.
+# e2e_deliver FILE DEST_ROOT QUEUE [NAME]: one file into the receiver's
+# new/ (as NAME, default the file's own name), copied under a temporary
+# name first, so the receiver never sees a torn file.  Never replaces a
+# file already there.
 e2e_deliver() {
-	local f=$1 root=$2 q=$3 name stage
-	name=$(basename "$f")
+	local f=$1 root=$2 q=$3 name=${4:-} stage
+	[ -n "$name" ] || name=$(basename "$f")
 	stage=$E2E_WORK/transport/.$name.$$
 	mkdir -p "$root/$q/new"
 	cp "$f" "$stage" || return 1
