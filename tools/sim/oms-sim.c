@@ -22,7 +22,19 @@
 #include "oms-filter.h"
 #include "simlib.h"
 
-enum { O_USER = 2000, O_PASS, O_CRED, O_CLASS, O_REQS, O_EXTRA, O_CSTATUS, O_TZ, O_IDPFX, O_SESS };
+enum {
+	O_USER = 2000,
+	O_PASS,
+	O_CRED,
+	O_CLASS,
+	O_REQS,
+	O_EXTRA,
+	O_CSTATUS,
+	O_TZ,
+	O_IDPFX,
+	O_SESS,
+	O_ISSUES
+};
 
 static const struct option oms_opts[] = {
     {"user", required_argument, 0, O_USER},
@@ -35,6 +47,7 @@ static const struct option oms_opts[] = {
     {"utc-offset", required_argument, 0, O_TZ},
     {"id-prefix", required_argument, 0, O_IDPFX},
     {"session-seconds", required_argument, 0, O_SESS},
+    {"issues", required_argument, 0, O_ISSUES},
     {0, 0, 0, 0},
 };
 
@@ -51,7 +64,10 @@ static const char oms_usage[] =
     "  --create-status N      status of a successful POST (default 200; 201 also seen)\n"
     "  --utc-offset +HH:MM    zone of the server's local dates (default -05:00)\n"
     "  --id-prefix TEXT       IDField prefix (default SR-)\n"
-    "  --session-seconds S    session cookie lifetime (default 3600)\n";
+    "  --session-seconds S    session cookie lifetime (default 3600)\n"
+    "  --issues LIST          values of IssueField's lookup library, comma-separated;\n"
+    "                         a leading '-' makes a value inactive (default: the\n"
+    "                         values the tests use, and '-Retired Type')\n";
 
 #define MAX_FIELDS  64
 #define COOKIE_NAME ".ASPXAUTH"
@@ -83,6 +99,8 @@ static struct {
 	struct klass att;
 	long next_oid;
 	long next_id;
+	struct klass lkp; /* IssueField's lookup library (cgRequestIssuesClass) */
+	char issues[2048];
 	cJSON *sessions; /* [{cookie, user, expires}] */
 	unsigned long cookie_seq;
 } S = {
@@ -94,6 +112,8 @@ static struct {
     .create_status = 200,
     .tz = -300,
     .session_seconds = 3600,
+    .issues = "Pothole,Street Light,Streetlight Out,Graffiti,Light,Cart,Garbage Cart,"
+              "Sidewalk Ice,Sign Down,Tree Limb,Sewer Backup,-Retired Type",
 };
 
 /* ---- options ---- */
@@ -160,6 +180,9 @@ static int oms_option(int opt, const char *arg)
 	case O_SESS:
 		S.session_seconds = (int)v;
 		return numeric && v > 0 ? 0 : -1;
+	case O_ISSUES:
+		snprintf(S.issues, sizeof(S.issues), "%s", arg);
+		return 0;
 	}
 	return -1;
 }
@@ -184,12 +207,36 @@ static void system_fields(struct klass *k)
 	add_field(k, "LastModifiedByField", "String", 1);
 }
 
+/* IssueField's lookup library: one record per value (its own Oids, so
+ * the requests' Oids do not depend on it), rebuilt at every start. */
+static void lookup_init(void)
+{
+	char list[sizeof(S.issues)], *tok, *save = NULL;
+	long oid = 1;
+
+	snprintf(S.lkp.name, sizeof(S.lkp.name), "cgRequestIssuesClass");
+	add_field(&S.lkp, "Oid", "Integer", 1);
+	add_field(&S.lkp, "IssueField", "String", 0);
+	add_field(&S.lkp, "InactiveField", "Boolean", 0);
+	S.lkp.records = cJSON_CreateArray();
+	snprintf(list, sizeof(list), "%s", S.issues);
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		cJSON *rec = cJSON_CreateObject();
+		int inactive = tok[0] == '-';
+
+		cJSON_AddNumberToObject(rec, "Oid", (double)oid++);
+		cJSON_AddStringToObject(rec, "IssueField", tok + inactive);
+		cJSON_AddBoolToObject(rec, "InactiveField", inactive);
+		cJSON_AddItemToArray(S.lkp.records, rec);
+	}
+}
+
 static void classes_init(void)
 {
 	static const char *const req_fields[][2] = {
 	    {"IDField", "String"},
 	    {"StatusField", "String"},
-	    {"IssueField", "String"},
+	    {"IssueField", "Lookup"},
 	    {"DescriptionField", "String"},
 	    {"LocationDescriptionField", "String"},
 	    {"RequesterField", "String"},
@@ -227,6 +274,8 @@ static void classes_init(void)
 	add_field(&S.att, "DescriptionField", "String", 0);
 	add_field(&S.att, "FileNameField", "String", 0);
 	system_fields(&S.att);
+
+	lookup_init();
 }
 
 static struct klass *class_by_name(const char *name)
@@ -235,6 +284,8 @@ static struct klass *class_by_name(const char *name)
 		return &S.req;
 	if (strcmp(name, S.att.name) == 0)
 		return &S.att;
+	if (strcmp(name, S.lkp.name) == 0)
+		return &S.lkp;
 	return NULL;
 }
 
@@ -751,6 +802,8 @@ static cJSON *class_meta(const struct klass *k)
 		cJSON_AddStringToObject(p, "DisplayName", disp);
 		cJSON_AddStringToObject(p, "DataType", k->f[i].type);
 		cJSON_AddBoolToObject(p, "IsReadOnly", k->f[i].ro);
+		if (!strcmp(k->f[i].type, "Lookup"))
+			cJSON_AddStringToObject(p, "LookupClass", S.lkp.name);
 		cJSON_AddItemToArray(props, p);
 	}
 	return m;
@@ -1091,6 +1144,26 @@ static void delete_one(struct sim_resp *resp, struct klass *k, long oid)
 
 /* ---- admin: what crews and clerks do in Cartegraph ---- */
 
+/* A city administrator removes a field from a class: its meta and what
+ * the class accepts change at once ({"class": C, "field": F}). */
+static void remove_field(const cJSON *b, struct sim_resp *resp)
+{
+	const char *cls = sim_jstr(b, "class"), *name = sim_jstr(b, "field");
+	struct klass *k = cls ? class_by_name(cls) : NULL;
+	int i;
+
+	for (i = 0; k && name && i < k->nf; i++)
+		if (strcmp(k->f[i].name, name) == 0)
+			break;
+	if (!k || !name || i == k->nf) {
+		sim_resp_admin_error(resp, 404, "no such class or field");
+		return;
+	}
+	memmove(&k->f[i], &k->f[i + 1], (size_t)(k->nf - i - 1) * sizeof(k->f[0]));
+	k->nf--;
+	sim_resp_json(resp, 200, class_meta(k));
+}
+
 static void admin(const struct sim_req *req, struct sim_resp *resp)
 {
 	cJSON *b = NULL, *rec;
@@ -1105,6 +1178,11 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 		return;
 	}
 	resp->route = "admin";
+	if (post && strcmp(req->path, "/_admin/fields/remove") == 0) {
+		remove_field(b, resp);
+		cJSON_Delete(b);
+		return;
+	}
 	if (post && strcmp(req->path, "/_admin/requests") == 0) {
 		const char *why = NULL, *bad = check_fields(&S.req, b, &why);
 
@@ -1331,6 +1409,7 @@ int main(int argc, char **argv)
 
 	cJSON_Delete(S.req.records);
 	cJSON_Delete(S.att.records);
+	cJSON_Delete(S.lkp.records);
 	cJSON_Delete(S.sessions);
 	rtexts_free();
 	return rc;
