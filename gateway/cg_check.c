@@ -141,7 +141,7 @@ enum err_status cg_check_fields(const struct cfg *c, const struct cg_meta *m, st
 
 /* GET the meta of one class into m; a 404 leaves it out. */
 static enum err_status fetch_class(struct http_client *h, const char *cls, struct cg_meta *m,
-                                   struct err *e)
+                                   long *status, struct err *e)
 {
 	struct buf path = BUF_INIT_CAP(4096);
 	struct http_response r;
@@ -154,7 +154,10 @@ static enum err_status fetch_class(struct http_client *h, const char *cls, struc
 		goto out;
 	}
 	st = http_request(h, "GET", buf_str(&path), NULL, NULL, &r, e);
+	if (st != ERR_OK)
+		*status = r.status;
 	if (st == ERR_PERM && r.status == 404) {
+		*status = 0;
 		st = ERR_OK;
 		goto out;
 	}
@@ -167,18 +170,22 @@ out:
 }
 
 enum err_status cg_check_fetch(struct http_client *h, const struct cfg *c, struct cg_meta **out,
-                               struct err *e)
+                               long *status, struct err *e)
 {
 	const struct cfg_cartegraph *g = &c->cg;
 	struct cg_meta *m = NULL;
 	enum err_status st;
+	long dummy;
 
 	*out = NULL;
+	if (!status)
+		status = &dummy;
+	*status = 0;
 	if ((st = cg_meta_new(&m, e)) != ERR_OK ||
-	    (st = fetch_class(h, g->request_class, m, e)) != ERR_OK)
+	    (st = fetch_class(h, g->request_class, m, status, e)) != ERR_OK)
 		goto out;
 	if (cg_meta_has_child(m, g->request_class, g->attachment_class) &&
-	    (st = fetch_class(h, g->attachment_class, m, e)) != ERR_OK)
+	    (st = fetch_class(h, g->attachment_class, m, status, e)) != ERR_OK)
 		goto out;
 	*out = m;
 	m = NULL;

@@ -46,8 +46,10 @@
 enum err_status cg_check_fields(const struct cfg *c, const struct cg_meta *m, struct buf *out,
                                 size_t *n);
 
+/* status (may be NULL): the HTTP status of a failed request, 0 if none
+ * completed or none failed. */
 enum err_status cg_check_fetch(struct http_client *h, const struct cfg *c, struct cg_meta **out,
-                               struct err *e);
+                               long *status, struct err *e);
 
 int cg_check_unknown_field(const char *body, size_t len, char *name, size_t size);
 

@@ -126,7 +126,7 @@ static enum err_status check(struct oms *o, struct cg_meta *m, const char *sourc
 static enum err_status read_and_check(struct oms *o, struct err *e)
 {
 	struct cg_meta *m = NULL;
-	enum err_status st = cg_check_fetch(o->http_meta, o->cfg, &m, e);
+	enum err_status st = cg_check_fetch(o->http_meta, o->cfg, &m, NULL, e);
 
 	if (st == ERR_PERM && strncmp(e->msg, "HTTP ", 5) != 0)
 		st = ERR_TEMP; /* a body that is not metadata: a proxy, a truncation */
