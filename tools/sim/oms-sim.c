@@ -74,8 +74,9 @@ static const char oms_usage[] =
 
 struct field {
 	char name[64];
-	const char *type; /* String, Boolean, Number, Date, Integer, Shape */
+	const char *type; /* String, Boolean, Number, Date, Integer, Shape, Lookup */
 	int ro;
+	int refused; /* in the meta, but a write naming it is refused (field security) */
 };
 
 struct klass {
@@ -482,7 +483,7 @@ static const char *check_fields(const struct klass *k, const cJSON *rec, const c
 	{
 		const struct field *f = field_of(k, it->string);
 
-		if (!f) {
+		if (!f || f->refused) {
 			*why = "The field does not exist on this class.";
 			return it->string;
 		}
@@ -1145,7 +1146,9 @@ static void delete_one(struct sim_resp *resp, struct klass *k, long oid)
 /* ---- admin: what crews and clerks do in Cartegraph ---- */
 
 /* A city administrator removes a field from a class: its meta and what
- * the class accepts change at once ({"class": C, "field": F}). */
+ * the class accepts change at once ({"class": C, "field": F}).  With
+ * "writes_only": true the meta keeps it and only writes naming it are
+ * refused, as field security can make it. */
 static void remove_field(const cJSON *b, struct sim_resp *resp)
 {
 	const char *cls = sim_jstr(b, "class"), *name = sim_jstr(b, "field");
@@ -1159,8 +1162,12 @@ static void remove_field(const cJSON *b, struct sim_resp *resp)
 		sim_resp_admin_error(resp, 404, "no such class or field");
 		return;
 	}
-	memmove(&k->f[i], &k->f[i + 1], (size_t)(k->nf - i - 1) * sizeof(k->f[0]));
-	k->nf--;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "writes_only"))) {
+		k->f[i].refused = 1;
+	} else {
+		memmove(&k->f[i], &k->f[i + 1], (size_t)(k->nf - i - 1) * sizeof(k->f[0]));
+		k->nf--;
+	}
 	sim_resp_json(resp, 200, class_meta(k));
 }
 
