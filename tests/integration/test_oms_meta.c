@@ -185,6 +185,7 @@ static void test_misspelled_field(void **state)
 	assert_int_equal(omt_run(&t, 0, fast), 1);
 	assert_true(omt_log_has(&t, want));
 	assert_true(omt_log_has(&t, "event=field-map-problem"));
+	assert_false(omt_log_has(&t, "event=meta-reread")); /* at start, not after a 400 */
 	assert_int_equal(requests_in_sim(&t), 0);
 	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
 	assert_int_equal(st.count[SPOOL_NEW], 1);
