@@ -134,8 +134,15 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 		goto fail;
 	log_info("event=start tracked=%zu open=%zu load_ms=%llu", oms_track_count(o->track),
 	         oms_tracked_open(o), (unsigned long long)(mono_now_ms() - t0));
-	if ((st = make_client(o, e)) != ERR_OK || (st = oms_meta_start(o, e)) != ERR_OK ||
-	    (st = oms_recover_pending(o, e)) != ERR_OK)
+	if ((st = make_client(o, e)) != ERR_OK)
+		goto fail;
+	if ((st = oms_meta_start(o, e)) != ERR_OK) {
+		/* `scfgate status` shows a stop at start like one in a pass */
+		if (st == ERR_FATAL)
+			oms_status_note(o, e);
+		goto fail;
+	}
+	if ((st = oms_recover_pending(o, e)) != ERR_OK)
 		goto fail;
 	*out = o;
 	return ERR_OK;
