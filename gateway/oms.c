@@ -52,7 +52,9 @@ static enum err_status make_client(struct oms *o, struct err *e)
 	hc.max_attempts = 1;
 	if (st == ERR_OK)
 		st = http_client_new(&o->http_w, &hc, e);
-	hc.max_attempts = o->opts.http_attempts;
+	/* The metadata: two attempts; an outage falls back to the cache (or
+	 * to a later check) instead of holding up the start. */
+	hc.max_attempts = 2;
 	hc.concurrency = 1;
 	if (st == ERR_OK)
 		st = http_client_new(&o->http_meta, &hc, e);
