@@ -93,9 +93,10 @@ struct oms {
 	/* The class metadata (oms_meta.c): read with its own client, so a
 	 * re-read can happen inside another client's drain. */
 	struct http_client *http_meta;
-	struct cg_meta *meta; /* the last metadata checked, NULL if none yet */
-	int meta_pending;     /* not read from Cartegraph yet (unreachable at start) */
-	time_t meta_reread_at;
+	struct cg_meta *meta;   /* the last metadata checked, NULL if none yet */
+	int meta_pending;       /* not read from Cartegraph yet (unreachable at start) */
+	time_t meta_pending_at; /* last try of a pending read */
+	time_t meta_reread_at;  /* last re-read after a 400 naming a field */
 };
 
 /* ---- the field map against the class metadata (oms_meta.c) -------------- */
@@ -104,7 +105,8 @@ struct oms {
  * when Cartegraph cannot be reached, or, without one, leave the check
  * pending.  ERR_FATAL with every problem logged when the check fails. */
 enum err_status oms_meta_start(struct oms *o, struct err *e);
-/* Before a forward pass: a pending check is tried again. */
+/* Before a forward pass: a pending check is tried again (at most once a
+ * minute). */
 enum err_status oms_meta_pending(struct oms *o, struct err *e);
 /* A failed request's reply: when it is a 400 naming a field, re-read
  * and check (at most once a minute).  Returns 1 with e set (ERR_FATAL)

@@ -24,7 +24,8 @@
 #define CACHE_PREFIX "cgmeta."
 /* A 400 naming a field re-reads the metadata at most this often; in
  * between, the last answer stands (a burst of such replies costs one
- * re-read, not one per record). */
+ * re-read, not one per record).  A check left pending by an outage is
+ * tried again as often. */
 #define REREAD_SECONDS 60
 
 static void state_dir(const struct oms *o, char *dir, size_t size)
@@ -137,15 +138,27 @@ static enum err_status read_and_check(struct oms *o, struct err *e)
 	return check(o, m, "cartegraph", e);
 }
 
+/* Metadata that cannot be read for another reason than an outage (a 403,
+ * a 404 of the API itself) stops the half like a failed check. */
+static enum err_status perm_is_fatal(enum err_status st, struct err *e)
+{
+	if (st != ERR_PERM)
+		return st;
+	err_prefix(e, "reading the Cartegraph class metadata: ");
+	e->status = ERR_FATAL;
+	return ERR_FATAL;
+}
+
 enum err_status oms_meta_start(struct oms *o, struct err *e)
 {
 	char from[SPOOL_PATH_MAX + 64];
 	struct cg_meta *m;
-	enum err_status st = read_and_check(o, e);
+	enum err_status st = perm_is_fatal(read_and_check(o, e), e);
 
 	if (st != ERR_TEMP)
 		return st;
 	o->meta_pending = 1;
+	o->meta_pending_at = time(NULL);
 	if ((m = cache_load(o, from, sizeof(from)))) {
 		log_warn("event=meta-from-cache file=%s why=\"Cartegraph cannot be reached: %s\"",
 		         from, e->msg);
@@ -163,10 +176,11 @@ enum err_status oms_meta_pending(struct oms *o, struct err *e)
 	struct err te;
 	enum err_status st;
 
-	if (!o->meta_pending)
+	if (!o->meta_pending || time(NULL) - o->meta_pending_at < REREAD_SECONDS)
 		return ERR_OK;
+	o->meta_pending_at = time(NULL);
 	err_clear(&te);
-	st = read_and_check(o, &te);
+	st = perm_is_fatal(read_and_check(o, &te), &te);
 	if (st == ERR_TEMP)
 		return ERR_OK; /* still unreachable; the records meet it too */
 	if (st != ERR_OK)
