@@ -224,6 +224,16 @@ static void test_online_good_oms(void **state)
 	assert_non_null(strstr(o.err, "ok online (oms half)"));
 	out_free(&o);
 	omt_teardown(&t);
+
+	/* the same through a session log-in */
+	setenv("OMT_AUTH", "session", 1);
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	unsetenv("OMT_AUTH");
+	check_online(t.dir, t.config, &o);
+	assert_int_equal(o.rc, 0);
+	assert_non_null(strstr(o.out, "oms: 2 of 2 remoteIds are active values"));
+	out_free(&o);
+	omt_teardown(&t);
 }
 
 /* Wrong credentials: one finding that names the file, never its content;
@@ -245,6 +255,21 @@ static void test_online_findings_oms(void **state)
 	assert_non_null(strstr(o.err, want));
 	assert_null(strstr(o.err, "not-the-password"));
 	assert_null(strstr(o.out, "not-the-password"));
+	out_free(&o);
+	omt_teardown(&t);
+
+	/* a refused session log-in: the same finding */
+	setenv("OMT_CRED", "scfgate:not-the-password\n", 1);
+	setenv("OMT_AUTH", "session", 1);
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	unsetenv("OMT_CRED");
+	unsetenv("OMT_AUTH");
+	check_online(t.dir, t.config, &o);
+	assert_int_equal(o.rc, 1);
+	snprintf(want, sizeof(want), "Cartegraph refused the credentials in %s/cg.cred (HTTP 401)",
+	         t.dir);
+	assert_non_null(strstr(o.err, want));
+	assert_null(strstr(o.err, "not-the-password"));
 	out_free(&o);
 	omt_teardown(&t);
 
