@@ -87,6 +87,25 @@ static enum err_status missing(struct buf *out, size_t *n, const struct cfg *c,
 	               f->name, f->is_default ? " (the default name)" : "", cls, hint);
 }
 
+/* The attachment class is not among the request class's Children: say
+ * which are (the first few), so the right name is at hand. */
+static enum err_status not_a_child(struct buf *out, size_t *n, const struct cfg *c,
+                                   const struct cg_meta *m)
+{
+	const struct cfg_cartegraph *g = &c->cg;
+	size_t k = cg_meta_n_children(m, g->request_class), at = 0;
+	char list[600] = "none";
+
+	for (size_t i = 0; i < k && i < 5 && at < sizeof(list); i++)
+		at += (size_t)snprintf(list + at, sizeof(list) - at, "%s%s", i ? ", " : "",
+		                       cg_meta_child(m, g->request_class, i));
+	if (k > 5 && at < sizeof(list))
+		snprintf(list + at, sizeof(list) - at, ", ... (%zu in all)", k);
+	return finding(out, n, c, g->line, "attachmentClass",
+	               "class %s is not a child class of %s (its children: %s)",
+	               g->attachment_class, g->request_class, list);
+}
+
 enum err_status cg_check_fields(const struct cfg *c, const struct cg_meta *m, struct buf *out,
                                 size_t *n)
 {
@@ -107,10 +126,7 @@ enum err_status cg_check_fields(const struct cfg *c, const struct cg_meta *m, st
 		st = finding(out, n, c, g->line, "requestClass",
 		             "class %s does not exist in Cartegraph", g->request_class);
 	else if (!cg_meta_has_child(m, g->request_class, g->attachment_class))
-		st = finding(out, n, c, g->line, "attachmentClass",
-		             "class %s is not a child class of %s (its children: %zu)",
-		             g->attachment_class, g->request_class,
-		             cg_meta_n_children(m, g->request_class));
+		st = not_a_child(out, n, c, m);
 	else if (!have_att)
 		st = finding(out, n, c, g->line, "attachmentClass",
 		             "class %s is a child of %s but its metadata was not read",

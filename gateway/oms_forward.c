@@ -1280,12 +1280,13 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 
 	memset(&none, 0, sizeof(none));
 	o->counts = counts ? counts : &none;
-	/* The daemon keeps its window between calls, so records waiting out
-	 * a back-off keep their schedule. */
+	/* A field-map check an outage left pending comes first. */
 	if ((st = oms_meta_pending(o, e)) != ERR_OK) {
 		o->counts = NULL;
 		return st;
 	}
+	/* The daemon keeps its window between calls, so records waiting out
+	 * a back-off keep their schedule. */
 	if (!o->fw && !(o->fw = fw_new(o, 0)))
 		return err_set(e, ERR_TEMP, "out of memory");
 	st = run(o, o->fw, once, e);
