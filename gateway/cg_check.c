@@ -210,16 +210,21 @@ out:
 	return st;
 }
 
-/* "Field 'X' does not exist on class Y." */
+/* "Field 'X' does not exist on class Y." (a write), or "Invalid field
+ * 'X' for class Y." (a query's fields= list). */
 static int from_message(const char *msg, char *name, size_t size)
 {
 	const char *p = msg ? strstr(msg, "Field '") : NULL, *q;
+	int invalid = 0;
 
+	if (!p && msg && (p = strstr(msg, "Invalid field '")))
+		invalid = 1, p += 8;
 	if (!p)
 		return 0;
 	p += 7;
 	q = strchr(p, '\'');
-	if (!q || q == p || !strstr(q, "does not exist") || (size_t)(q - p) >= size)
+	if (!q || q == p || (size_t)(q - p) >= size ||
+	    !(invalid ? strstr(q, " for class ") : strstr(q, "does not exist")))
 		return 0;
 	memcpy(name, p, (size_t)(q - p));
 	name[q - p] = '\0';

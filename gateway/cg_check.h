@@ -27,7 +27,8 @@
  *     the client's classes: ERR_TEMP (unreachable, 5xx), ERR_PERM (other
  *     4xx, a body cg_meta_add refuses), ERR_FATAL (401 after re-login).
  *   - cg_check_unknown_field() reads a Cartegraph 400 body: the Message
- *     "Field 'X' does not exist on class Y." or an Errors[] entry with a
+ *     "Field 'X' does not exist on class Y." (a write) or "Invalid field
+ *     'X' for class Y." (a query's fields=), or an Errors[] entry with a
  *     FieldName whose Message says it does not exist.  Returns 1 and the
  *     field name in name[size] when it is such a reply, else 0.
  *   - No function here prints or logs.

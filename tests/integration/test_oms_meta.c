@@ -454,6 +454,34 @@ static void test_reread_stops(void **state)
 	omt_teardown(&t);
 }
 
+/* The same from the poll: a field the poll asks for is gone. */
+static void test_reread_poll(void **state)
+{
+	struct omt t;
+	char want[512];
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 750, 122, "a hole", NULL);
+	assert_int_equal(omt_run(&t, 0, fast), 0); /* created, metadata cached */
+	assert_int_equal(requests_in_sim(&t), 1);
+	assert_int_equal(admin(&t, "/_admin/fields/remove",
+	                       "{\"class\":\"cgRequestsClass\",\"field\":\"StatusField\"}"),
+	                 0);
+	assert_int_equal(omt_faults(&t, "{\"fail_next\":{\"count\":2,\"kind\":\"error\","
+	                                "\"status\":503},\"path_prefix\":\"/api/v1/meta\"}"),
+	                 0);
+	assert_int_equal(omt_run(&t, 0, fast), 1);
+	assert_true(omt_log_has(&t, "event=meta-reread why=\"Cartegraph refused field "
+	                            "StatusField\""));
+	snprintf(want, sizeof(want),
+	         "%s:%u: status: field 'StatusField' (the default name) does not exist on class "
+	         "cgRequestsClass",
+	         t.config, line_of(t.config, "<fields>"));
+	assert_true(omt_log_has(&t, want));
+	omt_teardown(&t);
+}
+
 /* A 400 naming a field the metadata still lists (field security): the
  * metadata is read again once, the check passes, the records fail as
  * before and the half goes on. */
@@ -497,6 +525,7 @@ int main(void)
 	    cmocka_unit_test(test_online_scf),
 	    cmocka_unit_test(test_cache),
 	    cmocka_unit_test(test_reread_stops),
+	    cmocka_unit_test(test_reread_poll),
 	    cmocka_unit_test(test_reread_passes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -396,6 +396,8 @@ static void test_unknown_field_reply(void **state)
 	    "class.\"}]}";
 	static const char type[] =
 	    "{\"Errors\":[{\"FieldName\":\"TasksField\",\"Message\":\"The value is not valid.\"}]}";
+	static const char query[] =
+	    "{\"Message\":\"Invalid field 'StatusField' for class cgRequestsClass.\"}";
 	char name[64];
 
 	(void)state;
@@ -404,6 +406,8 @@ static void test_unknown_field_reply(void **state)
 	assert_true(cg_check_unknown_field(errs, strlen(errs), name, sizeof(name)));
 	assert_string_equal(name, "NoSuchField");
 	assert_false(cg_check_unknown_field(type, strlen(type), name, sizeof(name)));
+	assert_true(cg_check_unknown_field(query, strlen(query), name, sizeof(name)));
+	assert_string_equal(name, "StatusField");
 	assert_false(cg_check_unknown_field("{\"Message\":\"Bad.\"}", 18, name, sizeof(name)));
 	assert_false(cg_check_unknown_field("not json", 8, name, sizeof(name)));
 	assert_false(cg_check_unknown_field(msg, strlen(msg), name, 4)); /* does not fit */
