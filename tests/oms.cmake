@@ -18,7 +18,7 @@ if(TARGET oms-sim)
       target_link_libraries(${t} PRIVATE oms_testutil PkgConfig::CMOCKA)
       add_dependencies(${t} oms-sim scfgate)
       add_test(NAME ${t} COMMAND ${t})
-      set_tests_properties(${t} PROPERTIES ENVIRONMENT "${OMS_TEST_ENV}" TIMEOUT 120
+      set_tests_properties(${t} PROPERTIES ENVIRONMENT "${OMS_TEST_ENV}" TIMEOUT 180
                                            LABELS oms)
     endif()
   endforeach()
