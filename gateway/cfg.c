@@ -410,6 +410,20 @@ static enum err_status build_fields(struct loader *ld, const xmlNode *f)
 			return nomem(ld);
 	}
 
+	g->fields_line = node_line(f);
+	g->requester_line = node_line(req);
+	g->issue_line = node_line(child(f, "issue"));
+	g->location_line = node_line(loc);
+	g->description_line = node_line(child(f, "description"));
+	g->location_desc_line = node_line(child(f, "locationDescription"));
+	g->attachment_line = node_line(child(f, "attachment"));
+	g->linked_line = node_line(child(f, "linked"));
+	g->comments_line = node_line(child(f, "comments"));
+	g->notes_line = node_line(child(f, "notes"));
+	g->external_id_line = node_line(child(f, "externalId"));
+	g->id_line = node_line(child(f, "id"));
+	g->status_line = node_line(st);
+
 	g->lat_field = attr(loc, "lat");
 	g->lng_field = attr(loc, "lng");
 	g->shape_field = attr(loc, "shape");
@@ -563,6 +577,7 @@ static enum err_status build_geocoder(struct loader *ld, const xmlNode *n)
 	size_t len;
 
 	g->line = node_line(n);
+	g->result_field_line = node_line(child(n, "resultField"));
 	/* xs:boolean: "true", "false", "1", "0" */
 	g->enabled = !(enabled && (strcmp(enabled, "false") == 0 || strcmp(enabled, "0") == 0));
 	free(enabled);
@@ -1320,6 +1335,105 @@ int cfg_is_closed_value(const struct cfg *c, const char *oms_status)
 		if (strcmp(c->cg.closed_values[i], oms_status) == 0)
 			return 1;
 	return 0;
+}
+
+/* ---- the Cartegraph fields, for the metadata check ---------------------- */
+
+struct field_list {
+	const struct cfg *c;
+	struct cfg_cg_field *v;
+	size_t n;
+};
+
+static void add_cg_field(struct field_list *l, const char *element, const char *name,
+                         enum cfg_cg_class cls, enum cfg_cg_kind kind, int written, unsigned line)
+{
+	const struct cfg_cartegraph *g = &l->c->cg;
+	struct cfg_cg_field *f = &l->v[l->n++];
+
+	f->element = element;
+	f->name = name;
+	f->cls = cls;
+	f->kind = kind;
+	f->written = written;
+	f->is_default = line == 0;
+	f->line = line ? line : g->fields_line ? g->fields_line : g->line;
+}
+
+enum err_status cfg_cg_fields(const struct cfg *c, struct cfg_cg_field **out, size_t *n)
+{
+	const struct cfg_cartegraph *g = &c->cg;
+	struct field_list l = {c, NULL, 0};
+	size_t cap = 19;
+
+	*out = NULL;
+	*n = 0;
+	if (!g->base_url)
+		return ERR_OK;
+	for (size_t t = 0; t < c->n_types; t++)
+		cap += c->types[t].n_custom;
+	if (!(l.v = calloc(cap, sizeof(*l.v))))
+		return ERR_TEMP;
+	add_cg_field(&l, "requester", g->requester_field, CFG_CG_REQUEST, CFG_CG_TEXT, 1,
+	             g->requester_line);
+	add_cg_field(&l, "issue", g->issue_field, CFG_CG_REQUEST, CFG_CG_LOOKUP, 1, g->issue_line);
+	if (g->geo == CFG_GEO_FIELDS) {
+		add_cg_field(&l, "location", g->lat_field, CFG_CG_REQUEST, CFG_CG_NUMBER, 1,
+		             g->location_line);
+		add_cg_field(&l, "location", g->lng_field, CFG_CG_REQUEST, CFG_CG_NUMBER, 1,
+		             g->location_line);
+	} else {
+		add_cg_field(&l, "location", g->shape_field, CFG_CG_REQUEST, CFG_CG_SHAPE, 1,
+		             g->location_line);
+	}
+	add_cg_field(&l, "description", g->description_field, CFG_CG_REQUEST, CFG_CG_TEXT, 1,
+	             g->description_line);
+	add_cg_field(&l, "locationDescription", g->location_field, CFG_CG_REQUEST, CFG_CG_TEXT, 1,
+	             g->location_desc_line);
+	add_cg_field(&l, "comments", g->comments_field, CFG_CG_REQUEST, CFG_CG_TEXT, 1,
+	             g->comments_line);
+	add_cg_field(&l, "notes", g->notes_field, CFG_CG_REQUEST, CFG_CG_TEXT, 1, g->notes_line);
+	if (g->external_id_field)
+		add_cg_field(&l, "externalId", g->external_id_field, CFG_CG_REQUEST, CFG_CG_ID, 1,
+		             g->external_id_line);
+	add_cg_field(&l, "id", g->id_field, CFG_CG_REQUEST, CFG_CG_TEXT, 0, g->id_line);
+	add_cg_field(&l, "status", g->status_field, CFG_CG_REQUEST, CFG_CG_TEXT, 0, g->status_line);
+	/* Photos: the attachment child record's fields. */
+	add_cg_field(&l, "attachment", g->attachment_field, CFG_CG_ATTACHMENT, CFG_CG_TEXT, 1,
+	             g->attachment_line);
+	add_cg_field(&l, "linked", g->linked_field, CFG_CG_ATTACHMENT, CFG_CG_BOOLEAN, 1,
+	             g->linked_line);
+	/* The request's own photo fields, when <requestPhoto/> asks for them.
+	 * Keep cap above in step (18 fixed slots). */
+	if (g->request_photo_attachment_field)
+		add_cg_field(&l, "requestPhoto", g->request_photo_attachment_field, CFG_CG_REQUEST,
+		             CFG_CG_TEXT, 1, g->request_photo_line);
+	if (g->request_photo_linked_field)
+		add_cg_field(&l, "requestPhoto", g->request_photo_linked_field, CFG_CG_REQUEST,
+		             CFG_CG_BOOLEAN, 1, g->request_photo_line);
+	/* Where later comments go: a field of the request (route field, when
+	 * not the comments field above; route notes writes the notes field,
+	 * listed already) or a child class's text field (route child). */
+	if (g->comment_route == CFG_COMMENTS_CHILD)
+		add_cg_field(&l, "comments", g->comment_field, CFG_CG_COMMENT, CFG_CG_TEXT, 1,
+		             g->comment_line ? g->comment_line : g->line);
+	else if (g->comment_route == CFG_COMMENTS_FIELD &&
+	         strcmp(g->comment_field, g->comments_field) != 0)
+		add_cg_field(&l, "comments", g->comment_field, CFG_CG_REQUEST, CFG_CG_TEXT, 1,
+		             g->comment_line ? g->comment_line : g->line);
+	if (c->geocoder.result_field &&
+	    strcmp(c->geocoder.result_field, CFG_GEOCODER_IN_DESCRIPTION) != 0)
+		add_cg_field(&l, "resultField", c->geocoder.result_field, CFG_CG_REQUEST,
+		             CFG_CG_TEXT, 1,
+		             c->geocoder.result_field_line ? c->geocoder.result_field_line
+		                                           : c->geocoder.line);
+	for (size_t t = 0; t < c->n_types; t++)
+		for (size_t i = 0; i < c->types[t].n_custom; i++)
+			add_cg_field(&l, "customField", c->types[t].custom[i].field, CFG_CG_REQUEST,
+			             CFG_CG_TEXT, 1, c->types[t].custom[i].line);
+	*out = l.v;
+	*n = l.n;
+	return ERR_OK;
 }
 
 const char *cfg_half_name(enum cfg_half half)

@@ -171,6 +171,13 @@ struct cfg_cartegraph {
 	char *comment_field;
 	unsigned comment_line; /* line of <comments>, 0 if absent */
 	unsigned line;         /* line of <cartegraph>, 0 if absent */
+
+	/* Lines of the field map's elements in the file; 0 where the
+	 * element is absent (the default name is used). */
+	unsigned fields_line; /* <fields> */
+	unsigned requester_line, issue_line, location_line, description_line, location_desc_line,
+	    attachment_line, linked_line, comments_line, notes_line, external_id_line, id_line,
+	    status_line;
 };
 
 enum cfg_geocoder_mode {
@@ -188,14 +195,15 @@ struct cfg_geocoder {
 	int enabled;    /* 1 when <geocoder> is present and not enabled="false" */
 	char *base_url; /* ".../GeocodeServer" (no trailing /) */
 	enum cfg_geocoder_mode mode;
-	char *token_file;        /* optional (NULL); read with cfg_read_secret */
-	double min_score;        /* 0..100, default 80 */
-	unsigned max_distance_m; /* 1..100000, default 100 */
-	unsigned timeout_ms;     /* 50..60000, default 3000 */
-	unsigned max_locations;  /* 1..20, default 5 */
-	char *result_field;      /* a Cartegraph field, or "description" (default) */
-	char *ca_file;           /* optional (NULL): the system CA store */
-	unsigned line;           /* line of <geocoder>, 0 if absent */
+	char *token_file;           /* optional (NULL); read with cfg_read_secret */
+	double min_score;           /* 0..100, default 80 */
+	unsigned max_distance_m;    /* 1..100000, default 100 */
+	unsigned timeout_ms;        /* 50..60000, default 3000 */
+	unsigned max_locations;     /* 1..20, default 5 */
+	char *result_field;         /* a Cartegraph field, or "description" (default) */
+	char *ca_file;              /* optional (NULL): the system CA store */
+	unsigned line;              /* line of <geocoder>, 0 if absent */
+	unsigned result_field_line; /* line of <resultField>, 0 if absent */
 };
 
 /* One row of the status table: SCF status <-> Cartegraph status. */
@@ -310,6 +318,47 @@ enum err_status cfg_example(enum cfg_half half, struct buf *out);
  * Errors (ERR_PERM) are "NAME:LINE: reason". */
 enum err_status cfg_csv_to_xml(const char *bytes, size_t len, const char *name, struct buf *out,
                                struct err *e);
+
+/*
+ * Every Cartegraph field the configuration names, for checking the
+ * field map against the class metadata (cg_check.h): the field map
+ * (requester, issue, location as shape or lat and lng, description,
+ * locationDescription, comments, notes, externalId when set, id,
+ * status), the attachment child class's attachment and linked fields,
+ * every request type's customField, and the geocoder's resultField when
+ * it names a field.  Only when the configuration has a <cartegraph>.
+ */
+enum cfg_cg_class {
+	CFG_CG_REQUEST = 1, /* cg.request_class */
+	CFG_CG_ATTACHMENT,  /* cg.attachment_class, a child of the request class */
+	CFG_CG_COMMENT,     /* cg.comment_class of the comment route "child", a child
+	                       of the request class too */
+};
+
+/* What the OMS half puts into (or reads from) the field. */
+enum cfg_cg_kind {
+	CFG_CG_TEXT = 1, /* a string: DataType String */
+	CFG_CG_LOOKUP,   /* a lookup value as a string: String or Lookup (IssueField) */
+	CFG_CG_BOOLEAN,  /* true/false: Boolean */
+	CFG_CG_NUMBER,   /* a double (latitude, longitude): Number */
+	CFG_CG_SHAPE,    /* a CgShape point: Shape */
+	CFG_CG_ID,       /* the SCF issue id: String, Number or Integer */
+};
+
+struct cfg_cg_field {
+	const char *element; /* the configuring element: "issue", "customField", ... */
+	const char *name;    /* the Cartegraph field name (points into the cfg) */
+	enum cfg_cg_class cls;
+	enum cfg_cg_kind kind;
+	int written;    /* 1: the half writes it; 0: only reads it (id, status) */
+	int is_default; /* 1: not in the file, the default name */
+	unsigned line;  /* the element's line; for a default, that of <fields>
+	                   or else <cartegraph> */
+};
+
+/* The list above into *out (malloc'd, free()) and *n, in a stable order.
+ * ERR_TEMP only when out of memory.  No <cartegraph>: *n = 0. */
+enum err_status cfg_cg_fields(const struct cfg *c, struct cfg_cg_field **out, size_t *n);
 
 const char *cfg_half_name(enum cfg_half half);                /* "scf", "oms" */
 const char *cfg_log_level_name(enum cfg_log_level l);         /* "error", ... */

@@ -9,9 +9,10 @@
 #include "cfg.h"
 #include "cli.h"
 #include "jdoc.h"
+#include "online.h"
 
 static const char usage_text[] =
-    "usage: scfgate config check FILE [--json]\n"
+    "usage: scfgate config check FILE [--json | --online]\n"
     "       scfgate config example [--half scf|oms]\n"
     "       scfgate config import-csv FILE.csv\n"
     "\n"
@@ -22,6 +23,12 @@ static const char usage_text[] =
     "              effective configuration with defaults filled in (never a\n"
     "              secret); errors name FILE:LINE and the element or the file;\n"
     "              exit 1 when invalid\n"
+    "              --online: instead of printing it, probe the half's remote system\n"
+    "              with the real credentials, read-only (Cartegraph: credentials,\n"
+    "              class metadata against the field map, remoteIds in IssueField's\n"
+    "              lookup library; SeeClickFix: profile, organization, request\n"
+    "              types); what was learned on stdout, one line per finding on\n"
+    "              stderr, exit 1 on any finding\n"
     "  example     print a commented example configuration that passes check\n"
     "  import-csv  turn the request-type rows of the integration spreadsheet\n"
     "              (SCF request type id, title, remote request type id, closing\n"
@@ -37,10 +44,38 @@ static int write_buf(const struct buf *b)
 	return CLI_EXIT_OK;
 }
 
+/* The probes of `check --online`: report on stdout, findings on stderr. */
+static int check_online(const struct cfg *c)
+{
+	struct buf rep = BUF_INIT_CAP(1u << 20), findings = BUF_INIT_CAP(1u << 20);
+	size_t n = 0;
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	if (online_check(c, &rep, &findings, &n, &e) != ERR_OK) {
+		rc = cli_fail("config", &e);
+	} else {
+		rc = write_buf(&rep);
+		fwrite(buf_str(&findings), 1, findings.len, stderr);
+		if (n)
+			fprintf(stderr, "%s: %zu finding%s online\n", c->path, n,
+			        n == 1 ? "" : "s");
+		else
+			fprintf(stderr, "%s: ok online (%s half)\n", c->path,
+			        cfg_half_name(c->half));
+		if (n && rc == CLI_EXIT_OK)
+			rc = CLI_EXIT_FAIL;
+	}
+	buf_release(&rep);
+	buf_release(&findings);
+	return rc;
+}
+
 static int do_check(int argc, char **argv)
 {
 	const char *file = NULL;
-	int json = 0, rc;
+	int json = 0, online = 0, rc;
 	enum err_status st;
 	struct cfg *c = NULL;
 	struct err e;
@@ -49,6 +84,8 @@ static int do_check(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
+		else if (strcmp(argv[i], "--online") == 0)
+			online = 1;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cli_usage("config", "check: unknown option %s", argv[i]);
 		else if (file)
@@ -58,6 +95,8 @@ static int do_check(int argc, char **argv)
 	}
 	if (!file)
 		return cli_usage("config", "check: FILE is required");
+	if (json && online)
+		return cli_usage("config", "check: --online prints lines, not JSON");
 	err_clear(&e);
 	/* Then the secret checks the half makes when it starts (the same
 	 * function), so a secret file the half would refuse fails here. */
@@ -77,6 +116,11 @@ static int do_check(int argc, char **argv)
 			jdoc_release(&d);
 		}
 		return cli_fail("config", &e);
+	}
+	if (online) {
+		rc = check_online(c);
+		cfg_free(c);
+		return rc;
 	}
 	st = json ? cfg_describe_json(c, &out) : cfg_describe(c, &out);
 	if (st != ERR_OK) {

@@ -53,6 +53,12 @@ static enum err_status make_client(struct oms *o, struct err *e)
 	hc.max_attempts = 1;
 	if (st == ERR_OK)
 		st = http_client_new(&o->http_w, &hc, e);
+	/* The metadata: two attempts; an outage falls back to the cache (or
+	 * to a later check) instead of holding up the start. */
+	hc.max_attempts = 2;
+	hc.concurrency = 1;
+	if (st == ERR_OK)
+		st = http_client_new(&o->http_meta, &hc, e);
 out:
 	if (secret.data)
 		memset(secret.data, 0, secret.alloc);
@@ -133,7 +139,15 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 		goto fail;
 	log_info("event=start tracked=%zu open=%zu load_ms=%llu", oms_track_count(o->track),
 	         oms_tracked_open(o), (unsigned long long)(mono_now_ms() - t0));
-	if ((st = make_client(o, e)) != ERR_OK || (st = oms_recover_pending(o, e)) != ERR_OK)
+	if ((st = make_client(o, e)) != ERR_OK)
+		goto fail;
+	if ((st = oms_meta_start(o, e)) != ERR_OK) {
+		/* `scfgate status` shows a stop at start like one in a pass */
+		if (st == ERR_FATAL)
+			oms_status_note(o, e);
+		goto fail;
+	}
+	if ((st = oms_recover_pending(o, e)) != ERR_OK)
 		goto fail;
 	*out = o;
 	return ERR_OK;
@@ -152,6 +166,8 @@ void oms_free(struct oms *o)
 	oms_track_free(o->track);
 	http_client_free(o->http);
 	http_client_free(o->http_w);
+	http_client_free(o->http_meta);
+	cg_meta_free(o->meta);
 	spool_consumer_free(o->out_q);
 	spool_producer_free(o->in_q);
 	sig_key_free(o->priv);

@@ -255,9 +255,17 @@ static int failed(struct fw_entry *en, enum err_status st, struct http_response 
 	case ERR_TEMP:
 		temp(en, e->msg);
 		break;
-	case ERR_PERM:
+	case ERR_PERM: {
+		struct err me;
+		/* A field Cartegraph does not know: is the field map wrong now? */
+		if (r &&
+		    oms_meta_recheck(en->fw->o, r->status, buf_str(&r->body), r->body.len, &me)) {
+			fatal(en, &me);
+			break;
+		}
 		perm(en, e->msg, r ? r->status : 0, r ? buf_str(&r->body) : NULL);
 		break;
+	}
 	default:
 		fatal(en, e);
 		break;
@@ -1350,6 +1358,11 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 
 	memset(&none, 0, sizeof(none));
 	o->counts = counts ? counts : &none;
+	/* A field-map check an outage left pending comes first. */
+	if ((st = oms_meta_pending(o, e)) != ERR_OK) {
+		o->counts = NULL;
+		return st;
+	}
 	/* The daemon keeps its window between calls, so records waiting out
 	 * a back-off keep their schedule. */
 	if (!o->fw && !(o->fw = fw_new(o, 0)))

@@ -16,8 +16,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cfg.h"
+#include "cg_meta.h"
 #include "err.h"
 #include "http.h"
 #include "map.h"
@@ -88,7 +90,28 @@ struct oms {
 	struct oms_counts *counts;
 	struct fw *fw;       /* the forward window the daemon keeps between passes */
 	struct oms_geo *geo; /* the ArcGIS geocoder, NULL without <geocoder> */
+	/* The class metadata (oms_meta.c): read with its own client, so a
+	 * re-read can happen inside another client's drain. */
+	struct http_client *http_meta;
+	struct cg_meta *meta;   /* the last metadata checked, NULL if none yet */
+	int meta_pending;       /* not read from Cartegraph yet (unreachable at start) */
+	time_t meta_pending_at; /* last try of a pending read */
+	time_t meta_reread_at;  /* last re-read after a 400 naming a field */
 };
+
+/* ---- the field map against the class metadata (oms_meta.c) -------------- */
+
+/* At start-up: read and check (one or two GETs), or use the cached copy
+ * when Cartegraph cannot be reached, or, without one, leave the check
+ * pending.  ERR_FATAL with every problem logged when the check fails. */
+enum err_status oms_meta_start(struct oms *o, struct err *e);
+/* Before a forward pass: a pending check is tried again (at most once a
+ * minute). */
+enum err_status oms_meta_pending(struct oms *o, struct err *e);
+/* A failed request's reply: when it is a 400 naming a field, re-read
+ * and check (at most once a minute).  Returns 1 with e set (ERR_FATAL)
+ * when the check now fails, else 0 (the record fails as before). */
+int oms_meta_recheck(struct oms *o, long status, const char *body, size_t len, struct err *e);
 
 /* Drop the forward window: finished heads are settled, claimed
  * unfinished ones go back to new/. */

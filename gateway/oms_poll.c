@@ -136,6 +136,10 @@ static void on_poll(void *user, enum err_status st, struct http_response *r, con
 	ch->st = st;
 	if (st != ERR_OK) {
 		ch->e = *e;
+		/* A field Cartegraph does not know: is the field map wrong now? */
+		if (st == ERR_PERM && r &&
+		    oms_meta_recheck(ch->pc->o, r->status, buf_str(&r->body), r->body.len, &ch->e))
+			ch->st = ERR_FATAL;
 		return;
 	}
 	on_rows(ch->pc, ch, r);

@@ -23,6 +23,17 @@ if(TARGET oms-sim)
     endif()
   endforeach()
 
+  # The field map against the class metadata: `scfgate oms` and
+  # `config check --online` against oms-sim, and --online against scf-sim.
+  if(TARGET scf-sim)
+    add_executable(test_oms_meta ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_oms_meta.c)
+    target_link_libraries(test_oms_meta PRIVATE oms_testutil PkgConfig::CMOCKA)
+    add_dependencies(test_oms_meta oms-sim scf-sim scfgate)
+    add_test(NAME test_oms_meta COMMAND test_oms_meta)
+    set_tests_properties(test_oms_meta PROPERTIES TIMEOUT 150 LABELS oms
+      ENVIRONMENT "${OMS_TEST_ENV};SCF_SIM_BIN=$<TARGET_FILE:scf-sim>")
+  endif()
+
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/crash/oms_crash.c)
     add_executable(oms_crash ${CMAKE_CURRENT_SOURCE_DIR}/crash/oms_crash.c)
     target_link_libraries(oms_crash PRIVATE oms_testutil)

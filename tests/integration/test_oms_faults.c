@@ -157,7 +157,8 @@ static void test_maintenance(void **state)
 }
 
 /* 422 -> failed/ with the body; the issue's later records are held;
- * other issues flow; an unmapped type and an unknown field fail too. */
+ * other issues flow; an unmapped type fails too.  (A configured field
+ * Cartegraph does not have stops the half at start: test_oms_meta.) */
 static void test_permanent_errors(void **state)
 {
 	struct omt t;
@@ -171,7 +172,6 @@ static void test_permanent_errors(void **state)
 	omt_issue(&t, 301, 122, "flows", NULL);
 	omt_comment(&t, 301, "3011", "flows too");
 	omt_issue(&t, 302, 777, "unmapped", NULL);
-	omt_issue(&t, 303, 999, "unknown field", NULL);
 	assert_int_equal(omt_faults(&t, "{\"fail_next\":{\"count\":1,\"kind\":\"error\","
 	                                "\"status\":422},\"path_prefix\":\"/api/v1/classes\"}"),
 	                 0);
@@ -179,7 +179,7 @@ static void test_permanent_errors(void **state)
 	 * is the one that gets the 422. */
 	assert_int_equal(omt_run(&t, 0, serial), 0);
 	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
-	assert_int_equal(st.count[SPOOL_FAILED], 3);
+	assert_int_equal(st.count[SPOOL_FAILED], 2);
 	assert_int_equal(st.count[SPOOL_HOLD], 1);
 	assert_int_equal(st.count[SPOOL_DONE], 2);
 	assert_int_equal(st.count[SPOOL_NEW], 0);
@@ -187,11 +187,6 @@ static void test_permanent_errors(void **state)
 	                                "00000000000000000001-scf.xml", &why, NULL),
 	                 ERR_OK);
 	assert_non_null(strstr(buf_str(&why), "422"));
-	buf_reset(&why);
-	assert_int_equal(spool_read_why(t.root, "outbound", SPOOL_FAILED,
-	                                "00000000000000000006-scf.xml", &why, NULL),
-	                 ERR_OK);
-	assert_non_null(strstr(buf_str(&why), "NoSuchField")); /* the response body */
 	buf_reset(&why);
 	assert_int_equal(spool_read_why(t.root, "outbound", SPOOL_FAILED,
 	                                "00000000000000000005-scf.xml", &why, NULL),

@@ -64,9 +64,6 @@ static const char config_fmt[] =
     "      <closingMessage>Pothole fixed ({request_id}).</closingMessage>\n"
     "    </requestType>\n"
     "    <requestType id=\"5763\" title=\"Street Light Out\" remoteId=\"Street Light\"/>\n"
-    "    <requestType id=\"999\" title=\"Broken\" remoteId=\"Broken\">\n"
-    "      <customField field=\"NoSuchField\" value=\"x\"/>\n"
-    "    </requestType>\n"
     "  </requestTypes>\n"
     "  <log level=\"info\"/>\n"
     "</scfgate>\n";

@@ -1309,6 +1309,119 @@ static void test_check_secrets(void **state)
 	write_file(path_in("cg.cred"), "u:p\n", 0600);
 }
 
+/* Every Cartegraph field with its element, class, kind and line, for the
+ * metadata check: configured ones name their own line, defaults the
+ * <fields> line (or <cartegraph> without one). */
+static void test_cg_fields_lines(void **state)
+{
+	static const char xml[] =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<scfgate half=\"oms\">\n"
+	    "  <spool><root>/r</root><producer>oms</producer><privateKey>/k</privateKey>"
+	    "<peerPublicKey>/p</peerPublicKey></spool>\n"
+	    "  <cartegraph>\n" /* 4 */
+	    "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+	    "    <credentials>/c</credentials>\n"
+	    "    <fields>\n"                                        /* 7 */
+	    "      <description field=\"DepartmentFeild\"/>\n"      /* 8 */
+	    "      <location lat=\"LatField\" lng=\"LngField\"/>\n" /* 9 */
+	    "      <!-- line 10 -->\n"
+	    "      <externalId field=\"SCFIssueIDField\"/>\n"                     /* 11 */
+	    "      <linked field=\"IsLinkedField\"/>\n"                           /* 12 */
+	    "      <status field=\"StateField\"><closed>Done</closed></status>\n" /* 13 */
+	    "    </fields>\n"
+	    "  </cartegraph>\n"
+	    "  <geocoder>\n" /* 16 */
+	    "    <baseUrl>https://geo.example.org/GeocodeServer</baseUrl>\n"
+	    "    <resultField>GeoNoteField</resultField>\n" /* 18 */
+	    "  </geocoder>\n"
+	    "  <requestTypes>\n"
+	    "    <requestType id=\"122\" remoteId=\"Pothole\">\n"
+	    "      <customField field=\"ZoneField\" value=\"A\"/>\n" /* 22 */
+	    "    </requestType>\n"
+	    "  </requestTypes>\n"
+	    "</scfgate>\n";
+	static const struct {
+		const char *element, *name;
+		enum cfg_cg_class cls;
+		enum cfg_cg_kind kind;
+		int written, is_default;
+		unsigned line;
+	} want[] = {
+	    {"requester", "RequesterField", CFG_CG_REQUEST, CFG_CG_TEXT, 1, 1, 7},
+	    {"issue", "IssueField", CFG_CG_REQUEST, CFG_CG_LOOKUP, 1, 1, 7},
+	    {"location", "LatField", CFG_CG_REQUEST, CFG_CG_NUMBER, 1, 0, 9},
+	    {"location", "LngField", CFG_CG_REQUEST, CFG_CG_NUMBER, 1, 0, 9},
+	    {"description", "DepartmentFeild", CFG_CG_REQUEST, CFG_CG_TEXT, 1, 0, 8},
+	    {"locationDescription", "LocationDescriptionField", CFG_CG_REQUEST, CFG_CG_TEXT, 1, 1,
+	     7},
+	    {"comments", "CommentsField", CFG_CG_REQUEST, CFG_CG_TEXT, 1, 1, 7},
+	    {"notes", "NotesField", CFG_CG_REQUEST, CFG_CG_TEXT, 1, 1, 7},
+	    {"externalId", "SCFIssueIDField", CFG_CG_REQUEST, CFG_CG_ID, 1, 0, 11},
+	    {"id", "IDField", CFG_CG_REQUEST, CFG_CG_TEXT, 0, 1, 7},
+	    {"status", "StateField", CFG_CG_REQUEST, CFG_CG_TEXT, 0, 0, 13},
+	    {"attachment", "AttachmentField", CFG_CG_ATTACHMENT, CFG_CG_TEXT, 1, 1, 7},
+	    {"linked", "IsLinkedField", CFG_CG_ATTACHMENT, CFG_CG_BOOLEAN, 1, 0, 12},
+	    {"resultField", "GeoNoteField", CFG_CG_REQUEST, CFG_CG_TEXT, 1, 0, 18},
+	    {"customField", "ZoneField", CFG_CG_REQUEST, CFG_CG_TEXT, 1, 0, 22},
+	};
+	struct cfg_cg_field *f;
+	struct cfg *c;
+	struct err e;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(load(xml, CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_int_equal(c->cg.fields_line, 7);
+	assert_int_equal(c->cg.description_line, 8);
+	assert_int_equal(c->cg.location_line, 9);
+	assert_int_equal(c->cg.issue_line, 0);
+	assert_int_equal(c->geocoder.result_field_line, 18);
+	assert_int_equal(cfg_cg_fields(c, &f, &n), ERR_OK);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(f[i].element, want[i].element);
+		assert_string_equal(f[i].name, want[i].name);
+		assert_int_equal(f[i].cls, want[i].cls);
+		assert_int_equal(f[i].kind, want[i].kind);
+		assert_int_equal(f[i].written, want[i].written);
+		assert_int_equal(f[i].is_default, want[i].is_default);
+		assert_int_equal(f[i].line, want[i].line);
+	}
+	free(f);
+	cfg_free(c);
+
+	/* no <fields>: defaults name the <cartegraph> line, shape instead of
+	 * lat/lng, no externalId, the geocoder's default is no field */
+	assert_int_equal(
+	    load("<?xml version=\"1.0\"?>\n<scfgate half=\"oms\">\n"
+	         "  <spool><root>/r</root><producer>oms</producer><privateKey>/k"
+	         "</privateKey><peerPublicKey>/p</peerPublicKey></spool>\n\n"
+	         "  <cartegraph><baseUrl>https://cg.example.org/City</baseUrl>"
+	         "<credentials>/c</credentials></cartegraph>\n"
+	         "  <requestTypes><requestType id=\"1\" remoteId=\"A\"/></requestTypes>\n"
+	         "</scfgate>\n",
+	         CFG_NO_FILE_CHECKS, &c, &e),
+	    ERR_OK);
+	assert_int_equal(cfg_cg_fields(c, &f, &n), ERR_OK);
+	assert_int_equal(n, 11);
+	assert_string_equal(f[2].name, "CgShape");
+	assert_int_equal(f[2].kind, CFG_CG_SHAPE);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(f[i].line, 5);
+		assert_true(f[i].is_default);
+	}
+	free(f);
+	cfg_free(c);
+
+	/* an SCF-only configuration has none */
+	assert_int_equal(load(minimal(NULL, NULL, NULL), CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_int_equal(cfg_cg_fields(c, &f, &n), ERR_OK);
+	assert_int_equal(n, 0);
+	free(f);
+	cfg_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1334,6 +1447,7 @@ int main(void)
 	    cmocka_unit_test(test_ca_files),
 	    cmocka_unit_test(test_url_credentials),
 	    cmocka_unit_test(test_check_secrets),
+	    cmocka_unit_test(test_cg_fields_lines),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

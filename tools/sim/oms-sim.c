@@ -26,7 +26,7 @@
  * and the ones of the seeded requests. */
 #define DEFAULT_ISSUES                                                                             \
 	"Pothole,Graffiti,Street Light,Streetlight Out,Garbage Cart,Light,Cart,Sinkhole,"          \
-	"Sign Down,Tree Limb,Sewer Backup"
+	"Sign Down,Tree Limb,Sewer Backup,Sidewalk Ice,Retired Type:inactive"
 
 enum {
 	O_USER = 2000,
@@ -90,6 +90,7 @@ struct field {
 	const char *type;   /* String, Boolean, Number, Date, Integer, Shape, Lookup */
 	const char *lookup; /* the library class of a Lookup, else NULL */
 	int ro;
+	int refused; /* in the meta, but a write naming it is refused (field security) */
 };
 
 struct klass {
@@ -298,6 +299,9 @@ static void system_fields(struct klass *k)
 	add_field(k, "cgLastModifiedField", "Date", 1);
 	add_field(k, "LastModifiedByField", "String", 1);
 }
+
+/* IssueField's lookup library: one record per value (its own Oids, so
+ * the requests' Oids do not depend on it), rebuilt at every start. */
 
 static void classes_init(void)
 {
@@ -589,7 +593,10 @@ static const char *check_fields(const struct klass *k, const cJSON *rec, int put
 	 * reported even when a value before it is also wrong. */
 	cJSON_ArrayForEach(it, rec)
 	{
-		if (!field_of(k, it->string)) {
+		const struct field *f = field_of(k, it->string);
+
+		/* A field security hides from writes reads as absent. */
+		if (!f || f->refused) {
 			snprintf(why, cap, "Field '%s' does not exist on class %s.", it->string,
 			         k->name);
 			return it->string;
@@ -1408,6 +1415,32 @@ static void note_race_fire(const struct sim_req *req)
 	        race.field, race.oid, req->method, req->path);
 }
 
+/* A city administrator removes a field from a class: its meta and what
+ * the class accepts change at once ({"class": C, "field": F}).  With
+ * "writes_only": true the meta keeps it and only writes naming it are
+ * refused, as field security can make it. */
+static void remove_field(const cJSON *b, struct sim_resp *resp)
+{
+	const char *cls = sim_jstr(b, "class"), *name = sim_jstr(b, "field");
+	struct klass *k = cls ? class_by_name(cls) : NULL;
+	int i;
+
+	for (i = 0; k && name && i < k->nf; i++)
+		if (strcmp(k->f[i].name, name) == 0)
+			break;
+	if (!k || !name || i == k->nf) {
+		sim_resp_admin_error(resp, 404, "no such class or field");
+		return;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "writes_only"))) {
+		k->f[i].refused = 1;
+	} else {
+		memmove(&k->f[i], &k->f[i + 1], (size_t)(k->nf - i - 1) * sizeof(k->f[0]));
+		k->nf--;
+	}
+	sim_resp_json(resp, 200, class_meta(k));
+}
+
 static void admin(const struct sim_req *req, struct sim_resp *resp)
 {
 	cJSON *b = NULL, *rec;
@@ -1422,6 +1455,11 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 		return;
 	}
 	resp->route = "admin";
+	if (post && strcmp(req->path, "/_admin/fields/remove") == 0) {
+		remove_field(b, resp);
+		cJSON_Delete(b);
+		return;
+	}
 	if (post && strcmp(req->path, "/_admin/requests") == 0) {
 		char why[512];
 		const char *bad = check_fields(&S.req, b, 0, why, sizeof(why));

@@ -1839,6 +1839,19 @@ static void api(const struct sim_req *req, struct sim_resp *resp, time_t now)
 		request_type(id, resp);
 		return;
 	}
+	if (sscanf(p, "/api/v2/organizations/%d%n", &org, &n) == 1 && p[n] == '\0' && get) {
+		resp->route = "GET /api/v2/organizations/:org";
+		if (org != S.org) {
+			msg_reply(resp, 404, "Not Found");
+		} else {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(o, "id", S.org);
+			cJSON_AddStringToObject(o, "name", S.org_name);
+			sim_resp_json(resp, 200, o);
+		}
+		return;
+	}
 	if (strcmp(p, "/api/v2/profile") == 0 && get) {
 		resp->route = "GET /api/v2/profile";
 		profile(resp);
