@@ -39,7 +39,8 @@
  *     cannot apply: failed/ with the reason and body; later records of
  *     that issue go to hold/ ("blocked behind ...") until an operator
  *     acts.  An attachment is the exception: one that waits, is held or
- *     failed holds back nothing of its issue (a photo stands on its own).  401 after one re-login, or any fatal error: ERR_FATAL.
+ *     failed holds back nothing of its issue (a photo stands on its
+ *     own).  401 after one re-login, or any fatal error: ERR_FATAL.
  *
  * Tracked state
  *   <spool root>/state/oms/: a snapshot and an append-only journal of
