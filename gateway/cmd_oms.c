@@ -60,9 +60,10 @@ static int number(const char *s, unsigned long max, unsigned long *out)
 static void print_json(const struct oms_counts *n, size_t tracked)
 {
 	printf("{\"applied\":%zu,\"failed\":%zu,\"held\":%zu,\"waiting\":%zu,\"acks\":%zu,"
-	       "\"closes\":%zu,\"polled\":%zu,\"notes_appends\":%zu,\"tracked_open\":%zu}\n",
+	       "\"closes\":%zu,\"polled\":%zu,\"notes_appends\":%zu,\"quarantined\":%zu,"
+	       "\"tracked_open\":%zu}\n",
 	       n->applied, n->failed, n->held, n->waiting, n->acks, n->closes, n->polled,
-	       n->notes_appends, tracked);
+	       n->notes_appends, n->quarantined, tracked);
 }
 
 int cmd_oms(int argc, char **argv)

@@ -171,3 +171,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	log_vmsg(level, fmt, ap);
 	va_end(ap);
 }
+
+void log_quarantined(void *ctx, const char *queue, const char *name, const char *failed_name,
+                     const char *reason)
+{
+	(void)ctx;
+	log_warn("event=quarantined queue=%s record=%s failed=%s why=\"%s\"", queue, name,
+	         failed_name, reason);
+}

@@ -65,4 +65,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap);
 typedef void (*log_sink_fn)(void *ctx, enum log_level level, const char *line);
 void log_set_sink(log_sink_fn sink, void *ctx);
 
+/* A spool_quarantine_fn (spool.h) for both halves: one warning line
+ * "event=quarantined queue=Q record=NAME failed=NAME2 why="..."" (control
+ * characters flattened like every line); ctx unused. */
+void log_quarantined(void *ctx, const char *queue, const char *name, const char *failed_name,
+                     const char *reason);
+
 #endif

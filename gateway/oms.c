@@ -111,6 +111,7 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	co.grace_seconds = c->spool.grace_seconds;
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
 	co.max_ahead = c->spool.max_ahead;
+	co.on_quarantine = log_quarantined;
 	if ((st = cfg_check_secrets(c, e)) != ERR_OK ||
 	    (st = oms_geo_open(c, &o->geo, e)) != ERR_OK ||
 	    (st = sig_load_private(c->spool.private_key, &o->priv, e)) != ERR_OK ||

@@ -105,6 +105,9 @@ struct oms_counts {
 	size_t polled;        /* requests looked at by the last poll */
 	size_t notes_appends; /* comments appended to the notes by read-modify-write
 	                         (route notes), each logged "route=notes" */
+	size_t quarantined;   /* files of outbound/new the consumer moved to failed/
+	                         on its own (bad signature, truncated, not a
+	                         regular file...), each logged "event=quarantined" */
 };
 
 /*

@@ -1368,6 +1368,13 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 	if (!o->fw && !(o->fw = fw_new(o, 0)))
 		return err_set(e, ERR_TEMP, "out of memory");
 	st = run(o, o->fw, once, e);
+	if (counts) {
+		struct spool_consumer_stats cs;
+
+		/* since the half opened its queue: the run's, for --once */
+		spool_consumer_stats(o->out_q, &cs);
+		counts->quarantined = cs.quarantined;
+	}
 	if (once || st != ERR_OK)
 		oms_forward_release(o);
 	oms_track_maybe_compact(o->track, NULL);

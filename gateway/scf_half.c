@@ -90,6 +90,7 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 	co.grace_seconds = c->spool.grace_seconds;
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
 	co.max_ahead = c->spool.max_ahead;
+	co.on_quarantine = log_quarantined;
 	if ((s = spool_consumer_open(&h->cons, c->spool.root, SCF_INBOUND, h->peer, &co, e)))
 		goto fail;
 	if (snprintf(h->state_dir, sizeof(h->state_dir), "%s/state/scf", c->spool.root) >=

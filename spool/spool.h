@@ -271,6 +271,12 @@ size_t spool_commit_group_outstanding(const struct spool_producer *p);
 
 /* ---- consumer ---------------------------------------------------------- */
 
+/* Told of every file the consumer moves to failed/ on its own: the queue,
+ * the name it had in new/, the name it got in failed/ and the reason (one
+ * line).  The library never logs; a half logs and counts here. */
+typedef void (*spool_quarantine_fn)(void *ctx, const char *queue, const char *name,
+                                    const char *failed_name, const char *reason);
+
 struct spool_consumer_opts {
 	unsigned grace_seconds;     /* unreadable file may still be arriving; 0 -> 60 */
 	unsigned gap_alarm_seconds; /* gap older than this is alarmed; 0 -> 3600 */
@@ -283,6 +289,8 @@ struct spool_consumer_opts {
 	 * between would keep a gap alarm ringing about them for ever.
 	 * 0 -> SPOOL_MAX_AHEAD_DEFAULT. */
 	uint64_t max_ahead;
+	spool_quarantine_fn on_quarantine; /* may be NULL */
+	void *on_quarantine_ctx;
 };
 
 #define SPOOL_MAX_AHEAD_DEFAULT 1000000

@@ -61,6 +61,8 @@ struct spool_consumer {
 	unsigned grace;
 	unsigned gap_alarm;
 	uint64_t max_ahead;
+	spool_quarantine_fn on_quarantine;
+	void *on_quarantine_ctx;
 	int lock_fd;
 	struct cprod *prods;
 	size_t nprods;
@@ -189,11 +191,14 @@ static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from,
 		st = spool_join(dst, c->q.dir[SPOOL_FAILED], fname, e);
 	if (st == ERR_OK && rename(src, dst) != 0)
 		st = err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", src, dst);
-	if (st != ERR_OK)
+	if (st != ERR_OK) {
 		unlink_why(c->q.dir[SPOOL_FAILED], fname);
-	else
-		c->stats.quarantined++;
-	return st;
+		return st;
+	}
+	c->stats.quarantined++;
+	if (c->on_quarantine)
+		c->on_quarantine(c->on_quarantine_ctx, c->q.queue, name, fname, reason);
+	return ERR_OK;
 }
 
 /*
@@ -885,6 +890,8 @@ enum err_status spool_consumer_open(struct spool_consumer **out, const char *roo
 	c->pub = pub;
 	c->grace = opts && opts->grace_seconds ? opts->grace_seconds : 60;
 	c->max_ahead = opts && opts->max_ahead ? opts->max_ahead : SPOOL_MAX_AHEAD_DEFAULT;
+	c->on_quarantine = opts ? opts->on_quarantine : NULL;
+	c->on_quarantine_ctx = opts ? opts->on_quarantine_ctx : NULL;
 	c->gap_alarm = opts && opts->gap_alarm_seconds ? opts->gap_alarm_seconds : 3600;
 	if (opts && opts->producer)
 		snprintf(c->only, sizeof(c->only), "%s", opts->producer);

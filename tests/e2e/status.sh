@@ -90,8 +90,13 @@ forged=$(printf '%020d-scf.xml' "$next")
 sed -e "s|<seq>$n</seq>|<seq>$next</seq>|" "$SCF_ROOT/outbound/new/$last" >"$work/transport/$forged"
 touch -d '-1 minute' "$work/transport/$forged"
 mv "$work/transport/$forged" "$OMS_ROOT/outbound/new/$forged"
-"$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
+"$E2E_GATE" oms --once --json --config "$OMS_CFG" 2>>"$work/logs/oms.log" >"$work/oms-once.json"
 [ -e "$OMS_ROOT/outbound/failed/$forged" ] || bad "the altered record was not quarantined"
+grep -q "event=quarantined queue=outbound record=$forged failed=$forged why=\"rejected after the grace period: .*signature" "$work/logs/oms.log" &&
+	ok "the quarantine has a log line with the record, the queue and the reason" ||
+	bad "no quarantine log line: $(grep quarantined "$work/logs/oms.log")"
+grep -q '"quarantined":1,' "$work/oms-once.json" && ok "the run's --json counts the quarantine" ||
+	bad "--json: $(cat "$work/oms-once.json")"
 why=$(head -1 "$OMS_ROOT/outbound/failed/$forged.why" 2>/dev/null)
 expect 1 "failed $forged: .*" "a failed record is listed with its reason" -- --config "$OMS_CFG"
 expect 1 "^ATTENTION: oms half: 1 failed record$" "the summary counts failed records" -- --config "$OMS_CFG"

@@ -193,7 +193,8 @@ static enum err_status on_entry(const struct bundle_entry *ent, void *ctx, struc
 
 static void round_trip(const char *file)
 {
-	struct spool_consumer_opts co = {1, 1, "oms", 0};
+	struct spool_consumer_opts co = {
+	    .grace_seconds = 1, .gap_alarm_seconds = 1, .producer = "oms"};
 	struct bundle_import_result res;
 	struct bundle_read_opts ro;
 	struct spool_consumer *c = NULL;
@@ -968,7 +969,8 @@ static void test_bundle_swapped_between_passes_is_caught(void **state)
 
 static void test_ack_and_prune(void **state)
 {
-	struct spool_consumer_opts co = {1, 1, "oms", 0};
+	struct spool_consumer_opts co = {
+	    .grace_seconds = 1, .gap_alarm_seconds = 1, .producer = "oms"};
 	struct bundle_import_result res;
 	struct spool_consumer *c = NULL;
 	struct bundle_info info;
@@ -1038,7 +1040,8 @@ static void test_ack_and_prune(void **state)
 
 static void test_archive(void **state)
 {
-	struct spool_consumer_opts co = {1, 1, "oms", 0};
+	struct spool_consumer_opts co = {
+	    .grace_seconds = 1, .gap_alarm_seconds = 1, .producer = "oms"};
 	struct bundle_read_opts ro = {oms_pub, oms_pub, NULL, NULL, NULL};
 	struct bundle_archive_result res;
 	struct spool_consumer *c = NULL;

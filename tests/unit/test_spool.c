@@ -906,14 +906,35 @@ static void test_hostile_entries(void **state)
 	alarm(0);
 }
 
+struct told {
+	int n;
+	char name[RECORD_NAME_MAX + 32], failed_name[RECORD_NAME_MAX + 32], queue[32], reason[512];
+};
+
+static void tell(void *ctx, const char *queue, const char *name, const char *failed_name,
+                 const char *reason)
+{
+	struct told *t = ctx;
+
+	t->n++;
+	snprintf(t->queue, sizeof(t->queue), "%s", queue);
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	snprintf(t->failed_name, sizeof(t->failed_name), "%s", failed_name);
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
+}
+
 /* A name far beyond the consumer's position is quarantined at once, not
  * waited for (it used to keep a gap alarm ringing about the numbers in
  * between); one within the window is an ordinary gap. */
 static void test_far_ahead_quarantined(void **state)
 {
 	struct fx *f = *state;
-	struct spool_consumer_opts o = {
-	    .grace_seconds = 600, .gap_alarm_seconds = 1, .max_ahead = 100};
+	struct told told = {0};
+	struct spool_consumer_opts o = {.grace_seconds = 600,
+	                                .gap_alarm_seconds = 1,
+	                                .max_ahead = 100,
+	                                .on_quarantine = tell,
+	                                .on_quarantine_ctx = &told};
 	char path[SPOOL_PATH_MAX], far[SPOOL_PATH_MAX], near[SPOOL_PATH_MAX];
 	struct spool_consumer *c;
 	struct spool_gap g;
@@ -937,6 +958,12 @@ static void test_far_ahead_quarantined(void **state)
 	assert_non_null(why);
 	assert_non_null(strstr(why, "sequence 102 is implausibly far ahead of the expected 1"));
 	free(why);
+	/* the half is told, to log and count it */
+	assert_int_equal(told.n, 1);
+	assert_string_equal(told.queue, "inbound");
+	assert_string_equal(told.name, "00000000000000000102-oms.xml");
+	assert_string_equal(told.failed_name, "00000000000000000102-oms.xml");
+	assert_non_null(strstr(told.reason, "implausibly far ahead"));
 	assert_int_equal(access(near, F_OK), 0); /* within the window: waited for */
 	spool_consumer_gap(c, &g);
 	assert_true(g.active);
