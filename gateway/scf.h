@@ -134,8 +134,13 @@ struct scf_stats {
 	uint64_t already_done; /* transitions found applied / not allowed */
 	uint64_t wb_failed;
 	uint64_t wb_deferred;
-	int64_t watermark; /* epoch seconds, 0 before the first pass */
+	uint64_t reopens_ignored; /* issues reopened in SCF after close (policy ignore) */
+	int64_t watermark;        /* epoch seconds, 0 before the first pass */
 };
+
+/* Seconds kept below the server's Date of a complete pass when it moves
+ * the watermark (clocks inside SCF may disagree by this much). */
+#define SCF_DATE_MARGIN 30
 
 /* Open the half: keys, HTTP client, outbound producer, inbound consumer,
  * state (with crash recovery).  clock may be NULL (real time).
@@ -180,6 +185,39 @@ int64_t scf_json_id(const cJSON *o, const char *name);
  * page + 1); *doc is then NULL. */
 enum err_status scf_page_parse(const char *body, size_t len, unsigned page, cJSON **doc,
                                const cJSON **issues, unsigned *next, struct err *e);
+
+/* ---- resync (`scfgate scf resync`) ---------------------------------------- */
+
+/* One selector: issues (n_issues > 0), else request_type, else since. */
+struct scf_resync_sel {
+	int64_t request_type;  /* > 0: the Open issues of this request type */
+	const int64_t *issues; /* these issues, one GET each */
+	size_t n_issues;
+	int64_t since;    /* > 0: the Open issues updated at or after (epoch) */
+	int acknowledged; /* Acknowledged issues too */
+};
+
+struct scf_resync_result {
+	uint64_t selected;      /* issue objects read */
+	uint64_t sent;          /* issue records committed now */
+	uint64_t already;       /* selected issues the state knew (sent before, or
+	                           first seen Closed, or no longer synced) */
+	uint64_t skipped;       /* unmapped type, status not selected, bad object */
+	uint64_t missing;       /* --issue ids SCF does not know (404) */
+	uint64_t other_records; /* comment and attachment records committed */
+};
+
+/*
+ * Read the selected issues regardless of the watermark and put each
+ * through the same handling as a fetch pass, except that a never-sent
+ * Acknowledged issue is sent too when sel->acknowledged: an issue the
+ * state does not know gives its records (committed and noted exactly as
+ * a pass does, so a repeat sends nothing); one it knows gets only its
+ * unseen comments.  The reopen policy applies as in a pass.  The
+ * watermark does not move.  Needs the open half (its locks).
+ */
+enum err_status scf_resync(struct scf_half *h, const struct scf_resync_sel *sel,
+                           struct scf_resync_result *res, struct err *e);
 
 /* ---- replay (`scfgate spool replay` for the inbound queue) --------------- */
 
@@ -232,6 +270,14 @@ enum err_status scf_state_put(struct scf_state *s, const char *key, const char *
 /* Drop "comment/<id>/..." and "attachment/<id>/..." keys. */
 void scf_state_forget_issue(struct scf_state *s, int64_t issue_id);
 size_t scf_state_count(const struct scf_state *s);
+/* Remove one key (nothing if absent). */
+void scf_state_del(struct scf_state *s, const char *key);
+/* Keys are sorted: the index of the first key >= prefix, and the key at
+ * an index (NULL past the end), to walk the keys sharing a prefix. */
+size_t scf_state_lower_bound(const struct scf_state *s, const char *prefix);
+const char *scf_state_key_at(const struct scf_state *s, size_t i);
+/* Keys starting with prefix whose value is val (any value if NULL). */
+size_t scf_state_count_prefix(const struct scf_state *s, const char *prefix, const char *val);
 
 int64_t scf_state_watermark(const struct scf_state *s);
 void scf_state_set_watermark(struct scf_state *s, int64_t t);
@@ -254,6 +300,9 @@ void scf_state_set_alert(struct scf_state *s, int64_t at, const char *reason);
 /* SCF timestamp ("2026-02-10T08:15:19-05:00", "...Z", fractions allowed)
  * to epoch seconds; -1 if it does not parse. */
 int64_t scf_time_parse(const char *s);
+/* An HTTP Date header ("Sun, 06 Nov 1994 08:49:37 GMT") to epoch
+ * seconds; -1 if it does not parse. */
+int64_t scf_http_date_parse(const char *s);
 /* Epoch seconds as "YYYY-MM-DDTHH:MM:SSZ". */
 void scf_time_format(int64_t t, char out[32]);
 
