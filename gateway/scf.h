@@ -18,13 +18,32 @@
  *     record for its photo and for each forwarded first-sight comment
  *     photo.  Unmapped types are skipped and counted, never failed.  An
  *     issue first seen in any other status is not sent (it is sent if it
- *     later shows up Open).  On a tracked issue that is not closed, each
+ *     later shows up Open), except one first seen Closed: it is
+ *     remembered (S) and its reopening meets the reopen policy like the
+ *     reopening of an issue whose request was closed (W).  Reopen policy
+ *     ignore: either, seen Open or Acknowledged again, is logged once
+ *     (warn, event=reopen-ignored), marked R (counted by `scfgate
+ *     status`) and not sent; closed again in SCF, R becomes W.  On W and
+ *     R issues, each comment newer than the issue's closed_at is logged
+ *     once (event=comment-not-forwarded with the reason) and remembered:
+ *     no comment is dropped without a log line.
+ *   - At the first pass of a run the mapped request types are compared
+ *     with those the state remembers ("type/<id>"): a type added to the
+ *     configuration is resynchronised (scf_resync by request type) and
+ *     logged, then remembered; a type no longer configured is forgotten.  On a tracked issue that
+ is not closed, each
  *     comment with an unseen key gives a `comment` record when
  *     map_comment_forward() says so, plus an `attachment` for its photo.
  *     A seen comment whose text changed is an edit: logged, not sent.
- *   - The watermark is the largest updated_at SCF returned (SCF's own
- *     clock, so a skewed local clock does not matter), and moves only at
- *     the end of a pass that read every page.  Malformed or truncated
+ *   - The watermark is the largest updated_at SCF returned, or, when
+ *     larger, the server's Date header of the pass's first page less
+ *     SCF_DATE_MARGIN (a complete pass that began at T saw every issue
+ *     updated before T).  Both are SCF's own clock, so a skewed local
+ *     clock does not matter; the Date makes an idle pass move the
+ *     watermark, so a bulk change is re-read at most once more and every
+ *     idle pass after that is one call.  Not when the list shifted
+ *     during the pass (below).  It moves only at the end of a pass that
+ *     read every page.  Malformed or truncated
  *     JSON, a 5xx after retries or a dropped connection ends the pass with
  *     ERR_TEMP and one line naming the page; the watermark stays, so the
  *     next pass re-reads the same window and the seen-state drops what
@@ -35,8 +54,11 @@
  *   - The watermark, the producer sequence covered, the last successful
  *     call and a recorded fatal stop (for status), and a sorted set of
  *     keys with a short value: "issue/<id>" -> its last seen status letter
- *     (O, A, C, X = Archived) or W (closed by write-back: no longer
- *     synced); "comment/<issue>/<key>" -> 16 hex digits of the SHA-256 of
+ *     (O, A, C, X = Archived), W (closed by write-back: no longer
+ *     synced), S (first seen Closed, never sent) or R (reopened after W or
+ *     S, ignored by the reopen policy); "type/<id>" -> "-" (a mapped
+ *     request type the half has started with); "comment/<issue>/<key>" -> 16 hex digits of the
+ SHA-256 of
  *     its text (edit detection); "attachment/<issue>/<issue|key>" -> "-".
  *   - Saved as one text file, state.<generation>, written with
  *     spool_write_atomic (tmp, fdatasync, rename without replace, fsync of
