@@ -186,7 +186,7 @@ struct pass {
 	struct batch b;
 	int dirty;        /* state changed without a record */
 	int accept_ack;   /* resync --acknowledged: a never-sent Acknowledged issue is sent */
-	uint64_t already; /* resync: selected issues that were sent before */
+	uint64_t already; /* resync: selected issues the state knew */
 };
 
 int64_t scf_json_id(const cJSON *o, const char *name)
@@ -251,9 +251,10 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	struct err me;
 	char key[64];
 
-	if (status && strcmp(status, "Closed") == 0) {
+	if (status && strcmp(status, "Closed") == 0 && cfg_request_type(h->c, rt_id)) {
 		/* Remembered, so that a later reopening meets the reopen policy
-		 * like the reopening of an issue whose request was closed. */
+		 * like the reopening of an issue whose request was closed (an
+		 * unmapped one would not be sent anyway). */
 		h->stats.skipped_not_open++;
 		log_debug("event=skip issue=%" PRId64 " why=\"first seen Closed\"", id);
 		snprintf(key, sizeof(key), "issue/%" PRId64, id);

@@ -572,7 +572,7 @@ static void reopen_ignored_and_comments_logged(void **u)
 	struct tenv t;
 	struct run r;
 	struct buf b;
-	int64_t a, c, q;
+	int64_t a, c, q, un;
 	cJSON *keys;
 
 	(void)u;
@@ -590,6 +590,8 @@ static void reopen_ignored_and_comments_logged(void **u)
 	/* Created and closed between two passes: first seen Closed. */
 	q = add_issue(&s, 9101);
 	assert_int_equal(tsim_set_status(&s, q, "closed"), 0);
+	un = add_issue(&s, 9105); /* not mapped: never sent, whatever happens */
+	assert_int_equal(tsim_set_status(&s, un, "closed"), 0);
 	advance(&s, 5);
 	run_once(&t, &r);
 	assert_int_equal((int)r.s.issue_records, 0);
@@ -599,6 +601,7 @@ static void reopen_ignored_and_comments_logged(void **u)
 	advance(&s, 5);
 	assert_int_equal(tsim_set_status(&s, a, "open"), 0);
 	assert_int_equal(tsim_set_status(&s, q, "open"), 0);
+	assert_int_equal(tsim_set_status(&s, un, "open"), 0);
 	assert_int_equal(
 	    tsim_add_comment(&s, a, "{\"comment\":\"back again\",\"kind\":\"resident\"}"), 0);
 	assert_int_equal(
@@ -622,6 +625,8 @@ static void reopen_ignored_and_comments_logged(void **u)
 	snprintf(line, sizeof(line), "event=comment-not-forwarded issue=%" PRId64, c);
 	assert_true(log_has(line));
 	assert_true(log_has("reopen policy ignore"));
+	snprintf(line, sizeof(line), "event=reopen-ignored issue=%" PRId64, un);
+	assert_false(log_has(line));
 	assert_true(log_has("closed by write-back"));
 	keys = tenv_outbound_keys(&t);
 	assert_int_equal(sent(keys, q), 0);
