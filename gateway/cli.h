@@ -24,6 +24,8 @@
 
 /* Sub-commands: argv[0] is the sub-command name. */
 int cmd_scf(int argc, char **argv);
+/* `scfgate scf resync` (cmd_scf_resync.c), reached through cmd_scf. */
+int cmd_scf_resync(int argc, char **argv);
 int cmd_oms(int argc, char **argv);
 int cmd_spool(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);

@@ -13,6 +13,8 @@
 
 static const char usage_text[] =
     "usage: scfgate scf --config FILE [--once] [--json] [--log-json]\n"
+    "       scfgate scf resync --config FILE (--request-type ID | --issue ID... |\n"
+    "                          --since DATE) [--acknowledged] [--json]\n"
     "\n"
     "Run the SeeClickFix half: fetch new issues, comments and photos into the\n"
     "outbound spool, and write acknowledgments and closings from the inbound\n"
@@ -74,6 +76,8 @@ int cmd_scf(int argc, char **argv)
 	struct err e;
 	enum err_status s;
 
+	if (argc > 1 && strcmp(argv[1], "resync") == 0)
+		return cmd_scf_resync(argc - 1, argv + 1);
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;

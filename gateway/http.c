@@ -382,7 +382,7 @@ void http_response_release(struct http_response *r)
 {
 	buf_release(&r->body);
 	r->status = 0;
-	r->content_type[0] = r->etag[0] = r->location[0] = '\0';
+	r->content_type[0] = r->etag[0] = r->location[0] = r->date[0] = '\0';
 	r->attempts = 0;
 }
 
@@ -533,6 +533,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	    {"content-type:", offsetof(struct http_req, resp.content_type), 128},
 	    {"etag:", offsetof(struct http_req, resp.etag), 128},
 	    {"location:", offsetof(struct http_req, resp.location), 1024},
+	    {"date:", offsetof(struct http_req, resp.date), 64},
 	};
 	struct http_req *r = arg;
 	size_t len = size * n;
@@ -540,7 +541,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	/* A new status line (after a redirect or 100): forget old headers. */
 	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
 		r->retry_after[0] = r->resp.content_type[0] = '\0';
-		r->resp.etag[0] = r->resp.location[0] = '\0';
+		r->resp.etag[0] = r->resp.location[0] = r->resp.date[0] = '\0';
 		return len;
 	}
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {

@@ -157,6 +157,7 @@ struct http_response {
 	char content_type[128];
 	char etag[128];
 	char location[1024];
+	char date[64];     /* the Date header as sent ("" if none) */
 	unsigned attempts; /* transfers made for this request, retries included */
 };
 

@@ -18,13 +18,32 @@
  *     record for its photo and for each forwarded first-sight comment
  *     photo.  Unmapped types are skipped and counted, never failed.  An
  *     issue first seen in any other status is not sent (it is sent if it
- *     later shows up Open).  On a tracked issue that is not closed, each
+ *     later shows up Open), except one first seen Closed: it is
+ *     remembered (S) and its reopening meets the reopen policy like the
+ *     reopening of an issue whose request was closed (W).  Reopen policy
+ *     ignore: either, seen Open or Acknowledged again, is logged once
+ *     (warn, event=reopen-ignored), marked R (counted by `scfgate
+ *     status`) and not sent; closed again in SCF, R becomes W.  On W and
+ *     R issues, each comment newer than the issue's closed_at is logged
+ *     once (event=comment-not-forwarded with the reason) and remembered:
+ *     no comment is dropped without a log line.
+ *   - At the first pass of a run the mapped request types are compared
+ *     with those the state remembers ("type/<id>"): a type added to the
+ *     configuration is resynchronised (scf_resync by request type) and
+ *     logged, then remembered; a type no longer configured is forgotten.  On a tracked issue that
+ is not closed, each
  *     comment with an unseen key gives a `comment` record when
  *     map_comment_forward() says so, plus an `attachment` for its photo.
  *     A seen comment whose text changed is an edit: logged, not sent.
- *   - The watermark is the largest updated_at SCF returned (SCF's own
- *     clock, so a skewed local clock does not matter), and moves only at
- *     the end of a pass that read every page.  Malformed or truncated
+ *   - The watermark is the largest updated_at SCF returned, or, when
+ *     larger, the server's Date header of the pass's first page less
+ *     SCF_DATE_MARGIN (a complete pass that began at T saw every issue
+ *     updated before T).  Both are SCF's own clock, so a skewed local
+ *     clock does not matter; the Date makes an idle pass move the
+ *     watermark, so a bulk change is re-read at most once more and every
+ *     idle pass after that is one call.  Not when the list shifted
+ *     during the pass (below).  It moves only at the end of a pass that
+ *     read every page.  Malformed or truncated
  *     JSON, a 5xx after retries or a dropped connection ends the pass with
  *     ERR_TEMP and one line naming the page; the watermark stays, so the
  *     next pass re-reads the same window and the seen-state drops what
@@ -35,8 +54,11 @@
  *   - The watermark, the producer sequence covered, the last successful
  *     call and a recorded fatal stop (for status), and a sorted set of
  *     keys with a short value: "issue/<id>" -> its last seen status letter
- *     (O, A, C, X = Archived) or W (closed by write-back: no longer
- *     synced); "comment/<issue>/<key>" -> 16 hex digits of the SHA-256 of
+ *     (O, A, C, X = Archived), W (closed by write-back: no longer
+ *     synced), S (first seen Closed, never sent) or R (reopened after W or
+ *     S, ignored by the reopen policy); "type/<id>" -> "-" (a mapped
+ *     request type the half has started with); "comment/<issue>/<key>" -> 16 hex digits of the
+ SHA-256 of
  *     its text (edit detection); "attachment/<issue>/<issue|key>" -> "-".
  *   - Saved as one text file, state.<generation>, written with
  *     spool_write_atomic (tmp, fdatasync, rename without replace, fsync of
@@ -134,8 +156,13 @@ struct scf_stats {
 	uint64_t already_done; /* transitions found applied / not allowed */
 	uint64_t wb_failed;
 	uint64_t wb_deferred;
-	int64_t watermark; /* epoch seconds, 0 before the first pass */
+	uint64_t reopens_ignored; /* issues reopened in SCF after close (policy ignore) */
+	int64_t watermark;        /* epoch seconds, 0 before the first pass */
 };
+
+/* Seconds kept below the server's Date of a complete pass when it moves
+ * the watermark (clocks inside SCF may disagree by this much). */
+#define SCF_DATE_MARGIN 30
 
 /* Open the half: keys, HTTP client, outbound producer, inbound consumer,
  * state (with crash recovery).  clock may be NULL (real time).
@@ -180,6 +207,39 @@ int64_t scf_json_id(const cJSON *o, const char *name);
  * page + 1); *doc is then NULL. */
 enum err_status scf_page_parse(const char *body, size_t len, unsigned page, cJSON **doc,
                                const cJSON **issues, unsigned *next, struct err *e);
+
+/* ---- resync (`scfgate scf resync`) ---------------------------------------- */
+
+/* One selector: issues (n_issues > 0), else request_type, else since. */
+struct scf_resync_sel {
+	int64_t request_type;  /* > 0: the Open issues of this request type */
+	const int64_t *issues; /* these issues, one GET each */
+	size_t n_issues;
+	int64_t since;    /* > 0: the Open issues updated at or after (epoch) */
+	int acknowledged; /* Acknowledged issues too */
+};
+
+struct scf_resync_result {
+	uint64_t selected;      /* issue objects read */
+	uint64_t sent;          /* issue records committed now */
+	uint64_t already;       /* selected issues the state knew (sent before, or
+	                           first seen Closed, or no longer synced) */
+	uint64_t skipped;       /* unmapped type, status not selected, bad object */
+	uint64_t missing;       /* --issue ids SCF does not know (404) */
+	uint64_t other_records; /* comment and attachment records committed */
+};
+
+/*
+ * Read the selected issues regardless of the watermark and put each
+ * through the same handling as a fetch pass, except that a never-sent
+ * Acknowledged issue is sent too when sel->acknowledged: an issue the
+ * state does not know gives its records (committed and noted exactly as
+ * a pass does, so a repeat sends nothing); one it knows gets only its
+ * unseen comments.  The reopen policy applies as in a pass.  The
+ * watermark does not move.  Needs the open half (its locks).
+ */
+enum err_status scf_resync(struct scf_half *h, const struct scf_resync_sel *sel,
+                           struct scf_resync_result *res, struct err *e);
 
 /* ---- replay (`scfgate spool replay` for the inbound queue) --------------- */
 
@@ -232,6 +292,14 @@ enum err_status scf_state_put(struct scf_state *s, const char *key, const char *
 /* Drop "comment/<id>/..." and "attachment/<id>/..." keys. */
 void scf_state_forget_issue(struct scf_state *s, int64_t issue_id);
 size_t scf_state_count(const struct scf_state *s);
+/* Remove one key (nothing if absent). */
+void scf_state_del(struct scf_state *s, const char *key);
+/* Keys are sorted: the index of the first key >= prefix, and the key at
+ * an index (NULL past the end), to walk the keys sharing a prefix. */
+size_t scf_state_lower_bound(const struct scf_state *s, const char *prefix);
+const char *scf_state_key_at(const struct scf_state *s, size_t i);
+/* Keys starting with prefix whose value is val (any value if NULL). */
+size_t scf_state_count_prefix(const struct scf_state *s, const char *prefix, const char *val);
 
 int64_t scf_state_watermark(const struct scf_state *s);
 void scf_state_set_watermark(struct scf_state *s, int64_t t);
@@ -254,6 +322,9 @@ void scf_state_set_alert(struct scf_state *s, int64_t at, const char *reason);
 /* SCF timestamp ("2026-02-10T08:15:19-05:00", "...Z", fractions allowed)
  * to epoch seconds; -1 if it does not parse. */
 int64_t scf_time_parse(const char *s);
+/* An HTTP Date header ("Sun, 06 Nov 1994 08:49:37 GMT") to epoch
+ * seconds; -1 if it does not parse. */
+int64_t scf_http_date_parse(const char *s);
 /* Epoch seconds as "YYYY-MM-DDTHH:MM:SSZ". */
 void scf_time_format(int64_t t, char out[32]);
 

@@ -184,7 +184,9 @@ static enum err_status note_record(struct scf_state *st, const struct record *r)
 struct pass {
 	struct scf_half *h;
 	struct batch b;
-	int dirty; /* state changed without a record */
+	int dirty;        /* state changed without a record */
+	int accept_ack;   /* resync --acknowledged: a never-sent Acknowledged issue is sent */
+	uint64_t already; /* resync: selected issues the state knew */
 };
 
 int64_t scf_json_id(const cJSON *o, const char *name)
@@ -247,8 +249,22 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	struct record *r;
 	enum err_status s;
 	struct err me;
+	char key[64];
 
-	if (!status || strcmp(status, "Open") != 0) {
+	if (status && strcmp(status, "Closed") == 0 && cfg_request_type(h->c, rt_id)) {
+		/* Remembered, so that a later reopening meets the reopen policy
+		 * like the reopening of an issue whose request was closed (an
+		 * unmapped one would not be sent anyway). */
+		h->stats.skipped_not_open++;
+		log_debug("event=skip issue=%" PRId64 " why=\"first seen Closed\"", id);
+		snprintf(key, sizeof(key), "issue/%" PRId64, id);
+		if (scf_state_put(h->st, key, "S") != ERR_OK)
+			return err_set(e, ERR_TEMP, "out of memory");
+		p->dirty = 1;
+		return ERR_OK;
+	}
+	if (!status || (strcmp(status, "Open") != 0 &&
+	                !(p->accept_ack && strcmp(status, "Acknowledged") == 0))) {
 		h->stats.skipped_not_open++;
 		log_debug("event=skip issue=%" PRId64 " why=\"first seen %s\"", id,
 		          status ? status : "without status");
@@ -285,8 +301,9 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	return ERR_OK;
 }
 
-static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t id, int closed,
-                                       struct err *e)
+/* skip: NULL to forward per policy, else why the comment is not sent. */
+static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t id,
+                                       const char *skip, struct err *e)
 {
 	struct scf_half *h = p->h;
 	struct record *r;
@@ -316,10 +333,10 @@ static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t 
 		record_free(r);
 		return ERR_OK;
 	}
-	if (closed || !map_comment_forward(h->c, &r->u.comment)) {
+	if (skip || !map_comment_forward(h->c, &r->u.comment)) {
 		h->stats.comments_not_forwarded++;
 		log_info("event=comment-not-forwarded issue=%" PRId64 " key=%s why=\"%s\"", id,
-		         r->key, closed ? "issue is closed" : "system comment (policy)");
+		         r->key, skip ? skip : "system comment (policy)");
 		s = scf_state_put(h->st, r->key, hash);
 		p->dirty = 1;
 		record_free(r);
@@ -366,10 +383,73 @@ static enum err_status tracked_issue(struct pass *p, const cJSON *obj, int64_t i
 		return s;
 	cJSON_ArrayForEach(co, cs)
 	{
-		if ((s = tracked_comment(p, co, id, closed, e)))
+		if ((s = tracked_comment(p, co, id, closed ? "issue is closed" : NULL, e)))
 			return s;
 	}
 	return ERR_OK;
+}
+
+/* The comments of an issue no longer synced that are newer than its
+ * last close: each is logged once with the reason and remembered, never
+ * dropped silently.  Older ones were handled while it was tracked. */
+static enum err_status skip_new_comments(struct pass *p, const cJSON *obj, int64_t id,
+                                         const char *why, struct err *e)
+{
+	int64_t closed_at = scf_time_parse(json_str(obj, "closed_at"));
+	const cJSON *co;
+	enum err_status s;
+
+	cJSON_ArrayForEach(co, cJSON_GetObjectItemCaseSensitive(obj, "comments"))
+	{
+		if (scf_time_parse(json_str(co, "created_at")) <= closed_at)
+			continue;
+		if ((s = tracked_comment(p, co, id, why, e)))
+			return s;
+	}
+	return ERR_OK;
+}
+
+/*
+ * An issue the half no longer syncs: W (its request was closed by
+ * write-back), S (first seen Closed, never sent) or R (reopened in SCF
+ * after either, ignored by the reopen policy).  Seen Open or
+ * Acknowledged again, W and S are reopenings: the policy (ignore) logs
+ * it, counts it (R, shown by `scfgate status`) and sends nothing; closed
+ * again, R returns to W.  Both ways are the same for an issue first seen
+ * Closed and for one whose request the crew closed.
+ */
+static enum err_status untracked_issue(struct pass *p, const cJSON *obj, int64_t id, char was,
+                                       const char *status, struct err *e)
+{
+	struct scf_half *h = p->h;
+	const char *now = status_letter(status);
+	int open = now[0] == 'O' || now[0] == 'A';
+	char key[64];
+
+	snprintf(key, sizeof(key), "issue/%" PRId64, id);
+	if (open && was != 'R') {
+		h->stats.reopens_ignored++;
+		log_warn("event=reopen-ignored issue=%" PRId64 " status=%s why=\"reopened in "
+		         "SeeClickFix after %s; the reopen policy is ignore: nothing is sent\"",
+		         id, status,
+		         was == 'W' ? "its request was closed" : "it was first seen Closed");
+		if (scf_state_put(h->st, key, "R") != ERR_OK)
+			return err_set(e, ERR_TEMP, "out of memory");
+		p->dirty = 1;
+	} else if (!open && was == 'R') {
+		log_info("event=status issue=%" PRId64 " from=R to=W why=\"closed again\"", id);
+		if (scf_state_put(h->st, key, "W") != ERR_OK)
+			return err_set(e, ERR_TEMP, "out of memory");
+		p->dirty = 1;
+	}
+	if (was == 'S' && !open)
+		return ERR_OK; /* never sent: its comments were never forwarded either */
+	return skip_new_comments(p, obj, id,
+	                         open || was == 'R'
+	                             ? "issue reopened after its request was closed (reopen policy "
+	                               "ignore)"
+	                             : "the request is closed (closed by write-back)",
+	                         e);
 }
 
 static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e)
@@ -389,8 +469,9 @@ static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e
 	was = scf_state_get(p->h->st, key);
 	if (!was)
 		return new_issue(p, obj, id, status, e);
-	if (was[0] == 'W')
-		return ERR_OK; /* closed by write-back: no longer synced */
+	p->already++;
+	if (was[0] == 'W' || was[0] == 'S' || was[0] == 'R')
+		return untracked_issue(p, obj, id, was[0], status, e);
 	{
 		char w[8];
 
@@ -490,22 +571,30 @@ static enum err_status commit_page(struct pass *p, struct err *e)
 
 /* ---- the pass ------------------------------------------------------------------ */
 
-static enum err_status page_path(struct scf_half *h, int64_t since, unsigned page, struct buf *u)
+/* What one listing asks for. */
+struct listq {
+	const char *statuses;
+	int64_t since;        /* updated_at_after; 0: none */
+	int64_t request_type; /* request_types; 0: every type */
+};
+
+static enum err_status page_path(struct scf_half *h, const struct listq *q, unsigned page,
+                                 struct buf *u)
 {
 	char tmp[64];
 	enum err_status s;
 
 	snprintf(tmp, sizeof(tmp), "/organizations/%" PRId64 "/issues", h->c->scf.org_id);
 	s = buf_adds(u, tmp);
-	/* Without a watermark only Open issues can produce records (anything
-	 * first seen in another status is not sent), so the first pass skips
-	 * the organization's closed history. */
 	if (!s)
-		s = http_query_add(u, "status",
-		                   since > 0 ? "open,acknowledged,closed,archived" : "open");
-	if (!s && since > 0) {
-		scf_time_format(since, tmp);
+		s = http_query_add(u, "status", q->statuses);
+	if (!s && q->since > 0) {
+		scf_time_format(q->since, tmp);
 		s = http_query_add(u, "updated_at_after", tmp);
+	}
+	if (!s && q->request_type > 0) {
+		snprintf(tmp, sizeof(tmp), "%" PRId64, q->request_type);
+		s = http_query_add(u, "request_types", tmp);
 	}
 	if (!s)
 		s = http_query_add(u, "sort", "updated_at");
@@ -585,54 +674,69 @@ out:
 	return s;
 }
 
-/* Read one page: its issues array and the next page (0: none). */
+/* Read one page: its issues array, the next page (0: none) and the
+ * server's Date (-1 if absent). */
 static enum err_status read_page(struct scf_half *h, const char *path, unsigned page, cJSON **doc,
-                                 const cJSON **issues, unsigned *next, struct err *e)
+                                 const cJSON **issues, unsigned *next, int64_t *date, struct err *e)
 {
 	struct http_response resp;
 	enum err_status s;
 
 	*doc = NULL;
+	*date = -1;
 	http_response_init(&resp);
 	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
 	if (s != ERR_OK) {
 		err_prefix(e, "page %u: ", page);
 	} else {
 		h->stats.pages++;
+		*date = scf_http_date_parse(resp.date);
 		s = scf_page_parse(resp.body.data, resp.body.len, page, doc, issues, next, e);
 	}
 	http_response_release(&resp);
 	return s;
 }
 
-enum err_status scf_fetch(struct scf_half *h, struct err *e)
+/* What a complete listing proves, for the watermark. */
+struct listing {
+	int64_t date0;   /* the server's Date of page 1; -1 unknown */
+	int64_t max_upd; /* the largest updated_at read */
+	int64_t safe_wm; /* -1, or where the watermark must stop (list shifted) */
+};
+
+/* Read every page of one listing and put each issue through one_issue,
+ * committing page by page. */
+static enum err_status list_all(struct pass *p, const struct listq *q, struct listing *l,
+                                struct err *e)
 {
-	struct pass p = {h, {0}, 0};
+	struct scf_half *h = p->h;
 	struct seen_ids ids = {0};
-	int64_t wm = scf_state_watermark(h->st);
-	int64_t since = wm > 0 ? wm - (int64_t)h->c->scf.overlap_seconds : 0;
-	int64_t max_upd = wm, safe_wm = -1, *page_last = NULL;
+	int64_t *page_last = NULL;
 	unsigned page = 1, next = 0;
 	enum err_status s = ERR_OK;
 	struct buf path;
 
+	l->date0 = -1;
+	l->safe_wm = -1;
 	buf_init(&path, 64 * 1024);
 	for (; page <= MAX_PAGES; page = next) {
 		cJSON *doc = NULL;
 		const cJSON *issues = NULL, *it;
-		int64_t *pl;
+		int64_t *pl, date;
 
 		if (scf_stopping(h)) {
 			s = err_set(e, ERR_TEMP, "stopped before page %u; watermark kept", page);
 			break;
 		}
 		buf_reset(&path);
-		if ((s = page_path(h, since, page, &path))) {
+		if ((s = page_path(h, q, page, &path))) {
 			err_set(e, s, "cannot build the list URL");
 			break;
 		}
-		if ((s = read_page(h, buf_str(&path), page, &doc, &issues, &next, e)))
+		if ((s = read_page(h, buf_str(&path), page, &doc, &issues, &next, &date, e)))
 			break;
+		if (page == 1)
+			l->date0 = date;
 		if (!(pl = realloc(page_last, (page + 1) * sizeof(*pl)))) {
 			cJSON_Delete(doc);
 			s = err_set(e, ERR_TEMP, "out of memory");
@@ -645,37 +749,33 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 			int64_t upd = scf_time_parse(json_str(it, "updated_at"));
 			unsigned first = seen_add(&ids, scf_json_id(it, "id"), page);
 
-			if (first && (safe_wm < 0 || page_last[first] < safe_wm))
-				safe_wm = page_last[first];
-			if (upd > max_upd)
-				max_upd = upd;
+			if (first && (l->safe_wm < 0 || page_last[first] < l->safe_wm))
+				l->safe_wm = page_last[first];
+			if (upd > l->max_upd)
+				l->max_upd = upd;
 			if (upd > page_last[page])
 				page_last[page] = upd;
 			if (s == ERR_OK)
-				s = one_issue(&p, it, e);
+				s = one_issue(p, it, e);
 		}
 		cJSON_Delete(doc);
 		if (s == ERR_OK)
-			s = commit_page(&p, e);
+			s = commit_page(p, e);
 		else
-			batch_clear(&p.b);
+			batch_clear(&p->b);
 		if (s != ERR_OK || !next)
 			break;
 	}
 	if (s == ERR_OK && next)
 		s = err_set(e, ERR_TEMP, "more than %u pages; watermark kept", MAX_PAGES);
-	if (s == ERR_OK) {
-		int64_t new_wm = safe_wm >= 0 && safe_wm < max_upd ? safe_wm : max_upd;
+	free(page_last);
+	seen_release(&ids);
+	buf_release(&path);
+	return s;
+}
 
-		if (safe_wm >= 0)
-			log_info("event=list-shifted why=\"an issue changed during the pass\" "
-			         "watermark_held_at=%" PRId64,
-			         new_wm);
-		if (new_wm > wm) {
-			scf_state_set_watermark(h->st, new_wm);
-			h->unsaved_pages++;
-		}
-	}
+static enum err_status finish(struct scf_half *h, struct pass *p, enum err_status s, struct err *e)
+{
 	if (h->unsaved_pages) {
 		struct err se;
 		enum err_status s2 = save_state(h, &se);
@@ -684,11 +784,202 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 			s = err_set(e, s2, "%s", se.msg);
 	}
 	h->stats.watermark = scf_state_watermark(h->st);
-	free(page_last);
-	free(p.b.r);
-	seen_release(&ids);
-	buf_release(&path);
+	free(p->b.r);
+	p->b.r = NULL;
 	return s;
+}
+
+/* ---- resync ---------------------------------------------------------------------- */
+
+static enum err_status resync_issue(struct pass *p, int64_t id, struct scf_resync_result *res,
+                                    struct err *e)
+{
+	struct scf_half *h = p->h;
+	struct http_response resp;
+	char path[96];
+	cJSON *doc = NULL;
+	enum err_status s;
+
+	snprintf(path, sizeof(path), "/issues/%" PRId64 "?details=true", id);
+	http_response_init(&resp);
+	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
+	if (s == ERR_PERM && resp.status == 404) {
+		res->missing++;
+		log_warn("event=resync-missing issue=%" PRId64 " why=\"SeeClickFix has no such "
+		         "issue (404)\"",
+		         id);
+		s = ERR_OK;
+		goto out;
+	}
+	if (s != ERR_OK) {
+		err_prefix(e, "issue %" PRId64 ": ", id);
+		goto out;
+	}
+	doc = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	if (!cJSON_IsObject(doc) || scf_json_id(doc, "id") != id) {
+		s = err_set(e, ERR_TEMP, "issue %" PRId64 ": response is not that issue", id);
+		goto out;
+	}
+	s = one_issue(p, doc, e);
+	if (s == ERR_OK)
+		s = commit_page(p, e);
+	else
+		batch_clear(&p->b);
+out:
+	cJSON_Delete(doc);
+	http_response_release(&resp);
+	return s;
+}
+
+enum err_status scf_resync(struct scf_half *h, const struct scf_resync_sel *sel,
+                           struct scf_resync_result *res, struct err *e)
+{
+	struct pass p = {h, {0}, 0, sel->acknowledged, 0};
+	struct scf_stats before = h->stats;
+	enum err_status s = ERR_OK;
+
+	memset(res, 0, sizeof(*res));
+	if (sel->n_issues) {
+		for (size_t i = 0; i < sel->n_issues && s == ERR_OK; i++) {
+			if (scf_stopping(h))
+				s = err_set(e, ERR_TEMP, "stopped before issue %" PRId64,
+				            sel->issues[i]);
+			else
+				s = resync_issue(&p, sel->issues[i], res, e);
+		}
+	} else {
+		struct listq q = {sel->acknowledged ? "open,acknowledged" : "open", sel->since,
+		                  sel->request_type};
+		struct listing l = {-1, 0, -1};
+
+		if (sel->since <= 0 && sel->request_type <= 0)
+			return err_set(e, ERR_PERM, "resync: no selection");
+		s = list_all(&p, &q, &l, e);
+	}
+	s = finish(h, &p, s, e);
+	res->selected = h->stats.issues_seen - before.issues_seen;
+	res->sent = h->stats.issue_records - before.issue_records;
+	res->other_records = h->stats.comment_records - before.comment_records +
+	                     h->stats.attachment_records - before.attachment_records;
+	res->skipped = h->stats.skipped_unmapped - before.skipped_unmapped +
+	               h->stats.skipped_not_open - before.skipped_not_open + h->stats.skipped_bad -
+	               before.skipped_bad;
+	res->already = p.already;
+	return s;
+}
+
+/* ---- request types the configuration gained ------------------------------------ */
+
+/*
+ * The state remembers the mapped request types ("type/<id>").  A type
+ * the configuration has and the state does not was added since the last
+ * start: its Open issues older than the watermark were never read, so it
+ * is resynchronised, and remembered only once that succeeded (a failure
+ * retries at the next pass).  With no type remembered and no watermark
+ * the half has never run: the first pass reads every Open issue anyway.
+ * A type no longer configured is forgotten, so adding it back resyncs it.
+ */
+static enum err_status check_types(struct scf_half *h, struct err *e)
+{
+	int known = scf_state_count_prefix(h->st, "type/", NULL) > 0;
+	int fresh = scf_state_watermark(h->st) == 0 && !known;
+	int legacy = scf_state_watermark(h->st) > 0 && !known;
+	enum err_status s = ERR_OK;
+	char key[64];
+
+	if (legacy)
+		log_warn("event=request-types-unknown why=\"the state predates remembering request "
+		         "types; types added before this start are not resynchronised (scfgate scf "
+		         "resync --request-type ID sends them)\"");
+	for (size_t i = 0; i < h->c->n_types && s == ERR_OK; i++) {
+		int64_t id = h->c->types[i].scf_id;
+
+		snprintf(key, sizeof(key), "type/%" PRId64, id);
+		if (scf_state_get(h->st, key))
+			continue;
+		if (!fresh && !legacy) {
+			struct scf_resync_sel sel = {0};
+			struct scf_resync_result res;
+
+			sel.request_type = id;
+			log_info("event=request-type-added type=%" PRId64 " why=\"new in the "
+			         "configuration: sending its Open issues\"",
+			         id);
+			if ((s = scf_resync(h, &sel, &res, e)) != ERR_OK)
+				return err_prefix(e, "resync of request type %" PRId64 ": ", id);
+			log_info("event=resync type=%" PRId64 " selected=%" PRIu64 " sent=%" PRIu64
+			         " already=%" PRIu64 " skipped=%" PRIu64,
+			         id, res.selected, res.sent, res.already, res.skipped);
+		}
+		if (scf_state_put(h->st, key, "-") != ERR_OK)
+			return err_set(e, ERR_TEMP, "out of memory");
+		h->unsaved_pages++;
+	}
+	for (size_t i = scf_state_lower_bound(h->st, "type/"); i < scf_state_count(h->st);) {
+		const char *k = scf_state_key_at(h->st, i);
+
+		if (strncmp(k, "type/", 5) != 0)
+			break;
+		if (cfg_request_type(h->c, strtoll(k + 5, NULL, 10))) {
+			i++;
+			continue;
+		}
+		log_info("event=request-type-removed type=%s why=\"no longer in the "
+		         "configuration; adding it back resynchronises it\"",
+		         k + 5);
+		scf_state_del(h->st, k);
+		h->unsaved_pages++;
+	}
+	return ERR_OK;
+}
+
+enum err_status scf_fetch(struct scf_half *h, struct err *e)
+{
+	struct pass p = {h, {0}, 0, 0, 0};
+	int64_t wm = scf_state_watermark(h->st);
+	/* Without a watermark only Open issues can produce records (anything
+	 * first seen in another status is not sent), so the first pass skips
+	 * the organization's closed history. */
+	struct listq q = {wm > 0 ? "open,acknowledged,closed,archived" : "open",
+	                  wm > 0 ? wm - (int64_t)h->c->scf.overlap_seconds : 0, 0};
+	struct listing l = {-1, wm, -1};
+	enum err_status s;
+
+	if (!h->types_checked) {
+		struct err te;
+
+		if ((s = check_types(h, &te)) == ERR_FATAL)
+			return err_set(e, s, "%s", te.msg);
+		if (s != ERR_OK)
+			log_error("event=resync-failed why=\"%s\" retry=\"next pass\"", te.msg);
+		else
+			h->types_checked = 1;
+	}
+	s = list_all(&p, &q, &l, e);
+	if (s == ERR_OK) {
+		int64_t new_wm;
+
+		/* A complete pass that began at the server's time T saw every
+		 * issue updated before T (less a margin for clocks inside SCF
+		 * that disagree), even when nothing changed: an idle pass moves
+		 * the watermark, so a bulk change is re-read once, not for ever.
+		 * Not when the list shifted: then only up to where it is safe. */
+		if (l.safe_wm >= 0) {
+			new_wm = l.safe_wm < l.max_upd ? l.safe_wm : l.max_upd;
+			log_info("event=list-shifted why=\"an issue changed during the pass\" "
+			         "watermark_held_at=%" PRId64,
+			         new_wm);
+		} else {
+			new_wm = l.max_upd;
+			if (l.date0 > 0 && l.date0 - SCF_DATE_MARGIN > new_wm)
+				new_wm = l.date0 - SCF_DATE_MARGIN;
+		}
+		if (new_wm > wm) {
+			scf_state_set_watermark(h->st, new_wm);
+			h->unsaved_pages++;
+		}
+	}
+	return finish(h, &p, s, e);
 }
 
 /* ---- recovery ------------------------------------------------------------------ */

@@ -32,6 +32,7 @@ struct scf_half {
 	unsigned unsaved_pages;  /* pages noted in memory since the last state save */
 	unsigned wb_backoff;     /* seconds; doubles per deferral, 0 after success */
 	time_t wb_backoff_until; /* CLOCK_MONOTONIC seconds */
+	int types_checked;       /* request types added to the configuration resynced */
 	char state_dir[SPOOL_PATH_MAX];
 };
 

@@ -133,6 +133,39 @@ static void drop_prefix(struct scf_state *s, const char *prefix)
 	s->n -= hi - lo;
 }
 
+void scf_state_del(struct scf_state *s, const char *key)
+{
+	long i = find(s, key);
+
+	if (i < 0)
+		return;
+	free(s->v[i].key);
+	memmove(s->v + i, s->v + i + 1, (s->n - (size_t)i - 1) * sizeof(*s->v));
+	s->n--;
+}
+
+size_t scf_state_lower_bound(const struct scf_state *s, const char *prefix)
+{
+	long i = find(s, prefix);
+
+	return i >= 0 ? (size_t)i : (size_t)(-i - 1);
+}
+
+const char *scf_state_key_at(const struct scf_state *s, size_t i)
+{
+	return i < s->n ? s->v[i].key : NULL;
+}
+
+size_t scf_state_count_prefix(const struct scf_state *s, const char *prefix, const char *val)
+{
+	size_t plen = strlen(prefix), n = 0;
+
+	for (size_t i = scf_state_lower_bound(s, prefix);
+	     i < s->n && strncmp(s->v[i].key, prefix, plen) == 0; i++)
+		n += !val || strcmp(s->v[i].val, val) == 0;
+	return n;
+}
+
 void scf_state_forget_issue(struct scf_state *s, int64_t issue_id)
 {
 	char p[64];
@@ -441,6 +474,32 @@ int64_t scf_time_parse(const char *s)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	return (int64_t)timegm(&tm) - sign * (int64_t)(oh * 3600 + om * 60);
+}
+
+int64_t scf_http_date_parse(const char *s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char wd[4], mon[4], zone[4];
+	int d, y, h, mi, sec, n = 0;
+	const char *m;
+	struct tm tm;
+
+	/* IMF-fixdate only (RFC 9110 5.6.7): what every current server sends. */
+	if (!s ||
+	    sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wd, &d, mon, &y, &h, &mi, &sec, zone,
+	           &n) != 8 ||
+	    s[n] != '\0' || strcmp(zone, "GMT") != 0 || strlen(mon) != 3 ||
+	    !(m = strstr(months, mon)) || (m - months) % 3 != 0 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60 || y < 1970)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = (int)((m - months) / 3);
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return (int64_t)timegm(&tm);
 }
 
 void scf_time_format(int64_t t, char out[32])

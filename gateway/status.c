@@ -53,9 +53,10 @@ struct status_report {
 	struct status_queue q[2];
 	int state_ok;
 	char state_error[ERR_MSG_MAX];
-	int64_t watermark; /* SCF half; 0 before the first pass */
-	int64_t last_ok;   /* the last successful API call; 0 unknown */
-	int64_t alert_at;  /* a recorded fatal stop; 0 none */
+	int64_t watermark;      /* SCF half; 0 before the first pass */
+	size_t reopens_ignored; /* SCF half: issues reopened after close, ignored by policy */
+	int64_t last_ok;        /* the last successful API call; 0 unknown */
+	int64_t alert_at;       /* a recorded fatal stop; 0 none */
 	char alert[256];
 	int oms_present; /* OMS half: state/oms/ exists */
 	size_t tracked_open, entries;
@@ -157,6 +158,7 @@ static void collect_scf_state(struct status_report *r)
 		return;
 	}
 	r->watermark = scf_state_watermark(s);
+	r->reopens_ignored = scf_state_count_prefix(s, "issue/", "R");
 	r->last_ok = scf_state_last_ok(s);
 	if (scf_state_alert(s, &r->alert_at))
 		snprintf(r->alert, sizeof(r->alert), "%s", scf_state_alert(s, NULL));
@@ -391,9 +393,14 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 			fmt_time((time_t)r->watermark, when);
 			buf_addf(
 			    out,
-			    "watermark: %s (SeeClickFix updated_at of the last complete pass)\n",
+			    "watermark: %s (SeeClickFix time up to which every change was read)\n",
 			    when);
 		}
+		if (r->state_ok)
+			buf_addf(out,
+			         "reopened in SeeClickFix after close: %zu issue%s (reopen policy "
+			         "ignore: not sent; see docs/operations.md)\n",
+			         r->reopens_ignored, r->reopens_ignored == 1 ? "" : "s");
 	} else if (!r->state_ok) {
 		buf_addf(out, "state: cannot read: %s\n", r->state_error);
 	} else if (!r->oms_present) {
@@ -487,6 +494,8 @@ static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
 		} else {
 			jdoc_null(d, h, "watermark");
 		}
+		if (r->state_ok)
+			jdoc_number(d, h, "reopens_ignored", (double)r->reopens_ignored);
 		if (!r->state_ok)
 			jdoc_string(d, h, "state_error", r->state_error);
 		return;

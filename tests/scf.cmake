@@ -13,6 +13,13 @@ if(TARGET scf-sim)
   set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
   add_dependencies(test_scf_sim scf-sim scfgate)
 
+  # Coverage: idle cost, resync, added request types, the reopen policy.
+  scfgate_unit_test(test_scf_coverage ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_coverage.c
+                    ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_include_directories(test_scf_coverage PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_coverage PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
+  add_dependencies(test_scf_coverage scf-sim scfgate)
+
   add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
   target_link_libraries(scf_crash PRIVATE scfgw)

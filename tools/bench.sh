@@ -9,7 +9,8 @@
 #           and consumer peak RSS at two queue lengths
 #   sim     requests/s each simulator serves on loopback with faults off
 #   scf     SCF half: API calls per 100 changed issues and 429s, against
-#           scf-sim with its rate limit on (wall clock)
+#           scf-sim with its rate limit on (wall clock); calls per idle pass
+#           after a 1,000-issue bulk change (simulated clock; goal 1)
 #   oms     OMS half: drain of a 10,000-record backlog at 20 ms latency,
 #           concurrency 1 vs the default, against the ideal; peak RSS;
 #           start-up and one poll cycle with 100,000 tracked requests
@@ -52,6 +53,7 @@ bench_sim() {
 bench_scf() {
   need "$build/tests/scf_bench" || return 1
   "$build/tests/scf_bench" --real 100
+  "$build/tests/scf_bench" --bulk 1000
 }
 
 bench_oms() {

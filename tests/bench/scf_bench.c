@@ -3,6 +3,8 @@
  * scf-sim with its rate limit on (20/minute, the SCF default).
  *
  *   scf_bench [--real] [N]     N changed issues (default 100)
+ *   scf_bench --bulk [N]       calls per idle pass after a bulk change of
+ *                              N issues (default 1000; simulated clock)
  *
  * SCF_SIM_BIN and SCFGATE_SOURCE_DIR default to the build's scf-sim and
  * source tree.  By default the half's limiter and scf-sim share a
@@ -14,6 +16,12 @@
  * Pass 1 fetches N new issues; pass 2 fetches the same N after each got
  * a new comment (N changed issues); pass 3 with no change.  Prints one
  * line per pass and a JSON summary.
+ *
+ * --bulk: N issues are fetched, then every one of them changes in the
+ * same minute (a mass reassignment), then the half polls with nothing
+ * new, 600 s apart: the pass after the bulk reads it, the first idle pass
+ * may re-read it once (it began inside the overlap and margin), and every
+ * idle pass after that costs one call (goal 1).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -84,6 +92,61 @@ static int pass(const struct tenv *t, const struct http_clock *clk, const char *
 	return st == ERR_OK ? 0 : -1;
 }
 
+static int bulk(int n)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "20", NULL};
+	struct tenv_opts o = {0};
+	struct vclock v = {NULL, 1000000, 0};
+	struct http_clock clk = {v_now, v_sleep, &v};
+	struct http_stats hs[5];
+	struct scf_stats ss[5];
+	static const char *const names[] = {"new", "bulk", "idle-1", "idle-2", "idle-3"};
+	struct tsim s;
+	struct tenv t;
+	cJSON *st;
+	const cJSON *is;
+	int rc = 1;
+
+	o.rate_per_minute = 20;
+	if (tsim_start(&s, args) != 0)
+		return 2;
+	v.s = &s;
+	if (tenv_init(&t, &s, &o) != 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (tsim_add_issue(&s, "{\"request_type_id\":9101}") <= 0)
+			goto out;
+	for (int p = 0; p < 5; p++) {
+		if (p == 1) {
+			st = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+			cJSON_ArrayForEach(is, cJSON_GetObjectItem(st, "issues"))
+			{
+				int64_t id =
+				    (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(is, "id"));
+
+				tsim_add_comment(
+				    &s, id, "{\"comment\":\"reassigned\",\"kind\":\"resident\"}");
+			}
+			cJSON_Delete(st);
+		}
+		if (pass(&t, &clk, names[p], &hs[p], &ss[p]))
+			goto out;
+		cJSON_Delete(
+		    tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":600}", NULL));
+	}
+	printf("{\"bulk_issues\":%d,\"calls_bulk_pass\":%" PRIu64 ",\"calls_idle_pass_1\":%" PRIu64
+	       ",\"calls_idle_pass_2\":%" PRIu64 ",\"calls_idle_pass_3\":%" PRIu64
+	       ",\"status_429\":%" PRIu64 "}\n",
+	       n, hs[1].requests, hs[2].requests, hs[3].requests, hs[4].requests,
+	       hs[0].status_429 + hs[1].status_429 + hs[2].status_429 + hs[3].status_429 +
+	           hs[4].status_429);
+	rc = ss[1].comment_records == (uint64_t)n ? 0 : 1;
+out:
+	tenv_free(&t);
+	tsim_stop(&s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int real = argc > 1 && strcmp(argv[1], "--real") == 0;
@@ -103,6 +166,8 @@ int main(int argc, char **argv)
 	setenv("SCF_SIM_BIN", SCF_BENCH_SIM, 0);
 	setenv("SCFGATE_SOURCE_DIR", SCF_BENCH_SRC, 0);
 #endif
+	if (argc > 1 && strcmp(argv[1], "--bulk") == 0)
+		return bulk(argc > 2 ? atoi(argv[2]) : 1000);
 	o.rate_per_minute = 20;
 	if (n <= 0 || tsim_start(&s, args) != 0)
 		return 2;

@@ -304,6 +304,62 @@ static void times(void **unused)
 	assert_string_equal(out, "2026-02-10T13:15:19Z");
 }
 
+/* The server's Date header, IMF-fixdate only. */
+static void http_dates(void **unused)
+{
+	(void)unused;
+	assert_int_equal(scf_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+	assert_int_equal(scf_http_date_parse("Tue, 10 Feb 2026 13:15:19 GMT"),
+	                 scf_time_parse("2026-02-10T13:15:19Z"));
+	assert_int_equal(scf_http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT"), -1);
+	assert_int_equal(scf_http_date_parse("Sun Nov  6 08:49:37 1994"), -1);
+	assert_int_equal(scf_http_date_parse("Sun, 06 Nov 1994 08:49:37 UTC"), -1);
+	assert_int_equal(scf_http_date_parse("Sun, 06 Xyz 1994 08:49:37 GMT"), -1);
+	assert_int_equal(scf_http_date_parse("Sun, 06 ebM 1994 08:49:37 GMT"), -1);
+	assert_int_equal(scf_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT junk"), -1);
+	assert_int_equal(scf_http_date_parse(""), -1);
+	assert_int_equal(scf_http_date_parse(NULL), -1);
+}
+
+/* Prefix walks: the request types remembered, the reopened issues. */
+static void prefix_walk_and_delete(void **unused)
+{
+	struct scf_state *s = NULL;
+	struct err e;
+	char sd[128];
+	size_t i, n = 0;
+
+	(void)unused;
+	snprintf(sd, sizeof(sd), "%s/prefix", dir);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	assert_int_equal(scf_state_count_prefix(s, "type/", NULL), 0);
+	scf_state_del(s, "type/1"); /* absent, empty state: nothing */
+	scf_state_put(s, "issue/1", "R");
+	scf_state_put(s, "issue/2", "W");
+	scf_state_put(s, "issue/3", "R");
+	scf_state_put(s, "type/9101", "-");
+	scf_state_put(s, "type/9102", "-");
+	scf_state_put(s, "type/91020", "-");
+	scf_state_put(s, "watermarkish", "-");
+	assert_int_equal(scf_state_count_prefix(s, "issue/", "R"), 2);
+	assert_int_equal(scf_state_count_prefix(s, "issue/", NULL), 3);
+	assert_int_equal(scf_state_count_prefix(s, "type/", NULL), 3);
+	for (i = scf_state_lower_bound(s, "type/");
+	     scf_state_key_at(s, i) && strncmp(scf_state_key_at(s, i), "type/", 5) == 0; i++)
+		n++;
+	assert_int_equal(n, 3);
+	assert_null(scf_state_key_at(s, scf_state_count(s)));
+	scf_state_del(s, "type/9102");
+	assert_null(scf_state_get(s, "type/9102"));
+	assert_string_equal(scf_state_get(s, "type/91020"), "-");
+	assert_int_equal(scf_state_count(s), 6);
+	assert_int_equal(scf_state_save(s, &e), ERR_OK);
+	scf_state_free(s);
+	assert_int_equal(scf_state_load(sd, &s, &e), ERR_OK);
+	assert_int_equal(scf_state_count_prefix(s, "type/", NULL), 2);
+	scf_state_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +372,8 @@ int main(void)
 	    cmocka_unit_test(damaged_newest_falls_back),
 	    cmocka_unit_test(garbage_only_is_fatal),
 	    cmocka_unit_test(times),
+	    cmocka_unit_test(http_dates),
+	    cmocka_unit_test(prefix_walk_and_delete),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

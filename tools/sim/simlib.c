@@ -1006,6 +1006,17 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 	if (!mr)
 		return MHD_NO;
 	MHD_add_response_header(mr, "Content-Type", resp.content_type);
+	/* The Date header follows the simulator's clock (skew and advances
+	 * included), as a client reading the server's time expects. */
+	{
+		char date[64];
+		time_t now = sim_now();
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		MHD_add_response_header(mr, "Date", date);
+	}
 	for (int i = 0; i < resp.nhdr; i++)
 		MHD_add_response_header(mr, resp.hdr_name[i], resp.hdr_val[i]);
 	ret = MHD_queue_response(conn, (unsigned)resp.status, mr);

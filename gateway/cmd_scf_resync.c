@@ -1,0 +1,182 @@
+/*
+ * cmd_scf_resync.c: `scfgate scf resync`, send the selected SeeClickFix
+ * issues that were never sent, regardless of the watermark (see
+ * scf_resync in scf.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cli.h"
+#include "log.h"
+#include "scf.h"
+
+static const char usage_text[] =
+    "usage: scfgate scf resync --config FILE (--request-type ID | --issue ID... |\n"
+    "                          --since DATE) [--acknowledged] [--json] [--log-json]\n"
+    "\n"
+    "Read the selected SeeClickFix issues regardless of the watermark and send\n"
+    "those that were never sent (an Open issue of a mapped request type gives\n"
+    "its issue record, photos and comments, exactly as a fetch pass would).\n"
+    "Issues sent before get only their comments not yet seen, so a repeat sends\n"
+    "nothing.  The reopen policy applies as in a pass.\n"
+    "\n"
+    "  --config FILE      the half's configuration (root <scfgate half=\"scf\">)\n"
+    "  --request-type ID  the Open issues of this SCF request type\n"
+    "  --issue ID...      these issues (one call each); repeat or list several\n"
+    "  --since DATE       the Open issues updated since DATE (YYYY-MM-DD, UTC, or\n"
+    "                     an RFC 3339 time)\n"
+    "  --acknowledged     Acknowledged issues too\n"
+    "  --json             print the result as one JSON document\n"
+    "  --log-json         log lines as JSON objects instead of text\n"
+    "\n"
+    "It takes the SCF half's locks like `scfgate scf --once`: while the daemon\n"
+    "runs it refuses (exit 1); stop the daemon, resync, start it again.\n";
+
+static int64_t parse_id(const char *s)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return errno || end == s || *end || v <= 0 ? 0 : (int64_t)v;
+}
+
+static int64_t parse_since(const char *s)
+{
+	char full[64];
+
+	if (strlen(s) == 10) {
+		snprintf(full, sizeof(full), "%sT00:00:00Z", s);
+		return scf_time_parse(full);
+	}
+	return scf_time_parse(s);
+}
+
+int cmd_scf_resync(int argc, char **argv)
+{
+	const char *config = NULL;
+	int json = 0, log_json = 0, rc = CLI_EXIT_OK, selectors = 0;
+	int64_t *ids = NULL;
+	size_t n_ids = 0;
+	struct scf_resync_sel sel = {0};
+	struct scf_resync_result res = {0};
+	struct cfg *c = NULL;
+	struct scf_half *h = NULL;
+	struct err e;
+	enum err_status s;
+
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!(ids = calloc((size_t)argc, sizeof(*ids))))
+		return cli_usage("scf resync", "out of memory");
+	for (int i = 1; i < argc; i++) {
+		int cfg_rc;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			json = 1;
+		} else if (strcmp(argv[i], "--log-json") == 0) {
+			log_json = 1;
+		} else if (strcmp(argv[i], "--acknowledged") == 0) {
+			sel.acknowledged = 1;
+		} else if (strcmp(argv[i], "--request-type") == 0) {
+			if (i + 1 >= argc || !(sel.request_type = parse_id(argv[++i]))) {
+				rc = cli_usage("scf resync", "--request-type needs a positive id");
+				goto out;
+			}
+			selectors++;
+		} else if (strcmp(argv[i], "--since") == 0) {
+			if (i + 1 >= argc || (sel.since = parse_since(argv[++i])) <= 0) {
+				rc = cli_usage("scf resync",
+				               "--since needs YYYY-MM-DD or an RFC 3339 time");
+				goto out;
+			}
+			selectors++;
+		} else if (strcmp(argv[i], "--issue") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '-') {
+				rc = cli_usage("scf resync", "--issue needs at least one id");
+				goto out;
+			}
+			while (i + 1 < argc && argv[i + 1][0] != '-') {
+				if (!(ids[n_ids++] = parse_id(argv[++i]))) {
+					rc = cli_usage("scf resync", "bad issue id %s", argv[i]);
+					goto out;
+				}
+			}
+			selectors++;
+		} else if ((cfg_rc = cli_config_arg("scf resync", argc, argv, &i, &config)) != 0) {
+			if (cfg_rc != 1) {
+				rc = cfg_rc;
+				goto out;
+			}
+		} else {
+			rc = cli_usage("scf resync", "unknown argument %s (see --help)", argv[i]);
+			goto out;
+		}
+	}
+	if (!config) {
+		rc = cli_usage("scf resync", "--config FILE is required");
+		goto out;
+	}
+	if (selectors != 1 || (n_ids && (sel.request_type || sel.since))) {
+		rc =
+		    cli_usage("scf resync", "give exactly one of --request-type, --issue, --since");
+		goto out;
+	}
+	sel.issues = ids;
+	sel.n_issues = n_ids;
+	err_clear(&e);
+	if (cfg_load_file(config, &c, &e) != ERR_OK) {
+		rc = cli_fail("scf resync", &e);
+		goto out;
+	}
+	if (c->half != CFG_HALF_SCF) {
+		rc = cli_usage("scf resync", "%s is a configuration for the %s half", config,
+		               cfg_half_name(c->half));
+		goto out;
+	}
+	if (sel.request_type && !cfg_request_type(c, sel.request_type)) {
+		rc =
+		    cli_usage("scf resync",
+		              "request type %" PRId64 " is not mapped in %s: nothing would be sent",
+		              sel.request_type, config);
+		goto out;
+	}
+	log_open("scf", cli_log_level(c->log_level), log_json);
+	if ((s = scf_open(&h, c, NULL, &e)) != ERR_OK) {
+		if (s == ERR_TEMP)
+			err_prefix(&e, "the SCF half is running (stop it first): ");
+		rc = cli_fail("scf resync", &e);
+		goto out;
+	}
+	s = scf_resync(h, &sel, &res, &e);
+	log_info("event=resync selected=%" PRIu64 " sent=%" PRIu64 " already=%" PRIu64
+	         " skipped=%" PRIu64 " missing=%" PRIu64 " status=%s",
+	         res.selected, res.sent, res.already, res.skipped, res.missing, err_status_name(s));
+	if (json)
+		printf("{\"status\":\"%s\",\"selected\":%" PRIu64 ",\"sent\":%" PRIu64
+		       ",\"other_records\":%" PRIu64 ",\"already\":%" PRIu64 ",\"skipped\":%" PRIu64
+		       ",\"missing\":%" PRIu64 "}\n",
+		       err_status_name(s), res.selected, res.sent, res.other_records, res.already,
+		       res.skipped, res.missing);
+	else
+		printf("resync: %" PRIu64 " issues selected, %" PRIu64 " sent now (with %" PRIu64
+		       " comment and photo records), %" PRIu64 " known before, %" PRIu64
+		       " skipped (unmapped, status, malformed), %" PRIu64 " not found\n",
+		       res.selected, res.sent, res.other_records, res.already, res.skipped,
+		       res.missing);
+	fflush(stdout);
+	if (s != ERR_OK)
+		rc = cli_fail("scf resync", &e);
+out:
+	scf_free(h);
+	cfg_free(c);
+	free(ids);
+	return rc;
+}
