@@ -696,10 +696,11 @@ static int64_t one_synced_issue(struct tsim *s, struct tenv *t, struct run *r)
  * suffix ("" for all of them); rest is the remaining JSON members. */
 static void issue_faults(struct tsim *s, int64_t a, const char *suffix, const char *rest)
 {
-	char fault[512];
+	char fault[2048];
 
-	snprintf(fault, sizeof(fault), "{\"path_prefix\":\"/api/v2/issues/%" PRId64 "%s\",%s}", a,
-	         suffix, rest);
+	if (snprintf(fault, sizeof(fault), "{\"path_prefix\":\"/api/v2/issues/%" PRId64 "%s\",%s}",
+	             a, suffix, rest) >= (int)sizeof(fault))
+		fail_msg("issue_faults: the fault does not fit");
 	cJSON_Delete(tsim_call(s, "POST", "/_admin/faults", fault, NULL));
 }
 
