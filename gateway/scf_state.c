@@ -133,6 +133,17 @@ static void drop_prefix(struct scf_state *s, const char *prefix)
 	s->n -= hi - lo;
 }
 
+void scf_state_del(struct scf_state *s, const char *key)
+{
+	long i = find(s, key);
+
+	if (i < 0)
+		return;
+	free(s->v[i].key);
+	memmove(s->v + i, s->v + i + 1, (s->n - (size_t)i - 1) * sizeof(*s->v));
+	s->n--;
+}
+
 void scf_state_forget_issue(struct scf_state *s, int64_t issue_id)
 {
 	char p[64];
@@ -141,6 +152,12 @@ void scf_state_forget_issue(struct scf_state *s, int64_t issue_id)
 	drop_prefix(s, p);
 	snprintf(p, sizeof(p), "attachment/%" PRId64 "/", issue_id);
 	drop_prefix(s, p);
+	/* Nothing of a closed issue is fetched again: what we posted on it and
+	 * the transitions it offered are no longer needed. */
+	snprintf(p, sizeof(p), "posted/%" PRId64 "/", issue_id);
+	drop_prefix(s, p);
+	snprintf(p, sizeof(p), "transitions/%" PRId64, issue_id);
+	scf_state_del(s, p);
 }
 
 size_t scf_state_count(const struct scf_state *s)

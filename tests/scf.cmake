@@ -13,6 +13,14 @@ if(TARGET scf-sim)
   set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
   add_dependencies(test_scf_sim scf-sim scfgate)
 
+  # Who the half is (GET /profile, its own comments) and one call per
+  # transition.
+  scfgate_unit_test(test_scf_self ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_self.c
+                    ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_include_directories(test_scf_self PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_self PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 180)
+  add_dependencies(test_scf_self scf-sim scfgate)
+
   add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
   target_link_libraries(scf_crash PRIVATE scfgw)
