@@ -35,6 +35,13 @@
  *     comment with an unseen key gives a `comment` record when
  *     map_comment_forward() says so, plus an `attachment` for its photo.
  *     A seen comment whose text changed is an edit: logged, not sent.
+ *   - The half's own comments are never sent, whatever the policy: at
+ *     start (the first pass of the process, again each pass until it
+ *     answers) it reads GET {base}/profile and keeps the user id in the
+ *     state; a comment by that user, or one recorded when the half posted
+ *     it, is logged (comment-not-forwarded, with the reason) and marked
+ *     seen.  Only a fatal profile error (401, 403 ban, redirect) stops the
+ *     pass; otherwise the id kept in the state applies.
  *   - The watermark is the largest updated_at SCF returned, or, when
  *     larger, the server's Date header of the pass's first page less
  *     SCF_DATE_MARGIN (a complete pass that began at T saw every issue
@@ -57,9 +64,15 @@
  *     (O, A, C, X = Archived), W (closed by write-back: no longer
  *     synced), S (first seen Closed, never sent) or R (reopened after W or
  *     S, ignored by the reopen policy); "type/<id>" -> "-" (a mapped
- *     request type the half has started with); "comment/<issue>/<key>" -> 16 hex digits of the
- SHA-256 of
- *     its text (edit detection); "attachment/<issue>/<issue|key>" -> "-".
+ *     request type the half has started with); "comment/<issue>/<key>" ->
+ *     16 hex digits of the SHA-256 of its text (edit detection);
+ *     "attachment/<issue>/<issue|key>" -> "-";
+ *     "profile/user" -> the SCF user id of the credential;
+ *     "posted/<issue>/<comment id>" and "posted/<issue>/<epoch>.<16 hex of
+ *     the text's SHA-256>" -> "-" for each comment the half posted;
+ *     "transitions/<issue>" -> what the issue offered when last read ("a"
+ *     acknowledge_url, "c" close_url, "-" none).  posted/ and transitions/
+ *     keys go with the others when write-back closes the issue.
  *   - Saved as one text file, state.<generation>, written with
  *     spool_write_atomic (tmp, fdatasync, rename without replace, fsync of
  *     the directory); the previous generation is unlinked afterwards
@@ -97,22 +110,31 @@
  *
  * Write-back
  *   - Claims inbound records in order (verified with the peer's key).
- *     Before a transition it reads GET /issues/{id}: already in the target
- *     state, Archived, or a transition SCF no longer allows count as done
- *     with a log line saying why.  Otherwise it POSTs
+ *     Before a transition it needs the issue's status and transitions:
+ *     as the state holds them when the last complete fetch pass of this
+ *     process started less than two poll intervals ago (any later change
+ *     moves updated_at into the next pass), else (or when that view offers
+ *     no transition for the record) from GET /issues/{id}.  Already in the
+ *     target state, Archived, or a transition SCF no longer allows count
+ *     as done with a log line saying why.  Otherwise it POSTs
  *     /issues/{id}/acknowledge or /close with {"comment": rendered text}.
  *     A failed POST is checked against the issue once more (a retried POST
- *     may have been applied already).  After a close the issue is marked W
- *     and never synced again.
+ *     may have been applied already, or the view was stale: SCF refuses a
+ *     transition from another state with 422).  A POST that succeeded
+ *     records the comment it made (posted/) and, for an ack, the issue as
+ *     Acknowledged offering close; the state is saved before the record is
+ *     completed.  After a close the issue is marked W and never synced
+ *     again.
  *   - ERR_PERM -> spool_fail with reason, HTTP status and body excerpt;
  *     ERR_TEMP -> spool_defer and the drain stops until the next round
  *     (the HTTP client already backed off with jitter); ERR_FATAL (403
  *     blacklisting, 401) -> the record goes back to new/ and the half stops.
  *
  * API cost: a fetch pass is one call per page of 20 changed issues (the
- * issues changed in the last overlap window are read again); each
- * transition is one GET and one POST.  One http_client (one token bucket,
- * burst 1) carries every call of the half.
+ * issues changed in the last overlap window are read again) and one
+ * GET /profile per process; each transition is one POST when a recent
+ * pass read the issue, else one GET and one POST.  One http_client (one
+ * token bucket, burst 1) carries every call of the half.
  *
  * Stopping: the stop flag is checked between pages and between records:
  * the record in hand is finished and committed first.  A wait inside the
@@ -289,11 +311,12 @@ void scf_state_free(struct scf_state *s);
 const char *scf_state_get(const struct scf_state *s, const char *key);
 /* Insert or replace (val up to 19 bytes).  ERR_TEMP on allocation. */
 enum err_status scf_state_put(struct scf_state *s, const char *key, const char *val);
-/* Drop "comment/<id>/..." and "attachment/<id>/..." keys. */
+/* Drop "comment/<id>/...", "attachment/<id>/...", "posted/<id>/..." and
+ * "transitions/<id>" keys. */
 void scf_state_forget_issue(struct scf_state *s, int64_t issue_id);
-size_t scf_state_count(const struct scf_state *s);
 /* Remove one key (nothing if absent). */
 void scf_state_del(struct scf_state *s, const char *key);
+size_t scf_state_count(const struct scf_state *s);
 /* Keys are sorted: the index of the first key >= prefix, and the key at
  * an index (NULL past the end), to walk the keys sharing a prefix. */
 size_t scf_state_lower_bound(const struct scf_state *s, const char *prefix);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -240,6 +241,35 @@ static enum err_status push_attachment(struct pass *p, int64_t id, const char *c
 	return batch_push(&p->b, r, e);
 }
 
+/* Our own comments never travel, whatever the system-comment policy: an
+ * issue first seen with one (state lost, a reopened issue) loses it from
+ * the record; the next pass marks it seen as not forwarded. */
+static void drop_own_comments(struct scf_half *h, struct record_issue *is)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < is->n_comments; i++) {
+		struct record_comment *cm = &is->comments[i];
+		char why[128];
+
+		if (!scf_self_why(h->st, cm, why, sizeof(why))) {
+			is->comments[k++] = *cm;
+			continue;
+		}
+		h->stats.comments_not_forwarded++;
+		log_info("event=comment-not-forwarded issue=%" PRId64 " key=comment/%" PRId64
+		         "/%s why=\"%s\"",
+		         cm->issue_id, cm->issue_id, cm->comment_id ? cm->comment_id : "-", why);
+		free(cm->comment_id);
+		free(cm->created_at);
+		free(cm->commenter_name);
+		free(cm->text);
+		free(cm->media_url);
+		free(cm->source_json);
+	}
+	is->n_comments = k;
+}
+
 static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, const char *status,
                                  struct err *e)
 {
@@ -285,6 +315,7 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	}
 	if (s != ERR_OK)
 		return err_set(e, s, "%s", me.msg);
+	drop_own_comments(h, &r->u.issue);
 	if ((s = batch_push(&p->b, r, e)))
 		return s;
 	/* The OMS half applies in sequence order: the issue first, so its
@@ -307,8 +338,8 @@ static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t 
 {
 	struct scf_half *h = p->h;
 	struct record *r;
-	const char *seen;
-	char hash[17];
+	const char *seen, *own = NULL;
+	char hash[17], own_why[128];
 	enum err_status s;
 	struct err me;
 
@@ -333,10 +364,14 @@ static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t 
 		record_free(r);
 		return ERR_OK;
 	}
-	if (skip || !map_comment_forward(h->c, &r->u.comment)) {
+	if (skip || (own = scf_self_why(h->st, &r->u.comment, own_why, sizeof(own_why))) ||
+	    !map_comment_forward(h->c, &r->u.comment)) {
 		h->stats.comments_not_forwarded++;
 		log_info("event=comment-not-forwarded issue=%" PRId64 " key=%s why=\"%s\"", id,
-		         r->key, skip ? skip : "system comment (policy)");
+		         r->key,
+		         skip  ? skip
+		         : own ? own
+		               : "system comment (policy)");
 		s = scf_state_put(h->st, r->key, hash);
 		p->dirty = 1;
 		record_free(r);
@@ -452,6 +487,14 @@ static enum err_status untracked_issue(struct pass *p, const cJSON *obj, int64_t
 	                         e);
 }
 
+/* What the issue offers now, for a write-back without a GET first. */
+static enum err_status note_transitions(struct pass *p, int64_t id, const cJSON *obj, struct err *e)
+{
+	if (scf_known_note(p->h->st, id, obj, &p->dirty) != ERR_OK)
+		return err_set(e, ERR_TEMP, "out of memory");
+	return ERR_OK;
+}
+
 static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e)
 {
 	int64_t id = scf_json_id(obj, "id");
@@ -467,16 +510,23 @@ static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e
 	}
 	snprintf(key, sizeof(key), "issue/%" PRId64, id);
 	was = scf_state_get(p->h->st, key);
-	if (!was)
-		return new_issue(p, obj, id, status, e);
+	if (!was) {
+		enum err_status s = new_issue(p, obj, id, status, e);
+
+		if (s == ERR_OK && batch_has(&p->b, key))
+			s = note_transitions(p, id, obj, e);
+		return s;
+	}
 	p->already++;
 	if (was[0] == 'W' || was[0] == 'S' || was[0] == 'R')
 		return untracked_issue(p, obj, id, was[0], status, e);
 	{
 		char w[8];
+		enum err_status s;
 
 		snprintf(w, sizeof(w), "%s", was);
-		return tracked_issue(p, obj, id, w, status, e);
+		s = tracked_issue(p, obj, id, w, status, e);
+		return s == ERR_OK ? note_transitions(p, id, obj, e) : s;
 	}
 }
 
@@ -839,6 +889,8 @@ enum err_status scf_resync(struct scf_half *h, const struct scf_resync_sel *sel,
 	enum err_status s = ERR_OK;
 
 	memset(res, 0, sizeof(*res));
+	if ((s = scf_self_read(h, e)) != ERR_OK)
+		return s;
 	if (sel->n_issues) {
 		for (size_t i = 0; i < sel->n_issues && s == ERR_OK; i++) {
 			if (scf_stopping(h))
@@ -943,8 +995,14 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 	struct listq q = {wm > 0 ? "open,acknowledged,closed,archived" : "open",
 	                  wm > 0 ? wm - (int64_t)h->c->scf.overlap_seconds : 0, 0};
 	struct listing l = {-1, wm, -1};
+	struct timespec started;
 	enum err_status s;
 
+	/* Who we are comes first: a comment of ours on page 1 must not be
+	 * forwarded. */
+	clock_gettime(CLOCK_MONOTONIC, &started);
+	if ((s = scf_self_read(h, e)) != ERR_OK)
+		return s;
 	if (!h->types_checked) {
 		struct err te;
 
@@ -978,6 +1036,9 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 			scf_state_set_watermark(h->st, new_wm);
 			h->unsaved_pages++;
 		}
+		/* Every change since this pass started shows in the next one:
+		 * write-back may trust the transitions it read. */
+		h->known_at = started.tv_sec > 0 ? started.tv_sec : 1;
 	}
 	return finish(h, &p, s, e);
 }

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "cfg.h"
 #include "http.h"
 #include "record.h"
@@ -33,6 +35,8 @@ struct scf_half {
 	unsigned wb_backoff;     /* seconds; doubles per deferral, 0 after success */
 	time_t wb_backoff_until; /* CLOCK_MONOTONIC seconds */
 	int types_checked;       /* request types added to the configuration resynced */
+	int self_read;           /* GET /profile answered in this process */
+	time_t known_at;         /* CLOCK_MONOTONIC start of the last complete pass; 0 none */
 	char state_dir[SPOOL_PATH_MAX];
 };
 
@@ -55,10 +59,49 @@ enum scf_wb_outcome {
 /* Apply one verified inbound record (ack/close).  ERR_OK with *outcome
  * set; ERR_PERM/TEMP/FATAL otherwise, with the last HTTP status and body
  * (may be 0 / NULL) for the .why file.  name: the record file name, for
- * log lines.  state may be NULL (replay while the daemon holds it). */
+ * log lines.  state may be NULL (replay while the daemon holds it).
+ * fresh: the issue facts in state are as of a recent complete pass
+ * (scf_known_fresh), so they may replace the GET before the POST. */
 enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, struct scf_state *state,
-                             const struct record *r, const char *name, enum scf_wb_outcome *outcome,
-                             long *http_status, struct buf *body, struct err *e);
+                             int fresh, const struct record *r, const char *name,
+                             enum scf_wb_outcome *outcome, long *http_status, struct buf *body,
+                             struct err *e);
+
+/* ---- who we are (scf_self.c) ------------------------------------------- */
+
+/* Read GET /profile once per process (again at the next call until it
+ * answers) and keep the user id in the state ("profile/user").  Only
+ * ERR_FATAL (401, 403 ban, a redirect) is returned; anything else is
+ * logged and the id kept from the state is used. */
+enum err_status scf_self_read(struct scf_half *h, struct err *e);
+/* The SCF user id of the half's credential as last read, 0 unknown. */
+int64_t scf_self_user(const struct scf_state *st);
+/* Why a fetched comment is the half's own and must not be forwarded
+ * (written into why), or NULL: by the profile's user, or one the half
+ * recorded when it posted it. */
+const char *scf_self_why(const struct scf_state *st, const struct record_comment *cm, char *why,
+                         size_t why_size);
+/* Record the comment a transition POST created, from SCF's reply (body
+ * may be empty: then from the text sent): "posted/<issue>/<comment id>"
+ * when the reply carries a flag_url, and "posted/<issue>/<epoch>.<hash>"
+ * (created_at and the text's hash) always.  ERR_TEMP on memory only. */
+enum err_status scf_self_note_posted(struct scf_state *st, int64_t issue_id, const char *body,
+                                     size_t len, const char *sent_text);
+
+/* ---- what the last passes saw of each issue (scf_known.c) --------------- */
+
+/* Keep the transitions an issue object offers ("transitions/<id>" ->
+ * "a" acknowledge_url, "c" close_url, "-" none).  Sets *changed. */
+enum err_status scf_known_note(struct scf_state *st, int64_t id, const cJSON *issue, int *changed);
+/* The issue's status letter (O, A, C, X) and transitions as last seen,
+ * 1 if both are known, 0 if not (never seen, closed by write-back). */
+int scf_known_get(const struct scf_state *st, int64_t id, char *letter, int *can_ack,
+                  int *can_close);
+/* Set both after a transition the half made itself. */
+enum err_status scf_known_set(struct scf_state *st, int64_t id, char letter, const char *flags);
+/* 1 if the last complete pass of this process started less than two poll
+ * intervals ago (what it saw may stand in for a GET). */
+int scf_known_fresh(const struct scf_half *h);
 
 /* Rebuild the seen-state from local copies of records the state does
  * not cover (crash between commit and save). */

@@ -174,6 +174,12 @@ void scf_state_forget_issue(struct scf_state *s, int64_t issue_id)
 	drop_prefix(s, p);
 	snprintf(p, sizeof(p), "attachment/%" PRId64 "/", issue_id);
 	drop_prefix(s, p);
+	/* Nothing of a closed issue is fetched again: what we posted on it and
+	 * the transitions it offered are no longer needed. */
+	snprintf(p, sizeof(p), "posted/%" PRId64 "/", issue_id);
+	drop_prefix(s, p);
+	snprintf(p, sizeof(p), "transitions/%" PRId64, issue_id);
+	scf_state_del(s, p);
 }
 
 size_t scf_state_count(const struct scf_state *s)

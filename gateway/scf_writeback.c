@@ -102,15 +102,33 @@ static enum err_status post_transition(struct http_client *http, int64_t id, con
 	return s;
 }
 
+/* The issue as the last complete pass saw it, if that is known. */
+static int known_issue(const struct scf_state *state, int64_t id, struct issue_now *out)
+{
+	char letter;
+
+	memset(out, 0, sizeof(*out));
+	if (!scf_known_get(state, id, &letter, &out->can_ack, &out->can_close))
+		return 0;
+	snprintf(out->status, sizeof(out->status), "%s",
+	         letter == 'O'   ? "Open"
+	         : letter == 'A' ? "Acknowledged"
+	         : letter == 'C' ? "Closed"
+	                         : "Archived");
+	return 1;
+}
+
 enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, struct scf_state *state,
-                             const struct record *r, const char *name, enum scf_wb_outcome *outcome,
-                             long *hs, struct buf *body, struct err *e)
+                             int fresh, const struct record *r, const char *name,
+                             enum scf_wb_outcome *outcome, long *hs, struct buf *body,
+                             struct err *e)
 {
 	int64_t id;
 	const char *action, *why;
 	struct issue_now now;
 	struct buf text;
 	enum err_status s;
+	int seen = 0; /* decided on what a recent pass saw, without a GET */
 
 	*hs = 0;
 	if (r->kind == RECORD_ACK) {
@@ -128,7 +146,11 @@ enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, stru
 	                          : map_render_close(c, &r->u.close, &text, e);
 	if (s != ERR_OK)
 		goto out;
-	if ((s = get_issue(http, id, &now, hs, body, e)))
+	/* One call per transition: a recent pass already read the issue.  A
+	 * view that offers no transition is not trusted to fail the record. */
+	seen = fresh && known_issue(state, id, &now) &&
+	       (already(r->kind, &now) || (r->kind == RECORD_ACK ? now.can_ack : now.can_close));
+	if (!seen && (s = get_issue(http, id, &now, hs, body, e)))
 		goto out;
 	why = already(r->kind, &now);
 	if (!why && !(r->kind == RECORD_ACK ? now.can_ack : now.can_close)) {
@@ -140,8 +162,9 @@ enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, stru
 	}
 	if (why) {
 		*outcome = SCF_WB_ALREADY;
-		log_info("effect=%s-skipped issue=%" PRId64 " record=%s why=\"%s\"",
-		         record_kind_name(r->kind), id, name, why);
+		log_info("effect=%s-skipped issue=%" PRId64 " record=%s why=\"%s%s\"",
+		         record_kind_name(r->kind), id, name, why,
+		         seen ? " (as the last pass saw it)" : "");
 		goto closed;
 	}
 	s = post_transition(http, id, action, buf_str(&text), hs, body, e);
@@ -175,6 +198,14 @@ enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, stru
 	*outcome = SCF_WB_APPLIED;
 	log_info("effect=%s issue=%" PRId64 " record=%s http=%ld", record_kind_name(r->kind), id,
 	         name, *hs);
+	/* The comment the transition made must not come back as a citizen's,
+	 * and the next transition of this issue needs no GET either. */
+	if (state && (scf_self_note_posted(state, id, body ? body->data : NULL,
+	                                   body ? body->len : 0, buf_str(&text)) != ERR_OK ||
+	              (r->kind == RECORD_ACK && scf_known_set(state, id, 'A', "c") != ERR_OK))) {
+		s = err_set(e, ERR_TEMP, "out of memory");
+		goto out;
+	}
 closed:
 	if (r->kind == RECORD_CLOSE && state) {
 		char key[64];
@@ -208,7 +239,8 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 
 	buf_init(&body, 64 * 1024);
 	err_clear(&ae);
-	s = scf_wb_apply(h->http, h->c, h->st, it->rec, it->name, &oc, &hs, &body, &ae);
+	s = scf_wb_apply(h->http, h->c, h->st, scf_known_fresh(h), it->rec, it->name, &oc, &hs,
+	                 &body, &ae);
 	switch (s) {
 	case ERR_OK:
 		if (oc == SCF_WB_ALREADY)
@@ -217,7 +249,9 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 			h->stats.acks_applied++;
 		else
 			h->stats.closes_applied++;
-		if (it->rec->kind == RECORD_CLOSE) {
+		/* What was posted is saved before the record is done: the next
+		 * process must know the comment as ours. */
+		if (it->rec->kind == RECORD_CLOSE || oc == SCF_WB_APPLIED) {
 			scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
 			s2 = scf_state_save(h->st, &se);
 		}
@@ -383,7 +417,7 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 		res->selected++;
 		/* The daemon owns the state; a replayed close finds the issue
 		 * Closed (the daemon marked it when it applied it first). */
-		s = scf_wb_apply(http, c, NULL, r, x.names[i], &oc, &hs, NULL, &re);
+		s = scf_wb_apply(http, c, NULL, 0, r, x.names[i], &oc, &hs, NULL, &re);
 		record_free(r);
 		if (s == ERR_FATAL) {
 			err_set(e, s, "%s", re.msg);

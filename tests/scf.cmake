@@ -2,6 +2,8 @@
 # the kill -9 crash loop against a real scf-sim process, and the API-call
 # benchmark (not run by ctest; see tests/bench/scf_bench.c).
 scfgate_unit_test(test_scf_state ${CMAKE_SOURCE_DIR}/tests/unit/test_scf_state.c)
+# How the half knows a fetched comment as its own (gateway/scf_self.c).
+scfgate_unit_test(test_scf_posted ${CMAKE_SOURCE_DIR}/tests/unit/test_scf_posted.c)
 
 if(TARGET scf-sim)
   set(SCF_TEST_ENV
@@ -19,6 +21,13 @@ if(TARGET scf-sim)
   target_include_directories(test_scf_coverage PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
   set_tests_properties(test_scf_coverage PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
   add_dependencies(test_scf_coverage scf-sim scfgate)
+  # Who the half is (GET /profile, its own comments) and one call per
+  # transition.
+  scfgate_unit_test(test_scf_self ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_self.c
+                    ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_include_directories(test_scf_self PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_self PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 180)
+  add_dependencies(test_scf_self scf-sim scfgate)
 
   add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)

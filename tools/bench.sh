@@ -8,9 +8,10 @@
 #   spool   durable commit vs a raw loop, group commit (plain and pipelined), claim+complete rate
 #           and consumer peak RSS at two queue lengths
 #   sim     requests/s each simulator serves on loopback with faults off
-#   scf     SCF half: API calls per 100 changed issues and 429s, against
-#           scf-sim with its rate limit on (wall clock); calls per idle pass
-#           after a 1,000-issue bulk change (simulated clock; goal 1)
+#   scf     SCF half: API calls per 100 changed issues and 429s, and calls per
+#           100 acknowledgments (goal: at most 110), against scf-sim with its
+#           rate limit on (wall clock); calls per idle pass after a
+#           1,000-issue bulk change (simulated clock; goal 1)
 #   oms     OMS half: drain of a 10,000-record backlog at 20 ms latency,
 #           concurrency 1 vs the default, against the ideal; peak RSS;
 #           start-up and one poll cycle with 100,000 tracked requests

@@ -14,8 +14,10 @@
  * (about 15 s per pass at 20 calls/minute).
  *
  * Pass 1 fetches N new issues; pass 2 fetches the same N after each got
- * a new comment (N changed issues); pass 3 with no change.  Prints one
- * line per pass and a JSON summary.
+ * a new comment (N changed issues); pass 3 with no change; then one run
+ * fetches and applies N acknowledgments (the calls of its write-back, as
+ * the half's client counted them, beside the POSTs and GETs scf-sim
+ * served).  Prints one line per pass and a JSON summary.
  *
  * --bulk: N issues are fetched, then every one of them changes in the
  * same minute (a mass reassignment), then the half polls with nothing
@@ -147,6 +149,57 @@ out:
 	return rc;
 }
 
+static double by_route(const struct tsim *s, const char *route)
+{
+	cJSON *st = tsim_call(s, "GET", "/_admin/stats", NULL, NULL);
+	const cJSON *n = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "by_route"), route);
+	double v = cJSON_IsNumber(n) ? n->valuedouble : 0;
+
+	cJSON_Delete(st);
+	return v;
+}
+
+/* One run: a fetch pass, then the write-back of n acknowledgments already
+ * in the inbound queue.  *calls: the write-back's calls as the client
+ * counted them (retries and 429s included). */
+static int acks(const struct tenv *t, const struct tsim *s, const struct http_clock *clk, int n,
+                uint64_t *calls)
+{
+	struct cfg *c = NULL;
+	struct scf_half *h = NULL;
+	struct http_stats before, after;
+	struct scf_stats ss;
+	struct err e;
+	double posts = by_route(s, "POST /api/v2/issues/:id/acknowledge");
+	double gets = by_route(s, "GET /api/v2/issues/:id");
+	int rc = -1;
+
+	if (cfg_load_file(t->config, &c, &e) != ERR_OK || scf_open(&h, c, clk, &e) != ERR_OK ||
+	    scf_fetch(h, &e) != ERR_OK) {
+		fprintf(stderr, "scf_bench: %s\n", e.msg);
+		goto out;
+	}
+	scf_http_stats(h, &before);
+	if (scf_writeback(h, &e) != ERR_OK) {
+		fprintf(stderr, "scf_bench: %s\n", e.msg);
+		goto out;
+	}
+	scf_http_stats(h, &after);
+	scf_stats_get(h, &ss);
+	*calls = after.requests - before.requests;
+	printf("%-10s acks=%" PRIu64 " calls=%" PRIu64 " (POST %.0f, GET %.0f) 429s=%" PRIu64
+	       " calls_per_100=%.1f (goal: at most 110)\n",
+	       "acks", ss.acks_applied, *calls,
+	       by_route(s, "POST /api/v2/issues/:id/acknowledge") - posts,
+	       by_route(s, "GET /api/v2/issues/:id") - gets, after.status_429 - before.status_429,
+	       100.0 * (double)*calls / n);
+	rc = ss.acks_applied == (uint64_t)n ? 0 : -1;
+out:
+	scf_free(h);
+	cfg_free(c);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int real = argc > 1 && strcmp(argv[1], "--real") == 0;
@@ -157,6 +210,7 @@ int main(int argc, char **argv)
 	struct http_clock clk = {v_now, v_sleep, &v};
 	struct http_stats h1, h2, h3;
 	struct scf_stats s1, s2, s3;
+	uint64_t ack_calls = 0;
 	struct tsim s;
 	struct tenv t;
 	int rc = 1;
@@ -169,6 +223,9 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--bulk") == 0)
 		return bulk(argc > 2 ? atoi(argv[2]) : 1000);
 	o.rate_per_minute = 20;
+	/* The default poll interval: what a pass saw stays usable for write-back
+	 * for two of them, longer than N acknowledgments take at 20/minute. */
+	o.poll = 300;
 	if (n <= 0 || tsim_start(&s, args) != 0)
 		return 2;
 	v.s = &s;
@@ -194,10 +251,22 @@ int main(int argc, char **argv)
 	cJSON_Delete(tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":600}", NULL));
 	if (pass(&t, real ? NULL : &clk, "unchanged", &h3, &s3))
 		goto out;
+	for (int i = 1; i <= n; i++) {
+		cJSON *st = tsim_call(&s, "GET", "/_admin/state", NULL, NULL);
+		const cJSON *is = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "issues"), i - 1);
+		int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(is, "id"));
+
+		cJSON_Delete(st);
+		if (tenv_inbound_ack(&t, id, "SR-1") != 0)
+			goto out;
+	}
+	if (acks(&t, &s, real ? NULL : &clk, n, &ack_calls))
+		goto out;
 	printf("{\"changed_issues\":%d,\"calls_per_100_changed\":%.2f,\"calls_per_100_new\":%.2f,"
-	       "\"calls_idle_pass\":%" PRIu64 ",\"status_429\":%" PRIu64 "}\n",
+	       "\"calls_idle_pass\":%" PRIu64 ",\"status_429\":%" PRIu64
+	       ",\"calls_per_100_acks\":%.1f}\n",
 	       n, 100.0 * (double)h2.requests / n, 100.0 * (double)h1.requests / n, h3.requests,
-	       h1.status_429 + h2.status_429 + h3.status_429);
+	       h1.status_429 + h2.status_429 + h3.status_429, 100.0 * (double)ack_calls / n);
 	rc = s2.comment_records == (uint64_t)n ? 0 : 1;
 out:
 	tenv_free(&t);
