@@ -13,6 +13,15 @@ if(TARGET scf-sim)
   set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
   add_dependencies(test_scf_sim scf-sim scfgate)
 
+  # The rate budget across processes and the fetch/write-back fairness,
+  # with real `scfgate scf` processes (SCFGATE_LONG_TESTS=1 adds a run at
+  # SCF's real 20 calls a minute, over a minute long).
+  scfgate_unit_test(test_scf_rate ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_rate.c
+                    ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_include_directories(test_scf_rate PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_rate PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 300)
+  add_dependencies(test_scf_rate scf-sim scfgate)
+
   add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
   target_link_libraries(scf_crash PRIVATE scfgw)
