@@ -229,9 +229,15 @@ static int parse_offset(const char *s, int *out)
 static int scf_option(int opt, const char *arg)
 {
 	char *end;
-	long v = strtol(arg, &end, 10);
-	int numeric = end != arg && *end == '\0' && v >= 0;
+	long v;
+	int numeric;
 
+	if (opt == O_SLIDING) { /* the one option without an argument */
+		S.sliding = 1;
+		return 0;
+	}
+	v = strtol(arg, &end, 10);
+	numeric = end != arg && *end == '\0' && v >= 0;
 	switch (opt) {
 	case O_ISSUES:
 		S.n_issues = (int)v;
@@ -265,9 +271,6 @@ static int scf_option(int opt, const char *arg)
 	case O_RWINDOW:
 		S.rate_window = (int)v;
 		return numeric && v > 0 ? 0 : -1;
-	case O_SLIDING:
-		S.sliding = 1;
-		return 0;
 	case O_BAN429:
 		S.ban_after_429 = (int)v;
 		return numeric ? 0 : -1;
