@@ -37,6 +37,15 @@ if(TARGET scf-sim)
   target_compile_definitions(scf_bench PRIVATE SCF_BENCH_SIM="$<TARGET_FILE:scf-sim>"
                                                SCF_BENCH_SRC="${CMAKE_SOURCE_DIR}")
   add_dependencies(scf_bench scf-sim)
+
+  add_executable(scf_runs_bench ${CMAKE_SOURCE_DIR}/tests/bench/scf_runs_bench.c
+                                ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_link_libraries(scf_runs_bench PRIVATE scfgw)
+  target_include_directories(scf_runs_bench PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  target_compile_definitions(
+    scf_runs_bench PRIVATE SCF_BENCH_SIM="$<TARGET_FILE:scf-sim>"
+                           SCF_BENCH_GATE="$<TARGET_FILE:scfgate>" SCF_BENCH_SRC="${CMAKE_SOURCE_DIR}")
+  add_dependencies(scf_runs_bench scf-sim scfgate)
 endif()
 
 scfgate_fuzz_target(fuzz_scf_page ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_page.c)

@@ -9,7 +9,9 @@
 #           and consumer peak RSS at two queue lengths
 #   sim     requests/s each simulator serves on loopback with faults off
 #   scf     SCF half: API calls per 100 changed issues and 429s, against
-#           scf-sim with its rate limit on (wall clock)
+#           scf-sim with its rate limit on (wall clock); 429s over 20
+#           back-to-back `scf --once` runs at 20 calls in any 60 s (real
+#           processes, about 2 minutes; SCFGATE_BENCH_SCF_RUNS for fewer)
 #   oms     OMS half: drain of a 10,000-record backlog at 20 ms latency,
 #           concurrency 1 vs the default, against the ideal; peak RSS;
 #           start-up and one poll cycle with 100,000 tracked requests
@@ -52,6 +54,8 @@ bench_sim() {
 bench_scf() {
   need "$build/tests/scf_bench" || return 1
   "$build/tests/scf_bench" --real 100
+  need "$build/tests/scf_runs_bench" || return 1
+  "$build/tests/scf_runs_bench" "${SCFGATE_BENCH_SCF_RUNS:-20}"
 }
 
 bench_oms() {
