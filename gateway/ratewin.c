@@ -30,6 +30,8 @@ struct ratewin {
 	char *path;
 	struct ratewin_opts o;
 	uint64_t seq;
+	int writable; /* 0: ratewin_peek's read-only look */
+	int dirty;    /* load() changed what it read: store it back */
 	/* the file as last read, under the lock */
 	uint64_t hold, ban;
 	struct call *calls;
@@ -100,6 +102,7 @@ static int parse(struct ratewin *w, char *text, uint64_t now)
 		} else if (sscanf(line, "call %llu %c %llu", &a, &st, &b) == 3 &&
 		           (st == 'd' || st == 's')) {
 			/* the wall clock was set back: the call was made now at the latest */
+			w->dirty |= a > now;
 			if (push(w, a > now ? now : a, b, st == 'd'))
 				return -1;
 		} else if (sscanf(line, "end %llu", &a) == 1) {
@@ -114,6 +117,8 @@ static int parse(struct ratewin *w, char *text, uint64_t now)
 
 /* Read the file (under the lock).  A file that is empty is a fresh
  * budget; one that does not parse is a budget spent just now. */
+static enum err_status store(struct ratewin *w, uint64_t now, int sync, struct err *e);
+
 static enum err_status load(struct ratewin *w, uint64_t now, struct err *e)
 {
 	struct buf b = BUF_INIT_CAP(RATEWIN_FILE_MAX);
@@ -134,6 +139,7 @@ static enum err_status load(struct ratewin *w, uint64_t now, struct err *e)
 	}
 	w->n = 0;
 	w->hold = w->ban = 0;
+	w->dirty = 0;
 	if (b.len == 0 && off == 0) {
 		buf_release(&b);
 		return ERR_OK;
@@ -146,8 +152,12 @@ static enum err_status load(struct ratewin *w, uint64_t now, struct err *e)
 		w->n = 0;
 		w->ban = 0;
 		w->hold = now + w->o.window_ms;
+		w->dirty = 1;
 	}
 	buf_release(&b);
+	/* what was damaged or clamped is decided once, not at every look */
+	if (w->dirty && w->writable)
+		return store(w, now, 1, e);
 	return ERR_OK;
 }
 
@@ -230,6 +240,7 @@ enum err_status ratewin_open(struct ratewin **out, const char *path, const struc
 		return s;
 	}
 	w->seq = ((uint64_t)getpid() << 24);
+	w->writable = 1;
 	*out = w;
 	return ERR_OK;
 }
