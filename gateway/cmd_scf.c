@@ -27,7 +27,11 @@ static const char usage_text[] =
     "Without --once it polls every <pollSeconds>.  SIGTERM or SIGINT finishes\n"
     "the record in hand (and an HTTP wait in progress), commits, and exits 0.\n"
     "A 401, or a 403 that says the client is blacklisted, stops the half with\n"
-    "an alert line and exit 1.\n";
+    "an alert line and exit 1; after a 403 ban every start stops the same way,\n"
+    "without calling SeeClickFix, until the time the alert names (one hour).\n"
+    "Every run spends one rate budget (<ratePerMinute> calls in any\n"
+    "<rateWindowSeconds>, kept in the spool's state/scf/rate): --once timers and\n"
+    "restarts never go over it.\n";
 
 static volatile sig_atomic_t stop_flag;
 

@@ -215,10 +215,9 @@ struct scf_replay_result {
  * Put selected done/ records of the inbound queue through write-back
  * again.  The files stay in done/; each effect is checked against SCF
  * first, so a replay never transitions an issue twice.  Safe while the
- * daemon runs (replay does not claim; it only reads done/).  Its own
- * limiter runs at half the configured rate: the daemon polls far below
- * its limit, so the two together rarely meet SCF's, and a 429 is obeyed
- * anyway.
+ * daemon runs (replay does not claim; it only reads done/).  It spends
+ * the same persisted rate budget as the daemon (state/scf/rate, shared
+ * under its own file lock), so the two together stay under the limit.
  */
 enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel,
                            struct scf_replay_result *res, struct err *e);
