@@ -166,7 +166,9 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e);
  * record and only logged. */
 enum err_status scf_writeback(struct scf_half *h, struct err *e);
 
-/* --once (once != 0): one fetch pass, then drain; daemon: a fetch pass
+/* --once (once != 0): one fetch pass, then drain until poll_seconds after
+ * the start of the pass (at least one record; the next run goes on with
+ * the rest, so a timer's runs fetch on time too); daemon: a fetch pass
  * starts every poll_seconds, counted from the start of the previous one,
  * until *stop; in between the inbound queue is drained (every second when
  * empty).  Fairness: the drain yields when the next pass is due (after at

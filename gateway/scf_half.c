@@ -261,7 +261,8 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		 * the write-back drain yields when the next fetch is due. */
 		uint64_t next_fetch = scf_mono_ms() + (uint64_t)poll * 1000;
 
-		h->wb_until_ms = once ? 0 : next_fetch;
+		/* --once too: a timer's next run fetches on time */
+		h->wb_until_ms = next_fetch;
 		err_clear(&fe);
 		fs = scf_fetch(h, &fe);
 		if (fs == ERR_FATAL) {

@@ -319,7 +319,8 @@ static void ban_stops_with_alert(void **u)
 
 /* 40 acknowledgments (80 calls, 300 ms each: 24 s): the daemon fetches
  * again one poll interval (10 s) after the first pass, with most of the
- * backlog still waiting, instead of after draining all of it. */
+ * backlog still waiting, instead of after draining all of it; a --once
+ * run stops applying them one poll interval after its pass started. */
 static void backlog_does_not_hold_fetching(void **u)
 {
 	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
@@ -399,6 +400,15 @@ static void backlog_does_not_hold_fetching(void **u)
 	assert_int_equal(wait_exit(pid, 30), 0);
 	/* the second pass came while many acknowledgments still waited */
 	assert_true(waiting >= 15);
+
+	/* --once: its pass, then acknowledgments until one poll interval
+	 * after the start of the pass; the next run goes on with the rest */
+	waiting = tenv_count(&t, "inbound", "new");
+	fetches0 = sim_fetches(&s);
+	assert_int_equal(run_once(&t, 60), 0);
+	assert_int_equal(sim_fetches(&s), fetches0 + 1);
+	assert_true(tenv_count(&t, "inbound", "new") > 0);
+	assert_true(tenv_count(&t, "inbound", "new") < waiting);
 	tenv_free(&t);
 	tsim_stop(&s);
 }
