@@ -342,6 +342,7 @@ static enum err_status build_scf(struct loader *ld, const xmlNode *n)
 	s->poll_seconds = child_uint(n, "pollSeconds", 300);
 	s->overlap_seconds = child_uint(n, "overlapSeconds", 120);
 	s->rate_per_minute = child_uint(n, "ratePerMinute", 20);
+	s->rate_window = child_uint(n, "rateWindowSeconds", 60);
 	s->per_page = child_uint(n, "perPage", 20);
 	s->user_agent = child_text(n, "userAgent");
 	s->ca_file = child_text(n, "caFile");

@@ -111,6 +111,7 @@ struct cfg_scf {
 	unsigned poll_seconds;    /* default 300 */
 	unsigned overlap_seconds; /* watermark overlap window; default 120 */
 	unsigned rate_per_minute; /* shared limiter; default 20 */
+	unsigned rate_window;     /* seconds; rate_per_minute in any window; default 60 */
 	unsigned per_page;        /* default 20 (details=true allows at most 20) */
 	char *user_agent;         /* default "scfgate (SeeClickFix-Cartegraph gateway; org N)" */
 	unsigned forward_system;  /* CFG_SYSCOMMENT_* mask; default 0 */

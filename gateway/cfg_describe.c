@@ -42,8 +42,8 @@ static void describe_scf(const struct cfg_scf *s, struct buf *o)
 	         s->auth == CFG_SCF_AUTH_BASIC ? "basic user:password" : "bearer token");
 	buf_addf(o, "  poll interval: %u s\n  watermark overlap: %u s\n", s->poll_seconds,
 	         s->overlap_seconds);
-	buf_addf(o, "  rate limit: %u requests/minute\n  per page: %u\n", s->rate_per_minute,
-	         s->per_page);
+	buf_addf(o, "  rate limit: %u requests in any %u s\n  per page: %u\n", s->rate_per_minute,
+	         s->rate_window, s->per_page);
 	buf_addf(o, "  user agent: %s\n  system comments forwarded: %s\n", s->user_agent, fw);
 	buf_addf(o, "  CA file: %s\n", s->ca_file ? s->ca_file : "(system store)");
 	buf_adds(o, "  system accounts:");
@@ -227,6 +227,7 @@ static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)
 	jdoc_number(d, o, "poll_seconds", s->poll_seconds);
 	jdoc_number(d, o, "overlap_seconds", s->overlap_seconds);
 	jdoc_number(d, o, "rate_per_minute", s->rate_per_minute);
+	jdoc_number(d, o, "rate_window_seconds", s->rate_window);
 	jdoc_number(d, o, "per_page", s->per_page);
 	jdoc_string(d, o, "user_agent", s->user_agent);
 	jdoc_string(d, o, "ca_file", s->ca_file);

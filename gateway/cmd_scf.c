@@ -21,7 +21,8 @@ static const char usage_text[] =
     "spool back to SeeClickFix.\n"
     "\n"
     "  --config FILE  the half's configuration (root <scfgate half=\"scf\">)\n"
-    "  --once         one fetch pass, then drain the inbound queue, then exit\n"
+    "  --once         one fetch pass, then drain the inbound queue (for at most\n"
+    "                 <pollSeconds> from the start of the pass), then exit\n"
     "                 (exit 1 if the pass failed; the next run repeats it)\n"
     "  --json         print the counters of the run as one JSON document\n"
     "  --log-json     log lines as JSON objects instead of text\n"
@@ -29,7 +30,11 @@ static const char usage_text[] =
     "Without --once it polls every <pollSeconds>.  SIGTERM or SIGINT finishes\n"
     "the record in hand (and an HTTP wait in progress), commits, and exits 0.\n"
     "A 401, or a 403 that says the client is blacklisted, stops the half with\n"
-    "an alert line and exit 1.\n";
+    "an alert line and exit 1; after a 403 ban every start stops the same way,\n"
+    "without calling SeeClickFix, until the time the alert names (one hour).\n"
+    "Every run spends one rate budget (<ratePerMinute> calls in any\n"
+    "<rateWindowSeconds>, kept in the spool's state/scf/rate): --once timers and\n"
+    "restarts never go over it.\n";
 
 static volatile sig_atomic_t stop_flag;
 

@@ -3,7 +3,8 @@
  * the contract.
  *
  * Every transfer, synchronous or concurrent, goes through the same three
- * steps: limiter_wait() (token bucket), transfer_new() (an easy handle
+ * steps: limiter_take() (the token bucket or the external limiter),
+ * transfer_new() (an easy handle
  * on the client's shared cookie jar and connection cache), and judge()
  * (what the outcome means: done, retry after a wait, or log in again).
  * The synchronous path sleeps through the clock hook; the concurrent
@@ -52,6 +53,8 @@ struct http_req {
 	unsigned relogins;
 	unsigned session_gen; /* session the last attempt was made with */
 	uint64_t not_before;
+	uint64_t ticket; /* the external limiter's, while a transfer runs */
+	int ticketed;
 
 	http_done_fn done;
 	void *user;
@@ -156,12 +159,36 @@ static uint64_t limiter_wait(struct http_client *c)
 	return (uint64_t)ceil((1.0 - c->tokens) / per_ms);
 }
 
-static void limiter_take_blocking(struct http_client *c)
+/* The limiter in use: the external one if configured.  ERR_OK with
+ * *wait 0: r may start (and is counted); *wait > 0: not yet. */
+static enum err_status limiter_take(struct http_client *c, struct http_req *r, uint64_t *wait,
+                                    struct err *e)
 {
-	uint64_t w;
+	const struct http_limiter *l = c->cfg.limiter;
+	enum err_status st;
+	struct err le;
 
-	while ((w = limiter_wait(c)) != 0)
-		sleep_ms(c, w);
+	if (!l) {
+		*wait = limiter_wait(c);
+		return ERR_OK;
+	}
+	err_clear(&le);
+	st = l->acquire(l->ctx, wait, &r->ticket, &le);
+	if (st) {
+		if (e)
+			*e = le;
+		return st;
+	}
+	r->ticketed = !*wait;
+	return ERR_OK;
+}
+
+/* The transfer r made has ended: the external limiter counts it from now. */
+static void limiter_done(struct http_client *c, struct http_req *r)
+{
+	if (r->ticketed && c->cfg.limiter)
+		c->cfg.limiter->release(c->cfg.limiter->ctx, r->ticket);
+	r->ticketed = 0;
 }
 
 /* ---- configuration and lifetime ---- */
@@ -351,6 +378,7 @@ void http_client_free(struct http_client *c)
 	while ((r = c->active) != NULL) {
 		c->active = r->next;
 		curl_multi_remove_handle(c->multi, r->easy);
+		limiter_done(c, r);
 		req_free(r);
 	}
 	if (c->multi)
@@ -798,11 +826,23 @@ static enum verdict judge_4xx(struct http_client *c, struct http_req *r, const c
 		return V_DONE;
 	}
 	if (s == 403 && strcasestr(r->resp.body.data ? r->resp.body.data : "", BLACKLIST_TEXT)) {
-		*st = err_set(e, ERR_FATAL,
-		              "ALERT: %s %s: HTTP 403 \"forbidden by administrative rules\": the "
-		              "API blocked this client for rate-limit abuse; stop and contact the "
-		              "API provider",
-		              r->method, r->path);
+		char next[96] = "";
+
+		if (c->cfg.limiter) {
+			time_t until = (time_t)c->cfg.limiter->hold(c->cfg.limiter->ctx, 0, 1);
+			struct tm tm;
+			char when[32];
+
+			gmtime_r(&until, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			snprintf(next, sizeof(next), "; no call is made before %s", when);
+		}
+		*st =
+		    err_set(e, ERR_FATAL,
+		            "ALERT: %s %s: HTTP 403 \"forbidden by administrative rules\": the "
+		            "API blocked this client for rate-limit abuse%s; stop and contact the "
+		            "API provider",
+		            r->method, r->path, next);
 		log_alert("http: blocked=1 status=403 method=%s path=%s reason=\"forbidden by "
 		          "administrative rules\"",
 		          r->method, r->path);
@@ -892,6 +932,8 @@ static enum verdict judge(struct http_client *c, struct http_req *r, CURLcode rc
 			return V_DONE;
 		}
 		*wait = retry_after_ms(c, r->retry_after);
+		if (c->cfg.limiter)
+			c->cfg.limiter->hold(c->cfg.limiter->ctx, *wait, 0);
 		log_warn("http: status=429 method=%s path=%s wait_ms=%llu", r->method, r->path,
 		         (unsigned long long)*wait);
 		return V_RETRY;
@@ -914,11 +956,23 @@ static enum err_status run_sync(struct http_client *c, struct http_req *r, struc
 	uint64_t wait;
 
 	for (;;) {
-		limiter_take_blocking(c);
-		st = transfer_new(r, e);
+		CURLcode rc;
+
+		st = limiter_take(c, r, &wait, e);
 		if (st)
 			return st;
-		switch (judge(c, r, curl_easy_perform(r->easy), &st, e, &wait)) {
+		if (wait) {
+			sleep_ms(c, wait);
+			continue;
+		}
+		st = transfer_new(r, e);
+		if (st) {
+			limiter_done(c, r);
+			return st;
+		}
+		rc = curl_easy_perform(r->easy);
+		limiter_done(c, r);
+		switch (judge(c, r, rc, &st, e, &wait)) {
 		case V_DONE:
 			return st;
 		case V_RETRY:
@@ -1101,7 +1155,11 @@ static uint64_t start_ready(struct http_client *c)
 		r = queue_take_due(c, now, &next_due);
 		if (!r)
 			return next_due - now;
-		w = limiter_wait(c);
+		err_clear(&te);
+		if (limiter_take(c, r, &w, &te)) {
+			finish(c, r, te.status, &te);
+			continue;
+		}
 		if (w) {
 			r->next = c->queue;
 			c->queue = r;
@@ -1109,7 +1167,6 @@ static uint64_t start_ready(struct http_client *c)
 				c->queue_tail = r;
 			return w;
 		}
-		err_clear(&te);
 		if (transfer_new(r, &te))
 			goto fail;
 		if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK) {
@@ -1122,6 +1179,7 @@ static uint64_t start_ready(struct http_client *c)
 		c->in_flight++;
 		continue;
 	fail:
+		limiter_done(c, r);
 		finish(c, r, ERR_TEMP, &te);
 	}
 	return UINT64_MAX;
@@ -1166,6 +1224,7 @@ static enum err_status collect(struct http_client *c, unsigned *n, struct err *e
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		curl_multi_remove_handle(c->multi, m->easy_handle);
 		active_remove(c, r);
+		limiter_done(c, r);
 		(*n)++;
 		err_clear(&re);
 		st = ERR_OK;
@@ -1200,6 +1259,7 @@ static void abort_all(struct http_client *c, enum err_status st, const struct er
 	while ((r = c->active) != NULL) {
 		curl_multi_remove_handle(c->multi, r->easy);
 		active_remove(c, r);
+		limiter_done(c, r);
 		finish(c, r, st, &ae);
 	}
 	while ((r = c->queue) != NULL) {

@@ -6,7 +6,9 @@
  *
  * Contract
  *   - One struct http_client per remote API.  It owns the base URL, the
- *     credentials, a token-bucket rate limiter, the retry policy, a
+ *     credentials, a rate limiter (a token bucket, or an external
+ *     limiter shared across processes: struct http_limiter), the retry
+ *     policy, a
  *     shared cookie jar and connection cache, and statistics.  EVERY
  *     request of the client (synchronous, concurrent, and the Cartegraph
  *     log-in itself) takes a token from the limiter first.
@@ -55,7 +57,8 @@
  *       429               wait Retry-After (seconds or HTTP date; 60 s if
  *                         absent, capped by retry_after_max_ms), retry;
  *                         not counted in max_attempts; ERR_TEMP after
- *                         max_429 429s in a row.
+ *                         max_429 429s in a row.  An external limiter is
+ *                         told (hold), so other processes wait too.
  *       5xx, 408,         capped exponential backoff with full jitter, up
  *       timeout, connect  to max_attempts attempts in all, then ERR_TEMP.
  *       error             POSTs are retried too: a 5xx or timeout may come
@@ -64,7 +67,9 @@
  *       401 (session)     log in again once and repeat; a second 401 is
  *                         ERR_FATAL.  401 with other auth: ERR_FATAL.
  *       403 "forbidden by administrative rules" (SCF blacklisting)
- *                         ERR_FATAL, message starts "ALERT:".
+ *                         ERR_FATAL, message starts "ALERT:"; with an
+ *                         external limiter the ban is recorded (hold) and
+ *                         the message names when the next call may go.
  *       other 4xx         ERR_PERM "HTTP <status> <METHOD> <path>: <body
  *                         excerpt>" (first ~300 bytes, one line).
  *       body over cap     ERR_TEMP naming the cap, not repeated here (the
@@ -114,6 +119,22 @@ struct http_clock {
 	void *ctx;
 };
 
+/* An external limiter (http_config.limiter).  acquire() before every
+ * transfer: ERR_OK with *wait_ms 0 (the transfer is counted; *ticket is
+ * handed to release), ERR_OK with *wait_ms > 0 (ask again after that), or
+ * an error that ends the request with that status and message (ERR_FATAL
+ * stops the half: e.g. a recorded ban).  release() when the transfer has
+ * ended, answered or not.  hold(): a 429's Retry-After (ban 0, ms the
+ * wait) or a 403 ban (ban 1, ms 0: the limiter's own ban length), so
+ * that no process sharing the budget calls before it is over; returns
+ * its end as epoch seconds, which the ALERT message names. */
+struct http_limiter {
+	enum err_status (*acquire)(void *ctx, uint64_t *wait_ms, uint64_t *ticket, struct err *e);
+	void (*release)(void *ctx, uint64_t ticket);
+	int64_t (*hold)(void *ctx, uint64_t ms, int ban);
+	void *ctx;
+};
+
 struct http_config {
 	const char *base_url; /* "https://seeclickfix.com/api/v2"; no trailing slash needed */
 	enum http_auth auth;
@@ -128,6 +149,9 @@ struct http_config {
 
 	double rate_per_minute; /* token bucket refill; <= 0 means unlimited */
 	unsigned burst;         /* bucket size (>= 1) */
+	/* Instead of the token bucket (NULL: the bucket): a budget shared
+	 * with other processes (ratewin.h for the SCF half). */
+	const struct http_limiter *limiter;
 
 	unsigned max_attempts; /* for 5xx/timeouts/connect errors, first try included */
 	long backoff_base_ms;  /* attempt n waits random(0, min(max, base * 2^(n-1))) */

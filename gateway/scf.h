@@ -132,9 +132,20 @@
  *
  * API cost: a fetch pass is one call per page of 20 changed issues (the
  * issues changed in the last overlap window are read again) and one
- * GET /profile per process; each transition is one POST when a recent
- * pass read the issue, else one GET and one POST.  One http_client (one
- * token bucket, burst 1) carries every call of the half.
+ * GET /profile a day (or when the credential file changes); each
+ * transition is one POST when a recent pass read the issue, else one GET
+ * and one POST.  One http_client carries every call of the half, and
+ * every call spends the credential's rate budget (scf_impl.h, ratewin.h):
+ * at most <ratePerMinute> calls in any <rateWindowSeconds> (20 in 60 s),
+ * a sliding window persisted in <spool root>/state/scf/rate and shared
+ * with later runs, restarts, `--once` timers and `spool replay`.  A small
+ * pass with room in the window runs at once; a call is recorded
+ * (fdatasync'd) before it is sent, so a crash can only make the window
+ * look fuller.  A 429 holds every process sharing the file for its
+ * Retry-After; a 403 ban is recorded and stops the half with an ALERT
+ * naming the time before which no call is made (one hour; see
+ * docs/operations.md), and every start before then stops the same way
+ * without calling SCF.
  *
  * Stopping: the stop flag is checked between pages and between records:
  * the record in hand is finished and committed first.  A wait inside the
@@ -205,10 +216,16 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e);
  * record and only logged. */
 enum err_status scf_writeback(struct scf_half *h, struct err *e);
 
-/* --once (once != 0): one fetch pass, then drain; daemon: repeat every
- * poll_seconds (draining the inbound queue every second meanwhile) until
- * *stop.  ERR_FATAL ends both; in --once mode a failed pass returns its
- * status after the drain. */
+/* --once (once != 0): one fetch pass, then drain until poll_seconds after
+ * the start of the pass (at least one record; the next run goes on with
+ * the rest, so a timer's runs fetch on time too); daemon: a fetch pass
+ * starts every poll_seconds, counted from the start of the previous one,
+ * until *stop; in between the inbound queue is drained (every second when
+ * empty).  Fairness: the drain yields when the next pass is due (after at
+ * least one record per drain, so neither side starves), so however long
+ * the inbound queue is, fetching is never postponed by more than one poll
+ * interval (plus the record in hand).  ERR_FATAL ends both; in --once
+ * mode a failed pass returns its status after the drain. */
 enum err_status scf_run(struct scf_half *h, int once, struct err *e);
 
 void scf_stats_get(const struct scf_half *h, struct scf_stats *out);
@@ -283,10 +300,9 @@ struct scf_replay_result {
  * Put selected done/ records of the inbound queue through write-back
  * again.  The files stay in done/; each effect is checked against SCF
  * first, so a replay never transitions an issue twice.  Safe while the
- * daemon runs (replay does not claim; it only reads done/).  Its own
- * limiter runs at half the configured rate: the daemon polls far below
- * its limit, so the two together rarely meet SCF's, and a 429 is obeyed
- * anyway.
+ * daemon runs (replay does not claim; it only reads done/).  It spends
+ * the same persisted rate budget as the daemon (state/scf/rate, shared
+ * under its own file lock), so the two together stay under the limit.
  */
 enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel,
                            struct scf_replay_result *res, struct err *e);
@@ -341,6 +357,17 @@ void scf_state_set_last_ok(struct scf_state *s, int64_t t);
 const char *scf_state_alert(const struct scf_state *s, int64_t *at);
 /* at 0 clears; the reason is cut to one line of SCF_ALERT_MAX - 1. */
 void scf_state_set_alert(struct scf_state *s, int64_t at, const char *reason);
+
+/* ---- write-back backlog (`scfgate status`) ------------------------------ */
+
+/* API calls one inbound record costs (a GET of the issue and the POST). */
+#define SCF_WB_CALLS_PER_RECORD 2
+
+/* Seconds to apply `records` inbound records at the configured rate
+ * (<ratePerMinute> calls in any <rateWindowSeconds>), less the one call
+ * per poll interval an idle fetch pass takes: the write-back drain
+ * yields to each fetch (see scf_run), and both spend the same budget. */
+uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records);
 
 /* SCF timestamp ("2026-02-10T08:15:19-05:00", "...Z", fractions allowed)
  * to epoch seconds; -1 if it does not parse. */

@@ -3,9 +3,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
@@ -15,8 +17,75 @@
 #define SCFGATE_VERSION "dev"
 #endif
 
-enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock, double share,
-                              struct http_client **out, struct err *e)
+static enum err_status budget_acquire(void *ctx, uint64_t *wait_ms, uint64_t *ticket, struct err *e)
+{
+	return ratewin_acquire(((struct scf_budget *)ctx)->win, wait_ms, ticket, e);
+}
+
+static void budget_release(void *ctx, uint64_t ticket)
+{
+	ratewin_release(((struct scf_budget *)ctx)->win, ticket);
+}
+
+static int64_t budget_hold(void *ctx, uint64_t ms, int ban)
+{
+	return ratewin_hold(((struct scf_budget *)ctx)->win, ms, ban);
+}
+
+static uint64_t budget_now(void *ctx)
+{
+	const struct scf_budget *b = ctx;
+
+	return b->clock.now_ms(b->clock.ctx);
+}
+
+enum err_status scf_budget_open(struct scf_budget *b, const struct cfg *c,
+                                const struct http_clock *clock, struct err *e)
+{
+	struct ratewin_opts o = {0};
+	struct http_config hc;
+	char path[SPOOL_PATH_MAX];
+	enum err_status s;
+
+	memset(b, 0, sizeof(*b));
+	if (snprintf(path, sizeof(path), "%s/state/scf/rate", c->spool.root) >= (int)sizeof(path))
+		return err_set(e, ERR_FATAL, "%s: spool root path too long", c->spool.root);
+	/* state/ and state/scf/ as scf_state_load makes them (replay may come first) */
+	for (char *p = strchr(path + strlen(c->spool.root) + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0750) != 0 && errno != EEXIST)
+			return err_set(e, ERR_FATAL, "%s: %s", path, strerror(errno));
+		*p = '/';
+	}
+	http_config_init(&hc);
+	o.limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
+	o.window_ms = (uint64_t)(c->scf.rate_window ? c->scf.rate_window : 60) * 1000;
+	/* an unanswered call may have reached SCF as late as the timeout */
+	o.pending_ms = (uint64_t)hc.timeout_ms;
+	if (clock) {
+		b->clock = *clock;
+		b->has_clock = 1;
+		o.now_ms = budget_now;
+		o.ctx = b;
+	}
+	if ((s = ratewin_open(&b->win, path, &o, e)))
+		return s;
+	b->lim.acquire = budget_acquire;
+	b->lim.release = budget_release;
+	b->lim.hold = budget_hold;
+	b->lim.ctx = b;
+	return ERR_OK;
+}
+
+void scf_budget_close(struct scf_budget *b)
+{
+	ratewin_free(b->win);
+	b->win = NULL;
+}
+
+enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock,
+                              const struct http_limiter *lim, struct http_client **out,
+                              struct err *e)
 {
 	struct http_config hc;
 	struct buf secret;
@@ -45,10 +114,12 @@ enum err_status scf_open_http(const struct cfg *c, const struct http_clock *cloc
 	}
 	snprintf(ua, sizeof(ua), "scfgate/%s (+%" PRId64 ")", SCFGATE_VERSION, c->scf.org_id);
 	hc.user_agent = c->scf.user_agent ? c->scf.user_agent : ua;
-	/* One bucket for the whole half, burst 1: SCF counts per minute, and
-	 * a burst on top of the steady rate would cross its limit. */
-	hc.rate_per_minute = c->scf.rate_per_minute * share;
+	/* Without the shared budget: one bucket, burst 1 (a burst on top of
+	 * the steady rate would cross SCF's limit). */
+	hc.rate_per_minute =
+	    (double)c->scf.rate_per_minute * (c->scf.rate_window ? 60.0 / c->scf.rate_window : 1.0);
 	hc.burst = 1;
+	hc.limiter = lim;
 	hc.clock = clock;
 	s = http_client_new(out, &hc, e);
 	if (s == ERR_PERM)
@@ -79,7 +150,8 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 			s = ERR_FATAL;
 		goto fail;
 	}
-	if ((s = scf_open_http(c, clock, 1.0, &h->http, e)))
+	if ((s = scf_budget_open(&h->budget, c, clock, e)) ||
+	    (s = scf_open_http(c, clock, &h->budget.lim, &h->http, e)))
 		goto fail;
 	if ((s = spool_queue_init(c->spool.root, SCF_OUTBOUND, e)) ||
 	    (s = spool_queue_init(c->spool.root, SCF_INBOUND, e)))
@@ -118,6 +190,7 @@ void scf_free(struct scf_half *h)
 	spool_consumer_free(h->cons);
 	spool_producer_free(h->prod);
 	http_client_free(h->http);
+	scf_budget_close(&h->budget);
 	sig_key_free(h->priv);
 	sig_key_free(h->peer);
 	free(h);
@@ -165,6 +238,20 @@ static void record_alert(struct scf_half *h, const char *why)
 		log_error("event=alert-not-saved why=\"%s\"", se.msg);
 }
 
+uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
+{
+	double limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
+	double window = c->scf.rate_window ? c->scf.rate_window : 60;
+	double poll = c->scf.poll_seconds ? c->scf.poll_seconds : 300;
+	double per_s = limit / window - 1.0 / poll; /* calls per second left for write-back */
+
+	if (!records)
+		return 0;
+	if (per_s < limit / window / 2)
+		per_s = limit / window / 2; /* the drain gets at least every other call */
+	return (uint64_t)ceil((double)records * SCF_WB_CALLS_PER_RECORD / per_s);
+}
+
 enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 {
 	unsigned poll = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
@@ -172,7 +259,12 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 	for (;;) {
 		struct err fe, we;
 		enum err_status fs, ws;
+		/* Fetching is never postponed by more than one poll interval:
+		 * the write-back drain yields when the next fetch is due. */
+		uint64_t next_fetch = scf_mono_ms() + (uint64_t)poll * 1000;
 
+		/* --once too: a timer's next run fetches on time */
+		h->wb_until_ms = next_fetch;
 		err_clear(&fe);
 		fs = scf_fetch(h, &fe);
 		if (fs == ERR_FATAL) {
@@ -198,8 +290,10 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		}
 		/* Between passes the inbound queue is drained every second:
 		 * write-back costs no API call while there is nothing to do. */
-		for (unsigned t = 0; t < poll && !scf_stopping(h); t++) {
+		while (scf_mono_ms() < next_fetch && !scf_stopping(h)) {
 			nap(h, 1);
+			if (scf_mono_ms() >= next_fetch)
+				break;
 			ws = scf_writeback(h, &we);
 			if (ws == ERR_FATAL) {
 				record_alert(h, we.msg);

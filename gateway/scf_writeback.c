@@ -307,11 +307,12 @@ static time_t mono_now(void)
 enum err_status scf_writeback(struct scf_half *h, struct err *e)
 {
 	int more = 1;
+	unsigned settled = 0;
 	uint64_t deferred = h->stats.wb_deferred;
 
 	if (h->wb_backoff_until && mono_now() < h->wb_backoff_until)
 		return ERR_OK;
-	while (more && !scf_stopping(h)) {
+	while (more && !scf_stopping(h) && !scf_wb_yield(h, settled)) {
 		struct spool_item *it = NULL;
 		struct err ce;
 		enum err_status s = spool_claim(h->cons, &it, &ce);
@@ -323,6 +324,7 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 		}
 		if ((s = settle(h, it, &more, e)))
 			return s;
+		settled++;
 	}
 	/* A deferred record comes back first; wait before asking SCF again
 	 * (2 s, 4 s, ... up to the poll interval). */
@@ -381,6 +383,7 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
                            struct scf_replay_result *res, struct err *e)
 {
 	struct http_client *http = NULL;
+	struct scf_budget budget = {0};
 	struct sig_key *peer = NULL;
 	struct sel_ctx x = {sel, NULL, 0, 0};
 	enum err_status s;
@@ -396,9 +399,10 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 		            sel->n_names - x.n, sel->n_names);
 		goto out;
 	}
-	/* SCF counts calls per client account, not per process: leave the
-	 * daemon (if it runs) half of the budget. */
-	if ((s = scf_open_http(c, NULL, 0.5, &http, e)))
+	/* SCF counts calls per client account, not per process: replay
+	 * spends the same persisted budget as the daemon. */
+	if ((s = scf_budget_open(&budget, c, NULL, e)) ||
+	    (s = scf_open_http(c, NULL, &budget.lim, &http, e)))
 		goto out;
 	for (size_t i = 0; i < x.n; i++) {
 		char path[SPOOL_PATH_MAX];
@@ -438,6 +442,7 @@ out:
 		free(x.names[i]);
 	free(x.names);
 	http_client_free(http);
+	scf_budget_close(&budget);
 	sig_key_free(peer);
 	return s;
 }

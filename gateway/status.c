@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "jdoc.h"
 #include "oms.h"
+#include "ratewin.h"
 #include "scf.h"
 #include "spool.h"
 #include "status.h"
@@ -58,6 +59,11 @@ struct status_report {
 	int64_t last_ok;        /* the last successful API call; 0 unknown */
 	int64_t alert_at;       /* a recorded fatal stop; 0 none */
 	char alert[256];
+	/* SCF half: the write-back backlog and the rate budget */
+	uint64_t wb_records, wb_drain_s;
+	unsigned rate_limit, rate_window, rate_used;
+	int64_t ban_until;
+	char rate_error[ERR_MSG_MAX];
 	int oms_present; /* OMS half: state/oms/ exists */
 	size_t tracked_open, entries;
 	char summary[768];
@@ -166,6 +172,28 @@ static void collect_scf_state(struct status_report *r)
 	scf_state_free(s);
 }
 
+/* The backlog is what waits in inbound/new; the budget is read from
+ * state/scf/rate without its lock (ratewin_peek). */
+static void collect_scf_budget(struct status_report *r, const struct cfg *c)
+{
+	char path[SPOOL_PATH_MAX + 32];
+	struct ratewin_info ri;
+	struct err e;
+
+	r->rate_limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
+	r->rate_window = c->scf.rate_window ? c->scf.rate_window : 60;
+	r->wb_records = r->q[1].st.count[SPOOL_NEW];
+	r->wb_drain_s = scf_wb_drain_seconds(c, r->wb_records);
+	err_clear(&e);
+	snprintf(path, sizeof(path), "%s/state/scf/rate", r->root);
+	if (ratewin_peek(path, (uint64_t)r->rate_window * 1000, &ri, &e) != ERR_OK) {
+		snprintf(r->rate_error, sizeof(r->rate_error), "%s", e.msg);
+		return;
+	}
+	r->rate_used = ri.in_window;
+	r->ban_until = ri.ban_until;
+}
+
 static void collect_oms_state(struct status_report *r, const struct cfg *c)
 {
 	struct oms_status os;
@@ -253,9 +281,10 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 	r->q[1].produced_here = c->half == CFG_HALF_OMS;
 	for (int i = 0; i < 2; i++)
 		collect_queue(r, &r->q[i]);
-	if (c->half == CFG_HALF_SCF)
+	if (c->half == CFG_HALF_SCF) {
 		collect_scf_state(r);
-	else
+		collect_scf_budget(r, c);
+	} else
 		collect_oms_state(r, c);
 	make_summary(r);
 	*out = r;
@@ -409,6 +438,28 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 		buf_addf(out, "tracked requests: %zu open (created, not closed), %zu known\n",
 		         r->tracked_open, r->entries);
 	}
+	if (r->half == CFG_HALF_SCF) {
+		char drain[32];
+
+		fmt_age((long long)r->wb_drain_s, drain);
+		buf_addf(
+		    out,
+		    "write-back backlog: %llu record%s in inbound/new, about %s to apply at %u "
+		    "calls in any %u s (%d calls per record)\n",
+		    (unsigned long long)r->wb_records, r->wb_records == 1 ? "" : "s",
+		    r->wb_records ? drain : "0s", r->rate_limit, r->rate_window,
+		    SCF_WB_CALLS_PER_RECORD);
+		if (r->rate_error[0])
+			buf_addf(out, "rate budget: cannot read: %s\n", r->rate_error);
+		else
+			buf_addf(out, "rate budget: %u of %u calls used in the last %u s\n",
+			         r->rate_used, r->rate_limit, r->rate_window);
+		if (r->ban_until) {
+			fmt_time((time_t)r->ban_until, when);
+			buf_addf(out, "rate budget: banned by SeeClickFix; no call before %s\n",
+			         when);
+		}
+	}
 	text_last_ok(r, out);
 	if (r->alert_at) {
 		fmt_time((time_t)r->alert_at, when);
@@ -476,6 +527,28 @@ static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
 	json_list(d, o, "held", &q->held);
 }
 
+static void json_scf_budget(struct jdoc *d, cJSON *h, const struct status_report *r)
+{
+	cJSON *wb = jdoc_object(d, h, "writeback_backlog");
+	cJSON *rb = jdoc_object(d, h, "rate_budget");
+
+	jdoc_number(d, wb, "records", (double)r->wb_records);
+	jdoc_number(d, wb, "calls", (double)(r->wb_records * SCF_WB_CALLS_PER_RECORD));
+	jdoc_number(d, wb, "drain_seconds", (double)r->wb_drain_s);
+	jdoc_number(d, rb, "limit", r->rate_limit);
+	jdoc_number(d, rb, "window_seconds", r->rate_window);
+	if (r->rate_error[0]) {
+		jdoc_null(d, rb, "used");
+		jdoc_string(d, rb, "error", r->rate_error);
+	} else {
+		jdoc_number(d, rb, "used", r->rate_used);
+	}
+	if (r->ban_until)
+		jdoc_number(d, rb, "ban_until", (double)r->ban_until);
+	else
+		jdoc_null(d, rb, "ban_until");
+}
+
 static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
 {
 	cJSON *h = jdoc_object(d, o, cfg_half_name(r->half));
@@ -498,6 +571,7 @@ static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
 			jdoc_number(d, h, "reopens_ignored", (double)r->reopens_ignored);
 		if (!r->state_ok)
 			jdoc_string(d, h, "state_error", r->state_error);
+		json_scf_budget(d, h, r);
 		return;
 	}
 	if (r->last_ok)

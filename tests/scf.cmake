@@ -4,6 +4,7 @@
 scfgate_unit_test(test_scf_state ${CMAKE_SOURCE_DIR}/tests/unit/test_scf_state.c)
 # How the half knows a fetched comment as its own (gateway/scf_self.c).
 scfgate_unit_test(test_scf_posted ${CMAKE_SOURCE_DIR}/tests/unit/test_scf_posted.c)
+scfgate_unit_test(test_ratewin ${CMAKE_SOURCE_DIR}/tests/unit/test_ratewin.c)
 
 if(TARGET scf-sim)
   set(SCF_TEST_ENV
@@ -28,6 +29,14 @@ if(TARGET scf-sim)
   target_include_directories(test_scf_self PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
   set_tests_properties(test_scf_self PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 180)
   add_dependencies(test_scf_self scf-sim scfgate)
+  # The rate budget across processes and the fetch/write-back fairness,
+  # with real `scfgate scf` processes (SCFGATE_LONG_TESTS=1 adds a run at
+  # SCF's real 20 calls a minute, over a minute long).
+  scfgate_unit_test(test_scf_rate ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_rate.c
+                    ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_include_directories(test_scf_rate PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_rate PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 300)
+  add_dependencies(test_scf_rate scf-sim scfgate)
 
   add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
@@ -44,6 +53,15 @@ if(TARGET scf-sim)
   target_compile_definitions(scf_bench PRIVATE SCF_BENCH_SIM="$<TARGET_FILE:scf-sim>"
                                                SCF_BENCH_SRC="${CMAKE_SOURCE_DIR}")
   add_dependencies(scf_bench scf-sim)
+
+  add_executable(scf_runs_bench ${CMAKE_SOURCE_DIR}/tests/bench/scf_runs_bench.c
+                                ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
+  target_link_libraries(scf_runs_bench PRIVATE scfgw)
+  target_include_directories(scf_runs_bench PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  target_compile_definitions(
+    scf_runs_bench PRIVATE SCF_BENCH_SIM="$<TARGET_FILE:scf-sim>"
+                           SCF_BENCH_GATE="$<TARGET_FILE:scfgate>" SCF_BENCH_SRC="${CMAKE_SOURCE_DIR}")
+  add_dependencies(scf_runs_bench scf-sim scfgate)
 endif()
 
 scfgate_fuzz_target(fuzz_scf_page ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_page.c)

@@ -238,7 +238,7 @@ int tenv_init(struct tenv *t, const struct tsim *s, const struct tenv_opts *o)
 {
 	const char *src = env_or_die("SCFGATE_SOURCE_DIR");
 	struct tenv_opts d = {0};
-	char from[512], to[512], cfgtext[4096];
+	char from[512], to[512], cfgtext[4096], window[80] = "";
 
 	if (!o)
 		o = &d;
@@ -261,6 +261,9 @@ int tenv_init(struct tenv *t, const struct tsim *s, const struct tenv_opts *o)
 	snprintf(to, sizeof(to), "%s/scf.token", t->dir);
 	if (write_text(to, o->token ? o->token : "scf-sim-token\n", 0600))
 		return -1;
+	if (o->rate_window)
+		snprintf(window, sizeof(window), "    <rateWindowSeconds>%u</rateWindowSeconds>\n",
+		         o->rate_window);
 	snprintf(cfgtext, sizeof(cfgtext),
 	         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	         "<scfgate half=\"scf\" version=\"1\">\n"
@@ -277,7 +280,7 @@ int tenv_init(struct tenv *t, const struct tsim *s, const struct tenv_opts *o)
 	         "    <credentials auth=\"bearer\">%s/scf.token</credentials>\n"
 	         "    <pollSeconds>%u</pollSeconds>\n"
 	         "    <overlapSeconds>%u</overlapSeconds>\n"
-	         "    <ratePerMinute>%u</ratePerMinute>\n"
+	         "    <ratePerMinute>%u</ratePerMinute>\n%s"
 	         "    <perPage>%u</perPage>\n"
 	         "    <systemComments forward=\"\">\n"
 	         "      <account>7000001</account>\n"
@@ -299,7 +302,7 @@ int tenv_init(struct tenv *t, const struct tsim *s, const struct tenv_opts *o)
 	         "</scfgate>\n",
 	         t->root, t->dir, t->dir, s->base, t->dir, o->poll ? o->poll : 10,
 	         o->overlap ? o->overlap : 120, o->rate_per_minute ? o->rate_per_minute : 600,
-	         o->per_page ? o->per_page : 20);
+	         window, o->per_page ? o->per_page : 20);
 	return write_text(t->config, cfgtext, 0644);
 }
 

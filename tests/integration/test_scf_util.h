@@ -46,6 +46,7 @@ struct tenv {
 
 struct tenv_opts {
 	unsigned rate_per_minute; /* 0 -> 600, the most config.xsd allows */
+	unsigned rate_window;     /* <rateWindowSeconds>; 0 -> absent (60) */
 	unsigned per_page;        /* 0 -> 20 */
 	unsigned overlap;         /* 0 -> 120 */
 	unsigned poll;            /* 0 -> 10 */

@@ -640,6 +640,87 @@ static void test_rate_limit(void **state)
 	assert_int_equal(simproc_stop(&p), 0);
 }
 
+static long get_status(const struct simproc *p, const char *url)
+{
+	struct http_resp r;
+	long s;
+
+	http_do("GET", url, H, NULL, 5000, &r);
+	s = r.status;
+	http_resp_release(&r);
+	return s;
+}
+
+static const cJSON *rate_state(cJSON *st)
+{
+	return item(st, "rate_limit");
+}
+
+/* --ban-after-429 counts 429s across windows (one 429 per window, as a
+ * client that obeys Retry-After gets them, still ends in a ban), and
+ * /_admin/state counts them; --rate-window and --rate-sliding. */
+static void test_ban_after_429s(void **state)
+{
+	static const char *const extra[] = {"--rate-limit",
+	                                    "2",
+	                                    "--rate-window",
+	                                    "5",
+	                                    "--ban-after-429",
+	                                    "2",
+	                                    "--blacklist-seconds",
+	                                    "100",
+	                                    "--issues",
+	                                    "1",
+	                                    NULL};
+	struct simproc p;
+	char url[256];
+	cJSON *j;
+	long st;
+
+	assert_int_equal(start(&p, extra), 0);
+	snprintf(url, sizeof(url), "%s/api/v2/organizations/1102/issues", p.base);
+	for (int w = 0; w < 2; w++) {
+		assert_int_equal(get_status(&p, url), 200);
+		assert_int_equal(get_status(&p, url), 200);
+		assert_int_equal(get_status(&p, url), 429);
+		/* the next 5 s window */
+		cJSON_Delete(post(&p, "/_admin/clock", "{\"advance_seconds\":6}", &st));
+	}
+	j = get(&p, "/_admin/state", &st);
+	assert_int_equal(item(rate_state(j), "count_429")->valueint, 2);
+	assert_int_equal(item(rate_state(j), "bans")->valueint, 0);
+	assert_int_equal(item(rate_state(j), "window_seconds")->valueint, 5);
+	cJSON_Delete(j);
+	assert_int_equal(get_status(&p, url), 200);
+	assert_int_equal(get_status(&p, url), 200);
+	assert_int_equal(get_status(&p, url), 403); /* the third time over: banned */
+	cJSON_Delete(post(&p, "/_admin/clock", "{\"advance_seconds\":6}", &st));
+	assert_int_equal(get_status(&p, url), 403); /* for --blacklist-seconds */
+	j = get(&p, "/_admin/state", &st);
+	assert_int_equal(item(rate_state(j), "count_429")->valueint, 2);
+	assert_int_equal(item(rate_state(j), "bans")->valueint, 1);
+	assert_true(item(rate_state(j), "blocked_until")->valuedouble > 0);
+	cJSON_Delete(j);
+
+	/* sliding: 2 in any 5 s, whatever the fixed windows would say */
+	j = post(&p, "/_admin/rate-limit", "{\"sliding\":true,\"ban_after_429\":0}", &st);
+	assert_int_equal(st, 200);
+	assert_true(cJSON_IsTrue(item(j, "sliding")));
+	assert_int_equal(item(j, "count_429")->valueint, 0);
+	cJSON_Delete(j);
+	assert_int_equal(get_status(&p, url), 200);
+	cJSON_Delete(post(&p, "/_admin/clock", "{\"advance_seconds\":3}", &st));
+	assert_int_equal(get_status(&p, url), 200);
+	cJSON_Delete(post(&p, "/_admin/clock", "{\"advance_seconds\":3}", &st));
+	/* 6 s after the first, 3 s after the second: one fits, not two */
+	assert_int_equal(get_status(&p, url), 200);
+	assert_int_equal(get_status(&p, url), 429);
+	j = get(&p, "/_admin/state", &st);
+	assert_int_equal(item(rate_state(j), "count_429")->valueint, 1);
+	cJSON_Delete(j);
+	assert_int_equal(simproc_stop(&p), 0);
+}
+
 static void test_archive_after_delay(void **state)
 {
 	static const char *const extra[] = {
@@ -800,6 +881,7 @@ int main(void)
 	    cmocka_unit_test(test_multipart_photo_comment),
 	    cmocka_unit_test(test_auth_and_user_agent),
 	    cmocka_unit_test(test_rate_limit),
+	    cmocka_unit_test(test_ban_after_429s),
 	    cmocka_unit_test(test_archive_after_delay),
 	    cmocka_unit_test(test_clock_skew),
 	    cmocka_unit_test(test_admin_issue_photo_and_media),

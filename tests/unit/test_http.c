@@ -868,7 +868,7 @@ static void test_tls_scf_ca_file(void **state)
 		         with_ca ? tls_path("server.crt") : "", with_ca ? "</caFile>\n" : "");
 		err_clear(&e);
 		assert_int_equal(cfg_load_mem(xml, strlen(xml), "t.xml", 0, &c, &e), ERR_OK);
-		assert_int_equal(scf_open_http(c, NULL, 1.0, &h, &e), ERR_OK);
+		assert_int_equal(scf_open_http(c, NULL, NULL, &h, &e), ERR_OK);
 		http_response_init(&r);
 		if (with_ca) {
 			assert_int_equal(http_request(h, "GET", "/issues", NULL, NULL, &r, &e),

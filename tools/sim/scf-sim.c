@@ -45,7 +45,10 @@ enum {
 	O_BLSECS,
 	O_BASIC,
 	O_APIUSER,
-	O_PHOTOS
+	O_PHOTOS,
+	O_RWINDOW,
+	O_SLIDING,
+	O_BAN429
 };
 
 static const struct option scf_opts[] = {
@@ -62,6 +65,9 @@ static const struct option scf_opts[] = {
     {"utc-offset", required_argument, 0, O_TZ},
     {"api-user", required_argument, 0, O_APIUSER},
     {"photo-percent", required_argument, 0, O_PHOTOS},
+    {"rate-window", required_argument, 0, O_RWINDOW},
+    {"rate-sliding", no_argument, 0, O_SLIDING},
+    {"ban-after-429", required_argument, 0, O_BAN429},
     {0, 0, 0, 0},
 };
 
@@ -74,7 +80,11 @@ static const char scf_usage[] =
     "  --token TOKEN          expected Bearer token (default scf-sim-token)\n"
     "  --token-file FILE      read the expected Bearer token from FILE\n"
     "  --basic USER:PASS      also accept HTTP Basic with these credentials\n"
-    "  --rate-limit N         requests per minute, 429 beyond (default 20, 0 = off)\n"
+    "  --rate-limit N         requests per window, 429 beyond (default 20, 0 = off)\n"
+    "  --rate-window S        the window of --rate-limit in seconds (default 60)\n"
+    "  --rate-sliding         a sliding window (--rate-limit accepted requests in any\n"
+    "                         --rate-window) instead of fixed windows\n"
+    "  --ban-after-429 N      403 ban once N 429s were answered in all (default 0 = off)\n"
     "  --blacklist-after N    429s ignored within one minute before 403 (default 30)\n"
     "  --blacklist-seconds S  how long the 403 lasts (default 600)\n"
     "  --archive-after S      Closed issues become Archived after S seconds\n"
@@ -103,7 +113,15 @@ static struct {
 	int win_count;
 	int win_over;
 	time_t blocked_until;
+	int rate_window;   /* seconds */
+	int sliding;       /* --rate-sliding */
+	int ban_after_429; /* 0: off */
+	long count_429;    /* 429s answered since start or the last reset */
+	long bans;         /* 403 bans started */
+	uint64_t *ring;    /* --rate-sliding: accepted request times (ms) */
+	size_t ring_head, ring_n;
 } S = {
+    .rate_window = 60,
     .org = 1102,
     .org_name = "City of Springfield",
     .token = "scf-sim-token",
@@ -211,9 +229,15 @@ static int parse_offset(const char *s, int *out)
 static int scf_option(int opt, const char *arg)
 {
 	char *end;
-	long v = strtol(arg, &end, 10);
-	int numeric = end != arg && *end == '\0' && v >= 0;
+	long v;
+	int numeric;
 
+	if (opt == O_SLIDING) { /* the one option without an argument */
+		S.sliding = 1;
+		return 0;
+	}
+	v = strtol(arg, &end, 10);
+	numeric = end != arg && *end == '\0' && v >= 0;
 	switch (opt) {
 	case O_ISSUES:
 		S.n_issues = (int)v;
@@ -243,6 +267,12 @@ static int scf_option(int opt, const char *arg)
 		return numeric ? 0 : -1;
 	case O_BLSECS:
 		S.blacklist_seconds = (int)v;
+		return numeric ? 0 : -1;
+	case O_RWINDOW:
+		S.rate_window = (int)v;
+		return numeric && v > 0 ? 0 : -1;
+	case O_BAN429:
+		S.ban_after_429 = (int)v;
 		return numeric ? 0 : -1;
 	case O_ARCHIVE:
 		S.archive_after = v;
@@ -827,6 +857,22 @@ static int scf_start(int loaded)
 	return 0;
 }
 
+/* The limiter as /_admin/state and /_admin/rate-limit show it. */
+static cJSON *rate_json(void)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "per_minute", S.rate_limit);
+	cJSON_AddNumberToObject(o, "window_seconds", S.rate_window);
+	cJSON_AddBoolToObject(o, "sliding", S.sliding);
+	cJSON_AddNumberToObject(o, "window_count", S.win_count);
+	cJSON_AddNumberToObject(o, "count_429", (double)S.count_429);
+	cJSON_AddNumberToObject(o, "ban_after_429", S.ban_after_429);
+	cJSON_AddNumberToObject(o, "bans", (double)S.bans);
+	cJSON_AddNumberToObject(o, "blocked_until", (double)S.blocked_until);
+	return o;
+}
+
 static cJSON *scf_dump(void)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -837,6 +883,7 @@ static cJSON *scf_dump(void)
 	cJSON_AddNumberToObject(j, "next_issue_id", S.next_issue_id);
 	cJSON_AddNumberToObject(j, "next_comment_id", S.next_comment_id);
 	cJSON_AddNumberToObject(j, "archive_after", (double)S.archive_after);
+	cJSON_AddItemToObject(j, "rate_limit", rate_json());
 	cJSON_AddItemToObject(j, "issues", cJSON_Duplicate(S.issues, 1));
 	return j;
 }
@@ -901,6 +948,56 @@ static void scf_fault_reply(int status, struct sim_resp *resp)
 
 /* ---- gatekeeping: User-Agent, abuse, rate limit, token ---- */
 
+#define RING_MAX 4096
+
+/* The simulated clock in milliseconds (sim_now's skew included). */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)(ts.tv_sec + (sim_now() - time(NULL))) * 1000u +
+	       (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --rate-sliding: 0 if the request fits (it is counted), else the
+ * seconds until it would. */
+static long sliding_over(void)
+{
+	uint64_t now = now_ms(), w = (uint64_t)S.rate_window * 1000, kth;
+	size_t lim = (size_t)S.rate_limit < RING_MAX ? (size_t)S.rate_limit : RING_MAX;
+
+	if (!S.ring && !(S.ring = calloc(RING_MAX, sizeof(*S.ring))))
+		return 1;
+	if (S.ring_n >= lim) {
+		kth = S.ring[(S.ring_head + RING_MAX - lim) % RING_MAX];
+		if (kth + w > now)
+			return (long)((kth + w - now + 999) / 1000);
+	}
+	S.ring[S.ring_head] = now;
+	S.ring_head = (S.ring_head + 1) % RING_MAX;
+	if (S.ring_n < RING_MAX)
+		S.ring_n++;
+	return 0;
+}
+
+/* 429, or the 403 ban once --ban-after-429 429s were answered. */
+static void refuse(struct sim_resp *resp, time_t now, long retry_after)
+{
+	char ra[24];
+
+	if (S.ban_after_429 > 0 && S.count_429 >= S.ban_after_429) {
+		S.blocked_until = now + S.blacklist_seconds;
+		S.bans++;
+		msg_reply(resp, 403, "Request forbidden by administrative rules.");
+		return;
+	}
+	S.count_429++;
+	snprintf(ra, sizeof(ra), "%ld", retry_after);
+	sim_resp_header(resp, "Retry-After", ra);
+	msg_reply(resp, 429, "Too Many Requests");
+}
+
 static int gate(const struct sim_req *req, struct sim_resp *resp, time_t now)
 {
 	const char *ua = sim_header(req, "User-Agent");
@@ -914,23 +1011,27 @@ static int gate(const struct sim_req *req, struct sim_resp *resp, time_t now)
 		msg_reply(resp, 403, "Request forbidden by administrative rules.");
 		return 0;
 	}
-	if (S.rate_limit > 0) {
-		if (now >= S.win_start + 60 || now < S.win_start) {
+	if (S.rate_limit > 0 && S.sliding) {
+		long over = sliding_over();
+
+		if (over) {
+			refuse(resp, now, over);
+			return 0;
+		}
+	} else if (S.rate_limit > 0) {
+		if (now >= S.win_start + S.rate_window || now < S.win_start) {
 			S.win_start = now;
 			S.win_count = 0;
 			S.win_over = 0;
 		}
 		if (++S.win_count > S.rate_limit) {
-			char ra[16];
-
 			if (++S.win_over > S.blacklist_after) {
 				S.blocked_until = now + S.blacklist_seconds;
+				S.bans++;
 				msg_reply(resp, 403, "Request forbidden by administrative rules.");
 				return 0;
 			}
-			snprintf(ra, sizeof(ra), "%ld", (long)(S.win_start + 60 - now));
-			sim_resp_header(resp, "Retry-After", ra);
-			msg_reply(resp, 429, "Too Many Requests");
+			refuse(resp, now, (long)(S.win_start + S.rate_window - now));
 			return 0;
 		}
 	}
@@ -1701,16 +1802,21 @@ static void admin_rate(const cJSON *b, struct sim_resp *resp)
 		S.win_count = 0;
 		S.win_over = 0;
 		S.blocked_until = 0;
+		S.count_429 = 0;
+		S.bans = 0;
+		S.ring_n = S.ring_head = 0;
 	}
 	S.rate_limit = (int)sim_jnum(b, "per_minute", S.rate_limit);
 	S.blacklist_after = (int)sim_jnum(b, "blacklist_after", S.blacklist_after);
 	S.blacklist_seconds = (int)sim_jnum(b, "blacklist_seconds", S.blacklist_seconds);
-	out = cJSON_CreateObject();
-	cJSON_AddNumberToObject(out, "per_minute", S.rate_limit);
+	if (sim_jnum(b, "window_seconds", 0) >= 1)
+		S.rate_window = (int)sim_jnum(b, "window_seconds", 60);
+	S.ban_after_429 = (int)sim_jnum(b, "ban_after_429", S.ban_after_429);
+	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(b, "sliding")))
+		S.sliding = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "sliding"));
+	out = rate_json();
 	cJSON_AddNumberToObject(out, "blacklist_after", S.blacklist_after);
 	cJSON_AddNumberToObject(out, "blacklist_seconds", S.blacklist_seconds);
-	cJSON_AddNumberToObject(out, "window_count", S.win_count);
-	cJSON_AddNumberToObject(out, "blocked_until", (double)S.blocked_until);
 	sim_resp_json(resp, 200, out);
 }
 
