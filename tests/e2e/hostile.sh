@@ -10,7 +10,9 @@
 # kind signed with the SCF key, a name that disagrees with its content, a
 # sequence far ahead, names with a line break, an escape sequence and
 # invalid UTF-8; and bundles carrying a bomb, a record of the wrong kind,
-# or a FIFO given as the bundle.  Then the OMS half runs (`oms --once`
+# or a FIFO given as the bundle; later, copies under the names of applied
+# records (half of one: invalid after the grace period, not a conflict; a
+# forged one that verifies: a conflict).  Then the OMS half runs (`oms --once`
 # under a timeout) and: every good issue has exactly one request, nothing
 # forged is applied, the canaries outside the spool are never read, and
 # `status` exits 1 naming every hostile entry, escaped.
@@ -287,7 +289,27 @@ else
 	echo "# this file system does not record reads in atime: the canary file is not checked"
 fi
 
-# ---- what the operator sees ------------------------------------------------
+# ---- copies under the names of applied records ----------------------------
+# Half of record 1 (a re-send caught half-way): waits like any arriving
+# file, then is invalid, never a conflict.  A forged record 2 that
+# verifies and differs: a conflict.
+d1=$OMS_ROOT/outbound/done/$(name_of 1)
+head -c $(($(stat -c %s "$d1") / 2)) "$d1" >"$NEW/$(name_of 1)"
+forge 2 "$NEW/$(name_of 2)"
+timeout 30 "$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
+check "a half re-sent copy waits out the grace period (no conflict yet)" \
+	[ -e "$NEW/$(name_of 1)" ] && [ ! -e "$OMS_ROOT/outbound/failed/$(name_of 1).conflict" ]
+check "a re-sent copy that verifies and differs is a conflict" \
+	[ -e "$OMS_ROOT/outbound/failed/$(name_of 2).conflict" ]
+sleep $((GRACE + 1))
+timeout 30 "$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log"
+check "a re-sent copy left cut short is quarantined as invalid, not as a conflict" \
+	[ -e "$OMS_ROOT/outbound/failed/$(name_of 1)" ] && [ ! -e "$OMS_ROOT/outbound/failed/$(name_of 1).conflict" ]
+hostile="${hostile}1|rejected after the grace period|a half re-sent copy of an applied record"$'\n'
+
+# ---- what the operator sees ----
+# (grep reads here-strings: with pipefail, `printf | grep -q` fails when
+# grep stops reading early)--------------------------------------------
 "$E2E_GATE" status --config "$OMS_CFG" >"$work/status.out" 2>"$work/status.err"
 rc=$?
 check "status exits 1 (exit $rc)" [ "$rc" = 1 ]
@@ -295,20 +317,19 @@ st=$(cat "$work/status.out" "$work/status.err")
 while IFS='|' read -r s why what; do
 	[ -n "$s" ] || continue
 	n=$(name_of "$s")
-	if printf '%s\n' "$st" | grep -q "failed $n: .*$why"; then
+	if grep -q "failed $n: .*$why" <<<"$st"; then
 		ok "status names $what ($n: /$why/)"
 	else
 		bad "status does not name $what ($n: /$why/): $(printf '%s\n' "$st" | grep "$n")"
 	fi
 done <<<"$hostile"
-if printf '%s\n' "$st" | grep -q "3 files in outbound/new are not a record"; then
+if grep -q "3 files in outbound/new are not a record" <<<"$st"; then
 	ok "status counts the 3 names that are not records"
 else
 	bad "status does not count the 3 names that are not records"
 fi
 for pat in '\\x0aok: all good.xml' 'x\\x1b\[2J\\x1b\[31mred-scf.xml' '-scf\\xff\\xfe.xml'; do
-	if "$E2E_GATE" status --config "$OMS_CFG" --json 2>&1 | grep -q -- "$pat" ||
-		printf '%s\n' "$st" | grep -q -- "$pat"; then
+	if grep -q -- "$pat" <<<"$st"; then
 		ok "status shows the name /$pat/ escaped"
 	else
 		bad "status does not show the name /$pat/"
@@ -320,7 +341,7 @@ if LC_ALL=C grep -q '[[:cntrl:]]' <(tr -d '\n' <"$work/status.out") ||
 else
 	ok "no raw control character in status's output"
 fi
-if printf '%s\n' "$st" | grep -q '^ok: all good'; then
+if grep -q '^ok: all good' <<<"$st"; then
 	bad "a name made a fake line in status"
 else
 	ok "no fake line in status"
