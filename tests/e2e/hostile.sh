@@ -274,9 +274,10 @@ n_done=$(e2e_records "$OMS_ROOT" outbound "done")
 check "done/ holds exactly the good records ($n_done of $((good_a + good_b)))" [ "$n_done" = $((good_a + good_b)) ]
 links=$(find "$OMS_ROOT" -type l | wc -l)
 check "no symbolic link left outside failed/" [ "$(find "$OMS_ROOT" -type l -not -path '*/failed/*' | wc -l)" = 0 ]
-# The canary FIFO: a reader would have hung a run (above) and unblocked
-# this writer; nobody opened it for reading if the open for writing
-# still finds no reader.
+# The canary FIFO: opening it for reading blocks until a writer comes, so
+# a half that followed the link would have hung a run (the timeout above
+# reports it); one still holding it open would let this open for writing
+# succeed.
 if timeout 2 sh -c "exec 3>'$out/canary.fifo'" 2>/dev/null; then
 	bad "someone holds the canary FIFO open for reading"
 else
