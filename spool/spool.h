@@ -100,9 +100,14 @@
  *     opts.gap_alarm_seconds.  Only an operator (spool_skip) moves past it.
  *   - A file in new/ whose sequence is already passed:
  *       done/NAME exists with the same bytes -> dropped silently (duplicate)
- *       done/NAME exists with other bytes    -> conflict: quarantined as
+ *       done/NAME exists with other bytes, and the file verifies under its
+ *         own name                           -> conflict: quarantined as
  *                                               failed/NAME.conflict[.N]
  *                                               and counted in stats
+ *       done/NAME exists with other bytes, and the file does not verify
+ *                                            -> treated as arriving (a
+ *         re-send caught half-way): left for the grace period, then
+ *         quarantined as failed/NAME[.N] with the reason, not as a conflict
  *       (the same holds against failed/NAME and hold/NAME, except that a
  *       valid copy of a record quarantined as unreadable is applied: the
  *       first copy was cut short in transit)

@@ -201,12 +201,6 @@ static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from,
 	return ERR_OK;
 }
 
-/*
- * A file in new/ whose place in the sequence is already taken (done/,
- * failed/ or hold/ has the name): the same bytes are a duplicate and go
- * away silently, other bytes are a conflict.  Returns 1 when handled, 0
- * when no such file exists (a re-injected record), -1 on error.
- */
 static int verifies(struct spool_consumer *c, const char *path)
 {
 	struct record *r = NULL;
@@ -237,12 +231,150 @@ static enum err_status quarantine_entry(struct spool_consumer *c, const char *na
 	return quarantine(c, SPOOL_NEW, name, name, reason, NULL, e);
 }
 
+static struct seen *seen_find(struct spool_consumer *c, const char *name)
+{
+	for (size_t i = 0; i < SEEN_MAX; i++)
+		if (c->seen[i].name[0] && strcmp(c->seen[i].name, name) == 0)
+			return &c->seen[i];
+	return NULL;
+}
+
+static struct seen *seen_get(struct spool_consumer *c, const char *name, time_t now)
+{
+	struct seen *s = seen_find(c, name), *victim = &c->seen[0];
+
+	if (s)
+		return s;
+	for (size_t i = 0; i < SEEN_MAX; i++) {
+		if (!c->seen[i].name[0]) {
+			victim = &c->seen[i];
+			break;
+		}
+		if (c->seen[i].first < victim->first)
+			victim = &c->seen[i];
+	}
+	memset(victim, 0, sizeof(*victim));
+	snprintf(victim->name, sizeof(victim->name), "%s", name);
+	victim->first = now;
+	return victim;
+}
+
+static void seen_forget(struct spool_consumer *c, const char *name)
+{
+	struct seen *s = seen_find(c, name);
+
+	if (s)
+		s->name[0] = '\0';
+}
+
+static int seen_same_file(const struct seen *s, const struct stat *sb)
+{
+	return s->why[0] && S_ISREG(sb->st_mode) && s->dev == sb->st_dev && s->ino == sb->st_ino &&
+	       s->size == sb->st_size && s->mtime.tv_sec == sb->st_mtim.tv_sec &&
+	       s->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+static void seen_remember(struct seen *s, const struct stat *sb, const char *why)
+{
+	s->dev = sb->st_dev;
+	s->ino = sb->st_ino;
+	s->size = sb->st_size;
+	s->mtime = sb->st_mtim;
+	snprintf(s->why, sizeof(s->why), "%s", why);
+}
+
+/* Read, gate, parse and verify new/NAME: ERR_OK with *rec, or why not in
+ * de.  A file that failed before and has not changed is not read again. */
+static enum err_status read_verified(struct spool_consumer *c, const char *path,
+                                     const struct stat *sb, struct seen *sn,
+                                     enum spool_entry_type *type, struct record **rec,
+                                     struct err *de)
+{
+	enum err_status st;
+
+	*type = SPOOL_ENTRY_REGULAR;
+	if (seen_same_file(sn, sb))
+		return err_set(de, ERR_PERM, "%s", sn->why);
+	st = spool_read_untrusted(path, RECORD_MAX_BYTES, &c->data, type, de);
+	if (st == ERR_OK) {
+		c->stats.decodes++;
+		st = record_decode(c->data.data, c->data.len, c->pub, rec, de);
+	}
+	/* Only a verdict on these very bytes is worth keeping: not a
+	 * temporary one (memory, I/O), and not for a file that changed. */
+	if (st == ERR_PERM && *type == SPOOL_ENTRY_REGULAR)
+		seen_remember(sn, sb, de->msg);
+	return st;
+}
+
+/*
+ * A re-sent copy's own verdict, before it is compared with what it
+ * would conflict with: 1 it verifies (a complete record under its own
+ * name), 0 not valid yet and still within the grace period (maybe a
+ * transport half-way through re-sending it), 2 not valid after the
+ * grace period or misnamed (why says so), -1 error.
+ */
+static int passed_copy_verdict(struct spool_consumer *c, const char *name, const char *here,
+                               char *why, size_t whylen, struct err *e)
+{
+	char prod[RECORD_PRODUCER_MAX + 1];
+	struct record *rec = NULL;
+	time_t now = time(NULL), since;
+	enum spool_entry_type type;
+	enum err_status st;
+	struct seen *sn;
+	struct stat sb;
+	uint64_t seq;
+	struct err de;
+
+	err_clear(&de);
+	if (record_parse_file_name(name, &seq, prod) != 0) {
+		err_set(e, ERR_PERM, "%s: not a record name", name);
+		return -1;
+	}
+	if (lstat(here, &sb) != 0) {
+		err_errno(e, ERR_TEMP, errno, "%s", here);
+		return -1;
+	}
+	sn = seen_get(c, name, now);
+	st = read_verified(c, here, &sb, sn, &type, &rec, &de);
+	if (type == SPOOL_ENTRY_MISSING) { /* gone meanwhile */
+		seen_forget(c, name);
+		return 0;
+	}
+	if (st == ERR_OK) {
+		int match = rec->seq == seq && strcmp(rec->producer, prod) == 0;
+		if (!match)
+			snprintf(why, whylen,
+			         "name does not match content: the file says producer %s seq %llu",
+			         rec->producer, (unsigned long long)rec->seq);
+		record_free(rec);
+		seen_forget(c, name);
+		return match ? 1 : 2;
+	}
+	since = sb.st_mtime < sn->first ? sb.st_mtime : sn->first;
+	if (now - since < (time_t)c->grace)
+		return 0;
+	snprintf(why, whylen, "rejected after the grace period: %s", de.msg);
+	seen_forget(c, name);
+	return 2;
+}
+
+/*
+ * A file in new/ whose place in the sequence is already taken (done/,
+ * failed/ or hold/ has the name): the same bytes are a duplicate and go
+ * away silently.  Other bytes are judged like any arriving file first: a
+ * copy that does not verify waits out the grace period (a transport may
+ * be re-sending it) and is then quarantined as invalid; only a copy that
+ * verifies and differs is a conflict.  Returns 1 when handled (or left
+ * to wait), 0 when no such file exists (a re-injected record), -1 on
+ * error.
+ */
 static int settle_passed(struct spool_consumer *c, const char *name, struct err *e)
 {
 	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD, SPOOL_CUR};
 	char here[SPOOL_PATH_MAX], there[SPOOL_PATH_MAX], base[RECORD_NAME_MAX + 16];
-	char reason[600];
-
+	char reason[ERR_MSG_MAX + 100];
 	enum spool_entry_type type;
 
 	if (spool_join(here, c->q.dir[SPOOL_NEW], name, e) != ERR_OK)
@@ -251,7 +383,7 @@ static int settle_passed(struct spool_consumer *c, const char *name, struct err 
 	if (type != SPOOL_ENTRY_MISSING && !entry_may_become_record(type))
 		return quarantine_entry(c, name, type, e) == ERR_OK ? 1 : -1;
 	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
-		int same;
+		int same, verdict;
 		if (spool_join(there, c->q.dir[places[i]], name, e) != ERR_OK)
 			return -1;
 		if (access(there, F_OK) != 0)
@@ -260,14 +392,23 @@ static int settle_passed(struct spool_consumer *c, const char *name, struct err 
 		if (same < 0)
 			return -1;
 		if (same) {
+			seen_forget(c, name);
 			unlink(here);
 			return 1;
 		}
 		if (places[i] == SPOOL_CUR)
 			return 1; /* decided when the claimed copy finishes */
+		verdict = passed_copy_verdict(c, name, here, reason, sizeof(reason), e);
+		if (verdict < 0)
+			return -1;
+		if (verdict == 0)
+			return 1;
+		if (verdict == 2)
+			return quarantine(c, SPOOL_NEW, name, name, reason, NULL, e) == ERR_OK ? 1
+			                                                                       : -1;
 		/* Quarantined as unreadable (cut short in transit, say) and now
 		 * a valid copy: that copy is the record. */
-		if (places[i] == SPOOL_FAILED && !verifies(c, there) && verifies(c, here))
+		if (places[i] == SPOOL_FAILED && !verifies(c, there))
 			return 0;
 		snprintf(base, sizeof(base), "%s.conflict", name);
 		snprintf(reason, sizeof(reason),
@@ -376,82 +517,6 @@ static enum err_status make_item(struct spool_consumer *c, const char *name, str
 	sig_sha256_hex(c->data.data, c->data.len, it->sha256);
 	*out = it;
 	return ERR_OK;
-}
-
-static struct seen *seen_find(struct spool_consumer *c, const char *name)
-{
-	for (size_t i = 0; i < SEEN_MAX; i++)
-		if (c->seen[i].name[0] && strcmp(c->seen[i].name, name) == 0)
-			return &c->seen[i];
-	return NULL;
-}
-
-static struct seen *seen_get(struct spool_consumer *c, const char *name, time_t now)
-{
-	struct seen *s = seen_find(c, name), *victim = &c->seen[0];
-
-	if (s)
-		return s;
-	for (size_t i = 0; i < SEEN_MAX; i++) {
-		if (!c->seen[i].name[0]) {
-			victim = &c->seen[i];
-			break;
-		}
-		if (c->seen[i].first < victim->first)
-			victim = &c->seen[i];
-	}
-	memset(victim, 0, sizeof(*victim));
-	snprintf(victim->name, sizeof(victim->name), "%s", name);
-	victim->first = now;
-	return victim;
-}
-
-static void seen_forget(struct spool_consumer *c, const char *name)
-{
-	struct seen *s = seen_find(c, name);
-
-	if (s)
-		s->name[0] = '\0';
-}
-
-static int seen_same_file(const struct seen *s, const struct stat *sb)
-{
-	return s->why[0] && S_ISREG(sb->st_mode) && s->dev == sb->st_dev && s->ino == sb->st_ino &&
-	       s->size == sb->st_size && s->mtime.tv_sec == sb->st_mtim.tv_sec &&
-	       s->mtime.tv_nsec == sb->st_mtim.tv_nsec;
-}
-
-static void seen_remember(struct seen *s, const struct stat *sb, const char *why)
-{
-	s->dev = sb->st_dev;
-	s->ino = sb->st_ino;
-	s->size = sb->st_size;
-	s->mtime = sb->st_mtim;
-	snprintf(s->why, sizeof(s->why), "%s", why);
-}
-
-/* Read, gate, parse and verify new/NAME: ERR_OK with *rec, or why not in
- * de.  A file that failed before and has not changed is not read again. */
-static enum err_status read_verified(struct spool_consumer *c, const char *path,
-                                     const struct stat *sb, struct seen *sn,
-                                     enum spool_entry_type *type, struct record **rec,
-                                     struct err *de)
-{
-	enum err_status st;
-
-	*type = SPOOL_ENTRY_REGULAR;
-	if (seen_same_file(sn, sb))
-		return err_set(de, ERR_PERM, "%s", sn->why);
-	st = spool_read_untrusted(path, RECORD_MAX_BYTES, &c->data, type, de);
-	if (st == ERR_OK) {
-		c->stats.decodes++;
-		st = record_decode(c->data.data, c->data.len, c->pub, rec, de);
-	}
-	/* Only a verdict on these very bytes is worth keeping: not a
-	 * temporary one (memory, I/O), and not for a file that changed. */
-	if (st == ERR_PERM && *type == SPOOL_ENTRY_REGULAR)
-		seen_remember(sn, sb, de->msg);
-	return st;
 }
 
 /*

@@ -818,6 +818,61 @@ static void test_duplicate_and_conflict(void **state)
 	spool_consumer_free(c);
 }
 
+/* A copy of an applied record re-sent and caught half-way: not a conflict
+ * while it may still be arriving; completed, it is a duplicate; left cut
+ * short past the grace period, it is quarantined as invalid, never as a
+ * conflict. */
+static void test_resent_copy_judged_before_compared(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX], done[SPOOL_PATH_MAX], failed[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_stats st;
+	uint64_t seqs[8];
+	struct err e;
+	char *data, *why;
+	size_t len;
+
+	commit_n(f->root, f->priv, 1, 2);
+	c = consumer(f, 2);
+	assert_int_equal(drain(c, seqs, 8), 2);
+	qpath(done, f->root, SPOOL_DONE, 1, NULL);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	snprintf(failed, sizeof(failed), "%s/inbound/failed", f->root);
+	data = tsu_read(done, &len);
+	/* Half of it: the transport is still writing. */
+	tsu_write(path, data, len / 2);
+	sleep(1);
+	assert_int_equal(drain(c, seqs, 8), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(tsu_count(failed), 0);
+	/* The rest arrives: the same bytes, dropped silently. */
+	tsu_write(path, data, len);
+	sleep(1);
+	assert_int_equal(drain(c, seqs, 8), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(tsu_count(failed), 0);
+	/* Cut short and never completed: invalid after the grace period. */
+	tsu_write(path, data, len / 2);
+	free(data);
+	sleep(1);
+	assert_int_equal(drain(c, seqs, 8), 0);
+	assert_int_equal(tsu_count(failed), 0);
+	sleep(2);
+	assert_int_equal(drain(c, seqs, 8), 0);
+	assert_int_not_equal(access(path, F_OK), 0);
+	qpath(path, f->root, SPOOL_FAILED, 1, ".why");
+	why = tsu_read(path, NULL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "rejected after the grace period"));
+	assert_null(strstr(why, "conflict"));
+	free(why);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &st, &e), ERR_OK);
+	assert_int_equal(st.conflicts, 0);
+	assert_int_equal(st.count[SPOOL_DONE], 2);
+	spool_consumer_free(c);
+}
+
 /* new/NAME replaced by something that is not a regular file. */
 static void plant(const char *path, const char *what, const char *target)
 {
@@ -1436,6 +1491,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_late_complete_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gap_and_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_and_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resent_copy_judged_before_compared, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_far_ahead_quarantined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace_ignores_future_mtime, setup, teardown),

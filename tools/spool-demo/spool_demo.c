@@ -7,6 +7,10 @@
  *   spool-demo take ROOT QUEUE PUBFILE
  *       claim every record in order (verifying its signature), print one
  *       line per record, complete it; report what could not be claimed
+ *   spool-demo sign KEYFILE PRODUCER SEQ IN OUT
+ *       the record in IN (signature not checked) as PRODUCER's SEQ, signed
+ *       with KEYFILE, into OUT: what a host holding that key can forge
+ *       (tests/e2e/hostile.sh)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,13 +113,54 @@ static int take(char **argv)
 	return 0;
 }
 
+static int sign(char **argv)
+{
+	struct buf in, out;
+	struct record *r = NULL;
+	struct sig_key *key = NULL;
+	struct err e;
+	int rc = 1;
+	FILE *f;
+
+	buf_init(&in, RECORD_MAX_BYTES);
+	buf_init(&out, RECORD_MAX_BYTES);
+	if (sig_load_private(argv[0], &key, &e) != ERR_OK)
+		goto fail;
+	if (buf_read_file(&in, argv[3], &e) != ERR_OK)
+		goto fail;
+	if (record_decode_unverified(in.data, in.len, &r, &e) != ERR_OK)
+		goto fail;
+	snprintf(r->producer, sizeof(r->producer), "%s", argv[1]);
+	r->seq = strtoull(argv[2], NULL, 10);
+	if (record_encode(r, key, &out, &e) != ERR_OK)
+		goto fail;
+	f = fopen(argv[4], "wb");
+	if (!f || fwrite(out.data, 1, out.len, f) != out.len || fclose(f) != 0) {
+		err_set(&e, ERR_TEMP, "cannot write %s", argv[4]);
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "spool-demo sign: %s\n", e.msg);
+out:
+	record_free(r);
+	sig_key_free(key);
+	buf_release(&in);
+	buf_release(&out);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 7 && strcmp(argv[1], "put") == 0)
 		return put(argv + 1, argc > 7 ? atoi(argv[7]) : 1);
 	if (argc == 5 && strcmp(argv[1], "take") == 0)
 		return take(argv + 1);
+	if (argc == 7 && strcmp(argv[1], "sign") == 0)
+		return sign(argv + 2);
 	fprintf(stderr, "usage: spool-demo put ROOT QUEUE PRODUCER KEYFILE COUNT [GROUP]\n"
-	                "       spool-demo take ROOT QUEUE PUBFILE\n");
+	                "       spool-demo take ROOT QUEUE PUBFILE\n"
+	                "       spool-demo sign KEYFILE PRODUCER SEQ IN OUT\n");
 	return 2;
 }
