@@ -15,6 +15,7 @@
 #include "cg_check.h"
 #include "cg_meta.h"
 #include "http.h"
+#include "scf_impl.h"
 
 struct probe {
 	const struct cfg *c;
@@ -109,6 +110,7 @@ static enum err_status cg_client(struct probe *p, struct err *e)
 	    (st = cfg_split_basic(secret.data, &user, &pass, e)) == ERR_OK) {
 		http_config_init(&hc);
 		hc.base_url = g->base_url;
+		hc.ca_file = g->ca_file; /* the CA the half trusts */
 		hc.auth = g->auth == CFG_CG_AUTH_SESSION ? HTTP_AUTH_CG_SESSION : HTTP_AUTH_BASIC;
 		hc.username = user;
 		hc.password = pass;
@@ -336,42 +338,13 @@ static void probe_oms(struct probe *p)
 
 /* ---- SeeClickFix ------------------------------------------------------------ */
 
+/* The half's own client (scf_open_http): the same credential handling,
+ * caFile, user agent and no-redirect policy as the running half, with a
+ * bucket at the configured rate (the probes are a handful of calls; the
+ * persisted budget is the running half's, and a probe writes nothing). */
 static enum err_status scf_client(struct probe *p, struct err *e)
 {
-	const struct cfg_scf *s = &p->c->scf;
-	struct buf secret = BUF_INIT_CAP(CFG_SECRET_MAX);
-	struct http_config hc;
-	char *user = NULL, *pass = NULL;
-	enum err_status st;
-
-	if ((st = cfg_read_secret(s->credential_file, &secret, e)) != ERR_OK)
-		goto out;
-	http_config_init(&hc);
-	hc.base_url = s->base_url;
-	if (s->auth == CFG_SCF_AUTH_BASIC) {
-		if ((st = cfg_split_basic(secret.data, &user, &pass, e)) != ERR_OK)
-			goto out;
-		hc.auth = HTTP_AUTH_BASIC;
-		hc.username = user;
-		hc.password = pass;
-	} else {
-		hc.auth = HTTP_AUTH_BEARER;
-		hc.token = buf_str(&secret);
-	}
-	hc.user_agent = s->user_agent;
-	/* the half's own limit: the probes share SCF's per-minute budget */
-	hc.rate_per_minute = s->rate_per_minute;
-	hc.burst = 1;
-	hc.max_attempts = 2;
-	hc.backoff_base_ms = 200;
-	hc.backoff_max_ms = 1000;
-	hc.timeout_ms = 30000;
-	st = http_client_new(&p->h, &hc, e);
-out:
-	if (secret.data)
-		memset(secret.data, 0, secret.alloc);
-	buf_release(&secret);
-	return st;
+	return scf_open_http(p->c, NULL, NULL, &p->h, e);
 }
 
 /* The ids in "1,2,3"; 1 if id is among them. */
