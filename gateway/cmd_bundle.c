@@ -19,9 +19,11 @@ static const char usage_text[] =
     "usage: scfgate bundle <sub-command> [options]\n"
     "\n"
     "  export --root DIR --queue Q --key PRIVATE.key [--from SEQ] [--to SEQ] [--done]\n"
-    "         [--signer ID] --out FILE\n"
+    "         [--signer ID] [--record-pubkey PUB] --out FILE\n"
     "      Records of Q's new/ (or done/ with --done) into FILE: a tar, gzip'd if FILE\n"
-    "      ends .tar.gz, zstd'd if .tar.zst, with a manifest signed by the key.\n"
+    "      ends .tar.gz, zstd'd if .tar.zst, with a manifest signed by the key.  Each\n"
+    "      record is decoded first and must match its name (and, with --record-pubkey,\n"
+    "      verify); anything else is refused, naming the file.\n"
     "  verify FILE --pubkey PUB [--record-pubkey PUB] [--json]\n"
     "      Check the manifest signature and every digest (and with --record-pubkey each\n"
     "      record's own signature) in memory; nothing is extracted.\n"
@@ -205,7 +207,7 @@ static int run_export(int argc, char **argv, int ack)
 	struct bundle_export_opts xo;
 	struct bundle_info info;
 	char signer[RECORD_PRODUCER_MAX + 1];
-	struct sig_key *key = NULL;
+	struct sig_key *key = NULL, *rpub = NULL;
 	struct opts o;
 	struct err e;
 	int rc;
@@ -215,6 +217,8 @@ static int run_export(int argc, char **argv, int ack)
 	if (o.file)
 		return cli_usage(cmd, "unexpected argument '%s' (the output is --out FILE)",
 		                 o.file);
+	if (ack && o.record_pubkey)
+		return cli_usage(cmd, "--record-pubkey is for export");
 	if ((rc = need(cmd, o.root, "--root DIR")) || (rc = need(cmd, o.queue, "--queue Q")) ||
 	    (rc = need(cmd, o.key, "--key PRIVATE.key")) || (rc = need(cmd, o.out, "--out FILE")))
 		return rc;
@@ -228,19 +232,24 @@ static int run_export(int argc, char **argv, int ack)
 		default_signer(o.key, signer);
 	if ((rc = load_key(cmd, o.key, 1, &key)) != 0)
 		return rc;
+	if (o.record_pubkey && (rc = load_key(cmd, o.record_pubkey, 0, &rpub)) != 0) {
+		sig_key_free(key);
+		return rc;
+	}
 	err_clear(&e);
 	if (ack) {
 		rc = bundle_ack_export(o.root, o.queue, signer, key, o.out, &info, &e);
 	} else {
-		xo = (struct bundle_export_opts){o.root,  o.queue, o.done ? SPOOL_DONE : SPOOL_NEW,
-		                                 o.from,  o.to,    signer,
-		                                 NULL,    NULL,    NULL,
-		                                 "export"};
+		xo = (struct bundle_export_opts){o.root,   o.queue, o.done ? SPOOL_DONE : SPOOL_NEW,
+		                                 o.from,   o.to,    signer,
+		                                 NULL,     NULL,    NULL,
+		                                 "export", rpub,    0};
 		if (isatty(STDERR_FILENO))
 			xo.progress = progress_bar;
 		rc = bundle_export(&xo, key, o.out, &info, &e);
 	}
 	sig_key_free(key);
+	sig_key_free(rpub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
 	if (o.json) {

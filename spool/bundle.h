@@ -163,6 +163,14 @@ struct bundle_export_opts {
 	void *select_ctx;
 	bundle_progress_fn progress;
 	void *progress_ctx;
+	/* Every packed record is decoded first (the lexical gate, XSD) and its
+	 * name must match its content; with record_pub its signature must
+	 * verify too.  What is signed into a bundle is then a record, never
+	 * whatever bytes sat under a record name. */
+	const struct sig_key *record_pub; /* may be NULL */
+	/* Pack the bytes unread.  Only for test tools that forge hostile
+	 * bundles; never set by scfgate itself. */
+	int unchecked;
 };
 
 /*

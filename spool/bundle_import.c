@@ -301,8 +301,12 @@ enum err_status bundle_archive(const char *root, const char *queue, unsigned old
 	if (snprintf(res->path, sizeof(res->path), "%s/%s-done-%s-%" PRIu64 "-%" PRIu64 ".tar.zst",
 	             to_dir, queue, day, age.first, age.last) >= (int)sizeof(res->path))
 		return err_set(e, ERR_PERM, "%s: path too long", to_dir);
-	xo = (struct bundle_export_opts){root,   queue,      SPOOL_DONE, age.first, age.last,
-	                                 signer, old_enough, &age,       progress,  progress_ctx};
+	/* done/ holds records this half applied, signed by the other half:
+	 * decoded and name-checked here (no key of theirs at hand); their
+	 * signatures were verified when they were applied. */
+	xo = (struct bundle_export_opts){root,     queue,        SPOOL_DONE, age.first,
+	                                 age.last, signer,       old_enough, &age,
+	                                 progress, progress_ctx, NULL,       0};
 	st = bundle_export(&xo, key, res->path, NULL, e);
 	if (st != ERR_OK)
 		goto out;

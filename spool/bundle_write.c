@@ -491,6 +491,27 @@ static int selected(const struct export_ctx *x, const struct spool_entry *ent)
 	return !x->o->select || x->o->select(ent, x->o->select_ctx);
 }
 
+/* The bytes about to be signed into the bundle are a record of that name
+ * (and, with record_pub, signed by its producer). */
+static enum err_status check_packed(struct export_ctx *x, const struct spool_entry *ent)
+{
+	struct record *r = NULL;
+	enum err_status st;
+
+	st = x->o->record_pub
+	         ? record_decode(x->rec.data ? x->rec.data : "", x->rec.len, x->o->record_pub, &r,
+	                         x->e)
+	         : record_decode_unverified(x->rec.data ? x->rec.data : "", x->rec.len, &r, x->e);
+	if (st != ERR_OK)
+		return err_prefix(x->e, "%s: not packed: ", ent->name);
+	if (r->seq != ent->seq || strcmp(r->producer, ent->producer) != 0)
+		st = err_set(x->e, ERR_PERM,
+		             "%s: not packed: the record says producer %s seq %" PRIu64, ent->name,
+		             r->producer, r->seq);
+	record_free(r);
+	return st;
+}
+
 static int export_one(const struct spool_entry *ent, void *vctx)
 {
 	struct export_ctx *x = vctx;
@@ -516,6 +537,8 @@ static int export_one(const struct spool_entry *ent, void *vctx)
 		x->st = ERR_OK;
 		return 0;
 	}
+	if (x->st == ERR_OK && !x->o->unchecked)
+		x->st = check_packed(x, ent);
 	if (x->st == ERR_OK)
 		x->st = bw_add(x->w, ent->name, ent->seq, ent->producer, x->rec.data, x->rec.len,
 		               ent->mtime, x->e);

@@ -70,7 +70,8 @@ fail:
 static int do_export(size_t n)
 {
 	struct sig_key *key = tsu_load_priv(base, "oms");
-	struct bundle_export_opts o = {root1, Q, SPOOL_NEW, 0, 0, "oms", NULL, NULL, NULL, NULL};
+	struct bundle_export_opts o = {root1, Q,    SPOOL_NEW, 0,    0,    "oms",
+	                               NULL,  NULL, NULL,      NULL, NULL, 0};
 	struct bundle_info info;
 	struct err e;
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "spool.h"
 
 static struct record *sample(const char *queue, int i)
@@ -151,6 +152,26 @@ out:
 	return rc;
 }
 
+/* bundle ROOT QUEUE KEYFILE OUT: pack new/ as it is, unread, signed with
+ * the key: what a host that holds the key can forge (scfgate's own export
+ * refuses what is not a record). */
+static int bundle(char **argv)
+{
+	struct bundle_export_opts o = {argv[0], argv[1], SPOOL_NEW, 0,    0,    "forged",
+	                               NULL,    NULL,    NULL,      NULL, NULL, 1};
+	struct sig_key *key = NULL;
+	struct err e;
+	int rc = 1;
+
+	if (sig_load_private(argv[2], &key, &e) == ERR_OK &&
+	    bundle_export(&o, key, argv[3], NULL, &e) == ERR_OK)
+		rc = 0;
+	else
+		fprintf(stderr, "spool-demo bundle: %s\n", e.msg);
+	sig_key_free(key);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 7 && strcmp(argv[1], "put") == 0)
@@ -159,8 +180,11 @@ int main(int argc, char **argv)
 		return take(argv + 1);
 	if (argc == 7 && strcmp(argv[1], "sign") == 0)
 		return sign(argv + 2);
+	if (argc == 6 && strcmp(argv[1], "bundle") == 0)
+		return bundle(argv + 2);
 	fprintf(stderr, "usage: spool-demo put ROOT QUEUE PRODUCER KEYFILE COUNT [GROUP]\n"
 	                "       spool-demo take ROOT QUEUE PUBFILE\n"
-	                "       spool-demo sign KEYFILE PRODUCER SEQ IN OUT\n");
+	                "       spool-demo sign KEYFILE PRODUCER SEQ IN OUT\n"
+	                "       spool-demo bundle ROOT QUEUE KEYFILE OUT\n");
 	return 2;
 }

@@ -75,6 +75,36 @@ fi
 grep -q "a bundle of queue 'archive', not 'inbound'" "$t/err" || fail "queue: $(cat "$t/err")"
 test -z "$(ls -A "$t/kk/inbound/new" 2>/dev/null)$(ls -A "$t/kk/outbound/new" 2>/dev/null)" ||
 	fail "a refused bundle left records"
+# Export signs only records: each file is decoded and must match its
+# name, and with --record-pubkey verify; junk, a misnamed record or one
+# signed by another key is refused naming the file, and no bundle is
+# written.
+mkdir -p "$t/x/inbound/new"
+cp "$t/a/inbound/new/00000000000000000007-oms.xml" "$t/x/inbound/new/"
+"$bin" bundle export --root "$t/x" --queue inbound --key "$keys/test-oms.key" \
+	--record-pubkey "$keys/test-oms.pub" --out "$t/media/x.tar" >/dev/null ||
+	fail "export with --record-pubkey"
+rm -f "$t/media/x.tar"
+if "$bin" bundle export --root "$t/x" --queue inbound --key "$keys/test-oms.key" \
+	--record-pubkey "$keys/test-scf.pub" --out "$t/media/x.tar" >/dev/null 2>"$t/err"; then
+	fail "export packed a record signed by another key"
+fi
+grep -q "00000000000000000007-oms.xml: not packed: " "$t/err" || fail "other key: $(cat "$t/err")"
+test ! -e "$t/media/x.tar" || fail "a bundle was written (other key)"
+cp "$t/a/inbound/new/00000000000000000007-oms.xml" "$t/x/inbound/new/00000000000000000009-oms.xml"
+if "$bin" bundle export --root "$t/x" --queue inbound --key "$keys/test-oms.key" \
+	--out "$t/media/x.tar" >/dev/null 2>"$t/err"; then
+	fail "export packed a misnamed record"
+fi
+grep -q "00000000000000000009-oms.xml: not packed: the record says producer oms seq 7" "$t/err" ||
+	fail "misnamed: $(cat "$t/err")"
+echo "not a record" >"$t/x/inbound/new/00000000000000000009-oms.xml"
+if "$bin" bundle export --root "$t/x" --queue inbound --key "$keys/test-oms.key" \
+	--out "$t/media/x.tar" >/dev/null 2>"$t/err"; then
+	fail "export packed junk"
+fi
+grep -q "00000000000000000009-oms.xml: not packed: " "$t/err" || fail "junk: $(cat "$t/err")"
+test ! -e "$t/media/x.tar" || fail "a bundle was written (junk)"
 # Hostile entries: a record name that is a symbolic link (to a file
 # outside the spool) or a FIFO is never packed: export fails naming it
 # and writes no bundle; a bundle path that is a FIFO is refused at once
