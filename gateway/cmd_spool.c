@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
@@ -85,6 +86,27 @@ struct opts {
 
 static const char *const queues[] = {"outbound", "inbound"};
 
+/* A mistyped --root must not read as an empty spool: a root holds the
+ * queue directories a half creates when it starts. */
+static int check_root(const char *root, const char *sub)
+{
+	static const char *const queues_here[] = {"outbound", "inbound"};
+	char path[SPOOL_PATH_MAX + 16];
+	struct stat sb;
+	struct err e;
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, queues_here[i]);
+		if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			return 0;
+	}
+	err_set(&e, ERR_PERM,
+	        "%s: %s is not a spool root (no outbound/ or inbound/ in it): check --root, or "
+	        "start the half once to create its queues",
+	        sub, root);
+	return cli_fail("spool", &e);
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	const char *sub = argv[0];
@@ -153,7 +175,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		return cli_usage("spool", "%s: --root DIR or --config FILE is required", sub);
 	if (o->queue && !spool_queue_valid(o->queue))
 		return cli_usage("spool", "%s: invalid queue name '%s'", sub, o->queue);
-	return 0;
+	return check_root(o->root, sub);
 }
 
 static int need_queue(const struct opts *o, const char *sub)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -241,6 +242,7 @@ static void test_usage(void **state)
 	char *out;
 
 	(void)state;
+	commit(1); /* a spool root, so what is judged is the usage */
 	assert_int_equal(run(&out, "ls", NULL), CLI_EXIT_USAGE);
 	free(out);
 	assert_int_equal(run(&out, "hold", "x", "--root", root, NULL), CLI_EXIT_USAGE);
@@ -258,6 +260,34 @@ static void test_usage(void **state)
 	free(out);
 }
 
+/* A mistyped --root fails with the reason instead of printing an empty
+ * listing, stat or verify and exiting 0. */
+static void test_not_a_spool_root(void **state)
+{
+	static const char *const subs[][3] = {
+	    {"ls", NULL, NULL}, {"stat", "--json", NULL}, {"verify", "--pubkey", NULL}};
+	char wrong[4200];
+	char *out;
+
+	(void)state;
+	commit(1);
+	snprintf(wrong, sizeof(wrong), "%s/spooll", root);
+	assert_int_equal(mkdir(wrong, 0700), 0);
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		const char *extra = subs[i][1] && !strcmp(subs[i][1], "--pubkey") ? pubpath : NULL;
+
+		assert_int_equal(
+		    run(&out, subs[i][0], "--root", wrong, subs[i][1], extra, (char *)NULL),
+		    CLI_EXIT_FAIL);
+		assert_string_equal(out, "");
+		free(out);
+	}
+	/* the right root still works */
+	assert_int_equal(run(&out, "ls", "--root", root, NULL), CLI_EXIT_OK);
+	assert_non_null(strstr(out, "-oms.xml"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +295,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_actions_and_stat, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_skip_range, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_a_spool_root, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
