@@ -215,6 +215,23 @@ static void unlock(struct ratewin *w)
 	flock(w->fd, LOCK_UN);
 }
 
+/* The window file: never a link followed or a FIFO waited on, only a
+ * regular file (ELOOP or EINVAL otherwise, in errno). */
+static int open_window(const char *path, int flags)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	struct stat sb;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 enum err_status ratewin_open(struct ratewin **out, const char *path, const struct ratewin_opts *o,
                              struct err *e)
 {
@@ -230,7 +247,7 @@ enum err_status ratewin_open(struct ratewin **out, const char *path, const struc
 		w->o.limit = 1;
 	if (w->o.window_ms < 1)
 		w->o.window_ms = 1;
-	w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	w->fd = open_window(path, O_RDWR | O_CREAT);
 	if (w->fd < 0) {
 		enum err_status s = err_set(e, ERR_FATAL, "%s: cannot open the rate budget: %s",
 		                            path, strerror(errno));
@@ -385,7 +402,7 @@ enum err_status ratewin_peek(const char *path, uint64_t window_ms, struct ratewi
 
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
-	w.fd = open(path, O_RDONLY | O_CLOEXEC);
+	w.fd = open_window(path, O_RDONLY);
 	if (w.fd < 0)
 		return errno == ENOENT ? ERR_OK
 		                       : err_set(e, ERR_TEMP, "%s: %s", path, strerror(errno));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -129,6 +130,27 @@ static void damaged_file_is_a_spent_window(void **state)
 	ratewin_free(a);
 }
 
+/* A FIFO or a link in place of the window file is refused at once: never
+ * waited on (opening a FIFO would block the half), never followed. */
+static void not_a_regular_file(void **state)
+{
+	struct fx *f = *state;
+	struct ratewin_opts o = {5, 60000, 60000, fake_now, NULL};
+	struct ratewin *w = NULL;
+	char target[128];
+	struct err e;
+
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	assert_int_not_equal(ratewin_open(&w, f->path, &o, &e), ERR_OK);
+	assert_null(w);
+	unlink(f->path);
+	snprintf(target, sizeof(target), "%s/elsewhere", f->dir);
+	assert_int_equal(symlink(target, f->path), 0);
+	assert_int_not_equal(ratewin_open(&w, f->path, &o, &e), ERR_OK);
+	assert_null(w);
+	assert_int_not_equal(access(target, F_OK), 0); /* not created through it */
+}
+
 static void clock_set_back(void **state)
 {
 	struct fx *f = *state;
@@ -171,6 +193,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(sliding_across_handles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(unanswered_call_counts_until_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(damaged_file_is_a_spent_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_a_regular_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(clock_set_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(hold_and_ban, setup, teardown),
 	};
