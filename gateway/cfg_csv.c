@@ -287,7 +287,7 @@ enum err_status cfg_csv_to_xml(const char *bytes, size_t len, const char *name, 
 	}
 	buf_addf(out, "  <!-- request types imported from %s -->\n  <requestTypes>\n", cs.name);
 	while ((got = read_row(&cs, &r)) == 1) {
-		int64_t id;
+		int64_t id = 0;
 		if (row_blank(&r))
 			continue;
 		if (first) {

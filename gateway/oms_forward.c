@@ -131,10 +131,13 @@ static struct fw_entry *entry_new(struct fw *fw, const char *name, uint64_t seq,
 {
 	struct fw_entry *en = calloc(1, sizeof(*en));
 
-	if (!en)
+	/* Only record names come here (the spool's, or ones read ahead). */
+	if (!en || strlen(name) >= sizeof(en->name)) {
+		free(en);
 		return NULL;
+	}
 	en->fw = fw;
-	snprintf(en->name, sizeof(en->name), "%s", name);
+	memcpy(en->name, name, strlen(name) + 1);
 	en->seq = seq;
 	en->rec = item ? item->rec : rec;
 	en->item = item;

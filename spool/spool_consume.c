@@ -424,8 +424,9 @@ static void remember_reinjected(struct spool_consumer *c, const char *name)
 	for (size_t i = 0; i < c->nreinj; i++)
 		if (strcmp(c->reinj[i], name) == 0)
 			return;
-	if (c->nreinj < REINJECT_MAX)
-		snprintf(c->reinj[c->nreinj++], RECORD_NAME_MAX, "%s", name);
+	/* Only record names come here; a longer one could not be claimed. */
+	if (c->nreinj < REINJECT_MAX && strlen(name) < RECORD_NAME_MAX)
+		memcpy(c->reinj[c->nreinj++], name, strlen(name) + 1);
 }
 
 static void gap_update(struct spool_consumer *c, struct cprod *p, time_t now)

@@ -59,8 +59,11 @@ struct raw_dirs {
 
 static void raw_open(struct raw_dirs *r, const char *root, const char *prefix, size_t len)
 {
-	snprintf(r->tmp, sizeof(r->tmp), "%s/%s/tmp", root, QUEUE);
-	snprintf(r->new, sizeof(r->new), "%s/%s/new", root, QUEUE);
+	if (snprintf(r->tmp, sizeof(r->tmp), "%s/%s/tmp", root, QUEUE) >= (int)sizeof(r->tmp) ||
+	    snprintf(r->new, sizeof(r->new), "%s/%s/new", root, QUEUE) >= (int)sizeof(r->new)) {
+		fprintf(stderr, "spool_bench: %s: path too long\n", root);
+		exit(2);
+	}
 	r->prefix = prefix;
 	r->create_s = 0;
 	r->len = len;
