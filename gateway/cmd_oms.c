@@ -111,7 +111,8 @@ static enum err_status reload(const char *path, struct cfg **c, struct oms **o,
 		/* the old configuration goes on */
 		if ((s = oms_open(o, *c, opts, e)) != ERR_OK) {
 			*o = NULL;
-			return s;
+			/* a stop asked for meanwhile cut the opening short */
+			return sigs_stopping() ? ERR_OK : s;
 		}
 		return ERR_OK;
 	}
@@ -214,7 +215,12 @@ int cmd_oms(int argc, char **argv)
 				break;
 			add_counts(&total, &counts);
 			memset(&counts, 0, sizeof(counts));
-			if ((s = reload(config, &c, &o, &opts, log_json, &e)) != ERR_OK)
+			sigs_hold_reload(1); /* a second SIGHUP waits for the next turn */
+			s = reload(config, &c, &o, &opts, log_json, &e);
+			sigs_hold_reload(0);
+			if (s != ERR_OK && s != ERR_FATAL)
+				log_alert("event=stopped why=%s", log_q(e.msg));
+			if (s != ERR_OK || !o)
 				break;
 		}
 	}

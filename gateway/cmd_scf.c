@@ -132,7 +132,8 @@ static enum err_status reload(const char *path, struct cfg **c, struct scf_half 
 		cfg_free(nc);
 		if ((s = open_half(h, *c, e)) != ERR_OK) {
 			*h = NULL;
-			return s;
+			/* a stop asked for meanwhile cut the opening short */
+			return sigs_stopping() ? ERR_OK : s;
 		}
 		return ERR_OK;
 	}
@@ -205,10 +206,13 @@ int cmd_scf(int argc, char **argv)
 		s = scf_run(h, once, &e);
 		if (s != ERR_OK || once || !sigs_reload_take())
 			break;
-		if ((s = reload(config, &c, &h, &t, log_json, &e)) != ERR_OK) {
+		sigs_hold_reload(1); /* a second SIGHUP waits for the next turn */
+		s = reload(config, &c, &h, &t, log_json, &e);
+		sigs_hold_reload(0);
+		if (s != ERR_OK)
 			log_alert("event=stopped why=%s", log_q(e.msg));
+		if (s != ERR_OK || !h)
 			break;
-		}
 	}
 	if (json && h)
 		print_json(h);

@@ -63,6 +63,15 @@ int sigs_reload_take(void)
 	return !stop_requested;
 }
 
+void sigs_hold_reload(int hold)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 int sigs_wait_ms(volatile sig_atomic_t *flag, uint64_t ms)
 {
 	while (!(flag && *flag)) {

@@ -45,6 +45,11 @@ int sigs_stopping(void);
  * was asked for too, lowers the stop flag. */
 int sigs_reload_take(void);
 
+/* hold 1: SIGHUP is blocked (kept pending) while a reload is under way,
+ * so a second one is not mistaken for a stop of the opening; hold 0:
+ * unblocked, a pending one is delivered then. */
+void sigs_hold_reload(int hold);
+
 /* Sleep ms milliseconds or until *flag is nonzero (flag NULL: the full
  * time).  Returns 1 if it ended because of the flag (also when the flag
  * was already set), 0 after the full time. */
