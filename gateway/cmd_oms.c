@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "cli.h"
 #include "log.h"
+#include "notify.h"
 #include "oms.h"
+#include "sigs.h"
 
 static const char usage_text[] =
     "usage: scfgate oms --config FILE [--once] [--json] [--log-json]\n"
@@ -35,16 +38,11 @@ static const char usage_text[] =
     "  --http-timeout-ms N  limit of one HTTP transfer (default 30000)\n"
     "\n"
     "Without --once it forwards continuously and polls every <pollSeconds>.\n"
-    "SIGTERM or SIGINT finishes the records in hand, commits, and exits 0.\n"
+    "SIGTERM or SIGINT ends any wait within a second, finishes the records in\n"
+    "hand, commits, and exits 0.  SIGHUP re-reads the configuration after the\n"
+    "records in hand (a bad one is refused, with the reason logged, and the\n"
+    "running one kept).  --once ignores SIGHUP.\n"
     "A 401 after one re-login stops the half with an alert line and exit 1.\n";
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static int number(const char *s, unsigned long max, unsigned long *out)
 {
@@ -66,15 +64,74 @@ static void print_json(const struct oms_counts *n, size_t tracked)
 	       n->notes_appends, n->quarantined, tracked);
 }
 
+static void add_counts(struct oms_counts *t, const struct oms_counts *n)
+{
+	t->applied += n->applied;
+	t->failed += n->failed;
+	t->held += n->held;
+	t->acks += n->acks;
+	t->closes += n->closes;
+	t->notes_appends += n->notes_appends;
+	t->quarantined += n->quarantined;
+	t->waiting = n->waiting;
+	t->polled = n->polled;
+}
+
+/* SIGHUP: the new configuration replaces the running one only if it
+ * loads and the half opens with it; otherwise the old one goes on.  The
+ * half is closed in between (its producer and consumer locks allow one
+ * at a time), after the records in hand (SIGHUP raised the stop flag
+ * too, sigs.h): nothing in hand is dropped, records waiting stay in the
+ * spool. */
+static enum err_status reload(const char *path, struct cfg **c, struct oms **o,
+                              const struct oms_opts *opts, int log_json, struct err *e)
+{
+	struct cfg *nc = NULL;
+	struct err le;
+	enum err_status s;
+
+	log_info("event=reload config=%s", log_q(path));
+	err_clear(&le);
+	if (cfg_load_file(path, &nc, &le) != ERR_OK) {
+		log_error("event=reload-refused config=%s why=%s", log_q(path), log_q(le.msg));
+		return ERR_OK;
+	}
+	if (nc->half != CFG_HALF_OMS) {
+		log_error("event=reload-refused config=%s why=%s", log_q(path),
+		          log_q("a configuration for the other half"));
+		cfg_free(nc);
+		return ERR_OK;
+	}
+	oms_free(*o);
+	*o = NULL;
+	if (oms_open(o, nc, opts, &le) != ERR_OK) {
+		log_error("event=reload-refused config=%s why=%s", log_q(path), log_q(le.msg));
+		cfg_free(nc);
+		*o = NULL;
+		/* the old configuration goes on */
+		if ((s = oms_open(o, *c, opts, e)) != ERR_OK) {
+			*o = NULL;
+			/* a stop asked for meanwhile cut the opening short */
+			return sigs_stopping() ? ERR_OK : s;
+		}
+		return ERR_OK;
+	}
+	cfg_free(*c);
+	*c = nc;
+	log_open("oms", cli_log_level(nc->log_level), log_json);
+	log_info("event=reloaded config=%s level=%s poll_seconds=%u", log_q(path),
+	         log_level_name(cli_log_level(nc->log_level)), nc->cg.poll_seconds);
+	return ERR_OK;
+}
+
 int cmd_oms(int argc, char **argv)
 {
 	const char *config = NULL;
 	int once = 0, json = 0, log_json = 0, rc = CLI_EXIT_OK;
 	struct oms_opts opts;
-	struct oms_counts counts;
+	struct oms_counts counts, total;
 	struct cfg *c = NULL;
 	struct oms *o = NULL;
-	struct sigaction sa;
 	unsigned long v;
 	struct err e;
 	enum err_status s;
@@ -85,6 +142,7 @@ int cmd_oms(int argc, char **argv)
 	}
 	memset(&opts, 0, sizeof(opts));
 	memset(&counts, 0, sizeof(counts));
+	memset(&total, 0, sizeof(total));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int cfg_rc;
@@ -126,42 +184,63 @@ int cmd_oms(int argc, char **argv)
 		return rc;
 	}
 	log_open("oms", cli_log_level(c->log_level), log_json);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	opts.stop = &stop_flag;
+	notify_init();
+	sigs_install(!once);
+	opts.stop = sigs_stop_flag();
+	log_info("event=start half=oms version=%s config=%s pid=%ld once=%d", SCFGATE_VERSION,
+	         log_q(config), (long)getpid(), once);
 
 	if ((s = oms_open(&o, c, &opts, &e)) != ERR_OK) {
 		if (s == ERR_FATAL)
-			log_alert("event=not-started why=\"%s\"", e.msg);
+			log_alert("event=not-started why=%s", log_q(e.msg));
+		notify_status("not started: %s", e.msg);
 		rc = cli_fail("oms", &e);
 		goto out;
 	}
+	notify_ready("started, first pass running");
 	if (once) {
 		s = oms_forward(o, 1, &counts, &e);
-		if (s == ERR_OK && !stop_flag) {
+		if (s == ERR_OK && !sigs_stopping()) {
 			s = oms_poll(o, &counts, &e);
 			/* Like a record meeting a 503: the next run polls again. */
 			if (s == ERR_TEMP) {
-				log_warn("effect=poll-incomplete why=\"%s\"", e.msg);
+				log_warn("effect=poll-incomplete why=%s", log_q(e.msg));
 				s = ERR_OK;
 			}
 		}
 	} else {
-		s = oms_run(o, &counts, &e);
+		for (;;) {
+			s = oms_run(o, &counts, &e);
+			if (s != ERR_OK || !sigs_reload_take())
+				break;
+			add_counts(&total, &counts);
+			memset(&counts, 0, sizeof(counts));
+			sigs_hold_reload(1); /* a second SIGHUP waits for the next turn */
+			s = reload(config, &c, &o, &opts, log_json, &e);
+			sigs_hold_reload(0);
+			if (s != ERR_OK && s != ERR_FATAL)
+				log_alert("event=stopped why=%s", log_q(e.msg));
+			if (s != ERR_OK || !o)
+				break;
+		}
 	}
 	if (s == ERR_FATAL) {
-		log_alert("event=stopped why=\"%s\"", e.msg);
-		oms_status_note(o, &e);
+		log_alert("event=stopped why=%s", log_q(e.msg));
+		notify_status("stopped: %s", e.msg);
+		if (o)
+			oms_status_note(o, &e);
 	}
 	if (json)
-		print_json(&counts, oms_tracked_open(o));
+		print_json(&counts, o ? oms_tracked_open(o) : 0);
 	if (s != ERR_OK)
 		rc = cli_fail("oms", &e);
 out:
+	notify_stopping();
+	add_counts(&total, &counts);
+	log_info("event=stop half=oms exit=%d applied=%zu failed=%zu held=%zu waiting=%zu acks=%zu "
+	         "closes=%zu quarantined=%zu",
+	         rc, total.applied, total.failed, total.held, total.waiting, total.acks,
+	         total.closes, total.quarantined);
 	oms_free(o);
 	cfg_free(c);
 	return rc;

@@ -24,6 +24,8 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "notify.h"
+#include "sigs.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -87,6 +89,7 @@ struct http_client {
 	void *idle_user;
 
 	struct http_stats stats;
+	volatile sig_atomic_t *stop; /* see http_set_stop */
 };
 
 enum verdict {
@@ -107,10 +110,8 @@ static uint64_t real_now_ms(void *ctx)
 
 static void real_sleep_ms(void *ctx, uint64_t ms)
 {
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0)
-		;
+	(void)ctx;
+	sigs_wait_ms(NULL, ms);
 }
 
 static const struct http_clock real_clock = {real_now_ms, real_sleep_ms, NULL};
@@ -120,12 +121,22 @@ static uint64_t now_ms(struct http_client *c)
 	return c->clock.now_ms(c->clock.ctx);
 }
 
-static void sleep_ms(struct http_client *c, uint64_t ms)
+static int stopping(const struct http_client *c)
+{
+	return c->stop && *c->stop;
+}
+
+/* 1 if the half is stopping: the wait was cut short (or not begun) and
+ * the caller gives up instead of making the request. */
+static int sleep_ms(struct http_client *c, uint64_t ms)
 {
 	if (!ms)
-		return;
+		return stopping(c);
 	c->stats.waited_ms += ms;
+	if (c->clock.sleep_ms == real_sleep_ms)
+		return sigs_wait_ms(c->stop, ms);
 	c->clock.sleep_ms(c->clock.ctx, ms);
+	return stopping(c);
 }
 
 /* xorshift64*: jitter only, no security role. */
@@ -776,8 +787,8 @@ static enum verdict retry_or_give_up(struct http_client *c, struct http_req *r, 
 		return V_DONE;
 	}
 	*wait = backoff_ms(c, r->failures);
-	log_warn("http: retry=%u/%u method=%s path=%s reason=\"%s\" wait_ms=%llu", r->failures,
-	         c->cfg.max_attempts, r->method, r->path, why, (unsigned long long)*wait);
+	log_warn("http: retry=%u/%u method=%s path=%s reason=%s wait_ms=%llu", r->failures,
+	         c->cfg.max_attempts, r->method, r->path, log_q(why), (unsigned long long)*wait);
 	return V_RETRY;
 }
 
@@ -958,11 +969,14 @@ static enum err_status run_sync(struct http_client *c, struct http_req *r, struc
 	for (;;) {
 		CURLcode rc;
 
+		notify_watchdog(); /* a pass of many requests is alive */
 		st = limiter_take(c, r, &wait, e);
 		if (st)
 			return st;
 		if (wait) {
-			sleep_ms(c, wait);
+			if (sleep_ms(c, wait))
+				return err_set(e, ERR_TEMP, "%s %s: not sent: stopping", r->method,
+				               r->path);
 			continue;
 		}
 		st = transfer_new(r, e);
@@ -976,7 +990,9 @@ static enum err_status run_sync(struct http_client *c, struct http_req *r, struc
 		case V_DONE:
 			return st;
 		case V_RETRY:
-			sleep_ms(c, wait);
+			if (sleep_ms(c, wait))
+				return err_set(e, ERR_TEMP, "%s %s: not repeated: stopping",
+				               r->method, r->path);
 			break;
 		case V_RELOGIN:
 			log_info("http: relogin=1 method=%s path=%s", r->method, r->path);
@@ -1270,6 +1286,40 @@ static void abort_all(struct http_client *c, enum err_status st, const struct er
 	}
 }
 
+/* Stopping: the queued requests that would wait (a back-off, a
+ * Retry-After) are not made; those due now still go, so the record in
+ * hand is finished where that takes no wait. */
+static void drop_waiting(struct http_client *c)
+{
+	struct http_req *r, **pr = &c->queue, *dropped = NULL;
+	uint64_t now = now_ms(c);
+	struct err ae;
+
+	/* Unlink first: a done() may submit, which changes the queue. */
+	c->queue_tail = NULL;
+	while ((r = *pr) != NULL) {
+		if (r->not_before <= now) {
+			c->queue_tail = r;
+			pr = &r->next;
+			continue;
+		}
+		*pr = r->next;
+		r->next = dropped;
+		dropped = r;
+	}
+	while ((r = dropped) != NULL) {
+		dropped = r->next;
+		r->next = NULL;
+		err_set(&ae, ERR_TEMP, "%s %s: not repeated: stopping", r->method, r->path);
+		finish(c, r, ERR_TEMP, &ae);
+	}
+}
+
+void http_set_stop(struct http_client *c, volatile sig_atomic_t *stop)
+{
+	c->stop = stop;
+}
+
 void http_set_idle(struct http_client *c, http_idle_fn idle, void *user)
 {
 	c->idle = idle;
@@ -1289,11 +1339,22 @@ enum err_status http_drain(struct http_client *c, struct err *e)
 		return st;
 	}
 	for (;;) {
+		notify_watchdog(); /* a long drain is alive */
+		if (stopping(c) && c->queue)
+			drop_waiting(c);
 		wait = start_ready(c);
 		if (!c->in_flight && !c->queue)
 			return ERR_OK;
 		if (!c->in_flight) {
-			sleep_ms(c, wait == UINT64_MAX ? 0 : wait);
+			if (sleep_ms(c, wait == UINT64_MAX ? 0 : wait)) {
+				struct err se;
+
+				err_set(&se, ERR_TEMP, "stopping");
+				abort_all(c, ERR_TEMP, &se);
+				if (e)
+					*e = se;
+				return ERR_TEMP;
+			}
 			continue;
 		}
 		curl_multi_perform(c->multi, &running);

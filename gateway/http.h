@@ -95,6 +95,7 @@
 #ifndef SCFGATE_HTTP_H
 #define SCFGATE_HTTP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -209,7 +210,8 @@ enum err_status http_request(struct http_client *c, const char *method, const ch
  * request runs in the same drain) but not http_request or http_drain.
  *
  * http_drain returns ERR_OK when the queue is empty, or ERR_FATAL (with e
- * set) as soon as one request ended fatally; the requests not yet
+ * set) as soon as one request ended fatally (or ERR_TEMP when stopping,
+ * see http_set_stop); the requests not yet
  * finished are then completed with ERR_FATAL too, so the queue is empty
  * either way.
  */
@@ -220,6 +222,15 @@ enum err_status http_submit(struct http_client *c, const char *method, const cha
                             const char *body, const char *content_type, http_done_fn done,
                             void *user, struct err *e);
 enum err_status http_drain(struct http_client *c, struct err *e);
+
+/* The half's stop flag (sigs.h; NULL, the default: none).  Once it is
+ * set, every wait of the client (rate limiter, back-off, Retry-After)
+ * ends within SIGS_SLICE_MS and the request waiting is not made: it
+ * ends ERR_TEMP "...: stopping", like a 503 that outlasted its retries,
+ * so the caller keeps the record for the next start.  Transfers already
+ * in flight, and queued requests due without a wait, still finish.
+ * http_drain then returns ERR_TEMP "stopping" if it gave requests up. */
+void http_set_stop(struct http_client *c, volatile sig_atomic_t *stop);
 
 /* Optional: http_drain calls idle(user) when the transfers it could
  * start have been sent and it is about to wait for the network, so the

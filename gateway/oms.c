@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
+#include "sigs.h"
 
 static unsigned long long mono_now_ms(void)
 {
@@ -59,6 +61,12 @@ static enum err_status make_client(struct oms *o, struct err *e)
 	hc.concurrency = 1;
 	if (st == ERR_OK)
 		st = http_client_new(&o->http_meta, &hc, e);
+	if (st == ERR_OK) {
+		/* a stop request ends every wait (back-off, Retry-After) */
+		http_set_stop(o->http, o->opts.stop);
+		http_set_stop(o->http_w, o->opts.stop);
+		http_set_stop(o->http_meta, o->opts.stop);
+	}
 out:
 	if (secret.data)
 		memset(secret.data, 0, secret.alloc);
@@ -138,8 +146,9 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	t0 = mono_now_ms();
 	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK)
 		goto fail;
-	log_info("event=start tracked=%zu open=%zu load_ms=%llu", oms_track_count(o->track),
-	         oms_tracked_open(o), (unsigned long long)(mono_now_ms() - t0));
+	log_info("event=tracking-loaded tracked=%zu open=%zu load_ms=%llu",
+	         oms_track_count(o->track), oms_tracked_open(o),
+	         (unsigned long long)(mono_now_ms() - t0));
 	if ((st = make_client(o, e)) != ERR_OK)
 		goto fail;
 	if ((st = oms_meta_start(o, e)) != ERR_OK) {
@@ -334,8 +343,8 @@ enum err_status oms_recover_pending(struct oms *o, struct err *e)
 		if (st == ERR_FATAL)
 			return st;
 		if (st != ERR_OK)
-			log_warn("issue=%" PRId64 ": pending ack not committed yet: %s", en->issue,
-			         e ? e->msg : "");
+			log_warn("event=ack-pending issue=%" PRId64 " why=%s", en->issue,
+			         log_q(e ? e->msg : ""));
 	}
 	return ERR_OK;
 }
@@ -345,6 +354,15 @@ enum err_status oms_recover_pending(struct oms *o, struct err *e)
 static int stopped(const struct oms *o)
 {
 	return o->opts.stop && *o->opts.stop;
+}
+
+static void pass_status(const struct oms_counts *n, enum err_status st, const struct err *e)
+{
+	if (st != ERR_OK)
+		notify_status("forward failed: %s", e->msg);
+	else
+		notify_status("pass ok, %zu applied, %zu failed, %zu waiting, %zu acks, %zu closes",
+		              n->applied, n->failed, n->waiting, n->acks, n->closes);
 }
 
 enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
@@ -358,17 +376,20 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 		if (st == ERR_FATAL)
 			return st;
 		if (st != ERR_OK)
-			log_warn("forward: %s", e->msg);
+			log_warn("event=forward-failed why=%s", log_q(e->msg));
+		pass_status(counts, st, e);
+		notify_watchdog();
 		if (!stopped(o) && now - last_poll >= (time_t)o->cfg->cg.poll_seconds) {
 			last_poll = now;
 			st = oms_poll(o, counts, e);
 			if (st == ERR_FATAL)
 				return st;
-			if (st != ERR_OK)
-				log_warn("poll: %s", e->msg);
+			if (st != ERR_OK) {
+				log_warn("event=poll-failed why=%s", log_q(e->msg));
+				notify_status("poll failed: %s", e->msg);
+			}
 		}
-		for (int i = 0; i < 10 && !stopped(o); i++)
-			usleep(100 * 1000);
+		sigs_wait_ms(o->opts.stop, 1000);
 	}
 	oms_forward_release(o);
 	return ERR_OK;

@@ -84,7 +84,10 @@ struct oms_opts {
 	unsigned http_attempts;      /* the client's attempts per request; 0 -> 4 */
 	long http_backoff_ms;        /* the client's back-off base; 0 -> 500 */
 	long http_timeout_ms;        /* per transfer; 0 -> 30000 */
-	volatile sig_atomic_t *stop; /* set by a signal handler: finish and return */
+	volatile sig_atomic_t *stop; /* set by a signal handler: finish and return; every
+	                                wait (poll interval, a record's back-off,
+	                                an HTTP back-off or Retry-After) ends within
+	                                100 ms of it (sigs.h) */
 };
 
 struct oms;
@@ -122,7 +125,8 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e);
 
 /* Daemon: forward continuously, poll every cfg.cg.poll_seconds, until
- * *opts.stop; then finish the records in hand and return ERR_OK. */
+ * *opts.stop; then finish the records in hand and return ERR_OK.  After
+ * every pass STATUS= (notify.h) says how it went. */
 enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e);
 
 /* Requests tracked (created, not closed) and all entries known. */

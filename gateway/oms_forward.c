@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "sigs.h"
 #include "map.h"
 
 /* Record-level attempts a --once pass spends on a temporary error. */
@@ -220,7 +221,7 @@ static void set_temp(struct fw_entry *en, const char *reason)
 	en->temp_n++;
 	en->not_before = mono_ms() + d;
 	log_warn("effect=retry issue=%" PRId64 " record=%s in_ms=%" PRIu64 " reason=%s", en->issue,
-	         en->name, d, reason);
+	         en->name, d, log_q(reason));
 	set_why(en, reason, 0, NULL);
 	en->st = FW_TEMP;
 }
@@ -806,8 +807,8 @@ static void on_lookup(struct fw_entry *en, struct http_response *r)
 	}
 	n = cJSON_GetArraySize(rows);
 	if (n > 1)
-		log_warn("issue=%" PRId64 " record=%s: %d Cartegraph requests carry this SCF id; "
-		         "using the first",
+		log_warn("event=duplicate-requests issue=%" PRId64 " record=%s requests=%d "
+		         "why=\"Cartegraph requests carry this SCF id; using the first\"",
 		         en->issue, en->name, n);
 	if (n < 1) {
 		cJSON_Delete(root);
@@ -980,7 +981,7 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 		break;
 	case FW_FAIL:
 		log_error("effect=failed issue=%" PRId64 " record=%s status=%ld reason=%s",
-		          en->issue, en->name, en->why_status, en->why ? en->why : "");
+		          en->issue, en->name, en->why_status, log_q(en->why));
 		if (orders_issue(en))
 			record_blocked(fw, en, 1);
 		st = spool_fail(o->out_q, en->item, &why, &e);
@@ -989,14 +990,14 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 		break;
 	default:
 		log_warn("effect=hold issue=%" PRId64 " record=%s reason=%s", en->issue, en->name,
-		         en->why ? en->why : "");
+		         log_q(en->why));
 		st = spool_hold_claimed(o->out_q, en->item, &why, &e);
 		if (st == ERR_OK)
 			o->counts->held++;
 		break;
 	}
 	if (st != ERR_OK) {
-		log_error("record=%s: %s", en->name, e.msg);
+		log_error("event=spool-error record=%s why=%s", en->name, log_q(e.msg));
 		return -1;
 	}
 	en->item = NULL;
@@ -1049,7 +1050,8 @@ static int claim_head(struct fw *fw)
 			if (p->seq == it->rec->seq)
 				en = p;
 			else if (p->seq < it->rec->seq) {
-				log_warn("record=%s: passed over by the spool; dropped", p->name);
+				log_warn("event=dropped record=%s why=\"passed over by the spool\"",
+				         p->name);
 				p->orphan = 1;
 			}
 		}
@@ -1339,13 +1341,17 @@ static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e
 			if (fw->replay || exhausted || fw->queue_empty || !once)
 				break;
 			/* The head's claim is not possible yet (arriving file). */
-			usleep(200 * 1000);
+			sigs_wait_ms(o->opts.stop, 200);
 			continue;
 		}
 		if (!once)
 			break; /* the daemon comes back */
-		while (mono_ms() < when && !(o->opts.stop && *o->opts.stop))
-			usleep(20 * 1000);
+		{
+			uint64_t now = mono_ms();
+
+			if (when > now)
+				sigs_wait_ms(o->opts.stop, when - now);
+		}
 	}
 	http_set_idle(o->http_w, NULL, NULL);
 	http_set_idle(o->http, NULL, NULL);

@@ -94,7 +94,7 @@ static void skip(struct oms_geo *og, const struct record_issue *is, long left_ms
 	         og->unanswered, (left_ms + 999) / 1000);
 	geo_result_fail(r, GEO_HTTP_ERROR, why, og->c->geocoder.max_distance_m, is->address);
 	og->skipped++;
-	log_warn("geo: effect=skipped issue=%" PRId64 " reason=\"%s\"", is->issue_id, why);
+	log_warn("geo: effect=skipped issue=%" PRId64 " reason=%s", is->issue_id, log_q(why));
 }
 
 const struct map_cg_extra *oms_geo_apply(struct oms_geo *og, const struct record_issue *is,

@@ -49,7 +49,7 @@ static void cache_save(struct oms *o, const struct cg_meta *m)
 	if (cg_meta_json(m, &b) != ERR_OK) {
 		log_warn("event=meta-not-cached why=\"out of memory\"");
 	} else if (spool_write_atomic(tmp, dir, name, b.data, b.len, 1, &e) != ERR_OK) {
-		log_warn("event=meta-not-cached why=\"%s\"", e.msg);
+		log_warn("event=meta-not-cached why=%s", log_q(e.msg));
 	} else {
 		for (size_t i = 0; i < ng; i++) {
 			snprintf(name, sizeof(name), CACHE_PREFIX "%020" PRIu64, gens[i]);
@@ -82,7 +82,7 @@ static struct cg_meta *cache_load(struct oms *o, char *from, size_t size)
 			snprintf(from, size, "%s", path);
 			return m;
 		}
-		log_warn("event=meta-cache-unreadable file=%s why=\"%s\"", path, e.msg);
+		log_warn("event=meta-cache-unreadable file=%s why=%s", path, log_q(e.msg));
 		cg_meta_free(m);
 		buf_release(&b);
 	}
@@ -112,7 +112,7 @@ static enum err_status check(struct oms *o, struct cg_meta *m, const char *sourc
 	for (char *line = out.data, *nl; line && *line; line = nl + 1) {
 		nl = strchr(line, '\n');
 		*nl = '\0';
-		log_alert("event=field-map-problem source=%s why=\"%s\"", source, line);
+		log_alert("event=field-map-problem source=%s why=%s", source, log_q(line));
 	}
 	st = err_set(e, ERR_FATAL,
 	             "%zu problem%s in the Cartegraph field map of %s (checked against the %s "
@@ -160,13 +160,22 @@ enum err_status oms_meta_start(struct oms *o, struct err *e)
 	o->meta_pending = 1;
 	o->meta_pending_at = time(NULL);
 	if ((m = cache_load(o, from, sizeof(from)))) {
-		log_warn("event=meta-from-cache file=%s why=\"Cartegraph cannot be reached: %s\"",
-		         from, e->msg);
+		char why[LOG_LINE_MAX];
+
+		snprintf(why, sizeof(why), "Cartegraph cannot be reached: %s", e->msg);
+		log_warn("event=meta-from-cache file=%s why=%s", from, log_q(why));
 		return check(o, m, "cached", e);
 	}
-	log_warn("event=meta-unchecked why=\"Cartegraph cannot be reached and no metadata is "
-	         "cached: %s\"; the field map is checked when it answers",
-	         e->msg);
+	{
+		char why[LOG_LINE_MAX];
+
+		snprintf(
+		    why, sizeof(why),
+		    "Cartegraph cannot be reached and no metadata is cached: %s; the field map "
+		    "is checked when it answers",
+		    e->msg);
+		log_warn("event=meta-unchecked why=%s", log_q(why));
+	}
 	err_clear(e);
 	return ERR_OK;
 }
@@ -200,7 +209,12 @@ int oms_meta_recheck(struct oms *o, long status, const char *body, size_t len, s
 	if (o->meta_reread_at && now - o->meta_reread_at < REREAD_SECONDS)
 		return 0;
 	o->meta_reread_at = now;
-	log_warn("event=meta-reread why=\"Cartegraph refused field %s\"", field);
+	{
+		char why[sizeof(field) + 64];
+
+		snprintf(why, sizeof(why), "Cartegraph refused field %s", field);
+		log_warn("event=meta-reread why=%s", log_q(why));
+	}
 	err_clear(&te);
 	st = read_and_check(o, &te);
 	if (st == ERR_FATAL) {
@@ -208,6 +222,6 @@ int oms_meta_recheck(struct oms *o, long status, const char *body, size_t len, s
 		return 1;
 	}
 	if (st != ERR_OK)
-		log_warn("event=meta-reread-failed why=\"%s\"", te.msg);
+		log_warn("event=meta-reread-failed why=%s", log_q(te.msg));
 	return 0;
 }

@@ -101,7 +101,7 @@ static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_resp
 		if (ms != ERR_OK) {
 			/* A bad row is skipped; running out of memory is this
 			 * cycle's error too.  Either way the next poll asks again. */
-			log_warn("poll: %s", e.msg);
+			log_warn("event=poll-row-skipped why=%s", log_q(e.msg));
 			if (ms != ERR_PERM)
 				note_error(pc, ms, e.msg);
 			continue;

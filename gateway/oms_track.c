@@ -486,7 +486,8 @@ void oms_status_note(struct oms *o, const struct err *fatal)
 				unlink(path);
 		}
 	else
-		log_warn("event=status-not-saved why=\"%s\"", e.msg[0] ? e.msg : "out of memory");
+		log_warn("event=status-not-saved why=%s",
+		         log_q(e.msg[0] ? e.msg : "out of memory"));
 	buf_release(&b);
 }
 

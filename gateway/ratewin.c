@@ -365,7 +365,7 @@ void ratewin_release(struct ratewin *w, uint64_t ticket)
 		/* not synced: if this is lost, the call counts as started,
 		 * which is later still (see call_time) */
 		if (store(w, now, 0, &e) != ERR_OK)
-			log_warn("event=rate-file-not-written why=\"%s\"", e.msg);
+			log_warn("event=rate-file-not-written why=%s", log_q(e.msg));
 	}
 	unlock(w);
 }
@@ -386,7 +386,7 @@ int64_t ratewin_hold(struct ratewin *w, uint64_t ms, int ban)
 			if (until > w->hold)
 				w->hold = until;
 			if (store(w, now, 1, &e) != ERR_OK)
-				log_warn("event=rate-file-not-written why=\"%s\"", e.msg);
+				log_warn("event=rate-file-not-written why=%s", log_q(e.msg));
 		}
 		unlock(w);
 	}

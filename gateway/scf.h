@@ -191,6 +191,9 @@ struct scf_stats {
 	uint64_t wb_deferred;
 	uint64_t reopens_ignored; /* issues reopened in SCF after close (policy ignore) */
 	int64_t watermark;        /* epoch seconds, 0 before the first pass */
+	uint64_t quarantined;     /* inbound files the consumer moved to failed/ on its
+	                             own (bad signature, truncated, DOCTYPE...), each
+	                             logged "event=quarantined" */
 };
 
 /* Seconds kept below the server's Date of a complete pass when it moves
@@ -205,7 +208,9 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
                          struct err *e);
 void scf_free(struct scf_half *h);
 
-/* Stop between pages / records when *stop becomes non-zero (may be NULL). */
+/* Stop between pages / records when *stop becomes non-zero (may be NULL);
+ * every wait (poll interval, back-off, Retry-After, rate budget) ends
+ * within 100 ms of it (sigs.h). */
 void scf_set_stop_flag(struct scf_half *h, volatile sig_atomic_t *stop);
 
 /* One fetch pass (see above). */

@@ -228,8 +228,8 @@ static enum err_status push_attachment(struct pass *p, int64_t id, const char *c
 		return ERR_OK;
 	s = map_attachment_record(id, cid, url, &r, &me);
 	if (s == ERR_PERM) {
-		log_warn("event=attachment-skipped issue=%" PRId64 " comment=%s why=\"%s\"", id,
-		         cid ? cid : "-", me.msg);
+		log_warn("event=attachment-skipped issue=%" PRId64 " comment=%s why=%s", id,
+		         cid ? cid : "-", log_q(me.msg));
 		return ERR_OK;
 	}
 	if (s != ERR_OK)
@@ -258,8 +258,9 @@ static void drop_own_comments(struct scf_half *h, struct record_issue *is)
 		}
 		h->stats.comments_not_forwarded++;
 		log_info("event=comment-not-forwarded issue=%" PRId64 " key=comment/%" PRId64
-		         "/%s why=\"%s\"",
-		         cm->issue_id, cm->issue_id, cm->comment_id ? cm->comment_id : "-", why);
+		         "/%s why=%s",
+		         cm->issue_id, cm->issue_id, cm->comment_id ? cm->comment_id : "-",
+		         log_q(why));
 		free(cm->comment_id);
 		free(cm->created_at);
 		free(cm->commenter_name);
@@ -296,8 +297,9 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	if (!status || (strcmp(status, "Open") != 0 &&
 	                !(p->accept_ack && strcmp(status, "Acknowledged") == 0))) {
 		h->stats.skipped_not_open++;
-		log_debug("event=skip issue=%" PRId64 " why=\"first seen %s\"", id,
-		          status ? status : "without status");
+		log_debug("event=skip issue=%" PRId64
+		          " status=%s why=\"first seen in this status\"",
+		          id, log_q(status ? status : ""));
 		return ERR_OK;
 	}
 	if (!cfg_request_type(h->c, rt_id)) {
@@ -310,7 +312,7 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	s = map_scf_issue_cjson(obj, h->c, &r, &me);
 	if (s == ERR_PERM) {
 		h->stats.skipped_bad++;
-		log_error("event=bad-issue issue=%" PRId64 " why=\"%s\"", id, me.msg);
+		log_error("event=bad-issue issue=%" PRId64 " why=%s", id, log_q(me.msg));
 		return ERR_OK;
 	}
 	if (s != ERR_OK)
@@ -345,7 +347,7 @@ static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t 
 
 	s = map_scf_comment_cjson(co, id, h->c, &r, &me);
 	if (s == ERR_PERM) {
-		log_error("event=bad-comment issue=%" PRId64 " why=\"%s\"", id, me.msg);
+		log_error("event=bad-comment issue=%" PRId64 " why=%s", id, log_q(me.msg));
 		return ERR_OK;
 	}
 	if (s != ERR_OK)
@@ -367,11 +369,10 @@ static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t 
 	if (skip || (own = scf_self_why(h->st, &r->u.comment, own_why, sizeof(own_why))) ||
 	    !map_comment_forward(h->c, &r->u.comment)) {
 		h->stats.comments_not_forwarded++;
-		log_info("event=comment-not-forwarded issue=%" PRId64 " key=%s why=\"%s\"", id,
-		         r->key,
-		         skip  ? skip
-		         : own ? own
-		               : "system comment (policy)");
+		log_info("event=comment-not-forwarded issue=%" PRId64 " key=%s why=%s", id, r->key,
+		         log_q(skip  ? skip
+		               : own ? own
+		                     : "system comment (policy)"));
 		s = scf_state_put(h->st, r->key, hash);
 		p->dirty = 1;
 		record_free(r);
@@ -466,7 +467,7 @@ static enum err_status untracked_issue(struct pass *p, const cJSON *obj, int64_t
 		h->stats.reopens_ignored++;
 		log_warn("event=reopen-ignored issue=%" PRId64 " status=%s why=\"reopened in "
 		         "SeeClickFix after %s; the reopen policy is ignore: nothing is sent\"",
-		         id, status,
+		         id, log_q(status),
 		         was == 'W' ? "its request was closed" : "it was first seen Closed");
 		if (scf_state_put(h->st, key, "R") != ERR_OK)
 			return err_set(e, ERR_TEMP, "out of memory");
@@ -1009,7 +1010,7 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 		if ((s = check_types(h, &te)) == ERR_FATAL)
 			return err_set(e, s, "%s", te.msg);
 		if (s != ERR_OK)
-			log_error("event=resync-failed why=\"%s\" retry=\"next pass\"", te.msg);
+			log_error("event=resync-failed why=%s retry=\"next pass\"", log_q(te.msg));
 		else
 			h->types_checked = 1;
 	}

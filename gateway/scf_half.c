@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "log.h"
+#include "notify.h"
+#include "sigs.h"
 #include "scf_impl.h"
 
 #ifndef SCFGATE_VERSION
@@ -199,11 +201,37 @@ void scf_free(struct scf_half *h)
 void scf_set_stop_flag(struct scf_half *h, volatile sig_atomic_t *stop)
 {
 	h->stop = stop;
+	http_set_stop(h->http, stop);
 }
 
 void scf_stats_get(const struct scf_half *h, struct scf_stats *out)
 {
+	struct spool_consumer_stats cs;
+
 	*out = h->stats;
+	spool_consumer_stats(h->cons, &cs);
+	out->quarantined = cs.quarantined;
+}
+
+static uint64_t committed(const struct scf_half *h)
+{
+	return h->stats.issue_records + h->stats.comment_records + h->stats.attachment_records;
+}
+
+/* STATUS= for systemd: how the pass went, in one line. */
+static void pass_status(const struct scf_half *h, enum err_status fs, const struct err *fe,
+                        enum err_status ws, const struct err *we, uint64_t before)
+{
+	if (fs != ERR_OK)
+		notify_status("fetch failed: %s", fe->msg);
+	else if (ws != ERR_OK)
+		notify_status("fetch ok, %llu committed; write-back failed: %s",
+		              (unsigned long long)(committed(h) - before), we->msg);
+	else
+		notify_status("pass ok, %llu committed, %llu acks and %llu closes written back",
+		              (unsigned long long)(committed(h) - before),
+		              (unsigned long long)h->stats.acks_applied,
+		              (unsigned long long)h->stats.closes_applied);
 }
 
 void scf_http_stats(const struct scf_half *h, struct http_stats *out)
@@ -213,12 +241,7 @@ void scf_http_stats(const struct scf_half *h, struct http_stats *out)
 
 static void nap(struct scf_half *h, unsigned seconds)
 {
-	for (unsigned i = 0; i < seconds * 4 && !scf_stopping(h); i++) {
-		struct timespec ts = {0, 250 * 1000 * 1000};
-
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !scf_stopping(h))
-			;
-	}
+	sigs_wait_ms(h->stop, (uint64_t)seconds * 1000);
 }
 
 /* Leave the fatal stop in the state for `scfgate status`; the state in
@@ -235,7 +258,7 @@ static void record_alert(struct scf_half *h, const char *why)
 	scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
 	err_clear(&se);
 	if (scf_state_save(h->st, &se) != ERR_OK)
-		log_error("event=alert-not-saved why=\"%s\"", se.msg);
+		log_error("event=alert-not-saved why=%s", log_q(se.msg));
 }
 
 uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
@@ -259,6 +282,7 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 	for (;;) {
 		struct err fe, we;
 		enum err_status fs, ws;
+		uint64_t before = committed(h);
 		/* Fetching is never postponed by more than one poll interval:
 		 * the write-back drain yields when the next fetch is due. */
 		uint64_t next_fetch = scf_mono_ms() + (uint64_t)poll * 1000;
@@ -266,21 +290,26 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		/* --once too: a timer's next run fetches on time */
 		h->wb_until_ms = next_fetch;
 		err_clear(&fe);
+		err_clear(&we);
 		fs = scf_fetch(h, &fe);
 		if (fs == ERR_FATAL) {
-			log_alert("event=stopped why=\"%s\"", fe.msg);
+			log_alert("event=stopped why=%s", log_q(fe.msg));
 			record_alert(h, fe.msg);
 			return err_set(e, fs, "%s", fe.msg);
 		}
-		if (fs != ERR_OK)
-			log_error("event=fetch-failed why=\"%s\"", fe.msg);
+		if (fs != ERR_OK && scf_stopping(h))
+			log_info("event=fetch-interrupted why=%s", log_q(fe.msg));
+		else if (fs != ERR_OK)
+			log_error("event=fetch-failed why=%s", log_q(fe.msg));
 		ws = scf_writeback(h, &we);
 		if (ws == ERR_FATAL) {
 			record_alert(h, we.msg);
 			return err_set(e, ws, "%s", we.msg);
 		}
 		if (ws != ERR_OK)
-			log_error("event=writeback-failed why=\"%s\"", we.msg);
+			log_error("event=writeback-failed why=%s", log_q(we.msg));
+		pass_status(h, fs, &fe, ws, &we, before);
+		notify_watchdog();
 		if (once) {
 			if (fs != ERR_OK)
 				return err_set(e, fs, "%s", fe.msg);

@@ -76,10 +76,10 @@ enum err_status scf_self_read(struct scf_half *h, struct err *e)
 		goto out;
 	}
 	if (s != ERR_OK) {
-		log_warn("event=profile-unread user=%" PRId64 " why=\"%s; %s\"", was, ge.msg,
-		         was ? "the user id kept from an earlier start applies"
-		             : "user unknown until SCF answers; comments recorded as posted "
-		               "still apply");
+		log_warn("event=profile-unread user=%" PRId64 " why=%s then=%s", was, log_q(ge.msg),
+		         log_q(was ? "the user id kept from an earlier start applies"
+		                   : "user unknown until SCF answers; comments recorded as posted "
+		                     "still apply"));
 		s = ERR_OK;
 		goto out;
 	}
@@ -95,7 +95,7 @@ enum err_status scf_self_read(struct scf_half *h, struct err *e)
 	h->self_read = 1;
 	name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "name"));
 	perm = cJSON_GetObjectItemCaseSensitive(doc, "permissions");
-	log_info("event=profile user=%" PRId64 " name=\"%.80s\"%s", id, name ? name : "",
+	log_info("event=profile user=%" PRId64 " name=%s%s", id, log_q(name ? name : ""),
 	         was && was != id ? " why=\"the credential's user changed\"" : "");
 	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(perm, "can_acknowledge")))
 		log_warn("event=profile user=%" PRId64 " why=\"the API user may not acknowledge; "

@@ -257,8 +257,8 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 		}
 		if (s2 != ERR_OK) {
 			/* Not completed: the next claim repeats it, which is safe. */
-			log_error("event=state-save issue=%" PRId64 " record=%s why=\"%s\"", id,
-			          it->name, se.msg);
+			log_error("event=state-save issue=%" PRId64 " record=%s why=%s", id,
+			          it->name, log_q(se.msg));
 			s2 = spool_defer(h->cons, it, &se);
 			*more = 0;
 		} else {
@@ -267,8 +267,8 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 		break;
 	case ERR_TEMP:
 		h->stats.wb_deferred++;
-		log_warn("event=deferred issue=%" PRId64 " record=%s why=\"%s\"", id, it->name,
-		         ae.msg);
+		log_warn("event=deferred issue=%" PRId64 " record=%s why=%s", id, it->name,
+		         log_q(ae.msg));
 		s2 = spool_defer(h->cons, it, &se);
 		*more = 0;
 		break;
@@ -276,21 +276,21 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 		struct spool_why why = {ae.msg, (int)hs, body.len ? buf_str(&body) : NULL, NULL};
 
 		h->stats.wb_failed++;
-		log_error("event=failed issue=%" PRId64 " record=%s http=%ld why=\"%s\"", id,
-		          it->name, hs, ae.msg);
+		log_error("event=failed issue=%" PRId64 " record=%s http=%ld why=%s", id, it->name,
+		          hs, log_q(ae.msg));
 		s2 = spool_fail(h->cons, it, &why, &se);
 		break;
 	}
 	default:
-		log_alert("event=stopped issue=%" PRId64 " record=%s why=\"%s\"", id, it->name,
-		          ae.msg);
+		log_alert("event=stopped issue=%" PRId64 " record=%s why=%s", id, it->name,
+		          log_q(ae.msg));
 		spool_item_free(it); /* recovery at the next open puts cur/ back */
 		buf_release(&body);
 		return err_set(e, ERR_FATAL, "%s", ae.msg);
 	}
 	buf_release(&body);
 	if (s2 != ERR_OK) {
-		log_error("event=spool issue=%" PRId64 " why=\"%s\"", id, se.msg);
+		log_error("event=spool issue=%" PRId64 " why=%s", id, log_q(se.msg));
 		*more = 0;
 	}
 	return ERR_OK;
@@ -429,7 +429,8 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 		}
 		if (s != ERR_OK) {
 			res->failed++;
-			log_error("event=replay-failed record=%s why=\"%s\"", x.names[i], re.msg);
+			log_error("event=replay-failed record=%s why=%s", x.names[i],
+			          log_q(re.msg));
 		} else if (oc == SCF_WB_ALREADY) {
 			res->already++;
 		} else {

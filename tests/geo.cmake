@@ -1,17 +1,19 @@
 # Geocoding (gateway/geo*.c): the pure parser and chooser on recorded
 # answers, the client against the real geo-sim process, and the parser's
 # fuzz corpus.  The tests link a small library of geo and the modules it
-# uses (http, log and its jdoc, credential files, buf, err) rather than all of
+# uses (http and its waits and sd_notify, log and its jdoc, credential files,
+# buf, err) rather than all of
 # libscfgw, so they keep building while other parts of the gateway are
 # being changed.
 add_library(scfgeo_test STATIC
   ${CMAKE_SOURCE_DIR}/gateway/geo.c ${CMAKE_SOURCE_DIR}/gateway/geo_parse.c
   ${CMAKE_SOURCE_DIR}/gateway/http.c ${CMAKE_SOURCE_DIR}/gateway/log.c
   ${CMAKE_SOURCE_DIR}/gateway/jdoc.c
+  ${CMAKE_SOURCE_DIR}/gateway/sigs.c ${CMAKE_SOURCE_DIR}/gateway/notify.c
   ${CMAKE_SOURCE_DIR}/gateway/cfg_secret.c
   ${CMAKE_SOURCE_DIR}/spool/buf.c ${CMAKE_SOURCE_DIR}/spool/err.c)
 target_include_directories(scfgeo_test PUBLIC ${CMAKE_SOURCE_DIR}/gateway ${CMAKE_SOURCE_DIR}/spool)
-target_link_libraries(scfgeo_test PUBLIC PkgConfig::CURL PkgConfig::CJSON m)
+target_link_libraries(scfgeo_test PUBLIC PkgConfig::CURL PkgConfig::CJSON PkgConfig::SYSTEMD m)
 target_compile_definitions(scfgeo_test PUBLIC SCFGATE_VERSION="${PROJECT_VERSION}")
 
 function(scfgate_geo_test name src)

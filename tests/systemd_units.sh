@@ -3,7 +3,9 @@
 # of both halves load cleanly (systemd-analyze verify: directives, the
 # ExecStart binary) and stay hardened: systemd-analyze security rates each
 # at most 1.5 of 10 ("OK"), so a unit that gives back a protection fails
-# this test.  The sysusers.d entry is run through systemd-sysusers
+# this test.  Each is a Type=notify unit with a watchdog and a reload
+# by SIGHUP (the halves speak sd_notify and re-read their configuration
+# on SIGHUP).  The sysusers.d entry is run through systemd-sysusers
 # --dry-run against an empty root.
 set -eu
 analyze=$1 sysusers=$2 dir=$3 conf=$4
@@ -18,6 +20,11 @@ for unit in "$dir"/scfgate-scf.service "$dir"/scfgate-oms.service; do
 		exit 1
 	fi
 	echo "ok - $(basename "$unit"): $(grep Overall "$work/security")"
+	for line in 'Type=notify' 'NotifyAccess=main' 'ExecReload=/bin/kill -HUP $MAINPID'; do
+		grep -qxF "$line" "$unit" || { echo "not ok - $unit: no $line" >&2; exit 1; }
+	done
+	grep -qE '^WatchdogSec=[1-9]' "$unit" || { echo "not ok - $unit: no WatchdogSec=" >&2; exit 1; }
+	echo "ok - $(basename "$unit"): Type=notify, WatchdogSec=, ExecReload="
 	n=$((n + 1))
 done
 test "$n" -eq 2

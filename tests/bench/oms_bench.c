@@ -188,7 +188,7 @@ static int scale(int tracked, int latency, unsigned conc)
 	printf("scale: log: ");
 	fflush(stdout);
 	snprintf(path, sizeof(path),
-	         "grep -h -o 'event=start.*\\|effect=poll.*' '%s' | tr '\\n' ' '", t.log);
+	         "grep -h -o 'event=tracking-loaded.*\\|effect=poll.*' '%s' | tr '\\n' ' '", t.log);
 	if (system(path) != 0)
 		printf("(no log)");
 	printf("\n");

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -222,6 +223,7 @@ struct fake_clock {
 	uint64_t now;
 	uint64_t sleeps[256];
 	int n;
+	volatile sig_atomic_t *raise; /* set at the first sleep: a signal during a wait */
 };
 
 static uint64_t fake_now(void *ctx)
@@ -236,6 +238,8 @@ static void fake_sleep(void *ctx, uint64_t ms)
 	if (f->n < 256)
 		f->sleeps[f->n++] = ms;
 	f->now += ms;
+	if (f->raise)
+		*f->raise = 1;
 }
 
 /* ---- captured log lines ---- */
@@ -1466,6 +1470,70 @@ static void test_multi_session(void **state)
 	fx_free(f);
 }
 
+/* A stop request during a 429's Retry-After: the request is not
+ * repeated and ends ERR_TEMP "stopping", synchronous and concurrent. */
+static void test_stop_ends_retry_after(void **state)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fx *f = fx_new(s_429_then_ok, "900");
+	struct tally t = {0};
+
+	fx_client(f);
+	http_set_stop(f->c, &stop);
+	f->fc.raise = &stop;
+	assert_int_equal(get(f, "/issues"), ERR_TEMP);
+	assert_non_null(strstr(f->e.msg, "stopping"));
+	assert_int_equal(f->s->hits, 1);
+	fx_free(f);
+
+	stop = 0;
+	f = fx_new(s_429_then_ok, "900");
+	fx_client(f);
+	http_set_stop(f->c, &stop);
+	f->fc.raise = &stop;
+	assert_int_equal(http_submit(f->c, "GET", "/issues", NULL, NULL, on_done, &t, &f->e),
+	                 ERR_OK);
+	assert_int_equal(http_drain(f->c, &f->e), ERR_TEMP);
+	assert_int_equal(t.done, 1);
+	assert_int_equal(t.temp, 1);
+	assert_int_equal(f->s->hits, 1);
+	fx_free(f);
+}
+
+static void *raise_later(void *arg)
+{
+	struct timespec ts = {0, 200 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+	*(volatile sig_atomic_t *)arg = 1;
+	return NULL;
+}
+
+/* The same on the real clock: a 900 s Retry-After ends within about
+ * 100 ms of the stop request. */
+static void test_stop_ends_real_wait(void **state)
+{
+	static volatile sig_atomic_t stop;
+	struct fx *f = fx_new(s_429_then_ok, "900");
+	struct timespec t0, t1;
+	pthread_t th;
+	long ms;
+
+	stop = 0;
+	f->cfg.clock = NULL; /* real time */
+	fx_client(f);
+	http_set_stop(f->c, &stop);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&th, NULL, raise_later, (void *)&stop), 0);
+	assert_int_equal(get(f, "/issues"), ERR_TEMP);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 200 && ms < 1500);
+	assert_non_null(strstr(f->e.msg, "stopping"));
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1475,6 +1543,8 @@ int main(void)
 	    cmocka_unit_test(test_500_gives_up_temp),
 	    cmocka_unit_test(test_429_retry_after_seconds),
 	    cmocka_unit_test(test_429_retry_after_date_and_default),
+	    cmocka_unit_test(test_stop_ends_retry_after),
+	    cmocka_unit_test(test_stop_ends_real_wait),
 	    cmocka_unit_test(test_429_forever_is_temp),
 	    cmocka_unit_test(test_body_over_cap),
 	    cmocka_unit_test(test_redirect_login),
