@@ -370,13 +370,21 @@ void scf_state_set_alert(struct scf_state *s, int64_t at, const char *reason);
 
 /* ---- write-back backlog (`scfgate status`) ------------------------------ */
 
-/* API calls one inbound record costs (a GET of the issue and the POST). */
-#define SCF_WB_CALLS_PER_RECORD 2
+/* API calls one inbound record costs: the POST alone when a recent pass
+ * read the issue (its status and transitions are in the state), which is
+ * the usual case (the drain follows the pass that fetched the issues, and
+ * an acknowledgment leaves the issue known for its close); a GET first
+ * otherwise (SCF_WB_CALLS_UNKNOWN). */
+#define SCF_WB_CALLS_PER_RECORD 1
+#define SCF_WB_CALLS_UNKNOWN    2
 
-/* Seconds to apply `records` inbound records at the configured rate
- * (<ratePerMinute> calls in any <rateWindowSeconds>), less the one call
- * per poll interval an idle fetch pass takes: the write-back drain
- * yields to each fetch (see scf_run), and both spend the same budget. */
+/* Seconds to apply `records` inbound records at SCF_WB_CALLS_PER_RECORD
+ * each and the configured rate (<ratePerMinute> calls in any
+ * <rateWindowSeconds>), less the one call per poll interval an idle
+ * fetch pass takes: the write-back drain yields to each fetch (see
+ * scf_run), and both spend the same budget.  Records whose issue no
+ * recent pass read take up to SCF_WB_CALLS_UNKNOWN / SCF_WB_CALLS_PER_RECORD
+ * times as long. */
 uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records);
 
 /* SCF timestamp ("2026-02-10T08:15:19-05:00", "...Z", fractions allowed)
