@@ -336,9 +336,10 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	}
 	if (!cfg_request_type(h->c, rt_id)) {
 		h->stats.skipped_unmapped++;
-		log_info("event=skip issue=%" PRId64 " why=\"request type %" PRId64
-		         " is not mapped%s\"",
-		         id, rt_id, gen ? " (reopened in SeeClickFix; not sent again)" : "");
+		log_info("event=skip issue=%" PRId64 " comments=%d why=\"request type %" PRId64
+		         " is not mapped%s: not sent, nor its comments\"",
+		         id, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(obj, "comments")),
+		         rt_id, gen ? " (reopened in SeeClickFix)" : "");
 		return ERR_OK;
 	}
 	s = map_scf_issue_cjson(obj, h->c, &r, &me);
