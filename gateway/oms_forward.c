@@ -575,7 +575,7 @@ static void start_issue(struct fw_entry *en)
 		         en->issue, gen, t->oid, t->request_id ? t->request_id : "-",
 		         (t->flags & OMS_T_CLOSED) ? "closed" : "not-closed", en->name);
 		t->oid = 0;
-		t->flags = 0;
+		t->flags &= OMS_T_BLOCKED; /* held records stay held */
 		t->ack_seq = t->close_seq = 0;
 		oms_track_set_id(t, NULL);
 		t->gen = gen;
