@@ -327,6 +327,7 @@ static enum err_status build_scf(struct loader *ld, const xmlNode *n)
 {
 	struct cfg_scf *s = &ld->c->scf;
 	xmlNode *cred = child(n, "credentials"), *sys = child(n, "systemComments");
+	xmlNode *reopen = child(n, "reopen");
 	char *t, *auth;
 
 	s->line = node_line(n);
@@ -354,6 +355,16 @@ static enum err_status build_scf(struct loader *ld, const xmlNode *n)
 	}
 	if (!s->credential_file || !s->user_agent || !s->base_url)
 		return nomem(ld);
+	if (reopen) {
+		char *pol = attr(reopen, "policy");
+
+		/* The schema allows only these two; anything else is refused
+		 * there with the file and line. */
+		s->reopen_line = node_line(reopen);
+		s->reopen =
+		    pol && strcmp(pol, "recreate") == 0 ? CFG_REOPEN_RECREATE : CFG_REOPEN_IGNORE;
+		free(pol);
+	}
 	if (sys) {
 		char *fw = attr(sys, "forward");
 		if (fw && strstr(fw, "assigned"))

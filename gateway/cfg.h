@@ -85,6 +85,13 @@ enum cfg_geo_mode {
 #define CFG_SYSCOMMENT_ASSIGNED 0x1u /* "... assigned this issue to ..." and similar */
 #define CFG_SYSCOMMENT_ACCOUNT  0x2u /* any comment by a configured system account */
 
+/* What the SCF half does with an issue reopened in SCF after its request
+ * was closed (or after it was first seen Closed): <reopen policy>. */
+enum cfg_reopen_policy {
+	CFG_REOPEN_IGNORE = 0, /* log, count in status, send nothing (default) */
+	CFG_REOPEN_RECREATE,   /* send the issue again: a new Cartegraph request */
+};
+
 /* Where SCF comments that arrive after the create go (<comments route>). */
 enum cfg_comment_route {
 	CFG_COMMENTS_FIELD = 1, /* appended to a field only the gateway writes (default) */
@@ -118,7 +125,9 @@ struct cfg_scf {
 	size_t n_system_accounts; /* SCF user ids whose comments are system comments */
 	int64_t *system_accounts; /* (the org account, the gateway's API user) */
 	char *ca_file;            /* optional (NULL): the system CA store */
-	unsigned line;            /* line of <scf> in the file, 0 if absent */
+	enum cfg_reopen_policy reopen; /* <reopen policy=>; default CFG_REOPEN_IGNORE */
+	unsigned reopen_line;          /* line of <reopen>, 0 if absent */
+	unsigned line;                 /* line of <scf> in the file, 0 if absent */
 };
 
 struct cfg_cartegraph {

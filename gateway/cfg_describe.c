@@ -46,6 +46,10 @@ static void describe_scf(const struct cfg_scf *s, struct buf *o)
 	         s->rate_window, s->per_page);
 	buf_addf(o, "  user agent: %s\n  system comments forwarded: %s\n", s->user_agent, fw);
 	buf_addf(o, "  CA file: %s\n", s->ca_file ? s->ca_file : "(system store)");
+	buf_addf(o, "  reopened after close: %s\n",
+	         s->reopen == CFG_REOPEN_RECREATE
+	             ? "recreate (sent again: a new Cartegraph request)"
+	             : "ignore (logged and counted, not sent)");
 	buf_adds(o, "  system accounts:");
 	if (!s->n_system_accounts)
 		buf_adds(o, " none");
@@ -231,6 +235,8 @@ static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)
 	jdoc_number(d, o, "per_page", s->per_page);
 	jdoc_string(d, o, "user_agent", s->user_agent);
 	jdoc_string(d, o, "ca_file", s->ca_file);
+	jdoc_string(d, o, "reopen_policy",
+	            s->reopen == CFG_REOPEN_RECREATE ? "recreate" : "ignore");
 	fw = jdoc_array(d, o, "forward_system_comments");
 	if (s->forward_system & CFG_SYSCOMMENT_ASSIGNED)
 		jdoc_string(d, fw, NULL, "assigned");

@@ -319,6 +319,8 @@ static void payload_json(struct jdoc *d, cJSON *parent, const struct record *r)
 		const struct record_issue *i = &r->u.issue;
 		cJSON *qs, *cs;
 		add_int(d, j, "issue_id", i->issue_id);
+		if (i->generation > 1)
+			add_int(d, j, "generation", i->generation);
 		add_int(d, j, "request_type_id", i->request_type_id);
 		add_str(d, j, "request_type_title", i->request_type_title);
 		add_str(d, j, "status", i->status);

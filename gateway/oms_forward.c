@@ -113,6 +113,19 @@ static int64_t record_issue_id(const struct record *r)
 	}
 }
 
+/* The generation an issue record asks for and the one an entry tracks:
+ * 1 for an issue's first request, n >= 2 for the request created again
+ * after the issue was reopened in SCF (reopen policy recreate). */
+static int64_t rec_gen(const struct record *r)
+{
+	return r->kind == RECORD_ISSUE && r->u.issue.generation > 1 ? r->u.issue.generation : 1;
+}
+
+static int64_t ent_gen(const struct oms_entry *t)
+{
+	return t && t->gen > 1 ? t->gen : 1;
+}
+
 static void entry_free(struct fw_entry *en)
 {
 	if (!en)
@@ -405,6 +418,8 @@ static void submit_create(struct fw_entry *en)
 	 * on is resolved by a lookup, never by a blind second create. */
 	t->flags |= OMS_T_INTENT;
 	t->type_id = en->rec->u.issue.request_type_id;
+	if (ent_gen(t) < rec_gen(en->rec))
+		t->gen = rec_gen(en->rec);
 	if (oms_track_save(o->track, t, !en->fw->batch_intents, &e) != ERR_OK) {
 		buf_release(&body);
 		fatal(en, &e);
@@ -466,6 +481,8 @@ static void created(struct fw_entry *en, const struct map_cg_request *rq, const 
 	}
 	t->oid = rq->oid;
 	t->type_id = en->rec->u.issue.request_type_id;
+	if (ent_gen(t) < rec_gen(en->rec))
+		t->gen = rec_gen(en->rec);
 	t->flags = (t->flags & ~(unsigned)OMS_T_INTENT) | OMS_T_CREATED | OMS_T_ACKPEND;
 	en->oid = rq->oid;
 	if (oms_track_save(o->track, t, 0, &e) != ERR_OK) {
@@ -537,9 +554,33 @@ static void start_issue(struct fw_entry *en)
 {
 	struct oms *o = en->fw->o;
 	struct oms_entry *t = oms_track_get(o->track, en->issue);
+	int64_t gen = rec_gen(en->rec);
 	struct err e;
 
 	err_clear(&e);
+	if (t && gen < ent_gen(t)) {
+		/* A re-sent record of a request the issue has since replaced. */
+		log_info("effect=none issue=%" PRId64
+		         " record=%s reason=superseded generation=%" PRId64 " tracked=%" PRId64,
+		         en->issue, en->name, gen, ent_gen(t));
+		done(en, "none");
+		return;
+	}
+	if (t && gen > ent_gen(t)) {
+		/* Reopened in SCF after its request was closed, and sent again
+		 * (reopen policy recreate): a new request, tracked in place of
+		 * the old one, which is not polled any more.  The record's own
+		 * generation keeps a repeat of it from creating a third. */
+		log_info("effect=reopen issue=%" PRId64 " generation=%" PRId64
+		         " previous_oid=%" PRId64 " previous_id=%s previous=%s record=%s",
+		         en->issue, gen, t->oid, log_q(t->request_id ? t->request_id : "-"),
+		         (t->flags & OMS_T_CLOSED) ? "closed" : "not-closed", en->name);
+		t->oid = 0;
+		t->flags &= OMS_T_BLOCKED; /* held records stay held */
+		t->ack_seq = t->close_seq = 0;
+		oms_track_set_id(t, NULL);
+		t->gen = gen;
+	}
 	if (t && (t->flags & OMS_T_CREATED)) {
 		en->oid = t->oid;
 		if ((t->flags & OMS_T_ACKPEND) && !(t->flags & OMS_T_CLOSED)) {
@@ -792,13 +833,35 @@ static void on_list(struct fw_entry *en, struct http_response *r)
 	buf_release(&body);
 }
 
+/* The index of the first row whose status is not a closed one; else -1
+ * (open_only) or 0 (the first row, -1 when there is none). */
+static int first_open_row(struct oms *o, const cJSON *rows, int open_only)
+{
+	int n = cJSON_GetArraySize(rows);
+
+	for (int i = 0; i < n; i++) {
+		struct map_cg_request rq;
+		struct err e;
+		int closed;
+
+		if (map_cg_request_cjson(o->cfg, cJSON_GetArrayItem(rows, i), &rq, &e) != ERR_OK)
+			continue;
+		closed = rq.closed;
+		map_cg_request_clear(&rq);
+		if (!closed)
+			return i;
+	}
+	return open_only || n < 1 ? -1 : 0;
+}
+
 static void on_lookup(struct fw_entry *en, struct http_response *r)
 {
 	struct oms *o = en->fw->o;
 	struct map_cg_request rq;
 	cJSON *root, *rows = parse_rows(r->body.data, r->body.len, o->cfg->cg.request_class, &root);
+	int64_t gen = rec_gen(en->rec);
 	struct err e;
-	int n;
+	int n, pick;
 
 	err_clear(&e);
 	if (!rows) {
@@ -806,11 +869,19 @@ static void on_lookup(struct fw_entry *en, struct http_response *r)
 		return;
 	}
 	n = cJSON_GetArraySize(rows);
-	if (n > 1)
+	if (n > 1 && gen == 1)
 		log_warn("event=duplicate-requests issue=%" PRId64 " record=%s requests=%d "
-		         "why=\"Cartegraph requests carry this SCF id; using the first\"",
-		         en->issue, en->name, n);
-	if (n < 1) {
+		         "why=\"Cartegraph requests carry this SCF id; using %s\"",
+		         en->issue, en->name, n,
+		         en->rec->kind == RECORD_ISSUE ? "the first" : "the first not closed");
+	/* An issue re-created after a reopening has its closed requests
+	 * under the same SCF id: only one that is not closed can be the
+	 * one this generation created (before a crash).  A comment or photo
+	 * goes to the open one too. */
+	pick = en->rec->kind != RECORD_ISSUE ? first_open_row(o, rows, 0)
+	       : gen > 1                     ? first_open_row(o, rows, 1)
+	                                     : (n > 0 ? 0 : -1);
+	if (pick < 0) {
 		cJSON_Delete(root);
 		if (en->rec->kind == RECORD_ISSUE)
 			submit_create(en);
@@ -818,7 +889,7 @@ static void on_lookup(struct fw_entry *en, struct http_response *r)
 			temp(en, "issue not known yet (no request carries its SCF id)");
 		return;
 	}
-	if (map_cg_request_cjson(o->cfg, cJSON_GetArrayItem(rows, 0), &rq, &e) != ERR_OK) {
+	if (map_cg_request_cjson(o->cfg, cJSON_GetArrayItem(rows, pick), &rq, &e) != ERR_OK) {
 		cJSON_Delete(root);
 		perm(en, e.msg, r->status, buf_str(&r->body));
 		return;

@@ -5,7 +5,8 @@
  * half knows about its Cartegraph request.  It lives in one directory:
  *   snap.<gen>     all entries, one line each (written atomically)
  *   journal.<gen>  entry lines appended since that snapshot
- * A line is "E issue oid type flags ack_seq close_seq request_id";
+ * A line is "E issue oid type flags ack_seq close_seq request_id [gen]"
+ * (gen only when 2 or more: the request re-created after a reopening);
  * the last line for an issue wins.  Compaction writes snap.<gen+1>,
  * starts journal.<gen+1>, then removes the old pair, so a crash at any
  * point leaves one complete generation.  A torn last journal line (no
@@ -44,6 +45,8 @@ struct oms_entry {
 	uint64_t ack_seq;   /* inbound seq the pending ack was about to take; 0 none */
 	uint64_t close_seq; /* same for the pending close */
 	char *request_id;   /* IDField, or NULL */
+	int64_t gen;        /* the generation of the request tracked (0 or 1: the first;
+	                       n: the one the issue record of generation n created) */
 };
 
 struct oms_track;

@@ -147,21 +147,33 @@ static void format_line(const struct oms_entry *en, char *out, size_t size)
 	for (const char *p = en->request_id ? en->request_id : ""; *p && k + 1 < sizeof(id); p++)
 		id[k++] = (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ? '_' : *p;
 	id[k] = 0;
-	snprintf(out, size, "E %" PRId64 " %" PRId64 " %" PRId64 " %u %" PRIu64 " %" PRIu64 " %s\n",
-	         en->issue, en->oid, en->type_id, en->flags, en->ack_seq, en->close_seq,
-	         k ? id : "-");
+	if (en->gen > 1)
+		snprintf(out, size,
+		         "E %" PRId64 " %" PRId64 " %" PRId64 " %u %" PRIu64 " %" PRIu64
+		         " %s %" PRId64 "\n",
+		         en->issue, en->oid, en->type_id, en->flags, en->ack_seq, en->close_seq,
+		         k ? id : "-", en->gen);
+	else
+		snprintf(out, size,
+		         "E %" PRId64 " %" PRId64 " %" PRId64 " %u %" PRIu64 " %" PRIu64 " %s\n",
+		         en->issue, en->oid, en->type_id, en->flags, en->ack_seq, en->close_seq,
+		         k ? id : "-");
 }
 
 static int parse_line(struct oms_track *t, char *line)
 {
 	struct oms_entry tmp, *en;
 	char id[LINE_MAX_BYTES];
+	int n;
 
 	memset(&tmp, 0, sizeof(tmp));
-	if (sscanf(line, "E %" SCNd64 " %" SCNd64 " %" SCNd64 " %u %" SCNu64 " %" SCNu64 " %255s",
-	           &tmp.issue, &tmp.oid, &tmp.type_id, &tmp.flags, &tmp.ack_seq, &tmp.close_seq,
-	           id) != 7 ||
-	    tmp.issue <= 0)
+	/* The generation is optional: lines written before it existed, and
+	 * those of a first request, end with the request id. */
+	n = sscanf(
+	    line, "E %" SCNd64 " %" SCNd64 " %" SCNd64 " %u %" SCNu64 " %" SCNu64 " %255s %" SCNd64,
+	    &tmp.issue, &tmp.oid, &tmp.type_id, &tmp.flags, &tmp.ack_seq, &tmp.close_seq, id,
+	    &tmp.gen);
+	if (n < 7 || tmp.issue <= 0 || tmp.gen < 0)
 		return -1;
 	en = oms_track_add(t, tmp.issue);
 	if (!en)

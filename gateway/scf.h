@@ -21,11 +21,18 @@
  *     later shows up Open), except one first seen Closed: it is
  *     remembered (S) and its reopening meets the reopen policy like the
  *     reopening of an issue whose request was closed (W).  Reopen policy
- *     ignore: either, seen Open or Acknowledged again, is logged once
- *     (warn, event=reopen-ignored), marked R (counted by `scfgate
- *     status`) and not sent; closed again in SCF, R becomes W.  On W and
- *     R issues, each comment newer than the issue's closed_at is logged
- *     once (event=comment-not-forwarded with the reason) and remembered:
+ *     (cfg scf.reopen) ignore: either, seen Open or Acknowledged again,
+ *     is logged once (warn, event=reopen-ignored), marked R (counted by
+ *     `scfgate status`) and not sent; closed again in SCF, R becomes W.
+ *     Reopen policy recreate: W, S and R seen Open or Acknowledged are
+ *     logged (warn, event=reopen-recreate) and sent again as a new issue
+ *     record of the next generation (record_issue.generation, key
+ *     "issue/<id>/<generation>", its comments and photos with it), for
+ *     which the OMS half creates a new request; the issue is then tracked
+ *     like any other.  On W, S and R issues, each comment newer than the
+ *     issue's closed_at is logged once (event=comment-not-forwarded with
+ *     the reason) and remembered; an issue first seen in a status that
+ *     is not sent is logged (info, event=skip, with its comment count):
  *     no comment is dropped without a log line.
  *   - At the first pass of a run the mapped request types are compared
  *     with those the state remembers ("type/<id>"): a type added to the
@@ -71,7 +78,9 @@
  *     "posted/<issue>/<comment id>" and "posted/<issue>/<epoch>.<16 hex of
  *     the text's SHA-256>" -> "-" for each comment the half posted;
  *     "transitions/<issue>" -> what the issue offered when last read ("a"
- *     acknowledge_url, "c" close_url, "-" none).  posted/ and transitions/
+ *     acknowledge_url, "c" close_url, "-" none); "gen/<issue>" -> the
+ *     generation of its last request when it was re-created (absent: 1;
+ *     kept when write-back closes the issue).  posted/ and transitions/
  *     keys go with the others when write-back closes the issue.
  *   - Saved as one text file, state.<generation>, written with
  *     spool_write_atomic (tmp, fdatasync, rename without replace, fsync of
@@ -189,11 +198,12 @@ struct scf_stats {
 	uint64_t already_done; /* transitions found applied / not allowed */
 	uint64_t wb_failed;
 	uint64_t wb_deferred;
-	uint64_t reopens_ignored; /* issues reopened in SCF after close (policy ignore) */
-	int64_t watermark;        /* epoch seconds, 0 before the first pass */
-	uint64_t quarantined;     /* inbound files the consumer moved to failed/ on its
-	                             own (bad signature, truncated, DOCTYPE...), each
-	                             logged "event=quarantined" */
+	uint64_t reopens_ignored;   /* issues reopened in SCF after close (policy ignore) */
+	uint64_t reopens_recreated; /* the same sent again (policy recreate) */
+	int64_t watermark;          /* epoch seconds, 0 before the first pass */
+	uint64_t quarantined;       /* inbound files the consumer moved to failed/ on its
+	                               own (bad signature, truncated, DOCTYPE...), each
+	                               logged "event=quarantined" */
 };
 
 /* Seconds kept below the server's Date of a complete pass when it moves
@@ -365,13 +375,21 @@ void scf_state_set_alert(struct scf_state *s, int64_t at, const char *reason);
 
 /* ---- write-back backlog (`scfgate status`) ------------------------------ */
 
-/* API calls one inbound record costs (a GET of the issue and the POST). */
-#define SCF_WB_CALLS_PER_RECORD 2
+/* API calls one inbound record costs: the POST alone when a recent pass
+ * read the issue (its status and transitions are in the state), which is
+ * the usual case (the drain follows the pass that fetched the issues, and
+ * an acknowledgment leaves the issue known for its close); a GET first
+ * otherwise (SCF_WB_CALLS_UNKNOWN). */
+#define SCF_WB_CALLS_PER_RECORD 1
+#define SCF_WB_CALLS_UNKNOWN    2
 
-/* Seconds to apply `records` inbound records at the configured rate
- * (<ratePerMinute> calls in any <rateWindowSeconds>), less the one call
- * per poll interval an idle fetch pass takes: the write-back drain
- * yields to each fetch (see scf_run), and both spend the same budget. */
+/* Seconds to apply `records` inbound records at SCF_WB_CALLS_PER_RECORD
+ * each and the configured rate (<ratePerMinute> calls in any
+ * <rateWindowSeconds>), less the one call per poll interval an idle
+ * fetch pass takes: the write-back drain yields to each fetch (see
+ * scf_run), and both spend the same budget.  Records whose issue no
+ * recent pass read take up to SCF_WB_CALLS_UNKNOWN / SCF_WB_CALLS_PER_RECORD
+ * times as long. */
 uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records);
 
 /* SCF timestamp ("2026-02-10T08:15:19-05:00", "...Z", fractions allowed)

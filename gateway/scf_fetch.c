@@ -152,6 +152,20 @@ static void text_hash(const char *text, char out[17])
 	out[16] = '\0';
 }
 
+/* The generation of the issue's last request: 1 unless it was re-created
+ * ("gen/<id>"). */
+static int64_t scf_generation(const struct scf_state *st, int64_t id)
+{
+	char key[64];
+	const char *v;
+	int64_t g;
+
+	snprintf(key, sizeof(key), "gen/%" PRId64, id);
+	v = scf_state_get(st, key);
+	g = v ? strtoll(v, NULL, 10) : 1;
+	return g > 1 ? g : 1;
+}
+
 /* Mark what a committed (or recovered) record stands for as seen. */
 static enum err_status note_record(struct scf_state *st, const struct record *r)
 {
@@ -160,7 +174,18 @@ static enum err_status note_record(struct scf_state *st, const struct record *r)
 
 	switch (r->kind) {
 	case RECORD_ISSUE:
-		s = scf_state_put(st, r->key, status_letter(r->u.issue.status));
+		/* The status lives under "issue/<id>" whatever the record's key
+		 * (a re-created issue's is "issue/<id>/<generation>"). */
+		snprintf(key, sizeof(key), "issue/%" PRId64, r->u.issue.issue_id);
+		s = scf_state_put(st, key, status_letter(r->u.issue.status));
+		if (s == ERR_OK &&
+		    r->u.issue.generation > scf_generation(st, r->u.issue.issue_id)) {
+			char g[24];
+
+			snprintf(key, sizeof(key), "gen/%" PRId64, r->u.issue.issue_id);
+			snprintf(g, sizeof(g), "%" PRId64, r->u.issue.generation);
+			s = scf_state_put(st, key, g);
+		}
 		for (size_t i = 0; s == ERR_OK && i < r->u.issue.n_comments; i++) {
 			const struct record_comment *cm = &r->u.issue.comments[i];
 
@@ -271,8 +296,25 @@ static void drop_own_comments(struct scf_half *h, struct record_issue *is)
 	is->n_comments = k;
 }
 
+/* gen 0: an issue the state does not know; gen >= 2: one reopened in SCF
+ * after its request was closed, sent again (reopen policy recreate), Open
+ * or Acknowledged. */
+/* The status named inside a log line's quoted reason: SeeClickFix's own
+ * words, or a neutral phrase for anything else (the raw value follows,
+ * quoted, in status=). */
+static const char *skip_status_word(const char *status)
+{
+	static const char *const known[] = {"Open", "Acknowledged", "Closed", "Archived"};
+	size_t i;
+
+	for (i = 0; status && i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(status, known[i]) == 0)
+			return known[i];
+	return status ? "in another status" : "without status";
+}
+
 static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, const char *status,
-                                 struct err *e)
+                                 int64_t gen, struct err *e)
 {
 	struct scf_half *h = p->h;
 	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(obj, "request_type");
@@ -282,12 +324,14 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	struct err me;
 	char key[64];
 
-	if (status && strcmp(status, "Closed") == 0 && cfg_request_type(h->c, rt_id)) {
+	if (!gen && status && strcmp(status, "Closed") == 0 && cfg_request_type(h->c, rt_id)) {
 		/* Remembered, so that a later reopening meets the reopen policy
 		 * like the reopening of an issue whose request was closed (an
 		 * unmapped one would not be sent anyway). */
 		h->stats.skipped_not_open++;
-		log_debug("event=skip issue=%" PRId64 " why=\"first seen Closed\"", id);
+		log_info("event=skip issue=%" PRId64 " comments=%d why=\"first seen Closed: not "
+		         "sent, nor its comments\"",
+		         id, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(obj, "comments")));
 		snprintf(key, sizeof(key), "issue/%" PRId64, id);
 		if (scf_state_put(h->st, key, "S") != ERR_OK)
 			return err_set(e, ERR_TEMP, "out of memory");
@@ -295,18 +339,22 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 		return ERR_OK;
 	}
 	if (!status || (strcmp(status, "Open") != 0 &&
-	                !(p->accept_ack && strcmp(status, "Acknowledged") == 0))) {
+	                !((p->accept_ack || gen) && strcmp(status, "Acknowledged") == 0))) {
+		/* Not remembered: logged each time it is read, with its
+		 * comments, which are not sent either. */
 		h->stats.skipped_not_open++;
-		log_debug("event=skip issue=%" PRId64
-		          " status=%s why=\"first seen in this status\"",
-		          id, log_q(status ? status : ""));
+		log_info("event=skip issue=%" PRId64 " comments=%d why=\"first seen %s: not sent, "
+		         "nor its comments\" status=%s",
+		         id, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(obj, "comments")),
+		         skip_status_word(status), log_q(status ? status : ""));
 		return ERR_OK;
 	}
 	if (!cfg_request_type(h->c, rt_id)) {
 		h->stats.skipped_unmapped++;
-		log_info("event=skip issue=%" PRId64 " why=\"request type %" PRId64
-		         " is not mapped\"",
-		         id, rt_id);
+		log_info("event=skip issue=%" PRId64 " comments=%d why=\"request type %" PRId64
+		         " is not mapped%s: not sent, nor its comments\"",
+		         id, cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(obj, "comments")),
+		         rt_id, gen ? " (reopened in SeeClickFix)" : "");
 		return ERR_OK;
 	}
 	s = map_scf_issue_cjson(obj, h->c, &r, &me);
@@ -317,6 +365,21 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 	}
 	if (s != ERR_OK)
 		return err_set(e, s, "%s", me.msg);
+	if (gen) {
+		/* Its own key: the OMS half tells a re-sent record of this
+		 * generation (found, not created twice) from a new one. */
+		snprintf(key, sizeof(key), "issue/%" PRId64 "/%" PRId64, id, gen);
+		if (batch_has(&p->b, key)) {
+			record_free(r); /* read twice in one page */
+			return ERR_OK;
+		}
+		free(r->key);
+		r->u.issue.generation = gen;
+		if (!(r->key = strdup(key))) {
+			record_free(r);
+			return err_set(e, ERR_TEMP, "out of memory");
+		}
+	}
 	drop_own_comments(h, &r->u.issue);
 	if ((s = batch_push(&p->b, r, e)))
 		return s;
@@ -454,6 +517,9 @@ static enum err_status skip_new_comments(struct pass *p, const cJSON *obj, int64
  * again, R returns to W.  Both ways are the same for an issue first seen
  * Closed and for one whose request the crew closed.
  */
+static enum err_status note_transitions(struct pass *p, int64_t id, const cJSON *obj,
+                                        struct err *e);
+
 static enum err_status untracked_issue(struct pass *p, const cJSON *obj, int64_t id, char was,
                                        const char *status, struct err *e)
 {
@@ -463,6 +529,33 @@ static enum err_status untracked_issue(struct pass *p, const cJSON *obj, int64_t
 	char key[64];
 
 	snprintf(key, sizeof(key), "issue/%" PRId64, id);
+	if (open && h->c->scf.reopen == CFG_REOPEN_RECREATE) {
+		/* Sent again as the issue stands (its comments and photos
+		 * with it): the OMS half creates a new request and tracks it
+		 * like any other.  An issue ignored before (R, the policy was
+		 * ignore then) is sent now too. */
+		int64_t gen = scf_generation(h->st, id) + 1;
+		enum err_status s;
+
+		log_warn("event=reopen-recreate issue=%" PRId64 " status=%s generation=%" PRId64
+		         " why=\"reopened in SeeClickFix after %s; the reopen policy is recreate: "
+		         "sent again for a new Cartegraph request\"",
+		         id, log_q(status), gen,
+		         was == 'W'   ? "its request was closed"
+		         : was == 'S' ? "it was first seen Closed"
+		                      : "it was closed (reopening ignored then)");
+		s = new_issue(p, obj, id, status, gen, e);
+		if (s == ERR_OK) {
+			for (size_t i = 0; i < p->b.n; i++)
+				if (p->b.r[i]->kind == RECORD_ISSUE &&
+				    p->b.r[i]->u.issue.issue_id == id) {
+					h->stats.reopens_recreated++;
+					s = note_transitions(p, id, obj, e);
+					break;
+				}
+		}
+		return s;
+	}
 	if (open && was != 'R') {
 		h->stats.reopens_ignored++;
 		log_warn("event=reopen-ignored issue=%" PRId64 " status=%s why=\"reopened in "
@@ -479,7 +572,8 @@ static enum err_status untracked_issue(struct pass *p, const cJSON *obj, int64_t
 		p->dirty = 1;
 	}
 	if (was == 'S' && !open)
-		return ERR_OK; /* never sent: its comments were never forwarded either */
+		return skip_new_comments(p, obj, id,
+		                         "the issue was first seen Closed and never sent", e);
 	return skip_new_comments(p, obj, id,
 	                         open || was == 'R'
 	                             ? "issue reopened after its request was closed (reopen policy "
@@ -512,7 +606,7 @@ static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e
 	snprintf(key, sizeof(key), "issue/%" PRId64, id);
 	was = scf_state_get(p->h->st, key);
 	if (!was) {
-		enum err_status s = new_issue(p, obj, id, status, e);
+		enum err_status s = new_issue(p, obj, id, status, 0, e);
 
 		if (s == ERR_OK && batch_has(&p->b, key))
 			s = note_transitions(p, id, obj, e);

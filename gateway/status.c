@@ -445,10 +445,10 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 		buf_addf(
 		    out,
 		    "write-back backlog: %llu record%s in inbound/new, about %s to apply at %u "
-		    "calls in any %u s (%d calls per record)\n",
+		    "calls in any %u s (%d call per record, %d for an issue no recent pass read)\n",
 		    (unsigned long long)r->wb_records, r->wb_records == 1 ? "" : "s",
 		    r->wb_records ? drain : "0s", r->rate_limit, r->rate_window,
-		    SCF_WB_CALLS_PER_RECORD);
+		    SCF_WB_CALLS_PER_RECORD, SCF_WB_CALLS_UNKNOWN);
 		if (r->rate_error[0])
 			buf_addf(out, "rate budget: cannot read: %s\n", r->rate_error);
 		else

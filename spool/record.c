@@ -30,7 +30,9 @@
 
 /* ---- field tables ------------------------------------------------------ */
 
-enum field_type { F_INT, F_DOUBLE, F_BOOL, F_TEXT, F_QUESTIONS, F_COMMENTS };
+/* F_OPTINT: an int64_t written only when it is not 0 (the schema makes
+ * the element optional), read as F_INT. */
+enum field_type { F_INT, F_OPTINT, F_DOUBLE, F_BOOL, F_TEXT, F_QUESTIONS, F_COMMENTS };
 
 struct field {
 	const char *name;
@@ -53,23 +55,15 @@ static const struct field comment_fields[] = {
 };
 
 static const struct field issue_fields[] = {
-    FLD(record_issue, issue_id, F_INT, 1),
-    FLD(record_issue, request_type_id, F_INT, 1),
-    FLD(record_issue, request_type_title, F_TEXT, 1),
-    FLD(record_issue, status, F_TEXT, 1),
-    FLD(record_issue, summary, F_TEXT, 1),
-    FLD(record_issue, description, F_TEXT, 0),
-    FLD(record_issue, lat, F_DOUBLE, 1),
-    FLD(record_issue, lng, F_DOUBLE, 1),
-    FLD(record_issue, address, F_TEXT, 0),
-    FLD(record_issue, reporter_id, F_INT, 1),
-    FLD(record_issue, reporter_name, F_TEXT, 0),
-    FLD(record_issue, created_at, F_TEXT, 1),
-    FLD(record_issue, updated_at, F_TEXT, 1),
-    FLD(record_issue, html_url, F_TEXT, 0),
-    FLD(record_issue, media_url, F_TEXT, 0),
-    FLD(record_issue, questions, F_QUESTIONS, 0),
-    FLD(record_issue, comments, F_COMMENTS, 0),
+    FLD(record_issue, issue_id, F_INT, 1),        FLD(record_issue, generation, F_OPTINT, 0),
+    FLD(record_issue, request_type_id, F_INT, 1), FLD(record_issue, request_type_title, F_TEXT, 1),
+    FLD(record_issue, status, F_TEXT, 1),         FLD(record_issue, summary, F_TEXT, 1),
+    FLD(record_issue, description, F_TEXT, 0),    FLD(record_issue, lat, F_DOUBLE, 1),
+    FLD(record_issue, lng, F_DOUBLE, 1),          FLD(record_issue, address, F_TEXT, 0),
+    FLD(record_issue, reporter_id, F_INT, 1),     FLD(record_issue, reporter_name, F_TEXT, 0),
+    FLD(record_issue, created_at, F_TEXT, 1),     FLD(record_issue, updated_at, F_TEXT, 1),
+    FLD(record_issue, html_url, F_TEXT, 0),       FLD(record_issue, media_url, F_TEXT, 0),
+    FLD(record_issue, questions, F_QUESTIONS, 0), FLD(record_issue, comments, F_COMMENTS, 0),
     FLD(record_issue, source_json, F_TEXT, 0),
 };
 
@@ -789,6 +783,7 @@ static void fill_fields(struct filler *fl, void *base, const struct field *field
 			continue; /* the schema allows none; ignore rather than guess */
 		switch (f->type) {
 		case F_INT:
+		case F_OPTINT:
 			*AT(base, f, int64_t) = text_int(fl, c);
 			break;
 		case F_DOUBLE:
@@ -1121,6 +1116,10 @@ static void build_fields(struct builder *b, xmlNodePtr parent, int depth, const 
 
 		switch (f->type) {
 		case F_INT:
+		case F_OPTINT:
+			if (f->type == F_OPTINT &&
+			    *(const int64_t *)((const char *)base + f->off) == 0)
+				break;
 			snprintf(num, sizeof(num), "%lld",
 			         (long long)*(const int64_t *)((const char *)base + f->off));
 			add_text(b, parent, depth, f->name, num);

@@ -81,6 +81,11 @@ struct record_comment {
 
 struct record_issue {
 	int64_t issue_id;
+	/* 0: the issue's first request.  n >= 2: the nth, sent when the issue
+	 * was reopened in SCF after its request was closed (reopen policy
+	 * recreate); the key is then "issue/<id>/<n>" and the OMS half creates
+	 * a new request instead of finding the closed one. */
+	int64_t generation;
 	int64_t request_type_id;
 	char *request_type_title;
 	char *status; /* SCF status when fetched ("Open") */

@@ -10,11 +10,14 @@
 #                  applies the good ones only, reads nothing outside the
 #                  spool, and status names each hostile entry
 #   e2e_ops        signals, reload, sd_notify, journald, --log-json
+#   e2e_reopen     an issue reopened in SCF after its request was closed,
+#                  under each reopen policy; a re-sent re-created issue and
+#                  an OMS crash mid-create make no second new request
 #   e2e_soak       SIGKILL of either half at random points under API faults,
 #                  SCFGATE_SOAK_SECONDS long (default 150); exact oracle
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
-  set(e2e_tests status lifecycle soak ops)
+  set(e2e_tests status lifecycle reopen soak ops)
   if(TARGET spool-demo) # hostile.sh forges records with `spool-demo sign`
     list(APPEND e2e_tests hostile)
   endif()
@@ -26,6 +29,7 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   set_tests_properties(e2e_status PROPERTIES TIMEOUT 120)
   set_tests_properties(e2e_ops PROPERTIES TIMEOUT 120)
   set_tests_properties(e2e_lifecycle PROPERTIES TIMEOUT 240)
+  set_tests_properties(e2e_reopen PROPERTIES TIMEOUT 180)
   if(TARGET spool-demo)
     set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 180)
   endif()

@@ -109,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!b || a->oid != b->oid || a->type_id != b->type_id || a->flags != b->flags ||
 		    a->ack_seq != b->ack_seq || a->close_seq != b->close_seq ||
-		    !same_id(a->request_id, b->request_id))
+		    !same_id(a->request_id, b->request_id) ||
+		    (a->gen > 1 ? a->gen : 1) != (b->gen > 1 ? b->gen : 1))
 			abort();
 	}
 	oms_track_free(back);

@@ -674,6 +674,64 @@ static void reopen_ignored_and_comments_logged(void **u)
 	tsim_stop(&s);
 }
 
+/* Comments on issues the half never sent are not forwarded either, and
+ * each such skip has its log line with the reason: an issue first seen
+ * Closed (remembered: its later comments are logged one by one) and one
+ * first seen Acknowledged (not remembered: logged with its comment count
+ * each time it is read). */
+static void never_sent_issue_comments_logged(void **u)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
+	char line[200];
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	int64_t first, q, k;
+
+	(void)u;
+	assert_int_equal(tsim_start(&s, args), 0);
+	assert_int_equal(tenv_init(&t, &s, NULL), 0);
+	first = add_issue(&s, 9101);
+	run_once(&t, &r); /* a watermark: later passes read every status */
+	assert_int_equal((int)r.s.issue_records, 1);
+	advance(&s, 5);
+	q = add_issue(&s, 9101);
+	assert_int_equal(
+	    tsim_add_comment(&s, q, "{\"comment\":\"deep one\",\"kind\":\"resident\"}"), 0);
+	assert_int_equal(tsim_set_status(&s, q, "closed"), 0);
+	k = add_issue(&s, 9101);
+	assert_int_equal(
+	    tsim_add_comment(&s, k, "{\"comment\":\"any news?\",\"kind\":\"resident\"}"), 0);
+	assert_int_equal(tsim_set_status(&s, k, "acknowledged"), 0);
+	buf_reset(&logbuf);
+	run_once(&t, &r);
+	assert_int_equal((int)(r.s.issue_records + r.s.comment_records), 0);
+	snprintf(line, sizeof(line),
+	         "event=skip issue=%" PRId64 " comments=1 why=\"first seen Closed", q);
+	assert_true(log_has(line));
+	snprintf(line, sizeof(line),
+	         "event=skip issue=%" PRId64 " comments=1 why=\"first seen Acknowledged", k);
+	assert_true(log_has(line));
+
+	/* A resident comments on the closed, never sent issue: one line,
+	 * once. */
+	advance(&s, 5);
+	assert_int_equal(
+	    tsim_add_comment(&s, q, "{\"comment\":\"still deep\",\"kind\":\"resident\"}"), 0);
+	buf_reset(&logbuf);
+	run_once(&t, &r);
+	assert_int_equal((int)(r.s.issue_records + r.s.comment_records), 0);
+	snprintf(line, sizeof(line), "event=comment-not-forwarded issue=%" PRId64, q);
+	assert_true(log_has(line));
+	assert_true(log_has("first seen Closed and never sent"));
+	buf_reset(&logbuf);
+	run_once(&t, &r);
+	assert_false(log_has(line));
+	(void)first;
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +742,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(resync_refused_while_running, setup, teardown),
 	    cmocka_unit_test_setup_teardown(added_type_resynced_at_start, setup, teardown),
 	    cmocka_unit_test_setup_teardown(reopen_ignored_and_comments_logged, setup, teardown),
+	    cmocka_unit_test_setup_teardown(never_sent_issue_comments_logged, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

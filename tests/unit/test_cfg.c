@@ -695,7 +695,39 @@ static void test_full_sections(void **state)
 	assert_false(cfg_is_closed_value(c, "Closed"));
 	assert_string_equal(c->messages.ack, "Line one {issue_id}\nline two");
 	assert_int_equal(c->log_level, CFG_LOG_DEBUG);
+	assert_int_equal(c->scf.reopen, CFG_REOPEN_IGNORE); /* the default */
 	cfg_free(c);
+}
+
+/* <scf><reopen policy=>: ignore (default) or recreate; anything else is
+ * refused naming the file and line. */
+static void test_reopen_policy(void **state)
+{
+	struct cfg *c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load(minimal("    <reopen policy=\"recreate\"/>\n", NULL, NULL),
+	                      CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_OK);
+	assert_int_equal(c->scf.reopen, CFG_REOPEN_RECREATE);
+	assert_true(c->scf.reopen_line > 0);
+	cfg_free(c);
+	assert_int_equal(load(minimal("    <reopen policy=\"ignore\"/>\n", NULL, NULL),
+	                      CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_OK);
+	assert_int_equal(c->scf.reopen, CFG_REOPEN_IGNORE);
+	cfg_free(c);
+	assert_int_equal(load(minimal("    <reopen/>\n", NULL, NULL), CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_OK);
+	assert_int_equal(c->scf.reopen, CFG_REOPEN_IGNORE);
+	cfg_free(c);
+	assert_int_equal(load(minimal("    <reopen policy=\"reopen\"/>\n", NULL, NULL),
+	                      CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:"));
+	assert_non_null(strstr(e.msg, "reopen"));
+	assert_non_null(strstr(e.msg, "policy"));
 }
 
 static void test_read_secret(void **state)
@@ -1435,6 +1467,7 @@ int main(void)
 	    cmocka_unit_test(test_parser_refusals),
 	    cmocka_unit_test(test_files_must_exist),
 	    cmocka_unit_test(test_full_sections),
+	    cmocka_unit_test(test_reopen_policy),
 	    cmocka_unit_test(test_read_secret),
 	    cmocka_unit_test(test_csv_import_roundtrip),
 	    cmocka_unit_test(test_csv_errors),

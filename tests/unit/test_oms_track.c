@@ -90,6 +90,19 @@ static void test_reopen_last_line_wins(void **state)
 	assert_int_equal(en->ack_seq, 9);
 	assert_string_equal(en->request_id, "SR_12"); /* one token on disk */
 	assert_null(oms_track_get(t, 43));
+	assert_int_equal(en->gen, 0);
+	/* A re-created request's generation is kept; a line without one
+	 * (the first request) reads as 0. */
+	en->gen = 2;
+	en->oid = 8;
+	assert_int_equal(oms_track_save(t, en, 1, NULL), ERR_OK);
+	en = oms_track_add(t, 44);
+	assert_int_equal(oms_track_save(t, en, 1, NULL), ERR_OK);
+	oms_track_free(t);
+	t = open_track();
+	assert_int_equal(oms_track_get(t, 42)->gen, 2);
+	assert_int_equal(oms_track_get(t, 42)->oid, 8);
+	assert_int_equal(oms_track_get(t, 44)->gen, 0);
 	oms_track_free(t);
 }
 
