@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "log.h"
 #include "oms.h"
+#include "sig.h"
 
 static const char usage_text[] =
     "usage: scfgate oms --config FILE [--once] [--json] [--log-json]\n"
@@ -61,9 +62,9 @@ static void print_json(const struct oms_counts *n, size_t tracked)
 {
 	printf("{\"applied\":%zu,\"failed\":%zu,\"held\":%zu,\"waiting\":%zu,\"acks\":%zu,"
 	       "\"closes\":%zu,\"polled\":%zu,\"notes_appends\":%zu,\"quarantined\":%zu,"
-	       "\"tracked_open\":%zu}\n",
+	       "\"tracked_open\":%zu,\"signature_checks\":%lu}\n",
 	       n->applied, n->failed, n->held, n->waiting, n->acks, n->closes, n->polled,
-	       n->notes_appends, n->quarantined, tracked);
+	       n->notes_appends, n->quarantined, tracked, sig_verify_count());
 }
 
 int cmd_oms(int argc, char **argv)
