@@ -481,6 +481,13 @@ struct spool_stats {
 	 * found (raw bytes: escape them before showing them). */
 	size_t strangers;
 	char stranger[SPOOL_STRANGERS_SHOWN][256];
+	/* Files in new/ the consumer had to quarantine but could not move to
+	 * failed/ (not writable, say): how many, and the first few record
+	 * names with the reason and what stopped the move.  They need an
+	 * operator: status asks for attention. */
+	size_t stuck;
+	char stuck_name[SPOOL_STRANGERS_SHOWN][RECORD_NAME_MAX];
+	char stuck_why[SPOOL_STRANGERS_SHOWN][ERR_MSG_MAX];
 };
 
 /* Scan the queue (reads directories; for status and `spool stat`).

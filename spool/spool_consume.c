@@ -190,10 +190,57 @@ static void unlink_why(const char *dir, const char *fname)
 		unlink(path);
 }
 
-/* Move dir/name to failed/ with a .why; the queue then moves on. */
+/*
+ * What could not be quarantined is recorded in state/stuck-NAME for
+ * status (ATTENTION, with the reason), and forgotten once it moved.
+ * name is a record name (the consumer takes no other), so the state
+ * file's name is safe.
+ */
+static void stuck_note(struct spool_consumer *c, const char *name, const char *reason,
+                       const struct err *why)
+{
+	char fname[RECORD_NAME_MAX + 16], text[2 * ERR_MSG_MAX + 64];
+	int n;
+
+	snprintf(fname, sizeof(fname), SPOOL_STUCK_PREFIX "%s", name);
+	if (!why) {
+		char path[SPOOL_PATH_MAX];
+		if (spool_join(path, c->q.dir[SPOOL_STATE], fname, NULL) == ERR_OK)
+			unlink(path);
+		return;
+	}
+	n = snprintf(text, sizeof(text), "%s; cannot be moved to failed/: %s\n", reason, why->msg);
+	if (n > 0)
+		spool_write_atomic(c->q.dir[SPOOL_TMP], c->q.dir[SPOOL_STATE], fname, text,
+		                   (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1, 0,
+		                   NULL);
+}
+
+static enum err_status quarantine_move(struct spool_consumer *c, enum spool_dir from,
+                                       const char *name, const char *base, const char *reason,
+                                       const char *sha, struct err *e);
+
+/* Move dir/name to failed/ with a .why; the queue then moves on.  When
+ * it cannot be moved, status says so (stuck_note). */
 static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from, const char *name,
                                   const char *base, const char *reason, const char *sha,
                                   struct err *e)
+{
+	struct err me;
+	enum err_status st;
+
+	err_clear(&me);
+	st = quarantine_move(c, from, name, base, reason, sha, &me);
+	if (from == SPOOL_NEW)
+		stuck_note(c, name, reason, st == ERR_OK ? NULL : &me);
+	if (st != ERR_OK)
+		err_set(e, st, "%s", me.msg);
+	return st;
+}
+
+static enum err_status quarantine_move(struct spool_consumer *c, enum spool_dir from,
+                                       const char *name, const char *base, const char *reason,
+                                       const char *sha, struct err *e)
 {
 	char fname[RECORD_NAME_MAX + 32], src[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX];
 	struct spool_why why = {.reason = reason};

@@ -761,6 +761,47 @@ static void test_read_ahead_verified_once(void **state)
 	spool_consumer_free(c);
 }
 
+/*
+ * A FIFO under the next record's name that cannot be moved to failed/
+ * (failed/ is not a directory here; read-only or full in real life) is
+ * recorded for status with its reason, and forgotten once it moved.
+ */
+static void test_cannot_quarantine_is_reported(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX], failed[SPOOL_PATH_MAX], aside[SPOOL_PATH_MAX + 8];
+	struct spool_consumer *c;
+	struct spool_stats ss;
+	struct spool_item *it;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 2);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	c = consumer(f, 2);
+	snprintf(failed, sizeof(failed), "%s/inbound/failed", f->root);
+	snprintf(aside, sizeof(aside), "%s.aside", failed);
+	assert_int_equal(rename(failed, aside), 0);
+	tsu_write(failed, "not a directory", 15);
+	assert_int_not_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &ss, &e), ERR_OK);
+	assert_int_equal(ss.stuck, 1);
+	assert_string_equal(ss.stuck_name[0], "00000000000000000001-oms.xml");
+	if (!strstr(ss.stuck_why[0], "a FIFO, not a regular file: never read; cannot be moved "
+	                             "to failed/: "))
+		fail_msg("why: %s", ss.stuck_why[0]);
+	/* failed/ works again: moved, and no longer reported. */
+	assert_int_equal(unlink(failed), 0);
+	assert_int_equal(rename(aside, failed), 0);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &ss, &e), ERR_OK);
+	assert_int_equal(ss.stuck, 0);
+	spool_consumer_free(c);
+}
+
 /* Cut short in transit beyond the grace: quarantined; the whole copy
  * arriving later is applied, not called a conflict. */
 static void test_late_complete_copy(void **state)
@@ -1572,6 +1613,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_far_ahead_quarantined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace_ignores_future_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_ahead_verified_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cannot_quarantine_is_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
