@@ -11,11 +11,12 @@
 # sequence far ahead, names with a line break, an escape sequence and
 # invalid UTF-8; and bundles carrying a bomb, a record of the wrong kind,
 # an attribute bomb as the manifest, or a FIFO given as the bundle; later,
-# copies under the names of applied records (half of one: invalid after the grace period, not a conflict; a
-# forged one that verifies: a conflict).  Then the OMS half runs (`oms --once`
-# under a timeout) and: every good issue has exactly one request, nothing
-# forged is applied, the canaries outside the spool are never read, and
-# `status` exits 1 naming every hostile entry, escaped.
+# copies under the names of applied records (half of one: invalid after the
+# grace period, not a conflict; a forged one that verifies: a conflict).
+# Then the OMS half runs (`oms --once` under a timeout) and: every good
+# issue has exactly one request, nothing forged is applied, the canaries
+# outside the spool are never read, and `status` exits 1 naming every
+# hostile entry, escaped.
 set -uo pipefail
 build=${1:?usage: hostile.sh BUILD_DIR}
 . "$(dirname "$0")/../../tools/e2e/lib.sh"
