@@ -226,7 +226,8 @@ enum err_status xmlgate_feed(struct xmlgate *g, const char *bytes, size_t len, s
 
 	if (g->refused)
 		return err_set(e, ERR_PERM, "refused before");
-	if (len > g->lim->max_bytes - g->bytes || g->bytes + len > g->lim->max_bytes) {
+	/* g->bytes never exceeds max_bytes, so the subtraction cannot wrap. */
+	if (len > g->lim->max_bytes - g->bytes) {
 		g->refused = 1;
 		return err_set(e, ERR_PERM, "%zu bytes, over the %zu-byte limit",
 		               len > SIZE_MAX - g->bytes ? SIZE_MAX : g->bytes + len,
