@@ -13,6 +13,7 @@
 #include "log.h"
 #include "notify.h"
 #include "oms.h"
+#include "sig.h"
 #include "sigs.h"
 
 static const char usage_text[] =
@@ -59,9 +60,9 @@ static void print_json(const struct oms_counts *n, size_t tracked)
 {
 	printf("{\"applied\":%zu,\"failed\":%zu,\"held\":%zu,\"waiting\":%zu,\"acks\":%zu,"
 	       "\"closes\":%zu,\"polled\":%zu,\"notes_appends\":%zu,\"quarantined\":%zu,"
-	       "\"tracked_open\":%zu}\n",
+	       "\"tracked_open\":%zu,\"signature_checks\":%lu}\n",
 	       n->applied, n->failed, n->held, n->waiting, n->acks, n->closes, n->polled,
-	       n->notes_appends, n->quarantined, tracked);
+	       n->notes_appends, n->quarantined, tracked, sig_verify_count());
 }
 
 static void add_counts(struct oms_counts *t, const struct oms_counts *n)

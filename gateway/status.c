@@ -43,6 +43,8 @@ struct status_queue {
 	struct status_list failed;
 	struct status_list held;
 	char strangers[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(255)]; /* escaped */
+	/* "NAME: reason" of files that could not be quarantined, escaped */
+	char stuck[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(RECORD_NAME_MAX + ERR_MSG_MAX)];
 };
 
 struct status_report {
@@ -135,6 +137,11 @@ static void collect_queue(struct status_report *r, struct status_queue *q)
 	q->readable = 1;
 	for (size_t i = 0; i < q->st.strangers && i < SPOOL_STRANGERS_SHOWN; i++)
 		cli_escape(q->st.stranger[i], q->strangers[i], sizeof(q->strangers[i]));
+	for (size_t i = 0; i < q->st.stuck && i < SPOOL_STRANGERS_SHOWN; i++) {
+		char raw[RECORD_NAME_MAX + ERR_MSG_MAX + 4];
+		snprintf(raw, sizeof(raw), "%s: %s", q->st.stuck_name[i], q->st.stuck_why[i]);
+		cli_escape(raw, q->stuck[i], sizeof(q->stuck[i]));
+	}
 	if (q->st.count[SPOOL_FAILED] &&
 	    spool_list(r->root, q->name, SPOOL_FAILED, list_one, &x, &e) != ERR_OK)
 		snprintf(q->error, sizeof(q->error), "%s", e.msg);
@@ -215,7 +222,7 @@ static void collect_oms_state(struct status_report *r, const struct cfg *c)
 
 static void make_summary(struct status_report *r)
 {
-	size_t failed = 0, used = 0, strangers = 0;
+	size_t failed = 0, used = 0, strangers = 0, stuck = 0;
 	int alarmed = 0, unreadable = 0;
 	char *p = r->summary;
 	size_t cap = sizeof(r->summary);
@@ -225,8 +232,10 @@ static void make_summary(struct status_report *r)
 		alarmed += r->q[i].st.gap.active && r->q[i].st.gap.alarmed;
 		unreadable += !r->q[i].readable;
 		strangers += r->q[i].st.strangers;
+		stuck += r->q[i].st.stuck;
 	}
-	if (!failed && !alarmed && !unreadable && !strangers && r->state_ok && !r->alert_at) {
+	if (!failed && !alarmed && !unreadable && !strangers && !stuck && r->state_ok &&
+	    !r->alert_at) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
@@ -254,6 +263,14 @@ static void make_summary(struct status_report *r)
 			    r->q[i].st.strangers, r->q[i].st.strangers == 1 ? "" : "s",
 			    r->q[i].name, r->q[i].st.strangers == 1 ? "is" : "are",
 			    r->q[i].strangers[0], r->q[i].st.strangers == 1 ? "it" : "them");
+	for (int i = 0; i < 2 && used < cap; i++)
+		if (r->q[i].st.stuck)
+			used +=
+			    (size_t)snprintf(p + used, cap - used,
+			                     " %zu file%s in %s/new cannot be quarantined (first: "
+			                     "%.300s);",
+			                     r->q[i].st.stuck, r->q[i].st.stuck == 1 ? "" : "s",
+			                     r->q[i].name, r->q[i].stuck[0]);
 	if (unreadable && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " a queue cannot be read;");
 	if (!r->state_ok && used < cap)
@@ -381,6 +398,14 @@ static void text_queue(const struct status_report *r, const struct status_queue 
 		         st->strangers);
 		for (size_t i = 0; i < st->strangers && i < SPOOL_STRANGERS_SHOWN; i++)
 			buf_addf(out, "    '%s'\n", q->strangers[i]);
+	}
+	if (st->stuck) {
+		buf_addf(out,
+		         "  cannot be quarantined (failed/ refused the move; fix it or move them "
+		         "by hand): %zu\n",
+		         st->stuck);
+		for (size_t i = 0; i < st->stuck && i < SPOOL_STRANGERS_SHOWN; i++)
+			buf_addf(out, "    %s\n", q->stuck[i]);
 	}
 	text_list(out, "failed", &q->failed, st->count[SPOOL_FAILED]);
 	text_list(out, "held", &q->held, st->count[SPOOL_HOLD]);
@@ -522,6 +547,14 @@ static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
 		a = jdoc_array(d, o, "not_record_names");
 		for (size_t i = 0; a && i < st->strangers && i < SPOOL_STRANGERS_SHOWN; i++)
 			jdoc_string(d, a, NULL, q->strangers[i]);
+	}
+	if (st->stuck) {
+		cJSON *a;
+
+		jdoc_number(d, o, "cannot_quarantine", (double)st->stuck);
+		a = jdoc_array(d, o, "cannot_quarantine_entries");
+		for (size_t i = 0; a && i < st->stuck && i < SPOOL_STRANGERS_SHOWN; i++)
+			jdoc_string(d, a, NULL, q->stuck[i]);
 	}
 	json_list(d, o, "failed", &q->failed);
 	json_list(d, o, "held", &q->held);

@@ -31,6 +31,17 @@
  *     mismatch is reported as "signed by another key").  With a record
  *     key, each record must also decode and verify, and say the producer
  *     and sequence its name says.
+ *   - Nothing is parsed before the manifest signature verified (when a
+ *     public key is given): a first read only hashes the records and the
+ *     manifest and checks manifest.sig, then a second read, whose every
+ *     record must have the bytes the first one hashed, parses the
+ *     manifest and decodes the records.  Without a key (listing) there
+ *     is one read.
+ *   - The manifest passes the lexical gate (xmlgate.h) as it streams, so
+ *     libxml2 never sees a chunk the gate refused: at most 256 bytes per
+ *     record entry plus 64 KiB, 64 attributes and 8 namespace
+ *     declarations per element, depth 64, no <!DOCTYPE> or other
+ *     declaration.
  *   - Any failure is ERR_PERM (ERR_TEMP for I/O on the bundle file) and
  *     the message names the entry and what was wrong.
  *   - The entry callback sees each record BEFORE the manifest at the end

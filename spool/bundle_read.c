@@ -3,6 +3,7 @@
  * without ever extracting anything (see "Reading contract" in bundle.h).
  */
 #include "bundle_int.h"
+#include "xmlgate.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -112,6 +113,17 @@ static void schema_load(void)
 
 enum phase { PH_RECORDS, PH_MANIFEST_READ, PH_SIGNED };
 
+/*
+ * What one pass over the archive does.  With a public key nothing is
+ * parsed before the manifest signature verified: a RAW pass only hashes
+ * the records and the manifest (through the lexical gate) and checks the
+ * signature, then a FULL pass, whose every record must have the bytes
+ * the RAW pass hashed, parses the manifest and decodes the records.
+ * RECHECK is an acting caller's second read (expect from its own FULL
+ * read): the bytes are compared, not decoded again.
+ */
+enum pass { PASS_RAW, PASS_FULL, PASS_RECHECK };
+
 struct rd {
 	const struct bundle_read_opts *o;
 	struct bundle_limits lim;
@@ -120,6 +132,8 @@ struct rd {
 	struct bundle_table t; /* rows seen (pass 1) */
 	const struct bundle_table *ref;
 	struct bundle_info *info;
+	enum pass pass;
+	int decode; /* decode and verify each record (record_pub, FULL pass) */
 	enum phase phase;
 	size_t n_records;
 	char last_name[RECORD_NAME_MAX];
@@ -132,6 +146,8 @@ struct rd {
 	char head[sizeof(BUNDLE_MANIFEST_HEAD)];
 	size_t head_len;
 	int mf_io_err;
+	struct xmlgate_limits gate_lim;
+	struct xmlgate gate;
 	char mf_sha[65];
 	size_t mf_entries;
 	struct err *e;
@@ -347,23 +363,18 @@ static enum err_status on_record(struct rd *r, const char *name)
 	if (r->expect && !row_is(r->expect, r->n_records, seq, producer, r->data.len, sha))
 		return fail(r, ERR_PERM, "entry '%s': differs from the bundle verified before",
 		            name);
-	/* A second pass (expect) has just matched these bytes to ones the
-	 * first pass verified: SHA-256 makes verifying them again moot. */
-	if (r->o->record_pub && !r->expect &&
-	    (st = check_record_content(r, name, seq, producer)) != ERR_OK)
+	/* Decoded only in the FULL pass, after the signature verified; a
+	 * RECHECK has just matched these bytes to ones a FULL pass decoded:
+	 * SHA-256 makes decoding them again moot. */
+	if (r->decode && (st = check_record_content(r, name, seq, producer)) != ERR_OK)
 		return st;
 	if (!r->expect && table_push(&r->t, seq, producer, r->data.len, sha) != 0)
 		return fail(r, ERR_TEMP, "entry '%s': out of memory", name);
 	r->n_records++;
-	if (!r->o->fn)
+	if (!r->o->fn || r->pass == PASS_RAW)
 		return ERR_OK;
-	ent = (struct bundle_entry){name,
-	                            seq,
-	                            producer,
-	                            r->data.len,
-	                            hex,
-	                            r->data.data,
-	                            r->o->record_pub && !r->expect ? r->last_kind : 0};
+	ent = (struct bundle_entry){
+	    name, seq, producer, r->data.len, hex, r->data.data, r->decode ? r->last_kind : 0};
 	st = r->o->fn(&ent, r->o->ctx, r->e);
 	if (st != ERR_OK)
 		r->e_set = 1;
@@ -376,6 +387,7 @@ static int mf_read(void *ctx, char *out, int len)
 {
 	struct rd *r = ctx;
 	la_ssize_t n = archive_read_data(r->a, out, (size_t)len);
+	struct err ge;
 
 	if (n < 0) {
 		archive_fail(r, BUNDLE_MANIFEST_NAME, "reading data");
@@ -396,6 +408,14 @@ static int mf_read(void *ctx, char *out, int len)
 		fail(r, ERR_PERM,
 		     "entry 'manifest.xml': does not start with the manifest "
 		     "declaration and root element (DTDs are not allowed)");
+		r->mf_io_err = 1;
+		return -1;
+	}
+	/* libxml2 sees only what the gate let through. */
+	err_clear(&ge);
+	if ((n > 0 ? xmlgate_feed(&r->gate, out, (size_t)n, &ge) : xmlgate_finish(&r->gate, &ge)) !=
+	    ERR_OK) {
+		fail(r, ERR_PERM, "entry 'manifest.xml': %s", ge.msg);
 		r->mf_io_err = 1;
 		return -1;
 	}
@@ -587,6 +607,12 @@ static enum err_status on_manifest(struct rd *r, struct archive_entry *ae)
 	r->md = EVP_MD_CTX_new();
 	if (!r->md || !EVP_DigestInit_ex(r->md, EVP_sha256(), NULL))
 		return fail(r, ERR_TEMP, "manifest.xml: out of memory");
+	/* Bounded like a record: size (mf_cap), attributes and namespace
+	 * declarations per element, depth, no declarations. */
+	xmlgate_limits_default(&r->gate_lim, (size_t)r->mf_cap);
+	xmlgate_init(&r->gate, &r->gate_lim);
+	if (r->pass == PASS_RAW) /* hashed and gated, not parsed */
+		goto digest;
 	x = xmlReaderForIO(mf_read, NULL, r, BUNDLE_MANIFEST_NAME, "UTF-8",
 	                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!x)
@@ -606,6 +632,7 @@ static enum err_status on_manifest(struct rd *r, struct archive_entry *ae)
 		st = fail(r, ERR_PERM, "entry 'manifest.xml': not valid against manifest.xsd");
 		goto out;
 	}
+digest:
 	/* Whatever the parser did not need still counts for the digest. */
 	{
 		char rest[4096];
@@ -614,7 +641,7 @@ static enum err_status on_manifest(struct rd *r, struct archive_entry *ae)
 		if (rc < 0)
 			goto out_fail;
 	}
-	if (r->mf_entries != r->ref->n) {
+	if (r->pass != PASS_RAW && r->mf_entries != r->ref->n) {
 		st = fail(r, ERR_PERM,
 		          "manifest.xml: lists %zu entries, the bundle carries %zu record files",
 		          r->mf_entries, r->ref->n);
@@ -721,16 +748,17 @@ static enum err_status walk(struct rd *r)
 		return fail(r, ERR_PERM, "no manifest.xml in the bundle (truncated?)");
 	if (r->phase == PH_MANIFEST_READ)
 		return fail(r, ERR_PERM, "no manifest.sig in the bundle (truncated?)");
-	if (r->info->kind == BUNDLE_ACK && r->n_records > 0)
+	if (r->pass != PASS_RAW && r->info->kind == BUNDLE_ACK && r->n_records > 0)
 		return fail(r, ERR_PERM, "an acknowledgment bundle must not carry records");
 	r->info->n_entries = r->n_records;
 	r->info->total_bytes = r->total;
 	return ERR_OK;
 }
 
-enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
-                                const struct bundle_read_opts *o, const struct bundle_table *expect,
-                                struct bundle_table *out, struct bundle_info *info, struct err *e)
+static enum err_status read_pass(const char *path, const void *mem, size_t len,
+                                 const struct bundle_read_opts *o, enum pass pass,
+                                 const struct bundle_table *expect, struct bundle_table *out,
+                                 struct bundle_info *info, struct err *e)
 {
 	struct bundle_info local;
 	struct rd r;
@@ -744,6 +772,8 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 	r.o = o;
 	r.e = e;
 	r.expect = expect;
+	r.pass = pass;
+	r.decode = pass == PASS_FULL && o->record_pub;
 	r.info = info;
 	buf_init(&r.data, BUNDLE_MAX_ENTRY_BYTES);
 	if (o->limits)
@@ -802,6 +832,30 @@ out:
 	bundle_table_release(&r.t);
 	if (info == &local || st != ERR_OK)
 		bundle_info_release(info);
+	return st;
+}
+
+enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
+                                const struct bundle_read_opts *o, const struct bundle_table *expect,
+                                struct bundle_table *out, struct bundle_info *info, struct err *e)
+{
+	struct bundle_table t;
+	enum err_status st;
+
+	if (expect)
+		return read_pass(path, mem, len, o, PASS_RECHECK, expect, NULL, info, e);
+	if (!o->pub) /* listing: nothing to verify first */
+		return read_pass(path, mem, len, o, PASS_FULL, NULL, out, info, e);
+	if (info) /* released by callers on any outcome */
+		memset(info, 0, sizeof(*info));
+	memset(&t, 0, sizeof(t));
+	st = read_pass(path, mem, len, o, PASS_RAW, NULL, &t, NULL, e);
+	if (st == ERR_OK)
+		st = read_pass(path, mem, len, o, PASS_FULL, &t, NULL, info, e);
+	if (st == ERR_OK && out)
+		*out = t;
+	else
+		bundle_table_release(&t);
 	return st;
 }
 

@@ -280,6 +280,79 @@ void record_free(struct record *r)
 	free(r);
 }
 
+/*
+ * Replace every pointer the fields of base hold (copied from another
+ * record) by a copy of its own; one that cannot be copied becomes NULL
+ * (and its count 0), so record_free is always safe.  0, or -1 when
+ * anything could not be copied.
+ */
+static int fields_dup(void *base, const struct field *fields, size_t n)
+{
+	struct record_issue *is = base;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct field *f = &fields[i];
+
+		if (f->type == F_TEXT) {
+			char **p = AT(base, f, char *);
+			if (*p && !(*p = strdup(*p)))
+				rc = -1;
+		} else if (f->type == F_QUESTIONS && is->questions) {
+			const struct record_qa *from = is->questions;
+			is->questions = calloc(is->n_questions, sizeof(*is->questions));
+			if (!is->questions) {
+				is->n_questions = 0;
+				rc = -1;
+				continue;
+			}
+			for (size_t q = 0; q < is->n_questions; q++) {
+				if (from[q].question &&
+				    !(is->questions[q].question = strdup(from[q].question)))
+					rc = -1;
+				if (from[q].answer &&
+				    !(is->questions[q].answer = strdup(from[q].answer)))
+					rc = -1;
+			}
+		} else if (f->type == F_COMMENTS && is->comments) {
+			const struct record_comment *from = is->comments;
+			size_t nc = is->n_comments;
+			is->comments = calloc(nc, sizeof(*is->comments));
+			if (!is->comments) {
+				is->n_comments = 0;
+				rc = -1;
+				continue;
+			}
+			memcpy(is->comments, from, nc * sizeof(*from));
+			for (size_t k = 0; k < nc; k++)
+				if (fields_dup(&is->comments[k], comment_fields,
+				               sizeof(comment_fields) /
+				                   sizeof(comment_fields[0])) != 0)
+					rc = -1;
+		}
+	}
+	return rc;
+}
+
+struct record *record_dup(const struct record *r)
+{
+	const struct kind_desc *d = r ? kind_desc(r->kind) : NULL;
+	struct record *c;
+	int rc;
+
+	if (!d || !(c = malloc(sizeof(*c))))
+		return NULL;
+	*c = *r;
+	rc = fields_dup(&c->u, d->fields, d->n_fields);
+	if (c->key && !(c->key = strdup(c->key)))
+		rc = -1;
+	if (rc != 0) {
+		record_free(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* ---- the schema, parsed once ------------------------------------------- */
 
 static pthread_once_t schema_once = PTHREAD_ONCE_INIT;

@@ -153,6 +153,8 @@ struct record {
 /* A zeroed record of the given kind (format version set), or NULL. */
 struct record *record_new(enum record_kind kind);
 void record_free(struct record *r);
+/* A deep copy (record_free), or NULL when out of memory. */
+struct record *record_dup(const struct record *r);
 
 /* "issue", "comment", "attachment", "ack", "close"; NULL if invalid. */
 const char *record_kind_name(enum record_kind kind);

@@ -51,6 +51,9 @@ enum err_status sig_sign(const struct sig_key *k, const void *msg, size_t len,
                          unsigned char sig[SIG_BYTES], struct err *e);
 enum err_status sig_verify(const struct sig_key *k, const void *msg, size_t len,
                            const unsigned char sig[SIG_BYTES], struct err *e);
+/* Signature checks sig_verify made in this process so far (any thread):
+ * what tests and the OMS half's --once report count "verified once" by. */
+unsigned long sig_verify_count(void);
 
 /* SHA-256 of data as 64 lowercase hex digits + NUL. */
 void sig_sha256_hex(const void *data, size_t len, char out[65]);

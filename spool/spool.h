@@ -329,9 +329,32 @@ struct spool_consumer_stats {
 	size_t quarantined; /* files moved to failed/ by the consumer itself */
 	size_t decodes;     /* record files read and parsed (a file that failed and
 	                       has not changed is not parsed again) */
+	size_t reused;      /* claims that took the record spool_read_ahead had
+	                       verified (the file unchanged): not read again */
 };
 
 void spool_consumer_stats(const struct spool_consumer *c, struct spool_consumer_stats *out);
+
+/* Records spool_read_ahead keeps for their claims; more drop the oldest
+ * (whose claim then reads and verifies again). */
+#define SPOOL_AHEAD_MAX 1024
+
+/*
+ * Read new/NAME ahead of its claim, for a caller that works ahead of the
+ * queue (the OMS half's window): read safely, gated, parsed and verified
+ * exactly as a claim would, but left in new/, and nothing quarantined
+ * (the claim decides).  ERR_OK: *out is the caller's own copy
+ * (record_free).  Else ERR_PERM (not a record name, not a good record,
+ * or its content names another producer or sequence) or ERR_TEMP (not
+ * there, unreadable, out of memory); a bad file is remembered like at a
+ * claim, so it is not parsed again while unchanged.
+ * The verified record is kept with the file's identity (device, inode,
+ * size, mtime, ctime): the claim of NAME takes it without reading,
+ * parsing or verifying again while the file is unchanged, and reads and
+ * verifies it afresh if anything changed (replaced, rewritten, touched).
+ */
+enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, struct record **out,
+                                 struct err *e);
 
 /* cur/NAME -> done/NAME; frees the item. */
 enum err_status spool_complete(struct spool_consumer *c, struct spool_item *it, struct err *e);
@@ -458,6 +481,13 @@ struct spool_stats {
 	 * found (raw bytes: escape them before showing them). */
 	size_t strangers;
 	char stranger[SPOOL_STRANGERS_SHOWN][256];
+	/* Files in new/ the consumer had to quarantine but could not move to
+	 * failed/ (not writable, say): how many, and the first few record
+	 * names with the reason and what stopped the move.  They need an
+	 * operator: status asks for attention. */
+	size_t stuck;
+	char stuck_name[SPOOL_STRANGERS_SHOWN][RECORD_NAME_MAX];
+	char stuck_why[SPOOL_STRANGERS_SHOWN][ERR_MSG_MAX];
 };
 
 /* Scan the queue (reads directories; for status and `spool stat`).

@@ -316,6 +316,42 @@ static void find_gap(const struct spool_q *q, unsigned alarm, struct spool_stats
 		closedir(sd);
 }
 
+/* state/stuck-NAME notes (spool_consume.c) whose new/NAME is still there. */
+static void count_stuck(const struct spool_q *q, struct spool_stats *st)
+{
+	const size_t plen = strlen(SPOOL_STUCK_PREFIX);
+	struct dirent *de;
+	DIR *dh = opendir(q->dir[SPOOL_STATE]);
+
+	while (dh && (de = readdir(dh)) != NULL) {
+		char path[SPOOL_PATH_MAX];
+		const char *why;
+		const char *name = de->d_name + plen;
+		struct buf b;
+		int missing = 0;
+		size_t i = st->stuck;
+
+		if (strncmp(de->d_name, SPOOL_STUCK_PREFIX, plen) != 0 || !is_record_name(name) ||
+		    spool_join(path, q->dir[SPOOL_NEW], name, NULL) != ERR_OK ||
+		    access(path, F_OK) != 0)
+			continue;
+		st->stuck++;
+		if (i >= SPOOL_STRANGERS_SHOWN)
+			continue;
+		snprintf(st->stuck_name[i], sizeof(st->stuck_name[i]), "%s", name);
+		buf_init(&b, sizeof(st->stuck_why[i]) * 2);
+		if (spool_join(path, q->dir[SPOOL_STATE], de->d_name, NULL) == ERR_OK &&
+		    spool_read_file(path, &b, &missing, NULL) == ERR_OK) {
+			why = buf_str(&b);
+			snprintf(st->stuck_why[i], sizeof(st->stuck_why[i]), "%.*s",
+			         (int)strcspn(why, "\n"), why);
+		}
+		buf_release(&b);
+	}
+	if (dh)
+		closedir(dh);
+}
+
 enum err_status spool_stats(const char *root, const char *queue, unsigned gap_alarm_seconds,
                             struct spool_stats *st, struct err *e)
 {
@@ -330,6 +366,7 @@ enum err_status spool_stats(const char *root, const char *queue, unsigned gap_al
 		for (int d = 0; d < SPOOL_STATE; d++)
 			count_dir(q->dir[d], (enum spool_dir)d, st);
 		find_gap(q, gap_alarm_seconds, st);
+		count_stuck(q, st);
 	}
 	free(q);
 	return s;

@@ -54,6 +54,23 @@ struct seen {
  * then starts its grace again, which only delays it). */
 #define SEEN_MAX 64
 
+/*
+ * A record read ahead (spool_read_ahead) and verified, kept for its
+ * claim with the identity of the file it came from.  ctime is part of
+ * it: a file rewritten in place with its size and mtime put back still
+ * has a new ctime, which no sender can set.
+ */
+struct ahead {
+	char name[RECORD_NAME_MAX]; /* "" for a free slot */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	unsigned long stamp; /* for dropping the oldest */
+	char sha256[65];
+	struct record *rec;
+};
+
 struct spool_consumer {
 	struct spool_q q;
 	const struct sig_key *pub;
@@ -75,6 +92,8 @@ struct spool_consumer {
 	struct buf data;
 	char rescan_path[SPOOL_PATH_MAX];
 	struct seen seen[SEEN_MAX];
+	struct ahead *ahead; /* SPOOL_AHEAD_MAX slots, allocated on first use */
+	unsigned long ahead_stamp;
 	struct spool_consumer_stats stats;
 };
 
@@ -171,10 +190,57 @@ static void unlink_why(const char *dir, const char *fname)
 		unlink(path);
 }
 
-/* Move dir/name to failed/ with a .why; the queue then moves on. */
+/*
+ * What could not be quarantined is recorded in state/stuck-NAME for
+ * status (ATTENTION, with the reason), and forgotten once it moved.
+ * name is a record name (the consumer takes no other), so the state
+ * file's name is safe.
+ */
+static void stuck_note(struct spool_consumer *c, const char *name, const char *reason,
+                       const struct err *why)
+{
+	char fname[RECORD_NAME_MAX + 16], text[2 * ERR_MSG_MAX + 64];
+	int n;
+
+	snprintf(fname, sizeof(fname), SPOOL_STUCK_PREFIX "%s", name);
+	if (!why) {
+		char path[SPOOL_PATH_MAX];
+		if (spool_join(path, c->q.dir[SPOOL_STATE], fname, NULL) == ERR_OK)
+			unlink(path);
+		return;
+	}
+	n = snprintf(text, sizeof(text), "%s; cannot be moved to failed/: %s\n", reason, why->msg);
+	if (n > 0)
+		spool_write_atomic(c->q.dir[SPOOL_TMP], c->q.dir[SPOOL_STATE], fname, text,
+		                   (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1, 0,
+		                   NULL);
+}
+
+static enum err_status quarantine_move(struct spool_consumer *c, enum spool_dir from,
+                                       const char *name, const char *base, const char *reason,
+                                       const char *sha, struct err *e);
+
+/* Move dir/name to failed/ with a .why; the queue then moves on.  When
+ * it cannot be moved, status says so (stuck_note). */
 static enum err_status quarantine(struct spool_consumer *c, enum spool_dir from, const char *name,
                                   const char *base, const char *reason, const char *sha,
                                   struct err *e)
+{
+	struct err me;
+	enum err_status st;
+
+	err_clear(&me);
+	st = quarantine_move(c, from, name, base, reason, sha, &me);
+	if (from == SPOOL_NEW)
+		stuck_note(c, name, reason, st == ERR_OK ? NULL : &me);
+	if (st != ERR_OK)
+		err_set(e, st, "%s", me.msg);
+	return st;
+}
+
+static enum err_status quarantine_move(struct spool_consumer *c, enum spool_dir from,
+                                       const char *name, const char *base, const char *reason,
+                                       const char *sha, struct err *e)
 {
 	char fname[RECORD_NAME_MAX + 32], src[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX];
 	struct spool_why why = {.reason = reason};
@@ -305,6 +371,136 @@ static enum err_status read_verified(struct spool_consumer *c, const char *path,
 	if (st == ERR_PERM && *type == SPOOL_ENTRY_REGULAR)
 		seen_remember(sn, sb, de->msg);
 	return st;
+}
+
+static int ahead_same_file(const struct ahead *a, const struct stat *sb)
+{
+	return S_ISREG(sb->st_mode) && a->dev == sb->st_dev && a->ino == sb->st_ino &&
+	       a->size == sb->st_size && a->mtime.tv_sec == sb->st_mtim.tv_sec &&
+	       a->mtime.tv_nsec == sb->st_mtim.tv_nsec && a->ctime.tv_sec == sb->st_ctim.tv_sec &&
+	       a->ctime.tv_nsec == sb->st_ctim.tv_nsec;
+}
+
+static struct ahead *ahead_find(struct spool_consumer *c, const char *name)
+{
+	for (size_t i = 0; c->ahead && i < SPOOL_AHEAD_MAX; i++)
+		if (c->ahead[i].name[0] && strcmp(c->ahead[i].name, name) == 0)
+			return &c->ahead[i];
+	return NULL;
+}
+
+static void ahead_drop(struct ahead *a)
+{
+	record_free(a->rec);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * The record read ahead for new/NAME if the file is still the one it
+ * was read from (sb): 1 with *rec (now the caller's) and its SHA-256.
+ * A file changed since is forgotten here and read afresh by the caller.
+ */
+static int ahead_take(struct spool_consumer *c, const char *name, const struct stat *sb,
+                      struct record **rec, char sha256[65])
+{
+	struct ahead *a = ahead_find(c, name);
+
+	if (!a)
+		return 0;
+	if (!ahead_same_file(a, sb)) {
+		ahead_drop(a);
+		return 0;
+	}
+	*rec = a->rec;
+	a->rec = NULL;
+	memcpy(sha256, a->sha256, 65);
+	ahead_drop(a);
+	c->stats.reused++;
+	return 1;
+}
+
+/* Keep rec (the consumer's now) as read from a file with identity sb. */
+static void ahead_keep(struct spool_consumer *c, const char *name, const struct stat *sb,
+                       struct record *rec)
+{
+	struct ahead *a = ahead_find(c, name);
+
+	if (!a) {
+		if (!c->ahead && !(c->ahead = calloc(SPOOL_AHEAD_MAX, sizeof(*c->ahead)))) {
+			record_free(rec);
+			return;
+		}
+		a = &c->ahead[0];
+		for (size_t i = 0; i < SPOOL_AHEAD_MAX; i++) {
+			if (!c->ahead[i].name[0]) {
+				a = &c->ahead[i];
+				break;
+			}
+			if (c->ahead[i].stamp < a->stamp)
+				a = &c->ahead[i];
+		}
+	}
+	ahead_drop(a);
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->dev = sb->st_dev;
+	a->ino = sb->st_ino;
+	a->size = sb->st_size;
+	a->mtime = sb->st_mtim;
+	a->ctime = sb->st_ctim;
+	a->stamp = ++c->ahead_stamp;
+	sig_sha256_hex(c->data.data, c->data.len, a->sha256);
+	a->rec = rec;
+}
+
+enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, struct record **out,
+                                 struct err *e)
+{
+	char path[SPOOL_PATH_MAX], prod[RECORD_PRODUCER_MAX + 1];
+	struct record *rec = NULL;
+	enum spool_entry_type type;
+	struct seen *sn, fresh;
+	struct ahead *a;
+	enum err_status st;
+	struct err de;
+	struct stat sb;
+	uint64_t seq;
+
+	*out = NULL;
+	if (record_parse_file_name(name, &seq, prod) != 0)
+		return err_set(e, ERR_PERM, "not a record name");
+	if (spool_join(path, c->q.dir[SPOOL_NEW], name, e) != ERR_OK)
+		return ERR_PERM;
+	if (lstat(path, &sb) != 0)
+		return err_errno(e, ERR_TEMP, errno, "%s", path);
+	a = ahead_find(c, name);
+	if (a && ahead_same_file(a, &sb)) { /* read ahead before, unchanged */
+		*out = record_dup(a->rec);
+		return *out ? ERR_OK : err_set(e, ERR_TEMP, "out of memory");
+	}
+	/* Judged like a claim, so a bad file is not parsed again when it is
+	 * claimed (seen), and its grace runs from now; but nothing is moved:
+	 * the claim decides.  A good file takes no seen slot. */
+	memset(&fresh, 0, sizeof(fresh));
+	sn = seen_find(c, name);
+	err_clear(&de);
+	st = read_verified(c, path, &sb, sn ? sn : &fresh, &type, &rec, &de);
+	if (st != ERR_OK) {
+		if (!sn && fresh.why[0])
+			seen_remember(seen_get(c, name, time(NULL)), &sb, fresh.why);
+		return err_set(e, st, "%s", de.msg);
+	}
+	seen_forget(c, name);
+	if (rec->seq != seq || strcmp(rec->producer, prod) != 0) {
+		record_free(rec);
+		return err_set(e, ERR_PERM, "name does not match content");
+	}
+	*out = record_dup(rec);
+	if (!*out) {
+		record_free(rec);
+		return err_set(e, ERR_TEMP, "out of memory");
+	}
+	ahead_keep(c, name, &sb, rec);
+	return ERR_OK;
 }
 
 /*
@@ -502,8 +698,10 @@ static enum err_status scan(struct spool_consumer *c, struct err *e)
 	return ERR_OK;
 }
 
+/* sha256: of the bytes rec was decoded from; NULL: those in c->data. */
 static enum err_status make_item(struct spool_consumer *c, const char *name, struct record *rec,
-                                 int reinjected, struct spool_item **out, struct err *e)
+                                 const char *sha256, int reinjected, struct spool_item **out,
+                                 struct err *e)
 {
 	struct spool_item *it = calloc(1, sizeof(*it));
 
@@ -515,7 +713,10 @@ static enum err_status make_item(struct spool_consumer *c, const char *name, str
 	spool_join(it->path, c->q.dir[SPOOL_CUR], name, NULL);
 	it->rec = rec;
 	it->reinjected = reinjected;
-	sig_sha256_hex(c->data.data, c->data.len, it->sha256);
+	if (sha256)
+		memcpy(it->sha256, sha256, sizeof(it->sha256));
+	else
+		sig_sha256_hex(c->data.data, c->data.len, it->sha256);
 	*out = it;
 	return ERR_OK;
 }
@@ -530,6 +731,7 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
                         struct err *e)
 {
 	char path[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX], reason[ERR_MSG_MAX + 64];
+	char sha256[65] = "";
 	struct record *rec = NULL;
 	time_t now = time(NULL);
 	struct seen *sn;
@@ -551,7 +753,13 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 		return PROBE_ERROR;
 	}
 	sn = seen_get(c, name, now);
-	st = read_verified(c, path, &sb, sn, &type, &rec, &de);
+	/* Read ahead and unchanged since: verified then, not again. */
+	if (ahead_take(c, name, &sb, &rec, sha256)) {
+		st = ERR_OK;
+		type = SPOOL_ENTRY_REGULAR;
+	} else {
+		st = read_verified(c, path, &sb, sn, &type, &rec, &de);
+	}
 	if (type == SPOOL_ENTRY_MISSING) {
 		seen_forget(c, name);
 		return PROBE_ABSENT;
@@ -600,7 +808,7 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 		err_errno(e, spool_errno_status(errno), errno, "rename %s -> %s", path, dst);
 		return PROBE_ERROR;
 	}
-	if (make_item(c, name, rec, reinjected, out, e) != ERR_OK)
+	if (make_item(c, name, rec, sha256[0] ? sha256 : NULL, reinjected, out, e) != ERR_OK)
 		return PROBE_ERROR;
 	return PROBE_CLAIMED;
 }
@@ -1007,6 +1215,9 @@ void spool_consumer_free(struct spool_consumer *c)
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	buf_release(&c->data);
+	for (size_t i = 0; c->ahead && i < SPOOL_AHEAD_MAX; i++)
+		ahead_drop(&c->ahead[i]);
+	free(c->ahead);
 	free(c);
 }
 

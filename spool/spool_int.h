@@ -151,5 +151,8 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 #define SPOOL_SKIP_PREFIX "skip-"
 #define SPOOL_GAP_PREFIX  "gap-"
 #define SPOOL_RESCAN      "rescan"
+/* state/stuck-NAME: new/NAME should have been quarantined but could not
+ * be moved; holds "REASON; cannot be moved to failed/: ERROR". */
+#define SPOOL_STUCK_PREFIX "stuck-"
 
 #endif

@@ -1,18 +1,31 @@
 /*
- * xmlgate.c: the lexical gate before libxml2 (see xmlgate.h).  One pass,
- * every step advances, nothing allocated.
+ * xmlgate.c: the lexical gate before libxml2 (see xmlgate.h).  A state
+ * machine over single characters, so a stream may be cut anywhere; every
+ * character is looked at most twice, nothing allocated.
  */
 #include "xmlgate.h"
 
+#include <stdint.h>
 #include <string.h>
 
-struct scan {
-	const char *p, *end;
-	unsigned line;
-	unsigned depth;
-	const struct xmlgate_limits *lim;
-	struct err *e;
+enum {
+	G_TEXT,
+	G_LT,         /* just after '<' */
+	G_BANG,       /* after "<!": a comment, CDATA, or refused */
+	G_COMMENT,    /* inside <!-- ... --> */
+	G_CDATA,      /* inside <![CDATA[ ... ]]> */
+	G_PI,         /* inside <? ... ?> */
+	G_END,        /* inside </name ...> */
+	G_NAME,       /* an element's name */
+	G_TAG,        /* between attributes */
+	G_ATTR,       /* an attribute's name */
+	G_AFTER_ATTR, /* after the name, before '=' */
+	G_EQ,         /* after '=', before the quote */
+	G_VALUE,      /* inside a quoted value */
+	G_SLASH,      /* after '/' in a start tag */
 };
+
+enum { ADVANCE, AGAIN, REFUSED };
 
 void xmlgate_limits_default(struct xmlgate_limits *lim, size_t max_bytes)
 {
@@ -22,11 +35,12 @@ void xmlgate_limits_default(struct xmlgate_limits *lim, size_t max_bytes)
 	lim->max_depth = 64;
 }
 
-static int starts(const struct scan *s, const char *lit)
+void xmlgate_init(struct xmlgate *g, const struct xmlgate_limits *lim)
 {
-	size_t n = strlen(lit);
-
-	return (size_t)(s->end - s->p) >= n && memcmp(s->p, lit, n) == 0;
+	memset(g, 0, sizeof(*g));
+	g->lim = lim;
+	g->line = 1;
+	g->state = G_TEXT;
 }
 
 static int is_space(char c)
@@ -34,162 +48,236 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static void step(struct scan *s)
+/* Refused (e already says why): every later feed is refused too. */
+static int refuse(struct xmlgate *g)
 {
-	if (*s->p == '\n')
-		s->line++;
-	s->p++;
+	g->refused = 1;
+	return REFUSED;
 }
 
-/* Past the next occurrence of lit; 0 when found, -1 at the end. */
-static int skip_past(struct scan *s, const char *lit)
+/* A start tag ended with '>': one level deeper. */
+static int open_element(struct xmlgate *g, struct err *e)
 {
-	while (s->p < s->end) {
-		if (starts(s, lit)) {
-			s->p += strlen(lit);
-			return 0;
-		}
-		step(s);
+	g->state = G_TEXT;
+	if (++g->depth > g->lim->max_depth) {
+		err_set(e, ERR_PERM, "line %u: elements nested deeper than %u", g->tag_line,
+		        g->lim->max_depth);
+		return refuse(g);
 	}
-	return -1;
+	return ADVANCE;
 }
 
-static void skip_space(struct scan *s)
+static int is_prefix(const char *have, unsigned n, const char *of)
 {
-	while (s->p < s->end && is_space(*s->p))
-		step(s);
+	return n <= strlen(of) && memcmp(have, of, n) == 0;
 }
 
-/* Past a quoted attribute value; -1 when it never ends. */
-static int skip_value(struct scan *s)
+/* What follows "<!": only a comment or a CDATA section is allowed. */
+static int bang(struct xmlgate *g, char c, struct err *e)
 {
-	char q;
-
-	if (s->p >= s->end || (*s->p != '"' && *s->p != '\''))
-		return 0; /* malformed: libxml2 says so */
-	q = *s->p;
-	s->p++;
-	while (s->p < s->end && *s->p != q)
-		step(s);
-	if (s->p >= s->end)
-		return -1;
-	s->p++;
-	return 0;
+	g->decl[g->n_decl++] = c;
+	if (g->n_decl == 2 && memcmp(g->decl, "--", 2) == 0) {
+		g->state = G_COMMENT;
+		g->run = 0;
+	} else if (g->n_decl == 7 && memcmp(g->decl, "[CDATA[", 7) == 0) {
+		g->state = G_CDATA;
+		g->run = 0;
+	} else if (g->n_decl == 7 && memcmp(g->decl, "DOCTYPE", 7) == 0) {
+		err_set(e, ERR_PERM, "line %u: a DTD (<!DOCTYPE>) is not allowed", g->tag_line);
+		return refuse(g);
+	} else if (!is_prefix(g->decl, g->n_decl, "--") &&
+	           !is_prefix(g->decl, g->n_decl, "[CDATA[") &&
+	           !is_prefix(g->decl, g->n_decl, "DOCTYPE")) {
+		err_set(e, ERR_PERM, "line %u: a markup declaration (<!...>) is not allowed",
+		        g->tag_line);
+		return refuse(g);
+	}
+	return ADVANCE;
 }
 
-static int is_namespace_decl(const char *name, size_t n)
+/* An attribute name ended: count it against the limits. */
+static int end_attribute(struct xmlgate *g, struct err *e)
 {
-	return n >= 5 && memcmp(name, "xmlns", 5) == 0 && (n == 5 || name[5] == ':');
+	const struct xmlgate_limits *lim = g->lim;
+	int ns = g->n_name >= 5 && memcmp(g->name, "xmlns", 5) == 0 &&
+	         (g->n_name == 5 || g->name[5] == ':');
+
+	g->n_attr++;
+	g->n_ns += (unsigned)ns;
+	if (g->n_ns > lim->max_namespaces || g->n_attr > lim->max_attributes) {
+		err_set(e, ERR_PERM, "line %u: an element with more than %u %s", g->tag_line,
+		        g->n_ns > lim->max_namespaces ? lim->max_namespaces : lim->max_attributes,
+		        g->n_ns > lim->max_namespaces ? "namespace declarations" : "attributes");
+		return refuse(g);
+	}
+	return ADVANCE;
 }
 
-/*
- * A start tag, s->p just after '<' on the name.  Returns 1 to go on, 0
- * to stop scanning (malformed: the parser reports it), -1 refused.
- */
-static int start_tag(struct scan *s)
+/* One character in the current state: ADVANCE past it, look at it AGAIN
+ * in the new state, or REFUSED. */
+static int step(struct xmlgate *g, char c, struct err *e)
 {
-	unsigned n_attr = 0, n_ns = 0, line = s->line;
+	switch (g->state) {
+	case G_TEXT:
+		if (c == '<') {
+			g->tag_line = g->line;
+			g->state = G_LT;
+		}
+		return ADVANCE;
+	case G_LT:
+		if (c == '!') {
+			g->n_decl = 0;
+			g->state = G_BANG;
+		} else if (c == '?') {
+			g->run = 0;
+			g->state = G_PI;
+		} else if (c == '/') {
+			if (g->depth)
+				g->depth--;
+			g->state = G_END;
+		} else if (is_space(c)) {
+			g->state = G_TEXT; /* a stray '<': the parser reports it */
+		} else {
+			g->n_attr = g->n_ns = 0;
+			g->state = G_NAME;
+		}
+		return ADVANCE;
+	case G_BANG:
+		return bang(g, c, e);
+	case G_COMMENT:
+	case G_CDATA:
+		if (c == '>' && g->run >= 2)
+			g->state = G_TEXT;
+		g->run = c == (g->state == G_COMMENT ? '-' : ']') ? g->run + 1 : 0;
+		return ADVANCE;
+	case G_PI:
+		if (c == '>' && g->run)
+			g->state = G_TEXT;
+		g->run = c == '?';
+		return ADVANCE;
+	case G_END:
+		if (c == '>')
+			g->state = G_TEXT;
+		return ADVANCE;
+	case G_NAME:
+		if (is_space(c))
+			g->state = G_TAG;
+		else if (c == '>')
+			return open_element(g, e);
+		else if (c == '/')
+			g->state = G_SLASH;
+		return ADVANCE;
+	case G_TAG:
+		if (c == '>')
+			return open_element(g, e);
+		if (c == '/')
+			g->state = G_SLASH;
+		else if (!is_space(c) && c != '=') { /* a stray '=': the parser reports it */
+			g->name[0] = c;
+			g->n_name = 1;
+			g->state = G_ATTR;
+		}
+		return ADVANCE;
+	case G_ATTR:
+		if (is_space(c) || c == '=' || c == '>' || c == '/') {
+			if (end_attribute(g, e) == REFUSED)
+				return REFUSED;
+			g->state = is_space(c) ? G_AFTER_ATTR : c == '=' ? G_EQ : G_TAG;
+			return g->state == G_TAG ? AGAIN : ADVANCE;
+		}
+		if (g->n_name < sizeof(g->name))
+			g->name[g->n_name] = c;
+		if (g->n_name < 1000)
+			g->n_name++;
+		return ADVANCE;
+	case G_AFTER_ATTR:
+		if (is_space(c))
+			return ADVANCE;
+		if (c == '=') {
+			g->state = G_EQ;
+			return ADVANCE;
+		}
+		g->state = G_TAG;
+		return AGAIN;
+	case G_EQ:
+		if (is_space(c))
+			return ADVANCE;
+		if (c == '"' || c == '\'') {
+			g->quote = c;
+			g->state = G_VALUE;
+			return ADVANCE;
+		}
+		g->state = G_TAG; /* unquoted: the parser reports it */
+		return AGAIN;
+	case G_VALUE:
+		if (c == g->quote)
+			g->state = G_TAG;
+		return ADVANCE;
+	case G_SLASH:
+		g->state = G_TEXT;
+		return c == '>' ? ADVANCE : AGAIN;
+	}
+	return ADVANCE;
+}
 
-	while (s->p < s->end && !is_space(*s->p) && *s->p != '>' && *s->p != '/')
-		s->p++;
-	for (;;) {
-		const char *name;
+enum err_status xmlgate_feed(struct xmlgate *g, const char *bytes, size_t len, struct err *e)
+{
+	size_t i = 0;
 
-		skip_space(s);
-		if (s->p >= s->end)
-			return 0;
-		if (*s->p == '>') {
-			s->p++;
-			if (++s->depth > s->lim->max_depth) {
-				err_set(s->e, ERR_PERM, "line %u: elements nested deeper than %u",
-				        line, s->lim->max_depth);
-				return -1;
-			}
-			return 1;
+	if (g->refused)
+		return err_set(e, ERR_PERM, "refused before");
+	/* g->bytes never exceeds max_bytes, so the subtraction cannot wrap. */
+	if (len > g->lim->max_bytes - g->bytes) {
+		g->refused = 1;
+		return err_set(e, ERR_PERM, "%zu bytes, over the %zu-byte limit",
+		               len > SIZE_MAX - g->bytes ? SIZE_MAX : g->bytes + len,
+		               g->lim->max_bytes);
+	}
+	g->bytes += len;
+	while (i < len) {
+		char c = bytes[i];
+		int r;
+
+		if (g->state == G_TEXT) { /* most bytes: straight to the next tag */
+			const char *lt = memchr(bytes + i, '<', len - i);
+			size_t stop = lt ? (size_t)(lt - bytes) : len;
+
+			for (; i < stop; i++)
+				g->line += bytes[i] == '\n';
+			if (i == len)
+				break;
+			c = bytes[i];
 		}
-		if (*s->p == '/') {
-			s->p++;
-			if (s->p < s->end && *s->p == '>')
-				s->p++;
-			return 1;
-		}
-		name = s->p;
-		while (s->p < s->end && !is_space(*s->p) && *s->p != '=' && *s->p != '>' &&
-		       *s->p != '/')
-			s->p++;
-		if (s->p == name) { /* a stray '=': the parser reports it */
-			s->p++;
-			continue;
-		}
-		n_attr++;
-		n_ns += is_namespace_decl(name, (size_t)(s->p - name));
-		if (n_attr > s->lim->max_attributes || n_ns > s->lim->max_namespaces) {
-			err_set(s->e, ERR_PERM, "line %u: an element with more than %u %s", line,
-			        n_ns > s->lim->max_namespaces ? s->lim->max_namespaces
-			                                      : s->lim->max_attributes,
-			        n_ns > s->lim->max_namespaces ? "namespace declarations"
-			                                      : "attributes");
-			return -1;
-		}
-		skip_space(s);
-		if (s->p < s->end && *s->p == '=') {
-			s->p++;
-			skip_space(s);
-			if (skip_value(s) != 0)
-				return 0;
+		r = step(g, c, e);
+		if (r == REFUSED)
+			return ERR_PERM;
+		if (r == ADVANCE) {
+			g->line += c == '\n';
+			i++;
 		}
 	}
+	return ERR_OK;
 }
 
-/* At '<'.  Returns 1 to go on, 0 to stop (malformed), -1 refused. */
-static int markup(struct scan *s)
+enum err_status xmlgate_finish(struct xmlgate *g, struct err *e)
 {
-	if (starts(s, "<!--"))
-		return skip_past(s, "-->") == 0;
-	if (starts(s, "<![CDATA["))
-		return skip_past(s, "]]>") == 0;
-	if (starts(s, "<!")) {
-		err_set(s->e, ERR_PERM, "line %u: %s", s->line,
-		        starts(s, "<!DOCTYPE") ? "a DTD (<!DOCTYPE>) is not allowed"
-		                               : "a markup declaration (<!...>) is not allowed");
-		return -1;
+	if (g->refused)
+		return err_set(e, ERR_PERM, "refused before");
+	if (g->state == G_BANG) {
+		g->refused = 1;
+		return err_set(e, ERR_PERM, "line %u: a markup declaration (<!...>) is not allowed",
+		               g->tag_line);
 	}
-	if (starts(s, "<?"))
-		return skip_past(s, "?>") == 0;
-	if (starts(s, "</")) {
-		if (s->depth)
-			s->depth--;
-		return skip_past(s, ">") == 0;
-	}
-	s->p++;
-	if (s->p >= s->end || is_space(*s->p))
-		return 1; /* not a tag: the parser reports a stray '<' */
-	return start_tag(s);
+	return ERR_OK;
 }
 
 enum err_status xmlgate_check(const char *bytes, size_t len, const struct xmlgate_limits *lim,
                               struct err *e)
 {
-	struct scan s = {.p = bytes, .end = bytes + len, .line = 1, .lim = lim, .e = e};
+	struct xmlgate g;
 
-	if (len > lim->max_bytes)
-		return err_set(e, ERR_PERM, "%zu bytes, over the %zu-byte limit", len,
-		               lim->max_bytes);
-	while (s.p < s.end) {
-		const char *lt = memchr(s.p, '<', (size_t)(s.end - s.p));
-		int r;
-
-		/* Count the lines of the text before the next tag. */
-		for (const char *q = s.p; q < (lt ? lt : s.end); q++)
-			s.line += *q == '\n';
-		if (!lt)
-			break;
-		s.p = lt;
-		r = markup(&s);
-		if (r < 0)
-			return ERR_PERM;
-		if (r == 0)
-			break;
-	}
-	return ERR_OK;
+	xmlgate_init(&g, lim);
+	if (xmlgate_feed(&g, bytes, len, e) != ERR_OK)
+		return ERR_PERM;
+	return xmlgate_finish(&g, e);
 }

@@ -22,6 +22,12 @@
  *     they hold is not counted; anything malformed (an unterminated
  *     comment, a stray quote) is left for libxml2 to report.  A document
  *     the gate accepts may still be refused by the parser.
+ *   - xmlgate_feed() is the same gate over a stream (a bundle manifest,
+ *     which grows with the bundle and is handed to libxml2 in chunks):
+ *     feed every chunk before the parser sees it; the verdict on the
+ *     bytes fed so far is the same as xmlgate_check() on their
+ *     concatenation, however they are cut.  The state is a small struct
+ *     (no allocation); once refused, every later feed is refused too.
  *   - No I/O, no globals; safe from any thread.
  */
 #ifndef SCFGATE_XMLGATE_H
@@ -46,5 +52,29 @@ void xmlgate_limits_default(struct xmlgate_limits *lim, size_t max_bytes);
 /* ERR_OK, or ERR_PERM "line N: ..." as described above. */
 enum err_status xmlgate_check(const char *bytes, size_t len, const struct xmlgate_limits *lim,
                               struct err *e);
+
+/* The scanner's state between chunks; opaque to callers. */
+struct xmlgate {
+	const struct xmlgate_limits *lim; /* borrowed: must outlive the gate */
+	size_t bytes;
+	unsigned line, tag_line;
+	unsigned depth;
+	unsigned n_attr, n_ns;
+	int state;
+	char quote;
+	unsigned run; /* '-' or ']' seen in a row, or '?' just seen */
+	char decl[8]; /* what follows "<!", up to 7 characters */
+	unsigned n_decl;
+	char name[6]; /* the first characters of an attribute name */
+	unsigned n_name;
+	int refused;
+};
+
+void xmlgate_init(struct xmlgate *g, const struct xmlgate_limits *lim);
+/* ERR_OK, or ERR_PERM as xmlgate_check() on everything fed so far. */
+enum err_status xmlgate_feed(struct xmlgate *g, const char *bytes, size_t len, struct err *e);
+/* After the last chunk: an unfinished "<!" at the very end is refused
+ * like a markup declaration (as xmlgate_check() does). */
+enum err_status xmlgate_finish(struct xmlgate *g, struct err *e);
 
 #endif

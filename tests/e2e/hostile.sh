@@ -10,12 +10,13 @@
 # kind signed with the SCF key, a name that disagrees with its content, a
 # sequence far ahead, names with a line break, an escape sequence and
 # invalid UTF-8; and bundles carrying a bomb, a record of the wrong kind,
-# or a FIFO given as the bundle; later, copies under the names of applied
-# records (half of one: invalid after the grace period, not a conflict; a
-# forged one that verifies: a conflict).  Then the OMS half runs (`oms --once`
-# under a timeout) and: every good issue has exactly one request, nothing
-# forged is applied, the canaries outside the spool are never read, and
-# `status` exits 1 naming every hostile entry, escaped.
+# an attribute bomb as the manifest, or a FIFO given as the bundle; later,
+# copies under the names of applied records (half of one: invalid after the
+# grace period, not a conflict; a forged one that verifies: a conflict).
+# Then the OMS half runs (`oms --once` under a timeout) and: every good
+# issue has exactly one request, nothing forged is applied, the canaries
+# outside the spool are never read, and `status` exits 1 naming every
+# hostile entry, escaped.
 set -uo pipefail
 build=${1:?usage: hostile.sh BUILD_DIR}
 . "$(dirname "$0")/../../tools/e2e/lib.sh"
@@ -207,14 +208,27 @@ bundle_of bomb "$work/forge/bomb.xml" 9000 || bad "could not build the bomb bund
 	"$work/forge/close.xml" || e2e_die "sign"
 bundle_of kind "$work/forge/close.xml" 9001 || bad "could not build the wrong-kind bundle"
 mkfifo "$work/forge/fifo.tar"
+# A manifest with 6,000 attributes on its root (what libxml2 checks in
+# quadratic time), under the manifest size cap: the lexical gate refuses
+# it as it streams in, before any parse and before the signature matters.
+mkdir -p "$work/forge/mf"
+{
+	printf '<?xml version="1.0" encoding="UTF-8"?>\n<manifest format="1" kind="records"'
+	for i in $(seq 1000 6999); do printf ' a%d=""' "$i"; done
+	printf '>\n</manifest>\n'
+} >"$work/forge/mf/manifest.xml"
+printf 'ed25519 0000000000000000 %088d\n' 0 >"$work/forge/mf/manifest.sig"
+tar --format=ustar -cf "$work/forge/mfbomb.tar" -C "$work/forge/mf" manifest.xml manifest.sig
 before=$(ls -A "$NEW" | sort | md5sum)
-for b in bomb kind fifo; do
+for b in bomb kind fifo mfbomb; do
 	msg=$(timeout 20 "$E2E_GATE" bundle import "$work/forge/$b.tar" --root "$OMS_ROOT" \
 		--queue outbound --pubkey "$SCF_PUB" 2>&1)
 	rc=$?
 	lines=$(printf '%s\n' "$msg" | grep -c .)
 	if [ "$rc" = 124 ]; then
 		bad "bundle import of the $b bundle hung"
+	elif [ "$b" = mfbomb ] && ! grep -q "entry 'manifest.xml': line 2: an element with more than 64 attributes" <<<"$msg"; then
+		bad "bundle import of the manifest bomb: not refused by the gate: $msg"
 	elif [ "$rc" != 0 ] && [ "$lines" = 1 ]; then
 		ok "bundle import refuses the $b bundle with one line: $msg"
 	else

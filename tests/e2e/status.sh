@@ -154,6 +154,26 @@ done
 rm -f "$SCF_ROOT/inbound/new/$evil" "$SCF_ROOT/inbound/new/$part"
 expect 0 "^ok: scf half" "removed, the half is healthy again" -- --config "$SCF_CFG"
 
+# A FIFO under the next inbound record's name that cannot be set aside:
+# failed/ already holds every name the quarantine could use (a full or
+# read-only failed/ does the same). The SCF half records it, and status
+# names it with the reason until it is dealt with.
+"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$work/logs/scf.log"
+last=$(ls "$SCF_ROOT/inbound/done" "$SCF_ROOT/inbound/failed" "$SCF_ROOT/inbound/new" 2>/dev/null |
+	grep -E '^[0-9]{20}-oms\.xml$' | sort | tail -1)
+[ -n "$last" ] || last=00000000000000000000-oms.xml # nothing carried in yet
+if true; then
+	stuck=$(printf '%020d-%s' "$((10#${last:0:20} + 1))" "${last:21}")
+	mkfifo "$SCF_ROOT/inbound/new/$stuck"
+	(cd "$SCF_ROOT/inbound/failed" && : >"$stuck" && for i in $(seq 1 9999); do : >"$stuck.$i"; done)
+	"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$work/logs/scf.log"
+	expect 1 "^ATTENTION: scf half:.* 1 file in inbound/new cannot be quarantined (first: $stuck: a FIFO, not a regular file: never read; cannot be moved to failed/: .*no free name)" \
+		"a file that cannot be quarantined makes status ask for attention, with the reason" -- --config "$SCF_CFG"
+	expect 1 '"cannot_quarantine":1,"cannot_quarantine_entries":\["'"$stuck"': a FIFO' "in JSON" -- --config "$SCF_CFG" --json
+	rm -f "$SCF_ROOT/inbound/new/$stuck" "$SCF_ROOT/inbound/failed/$stuck" "$SCF_ROOT/inbound/failed/$stuck".*
+	expect 0 "^ok: scf half" "the file gone, the half is healthy again" -- --config "$SCF_CFG"
+fi
+
 echo "status tests: $fails failed (files in $work)"
 [ "$fails" -eq 0 ] && rm -rf "$work"
 [ "$fails" -eq 0 ]

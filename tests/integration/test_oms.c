@@ -306,6 +306,50 @@ static void test_failed_attachment_does_not_block(void **state)
 	omt_teardown(&t);
 }
 
+/*
+ * Every record is read, gated, parsed and its signature verified once:
+ * the window reads records ahead through the consumer, and their claims
+ * take the verified records instead of verifying again (the half made
+ * about two signature checks per record before).
+ */
+static void test_verified_once(void **state)
+{
+	enum { ISSUES = 12, COMMENTS = 2 };
+	char cmd[1024], out[4096];
+	const cJSON *v;
+	struct omt t;
+	cJSON *j;
+	size_t n;
+	FILE *p;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	for (int i = 0; i < ISSUES; i++) {
+		char cid[16];
+		omt_issue(&t, 1500 + i, 122, "Hole", NULL);
+		for (int k = 0; k < COMMENTS; k++) {
+			snprintf(cid, sizeof(cid), "%d", 8000 + i * COMMENTS + k);
+			omt_comment(&t, 1500 + i, cid, "more");
+		}
+	}
+	snprintf(cmd, sizeof(cmd), "'%s' oms --config '%s' --once --json 2>>'%s'",
+	         sim_bin("SCFGATE_BIN"), t.config, t.log);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	j = cJSON_Parse(out);
+	assert_non_null(j);
+	v = cJSON_GetObjectItemCaseSensitive(j, "applied");
+	assert_true(cJSON_IsNumber(v) && v->valueint == ISSUES * (1 + COMMENTS));
+	v = cJSON_GetObjectItemCaseSensitive(j, "signature_checks");
+	if (!cJSON_IsNumber(v) || v->valueint != ISSUES * (1 + COMMENTS))
+		fail_msg("%d records, signature checks: %s", ISSUES * (1 + COMMENTS), out);
+	cJSON_Delete(j);
+	omt_teardown(&t);
+}
+
 /* A note someone wrote in Cartegraph before the comments came is kept
  * and a repeated comment (same marker) is recognised, whether the
  * comments go to the gateway's own field (default) or to the notes. */
@@ -479,6 +523,7 @@ int main(void)
 	    cmocka_unit_test(test_photo_after_close),
 	    cmocka_unit_test(test_request_photo_fields),
 	    cmocka_unit_test(test_failed_attachment_does_not_block),
+	    cmocka_unit_test(test_verified_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

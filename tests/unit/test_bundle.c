@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -875,6 +876,90 @@ static void test_manifest_invalid_or_doctype(void **state)
 	expect_refused(path, NULL, "manifest.xml", "DTDs are not allowed");
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Manifests shaped to cost libxml2 quadratic time (attributes and
+ * namespace declarations on one element) or to carry a DTD, each
+ * correctly signed: the lexical gate refuses them before libxml2 sees a
+ * byte, in milliseconds, for verify and import alike.
+ */
+static void test_manifest_bombs(void **state)
+{
+	static const struct {
+		const char *attr;
+		size_t n;
+		const char *want;
+	} shapes[] = {
+	    {" a%05zu=\"\"", 6000, "line 2: an element with more than 64 attributes"},
+	    {" xmlns:p%05zu=\"u\"", 3000,
+	     "line 2: an element with more than 8 namespace declarations"},
+	    {NULL, 0, "line 3: a DTD (<!DOCTYPE>) is not allowed"},
+	};
+	struct tbundle b = {NULL, 0, oms_key, 0, 0, 0, NULL};
+	struct bundle_read_opts ro = {oms_pub, oms_pub, NULL, NULL, NULL};
+	char path[4096];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		struct buf m = BUF_INIT_CAP(1 << 20);
+		struct err e;
+		double t0;
+
+		assert_int_equal(buf_adds(&m, BUNDLE_MANIFEST_HEAD "format=\"1\" kind=\"records\""),
+		                 ERR_OK);
+		for (size_t k = 0; shapes[i].attr && k < shapes[i].n; k++)
+			assert_int_equal(buf_addf(&m, shapes[i].attr, k), ERR_OK);
+		assert_int_equal(buf_adds(&m, shapes[i].attr
+		                                  ? ">\n</manifest>\n"
+		                                  : ">\n<!DOCTYPE manifest>\n</manifest>\n"),
+		                 ERR_OK);
+		assert_true(m.len < 65536); /* under the size cap: the gate's limits refuse it */
+		b.raw_manifest = buf_str(&m);
+		bpath(path, sizeof(path), "mfbomb.tar");
+		unlink(path);
+		build(path, &b);
+		t0 = now_s();
+		err_clear(&e);
+		assert_int_equal(bundle_read_file(path, &ro, NULL, &e), ERR_PERM);
+		if (!strstr(e.msg, "entry 'manifest.xml': ") || !strstr(e.msg, shapes[i].want))
+			fail_msg("shape %zu: '%s' lacks '%s'", i, e.msg, shapes[i].want);
+		expect_refused(path, NULL, "entry 'manifest.xml': ", shapes[i].want);
+		if (now_s() - t0 > 2.0)
+			fail_msg("shape %zu: refused in %.2f s, not at once", i, now_s() - t0);
+		buf_release(&m);
+	}
+}
+
+/* Nothing of a bundle is parsed before its manifest signature verified:
+ * a record built to be expensive (or merely not XML) under a manifest
+ * altered after signing is refused for the signature, never decoded. */
+static void test_nothing_parsed_before_signature(void **state)
+{
+	struct buf bomb = BUF_INIT_CAP(1 << 20);
+	struct tentry v[1];
+	struct tbundle b = {v, 1, oms_key, 0, 1, 0, NULL};
+	char path[4096];
+
+	(void)state;
+	assert_int_equal(buf_adds(&bomb, "<?xml version=\"1.0\"?>\n<record"), ERR_OK);
+	for (size_t k = 0; k < 5000; k++)
+		assert_int_equal(buf_addf(&bomb, " a%zu=\"\"", k), ERR_OK);
+	assert_int_equal(buf_adds(&bomb, "/>\n"), ERR_OK);
+	v[0] =
+	    (struct tentry){"00000000000000000001-oms.xml", 0, bomb.data, bomb.len, NULL, 0, 1, 0};
+	bpath(path, sizeof(path), "bomb-badsig.tar");
+	build(path, &b);
+	expect_refused(path, NULL, "manifest.sig", "bad signature");
+	buf_release(&bomb);
+}
+
 static void test_oversize_entry(void **state)
 {
 	struct bundle_limits lim;
@@ -1167,6 +1252,8 @@ int main(void)
 	    T(test_wrong_key),
 	    T(test_missing_manifest_and_signature),
 	    T(test_manifest_invalid_or_doctype),
+	    T(test_manifest_bombs),
+	    T(test_nothing_parsed_before_signature),
 	    T(test_oversize_entry),
 	    T(test_too_many_entries),
 	    T(test_truncated),

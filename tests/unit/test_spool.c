@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -683,6 +684,121 @@ static void test_grace_ignores_future_mtime(void **state)
 	assert_non_null(strstr(why, "rejected after the grace period"));
 	free(why);
 	free(data);
+	spool_consumer_free(c);
+}
+
+/*
+ * A record read ahead (spool_read_ahead) is read, parsed and verified
+ * once: its claim takes the verified record while the file is unchanged.
+ * One rewritten in place between the read-ahead and the claim (same
+ * inode, size and mtime put back: only its ctime tells) is read and
+ * verified again, and its altered bytes are not handed out.
+ */
+static void test_read_ahead_verified_once(void **state)
+{
+	struct fx *f = *state;
+	struct spool_consumer_stats cs;
+	char path[SPOOL_PATH_MAX], sha[65], *data, *x;
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct timespec times[2];
+	struct record *r;
+	unsigned long v0;
+	struct stat sb;
+	struct err e;
+	size_t len;
+
+	commit_n(f->root, f->priv, 1, 3);
+	c = consumer(f, 0);
+	v0 = sig_verify_count();
+	for (uint64_t seq = 1; seq <= 3; seq++) {
+		char name[RECORD_NAME_MAX];
+		record_file_name(name, seq, "oms");
+		assert_int_equal(spool_read_ahead(c, name, &r, &e), ERR_OK);
+		assert_int_equal(r->seq, seq);
+		record_free(r);
+	}
+	/* Asked again, unchanged: the kept record, not another check. */
+	{
+		char name[RECORD_NAME_MAX];
+		record_file_name(name, 1, "oms");
+		assert_int_equal(spool_read_ahead(c, name, &r, &e), ERR_OK);
+		record_free(r);
+	}
+	assert_int_equal(sig_verify_count() - v0, 3);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	data = tsu_read(path, &len);
+	sig_sha256_hex(data, len, sha);
+	free(data);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_string_equal(it->sha256, sha);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(sig_verify_count() - v0, 3);
+
+	/* Record 2 altered in place, its size and mtime put back. */
+	qpath(path, f->root, SPOOL_NEW, 2, NULL);
+	assert_int_equal(stat(path, &sb), 0);
+	data = tsu_read(path, &len);
+	x = strstr(data, "xxxx");
+	assert_non_null(x);
+	*x = 'y';
+	usleep(20000); /* past the file system's coarse clock tick */
+	tsu_write(path, data, len);
+	times[0] = sb.st_atim;
+	times[1] = sb.st_mtim;
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+	free(data);
+	/* Not handed out: verified again, the altered bytes wait out the
+	 * grace period like any file that does not verify yet. */
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	if (!strstr(e.msg, "bad signature"))
+		fail_msg("claim: %s", e.msg);
+	assert_int_equal(sig_verify_count() - v0, 4);
+	spool_consumer_stats(c, &cs);
+	assert_int_equal(cs.reused, 1);
+	assert_int_equal(cs.decodes, 4);
+	spool_consumer_free(c);
+}
+
+/*
+ * A FIFO under the next record's name that cannot be moved to failed/
+ * (failed/ is not a directory here; read-only or full in real life) is
+ * recorded for status with its reason, and forgotten once it moved.
+ */
+static void test_cannot_quarantine_is_reported(void **state)
+{
+	struct fx *f = *state;
+	char path[SPOOL_PATH_MAX], failed[SPOOL_PATH_MAX], aside[SPOOL_PATH_MAX + 8];
+	struct spool_consumer *c;
+	struct spool_stats ss;
+	struct spool_item *it;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 2);
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	c = consumer(f, 2);
+	snprintf(failed, sizeof(failed), "%s/inbound/failed", f->root);
+	snprintf(aside, sizeof(aside), "%s.aside", failed);
+	assert_int_equal(rename(failed, aside), 0);
+	tsu_write(failed, "not a directory", 15);
+	assert_int_not_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &ss, &e), ERR_OK);
+	assert_int_equal(ss.stuck, 1);
+	assert_string_equal(ss.stuck_name[0], "00000000000000000001-oms.xml");
+	if (!strstr(ss.stuck_why[0], "a FIFO, not a regular file: never read; cannot be moved "
+	                             "to failed/: "))
+		fail_msg("why: %s", ss.stuck_why[0]);
+	/* failed/ works again: moved, and no longer reported. */
+	assert_int_equal(unlink(failed), 0);
+	assert_int_equal(rename(aside, failed), 0);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &ss, &e), ERR_OK);
+	assert_int_equal(ss.stuck, 0);
 	spool_consumer_free(c);
 }
 
@@ -1496,6 +1612,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_far_ahead_quarantined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace_ignores_future_mtime, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_ahead_verified_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cannot_quarantine_is_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),

@@ -166,6 +166,58 @@ static void size_limit(void **unused)
 	assert_non_null(strstr(e.msg, "over the 10-byte limit"));
 }
 
+/* The streaming gate (the bundle manifest) gives xmlgate_check's verdict
+ * and message however the stream is cut: in two at every position, and
+ * one byte at a time. */
+static void stream_any_cut(void **unused)
+{
+	static const char *const docs[] = {
+	    "<?xml version='1.0'?>\n<!DOCTYPE r [<!ENTITY a 'b'>]>\n<r/>",
+	    "<r>\n<!ENTITY a 'b'></r>",
+	    "<?xml version='1.0'?><!-- <!DOCTYPE x> <a b='1'> --><r v=\"<!DOCTYPE> a='1'>\" "
+	    "w='\"'><![CDATA[<!ENTITY <x y='1'>]]><?pi <!DOCTYPE ?></r>",
+	    "<r\n xmlns='a' xmlns:a='a' xmlns:b='b' xmlns:c='c' xmlns:d='d' xmlns:e='e' "
+	    "xmlns:f='f' xmlns:g='g' xmlns:h='h'/>",
+	    "<a><a><a><a><a></a></a></a></a></a>",
+	    "<r><!-",
+	};
+	struct xmlgate_limits lim;
+
+	(void)unused;
+	xmlgate_limits_default(&lim, 1 << 20);
+	lim.max_depth = 4;
+	for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		size_t len = strlen(docs[d]);
+		struct err want, got;
+		enum err_status ws;
+
+		err_clear(&want);
+		ws = xmlgate_check(docs[d], len, &lim, &want);
+		for (size_t cut = 0; cut <= len + 1; cut++) {
+			struct xmlgate g;
+			enum err_status gs;
+
+			err_clear(&got);
+			xmlgate_init(&g, &lim);
+			if (cut <= len) {
+				gs = xmlgate_feed(&g, docs[d], cut, &got);
+				if (gs == ERR_OK)
+					gs = xmlgate_feed(&g, docs[d] + cut, len - cut, &got);
+			} else { /* one byte at a time */
+				gs = ERR_OK;
+				for (size_t i = 0; i < len && gs == ERR_OK; i++)
+					gs = xmlgate_feed(&g, docs[d] + i, 1, &got);
+			}
+			if (gs == ERR_OK)
+				gs = xmlgate_finish(&g, &got);
+			if (gs != ws || strcmp(got.msg, want.msg) != 0)
+				fail_msg("doc %zu cut %zu: %d '%s', want %d '%s'", d, cut, gs,
+				         got.msg, ws, want.msg);
+		}
+		assert_int_equal(ws, d == 2 ? ERR_OK : ERR_PERM);
+	}
+}
+
 /* record_decode and the configuration loader refuse the bomb through the
  * gate (libxml2 2.9 took 9.5 s on this document). */
 static void callers_run_the_gate(void **unused)
@@ -202,6 +254,7 @@ int main(void)
 	    cmocka_unit_test(namespace_bomb),      cmocka_unit_test(deep_nesting),
 	    cmocka_unit_test(declarations),        cmocka_unit_test(skipped_constructs),
 	    cmocka_unit_test(size_limit),          cmocka_unit_test(callers_run_the_gate),
+	    cmocka_unit_test(stream_any_cut),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
