@@ -411,7 +411,10 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		}
 		if (fs != ERR_OK)
 			log_error("event=fetch-failed why=\"%s\"", fe.msg);
-		note_fetch(h, fs, &fe);
+		/* A pass cut short by SIGTERM did not fail: its outcome stays
+		 * what the previous pass met. */
+		if (!(fs == ERR_TEMP && scf_stopping(h)))
+			note_fetch(h, fs, &fe);
 		/* A fixed credential: the pass worked, the recorded stop is over. */
 		if (fs == ERR_OK && scf_state_alert(h->st, NULL)) {
 			struct err se;
@@ -465,7 +468,9 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 			if (changed || (int64_t)time(NULL) - h->health_saved_at >= 60)
 				save_health(h);
 		}
-		if (scf_stopping(h))
+		if (scf_stopping(h)) {
+			save_health(h); /* the final counts */
 			return ERR_OK;
+		}
 	}
 }

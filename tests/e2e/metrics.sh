@@ -56,8 +56,9 @@ for h in scf oms; do
 	ls -A "$work" | grep -q "^\.$h\.prom\..*\.tmp$" && bad "$h: a temporary file was left" || ok "$h: no temporary file left"
 done
 
-# API calls the simulator answered, its own admin routes left out
-api_calls='[.by_route | to_entries[] | select(.key | contains("/_admin") | not) | .value] | add // 0'
+# API calls the simulator answered: its admin routes ("admin...", "/_admin")
+# and the photo files it serves left out
+api_calls='[.by_route | to_entries[] | select(.key | test("^admin|/_admin|^GET /(files|assets|rails)/") | not) | .value] | add // 0'
 oms_state=$(e2e_oms GET /_admin/state)
 oms_stats=$(e2e_oms GET /_admin/stats)
 same "issues applied = requests in Cartegraph" \
