@@ -163,6 +163,17 @@ enum err_status health_save(const char *dir, struct health *h, int64_t now, stru
 	return ERR_OK;
 }
 
+/* A line longer than the field comes from a damaged or edited file: cut. */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int parse_file(FILE *f, struct health *h)
 {
 	char line[LINE_MAX_LEN];
@@ -196,9 +207,9 @@ static int parse_file(FILE *f, struct health *h)
 			h->k[last].last_ok = b;
 			h->k[last].failing_since = c;
 		} else if (last >= 0 && strncmp(line, "reason ", 7) == 0) {
-			snprintf(h->k[last].reason, sizeof(h->k[last].reason), "%s", line + 7);
+			copy_cut(h->k[last].reason, sizeof(h->k[last].reason), line + 7);
 		} else if (last >= 0 && strncmp(line, "detail ", 7) == 0) {
-			snprintf(h->k[last].detail, sizeof(h->k[last].detail), "%s", line + 7);
+			copy_cut(h->k[last].detail, sizeof(h->k[last].detail), line + 7);
 		}
 	}
 	return -1; /* no "end": damaged */

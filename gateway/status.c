@@ -259,7 +259,7 @@ static void issue_chain(const struct status_report *r, const struct status_queue
 		spool_list(r->root, q->name, where[i].d, find_issue_record, &x, &e);
 		if (x.found[0]) {
 			cli_escape(x.found, esc, sizeof(esc));
-			snprintf(out, cap, ": it waits for issue %lld, whose record %s is %s",
+			snprintf(out, cap, ": it waits for issue %lld, whose record %.200s is %s",
 			         (long long)issue, esc, where[i].what);
 			return;
 		}
@@ -286,12 +286,14 @@ static void collect_stuck(struct status_report *r, struct status_queue *q)
 	fmt_age((long long)(r->now - x.mtime), age);
 	if (q->produced_here) {
 		snprintf(q->stuck, sizeof(q->stuck),
-		         "record %s has waited %s in %s/new for the transport", esc, age, q->name);
+		         "record %.300s has waited %s in %s/new for the transport", esc, age,
+		         q->name);
 		return;
 	}
 	if (!(rec = read_rec(r->root, q->name, SPOOL_NEW, x.name))) {
 		snprintf(q->stuck, sizeof(q->stuck),
-		         "record %s has waited %s in %s/new and cannot be read", esc, age, q->name);
+		         "record %.300s has waited %s in %s/new and cannot be read", esc, age,
+		         q->name);
 		return;
 	}
 	ks = &r->health.k[r->half == CFG_HALF_OMS ? HEALTH_FORWARD : HEALTH_WRITEBACK];
@@ -305,7 +307,7 @@ static void collect_stuck(struct status_report *r, struct status_queue *q)
 		         health_kind_name(ks == &r->health.k[HEALTH_FORWARD] ? HEALTH_FORWARD
 		                                                             : HEALTH_WRITEBACK),
 		         ks->reason);
-	snprintf(q->stuck, sizeof(q->stuck), "%s %s of issue %lld has waited %s in %s/new%s",
+	snprintf(q->stuck, sizeof(q->stuck), "%s %.300s of issue %lld has waited %s in %s/new%s",
 	         record_kind_name(rec->kind), esc, (long long)rec_issue(rec), age, q->name, chain);
 	record_free(rec);
 }
