@@ -1408,7 +1408,8 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 		oms_forward_release(o);
 	oms_track_maybe_compact(o->track, NULL);
 	oms_health_forward(o, st, e,
-	                   o->counts->applied + o->counts->failed + o->counts->held != before);
+	                   o->counts->applied + o->counts->failed + o->counts->held != before,
+	                   st == ERR_OK && !once ? o->counts->waiting : 0);
 	o->counts = NULL;
 	return st;
 }

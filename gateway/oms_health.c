@@ -29,11 +29,19 @@ static int note_commit(struct oms *o, int64_t now, enum err_status pass)
 	return changed;
 }
 
-void oms_health_forward(struct oms *o, enum err_status st, const struct err *e, int worked)
+void oms_health_forward(struct oms *o, enum err_status st, const struct err *e, int worked,
+                        size_t waiting)
 {
 	int64_t now = (int64_t)time(NULL);
 	int changed;
 
+	/* Records waiting out a back-off with no new attempt: the outcome
+	 * stays the last one (the daemon's passes between retries). */
+	if (st == ERR_OK && !o->fw_temp_n && waiting) {
+		note_commit(o, now, ERR_TEMP);
+		oms_health_save(o, worked);
+		return;
+	}
 	if (st == ERR_OK && o->fw_temp_n)
 		changed = health_note(&o->health, HEALTH_FORWARD, now, ERR_TEMP, o->fw_temp_why);
 	else

@@ -118,9 +118,11 @@ struct oms {
 /* ---- health and metrics (oms_health.c) ---------------------------------- */
 
 /* Record what a forward pass, a poll or the metadata read met (and the
- * commits in it), then save the health record and write the metrics when
+ * commits in it; a forward pass where records only wait out a back-off
+ * is no attempt), then save the health record and write the metrics when
  * something changed, work was done, or a minute passed (force: always). */
-void oms_health_forward(struct oms *o, enum err_status st, const struct err *e, int worked);
+void oms_health_forward(struct oms *o, enum err_status st, const struct err *e, int worked,
+                        size_t waiting);
 void oms_health_poll(struct oms *o, enum err_status st, const struct err *e);
 void oms_health_meta(struct oms *o, enum err_status st, const char *why);
 void oms_health_save(struct oms *o, int force);

@@ -358,6 +358,10 @@ static int note_writeback(struct scf_half *h, enum err_status ws, const struct e
 	int64_t now = (int64_t)time(NULL);
 	int changed;
 
+	/* Waiting out a back-off is no attempt: the outcome stays the last
+	 * one (a failure keeps counting toward failingAlarmSeconds). */
+	if (ws == ERR_OK && h->wb_skipped && !h->wb_temp_n)
+		return 0;
 	if (ws == ERR_OK && h->wb_temp_n)
 		changed = health_note(&h->health, HEALTH_WRITEBACK, now, ERR_TEMP, h->wb_temp_why);
 	else

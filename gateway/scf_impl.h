@@ -62,6 +62,7 @@ struct scf_half {
 	int commit_tried;           /* the fetch pass committed a page (or tried) */
 	enum err_status commit_s;   /* ... with this outcome */
 	char commit_why[512];       /* ... and this error */
+	int wb_skipped;             /* the last write-back call waited out its back-off */
 	unsigned wb_temp_n;         /* records deferred by write-back since the last note */
 	char wb_temp_why[512];      /* the last deferral's reason */
 	uint64_t wb_failed_kind[2]; /* write-back records to failed/: ack, close */

@@ -315,7 +315,9 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	unsigned settled = 0;
 	uint64_t deferred = h->stats.wb_deferred;
 
-	if (h->wb_backoff_until && mono_now() < h->wb_backoff_until)
+	/* skipped: not an attempt, for the health record (scf_half.c) */
+	h->wb_skipped = h->wb_backoff_until && mono_now() < h->wb_backoff_until;
+	if (h->wb_skipped)
 		return ERR_OK;
 	while (more && !scf_stopping(h) && !scf_wb_yield(h, settled)) {
 		struct spool_item *it = NULL;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e_health: `scfgate status` computes its verdict from what each half
 # met on its last pass, with real processes on the simulators: an API
-# outage (503) past failingAlarmSeconds, a full disk (the fault shim makes
+# outage (503) past failingAlarmSeconds (one pass, then the daemon), a full disk (the fault shim makes
 # every write into the outbound queue fail with ENOSPC), a 401 fixed and
 # restarted (cleared by one good pass with nothing to commit), a stuck
 # record with what blocks it, junk in new/.  Each checks the verdict line
@@ -39,8 +39,8 @@ expect() {
 e2e_start_sims 6
 e2e_make_halves 10 10 3 3600
 for cfg in "$SCF_CFG" "$OMS_CFG"; do
-	sed -i 's|</gapAlarmSeconds>|</gapAlarmSeconds><failingAlarmSeconds>2</failingAlarmSeconds><stuckAlarmSeconds>60</stuckAlarmSeconds>|' "$cfg"
-	grep -q "<failingAlarmSeconds>2<" "$cfg" || e2e_die "could not set the alarm times in $cfg"
+	sed -i 's|</gapAlarmSeconds>|</gapAlarmSeconds><failingAlarmSeconds>4</failingAlarmSeconds><stuckAlarmSeconds>60</stuckAlarmSeconds>|' "$cfg"
+	grep -q "<failingAlarmSeconds>4<" "$cfg" || e2e_die "could not set the alarm times in $cfg"
 done
 slog=$work/logs/scf.log
 olog=$work/logs/oms.log
@@ -57,7 +57,7 @@ e2e_oms POST /_admin/faults '{"maintenance": true}' >/dev/null
 "$E2E_GATE" oms --once --retry-ms 50 --http-timeout-ms 2000 --config "$OMS_CFG" 2>>"$olog"
 { "$E2E_GATE" status --config "$OMS_CFG" || true; } | grep -q "^  forward    FAILING for .*temporary error.*503" &&
 	ok "the forward line shows the 503" || bad "forward line: $("$E2E_GATE" status --config "$OMS_CFG" | grep forward)"
-sleep 2
+sleep 4
 expect 1 "^ATTENTION: oms half: forward failing for [0-9]*s: HTTP 503" "an outage past failingAlarmSeconds needs attention" "$OMS_CFG"
 { "$E2E_GATE" status --config "$OMS_CFG" --json || true; } | jq -e '.attention == true and .work.forward.class == "temporary" and .work.forward.reason == "HTTP 503"' >/dev/null &&
 	ok "the outage in JSON" || bad "JSON: $("$E2E_GATE" status --config "$OMS_CFG" --json | jq -c .work)"
@@ -67,6 +67,23 @@ expect 0 "^ok: oms half" "one good pass clears the outage" "$OMS_CFG"
 e2e_transfer_once
 "$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$slog" || bad "scf --once write-back"
 
+# --- the same outage under the daemon: passes between retries of a waiting
+# record make no attempt, so they neither clear nor restart the failure
+e2e_new_issue 9103 "a dark street light" >/dev/null
+"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$slog" || bad "scf --once (daemon outage)"
+e2e_start_half oms --retry-ms 6000 --http-timeout-ms 2000
+e2e_wait_until 20 'grep -q "event=field-map-checked" "$work/logs/oms-half.log"' || bad "the daemon did not start"
+e2e_oms POST /_admin/faults '{"maintenance": true}' >/dev/null
+e2e_transfer_once
+sleep 8
+expect 1 "^ATTENTION: oms half: forward failing for [0-9]*s: HTTP 503" "the daemon's outage past failingAlarmSeconds needs attention" "$OMS_CFG"
+e2e_oms DELETE /_admin/faults >/dev/null
+e2e_wait_until 40 '"$E2E_GATE" status --config "$OMS_CFG" >/dev/null 2>&1' || bad "the daemon did not recover"
+expect 0 "^ok: oms half" "the daemon's next good attempt clears it" "$OMS_CFG"
+e2e_stop_half oms
+e2e_transfer_once
+"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$slog" || bad "scf --once write-back (daemon outage)"
+
 # --- a full disk: every write into outbound/ fails with ENOSPC -------------
 e2e_new_issue 9101 "a pothole on a full disk" >/dev/null
 LD_PRELOAD=$shim ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
@@ -75,7 +92,7 @@ LD_PRELOAD=$shim ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
 	"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$slog" && bad "scf --once on a full disk succeeded"
 grep -q "No space left on device" "$slog" || bad "the log does not name the full disk"
 expect 0 "^ok: scf half" "a failure younger than failingAlarmSeconds is not alarmed yet" "$SCF_CFG"
-sleep 3
+sleep 4
 expect 1 "^ATTENTION: scf half: commit failing for [0-9]*s: No space left on device" "a full disk needs attention" "$SCF_CFG"
 { "$E2E_GATE" status --config "$SCF_CFG" || true; } | grep -q "^  fetch      ok" && ok "fetch itself still works" ||
 	bad "fetch not ok on a full disk: $("$E2E_GATE" status --config "$SCF_CFG" | grep fetch)"
@@ -129,8 +146,8 @@ else
 fi
 
 # --- no pass for a long time: the half is not running ---------------------
-# (failingAlarmSeconds + 2 x pollSeconds: 22 s here)
-sleep 23
+# (failingAlarmSeconds + 2 x pollSeconds: 24 s here)
+sleep 25
 expect 1 "no pass recorded for [0-9]*s: the half is not running" "a half that stopped passing needs attention" "$OMS_CFG"
 
 echo "health tests: $fails failed (files in $work)"
