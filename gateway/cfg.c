@@ -320,6 +320,8 @@ static enum err_status build_spool(struct loader *ld, const xmlNode *n)
 	s->grace_seconds = child_uint(n, "graceSeconds", 300);
 	s->gap_alarm_seconds = child_uint(n, "gapAlarmSeconds", 3600);
 	s->max_ahead = child_uint(n, "maxSequenceAhead", SPOOL_MAX_AHEAD_DEFAULT);
+	s->failing_alarm_seconds = child_uint(n, "failingAlarmSeconds", 600);
+	s->stuck_alarm_seconds = child_uint(n, "stuckAlarmSeconds", 3600);
 	return ERR_OK;
 }
 
@@ -791,6 +793,8 @@ static enum err_status build(struct loader *ld, const xmlNode *root)
 		return st;
 	if ((st = build_messages(ld, child(root, "messages"))) != ERR_OK)
 		return st;
+	if ((n = child(root, "metrics")) && take_text(&c->metrics.textfile, n, "textfile", NULL))
+		return nomem(ld);
 	lvl = attr(child(root, "log"), "level");
 	c->log_level = CFG_LOG_INFO;
 	if (lvl && strcmp(lvl, "error") == 0)
@@ -1259,6 +1263,7 @@ void cfg_free(struct cfg *c)
 	free(c->spool.producer);
 	free(c->spool.private_key);
 	free(c->spool.peer_public_key);
+	free(c->metrics.textfile);
 	free(c->scf.base_url);
 	free(c->scf.credential_file);
 	free(c->scf.user_agent);

@@ -108,6 +108,16 @@ struct cfg_spool {
 	unsigned grace_seconds;     /* retry unparsable files this long; default 300 */
 	unsigned gap_alarm_seconds; /* alarm a sequence gap after; default 3600 */
 	unsigned max_ahead;         /* quarantine names further ahead; default 1000000 */
+	/* `scfgate status`: a kind of work failing this long, a record
+	 * waiting this long, needs attention */
+	unsigned failing_alarm_seconds; /* <failingAlarmSeconds>; default 600 */
+	unsigned stuck_alarm_seconds;   /* <stuckAlarmSeconds>; default 3600 */
+};
+
+/* <metrics>: Prometheus text-format file for node_exporter's textfile
+ * collector (gateway/metrics.h); textfile NULL: no metrics. */
+struct cfg_metrics {
+	char *textfile;
 };
 
 struct cfg_scf {
@@ -266,6 +276,7 @@ struct cfg {
 	struct cfg_request_type *types; /* in file order */
 	struct cfg_messages messages;
 	enum cfg_log_level log_level;
+	struct cfg_metrics metrics;
 };
 
 /* Flags for cfg_load_mem. */

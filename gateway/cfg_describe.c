@@ -171,8 +171,10 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 	         s->private_key);
 	buf_addf(o,
 	         "  peer public key: %s\n  grace period: %u s\n  gap alarm: %u s\n"
-	         "  max sequence ahead: %u\n",
-	         s->peer_public_key, s->grace_seconds, s->gap_alarm_seconds, s->max_ahead);
+	         "  max sequence ahead: %u\n  failing alarm: %u s\n  stuck alarm: %u s\n",
+	         s->peer_public_key, s->grace_seconds, s->gap_alarm_seconds, s->max_ahead,
+	         s->failing_alarm_seconds, s->stuck_alarm_seconds);
+	buf_addf(o, "metrics: %s\n", c->metrics.textfile ? c->metrics.textfile : "(off)");
 	if (c->scf.base_url)
 		describe_scf(&c->scf, o);
 	else
@@ -213,6 +215,8 @@ static void json_spool(struct jdoc *d, cJSON *root, const struct cfg_spool *s)
 	jdoc_number(d, o, "grace_seconds", s->grace_seconds);
 	jdoc_number(d, o, "max_sequence_ahead", s->max_ahead);
 	jdoc_number(d, o, "gap_alarm_seconds", s->gap_alarm_seconds);
+	jdoc_number(d, o, "failing_alarm_seconds", s->failing_alarm_seconds);
+	jdoc_number(d, o, "stuck_alarm_seconds", s->stuck_alarm_seconds);
 }
 
 static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)
@@ -348,6 +352,10 @@ enum err_status cfg_describe_json(const struct cfg *c, struct buf *out)
 	jdoc_string(&d, root, "half", cfg_half_name(c->half));
 	jdoc_string(&d, root, "log_level", cfg_log_level_name(c->log_level));
 	json_spool(&d, root, &c->spool);
+	if (c->metrics.textfile)
+		jdoc_string(&d, jdoc_object(&d, root, "metrics"), "textfile", c->metrics.textfile);
+	else
+		jdoc_null(&d, root, "metrics");
 	json_scf(&d, root, &c->scf);
 	json_cg(&d, root, &c->cg);
 	json_geocoder(&d, root, &c->geocoder);

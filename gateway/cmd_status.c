@@ -17,15 +17,19 @@ static const char usage_text[] =
     "the oldest waiting record, a sequence gap (which number, since when,\n"
     "alarmed or not) and every failed or held record with the first line of\n"
     "its reason; then the half's state: the SCF watermark or the OMS\n"
-    "tracked requests, the last successful API call, a recorded fatal stop.\n"
+    "tracked requests, the last successful API call, what each kind of work\n"
+    "(fetch, write-back, forward, poll, commit, metadata) met on its last\n"
+    "attempt, a record stuck in new/ and what blocks it, a recorded fatal stop.\n"
     "Safe while the half runs.\n"
     "\n"
     "  --config FILE  the half's configuration\n"
     "  --json         one JSON document instead of text\n"
     "\n"
     "The last line is a one-line summary.  Exit 0 when healthy, 1 when\n"
-    "something needs attention (failed records, an alarmed gap, a queue or\n"
-    "state that cannot be read, a fatal stop).\n";
+    "something needs attention (failed records, an alarmed gap, files in new/\n"
+    "that are not records, a queue or state that cannot be read, a fatal stop,\n"
+    "a kind of work failing longer than <failingAlarmSeconds>, no pass\n"
+    "recorded, a record waiting longer than <stuckAlarmSeconds>).\n";
 
 int cmd_status(int argc, char **argv)
 {

@@ -326,10 +326,10 @@ static void log_result(int64_t issue_id, const struct geo_result *r)
 		lv = LOGL_WARN;
 	log_msg(lv,
 	        "geo: effect=%s issue=%lld op=%s score=%.0f distance_m=%.0f elapsed_ms=%ld "
-	        "reason=\"%s\" address=\"%s\"",
+	        "reason=%s address=%s",
 	        geo_outcome_name(r->outcome), (long long)issue_id,
 	        r->operation[0] ? r->operation : "-", r->score, r->distance_m, r->elapsed_ms,
-	        r->reason, r->address);
+	        log_q(r->reason), log_q(r->address));
 }
 
 enum err_status geo_verify(struct geo_client *g, int64_t issue_id, double lat, double lng,

@@ -922,12 +922,20 @@ static enum verdict judge(struct http_client *c, struct http_req *r, CURLcode rc
 	*wait = 0;
 	*st = ERR_OK;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
-	if (rc != CURLE_OK)
+	if (rc != CURLE_OK) {
+		c->stats.network++;
 		return judge_network(c, r, rc, st, e, wait);
+	}
 	s = r->resp.status;
 	if (s >= 200 && s < 300) {
 		c->stats.ok_2xx++;
 		c->stats.last_success = time(NULL);
+	} else if (s >= 500) {
+		c->stats.status_5xx++;
+	} else if (s >= 400 && s != 429) {
+		c->stats.status_4xx++;
+	} else if (s != 429) {
+		c->stats.status_3xx++;
 	}
 	if (s != 429)
 		r->n429 = 0;

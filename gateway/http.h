@@ -248,6 +248,10 @@ struct http_stats {
 	uint64_t requests;   /* transfers started (retries and log-ins included) */
 	uint64_t ok_2xx;     /* transfers answered 2xx */
 	uint64_t status_429; /* transfers answered 429 */
+	uint64_t status_4xx; /* transfers answered 4xx other than 429 */
+	uint64_t status_5xx; /* transfers answered 5xx */
+	uint64_t status_3xx; /* transfers answered 1xx or 3xx */
+	uint64_t network;    /* transfers without an answer (connect, timeout, TLS...) */
 	uint64_t retries;    /* transfers that were repeats of an earlier one */
 	uint64_t failed;     /* requests that ended in ERR_TEMP/PERM/FATAL */
 	uint64_t waited_ms;  /* time spent in rate limiter and back-off sleeps */

@@ -146,6 +146,17 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	t0 = mono_now_ms();
 	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK)
 		goto fail;
+	o->started_at = (int64_t)time(NULL);
+	snprintf(o->state_dir, sizeof(o->state_dir), "%s", dir);
+	{
+		struct err he;
+		int present;
+
+		/* A damaged file only loses the history: this run writes anew. */
+		err_clear(&he);
+		if (health_load(dir, &o->health, &present, &he) != ERR_OK)
+			log_warn("event=health-unreadable why=%s", log_q(he.msg));
+	}
 	log_info("event=tracking-loaded tracked=%zu open=%zu load_ms=%llu",
 	         oms_track_count(o->track), oms_tracked_open(o),
 	         (unsigned long long)(mono_now_ms() - t0));
@@ -155,8 +166,12 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 		/* `scfgate status` shows a stop at start like one in a pass */
 		if (st == ERR_FATAL)
 			oms_status_note(o, e);
+		oms_health_meta(o, st, e->msg);
+		oms_health_save(o, 1);
 		goto fail;
 	}
+	oms_health_meta(o, o->meta_pending ? ERR_TEMP : ERR_OK,
+	                "the class metadata could not be read (Cartegraph cannot be reached)");
 	if ((st = oms_recover_pending(o, e)) != ERR_OK)
 		goto fail;
 	*out = o;
@@ -220,6 +235,10 @@ static enum err_status commit_group(struct oms *o, struct oms_entry **ens, struc
 	}
 	if (st == ERR_OK)
 		st = spool_commit_group(o->in_q, recs, n, n_done, e);
+	/* for health: the commits of a pass, apart from its API calls */
+	o->commit_tried = 1;
+	o->commit_s = st;
+	snprintf(o->commit_why, sizeof(o->commit_why), "%.480s", st != ERR_OK && e ? e->msg : "");
 	for (size_t i = 0; i < n; i++) {
 		/* A number not used is forgotten, so a later record taking it
 		 * is not mistaken for this one. */
@@ -255,6 +274,7 @@ enum err_status oms_commit_acks(struct oms *o, struct oms_entry **ens, size_t n,
 		if (i < *n_done) {
 			log_info("effect=ack issue=%" PRId64 " oid=%" PRId64 " record=%" PRIu64,
 			         ens[i]->issue, ens[i]->oid, recs[i]->seq);
+			o->acks_total++;
 			if (o->counts)
 				o->counts->acks++;
 		}
@@ -300,6 +320,7 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
 			         " status=%s record=%" PRIu64,
 			         ens[i]->issue, ens[i]->oid, rqs[i].status ? rqs[i].status : "",
 			         recs[i]->seq);
+			o->closes_total++;
 			if (o->counts)
 				o->counts->closes++;
 		}
@@ -392,5 +413,6 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 		sigs_wait_ms(o->opts.stop, 1000);
 	}
 	oms_forward_release(o);
+	oms_health_save(o, 1); /* what the release settled */
 	return ERR_OK;
 }

@@ -237,6 +237,8 @@ static void set_temp(struct fw_entry *en, const char *reason)
 	         en->name, d, log_q(reason));
 	set_why(en, reason, 0, NULL);
 	en->st = FW_TEMP;
+	o->fw_temp_n++;
+	snprintf(o->fw_temp_why, sizeof(o->fw_temp_why), "%.480s", reason ? reason : "");
 }
 
 static void temp(struct fw_entry *en, const char *reason)
@@ -781,6 +783,7 @@ static void noted(struct fw_entry *en)
 
 	if (g->comment_route == CFG_COMMENTS_NOTES) {
 		o->counts->notes_appends++;
+		o->notes_total++;
 		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s route=notes "
 		         "field=%s window_ms=%" PRIu64 " record=%s",
 		         en->issue, en->oid, cid, g->comment_field, mono_ms() - en->read_ms,
@@ -1025,6 +1028,14 @@ static void record_blocked(struct fw *fw, struct fw_entry *en, int blocked)
 	oms_track_save(fw->o->track, t, 0, NULL);
 }
 
+/* The record kind of an entry as an index of the per-kind counters. */
+static size_t kind_index(const struct fw_entry *en)
+{
+	size_t k = en->rec ? (size_t)en->rec->kind : 0;
+
+	return k < 8 ? k : 0;
+}
+
 /* Move the head's file to where its outcome says; 0 when settled. */
 static int settle_head(struct fw *fw, struct fw_entry *en)
 {
@@ -1032,6 +1043,7 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 	    .reason = en->why, .http_status = (int)en->why_status, .body = en->why_body};
 	struct oms *o = fw->o;
 	enum err_status st = ERR_OK;
+	size_t ki = kind_index(en); /* the record goes with its file */
 	struct err e;
 
 	err_clear(&e);
@@ -1047,6 +1059,7 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 		st = spool_complete(o->out_q, en->item, &e);
 		if (st == ERR_OK) {
 			o->counts->applied++;
+			o->applied_kind[ki]++;
 			record_blocked(fw, en, 0);
 		}
 		break;
@@ -1056,15 +1069,19 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 		if (orders_issue(en))
 			record_blocked(fw, en, 1);
 		st = spool_fail(o->out_q, en->item, &why, &e);
-		if (st == ERR_OK)
+		if (st == ERR_OK) {
 			o->counts->failed++;
+			o->failed_kind[ki]++;
+		}
 		break;
 	default:
 		log_warn("effect=hold issue=%" PRId64 " record=%s reason=%s", en->issue, en->name,
 		         log_q(en->why));
 		st = spool_hold_claimed(o->out_q, en->item, &why, &e);
-		if (st == ERR_OK)
+		if (st == ERR_OK) {
 			o->counts->held++;
+			o->held_kind[ki]++;
+		}
 		break;
 	}
 	if (st != ERR_OK) {
@@ -1431,19 +1448,28 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 {
 	struct oms_counts none;
 	enum err_status st;
+	uint64_t t0;
+	size_t before;
 
 	memset(&none, 0, sizeof(none));
 	o->counts = counts ? counts : &none;
 	/* A field-map check an outage left pending comes first. */
 	if ((st = oms_meta_pending(o, e)) != ERR_OK) {
+		oms_health_meta(o, st, e->msg);
+		oms_health_save(o, 1);
 		o->counts = NULL;
 		return st;
 	}
+	if (!o->meta_pending)
+		oms_health_meta(o, ERR_OK, NULL);
 	/* The daemon keeps its window between calls, so records waiting out
 	 * a back-off keep their schedule. */
 	if (!o->fw && !(o->fw = fw_new(o, 0)))
 		return err_set(e, ERR_TEMP, "out of memory");
+	t0 = mono_ms();
+	before = o->counts->applied + o->counts->failed + o->counts->held;
 	st = run(o, o->fw, once, e);
+	o->pass_ms[0] = mono_ms() - t0;
 	if (counts) {
 		struct spool_consumer_stats cs;
 
@@ -1454,6 +1480,9 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 	if (once || st != ERR_OK)
 		oms_forward_release(o);
 	oms_track_maybe_compact(o->track, NULL);
+	oms_health_forward(o, st, e,
+	                   o->counts->applied + o->counts->failed + o->counts->held != before,
+	                   st == ERR_OK && !once ? o->counts->waiting : 0);
 	o->counts = NULL;
 	return st;
 }

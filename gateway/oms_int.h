@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "cg_meta.h"
 #include "err.h"
+#include "health.h"
 #include "http.h"
 #include "map.h"
 #include "oms.h"
@@ -100,7 +101,34 @@ struct oms {
 	int meta_pending;       /* not read from Cartegraph yet (unreachable at start) */
 	time_t meta_pending_at; /* last try of a pending read */
 	time_t meta_reread_at;  /* last re-read after a 400 naming a field */
+	/* health and metrics (oms_health.c) */
+	struct health health;
+	char state_dir[SPOOL_PATH_MAX];
+	int64_t started_at;       /* wall clock at open */
+	int64_t health_saved_at;  /* wall clock of the last save */
+	unsigned fw_temp_n;       /* records that met a temporary error in this pass */
+	char fw_temp_why[512];    /* ... the last one's reason */
+	int commit_tried;         /* ack/close commits tried in this pass */
+	enum err_status commit_s; /* ... the last one's outcome */
+	char commit_why[512];     /* ... and error */
+	uint64_t applied_kind[8]; /* outbound records settled, by record kind */
+	uint64_t failed_kind[8];  /* ... to failed/ */
+	uint64_t held_kind[8];    /* ... to hold/ */
+	uint64_t acks_total, closes_total, notes_total; /* since open */
+	uint64_t pass_ms[2]; /* duration of the last forward pass, poll */
 };
+
+/* ---- health and metrics (oms_health.c) ---------------------------------- */
+
+/* Record what a forward pass, a poll or the metadata read met (and the
+ * commits in it; a forward pass where records only wait out a back-off
+ * is no attempt), then save the health record and write the metrics when
+ * something changed, work was done, or a minute passed (force: always). */
+void oms_health_forward(struct oms *o, enum err_status st, const struct err *e, int worked,
+                        size_t waiting);
+void oms_health_poll(struct oms *o, enum err_status st, const struct err *e);
+void oms_health_meta(struct oms *o, enum err_status st, const char *why);
+void oms_health_save(struct oms *o, int force);
 
 /* ---- the field map against the class metadata (oms_meta.c) -------------- */
 

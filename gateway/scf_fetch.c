@@ -679,8 +679,10 @@ static enum err_status commit_page(struct pass *p, struct err *e)
 	struct err ce;
 
 	err_clear(&ce);
-	if (p->b.n)
+	if (p->b.n) {
 		s = spool_commit_group(h->prod, p->b.r, p->b.n, &done, &ce);
+		h->commit_tried = 1;
+	}
 	for (size_t i = 0; i < done; i++) {
 		const struct record *r = p->b.r[i];
 		char name[RECORD_NAME_MAX];
@@ -708,6 +710,12 @@ static enum err_status commit_page(struct pass *p, struct err *e)
 			s = s2;
 			ce = se;
 		}
+	}
+	if (h->commit_tried || s != ERR_OK) {
+		/* the health of commits, apart from the reads (scf_half.c) */
+		h->commit_tried = 1;
+		h->commit_s = s;
+		snprintf(h->commit_why, sizeof(h->commit_why), "%.480s", s != ERR_OK ? ce.msg : "");
 	}
 	if (s != ERR_OK)
 		return err_set(e, s, "%s", ce.msg);

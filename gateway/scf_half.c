@@ -13,6 +13,7 @@
 #include "log.h"
 #include "notify.h"
 #include "sigs.h"
+#include "metrics.h"
 #include "scf_impl.h"
 
 #ifndef SCFGATE_VERSION
@@ -174,6 +175,16 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 	}
 	if ((s = scf_state_load(h->state_dir, &h->st, e)))
 		goto fail;
+	h->started_at = (int64_t)time(NULL);
+	{
+		struct err he;
+		int present;
+
+		/* A damaged file only loses the history: this run writes anew. */
+		err_clear(&he);
+		if (health_load(h->state_dir, &h->health, &present, &he) != ERR_OK)
+			log_warn("event=health-unreadable why=%s", log_q(he.msg));
+	}
 	if ((s = scf_recover(h, e)))
 		goto fail;
 	h->stats.watermark = scf_state_watermark(h->st);
@@ -246,10 +257,15 @@ static void nap(struct scf_half *h, unsigned seconds)
 
 /* Leave the fatal stop in the state for `scfgate status`; the state in
  * memory matches what was committed, so saving it here is safe. */
-static void record_alert(struct scf_half *h, const char *why)
+static void save_health(struct scf_half *h);
+
+static void record_alert(struct scf_half *h, enum health_kind k, const char *why)
 {
 	struct http_stats hs;
 	struct err se;
+
+	health_note(&h->health, k, (int64_t)time(NULL), ERR_FATAL, why);
+	save_health(h);
 
 	http_stats_get(h->http, &hs);
 	if (hs.last_success)
@@ -259,6 +275,123 @@ static void record_alert(struct scf_half *h, const char *why)
 	err_clear(&se);
 	if (scf_state_save(h->st, &se) != ERR_OK)
 		log_error("event=alert-not-saved why=%s", log_q(se.msg));
+}
+
+static void write_metrics(struct scf_half *h, time_t now)
+{
+	static const char *const queues[] = {SCF_OUTBOUND, SCF_INBOUND};
+	const struct scf_stats *st = &h->stats;
+	struct http_stats hs;
+	struct metrics m;
+	struct err e;
+
+	if (!h->c->metrics.textfile)
+		return;
+	metrics_init(&m);
+	metrics_family(&m, "scfgate_info", "gauge", "The half this file describes; always 1.");
+	metrics_sample(&m, "scfgate_info", "half=\"scf\",version=\"" SCFGATE_VERSION "\"", 1);
+	metrics_family(&m, "scfgate_start_time_seconds", "gauge",
+	               "When the process started (Unix time); the _total counters count from "
+	               "here.");
+	metrics_sample(&m, "scfgate_start_time_seconds", "", (double)h->started_at);
+	metrics_family(&m, "scfgate_records_committed_total", "counter",
+	               "Records this half committed to the queue it writes, by kind.");
+	metrics_sample(&m, "scfgate_records_committed_total", "kind=\"issue\"",
+	               (double)st->issue_records);
+	metrics_sample(&m, "scfgate_records_committed_total", "kind=\"comment\"",
+	               (double)st->comment_records);
+	metrics_sample(&m, "scfgate_records_committed_total", "kind=\"attachment\"",
+	               (double)st->attachment_records);
+	metrics_family(&m, "scfgate_records_applied_total", "counter",
+	               "Records of the queue this half reads that took effect (found already "
+	               "done included), by kind.");
+	metrics_sample(&m, "scfgate_records_applied_total", "kind=\"ack\"",
+	               (double)st->acks_applied);
+	metrics_sample(&m, "scfgate_records_applied_total", "kind=\"close\"",
+	               (double)st->closes_applied);
+	metrics_sample(&m, "scfgate_records_applied_total", "kind=\"already_done\"",
+	               (double)st->already_done);
+	metrics_family(&m, "scfgate_records_failed_total", "counter",
+	               "Records this half moved to failed/, by kind.");
+	metrics_sample(&m, "scfgate_records_failed_total", "kind=\"ack\"",
+	               (double)h->wb_failed_kind[0]);
+	metrics_sample(&m, "scfgate_records_failed_total", "kind=\"close\"",
+	               (double)h->wb_failed_kind[1]);
+	metrics_family(&m, "scfgate_records_deferred_total", "counter",
+	               "Records put back after a temporary error, to be tried again.");
+	metrics_sample(&m, "scfgate_records_deferred_total", "", (double)st->wb_deferred);
+	metrics_family(&m, "scfgate_issues_skipped_total", "counter",
+	               "SeeClickFix issues not sent, by reason.");
+	metrics_sample(&m, "scfgate_issues_skipped_total", "reason=\"unmapped\"",
+	               (double)st->skipped_unmapped);
+	metrics_sample(&m, "scfgate_issues_skipped_total", "reason=\"not_open\"",
+	               (double)st->skipped_not_open);
+	metrics_sample(&m, "scfgate_issues_skipped_total", "reason=\"bad\"",
+	               (double)st->skipped_bad);
+	metrics_family(&m, "scfgate_watermark_timestamp_seconds", "gauge",
+	               "SeeClickFix time up to which every change was read (Unix time); 0 before "
+	               "the first complete pass.");
+	metrics_sample(&m, "scfgate_watermark_timestamp_seconds", "",
+	               (double)scf_state_watermark(h->st));
+	metrics_family(&m, "scfgate_pass_duration_seconds", "gauge",
+	               "How long the last pass of a kind of work took.");
+	metrics_sample(&m, "scfgate_pass_duration_seconds", "kind=\"fetch\"",
+	               (double)h->pass_ms[0] / 1000.0);
+	metrics_sample(&m, "scfgate_pass_duration_seconds", "kind=\"write-back\"",
+	               (double)h->pass_ms[1] / 1000.0);
+	http_stats_get(h->http, &hs);
+	metrics_add_http(&m, "seeclickfix", &hs);
+	metrics_add_queues(&m, h->c->spool.root, queues, 2, h->c->spool.gap_alarm_seconds, now);
+	metrics_add_health(&m, &h->health, 0, now);
+	err_clear(&e);
+	if (metrics_write(h->c->metrics.textfile, &m, &e) != ERR_OK)
+		log_warn("event=metrics-not-written why=%s", log_q(e.msg));
+	metrics_release(&m);
+}
+
+static void save_health(struct scf_half *h)
+{
+	time_t now = time(NULL);
+	struct err e;
+
+	err_clear(&e);
+	if (health_save(h->state_dir, &h->health, (int64_t)now, &e) != ERR_OK)
+		log_warn("event=health-not-saved why=%s", log_q(e.msg));
+	h->health_saved_at = (int64_t)now;
+	write_metrics(h, now);
+}
+
+/* After a fetch pass: what each kind met.  A pass that stopped at a
+ * commit read SeeClickFix fine: the commit failed, not the fetch. */
+static void note_fetch(struct scf_half *h, enum err_status fs, const struct err *fe)
+{
+	int64_t now = (int64_t)time(NULL);
+	int by_commit = h->commit_tried && h->commit_s != ERR_OK;
+
+	if (h->commit_tried)
+		health_note(&h->health, HEALTH_COMMIT, now, h->commit_s, h->commit_why);
+	else if (fs == ERR_OK)
+		health_note(&h->health, HEALTH_COMMIT, now, ERR_OK, NULL); /* nothing to commit */
+	health_note(&h->health, HEALTH_FETCH, now, by_commit ? ERR_OK : fs, fe->msg);
+}
+
+/* After a write-back drain; 1 when something changed worth a save. */
+static int note_writeback(struct scf_half *h, enum err_status ws, const struct err *we)
+{
+	int64_t now = (int64_t)time(NULL);
+	int changed;
+
+	/* Waiting out a back-off is no attempt: the outcome stays the last
+	 * one (a failure keeps counting toward failingAlarmSeconds). */
+	if (ws == ERR_OK && h->wb_skipped && !h->wb_temp_n)
+		return 0;
+	if (ws == ERR_OK && h->wb_temp_n)
+		changed = health_note(&h->health, HEALTH_WRITEBACK, now, ERR_TEMP, h->wb_temp_why);
+	else
+		changed = health_note(&h->health, HEALTH_WRITEBACK, now, ws, we->msg);
+	changed |= h->wb_temp_n != 0;
+	h->wb_temp_n = 0;
+	return changed;
 }
 
 uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
@@ -282,33 +415,58 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 	for (;;) {
 		struct err fe, we;
 		enum err_status fs, ws;
-		uint64_t before = committed(h);
+		uint64_t committed_before = committed(h);
 		/* Fetching is never postponed by more than one poll interval:
 		 * the write-back drain yields when the next fetch is due. */
-		uint64_t next_fetch = scf_mono_ms() + (uint64_t)poll * 1000;
+		uint64_t next_fetch = scf_mono_ms() + (uint64_t)poll * 1000, t0;
+		struct scf_stats before;
 
 		/* --once too: a timer's next run fetches on time */
 		h->wb_until_ms = next_fetch;
 		err_clear(&fe);
 		err_clear(&we);
+		h->commit_tried = 0;
+		t0 = scf_mono_ms();
 		fs = scf_fetch(h, &fe);
+		h->pass_ms[0] = scf_mono_ms() - t0;
 		if (fs == ERR_FATAL) {
 			log_alert("event=stopped why=%s", log_q(fe.msg));
-			record_alert(h, fe.msg);
+			record_alert(h,
+			             h->commit_tried && h->commit_s == ERR_FATAL ? HEALTH_COMMIT
+			                                                         : HEALTH_FETCH,
+			             fe.msg);
 			return err_set(e, fs, "%s", fe.msg);
 		}
 		if (fs != ERR_OK && scf_stopping(h))
 			log_info("event=fetch-interrupted why=%s", log_q(fe.msg));
 		else if (fs != ERR_OK)
 			log_error("event=fetch-failed why=%s", log_q(fe.msg));
+		/* A pass cut short by SIGTERM did not fail: its outcome stays
+		 * what the previous pass met. */
+		if (!(fs == ERR_TEMP && scf_stopping(h)))
+			note_fetch(h, fs, &fe);
+		/* A fixed credential: the pass worked, the recorded stop is over. */
+		if (fs == ERR_OK && scf_state_alert(h->st, NULL)) {
+			struct err se;
+
+			scf_state_set_alert(h->st, 0, NULL);
+			scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
+			err_clear(&se);
+			if (scf_state_save(h->st, &se) != ERR_OK)
+				log_warn("event=state-not-saved why=%s", log_q(se.msg));
+		}
+		t0 = scf_mono_ms();
 		ws = scf_writeback(h, &we);
+		h->pass_ms[1] = scf_mono_ms() - t0;
 		if (ws == ERR_FATAL) {
-			record_alert(h, we.msg);
+			record_alert(h, HEALTH_WRITEBACK, we.msg);
 			return err_set(e, ws, "%s", we.msg);
 		}
 		if (ws != ERR_OK)
 			log_error("event=writeback-failed why=%s", log_q(we.msg));
-		pass_status(h, fs, &fe, ws, &we, before);
+		note_writeback(h, ws, &we);
+		save_health(h);
+		pass_status(h, fs, &fe, ws, &we, committed_before);
 		notify_watchdog();
 		if (once) {
 			if (fs != ERR_OK)
@@ -318,18 +476,33 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 			return ERR_OK;
 		}
 		/* Between passes the inbound queue is drained every second:
-		 * write-back costs no API call while there is nothing to do. */
+		 * write-back costs no API call while there is nothing to do.
+		 * Health and metrics are saved when something changed, and at
+		 * least once a minute. */
 		while (scf_mono_ms() < next_fetch && !scf_stopping(h)) {
+			int changed;
+
 			nap(h, 1);
 			if (scf_mono_ms() >= next_fetch)
 				break;
+			before = h->stats;
+			err_clear(&we);
+			t0 = scf_mono_ms();
 			ws = scf_writeback(h, &we);
 			if (ws == ERR_FATAL) {
-				record_alert(h, we.msg);
+				record_alert(h, HEALTH_WRITEBACK, we.msg);
 				return err_set(e, ws, "%s", we.msg);
 			}
+			changed = note_writeback(h, ws, &we);
+			changed |= memcmp(&before, &h->stats, sizeof(before)) != 0;
+			if (changed)
+				h->pass_ms[1] = scf_mono_ms() - t0;
+			if (changed || (int64_t)time(NULL) - h->health_saved_at >= 60)
+				save_health(h);
 		}
-		if (scf_stopping(h))
+		if (scf_stopping(h)) {
+			save_health(h); /* the final counts */
 			return ERR_OK;
+		}
 	}
 }

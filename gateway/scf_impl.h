@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cfg.h"
+#include "health.h"
 #include "http.h"
 #include "ratewin.h"
 #include "record.h"
@@ -55,6 +56,18 @@ struct scf_half {
 	int self_read;           /* GET /profile answered in this process */
 	time_t known_at;         /* CLOCK_MONOTONIC start of the last complete pass; 0 none */
 	char state_dir[SPOOL_PATH_MAX];
+	/* health and metrics (scf_half.c): what the last pass met */
+	struct health health;
+	int64_t started_at;         /* wall clock at open */
+	int commit_tried;           /* the fetch pass committed a page (or tried) */
+	enum err_status commit_s;   /* ... with this outcome */
+	char commit_why[512];       /* ... and this error */
+	int wb_skipped;             /* the last write-back call waited out its back-off */
+	unsigned wb_temp_n;         /* records deferred by write-back since the last note */
+	char wb_temp_why[512];      /* the last deferral's reason */
+	uint64_t wb_failed_kind[2]; /* write-back records to failed/: ack, close */
+	uint64_t pass_ms[2];        /* duration of the last fetch pass, write-back drain */
+	int64_t health_saved_at;    /* wall clock of the last health save */
 };
 
 static inline int scf_stopping(const struct scf_half *h)

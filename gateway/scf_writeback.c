@@ -259,6 +259,8 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 			/* Not completed: the next claim repeats it, which is safe. */
 			log_error("event=state-save issue=%" PRId64 " record=%s why=%s", id,
 			          it->name, log_q(se.msg));
+			h->wb_temp_n++;
+			snprintf(h->wb_temp_why, sizeof(h->wb_temp_why), "%.480s", se.msg);
 			s2 = spool_defer(h->cons, it, &se);
 			*more = 0;
 		} else {
@@ -267,6 +269,8 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 		break;
 	case ERR_TEMP:
 		h->stats.wb_deferred++;
+		h->wb_temp_n++;
+		snprintf(h->wb_temp_why, sizeof(h->wb_temp_why), "%.480s", ae.msg);
 		log_warn("event=deferred issue=%" PRId64 " record=%s why=%s", id, it->name,
 		         log_q(ae.msg));
 		s2 = spool_defer(h->cons, it, &se);
@@ -276,6 +280,7 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 		struct spool_why why = {ae.msg, (int)hs, body.len ? buf_str(&body) : NULL, NULL};
 
 		h->stats.wb_failed++;
+		h->wb_failed_kind[it->rec->kind == RECORD_ACK ? 0 : 1]++;
 		log_error("event=failed issue=%" PRId64 " record=%s http=%ld why=%s", id, it->name,
 		          hs, log_q(ae.msg));
 		s2 = spool_fail(h->cons, it, &why, &se);
@@ -310,7 +315,9 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	unsigned settled = 0;
 	uint64_t deferred = h->stats.wb_deferred;
 
-	if (h->wb_backoff_until && mono_now() < h->wb_backoff_until)
+	/* skipped: not an attempt, for the health record (scf_half.c) */
+	h->wb_skipped = h->wb_backoff_until && mono_now() < h->wb_backoff_until;
+	if (h->wb_skipped)
 		return ERR_OK;
 	while (more && !scf_stopping(h) && !scf_wb_yield(h, settled)) {
 		struct spool_item *it = NULL;

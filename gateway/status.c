@@ -10,9 +10,11 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "health.h"
 #include "jdoc.h"
 #include "oms.h"
 #include "ratewin.h"
+#include "record.h"
 #include "scf.h"
 #include "spool.h"
 #include "status.h"
@@ -44,7 +46,10 @@ struct status_queue {
 	struct status_list held;
 	char strangers[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(255)]; /* escaped */
 	/* "NAME: reason" of files that could not be quarantined, escaped */
-	char stuck[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(RECORD_NAME_MAX + ERR_MSG_MAX)];
+	char unmovable[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(RECORD_NAME_MAX + ERR_MSG_MAX)];
+	/* the oldest record in new/ when it waited past stuckAlarmSeconds:
+	 * what it is and what holds it (escaped) */
+	char stuck[2048];
 };
 
 struct status_report {
@@ -68,7 +73,13 @@ struct status_report {
 	char rate_error[ERR_MSG_MAX];
 	int oms_present; /* OMS half: state/oms/ exists */
 	size_t tracked_open, entries;
-	char summary[768];
+	/* the half's health record (health.h) */
+	unsigned failing_alarm, stuck_alarm, poll_seconds;
+	int health_present;
+	char health_error[ERR_MSG_MAX];
+	struct health health;
+	int alert_cleared; /* the recorded fatal stop is over: a later success */
+	char summary[4096];
 };
 
 struct list_ctx {
@@ -140,7 +151,7 @@ static void collect_queue(struct status_report *r, struct status_queue *q)
 	for (size_t i = 0; i < q->st.stuck && i < SPOOL_STRANGERS_SHOWN; i++) {
 		char raw[RECORD_NAME_MAX + ERR_MSG_MAX + 4];
 		snprintf(raw, sizeof(raw), "%s: %s", q->st.stuck_name[i], q->st.stuck_why[i]);
-		cli_escape(raw, q->stuck[i], sizeof(q->stuck[i]));
+		cli_escape(raw, q->unmovable[i], sizeof(q->unmovable[i]));
 	}
 	if (q->st.count[SPOOL_FAILED] &&
 	    spool_list(r->root, q->name, SPOOL_FAILED, list_one, &x, &e) != ERR_OK)
@@ -150,6 +161,171 @@ static void collect_queue(struct status_report *r, struct status_queue *q)
 	if (q->st.count[SPOOL_HOLD] &&
 	    spool_list(r->root, q->name, SPOOL_HOLD, list_one, &x, &e) != ERR_OK)
 		snprintf(q->error, sizeof(q->error), "%s", e.msg);
+}
+
+static void fmt_age(long long s, char out[32]);
+static void fmt_time(time_t t, char out[32]);
+
+/* ---- stuck records --------------------------------------------------------- */
+
+#define STUCK_SCAN_MAX 5000 /* records decoded looking for what blocks one */
+
+struct oldest_ctx {
+	char name[256];
+	time_t mtime;
+};
+
+static int find_oldest(const struct spool_entry *ent, void *vctx)
+{
+	struct oldest_ctx *x = vctx;
+
+	if (ent->seq && (!x->name[0] || ent->mtime < x->mtime ||
+	                 (ent->mtime == x->mtime && strcmp(ent->name, x->name) < 0))) {
+		snprintf(x->name, sizeof(x->name), "%s", ent->name);
+		x->mtime = ent->mtime;
+	}
+	return 0;
+}
+
+static int64_t rec_issue(const struct record *rec)
+{
+	switch (rec->kind) {
+	case RECORD_ISSUE:
+		return rec->u.issue.issue_id;
+	case RECORD_COMMENT:
+		return rec->u.comment.issue_id;
+	case RECORD_ATTACHMENT:
+		return rec->u.attachment.issue_id;
+	case RECORD_ACK:
+		return rec->u.ack.issue_id;
+	case RECORD_CLOSE:
+		return rec->u.close.issue_id;
+	}
+	return 0;
+}
+
+/* Inspection only: decoded without verifying (status has no key). */
+static struct record *read_rec(const char *root, const char *queue, enum spool_dir d,
+                               const char *name)
+{
+	char path[SPOOL_PATH_MAX + 300];
+	struct record *rec = NULL;
+	struct err e;
+	int verified = 0;
+
+	err_clear(&e);
+	if (snprintf(path, sizeof(path), "%s/%s/%s/%s", root, queue, spool_dir_name(d), name) >=
+	    (int)sizeof(path))
+		return NULL;
+	if (spool_read_record(path, NULL, &rec, &verified, &e) != ERR_OK)
+		return NULL;
+	return rec;
+}
+
+struct issue_ctx {
+	const char *root, *queue;
+	enum spool_dir d;
+	int64_t issue;
+	size_t scanned;
+	char found[256];
+};
+
+static int find_issue_record(const struct spool_entry *ent, void *vctx)
+{
+	struct issue_ctx *x = vctx;
+	struct record *rec;
+
+	if (!ent->seq || x->scanned++ >= STUCK_SCAN_MAX)
+		return x->scanned > STUCK_SCAN_MAX;
+	if (!(rec = read_rec(x->root, x->queue, x->d, ent->name)))
+		return 0;
+	if (rec->kind == RECORD_ISSUE && rec->u.issue.issue_id == x->issue)
+		snprintf(x->found, sizeof(x->found), "%s", ent->name);
+	record_free(rec);
+	return x->found[0] != 0;
+}
+
+/* What an outbound comment or attachment of issue waits for. */
+static void issue_chain(const struct status_report *r, const struct status_queue *q, int64_t issue,
+                        char *out, size_t cap)
+{
+	static const struct {
+		enum spool_dir d;
+		const char *what;
+	} where[] = {{SPOOL_NEW, "also waiting in new/"},
+	             {SPOOL_FAILED, "in failed/ (scfgate spool retry)"},
+	             {SPOOL_HOLD, "held in hold/ (scfgate spool release)"},
+	             {SPOOL_CUR, "claimed in cur/"}};
+	char esc[CLI_ESCAPED_MAX(255)];
+
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		struct issue_ctx x = {r->root, q->name, where[i].d, issue, 0, ""};
+		struct err e;
+
+		err_clear(&e);
+		spool_list(r->root, q->name, where[i].d, find_issue_record, &x, &e);
+		if (x.found[0]) {
+			cli_escape(x.found, esc, sizeof(esc));
+			snprintf(out, cap, ": it waits for issue %lld, whose record %.200s is %s",
+			         (long long)issue, esc, where[i].what);
+			return;
+		}
+	}
+	snprintf(out, cap, ": it waits for issue %lld (no record of it in %s/)", (long long)issue,
+	         q->name);
+}
+
+static void collect_stuck(struct status_report *r, struct status_queue *q)
+{
+	struct oldest_ctx x = {"", 0};
+	struct record *rec;
+	char esc[CLI_ESCAPED_MAX(255)], age[32], chain[400] = "";
+	const struct health_state *ks;
+	struct err e;
+
+	if (!q->readable || q->absent || !q->st.oldest_new || !r->stuck_alarm ||
+	    r->now - q->st.oldest_new < (time_t)r->stuck_alarm)
+		return;
+	err_clear(&e);
+	if (spool_list(r->root, q->name, SPOOL_NEW, find_oldest, &x, &e) != ERR_OK || !x.name[0])
+		return;
+	cli_escape(x.name, esc, sizeof(esc));
+	fmt_age((long long)(r->now - x.mtime), age);
+	if (q->produced_here) {
+		snprintf(q->stuck, sizeof(q->stuck),
+		         "record %.300s has waited %s in %s/new for the transport", esc, age,
+		         q->name);
+		return;
+	}
+	if (!(rec = read_rec(r->root, q->name, SPOOL_NEW, x.name))) {
+		snprintf(q->stuck, sizeof(q->stuck),
+		         "record %.300s has waited %s in %s/new and cannot be read", esc, age,
+		         q->name);
+		return;
+	}
+	ks = &r->health.k[r->half == CFG_HALF_OMS ? HEALTH_FORWARD : HEALTH_WRITEBACK];
+	if (q->st.gap.active)
+		snprintf(chain, sizeof(chain), ": it waits for seq %llu of %s (missing)",
+		         (unsigned long long)q->st.gap.seq, q->st.gap.producer);
+	else if (rec->kind == RECORD_COMMENT || rec->kind == RECORD_ATTACHMENT)
+		issue_chain(r, q, rec_issue(rec), chain, sizeof(chain));
+	else if (ks->last_attempt && ks->cls != ERR_OK)
+		snprintf(chain, sizeof(chain), ": %s fails: %s",
+		         health_kind_name(ks == &r->health.k[HEALTH_FORWARD] ? HEALTH_FORWARD
+		                                                             : HEALTH_WRITEBACK),
+		         ks->reason);
+	snprintf(q->stuck, sizeof(q->stuck), "%s %.300s of issue %lld has waited %s in %s/new%s",
+	         record_kind_name(rec->kind), esc, (long long)rec_issue(rec), age, q->name, chain);
+	record_free(rec);
+}
+
+static void collect_health(struct status_report *r, const char *dir)
+{
+	struct err e;
+
+	err_clear(&e);
+	if (health_load(dir, &r->health, &r->health_present, &e) != ERR_OK)
+		snprintf(r->health_error, sizeof(r->health_error), "%s", e.msg);
 }
 
 static void collect_scf_state(struct status_report *r)
@@ -222,7 +398,7 @@ static void collect_oms_state(struct status_report *r, const struct cfg *c)
 
 static void make_summary(struct status_report *r)
 {
-	size_t failed = 0, used = 0, strangers = 0, stuck = 0;
+	size_t failed = 0, used = 0, strangers = 0, unmovable = 0;
 	int alarmed = 0, unreadable = 0;
 	char *p = r->summary;
 	size_t cap = sizeof(r->summary);
@@ -232,19 +408,72 @@ static void make_summary(struct status_report *r)
 		alarmed += r->q[i].st.gap.active && r->q[i].st.gap.alarmed;
 		unreadable += !r->q[i].readable;
 		strangers += r->q[i].st.strangers;
-		stuck += r->q[i].st.stuck;
+		unmovable += r->q[i].st.stuck;
 	}
-	if (!failed && !alarmed && !unreadable && !strangers && !stuck && r->state_ok &&
-	    !r->alert_at) {
+	size_t nk;
+	const enum health_kind *kinds = health_half_kinds(r->half == CFG_HALF_OMS, &nk);
+	int fatal = 0, failing = 0, stale = 0, stuck = 0;
+	int64_t stale_after = (int64_t)r->failing_alarm + 2 * (int64_t)r->poll_seconds;
+
+	for (size_t i = 0; r->health_present && i < nk; i++) {
+		const struct health_state *ks = &r->health.k[kinds[i]];
+
+		if (!ks->last_attempt || ks->cls == ERR_OK)
+			continue;
+		if (ks->cls == ERR_FATAL)
+			fatal++;
+		else if (ks->failing_since &&
+		         r->now - ks->failing_since >= (time_t)r->failing_alarm)
+			failing++;
+	}
+	stale = r->health_present && r->now - r->health.saved_at > stale_after;
+	for (int i = 0; i < 2; i++)
+		stuck += r->q[i].stuck[0] != 0;
+	if (!failed && !alarmed && !unreadable && !strangers && !unmovable && r->state_ok &&
+	    (!r->alert_at || r->alert_cleared) && !fatal && !failing && !stale && !stuck &&
+	    !r->health_error[0]) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
 		return;
 	}
 	used = (size_t)snprintf(p, cap, "ATTENTION: %s half:", cfg_half_name(r->half));
-	if (r->alert_at && used < cap)
+	for (size_t i = 0; i < nk && used < cap; i++) {
+		const struct health_state *ks = &r->health.k[kinds[i]];
+		char age[32];
+
+		if (!r->health_present || !ks->last_attempt || ks->cls == ERR_OK)
+			continue;
+		if (ks->cls == ERR_FATAL) {
+			used += (size_t)snprintf(p + used, cap - used,
+			                         " stopped on a fatal error: %s: %.300s;",
+			                         health_kind_name(kinds[i]), ks->detail);
+			continue;
+		}
+		if (!ks->failing_since || r->now - ks->failing_since < (time_t)r->failing_alarm)
+			continue;
+		fmt_age((long long)(r->now - ks->failing_since), age);
+		used += (size_t)snprintf(p + used, cap - used, " %s failing for %s: %s;",
+		                         health_kind_name(kinds[i]), age, ks->reason);
+	}
+	if (r->alert_at && !r->alert_cleared && !fatal && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " stopped on a fatal error: %.300s;",
 		                         r->alert);
+	if (stale && used < cap) {
+		char age[32];
+
+		fmt_age((long long)(r->now - r->health.saved_at), age);
+		used += (size_t)snprintf(p + used, cap - used,
+		                         " no pass recorded for %s: the half is not running, or "
+		                         "cannot write its state;",
+		                         age);
+	}
+	for (int i = 0; i < 2 && used < cap; i++)
+		if (r->q[i].stuck[0])
+			used +=
+			    (size_t)snprintf(p + used, cap - used, " stuck: %s;", r->q[i].stuck);
+	if (r->health_error[0] && used < cap)
+		used += (size_t)snprintf(p + used, cap - used, " %.300s;", r->health_error);
 	if (failed && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " %zu failed record%s;", failed,
 		                         failed == 1 ? "" : "s");
@@ -270,7 +499,7 @@ static void make_summary(struct status_report *r)
 			                     " %zu file%s in %s/new cannot be quarantined (first: "
 			                     "%.300s);",
 			                     r->q[i].st.stuck, r->q[i].st.stuck == 1 ? "" : "s",
-			                     r->q[i].name, r->q[i].stuck[0]);
+			                     r->q[i].name, r->q[i].unmovable[0]);
 	if (unreadable && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " a queue cannot be read;");
 	if (!r->state_ok && used < cap)
@@ -296,13 +525,40 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 	r->q[0].produced_here = c->half == CFG_HALF_SCF;
 	r->q[1].name = "inbound";
 	r->q[1].produced_here = c->half == CFG_HALF_OMS;
+	r->failing_alarm = c->spool.failing_alarm_seconds;
+	r->stuck_alarm = c->spool.stuck_alarm_seconds;
+	r->poll_seconds = c->half == CFG_HALF_SCF
+	                      ? (c->scf.poll_seconds ? c->scf.poll_seconds : 300)
+	                      : c->cg.poll_seconds;
 	for (int i = 0; i < 2; i++)
 		collect_queue(r, &r->q[i]);
+	{
+		char dir[SPOOL_PATH_MAX + 16];
+
+		snprintf(dir, sizeof(dir), "%s/state/%s", r->root,
+		         c->half == CFG_HALF_SCF ? "scf" : "oms");
+		collect_health(r, dir);
+	}
+	for (int i = 0; i < 2; i++)
+		collect_stuck(r, &r->q[i]);
 	if (c->half == CFG_HALF_SCF) {
 		collect_scf_state(r);
 		collect_scf_budget(r, c);
 	} else
 		collect_oms_state(r, c);
+	/* A fatal stop is over once a kind of work succeeded after it and
+	 * none stopped again. */
+	if (r->alert_at && r->health_present) {
+		int later = 0, fatal = 0;
+
+		for (int k = 0; k < HEALTH_KINDS; k++) {
+			later |=
+			    r->health.k[k].last_ok > r->alert_at ||
+			    (r->health.k[k].last_ok == r->alert_at && r->health.k[k].cls == ERR_OK);
+			fatal |= r->health.k[k].last_attempt && r->health.k[k].cls == ERR_FATAL;
+		}
+		r->alert_cleared = later && !fatal;
+	}
 	make_summary(r);
 	*out = r;
 	return ERR_OK;
@@ -405,8 +661,10 @@ static void text_queue(const struct status_report *r, const struct status_queue 
 		         "by hand): %zu\n",
 		         st->stuck);
 		for (size_t i = 0; i < st->stuck && i < SPOOL_STRANGERS_SHOWN; i++)
-			buf_addf(out, "    %s\n", q->stuck[i]);
+			buf_addf(out, "    %s\n", q->unmovable[i]);
 	}
+	if (q->stuck[0])
+		buf_addf(out, "  STUCK: %s\n", q->stuck);
 	text_list(out, "failed", &q->failed, st->count[SPOOL_FAILED]);
 	text_list(out, "held", &q->held, st->count[SPOOL_HOLD]);
 	if (q->readable && q->error[0])
@@ -428,6 +686,47 @@ static void text_last_ok(const struct status_report *r, struct buf *out)
 	fmt_age((long long)(r->now - (time_t)r->last_ok), age);
 	buf_addf(out, "last successful %s call: %s (%s ago, as of the half's last save)\n", api,
 	         when, age);
+}
+
+/* One line per kind of work: its last attempt, last success, outcome. */
+static void text_health(const struct status_report *r, struct buf *out)
+{
+	size_t nk;
+	const enum health_kind *kinds = health_half_kinds(r->half == CFG_HALF_OMS, &nk);
+	char when[32], ok[32], age[32];
+
+	if (r->health_error[0]) {
+		buf_addf(out, "work: cannot read: %s\n", r->health_error);
+		return;
+	}
+	if (!r->health_present) {
+		buf_adds(out, "work: no pass recorded yet\n");
+		return;
+	}
+	fmt_time((time_t)r->health.saved_at, when);
+	fmt_age((long long)(r->now - (time_t)r->health.saved_at), age);
+	buf_addf(out, "work (last pass recorded %s, %s ago; failing for %u s needs attention):\n",
+	         when, age, r->failing_alarm);
+	for (size_t i = 0; i < nk; i++) {
+		const struct health_state *ks = &r->health.k[kinds[i]];
+
+		if (!ks->last_attempt) {
+			buf_addf(out, "  %-10s never attempted\n", health_kind_name(kinds[i]));
+			continue;
+		}
+		fmt_time((time_t)ks->last_attempt, when);
+		fmt_time((time_t)ks->last_ok, ok);
+		if (ks->cls == ERR_OK) {
+			buf_addf(out, "  %-10s ok (last attempt %s)\n", health_kind_name(kinds[i]),
+			         when);
+			continue;
+		}
+		fmt_age((long long)(r->now - (time_t)ks->failing_since), age);
+		buf_addf(
+		    out, "  %-10s %s for %s (%s error; last attempt %s, last success %s): %s\n",
+		    health_kind_name(kinds[i]), ks->cls == ERR_FATAL ? "STOPPED" : "FAILING", age,
+		    err_status_name(ks->cls), when, ks->last_ok ? ok : "never", ks->detail);
+	}
 }
 
 enum err_status status_render_text(const struct status_report *r, struct buf *out)
@@ -486,9 +785,11 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 		}
 	}
 	text_last_ok(r, out);
+	text_health(r, out);
 	if (r->alert_at) {
 		fmt_time((time_t)r->alert_at, when);
-		buf_addf(out, "fatal stop: at %s: %s\n", when, r->alert);
+		buf_addf(out, "fatal stop: at %s: %s%s\n", when, r->alert,
+		         r->alert_cleared ? " (over: a later pass succeeded)" : "");
 	} else if (r->state_ok) {
 		buf_adds(out, "fatal stop: none recorded\n");
 	}
@@ -554,7 +855,7 @@ static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
 		jdoc_number(d, o, "cannot_quarantine", (double)st->stuck);
 		a = jdoc_array(d, o, "cannot_quarantine_entries");
 		for (size_t i = 0; a && i < st->stuck && i < SPOOL_STRANGERS_SHOWN; i++)
-			jdoc_string(d, a, NULL, q->stuck[i]);
+			jdoc_string(d, a, NULL, q->unmovable[i]);
 	}
 	json_list(d, o, "failed", &q->failed);
 	json_list(d, o, "held", &q->held);
@@ -620,6 +921,46 @@ static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
 	}
 }
 
+static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
+{
+	size_t nk;
+	const enum health_kind *kinds = health_half_kinds(r->half == CFG_HALF_OMS, &nk);
+	cJSON *w, *st;
+
+	if (!r->health_present) {
+		jdoc_null(d, o, "work");
+	} else {
+		w = jdoc_object(d, o, "work");
+		jdoc_number(d, w, "saved_at", (double)r->health.saved_at);
+		for (size_t i = 0; i < nk; i++) {
+			const struct health_state *ks = &r->health.k[kinds[i]];
+			cJSON *k = jdoc_object(d, w, health_kind_name(kinds[i]));
+
+			if (!ks->last_attempt) {
+				jdoc_null(d, k, "last_attempt");
+				continue;
+			}
+			jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
+			if (ks->last_ok)
+				jdoc_number(d, k, "last_success", (double)ks->last_ok);
+			else
+				jdoc_null(d, k, "last_success");
+			jdoc_string(d, k, "class", err_status_name(ks->cls));
+			if (ks->cls != ERR_OK) {
+				jdoc_number(d, k, "failing_since", (double)ks->failing_since);
+				jdoc_string(d, k, "reason", ks->reason);
+				jdoc_string(d, k, "detail", ks->detail);
+			}
+		}
+	}
+	if (r->health_error[0])
+		jdoc_string(d, o, "work_error", r->health_error);
+	st = jdoc_array(d, o, "stuck");
+	for (int i = 0; st && i < 2; i++)
+		if (r->q[i].stuck[0])
+			jdoc_string(d, st, NULL, r->q[i].stuck);
+}
+
 enum err_status status_render_json(const struct status_report *r, struct buf *out)
 {
 	struct jdoc d = JDOC_INIT;
@@ -637,6 +978,7 @@ enum err_status status_render_json(const struct status_report *r, struct buf *ou
 	for (int i = 0; i < 2; i++)
 		json_queue(&d, qs, r, &r->q[i]);
 	json_half(&d, o, r);
+	json_health(&d, o, r);
 	if (r->alert_at) {
 		cJSON *fs = jdoc_object(&d, o, "fatal_stop");
 

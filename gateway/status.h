@@ -18,10 +18,25 @@
  *   - A queue directory that does not exist yet reads as empty.  A state
  *     file that cannot be read is reported (its error line), not fatal:
  *     status must work exactly when things are broken.
+ *   - The half's health record (health.h, state/<half>/health.N): the
+ *     outcome of the last attempt of each kind of work, saved after every
+ *     pass.  The verdict is computed from it, not from a remembered alarm.
+ *   - Stuck: when the oldest record of a queue's new/ has waited
+ *     cfg.spool.stuck_alarm_seconds, it is named with what holds it: on the
+ *     queue the half writes, the transport; on the one it applies, a
+ *     missing sequence number, the issue record a comment or attachment
+ *     depends on (found in new/, failed/, hold/ or cur/, decoded without
+ *     verification), or the failing kind of work.
  *   - Attention is needed (status_attention() != 0) when a gap is
- *     alarmed, when failed/ holds anything, when the half's state
- *     cannot be read, or when the half recorded a fatal stop (until a
- *     healthy pass clears it).  status_summary() is one line saying so, or "ok".
+ *     alarmed, when failed/ holds anything, when new/ holds files that are
+ *     not records, when a queue, the half's state or its health record
+ *     cannot be read, when a kind's last attempt was fatal, when a kind
+ *     has failed on every attempt for cfg.spool.failing_alarm_seconds,
+ *     when no pass was recorded for that long plus twice the half's poll
+ *     interval, when a record is stuck, or when a fatal stop recorded in
+ *     the state has no later success in the health record.
+ *     status_summary() is one line naming every reason, or "ok: ...";
+ *     status_attention() is derived from that line, so the two agree.
  *   - Rendering: readable text, or one JSON document (cJSON).  Nothing
  *     here prints.
  */

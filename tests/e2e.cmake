@@ -2,6 +2,11 @@
 # with its own spool root and keys, records carried by a file-copy
 # transport (tools/e2e/lib.sh).  Scripts take the build directory.
 #   e2e_status     `scfgate status` on real spools (gap, alarm, failed)
+#   e2e_health     status verdicts from each half's last pass: a 503 outage,
+#                  a full disk, a 401 fixed, a stuck record, junk in new/
+#   e2e_metrics    the metrics files of a real run: promtool parses them,
+#                  counters equal the simulators' counts; the example
+#                  alerting rules pass promtool check/test rules
 #   e2e_lifecycle  many issues through their life; files out of order,
 #                  twice and in pieces; a forged inbound record; unmapped
 #                  types; an Archived issue; exact oracle
@@ -28,6 +33,16 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   endforeach()
   set_tests_properties(e2e_status PROPERTIES TIMEOUT 120)
   set_tests_properties(e2e_ops PROPERTIES TIMEOUT 120)
+  # health.sh fills the disk with the fault shim (ENOSPC on every write;
+  # spool.cmake, included after this file, defines the target)
+  add_test(NAME e2e_health
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/health.sh ${CMAKE_BINARY_DIR}
+                   $<TARGET_FILE:spool_fault_shim>)
+  set_tests_properties(e2e_health PROPERTIES LABELS e2e TIMEOUT 240)
+  # metrics.sh needs promtool (Debian's prometheus package, tools/run setup)
+  add_test(NAME e2e_metrics
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/metrics.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(e2e_metrics PROPERTIES LABELS e2e TIMEOUT 120)
   set_tests_properties(e2e_lifecycle PROPERTIES TIMEOUT 240)
   set_tests_properties(e2e_reopen PROPERTIES TIMEOUT 180)
   if(TARGET spool-demo)

@@ -18,8 +18,11 @@
 #      close some requests.
 #   5. Everything stops and a summary is printed, with a few requests'
 #      addresses (verified by the geocoder or as reported) and `scfgate
-#      status` of each half.  The files stay in the directory printed at
-#      the end.
+#      status` of each half.  Each half wrote Prometheus metrics
+#      (<metrics><textfile>) after every pass: the files must parse
+#      (promtool check metrics when installed) and their counters must
+#      equal the simulators' own counts.  The files stay in the directory
+#      printed at the end.
 set -euo pipefail
 
 build=${1:?usage: tools/demo-e2e.sh BUILD_DIR}
@@ -53,6 +56,11 @@ step "2. two hosts: spool roots, key pairs, configurations"
 e2e_make_halves 10 10 30 600
 echo "SCF half: $SCF_CFG"
 echo "OMS half: $OMS_CFG"
+sed -i "s|</scfgate>|<metrics><textfile>$work/scf-host/scfgate.prom</textfile></metrics></scfgate>|" "$SCF_CFG"
+sed -i "s|</scfgate>|<metrics><textfile>$work/oms-host/scfgate.prom</textfile></metrics></scfgate>|" "$OMS_CFG"
+echo "metrics: $work/scf-host/scfgate.prom and $work/oms-host/scfgate.prom"
+# what Cartegraph holds before the gateway starts (the counters count from there)
+att0=$(e2e_oms GET /_admin/state | jq '.records.cgRequests_cgAttachmentsClass | length')
 
 step "3. the two halves as daemons, and the file-copy transport"
 e2e_start_half scf
@@ -169,8 +177,58 @@ step "scfgate status --config $SCF_CFG"
 step "scfgate status --config $OMS_CFG"
 "$E2E_GATE" status --config "$OMS_CFG" || true
 
+step "metrics (counters against the simulators' own counts)"
+mverdict=0
+# msum FILE PREFIX: the sum of the samples whose line starts with PREFIX
+msum() { grep -F -- "$2" "$1" | grep -v '^#' | awk '{s += $NF} END {printf "%d", s}'; }
+mcheck() {
+	if [ "$2" = "$3" ]; then
+		printf '  ok    %s: %s\n' "$1" "$2"
+	else
+		printf '  WRONG %s: metrics %s, simulator %s\n' "$1" "$2" "$3"
+		mverdict=1
+	fi
+}
+api_calls='[.by_route | to_entries[] | select(.key | test("^admin|/_admin|^GET /(files|assets|rails)/") | not) | .value] | add // 0'
+for h in scf oms; do
+	f=$work/$h-host/scfgate.prom
+	if [ ! -s "$f" ]; then
+		echo "  WRONG $h half: no metrics file"
+		mverdict=1
+	elif command -v promtool >/dev/null; then
+		if promtool check metrics <"$f" >/dev/null 2>&1; then
+			echo "  ok    $h half: promtool check metrics accepts $f"
+		else
+			echo "  WRONG $h half: promtool check metrics: $(promtool check metrics <"$f" 2>&1 | head -3)"
+			mverdict=1
+		fi
+	elif awk '/^#/ {next} !/^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$/ {bad = 1} END {exit bad}' "$f"; then
+		echo "  ok    $h half: every sample line of $f parses (promtool not installed)"
+	else
+		echo "  WRONG $h half: $f has lines that do not parse"
+		mverdict=1
+	fi
+done
+mo=$work/oms-host/scfgate.prom
+ms=$work/scf-host/scfgate.prom
+mcheck "requests created (issues applied) = gateway requests in Cartegraph" \
+	"$(msum "$mo" 'scfgate_records_applied_total{kind="issue"}')" \
+	"$("$E2E_TOOL" requests "$work/state/oms.json" "$E2E_EXT_FIELD" | wc -l)"
+mcheck "photos applied = attachment records added in Cartegraph" \
+	"$(msum "$mo" 'scfgate_records_applied_total{kind="attachment"}')" \
+	"$(jq --argjson n "$att0" '(.records.cgRequests_cgAttachmentsClass | length) - $n' "$work/state/oms.json")"
+mcheck "Cartegraph API calls = oms-sim's count" \
+	"$(msum "$mo" 'scfgate_api_requests_total{service="cartegraph"')" \
+	"$(e2e_oms GET /_admin/stats | jq "$api_calls")"
+mcheck "SeeClickFix API calls = scf-sim's count" \
+	"$(msum "$ms" 'scfgate_api_requests_total{service="seeclickfix"')" \
+	"$(e2e_scf GET /_admin/stats | jq "$api_calls")"
+mcheck "closings applied = issues the gateway closed in SeeClickFix" \
+	"$(msum "$ms" 'scfgate_records_applied_total{kind="close"}')" \
+	"$(grep -o '"via":"api","action":"close"' "$work/state/scf.json" | wc -l)"
+
 step "check"
-if e2e_oracle --min-closed "$closed" --min-photos 50; then
+if e2e_oracle --min-closed "$closed" --min-photos 50 && [ "$mverdict" = 0 ]; then
 	verdict=0
 else
 	verdict=1

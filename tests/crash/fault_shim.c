@@ -4,7 +4,8 @@
  *
  * Environment
  *   SCFGATE_FAULT_OP      write | fsync | fdatasync | syncfs | rename | open
- *   SCFGATE_FAULT_NTH     fail the Nth matching call (1-based), once
+ *   SCFGATE_FAULT_NTH     fail the Nth matching call (1-based), once; "N+"
+ *                         fails the Nth and every later one (a full disk)
  *   SCFGATE_FAULT_ERRNO   EIO (default) or ENOSPC
  *   SCFGATE_FAULT_PREFIX  only calls on paths under this prefix count
  *                         (fd calls are resolved through /proc/self/fd)
@@ -29,6 +30,7 @@
 
 static int ready, op_fail, err_fail = EIO, log_fd = -1;
 static long nth, seen;
+static int from_nth_on;
 static char prefix[4096];
 
 static ssize_t (*real_write)(int, const void *, size_t);
@@ -65,7 +67,7 @@ static void init(void)
 			if (strcmp(s, op_names[i]) == 0)
 				op_fail = i;
 	if ((s = getenv("SCFGATE_FAULT_NTH")) != NULL)
-		nth = atol(s);
+		nth = atol(s), from_nth_on = s[0] && s[strlen(s) - 1] == '+';
 	if ((s = getenv("SCFGATE_FAULT_ERRNO")) != NULL && strcmp(s, "ENOSPC") == 0)
 		err_fail = ENOSPC;
 	if ((s = getenv("SCFGATE_FAULT_PREFIX")) != NULL)
@@ -110,8 +112,12 @@ static int hit(int op, const char *path)
 	if (!in_scope(path))
 		return 0;
 	/* Group commits create files from several threads. */
-	if (op == op_fail && __atomic_add_fetch(&seen, 1, __ATOMIC_SEQ_CST) == nth)
-		return 1;
+	if (op == op_fail) {
+		long k = __atomic_add_fetch(&seen, 1, __ATOMIC_SEQ_CST);
+
+		if (k == nth || (from_nth_on && k >= nth))
+			return 1;
+	}
 	return 0;
 }
 

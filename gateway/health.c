@@ -1,0 +1,247 @@
+/*
+ * health.c: the last outcome of each kind of work (see health.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "gen.h"
+#include "health.h"
+#include "spool.h"
+
+#define HEALTH_PREFIX "health."
+#define HEALTH_MAGIC  "scfgate-health 1"
+#define LINE_MAX_LEN  (HEALTH_REASON_MAX + HEALTH_DETAIL_MAX + 256)
+
+static const char *const kind_names[HEALTH_KINDS] = {"fetch", "write-back", "forward",
+                                                     "poll",  "commit",     "metadata"};
+
+static const enum health_kind scf_kinds[] = {HEALTH_FETCH, HEALTH_WRITEBACK, HEALTH_COMMIT};
+static const enum health_kind oms_kinds[] = {HEALTH_FORWARD, HEALTH_POLL, HEALTH_COMMIT,
+                                             HEALTH_META};
+
+const char *health_kind_name(enum health_kind k)
+{
+	return k >= 0 && k < HEALTH_KINDS ? kind_names[k] : "unknown";
+}
+
+const enum health_kind *health_half_kinds(int oms_half, size_t *n)
+{
+	*n = oms_half ? sizeof(oms_kinds) / sizeof(oms_kinds[0])
+	              : sizeof(scf_kinds) / sizeof(scf_kinds[0]);
+	return oms_half ? oms_kinds : scf_kinds;
+}
+
+static void one_line(const char *in, char *out, size_t size)
+{
+	size_t len = strlen(in), head = size / 3, k = 0;
+
+	/* A long message keeps its start and its end: the HTTP status and
+	 * the server's words come after a long URL. */
+	for (size_t i = 0; i < len && k + 1 < size; i++) {
+		if (len >= size && i == head) {
+			k += (size_t)snprintf(out + k, size - k, " ... ");
+			i = len - (size - 1 - k);
+		}
+		out[k++] = (in[i] == '\n' || in[i] == '\r' || in[i] == '\t') ? ' ' : in[i];
+	}
+	out[k] = '\0';
+}
+
+void health_reason(const char *msg, char out[HEALTH_REASON_MAX])
+{
+	const char *p, *last = NULL;
+
+	out[0] = '\0';
+	if (!msg || !*msg)
+		return;
+	for (p = strstr(msg, "HTTP "); p; p = strstr(p + 1, "HTTP ")) {
+		if (isdigit((unsigned char)p[5]) && isdigit((unsigned char)p[6]) &&
+		    isdigit((unsigned char)p[7]) && !isdigit((unsigned char)p[8])) {
+			snprintf(out, HEALTH_REASON_MAX, "HTTP %.3s", p + 5);
+			return;
+		}
+	}
+	for (p = strstr(msg, ": "); p; p = strstr(p + 2, ": "))
+		last = p + 2;
+	one_line(last && *last ? last : msg, out, HEALTH_REASON_MAX);
+}
+
+int health_note(struct health *h, enum health_kind k, int64_t now, enum err_status s,
+                const char *msg)
+{
+	struct health_state *ks;
+	int changed;
+
+	if (k < 0 || k >= HEALTH_KINDS)
+		return 0;
+	ks = &h->k[k];
+	changed = !ks->last_attempt || ks->cls != s;
+	ks->last_attempt = now;
+	ks->cls = s;
+	if (s == ERR_OK) {
+		ks->last_ok = now;
+		ks->failing_since = 0;
+		ks->reason[0] = ks->detail[0] = '\0';
+		return changed;
+	}
+	if (!ks->failing_since)
+		ks->failing_since = now;
+	health_reason(msg, ks->reason);
+	one_line(msg ? msg : "", ks->detail, sizeof(ks->detail));
+	if (!ks->reason[0])
+		snprintf(ks->reason, sizeof(ks->reason), "(no reason given)");
+	return changed;
+}
+
+static const char *cls_word(enum err_status s)
+{
+	return s == ERR_OK ? "ok" : s == ERR_TEMP ? "temp" : s == ERR_PERM ? "perm" : "fatal";
+}
+
+static int cls_parse(const char *w, enum err_status *s)
+{
+	static const char *const words[] = {"ok", "temp", "perm", "fatal"};
+	static const enum err_status v[] = {ERR_OK, ERR_TEMP, ERR_PERM, ERR_FATAL};
+
+	for (size_t i = 0; i < 4; i++)
+		if (strcmp(w, words[i]) == 0) {
+			*s = v[i];
+			return 0;
+		}
+	return -1;
+}
+
+enum err_status health_save(const char *dir, struct health *h, int64_t now, struct err *e)
+{
+	struct buf b = BUF_INIT_CAP(4096);
+	char tmp[SPOOL_PATH_MAX], name[64];
+	uint64_t gens[8];
+	size_t ng;
+	enum err_status st;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp))
+		return err_set(e, ERR_PERM, "%s: path too long", dir);
+	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+		return err_errno(e, ERR_TEMP, errno, "%s", tmp);
+	h->saved_at = now;
+	buf_addf(&b, HEALTH_MAGIC "\nsaved %" PRId64 "\n", h->saved_at);
+	for (int k = 0; k < HEALTH_KINDS; k++) {
+		const struct health_state *ks = &h->k[k];
+
+		if (!ks->last_attempt)
+			continue;
+		/* reason and detail: one line each, the detail last */
+		buf_addf(&b, "kind %s %" PRId64 " %" PRId64 " %" PRId64 " %s\n", kind_names[k],
+		         ks->last_attempt, ks->last_ok, ks->failing_since, cls_word(ks->cls));
+		if (ks->cls != ERR_OK)
+			buf_addf(&b, "reason %s\ndetail %s\n", ks->reason, ks->detail);
+	}
+	buf_adds(&b, "end\n");
+	if (!b.data) {
+		buf_release(&b);
+		return err_set(e, ERR_TEMP, "out of memory");
+	}
+	ng = gen_list(dir, HEALTH_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
+	snprintf(name, sizeof(name), HEALTH_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
+	st = spool_write_atomic(tmp, dir, name, b.data, b.len, 1, e);
+	buf_release(&b);
+	if (st != ERR_OK)
+		return st;
+	for (size_t i = 0; i < ng; i++) {
+		char path[SPOOL_PATH_MAX + 64];
+
+		snprintf(path, sizeof(path), "%s/" HEALTH_PREFIX "%020" PRIu64, dir, gens[i]);
+		unlink(path);
+	}
+	return ERR_OK;
+}
+
+/* A line longer than the field comes from a damaged or edited file: cut. */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int parse_file(FILE *f, struct health *h)
+{
+	char line[LINE_MAX_LEN];
+	int lineno = 0, last = -1;
+
+	while (fgets(line, sizeof(line), f)) {
+		char word[32], cls[16];
+		int64_t a, b, c;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (++lineno == 1) {
+			if (strcmp(line, HEALTH_MAGIC) != 0)
+				return -1;
+			continue;
+		}
+		if (strcmp(line, "end") == 0)
+			return 0;
+		if (sscanf(line, "saved %" SCNd64, &h->saved_at) == 1)
+			continue;
+		if (sscanf(line, "kind %31s %" SCNd64 " %" SCNd64 " %" SCNd64 " %15s", word, &a, &b,
+		           &c, cls) == 5) {
+			last = -1;
+			for (int k = 0; k < HEALTH_KINDS; k++)
+				if (strcmp(word, kind_names[k]) == 0)
+					last = k;
+			if (last < 0)
+				continue; /* a kind a later version added */
+			if (cls_parse(cls, &h->k[last].cls) != 0)
+				return -1;
+			h->k[last].last_attempt = a;
+			h->k[last].last_ok = b;
+			h->k[last].failing_since = c;
+		} else if (last >= 0 && strncmp(line, "reason ", 7) == 0) {
+			copy_cut(h->k[last].reason, sizeof(h->k[last].reason), line + 7);
+		} else if (last >= 0 && strncmp(line, "detail ", 7) == 0) {
+			copy_cut(h->k[last].detail, sizeof(h->k[last].detail), line + 7);
+		}
+	}
+	return -1; /* no "end": damaged */
+}
+
+enum err_status health_load(const char *dir, struct health *h, int *present, struct err *e)
+{
+	uint64_t gens[8];
+	size_t ng = gen_list(dir, HEALTH_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
+
+	memset(h, 0, sizeof(*h));
+	*present = 0;
+	/* Newest first; one removed by a save meanwhile is skipped. */
+	for (size_t i = 0; i < ng; i++) {
+		char path[SPOOL_PATH_MAX + 64];
+		FILE *f;
+		int rc;
+
+		snprintf(path, sizeof(path), "%s/" HEALTH_PREFIX "%020" PRIu64, dir, gens[i]);
+		if (!(f = fopen(path, "r"))) {
+			if (errno == ENOENT)
+				continue;
+			return err_errno(e, ERR_PERM, errno, "%s", path);
+		}
+		rc = parse_file(f, h);
+		fclose(f);
+		if (rc != 0) {
+			memset(h, 0, sizeof(*h));
+			return err_set(e, ERR_PERM, "%s: not a complete health file", path);
+		}
+		*present = 1;
+		return ERR_OK;
+	}
+	return ERR_OK;
+}
