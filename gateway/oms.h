@@ -8,8 +8,8 @@
  *     PER ISSUE: records of different issues may be in flight at once
  *     (at most cfg.cg.concurrency HTTP transfers, a look-ahead window of
  *     records behind the claimed one), records of one issue never
- *     overtake each other, and records leave new/ (done/, failed/,
- *     hold/) strictly in sequence order.
+ *     overtake each other, and in-order records leave new/ (done/,
+ *     failed/, hold/) strictly in sequence order.
  *   - Look-ahead: the spool consumer hands out one claimed record per
  *     producer at a time, so the records behind it are read (and their
  *     signatures verified) in new/ without being claimed, applied, and
@@ -41,6 +41,14 @@
  *     acts.  An attachment is the exception: one that waits, is held or
  *     failed holds back nothing of its issue (a photo stands on its
  *     own).  401 after one re-login, or any fatal error: ERR_FATAL.
+ *   - Re-injected records (released, retried, late) come from the spool
+ *     in sequence order and are applied like any other: a record waits
+ *     for the unfinished records of its issue with a LOWER SEQUENCE,
+ *     wherever they stand in the window (a re-injected one may stand in
+ *     front of those it follows), and leaves cur/ as soon as it is
+ *     finished, so one that waits out a back-off holds back nothing but
+ *     its issue's later records.  When an issue's request is created (or
+ *     found), its records waiting out a back-off are tried at once.
  *
  * Tracked state
  *   <spool root>/state/oms/: a snapshot and an append-only journal of

@@ -112,7 +112,9 @@
  *       valid copy of a record quarantined as unreadable is applied: the
  *       first copy was cut short in transit)
  *       no done/NAME (released, retried, or late after a skip) -> claimed
- *         before in-order records; item->reinjected is set.
+ *         before in-order records, in sequence order per producer (not
+ *         the order they were put back in or new/ lists them in: an
+ *         issue comes before its comments); item->reinjected is set.
  *   - Complete renames cur/NAME to done/NAME (no fsync: after power loss a
  *     completed record may be applied again; effects are idempotent by
  *     producer+seq).  Fail writes failed/NAME.why atomically, then renames

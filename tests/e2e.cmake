@@ -9,11 +9,13 @@
 #                  entry among good records and bundles; the OMS half
 #                  applies the good ones only, reads nothing outside the
 #                  spool, and status names each hostile entry
+#   e2e_reinject  failed issue records retried and their held records
+#                  released in every order: applied in sequence order
 #   e2e_soak       SIGKILL of either half at random points under API faults,
 #                  SCFGATE_SOAK_SECONDS long (default 150); exact oracle
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
-  set(e2e_tests status lifecycle soak)
+  set(e2e_tests status lifecycle soak reinject)
   if(TARGET spool-demo) # hostile.sh forges records with `spool-demo sign`
     list(APPEND e2e_tests hostile)
   endif()
@@ -24,6 +26,7 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   endforeach()
   set_tests_properties(e2e_status PROPERTIES TIMEOUT 120)
   set_tests_properties(e2e_lifecycle PROPERTIES TIMEOUT 240)
+  set_tests_properties(e2e_reinject PROPERTIES TIMEOUT 240)
   if(TARGET spool-demo)
     set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 180)
   endif()

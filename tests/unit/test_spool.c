@@ -1089,6 +1089,53 @@ static void test_hold_release_fail_retry(void **state)
 	spool_consumer_free(c);
 }
 
+/* Re-injected records are claimed in sequence order, whatever order
+ * they were released or retried in and whatever order new/ lists them
+ * in; more of them than one scan remembers (256) still come out lowest
+ * first. */
+static void test_reinjected_in_sequence_order(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 300 };
+	char name[RECORD_NAME_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	uint64_t last = 0;
+	struct err e;
+	size_t n = 0;
+
+	commit_n(f->root, f->priv, 1, N);
+	c = consumer(f, 30);
+	/* Every record set aside: odd ones failed, even ones held. */
+	while (spool_claim(c, &it, &e) == ERR_OK) {
+		struct spool_why why = {.reason = "not now"};
+		if (it->rec->seq % 2)
+			assert_int_equal(spool_fail(c, it, &why, &e), ERR_OK);
+		else
+			assert_int_equal(spool_hold_claimed(c, it, &why, &e), ERR_OK);
+	}
+	/* Put back from the top down, a stride apart (every order of
+	 * creation in new/ at once). */
+	for (int k = 0; k < 7; k++)
+		for (int s = N - k; s >= 1; s -= 7) {
+			record_file_name(name, (uint64_t)s, "oms");
+			if (s % 2)
+				assert_int_equal(spool_retry(f->root, "inbound", name, &e), ERR_OK);
+			else
+				assert_int_equal(spool_release(f->root, "inbound", name, &e),
+				                 ERR_OK);
+		}
+	while (spool_claim(c, &it, &e) == ERR_OK) {
+		assert_true(it->reinjected);
+		assert_true(it->rec->seq > last);
+		last = it->rec->seq;
+		n++;
+		assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	}
+	assert_int_equal(n, N);
+	spool_consumer_free(c);
+}
+
 /* The claimed file is gone (someone removed it from cur/) when the
  * consumer fails it: the failure is reported and no .why is left in
  * failed/ describing a record that is not there. */
@@ -1497,6 +1544,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_far_ahead_quarantined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace_ignores_future_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reinjected_in_sequence_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_importer, setup, teardown),
