@@ -165,6 +165,28 @@ void oms_status_note(struct oms *o, const struct err *fatal);
 enum err_status oms_status_read(const struct cfg *c, struct oms_status *out, struct err *e);
 
 /*
+ * What the tracked state under root/state/oms says about one issue, read
+ * like oms_status_read
+ * (no lock, nothing written): the entry whose SCF issue id is issue, or
+ * whose Cartegraph Oid is oid, or whose IDField is request_id (0 / NULL:
+ * not looked for).  found = 0 when none matches or the half never ran
+ * here.  For `scfgate find`.
+ */
+struct oms_tracked {
+	int found;
+	int64_t issue;
+	int64_t oid;
+	int64_t type_id;
+	unsigned flags;
+	char request_id[128];
+};
+
+enum err_status oms_tracked_find(const char *root, int64_t issue, int64_t oid,
+                                 const char *request_id, struct oms_tracked *out, struct err *e);
+/* The flags as words: "created,ack-pending", "closed", "none". */
+void oms_tracked_flags_text(unsigned flags, char *out, size_t size);
+
+/*
  * Replay: put done/ records of the outbound queue through forward again.
  * The idempotency checks make it a no-op for effects that exist: an
  * issue known to the tracked state is left alone, any other is looked up

@@ -1394,6 +1394,13 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 	 * a back-off keep their schedule. */
 	if (!o->fw && !(o->fw = fw_new(o, 0)))
 		return err_set(e, ERR_TEMP, "out of memory");
+	/* `scfgate spool retry --now`: the operator fixed something. */
+	if (spool_consumer_take_retry_now(o->out_q))
+		for (size_t i = 0; i < o->fw->n; i++)
+			if (o->fw->win[i]->st == FW_TEMP) {
+				o->fw->win[i]->not_before = 0;
+				log_info("effect=retry-now record=%s", o->fw->win[i]->name);
+			}
 	st = run(o, o->fw, once, e);
 	if (counts) {
 		struct spool_consumer_stats cs;

@@ -310,6 +310,9 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	unsigned settled = 0;
 	uint64_t deferred = h->stats.wb_deferred;
 
+	/* `scfgate spool retry --now`: the operator fixed something. */
+	if (spool_consumer_take_retry_now(h->cons))
+		h->wb_backoff_until = 0;
 	if (h->wb_backoff_until && mono_now() < h->wb_backoff_until)
 		return ERR_OK;
 	while (more && !scf_stopping(h) && !scf_wb_yield(h, settled)) {

@@ -372,7 +372,8 @@ static int passed_copy_verdict(struct spool_consumer *c, const char *name, const
  */
 static int settle_passed(struct spool_consumer *c, const char *name, struct err *e)
 {
-	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD, SPOOL_CUR};
+	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD,
+	                                        SPOOL_DISMISSED, SPOOL_CUR};
 	char here[SPOOL_PATH_MAX], there[SPOOL_PATH_MAX], base[RECORD_NAME_MAX + 16];
 	char reason[ERR_MSG_MAX + 100];
 	enum spool_entry_type type;
@@ -649,7 +650,7 @@ static enum probe claim_in_order(struct spool_consumer *c, struct cprod *p, stru
 		enum probe r;
 		record_file_name(name, p->next, p->id);
 		if (exists_in(c, SPOOL_DONE, name) || exists_in(c, SPOOL_FAILED, name) ||
-		    exists_in(c, SPOOL_HOLD, name)) {
+		    exists_in(c, SPOOL_HOLD, name) || exists_in(c, SPOOL_DISMISSED, name)) {
 			if (exists_in(c, SPOOL_NEW, name)) {
 				int settled_now = settle_passed(c, name, e);
 				if (settled_now < 0)
@@ -891,6 +892,17 @@ void spool_consumer_gap(const struct spool_consumer *c, struct spool_gap *g)
 		g->alarmed = now - p->gap_since >= (time_t)c->gap_alarm;
 		return;
 	}
+}
+
+int spool_consumer_take_retry_now(struct spool_consumer *c)
+{
+	char path[SPOOL_PATH_MAX];
+
+	if (spool_join(path, c->q.dir[SPOOL_STATE], SPOOL_RETRY_NOW, NULL) != ERR_OK ||
+	    access(path, F_OK) != 0)
+		return 0;
+	unlink(path);
+	return 1;
 }
 
 uint64_t spool_consumer_next_seq(const struct spool_consumer *c, const char *producer)

@@ -151,5 +151,6 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 #define SPOOL_SKIP_PREFIX "skip-"
 #define SPOOL_GAP_PREFIX  "gap-"
 #define SPOOL_RESCAN      "rescan"
+#define SPOOL_RETRY_NOW   "retry-now"
 
 #endif

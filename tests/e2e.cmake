@@ -11,11 +11,13 @@
 #                  spool, and status names each hostile entry
 #   e2e_reinject  failed issue records retried and their held records
 #                  released in every order: applied in sequence order
+#   e2e_act        spool ls (kind, issue), stat (age histogram), dismiss,
+#                  retry --all and --now, find by issue id, Oid and IDField
 #   e2e_soak       SIGKILL of either half at random points under API faults,
 #                  SCFGATE_SOAK_SECONDS long (default 150); exact oracle
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
-  set(e2e_tests status lifecycle soak reinject)
+  set(e2e_tests status lifecycle soak reinject act)
   if(TARGET spool-demo) # hostile.sh forges records with `spool-demo sign`
     list(APPEND e2e_tests hostile)
   endif()
@@ -27,6 +29,7 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   set_tests_properties(e2e_status PROPERTIES TIMEOUT 120)
   set_tests_properties(e2e_lifecycle PROPERTIES TIMEOUT 240)
   set_tests_properties(e2e_reinject PROPERTIES TIMEOUT 240)
+  set_tests_properties(e2e_act PROPERTIES TIMEOUT 120)
   if(TARGET spool-demo)
     set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 180)
   endif()
