@@ -702,7 +702,7 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 		             name);
 	one_line(why_text, sizeof(why_text), reason);
 	one_line(why_who, sizeof(why_who), who);
-	if (st == ERR_OK && !why_text[strspn(why_text, " ")])
+	if (st == ERR_OK && (!reason || !reason[strspn(reason, " \t\r\n")]))
 		st = err_set(e, ERR_PERM, "%s: a reason is required to dismiss a record", name);
 	if (st == ERR_OK && !why_who[0])
 		st = err_set(e, ERR_PERM, "%s: who dismisses it is not known", name);
