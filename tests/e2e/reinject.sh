@@ -25,8 +25,17 @@ bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 names() { ls "$OMS_ROOT/outbound/$1" 2>/dev/null | grep '^[0-9]*-scf\.xml$'; }
 retry() { "$E2E_GATE" spool retry --root "$OMS_ROOT" --queue outbound "$1" >/dev/null || bad "retry $1"; }
 release() { "$E2E_GATE" spool release --root "$OMS_ROOT" --queue outbound "$1" >/dev/null || bad "release $1"; }
-issue_of() { "$E2E_GATE" spool show --root "$OMS_ROOT" --queue outbound "$1" 2>/dev/null |
-	sed -n 's/^ *issue[_ ]id[:=] *\([0-9]*\).*/\1/p' | head -1; }
+# The SCF issue of every failed and held record, read once per round
+# (`spool ls` shows it, as mailq shows a recipient).
+declare -A ISSUE
+read_issues() {
+	local n i
+	ISSUE=()
+	while read -r n i; do ISSUE[$n]=$i; done < <("$E2E_GATE" spool ls --root "$OMS_ROOT" \
+		--queue outbound --json | jq -r '.[] | select(.dir == "failed" or .dir == "hold") |
+		"\(.name) \(.issue_id)"')
+}
+issue_of() { echo "${ISSUE[$1]:-}"; }
 
 # round ORDER: a fresh pair of simulators and halves, records failed and
 # held, then put back in ORDER; checks the end state.
@@ -64,6 +73,7 @@ round() {
 	# then retry; release and retry interleaved in a shuffled order.  In
 	# round "daemon" the OMS half runs meanwhile and claims between them.
 	local k=0 iss h
+	read_issues
 	for f in $(names failed | shuf); do
 		iss=$(issue_of "$f")
 		[ -n "$iss" ] || bad "$order: no issue id shown for $f"
