@@ -655,8 +655,8 @@ static int do_verify(struct opts *o)
 			return CLI_EXIT_USAGE;
 		}
 		x.queue = o->queue;
-		for (int d = SPOOL_NEW; d <= SPOOL_HOLD; d++) {
-			if (only >= 0 && d != only)
+		for (int d = SPOOL_NEW; d < SPOOL_NDIRS; d++) {
+			if ((only >= 0 && d != only) || d == SPOOL_STATE)
 				continue;
 			if (spool_list(o->root, o->queue, (enum spool_dir)d, verify_one, &x, &e) !=
 			    ERR_OK) {

@@ -98,6 +98,7 @@ check "the failure's .why is kept beside" test -f "$OMS_ROOT/outbound/dismissed/
 check "it left failed/" test ! -e "$OMS_ROOT/outbound/failed/$f1"
 check "ls --dir dismissed lists it" bash -c "'$G' spool ls --root '$OMS_ROOT' --queue outbound --dir dismissed | grep -q ' $f1 *issue *$iss1 '"
 check "stat counts it as dismissed" bash -c "'$G' spool stat --root '$OMS_ROOT' --queue outbound --json | jq -e '.[0].dismissed == 1' >/dev/null"
+check "verify --dir dismissed checks its signature" bash -c "'$G' spool verify --root '$OMS_ROOT' --queue outbound --dir dismissed --pubkey '$E2E_WORK/oms-host/keys/scf.pub' 2>&1 | grep -q '^ok .*/dismissed/$f1'"
 out=$(sp dismiss "$f1" --reason again 2>&1)
 [ $? = 1 ] && ok "a dismissed record cannot be dismissed twice" || bad "dismissed twice: $out"
 
