@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
@@ -23,6 +24,25 @@ int cli_fail(const char *cmd, const struct err *e)
 {
 	fprintf(stderr, "scfgate %s: %s\n", cmd, e && e->msg[0] ? e->msg : "failed");
 	return CLI_EXIT_FAIL;
+}
+
+int cli_spool_root_check(const char *cmd, const char *sub, const char *root)
+{
+	static const char *const queues[] = {"outbound", "inbound"};
+	char path[4096 + 16];
+	struct stat sb;
+	struct err e;
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, queues[i]);
+		if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+			return 0;
+	}
+	err_set(&e, ERR_PERM,
+	        "%s%s%s is not a spool root (no outbound/ or inbound/ in it): check --root, or "
+	        "start the half once to create its queues",
+	        sub ? sub : "", sub ? ": " : "", root);
+	return cli_fail(cmd, &e);
 }
 
 int cli_wants_help(int argc, char **argv)

@@ -28,6 +28,7 @@ int cmd_scf(int argc, char **argv);
 int cmd_scf_resync(int argc, char **argv);
 int cmd_oms(int argc, char **argv);
 int cmd_spool(int argc, char **argv);
+int cmd_find(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_config(int argc, char **argv);
@@ -36,6 +37,11 @@ int cmd_preview(int argc, char **argv);
 
 /* Print "scfgate <cmd>: <reason>" to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 0 when root holds a queue directory (outbound/ or inbound/); else
+ * prints "scfgate <cmd>: <sub>: ROOT is not a spool root ..." and returns
+ * CLI_EXIT_FAIL: a mistyped --root must not read as an empty spool. */
+int cli_spool_root_check(const char *cmd, const char *sub, const char *root);
 
 /* Print "scfgate <cmd>: <err message>" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *cmd, const struct err *e);

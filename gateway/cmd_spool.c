@@ -1,6 +1,6 @@
 /*
- * cmd_spool.c: `scfgate spool ls|show|verify|stat|hold|release|retry|skip|
- * replay|archive`.
+ * cmd_spool.c: `scfgate spool ls|show|verify|stat|hold|release|retry|
+ * dismiss|skip|replay|archive`.
  *
  * Every sub-command goes through the spool library, whose operator
  * actions are single renames or marker files, so all of them are safe
@@ -12,11 +12,13 @@
  * consumes is verified with the peer's public key, a queue it produces
  * with its own key.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -33,18 +35,27 @@
 static const char usage_text[] =
     "usage: scfgate spool SUBCOMMAND --root DIR [--queue NAME] [options]\n"
     "\n"
-    "  ls      [--dir new|cur|done|failed|hold|all] [--json]\n"
-    "          list record files in sequence order (default: all directories)\n"
+    "  ls      [--dir new|cur|done|failed|hold|dismissed|all] [--json]\n"
+    "          list record files in sequence order with each one's kind and\n"
+    "          SCF issue id (default: all directories)\n"
     "  show    NAME|FILE [--pubkey FILE] [--json]\n"
     "          print a record (envelope and every payload field) and whether\n"
     "          its signature verifies; NAME is looked up in the queue\n"
     "  verify  [--pubkey FILE] [--dir D|all] [FILE...]\n"
     "          check files (default: the queue's new/): XML, XSD, signature, name\n"
     "  stat    [--json] [--gap-alarm SECONDS]\n"
-    "          depth of every directory, oldest waiting record, gap, failures\n"
+    "          depth of every directory, oldest waiting record, gap, failures,\n"
+    "          and the age of the records in each directory (0-5m ... 160m+)\n"
     "  hold    NAME...    set waiting records aside (new/ -> hold/)\n"
     "  release NAME...    put held records back (hold/ -> new/)\n"
-    "  retry   NAME...    put failed records back (failed/ -> new/)\n"
+    "  retry   NAME... | --all    put failed records back (failed/ -> new/);\n"
+    "          --all: every failed record of the queue\n"
+    "  retry   --now      records waiting out a back-off after a temporary error\n"
+    "          are tried at the applying half's next pass (within a second);\n"
+    "          may be given with NAME... or --all\n"
+    "  dismiss NAME --reason TEXT\n"
+    "          move a failed record aside for good (failed/ -> dismissed/, with\n"
+    "          who, when and why in NAME.why); status no longer counts it\n"
     "  skip    --producer ID SEQ [--through LAST] | NAME | --producer ID --gap\n"
     "          stop waiting for a missing sequence, a range of them, or the\n"
     "          whole current gap (up to the next record waiting in new/);\n"
@@ -62,7 +73,9 @@ static const char usage_text[] =
     "                 for replay and archive, the queue the half consumes\n"
     "  --root DIR     the spool root\n"
     "  --queue NAME   outbound or inbound (ls and stat: all queues when omitted)\n"
-    "  --pubkey FILE  the producing half's public key, to verify signatures\n";
+    "  --pubkey FILE  the producing half's public key, to verify signatures\n"
+    "  --json         ls, show and stat: one JSON document\n"
+    "  --help         this text\n";
 
 struct opts {
 	const char *config_path;
@@ -77,35 +90,17 @@ struct opts {
 	const char *dir;
 	const char *producer;
 	const char *through;
+	const char *reason;
 	unsigned gap_alarm;
 	int json;
 	int gap;
+	int all;
+	int now;
 	int nargs;
 	char **args;
 };
 
 static const char *const queues[] = {"outbound", "inbound"};
-
-/* A mistyped --root must not read as an empty spool: a root holds the
- * queue directories a half creates when it starts. */
-static int check_root(const char *root, const char *sub)
-{
-	static const char *const queues_here[] = {"outbound", "inbound"};
-	char path[SPOOL_PATH_MAX + 16];
-	struct stat sb;
-	struct err e;
-
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, queues_here[i]);
-		if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-			return 0;
-	}
-	err_set(&e, ERR_PERM,
-	        "%s: %s is not a spool root (no outbound/ or inbound/ in it): check --root, or "
-	        "start the half once to create its queues",
-	        sub, root);
-	return cli_fail("spool", &e);
-}
 
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -124,6 +119,14 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(sub, "skip") && !strcmp(a, "--gap")) {
 			o->gap = 1;
+			continue;
+		}
+		if (!strcmp(sub, "retry") && !strcmp(a, "--all")) {
+			o->all = 1;
+			continue;
+		}
+		if (!strcmp(sub, "retry") && !strcmp(a, "--now")) {
+			o->now = 1;
 			continue;
 		}
 		if (!strcmp(a, "--root"))
@@ -148,6 +151,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			slot = &o->producer;
 		else if (!strcmp(sub, "skip") && !strcmp(a, "--through"))
 			slot = &o->through;
+		else if (!strcmp(sub, "dismiss") && !strcmp(a, "--reason"))
+			slot = &o->reason;
 		else if (!strcmp(a, "--gap-alarm")) {
 			if (i + 1 >= argc || atoi(argv[i + 1]) <= 0)
 				return cli_usage("spool", "%s: --gap-alarm needs seconds", sub);
@@ -175,7 +180,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		return cli_usage("spool", "%s: --root DIR or --config FILE is required", sub);
 	if (o->queue && !spool_queue_valid(o->queue))
 		return cli_usage("spool", "%s: invalid queue name '%s'", sub, o->queue);
-	return check_root(o->root, sub);
+	return cli_spool_root_check("spool", sub, o->root);
 }
 
 static int need_queue(const struct opts *o, const char *sub)
@@ -210,14 +215,56 @@ struct ls_ctx {
 	size_t n;
 };
 
+/* The SCF issue a record is about (every kind names one); 0 if none. */
+static int64_t record_issue(const struct record *r)
+{
+	switch (r->kind) {
+	case RECORD_ISSUE:
+		return r->u.issue.issue_id;
+	case RECORD_COMMENT:
+		return r->u.comment.issue_id;
+	case RECORD_ATTACHMENT:
+		return r->u.attachment.issue_id;
+	case RECORD_ACK:
+		return r->u.ack.issue_id;
+	case RECORD_CLOSE:
+		return r->u.close.issue_id;
+	}
+	return 0;
+}
+
+/* Kind and issue of a record file, decoded without verification (for
+ * listing only); "?" and 0 when it does not decode. */
+static void peek_record(const char *root, const char *queue, const struct spool_entry *ent,
+                        const char **kind, int64_t *issue)
+{
+	char path[SPOOL_PATH_MAX];
+	struct record *r = NULL;
+	struct err e;
+
+	*kind = "?";
+	*issue = 0;
+	if (!ent->seq || spool_path(path, root, queue, ent->dir, ent->name, NULL) != ERR_OK ||
+	    spool_read_record(path, NULL, &r, NULL, &e) != ERR_OK) {
+		record_free(r);
+		return;
+	}
+	*kind = record_kind_name(r->kind) ? record_kind_name(r->kind) : "?";
+	*issue = record_issue(r);
+	record_free(r);
+}
+
 static int ls_one(const struct spool_entry *ent, void *vctx)
 {
 	struct ls_ctx *x = vctx;
-	char when[32], name[CLI_ESCAPED_MAX(sizeof(ent->name))];
+	char when[32], name[CLI_ESCAPED_MAX(sizeof(ent->name))], issue_s[32];
+	const char *kind;
+	int64_t issue;
 	struct tm tm;
 
 	gmtime_r(&ent->mtime, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	peek_record(x->o->root, x->queue, ent, &kind, &issue);
 	x->n++;
 	if (x->o->json) {
 		struct jdoc *d = &x->doc;
@@ -227,13 +274,23 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 		jdoc_string(d, j, "name", cli_escape(ent->name, name, sizeof(name)));
 		jdoc_string(d, j, "producer", ent->producer);
 		jdoc_number(d, j, "seq", (double)ent->seq);
+		jdoc_string(d, j, "kind", kind);
+		if (issue)
+			jdoc_number(d, j, "issue_id", (double)issue);
+		else
+			jdoc_null(d, j, "issue_id");
 		jdoc_number(d, j, "size", (double)ent->size);
 		jdoc_string(d, j, "mtime", when);
 		/* no use listing on into a document that will not be printed */
 		return jdoc_failed(d) ? -1 : 0;
 	}
-	printf("%-8s %-6s %-40s %8lld  %s\n", x->queue, spool_dir_name(ent->dir),
-	       cli_escape(ent->name, name, sizeof(name)), (long long)ent->size, when);
+	if (x->n == 1)
+		printf("%-8s %-9s %-40s %-10s %-10s %8s  %s\n", "QUEUE", "DIR", "NAME", "KIND",
+		       "ISSUE", "SIZE", "MTIME");
+	snprintf(issue_s, sizeof(issue_s), "%lld", (long long)issue);
+	printf("%-8s %-9s %-40s %-10s %-10s %8lld  %s\n", x->queue, spool_dir_name(ent->dir),
+	       cli_escape(ent->name, name, sizeof(name)), kind, issue ? issue_s : "-",
+	       (long long)ent->size, when);
 	return 0;
 }
 
@@ -246,8 +303,8 @@ static int queue_exists(const char *root, const char *queue)
 
 static int do_ls(struct opts *o)
 {
-	static const enum spool_dir dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_HOLD, SPOOL_FAILED,
-	                                      SPOOL_DONE};
+	static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
+	                                      SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
 	struct ls_ctx x = {.o = o, .doc = JDOC_INIT};
 	int only = -1;
 	struct err e;
@@ -408,8 +465,8 @@ static void print_text(const cJSON *j, int indent)
 /* NAME in the queue's directories, or a path as given. */
 static int locate(const struct opts *o, const char *arg, char path[SPOOL_PATH_MAX])
 {
-	static const enum spool_dir dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_HOLD, SPOOL_FAILED,
-	                                      SPOOL_DONE};
+	static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
+	                                      SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
 	FILE *f;
 
 	if (strchr(arg, '/')) {
@@ -600,8 +657,8 @@ static int do_verify(struct opts *o)
 			return CLI_EXIT_USAGE;
 		}
 		x.queue = o->queue;
-		for (int d = SPOOL_NEW; d <= SPOOL_HOLD; d++) {
-			if (only >= 0 && d != only)
+		for (int d = SPOOL_NEW; d < SPOOL_NDIRS; d++) {
+			if ((only >= 0 && d != only) || d == SPOOL_STATE)
 				continue;
 			if (spool_list(o->root, o->queue, (enum spool_dir)d, verify_one, &x, &e) !=
 			    ERR_OK) {
@@ -618,15 +675,110 @@ static int do_verify(struct opts *o)
 
 /* ---- stat ---- */
 
+/* Age buckets of `spool stat`, as Postfix's qshape draws them: upper
+ * bounds in minutes, doubling; the last bucket is open. */
+static const unsigned age_edges[] = {5, 10, 20, 40, 80, 160};
+#define AGE_BUCKETS (sizeof(age_edges) / sizeof(age_edges[0]) + 1)
+static const enum spool_dir age_dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
+                                          SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
+#define AGE_DIRS (sizeof(age_dirs) / sizeof(age_dirs[0]))
+
+struct ages {
+	time_t now;
+	size_t n[AGE_DIRS][AGE_BUCKETS + 1]; /* [..][0]: total */
+	size_t d;
+};
+
+static int age_one(const struct spool_entry *ent, void *vctx)
+{
+	struct ages *a = vctx;
+	time_t age = a->now - ent->mtime;
+	size_t b = 0;
+
+	if (age < 0)
+		age = 0;
+	while (b < AGE_BUCKETS - 1 && age >= (time_t)age_edges[b] * 60)
+		b++;
+	a->n[a->d][0]++;
+	a->n[a->d][b + 1]++;
+	return 0;
+}
+
+static void age_label(size_t b, char *out, size_t size)
+{
+	if (b == AGE_BUCKETS - 1)
+		snprintf(out, size, "%um+", age_edges[b - 1]);
+	else
+		snprintf(out, size, "%u-%um", b ? age_edges[b - 1] : 0, age_edges[b]);
+}
+
+static enum err_status ages_of(const char *root, const char *queue, struct ages *a, struct err *e)
+{
+	for (a->d = 0; a->d < AGE_DIRS; a->d++) {
+		enum err_status st = spool_list(root, queue, age_dirs[a->d], age_one, a, e);
+		if (st != ERR_OK)
+			return st;
+	}
+	return ERR_OK;
+}
+
+static void ages_text(const struct ages *a)
+{
+	char label[16];
+
+	printf("  age (by mtime) %9s", "total");
+	for (size_t b = 0; b < AGE_BUCKETS; b++) {
+		age_label(b, label, sizeof(label));
+		printf(" %8s", label);
+	}
+	printf("\n");
+	for (size_t d = 0; d < AGE_DIRS; d++) {
+		printf("  %-15s %9zu", spool_dir_name(age_dirs[d]), a->n[d][0]);
+		for (size_t b = 0; b < AGE_BUCKETS; b++)
+			printf(" %8zu", a->n[d][b + 1]);
+		printf("\n");
+	}
+}
+
+static void ages_json(struct jdoc *doc, cJSON *j, const struct ages *a)
+{
+	cJSON *h = jdoc_object(doc, j, "age_histogram"), *bk = jdoc_array(doc, h, "buckets");
+	cJSON *dirs = jdoc_object(doc, h, "dirs");
+	char label[16];
+
+	for (size_t b = 0; b < AGE_BUCKETS; b++) {
+		cJSON *o = jdoc_object(doc, bk, NULL);
+		age_label(b, label, sizeof(label));
+		jdoc_string(doc, o, "label", label);
+		jdoc_number(doc, o, "from_seconds", b ? age_edges[b - 1] * 60.0 : 0);
+		if (b < AGE_BUCKETS - 1)
+			jdoc_number(doc, o, "to_seconds", age_edges[b] * 60.0);
+		else
+			jdoc_null(doc, o, "to_seconds");
+	}
+	for (size_t d = 0; d < AGE_DIRS; d++) {
+		cJSON *o = jdoc_object(doc, dirs, spool_dir_name(age_dirs[d]));
+		cJSON *c;
+		jdoc_number(doc, o, "total", (double)a->n[d][0]);
+		c = jdoc_array(doc, o, "counts");
+		for (size_t b = 0; b < AGE_BUCKETS; b++)
+			jdoc_number(doc, c, NULL, (double)a->n[d][b + 1]);
+	}
+}
+
 static void stat_json(struct jdoc *d, cJSON *arr, const char *queue, const struct spool_stats *st,
-                      time_t now)
+                      const struct ages *ages, time_t now)
 {
 	cJSON *j = jdoc_object(d, arr, NULL), *depth, *g;
 
 	jdoc_string(d, j, "queue", queue);
 	depth = jdoc_object(d, j, "depth");
-	for (int k = 0; k < SPOOL_STATE; k++)
-		jdoc_number(d, depth, spool_dir_name((enum spool_dir)k), (double)st->count[k]);
+	for (int k = 0; k < SPOOL_NDIRS; k++)
+		if (k != SPOOL_STATE)
+			jdoc_number(d, depth, spool_dir_name((enum spool_dir)k),
+			            (double)st->count[k]);
+	jdoc_number(d, j, "dismissed", (double)st->count[SPOOL_DISMISSED]);
+	ages_json(d, j, ages);
 	jdoc_number(d, j, "oldest_waiting_age_seconds",
 	            st->oldest_new ? (double)(now - st->oldest_new) : 0);
 	jdoc_number(d, j, "next_seq", (double)st->next_seq);
@@ -653,8 +805,12 @@ static int do_stat(struct opts *o)
 	for (size_t q = 0; q < 2; q++) {
 		const char *queue = o->queue ? o->queue : queues[q];
 		struct spool_stats st;
+		struct ages ages;
 		struct err e;
-		if (spool_stats(o->root, queue, o->gap_alarm, &st, &e) != ERR_OK) {
+		memset(&ages, 0, sizeof(ages));
+		ages.now = now;
+		if (spool_stats(o->root, queue, o->gap_alarm, &st, &e) != ERR_OK ||
+		    ages_of(o->root, queue, &ages, &e) != ERR_OK) {
 			if (o->queue) {
 				jdoc_release(&doc);
 				return cli_fail("spool", &e);
@@ -663,12 +819,14 @@ static int do_stat(struct opts *o)
 		}
 		shown++;
 		if (o->json) {
-			stat_json(&doc, arr, queue, &st, now);
+			stat_json(&doc, arr, queue, &st, &ages, now);
 			continue;
 		}
-		printf("%s: new %zu  cur %zu  hold %zu  failed %zu  done %zu  tmp %zu\n", queue,
-		       st.count[SPOOL_NEW], st.count[SPOOL_CUR], st.count[SPOOL_HOLD],
-		       st.count[SPOOL_FAILED], st.count[SPOOL_DONE], st.count[SPOOL_TMP]);
+		printf("%s: new %zu  cur %zu  hold %zu  failed %zu  dismissed %zu  done %zu  tmp "
+		       "%zu\n",
+		       queue, st.count[SPOOL_NEW], st.count[SPOOL_CUR], st.count[SPOOL_HOLD],
+		       st.count[SPOOL_FAILED], st.count[SPOOL_DISMISSED], st.count[SPOOL_DONE],
+		       st.count[SPOOL_TMP]);
 		if (st.oldest_new)
 			printf("  oldest waiting record: %llds\n",
 			       (long long)(now - st.oldest_new));
@@ -682,6 +840,7 @@ static int do_stat(struct opts *o)
 			       queue, st.gap.producer);
 		if (st.conflicts)
 			printf("  conflicts quarantined: %zu\n", st.conflicts);
+		ages_text(&ages);
 		if (o->queue)
 			break;
 	}
@@ -711,6 +870,116 @@ static int do_action(struct opts *o, const char *sub, action_fn fn, const char *
 			rc = cli_fail("spool", &e);
 		else
 			printf("%s %s\n", done, o->args[i]);
+	}
+	return rc;
+}
+
+struct name_acc {
+	char **v;
+	size_t n;
+	int oom;
+};
+
+static int collect_name(const struct spool_entry *ent, void *vctx)
+{
+	struct name_acc *a = vctx;
+	char **nv = realloc(a->v, (a->n + 1) * sizeof(*nv));
+
+	if (!nv || !(nv[a->n] = strdup(ent->name))) {
+		if (nv)
+			a->v = nv;
+		a->oom = 1;
+		return -1;
+	}
+	a->v = nv;
+	a->n++;
+	return 0;
+}
+
+/* retry NAME... | --all, and/or --now. */
+static int do_retry(struct opts *o)
+{
+	struct name_acc all = {NULL, 0, 0};
+	int rc = CLI_EXIT_OK;
+	struct err e;
+
+	if (need_queue(o, "retry"))
+		return CLI_EXIT_USAGE;
+	if (o->all && o->nargs)
+		return cli_usage("spool", "retry: give NAME... or --all, not both");
+	if (!o->all && !o->nargs && !o->now)
+		return cli_usage("spool", "retry: NAME, --all or --now is required");
+	err_clear(&e);
+	if (o->all) {
+		if (spool_list(o->root, o->queue, SPOOL_FAILED, collect_name, &all, &e) != ERR_OK)
+			rc = cli_fail("spool", &e);
+		else if (all.oom)
+			rc = cli_usage("spool", "retry: out of memory");
+		for (size_t i = 0; rc == CLI_EXIT_OK && i < all.n; i++) {
+			err_clear(&e);
+			if (spool_retry(o->root, o->queue, all.v[i], &e) != ERR_OK)
+				rc = cli_fail("spool", &e);
+			else
+				printf("requeued %s\n", all.v[i]);
+		}
+		if (rc == CLI_EXIT_OK && !all.n)
+			printf("retry: no failed record in %s\n", o->queue);
+		for (size_t i = 0; i < all.n; i++)
+			free(all.v[i]);
+		free(all.v);
+	} else if (o->nargs) {
+		rc = do_action(o, "retry", spool_retry, "requeued");
+	}
+	if (o->now) {
+		err_clear(&e);
+		if (spool_retry_now(o->root, o->queue, &e) != ERR_OK)
+			return cli_fail("spool", &e);
+		printf("retry now requested: records of %s waiting out a back-off are tried at "
+		       "the half's next pass\n",
+		       o->queue);
+	}
+	return rc;
+}
+
+/* Who runs the command: the login behind sudo, else the effective user. */
+static void whoami(char *out, size_t size)
+{
+	const char *sudo = getenv("SUDO_USER");
+	struct passwd *pw = getpwuid(geteuid());
+	char me[64];
+
+	if (pw && pw->pw_name)
+		snprintf(me, sizeof(me), "%s", pw->pw_name);
+	else
+		snprintf(me, sizeof(me), "uid %ld", (long)geteuid());
+	if (sudo && *sudo && strcmp(sudo, me) != 0)
+		snprintf(out, size, "%s (sudo, as %s)", sudo, me);
+	else
+		snprintf(out, size, "%s", me);
+}
+
+static int do_dismiss(struct opts *o)
+{
+	char who[160], kept[RECORD_NAME_MAX + 32];
+	int rc = CLI_EXIT_OK;
+
+	if (need_queue(o, "dismiss"))
+		return CLI_EXIT_USAGE;
+	if (!o->nargs)
+		return cli_usage("spool", "dismiss: NAME is required");
+	if (!o->reason || !o->reason[strspn(o->reason, " \t")])
+		return cli_usage("spool", "dismiss: --reason TEXT is required (it is kept with "
+		                          "the record)");
+	whoami(who, sizeof(who));
+	for (int i = 0; i < o->nargs; i++) {
+		struct err e;
+		err_clear(&e);
+		if (spool_dismiss(o->root, o->queue, o->args[i], who, o->reason, kept, &e) !=
+		    ERR_OK)
+			rc = cli_fail("spool", &e);
+		else
+			printf("dismissed %s (kept as %s/%s/dismissed/%s with %s.why)\n",
+			       o->args[i], o->root, o->queue, kept, kept);
 	}
 	return rc;
 }
@@ -889,7 +1158,7 @@ int cmd_spool(int argc, char **argv)
 	if (strcmp(sub, "ls") && strcmp(sub, "show") && strcmp(sub, "verify") &&
 	    strcmp(sub, "stat") && strcmp(sub, "hold") && strcmp(sub, "release") &&
 	    strcmp(sub, "retry") && strcmp(sub, "skip") && strcmp(sub, "replay") &&
-	    strcmp(sub, "archive"))
+	    strcmp(sub, "archive") && strcmp(sub, "dismiss"))
 		return cli_usage("spool", "unknown sub-command '%s' (see --help)", sub);
 	rc = parse(argc - 1, argv + 1, &o);
 	if (rc)
@@ -907,7 +1176,9 @@ int cmd_spool(int argc, char **argv)
 	else if (!strcmp(sub, "release"))
 		rc = do_action(&o, sub, spool_release, "released");
 	else if (!strcmp(sub, "retry"))
-		rc = do_action(&o, sub, spool_retry, "requeued");
+		rc = do_retry(&o);
+	else if (!strcmp(sub, "dismiss"))
+		rc = do_dismiss(&o);
 	else if (!strcmp(sub, "replay"))
 		rc = do_replay(&o);
 	else if (!strcmp(sub, "archive"))

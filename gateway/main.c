@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"oms", cmd_oms, "run the Cartegraph OMS half (forward, poll)"},
     {"status", cmd_status, "queue depths, gaps, failures, last API success, watermark"},
     {"spool", cmd_spool, "inspect and repair queues (ls, show, verify, stat, hold, ...)"},
+    {"find", cmd_find, "every record and the state of one SCF issue or Cartegraph request"},
     {"bundle", cmd_bundle, "offline archival bundles (export, verify, list, import)"},
     {"config", cmd_config, "check, print and convert the configuration"},
     {"keygen", cmd_keygen, "make a half's Ed25519 key pair"},

@@ -8,8 +8,8 @@
  *     PER ISSUE: records of different issues may be in flight at once
  *     (at most cfg.cg.concurrency HTTP transfers, a look-ahead window of
  *     records behind the claimed one), records of one issue never
- *     overtake each other, and records leave new/ (done/, failed/,
- *     hold/) strictly in sequence order.
+ *     overtake each other, and in-order records leave new/ (done/,
+ *     failed/, hold/) strictly in sequence order.
  *   - Look-ahead: the spool consumer hands out one claimed record per
  *     producer at a time, so the records behind it are read (and their
  *     signatures verified) in new/ without being claimed, applied, and
@@ -41,6 +41,14 @@
  *     acts.  An attachment is the exception: one that waits, is held or
  *     failed holds back nothing of its issue (a photo stands on its
  *     own).  401 after one re-login, or any fatal error: ERR_FATAL.
+ *   - Re-injected records (released, retried, late) come from the spool
+ *     in sequence order and are applied like any other: a record waits
+ *     for the unfinished records of its issue with a LOWER SEQUENCE,
+ *     wherever they stand in the window (a re-injected one may stand in
+ *     front of those it follows), and leaves cur/ as soon as it is
+ *     finished, so one that waits out a back-off holds back nothing but
+ *     its issue's later records.  When an issue's request is created (or
+ *     found), its records waiting out a back-off are tried at once.
  *
  * Tracked state
  *   <spool root>/state/oms/: a snapshot and an append-only journal of
@@ -159,6 +167,28 @@ struct oms_status {
 
 void oms_status_note(struct oms *o, const struct err *fatal);
 enum err_status oms_status_read(const struct cfg *c, struct oms_status *out, struct err *e);
+
+/*
+ * What the tracked state under root/state/oms says about one issue, read
+ * like oms_status_read
+ * (no lock, nothing written): the entry whose SCF issue id is issue, or
+ * whose Cartegraph Oid is oid, or whose IDField is request_id (0 / NULL:
+ * not looked for).  found = 0 when none matches or the half never ran
+ * here.  For `scfgate find`.
+ */
+struct oms_tracked {
+	int found;
+	int64_t issue;
+	int64_t oid;
+	int64_t type_id;
+	unsigned flags;
+	char request_id[128];
+};
+
+enum err_status oms_tracked_find(const char *root, int64_t issue, int64_t oid,
+                                 const char *request_id, struct oms_tracked *out, struct err *e);
+/* The flags as words: "created,ack-pending", "closed", "none". */
+void oms_tracked_flags_text(unsigned flags, char *out, size_t size);
 
 /*
  * Replay: put done/ records of the outbound queue through forward again.

@@ -493,6 +493,14 @@ static void created(struct fw_entry *en, const struct map_cg_request *rq, const 
 	}
 	log_info("effect=%s issue=%" PRId64 " oid=%" PRId64 " id=%s record=%s", effect, en->issue,
 	         rq->oid, rq->request_id ? rq->request_id : "-", en->name);
+	/* Records of this issue that met it unknown (claimed before it, say
+	 * released before their issue was retried) need not wait out their
+	 * back-off: the request exists now. */
+	for (size_t i = 0; i < en->fw->n; i++) {
+		struct fw_entry *w = en->fw->win[i];
+		if (w != en && w->issue == en->issue && w->st == FW_TEMP)
+			w->not_before = 0;
+	}
 	en->effect = effect;
 	en->temp_n = 0;
 	finish(en, FW_ACKWAIT);
@@ -1189,15 +1197,25 @@ static void peek(struct fw *fw)
 	}
 }
 
+/* 1 when p was committed before en by the same producer: the sequence
+ * decides, not the place in the window (a re-injected record is claimed
+ * out of order and may stand in front of the records it follows). */
+static int precedes(const struct fw_entry *p, const struct fw_entry *en)
+{
+	return p->seq < en->seq && p->rec && en->rec &&
+	       strcmp(p->rec->producer, en->rec->producer) == 0;
+}
+
 /* Earlier unfinished records of the same issue decide for en. */
 static enum fw_state gate(struct fw *fw, size_t i, const char **why, char *buf, size_t size)
 {
 	struct fw_entry *en = fw->win[i];
 	struct oms_entry *t;
 
-	for (size_t j = 0; j < i; j++) {
+	for (size_t j = 0; j < fw->n; j++) {
 		struct fw_entry *p = fw->win[j];
-		if (p->issue != en->issue || p->orphan || !orders_issue(p))
+		if (j == i || p->issue != en->issue || p->orphan || !orders_issue(p) ||
+		    !precedes(p, en))
 			continue;
 		if (p->st == FW_FAIL || p->st == FW_HOLD) {
 			snprintf(buf, size, "blocked behind %s of the same issue", p->name);
@@ -1259,8 +1277,13 @@ static void pump_once(struct fw *fw)
 		if (!fw->replay && !has_head(fw) && !(o->opts.stop && *o->opts.stop) &&
 		    claim_head(fw) == 0)
 			again = 1;
-		while (fw->n) {
-			struct fw_entry *h = fw->win[0];
+		/* Every finished claimed record settles, wherever it stands: a
+		 * re-injected one waiting in front (its issue not known yet, a
+		 * back-off) must not hold back the in-order head behind it.  Only
+		 * one in-order record is claimed at a time, so the spool's order
+		 * is kept; the issue's order is the gate's (by sequence). */
+		for (size_t i = 0; i < fw->n;) {
+			struct fw_entry *h = fw->win[i];
 			if (h->orphan && h->st != FW_RUN) {
 				entry_free(h);
 			} else if ((h->item || fw->replay) && settled_state(h->st)) {
@@ -1268,9 +1291,10 @@ static void pump_once(struct fw *fw)
 					return;
 				entry_free(h);
 			} else {
-				break;
+				i++;
+				continue;
 			}
-			win_remove(fw, 0);
+			win_remove(fw, i);
 			again = 1;
 		}
 		/* Settle as far as possible first, then read ahead and dispatch
@@ -1466,6 +1490,13 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 	 * a back-off keep their schedule. */
 	if (!o->fw && !(o->fw = fw_new(o, 0)))
 		return err_set(e, ERR_TEMP, "out of memory");
+	/* `scfgate spool retry --now`: the operator fixed something. */
+	if (spool_consumer_take_retry_now(o->out_q))
+		for (size_t i = 0; i < o->fw->n; i++)
+			if (o->fw->win[i]->st == FW_TEMP) {
+				o->fw->win[i]->not_before = 0;
+				log_info("effect=retry-now record=%s", o->fw->win[i]->name);
+			}
 	t0 = mono_ms();
 	before = o->counts->applied + o->counts->failed + o->counts->held;
 	st = run(o, o->fw, once, e);

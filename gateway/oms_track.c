@@ -564,3 +564,76 @@ enum err_status oms_status_read(const struct cfg *c, struct oms_status *out, str
 	status_file_read(dir, out);
 	return ERR_OK;
 }
+
+enum err_status oms_tracked_find(const char *root, int64_t issue, int64_t oid,
+                                 const char *request_id, struct oms_tracked *out, struct err *e)
+{
+	char dir[SPOOL_PATH_MAX];
+	struct stat sb;
+	enum err_status st = ERR_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (snprintf(dir, sizeof(dir), "%s/state/oms", root) >= (int)sizeof(dir))
+		return err_set(e, ERR_PERM, "%s: path too long", root);
+	if (stat(dir, &sb) != 0) {
+		if (errno == ENOENT)
+			return ERR_OK;
+		return err_errno(e, ERR_PERM, errno, "%s", dir);
+	}
+	/* Read like oms_status_read: no lock, again if a compaction moved on. */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		struct oms_track t;
+		uint64_t gen = newest_gen(dir);
+
+		memset(&t, 0, sizeof(t));
+		memset(out, 0, sizeof(*out));
+		t.jfd = -1;
+		t.nslots = 2048;
+		if (!(t.slots = calloc(t.nslots, sizeof(*t.slots))))
+			return err_set(e, ERR_TEMP, "out of memory");
+		st = track_read(dir, gen ? gen : 1, &t, e);
+		for (size_t i = 0; st == ERR_OK && i < t.n && !out->found; i++) {
+			const struct oms_entry *en = &t.ents[i];
+			if ((issue && en->issue == issue) || (oid && en->oid == oid) ||
+			    (request_id && en->request_id &&
+			     strcmp(en->request_id, request_id) == 0)) {
+				out->found = 1;
+				out->issue = en->issue;
+				out->oid = en->oid;
+				out->type_id = en->type_id;
+				out->flags = en->flags;
+				snprintf(out->request_id, sizeof(out->request_id), "%s",
+				         en->request_id ? en->request_id : "");
+			}
+		}
+		for (size_t i = 0; i < t.n; i++)
+			free(t.ents[i].request_id);
+		free(t.ents);
+		free(t.slots);
+		if (st != ERR_OK || newest_gen(dir) == gen)
+			break;
+	}
+	return st == ERR_FATAL ? ERR_PERM : st;
+}
+
+void oms_tracked_flags_text(unsigned flags, char *out, size_t size)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {{OMS_T_INTENT, "create-in-doubt"}, {OMS_T_CREATED, "created"},
+	             {OMS_T_ACKPEND, "ack-pending"},    {OMS_T_CLOSING, "close-pending"},
+	             {OMS_T_CLOSED, "closed"},          {OMS_T_BLOCKED, "blocked"}};
+	size_t k = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].bit) {
+			int n = snprintf(out + k, size - k, "%s%s", k ? "," : "", names[i].name);
+			if (n < 0 || (size_t)n >= size - k)
+				break;
+			k += (size_t)n;
+		}
+	if (!k)
+		snprintf(out, size, "none");
+}

@@ -315,6 +315,9 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	unsigned settled = 0;
 	uint64_t deferred = h->stats.wb_deferred;
 
+	/* `scfgate spool retry --now`: the operator fixed something. */
+	if (spool_consumer_take_retry_now(h->cons))
+		h->wb_backoff_until = 0;
 	/* skipped: not an attempt, for the health record (scf_half.c) */
 	h->wb_skipped = h->wb_backoff_until && mono_now() < h->wb_backoff_until;
 	if (h->wb_skipped)

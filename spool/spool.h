@@ -11,6 +11,8 @@
  *     failed/  quarantined records, each with NAME.why (never auto-deleted)
  *     hold/    records an operator set aside
  *     state/   sequence counters, consumer position, lock files, markers
+ *     dismissed/  failed records an operator dismissed, each with
+ *              NAME.why saying who, when and why (never auto-deleted)
  *   A record's file name is record_file_name(seq, producer), so the name a
  *   consumer expects next is computed, never searched for.
  *
@@ -112,7 +114,9 @@
  *       valid copy of a record quarantined as unreadable is applied: the
  *       first copy was cut short in transit)
  *       no done/NAME (released, retried, or late after a skip) -> claimed
- *         before in-order records; item->reinjected is set.
+ *         before in-order records, in sequence order per producer (not
+ *         the order they were put back in or new/ lists them in: an
+ *         issue comes before its comments); item->reinjected is set.
  *   - Complete renames cur/NAME to done/NAME (no fsync: after power loss a
  *     completed record may be applied again; effects are idempotent by
  *     producer+seq).  Fail writes failed/NAME.why atomically, then renames
@@ -136,6 +140,13 @@
  *     retry NAME    failed/NAME -> new/NAME (NAME may carry a .N or
  *                   .conflict suffix, dropped on the way); the .why is
  *                   kept as NAME.why.retried-<time>
+ *     dismiss NAME  failed/NAME -> dismissed/NAME with a note (who, when,
+ *                   why, the failure's reason); the old .why is kept as
+ *                   dismissed/NAME.why.failed.  Never applied again: a
+ *                   copy that arrives later is judged against it like
+ *                   one against done/.
+ *     retry-now     state/retry-now: records waiting out a back-off are
+ *                   tried at the applying half's next pass
  *     skip P SEQ    stop waiting for a missing sequence
  *     skip P A..B   the same for a range (one marker per absent sequence,
  *                   one fsync of state/), e.g. a gap after power loss
@@ -170,6 +181,7 @@ enum spool_dir {
 	SPOOL_FAILED,
 	SPOOL_HOLD,
 	SPOOL_STATE,
+	SPOOL_DISMISSED, /* failed records an operator dismissed (spool_dismiss) */
 	SPOOL_NDIRS
 };
 
@@ -396,6 +408,14 @@ struct spool_gap {
 /* The current gap, if any (as of the last claim). */
 void spool_consumer_gap(const struct spool_consumer *c, struct spool_gap *g);
 
+/*
+ * An operator asked (spool_retry_now) that records waiting out a back-off
+ * be tried at once: 1 once per request (the marker state/retry-now is
+ * removed), else 0.  The back-off of a record lives in the applying
+ * half's memory, so the half asks at every pass and forgets it.
+ */
+int spool_consumer_take_retry_now(struct spool_consumer *c);
+
 /* Next sequence expected from a producer (1 if nothing seen yet). */
 uint64_t spool_consumer_next_seq(const struct spool_consumer *c, const char *producer);
 
@@ -471,7 +491,7 @@ enum err_status spool_read_why(const char *root, const char *queue, enum spool_d
 #define SPOOL_STRANGERS_SHOWN 3
 
 struct spool_stats {
-	size_t count[SPOOL_NDIRS]; /* record files per sub-directory */
+	size_t count[SPOOL_NDIRS]; /* record files per sub-directory (not state/) */
 	time_t oldest_new;         /* mtime of the oldest waiting record; 0 if none */
 	struct spool_gap gap;      /* first gap found in new/, if any */
 	uint64_t next_seq;         /* consumer position for gap.producer/first producer */
@@ -496,10 +516,25 @@ enum err_status spool_stats(const char *root, const char *queue, unsigned gap_al
                             struct spool_stats *st, struct err *e);
 
 enum err_status spool_hold(const char *root, const char *queue, const char *name, struct err *e);
+/* Ask the half that applies queue to try its records waiting out a
+ * back-off at once (state/retry-now; see spool_consumer_take_retry_now):
+ * honoured at its next pass, within about a second while it runs. */
+enum err_status spool_retry_now(const char *root, const char *queue, struct err *e);
 enum err_status spool_release(const char *root, const char *queue, const char *name, struct err *e);
 enum err_status spool_retry(const char *root, const char *queue, const char *name, struct err *e);
 enum err_status spool_skip(const char *root, const char *queue, const char *producer, uint64_t seq,
                            struct err *e);
+/*
+ * Dismiss failed/NAME (a record name, maybe with the .N or .conflict
+ * suffix failed/ gives; nothing else): who and why (one line each,
+ * control characters shown as '?'; both required) go into
+ * dismissed/NAME.why with the time and the failure's reason, then the
+ * record moves there (dismissed/NAME, or NAME.1 ... when taken).
+ * *out_name (may be NULL, RECORD_NAME_MAX + 32) receives the name in
+ * dismissed/.  ERR_PERM: a bad name, no reason, not in failed/.
+ */
+enum err_status spool_dismiss(const char *root, const char *queue, const char *name,
+                              const char *who, const char *reason, char *out_name, struct err *e);
 /* Skip first..last (at most 65536 numbers); sequences already present in
  * the queue get no marker. */
 enum err_status spool_skip_range(const char *root, const char *queue, const char *producer,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct name_list {
@@ -363,8 +364,9 @@ enum err_status spool_stats(const char *root, const char *queue, unsigned gap_al
 		return err_set(e, ERR_TEMP, "out of memory");
 	s = spool_q_init(q, root, queue, 0, e);
 	if (s == ERR_OK) {
-		for (int d = 0; d < SPOOL_STATE; d++)
-			count_dir(q->dir[d], (enum spool_dir)d, st);
+		for (int d = 0; d < SPOOL_NDIRS; d++)
+			if (d != SPOOL_STATE)
+				count_dir(q->dir[d], (enum spool_dir)d, st);
 		find_gap(q, gap_alarm_seconds, st);
 		count_stuck(q, st);
 	}
@@ -460,6 +462,20 @@ enum err_status spool_hold(const char *root, const char *queue, const char *name
 		st = with_queue(root, queue, &q, 0, e);
 	if (st == ERR_OK)
 		st = move_one(q, SPOOL_NEW, name, SPOOL_HOLD, name, e);
+	free(q);
+	return st;
+}
+
+enum err_status spool_retry_now(const char *root, const char *queue, struct err *e)
+{
+	struct spool_q *q = NULL;
+	enum err_status st = with_queue(root, queue, &q, 0, e);
+
+	if (st == ERR_OK)
+		st = spool_write_atomic(q->dir[SPOOL_TMP], q->dir[SPOOL_STATE], SPOOL_RETRY_NOW, "",
+		                        0, 0, e);
+	if (st == ERR_PERM) /* asked already, not yet seen: one request is enough */
+		st = ERR_OK;
 	free(q);
 	return st;
 }
@@ -641,6 +657,146 @@ enum err_status spool_skip_gap(const char *root, const char *queue, const char *
 	*last = low - 1;
 	free(q);
 	return spool_skip_range(root, queue, producer, pos, low - 1, e);
+out:
+	free(q);
+	return st;
+}
+
+/* A name failed/ may hold: the record name, or it with ".N", ".conflict"
+ * or ".conflict.N" (spool_free_name and quarantine add these). */
+static int failed_name_canonical(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	const char *x = name + n;
+
+	if (strncmp(name, base, n) != 0)
+		return 0;
+	if (!*x)
+		return 1;
+	if (*x++ != '.')
+		return 0;
+	if (strncmp(x, "conflict", 8) == 0) {
+		x += 8;
+		if (!*x)
+			return 1;
+		if (*x++ != '.')
+			return 0;
+	}
+	if (!*x || *x == '0')
+		return 0;
+	for (; *x; x++)
+		if (*x < '0' || *x > '9')
+			return 0;
+	return 1;
+}
+
+/* One line of operator text for a .why: control characters as '?'. */
+static void one_line(char *out, size_t size, const char *in)
+{
+	size_t k = 0;
+
+	for (; in && *in && k + 1 < size; in++)
+		out[k++] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
+	out[k] = '\0';
+}
+
+/* The failure's reason: the "reason: " line of failed/NAME.why. */
+static void failed_reason(const struct spool_q *q, const char *name, char *out, size_t size)
+{
+	char path[SPOOL_PATH_MAX], line[1024];
+	FILE *f;
+
+	snprintf(out, size, "(no .why)");
+	if (spool_join(path, q->dir[SPOOL_FAILED], name, NULL) != ERR_OK ||
+	    strlen(path) + 5 >= sizeof(path))
+		return;
+	strcat(path, ".why");
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "reason: ", 8) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			one_line(out, size, line + 8);
+			break;
+		}
+	fclose(f);
+}
+
+enum err_status spool_dismiss(const char *root, const char *queue, const char *name,
+                              const char *who, const char *reason, char *out_name, struct err *e)
+{
+	char base[RECORD_NAME_MAX], fname[RECORD_NAME_MAX + 32], was[600], text[3000];
+	char why_who[256], why_text[1024], when[32], src[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX];
+	struct spool_q *q = NULL;
+	enum err_status st;
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	st = check_name(name, base, e);
+	if (st == ERR_OK && !failed_name_canonical(name, base))
+		st = err_set(e, ERR_PERM, "'%s' is not a record file name as failed/ keeps them",
+		             name);
+	one_line(why_text, sizeof(why_text), reason);
+	one_line(why_who, sizeof(why_who), who);
+	if (st == ERR_OK && (!reason || !reason[strspn(reason, " \t\r\n")]))
+		st = err_set(e, ERR_PERM, "%s: a reason is required to dismiss a record", name);
+	if (st == ERR_OK && !why_who[0])
+		st = err_set(e, ERR_PERM, "%s: who dismisses it is not known", name);
+	if (st == ERR_OK)
+		st = with_queue(root, queue, &q, 0, e);
+	if (st == ERR_OK && (st = spool_join(src, q->dir[SPOOL_FAILED], name, e)) == ERR_OK &&
+	    access(src, F_OK) != 0)
+		st = err_set(e, ERR_PERM, "%s: not in failed/ (only a failed record is dismissed)",
+		             name);
+	if (st != ERR_OK)
+		goto out;
+	/* Readers need only the queue: dismissed/ may not exist yet. */
+	if (mkdir(q->dir[SPOOL_DISMISSED], 0750) != 0 && errno != EEXIST) {
+		st = err_errno(e, spool_errno_status(errno), errno, "%s", q->dir[SPOOL_DISMISSED]);
+		goto out;
+	}
+	st = spool_free_name(q->dir[SPOOL_DISMISSED], name, fname, sizeof(fname), e);
+	if (st != ERR_OK)
+		goto out;
+	failed_reason(q, name, was, sizeof(was));
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	n = snprintf(text, sizeof(text),
+	             "reason: dismissed by %s: %s\ndismissed_by: %s\ndismissed_at: %s\n"
+	             "dismissed_reason: %s\nfailed_as: %s\nfailed_reason: %s\n",
+	             why_who, why_text, why_who, when, why_text, name, was);
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		st = err_set(e, ERR_PERM, "%s: the reason is too long", name);
+		goto out;
+	}
+	{
+		char why_name[RECORD_NAME_MAX + 40];
+		snprintf(why_name, sizeof(why_name), "%s.why", fname);
+		st = spool_write_atomic(q->dir[SPOOL_TMP], q->dir[SPOOL_DISMISSED], why_name, text,
+		                        (size_t)n, 1, e);
+	}
+	if (st != ERR_OK)
+		goto out;
+	if ((st = spool_join(dst, q->dir[SPOOL_DISMISSED], fname, e)) == ERR_OK)
+		st = spool_rename_noreplace(src, dst, NULL, e);
+	if (st != ERR_OK) {
+		char why_path[SPOOL_PATH_MAX + 8];
+		snprintf(why_path, sizeof(why_path), "%s.why", dst);
+		unlink(why_path);
+		goto out;
+	}
+	/* The failure's own .why goes along, kept. */
+	{
+		char from[SPOOL_PATH_MAX + 8], to[SPOOL_PATH_MAX + 16];
+		snprintf(from, sizeof(from), "%s.why", src);
+		snprintf(to, sizeof(to), "%s.why.failed", dst);
+		if (access(from, F_OK) == 0)
+			rename(from, to);
+	}
+	spool_sync_dir(q->dir[SPOOL_DISMISSED], NULL);
+	if (out_name)
+		snprintf(out_name, RECORD_NAME_MAX + 32, "%s", fname);
 out:
 	free(q);
 	return st;

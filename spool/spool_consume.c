@@ -568,7 +568,8 @@ static int passed_copy_verdict(struct spool_consumer *c, const char *name, const
  */
 static int settle_passed(struct spool_consumer *c, const char *name, struct err *e)
 {
-	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD, SPOOL_CUR};
+	static const enum spool_dir places[] = {SPOOL_DONE, SPOOL_FAILED, SPOOL_HOLD,
+	                                        SPOOL_DISMISSED, SPOOL_CUR};
 	char here[SPOOL_PATH_MAX], there[SPOOL_PATH_MAX], base[RECORD_NAME_MAX + 16];
 	char reason[ERR_MSG_MAX + 100];
 	enum spool_entry_type type;
@@ -615,14 +616,48 @@ static int settle_passed(struct spool_consumer *c, const char *name, struct err 
 	return 0;
 }
 
+/* Re-injected records are claimed in sequence order per producer, the
+ * order they were committed in: an issue before its comments and photos,
+ * whatever order the operator's commands or readdir put them in new/.
+ * The list is kept sorted (producer, then sequence); when it is full, the
+ * lowest are kept and the next scan finds the rest. */
+static int reinj_cmp(const char *a, const char *b)
+{
+	char pa[RECORD_PRODUCER_MAX + 1], pb[RECORD_PRODUCER_MAX + 1];
+	uint64_t sa, sb;
+	int d;
+
+	if (record_parse_file_name(a, &sa, pa) != 0 || record_parse_file_name(b, &sb, pb) != 0)
+		return strcmp(a, b);
+	d = strcmp(pa, pb);
+	if (d)
+		return d;
+	return sa < sb ? -1 : sa > sb;
+}
+
 static void remember_reinjected(struct spool_consumer *c, const char *name)
 {
-	for (size_t i = 0; i < c->nreinj; i++)
-		if (strcmp(c->reinj[i], name) == 0)
-			return;
+	size_t at = c->nreinj, len = strlen(name);
+
 	/* Only record names come here; a longer one could not be claimed. */
-	if (c->nreinj < REINJECT_MAX && strlen(name) < RECORD_NAME_MAX)
-		memcpy(c->reinj[c->nreinj++], name, strlen(name) + 1);
+	if (len >= RECORD_NAME_MAX)
+		return;
+	for (size_t i = 0; i < c->nreinj; i++) {
+		int d = reinj_cmp(name, c->reinj[i]);
+		if (d == 0 && strcmp(name, c->reinj[i]) == 0)
+			return;
+		if (d < 0) {
+			at = i;
+			break;
+		}
+	}
+	if (at == REINJECT_MAX)
+		return;
+	if (c->nreinj == REINJECT_MAX)
+		c->nreinj--; /* the highest waits for the next scan */
+	memmove(c->reinj[at + 1], c->reinj[at], (c->nreinj - at) * sizeof(c->reinj[0]));
+	memcpy(c->reinj[at], name, len + 1);
+	c->nreinj++;
 }
 
 static void gap_update(struct spool_consumer *c, struct cprod *p, time_t now)
@@ -823,7 +858,7 @@ static enum probe claim_in_order(struct spool_consumer *c, struct cprod *p, stru
 		enum probe r;
 		record_file_name(name, p->next, p->id);
 		if (exists_in(c, SPOOL_DONE, name) || exists_in(c, SPOOL_FAILED, name) ||
-		    exists_in(c, SPOOL_HOLD, name)) {
+		    exists_in(c, SPOOL_HOLD, name) || exists_in(c, SPOOL_DISMISSED, name)) {
 			if (exists_in(c, SPOOL_NEW, name)) {
 				int settled_now = settle_passed(c, name, e);
 				if (settled_now < 0)
@@ -865,7 +900,10 @@ static enum probe claim_reinjected(struct spool_consumer *c, struct spool_item *
 	while (c->nreinj > 0) {
 		char name[RECORD_NAME_MAX];
 		enum probe r;
-		memcpy(name, c->reinj[--c->nreinj], sizeof(name));
+		/* The lowest first (see remember_reinjected). */
+		memcpy(name, c->reinj[0], sizeof(name));
+		memmove(c->reinj[0], c->reinj[1], (c->nreinj - 1) * sizeof(c->reinj[0]));
+		c->nreinj--;
 		if (record_parse_file_name(name, &seq, prod) != 0)
 			continue;
 		r = probe(c, name, seq, prod, 1, out, e);
@@ -1062,6 +1100,17 @@ void spool_consumer_gap(const struct spool_consumer *c, struct spool_gap *g)
 		g->alarmed = now - p->gap_since >= (time_t)c->gap_alarm;
 		return;
 	}
+}
+
+int spool_consumer_take_retry_now(struct spool_consumer *c)
+{
+	char path[SPOOL_PATH_MAX];
+
+	if (spool_join(path, c->q.dir[SPOOL_STATE], SPOOL_RETRY_NOW, NULL) != ERR_OK ||
+	    access(path, F_OK) != 0)
+		return 0;
+	unlink(path);
+	return 1;
 }
 
 uint64_t spool_consumer_next_seq(const struct spool_consumer *c, const char *producer)

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const dir_names[SPOOL_NDIRS] = {"tmp",    "new",  "cur",  "done",
-                                                   "failed", "hold", "state"};
+static const char *const dir_names[SPOOL_NDIRS] = {"tmp",    "new",  "cur",   "done",
+                                                   "failed", "hold", "state", "dismissed"};
 
 const char *spool_dir_name(enum spool_dir d)
 {

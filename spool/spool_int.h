@@ -154,5 +154,6 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 /* state/stuck-NAME: new/NAME should have been quarantined but could not
  * be moved; holds "REASON; cannot be moved to failed/: ERROR". */
 #define SPOOL_STUCK_PREFIX "stuck-"
+#define SPOOL_RETRY_NOW "retry-now"
 
 #endif

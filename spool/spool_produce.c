@@ -290,8 +290,8 @@ static enum err_status producer_recover(struct spool_producer *p, struct err *e)
 		return st;
 	if (renamed && (st = sync_new(p, e)) != ERR_OK)
 		return st;
-	for (int d = SPOOL_NEW; d <= SPOOL_HOLD; d++) {
-		uint64_t m = max_seq_in(p->q.dir[d], p->id);
+	for (int d = SPOOL_NEW; d < SPOOL_NDIRS; d++) {
+		uint64_t m = d == SPOOL_STATE ? 0 : max_seq_in(p->q.dir[d], p->id);
 		if (m > max)
 			max = m;
 	}

@@ -18,11 +18,15 @@
 #   e2e_reopen     an issue reopened in SCF after its request was closed,
 #                  under each reopen policy; a re-sent re-created issue and
 #                  an OMS crash mid-create make no second new request
+#   e2e_reinject  failed issue records retried and their held records
+#                  released in every order: applied in sequence order
+#   e2e_act        spool ls (kind, issue), stat (age histogram), dismiss,
+#                  retry --all and --now, find by issue id, Oid and IDField
 #   e2e_soak       SIGKILL of either half at random points under API faults,
 #                  SCFGATE_SOAK_SECONDS long (default 150); exact oracle
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
-  set(e2e_tests status lifecycle reopen soak ops)
+  set(e2e_tests status lifecycle reopen soak ops reinject act)
   if(TARGET spool-demo) # hostile.sh forges records with `spool-demo sign`
     list(APPEND e2e_tests hostile)
   endif()
@@ -45,6 +49,8 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   set_tests_properties(e2e_metrics PROPERTIES LABELS e2e TIMEOUT 120)
   set_tests_properties(e2e_lifecycle PROPERTIES TIMEOUT 240)
   set_tests_properties(e2e_reopen PROPERTIES TIMEOUT 180)
+  set_tests_properties(e2e_reinject PROPERTIES TIMEOUT 240)
+  set_tests_properties(e2e_act PROPERTIES TIMEOUT 120)
   if(TARGET spool-demo)
     set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 180)
   endif()

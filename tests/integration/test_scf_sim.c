@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "log.h"
 #include "scf.h"
+#include "spool.h"
 #include "test_scf_util.h"
 
 struct run {
@@ -774,6 +775,45 @@ static void writeback_refused_unseen_deferred(void **unused)
 	tsim_stop(&s);
 }
 
+/*
+ * ---- `spool retry --now`: a deferred record is tried at once ----
+ * A record deferred by write-back waits out a back-off (2 s, doubling)
+ * in the running half's memory; the operator's marker state/retry-now
+ * ends that wait at the next pass.
+ */
+static void writeback_retry_now(void **unused)
+{
+	struct tsim s;
+	struct tenv t;
+	struct run r;
+	struct cfg *c = NULL;
+	struct scf_half *h = NULL;
+	struct err e;
+	int64_t a = one_synced_issue(&s, &t, &r);
+
+	(void)unused;
+	assert_int_equal(tenv_inbound_close(&t, a, "SR-9", 9101), 0);
+	issue_faults(&s, a, "", "\"fail_next\":{\"kind\":\"error\",\"status\":422,\"count\":2}");
+	if (cfg_load_file(t.config, &c, &e) != ERR_OK)
+		fail_msg("%s", e.msg);
+	assert_int_equal(scf_open(&h, c, NULL, &e), ERR_OK);
+	/* As in a pass: the fetch reads the issue, then the write-back. */
+	assert_int_equal(scf_fetch(h, &e), ERR_OK);
+	assert_int_equal(scf_writeback(h, &e), ERR_OK);
+	assert_int_equal(tenv_count(&t, "inbound", "new"), 1);
+	/* In its back-off: the next pass leaves it alone. */
+	assert_int_equal(scf_writeback(h, &e), ERR_OK);
+	assert_int_equal(tenv_count(&t, "inbound", "new"), 1);
+	assert_int_equal(spool_retry_now(c->spool.root, "inbound", &e), ERR_OK);
+	assert_int_equal(scf_writeback(h, &e), ERR_OK);
+	assert_int_equal(tenv_count(&t, "inbound", "done"), 1);
+	assert_int_equal(api_actions(&s, a, "close"), 1);
+	scf_free(h);
+	cfg_free(c);
+	tenv_free(&t);
+	tsim_stop(&s);
+}
+
 /* ---- the command: daemon, SIGTERM, --json, exit status ---- */
 
 static pid_t spawn_scf(const struct tenv *t, int once, const char *out, const char *errp)
@@ -1004,6 +1044,7 @@ int main(void)
 	    cmocka_unit_test(edited_comment_not_resent),
 	    cmocka_unit_test(writeback_applied_then_500),
 	    cmocka_unit_test(writeback_refused_unseen_deferred),
+	    cmocka_unit_test(writeback_retry_now),
 	    cmocka_unit_test(redirect_fetch_and_writeback),
 	    cmocka_unit_test(command_daemon_and_once),
 	};

@@ -1205,6 +1205,118 @@ static void test_hold_release_fail_retry(void **state)
 	spool_consumer_free(c);
 }
 
+/* Re-injected records are claimed in sequence order, whatever order
+ * they were released or retried in and whatever order new/ lists them
+ * in; more of them than one scan remembers (256) still come out lowest
+ * first. */
+static void test_reinjected_in_sequence_order(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 300 };
+	char name[RECORD_NAME_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	uint64_t last = 0;
+	struct err e;
+	size_t n = 0;
+
+	commit_n(f->root, f->priv, 1, N);
+	c = consumer(f, 30);
+	/* Every record set aside: odd ones failed, even ones held. */
+	while (spool_claim(c, &it, &e) == ERR_OK) {
+		struct spool_why why = {.reason = "not now"};
+		if (it->rec->seq % 2)
+			assert_int_equal(spool_fail(c, it, &why, &e), ERR_OK);
+		else
+			assert_int_equal(spool_hold_claimed(c, it, &why, &e), ERR_OK);
+	}
+	/* Put back from the top down, a stride apart (every order of
+	 * creation in new/ at once). */
+	for (int k = 0; k < 7; k++)
+		for (int s = N - k; s >= 1; s -= 7) {
+			record_file_name(name, (uint64_t)s, "oms");
+			if (s % 2)
+				assert_int_equal(spool_retry(f->root, "inbound", name, &e), ERR_OK);
+			else
+				assert_int_equal(spool_release(f->root, "inbound", name, &e),
+				                 ERR_OK);
+		}
+	while (spool_claim(c, &it, &e) == ERR_OK) {
+		assert_true(it->reinjected);
+		assert_true(it->rec->seq > last);
+		last = it->rec->seq;
+		n++;
+		assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	}
+	assert_int_equal(n, N);
+	spool_consumer_free(c);
+}
+
+/* A failed record dismissed: refused without a reason, for a name not in
+ * failed/ or not as failed/ spells it; then kept in dismissed/ with the
+ * note; the consumer neither applies a copy that arrives again nor waits
+ * for its sequence; a producer never reuses its number. */
+static void test_dismiss(void **state)
+{
+	struct fx *f = *state;
+	char name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX], kept[RECORD_NAME_MAX + 32];
+	struct spool_why why = {.reason = "Cartegraph said no", .http_status = 400};
+	struct spool_consumer *c;
+	struct spool_stats st;
+	struct spool_item *it;
+	size_t len;
+	struct err e;
+	char *text, *copy;
+
+	commit_n(f->root, f->priv, 1, 2);
+	record_file_name(name, 1, "oms");
+	c = consumer(f, 30);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(spool_fail(c, it, &why, &e), ERR_OK);
+	qpath(path, f->root, SPOOL_FAILED, 1, NULL);
+	copy = tsu_read(path, &len);
+	assert_non_null(copy);
+	assert_int_equal(spool_dismiss(f->root, "inbound", name, "ops", "", NULL, &e), ERR_PERM);
+	assert_int_equal(spool_dismiss(f->root, "inbound", name, "ops", " \t", NULL, &e), ERR_PERM);
+	record_file_name(path, 2, "oms");
+	assert_int_equal(spool_dismiss(f->root, "inbound", path, "ops", "x", NULL, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "not in failed/"));
+	assert_int_equal(spool_dismiss(f->root, "inbound", "1-oms.xml", "ops", "x", NULL, &e),
+	                 ERR_PERM);
+	snprintf(path, sizeof(path), "%s.old", name);
+	assert_int_equal(spool_dismiss(f->root, "inbound", path, "ops", "x", NULL, &e), ERR_PERM);
+	assert_int_equal(
+	    spool_dismiss(f->root, "inbound", name, "ops", "a duplicate\nof another", kept, &e),
+	    ERR_OK);
+	assert_string_equal(kept, name);
+	qpath(path, f->root, SPOOL_DISMISSED, 1, ".why");
+	text = tsu_read(path, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "reason: dismissed by ops: a duplicate?of another\n"));
+	assert_non_null(strstr(text, "dismissed_by: ops\n"));
+	assert_non_null(strstr(text, "failed_reason: Cartegraph said no\n"));
+	free(text);
+	qpath(path, f->root, SPOOL_DISMISSED, 1, ".why.failed");
+	assert_int_equal(access(path, F_OK), 0);
+	qpath(path, f->root, SPOOL_FAILED, 1, NULL);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_dismiss(f->root, "inbound", name, "ops", "x", NULL, &e), ERR_PERM);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &st, &e), ERR_OK);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
+	assert_int_equal(st.count[SPOOL_DISMISSED], 1);
+	/* The transport brings the same file again: dropped, not applied. */
+	qpath(path, f->root, SPOOL_NEW, 1, NULL);
+	tsu_write(path, copy, len);
+	free(copy);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_false(it->reinjected);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
+	assert_int_not_equal(access(path, F_OK), 0);
+	spool_consumer_free(c);
+}
+
 /* The claimed file is gone (someone removed it from cur/) when the
  * consumer fails it: the failure is reported and no .why is left in
  * failed/ describing a record that is not there. */
@@ -1615,6 +1727,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_ahead_verified_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cannot_quarantine_is_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reinjected_in_sequence_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dismiss, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail_vanished_leaves_no_why, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_importer, setup, teardown),

@@ -1,0 +1,505 @@
+/*
+ * cmd_find.c: `scfgate find ID`: everything this host has about one
+ * issue: its records in both queues (every sub-directory), what the
+ * half's state says (the SCF half's known state, the OMS half's tracked
+ * request), the Cartegraph request (Oid, IDField) and the last records
+ * of each effect.
+ *
+ * ID is an SCF issue id, a Cartegraph Oid or a Cartegraph IDField
+ * (SR-000123).  A number is first taken as an SCF issue id; when no
+ * record or state names that issue, as an Oid.  Records are decoded
+ * without verifying their signature (this is inspection: `spool show
+ * --pubkey` verifies one); state is read without a lock, like `status`,
+ * so it runs beside the daemon.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cfg.h"
+#include "cli.h"
+#include "jdoc.h"
+#include "oms.h"
+#include "record.h"
+#include "scf.h"
+#include "spool.h"
+
+static const char usage_text[] =
+    "usage: scfgate find ID (--config FILE | --root DIR) [--json]\n"
+    "\n"
+    "Every record of one issue in both queues of this host (new, cur, done,\n"
+    "failed, hold, dismissed), with kind and sequence; the half's state of\n"
+    "the issue (SCF half: what it knows of the SeeClickFix issue; OMS half:\n"
+    "the tracked Cartegraph request); the Cartegraph request (Oid, IDField);\n"
+    "and the last record of each effect (issue, comment, attachment, ack,\n"
+    "close).  Each host shows what it has.\n"
+    "\n"
+    "  ID             an SCF issue id, a Cartegraph Oid, or an IDField (SR-000123)\n"
+    "  --config FILE  the half's configuration (gives the spool root)\n"
+    "  --root DIR     the spool root\n"
+    "  --json         one JSON document\n"
+    "  --help         this text\n"
+    "\n"
+    "Exit status: 0 when something is known about ID, 1 when nothing is.\n";
+
+static const char *const queues[] = {"outbound", "inbound"};
+static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
+                                      SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
+#define NDIRS (sizeof(dirs) / sizeof(dirs[0]))
+
+struct hit {
+	const char *queue;
+	enum spool_dir dir;
+	char name[256];
+	uint64_t seq;
+	enum record_kind kind;
+	int64_t issue;
+	int64_t oid;       /* ack, close */
+	char request[128]; /* ack, close: IDField */
+	char when[40];     /* the record's created time */
+	char detail[160];  /* comment id, url, status ... */
+};
+
+struct find {
+	const char *root;
+	int64_t num;     /* the ID as a number; 0 when it is not one */
+	const char *str; /* the ID as typed */
+	struct hit *hits;
+	size_t n, cap;
+	int oom;
+	const char *queue;
+};
+
+static int64_t record_issue(const struct record *r)
+{
+	switch (r->kind) {
+	case RECORD_ISSUE:
+		return r->u.issue.issue_id;
+	case RECORD_COMMENT:
+		return r->u.comment.issue_id;
+	case RECORD_ATTACHMENT:
+		return r->u.attachment.issue_id;
+	case RECORD_ACK:
+		return r->u.ack.issue_id;
+	case RECORD_CLOSE:
+		return r->u.close.issue_id;
+	}
+	return 0;
+}
+
+/* A record that may concern ID: its issue, Oid or IDField matches. */
+static int candidate(const struct find *f, const struct hit *h)
+{
+	return (f->num && (h->issue == f->num || h->oid == f->num)) ||
+	       (h->request[0] && f->str[0] && strcmp(h->request, f->str) == 0);
+}
+
+static int scan_one(const struct spool_entry *ent, void *vctx)
+{
+	struct find *f = vctx;
+	char path[SPOOL_PATH_MAX];
+	struct record *r = NULL;
+	struct hit h;
+	struct err e;
+
+	if (!ent->seq || spool_path(path, f->root, f->queue, ent->dir, ent->name, NULL) != ERR_OK ||
+	    spool_read_record(path, NULL, &r, NULL, &e) != ERR_OK) {
+		record_free(r);
+		return 0;
+	}
+	memset(&h, 0, sizeof(h));
+	h.queue = f->queue;
+	h.dir = ent->dir;
+	snprintf(h.name, sizeof(h.name), "%s", ent->name);
+	h.seq = r->seq;
+	h.kind = r->kind;
+	h.issue = record_issue(r);
+	snprintf(h.when, sizeof(h.when), "%s", r->created);
+	switch (r->kind) {
+	case RECORD_ACK:
+		h.oid = r->u.ack.oid;
+		snprintf(h.request, sizeof(h.request), "%s",
+		         r->u.ack.request_id ? r->u.ack.request_id : "");
+		break;
+	case RECORD_CLOSE:
+		h.oid = r->u.close.oid;
+		snprintf(h.request, sizeof(h.request), "%s",
+		         r->u.close.request_id ? r->u.close.request_id : "");
+		snprintf(h.detail, sizeof(h.detail), "status %s",
+		         r->u.close.oms_status ? r->u.close.oms_status : "?");
+		break;
+	case RECORD_COMMENT:
+		snprintf(h.detail, sizeof(h.detail), "comment %s",
+		         r->u.comment.comment_id ? r->u.comment.comment_id : "?");
+		break;
+	case RECORD_ATTACHMENT:
+		snprintf(h.detail, sizeof(h.detail), "%.150s",
+		         r->u.attachment.url ? r->u.attachment.url : "?");
+		break;
+	case RECORD_ISSUE:
+		snprintf(h.detail, sizeof(h.detail), "type %" PRId64 ", %s",
+		         r->u.issue.request_type_id, r->u.issue.status ? r->u.issue.status : "?");
+		break;
+	}
+	record_free(r);
+	if (!candidate(f, &h))
+		return 0;
+	if (f->n == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 32;
+		struct hit *nh = realloc(f->hits, nc * sizeof(*nh));
+		if (!nh) {
+			f->oom = 1;
+			return -1;
+		}
+		f->hits = nh;
+		f->cap = nc;
+	}
+	f->hits[f->n++] = h;
+	return 0;
+}
+
+/* Every record of both queues that may concern ID, into f->hits. */
+static enum err_status scan_all(struct find *f, struct err *e)
+{
+	for (size_t q = 0; q < 2 && !f->oom; q++) {
+		f->queue = queues[q];
+		for (size_t d = 0; d < NDIRS && !f->oom; d++) {
+			enum err_status st =
+			    spool_list(f->root, queues[q], dirs[d], scan_one, f, e);
+			if (st != ERR_OK)
+				return st;
+		}
+	}
+	return f->oom ? err_set(e, ERR_TEMP, "out of memory") : ERR_OK;
+}
+
+/* The SCF half's letters (scf_known.c): what it last read of the issue. */
+static const char *scf_status_word(char c)
+{
+	switch (c) {
+	case 'O':
+		return "open";
+	case 'A':
+		return "acknowledged";
+	case 'C':
+		return "closed";
+	case 'X':
+		return "archived";
+	case 'W':
+		return "closed by the gateway (no longer read)";
+	case 'R':
+		return "reopened after close (not sent: reopen policy ignore)";
+	default:
+		return "unknown";
+	}
+}
+
+struct scf_view {
+	int present;
+	char status[8];
+	char transitions[16];
+	size_t keys; /* state keys naming the issue */
+	char error[ERR_MSG_MAX];
+};
+
+/* Keys "<what>/<issue>[/...]" of the SCF half's state. */
+static void scf_view_read(const char *root, int64_t issue, struct scf_view *v)
+{
+	char dir[SPOOL_PATH_MAX + 16], want[32];
+	struct scf_state *s = NULL;
+	struct stat sb;
+	struct err e;
+	size_t n;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(dir, sizeof(dir), "%s/state/scf", root);
+	/* scf_state_load creates the directory; find only reads. */
+	if (stat(dir, &sb) != 0)
+		return;
+	err_clear(&e);
+	if (scf_state_load(dir, &s, &e) != ERR_OK) {
+		snprintf(v->error, sizeof(v->error), "%s", e.msg);
+		return;
+	}
+	v->present = 1;
+	snprintf(want, sizeof(want), "%" PRId64, issue);
+	n = scf_state_count(s);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = scf_state_key_at(s, i), *slash = k ? strchr(k, '/') : NULL;
+		size_t wl = strlen(want);
+		const char *val;
+		if (!slash || strncmp(slash + 1, want, wl) != 0 ||
+		    (slash[1 + wl] != '\0' && slash[1 + wl] != '/'))
+			continue;
+		v->keys++;
+		val = scf_state_get(s, k);
+		if (strncmp(k, "issue/", 6) == 0 && val)
+			snprintf(v->status, sizeof(v->status), "%s", val);
+		else if (strncmp(k, "transitions/", 12) == 0 && val)
+			snprintf(v->transitions, sizeof(v->transitions), "%s", val);
+	}
+	scf_state_free(s);
+}
+
+static const char *kind_name(enum record_kind k)
+{
+	const char *n = record_kind_name(k);
+
+	return n ? n : "?";
+}
+
+/* The last record (highest sequence, by queue) of each kind. */
+static const struct hit *last_of(const struct find *f, enum record_kind k)
+{
+	const struct hit *best = NULL;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (f->hits[i].kind == k && (!best || f->hits[i].seq > best->seq))
+			best = &f->hits[i];
+	return best;
+}
+
+static const enum record_kind kinds[] = {RECORD_ISSUE, RECORD_COMMENT, RECORD_ATTACHMENT,
+                                         RECORD_ACK, RECORD_CLOSE};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static int print_json_doc(struct jdoc *d)
+{
+	char *t = jdoc_print(d, 1);
+
+	jdoc_release(d);
+	if (!t) {
+		fprintf(stderr, "scfgate find: out of memory building the JSON output\n");
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", t);
+	cJSON_free(t);
+	return CLI_EXIT_OK;
+}
+
+static void hit_json(struct jdoc *d, cJSON *o, const struct hit *h)
+{
+	char name[CLI_ESCAPED_MAX(sizeof(h->name))], det[CLI_ESCAPED_MAX(sizeof(h->detail))];
+
+	jdoc_string(d, o, "queue", h->queue);
+	jdoc_string(d, o, "dir", spool_dir_name(h->dir));
+	jdoc_string(d, o, "name", cli_escape(h->name, name, sizeof(name)));
+	jdoc_number(d, o, "seq", (double)h->seq);
+	jdoc_string(d, o, "kind", kind_name(h->kind));
+	jdoc_string(d, o, "created", h->when);
+	jdoc_string(d, o, "detail", cli_escape(h->detail, det, sizeof(det)));
+}
+
+int cmd_find(int argc, char **argv)
+{
+	const char *config = NULL, *root = NULL, *id = NULL;
+	struct oms_tracked tr;
+	struct scf_view sv;
+	struct cfg *c = NULL;
+	struct find f;
+	int json = 0, rc = CLI_EXIT_OK;
+	int64_t issue = 0, oid = 0;
+	const char *request = "";
+	struct err e;
+	char *end;
+
+	memset(&f, 0, sizeof(f));
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		int r = cli_config_arg("find", argc, argv, &i, &config);
+		if (r == CLI_EXIT_USAGE)
+			return r;
+		if (r)
+			continue;
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--root")) {
+			if (i + 1 >= argc)
+				return cli_usage("find", "--root needs a DIR");
+			root = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1])
+			return cli_usage("find", "unknown option %s (see --help)", argv[i]);
+		else if (id)
+			return cli_usage("find", "one ID only (see --help)");
+		else
+			id = argv[i];
+	}
+	if (!id || !*id)
+		return cli_usage("find", "an ID is required (SCF issue id, Oid or IDField)");
+	err_clear(&e);
+	if (config) {
+		if (cfg_load_file(config, &c, &e) != ERR_OK)
+			return cli_fail("find", &e);
+		if (!root)
+			root = c->spool.root;
+	}
+	if (!root) {
+		cfg_free(c);
+		return cli_usage("find", "--root DIR or --config FILE is required");
+	}
+	if (cli_spool_root_check("find", NULL, root)) {
+		cfg_free(c);
+		return CLI_EXIT_FAIL;
+	}
+	f.root = root;
+	f.str = id;
+	errno = 0;
+	f.num = strtoll(id, &end, 10);
+	if (*id < '0' || *id > '9' || *end || errno || f.num <= 0)
+		f.num = 0;
+	if (scan_all(&f, &e) != ERR_OK) {
+		rc = cli_fail("find", &e);
+		goto out;
+	}
+	/* Which issue: a record of that issue id, else the tracked request
+	 * or an ack/close naming the Oid or IDField. */
+	for (size_t i = 0; i < f.n && !issue; i++)
+		if (f.num && f.hits[i].issue == f.num)
+			issue = f.num;
+	if (oms_tracked_find(root, 0, 0, NULL, &tr, &e) != ERR_OK)
+		memset(&tr, 0, sizeof(tr));
+	if (!issue && f.num && oms_tracked_find(root, f.num, 0, NULL, &tr, &e) == ERR_OK &&
+	    tr.found)
+		issue = tr.issue;
+	if (!issue && oms_tracked_find(root, 0, f.num, f.num ? NULL : id, &tr, &e) == ERR_OK &&
+	    tr.found)
+		issue = tr.issue;
+	for (size_t i = 0; i < f.n && !issue; i++)
+		if (f.hits[i].kind == RECORD_ACK || f.hits[i].kind == RECORD_CLOSE)
+			issue = f.hits[i].issue;
+	if (!issue && f.num) {
+		scf_view_read(root, f.num, &sv);
+		if (sv.keys)
+			issue = f.num;
+	}
+	if (!issue) {
+		err_set(&e, ERR_PERM, "nothing on this host names %s (no record, no state)", id);
+		rc = cli_fail("find", &e);
+		goto out;
+	}
+	/* Found by Oid or IDField: now every record of that issue. */
+	if (issue != f.num) {
+		f.n = 0;
+		f.num = issue;
+		f.str = "";
+		if (scan_all(&f, &e) != ERR_OK) {
+			rc = cli_fail("find", &e);
+			goto out;
+		}
+	}
+	/* Keep the records of that issue only. */
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < f.n; i++)
+			if (f.hits[i].issue == issue)
+				f.hits[k++] = f.hits[i];
+		f.n = k;
+	}
+	if (oms_tracked_find(root, issue, 0, NULL, &tr, &e) != ERR_OK)
+		memset(&tr, 0, sizeof(tr));
+	scf_view_read(root, issue, &sv);
+	oid = tr.found ? tr.oid : 0;
+	request = tr.found ? tr.request_id : "";
+	for (size_t i = 0; i < f.n; i++)
+		if (f.hits[i].oid && !oid) {
+			oid = f.hits[i].oid;
+			request = f.hits[i].request;
+		}
+	if (json) {
+		struct jdoc d = JDOC_INIT;
+		cJSON *j = jdoc_root_object(&d), *a, *o;
+		char flags[128];
+		jdoc_string(&d, j, "id", id);
+		jdoc_number(&d, j, "issue_id", (double)issue);
+		o = jdoc_object(&d, j, "cartegraph");
+		if (oid)
+			jdoc_number(&d, o, "oid", (double)oid);
+		else
+			jdoc_null(&d, o, "oid");
+		if (request[0])
+			jdoc_string(&d, o, "id_field", request);
+		else
+			jdoc_null(&d, o, "id_field");
+		if (tr.found) {
+			o = jdoc_object(&d, j, "oms_state");
+			oms_tracked_flags_text(tr.flags, flags, sizeof(flags));
+			jdoc_string(&d, o, "flags", flags);
+			jdoc_number(&d, o, "request_type_id", (double)tr.type_id);
+		} else {
+			jdoc_null(&d, j, "oms_state");
+		}
+		if (sv.present && sv.status[0]) {
+			o = jdoc_object(&d, j, "scf_state");
+			jdoc_string(&d, o, "status", scf_status_word(sv.status[0]));
+			jdoc_string(&d, o, "transitions", sv.transitions);
+		} else {
+			jdoc_null(&d, j, "scf_state");
+		}
+		a = jdoc_array(&d, j, "records");
+		for (size_t i = 0; i < f.n; i++)
+			hit_json(&d, jdoc_object(&d, a, NULL), &f.hits[i]);
+		o = jdoc_object(&d, j, "last");
+		for (size_t k = 0; k < NKINDS; k++) {
+			const struct hit *h = last_of(&f, kinds[k]);
+			if (h)
+				hit_json(&d, jdoc_object(&d, o, kind_name(kinds[k])), h);
+			else
+				jdoc_null(&d, o, kind_name(kinds[k]));
+		}
+		rc = print_json_doc(&d);
+		goto out;
+	}
+	printf("SCF issue %" PRId64 "\n", issue);
+	if (oid)
+		printf("  Cartegraph request: Oid %" PRId64 ", IDField %s\n", oid,
+		       request[0] ? request : "-");
+	else
+		printf("  Cartegraph request: none known on this host\n");
+	if (tr.found) {
+		char flags[128];
+		oms_tracked_flags_text(tr.flags, flags, sizeof(flags));
+		printf("  OMS half: tracked, %s (request type %" PRId64 ")\n", flags, tr.type_id);
+	} else {
+		printf("  OMS half: not tracked on this host\n");
+	}
+	if (sv.present && sv.status[0])
+		printf("  SCF half: %s in SeeClickFix (transitions allowed: %s)\n",
+		       scf_status_word(sv.status[0]), sv.transitions[0] ? sv.transitions : "-");
+	else if (sv.error[0])
+		printf("  SCF half: state unreadable: %s\n", sv.error);
+	else
+		printf("  SCF half: not known on this host\n");
+	printf("records (%zu):\n", f.n);
+	for (size_t i = 0; i < f.n; i++) {
+		char name[CLI_ESCAPED_MAX(sizeof(f.hits[i].name))];
+		char det[CLI_ESCAPED_MAX(sizeof(f.hits[i].detail))];
+		printf("  %-8s %-9s %-40s %-10s seq %-6" PRIu64 " %s\n", f.hits[i].queue,
+		       spool_dir_name(f.hits[i].dir),
+		       cli_escape(f.hits[i].name, name, sizeof(name)), kind_name(f.hits[i].kind),
+		       f.hits[i].seq, cli_escape(f.hits[i].detail, det, sizeof(det)));
+	}
+	printf("last effects:\n");
+	for (size_t k = 0; k < NKINDS; k++) {
+		const struct hit *h = last_of(&f, kinds[k]);
+		char name[CLI_ESCAPED_MAX(256)];
+		if (h)
+			printf("  %-10s %s/%s/%s (created %s)\n", kind_name(kinds[k]), h->queue,
+			       spool_dir_name(h->dir), cli_escape(h->name, name, sizeof(name)),
+			       h->when[0] ? h->when : "?");
+		else
+			printf("  %-10s none\n", kind_name(kinds[k]));
+	}
+out:
+	free(f.hits);
+	cfg_free(c);
+	return rc;
+}
