@@ -58,7 +58,7 @@ union() { # CMD SUB...
 	shift
 	for s in "$@"; do offered "scfgate $c $s --"; done | sort -u
 }
-for spec in "spool ls show verify stat hold release retry skip replay archive" \
+for spec in "spool ls show verify stat hold release retry dismiss skip replay archive" \
 	"bundle export verify list import ack prune" "config check example import-csv"; do
 	set -- $spec
 	c=$1

@@ -45,7 +45,7 @@ _scfgate()
 	COMPREPLY=()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'scf oms status spool bundle config keygen preview --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview --help --version' -- "$cur"))
 		return
 	fi
 
@@ -60,7 +60,7 @@ _scfgate()
 	--half) COMPREPLY=($(compgen -W 'scf oms' -- "$cur")); return ;;
 	--dir)
 		if [ "$cmd" = spool ]; then
-			COMPREPLY=($(compgen -W 'new cur done failed hold all' -- "$cur"))
+			COMPREPLY=($(compgen -W 'new cur done failed hold dismissed all' -- "$cur"))
 		else
 			compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur"))
 		fi
@@ -72,7 +72,7 @@ _scfgate()
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--producer | --from | --through | --older-than | --signer | --name | --concurrency | \
 		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | \
-		--oid | --request-id | --gap-alarm | --max-entry-bytes | --max-entries | --max-total-bytes)
+		--oid | --request-id | --gap-alarm | --reason | --max-entry-bytes | --max-entries | --max-total-bytes)
 		return ;;
 	esac
 
@@ -88,6 +88,7 @@ _scfgate()
 		fi ;;
 	oms) opts='--config --once --json --log-json --concurrency --window --retry-ms --http-timeout-ms --help' ;;
 	status) opts='--config --json --help' ;;
+	find) opts='--config --root --json --help' ;;
 	keygen) opts='--dir --name --json --help' ;;
 	preview)
 		opts='--config --json --oid --request-id --help'
@@ -109,25 +110,27 @@ _scfgate()
 		fi ;;
 	spool)
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			COMPREPLY=($(compgen -W 'ls show verify stat hold release retry skip replay archive --help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'ls show verify stat hold release retry dismiss skip replay archive --help' -- "$cur"))
 			return
 		fi
-		opts='--config --root --queue'
+		opts='--config --root --queue --help'
 		case $sub in
 		ls) opts+=' --dir --json' ;;
 		show) opts+=' --pubkey --json' ;;
 		verify) opts+=' --pubkey --dir' ;;
 		stat) opts+=' --json --gap-alarm' ;;
+		retry) opts+=' --all --now' ;;
+		dismiss) opts+=' --reason' ;;
 		skip) opts+=' --producer --through --gap' ;;
 		replay) opts+=' --from --to' ;;
 		archive) opts+=' --older-than --to --key --producer' ;;
 		esac
 		if [[ $cur != -* ]]; then
 			case $sub in
-			show) COMPREPLY=($(compgen -W "$(_scfgate_records new cur done failed hold)" -- "$cur")); return ;;
+			show) COMPREPLY=($(compgen -W "$(_scfgate_records new cur done failed hold dismissed)" -- "$cur")); return ;;
 			hold) COMPREPLY=($(compgen -W "$(_scfgate_records new)" -- "$cur")); return ;;
 			release) COMPREPLY=($(compgen -W "$(_scfgate_records hold)" -- "$cur")); return ;;
-			retry) COMPREPLY=($(compgen -W "$(_scfgate_records failed)" -- "$cur")); return ;;
+			retry | dismiss) COMPREPLY=($(compgen -W "$(_scfgate_records failed)" -- "$cur")); return ;;
 			skip | replay) COMPREPLY=($(compgen -W "$(_scfgate_records done new)" -- "$cur")); return ;;
 			verify) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
 			esac
