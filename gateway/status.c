@@ -628,7 +628,8 @@ static void text_queue(const struct status_report *r, const struct status_queue 
 	buf_adds(out, " ");
 	for (int d = 0; d < SPOOL_STATE; d++)
 		buf_addf(out, " %s %zu", spool_dir_name((enum spool_dir)d), st->count[d]);
-	buf_adds(out, "\n");
+	/* Dismissed records are settled: shown, never counted as failed. */
+	buf_addf(out, " %s %zu\n", spool_dir_name(SPOOL_DISMISSED), st->count[SPOOL_DISMISSED]);
 	if (st->oldest_new) {
 		fmt_age((long long)(r->now - st->oldest_new), age);
 		fmt_time(st->oldest_new, when);
@@ -824,6 +825,7 @@ static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
 	dirs = jdoc_object(d, o, "count");
 	for (int k = 0; k < SPOOL_STATE; k++)
 		jdoc_number(d, dirs, spool_dir_name((enum spool_dir)k), (double)st->count[k]);
+	jdoc_number(d, dirs, spool_dir_name(SPOOL_DISMISSED), (double)st->count[SPOOL_DISMISSED]);
 	if (st->oldest_new)
 		jdoc_number(d, o, "oldest_waiting_seconds", (double)(r->now - st->oldest_new));
 	else

@@ -122,6 +122,9 @@ done
 "$G" status --config "$OMS_CFG" >"$work/status.txt" 2>&1 &&
 	ok "status exits 0: the dismissed record is not counted as failed" ||
 	bad "status: $(tail -1 "$work/status.txt")"
+check "status shows the dismissed record beside the other directories" \
+	grep -qE "^  tmp [0-9]+ new [0-9]+ cur [0-9]+ done [0-9]+ failed 0 hold [0-9]+ dismissed 1$" "$work/status.txt"
+check "status --json counts it under dismissed" bash -c "'$G' status --config '$OMS_CFG' --json | jq -e '[.queues[] | select(.name == \"outbound\")][0].count.dismissed == 1' >/dev/null"
 
 # A failed record makes status exit 1; dismissing it brings 0 back.
 h=$(names hold | head -1)
