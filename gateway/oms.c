@@ -16,6 +16,7 @@
 #include "log.h"
 #include "notify.h"
 #include "sigs.h"
+#include "status.h"
 
 static unsigned long long mono_now_ms(void)
 {
@@ -377,13 +378,20 @@ static int stopped(const struct oms *o)
 	return o->opts.stop && *o->opts.stop;
 }
 
-static void pass_status(const struct oms_counts *n, enum err_status st, const struct err *e)
+/* STATUS= for systemd: the verdict `scfgate status` would print (at most
+ * a minute old), then how the last pass went. */
+static void pass_status(struct oms *o, const struct oms_counts *n, enum err_status st,
+                        const struct err *e)
 {
+	const char *verdict =
+	    status_verdict_cached(o->cfg, o->verdict, sizeof(o->verdict), &o->verdict_at);
+
 	if (st != ERR_OK)
-		notify_status("forward failed: %s", e->msg);
+		notify_status("%s | forward failed: %s", verdict, e->msg);
 	else
-		notify_status("pass ok, %zu applied, %zu failed, %zu waiting, %zu acks, %zu closes",
-		              n->applied, n->failed, n->waiting, n->acks, n->closes);
+		notify_status("%s | pass ok, %zu applied, %zu failed, %zu waiting, %zu acks, %zu "
+		              "closes",
+		              verdict, n->applied, n->failed, n->waiting, n->acks, n->closes);
 }
 
 enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
@@ -398,7 +406,7 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 			return st;
 		if (st != ERR_OK)
 			log_warn("event=forward-failed why=%s", log_q(e->msg));
-		pass_status(counts, st, e);
+		pass_status(o, counts, st, e);
 		notify_watchdog();
 		if (!stopped(o) && now - last_poll >= (time_t)o->cfg->cg.poll_seconds) {
 			last_poll = now;

@@ -79,6 +79,8 @@ struct oms_entry *oms_track_at(struct oms_track *t, size_t i);
 
 struct oms {
 	const struct cfg *cfg;
+	char verdict[512]; /* systemd STATUS=: the last status verdict (status.h) */
+	time_t verdict_at;
 	struct oms_opts opts;
 	struct http_client *http;   /* reads: retried by the client */
 	struct http_client *http_w; /* writes: one attempt each */

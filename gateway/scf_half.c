@@ -12,9 +12,10 @@
 
 #include "log.h"
 #include "notify.h"
-#include "sigs.h"
 #include "metrics.h"
 #include "scf_impl.h"
+#include "sigs.h"
+#include "status.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -229,20 +230,25 @@ static uint64_t committed(const struct scf_half *h)
 	return h->stats.issue_records + h->stats.comment_records + h->stats.attachment_records;
 }
 
-/* STATUS= for systemd: how the pass went, in one line. */
-static void pass_status(const struct scf_half *h, enum err_status fs, const struct err *fe,
+/* STATUS= for systemd: the verdict `scfgate status` would print (at most
+ * a minute old), then how the last pass went. */
+static void pass_status(struct scf_half *h, enum err_status fs, const struct err *fe,
                         enum err_status ws, const struct err *we, uint64_t before)
 {
+	const char *verdict =
+	    status_verdict_cached(h->c, h->verdict, sizeof(h->verdict), &h->verdict_at);
+
 	if (fs != ERR_OK)
-		notify_status("fetch failed: %s", fe->msg);
+		notify_status("%s | fetch failed: %s", verdict, fe->msg);
 	else if (ws != ERR_OK)
-		notify_status("fetch ok, %llu committed; write-back failed: %s",
+		notify_status("%s | fetch ok, %llu committed; write-back failed: %s", verdict,
 		              (unsigned long long)(committed(h) - before), we->msg);
 	else
-		notify_status("pass ok, %llu committed, %llu acks and %llu closes written back",
-		              (unsigned long long)(committed(h) - before),
-		              (unsigned long long)h->stats.acks_applied,
-		              (unsigned long long)h->stats.closes_applied);
+		notify_status(
+		    "%s | pass ok, %llu committed, %llu acks and %llu closes written back", verdict,
+		    (unsigned long long)(committed(h) - before),
+		    (unsigned long long)h->stats.acks_applied,
+		    (unsigned long long)h->stats.closes_applied);
 }
 
 void scf_http_stats(const struct scf_half *h, struct http_stats *out)

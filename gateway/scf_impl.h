@@ -39,6 +39,8 @@ void scf_budget_close(struct scf_budget *b);
 
 struct scf_half {
 	const struct cfg *c;
+	char verdict[512]; /* systemd STATUS=: the last status verdict (status.h) */
+	time_t verdict_at;
 	struct sig_key *priv; /* signs outbound records, verifies our own copies */
 	struct sig_key *peer; /* verifies inbound records */
 	struct http_client *http;

@@ -1000,3 +1000,21 @@ enum err_status status_render_json(const struct status_report *r, struct buf *ou
 	jdoc_release(&d);
 	return s;
 }
+
+const char *status_verdict_cached(const struct cfg *c, char *cache, size_t cap, time_t *cache_at)
+{
+	time_t now = time(NULL);
+	struct status_report *r = NULL;
+	struct err e;
+
+	if (*cache_at && now - *cache_at < STATUS_VERDICT_EVERY && now >= *cache_at)
+		return cache;
+	*cache_at = now;
+	err_clear(&e);
+	if (status_collect(c, now, &r, &e) != ERR_OK)
+		snprintf(cache, cap, "status unknown: %s", e.msg);
+	else
+		snprintf(cache, cap, "%s", status_summary(r));
+	status_free(r);
+	return cache;
+}

@@ -60,6 +60,13 @@ int status_attention(const struct status_report *r);
 /* One line, no newline: "ok: ..." or "ATTENTION: ...". */
 const char *status_summary(const struct status_report *r);
 
+/* The verdict line (status_summary()) for a running half's systemd
+ * STATUS=, recomputed at most every STATUS_VERDICT_EVERY seconds: *cache
+ * holds the last one and *cache_at when it was made (both start zeroed).
+ * A report that cannot be collected gives "status unknown: REASON". */
+#define STATUS_VERDICT_EVERY 60
+const char *status_verdict_cached(const struct cfg *c, char *cache, size_t cap, time_t *cache_at);
+
 enum err_status status_render_text(const struct status_report *r, struct buf *out);
 enum err_status status_render_json(const struct status_report *r, struct buf *out);
 

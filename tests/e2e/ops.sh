@@ -121,12 +121,12 @@ log=$work/logs/scf-journal.log
 	exec "$E2E_GATE" scf --config "$SCF_CFG" 2>>"$log"
 ) &
 pid=$!
-e2e_wait_until 30 "grep -q 'STATUS=pass ok' '$work/scf.msgs'" ||
-	bad "no STATUS=pass ok: $(cat "$work/scf.msgs")"
+e2e_wait_until 30 "grep -q '^STATUS=.* | pass ok' '$work/scf.msgs'" ||
+	bad "no STATUS=... | pass ok: $(cat "$work/scf.msgs")"
 # SIGHUP in the poll interval: the configuration is read again and the
 # next pass runs at once.
 kill -HUP "$pid"
-e2e_wait_until 20 "[ \$(grep -c '^STATUS=pass ok' '$work/scf.msgs') -ge 2 ]" &&
+e2e_wait_until 20 "[ \$(grep -c '^STATUS=.* | pass ok' '$work/scf.msgs') -ge 2 ]" &&
 	ok "after SIGHUP the SCF half reloads and makes its next pass" ||
 	bad "no pass after SIGHUP: $(grep reload "$log")"
 check "the SCF reload is logged" -- grep -q "info scf: event=reloaded config=\"$SCF_CFG\" level=info poll_seconds=600" "$log"
@@ -135,7 +135,8 @@ stop_within "$pid" 2000 "scf half in its poll interval"
 sleep 0.2
 msgs=$work/scf.msgs
 check "READY=1 with a STATUS= line after the start-up checks" -- grep -q '^READY=1|STATUS=started' "$msgs"
-check "STATUS= after the pass says what it did" -- grep -q '^STATUS=pass ok, [1-9][0-9]* committed' "$msgs"
+check "STATUS= after the pass gives the status verdict, then what the pass did" -- \
+	grep -qE '^STATUS=(ok|ATTENTION): scf half[^|]* \| pass ok, [1-9][0-9]* committed' "$msgs"
 check "WATCHDOG=1 at least every half of WATCHDOG_USEC (0.4 s) in the interval" -- \
 	test "$(grep -c '^WATCHDOG=1$' "$msgs")" -ge 4
 check "STOPPING=1 at stop" -- grep -q '^STOPPING=1$' "$msgs"
@@ -227,7 +228,8 @@ check "the OMS stop line counts the records applied before the reload" -- \
 	grep -q "info oms: event=stop half=oms exit=0 applied=$n " "$log"
 sleep 0.2
 check "READY=1 for the OMS half" -- grep -q '^READY=1|STATUS=' "$work/oms.msgs"
-check "STATUS= of an OMS pass" -- grep -q '^STATUS=pass ok, [0-9]* applied' "$work/oms.msgs"
+check "STATUS= of an OMS pass: the verdict, then the pass" -- \
+	grep -qE '^STATUS=(ok|ATTENTION): oms half[^|]* \| pass ok, [0-9]* applied' "$work/oms.msgs"
 check "no WATCHDOG=1 when WATCHDOG_PID names another process" -- \
 	test "$(grep -c '^WATCHDOG=1' "$work/oms.msgs")" = 0
 check "STOPPING=1 for the OMS half" -- grep -q '^STOPPING=1$' "$work/oms.msgs"
