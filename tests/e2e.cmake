@@ -23,7 +23,7 @@
 #   e2e_act        spool ls (kind, issue), stat (age histogram), dismiss,
 #                  retry --all and --now, find by issue id, Oid and IDField
 #   e2e_soak       SIGKILL of either half at random points under API faults,
-#                  SCFGATE_SOAK_SECONDS long (default 150); exact oracle
+#                  SCFGATE_SOAK_SECONDS long (default 45); exact oracle
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   set(e2e_tests status lifecycle reopen soak ops reinject act)
