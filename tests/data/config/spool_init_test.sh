@@ -111,4 +111,29 @@ grep -q "$t/d/outbound: exists and is a symbolic link or not a directory" "$t/er
 [ -z "$(ls -A "$t/elsewhere")" ] || fail "init wrote through a symbolic link"
 "$bin" spool init --root "$t/a" >/dev/null 2>"$t/err"
 [ $? -eq 2 ] || fail "init --root accepted"
+
+# tools/systemd/scfgate.tmpfiles makes the same queues at boot (both
+# queues and their new/, 0750 scfgate:scfgate), and a later boot leaves
+# what spool init gave the receiving queue.
+if command -v systemd-tmpfiles >/dev/null && command -v systemd-sysusers >/dev/null; then
+	r=$t/sysroot
+	mkdir -p "$r/etc"
+	systemd-sysusers --root="$r" "$src/tools/systemd/scfgate.sysusers" >/dev/null 2>&1 ||
+		fail "systemd-sysusers"
+	tmpf=$src/tools/systemd/scfgate.tmpfiles
+	systemd-tmpfiles --root="$r" --create "$tmpf" >"$t/err" 2>&1 || fail "tmpfiles: $(cat "$t/err")"
+	ug="$(grep '^scfgate:' "$r/etc/passwd" | cut -d: -f3) $(grep '^scfgate:' "$r/etc/group" | cut -d: -f3)"
+	for d in "" /outbound /outbound/new /inbound /inbound/new; do
+		got=$(stat -c '%u %g %a' "$r/var/spool/scfgate$d")
+		[ "$got" = "$ug 750" ] || fail "tmpfiles: /var/spool/scfgate$d is $got, not $ug 750"
+	done
+	config scf "$r/var/spool/scfgate" "$grp"
+	"$bin" spool init --config "$t/scf.xml" >/dev/null 2>"$t/err" || fail "init after tmpfiles: $(cat "$t/err")"
+	gid=$(getent group "$grp" | cut -d: -f3)
+	systemd-tmpfiles --root="$r" --create "$tmpf" >"$t/err" 2>&1 || fail "tmpfiles again: $(cat "$t/err")"
+	got=$(stat -c '%u %g %a' "$r/var/spool/scfgate/inbound/new")
+	[ "$got" = "${ug% *} $gid 2770" ] || fail "a boot took back inbound/new: $got"
+	got=$(stat -c '%u %g %a' "$r/var/spool/scfgate/outbound/done")
+	[ "$got" = "$ug 750" ] || fail "outbound/done after init: $got"
+fi
 echo ok
