@@ -41,7 +41,7 @@ int cli_spool_root_check(const char *cmd, const char *sub, const char *root)
 	}
 	err_set(&e, ERR_PERM,
 	        "%s%s%s is not a spool root (no outbound/ or inbound/ in it): check --root, or "
-	        "start the half once to create its queues",
+	        "create its queues with `scfgate spool init` (or by starting the half once)",
 	        sub ? sub : "", sub ? ": " : "", root);
 	return cli_fail(cmd, &e);
 }
