@@ -315,7 +315,8 @@ static enum err_status build_spool(struct loader *ld, const xmlNode *n)
 
 	if (take_text(&s->root, n, "root", NULL) || take_text(&s->producer, n, "producer", NULL) ||
 	    take_text(&s->private_key, n, "privateKey", NULL) ||
-	    take_text(&s->peer_public_key, n, "peerPublicKey", NULL))
+	    take_text(&s->peer_public_key, n, "peerPublicKey", NULL) ||
+	    take_text(&s->transport_group, n, "transportGroup", NULL))
 		return nomem(ld);
 	s->grace_seconds = child_uint(n, "graceSeconds", 300);
 	s->gap_alarm_seconds = child_uint(n, "gapAlarmSeconds", 3600);
@@ -1263,6 +1264,7 @@ void cfg_free(struct cfg *c)
 	free(c->spool.producer);
 	free(c->spool.private_key);
 	free(c->spool.peer_public_key);
+	free(c->spool.transport_group);
 	free(c->metrics.textfile);
 	free(c->scf.base_url);
 	free(c->scf.credential_file);

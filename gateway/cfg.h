@@ -112,6 +112,9 @@ struct cfg_spool {
 	 * waiting this long, needs attention */
 	unsigned failing_alarm_seconds; /* <failingAlarmSeconds>; default 600 */
 	unsigned stuck_alarm_seconds;   /* <stuckAlarmSeconds>; default 3600 */
+	/* <transportGroup>: the group `scfgate spool init` lets write the
+	 * receiving queue's new/; NULL: none (optional) */
+	char *transport_group;
 };
 
 /* <metrics>: Prometheus text-format file for node_exporter's textfile

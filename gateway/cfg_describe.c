@@ -174,6 +174,9 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 	         "  max sequence ahead: %u\n  failing alarm: %u s\n  stuck alarm: %u s\n",
 	         s->peer_public_key, s->grace_seconds, s->gap_alarm_seconds, s->max_ahead,
 	         s->failing_alarm_seconds, s->stuck_alarm_seconds);
+	buf_addf(o, "  transport group: %s\n",
+	         s->transport_group ? s->transport_group
+	                            : "(none: new/ writable by the owner only)");
 	buf_addf(o, "metrics: %s\n", c->metrics.textfile ? c->metrics.textfile : "(off)");
 	if (c->scf.base_url)
 		describe_scf(&c->scf, o);
@@ -217,6 +220,10 @@ static void json_spool(struct jdoc *d, cJSON *root, const struct cfg_spool *s)
 	jdoc_number(d, o, "gap_alarm_seconds", s->gap_alarm_seconds);
 	jdoc_number(d, o, "failing_alarm_seconds", s->failing_alarm_seconds);
 	jdoc_number(d, o, "stuck_alarm_seconds", s->stuck_alarm_seconds);
+	if (s->transport_group)
+		jdoc_string(d, o, "transport_group", s->transport_group);
+	else
+		jdoc_null(d, o, "transport_group");
 }
 
 static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)

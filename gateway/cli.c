@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -40,7 +41,7 @@ int cli_spool_root_check(const char *cmd, const char *sub, const char *root)
 	}
 	err_set(&e, ERR_PERM,
 	        "%s%s%s is not a spool root (no outbound/ or inbound/ in it): check --root, or "
-	        "start the half once to create its queues",
+	        "create its queues with `scfgate spool init` (or by starting the half once)",
 	        sub ? sub : "", sub ? ": " : "", root);
 	return cli_fail(cmd, &e);
 }
@@ -79,6 +80,43 @@ int cli_config_arg(const char *cmd, int argc, char **argv, int *i, const char **
 		return cli_usage(cmd, "%s needs a FILE", a);
 	*config = argv[++*i];
 	return 1;
+}
+
+int cli_config_path(const char *cmd, enum cli_half half, const char *given, char buf[CLI_PATH_MAX],
+                    const char **path)
+{
+	const char *dir = getenv("SCFGATE_CONFIG_DIR");
+	char scf[CLI_PATH_MAX], oms[CLI_PATH_MAX];
+	struct stat sb;
+	int has_scf, has_oms;
+
+	*path = given;
+	if (given)
+		return 0;
+	if (!dir || !*dir)
+		dir = CLI_CONFIG_DIR;
+	if ((size_t)snprintf(scf, sizeof(scf), "%s/scf.xml", dir) >= sizeof(scf) ||
+	    (size_t)snprintf(oms, sizeof(oms), "%s/oms.xml", dir) >= sizeof(oms))
+		return cli_usage(cmd, "no --config and the configuration directory %s is too long",
+		                 dir);
+	/* Existence only: a file that exists but cannot be read is reported by
+	 * the load, naming it, rather than passed over for the other half's. */
+	has_scf = half != CLI_HALF_OMS && stat(scf, &sb) == 0;
+	has_oms = half != CLI_HALF_SCF && stat(oms, &sb) == 0;
+	if (has_scf && has_oms)
+		return cli_usage(cmd,
+		                 "no --config, and both %s and %s exist: give --config to say "
+		                 "which half",
+		                 scf, oms);
+	if (has_scf || has_oms) {
+		snprintf(buf, CLI_PATH_MAX, "%s", has_scf ? scf : oms);
+		*path = buf;
+		return 0;
+	}
+	if (half == CLI_HALF_ANY)
+		return cli_usage(cmd, "no --config, and neither %s nor %s exists", scf, oms);
+	return cli_usage(cmd, "no --config and %s does not exist",
+	                 half == CLI_HALF_SCF ? scf : oms);
 }
 
 /* Length of the valid, printable UTF-8 sequence at s (n bytes left), or 0

@@ -55,6 +55,29 @@ enum log_level cli_log_level(enum cfg_log_level level);
  * line) when the value is missing. */
 int cli_config_arg(const char *cmd, int argc, char **argv, int *i, const char **config);
 
+/* The default configurations (docs/configuration.md, "Where the
+ * configuration is"): DIR/scf.xml for the SCF half, DIR/oms.xml for the
+ * OMS half, DIR being $SCFGATE_CONFIG_DIR when set and not empty, else
+ * CLI_CONFIG_DIR. */
+#define CLI_CONFIG_DIR "/etc/scfgate"
+#define CLI_PATH_MAX   4096
+
+/* Which half's default a command may take. */
+enum cli_half {
+	CLI_HALF_ANY, /* a command usable on either host: the one default that exists */
+	CLI_HALF_SCF,
+	CLI_HALF_OMS,
+};
+
+/* The configuration a command reads: given when not NULL; else the
+ * half's default when it exists; for CLI_HALF_ANY the one of DIR/scf.xml
+ * and DIR/oms.xml that exists (both existing is refused: the command
+ * cannot know which host it is on).  Sets *path (to given or to buf) and
+ * returns 0, or prints one line ("scfgate CMD: no --config and
+ * /etc/scfgate/oms.xml does not exist") and returns CLI_EXIT_USAGE. */
+int cli_config_path(const char *cmd, enum cli_half half, const char *given, char buf[CLI_PATH_MAX],
+                    const char **path);
+
 /* Size of a buffer that holds any escaped name or message: every input
  * byte becomes at most 4 ("\xNN"). */
 #define CLI_ESCAPED_MAX(n) ((n)*4 + 1)

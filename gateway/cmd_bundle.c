@@ -11,40 +11,51 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "cfg.h"
 #include "cli.h"
 #include "sig.h"
 #include "spool.h"
 
 static const char usage_text[] =
-    "usage: scfgate bundle <sub-command> [options]\n"
+    "usage: scfgate bundle <sub-command> [--config FILE] [options]\n"
     "\n"
-    "  export --root DIR --queue Q --key PRIVATE.key [--from SEQ] [--to SEQ] [--done]\n"
-    "         [--signer ID] [--record-pubkey PUB] --out FILE\n"
+    "  export [--config FILE | --root DIR --queue Q --key PRIVATE.key] [--from SEQ]\n"
+    "         [--to SEQ] [--done] [--signer ID] [--record-pubkey PUB] --out FILE\n"
     "      Records of Q's new/ (or done/ with --done) into FILE: a tar, gzip'd if FILE\n"
     "      ends .tar.gz, zstd'd if .tar.zst, with a manifest signed by the key.  Each\n"
     "      record is decoded first and must match its name (and, with --record-pubkey,\n"
     "      verify); anything else is refused, naming the file.\n"
-    "  verify FILE --pubkey PUB [--record-pubkey PUB] [--json]\n"
+    "  verify FILE [--config FILE | --pubkey PUB] [--record-pubkey PUB] [--json]\n"
     "      Check the manifest signature and every digest (and with --record-pubkey each\n"
     "      record's own signature) in memory; nothing is extracted.\n"
-    "  list FILE [--pubkey PUB] [--json]\n"
-    "      Print the manifest and the entries; verified when --pubkey is given.\n"
-    "  import FILE --root DIR --queue Q --pubkey PUB [--record-pubkey PUB]\n"
-    "         [--max-entry-bytes N] [--max-entries N] [--max-total-bytes N]\n"
+    "  list FILE [--config FILE | --pubkey PUB] [--json]\n"
+    "      Print the manifest and the entries; verified when a key is given.\n"
+    "  import FILE [--config FILE | --root DIR --queue Q --pubkey PUB]\n"
+    "         [--record-pubkey PUB] [--max-entry-bytes N] [--max-entries N]\n"
+    "         [--max-total-bytes N]\n"
     "      Verify everything, then commit the records into Q's new/ in sequence order.\n"
     "      Records already present are skipped; a conflict refuses the whole bundle.\n"
-    "  ack --root DIR --queue Q --key PRIVATE.key [--signer ID] --out FILE\n"
+    "  ack [--config FILE | --root DIR --queue Q --key PRIVATE.key] [--signer ID]\n"
+    "         --out FILE\n"
     "      Receiving side: a signed acknowledgment of every sequence Q holds.\n"
-    "  prune FILE --root DIR --queue Q --pubkey PEER.pub\n"
+    "  prune FILE [--config FILE | --root DIR --queue Q --pubkey PEER.pub]\n"
     "      Sending side: verify an acknowledgment, then remove the acknowledged\n"
     "      records from Q's new/.\n"
     "\n"
+    "--config FILE gives what is not on the command line: the spool root; the queue\n"
+    "(export and prune: the one this half writes; import and ack: the one it\n"
+    "receives); this half's private key and producer id (export, ack) or the peer's\n"
+    "public key (verify, list, import, prune).  Without --config, export, import,\n"
+    "ack and prune without --root, and verify without --pubkey, read\n"
+    "/etc/scfgate/scf.xml or /etc/scfgate/oms.xml, whichever exists.\n"
     "PUB is the public key of the half that signed the bundle; --record-pubkey names\n"
     "the records' signer when it is another half (archives of done/).  --signer\n"
     "defaults to the key file's base name.  --json prints one JSON document.\n";
 
 struct opts {
-	const char *file, *root, *queue, *key, *pubkey, *record_pubkey, *out, *signer;
+	const char *file, *root, *queue, *key, *pubkey, *record_pubkey, *out, *signer, *config;
+	char config_buf[CLI_PATH_MAX];
+	struct cfg *cfg; /* loaded by apply_config; freed by cmd_bundle */
 	uint64_t from, to;
 	int done, json;
 	struct bundle_limits lim;
@@ -89,6 +100,7 @@ static int parse_args(const char *cmd, int argc, char **argv, struct opts *o)
 	    {"--record-pubkey", offsetof(struct opts, record_pubkey)},
 	    {"--out", offsetof(struct opts, out)},
 	    {"--signer", offsetof(struct opts, signer)},
+	    {"--config", offsetof(struct opts, config)},
 	};
 	static const char *const nums[] = {"--from", "--to", "--max-entry-bytes", "--max-entries",
 	                                   "--max-total-bytes"};
@@ -141,6 +153,47 @@ static int parse_args(const char *cmd, int argc, char **argv, struct opts *o)
 	}
 	if (o->from && o->to && o->from > o->to)
 		return cli_usage(cmd, "--from is after --to");
+	return 0;
+}
+
+/* What a sub-command takes from the configuration. */
+enum use { USE_EXPORT, USE_ACK, USE_IMPORT, USE_PRUNE, USE_VERIFY, USE_LIST };
+
+/* With --config, or without it when what the configuration gives is
+ * missing (--root for the sub-commands that touch a spool, --pubkey for
+ * verify), read the configuration (the default one without --config) and
+ * fill in every option not given: the root; the queue (export and prune:
+ * the one this half writes; import and ack: the one it receives); the
+ * key (this half's private key and producer id to sign; the peer's
+ * public key to verify).  Options given on the command line win. */
+static int apply_config(const char *cmd, enum use u, struct opts *o)
+{
+	const char *produced, *consumed;
+	struct err e;
+	int rc;
+
+	if (!o->config && !(u == USE_VERIFY ? !o->pubkey : u != USE_LIST && !o->root))
+		return 0;
+	if ((rc = cli_config_path(cmd, CLI_HALF_ANY, o->config, o->config_buf, &o->config)) != 0)
+		return rc;
+	err_clear(&e);
+	if (cfg_load_file(o->config, &o->cfg, &e) != ERR_OK)
+		return cli_fail(cmd, &e);
+	produced = o->cfg->half == CFG_HALF_SCF ? "outbound" : "inbound";
+	consumed = o->cfg->half == CFG_HALF_SCF ? "inbound" : "outbound";
+	if (u == USE_VERIFY || u == USE_LIST) {
+		o->pubkey = o->pubkey ? o->pubkey : o->cfg->spool.peer_public_key;
+		return 0;
+	}
+	o->root = o->root ? o->root : o->cfg->spool.root;
+	if (!o->queue)
+		o->queue = u == USE_EXPORT || u == USE_PRUNE ? produced : consumed;
+	if (u == USE_EXPORT || u == USE_ACK) {
+		o->key = o->key ? o->key : o->cfg->spool.private_key;
+		o->signer = o->signer ? o->signer : o->cfg->spool.producer;
+	} else {
+		o->pubkey = o->pubkey ? o->pubkey : o->cfg->spool.peer_public_key;
+	}
 	return 0;
 }
 
@@ -201,60 +254,61 @@ static int load_key(const char *cmd, const char *path, int private, struct sig_k
 
 /* ---- export / ack ------------------------------------------------------------ */
 
-static int run_export(int argc, char **argv, int ack)
+static int run_export(int argc, char **argv, int ack, struct opts *o)
 {
 	const char *cmd = ack ? "bundle ack" : "bundle export";
 	struct bundle_export_opts xo;
 	struct bundle_info info;
 	char signer[RECORD_PRODUCER_MAX + 1];
 	struct sig_key *key = NULL, *rpub = NULL;
-	struct opts o;
 	struct err e;
 	int rc;
 
-	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
+	    (rc = apply_config(cmd, ack ? USE_ACK : USE_EXPORT, o)) != 0)
 		return rc;
-	if (o.file)
+	if (o->file)
 		return cli_usage(cmd, "unexpected argument '%s' (the output is --out FILE)",
-		                 o.file);
-	if (ack && o.record_pubkey)
+		                 o->file);
+	if (ack && o->record_pubkey)
 		return cli_usage(cmd, "--record-pubkey is for export");
-	if ((rc = need(cmd, o.root, "--root DIR")) || (rc = need(cmd, o.queue, "--queue Q")) ||
-	    (rc = need(cmd, o.key, "--key PRIVATE.key")) || (rc = need(cmd, o.out, "--out FILE")))
+	if ((rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
+	    (rc = need(cmd, o->key, "--key PRIVATE.key")) || (rc = need(cmd, o->out, "--out FILE")))
 		return rc;
-	if (!spool_queue_valid(o.queue))
-		return cli_usage(cmd, "queue '%s' is not a valid queue name", o.queue);
-	if (ack && (o.from || o.to || o.done))
+	if (!spool_queue_valid(o->queue))
+		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
+	if (ack && (o->from || o->to || o->done))
 		return cli_usage(cmd, "--from, --to and --done are for export");
-	if (o.signer)
-		snprintf(signer, sizeof(signer), "%s", o.signer);
+	if (o->signer)
+		snprintf(signer, sizeof(signer), "%s", o->signer);
 	else
-		default_signer(o.key, signer);
-	if ((rc = load_key(cmd, o.key, 1, &key)) != 0)
+		default_signer(o->key, signer);
+	if ((rc = load_key(cmd, o->key, 1, &key)) != 0)
 		return rc;
-	if (o.record_pubkey && (rc = load_key(cmd, o.record_pubkey, 0, &rpub)) != 0) {
+	if (o->record_pubkey && (rc = load_key(cmd, o->record_pubkey, 0, &rpub)) != 0) {
 		sig_key_free(key);
 		return rc;
 	}
 	err_clear(&e);
 	if (ack) {
-		rc = bundle_ack_export(o.root, o.queue, signer, key, o.out, &info, &e);
+		rc = bundle_ack_export(o->root, o->queue, signer, key, o->out, &info, &e);
 	} else {
-		xo = (struct bundle_export_opts){o.root,   o.queue, o.done ? SPOOL_DONE : SPOOL_NEW,
-		                                 o.from,   o.to,    signer,
-		                                 NULL,     NULL,    NULL,
-		                                 "export", rpub,    0};
+		xo = (struct bundle_export_opts){
+		    o->root,  o->queue, o->done ? SPOOL_DONE : SPOOL_NEW,
+		    o->from,  o->to,    signer,
+		    NULL,     NULL,     NULL,
+		    "export", rpub,     0};
 		if (isatty(STDERR_FILENO))
 			xo.progress = progress_bar;
-		rc = bundle_export(&xo, key, o.out, &info, &e);
+		rc = bundle_export(&xo, key, o->out, &info, &e);
 	}
 	sig_key_free(key);
 	sig_key_free(rpub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
-	if (o.json) {
+	if (o->json) {
 		printf("{\"file\":");
-		print_json_string(o.out);
+		print_json_string(o->out);
 		printf(",\"kind\":\"%s\",\"records\":%zu,\"bytes\":%" PRIu64 ",\"ranges\":[",
 		       ack ? "ack" : "records", info.n_entries, info.total_bytes);
 		for (size_t i = 0; i < info.n_ranges; i++)
@@ -264,9 +318,9 @@ static int run_export(int argc, char **argv, int ack)
 			       info.ranges[i].last, info.ranges[i].count);
 		printf("]}\n");
 	} else if (ack) {
-		printf("%s: acknowledges %zu range(s)\n", o.out, info.n_ranges);
+		printf("%s: acknowledges %zu range(s)\n", o->out, info.n_ranges);
 	} else {
-		printf("%s: %zu record(s), %" PRIu64 " bytes\n", o.out, info.n_entries,
+		printf("%s: %zu record(s), %" PRIu64 " bytes\n", o->out, info.n_entries,
 		       info.total_bytes);
 	}
 	bundle_info_release(&info);
@@ -322,7 +376,7 @@ static void print_info_json(const struct bundle_info *in)
 	printf("]");
 }
 
-static int run_read(int argc, char **argv, int list)
+static int run_read(int argc, char **argv, int list, struct opts *o)
 {
 	const char *cmd = list ? "bundle list" : "bundle verify";
 	struct sig_key *pub = NULL, *rpub = NULL;
@@ -330,35 +384,35 @@ static int run_read(int argc, char **argv, int list)
 	struct bundle_read_opts ro;
 	struct bundle_info info;
 	enum err_status st;
-	struct opts o;
 	struct err e;
 	int rc;
 
-	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
+	    (rc = apply_config(cmd, list ? USE_LIST : USE_VERIFY, o)) != 0)
 		return rc;
-	if ((rc = need(cmd, o.file, "the bundle FILE")) != 0)
+	if ((rc = need(cmd, o->file, "the bundle FILE")) != 0)
 		return rc;
-	if (!list && (rc = need(cmd, o.pubkey, "--pubkey PUB")) != 0)
+	if (!list && (rc = need(cmd, o->pubkey, "--pubkey PUB")) != 0)
 		return rc;
-	if (o.pubkey && (rc = load_key(cmd, o.pubkey, 0, &pub)) != 0)
+	if (o->pubkey && (rc = load_key(cmd, o->pubkey, 0, &pub)) != 0)
 		return rc;
-	if (o.record_pubkey && (rc = load_key(cmd, o.record_pubkey, 0, &rpub)) != 0) {
+	if (o->record_pubkey && (rc = load_key(cmd, o->record_pubkey, 0, &rpub)) != 0) {
 		sig_key_free(pub);
 		return rc;
 	}
-	c.json = o.json;
+	c.json = o->json;
 	c.list = list;
-	ro = (struct bundle_read_opts){pub, rpub, &o.lim, show_entry, &c};
-	if (o.json) {
+	ro = (struct bundle_read_opts){pub, rpub, &o->lim, show_entry, &c};
+	if (o->json) {
 		printf("{\"file\":");
-		print_json_string(o.file);
+		print_json_string(o->file);
 		printf(",\"entries\":[");
 	}
 	err_clear(&e);
-	st = bundle_read_file(o.file, &ro, &info, &e);
+	st = bundle_read_file(o->file, &ro, &info, &e);
 	sig_key_free(pub);
 	sig_key_free(rpub);
-	if (o.json) {
+	if (o->json) {
 		printf("],\"ok\":%s", st == ERR_OK ? "true" : "false");
 		if (st == ERR_OK)
 			print_info_json(&info);
@@ -370,15 +424,15 @@ static int run_read(int argc, char **argv, int list)
 	} else if (st == ERR_OK) {
 		print_info_text(&info);
 		if (!list)
-			printf("%s: OK: signature and %zu digest(s) verified%s\n", o.file,
+			printf("%s: OK: signature and %zu digest(s) verified%s\n", o->file,
 			       info.n_entries,
-			       o.record_pubkey
+			       o->record_pubkey
 			           ? ", records verified"
 			           : "; the records' own signatures were NOT checked (give "
 			             "--record-pubkey to check them)");
 	}
 	if (st != ERR_OK) {
-		if (!o.json)
+		if (!o->json)
 			return cli_fail(cmd, &e);
 		return CLI_EXIT_FAIL;
 	}
@@ -388,77 +442,80 @@ static int run_read(int argc, char **argv, int list)
 
 /* ---- import / prune --------------------------------------------------------------- */
 
-static int run_import(int argc, char **argv)
+static int run_import(int argc, char **argv, struct opts *o)
 {
 	const char *cmd = "bundle import";
 	struct sig_key *pub = NULL, *rpub = NULL;
 	struct bundle_import_result res;
-	struct opts o;
 	struct err e;
 	int rc;
 
-	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
+	    (rc = apply_config(cmd, USE_IMPORT, o)) != 0)
 		return rc;
-	if ((rc = need(cmd, o.file, "the bundle FILE")) || (rc = need(cmd, o.root, "--root DIR")) ||
-	    (rc = need(cmd, o.queue, "--queue Q")) || (rc = need(cmd, o.pubkey, "--pubkey PUB")))
+	if ((rc = need(cmd, o->file, "the bundle FILE")) ||
+	    (rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
+	    (rc = need(cmd, o->pubkey, "--pubkey PUB")))
 		return rc;
-	if (!spool_queue_valid(o.queue))
-		return cli_usage(cmd, "queue '%s' is not a valid queue name", o.queue);
-	if ((rc = load_key(cmd, o.pubkey, 0, &pub)) != 0)
+	if (!spool_queue_valid(o->queue))
+		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
+	if ((rc = load_key(cmd, o->pubkey, 0, &pub)) != 0)
 		return rc;
-	if (o.record_pubkey && (rc = load_key(cmd, o.record_pubkey, 0, &rpub)) != 0) {
+	if (o->record_pubkey && (rc = load_key(cmd, o->record_pubkey, 0, &rpub)) != 0) {
 		sig_key_free(pub);
 		return rc;
 	}
 	err_clear(&e);
-	rc = bundle_import(o.file, o.root, o.queue, pub, rpub, &o.lim, &res, &e);
+	rc = bundle_import(o->file, o->root, o->queue, pub, rpub, &o->lim, &res, &e);
 	sig_key_free(pub);
 	sig_key_free(rpub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
-	if (o.json)
+	if (o->json)
 		printf("{\"imported\":%zu,\"duplicates\":%zu}\n", res.imported, res.duplicates);
 	else
-		printf("%s: %zu record(s) imported, %zu already present\n", o.file, res.imported,
+		printf("%s: %zu record(s) imported, %zu already present\n", o->file, res.imported,
 		       res.duplicates);
 	return CLI_EXIT_OK;
 }
 
-static int run_prune(int argc, char **argv)
+static int run_prune(int argc, char **argv, struct opts *o)
 {
 	const char *cmd = "bundle prune";
 	struct sig_key *pub = NULL;
 	size_t pruned = 0;
-	struct opts o;
 	struct err e;
 	int rc;
 
-	if ((rc = parse_args(cmd, argc, argv, &o)) != 0)
+	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
+	    (rc = apply_config(cmd, USE_PRUNE, o)) != 0)
 		return rc;
-	if ((rc = need(cmd, o.file, "the acknowledgment FILE")) ||
-	    (rc = need(cmd, o.root, "--root DIR")) || (rc = need(cmd, o.queue, "--queue Q")) ||
-	    (rc = need(cmd, o.pubkey, "--pubkey PEER.pub")))
+	if ((rc = need(cmd, o->file, "the acknowledgment FILE")) ||
+	    (rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
+	    (rc = need(cmd, o->pubkey, "--pubkey PEER.pub")))
 		return rc;
-	if (!spool_queue_valid(o.queue))
-		return cli_usage(cmd, "queue '%s' is not a valid queue name", o.queue);
-	if ((rc = load_key(cmd, o.pubkey, 0, &pub)) != 0)
+	if (!spool_queue_valid(o->queue))
+		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
+	if ((rc = load_key(cmd, o->pubkey, 0, &pub)) != 0)
 		return rc;
 	err_clear(&e);
-	rc = bundle_prune(o.file, o.root, o.queue, pub, &pruned, &e);
+	rc = bundle_prune(o->file, o->root, o->queue, pub, &pruned, &e);
 	sig_key_free(pub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
-	if (o.json)
+	if (o->json)
 		printf("{\"pruned\":%zu}\n", pruned);
 	else
-		printf("%s: %zu acknowledged record(s) removed from %s/new\n", o.file, pruned,
-		       o.queue);
+		printf("%s: %zu acknowledged record(s) removed from %s/new\n", o->file, pruned,
+		       o->queue);
 	return CLI_EXIT_OK;
 }
 
 int cmd_bundle(int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
+	struct opts o;
+	int rc;
 
 	if (!sub)
 		return cli_usage("bundle", "a sub-command is needed: export, verify, list, import, "
@@ -467,20 +524,24 @@ int cmd_bundle(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
+	memset(&o, 0, sizeof(o));
 	if (strcmp(sub, "export") == 0)
-		return run_export(argc - 1, argv + 1, 0);
-	if (strcmp(sub, "ack") == 0)
-		return run_export(argc - 1, argv + 1, 1);
-	if (strcmp(sub, "verify") == 0)
-		return run_read(argc - 1, argv + 1, 0);
-	if (strcmp(sub, "list") == 0)
-		return run_read(argc - 1, argv + 1, 1);
-	if (strcmp(sub, "import") == 0)
-		return run_import(argc - 1, argv + 1);
-	if (strcmp(sub, "prune") == 0)
-		return run_prune(argc - 1, argv + 1);
-	return cli_usage("bundle",
-	                 "'%s' is not a sub-command (export, verify, list, import, ack, "
-	                 "prune)",
-	                 sub);
+		rc = run_export(argc - 1, argv + 1, 0, &o);
+	else if (strcmp(sub, "ack") == 0)
+		rc = run_export(argc - 1, argv + 1, 1, &o);
+	else if (strcmp(sub, "verify") == 0)
+		rc = run_read(argc - 1, argv + 1, 0, &o);
+	else if (strcmp(sub, "list") == 0)
+		rc = run_read(argc - 1, argv + 1, 1, &o);
+	else if (strcmp(sub, "import") == 0)
+		rc = run_import(argc - 1, argv + 1, &o);
+	else if (strcmp(sub, "prune") == 0)
+		rc = run_prune(argc - 1, argv + 1, &o);
+	else
+		return cli_usage("bundle",
+		                 "'%s' is not a sub-command (export, verify, list, import, ack, "
+		                 "prune)",
+		                 sub);
+	cfg_free(o.cfg);
+	return rc;
 }

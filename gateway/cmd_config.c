@@ -12,7 +12,7 @@
 #include "online.h"
 
 static const char usage_text[] =
-    "usage: scfgate config check FILE [--json | --online]\n"
+    "usage: scfgate config check [FILE | --config FILE] [--json | --online]\n"
     "       scfgate config example [--half scf|oms]\n"
     "       scfgate config import-csv FILE.csv\n"
     "\n"
@@ -22,7 +22,8 @@ static const char usage_text[] =
     "              present, one line, mode 0600 or stricter), then print the\n"
     "              effective configuration with defaults filled in (never a\n"
     "              secret); errors name FILE:LINE and the element or the file;\n"
-    "              exit 1 when invalid\n"
+    "              exit 1 when invalid; without FILE: /etc/scfgate/scf.xml or\n"
+    "              /etc/scfgate/oms.xml, whichever exists (both: refused)\n"
     "              --online: instead of printing it, probe the half's remote system\n"
     "              with the real credentials, read-only (Cartegraph: credentials,\n"
     "              class metadata against the field map, remoteIds in IssueField's\n"
@@ -75,6 +76,7 @@ static int check_online(const struct cfg *c)
 static int do_check(int argc, char **argv)
 {
 	const char *file = NULL;
+	char config_buf[CLI_PATH_MAX];
 	int json = 0, online = 0, rc;
 	enum err_status st;
 	struct cfg *c = NULL;
@@ -82,7 +84,16 @@ static int do_check(int argc, char **argv)
 	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+		const char *given = NULL;
+		int got;
+
+		if ((got = cli_config_arg("config", argc, argv, &i, &given)) == CLI_EXIT_USAGE)
+			return got;
+		if (got && file)
+			return cli_usage("config", "check: one FILE only");
+		if (got)
+			file = given;
+		else if (strcmp(argv[i], "--json") == 0)
 			json = 1;
 		else if (strcmp(argv[i], "--online") == 0)
 			online = 1;
@@ -93,10 +104,10 @@ static int do_check(int argc, char **argv)
 		else
 			file = argv[i];
 	}
-	if (!file)
-		return cli_usage("config", "check: FILE is required");
 	if (json && online)
 		return cli_usage("config", "check: --online prints lines, not JSON");
+	if ((rc = cli_config_path("config check", CLI_HALF_ANY, file, config_buf, &file)) != 0)
+		return rc;
 	err_clear(&e);
 	/* Then the secret checks the half makes when it starts (the same
 	 * function), so a secret file the half would refuse fails here. */

@@ -31,7 +31,7 @@
 #include "spool.h"
 
 static const char usage_text[] =
-    "usage: scfgate find ID (--config FILE | --root DIR) [--json]\n"
+    "usage: scfgate find ID [--config FILE | --root DIR] [--json]\n"
     "\n"
     "Every record of one issue in both queues of this host (new, cur, done,\n"
     "failed, hold, dismissed), with kind and sequence; the half's state of\n"
@@ -41,8 +41,10 @@ static const char usage_text[] =
     "close).  Each host shows what it has.\n"
     "\n"
     "  ID             an SCF issue id, a Cartegraph Oid, or an IDField (SR-000123)\n"
-    "  --config FILE  the half's configuration (gives the spool root)\n"
-    "  --root DIR     the spool root\n"
+    "  --config FILE  the half's configuration (gives the spool root); without\n"
+    "                 --config and --root: /etc/scfgate/scf.xml or\n"
+    "                 /etc/scfgate/oms.xml, whichever exists (both: refused)\n"
+    "  --root DIR     the spool root (no configuration is read)\n"
     "  --json         one JSON document\n"
     "  --help         this text\n"
     "\n"
@@ -299,6 +301,7 @@ static void hit_json(struct jdoc *d, cJSON *o, const struct hit *h)
 int cmd_find(int argc, char **argv)
 {
 	const char *config = NULL, *root = NULL, *id = NULL;
+	char config_buf[CLI_PATH_MAX];
 	struct oms_tracked tr;
 	struct scf_view sv;
 	struct cfg *c = NULL;
@@ -336,6 +339,9 @@ int cmd_find(int argc, char **argv)
 	if (!id || !*id)
 		return cli_usage("find", "an ID is required (SCF issue id, Oid or IDField)");
 	err_clear(&e);
+	/* --root alone reads no configuration; without either, the default. */
+	if (!root && (rc = cli_config_path("find", CLI_HALF_ANY, config, config_buf, &config)) != 0)
+		return rc;
 	if (config) {
 		if (cfg_load_file(config, &c, &e) != ERR_OK)
 			return cli_fail("find", &e);

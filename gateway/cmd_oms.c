@@ -17,7 +17,7 @@
 #include "sigs.h"
 
 static const char usage_text[] =
-    "usage: scfgate oms --config FILE [--once] [--json] [--log-json]\n"
+    "usage: scfgate oms [--config FILE] [--once] [--json] [--log-json]\n"
     "                   [--concurrency N] [--window N] [--retry-ms N]\n"
     "                   [--http-timeout-ms N]\n"
     "\n"
@@ -26,7 +26,8 @@ static const char usage_text[] =
     "request created, poll the open requests and write a close record when\n"
     "one is closed.\n"
     "\n"
-    "  --config FILE    the half's configuration (root <scfgate half=\"oms\">)\n"
+    "  --config FILE    the half's configuration (root <scfgate half=\"oms\">);\n"
+    "                   default /etc/scfgate/oms.xml\n"
     "  --once           drain the outbound queue, poll once, exit 0 (records and\n"
     "                   polls that still meet temporary errors wait for the\n"
     "                   next run; exit 1 only when the half must stop)\n"
@@ -128,6 +129,7 @@ static enum err_status reload(const char *path, struct cfg **c, struct oms **o,
 int cmd_oms(int argc, char **argv)
 {
 	const char *config = NULL;
+	char config_buf[CLI_PATH_MAX];
 	int once = 0, json = 0, log_json = 0, rc = CLI_EXIT_OK;
 	struct oms_opts opts;
 	struct oms_counts counts, total;
@@ -173,8 +175,8 @@ int cmd_oms(int argc, char **argv)
 		} else
 			return cli_usage("oms", "unknown argument %s (see --help)", a);
 	}
-	if (!config)
-		return cli_usage("oms", "--config FILE is required");
+	if ((rc = cli_config_path("oms", CLI_HALF_OMS, config, config_buf, &config)) != 0)
+		return rc;
 	err_clear(&e);
 	if (cfg_load_file(config, &c, &e) != ERR_OK)
 		return cli_fail("oms", &e);

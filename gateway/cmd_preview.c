@@ -23,13 +23,15 @@
 #include "record.h"
 
 static const char usage_text[] =
-    "usage: scfgate preview --config FILE [--json] [--oid N] [--request-id TEXT]\n"
+    "usage: scfgate preview [--config FILE] [--json] [--oid N] [--request-id TEXT]\n"
     "                       (ISSUE.json | RECORD.xml)\n"
     "\n"
     "  Show what the OMS half would send to Cartegraph for one SCF issue, and\n"
     "  the messages the SCF half would post, with the templates, field map and\n"
     "  request types of FILE.  Nothing is sent and no spool is touched; FILE is\n"
-    "  checked like config check except that its files need not exist.\n"
+    "  checked like config check except that its files need not exist.  Without\n"
+    "  --config, FILE is /etc/scfgate/scf.xml or /etc/scfgate/oms.xml, whichever\n"
+    "  exists (both: refused).\n"
     "\n"
     "  ISSUE.json   one SCF issue object, as GET /issues/:id returns it or one\n"
     "               element of \"issues\" in a page fetched with details=true\n"
@@ -345,6 +347,7 @@ static enum err_status load_config(const char *path, struct cfg **c, struct err 
 int cmd_preview(int argc, char **argv)
 {
 	const char *config = NULL, *input = NULL, *rid = "PREVIEW-1";
+	char config_buf[CLI_PATH_MAX];
 	struct preview p;
 	struct cfg *c = NULL;
 	struct record *r = NULL;
@@ -382,10 +385,10 @@ int cmd_preview(int argc, char **argv)
 			input = argv[i];
 		}
 	}
-	if (!config)
-		return cli_usage("preview", "--config FILE is required");
 	if (!input)
 		return cli_usage("preview", "an ISSUE.json or RECORD.xml is required");
+	if ((got = cli_config_path("preview", CLI_HALF_ANY, config, config_buf, &config)) != 0)
+		return got;
 	err_clear(&p.e);
 	if (load_config(config, &c, &p.e) != ERR_OK)
 		return cli_fail("preview", &p.e);

@@ -15,15 +15,16 @@
 #include "sigs.h"
 
 static const char usage_text[] =
-    "usage: scfgate scf --config FILE [--once] [--json] [--log-json]\n"
-    "       scfgate scf resync --config FILE (--request-type ID | --issue ID... |\n"
+    "usage: scfgate scf [--config FILE] [--once] [--json] [--log-json]\n"
+    "       scfgate scf resync [--config FILE] (--request-type ID | --issue ID... |\n"
     "                          --since DATE) [--acknowledged] [--json]\n"
     "\n"
     "Run the SeeClickFix half: fetch new issues, comments and photos into the\n"
     "outbound spool, and write acknowledgments and closings from the inbound\n"
     "spool back to SeeClickFix.\n"
     "\n"
-    "  --config FILE  the half's configuration (root <scfgate half=\"scf\">)\n"
+    "  --config FILE  the half's configuration (root <scfgate half=\"scf\">);\n"
+    "                 default /etc/scfgate/scf.xml\n"
     "  --once         one fetch pass, then drain the inbound queue (for at most\n"
     "                 <pollSeconds> from the start of the pass), then exit\n"
     "                 (exit 1 if the pass failed; the next run repeats it)\n"
@@ -148,6 +149,7 @@ static enum err_status reload(const char *path, struct cfg **c, struct scf_half 
 int cmd_scf(int argc, char **argv)
 {
 	const char *config = NULL;
+	char config_buf[CLI_PATH_MAX];
 	int once = 0, json = 0, log_json = 0, rc = CLI_EXIT_OK;
 	struct cfg *c = NULL;
 	struct scf_half *h = NULL;
@@ -176,8 +178,8 @@ int cmd_scf(int argc, char **argv)
 		} else
 			return cli_usage("scf", "unknown argument %s (see --help)", argv[i]);
 	}
-	if (!config)
-		return cli_usage("scf", "--config FILE is required");
+	if ((rc = cli_config_path("scf", CLI_HALF_SCF, config, config_buf, &config)) != 0)
+		return rc;
 	err_clear(&e);
 	if (cfg_load_file(config, &c, &e) != ERR_OK)
 		return cli_fail("scf", &e);

@@ -15,7 +15,7 @@
 #include "scf.h"
 
 static const char usage_text[] =
-    "usage: scfgate scf resync --config FILE (--request-type ID | --issue ID... |\n"
+    "usage: scfgate scf resync [--config FILE] (--request-type ID | --issue ID... |\n"
     "                          --since DATE) [--acknowledged] [--json] [--log-json]\n"
     "\n"
     "Read the selected SeeClickFix issues regardless of the watermark and send\n"
@@ -24,7 +24,8 @@ static const char usage_text[] =
     "Issues sent before get only their comments not yet seen, so a repeat sends\n"
     "nothing.  The reopen policy applies as in a pass.\n"
     "\n"
-    "  --config FILE      the half's configuration (root <scfgate half=\"scf\">)\n"
+    "  --config FILE      the half's configuration (root <scfgate half=\"scf\">);\n"
+    "                     default /etc/scfgate/scf.xml\n"
     "  --request-type ID  the Open issues of this SCF request type\n"
     "  --issue ID...      these issues (one call each); repeat or list several\n"
     "  --since DATE       the Open issues updated since DATE (YYYY-MM-DD, UTC, or\n"
@@ -60,6 +61,7 @@ static int64_t parse_since(const char *s)
 int cmd_scf_resync(int argc, char **argv)
 {
 	const char *config = NULL;
+	char config_buf[CLI_PATH_MAX];
 	int json = 0, log_json = 0, rc = CLI_EXIT_OK, selectors = 0;
 	int64_t *ids = NULL;
 	size_t n_ids = 0;
@@ -120,10 +122,8 @@ int cmd_scf_resync(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!config) {
-		rc = cli_usage("scf resync", "--config FILE is required");
+	if ((rc = cli_config_path("scf resync", CLI_HALF_SCF, config, config_buf, &config)) != 0)
 		goto out;
-	}
 	if (selectors != 1 || (n_ids && (sel.request_type || sel.since))) {
 		rc =
 		    cli_usage("scf resync", "give exactly one of --request-type, --issue, --since");

@@ -1,6 +1,6 @@
 /*
  * cmd_spool.c: `scfgate spool ls|show|verify|stat|hold|release|retry|
- * dismiss|skip|replay|archive`.
+ * dismiss|skip|replay|archive|init`.
  *
  * Every sub-command goes through the spool library, whose operator
  * actions are single renames or marker files, so all of them are safe
@@ -12,6 +12,8 @@
  * consumes is verified with the peer's public key, a queue it produces
  * with its own key.
  */
+#include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,7 @@
 #include "spool.h"
 
 static const char usage_text[] =
-    "usage: scfgate spool SUBCOMMAND --root DIR [--queue NAME] [options]\n"
+    "usage: scfgate spool SUBCOMMAND [--config FILE | --root DIR] [--queue NAME] [options]\n"
     "\n"
     "  ls      [--dir new|cur|done|failed|hold|dismissed|all] [--json]\n"
     "          list record files in sequence order with each one's kind and\n"
@@ -68,10 +70,16 @@ static const char usage_text[] =
     "  archive --older-than DAYS --to DIR [--key FILE] [--producer ID]\n"
     "          move done records older than DAYS into a signed, verified\n"
     "          bundle in DIR (removed from done/ only after verification)\n"
+    "  init    [--config FILE]\n"
+    "          create both queues of the configuration's spool root with every\n"
+    "          sub-directory, owned like the root, mode 0750; the receiving\n"
+    "          queue's new/ writable by <transportGroup> when configured\n"
     "\n"
     "  --config FILE  the half's configuration: gives --root, the keys and,\n"
-    "                 for replay and archive, the queue the half consumes\n"
-    "  --root DIR     the spool root\n"
+    "                 for replay and archive, the queue the half consumes;\n"
+    "                 without --config and --root: /etc/scfgate/scf.xml or\n"
+    "                 /etc/scfgate/oms.xml, whichever exists\n"
+    "  --root DIR     the spool root (no configuration is read)\n"
     "  --queue NAME   outbound or inbound (ls and stat: all queues when omitted)\n"
     "  --pubkey FILE  the producing half's public key, to verify signatures\n"
     "  --json         ls, show and stat: one JSON document\n"
@@ -79,6 +87,7 @@ static const char usage_text[] =
 
 struct opts {
 	const char *config_path;
+	char config_buf[CLI_PATH_MAX];
 	struct cfg *cfg;
 	const char *root;
 	const char *key;
@@ -168,6 +177,16 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 		o->args[o->nargs++] = argv[i];
 	}
+	if (!strcmp(sub, "init") && o->root)
+		return cli_usage("spool", "init: the spool root comes from the configuration; give "
+		                          "--config FILE, not --root");
+	/* --root alone reads no configuration; without either, the default. */
+	if (!o->root) {
+		int rc = cli_config_path("spool", CLI_HALF_ANY, o->config_path, o->config_buf,
+		                         &o->config_path);
+		if (rc)
+			return rc;
+	}
 	if (o->config_path) {
 		struct err e;
 		err_clear(&e);
@@ -180,6 +199,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		return cli_usage("spool", "%s: --root DIR or --config FILE is required", sub);
 	if (o->queue && !spool_queue_valid(o->queue))
 		return cli_usage("spool", "%s: invalid queue name '%s'", sub, o->queue);
+	if (!strcmp(sub, "init"))
+		return 0; /* it makes the queues the check looks for */
 	return cli_spool_root_check("spool", sub, o->root);
 }
 
@@ -1138,6 +1159,40 @@ static int do_archive(struct opts *o)
 	return rc;
 }
 
+static int do_init(struct opts *o)
+{
+	const struct cfg_spool *s = &o->cfg->spool;
+	const char *receiving = consumed_queue(o->cfg);
+	struct group *g = NULL;
+	gid_t gid;
+	struct err e;
+
+	if (o->nargs || o->queue)
+		return cli_usage("spool", "init: takes only --config FILE");
+	if (s->transport_group) {
+		errno = 0;
+		if (!(g = getgrnam(s->transport_group)))
+			return cli_usage(
+			    "spool", "init: <transportGroup> %s is not a group on this host%s%s",
+			    s->transport_group, errno ? ": " : "", errno ? strerror(errno) : "");
+		gid = g->gr_gid;
+	}
+	err_clear(&e);
+	if (spool_root_init(o->root, receiving, g ? &gid : NULL, &e) != ERR_OK)
+		return cli_fail("spool", &e);
+	if (g)
+		printf(
+		    "%s: outbound/ and inbound/ ready; %s/new/ (the receiving queue) writable by "
+		    "group %s (mode 2770)\n",
+		    o->root, receiving, s->transport_group);
+	else
+		printf(
+		    "%s: outbound/ and inbound/ ready; %s/new/ (the receiving queue) writable by "
+		    "the owner only (no <transportGroup>)\n",
+		    o->root, receiving);
+	return CLI_EXIT_OK;
+}
+
 int cmd_spool(int argc, char **argv)
 {
 	struct opts o;
@@ -1158,7 +1213,7 @@ int cmd_spool(int argc, char **argv)
 	if (strcmp(sub, "ls") && strcmp(sub, "show") && strcmp(sub, "verify") &&
 	    strcmp(sub, "stat") && strcmp(sub, "hold") && strcmp(sub, "release") &&
 	    strcmp(sub, "retry") && strcmp(sub, "skip") && strcmp(sub, "replay") &&
-	    strcmp(sub, "archive") && strcmp(sub, "dismiss"))
+	    strcmp(sub, "archive") && strcmp(sub, "dismiss") && strcmp(sub, "init"))
 		return cli_usage("spool", "unknown sub-command '%s' (see --help)", sub);
 	rc = parse(argc - 1, argv + 1, &o);
 	if (rc)
@@ -1183,6 +1238,8 @@ int cmd_spool(int argc, char **argv)
 		rc = do_replay(&o);
 	else if (!strcmp(sub, "archive"))
 		rc = do_archive(&o);
+	else if (!strcmp(sub, "init"))
+		rc = do_init(&o);
 	else
 		rc = do_skip(&o);
 out:

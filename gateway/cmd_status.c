@@ -10,7 +10,7 @@
 #include "status.h"
 
 static const char usage_text[] =
-    "usage: scfgate status --config FILE [--json]\n"
+    "usage: scfgate status [--config FILE] [--json]\n"
     "\n"
     "Show the state of one half (the configuration says which): for the\n"
     "outbound and inbound queues the records per sub-directory, the age of\n"
@@ -22,7 +22,8 @@ static const char usage_text[] =
     "attempt, a record stuck in new/ and what blocks it, a recorded fatal stop.\n"
     "Safe while the half runs.\n"
     "\n"
-    "  --config FILE  the half's configuration\n"
+    "  --config FILE  the half's configuration; default /etc/scfgate/scf.xml or\n"
+    "                 /etc/scfgate/oms.xml, whichever exists (both: refused)\n"
     "  --json         one JSON document instead of text\n"
     "\n"
     "The last line is a one-line summary.  Exit 0 when healthy, 1 when\n"
@@ -34,6 +35,7 @@ static const char usage_text[] =
 int cmd_status(int argc, char **argv)
 {
 	const char *config = NULL;
+	char config_buf[CLI_PATH_MAX];
 	int json = 0, rc;
 	struct status_report *r = NULL;
 	struct buf out;
@@ -56,8 +58,8 @@ int cmd_status(int argc, char **argv)
 		} else
 			return cli_usage("status", "unknown argument %s (see --help)", argv[i]);
 	}
-	if (!config)
-		return cli_usage("status", "--config FILE is required");
+	if ((rc = cli_config_path("status", CLI_HALF_ANY, config, config_buf, &config)) != 0)
+		return rc;
 	buf_init(&out, 0);
 	err_clear(&e);
 	if (cfg_load_file(config, &c, &e) != ERR_OK) {

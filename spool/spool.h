@@ -162,6 +162,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "buf.h"
@@ -195,6 +196,23 @@ int spool_queue_valid(const char *s);
 
 /* Create root/queue and its sub-directories if missing (mode 0750). */
 enum err_status spool_queue_init(const char *root, const char *queue, struct err *e);
+
+/* The layout of a spool root for the half that consumes `receiving`
+ * (`scfgate spool init`): both queues (outbound, inbound) with every
+ * sub-directory, and the root's state/.  Every directory it creates or
+ * finds gets the owner and group of the root and mode 0750, except that
+ * with transport_gid (NULL: none) the receiving queue directory gets that
+ * group (mode 0750, so the transport may enter it) and its new/ that
+ * group and mode 02770 (the transport may write; what it writes keeps
+ * the group).  Idempotent: a second run changes nothing, and brings a
+ * directory whose owner or mode drifted back.
+ * Refused (ERR_FATAL, nothing changed): a root that does not exist, is a
+ * symbolic link or not a directory, or holds anything but outbound/,
+ * inbound/, state/ and lost+found/ (not a spool root).  A queue or
+ * sub-directory that is a symbolic link or not a directory stops it
+ * there (ERR_FATAL naming it; what came before stays done). */
+enum err_status spool_root_init(const char *root, const char *receiving, const gid_t *transport_gid,
+                                struct err *e);
 
 /* root/queue/<dir>[/name] into out (SPOOL_PATH_MAX); ERR_PERM if too long. */
 enum err_status spool_path(char out[SPOOL_PATH_MAX], const char *root, const char *queue,

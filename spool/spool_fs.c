@@ -4,6 +4,7 @@
  */
 #include "spool_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -138,6 +139,103 @@ enum err_status spool_queue_init(const char *root, const char *queue, struct err
 	st = spool_q_init(q, root, queue, 1, e);
 	free(q);
 	return st;
+}
+
+/* One directory of spool_root_init: created if missing, never followed
+ * through a symbolic link, then given its owner, group and mode (chown
+ * first: it clears the set-group-id bit). */
+static enum err_status layout_dir(const char *path, uid_t uid, gid_t gid, mode_t mode,
+                                  struct err *e)
+{
+	enum err_status st = ERR_OK;
+	int fd;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return err_errno(e, ERR_FATAL, errno, "%s: mkdir", path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return err_set(e, ERR_FATAL,
+			               "%s: exists and is a symbolic link or not a directory",
+			               path);
+		return err_errno(e, ERR_FATAL, errno, "%s: open", path);
+	}
+	if (fchown(fd, uid, gid) != 0)
+		st = err_errno(e, ERR_FATAL, errno, "%s: chown to %ld:%ld", path, (long)uid,
+		               (long)gid);
+	else if (fchmod(fd, mode) != 0)
+		st = err_errno(e, ERR_FATAL, errno, "%s: chmod %04o", path, (unsigned)mode);
+	close(fd);
+	return st;
+}
+
+/* Every entry of root is one a spool root holds; else ERR_FATAL naming
+ * the first stranger (a mistyped <root> must not fill /var or $HOME). */
+static enum err_status layout_root_check(const char *root, struct err *e)
+{
+	static const char *const known[] = {".",       "..",    "outbound",
+	                                    "inbound", "state", "lost+found"};
+	enum err_status st = ERR_OK;
+	struct dirent *d;
+	DIR *dir = opendir(root);
+
+	if (!dir)
+		return err_errno(e, ERR_FATAL, errno, "%s: opendir", root);
+	while (st == ERR_OK && (d = readdir(dir)) != NULL) {
+		size_t i = 0;
+		while (i < sizeof(known) / sizeof(known[0]) && strcmp(d->d_name, known[i]) != 0)
+			i++;
+		if (i == sizeof(known) / sizeof(known[0]))
+			st = err_set(
+			    e, ERR_FATAL,
+			    "%s is not a spool root: it holds '%.64s' (a spool root holds only "
+			    "outbound/, inbound/ and state/); nothing was changed",
+			    root, d->d_name);
+	}
+	closedir(dir);
+	return st;
+}
+
+enum err_status spool_root_init(const char *root, const char *receiving, const gid_t *transport_gid,
+                                struct err *e)
+{
+	static const char *const queues[] = {"outbound", "inbound"};
+	char qdir[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
+	enum err_status st;
+	struct stat sb;
+
+	if (!spool_queue_valid(receiving))
+		return err_set(e, ERR_PERM, "invalid queue name '%s'", receiving ? receiving : "");
+	if (lstat(root, &sb) != 0)
+		return err_errno(e, ERR_FATAL, errno, "%s: the spool root", root);
+	if (S_ISLNK(sb.st_mode))
+		return err_set(e, ERR_FATAL,
+		               "%s is a symbolic link: give the real directory as the spool root",
+		               root);
+	if (!S_ISDIR(sb.st_mode))
+		return err_set(e, ERR_FATAL, "%s is not a directory", root);
+	if ((st = layout_root_check(root, e)) != ERR_OK)
+		return st;
+	if ((st = spool_join(path, root, "state", e)) != ERR_OK ||
+	    (st = layout_dir(path, sb.st_uid, sb.st_gid, 0750, e)) != ERR_OK)
+		return st;
+	for (size_t q = 0; q < sizeof(queues) / sizeof(queues[0]); q++) {
+		int recv = strcmp(queues[q], receiving) == 0;
+		gid_t qgid = recv && transport_gid ? *transport_gid : sb.st_gid;
+
+		if ((st = spool_join(qdir, root, queues[q], e)) != ERR_OK ||
+		    (st = layout_dir(qdir, sb.st_uid, qgid, 0750, e)) != ERR_OK)
+			return st;
+		for (int i = 0; i < SPOOL_NDIRS; i++) {
+			int shared = recv && transport_gid && i == SPOOL_NEW;
+
+			if ((st = spool_join(path, qdir, dir_names[i], e)) != ERR_OK ||
+			    (st = layout_dir(path, sb.st_uid, shared ? *transport_gid : sb.st_gid,
+			                     shared ? 02770 : 0750, e)) != ERR_OK)
+				return st;
+		}
+	}
+	return ERR_OK;
 }
 
 enum err_status spool_path(char out[SPOOL_PATH_MAX], const char *root, const char *queue,

@@ -58,7 +58,7 @@ union() { # CMD SUB...
 	shift
 	for s in "$@"; do offered "scfgate $c $s --"; done | sort -u
 }
-for spec in "spool ls show verify stat hold release retry dismiss skip replay archive" \
+for spec in "spool ls show verify stat hold release retry dismiss skip replay archive init" \
 	"bundle export verify list import ack prune" "config check example import-csv"; do
 	set -- $spec
 	c=$1
@@ -91,4 +91,10 @@ printf '<scfgate half="oms">\n  <spool>\n    <root>%s</root>\n  </spool>\n</scfg
 [ "$(offered "scfgate spool release --config $work/oms.xml ")" = 00000000000000000003-oms.xml ] ||
 	fail "release with --config offers $(offered "scfgate spool release --config $work/oms.xml ")"
 has "scfgate spool show --root $root " 00000000000000000007-scf.xml 00000000000000000005-scf.xml 00000000000000000003-oms.xml
-echo "ok - record names from --root and from the <root> of --config, per sub-directory"
+# Neither --root nor --config: the default configuration's root, when one
+# of the two defaults exists (as scfgate itself decides).
+mkdir -p "$work/etc"
+cp "$work/oms.xml" "$work/etc/oms.xml"
+[ "$(SCFGATE_CONFIG_DIR=$work/etc offered "scfgate spool release ")" = 00000000000000000003-oms.xml ] ||
+	fail "release with the default configuration offers $(SCFGATE_CONFIG_DIR=$work/etc offered "scfgate spool release ")"
+echo "ok - record names from --root, from the <root> of --config and of the default, per sub-directory"

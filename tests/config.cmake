@@ -28,3 +28,16 @@ scfgate_unit_test(test_jdoc ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jdoc.c)
 add_test(NAME preview_cli
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/preview_test.sh $<TARGET_FILE:scfgate>
                  ${CMAKE_CURRENT_SOURCE_DIR}/data)
+
+# The default configurations (/etc/scfgate/scf.xml and oms.xml, here under
+# SCFGATE_CONFIG_DIR): every command family without --config, the refusal
+# when both exist, and bundle --config between two hosts.
+add_test(NAME default_config_paths
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/default_paths_test.sh
+                 $<TARGET_FILE:scfgate> ${CMAKE_SOURCE_DIR})
+
+# `scfgate spool init`: both queues with owners and modes, the transport
+# group's new/, idempotence, and the roots it refuses.
+add_test(NAME spool_init_cli
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/spool_init_test.sh
+                 $<TARGET_FILE:scfgate> ${CMAKE_SOURCE_DIR})

@@ -31,9 +31,12 @@ expect() {
 e2e_start_sims 25
 e2e_make_halves 10 10 3 6
 
-expect 2 "scfgate status: --config FILE is required" "usage: no config" --
+mkdir -p "$work/noetc"
+SCFGATE_CONFIG_DIR="$work/noetc" expect 2 \
+	"scfgate status: no --config, and neither $work/noetc/scf.xml nor $work/noetc/oms.xml exists" \
+	"usage: no config and no default" --
 expect 2 "scfgate status: unknown argument --bogus" "usage: unknown argument" -- --bogus
-expect 0 "usage: scfgate status --config FILE" "--help" -- --help
+expect 0 "usage: scfgate status \[--config FILE\]" "--help" -- --help
 expect 1 "scfgate status: " "unreadable configuration fails with one line" -- --config "$work/none.xml"
 
 mkdir -p "$work/fresh-root"

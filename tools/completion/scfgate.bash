@@ -1,6 +1,8 @@
 # bash completion for scfgate(1): commands, sub-commands, options, queue
 # names, spool directories and record names.  Record names come from the
-# spool root given on the line (--root DIR, or the <root> of --config FILE).
+# spool root given on the line (--root DIR, or the <root> of --config FILE),
+# else from the default configuration scfgate would read: the one of
+# ${SCFGATE_CONFIG_DIR:-/etc/scfgate}/scf.xml and oms.xml that exists.
 # Installed as /usr/share/bash-completion/completions/scfgate.
 
 _scfgate_root()
@@ -12,6 +14,11 @@ _scfgate_root()
 		--config) cfg=${COMP_WORDS[i + 1]} ;;
 		esac
 	done
+	if [ -z "$cfg" ]; then
+		local d=${SCFGATE_CONFIG_DIR:-/etc/scfgate}
+		if [ -r "$d/scf.xml" ] && [ ! -e "$d/oms.xml" ]; then cfg=$d/scf.xml; fi
+		if [ -r "$d/oms.xml" ] && [ ! -e "$d/scf.xml" ]; then cfg=$d/oms.xml; fi
+	fi
 	[ -n "$cfg" ] && [ -r "$cfg" ] &&
 		sed -n 's|.*<root>[[:space:]]*\([^<[:space:]]*\)[[:space:]]*</root>.*|\1|p' "$cfg" | head -n 1
 }
@@ -101,7 +108,7 @@ _scfgate()
 			COMPREPLY=($(compgen -W 'check example import-csv --help' -- "$cur")); return
 		fi
 		case $sub in
-		check) opts='--json --online' ;;
+		check) opts='--config --json --online' ;;
 		example) opts='--half' ;;
 		*) opts= ;;
 		esac
@@ -110,7 +117,7 @@ _scfgate()
 		fi ;;
 	spool)
 		if [ "$COMP_CWORD" -eq 2 ]; then
-			COMPREPLY=($(compgen -W 'ls show verify stat hold release retry dismiss skip replay archive --help' -- "$cur"))
+			COMPREPLY=($(compgen -W 'ls show verify stat hold release retry dismiss skip replay archive init --help' -- "$cur"))
 			return
 		fi
 		opts='--config --root --queue --help'
@@ -124,6 +131,7 @@ _scfgate()
 		skip) opts+=' --producer --through --gap' ;;
 		replay) opts+=' --from --to' ;;
 		archive) opts+=' --older-than --to --key --producer' ;;
+		init) opts='--config --help' ;;
 		esac
 		if [[ $cur != -* ]]; then
 			case $sub in
@@ -140,12 +148,12 @@ _scfgate()
 			COMPREPLY=($(compgen -W 'export verify list import ack prune --help' -- "$cur")); return
 		fi
 		case $sub in
-		export) opts='--root --queue --key --from --to --done --signer --record-pubkey --out' ;;
-		verify) opts='--pubkey --record-pubkey --json' ;;
-		list) opts='--pubkey --json' ;;
-		import) opts='--root --queue --pubkey --record-pubkey --max-entry-bytes --max-entries --max-total-bytes' ;;
-		ack) opts='--root --queue --key --signer --out' ;;
-		prune) opts='--root --queue --pubkey' ;;
+		export) opts='--config --root --queue --key --from --to --done --signer --record-pubkey --out' ;;
+		verify) opts='--config --pubkey --record-pubkey --json' ;;
+		list) opts='--config --pubkey --json' ;;
+		import) opts='--config --root --queue --pubkey --record-pubkey --max-entry-bytes --max-entries --max-total-bytes' ;;
+		ack) opts='--config --root --queue --key --signer --out' ;;
+		prune) opts='--config --root --queue --pubkey' ;;
 		esac
 		if [[ $cur != -* ]]; then
 			compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return

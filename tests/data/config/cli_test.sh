@@ -115,8 +115,9 @@ sed -e "s#$dir/none.pem#$dir/ca.pem#" "$dir/oms/ca.xml" >"$dir/oms/ca2.xml"
 "$bin" config check "$dir/oms/ca2.xml" >"$dir/out" 2>"$dir/err" || fail "caFile: $(cat "$dir/err")"
 grep -q "CA file: $dir/ca.pem" "$dir/out" || fail "check output lacks the CA file"
 
-# bad usage: exit 2, one line
-"$bin" config check >/dev/null 2>"$dir/err"
+# bad usage: exit 2, one line (no FILE and no default configuration)
+mkdir "$dir/noetc"
+SCFGATE_CONFIG_DIR="$dir/noetc" "$bin" config check >/dev/null 2>"$dir/err"
 [ $? -eq 2 ] || fail "usage did not exit 2"
 [ "$(wc -l <"$dir/err")" -eq 1 ] || fail "usage error is not one line"
 "$bin" config example --half xyz >/dev/null 2>&1

@@ -150,6 +150,6 @@ grep -q "bad.xml:22: description: unknown placeholder {questoins}" "$dir/err" ||
 "$bin" preview --config "$dir/oms.xml" --oid 0 "$data/scf/real_2026_20980365_details.json" \
 	>/dev/null 2>&1
 [ $? -eq 2 ] || fail "--oid 0 did not exit 2"
-"$bin" preview --help | grep -q "scfgate preview --config FILE" || fail "--help"
+"$bin" preview --help | grep -q "scfgate preview \[--config FILE\]" || fail "--help"
 "$bin" --help | grep -q "preview" || fail "scfgate --help lacks preview"
 echo ok
