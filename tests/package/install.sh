@@ -40,6 +40,11 @@ check /usr/bin/scf-sim 755
 check /usr/bin/geo-sim 755
 check /lib/systemd/system/scfgate-scf.service 644
 check /lib/systemd/system/scfgate-oms.service 644
+for h in scf oms; do
+	check "/lib/systemd/system/scfgate-$h@.service" 644
+	check "/lib/systemd/system/scfgate-$h-once@.service" 644
+	check "/lib/systemd/system/scfgate-$h@.timer" 644
+done
 check /usr/lib/sysusers.d/scfgate.conf 644
 check /usr/lib/tmpfiles.d/scfgate.conf 644
 check /usr/share/doc/scfgate/examples/scf.xml 644
@@ -89,10 +94,19 @@ for h in scf oms; do
 		fail "postinst enables scfgate-$h.service on installation"
 done
 if grep -q 'new installations run enable' "$post"; then fail "postinst enables a unit"; fi
+# The templates (one instance per organization) and the timers are the
+# operator's to enable, for each organization: no maintainer script
+# names them.
+for s in postinst prerm postrm; do
+	[ -f "$work/control/$s" ] || continue
+	if grep -qE 'scfgate-(scf|oms)(-once)?@' "$work/control/$s"; then
+		fail "$s acts on a templated unit"
+	fi
+done
 grep -q '_dh_action=restart' "$post" || fail "postinst does not restart the units on upgrade"
 grep -q "deb-systemd-invoke stop .*scfgate-oms.service.*scfgate-scf.service" "$work/control/prerm" ||
 	fail "prerm does not stop the units on removal"
-ok "maintainer scripts: user before spool, units not enabled, restarted on upgrade, stopped on removal"
+ok "maintainer scripts: user before spool, units not enabled, restarted on upgrade, stopped on removal, templates untouched"
 
 # The sysusers.d and tmpfiles.d entries, applied to the unpacked root.
 mkdir -p "$root/etc"
@@ -118,6 +132,10 @@ for h in scf oms; do
 	unit=$root/lib/systemd/system/scfgate-$h.service
 	grep -qx "ExecStart=/usr/bin/scfgate $h --config /etc/scfgate/$h.xml" "$unit" ||
 		fail "scfgate-$h.service: ExecStart"
+	grep -qx "ExecStart=/usr/bin/scfgate $h --config /etc/scfgate/%i/$h.xml" \
+		"$root/lib/systemd/system/scfgate-$h@.service" || fail "scfgate-$h@.service: ExecStart"
+	grep -qx "ExecStart=/usr/bin/scfgate $h --once --config /etc/scfgate/%i/$h.xml" \
+		"$root/lib/systemd/system/scfgate-$h-once@.service" || fail "scfgate-$h-once@.service: ExecStart"
 done
 if command -v systemd-analyze >/dev/null; then
 	# Verified against this host's systemd (the unpacked root has no
@@ -126,15 +144,20 @@ if command -v systemd-analyze >/dev/null; then
 	# here; the ExecStart= lines themselves were checked above.
 	# Documentation= names the package's own pages, checked above too.
 	mkdir -p "$work/units"
+	# The templates as the instance riverton (one organization).
 	for h in scf oms; do
-		sed "s|^ExecStart=/usr/bin/scfgate |ExecStart=$root/usr/bin/scfgate |" \
-			"$root/lib/systemd/system/scfgate-$h.service" >"$work/units/scfgate-$h.service"
+		for u in "scfgate-$h.service" "scfgate-$h@.service=scfgate-$h@riverton.service" \
+			"scfgate-$h-once@.service=scfgate-$h-once@riverton.service" \
+			"scfgate-$h@.timer=scfgate-$h@riverton.timer"; do
+			src=${u%%=*} dst=${u#*=}
+			sed "s|^ExecStart=/usr/bin/scfgate |ExecStart=$root/usr/bin/scfgate |" \
+				"$root/lib/systemd/system/$src" >"$work/units/$dst"
+		done
 	done
-	systemd-analyze verify --man=no "$work/units/scfgate-scf.service" \
-		"$work/units/scfgate-oms.service" >"$work/verify" 2>&1 ||
+	systemd-analyze verify --man=no "$work"/units/* >"$work/verify" 2>&1 ||
 		{ cat "$work/verify" >&2; fail "systemd-analyze verify"; }
 	[ ! -s "$work/verify" ] || { cat "$work/verify" >&2; fail "systemd-analyze verify warns"; }
-	ok "systemd-analyze verify: both units"
+	ok "systemd-analyze verify: $(ls "$work/units" | wc -l) units ($(cd "$work/units" && echo *))"
 else
 	echo "# systemd-analyze is not installed: units not verified"
 fi
