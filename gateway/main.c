@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"config", cmd_config, "check, print and convert the configuration"},
     {"keygen", cmd_keygen, "make a half's Ed25519 key pair"},
     {"preview", cmd_preview, "show what would be sent for a saved SCF issue or record"},
+    {"transfer", cmd_transfer, "move records to and from the peer's host over SFTP"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,220 @@
+#!/bin/sh
+# transfer_sftp.sh SCFGATE SRCDIR: `scfgate transfer` against a real
+# OpenSSH server (sshd with internal-sftp) started on a loopback port as
+# the current user, with a throw-away host key and an authorized key.
+#   - pull: every record of the remote outbound/new/ arrives in the local
+#     outbound/new/ byte-identical, once, and is removed remotely; a FIFO,
+#     a symbolic link, an oversized file, a hostile name (with a line
+#     break) and a directory under record names are left alone and logged
+#   - push: every record of the local inbound/new/ arrives in the remote
+#     inbound/new/ byte-identical and is moved to the local sent/; nothing
+#     is left in the remote tmp/
+#   - a copy already in local new/ counts as a duplicate and is removed
+#     remotely
+#   - a wrong pinned host key is refused before anything moves
+# Exit 77 (skipped) only when no sshd is installed; an sshd that does not
+# start is a failure.
+set -u
+SCFGATE=$1
+SRC=$2
+T=$(mktemp -d /tmp/scfgate-transfer.XXXXXX)
+SSHD_PID=
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$T/sshd.log" ] && sed 's/^/sshd: /' "$T/sshd.log" >&2
+	[ -f "$T/log" ] && sed 's/^/transfer: /' "$T/log" >&2
+	exit 1
+}
+cleanup() {
+	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+SSHD=/usr/sbin/sshd
+if [ ! -x "$SSHD" ]; then
+	echo "SKIP: $SSHD not installed (tools/run setup installs openssh-server)" >&2
+	exit 77
+fi
+# sshd insists on its privilege separation directory when started as root
+if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
+	mkdir -p -m 0755 /run/sshd || fail "cannot make /run/sshd"
+fi
+
+cd "$T" || exit 1
+ssh-keygen -q -t ed25519 -N '' -C host -f host_key || fail "ssh-keygen host"
+ssh-keygen -q -t ed25519 -N '' -C other -f other_key || fail "ssh-keygen other"
+ssh-keygen -q -t ed25519 -N '' -C user -f user_key || fail "ssh-keygen user"
+cp user_key.pub authorized_keys && chmod 600 authorized_keys user_key
+FP=$(ssh-keygen -lf host_key.pub | awk '{print $2}')
+BADFP=$(ssh-keygen -lf other_key.pub | awk '{print $2}')
+USER_NAME=$(id -un)
+
+# a free loopback port
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >sshd_config <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $T/host_key
+AuthorizedKeysFile $T/authorized_keys
+PidFile $T/sshd.pid
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+Subsystem sftp internal-sftp
+LogLevel ERROR
+EOF
+"$SSHD" -D -e -f "$T/sshd_config" >"$T/sshd.log" 2>&1 &
+SSHD_PID=$!
+i=0
+while ! python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
+	i=$((i + 1))
+	kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
+	[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
+	sleep 0.1
+done
+
+# the local spool (this host) and the remote queues (the peer's spool)
+mkdir -p local remote/outbound/new remote/outbound/tmp remote/inbound/new remote/inbound/tmp
+cp "$SRC/tests/data/keys/test-oms.key" oms.key && chmod 600 oms.key
+echo "user:secret" >cg.cred && chmod 600 cg.cred
+
+config() { # $1 = the pinned fingerprint, $2 = file
+	cat >"$2" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<scfgate half="oms" version="1">
+  <spool>
+    <root>$T/local</root>
+    <producer>oms</producer>
+    <privateKey>$T/oms.key</privateKey>
+    <peerPublicKey>$SRC/tests/data/keys/test-scf.pub</peerPublicKey>
+  </spool>
+  <cartegraph>
+    <baseUrl>http://127.0.0.1:1/x</baseUrl>
+    <credentials>$T/cg.cred</credentials>
+  </cartegraph>
+  <requestTypes>
+    <requestType id="1" title="Pothole" remoteId="Pothole"/>
+  </requestTypes>
+  <transfer>
+    <host>127.0.0.1</host>
+    <port>$PORT</port>
+    <user>$USER_NAME</user>
+    <privateKey>$T/user_key</privateKey>
+    <hostKeySha256>$1</hostKeySha256>
+    <timeoutSeconds>10</timeoutSeconds>
+    <queue name="outbound" direction="pull" remoteDir="$T/remote/outbound"/>
+    <queue name="inbound" direction="push" remoteDir="$T/remote/inbound" sentRetentionDays="3"/>
+  </transfer>
+</scfgate>
+EOF
+}
+config "$FP" good.xml
+config "$BADFP" bad.xml
+"$SCFGATE" config check good.xml >/dev/null || fail "config check good.xml"
+
+# remote outbound: 30 records of varied sizes and content, plus the traps
+n=1
+while [ $n -le 30 ]; do
+	name=$(printf '%020d-scf.xml' $n)
+	head -c $((n * 977 + 1)) /dev/urandom >"remote/outbound/new/$name"
+	n=$((n + 1))
+done
+mkdir -p expect_out && cp remote/outbound/new/* expect_out/
+mkfifo "remote/outbound/new/$(printf '%020d-scf.xml' 101)"
+ln -s /etc/passwd "remote/outbound/new/$(printf '%020d-scf.xml' 102)"
+head -c $((4 * 1024 * 1024 + 1)) /dev/zero >"remote/outbound/new/$(printf '%020d-scf.xml' 103)"
+mkdir "remote/outbound/new/$(printf '%020d-scf.xml' 104)"
+hostile="junk
+-rw-r--r--    1 u g 5 Dec  6 08:41 $(printf '%020d-scf.xml' 105)"
+printf 'evil' >"remote/outbound/new/$hostile"
+ln -s "$(printf '%020d-scf.xml' 105)" "remote/outbound/new/link"
+# a forged line for a record that is not there at all
+hostile2="junk2
+-rw-r--r--    1 u g 5 Dec  6 08:41 $(printf '%020d-scf.xml' 106)"
+printf 'evil' >"remote/outbound/new/$hostile2"
+printf 'x' >"remote/outbound/new/notarecord.txt"
+# the same record already here: a duplicate, removed remotely
+mkdir -p local/outbound/new
+cp "remote/outbound/new/$(printf '%020d-scf.xml' 7)" local/outbound/new/
+
+# local inbound: 20 records to push
+mkdir -p local/inbound/new expect_in
+n=1
+while [ $n -le 20 ]; do
+	name=$(printf '%020d-oms.xml' $n)
+	head -c $((n * 1531 + 3)) /dev/urandom >"local/inbound/new/$name"
+	n=$((n + 1))
+done
+cp local/inbound/new/* expect_in/
+
+# a wrong pinned host key: refused, nothing moves
+"$SCFGATE" transfer --config bad.xml --once >"$T/log" 2>&1 && fail "a wrong host key was accepted"
+grep -q "host key does not match the pinned key" "$T/log" || fail "no clear host key error"
+[ "$(ls remote/inbound/new | wc -l)" -eq 0 ] || fail "pushed despite a wrong host key"
+[ "$(ls local/outbound/new | wc -l)" -eq 1 ] || fail "pulled despite a wrong host key"
+
+start=$(date +%s)
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "transfer --once failed"
+cp "$T/log" "$T/log.first"
+echo "transfer took $(($(date +%s) - start)) s" >&2
+
+# pull: byte-identical, once, removed remotely
+for f in expect_out/*; do
+	b=${f#expect_out/}
+	cmp -s "$f" "local/outbound/new/$b" || fail "pulled $b differs or is missing"
+	[ -e "remote/outbound/new/$b" ] && fail "pulled $b still on the remote"
+done
+[ "$(ls local/outbound/new | wc -l)" -eq 30 ] || fail "local outbound/new has $(ls local/outbound/new | wc -l) files, not 30"
+ls local/outbound/tmp | grep -q . && fail "local outbound/tmp not empty"
+# the traps: all still there, none pulled, each reported
+for s in 101 102 103 104; do
+	name=$(printf '%020d-scf.xml' $s)
+	[ -e "remote/outbound/new/$name" ] || [ -L "remote/outbound/new/$name" ] || fail "remote $name was touched"
+	[ -e "local/outbound/new/$name" ] && fail "$name was pulled"
+done
+[ -e "remote/outbound/new/$hostile" ] || fail "the hostile name was touched"
+[ -e "local/outbound/new/$(printf '%020d-scf.xml' 105)" ] && fail "a forged listing line was pulled"
+[ -e remote/outbound/new/notarecord.txt ] || fail "notarecord.txt was touched"
+grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000103-scf.xml".*over the record size limit' "$T/log" || fail "oversized file not reported"
+grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*prw.*00000000000000000101-scf.xml' "$T/log" || fail "FIFO not reported"
+grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*lrw.*00000000000000000102-scf.xml' "$T/log" || fail "symlink not reported"
+grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000105-scf.xml"' "$T/log" || fail "forged line not reported"
+grep -q 'event=transfer_left_alone queue=outbound name=00000000000000000106-scf.xml why="listed, but not there to download"' "$T/log" || fail "a forged line of an absent name not reported"
+grep -q 'event=transfer_pass queue=outbound direction=pull moved=29 duplicates=1 left_alone=10 failed=0 ' "$T/log" || fail "pull counts wrong"
+
+# push: byte-identical in the remote new/, local moved to sent/
+for f in expect_in/*; do
+	b=${f#expect_in/}
+	cmp -s "$f" "remote/inbound/new/$b" || fail "pushed $b differs or is missing"
+	cmp -s "$f" "local/inbound/sent/$b" || fail "pushed $b not in sent/"
+	[ -e "local/inbound/new/$b" ] && fail "pushed $b still in new/"
+done
+[ "$(ls remote/inbound/new | wc -l)" -eq 20 ] || fail "remote inbound/new count"
+ls remote/inbound/tmp | grep -q . && fail "remote inbound/tmp not empty"
+grep -q 'event=transfer_pass queue=inbound direction=push moved=20 duplicates=0 left_alone=0 failed=0' "$T/log" || fail "push counts wrong"
+
+# a re-send of a record still waiting remotely: the server refuses to
+# replace it, the record stays in new/ and the pass fails; once the
+# consumer took the first copy, it goes through (a duplicate there)
+name=$(printf '%020d-oms.xml' 5)
+mv "local/inbound/sent/$name" local/inbound/new/
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 && fail "a re-send onto a waiting copy succeeded"
+[ -e "local/inbound/new/$name" ] || fail "a refused re-send left new/"
+ls remote/inbound/tmp | grep -q . && fail "a refused upload left remote tmp/ files"
+rm "remote/inbound/new/$name"
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "the re-send failed"
+cmp -s "expect_in/$name" "remote/inbound/new/$name" || fail "re-sent $name differs"
+[ -e "local/inbound/sent/$name" ] || fail "re-sent $name not in sent/"
+
+# sent/ retention: a file sent 4 days ago goes, one sent now stays
+touch -d '4 days ago' "local/inbound/sent/$(printf '%020d-oms.xml' 1)"
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "third pass failed"
+[ -e "local/inbound/sent/$(printf '%020d-oms.xml' 1)" ] && fail "sent/ retention did not expire"
+[ -e "local/inbound/sent/$(printf '%020d-oms.xml' 2)" ] || fail "sent/ retention removed a fresh file"
+grep -q 'direction=push moved=0 .*expired=1' "$T/log" || fail "expired count"
+
+echo "transfer_sftp: ok"
+exit 0
