@@ -11,7 +11,9 @@
 #     is left in the remote tmp/
 #   - a copy already in local new/ counts as a duplicate and is removed
 #     remotely
-#   - a wrong pinned host key is refused before anything moves
+#   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
+#     anything moves; the right one in a known_hosts file is accepted
+#   - sent/ retention removes what was sent longer ago
 # Exit 77 (skipped) only when no sshd is installed; an sshd that does not
 # start is a failure.
 set -u
@@ -113,6 +115,11 @@ EOF
 }
 config "$FP" good.xml
 config "$BADFP" bad.xml
+# the same pinned by a known_hosts file (port other than 22: [host]:port)
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 host_key.pub)" >known_good
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 other_key.pub)" >known_bad
+sed "s|<hostKeySha256>.*</hostKeySha256>|<knownHosts>$T/known_good</knownHosts>|" good.xml >kh_good.xml
+sed "s|<hostKeySha256>.*</hostKeySha256>|<knownHosts>$T/known_bad</knownHosts>|" good.xml >kh_bad.xml
 "$SCFGATE" config check good.xml >/dev/null || fail "config check good.xml"
 
 # remote outbound: 30 records of varied sizes and content, plus the traps
@@ -155,6 +162,10 @@ cp local/inbound/new/* expect_in/
 grep -q "host key does not match the pinned key" "$T/log" || fail "no clear host key error"
 [ "$(ls remote/inbound/new | wc -l)" -eq 0 ] || fail "pushed despite a wrong host key"
 [ "$(ls local/outbound/new | wc -l)" -eq 1 ] || fail "pulled despite a wrong host key"
+"$SCFGATE" transfer --config kh_bad.xml --once >"$T/log" 2>&1 && fail "a host key not in known_hosts was accepted"
+grep -q "host key does not match the pinned key" "$T/log" || fail "no clear host key error (known_hosts)"
+[ "$(ls remote/inbound/new | wc -l)" -eq 0 ] || fail "pushed despite a wrong known_hosts"
+[ "$(ls local/outbound/new | wc -l)" -eq 1 ] || fail "pulled despite a wrong known_hosts"
 
 start=$(date +%s)
 "$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "transfer --once failed"
@@ -211,10 +222,26 @@ cmp -s "expect_in/$name" "remote/inbound/new/$name" || fail "re-sent $name diffe
 
 # sent/ retention: a file sent 4 days ago goes, one sent now stays
 touch -d '4 days ago' "local/inbound/sent/$(printf '%020d-oms.xml' 1)"
-"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "third pass failed"
+"$SCFGATE" transfer --config kh_good.xml --once >"$T/log" 2>&1 || fail "third pass failed"
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 1)" ] && fail "sent/ retention did not expire"
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 2)" ] || fail "sent/ retention removed a fresh file"
 grep -q 'direction=push moved=0 .*expired=1' "$T/log" || fail "expired count"
+
+# daemon mode: the first pass at once, then SIGTERM ends it cleanly
+name=$(printf '%020d-oms.xml' 21)
+head -c 5000 /dev/urandom >"local/inbound/new/$name"
+"$SCFGATE" transfer --config good.xml >"$T/log" 2>&1 &
+XPID=$!
+i=0
+while [ ! -e "local/inbound/sent/$name" ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { kill $XPID; fail "the daemon did not push"; }
+	sleep 0.1
+done
+kill -TERM $XPID
+wait $XPID || fail "the daemon did not exit 0 on SIGTERM"
+grep -q "event=stop" "$T/log" || fail "no event=stop"
+cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "daemon push differs"
 
 echo "transfer_sftp: ok"
 exit 0
