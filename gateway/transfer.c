@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,20 @@ struct transfer {
 	CURLcode last;  /* of the last request */
 	char base[600]; /* "sftp://host:port" */
 };
+
+/* snprintf that tells a cut: 0, or -1 when out was too small. */
+static int fmt(char *out, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
+static int fmt(char *out, size_t size, const char *f, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(out, size, f, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
 
 /* A name from the remote listing, escaped for a log line. */
 static const char *esc(const char *s, char *out, size_t size)
@@ -351,8 +366,8 @@ static enum err_status pull_one(struct transfer *t, const struct cfg_transfer_qu
 	s = spool_write_atomic(tmp_dir, new_dir, cd->name, data->data ? data->data : "", data->len,
 	                       1, e);
 	if (s != ERR_OK) {
-		snprintf(local, sizeof(local), "%s/%s", new_dir, cd->name);
-		if (spool_entry_type_of(local) != SPOOL_ENTRY_REGULAR)
+		if (fmt(local, sizeof(local), "%s/%s", new_dir, cd->name) != 0 ||
+		    spool_entry_type_of(local) != SPOOL_ENTRY_REGULAR)
 			return s == ERR_PERM ? ERR_TEMP : s;
 		/* already here: a duplicate of a record received before (a
 		 * pass that stopped between the rename and the rm) */
@@ -482,8 +497,9 @@ static enum err_status push_one(struct transfer *t, const struct cfg_transfer_qu
 	struct upload u = {data, 0};
 	enum err_status s;
 
-	snprintf(local, sizeof(local), "%s/%s/new/%s", t->c->spool.root, q->name, name);
-	snprintf(sent, sizeof(sent), "%s/%s/sent/%s", t->c->spool.root, q->name, name);
+	if (fmt(local, sizeof(local), "%s/%s/new/%s", t->c->spool.root, q->name, name) != 0 ||
+	    fmt(sent, sizeof(sent), "%s/%s/sent/%s", t->c->spool.root, q->name, name) != 0)
+		return err_set(e, ERR_FATAL, "%s: spool root too long", t->c->spool.root);
 	if ((s = spool_read_untrusted(local, RECORD_MAX_BYTES, data, NULL, e)) != ERR_OK)
 		return ERR_TEMP;
 	snprintf(tmp, sizeof(tmp), "%s/tmp/%s.%ld.part", q->remote_dir, name, (long)getpid());
@@ -544,8 +560,8 @@ static void expire_sent(struct transfer *t, const struct cfg_transfer_queue *q,
 
 		if (!is_record_name(d->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < limit &&
+		if (fmt(path, sizeof(path), "%s/%s", dir, d->d_name) == 0 &&
+		    lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < limit &&
 		    unlink(path) == 0)
 			st->expired++;
 	}
