@@ -370,7 +370,23 @@ static enum err_status pull_one(struct transfer *t, const struct cfg_transfer_qu
 		    spool_entry_type_of(local) != SPOOL_ENTRY_REGULAR)
 			return s == ERR_PERM ? ERR_TEMP : s;
 		/* already here: a duplicate of a record received before (a
-		 * pass that stopped between the rename and the rm) */
+		 * pass that stopped between the rename and the rm), if the
+		 * bytes agree; other bytes are the consumer's to judge, so the
+		 * remote copy is kept */
+		{
+			struct buf mine = BUF_INIT_CAP(RECORD_MAX_BYTES);
+			int same;
+
+			err_clear(e);
+			same = spool_read_untrusted(local, RECORD_MAX_BYTES, &mine, NULL, e) ==
+			           ERR_OK &&
+			       mine.len == data->len &&
+			       (data->len == 0 || memcmp(mine.data, data->data, data->len) == 0);
+			buf_release(&mine);
+			if (!same)
+				return err_set(e, ERR_PERM,
+				               "another file of that name waits in the local new/");
+		}
 		dup = 1;
 		err_clear(e);
 		/* make the copy we keep durable before removing the other */
@@ -418,6 +434,12 @@ static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue 
 
 		err_clear(&fe);
 		s = pull_one(t, q, &c[i], tmp_dir, new_dir, &data, st, &fe);
+		if (s == ERR_PERM) {
+			st->left_alone++;
+			log_warn("event=transfer_left_alone queue=%s name=%s why=%s", q->name,
+			         c[i].name, log_q(fe.msg));
+			continue;
+		}
 		if (s != ERR_OK && t->last == CURLE_REMOTE_FILE_NOT_FOUND) {
 			/* gone since the listing, or a line forged by a name with a
 			 * line break: nothing to take */

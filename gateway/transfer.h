@@ -19,7 +19,9 @@
  *     queue's tmp/ and renamed into new/ (spool_write_atomic: fdatasync,
  *     no replace, fsync of new/), so a partial file is never visible under
  *     a record name; only then is the remote file removed ("rm").  A name
- *     already in local new/ is a duplicate: the remote one is removed.
+ *     already in local new/ with the same bytes is a duplicate: the remote
+ *     one is removed; with other bytes the remote one is left alone
+ *     (the consumer judges the local one).
  *     The remote listing is a server's `ls -l` form (OpenSSH's is);
  *     the type is its first character, the size its fifth field.
  *   - push (local root/Q/new/ -> remote D/new/): each record is read

@@ -10,7 +10,7 @@
 #     inbound/new/ byte-identical and is moved to the local sent/; nothing
 #     is left in the remote tmp/
 #   - a copy already in local new/ counts as a duplicate and is removed
-#     remotely
+#     remotely; another file under the same name keeps the remote one
 #   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
 #     anything moves; the right one in a known_hosts file is accepted
 #   - sent/ retention removes what was sent longer ago
@@ -146,6 +146,8 @@ printf 'x' >"remote/outbound/new/notarecord.txt"
 # the same record already here: a duplicate, removed remotely
 mkdir -p local/outbound/new
 cp "remote/outbound/new/$(printf '%020d-scf.xml' 7)" local/outbound/new/
+# another file under a record's name waits here: the remote one stays
+printf 'other bytes' >"local/outbound/new/$(printf '%020d-scf.xml' 8)"
 
 # local inbound: 20 records to push
 mkdir -p local/inbound/new expect_in
@@ -161,11 +163,11 @@ cp local/inbound/new/* expect_in/
 "$SCFGATE" transfer --config bad.xml --once >"$T/log" 2>&1 && fail "a wrong host key was accepted"
 grep -q "host key does not match the pinned key" "$T/log" || fail "no clear host key error"
 [ "$(ls remote/inbound/new | wc -l)" -eq 0 ] || fail "pushed despite a wrong host key"
-[ "$(ls local/outbound/new | wc -l)" -eq 1 ] || fail "pulled despite a wrong host key"
+[ "$(ls local/outbound/new | wc -l)" -eq 2 ] || fail "pulled despite a wrong host key"
 "$SCFGATE" transfer --config kh_bad.xml --once >"$T/log" 2>&1 && fail "a host key not in known_hosts was accepted"
 grep -q "host key does not match the pinned key" "$T/log" || fail "no clear host key error (known_hosts)"
 [ "$(ls remote/inbound/new | wc -l)" -eq 0 ] || fail "pushed despite a wrong known_hosts"
-[ "$(ls local/outbound/new | wc -l)" -eq 1 ] || fail "pulled despite a wrong known_hosts"
+[ "$(ls local/outbound/new | wc -l)" -eq 2 ] || fail "pulled despite a wrong known_hosts"
 
 start=$(date +%s)
 "$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "transfer --once failed"
@@ -173,11 +175,16 @@ cp "$T/log" "$T/log.first"
 echo "transfer took $(($(date +%s) - start)) s" >&2
 
 # pull: byte-identical, once, removed remotely
+c8=$(printf '%020d-scf.xml' 8)
 for f in expect_out/*; do
 	b=${f#expect_out/}
+	[ "$b" = "$c8" ] && continue
 	cmp -s "$f" "local/outbound/new/$b" || fail "pulled $b differs or is missing"
 	[ -e "remote/outbound/new/$b" ] && fail "pulled $b still on the remote"
 done
+cmp -s "expect_out/$c8" "remote/outbound/new/$c8" || fail "a remote record with a different local namesake was touched"
+[ "$(cat "local/outbound/new/$c8")" = "other bytes" ] || fail "a local file was replaced"
+grep -q "event=transfer_left_alone queue=outbound name=$c8 why=\"another file of that name waits in the local new/\"" "$T/log" || fail "the namesake not reported"
 [ "$(ls local/outbound/new | wc -l)" -eq 30 ] || fail "local outbound/new has $(ls local/outbound/new | wc -l) files, not 30"
 ls local/outbound/tmp | grep -q . && fail "local outbound/tmp not empty"
 # the traps: all still there, none pulled, each reported
@@ -194,7 +201,7 @@ grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*prw.*000000000000
 grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*lrw.*00000000000000000102-scf.xml' "$T/log" || fail "symlink not reported"
 grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000105-scf.xml"' "$T/log" || fail "forged line not reported"
 grep -q 'event=transfer_left_alone queue=outbound name=00000000000000000106-scf.xml why="listed, but not there to download"' "$T/log" || fail "a forged line of an absent name not reported"
-grep -q 'event=transfer_pass queue=outbound direction=pull moved=29 duplicates=1 left_alone=10 failed=0 ' "$T/log" || fail "pull counts wrong"
+grep -q 'event=transfer_pass queue=outbound direction=pull moved=28 duplicates=1 left_alone=11 failed=0 ' "$T/log" || fail "pull counts wrong"
 
 # push: byte-identical in the remote new/, local moved to sent/
 for f in expect_in/*; do
