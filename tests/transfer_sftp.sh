@@ -14,6 +14,9 @@
 #   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
 #     anything moves; the right one in a known_hosts file is accepted
 #   - sent/ retention removes what was sent longer ago
+#   - kill -9 at random moments (TRANSFER_KILL_ROUNDS, default 10): never
+#     a partial file under a record name, in the end every record exactly
+#     once (a duplicate byte-identical), nothing lost
 # Exit 77 (skipped) only when no sshd is installed; an sshd that does not
 # start is a failure.
 set -u
@@ -249,6 +252,75 @@ kill -TERM $XPID
 wait $XPID || fail "the daemon did not exit 0 on SIGTERM"
 grep -q "event=stop" "$T/log" || fail "no event=stop"
 cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "daemon push differs"
+
+# kill -9 at random moments, ROUNDS times, both directions at once; the
+# remote consumer is simulated between rounds (remote inbound/new/ moves
+# into taken/, where a second copy must be byte-identical).  Oracle: no
+# partial file ever under a record name, in the end every record once,
+# byte-identical, where it belongs, nothing left behind.
+ROUNDS=${TRANSFER_KILL_ROUNDS:-10}
+rm -rf local remote expect_out expect_in
+mkdir -p local/outbound/new local/inbound/new remote/outbound/new remote/outbound/tmp \
+	remote/inbound/new remote/inbound/tmp taken expect_out expect_in
+n=1
+while [ $n -le 40 ]; do
+	head -c $((n * 3001 + 7)) /dev/urandom >"expect_out/$(printf '%020d-scf.xml' $n)"
+	head -c $((n * 2003 + 5)) /dev/urandom >"expect_in/$(printf '%020d-oms.xml' $n)"
+	n=$((n + 1))
+done
+cp expect_out/* remote/outbound/new/
+cp expect_in/* local/inbound/new/
+check_whole() { # every file under a record name in $1 is complete
+	for f in "$1"/*.xml; do
+		[ -e "$f" ] || continue
+		cmp -s "$f" "$2/$(basename "$f")" || fail "partial or wrong file $f after a kill"
+	done
+}
+consume() {
+	for f in remote/inbound/new/*.xml; do
+		[ -e "$f" ] || continue
+		b=$(basename "$f")
+		if [ -e "taken/$b" ]; then
+			cmp -s "$f" "taken/$b" || fail "a duplicate of $b differs"
+			rm "$f"
+		else
+			mv "$f" "taken/$b"
+		fi
+	done
+}
+r=0
+kills=0
+while [ $r -lt $ROUNDS ]; do
+	"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 &
+	XPID=$!
+	sleep "0.$(awk -v s=$r 'BEGIN{srand(s*7919+1); printf "%03d", int(rand()*600)}')"
+	kill -9 $XPID 2>/dev/null && kills=$((kills + 1))
+	wait $XPID 2>/dev/null
+	check_whole local/outbound/new expect_out
+	check_whole remote/inbound/new expect_in
+	check_whole taken expect_in
+	consume
+	r=$((r + 1))
+done
+# then to the end, without kills
+i=0
+while [ -n "$(ls remote/outbound/new)" ] || [ -n "$(ls local/inbound/new)" ]; do
+	"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "a pass after the kills failed"
+	consume
+	i=$((i + 1))
+	[ $i -gt 5 ] && fail "the kill rounds left records behind"
+done
+consume
+for f in expect_out/*; do
+	cmp -s "$f" "local/outbound/new/$(basename "$f")" || fail "after kills: pulled $(basename "$f") differs or is missing"
+done
+for f in expect_in/*; do
+	cmp -s "$f" "taken/$(basename "$f")" || fail "after kills: pushed $(basename "$f") differs or is missing"
+	cmp -s "$f" "local/inbound/sent/$(basename "$f")" || fail "after kills: $(basename "$f") not in sent/"
+done
+[ "$(ls local/outbound/new | wc -l)" -eq 40 ] || fail "after kills: extra files in local outbound/new"
+[ "$(ls taken | wc -l)" -eq 40 ] || fail "after kills: extra files taken"
+echo "kill -9: $kills of $ROUNDS runs killed; $(ls remote/inbound/tmp | wc -l) remote and $(ls local/outbound/tmp | wc -l) local tmp/ files left behind" >&2
 
 echo "transfer_sftp: ok"
 exit 0
