@@ -234,18 +234,15 @@ static enum err_status parse_listing(struct transfer *t, const char *queue, stru
 		size_t k;
 		int regular = line[0] == '-';
 
-		if (strlen(line) >= sizeof(copy)) {
-			log_warn("event=transfer_left_alone queue=%s why=%s line=%s", queue,
-			         log_q("listing line too long"),
-			         log_q(esc(line, escd, sizeof(escd))));
-			(*left_alone)++;
-			continue;
-		}
-		strcpy(copy, line);
+		int cut = strlen(line) >= sizeof(copy);
+
+		/* a long line (a symbolic link to a long target) is never taken,
+		 * but its start still names what it is */
+		snprintf(copy, sizeof(copy), "%.*s", (int)sizeof(copy) - 1, line);
 		k = tokens(copy, tok, 64);
 		if (k == 0)
 			continue;
-		if (regular && k >= 9 && is_record_name(tok[k - 1])) {
+		if (!cut && regular && k >= 9 && is_record_name(tok[k - 1])) {
 			if (n == cap) {
 				struct cand *nc =
 				    realloc(c, (cap = cap ? cap * 2 : 64) * sizeof(*c));

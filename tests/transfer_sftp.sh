@@ -146,6 +146,14 @@ hostile2="junk2
 -rw-r--r--    1 u g 5 Dec  6 08:41 $(printf '%020d-scf.xml' 106)"
 printf 'evil' >"remote/outbound/new/$hostile2"
 printf 'x' >"remote/outbound/new/notarecord.txt"
+# a symbolic link whose listing line is over 1 KiB (a long target that
+# still resolves), and a forged regular line for its name
+printf 'secret' >remote/outbound/new/secret.txt
+ln -s "$(i=0; while [ $i -lt 600 ]; do printf './'; i=$((i + 1)); done)secret.txt" \
+	"remote/outbound/new/$(printf '%020d-scf.xml' 107)"
+hostile3="junk3
+-rw-r--r--    1 u g 6 Dec  6 08:41 $(printf '%020d-scf.xml' 107)"
+printf 'evil' >"remote/outbound/new/$hostile3"
 # the same record already here: a duplicate, removed remotely
 mkdir -p local/outbound/new
 cp "remote/outbound/new/$(printf '%020d-scf.xml' 7)" local/outbound/new/
@@ -199,12 +207,15 @@ done
 [ -e "remote/outbound/new/$hostile" ] || fail "the hostile name was touched"
 [ -e "local/outbound/new/$(printf '%020d-scf.xml' 105)" ] && fail "a forged listing line was pulled"
 [ -e remote/outbound/new/notarecord.txt ] || fail "notarecord.txt was touched"
+[ -e "local/outbound/new/$(printf '%020d-scf.xml' 107)" ] && fail "a link with a long listing line was pulled"
+[ -L "remote/outbound/new/$(printf '%020d-scf.xml' 107)" ] || fail "the link with a long line was touched"
+grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000107-scf.xml" why="the listing also names it' "$T/log" || fail "the long link not reported"
 grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000103-scf.xml".*over the record size limit' "$T/log" || fail "oversized file not reported"
 grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*prw.*00000000000000000101-scf.xml' "$T/log" || fail "FIFO not reported"
 grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*lrw.*00000000000000000102-scf.xml' "$T/log" || fail "symlink not reported"
 grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000105-scf.xml"' "$T/log" || fail "forged line not reported"
 grep -q 'event=transfer_left_alone queue=outbound name=00000000000000000106-scf.xml why="listed, but not there to download"' "$T/log" || fail "a forged line of an absent name not reported"
-grep -q 'event=transfer_pass queue=outbound direction=pull moved=28 duplicates=1 left_alone=11 failed=0 ' "$T/log" || fail "pull counts wrong"
+grep -q 'event=transfer_pass queue=outbound direction=pull moved=28 duplicates=1 left_alone=15 failed=0 ' "$T/log" || fail "pull counts wrong"
 
 # push: byte-identical in the remote new/, local moved to sent/
 for f in expect_in/*; do
