@@ -326,6 +326,62 @@ static enum err_status build_spool(struct loader *ld, const xmlNode *n)
 	return ERR_OK;
 }
 
+static enum err_status build_transfer(struct loader *ld, const xmlNode *n)
+{
+	struct cfg_transfer *t = &ld->c->transfer;
+	char *fp = NULL;
+
+	t->line = node_line(n);
+	if (take_text(&t->host, n, "host", NULL) || take_text(&t->user, n, "user", NULL) ||
+	    take_text(&t->private_key, n, "privateKey", NULL) ||
+	    take_text(&t->known_hosts, n, "knownHosts", NULL) ||
+	    take_text(&fp, n, "hostKeySha256", NULL))
+		return nomem(ld);
+	if (fp) {
+		/* libcurl compares the bare base64, as `ssh-keygen -l` prints it
+		 * after "SHA256:" (no padding) */
+		size_t len = strlen(fp + 7);
+
+		if (len && fp[7 + len - 1] == '=')
+			fp[7 + --len] = '\0';
+		t->host_key_sha256 = xstrdup(fp + 7);
+		free(fp);
+		if (!t->host_key_sha256)
+			return nomem(ld);
+	}
+	t->port = child_uint(n, "port", 22);
+	t->timeout_seconds = child_uint(n, "timeoutSeconds", 120);
+	for (xmlNode *q = n->children; q; q = q->next) {
+		struct cfg_transfer_queue *tq;
+		char *dir = NULL, *v;
+
+		if (q->type != XML_ELEMENT_NODE || strcmp((const char *)q->name, "queue") != 0)
+			continue;
+		if (t->n_queues == CFG_TRANSFER_QUEUES_MAX) /* the XSD allows two */
+			return fail_at(ld, q, "at most %d queues", CFG_TRANSFER_QUEUES_MAX);
+		tq = &t->queues[t->n_queues++];
+		tq->line = node_line(q);
+		if (take_attr(&tq->name, q, "name", NULL) ||
+		    take_attr(&tq->remote_dir, q, "remoteDir", NULL))
+			return nomem(ld);
+		v = attr(q, "direction");
+		tq->direction =
+		    (v && strcmp(v, "push") == 0) ? CFG_TRANSFER_PUSH : CFG_TRANSFER_PULL;
+		free(v);
+		v = attr(q, "intervalSeconds");
+		tq->interval_seconds = v ? (unsigned)strtoul(v, NULL, 10) : 30;
+		free(v);
+		v = attr(q, "sentRetentionDays");
+		tq->sent_retention_days = v ? (unsigned)strtoul(v, NULL, 10) : 7;
+		free(v);
+		/* "/a/b/" and "/a/b" name the same directory; keep one form */
+		dir = tq->remote_dir;
+		while (dir && strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+			dir[strlen(dir) - 1] = '\0';
+	}
+	return ERR_OK;
+}
+
 static enum err_status build_scf(struct loader *ld, const xmlNode *n)
 {
 	struct cfg_scf *s = &ld->c->scf;
@@ -796,6 +852,8 @@ static enum err_status build(struct loader *ld, const xmlNode *root)
 		return st;
 	if ((n = child(root, "metrics")) && take_text(&c->metrics.textfile, n, "textfile", NULL))
 		return nomem(ld);
+	if ((n = child(root, "transfer")) && (st = build_transfer(ld, n)) != ERR_OK)
+		return st;
 	lvl = attr(child(root, "log"), "level");
 	c->log_level = CFG_LOG_INFO;
 	if (lvl && strcmp(lvl, "error") == 0)
@@ -1159,6 +1217,31 @@ static enum err_status check_geocoder(struct loader *ld, const xmlNode *gn)
 	return ERR_OK;
 }
 
+/* <transfer>: a pinned host key, one entry per queue, a private key
+ * kept like the half's own. */
+static enum err_status check_transfer(struct loader *ld, const xmlNode *tn)
+{
+	const struct cfg_transfer *t = &ld->c->transfer;
+	enum err_status st;
+
+	if (!t->known_hosts && !t->host_key_sha256)
+		return fail_at(ld, tn,
+		               "the server's host key must be pinned: give <knownHosts> or "
+		               "<hostKeySha256> (ssh-keygen -lf KEY.pub prints it)");
+	for (size_t i = 0; i < t->n_queues; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(t->queues[i].name, t->queues[j].name) == 0)
+				return err_set(ld->e, ERR_FATAL,
+				               "%s:%u: queue: %s is already configured at line %u",
+				               ld->name, t->queues[i].line, t->queues[i].name,
+				               t->queues[j].line);
+	if ((st = check_private_key(ld, child(tn, "privateKey"), t->private_key)))
+		return st;
+	if (t->known_hosts && (st = check_ca_file(ld, child(tn, "knownHosts"), t->known_hosts)))
+		return st;
+	return ERR_OK;
+}
+
 static enum err_status check(struct loader *ld, const xmlNode *root)
 {
 	struct cfg *c = ld->c;
@@ -1197,6 +1280,8 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 	    (st = check_ca_file(ld, child(cg, "caFile"), c->cg.ca_file)))
 		return st;
 	if (geo && (st = check_geocoder(ld, geo)))
+		return st;
+	if (child(root, "transfer") && (st = check_transfer(ld, child(root, "transfer"))))
 		return st;
 	return ERR_OK;
 }
@@ -1266,6 +1351,15 @@ void cfg_free(struct cfg *c)
 	free(c->spool.peer_public_key);
 	free(c->spool.transport_group);
 	free(c->metrics.textfile);
+	free(c->transfer.host);
+	free(c->transfer.user);
+	free(c->transfer.private_key);
+	free(c->transfer.known_hosts);
+	free(c->transfer.host_key_sha256);
+	for (size_t i = 0; i < c->transfer.n_queues; i++) {
+		free(c->transfer.queues[i].name);
+		free(c->transfer.queues[i].remote_dir);
+	}
 	free(c->scf.base_url);
 	free(c->scf.credential_file);
 	free(c->scf.user_agent);

@@ -6,7 +6,9 @@
  *   - One file per half, same schema.  The root element is
  *     <scfgate half="scf"> or <scfgate half="oms">; cfg->half says which.
  *     Sections: <spool>, <scf>, <cartegraph>, <geocoder>, <statusMap>,
- *     <requestTypes>, <messages>, <log>.  The SCF half needs <scf>; the OMS
+ *     <requestTypes>, <messages>, <log>, <metrics>, <transfer> (either half
+ *     may carry it: `scfgate transfer` runs on the host that may open
+ *     connections).  The SCF half needs <scf>; the OMS
  *     half needs <cartegraph> and may use <geocoder>; both need <spool>
  *     and <requestTypes>.  A section the
  *     half does not use may be present (one file can be copied to both
@@ -121,6 +123,40 @@ struct cfg_spool {
  * collector (gateway/metrics.h); textfile NULL: no metrics. */
 struct cfg_metrics {
 	char *textfile;
+};
+
+/* <transfer>: what `scfgate transfer` (gateway/transfer.h) moves, where
+ * and how.  n_queues 0 (and everything NULL) when the section is absent. */
+enum cfg_transfer_direction {
+	CFG_TRANSFER_PULL = 1, /* remote new/ -> local new/, then removed remotely */
+	CFG_TRANSFER_PUSH,     /* local new/ -> remote new/, then local sent/ */
+};
+
+#define CFG_TRANSFER_QUEUES_MAX 2
+
+struct cfg_transfer_queue {
+	char *name; /* "outbound" or "inbound" */
+	enum cfg_transfer_direction direction;
+	char *remote_dir;             /* the queue's directory on the remote host (absolute,
+	                                 no trailing /): holds its new/ and tmp/ */
+	unsigned interval_seconds;    /* daemon mode: a pass this often; default 30 */
+	unsigned sent_retention_days; /* push: sent/ files older are removed; 0 keeps
+	                                 them; default 7 */
+	unsigned line;
+};
+
+struct cfg_transfer {
+	char *host;               /* SSH server (name, IPv4, or [IPv6]); NULL: no <transfer> */
+	unsigned port;            /* default 22 */
+	char *user;               /* remote account */
+	char *private_key;        /* SSH private key file, mode 0600, owned by the user */
+	char *known_hosts;        /* OpenSSH known_hosts file, or NULL */
+	char *host_key_sha256;    /* base64 SHA-256 of the host key (no "SHA256:" prefix,
+	                             no padding), or NULL; at least one of the two is set */
+	unsigned timeout_seconds; /* per file and per listing; default 120 */
+	size_t n_queues;
+	struct cfg_transfer_queue queues[CFG_TRANSFER_QUEUES_MAX];
+	unsigned line; /* line of <transfer>, 0 if absent */
 };
 
 struct cfg_scf {
@@ -280,6 +316,7 @@ struct cfg {
 	struct cfg_messages messages;
 	enum cfg_log_level log_level;
 	struct cfg_metrics metrics;
+	struct cfg_transfer transfer;
 };
 
 /* Flags for cfg_load_mem. */

@@ -161,6 +161,33 @@ static void describe_type(const struct cfg_request_type *rt, struct buf *o)
 	}
 }
 
+static void describe_transfer(const struct cfg_transfer *t, struct buf *o)
+{
+	if (!t->host) {
+		buf_addf(o, "transfer: (off)\n");
+		return;
+	}
+	buf_addf(o,
+	         "transfer:\n  host: %s\n  port: %u\n  user: %s\n  private key: %s\n"
+	         "  known hosts: %s\n  host key sha256: %s\n  timeout: %u s\n",
+	         t->host, t->port, t->user, t->private_key,
+	         t->known_hosts ? t->known_hosts : "(none)",
+	         t->host_key_sha256 ? t->host_key_sha256 : "(none)", t->timeout_seconds);
+	for (size_t i = 0; i < t->n_queues; i++) {
+		const struct cfg_transfer_queue *q = &t->queues[i];
+
+		buf_addf(o, "  queue %s: %s, remote dir %s, every %u s", q->name,
+		         q->direction == CFG_TRANSFER_PUSH ? "push" : "pull", q->remote_dir,
+		         q->interval_seconds);
+		if (q->direction == CFG_TRANSFER_PUSH && q->sent_retention_days)
+			buf_addf(o, ", sent/ kept %u days\n", q->sent_retention_days);
+		else if (q->direction == CFG_TRANSFER_PUSH)
+			buf_addf(o, ", sent/ kept for ever\n");
+		else
+			buf_addf(o, "\n");
+	}
+}
+
 enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 {
 	const struct cfg_spool *s = &c->spool;
@@ -178,6 +205,7 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 	         s->transport_group ? s->transport_group
 	                            : "(none: new/ writable by the owner only)");
 	buf_addf(o, "metrics: %s\n", c->metrics.textfile ? c->metrics.textfile : "(off)");
+	describe_transfer(&c->transfer, o);
 	if (c->scf.base_url)
 		describe_scf(&c->scf, o);
 	else
@@ -348,6 +376,38 @@ static void json_type(struct jdoc *d, cJSON *types, const struct cfg_request_typ
 	}
 }
 
+static const char *direction_name(enum cfg_transfer_direction d)
+{
+	return d == CFG_TRANSFER_PUSH ? "push" : "pull";
+}
+
+static void json_transfer(struct jdoc *d, cJSON *root, const struct cfg_transfer *t)
+{
+	cJSON *x, *qs;
+
+	if (!t->host) {
+		jdoc_null(d, root, "transfer");
+		return;
+	}
+	x = jdoc_object(d, root, "transfer");
+	jdoc_string(d, x, "host", t->host);
+	jdoc_number(d, x, "port", t->port);
+	jdoc_string(d, x, "user", t->user);
+	jdoc_string(d, x, "private_key", t->private_key);
+	jdoc_string(d, x, "known_hosts", t->known_hosts);
+	jdoc_string(d, x, "host_key_sha256", t->host_key_sha256);
+	jdoc_number(d, x, "timeout_seconds", t->timeout_seconds);
+	qs = jdoc_array(d, x, "queues");
+	for (size_t i = 0; i < t->n_queues; i++) {
+		cJSON *q = jdoc_object(d, qs, NULL);
+		jdoc_string(d, q, "name", t->queues[i].name);
+		jdoc_string(d, q, "direction", direction_name(t->queues[i].direction));
+		jdoc_string(d, q, "remote_dir", t->queues[i].remote_dir);
+		jdoc_number(d, q, "interval_seconds", t->queues[i].interval_seconds);
+		jdoc_number(d, q, "sent_retention_days", t->queues[i].sent_retention_days);
+	}
+}
+
 enum err_status cfg_describe_json(const struct cfg *c, struct buf *out)
 {
 	struct jdoc d = JDOC_INIT;
@@ -363,6 +423,7 @@ enum err_status cfg_describe_json(const struct cfg *c, struct buf *out)
 		jdoc_string(&d, jdoc_object(&d, root, "metrics"), "textfile", c->metrics.textfile);
 	else
 		jdoc_null(&d, root, "metrics");
+	json_transfer(&d, root, &c->transfer);
 	json_scf(&d, root, &c->scf);
 	json_cg(&d, root, &c->cg);
 	json_geocoder(&d, root, &c->geocoder);

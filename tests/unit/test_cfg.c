@@ -1141,6 +1141,107 @@ static void test_geocoder_files_only_when_used(void **state)
 
 /* `config example --half oms` shows the section commented out; taken out
  * of its comment it is a valid section with the documented values. */
+/* <transfer>: values and defaults, a pinned host key required, queues
+ * unique, the SSH key kept like the half's own, errors at FILE:LINE. */
+static char *with_transfer(const char *pin, const char *key, const char *queues)
+{
+	static char t[4096];
+	snprintf(t, sizeof(t),
+	         "  <transfer>\n"
+	         "    <host>dmz.example.org</host>\n"
+	         "    <user>xfer</user>\n"
+	         "    <privateKey>%s</privateKey>\n"
+	         "%s"
+	         "%s"
+	         "  </transfer>\n",
+	         key, pin, queues);
+	return minimal(NULL, t, NULL);
+}
+
+static void test_transfer(void **state)
+{
+	const char *fp = "    <hostKeySha256>SHA256:LAp1jHfW3HhUqxd9dV61VFcF94KJN5+iv9tUOMp13L8"
+	                 "</hostKeySha256>\n";
+	const char *two =
+	    "    <queue name=\"outbound\" direction=\"pull\" remoteDir=\"/outbound/\"/>\n"
+	    "    <queue name=\"inbound\" direction=\"push\" remoteDir=\"/inbound\" "
+	    "intervalSeconds=\"5\" sentRetentionDays=\"0\"/>\n";
+	struct cfg *c = NULL;
+	struct err e;
+
+	write_file(path_in("ssh.key"), "k\n", 0600);
+	write_file(path_in("ssh-open.key"), "k\n", 0644);
+	write_file(path_in("known_hosts"), "h\n", 0644);
+
+	assert_int_equal(load(with_transfer(fp, path_in("ssh.key"), two), 0, &c, &e), ERR_OK);
+	assert_string_equal(c->transfer.host, "dmz.example.org");
+	assert_int_equal(c->transfer.port, 22);
+	assert_string_equal(c->transfer.user, "xfer");
+	assert_string_equal(c->transfer.host_key_sha256,
+	                    "LAp1jHfW3HhUqxd9dV61VFcF94KJN5+iv9tUOMp13L8");
+	assert_null(c->transfer.known_hosts);
+	assert_int_equal(c->transfer.timeout_seconds, 120);
+	assert_int_equal(c->transfer.n_queues, 2);
+	assert_string_equal(c->transfer.queues[0].name, "outbound");
+	assert_int_equal(c->transfer.queues[0].direction, CFG_TRANSFER_PULL);
+	assert_string_equal(c->transfer.queues[0].remote_dir, "/outbound");
+	assert_int_equal(c->transfer.queues[0].interval_seconds, 30);
+	assert_int_equal(c->transfer.queues[0].sent_retention_days, 7);
+	assert_int_equal(c->transfer.queues[1].direction, CFG_TRANSFER_PUSH);
+	assert_int_equal(c->transfer.queues[1].interval_seconds, 5);
+	assert_int_equal(c->transfer.queues[1].sent_retention_days, 0);
+	cfg_free(c);
+
+	/* absent: nothing set */
+	assert_int_equal(load(minimal(NULL, NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_null(c->transfer.host);
+	assert_int_equal(c->transfer.n_queues, 0);
+	cfg_free(c);
+
+	/* a known_hosts file alone pins too */
+	{
+		char pin[700];
+		snprintf(pin, sizeof(pin), "    <knownHosts>%s</knownHosts>\n",
+		         path_in("known_hosts"));
+		assert_int_equal(load(with_transfer(pin, path_in("ssh.key"), two), 0, &c, &e),
+		                 ERR_OK);
+		assert_string_equal(c->transfer.known_hosts, path_in("known_hosts"));
+		cfg_free(c);
+	}
+
+	assert_int_equal(load(with_transfer("", path_in("ssh.key"), two), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:16: transfer: the server's host key must be pinned"));
+	assert_int_equal(load(with_transfer(fp, path_in("ssh-open.key"), two), 0, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:19: privateKey: "));
+	assert_non_null(strstr(e.msg, "run chmod 600"));
+	assert_int_equal(load(with_transfer(fp, path_in("ssh.key"),
+	                                    "    <queue name=\"inbound\" direction=\"push\" "
+	                                    "remoteDir=\"/a\"/>\n"
+	                                    "    <queue name=\"inbound\" direction=\"pull\" "
+	                                    "remoteDir=\"/b\"/>\n"),
+	                      0, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:22: queue: inbound is already configured at line 21"));
+	assert_int_equal(load(with_transfer("    <hostKeySha256>MD5:ab</hostKeySha256>\n",
+	                                    path_in("ssh.key"), two),
+	                      0, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:20: hostKeySha256: "));
+	assert_int_equal(load(with_transfer(fp, path_in("ssh.key"),
+	                                    "    <queue name=\"inbound\" direction=\"sideways\" "
+	                                    "remoteDir=\"/a\"/>\n"),
+	                      0, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:21: queue: "));
+	assert_int_equal(load(with_transfer(fp, path_in("ssh.key"),
+	                                    "    <queue name=\"inbound\" direction=\"push\" "
+	                                    "remoteDir=\"relative dir\"/>\n"),
+	                      0, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:21: queue: "));
+}
+
 static void test_geocoder_example(void **state)
 {
 	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
@@ -1476,6 +1577,7 @@ int main(void)
 	    cmocka_unit_test(test_geocoder_errors),
 	    cmocka_unit_test(test_geocoder_files_only_when_used),
 	    cmocka_unit_test(test_geocoder_example),
+	    cmocka_unit_test(test_transfer),
 	    cmocka_unit_test(test_comment_routes),
 	    cmocka_unit_test(test_ca_files),
 	    cmocka_unit_test(test_url_credentials),

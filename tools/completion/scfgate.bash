@@ -52,7 +52,7 @@ _scfgate()
 	COMPREPLY=()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer --help --version' -- "$cur"))
 		return
 	fi
 
@@ -97,6 +97,7 @@ _scfgate()
 	status) opts='--config --json --help' ;;
 	find) opts='--config --root --json --help' ;;
 	keygen) opts='--dir --name --json --help' ;;
+	transfer) opts='--config --once --log-json --help' ;;
 	preview)
 		opts='--config --json --oid --request-id --help'
 		if [[ $cur != -* ]]; then

@@ -1,0 +1,86 @@
+/*
+ * transfer.h: move records between this host's spool and the peer's over
+ * SFTP (libcurl with libssh2), as `scfgate transfer` does.
+ *
+ * Layout
+ *   <transfer><queue remoteDir="D"> names the queue's directory on the
+ *   remote host; the transfer uses D/new/ (records) and D/tmp/ (uploads
+ *   in progress), both on one file system, as in a local queue.
+ *
+ * Contract
+ *   - pull (remote D/new/ -> local root/Q/new/): one long listing of
+ *     D/new/ per pass.  Only a name that is a canonical record name
+ *     (record_parse_file_name), listed as a regular file of at most
+ *     RECORD_MAX_BYTES, and not named by any other line of the listing
+ *     as something else, is taken; everything else is left alone and
+ *     logged (event=transfer_left_alone, the name escaped).  A taken
+ *     record is downloaded into memory (at most RECORD_MAX_BYTES, also
+ *     bounded by CURLOPT_MAXFILESIZE_LARGE), written through the local
+ *     queue's tmp/ and renamed into new/ (spool_write_atomic: fdatasync,
+ *     no replace, fsync of new/), so a partial file is never visible under
+ *     a record name; only then is the remote file removed ("rm").  A name
+ *     already in local new/ with the same bytes is a duplicate: the remote
+ *     one is removed; with other bytes the remote one is left alone
+ *     (the consumer judges the local one).
+ *     The remote listing is a server's `ls -l` form (OpenSSH's is);
+ *     the type is its first character, the size its fifth field.
+ *   - push (local root/Q/new/ -> remote D/new/): each record is read
+ *     (spool_read_untrusted, at most RECORD_MAX_BYTES), uploaded as
+ *     D/tmp/NAME.<pid>.part and renamed to D/new/NAME by the server
+ *     (which refuses to replace an existing name); only after the rename
+ *     succeeded is the local file moved to root/Q/sent/ (its mtime set to
+ *     the time of sending).  A failed rename removes the upload and leaves
+ *     the record in new/ for the next pass.  A crash at any point leaves
+ *     at most a duplicate, which the consumer drops.  sent/ files older
+ *     than sent_retention_days are removed at each push pass (0 keeps
+ *     them); an operator re-sends one by moving it back into new/.
+ *   - One SSH connection serves every file of a pass (one curl easy
+ *     handle, reused); the connection is kept between passes of the
+ *     daemon while the server keeps it.  Memory is bounded by one record
+ *     and the listing (at most TRANSFER_LISTING_MAX bytes).
+ *   - Security: key authentication only (CURLSSH_AUTH_PUBLICKEY), the
+ *     host key pinned (known_hosts and/or SHA-256; a mismatch is refused
+ *     before authenticating), sftp the only protocol, no password in the
+ *     configuration.  Every network step has the configured timeout.
+ *   - *stop is checked between files: a stop request finishes the file
+ *     in hand and returns.
+ *   - Errors: ERR_TEMP for network, server and I/O trouble (the next pass
+ *     retries); ERR_FATAL for a local queue that cannot be used.
+ */
+#ifndef SCFGATE_TRANSFER_H
+#define SCFGATE_TRANSFER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "cfg.h"
+#include "err.h"
+
+/* Largest remote listing accepted (about 80 bytes per entry). */
+#define TRANSFER_LISTING_MAX ((size_t)64 * 1024 * 1024)
+
+struct transfer;
+
+/* What one pass over one queue did. */
+struct transfer_stats {
+	size_t moved;      /* pull: now in local new/; push: now in remote new/ */
+	size_t duplicates; /* pull: already in local new/ (the remote copy removed) */
+	size_t left_alone; /* pull: remote entries not taken (logged one by one) */
+	size_t failed;     /* files that met an error this pass (retried next pass) */
+	size_t expired;    /* push: sent/ files removed after the retention */
+	size_t bytes;      /* record bytes moved */
+};
+
+/* c must carry a <transfer> (c->transfer.host set) and outlive t.  Makes
+ * the local sent/ directory of each pushed queue (mode 0750). */
+enum err_status transfer_open(struct transfer **out, const struct cfg *c,
+                              volatile sig_atomic_t *stop, struct err *e);
+void transfer_free(struct transfer *t);
+
+/* One pass over q (one of c->transfer.queues).  *st is filled in either
+ * way; ERR_OK when every file went through or was left alone on
+ * purpose; ERR_TEMP when the listing, a connection or a file failed. */
+enum err_status transfer_pass(struct transfer *t, const struct cfg_transfer_queue *q,
+                              struct transfer_stats *st, struct err *e);
+
+#endif

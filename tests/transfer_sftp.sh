@@ -1,0 +1,337 @@
+#!/bin/sh
+# transfer_sftp.sh SCFGATE SRCDIR: `scfgate transfer` against a real
+# OpenSSH server (sshd with internal-sftp) started on a loopback port as
+# the current user, with a throw-away host key and an authorized key.
+#   - pull: every record of the remote outbound/new/ arrives in the local
+#     outbound/new/ byte-identical, once, and is removed remotely; a FIFO,
+#     a symbolic link, an oversized file, a hostile name (with a line
+#     break) and a directory under record names are left alone and logged
+#   - push: every record of the local inbound/new/ arrives in the remote
+#     inbound/new/ byte-identical and is moved to the local sent/; nothing
+#     is left in the remote tmp/
+#   - a copy already in local new/ counts as a duplicate and is removed
+#     remotely; another file under the same name keeps the remote one
+#   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
+#     anything moves; the right one in a known_hosts file is accepted
+#   - sent/ retention removes what was sent longer ago
+#   - kill -9 at random moments (TRANSFER_KILL_ROUNDS, default 10): never
+#     a partial file under a record name, in the end every record exactly
+#     once (a duplicate byte-identical), nothing lost
+# Exit 77 (skipped) only when no sshd is installed; an sshd that does not
+# start is a failure.
+set -u
+SCFGATE=$1
+SRC=$2
+T=$(mktemp -d /tmp/scfgate-transfer.XXXXXX)
+SSHD_PID=
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "$T/sshd.log" ] && sed 's/^/sshd: /' "$T/sshd.log" >&2
+	[ -f "$T/log" ] && sed 's/^/transfer: /' "$T/log" >&2
+	exit 1
+}
+cleanup() {
+	[ -n "$SSHD_PID" ] && kill "$SSHD_PID" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+
+SSHD=/usr/sbin/sshd
+if [ ! -x "$SSHD" ]; then
+	echo "SKIP: $SSHD not installed (tools/run setup installs openssh-server)" >&2
+	exit 77
+fi
+# sshd insists on its privilege separation directory when started as root
+if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
+	mkdir -p -m 0755 /run/sshd || fail "cannot make /run/sshd"
+fi
+
+cd "$T" || exit 1
+ssh-keygen -q -t ed25519 -N '' -C host -f host_key || fail "ssh-keygen host"
+ssh-keygen -q -t ed25519 -N '' -C other -f other_key || fail "ssh-keygen other"
+ssh-keygen -q -t ed25519 -N '' -C user -f user_key || fail "ssh-keygen user"
+cp user_key.pub authorized_keys && chmod 600 authorized_keys user_key
+FP=$(ssh-keygen -lf host_key.pub | awk '{print $2}')
+BADFP=$(ssh-keygen -lf other_key.pub | awk '{print $2}')
+USER_NAME=$(id -un)
+
+# a free loopback port
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >sshd_config <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $T/host_key
+AuthorizedKeysFile $T/authorized_keys
+PidFile $T/sshd.pid
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+Subsystem sftp internal-sftp
+LogLevel ERROR
+EOF
+"$SSHD" -D -e -f "$T/sshd_config" >"$T/sshd.log" 2>&1 &
+SSHD_PID=$!
+i=0
+while ! python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
+	i=$((i + 1))
+	kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
+	[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
+	sleep 0.1
+done
+
+# the local spool (this host) and the remote queues (the peer's spool)
+mkdir -p local remote/outbound/new remote/outbound/tmp remote/inbound/new remote/inbound/tmp
+cp "$SRC/tests/data/keys/test-oms.key" oms.key && chmod 600 oms.key
+echo "user:secret" >cg.cred && chmod 600 cg.cred
+
+config() { # $1 = the pinned fingerprint, $2 = file
+	cat >"$2" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<scfgate half="oms" version="1">
+  <spool>
+    <root>$T/local</root>
+    <producer>oms</producer>
+    <privateKey>$T/oms.key</privateKey>
+    <peerPublicKey>$SRC/tests/data/keys/test-scf.pub</peerPublicKey>
+  </spool>
+  <cartegraph>
+    <baseUrl>http://127.0.0.1:1/x</baseUrl>
+    <credentials>$T/cg.cred</credentials>
+  </cartegraph>
+  <requestTypes>
+    <requestType id="1" title="Pothole" remoteId="Pothole"/>
+  </requestTypes>
+  <transfer>
+    <host>127.0.0.1</host>
+    <port>$PORT</port>
+    <user>$USER_NAME</user>
+    <privateKey>$T/user_key</privateKey>
+    <hostKeySha256>$1</hostKeySha256>
+    <timeoutSeconds>10</timeoutSeconds>
+    <queue name="outbound" direction="pull" remoteDir="$T/remote/outbound"/>
+    <queue name="inbound" direction="push" remoteDir="$T/remote/inbound" sentRetentionDays="3"/>
+  </transfer>
+</scfgate>
+EOF
+}
+config "$FP" good.xml
+config "$BADFP" bad.xml
+# the same pinned by a known_hosts file (port other than 22: [host]:port)
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 host_key.pub)" >known_good
+echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 other_key.pub)" >known_bad
+sed "s|<hostKeySha256>.*</hostKeySha256>|<knownHosts>$T/known_good</knownHosts>|" good.xml >kh_good.xml
+sed "s|<hostKeySha256>.*</hostKeySha256>|<knownHosts>$T/known_bad</knownHosts>|" good.xml >kh_bad.xml
+"$SCFGATE" config check good.xml >/dev/null || fail "config check good.xml"
+
+# remote outbound: 30 records of varied sizes and content, plus the traps
+n=1
+while [ $n -le 30 ]; do
+	name=$(printf '%020d-scf.xml' $n)
+	head -c $((n * 977 + 1)) /dev/urandom >"remote/outbound/new/$name"
+	n=$((n + 1))
+done
+mkdir -p expect_out && cp remote/outbound/new/* expect_out/
+mkfifo "remote/outbound/new/$(printf '%020d-scf.xml' 101)"
+ln -s /etc/passwd "remote/outbound/new/$(printf '%020d-scf.xml' 102)"
+head -c $((4 * 1024 * 1024 + 1)) /dev/zero >"remote/outbound/new/$(printf '%020d-scf.xml' 103)"
+mkdir "remote/outbound/new/$(printf '%020d-scf.xml' 104)"
+hostile="junk
+-rw-r--r--    1 u g 5 Dec  6 08:41 $(printf '%020d-scf.xml' 105)"
+printf 'evil' >"remote/outbound/new/$hostile"
+ln -s "$(printf '%020d-scf.xml' 105)" "remote/outbound/new/link"
+# a forged line for a record that is not there at all
+hostile2="junk2
+-rw-r--r--    1 u g 5 Dec  6 08:41 $(printf '%020d-scf.xml' 106)"
+printf 'evil' >"remote/outbound/new/$hostile2"
+printf 'x' >"remote/outbound/new/notarecord.txt"
+# a symbolic link whose listing line is over 1 KiB (a long target that
+# still resolves), and a forged regular line for its name
+printf 'secret' >remote/outbound/new/secret.txt
+ln -s "$(i=0; while [ $i -lt 600 ]; do printf './'; i=$((i + 1)); done)secret.txt" \
+	"remote/outbound/new/$(printf '%020d-scf.xml' 107)"
+hostile3="junk3
+-rw-r--r--    1 u g 6 Dec  6 08:41 $(printf '%020d-scf.xml' 107)"
+printf 'evil' >"remote/outbound/new/$hostile3"
+# the same record already here: a duplicate, removed remotely
+mkdir -p local/outbound/new
+cp "remote/outbound/new/$(printf '%020d-scf.xml' 7)" local/outbound/new/
+# another file under a record's name waits here: the remote one stays
+printf 'other bytes' >"local/outbound/new/$(printf '%020d-scf.xml' 8)"
+
+# local inbound: 20 records to push
+mkdir -p local/inbound/new expect_in
+n=1
+while [ $n -le 20 ]; do
+	name=$(printf '%020d-oms.xml' $n)
+	head -c $((n * 1531 + 3)) /dev/urandom >"local/inbound/new/$name"
+	n=$((n + 1))
+done
+cp local/inbound/new/* expect_in/
+
+# a wrong pinned host key: refused, nothing moves
+"$SCFGATE" transfer --config bad.xml --once >"$T/log" 2>&1 && fail "a wrong host key was accepted"
+grep -q "host key does not match the pinned key" "$T/log" || fail "no clear host key error"
+[ "$(ls remote/inbound/new | wc -l)" -eq 0 ] || fail "pushed despite a wrong host key"
+[ "$(ls local/outbound/new | wc -l)" -eq 2 ] || fail "pulled despite a wrong host key"
+"$SCFGATE" transfer --config kh_bad.xml --once >"$T/log" 2>&1 && fail "a host key not in known_hosts was accepted"
+grep -q "host key does not match the pinned key" "$T/log" || fail "no clear host key error (known_hosts)"
+[ "$(ls remote/inbound/new | wc -l)" -eq 0 ] || fail "pushed despite a wrong known_hosts"
+[ "$(ls local/outbound/new | wc -l)" -eq 2 ] || fail "pulled despite a wrong known_hosts"
+
+start=$(date +%s)
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "transfer --once failed"
+cp "$T/log" "$T/log.first"
+echo "transfer took $(($(date +%s) - start)) s" >&2
+
+# pull: byte-identical, once, removed remotely
+c8=$(printf '%020d-scf.xml' 8)
+for f in expect_out/*; do
+	b=${f#expect_out/}
+	[ "$b" = "$c8" ] && continue
+	cmp -s "$f" "local/outbound/new/$b" || fail "pulled $b differs or is missing"
+	[ -e "remote/outbound/new/$b" ] && fail "pulled $b still on the remote"
+done
+cmp -s "expect_out/$c8" "remote/outbound/new/$c8" || fail "a remote record with a different local namesake was touched"
+[ "$(cat "local/outbound/new/$c8")" = "other bytes" ] || fail "a local file was replaced"
+grep -q "event=transfer_left_alone queue=outbound name=$c8 why=\"another file of that name waits in the local new/\"" "$T/log" || fail "the namesake not reported"
+[ "$(ls local/outbound/new | wc -l)" -eq 30 ] || fail "local outbound/new has $(ls local/outbound/new | wc -l) files, not 30"
+ls local/outbound/tmp | grep -q . && fail "local outbound/tmp not empty"
+# the traps: all still there, none pulled, each reported
+for s in 101 102 103 104; do
+	name=$(printf '%020d-scf.xml' $s)
+	[ -e "remote/outbound/new/$name" ] || [ -L "remote/outbound/new/$name" ] || fail "remote $name was touched"
+	[ -e "local/outbound/new/$name" ] && fail "$name was pulled"
+done
+[ -e "remote/outbound/new/$hostile" ] || fail "the hostile name was touched"
+[ -e "local/outbound/new/$(printf '%020d-scf.xml' 105)" ] && fail "a forged listing line was pulled"
+[ -e remote/outbound/new/notarecord.txt ] || fail "notarecord.txt was touched"
+[ -e "local/outbound/new/$(printf '%020d-scf.xml' 107)" ] && fail "a link with a long listing line was pulled"
+[ -L "remote/outbound/new/$(printf '%020d-scf.xml' 107)" ] || fail "the link with a long line was touched"
+grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000107-scf.xml" why="the listing also names it' "$T/log" || fail "the long link not reported"
+grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000103-scf.xml".*over the record size limit' "$T/log" || fail "oversized file not reported"
+grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*prw.*00000000000000000101-scf.xml' "$T/log" || fail "FIFO not reported"
+grep -q 'event=transfer_left_alone queue=outbound why=.*line=.*lrw.*00000000000000000102-scf.xml' "$T/log" || fail "symlink not reported"
+grep -q 'event=transfer_left_alone queue=outbound name="00000000000000000105-scf.xml"' "$T/log" || fail "forged line not reported"
+grep -q 'event=transfer_left_alone queue=outbound name=00000000000000000106-scf.xml why="listed, but not there to download"' "$T/log" || fail "a forged line of an absent name not reported"
+grep -q 'event=transfer_pass queue=outbound direction=pull moved=28 duplicates=1 left_alone=15 failed=0 ' "$T/log" || fail "pull counts wrong"
+
+# push: byte-identical in the remote new/, local moved to sent/
+for f in expect_in/*; do
+	b=${f#expect_in/}
+	cmp -s "$f" "remote/inbound/new/$b" || fail "pushed $b differs or is missing"
+	cmp -s "$f" "local/inbound/sent/$b" || fail "pushed $b not in sent/"
+	[ -e "local/inbound/new/$b" ] && fail "pushed $b still in new/"
+done
+[ "$(ls remote/inbound/new | wc -l)" -eq 20 ] || fail "remote inbound/new count"
+ls remote/inbound/tmp | grep -q . && fail "remote inbound/tmp not empty"
+grep -q 'event=transfer_pass queue=inbound direction=push moved=20 duplicates=0 left_alone=0 failed=0' "$T/log" || fail "push counts wrong"
+
+# a re-send of a record still waiting remotely: the server refuses to
+# replace it, the record stays in new/ and the pass fails; once the
+# consumer took the first copy, it goes through (a duplicate there)
+name=$(printf '%020d-oms.xml' 5)
+mv "local/inbound/sent/$name" local/inbound/new/
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 && fail "a re-send onto a waiting copy succeeded"
+[ -e "local/inbound/new/$name" ] || fail "a refused re-send left new/"
+ls remote/inbound/tmp | grep -q . && fail "a refused upload left remote tmp/ files"
+rm "remote/inbound/new/$name"
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "the re-send failed"
+cmp -s "expect_in/$name" "remote/inbound/new/$name" || fail "re-sent $name differs"
+[ -e "local/inbound/sent/$name" ] || fail "re-sent $name not in sent/"
+
+# sent/ retention: a file sent 4 days ago goes, one sent now stays
+touch -d '4 days ago' "local/inbound/sent/$(printf '%020d-oms.xml' 1)"
+"$SCFGATE" transfer --config kh_good.xml --once >"$T/log" 2>&1 || fail "third pass failed"
+[ -e "local/inbound/sent/$(printf '%020d-oms.xml' 1)" ] && fail "sent/ retention did not expire"
+[ -e "local/inbound/sent/$(printf '%020d-oms.xml' 2)" ] || fail "sent/ retention removed a fresh file"
+grep -q 'direction=push moved=0 .*expired=1' "$T/log" || fail "expired count"
+
+# daemon mode: the first pass at once, then SIGTERM ends it cleanly
+name=$(printf '%020d-oms.xml' 21)
+head -c 5000 /dev/urandom >"local/inbound/new/$name"
+"$SCFGATE" transfer --config good.xml >"$T/log" 2>&1 &
+XPID=$!
+i=0
+while [ ! -e "local/inbound/sent/$name" ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { kill $XPID; fail "the daemon did not push"; }
+	sleep 0.1
+done
+kill -TERM $XPID
+wait $XPID || fail "the daemon did not exit 0 on SIGTERM"
+grep -q "event=stop" "$T/log" || fail "no event=stop"
+cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "daemon push differs"
+
+# kill -9 at random moments, ROUNDS times, both directions at once; the
+# remote consumer is simulated between rounds (remote inbound/new/ moves
+# into taken/, where a second copy must be byte-identical).  Oracle: no
+# partial file ever under a record name, in the end every record once,
+# byte-identical, where it belongs, nothing left behind.
+ROUNDS=${TRANSFER_KILL_ROUNDS:-10}
+rm -rf local remote expect_out expect_in
+mkdir -p local/outbound/new local/inbound/new remote/outbound/new remote/outbound/tmp \
+	remote/inbound/new remote/inbound/tmp taken expect_out expect_in
+n=1
+while [ $n -le 40 ]; do
+	head -c $((n * 3001 + 7)) /dev/urandom >"expect_out/$(printf '%020d-scf.xml' $n)"
+	head -c $((n * 2003 + 5)) /dev/urandom >"expect_in/$(printf '%020d-oms.xml' $n)"
+	n=$((n + 1))
+done
+cp expect_out/* remote/outbound/new/
+cp expect_in/* local/inbound/new/
+check_whole() { # every file under a record name in $1 is complete
+	for f in "$1"/*.xml; do
+		[ -e "$f" ] || continue
+		cmp -s "$f" "$2/$(basename "$f")" || fail "partial or wrong file $f after a kill"
+	done
+}
+consume() {
+	for f in remote/inbound/new/*.xml; do
+		[ -e "$f" ] || continue
+		b=$(basename "$f")
+		if [ -e "taken/$b" ]; then
+			cmp -s "$f" "taken/$b" || fail "a duplicate of $b differs"
+			rm "$f"
+		else
+			mv "$f" "taken/$b"
+		fi
+	done
+}
+r=0
+kills=0
+while [ $r -lt $ROUNDS ]; do
+	"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 &
+	XPID=$!
+	sleep "0.$(awk -v s=$r 'BEGIN{srand(s*7919+1); printf "%03d", int(rand()*600)}')"
+	kill -9 $XPID 2>/dev/null && kills=$((kills + 1))
+	wait $XPID 2>/dev/null
+	check_whole local/outbound/new expect_out
+	check_whole remote/inbound/new expect_in
+	check_whole taken expect_in
+	consume
+	r=$((r + 1))
+done
+# then to the end, without kills
+i=0
+while [ -n "$(ls remote/outbound/new)" ] || [ -n "$(ls local/inbound/new)" ]; do
+	"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "a pass after the kills failed"
+	consume
+	i=$((i + 1))
+	[ $i -gt 5 ] && fail "the kill rounds left records behind"
+done
+consume
+for f in expect_out/*; do
+	cmp -s "$f" "local/outbound/new/$(basename "$f")" || fail "after kills: pulled $(basename "$f") differs or is missing"
+done
+for f in expect_in/*; do
+	cmp -s "$f" "taken/$(basename "$f")" || fail "after kills: pushed $(basename "$f") differs or is missing"
+	cmp -s "$f" "local/inbound/sent/$(basename "$f")" || fail "after kills: $(basename "$f") not in sent/"
+done
+[ "$(ls local/outbound/new | wc -l)" -eq 40 ] || fail "after kills: extra files in local outbound/new"
+[ "$(ls taken | wc -l)" -eq 40 ] || fail "after kills: extra files taken"
+echo "kill -9: $kills of $ROUNDS runs killed; $(ls remote/inbound/tmp | wc -l) remote and $(ls local/outbound/tmp | wc -l) local tmp/ files left behind" >&2
+
+echo "transfer_sftp: ok"
+exit 0
