@@ -12,7 +12,7 @@
 #include "transfer.h"
 
 static const char usage_text[] =
-    "usage: scfgate transfer --config FILE [--once] [--log-json]\n"
+    "usage: scfgate transfer [--config FILE] [--once] [--log-json]\n"
     "\n"
     "Move records between this host's spool and the peer's over SFTP, as\n"
     "the configuration's <transfer> section says: a pulled queue's records\n"
@@ -24,7 +24,8 @@ static const char usage_text[] =
     "left alone and logged.  Key authentication only; the server's host key\n"
     "must match <knownHosts> or <hostKeySha256>.\n"
     "\n"
-    "  --config FILE  the configuration with the <transfer> section\n"
+    "  --config FILE  the configuration with the <transfer> section (default:\n"
+    "                 /etc/scfgate/scf.xml or oms.xml, whichever exists)\n"
     "  --once         one pass over every queue, then exit (for a timer)\n"
     "  --log-json     log one JSON object per line\n"
     "\n"
@@ -69,6 +70,7 @@ static int pass_all(struct transfer *t, const struct cfg *c, time_t *due, time_t
 int cmd_transfer(int argc, char **argv)
 {
 	const char *config = NULL;
+	char config_buf[CLI_PATH_MAX];
 	int once = 0, log_json = 0, rc = CLI_EXIT_OK;
 	struct cfg *c = NULL;
 	struct transfer *t = NULL;
@@ -92,8 +94,10 @@ int cmd_transfer(int argc, char **argv)
 		} else
 			return cli_usage("transfer", "unknown argument %s (see --help)", argv[i]);
 	}
-	if (!config)
-		return cli_usage("transfer", "--config FILE is required");
+	/* Either host may open the connections: the default is whichever
+	 * half's configuration this host has. */
+	if ((rc = cli_config_path("transfer", CLI_HALF_ANY, config, config_buf, &config)) != 0)
+		return rc;
 	err_clear(&e);
 	if (cfg_load_file(config, &c, &e) != ERR_OK)
 		return cli_fail("transfer", &e);

@@ -49,7 +49,8 @@ expect 2 "scfgate scf resync: no --config and $S/scf.xml does not exist" \
 	"$bin" scf resync --issue 1
 expect 2 "scfgate oms: no --config and $S/oms.xml does not exist" "$bin" oms --once
 for cmd in "status" "spool ls" "spool init" "find 4512873" "config check" \
-	"preview $src/tests/data/records/00000000000000000042-scf.xml" "bundle export --out $t/x.tar"; do
+	"preview $src/tests/data/records/00000000000000000042-scf.xml" "bundle export --out $t/x.tar" \
+	"transfer --once"; do
 	# shellcheck disable=SC2086
 	expect 2 "no --config, and neither $S/scf.xml nor $S/oms.xml exists" "$bin" $cmd
 done
@@ -73,6 +74,7 @@ grep -q "00000000000000000042-scf.xml" "$t/out" || fail "find output: $(cat "$t/
 expect 1 "issue/4512873 with $S/scf.xml; nothing was sent" \
 	"$bin" preview "$src/tests/data/records/00000000000000000042-scf.xml"
 expect 2 "scfgate oms: no --config and $S/oms.xml does not exist" "$bin" oms --once
+expect 1 "$S/scf.xml: no <transfer> section" "$bin" transfer --once
 # The halves read their default: a key others may read stops each one,
 # naming the file of the default configuration.
 chmod 644 "$S/scf.key"
@@ -91,7 +93,7 @@ chmod 600 "$S/oms.key"
 both="no --config, and both $S/scf.xml and $S/oms.xml exist: give --config to say which half"
 for cmd in "status" "spool ls" "spool init" "find 4512873" "config check" \
 	"preview $src/tests/data/records/00000000000000000042-scf.xml" \
-	"bundle export --out $t/x.tar"; do
+	"bundle export --out $t/x.tar" "transfer --once"; do
 	# shellcheck disable=SC2086
 	expect 2 "$both" "$bin" $cmd
 done
