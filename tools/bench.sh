@@ -28,7 +28,8 @@
 # loop; unset: spool_bench's default, 3072), SCFGATE_BENCH_QUEUE (the long
 # queue, default 100000; the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
 # backlog, default 10000), SCFGATE_BENCH_TRACKED (tracked requests for the
-# OMS poll, default 100000).
+# OMS poll, default 100000), SCFGATE_BENCH_OMS_SCAN (set: the poll again
+# against oms-sim --no-index, what the simulator cost before its indexes).
 set -euo pipefail
 
 build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
@@ -68,7 +69,8 @@ bench_oms() {
   need "$build/tests/oms_bench" || return 1
   OMS_SIM_BIN=$build/tools/sim/oms-sim SCFGATE_BIN=$build/scfgate \
     SCFGATE_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd) "$build/tests/oms_bench" \
-    --records "${SCFGATE_BENCH_OMS_RECORDS:-10000}" --tracked "${SCFGATE_BENCH_TRACKED:-100000}"
+    --records "${SCFGATE_BENCH_OMS_RECORDS:-10000}" --tracked "${SCFGATE_BENCH_TRACKED:-100000}" \
+    ${SCFGATE_BENCH_OMS_SCAN:+--scan-baseline}
 }
 
 bench_bundle() {

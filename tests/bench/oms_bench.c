@@ -17,10 +17,12 @@
  * of T open requests, an empty queue: the start-up (tracked state load)
  * and one poll cycle, with the same latency, beside the ideal (chunks of
  * 150 Oids x L / concurrency), scfgate's CPU and peak RSS, and the CPU
- * oms-sim spent (/proc), so a slow simulator shows.
+ * oms-sim spent (/proc), so a slow simulator shows.  With --scan-baseline
+ * the scale pass runs again against oms-sim --no-index (every query
+ * scans every request): what the simulator cost before its indexes.
  *
  * usage: oms_bench [--records N] [--latency-ms L] [--concurrency 1,2]
- *                  [--tracked T]
+ *                  [--tracked T] [--scan-baseline]
  * Environment: OMS_SIM_BIN, SCFGATE_BIN, SCFGATE_SOURCE_DIR.
  */
 #include <fcntl.h>
@@ -197,7 +199,7 @@ static double proc_cpu_s(pid_t pid)
 }
 
 /* T open requests in oms-sim, all tracked as ours. */
-static int scale(int tracked, int latency, unsigned conc)
+static int scale(int tracked, int latency, unsigned conc, int scan)
 {
 	char nbuf[16], extra_cfg[64], dir[512], path[600], url[256];
 	const char *args[] = {NULL};
@@ -212,7 +214,9 @@ static int scale(int tracked, int latency, unsigned conc)
 	 * many and track the open ones, as a gateway would. */
 	snprintf(nbuf, sizeof(nbuf), "%d", tracked * 2 + 2000);
 	snprintf(extra_cfg, sizeof(extra_cfg), "<concurrency>%u</concurrency>", conc);
-	if (omt_setup(&t, (const char *const[]){"--requests", nbuf, NULL}, extra_cfg) != 0)
+	if (omt_setup(&t,
+	              (const char *const[]){"--requests", nbuf, scan ? "--no-index" : NULL, NULL},
+	              extra_cfg) != 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/state", t.root);
 	mkdir(dir, 0750);
@@ -253,10 +257,11 @@ static int scale(int tracked, int latency, unsigned conc)
 	rc = run_once(&t, args, &secs, &rss);
 	sim1 = proc_cpu_s(t.sim.pid);
 	chunks = (n + 149) / 150;
-	printf("scale: tracked=%d concurrency=%u latency_ms=%d exit=%d seconds=%.2f "
+	printf("scale%s: tracked=%d concurrency=%u latency_ms=%d exit=%d seconds=%.2f "
 	       "(start-up + one poll of %d chunks) ideal_s=%.2f (chunks x latency / concurrency) "
 	       "ratio=%.2f scfgate_cpu_s=%.2f peak_rss_mib=%.1f oms_sim_cpu_s=%.2f\n",
-	       n, conc, latency, rc, secs, chunks, chunks * latency / 1000.0 / conc,
+	       scan ? " (oms-sim --no-index)" : "", n, conc, latency, rc, secs, chunks,
+	       chunks * latency / 1000.0 / conc,
 	       chunks ? secs / (chunks * latency / 1000.0 / conc) : 0, last_cpu_s, rss / 1024.0,
 	       sim1 - sim0);
 	printf("scale: log: ");
@@ -272,7 +277,7 @@ static int scale(int tracked, int latency, unsigned conc)
 
 int main(int argc, char **argv)
 {
-	int records = 10000, latency = 20, tracked = 100000;
+	int records = 10000, latency = 20, tracked = 100000, scan = 0;
 	char concs[64] = "1,2";
 	int rc = 0;
 
@@ -280,8 +285,12 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0) {
 			printf(
 			    "usage: oms_bench [--records N] [--latency-ms L] [--concurrency LIST] "
-			    "[--tracked T]\n");
+			    "[--tracked T] [--scan-baseline]\n");
 			return 0;
+		}
+		if (strcmp(argv[i], "--scan-baseline") == 0) {
+			scan = 1;
+			continue;
 		}
 		if (i + 1 >= argc)
 			break;
@@ -297,7 +306,9 @@ int main(int argc, char **argv)
 	for (char *tok = strtok(concs, ","); tok; tok = strtok(NULL, ","))
 		if (records > 0 && forward(records, latency, (unsigned)atoi(tok)) != 0)
 			rc = 1;
-	if (tracked > 0 && scale(tracked, latency, 2) != 0)
+	if (tracked > 0 && scale(tracked, latency, 2, 0) != 0)
+		rc = 1;
+	if (tracked > 0 && scan && scale(tracked, latency, 2, 1) != 0)
 		rc = 1;
 	return rc;
 }
