@@ -268,9 +268,9 @@ static void test_index_same_rows(void **state)
 	cJSON *j;
 
 	(void)state;
-	create_batch(0, 600);
+	create_batch(0, 300);
 	all_queries(); /* the indexes are built here */
-	create_batch(600, 600);
+	create_batch(300, 300);
 	/* Children: the _parent index grows with each one. */
 	for (int i = 0; i < n_oids; i += 97) {
 		snprintf(path, sizeof(path), BASE "/%ld/" ATT, oids[i]);
@@ -282,7 +282,7 @@ static void test_index_same_rows(void **state)
 	}
 	all_queries(); /* the Oid index grew; the SCF id index is rebuilt */
 	/* Changed SCF ids, then deletes (the indexes hold the deleted). */
-	for (int i = 1; i < 400; i += 13) {
+	for (int i = 1; i < 300; i += 13) {
 		snprintf(body, sizeof(body),
 		         "{\"" CLS
 		         "\":[{\"Oid\":%ld,\"SCFIssueIDField\":\"%s\",\"CrewCountField\":%d}]}",
@@ -297,7 +297,7 @@ static void test_index_same_rows(void **state)
 		cJSON_Delete(j);
 	}
 	all_queries();
-	create_batch(1200, 100);
+	create_batch(600, 50);
 	all_queries();
 	assert_int_equal(compared, 5 * 80); /* every query above ran in each round */
 }
