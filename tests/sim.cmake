@@ -18,7 +18,7 @@ function(scfgate_sim_test name)
   set_tests_properties(${name} PROPERTIES ENVIRONMENT "${env}" TIMEOUT 120 LABELS sim)
 endfunction()
 
-foreach(t test_sim_scf test_sim_faults test_sim_oms)
+foreach(t test_sim_scf test_sim_faults test_sim_oms test_sim_oms_index)
   if(EXISTS ${CMAKE_SOURCE_DIR}/tests/integration/${t}.c)
     scfgate_sim_test(${t})
   endif()

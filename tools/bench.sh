@@ -5,8 +5,9 @@
 #
 # Sections (default: all); append new ones as bench_<name> functions and
 # add the name to `sections`:
-#   spool   durable commit vs a raw loop, group commit (plain and pipelined), claim+complete rate
-#           and consumer peak RSS at two queue lengths
+#   spool   durable commit vs a raw loop, in-process and as whole processes (spool-demo put
+#           vs the raw loop program), group commit (plain and pipelined) vs the raw group
+#           loop, claim+complete rate and consumer peak RSS at two queue lengths
 #   sim     requests/s each simulator serves on loopback with faults off
 #   scf     SCF half: API calls per 100 changed issues and 429s, and calls per
 #           100 acknowledgments (goal: at most 110), against scf-sim with its
@@ -14,9 +15,10 @@
 #           1,000-issue bulk change (simulated clock; goal 1); 429s over 20
 #           back-to-back `scf --once` runs at 20 calls in any 60 s (real
 #           processes, about 2 minutes; SCFGATE_BENCH_SCF_RUNS for fewer)
-#   oms     OMS half: drain of a 10,000-record backlog at 20 ms latency,
-#           concurrency 1 vs the default, against the ideal; peak RSS;
-#           start-up and one poll cycle with 100,000 tracked requests
+#   oms     OMS half: drain of a backlog of 10,000 issues (a comment with a photo on
+#           every third) at 20 ms latency, concurrency 1 vs the default, against the
+#           ideal of the minimum calls; peak RSS; start-up and one poll cycle with
+#           100,000 tracked requests against its ideal, with scfgate's and oms-sim's CPU
 #   bundle  export/verify/import rates and peak RSS, 10,000 vs 100,000 records
 #   e2e     issue-to-request and close-to-Closed latency beside the sum of
 #           the poll intervals involved
@@ -26,7 +28,8 @@
 # loop; unset: spool_bench's default, 3072), SCFGATE_BENCH_QUEUE (the long
 # queue, default 100000; the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
 # backlog, default 10000), SCFGATE_BENCH_TRACKED (tracked requests for the
-# OMS poll, default 100000).
+# OMS poll, default 100000), SCFGATE_BENCH_OMS_SCAN (set: the poll again
+# against oms-sim --no-index, what the simulator cost before its indexes).
 set -euo pipefail
 
 build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
@@ -40,7 +43,8 @@ bench_spool() {
   [ -x "$bin" ] || { echo "bench spool: $bin not built" >&2; return 1; }
   rm -rf "$dir"
   mkdir -p "$dir"
-  "$bin" "$dir" ${SCFGATE_BENCH_N:+"$SCFGATE_BENCH_N"}
+  SCFGATE_SPOOL_DEMO=$build/tools/spool-demo/spool-demo \
+    "$bin" "$dir" ${SCFGATE_BENCH_N:+"$SCFGATE_BENCH_N"}
   rm -rf "$dir"
 }
 
@@ -65,7 +69,8 @@ bench_oms() {
   need "$build/tests/oms_bench" || return 1
   OMS_SIM_BIN=$build/tools/sim/oms-sim SCFGATE_BIN=$build/scfgate \
     SCFGATE_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd) "$build/tests/oms_bench" \
-    --records "${SCFGATE_BENCH_OMS_RECORDS:-10000}" --tracked "${SCFGATE_BENCH_TRACKED:-100000}"
+    --records "${SCFGATE_BENCH_OMS_RECORDS:-10000}" --tracked "${SCFGATE_BENCH_TRACKED:-100000}" \
+    ${SCFGATE_BENCH_OMS_SCAN:+--scan-baseline}
 }
 
 bench_bundle() {

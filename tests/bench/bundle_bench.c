@@ -4,9 +4,11 @@
  *   bundle_bench [N ...]        (default: 10000 100000)
  *
  * For each N: commit N small records into a scratch spool (group commit),
- * then export them to a .tar.zst, verify it, and import it into a second
- * spool.  Each phase runs in its own child process so its peak RSS
- * (wait4's ru_maxrss) is its own.  Scratch space is under $TMPDIR (or
+ * then export them to a .tar.zst, verify it as `bundle verify` does
+ * without --record-pubkey ("verify": manifest signature and digests) and
+ * with it ("verify-rec": also every record's signature), and import it
+ * into a second spool (which checks every record's signature too).  Each phase runs in its own
+ * child process so its peak RSS (wait4's ru_maxrss) is its own.  Scratch space is under $TMPDIR (or
  * /tmp); the import flushes once per 512 records, so on a real disk it is
  * bound by checking each record rather than by the device's fsync rate.
  * Exits 1 if a phase's peak RSS is over 32 MiB.
@@ -86,10 +88,13 @@ static int do_export(size_t n)
 	return got == n ? 0 : 1;
 }
 
-static int do_verify(size_t n)
+/* As `bundle verify FILE --pubkey PUB`, with record_sigs also
+ * `--record-pubkey PUB`: the manifest signature and every digest, and
+ * with record_sigs every record's own signature. */
+static int verify(size_t n, int record_sigs)
 {
 	struct sig_key *pub = tsu_load_pub(base, "oms");
-	struct bundle_read_opts o = {pub, pub, NULL, NULL, NULL};
+	struct bundle_read_opts o = {pub, record_sigs ? pub : NULL, NULL, NULL, NULL};
 	struct bundle_info info;
 	struct err e;
 
@@ -102,6 +107,16 @@ static int do_verify(size_t n)
 	sig_key_free(pub);
 	bundle_info_release(&info);
 	return got == n ? 0 : 1;
+}
+
+static int do_verify(size_t n)
+{
+	return verify(n, 0);
+}
+
+static int do_verify_rec(size_t n)
+{
+	return verify(n, 1);
 }
 
 static int do_import(size_t n)
@@ -137,7 +152,7 @@ static int phase(const char *name, int (*fn)(size_t), size_t n, int report)
 	}
 	dt = now() - t0;
 	if (report)
-		printf("  %-7s %8zu records  %7.2f s  %9.0f records/s  peak RSS %6.1f MiB\n", name,
+		printf("  %-10s %8zu records  %7.2f s  %9.0f records/s  peak RSS %6.1f MiB\n", name,
 		       n, dt, (double)n / dt, (double)ru.ru_maxrss / 1024.0);
 	if (report && ru.ru_maxrss > RSS_GOAL_KIB) {
 		printf("  %s: peak RSS over the 32 MiB goal\n", name);
@@ -163,8 +178,16 @@ int main(int argc, char **argv)
 		snprintf(root2, sizeof(root2), "%s/b", base);
 		snprintf(bundle_path, sizeof(bundle_path), "%s/bench.tar.zst", base);
 		printf("bundle bench: %zu records (~500 bytes each) in %s\n", sizes[s], base);
+		if (s == 0)
+			printf("  (verify = `bundle verify --pubkey`: manifest signature and every "
+			       "digest, no record signature;\n"
+			       "   verify-rec = with `--record-pubkey` too: also every record's "
+			       "signature;\n"
+			       "   import = `bundle import`: all of verify-rec, then commit the "
+			       "records)\n");
 		rc = phase("fill", fill, sizes[s], 0) || phase("export", do_export, sizes[s], 1) ||
 		     phase("verify", do_verify, sizes[s], 1) ||
+		     phase("verify-rec", do_verify_rec, sizes[s], 1) ||
 		     phase("import", do_import, sizes[s], 1);
 		tsu_rmrf(base);
 		free(base);

@@ -4,17 +4,25 @@
  *
  * Part 1, forward: for each concurrency (1 and the configured default,
  * or --concurrency LIST), a fresh oms-sim with --latency-ms L and a
- * backlog of N signed `issue` records; `scfgate oms --once` drains it.
- * Prints records/s, the ideal time (N x calls per record x L /
- * concurrency; calls counted by oms-sim), the ratio measured/ideal and
- * the peak RSS of the scfgate process (wait4 ru_maxrss).
+ * backlog as the demo makes it: N signed `issue` records and, on every
+ * third issue, a comment with a photo (a `comment` and an `attachment`
+ * record); `scfgate oms --once` drains it.  Prints records/s, the calls
+ * made (counted by oms-sim, and by route) beside the minimum calls (1 per
+ * issue, 2 per comment on the default route "field", 1 per attachment,
+ * and the closing poll), the ideal time (minimum calls x L / concurrency),
+ * the ratio measured/ideal, and the CPU and peak RSS of the scfgate
+ * process (wait4).
  *
  * Part 2, scale: oms-sim with T pre-existing requests, a tracked state
  * of T open requests, an empty queue: the start-up (tracked state load)
- * and one poll cycle, with the same latency.
+ * and one poll cycle, with the same latency, beside the ideal (chunks of
+ * 150 Oids x L / concurrency), scfgate's CPU and peak RSS, and the CPU
+ * oms-sim spent (/proc), so a slow simulator shows.  With --scan-baseline
+ * the scale pass runs again against oms-sim --no-index (every query
+ * scans every request): what the simulator cost before its indexes.
  *
  * usage: oms_bench [--records N] [--latency-ms L] [--concurrency 1,2]
- *                  [--tracked T]
+ *                  [--tracked T] [--scan-baseline]
  * Environment: OMS_SIM_BIN, SCFGATE_BIN, SCFGATE_SOURCE_DIR.
  */
 #include <fcntl.h>
@@ -96,11 +104,33 @@ static void set_latency(struct omt *t, int ms)
 	omt_faults(t, body);
 }
 
+/* The calls of each route since the last reset, as one line. */
+static void print_routes(struct omt *t)
+{
+	char url[128];
+	cJSON *j, *by, *r;
+
+	snprintf(url, sizeof(url), "%s/_admin/stats", t->sim.base);
+	j = http_json("GET", url, NULL, NULL, NULL);
+	by = cJSON_GetObjectItemCaseSensitive(j, "by_route");
+	printf("forward: calls by route:");
+	cJSON_ArrayForEach(r, by)
+	{
+		if (strncmp(r->string, "GET /_admin", 11) != 0)
+			printf(" [%s]=%.0f", r->string, r->valuedouble);
+	}
+	printf("\n");
+	cJSON_Delete(j);
+}
+
+/* A backlog as the demo makes it: every issue, and on every third one a
+ * resident's comment with a photo (a comment and an attachment record). */
 static int forward(int records, int latency, unsigned conc)
 {
-	char cbuf[16], extra_cfg[64];
+	char cbuf[16], extra_cfg[64], url[128], cid[32];
 	const char *args[] = {"--concurrency", cbuf, NULL};
-	double secs, before, calls, ideal;
+	double secs, before, calls, ideal, min_calls;
+	int comments = 0, attachments = 0, chunks = (records + 149) / 150;
 	long rss;
 	struct omt t;
 	int rc;
@@ -112,25 +142,64 @@ static int forward(int records, int latency, unsigned conc)
 	for (int i = 0; i < records; i++)
 		if (!omt_issue(&t, 1000000 + i, 122, "Benchmark issue", NULL))
 			return -1;
+	for (int i = 0; i < records; i += 3) {
+		snprintf(cid, sizeof(cid), "%d", 5000000 + i);
+		if (!omt_comment(&t, 1000000 + i, cid, "Still there this morning, please hurry") ||
+		    !omt_attachment(&t, 1000000 + i, cid, "https://example.invalid/photo.jpg"))
+			return -1;
+		comments++;
+		attachments++;
+	}
 	set_latency(&t, latency);
+	snprintf(url, sizeof(url), "%s/_admin/stats", t.sim.base);
+	cJSON_Delete(http_json("DELETE", url, NULL, NULL, NULL));
 	before = sim_requests(&t);
 	rc = run_once(&t, args, &secs, &rss);
 	calls = sim_requests(&t) - before - 1; /* minus the stats call itself */
-	/* The pass ends with one poll cycle: chunks of 150 Oids. */
-	calls -= (records + 149) / 150;
-	ideal = (double)records * (calls / records) * latency / 1000.0 / conc;
-	printf("forward: records=%d concurrency=%u latency_ms=%d exit=%d seconds=%.2f "
-	       "records_per_s=%.1f calls_per_record=%.2f ideal_s=%.2f ratio=%.2f "
+	/* The minimum a pass needs: one create per issue, two calls per
+	 * comment on the default route "field" (read the field, write it
+	 * back; an append-only route needs one), one per attachment, and the
+	 * poll that ends the pass (chunks of 150 Oids). */
+	min_calls = (double)records + 2.0 * comments + attachments + chunks;
+	ideal = min_calls * latency / 1000.0 / conc;
+	printf("forward: issues=%d comments=%d attachments=%d concurrency=%u latency_ms=%d "
+	       "exit=%d seconds=%.2f records_per_s=%.1f calls=%.0f min_calls=%.0f "
+	       "(issue 1, comment 2, attachment 1, poll %d) ideal_s=%.2f ratio=%.2f "
 	       "scfgate_cpu_s=%.2f peak_rss_mib=%.1f\n",
-	       records, conc, latency, rc, secs, records / secs, calls / records, ideal,
+	       records, comments, attachments, conc, latency, rc, secs,
+	       (records + comments + attachments) / secs, calls, min_calls, chunks, ideal,
 	       ideal > 0 ? secs / ideal : 0, last_cpu_s, rss / 1024.0);
+	print_routes(&t);
 	fflush(stdout);
 	omt_teardown(&t);
 	return rc;
 }
 
+/* User + system CPU seconds of a process so far (/proc/PID/stat). */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
+	p = strrchr(buf, ')');
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* T open requests in oms-sim, all tracked as ours. */
-static int scale(int tracked, int latency, unsigned conc)
+static int scale(int tracked, int latency, unsigned conc, int scan)
 {
 	char nbuf[16], extra_cfg[64], dir[512], path[600], url[256];
 	const char *args[] = {NULL};
@@ -138,13 +207,16 @@ static int scale(int tracked, int latency, unsigned conc)
 	long rss;
 	struct omt t;
 	FILE *f;
-	int n = 0, rc;
+	double sim0, sim1;
+	int n = 0, rc, chunks;
 
 	/* oms-sim seeds about half of its requests Closed: ask for twice as
 	 * many and track the open ones, as a gateway would. */
 	snprintf(nbuf, sizeof(nbuf), "%d", tracked * 2 + 2000);
 	snprintf(extra_cfg, sizeof(extra_cfg), "<concurrency>%u</concurrency>", conc);
-	if (omt_setup(&t, (const char *const[]){"--requests", nbuf, NULL}, extra_cfg) != 0)
+	if (omt_setup(&t,
+	              (const char *const[]){"--requests", nbuf, scan ? "--no-index" : NULL, NULL},
+	              extra_cfg) != 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/state", t.root);
 	mkdir(dir, 0750);
@@ -181,10 +253,17 @@ static int scale(int tracked, int latency, unsigned conc)
 	}
 	fclose(f);
 	set_latency(&t, latency);
+	sim0 = proc_cpu_s(t.sim.pid);
 	rc = run_once(&t, args, &secs, &rss);
-	printf("scale: tracked=%d concurrency=%u latency_ms=%d exit=%d seconds=%.2f "
-	       "(start-up + one poll of %d chunks) scfgate_cpu_s=%.2f peak_rss_mib=%.1f\n",
-	       n, conc, latency, rc, secs, (n + 149) / 150, last_cpu_s, rss / 1024.0);
+	sim1 = proc_cpu_s(t.sim.pid);
+	chunks = (n + 149) / 150;
+	printf("scale%s: tracked=%d concurrency=%u latency_ms=%d exit=%d seconds=%.2f "
+	       "(start-up + one poll of %d chunks) ideal_s=%.2f (chunks x latency / concurrency) "
+	       "ratio=%.2f scfgate_cpu_s=%.2f peak_rss_mib=%.1f oms_sim_cpu_s=%.2f\n",
+	       scan ? " (oms-sim --no-index)" : "", n, conc, latency, rc, secs, chunks,
+	       chunks * latency / 1000.0 / conc,
+	       chunks ? secs / (chunks * latency / 1000.0 / conc) : 0, last_cpu_s, rss / 1024.0,
+	       sim1 - sim0);
 	printf("scale: log: ");
 	fflush(stdout);
 	snprintf(path, sizeof(path),
@@ -198,7 +277,7 @@ static int scale(int tracked, int latency, unsigned conc)
 
 int main(int argc, char **argv)
 {
-	int records = 10000, latency = 20, tracked = 100000;
+	int records = 10000, latency = 20, tracked = 100000, scan = 0;
 	char concs[64] = "1,2";
 	int rc = 0;
 
@@ -206,8 +285,12 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0) {
 			printf(
 			    "usage: oms_bench [--records N] [--latency-ms L] [--concurrency LIST] "
-			    "[--tracked T]\n");
+			    "[--tracked T] [--scan-baseline]\n");
 			return 0;
+		}
+		if (strcmp(argv[i], "--scan-baseline") == 0) {
+			scan = 1;
+			continue;
 		}
 		if (i + 1 >= argc)
 			break;
@@ -223,7 +306,9 @@ int main(int argc, char **argv)
 	for (char *tok = strtok(concs, ","); tok; tok = strtok(NULL, ","))
 		if (records > 0 && forward(records, latency, (unsigned)atoi(tok)) != 0)
 			rc = 1;
-	if (tracked > 0 && scale(tracked, latency, 2) != 0)
+	if (tracked > 0 && scale(tracked, latency, 2, 0) != 0)
+		rc = 1;
+	if (tracked > 0 && scan && scale(tracked, latency, 2, 1) != 0)
 		rc = 1;
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "oms-filter.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -528,4 +529,81 @@ int omsf_eval(const struct omsf_node *n, const cJSON *rec, int tz)
 	default:
 		return 0;
 	}
+}
+
+/* ---- index support ---- */
+
+static int plan_cond(const struct omsf_node *n, int tz, const char **field, const cJSON **lits,
+                     int *numeric)
+{
+	const cJSON *v;
+	int nums = 0, strs = 0, count = 0;
+
+	if (n->op != OP_EQ && n->op != OP_IN)
+		return -1;
+	cJSON_ArrayForEach(v, n->values)
+	{
+		time_t t;
+
+		count++;
+		if (cJSON_IsNumber(v) && !isnan(v->valuedouble))
+			nums++;
+		else if (cJSON_IsString(v) && sim_time_parse(v->valuestring, tz, &t) != 0)
+			strs++;
+		else
+			return -1; /* null, a boolean, NaN or a time: not keyed */
+	}
+	if (count == 0 || (nums && strs))
+		return -1;
+	*field = n->field;
+	*lits = n->values;
+	*numeric = nums > 0;
+	return 0;
+}
+
+int omsf_plan(const struct omsf_node *n, int tz, const char **field, const cJSON **lits,
+              int *numeric)
+{
+	switch (n->kind) {
+	case N_COND:
+		return plan_cond(n, tz, field, lits, numeric);
+	case N_AND:
+		/* Either side narrows an AND: the other is checked by omsf_eval. */
+		if (omsf_plan(n->a, tz, field, lits, numeric) == 0)
+			return 0;
+		return omsf_plan(n->b, tz, field, lits, numeric);
+	case N_OR:
+		break;
+	}
+	return -1;
+}
+
+int omsf_key(const cJSON *v, int numeric, char *out, size_t cap)
+{
+	if (numeric) {
+		double d;
+		char *end;
+
+		/* As compare(): a number, or a string that is a number whole. */
+		if (cJSON_IsNumber(v)) {
+			d = v->valuedouble;
+		} else if (cJSON_IsString(v)) {
+			d = strtod(v->valuestring, &end);
+			if (end == v->valuestring || *end)
+				return 1;
+		} else {
+			return 1;
+		}
+		if (isnan(d))
+			return -1; /* compare() finds NaN equal to everything */
+		/* %.17g tells every double apart; + 0.0 folds -0 into 0. */
+		snprintf(out, cap, "%.17g", d + 0.0);
+		return 0;
+	}
+	/* As compare() for a string literal that is not a time: the field's
+	 * text (as_text, so truncated alike), ASCII case folded. */
+	as_text(v, out, cap < OMSF_KEY_MAX ? cap : OMSF_KEY_MAX);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return 0;
 }

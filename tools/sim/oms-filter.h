@@ -41,4 +41,25 @@ int omsf_parse(const char *text, omsf_resolve_fn resolve, void *ctx, struct omsf
 int omsf_eval(const struct omsf_node *n, const cJSON *record, int tz_offset_min);
 void omsf_free(struct omsf_node *n);
 
+/*
+ * Index support (oms-sim answers most queries from an index instead of
+ * evaluating the filter on every record):
+ *   - omsf_plan() returns 0 and sets *field, *lits (owned by the tree) and
+ *     *numeric when every record the filter matches has *field equal, as
+ *     omsf_eval() compares, to one of *lits: the filter is a condition
+ *     "is equal to" / "in" on one field (or an AND with such a condition
+ *     in it) whose literals are all numbers (none NaN), or all strings
+ *     none of which reads as a time.  Otherwise -1 (scan every record).
+ *   - omsf_key() writes the index key of a record's field value v (NULL =
+ *     missing) or of a literal, for literals of the kind numeric: two
+ *     values compare equal under omsf_eval() only if their keys are equal.
+ *     Returns 0 (key written; cap >= OMSF_KEY_MAX), 1 (equal to no
+ *     literal of that kind) or -1 (may equal any literal, e.g. NaN).
+ */
+#define OMSF_KEY_MAX 4096
+
+int omsf_plan(const struct omsf_node *n, int tz_offset_min, const char **field, const cJSON **lits,
+              int *numeric);
+int omsf_key(const cJSON *v, int numeric, char *out, size_t cap);
+
 #endif

@@ -40,7 +40,8 @@ enum {
 	O_IDPFX,
 	O_SESS,
 	O_CMT,
-	O_ISSUES
+	O_ISSUES,
+	O_NOINDEX
 };
 
 static const struct option oms_opts[] = {
@@ -56,6 +57,7 @@ static const struct option oms_opts[] = {
     {"session-seconds", required_argument, 0, O_SESS},
     {"comment-class", required_argument, 0, O_CMT},
     {"issues", required_argument, 0, O_ISSUES},
+    {"no-index", no_argument, 0, O_NOINDEX},
     {0, 0, 0, 0},
 };
 
@@ -79,7 +81,9 @@ static const char oms_usage[] =
     "  --session-seconds S    session cookie lifetime (default 3600)\n"
     "  --comment-class NAME:FIELD\n"
     "                         also a child class NAME of the request class with the\n"
-    "                         String field FIELD (one record per comment)\n";
+    "                         String field FIELD (one record per comment)\n"
+    "  --no-index             answer every query by evaluating the filter on every\n"
+    "                         record (the reference the indexes are tested against)\n";
 
 #define MAX_FIELDS  64
 #define COOKIE_NAME ".ASPXAUTH"
@@ -118,6 +122,7 @@ static struct {
 	struct klass lib; /* the Request Issues library IssueField looks up */
 	long next_oid;
 	long next_id;
+	int no_index;
 	cJSON *sessions; /* [{cookie, user, expires}] */
 	unsigned long cookie_seq;
 } S = {
@@ -226,9 +231,16 @@ static void comment_class_init(void)
 static int oms_option(int opt, const char *arg)
 {
 	char *end;
-	long v = strtol(arg, &end, 10);
-	int numeric = end != arg && *end == '\0' && v >= 0;
+	long v;
+	int numeric;
 	int h, m;
+
+	if (opt == O_NOINDEX) { /* the one option without an argument */
+		S.no_index = 1;
+		return 0;
+	}
+	v = strtol(arg, &end, 10);
+	numeric = end != arg && *end == '\0' && v >= 0;
 
 	switch (opt) {
 	case O_USER:
@@ -438,16 +450,242 @@ static void field_error(struct sim_resp *resp, const char *field, const char *wh
 	sim_resp_json(resp, 400, j);
 }
 
-static cJSON *record_by_oid(const struct klass *k, long oid)
+/* ---- field indexes ----
+ * A poll asks for hundreds of Oids at a time; a lookup by the SCF id
+ * names one value.  Evaluating the filter on every record made a poll of
+ * 100,000 tracked requests cost the simulator a minute, so a query whose
+ * filter pins one field to a list of values (omsf_plan) reads the
+ * records with those values from an index and evaluates the whole filter
+ * on them only: the rows are the same as a scan's.  An index is built on
+ * first use.  Oid and the hidden _parent never change once a record
+ * exists, so their indexes grow with each new record and are rebuilt only
+ * after a delete or a load; any other field's is rebuilt after any write
+ * (every non-GET request bumps rec_gen). */
+
+static uint64_t rec_gen;     /* bumped by every non-GET request */
+static uint64_t set_gen = 1; /* bumped when records are deleted or replaced */
+
+struct ixent {
+	char *key; /* NULL: free slot */
+	cJSON **recs;
+	size_t n, cap;
+};
+
+struct fidx {
+	const struct klass *k; /* NULL: free */
+	char field[64];
+	int numeric;
+	int fixed; /* Oid or _parent: valid while gen == set_gen */
+	uint64_t gen;
+	struct ixent *tab;
+	size_t cap, used;
+	cJSON **any; /* values equal to every literal (omsf_key -1) */
+	size_t n_any, cap_any;
+};
+
+#define MAX_FIDX 16
+static struct fidx fidxs[MAX_FIDX];
+static unsigned fidx_next; /* the slot to reuse when all are taken */
+
+static void push_rec(cJSON ***v, size_t *n, size_t *cap, cJSON *r)
 {
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		*v = realloc(*v, *cap * sizeof(**v));
+		if (!*v)
+			abort();
+	}
+	(*v)[(*n)++] = r;
+}
+
+static size_t key_hash(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void fidx_clear(struct fidx *ix)
+{
+	for (size_t i = 0; i < ix->cap; i++) {
+		free(ix->tab[i].key);
+		free(ix->tab[i].recs);
+	}
+	free(ix->tab);
+	free(ix->any);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static void fidx_free_all(void)
+{
+	for (int i = 0; i < MAX_FIDX; i++)
+		fidx_clear(&fidxs[i]);
+}
+
+static struct ixent *fidx_slot(struct fidx *ix, const char *key)
+{
+	size_t h = key_hash(key) & (ix->cap - 1);
+
+	while (ix->tab[h].key && strcmp(ix->tab[h].key, key) != 0)
+		h = (h + 1) & (ix->cap - 1);
+	return &ix->tab[h];
+}
+
+static void fidx_put(struct fidx *ix, const char *key, cJSON *rec)
+{
+	struct ixent *e;
+
+	if (2 * (ix->used + 1) > ix->cap) {
+		struct ixent *old = ix->tab;
+		size_t ocap = ix->cap;
+
+		ix->cap = ocap ? 2 * ocap : 1024;
+		ix->tab = calloc(ix->cap, sizeof(*ix->tab));
+		if (!ix->tab)
+			abort();
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].key)
+				*fidx_slot(ix, old[i].key) = old[i];
+		free(old);
+	}
+	e = fidx_slot(ix, key);
+	if (!e->key) {
+		e->key = strdup(key);
+		if (!e->key)
+			abort();
+		ix->used++;
+	}
+	push_rec(&e->recs, &e->n, &e->cap, rec);
+}
+
+static void fidx_add(struct fidx *ix, cJSON *rec)
+{
+	char key[OMSF_KEY_MAX];
+	int rc = omsf_key(cJSON_GetObjectItemCaseSensitive(rec, ix->field), ix->numeric, key,
+	                  sizeof(key));
+
+	if (rc == 0)
+		fidx_put(ix, key, rec);
+	else if (rc < 0)
+		push_rec(&ix->any, &ix->n_any, &ix->cap_any, rec);
+}
+
+static int fidx_valid(const struct fidx *ix)
+{
+	return ix->k && ix->gen == (ix->fixed ? set_gen : rec_gen);
+}
+
+/* The index of k's field for literals of the kind numeric, built now if
+ * it is missing or stale. */
+static struct fidx *fidx_get(const struct klass *k, const char *field, int numeric)
+{
+	struct fidx *ix = NULL;
 	cJSON *r;
 
-	cJSON_ArrayForEach(r, k->records)
-	{
-		if ((long)sim_jnum(r, "Oid", -1) == oid)
-			return r;
+	for (int i = 0; i < MAX_FIDX && !ix; i++)
+		if (fidxs[i].k == k && fidxs[i].numeric == numeric &&
+		    strcmp(fidxs[i].field, field) == 0)
+			ix = &fidxs[i];
+	if (ix && fidx_valid(ix))
+		return ix;
+	if (!ix) {
+		for (int i = 0; i < MAX_FIDX && !ix; i++)
+			if (!fidxs[i].k)
+				ix = &fidxs[i];
+		if (!ix)
+			ix = &fidxs[fidx_next++ % MAX_FIDX];
 	}
-	return NULL;
+	fidx_clear(ix);
+	ix->k = k;
+	snprintf(ix->field, sizeof(ix->field), "%s", field);
+	ix->numeric = numeric;
+	ix->fixed = strcmp(field, "Oid") == 0 || strcmp(field, "_parent") == 0;
+	ix->gen = ix->fixed ? set_gen : rec_gen;
+	cJSON_ArrayForEach(r, k->records) fidx_add(ix, r);
+	return ix;
+}
+
+/* A new record joins the Oid and _parent indexes that are current. */
+static void fidx_new_record(const struct klass *k, cJSON *rec)
+{
+	for (int i = 0; i < MAX_FIDX; i++)
+		if (fidxs[i].k == k && fidxs[i].fixed && fidx_valid(&fidxs[i]))
+			fidx_add(&fidxs[i], rec);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The records of k whose field may equal one of lits (each once, in no
+ * particular order: query() sorts), or NULL with *n = 0 when none. */
+static cJSON **fidx_lookup(const struct klass *k, const char *field, const cJSON *lits, int numeric,
+                           size_t *n)
+{
+	struct fidx *ix = fidx_get(k, field, numeric);
+	int nl = cJSON_GetArraySize(lits), nk = 0;
+	char **keys = calloc((size_t)nl + 1, sizeof(*keys));
+	cJSON **out = NULL;
+	size_t cap = 0;
+	const cJSON *l;
+
+	if (!keys)
+		abort();
+	*n = 0;
+	cJSON_ArrayForEach(l, lits)
+	{
+		char key[OMSF_KEY_MAX];
+
+		if (omsf_key(l, numeric, key, sizeof(key)) != 0)
+			continue; /* omsf_plan keeps no such literal */
+		keys[nk] = strdup(key);
+		if (!keys[nk++])
+			abort();
+	}
+	/* "in (5, 5)" or "ABC" and "abc" name the same records once. */
+	qsort(keys, (size_t)nk, sizeof(*keys), key_cmp);
+	for (int i = 0; i < nk; i++) {
+		struct ixent *e;
+
+		if ((i > 0 && strcmp(keys[i], keys[i - 1]) == 0) || !ix->cap)
+			continue;
+		e = fidx_slot(ix, keys[i]);
+		for (size_t j = 0; e->key && j < e->n; j++)
+			push_rec(&out, n, &cap, e->recs[j]);
+	}
+	for (size_t j = 0; j < ix->n_any; j++)
+		push_rec(&out, n, &cap, ix->any[j]);
+	for (int i = 0; i < nk; i++)
+		free(keys[i]);
+	free(keys);
+	return out;
+}
+
+static cJSON *record_by_oid(const struct klass *k, long oid)
+{
+	cJSON *r, *lit, **c, *found = NULL;
+	size_t n;
+
+	if (S.no_index) {
+		cJSON_ArrayForEach(r, k->records)
+		{
+			if ((long)sim_jnum(r, "Oid", -1) == oid)
+				return r;
+		}
+		return NULL;
+	}
+	lit = cJSON_CreateArray();
+	cJSON_AddItemToArray(lit, cJSON_CreateNumber((double)oid));
+	c = fidx_lookup(k, "Oid", lit, 1, &n);
+	cJSON_Delete(lit);
+	for (size_t i = 0; i < n && !found; i++)
+		if ((long)sim_jnum(c[i], "Oid", -1) == oid)
+			found = c[i];
+	free(c);
+	return found;
 }
 
 static void set_item(cJSON *o, const char *key, cJSON *v)
@@ -494,8 +732,6 @@ static cJSON *render(const cJSON *rec, const char *fields, int ignore_nulls)
 /* ---- rendered-record cache ----
  * A full record's JSON text is kept until the state changes (any
  * non-GET request bumps rec_gen); lists without fields= splice them. */
-
-static uint64_t rec_gen;
 
 struct rtext {
 	long oid;
@@ -683,6 +919,7 @@ static cJSON *new_record(struct klass *k, const cJSON *src, const char *user, lo
 	}
 	apply_fields(k, rec, src, user);
 	cJSON_AddItemToArray(k->records, rec);
+	fidx_new_record(k, rec);
 	return rec;
 }
 
@@ -1133,6 +1370,32 @@ static int num_arg(const struct sim_req *req, const char *name, long dflt, long 
 	return end == v || *end || *out < 0 ? -1 : 0;
 }
 
+/* The records a query has to look at: from an index when the Oid, the
+ * parent or the filter pins one field to a few values, else all of them
+ * (with --no-index always all).  The caller checks each in full. */
+static cJSON **candidates(const struct klass *k, long parent, long oid, const struct omsf_node *flt,
+                          size_t *n)
+{
+	const char *field;
+	const cJSON *lits;
+	cJSON *r, *one, **out = NULL;
+	int numeric;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!S.no_index && (oid >= 0 || parent >= 0)) {
+		one = cJSON_CreateArray();
+		cJSON_AddItemToArray(one, cJSON_CreateNumber((double)(oid >= 0 ? oid : parent)));
+		out = fidx_lookup(k, oid >= 0 ? "Oid" : "_parent", one, 1, n);
+		cJSON_Delete(one);
+		return out;
+	}
+	if (!S.no_index && flt && omsf_plan(flt, S.tz, &field, &lits, &numeric) == 0)
+		return fidx_lookup(k, field, lits, numeric, n);
+	cJSON_ArrayForEach(r, k->records) push_rec(&out, n, &cap, r);
+	return out;
+}
+
 static void query(const struct sim_req *req, struct sim_resp *resp, struct klass *k, long parent,
                   long oid)
 {
@@ -1142,6 +1405,8 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 	                   strcasecmp(sim_arg(req, "ignoreNullFields"), "true") == 0;
 	struct omsf_node *flt = NULL;
 	struct ohit *hits;
+	cJSON **cand;
+	size_t n_cand;
 	long limit, offset, n = 0;
 	char why[256];
 	cJSON *r, *out, *arr, *md;
@@ -1158,11 +1423,12 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 		message(resp, 400, "The filter is not valid: %s.", why);
 		return;
 	}
-	hits = calloc((size_t)cJSON_GetArraySize(k->records) + 1, sizeof(*hits));
+	cand = candidates(k, parent, oid, flt, &n_cand);
+	hits = calloc(n_cand + 1, sizeof(*hits));
 	if (!hits)
 		abort();
-	cJSON_ArrayForEach(r, k->records)
-	{
+	for (size_t c = 0; c < n_cand; c++) {
+		r = cand[c];
 		if (parent >= 0 && (long)sim_jnum(r, "_parent", -1) != parent)
 			continue;
 		if (oid >= 0 && (long)sim_jnum(r, "Oid", -1) != oid)
@@ -1176,6 +1442,7 @@ static void query(const struct sim_req *req, struct sim_resp *resp, struct klass
 		n++;
 	}
 	omsf_free(flt);
+	free(cand);
 	if (oid >= 0 && n == 0) {
 		free(hits);
 		message(resp, 404, "The %s record with Oid %ld was not found.", k->name, oid);
@@ -1341,6 +1608,7 @@ static void delete_one(struct sim_resp *resp, struct klass *k, long oid)
 		return;
 	}
 	cJSON_Delete(cJSON_DetachItemViaPointer(k->records, r));
+	set_gen++; /* the indexes hold pointers to it */
 	j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "DeletedRecordCount", 1);
 	sim_resp_json(resp, 200, j);
@@ -1686,5 +1954,6 @@ int main(int argc, char **argv)
 	cJSON_Delete(S.sessions);
 	free(race.text);
 	rtexts_free();
+	fidx_free_all();
 	return rc;
 }
