@@ -12,9 +12,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-act.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 # check WHAT COMMAND...: the command must succeed.
 check() {
 	local what=$1

@@ -14,9 +14,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-health.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 # expect RC PATTERN DESCRIPTION CONFIG: run status, check exit and the last
 # (verdict) line; the verdict and the exit code must agree.
 expect() {

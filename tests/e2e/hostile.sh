@@ -24,14 +24,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-hostile.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
 SPOOL_DEMO=$E2E_BUILD/tools/spool-demo/spool-demo
 [ -x "$SPOOL_DEMO" ] || e2e_die "$SPOOL_DEMO is not built"
 # Long enough that one `oms --once` run under ASan on a loaded 2-core CI

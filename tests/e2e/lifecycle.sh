@@ -17,14 +17,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-lifecycle.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
 
 # ---- the misbehaving transport -------------------------------------------
 pool=$work/transport/pool

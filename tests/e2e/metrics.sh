@@ -15,9 +15,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-metrics.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 # value FILE SELECTOR: the sum of the samples whose line starts with SELECTOR
 value() { grep -F -- "$2" "$1" | grep -v '^#' | awk '{s += $NF} END {printf "%d", s}'; }
 same() {

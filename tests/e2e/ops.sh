@@ -21,9 +21,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-ops.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup; [ -n "${SCFGATE_KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 check() { # check DESCRIPTION -- COMMAND...
 	local what=$1
 	shift 2

@@ -18,9 +18,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-reinject.XXXXXX")
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 
 names() { ls "$OMS_ROOT/outbound/$1" 2>/dev/null | grep '^[0-9]*-scf\.xml$'; }
 retry() { "$E2E_GATE" spool retry --root "$OMS_ROOT" --queue outbound "$1" >/dev/null || bad "retry $1"; }

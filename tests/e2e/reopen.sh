@@ -20,14 +20,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-reopen.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else bad "$what"; fi
-}
 
 E2E_PHOTO_PERCENT=0
 e2e_start_sims 0

@@ -24,9 +24,6 @@ seconds=${SCFGATE_SOAK_SECONDS:-45}
 seed=${SCFGATE_SOAK_SEED:-$$}
 RANDOM=$seed
 echo "soak: $seconds s, seed $seed (SCFGATE_SOAK_SEED=$seed repeats the choices)"
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 
 faults=(
 	'{"reset": true}'

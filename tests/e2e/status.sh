@@ -11,9 +11,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-status.XXXXXX")
 e2e_init "$build" "$work"
 trap 'e2e_cleanup' EXIT
 trap 'exit 130' INT TERM
-fails=0
-ok() { echo "ok - $*"; }
-bad() { echo "not ok - $*"; fails=$((fails + 1)); }
 # expect RC PATTERN DESCRIPTION -- ARGS...: run status, check exit and output.
 expect() {
 	local want=$1 pat=$2 what=$3 out rc

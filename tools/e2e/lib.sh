@@ -37,6 +37,18 @@ E2E_COMMENT_CLASS=cgRequests_cgCommentsClass
 E2E_COMMENT_FIELD=CommentField
 E2E_PIDS=""
 
+# The tests' TAP-style lines: `ok - WHAT`, `not ok - WHAT` (counted in
+# $fails, which a test turns into its exit status), and check WHAT CMD...
+# (ok when CMD succeeds).  A test may define its own check after sourcing.
+fails=0
+ok() { echo "ok - $*"; }
+bad() { echo "not ok - $*"; fails=$((fails + 1)); }
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
 e2e_die() {
 	echo "e2e: $*" >&2
 	exit 1
