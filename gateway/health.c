@@ -15,6 +15,9 @@
 #include "health.h"
 #include "spool.h"
 
+/* A health file is a few hundred bytes; anything larger is not one. */
+#define HEALTH_FILE_MAX (64 * 1024)
+
 #define HEALTH_PREFIX "health."
 #define HEALTH_MAGIC  "scfgate-health 1"
 #define LINE_MAX_LEN  (HEALTH_REASON_MAX + HEALTH_DETAIL_MAX + 256)
@@ -225,17 +228,29 @@ enum err_status health_load(const char *dir, struct health *h, int *present, str
 	/* Newest first; one removed by a save meanwhile is skipped. */
 	for (size_t i = 0; i < ng; i++) {
 		char path[SPOOL_PATH_MAX + 64];
+		enum spool_entry_type type;
+		struct buf text;
 		FILE *f;
 		int rc;
 
 		snprintf(path, sizeof(path), "%s/" HEALTH_PREFIX "%020" PRIu64, dir, gens[i]);
-		if (!(f = fopen(path, "r"))) {
-			if (errno == ENOENT)
+		/* The spool's one safe read: no link followed, no FIFO opened. */
+		buf_init(&text, 0);
+		if (spool_read_untrusted(path, HEALTH_FILE_MAX, &text, &type, e) != ERR_OK) {
+			buf_release(&text);
+			if (type == SPOOL_ENTRY_MISSING) {
+				err_clear(e);
 				continue;
-			return err_errno(e, ERR_PERM, errno, "%s", path);
+			}
+			/* a health file that cannot be read is no outcome to trust */
+			e->status = ERR_PERM;
+			return ERR_PERM;
 		}
-		rc = parse_file(f, h);
-		fclose(f);
+		f = text.len ? fmemopen(text.data, text.len, "r") : NULL;
+		rc = f ? parse_file(f, h) : -1;
+		if (f)
+			fclose(f);
+		buf_release(&text);
 		if (rc != 0) {
 			memset(h, 0, sizeof(*h));
 			return err_set(e, ERR_PERM, "%s: not a complete health file", path);

@@ -700,26 +700,32 @@ static void one_line(char *out, size_t size, const char *in)
 	out[k] = '\0';
 }
 
-/* The failure's reason: the "reason: " line of failed/NAME.why. */
-static void failed_reason(const struct spool_q *q, const char *name, char *out, size_t size)
+/* The failure's reason: the "reason: " line of failed/NAME.why, read
+ * like every .why (spool_read_why: never through a link or a FIFO). */
+static void failed_reason(const char *root, const char *queue, const char *name, char *out,
+                          size_t size)
 {
-	char path[SPOOL_PATH_MAX], line[1024];
-	FILE *f;
+	struct buf why;
+	struct err e;
+	const char *line;
 
 	snprintf(out, size, "(no .why)");
-	if (spool_join(path, q->dir[SPOOL_FAILED], name, NULL) != ERR_OK ||
-	    strlen(path) + 5 >= sizeof(path))
-		return;
-	strcat(path, ".why");
-	if (!(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "reason: ", 8) == 0) {
-			line[strcspn(line, "\n")] = '\0';
-			one_line(out, size, line + 8);
-			break;
+	buf_init(&why, 0);
+	err_clear(&e);
+	if (spool_read_why(root, queue, SPOOL_FAILED, name, &why, &e) == ERR_OK && why.len) {
+		for (line = buf_str(&why); line; line = strchr(line, '\n')) {
+			line += *line == '\n';
+			if (strncmp(line, "reason: ", 8) == 0) {
+				char first[1024];
+
+				snprintf(first, sizeof(first), "%.*s", (int)strcspn(line + 8, "\n"),
+				         line + 8);
+				one_line(out, size, first);
+				break;
+			}
 		}
-	fclose(f);
+	}
+	buf_release(&why);
 }
 
 enum err_status spool_dismiss(const char *root, const char *queue, const char *name,
@@ -759,7 +765,7 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 	st = spool_free_name(q->dir[SPOOL_DISMISSED], name, fname, sizeof(fname), e);
 	if (st != ERR_OK)
 		goto out;
-	failed_reason(q, name, was, sizeof(was));
+	failed_reason(root, queue, name, was, sizeof(was));
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(text, sizeof(text),

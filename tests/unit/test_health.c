@@ -93,6 +93,42 @@ static void test_save_load_round_trip(void **state)
 	}
 }
 
+/* The newest health file replaced by a symbolic link to a good one (or
+ * by a FIFO) is refused, never followed or opened: the status of a half
+ * must not hang on, or read through, what was put in its state. */
+static void test_load_refuses_link_and_fifo(void **state)
+{
+	char dir[] = "/tmp/scfgate-health-XXXXXX", other[] = "/tmp/scfgate-health-XXXXXX";
+	char cmd[512];
+	struct health h, back;
+	struct err e;
+	int present = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(other));
+	memset(&h, 0, sizeof(h));
+	health_note(&h, HEALTH_POLL, 70, ERR_OK, NULL);
+	err_clear(&e);
+	assert_int_equal(health_save(other, &h, 71, &e), ERR_OK);
+	snprintf(cmd, sizeof(cmd),
+	         "ln -s %s/$(ls %s | grep '^health\\.') %s/health.00000000000000000099", other,
+	         other, dir);
+	assert_int_equal(system(cmd), 0);
+	err_clear(&e);
+	assert_int_equal(health_load(dir, &back, &present, &e), ERR_PERM);
+	assert_int_equal(present, 0);
+	assert_non_null(strstr(e.msg, "health.00000000000000000099"));
+	snprintf(cmd, sizeof(cmd), "rm %s/health.* && mkfifo %s/health.00000000000000000099", dir,
+	         dir);
+	assert_int_equal(system(cmd), 0);
+	err_clear(&e);
+	assert_int_equal(health_load(dir, &back, &present, &e), ERR_PERM); /* returns: no hang */
+	assert_int_equal(present, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, other);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_metrics_file(void **state)
 {
 	char dir[] = "/tmp/scfgate-metrics-XXXXXX", path[64], esc[64], text[512];
@@ -133,6 +169,7 @@ int main(void)
 	    cmocka_unit_test(test_reason_is_short),
 	    cmocka_unit_test(test_note_tracks_failing_since),
 	    cmocka_unit_test(test_save_load_round_trip),
+	    cmocka_unit_test(test_load_refuses_link_and_fifo),
 	    cmocka_unit_test(test_metrics_file),
 	};
 
