@@ -132,6 +132,9 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	    (st = spool_producer_open(&o->in_q, c->spool.root, "inbound", c->spool.producer,
 	                              o->priv, e)) != ERR_OK)
 		goto fail;
+	if (spool_producer_scan_reason(o->in_q))
+		log_warn("event=sequence-scan queue=%s why=%s", "inbound",
+		         log_q(spool_producer_scan_reason(o->in_q)));
 	if (snprintf(dir, sizeof(dir), "%s/state/oms", c->spool.root) >= (int)sizeof(dir)) {
 		st = err_set(e, ERR_FATAL, "%s: spool root path too long", c->path);
 		goto fail;

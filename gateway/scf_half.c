@@ -163,6 +163,9 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 	if ((s = spool_producer_open(&h->prod, c->spool.root, SCF_OUTBOUND, c->spool.producer,
 	                             h->priv, e)))
 		goto fail;
+	if (spool_producer_scan_reason(h->prod))
+		log_warn("event=sequence-scan queue=%s why=%s", SCF_OUTBOUND,
+		         log_q(spool_producer_scan_reason(h->prod)));
 	co.grace_seconds = c->spool.grace_seconds;
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
 	co.max_ahead = c->spool.max_ahead;

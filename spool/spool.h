@@ -42,7 +42,8 @@
  *     (back-pressure); nothing partial is ever visible in new/.
  *   - Sequence numbers are never reused for a record that became visible
  *     in new/ (a transport may carry it away at once).  state/<producer>.seq
- *     holds one line "RESERVED NEXT BOOT_ID":
+ *     holds one line "RESERVED NEXT BOOT_ID CHECK" (CHECK: a hash of the
+ *     rest, so a damaged line is told from an intact one):
  *       RESERVED  every number below it may have been used.  Durable:
  *                 before a number >= RESERVED goes into new/, RESERVED is
  *                 moved a block ahead and flushed (fdatasync, or the
@@ -51,11 +52,30 @@
  *                 rename, so it survives anything but the kernel.
  *       BOOT_ID   /proc/sys/kernel/random/boot_id of the writer.
  *     spool_producer_free() is a clean close: it sets RESERVED = NEXT and
- *     fdatasyncs.  At open the producer resumes from
- *       same boot id: max(NEXT, highest own seq in any local sub-directory
- *         + 1), after rolling forward its complete tmp/ files below NEXT
- *         (a process crash between the count and the rename);
- *       another boot id: the same, but at least RESERVED.
+ *     fdatasyncs.  At open the producer first rolls forward its complete
+ *     tmp/ files below NEXT (a process crash between the count and the
+ *     rename), then resumes from
+ *       same boot id: NEXT;
+ *       another boot id: max(NEXT, RESERVED);
+ *     without reading the queue's sub-directories, when the line is
+ *     intact.  Why that never reuses a number: a number becomes visible
+ *     only by a rename into new/, and before every such rename NEXT has
+ *     been written past it (pwrite, in the page cache, which a process
+ *     crash does not lose) and, when the number is at or above the
+ *     durable RESERVED, RESERVED has been moved past it and flushed.  So
+ *     after a process crash or a clean stop the file's NEXT is above
+ *     every number ever made visible, and after a reboot (page cache
+ *     lost) the flushed RESERVED is; a commit that fails before its
+ *     rename puts NEXT back, and nothing carrying the numbers it gave up
+ *     was ever visible.  The one cheap check made anyway: the record the
+ *     resumed number would name is looked for in new/, cur/, done/,
+ *     failed/, hold/ and dismissed/ (a state file older than the queue,
+ *     say restored from a backup).  When the file is missing, empty,
+ *     damaged (CHECK does not match), of an older version, or that
+ *     record is present, the producer reads every sub-directory as
+ *     before: it resumes at least one past its highest sequence found
+ *     there, and spool_producer_scan_reason says why it read them (for
+ *     the log).  The open then costs the same whatever the queue holds.
  *     What the file says may not be on disk yet (a process that died
  *     before its flush), so the first commit after open always flushes a
  *     fresh block, and a roll forward flushes the file before renaming.
@@ -242,6 +262,12 @@ void spool_producer_free(struct spool_producer *p);
 
 /* The sequence the next commit will use. */
 uint64_t spool_producer_next_seq(const struct spool_producer *p);
+
+/* NULL when open resumed from an intact sequence file alone; else why it
+ * read the queue's sub-directories for its highest sequence (a missing,
+ * damaged or older-format file, or a record already at the resumed
+ * number), one phrase for a log line.  Valid until spool_producer_free. */
+const char *spool_producer_scan_reason(const struct spool_producer *p);
 
 /*
  * Commit one record.  r->producer and r->seq are overwritten (the

@@ -33,12 +33,13 @@ struct spool_producer {
 	const struct sig_key *key;
 	int lock_fd;
 	int seq_fd;
-	int new_fd;        /* new/, kept open: one fsync per commit, no lookup */
-	int opened;        /* recovered: free() records a clean close */
-	uint64_t next;     /* the next sequence to assign */
-	uint64_t reserved; /* every number below is covered on stable storage */
-	uint64_t found;    /* RESERVED as found at open (maybe not yet durable) */
-	char boot[40];     /* this kernel's boot id; "" when unknown */
+	int new_fd;         /* new/, kept open: one fsync per commit, no lookup */
+	int opened;         /* recovered: free() records a clean close */
+	uint64_t next;      /* the next sequence to assign */
+	uint64_t reserved;  /* every number below is covered on stable storage */
+	uint64_t found;     /* RESERVED as found at open (maybe not yet durable) */
+	char boot[40];      /* this kernel's boot id; "" when unknown */
+	char scan_why[128]; /* why open read the sub-directories; "" if it did not */
 	struct buf out;
 	struct spool_pipe *pipe; /* NULL until the first pipelined group */
 };
@@ -154,6 +155,6 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 /* state/stuck-NAME: new/NAME should have been quarantined but could not
  * be moved; holds "REASON; cannot be moved to failed/: ERROR". */
 #define SPOOL_STUCK_PREFIX "stuck-"
-#define SPOOL_RETRY_NOW "retry-now"
+#define SPOOL_RETRY_NOW    "retry-now"
 
 #endif

@@ -12,14 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-/* What state/<producer>.seq says. */
+/* What state/<producer>.seq says; intact: the line is whole and its
+ * check matches (see producer_recover). */
 struct seqfile {
 	uint64_t reserved;
 	uint64_t next;
 	char boot[40];
+	int intact;
+	int empty; /* missing or empty: a producer that never committed here */
 };
+
+/* The line: "RESERVED NEXT BOOT_ID CHECK\n", the numbers 20 digits, the
+ * boot id padded to 36, CHECK the FNV-1a hash of what comes before its
+ * space in 8 hex digits.  SEQ_LINE bytes in all. */
+#define SEQ_BODY 78
+#define SEQ_LINE (SEQ_BODY + 10)
+
+static uint32_t seq_check(const char *text, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 16777619u;
+	return h;
+}
 
 static char boot_override[40];
 static int boot_overridden;
@@ -69,18 +88,29 @@ static uint64_t parse_u64(const char **s)
 }
 
 /* An empty or missing file reads as all zero; the older one-number
- * format (a durable, exact counter) as RESERVED = NEXT. */
+ * format (a durable, exact counter) as RESERVED = NEXT.  Older lines
+ * without a check, and anything else not exactly our line, read as far
+ * as they parse and are not intact. */
 static void seqfile_read(int fd, struct seqfile *sf)
 {
-	char text[128];
+	char text[128], hex[9];
 	const char *s = text;
 	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
 	size_t len = 0;
 
 	memset(sf, 0, sizeof(*sf));
-	if (n <= 0)
+	if (n <= 0) {
+		sf->empty = 1;
 		return;
+	}
 	text[n] = '\0';
+	if (n == SEQ_LINE && text[SEQ_BODY] == ' ' && text[SEQ_LINE - 1] == '\n') {
+		snprintf(hex, sizeof(hex), "%08x", (unsigned)seq_check(text, SEQ_BODY));
+		sf->intact = memcmp(text + SEQ_BODY + 1, hex, 8) == 0;
+		for (int i = 0; i < 20 && sf->intact; i++)
+			sf->intact = text[i] >= '0' && text[i] <= '9' && text[21 + i] >= '0' &&
+			             text[21 + i] <= '9';
+	}
 	sf->reserved = parse_u64(&s);
 	sf->next = *s == ' ' ? parse_u64(&s) : sf->reserved;
 	while (*s == ' ')
@@ -94,14 +124,19 @@ static void seqfile_read(int fd, struct seqfile *sf)
 }
 
 /* One fixed-width line in one pwrite at offset 0 (a single sector: it
- * lands whole or not at all); no sync. */
+ * lands whole or not at all); no sync.  It is longer than the lines of
+ * older versions (79 and 21 bytes), so it always covers them whole. */
 static int seqfile_write(struct spool_producer *p, uint64_t reserved, uint64_t next)
 {
 	char text[128];
 	int n =
-	    snprintf(text, sizeof(text), "%020llu %020llu %-36.36s\n", (unsigned long long)reserved,
+	    snprintf(text, sizeof(text), "%020llu %020llu %-36.36s", (unsigned long long)reserved,
 	             (unsigned long long)next, p->boot[0] ? p->boot : "-");
 
+	if (n != SEQ_BODY)
+		return errno = EINVAL, -1;
+	n += snprintf(text + n, sizeof(text) - (size_t)n, " %08x\n",
+	              (unsigned)seq_check(text, SEQ_BODY));
 	return pwrite(p->seq_fd, text, (size_t)n, 0) == n ? 0 : -1;
 }
 
@@ -265,20 +300,43 @@ static enum err_status roll_forward(struct spool_producer *p, uint64_t reserved,
 	return st;
 }
 
+/* Our record of sequence seq is in one of the queue's sub-directories
+ * (a file name of failed/ with a .N suffix is not looked for). */
+static int seq_present(const struct spool_producer *p, uint64_t seq)
+{
+	char name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX];
+	struct stat sb;
+
+	record_file_name(name, seq, p->id);
+	for (int d = SPOOL_NEW; d < SPOOL_NDIRS; d++)
+		if (d != SPOOL_STATE && spool_join(path, p->q.dir[d], name, NULL) == ERR_OK &&
+		    lstat(path, &sb) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Same boot (a process crash or a clean stop): the page cache survived,
  * NEXT is exact.  Another boot: NEXT may be stale, RESERVED is durable;
  * resuming there never reuses a number and leaves a gap of at most one
- * block (none after a clean close, which sets RESERVED = NEXT).  Either
- * way files still here locally count too.  What the file says is not
- * known to be on disk (a process may have died before its fdatasync), so
- * p->reserved starts at 0: the first commit flushes a fresh block.
+ * block (none after a clean close, which sets RESERVED = NEXT).  What
+ * the file says is not known to be on disk (a process may have died
+ * before its fdatasync), so p->reserved starts at 0: the first commit
+ * flushes a fresh block.
+ *
+ * An intact file is trusted without reading the sub-directories (see
+ * spool.h for why that never reuses a number); only the record the
+ * resumed number would name is looked for, a cheap check against a
+ * state file older than the queue (restored from a backup).  A missing,
+ * empty, older-format or damaged file, or that record present, makes
+ * the producer read every sub-directory for its highest sequence, as
+ * it always did, and say so (spool_producer_scan_reason).
  */
 static enum err_status producer_recover(struct spool_producer *p, struct err *e)
 {
 	struct seqfile sf;
 	uint64_t max = 0, start;
-	int renamed = 0;
+	int renamed = 0, other_boot;
 	enum err_status st;
 
 	boot_id(p->boot);
@@ -290,16 +348,35 @@ static enum err_status producer_recover(struct spool_producer *p, struct err *e)
 		return st;
 	if (renamed && (st = sync_new(p, e)) != ERR_OK)
 		return st;
-	for (int d = SPOOL_NEW; d < SPOOL_NDIRS; d++) {
-		uint64_t m = d == SPOOL_STATE ? 0 : max_seq_in(p->q.dir[d], p->id);
-		if (m > max)
-			max = m;
-	}
-	start = sf.next > max + 1 ? sf.next : max + 1;
-	if (!(p->boot[0] && strcmp(sf.boot, p->boot) == 0) && sf.reserved > start)
+	other_boot = !(p->boot[0] && strcmp(sf.boot, p->boot) == 0);
+	start = sf.next > 1 ? sf.next : 1;
+	if (other_boot && sf.reserved > start)
 		start = sf.reserved;
+	if (sf.empty)
+		snprintf(p->scan_why, sizeof(p->scan_why), "the sequence file is missing or empty");
+	else if (!sf.intact)
+		snprintf(p->scan_why, sizeof(p->scan_why),
+		         "the sequence file is damaged or of an older version");
+	else if (seq_present(p, start))
+		snprintf(p->scan_why, sizeof(p->scan_why),
+		         "sequence %llu, where the sequence file resumes, is already in the queue",
+		         (unsigned long long)start);
+	if (p->scan_why[0]) {
+		for (int d = SPOOL_NEW; d < SPOOL_NDIRS; d++) {
+			uint64_t m = d == SPOOL_STATE ? 0 : max_seq_in(p->q.dir[d], p->id);
+			if (m > max)
+				max = m;
+		}
+		if (max + 1 > start)
+			start = max + 1;
+	}
 	p->next = start;
 	return ERR_OK;
+}
+
+const char *spool_producer_scan_reason(const struct spool_producer *p)
+{
+	return p->scan_why[0] ? p->scan_why : NULL;
 }
 
 enum err_status spool_producer_open(struct spool_producer **out, const char *root,

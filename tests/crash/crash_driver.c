@@ -5,6 +5,8 @@
  *   crash_driver BINDIR WORKDIR [ROUNDS]    (ROUNDS default: 300, or
  *                                            $SCFGATE_CRASH_ROUNDS)
  *
+ * Now and then the writer's sequence file is damaged or removed while it
+ * is down (see upset_seq_file).
  * Checks, after every kill of the writer: every file in new/ is a whole,
  * valid, signed record (nothing half-written is ever visible).  At the
  * end: every acknowledged record is in done/ exactly once with the
@@ -221,6 +223,30 @@ static void check_no_sync_retry(const char *logpath, const char *tag)
 		fclose(f);
 }
 
+/*
+ * Now and then, while the writer is down, damage its sequence file (one
+ * digit of NEXT changed, so the line's check fails) or remove it: the
+ * next start must fall back to reading the queue and still reuse no
+ * number.  Most rounds leave the file alone: the intact file alone is
+ * what a restart normally resumes from.
+ */
+static void upset_seq_file(int round)
+{
+	char path[4300], *text;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/outbound/state/scf.seq", root);
+	if (round % 11 == 5) {
+		unlink(path);
+	} else if (round % 7 == 3 && (text = tsu_read(path, &len)) != NULL) {
+		if (len > 40) {
+			text[40] = text[40] == '0' ? '1' : '0';
+			tsu_write(path, text, len);
+		}
+		free(text);
+	}
+}
+
 static int run_wait(pid_t pid)
 {
 	int status;
@@ -359,6 +385,7 @@ int main(int argc, char **argv)
 		if (victim != 1) {
 			kill_wait(&w);
 			check_new_dir(r);
+			upset_seq_file(r);
 		}
 		if (victim != 0)
 			kill_wait(&c);

@@ -437,7 +437,71 @@ static void test_sequence_never_reused(void **state)
 	assert_int_equal(rename(path, to), 0);
 	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
 	assert_int_equal(spool_producer_next_seq(p), 6);
+	assert_non_null(strstr(spool_producer_scan_reason(p), "missing"));
 	spool_producer_free(p);
+}
+
+/* An intact sequence file is enough: open does not read the
+ * sub-directories (a record of ours far ahead in done/ goes unseen),
+ * except for the record the resumed number names. */
+static void test_producer_trusts_intact_state(void **state)
+{
+	struct fx *f = *state;
+	struct spool_producer *p;
+	char path[SPOOL_PATH_MAX];
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 3);
+	qpath(path, f->root, SPOOL_DONE, 1000, NULL);
+	tsu_write(path, "x", 1);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 4);
+	assert_null(spool_producer_scan_reason(p));
+	spool_producer_free(p);
+	/* The state is behind the queue (restored from a backup, say): the
+	 * record at NEXT is there, so everything is read. */
+	qpath(path, f->root, SPOOL_HOLD, 4, NULL);
+	tsu_write(path, "x", 1);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 1001);
+	assert_non_null(strstr(spool_producer_scan_reason(p), "already in the queue"));
+	spool_producer_free(p);
+}
+
+/* A damaged line (its check does not match) or one of an older version
+ * is not trusted alone: open reads the sub-directories and says so. */
+static void test_producer_damaged_state_scans(void **state)
+{
+	struct fx *f = *state;
+	struct spool_producer *p;
+	char path[SPOOL_PATH_MAX], *text;
+	size_t len;
+	struct err e;
+
+	commit_n(f->root, f->priv, 1, 3);
+	snprintf(path, sizeof(path), "%s/inbound/state/oms.seq", f->root);
+	text = tsu_read(path, &len);
+	assert_non_null(text);
+	assert_int_equal(len, 88);
+	/* NEXT 4 -> 2: had the line been trusted, 2 and 3 would be reused. */
+	assert_int_equal(text[40], '4');
+	text[40] = '2';
+	tsu_write(path, text, len);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 4);
+	assert_non_null(strstr(spool_producer_scan_reason(p), "damaged"));
+	spool_producer_free(p);
+	/* The clean close wrote an intact line again. */
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_null(spool_producer_scan_reason(p));
+	spool_producer_free(p);
+	/* The line an older version wrote (no check): read once. */
+	tsu_write(path, "00000000000000000004 00000000000000000004 -\n", 44);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
+	assert_int_equal(spool_producer_next_seq(p), 4);
+	assert_non_null(spool_producer_scan_reason(p));
+	spool_producer_free(p);
+	free(text);
 }
 
 /* A crash after the counter covered a number but before the rename: the
@@ -1711,6 +1775,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pipeline_free_finishes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence_never_reused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producer_rolls_forward, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_producer_trusts_intact_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_producer_damaged_state_scans, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resume_after_process_crash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean_close_then_reboot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unclean_reboot_gap_skip, setup, teardown),
