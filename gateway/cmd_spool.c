@@ -231,9 +231,8 @@ static int print_json(struct jdoc *d)
 struct ls_ctx {
 	const struct opts *o;
 	const char *queue;
-	struct jdoc doc;
-	cJSON *arr;
 	size_t n;
+	int failed; /* --json: a record's object could not be made */
 };
 
 /* The SCF issue a record is about (every kind names one); 0 if none. */
@@ -288,22 +287,35 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 	peek_record(x->o->root, x->queue, ent, &kind, &issue);
 	x->n++;
 	if (x->o->json) {
-		struct jdoc *d = &x->doc;
-		cJSON *j = jdoc_object(d, x->arr, NULL);
-		jdoc_string(d, j, "queue", x->queue);
-		jdoc_string(d, j, "dir", spool_dir_name(ent->dir));
-		jdoc_string(d, j, "name", cli_escape(ent->name, name, sizeof(name)));
-		jdoc_string(d, j, "producer", ent->producer);
-		jdoc_number(d, j, "seq", (double)ent->seq);
-		jdoc_string(d, j, "kind", kind);
+		/* One object at a time, printed as soon as made: memory does not
+		 * grow with the queue.  An object that cannot be made stops the
+		 * listing before the closing bracket, so what was printed does
+		 * not parse and no reader takes it for the whole list. */
+		struct jdoc d = JDOC_INIT;
+		cJSON *j = jdoc_root_object(&d);
+		char *t;
+
+		jdoc_string(&d, j, "queue", x->queue);
+		jdoc_string(&d, j, "dir", spool_dir_name(ent->dir));
+		jdoc_string(&d, j, "name", cli_escape(ent->name, name, sizeof(name)));
+		jdoc_string(&d, j, "producer", ent->producer);
+		jdoc_number(&d, j, "seq", (double)ent->seq);
+		jdoc_string(&d, j, "kind", kind);
 		if (issue)
-			jdoc_number(d, j, "issue_id", (double)issue);
+			jdoc_number(&d, j, "issue_id", (double)issue);
 		else
-			jdoc_null(d, j, "issue_id");
-		jdoc_number(d, j, "size", (double)ent->size);
-		jdoc_string(d, j, "mtime", when);
-		/* no use listing on into a document that will not be printed */
-		return jdoc_failed(d) ? -1 : 0;
+			jdoc_null(&d, j, "issue_id");
+		jdoc_number(&d, j, "size", (double)ent->size);
+		jdoc_string(&d, j, "mtime", when);
+		t = jdoc_print(&d, 0);
+		jdoc_release(&d);
+		if (!t) {
+			x->failed = 1;
+			return -1;
+		}
+		printf("%s%s", x->n == 1 ? "[\n" : ",\n", t);
+		cJSON_free(t);
+		return 0;
 	}
 	if (x->n == 1)
 		printf("%-8s %-9s %-40s %-10s %-10s %8s  %s\n", "QUEUE", "DIR", "NAME", "KIND",
@@ -326,7 +338,7 @@ static int do_ls(struct opts *o)
 {
 	static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
 	                                      SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
-	struct ls_ctx x = {.o = o, .doc = JDOC_INIT};
+	struct ls_ctx x = {.o = o};
 	int only = -1;
 	struct err e;
 
@@ -335,8 +347,6 @@ static int do_ls(struct opts *o)
 		if (only < 0 || only == SPOOL_STATE || only == SPOOL_TMP)
 			return cli_usage("spool", "ls: unknown directory '%s'", o->dir);
 	}
-	if (o->json)
-		x.arr = jdoc_root_array(&x.doc);
 	for (size_t q = 0; q < 2; q++) {
 		const char *queue = o->queue ? o->queue : queues[q];
 		if (!o->queue && !queue_exists(o->root, queue))
@@ -346,15 +356,23 @@ static int do_ls(struct opts *o)
 			if (only >= 0 && (int)dirs[d] != only)
 				continue;
 			if (spool_list(o->root, queue, dirs[d], ls_one, &x, &e) != ERR_OK) {
-				jdoc_release(&x.doc);
+				fflush(stdout);
 				return cli_fail("spool", &e);
+			}
+			if (x.failed) {
+				fflush(stdout);
+				fprintf(stderr, "scfgate spool: out of memory building the JSON "
+				                "output\n");
+				return CLI_EXIT_FAIL;
 			}
 		}
 		if (o->queue)
 			break;
 	}
-	if (o->json)
-		return print_json(&x.doc);
+	if (o->json) {
+		printf("%s]\n", x.n ? "\n" : "[");
+		return CLI_EXIT_OK;
+	}
 	if (!x.n)
 		fprintf(stderr, "no records\n");
 	return CLI_EXIT_OK;

@@ -476,10 +476,16 @@ struct spool_entry {
 
 /*
  * Call fn for every record file (not .why) of one sub-directory, in
- * sequence order (names are sorted; this reads the whole directory, so
- * it is for tools, bundles and status, not for the claim path).  fn
- * returning non-zero stops the walk (still ERR_OK).  A sub-directory
- * that does not exist yet lists as empty.
+ * sequence order (name order; this reads the whole directory, so it is
+ * for tools, bundles and status, not for the claim path).  fn returning
+ * non-zero stops the walk (still ERR_OK).  A sub-directory that does not
+ * exist yet lists as empty.  Memory does not grow with the directory
+ * when it holds only record names of at most 16 producers with few
+ * numbers missing between each one's lowest and highest (a queue's
+ * new/, cur/, done/): the names are computed in order and looked up.
+ * Otherwise (tmp/, state/, failed/ with its NAME.1, strangers, sparse
+ * numbers) all names are read and sorted in memory.  A file that goes
+ * away during the walk may be left out.
  */
 typedef int (*spool_entry_fn)(const struct spool_entry *ent, void *ctx);
 enum err_status spool_list(const char *root, const char *queue, enum spool_dir d, spool_entry_fn fn,

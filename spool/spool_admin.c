@@ -76,11 +76,121 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Listing a directory in name order without holding its names.  Record
+ * names start with the zero-padded sequence, so name order is sequence
+ * order, then the rest of the name ("PRODUCER.xml").  One readdir pass
+ * notes each producer's lowest and highest sequence; then the names are
+ * computed in that order and looked up (lstat).  Sequences are dense in
+ * a queue, so few lookups miss; when many would (a sparse directory),
+ * or the directory holds any other name (failed/'s NAME.1, a stranger in
+ * new/, tmp/, state/) or more producers than noted, the names are read
+ * and sorted in memory instead.  Either way the order is the same.
+ */
+#define LIST_PRODUCERS 16
+
+struct list_scan {
+	struct {
+		char producer[RECORD_PRODUCER_MAX + 1];
+		char tail[RECORD_PRODUCER_MAX + 5]; /* "PRODUCER.xml" */
+		uint64_t min, max, n, at;
+	} p[LIST_PRODUCERS];
+	size_t np;
+	int odd;
+};
+
+static void list_note(struct list_scan *s, const char *name)
+{
+	char producer[RECORD_PRODUCER_MAX + 1], canon[RECORD_NAME_MAX];
+	uint64_t seq;
+	size_t i;
+
+	if (record_parse_file_name(name, &seq, producer) != 0 || seq == 0) {
+		s->odd = 1;
+		return;
+	}
+	record_file_name(canon, seq, producer);
+	if (strcmp(canon, name) != 0) {
+		s->odd = 1;
+		return;
+	}
+	for (i = 0; i < s->np && strcmp(s->p[i].producer, producer) != 0; i++)
+		;
+	if (i == s->np) {
+		if (s->np == LIST_PRODUCERS) {
+			s->odd = 1;
+			return;
+		}
+		snprintf(s->p[i].producer, sizeof(s->p[i].producer), "%s", producer);
+		snprintf(s->p[i].tail, sizeof(s->p[i].tail), "%s.xml", producer);
+		s->p[i].min = s->p[i].max = seq;
+		s->np++;
+	}
+	if (seq < s->p[i].min)
+		s->p[i].min = seq;
+	if (seq > s->p[i].max)
+		s->p[i].max = seq;
+	s->p[i].n++;
+}
+
+/* 1 if the scan found a dense directory of record names only. */
+static int list_dense(const struct list_scan *s)
+{
+	uint64_t probes = 0, found = 0;
+
+	if (s->odd)
+		return 0;
+	for (size_t i = 0; i < s->np; i++) {
+		probes += s->p[i].max - s->p[i].min + 1;
+		found += s->p[i].n;
+	}
+	return probes <= 4 * found + 4096;
+}
+
+/* The walk: every producer's cursor from its lowest sequence to its
+ * highest; the smallest name next. */
+static void list_walk(struct list_scan *s, enum spool_dir d, const char *dir, spool_entry_fn fn,
+                      void *ctx)
+{
+	char path[SPOOL_PATH_MAX];
+	struct spool_entry ent;
+	struct stat sb;
+
+	for (size_t i = 0; i < s->np; i++)
+		s->p[i].at = s->p[i].min;
+	for (;;) {
+		size_t best = s->np;
+
+		for (size_t i = 0; i < s->np; i++) {
+			if (s->p[i].at == 0 || s->p[i].at > s->p[i].max)
+				continue; /* done (at wraps to 0 past UINT64_MAX) */
+			if (best == s->np || s->p[i].at < s->p[best].at ||
+			    (s->p[i].at == s->p[best].at &&
+			     strcmp(s->p[i].tail, s->p[best].tail) < 0))
+				best = i;
+		}
+		if (best == s->np)
+			return;
+		memset(&ent, 0, sizeof(ent));
+		ent.dir = d;
+		ent.seq = s->p[best].at++;
+		record_file_name(ent.name, ent.seq, s->p[best].producer);
+		if (spool_join(path, dir, ent.name, NULL) != ERR_OK || lstat(path, &sb) != 0)
+			continue; /* a number not here (or taken meanwhile) */
+		snprintf(ent.producer, sizeof(ent.producer), "%s", s->p[best].producer);
+		ent.size = sb.st_size;
+		ent.mtime = sb.st_mtime;
+		if (fn(&ent, ctx) != 0)
+			return;
+	}
+}
+
 enum err_status spool_list(const char *root, const char *queue, enum spool_dir d, spool_entry_fn fn,
                            void *ctx, struct err *e)
 {
 	struct spool_entry ent;
 	struct name_list l = {0};
+	struct list_scan scan;
 	char dir[SPOOL_PATH_MAX];
 	enum err_status st;
 	struct dirent *de;
@@ -94,6 +204,19 @@ enum err_status spool_list(const char *root, const char *queue, enum spool_dir d
 		return ERR_OK; /* not created yet: empty */
 	if (!dh)
 		return err_errno(e, spool_errno_status(errno), errno, "%s", dir);
+	memset(&scan, 0, sizeof(scan));
+	scan.odd = d == SPOOL_TMP || d == SPOOL_STATE;
+	while (!scan.odd && (de = readdir(dh)) != NULL) {
+		if (is_aux_name(de->d_name))
+			continue;
+		list_note(&scan, de->d_name);
+	}
+	if (list_dense(&scan)) {
+		closedir(dh);
+		list_walk(&scan, d, dir, fn, ctx);
+		return ERR_OK;
+	}
+	rewinddir(dh);
 	while ((de = readdir(dh)) != NULL) {
 		if (d != SPOOL_TMP && d != SPOOL_STATE && is_aux_name(de->d_name))
 			continue;

@@ -504,6 +504,52 @@ static void test_producer_damaged_state_scans(void **state)
 	free(text);
 }
 
+static int list_note_name(const struct spool_entry *ent, void *ctx)
+{
+	char *out = ctx;
+
+	strcat(out, ent->name);
+	strcat(out, " ");
+	return 0;
+}
+
+/* spool_list gives name order whether it computes the names (a dense
+ * directory of record names) or sorts them (any other name present). */
+static void test_list_name_order(void **state)
+{
+	struct fx *f = *state;
+	static const char *names[] = {
+	    "00000000000000000002-oms.xml", "00000000000000000001-oms.xml",
+	    "00000000000000000002-om.xml",  "00000000000000000005-oms.xml",
+	    "00000000000000000001-om.xml",  "00000000000000000002-om-x.xml",
+	};
+	const char *want = "00000000000000000001-om.xml 00000000000000000001-oms.xml "
+	                   "00000000000000000002-om-x.xml 00000000000000000002-om.xml "
+	                   "00000000000000000002-oms.xml 00000000000000000005-oms.xml ";
+	char path[SPOOL_PATH_MAX], out[1024];
+	struct err e;
+
+	assert_int_equal(spool_queue_init(f->root, "inbound", &e), ERR_OK);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/inbound/done/%s", f->root, names[i]);
+		tsu_write(path, "x", 1);
+	}
+	out[0] = '\0';
+	assert_int_equal(spool_list(f->root, "inbound", SPOOL_DONE, list_note_name, out, &e),
+	                 ERR_OK);
+	assert_string_equal(out, want);
+	/* A name that is not a record name: read and sorted, same order. */
+	snprintf(path, sizeof(path), "%s/inbound/done/00000000000000000003-oms.xml.1", f->root);
+	tsu_write(path, "x", 1);
+	out[0] = '\0';
+	assert_int_equal(spool_list(f->root, "inbound", SPOOL_DONE, list_note_name, out, &e),
+	                 ERR_OK);
+	assert_string_equal(out, "00000000000000000001-om.xml 00000000000000000001-oms.xml "
+	                         "00000000000000000002-om-x.xml 00000000000000000002-om.xml "
+	                         "00000000000000000002-oms.xml 00000000000000000003-oms.xml.1 "
+	                         "00000000000000000005-oms.xml ");
+}
+
 /* A crash after the counter covered a number but before the rename: the
  * synced tmp file is finished at the next open, so there is no gap. */
 static void test_producer_rolls_forward(void **state)
@@ -1777,6 +1823,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_producer_rolls_forward, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producer_trusts_intact_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_producer_damaged_state_scans, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_name_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resume_after_process_crash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_clean_close_then_reboot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unclean_reboot_gap_skip, setup, teardown),
