@@ -7,7 +7,9 @@
 # add the name to `sections`:
 #   spool   durable commit vs a raw loop, in-process and as whole processes (spool-demo put
 #           vs the raw loop program), group commit (plain and pipelined) vs the raw group
-#           loop, claim+complete rate and consumer peak RSS at two queue lengths
+#           loop, claim+complete rate and consumer peak RSS at two queue lengths, the
+#           `spool ls` peak RSS (--json and text) at both lengths, the producer's open
+#           with the long queue in done/ (sequence file vs reading the queue)
 #   sim     requests/s each simulator serves on loopback with faults off
 #   scf     SCF half: API calls per 100 changed issues and 429s, and calls per
 #           100 acknowledgments (goal: at most 110), against scf-sim with its
@@ -43,7 +45,7 @@ bench_spool() {
   [ -x "$bin" ] || { echo "bench spool: $bin not built" >&2; return 1; }
   rm -rf "$dir"
   mkdir -p "$dir"
-  SCFGATE_SPOOL_DEMO=$build/tools/spool-demo/spool-demo \
+  SCFGATE_SPOOL_DEMO=$build/tools/spool-demo/spool-demo SCFGATE_BIN=$build/scfgate \
     "$bin" "$dir" ${SCFGATE_BENCH_N:+"$SCFGATE_BENCH_N"}
   rm -rf "$dir"
 }

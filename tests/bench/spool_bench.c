@@ -7,9 +7,16 @@
  *   spool_bench --consume ROOT PUBKEY
  *                            (internal) drain ROOT's queue, print
  *                            "count seconds maxrss_kib"
+ *   spool_bench --rss PROG [ARG...]
+ *                            (internal) run PROG, print its peak RSS in KiB
  *   spool_bench --raw ROOT N LEN
  *                            (internal) the raw loop as a program of its
  *                            own: N files of LEN bytes into ROOT's queue
+ *
+ * Then `scfgate spool ls` (SCFGATE_BIN, default ../scfgate beside this
+ * program) against both queues, --json and text, for its peak RSS.
+ * Last, the producer's open against the long queue: from its sequence
+ * file alone, and reading the queue's sub-directories (the fall-back).
  *
  * The whole-process pair runs `spool-demo put ROOT outbound dem KEY N`
  * (single commits; SCFGATE_SPOOL_DEMO, default ../tools/spool-demo/
@@ -20,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -414,10 +422,9 @@ static double run_timed(char *const argv[])
 
 /*
  * Whole processes: `spool-demo put ... per` (start-up: load the key, open
- * the producer, which reads the queue's directories for the highest
- * sequence; then per single commits) against `spool_bench --raw ... per`,
- * taking turns in ROUNDS rounds in the same queue; records/s each, or 0
- * when spool-demo is missing.
+ * the producer from its sequence file; then per single commits) against `spool_bench --raw ...
+ * per`, taking turns in ROUNDS rounds in the same queue; records/s each, or 0 when spool-demo is
+ * missing.
  */
 static void process_pair(const char *self, const char *demo, const char *root, const char *keyfile,
                          size_t len, int n, double *commit, double *raw)
@@ -527,21 +534,118 @@ static void consume_child(const char *self, const char *root, const char *pub, l
 	waitpid(pid, NULL, 0);
 }
 
+/* (--rss) Run argv with stdout to /dev/null; print its peak RSS in KiB.
+ * This program is exec'd fresh for it and stays small, so the child's
+ * ru_maxrss (which Linux carries over fork and execve) is its own. */
+static int rss_main(char **argv)
+{
+	struct rusage ru;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0)
+			dup2(fd, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return 1;
+	printf("%ld\n", ru.ru_maxrss);
+	return 0;
+}
+
+/* Peak RSS of `scfgate spool ls --root root --queue QUEUE [--json]` in
+ * MiB, through `spool_bench --rss`; -1 when it failed. */
+static double ls_rss(const char *self, const char *scfgate, const char *root, int json)
+{
+	char line[64];
+	long kib = -1;
+	int fds[2];
+	pid_t pid;
+	FILE *f;
+
+	if (pipe(fds) != 0)
+		die("pipe", NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(self, self, "--rss", scfgate, "spool", "ls", "--root", root, "--queue", QUEUE,
+		      json ? "--json" : "--dir", json ? "--dir" : "all", json ? "all" : NULL,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	f = fdopen(fds[0], "r");
+	if (f && fgets(line, sizeof(line), f))
+		kib = atol(line);
+	if (f)
+		fclose(f);
+	waitpid(pid, NULL, 0);
+	return kib > 0 ? kib / 1024.0 : -1;
+}
+
+/*
+ * What opening the producer costs with the queue full of its records in
+ * done/: from its intact sequence file alone, and reading every
+ * sub-directory as it did before (forced by an older-format line, the
+ * fall-back for a damaged or missing file).  Taking turns, ROUNDS each;
+ * milliseconds per open (open and clean close).
+ */
+static void open_cost(const char *root, const struct sig_key *key, double *state_ms,
+                      double *scan_ms)
+{
+	char path[4200], line[64];
+	struct spool_producer *p;
+	struct err e;
+	double ts = 0, tf = 0, t0;
+
+	snprintf(path, sizeof(path), "%s/%s/state/scf.seq", root, QUEUE);
+	for (int r = 0; r < ROUNDS; r++) {
+		t0 = now();
+		if (spool_producer_open(&p, root, QUEUE, "scf", key, &e) != ERR_OK)
+			die("producer", &e);
+		if (spool_producer_scan_reason(p))
+			die("open read the queue with an intact sequence file", NULL);
+		snprintf(line, sizeof(line), "%020llu\n",
+		         (unsigned long long)spool_producer_next_seq(p));
+		spool_producer_free(p);
+		ts += now() - t0;
+		tsu_write(path, line, strlen(line));
+		t0 = now();
+		if (spool_producer_open(&p, root, QUEUE, "scf", key, &e) != ERR_OK)
+			die("producer", &e);
+		if (!spool_producer_scan_reason(p))
+			die("open did not read the queue with an older-format sequence file", NULL);
+		spool_producer_free(p);
+		tf += now() - t0;
+	}
+	*state_ms = ts / ROUNDS * 1e3;
+	*scan_ms = tf / ROUNDS * 1e3;
+}
+
 int main(int argc, char **argv)
 {
-	char root[4096], keys[4096], pub[4200], self[4096], demo[4200], privfile[4200];
+	char root[4096], keys[4096], pub[4200], self[4096], demo[4200], privfile[4200],
+	    scfgate[4200];
 	double pc, pr;
 	struct sig_key *key;
 	struct commit_rates cr;
 	double enc;
 	long c1, c2, r1, r2;
-	double s1, s2;
+	double s1, s2, o1, o2;
 	int n, big, small;
 	size_t size;
 	ssize_t sl;
 
 	if (argc == 4 && strcmp(argv[1], "--consume") == 0)
 		return consume_main(argv[2], argv[3]);
+	if (argc > 2 && strcmp(argv[1], "--rss") == 0)
+		return rss_main(argv + 2);
 	if (argc == 6 && strcmp(argv[1], "--raw") == 0)
 		return raw_main(argv[2], atoi(argv[3]), (size_t)atol(argv[4]), argv[5]);
 	if (argc < 2) {
@@ -566,6 +670,11 @@ int main(int argc, char **argv)
 		snprintf(demo, sizeof(demo), "%s", getenv("SCFGATE_SPOOL_DEMO"));
 	else
 		snprintf(demo, sizeof(demo), "%.*s/../tools/spool-demo/spool-demo",
+		         (int)(strrchr(self, '/') ? strrchr(self, '/') - self : 1), self);
+	if (getenv("SCFGATE_BIN"))
+		snprintf(scfgate, sizeof(scfgate), "%s", getenv("SCFGATE_BIN"));
+	else
+		snprintf(scfgate, sizeof(scfgate), "%.*s/../scfgate",
 		         (int)(strrchr(self, '/') ? strrchr(self, '/') - self : 1), self);
 	size = record_size(key);
 
@@ -639,6 +748,31 @@ int main(int argc, char **argv)
 	       c2 / s2, r2 / 1024.0);
 	printf("  RSS ratio big/small queue                              %9.2f   (goal ~1.0)\n",
 	       (double)r2 / (double)r1);
+	if (access(scfgate, X_OK) == 0) {
+		char small_root[4096];
+		double js, jb, ts, tb;
+
+		snprintf(small_root, sizeof(small_root), "%s/q-small", argv[1]);
+		js = ls_rss(self, scfgate, small_root, 1);
+		jb = ls_rss(self, scfgate, root, 1);
+		ts = ls_rss(self, scfgate, small_root, 0);
+		tb = ls_rss(self, scfgate, root, 0);
+		printf("spool: `scfgate spool ls` peak RSS (every record decoded for its kind)\n");
+		printf("  --json, queue of %7ld records                       %6.1f MiB\n", c1, js);
+		printf("  --json, queue of %7ld records                       %6.1f MiB\n", c2, jb);
+		printf("  ratio big/small queue, --json                          %9.2f   (goal "
+		       "~1.0)\n",
+		       jb / js);
+		printf("  text, queue of %7ld records                         %6.1f MiB\n", c1, ts);
+		printf("  text, queue of %7ld records                         %6.1f MiB\n", c2, tb);
+	} else {
+		printf("spool: %s not built, spool ls skipped\n", scfgate);
+	}
+	open_cost(root, key, &o1, &o2);
+	printf("spool: producer open with %ld of its records in done/ (%d turns each)\n", c2,
+	       ROUNDS);
+	printf("  from the sequence file alone                           %9.2f ms\n", o1);
+	printf("  reading every sub-directory (the fall-back; before: always) %4.2f ms\n", o2);
 	sig_key_free(key);
 	return (c1 == small && c2 == big) ? 0 : 1;
 }
