@@ -8,3 +8,5 @@ target_include_directories(test_seal PRIVATE ${CMAKE_SOURCE_DIR}/spool)
 add_test(NAME seal_vector_openssl
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/seal/vector_openssl.sh
                  ${CMAKE_CURRENT_SOURCE_DIR}/data/seal)
+
+scfgate_fuzz_target(fuzz_seal ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_seal.c)
