@@ -58,7 +58,7 @@ empty "$t/send/inbound/tmp"
 for s in REQ-2026-00412 manifest.xml 00000000000000000007-oms.xml; do
 	! grep -qa "$s" "$t/media/in.tar.zst.enc" || fail "'$s' readable on the medium"
 done
-! zstd -dc "$t/media/in.tar.zst.enc" >/dev/null 2>&1 || fail "zstd reads it"
+zstd -dc "$t/media/in.tar.zst.enc" >/dev/null 2>&1 && fail "zstd reads it"
 "$bin" bundle export --root "$t/send" --queue inbound --key "$keys/test-oms.key" \
 	--encrypt-to "$t/etc/scf.x25519.pub" --out "$t/media/in.tar.enc" --json >"$t/out" ||
 	fail "export --json"
@@ -138,6 +138,9 @@ empty "$t/fresh/inbound/new"
 	fail "a plain bundle refused without requireEncryptedBundles"
 config "$t/strict.xml" "$t/strict" "<requireEncryptedBundles>true</requireEncryptedBundles>"
 mkdir "$t/strict"
+"$bin" config check "$t/strict.xml" >"$t/out" || fail "config check (strict)"
+grep -q "^  bundle decryption key: $t/etc/scf.x25519.key\$" "$t/out" &&
+	grep -q '^  encrypted bundles only: yes$' "$t/out" || fail "config check: $(cat "$t/out")"
 refused "a plain bundle (strict)" "plain.tar: not an encrypted bundle, and this half accepts encrypted bundles only" \
 	"$bin" bundle import "$t/media/plain.tar" --config "$t/strict.xml"
 refused "verify of a plain bundle (strict)" "plain.tar: not an encrypted bundle" \
