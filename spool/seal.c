@@ -285,6 +285,17 @@ enum err_status seal_keygen(const char *dir, const char *name, struct err *e)
 
 /* ---- key schedule --------------------------------------------------------------- */
 
+static int agree(EVP_PKEY_CTX *dctx, EVP_PKEY *peer, unsigned char shared[32], size_t *slen)
+{
+	int ok;
+
+	*slen = 32;
+	ok = EVP_PKEY_derive_set_peer(dctx, peer) == 1 &&
+	     EVP_PKEY_derive(dctx, shared, slen) == 1 && *slen == 32;
+	ERR_clear_error();
+	return ok;
+}
+
 /* X25519 between priv and the raw public key peer, then HKDF-SHA256 to
  * the chunk key and nonce prefix (seal.h). */
 static enum err_status derive(EVP_PKEY *priv, const unsigned char eph_pub[32],
@@ -306,9 +317,10 @@ static enum err_status derive(EVP_PKEY *priv, const unsigned char eph_pub[32],
 		err_set(e, ERR_TEMP, "X25519: out of memory");
 		goto out;
 	}
-	/* OpenSSL refuses a low-order point (an all-zero shared secret). */
-	if (EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
-	    EVP_PKEY_derive(dctx, shared, &slen) != 1 || slen != sizeof(shared)) {
+	/* OpenSSL refuses a low-order point (an all-zero shared secret), but
+	 * 3.0 does not always say when an allocation failed instead: a "no"
+	 * is believed only when a second attempt gives it too (as sig.c). */
+	if (agree(dctx, peer, shared, &slen) != 1 && agree(dctx, peer, shared, &slen) != 1) {
 		st =
 		    err_set(e, ERR_PERM, "X25519 key agreement failed (an unusable ephemeral key)");
 		goto out;
