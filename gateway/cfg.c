@@ -316,8 +316,16 @@ static enum err_status build_spool(struct loader *ld, const xmlNode *n)
 	if (take_text(&s->root, n, "root", NULL) || take_text(&s->producer, n, "producer", NULL) ||
 	    take_text(&s->private_key, n, "privateKey", NULL) ||
 	    take_text(&s->peer_public_key, n, "peerPublicKey", NULL) ||
-	    take_text(&s->transport_group, n, "transportGroup", NULL))
+	    take_text(&s->transport_group, n, "transportGroup", NULL) ||
+	    take_text(&s->bundle_decryption_key, n, "bundleDecryptionKey", NULL))
 		return nomem(ld);
+	{
+		char *t = child_text(n, "requireEncryptedBundles");
+
+		/* xs:boolean: "true", "false", "1", "0" */
+		s->require_encrypted_bundles = t && (strcmp(t, "true") == 0 || strcmp(t, "1") == 0);
+		free(t);
+	}
 	s->grace_seconds = child_uint(n, "graceSeconds", 300);
 	s->gap_alarm_seconds = child_uint(n, "gapAlarmSeconds", 3600);
 	s->max_ahead = child_uint(n, "maxSequenceAhead", SPOOL_MAX_AHEAD_DEFAULT);
@@ -1265,6 +1273,14 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 	    (st = check_private_key(ld, child(spool, "privateKey"), c->spool.private_key)) ||
 	    (st = check_file(ld, child(spool, "peerPublicKey"), c->spool.peer_public_key, 0)))
 		return st;
+	if (c->spool.bundle_decryption_key &&
+	    (st = check_private_key(ld, child(spool, "bundleDecryptionKey"),
+	                            c->spool.bundle_decryption_key)))
+		return st;
+	if (c->spool.require_encrypted_bundles && !c->spool.bundle_decryption_key)
+		return fail_at(ld, child(spool, "requireEncryptedBundles"),
+		               "requireEncryptedBundles needs a <bundleDecryptionKey> to decrypt "
+		               "with");
 	/* only this half's credentials live on this host */
 	if (c->half == CFG_HALF_SCF &&
 	    (st = check_file(ld, child(scf, "credentials"), c->scf.credential_file, 0)))
@@ -1349,6 +1365,7 @@ void cfg_free(struct cfg *c)
 	free(c->spool.producer);
 	free(c->spool.private_key);
 	free(c->spool.peer_public_key);
+	free(c->spool.bundle_decryption_key);
 	free(c->spool.transport_group);
 	free(c->metrics.textfile);
 	free(c->transfer.host);

@@ -117,6 +117,12 @@ struct cfg_spool {
 	/* <transportGroup>: the group `scfgate spool init` lets write the
 	 * receiving queue's new/; NULL: none (optional) */
 	char *transport_group;
+	/* <bundleDecryptionKey>: this half's X25519 private key file (mode
+	 * 0600, owned by the user) for encrypted bundles; NULL: none */
+	char *bundle_decryption_key;
+	/* <requireEncryptedBundles>: bundle import and verify refuse a
+	 * bundle that is not encrypted; default 0 */
+	int require_encrypted_bundles;
 };
 
 /* <metrics>: Prometheus text-format file for node_exporter's textfile

@@ -204,6 +204,9 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 	buf_addf(o, "  transport group: %s\n",
 	         s->transport_group ? s->transport_group
 	                            : "(none: new/ writable by the owner only)");
+	buf_addf(o, "  bundle decryption key: %s\n  encrypted bundles only: %s\n",
+	         s->bundle_decryption_key ? s->bundle_decryption_key : "(none)",
+	         s->require_encrypted_bundles ? "yes" : "no");
 	buf_addf(o, "metrics: %s\n", c->metrics.textfile ? c->metrics.textfile : "(off)");
 	describe_transfer(&c->transfer, o);
 	if (c->scf.base_url)
@@ -252,6 +255,11 @@ static void json_spool(struct jdoc *d, cJSON *root, const struct cfg_spool *s)
 		jdoc_string(d, o, "transport_group", s->transport_group);
 	else
 		jdoc_null(d, o, "transport_group");
+	if (s->bundle_decryption_key)
+		jdoc_string(d, o, "bundle_decryption_key", s->bundle_decryption_key);
+	else
+		jdoc_null(d, o, "bundle_decryption_key");
+	jdoc_bool(d, o, "require_encrypted_bundles", s->require_encrypted_bundles);
 }
 
 static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)

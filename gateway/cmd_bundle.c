@@ -1,7 +1,8 @@
 /*
  * cmd_bundle.c: `scfgate bundle export|verify|list|import|ack|prune`:
  * signed tar bundles to carry spool records across an air gap
- * (docs/bundles.md; the format is in spool/bundle.h).
+ * (docs/bundles.md; the format is in spool/bundle.h), optionally
+ * encrypted to the receiving half's X25519 key (spool/seal.h).
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include "bundle.h"
 #include "cfg.h"
 #include "cli.h"
+#include "seal.h"
 #include "sig.h"
 #include "spool.h"
 
@@ -20,19 +22,23 @@ static const char usage_text[] =
     "usage: scfgate bundle <sub-command> [--config FILE] [options]\n"
     "\n"
     "  export [--config FILE | --root DIR --queue Q --key PRIVATE.key] [--from SEQ]\n"
-    "         [--to SEQ] [--done] [--signer ID] [--record-pubkey PUB] --out FILE\n"
+    "         [--to SEQ] [--done] [--signer ID] [--record-pubkey PUB]\n"
+    "         [--encrypt-to PEER.x25519.pub] --out FILE\n"
     "      Records of Q's new/ (or done/ with --done) into FILE: a tar, gzip'd if FILE\n"
     "      ends .tar.gz, zstd'd if .tar.zst, with a manifest signed by the key.  Each\n"
     "      record is decoded first and must match its name (and, with --record-pubkey,\n"
-    "      verify); anything else is refused, naming the file.\n"
-    "  verify FILE [--config FILE | --pubkey PUB] [--record-pubkey PUB] [--json]\n"
+    "      verify); anything else is refused, naming the file.  --encrypt-to encrypts\n"
+    "      the whole file to the receiving half's X25519 key (name it FILE.enc, e.g.\n"
+    "      out.tar.zst.enc: the compression is chosen without the .enc).\n"
+    "  verify FILE [--config FILE | --pubkey PUB] [--record-pubkey PUB]\n"
+    "         [--decrypt-key KEY] [--json]\n"
     "      Check the manifest signature and every digest (and with --record-pubkey each\n"
     "      record's own signature) in memory; nothing is extracted.\n"
-    "  list FILE [--config FILE | --pubkey PUB] [--json]\n"
+    "  list FILE [--config FILE | --pubkey PUB] [--decrypt-key KEY] [--json]\n"
     "      Print the manifest and the entries; verified when a key is given.\n"
     "  import FILE [--config FILE | --root DIR --queue Q --pubkey PUB]\n"
-    "         [--record-pubkey PUB] [--max-entry-bytes N] [--max-entries N]\n"
-    "         [--max-total-bytes N]\n"
+    "         [--record-pubkey PUB] [--decrypt-key KEY] [--max-entry-bytes N]\n"
+    "         [--max-entries N] [--max-total-bytes N]\n"
     "      Verify everything, then commit the records into Q's new/ in sequence order.\n"
     "      Records already present are skipped; a conflict refuses the whole bundle.\n"
     "  ack [--config FILE | --root DIR --queue Q --key PRIVATE.key] [--signer ID]\n"
@@ -50,10 +56,17 @@ static const char usage_text[] =
     "/etc/scfgate/scf.xml or /etc/scfgate/oms.xml, whichever exists.\n"
     "PUB is the public key of the half that signed the bundle; --record-pubkey names\n"
     "the records' signer when it is another half (archives of done/).  --signer\n"
-    "defaults to the key file's base name.  --json prints one JSON document.\n";
+    "defaults to the key file's base name.  --json prints one JSON document.\n"
+    "An encrypted bundle (verify, list, import) is recognised by its first bytes and\n"
+    "decrypted with --decrypt-key KEY, this half's X25519 private key (default: the\n"
+    "configuration's <bundleDecryptionKey>), into an unnamed private temporary file\n"
+    "that is gone afterwards; with <requireEncryptedBundles>true</...> in the\n"
+    "configuration, import and verify refuse a bundle that is not encrypted.\n";
 
 struct opts {
 	const char *file, *root, *queue, *key, *pubkey, *record_pubkey, *out, *signer, *config;
+	const char *encrypt_to, *decrypt_key;
+	int require_encrypted; /* <requireEncryptedBundles> */
 	char config_buf[CLI_PATH_MAX];
 	struct cfg *cfg; /* loaded by apply_config; freed by cmd_bundle */
 	uint64_t from, to;
@@ -101,6 +114,8 @@ static int parse_args(const char *cmd, int argc, char **argv, struct opts *o)
 	    {"--out", offsetof(struct opts, out)},
 	    {"--signer", offsetof(struct opts, signer)},
 	    {"--config", offsetof(struct opts, config)},
+	    {"--encrypt-to", offsetof(struct opts, encrypt_to)},
+	    {"--decrypt-key", offsetof(struct opts, decrypt_key)},
 	};
 	static const char *const nums[] = {"--from", "--to", "--max-entry-bytes", "--max-entries",
 	                                   "--max-total-bytes"};
@@ -181,6 +196,11 @@ static int apply_config(const char *cmd, enum use u, struct opts *o)
 		return cli_fail(cmd, &e);
 	produced = o->cfg->half == CFG_HALF_SCF ? "outbound" : "inbound";
 	consumed = o->cfg->half == CFG_HALF_SCF ? "inbound" : "outbound";
+	if (u == USE_VERIFY || u == USE_LIST || u == USE_IMPORT) {
+		o->decrypt_key =
+		    o->decrypt_key ? o->decrypt_key : o->cfg->spool.bundle_decryption_key;
+		o->require_encrypted = o->cfg->spool.require_encrypted_bundles;
+	}
 	if (u == USE_VERIFY || u == USE_LIST) {
 		o->pubkey = o->pubkey ? o->pubkey : o->cfg->spool.peer_public_key;
 		return 0;
@@ -252,6 +272,91 @@ static int load_key(const char *cmd, const char *path, int private, struct sig_k
 	return 0;
 }
 
+/* ---- encrypted bundles ---------------------------------------------------------- */
+
+/* What the bundle reader reads: the file itself, or its decrypted copy. */
+struct opened {
+	struct seal_plain plain;
+	const char *src;
+	char key_id[SEAL_KEY_ID_LEN + 1]; /* decrypted with; "" when not encrypted */
+};
+
+/* Messages about the decrypted copy name the file the operator gave. */
+static void msg_rename(struct err *e, const struct opened *op, const char *file)
+{
+	char out[ERR_MSG_MAX];
+	const char *from = op->plain.path, *p = e->msg, *hit;
+	size_t n = 0, flen = strlen(from);
+
+	if (op->src == file || !flen)
+		return;
+	while ((hit = strstr(p, from)) != NULL && n < sizeof(out)) {
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%.*s%s", (int)(hit - p), p, file);
+		p = hit + flen;
+	}
+	if (n < sizeof(out))
+		snprintf(out + n, sizeof(out) - n, "%s", p);
+	snprintf(e->msg, sizeof(e->msg), "%s", out);
+}
+
+/*
+ * Recognise an encrypted bundle by its magic and decrypt it with the
+ * decryption key into an unnamed private file in tmp_dir (op->src then
+ * names it); a plain one is read as it is, unless the configuration
+ * requires encryption.  Release with seal_plain_close(&op->plain).
+ */
+static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, struct opened *op,
+                                   struct err *e)
+{
+	struct seal_key *k = NULL;
+	enum err_status st;
+	int sealed;
+
+	memset(op, 0, sizeof(*op));
+	op->plain.fd = -1;
+	op->src = o->file;
+	if ((st = seal_probe(o->file, &sealed, e)) != ERR_OK)
+		return st;
+	if (!sealed) {
+		if (o->require_encrypted)
+			return err_set(
+			    e, ERR_PERM,
+			    "%s: not an encrypted bundle, and this half accepts encrypted "
+			    "bundles only (<requireEncryptedBundles>)",
+			    o->file);
+		return ERR_OK;
+	}
+	if (!o->decrypt_key)
+		return err_set(
+		    e, ERR_PERM,
+		    "%s: an encrypted bundle: give --decrypt-key with this half's X25519 "
+		    "private key, or a configuration with <bundleDecryptionKey>",
+		    o->file);
+	if ((st = seal_load_private(o->decrypt_key, &k, e)) != ERR_OK)
+		return st;
+	seal_key_id(k, op->key_id);
+	st = seal_open_file(o->file, k, tmp_dir, &op->plain, e);
+	seal_key_free(k);
+	if (st == ERR_OK)
+		op->src = op->plain.path;
+	return st;
+}
+
+/* verify and list: the receiving queue's tmp/ when the configuration
+ * names the spool, else $TMPDIR or /tmp. */
+static void read_tmp_dir(const struct opts *o, char out[CLI_PATH_MAX])
+{
+	const char *t = getenv("TMPDIR");
+
+	if (o->cfg && o->cfg->spool.root) {
+		snprintf(out, CLI_PATH_MAX, "%s/%s/tmp", o->cfg->spool.root,
+		         o->cfg->half == CFG_HALF_SCF ? "inbound" : "outbound");
+		if (access(out, W_OK | X_OK) == 0)
+			return;
+	}
+	snprintf(out, CLI_PATH_MAX, "%s", t && *t ? t : "/tmp");
+}
+
 /* ---- export / ack ------------------------------------------------------------ */
 
 static int run_export(int argc, char **argv, int ack, struct opts *o)
@@ -261,6 +366,8 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 	struct bundle_info info;
 	char signer[RECORD_PRODUCER_MAX + 1];
 	struct sig_key *key = NULL, *rpub = NULL;
+	struct seal_key *to = NULL;
+	char to_id[SEAL_KEY_ID_LEN + 1] = "";
 	struct err e;
 	int rc;
 
@@ -272,6 +379,11 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		                 o->file);
 	if (ack && o->record_pubkey)
 		return cli_usage(cmd, "--record-pubkey is for export");
+	if (ack && o->encrypt_to)
+		return cli_usage(cmd, "--encrypt-to is for export (an acknowledgment carries "
+		                      "sequence ranges only)");
+	if (o->decrypt_key)
+		return cli_usage(cmd, "--decrypt-key is for verify, list and import");
 	if ((rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
 	    (rc = need(cmd, o->key, "--key PRIVATE.key")) || (rc = need(cmd, o->out, "--out FILE")))
 		return rc;
@@ -290,6 +402,13 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		return rc;
 	}
 	err_clear(&e);
+	if (o->encrypt_to && seal_load_public(o->encrypt_to, &to, &e) != ERR_OK) {
+		sig_key_free(key);
+		sig_key_free(rpub);
+		return cli_fail(cmd, &e);
+	}
+	if (to)
+		seal_key_id(to, to_id);
 	if (ack) {
 		rc = bundle_ack_export(o->root, o->queue, signer, key, o->out, &info, &e);
 	} else {
@@ -300,10 +419,11 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		    "export", rpub,     0};
 		if (isatty(STDERR_FILENO))
 			xo.progress = progress_bar;
-		rc = bundle_export(&xo, key, o->out, &info, &e);
+		rc = bundle_export_sealed(&xo, key, to, o->out, &info, &e);
 	}
 	sig_key_free(key);
 	sig_key_free(rpub);
+	seal_key_free(to);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
 	if (o->json) {
@@ -316,12 +436,20 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 			       ",\"count\":%" PRIu64 "}",
 			       i ? "," : "", info.ranges[i].producer, info.ranges[i].first,
 			       info.ranges[i].last, info.ranges[i].count);
-		printf("]}\n");
+		printf("]");
+		if (!ack) {
+			printf(",\"encrypted_to\":");
+			if (to_id[0])
+				printf("\"%s\"", to_id);
+			else
+				printf("null");
+		}
+		printf("}\n");
 	} else if (ack) {
 		printf("%s: acknowledges %zu range(s)\n", o->out, info.n_ranges);
 	} else {
-		printf("%s: %zu record(s), %" PRIu64 " bytes\n", o->out, info.n_entries,
-		       info.total_bytes);
+		printf("%s: %zu record(s), %" PRIu64 " bytes%s%s\n", o->out, info.n_entries,
+		       info.total_bytes, to_id[0] ? ", encrypted to key " : "", to_id);
 	}
 	bundle_info_release(&info);
 	return CLI_EXIT_OK;
@@ -383,6 +511,8 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	struct show_ctx c = {0};
 	struct bundle_read_opts ro;
 	struct bundle_info info;
+	char tmp_dir[CLI_PATH_MAX];
+	struct opened op;
 	enum err_status st;
 	struct err e;
 	int rc;
@@ -390,6 +520,8 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
 	    (rc = apply_config(cmd, list ? USE_LIST : USE_VERIFY, o)) != 0)
 		return rc;
+	if (o->encrypt_to)
+		return cli_usage(cmd, "--encrypt-to is for export");
 	if ((rc = need(cmd, o->file, "the bundle FILE")) != 0)
 		return rc;
 	if (!list && (rc = need(cmd, o->pubkey, "--pubkey PUB")) != 0)
@@ -409,20 +541,39 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 		printf(",\"entries\":[");
 	}
 	err_clear(&e);
-	st = bundle_read_file(o->file, &ro, &info, &e);
+	read_tmp_dir(o, tmp_dir);
+	/* Listing is for looking: it shows a plain bundle even where only
+	 * encrypted ones are imported. */
+	if (list)
+		o->require_encrypted = 0;
+	st = open_bundle(o, tmp_dir, &op, &e);
+	if (st == ERR_OK) {
+		st = bundle_read_file(op.src, &ro, &info, &e);
+		msg_rename(&e, &op, o->file);
+	}
+	seal_plain_close(&op.plain);
 	sig_key_free(pub);
 	sig_key_free(rpub);
 	if (o->json) {
 		printf("],\"ok\":%s", st == ERR_OK ? "true" : "false");
-		if (st == ERR_OK)
+		if (st == ERR_OK) {
 			print_info_json(&info);
-		else {
+			printf(",\"encrypted_to\":");
+			if (op.key_id[0])
+				printf("\"%s\"", op.key_id);
+			else
+				printf("null");
+		} else {
 			printf(",\"error\":");
 			print_json_string(e.msg);
 		}
 		printf("}\n");
 	} else if (st == ERR_OK) {
 		print_info_text(&info);
+		if (op.key_id[0])
+			printf("encrypted: to key %s, decrypted and authenticated\n", op.key_id);
+		else
+			printf("encrypted: no\n");
 		if (!list)
 			printf("%s: OK: signature and %zu digest(s) verified%s\n", o->file,
 			       info.n_entries,
@@ -447,12 +598,16 @@ static int run_import(int argc, char **argv, struct opts *o)
 	const char *cmd = "bundle import";
 	struct sig_key *pub = NULL, *rpub = NULL;
 	struct bundle_import_result res;
+	char tmp_dir[SPOOL_PATH_MAX];
+	struct opened op;
 	struct err e;
 	int rc;
 
 	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
 	    (rc = apply_config(cmd, USE_IMPORT, o)) != 0)
 		return rc;
+	if (o->encrypt_to)
+		return cli_usage(cmd, "--encrypt-to is for export");
 	if ((rc = need(cmd, o->file, "the bundle FILE")) ||
 	    (rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
 	    (rc = need(cmd, o->pubkey, "--pubkey PUB")))
@@ -466,16 +621,29 @@ static int run_import(int argc, char **argv, struct opts *o)
 		return rc;
 	}
 	err_clear(&e);
-	rc = bundle_import(o->file, o->root, o->queue, pub, rpub, &o->lim, &res, &e);
+	/* The decrypted copy goes beside the spool's own temporary files. */
+	rc = spool_queue_init(o->root, o->queue, &e);
+	if (rc == ERR_OK)
+		rc = spool_path(tmp_dir, o->root, o->queue, SPOOL_TMP, NULL, &e);
+	if (rc == ERR_OK)
+		rc = open_bundle(o, tmp_dir, &op, &e);
+	if (rc == ERR_OK) {
+		rc = bundle_import(op.src, o->root, o->queue, pub, rpub, &o->lim, &res, &e);
+		msg_rename(&e, &op, o->file);
+		seal_plain_close(&op.plain);
+	}
 	sig_key_free(pub);
 	sig_key_free(rpub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
 	if (o->json)
-		printf("{\"imported\":%zu,\"duplicates\":%zu}\n", res.imported, res.duplicates);
+		printf("{\"imported\":%zu,\"duplicates\":%zu,\"encrypted_to\":%s%s%s}\n",
+		       res.imported, res.duplicates, op.key_id[0] ? "\"" : "",
+		       op.key_id[0] ? op.key_id : "null", op.key_id[0] ? "\"" : "");
 	else
-		printf("%s: %zu record(s) imported, %zu already present\n", o->file, res.imported,
-		       res.duplicates);
+		printf("%s: %zu record(s) imported, %zu already present%s%s\n", o->file,
+		       res.imported, res.duplicates, op.key_id[0] ? "; decrypted with key " : "",
+		       op.key_id);
 	return CLI_EXIT_OK;
 }
 
@@ -485,11 +653,13 @@ static int run_prune(int argc, char **argv, struct opts *o)
 	struct sig_key *pub = NULL;
 	size_t pruned = 0;
 	struct err e;
-	int rc;
+	int rc, sealed = 0;
 
 	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
 	    (rc = apply_config(cmd, USE_PRUNE, o)) != 0)
 		return rc;
+	if (o->encrypt_to || o->decrypt_key)
+		return cli_usage(cmd, "--encrypt-to and --decrypt-key are not for prune");
 	if ((rc = need(cmd, o->file, "the acknowledgment FILE")) ||
 	    (rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
 	    (rc = need(cmd, o->pubkey, "--pubkey PEER.pub")))
@@ -499,7 +669,16 @@ static int run_prune(int argc, char **argv, struct opts *o)
 	if ((rc = load_key(cmd, o->pubkey, 0, &pub)) != 0)
 		return rc;
 	err_clear(&e);
-	rc = bundle_prune(o->file, o->root, o->queue, pub, &pruned, &e);
+	/* Acknowledgments carry sequence ranges only and are never encrypted;
+	 * an encrypted file here is a records bundle given by mistake. */
+	rc = seal_probe(o->file, &sealed, &e);
+	if (rc == ERR_OK && sealed)
+		rc = err_set(&e, ERR_PERM,
+		             "%s: an encrypted bundle, not an acknowledgment (acknowledgments "
+		             "are never encrypted)",
+		             o->file);
+	if (rc == ERR_OK)
+		rc = bundle_prune(o->file, o->root, o->queue, pub, &pruned, &e);
 	sig_key_free(pub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);

@@ -1,17 +1,20 @@
 /*
  * cmd_keygen.c: `scfgate keygen --dir DIR --name NAME`: make a half's
  * Ed25519 key pair (DIR/NAME.key, mode 0600, and DIR/NAME.pub) and print
- * the key id the other half will see in every record's signature.
+ * the key id the other half will see in every record's signature; with
+ * --x25519 the half's key pair for encrypted bundles instead
+ * (DIR/NAME.x25519.key and .pub, spool/seal.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "record.h"
+#include "seal.h"
 #include "sig.h"
 
 static const char usage_text[] =
-    "usage: scfgate keygen --dir DIR --name NAME [--json]\n"
+    "usage: scfgate keygen --dir DIR --name NAME [--x25519] [--json]\n"
     "\n"
     "Make an Ed25519 key pair for one half of the gateway:\n"
     "  DIR/NAME.key  private key (PKCS#8 PEM, mode 0600): stays on this half\n"
@@ -20,8 +23,16 @@ static const char usage_text[] =
     "Existing files are never overwritten.  Prints the key id (16 hex digits),\n"
     "which records carry beside their signature.\n"
     "\n"
+    "With --x25519, the key pair that encrypted bundles are sealed to instead:\n"
+    "  DIR/NAME.x25519.key  private key (PKCS#8 PEM, mode 0600): stays on this\n"
+    "                       half (<bundleDecryptionKey> in its configuration)\n"
+    "  DIR/NAME.x25519.pub  public key: copy it to the other half, which encrypts\n"
+    "                       the bundles it exports for this half to it\n"
+    "and prints its key id, which encrypted bundles carry in their header.\n"
+    "\n"
     "  --dir DIR    directory for the two files (must exist)\n"
     "  --name NAME  base name of the files\n"
+    "  --x25519     make the encryption key pair (see above)\n"
     "  --json       print {\"key_id\":...,\"private\":...,\"public\":...}\n";
 
 /* Accept "--opt VALUE" and "--opt=VALUE". */
@@ -61,12 +72,12 @@ static void print_json_string(const char *s)
 
 int cmd_keygen(int argc, char **argv)
 {
-	const char *dir = NULL, *name = NULL;
+	const char *dir = NULL, *name = NULL, *ext = "";
 	char id[SIG_KEY_ID_LEN + 1];
 	char path[4096];
 	struct sig_key *k = NULL;
 	struct err e;
-	int json = 0;
+	int json = 0, x25519 = 0;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
@@ -77,6 +88,8 @@ int cmd_keygen(int argc, char **argv)
 
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--x25519") == 0) {
+			x25519 = 1;
 		} else if (option_value(argc, argv, &i, "--dir", &v)) {
 			if (!v || !*v)
 				return cli_usage("keygen", "--dir needs a directory");
@@ -97,19 +110,32 @@ int cmd_keygen(int argc, char **argv)
 		return cli_usage("keygen", "name '%s' is not [a-z0-9][a-z0-9_-]{0,31}", name);
 
 	err_clear(&e);
-	if (sig_keygen(dir, name, &e) != ERR_OK)
-		return cli_fail("keygen", &e);
-	snprintf(path, sizeof(path), "%s/%s.pub", dir, name);
-	if (sig_load_public(path, &k, &e) != ERR_OK)
-		return cli_fail("keygen", &e);
-	sig_key_id(k, id);
-	sig_key_free(k);
+	if (x25519) {
+		struct seal_key *xk = NULL;
+
+		ext = ".x25519";
+		if (seal_keygen(dir, name, &e) != ERR_OK)
+			return cli_fail("keygen", &e);
+		snprintf(path, sizeof(path), "%s/%s%s.pub", dir, name, ext);
+		if (seal_load_public(path, &xk, &e) != ERR_OK)
+			return cli_fail("keygen", &e);
+		seal_key_id(xk, id);
+		seal_key_free(xk);
+	} else {
+		if (sig_keygen(dir, name, &e) != ERR_OK)
+			return cli_fail("keygen", &e);
+		snprintf(path, sizeof(path), "%s/%s.pub", dir, name);
+		if (sig_load_public(path, &k, &e) != ERR_OK)
+			return cli_fail("keygen", &e);
+		sig_key_id(k, id);
+		sig_key_free(k);
+	}
 	if (json) {
 		printf("{\"key_id\":\"%s\",\"private\":", id);
-		snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+		snprintf(path, sizeof(path), "%s/%s%s.key", dir, name, ext);
 		print_json_string(path);
 		printf(",\"public\":");
-		snprintf(path, sizeof(path), "%s/%s.pub", dir, name);
+		snprintf(path, sizeof(path), "%s/%s%s.pub", dir, name, ext);
 		print_json_string(path);
 		printf("}\n");
 	} else {

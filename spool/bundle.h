@@ -75,6 +75,11 @@
 #include "spool.h"
 
 #define BUNDLE_FORMAT_VERSION 1
+/* The name ending of an encrypted bundle; the compression is chosen from
+ * the name without it (b.tar.zst.enc: zstd, then encrypted). */
+#define BUNDLE_SEALED_SUFFIX ".enc"
+
+struct seal_key; /* seal.h */
 
 /* Defaults for struct bundle_limits. */
 #define BUNDLE_MAX_ENTRY_BYTES RECORD_MAX_BYTES
@@ -186,13 +191,19 @@ struct bundle_export_opts {
 
 /*
  * Write the selected record files of root/queue/<source> into out_path
- * (compression from its name: .tar.zst, .tar.gz, else plain tar), with a
- * manifest signed by key.  An empty selection still makes a valid bundle;
+ * (compression from its name without a last ".enc": .tar.zst, .tar.gz,
+ * else plain tar), with a manifest signed by key.  An empty selection still makes a valid bundle;
  * more than BUNDLE_MAX_ENTRIES records is refused (split with from/to).
  * info (may be NULL) receives what the manifest says.
  */
 enum err_status bundle_export(const struct bundle_export_opts *o, const struct sig_key *key,
                               const char *out_path, struct bundle_info *info, struct err *e);
+/* The same, the whole file encrypted to the X25519 key seal_to (seal.h)
+ * as it is written, so no plaintext of it is written anywhere; the
+ * manifest inside is signed as always.  seal_to NULL: bundle_export. */
+enum err_status bundle_export_sealed(const struct bundle_export_opts *o, const struct sig_key *key,
+                                     const struct seal_key *seal_to, const char *out_path,
+                                     struct bundle_info *info, struct err *e);
 
 /* ---- import ---------------------------------------------------------------- */
 

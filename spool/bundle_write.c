@@ -6,6 +6,7 @@
  * the target directory and published by fsync + rename + directory fsync.
  */
 #include "bundle_int.h"
+#include "seal.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -63,6 +64,8 @@ struct bw {
 	FILE *mf;
 	char tmp[SPOOL_PATH_MAX], out[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
 	const struct sig_key *key;
+	struct seal_writer *sw; /* encrypting: the archive's bytes go through it */
+	struct err seal_err;
 	struct bundle_range *ranges; /* per producer, for a records bundle */
 	size_t n_ranges;
 	size_t n;
@@ -96,6 +99,7 @@ static void bw_abort(struct bw *w)
 {
 	if (w->a)
 		archive_write_free(w->a);
+	seal_writer_free(w->sw);
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->mf)
@@ -123,12 +127,45 @@ static FILE *scratch(const char *dir)
 	return fd >= 0 ? fdopen(fd, "w+") : NULL;
 }
 
+/* The sealed file's bytes, from the seal writer. */
+static enum err_status sealed_out(const void *data, size_t len, void *ctx, struct err *e)
+{
+	struct bw *w = ctx;
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(w->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_errno(e, ERR_TEMP, errno, "%s: write", w->tmp);
+		p += n;
+		len -= (size_t)n;
+	}
+	return ERR_OK;
+}
+
+/* The archive's bytes, encrypted on their way to the file: no
+ * plaintext of an encrypted bundle is ever written anywhere. */
+static la_ssize_t archive_to_seal(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct bw *w = ctx;
+
+	if (seal_writer_write(w->sw, buf, len, &w->seal_err) != ERR_OK) {
+		archive_set_error(a, EIO, "%s", w->seal_err.msg);
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
 static enum err_status bw_open(struct bw *w, const char *out_path, enum bundle_kind kind,
                                const char *signer, const struct sig_key *key, const char *queue,
-                               const char *source, struct err *e)
+                               const char *source, const struct seal_key *seal_to, struct err *e)
 {
 	char copy[SPOOL_PATH_MAX], created[40], kid[SIG_KEY_ID_LEN + 1];
 	const char *base;
+	size_t cut;
 	int rc;
 
 	memset(w, 0, sizeof(*w));
@@ -168,13 +205,31 @@ static enum err_status bw_open(struct bw *w, const char *out_path, enum bundle_k
 		return st;
 	}
 	archive_write_set_format_pax_restricted(w->a);
-	if (ends_with(out_path, ".tar.zst"))
+	/* The compression comes from the name without a last ".enc". */
+	snprintf(copy, sizeof(copy), "%s", out_path);
+	cut = strlen(copy);
+	if (ends_with(copy, BUNDLE_SEALED_SUFFIX))
+		copy[cut - strlen(BUNDLE_SEALED_SUFFIX)] = '\0';
+	if (ends_with(copy, ".tar.zst"))
 		rc = archive_write_add_filter_zstd(w->a);
-	else if (ends_with(out_path, ".tar.gz") || ends_with(out_path, ".tgz"))
+	else if (ends_with(copy, ".tar.gz") || ends_with(copy, ".tgz"))
 		rc = archive_write_add_filter_gzip(w->a);
 	else
 		rc = archive_write_add_filter_none(w->a);
-	if (rc != ARCHIVE_OK || archive_write_open_fd(w->a, w->fd) != ARCHIVE_OK) {
+	if (rc == ARCHIVE_OK && seal_to) {
+		if (seal_writer_open(&w->sw, seal_to, sealed_out, w, e) != ERR_OK) {
+			enum err_status st = err_prefix(e, "%s: ", w->tmp);
+
+			bw_abort(w);
+			return st;
+		}
+		/* No padding of the last block: the stream has its own end. */
+		archive_write_set_bytes_in_last_block(w->a, 1);
+		rc = archive_write_open(w->a, w, NULL, archive_to_seal, NULL);
+	} else if (rc == ARCHIVE_OK) {
+		rc = archive_write_open_fd(w->a, w->fd);
+	}
+	if (rc != ARCHIVE_OK) {
 		enum err_status st = arch_err(w, e, "open");
 		bw_abort(w);
 		return st;
@@ -340,6 +395,8 @@ static enum err_status bw_finish(struct bw *w, const struct bundle_range *extra,
 		st = put_signature(w, sha, e);
 	if (st == ERR_OK && archive_write_close(w->a) != ARCHIVE_OK)
 		st = arch_err(w, e, "close");
+	if (st == ERR_OK && w->sw && seal_writer_finish(w->sw, e) != ERR_OK)
+		st = err_prefix(e, "%s: ", w->tmp);
 	if (st == ERR_OK && fsync(w->fd) != 0)
 		st = err_errno(e, ERR_TEMP, errno, "%s: fsync", w->tmp);
 	if (st == ERR_OK && close(w->fd) != 0)
@@ -553,6 +610,13 @@ static int export_one(const struct spool_entry *ent, void *vctx)
 enum err_status bundle_export(const struct bundle_export_opts *o, const struct sig_key *key,
                               const char *out_path, struct bundle_info *info, struct err *e)
 {
+	return bundle_export_sealed(o, key, NULL, out_path, info, e);
+}
+
+enum err_status bundle_export_sealed(const struct bundle_export_opts *o, const struct sig_key *key,
+                                     const struct seal_key *seal_to, const char *out_path,
+                                     struct bundle_info *info, struct err *e)
+{
 	enum spool_dir src = o->source ? o->source : SPOOL_NEW;
 	struct export_ctx x = {0};
 	struct bw w;
@@ -577,7 +641,7 @@ enum err_status bundle_export(const struct bundle_export_opts *o, const struct s
 		               "carry: split the export with --from/--to",
 		               x.total, BUNDLE_MAX_ENTRIES);
 	st = bw_open(&w, out_path, BUNDLE_RECORDS, o->signer ? o->signer : "scfgate", key, o->queue,
-	             spool_dir_name(src), e);
+	             spool_dir_name(src), seal_to, e);
 	if (st != ERR_OK)
 		return st;
 	x.w = &w;
@@ -728,7 +792,7 @@ enum err_status bundle_ack_export(const char *root, const char *queue, const cha
 		st = make_ranges(&c, &ranges, &n_ranges, e);
 	if (st == ERR_OK)
 		st = bw_open(&w, out_path, BUNDLE_ACK, signer ? signer : "scfgate", key, queue,
-		             "committed", e);
+		             "committed", NULL, e);
 	if (st == ERR_OK)
 		st = bw_finish(&w, ranges, n_ranges, e);
 	if (st == ERR_OK && info) {

@@ -44,6 +44,7 @@
 #include "example_cfg.h"
 #include "map.h"
 #include "record.h"
+#include "seal.h"
 #include "sig.h"
 #include "spool.h"
 #include "status.h"
@@ -698,6 +699,101 @@ static void test_cg_reply_every_failure(void **state)
 	            10);
 }
 
+/* ---- encrypted bundles: seal and open -------------------------------------- */
+
+/* A fresh ephemeral key, two 64 KiB chunks and a last one, sealed and
+ * opened again: a failed allocation may only make it temporary, and a
+ * round trip that succeeds gives the bytes back. */
+struct seal_ctx {
+	struct seal_key *key;
+	unsigned char *plain, *sealed, *back;
+	size_t len, slen, blen, scap;
+};
+
+static enum err_status seal_sink(const void *d, size_t n, void *ctx, struct err *e)
+{
+	struct seal_ctx *c = ctx;
+
+	if (c->slen + n > c->scap)
+		return err_set(e, ERR_PERM, "sealed output larger than expected");
+	memcpy(c->sealed + c->slen, d, n);
+	c->slen += n;
+	return ERR_OK;
+}
+
+static enum err_status open_sink(const void *d, size_t n, void *ctx, struct err *e)
+{
+	struct seal_ctx *c = ctx;
+
+	if (c->blen + n > c->len)
+		return err_set(e, ERR_PERM, "opened output larger than the plaintext");
+	memcpy(c->back + c->blen, d, n);
+	c->blen += n;
+	return ERR_OK;
+}
+
+static enum err_status seal_op(void *ctx, struct err *e)
+{
+	struct seal_ctx *c = ctx;
+	struct seal_writer *w = NULL;
+	struct seal_reader *r = NULL;
+	enum err_status st;
+
+	c->slen = c->blen = 0;
+	st = seal_writer_open(&w, c->key, seal_sink, c, e);
+	if (st == ERR_OK)
+		st = seal_writer_write(w, c->plain, c->len, e);
+	if (st == ERR_OK)
+		st = seal_writer_finish(w, e);
+	seal_writer_free(w);
+	if (st == ERR_OK)
+		st = seal_reader_open(&r, c->key, open_sink, c, e);
+	if (st == ERR_OK)
+		st = seal_reader_feed(r, c->sealed, c->slen, e);
+	if (st == ERR_OK)
+		st = seal_reader_finish(r, e);
+	seal_reader_free(r);
+	if (st == ERR_OK && (c->blen != c->len || memcmp(c->back, c->plain, c->len) != 0))
+		st = err_set(e, ERR_PERM, "the round trip changed the bytes");
+	return st;
+}
+
+static void test_seal_every_failure(void **state)
+{
+	struct seal_ctx c = {0};
+	char path[1024];
+	struct err e;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/tests/data/seal/recipient.x25519.key", srcdir);
+	{
+		/* Read as text: a checkout does not keep the key file's mode. */
+		size_t n;
+		char *pem = tsu_read(path, &n);
+
+		if (!pem)
+			fail_msg("cannot read %s", path);
+		if (seal_load_private_mem(pem, n, &c.key, &e) != ERR_OK)
+			fail_msg("%s", e.msg);
+		free(pem);
+	}
+	c.len = 2 * 65536 + 1000;
+	c.scap = SEAL_HEADER_LEN + c.len + 3 * SEAL_TAG_LEN;
+	c.plain = malloc(c.len);
+	c.sealed = malloc(c.scap);
+	c.back = malloc(c.len);
+	assert_non_null(c.plain);
+	assert_non_null(c.sealed);
+	assert_non_null(c.back);
+	for (size_t i = 0; i < c.len; i++)
+		c.plain[i] = (unsigned char)(i * 7);
+	assert_true(every_failure("seal", seal_op, NULL, &c) > 5);
+	seal_key_free(c.key);
+	free(c.plain);
+	free(c.sealed);
+	free(c.back);
+}
+
 /* ---- JSON output: whole or not at all ------------------------------------ */
 
 /* `scfgate status --json` and `config check --json`: a failed allocation
@@ -777,6 +873,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_scf_issue_every_failure, map_setup, map_teardown),
 	    cmocka_unit_test_setup_teardown(test_cg_reply_every_failure, map_setup, map_teardown),
 	    cmocka_unit_test(test_json_output_every_failure),
+	    cmocka_unit_test(test_seal_every_failure),
 	};
 
 	install_allocators();

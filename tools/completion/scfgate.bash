@@ -75,7 +75,7 @@ _scfgate()
 	--root | --to)
 		if [ "$prev" = --to ] && [ "$sub" != archive ]; then return; fi
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--key | --pubkey | --record-pubkey | --out)
+	--key | --pubkey | --record-pubkey | --out | --encrypt-to | --decrypt-key)
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--producer | --from | --through | --older-than | --signer | --name | --concurrency | \
 		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | \
@@ -96,7 +96,7 @@ _scfgate()
 	oms) opts='--config --once --json --log-json --concurrency --window --retry-ms --http-timeout-ms --help' ;;
 	status) opts='--config --json --help' ;;
 	find) opts='--config --root --json --help' ;;
-	keygen) opts='--dir --name --json --help' ;;
+	keygen) opts='--dir --name --x25519 --json --help' ;;
 	transfer) opts='--config --once --log-json --help' ;;
 	preview)
 		opts='--config --json --oid --request-id --help'
@@ -149,10 +149,10 @@ _scfgate()
 			COMPREPLY=($(compgen -W 'export verify list import ack prune --help' -- "$cur")); return
 		fi
 		case $sub in
-		export) opts='--config --root --queue --key --from --to --done --signer --record-pubkey --out' ;;
-		verify) opts='--config --pubkey --record-pubkey --json' ;;
-		list) opts='--config --pubkey --json' ;;
-		import) opts='--config --root --queue --pubkey --record-pubkey --max-entry-bytes --max-entries --max-total-bytes' ;;
+		export) opts='--config --root --queue --key --from --to --done --signer --record-pubkey --encrypt-to --out' ;;
+		verify) opts='--config --pubkey --record-pubkey --decrypt-key --json' ;;
+		list) opts='--config --pubkey --decrypt-key --json' ;;
+		import) opts='--config --root --queue --pubkey --record-pubkey --decrypt-key --max-entry-bytes --max-entries --max-total-bytes' ;;
 		ack) opts='--config --root --queue --key --signer --out' ;;
 		prune) opts='--config --root --queue --pubkey' ;;
 		esac
