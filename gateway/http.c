@@ -63,6 +63,8 @@ struct http_req {
 	http_done_fn done;
 	void *user;
 	struct http_req *next;
+	enum err_status end_status; /* collect: the outcome done() is told */
+	struct err end_err;
 };
 
 struct http_client {
@@ -1261,19 +1263,24 @@ static enum err_status relogin_and_requeue(struct http_client *c, struct http_re
 }
 
 /* Judge every finished transfer.  Returns ERR_FATAL (e set) as soon as
- * one request ended fatally; *n counts the transfers collected. */
+ * one request ended fatally; *n counts the transfers collected.
+ *
+ * The requests that ended are told (done) only after the queued ones
+ * that may start have started and gone out: done often does disk work
+ * (a journal sync, a group commit), and the next request then travels
+ * while it runs instead of waiting for it. */
 static enum err_status collect(struct http_client *c, unsigned *n, struct err *e)
 {
-	enum err_status st;
-	struct http_req *r;
+	enum err_status st, fatal = ERR_OK;
+	struct http_req *r, *ended = NULL, **tail = &ended;
 	struct err re;
 	uint64_t wait;
 	CURLMsg *m;
 	CURLcode rc;
-	int left;
+	int left, running;
 
 	*n = 0;
-	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while (!fatal && (m = curl_multi_info_read(c->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		rc = m->data.result;
@@ -1286,7 +1293,10 @@ static enum err_status collect(struct http_client *c, unsigned *n, struct err *e
 		st = ERR_OK;
 		switch (judge(c, r, rc, &st, &re, &wait)) {
 		case V_DONE:
-			finish(c, r, st, &re);
+			r->end_status = st;
+			r->end_err = re;
+			*tail = r;
+			tail = &r->next;
 			break;
 		case V_RETRY:
 			r->not_before = now_ms(c) + wait;
@@ -1297,12 +1307,21 @@ static enum err_status collect(struct http_client *c, unsigned *n, struct err *e
 			break;
 		}
 		if (st == ERR_FATAL) {
+			fatal = ERR_FATAL;
 			if (e)
 				*e = re;
-			return ERR_FATAL;
 		}
 	}
-	return ERR_OK;
+	if (ended && !fatal) {
+		start_ready(c);
+		curl_multi_perform(c->multi, &running);
+	}
+	while ((r = ended) != NULL) {
+		ended = r->next;
+		r->next = NULL;
+		finish(c, r, r->end_status, &r->end_err);
+	}
+	return fatal;
 }
 
 /* After a fatal outcome nothing else may be sent: complete the rest. */

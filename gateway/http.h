@@ -210,7 +210,9 @@ enum err_status http_request(struct http_client *c, const char *method, const ch
  * still passing the rate limiter and the retry policy (a request waiting
  * out its backoff does not hold up the others).  Each request's done()
  * is called exactly once from inside http_drain, in completion order
- * (NOT submission order; ordering per key is the caller's business).
+ * (NOT submission order; ordering per key is the caller's business),
+ * after the queued requests that could start in its place have started
+ * and gone out, so work done() does (a disk sync) overlaps with them.
  * resp is valid only during the call; done may take the body with
  * buf_detach(&resp->body, ...).  done may call http_submit (the new
  * request runs in the same drain) but not http_request or http_drain.
