@@ -33,6 +33,7 @@
  * SIGTERM or SIGINT writes "connections N\nexchanges N\ndrops N\n" to
  * --stats FILE (if given) and exits 0.
  */
+
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
@@ -379,7 +380,7 @@ static void serve(int lfd)
 	while (!stop) {
 		uint64_t now = now_us(), next = 0;
 		size_t n = 0;
-		int timeout;
+		struct timespec timeout;
 
 		/* Deliver what is due, reap the pairs that are finished. */
 		for (size_t i = 0; i < g.npairs;) {
@@ -418,10 +419,15 @@ static void serve(int lfd)
 				pfd[n].fd = -1;
 			n++;
 		}
-		timeout = -1;
-		if (next)
-			timeout = next > now ? (int)((next - now + 999) / 1000) : 0;
-		if (poll(pfd, n, timeout) < 0) {
+		/* Microseconds, not poll's milliseconds: a rounded-up timeout
+		 * would add up to a millisecond to every delayed chunk. */
+		if (next) {
+			uint64_t us = next > now ? next - now : 0;
+
+			timeout.tv_sec = (time_t)(us / 1000000u);
+			timeout.tv_nsec = (long)(us % 1000000u) * 1000;
+		}
+		if (ppoll(pfd, n, next ? &timeout : NULL, NULL) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
