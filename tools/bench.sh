@@ -15,9 +15,12 @@
 #           1,000-issue bulk change (simulated clock; goal 1); 429s over 20
 #           back-to-back `scf --once` runs at 20 calls in any 60 s (real
 #           processes, about 2 minutes; SCFGATE_BENCH_SCF_RUNS for fewer)
-#   oms     OMS half: drain of a backlog of 10,000 issues (a comment with a photo on
-#           every third) at 20 ms latency, concurrency 1 vs the default, against the
-#           ideal of the minimum calls; peak RSS; start-up and one poll cycle with
+#   oms     OMS half: drain of a backlog of 1,500 issues (a comment with a photo on
+#           every third) over https through rtt-proxy adding a 20 ms round trip
+#           (handshakes included), concurrency 1 vs the default, against one round
+#           trip per call made and per minimum call; the same drain of 10,000 issues
+#           at 20 ms server latency against the ideal of the minimum calls; peak RSS;
+#           start-up and one poll cycle with
 #           100,000 tracked requests against its ideal, with scfgate's and oms-sim's CPU
 #   bundle  export/verify/import rates and peak RSS, 10,000 vs 100,000 records
 #   e2e     issue-to-request and close-to-Closed latency beside the sum of
@@ -27,7 +30,8 @@
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
 # loop; unset: spool_bench's default, 3072), SCFGATE_BENCH_QUEUE (the long
 # queue, default 100000; the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
-# backlog, default 10000), SCFGATE_BENCH_TRACKED (tracked requests for the
+# backlog, default 10000), SCFGATE_BENCH_RTT_RECORDS (the backlog drained
+# through rtt-proxy, default 1500), SCFGATE_BENCH_TRACKED (tracked requests for the
 # OMS poll, default 100000), SCFGATE_BENCH_OMS_SCAN (set: the poll again
 # against oms-sim --no-index, what the simulator cost before its indexes).
 set -euo pipefail
@@ -65,12 +69,37 @@ bench_scf() {
   "$build/tests/scf_runs_bench" "${SCFGATE_BENCH_SCF_RUNS:-20}"
 }
 
+# A throw-away CA and a server certificate for 127.0.0.1 signed by it, in
+# $1 (ca.crt, server.crt, server.key): the simulators serve https with it
+# and the half trusts the CA through <caFile>.
+make_ca() {
+  local d=$1
+  rm -rf "$d" && mkdir -p "$d"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=scfgate-bench-CA -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+    -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null &&
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext" &&
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 2 -extfile "$d/ext" -out "$d/server.crt" 2>/dev/null
+}
+
 bench_oms() {
   need "$build/tests/oms_bench" || return 1
-  OMS_SIM_BIN=$build/tools/sim/oms-sim SCFGATE_BIN=$build/scfgate \
-    SCFGATE_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd) "$build/tests/oms_bench" \
+  need "$build/tools/rtt-proxy/rtt-proxy" || return 1
+  local tls=$scratch/tls
+  make_ca "$tls" || { echo "bench oms: openssl could not make the throw-away CA" >&2; return 1; }
+  export OMS_SIM_BIN=$build/tools/sim/oms-sim SCFGATE_BIN=$build/scfgate \
+    SCFGATE_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd) \
+    RTT_PROXY_BIN=$build/tools/rtt-proxy/rtt-proxy
+  # Over a real round trip: https through rtt-proxy (20 ms), against one
+  # round trip per call.
+  "$build/tests/oms_bench" --records "${SCFGATE_BENCH_RTT_RECORDS:-1500}" --tracked 0 \
+    --rtt-ms 20 --tls-dir "$tls"
+  "$build/tests/oms_bench" \
     --records "${SCFGATE_BENCH_OMS_RECORDS:-10000}" --tracked "${SCFGATE_BENCH_TRACKED:-100000}" \
     ${SCFGATE_BENCH_OMS_SCAN:+--scan-baseline}
+  rm -rf "$tls"
 }
 
 bench_bundle() {
