@@ -14,7 +14,10 @@
 #           rate limit on (wall clock); calls per idle pass after a
 #           1,000-issue bulk change (simulated clock; goal 1); 429s over 20
 #           back-to-back `scf --once` runs at 20 calls in any 60 s (real
-#           processes, about 2 minutes; SCFGATE_BENCH_SCF_RUNS for fewer)
+#           processes, about 2 minutes; SCFGATE_BENCH_SCF_RUNS for fewer); a first
+#           sync of 1,000 issues (SCFGATE_BENCH_FIRST_SYNC): fetch, acknowledgment
+#           and close calls beside one page per 20 and one POST per transition, and
+#           the minutes the fetch and acknowledgments take at 20 calls a minute
 #   oms     OMS half: drain of a backlog of 1,500 issues (a comment with a photo on
 #           every third) over https through rtt-proxy adding a 20 ms round trip
 #           (handshakes included), concurrency 1 vs the default, against one round
@@ -24,7 +27,8 @@
 #           100,000 tracked requests against its ideal, with scfgate's and oms-sim's CPU
 #   bundle  export/verify/import rates and peak RSS, 10,000 vs 100,000 records
 #   e2e     issue-to-request and close-to-Closed latency beside the sum of
-#           the poll intervals involved
+#           the poll intervals involved, in fast mode (SCF limit off) and at
+#           the real limit (scf-sim enforcing 20 calls a minute)
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
@@ -65,6 +69,7 @@ bench_scf() {
   need "$build/tests/scf_bench" || return 1
   "$build/tests/scf_bench" --real 100
   "$build/tests/scf_bench" --bulk 1000
+  "$build/tests/scf_bench" --first-sync "${SCFGATE_BENCH_FIRST_SYNC:-1000}"
   need "$build/tests/scf_runs_bench" || return 1
   "$build/tests/scf_runs_bench" "${SCFGATE_BENCH_SCF_RUNS:-20}"
 }
@@ -112,6 +117,7 @@ bench_bundle() {
 
 bench_e2e() {
   "$(dirname "$0")/../tests/bench/e2e_bench.sh" "$build"
+  E2E_BENCH_RATE=20 "$(dirname "$0")/../tests/bench/e2e_bench.sh" "$build"
 }
 
 [ $# -gt 0 ] && sections=("$@")

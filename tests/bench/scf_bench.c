@@ -5,6 +5,10 @@
  *   scf_bench [--real] [N]     N changed issues (default 100)
  *   scf_bench --bulk [N]       calls per idle pass after a bulk change of
  *                              N issues (default 1000; simulated clock)
+ *   scf_bench --first-sync [N] a first sync of N issues (default 1000):
+ *                              the fetch, an acknowledgment and a close of
+ *                              each, calls beside the ideal, and the
+ *                              minutes that is at 20 calls a minute
  *
  * SCF_SIM_BIN and SCFGATE_SOURCE_DIR default to the build's scf-sim and
  * source tree.  By default the half's limiter and scf-sim share a
@@ -200,6 +204,105 @@ out:
 	return rc;
 }
 
+/* One run as a timer's: a fetch pass, then the write-back of the inbound
+ * records already queued.  *calls: the write-back's calls as the half's
+ * client counted them (429s and retries included; the run's fetch, one
+ * call when nothing changed, left out). */
+static int drain_writeback(const struct tenv *t, const struct http_clock *clk,
+                           struct http_stats *calls, struct scf_stats *ss)
+{
+	struct cfg *c = NULL;
+	struct scf_half *h = NULL;
+	struct http_stats before, after;
+	struct err e;
+	int rc = -1;
+
+	if (cfg_load_file(t->config, &c, &e) != ERR_OK || scf_open(&h, c, clk, &e) != ERR_OK ||
+	    scf_fetch(h, &e) != ERR_OK) {
+		fprintf(stderr, "scf_bench: %s\n", e.msg);
+		goto out;
+	}
+	scf_http_stats(h, &before);
+	if (scf_writeback(h, &e) != ERR_OK) {
+		fprintf(stderr, "scf_bench: %s\n", e.msg);
+		goto out;
+	}
+	scf_http_stats(h, &after);
+	scf_stats_get(h, ss);
+	calls->requests = after.requests - before.requests;
+	calls->status_429 = after.status_429 - before.status_429;
+	rc = 0;
+out:
+	scf_free(h);
+	cfg_free(c);
+	return rc;
+}
+
+/* A city's first sync of n issues at 20 calls a minute, from the calls
+ * measured (simulated clock): the fetch pass that reads them, then the
+ * acknowledgment of each (one POST per transition is the ideal), then
+ * the close of each.  The minutes are calls / 20: the limit, not the
+ * round trip, sets the pace. */
+static int first_sync(int n)
+{
+	const char *args[] = {"--issues", "0", "--rate-limit", "20", NULL};
+	struct tenv_opts o = {0};
+	struct vclock v = {NULL, 1000000, 0};
+	struct http_clock clk = {v_now, v_sleep, &v};
+	struct http_stats fetch, ack = {0}, close = {0};
+	struct scf_stats sf, sa, sc;
+	int64_t *ids = calloc((size_t)n, sizeof(*ids));
+	int pages = (n + 19) / 20, rc = 1;
+	uint64_t sync_calls;
+	struct tsim s;
+	struct tenv t;
+
+	o.rate_per_minute = 20;
+	o.poll = 300;
+	if (!ids || tsim_start(&s, args) != 0) {
+		free(ids);
+		return 2;
+	}
+	v.s = &s;
+	if (tenv_init(&t, &s, &o) != 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+		if ((ids[i] = tsim_add_issue(&s, "{\"request_type_id\":9101}")) <= 0)
+			goto out;
+	if (pass(&t, &clk, "first", &fetch, &sf))
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (tenv_inbound_ack(&t, ids[i], "SR-1") != 0)
+			goto out;
+	if (drain_writeback(&t, &clk, &ack, &sa))
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (tenv_inbound_close(&t, ids[i], "SR-1", 9101) != 0)
+			goto out;
+	if (drain_writeback(&t, &clk, &close, &sc))
+		goto out;
+	sync_calls = fetch.requests + ack.requests;
+	printf("first-sync: issues=%d fetch_calls=%" PRIu64 " (ideal %d: %d pages of 20, the most "
+	       "with details, and the profile) ack_calls=%" PRIu64
+	       " (ideal %d) acks_applied=%" PRIu64 " calls_per_100_acks=%.1f\n",
+	       n, fetch.requests, pages + 1, pages, ack.requests, n, sa.acks_applied,
+	       100.0 * (double)ack.requests / n);
+	printf("first-sync: close_calls=%" PRIu64 " (ideal %d) closes_applied=%" PRIu64
+	       " calls_per_100_closes=%.1f 429s=%" PRIu64 "\n",
+	       close.requests, n, sc.closes_applied, 100.0 * (double)close.requests / n,
+	       fetch.status_429 + ack.status_429 + close.status_429);
+	printf("first-sync: a first sync of %d issues (fetch and acknowledgments) takes %" PRIu64
+	       " calls = %.1f minutes at 20 calls a minute (ideal %d calls = %.1f minutes)\n",
+	       n, sync_calls, (double)sync_calls / 20.0, pages + 1 + n,
+	       (double)(pages + 1 + n) / 20.0);
+	rc = sa.acks_applied == (uint64_t)n && sc.closes_applied == (uint64_t)n ? 0 : 1;
+out:
+	tenv_free(&t);
+	tsim_stop(&s);
+	free(ids);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int real = argc > 1 && strcmp(argv[1], "--real") == 0;
@@ -222,6 +325,8 @@ int main(int argc, char **argv)
 #endif
 	if (argc > 1 && strcmp(argv[1], "--bulk") == 0)
 		return bulk(argc > 2 ? atoi(argv[2]) : 1000);
+	if (argc > 1 && strcmp(argv[1], "--first-sync") == 0)
+		return first_sync(argc > 2 ? atoi(argv[2]) : 1000);
 	o.rate_per_minute = 20;
 	/* The default poll interval: what a pass saw stays usable for write-back
 	 * for two of them, longer than N acknowledgments take at 20/minute. */
