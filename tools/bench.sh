@@ -9,7 +9,10 @@
 #           vs the raw loop program), group commit (plain and pipelined) vs the raw group
 #           loop, claim+complete rate and consumer peak RSS at two queue lengths
 #   sim     requests/s each simulator serves on loopback with faults off
-#   scf     SCF half: API calls per 100 changed issues and 429s, and calls per
+#   scf     SCF half: the passes of 100 issues and 100 acknowledgments over https
+#           through rtt-proxy at 20 ms (limiter waits on a clock of their own) beside
+#           calls x round trip and a bare client's cost per call; API calls per 100
+#           changed issues and 429s, and calls per
 #           100 acknowledgments (goal: at most 110), against scf-sim with its
 #           rate limit on (wall clock); calls per idle pass after a
 #           1,000-issue bulk change (simulated clock; goal 1); 429s over 20
@@ -67,6 +70,11 @@ bench_sim() {
 
 bench_scf() {
   need "$build/tests/scf_bench" || return 1
+  need "$build/tools/rtt-proxy/rtt-proxy" || return 1
+  local tls=$scratch/tls-scf
+  make_ca "$tls" || { echo "bench scf: openssl could not make the throw-away CA" >&2; return 1; }
+  RTT_PROXY_BIN=$build/tools/rtt-proxy/rtt-proxy "$build/tests/scf_bench" --rtt-ms 20 "$tls" 100
+  rm -rf "$tls"
   "$build/tests/scf_bench" --real 100
   "$build/tests/scf_bench" --bulk 1000
   "$build/tests/scf_bench" --first-sync "${SCFGATE_BENCH_FIRST_SYNC:-1000}"
