@@ -53,6 +53,8 @@ struct http_req {
 	unsigned failures; /* 5xx / network failures so far */
 	unsigned n429;     /* consecutive 429s */
 	unsigned relogins;
+	unsigned sends;       /* times this attempt's request was about to go out */
+	int resend_cut;       /* the attempt ended because libcurl would have re-sent */
 	unsigned session_gen; /* session the last attempt was made with */
 	uint64_t not_before;
 	uint64_t ticket; /* the external limiter's, while a transfer runs */
@@ -61,6 +63,8 @@ struct http_req {
 	http_done_fn done;
 	void *user;
 	struct http_req *next;
+	enum err_status end_status; /* collect: the outcome done() is told */
+	struct err end_err;
 };
 
 struct http_client {
@@ -621,6 +625,30 @@ static enum err_status set_headers(struct http_req *r)
 	return bad ? ERR_TEMP : ERR_OK;
 }
 
+/* Called each time the request is about to be sent on a connection.
+ * libcurl sends a request again, silently, when the kept-alive
+ * connection it went out on closes before any byte of a reply: the
+ * server may have read and applied it first (it died after reading), so
+ * for a write that would be an invisible duplicate (a second Cartegraph
+ * request).  The second send of one attempt is refused instead; the
+ * attempt ends as a network failure "in doubt", and whether it is made
+ * again is the caller's visible decision (the OMS half looks a create
+ * up first). */
+static int on_send(void *arg, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                   int conn_local_port)
+{
+	struct http_req *r = arg;
+
+	(void)conn_primary_ip;
+	(void)conn_local_ip;
+	(void)conn_primary_port;
+	(void)conn_local_port;
+	if (r->sends++ == 0)
+		return CURL_PREREQFUNC_OK;
+	r->resend_cut = 1;
+	return CURL_PREREQFUNC_ABORT;
+}
+
 static void set_method(struct http_req *r)
 {
 	CURL *h = r->easy;
@@ -633,12 +661,11 @@ static void set_method(struct http_req *r)
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 		return;
 	}
-	/* libcurl silently sends a request again when the reused keep-alive
-	 * connection it went out on turns out dead.  For a write the server
-	 * may already have applied, that is an invisible duplicate (a second
-	 * Cartegraph request).  On a fresh connection libcurl never re-sends,
-	 * so every retry of a write is the caller's visible decision. */
-	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	/* A write goes out on a kept-alive connection like a read (no
+	 * handshake per call), but never twice within one attempt: see
+	 * on_send. */
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_send);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, r);
 	if (strcmp(r->method, "POST") != 0)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
 	if (r->body || !strcmp(r->method, "POST")) {
@@ -665,6 +692,8 @@ static enum err_status transfer_new(struct http_req *r, struct err *e)
 	r->errbuf[0] = r->retry_after[0] = '\0';
 	r->resp.status = 0;
 	r->session_gen = c->session_gen;
+	r->sends = 0;
+	r->resend_cut = 0;
 
 	curl_easy_setopt(h, CURLOPT_URL, r->url);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
@@ -808,7 +837,12 @@ static enum verdict judge_network(struct http_client *c, struct http_req *r, CUR
 		                          : "");
 		return V_DONE;
 	}
-	snprintf(why, sizeof(why), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+	if (r->resend_cut)
+		snprintf(why, sizeof(why),
+		         "the kept-alive connection closed before any reply (the server may have "
+		         "applied the request: in doubt)");
+	else
+		snprintf(why, sizeof(why), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
 	if (curl_is_tls_trust(rc)) {
 		*st = err_set(e, ERR_FATAL, "%s %s: TLS verification failed: %s", r->method,
 		              r->path, why);
@@ -1229,19 +1263,24 @@ static enum err_status relogin_and_requeue(struct http_client *c, struct http_re
 }
 
 /* Judge every finished transfer.  Returns ERR_FATAL (e set) as soon as
- * one request ended fatally; *n counts the transfers collected. */
+ * one request ended fatally; *n counts the transfers collected.
+ *
+ * The requests that ended are told (done) only after the queued ones
+ * that may start have started and gone out: done often does disk work
+ * (a journal sync, a group commit), and the next request then travels
+ * while it runs instead of waiting for it. */
 static enum err_status collect(struct http_client *c, unsigned *n, struct err *e)
 {
-	enum err_status st;
-	struct http_req *r;
+	enum err_status st, fatal = ERR_OK;
+	struct http_req *r, *ended = NULL, **tail = &ended;
 	struct err re;
 	uint64_t wait;
 	CURLMsg *m;
 	CURLcode rc;
-	int left;
+	int left, running;
 
 	*n = 0;
-	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while (!fatal && (m = curl_multi_info_read(c->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		rc = m->data.result;
@@ -1254,7 +1293,10 @@ static enum err_status collect(struct http_client *c, unsigned *n, struct err *e
 		st = ERR_OK;
 		switch (judge(c, r, rc, &st, &re, &wait)) {
 		case V_DONE:
-			finish(c, r, st, &re);
+			r->end_status = st;
+			r->end_err = re;
+			*tail = r;
+			tail = &r->next;
 			break;
 		case V_RETRY:
 			r->not_before = now_ms(c) + wait;
@@ -1265,12 +1307,21 @@ static enum err_status collect(struct http_client *c, unsigned *n, struct err *e
 			break;
 		}
 		if (st == ERR_FATAL) {
+			fatal = ERR_FATAL;
 			if (e)
 				*e = re;
-			return ERR_FATAL;
 		}
 	}
-	return ERR_OK;
+	if (ended && !fatal) {
+		start_ready(c);
+		curl_multi_perform(c->multi, &running);
+	}
+	while ((r = ended) != NULL) {
+		ended = r->next;
+		r->next = NULL;
+		finish(c, r, r->end_status, &r->end_err);
+	}
+	return fatal;
 }
 
 /* After a fatal outcome nothing else may be sent: complete the rest. */

@@ -83,10 +83,16 @@
  *       TLS trust failure ERR_FATAL (a certificate problem needs a person).
  *     On ERR_OK and on an HTTP-status failure, out->status and out->body
  *     hold the last response, so a caller may treat e.g. 404 specially.
- *   - Writes (any method but GET and HEAD) always open a fresh connection:
- *     libcurl silently re-sends a request whose reused keep-alive
- *     connection was dead, which for a write is an invisible duplicate.
- *     Reads keep using keep-alive.
+ *   - Every request, read or write, reuses a kept-alive connection (and
+ *     TLS session) when one is open, so a call costs one round trip, not
+ *     a TCP and TLS handshake more.  libcurl would silently send a
+ *     request again when the reused connection closes before any byte of
+ *     a reply; for a write (any method but GET and HEAD) that second send
+ *     is refused: the server may have read and applied the first.  The
+ *     attempt then ends as a network failure "... closed before any
+ *     reply ... in doubt" under the retry policy above (the OMS half's
+ *     writes have one attempt, so the half decides, looking a create up
+ *     first).  Reads may be re-sent.
  *   - Sleeping and the monotonic clock go through struct http_clock so
  *     tests can run minutes of back-off in no time; NULL = real clock.
  *   - Not thread-safe: one client per thread.  Concurrency comes from
@@ -204,7 +210,9 @@ enum err_status http_request(struct http_client *c, const char *method, const ch
  * still passing the rate limiter and the retry policy (a request waiting
  * out its backoff does not hold up the others).  Each request's done()
  * is called exactly once from inside http_drain, in completion order
- * (NOT submission order; ordering per key is the caller's business).
+ * (NOT submission order; ordering per key is the caller's business),
+ * after the queued requests that could start in its place have started
+ * and gone out, so work done() does (a disk sync) overlaps with them.
  * resp is valid only during the call; done may take the body with
  * buf_detach(&resp->body, ...).  done may call http_submit (the new
  * request runs in the same drain) but not http_request or http_drain.

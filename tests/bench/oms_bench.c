@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "test_oms_util.h"
 
 static double now_s(void)
@@ -125,20 +127,106 @@ static void print_routes(struct omt *t)
 
 /* A backlog as the demo makes it: every issue, and on every third one a
  * resident's comment with a photo (a comment and an attachment record). */
+/* The round trip through rtt-proxy (0: oms-sim's --latency-ms instead,
+ * a server delay without handshakes) and the throw-away CA directory
+ * (NULL: plain http): see start_proxy. */
+static int rtt_ms;
+static const char *tls_dir;
+
+/* oms-sim over https with the CA's server certificate when tls_dir is
+ * set, and rtt-proxy in front of it adding rtt_ms: the half's base URL
+ * points at the proxy, which relays the TLS bytes so every handshake
+ * round trip is delayed too.  The admin calls go to oms-sim directly. */
+static int start_proxy(struct omt *t, struct simproc *proxy)
+{
+	char port[16], rtt[16], from[96], to[96];
+
+	snprintf(port, sizeof(port), "%d", t->sim.port);
+	snprintf(rtt, sizeof(rtt), "%d", rtt_ms);
+	if (simproc_start(
+	        proxy, getenv("RTT_PROXY_BIN") ? getenv("RTT_PROXY_BIN") : "rtt-proxy",
+	        (const char *const[]){"--target", port, "--rtt-ms", rtt, "--quiet", NULL}) != 0)
+		return -1;
+	snprintf(from, sizeof(from), "<baseUrl>%s", t->sim.base);
+	snprintf(to, sizeof(to), "<baseUrl>%s://127.0.0.1:%d", tls_dir ? "https" : "http",
+	         proxy->port);
+	if (tls_dir) /* the harness' own calls to oms-sim's admin interface */
+		snprintf(t->sim.base, sizeof(t->sim.base), "https://127.0.0.1:%d", t->sim.port);
+	return omt_config_replace(t, from, to);
+}
+
+static size_t discard(char *d, size_t size, size_t n, void *u)
+{
+	(void)d;
+	(void)u;
+	return size * n;
+}
+
+/* The path's own cost per call, measured in the same run: one libcurl
+ * handle keeping its connection (and TLS session) alive makes `calls`
+ * small authenticated GETs to the half's base URL through the proxy.
+ * Milliseconds per call, or 0 on failure. */
+static double path_ms_per_call(const char *base, int calls)
+{
+	char url[160];
+	double t0, ms = 0;
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		return 0;
+	snprintf(url, sizeof(url), "%s/api/v1/user", base);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_USERPWD, "scfgate:scfgate-pass");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (getenv("SIM_HARNESS_CA"))
+		curl_easy_setopt(h, CURLOPT_CAINFO, getenv("SIM_HARNESS_CA"));
+	/* The first call pays the handshakes, as the half's first does. */
+	if (curl_easy_perform(h) != CURLE_OK)
+		goto out;
+	t0 = now_s();
+	for (int i = 0; i < calls; i++)
+		if (curl_easy_perform(h) != CURLE_OK)
+			goto out;
+	ms = (now_s() - t0) * 1000.0 / calls;
+out:
+	curl_easy_cleanup(h);
+	return ms;
+}
+
 static int forward(int records, int latency, unsigned conc)
 {
-	char cbuf[16], extra_cfg[64], url[128], cid[32];
+	char cbuf[16], extra_cfg[640], url[128], cid[32], crt[512], key[512];
 	const char *args[] = {"--concurrency", cbuf, NULL};
-	double secs, before, calls, ideal, min_calls;
+	const char *sim_args[] = {"--quiet", NULL, NULL, NULL, NULL, NULL};
+	double secs, before, calls, ideal, min_calls, path_ms = 0;
 	int comments = 0, attachments = 0, chunks = (records + 149) / 150;
+	struct simproc proxy = {0};
 	long rss;
 	struct omt t;
 	int rc;
 
 	snprintf(cbuf, sizeof(cbuf), "%u", conc);
 	snprintf(extra_cfg, sizeof(extra_cfg), "<concurrency>%u</concurrency>", conc);
-	if (omt_setup(&t, (const char *const[]){"--quiet", NULL}, extra_cfg) != 0)
+	if (tls_dir) {
+		snprintf(crt, sizeof(crt), "%s/server.crt", tls_dir);
+		snprintf(key, sizeof(key), "%s/server.key", tls_dir);
+		sim_args[1] = "--tls-cert";
+		sim_args[2] = crt;
+		sim_args[3] = "--tls-key";
+		sim_args[4] = key;
+		snprintf(extra_cfg, sizeof(extra_cfg),
+		         "<concurrency>%u</concurrency><caFile>%s/ca.crt</caFile>", conc, tls_dir);
+	}
+	if (omt_setup(&t, sim_args, extra_cfg) != 0)
 		return -1;
+	if (rtt_ms > 0 && start_proxy(&t, &proxy) != 0)
+		return -1;
+	if (rtt_ms > 0) {
+		snprintf(url, sizeof(url), "%s://127.0.0.1:%d", tls_dir ? "https" : "http",
+		         proxy.port);
+		path_ms = path_ms_per_call(url, 200);
+	}
 	for (int i = 0; i < records; i++)
 		if (!omt_issue(&t, 1000000 + i, 122, "Benchmark issue", NULL))
 			return -1;
@@ -150,7 +238,7 @@ static int forward(int records, int latency, unsigned conc)
 		comments++;
 		attachments++;
 	}
-	set_latency(&t, latency);
+	set_latency(&t, rtt_ms ? 0 : latency);
 	snprintf(url, sizeof(url), "%s/_admin/stats", t.sim.base);
 	cJSON_Delete(http_json("DELETE", url, NULL, NULL, NULL));
 	before = sim_requests(&t);
@@ -162,15 +250,30 @@ static int forward(int records, int latency, unsigned conc)
 	 * poll that ends the pass (chunks of 150 Oids). */
 	min_calls = (double)records + 2.0 * comments + attachments + chunks;
 	ideal = min_calls * latency / 1000.0 / conc;
-	printf("forward: issues=%d comments=%d attachments=%d concurrency=%u latency_ms=%d "
+	printf("forward: issues=%d comments=%d attachments=%d concurrency=%u %s=%d%s "
 	       "exit=%d seconds=%.2f records_per_s=%.1f calls=%.0f min_calls=%.0f "
 	       "(issue 1, comment 2, attachment 1, poll %d) ideal_s=%.2f ratio=%.2f "
 	       "scfgate_cpu_s=%.2f peak_rss_mib=%.1f\n",
-	       records, comments, attachments, conc, latency, rc, secs,
+	       records, comments, attachments, conc, rtt_ms ? "rtt_ms" : "latency_ms", latency,
+	       rtt_ms ? (tls_dir ? " https" : " http") : "", rc, secs,
 	       (records + comments + attachments) / secs, calls, min_calls, chunks, ideal,
 	       ideal > 0 ? secs / ideal : 0, last_cpu_s, rss / 1024.0);
+	if (rtt_ms > 0) {
+		/* One round trip per call made, and the same calls at what a
+		 * bare keep-alive client pays on this path now (the proxy's and
+		 * oms-sim's own time, and the machine's load, included). */
+		double per_rtt = calls * rtt_ms / 1000.0 / conc;
+		double per_path = calls * path_ms / 1000.0 / conc;
+
+		printf("forward: round trips: calls_x_rtt_s=%.2f ratio=%.2f (goal <= 1.15); "
+		       "bare_client_ms_per_call=%.2f calls_x_bare_s=%.2f ratio=%.2f\n",
+		       per_rtt, secs / per_rtt, path_ms, per_path,
+		       per_path > 0 ? secs / per_path : 0);
+	}
 	print_routes(&t);
 	fflush(stdout);
+	if (proxy.pid > 0)
+		simproc_stop(&proxy);
 	omt_teardown(&t);
 	return rc;
 }
@@ -285,7 +388,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0) {
 			printf(
 			    "usage: oms_bench [--records N] [--latency-ms L] [--concurrency LIST] "
-			    "[--tracked T] [--scan-baseline]\n");
+			    "[--tracked T] [--scan-baseline] [--rtt-ms L [--tls-dir DIR]]\n");
 			return 0;
 		}
 		if (strcmp(argv[i], "--scan-baseline") == 0) {
@@ -302,6 +405,16 @@ int main(int argc, char **argv)
 			snprintf(concs, sizeof(concs), "%s", argv[++i]);
 		else if (strcmp(argv[i], "--tracked") == 0)
 			tracked = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--rtt-ms") == 0)
+			latency = rtt_ms = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--tls-dir") == 0)
+			tls_dir = argv[++i];
+	}
+	if (tls_dir) { /* the harness' admin calls to oms-sim over https */
+		char ca[512];
+
+		snprintf(ca, sizeof(ca), "%s/ca.crt", tls_dir);
+		setenv("SIM_HARNESS_CA", ca, 1);
 	}
 	for (char *tok = strtok(concs, ","); tok; tok = strtok(NULL, ","))
 		if (records > 0 && forward(records, latency, (unsigned)atoi(tok)) != 0)

@@ -13,7 +13,8 @@
  *   - http_do() runs one request with libcurl; hdrs is a NULL-terminated
  *     list of raw header lines (may be NULL); body may be NULL.  It fills
  *     status (0 on a transport error), the body, the Retry-After and
- *     Location headers, the curl code and the elapsed seconds.
+ *     Location headers, the curl code and the elapsed seconds.  With
+ *     SIM_HARNESS_CA set, https is verified against that CA file.
  *   - The binaries come from the environment: SCF_SIM_BIN, OMS_SIM_BIN.
  */
 #ifndef SCFGATE_SIM_HARNESS_H

@@ -427,3 +427,22 @@ int omt_log_has(struct omt *t, const char *s)
 	buf_release(&b);
 	return has;
 }
+
+int omt_config_replace(struct omt *t, const char *from, const char *to)
+{
+	struct buf b = BUF_INIT_CAP(1 << 20), out = BUF_INIT_CAP(1 << 20);
+	const char *at;
+	int rc = -1;
+
+	if (buf_read_file(&b, t->config, NULL) != ERR_OK)
+		goto out;
+	at = strstr(buf_str(&b), from);
+	if (!at || buf_add(&out, b.data, (size_t)(at - b.data)) || buf_adds(&out, to) ||
+	    buf_adds(&out, at + strlen(from)))
+		goto out;
+	rc = write_text(t->config, buf_str(&out), 0640);
+out:
+	buf_release(&b);
+	buf_release(&out);
+	return rc;
+}

@@ -68,5 +68,8 @@ size_t omt_count(struct omt *t, const char *queue, enum spool_dir d, enum record
 size_t omt_occurrences(const char *haystack, const char *needle);
 /* 1 if the log file contains s. */
 int omt_log_has(struct omt *t, const char *s);
+/* Replace the first occurrence of from in the configuration file (e.g.
+ * the base URL, to put a proxy in front of oms-sim).  Returns 0 or -1. */
+int omt_config_replace(struct omt *t, const char *from, const char *to);
 
 #endif

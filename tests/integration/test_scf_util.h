@@ -26,7 +26,8 @@ struct tsim {
 int tsim_start(struct tsim *s, const char *const args[]);
 void tsim_stop(struct tsim *s);
 /* One admin or API call; returns the parsed JSON body (or NULL); *status
- * may be NULL. body may be NULL. */
+ * may be NULL. body may be NULL.  With SIM_HARNESS_CA set, https is
+ * verified against that CA file. */
 cJSON *tsim_call(const struct tsim *s, const char *method, const char *path, const char *body,
                  long *status);
 /* POST /_admin/issues with the given JSON body; returns the new id. */

@@ -1354,6 +1354,60 @@ static void test_multi_idle_hook(void **state)
 	fx_free(f);
 }
 
+/* done() of a finished write runs while the next queued write is
+ * already on the wire (the caller's disk work overlaps with it), and the
+ * writes share one kept-alive connection. */
+struct next_probe {
+	struct fx *f;
+	int done, saw_next;
+};
+
+static void on_done_next(void *user, enum err_status st, struct http_response *resp,
+                         const struct err *e)
+{
+	struct next_probe *p = user;
+	int hits = 0;
+
+	(void)resp;
+	if (st != ERR_OK)
+		fail_msg("write %d: %s", p->done, e->msg);
+	p->done++;
+	if (p->done == 3)
+		return;
+	/* Up to 2 s for the server to see the next write (a loaded
+	 * machine): without the overlap it never comes while we wait. */
+	for (int i = 0; i < 2000 && hits <= p->done; i++) {
+		pthread_mutex_lock(&p->f->s->mu);
+		hits = p->f->s->hits;
+		pthread_mutex_unlock(&p->f->s->mu);
+		if (hits <= p->done)
+			usleep(1000);
+	}
+	p->saw_next += hits > p->done;
+}
+
+static void test_multi_next_before_done(void **state)
+{
+	int delay = 20;
+	struct fx *f = fx_new(s_slow, &delay);
+	struct next_probe p = {f, 0, 0};
+
+	f->cfg.clock = NULL; /* real time */
+	f->cfg.concurrency = 1;
+	f->cfg.max_attempts = 1;
+	fx_client(f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(http_submit(f->c, "POST", "/api/v1/classes/cgRequestsClass", "{}",
+		                             NULL, on_done_next, &p, &f->e),
+		                 ERR_OK);
+	assert_int_equal(http_drain(f->c, &f->e), ERR_OK);
+	assert_int_equal(p.done, 3);
+	assert_int_equal(f->s->hits, 3);
+	assert_int_equal(p.saw_next, 2);
+	assert_int_equal(f->s->connections, 1);
+	fx_free(f);
+}
+
 /* Every fourth path fails once with 503: the others are not held up. */
 static void s_some_fail_once(struct srv *s, const struct call *c, struct reply *r)
 {
@@ -1570,6 +1624,7 @@ int main(void)
 	    cmocka_unit_test(test_foreign_host_refused),
 	    cmocka_unit_test(test_query_helpers),
 	    cmocka_unit_test(test_multi_concurrency),
+	    cmocka_unit_test(test_multi_next_before_done),
 	    cmocka_unit_test(test_multi_idle_hook),
 	    cmocka_unit_test(test_multi_retry),
 	    cmocka_unit_test(test_multi_fatal_stops),

@@ -1,0 +1,222 @@
+/*
+ * test_oms_reuse.c: `scfgate oms` keeps its connections alive for writes
+ * too, and stays exactly-once when a connection dies.  oms-sim sits
+ * behind rtt-proxy, which cuts every third exchange at one point:
+ * before the server reads the request, after it read it but before the
+ * reply, or in the middle of the reply.  Most cut requests went out on
+ * a reused connection, where libcurl would silently send a write again;
+ * the half must instead treat the write as in doubt and look the issue
+ * up.  Asserted per point: every issue has exactly one request, each
+ * comment and photo once, the server saw exactly one create per issue,
+ * and (without cuts) far fewer connections than requests.
+ *
+ * Environment as test_oms_faults, plus RTT_PROXY_BIN.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_oms_util.h"
+
+#define ISSUES 12
+
+struct proxied {
+	struct omt t;
+	struct simproc proxy;
+	char stats[320];
+};
+
+static const char *const once_args[] = {
+    "--retry-ms", "50", "--http-timeout-ms", "3000", "--concurrency", "2", NULL};
+
+static void start(struct proxied *x, const char *drop)
+{
+	char port[16];
+	const char *args[12];
+	int n = 0;
+
+	assert_int_equal(omt_setup(&x->t, NULL, NULL), 0);
+	snprintf(port, sizeof(port), "%d", x->t.sim.port);
+	snprintf(x->stats, sizeof(x->stats), "%s/proxy.stats", x->t.dir);
+	args[n++] = "--target";
+	args[n++] = port;
+	args[n++] = "--stats";
+	args[n++] = x->stats;
+	if (drop) {
+		args[n++] = "--drop";
+		args[n++] = drop;
+		args[n++] = "--drop-every";
+		args[n++] = "3";
+	}
+	args[n] = NULL;
+	assert_int_equal(simproc_start(&x->proxy, sim_bin("RTT_PROXY_BIN"), args), 0);
+	assert_int_equal(omt_config_replace(&x->t, x->t.sim.base, x->proxy.base), 0);
+}
+
+/* Stop the proxy; its counters. */
+static void finish(struct proxied *x, unsigned long *conns, unsigned long *exch,
+                   unsigned long *drops)
+{
+	FILE *f;
+
+	simproc_stop(&x->proxy);
+	f = fopen(x->stats, "r");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "connections %lu exchanges %lu drops %lu", conns, exch, drops),
+	                 3);
+	fclose(f);
+}
+
+/* issues base.., each with two comments and a comment photo. */
+static void feed(struct omt *t, int64_t base, int n)
+{
+	char cid[32], url[96];
+
+	for (int i = 0; i < n; i++) {
+		int64_t id = base + i;
+		assert_true(omt_issue(t, id, 122, "Hole", NULL) > 0);
+		for (int k = 0; k < 2; k++) {
+			snprintf(cid, sizeof(cid), "%lld%d", (long long)id, k);
+			assert_true(omt_comment(t, id, cid, "Comment text") > 0);
+		}
+		snprintf(url, sizeof(url), "https://seeclickfix.com/files/%lld.jpg", (long long)id);
+		assert_true(omt_attachment(t, id, cid, url) > 0);
+	}
+}
+
+static int drain(struct omt *t, int max_runs)
+{
+	struct spool_stats st;
+
+	for (int i = 1; i <= max_runs; i++) {
+		assert_int_equal(omt_run(t, 0, once_args), 0);
+		assert_int_equal(spool_stats(t->root, "outbound", 0, &st, NULL), ERR_OK);
+		if (st.count[SPOOL_NEW] == 0 && st.count[SPOOL_CUR] == 0)
+			return i;
+	}
+	fail_msg("outbound queue not drained after %d runs", max_runs);
+	return max_runs;
+}
+
+/* Exactly one request per issue, each comment once in its notes, one
+ * attachment, one ack; and exactly one create reached the server. */
+static void check_exactly_once(struct omt *t, int64_t base, int n)
+{
+	cJSON *st = omt_state(t), *att = omt_attachments(st), *a, *stats;
+	struct spool_stats ss;
+	char marker[64], url[128];
+	long code = 0;
+
+	assert_non_null(st);
+	for (int i = 0; i < n; i++) {
+		int64_t id = base + i;
+		int count = 0, natt = 0;
+		cJSON *row = omt_request_for(st, id, &count);
+		const cJSON *notes;
+		int64_t oid;
+
+		assert_int_equal(count, 1);
+		notes = cJSON_GetObjectItemCaseSensitive(row, "CommentsField");
+		oid = (int64_t)cJSON_GetObjectItemCaseSensitive(row, "Oid")->valuedouble;
+		assert_true(cJSON_IsString(notes));
+		for (int k = 0; k < 2; k++) {
+			snprintf(marker, sizeof(marker), "[scf-comment %lld%d]", (long long)id, k);
+			assert_int_equal(omt_occurrences(notes->valuestring, marker), 1);
+		}
+		cJSON_ArrayForEach(a, att)
+		{
+			const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "_parent");
+			if (cJSON_IsNumber(p) && (int64_t)p->valuedouble == oid)
+				natt++;
+		}
+		assert_int_equal(natt, 1);
+		assert_int_equal(omt_count(t, "inbound", SPOOL_NEW, RECORD_ACK, id), 1);
+	}
+	cJSON_Delete(st);
+	snprintf(url, sizeof(url), "%s/_admin/stats", t->sim.base);
+	stats = http_json("GET", url, NULL, NULL, &code);
+	assert_int_equal(code, 200);
+	assert_int_equal(
+	    (int)cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(stats, "by_route"), "POST /api/v1/classes/:class")
+	        ->valuedouble,
+	    n);
+	cJSON_Delete(stats);
+	assert_int_equal(spool_stats(t->root, "outbound", 0, &ss, NULL), ERR_OK);
+	assert_int_equal(ss.count[SPOOL_FAILED], 0);
+	assert_int_equal(ss.count[SPOOL_DONE], 4 * n);
+}
+
+/* No cuts: the writes go out on kept-alive connections.  A run opens at
+ * most one connection per client (reads, writes, metadata) and slot of
+ * concurrency; a fresh connection per write would be 36 or more. */
+static void test_writes_reuse_connections(void **state)
+{
+	struct proxied x;
+	unsigned long conns, exch, drops;
+	int runs;
+
+	(void)state;
+	start(&x, NULL);
+	feed(&x.t, 100, ISSUES);
+	runs = drain(&x.t, 3);
+	finish(&x, &conns, &exch, &drops);
+	print_message("runs %d connections %lu exchanges %lu\n", runs, conns, exch);
+	check_exactly_once(&x.t, 100, ISSUES);
+	assert_true(exch >= 4 * ISSUES);
+	assert_true(conns <= (unsigned long)runs * 3 * 2);
+	omt_teardown(&x.t);
+}
+
+static void run_cut(const char *point)
+{
+	struct proxied x;
+	unsigned long conns, exch, drops;
+	int runs;
+
+	start(&x, point);
+	feed(&x.t, 100, ISSUES);
+	runs = drain(&x.t, 25);
+	finish(&x, &conns, &exch, &drops);
+	print_message("cut %s: runs %d connections %lu exchanges %lu cut %lu\n", point, runs, conns,
+	              exch, drops);
+	assert_true(drops >= 10);
+	check_exactly_once(&x.t, 100, ISSUES);
+	omt_teardown(&x.t);
+}
+
+static void test_cut_before_read(void **state)
+{
+	(void)state;
+	run_cut("before");
+}
+
+static void test_cut_after_read(void **state)
+{
+	(void)state;
+	run_cut("after");
+}
+
+static void test_cut_mid_reply(void **state)
+{
+	(void)state;
+	run_cut("mid");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_writes_reuse_connections),
+	    cmocka_unit_test(test_cut_before_read),
+	    cmocka_unit_test(test_cut_after_read),
+	    cmocka_unit_test(test_cut_mid_reply),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
