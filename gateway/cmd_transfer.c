@@ -53,16 +53,17 @@ static int pass_all(struct transfer *t, const struct cfg *c, time_t *due, time_t
 			failed = 1;
 			log_error(
 			    "event=transfer_pass queue=%s direction=%s moved=%zu duplicates=%zu "
-			    "left_alone=%zu failed=%zu expired=%zu bytes=%zu why=%s",
+			    "left_alone=%zu failed=%zu expired=%zu bytes=%zu stale=%zu why=%s",
 			    q->name, q->direction == CFG_TRANSFER_PUSH ? "push" : "pull", st.moved,
-			    st.duplicates, st.left_alone, st.failed, st.expired, st.bytes,
+			    st.duplicates, st.left_alone, st.failed, st.expired, st.bytes, st.stale,
 			    log_q(e.msg));
 		} else
 			log_info(
 			    "event=transfer_pass queue=%s direction=%s moved=%zu duplicates=%zu "
-			    "left_alone=%zu failed=%zu expired=%zu bytes=%zu",
+			    "left_alone=%zu failed=%zu expired=%zu bytes=%zu stale=%zu",
 			    q->name, q->direction == CFG_TRANSFER_PUSH ? "push" : "pull", st.moved,
-			    st.duplicates, st.left_alone, st.failed, st.expired, st.bytes);
+			    st.duplicates, st.left_alone, st.failed, st.expired, st.bytes,
+			    st.stale);
 	}
 	return failed;
 }

@@ -587,12 +587,111 @@ static void expire_sent(struct transfer *t, const struct cfg_transfer_queue *q,
 	closedir(dp);
 }
 
+/* NAME.<digits>.part with NAME a record name: an upload of push_one. */
+static int is_part_name(const char *s)
+{
+	char name[RECORD_NAME_MAX];
+	const char *dot, *p;
+	size_t len = strlen(s);
+
+	if (len < 7 || strcmp(s + len - 5, ".part") != 0)
+		return 0;
+	for (p = s + len - 6; p > s && *p >= '0' && *p <= '9'; p--)
+		;
+	dot = p;
+	if (*dot != '.' || dot == s + len - 6 || (size_t)(dot - s) >= sizeof(name))
+		return 0;
+	memcpy(name, s, (size_t)(dot - s));
+	name[dot - s] = '\0';
+	return is_record_name(name);
+}
+
+/*
+ * Remove the uploads of killed transfers from REMOTEDIR/tmp/: regular
+ * files named NAME.<pid>.part whose modification time (the remote
+ * host's clock) is older than TRANSFER_STALE_PART_SECONDS plus the
+ * timeout.  Every upload still in progress is younger: CURLOPT_TIMEOUT
+ * bounds the whole upload and its rename, also of another transfer
+ * process of this configuration (a --once run beside the daemon).  The
+ * hour covers a difference between the two hosts' clocks.  Anything else
+ * in tmp/ is not ours and is left alone.  Errors only delay the removal
+ * to a later pass: they are logged, not returned.
+ */
+static void remove_stale_parts(struct transfer *t, const struct cfg_transfer_queue *q,
+                               struct transfer_stats *st)
+{
+	struct buf list = BUF_INIT_CAP(TRANSFER_LISTING_MAX);
+	char url[1900], dir_url[1900], path[1200];
+	char *save = NULL;
+	struct err e;
+	time_t limit = time(NULL) - (time_t)TRANSFER_STALE_PART_SECONDS -
+	               (time_t)t->c->transfer.timeout_seconds;
+
+	snprintf(dir_url, sizeof(dir_url), "%s%s/tmp/", t->base, q->remote_dir);
+	setup(t, dir_url);
+	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &list);
+	err_clear(&e);
+	if (perform(t, "tmp/ listing", &e) != ERR_OK || !list.data) {
+		if (e.msg[0])
+			log_warn("event=transfer_tmp_unlisted queue=%s why=%s", q->name,
+			         log_q(e.msg));
+		buf_release(&list);
+		return;
+	}
+	for (char *line = strtok_r(list.data, "\n", &save); line && !*t->stop;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char copy[1024], *tok[64];
+		size_t k;
+		long mtime = -1;
+
+		if (line[0] != '-' || strlen(line) >= sizeof(copy))
+			continue;
+		memcpy(copy, line, strlen(line) + 1);
+		k = tokens(copy, tok, 64);
+		if (k < 9 || !is_part_name(tok[k - 1]))
+			continue;
+		if (fmt(path, sizeof(path), "%s/tmp/%s", q->remote_dir, tok[k - 1]) != 0 ||
+		    fmt(url, sizeof(url), "%s%s", t->base, path) != 0)
+			continue;
+		/* the time from the server (a stat), not from the listing's
+		 * locale- and age-dependent date */
+		setup(t, url);
+		curl_easy_setopt(t->h, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(t->h, CURLOPT_FILETIME, 1L);
+		err_clear(&e);
+		if (perform(t, tok[k - 1], &e) != ERR_OK ||
+		    curl_easy_getinfo(t->h, CURLINFO_FILETIME, &mtime) != CURLE_OK || mtime < 0) {
+			if (connection_lost(t))
+				break;
+			continue;
+		}
+		if ((time_t)mtime >= limit)
+			continue;
+		err_clear(&e);
+		if (remote_rm(t, dir_url, path, &e) != ERR_OK) {
+			log_warn("event=transfer_stale_kept queue=%s name=%s why=%s", q->name,
+			         tok[k - 1], log_q(e.msg));
+			if (connection_lost(t))
+				break;
+			continue;
+		}
+		st->stale++;
+		/* a checked name (is_part_name): nothing to escape */
+		log_info("event=transfer_stale_removed queue=%s name=%s age=%lds", q->name,
+		         tok[k - 1], (long)(time(NULL) - (time_t)mtime));
+	}
+	buf_release(&list);
+}
+
 static enum err_status push(struct transfer *t, const struct cfg_transfer_queue *q,
                             struct transfer_stats *st, struct err *e)
 {
 	struct names ns = {0};
 	struct buf data = BUF_INIT_CAP(RECORD_MAX_BYTES + 1);
 	enum err_status s, worst = ERR_OK;
+
+	remove_stale_parts(t, q, st);
 
 	expire_sent(t, q, st);
 	if ((s = spool_list(t->c->spool.root, q->name, SPOOL_NEW, collect, &ns, e)) != ERR_OK)

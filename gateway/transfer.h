@@ -34,6 +34,10 @@
  *     at most a duplicate, which the consumer drops.  sent/ files older
  *     than sent_retention_days are removed at each push pass (0 keeps
  *     them); an operator re-sends one by moving it back into new/.
+ *     Each push pass first lists D/tmp/ and removes the regular files
+ *     named NAME.<digits>.part (NAME a record name) whose modification
+ *     time is older than TRANSFER_STALE_PART_SECONDS + timeoutSeconds:
+ *     uploads of a killed transfer (no upload in progress is that old).
  *   - One SSH connection serves every file of a pass (one curl easy
  *     handle, reused); the connection is kept between passes of the
  *     daemon while the server keeps it.  Memory is bounded by one record
@@ -56,6 +60,10 @@
 #include "cfg.h"
 #include "err.h"
 
+/* A push removes REMOTEDIR/tmp/NAME.<pid>.part left by a killed transfer
+ * once it is older than this plus timeoutSeconds (see transfer.c). */
+#define TRANSFER_STALE_PART_SECONDS 3600
+
 /* Largest remote listing accepted (about 80 bytes per entry). */
 #define TRANSFER_LISTING_MAX ((size_t)64 * 1024 * 1024)
 
@@ -69,6 +77,7 @@ struct transfer_stats {
 	size_t failed;     /* files that met an error this pass (retried next pass) */
 	size_t expired;    /* push: sent/ files removed after the retention */
 	size_t bytes;      /* record bytes moved */
+	size_t stale;      /* push: uploads of killed transfers removed from tmp/ */
 };
 
 /* c must carry a <transfer> (c->transfer.host set) and outlive t.  Makes

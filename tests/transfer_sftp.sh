@@ -14,6 +14,9 @@
 #   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
 #     anything moves; the right one in a known_hosts file is accepted
 #   - sent/ retention removes what was sent longer ago
+#   - an upload a killed transfer left in the remote tmp/ is removed once
+#     older than an hour plus the timeout; a younger one, and names that
+#     are not NAME.<pid>.part, stay
 #   - kill -9 at random moments (TRANSFER_KILL_ROUNDS, default 10): never
 #     a partial file under a record name, in the end every record exactly
 #     once (a duplicate byte-identical), nothing lost
@@ -243,7 +246,26 @@ cmp -s "expect_in/$name" "remote/inbound/new/$name" || fail "re-sent $name diffe
 
 # sent/ retention: a file sent 4 days ago goes, one sent now stays
 touch -d '4 days ago' "local/inbound/sent/$(printf '%020d-oms.xml' 1)"
+# stale uploads in the remote tmp/: a killed transfer's part older than
+# an hour plus the timeout goes; a fresh one (an upload that may still
+# be in progress) and names that are not ours stay
+old_part="$(printf '%020d-oms.xml' 90).4242.part"
+fresh_part="$(printf '%020d-oms.xml' 91).4243.part"
+printf 'partial' >"remote/inbound/tmp/$old_part"
+printf 'partial' >"remote/inbound/tmp/$fresh_part"
+printf 'x' >remote/inbound/tmp/notes.part
+printf 'x' >"remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part"
+touch -d '1 hour ago 20 seconds ago' "remote/inbound/tmp/$old_part" remote/inbound/tmp/notes.part \
+	"remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part"
+touch -d '50 minutes ago' "remote/inbound/tmp/$fresh_part"
 "$SCFGATE" transfer --config kh_good.xml --once >"$T/log" 2>&1 || fail "third pass failed"
+[ -e "remote/inbound/tmp/$old_part" ] && fail "a stale upload was not removed"
+[ -e "remote/inbound/tmp/$fresh_part" ] || fail "a fresh upload was removed"
+[ -e remote/inbound/tmp/notes.part ] || fail "a file that is not an upload was removed"
+[ -e "remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part" ] || fail "a name without a pid was removed"
+grep -q "event=transfer_stale_removed queue=inbound name=$old_part age=" "$T/log" || fail "the stale upload's removal not logged"
+grep -q 'direction=push moved=0 .* stale=1' "$T/log" || fail "stale count"
+rm -f remote/inbound/tmp/*
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 1)" ] && fail "sent/ retention did not expire"
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 2)" ] || fail "sent/ retention removed a fresh file"
 grep -q 'direction=push moved=0 .*expired=1' "$T/log" || fail "expired count"
@@ -332,6 +354,14 @@ done
 [ "$(ls local/outbound/new | wc -l)" -eq 40 ] || fail "after kills: extra files in local outbound/new"
 [ "$(ls taken | wc -l)" -eq 40 ] || fail "after kills: extra files taken"
 echo "kill -9: $kills of $ROUNDS runs killed; $(ls remote/inbound/tmp | wc -l) remote and $(ls local/outbound/tmp | wc -l) local tmp/ files left behind" >&2
+# what the kills left in the remote tmp/ goes once it is old enough
+# (one planted, in case no kill hit an upload)
+printf 'partial' >"remote/inbound/tmp/$(printf '%020d-oms.xml' 1).99999.part"
+left=$(ls remote/inbound/tmp | wc -l)
+touch -d '2 hours ago' remote/inbound/tmp/*
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "the cleaning pass failed"
+ls remote/inbound/tmp | grep -q . && fail "stale uploads left in the remote tmp/"
+grep -q "direction=push moved=0 .* stale=$left" "$T/log" || fail "stale count after kills (expected $left)"
 
 echo "transfer_sftp: ok"
 exit 0
