@@ -4,4 +4,4 @@
 add_test(NAME transfer_sftp
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_sftp.sh $<TARGET_FILE:scfgate>
                  ${CMAKE_SOURCE_DIR})
-set_tests_properties(transfer_sftp PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
+set_tests_properties(transfer_sftp PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)

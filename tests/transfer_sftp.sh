@@ -17,6 +17,9 @@
 #   - an upload a killed transfer left in the remote tmp/ is removed once
 #     older than an hour plus the timeout; a younger one, and names that
 #     are not NAME.<pid>.part, stay
+#   - the server killed (sshd and its sessions) in the middle of a daemon
+#     pass and started again: the pass fails, is logged, the daemon goes
+#     on, and a later pass moves the rest; every record once, whole
 #   - kill -9 at random moments (TRANSFER_KILL_ROUNDS, default 10): never
 #     a partial file under a record name, in the end every record exactly
 #     once (a duplicate byte-identical), nothing lost
@@ -74,15 +77,25 @@ PubkeyAuthentication yes
 Subsystem sftp internal-sftp
 LogLevel ERROR
 EOF
-"$SSHD" -D -e -f "$T/sshd_config" >"$T/sshd.log" 2>&1 &
-SSHD_PID=$!
-i=0
-while ! python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
-	i=$((i + 1))
-	kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
-	[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
-	sleep 0.1
-done
+start_sshd() {
+	"$SSHD" -D -e -f "$T/sshd_config" >>"$T/sshd.log" 2>&1 &
+	SSHD_PID=$!
+	i=0
+	while ! python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
+		i=$((i + 1))
+		kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
+		[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
+		sleep 0.1
+	done
+}
+kill_tree() { # SIGKILL a process and every process below it
+	kill -STOP "$1" 2>/dev/null
+	for c in $(ps -o pid= --ppid "$1"); do
+		kill_tree "$c"
+	done
+	kill -9 "$1" 2>/dev/null
+}
+start_sshd
 
 # the local spool (this host) and the remote queues (the peer's spool)
 mkdir -p local remote/outbound/new remote/outbound/tmp remote/inbound/new remote/inbound/tmp
@@ -255,7 +268,7 @@ printf 'partial' >"remote/inbound/tmp/$old_part"
 printf 'partial' >"remote/inbound/tmp/$fresh_part"
 printf 'x' >remote/inbound/tmp/notes.part
 printf 'x' >"remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part"
-touch -d '1 hour ago 20 seconds ago' "remote/inbound/tmp/$old_part" remote/inbound/tmp/notes.part \
+touch -d '1 hour ago 2 minutes ago' "remote/inbound/tmp/$old_part" remote/inbound/tmp/notes.part \
 	"remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part"
 touch -d '50 minutes ago' "remote/inbound/tmp/$fresh_part"
 "$SCFGATE" transfer --config kh_good.xml --once >"$T/log" 2>&1 || fail "third pass failed"
@@ -286,6 +299,86 @@ wait $XPID || fail "the daemon did not exit 0 on SIGTERM"
 grep -q "event=stop" "$T/log" || fail "no event=stop"
 cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "daemon push differs"
 
+# the server disappears in the middle of a daemon pass (sshd and its
+# sessions killed) and comes back: the pass fails as temporary and is
+# logged, the daemon keeps running, a later pass finishes the work, and
+# every record arrives once, whole
+rm -rf local remote expect_out expect_in
+mkdir -p local/outbound/new local/inbound/new remote/outbound/new remote/outbound/tmp \
+	remote/inbound/new remote/inbound/tmp expect_out expect_in
+# (python: a few hundred files without a process each)
+python3 - <<'PY' || fail "cannot make the records"
+import os
+for n in range(1, 201):
+    for d, name, size in (("expect_out", "%020d-scf.xml" % n, n * 7 + 900),
+                          ("expect_in", "%020d-oms.xml" % n, n * 5 + 700)):
+        b = os.urandom(size)
+        for dst in (d, "remote/outbound/new" if d == "expect_out" else "local/inbound/new"):
+            with open(os.path.join(dst, name), "wb") as f:
+                f.write(b)
+PY
+sed 's|remoteDir=|intervalSeconds="1" remoteDir=|' good.xml >fast.xml
+"$SCFGATE" transfer --config fast.xml >"$T/log" 2>&1 &
+XPID=$!
+i=0
+while [ "$(ls local/outbound/new | wc -l)" -lt 20 ] && [ "$(ls remote/inbound/new | wc -l)" -lt 20 ]; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && { kill $XPID; fail "the daemon did not start moving"; }
+	sleep 0.02
+done
+kill_tree "$SSHD_PID"
+wait "$SSHD_PID" 2>/dev/null
+SSHD_PID=
+moved_before=$(($(ls local/outbound/new | wc -l) + $(ls remote/inbound/new | wc -l)))
+[ "$moved_before" -lt 400 ] || fail "the pass ended before the server went away"
+i=0
+while ! grep -q 'event=transfer_pass .* why=' "$T/log"; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { kill $XPID; fail "no failed pass logged while the server was away"; }
+	sleep 0.1
+done
+sleep 1.5
+kill -0 $XPID 2>/dev/null || fail "the daemon exited while the server was away"
+grep -q 'event=transfer_pass queue=inbound direction=push .* why=' "$T/log" || fail "no failed push pass logged while the server was away"
+same() { # $1 (expected) against $2: every file of $2 is whole; with
+	# "all", $2 holds exactly the files of $1, byte-identical
+	python3 - "$@" <<'PY'
+import os, sys
+exp, got = sys.argv[1], sys.argv[2]
+names = sorted(os.listdir(got))
+for n in names:
+    if not n.endswith(".xml"):
+        continue
+    with open(os.path.join(exp, n), "rb") as a, open(os.path.join(got, n), "rb") as b:
+        if a.read() != b.read():
+            sys.exit("partial or wrong file %s/%s" % (got, n))
+if len(sys.argv) > 3 and names != sorted(os.listdir(exp)):
+    sys.exit("%s: %d files, not the %d expected" % (got, len(names), len(os.listdir(exp))))
+PY
+}
+same expect_out local/outbound/new || fail "after the server went away"
+same expect_in remote/inbound/new || fail "after the server went away"
+start_sshd
+i=0
+while [ -n "$(ls remote/outbound/new)" ] || [ -n "$(ls local/inbound/new)" ]; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && { kill $XPID; fail "the daemon did not finish after the server came back"; }
+	sleep 0.1
+done
+kill -TERM $XPID
+wait $XPID || fail "the daemon did not exit 0 after the server came back"
+same expect_out local/outbound/new all || fail "after the outage: pull"
+same expect_in remote/inbound/new all || fail "after the outage: push"
+same expect_in local/inbound/sent all || fail "after the outage: sent/"
+grep 'event=transfer_pass .* why=' "$T/log" | head -2 | sed 's/^/outage: /' >&2
+
+check_whole() { # every file under a record name in $1 is complete
+	for f in "$1"/*.xml; do
+		[ -e "$f" ] || continue
+		cmp -s "$f" "$2/$(basename "$f")" || fail "partial or wrong file $f after a kill"
+	done
+}
+
 # kill -9 at random moments, ROUNDS times, both directions at once; the
 # remote consumer is simulated between rounds (remote inbound/new/ moves
 # into taken/, where a second copy must be byte-identical).  Oracle: no
@@ -303,12 +396,6 @@ while [ $n -le 40 ]; do
 done
 cp expect_out/* remote/outbound/new/
 cp expect_in/* local/inbound/new/
-check_whole() { # every file under a record name in $1 is complete
-	for f in "$1"/*.xml; do
-		[ -e "$f" ] || continue
-		cmp -s "$f" "$2/$(basename "$f")" || fail "partial or wrong file $f after a kill"
-	done
-}
 consume() {
 	for f in remote/inbound/new/*.xml; do
 		[ -e "$f" ] || continue
