@@ -614,16 +614,18 @@ static int is_part_name(const char *s)
  * bounds the whole upload and its rename, also of another transfer
  * process of this configuration (a --once run beside the daemon).  The
  * hour covers a difference between the two hosts' clocks.  Anything else
- * in tmp/ is not ours and is left alone.  Errors only delay the removal
- * to a later pass: they are logged, not returned.
+ * in tmp/ is not ours and is left alone.  A listing that fails is the
+ * pass's error (an idle push must still show an outage); a file that
+ * cannot be removed waits for a later pass (logged).
  */
-static void remove_stale_parts(struct transfer *t, const struct cfg_transfer_queue *q,
-                               struct transfer_stats *st)
+static enum err_status remove_stale_parts(struct transfer *t, const struct cfg_transfer_queue *q,
+                                          struct transfer_stats *st, struct err *le)
 {
 	struct buf list = BUF_INIT_CAP(TRANSFER_LISTING_MAX);
 	char url[1900], dir_url[1900], path[1200];
 	char *save = NULL;
 	struct err e;
+	enum err_status ls;
 	time_t limit = time(NULL) - (time_t)TRANSFER_STALE_PART_SECONDS -
 	               (time_t)t->c->transfer.timeout_seconds;
 
@@ -631,13 +633,9 @@ static void remove_stale_parts(struct transfer *t, const struct cfg_transfer_que
 	setup(t, dir_url);
 	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, to_buf);
 	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &list);
-	err_clear(&e);
-	if (perform(t, "tmp/ listing", &e) != ERR_OK || !list.data) {
-		if (e.msg[0])
-			log_warn("event=transfer_tmp_unlisted queue=%s why=%s", q->name,
-			         log_q(e.msg));
+	if ((ls = perform(t, "tmp/ listing", le)) != ERR_OK || !list.data) {
 		buf_release(&list);
-		return;
+		return ls;
 	}
 	for (char *line = strtok_r(list.data, "\n", &save); line && !*t->stop;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -682,6 +680,7 @@ static void remove_stale_parts(struct transfer *t, const struct cfg_transfer_que
 		         tok[k - 1], (long)(time(NULL) - (time_t)mtime));
 	}
 	buf_release(&list);
+	return ERR_OK;
 }
 
 static enum err_status push(struct transfer *t, const struct cfg_transfer_queue *q,
@@ -691,9 +690,12 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 	struct buf data = BUF_INIT_CAP(RECORD_MAX_BYTES + 1);
 	enum err_status s, worst = ERR_OK;
 
-	remove_stale_parts(t, q, st);
-
 	expire_sent(t, q, st);
+	if ((s = remove_stale_parts(t, q, st, e)) != ERR_OK) {
+		worst = s;
+		if (connection_lost(t))
+			return s;
+	}
 	if ((s = spool_list(t->c->spool.root, q->name, SPOOL_NEW, collect, &ns, e)) != ERR_OK)
 		return s;
 	if (ns.oom) {
@@ -708,7 +710,7 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 			st->failed++;
 			log_warn("event=transfer_failed queue=%s direction=push name=%s why=%s",
 			         q->name, ns.v[i], log_q(fe.msg));
-			if (worst == ERR_OK) {
+			if (worst == ERR_OK || s == ERR_FATAL) {
 				worst = s;
 				*e = fe;
 			}

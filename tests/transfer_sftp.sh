@@ -14,6 +14,10 @@
 #   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
 #     anything moves; the right one in a known_hosts file is accepted
 #   - sent/ retention removes what was sent longer ago
+#   - status shows the last pass per direction with its counts (text and
+#     JSON); failing past failingAlarmSeconds, or no pass recorded for that
+#     plus twice the interval, needs attention; the transfer's metrics go
+#     to its own textfile (NAME-transfer.prom)
 #   - an upload a killed transfer left in the remote tmp/ is removed once
 #     older than an hour plus the timeout; a younger one, and names that
 #     are not NAME.<pid>.part, stay
@@ -243,6 +247,50 @@ done
 [ "$(ls remote/inbound/new | wc -l)" -eq 20 ] || fail "remote inbound/new count"
 ls remote/inbound/tmp | grep -q . && fail "remote inbound/tmp not empty"
 grep -q 'event=transfer_pass queue=inbound direction=push moved=20 duplicates=0 left_alone=0 failed=0' "$T/log" || fail "push counts wrong"
+
+# status and metrics: the transfer's last pass per direction, with its
+# counts, in `scfgate status` (text and JSON) and in its own textfile
+"$SCFGATE" status --config good.xml >status.txt 2>&1
+grep -q "^transfer ($USER_NAME@127.0.0.1:$PORT; last pass recorded " status.txt || fail "status shows no transfer"
+grep -q "^  pull       ok (last attempt .*; 28 records moved then, 28 in all)" status.txt || fail "status: pull counts"
+grep -q "^  push       ok (last attempt .*; 20 records moved then, 20 in all)" status.txt || fail "status: push counts"
+tail -1 status.txt | grep -q transfer && fail "status: a healthy transfer in the verdict"
+"$SCFGATE" status --json --config good.xml >status.json 2>&1
+python3 - <<'PY' || fail "status --json: transfer"
+import json
+x = json.load(open("status.json"))["transfer"]
+assert x["pull"]["class"] == "ok" and x["pull"]["moved_last"] == 28, x
+assert x["push"]["moved_last"] == 20 and x["push"]["moved_total"] == 20, x
+assert x["saved_at"] > 0, x
+PY
+# failing longer than failingAlarmSeconds: ATTENTION with the reason and
+# what to do; a success clears it; no pass for the alarm time plus twice
+# the interval: ATTENTION too.  Metrics: the transfer's own textfile.
+mkdir -p metrics
+DOWN=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -e 's|<peerPublicKey>|<failingAlarmSeconds>1</failingAlarmSeconds><peerPublicKey>|' \
+	-e "s|</spool>|</spool><metrics><textfile>$T/metrics/oms.prom</textfile></metrics>|" \
+	-e 's|remoteDir=|intervalSeconds="1" remoteDir=|' good.xml >alarm.xml
+sed "s|<port>$PORT</port>|<port>$DOWN</port>|" alarm.xml >down.xml
+"$SCFGATE" transfer --config down.xml --once >"$T/log" 2>&1 && fail "a pass to a closed port succeeded"
+sleep 1.2
+"$SCFGATE" transfer --config down.xml --once >"$T/log" 2>&1 && fail "a pass to a closed port succeeded"
+"$SCFGATE" status --config down.xml >status.txt 2>&1 && fail "status: a failing transfer is healthy"
+tail -1 status.txt | grep -q "^ATTENTION: .* transfer pull failing for [0-9]*s: Couldn't connect to server (check that $USER_NAME@127.0.0.1:$DOWN answers and accepts the key, and the transfer's log; the next pass retries); transfer push failing for" || fail "status: no failing transfer in the verdict: $(tail -1 status.txt)"
+grep -q "^  pull       FAILING for [0-9]*s (temporary error; last attempt .*, last success .*; 0 moved and 0 failed then, 28 moved in all): " status.txt || fail "status: the failing pull line"
+grep -q '^scfgate_failing_seconds{kind="pull"} [1-9]' metrics/oms-transfer.prom || fail "metrics: failing seconds"
+grep -q '^scfgate_last_attempt_timestamp_seconds{kind="push"} [1-9]' metrics/oms-transfer.prom || fail "metrics: last attempt"
+grep -q '^scfgate_transfer_failed_total{queue="inbound",direction="push"} 0$' metrics/oms-transfer.prom || fail "metrics: failed files"
+"$SCFGATE" transfer --config alarm.xml --once >"$T/log" 2>&1 || fail "the pass after the outage failed"
+"$SCFGATE" status --config alarm.xml >status.txt 2>&1
+tail -1 status.txt | grep -q transfer && fail "status: a recovered transfer still in the verdict"
+grep -q '^scfgate_failing_seconds{kind="pull"} 0$' metrics/oms-transfer.prom || fail "metrics: failing after a success"
+grep -q '^scfgate_transfer_records_total{queue="outbound",direction="pull"} 0$' metrics/oms-transfer.prom || fail "metrics: records"
+grep -q '^scfgate_last_success_timestamp_seconds{kind="push"} [1-9]' metrics/oms-transfer.prom || fail "metrics: last success"
+[ -e metrics/oms.prom ] && fail "the transfer wrote the half's textfile"
+sleep 3.5
+"$SCFGATE" status --config alarm.xml >status.txt 2>&1 && fail "status: a transfer that stopped is healthy"
+tail -1 status.txt | grep -q "no transfer pass recorded for [0-9]*s: scfgate transfer is not running" || fail "status: a stopped transfer not in the verdict: $(tail -1 status.txt)"
 
 # a re-send of a record still waiting remotely: the server refuses to
 # replace it, the record stays in new/ and the pass fails; once the
