@@ -258,7 +258,7 @@ int cmd_transfer(int argc, char **argv)
 	err_clear(&e);
 	if (cfg_load_file(config, &c, &e) != ERR_OK)
 		return cli_fail("transfer", &e);
-	if (!c->transfer.host) {
+	if (!c->transfer.n_queues) {
 		err_set(&e, ERR_FATAL, "%s: no <transfer> section", config);
 		rc = cli_fail("transfer", &e);
 		goto out;
@@ -269,8 +269,9 @@ int cmd_transfer(int argc, char **argv)
 		rc = cli_fail("transfer", &e);
 		goto out;
 	}
-	log_info("event=start host=%s port=%u user=%s queues=%zu once=%d", c->transfer.host,
-	         c->transfer.port, c->transfer.user, c->transfer.n_queues, once);
+	log_info("event=start host=%s port=%u user=%s queues=%zu once=%d",
+	         c->transfer.host ? c->transfer.host : "-", c->transfer.port,
+	         c->transfer.user ? c->transfer.user : "-", c->transfer.n_queues, once);
 	run_open(&run, c);
 	if (once) {
 		rc = pass_all(t, c, &run, due, time(NULL), 1) ? CLI_EXIT_FAIL : CLI_EXIT_OK;

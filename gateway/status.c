@@ -445,9 +445,8 @@ static int transfer_reasons(const struct status_report *r, char *out, size_t cap
 		fmt_age((long long)(r->now - ks->failing_since), age);
 		used +=
 		    (size_t)snprintf(out + used, cap - used,
-		                     " transfer %s failing for %s: %s (check that %s answers "
-		                     "and accepts the key, and the transfer's log; the next "
-		                     "pass retries);",
+		                     " transfer %s failing for %s: %s (check %s and the "
+		                     "transfer's log; the next pass retries);",
 		                     health_kind_name(kinds[i]), age, ks->reason, r->transfer_peer);
 		n++;
 	}
@@ -611,14 +610,19 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 		         c->half == CFG_HALF_SCF ? "scf" : "oms");
 		collect_health(r, dir);
 	}
-	if (c->transfer.host) {
+	if (c->transfer.n_queues) {
 		char dir[SPOOL_PATH_MAX + 16];
 		struct err te;
 
 		r->transfer_on = 1;
-		snprintf(r->transfer_peer, sizeof(r->transfer_peer), "%s@%s:%u",
-		         c->transfer.user ? c->transfer.user : "", c->transfer.host,
-		         c->transfer.port);
+		if (c->transfer.host)
+			snprintf(r->transfer_peer, sizeof(r->transfer_peer), "%s@%s:%u",
+			         c->transfer.user ? c->transfer.user : "", c->transfer.host,
+			         c->transfer.port);
+		else
+			snprintf(
+			    r->transfer_peer, sizeof(r->transfer_peer), "drop directory %.290s",
+			    c->transfer.queues[0].local_dir ? c->transfer.queues[0].local_dir : "");
 		for (size_t i = 0; i < c->transfer.n_queues; i++)
 			if (c->transfer.queues[i].interval_seconds > r->transfer_interval)
 				r->transfer_interval = c->transfer.queues[i].interval_seconds;

@@ -56,7 +56,7 @@ enum err_status transfer_open(struct transfer **out, const struct cfg *c,
 	struct transfer *t;
 
 	*out = NULL;
-	if (!c->transfer.host)
+	if (!c->transfer.n_queues)
 		return err_set(e, ERR_FATAL, "%s: no <transfer> section", c->path);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(e, ERR_FATAL, "libcurl: global init failed");
@@ -67,6 +67,15 @@ enum err_status transfer_open(struct transfer **out, const struct cfg *c,
 
 		if ((st = spool_queue_init(c->spool.root, q->name, e)) != ERR_OK)
 			return st == ERR_OK ? ERR_OK : ERR_FATAL;
+		/* the drop directory's new/ and tmp/ (the receiving side may
+		 * not have made them yet); its parent must exist */
+		for (int k = 0; q->local_dir && k < 2; k++) {
+			if (snprintf(dir, sizeof(dir), "%s/%s", q->local_dir, k ? "new" : "tmp") >=
+			    (int)sizeof(dir))
+				return err_set(e, ERR_FATAL, "%s: path too long", q->local_dir);
+			if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+				return err_set(e, ERR_FATAL, "%s: %s", dir, strerror(errno));
+		}
 		if (q->direction != CFG_TRANSFER_PUSH)
 			continue;
 		if (snprintf(dir, sizeof(dir), "%s/%s/sent", c->spool.root, q->name) >=
@@ -85,7 +94,9 @@ enum err_status transfer_open(struct transfer **out, const struct cfg *c,
 		free(t);
 		return err_set(e, ERR_FATAL, "libcurl: cannot make a handle");
 	}
-	snprintf(t->base, sizeof(t->base), "sftp://%s:%u", c->transfer.host, c->transfer.port);
+	if (c->transfer.host)
+		snprintf(t->base, sizeof(t->base), "sftp://%s:%u", c->transfer.host,
+		         c->transfer.port);
 	*out = t;
 	return ERR_OK;
 }
@@ -561,6 +572,40 @@ static enum err_status push_one(struct transfer *t, const struct cfg_transfer_qu
 	return ERR_OK;
 }
 
+/* One record into a local drop directory (a data diode's): written to
+ * its tmp/, flushed, renamed into its new/ without replacing, new/
+ * flushed (spool_write_atomic), then moved to sent/.  Nothing is read
+ * from the directory: a name still there (the other side has not taken
+ * it) keeps the record in new/ for the next pass, as over SFTP. */
+static enum err_status push_local(struct transfer *t, const struct cfg_transfer_queue *q,
+                                  const char *name, struct buf *data, struct transfer_stats *st,
+                                  struct err *e)
+{
+	char local[SPOOL_PATH_MAX], sent[SPOOL_PATH_MAX], tmp_dir[SPOOL_PATH_MAX],
+	    new_dir[SPOOL_PATH_MAX];
+	enum err_status s;
+
+	if (fmt(local, sizeof(local), "%s/%s/new/%s", t->c->spool.root, q->name, name) != 0 ||
+	    fmt(sent, sizeof(sent), "%s/%s/sent/%s", t->c->spool.root, q->name, name) != 0 ||
+	    fmt(tmp_dir, sizeof(tmp_dir), "%s/tmp", q->local_dir) != 0 ||
+	    fmt(new_dir, sizeof(new_dir), "%s/new", q->local_dir) != 0)
+		return err_set(e, ERR_FATAL, "%s: path too long", q->local_dir);
+	if ((s = spool_read_untrusted(local, RECORD_MAX_BYTES, data, NULL, e)) != ERR_OK)
+		return ERR_TEMP;
+	s = spool_write_atomic(tmp_dir, new_dir, name, data->data ? data->data : "", data->len, 1,
+	                       e);
+	if (s != ERR_OK)
+		return ERR_TEMP; /* a full disk, or a copy not taken yet: next pass */
+	if (rename(local, sent) != 0)
+		return err_set(e, ERR_TEMP, "%s -> sent/: %s (sent; it goes again as a duplicate)",
+		               local, strerror(errno));
+	(void)utimensat(AT_FDCWD, sent, NULL, 0);
+	st->moved++;
+	st->bytes += data->len;
+	log_debug("event=transfer_pushed queue=%s name=%s bytes=%zu", q->name, name, data->len);
+	return ERR_OK;
+}
+
 static void expire_sent(struct transfer *t, const struct cfg_transfer_queue *q,
                         struct transfer_stats *st)
 {
@@ -691,7 +736,8 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 	enum err_status s, worst = ERR_OK;
 
 	expire_sent(t, q, st);
-	if ((s = remove_stale_parts(t, q, st, e)) != ERR_OK) {
+	/* one way (a diode): nothing to list on the other side */
+	if (!q->one_way && (s = remove_stale_parts(t, q, st, e)) != ERR_OK) {
 		worst = s;
 		if (connection_lost(t))
 			return s;
@@ -706,7 +752,9 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 		struct err fe;
 
 		err_clear(&fe);
-		if ((s = push_one(t, q, ns.v[i], &data, st, &fe)) != ERR_OK) {
+		s = q->local_dir ? push_local(t, q, ns.v[i], &data, st, &fe)
+		                 : push_one(t, q, ns.v[i], &data, st, &fe);
+		if (s != ERR_OK) {
 			st->failed++;
 			log_warn("event=transfer_failed queue=%s direction=push name=%s why=%s",
 			         q->name, ns.v[i], log_q(fe.msg));
@@ -714,7 +762,7 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 				worst = s;
 				*e = fe;
 			}
-			if (connection_lost(t))
+			if (s == ERR_FATAL || (!q->local_dir && connection_lost(t)))
 				break;
 		}
 	}

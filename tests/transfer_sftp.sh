@@ -14,6 +14,7 @@
 #   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
 #     anything moves; the right one in a known_hosts file is accepted
 #   - sent/ retention removes what was sent longer ago
+#   - a one-way push (oneWay="true") lists nothing on the remote
 #   - status shows the last pass per direction with its counts (text and
 #     JSON); failing past failingAlarmSeconds, or no pass recorded for that
 #     plus twice the interval, needs attention; the transfer's metrics go
@@ -276,7 +277,7 @@ sed "s|<port>$PORT</port>|<port>$DOWN</port>|" alarm.xml >down.xml
 sleep 1.2
 "$SCFGATE" transfer --config down.xml --once >"$T/log" 2>&1 && fail "a pass to a closed port succeeded"
 "$SCFGATE" status --config down.xml >status.txt 2>&1 && fail "status: a failing transfer is healthy"
-tail -1 status.txt | grep -q "^ATTENTION: .* transfer pull failing for [0-9]*s: Couldn't connect to server (check that $USER_NAME@127.0.0.1:$DOWN answers and accepts the key, and the transfer's log; the next pass retries); transfer push failing for" || fail "status: no failing transfer in the verdict: $(tail -1 status.txt)"
+tail -1 status.txt | grep -q "^ATTENTION: .* transfer pull failing for [0-9]*s: Couldn't connect to server (check $USER_NAME@127.0.0.1:$DOWN and the transfer's log; the next pass retries); transfer push failing for" || fail "status: no failing transfer in the verdict: $(tail -1 status.txt)"
 grep -q "^  pull       FAILING for [0-9]*s (temporary error; last attempt .*, last success .*; 0 moved and 0 failed then, 28 moved in all): " status.txt || fail "status: the failing pull line"
 grep -q '^scfgate_failing_seconds{kind="pull"} [1-9]' metrics/oms-transfer.prom || fail "metrics: failing seconds"
 grep -q '^scfgate_last_attempt_timestamp_seconds{kind="push"} [1-9]' metrics/oms-transfer.prom || fail "metrics: last attempt"
@@ -330,6 +331,17 @@ rm -f remote/inbound/tmp/*
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 1)" ] && fail "sent/ retention did not expire"
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 2)" ] || fail "sent/ retention removed a fresh file"
 grep -q 'direction=push moved=0 .*expired=1' "$T/log" || fail "expired count"
+# one way (oneWay="true", a diode's SFTP): the push goes through, and
+# nothing on the remote is listed, so an old upload stays
+sed 's|direction="push" remoteDir=|direction="push" oneWay="true" remoteDir=|' good.xml >oneway.xml
+printf 'partial' >"remote/inbound/tmp/$old_part"
+touch -d '2 hours ago' "remote/inbound/tmp/$old_part"
+name=$(printf '%020d-oms.xml' 31)
+head -c 3000 /dev/urandom >"local/inbound/new/$name"
+"$SCFGATE" transfer --config oneway.xml --once >"$T/log" 2>&1 || fail "a one-way push failed"
+cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "one-way push differs"
+[ -e "remote/inbound/tmp/$old_part" ] || fail "a one-way push listed and cleaned the remote tmp/"
+rm -f remote/inbound/tmp/* "remote/inbound/new/$name" "local/inbound/sent/$name"
 
 # daemon mode: the first pass at once, then SIGTERM ends it cleanly
 name=$(printf '%020d-oms.xml' 21)
