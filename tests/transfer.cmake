@@ -12,3 +12,9 @@ add_test(NAME transfer_diode
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_diode.sh $<TARGET_FILE:scfgate>
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(transfer_diode PROPERTIES TIMEOUT 90)
+
+# The rsync recipe of docs/operations.md (tools/rsync/scfgate-rsync) against
+# a real sshd with rrsync; rsync comes from tools/run setup.
+add_test(NAME transfer_rsync COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_rsync.sh
+                                     ${CMAKE_SOURCE_DIR})
+set_tests_properties(transfer_rsync PROPERTIES TIMEOUT 150 SKIP_RETURN_CODE 77)
