@@ -370,8 +370,13 @@ static enum err_status build_transfer(struct loader *ld, const xmlNode *n)
 		tq = &t->queues[t->n_queues++];
 		tq->line = node_line(q);
 		if (take_attr(&tq->name, q, "name", NULL) ||
-		    take_attr(&tq->remote_dir, q, "remoteDir", NULL))
+		    take_attr(&tq->remote_dir, q, "remoteDir", NULL) ||
+		    take_attr(&tq->local_dir, q, "localDir", NULL))
 			return nomem(ld);
+		v = attr(q, "oneWay");
+		tq->one_way =
+		    (v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)) || tq->local_dir != NULL;
+		free(v);
 		v = attr(q, "direction");
 		tq->direction =
 		    (v && strcmp(v, "push") == 0) ? CFG_TRANSFER_PUSH : CFG_TRANSFER_PULL;
@@ -384,6 +389,9 @@ static enum err_status build_transfer(struct loader *ld, const xmlNode *n)
 		free(v);
 		/* "/a/b/" and "/a/b" name the same directory; keep one form */
 		dir = tq->remote_dir;
+		while (dir && strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
+			dir[strlen(dir) - 1] = '\0';
+		dir = tq->local_dir;
 		while (dir && strlen(dir) > 1 && dir[strlen(dir) - 1] == '/')
 			dir[strlen(dir) - 1] = '\0';
 	}
@@ -1231,7 +1239,34 @@ static enum err_status check_transfer(struct loader *ld, const xmlNode *tn)
 {
 	const struct cfg_transfer *t = &ld->c->transfer;
 	enum err_status st;
+	int remote = 0;
 
+	for (size_t i = 0; i < t->n_queues; i++) {
+		const struct cfg_transfer_queue *q = &t->queues[i];
+		const xmlNode *qn = tn;
+
+		for (xmlNode *k = tn->children; k; k = k->next)
+			if (k->type == XML_ELEMENT_NODE && node_line(k) == q->line)
+				qn = k;
+		if (!q->remote_dir == !q->local_dir)
+			return fail_at(ld, qn,
+			               "queue %s: give remoteDir (over SFTP) or localDir (a drop "
+			               "directory), one of the two",
+			               q->name);
+		if (q->one_way && q->direction != CFG_TRANSFER_PUSH)
+			return fail_at(
+			    ld, qn,
+			    "queue %s: localDir and oneWay push only (nothing is read from "
+			    "the other side): direction=\"push\"",
+			    q->name);
+		remote |= q->remote_dir != NULL;
+	}
+	/* a drop directory only: no SSH server to know */
+	if (!remote && !t->host)
+		return ERR_OK;
+	if (!t->host || !t->user || !t->private_key)
+		return fail_at(ld, tn, "<host>, <user> and <privateKey> are needed%s",
+		               remote ? " for a queue with remoteDir" : "");
 	if (!t->known_hosts && !t->host_key_sha256)
 		return fail_at(ld, tn,
 		               "the server's host key must be pinned: give <knownHosts> or "
@@ -1376,6 +1411,7 @@ void cfg_free(struct cfg *c)
 	for (size_t i = 0; i < c->transfer.n_queues; i++) {
 		free(c->transfer.queues[i].name);
 		free(c->transfer.queues[i].remote_dir);
+		free(c->transfer.queues[i].local_dir);
 	}
 	free(c->scf.base_url);
 	free(c->scf.credential_file);

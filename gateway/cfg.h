@@ -144,7 +144,13 @@ struct cfg_transfer_queue {
 	char *name; /* "outbound" or "inbound" */
 	enum cfg_transfer_direction direction;
 	char *remote_dir;             /* the queue's directory on the remote host (absolute,
-	                                 no trailing /): holds its new/ and tmp/ */
+	                                 no trailing /): holds its new/ and tmp/; NULL
+	                                 with local_dir */
+	char *local_dir;              /* push only: a local drop directory (a data
+	                                 diode's) holding new/ and tmp/, instead of
+	                                 remote_dir; NULL otherwise */
+	int one_way;                  /* push only: nothing listed or read back on the
+	                                 other side (always 1 with local_dir) */
 	unsigned interval_seconds;    /* daemon mode: a pass this often; default 30 */
 	unsigned sent_retention_days; /* push: sent/ files older are removed; 0 keeps
 	                                 them; default 7 */
@@ -152,7 +158,9 @@ struct cfg_transfer_queue {
 };
 
 struct cfg_transfer {
-	char *host;               /* SSH server (name, IPv4, or [IPv6]); NULL: no <transfer> */
+	char *host;               /* SSH server (name, IPv4, or [IPv6]); NULL when absent:
+	                             every queue has a local_dir (n_queues 0: no
+	                             <transfer>) */
 	unsigned port;            /* default 22 */
 	char *user;               /* remote account */
 	char *private_key;        /* SSH private key file, mode 0600, owned by the user */

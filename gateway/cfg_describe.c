@@ -163,22 +163,24 @@ static void describe_type(const struct cfg_request_type *rt, struct buf *o)
 
 static void describe_transfer(const struct cfg_transfer *t, struct buf *o)
 {
-	if (!t->host) {
+	if (!t->n_queues) {
 		buf_addf(o, "transfer: (off)\n");
 		return;
 	}
 	buf_addf(o,
 	         "transfer:\n  host: %s\n  port: %u\n  user: %s\n  private key: %s\n"
 	         "  known hosts: %s\n  host key sha256: %s\n  timeout: %u s\n",
-	         t->host, t->port, t->user, t->private_key,
+	         t->host ? t->host : "(none)", t->port, t->user ? t->user : "(none)",
+	         t->private_key ? t->private_key : "(none)",
 	         t->known_hosts ? t->known_hosts : "(none)",
 	         t->host_key_sha256 ? t->host_key_sha256 : "(none)", t->timeout_seconds);
 	for (size_t i = 0; i < t->n_queues; i++) {
 		const struct cfg_transfer_queue *q = &t->queues[i];
 
-		buf_addf(o, "  queue %s: %s, remote dir %s, every %u s", q->name,
-		         q->direction == CFG_TRANSFER_PUSH ? "push" : "pull", q->remote_dir,
-		         q->interval_seconds);
+		buf_addf(o, "  queue %s: %s%s, %s %s, every %u s", q->name,
+		         q->direction == CFG_TRANSFER_PUSH ? "push" : "pull",
+		         q->one_way ? " one-way" : "", q->local_dir ? "drop dir" : "remote dir",
+		         q->local_dir ? q->local_dir : q->remote_dir, q->interval_seconds);
 		if (q->direction == CFG_TRANSFER_PUSH && q->sent_retention_days)
 			buf_addf(o, ", sent/ kept %u days\n", q->sent_retention_days);
 		else if (q->direction == CFG_TRANSFER_PUSH)
@@ -393,7 +395,7 @@ static void json_transfer(struct jdoc *d, cJSON *root, const struct cfg_transfer
 {
 	cJSON *x, *qs;
 
-	if (!t->host) {
+	if (!t->n_queues) {
 		jdoc_null(d, root, "transfer");
 		return;
 	}
@@ -411,6 +413,8 @@ static void json_transfer(struct jdoc *d, cJSON *root, const struct cfg_transfer
 		jdoc_string(d, q, "name", t->queues[i].name);
 		jdoc_string(d, q, "direction", direction_name(t->queues[i].direction));
 		jdoc_string(d, q, "remote_dir", t->queues[i].remote_dir);
+		jdoc_string(d, q, "local_dir", t->queues[i].local_dir);
+		jdoc_bool(d, q, "one_way", t->queues[i].one_way);
 		jdoc_number(d, q, "interval_seconds", t->queues[i].interval_seconds);
 		jdoc_number(d, q, "sent_retention_days", t->queues[i].sent_retention_days);
 	}

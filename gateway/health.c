@@ -22,12 +22,13 @@
 #define HEALTH_MAGIC  "scfgate-health 1"
 #define LINE_MAX_LEN  (HEALTH_REASON_MAX + HEALTH_DETAIL_MAX + 256)
 
-static const char *const kind_names[HEALTH_KINDS] = {"fetch", "write-back", "forward",
-                                                     "poll",  "commit",     "metadata"};
+static const char *const kind_names[HEALTH_KINDS] = {"fetch",  "write-back", "forward", "poll",
+                                                     "commit", "metadata",   "pull",    "push"};
 
 static const enum health_kind scf_kinds[] = {HEALTH_FETCH, HEALTH_WRITEBACK, HEALTH_COMMIT};
 static const enum health_kind oms_kinds[] = {HEALTH_FORWARD, HEALTH_POLL, HEALTH_COMMIT,
                                              HEALTH_META};
+static const enum health_kind transfer_kinds[] = {HEALTH_PULL, HEALTH_PUSH};
 
 const char *health_kind_name(enum health_kind k)
 {
@@ -39,6 +40,12 @@ const enum health_kind *health_half_kinds(int oms_half, size_t *n)
 	*n = oms_half ? sizeof(oms_kinds) / sizeof(oms_kinds[0])
 	              : sizeof(scf_kinds) / sizeof(scf_kinds[0]);
 	return oms_half ? oms_kinds : scf_kinds;
+}
+
+const enum health_kind *health_transfer_kinds(size_t *n)
+{
+	*n = sizeof(transfer_kinds) / sizeof(transfer_kinds[0]);
+	return transfer_kinds;
 }
 
 static void one_line(const char *in, char *out, size_t size)
@@ -145,6 +152,9 @@ enum err_status health_save(const char *dir, struct health *h, int64_t now, stru
 		         ks->last_attempt, ks->last_ok, ks->failing_since, cls_word(ks->cls));
 		if (ks->cls != ERR_OK)
 			buf_addf(&b, "reason %s\ndetail %s\n", ks->reason, ks->detail);
+		if (ks->moved_last || ks->failed_last || ks->moved_total)
+			buf_addf(&b, "count %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", ks->moved_last,
+			         ks->failed_last, ks->moved_total);
 	}
 	buf_adds(&b, "end\n");
 	if (!b.data) {
@@ -213,6 +223,11 @@ static int parse_file(FILE *f, struct health *h)
 			copy_cut(h->k[last].reason, sizeof(h->k[last].reason), line + 7);
 		} else if (last >= 0 && strncmp(line, "detail ", 7) == 0) {
 			copy_cut(h->k[last].detail, sizeof(h->k[last].detail), line + 7);
+		} else if (last >= 0 && strncmp(line, "count ", 6) == 0) {
+			if (sscanf(line + 6, "%" SCNu64 " %" SCNu64 " %" SCNu64,
+			           &h->k[last].moved_last, &h->k[last].failed_last,
+			           &h->k[last].moved_total) != 3)
+				return -1;
 		}
 	}
 	return -1; /* no "end": damaged */

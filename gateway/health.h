@@ -9,7 +9,10 @@
  *   (records written to outbound/).  OMS half: forward (outbound records
  *   applied to Cartegraph), poll (the tracked requests read), commit (ack
  *   and close records written to inbound/), metadata (the request class
- *   read and checked against the field map).
+ *   read and checked against the field map).  `scfgate transfer` (in
+ *   state/transfer/): pull and push, one pass over a queue each, with the
+ *   records the last pass moved and the total (count lines, which the
+ *   halves do not write).
  *
  * Contract
  *   - health_note() records one attempt: its time, and either a success
@@ -48,6 +51,8 @@ enum health_kind {
 	HEALTH_POLL,
 	HEALTH_COMMIT,
 	HEALTH_META,
+	HEALTH_PULL, /* `scfgate transfer`: passes over pulled queues */
+	HEALTH_PUSH, /* `scfgate transfer`: passes over pushed queues */
 	HEALTH_KINDS
 };
 
@@ -58,6 +63,9 @@ struct health_state {
 	enum err_status cls;   /* of the last attempt */
 	char reason[HEALTH_REASON_MAX];
 	char detail[HEALTH_DETAIL_MAX];
+	/* the transfer only (0 for the halves): records the last attempt
+	 * moved, files it failed on, records moved since the record began */
+	uint64_t moved_last, failed_last, moved_total;
 };
 
 struct health {
@@ -65,10 +73,13 @@ struct health {
 	struct health_state k[HEALTH_KINDS];
 };
 
-/* "fetch", "write-back", "forward", "poll", "commit", "metadata". */
+/* "fetch", "write-back", "forward", "poll", "commit", "metadata", "pull",
+ * "push". */
 const char *health_kind_name(enum health_kind k);
 /* The kinds a half records, in display order; *n receives how many. */
 const enum health_kind *health_half_kinds(int oms_half, size_t *n);
+/* The kinds `scfgate transfer` records: pull, push. */
+const enum health_kind *health_transfer_kinds(size_t *n);
 
 /* Record one attempt; msg is the error message (ignored for ERR_OK).
  * Returns 1 when the class differs from the previous attempt's. */

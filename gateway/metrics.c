@@ -156,6 +156,13 @@ void metrics_add_health(struct metrics *m, const struct health *h, int oms_half,
 {
 	size_t n;
 	const enum health_kind *kinds = health_half_kinds(oms_half, &n);
+
+	metrics_add_health_kinds(m, h, kinds, n, now);
+}
+
+void metrics_add_health_kinds(struct metrics *m, const struct health *h,
+                              const enum health_kind *kinds, size_t n, time_t now)
+{
 	char labels[64];
 
 	metrics_family(m, "scfgate_last_attempt_timestamp_seconds", "gauge",
@@ -192,6 +199,19 @@ void metrics_add_health(struct metrics *m, const struct health *h, int oms_half,
 		snprintf(labels, sizeof(labels), "kind=\"%s\"", health_kind_name(kinds[i]));
 		metrics_sample(m, "scfgate_fatal", labels, h->k[kinds[i]].cls == ERR_FATAL);
 	}
+}
+
+int metrics_sibling_path(const char *textfile, const char *what, char *out, size_t size)
+{
+	size_t len = strlen(textfile);
+	int n;
+
+	/* the textfile collector reads *.prom only: keep the suffix last */
+	if (len > 5 && strcmp(textfile + len - 5, ".prom") == 0)
+		n = snprintf(out, size, "%.*s-%s.prom", (int)(len - 5), textfile, what);
+	else
+		n = snprintf(out, size, "%s-%s.prom", textfile, what);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
 enum err_status metrics_write(const char *path, const struct metrics *m, struct err *e)

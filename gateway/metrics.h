@@ -62,6 +62,15 @@ void metrics_add_http(struct metrics *m, const char *service, const struct http_
 /* Last attempt, last success, failing flag and duration of each kind the
  * half records. */
 void metrics_add_health(struct metrics *m, const struct health *h, int oms_half, time_t now);
+/* The same families for the given kinds (`scfgate transfer`: pull, push). */
+void metrics_add_health_kinds(struct metrics *m, const struct health *h,
+                              const enum health_kind *kinds, size_t n, time_t now);
+
+/* The file another process of the same configuration writes next to the
+ * half's textfile: "DIR/NAME.prom" -> "DIR/NAME-WHAT.prom" (a name without
+ * .prom gets "-WHAT.prom" appended).  0, or -1 when out is too small.
+ * `scfgate transfer` writes metrics_sibling_path(textfile, "transfer"). */
+int metrics_sibling_path(const char *textfile, const char *what, char *out, size_t size);
 
 enum err_status metrics_write(const char *path, const struct metrics *m, struct err *e);
 

@@ -79,6 +79,13 @@ struct status_report {
 	char health_error[ERR_MSG_MAX];
 	struct health health;
 	int alert_cleared; /* the recorded fatal stop is over: a later success */
+	/* `scfgate transfer` of this configuration (state/transfer/health.N) */
+	int transfer_on; /* the configuration has a <transfer> */
+	char transfer_peer[320];
+	unsigned transfer_interval; /* the longest intervalSeconds */
+	int transfer_present;
+	char transfer_error[ERR_MSG_MAX];
+	struct health transfer;
 	char summary[4096];
 };
 
@@ -396,6 +403,65 @@ static void collect_oms_state(struct status_report *r, const struct cfg *c)
 	r->state_ok = 1;
 }
 
+/* The transfer's part of the verdict, the same rules as a half's kinds
+ * of work: a fatal last attempt, failing for failing_alarm, no pass
+ * recorded for failing_alarm plus twice the longest interval, or a health
+ * record that cannot be read.  Each reason ends with what to do.  Writes
+ * them into out; returns how many. */
+static int transfer_reasons(const struct status_report *r, char *out, size_t cap)
+{
+	size_t nk, used = 0;
+	const enum health_kind *kinds = health_transfer_kinds(&nk);
+	int n = 0;
+	char age[32];
+
+	out[0] = '\0';
+	if (!r->transfer_on)
+		return 0;
+	if (r->transfer_error[0]) {
+		snprintf(out, cap,
+		         " transfer: %.300s (the transfer's health record cannot be read);",
+		         r->transfer_error);
+		return 1;
+	}
+	if (!r->transfer_present)
+		return 0;
+	for (size_t i = 0; i < nk && used < cap; i++) {
+		const struct health_state *ks = &r->transfer.k[kinds[i]];
+
+		if (!ks->last_attempt || ks->cls == ERR_OK)
+			continue;
+		if (ks->cls == ERR_FATAL) {
+			used += (size_t)snprintf(
+			    out + used, cap - used,
+			    " transfer %s stopped on a fatal error: %.300s (fix the "
+			    "local queue it names, then start it again);",
+			    health_kind_name(kinds[i]), ks->detail);
+			n++;
+			continue;
+		}
+		if (!ks->failing_since || r->now - ks->failing_since < (time_t)r->failing_alarm)
+			continue;
+		fmt_age((long long)(r->now - ks->failing_since), age);
+		used +=
+		    (size_t)snprintf(out + used, cap - used,
+		                     " transfer %s failing for %s: %s (check %s and the "
+		                     "transfer's log; the next pass retries);",
+		                     health_kind_name(kinds[i]), age, ks->reason, r->transfer_peer);
+		n++;
+	}
+	if (used < cap && r->now - r->transfer.saved_at >
+	                      (int64_t)r->failing_alarm + 2 * (int64_t)r->transfer_interval) {
+		fmt_age((long long)(r->now - r->transfer.saved_at), age);
+		snprintf(out + used, cap - used,
+		         " no transfer pass recorded for %s: scfgate transfer is not running, or "
+		         "cannot write its state (start its service or timer, and read its log);",
+		         age);
+		n++;
+	}
+	return n;
+}
+
 static void make_summary(struct status_report *r)
 {
 	size_t failed = 0, used = 0, strangers = 0, unmovable = 0;
@@ -429,9 +495,12 @@ static void make_summary(struct status_report *r)
 	stale = r->health_present && r->now - r->health.saved_at > stale_after;
 	for (int i = 0; i < 2; i++)
 		stuck += r->q[i].stuck[0] != 0;
+	char xfer[1200];
+	int xfer_n = transfer_reasons(r, xfer, sizeof(xfer));
+
 	if (!failed && !alarmed && !unreadable && !strangers && !unmovable && r->state_ok &&
 	    (!r->alert_at || r->alert_cleared) && !fatal && !failing && !stale && !stuck &&
-	    !r->health_error[0]) {
+	    !r->health_error[0] && !xfer_n) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
@@ -474,6 +543,8 @@ static void make_summary(struct status_report *r)
 			    (size_t)snprintf(p + used, cap - used, " stuck: %s;", r->q[i].stuck);
 	if (r->health_error[0] && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " %.300s;", r->health_error);
+	if (xfer_n && used < cap)
+		used += (size_t)snprintf(p + used, cap - used, "%s", xfer);
 	if (failed && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " %zu failed record%s;", failed,
 		                         failed == 1 ? "" : "s");
@@ -538,6 +609,27 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 		snprintf(dir, sizeof(dir), "%s/state/%s", r->root,
 		         c->half == CFG_HALF_SCF ? "scf" : "oms");
 		collect_health(r, dir);
+	}
+	if (c->transfer.n_queues) {
+		char dir[SPOOL_PATH_MAX + 16];
+		struct err te;
+
+		r->transfer_on = 1;
+		if (c->transfer.host)
+			snprintf(r->transfer_peer, sizeof(r->transfer_peer), "%s@%s:%u",
+			         c->transfer.user ? c->transfer.user : "", c->transfer.host,
+			         c->transfer.port);
+		else
+			snprintf(
+			    r->transfer_peer, sizeof(r->transfer_peer), "drop directory %.290s",
+			    c->transfer.queues[0].local_dir ? c->transfer.queues[0].local_dir : "");
+		for (size_t i = 0; i < c->transfer.n_queues; i++)
+			if (c->transfer.queues[i].interval_seconds > r->transfer_interval)
+				r->transfer_interval = c->transfer.queues[i].interval_seconds;
+		snprintf(dir, sizeof(dir), "%s/state/transfer", r->root);
+		err_clear(&te);
+		if (health_load(dir, &r->transfer, &r->transfer_present, &te) != ERR_OK)
+			snprintf(r->transfer_error, sizeof(r->transfer_error), "%s", te.msg);
 	}
 	for (int i = 0; i < 2; i++)
 		collect_stuck(r, &r->q[i]);
@@ -730,6 +822,57 @@ static void text_health(const struct status_report *r, struct buf *out)
 	}
 }
 
+/* The transfer: one line per direction, with the records it moved. */
+static void text_transfer(const struct status_report *r, struct buf *out)
+{
+	size_t nk;
+	const enum health_kind *kinds = health_transfer_kinds(&nk);
+	char when[32], ok[32], age[32];
+
+	if (!r->transfer_on)
+		return;
+	if (r->transfer_error[0]) {
+		buf_addf(out, "transfer: cannot read: %s\n", r->transfer_error);
+		return;
+	}
+	if (!r->transfer_present) {
+		buf_addf(out, "transfer (%s): no pass recorded yet\n", r->transfer_peer);
+		return;
+	}
+	fmt_time((time_t)r->transfer.saved_at, when);
+	fmt_age((long long)(r->now - (time_t)r->transfer.saved_at), age);
+	buf_addf(out, "transfer (%s; last pass recorded %s, %s ago):\n", r->transfer_peer, when,
+	         age);
+	for (size_t i = 0; i < nk; i++) {
+		const struct health_state *ks = &r->transfer.k[kinds[i]];
+
+		if (!ks->last_attempt) {
+			buf_addf(out, "  %-10s never attempted\n", health_kind_name(kinds[i]));
+			continue;
+		}
+		fmt_time((time_t)ks->last_attempt, when);
+		fmt_time((time_t)ks->last_ok, ok);
+		if (ks->cls == ERR_OK) {
+			buf_addf(out,
+			         "  %-10s ok (last attempt %s; %llu record%s moved then, %llu in "
+			         "all)\n",
+			         health_kind_name(kinds[i]), when,
+			         (unsigned long long)ks->moved_last, ks->moved_last == 1 ? "" : "s",
+			         (unsigned long long)ks->moved_total);
+			continue;
+		}
+		fmt_age((long long)(r->now - (time_t)ks->failing_since), age);
+		buf_addf(
+		    out,
+		    "  %-10s %s for %s (%s error; last attempt %s, last success %s; %llu moved "
+		    "and %llu failed then, %llu moved in all): %s\n",
+		    health_kind_name(kinds[i]), ks->cls == ERR_FATAL ? "STOPPED" : "FAILING", age,
+		    err_status_name(ks->cls), when, ks->last_ok ? ok : "never",
+		    (unsigned long long)ks->moved_last, (unsigned long long)ks->failed_last,
+		    (unsigned long long)ks->moved_total, ks->detail);
+	}
+}
+
 enum err_status status_render_text(const struct status_report *r, struct buf *out)
 {
 	char when[32];
@@ -787,6 +930,7 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 	}
 	text_last_ok(r, out);
 	text_health(r, out);
+	text_transfer(r, out);
 	if (r->alert_at) {
 		fmt_time((time_t)r->alert_at, when);
 		buf_addf(out, "fatal stop: at %s: %s%s\n", when, r->alert,
@@ -963,6 +1107,50 @@ static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
 			jdoc_string(d, st, NULL, r->q[i].stuck);
 }
 
+static void json_transfer(struct jdoc *d, cJSON *o, const struct status_report *r)
+{
+	size_t nk;
+	const enum health_kind *kinds = health_transfer_kinds(&nk);
+	cJSON *x;
+
+	if (!r->transfer_on) {
+		jdoc_null(d, o, "transfer");
+		return;
+	}
+	x = jdoc_object(d, o, "transfer");
+	jdoc_string(d, x, "peer", r->transfer_peer);
+	if (r->transfer_error[0])
+		jdoc_string(d, x, "error", r->transfer_error);
+	if (!r->transfer_present) {
+		jdoc_null(d, x, "saved_at");
+		return;
+	}
+	jdoc_number(d, x, "saved_at", (double)r->transfer.saved_at);
+	for (size_t i = 0; i < nk; i++) {
+		const struct health_state *ks = &r->transfer.k[kinds[i]];
+		cJSON *k = jdoc_object(d, x, health_kind_name(kinds[i]));
+
+		if (!ks->last_attempt) {
+			jdoc_null(d, k, "last_attempt");
+			continue;
+		}
+		jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
+		if (ks->last_ok)
+			jdoc_number(d, k, "last_success", (double)ks->last_ok);
+		else
+			jdoc_null(d, k, "last_success");
+		jdoc_string(d, k, "class", err_status_name(ks->cls));
+		jdoc_number(d, k, "moved_last", (double)ks->moved_last);
+		jdoc_number(d, k, "failed_last", (double)ks->failed_last);
+		jdoc_number(d, k, "moved_total", (double)ks->moved_total);
+		if (ks->cls != ERR_OK) {
+			jdoc_number(d, k, "failing_since", (double)ks->failing_since);
+			jdoc_string(d, k, "reason", ks->reason);
+			jdoc_string(d, k, "detail", ks->detail);
+		}
+	}
+}
+
 enum err_status status_render_json(const struct status_report *r, struct buf *out)
 {
 	struct jdoc d = JDOC_INIT;
@@ -981,6 +1169,7 @@ enum err_status status_render_json(const struct status_report *r, struct buf *ou
 		json_queue(&d, qs, r, &r->q[i]);
 	json_half(&d, o, r);
 	json_health(&d, o, r);
+	json_transfer(&d, o, r);
 	if (r->alert_at) {
 		cJSON *fs = jdoc_object(&d, o, "fatal_stop");
 

@@ -56,7 +56,7 @@ enum err_status transfer_open(struct transfer **out, const struct cfg *c,
 	struct transfer *t;
 
 	*out = NULL;
-	if (!c->transfer.host)
+	if (!c->transfer.n_queues)
 		return err_set(e, ERR_FATAL, "%s: no <transfer> section", c->path);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return err_set(e, ERR_FATAL, "libcurl: global init failed");
@@ -67,6 +67,15 @@ enum err_status transfer_open(struct transfer **out, const struct cfg *c,
 
 		if ((st = spool_queue_init(c->spool.root, q->name, e)) != ERR_OK)
 			return st == ERR_OK ? ERR_OK : ERR_FATAL;
+		/* the drop directory's new/ and tmp/ (the receiving side may
+		 * not have made them yet); its parent must exist */
+		for (int k = 0; q->local_dir && k < 2; k++) {
+			if (snprintf(dir, sizeof(dir), "%s/%s", q->local_dir, k ? "new" : "tmp") >=
+			    (int)sizeof(dir))
+				return err_set(e, ERR_FATAL, "%s: path too long", q->local_dir);
+			if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+				return err_set(e, ERR_FATAL, "%s: %s", dir, strerror(errno));
+		}
 		if (q->direction != CFG_TRANSFER_PUSH)
 			continue;
 		if (snprintf(dir, sizeof(dir), "%s/%s/sent", c->spool.root, q->name) >=
@@ -85,7 +94,9 @@ enum err_status transfer_open(struct transfer **out, const struct cfg *c,
 		free(t);
 		return err_set(e, ERR_FATAL, "libcurl: cannot make a handle");
 	}
-	snprintf(t->base, sizeof(t->base), "sftp://%s:%u", c->transfer.host, c->transfer.port);
+	if (c->transfer.host)
+		snprintf(t->base, sizeof(t->base), "sftp://%s:%u", c->transfer.host,
+		         c->transfer.port);
 	*out = t;
 	return ERR_OK;
 }
@@ -561,6 +572,40 @@ static enum err_status push_one(struct transfer *t, const struct cfg_transfer_qu
 	return ERR_OK;
 }
 
+/* One record into a local drop directory (a data diode's): written to
+ * its tmp/, flushed, renamed into its new/ without replacing, new/
+ * flushed (spool_write_atomic), then moved to sent/.  Nothing is read
+ * from the directory: a name still there (the other side has not taken
+ * it) keeps the record in new/ for the next pass, as over SFTP. */
+static enum err_status push_local(struct transfer *t, const struct cfg_transfer_queue *q,
+                                  const char *name, struct buf *data, struct transfer_stats *st,
+                                  struct err *e)
+{
+	char local[SPOOL_PATH_MAX], sent[SPOOL_PATH_MAX], tmp_dir[SPOOL_PATH_MAX],
+	    new_dir[SPOOL_PATH_MAX];
+	enum err_status s;
+
+	if (fmt(local, sizeof(local), "%s/%s/new/%s", t->c->spool.root, q->name, name) != 0 ||
+	    fmt(sent, sizeof(sent), "%s/%s/sent/%s", t->c->spool.root, q->name, name) != 0 ||
+	    fmt(tmp_dir, sizeof(tmp_dir), "%s/tmp", q->local_dir) != 0 ||
+	    fmt(new_dir, sizeof(new_dir), "%s/new", q->local_dir) != 0)
+		return err_set(e, ERR_FATAL, "%s: path too long", q->local_dir);
+	if ((s = spool_read_untrusted(local, RECORD_MAX_BYTES, data, NULL, e)) != ERR_OK)
+		return ERR_TEMP;
+	s = spool_write_atomic(tmp_dir, new_dir, name, data->data ? data->data : "", data->len, 1,
+	                       e);
+	if (s != ERR_OK)
+		return ERR_TEMP; /* a full disk, or a copy not taken yet: next pass */
+	if (rename(local, sent) != 0)
+		return err_set(e, ERR_TEMP, "%s -> sent/: %s (sent; it goes again as a duplicate)",
+		               local, strerror(errno));
+	(void)utimensat(AT_FDCWD, sent, NULL, 0);
+	st->moved++;
+	st->bytes += data->len;
+	log_debug("event=transfer_pushed queue=%s name=%s bytes=%zu", q->name, name, data->len);
+	return ERR_OK;
+}
+
 static void expire_sent(struct transfer *t, const struct cfg_transfer_queue *q,
                         struct transfer_stats *st)
 {
@@ -587,6 +632,102 @@ static void expire_sent(struct transfer *t, const struct cfg_transfer_queue *q,
 	closedir(dp);
 }
 
+/* NAME.<digits>.part with NAME a record name: an upload of push_one. */
+static int is_part_name(const char *s)
+{
+	char name[RECORD_NAME_MAX];
+	const char *dot, *p;
+	size_t len = strlen(s);
+
+	if (len < 7 || strcmp(s + len - 5, ".part") != 0)
+		return 0;
+	for (p = s + len - 6; p > s && *p >= '0' && *p <= '9'; p--)
+		;
+	dot = p;
+	if (*dot != '.' || dot == s + len - 6 || (size_t)(dot - s) >= sizeof(name))
+		return 0;
+	memcpy(name, s, (size_t)(dot - s));
+	name[dot - s] = '\0';
+	return is_record_name(name);
+}
+
+/*
+ * Remove the uploads of killed transfers from REMOTEDIR/tmp/: regular
+ * files named NAME.<pid>.part whose modification time (the remote
+ * host's clock) is older than TRANSFER_STALE_PART_SECONDS plus the
+ * timeout.  Every upload still in progress is younger: CURLOPT_TIMEOUT
+ * bounds the whole upload and its rename, also of another transfer
+ * process of this configuration (a --once run beside the daemon).  The
+ * hour covers a difference between the two hosts' clocks.  Anything else
+ * in tmp/ is not ours and is left alone.  A listing that fails is the
+ * pass's error (an idle push must still show an outage); a file that
+ * cannot be removed waits for a later pass (logged).
+ */
+static enum err_status remove_stale_parts(struct transfer *t, const struct cfg_transfer_queue *q,
+                                          struct transfer_stats *st, struct err *le)
+{
+	struct buf list = BUF_INIT_CAP(TRANSFER_LISTING_MAX);
+	char url[1900], dir_url[1900], path[1200];
+	char *save = NULL;
+	struct err e;
+	enum err_status ls;
+	time_t limit = time(NULL) - (time_t)TRANSFER_STALE_PART_SECONDS -
+	               (time_t)t->c->transfer.timeout_seconds;
+
+	snprintf(dir_url, sizeof(dir_url), "%s%s/tmp/", t->base, q->remote_dir);
+	setup(t, dir_url);
+	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &list);
+	if ((ls = perform(t, "tmp/ listing", le)) != ERR_OK || !list.data) {
+		buf_release(&list);
+		return ls;
+	}
+	for (char *line = strtok_r(list.data, "\n", &save); line && !*t->stop;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char copy[1024], *tok[64];
+		size_t k;
+		long mtime = -1;
+
+		if (line[0] != '-' || strlen(line) >= sizeof(copy))
+			continue;
+		memcpy(copy, line, strlen(line) + 1);
+		k = tokens(copy, tok, 64);
+		if (k < 9 || !is_part_name(tok[k - 1]))
+			continue;
+		if (fmt(path, sizeof(path), "%s/tmp/%s", q->remote_dir, tok[k - 1]) != 0 ||
+		    fmt(url, sizeof(url), "%s%s", t->base, path) != 0)
+			continue;
+		/* the time from the server (a stat), not from the listing's
+		 * locale- and age-dependent date */
+		setup(t, url);
+		curl_easy_setopt(t->h, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(t->h, CURLOPT_FILETIME, 1L);
+		err_clear(&e);
+		if (perform(t, tok[k - 1], &e) != ERR_OK ||
+		    curl_easy_getinfo(t->h, CURLINFO_FILETIME, &mtime) != CURLE_OK || mtime < 0) {
+			if (connection_lost(t))
+				break;
+			continue;
+		}
+		if ((time_t)mtime >= limit)
+			continue;
+		err_clear(&e);
+		if (remote_rm(t, dir_url, path, &e) != ERR_OK) {
+			log_warn("event=transfer_stale_kept queue=%s name=%s why=%s", q->name,
+			         tok[k - 1], log_q(e.msg));
+			if (connection_lost(t))
+				break;
+			continue;
+		}
+		st->stale++;
+		/* a checked name (is_part_name): nothing to escape */
+		log_info("event=transfer_stale_removed queue=%s name=%s age=%lds", q->name,
+		         tok[k - 1], (long)(time(NULL) - (time_t)mtime));
+	}
+	buf_release(&list);
+	return ERR_OK;
+}
+
 static enum err_status push(struct transfer *t, const struct cfg_transfer_queue *q,
                             struct transfer_stats *st, struct err *e)
 {
@@ -595,6 +736,12 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 	enum err_status s, worst = ERR_OK;
 
 	expire_sent(t, q, st);
+	/* one way (a diode): nothing to list on the other side */
+	if (!q->one_way && (s = remove_stale_parts(t, q, st, e)) != ERR_OK) {
+		worst = s;
+		if (connection_lost(t))
+			return s;
+	}
 	if ((s = spool_list(t->c->spool.root, q->name, SPOOL_NEW, collect, &ns, e)) != ERR_OK)
 		return s;
 	if (ns.oom) {
@@ -605,15 +752,17 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 		struct err fe;
 
 		err_clear(&fe);
-		if ((s = push_one(t, q, ns.v[i], &data, st, &fe)) != ERR_OK) {
+		s = q->local_dir ? push_local(t, q, ns.v[i], &data, st, &fe)
+		                 : push_one(t, q, ns.v[i], &data, st, &fe);
+		if (s != ERR_OK) {
 			st->failed++;
 			log_warn("event=transfer_failed queue=%s direction=push name=%s why=%s",
 			         q->name, ns.v[i], log_q(fe.msg));
-			if (worst == ERR_OK) {
+			if (worst == ERR_OK || s == ERR_FATAL) {
 				worst = s;
 				*e = fe;
 			}
-			if (connection_lost(t))
+			if (s == ERR_FATAL || (!q->local_dir && connection_lost(t)))
 				break;
 		}
 	}

@@ -34,6 +34,17 @@
  *     at most a duplicate, which the consumer drops.  sent/ files older
  *     than sent_retention_days are removed at each push pass (0 keeps
  *     them); an operator re-sends one by moving it back into new/.
+ *     Each push pass first lists D/tmp/ and removes the regular files
+ *     named NAME.<digits>.part (NAME a record name) whose modification
+ *     time is older than TRANSFER_STALE_PART_SECONDS + timeoutSeconds:
+ *     uploads of a killed transfer (no upload in progress is that old).
+ *   - one way (oneWay="true", or a localDir): push only, and nothing is
+ *     listed or read from the other side (no stale upload removal), for a
+ *     data diode.  With localDir (a local drop directory, no SSH), each
+ *     record is written to localDir/tmp/, fdatasync'd, renamed into
+ *     localDir/new/ without replacing, localDir/new/ fsync'd
+ *     (spool_write_atomic), then moved to sent/.  A name still in
+ *     localDir/new/ keeps the record in new/ for the next pass (ERR_TEMP).
  *   - One SSH connection serves every file of a pass (one curl easy
  *     handle, reused); the connection is kept between passes of the
  *     daemon while the server keeps it.  Memory is bounded by one record
@@ -56,6 +67,10 @@
 #include "cfg.h"
 #include "err.h"
 
+/* A push removes REMOTEDIR/tmp/NAME.<pid>.part left by a killed transfer
+ * once it is older than this plus timeoutSeconds (see transfer.c). */
+#define TRANSFER_STALE_PART_SECONDS 3600
+
 /* Largest remote listing accepted (about 80 bytes per entry). */
 #define TRANSFER_LISTING_MAX ((size_t)64 * 1024 * 1024)
 
@@ -69,10 +84,12 @@ struct transfer_stats {
 	size_t failed;     /* files that met an error this pass (retried next pass) */
 	size_t expired;    /* push: sent/ files removed after the retention */
 	size_t bytes;      /* record bytes moved */
+	size_t stale;      /* push: uploads of killed transfers removed from tmp/ */
 };
 
-/* c must carry a <transfer> (c->transfer.host set) and outlive t.  Makes
- * the local sent/ directory of each pushed queue (mode 0750). */
+/* c must carry a <transfer> (c->transfer.n_queues > 0) and outlive t.
+ * Makes the local sent/ directory of each pushed queue, and the new/ and
+ * tmp/ of each drop directory (mode 0750). */
 enum err_status transfer_open(struct transfer **out, const struct cfg *c,
                               volatile sig_atomic_t *stop, struct err *e);
 void transfer_free(struct transfer *t);

@@ -17,6 +17,9 @@
 # did the templates), no templated service above the plain unit of its
 # half, and every templated service carries each hardening line of the
 # plain unit.  So a unit that gives back a protection fails this test.
+# The transfer's units (scfgate-transfer.service, scfgate-transfer@ORG,
+# scfgate-transfer@ORG.timer with scfgate-transfer-once@ORG) are checked
+# the same way against the OMS half's plain unit.
 # The sysusers.d entry is run through systemd-sysusers --dry-run against
 # an empty root.
 set -eu
@@ -115,6 +118,57 @@ for h in scf oms; do
 	n=$((n + 1))
 done
 test "$n" -eq 2
+
+# scfgate transfer: the plain unit and the template (Type=exec: it does
+# not speak sd_notify), the timer and its oneshot unit; each verifies, is
+# no more exposed than the OMS half's plain unit, and carries its
+# hardening lines ($work/hardening, $plain and $bin of the OMS half).
+unit=$dir/scfgate-transfer.service
+verify "$unit"
+mkdir -p "$work/transfer"
+for t in scfgate-transfer@ scfgate-transfer-once@; do
+	[ -f "$dir/$t.service" ] || fail "no $t.service"
+	ln -s "$dir/$t.service" "$work/transfer/$t$org.service"
+done
+[ -f "$dir/scfgate-transfer@.timer" ] || fail "no scfgate-transfer@.timer"
+ln -s "$dir/scfgate-transfer@.timer" "$work/transfer/scfgate-transfer@$org.timer"
+verify "$work/transfer/scfgate-transfer@$org.service" \
+	"$work/transfer/scfgate-transfer-once@$org.service" "$work/transfer/scfgate-transfer@$org.timer"
+for u in "$unit" "$work/transfer/scfgate-transfer@$org.service" \
+	"$work/transfer/scfgate-transfer-once@$org.service"; do
+	e=$(exposure "$u")
+	[ "$e" -le "$plain" ] || fail "$(basename "$u"): exposure $(tenths "$e") above scfgate-oms.service's $(tenths "$plain")"
+	while IFS= read -r line; do
+		has "$u" "$line"
+	done <"$work/hardening"
+	has "$u" 'User=scfgate'
+	echo "ok - $(basename "$u"): exposure $(tenths "$e") of 10, the half's hardening"
+done
+for line in 'Type=exec' "ExecStart=$bin transfer --config /etc/scfgate/oms.xml" \
+	'ReadWritePaths=/var/spool/scfgate' 'Restart=on-failure' 'WantedBy=multi-user.target'; do
+	has "$unit" "$line"
+done
+u=$dir/scfgate-transfer@.service
+for line in 'Type=exec' "ExecStart=$bin transfer --config /etc/scfgate/%i/oms.xml" \
+	'ReadWritePaths=/var/spool/scfgate/%i' 'WantedBy=multi-user.target'; do
+	has "$u" "$line"
+done
+if grep -q '^ReadWritePaths=/var/spool/scfgate$' "$u"; then
+	fail "scfgate-transfer@.service may write every organization's spool"
+fi
+u=$dir/scfgate-transfer-once@.service
+for line in 'Type=oneshot' "ExecStart=$bin transfer --once --config /etc/scfgate/%i/oms.xml" \
+	'ReadWritePaths=/var/spool/scfgate/%i'; do
+	has "$u" "$line"
+done
+if grep -q '^\[Install\]' "$u"; then fail "$u can be enabled"; fi
+grep -qE '^TimeoutStartSec=[1-9]' "$u" || fail "$u: no TimeoutStartSec="
+u=$dir/scfgate-transfer@.timer
+for line in 'Unit=scfgate-transfer-once@%i.service' 'WantedBy=timers.target'; do
+	has "$u" "$line"
+done
+grep -qE '^OnUnitActiveSec=[1-9]' "$u" || fail "$u: no OnUnitActiveSec="
+echo "ok - scfgate-transfer.service, @.service (exec, restart on failure), -once@ (oneshot, --once), @.timer (starts -once@)"
 mkdir -p "$work/root/etc"
 "$sysusers" --root="$work/root" --dry-run "$conf" >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
 grep -q "Creating user 'scfgate'" "$work/out"

@@ -4,4 +4,17 @@
 add_test(NAME transfer_sftp
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_sftp.sh $<TARGET_FILE:scfgate>
                  ${CMAKE_SOURCE_DIR})
-set_tests_properties(transfer_sftp PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
+set_tests_properties(transfer_sftp PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+
+# scfgate transfer one way into a local drop directory (a data diode's):
+# no SSH server needed.
+add_test(NAME transfer_diode
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_diode.sh $<TARGET_FILE:scfgate>
+                 ${CMAKE_SOURCE_DIR})
+set_tests_properties(transfer_diode PROPERTIES TIMEOUT 90)
+
+# The rsync recipe of docs/operations.md (tools/rsync/scfgate-rsync) against
+# a real sshd with rrsync; rsync comes from tools/run setup.
+add_test(NAME transfer_rsync COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_rsync.sh
+                                     ${CMAKE_SOURCE_DIR})
+set_tests_properties(transfer_rsync PROPERTIES TIMEOUT 150 SKIP_RETURN_CODE 77)

@@ -14,12 +14,26 @@
 #   - a wrong pinned host key (SHA-256 or known_hosts) is refused before
 #     anything moves; the right one in a known_hosts file is accepted
 #   - sent/ retention removes what was sent longer ago
+#   - a one-way push (oneWay="true") lists nothing on the remote
+#   - status shows the last pass per direction with its counts (text and
+#     JSON); failing past failingAlarmSeconds, or no pass recorded for that
+#     plus twice the interval, needs attention; the transfer's metrics go
+#     to its own textfile (NAME-transfer.prom)
+#   - an upload a killed transfer left in the remote tmp/ is removed once
+#     older than an hour plus the timeout; a younger one, and names that
+#     are not NAME.<pid>.part, stay
+#   - the server killed (sshd and its sessions) in the middle of a daemon
+#     pass and started again: the pass fails, is logged, the daemon goes
+#     on, and a later pass moves the rest; every record once, whole
 #   - kill -9 at random moments (TRANSFER_KILL_ROUNDS, default 10): never
 #     a partial file under a record name, in the end every record exactly
 #     once (a duplicate byte-identical), nothing lost
 # Exit 77 (skipped) only when no sshd is installed; an sshd that does not
 # start is a failure.
 set -u
+# the system interpreter: a wrapper in PATH may cost seconds per start
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 SCFGATE=$1
 SRC=$2
 T=$(mktemp -d /tmp/scfgate-transfer.XXXXXX)
@@ -56,7 +70,7 @@ BADFP=$(ssh-keygen -lf other_key.pub | awk '{print $2}')
 USER_NAME=$(id -un)
 
 # a free loopback port
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >sshd_config <<EOF
 Port $PORT
 ListenAddress 127.0.0.1
@@ -71,15 +85,25 @@ PubkeyAuthentication yes
 Subsystem sftp internal-sftp
 LogLevel ERROR
 EOF
-"$SSHD" -D -e -f "$T/sshd_config" >"$T/sshd.log" 2>&1 &
-SSHD_PID=$!
-i=0
-while ! python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
-	i=$((i + 1))
-	kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
-	[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
-	sleep 0.1
-done
+start_sshd() {
+	"$SSHD" -D -e -f "$T/sshd_config" >>"$T/sshd.log" 2>&1 &
+	SSHD_PID=$!
+	i=0
+	while ! "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
+		i=$((i + 1))
+		kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
+		[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
+		sleep 0.1
+	done
+}
+kill_tree() { # SIGKILL a process and every process below it
+	kill -STOP "$1" 2>/dev/null
+	for c in $(ps -o pid= --ppid "$1"); do
+		kill_tree "$c"
+	done
+	kill -9 "$1" 2>/dev/null
+}
+start_sshd
 
 # the local spool (this host) and the remote queues (the peer's spool)
 mkdir -p local remote/outbound/new remote/outbound/tmp remote/inbound/new remote/inbound/tmp
@@ -228,6 +252,50 @@ done
 ls remote/inbound/tmp | grep -q . && fail "remote inbound/tmp not empty"
 grep -q 'event=transfer_pass queue=inbound direction=push moved=20 duplicates=0 left_alone=0 failed=0' "$T/log" || fail "push counts wrong"
 
+# status and metrics: the transfer's last pass per direction, with its
+# counts, in `scfgate status` (text and JSON) and in its own textfile
+"$SCFGATE" status --config good.xml >status.txt 2>&1
+grep -q "^transfer ($USER_NAME@127.0.0.1:$PORT; last pass recorded " status.txt || fail "status shows no transfer"
+grep -q "^  pull       ok (last attempt .*; 28 records moved then, 28 in all)" status.txt || fail "status: pull counts"
+grep -q "^  push       ok (last attempt .*; 20 records moved then, 20 in all)" status.txt || fail "status: push counts"
+tail -1 status.txt | grep -q transfer && fail "status: a healthy transfer in the verdict"
+"$SCFGATE" status --json --config good.xml >status.json 2>&1
+"$PY" - <<'PY' || fail "status --json: transfer"
+import json
+x = json.load(open("status.json"))["transfer"]
+assert x["pull"]["class"] == "ok" and x["pull"]["moved_last"] == 28, x
+assert x["push"]["moved_last"] == 20 and x["push"]["moved_total"] == 20, x
+assert x["saved_at"] > 0, x
+PY
+# failing longer than failingAlarmSeconds: ATTENTION with the reason and
+# what to do; a success clears it; no pass for the alarm time plus twice
+# the interval: ATTENTION too.  Metrics: the transfer's own textfile.
+mkdir -p metrics
+DOWN=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -e 's|<peerPublicKey>|<failingAlarmSeconds>1</failingAlarmSeconds><peerPublicKey>|' \
+	-e "s|</spool>|</spool><metrics><textfile>$T/metrics/oms.prom</textfile></metrics>|" \
+	-e 's|remoteDir=|intervalSeconds="1" remoteDir=|' good.xml >alarm.xml
+sed "s|<port>$PORT</port>|<port>$DOWN</port>|" alarm.xml >down.xml
+"$SCFGATE" transfer --config down.xml --once >"$T/log" 2>&1 && fail "a pass to a closed port succeeded"
+sleep 1.2
+"$SCFGATE" transfer --config down.xml --once >"$T/log" 2>&1 && fail "a pass to a closed port succeeded"
+"$SCFGATE" status --config down.xml >status.txt 2>&1 && fail "status: a failing transfer is healthy"
+tail -1 status.txt | grep -q "^ATTENTION: .* transfer pull failing for [0-9]*s: Couldn't connect to server (check $USER_NAME@127.0.0.1:$DOWN and the transfer's log; the next pass retries); transfer push failing for" || fail "status: no failing transfer in the verdict: $(tail -1 status.txt)"
+grep -q "^  pull       FAILING for [0-9]*s (temporary error; last attempt .*, last success .*; 0 moved and 0 failed then, 28 moved in all): " status.txt || fail "status: the failing pull line"
+grep -q '^scfgate_failing_seconds{kind="pull"} [1-9]' metrics/oms-transfer.prom || fail "metrics: failing seconds"
+grep -q '^scfgate_last_attempt_timestamp_seconds{kind="push"} [1-9]' metrics/oms-transfer.prom || fail "metrics: last attempt"
+grep -q '^scfgate_transfer_failed_total{queue="inbound",direction="push"} 0$' metrics/oms-transfer.prom || fail "metrics: failed files"
+"$SCFGATE" transfer --config alarm.xml --once >"$T/log" 2>&1 || fail "the pass after the outage failed"
+"$SCFGATE" status --config alarm.xml >status.txt 2>&1
+tail -1 status.txt | grep -q transfer && fail "status: a recovered transfer still in the verdict"
+grep -q '^scfgate_failing_seconds{kind="pull"} 0$' metrics/oms-transfer.prom || fail "metrics: failing after a success"
+grep -q '^scfgate_transfer_records_total{queue="outbound",direction="pull"} 0$' metrics/oms-transfer.prom || fail "metrics: records"
+grep -q '^scfgate_last_success_timestamp_seconds{kind="push"} [1-9]' metrics/oms-transfer.prom || fail "metrics: last success"
+[ -e metrics/oms.prom ] && fail "the transfer wrote the half's textfile"
+sleep 3.5
+"$SCFGATE" status --config alarm.xml >status.txt 2>&1 && fail "status: a transfer that stopped is healthy"
+tail -1 status.txt | grep -q "no transfer pass recorded for [0-9]*s: scfgate transfer is not running" || fail "status: a stopped transfer not in the verdict: $(tail -1 status.txt)"
+
 # a re-send of a record still waiting remotely: the server refuses to
 # replace it, the record stays in new/ and the pass fails; once the
 # consumer took the first copy, it goes through (a duplicate there)
@@ -243,10 +311,40 @@ cmp -s "expect_in/$name" "remote/inbound/new/$name" || fail "re-sent $name diffe
 
 # sent/ retention: a file sent 4 days ago goes, one sent now stays
 touch -d '4 days ago' "local/inbound/sent/$(printf '%020d-oms.xml' 1)"
+# stale uploads in the remote tmp/: a killed transfer's part older than
+# an hour plus the timeout goes; a fresh one (an upload that may still
+# be in progress) and names that are not ours stay
+old_part="$(printf '%020d-oms.xml' 90).4242.part"
+fresh_part="$(printf '%020d-oms.xml' 91).4243.part"
+printf 'partial' >"remote/inbound/tmp/$old_part"
+printf 'partial' >"remote/inbound/tmp/$fresh_part"
+printf 'x' >remote/inbound/tmp/notes.part
+printf 'x' >"remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part"
+touch -d '1 hour ago 2 minutes ago' "remote/inbound/tmp/$old_part" remote/inbound/tmp/notes.part \
+	"remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part"
+touch -d '50 minutes ago' "remote/inbound/tmp/$fresh_part"
 "$SCFGATE" transfer --config kh_good.xml --once >"$T/log" 2>&1 || fail "third pass failed"
+[ -e "remote/inbound/tmp/$old_part" ] && fail "a stale upload was not removed"
+[ -e "remote/inbound/tmp/$fresh_part" ] || fail "a fresh upload was removed"
+[ -e remote/inbound/tmp/notes.part ] || fail "a file that is not an upload was removed"
+[ -e "remote/inbound/tmp/$(printf '%020d-oms.xml' 92).part" ] || fail "a name without a pid was removed"
+grep -q "event=transfer_stale_removed queue=inbound name=$old_part age=" "$T/log" || fail "the stale upload's removal not logged"
+grep -q 'direction=push moved=0 .* stale=1' "$T/log" || fail "stale count"
+rm -f remote/inbound/tmp/*
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 1)" ] && fail "sent/ retention did not expire"
 [ -e "local/inbound/sent/$(printf '%020d-oms.xml' 2)" ] || fail "sent/ retention removed a fresh file"
 grep -q 'direction=push moved=0 .*expired=1' "$T/log" || fail "expired count"
+# one way (oneWay="true", a diode's SFTP): the push goes through, and
+# nothing on the remote is listed, so an old upload stays
+sed 's|direction="push" remoteDir=|direction="push" oneWay="true" remoteDir=|' good.xml >oneway.xml
+printf 'partial' >"remote/inbound/tmp/$old_part"
+touch -d '2 hours ago' "remote/inbound/tmp/$old_part"
+name=$(printf '%020d-oms.xml' 31)
+head -c 3000 /dev/urandom >"local/inbound/new/$name"
+"$SCFGATE" transfer --config oneway.xml --once >"$T/log" 2>&1 || fail "a one-way push failed"
+cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "one-way push differs"
+[ -e "remote/inbound/tmp/$old_part" ] || fail "a one-way push listed and cleaned the remote tmp/"
+rm -f remote/inbound/tmp/* "remote/inbound/new/$name" "local/inbound/sent/$name"
 
 # daemon mode: the first pass at once, then SIGTERM ends it cleanly
 name=$(printf '%020d-oms.xml' 21)
@@ -263,6 +361,86 @@ kill -TERM $XPID
 wait $XPID || fail "the daemon did not exit 0 on SIGTERM"
 grep -q "event=stop" "$T/log" || fail "no event=stop"
 cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "daemon push differs"
+
+# the server disappears in the middle of a daemon pass (sshd and its
+# sessions killed) and comes back: the pass fails as temporary and is
+# logged, the daemon keeps running, a later pass finishes the work, and
+# every record arrives once, whole
+rm -rf local remote expect_out expect_in
+mkdir -p local/outbound/new local/inbound/new remote/outbound/new remote/outbound/tmp \
+	remote/inbound/new remote/inbound/tmp expect_out expect_in
+# (python: a few hundred files without a process each)
+"$PY" - <<'PY' || fail "cannot make the records"
+import os
+for n in range(1, 201):
+    for d, name, size in (("expect_out", "%020d-scf.xml" % n, n * 7 + 900),
+                          ("expect_in", "%020d-oms.xml" % n, n * 5 + 700)):
+        b = os.urandom(size)
+        for dst in (d, "remote/outbound/new" if d == "expect_out" else "local/inbound/new"):
+            with open(os.path.join(dst, name), "wb") as f:
+                f.write(b)
+PY
+sed 's|remoteDir=|intervalSeconds="1" remoteDir=|' good.xml >fast.xml
+"$SCFGATE" transfer --config fast.xml >"$T/log" 2>&1 &
+XPID=$!
+i=0
+while [ "$(ls local/outbound/new | wc -l)" -lt 20 ] && [ "$(ls remote/inbound/new | wc -l)" -lt 20 ]; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && { kill $XPID; fail "the daemon did not start moving"; }
+	sleep 0.02
+done
+kill_tree "$SSHD_PID"
+wait "$SSHD_PID" 2>/dev/null
+SSHD_PID=
+moved_before=$(($(ls local/outbound/new | wc -l) + $(ls remote/inbound/new | wc -l)))
+[ "$moved_before" -lt 400 ] || fail "the pass ended before the server went away"
+i=0
+while ! grep -q 'event=transfer_pass .* why=' "$T/log"; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && { kill $XPID; fail "no failed pass logged while the server was away"; }
+	sleep 0.1
+done
+sleep 1.5
+kill -0 $XPID 2>/dev/null || fail "the daemon exited while the server was away"
+grep -q 'event=transfer_pass queue=inbound direction=push .* why=' "$T/log" || fail "no failed push pass logged while the server was away"
+same() { # $1 (expected) against $2: every file of $2 is whole; with
+	# "all", $2 holds exactly the files of $1, byte-identical
+	"$PY" - "$@" <<'PY'
+import os, sys
+exp, got = sys.argv[1], sys.argv[2]
+names = sorted(os.listdir(got))
+for n in names:
+    if not n.endswith(".xml"):
+        continue
+    with open(os.path.join(exp, n), "rb") as a, open(os.path.join(got, n), "rb") as b:
+        if a.read() != b.read():
+            sys.exit("partial or wrong file %s/%s" % (got, n))
+if len(sys.argv) > 3 and names != sorted(os.listdir(exp)):
+    sys.exit("%s: %d files, not the %d expected" % (got, len(names), len(os.listdir(exp))))
+PY
+}
+same expect_out local/outbound/new || fail "after the server went away"
+same expect_in remote/inbound/new || fail "after the server went away"
+start_sshd
+i=0
+while [ -n "$(ls remote/outbound/new)" ] || [ -n "$(ls local/inbound/new)" ]; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && { kill $XPID; fail "the daemon did not finish after the server came back"; }
+	sleep 0.1
+done
+kill -TERM $XPID
+wait $XPID || fail "the daemon did not exit 0 after the server came back"
+same expect_out local/outbound/new all || fail "after the outage: pull"
+same expect_in remote/inbound/new all || fail "after the outage: push"
+same expect_in local/inbound/sent all || fail "after the outage: sent/"
+grep 'event=transfer_pass .* why=' "$T/log" | head -2 | sed 's/^/outage: /' >&2
+
+check_whole() { # every file under a record name in $1 is complete
+	for f in "$1"/*.xml; do
+		[ -e "$f" ] || continue
+		cmp -s "$f" "$2/$(basename "$f")" || fail "partial or wrong file $f after a kill"
+	done
+}
 
 # kill -9 at random moments, ROUNDS times, both directions at once; the
 # remote consumer is simulated between rounds (remote inbound/new/ moves
@@ -281,12 +459,6 @@ while [ $n -le 40 ]; do
 done
 cp expect_out/* remote/outbound/new/
 cp expect_in/* local/inbound/new/
-check_whole() { # every file under a record name in $1 is complete
-	for f in "$1"/*.xml; do
-		[ -e "$f" ] || continue
-		cmp -s "$f" "$2/$(basename "$f")" || fail "partial or wrong file $f after a kill"
-	done
-}
 consume() {
 	for f in remote/inbound/new/*.xml; do
 		[ -e "$f" ] || continue
@@ -332,6 +504,14 @@ done
 [ "$(ls local/outbound/new | wc -l)" -eq 40 ] || fail "after kills: extra files in local outbound/new"
 [ "$(ls taken | wc -l)" -eq 40 ] || fail "after kills: extra files taken"
 echo "kill -9: $kills of $ROUNDS runs killed; $(ls remote/inbound/tmp | wc -l) remote and $(ls local/outbound/tmp | wc -l) local tmp/ files left behind" >&2
+# what the kills left in the remote tmp/ goes once it is old enough
+# (one planted, in case no kill hit an upload)
+printf 'partial' >"remote/inbound/tmp/$(printf '%020d-oms.xml' 1).99999.part"
+left=$(ls remote/inbound/tmp | wc -l)
+touch -d '2 hours ago' remote/inbound/tmp/*
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "the cleaning pass failed"
+ls remote/inbound/tmp | grep -q . && fail "stale uploads left in the remote tmp/"
+grep -q "direction=push moved=0 .* stale=$left" "$T/log" || fail "stale count after kills (expected $left)"
 
 echo "transfer_sftp: ok"
 exit 0

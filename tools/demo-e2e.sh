@@ -16,6 +16,12 @@
 #      Cartegraph) and comment while a crew writes a note on one request
 #      (the comments go to CommentsField, the note stays intact); crews
 #      close some requests.
+#      With "transfer" as second argument (tools/run demo transfer), the
+#      files move with `scfgate transfer` instead: an OpenSSH server on a
+#      free loopback port (a throw-away host key, an authorized key, the
+#      current user) stands for the DMZ host's, and the OMS host runs
+#      `scfgate transfer` as a daemon, pulling outbound and pushing
+#      inbound every second over SFTP, the host key pinned.
 #   5. Everything stops and a summary is printed, with a few requests'
 #      addresses (verified by the geocoder or as reported) and `scfgate
 #      status` of each half.  Each half wrote Prometheus metrics
@@ -25,7 +31,12 @@
 #      printed at the end.
 set -euo pipefail
 
-build=${1:?usage: tools/demo-e2e.sh BUILD_DIR}
+build=${1:?usage: tools/demo-e2e.sh BUILD_DIR [transfer]}
+mode=${2:-copy}
+case $mode in
+copy | transfer) ;;
+*) echo "usage: tools/demo-e2e.sh BUILD_DIR [transfer]" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/e2e/lib.sh"
 
@@ -62,11 +73,61 @@ echo "metrics: $work/scf-host/scfgate.prom and $work/oms-host/scfgate.prom"
 # what Cartegraph holds before the gateway starts (the counters count from there)
 att0=$(e2e_oms GET /_admin/state | jq '.records.cgRequests_cgAttachmentsClass | length')
 
-step "3. the two halves as daemons, and the file-copy transport"
+# The SFTP variant: a local sshd stands for the DMZ host's, the OMS host
+# runs `scfgate transfer` (its <transfer> section in oms.xml).
+XFER_PID="" SSHD_PID=""
+start_sftp_transfer() {
+	local d=$work/sshd port i=0
+	[ -x /usr/sbin/sshd ] || e2e_die "the transfer demo needs /usr/sbin/sshd (tools/run setup installs openssh-server)"
+	if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then mkdir -p -m 0755 /run/sshd; fi
+	mkdir -p "$d"
+	ssh-keygen -q -t ed25519 -N '' -C demo-host -f "$d/host_key"
+	ssh-keygen -q -t ed25519 -N '' -C demo-transfer -f "$work/oms-host/transfer_ed25519"
+	cp "$work/oms-host/transfer_ed25519.pub" "$d/authorized_keys"
+	chmod 600 "$d/authorized_keys" "$work/oms-host/transfer_ed25519"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	printf '%s\n' "Port $port" "ListenAddress 127.0.0.1" "HostKey $d/host_key" \
+		"AuthorizedKeysFile $d/authorized_keys" "PidFile $d/sshd.pid" "StrictModes no" \
+		"UsePAM no" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+		"PubkeyAuthentication yes" "Subsystem sftp internal-sftp" "LogLevel ERROR" >"$d/sshd_config"
+	/usr/sbin/sshd -D -e -f "$d/sshd_config" >"$work/logs/sshd.log" 2>&1 &
+	SSHD_PID=$!
+	E2E_PIDS="$E2E_PIDS $SSHD_PID"
+	while ! python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 50 ] || e2e_die "sshd does not listen (see $work/logs/sshd.log)"
+		sleep 0.1
+	done
+	# the DMZ host's queues exist once its half started; the transfer
+	# connects out from the OMS host, the host key pinned
+	sed -i "s|</scfgate>|<transfer><host>127.0.0.1</host><port>$port</port><user>$(id -un)</user><privateKey>$work/oms-host/transfer_ed25519</privateKey><hostKeySha256>$(ssh-keygen -lf "$d/host_key.pub" | awk '{print $2}')</hostKeySha256><queue name=\"outbound\" direction=\"pull\" remoteDir=\"$SCF_ROOT/outbound\" intervalSeconds=\"1\"/><queue name=\"inbound\" direction=\"push\" remoteDir=\"$SCF_ROOT/inbound\" intervalSeconds=\"1\"/></transfer></scfgate>|" "$OMS_CFG"
+	"$E2E_GATE" config check "$OMS_CFG" >/dev/null || e2e_die "oms.xml with <transfer> does not check"
+	"$E2E_GATE" transfer --config "$OMS_CFG" >>"$work/logs/transfer.log" 2>&1 &
+	XFER_PID=$!
+	E2E_PIDS="$E2E_PIDS $XFER_PID"
+	echo "sshd on 127.0.0.1:$port (pid $SSHD_PID) for the SCF host; scfgate transfer (pid $XFER_PID) on the OMS host"
+}
+
+if [ "$mode" = transfer ]; then
+	step "3. the two halves as daemons, and scfgate transfer over SFTP"
+else
+	step "3. the two halves as daemons, and the file-copy transport"
+fi
 e2e_start_half scf
 e2e_start_half oms
-e2e_start_transport 0.5
-echo "scfgate scf (pid $SCF_HALF_PID), scfgate oms (pid $OMS_HALF_PID), transport (pid $E2E_TRANSPORT_PID)"
+if [ "$mode" = transfer ]; then
+	i=0
+	while [ ! -d "$SCF_ROOT/inbound/tmp" ] || [ ! -d "$SCF_ROOT/outbound/new" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || e2e_die "the SCF half made no queues"
+		sleep 0.1
+	done
+	start_sftp_transfer
+	echo "scfgate scf (pid $SCF_HALF_PID), scfgate oms (pid $OMS_HALF_PID)"
+else
+	e2e_start_transport 0.5
+	echo "scfgate scf (pid $SCF_HALF_PID), scfgate oms (pid $OMS_HALF_PID), transport (pid $E2E_TRANSPORT_PID)"
+fi
 t0=$(date +%s)
 e2e_wait_for 30 count_synced 1 || e2e_die "no request reached Cartegraph in 30 s (see $work/logs)"
 sleep 3
@@ -123,6 +184,13 @@ step "6. stop (SIGTERM: each half finishes the record in hand)"
 e2e_stop_half scf
 e2e_stop_half oms
 e2e_stop_transport
+if [ -n "$XFER_PID" ]; then
+	kill -TERM "$XFER_PID" 2>/dev/null
+	wait "$XFER_PID" 2>/dev/null || true
+	kill "$SSHD_PID" 2>/dev/null
+	wait "$SSHD_PID" 2>/dev/null || true
+	echo "scfgate transfer: $(grep -c 'event=transfer_pass' "$work/logs/transfer.log") passes; last: $(grep 'event=transfer_pass' "$work/logs/transfer.log" | tail -2 | sed 's/.*event=transfer_pass //' | tr '\n' ';')"
+fi
 e2e_dump
 
 step "summary"

@@ -45,6 +45,10 @@ for h in scf oms; do
 	check "/lib/systemd/system/scfgate-$h-once@.service" 644
 	check "/lib/systemd/system/scfgate-$h@.timer" 644
 done
+check /lib/systemd/system/scfgate-transfer.service 644
+check /lib/systemd/system/scfgate-transfer@.service 644
+check /lib/systemd/system/scfgate-transfer-once@.service 644
+check /lib/systemd/system/scfgate-transfer@.timer 644
 check /usr/lib/sysusers.d/scfgate.conf 644
 check /usr/lib/tmpfiles.d/scfgate.conf 644
 check /usr/share/doc/scfgate/examples/scf.xml 644
