@@ -2,6 +2,7 @@
 # the real oms-sim (integration), the kill -9 crash loop, and the
 # benchmark program (not a test): build-*/tests/oms_bench --help
 scfgate_unit_test(test_oms_track ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_oms_track.c)
+scfgate_unit_test(test_oms_recon ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_oms_recon.c)
 
 if(TARGET oms-sim)
   add_library(oms_testutil STATIC ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_oms_util.c
