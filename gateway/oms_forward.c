@@ -10,6 +10,7 @@
  * nothing earlier unfinished.
  */
 #include "oms_int.h"
+#include "oms_recon.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -591,6 +592,18 @@ static void start_issue(struct fw_entry *en)
 		oms_track_set_id(t, NULL);
 		t->gen = gen;
 	}
+	if (recon_resend_census(en->rec->key) && o->cfg->cg.external_id_field) {
+		/* A resend after reconciliation found no request: Cartegraph is
+		 * asked, not the tracked state (whose request may be deleted);
+		 * the lookup creates only when no request not closed is found. */
+		if (t && (t->flags & OMS_T_CLOSED)) {
+			t->oid = 0;
+			t->flags &= OMS_T_BLOCKED;
+			oms_track_set_id(t, NULL);
+		}
+		submit_lookup(en);
+		return;
+	}
 	if (t && (t->flags & OMS_T_CREATED)) {
 		en->oid = t->oid;
 		if ((t->flags & OMS_T_ACKPEND) && !(t->flags & OMS_T_CLOSED)) {
@@ -889,9 +902,9 @@ static void on_lookup(struct fw_entry *en, struct http_response *r)
 	 * under the same SCF id: only one that is not closed can be the
 	 * one this generation created (before a crash).  A comment or photo
 	 * goes to the open one too. */
-	pick = en->rec->kind != RECORD_ISSUE ? first_open_row(o, rows, 0)
-	       : gen > 1                     ? first_open_row(o, rows, 1)
-	                                     : (n > 0 ? 0 : -1);
+	pick = en->rec->kind != RECORD_ISSUE                  ? first_open_row(o, rows, 0)
+	       : gen > 1 || recon_resend_census(en->rec->key) ? first_open_row(o, rows, 1)
+	                                                      : (n > 0 ? 0 : -1);
 	if (pick < 0) {
 		cJSON_Delete(root);
 		if (en->rec->kind == RECORD_ISSUE)
