@@ -176,19 +176,3 @@ int recon_classify_unlisted(const struct recon_request *rq, struct recon_finding
 	         "types)");
 	return 1;
 }
-
-const char *recon_resend_census(const char *key)
-{
-	const char *p;
-	size_t n;
-
-	if (!key || strncmp(key, "issue/", 6) != 0)
-		return NULL;
-	p = key + 6;
-	n = strspn(p, "0123456789");
-	if (n == 0 || strncmp(p + n, "/resend/", 8) != 0)
-		return NULL;
-	p += n + 8;
-	n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
-	return n >= 1 && n <= 64 && !p[n] ? p : NULL;
-}

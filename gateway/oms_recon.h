@@ -113,10 +113,4 @@ enum recon_class recon_classify_issue(const struct recon_rules *r, const struct 
  * orphan when it is not closed (returns 1 and fills f), else 0. */
 int recon_classify_unlisted(const struct recon_request *rq, struct recon_finding *f);
 
-/* The census id of a resend's issue record ("issue/<id>/resend/<census
- * id>"), or NULL for any other key.  Such a record means "make sure a
- * request exists": the OMS half asks Cartegraph (requests not closed
- * carrying the SCF id) and creates only when none is found. */
-const char *recon_resend_census(const char *key);
-
 #endif

@@ -13,7 +13,7 @@ if(TARGET oms-sim)
   set(OMS_TEST_ENV
       "OMS_SIM_BIN=$<TARGET_FILE:oms-sim>;SCFGATE_BIN=$<TARGET_FILE:scfgate>;SCFGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 
-  foreach(t test_oms test_oms_faults test_oms_comments test_oms_resend)
+  foreach(t test_oms test_oms_faults test_oms_comments test_oms_resend test_oms_reconcile)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
       add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
       target_link_libraries(${t} PRIVATE oms_testutil PkgConfig::CMOCKA)

@@ -173,6 +173,11 @@ static uint64_t commit(struct omt *t, struct record *r)
 	return seq;
 }
 
+uint64_t omt_commit(struct omt *t, struct record *r)
+{
+	return commit(t, r);
+}
+
 uint64_t omt_issue(struct omt *t, int64_t issue, int64_t type, const char *desc,
                    const char *media_url)
 {

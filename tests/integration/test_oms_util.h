@@ -41,6 +41,8 @@ void omt_teardown(struct omt *t);
 /* Commit outbound records (signed by the test SCF key). */
 uint64_t omt_issue(struct omt *t, int64_t issue, int64_t type, const char *desc,
                    const char *media_url);
+/* Commit any record (freed). */
+uint64_t omt_commit(struct omt *t, struct record *r);
 /* The same with its own idempotency key (NULL: "issue/<id>"). */
 uint64_t omt_issue_key(struct omt *t, int64_t issue, int64_t type, const char *desc,
                        const char *media_url, const char *key);

@@ -272,21 +272,6 @@ static void test_duplicate(void **state)
 	assert_int_equal(classify(&is, r, 2, &f), RECON_DUPLICATE);
 }
 
-static void test_resend_key(void **state)
-{
-	(void)state;
-	assert_string_equal(recon_resend_census("issue/123/resend/scf-20261206T101500Z"),
-	                    "scf-20261206T101500Z");
-	assert_null(recon_resend_census("issue/123"));
-	assert_null(recon_resend_census("issue/123/2"));
-	assert_null(recon_resend_census("issue//resend/x"));
-	assert_null(recon_resend_census("issue/12a/resend/x"));
-	assert_null(recon_resend_census("issue/123/resend/"));
-	assert_null(recon_resend_census("issue/123/resend/a/b"));
-	assert_null(recon_resend_census("resend/c1/1"));
-	assert_null(recon_resend_census(NULL));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,7 +280,6 @@ int main(void)
 	    cmocka_unit_test(test_missed_close), cmocka_unit_test(test_orphan),
 	    cmocka_unit_test(test_drift_type),   cmocka_unit_test(test_drift_location),
 	    cmocka_unit_test(test_drift_status), cmocka_unit_test(test_duplicate),
-	    cmocka_unit_test(test_resend_key),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
