@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -207,6 +208,100 @@ static void test_every_class(void **state)
 	omt_teardown(&t);
 }
 
+/* Run scfgate reconcile ARGS with the test's configuration; stdout into
+ * out (may be NULL).  Returns the exit status. */
+static int cli(struct omt *t, const char *args, char *out, size_t size)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t n = 0;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "'%s' reconcile --config '%s' %s 2>>'%s'", getenv("SCFGATE_BIN"),
+	         t->config, args, t->log);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	if (out) {
+		n = fread(out, 1, size - 1, p);
+		out[n] = 0;
+	} else {
+		char sink[4096];
+		while (fread(sink, 1, sizeof(sink), p) > 0)
+			;
+	}
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The repairs: a resend of the missing issues, a close of the missed
+ * one, the rest listed; a second --repair commits nothing new. */
+static void test_repair(void **state)
+{
+	struct omt t;
+	static char out[65536];
+	cJSON *j;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	/* nothing reconciled yet */
+	assert_int_equal(cli(&t, "", NULL, 0), 1);
+	for (int64_t id = 7201; id <= 7204; id++)
+		omt_issue(&t, id, 122, "Hole", NULL);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	act(&t, 7201, "delete", "{}");
+	act(&t, 7202, "duplicate", "{}");
+	/* the crew closes 7203; SCF has not heard when the census is taken */
+	act(&t, 7203, "close", "{}");
+	{
+		const struct ent p1[] = {{7201, "Open"},
+		                         {7202, "Open"},
+		                         {7203, "Acknowledged"},
+		                         {7204, "Open"},
+		                         {7205, "Open"}};
+		census_part(&t, 1, 1, p1, 5);
+	}
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	assert_int_equal(cli(&t, "", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "census      " CENSUS));
+	assert_non_null(strstr(out, "missing      2"));
+	assert_non_null(strstr(out, "duplicate    1"));
+	assert_non_null(strstr(out, "missed-close 1"));
+	assert_int_equal(cli(&t, "--json", out, sizeof(out)), 0);
+	j = cJSON_Parse(out);
+	assert_non_null(j);
+	assert_string_equal(cJSON_GetObjectItem(j, "census_id")->valuestring, CENSUS);
+	cJSON_Delete(j);
+	assert_int_equal(cli(&t, "--census nosuch", NULL, 0), 1);
+	assert_int_equal(cli(&t, "--class missing", NULL, 0), 2);
+
+	/* dry run: said, not committed */
+	assert_int_equal(cli(&t, "--repair --dry-run", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "would repair missing: 2 issue(s) by resend record"));
+	assert_non_null(strstr(out, "duplicate issue 7202: keep one request"));
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_RESEND, 0), 0);
+
+	assert_int_equal(cli(&t, "--repair --json", out, sizeof(out)), 0);
+	j = cJSON_Parse(out);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "repairs")), 2);
+	cJSON_Delete(j);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_RESEND, 0), 1);
+	/* the poll's own close and the repair's */
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_CLOSE, 7203), 2);
+	assert_true(omt_log_has(&t, "class=missed-close record=close issue=7203"));
+	assert_true(omt_log_has(&t,
+	                        "effect=repair census=" CENSUS
+	                        " class=missing record=resend key=resend/" CENSUS "/1 issues=2"));
+	/* again: nothing new */
+	assert_int_equal(cli(&t, "--repair", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "nothing to repair for census " CENSUS));
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_RESEND, 0), 1);
+	assert_int_equal(omt_count(&t, "inbound", SPOOL_NEW, RECORD_CLOSE, 7203), 2);
+	assert_int_equal(cli(&t, "", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "repaired "));
+	omt_teardown(&t);
+}
+
 /* Cartegraph down while reconciling: the census waits, other records
  * flow, and the next run reconciles. */
 static void test_outage_retries(void **state)
@@ -243,6 +338,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_class),
 	    cmocka_unit_test(test_outage_retries),
+	    cmocka_unit_test(test_repair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
