@@ -35,7 +35,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: scfgate <command> [options]   (scfgate <command> --help)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nscfgate %s: SeeClickFix <-> Cartegraph OMS store-and-forward gateway\n",
 	        SCFGATE_VERSION);
 }
