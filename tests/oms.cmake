@@ -49,6 +49,12 @@ if(TARGET oms-sim)
     target_link_libraries(oms_bench PRIVATE oms_testutil)
     add_dependencies(oms_bench oms-sim scfgate)
   endif()
+  # The reconciliation of a large census (not a test): build-*/tests/recon_bench --help
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/recon_bench.c)
+    add_executable(recon_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/recon_bench.c)
+    target_link_libraries(recon_bench PRIVATE oms_testutil)
+    add_dependencies(recon_bench oms-sim scfgate)
+  endif()
 endif()
 # The geocoder through the whole OMS half: `scfgate oms` against oms-sim
 # and geo-sim.
