@@ -164,8 +164,8 @@ static int bench(int n, int latency)
 {
 	char state[600], extra_cfg[64], cmd[800];
 	struct omt t;
-	double secs, calls0, calls;
-	long rss;
+	double secs = 0, calls0, calls;
+	long rss = 0;
 	int rc, ideal = (n + 149) / 150;
 
 	snprintf(state, sizeof(state), "/tmp/recon_bench.%d.json", (int)getpid());
