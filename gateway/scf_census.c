@@ -423,8 +423,22 @@ enum err_status scf_census_step(struct scf_half *h, int *done, struct scf_census
 		char v[24];
 		struct err se;
 
+		char key[160];
+		int bad;
+
+		/* The start, and what the result file of its reconciliation
+		 * shows (dropped when that arrives, scf_reconcile.c). */
 		snprintf(v, sizeof(v), "%" PRId64, run->started);
-		if (scf_state_put(h->st, "census/last", v) != ERR_OK) {
+		bad = scf_state_put(h->st, "census/last", v) != ERR_OK;
+		snprintf(key, sizeof(key), "census/to/%s", run->res.census_id);
+		bad |= scf_state_put(h->st, key, v) != ERR_OK;
+		snprintf(key, sizeof(key), "census/from/%s", run->res.census_id);
+		snprintf(v, sizeof(v), "%" PRId64, scf_time_parse(run->res.window_from));
+		bad |= scf_state_put(h->st, key, v) != ERR_OK;
+		snprintf(key, sizeof(key), "census/issues/%s", run->res.census_id);
+		snprintf(v, sizeof(v), "%" PRIu64, run->res.issues);
+		bad |= scf_state_put(h->st, key, v) != ERR_OK;
+		if (bad) {
 			s = err_set(e, ERR_TEMP, "out of memory");
 			goto out;
 		}

@@ -172,6 +172,33 @@ int scf_census_due(const struct scf_half *h, int64_t now);
  * in progress if the rate window is less than half spent. */
 enum err_status scf_census_tick(struct scf_half *h, struct err *e);
 
+/* ---- resend and reconcile records (scf_fetch.c, scf_reconcile.c) -------- */
+
+enum scf_resend_outcome {
+	SCF_RESEND_SENT = 0, /* its issue record (and photos) committed now */
+	SCF_RESEND_ALREADY,  /* done for this census before */
+	SCF_RESEND_SKIPPED,  /* gone (404), no longer open, or not mapped: logged */
+};
+
+/* Re-commit issue id's record for census_id once, key
+ * "issue/<id>/resend/<census_id>" (its generation kept), with its photo
+ * and forwarded comment photos, from one GET /issues/{id}, as the issue
+ * stands now; "resent/<census_id>/<id>" in the state (saved) makes a
+ * repeat do nothing, and crash recovery restores it from the record. */
+enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *census_id,
+                                 enum scf_resend_outcome *out, struct err *e);
+/* An inbound resend record: every issue it names (scf_resend_issue);
+ * ERR_TEMP to defer (what is done stays done), ERR_PERM when some issue
+ * failed for good (the others are done; a retry does only the rest). */
+enum err_status scf_resend_apply(struct scf_half *h, const struct record *r, const char *name,
+                                 struct err *e);
+/* An inbound reconcile record: its part is kept under
+ * state/scf/reconcile/parts/; when every part of the census is there the
+ * result file is written (state/scf/reconcile/<census_id>.json and
+ * last.json, the format of the OMS half's) and the parts removed. */
+enum err_status scf_reconcile_apply(struct scf_half *h, const struct record *r, const char *name,
+                                    struct err *e);
+
 /* Rebuild the seen-state from local copies of records the state does
  * not cover (crash between commit and save). */
 enum err_status scf_recover(struct scf_half *h, struct err *e);
