@@ -37,7 +37,7 @@ echo "ok - commands: $(echo $commands)"
 
 
 n=0
-for c in oms status keygen preview transfer; do
+for c in oms status keygen preview transfer reconcile; do
 	for o in $("$scfgate" $c --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
 		[ "$o" = --help ] && continue
 		has "scfgate $c --" "$o"; n=$((n + 1))

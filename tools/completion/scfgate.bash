@@ -52,7 +52,7 @@ _scfgate()
 	COMPREPLY=()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer reconcile --help --version' -- "$cur"))
 		return
 	fi
 
@@ -65,6 +65,8 @@ _scfgate()
 		return ;;
 	--queue) COMPREPLY=($(compgen -W 'outbound inbound' -- "$cur")); return ;;
 	--half) COMPREPLY=($(compgen -W 'scf oms' -- "$cur")); return ;;
+	--class) COMPREPLY=($(compgen -W 'missing missed-close orphan drift duplicate missing,missed-close' -- "$cur")); return ;;
+	--census) return ;;
 	--dir)
 		if [ "$cmd" = spool ]; then
 			COMPREPLY=($(compgen -W 'new cur done failed hold dismissed all' -- "$cur"))
@@ -100,6 +102,7 @@ _scfgate()
 	find) opts='--config --root --json --help' ;;
 	keygen) opts='--dir --name --json --help' ;;
 	transfer) opts='--config --once --log-json --help' ;;
+	reconcile) opts='--config --census --json --repair --class --dry-run --help' ;;
 	preview)
 		opts='--config --json --oid --request-id --help'
 		if [[ $cur != -* ]]; then
