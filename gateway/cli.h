@@ -26,6 +26,8 @@
 int cmd_scf(int argc, char **argv);
 /* `scfgate scf resync` (cmd_scf_resync.c), reached through cmd_scf. */
 int cmd_scf_resync(int argc, char **argv);
+/* `scfgate scf census` (cmd_scf_census.c), reached through cmd_scf. */
+int cmd_scf_census(int argc, char **argv);
 int cmd_oms(int argc, char **argv);
 int cmd_spool(int argc, char **argv);
 int cmd_find(int argc, char **argv);

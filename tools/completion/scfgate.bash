@@ -80,7 +80,7 @@ _scfgate()
 	--key | --pubkey | --record-pubkey | --out)
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--producer | --from | --through | --older-than | --signer | --name | --concurrency | \
-		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | \
+		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | --window-days | \
 		--oid | --request-id | --gap-alarm | --reason | --max-entry-bytes | --max-entries | --max-total-bytes)
 		return ;;
 	esac
@@ -88,10 +88,12 @@ _scfgate()
 	case $cmd in
 	scf)
 		if [ "$COMP_CWORD" -eq 2 ] && [[ $cur != -* ]]; then
-			COMPREPLY=($(compgen -W 'resync' -- "$cur")); return
+			COMPREPLY=($(compgen -W 'resync census' -- "$cur")); return
 		fi
 		if [ "$sub" = resync ]; then
 			opts='--config --request-type --issue --since --acknowledged --json --log-json --help'
+		elif [ "$sub" = census ]; then
+			opts='--config --window-days --json --log-json --help'
 		else
 			opts='--config --once --json --log-json --help'
 		fi ;;
