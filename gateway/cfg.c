@@ -402,7 +402,7 @@ static enum err_status build_scf(struct loader *ld, const xmlNode *n)
 {
 	struct cfg_scf *s = &ld->c->scf;
 	xmlNode *cred = child(n, "credentials"), *sys = child(n, "systemComments");
-	xmlNode *reopen = child(n, "reopen");
+	xmlNode *reopen = child(n, "reopen"), *census = child(n, "census");
 	char *t, *auth;
 
 	s->line = node_line(n);
@@ -439,6 +439,19 @@ static enum err_status build_scf(struct loader *ld, const xmlNode *n)
 		s->reopen =
 		    pol && strcmp(pol, "recreate") == 0 ? CFG_REOPEN_RECREATE : CFG_REOPEN_IGNORE;
 		free(pol);
+	}
+	s->census_window_days = 365;
+	if (census) {
+		char *v;
+
+		/* The schema bounds both; absent attributes keep the defaults. */
+		s->census_line = node_line(census);
+		if ((v = attr(census, "intervalHours")))
+			s->census_interval_hours = (unsigned)strtoul(v, NULL, 10);
+		free(v);
+		if ((v = attr(census, "windowDays")))
+			s->census_window_days = (unsigned)strtoul(v, NULL, 10);
+		free(v);
 	}
 	if (sys) {
 		char *fw = attr(sys, "forward");

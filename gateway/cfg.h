@@ -189,8 +189,13 @@ struct cfg_scf {
 	int64_t *system_accounts; /* (the org account, the gateway's API user) */
 	char *ca_file;            /* optional (NULL): the system CA store */
 	enum cfg_reopen_policy reopen; /* <reopen policy=>; default CFG_REOPEN_IGNORE */
-	unsigned reopen_line;          /* line of <reopen>, 0 if absent */
-	unsigned line;                 /* line of <scf> in the file, 0 if absent */
+	/* <census intervalHours= windowDays=/>: the daemon's census schedule;
+	 * interval 0 (default, or no element): no scheduled census */
+	unsigned census_interval_hours;
+	unsigned census_window_days; /* default 365 */
+	unsigned census_line;        /* line of <census>, 0 if absent */
+	unsigned reopen_line;        /* line of <reopen>, 0 if absent */
+	unsigned line;               /* line of <scf> in the file, 0 if absent */
 };
 
 struct cfg_cartegraph {

@@ -50,6 +50,11 @@ static void describe_scf(const struct cfg_scf *s, struct buf *o)
 	         s->reopen == CFG_REOPEN_RECREATE
 	             ? "recreate (sent again: a new Cartegraph request)"
 	             : "ignore (logged and counted, not sent)");
+	if (s->census_interval_hours)
+		buf_addf(o, "  census: every %u h, issues updated in the last %u days\n",
+		         s->census_interval_hours, s->census_window_days);
+	else
+		buf_adds(o, "  census: not scheduled (scfgate scf census runs one)\n");
 	buf_adds(o, "  system accounts:");
 	if (!s->n_system_accounts)
 		buf_adds(o, " none");
@@ -286,6 +291,8 @@ static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)
 	jdoc_string(d, o, "ca_file", s->ca_file);
 	jdoc_string(d, o, "reopen_policy",
 	            s->reopen == CFG_REOPEN_RECREATE ? "recreate" : "ignore");
+	jdoc_number(d, o, "census_interval_hours", s->census_interval_hours);
+	jdoc_number(d, o, "census_window_days", s->census_window_days);
 	fw = jdoc_array(d, o, "forward_system_comments");
 	if (s->forward_system & CFG_SYSCOMMENT_ASSIGNED)
 		jdoc_string(d, fw, NULL, "assigned");

@@ -26,6 +26,8 @@
 int cmd_scf(int argc, char **argv);
 /* `scfgate scf resync` (cmd_scf_resync.c), reached through cmd_scf. */
 int cmd_scf_resync(int argc, char **argv);
+/* `scfgate scf census` (cmd_scf_census.c), reached through cmd_scf. */
+int cmd_scf_census(int argc, char **argv);
 int cmd_oms(int argc, char **argv);
 int cmd_spool(int argc, char **argv);
 int cmd_find(int argc, char **argv);
@@ -35,6 +37,7 @@ int cmd_config(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
 
 /* Print "scfgate <cmd>: <reason>" to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

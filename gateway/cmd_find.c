@@ -91,6 +91,10 @@ static int64_t record_issue(const struct record *r)
 		return r->u.ack.issue_id;
 	case RECORD_CLOSE:
 		return r->u.close.issue_id;
+	case RECORD_CENSUS: /* about many issues, not one */
+	case RECORD_RESEND:
+	case RECORD_RECONCILE:
+		break;
 	}
 	return 0;
 }
@@ -147,6 +151,10 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 	case RECORD_ISSUE:
 		snprintf(h.detail, sizeof(h.detail), "type %" PRId64 ", %s",
 		         r->u.issue.request_type_id, r->u.issue.status ? r->u.issue.status : "?");
+		break;
+	case RECORD_CENSUS:
+	case RECORD_RESEND:
+	case RECORD_RECONCILE:
 		break;
 	}
 	record_free(r);

@@ -211,6 +211,10 @@ int cmd_oms(int argc, char **argv)
 				s = ERR_OK;
 			}
 		}
+		/* a census whose parts are all here: the next run tries a
+		 * failed reconciliation again */
+		if (s == ERR_OK && !sigs_stopping() && oms_reconcile_pending(o, &e) == ERR_FATAL)
+			s = ERR_FATAL;
 	} else {
 		for (;;) {
 			s = oms_run(o, &counts, &e);

@@ -282,6 +282,11 @@ static int record(struct preview *p, const struct record *r)
 		return ack_text(p, &r->u.ack);
 	case RECORD_CLOSE:
 		return close_text(p, &r->u.close);
+	case RECORD_CENSUS: /* reconciliation, nothing a message shows */
+	case RECORD_RESEND:
+	case RECORD_RECONCILE:
+		err_set(&p->e, ERR_PERM, "a %s record has no preview", record_kind_name(r->kind));
+		return -1;
 	}
 	err_set(&p->e, ERR_PERM, "unknown record kind");
 	return -1;

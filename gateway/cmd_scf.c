@@ -18,6 +18,7 @@ static const char usage_text[] =
     "usage: scfgate scf [--config FILE] [--once] [--json] [--log-json]\n"
     "       scfgate scf resync [--config FILE] (--request-type ID | --issue ID... |\n"
     "                          --since DATE) [--acknowledged] [--json]\n"
+    "       scfgate scf census [--config FILE] [--window-days N] [--json]\n"
     "\n"
     "Run the SeeClickFix half: fetch new issues, comments and photos into the\n"
     "outbound spool, and write acknowledgments and closings from the inbound\n"
@@ -159,6 +160,8 @@ int cmd_scf(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "resync") == 0)
 		return cmd_scf_resync(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "census") == 0)
+		return cmd_scf_census(argc - 1, argv + 1);
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;

@@ -249,6 +249,10 @@ static int64_t record_issue(const struct record *r)
 		return r->u.ack.issue_id;
 	case RECORD_CLOSE:
 		return r->u.close.issue_id;
+	case RECORD_CENSUS: /* about many issues, not one */
+	case RECORD_RESEND:
+	case RECORD_RECONCILE:
+		break;
 	}
 	return 0;
 }
@@ -405,6 +409,65 @@ static void comment_json(struct jdoc *d, cJSON *j, const struct record_comment *
 	add_str(d, j, "source_json", c->source_json);
 }
 
+static void census_json(struct jdoc *d, cJSON *j, const struct record_census *c)
+{
+	cJSON *types, *es;
+
+	add_str(d, j, "census_id", c->census_id);
+	add_int(d, j, "part", c->part);
+	jdoc_bool(d, j, "last", c->last);
+	add_str(d, j, "window_from", c->window_from);
+	add_str(d, j, "window_to", c->window_to);
+	types = jdoc_array(d, j, "request_type_ids");
+	for (size_t k = 0; k < c->n_request_types; k++)
+		jdoc_number(d, types, NULL, (double)c->request_type_ids[k]);
+	es = jdoc_array(d, j, "entries");
+	for (size_t k = 0; k < c->n_entries; k++) {
+		const struct record_census_entry *ce = &c->entries[k];
+		cJSON *o = jdoc_object(d, es, NULL);
+		add_int(d, o, "issue_id", ce->issue_id);
+		add_str(d, o, "status", ce->status);
+		add_int(d, o, "request_type_id", ce->request_type_id);
+		add_str(d, o, "updated_at", ce->updated_at);
+		jdoc_number(d, o, "lat", ce->lat);
+		jdoc_number(d, o, "lng", ce->lng);
+		add_str(d, o, "html_url", ce->html_url);
+		if (ce->generation > 1)
+			add_int(d, o, "generation", ce->generation);
+		jdoc_bool(d, o, "sent", ce->sent);
+		jdoc_bool(d, o, "acknowledged", ce->acknowledged);
+		jdoc_bool(d, o, "closed", ce->closed);
+	}
+}
+
+static void reconcile_json(struct jdoc *d, cJSON *j, const struct record_reconcile *rc)
+{
+	cJSON *fs;
+
+	add_str(d, j, "census_id", rc->census_id);
+	add_int(d, j, "part", rc->part);
+	jdoc_bool(d, j, "last", rc->last);
+	add_int(d, j, "in_sync", rc->in_sync);
+	add_int(d, j, "missing", rc->missing);
+	add_int(d, j, "missed_close", rc->missed_close);
+	add_int(d, j, "orphan", rc->orphan);
+	add_int(d, j, "drift", rc->drift);
+	add_int(d, j, "duplicate", rc->duplicate);
+	fs = jdoc_array(d, j, "findings");
+	for (size_t k = 0; k < rc->n_findings; k++) {
+		const struct record_finding *f = &rc->findings[k];
+		cJSON *o = jdoc_object(d, fs, NULL);
+		add_str(d, o, "class", f->cls);
+		add_int(d, o, "issue_id", f->issue_id);
+		add_str(d, o, "scf_status", f->scf_status);
+		if (f->oid)
+			add_int(d, o, "oid", f->oid);
+		add_str(d, o, "request_id", f->request_id);
+		add_str(d, o, "oms_status", f->oms_status);
+		add_str(d, o, "detail", f->detail);
+	}
+}
+
 static void payload_json(struct jdoc *d, cJSON *parent, const struct record *r)
 {
 	const char *kind = record_kind_name(r->kind);
@@ -469,6 +532,21 @@ static void payload_json(struct jdoc *d, cJSON *parent, const struct record *r)
 		add_str(d, j, "oms_status", r->u.close.oms_status);
 		add_str(d, j, "closed_at", r->u.close.closed_at);
 		add_str(d, j, "source_json", r->u.close.source_json);
+		break;
+	case RECORD_CENSUS:
+		census_json(d, j, &r->u.census);
+		break;
+	case RECORD_RESEND: {
+		cJSON *ids = NULL;
+		add_str(d, j, "census_id", r->u.resend.census_id);
+		add_int(d, j, "part", r->u.resend.part);
+		ids = jdoc_array(d, j, "issue_ids");
+		for (size_t k = 0; k < r->u.resend.n_issues; k++)
+			jdoc_number(d, ids, NULL, (double)r->u.resend.issue_ids[k]);
+		break;
+	}
+	case RECORD_RECONCILE:
+		reconcile_json(d, j, &r->u.reconcile);
 		break;
 	}
 }

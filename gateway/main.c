@@ -28,13 +28,14 @@ static const struct command commands[] = {
     {"keygen", cmd_keygen, "make a half's Ed25519 key pair"},
     {"preview", cmd_preview, "show what would be sent for a saved SCF issue or record"},
     {"transfer", cmd_transfer, "move records to and from the peer's host over SFTP"},
+    {"reconcile", cmd_reconcile, "the last reconciliation; --repair turns findings into records"},
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: scfgate <command> [options]   (scfgate <command> --help)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nscfgate %s: SeeClickFix <-> Cartegraph OMS store-and-forward gateway\n",
 	        SCFGATE_VERSION);
 }

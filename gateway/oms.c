@@ -421,6 +421,8 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 				notify_status("poll failed: %s", e->msg);
 			}
 		}
+		if (!stopped(o) && oms_reconcile_pending(o, e) == ERR_FATAL)
+			return ERR_FATAL;
 		sigs_wait_ms(o->opts.stop, 1000);
 	}
 	oms_forward_release(o);

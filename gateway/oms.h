@@ -67,6 +67,31 @@
  *     `close` record and stops tracking; the request is never looked at
  *     again.
  *
+ * Reconciliation
+ *   - A `census` record is kept, not applied: its part goes to
+ *     state/oms/census/<census id>/part.<n> (one line per entry, written
+ *     atomically) and the record is done.  It holds back nothing (like an
+ *     attachment).  A census already reconciled is ignored.
+ *   - After a forward pass and poll, oms_reconcile_pending() takes every
+ *     census whose parts 1..last are all kept: part by part (at most
+ *     2,000 entries in memory) it asks Cartegraph for the requests
+ *     carrying those SCF ids (external-id field `in (...)`, OMS_POLL_CHUNK
+ *     ids a GET, paged past the limit, only Oid, IDField, status, type,
+ *     external id and the point), classifies each entry (oms_recon.h),
+ *     then asks by Oid for the tracked requests not closed, of a type the
+ *     census covers, that it did not list (orphans).  The result goes to
+ *     state/oms/reconcile/<census id>.json and last.json (replaced
+ *     atomically), then the `reconcile` records (counts in every part, at
+ *     most 2,000 findings a part) are committed as one group, then the
+ *     parts are removed.  Logged: one line a finding and "event=reconciled
+ *     census=... calls=... ideal=...".
+ *   - Any failure (Cartegraph down, a refusal) leaves the parts: the daemon
+ *     tries again a minute later, --once at its next run; other records
+ *     flow meanwhile.
+ *   - An issue record keyed "issue/<id>/resend/<census id>" looks the SCF
+ *     id up in Cartegraph (requests not closed) whatever the tracked state
+ *     says, and creates only when none is found.
+ *
  * No function here prints; effects are logged through log.h, one line
  * each ("effect=create issue=... oid=... record=...").
  */
@@ -128,6 +153,11 @@ struct oms_counts {
  * half (e says why, starting "ALERT:" for authentication).
  */
 enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, struct err *e);
+
+/* Reconcile every census whose parts are all kept (see "Reconciliation"
+ * in docs/operations.md); a failure is logged, returned, and tried again
+ * a minute later in the daemon: nothing else waits on it. */
+enum err_status oms_reconcile_pending(struct oms *o, struct err *e);
 
 /* One poll cycle over all tracked open requests. */
 enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e);

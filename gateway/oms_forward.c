@@ -591,6 +591,18 @@ static void start_issue(struct fw_entry *en)
 		oms_track_set_id(t, NULL);
 		t->gen = gen;
 	}
+	if (record_key_resend_census(en->rec->key) && o->cfg->cg.external_id_field) {
+		/* A resend after reconciliation found no request: Cartegraph is
+		 * asked, not the tracked state (whose request may be deleted);
+		 * the lookup creates only when no request not closed is found. */
+		if (t && (t->flags & OMS_T_CLOSED)) {
+			t->oid = 0;
+			t->flags &= OMS_T_BLOCKED;
+			oms_track_set_id(t, NULL);
+		}
+		submit_lookup(en);
+		return;
+	}
 	if (t && (t->flags & OMS_T_CREATED)) {
 		en->oid = t->oid;
 		if ((t->flags & OMS_T_ACKPEND) && !(t->flags & OMS_T_CLOSED)) {
@@ -889,9 +901,9 @@ static void on_lookup(struct fw_entry *en, struct http_response *r)
 	 * under the same SCF id: only one that is not closed can be the
 	 * one this generation created (before a crash).  A comment or photo
 	 * goes to the open one too. */
-	pick = en->rec->kind != RECORD_ISSUE ? first_open_row(o, rows, 0)
-	       : gen > 1                     ? first_open_row(o, rows, 1)
-	                                     : (n > 0 ? 0 : -1);
+	pick = en->rec->kind != RECORD_ISSUE                       ? first_open_row(o, rows, 0)
+	       : gen > 1 || record_key_resend_census(en->rec->key) ? first_open_row(o, rows, 1)
+	                                                           : (n > 0 ? 0 : -1);
 	if (pick < 0) {
 		cJSON_Delete(root);
 		if (en->rec->kind == RECORD_ISSUE)
@@ -1005,6 +1017,19 @@ static void dispatch(struct fw_entry *en)
 	case RECORD_ATTACHMENT:
 		start_child(en);
 		break;
+	case RECORD_CENSUS: {
+		/* kept on disk; the reconciliation runs after the pass */
+		const char *effect = "none";
+		struct err e;
+		err_clear(&e);
+		if (oms_census_store(en->fw->o, en->rec, &effect, &e) == ERR_OK)
+			done(en, effect);
+		else if (e.status == ERR_PERM)
+			perm(en, e.msg, 0, NULL);
+		else
+			temp(en, e.msg);
+		break;
+	}
 	default:
 		perm(en, "not an outbound record kind", 0, NULL);
 		break;
@@ -1019,7 +1044,7 @@ static void dispatch(struct fw_entry *en)
  * request when its photo cannot be attached). */
 static int orders_issue(const struct fw_entry *en)
 {
-	return !(en->rec && en->rec->kind == RECORD_ATTACHMENT);
+	return !(en->rec && (en->rec->kind == RECORD_ATTACHMENT || en->rec->kind == RECORD_CENSUS));
 }
 
 static void record_blocked(struct fw *fw, struct fw_entry *en, int blocked)

@@ -117,7 +117,8 @@ struct oms {
 	uint64_t failed_kind[8];  /* ... to failed/ */
 	uint64_t held_kind[8];    /* ... to hold/ */
 	uint64_t acks_total, closes_total, notes_total; /* since open */
-	uint64_t pass_ms[2]; /* duration of the last forward pass, poll */
+	uint64_t pass_ms[2];   /* duration of the last forward pass, poll */
+	time_t recon_retry_at; /* a reconciliation that failed is tried again then */
 };
 
 /* ---- health and metrics (oms_health.c) ---------------------------------- */
@@ -163,6 +164,19 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
                                   struct err *e);
 /* Ack/close records left pending by a crash: committed or not? */
 enum err_status oms_recover_pending(struct oms *o, struct err *e);
+/* ---- reconciliation (oms_reconcile.c) ------------------------------------ */
+
+/* Keep one census part under state/oms/census/<id>/ (effect "census-part",
+ * or "none" for a census already reconciled).  ERR_PERM without the
+ * external-id field. */
+enum err_status oms_census_store(struct oms *o, const struct record *r, const char **effect,
+                                 struct err *e);
+/* 1 when state/oms/reconcile/<census_id>.json exists. */
+int oms_census_done(const char *root, const char *census_id);
+/* Replace dir/name atomically (temporary file, fdatasync, rename), 0640. */
+enum err_status oms_write_replace(const char *dir, const char *name, const char *data, size_t len,
+                                  struct err *e);
+
 /* RFC 3339 UTC now into out[32]. */
 void oms_now(char out[32]);
 

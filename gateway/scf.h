@@ -295,6 +295,47 @@ struct scf_resync_result {
 enum err_status scf_resync(struct scf_half *h, const struct scf_resync_sel *sel,
                            struct scf_resync_result *res, struct err *e);
 
+/* ---- census (`scfgate scf census`, <scf><census>) ------------------------- */
+
+/*
+ * A census lists, for the mapped request types, every issue SeeClickFix
+ * has with updated_at in the window [now - window days, now], whatever
+ * its status (open,acknowledged,closed,archived), with list pages of
+ * SCF_CENSUS_PER_PAGE issues without details (never one call per issue),
+ * sorted by created_at ascending so that updates during the census move
+ * nothing.  Every call spends the half's rate budget.  Each issue becomes
+ * an entry with what the state believes (sent, acknowledged, closed,
+ * generation); entries are committed as `census` records of at most
+ * RECORD_PART_MAX entries as the pages are read (memory holds one part
+ * and the set of ids read), the last with last=true.  The census id is
+ * "<producer>-<UTC start, YYYYMMDDTHHMMSSZ>".  An issue object without a
+ * usable id, status word, updated_at or location is logged
+ * (event=census-skip) and counted, not listed.  A census cut short
+ * (error, stop) is abandoned: its parts stay committed without a last
+ * one, and the OMS half does not reconcile it.  The state remembers the
+ * start of the last complete census ("census/last" -> epoch seconds).
+ */
+#define SCF_CENSUS_PER_PAGE 100
+
+struct scf_census_result {
+	char census_id[72];
+	char window_from[32]; /* RFC 3339 UTC */
+	char window_to[32];
+	unsigned window_days;
+	uint64_t read;        /* issue objects read (duplicates included) */
+	uint64_t issues;      /* entries committed */
+	uint64_t skipped;     /* issue objects left out (logged) */
+	uint64_t parts;       /* census records committed */
+	uint64_t pages;       /* list pages read */
+	uint64_t calls;       /* SCF calls made (retries included) */
+	uint64_t ideal_calls; /* issues read / SCF_CENSUS_PER_PAGE, rounded up (>= 1) */
+	uint64_t ms;          /* duration */
+};
+
+/* Run a whole census now (`scfgate scf census`).  Needs the open half. */
+enum err_status scf_census(struct scf_half *h, unsigned window_days, struct scf_census_result *res,
+                           struct err *e);
+
 /* ---- replay (`scfgate spool replay` for the inbound queue) --------------- */
 
 struct scf_replay_sel {

@@ -194,6 +194,12 @@ static enum err_status note_record(struct scf_state *st, const struct record *r)
 			text_hash(cm->text, h);
 			s = scf_state_put(st, key, h);
 		}
+		/* A resend is done once per census: a repeat finds it here. */
+		if (s == ERR_OK && record_key_resend_census(r->key)) {
+			snprintf(key, sizeof(key), "resent/%s/%" PRId64,
+			         record_key_resend_census(r->key), r->u.issue.issue_id);
+			s = scf_state_put(st, key, "-");
+		}
 		return s;
 	case RECORD_COMMENT:
 		text_hash(r->u.comment.text, h);
@@ -1020,6 +1026,132 @@ enum err_status scf_resync(struct scf_half *h, const struct scf_resync_sel *sel,
 	               h->stats.skipped_not_open - before.skipped_not_open + h->stats.skipped_bad -
 	               before.skipped_bad;
 	res->already = p.already;
+	return s;
+}
+
+/* ---- resend (an inbound resend record) ------------------------------------------ */
+
+/* Done for this census: the issue record was committed, or the issue
+ * was found not to need one. */
+static enum err_status resend_mark(struct scf_half *h, const char *done_key, struct err *e)
+{
+	if (scf_state_put(h->st, done_key, "-") != ERR_OK)
+		return err_set(e, ERR_TEMP, "out of memory");
+	return save_state(h, e);
+}
+
+enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *census_id,
+                                 enum scf_resend_outcome *out, struct err *e)
+{
+	struct pass p = {h, {0}, 0, 0, 0};
+	struct http_response resp;
+	char path[96], key[160], done_key[160];
+	const char *status, *why = NULL;
+	const cJSON *rt;
+	cJSON *doc = NULL;
+	struct record *r = NULL;
+	struct err me;
+	int64_t gen;
+	enum err_status s;
+
+	*out = SCF_RESEND_SENT;
+	if ((s = record_resend_issue_key(key, sizeof(key), id, census_id, e)))
+		return s;
+	snprintf(done_key, sizeof(done_key), "resent/%s/%" PRId64, census_id, id);
+	if (scf_state_get(h->st, done_key)) {
+		*out = SCF_RESEND_ALREADY;
+		return ERR_OK;
+	}
+	snprintf(path, sizeof(path), "/issues/%" PRId64 "?details=true", id);
+	http_response_init(&resp);
+	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
+	if (s == ERR_PERM && resp.status == 404) {
+		*out = SCF_RESEND_SKIPPED;
+		log_warn("event=resend-skip census=%s issue=%" PRId64
+		         " why=\"SeeClickFix has no such "
+		         "issue (404)\"",
+		         census_id, id);
+		s = resend_mark(h, done_key, e);
+		goto out;
+	}
+	if (s != ERR_OK) {
+		err_prefix(e, "issue %" PRId64 ": ", id);
+		goto out;
+	}
+	doc = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+	if (!cJSON_IsObject(doc) || scf_json_id(doc, "id") != id) {
+		s = err_set(e, ERR_TEMP, "issue %" PRId64 ": response is not that issue", id);
+		goto out;
+	}
+	/* As the issue stands now: one closed or re-typed since the census
+	 * needs no request. */
+	status = json_str(doc, "status");
+	rt = cJSON_GetObjectItemCaseSensitive(doc, "request_type");
+	if (!status || (strcmp(status, "Open") != 0 && strcmp(status, "Acknowledged") != 0))
+		why = "no longer Open or Acknowledged";
+	else if (!cfg_request_type(h->c, rt ? scf_json_id(rt, "id") : 0))
+		why = "its request type is not mapped";
+	else if ((s = map_scf_issue_cjson(doc, h->c, &r, &me)) == ERR_PERM)
+		why = me.msg;
+	else if (s != ERR_OK) {
+		s = err_set(e, s, "%s", me.msg);
+		goto out;
+	}
+	if (why) {
+		*out = SCF_RESEND_SKIPPED;
+		log_warn("event=resend-skip census=%s issue=%" PRId64 " status=%s why=%s",
+		         census_id, id, log_q(status ? status : ""), log_q(why));
+		s = resend_mark(h, done_key, e);
+		goto out;
+	}
+	/* Its own key, so the OMS half makes sure a request exists (looks it
+	 * up, creates only when none is found) instead of skipping an issue
+	 * it already saw; the generation it had, if re-created. */
+	free(r->key);
+	r->key = strdup(key);
+	gen = scf_generation(h->st, id);
+	r->u.issue.generation = gen > 1 ? gen : 0;
+	if (!r->key) {
+		s = err_set(e, ERR_TEMP, "out of memory");
+		goto out;
+	}
+	drop_own_comments(h, &r->u.issue);
+	s = batch_push(&p.b, r, e);
+	r = NULL; /* the batch's now (or freed) */
+	if (s != ERR_OK)
+		goto out_r;
+	/* The photos again: a request made anew has none, and the OMS half
+	 * checks a request's attachments before it adds one. */
+	{
+		const struct record_issue *is = &p.b.r[0]->u.issue;
+
+		for (size_t i = 0; s == ERR_OK && i <= is->n_comments; i++) {
+			const struct record_comment *cm = i ? &is->comments[i - 1] : NULL;
+			const char *url = cm ? cm->media_url : is->media_url;
+			struct record *a;
+
+			if (!url || (cm && !map_comment_forward(h->c, cm)))
+				continue;
+			s = map_attachment_record(id, cm ? cm->comment_id : NULL, url, &a, &me);
+			if (s == ERR_OK)
+				s = batch_push(&p.b, a, e);
+			else if (s == ERR_PERM)
+				s = ERR_OK; /* logged when the issue was first sent */
+			else
+				s = err_set(e, s, "%s", me.msg);
+		}
+	}
+	if (s == ERR_OK)
+		s = commit_page(&p, e);
+	if (s == ERR_OK && h->unsaved_pages)
+		s = save_state(h, e);
+out_r:
+	batch_clear(&p.b);
+	free(p.b.r);
+out:
+	record_free(r);
+	cJSON_Delete(doc);
+	http_response_release(&resp);
 	return s;
 }
 

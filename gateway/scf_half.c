@@ -203,6 +203,7 @@ void scf_free(struct scf_half *h)
 {
 	if (!h)
 		return;
+	scf_census_abandon(h);
 	scf_state_free(h->st);
 	spool_consumer_free(h->cons);
 	spool_producer_free(h->prod);
@@ -508,6 +509,21 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 				h->pass_ms[1] = scf_mono_ms() - t0;
 			if (changed || (int64_t)time(NULL) - h->health_saved_at >= 60)
 				save_health(h);
+			/* The scheduled census, a page at a time between the rest. */
+			if (h->c->scf.census_interval_hours && !scf_stopping(h) &&
+			    scf_mono_ms() < next_fetch) {
+				struct err ce;
+				enum err_status cs;
+
+				err_clear(&ce);
+				cs = scf_census_tick(h, &ce);
+				if (cs == ERR_FATAL) {
+					record_alert(h, HEALTH_FETCH, ce.msg);
+					return err_set(e, ERR_FATAL, "%s", ce.msg);
+				} else if (cs != ERR_OK) {
+					log_error("event=census-failed why=%s", log_q(ce.msg));
+				}
+			}
 		}
 		if (scf_stopping(h)) {
 			save_health(h); /* the final counts */

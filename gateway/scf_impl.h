@@ -60,16 +60,17 @@ struct scf_half {
 	char state_dir[SPOOL_PATH_MAX];
 	/* health and metrics (scf_half.c): what the last pass met */
 	struct health health;
-	int64_t started_at;         /* wall clock at open */
-	int commit_tried;           /* the fetch pass committed a page (or tried) */
-	enum err_status commit_s;   /* ... with this outcome */
-	char commit_why[512];       /* ... and this error */
-	int wb_skipped;             /* the last write-back call waited out its back-off */
-	unsigned wb_temp_n;         /* records deferred by write-back since the last note */
-	char wb_temp_why[512];      /* the last deferral's reason */
-	uint64_t wb_failed_kind[2]; /* write-back records to failed/: ack, close */
-	uint64_t pass_ms[2];        /* duration of the last fetch pass, write-back drain */
-	int64_t health_saved_at;    /* wall clock of the last health save */
+	int64_t started_at;            /* wall clock at open */
+	int commit_tried;              /* the fetch pass committed a page (or tried) */
+	enum err_status commit_s;      /* ... with this outcome */
+	char commit_why[512];          /* ... and this error */
+	int wb_skipped;                /* the last write-back call waited out its back-off */
+	unsigned wb_temp_n;            /* records deferred by write-back since the last note */
+	char wb_temp_why[512];         /* the last deferral's reason */
+	uint64_t wb_failed_kind[2];    /* write-back records to failed/: ack, close */
+	uint64_t pass_ms[2];           /* duration of the last fetch pass, write-back drain */
+	int64_t health_saved_at;       /* wall clock of the last health save */
+	struct scf_census_run *census; /* the census in progress (scf_census.c), or NULL */
 };
 
 static inline int scf_stopping(const struct scf_half *h)
@@ -151,6 +152,52 @@ enum err_status scf_known_set(struct scf_state *st, int64_t id, char letter, con
 /* 1 if the last complete pass of this process started less than two poll
  * intervals ago (what it saw may stand in for a GET). */
 int scf_known_fresh(const struct scf_half *h);
+
+/* ---- the census in steps (scf_census.c) ----------------------------------- */
+
+/* Start a census (h->census); ERR_PERM when one runs or no type is mapped. */
+enum err_status scf_census_begin(struct scf_half *h, unsigned window_days, struct err *e);
+/* Read the next list page, committing full parts; on the last page the
+ * last part too, then *done = 1, out (may be NULL) filled and the census
+ * ended.  An error leaves the census in place to be retried or
+ * abandoned. */
+enum err_status scf_census_step(struct scf_half *h, int *done, struct scf_census_result *out,
+                                struct err *e);
+/* End the census in progress without its last part (logged). */
+void scf_census_abandon(struct scf_half *h);
+int scf_census_running(const struct scf_half *h);
+/* 1 when <census intervalHours> has passed since the last complete one. */
+int scf_census_due(const struct scf_half *h, int64_t now);
+/* The daemon's share: start a due census, else read one page of the one
+ * in progress if the rate window is less than half spent. */
+enum err_status scf_census_tick(struct scf_half *h, struct err *e);
+
+/* ---- resend and reconcile records (scf_fetch.c, scf_reconcile.c) -------- */
+
+enum scf_resend_outcome {
+	SCF_RESEND_SENT = 0, /* its issue record (and photos) committed now */
+	SCF_RESEND_ALREADY,  /* done for this census before */
+	SCF_RESEND_SKIPPED,  /* gone (404), no longer open, or not mapped: logged */
+};
+
+/* Re-commit issue id's record for census_id once, key
+ * "issue/<id>/resend/<census_id>" (its generation kept), with its photo
+ * and forwarded comment photos, from one GET /issues/{id}, as the issue
+ * stands now; "resent/<census_id>/<id>" in the state (saved) makes a
+ * repeat do nothing, and crash recovery restores it from the record. */
+enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *census_id,
+                                 enum scf_resend_outcome *out, struct err *e);
+/* An inbound resend record: every issue it names (scf_resend_issue);
+ * ERR_TEMP to defer (what is done stays done), ERR_PERM when some issue
+ * failed for good (the others are done; a retry does only the rest). */
+enum err_status scf_resend_apply(struct scf_half *h, const struct record *r, const char *name,
+                                 struct err *e);
+/* An inbound reconcile record: its part is kept under
+ * state/scf/reconcile/parts/; when every part of the census is there the
+ * result file is written (state/scf/reconcile/<census_id>.json and
+ * last.json, the format of the OMS half's) and the parts removed. */
+enum err_status scf_reconcile_apply(struct scf_half *h, const struct record *r, const char *name,
+                                    struct err *e);
 
 /* Rebuild the seen-state from local copies of records the state does
  * not cover (crash between commit and save). */

@@ -239,15 +239,20 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 
 	buf_init(&body, 64 * 1024);
 	err_clear(&ae);
-	s = scf_wb_apply(h->http, h->c, h->st, scf_known_fresh(h), it->rec, it->name, &oc, &hs,
-	                 &body, &ae);
+	if (it->rec->kind == RECORD_RESEND)
+		s = scf_resend_apply(h, it->rec, it->name, &ae);
+	else if (it->rec->kind == RECORD_RECONCILE)
+		s = scf_reconcile_apply(h, it->rec, it->name, &ae);
+	else
+		s = scf_wb_apply(h->http, h->c, h->st, scf_known_fresh(h), it->rec, it->name, &oc,
+		                 &hs, &body, &ae);
 	switch (s) {
 	case ERR_OK:
 		if (oc == SCF_WB_ALREADY)
 			h->stats.already_done++;
 		else if (it->rec->kind == RECORD_ACK)
 			h->stats.acks_applied++;
-		else
+		else if (it->rec->kind == RECORD_CLOSE)
 			h->stats.closes_applied++;
 		/* What was posted is saved before the record is done: the next
 		 * process must know the comment as ours. */
@@ -280,7 +285,8 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 		struct spool_why why = {ae.msg, (int)hs, body.len ? buf_str(&body) : NULL, NULL};
 
 		h->stats.wb_failed++;
-		h->wb_failed_kind[it->rec->kind == RECORD_ACK ? 0 : 1]++;
+		if (it->rec->kind == RECORD_ACK || it->rec->kind == RECORD_CLOSE)
+			h->wb_failed_kind[it->rec->kind == RECORD_ACK ? 0 : 1]++;
 		log_error("event=failed issue=%" PRId64 " record=%s http=%ld why=%s", id, it->name,
 		          hs, log_q(ae.msg));
 		s2 = spool_fail(h->cons, it, &why, &se);

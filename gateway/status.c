@@ -207,6 +207,10 @@ static int64_t rec_issue(const struct record *rec)
 		return rec->u.ack.issue_id;
 	case RECORD_CLOSE:
 		return rec->u.close.issue_id;
+	case RECORD_CENSUS: /* about many issues, not one */
+	case RECORD_RESEND:
+	case RECORD_RECONCILE:
+		break;
 	}
 	return 0;
 }

@@ -31,19 +31,59 @@
 /* ---- field tables ------------------------------------------------------ */
 
 /* F_OPTINT: an int64_t written only when it is not 0 (the schema makes
- * the element optional), read as F_INT. */
-enum field_type { F_INT, F_OPTINT, F_DOUBLE, F_BOOL, F_TEXT, F_QUESTIONS, F_COMMENTS };
+ * the element optional), read as F_INT.  F_INTS: an int64_t array (off)
+ * with its size_t count (count_off), one element per value, repeated
+ * under the field's name.  F_LIST: an array of structs of item_size bytes
+ * (off) with its count (count_off), written as <name><item>..</item>..
+ * </name> with each item's fields from sub; the wrapper is left out when
+ * the list is empty. */
+enum field_type {
+	F_INT,
+	F_OPTINT,
+	F_DOUBLE,
+	F_BOOL,
+	F_TEXT,
+	F_QUESTIONS,
+	F_COMMENTS,
+	F_INTS,
+	F_LIST
+};
 
 struct field {
 	const char *name;
 	enum field_type type;
 	int required; /* text only: NULL is refused by the encoder */
 	size_t off;
+	size_t count_off;        /* F_INTS, F_LIST */
+	const char *item;        /* F_LIST: each item's element name */
+	const struct field *sub; /* F_LIST: each item's fields */
+	size_t n_sub;
+	size_t item_size;
 };
 
-#define FLD(st, name, type, req)                                                                   \
+#define FLD(st, m, t, req)                                                                         \
 	{                                                                                          \
-#name, type, req, offsetof(struct st, name)                                        \
+		.name = #m, .type = t, .required = req, .off = offsetof(struct st, m)              \
+	}
+
+/* An element name that differs from the member's (a C keyword, or one
+ * element of an array). */
+#define NFLD(st, elem, m, t, req)                                                                  \
+	{                                                                                          \
+		.name = elem, .type = t, .required = req, .off = offsetof(struct st, m)            \
+	}
+
+#define INTS(st, elem, m, count)                                                                   \
+	{                                                                                          \
+		.name = elem, .type = F_INTS, .off = offsetof(struct st, m),                       \
+		.count_off = offsetof(struct st, count)                                            \
+	}
+
+#define LIST(st, elem, m, count, itemname, itemst, tbl)                                            \
+	{                                                                                          \
+		.name = elem, .type = F_LIST, .off = offsetof(struct st, m),                       \
+		.count_off = offsetof(struct st, count), .item = itemname, .sub = tbl,             \
+		.n_sub = sizeof(tbl) / sizeof(tbl[0]), .item_size = sizeof(struct itemst)          \
 	}
 
 static const struct field comment_fields[] = {
@@ -94,6 +134,58 @@ static const struct field close_fields[] = {
     FLD(record_close, source_json, F_TEXT, 0),
 };
 
+static const struct field census_entry_fields[] = {
+    FLD(record_census_entry, issue_id, F_INT, 1),
+    FLD(record_census_entry, status, F_TEXT, 1),
+    FLD(record_census_entry, request_type_id, F_INT, 1),
+    FLD(record_census_entry, updated_at, F_TEXT, 1),
+    FLD(record_census_entry, lat, F_DOUBLE, 1),
+    FLD(record_census_entry, lng, F_DOUBLE, 1),
+    FLD(record_census_entry, html_url, F_TEXT, 0),
+    FLD(record_census_entry, generation, F_OPTINT, 0),
+    FLD(record_census_entry, sent, F_BOOL, 1),
+    FLD(record_census_entry, acknowledged, F_BOOL, 1),
+    FLD(record_census_entry, closed, F_BOOL, 1),
+};
+
+static const struct field census_fields[] = {
+    FLD(record_census, census_id, F_TEXT, 1),
+    FLD(record_census, part, F_INT, 1),
+    FLD(record_census, last, F_BOOL, 1),
+    FLD(record_census, window_from, F_TEXT, 1),
+    FLD(record_census, window_to, F_TEXT, 1),
+    INTS(record_census, "request_type_id", request_type_ids, n_request_types),
+    LIST(record_census, "entries", entries, n_entries, "entry", record_census_entry,
+         census_entry_fields),
+};
+
+static const struct field resend_fields[] = {
+    FLD(record_resend, census_id, F_TEXT, 1),
+    FLD(record_resend, part, F_INT, 1),
+    INTS(record_resend, "issue_id", issue_ids, n_issues),
+};
+
+static const struct field finding_fields[] = {
+    NFLD(record_finding, "class", cls, F_TEXT, 1), FLD(record_finding, issue_id, F_INT, 1),
+    FLD(record_finding, scf_status, F_TEXT, 0),    FLD(record_finding, oid, F_OPTINT, 0),
+    FLD(record_finding, request_id, F_TEXT, 0),    FLD(record_finding, oms_status, F_TEXT, 0),
+    FLD(record_finding, detail, F_TEXT, 1),
+};
+
+static const struct field reconcile_fields[] = {
+    FLD(record_reconcile, census_id, F_TEXT, 1),
+    FLD(record_reconcile, part, F_INT, 1),
+    FLD(record_reconcile, last, F_BOOL, 1),
+    FLD(record_reconcile, in_sync, F_INT, 1),
+    FLD(record_reconcile, missing, F_INT, 1),
+    FLD(record_reconcile, missed_close, F_INT, 1),
+    FLD(record_reconcile, orphan, F_INT, 1),
+    FLD(record_reconcile, drift, F_INT, 1),
+    FLD(record_reconcile, duplicate, F_INT, 1),
+    LIST(record_reconcile, "findings", findings, n_findings, "finding", record_finding,
+         finding_fields),
+};
+
 struct kind_desc {
 	enum record_kind kind;
 	const char *name;
@@ -113,6 +205,9 @@ static const struct kind_desc kinds[] = {
     KIND(RECORD_ATTACHMENT, "attachment", 1, attachment_fields),
     KIND(RECORD_ACK, "ack", 0, ack_fields),
     KIND(RECORD_CLOSE, "close", 0, close_fields),
+    KIND(RECORD_CENSUS, "census", 1, census_fields),
+    KIND(RECORD_RESEND, "resend", 0, resend_fields),
+    KIND(RECORD_RECONCILE, "reconcile", 0, reconcile_fields),
 };
 
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -126,21 +221,18 @@ static const struct kind_desc *kind_desc(enum record_kind kind)
 }
 
 #define AT(base, f, type) ((type *)((char *)(base) + (f)->off))
+#define COUNT(base, f)    ((size_t *)((char *)(base) + (f)->count_off))
+#define ITEM(arr, f, i)   ((void *)((char *)(arr) + (i) * (f)->item_size))
 
 /* ---- small public helpers ---------------------------------------------- */
 
 const char *record_kind_queue(enum record_kind kind)
 {
-	switch (kind) {
-	case RECORD_ISSUE:
-	case RECORD_COMMENT:
-	case RECORD_ATTACHMENT:
-		return "outbound";
-	case RECORD_ACK:
-	case RECORD_CLOSE:
-		return "inbound";
-	}
-	return NULL;
+	const struct kind_desc *d = kind_desc(kind);
+
+	if (!d)
+		return NULL;
+	return d->outbound ? "outbound" : "inbound";
 }
 
 const char *record_kind_name(enum record_kind kind)
@@ -182,6 +274,75 @@ int record_producer_valid(const char *s)
 		if (n >= RECORD_PRODUCER_MAX || !producer_char(s[n], n == 0))
 			return 0;
 	return 1;
+}
+
+int record_census_id_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || !*s)
+		return 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= RECORD_CENSUS_ID_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+enum err_status record_part_key(char *out, size_t size, enum record_kind kind,
+                                const char *census_id, int64_t part, struct err *e)
+{
+	int n;
+
+	if (kind != RECORD_CENSUS && kind != RECORD_RESEND && kind != RECORD_RECONCILE)
+		return err_set(e, ERR_PERM, "record: a %s record has no part key",
+		               record_kind_name(kind) ? record_kind_name(kind) : "unknown");
+	if (!record_census_id_valid(census_id))
+		return err_set(e, ERR_PERM, "record: \"%.70s\" is not a valid census id",
+		               census_id ? census_id : "");
+	if (part < 1)
+		return err_set(e, ERR_PERM, "record: part %lld is not 1 or more", (long long)part);
+	n = snprintf(out, size, "%s/%s/%lld", record_kind_name(kind), census_id, (long long)part);
+	if (n < 0 || (size_t)n >= size)
+		return err_set(e, ERR_PERM, "record: the key does not fit %zu bytes", size);
+	return ERR_OK;
+}
+
+enum err_status record_resend_issue_key(char *out, size_t size, int64_t issue_id,
+                                        const char *census_id, struct err *e)
+{
+	int n;
+
+	if (!record_census_id_valid(census_id))
+		return err_set(e, ERR_PERM, "record: \"%.70s\" is not a valid census id",
+		               census_id ? census_id : "");
+	n = snprintf(out, size, "issue/%lld/resend/%s", (long long)issue_id, census_id);
+	if (n < 0 || (size_t)n >= size)
+		return err_set(e, ERR_PERM, "record: the key does not fit %zu bytes", size);
+	return ERR_OK;
+}
+
+const char *record_key_resend_census(const char *key)
+{
+	const char *p;
+
+	if (!key || strncmp(key, "issue/", 6) != 0)
+		return NULL;
+	p = key + 6;
+	if (*p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return NULL;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (strncmp(p, "/resend/", 8) != 0 || !record_census_id_valid(p + 8))
+		return NULL;
+	return p + 8;
 }
 
 void record_file_name(char out[RECORD_NAME_MAX], uint64_t seq, const char *producer)
@@ -263,6 +424,18 @@ static void fields_free(void *base, const struct field *fields, size_t n)
 			comments_free(is->comments, is->n_comments);
 			is->comments = NULL;
 			is->n_comments = 0;
+		} else if (f->type == F_INTS) {
+			free(*AT(base, f, int64_t *));
+			*AT(base, f, int64_t *) = NULL;
+			*COUNT(base, f) = 0;
+		} else if (f->type == F_LIST) {
+			void *arr = *AT(base, f, void *);
+
+			for (size_t k = 0; arr && k < *COUNT(base, f); k++)
+				fields_free(ITEM(arr, f, k), f->sub, f->n_sub);
+			free(arr);
+			*AT(base, f, void *) = NULL;
+			*COUNT(base, f) = 0;
 		}
 	}
 }
@@ -328,6 +501,33 @@ static int fields_dup(void *base, const struct field *fields, size_t n)
 				if (fields_dup(&is->comments[k], comment_fields,
 				               sizeof(comment_fields) /
 				                   sizeof(comment_fields[0])) != 0)
+					rc = -1;
+		} else if (f->type == F_INTS && *AT(base, f, int64_t *)) {
+			int64_t **p = AT(base, f, int64_t *);
+			const int64_t *from = *p;
+			size_t nv = *COUNT(base, f);
+
+			*p = malloc((nv ? nv : 1) * sizeof(**p));
+			if (!*p) {
+				*COUNT(base, f) = 0;
+				rc = -1;
+				continue;
+			}
+			memcpy(*p, from, nv * sizeof(**p));
+		} else if (f->type == F_LIST && *AT(base, f, void *)) {
+			void **p = AT(base, f, void *);
+			const void *from = *p;
+			size_t ni = *COUNT(base, f);
+
+			*p = malloc((ni ? ni : 1) * f->item_size);
+			if (!*p) {
+				*COUNT(base, f) = 0;
+				rc = -1;
+				continue;
+			}
+			memcpy(*p, from, ni * f->item_size);
+			for (size_t k = 0; k < ni; k++)
+				if (fields_dup(ITEM(*p, f, k), f->sub, f->n_sub) != 0)
 					rc = -1;
 		}
 	}
@@ -838,6 +1038,51 @@ static void fill_comments(struct filler *fl, struct record_issue *is, xmlNodePtr
 		            sizeof(comment_fields) / sizeof(comment_fields[0]), c);
 }
 
+/* One more value of a repeated element; the array is sized at its first
+ * occurrence for every sibling of that name (the schema keeps them
+ * together). */
+static void fill_int(struct filler *fl, void *base, const struct field *f, xmlNodePtr c)
+{
+	int64_t **arr = AT(base, f, int64_t *);
+	size_t *n = COUNT(base, f);
+
+	if (fl->oom)
+		return;
+	if (!*arr) {
+		size_t cap = 0;
+
+		for (xmlNodePtr s = c; s; s = next_element(s->next))
+			cap += named(s, f->name);
+		*arr = calloc(cap ? cap : 1, sizeof(**arr));
+		if (!*arr) {
+			fl->oom = 1;
+			return;
+		}
+		*n = 0;
+	}
+	(*arr)[(*n)++] = text_int(fl, c);
+}
+
+static void fill_list(struct filler *fl, void *base, const struct field *f, xmlNodePtr list)
+{
+	void **arr = AT(base, f, void *);
+	size_t n = 0;
+
+	if (fl->oom || *arr)
+		return;
+	for (xmlNodePtr c = first_element(list); c; c = next_element(c->next))
+		n++;
+	*arr = calloc(n ? n : 1, f->item_size);
+	if (!*arr) {
+		fl->oom = 1;
+		return;
+	}
+	*COUNT(base, f) = n;
+	n = 0;
+	for (xmlNodePtr c = first_element(list); c; c = next_element(c->next), n++)
+		fill_fields(fl, ITEM(*arr, f, n), f->sub, f->n_sub, c);
+}
+
 static const struct field *field_named(const struct field *fields, size_t n, const xmlChar *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -876,6 +1121,12 @@ static void fill_fields(struct filler *fl, void *base, const struct field *field
 			break;
 		case F_COMMENTS:
 			fill_comments(fl, base, c);
+			break;
+		case F_INTS:
+			fill_int(fl, base, f, c);
+			break;
+		case F_LIST:
+			fill_list(fl, base, f, c);
 			break;
 		}
 	}
@@ -941,6 +1192,16 @@ static enum err_status fill_record(xmlDocPtr doc, struct record **out, struct er
 		err_set(e, ERR_PERM, "issue %lld: lat/lng is not a finite number",
 		        (long long)r->u.issue.issue_id);
 		goto out;
+	}
+	for (size_t i = 0; d->kind == RECORD_CENSUS && i < r->u.census.n_entries; i++) {
+		const struct record_census_entry *ce = &r->u.census.entries[i];
+
+		if (!isfinite(ce->lat) || !isfinite(ce->lng)) {
+			err_set(e, ERR_PERM,
+			        "census entry %zu (issue %lld): lat/lng is not a finite number",
+			        i + 1, (long long)ce->issue_id);
+			goto out;
+		}
 	}
 	*out = r;
 	r = NULL;
@@ -1178,6 +1439,52 @@ static void build_comments(struct builder *b, xmlNodePtr parent, int depth,
 	add_close(b, list, depth);
 }
 
+/* Lists are bounded so that a part stays small whatever its items hold;
+ * said here in words rather than by the schema's "maxOccurs" message. */
+static int list_fits(struct builder *b, const struct field *f, size_t n)
+{
+	if (n <= RECORD_PART_MAX)
+		return 1;
+	b->st = err_set(b->e, ERR_PERM, "%s: %zu %s, over the %d a record may hold", b->where, n,
+	                f->name, RECORD_PART_MAX);
+	return 0;
+}
+
+static void build_ints(struct builder *b, xmlNodePtr parent, int depth, const void *base,
+                       const struct field *f)
+{
+	const int64_t *arr = *(int64_t *const *)((const char *)base + f->off);
+	size_t n = *(const size_t *)((const char *)base + f->count_off);
+	char num[32];
+
+	if (!list_fits(b, f, n))
+		return;
+	for (size_t i = 0; arr && i < n; i++) {
+		snprintf(num, sizeof(num), "%lld", (long long)arr[i]);
+		add_text(b, parent, depth, f->name, num);
+	}
+}
+
+static void build_list(struct builder *b, xmlNodePtr parent, int depth, const void *base,
+                       const struct field *f)
+{
+	const char *arr = *(char *const *)((const char *)base + f->off);
+	size_t n = *(const size_t *)((const char *)base + f->count_off);
+	xmlNodePtr list, item;
+
+	if (!arr || !n || !list_fits(b, f, n))
+		return;
+	list = add_open(b, parent, depth, f->name);
+	for (size_t i = 0; list && i < n && !b->oom && b->st == ERR_OK; i++) {
+		item = add_open(b, list, depth + 1, f->item);
+		if (!item)
+			break;
+		build_fields(b, item, depth + 2, arr + i * f->item_size, f->sub, f->n_sub);
+		add_close(b, item, depth + 1);
+	}
+	add_close(b, list, depth);
+}
+
 static void build_fields(struct builder *b, xmlNodePtr parent, int depth, const void *base,
                          const struct field *fields, size_t n)
 {
@@ -1226,6 +1533,12 @@ static void build_fields(struct builder *b, xmlNodePtr parent, int depth, const 
 			break;
 		case F_COMMENTS:
 			build_comments(b, parent, depth, base);
+			break;
+		case F_INTS:
+			build_ints(b, parent, depth, base, f);
+			break;
+		case F_LIST:
+			build_list(b, parent, depth, base, f);
 			break;
 		}
 	}

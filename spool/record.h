@@ -60,7 +60,20 @@ enum record_kind {
 	RECORD_ATTACHMENT, /* outbound: a media URL (issue or comment photo) */
 	RECORD_ACK,        /* inbound: Cartegraph accepted the request */
 	RECORD_CLOSE,      /* inbound: the Cartegraph request was closed */
+	RECORD_CENSUS,     /* outbound: one part of a census of the SCF issues */
+	RECORD_RESEND,     /* inbound: re-commit these issues' records once */
+	RECORD_RECONCILE,  /* inbound: one part of a reconciliation's result */
 };
+/* The last kind, for loops over every kind. */
+#define RECORD_KIND_LAST RECORD_RECONCILE
+
+/* Entries of a census part, ids of a resend, findings of a reconcile
+ * part: at most this many per record, so a part stays far under
+ * RECORD_MAX_BYTES (about 600 bytes an entry) and a reader holds one
+ * part at a time, never a whole census. */
+#define RECORD_PART_MAX 2000
+/* Census ids: [A-Za-z0-9._-]{1,64}; they appear in keys and file names. */
+#define RECORD_CENSUS_ID_MAX 64
 
 struct record_qa {
 	char *question;
@@ -134,6 +147,72 @@ struct record_close {
 	char *source_json; /* the Cartegraph record as polled, or NULL */
 };
 
+/* One issue as the census saw it in SCF, and what the SCF half believes. */
+struct record_census_entry {
+	int64_t issue_id;
+	char *status; /* SCF's word: Open, Acknowledged, Closed or Archived */
+	int64_t request_type_id;
+	char *updated_at;
+	double lat;
+	double lng;
+	char *html_url;     /* or NULL */
+	int64_t generation; /* as in record_issue: 0 (absent) or 2.. */
+	int sent;           /* its issue record was committed */
+	int acknowledged;   /* the ack was written back to SCF */
+	int closed;         /* the close was written back to SCF */
+};
+
+/* Key "census/<census_id>/<part>".  Parts count from 1; the last has
+ * last = 1.  A census without issues is one part with no entries. */
+struct record_census {
+	char *census_id;
+	int64_t part;
+	int last;
+	char *window_from; /* RFC 3339: issues updated in [from, to] */
+	char *window_to;
+	size_t n_request_types; /* the mapped request types covered */
+	int64_t *request_type_ids;
+	size_t n_entries; /* at most RECORD_PART_MAX */
+	struct record_census_entry *entries;
+};
+
+/* Key "resend/<census_id>/<part>": the SCF half re-commits each issue's
+ * record once, key "issue/<id>/resend/<census_id>". */
+struct record_resend {
+	char *census_id;
+	int64_t part;
+	size_t n_issues; /* 1 to RECORD_PART_MAX */
+	int64_t *issue_ids;
+};
+
+/* One issue or request a reconciliation found out of sync. */
+struct record_finding {
+	char *cls; /* "missing", "missed-close", "orphan", "drift", "duplicate" */
+	int64_t issue_id;
+	char *scf_status; /* or NULL: not in the census (gone from SCF) */
+	int64_t oid;      /* 0 (absent) when there is no request */
+	char *request_id; /* Cartegraph IDField, or NULL */
+	char *oms_status; /* or NULL */
+	char *detail;     /* short text: what differs */
+};
+
+/* Key "reconcile/<census_id>/<part>": the counts are the whole
+ * reconciliation's (the same in every part); in-sync issues are counted,
+ * not listed. */
+struct record_reconcile {
+	char *census_id;
+	int64_t part;
+	int last;
+	int64_t in_sync;
+	int64_t missing;
+	int64_t missed_close;
+	int64_t orphan;
+	int64_t drift;
+	int64_t duplicate;
+	size_t n_findings; /* at most RECORD_PART_MAX */
+	struct record_finding *findings;
+};
+
 struct record {
 	unsigned format_version;
 	char producer[RECORD_PRODUCER_MAX + 1];
@@ -147,6 +226,9 @@ struct record {
 		struct record_attachment attachment;
 		struct record_ack ack;
 		struct record_close close;
+		struct record_census census;
+		struct record_resend resend;
+		struct record_reconcile reconcile;
 	} u;
 };
 
@@ -156,18 +238,36 @@ void record_free(struct record *r);
 /* A deep copy (record_free), or NULL when out of memory. */
 struct record *record_dup(const struct record *r);
 
-/* "issue", "comment", "attachment", "ack", "close"; NULL if invalid. */
+/* "issue", "comment", "attachment", "ack", "close", "census", "resend",
+ * "reconcile"; NULL if invalid. */
 const char *record_kind_name(enum record_kind kind);
-/* The queue a kind travels in: "outbound" (issue, comment, attachment:
- * SCF half to OMS half) or "inbound" (ack, close); NULL for no kind. */
+/* The queue a kind travels in: "outbound" (issue, comment, attachment,
+ * census: SCF half to OMS half) or "inbound" (ack, close, resend,
+ * reconcile); NULL for no kind. */
 const char *record_kind_queue(enum record_kind kind);
 /* The inverse; 0 when unknown. */
 enum record_kind record_kind_from_name(const char *name);
-/* 1 for issue/comment/attachment, 0 for ack/close. */
+/* 1 for the outbound kinds, 0 for the inbound ones. */
 int record_kind_is_outbound(enum record_kind kind);
 
 /* 1 if s is a valid producer id. */
 int record_producer_valid(const char *s);
+/* 1 if s is a valid census id. */
+int record_census_id_valid(const char *s);
+
+/* The key of part `part` of a census, resend or reconcile record
+ * ("census/<id>/<part>", "resend/<id>/<part>", "reconcile/<id>/<part>")
+ * into out; ERR_PERM for another kind, an invalid census id or a part
+ * below 1. */
+enum err_status record_part_key(char *out, size_t size, enum record_kind kind,
+                                const char *census_id, int64_t part, struct err *e);
+/* The key of the issue record a resend re-commits:
+ * "issue/<issue_id>/resend/<census_id>". */
+enum err_status record_resend_issue_key(char *out, size_t size, int64_t issue_id,
+                                        const char *census_id, struct err *e);
+/* The census id of a key "issue/<id>/resend/<census_id>" (a pointer into
+ * key), or NULL for any other key. */
+const char *record_key_resend_census(const char *key);
 
 /* Canonical file name into out (RECORD_NAME_MAX bytes). */
 void record_file_name(char out[RECORD_NAME_MAX], uint64_t seq, const char *producer);

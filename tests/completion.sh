@@ -37,19 +37,19 @@ echo "ok - commands: $(echo $commands)"
 
 
 n=0
-for c in oms status keygen preview transfer; do
+for c in oms status keygen preview transfer reconcile; do
 	for o in $("$scfgate" $c --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
 		[ "$o" = --help ] && continue
 		has "scfgate $c --" "$o"; n=$((n + 1))
 	done
 done
-# scf --help shows both usages: each option of it and of scf resync
-# --help under scf or scf resync.
-has "scfgate scf " resync
-u=$( (offered "scfgate scf --"; offered "scfgate scf resync --") | sort -u)
-for o in $( ("$scfgate" scf --help; "$scfgate" scf resync --help) 2>&1 |
+# scf --help shows every usage: each option of it, of scf resync and of
+# scf census --help under scf, scf resync or scf census.
+has "scfgate scf " resync census
+u=$( (offered "scfgate scf --"; offered "scfgate scf resync --"; offered "scfgate scf census --") | sort -u)
+for o in $( ("$scfgate" scf --help; "$scfgate" scf resync --help; "$scfgate" scf census --help) 2>&1 |
 	grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
-	grep -qxF -- "$o" <<<"$u" || fail "neither 'scfgate scf' nor 'scfgate scf resync' offers $o"
+	grep -qxF -- "$o" <<<"$u" || fail "none of 'scfgate scf', 'scf resync', 'scf census' offers $o"
 	n=$((n + 1))
 done
 # spool, bundle, config: each option of --help under some sub-command.

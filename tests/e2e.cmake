@@ -22,11 +22,14 @@
 #                  released in every order: applied in sequence order
 #   e2e_act        spool ls (kind, issue), stat (age histogram), dismiss,
 #                  retry --all and --now, find by issue id, Oid and IDField
+#   e2e_reconcile  every kind of drift in both simulators, a census and a
+#                  reconciliation (classes exact on both hosts), reconcile
+#                  --repair and what a person does, then all in sync; oracle
 #   e2e_soak       SIGKILL of either half at random points under API faults,
 #                  SCFGATE_SOAK_SECONDS long (default 45); exact oracle
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
-  set(e2e_tests status lifecycle reopen soak ops reinject act)
+  set(e2e_tests status lifecycle reopen soak ops reinject act reconcile)
   if(TARGET spool-demo) # hostile.sh forges records with `spool-demo sign`
     list(APPEND e2e_tests hostile)
   endif()
@@ -51,6 +54,7 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   set_tests_properties(e2e_reopen PROPERTIES TIMEOUT 180)
   set_tests_properties(e2e_reinject PROPERTIES TIMEOUT 240)
   set_tests_properties(e2e_act PROPERTIES TIMEOUT 120)
+  set_tests_properties(e2e_reconcile PROPERTIES TIMEOUT 240)
   if(TARGET spool-demo)
     set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 180)
   endif()

@@ -2,6 +2,7 @@
 # the real oms-sim (integration), the kill -9 crash loop, and the
 # benchmark program (not a test): build-*/tests/oms_bench --help
 scfgate_unit_test(test_oms_track ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_oms_track.c)
+scfgate_unit_test(test_oms_recon ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_oms_recon.c)
 
 if(TARGET oms-sim)
   add_library(oms_testutil STATIC ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_oms_util.c
@@ -12,7 +13,7 @@ if(TARGET oms-sim)
   set(OMS_TEST_ENV
       "OMS_SIM_BIN=$<TARGET_FILE:oms-sim>;SCFGATE_BIN=$<TARGET_FILE:scfgate>;SCFGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 
-  foreach(t test_oms test_oms_faults test_oms_comments)
+  foreach(t test_oms test_oms_faults test_oms_comments test_oms_resend test_oms_reconcile)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
       add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
       target_link_libraries(${t} PRIVATE oms_testutil PkgConfig::CMOCKA)
@@ -47,6 +48,12 @@ if(TARGET oms-sim)
     add_executable(oms_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/oms_bench.c)
     target_link_libraries(oms_bench PRIVATE oms_testutil)
     add_dependencies(oms_bench oms-sim scfgate)
+  endif()
+  # The reconciliation of a large census (not a test): build-*/tests/recon_bench --help
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/recon_bench.c)
+    add_executable(recon_bench ${CMAKE_CURRENT_SOURCE_DIR}/bench/recon_bench.c)
+    target_link_libraries(recon_bench PRIVATE oms_testutil)
+    add_dependencies(recon_bench oms-sim scfgate)
   endif()
 endif()
 # The geocoder through the whole OMS half: `scfgate oms` against oms-sim

@@ -66,3 +66,17 @@ endif()
 
 scfgate_fuzz_target(fuzz_scf_page ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_page.c)
 scfgate_fuzz_target(fuzz_scf_state ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_state.c)
+
+# `scfgate scf census` against scf-sim: parts, exact contents, calls, the
+# rate budget (tests/census.sh).
+if(TARGET scf-sim AND TARGET e2e-tool)
+  add_test(NAME scf_census COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/census.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(scf_census PROPERTIES TIMEOUT 180)
+endif()
+
+# The inbound resend and reconcile records on the SCF half (tests/resend.sh;
+# records forged with `spool-demo sign`).
+if(TARGET scf-sim AND TARGET e2e-tool AND TARGET spool-demo)
+  add_test(NAME scf_resend COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/resend.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(scf_resend PROPERTIES TIMEOUT 180)
+endif()

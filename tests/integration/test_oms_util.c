@@ -173,13 +173,24 @@ static uint64_t commit(struct omt *t, struct record *r)
 	return seq;
 }
 
+uint64_t omt_commit(struct omt *t, struct record *r)
+{
+	return commit(t, r);
+}
+
 uint64_t omt_issue(struct omt *t, int64_t issue, int64_t type, const char *desc,
                    const char *media_url)
+{
+	return omt_issue_key(t, issue, type, desc, media_url, NULL);
+}
+
+uint64_t omt_issue_key(struct omt *t, int64_t issue, int64_t type, const char *desc,
+                       const char *media_url, const char *key)
 {
 	struct record *r = record_new(RECORD_ISSUE);
 	struct record_issue *is = &r->u.issue;
 
-	if (asprintf(&r->key, "issue/%" PRId64, issue) < 0)
+	if (key ? !(r->key = strdup(key)) : asprintf(&r->key, "issue/%" PRId64, issue) < 0)
 		abort();
 	is->issue_id = issue;
 	is->request_type_id = type;
@@ -328,6 +339,11 @@ static int admin_post(struct omt *t, const char *path, const char *body)
 	j = http_json("POST", url, NULL, body, &status);
 	cJSON_Delete(j);
 	return status >= 200 && status < 300 ? 0 : -1;
+}
+
+int omt_admin(struct omt *t, const char *path, const char *body)
+{
+	return admin_post(t, path, body);
 }
 
 int omt_close(struct omt *t, int64_t oid)

@@ -41,6 +41,11 @@ void omt_teardown(struct omt *t);
 /* Commit outbound records (signed by the test SCF key). */
 uint64_t omt_issue(struct omt *t, int64_t issue, int64_t type, const char *desc,
                    const char *media_url);
+/* Commit any record (freed). */
+uint64_t omt_commit(struct omt *t, struct record *r);
+/* The same with its own idempotency key (NULL: "issue/<id>"). */
+uint64_t omt_issue_key(struct omt *t, int64_t issue, int64_t type, const char *desc,
+                       const char *media_url, const char *key);
 uint64_t omt_comment(struct omt *t, int64_t issue, const char *comment_id, const char *text);
 uint64_t omt_attachment(struct omt *t, int64_t issue, const char *comment_id, const char *url);
 
@@ -57,6 +62,8 @@ cJSON *omt_attachments(cJSON *state);
 cJSON *omt_request_for(cJSON *state, int64_t issue, int *count);
 
 /* Admin actions of a crew / clerk / tester. */
+/* POST an admin path of oms-sim with a JSON body; 0 on 2xx. */
+int omt_admin(struct omt *t, const char *path, const char *body);
 int omt_close(struct omt *t, int64_t oid);
 int omt_note(struct omt *t, int64_t oid, const char *text);
 int omt_faults(struct omt *t, const char *json);

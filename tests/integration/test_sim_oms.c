@@ -554,6 +554,66 @@ static void test_put_and_crew_close(void **state)
 	cJSON_Delete(j);
 }
 
+/* The admin actions that make drift for reconciliation: re-type, move,
+ * duplicate, delete; each seen through the API as a client would. */
+static void test_admin_drift(void **state)
+{
+	long oid = create("Pothole", "9531", NULL, 0), st, dup;
+	const cJSON *r, *pt;
+	char path[256];
+	cJSON *j;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/_admin/requests/%ld/retype", oid);
+	j = call("POST", path, "{\"issue\": \"Graffiti\"}", &st);
+	assert_int_equal(st, 200);
+	assert_string_equal(item(j, "IssueField")->valuestring, "Graffiti");
+	cJSON_Delete(j);
+	/* a type the library does not hold is refused like an API write */
+	j = call("POST", path, "{\"issue\": \"No Such Type\"}", &st);
+	assert_int_equal(st, 400);
+	cJSON_Delete(j);
+
+	snprintf(path, sizeof(path), "/_admin/requests/%ld/move", oid);
+	j = call("POST", path, "{\"north_m\": 1000}", &st);
+	assert_int_equal(st, 200);
+	pt = cJSON_GetArrayItem(item(item(j, "CgShape"), "Points"), 0);
+	/* 1000 m north of 41.3 is 0.008993 degrees of latitude */
+	assert_true(item(pt, "Lat")->valuedouble > 41.3089 &&
+	            item(pt, "Lat")->valuedouble < 41.3091);
+	assert_true(item(pt, "Lng")->valuedouble == -72.9);
+	cJSON_Delete(j);
+	j = call("POST", path, "{\"lat\": 40.5, \"lng\": -73.5}", &st);
+	assert_int_equal(st, 200);
+	assert_true(item(item(item(j, "CgShape"), "Center"), "Lat")->valuedouble == 40.5);
+	cJSON_Delete(j);
+
+	snprintf(path, sizeof(path), "/_admin/requests/%ld/duplicate", oid);
+	j = call("POST", path, NULL, &st);
+	assert_int_equal(st, 201);
+	dup = (long)item(j, "Oid")->valuedouble;
+	assert_true(dup != oid);
+	assert_string_equal(item(j, "StatusField")->valuestring, "Open");
+	assert_string_equal(item(j, "IssueField")->valuestring, "Graffiti");
+	cJSON_Delete(j);
+	j = filtered("([SCFIssueID] is equal to \"9531\")", "&fields=Oid", &st);
+	assert_int_equal(total(j), 2);
+	cJSON_Delete(j);
+
+	snprintf(path, sizeof(path), "/_admin/requests/%ld/delete", oid);
+	j = call("POST", path, NULL, &st);
+	assert_int_equal(st, 200);
+	cJSON_Delete(j);
+	j = call("POST", path, NULL, &st);
+	assert_int_equal(st, 404);
+	cJSON_Delete(j);
+	j = filtered("([SCFIssueID] is equal to \"9531\")", "&fields=Oid", &st);
+	assert_int_equal(total(j), 1);
+	r = cJSON_GetArrayItem(item(j, "cgRequestsClass"), 0);
+	assert_int_equal((long)item(r, "Oid")->valuedouble, dup);
+	cJSON_Delete(j);
+}
+
 static void test_attachments_and_meta(void **state)
 {
 	long oid = create("Pothole", "8001", NULL, 0), st;
@@ -782,6 +842,7 @@ int main(void)
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_fields_sort_paging),
 	    cmocka_unit_test(test_put_and_crew_close),
+	    cmocka_unit_test(test_admin_drift),
 	    cmocka_unit_test(test_attachments_and_meta),
 	    cmocka_unit_test(test_auth),
 	    cmocka_unit_test(test_maintenance_and_save_load),

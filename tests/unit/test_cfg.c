@@ -730,6 +730,42 @@ static void test_reopen_policy(void **state)
 	assert_non_null(strstr(e.msg, "policy"));
 }
 
+/* <scf><census intervalHours= windowDays=/>: off by default, bounded. */
+static void test_census_schedule(void **state)
+{
+	struct cfg *c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load(minimal("", NULL, NULL), CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_int_equal(c->scf.census_interval_hours, 0);
+	assert_int_equal(c->scf.census_window_days, 365);
+	assert_int_equal(c->scf.census_line, 0);
+	cfg_free(c);
+	assert_int_equal(
+	    load(minimal("    <census intervalHours=\"24\" windowDays=\"90\"/>\n", NULL, NULL),
+	         CFG_NO_FILE_CHECKS, &c, &e),
+	    ERR_OK);
+	assert_int_equal(c->scf.census_interval_hours, 24);
+	assert_int_equal(c->scf.census_window_days, 90);
+	assert_true(c->scf.census_line > 0);
+	cfg_free(c);
+	assert_int_equal(load(minimal("    <census intervalHours=\"6\"/>\n", NULL, NULL),
+	                      CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_OK);
+	assert_int_equal(c->scf.census_interval_hours, 6);
+	assert_int_equal(c->scf.census_window_days, 365);
+	cfg_free(c);
+	assert_int_equal(load(minimal("    <census windowDays=\"0\"/>\n", NULL, NULL),
+	                      CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "windowDays"));
+	assert_int_equal(load(minimal("    <census intervalHours=\"-1\"/>\n", NULL, NULL),
+	                      CFG_NO_FILE_CHECKS, &c, &e),
+	                 ERR_FATAL);
+	assert_non_null(strstr(e.msg, "intervalHours"));
+}
+
 static void test_read_secret(void **state)
 {
 	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
@@ -1569,6 +1605,7 @@ int main(void)
 	    cmocka_unit_test(test_files_must_exist),
 	    cmocka_unit_test(test_full_sections),
 	    cmocka_unit_test(test_reopen_policy),
+	    cmocka_unit_test(test_census_schedule),
 	    cmocka_unit_test(test_read_secret),
 	    cmocka_unit_test(test_csv_import_roundtrip),
 	    cmocka_unit_test(test_csv_errors),

@@ -102,6 +102,102 @@ static void fill_comment(struct record_comment *c, int full)
 	}
 }
 
+static void fill_entry(struct record_census_entry *ce, int64_t id, int full)
+{
+	ce->issue_id = id;
+	ce->status = xdup(id % 4 == 0 ? "Closed" : id % 4 == 1 ? "Open" : "Acknowledged");
+	ce->request_type_id = 7153;
+	ce->updated_at = xdup("2026-11-26T09:12:44-05:00");
+	ce->lat = 41.30713;
+	ce->lng = -72.92486;
+	if (full) {
+		char url[96];
+
+		snprintf(url, sizeof(url), "https://seeclickfix.com/issues/%lld", (long long)id);
+		ce->html_url = xdup(url);
+		ce->generation = id % 2 ? 0 : 2;
+		ce->sent = 1;
+		ce->acknowledged = id % 4 != 1;
+		ce->closed = id % 4 == 0;
+	}
+}
+
+static void fill_census(struct record *r, size_t n, int full)
+{
+	struct record_census *c = &r->u.census;
+
+	envelope(r, "scf", 45, "census/scf-20261127T150405Z/1");
+	c->census_id = xdup("scf-20261127T150405Z");
+	c->part = 1;
+	c->last = 1;
+	c->window_from = xdup("2025-11-27T15:04:05Z");
+	c->window_to = xdup("2026-11-27T15:04:05Z");
+	c->n_request_types = 2;
+	c->request_type_ids = calloc(2, sizeof(*c->request_type_ids));
+	assert_non_null(c->request_type_ids);
+	c->request_type_ids[0] = 7153;
+	c->request_type_ids[1] = 7154;
+	if (!n)
+		return;
+	c->n_entries = n;
+	c->entries = calloc(n, sizeof(*c->entries));
+	assert_non_null(c->entries);
+	for (size_t i = 0; i < n; i++)
+		fill_entry(&c->entries[i], 4512873 + (int64_t)i, full);
+}
+
+static void fill_resend(struct record *r, size_t n)
+{
+	struct record_resend *rs = &r->u.resend;
+
+	envelope(r, "oms", 9, "resend/scf-20261127T150405Z/1");
+	rs->census_id = xdup("scf-20261127T150405Z");
+	rs->part = 1;
+	rs->n_issues = n;
+	rs->issue_ids = calloc(n, sizeof(*rs->issue_ids));
+	assert_non_null(rs->issue_ids);
+	for (size_t i = 0; i < n; i++)
+		rs->issue_ids[i] = 4512873 + (int64_t)i;
+}
+
+static void fill_reconcile(struct record *r, int full)
+{
+	struct record_reconcile *rc = &r->u.reconcile;
+	struct record_finding *f;
+
+	envelope(r, "oms", 10, "reconcile/scf-20261127T150405Z/1");
+	rc->census_id = xdup("scf-20261127T150405Z");
+	rc->part = 1;
+	rc->last = 1;
+	rc->in_sync = 1200;
+	if (!full)
+		return;
+	rc->missing = 1;
+	rc->missed_close = 1;
+	rc->orphan = 1;
+	rc->n_findings = 3;
+	rc->findings = calloc(3, sizeof(*rc->findings));
+	assert_non_null(rc->findings);
+	f = rc->findings;
+	f[0].cls = xdup("missing");
+	f[0].issue_id = 4512873;
+	f[0].scf_status = xdup("Open");
+	f[0].detail = xdup("no request with this SeeClickFix id");
+	f[1].cls = xdup("missed-close");
+	f[1].issue_id = 4512874;
+	f[1].scf_status = xdup("Acknowledged");
+	f[1].oid = 100234;
+	f[1].request_id = xdup("REQ-2026-00413");
+	f[1].oms_status = xdup("Closed");
+	f[1].detail = xdup("request Closed, issue Acknowledged");
+	f[2].cls = xdup("orphan");
+	f[2].issue_id = 4400001;
+	f[2].oid = 100001;
+	f[2].request_id = xdup("REQ-2025-00001");
+	f[2].oms_status = xdup("Open");
+	f[2].detail = xdup("not in the census");
+}
+
 static struct record *sample(enum record_kind kind, int full)
 {
 	struct record *r = record_new(kind);
@@ -183,6 +279,15 @@ static struct record *sample(enum record_kind kind, int full)
 			    xdup("{\"Oid\":100233,\"StatusField\":\"Closed\"}");
 		}
 		break;
+	case RECORD_CENSUS:
+		fill_census(r, full ? 3 : 0, full);
+		break;
+	case RECORD_RESEND:
+		fill_resend(r, full ? 3 : 1);
+		break;
+	case RECORD_RECONCILE:
+		fill_reconcile(r, full);
+		break;
 	}
 	return r;
 }
@@ -239,7 +344,7 @@ static struct record *round_trip(struct record *r)
 
 static void test_round_trip_every_kind(void **state)
 {
-	for (enum record_kind k = RECORD_ISSUE; k <= RECORD_CLOSE; k++) {
+	for (enum record_kind k = RECORD_ISSUE; k <= RECORD_KIND_LAST; k++) {
 		for (int full = 0; full <= 1; full++) {
 			struct record *r = sample(k, full);
 			struct record *back = round_trip(r);
@@ -262,7 +367,7 @@ static void test_round_trip_every_kind(void **state)
 static void test_dup_every_kind(void **state)
 {
 	(void)state;
-	for (enum record_kind k = RECORD_ISSUE; k <= RECORD_CLOSE; k++) {
+	for (enum record_kind k = RECORD_ISSUE; k <= RECORD_KIND_LAST; k++) {
 		for (int full = 0; full <= 1; full++) {
 			struct record *r = sample(k, full), *c;
 			struct buf a, b;
@@ -543,6 +648,299 @@ static void test_created_filled(void **state)
 	record_free(r);
 }
 
+/* ---- census, resend, reconcile --------------------------------------------- */
+
+/* Every field of every list item comes back, and a full part of 2,000
+ * entries stays far under the size limit. */
+static void test_census_parts(void **state)
+{
+	struct record *r = record_new(RECORD_CENSUS), *back;
+	const struct record_census *c;
+	struct buf out;
+
+	(void)state;
+	fill_census(r, RECORD_PART_MAX, 1);
+	encode_ok(r, &out);
+	assert_true(out.len < RECORD_MAX_BYTES / 2);
+	buf_release(&out);
+	back = round_trip(r);
+	c = &back->u.census;
+	assert_string_equal(c->census_id, "scf-20261127T150405Z");
+	assert_int_equal(c->part, 1);
+	assert_true(c->last);
+	assert_string_equal(c->window_from, "2025-11-27T15:04:05Z");
+	assert_int_equal(c->n_request_types, 2);
+	assert_int_equal(c->request_type_ids[1], 7154);
+	assert_int_equal(c->n_entries, RECORD_PART_MAX);
+	for (size_t i = 0; i < c->n_entries; i++) {
+		const struct record_census_entry *a = &r->u.census.entries[i], *b = &c->entries[i];
+
+		assert_int_equal(b->issue_id, a->issue_id);
+		assert_string_equal(b->status, a->status);
+		assert_int_equal(b->request_type_id, 7153);
+		assert_string_equal(b->updated_at, a->updated_at);
+		assert_true(b->lat == a->lat && b->lng == a->lng);
+		assert_string_equal(b->html_url, a->html_url);
+		assert_int_equal(b->generation, a->generation);
+		assert_int_equal(b->sent, 1);
+		assert_int_equal(b->acknowledged, a->acknowledged);
+		assert_int_equal(b->closed, a->closed);
+	}
+	record_free(back);
+	record_free(r);
+
+	/* A census of no issues: one part, no entries, no request types. */
+	r = record_new(RECORD_CENSUS);
+	fill_census(r, 0, 0);
+	free(r->u.census.request_type_ids);
+	r->u.census.request_type_ids = NULL;
+	r->u.census.n_request_types = 0;
+	r->u.census.last = 0;
+	back = round_trip(r);
+	assert_int_equal(back->u.census.n_entries, 0);
+	assert_null(back->u.census.entries);
+	assert_int_equal(back->u.census.n_request_types, 0);
+	assert_false(back->u.census.last);
+	record_free(back);
+	record_free(r);
+
+	/* Minimal entries: the optional fields come back absent. */
+	r = record_new(RECORD_CENSUS);
+	fill_census(r, 2, 0);
+	back = round_trip(r);
+	assert_null(back->u.census.entries[0].html_url);
+	assert_int_equal(back->u.census.entries[1].generation, 0);
+	assert_false(back->u.census.entries[1].sent);
+	record_free(back);
+	record_free(r);
+}
+
+static void test_resend_and_reconcile_fields(void **state)
+{
+	struct record *r = record_new(RECORD_RESEND), *back;
+	const struct record_finding *f;
+
+	(void)state;
+	fill_resend(r, RECORD_PART_MAX);
+	back = round_trip(r);
+	assert_string_equal(back->u.resend.census_id, "scf-20261127T150405Z");
+	assert_int_equal(back->u.resend.n_issues, RECORD_PART_MAX);
+	assert_memory_equal(back->u.resend.issue_ids, r->u.resend.issue_ids,
+	                    RECORD_PART_MAX * sizeof(int64_t));
+	record_free(back);
+	record_free(r);
+
+	r = sample(RECORD_RECONCILE, 1);
+	back = round_trip(r);
+	assert_int_equal(back->u.reconcile.in_sync, 1200);
+	assert_int_equal(back->u.reconcile.missing, 1);
+	assert_int_equal(back->u.reconcile.missed_close, 1);
+	assert_int_equal(back->u.reconcile.orphan, 1);
+	assert_int_equal(back->u.reconcile.drift, 0);
+	assert_int_equal(back->u.reconcile.duplicate, 0);
+	assert_int_equal(back->u.reconcile.n_findings, 3);
+	f = back->u.reconcile.findings;
+	assert_string_equal(f[0].cls, "missing");
+	assert_int_equal(f[0].oid, 0);
+	assert_null(f[0].request_id);
+	assert_null(f[0].oms_status);
+	assert_string_equal(f[1].cls, "missed-close");
+	assert_int_equal(f[1].oid, 100234);
+	assert_string_equal(f[1].request_id, "REQ-2026-00413");
+	assert_string_equal(f[1].oms_status, "Closed");
+	assert_string_equal(f[1].detail, "request Closed, issue Acknowledged");
+	assert_null(f[2].scf_status);
+	assert_int_equal(f[2].issue_id, 4400001);
+	record_free(back);
+	record_free(r);
+
+	r = sample(RECORD_RECONCILE, 0);
+	back = round_trip(r);
+	assert_int_equal(back->u.reconcile.n_findings, 0);
+	assert_null(back->u.reconcile.findings);
+	record_free(back);
+	record_free(r);
+}
+
+/* A part is bounded: the encoder refuses a list over RECORD_PART_MAX in
+ * words, and a reader's schema refuses one that was written by hand. */
+static void test_part_bounds(void **state)
+{
+	struct record *r;
+	struct buf out;
+	struct record *back = NULL;
+	struct err e;
+	char *big, *at;
+	const char *entry, *end;
+	size_t elen;
+
+	(void)state;
+	r = record_new(RECORD_CENSUS);
+	fill_census(r, RECORD_PART_MAX + 1, 0);
+	expect_encode_error(r, "2001 entries, over the 2000");
+
+	r = record_new(RECORD_RESEND);
+	fill_resend(r, RECORD_PART_MAX + 1);
+	expect_encode_error(r, "2001 issue_id, over the 2000");
+
+	r = record_new(RECORD_RESEND);
+	fill_resend(r, 1);
+	r->u.resend.n_issues = 0;
+	expect_encode_error(r, "'resend'");
+
+	/* 2,000 entries written, one more pasted in by hand. */
+	r = record_new(RECORD_CENSUS);
+	fill_census(r, RECORD_PART_MAX, 0);
+	encode_ok(r, &out);
+	record_free(r);
+	entry = strstr(out.data, "<entry>");
+	end = strstr(entry, "</entry>") + strlen("</entry>");
+	elen = (size_t)(end - entry);
+	big = malloc(out.len + elen + 1);
+	assert_non_null(big);
+	at = strstr(out.data, "</entries>");
+	memcpy(big, out.data, (size_t)(at - out.data));
+	memcpy(big + (at - out.data), entry, elen);
+	memcpy(big + (at - out.data) + elen, at, out.len - (size_t)(at - out.data) + 1);
+	err_clear(&e);
+	assert_int_equal(record_decode(big, out.len + elen, scf_pub, &back, &e), ERR_PERM);
+	assert_null(back);
+	if (!strstr(e.msg, "not a valid record") || !strstr(e.msg, "entry"))
+		fail_msg("unexpected: %s", e.msg);
+	free(big);
+	buf_release(&out);
+}
+
+/* good_census with one edit must fail the schema, naming the element. */
+static void expect_census_edit(const struct buf *b, const char *from, const char *to,
+                               const char *needle)
+{
+	const char *at = strstr(b->data, from);
+	size_t flen = strlen(from), tlen = strlen(to), len;
+	struct record *r = NULL;
+	struct err e;
+	char *bytes;
+
+	assert_non_null(at);
+	len = b->len - flen + tlen;
+	bytes = malloc(len + 1);
+	assert_non_null(bytes);
+	memcpy(bytes, b->data, (size_t)(at - b->data));
+	memcpy(bytes + (at - b->data), to, tlen);
+	memcpy(bytes + (at - b->data) + tlen, at + flen,
+	       b->len - (size_t)(at - b->data) - flen + 1);
+	err_clear(&e);
+	assert_int_equal(record_decode_unverified(bytes, len, &r, &e), ERR_PERM);
+	assert_null(r);
+	if (!strstr(e.msg, needle))
+		fail_msg("expected \"%s\" in: %s", needle, e.msg);
+	free(bytes);
+}
+
+static void test_census_schema_refusals(void **state)
+{
+	struct record *r = sample(RECORD_CENSUS, 1);
+	struct buf b;
+
+	(void)state;
+	encode_ok(r, &b);
+	record_free(r);
+	expect_census_edit(&b, "<status>Open</status>", "<status>Pending</status>", "'status'");
+	expect_census_edit(&b, "<census_id>scf-20261127T150405Z</census_id>",
+	                   "<census_id>../x</census_id>", "'census_id'");
+	expect_census_edit(&b, "<census_id>scf-20261127T150405Z</census_id>",
+	                   "<census_id></census_id>", "'census_id'");
+	expect_census_edit(&b, "<part>1</part>", "<part>0</part>", "'part'");
+	expect_census_edit(&b, "<last>true</last>", "<last>maybe</last>", "'last'");
+	expect_census_edit(&b, "<last>true</last>", "", "last");
+	expect_census_edit(&b, "<sent>true</sent>", "", "sent");
+	expect_census_edit(&b, "<lat>41.30713</lat>", "<lat>NaN</lat>", "'lat'");
+	expect_census_edit(&b, "<generation>2</generation>", "<generation>1</generation>",
+	                   "'generation'");
+	expect_census_edit(&b, "<window_to>2026-11-27T15:04:05Z</window_to>",
+	                   "<window_to>tomorrow</window_to>", "'window_to'");
+	buf_release(&b);
+
+	r = sample(RECORD_RECONCILE, 1);
+	encode_ok(r, &b);
+	record_free(r);
+	expect_census_edit(&b, "<class>orphan</class>", "<class>lost</class>", "'class'");
+	expect_census_edit(&b, "<missing>1</missing>", "<missing>-1</missing>", "'missing'");
+	expect_census_edit(&b, "<scf_status>Open</scf_status>", "<scf_status>open</scf_status>",
+	                   "'scf_status'");
+	expect_census_edit(&b, "<detail>not in the census</detail>", "", "detail");
+	buf_release(&b);
+
+	/* The encoder refuses what the schema would. */
+	r = sample(RECORD_CENSUS, 1);
+	free(r->u.census.entries[0].status);
+	r->u.census.entries[0].status = xdup("Pending");
+	expect_encode_error(r, "'status'");
+	r = sample(RECORD_CENSUS, 1);
+	free(r->u.census.census_id);
+	r->u.census.census_id = NULL;
+	expect_encode_error(r, "census_id is required");
+	r = sample(RECORD_RECONCILE, 1);
+	free(r->u.reconcile.findings[1].detail);
+	r->u.reconcile.findings[1].detail = NULL;
+	expect_encode_error(r, "detail is required");
+	r = sample(RECORD_CENSUS, 1);
+	r->u.census.entries[2].lng = 1.0 / 0.0;
+	expect_encode_error(r, "lng is not a finite number");
+}
+
+static void test_part_keys(void **state)
+{
+	char key[128];
+	struct err e;
+
+	(void)state;
+	assert_true(record_census_id_valid("scf-20261206T101500Z"));
+	assert_true(record_census_id_valid("A.b_c-9"));
+	assert_false(record_census_id_valid(""));
+	assert_false(record_census_id_valid(NULL));
+	assert_false(record_census_id_valid("a/b"));
+	assert_false(record_census_id_valid("a b"));
+	assert_true(record_census_id_valid(
+	    "1234567890123456789012345678901234567890123456789012345678901234"));
+	assert_false(record_census_id_valid(
+	    "12345678901234567890123456789012345678901234567890123456789012345"));
+
+	assert_int_equal(record_part_key(key, sizeof(key), RECORD_CENSUS, "scf-1", 3, &e), ERR_OK);
+	assert_string_equal(key, "census/scf-1/3");
+	assert_int_equal(record_part_key(key, sizeof(key), RECORD_RESEND, "scf-1", 1, &e), ERR_OK);
+	assert_string_equal(key, "resend/scf-1/1");
+	assert_int_equal(record_part_key(key, sizeof(key), RECORD_RECONCILE, "scf-1", 12, &e),
+	                 ERR_OK);
+	assert_string_equal(key, "reconcile/scf-1/12");
+	assert_int_equal(record_part_key(key, sizeof(key), RECORD_ISSUE, "scf-1", 1, &e), ERR_PERM);
+	assert_int_equal(record_part_key(key, sizeof(key), RECORD_CENSUS, "a/b", 1, &e), ERR_PERM);
+	assert_int_equal(record_part_key(key, sizeof(key), RECORD_CENSUS, "scf-1", 0, &e),
+	                 ERR_PERM);
+	assert_int_equal(record_part_key(key, 8, RECORD_CENSUS, "scf-1", 1, &e), ERR_PERM);
+
+	assert_int_equal(record_resend_issue_key(key, sizeof(key), 4512873, "scf-1", &e), ERR_OK);
+	assert_string_equal(key, "issue/4512873/resend/scf-1");
+	assert_int_equal(record_resend_issue_key(key, sizeof(key), 1, "bad id", &e), ERR_PERM);
+	assert_string_equal(record_key_resend_census("issue/4512873/resend/scf-1"), "scf-1");
+	assert_null(record_key_resend_census("issue/4512873"));
+	assert_null(record_key_resend_census("issue/4512873/2"));
+	assert_null(record_key_resend_census("issue/x/resend/scf-1"));
+	assert_null(record_key_resend_census("issue/1/resend/"));
+	assert_null(record_key_resend_census("issue/1/resend/a/b"));
+	assert_null(record_key_resend_census("comment/1/resend/scf-1"));
+	assert_null(record_key_resend_census(NULL));
+
+	assert_string_equal(record_kind_queue(RECORD_CENSUS), "outbound");
+	assert_string_equal(record_kind_queue(RECORD_RESEND), "inbound");
+	assert_string_equal(record_kind_queue(RECORD_RECONCILE), "inbound");
+	assert_int_equal(record_kind_from_name("census"), RECORD_CENSUS);
+	assert_int_equal(record_kind_from_name("resend"), RECORD_RESEND);
+	assert_int_equal(record_kind_from_name("reconcile"), RECORD_RECONCILE);
+	assert_string_equal(record_kind_name(RECORD_RECONCILE), "reconcile");
+	assert_null(record_kind_queue(RECORD_KIND_LAST + 1));
+}
+
 /* ---- names --------------------------------------------------------------- */
 
 static void test_names(void **state)
@@ -587,7 +985,7 @@ static void test_samples(void **state)
 {
 	int write = getenv("SCFGATE_WRITE_SAMPLES") != NULL;
 
-	for (enum record_kind k = RECORD_ISSUE; k <= RECORD_CLOSE; k++) {
+	for (enum record_kind k = RECORD_ISSUE; k <= RECORD_KIND_LAST; k++) {
 		struct record *r = sample(k, 1);
 		struct buf built, file;
 		char rel[128], path[1024], name[RECORD_NAME_MAX];
@@ -1025,6 +1423,11 @@ int main(void)
 	    cmocka_unit_test(test_random_text_survives_signing),
 	    cmocka_unit_test(test_encode_refuses_invalid),
 	    cmocka_unit_test(test_created_filled),
+	    cmocka_unit_test(test_census_parts),
+	    cmocka_unit_test(test_resend_and_reconcile_fields),
+	    cmocka_unit_test(test_part_bounds),
+	    cmocka_unit_test(test_census_schema_refusals),
+	    cmocka_unit_test(test_part_keys),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test(test_samples),
 	};

@@ -52,7 +52,7 @@ _scfgate()
 	COMPREPLY=()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer reconcile --help --version' -- "$cur"))
 		return
 	fi
 
@@ -65,6 +65,8 @@ _scfgate()
 		return ;;
 	--queue) COMPREPLY=($(compgen -W 'outbound inbound' -- "$cur")); return ;;
 	--half) COMPREPLY=($(compgen -W 'scf oms' -- "$cur")); return ;;
+	--class) COMPREPLY=($(compgen -W 'missing missed-close orphan drift duplicate missing,missed-close' -- "$cur")); return ;;
+	--census) return ;;
 	--dir)
 		if [ "$cmd" = spool ]; then
 			COMPREPLY=($(compgen -W 'new cur done failed hold dismissed all' -- "$cur"))
@@ -78,7 +80,7 @@ _scfgate()
 	--key | --pubkey | --record-pubkey | --out | --encrypt-to | --decrypt-key)
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--producer | --from | --through | --older-than | --signer | --name | --concurrency | \
-		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | \
+		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | --window-days | \
 		--oid | --request-id | --gap-alarm | --reason | --max-entry-bytes | --max-entries | --max-total-bytes)
 		return ;;
 	esac
@@ -86,10 +88,12 @@ _scfgate()
 	case $cmd in
 	scf)
 		if [ "$COMP_CWORD" -eq 2 ] && [[ $cur != -* ]]; then
-			COMPREPLY=($(compgen -W 'resync' -- "$cur")); return
+			COMPREPLY=($(compgen -W 'resync census' -- "$cur")); return
 		fi
 		if [ "$sub" = resync ]; then
 			opts='--config --request-type --issue --since --acknowledged --json --log-json --help'
+		elif [ "$sub" = census ]; then
+			opts='--config --window-days --json --log-json --help'
 		else
 			opts='--config --once --json --log-json --help'
 		fi ;;
@@ -98,6 +102,7 @@ _scfgate()
 	find) opts='--config --root --json --help' ;;
 	keygen) opts='--dir --name --x25519 --json --help' ;;
 	transfer) opts='--config --once --log-json --help' ;;
+	reconcile) opts='--config --census --json --repair --class --dry-run --help' ;;
 	preview)
 		opts='--config --json --oid --request-id --help'
 		if [[ $cur != -* ]]; then

@@ -13,6 +13,7 @@
  * on child records), so the state dump is the data itself.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1709,6 +1710,103 @@ static void remove_field(const cJSON *b, struct sim_resp *resp)
 	sim_resp_json(resp, 200, class_meta(k));
 }
 
+/* ---- admin: drift, what reconciliation has to find ---- */
+
+/* The point of a request: CgShape's first point (or Center), else the
+ * LatitudeField/LongitudeField pair when the class has them.  0: none. */
+static int point_of(const cJSON *rec, double *lat, double *lng)
+{
+	const cJSON *shape = cJSON_GetObjectItemCaseSensitive(rec, "CgShape");
+	const cJSON *pt = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(shape, "Points"), 0);
+	const cJSON *la, *ln;
+
+	if (!pt)
+		pt = cJSON_GetObjectItemCaseSensitive(shape, "Center");
+	la = cJSON_GetObjectItemCaseSensitive(pt, "Lat");
+	ln = cJSON_GetObjectItemCaseSensitive(pt, "Lng");
+	if (!cJSON_IsNumber(la) || !cJSON_IsNumber(ln)) {
+		la = cJSON_GetObjectItemCaseSensitive(rec, "LatitudeField");
+		ln = cJSON_GetObjectItemCaseSensitive(rec, "LongitudeField");
+	}
+	if (!cJSON_IsNumber(la) || !cJSON_IsNumber(ln))
+		return 0;
+	*lat = la->valuedouble;
+	*lng = ln->valuedouble;
+	return 1;
+}
+
+/* POST /_admin/requests/:oid/move {"lat", "lng"} or {"north_m", "east_m"}:
+ * staff move the request's point (CgShape, and the latitude/longitude
+ * fields where the class has them). */
+static void admin_move(cJSON *rec, const cJSON *b, struct sim_resp *resp)
+{
+	const cJSON *la = cJSON_GetObjectItemCaseSensitive(b, "lat");
+	const cJSON *ln = cJSON_GetObjectItemCaseSensitive(b, "lng");
+	const cJSON *no = cJSON_GetObjectItemCaseSensitive(b, "north_m");
+	const cJSON *ea = cJSON_GetObjectItemCaseSensitive(b, "east_m");
+	double lat, lng;
+	cJSON *upd;
+
+	if (cJSON_IsNumber(la) && cJSON_IsNumber(ln)) {
+		lat = la->valuedouble;
+		lng = ln->valuedouble;
+	} else if ((cJSON_IsNumber(no) || cJSON_IsNumber(ea)) && point_of(rec, &lat, &lng)) {
+		/* metres to degrees on a sphere of the mean earth radius */
+		double dn = cJSON_IsNumber(no) ? no->valuedouble : 0;
+		double de = cJSON_IsNumber(ea) ? ea->valuedouble : 0;
+		double k = 180.0 / (3.14159265358979323846 * 6371008.8);
+		lat += dn * k;
+		lng += de * k / cos(lat * 3.14159265358979323846 / 180.0);
+	} else {
+		sim_resp_admin_error(resp, 400,
+		                     "lat and lng, or north_m/east_m on a request with a point, "
+		                     "are required");
+		return;
+	}
+	upd = cJSON_CreateObject();
+	if (field_of(&S.req, "CgShape")) {
+		cJSON *shape = cJSON_AddObjectToObject(upd, "CgShape"), *pts, *pt, *c;
+		cJSON_AddNumberToObject(shape, "ShapeType", 1);
+		pts = cJSON_AddArrayToObject(shape, "Points");
+		pt = cJSON_CreateObject();
+		cJSON_AddNumberToObject(pt, "Lat", lat);
+		cJSON_AddNumberToObject(pt, "Lng", lng);
+		cJSON_AddItemToArray(pts, pt);
+		cJSON_AddArrayToObject(shape, "Breaks");
+		c = cJSON_AddObjectToObject(shape, "Center");
+		cJSON_AddNumberToObject(c, "Lat", lat);
+		cJSON_AddNumberToObject(c, "Lng", lng);
+	}
+	if (field_of(&S.req, "LatitudeField") && field_of(&S.req, "LongitudeField")) {
+		cJSON_AddNumberToObject(upd, "LatitudeField", lat);
+		cJSON_AddNumberToObject(upd, "LongitudeField", lng);
+	}
+	apply_fields(&S.req, rec, upd, sim_jstr(b, "by") ? sim_jstr(b, "by") : "staff");
+	cJSON_Delete(upd);
+	sim_resp_json(resp, 200, render(rec, NULL, 0));
+}
+
+/* POST /_admin/requests/:oid/duplicate: a clerk enters the same request
+ * a second time: every writable field copied (the SCF id with it), a
+ * new Oid and IDField, status Open. */
+static void admin_duplicate(const cJSON *rec, const cJSON *b, struct sim_resp *resp)
+{
+	cJSON *src = cJSON_CreateObject(), *dup;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, rec)
+	{
+		const struct field *f = field_of(&S.req, it->string);
+		if (f && !f->ro && !cJSON_IsNull(it) && strcmp(it->string, "IDField") != 0 &&
+		    strcmp(it->string, "StatusField") != 0 &&
+		    strcmp(it->string, "CloseDateField") != 0)
+			cJSON_AddItemToObject(src, it->string, cJSON_Duplicate(it, 1));
+	}
+	dup = new_record(&S.req, src, sim_jstr(b, "by") ? sim_jstr(b, "by") : "crew", 0);
+	cJSON_Delete(src);
+	sim_resp_json(resp, 201, render(dup, NULL, 0));
+}
+
 static void admin(const struct sim_req *req, struct sim_resp *resp)
 {
 	cJSON *b = NULL, *rec;
@@ -1778,6 +1876,38 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 		}
 	} else if (post && strcmp(tail, "note-race") == 0) {
 		note_race_arm(oid, b, resp);
+	} else if (post && strcmp(tail, "delete") == 0) {
+		/* someone deletes the request in Cartegraph (its children stay,
+		 * unreachable, as nothing lists them without it) */
+		cJSON *j = cJSON_CreateObject();
+		cJSON_Delete(cJSON_DetachItemViaPointer(S.req.records, rec));
+		set_gen++; /* the indexes hold pointers to it */
+		cJSON_AddNumberToObject(j, "DeletedRecordCount", 1);
+		sim_resp_json(resp, 200, j);
+	} else if (post && strcmp(tail, "retype") == 0) {
+		/* staff change the request's type: {"issue": "<IssueField value>"} */
+		const char *issue = sim_jstr(b, "issue");
+		cJSON *upd = cJSON_CreateObject();
+		char why[512];
+		const char *bad;
+
+		if (issue)
+			cJSON_AddStringToObject(upd, "IssueField", issue);
+		bad = issue ? check_fields(&S.req, upd, 0, why, sizeof(why)) : NULL;
+		if (!issue) {
+			sim_resp_admin_error(resp, 400, "issue is required");
+		} else if (bad) {
+			field_error(resp, bad, why);
+		} else {
+			apply_fields(&S.req, rec, upd,
+			             sim_jstr(b, "by") ? sim_jstr(b, "by") : "staff");
+			sim_resp_json(resp, 200, render(rec, NULL, 0));
+		}
+		cJSON_Delete(upd);
+	} else if (post && strcmp(tail, "move") == 0) {
+		admin_move(rec, b, resp);
+	} else if (post && strcmp(tail, "duplicate") == 0) {
+		admin_duplicate(rec, b, resp);
 	} else if (post && strcmp(tail, "fields") == 0) {
 		char why[512];
 		const char *bad = check_fields(&S.req, b, 0, why, sizeof(why));

@@ -1793,6 +1793,32 @@ static void admin_status(cJSON *is, const cJSON *b, struct sim_resp *resp, time_
 	sim_resp_json(resp, 200, render_issue(is, 1));
 }
 
+/* Staff move the issue to another request type (SCF's recategorize):
+ * updated_at moves, as any change of an issue does. */
+static void admin_request_type(cJSON *is, const cJSON *b, struct sim_resp *resp, time_t now)
+{
+	int rt = (int)sim_jnum(b, "request_type_id", 0);
+
+	if (!rtype_by_id(rt)) {
+		sim_resp_admin_error(resp, 400, "unknown request_type_id");
+		return;
+	}
+	set_num(is, "request_type_id", (double)rt);
+	set_num(is, "updated_at", (double)now);
+	sim_resp_json(resp, 200, render_issue(is, 1));
+}
+
+/* The issue is removed (spam, a test report): the API answers 404 for it
+ * and no list shows it any more. */
+static void admin_delete(cJSON *is, struct sim_resp *resp)
+{
+	cJSON *out = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(out, "deleted", sim_jnum(is, "id", 0));
+	cJSON_Delete(cJSON_DetachItemViaPointer(S.issues, is));
+	sim_resp_json(resp, 200, out);
+}
+
 static void admin_rate(const cJSON *b, struct sim_resp *resp)
 {
 	cJSON *out;
@@ -1851,6 +1877,10 @@ static void admin(const struct sim_req *req, struct sim_resp *resp, time_t now)
 			admin_add_comment(is, b, resp, now);
 		else if (post && strcmp(tail, "status") == 0)
 			admin_status(is, b, resp, now);
+		else if (post && strcmp(tail, "request-type") == 0)
+			admin_request_type(is, b, resp, now);
+		else if (post && strcmp(tail, "delete") == 0)
+			admin_delete(is, resp);
 		else
 			sim_resp_admin_error(resp, 404, "unknown admin endpoint");
 		resp->route = "admin issue";
