@@ -22,6 +22,9 @@
 #   bundle  export/verify/import rates and peak RSS, 10,000 vs 100,000 records
 #   e2e     issue-to-request and close-to-Closed latency beside the sum of
 #           the poll intervals involved
+#   census  `scfgate scf census` of 10,000 and 100,000 issues against scf-sim:
+#           SCF calls beside the ideal (issues / 100), time, peak RSS (flat)
+#           (SCFGATE_BENCH_CENSUS: other sizes, space-separated)
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
@@ -36,7 +39,7 @@ build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
 shift
 build=$(cd "$build" && pwd)
 scratch=${SCFGATE_BENCH_DIR:-$build/bench-tmp}
-sections=(spool sim scf oms bundle e2e)
+sections=(spool sim scf oms bundle e2e census)
 
 bench_spool() {
   local bin=$build/tests/spool_bench dir=$scratch/spool
@@ -50,6 +53,11 @@ bench_spool() {
 
 need() {
   [ -x "$1" ] || { echo "not built: $1" >&2; return 1; }
+}
+
+bench_census() {
+  # shellcheck disable=SC2086
+  bash "$(dirname "$0")/../tests/bench/census_bench.sh" "$build" ${SCFGATE_BENCH_CENSUS:-10000 100000}
 }
 
 bench_sim() {
