@@ -75,6 +75,14 @@ static const char *str_of(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A string member for printing: "-" when absent. */
+static const char *txt(const cJSON *o, const char *k)
+{
+	const char *s = str_of(o, k);
+
+	return s ? s : "-";
+}
+
 static int64_t num_of(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -126,10 +134,9 @@ static void print_text(const cJSON *res, int repairable_only)
 	const char *idf = str_of(res, "id_field") ? str_of(res, "id_field") : "IDField";
 
 	(void)repairable_only;
-	printf("census      %s\n", str_of(res, "census_id") ? str_of(res, "census_id") : "?");
-	printf("completed   %s\n", str_of(res, "completed_at") ? str_of(res, "completed_at") : "?");
-	printf("window      %s .. %s\n", str_of(w, "from") ? str_of(w, "from") : "?",
-	       str_of(w, "to") ? str_of(w, "to") : "?");
+	printf("census      %s\n", txt(res, "census_id"));
+	printf("completed   %s\n", txt(res, "completed_at"));
+	printf("window      %s .. %s\n", txt(w, "from"), txt(w, "to"));
 	printf("issues      %" PRId64 "\n", num_of(res, "issues"));
 	printf("requests    %" PRId64 "\n", num_of(res, "requests"));
 	for (int i = 0; i < RECON_NCLASS; i++)
@@ -139,25 +146,21 @@ static void print_text(const cJSON *res, int repairable_only)
 	{
 		char action[512];
 		action_of(f, idf, action, sizeof(action));
-		printf("\n%s issue %" PRId64 " (SeeClickFix %s)", str_of(f, "class"),
-		       num_of(f, "issue_id"),
-		       str_of(f, "scf_status") ? str_of(f, "scf_status") : "-");
+		printf("\n%s issue %" PRId64 " (SeeClickFix %s)", txt(f, "class"),
+		       num_of(f, "issue_id"), txt(f, "scf_status"));
 		if (num_of(f, "oid"))
-			printf(" request %s Oid %" PRId64 " (%s)",
-			       str_of(f, "request_id") ? str_of(f, "request_id") : "-",
-			       num_of(f, "oid"),
-			       str_of(f, "oms_status") ? str_of(f, "oms_status") : "-");
-		printf("\n  %s\n  do: %s\n", str_of(f, "detail") ? str_of(f, "detail") : "",
-		       action);
+			printf(" request %s Oid %" PRId64 " (%s)", txt(f, "request_id"),
+			       num_of(f, "oid"), txt(f, "oms_status"));
+		printf("\n  %s\n  do: %s\n", txt(f, "detail") ? txt(f, "detail") : "", action);
 	}
 	{
 		const cJSON *r;
 		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(res, "repairs"))
 		{
-			printf("\nrepaired %s %s: %d issue(s) by %s record\n", str_of(r, "at"),
-			       str_of(r, "class"),
+			printf("\nrepaired %s %s: %d issue(s) by %s record\n", txt(r, "at"),
+			       txt(r, "class"),
 			       cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "issue_ids")),
-			       str_of(r, "record"));
+			       txt(r, "record"));
 		}
 	}
 }
@@ -541,10 +544,10 @@ int cmd_reconcile(int argc, char **argv)
 			cJSON_ArrayForEach(r, rp.made)
 			{
 				printf("%s %s: %d issue(s) by %s record\n",
-				       dry ? "would repair" : "repaired", str_of(r, "class"),
+				       dry ? "would repair" : "repaired", txt(r, "class"),
 				       cJSON_GetArraySize(
 				           cJSON_GetObjectItemCaseSensitive(r, "issue_ids")),
-				       str_of(r, "record"));
+				       txt(r, "record"));
 			}
 			if (!cJSON_GetArraySize(rp.made) && st == ERR_OK)
 				printf("nothing to repair for census %s\n", census);
@@ -555,7 +558,7 @@ int cmd_reconcile(int argc, char **argv)
 				if (k != RECON_ORPHAN && k != RECON_DRIFT && k != RECON_DUPLICATE)
 					continue;
 				action_of(f, idf, action, sizeof(action));
-				printf("%s issue %" PRId64 ": %s\n", str_of(f, "class"),
+				printf("%s issue %" PRId64 ": %s\n", txt(f, "class"),
 				       num_of(f, "issue_id"), action);
 			}
 		}

@@ -25,6 +25,9 @@
 #   census  `scfgate scf census` of 10,000 and 100,000 issues against scf-sim:
 #           SCF calls beside the ideal (issues / 100), time, peak RSS (flat)
 #           (SCFGATE_BENCH_CENSUS: other sizes, space-separated)
+#   reconcile  the OMS half's reconciliation of a census of 10,000 and 100,000
+#           issues at 20 ms latency: Cartegraph calls beside the ideal (issues /
+#           150), time, classes, peak RSS at both sizes
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
@@ -32,14 +35,15 @@
 # queue, default 100000; the short one is a tenth of it), SCFGATE_BENCH_OMS_RECORDS (the OMS
 # backlog, default 10000), SCFGATE_BENCH_TRACKED (tracked requests for the
 # OMS poll, default 100000), SCFGATE_BENCH_OMS_SCAN (set: the poll again
-# against oms-sim --no-index, what the simulator cost before its indexes).
+# against oms-sim --no-index, what the simulator cost before its indexes),
+# SCFGATE_BENCH_RECON_SIZES (census sizes to reconcile, default 10000,100000).
 set -euo pipefail
 
 build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
 shift
 build=$(cd "$build" && pwd)
 scratch=${SCFGATE_BENCH_DIR:-$build/bench-tmp}
-sections=(spool sim scf oms bundle e2e census)
+sections=(spool sim scf oms bundle e2e census reconcile)
 
 bench_spool() {
   local bin=$build/tests/spool_bench dir=$scratch/spool
@@ -87,6 +91,13 @@ bench_bundle() {
   rm -rf "$dir" && mkdir -p "$dir"
   TMPDIR=$dir "$build/tests/bundle_bench" 10000 100000
   rm -rf "$dir"
+}
+
+bench_reconcile() {
+  need "$build/tests/recon_bench" || return 1
+  OMS_SIM_BIN=$build/tools/sim/oms-sim SCFGATE_BIN=$build/scfgate \
+    SCFGATE_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd) "$build/tests/recon_bench" \
+    --sizes "${SCFGATE_BENCH_RECON_SIZES:-10000,100000}"
 }
 
 bench_e2e() {
