@@ -498,7 +498,7 @@ int scf_census_due(const struct scf_half *h, int64_t now)
 	const char *last;
 	unsigned hours = h->c->scf.census_interval_hours;
 
-	if (!hours || h->census)
+	if (!hours || h->census || !h->c->n_types)
 		return 0;
 	last = scf_state_get(h->st, "census/last");
 	return !last || now - strtoll(last, NULL, 10) >= (int64_t)hours * 3600;

@@ -63,8 +63,12 @@ struct status_report {
 	char state_error[ERR_MSG_MAX];
 	int64_t watermark;      /* SCF half; 0 before the first pass */
 	size_t reopens_ignored; /* SCF half: issues reopened after close, ignored by policy */
-	int64_t last_ok;        /* the last successful API call; 0 unknown */
-	int64_t alert_at;       /* a recorded fatal stop; 0 none */
+	/* SCF half: the last reconciliation (state/scf/reconcile/last.json) */
+	int recon_present;
+	char recon_id[72], recon_at[40];
+	double recon[6];  /* in the order of recon_class */
+	int64_t last_ok;  /* the last successful API call; 0 unknown */
+	int64_t alert_at; /* a recorded fatal stop; 0 none */
 	char alert[256];
 	/* SCF half: the write-back backlog and the rate budget */
 	uint64_t wb_records, wb_drain_s;
@@ -339,6 +343,39 @@ static void collect_health(struct status_report *r, const char *dir)
 		snprintf(r->health_error, sizeof(r->health_error), "%s", e.msg);
 }
 
+static const char *const recon_class[6] = {"in-sync", "missing", "missed-close",
+                                           "orphan",  "drift",   "duplicate"};
+
+/* The counts of the last reconciliation's result file, if there is one. */
+static void collect_scf_reconcile(struct status_report *r)
+{
+	char path[SPOOL_PATH_MAX + 64];
+	struct buf b;
+	struct err e;
+	cJSON *j = NULL;
+	const cJSON *c, *v;
+
+	snprintf(path, sizeof(path), "%s/state/scf/reconcile/last.json", r->root);
+	buf_init(&b, 64 * 1024 * 1024);
+	if (buf_read_file(&b, path, &e) == ERR_OK)
+		j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	buf_release(&b);
+	c = cJSON_GetObjectItemCaseSensitive(j, "classes");
+	v = cJSON_GetObjectItemCaseSensitive(j, "census_id");
+	if (cJSON_IsObject(c) && cJSON_IsString(v)) {
+		r->recon_present = 1;
+		snprintf(r->recon_id, sizeof(r->recon_id), "%s", v->valuestring);
+		v = cJSON_GetObjectItemCaseSensitive(j, "completed_at");
+		snprintf(r->recon_at, sizeof(r->recon_at), "%s",
+		         cJSON_IsString(v) ? v->valuestring : "?");
+		for (int i = 0; i < 6; i++) {
+			v = cJSON_GetObjectItemCaseSensitive(c, recon_class[i]);
+			r->recon[i] = cJSON_IsNumber(v) ? v->valuedouble : 0;
+		}
+	}
+	cJSON_Delete(j);
+}
+
 static void collect_scf_state(struct status_report *r)
 {
 	char dir[SPOOL_PATH_MAX + 16];
@@ -359,6 +396,7 @@ static void collect_scf_state(struct status_report *r)
 	}
 	r->watermark = scf_state_watermark(s);
 	r->reopens_ignored = scf_state_count_prefix(s, "issue/", "R");
+	collect_scf_reconcile(r);
 	r->last_ok = scf_state_last_ok(s);
 	if (scf_state_alert(s, &r->alert_at))
 		snprintf(r->alert, sizeof(r->alert), "%s", scf_state_alert(s, NULL));
@@ -902,6 +940,19 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 			         "reopened in SeeClickFix after close: %zu issue%s (reopen policy "
 			         "ignore: not sent; see docs/operations.md)\n",
 			         r->reopens_ignored, r->reopens_ignored == 1 ? "" : "s");
+		if (r->recon_present) {
+			int other = 0;
+
+			/* Differences people made, not a fault: never a verdict. */
+			buf_addf(out, "last reconciliation: census %s, %s: %.0f in sync",
+			         r->recon_id, r->recon_at, r->recon[0]);
+			for (int i = 1; i < 6; i++)
+				if (r->recon[i] > 0) {
+					buf_addf(out, ", %.0f %s", r->recon[i], recon_class[i]);
+					other = 1;
+				}
+			buf_adds(out, other ? " (see scfgate reconcile)\n" : "\n");
+		}
 	} else if (!r->state_ok) {
 		buf_addf(out, "state: cannot read: %s\n", r->state_error);
 	} else if (!r->oms_present) {
@@ -1053,6 +1104,16 @@ static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
 		}
 		if (r->state_ok)
 			jdoc_number(d, h, "reopens_ignored", (double)r->reopens_ignored);
+		if (r->recon_present) {
+			cJSON *rc = jdoc_object(d, h, "reconciliation");
+			cJSON *cl;
+
+			jdoc_string(d, rc, "census_id", r->recon_id);
+			jdoc_string(d, rc, "completed_at", r->recon_at);
+			cl = jdoc_object(d, rc, "classes");
+			for (int i = 0; i < 6; i++)
+				jdoc_number(d, cl, recon_class[i], r->recon[i]);
+		}
 		if (!r->state_ok)
 			jdoc_string(d, h, "state_error", r->state_error);
 		json_scf_budget(d, h, r);

@@ -34,6 +34,9 @@
 #   e2e     issue-to-request and close-to-Closed latency beside the sum of
 #           the poll intervals involved, in fast mode (SCF limit off) and at
 #           the real limit (scf-sim enforcing 20 calls a minute)
+#   census  `scfgate scf census` of 10,000 and 100,000 issues against scf-sim:
+#           SCF calls beside the ideal (issues / 100), time, peak RSS (flat)
+#           (SCFGATE_BENCH_CENSUS: other sizes, space-separated)
 #   reconcile  the OMS half's reconciliation of a census of 10,000 and 100,000
 #           issues at 20 ms latency: Cartegraph calls beside the ideal (issues /
 #           150), time, classes, peak RSS at both sizes
@@ -53,7 +56,7 @@ build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
 shift
 build=$(cd "$build" && pwd)
 scratch=${SCFGATE_BENCH_DIR:-$build/bench-tmp}
-sections=(spool sim scf oms bundle e2e reconcile)
+sections=(spool sim scf oms bundle e2e census reconcile)
 
 bench_spool() {
   local bin=$build/tests/spool_bench dir=$scratch/spool
@@ -67,6 +70,11 @@ bench_spool() {
 
 need() {
   [ -x "$1" ] || { echo "not built: $1" >&2; return 1; }
+}
+
+bench_census() {
+  # shellcheck disable=SC2086
+  bash "$(dirname "$0")/../tests/bench/census_bench.sh" "$build" ${SCFGATE_BENCH_CENSUS:-10000 100000}
 }
 
 bench_sim() {

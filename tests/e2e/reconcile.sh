@@ -131,6 +131,9 @@ check "the SCF host has the result from the reconcile records" test -s "$scfres"
 check "SCF host: the same counts" test "$(counts "$scfres")" = "$want_counts"
 check "SCF host: the same findings" test "$(classes "$scfres")" = "$(classes "$omsres")"
 check "SCF host: last.json is this reconciliation" cmp -s "$scfres" "$SCF_ROOT/state/scf/reconcile/last.json"
+check "scfgate status on the SCF host names the counts other than in sync" \
+	sh -c "'$E2E_GATE' status --config '$SCF_CFG' 2>/dev/null | grep -q 'last reconciliation: census $cid, .*: 2 in sync, 2 missing, 1 missed-close, 2 orphan, 4 drift, 1 duplicate (see scfgate reconcile)'"
+check "and in its JSON" sh -c "'$E2E_GATE' status --config '$SCF_CFG' --json 2>/dev/null | jq -e '.. | objects | select(has(\"reconciliation\")) | .reconciliation.classes.drift == 4' >/dev/null"
 check "scfgate reconcile on the SCF host reads it" \
 	sh -c "'$E2E_GATE' reconcile --config '$SCF_CFG' 2>&1 | grep -q '$cid'"
 
