@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"keygen", cmd_keygen, "make a half's Ed25519 key pair"},
     {"preview", cmd_preview, "show what would be sent for a saved SCF issue or record"},
     {"transfer", cmd_transfer, "move records to and from the peer's host over SFTP"},
+    {"report", cmd_report, "one static HTML page (or JSON) of a half at a glance"},
 };
 
 static void usage(FILE *out)
