@@ -52,7 +52,7 @@ _scfgate()
 	COMPREPLY=()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer report --help --version' -- "$cur"))
 		return
 	fi
 
@@ -75,8 +75,13 @@ _scfgate()
 	--root | --to)
 		if [ "$prev" = --to ] && [ "$sub" != archive ]; then return; fi
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--key | --pubkey | --record-pubkey | --out)
+	--key | --pubkey | --record-pubkey | --out | --html)
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--json)
+		# a flag everywhere but in report, where it names the output file
+		if [ "$cmd" = report ]; then
+			compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return
+		fi ;;
 	--producer | --from | --through | --older-than | --signer | --name | --concurrency | \
 		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | \
 		--oid | --request-id | --gap-alarm | --reason | --max-entry-bytes | --max-entries | --max-total-bytes)
@@ -98,6 +103,7 @@ _scfgate()
 	find) opts='--config --root --json --help' ;;
 	keygen) opts='--dir --name --json --help' ;;
 	transfer) opts='--config --once --log-json --help' ;;
+	report) opts='--config --html --json --issue --help' ;;
 	preview)
 		opts='--config --json --oid --request-id --help'
 		if [[ $cur != -* ]]; then
