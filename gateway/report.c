@@ -202,7 +202,6 @@ static void add_reconciliation(const struct cfg *c, struct jdoc *d, cJSON *root)
 	char path[SPOOL_PATH_MAX + 64];
 	struct buf b = BUF_INIT_CAP(REPORT_RECONCILE_MAX);
 	enum spool_entry_type type = SPOOL_ENTRY_MISSING;
-	cJSON *j = NULL;
 	struct err e;
 
 	snprintf(path, sizeof(path), "%s/state/%s/reconcile/last.json", c->spool.root,
@@ -218,17 +217,23 @@ static void add_reconciliation(const struct cfg *c, struct jdoc *d, cJSON *root)
 		buf_release(&b);
 		return;
 	}
-	j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	report_add_reconciliation(d, root, b.data ? b.data : "", b.len);
 	buf_release(&b);
+}
+
+void report_add_reconciliation(struct jdoc *d, cJSON *parent, const char *text, size_t len)
+{
+	cJSON *j = cJSON_ParseWithLength(text, len);
+
 	if (!cJSON_IsObject(j)) {
-		jdoc_null(d, root, "reconciliation");
-		jdoc_string(d, root, "reconciliation_error",
+		jdoc_null(d, parent, "reconciliation");
+		jdoc_string(d, parent, "reconciliation_error",
 		            j ? "last.json is not a JSON object" : "last.json is not JSON");
 		cJSON_Delete(j);
 		return;
 	}
-	copy_reconciliation(d, jdoc_object(d, root, "reconciliation"), j);
-	jdoc_null(d, root, "reconciliation_error");
+	copy_reconciliation(d, jdoc_object(d, parent, "reconciliation"), j);
+	jdoc_null(d, parent, "reconciliation_error");
 	cJSON_Delete(j);
 }
 

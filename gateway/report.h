@@ -57,6 +57,11 @@
 #define REPORT_FINDINGS_MAX  5000               /* findings shown */
 #define REPORT_STRING_MAX    2048               /* bytes of one string */
 
+/* The members "reconciliation" and "reconciliation_error" of parent from
+ * the text of a result file, as report_collect() adds them (for the fuzz
+ * target of that copy). */
+void report_add_reconciliation(struct jdoc *d, cJSON *parent, const char *text, size_t len);
+
 /* now: the reference time (0: time(NULL)). */
 enum err_status report_collect(const struct cfg *c, const int64_t *issues, size_t n_issues,
                                time_t now, struct jdoc *d, struct err *e);
