@@ -136,8 +136,9 @@ check '.issues[1].known == false' "an unknown issue is said so"
 check '[.status.queues[] | select(.name == "inbound") | .failed[0].why][0] | contains("<script>")' \
 	"the failed record's reason, as found"
 
-# The browser: a screenshot of the asked size ...
-(cd "$work" && browser --screenshot="$work/shot.png" --window-size=1200,1600 --hide-scrollbars "$work/report.html") >/dev/null
+# The browser, once: a screenshot of the asked size and the DOM after load.
+browser --screenshot="$work/shot.png" --window-size=1200,1600 --hide-scrollbars --dump-dom \
+	"$work/report.html" >"$work/dom.html"
 if [ -s "$work/shot.png" ] && [ "$(head -c 8 "$work/shot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
 	w=$(od -An -tu1 -j16 -N4 "$work/shot.png" | awk '{print $1*16777216+$2*65536+$3*256+$4}')
 	h=$(od -An -tu1 -j20 -N4 "$work/shot.png" | awk '{print $1*16777216+$2*65536+$3*256+$4}')
@@ -149,8 +150,6 @@ else
 	bad "no PNG screenshot: $(tail -3 "$work/logs/chromium.log")"
 fi
 
-# ... and the DOM after load.
-browser --dump-dom "$work/report.html" >"$work/dom.html"
 dom=$work/dom.html
 [ -s "$dom" ] && ok "the DOM after load" || bad "no DOM: $(tail -3 "$work/logs/chromium.log")"
 dcheck() { grep -q -- "$1" "$dom" && ok "dom: $2" || bad "dom: $2 (/$1/)"; }
