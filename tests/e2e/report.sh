@@ -57,6 +57,15 @@ issue=$("$E2E_GATE" spool ls --config "$SCF_CFG" --queue inbound --dir done --js
 	jq -r '[.[] | select(.kind == "ack")][0].issue_id')
 [ -n "$issue" ] && [ "$issue" != null ] && ok "issue $issue was acknowledged" || bad "no ack written back"
 request=$("$E2E_GATE" find "$issue" --config "$SCF_CFG" --json | jq -r '.cartegraph.id_field')
+oid=$("$E2E_GATE" find "$issue" --config "$SCF_CFG" --json | jq -r '.cartegraph.oid')
+# ... and closed: a crew closes the request, the close is written back.
+e2e_close_request "$oid" "filled"
+"$E2E_GATE" oms --once --config "$OMS_CFG" 2>>"$work/logs/oms.log" || bad "oms --once (poll)"
+e2e_transfer_once
+"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$work/logs/scf.log" || bad "scf --once (close)"
+[ "$("$E2E_GATE" spool ls --config "$SCF_CFG" --queue inbound --dir done --json |
+	jq --argjson i "$issue" '[.[] | select(.kind == "close" and .issue_id == $i)] | length')" = 1 ] &&
+	ok "the close of issue $issue was written back" || bad "no close of issue $issue written back"
 
 # A failed record whose reason carries markup.
 ack=$(ls "$SCF_ROOT/inbound/done" | head -1)
@@ -129,8 +138,8 @@ check '.reconciliation.id_field == "IDField"' "the IDField"
 check "(.history.samples | length == 4) and .history.samples[3].at == $t" "the history samples"
 check "(.issues[0].issue_id == $issue) and (.issues[0].timeline | map(.event) == [\"fetched\",\"forwarded\",\"acknowledged\",\"closed\"])" \
 	"the issue's timeline events"
-check '.issues[0].timeline[0].at != null and .issues[0].timeline[1].at != null and .issues[0].timeline[2].at != null and .issues[0].timeline[3].at == null' \
-	"fetched, forwarded and acknowledged have times; closed not yet"
+check '[.issues[0].timeline[].at | select(test("^20[0-9-]+T[0-9:]+(\\.[0-9]+)?Z$"))] | length == 4' \
+	"fetched, forwarded, acknowledged and closed have times"
 check ".issues[0].cartegraph.request_id == \"$request\"" "the Cartegraph request of the issue"
 check '.issues[1].known == false' "an unknown issue is said so"
 check '[.status.queues[] | select(.name == "inbound") | .failed[0].why][0] | contains("<script>")' \
@@ -181,6 +190,8 @@ dcheck "<article class=\"issue\" id=\"issue-$issue\">" "the issue's timeline"
 dcheck '<tr data-event="acknowledged"><td>acknowledged</td><td>20[0-9-]*T[0-9:]*Z</td><td>ack record [^<]* written back to SeeClickFix</td>' \
 	"acknowledged: when the ack was written back"
 dcheck "$request (Oid [0-9]*)" "the issue's Cartegraph request"
+dcheck '<tr data-event="closed"><td>closed</td><td>20[0-9-]*T[0-9:]*Z</td><td>close record [^<]* written back to SeeClickFix (closed in Cartegraph 20' \
+	"closed: when the close was written back, and when Cartegraph closed it"
 dcheck 'Nothing on this host names this issue' "the unknown issue"
 
 # The OMS host: the same command with its configuration.
