@@ -396,18 +396,20 @@ static void history(struct page *pg, const cJSON *doc)
 	raw(pg, "</section>\n");
 }
 
-static void rec_list(struct page *pg, const cJSON *q, const char *key, const char *what,
-                     const char *id)
+/* The records status lists under list_key (at most 50) and counts under
+ * count_key ("failed"/"failed", "held"/"hold"), with their reasons. */
+static void rec_list(struct page *pg, const cJSON *q, const char *list_key, const char *count_key,
+                     const char *what)
 {
-	const cJSON *l = get(q, key), *r;
+	const cJSON *l = get(q, list_key), *r;
 	double total = 0;
 
-	num(get(q, "count"), key, &total);
+	num(get(q, "count"), count_key, &total);
 	if (total <= 0)
 		return;
 	raw(pg, "<h3>");
 	esc(pg, str(q, "name"));
-	rawf(pg, ": %.0f %s</h3>\n<ul id=\"%s-", total, what, id);
+	rawf(pg, ": %.0f %s</h3>\n<ul id=\"%s-", total, what, list_key);
 	esc(pg, str(q, "name"));
 	raw(pg, "\">");
 	cJSON_ArrayForEach(r, l)
@@ -443,26 +445,8 @@ static void failures(struct page *pg, const cJSON *status)
 		num(get(q, "count"), "dismissed", &dis);
 		num(get(q, "count"), "hold", &held);
 		any |= f > 0 || dis > 0 || held > 0 || str(q, "error");
-		rec_list(pg, q, "failed", "failed (scfgate spool retry or dismiss)", "failed");
-		if (get(q, "held")) {
-			/* status lists held records as "held", counts them as "hold" */
-			const cJSON *l = get(q, "held"), *r;
-
-			if (held > 0) {
-				raw(pg, "<h3>");
-				esc(pg, str(q, "name"));
-				rawf(pg, ": %.0f held (scfgate spool release)</h3>\n<ul>", held);
-				cJSON_ArrayForEach(r, l)
-				{
-					raw(pg, "<li><code>");
-					esc(pg, str(r, "name"));
-					raw(pg, "</code>: ");
-					esc(pg, str(r, "why"));
-					raw(pg, "</li>");
-				}
-				raw(pg, "</ul>\n");
-			}
-		}
+		rec_list(pg, q, "failed", "failed", "failed (scfgate spool retry or dismiss)");
+		rec_list(pg, q, "held", "hold", "held (scfgate spool release)");
 		if (dis > 0) {
 			raw(pg, "<p class=\"dismissed\">");
 			esc(pg, str(q, "name"));

@@ -81,7 +81,8 @@ static const char hostile_doc[] =
     "{\"generated_at\":\"2026-12-06T10:00:00Z\",\"half\":\"scf<script>x</script>\","
     "\"status\":{\"attention\":true,\"summary\":\"<img src=x onerror=alert(1)>\","
     "\"root\":\"/srv/\\\"><script>\",\"queues\":[{\"name\":\"in<b>bound\",\"role\":\"consumed\","
-    "\"count\":{\"new\":1,\"failed\":1,\"dismissed\":2},"
+    "\"count\":{\"new\":1,\"failed\":1,\"hold\":3,\"dismissed\":2},"
+    "\"held\":[{\"name\":\"<u>h</u>\",\"why\":\"held by <b>x\"}],"
     "\"failed\":[{\"name\":\"<svg onload=alert(1)>\",\"why\":\"</li><script>alert(1)</script>\","
     "\"mtime\":1}]}],\"stuck\":[\"<iframe src=javascript:alert(1)>\"]},"
     "\"history\":{\"every_seconds\":300,\"samples\":["
@@ -123,6 +124,12 @@ static void test_page_escapes_everything(void **state)
 	assert_non_null(strstr(out.data, "&lt;img src=x onerror=alert(1)&gt;"));
 	assert_non_null(strstr(out.data, "&lt;/li&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
 	assert_non_null(strstr(out.data, "data-class=\"&quot; onclick=&quot;alert(1)\""));
+	/* held records: listed with their reason, and how many more */
+	assert_non_null(strstr(out.data, "3 held (scfgate spool release)"));
+	assert_non_null(strstr(out.data, "<code>&lt;u&gt;h&lt;/u&gt;</code>"));
+	assert_non_null(strstr(out.data, "held by &lt;b&gt;x"));
+	assert_non_null(strstr(out.data, "and 2 more (scfgate spool ls)"));
+	assert_non_null(strstr(out.data, "2 records dismissed by an operator"));
 	/* neither URL is a web URL (a quote in one): both shown as text */
 	assert_null(strstr(out.data, "<a "));
 	assert_non_null(strstr(out.data, "(not a web address: javascript:alert(1))"));
