@@ -194,10 +194,19 @@ dcheck '<tr data-event="closed"><td>closed</td><td>20[0-9-]*T[0-9:]*Z</td><td>cl
 	"closed: when the close was written back, and when Cartegraph closed it"
 dcheck 'Nothing on this host names this issue' "the unknown issue"
 
+# The OMS half samples its queues from its loop (a daemon; --once does not).
+ls "$OMS_ROOT/state/oms/" | grep -q '^history\.' && bad "the OMS half's --once runs wrote a history" ||
+	ok "the OMS half's --once runs wrote no history"
+e2e_start_half oms
+e2e_wait_until 30 'ls "$OMS_ROOT/state/oms/" | grep -q "^history\."' &&
+	ok "the running OMS half keeps a history of its queues" || bad "no history file in state/oms"
+e2e_stop_half oms
+
 # The OMS host: the same command with its configuration.
 "$E2E_GATE" report --config "$OMS_CFG" --html "$work/oms.html" --issue "$issue" 2>"$work/report.err" &&
 	grep -q '<h1 id="title">scfgate report: oms half</h1>' "$work/oms.html" &&
 	grep -q 'id="reconciliation-none"' "$work/oms.html" &&
+	grep -q 'id="history-none" class="note">1 sample so far' "$work/oms.html" &&
 	ok "the OMS host's page (no reconciliation yet)" || bad "OMS report: $(cat "$work/report.err")"
 
 # A last.json that is a link is not followed: named, not read.
