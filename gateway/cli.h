@@ -38,6 +38,7 @@ int cmd_keygen(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Print "scfgate <cmd>: <reason>" to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

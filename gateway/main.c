@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"preview", cmd_preview, "show what would be sent for a saved SCF issue or record"},
     {"transfer", cmd_transfer, "move records to and from the peer's host over SFTP"},
     {"reconcile", cmd_reconcile, "the last reconciliation; --repair turns findings into records"},
+    {"report", cmd_report, "one static HTML page (or JSON) of a half at a glance"},
 };
 
 static void usage(FILE *out)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "log.h"
 #include "notify.h"
 #include "sigs.h"
@@ -410,6 +411,7 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 		if (st != ERR_OK)
 			log_warn("event=forward-failed why=%s", log_q(e->msg));
 		pass_status(o, counts, st, e);
+		history_tick(o->cfg);
 		notify_watchdog();
 		if (!stopped(o) && now - last_poll >= (time_t)o->cfg->cg.poll_seconds) {
 			last_poll = now;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "history.h"
 #include "log.h"
 #include "notify.h"
 #include "metrics.h"
@@ -369,6 +370,7 @@ static void save_health(struct scf_half *h)
 		log_warn("event=health-not-saved why=%s", log_q(e.msg));
 	h->health_saved_at = (int64_t)now;
 	write_metrics(h, now);
+	history_tick(h->c);
 }
 
 /* After a fetch pass: what each kind met.  A pass that stopped at a

@@ -37,7 +37,7 @@ echo "ok - commands: $(echo $commands)"
 
 
 n=0
-for c in oms status keygen preview transfer reconcile; do
+for c in oms status keygen preview transfer reconcile report; do
 	for o in $("$scfgate" $c --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
 		[ "$o" = --help ] && continue
 		has "scfgate $c --" "$o"; n=$((n + 1))
@@ -98,3 +98,9 @@ cp "$work/oms.xml" "$work/etc/oms.xml"
 [ "$(SCFGATE_CONFIG_DIR=$work/etc offered "scfgate spool release ")" = 00000000000000000003-oms.xml ] ||
 	fail "release with the default configuration offers $(SCFGATE_CONFIG_DIR=$work/etc offered "scfgate spool release ")"
 echo "ok - record names from --root, from the <root> of --config and of the default, per sub-directory"
+# report: --html and --json name the output file (elsewhere --json is a flag).
+: >"$work/week.html"
+has "scfgate report --html $work/wee" "$work/week.html"
+has "scfgate report --json $work/wee" "$work/week.html"
+has "scfgate status --json " --config
+echo "ok - report's --html and --json take a file name"

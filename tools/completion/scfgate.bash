@@ -52,7 +52,7 @@ _scfgate()
 	COMPREPLY=()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer reconcile --help --version' -- "$cur"))
+		COMPREPLY=($(compgen -W 'scf oms status find spool bundle config keygen preview transfer reconcile report --help --version' -- "$cur"))
 		return
 	fi
 
@@ -77,8 +77,13 @@ _scfgate()
 	--root | --to)
 		if [ "$prev" = --to ] && [ "$sub" != archive ]; then return; fi
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
-	--key | --pubkey | --record-pubkey | --out | --encrypt-to | --decrypt-key)
+	--key | --pubkey | --record-pubkey | --out | --encrypt-to | --decrypt-key | --html)
 		compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--json)
+		# a flag everywhere but in report, where it names the output file
+		if [ "$cmd" = report ]; then
+			compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return
+		fi ;;
 	--producer | --from | --through | --older-than | --signer | --name | --concurrency | \
 		--window | --retry-ms | --http-timeout-ms | --request-type | --issue | --since | --window-days | \
 		--oid | --request-id | --gap-alarm | --reason | --max-entry-bytes | --max-entries | --max-total-bytes)
@@ -103,6 +108,7 @@ _scfgate()
 	keygen) opts='--dir --name --x25519 --json --help' ;;
 	transfer) opts='--config --once --log-json --help' ;;
 	reconcile) opts='--config --census --json --repair --class --dry-run --help' ;;
+	report) opts='--config --html --json --issue --help' ;;
 	preview)
 		opts='--config --json --oid --request-id --help'
 		if [[ $cur != -* ]]; then
