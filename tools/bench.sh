@@ -22,6 +22,10 @@
 #   bundle  export/verify/import rates and peak RSS, 10,000 vs 100,000 records
 #   e2e     issue-to-request and close-to-Closed latency beside the sum of
 #           the poll intervals involved
+#   transfer records/s `scfgate transfer` pushes over SFTP on loopback against
+#           `sftp -b` and `scp` moving the same files (goal: at least 0.8x the
+#           better), and its peak RSS at 1,000 vs 10,000 files (goal: flat);
+#           SCFGATE_BENCH_TRANSFER_N for the smaller count
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
@@ -36,7 +40,7 @@ build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
 shift
 build=$(cd "$build" && pwd)
 scratch=${SCFGATE_BENCH_DIR:-$build/bench-tmp}
-sections=(spool sim scf oms bundle e2e)
+sections=(spool sim scf oms bundle e2e transfer)
 
 bench_spool() {
   local bin=$build/tests/spool_bench dir=$scratch/spool
@@ -83,6 +87,11 @@ bench_bundle() {
 
 bench_e2e() {
   "$(dirname "$0")/../tests/bench/e2e_bench.sh" "$build"
+}
+
+bench_transfer() {
+  need "$build/scfgate" || return 1
+  sh "$(dirname "$0")/../tests/bench/transfer_bench.sh" "$build"
 }
 
 [ $# -gt 0 ] && sections=("$@")
