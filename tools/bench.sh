@@ -40,6 +40,10 @@
 #   reconcile  the OMS half's reconciliation of a census of 10,000 and 100,000
 #           issues at 20 ms latency: Cartegraph calls beside the ideal (issues /
 #           150), time, classes, peak RSS at both sizes
+#   transfer records/s `scfgate transfer` pushes over SFTP on loopback against
+#           `sftp -b` and `scp` moving the same files (goal: at least 0.8x the
+#           better), and its peak RSS at 1,000 vs 10,000 files (goal: flat);
+#           SCFGATE_BENCH_TRANSFER_N for the smaller count
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
@@ -56,7 +60,7 @@ build=${1:?usage: tools/bench.sh BUILD_DIR [SECTION...]}
 shift
 build=$(cd "$build" && pwd)
 scratch=${SCFGATE_BENCH_DIR:-$build/bench-tmp}
-sections=(spool sim scf oms bundle e2e census reconcile)
+sections=(spool sim scf oms bundle e2e census reconcile transfer)
 
 bench_spool() {
   local bin=$build/tests/spool_bench dir=$scratch/spool
@@ -147,6 +151,11 @@ bench_reconcile() {
 bench_e2e() {
   "$(dirname "$0")/../tests/bench/e2e_bench.sh" "$build"
   E2E_BENCH_RATE=20 "$(dirname "$0")/../tests/bench/e2e_bench.sh" "$build"
+}
+
+bench_transfer() {
+  need "$build/scfgate" || return 1
+  sh "$(dirname "$0")/../tests/bench/transfer_bench.sh" "$build"
 }
 
 [ $# -gt 0 ] && sections=("$@")
