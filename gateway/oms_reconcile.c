@@ -120,6 +120,10 @@ enum err_status oms_census_store(struct oms *o, const struct record *r, const ch
 		return err_set(e, ERR_PERM,
 		               "reconciliation needs the external-id field (<externalId> in "
 		               "<fields>) to find requests by their SCF id");
+	/* it names a directory: checked here too, not only by the schema */
+	if (!record_census_id_valid(c->census_id))
+		return err_set(e, ERR_PERM, "census: '%.80s' is not a census id",
+		               c->census_id ? c->census_id : "");
 	if (oms_census_done(root, c->census_id)) {
 		log_info("effect=none census=%s part=%" PRId64 " reason=reconciled", c->census_id,
 		         c->part);
