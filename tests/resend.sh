@@ -2,6 +2,8 @@
 # scf_resend: the SCF half's inbound `resend` and `reconcile` records,
 # signed with the OMS half's key as that half would write them, against a
 # real scf-sim process:
+#   - the census's beliefs once the half has sent the issues; the daemon's
+#     census schedule (none within the interval, one when it has passed);
 #   - resend: one issue record for each named issue still Open or
 #     Acknowledged and mapped, key issue/<id>/resend/<census id>, its photo
 #     with it; an issue closed since, or gone (404), is logged and skipped;
@@ -56,8 +58,31 @@ b=$(e2e_new_issue 9102 "Graffiti on the bridge" true)
 scf_once first
 out=$("$E2E_GATE" scf census --config "$SCF_CFG" --json 2>>"$work/logs/scf.log") || bad "census"
 cid=$(jq -r .census_id <<<"$out")
-before=$(outbound_keys)
 check "the census lists both issues" test "$(jq .issues <<<"$out")" = 2
+census_rec=$(grep -l "<key>census/$cid/1</key>" "$SCF_ROOT"/outbound/new/*.xml)
+check "the census believes both issues sent, neither acknowledged nor closed" test \
+	"$("$E2E_GATE" spool show --root "$SCF_ROOT" --queue outbound "$(basename "$census_rec")" --json | jq -r '[.census.entries[] | "\(.sent)\(.acknowledged)\(.closed)"] | join(" ")')" = \
+	"truefalsefalse truefalsefalse"
+
+# The daemon's schedule: no census while the interval since the last
+# complete one (the one above) has not passed; one when it has.
+sed -i 's|</systemComments>|</systemComments>\n    <census intervalHours="1" windowDays="365"/>|' "$SCF_CFG"
+e2e_start_half scf
+sleep 3
+check "no scheduled census within the interval of the last one" \
+	sh -c "! grep -q event=census-start '$work/logs/scf-half.log'"
+e2e_stop_half scf
+last=$(awk '$1 == "k" && $2 == "census/last" {print $3}' "$SCF_ROOT"/state/scf/state.* | tail -1)
+sed -i "s|^k census/last $last\$|k census/last $((last - 7200))|" "$SCF_ROOT"/state/scf/state.*
+e2e_start_half scf
+e2e_wait_until 60 "grep -q event=census-done '$work/logs/scf-half.log'" ||
+	bad "the daemon runs the due census"
+e2e_stop_half scf
+check "the daemon's census lists the same issues" \
+	grep -q "event=census-done census=scf-[0-9TZ]* issues=2 parts=1 " "$work/logs/scf-half.log"
+cid=$(sed -n 's/.*event=census-done census=\([^ ]*\) .*/\1/p' "$work/logs/scf-half.log" | tail -1)
+sed -i 's|^    <census intervalHours="1" windowDays="365"/>$||' "$SCF_CFG"
+before=$(outbound_keys)
 
 # b is closed by hand in SeeClickFix before the resend arrives.
 e2e_scf POST "/_admin/issues/$b/status" '{"status": "closed", "comment": "Done by hand"}' >/dev/null

@@ -71,7 +71,7 @@ scfgate_fuzz_target(fuzz_scf_state ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_state
 # rate budget (tests/census.sh).
 if(TARGET scf-sim AND TARGET e2e-tool)
   add_test(NAME scf_census COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/census.sh ${CMAKE_BINARY_DIR})
-  set_tests_properties(scf_census PROPERTIES TIMEOUT 180)
+  set_tests_properties(scf_census PROPERTIES TIMEOUT 300)
 endif()
 
 # The inbound resend and reconcile records on the SCF half (tests/resend.sh;

@@ -114,6 +114,15 @@ cid=$(jq -r .census_id <<<"$out")
 echo "# census $cid: $(jq -c '{issues, parts, calls, ideal_calls}' <<<"$out")"
 check "the census lists the eleven issues SeeClickFix still has (not the unmapped one)" \
 	test "$(jq .issues <<<"$out")" = 11
+# What the SCF half believes travels with the census.
+crec=$(grep -l "<key>census/$cid/1</key>" "$SCF_ROOT"/outbound/new/*.xml)
+belief() {
+	"$E2E_GATE" spool show --root "$SCF_ROOT" --queue outbound "$(basename "$crec")" --json |
+		jq -r --argjson i "$1" '.census.entries[] | select(.issue_id == $i) | "\(.sent) \(.acknowledged) \(.closed)"'
+}
+check "census: s1 believed sent and acknowledged, not closed" test "$(belief "$s1")" = "true true false"
+check "census: s2 believed closed (by write-back)" test "$(belief "$s2")" = "true true true"
+check "census: c1 not believed closed (its close was lost)" test "$(belief "$c1")" = "true true false"
 e2e_transfer_once
 oms_once reconcile
 omsres=$OMS_ROOT/state/oms/reconcile/$cid.json
