@@ -168,8 +168,13 @@ done
 
 # ---- good records, second batch, after the hostile sequences --------------
 # The DMZ host's own producer resumes after the highest of its sequences
-# it finds locally: the attacker "sent" the hostile ones.
-: >"$SCF_ROOT/outbound/done/$(name_of $last_hostile)"
+# it finds locally: the attacker "sent" the hostile ones, so each went
+# through this host's outbound/ and its name is in done/.  The first is at
+# the number the producer's sequence file resumes from, which makes its
+# open read the queue instead of trusting the file.
+for ((s = good_a + 1; s <= last_hostile; s++)); do
+	: >"$SCF_ROOT/outbound/done/$(name_of $s)"
+done
 for t in 9101 9102 9103; do
 	e2e_new_issue $t "Reported after the attack ($t)" >/dev/null || bad "new issue"
 done
