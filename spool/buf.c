@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void buf_init(struct buf *b, size_t cap)
@@ -109,12 +110,23 @@ enum err_status buf_read_file(struct buf *b, const char *path, struct err *e)
 {
 	char chunk[65536];
 	enum err_status st = ERR_OK;
+	struct stat sb;
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK and the fstat: a FIFO put where a file was expected
+	 * must not hang the reader, nor a device or directory be read. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return err_errno(e, errno == ENOENT ? ERR_PERM : ERR_TEMP, errno, "%s", path);
+	if (fstat(fd, &sb) != 0) {
+		st = err_errno(e, ERR_TEMP, errno, "%s: fstat", path);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		st = err_set(e, ERR_PERM, "%s: not a regular file", path);
+		goto out;
+	}
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)

@@ -47,7 +47,9 @@ enum err_status buf_adds(struct buf *b, const char *s);
 enum err_status buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Read a whole file into b, honouring the cap.  ERR_PERM if the file is
- * larger than the cap, ERR_TEMP on I/O errors (message names the path). */
+ * larger than the cap, missing, or not a regular file (a FIFO is never
+ * waited on, a device or directory never read; a symbolic link is
+ * followed), ERR_TEMP on I/O errors (message names the path). */
 enum err_status buf_read_file(struct buf *b, const char *path, struct err *e);
 
 /* The text as a C string ("" when empty). */
