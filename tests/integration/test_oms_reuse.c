@@ -25,7 +25,7 @@
 
 #include "test_oms_util.h"
 
-#define ISSUES 12
+#define ISSUES 8
 
 struct proxied {
 	struct omt t;
@@ -156,7 +156,7 @@ static void check_exactly_once(struct omt *t, int64_t base, int n)
 
 /* No cuts: the writes go out on kept-alive connections.  A run opens at
  * most one connection per client (reads, writes, metadata) and slot of
- * concurrency; a fresh connection per write would be 36 or more. */
+ * concurrency; a fresh connection per write would be 24 or more. */
 static void test_writes_reuse_connections(void **state)
 {
 	struct proxied x;
