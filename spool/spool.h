@@ -75,7 +75,10 @@
  *     record is present, the producer reads every sub-directory as
  *     before: it resumes at least one past its highest sequence found
  *     there, and spool_producer_scan_reason says why it read them (for
- *     the log).  The open then costs the same whatever the queue holds.
+ *     the log).  A damaged line's numbers, as far as they parse, still
+ *     count as a lower bound: a number raised by the damage leaves a gap
+ *     (which the consumer alarms on), never a reused number, which the
+ *     consumer would drop as a duplicate without a word.  The open then costs the same whatever the queue holds.
  *     What the file says may not be on disk yet (a process that died
  *     before its flush), so the first commit after open always flushes a
  *     fresh block, and a roll forward flushes the file before renaming.

@@ -239,8 +239,14 @@ static void upset_seq_file(int round)
 	if (round % 11 == 5) {
 		unlink(path);
 	} else if (round % 7 == 3 && (text = tsu_read(path, &len)) != NULL) {
-		if (len > 40) {
-			text[40] = text[40] == '0' ? '1' : '0';
+		/* A flipped digit of the check field (offset 84 of the
+		 * 88-byte line): the line is known damaged while its numbers
+		 * are right.  A damaged number itself is not tried: nothing
+		 * can tell a raised NEXT from a true one, and the producer
+		 * keeps it as a lower bound (a gap, which the consumer
+		 * alarms on, rather than a reused number). */
+		if (len > 84) {
+			text[84] = text[84] == '0' ? '1' : '0';
 			tsu_write(path, text, len);
 		}
 		free(text);
