@@ -466,13 +466,16 @@ static void archive_sweep(time_t now)
 {
 	cJSON *it;
 
-	static time_t last = -1;
+	/* The earliest due time of a Closed issue not yet archived, valid
+	 * while nothing was written: a read between due times costs nothing
+	 * instead of a pass over every issue (a census reads thousands of
+	 * pages of a large organization). */
+	static time_t next_due = -1;
 
-	/* Due times are whole seconds: one sweep per second is exact. */
-	if (S.archive_after <= 0 || (now == last && !rtab_dirty))
+	if (S.archive_after <= 0 || (!rtab_dirty && next_due >= 0 && now < next_due))
 		return;
-	last = now;
 	rtab_dirty = 0;
+	next_due = (time_t)INT64_MAX;
 	cJSON_ArrayForEach(it, S.issues)
 	{
 		double closed;
@@ -482,6 +485,8 @@ static void archive_sweep(time_t now)
 			continue;
 		closed = sim_jnum(it, "closed_at", -1);
 		due = (time_t)closed + S.archive_after;
+		if (closed >= 0 && due > now && due < next_due)
+			next_due = due;
 		if (closed < 0 || due > now)
 			continue;
 		set_str(it, "status", "Archived");
@@ -1357,6 +1362,54 @@ static int bool_param(const char *v)
 	return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
+/*
+ * The matches of the last list query, kept while nothing changed (no
+ * write, no archive sweep: rtab_gen) so that reading a long listing
+ * page by page costs one match and sort, not one per page.  Keyed by
+ * the query's parameters other than page, in sorted order.
+ */
+static struct {
+	char *key;
+	uint64_t gen;
+	struct hit *hits;
+	long entries;
+} lastq;
+
+/* cJSON_GetArraySize walks the list: count once per change (rtab_gen). */
+static size_t issue_count(void)
+{
+	static uint64_t gen = UINT64_MAX;
+	static size_t n;
+
+	if (gen != rtab_gen) {
+		n = (size_t)cJSON_GetArraySize(S.issues);
+		gen = rtab_gen;
+	}
+	return n;
+}
+
+static char *list_query_key(const struct sim_req *req, int org_scope)
+{
+	struct qargs q = {.n = 0};
+	size_t cap = 16, len;
+	char *key;
+
+	sim_args_each(req, collect_arg, &q);
+	qsort(q.a, (size_t)q.n, sizeof(q.a[0]), qarg_cmp);
+	for (int i = 0; i < q.n; i++)
+		cap += strlen(q.a[i].k) + strlen(q.a[i].v) + 2;
+	key = malloc(cap);
+	if (!key)
+		abort();
+	len = (size_t)snprintf(key, cap, "%d", org_scope);
+	for (int i = 0; i < q.n; i++) {
+		len += (size_t)snprintf(key + len, cap - len, "\n%s=%s", q.a[i].k, q.a[i].v);
+		free(q.a[i].k);
+		free(q.a[i].v);
+	}
+	return key;
+}
+
 static void list_issues(const struct sim_req *req, struct sim_resp *resp, int org_scope)
 {
 	struct listq q = {.statuses = 1 | 2 | 4, .public_only = !org_scope};
@@ -1364,10 +1417,11 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 	int details = bool_param(sim_arg(req, "details"));
 	long page = 1, per_page = 20, entries = 0, pages, i;
 	struct hit *hits;
-	size_t n_all = (size_t)cJSON_GetArraySize(S.issues);
+	size_t n_all = issue_count();
 	const char *key;
 	cJSON *it, *out, *arr, *md, *pg;
 	const char *fields = sim_arg(req, "fields[issue]");
+	char *qkey;
 
 	if ((v = sim_arg(req, "page")) && atol(v) > 0)
 		page = atol(v);
@@ -1399,21 +1453,34 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 	}
 	q.search = sim_arg(req, "search");
 
-	hits = calloc(n_all + 1, sizeof(*hits));
-	if (!hits)
-		abort();
-	key = q.sort_updated ? "updated_at" : q.sort_rating ? "rating" : "created_at";
-	cJSON_ArrayForEach(it, S.issues)
-	{
-		if (!match(it, &q))
-			continue;
-		hits[entries].is = it;
-		hits[entries].key = sim_jnum(it, key, 0);
-		hits[entries].id = (int)sim_jnum(it, "id", 0);
-		entries++;
+	qkey = list_query_key(req, org_scope);
+	if (lastq.key && lastq.gen == rtab_gen && strcmp(lastq.key, qkey) == 0) {
+		free(qkey);
+		hits = lastq.hits;
+		entries = lastq.entries;
+	} else {
+		hits = calloc(n_all + 1, sizeof(*hits));
+		if (!hits)
+			abort();
+		key = q.sort_updated ? "updated_at" : q.sort_rating ? "rating" : "created_at";
+		cJSON_ArrayForEach(it, S.issues)
+		{
+			if (!match(it, &q))
+				continue;
+			hits[entries].is = it;
+			hits[entries].key = sim_jnum(it, key, 0);
+			hits[entries].id = (int)sim_jnum(it, "id", 0);
+			entries++;
+		}
+		sort_asc = q.asc;
+		qsort(hits, (size_t)entries, sizeof(*hits), hit_cmp);
+		free(lastq.key);
+		free(lastq.hits);
+		lastq.key = qkey;
+		lastq.gen = rtab_gen;
+		lastq.hits = hits;
+		lastq.entries = entries;
 	}
-	sort_asc = q.asc;
-	qsort(hits, (size_t)entries, sizeof(*hits), hit_cmp);
 
 	out = cJSON_CreateObject();
 	md = cJSON_AddObjectToObject(out, "metadata");
@@ -1453,7 +1520,6 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 			sparse(r, fields);
 			cJSON_AddItemToArray(arr, r);
 		}
-		free(hits);
 		sim_resp_json(resp, 200, out);
 		return;
 	}
@@ -1490,7 +1556,6 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 		free(head);
 		cJSON_Delete(out);
 	}
-	free(hits);
 }
 
 /* ---- comments and transitions ---- */
@@ -2043,15 +2108,8 @@ static void api(const struct sim_req *req, struct sim_resp *resp, time_t now)
 	          action[0] || get || post ? "Not Found" : "Method Not Allowed");
 }
 
-static void scf_handle(const struct sim_req *req, struct sim_resp *resp)
+static void scf_route(const struct sim_req *req, struct sim_resp *resp, time_t now)
 {
-	time_t now = sim_now();
-
-	if (strcmp(req->method, "GET") != 0) {
-		rtab_gen++;
-		rtab_dirty = 1;
-	}
-	archive_sweep(now);
 	if (req->admin) {
 		admin(req, resp, now);
 		return;
@@ -2067,6 +2125,21 @@ static void scf_handle(const struct sim_req *req, struct sim_resp *resp)
 		return;
 	}
 	api(req, resp, now);
+}
+
+static void scf_handle(const struct sim_req *req, struct sim_resp *resp)
+{
+	int write = strcmp(req->method, "GET") != 0;
+
+	if (write) {
+		rtab_gen++;
+		rtab_dirty = 1;
+	}
+	archive_sweep(sim_now());
+	scf_route(req, resp, sim_now());
+	/* What the write changed (a close, the clock) is swept next time. */
+	if (write)
+		rtab_dirty = 1;
 }
 
 static const struct sim_app scf_app = {
