@@ -78,27 +78,6 @@ struct find {
 	const char *queue;
 };
 
-static int64_t record_issue(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	case RECORD_ACK:
-		return r->u.ack.issue_id;
-	case RECORD_CLOSE:
-		return r->u.close.issue_id;
-	case RECORD_CENSUS: /* about many issues, not one */
-	case RECORD_RESEND:
-	case RECORD_RECONCILE:
-		break;
-	}
-	return 0;
-}
-
 /* A record that may concern ID: its issue, Oid or IDField matches. */
 static int candidate(const struct find *f, const struct hit *h)
 {
@@ -125,7 +104,7 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 	snprintf(h.name, sizeof(h.name), "%s", ent->name);
 	h.seq = r->seq;
 	h.kind = r->kind;
-	h.issue = record_issue(r);
+	h.issue = record_issue_id(r);
 	snprintf(h.when, sizeof(h.when), "%s", r->created);
 	switch (r->kind) {
 	case RECORD_ACK:

@@ -266,25 +266,6 @@ struct scan {
 	int oom;
 };
 
-/* The issue a record concerns; 0 for kinds without one. */
-static int64_t rec_issue(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	case RECORD_ACK:
-		return r->u.ack.issue_id;
-	case RECORD_CLOSE:
-		return r->u.close.issue_id;
-	default:
-		return 0;
-	}
-}
-
 static int scan_one(const struct spool_entry *ent, void *vctx)
 {
 	struct scan *s = vctx;
@@ -301,7 +282,7 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 		record_free(r);
 		return 0;
 	}
-	issue = rec_issue(r);
+	issue = record_issue_id(r);
 	for (i = 0; i < s->n_issues && s->issues[i] != issue; i++)
 		;
 	if (!issue || i == s->n_issues) {

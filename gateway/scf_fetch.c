@@ -643,20 +643,6 @@ static void count_kind(struct scf_stats *s, enum record_kind k)
 		s->attachment_records++;
 }
 
-static int64_t record_issue_id(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	default:
-		return 0;
-	}
-}
-
 static enum err_status save_state(struct scf_half *h, struct err *e)
 {
 	struct http_stats hs;

@@ -198,27 +198,6 @@ static int find_oldest(const struct spool_entry *ent, void *vctx)
 	return 0;
 }
 
-static int64_t rec_issue(const struct record *rec)
-{
-	switch (rec->kind) {
-	case RECORD_ISSUE:
-		return rec->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return rec->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return rec->u.attachment.issue_id;
-	case RECORD_ACK:
-		return rec->u.ack.issue_id;
-	case RECORD_CLOSE:
-		return rec->u.close.issue_id;
-	case RECORD_CENSUS: /* about many issues, not one */
-	case RECORD_RESEND:
-	case RECORD_RECONCILE:
-		break;
-	}
-	return 0;
-}
-
 /* Inspection only: decoded without verifying (status has no key). */
 static struct record *read_rec(const char *root, const char *queue, enum spool_dir d,
                                const char *name)
@@ -323,14 +302,15 @@ static void collect_stuck(struct status_report *r, struct status_queue *q)
 		snprintf(chain, sizeof(chain), ": it waits for seq %llu of %s (missing)",
 		         (unsigned long long)q->st.gap.seq, q->st.gap.producer);
 	else if (rec->kind == RECORD_COMMENT || rec->kind == RECORD_ATTACHMENT)
-		issue_chain(r, q, rec_issue(rec), chain, sizeof(chain));
+		issue_chain(r, q, record_issue_id(rec), chain, sizeof(chain));
 	else if (ks->last_attempt && ks->cls != ERR_OK)
 		snprintf(chain, sizeof(chain), ": %s fails: %s",
 		         health_kind_name(ks == &r->health.k[HEALTH_FORWARD] ? HEALTH_FORWARD
 		                                                             : HEALTH_WRITEBACK),
 		         ks->reason);
 	snprintf(q->stuck, sizeof(q->stuck), "%s %.300s of issue %lld has waited %s in %s/new%s",
-	         record_kind_name(rec->kind), esc, (long long)rec_issue(rec), age, q->name, chain);
+	         record_kind_name(rec->kind), esc, (long long)record_issue_id(rec), age, q->name,
+	         chain);
 	record_free(rec);
 }
 
