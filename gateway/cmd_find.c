@@ -24,6 +24,7 @@
 
 #include "cfg.h"
 #include "cli.h"
+#include "find.h"
 #include "jdoc.h"
 #include "oms.h"
 #include "record.h"
@@ -50,11 +51,6 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 when something is known about ID, 1 when nothing is.\n";
 
-static const char *const queues[] = {"outbound", "inbound"};
-static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
-                                      SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
-#define NDIRS (sizeof(dirs) / sizeof(dirs[0]))
-
 struct hit {
 	const char *queue;
 	enum spool_dir dir;
@@ -75,7 +71,6 @@ struct find {
 	struct hit *hits;
 	size_t n, cap;
 	int oom;
-	const char *queue;
 };
 
 /* A record that may concern ID: its issue, Oid or IDField matches. */
@@ -85,21 +80,14 @@ static int candidate(const struct find *f, const struct hit *h)
 	       (h->request[0] && f->str[0] && strcmp(h->request, f->str) == 0);
 }
 
-static int scan_one(const struct spool_entry *ent, void *vctx)
+static int scan_one(const char *queue, const struct spool_entry *ent, const struct record *r,
+                    void *vctx)
 {
 	struct find *f = vctx;
-	char path[SPOOL_PATH_MAX];
-	struct record *r = NULL;
 	struct hit h;
-	struct err e;
 
-	if (!ent->seq || spool_path(path, f->root, f->queue, ent->dir, ent->name, NULL) != ERR_OK ||
-	    spool_read_record(path, NULL, &r, NULL, &e) != ERR_OK) {
-		record_free(r);
-		return 0;
-	}
 	memset(&h, 0, sizeof(h));
-	h.queue = f->queue;
+	h.queue = queue;
 	h.dir = ent->dir;
 	snprintf(h.name, sizeof(h.name), "%s", ent->name);
 	h.seq = r->seq;
@@ -136,7 +124,6 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 	case RECORD_RECONCILE:
 		break;
 	}
-	record_free(r);
 	if (!candidate(f, &h))
 		return 0;
 	if (f->n == f->cap) {
@@ -156,15 +143,10 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 /* Every record of both queues that may concern ID, into f->hits. */
 static enum err_status scan_all(struct find *f, struct err *e)
 {
-	for (size_t q = 0; q < 2 && !f->oom; q++) {
-		f->queue = queues[q];
-		for (size_t d = 0; d < NDIRS && !f->oom; d++) {
-			enum err_status st =
-			    spool_list(f->root, queues[q], dirs[d], scan_one, f, e);
-			if (st != ERR_OK)
-				return st;
-		}
-	}
+	enum err_status st = find_scan(f->root, scan_one, f, e);
+
+	if (st != ERR_OK)
+		return st;
 	return f->oom ? err_set(e, ERR_TEMP, "out of memory") : ERR_OK;
 }
 
