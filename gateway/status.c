@@ -1114,6 +1114,32 @@ static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
 	}
 }
 
+/* One kind of work of the health record (or the transfer's): its last
+ * attempt and outcome; a transfer kind also gives what it moved. */
+static void json_kind(struct jdoc *d, cJSON *k, const struct health_state *ks, int transfer)
+{
+	if (!ks->last_attempt) {
+		jdoc_null(d, k, "last_attempt");
+		return;
+	}
+	jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
+	if (ks->last_ok)
+		jdoc_number(d, k, "last_success", (double)ks->last_ok);
+	else
+		jdoc_null(d, k, "last_success");
+	jdoc_string(d, k, "class", err_status_name(ks->cls));
+	if (transfer) {
+		jdoc_number(d, k, "moved_last", (double)ks->moved_last);
+		jdoc_number(d, k, "failed_last", (double)ks->failed_last);
+		jdoc_number(d, k, "moved_total", (double)ks->moved_total);
+	}
+	if (ks->cls != ERR_OK) {
+		jdoc_number(d, k, "failing_since", (double)ks->failing_since);
+		jdoc_string(d, k, "reason", ks->reason);
+		jdoc_string(d, k, "detail", ks->detail);
+	}
+}
+
 static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
 {
 	size_t nk;
@@ -1126,24 +1152,8 @@ static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
 		w = jdoc_object(d, o, "work");
 		jdoc_number(d, w, "saved_at", (double)r->health.saved_at);
 		for (size_t i = 0; i < nk; i++) {
-			const struct health_state *ks = &r->health.k[kinds[i]];
-			cJSON *k = jdoc_object(d, w, health_kind_name(kinds[i]));
-
-			if (!ks->last_attempt) {
-				jdoc_null(d, k, "last_attempt");
-				continue;
-			}
-			jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
-			if (ks->last_ok)
-				jdoc_number(d, k, "last_success", (double)ks->last_ok);
-			else
-				jdoc_null(d, k, "last_success");
-			jdoc_string(d, k, "class", err_status_name(ks->cls));
-			if (ks->cls != ERR_OK) {
-				jdoc_number(d, k, "failing_since", (double)ks->failing_since);
-				jdoc_string(d, k, "reason", ks->reason);
-				jdoc_string(d, k, "detail", ks->detail);
-			}
+			json_kind(d, jdoc_object(d, w, health_kind_name(kinds[i])),
+			          &r->health.k[kinds[i]], 0);
 		}
 	}
 	if (r->health_error[0])
@@ -1174,27 +1184,8 @@ static void json_transfer(struct jdoc *d, cJSON *o, const struct status_report *
 	}
 	jdoc_number(d, x, "saved_at", (double)r->transfer.saved_at);
 	for (size_t i = 0; i < nk; i++) {
-		const struct health_state *ks = &r->transfer.k[kinds[i]];
-		cJSON *k = jdoc_object(d, x, health_kind_name(kinds[i]));
-
-		if (!ks->last_attempt) {
-			jdoc_null(d, k, "last_attempt");
-			continue;
-		}
-		jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
-		if (ks->last_ok)
-			jdoc_number(d, k, "last_success", (double)ks->last_ok);
-		else
-			jdoc_null(d, k, "last_success");
-		jdoc_string(d, k, "class", err_status_name(ks->cls));
-		jdoc_number(d, k, "moved_last", (double)ks->moved_last);
-		jdoc_number(d, k, "failed_last", (double)ks->failed_last);
-		jdoc_number(d, k, "moved_total", (double)ks->moved_total);
-		if (ks->cls != ERR_OK) {
-			jdoc_number(d, k, "failing_since", (double)ks->failing_since);
-			jdoc_string(d, k, "reason", ks->reason);
-			jdoc_string(d, k, "detail", ks->detail);
-		}
+		json_kind(d, jdoc_object(d, x, health_kind_name(kinds[i])),
+		          &r->transfer.k[kinds[i]], 1);
 	}
 }
 
