@@ -3,6 +3,8 @@
  */
 #include "cli.h"
 
+#include "scf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,40 @@ int cli_fail(const char *cmd, const struct err *e)
 {
 	fprintf(stderr, "scfgate %s: %s\n", cmd, e && e->msg[0] ? e->msg : "failed");
 	return CLI_EXIT_FAIL;
+}
+
+int cli_load_half(const char *cmd, enum cfg_half half, const char *path, struct cfg **out)
+{
+	struct err e;
+	int rc;
+
+	err_clear(&e);
+	*out = NULL;
+	if (cfg_load_file(path, out, &e) != ERR_OK)
+		return cli_fail(cmd, &e);
+	if ((*out)->half != half) {
+		rc = cli_usage(cmd, "%s is a configuration for the %s half", path,
+		               cfg_half_name((*out)->half));
+		cfg_free(*out);
+		*out = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+int cli_scf_open(const char *cmd, struct scf_half **out, const struct cfg *c)
+{
+	struct err e;
+	enum err_status s;
+
+	err_clear(&e);
+	if ((s = scf_open(out, c, NULL, &e)) != ERR_OK) {
+		/* ERR_TEMP: another process (the daemon) holds a lock. */
+		if (s == ERR_TEMP)
+			err_prefix(&e, "the SCF half is running (stop it first): ");
+		return cli_fail(cmd, &e);
+	}
+	return 0;
 }
 
 int cli_spool_root_check(const char *cmd, const char *sub, const char *root)

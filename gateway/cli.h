@@ -83,6 +83,20 @@ enum cli_half {
 int cli_config_path(const char *cmd, enum cli_half half, const char *given, char buf[CLI_PATH_MAX],
                     const char **path);
 
+/* Load the configuration at path (from cli_config_path) for a command of
+ * one half: sets *out and returns 0; else prints one line ("scfgate CMD:
+ * <why it does not load>" and returns CLI_EXIT_FAIL, or "scfgate CMD:
+ * PATH is a configuration for the oms half" and returns CLI_EXIT_USAGE)
+ * with *out NULL. */
+int cli_load_half(const char *cmd, enum cfg_half half, const char *path, struct cfg **out);
+
+struct scf_half;
+/* A one-shot SCF command's scf_open (no clock): 0 with *out set, or
+ * prints one line and returns CLI_EXIT_FAIL; when the daemon holds the
+ * half's locks the line says "the SCF half is running (stop it first):
+ * ...". */
+int cli_scf_open(const char *cmd, struct scf_half **out, const struct cfg *c);
+
 /* Size of a buffer that holds any escaped name or message: every input
  * byte becomes at most 4 ("\xNN"). */
 #define CLI_ESCAPED_MAX(n) ((n)*4 + 1)

@@ -24,6 +24,7 @@
 
 #include "cfg.h"
 #include "cli.h"
+#include "find.h"
 #include "jdoc.h"
 #include "oms.h"
 #include "record.h"
@@ -50,11 +51,6 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 when something is known about ID, 1 when nothing is.\n";
 
-static const char *const queues[] = {"outbound", "inbound"};
-static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
-                                      SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
-#define NDIRS (sizeof(dirs) / sizeof(dirs[0]))
-
 struct hit {
 	const char *queue;
 	enum spool_dir dir;
@@ -75,29 +71,7 @@ struct find {
 	struct hit *hits;
 	size_t n, cap;
 	int oom;
-	const char *queue;
 };
-
-static int64_t record_issue(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	case RECORD_ACK:
-		return r->u.ack.issue_id;
-	case RECORD_CLOSE:
-		return r->u.close.issue_id;
-	case RECORD_CENSUS: /* about many issues, not one */
-	case RECORD_RESEND:
-	case RECORD_RECONCILE:
-		break;
-	}
-	return 0;
-}
 
 /* A record that may concern ID: its issue, Oid or IDField matches. */
 static int candidate(const struct find *f, const struct hit *h)
@@ -106,26 +80,19 @@ static int candidate(const struct find *f, const struct hit *h)
 	       (h->request[0] && f->str[0] && strcmp(h->request, f->str) == 0);
 }
 
-static int scan_one(const struct spool_entry *ent, void *vctx)
+static int scan_one(const char *queue, const struct spool_entry *ent, const struct record *r,
+                    void *vctx)
 {
 	struct find *f = vctx;
-	char path[SPOOL_PATH_MAX];
-	struct record *r = NULL;
 	struct hit h;
-	struct err e;
 
-	if (!ent->seq || spool_path(path, f->root, f->queue, ent->dir, ent->name, NULL) != ERR_OK ||
-	    spool_read_record(path, NULL, &r, NULL, &e) != ERR_OK) {
-		record_free(r);
-		return 0;
-	}
 	memset(&h, 0, sizeof(h));
-	h.queue = f->queue;
+	h.queue = queue;
 	h.dir = ent->dir;
 	snprintf(h.name, sizeof(h.name), "%s", ent->name);
 	h.seq = r->seq;
 	h.kind = r->kind;
-	h.issue = record_issue(r);
+	h.issue = record_issue_id(r);
 	snprintf(h.when, sizeof(h.when), "%s", r->created);
 	switch (r->kind) {
 	case RECORD_ACK:
@@ -157,7 +124,6 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 	case RECORD_RECONCILE:
 		break;
 	}
-	record_free(r);
 	if (!candidate(f, &h))
 		return 0;
 	if (f->n == f->cap) {
@@ -177,15 +143,10 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 /* Every record of both queues that may concern ID, into f->hits. */
 static enum err_status scan_all(struct find *f, struct err *e)
 {
-	for (size_t q = 0; q < 2 && !f->oom; q++) {
-		f->queue = queues[q];
-		for (size_t d = 0; d < NDIRS && !f->oom; d++) {
-			enum err_status st =
-			    spool_list(f->root, queues[q], dirs[d], scan_one, f, e);
-			if (st != ERR_OK)
-				return st;
-		}
-	}
+	enum err_status st = find_scan(f->root, scan_one, f, e);
+
+	if (st != ERR_OK)
+		return st;
 	return f->oom ? err_set(e, ERR_TEMP, "out of memory") : ERR_OK;
 }
 

@@ -177,15 +177,9 @@ int cmd_oms(int argc, char **argv)
 	}
 	if ((rc = cli_config_path("oms", CLI_HALF_OMS, config, config_buf, &config)) != 0)
 		return rc;
-	err_clear(&e);
-	if (cfg_load_file(config, &c, &e) != ERR_OK)
-		return cli_fail("oms", &e);
-	if (c->half != CFG_HALF_OMS) {
-		rc = cli_usage("oms", "%s is a configuration for the %s half", config,
-		               cfg_half_name(c->half));
-		cfg_free(c);
+	if ((rc = cli_load_half("oms", CFG_HALF_OMS, config, &c)) != 0)
 		return rc;
-	}
+	err_clear(&e);
 	log_open("oms", cli_log_level(c->log_level), log_json);
 	notify_init();
 	sigs_install(!once);

@@ -183,15 +183,9 @@ int cmd_scf(int argc, char **argv)
 	}
 	if ((rc = cli_config_path("scf", CLI_HALF_SCF, config, config_buf, &config)) != 0)
 		return rc;
-	err_clear(&e);
-	if (cfg_load_file(config, &c, &e) != ERR_OK)
-		return cli_fail("scf", &e);
-	if (c->half != CFG_HALF_SCF) {
-		rc = cli_usage("scf", "%s is a configuration for the %s half", config,
-		               cfg_half_name(c->half));
-		cfg_free(c);
+	if ((rc = cli_load_half("scf", CFG_HALF_SCF, config, &c)) != 0)
 		return rc;
-	}
+	err_clear(&e);
 	log_open("scf", cli_log_level(c->log_level), log_json);
 	notify_init();
 	sigs_install(!once);

@@ -83,25 +83,14 @@ int cmd_scf_census(int argc, char **argv)
 	}
 	if ((rc = cli_config_path("scf census", CLI_HALF_SCF, config, config_buf, &config)) != 0)
 		goto out;
+	if ((rc = cli_load_half("scf census", CFG_HALF_SCF, config, &c)) != 0)
+		goto out;
 	err_clear(&e);
-	if (cfg_load_file(config, &c, &e) != ERR_OK) {
-		rc = cli_fail("scf census", &e);
-		goto out;
-	}
-	if (c->half != CFG_HALF_SCF) {
-		rc = cli_usage("scf census", "%s is a configuration for the %s half", config,
-		               cfg_half_name(c->half));
-		goto out;
-	}
 	if (!days)
 		days = c->scf.census_window_days ? c->scf.census_window_days : 365;
 	log_open("scf", cli_log_level(c->log_level), log_json);
-	if ((s = scf_open(&h, c, NULL, &e)) != ERR_OK) {
-		if (s == ERR_TEMP)
-			err_prefix(&e, "the SCF half is running (stop it first): ");
-		rc = cli_fail("scf census", &e);
+	if ((rc = cli_scf_open("scf census", &h, c)) != 0)
 		goto out;
-	}
 	sigs_install(0);
 	scf_set_stop_flag(h, sigs_stop_flag());
 	s = scf_census(h, (unsigned)days, &res, &e);

@@ -131,16 +131,9 @@ int cmd_scf_resync(int argc, char **argv)
 	}
 	sel.issues = ids;
 	sel.n_issues = n_ids;
+	if ((rc = cli_load_half("scf resync", CFG_HALF_SCF, config, &c)) != 0)
+		goto out;
 	err_clear(&e);
-	if (cfg_load_file(config, &c, &e) != ERR_OK) {
-		rc = cli_fail("scf resync", &e);
-		goto out;
-	}
-	if (c->half != CFG_HALF_SCF) {
-		rc = cli_usage("scf resync", "%s is a configuration for the %s half", config,
-		               cfg_half_name(c->half));
-		goto out;
-	}
 	if (sel.request_type && !cfg_request_type(c, sel.request_type)) {
 		rc =
 		    cli_usage("scf resync",
@@ -149,12 +142,8 @@ int cmd_scf_resync(int argc, char **argv)
 		goto out;
 	}
 	log_open("scf", cli_log_level(c->log_level), log_json);
-	if ((s = scf_open(&h, c, NULL, &e)) != ERR_OK) {
-		if (s == ERR_TEMP)
-			err_prefix(&e, "the SCF half is running (stop it first): ");
-		rc = cli_fail("scf resync", &e);
+	if ((rc = cli_scf_open("scf resync", &h, c)) != 0)
 		goto out;
-	}
 	s = scf_resync(h, &sel, &res, &e);
 	log_info("event=resync selected=%" PRIu64 " sent=%" PRIu64 " already=%" PRIu64
 	         " skipped=%" PRIu64 " missing=%" PRIu64 " status=%s",

@@ -235,28 +235,6 @@ struct ls_ctx {
 	int failed; /* --json: a record's object could not be made */
 };
 
-/* The SCF issue a record is about (every kind names one); 0 if none. */
-static int64_t record_issue(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	case RECORD_ACK:
-		return r->u.ack.issue_id;
-	case RECORD_CLOSE:
-		return r->u.close.issue_id;
-	case RECORD_CENSUS: /* about many issues, not one */
-	case RECORD_RESEND:
-	case RECORD_RECONCILE:
-		break;
-	}
-	return 0;
-}
-
 /* Kind and issue of a record file, decoded without verification (for
  * listing only); "?" and 0 when it does not decode. */
 static void peek_record(const char *root, const char *queue, const struct spool_entry *ent,
@@ -274,7 +252,7 @@ static void peek_record(const char *root, const char *queue, const struct spool_
 		return;
 	}
 	*kind = record_kind_name(r->kind) ? record_kind_name(r->kind) : "?";
-	*issue = record_issue(r);
+	*issue = record_issue_id(r);
 	record_free(r);
 }
 

@@ -99,20 +99,6 @@ void oms_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int64_t record_issue_id(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	default:
-		return 0;
-	}
-}
-
 /* The generation an issue record asks for and the one an entry tracks:
  * 1 for an issue's first request, n >= 2 for the request created again
  * after the issue was reopened in SCF (reopen policy recreate). */
@@ -156,7 +142,10 @@ static struct fw_entry *entry_new(struct fw *fw, const char *name, uint64_t seq,
 	en->rec = item ? item->rec : rec;
 	en->item = item;
 	en->reinjected = item ? item->reinjected : 0;
-	en->issue = record_issue_id(en->rec);
+	/* An inbound kind (ack, close ...) that strayed into this queue is
+	 * refused by dispatch(); it names no issue here, so it orders and
+	 * blocks none of that issue's records. */
+	en->issue = record_kind_is_outbound(en->rec->kind) ? record_issue_id(en->rec) : 0;
 	return en;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "find.h"
 #include "history.h"
 #include "oms.h"
 #include "record.h"
@@ -239,10 +240,6 @@ void report_add_reconciliation(struct jdoc *d, cJSON *parent, const char *text, 
 
 /* ---- issues: what `scfgate find` knows ------------------------------------ */
 
-static const char *const queue_names[] = {"outbound", "inbound"};
-static const enum spool_dir scan_dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
-                                           SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
-
 struct rec_hit {
 	int64_t issue;
 	const char *queue;
@@ -258,7 +255,7 @@ struct rec_hit {
 };
 
 struct scan {
-	const char *root, *queue;
+	const char *root;
 	const int64_t *issues;
 	size_t n_issues;
 	struct rec_hit *hits;
@@ -266,51 +263,22 @@ struct scan {
 	int oom;
 };
 
-/* The issue a record concerns; 0 for kinds without one. */
-static int64_t rec_issue(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	case RECORD_ACK:
-		return r->u.ack.issue_id;
-	case RECORD_CLOSE:
-		return r->u.close.issue_id;
-	default:
-		return 0;
-	}
-}
-
-static int scan_one(const struct spool_entry *ent, void *vctx)
+static int scan_one(const char *queue, const struct spool_entry *ent, const struct record *r,
+                    void *vctx)
 {
 	struct scan *s = vctx;
-	char path[SPOOL_PATH_MAX];
-	struct record *r = NULL;
 	struct rec_hit h;
-	struct err e;
 	int64_t issue;
 	size_t i;
 
-	/* Inspection only: decoded without verification, like find. */
-	if (!ent->seq || spool_path(path, s->root, s->queue, ent->dir, ent->name, NULL) != ERR_OK ||
-	    spool_read_record(path, NULL, &r, NULL, &e) != ERR_OK) {
-		record_free(r);
-		return 0;
-	}
-	issue = rec_issue(r);
+	issue = record_issue_id(r);
 	for (i = 0; i < s->n_issues && s->issues[i] != issue; i++)
 		;
-	if (!issue || i == s->n_issues) {
-		record_free(r);
+	if (!issue || i == s->n_issues)
 		return 0;
-	}
 	memset(&h, 0, sizeof(h));
 	h.issue = issue;
-	h.queue = s->queue;
+	h.queue = queue;
 	h.dir = ent->dir;
 	snprintf(h.name, sizeof(h.name), "%s", ent->name);
 	h.seq = r->seq;
@@ -330,7 +298,6 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 		snprintf(h.when, sizeof(h.when), "%s",
 		         r->u.close.closed_at ? r->u.close.closed_at : "");
 	}
-	record_free(r);
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 32;
 		struct rec_hit *nh = realloc(s->hits, nc * sizeof(*nh));
@@ -346,24 +313,14 @@ static int scan_one(const struct spool_entry *ent, void *vctx)
 	return 0;
 }
 
-/* One pass over both queues for every id asked for. */
+/* One pass over both queues for every id asked for; inspection only:
+ * decoded without verification, like find. */
 static enum err_status scan_records(struct scan *s, struct err *e)
 {
-	for (size_t q = 0; q < 2 && !s->oom; q++) {
-		s->queue = queue_names[q];
-		for (size_t k = 0; k < sizeof(scan_dirs) / sizeof(scan_dirs[0]) && !s->oom; k++) {
-			char dir[SPOOL_PATH_MAX + 32];
-			struct stat sb;
-			enum err_status st;
+	enum err_status st = find_scan(s->root, scan_one, s, e);
 
-			snprintf(dir, sizeof(dir), "%s/%s", s->root, queue_names[q]);
-			if (stat(dir, &sb) != 0 && errno == ENOENT)
-				break;
-			st = spool_list(s->root, queue_names[q], scan_dirs[k], scan_one, s, e);
-			if (st != ERR_OK)
-				return st;
-		}
-	}
+	if (st != ERR_OK)
+		return st;
 	return s->oom ? err_set(e, ERR_TEMP, "out of memory") : ERR_OK;
 }
 

@@ -643,20 +643,6 @@ static void count_kind(struct scf_stats *s, enum record_kind k)
 		s->attachment_records++;
 }
 
-static int64_t record_issue_id(const struct record *r)
-{
-	switch (r->kind) {
-	case RECORD_ISSUE:
-		return r->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return r->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return r->u.attachment.issue_id;
-	default:
-		return 0;
-	}
-}
-
 static enum err_status save_state(struct scf_half *h, struct err *e)
 {
 	struct http_stats hs;
@@ -950,43 +936,62 @@ static enum err_status finish(struct scf_half *h, struct pass *p, enum err_statu
 
 /* ---- resync ---------------------------------------------------------------------- */
 
-static enum err_status resync_issue(struct pass *p, int64_t id, struct scf_resync_result *res,
-                                    struct err *e)
+/* GET /issues/ID?details=true, as resync and resend read one issue: *doc
+ * the issue (cJSON_Delete), or *missing = 1 and no document when
+ * SeeClickFix has no such issue (404); a reply that is not that issue is
+ * ERR_TEMP. */
+static enum err_status get_issue(struct scf_half *h, int64_t id, cJSON **doc, int *missing,
+                                 struct err *e)
 {
-	struct scf_half *h = p->h;
 	struct http_response resp;
 	char path[96];
-	cJSON *doc = NULL;
 	enum err_status s;
 
+	*doc = NULL;
+	*missing = 0;
 	snprintf(path, sizeof(path), "/issues/%" PRId64 "?details=true", id);
 	http_response_init(&resp);
 	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
 	if (s == ERR_PERM && resp.status == 404) {
+		*missing = 1;
+		s = ERR_OK;
+	} else if (s != ERR_OK) {
+		err_prefix(e, "issue %" PRId64 ": ", id);
+	} else {
+		*doc = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
+		if (!cJSON_IsObject(*doc) || scf_json_id(*doc, "id") != id) {
+			cJSON_Delete(*doc);
+			*doc = NULL;
+			s = err_set(e, ERR_TEMP, "issue %" PRId64 ": response is not that issue",
+			            id);
+		}
+	}
+	http_response_release(&resp);
+	return s;
+}
+
+static enum err_status resync_issue(struct pass *p, int64_t id, struct scf_resync_result *res,
+                                    struct err *e)
+{
+	cJSON *doc = NULL;
+	int missing;
+	enum err_status s;
+
+	if ((s = get_issue(p->h, id, &doc, &missing, e)) != ERR_OK)
+		return s;
+	if (missing) {
 		res->missing++;
 		log_warn("event=resync-missing issue=%" PRId64 " why=\"SeeClickFix has no such "
 		         "issue (404)\"",
 		         id);
-		s = ERR_OK;
-		goto out;
-	}
-	if (s != ERR_OK) {
-		err_prefix(e, "issue %" PRId64 ": ", id);
-		goto out;
-	}
-	doc = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
-	if (!cJSON_IsObject(doc) || scf_json_id(doc, "id") != id) {
-		s = err_set(e, ERR_TEMP, "issue %" PRId64 ": response is not that issue", id);
-		goto out;
+		return ERR_OK;
 	}
 	s = one_issue(p, doc, e);
 	if (s == ERR_OK)
 		s = commit_page(p, e);
 	else
 		batch_clear(&p->b);
-out:
 	cJSON_Delete(doc);
-	http_response_release(&resp);
 	return s;
 }
 
@@ -1044,8 +1049,8 @@ enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *cen
                                  enum scf_resend_outcome *out, struct err *e)
 {
 	struct pass p = {h, {0}, 0, 0, 0};
-	struct http_response resp;
-	char path[96], key[160], done_key[160];
+	char key[160], done_key[160];
+	int missing;
 	const char *status, *why = NULL;
 	const cJSON *rt;
 	cJSON *doc = NULL;
@@ -1062,25 +1067,15 @@ enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *cen
 		*out = SCF_RESEND_ALREADY;
 		return ERR_OK;
 	}
-	snprintf(path, sizeof(path), "/issues/%" PRId64 "?details=true", id);
-	http_response_init(&resp);
-	s = http_request(h->http, "GET", path, NULL, NULL, &resp, e);
-	if (s == ERR_PERM && resp.status == 404) {
+	if ((s = get_issue(h, id, &doc, &missing, e)) != ERR_OK)
+		goto out;
+	if (missing) {
 		*out = SCF_RESEND_SKIPPED;
 		log_warn("event=resend-skip census=%s issue=%" PRId64
 		         " why=\"SeeClickFix has no such "
 		         "issue (404)\"",
 		         census_id, id);
 		s = resend_mark(h, done_key, e);
-		goto out;
-	}
-	if (s != ERR_OK) {
-		err_prefix(e, "issue %" PRId64 ": ", id);
-		goto out;
-	}
-	doc = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "", resp.body.len);
-	if (!cJSON_IsObject(doc) || scf_json_id(doc, "id") != id) {
-		s = err_set(e, ERR_TEMP, "issue %" PRId64 ": response is not that issue", id);
 		goto out;
 	}
 	/* As the issue stands now: one closed or re-typed since the census
@@ -1151,7 +1146,6 @@ out_r:
 out:
 	record_free(r);
 	cJSON_Delete(doc);
-	http_response_release(&resp);
 	return s;
 }
 

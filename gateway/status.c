@@ -198,27 +198,6 @@ static int find_oldest(const struct spool_entry *ent, void *vctx)
 	return 0;
 }
 
-static int64_t rec_issue(const struct record *rec)
-{
-	switch (rec->kind) {
-	case RECORD_ISSUE:
-		return rec->u.issue.issue_id;
-	case RECORD_COMMENT:
-		return rec->u.comment.issue_id;
-	case RECORD_ATTACHMENT:
-		return rec->u.attachment.issue_id;
-	case RECORD_ACK:
-		return rec->u.ack.issue_id;
-	case RECORD_CLOSE:
-		return rec->u.close.issue_id;
-	case RECORD_CENSUS: /* about many issues, not one */
-	case RECORD_RESEND:
-	case RECORD_RECONCILE:
-		break;
-	}
-	return 0;
-}
-
 /* Inspection only: decoded without verifying (status has no key). */
 static struct record *read_rec(const char *root, const char *queue, enum spool_dir d,
                                const char *name)
@@ -323,14 +302,15 @@ static void collect_stuck(struct status_report *r, struct status_queue *q)
 		snprintf(chain, sizeof(chain), ": it waits for seq %llu of %s (missing)",
 		         (unsigned long long)q->st.gap.seq, q->st.gap.producer);
 	else if (rec->kind == RECORD_COMMENT || rec->kind == RECORD_ATTACHMENT)
-		issue_chain(r, q, rec_issue(rec), chain, sizeof(chain));
+		issue_chain(r, q, record_issue_id(rec), chain, sizeof(chain));
 	else if (ks->last_attempt && ks->cls != ERR_OK)
 		snprintf(chain, sizeof(chain), ": %s fails: %s",
 		         health_kind_name(ks == &r->health.k[HEALTH_FORWARD] ? HEALTH_FORWARD
 		                                                             : HEALTH_WRITEBACK),
 		         ks->reason);
 	snprintf(q->stuck, sizeof(q->stuck), "%s %.300s of issue %lld has waited %s in %s/new%s",
-	         record_kind_name(rec->kind), esc, (long long)rec_issue(rec), age, q->name, chain);
+	         record_kind_name(rec->kind), esc, (long long)record_issue_id(rec), age, q->name,
+	         chain);
 	record_free(rec);
 }
 
@@ -357,7 +337,9 @@ static void collect_scf_reconcile(struct status_report *r)
 
 	snprintf(path, sizeof(path), "%s/state/scf/reconcile/last.json", r->root);
 	buf_init(&b, 64 * 1024 * 1024);
-	if (buf_read_file(&b, path, &e) == ERR_OK)
+	/* The spool's safe read, like the report's: a FIFO or device planted
+	 * there is never opened (status would hang), no link is followed. */
+	if (spool_read_untrusted(path, 64 * 1024 * 1024, &b, NULL, &e) == ERR_OK)
 		j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
 	buf_release(&b);
 	c = cJSON_GetObjectItemCaseSensitive(j, "classes");
@@ -1132,6 +1114,32 @@ static void json_half(struct jdoc *d, cJSON *o, const struct status_report *r)
 	}
 }
 
+/* One kind of work of the health record (or the transfer's): its last
+ * attempt and outcome; a transfer kind also gives what it moved. */
+static void json_kind(struct jdoc *d, cJSON *k, const struct health_state *ks, int transfer)
+{
+	if (!ks->last_attempt) {
+		jdoc_null(d, k, "last_attempt");
+		return;
+	}
+	jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
+	if (ks->last_ok)
+		jdoc_number(d, k, "last_success", (double)ks->last_ok);
+	else
+		jdoc_null(d, k, "last_success");
+	jdoc_string(d, k, "class", err_status_name(ks->cls));
+	if (transfer) {
+		jdoc_number(d, k, "moved_last", (double)ks->moved_last);
+		jdoc_number(d, k, "failed_last", (double)ks->failed_last);
+		jdoc_number(d, k, "moved_total", (double)ks->moved_total);
+	}
+	if (ks->cls != ERR_OK) {
+		jdoc_number(d, k, "failing_since", (double)ks->failing_since);
+		jdoc_string(d, k, "reason", ks->reason);
+		jdoc_string(d, k, "detail", ks->detail);
+	}
+}
+
 static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
 {
 	size_t nk;
@@ -1144,24 +1152,8 @@ static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
 		w = jdoc_object(d, o, "work");
 		jdoc_number(d, w, "saved_at", (double)r->health.saved_at);
 		for (size_t i = 0; i < nk; i++) {
-			const struct health_state *ks = &r->health.k[kinds[i]];
-			cJSON *k = jdoc_object(d, w, health_kind_name(kinds[i]));
-
-			if (!ks->last_attempt) {
-				jdoc_null(d, k, "last_attempt");
-				continue;
-			}
-			jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
-			if (ks->last_ok)
-				jdoc_number(d, k, "last_success", (double)ks->last_ok);
-			else
-				jdoc_null(d, k, "last_success");
-			jdoc_string(d, k, "class", err_status_name(ks->cls));
-			if (ks->cls != ERR_OK) {
-				jdoc_number(d, k, "failing_since", (double)ks->failing_since);
-				jdoc_string(d, k, "reason", ks->reason);
-				jdoc_string(d, k, "detail", ks->detail);
-			}
+			json_kind(d, jdoc_object(d, w, health_kind_name(kinds[i])),
+			          &r->health.k[kinds[i]], 0);
 		}
 	}
 	if (r->health_error[0])
@@ -1192,27 +1184,8 @@ static void json_transfer(struct jdoc *d, cJSON *o, const struct status_report *
 	}
 	jdoc_number(d, x, "saved_at", (double)r->transfer.saved_at);
 	for (size_t i = 0; i < nk; i++) {
-		const struct health_state *ks = &r->transfer.k[kinds[i]];
-		cJSON *k = jdoc_object(d, x, health_kind_name(kinds[i]));
-
-		if (!ks->last_attempt) {
-			jdoc_null(d, k, "last_attempt");
-			continue;
-		}
-		jdoc_number(d, k, "last_attempt", (double)ks->last_attempt);
-		if (ks->last_ok)
-			jdoc_number(d, k, "last_success", (double)ks->last_ok);
-		else
-			jdoc_null(d, k, "last_success");
-		jdoc_string(d, k, "class", err_status_name(ks->cls));
-		jdoc_number(d, k, "moved_last", (double)ks->moved_last);
-		jdoc_number(d, k, "failed_last", (double)ks->failed_last);
-		jdoc_number(d, k, "moved_total", (double)ks->moved_total);
-		if (ks->cls != ERR_OK) {
-			jdoc_number(d, k, "failing_since", (double)ks->failing_since);
-			jdoc_string(d, k, "reason", ks->reason);
-			jdoc_string(d, k, "detail", ks->detail);
-		}
+		json_kind(d, jdoc_object(d, x, health_kind_name(kinds[i])),
+		          &r->transfer.k[kinds[i]], 1);
 	}
 }
 

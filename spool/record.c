@@ -257,6 +257,27 @@ int record_kind_is_outbound(enum record_kind kind)
 	return d ? d->outbound : 0;
 }
 
+int64_t record_issue_id(const struct record *r)
+{
+	switch (r->kind) {
+	case RECORD_ISSUE:
+		return r->u.issue.issue_id;
+	case RECORD_COMMENT:
+		return r->u.comment.issue_id;
+	case RECORD_ATTACHMENT:
+		return r->u.attachment.issue_id;
+	case RECORD_ACK:
+		return r->u.ack.issue_id;
+	case RECORD_CLOSE:
+		return r->u.close.issue_id;
+	case RECORD_CENSUS: /* about many issues, not one */
+	case RECORD_RESEND:
+	case RECORD_RECONCILE:
+		break;
+	}
+	return 0;
+}
+
 static int producer_char(char c, int first)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))

@@ -249,6 +249,10 @@ const char *record_kind_queue(enum record_kind kind);
 enum record_kind record_kind_from_name(const char *name);
 /* 1 for the outbound kinds, 0 for the inbound ones. */
 int record_kind_is_outbound(enum record_kind kind);
+/* The SCF issue a record is about: issue_id of an issue, comment,
+ * attachment, ack or close; 0 for census, resend and reconcile, which
+ * concern many issues or none. */
+int64_t record_issue_id(const struct record *r);
 
 /* 1 if s is a valid producer id. */
 int record_producer_valid(const char *s);

@@ -114,6 +114,15 @@ cmp -s "expect/$name" "drop/new/$name" || fail "re-sent $name differs"
 "$SCFGATE" status --config good.xml >status.txt 2>&1
 grep -q "^transfer (drop directory $T/drop; last pass recorded " status.txt || fail "status: $(grep transfer status.txt)"
 grep -q "^  push       ok (last attempt .*; 1 record moved then, 31 in all)" status.txt || fail "status: push counts"
+"$SCFGATE" status --config good.xml --json >status.json 2>&1
+"$PY" - <<'PY' || fail "status --json: $(cat status.json)"
+import json
+x = json.load(open("status.json"))["transfer"]["push"]
+assert x["class"] == "ok" and x["last_success"] > 0, x
+assert (x["moved_last"], x["failed_last"], x["moved_total"]) == (1, 0, 31), x
+assert list(x) == ["last_attempt", "last_success", "class", "moved_last", "failed_last",
+                   "moved_total"], list(x)
+PY
 
 # kill -9 at random moments, with the other side taking what arrives
 rm -rf drop local/inbound expect taken

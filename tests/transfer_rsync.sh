@@ -37,9 +37,8 @@ for p in /usr/sbin/sshd /usr/bin/rsync /usr/bin/rrsync; do
 		exit 77
 	fi
 done
-if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
-	mkdir -p -m 0755 /run/sshd || fail "cannot make /run/sshd"
-fi
+. "$SRC/tests/sshd_lib.sh"
+sshd_rundir
 RECIPE=$SRC/tools/rsync/scfgate-rsync
 
 # the document shows the script exactly
@@ -53,36 +52,13 @@ sys.exit(0 if doc[i:j] == open(sys.argv[2]).read() else 1)
 PY
 
 cd "$T" || exit 1
-ssh-keygen -q -t ed25519 -N '' -C host -f host_key || fail "ssh-keygen host"
-ssh-keygen -q -t ed25519 -N '' -C other -f other_key || fail "ssh-keygen other"
-ssh-keygen -q -t ed25519 -N '' -C user -f user_key || fail "ssh-keygen user"
+sshd_keys
 mkdir -p remote
 # the peer account's key can run rrsync under remote/ and nothing else
 echo "restrict,command=\"/usr/bin/rrsync $T/remote\" $(cat user_key.pub)" >authorized_keys
-chmod 600 authorized_keys user_key
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >sshd_config <<CFG
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/host_key
-AuthorizedKeysFile $T/authorized_keys
-PidFile $T/sshd.pid
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-LogLevel ERROR
-CFG
-/usr/sbin/sshd -D -e -f "$T/sshd_config" >"$T/sshd.log" 2>&1 &
-SSHD_PID=$!
-i=0
-while ! "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
-	i=$((i + 1))
-	kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
-	[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
-	sleep 0.1
-done
+chmod 600 authorized_keys
+sshd_config
+start_sshd
 echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 host_key.pub)" >known_good
 echo "[127.0.0.1]:$PORT $(cut -d' ' -f1,2 other_key.pub)" >known_bad
 

@@ -55,47 +55,17 @@ if [ ! -x "$SSHD" ]; then
 	echo "SKIP: $SSHD not installed (tools/run setup installs openssh-server)" >&2
 	exit 77
 fi
-# sshd insists on its privilege separation directory when started as root
-if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
-	mkdir -p -m 0755 /run/sshd || fail "cannot make /run/sshd"
-fi
+. "$SRC/tests/sshd_lib.sh"
+sshd_rundir
 
 cd "$T" || exit 1
-ssh-keygen -q -t ed25519 -N '' -C host -f host_key || fail "ssh-keygen host"
-ssh-keygen -q -t ed25519 -N '' -C other -f other_key || fail "ssh-keygen other"
-ssh-keygen -q -t ed25519 -N '' -C user -f user_key || fail "ssh-keygen user"
-cp user_key.pub authorized_keys && chmod 600 authorized_keys user_key
+sshd_keys
+cp user_key.pub authorized_keys && chmod 600 authorized_keys
 FP=$(ssh-keygen -lf host_key.pub | awk '{print $2}')
 BADFP=$(ssh-keygen -lf other_key.pub | awk '{print $2}')
 USER_NAME=$(id -un)
 
-# a free loopback port
-PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >sshd_config <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $T/host_key
-AuthorizedKeysFile $T/authorized_keys
-PidFile $T/sshd.pid
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-Subsystem sftp internal-sftp
-LogLevel ERROR
-EOF
-start_sshd() {
-	"$SSHD" -D -e -f "$T/sshd_config" >>"$T/sshd.log" 2>&1 &
-	SSHD_PID=$!
-	i=0
-	while ! "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
-		i=$((i + 1))
-		kill -0 "$SSHD_PID" 2>/dev/null || fail "sshd did not start"
-		[ $i -gt 50 ] && fail "sshd does not listen on port $PORT"
-		sleep 0.1
-	done
-}
+sshd_config "Subsystem sftp internal-sftp"
 kill_tree() { # SIGKILL a process and every process below it
 	kill -STOP "$1" 2>/dev/null
 	for c in $(ps -o pid= --ppid "$1"); do

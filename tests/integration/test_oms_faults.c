@@ -35,53 +35,14 @@ static void drain(struct omt *t, int max_runs)
 	fail_msg("outbound queue not drained after %d runs", max_runs);
 }
 
-/* issues 1..n, each with two comments and a comment photo. */
-static void feed(struct omt *t, int64_t base, int n)
-{
-	char cid[32], url[96];
-
-	for (int i = 0; i < n; i++) {
-		int64_t id = base + i;
-		assert_true(omt_issue(t, id, 122, "Hole", NULL) > 0);
-		for (int k = 0; k < 2; k++) {
-			snprintf(cid, sizeof(cid), "%lld%d", (long long)id, k);
-			assert_true(omt_comment(t, id, cid, "Comment text") > 0);
-		}
-		snprintf(url, sizeof(url), "https://seeclickfix.com/files/%lld.jpg", (long long)id);
-		assert_true(omt_attachment(t, id, cid, url) > 0);
-	}
-}
-
 /* Exactly one request, two comments once each (in CommentsField, the
- * default route), one attachment, one ack. */
+ * default route), one attachment, one ack (omt_exactly_once). */
 static void check_exactly_once(struct omt *t, int64_t base, int n)
 {
-	cJSON *st = omt_state(t), *att = omt_attachments(st), *a;
-	char marker[64];
+	char why[256];
 
-	assert_non_null(st);
-	for (int i = 0; i < n; i++) {
-		int64_t id = base + i;
-		int count = 0, natt = 0;
-		cJSON *row = omt_request_for(st, id, &count);
-		const cJSON *notes = cJSON_GetObjectItemCaseSensitive(row, "CommentsField");
-		int64_t oid = (int64_t)cJSON_GetObjectItemCaseSensitive(row, "Oid")->valuedouble;
-		assert_int_equal(count, 1);
-		assert_true(cJSON_IsString(notes));
-		for (int k = 0; k < 2; k++) {
-			snprintf(marker, sizeof(marker), "[scf-comment %lld%d]", (long long)id, k);
-			assert_int_equal(omt_occurrences(notes->valuestring, marker), 1);
-		}
-		cJSON_ArrayForEach(a, att)
-		{
-			const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "_parent");
-			if (cJSON_IsNumber(p) && (int64_t)p->valuedouble == oid)
-				natt++;
-		}
-		assert_int_equal(natt, 1);
-		assert_int_equal(omt_count(t, "inbound", SPOOL_NEW, RECORD_ACK, id), 1);
-	}
-	cJSON_Delete(st);
+	if (omt_exactly_once(t, base, n, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
 }
 
 static void run_with_faults(const char *faults)
@@ -90,7 +51,7 @@ static void run_with_faults(const char *faults)
 	struct spool_stats st;
 
 	assert_int_equal(omt_setup(&t, NULL, "<concurrency>4</concurrency>"), 0);
-	feed(&t, 100, 12);
+	assert_int_equal(omt_feed(&t, 100, 12), 0);
 	assert_int_equal(omt_faults(&t, faults), 0);
 	drain(&t, 12);
 	assert_int_equal(omt_faults(&t, "{\"error_rate\":0,\"drop_rate\":0,\"timeout_rate\":0,"
@@ -143,7 +104,7 @@ static void test_maintenance(void **state)
 
 	(void)state;
 	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
-	feed(&t, 200, 3);
+	assert_int_equal(omt_feed(&t, 200, 3), 0);
 	assert_int_equal(omt_faults(&t, "{\"maintenance\":true}"), 0);
 	assert_int_equal(omt_run(&t, 0, fast), 0);
 	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);

@@ -74,23 +74,6 @@ static void finish(struct proxied *x, unsigned long *conns, unsigned long *exch,
 	fclose(f);
 }
 
-/* issues base.., each with two comments and a comment photo. */
-static void feed(struct omt *t, int64_t base, int n)
-{
-	char cid[32], url[96];
-
-	for (int i = 0; i < n; i++) {
-		int64_t id = base + i;
-		assert_true(omt_issue(t, id, 122, "Hole", NULL) > 0);
-		for (int k = 0; k < 2; k++) {
-			snprintf(cid, sizeof(cid), "%lld%d", (long long)id, k);
-			assert_true(omt_comment(t, id, cid, "Comment text") > 0);
-		}
-		snprintf(url, sizeof(url), "https://seeclickfix.com/files/%lld.jpg", (long long)id);
-		assert_true(omt_attachment(t, id, cid, url) > 0);
-	}
-}
-
 static int drain(struct omt *t, int max_runs)
 {
 	struct spool_stats st;
@@ -109,37 +92,13 @@ static int drain(struct omt *t, int max_runs)
  * attachment, one ack; and exactly one create reached the server. */
 static void check_exactly_once(struct omt *t, int64_t base, int n)
 {
-	cJSON *st = omt_state(t), *att = omt_attachments(st), *a, *stats;
+	cJSON *stats;
 	struct spool_stats ss;
-	char marker[64], url[128];
+	char why[256], url[128];
 	long code = 0;
 
-	assert_non_null(st);
-	for (int i = 0; i < n; i++) {
-		int64_t id = base + i;
-		int count = 0, natt = 0;
-		cJSON *row = omt_request_for(st, id, &count);
-		const cJSON *notes;
-		int64_t oid;
-
-		assert_int_equal(count, 1);
-		notes = cJSON_GetObjectItemCaseSensitive(row, "CommentsField");
-		oid = (int64_t)cJSON_GetObjectItemCaseSensitive(row, "Oid")->valuedouble;
-		assert_true(cJSON_IsString(notes));
-		for (int k = 0; k < 2; k++) {
-			snprintf(marker, sizeof(marker), "[scf-comment %lld%d]", (long long)id, k);
-			assert_int_equal(omt_occurrences(notes->valuestring, marker), 1);
-		}
-		cJSON_ArrayForEach(a, att)
-		{
-			const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "_parent");
-			if (cJSON_IsNumber(p) && (int64_t)p->valuedouble == oid)
-				natt++;
-		}
-		assert_int_equal(natt, 1);
-		assert_int_equal(omt_count(t, "inbound", SPOOL_NEW, RECORD_ACK, id), 1);
-	}
-	cJSON_Delete(st);
+	if (omt_exactly_once(t, base, n, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
 	snprintf(url, sizeof(url), "%s/_admin/stats", t->sim.base);
 	stats = http_json("GET", url, NULL, NULL, &code);
 	assert_int_equal(code, 200);
@@ -165,7 +124,7 @@ static void test_writes_reuse_connections(void **state)
 
 	(void)state;
 	start(&x, NULL);
-	feed(&x.t, 100, ISSUES);
+	assert_int_equal(omt_feed(&x.t, 100, ISSUES), 0);
 	runs = drain(&x.t, 3);
 	finish(&x, &conns, &exch, &drops);
 	print_message("runs %d connections %lu exchanges %lu\n", runs, conns, exch);
@@ -182,7 +141,7 @@ static void run_cut(const char *point)
 	int runs;
 
 	start(&x, point);
-	feed(&x.t, 100, ISSUES);
+	assert_int_equal(omt_feed(&x.t, 100, ISSUES), 0);
 	runs = drain(&x.t, 25);
 	finish(&x, &conns, &exch, &drops);
 	print_message("cut %s: runs %d connections %lu exchanges %lu cut %lu\n", point, runs, conns,

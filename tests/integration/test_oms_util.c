@@ -430,6 +430,87 @@ size_t omt_occurrences(const char *haystack, const char *needle)
 	return n;
 }
 
+int omt_feed(struct omt *t, int64_t base, int n)
+{
+	char cid[32], url[96];
+
+	for (int i = 0; i < n; i++) {
+		int64_t id = base + i;
+
+		if (omt_issue(t, id, 122, "Hole", NULL) == 0)
+			return -1;
+		for (int k = 0; k < 2; k++) {
+			snprintf(cid, sizeof(cid), "%lld%d", (long long)id, k);
+			if (omt_comment(t, id, cid, "Comment text") == 0)
+				return -1;
+		}
+		snprintf(url, sizeof(url), "https://seeclickfix.com/files/%lld.jpg", (long long)id);
+		if (omt_attachment(t, id, cid, url) == 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One issue of omt_exactly_once; 0 or -1 with why. */
+static int exactly_once_one(struct omt *t, cJSON *st, const cJSON *att, int64_t id, char *why,
+                            size_t size)
+{
+	int count = 0, natt = 0;
+	cJSON *row = omt_request_for(st, id, &count);
+	const cJSON *notes = cJSON_GetObjectItemCaseSensitive(row, "CommentsField");
+	const cJSON *oidj = cJSON_GetObjectItemCaseSensitive(row, "Oid"), *a;
+	char marker[64];
+	int64_t oid;
+	size_t n;
+
+	if (count != 1) {
+		snprintf(why, size, "issue %lld: %d requests", (long long)id, count);
+		return -1;
+	}
+	if (!cJSON_IsString(notes) || !cJSON_IsNumber(oidj)) {
+		snprintf(why, size, "issue %lld: no CommentsField or Oid", (long long)id);
+		return -1;
+	}
+	oid = (int64_t)oidj->valuedouble;
+	for (int k = 0; k < 2; k++) {
+		snprintf(marker, sizeof(marker), "[scf-comment %lld%d]", (long long)id, k);
+		if ((n = omt_occurrences(notes->valuestring, marker)) != 1) {
+			snprintf(why, size, "issue %lld: %s %zu times", (long long)id, marker, n);
+			return -1;
+		}
+	}
+	cJSON_ArrayForEach(a, att)
+	{
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "_parent");
+		if (cJSON_IsNumber(p) && (int64_t)p->valuedouble == oid)
+			natt++;
+	}
+	if (natt != 1) {
+		snprintf(why, size, "issue %lld: %d attachments", (long long)id, natt);
+		return -1;
+	}
+	if ((n = omt_count(t, "inbound", SPOOL_NEW, RECORD_ACK, id)) != 1) {
+		snprintf(why, size, "issue %lld: %zu acks", (long long)id, n);
+		return -1;
+	}
+	return 0;
+}
+
+int omt_exactly_once(struct omt *t, int64_t base, int n, char *why, size_t size)
+{
+	cJSON *st = omt_state(t);
+	int rc = 0;
+
+	if (!st) {
+		snprintf(why, size, "no state from oms-sim");
+		return -1;
+	}
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = exactly_once_one(t, st, omt_attachments(st), base + i, why, size);
+	cJSON_Delete(st);
+	return rc;
+}
+
 int omt_log_has(struct omt *t, const char *s)
 {
 	struct buf b = BUF_INIT_CAP(64 * 1024 * 1024);

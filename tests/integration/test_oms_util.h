@@ -68,6 +68,16 @@ int omt_close(struct omt *t, int64_t oid);
 int omt_note(struct omt *t, int64_t oid, const char *text);
 int omt_faults(struct omt *t, const char *json);
 
+/* The load of the exactly-once tests: issues base..base+n-1 of request
+ * type 122, each with two comments (ids "<issue>0", "<issue>1") and a
+ * photo of the second.  0, or -1 when a record could not be written. */
+int omt_feed(struct omt *t, int64_t base, int n);
+/* 0 when every issue omt_feed wrote reached oms-sim exactly once: one
+ * request carries it, each of its comments is once in that request's
+ * CommentsField (the default route), one attachment hangs off it, one
+ * ack waits in inbound/new.  Else -1 and what differs first in why. */
+int omt_exactly_once(struct omt *t, int64_t base, int n, char *why, size_t size);
+
 /* Count records of a kind in a queue's sub-directory (verified). */
 size_t omt_count(struct omt *t, const char *queue, enum spool_dir d, enum record_kind kind,
                  int64_t issue);

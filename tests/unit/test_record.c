@@ -979,6 +979,21 @@ static void test_names(void **state)
 	assert_false(record_kind_is_outbound(RECORD_ACK));
 }
 
+/* Every kind about one issue gives it; census, resend and reconcile name
+ * many issues (their samples hold 4512873 among them) and give 0. */
+static void test_issue_id_every_kind(void **state)
+{
+	(void)state;
+	for (enum record_kind k = RECORD_ISSUE; k <= RECORD_KIND_LAST; k++) {
+		struct record *r = sample(k, 1);
+		int one = k == RECORD_ISSUE || k == RECORD_COMMENT || k == RECORD_ATTACHMENT ||
+		          k == RECORD_ACK || k == RECORD_CLOSE;
+
+		assert_int_equal(record_issue_id(r), one ? 4512873 : 0);
+		record_free(r);
+	}
+}
+
 /* ---- checked-in samples ---------------------------------------------------- */
 
 static void test_samples(void **state)
@@ -1418,6 +1433,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip_every_kind),
 	    cmocka_unit_test(test_round_trip_fields),
 	    cmocka_unit_test(test_dup_every_kind),
+	    cmocka_unit_test(test_issue_id_every_kind),
 	    cmocka_unit_test(test_unicode_markup_and_long_text),
 	    cmocka_unit_test(test_control_characters_replaced),
 	    cmocka_unit_test(test_random_text_survives_signing),

@@ -134,6 +134,14 @@ grep -q "is a configuration for the oms half" "$dir/err" || fail "scf: $(cat "$d
 "$bin" oms --once --config "$dir/scf/cfg.xml" >/dev/null 2>"$dir/err"
 [ $? -eq 2 ] || fail "oms with an scf configuration did not exit 2: $(cat "$dir/err")"
 grep -q "is a configuration for the scf half" "$dir/err" || fail "oms: $(cat "$dir/err")"
+# the one-shot SCF commands load their configuration the same way
+for sub in "census" "resync --issue 1"; do
+	# shellcheck disable=SC2086
+	"$bin" scf $sub --config "$dir/oms/cfg.xml" >/dev/null 2>"$dir/err"
+	[ $? -eq 2 ] || fail "scf $sub with an oms configuration did not exit 2: $(cat "$dir/err")"
+	[ "$(wc -l <"$dir/err")" -eq 1 ] && grep -q "is a configuration for the oms half" "$dir/err" ||
+		fail "scf $sub: $(cat "$dir/err")"
+done
 
 # import-csv
 "$bin" config import-csv "$data/request_types.csv" >"$dir/types.xml" || fail "import-csv"
