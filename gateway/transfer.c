@@ -353,66 +353,99 @@ static enum err_status remote_rm(struct transfer *t, const char *dir_url, const 
 	return st;
 }
 
-static enum err_status pull_one(struct transfer *t, const struct cfg_transfer_queue *q,
-                                const struct cand *cd, const char *tmp_dir, const char *new_dir,
-                                struct buf *data, struct transfer_stats *st, struct err *e)
+/* Download one candidate into data. */
+static enum err_status fetch_one(struct transfer *t, const struct cfg_transfer_queue *q,
+                                 const struct cand *cd, struct buf *data, struct err *e)
 {
-	char url[1900], path[1200], dir_url[1900], local[SPOOL_PATH_MAX];
-	enum err_status s;
-	int dup = 0;
+	char url[1900];
 
-	snprintf(path, sizeof(path), "%s/new/%s", q->remote_dir, cd->name);
-	snprintf(url, sizeof(url), "%s%s", t->base, path);
-	snprintf(dir_url, sizeof(dir_url), "%s%s/new/", t->base, q->remote_dir);
+	snprintf(url, sizeof(url), "%s%s/new/%s", t->base, q->remote_dir, cd->name);
 	buf_reset(data);
 	setup(t, url);
 	curl_easy_setopt(t->h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)RECORD_MAX_BYTES);
 	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, to_buf);
 	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, data);
-	if ((s = perform(t, cd->name, e)) != ERR_OK)
-		return s;
-	s = spool_write_atomic(tmp_dir, new_dir, cd->name, data->data ? data->data : "", data->len,
-	                       1, e);
-	if (s != ERR_OK) {
-		if (fmt(local, sizeof(local), "%s/%s", new_dir, cd->name) != 0 ||
-		    spool_entry_type_of(local) != SPOOL_ENTRY_REGULAR)
-			return s == ERR_PERM ? ERR_TEMP : s;
-		/* already here: a duplicate of a record received before (a
-		 * pass that stopped between the rename and the rm), if the
-		 * bytes agree; other bytes are the consumer's to judge, so the
-		 * remote copy is kept */
-		{
-			struct buf mine = BUF_INIT_CAP(RECORD_MAX_BYTES);
-			int same;
+	return perform(t, cd->name, e);
+}
 
-			err_clear(e);
-			same = spool_read_untrusted(local, RECORD_MAX_BYTES, &mine, NULL, e) ==
-			           ERR_OK &&
-			       mine.len == data->len &&
-			       (data->len == 0 || memcmp(mine.data, data->data, data->len) == 0);
-			buf_release(&mine);
-			if (!same)
-				return err_set(e, ERR_PERM,
-				               "another file of that name waits in the local new/");
+/* A record of the batch in hand: staged in local tmp/ (or a duplicate of
+ * one the local queue has), not yet removed remotely. */
+struct fetched {
+	size_t i;   /* index into the candidates */
+	size_t len; /* bytes */
+	int dup;    /* the local queue had it with the same bytes: nothing staged */
+	int ok;     /* durable here: the remote copy may go */
+};
+
+/*
+ * Make the batch durable and visible (spool_importer_flush: one syncfs,
+ * the renames into new/ without replacing, one fsync of new/), and only
+ * then remove the remote copies of what is durable here.  What the flush
+ * did not publish (a failed syncfs or fsync, a name that turned up
+ * meanwhile with other bytes) keeps its remote copy for the next pass.
+ * skip_rm: the connection is gone, the next pass removes them (as
+ * duplicates).
+ */
+static enum err_status flush_batch(struct transfer *t, const struct cfg_transfer_queue *q,
+                                   struct spool_importer *im, const struct cand *c,
+                                   struct fetched *b, size_t nb, int skip_rm,
+                                   struct transfer_stats *st, struct err *e)
+{
+	char dir_url[1900], path[1200];
+	size_t done = 0, dups = 0, staged = 0, lost = 0;
+	enum err_status s, worst = ERR_OK;
+	struct err fe;
+
+	if (!nb)
+		return ERR_OK;
+	err_clear(&fe);
+	if ((s = spool_importer_flush(im, &done, &dups, &fe)) != ERR_OK) {
+		worst = s;
+		*e = fe;
+	}
+	/* the staged ones in order: the first `done` are durable in new/ */
+	for (size_t k = 0; k < nb; k++)
+		b[k].ok = b[k].dup || staged++ < done;
+	for (size_t k = 0; k < nb; k++)
+		lost += !b[k].ok;
+	if (lost) {
+		st->failed += lost;
+		log_warn("event=transfer_failed queue=%s direction=pull files=%zu why=%s", q->name,
+		         lost, log_q(fe.msg));
+	}
+	if (skip_rm)
+		return worst;
+	snprintf(dir_url, sizeof(dir_url), "%s%s/new/", t->base, q->remote_dir);
+	for (size_t k = 0; k < nb; k++) {
+		const char *name = c[b[k].i].name;
+
+		if (!b[k].ok)
+			continue;
+		snprintf(path, sizeof(path), "%s/new/%s", q->remote_dir, name);
+		err_clear(&fe);
+		if ((s = remote_rm(t, dir_url, path, &fe)) != ERR_OK) {
+			st->failed++;
+			log_warn("event=transfer_failed queue=%s direction=pull name=%s why=%s",
+			         q->name, name, log_q(fe.msg));
+			if (worst == ERR_OK) {
+				worst = s;
+				*e = fe;
+			}
+			if (connection_lost(t))
+				return worst;
+			continue;
 		}
-		dup = 1;
-		err_clear(e);
-		/* make the copy we keep durable before removing the other */
-		if ((s = spool_sync_dir(new_dir, e)) != ERR_OK)
-			return s;
+		if (b[k].dup) {
+			st->duplicates++;
+			log_info("event=transfer_duplicate queue=%s name=%s", q->name, name);
+		} else {
+			st->moved++;
+			st->bytes += b[k].len;
+			log_debug("event=transfer_pulled queue=%s name=%s bytes=%zu", q->name, name,
+			          b[k].len);
+		}
 	}
-	if ((s = remote_rm(t, dir_url, path, e)) != ERR_OK)
-		return s;
-	if (dup) {
-		st->duplicates++;
-		log_info("event=transfer_duplicate queue=%s name=%s", q->name, cd->name);
-	} else {
-		st->moved++;
-		st->bytes += data->len;
-		log_debug("event=transfer_pulled queue=%s name=%s bytes=%zu", q->name, cd->name,
-		          data->len);
-	}
-	return ERR_OK;
+	return worst;
 }
 
 static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue *q,
@@ -420,14 +453,17 @@ static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue 
 {
 	struct buf list = BUF_INIT_CAP(TRANSFER_LISTING_MAX);
 	struct buf data = BUF_INIT_CAP(RECORD_MAX_BYTES + 1);
+	struct spool_importer *im = NULL;
 	struct cand *c = NULL;
-	size_t n = 0;
-	char url[1900], tmp_dir[SPOOL_PATH_MAX], new_dir[SPOOL_PATH_MAX];
+	struct fetched b[TRANSFER_PULL_BATCH];
+	size_t n = 0, nb = 0;
+	char url[1900];
 	enum err_status s, worst = ERR_OK;
+	struct err fe;
+	int lost = 0;
 
-	if ((s = spool_path(tmp_dir, t->c->spool.root, q->name, SPOOL_TMP, NULL, e)) != ERR_OK ||
-	    (s = spool_path(new_dir, t->c->spool.root, q->name, SPOOL_NEW, NULL, e)) != ERR_OK)
-		return ERR_FATAL;
+	if ((s = spool_importer_open(&im, t->c->spool.root, q->name, e)) != ERR_OK)
+		return s == ERR_TEMP ? ERR_TEMP : ERR_FATAL;
 	snprintf(url, sizeof(url), "%s%s/new/", t->base, q->remote_dir);
 	setup(t, url);
 	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, to_buf);
@@ -437,23 +473,30 @@ static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue 
 	if ((s = parse_listing(t, q->name, &list, &c, &n, &st->left_alone, e)) != ERR_OK)
 		goto out;
 	buf_release(&list);
-	for (size_t i = 0; i < n && !*t->stop; i++) {
-		struct err fe;
+	for (size_t i = 0; i < n && !*t->stop && !lost; i++) {
+		int dup = 0;
 
 		err_clear(&fe);
-		s = pull_one(t, q, &c[i], tmp_dir, new_dir, &data, st, &fe);
-		if (s == ERR_PERM) {
-			st->left_alone++;
-			log_warn("event=transfer_left_alone queue=%s name=%s why=%s", q->name,
-			         c[i].name, log_q(fe.msg));
-			continue;
-		}
+		s = fetch_one(t, q, &c[i], &data, &fe);
 		if (s != ERR_OK && t->last == CURLE_REMOTE_FILE_NOT_FOUND) {
 			/* gone since the listing, or a line forged by a name with a
 			 * line break: nothing to take */
 			st->left_alone++;
 			log_warn("event=transfer_left_alone queue=%s name=%s why=%s", q->name,
 			         c[i].name, log_q("listed, but not there to download"));
+			continue;
+		}
+		/* staged in tmp/ unflushed, or found in the local queue with the
+		 * same bytes (a record received before: a pass that stopped
+		 * between the flush and the rm); other bytes under that name
+		 * are the consumer's to judge, so the remote copy is kept */
+		if (s == ERR_OK)
+			s = spool_importer_add(im, c[i].name, data.data ? data.data : "", data.len,
+			                       &dup, &fe);
+		if (s == ERR_PERM) {
+			st->left_alone++;
+			log_warn("event=transfer_left_alone queue=%s name=%s why=%s", q->name,
+			         c[i].name, log_q(fe.msg));
 			continue;
 		}
 		if (s != ERR_OK) {
@@ -464,12 +507,35 @@ static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue 
 				worst = s;
 				*e = fe;
 			}
-			if (s == ERR_FATAL || connection_lost(t))
+			if (s == ERR_FATAL)
 				break;
+			lost = connection_lost(t);
+			continue;
 		}
+		b[nb].i = i;
+		b[nb].len = data.len;
+		b[nb].dup = dup;
+		if (++nb < TRANSFER_PULL_BATCH)
+			continue;
+		if ((s = flush_batch(t, q, im, c, b, nb, 0, st, &fe)) != ERR_OK) {
+			if (worst == ERR_OK) {
+				worst = s;
+				*e = fe;
+			}
+			lost = connection_lost(t);
+		}
+		nb = 0;
+	}
+	/* the last batch, also after a stop or a failure: what was taken is
+	 * made durable; its remote copies are removed unless the connection
+	 * is gone (then the next pass finds them as duplicates) */
+	if ((s = flush_batch(t, q, im, c, b, nb, lost, st, &fe)) != ERR_OK && worst == ERR_OK) {
+		worst = s;
+		*e = fe;
 	}
 	s = worst;
 out:
+	spool_importer_free(im);
 	free(c);
 	buf_release(&list);
 	buf_release(&data);

@@ -15,13 +15,23 @@
  *     as something else, is taken; everything else is left alone and
  *     logged (event=transfer_left_alone, the name escaped).  A taken
  *     record is downloaded into memory (at most RECORD_MAX_BYTES, also
- *     bounded by CURLOPT_MAXFILESIZE_LARGE), written through the local
- *     queue's tmp/ and renamed into new/ (spool_write_atomic: fdatasync,
- *     no replace, fsync of new/), so a partial file is never visible under
- *     a record name; only then is the remote file removed ("rm").  A name
- *     already in local new/ with the same bytes is a duplicate: the remote
- *     one is removed; with other bytes the remote one is left alone
- *     (the consumer judges the local one).
+ *     bounded by CURLOPT_MAXFILESIZE_LARGE) and staged, unflushed, in
+ *     the local queue's tmp/ (spool_importer_add).  Records are taken in
+ *     batches of at most TRANSFER_PULL_BATCH; after a batch,
+ *     spool_importer_flush (one syncfs, the renames into new/ without
+ *     replacing, one fsync of new/) makes it durable and visible, so a
+ *     partial file is never visible under a record name; only then are
+ *     the batch's remote files removed ("rm", one request each), and only
+ *     those the flush published.  A crash or a failure before the flush
+ *     leaves the remote files (and tmp/ files, which the spool's recovery
+ *     removes), taken again next pass.  A name the local queue has
+ *     already (new/, cur/, done/, failed/ or hold/) with the same bytes
+ *     is a duplicate: nothing is written, the remote one is removed after
+ *     the batch's flush; with other bytes the remote one is left alone
+ *     and logged (the local one is the consumer's to judge).  A batch cut
+ *     short (a stop, a failed file) is flushed the same way; when the
+ *     connection is lost its remote files stay for the next pass, which
+ *     removes them as duplicates.
  *     The remote listing is a server's `ls -l` form (OpenSSH's is);
  *     the type is its first character, the size its fifth field.
  *   - push (local root/Q/new/ -> remote D/new/): each record is read
@@ -54,7 +64,8 @@
  *     before authenticating), sftp the only protocol, no password in the
  *     configuration.  Every network step has the configured timeout.
  *   - *stop is checked between files: a stop request finishes the file
- *     in hand and returns.
+ *     in hand (a pull also flushes its batch and removes its remote
+ *     files) and returns.
  *   - Errors: ERR_TEMP for network, server and I/O trouble (the next pass
  *     retries); ERR_FATAL for a local queue that cannot be used.
  */
@@ -70,6 +81,10 @@
 /* A push removes REMOTEDIR/tmp/NAME.<pid>.part left by a killed transfer
  * once it is older than this plus timeoutSeconds (see transfer.c). */
 #define TRANSFER_STALE_PART_SECONDS 3600
+
+/* A pull flushes the local queue once per this many records (see
+ * above); a crash takes at most this many again (as duplicates). */
+#define TRANSFER_PULL_BATCH 64
 
 /* Largest remote listing accepted (about 80 bytes per entry). */
 #define TRANSFER_LISTING_MAX ((size_t)64 * 1024 * 1024)

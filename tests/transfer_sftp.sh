@@ -189,7 +189,7 @@ for f in expect_out/*; do
 done
 cmp -s "expect_out/$c8" "remote/outbound/new/$c8" || fail "a remote record with a different local namesake was touched"
 [ "$(cat "local/outbound/new/$c8")" = "other bytes" ] || fail "a local file was replaced"
-grep -q "event=transfer_left_alone queue=outbound name=$c8 why=\"another file of that name waits in the local new/\"" "$T/log" || fail "the namesake not reported"
+grep -q "event=transfer_left_alone queue=outbound name=$c8 why=\"$c8: conflict: new/$c8 has other content\"" "$T/log" || fail "the namesake not reported"
 [ "$(ls local/outbound/new | wc -l)" -eq 30 ] || fail "local outbound/new has $(ls local/outbound/new | wc -l) files, not 30"
 ls local/outbound/tmp | grep -q . && fail "local outbound/tmp not empty"
 # the traps: all still there, none pulled, each reported
@@ -315,6 +315,26 @@ head -c 3000 /dev/urandom >"local/inbound/new/$name"
 cmp -s "local/inbound/sent/$name" "remote/inbound/new/$name" || fail "one-way push differs"
 [ -e "remote/inbound/tmp/$old_part" ] || fail "a one-way push listed and cleaned the remote tmp/"
 rm -f remote/inbound/tmp/* "remote/inbound/new/$name" "local/inbound/sent/$name"
+
+# a record this queue has consumed already (in done/ with the same
+# bytes): a duplicate, removed remotely and not put into new/ again; one
+# with other bytes under a done/ name stays on the remote, reported
+d1=$(printf '%020d-scf.xml' 41)
+d2=$(printf '%020d-scf.xml' 42)
+mkdir -p local/outbound/done
+head -c 2000 /dev/urandom >"remote/outbound/new/$d1"
+cp "remote/outbound/new/$d1" local/outbound/done/
+head -c 2000 /dev/urandom >"remote/outbound/new/$d2"
+printf 'other bytes' >"local/outbound/done/$d2"
+"$SCFGATE" transfer --config good.xml --once >"$T/log" 2>&1 || fail "the pass with consumed records failed"
+[ -e "remote/outbound/new/$d1" ] && fail "a record consumed here stayed on the remote"
+[ -e "local/outbound/new/$d1" ] && fail "a record consumed here was put into new/ again"
+grep -q "event=transfer_duplicate queue=outbound name=$d1" "$T/log" || fail "the consumed duplicate not reported"
+[ -e "remote/outbound/new/$d2" ] || fail "a remote record with a different consumed namesake was removed"
+[ -e "local/outbound/new/$d2" ] && fail "a record with a different consumed namesake was pulled"
+grep -q "event=transfer_left_alone queue=outbound name=$d2 why=\"$d2: conflict: done/$d2 has other content\"" "$T/log" ||
+	fail "the consumed namesake not reported"
+rm -f local/outbound/done/* "remote/outbound/new/$d2"
 
 # daemon mode: the first pass at once, then SIGTERM ends it cleanly
 name=$(printf '%020d-oms.xml' 21)

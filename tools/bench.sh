@@ -40,10 +40,12 @@
 #   reconcile  the OMS half's reconciliation of a census of 10,000 and 100,000
 #           issues at 20 ms latency: Cartegraph calls beside the ideal (issues /
 #           150), time, classes, peak RSS at both sizes
-#   transfer records/s `scfgate transfer` pushes over SFTP on loopback against
-#           `sftp -b` and `scp` moving the same files (goal: at least 0.8x the
-#           better), and its peak RSS at 1,000 vs 10,000 files (goal: flat);
-#           SCFGATE_BENCH_TRANSFER_N for the smaller count
+#   transfer records/s `scfgate transfer` pushes and pulls over SFTP on
+#           loopback against `sftp -b` and `scp` moving the same files the
+#           same way (goal: at least 0.8x the better, each direction), each
+#           the median of 3 runs taking turns, and its peak RSS at 1,000 vs
+#           10,000 files each way (goal: flat); SCFGATE_BENCH_TRANSFER_N for
+#           the smaller count, SCFGATE_BENCH_TRANSFER_REPEAT for the runs
 #
 # Environment: SCFGATE_BENCH_DIR (scratch space on the disk to measure,
 # default BUILD_DIR/bench-tmp), SCFGATE_BENCH_N (records per timed commit
