@@ -184,7 +184,7 @@ static enum err_status read_json(const char *path, cJSON **out, struct err *e)
 
 	*out = NULL;
 	buf_init(&b, 64 * 1024 * 1024);
-	s = buf_read_file(&b, path, e);
+	s = spool_read_untrusted(path, b.cap, &b, NULL, e);
 	if (s == ERR_OK && !(*out = cJSON_ParseWithLength(b.data ? b.data : "", b.len)))
 		s = err_set(e, ERR_PERM, "%s: not JSON", path);
 	buf_release(&b);

@@ -216,7 +216,7 @@ static enum err_status write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, 
 	FILE *f = NULL;
 	int ok, fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return err_errno(e, errno == EEXIST ? ERR_PERM : ERR_FATAL, errno, "%s", path);
 	/* The umask must not loosen or tighten what the contract promises. */
@@ -714,8 +714,10 @@ static int open_untrusted(const char *path, struct err *e)
 	struct stat sb;
 	int fd;
 
-	/* Non-blocking, so a FIFO planted under the name never hangs us. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	/* Non-blocking, so a FIFO planted under the name never hangs us;
+	 * a link (which a stick from the other side may carry) is never
+	 * followed. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		err_errno(e, errno == ENOENT ? ERR_PERM : ERR_TEMP, errno, "%s", path);
 		return -1;
