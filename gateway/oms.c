@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "half.h"
 #include "history.h"
 #include "log.h"
 #include "notify.h"
@@ -31,22 +32,16 @@ static unsigned long long mono_now_ms(void)
 static enum err_status make_client(struct oms *o, struct err *e)
 {
 	const struct cfg_cartegraph *g = &o->cfg->cg;
-	struct buf secret = BUF_INIT_CAP(CFG_SECRET_MAX);
+	struct half_secret secret;
 	struct http_config hc;
-	char *user = NULL, *pass = NULL;
 	enum err_status st;
 
-	st = cfg_read_secret(g->credential_file, &secret, e);
-	if (st == ERR_OK)
-		st = cfg_split_basic(secret.data, &user, &pass, e);
-	if (st != ERR_OK)
-		goto out;
 	http_config_init(&hc);
 	hc.base_url = g->base_url;
 	hc.ca_file = g->ca_file;
 	hc.auth = g->auth == CFG_CG_AUTH_SESSION ? HTTP_AUTH_CG_SESSION : HTTP_AUTH_BASIC;
-	hc.username = user;
-	hc.password = pass;
+	if ((st = half_secret_load(&secret, g->credential_file, &hc, e)) != ERR_OK)
+		goto out;
 	hc.concurrency = o->opts.concurrency;
 	hc.max_attempts = o->opts.http_attempts;
 	hc.backoff_base_ms = o->opts.http_backoff_ms;
@@ -70,9 +65,7 @@ static enum err_status make_client(struct oms *o, struct err *e)
 		http_set_stop(o->http_meta, o->opts.stop);
 	}
 out:
-	if (secret.data)
-		memset(secret.data, 0, secret.alloc);
-	buf_release(&secret);
+	half_secret_wipe(&secret);
 	return st;
 }
 
@@ -102,7 +95,6 @@ static void opts_defaults(struct oms *o, const struct oms_opts *in)
 enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms_opts *opts,
                          struct err *e)
 {
-	struct spool_consumer_opts co;
 	char dir[SPOOL_PATH_MAX];
 	unsigned long long t0;
 	struct oms *o;
@@ -117,37 +109,14 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	o->cfg = c;
 	opts_defaults(o, opts);
 	snprintf(o->class_path, sizeof(o->class_path), "/api/v1/classes/%s", c->cg.request_class);
-	memset(&co, 0, sizeof(co));
-	co.grace_seconds = c->spool.grace_seconds;
-	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
-	co.max_ahead = c->spool.max_ahead;
-	co.on_quarantine = log_quarantined;
+	half_jitter_seed(&o->jitter);
 	if ((st = cfg_check_secrets(c, e)) != ERR_OK ||
 	    (st = oms_geo_open(c, &o->geo, e)) != ERR_OK ||
-	    (st = sig_load_private(c->spool.private_key, &o->priv, e)) != ERR_OK ||
-	    (st = sig_load_public(c->spool.peer_public_key, &o->pub, e)) != ERR_OK ||
-	    (st = spool_queue_init(c->spool.root, "outbound", e)) != ERR_OK ||
-	    (st = spool_queue_init(c->spool.root, "inbound", e)) != ERR_OK ||
-	    (st = spool_consumer_open(&o->out_q, c->spool.root, "outbound", o->pub, &co, e)) !=
-	        ERR_OK ||
-	    (st = spool_producer_open(&o->in_q, c->spool.root, "inbound", c->spool.producer,
-	                              o->priv, e)) != ERR_OK)
+	    (st = half_keys_load(c, &o->priv, &o->pub, e)) != ERR_OK ||
+	    (st = half_queues_open(c, HALF_INBOUND, HALF_OUTBOUND, o->priv, o->pub, &o->in_q,
+	                           &o->out_q, e)) != ERR_OK ||
+	    (st = half_state_dir(c, "oms", dir, e)) != ERR_OK)
 		goto fail;
-	if (spool_producer_scan_reason(o->in_q))
-		log_warn("event=sequence-scan queue=%s why=%s", "inbound",
-		         log_q(spool_producer_scan_reason(o->in_q)));
-	if (snprintf(dir, sizeof(dir), "%s/state/oms", c->spool.root) >= (int)sizeof(dir)) {
-		st = err_set(e, ERR_FATAL, "%s: spool root path too long", c->path);
-		goto fail;
-	}
-	{
-		char sdir[SPOOL_PATH_MAX];
-		snprintf(sdir, sizeof(sdir), "%s/state", c->spool.root);
-		if (mkdir(sdir, 0750) != 0 && errno != EEXIST) {
-			st = err_errno(e, ERR_FATAL, errno, "%s", sdir);
-			goto fail;
-		}
-	}
 	t0 = mono_now_ms();
 	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK)
 		goto fail;
@@ -179,6 +148,8 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	                "the class metadata could not be read (Cartegraph cannot be reached)");
 	if ((st = oms_recover_pending(o, e)) != ERR_OK)
 		goto fail;
+	/* the counters are this run's: acks recovered above are not */
+	memset(&o->counts, 0, sizeof(o->counts));
 	*out = o;
 	return ERR_OK;
 fail:
@@ -280,8 +251,7 @@ enum err_status oms_commit_acks(struct oms *o, struct oms_entry **ens, size_t n,
 			log_info("effect=ack issue=%" PRId64 " oid=%" PRId64 " record=%" PRIu64,
 			         ens[i]->issue, ens[i]->oid, recs[i]->seq);
 			o->acks_total++;
-			if (o->counts)
-				o->counts->acks++;
+			o->counts.acks++;
 		}
 		record_free(recs[i]);
 	}
@@ -326,8 +296,7 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
 			         ens[i]->issue, ens[i]->oid, rqs[i].status ? rqs[i].status : "",
 			         recs[i]->seq);
 			o->closes_total++;
-			if (o->counts)
-				o->counts->closes++;
+			o->counts.closes++;
 		}
 		record_free(recs[i]);
 	}
@@ -398,14 +367,15 @@ static void pass_status(struct oms *o, const struct oms_counts *n, enum err_stat
 		              verdict, n->applied, n->failed, n->waiting, n->acks, n->closes);
 }
 
-enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
+enum err_status oms_run(struct oms *o, struct err *e)
 {
+	const struct oms_counts *counts = &o->counts;
 	time_t last_poll = 0;
 	enum err_status st;
 
 	while (!stopped(o)) {
 		time_t now = time(NULL);
-		st = oms_forward(o, 0, counts, e);
+		st = oms_forward(o, 0, e);
 		if (st == ERR_FATAL)
 			return st;
 		if (st != ERR_OK)
@@ -415,7 +385,7 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 		notify_watchdog();
 		if (!stopped(o) && now - last_poll >= (time_t)o->cfg->cg.poll_seconds) {
 			last_poll = now;
-			st = oms_poll(o, counts, e);
+			st = oms_poll(o, e);
 			if (st == ERR_FATAL)
 				return st;
 			if (st != ERR_OK) {
@@ -431,3 +401,106 @@ enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e)
 	oms_health_save(o, 1); /* what the release settled */
 	return ERR_OK;
 }
+
+enum err_status oms_once(struct oms *o, struct err *e)
+{
+	enum err_status s = oms_forward(o, 1, e);
+
+	if (s == ERR_OK && !stopped(o)) {
+		s = oms_poll(o, e);
+		/* Like a record meeting a 503: the next run polls again. */
+		if (s == ERR_TEMP) {
+			log_warn("effect=poll-incomplete why=%s", log_q(e->msg));
+			s = ERR_OK;
+		}
+	}
+	/* a census whose parts are all here: the next run tries a failed
+	 * reconciliation again */
+	if (s == ERR_OK && !stopped(o) && oms_reconcile_pending(o, e) == ERR_FATAL)
+		s = ERR_FATAL;
+	return s;
+}
+
+void oms_counts_get(const struct oms *o, struct oms_counts *out)
+{
+	struct spool_consumer_stats cs;
+
+	*out = o->counts;
+	/* since the half opened its queue */
+	spool_consumer_stats(o->out_q, &cs);
+	out->quarantined = cs.quarantined;
+}
+
+/* ---- the half's table (half.h) ---------------------------------------------- */
+
+static enum err_status ops_open(void **h, const struct cfg *c, const void *opts,
+                                volatile sig_atomic_t *stop, struct err *e)
+{
+	struct oms_opts o;
+	struct oms *half = NULL;
+	enum err_status s;
+
+	memset(&o, 0, sizeof(o));
+	if (opts)
+		o = *(const struct oms_opts *)opts;
+	o.stop = stop;
+	s = oms_open(&half, c, &o, e);
+	*h = half;
+	return s;
+}
+
+static void ops_free(void *h)
+{
+	oms_free(h);
+}
+
+static enum err_status ops_run(void *h, int once, struct err *e)
+{
+	return once ? oms_once(h, e) : oms_run(h, e);
+}
+
+static void ops_counters(void *h, struct half_counters *k)
+{
+	struct oms_counts n;
+	const struct oms *o = h;
+
+	memset(&n, 0, sizeof(n));
+	if (o)
+		oms_counts_get(o, &n);
+	half_count(k, "applied", "applied", 0, (int64_t)n.applied);
+	half_count(k, "failed", "failed", 0, (int64_t)n.failed);
+	half_count(k, "held", "held", 0, (int64_t)n.held);
+	half_count(k, "waiting", "waiting", 1, (int64_t)n.waiting);
+	half_count(k, "acks", "acks", 0, (int64_t)n.acks);
+	half_count(k, "closes", "closes", 0, (int64_t)n.closes);
+	half_count(k, "polled", NULL, 1, (int64_t)n.polled);
+	half_count(k, "notes_appends", NULL, 0, (int64_t)n.notes_appends);
+	half_count(k, "quarantined", "quarantined", 0, (int64_t)n.quarantined);
+	half_count(k, "tracked_open", NULL, 1, o ? (int64_t)oms_tracked_open(o) : 0);
+	half_count(k, "signature_checks", NULL, 1, (int64_t)sig_verify_count());
+}
+
+/* run does not log a fatal stop: the alert line and the record of it for
+ * `scfgate status` are made here. */
+static void ops_stopped(void *h, const struct err *e)
+{
+	log_alert("event=stopped why=%s", log_q(e->msg));
+	if (h)
+		oms_status_note(h, e);
+}
+
+static unsigned ops_poll_seconds(const struct cfg *c)
+{
+	return c->cg.poll_seconds;
+}
+
+const struct half_ops oms_half_ops = {
+    .name = "oms",
+    .half = CFG_HALF_OMS,
+    .open = ops_open,
+    .free = ops_free,
+    .run = ops_run,
+    .counters = ops_counters,
+    .stopped = ops_stopped,
+    .poll_seconds = ops_poll_seconds,
+};

@@ -104,6 +104,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "half.h"
 #include "http.h"
 
 #define OMS_POLL_CHUNK 150
@@ -149,10 +150,10 @@ struct oms_counts {
 /*
  * Apply the outbound queue until it is empty (or, with once=1, until
  * only records waiting out a temporary error are left), or *stop.
- * ERR_OK also when records wait (counts->waiting); ERR_FATAL stops the
+ * ERR_OK also when records wait (waiting, oms_counts_get); ERR_FATAL stops the
  * half (e says why, starting "ALERT:" for authentication).
  */
-enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, struct err *e);
+enum err_status oms_forward(struct oms *o, int once, struct err *e);
 
 /* Reconcile every census whose parts are all kept (see "Reconciliation"
  * in docs/operations.md); a failure is logged, returned, and tried again
@@ -160,12 +161,26 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 enum err_status oms_reconcile_pending(struct oms *o, struct err *e);
 
 /* One poll cycle over all tracked open requests. */
-enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e);
+enum err_status oms_poll(struct oms *o, struct err *e);
 
 /* Daemon: forward continuously, poll every cfg.cg.poll_seconds, until
  * *opts.stop; then finish the records in hand and return ERR_OK.  After
  * every pass STATUS= (notify.h) says how it went. */
-enum err_status oms_run(struct oms *o, struct oms_counts *counts, struct err *e);
+enum err_status oms_run(struct oms *o, struct err *e);
+
+/* --once: oms_forward(once), then (unless stopped) one poll (a poll that
+ * meets a temporary error is logged and left for the next run) and the
+ * reconciliation of complete censuses. */
+enum err_status oms_once(struct oms *o, struct err *e);
+
+/* The counters since oms_open: the forward passes, polls and commits of
+ * this process (acks recovered at open not included), fetched after a
+ * run; quarantined from the consumer of the outbound queue. */
+void oms_counts_get(const struct oms *o, struct oms_counts *out);
+
+/* The OMS half for the process loop (half.h). */
+struct half_ops;
+extern const struct half_ops oms_half_ops;
 
 /* Requests tracked (created, not closed) and all entries known. */
 size_t oms_tracked_open(const struct oms *o);
@@ -176,16 +191,15 @@ size_t oms_tracked_open(const struct oms *o);
  *     later of the two clients' last 2xx) and, when fatal is not NULL, a
  *     fatal stop with its one-line reason; a NULL fatal clears a recorded
  *     stop.  Called after each complete poll (at most once per pass) and
- *     when the half stops on ERR_FATAL.  The file is
- *     state/oms/status.<generation>, written with spool_write_atomic, older
- *     generations unlinked; a failed write is logged, never fatal.
+ *     when the half stops on ERR_FATAL.  The file is the half's status
+ *     file, state/oms/status.<generation> (half_status_note, half.h).
  *   - oms_status_read() reads the tracked state (snapshot + journal) and
  *     that file without writing anything or taking a lock, so it runs
  *     beside the daemon (a compaction in between is read again).  A root
  *     where the half never ran gives present = 0 and zeros.  ERR_PERM with
  *     the file name when something is there but cannot be read.
  */
-#define OMS_ALERT_MAX 240
+#define OMS_ALERT_MAX HALF_ALERT_MAX
 struct oms_status {
 	int present;         /* state/oms/ exists */
 	size_t tracked_open; /* created, not closed */

@@ -214,12 +214,10 @@ static void done(struct fw_entry *en, const char *effect)
 static void set_temp(struct fw_entry *en, const char *reason)
 {
 	struct oms *o = en->fw->o;
-	uint64_t d = (uint64_t)o->opts.retry_base_ms << (en->temp_n < 16 ? en->temp_n : 16);
-
-	if (d > (uint64_t)o->opts.retry_max_ms)
-		d = (uint64_t)o->opts.retry_max_ms;
 	/* Half fixed, half random: spread retries of many records apart. */
-	d = d / 2 + (uint64_t)random() % (d / 2 + 1);
+	uint64_t d = half_backoff_ms(&o->jitter, (uint64_t)o->opts.retry_base_ms,
+	                             (uint64_t)o->opts.retry_max_ms, en->temp_n);
+
 	en->temp_n++;
 	en->not_before = mono_ms() + d;
 	log_warn("effect=retry issue=%" PRId64 " record=%s in_ms=%" PRIu64 " reason=%s", en->issue,
@@ -791,7 +789,7 @@ static void noted(struct fw_entry *en)
 	const char *cid = en->rec->u.comment.comment_id;
 
 	if (g->comment_route == CFG_COMMENTS_NOTES) {
-		o->counts->notes_appends++;
+		o->counts.notes_appends++;
 		o->notes_total++;
 		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s route=notes "
 		         "field=%s window_ms=%" PRIu64 " record=%s",
@@ -1071,16 +1069,16 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 	err_clear(&e);
 	if (fw->replay) {
 		if (en->st == FW_DONE)
-			o->counts->applied++;
+			o->counts.applied++;
 		else
-			o->counts->failed++;
+			o->counts.failed++;
 		return 0;
 	}
 	switch (en->st) {
 	case FW_DONE:
 		st = spool_complete(o->out_q, en->item, &e);
 		if (st == ERR_OK) {
-			o->counts->applied++;
+			o->counts.applied++;
 			o->applied_kind[ki]++;
 			record_blocked(fw, en, 0);
 		}
@@ -1092,7 +1090,7 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 			record_blocked(fw, en, 1);
 		st = spool_fail(o->out_q, en->item, &why, &e);
 		if (st == ERR_OK) {
-			o->counts->failed++;
+			o->counts.failed++;
 			o->failed_kind[ki]++;
 		}
 		break;
@@ -1101,7 +1099,7 @@ static int settle_head(struct fw *fw, struct fw_entry *en)
 		         log_q(en->why));
 		st = spool_hold_claimed(o->out_q, en->item, &why, &e);
 		if (st == ERR_OK) {
-			o->counts->held++;
+			o->counts.held++;
 			o->held_kind[ki]++;
 		}
 		break;
@@ -1478,24 +1476,20 @@ static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e
 	http_set_idle(o->http_w, NULL, NULL);
 	http_set_idle(o->http, NULL, NULL);
 	if (st == ERR_OK)
-		o->counts->waiting = count_waiting(fw);
+		o->counts.waiting = count_waiting(fw);
 	return st;
 }
 
-enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, struct err *e)
+enum err_status oms_forward(struct oms *o, int once, struct err *e)
 {
-	struct oms_counts none;
 	enum err_status st;
 	uint64_t t0;
 	size_t before;
 
-	memset(&none, 0, sizeof(none));
-	o->counts = counts ? counts : &none;
 	/* A field-map check an outage left pending comes first. */
 	if ((st = oms_meta_pending(o, e)) != ERR_OK) {
 		oms_health_meta(o, st, e->msg);
 		oms_health_save(o, 1);
-		o->counts = NULL;
 		return st;
 	}
 	if (!o->meta_pending)
@@ -1512,39 +1506,24 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 				log_info("effect=retry-now record=%s", o->fw->win[i]->name);
 			}
 	t0 = mono_ms();
-	before = o->counts->applied + o->counts->failed + o->counts->held;
+	before = o->counts.applied + o->counts.failed + o->counts.held;
 	st = run(o, o->fw, once, e);
 	o->pass_ms[0] = mono_ms() - t0;
-	if (counts) {
-		struct spool_consumer_stats cs;
-
-		/* since the half opened its queue: the run's, for --once */
-		spool_consumer_stats(o->out_q, &cs);
-		counts->quarantined = cs.quarantined;
-	}
 	if (once || st != ERR_OK)
 		oms_forward_release(o);
 	oms_track_maybe_compact(o->track, NULL);
 	oms_health_forward(o, st, e,
-	                   o->counts->applied + o->counts->failed + o->counts->held != before,
-	                   st == ERR_OK && !once ? o->counts->waiting : 0);
-	o->counts = NULL;
+	                   o->counts.applied + o->counts.failed + o->counts.held != before,
+	                   st == ERR_OK && !once ? o->counts.waiting : 0);
 	return st;
 }
 
 void oms_forward_release(struct oms *o)
 {
-	struct oms_counts none;
-
 	if (!o->fw)
 		return;
-	memset(&none, 0, sizeof(none));
-	if (!o->counts)
-		o->counts = &none;
 	fw_free(o->fw);
 	o->fw = NULL;
-	if (o->counts == &none)
-		o->counts = NULL;
 }
 
 /* ---- replay ------------------------------------------------------------------ */
@@ -1579,7 +1558,7 @@ static int replay_one(const struct spool_entry *ent, void *ctx)
 
 	if (!selected(rc, ent))
 		return 0;
-	if (spool_path(path, o->cfg->spool.root, "outbound", SPOOL_DONE, ent->name, rc->e) !=
+	if (spool_path(path, o->cfg->spool.root, HALF_OUTBOUND, SPOOL_DONE, ent->name, rc->e) !=
 	        ERR_OK ||
 	    spool_read_record(path, o->pub, &rec, &verified, rc->e) != ERR_OK) {
 		rc->st = rc->e->status;
@@ -1598,20 +1577,17 @@ enum err_status oms_replay(const struct cfg *c, const char *const *names, uint64
                            uint64_t to_seq, size_t *n_replayed, struct err *e)
 {
 	struct oms_opts opts;
-	struct oms_counts counts;
 	struct replay_ctx rc;
 	struct oms *o = NULL;
 	enum err_status st;
 
 	memset(&opts, 0, sizeof(opts));
-	memset(&counts, 0, sizeof(counts));
 	memset(&rc, 0, sizeof(rc));
 	if (n_replayed)
 		*n_replayed = 0;
 	st = oms_open(&o, c, &opts, e);
 	if (st != ERR_OK)
 		return st;
-	o->counts = &counts;
 	rc.fw = fw_new(o, 1);
 	rc.names = names;
 	rc.from = from_seq;
@@ -1621,16 +1597,16 @@ enum err_status oms_replay(const struct cfg *c, const char *const *names, uint64
 		st = err_set(e, ERR_TEMP, "out of memory");
 		goto out;
 	}
-	st = spool_list(c->spool.root, "outbound", SPOOL_DONE, replay_one, &rc, e);
+	st = spool_list(c->spool.root, HALF_OUTBOUND, SPOOL_DONE, replay_one, &rc, e);
 	if (st == ERR_OK)
 		st = rc.st;
 	if (st == ERR_OK)
 		st = run(o, rc.fw, 1, e);
-	if (st == ERR_OK && counts.failed)
+	if (st == ERR_OK && o->counts.failed)
 		st = err_set(e, ERR_PERM, "replay: %zu of %zu records could not be applied",
-		             counts.failed, counts.failed + counts.applied);
+		             o->counts.failed, o->counts.failed + o->counts.applied);
 	if (n_replayed)
-		*n_replayed = counts.applied;
+		*n_replayed = o->counts.applied;
 out:
 	fw_free(rc.fw);
 	oms_free(o);

@@ -98,7 +98,7 @@ static void add_http(struct http_stats *sum, const struct http_client *c)
 
 static void write_metrics(struct oms *o, time_t now)
 {
-	static const char *const queues[] = {"outbound", "inbound"};
+	static const char *const queues[] = {HALF_OUTBOUND, HALF_INBOUND};
 	struct http_stats hs;
 	struct metrics m;
 	struct err e;

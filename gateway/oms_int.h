@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "cg_meta.h"
 #include "err.h"
+#include "half.h"
 #include "health.h"
 #include "http.h"
 #include "map.h"
@@ -93,9 +94,10 @@ struct oms {
 	unsigned window;
 	int fatal;
 	struct err fatal_err;
-	struct oms_counts *counts;
-	struct fw *fw;       /* the forward window the daemon keeps between passes */
-	struct oms_geo *geo; /* the ArcGIS geocoder, NULL without <geocoder> */
+	struct oms_counts counts;  /* since open (oms_counts_get) */
+	struct half_jitter jitter; /* a record's back-off (half_backoff_ms) */
+	struct fw *fw;             /* the forward window the daemon keeps between passes */
+	struct oms_geo *geo;       /* the ArcGIS geocoder, NULL without <geocoder> */
 	/* The class metadata (oms_meta.c): read with its own client, so a
 	 * re-read can happen inside another client's drain. */
 	struct http_client *http_meta;

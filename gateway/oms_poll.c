@@ -215,7 +215,7 @@ static uint64_t mono_ms_poll(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e)
+enum err_status oms_poll(struct oms *o, struct err *e)
 {
 	struct poll_ctx pc;
 	enum err_status st;
@@ -225,7 +225,6 @@ enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e
 
 	memset(&pc, 0, sizeof(pc));
 	pc.o = o;
-	o->counts = counts;
 	st = build_chunks(&pc, e);
 	for (size_t i = 0; st == ERR_OK && i < pc.n; i++)
 		st = submit_chunk(&pc, &pc.chunks[i], e);
@@ -239,14 +238,12 @@ enum err_status oms_poll(struct oms *o, struct oms_counts *counts, struct err *e
 		*e = pc.e;
 		st = pc.worst == ERR_PERM ? ERR_TEMP : pc.worst;
 	}
-	if (counts)
-		counts->polled = pc.seen;
+	o->counts.polled = pc.seen;
 	log_info("effect=poll tracked=%zu seen=%zu closed=%zu chunks=%zu", oms_tracked_open(o),
 	         pc.seen, pc.closed, pc.n);
 	for (size_t i = 0; i < pc.n; i++)
 		free(pc.chunks[i].refs);
 	free(pc.chunks);
-	o->counts = NULL;
 	oms_track_maybe_compact(o->track, NULL);
 	if (st == ERR_OK)
 		oms_status_note(o, NULL);

@@ -398,109 +398,24 @@ enum err_status oms_track_maybe_compact(struct oms_track *t, struct err *e)
 	return oms_track_compact(t, e);
 }
 
-/* ---- status: a small file beside the journal, and a read-only view ------------ */
-
-#define STATUS_PREFIX "status."
-#define STATUS_MAGIC  "scfgate-oms-status 1"
-
-/* The newest complete status file of dir into *out (its fields only). */
-static void status_file_read(const char *dir, struct oms_status *out)
-{
-	uint64_t gens[16];
-	size_t ng = gen_list(dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-
-	for (size_t i = 0; i < ng; i++) {
-		char name[64], path[SPOOL_PATH_MAX], line[LINE_MAX_BYTES];
-		int64_t last_ok = 0, at = 0;
-		char reason[OMS_ALERT_MAX] = "";
-		int ok = 0, off = 0, lineno = 0;
-		FILE *f;
-
-		gen_name(name, sizeof(name), STATUS_PREFIX, gens[i]);
-		if (join(path, dir, name, NULL) != ERR_OK || !(f = fopen(path, "r")))
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (++lineno == 1 && strcmp(line, STATUS_MAGIC) != 0)
-				break;
-			if (sscanf(line, "last_ok %" SCNd64, &last_ok) == 1)
-				continue;
-			if (sscanf(line, "alert %" SCNd64 " %n", &at, &off) == 1 && off > 0)
-				snprintf(reason, sizeof(reason), "%s", line + off);
-			else if (strcmp(line, "end") == 0)
-				ok = 1;
-		}
-		fclose(f);
-		if (!ok)
-			continue; /* cannot be torn (atomic rename); a damaged disk can */
-		out->last_ok = last_ok;
-		out->alert_at = at > 0 ? at : 0;
-		snprintf(out->alert, sizeof(out->alert), "%s", out->alert_at ? reason : "");
-		return;
-	}
-}
-
-/* A reason as one line of at most size - 1 bytes.  A long one keeps its
- * start and its end: the HTTP status and the server's words come last,
- * after a long URL. */
-static void one_line(const char *in, char *out, size_t size)
-{
-	size_t len = strlen(in), head = size / 3, k = 0;
-
-	for (size_t i = 0; i < len && k + 1 < size; i++) {
-		if (len >= size && i == head) {
-			k += (size_t)snprintf(out + k, size - k, " ... ");
-			i = len - (size - 1 - k);
-		}
-		out[k++] = (in[i] == '\n' || in[i] == '\r') ? ' ' : in[i];
-	}
-	out[k] = '\0';
-}
+/* ---- status: the half's status file (half.h), and a read-only view ------------ */
 
 void oms_status_note(struct oms *o, const struct err *fatal)
 {
-	struct oms_status cur;
 	struct http_stats hs;
-	struct buf b = BUF_INIT_CAP(4096);
-	uint64_t gens[16];
-	size_t ng;
-	char name[64], reason[OMS_ALERT_MAX];
-	struct err e;
-	size_t k = 0;
+	int64_t last_ok = 0;
 
-	memset(&cur, 0, sizeof(cur));
-	status_file_read(o->track->dir, &cur);
-	http_stats_get(o->http, &hs);
-	if ((int64_t)hs.last_success > cur.last_ok)
-		cur.last_ok = (int64_t)hs.last_success;
-	http_stats_get(o->http_w, &hs);
-	if ((int64_t)hs.last_success > cur.last_ok)
-		cur.last_ok = (int64_t)hs.last_success;
-	/* A fatal stop is recorded; a healthy pass clears it. */
-	cur.alert_at = fatal ? (int64_t)time(NULL) : 0;
-	one_line(fatal ? fatal->msg : "", reason, sizeof(reason));
-	k = strlen(reason);
-	buf_addf(&b, STATUS_MAGIC "\nlast_ok %" PRId64 "\n", cur.last_ok);
-	if (cur.alert_at)
-		buf_addf(&b, "alert %" PRId64 " %s\n", cur.alert_at,
-		         k ? reason : "(no reason given)");
-	buf_adds(&b, "end\n");
-	ng = gen_list(o->track->dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-	gen_name(name, sizeof(name), STATUS_PREFIX, ng ? gens[0] + 1 : 1);
-	err_clear(&e);
-	if (b.data &&
-	    spool_write_atomic(o->track->tmp, o->track->dir, name, b.data, b.len, 1, &e) == ERR_OK)
-		for (size_t i = 0; i < ng; i++) {
-			char path[SPOOL_PATH_MAX];
-
-			gen_name(name, sizeof(name), STATUS_PREFIX, gens[i]);
-			if (join(path, o->track->dir, name, NULL) == ERR_OK)
-				unlink(path);
-		}
-	else
-		log_warn("event=status-not-saved why=%s",
-		         log_q(e.msg[0] ? e.msg : "out of memory"));
-	buf_release(&b);
+	/* the later of the two clients' last 2xx */
+	if (o->http) {
+		http_stats_get(o->http, &hs);
+		last_ok = (int64_t)hs.last_success;
+	}
+	if (o->http_w) {
+		http_stats_get(o->http_w, &hs);
+		if ((int64_t)hs.last_success > last_ok)
+			last_ok = (int64_t)hs.last_success;
+	}
+	half_status_note(o->track->dir, "oms", last_ok, fatal);
 }
 
 /* Snapshot plus journal of one generation, read only (no directory is
@@ -561,7 +476,14 @@ enum err_status oms_status_read(const struct cfg *c, struct oms_status *out, str
 	}
 	if (st != ERR_OK)
 		return st == ERR_FATAL ? ERR_PERM : st;
-	status_file_read(dir, out);
+	{
+		struct half_status hs;
+
+		half_status_read(dir, "oms", &hs);
+		out->last_ok = hs.last_ok;
+		out->alert_at = hs.alert_at;
+		snprintf(out->alert, sizeof(out->alert), "%s", hs.alert);
+	}
 	return ERR_OK;
 }
 

@@ -244,6 +244,10 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e);
 enum err_status scf_run(struct scf_half *h, int once, struct err *e);
 
 void scf_stats_get(const struct scf_half *h, struct scf_stats *out);
+
+/* The SCF half for the process loop (half.h). */
+struct half_ops;
+extern const struct half_ops scf_half_ops;
 /* The HTTP counters of the half's single client. */
 void scf_http_stats(const struct scf_half *h, struct http_stats *out);
 

@@ -645,14 +645,11 @@ static void count_kind(struct scf_stats *s, enum record_kind k)
 
 static enum err_status save_state(struct scf_half *h, struct err *e)
 {
-	struct http_stats hs;
 	enum err_status s;
 
-	/* A save means the half is running again: a recorded fatal stop is
-	 * history, and status wants the last good call as of now. */
-	http_stats_get(h->http, &hs);
-	if (hs.last_success)
-		scf_state_set_last_ok(h->st, (int64_t)hs.last_success);
+	/* The last good call and a fatal stop are in the half's status
+	 * file now (half.h); one an older version recorded here is history
+	 * once the half runs again. */
 	scf_state_set_alert(h->st, 0, NULL);
 	scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
 	s = scf_state_save(h->st, e);
@@ -1293,7 +1290,7 @@ static int recover_one(const struct spool_entry *ent, void *vctx)
 	if (ent->seq < x->from || ent->seq >= x->to || x->found[ent->seq - x->from] ||
 	    strcmp(ent->producer, x->h->c->spool.producer) != 0)
 		return 0;
-	if (spool_path(path, x->h->c->spool.root, SCF_OUTBOUND, x->d, ent->name, x->e) != ERR_OK)
+	if (spool_path(path, x->h->c->spool.root, HALF_OUTBOUND, x->d, ent->name, x->e) != ERR_OK)
 		return 0;
 	if (spool_read_record(path, x->h->priv, &r, &verified, x->e) != ERR_OK)
 		return 0; /* damaged copy: another directory may hold a good one */
@@ -1333,7 +1330,7 @@ enum err_status scf_recover(struct scf_half *h, struct err *e)
 		x.d = dirs[i];
 		if (dirs[i] == SPOOL_TMP)
 			break; /* the producer already rolled complete tmp files forward */
-		spool_list(h->c->spool.root, SCF_OUTBOUND, dirs[i], recover_one, &x, &le);
+		spool_list(h->c->spool.root, HALF_OUTBOUND, dirs[i], recover_one, &x, &le);
 	}
 	for (uint64_t q = from; q < to; q++)
 		if (!x.found[q - from] && q > 0)

@@ -93,30 +93,19 @@ enum err_status scf_open_http(const struct cfg *c, const struct http_clock *cloc
                               struct err *e)
 {
 	struct http_config hc;
-	struct buf secret;
+	struct half_secret secret;
 	char ua[160];
-	char *user = NULL, *pass = NULL;
 	enum err_status s;
 
 	*out = NULL;
 	if (!c->scf.base_url)
 		return err_set(e, ERR_FATAL, "%s: no <scf> section", c->path ? c->path : "config");
-	buf_init(&secret, CFG_SECRET_MAX);
-	if ((s = cfg_read_secret(c->scf.credential_file, &secret, e)))
-		goto out;
 	http_config_init(&hc);
 	hc.base_url = c->scf.base_url;
 	hc.ca_file = c->scf.ca_file;
-	if (c->scf.auth == CFG_SCF_AUTH_BASIC) {
-		if ((s = cfg_split_basic(secret.data, &user, &pass, e)))
-			goto out;
-		hc.auth = HTTP_AUTH_BASIC;
-		hc.username = user;
-		hc.password = pass;
-	} else {
-		hc.auth = HTTP_AUTH_BEARER;
-		hc.token = buf_str(&secret);
-	}
+	hc.auth = c->scf.auth == CFG_SCF_AUTH_BASIC ? HTTP_AUTH_BASIC : HTTP_AUTH_BEARER;
+	if ((s = half_secret_load(&secret, c->scf.credential_file, &hc, e)) != ERR_OK)
+		goto out;
 	snprintf(ua, sizeof(ua), "scfgate/%s (+%" PRId64 ")", SCFGATE_VERSION, c->scf.org_id);
 	hc.user_agent = c->scf.user_agent ? c->scf.user_agent : ua;
 	/* Without the shared budget: one bucket, burst 1 (a burst on top of
@@ -130,9 +119,7 @@ enum err_status scf_open_http(const struct cfg *c, const struct http_clock *cloc
 	if (s == ERR_PERM)
 		s = ERR_FATAL; /* a configuration the half cannot start with */
 out:
-	if (secret.data)
-		memset(secret.data, 0, secret.alloc);
-	buf_release(&secret);
+	half_secret_wipe(&secret);
 	return s;
 }
 
@@ -140,44 +127,21 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
                          struct err *e)
 {
 	struct scf_half *h = calloc(1, sizeof(*h));
-	struct spool_consumer_opts co = {0};
 	enum err_status s;
 
 	*out = NULL;
 	if (!h)
 		return err_set(e, ERR_TEMP, "out of memory");
 	h->c = c;
-	if ((s = cfg_check_secrets(c, e)))
+	half_jitter_seed(&h->jitter);
+	if ((s = cfg_check_secrets(c, e)) != ERR_OK ||
+	    (s = half_keys_load(c, &h->priv, &h->peer, e)) != ERR_OK ||
+	    (s = scf_budget_open(&h->budget, c, clock, e)) != ERR_OK ||
+	    (s = scf_open_http(c, clock, &h->budget.lim, &h->http, e)) != ERR_OK ||
+	    (s = half_queues_open(c, HALF_OUTBOUND, HALF_INBOUND, h->priv, h->peer, &h->prod,
+	                          &h->cons, e)) != ERR_OK ||
+	    (s = half_state_dir(c, "scf", h->state_dir, e)) != ERR_OK)
 		goto fail;
-	if ((s = sig_load_private(c->spool.private_key, &h->priv, e)) ||
-	    (s = sig_load_public(c->spool.peer_public_key, &h->peer, e))) {
-		if (s == ERR_PERM)
-			s = ERR_FATAL;
-		goto fail;
-	}
-	if ((s = scf_budget_open(&h->budget, c, clock, e)) ||
-	    (s = scf_open_http(c, clock, &h->budget.lim, &h->http, e)))
-		goto fail;
-	if ((s = spool_queue_init(c->spool.root, SCF_OUTBOUND, e)) ||
-	    (s = spool_queue_init(c->spool.root, SCF_INBOUND, e)))
-		goto fail;
-	if ((s = spool_producer_open(&h->prod, c->spool.root, SCF_OUTBOUND, c->spool.producer,
-	                             h->priv, e)))
-		goto fail;
-	if (spool_producer_scan_reason(h->prod))
-		log_warn("event=sequence-scan queue=%s why=%s", SCF_OUTBOUND,
-		         log_q(spool_producer_scan_reason(h->prod)));
-	co.grace_seconds = c->spool.grace_seconds;
-	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
-	co.max_ahead = c->spool.max_ahead;
-	co.on_quarantine = log_quarantined;
-	if ((s = spool_consumer_open(&h->cons, c->spool.root, SCF_INBOUND, h->peer, &co, e)))
-		goto fail;
-	if (snprintf(h->state_dir, sizeof(h->state_dir), "%s/state/scf", c->spool.root) >=
-	    (int)sizeof(h->state_dir)) {
-		s = err_set(e, ERR_FATAL, "%s: spool root path too long", c->spool.root);
-		goto fail;
-	}
 	if ((s = scf_state_load(h->state_dir, &h->st, e)))
 		goto fail;
 	h->started_at = (int64_t)time(NULL);
@@ -266,31 +230,31 @@ static void nap(struct scf_half *h, unsigned seconds)
 	sigs_wait_ms(h->stop, (uint64_t)seconds * 1000);
 }
 
-/* Leave the fatal stop in the state for `scfgate status`; the state in
- * memory matches what was committed, so saving it here is safe. */
 static void save_health(struct scf_half *h);
+
+/* The last successful SeeClickFix call and a fatal stop (or, fatal NULL,
+ * none) in the half's status file, for `scfgate status` (half.h). */
+static void note_status(struct scf_half *h, const struct err *fatal)
+{
+	struct http_stats hs;
+
+	http_stats_get(h->http, &hs);
+	half_status_note(h->state_dir, "scf", (int64_t)hs.last_success, fatal);
+}
 
 static void record_alert(struct scf_half *h, enum health_kind k, const char *why)
 {
-	struct http_stats hs;
-	struct err se;
+	struct err fe;
 
 	health_note(&h->health, k, (int64_t)time(NULL), ERR_FATAL, why);
 	save_health(h);
-
-	http_stats_get(h->http, &hs);
-	if (hs.last_success)
-		scf_state_set_last_ok(h->st, (int64_t)hs.last_success);
-	scf_state_set_alert(h->st, (int64_t)time(NULL), why);
-	scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
-	err_clear(&se);
-	if (scf_state_save(h->st, &se) != ERR_OK)
-		log_error("event=alert-not-saved why=%s", log_q(se.msg));
+	err_set(&fe, ERR_FATAL, "%s", why);
+	note_status(h, &fe);
 }
 
 static void write_metrics(struct scf_half *h, time_t now)
 {
-	static const char *const queues[] = {SCF_OUTBOUND, SCF_INBOUND};
+	static const char *const queues[] = {HALF_OUTBOUND, HALF_INBOUND};
 	const struct scf_stats *st = &h->stats;
 	struct http_stats hs;
 	struct metrics m;
@@ -457,16 +421,10 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		 * what the previous pass met. */
 		if (!(fs == ERR_TEMP && scf_stopping(h)))
 			note_fetch(h, fs, &fe);
-		/* A fixed credential: the pass worked, the recorded stop is over. */
-		if (fs == ERR_OK && scf_state_alert(h->st, NULL)) {
-			struct err se;
-
-			scf_state_set_alert(h->st, 0, NULL);
-			scf_state_set_seq(h->st, spool_producer_next_seq(h->prod));
-			err_clear(&se);
-			if (scf_state_save(h->st, &se) != ERR_OK)
-				log_warn("event=state-not-saved why=%s", log_q(se.msg));
-		}
+		/* The pass worked: the last good call as of now, and a
+		 * recorded stop (a credential since fixed) is over. */
+		if (fs == ERR_OK)
+			note_status(h, NULL);
 		t0 = scf_mono_ms();
 		ws = scf_writeback(h, &we);
 		h->pass_ms[1] = scf_mono_ms() - t0;
@@ -533,3 +491,81 @@ enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 		}
 	}
 }
+
+/* ---- the half's table (half.h) ---------------------------------------------- */
+
+static enum err_status ops_open(void **h, const struct cfg *c, const void *opts,
+                                volatile sig_atomic_t *stop, struct err *e)
+{
+	struct scf_half *half = NULL;
+	enum err_status s;
+
+	(void)opts; /* the SCF half takes no options beyond its configuration */
+	*h = NULL;
+	if ((s = scf_open(&half, c, NULL, e)) != ERR_OK)
+		return s;
+	scf_set_stop_flag(half, stop);
+	*h = half;
+	return ERR_OK;
+}
+
+static void ops_free(void *h)
+{
+	scf_free(h);
+}
+
+static enum err_status ops_run(void *h, int once, struct err *e)
+{
+	return scf_run(h, once, e);
+}
+
+static void ops_counters(void *h, struct half_counters *k)
+{
+	struct scf_stats s;
+	struct http_stats hs;
+
+	memset(&s, 0, sizeof(s));
+	memset(&hs, 0, sizeof(hs));
+	if (h) {
+		scf_stats_get(h, &s);
+		scf_http_stats(h, &hs);
+	}
+	half_count(k, "pages", NULL, 0, (int64_t)s.pages);
+	half_count(k, "issues_seen", NULL, 0, (int64_t)s.issues_seen);
+	half_count(k, "issue_records", "issue_records", 0, (int64_t)s.issue_records);
+	half_count(k, "comment_records", "comment_records", 0, (int64_t)s.comment_records);
+	half_count(k, "attachment_records", "attachment_records", 0, (int64_t)s.attachment_records);
+	half_count(k, "skipped_unmapped", NULL, 0, (int64_t)s.skipped_unmapped);
+	half_count(k, "skipped_not_open", NULL, 0, (int64_t)s.skipped_not_open);
+	half_count(k, "skipped_bad", NULL, 0, (int64_t)s.skipped_bad);
+	half_count(k, "comments_not_forwarded", NULL, 0, (int64_t)s.comments_not_forwarded);
+	half_count(k, "comments_edited", NULL, 0, (int64_t)s.comments_edited);
+	half_count(k, "recovered", NULL, 0, (int64_t)s.recovered);
+	half_count(k, "acks_applied", "acks", 0, (int64_t)s.acks_applied);
+	half_count(k, "closes_applied", "closes", 0, (int64_t)s.closes_applied);
+	half_count(k, "already_done", NULL, 0, (int64_t)s.already_done);
+	half_count(k, "writeback_failed", "writeback_failed", 0, (int64_t)s.wb_failed);
+	half_count(k, "writeback_deferred", NULL, 0, (int64_t)s.wb_deferred);
+	half_count(k, "watermark", NULL, 1, s.watermark);
+	half_count(k, "http_requests", NULL, 0, (int64_t)hs.requests);
+	half_count(k, "http_429", NULL, 0, (int64_t)hs.status_429);
+	half_count(k, "http_retries", NULL, 0, (int64_t)hs.retries);
+	half_count(k, "quarantined", "quarantined", 0, (int64_t)s.quarantined);
+}
+
+static unsigned ops_poll_seconds(const struct cfg *c)
+{
+	return c->scf.poll_seconds;
+}
+
+/* No stopped callback: scf_run logs and records a fatal stop itself. */
+const struct half_ops scf_half_ops = {
+    .name = "scf",
+    .half = CFG_HALF_SCF,
+    .open = ops_open,
+    .free = ops_free,
+    .run = ops_run,
+    .counters = ops_counters,
+    .stopped = NULL,
+    .poll_seconds = ops_poll_seconds,
+};

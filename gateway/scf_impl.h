@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cfg.h"
+#include "half.h"
 #include "health.h"
 #include "http.h"
 #include "ratewin.h"
@@ -19,9 +20,6 @@
 #include "scf.h"
 #include "sig.h"
 #include "spool.h"
-
-#define SCF_OUTBOUND "outbound"
-#define SCF_INBOUND  "inbound"
 
 /* The rate budget of the credential: <spool root>/state/scf/rate
  * (ratewin.h), <ratePerMinute> calls in any <rateWindowSeconds>, shared
@@ -50,13 +48,14 @@ struct scf_half {
 	struct scf_state *st;
 	struct scf_stats stats;
 	volatile sig_atomic_t *stop;
-	unsigned unsaved_pages;  /* pages noted in memory since the last state save */
-	uint64_t wb_until_ms;    /* write-back stops here for the next fetch (0: none) */
-	unsigned wb_backoff;     /* seconds; doubles per deferral, 0 after success */
-	time_t wb_backoff_until; /* CLOCK_MONOTONIC seconds */
-	int types_checked;       /* request types added to the configuration resynced */
-	int self_read;           /* GET /profile answered in this process */
-	time_t known_at;         /* CLOCK_MONOTONIC start of the last complete pass; 0 none */
+	unsigned unsaved_pages;    /* pages noted in memory since the last state save */
+	uint64_t wb_until_ms;      /* write-back stops here for the next fetch (0: none) */
+	unsigned wb_backoff;       /* deferrals in a row, 0 after success */
+	uint64_t wb_backoff_until; /* CLOCK_MONOTONIC ms (scf_mono_ms) */
+	struct half_jitter jitter; /* the write-back back-off (half_backoff_ms) */
+	int types_checked;         /* request types added to the configuration resynced */
+	int self_read;             /* GET /profile answered in this process */
+	time_t known_at;           /* CLOCK_MONOTONIC start of the last complete pass; 0 none */
 	char state_dir[SPOOL_PATH_MAX];
 	/* health and metrics (scf_half.c): what the last pass met */
 	struct health health;

@@ -307,14 +307,6 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 	return ERR_OK;
 }
 
-static time_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 enum err_status scf_writeback(struct scf_half *h, struct err *e)
 {
 	int more = 1;
@@ -325,7 +317,7 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	if (spool_consumer_take_retry_now(h->cons))
 		h->wb_backoff_until = 0;
 	/* skipped: not an attempt, for the health record (scf_half.c) */
-	h->wb_skipped = h->wb_backoff_until && mono_now() < h->wb_backoff_until;
+	h->wb_skipped = h->wb_backoff_until && scf_mono_ms() < h->wb_backoff_until;
 	if (h->wb_skipped)
 		return ERR_OK;
 	while (more && !scf_stopping(h) && !scf_wb_yield(h, settled)) {
@@ -343,14 +335,15 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 		settled++;
 	}
 	/* A deferred record comes back first; wait before asking SCF again
-	 * (2 s, 4 s, ... up to the poll interval). */
+	 * (2 s, 4 s, ... up to the poll interval, the second half of each
+	 * random, as the OMS half's records wait). */
 	if (h->stats.wb_deferred != deferred) {
 		unsigned cap = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
 
-		h->wb_backoff = h->wb_backoff ? h->wb_backoff * 2 : 2;
-		if (h->wb_backoff > cap)
-			h->wb_backoff = cap;
-		h->wb_backoff_until = mono_now() + h->wb_backoff;
+		h->wb_backoff_until =
+		    scf_mono_ms() +
+		    half_backoff_ms(&h->jitter, 2000, (uint64_t)cap * 1000, h->wb_backoff);
+		h->wb_backoff++;
 	} else {
 		h->wb_backoff = 0;
 		h->wb_backoff_until = 0;
@@ -407,7 +400,7 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 	memset(res, 0, sizeof(*res));
 	if ((s = sig_load_public(c->spool.peer_public_key, &peer, e)))
 		goto out;
-	if ((s = spool_list(c->spool.root, SCF_INBOUND, SPOOL_DONE, select_one, &x, e)))
+	if ((s = spool_list(c->spool.root, HALF_INBOUND, SPOOL_DONE, select_one, &x, e)))
 		goto out;
 	if (sel->n_names && x.n != sel->n_names) {
 		s = err_set(e, ERR_PERM,
@@ -428,7 +421,7 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 		long hs;
 		struct err re;
 
-		if ((s = spool_path(path, c->spool.root, SCF_INBOUND, SPOOL_DONE, x.names[i], e)))
+		if ((s = spool_path(path, c->spool.root, HALF_INBOUND, SPOOL_DONE, x.names[i], e)))
 			goto out;
 		if ((s = spool_read_record(path, peer, &r, &verified, e))) {
 			err_prefix(e, "replay: %s: ", x.names[i]);

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "half.h"
 #include "health.h"
 #include "jdoc.h"
 #include "oms.h"
@@ -421,10 +422,23 @@ static void collect_oms_state(struct status_report *r, const struct cfg *c)
 	r->oms_present = os.present;
 	r->tracked_open = os.tracked_open;
 	r->entries = os.entries;
-	r->last_ok = os.last_ok;
-	r->alert_at = os.alert_at;
-	snprintf(r->alert, sizeof(r->alert), "%s", os.alert);
 	r->state_ok = 1;
+}
+
+/* The last successful call and a fatal stop: the half's status file
+ * (half.h), one for either half.  A root where only an older SCF half ran
+ * keeps them in its seen-state: those (collect_scf_state) stand until the
+ * half writes its file. */
+static void collect_half_status(struct status_report *r, const char *dir, const char *name)
+{
+	struct half_status hs;
+
+	half_status_read(dir, name, &hs);
+	if (!hs.present)
+		return;
+	r->last_ok = hs.last_ok;
+	r->alert_at = hs.alert_at;
+	snprintf(r->alert, sizeof(r->alert), "%s", hs.alert);
 }
 
 /* The transfer's part of the verdict, the same rules as a half's kinds
@@ -607,6 +621,8 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
                                struct err *e)
 {
 	struct status_report *r = calloc(1, sizeof(*r));
+	const char *half_name = c->half == CFG_HALF_SCF ? "scf" : "oms";
+	char half_dir[SPOOL_PATH_MAX + 16];
 
 	*out = NULL;
 	if (!r)
@@ -627,13 +643,8 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 	                      : c->cg.poll_seconds;
 	for (int i = 0; i < 2; i++)
 		collect_queue(r, &r->q[i]);
-	{
-		char dir[SPOOL_PATH_MAX + 16];
-
-		snprintf(dir, sizeof(dir), "%s/state/%s", r->root,
-		         c->half == CFG_HALF_SCF ? "scf" : "oms");
-		collect_health(r, dir);
-	}
+	snprintf(half_dir, sizeof(half_dir), "%s/state/%s", r->root, half_name);
+	collect_health(r, half_dir);
 	if (c->transfer.n_queues) {
 		char dir[SPOOL_PATH_MAX + 16];
 		struct err te;
@@ -662,6 +673,7 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 		collect_scf_budget(r, c);
 	} else
 		collect_oms_state(r, c);
+	collect_half_status(r, half_dir, half_name);
 	/* A fatal stop is over once a kind of work succeeded after it and
 	 * none stopped again. */
 	if (r->alert_at && r->health_present) {

@@ -1,0 +1,423 @@
+/*
+ * half.c: what the two halves share (see half.h).
+ */
+#include "half.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gen.h"
+#include "log.h"
+#include "notify.h"
+#include "sigs.h"
+
+#ifndef SCFGATE_VERSION
+#define SCFGATE_VERSION "dev"
+#endif
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+enum err_status half_keys_load(const struct cfg *c, struct sig_key **priv, struct sig_key **peer,
+                               struct err *e)
+{
+	enum err_status s;
+
+	*priv = NULL;
+	*peer = NULL;
+	if ((s = sig_load_private(c->spool.private_key, priv, e)) != ERR_OK ||
+	    (s = sig_load_public(c->spool.peer_public_key, peer, e)) != ERR_OK) {
+		sig_key_free(*priv);
+		*priv = NULL;
+		/* a key a person must put in place: nothing to retry */
+		return s == ERR_PERM ? ERR_FATAL : s;
+	}
+	return ERR_OK;
+}
+
+enum err_status half_state_dir(const struct cfg *c, const char *name, char out[SPOOL_PATH_MAX],
+                               struct err *e)
+{
+	size_t root_len = strlen(c->spool.root);
+
+	if (snprintf(out, SPOOL_PATH_MAX, "%s/state/%s", c->spool.root, name) >= SPOOL_PATH_MAX)
+		return err_set(e, ERR_FATAL, "%s: spool root path too long", c->spool.root);
+	/* state/ first, then state/<name>/ */
+	out[root_len + strlen("/state")] = '\0';
+	if (mkdir(out, 0750) != 0 && errno != EEXIST)
+		return err_errno(e, ERR_FATAL, errno, "%s", out);
+	out[root_len + strlen("/state")] = '/';
+	if (mkdir(out, 0750) != 0 && errno != EEXIST)
+		return err_errno(e, ERR_FATAL, errno, "%s", out);
+	return ERR_OK;
+}
+
+enum err_status half_queues_open(const struct cfg *c, const char *produce, const char *consume,
+                                 const struct sig_key *priv, const struct sig_key *peer,
+                                 struct spool_producer **prod, struct spool_consumer **cons,
+                                 struct err *e)
+{
+	struct spool_consumer_opts co;
+	enum err_status s;
+
+	*prod = NULL;
+	*cons = NULL;
+	memset(&co, 0, sizeof(co));
+	co.grace_seconds = c->spool.grace_seconds;
+	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
+	co.max_ahead = c->spool.max_ahead;
+	co.on_quarantine = log_quarantined;
+	if ((s = spool_queue_init(c->spool.root, HALF_OUTBOUND, e)) != ERR_OK ||
+	    (s = spool_queue_init(c->spool.root, HALF_INBOUND, e)) != ERR_OK)
+		return s;
+	if ((s = spool_producer_open(prod, c->spool.root, produce, c->spool.producer, priv, e)) !=
+	    ERR_OK)
+		return s;
+	if (spool_producer_scan_reason(*prod))
+		log_warn("event=sequence-scan queue=%s why=%s", produce,
+		         log_q(spool_producer_scan_reason(*prod)));
+	if ((s = spool_consumer_open(cons, c->spool.root, consume, peer, &co, e)) != ERR_OK) {
+		spool_producer_free(*prod);
+		*prod = NULL;
+		return s;
+	}
+	return ERR_OK;
+}
+
+enum err_status half_secret_load(struct half_secret *s, const char *file, struct http_config *hc,
+                                 struct err *e)
+{
+	char *user = NULL, *pass = NULL;
+	enum err_status st;
+
+	buf_init(&s->buf, CFG_SECRET_MAX);
+	if ((st = cfg_read_secret(file, &s->buf, e)) != ERR_OK)
+		return st;
+	if (hc->auth == HTTP_AUTH_BEARER) {
+		hc->token = buf_str(&s->buf);
+		return ERR_OK;
+	}
+	if ((st = cfg_split_basic(s->buf.data, &user, &pass, e)) != ERR_OK)
+		return st;
+	hc->username = user;
+	hc->password = pass;
+	return ERR_OK;
+}
+
+void half_secret_wipe(struct half_secret *s)
+{
+	if (s->buf.data)
+		explicit_bzero(s->buf.data, s->buf.alloc);
+	buf_release(&s->buf);
+}
+
+/* ---- last success and fatal stop ------------------------------------------- */
+
+#define STATUS_PREFIX "status."
+
+static void status_magic(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "scfgate-%s-status 1", name);
+}
+
+void half_status_read(const char *dir, const char *name, struct half_status *out)
+{
+	uint64_t gens[16];
+	size_t ng = gen_list(dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
+	char magic[64];
+
+	memset(out, 0, sizeof(*out));
+	status_magic(magic, sizeof(magic), name);
+	for (size_t i = 0; i < ng; i++) {
+		char path[SPOOL_PATH_MAX + 64], line[HALF_ALERT_MAX + 64];
+		int64_t last_ok = 0, at = 0;
+		char reason[HALF_ALERT_MAX] = "";
+		int ok = 0, off = 0, lineno = 0;
+		FILE *f;
+
+		if (snprintf(path, sizeof(path), "%s/" STATUS_PREFIX "%020" PRIu64, dir, gens[i]) >=
+		        (int)sizeof(path) ||
+		    !(f = fopen(path, "r")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (++lineno == 1 && strcmp(line, magic) != 0)
+				break;
+			if (sscanf(line, "last_ok %" SCNd64, &last_ok) == 1)
+				continue;
+			if (sscanf(line, "alert %" SCNd64 " %n", &at, &off) == 1 && off > 0)
+				snprintf(reason, sizeof(reason), "%s", line + off);
+			else if (strcmp(line, "end") == 0)
+				ok = 1;
+		}
+		fclose(f);
+		if (!ok)
+			continue; /* cannot be torn (atomic rename); a damaged disk can */
+		out->present = 1;
+		out->last_ok = last_ok;
+		out->alert_at = at > 0 ? at : 0;
+		snprintf(out->alert, sizeof(out->alert), "%s", out->alert_at ? reason : "");
+		return;
+	}
+}
+
+/* A reason as one line of at most size - 1 bytes.  A long one keeps its
+ * start and its end: the HTTP status and the server's words come last,
+ * after a long URL. */
+static void one_line(const char *in, char *out, size_t size)
+{
+	size_t len = strlen(in), head = size / 3, k = 0;
+
+	for (size_t i = 0; i < len && k + 1 < size; i++) {
+		if (len >= size && i == head) {
+			k += (size_t)snprintf(out + k, size - k, " ... ");
+			i = len - (size - 1 - k);
+		}
+		out[k++] = (in[i] == '\n' || in[i] == '\r') ? ' ' : in[i];
+	}
+	out[k] = '\0';
+}
+
+void half_status_note(const char *dir, const char *name, int64_t last_ok, const struct err *fatal)
+{
+	struct half_status cur;
+	struct buf b = BUF_INIT_CAP(4096);
+	char magic[64], tmp[SPOOL_PATH_MAX + 8], file[64], reason[HALF_ALERT_MAX];
+	uint64_t gens[16];
+	size_t ng;
+	struct err e;
+
+	half_status_read(dir, name, &cur);
+	if (last_ok > cur.last_ok)
+		cur.last_ok = last_ok;
+	/* A fatal stop is recorded; a healthy pass clears it. */
+	cur.alert_at = fatal ? (int64_t)time(NULL) : 0;
+	one_line(fatal ? fatal->msg : "", reason, sizeof(reason));
+	status_magic(magic, sizeof(magic), name);
+	buf_addf(&b, "%s\nlast_ok %" PRId64 "\n", magic, cur.last_ok);
+	if (cur.alert_at)
+		buf_addf(&b, "alert %" PRId64 " %s\n", cur.alert_at,
+		         reason[0] ? reason : "(no reason given)");
+	buf_adds(&b, "end\n");
+	ng = gen_list(dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
+	snprintf(file, sizeof(file), STATUS_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
+	err_clear(&e);
+	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp))
+		err_set(&e, ERR_PERM, "%s: path too long", dir);
+	else if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+		err_errno(&e, ERR_TEMP, errno, "%s", tmp);
+	else if (b.data && spool_write_atomic(tmp, dir, file, b.data, b.len, 1, &e) == ERR_OK) {
+		for (size_t i = 0; i < ng; i++) {
+			char path[SPOOL_PATH_MAX + 64];
+
+			snprintf(path, sizeof(path), "%s/" STATUS_PREFIX "%020" PRIu64, dir,
+			         gens[i]);
+			unlink(path);
+		}
+		buf_release(&b);
+		return;
+	}
+	log_warn("event=status-not-saved why=%s", log_q(e.msg[0] ? e.msg : "out of memory"));
+	buf_release(&b);
+}
+
+/* ---- back-off -------------------------------------------------------------- */
+
+void half_jitter_seed(struct half_jitter *j)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed =
+		    ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20);
+	}
+	/* xorshift stays at zero forever */
+	j->state = seed ? seed : 0x9e3779b97f4a7c15ull;
+}
+
+static uint64_t jitter_next(struct half_jitter *j)
+{
+	uint64_t x = j->state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	j->state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+uint64_t half_backoff_ms(struct half_jitter *j, uint64_t base_ms, uint64_t max_ms, unsigned n)
+{
+	uint64_t d = base_ms << (n < 16 ? n : 16);
+
+	if (d > max_ms)
+		d = max_ms;
+	return d / 2 + jitter_next(j) % (d / 2 + 1);
+}
+
+/* ---- the process loop ------------------------------------------------------ */
+
+void half_count(struct half_counters *k, const char *json, const char *stop, int last, int64_t v)
+{
+	if (k->n >= HALF_COUNTERS_MAX)
+		return;
+	k->c[k->n].json = json;
+	k->c[k->n].stop = stop;
+	k->c[k->n].last = last;
+	k->c[k->n].v = v;
+	k->n++;
+}
+
+/* Add the counters of the half h (about to close) to the run's totals. */
+static void totals_add(struct half_run *r, void *h)
+{
+	struct half_counters k;
+
+	if (!h)
+		return;
+	memset(&k, 0, sizeof(k));
+	r->ops->counters(h, &k);
+	if (!r->total.n) {
+		r->total = k;
+		return;
+	}
+	for (size_t i = 0; i < k.n && i < r->total.n; i++)
+		r->total.c[i].v = k.c[i].last ? k.c[i].v : r->total.c[i].v + k.c[i].v;
+}
+
+static enum log_level level_of(const struct cfg *c)
+{
+	enum log_level out = LOGL_INFO;
+
+	/* The two enums name the same levels; the names are the contract. */
+	log_level_parse(cfg_log_level_name(c->log_level), &out);
+	return out;
+}
+
+/* SIGHUP: the new configuration replaces the running one only if it
+ * loads and the half opens with it; otherwise the old one goes on.  The
+ * half is closed in between (its producer and consumer locks allow one
+ * at a time), after the records in hand (SIGHUP raised the stop flag
+ * too, sigs.h): nothing in hand is dropped, records committed or waiting
+ * stay in the spool. */
+static enum err_status reload(struct half_run *r, void **h, struct err *e)
+{
+	const struct half_ops *ops = r->ops;
+	struct cfg *nc = NULL;
+	struct err le;
+	enum err_status s;
+
+	log_info("event=reload config=%s", log_q(r->config));
+	err_clear(&le);
+	if (cfg_load_file(r->config, &nc, &le) != ERR_OK) {
+		log_error("event=reload-refused config=%s why=%s", log_q(r->config), log_q(le.msg));
+		return ERR_OK;
+	}
+	if (nc->half != ops->half) {
+		log_error("event=reload-refused config=%s why=%s", log_q(r->config),
+		          log_q("a configuration for the other half"));
+		cfg_free(nc);
+		return ERR_OK;
+	}
+	totals_add(r, *h);
+	ops->free(*h);
+	*h = NULL;
+	if (ops->open(h, nc, r->opts, sigs_stop_flag(), &le) != ERR_OK) {
+		log_error("event=reload-refused config=%s why=%s", log_q(r->config), log_q(le.msg));
+		cfg_free(nc);
+		*h = NULL;
+		/* the old configuration goes on */
+		if ((s = ops->open(h, r->c, r->opts, sigs_stop_flag(), e)) != ERR_OK) {
+			*h = NULL;
+			/* a stop asked for meanwhile cut the opening short */
+			return sigs_stopping() ? ERR_OK : s;
+		}
+		return ERR_OK;
+	}
+	cfg_free(r->c);
+	r->c = nc;
+	log_open(ops->name, level_of(nc), r->log_json);
+	log_info("event=reloaded config=%s level=%s poll_seconds=%u", log_q(r->config),
+	         log_level_name(level_of(nc)), ops->poll_seconds(nc));
+	return ERR_OK;
+}
+
+enum err_status half_serve(struct half_run *r, struct err *e)
+{
+	const struct half_ops *ops = r->ops;
+	void *h = NULL;
+	int alerted = 0;
+	enum err_status s;
+
+	r->opened = 0;
+	r->have_last = 0;
+	memset(&r->last, 0, sizeof(r->last));
+	memset(&r->total, 0, sizeof(r->total));
+	log_info("event=start half=%s version=%s config=%s pid=%ld once=%d", ops->name,
+	         SCFGATE_VERSION, log_q(r->config), (long)getpid(), r->once);
+	if ((s = ops->open(&h, r->c, r->opts, sigs_stop_flag(), e)) != ERR_OK) {
+		h = NULL;
+		if (s == ERR_FATAL)
+			log_alert("event=not-started why=%s", log_q(e->msg));
+		notify_status("not started: %s", e->msg);
+		goto out;
+	}
+	r->opened = 1;
+	notify_ready("started, first pass running");
+	for (;;) {
+		s = ops->run(h, r->once, e);
+		if (s != ERR_OK || r->once || !sigs_reload_take())
+			break;
+		sigs_hold_reload(1); /* a second SIGHUP waits for the next turn */
+		s = reload(r, &h, e);
+		sigs_hold_reload(0);
+		if (s != ERR_OK) {
+			log_alert("event=stopped why=%s", log_q(e->msg));
+			alerted = 1;
+		}
+		if (s != ERR_OK || !h)
+			break;
+	}
+	if (s == ERR_FATAL) {
+		if (!alerted && ops->stopped)
+			ops->stopped(h, e);
+		notify_status("stopped: %s", e->msg);
+	}
+	if (h) {
+		ops->counters(h, &r->last);
+		r->have_last = 1;
+	}
+	/* A stop cut the work short: the next run repeats it. */
+	if (s == ERR_TEMP && sigs_stopping())
+		s = ERR_OK;
+out:
+	notify_stopping();
+	totals_add(r, h);
+	if (!r->total.n)
+		ops->counters(NULL, &r->total); /* the names, all zero */
+	ops->free(h);
+	cfg_free(r->c);
+	r->c = NULL;
+	return s;
+}
+
+void half_log_stop(const struct half_run *r, int rc)
+{
+	char line[1024];
+	size_t len;
+
+	len = (size_t)snprintf(line, sizeof(line), "event=stop half=%s exit=%d", r->ops->name, rc);
+	for (size_t i = 0; i < r->total.n && len < sizeof(line); i++)
+		if (r->total.c[i].stop)
+			len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%lld",
+			                        r->total.c[i].stop, (long long)r->total.c[i].v);
+	log_info("%s", line);
+}

@@ -1,0 +1,218 @@
+/*
+ * half.h: what the two halves of scfgate share (the SCF half, scf.h, and
+ * the OMS half, oms.h): their set-up steps, their back-off, and the
+ * process loop of `scfgate scf` and `scfgate oms`.
+ *
+ * A half writes one queue and reads the other:
+ *
+ *   half  produces        consumes       state directory
+ *   scf   HALF_OUTBOUND   HALF_INBOUND   <spool root>/state/scf/
+ *   oms   HALF_INBOUND    HALF_OUTBOUND  <spool root>/state/oms/
+ *
+ * Set-up (each half's open calls these in this order)
+ *   - half_keys_load(): its private key (signs what it produces) and the
+ *     peer's public key (verifies what it consumes).
+ *   - half_state_dir(): <root>/state/<half>/, created 0750.
+ *   - half_queues_open(): both queues created if missing, the producer
+ *     opened on one (its lock taken), the consumer on the other (its
+ *     lock taken), with the spool options of the configuration.
+ *   - half_secret_load(): the credential file read once into memory and
+ *     put into an http_config; the caller makes its clients from it and
+ *     then wipes it (half_secret_wipe).
+ *   Every failure a person must fix (a missing key, a credential file
+ *   that does not load, a root path too long) is ERR_FATAL; a lock
+ *   another process holds is ERR_TEMP.
+ *
+ * Back-off: a record that met a temporary error waits
+ * half_backoff_ms(): base doubled per attempt, capped, of which the
+ * second half is random, so records (and processes) that failed together
+ * do not retry together.  The random source is seeded per process
+ * (getrandom, else time and pid), never the C library's unseeded one.
+ *
+ * The process loop (half_serve): open the half with the stop flag,
+ * run it (once, or as a daemon until a stop), re-read the configuration
+ * on SIGHUP (a configuration that does not load or does not open is
+ * refused and the running one kept), and collect the counters of the run
+ * (struct half_counters, fetched from the half after it ran).  Each half
+ * supplies a table of callbacks, struct half_ops.  Nothing here prints:
+ * the command (cmd_half.c) prints and chooses the exit status.
+ */
+#ifndef SCFGATE_HALF_H
+#define SCFGATE_HALF_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "err.h"
+#include "http.h"
+#include "sig.h"
+#include "spool.h"
+
+/* The two queues of a spool root. */
+#define HALF_OUTBOUND "outbound" /* SCF issues, comments, photos, census parts */
+#define HALF_INBOUND  "inbound"  /* OMS acks, closes, resends, reconciliations */
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+/* The half's private key and the peer's public key (spool.private_key,
+ * spool.peer_public_key).  ERR_FATAL when either does not load (both
+ * NULL then). */
+enum err_status half_keys_load(const struct cfg *c, struct sig_key **priv, struct sig_key **peer,
+                               struct err *e);
+
+/* <root>/state/<name> into out, with state/ and state/<name>/ created
+ * (0750) when missing.  ERR_FATAL when the path is too long or cannot be
+ * made. */
+enum err_status half_state_dir(const struct cfg *c, const char *name, char out[SPOOL_PATH_MAX],
+                               struct err *e);
+
+/* Create both queues when missing, then open the producer on produce
+ * (signing with priv, id spool.producer) and the consumer on consume
+ * (verifying with peer, the spool options of c, quarantined files
+ * logged).  A warning is logged when the producer had to scan for its
+ * sequence.  On failure both are NULL. */
+enum err_status half_queues_open(const struct cfg *c, const char *produce, const char *consume,
+                                 const struct sig_key *priv, const struct sig_key *peer,
+                                 struct spool_producer **prod, struct spool_consumer **cons,
+                                 struct err *e);
+
+/* A credential read into memory: wipe it when the clients are made. */
+struct half_secret {
+	struct buf buf;
+};
+
+/* Read file and set hc's credential: a bearer token (hc->auth ==
+ * HTTP_AUTH_BEARER) is the file's text, any other auth takes
+ * "user:password".  hc points into s until half_secret_wipe(s) (the
+ * HTTP client copies what it keeps).  ERR_FATAL when the file does not
+ * load or does not hold what the auth needs. */
+enum err_status half_secret_load(struct half_secret *s, const char *file, struct http_config *hc,
+                                 struct err *e);
+void half_secret_wipe(struct half_secret *s);
+
+/* ---- last success and fatal stop, for `scfgate status` --------------------- */
+
+/*
+ * Both halves keep, beside their health record (health.h), when their
+ * service last answered and the fatal stop they last met, in
+ * <state dir>/status.<generation>:
+ *
+ *   scfgate-<half>-status 1
+ *   last_ok <epoch seconds>
+ *   alert <epoch seconds> <reason, one line>     (only while stopped)
+ *   end
+ *
+ * written through <state dir>/tmp with spool_write_atomic (never torn),
+ * older generations removed.  half_status_note() is called after a pass
+ * that worked (fatal NULL: a recorded stop is over) and when the half
+ * stops on ERR_FATAL; it keeps the later of last_ok and the one
+ * recorded.  A failed write is logged, never fatal.  half_status_read()
+ * reads the newest complete file without a lock; none (or only damaged
+ * ones) gives present = 0 and zeros.
+ */
+#define HALF_ALERT_MAX 240
+struct half_status {
+	int present;
+	int64_t last_ok;  /* epoch seconds; 0 unknown */
+	int64_t alert_at; /* a recorded fatal stop; 0 none */
+	char alert[HALF_ALERT_MAX];
+};
+
+void half_status_note(const char *dir, const char *name, int64_t last_ok, const struct err *fatal);
+void half_status_read(const char *dir, const char *name, struct half_status *out);
+
+/* ---- back-off -------------------------------------------------------------- */
+
+/* The random source of back-off jitter (xorshift64*). */
+struct half_jitter {
+	uint64_t state;
+};
+
+/* Seed from getrandom(2), or, when that fails, from the time and the
+ * pid: two processes started together draw different spreads. */
+void half_jitter_seed(struct half_jitter *j);
+
+/* The wait before attempt n + 1 after n failed ones (n >= 0): base_ms
+ * doubled n times (at most 16), capped at max_ms, of which the first half
+ * is fixed and the second drawn from j: a value in [d/2, d]. */
+uint64_t half_backoff_ms(struct half_jitter *j, uint64_t base_ms, uint64_t max_ms, unsigned n);
+
+/* ---- the process loop ------------------------------------------------------ */
+
+/* One counter of a run: its member in `--json`, its name on the stop
+ * line (NULL: not there), and whether the run's total over reloads is
+ * the sum (0) or the last half's value (1, a level such as "waiting"). */
+struct half_counter {
+	const char *json;
+	const char *stop;
+	int last;
+	int64_t v;
+};
+
+#define HALF_COUNTERS_MAX 32
+struct half_counters {
+	size_t n;
+	struct half_counter c[HALF_COUNTERS_MAX];
+};
+
+/* Append one counter (ignored past HALF_COUNTERS_MAX). */
+void half_count(struct half_counters *k, const char *json, const char *stop, int last, int64_t v);
+
+/* A half, as the process loop drives it. */
+struct half_ops {
+	const char *name;   /* "scf", "oms": the command and log name */
+	enum cfg_half half; /* the configuration it takes */
+	/* Open with the configuration (kept until free), the half's options
+	 * (opts, may be NULL) and the stop flag every wait watches.
+	 * ERR_FATAL: a person must fix something; ERR_TEMP: another process
+	 * holds a lock. */
+	enum err_status (*open)(void **h, const struct cfg *c, const void *opts,
+	                        volatile sig_atomic_t *stop, struct err *e);
+	void (*free)(void *h);
+	/* --once: one pass and its drain; else run until the stop flag
+	 * rises (a reload raises it too) and return ERR_OK.  ERR_FATAL
+	 * stops the half. */
+	enum err_status (*run)(void *h, int once, struct err *e);
+	/* The counters since open, in the order --json prints them; h NULL:
+	 * the same names, all zero. */
+	void (*counters)(void *h, struct half_counters *out);
+	/* After run returned ERR_FATAL (h may be NULL when a reload could not
+	 * reopen): log and record the stop for `scfgate status` unless run did
+	 * already.  May be NULL. */
+	void (*stopped)(void *h, const struct err *e);
+	/* The poll interval a configuration gives, for the "reloaded" line. */
+	unsigned (*poll_seconds)(const struct cfg *c);
+};
+
+struct half_run {
+	/* in */
+	const struct half_ops *ops;
+	const char *config; /* path, re-read on SIGHUP */
+	struct cfg *c;      /* loaded and checked for ops->half; owned from here */
+	const void *opts;   /* the half's options, or NULL */
+	int once;
+	int log_json;
+	/* out */
+	int opened;                 /* the half opened at least once */
+	int have_last;              /* last holds the counters of the half at the end */
+	struct half_counters last;  /* of the half open at the end (for --json) */
+	struct half_counters total; /* over the whole run, reloads included */
+};
+
+/* Run the half as `scfgate scf` / `scfgate oms` do (see the top): ERR_OK
+ * when it ended by a stop (or, once, after its pass); else the status
+ * and e of what ended it (a temporary error met while stopping is
+ * ERR_OK: the next run repeats the work).  The start and reload lines
+ * are logged and systemd told (notify.h); r->c is freed before it
+ * returns.  The log must be open (log_open) and the signals installed
+ * (sigs_install). */
+enum err_status half_serve(struct half_run *r, struct err *e);
+
+/* The stop line: "event=stop half=NAME exit=RC" and the run's totals of
+ * the counters that have a stop name. */
+void half_log_stop(const struct half_run *r, int rc);
+
+#endif

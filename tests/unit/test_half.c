@@ -1,0 +1,441 @@
+/*
+ * test_half.c: what the two halves share (half.h): the jittered back-off
+ * and its per-process seed, the set-up steps, and the process loop with
+ * its counters fetched after the run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "example_cfg.h"
+#include "half.h"
+#include "log.h"
+
+static char *tmp_dir(void)
+{
+	char tmpl[] = "/tmp/test_half.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* ---- back-off ---- */
+
+static void backoff_in_bounds(void **unused)
+{
+	struct half_jitter j;
+
+	(void)unused;
+	half_jitter_seed(&j);
+	for (unsigned n = 0; n < 24; n++)
+		for (int k = 0; k < 50; k++) {
+			uint64_t d = (uint64_t)1000 << (n < 16 ? n : 16);
+			uint64_t w = half_backoff_ms(&j, 1000, 300000, n);
+
+			if (d > 300000)
+				d = 300000;
+			assert_true(w >= d / 2);
+			assert_true(w <= d);
+		}
+	/* a base of 1 ms stays within [0, 1]; no division by zero */
+	assert_true(half_backoff_ms(&j, 1, 1, 0) <= 1);
+}
+
+static void backoff_spreads(void **unused)
+{
+	struct half_jitter j;
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	(void)unused;
+	half_jitter_seed(&j);
+	for (int k = 0; k < 200; k++) {
+		uint64_t w = half_backoff_ms(&j, 1000, 300000, 4); /* [8000, 16000] */
+
+		lo = w < lo ? w : lo;
+		hi = w > hi ? w : hi;
+	}
+	/* records that failed together do not retry together */
+	assert_true(hi - lo > 4000);
+}
+
+/* Eight back-offs drawn by a fresh process. */
+static void draw_in_child(int fd)
+{
+	struct half_jitter j;
+	uint64_t w[8];
+
+	half_jitter_seed(&j);
+	for (int k = 0; k < 8; k++)
+		w[k] = half_backoff_ms(&j, 1000, 300000, 6);
+	if (write(fd, w, sizeof(w)) != (ssize_t)sizeof(w))
+		_exit(1);
+	_exit(0);
+}
+
+static void backoff_differs_between_processes(void **unused)
+{
+	uint64_t w[2][8];
+
+	(void)unused;
+	for (int p = 0; p < 2; p++) {
+		int fds[2], status;
+		pid_t pid;
+
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			draw_in_child(fds[1]);
+		}
+		close(fds[1]);
+		assert_int_equal(read(fds[0], w[p], sizeof(w[p])), (ssize_t)sizeof(w[p]));
+		close(fds[0]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	/* an unseeded generator gives every process the same spread */
+	assert_memory_not_equal(w[0], w[1], sizeof(w[0]));
+}
+
+/* ---- set-up ---- */
+
+static void state_dir_made(void **unused)
+{
+	struct cfg *c = example_cfg_load(CFG_HALF_OMS);
+	char *root = tmp_dir(), dir[SPOOL_PATH_MAX], want[SPOOL_PATH_MAX];
+	struct stat sb;
+	struct err e;
+
+	(void)unused;
+	umask(022);
+	free(c->spool.root);
+	c->spool.root = strdup(root);
+	err_clear(&e);
+	assert_int_equal(half_state_dir(c, "oms", dir, &e), ERR_OK);
+	snprintf(want, sizeof(want), "%s/state/oms", root);
+	assert_string_equal(dir, want);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0750);
+	/* again: already there is fine */
+	assert_int_equal(half_state_dir(c, "oms", dir, &e), ERR_OK);
+	/* a root too long is a configuration to fix */
+	free(c->spool.root);
+	c->spool.root = malloc(SPOOL_PATH_MAX);
+	memset(c->spool.root, 'a', SPOOL_PATH_MAX - 1);
+	c->spool.root[SPOOL_PATH_MAX - 1] = '\0';
+	assert_int_equal(half_state_dir(c, "oms", dir, &e), ERR_FATAL);
+	cfg_free(c);
+	rm_rf(root);
+	free(root);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void secret_into_config(void **unused)
+{
+	char *dir = tmp_dir(), path[512];
+	struct half_secret s;
+	struct http_config hc;
+	struct err e;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/cred", dir);
+	write_file(path, "gate:s3cret\n");
+	http_config_init(&hc);
+	hc.auth = HTTP_AUTH_BASIC;
+	err_clear(&e);
+	assert_int_equal(half_secret_load(&s, path, &hc, &e), ERR_OK);
+	assert_string_equal(hc.username, "gate");
+	assert_string_equal(hc.password, "s3cret");
+	half_secret_wipe(&s);
+
+	http_config_init(&hc);
+	hc.auth = HTTP_AUTH_BEARER;
+	write_file(path, "tok-123\n");
+	assert_int_equal(half_secret_load(&s, path, &hc, &e), ERR_OK);
+	assert_string_equal(hc.token, "tok-123");
+	assert_null(hc.username);
+	half_secret_wipe(&s);
+
+	/* basic auth needs user:password */
+	http_config_init(&hc);
+	hc.auth = HTTP_AUTH_CG_SESSION;
+	assert_int_equal(half_secret_load(&s, path, &hc, &e), ERR_FATAL);
+	half_secret_wipe(&s);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void missing_key_is_fatal(void **unused)
+{
+	struct cfg *c = example_cfg_load(CFG_HALF_OMS);
+	struct sig_key *priv = (struct sig_key *)1, *peer = (struct sig_key *)1;
+	struct err e;
+
+	(void)unused;
+	free(c->spool.private_key);
+	c->spool.private_key = strdup("/nonexistent/oms.key");
+	err_clear(&e);
+	/* both halves: a key a person must put in place, not a retry */
+	assert_int_equal(half_keys_load(c, &priv, &peer, &e), ERR_FATAL);
+	assert_null(priv);
+	assert_null(peer);
+	cfg_free(c);
+}
+
+/* ---- last success and fatal stop ---- */
+
+static void status_note_and_read(void **unused)
+{
+	char *dir = tmp_dir();
+	struct half_status hs;
+	struct err fatal;
+	int64_t at;
+
+	(void)unused;
+	half_status_read(dir, "scf", &hs);
+	assert_false(hs.present);
+	assert_int_equal(hs.last_ok, 0);
+
+	err_set(&fatal, ERR_FATAL, "ALERT: HTTP 401 from SeeClickFix");
+	half_status_note(dir, "scf", 1000, &fatal);
+	half_status_read(dir, "scf", &hs);
+	assert_true(hs.present);
+	assert_int_equal(hs.last_ok, 1000);
+	assert_true(hs.alert_at > 0);
+	at = hs.alert_at;
+	assert_string_equal(hs.alert, "ALERT: HTTP 401 from SeeClickFix");
+	/* another half's file is not this one's */
+	half_status_read(dir, "oms", &hs);
+	assert_false(hs.present);
+
+	/* a pass that worked clears the stop and keeps the later success */
+	half_status_note(dir, "scf", 500, NULL);
+	half_status_read(dir, "scf", &hs);
+	assert_true(hs.present);
+	assert_int_equal(hs.last_ok, 1000);
+	assert_int_equal(hs.alert_at, 0);
+	assert_string_equal(hs.alert, "");
+	half_status_note(dir, "scf", 2000, NULL);
+	half_status_read(dir, "scf", &hs);
+	assert_int_equal(hs.last_ok, 2000);
+	assert_true(at > 0);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* ---- the process loop, with a half that only counts ---- */
+
+struct fake {
+	int id; /* which opening */
+	int64_t work;
+};
+
+static struct {
+	int opens, frees, runs, stopped;
+	enum err_status open_s, run_s;
+	volatile sig_atomic_t *stop;
+	struct fake *stopped_h;
+} fk;
+
+static enum err_status fake_open(void **h, const struct cfg *c, const void *opts,
+                                 volatile sig_atomic_t *stop, struct err *e)
+{
+	struct fake *f;
+
+	(void)c;
+	(void)opts;
+	*h = NULL;
+	fk.stop = stop;
+	if (fk.open_s != ERR_OK)
+		return err_set(e, fk.open_s, "cannot open");
+	f = calloc(1, sizeof(*f));
+	f->id = ++fk.opens;
+	*h = f;
+	return ERR_OK;
+}
+
+static void fake_free(void *h)
+{
+	if (h)
+		fk.frees++;
+	free(h);
+}
+
+static enum err_status fake_run(void *h, int once, struct err *e)
+{
+	struct fake *f = h;
+
+	assert_true(once);
+	fk.runs++;
+	f->work += 7;
+	if (fk.run_s != ERR_OK)
+		return err_set(e, fk.run_s, "run failed");
+	return ERR_OK;
+}
+
+static void fake_counters(void *h, struct half_counters *k)
+{
+	const struct fake *f = h;
+
+	half_count(k, "work", "work", 0, f ? f->work : 0);
+	half_count(k, "level", NULL, 1, f ? 3 : 0);
+}
+
+static void fake_stopped(void *h, const struct err *e)
+{
+	(void)e;
+	fk.stopped++;
+	fk.stopped_h = h;
+}
+
+static unsigned fake_poll(const struct cfg *c)
+{
+	(void)c;
+	return 1;
+}
+
+static const struct half_ops fake_ops = {
+    .name = "fake",
+    .half = CFG_HALF_OMS,
+    .open = fake_open,
+    .free = fake_free,
+    .run = fake_run,
+    .counters = fake_counters,
+    .stopped = fake_stopped,
+    .poll_seconds = fake_poll,
+};
+
+static void serve(struct half_run *r, enum err_status *s, struct err *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->ops = &fake_ops;
+	r->config = "unused.xml";
+	r->c = example_cfg_load(CFG_HALF_OMS);
+	r->once = 1;
+	err_clear(e);
+	*s = half_serve(r, e);
+	/* the configuration is the loop's from the start */
+	assert_null(r->c);
+}
+
+static void serve_once_counts_after_run(void **unused)
+{
+	struct half_run r;
+	struct err e;
+	enum err_status s;
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	serve(&r, &s, &e);
+	assert_int_equal(s, ERR_OK);
+	assert_int_equal(fk.opens, 1);
+	assert_int_equal(fk.runs, 1);
+	assert_int_equal(fk.frees, 1);
+	assert_int_equal(fk.stopped, 0);
+	assert_non_null(fk.stop); /* every half watches the stop flag */
+	/* fetched from the half after it ran, before it was freed */
+	assert_true(r.opened);
+	assert_true(r.have_last);
+	assert_int_equal(r.last.n, 2);
+	assert_string_equal(r.last.c[0].json, "work");
+	assert_int_equal(r.last.c[0].v, 7);
+	assert_int_equal(r.total.c[0].v, 7);
+	assert_int_equal(r.total.c[1].v, 3);
+	half_log_stop(&r, 0);
+}
+
+static void serve_fatal_is_recorded(void **unused)
+{
+	struct half_run r;
+	struct err e;
+	enum err_status s;
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	fk.run_s = ERR_FATAL;
+	serve(&r, &s, &e);
+	assert_int_equal(s, ERR_FATAL);
+	assert_string_equal(e.msg, "run failed");
+	/* the half was told while still open, to record the stop */
+	assert_int_equal(fk.stopped, 1);
+	assert_non_null(fk.stopped_h);
+	assert_int_equal(fk.frees, 1);
+	assert_int_equal(r.last.c[0].v, 7);
+
+	/* a temporary failure of --once is the run's failure too */
+	memset(&fk, 0, sizeof(fk));
+	fk.run_s = ERR_TEMP;
+	serve(&r, &s, &e);
+	assert_int_equal(s, ERR_TEMP);
+	assert_int_equal(fk.stopped, 0);
+}
+
+static void serve_not_opened(void **unused)
+{
+	struct half_run r;
+	struct err e;
+	enum err_status s;
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	fk.open_s = ERR_FATAL;
+	serve(&r, &s, &e);
+	assert_int_equal(s, ERR_FATAL);
+	assert_string_equal(e.msg, "cannot open");
+	assert_false(r.opened);
+	assert_false(r.have_last);
+	assert_int_equal(fk.runs, 0);
+	assert_int_equal(fk.stopped, 0);
+	/* the stop line still names every counter, at zero */
+	assert_int_equal(r.total.n, 2);
+	assert_string_equal(r.total.c[0].stop, "work");
+	assert_int_equal(r.total.c[0].v, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(backoff_in_bounds),
+	    cmocka_unit_test(backoff_spreads),
+	    cmocka_unit_test(backoff_differs_between_processes),
+	    cmocka_unit_test(state_dir_made),
+	    cmocka_unit_test(secret_into_config),
+	    cmocka_unit_test(missing_key_is_fatal),
+	    cmocka_unit_test(status_note_and_read),
+	    cmocka_unit_test(serve_once_counts_after_run),
+	    cmocka_unit_test(serve_fatal_is_recorded),
+	    cmocka_unit_test(serve_not_opened),
+	};
+
+	log_open("test_half", LOGL_WARN, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
