@@ -65,8 +65,9 @@
  *     logged and skipped; the others keep flowing.
  *
  * State (<spool root>/state/scf/)
- *   - The watermark, the producer sequence covered, the last successful
- *     call and a recorded fatal stop (for status), and a sorted set of
+ *   - The watermark, the producer sequence covered (the last successful
+ *     call and a fatal stop are in the half's status file, half.h), and a
+ *     sorted set of
  *     keys with a short value: "issue/<id>" -> its last seen status letter
  *     (O, A, C, X = Archived), W (closed by write-back: no longer
  *     synced), S (first seen Closed, never sent) or R (reopened after W or
@@ -405,11 +406,10 @@ void scf_state_set_watermark(struct scf_state *s, int64_t t);
 uint64_t scf_state_seq(const struct scf_state *s);
 void scf_state_set_seq(struct scf_state *s, uint64_t seq);
 
-/* For `scfgate status`, saved with the rest ("last_ok <epoch>",
- * "alert <epoch> <reason>"): the wall-clock time of the last successful
- * SCF call as of the last save (0: unknown), and a fatal stop (401,
- * 403 blacklisting, ...) with its one-line reason, recorded when the
- * half stops on it and cleared by the next pass that saves normally.
+/* What an older version kept for `scfgate status` in the state ("last_ok
+ * <epoch>", "alert <epoch> <reason>"), still loaded and saved: status
+ * shows them for a root whose half has not written its status file
+ * (half.h) yet, and a pass that saves normally clears the alert.
  * scf_state_alert returns NULL when none is recorded. */
 #define SCF_ALERT_MAX 240
 int64_t scf_state_last_ok(const struct scf_state *s);
