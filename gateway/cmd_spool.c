@@ -1172,10 +1172,10 @@ static int do_replay(struct opts *o)
 	if (parse_seq("replay", "--from", o->from, &from) ||
 	    parse_seq("replay", "--to", o->to, &to))
 		return CLI_EXIT_USAGE;
+	struct half_replay_sel sel = {(const char *const *)o->args, (size_t)o->nargs, from, to};
+
 	err_clear(&e);
 	if (o->cfg->half == CFG_HALF_SCF) {
-		struct scf_replay_sel sel = {(const char *const *)o->args, (size_t)o->nargs, from,
-		                             to};
 		struct scf_replay_result res = {0, 0, 0, 0};
 		if (scf_replay(o->cfg, &sel, &res, &e) != ERR_OK)
 			return cli_fail("spool", &e);
@@ -1185,8 +1185,7 @@ static int do_replay(struct opts *o)
 		return res.failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 	}
 	size_t n = 0;
-	if (oms_replay(o->cfg, o->nargs ? (const char *const *)o->args : NULL, from, to, &n, &e) !=
-	    ERR_OK)
+	if (oms_replay(o->cfg, &sel, &n, &e) != ERR_OK)
 		return cli_fail("spool", &e);
 	printf("replayed outbound: %zu records through forward (existing effects left alone)\n", n);
 	return CLI_EXIT_OK;

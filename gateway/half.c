@@ -226,6 +226,21 @@ void half_status_note(const char *dir, const char *name, int64_t last_ok, const 
 	buf_release(&b);
 }
 
+/* ---- replay selection ------------------------------------------------------ */
+
+int half_replay_selected(const struct half_replay_sel *sel, const struct spool_entry *ent)
+{
+	if (sel && sel->n_names) {
+		for (size_t i = 0; i < sel->n_names; i++)
+			if (strcmp(sel->names[i], ent->name) == 0)
+				return 1;
+		return 0;
+	}
+	/* a name without a sequence is no record */
+	return ent->seq && (!sel || ((!sel->seq_from || ent->seq >= sel->seq_from) &&
+	                             (!sel->seq_to || ent->seq <= sel->seq_to)));
+}
+
 /* ---- back-off -------------------------------------------------------------- */
 
 void half_jitter_seed(struct half_jitter *j)

@@ -124,6 +124,21 @@ struct half_status {
 void half_status_note(const char *dir, const char *name, int64_t last_ok, const struct err *fatal);
 void half_status_read(const char *dir, const char *name, struct half_status *out);
 
+/* ---- replay selection ------------------------------------------------------ */
+
+/* Which done/ records `scfgate spool replay` puts through a half again
+ * (scf_replay, oms_replay): the named files when n_names > 0, else every
+ * record whose sequence is in [seq_from, seq_to] (0: open end). */
+struct half_replay_sel {
+	const char *const *names; /* done/ file names */
+	size_t n_names;
+	uint64_t seq_from; /* inclusive; 0: from the first */
+	uint64_t seq_to;   /* inclusive; 0: no upper bound */
+};
+
+/* 1 when the done/ entry is selected (sel NULL: every record). */
+int half_replay_selected(const struct half_replay_sel *sel, const struct spool_entry *ent);
+
 /* ---- back-off -------------------------------------------------------------- */
 
 /* The random source of back-off jitter (xorshift64*). */

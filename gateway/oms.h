@@ -239,13 +239,12 @@ void oms_tracked_flags_text(unsigned flags, char *out, size_t size);
  * The idempotency checks make it a no-op for effects that exist: an
  * issue known to the tracked state is left alone, any other is looked up
  * by its external id before it is created; notes by their marker,
- * attachments by URL.  Per-issue order is kept.  names: record file
- * names (NULL-terminated list); NULL means every record in done/ whose
- * sequence is in [from_seq, to_seq] (0 = open end).  Records stay in
+ * attachments by URL.  Per-issue order is kept.  sel: the records of
+ * done/ (half.h; NULL: every one).  Records stay in
  * done/.  Must not run while `scfgate oms` runs (it takes the outbound
  * consumer lock).  *n_replayed receives how many were applied.
  */
-enum err_status oms_replay(const struct cfg *c, const char *const *names, uint64_t from_seq,
-                           uint64_t to_seq, size_t *n_replayed, struct err *e);
+enum err_status oms_replay(const struct cfg *c, const struct half_replay_sel *sel,
+                           size_t *n_replayed, struct err *e);
 
 #endif

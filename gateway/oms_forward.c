@@ -1530,22 +1530,10 @@ void oms_forward_release(struct oms *o)
 
 struct replay_ctx {
 	struct fw *fw;
-	const char *const *names;
-	uint64_t from, to;
+	const struct half_replay_sel *sel;
 	enum err_status st;
 	struct err *e;
 };
-
-static int selected(const struct replay_ctx *rc, const struct spool_entry *ent)
-{
-	if (rc->names) {
-		for (const char *const *n = rc->names; *n; n++)
-			if (strcmp(*n, ent->name) == 0)
-				return 1;
-		return 0;
-	}
-	return ent->seq && (!rc->from || ent->seq >= rc->from) && (!rc->to || ent->seq <= rc->to);
-}
 
 static int replay_one(const struct spool_entry *ent, void *ctx)
 {
@@ -1556,7 +1544,7 @@ static int replay_one(const struct spool_entry *ent, void *ctx)
 	struct fw_entry *en;
 	int verified = 0;
 
-	if (!selected(rc, ent))
+	if (!half_replay_selected(rc->sel, ent))
 		return 0;
 	if (spool_path(path, o->cfg->spool.root, HALF_OUTBOUND, SPOOL_DONE, ent->name, rc->e) !=
 	        ERR_OK ||
@@ -1573,8 +1561,8 @@ static int replay_one(const struct spool_entry *ent, void *ctx)
 	return 0;
 }
 
-enum err_status oms_replay(const struct cfg *c, const char *const *names, uint64_t from_seq,
-                           uint64_t to_seq, size_t *n_replayed, struct err *e)
+enum err_status oms_replay(const struct cfg *c, const struct half_replay_sel *sel,
+                           size_t *n_replayed, struct err *e)
 {
 	struct oms_opts opts;
 	struct replay_ctx rc;
@@ -1589,9 +1577,7 @@ enum err_status oms_replay(const struct cfg *c, const char *const *names, uint64
 	if (st != ERR_OK)
 		return st;
 	rc.fw = fw_new(o, 1);
-	rc.names = names;
-	rc.from = from_seq;
-	rc.to = to_seq;
+	rc.sel = sel;
 	rc.e = e;
 	if (!rc.fw) {
 		st = err_set(e, ERR_TEMP, "out of memory");

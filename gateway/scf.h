@@ -176,6 +176,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "half.h"
 #include "http.h"
 
 /* ---- the half ----------------------------------------------------------- */
@@ -343,13 +344,6 @@ enum err_status scf_census(struct scf_half *h, unsigned window_days, struct scf_
 
 /* ---- replay (`scfgate spool replay` for the inbound queue) --------------- */
 
-struct scf_replay_sel {
-	const char *const *names; /* done/ file names; NULL or n_names 0: use the range */
-	size_t n_names;
-	uint64_t seq_from; /* inclusive; both 0 with no names: every done/ record */
-	uint64_t seq_to;   /* inclusive; 0 = no upper bound */
-};
-
 struct scf_replay_result {
 	size_t selected; /* records found and verified */
 	size_t applied;  /* transitions made now */
@@ -358,14 +352,14 @@ struct scf_replay_result {
 };
 
 /*
- * Put selected done/ records of the inbound queue through write-back
- * again.  The files stay in done/; each effect is checked against SCF
+ * Put selected done/ records of the inbound queue (half.h) through
+ * write-back again.  The files stay in done/; each effect is checked against SCF
  * first, so a replay never transitions an issue twice.  Safe while the
  * daemon runs (replay does not claim; it only reads done/).  It spends
  * the same persisted rate budget as the daemon (state/scf/rate, shared
  * under its own file lock), so the two together stay under the limit.
  */
-enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel,
+enum err_status scf_replay(const struct cfg *c, const struct half_replay_sel *sel,
                            struct scf_replay_result *res, struct err *e);
 
 /* ---- state (exposed for tests and `scfgate status`) ---------------------- */

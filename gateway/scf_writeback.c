@@ -354,7 +354,7 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 /* ---- replay ------------------------------------------------------------------ */
 
 struct sel_ctx {
-	const struct scf_replay_sel *sel;
+	const struct half_replay_sel *sel;
 	char **names;
 	size_t n, cap;
 };
@@ -362,16 +362,8 @@ struct sel_ctx {
 static int select_one(const struct spool_entry *ent, void *vctx)
 {
 	struct sel_ctx *x = vctx;
-	const struct scf_replay_sel *s = x->sel;
-	int want = 0;
 
-	if (s->n_names) {
-		for (size_t i = 0; i < s->n_names; i++)
-			want |= strcmp(s->names[i], ent->name) == 0;
-	} else {
-		want = ent->seq >= s->seq_from && (!s->seq_to || ent->seq <= s->seq_to);
-	}
-	if (!want)
+	if (!half_replay_selected(x->sel, ent))
 		return 0;
 	if (x->n == x->cap) {
 		size_t nc = x->cap ? x->cap * 2 : 16;
@@ -388,7 +380,7 @@ static int select_one(const struct spool_entry *ent, void *vctx)
 	return 0;
 }
 
-enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel,
+enum err_status scf_replay(const struct cfg *c, const struct half_replay_sel *sel,
                            struct scf_replay_result *res, struct err *e)
 {
 	struct http_client *http = NULL;

@@ -12,8 +12,9 @@
 #   - --log-json: every line is a JSON object with real fields; start and
 #     stop lines; free text quoted and escaped.
 #   - a quarantine in the SCF half is logged and counted in --once --json.
-#   - SIGHUP: a broken configuration is refused with the reason, the half
-#     keeps working; a good one is taken (log level, poll interval).
+#   - SIGHUP: a broken configuration, or the other half's, is refused
+#     with the reason, the half keeps working; a good one is taken (log
+#     level, poll interval).
 set -uo pipefail
 build=${1:?usage: ops.sh BUILD_DIR}
 . "$(dirname "$0")/../../tools/e2e/lib.sh"
@@ -212,6 +213,15 @@ e2e_wait_until 30 "[ \$(e2e_records '$OMS_ROOT' inbound new) -ge $n ] && [ \$(e2
 	ok "records are applied with the old configuration after the refusal" ||
 	bad "records not applied after the refused reload: $(tail -3 "$log")"
 check "the old log level (warn) still applies: no info line" -- test "$(grep -c ' info oms: ' "$log")" = 0
+# the other half's configuration: refused by its root, the half goes on
+# (under ASan a use of the refused configuration after its free aborts)
+cp "$SCF_CFG" "$OMS_CFG"
+kill -HUP "$pid"
+e2e_wait_until 10 "[ \$(grep -c 'event=reload-refused' '$log') -ge 2 ]" || true
+grep -q "error oms: event=reload-refused config=\"$OMS_CFG\" why=\"a configuration for the other half\"" "$log" &&
+	ok "the other half's configuration is refused with the reason logged" ||
+	bad "the other half's configuration is refused: $(grep reload "$log")"
+check "the half goes on after the other half's configuration" -- kill -0 "$pid"
 cp "$work/oms-good.xml" "$OMS_CFG"
 kill -HUP "$pid"
 e2e_wait_until 10 "grep -q 'event=reloaded' '$log'" || true

@@ -130,7 +130,7 @@ static void replay_all(struct omt *t, size_t want)
 
 	err_clear(&e);
 	assert_int_equal(cfg_load_file(t->config, &c, &e), ERR_OK);
-	assert_int_equal(oms_replay(c, NULL, 0, 0, &nrep, &e), ERR_OK);
+	assert_int_equal(oms_replay(c, NULL, &nrep, &e), ERR_OK);
 	assert_int_equal(nrep, want);
 	cfg_free(c);
 }
@@ -451,7 +451,7 @@ static void test_in_doubt_create(void **state)
 		size_t nrep = 0;
 		err_clear(&e);
 		assert_int_equal(cfg_load_file(t.config, &c, &e), ERR_OK);
-		assert_int_equal(oms_replay(c, NULL, 0, 0, &nrep, &e), ERR_OK);
+		assert_int_equal(oms_replay(c, NULL, &nrep, &e), ERR_OK);
 		assert_int_equal(nrep, 1);
 		cfg_free(c);
 	}

@@ -528,7 +528,7 @@ static void writeback_and_replay(void **unused)
 	int64_t a, b, c, d;
 	struct cfg *cf = NULL;
 	struct scf_replay_result rr;
-	struct scf_replay_sel sel = {0};
+	struct half_replay_sel sel = {0};
 	struct err e;
 
 	(void)unused;

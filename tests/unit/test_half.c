@@ -252,6 +252,42 @@ static void status_note_and_read(void **unused)
 	free(dir);
 }
 
+/* ---- replay selection ---- */
+
+static struct spool_entry entry(const char *name, uint64_t seq)
+{
+	struct spool_entry en;
+
+	memset(&en, 0, sizeof(en));
+	snprintf(en.name, sizeof(en.name), "%s", name);
+	en.seq = seq;
+	return en;
+}
+
+static void replay_selection(void **unused)
+{
+	const char *const names[] = {"00000000000000000007-oms.xml"};
+	struct half_replay_sel by_name = {names, 1, 0, 0}, range = {NULL, 0, 5, 9},
+	                       open_end = {NULL, 0, 5, 0}, all = {NULL, 0, 0, 0};
+	struct spool_entry e7 = entry("00000000000000000007-oms.xml", 7),
+	                   e4 = entry("00000000000000000004-oms.xml", 4),
+	                   e12 = entry("00000000000000000012-oms.xml", 12),
+	                   junk = entry("notes.txt", 0);
+
+	(void)unused;
+	assert_true(half_replay_selected(&by_name, &e7));
+	assert_false(half_replay_selected(&by_name, &e4)); /* names win over the range */
+	assert_true(half_replay_selected(&range, &e7));
+	assert_false(half_replay_selected(&range, &e4));
+	assert_false(half_replay_selected(&range, &e12));
+	assert_true(half_replay_selected(&open_end, &e12));
+	assert_true(half_replay_selected(&all, &e4));
+	assert_true(half_replay_selected(NULL, &e12));
+	/* a name that is not a record's is never selected by a range */
+	assert_false(half_replay_selected(&all, &junk));
+	assert_false(half_replay_selected(NULL, &junk));
+}
+
 /* ---- the process loop, with a half that only counts ---- */
 
 struct fake {
@@ -431,6 +467,7 @@ int main(void)
 	    cmocka_unit_test(secret_into_config),
 	    cmocka_unit_test(missing_key_is_fatal),
 	    cmocka_unit_test(status_note_and_read),
+	    cmocka_unit_test(replay_selection),
 	    cmocka_unit_test(serve_once_counts_after_run),
 	    cmocka_unit_test(serve_fatal_is_recorded),
 	    cmocka_unit_test(serve_not_opened),
