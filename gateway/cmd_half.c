@@ -111,12 +111,9 @@ static const struct option oms_options[] = {
 static int number(const char *s, unsigned long max, unsigned long *out)
 {
 	char *end;
-	unsigned long v;
+	unsigned long v = strtoul(s, &end, 10);
 
-	if (!*s || *s == '-' || *s == '+')
-		return -1;
-	v = strtoul(s, &end, 10);
-	if (*end || v == 0 || v > max)
+	if (!*s || *end || v == 0 || v > max)
 		return -1;
 	*out = v;
 	return 0;
