@@ -240,16 +240,27 @@ enum err_status http_drain(struct http_client *c, struct err *e);
  * http_drain then returns ERR_TEMP "stopping" if it gave requests up. */
 void http_set_stop(struct http_client *c, volatile sig_atomic_t *stop);
 
-/* Optional: http_drain calls idle(user) when the transfers it could
- * start have been sent and it is about to wait for the network, so the
- * caller's own work (disk writes, preparing the next requests) overlaps
- * with the requests in flight instead of delaying the next one.  idle
- * returns nonzero when it did something (it is then called again at the
- * next pause), 0 when it had nothing to do (not called again until a
- * transfer finishes).  idle may call http_submit, like done.  NULL
- * switches it off. */
-typedef int (*http_idle_fn)(void *user);
-void http_set_idle(struct http_client *c, http_idle_fn idle, void *user);
+/*
+ * One round of the queue, for a caller that runs its own loop (the OMS
+ * forwarder's state machine): start the queued requests that may start,
+ * move the transfers on, and hand every request that ended to its
+ * done(), as http_drain does; when none ended, wait at most wait_ms for
+ * the network (or for a queued request's back-off or a token) and look
+ * once more.  Returns ERR_OK whether or not a request ended (most
+ * callers' done() only notes the outcome; the caller acts on it after
+ * the call, outside the client); ERR_FATAL or, when stopping, ERR_TEMP
+ * as http_drain does, every request not finished then completed with
+ * that status.  wait_ms 0 only sends what can be sent.
+ */
+enum err_status http_step(struct http_client *c, uint64_t wait_ms, struct err *e);
+
+/* Requests queued or in flight: 0 when http_step has nothing to do. */
+size_t http_pending(const struct http_client *c);
+
+/* Complete every request queued or in flight with ERR_TEMP "not sent:
+ * <why>" (its done() is told; one in flight may have reached the
+ * server), for a caller that stops before they end. */
+void http_cancel(struct http_client *c, const char *why);
 
 /* Counters since http_client_new, for `scfgate status` and benchmarks. */
 struct http_stats {
