@@ -96,7 +96,8 @@
  *   - Sleeping and the monotonic clock go through struct http_clock so
  *     tests can run minutes of back-off in no time; NULL = real clock.
  *   - Not thread-safe: one client per thread.  Concurrency comes from
- *     http_submit/http_drain (libcurl multi) in the caller's thread.
+ *     http_submit with http_drain or http_step (libcurl multi) in the
+ *     caller's thread.
  */
 #ifndef SCFGATE_HTTP_H
 #define SCFGATE_HTTP_H
@@ -166,7 +167,7 @@ struct http_config {
 	long retry_after_max_ms; /* cap on one 429 wait */
 	unsigned max_429;        /* give up with ERR_TEMP after this many 429s in a row */
 
-	unsigned concurrency; /* http_drain: requests in flight at once (>= 1) */
+	unsigned concurrency; /* http_drain, http_step: requests in flight at once (>= 1) */
 
 	const struct http_clock *clock; /* NULL: CLOCK_MONOTONIC and nanosleep */
 };
@@ -209,7 +210,8 @@ enum err_status http_request(struct http_client *c, const char *method, const ch
  * cfg.concurrency transfers in flight over reused connections, each
  * still passing the rate limiter and the retry policy (a request waiting
  * out its backoff does not hold up the others).  Each request's done()
- * is called exactly once from inside http_drain, in completion order
+ * is called exactly once from inside http_drain (or http_step), in
+ * completion order
  * (NOT submission order; ordering per key is the caller's business),
  * after the queued requests that could start in its place have started
  * and gone out, so work done() does (a disk sync) overlaps with them.
