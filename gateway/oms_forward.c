@@ -103,6 +103,9 @@ struct fw_entry {
 	char *why;
 	long why_status;
 	char *why_body;
+	const char *park_method; /* a request waiting for a slot (submit), */
+	char *park_path;         /* sent by unpark in window order */
+	char *park_body;
 	struct fw_reply reply;       /* valid while queued on fw->replies */
 	struct fw_entry *next_reply; /* fw->replies, in completion order */
 };
@@ -116,6 +119,8 @@ struct fw {
 	int replay;
 	int queue_empty;
 	size_t inflight;   /* entries in a state with a request (LOOKUP .. ATTACH) */
+	size_t sending;    /* requests handed to a client and not ended: at most
+	                      the concurrency, reads and writes together */
 	int batch_intents; /* inside dispatch_ready: creates wait for one sync */
 	size_t intents;    /* entries in INTENT */
 	struct fw_entry *replies, **replies_tail; /* ended requests not yet acted on */
@@ -166,6 +171,8 @@ static void entry_free(struct fw_entry *en)
 	free(en->why_body);
 	free(en->reply.body);
 	free(en->reply.why);
+	free(en->park_path);
+	free(en->park_body);
 	free(en);
 }
 
@@ -1114,24 +1121,70 @@ static void note_reply(void *user, enum err_status st, struct http_response *r, 
 	rp->status = r ? r->status : 0;
 	rp->body = r && r->body.data ? buf_detach(&r->body, &rp->len) : NULL;
 	rp->why = st != ERR_OK ? strdup(e && e->msg[0] ? e->msg : "request failed") : NULL;
+	if (fw->sending)
+		fw->sending--;
 	en->next_reply = NULL;
 	*fw->replies_tail = en;
 	fw->replies_tail = &en->next_reply;
 }
 
-static void submit(struct fw_entry *en, enum fw_state st, const char *method, const char *path,
-                   const char *body)
+static void send_request(struct fw_entry *en, const char *method, const char *path,
+                         const char *body)
 {
+	struct oms *o = en->fw->o;
 	struct err e;
 
 	err_clear(&e);
-	set_state(en, st);
 	/* Writes go through the client that never repeats a request: a
 	 * repeat after a lost reply could create twice.  The record-level
 	 * retry checks Cartegraph first instead. */
-	if (http_submit(strcmp(method, "GET") == 0 ? en->fw->o->http : en->fw->o->http_w, method,
-	                path, body, NULL, note_reply, en, &e) != ERR_OK)
+	if (http_submit(strcmp(method, "GET") == 0 ? o->http : o->http_w, method, path, body, NULL,
+	                note_reply, en, &e) != ERR_OK) {
 		temp(en, e.msg);
+		return;
+	}
+	en->fw->sending++;
+}
+
+/* Enter state st with its request: sent now when a slot is free, else
+ * kept on the entry (park) until unpark finds one, so that at most
+ * <concurrency> transfers are in flight, reads and writes together.
+ * method is a literal ("GET", "POST", "PUT"). */
+static void submit(struct fw_entry *en, enum fw_state st, const char *method, const char *path,
+                   const char *body)
+{
+	struct fw *fw = en->fw;
+
+	set_state(en, st);
+	if (fw->sending < fw->o->opts.concurrency) {
+		send_request(en, method, path, body);
+		return;
+	}
+	en->park_method = method;
+	en->park_path = strdup(path);
+	en->park_body = body ? strdup(body) : NULL;
+	if (!en->park_path || (body && !en->park_body)) {
+		free(en->park_path);
+		free(en->park_body);
+		en->park_path = en->park_body = NULL;
+		temp(en, "out of memory");
+	}
+}
+
+/* Send the parked requests, in window order, while slots are free. */
+static void unpark(struct fw *fw)
+{
+	for (size_t i = 0; i < fw->n && fw->sending < fw->o->opts.concurrency; i++) {
+		struct fw_entry *en = fw->win[i];
+		char *path = en->park_path, *body = en->park_body;
+
+		if (!path)
+			continue;
+		en->park_path = en->park_body = NULL;
+		send_request(en, en->park_method, path, body);
+		free(path);
+		free(body);
+	}
 }
 
 /* ---- the window ------------------------------------------------------------ */
@@ -1367,9 +1420,8 @@ static enum gate gate(struct fw *fw, size_t i, const char **why, char *buf, size
 	return GATE_GO;
 }
 
-/* Start every entry whose turn it is, while fewer than the concurrency
- * have a request: at most that many HTTP transfers are in flight, reads
- * and writes together. */
+/* Start every entry whose turn it is (their requests wait for a slot in
+ * submit; their create intents share one sync). */
 static void dispatch_ready_1(struct fw *fw)
 {
 	struct oms *o = fw->o;
@@ -1389,7 +1441,7 @@ static void dispatch_ready_1(struct fw *fw)
 		if (g == GATE_HOLD) {
 			set_why(en, why, 0, NULL);
 			set_state(en, FW_HOLD);
-		} else if (g == GATE_GO && fw->inflight < o->opts.concurrency) {
+		} else if (g == GATE_GO) {
 			transition(en, EV_START);
 		}
 	}
@@ -1420,6 +1472,7 @@ static void send_now(struct fw *fw)
 	struct err de;
 
 	err_clear(&de);
+	unpark(fw);
 	if (http_pending(o->http_w))
 		http_outcome(o, http_step(o->http_w, 0, &de), &de);
 	if (!o->fatal && http_pending(o->http))
@@ -1447,6 +1500,12 @@ static void fw_step(struct fw *fw)
 			fw->replies_tail = &fw->replies;
 		en->next_reply = NULL;
 		transition(en, EV_REPLY);
+	}
+	/* What the replies freed starts and leaves first; the settling and
+	 * claiming below is disk work that the requests then overlap. */
+	if (!o->fatal) {
+		dispatch_ready(fw);
+		send_now(fw);
 	}
 	while (again && !o->fatal) {
 		again = 0;
