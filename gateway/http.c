@@ -89,8 +89,6 @@ struct http_client {
 	struct http_req *queue, *queue_tail; /* waiting to start */
 	struct http_req *active;             /* in the multi handle */
 	unsigned in_flight;
-	http_idle_fn idle; /* see http_set_idle */
-	void *idle_user;
 
 	struct http_stats stats;
 	volatile sig_atomic_t *stop; /* see http_set_stop */
@@ -1379,18 +1377,12 @@ void http_set_stop(struct http_client *c, volatile sig_atomic_t *stop)
 	c->stop = stop;
 }
 
-void http_set_idle(struct http_client *c, http_idle_fn idle, void *user)
-{
-	c->idle = idle;
-	c->idle_user = user;
-}
-
 enum err_status http_drain(struct http_client *c, struct err *e)
 {
 	enum err_status st;
 	uint64_t wait;
 	unsigned done;
-	int running, quiet = 0;
+	int running;
 
 	st = c->queue ? ensure_session(c, e) : ERR_OK;
 	if (st) {
@@ -1422,21 +1414,75 @@ enum err_status http_drain(struct http_client *c, struct err *e)
 			abort_all(c, st, e);
 			return st;
 		}
-		if (done || !running) {
-			quiet = 0;
+		if (done || !running)
 			continue;
-		}
-		/* quiet 0: something just happened; a transfer just started is
-		 * usually still connecting, so one short wait lets it send its
-		 * request before the idle work runs (quiet 1).  quiet 2: the
-		 * idle work had nothing to do; wait for the network. */
-		if (c->idle && quiet == 1) {
-			quiet = c->idle(c->idle_user) ? 0 : 2;
-			continue;
-		}
-		curl_multi_poll(c->multi, NULL, 0,
-		                c->idle && quiet == 0 ? 1 : (wait > 1000 ? 1000 : (int)wait), NULL);
-		if (quiet == 0)
-			quiet = 1;
+		curl_multi_poll(c->multi, NULL, 0, wait > 1000 ? 1000 : (int)wait, NULL);
 	}
+}
+
+enum err_status http_step(struct http_client *c, uint64_t wait_ms, struct err *e)
+{
+	enum err_status st;
+	uint64_t wait;
+	unsigned done;
+	int running;
+
+	st = c->queue ? ensure_session(c, e) : ERR_OK;
+	if (st) {
+		abort_all(c, st, e);
+		return st;
+	}
+	notify_watchdog();
+	if (stopping(c) && c->queue)
+		drop_waiting(c);
+	wait = start_ready(c);
+	if (!c->in_flight && !c->queue)
+		return ERR_OK;
+	if (!c->in_flight) {
+		/* Only requests waiting (a back-off, a token): the next step
+		 * starts them. */
+		if (wait == UINT64_MAX || wait > wait_ms)
+			wait = wait_ms;
+		if (sleep_ms(c, wait)) {
+			struct err se;
+
+			err_set(&se, ERR_TEMP, "stopping");
+			abort_all(c, ERR_TEMP, &se);
+			if (e)
+				*e = se;
+			return ERR_TEMP;
+		}
+		return ERR_OK;
+	}
+	for (int round = 0; round < 2; round++) {
+		curl_multi_perform(c->multi, &running);
+		st = collect(c, &done, e);
+		if (st) {
+			abort_all(c, st, e);
+			return st;
+		}
+		if (done || !wait_ms || round)
+			break;
+		if (wait > wait_ms)
+			wait = wait_ms;
+		curl_multi_poll(c->multi, NULL, 0, wait > 1000 ? 1000 : (int)wait, NULL);
+	}
+	return ERR_OK;
+}
+
+size_t http_pending(const struct http_client *c)
+{
+	size_t n = c->in_flight;
+
+	for (const struct http_req *r = c->queue; r; r = r->next)
+		n++;
+	return n;
+}
+
+void http_cancel(struct http_client *c, const char *why)
+{
+	struct err ce;
+
+	err_set(&ce, ERR_TEMP, "%s", why ? why : "cancelled");
+	abort_all(c, ERR_TEMP, &ce);
 }

@@ -96,7 +96,8 @@
  *   - Sleeping and the monotonic clock go through struct http_clock so
  *     tests can run minutes of back-off in no time; NULL = real clock.
  *   - Not thread-safe: one client per thread.  Concurrency comes from
- *     http_submit/http_drain (libcurl multi) in the caller's thread.
+ *     http_submit with http_drain or http_step (libcurl multi) in the
+ *     caller's thread.
  */
 #ifndef SCFGATE_HTTP_H
 #define SCFGATE_HTTP_H
@@ -166,7 +167,7 @@ struct http_config {
 	long retry_after_max_ms; /* cap on one 429 wait */
 	unsigned max_429;        /* give up with ERR_TEMP after this many 429s in a row */
 
-	unsigned concurrency; /* http_drain: requests in flight at once (>= 1) */
+	unsigned concurrency; /* http_drain, http_step: requests in flight at once (>= 1) */
 
 	const struct http_clock *clock; /* NULL: CLOCK_MONOTONIC and nanosleep */
 };
@@ -209,7 +210,8 @@ enum err_status http_request(struct http_client *c, const char *method, const ch
  * cfg.concurrency transfers in flight over reused connections, each
  * still passing the rate limiter and the retry policy (a request waiting
  * out its backoff does not hold up the others).  Each request's done()
- * is called exactly once from inside http_drain, in completion order
+ * is called exactly once from inside http_drain (or http_step), in
+ * completion order
  * (NOT submission order; ordering per key is the caller's business),
  * after the queued requests that could start in its place have started
  * and gone out, so work done() does (a disk sync) overlaps with them.
@@ -240,16 +242,27 @@ enum err_status http_drain(struct http_client *c, struct err *e);
  * http_drain then returns ERR_TEMP "stopping" if it gave requests up. */
 void http_set_stop(struct http_client *c, volatile sig_atomic_t *stop);
 
-/* Optional: http_drain calls idle(user) when the transfers it could
- * start have been sent and it is about to wait for the network, so the
- * caller's own work (disk writes, preparing the next requests) overlaps
- * with the requests in flight instead of delaying the next one.  idle
- * returns nonzero when it did something (it is then called again at the
- * next pause), 0 when it had nothing to do (not called again until a
- * transfer finishes).  idle may call http_submit, like done.  NULL
- * switches it off. */
-typedef int (*http_idle_fn)(void *user);
-void http_set_idle(struct http_client *c, http_idle_fn idle, void *user);
+/*
+ * One round of the queue, for a caller that runs its own loop (the OMS
+ * forwarder's state machine): start the queued requests that may start,
+ * move the transfers on, and hand every request that ended to its
+ * done(), as http_drain does; when none ended, wait at most wait_ms for
+ * the network (or for a queued request's back-off or a token) and look
+ * once more.  Returns ERR_OK whether or not a request ended (most
+ * callers' done() only notes the outcome; the caller acts on it after
+ * the call, outside the client); ERR_FATAL or, when stopping, ERR_TEMP
+ * as http_drain does, every request not finished then completed with
+ * that status.  wait_ms 0 only sends what can be sent.
+ */
+enum err_status http_step(struct http_client *c, uint64_t wait_ms, struct err *e);
+
+/* Requests queued or in flight: 0 when http_step has nothing to do. */
+size_t http_pending(const struct http_client *c);
+
+/* Complete every request queued or in flight with ERR_TEMP "not sent:
+ * <why>" (its done() is told; one in flight may have reached the
+ * server), for a caller that stops before they end. */
+void http_cancel(struct http_client *c, const char *why);
 
 /* Counters since http_client_new, for `scfgate status` and benchmarks. */
 struct http_stats {

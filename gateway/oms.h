@@ -6,14 +6,16 @@
  * Forward contract
  *   - Outbound records are applied in the SCF producer's sequence order
  *     PER ISSUE: records of different issues may be in flight at once
- *     (at most cfg.cg.concurrency HTTP transfers, a look-ahead window of
+ *     (at most cfg.cg.concurrency HTTP transfers, reads and writes
+ *     together, a look-ahead window of
  *     records behind the claimed one), records of one issue never
  *     overtake each other, and in-order records leave new/ (done/,
  *     failed/, hold/) strictly in sequence order.
  *   - Look-ahead: the spool consumer hands out one claimed record per
- *     producer at a time, so the records behind it are read (and their
- *     signatures verified) in new/ without being claimed, applied, and
- *     claimed and completed when their turn comes.  Every effect is
+ *     producer at a time, so the records behind it are listed with
+ *     spool_peek (read and their signatures verified in new/ without
+ *     being claimed), applied, and claimed and completed when their
+ *     turn comes.  Every effect is
  *     idempotent, so a crash that leaves an applied record in new/ only
  *     costs a repeat of its checks.
  *   - issue: POST the create body; then an `ack` record goes to the

@@ -3,11 +3,18 @@
  * order, many issues at once.  See oms.h for the contract.
  *
  * The window holds the claimed record (head) and the records behind it,
- * read in new/ without a claim.  Each entry runs a small state machine
- * of HTTP calls (http_submit); a finished entry pumps the window from
- * inside http_drain: settle finished heads in order (claim, complete /
- * fail / hold), read more records, dispatch every entry whose issue has
- * nothing earlier unfinished.
+ * listed in new/ without a claim (spool_peek).  Each entry is a state
+ * machine (enum fw_state, drawn in docs/internals.md) moved by one
+ * function, transition(), on three events: its turn came (EV_START),
+ * its create intent is durable (EV_SYNCED), its HTTP request ended
+ * (EV_REPLY).  The loop (run) calls fw_step, then lets the HTTP clients
+ * move their transfers (http_step); a request's done() only notes the
+ * reply on the entry, and fw_step hands the replies to transition()
+ * after the transfers return: nothing runs inside the HTTP client, and
+ * nothing calls back into the window while it is being moved.  fw_step:
+ * replies, then settle finished heads in order (claim, complete / fail
+ * / hold), read more records, start every entry whose issue has nothing
+ * earlier unfinished, send, and commit the waiting acks as one group.
  */
 #include "oms_int.h"
 
@@ -27,23 +34,55 @@
 /* Record-level attempts a --once pass spends on a temporary error. */
 #define ONCE_TEMP_TRIES 3
 
-/* FW_ACKWAIT: created, its ack waits to be committed with others (one
- * commit group); counts as done for the issue's later records. */
-enum fw_state { FW_WAIT, FW_RUN, FW_DONE, FW_FAIL, FW_TEMP, FW_HOLD, FW_FATAL, FW_ACKWAIT };
+/* How long the loop waits on the network at most before it looks at the
+ * stop flag and the back-offs again. */
+#define FW_WAIT_MS 100
 
-enum fw_step {
-	S_START,
-	S_LOOKUP, /* GET by external id */
-	S_CREATE, /* POST the request */
-	S_READ,   /* GET the comment route's field, right before writing */
-	S_PUT,    /* PUT it with the note appended */
-	S_CLIST,  /* GET the comment children (route child) */
-	S_CPOST,  /* POST the comment child */
-	S_LIST,   /* GET the attachment children */
-	S_ATTACH, /* POST the attachment child */
+/*
+ * An entry's state.  WAIT and RETRY wait for their turn (RETRY: a
+ * back-off after a temporary error); LOOKUP .. ATTACH have one HTTP
+ * request in flight (INTENT: a create whose intent waits for the
+ * round's journal sync) and count against the concurrency; ACK is a
+ * request created or found whose ack waits for the group commit (it
+ * counts as done for the issue's later records); DONE, FAIL and HOLD are
+ * settled into done/, failed/ and hold/ in sequence order; FATAL stops
+ * the half.
+ */
+enum fw_state {
+	FW_WAIT,
+	FW_LOOKUP, /* GET by external id */
+	FW_INTENT, /* create intent journalled, its sync pending */
+	FW_CREATE, /* POST the request */
+	FW_READ,   /* GET the comment route's field, right before writing */
+	FW_PUT,    /* PUT it with the note appended */
+	FW_CLIST,  /* GET the comment children (route child) */
+	FW_CPOST,  /* POST the comment child */
+	FW_ALIST,  /* GET the attachment children */
+	FW_ATTACH, /* POST the attachment child */
+	FW_ACK,    /* created; the ack waits for the group commit */
+	FW_RETRY,  /* temporary error: waits until not_before */
+	FW_DONE,
+	FW_FAIL,
+	FW_HOLD,
+	FW_FATAL
+};
+
+enum fw_event {
+	EV_START,  /* the gate let it go (from WAIT or a RETRY that is due) */
+	EV_SYNCED, /* INTENT: the round's intents are durable */
+	EV_REPLY   /* the request of the state ended (en->reply) */
 };
 
 struct fw;
+
+/* What a request's done() noted, for transition() to act on later. */
+struct fw_reply {
+	enum err_status st;
+	long status; /* HTTP status, 0 if none */
+	char *body;  /* the response body (NUL-terminated), or NULL */
+	size_t len;
+	char *why; /* the error message when st is not ERR_OK */
+};
 
 struct fw_entry {
 	struct fw *fw;
@@ -55,16 +94,20 @@ struct fw_entry {
 	int64_t issue;
 	int orphan; /* read ahead, then passed over by the spool: drop when idle */
 	enum fw_state st;
-	enum fw_step step;
 	int64_t oid;
 	unsigned temp_n;
 	uint64_t not_before;
 	uint64_t read_ms;  /* when the field's read came back (route notes) */
-	char *create_body; /* a create waiting for its intent's sync */
+	char *create_body; /* INTENT: the create waiting for its intent's sync */
 	const char *effect;
 	char *why;
 	long why_status;
 	char *why_body;
+	const char *park_method; /* a request waiting for a slot (submit), */
+	char *park_path;         /* sent by unpark in window order */
+	char *park_body;
+	struct fw_reply reply;       /* valid while queued on fw->replies */
+	struct fw_entry *next_reply; /* fw->replies, in completion order */
 };
 
 struct fw {
@@ -75,11 +118,14 @@ struct fw {
 	uint64_t next_peek;
 	int replay;
 	int queue_empty;
-	size_t inflight;
-	int pumping, repump;
-	int dirty;         /* an entry finished since the last pump */
+	size_t inflight;   /* entries in a state with a request (LOOKUP .. ATTACH) */
+	size_t sending;    /* requests handed to a client and not ended: at most
+	                      the concurrency, reads and writes together */
 	int batch_intents; /* inside dispatch_ready: creates wait for one sync */
-	size_t intents;    /* creates waiting in create_body */
+	size_t intents;    /* entries in INTENT */
+	struct fw_entry *replies, **replies_tail; /* ended requests not yet acted on */
+	int moved;                                /* an entry changed state since the last step */
+	uint64_t stepped_at;                      /* the last step (monotonic ms) */
 };
 
 static uint64_t mono_ms(void)
@@ -123,6 +169,10 @@ static void entry_free(struct fw_entry *en)
 	free(en->create_body);
 	free(en->why);
 	free(en->why_body);
+	free(en->reply.body);
+	free(en->reply.why);
+	free(en->park_path);
+	free(en->park_body);
 	free(en);
 }
 
@@ -171,14 +221,36 @@ static void win_remove(struct fw *fw, size_t at)
 	fw->n--;
 }
 
-/* ---- outcomes ------------------------------------------------------------- */
+/* ---- states and outcomes ---------------------------------------------------- */
 
 static int settled_state(enum fw_state st)
 {
 	return st == FW_DONE || st == FW_FAIL || st == FW_HOLD;
 }
 
-static void pump(struct fw *fw);
+/* A request of the entry is in flight (or, INTENT, about to be). */
+static int busy_state(enum fw_state st)
+{
+	return st >= FW_LOOKUP && st <= FW_ATTACH;
+}
+
+/* Every state change goes through here, so the count of entries with a
+ * request (the concurrency the window spends) stays right. */
+static void set_state(struct fw_entry *en, enum fw_state st)
+{
+	struct fw *fw = en->fw;
+
+	if (busy_state(en->st) && fw->inflight)
+		fw->inflight--;
+	if (busy_state(st))
+		fw->inflight++;
+	if (en->st == FW_INTENT && fw->intents)
+		fw->intents--;
+	if (st == FW_INTENT)
+		fw->intents++;
+	en->st = st;
+	fw->moved = 1;
+}
 
 static void set_why(struct fw_entry *en, const char *reason, long status, const char *body)
 {
@@ -189,29 +261,14 @@ static void set_why(struct fw_entry *en, const char *reason, long status, const 
 	en->why_body = body ? strdup(body) : NULL;
 }
 
-/* The window moves on later (pump from the drain's idle hook or from
- * run): inside a completion callback, the next queued request should
- * leave before the settling and disk work, not after it. */
-static void finish(struct fw_entry *en, enum fw_state st)
-{
-	struct fw *fw = en->fw;
-
-	en->st = st;
-	if (fw->inflight)
-		fw->inflight--;
-	fw->dirty = 1;
-	if (fw->pumping)
-		fw->repump = 1;
-}
-
 static void done(struct fw_entry *en, const char *effect)
 {
 	en->effect = effect;
 	en->temp_n = 0;
-	finish(en, FW_DONE);
+	set_state(en, FW_DONE);
 }
 
-static void set_temp(struct fw_entry *en, const char *reason)
+static void temp(struct fw_entry *en, const char *reason)
 {
 	struct oms *o = en->fw->o;
 	/* Half fixed, half random: spread retries of many records apart. */
@@ -223,21 +280,15 @@ static void set_temp(struct fw_entry *en, const char *reason)
 	log_warn("effect=retry issue=%" PRId64 " record=%s in_ms=%" PRIu64 " reason=%s", en->issue,
 	         en->name, d, log_q(reason));
 	set_why(en, reason, 0, NULL);
-	en->st = FW_TEMP;
+	set_state(en, FW_RETRY);
 	o->fw_temp_n++;
 	snprintf(o->fw_temp_why, sizeof(o->fw_temp_why), "%.480s", reason ? reason : "");
-}
-
-static void temp(struct fw_entry *en, const char *reason)
-{
-	set_temp(en, reason);
-	finish(en, FW_TEMP);
 }
 
 static void perm(struct fw_entry *en, const char *reason, long status, const char *body)
 {
 	set_why(en, reason, status, body);
-	finish(en, FW_FAIL);
+	set_state(en, FW_FAIL);
 }
 
 static void fatal(struct fw_entry *en, const struct err *e)
@@ -248,7 +299,7 @@ static void fatal(struct fw_entry *en, const struct err *e)
 		o->fatal = 1;
 		o->fatal_err = *e;
 	}
-	finish(en, FW_FATAL);
+	set_state(en, FW_FATAL);
 }
 
 /* Route a failed HTTP call by its class; returns 1 when handled. */
@@ -279,7 +330,7 @@ static int failed(struct fw_entry *en, enum err_status st, struct http_response 
 	return 1;
 }
 
-static void submit(struct fw_entry *en, enum fw_step step, const char *method, const char *path,
+static void submit(struct fw_entry *en, enum fw_state st, const char *method, const char *path,
                    const char *body);
 
 /* ---- queries -------------------------------------------------------------- */
@@ -337,11 +388,11 @@ static void submit_lookup(struct fw_entry *en)
 		temp(en, "out of memory");
 		return;
 	}
-	submit(en, S_LOOKUP, "GET", buf_str(&url), NULL);
+	submit(en, FW_LOOKUP, "GET", buf_str(&url), NULL);
 	buf_release(&url);
 }
 
-static void submit_notes_read(struct fw_entry *en, enum fw_step step)
+static void submit_notes_read(struct fw_entry *en)
 {
 	struct oms *o = en->fw->o;
 	struct buf url = BUF_INIT_CAP(8192);
@@ -354,24 +405,24 @@ static void submit_notes_read(struct fw_entry *en, enum fw_step step)
 		temp(en, "out of memory");
 		return;
 	}
-	submit(en, step, "GET", buf_str(&url), NULL);
+	submit(en, FW_READ, "GET", buf_str(&url), NULL);
 	buf_release(&url);
 }
 
-static void submit_children(struct fw_entry *en, enum fw_step step, const char *body)
+static void submit_children(struct fw_entry *en, enum fw_state step, const char *body)
 {
 	struct oms *o = en->fw->o;
 	char path[1024];
 
 	/* Only the fields needed (oms-sim renders full-record child lists
 	 * as broken JSON, and fewer fields are cheaper anyway). */
-	if (step == S_LIST)
+	if (step == FW_ALIST)
 		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s?fields=Oid,%s", o->class_path,
 		         en->oid, o->cfg->cg.attachment_class, o->cfg->cg.attachment_field);
 	else
 		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s", o->class_path, en->oid,
 		         o->cfg->cg.attachment_class);
-	submit(en, step, step == S_LIST ? "GET" : "POST", path, body);
+	submit(en, step, step == FW_ALIST ? "GET" : "POST", path, body);
 }
 
 /* ---- issue ----------------------------------------------------------------- */
@@ -416,22 +467,23 @@ static void submit_create(struct fw_entry *en)
 	}
 	if (en->fw->batch_intents) {
 		/* Sent by flush_intents after one sync for the whole round. */
-		en->step = S_CREATE;
 		en->create_body = strdup(buf_str(&body));
 		buf_release(&body);
 		if (!en->create_body) {
 			temp(en, "out of memory");
 			return;
 		}
-		en->fw->intents++;
+		set_state(en, FW_INTENT);
 		return;
 	}
-	submit(en, S_CREATE, "POST", o->class_path, buf_str(&body));
+	submit(en, FW_CREATE, "POST", o->class_path, buf_str(&body));
 	buf_release(&body);
 }
 
+static void transition(struct fw_entry *en, enum fw_event ev);
+
 /* One journal sync makes the round's intents durable; then their
- * creates leave. */
+ * creates leave (EV_SYNCED), or the half stops. */
 static void flush_intents(struct fw *fw)
 {
 	struct oms *o = fw->o;
@@ -440,20 +492,16 @@ static void flush_intents(struct fw *fw)
 
 	if (!fw->intents)
 		return;
-	fw->intents = 0;
 	err_clear(&e);
 	st = oms_track_sync(o->track, &e);
 	for (size_t i = 0; i < fw->n; i++) {
 		struct fw_entry *en = fw->win[i];
-		char *body = en->create_body;
-		if (!body)
+		if (en->st != FW_INTENT)
 			continue;
-		en->create_body = NULL;
 		if (st == ERR_OK)
-			submit(en, S_CREATE, "POST", o->class_path, body);
+			transition(en, EV_SYNCED);
 		else
 			fatal(en, &e);
-		free(body);
 	}
 }
 
@@ -485,12 +533,12 @@ static void created(struct fw_entry *en, const struct map_cg_request *rq, const 
 	 * back-off: the request exists now. */
 	for (size_t i = 0; i < en->fw->n; i++) {
 		struct fw_entry *w = en->fw->win[i];
-		if (w != en && w->issue == en->issue && w->st == FW_TEMP)
+		if (w != en && w->issue == en->issue && w->st == FW_RETRY)
 			w->not_before = 0;
 	}
 	en->effect = effect;
 	en->temp_n = 0;
-	finish(en, FW_ACKWAIT);
+	set_state(en, FW_ACK);
 }
 
 /* Commit the waiting acks as one group; their records are then done. */
@@ -504,7 +552,7 @@ static void flush_acks(struct fw *fw)
 	struct err e;
 
 	for (size_t i = 0; i < fw->n; i++)
-		n += fw->win[i]->st == FW_ACKWAIT;
+		n += fw->win[i]->st == FW_ACK;
 	if (!n)
 		return;
 	ens = calloc(n, sizeof(*ens));
@@ -512,7 +560,7 @@ static void flush_acks(struct fw *fw)
 	n = 0;
 	for (size_t i = 0; ens && who && i < fw->n; i++) {
 		struct fw_entry *en = fw->win[i];
-		if (en->st != FW_ACKWAIT)
+		if (en->st != FW_ACK)
 			continue;
 		ens[n] = oms_track_get(o->track, en->issue);
 		who[n++] = en;
@@ -524,11 +572,11 @@ static void flush_acks(struct fw *fw)
 		oms_commit_acks(o, ens, n, (oms_now(now), now), &done, &e);
 	for (size_t i = 0; who && i < n; i++) {
 		if (i < done)
-			who[i]->st = FW_DONE;
+			set_state(who[i], FW_DONE);
 		else if (e.status == ERR_FATAL)
-			who[i]->st = FW_FATAL;
+			set_state(who[i], FW_FATAL);
 		else
-			set_temp(who[i], e.msg); /* created and tracked; the ack is retried */
+			temp(who[i], e.msg); /* created and tracked; the ack is retried */
 	}
 	if (e.status == ERR_FATAL && !o->fatal) {
 		o->fatal = 1;
@@ -617,18 +665,18 @@ static void start_issue(struct fw_entry *en)
 /* ---- comment and attachment ---------------------------------------------- */
 
 /* Route child: list the request's comment children, or post one. */
-static void submit_comment_children(struct fw_entry *en, enum fw_step step, const char *body)
+static void submit_comment_children(struct fw_entry *en, enum fw_state step, const char *body)
 {
 	const struct cfg_cartegraph *g = &en->fw->o->cfg->cg;
 	char path[1024];
 
-	if (step == S_CLIST)
+	if (step == FW_CLIST)
 		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s?fields=Oid,%s",
 		         en->fw->o->class_path, en->oid, g->comment_class, g->comment_field);
 	else
 		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s", en->fw->o->class_path, en->oid,
 		         g->comment_class);
-	submit(en, step, step == S_CLIST ? "GET" : "POST", path, body);
+	submit(en, step, step == FW_CLIST ? "GET" : "POST", path, body);
 }
 
 /* One read, then the write: a second read would add a call without
@@ -637,14 +685,14 @@ static void submit_comment_children(struct fw_entry *en, enum fw_step step, cons
 static void start_notes(struct fw_entry *en)
 {
 	if (en->fw->o->cfg->cg.comment_route == CFG_COMMENTS_CHILD)
-		submit_comment_children(en, S_CLIST, NULL);
+		submit_comment_children(en, FW_CLIST, NULL);
 	else
-		submit_notes_read(en, S_READ);
+		submit_notes_read(en);
 }
 
 static void start_list(struct fw_entry *en)
 {
-	submit_children(en, S_LIST, NULL);
+	submit_children(en, FW_ALIST, NULL);
 }
 
 static void with_oid(struct fw_entry *en)
@@ -737,7 +785,7 @@ static void on_notes(struct fw_entry *en, struct http_response *r)
 	}
 	free(notes);
 	en->read_ms = mono_ms();
-	submit(en, S_PUT, "PUT", o->class_path, buf_str(&body));
+	submit(en, FW_PUT, "PUT", o->class_path, buf_str(&body));
 	buf_release(&body);
 }
 
@@ -776,7 +824,7 @@ static void on_comment_list(struct fw_entry *en, struct http_response *r)
 		perm(en, e.msg, 0, NULL);
 		return;
 	}
-	submit_comment_children(en, S_CPOST, buf_str(&body));
+	submit_comment_children(en, FW_CPOST, buf_str(&body));
 	buf_release(&body);
 }
 
@@ -839,7 +887,7 @@ static void on_list(struct fw_entry *en, struct http_response *r)
 		perm(en, e.msg, 0, NULL);
 		return;
 	}
-	submit_children(en, S_ATTACH, buf_str(&body));
+	submit_children(en, FW_ATTACH, buf_str(&body));
 	buf_release(&body);
 }
 
@@ -940,62 +988,46 @@ static void on_created(struct fw_entry *en, struct http_response *r)
 	map_cg_request_clear(&rq);
 }
 
-static void on_done(void *user, enum err_status st, struct http_response *r, const struct err *e)
+/* EV_REPLY: the request of en's state ended; act on what came back. */
+static void on_reply(struct fw_entry *en, enum err_status st, struct http_response *r,
+                     const struct err *e)
 {
-	struct fw_entry *en = user;
-
 	if (failed(en, st, r, e))
 		return;
-	switch (en->step) {
-	case S_LOOKUP:
+	switch (en->st) {
+	case FW_LOOKUP:
 		on_lookup(en, r);
 		break;
-	case S_CREATE:
+	case FW_CREATE:
 		on_created(en, r);
 		break;
-	case S_READ:
+	case FW_READ:
 		on_notes(en, r);
 		break;
-	case S_CLIST:
+	case FW_CLIST:
 		on_comment_list(en, r);
 		break;
-	case S_PUT:
-	case S_CPOST:
+	case FW_PUT:
+	case FW_CPOST:
 		noted(en);
 		break;
-	case S_LIST:
+	case FW_ALIST:
 		on_list(en, r);
 		break;
-	case S_ATTACH:
+	case FW_ATTACH:
 		log_info("effect=attachment issue=%" PRId64 " oid=%" PRId64 " record=%s", en->issue,
 		         en->oid, en->name);
 		done(en, "attachment");
 		break;
 	default:
-		perm(en, "internal: unexpected step", 0, NULL);
+		perm(en, "internal: a reply in a state without a request", 0, NULL);
 		break;
 	}
 }
 
-static void submit(struct fw_entry *en, enum fw_step step, const char *method, const char *path,
-                   const char *body)
+/* EV_START: the entry's turn (its issue has nothing earlier unfinished). */
+static void on_start(struct fw_entry *en)
 {
-	struct err e;
-
-	err_clear(&e);
-	en->step = step;
-	/* Writes go through the client that never repeats a request: a
-	 * repeat after a lost reply could create twice.  The record-level
-	 * retry checks Cartegraph first instead. */
-	if (http_submit(strcmp(method, "GET") == 0 ? en->fw->o->http : en->fw->o->http_w, method,
-	                path, body, NULL, on_done, en, &e) != ERR_OK)
-		temp(en, e.msg);
-}
-
-static void dispatch(struct fw_entry *en)
-{
-	en->st = FW_RUN;
-	en->fw->inflight++;
 	switch (en->rec->kind) {
 	case RECORD_ISSUE:
 		start_issue(en);
@@ -1020,6 +1052,136 @@ static void dispatch(struct fw_entry *en)
 	default:
 		perm(en, "not an outbound record kind", 0, NULL);
 		break;
+	}
+}
+
+/*
+ * The one transition function: every state change of an entry after it
+ * entered the window starts here (the handlers it calls set the next
+ * state through set_state: a request's state by submit, or ACK, RETRY,
+ * DONE, FAIL, FATAL).  Called only from fw_step, never from inside the
+ * HTTP client.
+ */
+static void transition(struct fw_entry *en, enum fw_event ev)
+{
+	switch (ev) {
+	case EV_START:
+		if (en->st == FW_WAIT || en->st == FW_RETRY)
+			on_start(en);
+		break;
+	case EV_SYNCED: {
+		char *body = en->create_body;
+
+		en->create_body = NULL;
+		if (en->st == FW_INTENT && body)
+			submit(en, FW_CREATE, "POST", en->fw->o->class_path, body);
+		else if (en->st == FW_INTENT)
+			temp(en, "out of memory");
+		free(body);
+		break;
+	}
+	case EV_REPLY: {
+		struct fw_reply *rp = &en->reply;
+		struct http_response r;
+		struct err e;
+
+		http_response_init(&r);
+		r.status = rp->status;
+		err_clear(&e);
+		if (rp->st != ERR_OK)
+			err_set(&e, rp->st, "%s", rp->why ? rp->why : "out of memory");
+		free(rp->why);
+		rp->why = NULL;
+		/* The body was capped by the client already. */
+		if (rp->body && buf_add(&r.body, rp->body, rp->len) != ERR_OK && rp->st == ERR_OK)
+			err_set(&e, ERR_TEMP, "out of memory");
+		free(rp->body);
+		rp->body = NULL;
+		if (e.status != ERR_OK && rp->st == ERR_OK)
+			temp(en, e.msg);
+		else
+			on_reply(en, rp->st, &r, &e);
+		http_response_release(&r);
+		break;
+	}
+	}
+}
+
+/* done() of every request: note the reply on the entry; fw_step acts on
+ * it once the client has returned. */
+static void note_reply(void *user, enum err_status st, struct http_response *r, const struct err *e)
+{
+	struct fw_entry *en = user;
+	struct fw *fw = en->fw;
+	struct fw_reply *rp = &en->reply;
+
+	rp->st = st;
+	rp->status = r ? r->status : 0;
+	rp->body = r && r->body.data ? buf_detach(&r->body, &rp->len) : NULL;
+	rp->why = st != ERR_OK ? strdup(e && e->msg[0] ? e->msg : "request failed") : NULL;
+	if (fw->sending)
+		fw->sending--;
+	en->next_reply = NULL;
+	*fw->replies_tail = en;
+	fw->replies_tail = &en->next_reply;
+}
+
+static void send_request(struct fw_entry *en, const char *method, const char *path,
+                         const char *body)
+{
+	struct oms *o = en->fw->o;
+	struct err e;
+
+	err_clear(&e);
+	/* Writes go through the client that never repeats a request: a
+	 * repeat after a lost reply could create twice.  The record-level
+	 * retry checks Cartegraph first instead. */
+	if (http_submit(strcmp(method, "GET") == 0 ? o->http : o->http_w, method, path, body, NULL,
+	                note_reply, en, &e) != ERR_OK) {
+		temp(en, e.msg);
+		return;
+	}
+	en->fw->sending++;
+}
+
+/* Enter state st with its request: sent now when a slot is free, else
+ * kept on the entry (park) until unpark finds one, so that at most
+ * <concurrency> transfers are in flight, reads and writes together.
+ * method is a literal ("GET", "POST", "PUT"). */
+static void submit(struct fw_entry *en, enum fw_state st, const char *method, const char *path,
+                   const char *body)
+{
+	struct fw *fw = en->fw;
+
+	set_state(en, st);
+	if (fw->sending < fw->o->opts.concurrency) {
+		send_request(en, method, path, body);
+		return;
+	}
+	en->park_method = method;
+	en->park_path = strdup(path);
+	en->park_body = body ? strdup(body) : NULL;
+	if (!en->park_path || (body && !en->park_body)) {
+		free(en->park_path);
+		free(en->park_body);
+		en->park_path = en->park_body = NULL;
+		temp(en, "out of memory");
+	}
+}
+
+/* Send the parked requests, in window order, while slots are free. */
+static void unpark(struct fw *fw)
+{
+	for (size_t i = 0; i < fw->n && fw->sending < fw->o->opts.concurrency; i++) {
+		struct fw_entry *en = fw->win[i];
+		char *path = en->park_path, *body = en->park_body;
+
+		if (!path)
+			continue;
+		en->park_path = en->park_body = NULL;
+		send_request(en, en->park_method, path, body);
+		free(path);
+		free(body);
 	}
 }
 
@@ -1182,30 +1344,38 @@ static int claim_head(struct fw *fw)
 	return 0;
 }
 
-/* Read records behind the head in new/ (verified, not claimed), through
+/* List records behind the head in new/ (verified, not claimed) through
  * the consumer: their claims then take the verified records. */
+#define PEEK_BATCH 32
+
 static void peek(struct fw *fw)
 {
 	struct oms *o = fw->o;
+	struct spool_peeked pk[PEEK_BATCH];
 
 	while (fw->producer[0] && fw->n < o->window) {
-		char name[RECORD_NAME_MAX];
-		struct record *rec = NULL;
-		struct fw_entry *en;
-		record_file_name(name, fw->next_peek, fw->producer);
-		/* Anything but a good record under its own name: the claim
-		 * decides what to do with it. */
-		if (spool_read_ahead(o->out_q, name, &rec, NULL) != ERR_OK)
+		size_t want = o->window - fw->n, n = 0;
+
+		if (want > PEEK_BATCH)
+			want = PEEK_BATCH;
+		if (spool_peek(o->out_q, fw->producer, fw->next_peek, pk, want, &n, NULL) != ERR_OK)
 			return;
-		en = entry_new(fw, name, fw->next_peek, rec, NULL);
-		if (!en || win_insert(fw, fw->n, en) != 0) {
-			if (en)
-				entry_free(en);
-			else
-				record_free(rec);
-			return;
+		for (size_t i = 0; i < n; i++) {
+			struct fw_entry *en = entry_new(fw, pk[i].name, pk[i].seq, pk[i].rec, NULL);
+
+			if (!en || win_insert(fw, fw->n, en) != 0) {
+				if (en)
+					entry_free(en); /* took the record */
+				else
+					spool_peeked_release(&pk[i]);
+				while (++i < n)
+					spool_peeked_release(&pk[i]);
+				return;
+			}
+			fw->next_peek = pk[i].seq + 1;
 		}
-		fw->next_peek++;
+		if (n < want)
+			return; /* the end of what is there */
 	}
 }
 
@@ -1218,8 +1388,10 @@ static int precedes(const struct fw_entry *p, const struct fw_entry *en)
 	       strcmp(p->rec->producer, en->rec->producer) == 0;
 }
 
+enum gate { GATE_GO, GATE_WAIT, GATE_HOLD };
+
 /* Earlier unfinished records of the same issue decide for en. */
-static enum fw_state gate(struct fw *fw, size_t i, const char **why, char *buf, size_t size)
+static enum gate gate(struct fw *fw, size_t i, const char **why, char *buf, size_t size)
 {
 	struct fw_entry *en = fw->win[i];
 	struct oms_entry *t;
@@ -1232,20 +1404,22 @@ static enum fw_state gate(struct fw *fw, size_t i, const char **why, char *buf, 
 		if (p->st == FW_FAIL || p->st == FW_HOLD) {
 			snprintf(buf, size, "blocked behind %s of the same issue", p->name);
 			*why = buf;
-			return FW_HOLD;
+			return GATE_HOLD;
 		}
-		if (p->st != FW_DONE && p->st != FW_ACKWAIT)
-			return FW_RUN; /* wait */
+		if (p->st != FW_DONE && p->st != FW_ACK)
+			return GATE_WAIT;
 	}
 	t = oms_track_get(fw->o->track, en->issue);
 	if (t && (t->flags & OMS_T_BLOCKED) && !en->reinjected && !fw->replay) {
 		snprintf(buf, size, "blocked behind a failed record of issue %" PRId64, en->issue);
 		*why = buf;
-		return FW_HOLD;
+		return GATE_HOLD;
 	}
-	return FW_WAIT;
+	return GATE_GO;
 }
 
+/* Start every entry whose turn it is (their requests wait for a slot in
+ * submit; their create intents share one sync). */
 static void dispatch_ready_1(struct fw *fw)
 {
 	struct oms *o = fw->o;
@@ -1255,18 +1429,18 @@ static void dispatch_ready_1(struct fw *fw)
 	for (size_t i = 0; i < fw->n && !o->fatal; i++) {
 		struct fw_entry *en = fw->win[i];
 		const char *why = NULL;
-		enum fw_state g;
+		enum gate g;
 		if (en->orphan ||
-		    (en->st != FW_WAIT && !(en->st == FW_TEMP && en->not_before <= now)))
+		    (en->st != FW_WAIT && !(en->st == FW_RETRY && en->not_before <= now)))
 			continue;
 		if (o->opts.stop && *o->opts.stop)
 			return;
 		g = gate(fw, i, &why, buf, sizeof(buf));
-		if (g == FW_HOLD) {
+		if (g == GATE_HOLD) {
 			set_why(en, why, 0, NULL);
-			en->st = FW_HOLD;
-		} else if (g == FW_WAIT) {
-			dispatch(en);
+			set_state(en, FW_HOLD);
+		} else if (g == GATE_GO) {
+			transition(en, EV_START);
 		}
 	}
 }
@@ -1279,11 +1453,58 @@ static void dispatch_ready(struct fw *fw)
 	flush_intents(fw);
 }
 
-static void pump_once(struct fw *fw)
+/* A fatal outcome of a client stops the half. */
+static void http_outcome(struct oms *o, enum err_status st, const struct err *e)
+{
+	if (st == ERR_FATAL && !o->fatal) {
+		o->fatal = 1;
+		o->fatal_err = *e;
+	}
+}
+
+/* Send what was submitted, without waiting: the requests travel while
+ * the step does its disk work. */
+static void send_now(struct fw *fw)
+{
+	struct oms *o = fw->o;
+	struct err de;
+
+	err_clear(&de);
+	unpark(fw);
+	if (http_pending(o->http_w))
+		http_outcome(o, http_step(o->http_w, 0, &de), &de);
+	if (!o->fatal && http_pending(o->http))
+		http_outcome(o, http_step(o->http, 0, &de), &de);
+}
+
+/*
+ * One step of the window, called by the loop and never from inside the
+ * HTTP client: act on the replies that came back, settle finished heads
+ * in order, claim and list more records, start what may start, send it,
+ * and commit the waiting acks as one group.
+ */
+static void fw_step(struct fw *fw)
 {
 	struct oms *o = fw->o;
 	int again = 1;
 
+	fw->moved = 0;
+	fw->stepped_at = mono_ms();
+	while (fw->replies) {
+		struct fw_entry *en = fw->replies;
+
+		fw->replies = en->next_reply;
+		if (!fw->replies)
+			fw->replies_tail = &fw->replies;
+		en->next_reply = NULL;
+		transition(en, EV_REPLY);
+	}
+	/* What the replies freed starts and leaves first; the settling and
+	 * claiming below is disk work that the requests then overlap. */
+	if (!o->fatal) {
+		dispatch_ready(fw);
+		send_now(fw);
+	}
 	while (again && !o->fatal) {
 		again = 0;
 		if (!fw->replay && !has_head(fw) && !(o->opts.stop && *o->opts.stop) &&
@@ -1296,7 +1517,7 @@ static void pump_once(struct fw *fw)
 		 * is kept; the issue's order is the gate's (by sequence). */
 		for (size_t i = 0; i < fw->n;) {
 			struct fw_entry *h = fw->win[i];
-			if (h->orphan && h->st != FW_RUN) {
+			if (h->orphan && !busy_state(h->st)) {
 				entry_free(h);
 			} else if ((h->item || fw->replay) && settled_state(h->st)) {
 				if (settle_head(fw, h) != 0)
@@ -1309,7 +1530,7 @@ static void pump_once(struct fw *fw)
 			win_remove(fw, i);
 			again = 1;
 		}
-		/* Settle as far as possible first, then read ahead and dispatch
+		/* Settle as far as possible first, then read ahead and start
 		 * the round at once (one intent sync for its creates). */
 		if (again)
 			continue;
@@ -1317,46 +1538,45 @@ static void pump_once(struct fw *fw)
 			peek(fw);
 		dispatch_ready(fw);
 		/* Acks go out in groups: when enough wait, or when nothing else
-		 * is in flight to overlap with. */
+		 * is in flight to overlap with.  The round's requests leave
+		 * first, so the commit overlaps with them. */
 		{
-			size_t waiting = count_state(fw, FW_ACKWAIT);
+			size_t waiting = count_state(fw, FW_ACK);
 			if (waiting && (waiting * 2 >= o->window || fw->inflight == 0 ||
 			                (o->opts.stop && *o->opts.stop))) {
+				send_now(fw);
 				flush_acks(fw);
 				again = 1;
 			}
 		}
 	}
+	if (!o->fatal)
+		send_now(fw);
 }
 
-/* Re-entrant calls (an entry finishing inside dispatch or a callback)
- * only ask the running pump for another round. */
-static void pump(struct fw *fw)
+/* Let the clients move their transfers: wait on the one that has
+ * requests; with both busy, turn by turn with short waits, so a reply
+ * in either is acted on within a millisecond or two. */
+static void transfer(struct fw *fw)
 {
-	if (fw->pumping) {
-		fw->repump = 1;
+	struct oms *o = fw->o;
+	size_t pw = http_pending(o->http_w), pr = http_pending(o->http);
+	struct err de;
+
+	err_clear(&de);
+	if (!pw && !pr) {
+		/* Every entry with a request state has its request queued or
+		 * in flight, or its reply noted; anything else is a bug, and
+		 * the loop would wait for nothing. */
+		err_set(&de, ERR_FATAL, "internal: %zu records wait for requests that do not exist",
+		        fw->inflight);
+		http_outcome(o, ERR_FATAL, &de);
 		return;
 	}
-	fw->pumping = 1;
-	do {
-		fw->repump = 0;
-		fw->dirty = 0;
-		pump_once(fw);
-	} while (fw->repump && !fw->o->fatal);
-	fw->pumping = 0;
-}
-
-/* ---- the loop ---------------------------------------------------------------- */
-
-/* http_drain pauses with its transfers in flight: move the window now. */
-static int fw_idle(void *user)
-{
-	struct fw *fw = user;
-
-	if (!fw->dirty || fw->pumping)
-		return 0;
-	pump(fw);
-	return 1;
+	if (pw)
+		http_outcome(o, http_step(o->http_w, pr ? 0 : FW_WAIT_MS, &de), &de);
+	if (!o->fatal && pr && !fw->replies)
+		http_outcome(o, http_step(o->http, pw ? 1 : FW_WAIT_MS, &de), &de);
 }
 
 static struct fw *fw_new(struct oms *o, int replay)
@@ -1366,8 +1586,32 @@ static struct fw *fw_new(struct oms *o, int replay)
 	if (fw) {
 		fw->o = o;
 		fw->replay = replay;
+		fw->replies_tail = &fw->replies;
 	}
 	return fw;
+}
+
+/* Requests still queued or in flight (a fatal stop) are completed
+ * unsent and their replies dropped: nothing may refer to the window
+ * after it is gone. */
+static void fw_cancel(struct fw *fw)
+{
+	struct oms *o = fw->o;
+
+	if (http_pending(o->http_w))
+		http_cancel(o->http_w, "the forward window stopped");
+	if (http_pending(o->http))
+		http_cancel(o->http, "the forward window stopped");
+	while (fw->replies) {
+		struct fw_entry *en = fw->replies;
+
+		fw->replies = en->next_reply;
+		en->next_reply = NULL;
+		free(en->reply.body);
+		free(en->reply.why);
+		en->reply.body = en->reply.why = NULL;
+	}
+	fw->replies_tail = &fw->replies;
 }
 
 /* Give claimed, unfinished records back to new/ and drop the window. */
@@ -1375,6 +1619,7 @@ static void fw_free(struct fw *fw)
 {
 	if (!fw)
 		return;
+	fw_cancel(fw);
 	flush_acks(fw);
 	for (size_t i = 0; i < fw->n; i++) {
 		struct fw_entry *en = fw->win[i];
@@ -1400,7 +1645,7 @@ static uint64_t next_retry(struct fw *fw, int once, int *exhausted)
 	*exhausted = 0;
 	for (size_t i = 0; i < fw->n; i++) {
 		struct fw_entry *en = fw->win[i];
-		if (en->st != FW_TEMP)
+		if (en->st != FW_RETRY)
 			continue;
 		if (once && en->temp_n >= ONCE_TEMP_TRIES) {
 			*exhausted = 1;
@@ -1422,38 +1667,37 @@ static size_t count_waiting(struct fw *fw)
 	return n;
 }
 
+/* The loop: step the window, let the transfers move, until nothing is in
+ * flight and nothing more can start now. */
 static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e)
 {
 	enum err_status st = ERR_OK;
 
-	http_set_idle(o->http_w, fw_idle, fw);
-	http_set_idle(o->http, fw_idle, fw);
 	for (;;) {
 		uint64_t when;
 		int exhausted;
-		pump(fw);
-		if (fw->inflight) {
-			struct err de;
-			err_clear(&de);
-			if ((http_drain(o->http_w, &de) == ERR_FATAL ||
-			     http_drain(o->http, &de) == ERR_FATAL) &&
-			    !o->fatal) {
-				o->fatal = 1;
-				o->fatal_err = de;
-			}
-		}
+		/* While requests travel and nothing came back or moved, the
+		 * window is looked at again only every FW_WAIT_MS (a back-off
+		 * that ended, a record that arrived). */
+		if (fw->replies || fw->moved || !fw->inflight ||
+		    mono_ms() - fw->stepped_at >= FW_WAIT_MS)
+			fw_step(fw);
+		if (fw->inflight && !fw->replies && !o->fatal)
+			transfer(fw);
 		if (o->fatal) {
 			*e = o->fatal_err;
 			st = ERR_FATAL;
 			break;
 		}
-		if (fw->inflight)
+		if (fw->inflight || fw->replies)
 			continue;
 		if (o->opts.stop && *o->opts.stop)
 			break;
-		pump(fw);
-		if (fw->inflight)
+		fw_step(fw);
+		if (fw->inflight || fw->replies)
 			continue;
+		if (o->fatal)
+			continue; /* reported at the top */
 		if (fw->n == 0)
 			break;
 		when = next_retry(fw, once, &exhausted);
@@ -1473,8 +1717,8 @@ static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e
 				sigs_wait_ms(o->opts.stop, when - now);
 		}
 	}
-	http_set_idle(o->http_w, NULL, NULL);
-	http_set_idle(o->http, NULL, NULL);
+	if (st != ERR_OK)
+		fw_cancel(fw);
 	if (st == ERR_OK)
 		o->counts.waiting = count_waiting(fw);
 	return st;
@@ -1501,7 +1745,7 @@ enum err_status oms_forward(struct oms *o, int once, struct err *e)
 	/* `scfgate spool retry --now`: the operator fixed something. */
 	if (spool_consumer_take_retry_now(o->out_q))
 		for (size_t i = 0; i < o->fw->n; i++)
-			if (o->fw->win[i]->st == FW_TEMP) {
+			if (o->fw->win[i]->st == FW_RETRY) {
 				o->fw->win[i]->not_before = 0;
 				log_info("effect=retry-now record=%s", o->fw->win[i]->name);
 			}

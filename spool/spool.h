@@ -78,19 +78,14 @@
  *     the log).  A damaged line's numbers, as far as they parse, still
  *     count as a lower bound: a number raised by the damage leaves a gap
  *     (which the consumer alarms on), never a reused number, which the
- *     consumer would drop as a duplicate without a word.  The open then costs the same whatever the queue holds.
- *     What the file says may not be on disk yet (a process that died
- *     before its flush), so the first commit after open always flushes a
- *     fresh block, and a roll forward flushes the file before renaming.
- *     So:
- *       process crash (SIGKILL, abort): no reuse, no gap.
- *       clean stop, then reboot: no reuse, no gap.
- *       power loss / kernel crash: no reuse (provided the disk honours
- *         cache flushes); a gap of at most one block (or one group
- *         commit, if larger) of numbers never used.  The consumer reports
- *         it (spool_consumer_gap, `scfgate spool stat`: GAP ... ALARM
- *         after gap_alarm_seconds).  The operator confirms the producing
- *         host restarted uncleanly (its state/P.seq shows the new boot id
+ *     consumer would drop as a duplicate without a word.  The open then costs the same whatever the
+ * queue holds. What the file says may not be on disk yet (a process that died before its flush), so
+ * the first commit after open always flushes a fresh block, and a roll forward flushes the file
+ * before renaming. So: process crash (SIGKILL, abort): no reuse, no gap. clean stop, then reboot:
+ * no reuse, no gap. power loss / kernel crash: no reuse (provided the disk honours cache flushes);
+ * a gap of at most one block (or one group commit, if larger) of numbers never used.  The consumer
+ * reports it (spool_consumer_gap, `scfgate spool stat`: GAP ... ALARM after gap_alarm_seconds). The
+ * operator confirms the producing host restarted uncleanly (its state/P.seq shows the new boot id
  *         and the gap is shorter than one block, 64), then
  *         runs `scfgate spool skip --queue Q --producer P --gap` (or
  *         `--producer P FIRST --through LAST`): markers for the absent
@@ -414,6 +409,30 @@ void spool_consumer_stats(const struct spool_consumer *c, struct spool_consumer_
  */
 enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, struct record **out,
                                  struct err *e);
+
+/*
+ * List the records of one producer that wait in new/ behind the claimed
+ * one, without taking them: the read-ahead of a consumer that works
+ * ahead of its claims (the OMS half's window).  Sequences from, from+1,
+ * ... (from 0: the one after the producer's claimed record, or its next
+ * record when none is claimed), at most max, each read, gated, parsed
+ * and verified as spool_read_ahead does (so its claim takes it without
+ * reading it again).  The list ends before the first sequence that is
+ * not a good record in new/ (not there yet, still arriving, bad or
+ * misnamed: its claim decides, nothing is quarantined here).
+ * out[0..*n) belong to the caller: spool_peeked_release each.  ERR_OK,
+ * also when *n is 0; ERR_TEMP only when memory ran out before anything
+ * was listed.
+ */
+struct spool_peeked {
+	char name[RECORD_NAME_MAX];
+	uint64_t seq;
+	struct record *rec; /* the caller's copy */
+};
+
+enum err_status spool_peek(struct spool_consumer *c, const char *producer, uint64_t from,
+                           struct spool_peeked *out, size_t max, size_t *n, struct err *e);
+void spool_peeked_release(struct spool_peeked *p);
 
 /* cur/NAME -> done/NAME; frees the item. */
 enum err_status spool_complete(struct spool_consumer *c, struct spool_item *it, struct err *e);

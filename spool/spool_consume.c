@@ -503,6 +503,44 @@ enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, str
 	return ERR_OK;
 }
 
+enum err_status spool_peek(struct spool_consumer *c, const char *producer, uint64_t from,
+                           struct spool_peeked *out, size_t max, size_t *n, struct err *e)
+{
+	struct cprod *p = prod_find(c, producer);
+	uint64_t seq = from;
+
+	*n = 0;
+	if (!seq)
+		seq = p ? p->next + (p->inflight ? 1u : 0u) : 1;
+	while (*n < max) {
+		struct spool_peeked *pk = &out[*n];
+		struct err re;
+
+		record_file_name(pk->name, seq, producer);
+		pk->seq = seq;
+		pk->rec = NULL;
+		err_clear(&re);
+		if (spool_read_ahead(c, pk->name, &pk->rec, &re) != ERR_OK) {
+			/* Out of memory before anything was listed is worth
+			 * saying; any other stop is the end of the list. */
+			if (!*n && re.status == ERR_TEMP && strcmp(re.msg, "out of memory") == 0)
+				return err_set(e, ERR_TEMP, "out of memory");
+			break;
+		}
+		(*n)++;
+		seq++;
+	}
+	return ERR_OK;
+}
+
+void spool_peeked_release(struct spool_peeked *p)
+{
+	if (p) {
+		record_free(p->rec);
+		p->rec = NULL;
+	}
+}
+
 /*
  * A re-sent copy's own verdict, before it is compared with what it
  * would conflict with: 1 it verifies (a complete record under its own

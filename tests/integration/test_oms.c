@@ -464,6 +464,36 @@ static void test_in_doubt_create(void **state)
 
 /* Daemon mode: forwards what arrives while it runs, polls, and on
  * SIGTERM finishes what it holds and exits 0 with nothing left in cur/. */
+/* At most <concurrency> requests are in flight, reads and writes
+ * together, and the slots are used: issues, comments and photos make
+ * lookups, creates, reads, writes and child posts, and with a latency
+ * each request is still being answered when the next could leave. */
+static void test_concurrency_bounds_reads_and_writes(void **state)
+{
+	const char *const sim_args[] = {"--latency-ms", "40", NULL};
+	char url[512], why[256];
+	struct omt t;
+	cJSON *stats;
+	long code;
+	int max;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, sim_args, "<concurrency>2</concurrency>"), 0);
+	assert_int_equal(omt_feed(&t, 5000, 8), 0);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	if (omt_exactly_once(&t, 5000, 8, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	snprintf(url, sizeof(url), "%s/_admin/stats", t.sim.base);
+	stats = http_json("GET", url, NULL, NULL, &code);
+	assert_int_equal(code, 200);
+	max = (int)cJSON_GetObjectItemCaseSensitive(stats, "in_flight_max")->valuedouble;
+	print_message("requests %d in flight at most %d\n",
+	              (int)cJSON_GetObjectItemCaseSensitive(stats, "requests")->valuedouble, max);
+	cJSON_Delete(stats);
+	assert_int_equal(max, 2);
+	omt_teardown(&t);
+}
+
 static void test_daemon_sigterm(void **state)
 {
 	struct omt t;
@@ -519,6 +549,7 @@ int main(void)
 	    cmocka_unit_test(test_poll_close),
 	    cmocka_unit_test(test_in_doubt_create),
 	    cmocka_unit_test(test_daemon_sigterm),
+	    cmocka_unit_test(test_concurrency_bounds_reads_and_writes),
 	    cmocka_unit_test(test_photo_child_record),
 	    cmocka_unit_test(test_photo_after_close),
 	    cmocka_unit_test(test_request_photo_fields),

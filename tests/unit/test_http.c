@@ -1288,69 +1288,73 @@ static void test_multi_concurrency(void **state)
 	fx_free(f);
 }
 
-/* What the idle hook saw: the caller's own work must overlap with a
- * request on the wire, and a hook with nothing to do must not spin. */
-struct idle_probe {
-	struct fx *f;
-	struct tally *t;
-	int calls, busy_left, saw_in_flight, spins_after_zero, zero_at_done, submitted;
-};
-
-static int idle_probe(void *user)
-{
-	struct idle_probe *p = user;
-	int in_flight;
-
-	p->calls++;
-	if (p->zero_at_done == p->t->done)
-		p->spins_after_zero++; /* called again with no transfer finished */
-	pthread_mutex_lock(&p->f->s->mu);
-	in_flight = p->f->s->in_flight;
-	pthread_mutex_unlock(&p->f->s->mu);
-	p->saw_in_flight += in_flight > 0;
-	if (p->t->done == 1 && !p->submitted) {
-		p->submitted = 1;
-		if (http_submit(p->f->c, "GET", "/from-idle", NULL, NULL, on_done, p->t,
-		                &p->f->e) != ERR_OK)
-			fail_msg("submit from the idle hook: %s", p->f->e.msg);
-		return 1;
-	}
-	if (!in_flight && p->busy_left > 0) {
-		/* Work (1 ms a step) until the server has the request: a
-		 * loaded machine may take a while to get it there. */
-		p->busy_left--;
-		usleep(1000);
-		return 1;
-	}
-	p->zero_at_done = p->t->done;
-	return 0;
-}
-
-static void test_multi_idle_hook(void **state)
+/* http_step hands completions back without running the queue dry: a
+ * step with a short wait returns while a slow request is still on the
+ * wire, the caller submits between steps, and every request ends once. */
+static void test_multi_step(void **state)
 {
 	int delay = 150;
 	struct fx *f = fx_new(s_slow, &delay);
 	struct tally t = {0};
-	struct idle_probe p = {f, &t, 0, 2000, 0, 0, -1, 0};
+	int steps = 0, short_steps = 0, submitted = 0;
+	uint64_t t0, t1;
 
+	(void)state;
 	f->cfg.clock = NULL; /* real time */
 	f->cfg.concurrency = 1;
 	fx_client(f);
-	http_set_idle(f->c, idle_probe, &p);
+	assert_int_equal(http_pending(f->c), 0);
+	assert_int_equal(http_step(f->c, 20, &f->e), ERR_OK); /* nothing to do */
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(
 		    http_submit(f->c, "GET", "/issues", NULL, NULL, on_done, &t, &f->e), ERR_OK);
-	assert_int_equal(http_drain(f->c, &f->e), ERR_OK);
-	/* Two submitted before, one from inside the hook: all served. */
+	assert_int_equal(http_pending(f->c), 2);
+	t0 = mono_ms();
+	while (http_pending(f->c) && mono_ms() - t0 < 10000) {
+		int before = t.done;
+
+		t1 = mono_ms();
+		assert_int_equal(http_step(f->c, 20, &f->e), ERR_OK);
+		steps++;
+		/* A step that saw nothing end came back within its wait
+		 * (plus scheduling), not at the 150 ms reply. */
+		if (t.done == before && mono_ms() - t1 < 120)
+			short_steps++;
+		if (t.done == 1 && !submitted) {
+			submitted = 1;
+			assert_int_equal(http_submit(f->c, "GET", "/between-steps", NULL, NULL,
+			                             on_done, &t, &f->e),
+			                 ERR_OK);
+		}
+	}
+	assert_int_equal(http_pending(f->c), 0);
 	assert_int_equal(t.done, 3);
 	assert_int_equal(t.ok, 3);
 	assert_int_equal(f->s->hits, 3);
-	assert_true(p.submitted);
-	/* The hook ran while a request was being served, not only between. */
-	assert_true(p.saw_in_flight > 0);
-	/* Once it said "nothing to do" it waited for the network. */
-	assert_int_equal(p.spins_after_zero, 0);
-	http_set_idle(f->c, NULL, NULL);
+	assert_true(steps > 3);
+	assert_true(short_steps > 0);
+	fx_free(f);
+}
+
+/* http_cancel completes what is queued with ERR_TEMP, telling each done(). */
+static void test_multi_cancel(void **state)
+{
+	int delay = 150;
+	struct fx *f = fx_new(s_slow, &delay);
+	struct tally t = {0};
+
+	(void)state;
+	f->cfg.clock = NULL;
+	f->cfg.concurrency = 1;
+	fx_client(f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(
+		    http_submit(f->c, "GET", "/issues", NULL, NULL, on_done, &t, &f->e), ERR_OK);
+	assert_int_equal(http_step(f->c, 0, &f->e), ERR_OK);
+	http_cancel(f->c, "stopping early");
+	assert_int_equal(http_pending(f->c), 0);
+	assert_int_equal(t.done, 3);
+	assert_int_equal(t.temp, 3);
 	fx_free(f);
 }
 
@@ -1625,7 +1629,8 @@ int main(void)
 	    cmocka_unit_test(test_query_helpers),
 	    cmocka_unit_test(test_multi_concurrency),
 	    cmocka_unit_test(test_multi_next_before_done),
-	    cmocka_unit_test(test_multi_idle_hook),
+	    cmocka_unit_test(test_multi_step),
+	    cmocka_unit_test(test_multi_cancel),
 	    cmocka_unit_test(test_multi_retry),
 	    cmocka_unit_test(test_multi_fatal_stops),
 	    cmocka_unit_test(test_multi_rate_limited),

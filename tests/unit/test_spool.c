@@ -872,6 +872,74 @@ static void test_read_ahead_verified_once(void **state)
 }
 
 /*
+ * spool_peek lists the records behind the claimed one in sequence order
+ * without taking them: from the next record when none is claimed, from
+ * the one after the claimed record, or from a given sequence; at most
+ * max; up to the first sequence missing from new/.  The listed records
+ * are the verified ones their claims then take without reading again.
+ */
+static void test_peek_lists_without_taking(void **state)
+{
+	struct fx *f = *state;
+	struct spool_consumer_stats cs;
+	struct spool_peeked pk[8];
+	char path[SPOOL_PATH_MAX];
+	struct spool_consumer *c;
+	struct spool_item *it;
+	struct err e;
+	size_t n = 99;
+
+	commit_n(f->root, f->priv, 1, 5);
+	c = consumer(f, 0);
+	assert_int_equal(spool_peek(c, "oms", 0, pk, 8, &n, &e), ERR_OK);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		char name[RECORD_NAME_MAX];
+		record_file_name(name, i + 1, "oms");
+		assert_int_equal(pk[i].seq, i + 1);
+		assert_string_equal(pk[i].name, name);
+		assert_int_equal(pk[i].rec->seq, i + 1);
+		spool_peeked_release(&pk[i]);
+		assert_null(pk[i].rec);
+		/* Still in new/: listed, not taken. */
+		qpath(path, f->root, SPOOL_NEW, (int)i + 1, NULL);
+		assert_int_equal(access(path, F_OK), 0);
+	}
+	/* The claim of 1 takes the record listed; then the list starts at 2,
+	 * and max bounds it. */
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 1);
+	assert_int_equal(spool_peek(c, "oms", 0, pk, 2, &n, &e), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(pk[0].seq, 2);
+	assert_int_equal(pk[1].seq, 3);
+	spool_peeked_release(&pk[0]);
+	spool_peeked_release(&pk[1]);
+	/* A gap ends the list: 4 is not there, 5 is not listed. */
+	qpath(path, f->root, SPOOL_NEW, 4, NULL);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(spool_peek(c, "oms", 2, pk, 8, &n, &e), ERR_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(pk[1].seq, 3);
+	spool_peeked_release(&pk[0]);
+	spool_peeked_release(&pk[1]);
+	assert_int_equal(spool_peek(c, "oms", 5, pk, 8, &n, &e), ERR_OK);
+	assert_int_equal(n, 1);
+	spool_peeked_release(&pk[0]);
+	assert_int_equal(spool_peek(c, "oms", 6, pk, 8, &n, &e), ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(spool_peek(c, "other", 0, pk, 8, &n, &e), ERR_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
+	assert_int_equal(it->rec->seq, 2);
+	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
+	spool_consumer_stats(c, &cs);
+	assert_int_equal(cs.reused, 2);
+	spool_consumer_free(c);
+}
+
+/*
  * A FIFO under the next record's name that cannot be moved to failed/
  * (failed/ is not a directory here; read-only or full in real life) is
  * recorded for status with its reason, and forgotten once it moved.
@@ -1838,6 +1906,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_far_ahead_quarantined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grace_ignores_future_mtime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_ahead_verified_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_peek_lists_without_taking, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cannot_quarantine_is_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hold_release_fail_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reinjected_in_sequence_order, setup, teardown),

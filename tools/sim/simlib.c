@@ -84,6 +84,7 @@ static struct {
 	cJSON *by_status;
 	cJSON *by_fault;
 	uint64_t total;
+	unsigned active, active_max; /* API requests being answered; the most at once */
 	pthread_mutex_t lock;
 	pthread_mutex_t stop_mx;
 	pthread_cond_t stop_cv;
@@ -692,6 +693,7 @@ static void stats_reset(void)
 	g.by_status = cJSON_CreateObject();
 	g.by_fault = cJSON_CreateObject();
 	g.total = 0;
+	g.active_max = g.active;
 }
 
 static cJSON *stats_json(void)
@@ -699,6 +701,7 @@ static cJSON *stats_json(void)
 	cJSON *j = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(j, "requests", (double)g.total);
+	cJSON_AddNumberToObject(j, "in_flight_max", (double)g.active_max);
 	cJSON_AddNumberToObject(j, "rate_limited", sim_jnum(g.by_status, "429", 0));
 	cJSON_AddItemToObject(j, "by_route", cJSON_Duplicate(g.by_route, 1));
 	cJSON_AddItemToObject(j, "by_status", cJSON_Duplicate(g.by_status, 1));
@@ -925,6 +928,31 @@ static void tally(const struct sim_resp *resp, const struct sim_req *req, enum f
 	pthread_mutex_unlock(&g.lock);
 }
 
+/* How many API requests a client keeps in flight: each is counted from
+ * the moment its body has arrived until its reply is queued (a latency
+ * or a fault's delay included). */
+static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn);
+
+static enum MHD_Result respond_counted(struct ctx *c, struct MHD_Connection *conn)
+{
+	int api = strncmp(c->path, "/_admin/", 8) != 0;
+	enum MHD_Result ret;
+
+	if (api) {
+		pthread_mutex_lock(&g.lock);
+		if (++g.active > g.active_max)
+			g.active_max = g.active;
+		pthread_mutex_unlock(&g.lock);
+	}
+	ret = respond(c, conn);
+	if (api) {
+		pthread_mutex_lock(&g.lock);
+		g.active--;
+		pthread_mutex_unlock(&g.lock);
+	}
+	return ret;
+}
+
 static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 {
 	struct sim_req req = {.method = c->method,
@@ -1047,7 +1075,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return respond(c, conn);
+	return respond_counted(c, conn);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
