@@ -10,11 +10,11 @@ if(TARGET scf-sim)
   set(SCF_TEST_ENV
       "SCFGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR};SCF_SIM_BIN=$<TARGET_FILE:scf-sim>;SCFGATE_BIN=$<TARGET_FILE:scfgate>")
 
-  scfgate_unit_test(test_scf_sim ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_sim.c
+  scfgate_unit_test(test_scf_half ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_half.c
                     ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
-  target_include_directories(test_scf_sim PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
-  set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
-  add_dependencies(test_scf_sim scf-sim scfgate)
+  target_include_directories(test_scf_half PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_half PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
+  add_dependencies(test_scf_half scf-sim scfgate)
 
   # Coverage: idle cost, resync, added request types, the reopen policy.
   scfgate_unit_test(test_scf_coverage ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_coverage.c
