@@ -1,7 +1,8 @@
 /*
  * scf_crash.c: kill -9 crash loop for the SCF half.
  *
- *   scf_crash [ROUNDS]      (SCF_CRASH_SEED=N to repeat a run)
+ *   scf_crash [ROUNDS]      (default 25; SCFGATE_CRASH_ROUNDS and
+ *                            SCFGATE_CRASH_SEED as in crash_env.h)
  *
  * Each round, scf-sim gets new issues (some with photos) and new resident
  * comments (some with photos) on issues already forwarded, and the test
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_env.h"
 #include "test_scf_util.h"
 
 #define MAXI 512
@@ -35,6 +37,7 @@ static struct {
 } I;
 
 static uint64_t rng;
+static unsigned seed0; /* the run's seed, for the failure message */
 
 static unsigned rnd(unsigned n)
 {
@@ -46,7 +49,7 @@ static unsigned rnd(unsigned n)
 
 static int fail(const char *what)
 {
-	fprintf(stderr, "scf_crash: FAIL: %s (seed %" PRIu64 ")\n", what, rng);
+	fprintf(stderr, "scf_crash: FAIL: %s (SCFGATE_CRASH_SEED=%u repeats it)\n", what, seed0);
 	return 1;
 }
 
@@ -206,15 +209,13 @@ static int oracle(const struct tsim *s, const struct tenv *t)
 int main(int argc, char **argv)
 {
 	const char *args[] = {"--issues", "0", "--rate-limit", "0", "--archive-after", "0", NULL};
-	int rounds = argc > 1 ? atoi(argv[1]) : 25, kills = 0, rc;
+	int rounds = crash_rounds(argc > 1 ? (int)strtol(argv[1], NULL, 10) : 25), kills = 0, rc;
 	struct tsim s;
 	struct tenv t;
-	const char *seed = getenv("SCF_CRASH_SEED");
 
-	rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-	if (!rng)
-		rng = 1;
-	printf("scf_crash: seed %" PRIu64 ", %d rounds\n", rng, rounds);
+	seed0 = crash_seed("scf_crash");
+	rng = seed0;
+	printf("scf_crash: %d rounds\n", rounds);
 	if (tsim_start(&s, args) != 0 || tenv_init(&t, &s, NULL) != 0)
 		return fail("cannot start scf-sim or make the environment");
 	for (int r = 1; r <= rounds; r++) {
