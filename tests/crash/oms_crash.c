@@ -8,18 +8,17 @@
  *
  * Inside an effect: oms-sim holds back the reply of every write it has
  * applied for HOLD_MS (write_hold_ms, docs/simulators.md), and the test
- * watches its stats; once the round's K-th write (K random, the first
- * being the session's authentication) is applied and its reply is still
- * held, the half is killed: the request was sent and Cartegraph changed,
- * but the half never learnt the result, let alone committed the ack or
- * noted the Oid.  A kill at a random time instead mostly lands between
- * requests or after the run (23 of 250 rounds killed the half before).
- * The test prints how many rounds were killed that way and fails when
- * they are fewer than half of the rounds that were to be killed.
+ * watches its stats; once the round's K-th write (K random, 2 to 8) is
+ * applied and its reply is still held, the half is killed: the request
+ * was sent and Cartegraph changed, but the half never learnt the result,
+ * let alone committed the ack or noted the Oid.  A kill at a random time
+ * instead mostly lands between requests or after the run (23 of 250
+ * rounds killed the half before).  The test prints how many rounds were
+ * killed that way and fails when they are fewer than half of the rounds
+ * that were to be killed.
  *
- * At the end it runs
- * without kills until the queue is drained and closings are polled, and
- * checks an oracle over oms-sim's dumped state and the inbound queue:
+ * At the end it runs without kills until the queue is drained and
+ * closings are polled, and checks an oracle over oms-sim's dumped state and the inbound queue:
  *   - exactly one Cartegraph request per SCF issue;
  *   - every comment exactly once in its request's CommentsField (the
  *     default comment route);
@@ -286,8 +285,9 @@ int main(int argc, char **argv)
 			rc = omt_run(&t, 0, args);
 			CHECK(set_hold(&t, HOLD_MS) == 0, "oms-sim refused write_hold_ms");
 		} else {
-			/* The second to the eighth write: the first is the
-			 * session's authentication. */
+			/* The second to the eighth write of the run: never
+			 * only the first, so that a kill also lands after
+			 * writes that were answered. */
 			aimed++;
 			rc = run_kill_mid_effect(&t, args, 2 + (long)(rand_r(&seed) % 7), &mid);
 			mids += mid;
