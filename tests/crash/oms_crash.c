@@ -316,9 +316,11 @@ int main(int argc, char **argv)
 	printf("oms_crash: %d rounds, %d killed, %d of them inside an effect (a write applied, its "
 	       "reply held), %d issues, %s\n",
 	       rounds, kills, mids, nissues, failures ? "FAILED" : "oracle holds");
-	if (failures)
+	if (failures) {
+		/* The files stay for a look; the simulator must not. */
+		simproc_stop(&t.sim);
 		fprintf(stderr, "oms_crash: state kept in %s\n", t.dir);
-	else
+	} else
 		omt_teardown(&t);
 	return failures ? 1 : 0;
 }
