@@ -5,6 +5,7 @@
  * or removed on the word of an unverified bundle.
  */
 #include "bundle_int.h"
+#include "spool_clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -282,7 +283,7 @@ enum err_status bundle_archive(const char *root, const char *queue, unsigned old
 	struct bundle_read_opts ro = {key, NULL, NULL, same_as_done, &same};
 	struct bundle_table t = {0};
 	char done_dir[SPOOL_PATH_MAX], name[RECORD_NAME_MAX], path[SPOOL_PATH_MAX], day[16];
-	time_t now = time(NULL);
+	time_t now = spool_now();
 	struct tm tm;
 	enum err_status st;
 

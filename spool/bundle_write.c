@@ -7,6 +7,7 @@
  */
 #include "bundle_int.h"
 #include "seal.h"
+#include "spool_clock.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -81,7 +82,7 @@ static int ends_with(const char *s, const char *suffix)
 
 static void now_rfc3339(char out[40])
 {
-	time_t t = time(NULL);
+	time_t t = spool_now();
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
@@ -329,7 +330,7 @@ static enum err_status put_manifest(struct bw *w, char sha_hex[65], struct err *
 	archive_entry_set_filetype(ae, AE_IFREG);
 	archive_entry_set_perm(ae, 0640);
 	archive_entry_set_size(ae, size);
-	archive_entry_set_mtime(ae, time(NULL), 0);
+	archive_entry_set_mtime(ae, spool_now(), 0);
 	if (archive_write_header(w->a, ae) != ARCHIVE_OK) {
 		st = arch_err(w, e, BUNDLE_MANIFEST_NAME);
 		goto out;
@@ -366,7 +367,7 @@ static enum err_status put_signature(struct bw *w, const char sha_hex[65], struc
 	EVP_EncodeBlock(b64, sig, SIG_BYTES);
 	sig_key_id(w->key, kid);
 	snprintf(line, sizeof(line), "ed25519 %s %s\n", kid, (const char *)b64);
-	return put_entry(w, BUNDLE_SIG_NAME, line, strlen(line), time(NULL), e);
+	return put_entry(w, BUNDLE_SIG_NAME, line, strlen(line), spool_now(), e);
 }
 
 static void range_xml(FILE *f, const struct bundle_range *g)

@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "schemas.h"
+#include "spool_clock.h"
 
 /* ---- field tables ------------------------------------------------------ */
 
@@ -1623,7 +1624,7 @@ static enum err_status check_envelope(struct record *r, const struct kind_desc *
 		return err_set(e, ERR_PERM, "record %s/%llu: no idempotency key", r->producer,
 		               (unsigned long long)r->seq);
 	if (!r->created[0]) {
-		time_t now = time(NULL);
+		time_t now = spool_now();
 		struct tm tm;
 
 		gmtime_r(&now, &tm);

@@ -118,6 +118,8 @@
  *     producer is present.  Claim returns ERR_TEMP; spool_consumer_gap()
  *     tells the missing sequence, since when, and whether it is past
  *     opts.gap_alarm_seconds.  Only an operator (spool_skip) moves past it.
+ *   - The grace period, the gap alarm and the rescan interval are measured
+ *     on the spool's clock (spool_clock.h: time() unless a test sets it).
  *   - A file in new/ whose sequence is already passed:
  *       done/NAME exists with the same bytes -> dropped silently (duplicate)
  *       done/NAME exists with other bytes, and the file verifies under its

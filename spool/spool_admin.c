@@ -4,6 +4,7 @@
  * consumer runs: see "Operator actions" in spool.h.
  */
 #include "spool_int.h"
+#include "spool_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -434,7 +435,7 @@ static void find_gap(const struct spool_q *q, unsigned alarm, struct spool_stats
 		st->next_seq = next;
 		seen = gap_seen_since(q, producer, next);
 		st->gap.since = seen ? seen : oldest;
-		st->gap.alarmed = time(NULL) - st->gap.since >= (time_t)(alarm ? alarm : 3600);
+		st->gap.alarmed = spool_now() - st->gap.since >= (time_t)(alarm ? alarm : 3600);
 	}
 	if (sd)
 		closedir(sd);
@@ -536,7 +537,7 @@ static void retire_why(const char *dir, const char *name, const char *tag)
 	snprintf(fname, sizeof(fname), "%s.why", name);
 	if (spool_join(from, dir, fname, NULL) != ERR_OK || access(from, F_OK) != 0)
 		return;
-	snprintf(to, sizeof(to), "%s.%s-%lld", from, tag, (long long)time(NULL));
+	snprintf(to, sizeof(to), "%s.%s-%lld", from, tag, (long long)spool_now());
 	rename(from, to);
 }
 
@@ -858,7 +859,7 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 	char why_who[256], why_text[1024], when[32], src[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX];
 	struct spool_q *q = NULL;
 	enum err_status st;
-	time_t now = time(NULL);
+	time_t now = spool_now();
 	struct tm tm;
 	int n;
 

@@ -4,6 +4,7 @@
  * See spool.h for the contract.
  */
 #include "spool_int.h"
+#include "spool_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -486,7 +487,7 @@ enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, str
 	st = read_verified(c, path, &sb, sn ? sn : &fresh, &type, &rec, &de);
 	if (st != ERR_OK) {
 		if (!sn && fresh.why[0])
-			seen_remember(seen_get(c, name, time(NULL)), &sb, fresh.why);
+			seen_remember(seen_get(c, name, spool_now()), &sb, fresh.why);
 		return err_set(e, st, "%s", de.msg);
 	}
 	seen_forget(c, name);
@@ -553,7 +554,7 @@ static int passed_copy_verdict(struct spool_consumer *c, const char *name, const
 {
 	char prod[RECORD_PRODUCER_MAX + 1];
 	struct record *rec = NULL;
-	time_t now = time(NULL), since;
+	time_t now = spool_now(), since;
 	enum spool_entry_type type;
 	enum err_status st;
 	struct seen *sn;
@@ -722,7 +723,7 @@ static enum err_status scan(struct spool_consumer *c, struct err *e)
 {
 	char prod[RECORD_PRODUCER_MAX + 1];
 	struct dirent *de;
-	time_t now = time(NULL);
+	time_t now = spool_now();
 	uint64_t seq;
 	DIR *d;
 
@@ -806,7 +807,7 @@ static enum probe probe(struct spool_consumer *c, const char *name, uint64_t seq
 	char path[SPOOL_PATH_MAX], dst[SPOOL_PATH_MAX], reason[ERR_MSG_MAX + 64];
 	char sha256[65] = "";
 	struct record *rec = NULL;
-	time_t now = time(NULL);
+	time_t now = spool_now();
 	struct seen *sn;
 	struct err de;
 	struct stat sb;
@@ -978,7 +979,7 @@ static enum probe claim_once(struct spool_consumer *c, struct spool_item **out, 
 
 static void describe_idle(struct spool_consumer *c, struct err *e)
 {
-	time_t now = time(NULL);
+	time_t now = spool_now();
 
 	for (size_t i = 0; i < c->nprods; i++) {
 		struct cprod *p = &c->prods[i];
@@ -1008,7 +1009,7 @@ enum err_status spool_claim(struct spool_consumer *c, struct spool_item **out, s
 	/* Idle: look at new/ again, at once if the queue moved since the
 	 * last look, else at most once per SCAN_INTERVAL. */
 	if (r == PROBE_ABSENT && !waiting &&
-	    (c->settled_since_scan || time(NULL) - c->last_scan >= SCAN_INTERVAL)) {
+	    (c->settled_since_scan || spool_now() - c->last_scan >= SCAN_INTERVAL)) {
 		if (scan(c, e) != ERR_OK)
 			return ERR_TEMP;
 		r = claim_once(c, out, &waiting, e);
@@ -1124,7 +1125,7 @@ void spool_item_free(struct spool_item *it)
 
 void spool_consumer_gap(const struct spool_consumer *c, struct spool_gap *g)
 {
-	time_t now = time(NULL);
+	time_t now = spool_now();
 
 	memset(g, 0, sizeof(*g));
 	for (size_t i = 0; i < c->nprods; i++) {
@@ -1164,7 +1165,7 @@ uint64_t spool_consumer_next_seq(const struct spool_consumer *c, const char *pro
 static enum err_status recover(struct spool_consumer *c, struct err *e)
 {
 	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
-	time_t now = time(NULL);
+	time_t now = spool_now();
 	struct dirent *de;
 	struct stat sb;
 	DIR *d;

@@ -3,6 +3,7 @@
  * spool.  See spool.h.
  */
 #include "spool_int.h"
+#include "spool_clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -604,7 +605,7 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 	struct buf b = BUF_INIT_CAP(64 * 1024);
 	char why_name[300];
 	char when[40];
-	time_t now = time(NULL);
+	time_t now = spool_now();
 	struct tm tm;
 	enum err_status st;
 

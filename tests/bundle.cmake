@@ -21,9 +21,16 @@ target_link_libraries(import_crash PRIVATE spool_testutil)
 add_test(NAME bundle_import_crash
          COMMAND import_crash $<TARGET_FILE:scfgate> ${CMAKE_CURRENT_BINARY_DIR}/import-crash-work)
 set_tests_properties(bundle_import_crash PROPERTIES TIMEOUT 300)
+add_test(NAME bundle_import_crash_long
+         COMMAND import_crash $<TARGET_FILE:scfgate> ${CMAKE_CURRENT_BINARY_DIR}/import-crash-long 250)
+set_tests_properties(bundle_import_crash_long PROPERTIES TIMEOUT 3600)
 
 # Encrypted bundles end to end: keygen --x25519, export --encrypt-to, the
 # receiving half's configuration, tampering, wrong keys, the policy switch.
 add_test(NAME bundle_seal_cli
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/bundle/seal_cli_test.sh $<TARGET_FILE:scfgate>
                  ${CMAKE_SOURCE_DIR})
+
+scfgate_tier(integration bundle_cli bundle_seal_cli)
+scfgate_tier(crash bundle_import_crash)
+scfgate_tier(soak bundle_import_crash_long)

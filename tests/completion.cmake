@@ -5,4 +5,5 @@ if(BASH)
   add_test(NAME bash_completion
            COMMAND ${BASH} ${CMAKE_CURRENT_SOURCE_DIR}/completion.sh $<TARGET_FILE:scfgate>
                    ${CMAKE_SOURCE_DIR}/tools/completion/scfgate.bash)
+  scfgate_tier(integration bash_completion)
 endif()

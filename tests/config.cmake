@@ -18,6 +18,7 @@ if(XMLLINT)
            COMMAND ${XMLLINT} --noout --schema ${CMAKE_SOURCE_DIR}/schemas/config.xsd
                    ${CMAKE_CURRENT_SOURCE_DIR}/data/config/riverton-scf.xml
                    ${CMAKE_CURRENT_SOURCE_DIR}/data/config/riverton-oms.xml)
+  scfgate_tier(unit config_examples_xmllint)
 endif()
 
 # The JSON output builder (gateway/jdoc.c): whole documents or none.
@@ -41,3 +42,5 @@ add_test(NAME default_config_paths
 add_test(NAME spool_init_cli
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/spool_init_test.sh
                  $<TARGET_FILE:scfgate> ${CMAKE_SOURCE_DIR})
+
+scfgate_tier(integration config_cli preview_cli default_config_paths spool_init_cli)

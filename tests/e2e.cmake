@@ -26,10 +26,11 @@
 #                  reconciliation (classes exact on both hosts), reconcile
 #                  --repair and what a person does, then all in sync; oracle
 #   e2e_soak       SIGKILL of either half at random points under API faults,
-#                  SCFGATE_SOAK_SECONDS long (default 45); exact oracle
+#                  20 s of chaos (SCFGATE_SOAK_SECONDS overrides); exact oracle
+#   e2e_soak_long  the same for 600 s (label soak: `tools/run soak`)
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
-  set(e2e_tests status lifecycle reopen soak ops reinject act reconcile)
+  set(e2e_tests status lifecycle reopen ops reinject act reconcile)
   if(TARGET spool-demo) # hostile.sh forges records with `spool-demo sign`
     list(APPEND e2e_tests hostile)
   endif()
@@ -39,6 +40,12 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
     set_tests_properties(e2e_${t} PROPERTIES LABELS e2e TIMEOUT 600)
   endforeach()
   set_tests_properties(e2e_status PROPERTIES TIMEOUT 120)
+  add_test(NAME e2e_soak
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/soak.sh ${CMAKE_BINARY_DIR} 20)
+  set_tests_properties(e2e_soak PROPERTIES LABELS e2e TIMEOUT 300)
+  add_test(NAME e2e_soak_long
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/soak.sh ${CMAKE_BINARY_DIR} 600)
+  set_tests_properties(e2e_soak_long PROPERTIES LABELS e2e TIMEOUT 1800)
   set_tests_properties(e2e_ops PROPERTIES TIMEOUT 120)
   # health.sh fills the disk with the fault shim (ENOSPC on every write;
   # spool.cmake, included after this file, defines the target)
@@ -58,4 +65,8 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   if(TARGET spool-demo)
     set_tests_properties(e2e_hostile PROPERTIES TIMEOUT 180)
   endif()
+  foreach(t ${e2e_tests} soak health metrics)
+    scfgate_tier(e2e e2e_${t})
+  endforeach()
+  scfgate_tier(soak e2e_soak_long)
 endif()

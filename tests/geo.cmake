@@ -29,6 +29,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_geo_sim.c)
   scfgate_geo_test(test_geo_sim ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_geo_sim.c)
   add_dependencies(test_geo_sim geo-sim)
   set_tests_properties(test_geo_sim PROPERTIES LABELS sim)
+  scfgate_tier(integration test_geo_sim)
 endif()
 
 # The parser fuzz target (as scfgate_fuzz_target, on the library above).
@@ -37,6 +38,8 @@ add_executable(fuzz_geo_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_geo.c
 target_link_libraries(fuzz_geo_replay PRIVATE scfgeo_test)
 add_test(NAME fuzz_geo_corpus
          COMMAND fuzz_geo_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/fuzz_geo)
+scfgate_tier(fuzz fuzz_geo_corpus)
+scfgate_tier(unit test_geo_parse)
 if(SCFGATE_FUZZ)
   add_executable(fuzz_geo_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_geo.c)
   target_compile_options(fuzz_geo_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)

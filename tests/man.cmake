@@ -6,4 +6,5 @@ if(MANDOC)
   add_test(NAME man_pages
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/man_pages.sh $<TARGET_FILE:scfgate> ${MANDOC}
                    ${CMAKE_SOURCE_DIR}/docs/man ${CMAKE_SOURCE_DIR}/schemas/config.xsd)
+  scfgate_tier(integration man_pages)
 endif()

@@ -21,6 +21,7 @@ if(TARGET oms-sim)
       add_test(NAME ${t} COMMAND ${t})
       set_tests_properties(${t} PROPERTIES ENVIRONMENT "${OMS_TEST_ENV}" TIMEOUT 240
                                            LABELS oms)
+      scfgate_tier(integration ${t})
     endif()
   endforeach()
 
@@ -33,6 +34,7 @@ if(TARGET oms-sim)
     add_test(NAME test_oms_meta COMMAND test_oms_meta)
     set_tests_properties(test_oms_meta PROPERTIES TIMEOUT 150 LABELS oms
       ENVIRONMENT "${OMS_TEST_ENV};SCF_SIM_BIN=$<TARGET_FILE:scf-sim>")
+    scfgate_tier(integration test_oms_meta)
   endif()
 
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/crash/oms_crash.c)
@@ -41,7 +43,12 @@ if(TARGET oms-sim)
     add_dependencies(oms_crash oms-sim scfgate)
     add_test(NAME oms_crash COMMAND oms_crash --rounds 25)
     set_tests_properties(oms_crash PROPERTIES ENVIRONMENT "${OMS_TEST_ENV}" TIMEOUT 150
-                                              LABELS "oms;crash")
+                                              LABELS oms)
+    add_test(NAME oms_crash_long COMMAND oms_crash --rounds 250)
+    set_tests_properties(oms_crash_long PROPERTIES ENVIRONMENT "${OMS_TEST_ENV}" TIMEOUT 1800
+                                                   LABELS oms)
+    scfgate_tier(crash oms_crash)
+    scfgate_tier(soak oms_crash_long)
   endif()
 
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/bench/oms_bench.c)
@@ -65,6 +72,7 @@ if(TARGET oms_testutil AND TARGET geo-sim)
   add_test(NAME test_oms_geo_half COMMAND test_oms_geo_half)
   set_tests_properties(test_oms_geo_half PROPERTIES TIMEOUT 120 LABELS "oms;sim"
     ENVIRONMENT "${OMS_TEST_ENV};GEO_SIM_BIN=$<TARGET_FILE:geo-sim>")
+  scfgate_tier(integration test_oms_geo_half)
 endif()
 # The tracked-request journal parser, fuzzed; its corpus replays under ctest.
 scfgate_fuzz_target(fuzz_oms_journal ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_oms_journal.c)

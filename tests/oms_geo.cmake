@@ -5,3 +5,4 @@ target_link_libraries(test_oms_geo PRIVATE PkgConfig::CURL)
 add_dependencies(test_oms_geo geo-sim)
 set_tests_properties(test_oms_geo PROPERTIES LABELS sim TIMEOUT 120
   ENVIRONMENT "SCFGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR};GEO_SIM_BIN=$<TARGET_FILE:geo-sim>")
+scfgate_tier(integration test_oms_geo)

@@ -12,6 +12,8 @@ if(XMLLINT)
            COMMAND sh -c "set -e; n=0; for f in tests/data/records/*.xml; do \"$0\" --noout --schema schemas/record.xsd \"$f\"; n=$((n+1)); done; test $n -ge 5"
                    ${XMLLINT}
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  scfgate_tier(unit record_samples_xmllint)
 endif()
 
 add_test(NAME keygen_cli COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/keygen_cli.sh $<TARGET_FILE:scfgate>)
+scfgate_tier(integration keygen_cli)

@@ -8,4 +8,5 @@ if(TARGET oms_testutil AND TARGET rtt-proxy)
   add_test(NAME test_oms_reuse COMMAND test_oms_reuse)
   set_tests_properties(test_oms_reuse PROPERTIES TIMEOUT 180 LABELS oms
     ENVIRONMENT "${OMS_TEST_ENV};RTT_PROXY_BIN=$<TARGET_FILE:rtt-proxy>")
+  scfgate_tier(integration test_oms_reuse)
 endif()

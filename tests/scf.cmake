@@ -10,11 +10,11 @@ if(TARGET scf-sim)
   set(SCF_TEST_ENV
       "SCFGATE_SOURCE_DIR=${CMAKE_SOURCE_DIR};SCF_SIM_BIN=$<TARGET_FILE:scf-sim>;SCFGATE_BIN=$<TARGET_FILE:scfgate>")
 
-  scfgate_unit_test(test_scf_sim ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_sim.c
+  scfgate_unit_test(test_scf_half ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_half.c
                     ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
-  target_include_directories(test_scf_sim PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
-  set_tests_properties(test_scf_sim PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
-  add_dependencies(test_scf_sim scf-sim scfgate)
+  target_include_directories(test_scf_half PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  set_tests_properties(test_scf_half PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 240)
+  add_dependencies(test_scf_half scf-sim scfgate)
 
   # Coverage: idle cost, resync, added request types, the reopen policy.
   scfgate_unit_test(test_scf_coverage ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_coverage.c
@@ -30,13 +30,17 @@ if(TARGET scf-sim)
   set_tests_properties(test_scf_self PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 180)
   add_dependencies(test_scf_self scf-sim scfgate)
   # The rate budget across processes and the fetch/write-back fairness,
-  # with real `scfgate scf` processes (SCFGATE_LONG_TESTS=1 adds a run at
-  # SCF's real 20 calls a minute, over a minute long).
+  # with real `scfgate scf` processes; test_scf_rate_long (label soak) adds
+  # a run at SCF's real 20 calls a minute, over a minute long
+  # (SCFGATE_LONG_TESTS=1).
   scfgate_unit_test(test_scf_rate ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_rate.c
                     ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
   target_include_directories(test_scf_rate PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
   set_tests_properties(test_scf_rate PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 300)
   add_dependencies(test_scf_rate scf-sim scfgate)
+  add_test(NAME test_scf_rate_long COMMAND test_scf_rate)
+  set_tests_properties(test_scf_rate_long PROPERTIES TIMEOUT 600
+    ENVIRONMENT "${SCF_TEST_ENV};SCFGATE_LONG_TESTS=1")
 
   add_executable(scf_crash ${CMAKE_SOURCE_DIR}/tests/crash/scf_crash.c
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
@@ -45,6 +49,8 @@ if(TARGET scf-sim)
   add_dependencies(scf_crash scf-sim scfgate)
   add_test(NAME scf_crash COMMAND scf_crash 25)
   set_tests_properties(scf_crash PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 120)
+  add_test(NAME scf_crash_long COMMAND scf_crash 250)
+  set_tests_properties(scf_crash_long PROPERTIES ENVIRONMENT "${SCF_TEST_ENV}" TIMEOUT 1800)
 
   add_executable(scf_bench ${CMAKE_SOURCE_DIR}/tests/bench/scf_bench.c
                            ${CMAKE_SOURCE_DIR}/tests/integration/test_scf_util.c)
@@ -62,6 +68,9 @@ if(TARGET scf-sim)
     scf_runs_bench PRIVATE SCF_BENCH_SIM="$<TARGET_FILE:scf-sim>"
                            SCF_BENCH_GATE="$<TARGET_FILE:scfgate>" SCF_BENCH_SRC="${CMAKE_SOURCE_DIR}")
   add_dependencies(scf_runs_bench scf-sim scfgate)
+  scfgate_tier(integration test_scf_half test_scf_coverage test_scf_self test_scf_rate)
+  scfgate_tier(crash scf_crash)
+  scfgate_tier(soak scf_crash_long test_scf_rate_long)
 endif()
 
 scfgate_fuzz_target(fuzz_scf_page ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_page.c)
@@ -72,6 +81,7 @@ scfgate_fuzz_target(fuzz_scf_state ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_scf_state
 if(TARGET scf-sim AND TARGET e2e-tool)
   add_test(NAME scf_census COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/census.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(scf_census PROPERTIES TIMEOUT 300)
+  scfgate_tier(integration scf_census)
 endif()
 
 # The inbound resend and reconcile records on the SCF half (tests/resend.sh;
@@ -79,4 +89,5 @@ endif()
 if(TARGET scf-sim AND TARGET e2e-tool AND TARGET spool-demo)
   add_test(NAME scf_resend COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/resend.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(scf_resend PROPERTIES TIMEOUT 180)
+  scfgate_tier(integration scf_resend)
 endif()

@@ -10,3 +10,5 @@ add_test(NAME seal_vector_openssl
                  ${CMAKE_CURRENT_SOURCE_DIR}/data/seal)
 
 scfgate_fuzz_target(fuzz_seal ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_seal.c)
+
+scfgate_tier(unit seal_vector_openssl)

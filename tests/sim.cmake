@@ -16,6 +16,7 @@ function(scfgate_sim_test name)
   endif()
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES ENVIRONMENT "${env}" TIMEOUT 120 LABELS sim)
+  scfgate_tier(integration ${name})
 endfunction()
 
 foreach(t test_sim_scf test_sim_faults test_sim_oms test_sim_oms_index)

@@ -11,14 +11,20 @@ target_link_libraries(test_spool PRIVATE spool_testutil)
 add_executable(spool_bench bench/spool_bench.c)
 target_link_libraries(spool_bench PRIVATE spool_testutil)
 
-# Crash test: real processes SIGKILLed at random moments.
+# Crash test: real processes SIGKILLed at random moments; 150 rounds by
+# default, 3,000 in spool_crash_long (label soak).  SCFGATE_CRASH_ROUNDS
+# and SCFGATE_CRASH_SEED apply to every crash test (crash/crash_env.h).
 foreach(prog crash_writer crash_consumer crash_driver)
   add_executable(${prog} crash/${prog}.c)
   target_link_libraries(${prog} PRIVATE spool_testutil)
 endforeach()
 add_test(NAME spool_crash
-         COMMAND crash_driver ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/crash-work 300)
+         COMMAND crash_driver ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/crash-work 150)
 set_tests_properties(spool_crash PROPERTIES TIMEOUT 600)
+add_test(NAME spool_crash_long
+         COMMAND crash_driver ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR}/crash-work-long
+                 3000)
+set_tests_properties(spool_crash_long PROPERTIES TIMEOUT 3600)
 
 # Fault injection: an LD_PRELOAD shim fails one write/fsync/fdatasync/
 # syncfs/rename/open of the commit path with EIO or ENOSPC.  The shim is
@@ -50,3 +56,12 @@ add_test(NAME spool_ls_rss
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/spool_ls_rss.sh $<TARGET_FILE:scfgate>
                  $<TARGET_FILE:spool-demo> $<TARGET_FILE:spool_bench>
                  ${CMAKE_CURRENT_SOURCE_DIR}/data/keys)
+
+scfgate_tier(crash spool_crash spool_faults)
+scfgate_tier(soak spool_crash_long)
+scfgate_tier(integration spool_ls_rss)
+
+# The capped buffer (spool/buf.h): its invariants after every operation,
+# with allocations failed through --wrap.
+scfgate_unit_test(test_buf unit/test_buf.c)
+target_link_options(test_buf PRIVATE -Wl,--wrap=realloc,--wrap=calloc)

@@ -8,4 +8,5 @@ if(SYSTEMD_ANALYZE AND SYSTEMD_SYSUSERS)
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/systemd_units.sh ${SYSTEMD_ANALYZE}
                    ${SYSTEMD_SYSUSERS} ${CMAKE_BINARY_DIR}/tools/systemd/test
                    ${CMAKE_SOURCE_DIR}/tools/systemd/scfgate.sysusers)
+  scfgate_tier(integration systemd_units)
 endif()

@@ -20,3 +20,5 @@ set_tests_properties(transfer_diode PROPERTIES TIMEOUT 90)
 add_test(NAME transfer_rsync COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_rsync.sh
                                      ${CMAKE_SOURCE_DIR})
 set_tests_properties(transfer_rsync PROPERTIES TIMEOUT 150 SKIP_RETURN_CODE 77)
+
+scfgate_tier(integration transfer_sftp transfer_diode transfer_rsync)

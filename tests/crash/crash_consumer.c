@@ -68,9 +68,12 @@ int main(int argc, char **argv)
 				snprintf(line, sizeof(line), "VIOLATION %s\n", e.msg);
 				log_line(fd, line);
 			}
+			/* Draining, the writer is gone: nothing arrives any more,
+			 * and a rescan needs the spool's SCAN_INTERVAL (1 s)
+			 * whether the last looks are 20 or 100 ms apart. */
 			if (drain && ++idle > 3)
 				break;
-			usleep(drain ? 100000 : 2000);
+			usleep(drain ? 20000 : 2000);
 			continue;
 		}
 		idle = 0;

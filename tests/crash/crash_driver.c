@@ -2,8 +2,10 @@
  * crash_driver.c: SIGKILL a real writer and a real consumer at random
  * moments, round after round, then check what survived.
  *
- *   crash_driver BINDIR WORKDIR [ROUNDS]    (ROUNDS default: 300, or
- *                                            $SCFGATE_CRASH_ROUNDS)
+ *   crash_driver BINDIR WORKDIR [ROUNDS]    (ROUNDS default: 300;
+ *                                            SCFGATE_CRASH_ROUNDS and
+ *                                            SCFGATE_CRASH_SEED as in
+ *                                            crash_env.h)
  *
  * Now and then the writer's sequence file is damaged or removed while it
  * is down (see upset_seq_file).
@@ -26,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_env.h"
 #include "spool.h"
 #include "unit/test_spool_util.h"
 
@@ -343,7 +346,6 @@ int main(int argc, char **argv)
 	pid_t w = 0, c = 0;
 	int rounds = 300, status;
 	struct err e;
-	const char *env = getenv("SCFGATE_CRASH_ROUNDS");
 
 	const char *shim = NULL;
 
@@ -358,9 +360,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc > 3)
-		rounds = atoi(argv[3]);
-	if (env && atoi(env) > 0)
-		rounds = atoi(env);
+		rounds = (int)strtol(argv[3], NULL, 10);
+	rounds = crash_rounds(rounds);
 	snprintf(bindir, sizeof(bindir), "%s", argv[1]);
 	snprintf(work, sizeof(work), "%s", argv[2]);
 	tsu_rmrf(work);
@@ -373,7 +374,7 @@ int main(int argc, char **argv)
 	tsu_keygen(work, "scf");
 	if (sig_load_public(pubf, &pub, &e) != ERR_OK)
 		return 2;
-	srand((unsigned)time(NULL));
+	srand(crash_seed(shim ? "spool_faults" : "spool_crash"));
 	if (shim) {
 		int rc = faults(shim);
 		sig_key_free(pub);

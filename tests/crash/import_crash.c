@@ -1,7 +1,9 @@
 /*
  * import_crash.c: SIGKILL `scfgate bundle import` at random moments.
  *
- *   import_crash SCFGATE WORKDIR [ROUNDS]    (default 25)
+ *   import_crash SCFGATE WORKDIR [ROUNDS]    (default 25; SCFGATE_CRASH_ROUNDS
+ *                                             and SCFGATE_CRASH_SEED as in
+ *                                             crash_env.h)
  *
  * A bundle of 2,000 close records (several flushes of 512; in inbound,
  * where that kind belongs) is imported into a
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_env.h"
 #include "spool.h"
 #include "unit/test_spool_util.h"
 
@@ -194,7 +197,7 @@ static void final_import(void)
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 3 ? atoi(argv[3]) : 25, killed = 0;
+	int rounds = crash_rounds(argc > 3 ? (int)strtol(argv[3], NULL, 10) : 25), killed = 0;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: import_crash SCFGATE WORKDIR [ROUNDS]\n");
@@ -210,7 +213,7 @@ int main(int argc, char **argv)
 	snprintf(pubf, sizeof(pubf), "%s/scf.pub", src);
 	mkdir(src, 0750);
 	tsu_keygen(src, "scf");
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	srand(crash_seed("import_crash"));
 	make_bundle();
 	for (int r = 0; r < rounds; r++) {
 		int status;

@@ -1,14 +1,20 @@
 /*
  * scf_crash.c: kill -9 crash loop for the SCF half.
  *
- *   scf_crash [ROUNDS]      (SCF_CRASH_SEED=N to repeat a run)
+ *   scf_crash [ROUNDS]      (default 25; SCFGATE_CRASH_ROUNDS and
+ *                            SCFGATE_CRASH_SEED as in crash_env.h)
  *
  * Each round, scf-sim gets new issues (some with photos) and new resident
  * comments (some with photos) on issues already forwarded, and the test
  * plays the OMS half: it signs an ack for every forwarded issue and a
  * close for some acknowledged ones into the inbound queue.  Then
- * `scfgate scf --once` runs and is killed with SIGKILL at a random moment
- * (or finishes).  At the end it runs to completion and the oracle checks:
+ * `scfgate scf --once` runs and is killed with SIGKILL (or finishes):
+ * every other round at a random moment, the others inside a write-back:
+ * scf-sim holds back the reply of each applied write (write_hold_ms) and
+ * the half is killed once the run's K-th write is applied and its reply
+ * held (at a random moment when the run makes fewer writes).  The test
+ * prints how many kills landed inside a write-back and fails when none
+ * did.  At the end it runs to completion and the oracle checks:
  * every issue, comment and attachment is in the outbound spool exactly
  * once, and every ack and close is applied exactly once in scf-sim's
  * state, with nothing in failed/.
@@ -24,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_env.h"
 #include "test_scf_util.h"
 
 #define MAXI 512
@@ -35,6 +42,7 @@ static struct {
 } I;
 
 static uint64_t rng;
+static unsigned seed0; /* the run's seed, for the failure message */
 
 static unsigned rnd(unsigned n)
 {
@@ -46,19 +54,55 @@ static unsigned rnd(unsigned n)
 
 static int fail(const char *what)
 {
-	fprintf(stderr, "scf_crash: FAIL: %s (seed %" PRIu64 ")\n", what, rng);
+	fprintf(stderr, "scf_crash: FAIL: %s (SCFGATE_CRASH_SEED=%u repeats it)\n", what, seed0);
 	return 1;
 }
 
-/* Run `scfgate scf --once`; kill it after delay_ms unless it ended. */
-static int run_scf(const struct tenv *t, long delay_ms, int *killed)
+#define HOLD_MS 20
+
+/* scf-sim holds back the reply of each applied write for ms (0: none). */
+static int set_hold(const struct tsim *s, int ms)
+{
+	char body[64];
+	long status = 0;
+
+	snprintf(body, sizeof(body), "{\"write_hold_ms\": %d}", ms);
+	cJSON_Delete(tsim_call(s, "POST", "/_admin/faults", body, &status));
+	return status == 200 ? 0 : -1;
+}
+
+/* scf-sim's count of applied writes and of replies held now (-1: no
+ * stats). */
+static long sim_writes(const struct tsim *s, long *held)
+{
+	cJSON *st = tsim_call(s, "GET", "/_admin/stats", NULL, NULL);
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(st, "writes");
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(st, "held");
+	long n = -1;
+
+	if (cJSON_IsNumber(w) && cJSON_IsNumber(h)) {
+		n = (long)w->valuedouble;
+		*held = (long)h->valuedouble;
+	}
+	cJSON_Delete(st);
+	return n;
+}
+
+/* Run `scfgate scf --once`; kill it after delay_ms unless it ended, or
+ * sooner (aim_k > 0) once the run's aim_k-th write is applied and its
+ * reply held (*mid then 1). */
+static int run_scf(const struct tsim *s, const struct tenv *t, long delay_ms, long aim_k,
+                   int *killed, int *mid)
 {
 	const char *bin = getenv("SCFGATE_BIN");
 	char logp[512];
 	pid_t pid;
 	int st = 0;
 	struct timespec start, now;
+	long w0 = -1, held0;
 
+	if (aim_k > 0)
+		w0 = sim_writes(s, &held0);
 	snprintf(logp, sizeof(logp), "%s/scf.log", t->dir);
 	pid = fork();
 	if (pid == 0) {
@@ -72,16 +116,19 @@ static int run_scf(const struct tenv *t, long delay_ms, int *killed)
 		_exit(127);
 	}
 	*killed = 0;
+	*mid = 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
-		long el;
+		long el, held = 0;
 
 		if (w == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		el = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (delay_ms >= 0 && el >= delay_ms) {
+		if (aim_k > 0 && w0 >= 0 && sim_writes(s, &held) >= w0 + aim_k && held > 0)
+			*mid = 1;
+		if (*mid || (delay_ms >= 0 && el >= delay_ms)) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			*killed = 1;
@@ -206,23 +253,28 @@ static int oracle(const struct tsim *s, const struct tenv *t)
 int main(int argc, char **argv)
 {
 	const char *args[] = {"--issues", "0", "--rate-limit", "0", "--archive-after", "0", NULL};
-	int rounds = argc > 1 ? atoi(argv[1]) : 25, kills = 0, rc;
+	int rounds = crash_rounds(argc > 1 ? (int)strtol(argv[1], NULL, 10) : 25), kills = 0, rc;
+	int mids = 0;
 	struct tsim s;
 	struct tenv t;
-	const char *seed = getenv("SCF_CRASH_SEED");
 
-	rng = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-	if (!rng)
-		rng = 1;
-	printf("scf_crash: seed %" PRIu64 ", %d rounds\n", rng, rounds);
+	seed0 = crash_seed("scf_crash");
+	rng = seed0;
+	printf("scf_crash: %d rounds\n", rounds);
 	if (tsim_start(&s, args) != 0 || tenv_init(&t, &s, NULL) != 0)
 		return fail("cannot start scf-sim or make the environment");
+	if (set_hold(&s, HOLD_MS) != 0)
+		return fail("scf-sim refused write_hold_ms");
 	for (int r = 1; r <= rounds; r++) {
-		int killed;
+		int killed, mid;
 
 		one_round(&s, &t, r);
-		rc = run_scf(&t, (long)rnd(500), &killed);
+		if (r % 2)
+			rc = run_scf(&s, &t, (long)rnd(500), 0, &killed, &mid);
+		else
+			rc = run_scf(&s, &t, 3000, 1 + (long)rnd(3), &killed, &mid);
 		kills += killed;
+		mids += mid;
 		if (!killed && rc != 0) {
 			fprintf(stderr, "scf_crash: round %d: scfgate exited %d (see %s/scf.log)\n",
 			        r, rc, t.dir);
@@ -232,18 +284,24 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Settle: two clean runs (the second sees the first's write-back). */
+	if (set_hold(&s, 0) != 0)
+		return fail("scf-sim refused write_hold_ms 0");
 	for (int i = 0; i < 2; i++) {
-		int killed;
+		int killed, mid;
 
-		if ((rc = run_scf(&t, -1, &killed)) != 0) {
+		if ((rc = run_scf(&s, &t, -1, 0, &killed, &mid)) != 0) {
 			fprintf(stderr, "scf_crash: final run exited %d (see %s/scf.log)\n", rc,
 			        t.dir);
 			tsim_stop(&s);
 			return 1;
 		}
 	}
-	printf("scf_crash: %d of %d runs killed\n", kills, rounds);
+	printf("scf_crash: %d of %d runs killed, %d of them inside a write-back (a write applied, "
+	       "its reply held)\n",
+	       kills, rounds, mids);
 	rc = oracle(&s, &t);
+	if (rounds >= 4 && mids == 0)
+		rc = fail("no kill landed inside a write-back");
 	if (rc)
 		setenv("SCF_TEST_KEEP", "1", 1), fprintf(stderr, "kept %s\n", t.dir);
 	tenv_free(&t);

@@ -242,11 +242,11 @@ uint64_t omt_attachment(struct omt *t, int64_t issue, const char *comment_id, co
 	return commit(t, r);
 }
 
-int omt_run(struct omt *t, long kill_after_ms, const char *const args[])
+pid_t omt_start(struct omt *t, const char *const args[])
 {
 	const char *bin = sim_bin("SCFGATE_BIN");
 	const char *argv[32];
-	int n = 0, status;
+	int n = 0;
 	pid_t pid;
 
 	argv[n++] = bin;
@@ -270,16 +270,33 @@ int omt_run(struct omt *t, long kill_after_ms, const char *const args[])
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
-	if (kill_after_ms > 0) {
-		struct timespec ts = {kill_after_ms / 1000, (kill_after_ms % 1000) * 1000000L};
-		nanosleep(&ts, NULL);
+	return pid;
+}
+
+int omt_wait(pid_t pid, int kill_first)
+{
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (kill_first)
 		kill(pid, SIGKILL);
-	}
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+int omt_run(struct omt *t, long kill_after_ms, const char *const args[])
+{
+	pid_t pid = omt_start(t, args);
+
+	if (pid > 0 && kill_after_ms > 0) {
+		struct timespec ts = {kill_after_ms / 1000, (kill_after_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return omt_wait(pid, kill_after_ms > 0);
 }
 
 cJSON *omt_state(struct omt *t)

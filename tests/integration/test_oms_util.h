@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
@@ -53,6 +54,10 @@ uint64_t omt_attachment(struct omt *t, int64_t issue, const char *comment_id, co
  * t->log.  kill_after_ms > 0: SIGKILL it after that long.  Returns the
  * exit status, 128+signal when killed, -1 on error. */
 int omt_run(struct omt *t, long kill_after_ms, const char *const args[]);
+/* omt_run in two steps: start it (its pid, or -1), then wait for it,
+ * SIGKILLing it first when kill_first; the same return as omt_run. */
+pid_t omt_start(struct omt *t, const char *const args[]);
+int omt_wait(pid_t pid, int kill_first);
 
 /* GET /_admin/state, the request rows and the attachment rows. */
 cJSON *omt_state(struct omt *t);

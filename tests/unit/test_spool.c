@@ -3,7 +3,8 @@
  * real signatures: commit, group commit, ordered claims, every corrupt
  * file case at the head and in the middle of a queue, the grace period,
  * gaps and skip, duplicates and conflicts, operator actions, recovery and
- * import.
+ * import.  The spool's clock is the test's (spool_clock.h): a grace
+ * period or a gap alarm passes with tick(), not by sleeping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,9 +20,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "spool.h"
+#include "spool_clock.h"
 #include "spool_int.h"
 #include "unit/test_spool_util.h"
 
@@ -33,9 +36,43 @@ struct fx {
 	struct sig_key *other; /* an unrelated private key ("b") */
 };
 
+/* The spool's clock: the real time when a test starts (files written
+ * now are not in its future), then only what tick() adds. */
+static time_t fake_now;
+
+static time_t fake_clock(void *ctx)
+{
+	(void)ctx;
+	return fake_now;
+}
+
+static void tick(unsigned seconds)
+{
+	fake_now += seconds;
+}
+
+/* Write a file as a transport would at the spool's now: its mtime is
+ * the fake clock's second (with the real nanoseconds, so that two
+ * writes still differ), else an arrival would look as old as the real
+ * clock is behind the fake one. */
+static void put(const char *path, const void *data, size_t len)
+{
+	struct timespec ts[2];
+
+	tsu_write(path, data, len);
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec = fake_now;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
+	struct spool_clock clk = {fake_clock, NULL};
+
+	fake_now = time(NULL);
+	spool_clock_set(&clk);
 
 	f->root = tsu_tmpdir("spool");
 	f->keys = tsu_tmpdir("keys");
@@ -53,6 +90,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	spool_boot_id_override(NULL);
+	spool_clock_set(NULL);
 	sig_key_free(f->priv);
 	sig_key_free(f->pub);
 	sig_key_free(f->other);
@@ -347,7 +385,7 @@ static void test_pipeline_failure_stops_later_groups(void **state)
 		assert_int_equal(spool_producer_open(&p, f->root, queue, "oms", f->priv, &e),
 		                 ERR_OK);
 		snprintf(blocker, sizeof(blocker), "%s/%s/new/%s", f->root, queue, name);
-		tsu_write(blocker, "someone else's\n", 15);
+		put(blocker, "someone else's\n", 15);
 		for (int i = 0; i < 6; i++)
 			a[i] = tsu_close_record(10 + i, 32);
 		for (int i = 0; i < 4; i++)
@@ -453,7 +491,7 @@ static void test_producer_trusts_intact_state(void **state)
 
 	commit_n(f->root, f->priv, 1, 3);
 	qpath(path, f->root, SPOOL_DONE, 1000, NULL);
-	tsu_write(path, "x", 1);
+	put(path, "x", 1);
 	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
 	assert_int_equal(spool_producer_next_seq(p), 4);
 	assert_null(spool_producer_scan_reason(p));
@@ -461,7 +499,7 @@ static void test_producer_trusts_intact_state(void **state)
 	/* The state is behind the queue (restored from a backup, say): the
 	 * record at NEXT is there, so everything is read. */
 	qpath(path, f->root, SPOOL_HOLD, 4, NULL);
-	tsu_write(path, "x", 1);
+	put(path, "x", 1);
 	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
 	assert_int_equal(spool_producer_next_seq(p), 1001);
 	assert_non_null(strstr(spool_producer_scan_reason(p), "already in the queue"));
@@ -486,7 +524,7 @@ static void test_producer_damaged_state_scans(void **state)
 	/* NEXT 4 -> 2: had the line been trusted, 2 and 3 would be reused. */
 	assert_int_equal(text[40], '4');
 	text[40] = '2';
-	tsu_write(path, text, len);
+	put(path, text, len);
 	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
 	assert_int_equal(spool_producer_next_seq(p), 4);
 	assert_non_null(strstr(spool_producer_scan_reason(p), "damaged"));
@@ -496,7 +534,7 @@ static void test_producer_damaged_state_scans(void **state)
 	assert_null(spool_producer_scan_reason(p));
 	spool_producer_free(p);
 	/* The line an older version wrote (no check): read once. */
-	tsu_write(path, "00000000000000000004 00000000000000000004 -\n", 44);
+	put(path, "00000000000000000004 00000000000000000004 -\n", 44);
 	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
 	assert_int_equal(spool_producer_next_seq(p), 4);
 	assert_non_null(spool_producer_scan_reason(p));
@@ -532,7 +570,7 @@ static void test_list_name_order(void **state)
 	assert_int_equal(spool_queue_init(f->root, "inbound", &e), ERR_OK);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/inbound/done/%s", f->root, names[i]);
-		tsu_write(path, "x", 1);
+		put(path, "x", 1);
 	}
 	out[0] = '\0';
 	assert_int_equal(spool_list(f->root, "inbound", SPOOL_DONE, list_note_name, out, &e),
@@ -540,7 +578,7 @@ static void test_list_name_order(void **state)
 	assert_string_equal(out, want);
 	/* A name that is not a record name: read and sorted, same order. */
 	snprintf(path, sizeof(path), "%s/inbound/done/00000000000000000003-oms.xml.1", f->root);
-	tsu_write(path, "x", 1);
+	put(path, "x", 1);
 	out[0] = '\0';
 	assert_int_equal(spool_list(f->root, "inbound", SPOOL_DONE, list_note_name, out, &e),
 	                 ERR_OK);
@@ -567,7 +605,7 @@ static void test_producer_rolls_forward(void **state)
 	/* And a tmp file the counter never covered: must just go away. */
 	record_file_name(name, 9, "oms");
 	snprintf(path, sizeof(path), "%s/inbound/tmp/%s.tmp", f->root, name);
-	tsu_write(path, "<rec", 4);
+	put(path, "<rec", 4);
 	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);
 	assert_int_equal(spool_producer_next_seq(p), 3);
 	spool_producer_free(p);
@@ -617,31 +655,31 @@ static void corrupt(struct fx *f, uint64_t seq, enum corruption how)
 	assert_non_null(data);
 	switch (how) {
 	case C_ZERO:
-		tsu_write(path, "", 0);
+		put(path, "", 0);
 		break;
 	case C_TRUNCATED:
-		tsu_write(path, data, len / 2);
+		put(path, data, len / 2);
 		break;
 	case C_TRAILING: {
 		char *more = malloc(len + 32);
 		memcpy(more, data, len);
 		memcpy(more + len, "<junk/>trailing garbage\n", 24);
-		tsu_write(path, more, len + 24);
+		put(path, more, len + 24);
 		free(more);
 		break;
 	}
 	case C_BAD_XML:
 		replace(data, "</oms_status>", "</oms_statux>");
-		tsu_write(path, data, len);
+		put(path, data, len);
 		break;
 	case C_XSD:
 		replace(data, "<oid>", "<oiq>");
 		replace(data, "</oid>", "</oiq>");
-		tsu_write(path, data, len);
+		put(path, data, len);
 		break;
 	case C_BAD_SIG:
 		replace(data, ">Closed<", ">Clos3d<");
-		tsu_write(path, data, len);
+		put(path, data, len);
 		break;
 	case C_WRONG_KEY:
 	case C_NAME_MISMATCH: {
@@ -652,7 +690,7 @@ static void corrupt(struct fx *f, uint64_t seq, enum corruption how)
 		qpath(other, root2, SPOOL_NEW, how == C_WRONG_KEY ? seq : seq + 1, NULL);
 		alt = tsu_read(other, &len);
 		assert_non_null(alt);
-		tsu_write(path, alt, len);
+		put(path, alt, len);
 		free(alt);
 		tsu_rmrf(root2);
 		free(root2);
@@ -660,7 +698,7 @@ static void corrupt(struct fx *f, uint64_t seq, enum corruption how)
 	}
 	case C_VERSION:
 		replace(data, "format=\"1\"", "format=\"7\"");
-		tsu_write(path, data, len);
+		put(path, data, len);
 		break;
 	default:
 		fail();
@@ -731,12 +769,12 @@ static void test_grace_period(void **state)
 	commit_n(f->root, f->priv, 1, 2);
 	qpath(path, f->root, SPOOL_NEW, 1, NULL);
 	data = tsu_read(path, &len);
-	tsu_write(path, data, len / 3);
+	put(path, data, len / 3);
 	c = consumer(f, 30);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
 	assert_non_null(strstr(e.msg, "arriving"));
 	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
-	tsu_write(path, data, len);
+	put(path, data, len);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
 	assert_int_equal(it->rec->seq, 1);
 	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
@@ -767,7 +805,7 @@ static void test_grace_ignores_future_mtime(void **state)
 	commit_n(f->root, f->priv, 1, 2);
 	qpath(path, f->root, SPOOL_NEW, 1, NULL);
 	data = tsu_read(path, &len);
-	tsu_write(path, data, len / 2);
+	put(path, data, len / 2);
 	tsu_age(path, -10 * 365 * 86400);
 	c = consumer(f, 2);
 	for (int i = 0; i < 5; i++) {
@@ -777,12 +815,12 @@ static void test_grace_ignores_future_mtime(void **state)
 	spool_consumer_stats(c, &cs);
 	assert_int_equal(cs.decodes, 1);
 	/* Rewritten (still cut short, another size): read again. */
-	tsu_write(path, data, len / 3);
+	put(path, data, len / 3);
 	tsu_age(path, -10 * 365 * 86400);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
 	spool_consumer_stats(c, &cs);
 	assert_int_equal(cs.decodes, 2);
-	sleep(3);
+	tick(3);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
 	assert_int_equal(it->rec->seq, 2);
 	assert_int_equal(spool_complete(c, it, &e), ERR_OK);
@@ -854,7 +892,7 @@ static void test_read_ahead_verified_once(void **state)
 	assert_non_null(x);
 	*x = 'y';
 	usleep(20000); /* past the file system's coarse clock tick */
-	tsu_write(path, data, len);
+	put(path, data, len);
 	times[0] = sb.st_atim;
 	times[1] = sb.st_mtim;
 	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
@@ -961,7 +999,7 @@ static void test_cannot_quarantine_is_reported(void **state)
 	snprintf(failed, sizeof(failed), "%s/inbound/failed", f->root);
 	snprintf(aside, sizeof(aside), "%s.aside", failed);
 	assert_int_equal(rename(failed, aside), 0);
-	tsu_write(failed, "not a directory", 15);
+	put(failed, "not a directory", 15);
 	assert_int_not_equal(spool_claim(c, &it, &e), ERR_OK);
 	assert_int_equal(spool_stats(f->root, "inbound", 0, &ss, &e), ERR_OK);
 	assert_int_equal(ss.stuck, 1);
@@ -995,7 +1033,7 @@ static void test_late_complete_copy(void **state)
 	commit_n(f->root, f->priv, 1, 2);
 	qpath(path, f->root, SPOOL_NEW, 1, NULL);
 	data = tsu_read(path, &len);
-	tsu_write(path, data, len / 2);
+	put(path, data, len / 2);
 	tsu_age(path, 600);
 	c = consumer(f, 30);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
@@ -1004,7 +1042,7 @@ static void test_late_complete_copy(void **state)
 	qpath(path, f->root, SPOOL_FAILED, 1, NULL);
 	assert_int_equal(access(path, F_OK), 0);
 	qpath(path, f->root, SPOOL_NEW, 1, NULL);
-	tsu_write(path, data, len);
+	put(path, data, len);
 	free(data);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
 	assert_int_equal(it->rec->seq, 1);
@@ -1041,7 +1079,7 @@ static void test_gap_and_skip(void **state)
 	assert_int_equal(spool_stats(f->root, "inbound", 1, &st, &e), ERR_OK);
 	assert_true(st.gap.active);
 	assert_int_equal(st.gap.seq, 2);
-	sleep(2);
+	tick(2);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_TEMP);
 	assert_non_null(strstr(e.msg, "ALARM"));
 	spool_consumer_gap(c, &g);
@@ -1055,7 +1093,7 @@ static void test_gap_and_skip(void **state)
 	assert_false(g.active);
 	/* It arrives late after all: applied, marked out of order. */
 	assert_int_equal(rename(stash, path), 0);
-	sleep(1);
+	tick(1);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
 	assert_int_equal(it->rec->seq, 2);
 	assert_true(it->reinjected);
@@ -1082,9 +1120,9 @@ static void test_duplicate_and_conflict(void **state)
 	qpath(done, f->root, SPOOL_DONE, 1, NULL);
 	qpath(path, f->root, SPOOL_NEW, 1, NULL);
 	data = tsu_read(done, &len);
-	tsu_write(path, data, len);
+	put(path, data, len);
 	free(data);
-	sleep(1);
+	tick(1);
 	assert_int_equal(drain(c, seqs, 8), 0);
 	assert_int_not_equal(access(path, F_OK), 0);
 	snprintf(other, sizeof(other), "%s/inbound/failed", f->root);
@@ -1095,11 +1133,11 @@ static void test_duplicate_and_conflict(void **state)
 	qpath(other, root2, SPOOL_NEW, 2, NULL);
 	data = tsu_read(other, &len);
 	qpath(path, f->root, SPOOL_NEW, 2, NULL);
-	tsu_write(path, data, len);
+	put(path, data, len);
 	free(data);
 	tsu_rmrf(root2);
 	free(root2);
-	sleep(1);
+	tick(1);
 	assert_int_equal(drain(c, seqs, 8), 0);
 	qpath(path, f->root, SPOOL_FAILED, 2, ".conflict.why");
 	why = tsu_read(path, NULL);
@@ -1135,24 +1173,24 @@ static void test_resent_copy_judged_before_compared(void **state)
 	snprintf(failed, sizeof(failed), "%s/inbound/failed", f->root);
 	data = tsu_read(done, &len);
 	/* Half of it: the transport is still writing. */
-	tsu_write(path, data, len / 2);
-	sleep(1);
+	put(path, data, len / 2);
+	tick(1);
 	assert_int_equal(drain(c, seqs, 8), 0);
 	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(tsu_count(failed), 0);
 	/* The rest arrives: the same bytes, dropped silently. */
-	tsu_write(path, data, len);
-	sleep(1);
+	put(path, data, len);
+	tick(1);
 	assert_int_equal(drain(c, seqs, 8), 0);
 	assert_int_not_equal(access(path, F_OK), 0);
 	assert_int_equal(tsu_count(failed), 0);
 	/* Cut short and never completed: invalid after the grace period. */
-	tsu_write(path, data, len / 2);
+	put(path, data, len / 2);
 	free(data);
-	sleep(1);
+	tick(1);
 	assert_int_equal(drain(c, seqs, 8), 0);
 	assert_int_equal(tsu_count(failed), 0);
-	sleep(2);
+	tick(2);
 	assert_int_equal(drain(c, seqs, 8), 0);
 	assert_int_not_equal(access(path, F_OK), 0);
 	qpath(path, f->root, SPOOL_FAILED, 1, ".why");
@@ -1217,7 +1255,7 @@ static void test_hostile_entries(void **state)
 	qpath(path, f->root, SPOOL_NEW, 5, NULL);
 	data = tsu_read(path, &len);
 	snprintf(outside, sizeof(outside), "%s/record-5.xml", f->keys);
-	tsu_write(outside, data, len);
+	put(outside, data, len);
 	free(data);
 
 	qpath(path, f->root, SPOOL_NEW, 2, NULL);
@@ -1484,7 +1522,7 @@ static void test_dismiss(void **state)
 	assert_int_equal(st.count[SPOOL_DISMISSED], 1);
 	/* The transport brings the same file again: dropped, not applied. */
 	qpath(path, f->root, SPOOL_NEW, 1, NULL);
-	tsu_write(path, copy, len);
+	put(path, copy, len);
 	free(copy);
 	assert_int_equal(spool_claim(c, &it, &e), ERR_OK);
 	assert_int_equal(it->rec->seq, 2);
@@ -1538,7 +1576,7 @@ static void test_recovery(void **state)
 	spool_item_free(it);
 	spool_consumer_free(c);
 	snprintf(path, sizeof(path), "%s/inbound/tmp/stale.tmp", f->root);
-	tsu_write(path, "x", 1);
+	put(path, "x", 1);
 	tsu_age(path, 7200);
 	c = consumer(f, 30);
 	assert_int_not_equal(access(path, F_OK), 0);
@@ -1625,9 +1663,9 @@ static void test_importer(void **state)
 		assert_int_equal(spool_importer_add(im, name, data[i], lens[i], &dup, &e), ERR_OK);
 	}
 	qpath(path, f->root, SPOOL_NEW, 5, NULL);
-	tsu_write(path, data[4], lens[4]);
+	put(path, data[4], lens[4]);
 	qpath(path, f->root, SPOOL_NEW, 6, NULL);
-	tsu_write(path, data[0], lens[0]);
+	put(path, data[0], lens[0]);
 	assert_int_equal(spool_importer_flush(im, &done, &dups, &e), ERR_PERM);
 	assert_int_equal(done, 2);
 	assert_int_equal(dups, 1);
@@ -1815,7 +1853,7 @@ static void test_unclean_reboot_gap_skip(void **state)
 	assert_int_equal(reserved, 1 + SPOOL_SEQ_BLOCK);
 	/* What a lost page cache leaves: an older NEXT, the synced block. */
 	snprintf(path, sizeof(path), "%s/inbound/state/oms.seq", f->root);
-	tsu_write(path, "00000000000000000065 00000000000000000002 -\n", 44);
+	put(path, "00000000000000000065 00000000000000000002 -\n", 44);
 	transport_takes_all(f, 3);
 	spool_boot_id_override("00000000-0000-4000-8000-000000000003");
 	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e), ERR_OK);

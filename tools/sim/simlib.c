@@ -61,8 +61,9 @@ struct sim_faults {
 	char redirect_location[512]; /* fail_next kind "redirect": its Location */
 	int after_apply;
 	int maintenance;
-	int next_count; /* one-shot faults for the next requests */
-	int next_skip;  /* ... after letting this many through */
+	int write_hold_ms; /* an applied write's reply waits this long */
+	int next_count;    /* one-shot faults for the next requests */
+	int next_skip;     /* ... after letting this many through */
 	enum fault_kind next_kind;
 	int next_status;
 };
@@ -85,6 +86,8 @@ static struct {
 	cJSON *by_fault;
 	uint64_t total;
 	unsigned active, active_max; /* API requests being answered; the most at once */
+	uint64_t writes; /* writes applied (2xx), outside /_admin/ */
+	int held;        /* of them, replies being held now (write_hold_ms) */
 	pthread_mutex_t lock;
 	pthread_mutex_t stop_mx;
 	pthread_cond_t stop_cv;
@@ -444,6 +447,7 @@ static const struct fault_field fault_fields[] = {
     FF("oversize_bytes", oversize_bytes, 0),
     FF("after_apply", after_apply, 0),
     FF("maintenance", maintenance, 0),
+    FF("write_hold_ms", write_hold_ms, 0),
 };
 
 static void faults_defaults(struct sim_faults *f)
@@ -694,6 +698,7 @@ static void stats_reset(void)
 	g.by_fault = cJSON_CreateObject();
 	g.total = 0;
 	g.active_max = g.active;
+	g.writes = 0;
 }
 
 static cJSON *stats_json(void)
@@ -703,6 +708,8 @@ static cJSON *stats_json(void)
 	cJSON_AddNumberToObject(j, "requests", (double)g.total);
 	cJSON_AddNumberToObject(j, "in_flight_max", (double)g.active_max);
 	cJSON_AddNumberToObject(j, "rate_limited", sim_jnum(g.by_status, "429", 0));
+	cJSON_AddNumberToObject(j, "writes", (double)g.writes);
+	cJSON_AddNumberToObject(j, "held", g.held);
 	cJSON_AddItemToObject(j, "by_route", cJSON_Duplicate(g.by_route, 1));
 	cJSON_AddItemToObject(j, "by_status", cJSON_Duplicate(g.by_status, 1));
 	cJSON_AddItemToObject(j, "faults", cJSON_Duplicate(g.by_fault, 1));
@@ -907,6 +914,28 @@ static void slow_free(void *cls)
 	free(s);
 }
 
+/* A write was applied: count it, and with write_hold_ms keep its reply
+ * back that long (outside the lock), so that a crash test can see the
+ * change made and its reply not yet sent ("held" in the stats) and kill
+ * the client right then. */
+static void hold_write(void)
+{
+	int ms;
+
+	pthread_mutex_lock(&g.lock);
+	g.writes++;
+	ms = g.faults.write_hold_ms;
+	if (ms > 0)
+		g.held++;
+	pthread_mutex_unlock(&g.lock);
+	if (ms <= 0)
+		return;
+	sim_sleep_ms(ms);
+	pthread_mutex_lock(&g.lock);
+	g.held--;
+	pthread_mutex_unlock(&g.lock);
+}
+
 static void tally(const struct sim_resp *resp, const struct sim_req *req, enum fault_kind fk)
 {
 	char key[300];
@@ -1017,6 +1046,9 @@ static enum MHD_Result respond(struct ctx *c, struct MHD_Connection *conn)
 		oversize_body(&resp);
 	tally(&resp, &req, fk);
 	c->status = resp.status;
+	if (!req.admin && resp.status >= 200 && resp.status < 300 &&
+	    strcmp(c->method, "GET") != 0 && strcmp(c->method, "HEAD") != 0)
+		hold_write();
 
 	if (fk == F_SLOW) {
 		struct slow *s = malloc(sizeof(*s));

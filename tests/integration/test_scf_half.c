@@ -1,5 +1,5 @@
 /*
- * test_scf_sim.c: the SCF half against a real scf-sim process: full fetch,
+ * test_scf_half.c: the SCF half against a real scf-sim process: full fetch,
  * pagination edges, comments and the forward policy, overlap and clock
  * skew, injected faults, 429 with Retry-After, write-back and replay,
  * fatal authentication.
