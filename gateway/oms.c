@@ -236,13 +236,19 @@ enum err_status oms_commit_acks(struct oms *o, struct oms_entry **ens, size_t n,
 	if (!recs)
 		return err_set(e, ERR_TEMP, "out of memory");
 	for (size_t i = 0; i < n && st == ERR_OK; i++) {
+		const char *rid = oms_track_id(o->track, ens[i]);
 		struct map_cg_request rq;
 		memset(&rq, 0, sizeof(rq));
 		rq.oid = ens[i]->oid;
-		rq.request_id = ens[i]->request_id;
+		/* A copy: the request's strings are its own (the store's move). */
+		if (rid && !(rq.request_id = strdup(rid))) {
+			st = err_set(e, ERR_TEMP, "out of memory");
+			break;
+		}
 		ens[i]->flags |= OMS_T_ACKPEND;
 		st = map_ack_record(ens[i]->issue, &rq, cfg_request_type(o->cfg, ens[i]->type_id),
 		                    accepted_at, &recs[i], e);
+		free(rq.request_id);
 	}
 	if (st == ERR_OK)
 		st = commit_group(o, ens, recs, n, 0, n_done, e);

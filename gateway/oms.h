@@ -65,9 +65,11 @@
  * Poll contract
  *   - For every tracked request that is not closed: GET the request class
  *     filtered on [Oid] in (...) in chunks of OMS_POLL_CHUNK, only the
- *     fields needed.  A closed status (cfg_is_closed_value) commits a
- *     `close` record and stops tracking; the request is never looked at
- *     again.
+ *     fields needed; at most two queries per transfer (concurrency)
+ *     queued or in flight, the next built when one finishes, so the
+ *     poll's memory does not grow with the number tracked.  A closed
+ *     status (cfg_is_closed_value) commits a `close` record and stops
+ *     tracking; the request is never looked at again.
  *
  * Reconciliation
  *   - A `census` record is kept, not applied: its part goes to

@@ -512,7 +512,7 @@ static void created(struct fw_entry *en, const struct map_cg_request *rq, const 
 	struct err e;
 
 	err_clear(&e);
-	if (!t || oms_track_set_id(t, rq->request_id) != ERR_OK) {
+	if (!t || oms_track_set_id(o->track, t, rq->request_id) != ERR_OK) {
 		temp(en, "out of memory");
 		return;
 	}
@@ -616,14 +616,16 @@ static void start_issue(struct fw_entry *en)
 		 * (reopen policy recreate): a new request, tracked in place of
 		 * the old one, which is not polled any more.  The record's own
 		 * generation keeps a repeat of it from creating a third. */
+		const char *prev_id = oms_track_id(o->track, t);
+
 		log_info("effect=reopen issue=%" PRId64 " generation=%" PRId64
 		         " previous_oid=%" PRId64 " previous_id=%s previous=%s record=%s",
-		         en->issue, gen, t->oid, log_q(t->request_id ? t->request_id : "-"),
+		         en->issue, gen, t->oid, log_q(prev_id ? prev_id : "-"),
 		         (t->flags & OMS_T_CLOSED) ? "closed" : "not-closed", en->name);
 		t->oid = 0;
 		t->flags &= OMS_T_BLOCKED; /* held records stay held */
 		t->ack_seq = t->close_seq = 0;
-		oms_track_set_id(t, NULL);
+		oms_track_set_id(o->track, t, NULL);
 		t->gen = gen;
 	}
 	if (record_key_resend_census(en->rec->key) && o->cfg->cg.external_id_field) {
@@ -633,7 +635,7 @@ static void start_issue(struct fw_entry *en)
 		if (t && (t->flags & OMS_T_CLOSED)) {
 			t->oid = 0;
 			t->flags &= OMS_T_BLOCKED;
-			oms_track_set_id(t, NULL);
+			oms_track_set_id(o->track, t, NULL);
 		}
 		submit_lookup(en);
 		return;
@@ -962,7 +964,7 @@ static void on_lookup(struct fw_entry *en, struct http_response *r)
 			t->oid = rq.oid;
 			t->flags |= OMS_T_CREATED;
 			t->flags &= ~(unsigned)OMS_T_INTENT;
-			oms_track_set_id(t, rq.request_id);
+			oms_track_set_id(o->track, t, rq.request_id);
 			oms_track_save(o->track, t, 0, &e);
 		}
 		en->oid = rq.oid;

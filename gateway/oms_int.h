@@ -39,16 +39,20 @@ enum {
 	OMS_T_BLOCKED = 0x20 /* a record of this issue failed; later ones are held */
 };
 
+/* 56 bytes: at 100,000 tracked requests the entries, the hash and the
+ * request ids hold about 8 MB together (the ids in one arena of the
+ * store, not one allocation each). */
 struct oms_entry {
 	int64_t issue;
 	int64_t oid;
 	int64_t type_id;
-	unsigned flags;
 	uint64_t ack_seq;   /* inbound seq the pending ack was about to take; 0 none */
 	uint64_t close_seq; /* same for the pending close */
-	char *request_id;   /* IDField, or NULL */
-	int64_t gen;        /* the generation of the request tracked (0 or 1: the first;
-	                       n: the one the issue record of generation n created) */
+	uint32_t flags;
+	uint32_t rid; /* the request id (IDField) in the store's arena; 0 none:
+	                 read it with oms_track_id */
+	int64_t gen;  /* the generation of the request tracked (0 or 1: the first;
+	                 n: the one the issue record of generation n created) */
 };
 
 struct oms_track;
@@ -60,8 +64,12 @@ void oms_track_free(struct oms_track *t);
 struct oms_entry *oms_track_get(struct oms_track *t, int64_t issue);
 /* The entry of an issue, created empty if missing (NULL on memory). */
 struct oms_entry *oms_track_add(struct oms_track *t, int64_t issue);
-/* Set request_id (copied; NULL clears). */
-enum err_status oms_track_set_id(struct oms_entry *en, const char *request_id);
+/* Set the entry's request id (copied into the store; NULL clears).
+ * ERR_TEMP when out of memory. */
+enum err_status oms_track_set_id(struct oms_track *t, struct oms_entry *en, const char *request_id);
+/* The entry's request id, or NULL: valid until the next
+ * oms_track_set_id or compaction of the store. */
+const char *oms_track_id(const struct oms_track *t, const struct oms_entry *en);
 /* Append the entry's current state to the journal; sync: fdatasync it
  * before returning (when an external effect follows). */
 enum err_status oms_track_save(struct oms_track *t, const struct oms_entry *en, int sync,

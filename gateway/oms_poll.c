@@ -22,19 +22,25 @@ struct poll_ref {
 
 struct poll_ctx;
 
+/* One query in flight.  A cycle keeps only a few (POLL_AHEAD per
+ * transfer): each built from the tracked entries when its slot is free
+ * and its reply parsed and dropped before the next, so a poll of 100,000
+ * requests holds a handful of queries and replies, not all 667. */
 struct poll_chunk {
 	struct poll_ctx *pc;
-	struct poll_ref *refs; /* sorted by oid */
+	struct poll_ref refs[OMS_POLL_CHUNK]; /* sorted by oid */
 	size_t n;
 	unsigned tries; /* a 2xx whose JSON does not parse is asked again */
-	enum err_status st;
-	struct err e;
 };
+
+#define POLL_AHEAD 2
 
 struct poll_ctx {
 	struct oms *o;
-	struct poll_chunk *chunks;
-	size_t n;
+	struct poll_chunk *slots;
+	size_t nslots;
+	size_t cursor; /* the next tracked entry to look at */
+	size_t n;      /* queries made in this cycle */
 	size_t closed, seen;
 	enum err_status worst;
 	struct err e;
@@ -64,7 +70,8 @@ static void note_error(struct poll_ctx *pc, enum err_status st, const char *msg)
 
 static enum err_status submit_chunk(struct poll_ctx *pc, struct poll_chunk *ch, struct err *e);
 
-static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_response *r)
+/* Returns 1 when the chunk was asked again (its slot stays busy). */
+static int on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_response *r)
 {
 	struct oms *o = pc->o;
 	cJSON *root = cJSON_ParseWithLength(r->body.data, r->body.len), *rows, *row;
@@ -78,9 +85,9 @@ static void on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_resp
 	if (!cJSON_IsArray(rows)) {
 		cJSON_Delete(root);
 		if (++ch->tries < 4 && submit_chunk(pc, ch, &e) == ERR_OK)
-			return;
+			return 1;
 		note_error(pc, ERR_TEMP, "poll: response is not the expected JSON");
-		return;
+		return 0;
 	}
 	/* The closings of one chunk become one commit group. */
 	ens = calloc(ch->n ? ch->n : 1, sizeof(*ens));
@@ -127,57 +134,59 @@ out:
 	free(ens);
 	free(rqs);
 	cJSON_Delete(root);
+	return 0;
+}
+
+/* Fill ch with the next OMS_POLL_CHUNK open requests from the cursor
+ * (0: none left).  Closings in this cycle only touch requests already
+ * behind the cursor, so each open request is asked once. */
+static size_t fill_chunk(struct poll_ctx *pc, struct poll_chunk *ch)
+{
+	struct oms_track *t = pc->o->track;
+	size_t total = oms_track_count(t);
+
+	ch->n = 0;
+	ch->tries = 0;
+	for (; pc->cursor < total && ch->n < OMS_POLL_CHUNK; pc->cursor++) {
+		const struct oms_entry *en = oms_track_at(t, pc->cursor);
+		if (!(en->flags & OMS_T_CREATED) || (en->flags & OMS_T_CLOSED))
+			continue;
+		ch->refs[ch->n].oid = en->oid;
+		ch->refs[ch->n].issue = en->issue;
+		ch->n++;
+	}
+	qsort(ch->refs, ch->n, sizeof(struct poll_ref), ref_cmp);
+	return ch->n;
+}
+
+/* Ask the next chunk in this slot, if any is left. */
+static enum err_status next_chunk(struct poll_ctx *pc, struct poll_chunk *ch, struct err *e)
+{
+	if (!fill_chunk(pc, ch))
+		return ERR_OK;
+	pc->n++;
+	return submit_chunk(pc, ch, e);
 }
 
 static void on_poll(void *user, enum err_status st, struct http_response *r, const struct err *e)
 {
 	struct poll_chunk *ch = user;
+	struct poll_ctx *pc = ch->pc;
+	struct err ne;
 
-	ch->st = st;
 	if (st != ERR_OK) {
-		ch->e = *e;
+		struct err ce = *e;
 		/* A field Cartegraph does not know: is the field map wrong now? */
 		if (st == ERR_PERM && r &&
-		    oms_meta_recheck(ch->pc->o, r->status, buf_str(&r->body), r->body.len, &ch->e))
-			ch->st = ERR_FATAL;
+		    oms_meta_recheck(pc->o, r->status, buf_str(&r->body), r->body.len, &ce))
+			st = ERR_FATAL;
+		note_error(pc, st, ce.msg);
+	} else if (on_rows(pc, ch, r)) {
 		return;
 	}
-	on_rows(ch->pc, ch, r);
-}
-
-static enum err_status build_chunks(struct poll_ctx *pc, struct err *e)
-{
-	struct oms_track *t = pc->o->track;
-	size_t total = oms_track_count(t), open = 0, k = 0;
-
-	for (size_t i = 0; i < total; i++) {
-		const struct oms_entry *en = oms_track_at(t, i);
-		if ((en->flags & OMS_T_CREATED) && !(en->flags & OMS_T_CLOSED))
-			open++;
-	}
-	pc->n = (open + OMS_POLL_CHUNK - 1) / OMS_POLL_CHUNK;
-	if (!pc->n)
-		return ERR_OK;
-	pc->chunks = calloc(pc->n, sizeof(*pc->chunks));
-	if (!pc->chunks)
-		return err_set(e, ERR_TEMP, "out of memory");
-	for (size_t i = 0; i < total; i++) {
-		const struct oms_entry *en = oms_track_at(t, i);
-		struct poll_chunk *ch;
-		if (!(en->flags & OMS_T_CREATED) || (en->flags & OMS_T_CLOSED))
-			continue;
-		ch = &pc->chunks[k / OMS_POLL_CHUNK];
-		if (!ch->refs && !(ch->refs = calloc(OMS_POLL_CHUNK, sizeof(*ch->refs))))
-			return err_set(e, ERR_TEMP, "out of memory");
-		ch->pc = pc;
-		ch->refs[ch->n].oid = en->oid;
-		ch->refs[ch->n].issue = en->issue;
-		ch->n++;
-		k++;
-	}
-	for (size_t i = 0; i < pc->n; i++)
-		qsort(pc->chunks[i].refs, pc->chunks[i].n, sizeof(struct poll_ref), ref_cmp);
-	return ERR_OK;
+	err_clear(&ne);
+	if (next_chunk(pc, ch, &ne) != ERR_OK)
+		note_error(pc, ne.status, ne.msg);
 }
 
 static enum err_status submit_chunk(struct poll_ctx *pc, struct poll_chunk *ch, struct err *e)
@@ -218,22 +227,24 @@ static uint64_t mono_ms_poll(void)
 enum err_status oms_poll(struct oms *o, struct err *e)
 {
 	struct poll_ctx pc;
-	enum err_status st;
+	enum err_status st = ERR_OK;
 	struct err de;
 
 	uint64_t t0 = mono_ms_poll();
 
 	memset(&pc, 0, sizeof(pc));
 	pc.o = o;
-	st = build_chunks(&pc, e);
-	for (size_t i = 0; st == ERR_OK && i < pc.n; i++)
-		st = submit_chunk(&pc, &pc.chunks[i], e);
+	pc.nslots = (size_t)POLL_AHEAD * (o->opts.concurrency ? o->opts.concurrency : 1);
+	pc.slots = calloc(pc.nslots, sizeof(*pc.slots));
+	if (!pc.slots)
+		st = err_set(e, ERR_TEMP, "out of memory");
+	for (size_t i = 0; st == ERR_OK && i < pc.nslots; i++) {
+		pc.slots[i].pc = &pc;
+		st = next_chunk(&pc, &pc.slots[i], e);
+	}
 	err_clear(&de);
 	if (http_drain(o->http, &de) == ERR_FATAL && st == ERR_OK)
 		st = err_set(e, ERR_FATAL, "%s", de.msg);
-	for (size_t i = 0; st == ERR_OK && i < pc.n; i++)
-		if (pc.chunks[i].st != ERR_OK)
-			note_error(&pc, pc.chunks[i].st, pc.chunks[i].e.msg);
 	if (st == ERR_OK && pc.worst != ERR_OK) {
 		*e = pc.e;
 		st = pc.worst == ERR_PERM ? ERR_TEMP : pc.worst;
@@ -241,9 +252,7 @@ enum err_status oms_poll(struct oms *o, struct err *e)
 	o->counts.polled = pc.seen;
 	log_info("effect=poll tracked=%zu seen=%zu closed=%zu chunks=%zu", oms_tracked_open(o),
 	         pc.seen, pc.closed, pc.n);
-	for (size_t i = 0; i < pc.n; i++)
-		free(pc.chunks[i].refs);
-	free(pc.chunks);
+	free(pc.slots);
 	oms_track_maybe_compact(o->track, NULL);
 	if (st == ERR_OK)
 		oms_status_note(o, NULL);

@@ -29,8 +29,13 @@ struct oms_track {
 	char tmp[SPOOL_PATH_MAX];
 	struct oms_entry *ents;
 	size_t n, alloc;
-	size_t *slots; /* open addressing: index + 1, 0 = empty */
+	uint32_t *slots; /* open addressing: index + 1, 0 = empty */
 	size_t nslots;
+	/* The request ids, NUL-terminated one after the other (an entry's rid
+	 * is its offset; offset 0 is no id): a strdup each cost 32 bytes of
+	 * heap for a 10-byte id.  A replaced id stays until compaction. */
+	char *ids;
+	size_t ids_len, ids_cap;
 	uint64_t gen;
 	int jfd;
 	size_t jlines;
@@ -57,12 +62,12 @@ static size_t hash_id(int64_t id)
 	return (size_t)x;
 }
 
-static size_t *slot_for(struct oms_track *t, int64_t issue)
+static uint32_t *slot_for(struct oms_track *t, int64_t issue)
 {
 	size_t i = hash_id(issue) & (t->nslots - 1);
 
 	for (;;) {
-		size_t *s = &t->slots[i];
+		uint32_t *s = &t->slots[i];
 		if (*s == 0 || t->ents[*s - 1].issue == issue)
 			return s;
 		i = (i + 1) & (t->nslots - 1);
@@ -71,7 +76,8 @@ static size_t *slot_for(struct oms_track *t, int64_t issue)
 
 static int rehash(struct oms_track *t, size_t nslots)
 {
-	size_t *old = t->slots, oldn = t->nslots;
+	uint32_t *old = t->slots;
+	size_t oldn = t->nslots;
 
 	t->slots = calloc(nslots, sizeof(*t->slots));
 	if (!t->slots) {
@@ -88,7 +94,7 @@ static int rehash(struct oms_track *t, size_t nslots)
 
 struct oms_entry *oms_track_get(struct oms_track *t, int64_t issue)
 {
-	size_t *s = slot_for(t, issue);
+	uint32_t *s = slot_for(t, issue);
 
 	return *s ? &t->ents[*s - 1] : NULL;
 }
@@ -99,6 +105,8 @@ struct oms_entry *oms_track_add(struct oms_track *t, int64_t issue)
 
 	if (en)
 		return en;
+	if (t->n >= UINT32_MAX - 1)
+		return NULL; /* the hash keeps index + 1 in 32 bits */
 	if ((t->n + 1) * 2 > t->nslots && rehash(t, t->nslots * 2) != 0)
 		return NULL;
 	if (t->n == t->alloc) {
@@ -112,19 +120,80 @@ struct oms_entry *oms_track_add(struct oms_track *t, int64_t issue)
 	en = &t->ents[t->n];
 	memset(en, 0, sizeof(*en));
 	en->issue = issue;
-	*slot_for(t, issue) = ++t->n;
+	*slot_for(t, issue) = (uint32_t)++t->n;
 	return en;
 }
 
-enum err_status oms_track_set_id(struct oms_entry *en, const char *request_id)
+const char *oms_track_id(const struct oms_track *t, const struct oms_entry *en)
 {
-	char *copy = NULL;
+	return en->rid ? t->ids + en->rid : NULL;
+}
 
-	if (request_id && !(copy = strdup(request_id)))
+/* Append id to the arena; its offset in *off (never 0). */
+static int ids_add(struct oms_track *t, const char *id, uint32_t *off)
+{
+	size_t len = strlen(id) + 1;
+
+	if (!t->ids_len)
+		t->ids_len = 1; /* offset 0 means no id */
+	if (t->ids_len + len > UINT32_MAX)
+		return -1;
+	if (t->ids_len + len > t->ids_cap) {
+		size_t cap = t->ids_cap ? t->ids_cap : 4096;
+		char *n;
+		while (cap < t->ids_len + len)
+			cap *= 2;
+		if (!(n = realloc(t->ids, cap)))
+			return -1;
+		if (!t->ids_cap)
+			n[0] = '\0';
+		t->ids = n;
+		t->ids_cap = cap;
+	}
+	memcpy(t->ids + t->ids_len, id, len);
+	*off = (uint32_t)t->ids_len;
+	t->ids_len += len;
+	return 0;
+}
+
+enum err_status oms_track_set_id(struct oms_track *t, struct oms_entry *en, const char *request_id)
+{
+	uint32_t off = 0;
+	const char *cur = oms_track_id(t, en);
+
+	/* The journal repeats an entry's id on every line: keep the copy. */
+	if (request_id && cur && strcmp(cur, request_id) == 0)
+		return ERR_OK;
+	if (request_id && ids_add(t, request_id, &off) != 0)
 		return ERR_TEMP;
-	free(en->request_id);
-	en->request_id = copy;
+	en->rid = off;
 	return ERR_OK;
+}
+
+/* A new arena with only the ids in use (after compaction); on failure
+ * the old one stays, garbage and all. */
+static void ids_repack(struct oms_track *t)
+{
+	struct oms_track fresh;
+
+	memset(&fresh, 0, sizeof(fresh));
+	for (size_t i = 0; i < t->n; i++) {
+		const char *id = oms_track_id(t, &t->ents[i]);
+		uint32_t off;
+		if (id && ids_add(&fresh, id, &off) != 0) {
+			free(fresh.ids);
+			return;
+		}
+	}
+	for (size_t i = 0, pos = 1; i < t->n; i++)
+		if (t->ents[i].rid) {
+			t->ents[i].rid = (uint32_t)pos;
+			pos += strlen(fresh.ids + pos) + 1;
+		}
+	free(t->ids);
+	t->ids = fresh.ids;
+	t->ids_len = fresh.ids_len;
+	t->ids_cap = fresh.ids_cap;
 }
 
 size_t oms_track_count(const struct oms_track *t)
@@ -139,12 +208,14 @@ struct oms_entry *oms_track_at(struct oms_track *t, size_t i)
 
 /* Request ids go into a space-separated line: keep them one token, of up
  * to 255 bytes, what parse_line's %255s reads back. */
-static void format_line(const struct oms_entry *en, char *out, size_t size)
+static void format_line(const struct oms_track *t, const struct oms_entry *en, char *out,
+                        size_t size)
 {
+	const char *rid = oms_track_id(t, en);
 	char id[256];
 	size_t k = 0;
 
-	for (const char *p = en->request_id ? en->request_id : ""; *p && k + 1 < sizeof(id); p++)
+	for (const char *p = rid ? rid : ""; *p && k + 1 < sizeof(id); p++)
 		id[k++] = (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ? '_' : *p;
 	id[k] = 0;
 	if (en->gen > 1)
@@ -178,10 +249,9 @@ static int parse_line(struct oms_track *t, char *line)
 	en = oms_track_add(t, tmp.issue);
 	if (!en)
 		return -2;
-	free(en->request_id);
+	tmp.rid = en->rid;
 	*en = tmp;
-	en->request_id = NULL;
-	if (strcmp(id, "-") != 0 && oms_track_set_id(en, id) != ERR_OK)
+	if (oms_track_set_id(t, en, strcmp(id, "-") != 0 ? id : NULL) != ERR_OK)
 		return -2;
 	return 0;
 }
@@ -331,12 +401,11 @@ void oms_track_free(struct oms_track *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n; i++)
-		free(t->ents[i].request_id);
 	if (t->jfd >= 0)
 		close(t->jfd);
 	free(t->ents);
 	free(t->slots);
+	free(t->ids);
 	free(t);
 }
 
@@ -346,7 +415,7 @@ enum err_status oms_track_save(struct oms_track *t, const struct oms_entry *en, 
 	char line[LINE_MAX_BYTES];
 	size_t len;
 
-	format_line(en, line, sizeof(line));
+	format_line(t, en, line, sizeof(line));
 	len = strlen(line);
 	if (write(t->jfd, line, len) != (ssize_t)len)
 		return err_errno(e, ERR_FATAL, errno, "%s: journal append", t->dir);
@@ -371,7 +440,7 @@ enum err_status oms_track_compact(struct oms_track *t, struct err *e)
 	uint64_t old_gen = t->gen;
 
 	for (size_t i = 0; i < t->n && st == ERR_OK; i++) {
-		format_line(&t->ents[i], line, sizeof(line));
+		format_line(t, &t->ents[i], line, sizeof(line));
 		if (buf_adds(&b, line) != ERR_OK)
 			st = err_set(e, ERR_TEMP, "%s: snapshot too large", t->dir);
 	}
@@ -388,6 +457,7 @@ enum err_status oms_track_compact(struct oms_track *t, struct err *e)
 	st = open_journal(t, 0, e);
 	if (st == ERR_OK)
 		remove_old(t);
+	ids_repack(t);
 	return st;
 }
 
@@ -467,10 +537,9 @@ enum err_status oms_status_read(const struct cfg *c, struct oms_status *out, str
 		for (size_t i = 0; i < t.n; i++)
 			out->tracked_open +=
 			    (t.ents[i].flags & OMS_T_CREATED) && !(t.ents[i].flags & OMS_T_CLOSED);
-		for (size_t i = 0; i < t.n; i++)
-			free(t.ents[i].request_id);
 		free(t.ents);
 		free(t.slots);
+		free(t.ids);
 		if (st != ERR_OK || newest_gen(dir) == gen)
 			break;
 	}
@@ -516,22 +585,21 @@ enum err_status oms_tracked_find(const char *root, int64_t issue, int64_t oid,
 		st = track_read(dir, gen ? gen : 1, &t, e);
 		for (size_t i = 0; st == ERR_OK && i < t.n && !out->found; i++) {
 			const struct oms_entry *en = &t.ents[i];
+			const char *rid = oms_track_id(&t, en);
 			if ((issue && en->issue == issue) || (oid && en->oid == oid) ||
-			    (request_id && en->request_id &&
-			     strcmp(en->request_id, request_id) == 0)) {
+			    (request_id && rid && strcmp(rid, request_id) == 0)) {
 				out->found = 1;
 				out->issue = en->issue;
 				out->oid = en->oid;
 				out->type_id = en->type_id;
 				out->flags = en->flags;
 				snprintf(out->request_id, sizeof(out->request_id), "%s",
-				         en->request_id ? en->request_id : "");
+				         rid ? rid : "");
 			}
 		}
-		for (size_t i = 0; i < t.n; i++)
-			free(t.ents[i].request_id);
 		free(t.ents);
 		free(t.slots);
+		free(t.ids);
 		if (st != ERR_OK || newest_gen(dir) == gen)
 			break;
 	}

@@ -316,6 +316,9 @@ static int scale(int tracked, int latency, unsigned conc, int scan)
 	/* oms-sim seeds about half of its requests Closed: ask for twice as
 	 * many and track the open ones, as a gateway would. */
 	snprintf(nbuf, sizeof(nbuf), "%d", tracked * 2 + 2000);
+	/* Seeding 200,000 requests takes oms-sim seconds of CPU before it
+	 * listens, several times that on a loaded machine. */
+	simproc_start_wait_ms = 300000;
 	snprintf(extra_cfg, sizeof(extra_cfg), "<concurrency>%u</concurrency>", conc);
 	if (omt_setup(&t,
 	              (const char *const[]){"--requests", nbuf, scan ? "--no-index" : NULL, NULL},

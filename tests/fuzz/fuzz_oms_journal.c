@@ -74,10 +74,11 @@ static void check(struct oms_track *t)
 {
 	for (size_t i = 0; i < oms_track_count(t); i++) {
 		struct oms_entry *en = oms_track_at(t, i);
+		const char *id = oms_track_id(t, en);
 
 		if (en->issue <= 0 || oms_track_get(t, en->issue) != en)
 			abort();
-		if (en->request_id && (!en->request_id[0] || strpbrk(en->request_id, " \t\r\n")))
+		if (id && (!id[0] || strpbrk(id, " \t\r\n")))
 			abort();
 	}
 }
@@ -109,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!b || a->oid != b->oid || a->type_id != b->type_id || a->flags != b->flags ||
 		    a->ack_seq != b->ack_seq || a->close_seq != b->close_seq ||
-		    !same_id(a->request_id, b->request_id) ||
+		    !same_id(oms_track_id(t, a), oms_track_id(back, b)) ||
 		    (a->gen > 1 ? a->gen : 1) != (b->gen > 1 ? b->gen : 1))
 			abort();
 	}

@@ -26,6 +26,8 @@ const char *sim_bin(const char *env)
 	return v;
 }
 
+int simproc_start_wait_ms = 10000;
+
 int simproc_start(struct simproc *p, const char *bin, const char *const argv[])
 {
 	int fds[2];
@@ -64,7 +66,7 @@ int simproc_start(struct simproc *p, const char *bin, const char *const argv[])
 		struct pollfd pf = {fds[0], POLLIN, 0};
 		ssize_t got;
 
-		if (poll(&pf, 1, 10000) <= 0)
+		if (poll(&pf, 1, simproc_start_wait_ms) <= 0)
 			break;
 		got = read(fds[0], line + len, 1);
 		if (got <= 0)

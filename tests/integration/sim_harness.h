@@ -5,9 +5,10 @@
  * Contract
  *   - simproc_start() fork/execs BIN with ARGV (NULL-terminated, without
  *     argv[0]) plus "--port 0", reads the "listening on 127.0.0.1:PORT"
- *     line from its stdout (10 s limit) and fills port/base.  The child's
- *     stderr goes to /dev/null unless SIM_TEST_VERBOSE is set.  Returns 0
- *     or -1.
+ *     line from its stdout (simproc_start_wait_ms, 10 s unless the caller
+ *     sets it: a simulator seeding 200,000 requests on a loaded machine
+ *     needs longer) and fills port/base.  The child's stderr goes to
+ *     /dev/null unless SIM_TEST_VERBOSE is set.  Returns 0 or -1.
  *   - simproc_stop() sends SIGTERM and reaps; returns the exit status
  *     (or -1 if it died of a signal).
  *   - http_do() runs one request with libcurl; hdrs is a NULL-terminated
@@ -31,6 +32,7 @@ struct simproc {
 	char base[64];
 };
 
+extern int simproc_start_wait_ms;
 int simproc_start(struct simproc *p, const char *bin, const char *const argv[]);
 int simproc_stop(struct simproc *p);
 

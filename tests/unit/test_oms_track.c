@@ -1,8 +1,9 @@
 /*
  * test_oms_track.c: the OMS half's tracked-request store on real files:
  * entries survive a reopen, the last line wins, a torn journal tail is
- * cut off, compaction keeps everything and leaves one generation, and
- * 100,000 entries load fast.
+ * cut off, compaction keeps everything and leaves one generation, a
+ * request id replaced or cleared reads back exactly through a compaction
+ * and a reopen, and 100,000 entries load fast.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,7 +77,7 @@ static void test_reopen_last_line_wins(void **state)
 	assert_int_equal(oms_track_save(t, en, 1, NULL), ERR_OK);
 	en->flags = OMS_T_CREATED | OMS_T_ACKPEND;
 	en->ack_seq = 9;
-	assert_int_equal(oms_track_set_id(en, "SR 12"), ERR_OK);
+	assert_int_equal(oms_track_set_id(t, en, "SR 12"), ERR_OK);
 	assert_int_equal(oms_track_save(t, en, 0, NULL), ERR_OK);
 	oms_track_free(t);
 
@@ -88,7 +89,7 @@ static void test_reopen_last_line_wins(void **state)
 	assert_int_equal(en->type_id, 122);
 	assert_int_equal(en->flags, OMS_T_CREATED | OMS_T_ACKPEND);
 	assert_int_equal(en->ack_seq, 9);
-	assert_string_equal(en->request_id, "SR_12"); /* one token on disk */
+	assert_string_equal(oms_track_id(t, en), "SR_12"); /* one token on disk */
 	assert_null(oms_track_get(t, 43));
 	assert_int_equal(en->gen, 0);
 	/* A re-created request's generation is kept; a line without one
@@ -185,6 +186,69 @@ static void test_torn_tail_cut(void **state)
 	oms_track_free(t);
 }
 
+/* The ids live in one arena of the store: a replaced id leaves garbage
+ * that compaction drops, moving every id; each must still read back. */
+static void test_request_ids(void **state)
+{
+	struct oms_track *t = open_track();
+	struct oms_tracked found;
+	struct err e;
+	char id[32], root[300], link[320];
+
+	(void)state;
+	for (int64_t i = 1; i <= 300; i++) {
+		struct oms_entry *en = oms_track_add(t, i);
+		assert_non_null(en);
+		en->flags = OMS_T_CREATED;
+		snprintf(id, sizeof(id), "SR-%05d", (int)i);
+		assert_int_equal(oms_track_set_id(t, en, i % 3 ? id : NULL), ERR_OK);
+		assert_int_equal(oms_track_save(t, en, 0, NULL), ERR_OK);
+	}
+	/* Issue 2's request re-created many times, issue 4's id cleared. */
+	for (int k = 0; k < 1000; k++) {
+		snprintf(id, sizeof(id), "RE-%d", k);
+		assert_int_equal(oms_track_set_id(t, oms_track_get(t, 2), id), ERR_OK);
+		assert_int_equal(oms_track_save(t, oms_track_get(t, 2), 0, NULL), ERR_OK);
+	}
+	assert_int_equal(oms_track_set_id(t, oms_track_get(t, 4), NULL), ERR_OK);
+	assert_int_equal(oms_track_save(t, oms_track_get(t, 4), 0, NULL), ERR_OK);
+	for (int round = 0; round < 3; round++) {
+		if (round == 1)
+			assert_int_equal(oms_track_compact(t, NULL), ERR_OK);
+		if (round == 2) {
+			oms_track_free(t);
+			t = open_track();
+		}
+		assert_string_equal(oms_track_id(t, oms_track_get(t, 2)), "RE-999");
+		assert_null(oms_track_id(t, oms_track_get(t, 4)));
+		for (int64_t i = 5; i <= 300; i++) {
+			const char *got = oms_track_id(t, oms_track_get(t, i));
+			snprintf(id, sizeof(id), "SR-%05d", (int)i);
+			if (i % 3)
+				assert_string_equal(got, id);
+			else
+				assert_null(got);
+		}
+	}
+	oms_track_free(t);
+	/* `scfgate find` reads the store of <root>/state/oms read-only. */
+	snprintf(root, sizeof(root), "%s/root", dir);
+	assert_int_equal(mkdir(root, 0750), 0);
+	snprintf(link, sizeof(link), "%s/root/state", dir);
+	assert_int_equal(mkdir(link, 0750), 0);
+	snprintf(link, sizeof(link), "%s/root/state/oms", dir);
+	assert_int_equal(symlink(dir, link), 0);
+	err_clear(&e);
+	assert_int_equal(oms_tracked_find(root, 0, 0, "SR-00299", &found, &e), ERR_OK);
+	assert_true(found.found);
+	assert_int_equal(found.issue, 299);
+	assert_string_equal(found.request_id, "SR-00299");
+	assert_int_equal(oms_tracked_find(root, 2, 0, NULL, &found, &e), ERR_OK);
+	assert_string_equal(found.request_id, "RE-999");
+	assert_int_equal(oms_tracked_find(root, 0, 0, "RE-998", &found, &e), ERR_OK);
+	assert_false(found.found);
+}
+
 static void test_compaction_and_scale(void **state)
 {
 	struct oms_track *t = open_track();
@@ -227,6 +291,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen_last_line_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail_cut, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction_and_scale, setup, teardown),
 	};
 
