@@ -74,22 +74,6 @@ struct opts {
 	struct bundle_limits lim;
 };
 
-static int option_value(int argc, char **argv, int *i, const char *opt, const char **out)
-{
-	size_t n = strlen(opt);
-
-	if (strncmp(argv[*i], opt, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*out = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n] != '\0')
-		return 0;
-	*out = *i + 1 < argc ? argv[++*i] : NULL;
-	return 1;
-}
-
 static int parse_num(const char *s, uint64_t *out)
 {
 	char *end;
@@ -100,71 +84,114 @@ static int parse_num(const char *s, uint64_t *out)
 	return *end ? -1 : 0;
 }
 
+enum {
+	OPT_JSON = CLI_OPT_LONG,
+	OPT_DONE,
+	OPT_ROOT,
+	OPT_QUEUE,
+	OPT_KEY,
+	OPT_PUBKEY,
+	OPT_RECORD_PUBKEY,
+	OPT_OUT,
+	OPT_SIGNER,
+	OPT_ENCRYPT_TO,
+	OPT_DECRYPT_KEY,
+	OPT_FROM,
+	OPT_TO,
+	OPT_MAX_ENTRY_BYTES,
+	OPT_MAX_ENTRIES,
+	OPT_MAX_TOTAL_BYTES,
+};
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"done", no_argument, NULL, OPT_DONE},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"pubkey", required_argument, NULL, OPT_PUBKEY},
+    {"record-pubkey", required_argument, NULL, OPT_RECORD_PUBKEY},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"signer", required_argument, NULL, OPT_SIGNER},
+    {"encrypt-to", required_argument, NULL, OPT_ENCRYPT_TO},
+    {"decrypt-key", required_argument, NULL, OPT_DECRYPT_KEY},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"max-entry-bytes", required_argument, NULL, OPT_MAX_ENTRY_BYTES},
+    {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
+    {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
+    {NULL, 0, NULL, 0},
+};
+
+/* Where an option that names a file or an id goes; NULL for the rest. */
+static const char **str_slot(struct opts *o, int opt)
+{
+	switch (opt) {
+	case 'c':
+		return &o->config;
+	case OPT_ROOT:
+		return &o->root;
+	case OPT_QUEUE:
+		return &o->queue;
+	case OPT_KEY:
+		return &o->key;
+	case OPT_PUBKEY:
+		return &o->pubkey;
+	case OPT_RECORD_PUBKEY:
+		return &o->record_pubkey;
+	case OPT_OUT:
+		return &o->out;
+	case OPT_SIGNER:
+		return &o->signer;
+	case OPT_ENCRYPT_TO:
+		return &o->encrypt_to;
+	case OPT_DECRYPT_KEY:
+		return &o->decrypt_key;
+	default:
+		return NULL;
+	}
+}
+
 static int parse_args(const char *cmd, int argc, char **argv, struct opts *o)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} strs[] = {
-	    {"--root", offsetof(struct opts, root)},
-	    {"--queue", offsetof(struct opts, queue)},
-	    {"--key", offsetof(struct opts, key)},
-	    {"--pubkey", offsetof(struct opts, pubkey)},
-	    {"--record-pubkey", offsetof(struct opts, record_pubkey)},
-	    {"--out", offsetof(struct opts, out)},
-	    {"--signer", offsetof(struct opts, signer)},
-	    {"--config", offsetof(struct opts, config)},
-	    {"--encrypt-to", offsetof(struct opts, encrypt_to)},
-	    {"--decrypt-key", offsetof(struct opts, decrypt_key)},
-	};
-	static const char *const nums[] = {"--from", "--to", "--max-entry-bytes", "--max-entries",
-	                                   "--max-total-bytes"};
+	struct cli_opt co;
+	const char **slot;
 	uint64_t v;
+	int opt;
 
 	memset(o, 0, sizeof(*o));
 	bundle_limits_default(&o->lim);
-	for (int i = 1; i < argc; i++) {
-		const char *val = NULL;
-		size_t k;
-
-		if (strcmp(argv[i], "--json") == 0) {
+	cli_opt_init(&co, cmd, NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&co)) != CLI_OPT_END) {
+		if (opt == CLI_OPT_BAD)
+			return CLI_EXIT_USAGE;
+		if (opt == OPT_JSON) {
 			o->json = 1;
-			continue;
-		}
-		if (strcmp(argv[i], "--done") == 0) {
+		} else if (opt == OPT_DONE) {
 			o->done = 1;
-			continue;
-		}
-		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
-			if (option_value(argc, argv, &i, strs[k].name, &val))
-				break;
-		if (k < sizeof(strs) / sizeof(strs[0])) {
-			if (!val || !*val)
-				return cli_usage(cmd, "%s needs a value", strs[k].name);
-			*(const char **)((char *)o + strs[k].off) = val;
-			continue;
-		}
-		for (k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
-			if (option_value(argc, argv, &i, nums[k], &val))
-				break;
-		if (k < sizeof(nums) / sizeof(nums[0])) {
-			if (parse_num(val, &v) != 0 || v == 0)
-				return cli_usage(cmd, "%s needs a positive number", nums[k]);
-			if (k == 0)
+		} else if ((slot = str_slot(o, opt)) != NULL) {
+			if (!*co.arg)
+				return cli_usage(cmd, "%s needs a value", co.name);
+			*slot = co.arg;
+		} else if (opt >= OPT_FROM && opt <= OPT_MAX_TOTAL_BYTES) {
+			if (parse_num(co.arg, &v) != 0 || v == 0)
+				return cli_usage(cmd, "%s needs a positive number", co.name);
+			if (opt == OPT_FROM)
 				o->from = v;
-			else if (k == 1)
+			else if (opt == OPT_TO)
 				o->to = v;
-			else if (k == 2)
+			else if (opt == OPT_MAX_ENTRY_BYTES)
 				o->lim.max_entry_bytes = (size_t)v;
-			else if (k == 3)
+			else if (opt == OPT_MAX_ENTRIES)
 				o->lim.max_entries = (size_t)v;
 			else
 				o->lim.max_total_bytes = v;
-			continue;
+		} else if (opt == CLI_OPT_ARG && !o->file) {
+			o->file = co.arg;
+		} else {
+			return cli_opt_unknown(&co);
 		}
-		if (argv[i][0] == '-' || o->file)
-			return cli_usage(cmd, "unknown argument '%s' (see --help)", argv[i]);
-		o->file = argv[i];
 	}
 	if (o->from && o->to && o->from > o->to)
 		return cli_usage(cmd, "--from is after --to");
