@@ -51,26 +51,6 @@ void bundle_table_name(const struct bundle_table *t, size_t i, char out[RECORD_N
 	record_file_name(out, t->rows[i].seq, t->producers[t->rows[i].producer]);
 }
 
-void bundle_hex(const unsigned char raw[32], char hex[65])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[raw[i] >> 4];
-		hex[2 * i + 1] = digits[raw[i] & 15];
-	}
-	hex[64] = '\0';
-}
-
-void bundle_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65])
-{
-	unsigned int n = 32;
-
-	EVP_Digest(data, len, raw, &n, EVP_sha256(), NULL);
-	if (hex)
-		bundle_hex(raw, hex);
-}
-
 void bundle_sig_statement(const char sha_hex[65], char out[128])
 {
 	snprintf(out, 128, "scfgate-bundle-manifest %d sha256=%s\n", BUNDLE_FORMAT_VERSION,
@@ -359,7 +339,7 @@ static enum err_status on_record(struct rd *r, const char *name)
 	st = read_entry(r, name, r->lim.max_entry_bytes);
 	if (st != ERR_OK)
 		return st;
-	bundle_sha256(r->data.data ? r->data.data : "", r->data.len, sha, hex);
+	sig_sha256(r->data.data ? r->data.data : "", r->data.len, sha, hex);
 	if (r->expect && !row_is(r->expect, r->n_records, seq, producer, r->data.len, sha))
 		return fail(r, ERR_PERM, "entry '%s': differs from the bundle verified before",
 		            name);
@@ -648,7 +628,7 @@ digest:
 		goto out;
 	}
 	EVP_DigestFinal_ex(r->md, raw, &n);
-	bundle_hex(raw, r->mf_sha);
+	sig_hex(raw, 32, r->mf_sha);
 	r->phase = PH_MANIFEST_READ;
 	goto out;
 out_fail:

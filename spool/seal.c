@@ -3,6 +3,7 @@
  * See seal.h for the format and the contract.
  */
 #include "seal.h"
+#include "sig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,17 +34,6 @@ struct seal_key {
 	unsigned char raw[32]; /* the public key */
 	char id[SEAL_KEY_ID_LEN + 1];
 };
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 /* The first 8 bytes of SHA-256 of a raw public key. */
 static int raw_key_id(const unsigned char raw[32], unsigned char id[8])
@@ -84,7 +74,7 @@ static enum err_status key_wrap(EVP_PKEY *pkey, int has_private, const char *wha
 	}
 	k->pkey = pkey;
 	k->has_private = has_private;
-	hex(id, sizeof(id), k->id);
+	sig_hex(id, sizeof(id), k->id);
 	*out = k;
 	return ERR_OK;
 }
@@ -593,7 +583,7 @@ static enum err_status parse_header(struct seal_reader *r, struct err *e)
 	chunk = get32(h + 12);
 	if (chunk < SEAL_CHUNK_MIN || chunk > SEAL_CHUNK_MAX)
 		return err_set(e, ERR_PERM, "header: chunk size %" PRIu32 " out of range", chunk);
-	hex(h + 16, 8, want);
+	sig_hex(h + 16, 8, want);
 	if (strcmp(want, r->key->id) != 0)
 		return err_set(e, ERR_PERM,
 		               "encrypted to key %s, not to this half's decryption key %s", want,

@@ -325,9 +325,9 @@ enum err_status spool_rename_noreplace(const char *from, const char *to, int *ex
 		*exists = 0;
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
 		return ERR_OK;
-	if (errno == EINVAL) {
-		/* A file system without RENAME_NOREPLACE: link() never
-		 * replaces either. */
+	if (errno == EINVAL || errno == ENOSYS) {
+		/* A file system (EINVAL) or a kernel (ENOSYS) without
+		 * RENAME_NOREPLACE: link() never replaces either. */
 		if (link(from, to) == 0) {
 			unlink(from);
 			return ERR_OK;
