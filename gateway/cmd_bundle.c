@@ -14,6 +14,7 @@
 #include "bundle.h"
 #include "cfg.h"
 #include "cli.h"
+#include "jdoc.h"
 #include "seal.h"
 #include "sig.h"
 #include "spool.h"
@@ -264,18 +265,35 @@ static void default_signer(const char *key_path, char out[RECORD_PRODUCER_MAX + 
 		snprintf(out, RECORD_PRODUCER_MAX + 1, "scfgate");
 }
 
-static void print_json_string(const char *s)
+/* Prints d's document on one line and releases it: CLI_EXIT_OK, or
+ * CLI_EXIT_FAIL and one line when it ran out of memory (no document). */
+static int put_json(const char *cmd, struct jdoc *d)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
+	char *t = jdoc_print(d, 0);
+
+	jdoc_release(d);
+	if (!t) {
+		fprintf(stderr, "scfgate %s: out of memory printing the result\n", cmd);
+		return CLI_EXIT_FAIL;
 	}
-	putchar('"');
+	printf("%s\n", t);
+	cJSON_free(t);
+	return CLI_EXIT_OK;
+}
+
+/* "ranges": [{"producer", "first", "last", "count"}...] */
+static void ranges_json(struct jdoc *d, cJSON *j, const struct bundle_info *in)
+{
+	cJSON *a = jdoc_array(d, j, "ranges");
+
+	for (size_t i = 0; i < in->n_ranges; i++) {
+		cJSON *r = jdoc_object(d, a, NULL);
+
+		jdoc_string(d, r, "producer", in->ranges[i].producer);
+		jdoc_number(d, r, "first", (double)in->ranges[i].first);
+		jdoc_number(d, r, "last", (double)in->ranges[i].last);
+		jdoc_number(d, r, "count", (double)in->ranges[i].count);
+	}
 }
 
 static void progress_bar(uint64_t done, uint64_t total, void *ctx)
@@ -453,25 +471,19 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 	seal_key_free(to);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
+	rc = CLI_EXIT_OK;
 	if (o->json) {
-		printf("{\"file\":");
-		print_json_string(o->out);
-		printf(",\"kind\":\"%s\",\"records\":%zu,\"bytes\":%" PRIu64 ",\"ranges\":[",
-		       ack ? "ack" : "records", info.n_entries, info.total_bytes);
-		for (size_t i = 0; i < info.n_ranges; i++)
-			printf("%s{\"producer\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
-			       ",\"count\":%" PRIu64 "}",
-			       i ? "," : "", info.ranges[i].producer, info.ranges[i].first,
-			       info.ranges[i].last, info.ranges[i].count);
-		printf("]");
-		if (!ack) {
-			printf(",\"encrypted_to\":");
-			if (to_id[0])
-				printf("\"%s\"", to_id);
-			else
-				printf("null");
-		}
-		printf("}\n");
+		struct jdoc d = JDOC_INIT;
+		cJSON *j = jdoc_root_object(&d);
+
+		jdoc_string(&d, j, "file", o->out);
+		jdoc_string(&d, j, "kind", ack ? "ack" : "records");
+		jdoc_number(&d, j, "records", (double)info.n_entries);
+		jdoc_number(&d, j, "bytes", (double)info.total_bytes);
+		ranges_json(&d, j, &info);
+		if (!ack)
+			jdoc_string(&d, j, "encrypted_to", to_id[0] ? to_id : NULL);
+		rc = put_json(cmd, &d);
 	} else if (ack) {
 		printf("%s: acknowledges %zu range(s)\n", o->out, info.n_ranges);
 	} else {
@@ -479,14 +491,15 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		       info.total_bytes, to_id[0] ? ", encrypted to key " : "", to_id);
 	}
 	bundle_info_release(&info);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* ---- verify / list ------------------------------------------------------------- */
 
 struct show_ctx {
 	int json, list;
-	size_t n;
+	struct jdoc *d;
+	cJSON *entries;
 };
 
 static enum err_status show_entry(const struct bundle_entry *ent, void *vctx, struct err *e)
@@ -495,12 +508,15 @@ static enum err_status show_entry(const struct bundle_entry *ent, void *vctx, st
 
 	if (!c->list)
 		return ERR_OK;
-	if (c->json)
-		printf("%s{\"name\":\"%s\",\"size\":%zu,\"sha256\":\"%s\"}", c->n ? "," : "",
-		       ent->name, ent->size, ent->sha256);
-	else
+	if (c->json) {
+		cJSON *j = jdoc_object(c->d, c->entries, NULL);
+
+		jdoc_string(c->d, j, "name", ent->name);
+		jdoc_number(c->d, j, "size", (double)ent->size);
+		jdoc_string(c->d, j, "sha256", ent->sha256);
+	} else {
 		printf("%s  %8zu  %s\n", ent->sha256, ent->size, ent->name);
-	c->n++;
+	}
 	return ERR_OK;
 }
 
@@ -515,20 +531,18 @@ static void print_info_text(const struct bundle_info *in)
 		       in->ranges[i].first, in->ranges[i].last, in->ranges[i].count);
 }
 
-static void print_info_json(const struct bundle_info *in)
+static void info_json(struct jdoc *d, cJSON *j, const struct bundle_info *in)
 {
-	printf(",\"kind\":\"%s\",\"signer\":\"%s\",\"key_id\":\"%s\",\"created\":\"%s\","
-	       "\"queue\":\"%s\",\"source\":\"%s\",\"records\":%zu,\"bytes\":%" PRIu64
-	       ",\"signature_checked\":%s,\"ranges\":[",
-	       in->kind == BUNDLE_ACK ? "ack" : "records", in->signer, in->key_id, in->created,
-	       in->queue, in->source, in->n_entries, in->total_bytes,
-	       in->signature_checked ? "true" : "false");
-	for (size_t i = 0; i < in->n_ranges; i++)
-		printf("%s{\"producer\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
-		       ",\"count\":%" PRIu64 "}",
-		       i ? "," : "", in->ranges[i].producer, in->ranges[i].first,
-		       in->ranges[i].last, in->ranges[i].count);
-	printf("]");
+	jdoc_string(d, j, "kind", in->kind == BUNDLE_ACK ? "ack" : "records");
+	jdoc_string(d, j, "signer", in->signer);
+	jdoc_string(d, j, "key_id", in->key_id);
+	jdoc_string(d, j, "created", in->created);
+	jdoc_string(d, j, "queue", in->queue);
+	jdoc_string(d, j, "source", in->source);
+	jdoc_number(d, j, "records", (double)in->n_entries);
+	jdoc_number(d, j, "bytes", (double)in->total_bytes);
+	jdoc_bool(d, j, "signature_checked", in->signature_checked);
+	ranges_json(d, j, in);
 }
 
 static int run_read(int argc, char **argv, int list, struct opts *o)
@@ -536,6 +550,8 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	const char *cmd = list ? "bundle list" : "bundle verify";
 	struct sig_key *pub = NULL, *rpub = NULL;
 	struct show_ctx c = {0};
+	struct jdoc d = JDOC_INIT;
+	cJSON *j = NULL;
 	struct bundle_read_opts ro;
 	struct bundle_info info;
 	char tmp_dir[CLI_PATH_MAX];
@@ -563,9 +579,10 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	c.list = list;
 	ro = (struct bundle_read_opts){pub, rpub, &o->lim, show_entry, &c};
 	if (o->json) {
-		printf("{\"file\":");
-		print_json_string(o->file);
-		printf(",\"entries\":[");
+		j = jdoc_root_object(&d);
+		jdoc_string(&d, j, "file", o->file);
+		c.d = &d;
+		c.entries = jdoc_array(&d, j, "entries");
 	}
 	err_clear(&e);
 	read_tmp_dir(o, tmp_dir);
@@ -581,20 +598,16 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	seal_plain_close(&op.plain);
 	sig_key_free(pub);
 	sig_key_free(rpub);
+	rc = CLI_EXIT_OK;
 	if (o->json) {
-		printf("],\"ok\":%s", st == ERR_OK ? "true" : "false");
+		jdoc_bool(&d, j, "ok", st == ERR_OK);
 		if (st == ERR_OK) {
-			print_info_json(&info);
-			printf(",\"encrypted_to\":");
-			if (op.key_id[0])
-				printf("\"%s\"", op.key_id);
-			else
-				printf("null");
+			info_json(&d, j, &info);
+			jdoc_string(&d, j, "encrypted_to", op.key_id[0] ? op.key_id : NULL);
 		} else {
-			printf(",\"error\":");
-			print_json_string(e.msg);
+			jdoc_string(&d, j, "error", e.msg);
 		}
-		printf("}\n");
+		rc = put_json(cmd, &d);
 	} else if (st == ERR_OK) {
 		print_info_text(&info);
 		if (op.key_id[0])
@@ -615,7 +628,7 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 		return CLI_EXIT_FAIL;
 	}
 	bundle_info_release(&info);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* ---- import / prune --------------------------------------------------------------- */
@@ -663,14 +676,17 @@ static int run_import(int argc, char **argv, struct opts *o)
 	sig_key_free(rpub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
-	if (o->json)
-		printf("{\"imported\":%zu,\"duplicates\":%zu,\"encrypted_to\":%s%s%s}\n",
-		       res.imported, res.duplicates, op.key_id[0] ? "\"" : "",
-		       op.key_id[0] ? op.key_id : "null", op.key_id[0] ? "\"" : "");
-	else
-		printf("%s: %zu record(s) imported, %zu already present%s%s\n", o->file,
-		       res.imported, res.duplicates, op.key_id[0] ? "; decrypted with key " : "",
-		       op.key_id);
+	if (o->json) {
+		struct jdoc d = JDOC_INIT;
+		cJSON *j = jdoc_root_object(&d);
+
+		jdoc_number(&d, j, "imported", (double)res.imported);
+		jdoc_number(&d, j, "duplicates", (double)res.duplicates);
+		jdoc_string(&d, j, "encrypted_to", op.key_id[0] ? op.key_id : NULL);
+		return put_json(cmd, &d);
+	}
+	printf("%s: %zu record(s) imported, %zu already present%s%s\n", o->file, res.imported,
+	       res.duplicates, op.key_id[0] ? "; decrypted with key " : "", op.key_id);
 	return CLI_EXIT_OK;
 }
 
@@ -709,11 +725,13 @@ static int run_prune(int argc, char **argv, struct opts *o)
 	sig_key_free(pub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
-	if (o->json)
-		printf("{\"pruned\":%zu}\n", pruned);
-	else
-		printf("%s: %zu acknowledged record(s) removed from %s/new\n", o->file, pruned,
-		       o->queue);
+	if (o->json) {
+		struct jdoc d = JDOC_INIT;
+
+		jdoc_number(&d, jdoc_root_object(&d), "pruned", (double)pruned);
+		return put_json(cmd, &d);
+	}
+	printf("%s: %zu acknowledged record(s) removed from %s/new\n", o->file, pruned, o->queue);
 	return CLI_EXIT_OK;
 }
 
