@@ -54,7 +54,8 @@ int cli_scf_open(const char *cmd, struct scf_half **out, const struct cfg *c)
 	enum err_status s;
 
 	err_clear(&e);
-	if ((s = scf_open(out, c, NULL, &e)) != ERR_OK) {
+	s = scf_open(out, c, NULL, &e);
+	if (s != ERR_OK) {
 		/* ERR_TEMP: another process (the daemon) holds a lock. */
 		if (s == ERR_TEMP)
 			err_prefix(&e, "the SCF half is running (stop it first): ");

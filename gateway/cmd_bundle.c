@@ -360,7 +360,8 @@ static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, st
 	memset(op, 0, sizeof(*op));
 	op->plain.fd = -1;
 	op->src = o->file;
-	if ((st = seal_probe(o->file, &sealed, e)) != ERR_OK)
+	st = seal_probe(o->file, &sealed, e);
+	if (st != ERR_OK)
 		return st;
 	if (!sealed) {
 		if (o->require_encrypted)
@@ -377,7 +378,8 @@ static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, st
 		    "%s: an encrypted bundle: give --decrypt-key with this half's X25519 "
 		    "private key, or a configuration with <bundleDecryptionKey>",
 		    o->file);
-	if ((st = seal_load_private(o->decrypt_key, &k, e)) != ERR_OK)
+	st = seal_load_private(o->decrypt_key, &k, e);
+	if (st != ERR_OK)
 		return st;
 	seal_key_id(k, op->key_id);
 	st = seal_open_file(o->file, k, tmp_dir, &op->plain, e);

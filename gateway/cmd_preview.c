@@ -302,7 +302,8 @@ static enum err_status read_input(const struct cfg *c, const char *path, struct 
 	enum err_status st;
 
 	*out = NULL;
-	if ((st = buf_read_file(&in, path, e)) != ERR_OK)
+	st = buf_read_file(&in, path, e);
+	if (st != ERR_OK)
 		goto out;
 	for (s = buf_str(&in); *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
 		;

@@ -526,9 +526,11 @@ int cmd_reconcile(int argc, char **argv)
 		rp.made = cJSON_CreateArray();
 		now_utc(rp.at);
 		log_open("oms", cli_log_level(c->log_level), 0);
-		if (!dry && ((st = sig_load_private(c->spool.private_key, &priv, &e)) != ERR_OK ||
-		             (st = spool_producer_open(&rp.p, c->spool.root, "inbound",
-		                                       c->spool.producer, priv, &e)) != ERR_OK)) {
+		if (!dry) {
+			st = sig_load_private(c->spool.private_key, &priv, &e);
+			if (st == ERR_OK)
+				st = spool_producer_open(&rp.p, c->spool.root, "inbound",
+				                         c->spool.producer, priv, &e);
 			if (st == ERR_TEMP)
 				err_set(&e, ERR_TEMP,
 				        "the inbound queue is in use (stop scfgate oms, repair, "

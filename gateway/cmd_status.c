@@ -75,7 +75,8 @@ int cmd_status(int argc, char **argv)
 		rc = cli_fail("status", &e);
 		goto out;
 	}
-	if ((s = status_collect(c, 0, &r, &e)) != ERR_OK) {
+	s = status_collect(c, 0, &r, &e);
+	if (s != ERR_OK) {
 		rc = cli_fail("status", &e);
 		goto out;
 	}

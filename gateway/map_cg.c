@@ -83,7 +83,8 @@ enum err_status map_cg_note(const struct cfg *c, const struct record_comment *cm
 
 	/* the marker first, whatever the template says: map_cg_notes_have
 	 * finds a note by it after a crash */
-	if ((st = buf_addf(out, NOTE_MARKER "%s] ", cm->comment_id)) != ERR_OK)
+	st = buf_addf(out, NOTE_MARKER "%s] ", cm->comment_id);
+	if (st != ERR_OK)
 		return st;
 	return map_render_comment(c, cm, out, &e);
 }

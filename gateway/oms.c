@@ -122,16 +122,23 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
 	co.max_ahead = c->spool.max_ahead;
 	co.on_quarantine = log_quarantined;
-	if ((st = cfg_check_secrets(c, e)) != ERR_OK ||
-	    (st = oms_geo_open(c, &o->geo, e)) != ERR_OK ||
-	    (st = sig_load_private(c->spool.private_key, &o->priv, e)) != ERR_OK ||
-	    (st = sig_load_public(c->spool.peer_public_key, &o->pub, e)) != ERR_OK ||
-	    (st = spool_queue_init(c->spool.root, "outbound", e)) != ERR_OK ||
-	    (st = spool_queue_init(c->spool.root, "inbound", e)) != ERR_OK ||
-	    (st = spool_consumer_open(&o->out_q, c->spool.root, "outbound", o->pub, &co, e)) !=
-	        ERR_OK ||
-	    (st = spool_producer_open(&o->in_q, c->spool.root, "inbound", c->spool.producer,
-	                              o->priv, e)) != ERR_OK)
+	st = cfg_check_secrets(c, e);
+	if (st == ERR_OK)
+		st = oms_geo_open(c, &o->geo, e);
+	if (st == ERR_OK)
+		st = sig_load_private(c->spool.private_key, &o->priv, e);
+	if (st == ERR_OK)
+		st = sig_load_public(c->spool.peer_public_key, &o->pub, e);
+	if (st == ERR_OK)
+		st = spool_queue_init(c->spool.root, "outbound", e);
+	if (st == ERR_OK)
+		st = spool_queue_init(c->spool.root, "inbound", e);
+	if (st == ERR_OK)
+		st = spool_consumer_open(&o->out_q, c->spool.root, "outbound", o->pub, &co, e);
+	if (st == ERR_OK)
+		st = spool_producer_open(&o->in_q, c->spool.root, "inbound", c->spool.producer,
+		                         o->priv, e);
+	if (st != ERR_OK)
 		goto fail;
 	if (spool_producer_scan_reason(o->in_q))
 		log_warn("event=sequence-scan queue=%s why=%s", "inbound",
@@ -149,7 +156,8 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 		}
 	}
 	t0 = mono_now_ms();
-	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK)
+	st = oms_track_open(&o->track, dir, e);
+	if (st != ERR_OK)
 		goto fail;
 	o->started_at = (int64_t)time(NULL);
 	snprintf(o->state_dir, sizeof(o->state_dir), "%s", dir);
@@ -165,9 +173,11 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	log_info("event=tracking-loaded tracked=%zu open=%zu load_ms=%llu",
 	         oms_track_count(o->track), oms_tracked_open(o),
 	         (unsigned long long)(mono_now_ms() - t0));
-	if ((st = make_client(o, e)) != ERR_OK)
+	st = make_client(o, e);
+	if (st != ERR_OK)
 		goto fail;
-	if ((st = oms_meta_start(o, e)) != ERR_OK) {
+	st = oms_meta_start(o, e);
+	if (st != ERR_OK) {
 		/* `scfgate status` shows a stop at start like one in a pass */
 		if (st == ERR_FATAL)
 			oms_status_note(o, e);
@@ -177,7 +187,8 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	}
 	oms_health_meta(o, o->meta_pending ? ERR_TEMP : ERR_OK,
 	                "the class metadata could not be read (Cartegraph cannot be reached)");
-	if ((st = oms_recover_pending(o, e)) != ERR_OK)
+	st = oms_recover_pending(o, e);
+	if (st != ERR_OK)
 		goto fail;
 	*out = o;
 	return ERR_OK;

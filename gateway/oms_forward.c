@@ -1492,7 +1492,8 @@ enum err_status oms_forward(struct oms *o, int once, struct oms_counts *counts, 
 	memset(&none, 0, sizeof(none));
 	o->counts = counts ? counts : &none;
 	/* A field-map check an outage left pending comes first. */
-	if ((st = oms_meta_pending(o, e)) != ERR_OK) {
+	st = oms_meta_pending(o, e);
+	if (st != ERR_OK) {
 		oms_health_meta(o, st, e->msg);
 		oms_health_save(o, 1);
 		o->counts = NULL;

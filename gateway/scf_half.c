@@ -73,7 +73,8 @@ enum err_status scf_budget_open(struct scf_budget *b, const struct cfg *c,
 		o.now_ms = budget_now;
 		o.ctx = b;
 	}
-	if ((s = ratewin_open(&b->win, path, &o, e)))
+	s = ratewin_open(&b->win, path, &o, e);
+	if (s != ERR_OK)
 		return s;
 	b->lim.acquire = budget_acquire;
 	b->lim.release = budget_release;
@@ -102,13 +103,15 @@ enum err_status scf_open_http(const struct cfg *c, const struct http_clock *cloc
 	if (!c->scf.base_url)
 		return err_set(e, ERR_FATAL, "%s: no <scf> section", c->path ? c->path : "config");
 	buf_init(&secret, CFG_SECRET_MAX);
-	if ((s = cfg_read_secret(c->scf.credential_file, &secret, e)))
+	s = cfg_read_secret(c->scf.credential_file, &secret, e);
+	if (s != ERR_OK)
 		goto out;
 	http_config_init(&hc);
 	hc.base_url = c->scf.base_url;
 	hc.ca_file = c->scf.ca_file;
 	if (c->scf.auth == CFG_SCF_AUTH_BASIC) {
-		if ((s = cfg_split_basic(secret.data, &user, &pass, e)))
+		s = cfg_split_basic(secret.data, &user, &pass, e);
+		if (s != ERR_OK)
 			goto out;
 		hc.auth = HTTP_AUTH_BASIC;
 		hc.username = user;
@@ -147,22 +150,30 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 	if (!h)
 		return err_set(e, ERR_TEMP, "out of memory");
 	h->c = c;
-	if ((s = cfg_check_secrets(c, e)))
+	s = cfg_check_secrets(c, e);
+	if (s != ERR_OK)
 		goto fail;
-	if ((s = sig_load_private(c->spool.private_key, &h->priv, e)) ||
-	    (s = sig_load_public(c->spool.peer_public_key, &h->peer, e))) {
+	s = sig_load_private(c->spool.private_key, &h->priv, e);
+	if (s == ERR_OK)
+		s = sig_load_public(c->spool.peer_public_key, &h->peer, e);
+	if (s != ERR_OK) {
 		if (s == ERR_PERM)
 			s = ERR_FATAL;
 		goto fail;
 	}
-	if ((s = scf_budget_open(&h->budget, c, clock, e)) ||
-	    (s = scf_open_http(c, clock, &h->budget.lim, &h->http, e)))
+	s = scf_budget_open(&h->budget, c, clock, e);
+	if (s == ERR_OK)
+		s = scf_open_http(c, clock, &h->budget.lim, &h->http, e);
+	if (s != ERR_OK)
 		goto fail;
-	if ((s = spool_queue_init(c->spool.root, SCF_OUTBOUND, e)) ||
-	    (s = spool_queue_init(c->spool.root, SCF_INBOUND, e)))
+	s = spool_queue_init(c->spool.root, SCF_OUTBOUND, e);
+	if (s == ERR_OK)
+		s = spool_queue_init(c->spool.root, SCF_INBOUND, e);
+	if (s != ERR_OK)
 		goto fail;
-	if ((s = spool_producer_open(&h->prod, c->spool.root, SCF_OUTBOUND, c->spool.producer,
-	                             h->priv, e)))
+	s = spool_producer_open(&h->prod, c->spool.root, SCF_OUTBOUND, c->spool.producer, h->priv,
+	                        e);
+	if (s != ERR_OK)
 		goto fail;
 	if (spool_producer_scan_reason(h->prod))
 		log_warn("event=sequence-scan queue=%s why=%s", SCF_OUTBOUND,
@@ -171,14 +182,16 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
 	co.max_ahead = c->spool.max_ahead;
 	co.on_quarantine = log_quarantined;
-	if ((s = spool_consumer_open(&h->cons, c->spool.root, SCF_INBOUND, h->peer, &co, e)))
+	s = spool_consumer_open(&h->cons, c->spool.root, SCF_INBOUND, h->peer, &co, e);
+	if (s != ERR_OK)
 		goto fail;
 	if (snprintf(h->state_dir, sizeof(h->state_dir), "%s/state/scf", c->spool.root) >=
 	    (int)sizeof(h->state_dir)) {
 		s = err_set(e, ERR_FATAL, "%s: spool root path too long", c->spool.root);
 		goto fail;
 	}
-	if ((s = scf_state_load(h->state_dir, &h->st, e)))
+	s = scf_state_load(h->state_dir, &h->st, e);
+	if (s != ERR_OK)
 		goto fail;
 	h->started_at = (int64_t)time(NULL);
 	{
@@ -190,7 +203,8 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 		if (health_load(h->state_dir, &h->health, &present, &he) != ERR_OK)
 			log_warn("event=health-unreadable why=%s", log_q(he.msg));
 	}
-	if ((s = scf_recover(h, e)))
+	s = scf_recover(h, e);
+	if (s != ERR_OK)
 		goto fail;
 	h->stats.watermark = scf_state_watermark(h->st);
 	*out = h;

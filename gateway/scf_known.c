@@ -74,7 +74,8 @@ enum err_status scf_known_set(struct scf_state *st, int64_t id, char letter, con
 	enum err_status s;
 
 	snprintf(key, sizeof(key), "issue/%" PRId64, id);
-	if ((s = scf_state_put(st, key, l)))
+	s = scf_state_put(st, key, l);
+	if (s != ERR_OK)
 		return s;
 	key_of(key, sizeof(key), id);
 	return scf_state_put(st, key, flags);

@@ -150,8 +150,11 @@ enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, stru
 	 * view that offers no transition is not trusted to fail the record. */
 	seen = fresh && known_issue(state, id, &now) &&
 	       (already(r->kind, &now) || (r->kind == RECORD_ACK ? now.can_ack : now.can_close));
-	if (!seen && (s = get_issue(http, id, &now, hs, body, e)))
-		goto out;
+	if (!seen) {
+		s = get_issue(http, id, &now, hs, body, e);
+		if (s != ERR_OK)
+			goto out;
+	}
 	why = already(r->kind, &now);
 	if (!why && !(r->kind == RECORD_ACK ? now.can_ack : now.can_close)) {
 		s = err_set(e, ERR_PERM,
@@ -338,7 +341,8 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 		if (s != ERR_OK) {
 			return err_set(e, s, "inbound: %s", ce.msg);
 		}
-		if ((s = settle(h, it, &more, e)))
+		s = settle(h, it, &more, e);
+		if (s != ERR_OK)
 			return s;
 		settled++;
 	}
@@ -405,9 +409,11 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 	enum err_status s;
 
 	memset(res, 0, sizeof(*res));
-	if ((s = sig_load_public(c->spool.peer_public_key, &peer, e)))
+	s = sig_load_public(c->spool.peer_public_key, &peer, e);
+	if (s != ERR_OK)
 		goto out;
-	if ((s = spool_list(c->spool.root, SCF_INBOUND, SPOOL_DONE, select_one, &x, e)))
+	s = spool_list(c->spool.root, SCF_INBOUND, SPOOL_DONE, select_one, &x, e);
+	if (s != ERR_OK)
 		goto out;
 	if (sel->n_names && x.n != sel->n_names) {
 		s = err_set(e, ERR_PERM,
@@ -417,8 +423,10 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 	}
 	/* SCF counts calls per client account, not per process: replay
 	 * spends the same persisted budget as the daemon. */
-	if ((s = scf_budget_open(&budget, c, NULL, e)) ||
-	    (s = scf_open_http(c, NULL, &budget.lim, &http, e)))
+	s = scf_budget_open(&budget, c, NULL, e);
+	if (s == ERR_OK)
+		s = scf_open_http(c, NULL, &budget.lim, &http, e);
+	if (s != ERR_OK)
 		goto out;
 	for (size_t i = 0; i < x.n; i++) {
 		char path[SPOOL_PATH_MAX];
@@ -428,9 +436,11 @@ enum err_status scf_replay(const struct cfg *c, const struct scf_replay_sel *sel
 		long hs;
 		struct err re;
 
-		if ((s = spool_path(path, c->spool.root, SCF_INBOUND, SPOOL_DONE, x.names[i], e)))
+		s = spool_path(path, c->spool.root, SCF_INBOUND, SPOOL_DONE, x.names[i], e);
+		if (s != ERR_OK)
 			goto out;
-		if ((s = spool_read_record(path, peer, &r, &verified, e))) {
+		s = spool_read_record(path, peer, &r, &verified, e);
+		if (s != ERR_OK) {
 			err_prefix(e, "replay: %s: ", x.names[i]);
 			goto out;
 		}

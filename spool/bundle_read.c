@@ -346,8 +346,11 @@ static enum err_status on_record(struct rd *r, const char *name)
 	/* Decoded only in the FULL pass, after the signature verified; a
 	 * RECHECK has just matched these bytes to ones a FULL pass decoded:
 	 * SHA-256 makes decoding them again moot. */
-	if (r->decode && (st = check_record_content(r, name, seq, producer)) != ERR_OK)
-		return st;
+	if (r->decode) {
+		st = check_record_content(r, name, seq, producer);
+		if (st != ERR_OK)
+			return st;
+	}
 	if (!r->expect && table_push(&r->t, seq, producer, r->data.len, sha) != 0)
 		return fail(r, ERR_TEMP, "entry '%s': out of memory", name);
 	r->n_records++;
@@ -707,7 +710,8 @@ static enum err_status walk(struct rd *r)
 			            index - 1, r->last_name[0] ? " " : "", r->last_name,
 			            why ? why : "bad header");
 		}
-		if ((st = check_header(r, ae, index)) != ERR_OK)
+		st = check_header(r, ae, index);
+		if (st != ERR_OK)
 			break;
 		name = archive_entry_pathname(ae);
 		bundle_safe_name(name, safe);
