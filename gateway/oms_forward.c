@@ -365,8 +365,8 @@ static void submit_children(struct fw_entry *en, enum fw_step step, const char *
 	struct oms *o = en->fw->o;
 	char path[1024];
 
-	/* Only the fields needed (oms-sim renders full-record child lists
-	 * as broken JSON, and fewer fields are cheaper anyway). */
+	/* Only the fields needed: Cartegraph renders every field of every
+	 * child record otherwise. */
 	if (step == S_LIST)
 		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s?fields=Oid,%s", o->class_path,
 		         en->oid, o->cfg->cg.attachment_class, o->cfg->cg.attachment_field);
