@@ -129,7 +129,7 @@ int cmd_scf_census(int argc, char **argv)
 		goto out;
 	err_clear(&e);
 	if (!days)
-		days = c->scf.census_window_days ? c->scf.census_window_days : 365;
+		days = c->scf.census_window_days;
 	log_open("scf", cli_log_level(c->log_level), log_json);
 	if ((rc = cli_scf_open("scf census", &h, c)) != 0)
 		goto out;

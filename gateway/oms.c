@@ -81,7 +81,7 @@ static void opts_defaults(struct oms *o, const struct oms_opts *in)
 	if (in)
 		o->opts = *in;
 	if (!o->opts.concurrency)
-		o->opts.concurrency = o->cfg->cg.concurrency ? o->cfg->cg.concurrency : 2;
+		o->opts.concurrency = o->cfg->cg.concurrency;
 	if (!o->opts.retry_base_ms)
 		o->opts.retry_base_ms = 1000;
 	if (!o->opts.retry_max_ms)

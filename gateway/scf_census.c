@@ -520,8 +520,8 @@ enum err_status scf_census_tick(struct scf_half *h, struct err *e)
 {
 	struct ratewin_info ri;
 	char path[SPOOL_PATH_MAX + 32];
-	unsigned limit = h->c->scf.rate_per_minute ? h->c->scf.rate_per_minute : 20;
-	uint64_t window_ms = (uint64_t)(h->c->scf.rate_window ? h->c->scf.rate_window : 60) * 1000;
+	unsigned limit = h->c->scf.rate_per_minute;
+	uint64_t window_ms = (uint64_t)h->c->scf.rate_window * 1000;
 	struct scf_census_result res;
 	struct err pe;
 	enum err_status s;

@@ -755,7 +755,7 @@ static enum err_status page_path(struct scf_half *h, const struct listq *q, unsi
 		s = http_query_add(u, "sort_direction", "ASC");
 	if (s == ERR_OK)
 		s = http_query_add(u, "details", "true");
-	snprintf(tmp, sizeof(tmp), "%u", h->c->scf.per_page ? h->c->scf.per_page : 20);
+	snprintf(tmp, sizeof(tmp), "%u", h->c->scf.per_page);
 	if (s == ERR_OK)
 		s = http_query_add(u, "per_page", tmp);
 	snprintf(tmp, sizeof(tmp), "%u", page);

@@ -63,8 +63,8 @@ enum err_status scf_budget_open(struct scf_budget *b, const struct cfg *c,
 		*p = '/';
 	}
 	http_config_init(&hc);
-	o.limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
-	o.window_ms = (uint64_t)(c->scf.rate_window ? c->scf.rate_window : 60) * 1000;
+	o.limit = c->scf.rate_per_minute;
+	o.window_ms = (uint64_t)c->scf.rate_window * 1000;
 	/* an unanswered call may have reached SCF as late as the timeout */
 	o.pending_ms = (uint64_t)hc.timeout_ms;
 	if (clock) {
@@ -422,9 +422,9 @@ static int note_writeback(struct scf_half *h, enum err_status ws, const struct e
 
 uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
 {
-	double limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
-	double window = c->scf.rate_window ? c->scf.rate_window : 60;
-	double poll = c->scf.poll_seconds ? c->scf.poll_seconds : 300;
+	double limit = c->scf.rate_per_minute;
+	double window = c->scf.rate_window;
+	double poll = c->scf.poll_seconds;
 	double per_s = limit / window - 1.0 / poll; /* calls per second left for write-back */
 
 	if (!records)
@@ -436,7 +436,7 @@ uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
 
 enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 {
-	unsigned poll = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
+	unsigned poll = h->c->scf.poll_seconds;
 
 	for (;;) {
 		struct err fe, we;

@@ -83,7 +83,7 @@ enum err_status scf_known_set(struct scf_state *st, int64_t id, char letter, con
 
 int scf_known_fresh(const struct scf_half *h)
 {
-	unsigned poll = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
+	unsigned poll = h->c->scf.poll_seconds;
 	struct timespec ts;
 
 	if (!h->known_at)

@@ -349,7 +349,7 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	/* A deferred record comes back first; wait before asking SCF again
 	 * (2 s, 4 s, ... up to the poll interval). */
 	if (h->stats.wb_deferred != deferred) {
-		unsigned cap = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
+		unsigned cap = h->c->scf.poll_seconds;
 
 		h->wb_backoff = h->wb_backoff ? h->wb_backoff * 2 : 2;
 		if (h->wb_backoff > cap)
