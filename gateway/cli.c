@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include "jdoc.h"
 #include "scf.h"
 
 #include <stdarg.h>
@@ -92,6 +93,20 @@ int cli_wants_help(int argc, char **argv)
 			break;
 	}
 	return 0;
+}
+
+int cli_print_jdoc(const char *cmd, struct jdoc *d)
+{
+	char *t = jdoc_print(d, 0);
+
+	jdoc_release(d);
+	if (!t) {
+		fprintf(stderr, "scfgate %s: out of memory printing the result\n", cmd);
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", t);
+	cJSON_free(t);
+	return CLI_EXIT_OK;
 }
 
 enum log_level cli_log_level(enum cfg_log_level level)

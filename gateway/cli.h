@@ -54,6 +54,12 @@ int cli_spool_root_check(const char *cmd, const char *sub, const char *root);
 /* Print "scfgate <cmd>: <err message>" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *cmd, const struct err *e);
 
+struct jdoc;
+/* Print d's document on one line to stdout and release d: CLI_EXIT_OK;
+ * or, when an addition or the printing ran out of memory, no document,
+ * "scfgate CMD: out of memory printing the result" and CLI_EXIT_FAIL. */
+int cli_print_jdoc(const char *cmd, struct jdoc *d);
+
 /* The daemon log level for a configured <log level>. */
 enum log_level cli_log_level(enum cfg_log_level level);
 

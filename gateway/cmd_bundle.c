@@ -265,22 +265,6 @@ static void default_signer(const char *key_path, char out[RECORD_PRODUCER_MAX + 
 		snprintf(out, RECORD_PRODUCER_MAX + 1, "scfgate");
 }
 
-/* Prints d's document on one line and releases it: CLI_EXIT_OK, or
- * CLI_EXIT_FAIL and one line when it ran out of memory (no document). */
-static int put_json(const char *cmd, struct jdoc *d)
-{
-	char *t = jdoc_print(d, 0);
-
-	jdoc_release(d);
-	if (!t) {
-		fprintf(stderr, "scfgate %s: out of memory printing the result\n", cmd);
-		return CLI_EXIT_FAIL;
-	}
-	printf("%s\n", t);
-	cJSON_free(t);
-	return CLI_EXIT_OK;
-}
-
 /* "ranges": [{"producer", "first", "last", "count"}...] */
 static void ranges_json(struct jdoc *d, cJSON *j, const struct bundle_info *in)
 {
@@ -485,7 +469,7 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		ranges_json(&d, j, &info);
 		if (!ack)
 			jdoc_string(&d, j, "encrypted_to", to_id[0] ? to_id : NULL);
-		rc = put_json(cmd, &d);
+		rc = cli_print_jdoc(cmd, &d);
 	} else if (ack) {
 		printf("%s: acknowledges %zu range(s)\n", o->out, info.n_ranges);
 	} else {
@@ -609,7 +593,7 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 		} else {
 			jdoc_string(&d, j, "error", e.msg);
 		}
-		rc = put_json(cmd, &d);
+		rc = cli_print_jdoc(cmd, &d);
 	} else if (st == ERR_OK) {
 		print_info_text(&info);
 		if (op.key_id[0])
@@ -685,7 +669,7 @@ static int run_import(int argc, char **argv, struct opts *o)
 		jdoc_number(&d, j, "imported", (double)res.imported);
 		jdoc_number(&d, j, "duplicates", (double)res.duplicates);
 		jdoc_string(&d, j, "encrypted_to", op.key_id[0] ? op.key_id : NULL);
-		return put_json(cmd, &d);
+		return cli_print_jdoc(cmd, &d);
 	}
 	printf("%s: %zu record(s) imported, %zu already present%s%s\n", o->file, res.imported,
 	       res.duplicates, op.key_id[0] ? "; decrypted with key " : "", op.key_id);
@@ -731,7 +715,7 @@ static int run_prune(int argc, char **argv, struct opts *o)
 		struct jdoc d = JDOC_INIT;
 
 		jdoc_number(&d, jdoc_root_object(&d), "pruned", (double)pruned);
-		return put_json(cmd, &d);
+		return cli_print_jdoc(cmd, &d);
 	}
 	printf("%s: %zu acknowledged record(s) removed from %s/new\n", o->file, pruned, o->queue);
 	return CLI_EXIT_OK;

@@ -51,22 +51,13 @@ static int print_json(const char *id, const char *dir, const char *name, const c
 	struct jdoc d = JDOC_INIT;
 	cJSON *o = jdoc_root_object(&d);
 	char path[4096];
-	char *t;
 
 	jdoc_string(&d, o, "key_id", id);
 	snprintf(path, sizeof(path), "%s/%s%s.key", dir, name, ext);
 	jdoc_string(&d, o, "private", path);
 	snprintf(path, sizeof(path), "%s/%s%s.pub", dir, name, ext);
 	jdoc_string(&d, o, "public", path);
-	t = jdoc_print(&d, 0);
-	jdoc_release(&d);
-	if (!t) {
-		fprintf(stderr, "scfgate keygen: out of memory\n");
-		return CLI_EXIT_FAIL;
-	}
-	printf("%s\n", t);
-	cJSON_free(t);
-	return CLI_EXIT_OK;
+	return cli_print_jdoc("keygen", &d);
 }
 
 int cmd_keygen(int argc, char **argv)

@@ -50,13 +50,11 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* One line of the census's figures; 0, or -1 with nothing printed when
- * out of memory. */
+/* One line of the census's figures (cli_print_jdoc). */
 static int print_json(enum err_status s, const struct scf_census_result *res)
 {
 	struct jdoc d = JDOC_INIT;
 	cJSON *o = jdoc_root_object(&d);
-	char *t;
 
 	jdoc_string(&d, o, "status", err_status_name(s));
 	jdoc_string(&d, o, "census_id", res->census_id);
@@ -70,13 +68,7 @@ static int print_json(enum err_status s, const struct scf_census_result *res)
 	jdoc_number(&d, o, "ideal_calls", (double)res->ideal_calls);
 	jdoc_number(&d, o, "per_page", SCF_CENSUS_PER_PAGE);
 	jdoc_number(&d, o, "ms", (double)res->ms);
-	t = jdoc_print(&d, 0);
-	jdoc_release(&d);
-	if (!t)
-		return -1;
-	printf("%s\n", t);
-	cJSON_free(t);
-	return 0;
+	return cli_print_jdoc("scf census", &d);
 }
 
 int cmd_scf_census(int argc, char **argv)
@@ -137,10 +129,7 @@ int cmd_scf_census(int argc, char **argv)
 	scf_set_stop_flag(h, sigs_stop_flag());
 	s = scf_census(h, (unsigned)days, &res, &e);
 	if (json) {
-		if (print_json(s, &res) != 0) {
-			fprintf(stderr, "scfgate scf census: out of memory printing the result\n");
-			rc = CLI_EXIT_FAIL;
-		}
+		rc = print_json(s, &res);
 	} else {
 		printf("census %s: %" PRIu64 " issues in %" PRIu64
 		       " parts (window %s to %s), %" PRIu64 " skipped; %" PRIu64

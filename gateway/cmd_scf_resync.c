@@ -79,13 +79,11 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* One line of the resync's figures; 0, or -1 with nothing printed when
- * out of memory. */
+/* One line of the resync's figures (cli_print_jdoc). */
 static int print_json(enum err_status s, const struct scf_resync_result *res)
 {
 	struct jdoc d = JDOC_INIT;
 	cJSON *o = jdoc_root_object(&d);
-	char *t;
 
 	jdoc_string(&d, o, "status", err_status_name(s));
 	jdoc_number(&d, o, "selected", (double)res->selected);
@@ -94,13 +92,7 @@ static int print_json(enum err_status s, const struct scf_resync_result *res)
 	jdoc_number(&d, o, "already", (double)res->already);
 	jdoc_number(&d, o, "skipped", (double)res->skipped);
 	jdoc_number(&d, o, "missing", (double)res->missing);
-	t = jdoc_print(&d, 0);
-	jdoc_release(&d);
-	if (!t)
-		return -1;
-	printf("%s\n", t);
-	cJSON_free(t);
-	return 0;
+	return cli_print_jdoc("scf resync", &d);
 }
 
 int cmd_scf_resync(int argc, char **argv)
@@ -212,10 +204,7 @@ int cmd_scf_resync(int argc, char **argv)
 	         " skipped=%" PRIu64 " missing=%" PRIu64 " status=%s",
 	         res.selected, res.sent, res.already, res.skipped, res.missing, err_status_name(s));
 	if (json) {
-		if (print_json(s, &res) != 0) {
-			fprintf(stderr, "scfgate scf resync: out of memory printing the result\n");
-			rc = CLI_EXIT_FAIL;
-		}
+		rc = print_json(s, &res);
 	} else {
 		printf("resync: %" PRIu64 " issues selected, %" PRIu64 " sent now (with %" PRIu64
 		       " comment and photo records), %" PRIu64 " known before, %" PRIu64
