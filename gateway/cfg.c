@@ -665,7 +665,8 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	if (take_text(&g->description_template, tpl, "description", MAP_DESCRIPTION_DEFAULT) ||
 	    take_text(&g->comment_template, tpl, "comment", MAP_COMMENT_DEFAULT))
 		return nomem(ld);
-	if ((st = build_fields(ld, child(n, "fields"))) != ERR_OK)
+	st = build_fields(ld, child(n, "fields"));
+	if (st != ERR_OK)
 		return st;
 	return build_comments(ld, child(n, "comments"), child(n, "fields"));
 }
@@ -865,24 +866,44 @@ static enum err_status build(struct loader *ld, const xmlNode *root)
 
 	c->half = (half && strcmp(half, "oms") == 0) ? CFG_HALF_OMS : CFG_HALF_SCF;
 	free(half);
-	if ((st = build_spool(ld, child(root, "spool"))) != ERR_OK)
+	st = build_spool(ld, child(root, "spool"));
+	if (st != ERR_OK)
 		return st;
-	if ((n = child(root, "scf")) && (st = build_scf(ld, n)) != ERR_OK)
+	n = child(root, "scf");
+	if (n) {
+		st = build_scf(ld, n);
+		if (st != ERR_OK)
+			return st;
+	}
+	n = child(root, "cartegraph");
+	if (n) {
+		st = build_cartegraph(ld, n);
+		if (st != ERR_OK)
+			return st;
+	}
+	n = child(root, "geocoder");
+	if (n) {
+		st = build_geocoder(ld, n);
+		if (st != ERR_OK)
+			return st;
+	}
+	st = build_status(ld, child(root, "statusMap"));
+	if (st != ERR_OK)
 		return st;
-	if ((n = child(root, "cartegraph")) && (st = build_cartegraph(ld, n)) != ERR_OK)
+	st = build_types(ld, child(root, "requestTypes"));
+	if (st != ERR_OK)
 		return st;
-	if ((n = child(root, "geocoder")) && (st = build_geocoder(ld, n)) != ERR_OK)
-		return st;
-	if ((st = build_status(ld, child(root, "statusMap"))) != ERR_OK)
-		return st;
-	if ((st = build_types(ld, child(root, "requestTypes"))) != ERR_OK)
-		return st;
-	if ((st = build_messages(ld, child(root, "messages"))) != ERR_OK)
+	st = build_messages(ld, child(root, "messages"));
+	if (st != ERR_OK)
 		return st;
 	if ((n = child(root, "metrics")) && take_text(&c->metrics.textfile, n, "textfile", NULL))
 		return nomem(ld);
-	if ((n = child(root, "transfer")) && (st = build_transfer(ld, n)) != ERR_OK)
-		return st;
+	n = child(root, "transfer");
+	if (n) {
+		st = build_transfer(ld, n);
+		if (st != ERR_OK)
+			return st;
+	}
 	lvl = attr(child(root, "log"), "level");
 	c->log_level = CFG_LOG_INFO;
 	if (lvl && strcmp(lvl, "error") == 0)
@@ -958,7 +979,8 @@ static enum err_status check_ca_file(struct loader *ld, const xmlNode *n, const 
 	enum err_status st;
 	int fd;
 
-	if ((st = check_file(ld, n, path, 0)) || (ld->flags & CFG_NO_FILE_CHECKS))
+	st = check_file(ld, n, path, 0);
+	if (st != ERR_OK || (ld->flags & CFG_NO_FILE_CHECKS))
 		return st;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -1081,8 +1103,10 @@ static enum err_status check_cg_templates(struct loader *ld, const xmlNode *cg)
 	        *cm = child(tpl, "comment");
 	enum err_status st;
 
-	if ((st = check_template_kind(ld, d, MAP_TEMPLATE_DESCRIPTION, g->description_template)) ||
-	    (st = check_template_kind(ld, cm, MAP_TEMPLATE_COMMENT, g->comment_template)))
+	st = check_template_kind(ld, d, MAP_TEMPLATE_DESCRIPTION, g->description_template);
+	if (st == ERR_OK)
+		st = check_template_kind(ld, cm, MAP_TEMPLATE_COMMENT, g->comment_template);
+	if (st != ERR_OK)
 		return st;
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!map_template_uses(MAP_TEMPLATE_DESCRIPTION, g->description_template,
@@ -1103,8 +1127,10 @@ static enum err_status check_messages(struct loader *ld, const xmlNode *root)
 	xmlNode *msgs = child(root, "messages"), *types = child(root, "requestTypes");
 	enum err_status st;
 
-	if ((st = check_template(ld, child(msgs, "acknowledgment"), ld->c->messages.ack)) ||
-	    (st = check_template(ld, child(msgs, "closing"), ld->c->messages.closing)))
+	st = check_template(ld, child(msgs, "acknowledgment"), ld->c->messages.ack);
+	if (st == ERR_OK)
+		st = check_template(ld, child(msgs, "closing"), ld->c->messages.closing);
+	if (st != ERR_OK)
 		return st;
 	for (xmlNode *k = types->children; k; k = k->next) {
 		static const char *const names[] = {"acknowledgmentMessage", "closingMessage"};
@@ -1119,7 +1145,7 @@ static enum err_status check_messages(struct loader *ld, const xmlNode *root)
 				return nomem(ld);
 			st = check_template(ld, m, t);
 			free(t);
-			if (st)
+			if (st != ERR_OK)
 				return st;
 		}
 	}
@@ -1165,7 +1191,8 @@ static enum err_status check_private_file(struct loader *ld, const xmlNode *n, c
 	struct stat sb;
 	enum err_status st;
 
-	if ((st = check_file(ld, n, path, 0)) || (ld->flags & CFG_NO_FILE_CHECKS))
+	st = check_file(ld, n, path, 0);
+	if (st != ERR_OK || (ld->flags & CFG_NO_FILE_CHECKS))
 		return st;
 	if (stat(path, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)))
 		return fail_at(ld, n,
@@ -1182,7 +1209,8 @@ static enum err_status check_private_key(struct loader *ld, const xmlNode *n, co
 	struct stat sb;
 	enum err_status st;
 
-	if ((st = check_private_file(ld, n, path)) || (ld->flags & CFG_NO_FILE_CHECKS))
+	st = check_private_file(ld, n, path);
+	if (st != ERR_OK || (ld->flags & CFG_NO_FILE_CHECKS))
 		return st;
 	if (stat(path, &sb) == 0 && geteuid() != 0 && sb.st_uid != geteuid())
 		return fail_at(ld, n,
@@ -1233,16 +1261,25 @@ static enum err_status check_geocoder(struct loader *ld, const xmlNode *gn)
 	xmlNode *url = child(gn, "baseUrl");
 	enum err_status st;
 
-	if ((st = check_url(ld, url, g->base_url)) ||
-	    (st = check_result_field(ld, child(gn, "resultField") ? child(gn, "resultField") : gn)))
+	st = check_url(ld, url, g->base_url);
+	if (st == ERR_OK)
+		st = check_result_field(ld,
+		                        child(gn, "resultField") ? child(gn, "resultField") : gn);
+	if (st != ERR_OK)
 		return st;
 	/* like the Cartegraph credentials: only the oms half's files live here */
 	if (ld->c->half != CFG_HALF_OMS || !g->enabled)
 		return ERR_OK;
-	if (g->token_file && (st = check_private_file(ld, child(gn, "tokenFile"), g->token_file)))
-		return st;
-	if (g->ca_file && (st = check_ca_file(ld, child(gn, "caFile"), g->ca_file)))
-		return st;
+	if (g->token_file) {
+		st = check_private_file(ld, child(gn, "tokenFile"), g->token_file);
+		if (st != ERR_OK)
+			return st;
+	}
+	if (g->ca_file) {
+		st = check_ca_file(ld, child(gn, "caFile"), g->ca_file);
+		if (st != ERR_OK)
+			return st;
+	}
 	return ERR_OK;
 }
 
@@ -1291,10 +1328,14 @@ static enum err_status check_transfer(struct loader *ld, const xmlNode *tn)
 				               "%s:%u: queue: %s is already configured at line %u",
 				               ld->name, t->queues[i].line, t->queues[i].name,
 				               t->queues[j].line);
-	if ((st = check_private_key(ld, child(tn, "privateKey"), t->private_key)))
+	st = check_private_key(ld, child(tn, "privateKey"), t->private_key);
+	if (st != ERR_OK)
 		return st;
-	if (t->known_hosts && (st = check_ca_file(ld, child(tn, "knownHosts"), t->known_hosts)))
-		return st;
+	if (t->known_hosts) {
+		st = check_ca_file(ld, child(tn, "knownHosts"), t->known_hosts);
+		if (st != ERR_OK)
+			return st;
+	}
 	return ERR_OK;
 }
 
@@ -1309,44 +1350,73 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 		return fail_at(ld, root, "half=\"scf\" needs an <scf> section");
 	if (c->half == CFG_HALF_OMS && !cg)
 		return fail_at(ld, root, "half=\"oms\" needs a <cartegraph> section");
-	if (scf && (st = check_url(ld, child(scf, "baseUrl") ? child(scf, "baseUrl") : scf,
-	                           c->scf.base_url)))
+	if (scf) {
+		st = check_url(ld, child(scf, "baseUrl") ? child(scf, "baseUrl") : scf,
+		               c->scf.base_url);
+		if (st != ERR_OK)
+			return st;
+	}
+	if (cg) {
+		st = check_url(ld, child(cg, "baseUrl"), c->cg.base_url);
+		if (st != ERR_OK)
+			return st;
+	}
+	st = check_messages(ld, root);
+	if (st == ERR_OK)
+		st = check_custom_fields(ld, root);
+	if (st == ERR_OK && cg)
+		st = check_cg_templates(ld, cg);
+	if (st != ERR_OK)
 		return st;
-	if (cg && (st = check_url(ld, child(cg, "baseUrl"), c->cg.base_url)))
+	st = check_file(ld, child(spool, "root"), c->spool.root, 1);
+	if (st == ERR_OK)
+		st = check_private_key(ld, child(spool, "privateKey"), c->spool.private_key);
+	if (st == ERR_OK)
+		st = check_file(ld, child(spool, "peerPublicKey"), c->spool.peer_public_key, 0);
+	if (st != ERR_OK)
 		return st;
-	if ((st = check_messages(ld, root)) || (st = check_custom_fields(ld, root)) ||
-	    (cg && (st = check_cg_templates(ld, cg))))
-		return st;
-	if ((st = check_file(ld, child(spool, "root"), c->spool.root, 1)) ||
-	    (st = check_private_key(ld, child(spool, "privateKey"), c->spool.private_key)) ||
-	    (st = check_file(ld, child(spool, "peerPublicKey"), c->spool.peer_public_key, 0)))
-		return st;
-	if (c->spool.bundle_decryption_key &&
-	    (st = check_private_key(ld, child(spool, "bundleDecryptionKey"),
-	                            c->spool.bundle_decryption_key)))
-		return st;
+	if (c->spool.bundle_decryption_key) {
+		st = check_private_key(ld, child(spool, "bundleDecryptionKey"),
+		                       c->spool.bundle_decryption_key);
+		if (st != ERR_OK)
+			return st;
+	}
 	if (c->spool.require_encrypted_bundles && !c->spool.bundle_decryption_key)
 		return fail_at(ld, child(spool, "requireEncryptedBundles"),
 		               "requireEncryptedBundles needs a <bundleDecryptionKey> to decrypt "
 		               "with");
 	/* only this half's credentials live on this host */
-	if (c->half == CFG_HALF_SCF &&
-	    (st = check_file(ld, child(scf, "credentials"), c->scf.credential_file, 0)))
-		return st;
-	if (c->half == CFG_HALF_OMS &&
-	    (st = check_file(ld, child(cg, "credentials"), c->cg.credential_file, 0)))
-		return st;
+	if (c->half == CFG_HALF_SCF) {
+		st = check_file(ld, child(scf, "credentials"), c->scf.credential_file, 0);
+		if (st != ERR_OK)
+			return st;
+	}
+	if (c->half == CFG_HALF_OMS) {
+		st = check_file(ld, child(cg, "credentials"), c->cg.credential_file, 0);
+		if (st != ERR_OK)
+			return st;
+	}
 	/* a CA file, like the credentials, is on the host of the half using it */
-	if (c->half == CFG_HALF_SCF && c->scf.ca_file &&
-	    (st = check_ca_file(ld, child(scf, "caFile"), c->scf.ca_file)))
-		return st;
-	if (c->half == CFG_HALF_OMS && c->cg.ca_file &&
-	    (st = check_ca_file(ld, child(cg, "caFile"), c->cg.ca_file)))
-		return st;
-	if (geo && (st = check_geocoder(ld, geo)))
-		return st;
-	if (child(root, "transfer") && (st = check_transfer(ld, child(root, "transfer"))))
-		return st;
+	if (c->half == CFG_HALF_SCF && c->scf.ca_file) {
+		st = check_ca_file(ld, child(scf, "caFile"), c->scf.ca_file);
+		if (st != ERR_OK)
+			return st;
+	}
+	if (c->half == CFG_HALF_OMS && c->cg.ca_file) {
+		st = check_ca_file(ld, child(cg, "caFile"), c->cg.ca_file);
+		if (st != ERR_OK)
+			return st;
+	}
+	if (geo) {
+		st = check_geocoder(ld, geo);
+		if (st != ERR_OK)
+			return st;
+	}
+	if (child(root, "transfer")) {
+		st = check_transfer(ld, child(root, "transfer"));
+		if (st != ERR_OK)
+			return st;
+	}
 	return ERR_OK;
 }
 
@@ -1367,10 +1437,16 @@ enum err_status cfg_load_mem(const char *bytes, size_t len, const char *name, un
 		st = nomem(&ld);
 		goto out;
 	}
-	if ((st = parse(&ld, bytes, len, &doc)) ||
-	    (st = check_url_secrets(&ld, xmlDocGetRootElement(doc))) || (st = validate(&ld, doc)) ||
-	    (st = build(&ld, xmlDocGetRootElement(doc))) ||
-	    (st = check(&ld, xmlDocGetRootElement(doc))))
+	st = parse(&ld, bytes, len, &doc);
+	if (st == ERR_OK)
+		st = check_url_secrets(&ld, xmlDocGetRootElement(doc));
+	if (st == ERR_OK)
+		st = validate(&ld, doc);
+	if (st == ERR_OK)
+		st = build(&ld, xmlDocGetRootElement(doc));
+	if (st == ERR_OK)
+		st = check(&ld, xmlDocGetRootElement(doc));
+	if (st != ERR_OK)
 		goto out;
 	*out = ld.c;
 	ld.c = NULL;

@@ -301,11 +301,13 @@ enum err_status cfg_csv_to_xml(const char *bytes, size_t len, const char *name, 
 			             CSV_ROWS_MAX);
 			goto out;
 		}
-		if ((st = check_row(&cs, &r, ids, n, lines, &id)) != ERR_OK)
+		st = check_row(&cs, &r, ids, n, lines, &id);
+		if (st != ERR_OK)
 			goto out;
 		ids[n] = id;
 		lines[n++] = r.line;
-		if ((st = emit(&cs, &r, out)) != ERR_OK) {
+		st = emit(&cs, &r, out);
+		if (st != ERR_OK) {
 			err_set(e, st, "%s: output too large", cs.name);
 			goto out;
 		}

@@ -187,8 +187,11 @@ static enum err_status fetch_class(struct http_client *h, const char *cls, struc
 		st = ERR_OK;
 		goto out;
 	}
-	if (st == ERR_OK && (st = cg_meta_add(m, buf_str(&r.body), r.body.len, e)) != ERR_OK)
-		err_prefix(e, "GET %s: ", buf_str(&path));
+	if (st == ERR_OK) {
+		st = cg_meta_add(m, buf_str(&r.body), r.body.len, e);
+		if (st != ERR_OK)
+			err_prefix(e, "GET %s: ", buf_str(&path));
+	}
 out:
 	http_response_release(&r);
 	buf_release(&path);
@@ -207,16 +210,22 @@ enum err_status cg_check_fetch(struct http_client *h, const struct cfg *c, struc
 	if (!status)
 		status = &dummy;
 	*status = 0;
-	if ((st = cg_meta_new(&m, e)) != ERR_OK ||
-	    (st = fetch_class(h, g->request_class, m, status, e)) != ERR_OK)
+	st = cg_meta_new(&m, e);
+	if (st == ERR_OK)
+		st = fetch_class(h, g->request_class, m, status, e);
+	if (st != ERR_OK)
 		goto out;
-	if (cg_meta_has_child(m, g->request_class, g->attachment_class) &&
-	    (st = fetch_class(h, g->attachment_class, m, status, e)) != ERR_OK)
-		goto out;
+	if (cg_meta_has_child(m, g->request_class, g->attachment_class)) {
+		st = fetch_class(h, g->attachment_class, m, status, e);
+		if (st != ERR_OK)
+			goto out;
+	}
 	if (g->comment_route == CFG_COMMENTS_CHILD &&
-	    cg_meta_has_child(m, g->request_class, g->comment_class) &&
-	    (st = fetch_class(h, g->comment_class, m, status, e)) != ERR_OK)
-		goto out;
+	    cg_meta_has_child(m, g->request_class, g->comment_class)) {
+		st = fetch_class(h, g->comment_class, m, status, e);
+		if (st != ERR_OK)
+			goto out;
+	}
 	*out = m;
 	m = NULL;
 out:

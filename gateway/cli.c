@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include "jdoc.h"
 #include "scf.h"
 
 #include <stdarg.h>
@@ -15,7 +16,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "scfgate %s: ", cmd);
+	fprintf(stderr, "scfgate%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -54,7 +55,8 @@ int cli_scf_open(const char *cmd, struct scf_half **out, const struct cfg *c)
 	enum err_status s;
 
 	err_clear(&e);
-	if ((s = scf_open(out, c, NULL, &e)) != ERR_OK) {
+	s = scf_open(out, c, NULL, &e);
+	if (s != ERR_OK) {
 		/* ERR_TEMP: another process (the daemon) holds a lock. */
 		if (s == ERR_TEMP)
 			err_prefix(&e, "the SCF half is running (stop it first): ");
@@ -93,6 +95,20 @@ int cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
+int cli_print_jdoc(const char *cmd, struct jdoc *d)
+{
+	char *t = jdoc_print(d, 0);
+
+	jdoc_release(d);
+	if (!t) {
+		fprintf(stderr, "scfgate %s: out of memory printing the result\n", cmd);
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", t);
+	cJSON_free(t);
+	return CLI_EXIT_OK;
+}
+
 enum log_level cli_log_level(enum cfg_log_level level)
 {
 	enum log_level out = LOGL_INFO;
@@ -100,6 +116,127 @@ enum log_level cli_log_level(enum cfg_log_level level)
 	/* The two enums name the same levels; the names are the contract. */
 	log_level_parse(cfg_log_level_name(level), &out);
 	return out;
+}
+
+void cli_opt_init(struct cli_opt *o, const char *cmd, const char *sub, int argc, char **argv,
+                  const struct option *table)
+{
+	size_t n = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->cmd = cmd;
+	o->sub = sub;
+	o->argc = argc;
+	o->argv = argv;
+	o->table = table;
+	/* "-": plain arguments come back in order (code 1) whatever
+	 * POSIXLY_CORRECT says; ":": a missing value is told from an unknown
+	 * option. */
+	o->shorts[n++] = '-';
+	o->shorts[n++] = ':';
+	for (const struct option *t = table; t->name; t++) {
+		if (t->val >= CLI_OPT_LONG || t->val <= CLI_OPT_ARG || n + 3 >= sizeof(o->shorts))
+			continue;
+		o->shorts[n++] = (char)t->val;
+		if (t->has_arg == required_argument)
+			o->shorts[n++] = ':';
+	}
+	o->shorts[n] = '\0';
+	optind = 0; /* glibc: start over, with this table */
+	opterr = 0; /* the lines are ours */
+}
+
+static const struct option *opt_by_val(const struct cli_opt *o, int val)
+{
+	for (const struct option *t = o->table; t->name; t++)
+		if (t->val == val)
+			return t;
+	return NULL;
+}
+
+static int opt_bad(const struct cli_opt *o, const char *what, const char *why)
+{
+	cli_usage(o->cmd, "%s%s%s%s (see --help)", o->sub ? o->sub : "", o->sub ? ": " : "", what,
+	          why);
+	return CLI_OPT_BAD;
+}
+
+int cli_opt_unknown(const struct cli_opt *o)
+{
+	char what[sizeof(o->name) + 20];
+
+	snprintf(what, sizeof(what), "unknown argument %s", o->name[0] ? o->name : o->arg);
+	opt_bad(o, what, "");
+	return CLI_EXIT_USAGE;
+}
+
+int cli_opt_next(struct cli_opt *o)
+{
+	int idx = -1, c;
+	const char *given;
+
+	o->arg = NULL;
+	o->name[0] = '\0';
+	if (o->rest) {
+		if (optind >= o->argc)
+			return CLI_OPT_END;
+		o->ind = optind++;
+		o->arg = o->argv[o->ind];
+		return CLI_OPT_ARG;
+	}
+	c = getopt_long(o->argc, o->argv, o->shorts, o->table, &idx);
+	if (c == -1) {
+		/* "--" stops getopt; the arguments after it are plain. */
+		o->rest = 1;
+		return cli_opt_next(o);
+	}
+	if (c == CLI_OPT_ARG) {
+		o->ind = optind - 1;
+		o->arg = optarg;
+		return CLI_OPT_ARG;
+	}
+	if (c == '?') {
+		const struct option *t = optopt ? opt_by_val(o, optopt) : NULL;
+
+		if (optopt && !t) { /* an unknown letter */
+			snprintf(o->name, sizeof(o->name), "-%c", optopt);
+			return opt_bad(o, "unknown argument ", o->name);
+		}
+		given = o->argv[optind - 1];
+		if (t) { /* --json=VALUE */
+			snprintf(o->name, sizeof(o->name), "--%s", t->name);
+			return opt_bad(o, o->name, " takes no value");
+		}
+		snprintf(o->name, sizeof(o->name), "%.*s", (int)strcspn(given, "="), given);
+		return opt_bad(o, "unknown argument ", o->name);
+	}
+	if (c == ':') {
+		const struct option *t = opt_by_val(o, optopt);
+
+		given = o->argv[optind - 1];
+		if (given[0] == '-' && given[1] == '-' && t)
+			snprintf(o->name, sizeof(o->name), "--%s", t->name);
+		else
+			snprintf(o->name, sizeof(o->name), "-%c", optopt);
+		return opt_bad(o, o->name, " needs a value");
+	}
+	o->arg = optarg;
+	if (idx < 0) {
+		snprintf(o->name, sizeof(o->name), "-%c", c);
+		return c;
+	}
+	/* A long option: the text that named it is the one before its value
+	 * when the value was a separate argument. */
+	given = o->argv[optind - 1];
+	if (optarg && optarg == given && optind >= 2)
+		given = o->argv[optind - 2];
+	snprintf(o->name, sizeof(o->name), "%.*s", (int)strcspn(given, "="), given);
+	if (strncmp(given, "--", 2) != 0 || strcmp(o->name + 2, o->table[idx].name) != 0) {
+		/* getopt_long takes an abbreviation; an option must be spelled
+		 * out, so that a new option never changes what an old one meant. */
+		return opt_bad(o, "unknown argument ", o->name);
+	}
+	return c;
 }
 
 int cli_config_arg(const char *cmd, int argc, char **argv, int *i, const char **config)

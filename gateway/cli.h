@@ -14,6 +14,8 @@
 #ifndef SCFGATE_CLI_H
 #define SCFGATE_CLI_H
 
+#include <getopt.h>
+
 #include "cfg.h"
 #include "err.h"
 #include "log.h"
@@ -40,7 +42,8 @@ int cmd_transfer(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
-/* Print "scfgate <cmd>: <reason>" to stderr; returns CLI_EXIT_USAGE. */
+/* Print "scfgate <cmd>: <reason>" ("scfgate: <reason>" when cmd is NULL)
+ * to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* 0 when root holds a queue directory (outbound/ or inbound/); else
@@ -51,13 +54,74 @@ int cli_spool_root_check(const char *cmd, const char *sub, const char *root);
 /* Print "scfgate <cmd>: <err message>" to stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *cmd, const struct err *e);
 
+struct jdoc;
+/* Print d's document on one line to stdout and release d: CLI_EXIT_OK;
+ * or, when an addition or the printing ran out of memory, no document,
+ * "scfgate CMD: out of memory printing the result" and CLI_EXIT_FAIL. */
+int cli_print_jdoc(const char *cmd, struct jdoc *d);
+
 /* The daemon log level for a configured <log level>. */
 enum log_level cli_log_level(enum cfg_log_level level);
 
-/* `--config FILE`, `-c FILE` or `--config=FILE` at argv[*i]: sets *config
- * and advances *i past a separate value.  Returns 1 when consumed, 0 when
- * argv[*i] is something else, and CLI_EXIT_USAGE (after printing the one
- * line) when the value is missing. */
+/* Option parsing, the same for every command: getopt_long over argv[1..]
+ * (argv[0] is the command or sub-command name), so `--opt VALUE` and
+ * `--opt=VALUE` (and `-c VALUE`, `-cVALUE` for an option with a short
+ * form) both work, options and plain arguments may come in any order and
+ * keep it, and "--" ends the options.  A long option must be spelled out:
+ * an abbreviation is an unknown argument.
+ *
+ *   struct cli_opt o;
+ *   cli_opt_init(&o, "spool", "ls", argc, argv, table);
+ *   while ((c = cli_opt_next(&o)) != CLI_OPT_END)
+ *           switch (c) { case OPT_ROOT: root = o.arg; break; ... }
+ *
+ * table ends with an all-zero entry; flag is NULL and val is the short
+ * letter for an option that has one, else a value >= CLI_OPT_LONG.
+ * cli_opt_next returns the option's val (its value, if it takes one, in
+ * o.arg and the option as given, "--root" or "-c", in o.name),
+ * CLI_OPT_ARG for a plain argument (in o.arg), CLI_OPT_END, or CLI_OPT_BAD
+ * after printing the one line of the house form (the caller then returns
+ * CLI_EXIT_USAGE; CMD NULL for scfgate's own options):
+ *   scfgate CMD: [SUB: ]unknown argument --bogus (see --help)
+ *   scfgate CMD: [SUB: ]--root needs a value (see --help)
+ *   scfgate CMD: [SUB: ]--json takes no value (see --help)
+ * cli_opt_init resets getopt's state, so a command may parse again. */
+#define CLI_OPT_END  (-1)
+#define CLI_OPT_BAD  (-2)
+#define CLI_OPT_ARG  1
+#define CLI_OPT_LONG 256
+
+struct cli_opt {
+	const char *cmd, *sub;
+	int argc;
+	char **argv;
+	const struct option *table;
+	int rest; /* past "--": what is left is plain arguments */
+	const char *arg;
+	int ind; /* the index in argv of a plain argument */
+	char name[64];
+	char shorts[64];
+};
+
+void cli_opt_init(struct cli_opt *o, const char *cmd, const char *sub, int argc, char **argv,
+                  const struct option *table);
+int cli_opt_next(struct cli_opt *o);
+/* Print "scfgate CMD: [SUB: ]unknown argument ARG (see --help)" for a
+ * plain argument or an option this sub-command does not take; returns
+ * CLI_EXIT_USAGE. */
+int cli_opt_unknown(const struct cli_opt *o);
+
+/* The --config entry of every table: `--config FILE`, `-c FILE`. */
+#define CLI_OPT_CONFIG                                                                             \
+	{                                                                                          \
+		"config", required_argument, NULL, 'c'                                             \
+	}
+
+/* `--config FILE`, `-c FILE` or `--config=FILE` at argv[*i], for a
+ * command that parses by hand: sets *config and advances *i past a
+ * separate value.  Returns 1 when consumed, 0 when argv[*i] is something
+ * else, and CLI_EXIT_USAGE (after printing the one line) when the value
+ * is missing. */
 int cli_config_arg(const char *cmd, int argc, char **argv, int *i, const char **config);
 
 /* The default configurations (docs/configuration.md, "Where the

@@ -14,6 +14,7 @@
 #include "bundle.h"
 #include "cfg.h"
 #include "cli.h"
+#include "jdoc.h"
 #include "seal.h"
 #include "sig.h"
 #include "spool.h"
@@ -74,22 +75,6 @@ struct opts {
 	struct bundle_limits lim;
 };
 
-static int option_value(int argc, char **argv, int *i, const char *opt, const char **out)
-{
-	size_t n = strlen(opt);
-
-	if (strncmp(argv[*i], opt, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*out = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n] != '\0')
-		return 0;
-	*out = *i + 1 < argc ? argv[++*i] : NULL;
-	return 1;
-}
-
 static int parse_num(const char *s, uint64_t *out)
 {
 	char *end;
@@ -100,71 +85,114 @@ static int parse_num(const char *s, uint64_t *out)
 	return *end ? -1 : 0;
 }
 
+enum {
+	OPT_JSON = CLI_OPT_LONG,
+	OPT_DONE,
+	OPT_ROOT,
+	OPT_QUEUE,
+	OPT_KEY,
+	OPT_PUBKEY,
+	OPT_RECORD_PUBKEY,
+	OPT_OUT,
+	OPT_SIGNER,
+	OPT_ENCRYPT_TO,
+	OPT_DECRYPT_KEY,
+	OPT_FROM,
+	OPT_TO,
+	OPT_MAX_ENTRY_BYTES,
+	OPT_MAX_ENTRIES,
+	OPT_MAX_TOTAL_BYTES,
+};
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"done", no_argument, NULL, OPT_DONE},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"pubkey", required_argument, NULL, OPT_PUBKEY},
+    {"record-pubkey", required_argument, NULL, OPT_RECORD_PUBKEY},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"signer", required_argument, NULL, OPT_SIGNER},
+    {"encrypt-to", required_argument, NULL, OPT_ENCRYPT_TO},
+    {"decrypt-key", required_argument, NULL, OPT_DECRYPT_KEY},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"max-entry-bytes", required_argument, NULL, OPT_MAX_ENTRY_BYTES},
+    {"max-entries", required_argument, NULL, OPT_MAX_ENTRIES},
+    {"max-total-bytes", required_argument, NULL, OPT_MAX_TOTAL_BYTES},
+    {NULL, 0, NULL, 0},
+};
+
+/* Where an option that names a file or an id goes; NULL for the rest. */
+static const char **str_slot(struct opts *o, int opt)
+{
+	switch (opt) {
+	case 'c':
+		return &o->config;
+	case OPT_ROOT:
+		return &o->root;
+	case OPT_QUEUE:
+		return &o->queue;
+	case OPT_KEY:
+		return &o->key;
+	case OPT_PUBKEY:
+		return &o->pubkey;
+	case OPT_RECORD_PUBKEY:
+		return &o->record_pubkey;
+	case OPT_OUT:
+		return &o->out;
+	case OPT_SIGNER:
+		return &o->signer;
+	case OPT_ENCRYPT_TO:
+		return &o->encrypt_to;
+	case OPT_DECRYPT_KEY:
+		return &o->decrypt_key;
+	default:
+		return NULL;
+	}
+}
+
 static int parse_args(const char *cmd, int argc, char **argv, struct opts *o)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} strs[] = {
-	    {"--root", offsetof(struct opts, root)},
-	    {"--queue", offsetof(struct opts, queue)},
-	    {"--key", offsetof(struct opts, key)},
-	    {"--pubkey", offsetof(struct opts, pubkey)},
-	    {"--record-pubkey", offsetof(struct opts, record_pubkey)},
-	    {"--out", offsetof(struct opts, out)},
-	    {"--signer", offsetof(struct opts, signer)},
-	    {"--config", offsetof(struct opts, config)},
-	    {"--encrypt-to", offsetof(struct opts, encrypt_to)},
-	    {"--decrypt-key", offsetof(struct opts, decrypt_key)},
-	};
-	static const char *const nums[] = {"--from", "--to", "--max-entry-bytes", "--max-entries",
-	                                   "--max-total-bytes"};
+	struct cli_opt co;
+	const char **slot;
 	uint64_t v;
+	int opt;
 
 	memset(o, 0, sizeof(*o));
 	bundle_limits_default(&o->lim);
-	for (int i = 1; i < argc; i++) {
-		const char *val = NULL;
-		size_t k;
-
-		if (strcmp(argv[i], "--json") == 0) {
+	cli_opt_init(&co, cmd, NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&co)) != CLI_OPT_END) {
+		if (opt == CLI_OPT_BAD)
+			return CLI_EXIT_USAGE;
+		if (opt == OPT_JSON) {
 			o->json = 1;
-			continue;
-		}
-		if (strcmp(argv[i], "--done") == 0) {
+		} else if (opt == OPT_DONE) {
 			o->done = 1;
-			continue;
-		}
-		for (k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
-			if (option_value(argc, argv, &i, strs[k].name, &val))
-				break;
-		if (k < sizeof(strs) / sizeof(strs[0])) {
-			if (!val || !*val)
-				return cli_usage(cmd, "%s needs a value", strs[k].name);
-			*(const char **)((char *)o + strs[k].off) = val;
-			continue;
-		}
-		for (k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
-			if (option_value(argc, argv, &i, nums[k], &val))
-				break;
-		if (k < sizeof(nums) / sizeof(nums[0])) {
-			if (parse_num(val, &v) != 0 || v == 0)
-				return cli_usage(cmd, "%s needs a positive number", nums[k]);
-			if (k == 0)
+		} else if ((slot = str_slot(o, opt)) != NULL) {
+			if (!*co.arg)
+				return cli_usage(cmd, "%s needs a value", co.name);
+			*slot = co.arg;
+		} else if (opt >= OPT_FROM && opt <= OPT_MAX_TOTAL_BYTES) {
+			if (parse_num(co.arg, &v) != 0 || v == 0)
+				return cli_usage(cmd, "%s needs a positive number", co.name);
+			if (opt == OPT_FROM)
 				o->from = v;
-			else if (k == 1)
+			else if (opt == OPT_TO)
 				o->to = v;
-			else if (k == 2)
+			else if (opt == OPT_MAX_ENTRY_BYTES)
 				o->lim.max_entry_bytes = (size_t)v;
-			else if (k == 3)
+			else if (opt == OPT_MAX_ENTRIES)
 				o->lim.max_entries = (size_t)v;
 			else
 				o->lim.max_total_bytes = v;
-			continue;
+		} else if (opt == CLI_OPT_ARG && !o->file) {
+			o->file = co.arg;
+		} else {
+			return cli_opt_unknown(&co);
 		}
-		if (argv[i][0] == '-' || o->file)
-			return cli_usage(cmd, "unknown argument '%s' (see --help)", argv[i]);
-		o->file = argv[i];
 	}
 	if (o->from && o->to && o->from > o->to)
 		return cli_usage(cmd, "--from is after --to");
@@ -237,18 +265,19 @@ static void default_signer(const char *key_path, char out[RECORD_PRODUCER_MAX + 
 		snprintf(out, RECORD_PRODUCER_MAX + 1, "scfgate");
 }
 
-static void print_json_string(const char *s)
+/* "ranges": [{"producer", "first", "last", "count"}...] */
+static void ranges_json(struct jdoc *d, cJSON *j, const struct bundle_info *in)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
+	cJSON *a = jdoc_array(d, j, "ranges");
+
+	for (size_t i = 0; i < in->n_ranges; i++) {
+		cJSON *r = jdoc_object(d, a, NULL);
+
+		jdoc_string(d, r, "producer", in->ranges[i].producer);
+		jdoc_number(d, r, "first", (double)in->ranges[i].first);
+		jdoc_number(d, r, "last", (double)in->ranges[i].last);
+		jdoc_number(d, r, "count", (double)in->ranges[i].count);
 	}
-	putchar('"');
 }
 
 static void progress_bar(uint64_t done, uint64_t total, void *ctx)
@@ -315,7 +344,8 @@ static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, st
 	memset(op, 0, sizeof(*op));
 	op->plain.fd = -1;
 	op->src = o->file;
-	if ((st = seal_probe(o->file, &sealed, e)) != ERR_OK)
+	st = seal_probe(o->file, &sealed, e);
+	if (st != ERR_OK)
 		return st;
 	if (!sealed) {
 		if (o->require_encrypted)
@@ -332,7 +362,8 @@ static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, st
 		    "%s: an encrypted bundle: give --decrypt-key with this half's X25519 "
 		    "private key, or a configuration with <bundleDecryptionKey>",
 		    o->file);
-	if ((st = seal_load_private(o->decrypt_key, &k, e)) != ERR_OK)
+	st = seal_load_private(o->decrypt_key, &k, e);
+	if (st != ERR_OK)
 		return st;
 	seal_key_id(k, op->key_id);
 	st = seal_open_file(o->file, k, tmp_dir, &op->plain, e);
@@ -426,25 +457,19 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 	seal_key_free(to);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
+	rc = CLI_EXIT_OK;
 	if (o->json) {
-		printf("{\"file\":");
-		print_json_string(o->out);
-		printf(",\"kind\":\"%s\",\"records\":%zu,\"bytes\":%" PRIu64 ",\"ranges\":[",
-		       ack ? "ack" : "records", info.n_entries, info.total_bytes);
-		for (size_t i = 0; i < info.n_ranges; i++)
-			printf("%s{\"producer\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
-			       ",\"count\":%" PRIu64 "}",
-			       i ? "," : "", info.ranges[i].producer, info.ranges[i].first,
-			       info.ranges[i].last, info.ranges[i].count);
-		printf("]");
-		if (!ack) {
-			printf(",\"encrypted_to\":");
-			if (to_id[0])
-				printf("\"%s\"", to_id);
-			else
-				printf("null");
-		}
-		printf("}\n");
+		struct jdoc d = JDOC_INIT;
+		cJSON *j = jdoc_root_object(&d);
+
+		jdoc_string(&d, j, "file", o->out);
+		jdoc_string(&d, j, "kind", ack ? "ack" : "records");
+		jdoc_number(&d, j, "records", (double)info.n_entries);
+		jdoc_number(&d, j, "bytes", (double)info.total_bytes);
+		ranges_json(&d, j, &info);
+		if (!ack)
+			jdoc_string(&d, j, "encrypted_to", to_id[0] ? to_id : NULL);
+		rc = cli_print_jdoc(cmd, &d);
 	} else if (ack) {
 		printf("%s: acknowledges %zu range(s)\n", o->out, info.n_ranges);
 	} else {
@@ -452,14 +477,15 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		       info.total_bytes, to_id[0] ? ", encrypted to key " : "", to_id);
 	}
 	bundle_info_release(&info);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* ---- verify / list ------------------------------------------------------------- */
 
 struct show_ctx {
 	int json, list;
-	size_t n;
+	struct jdoc *d;
+	cJSON *entries;
 };
 
 static enum err_status show_entry(const struct bundle_entry *ent, void *vctx, struct err *e)
@@ -468,12 +494,15 @@ static enum err_status show_entry(const struct bundle_entry *ent, void *vctx, st
 
 	if (!c->list)
 		return ERR_OK;
-	if (c->json)
-		printf("%s{\"name\":\"%s\",\"size\":%zu,\"sha256\":\"%s\"}", c->n ? "," : "",
-		       ent->name, ent->size, ent->sha256);
-	else
+	if (c->json) {
+		cJSON *j = jdoc_object(c->d, c->entries, NULL);
+
+		jdoc_string(c->d, j, "name", ent->name);
+		jdoc_number(c->d, j, "size", (double)ent->size);
+		jdoc_string(c->d, j, "sha256", ent->sha256);
+	} else {
 		printf("%s  %8zu  %s\n", ent->sha256, ent->size, ent->name);
-	c->n++;
+	}
 	return ERR_OK;
 }
 
@@ -488,20 +517,18 @@ static void print_info_text(const struct bundle_info *in)
 		       in->ranges[i].first, in->ranges[i].last, in->ranges[i].count);
 }
 
-static void print_info_json(const struct bundle_info *in)
+static void info_json(struct jdoc *d, cJSON *j, const struct bundle_info *in)
 {
-	printf(",\"kind\":\"%s\",\"signer\":\"%s\",\"key_id\":\"%s\",\"created\":\"%s\","
-	       "\"queue\":\"%s\",\"source\":\"%s\",\"records\":%zu,\"bytes\":%" PRIu64
-	       ",\"signature_checked\":%s,\"ranges\":[",
-	       in->kind == BUNDLE_ACK ? "ack" : "records", in->signer, in->key_id, in->created,
-	       in->queue, in->source, in->n_entries, in->total_bytes,
-	       in->signature_checked ? "true" : "false");
-	for (size_t i = 0; i < in->n_ranges; i++)
-		printf("%s{\"producer\":\"%s\",\"first\":%" PRIu64 ",\"last\":%" PRIu64
-		       ",\"count\":%" PRIu64 "}",
-		       i ? "," : "", in->ranges[i].producer, in->ranges[i].first,
-		       in->ranges[i].last, in->ranges[i].count);
-	printf("]");
+	jdoc_string(d, j, "kind", in->kind == BUNDLE_ACK ? "ack" : "records");
+	jdoc_string(d, j, "signer", in->signer);
+	jdoc_string(d, j, "key_id", in->key_id);
+	jdoc_string(d, j, "created", in->created);
+	jdoc_string(d, j, "queue", in->queue);
+	jdoc_string(d, j, "source", in->source);
+	jdoc_number(d, j, "records", (double)in->n_entries);
+	jdoc_number(d, j, "bytes", (double)in->total_bytes);
+	jdoc_bool(d, j, "signature_checked", in->signature_checked);
+	ranges_json(d, j, in);
 }
 
 static int run_read(int argc, char **argv, int list, struct opts *o)
@@ -509,6 +536,8 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	const char *cmd = list ? "bundle list" : "bundle verify";
 	struct sig_key *pub = NULL, *rpub = NULL;
 	struct show_ctx c = {0};
+	struct jdoc d = JDOC_INIT;
+	cJSON *j = NULL;
 	struct bundle_read_opts ro;
 	struct bundle_info info;
 	char tmp_dir[CLI_PATH_MAX];
@@ -536,9 +565,10 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	c.list = list;
 	ro = (struct bundle_read_opts){pub, rpub, &o->lim, show_entry, &c};
 	if (o->json) {
-		printf("{\"file\":");
-		print_json_string(o->file);
-		printf(",\"entries\":[");
+		j = jdoc_root_object(&d);
+		jdoc_string(&d, j, "file", o->file);
+		c.d = &d;
+		c.entries = jdoc_array(&d, j, "entries");
 	}
 	err_clear(&e);
 	read_tmp_dir(o, tmp_dir);
@@ -554,20 +584,16 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	seal_plain_close(&op.plain);
 	sig_key_free(pub);
 	sig_key_free(rpub);
+	rc = CLI_EXIT_OK;
 	if (o->json) {
-		printf("],\"ok\":%s", st == ERR_OK ? "true" : "false");
+		jdoc_bool(&d, j, "ok", st == ERR_OK);
 		if (st == ERR_OK) {
-			print_info_json(&info);
-			printf(",\"encrypted_to\":");
-			if (op.key_id[0])
-				printf("\"%s\"", op.key_id);
-			else
-				printf("null");
+			info_json(&d, j, &info);
+			jdoc_string(&d, j, "encrypted_to", op.key_id[0] ? op.key_id : NULL);
 		} else {
-			printf(",\"error\":");
-			print_json_string(e.msg);
+			jdoc_string(&d, j, "error", e.msg);
 		}
-		printf("}\n");
+		rc = cli_print_jdoc(cmd, &d);
 	} else if (st == ERR_OK) {
 		print_info_text(&info);
 		if (op.key_id[0])
@@ -588,7 +614,7 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 		return CLI_EXIT_FAIL;
 	}
 	bundle_info_release(&info);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* ---- import / prune --------------------------------------------------------------- */
@@ -636,14 +662,17 @@ static int run_import(int argc, char **argv, struct opts *o)
 	sig_key_free(rpub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
-	if (o->json)
-		printf("{\"imported\":%zu,\"duplicates\":%zu,\"encrypted_to\":%s%s%s}\n",
-		       res.imported, res.duplicates, op.key_id[0] ? "\"" : "",
-		       op.key_id[0] ? op.key_id : "null", op.key_id[0] ? "\"" : "");
-	else
-		printf("%s: %zu record(s) imported, %zu already present%s%s\n", o->file,
-		       res.imported, res.duplicates, op.key_id[0] ? "; decrypted with key " : "",
-		       op.key_id);
+	if (o->json) {
+		struct jdoc d = JDOC_INIT;
+		cJSON *j = jdoc_root_object(&d);
+
+		jdoc_number(&d, j, "imported", (double)res.imported);
+		jdoc_number(&d, j, "duplicates", (double)res.duplicates);
+		jdoc_string(&d, j, "encrypted_to", op.key_id[0] ? op.key_id : NULL);
+		return cli_print_jdoc(cmd, &d);
+	}
+	printf("%s: %zu record(s) imported, %zu already present%s%s\n", o->file, res.imported,
+	       res.duplicates, op.key_id[0] ? "; decrypted with key " : "", op.key_id);
 	return CLI_EXIT_OK;
 }
 
@@ -682,11 +711,13 @@ static int run_prune(int argc, char **argv, struct opts *o)
 	sig_key_free(pub);
 	if (rc != ERR_OK)
 		return cli_fail(cmd, &e);
-	if (o->json)
-		printf("{\"pruned\":%zu}\n", pruned);
-	else
-		printf("%s: %zu acknowledged record(s) removed from %s/new\n", o->file, pruned,
-		       o->queue);
+	if (o->json) {
+		struct jdoc d = JDOC_INIT;
+
+		jdoc_number(&d, jdoc_root_object(&d), "pruned", (double)pruned);
+		return cli_print_jdoc(cmd, &d);
+	}
+	printf("%s: %zu acknowledged record(s) removed from %s/new\n", o->file, pruned, o->queue);
 	return CLI_EXIT_OK;
 }
 

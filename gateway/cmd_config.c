@@ -36,6 +36,20 @@ static const char usage_text[] =
     "              message, acknowledgment message, the last two optional; a\n"
     "              header row) into a <requestTypes> section on stdout\n";
 
+enum { OPT_JSON = CLI_OPT_LONG, OPT_ONLINE, OPT_HALF };
+
+static const struct option check_options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"online", no_argument, NULL, OPT_ONLINE},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option example_options[] = {
+    {"half", required_argument, NULL, OPT_HALF},
+    {NULL, 0, NULL, 0},
+};
+
 static int write_buf(const struct buf *b)
 {
 	if (fwrite(buf_str(b), 1, b->len, stdout) != b->len || fflush(stdout) != 0) {
@@ -77,32 +91,33 @@ static int do_check(int argc, char **argv)
 {
 	const char *file = NULL;
 	char config_buf[CLI_PATH_MAX];
-	int json = 0, online = 0, rc;
+	int json = 0, online = 0, rc, opt;
+	struct cli_opt co;
 	enum err_status st;
 	struct cfg *c = NULL;
 	struct err e;
 	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 
-	for (int i = 1; i < argc; i++) {
-		const char *given = NULL;
-		int got;
-
-		if ((got = cli_config_arg("config", argc, argv, &i, &given)) == CLI_EXIT_USAGE)
-			return got;
-		if (got && file)
-			return cli_usage("config", "check: one FILE only");
-		if (got)
-			file = given;
-		else if (strcmp(argv[i], "--json") == 0)
+	cli_opt_init(&co, "config", "check", argc, argv, check_options);
+	while ((opt = cli_opt_next(&co)) != CLI_OPT_END) {
+		switch (opt) {
+		case 'c':
+		case CLI_OPT_ARG:
+			if (file)
+				return cli_usage("config", "check: one FILE only");
+			file = co.arg;
+			break;
+		case OPT_JSON:
 			json = 1;
-		else if (strcmp(argv[i], "--online") == 0)
+			break;
+		case OPT_ONLINE:
 			online = 1;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage("config", "check: unknown option %s", argv[i]);
-		else if (file)
-			return cli_usage("config", "check: one FILE only");
-		else
-			file = argv[i];
+			break;
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		default:
+			return cli_opt_unknown(&co);
+		}
 	}
 	if (json && online)
 		return cli_usage("config", "check: --online prints lines, not JSON");
@@ -151,22 +166,21 @@ static int do_example(int argc, char **argv)
 {
 	enum cfg_half half = CFG_HALF_SCF;
 	struct buf out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
-	int rc;
+	struct cli_opt co;
+	int rc, opt;
 
-	for (int i = 1; i < argc; i++) {
-		const char *v = NULL;
-		if (strcmp(argv[i], "--half") == 0 && i + 1 < argc)
-			v = argv[++i];
-		else if (strncmp(argv[i], "--half=", 7) == 0)
-			v = argv[i] + 7;
-		else
-			return cli_usage("config", "example: unexpected argument %s", argv[i]);
-		if (strcmp(v, "scf") == 0)
+	cli_opt_init(&co, "config", "example", argc, argv, example_options);
+	while ((opt = cli_opt_next(&co)) != CLI_OPT_END) {
+		if (opt == CLI_OPT_BAD)
+			return CLI_EXIT_USAGE;
+		if (opt != OPT_HALF)
+			return cli_opt_unknown(&co);
+		if (strcmp(co.arg, "scf") == 0)
 			half = CFG_HALF_SCF;
-		else if (strcmp(v, "oms") == 0)
+		else if (strcmp(co.arg, "oms") == 0)
 			half = CFG_HALF_OMS;
 		else
-			return cli_usage("config", "example: --half is scf or oms, not %s", v);
+			return cli_usage("config", "example: --half is scf or oms, not %s", co.arg);
 	}
 	if (cfg_example(half, &out) != ERR_OK) {
 		fprintf(stderr, "scfgate config: out of memory\n");
@@ -180,14 +194,27 @@ static int do_example(int argc, char **argv)
 static int do_import_csv(int argc, char **argv)
 {
 	struct buf in = BUF_INIT_CAP(16 * 1024 * 1024), out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	static const struct option none[] = {{NULL, 0, NULL, 0}};
+	const char *file = NULL;
+	struct cli_opt co;
 	struct err e;
-	int rc = CLI_EXIT_FAIL;
+	int rc = CLI_EXIT_FAIL, opt;
 
-	if (argc != 2 || (argv[1][0] == '-' && argv[1][1]))
+	cli_opt_init(&co, "config", "import-csv", argc, argv, none);
+	while ((opt = cli_opt_next(&co)) != CLI_OPT_END) {
+		if (opt == CLI_OPT_BAD)
+			return CLI_EXIT_USAGE;
+		if (opt != CLI_OPT_ARG)
+			return cli_opt_unknown(&co);
+		if (file)
+			return cli_usage("config", "import-csv: exactly one FILE.csv is required");
+		file = co.arg;
+	}
+	if (!file)
 		return cli_usage("config", "import-csv: exactly one FILE.csv is required");
 	err_clear(&e);
-	if (buf_read_file(&in, argv[1], &e) != ERR_OK ||
-	    cfg_csv_to_xml(buf_str(&in), in.len, argv[1], &out, &e) != ERR_OK)
+	if (buf_read_file(&in, file, &e) != ERR_OK ||
+	    cfg_csv_to_xml(buf_str(&in), in.len, file, &out, &e) != ERR_OK)
 		rc = cli_fail("config", &e);
 	else
 		rc = write_buf(&out);

@@ -267,6 +267,15 @@ static void hit_json(struct jdoc *d, cJSON *o, const struct hit *h)
 	jdoc_string(d, o, "detail", cli_escape(h->detail, det, sizeof(det)));
 }
 
+enum { OPT_JSON = CLI_OPT_LONG, OPT_ROOT };
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_find(int argc, char **argv)
 {
 	const char *config = NULL, *root = NULL, *id = NULL;
@@ -279,31 +288,37 @@ int cmd_find(int argc, char **argv)
 	int64_t issue = 0, oid = 0;
 	const char *request = "";
 	struct err e;
+	struct cli_opt co;
 	char *end;
+	int opt;
 
 	memset(&f, 0, sizeof(f));
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		int r = cli_config_arg("find", argc, argv, &i, &config);
-		if (r == CLI_EXIT_USAGE)
-			return r;
-		if (r)
-			continue;
-		if (!strcmp(argv[i], "--json"))
+	cli_opt_init(&co, "find", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&co)) != CLI_OPT_END) {
+		switch (opt) {
+		case 'c':
+			config = co.arg;
+			break;
+		case OPT_JSON:
 			json = 1;
-		else if (!strcmp(argv[i], "--root")) {
-			if (i + 1 >= argc)
-				return cli_usage("find", "--root needs a DIR");
-			root = argv[++i];
-		} else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage("find", "unknown option %s (see --help)", argv[i]);
-		else if (id)
-			return cli_usage("find", "one ID only (see --help)");
-		else
-			id = argv[i];
+			break;
+		case OPT_ROOT:
+			root = co.arg;
+			break;
+		case CLI_OPT_ARG:
+			if (id)
+				return cli_usage("find", "one ID only (see --help)");
+			id = co.arg;
+			break;
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		default:
+			return cli_opt_unknown(&co);
+		}
 	}
 	if (!id || !*id)
 		return cli_usage("find", "an ID is required (SCF issue id, Oid or IDField)");

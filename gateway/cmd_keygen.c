@@ -6,9 +6,9 @@
  * (DIR/NAME.x25519.key and .pub, spool/seal.h).
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
+#include "jdoc.h"
 #include "record.h"
 #include "seal.h"
 #include "sig.h"
@@ -35,39 +35,29 @@ static const char usage_text[] =
     "  --x25519     make the encryption key pair (see above)\n"
     "  --json       print {\"key_id\":...,\"private\":...,\"public\":...}\n";
 
-/* Accept "--opt VALUE" and "--opt=VALUE". */
-static int option_value(int argc, char **argv, int *i, const char *opt, const char **out)
-{
-	size_t n = strlen(opt);
+enum { OPT_DIR = CLI_OPT_LONG, OPT_NAME, OPT_X25519, OPT_JSON };
 
-	if (strncmp(argv[*i], opt, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*out = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n] != '\0')
-		return 0;
-	if (*i + 1 >= argc) {
-		*out = NULL;
-		return 1;
-	}
-	*out = argv[++*i];
-	return 1;
-}
+static const struct option options[] = {
+    {"dir", required_argument, NULL, OPT_DIR},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"x25519", no_argument, NULL, OPT_X25519},
+    {"json", no_argument, NULL, OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
 
-static void print_json_string(const char *s)
+/* {"key_id":...,"private":...,"public":...} on one line. */
+static int print_json(const char *id, const char *dir, const char *name, const char *ext)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
+	struct jdoc d = JDOC_INIT;
+	cJSON *o = jdoc_root_object(&d);
+	char path[4096];
+
+	jdoc_string(&d, o, "key_id", id);
+	snprintf(path, sizeof(path), "%s/%s%s.key", dir, name, ext);
+	jdoc_string(&d, o, "private", path);
+	snprintf(path, sizeof(path), "%s/%s%s.pub", dir, name, ext);
+	jdoc_string(&d, o, "public", path);
+	return cli_print_jdoc("keygen", &d);
 }
 
 int cmd_keygen(int argc, char **argv)
@@ -77,29 +67,36 @@ int cmd_keygen(int argc, char **argv)
 	char path[4096];
 	struct sig_key *k = NULL;
 	struct err e;
-	int json = 0, x25519 = 0;
+	struct cli_opt o;
+	int json = 0, x25519 = 0, opt;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		const char *v = NULL;
-
-		if (strcmp(argv[i], "--json") == 0) {
+	cli_opt_init(&o, "keygen", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+		switch (opt) {
+		case OPT_JSON:
 			json = 1;
-		} else if (strcmp(argv[i], "--x25519") == 0) {
+			break;
+		case OPT_X25519:
 			x25519 = 1;
-		} else if (option_value(argc, argv, &i, "--dir", &v)) {
-			if (!v || !*v)
+			break;
+		case OPT_DIR:
+			if (!*o.arg)
 				return cli_usage("keygen", "--dir needs a directory");
-			dir = v;
-		} else if (option_value(argc, argv, &i, "--name", &v)) {
-			if (!v || !*v)
+			dir = o.arg;
+			break;
+		case OPT_NAME:
+			if (!*o.arg)
 				return cli_usage("keygen", "--name needs a name");
-			name = v;
-		} else {
-			return cli_usage("keygen", "unknown argument '%s' (see --help)", argv[i]);
+			name = o.arg;
+			break;
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		default:
+			return cli_opt_unknown(&o);
 		}
 	}
 	if (!dir)
@@ -130,16 +127,8 @@ int cmd_keygen(int argc, char **argv)
 		sig_key_id(k, id);
 		sig_key_free(k);
 	}
-	if (json) {
-		printf("{\"key_id\":\"%s\",\"private\":", id);
-		snprintf(path, sizeof(path), "%s/%s%s.key", dir, name, ext);
-		print_json_string(path);
-		printf(",\"public\":");
-		snprintf(path, sizeof(path), "%s/%s%s.pub", dir, name, ext);
-		print_json_string(path);
-		printf("}\n");
-	} else {
-		printf("%s\n", id);
-	}
+	if (json)
+		return print_json(id, dir, name, ext);
+	printf("%s\n", id);
 	return CLI_EXIT_OK;
 }

@@ -302,7 +302,8 @@ static enum err_status read_input(const struct cfg *c, const char *path, struct 
 	enum err_status st;
 
 	*out = NULL;
-	if ((st = buf_read_file(&in, path, e)) != ERR_OK)
+	st = buf_read_file(&in, path, e);
+	if (st != ERR_OK)
 		goto out;
 	for (s = buf_str(&in); *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'; s++)
 		;
@@ -349,6 +350,16 @@ static enum err_status load_config(const char *path, struct cfg **c, struct err 
 	return st;
 }
 
+enum { OPT_JSON = CLI_OPT_LONG, OPT_OID, OPT_REQUEST_ID };
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"oid", required_argument, NULL, OPT_OID},
+    {"request-id", required_argument, NULL, OPT_REQUEST_ID},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_preview(int argc, char **argv)
 {
 	const char *config = NULL, *input = NULL, *rid = "PREVIEW-1";
@@ -356,38 +367,43 @@ int cmd_preview(int argc, char **argv)
 	struct preview p;
 	struct cfg *c = NULL;
 	struct record *r = NULL;
-	int rc = CLI_EXIT_FAIL, got;
+	int rc = CLI_EXIT_FAIL, got, opt;
 	long long oid = 1;
+	struct cli_opt o;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
 	memset(&p, 0, sizeof(p));
-	for (int i = 1; i < argc; i++) {
+	cli_opt_init(&o, "preview", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
 		char *end;
-		if ((got = cli_config_arg("preview", argc, argv, &i, &config)) == CLI_EXIT_USAGE)
-			return got;
-		if (got)
-			continue;
-		if (strcmp(argv[i], "--json") == 0) {
+
+		switch (opt) {
+		case 'c':
+			config = o.arg;
+			break;
+		case OPT_JSON:
 			p.json = 1;
-		} else if (strcmp(argv[i], "--oid") == 0 && i + 1 < argc) {
-			oid = strtoll(argv[++i], &end, 10);
+			break;
+		case OPT_OID:
+			oid = strtoll(o.arg, &end, 10);
 			if (*end || oid < 1)
 				return cli_usage("preview", "--oid needs a positive number");
-		} else if (strcmp(argv[i], "--request-id") == 0 && i + 1 < argc) {
-			rid = argv[++i];
-		} else if ((strcmp(argv[i], "--oid") == 0 ||
-		            strcmp(argv[i], "--request-id") == 0) &&
-		           i + 1 >= argc) {
-			return cli_usage("preview", "%s needs a value", argv[i]);
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return cli_usage("preview", "unknown option %s", argv[i]);
-		} else if (input) {
-			return cli_usage("preview", "one ISSUE.json or RECORD.xml only");
-		} else {
-			input = argv[i];
+			break;
+		case OPT_REQUEST_ID:
+			rid = o.arg;
+			break;
+		case CLI_OPT_ARG:
+			if (input)
+				return cli_usage("preview", "one ISSUE.json or RECORD.xml only");
+			input = o.arg;
+			break;
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		default:
+			return cli_opt_unknown(&o);
 		}
 	}
 	if (!input)

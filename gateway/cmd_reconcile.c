@@ -402,6 +402,18 @@ static enum err_status save_repairs(struct repair *rp, const char *dir, struct e
 	return st;
 }
 
+enum { OPT_JSON = CLI_OPT_LONG, OPT_REPAIR, OPT_DRY_RUN, OPT_CENSUS, OPT_CLASS };
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"repair", no_argument, NULL, OPT_REPAIR},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"census", required_argument, NULL, OPT_CENSUS},
+    {"class", required_argument, NULL, OPT_CLASS},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_reconcile(int argc, char **argv)
 {
 	const char *config = NULL, *census = NULL, *classes = "missing,missed-close";
@@ -409,31 +421,40 @@ int cmd_reconcile(int argc, char **argv)
 	int json = 0, repair = 0, dry = 0, rc = CLI_EXIT_OK, want[RECON_NCLASS] = {0};
 	struct cfg *c = NULL;
 	cJSON *res = NULL;
+	struct cli_opt o;
 	struct err e;
+	int opt;
 
 	err_clear(&e);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int r;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage_text, stdout);
-			return CLI_EXIT_OK;
-		}
-		if ((r = cli_config_arg("reconcile", argc, argv, &i, &config)) != 0) {
-			if (r != 1)
-				return r;
-		} else if (strcmp(a, "--json") == 0) {
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return CLI_EXIT_OK;
+	}
+	cli_opt_init(&o, "reconcile", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+		switch (opt) {
+		case 'c':
+			config = o.arg;
+			break;
+		case OPT_JSON:
 			json = 1;
-		} else if (strcmp(a, "--repair") == 0) {
+			break;
+		case OPT_REPAIR:
 			repair = 1;
-		} else if (strcmp(a, "--dry-run") == 0) {
+			break;
+		case OPT_DRY_RUN:
 			dry = 1;
-		} else if (strcmp(a, "--census") == 0 || strcmp(a, "--class") == 0) {
-			if (i + 1 >= argc)
-				return cli_usage("reconcile", "%s needs a value", a);
-			*(strcmp(a, "--census") == 0 ? &census : &classes) = argv[++i];
-		} else {
-			return cli_usage("reconcile", "unknown argument '%s'", a);
+			break;
+		case OPT_CENSUS:
+			census = o.arg;
+			break;
+		case OPT_CLASS:
+			classes = o.arg;
+			break;
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		default:
+			return cli_opt_unknown(&o);
 		}
 	}
 	if (census && !record_census_id_valid(census))
@@ -505,9 +526,11 @@ int cmd_reconcile(int argc, char **argv)
 		rp.made = cJSON_CreateArray();
 		now_utc(rp.at);
 		log_open("oms", cli_log_level(c->log_level), 0);
-		if (!dry && ((st = sig_load_private(c->spool.private_key, &priv, &e)) != ERR_OK ||
-		             (st = spool_producer_open(&rp.p, c->spool.root, "inbound",
-		                                       c->spool.producer, priv, &e)) != ERR_OK)) {
+		if (!dry) {
+			st = sig_load_private(c->spool.private_key, &priv, &e);
+			if (st == ERR_OK)
+				st = spool_producer_open(&rp.p, c->spool.root, "inbound",
+				                         c->spool.producer, priv, &e);
 			if (st == ERR_TEMP)
 				err_set(&e, ERR_TEMP,
 				        "the inbound queue is in use (stop scfgate oms, repair, "

@@ -94,6 +94,16 @@ static int parse_issue(const char *s, int64_t *out)
 	return 1;
 }
 
+enum { OPT_HTML = CLI_OPT_LONG, OPT_JSON, OPT_ISSUE };
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"html", required_argument, NULL, OPT_HTML},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"issue", required_argument, NULL, OPT_ISSUE},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_report(int argc, char **argv)
 {
 	const char *config = NULL, *html = NULL, *json = NULL;
@@ -104,35 +114,39 @@ int cmd_report(int argc, char **argv)
 	struct buf page = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	struct cfg *c = NULL;
 	char *text = NULL;
+	struct cli_opt o;
 	struct err e;
-	int rc;
+	int rc, opt;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		int cfg_rc;
-
-		if ((cfg_rc = cli_config_arg("report", argc, argv, &i, &config)) != 0) {
-			if (cfg_rc != 1)
-				return cfg_rc;
-		} else if (!strcmp(argv[i], "--html") || !strcmp(argv[i], "--json")) {
-			if (i + 1 >= argc || !argv[i + 1][0])
-				return cli_usage("report", "%s needs a file name", argv[i]);
-			*(argv[i][2] == 'h' ? &html : &json) = argv[i + 1];
-			i++;
-		} else if (!strcmp(argv[i], "--issue")) {
+	cli_opt_init(&o, "report", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+		switch (opt) {
+		case 'c':
+			config = o.arg;
+			break;
+		case OPT_HTML:
+		case OPT_JSON:
+			if (!o.arg[0])
+				return cli_usage("report", "%s needs a file name", o.name);
+			*(opt == OPT_HTML ? &html : &json) = o.arg;
+			break;
+		case OPT_ISSUE:
 			if (n_issues == REPORT_ISSUES_MAX)
 				return cli_usage("report", "at most %d --issue ids",
 				                 REPORT_ISSUES_MAX);
-			if (i + 1 >= argc || !parse_issue(argv[i + 1], &issues[n_issues]))
+			if (!parse_issue(o.arg, &issues[n_issues]))
 				return cli_usage("report",
 				                 "--issue needs an SCF issue id (a number)");
 			n_issues++;
-			i++;
-		} else {
-			return cli_usage("report", "unknown argument %s (see --help)", argv[i]);
+			break;
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		default:
+			return cli_opt_unknown(&o);
 		}
 	}
 	if (!html && !json)

@@ -11,6 +11,7 @@
 
 #include "cfg.h"
 #include "cli.h"
+#include "jdoc.h"
 #include "log.h"
 #include "scf.h"
 #include "sigs.h"
@@ -39,6 +40,37 @@ static const char usage_text[] =
     "of <census intervalHours>.  SIGTERM or SIGINT abandons the census (its\n"
     "parts are not reconciled) and exits 1.\n";
 
+enum { OPT_JSON = CLI_OPT_LONG, OPT_LOG_JSON, OPT_WINDOW_DAYS };
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"log-json", no_argument, NULL, OPT_LOG_JSON},
+    {"window-days", required_argument, NULL, OPT_WINDOW_DAYS},
+    {NULL, 0, NULL, 0},
+};
+
+/* One line of the census's figures (cli_print_jdoc). */
+static int print_json(enum err_status s, const struct scf_census_result *res)
+{
+	struct jdoc d = JDOC_INIT;
+	cJSON *o = jdoc_root_object(&d);
+
+	jdoc_string(&d, o, "status", err_status_name(s));
+	jdoc_string(&d, o, "census_id", res->census_id);
+	jdoc_string(&d, o, "window_from", res->window_from);
+	jdoc_string(&d, o, "window_to", res->window_to);
+	jdoc_number(&d, o, "issues", (double)res->issues);
+	jdoc_number(&d, o, "parts", (double)res->parts);
+	jdoc_number(&d, o, "skipped", (double)res->skipped);
+	jdoc_number(&d, o, "pages", (double)res->pages);
+	jdoc_number(&d, o, "calls", (double)res->calls);
+	jdoc_number(&d, o, "ideal_calls", (double)res->ideal_calls);
+	jdoc_number(&d, o, "per_page", SCF_CENSUS_PER_PAGE);
+	jdoc_number(&d, o, "ms", (double)res->ms);
+	return cli_print_jdoc("scf census", &d);
+}
+
 int cmd_scf_census(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -48,37 +80,39 @@ int cmd_scf_census(int argc, char **argv)
 	struct scf_census_result res = {0};
 	struct cfg *c = NULL;
 	struct scf_half *h = NULL;
+	struct cli_opt o;
 	struct err e;
 	enum err_status s;
+	int opt;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		int cfg_rc;
+	cli_opt_init(&o, "scf census", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+		char *end;
 
-		if (strcmp(argv[i], "--json") == 0) {
+		switch (opt) {
+		case 'c':
+			config = o.arg;
+			break;
+		case OPT_JSON:
 			json = 1;
-		} else if (strcmp(argv[i], "--log-json") == 0) {
+			break;
+		case OPT_LOG_JSON:
 			log_json = 1;
-		} else if (strcmp(argv[i], "--window-days") == 0) {
-			char *end;
-
+			break;
+		case OPT_WINDOW_DAYS:
 			errno = 0;
-			days = i + 1 < argc ? strtol(argv[++i], &end, 10) : 0;
-			if (errno || days < 1 || days > 3650 || *end) {
-				rc = cli_usage("scf census", "--window-days needs 1 to 3650");
-				goto out;
-			}
-		} else if ((cfg_rc = cli_config_arg("scf census", argc, argv, &i, &config)) != 0) {
-			if (cfg_rc != 1) {
-				rc = cfg_rc;
-				goto out;
-			}
-		} else {
-			rc = cli_usage("scf census", "unknown argument %s (see --help)", argv[i]);
-			goto out;
+			days = strtol(o.arg, &end, 10);
+			if (errno || days < 1 || days > 3650 || *end)
+				return cli_usage("scf census", "--window-days needs 1 to 3650");
+			break;
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		default:
+			return cli_opt_unknown(&o);
 		}
 	}
 	if ((rc = cli_config_path("scf census", CLI_HALF_SCF, config, config_buf, &config)) != 0)
@@ -87,22 +121,16 @@ int cmd_scf_census(int argc, char **argv)
 		goto out;
 	err_clear(&e);
 	if (!days)
-		days = c->scf.census_window_days ? c->scf.census_window_days : 365;
+		days = c->scf.census_window_days;
 	log_open("scf", cli_log_level(c->log_level), log_json);
 	if ((rc = cli_scf_open("scf census", &h, c)) != 0)
 		goto out;
 	sigs_install(0);
 	scf_set_stop_flag(h, sigs_stop_flag());
 	s = scf_census(h, (unsigned)days, &res, &e);
-	if (json)
-		printf("{\"status\":\"%s\",\"census_id\":\"%s\",\"window_from\":\"%s\","
-		       "\"window_to\":\"%s\",\"issues\":%" PRIu64 ",\"parts\":%" PRIu64
-		       ",\"skipped\":%" PRIu64 ",\"pages\":%" PRIu64 ",\"calls\":%" PRIu64
-		       ",\"ideal_calls\":%" PRIu64 ",\"per_page\":%d,\"ms\":%" PRIu64 "}\n",
-		       err_status_name(s), res.census_id, res.window_from, res.window_to,
-		       res.issues, res.parts, res.skipped, res.pages, res.calls, res.ideal_calls,
-		       SCF_CENSUS_PER_PAGE, res.ms);
-	else
+	if (json) {
+		rc = print_json(s, &res);
+	} else {
 		printf("census %s: %" PRIu64 " issues in %" PRIu64
 		       " parts (window %s to %s), %" PRIu64 " skipped; %" PRIu64
 		       " SeeClickFix calls for %" PRIu64 " list pages (ideal %" PRIu64
@@ -112,6 +140,7 @@ int cmd_scf_census(int argc, char **argv)
 		       res.window_to[0] ? res.window_to : "-", res.skipped, res.calls, res.pages,
 		       res.ideal_calls, SCF_CENSUS_PER_PAGE, (double)res.ms / 1000.0,
 		       s == ERR_OK ? "" : " (abandoned)");
+	}
 	fflush(stdout);
 	if (s != ERR_OK)
 		rc = cli_fail("scf census", &e);

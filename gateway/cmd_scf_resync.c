@@ -11,6 +11,7 @@
 
 #include "cfg.h"
 #include "cli.h"
+#include "jdoc.h"
 #include "log.h"
 #include "scf.h"
 
@@ -58,6 +59,42 @@ static int64_t parse_since(const char *s)
 	return scf_time_parse(s);
 }
 
+enum {
+	OPT_JSON = CLI_OPT_LONG,
+	OPT_LOG_JSON,
+	OPT_ACKNOWLEDGED,
+	OPT_REQUEST_TYPE,
+	OPT_SINCE,
+	OPT_ISSUE,
+};
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"log-json", no_argument, NULL, OPT_LOG_JSON},
+    {"acknowledged", no_argument, NULL, OPT_ACKNOWLEDGED},
+    {"request-type", required_argument, NULL, OPT_REQUEST_TYPE},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"issue", required_argument, NULL, OPT_ISSUE},
+    {NULL, 0, NULL, 0},
+};
+
+/* One line of the resync's figures (cli_print_jdoc). */
+static int print_json(enum err_status s, const struct scf_resync_result *res)
+{
+	struct jdoc d = JDOC_INIT;
+	cJSON *o = jdoc_root_object(&d);
+
+	jdoc_string(&d, o, "status", err_status_name(s));
+	jdoc_number(&d, o, "selected", (double)res->selected);
+	jdoc_number(&d, o, "sent", (double)res->sent);
+	jdoc_number(&d, o, "other_records", (double)res->other_records);
+	jdoc_number(&d, o, "already", (double)res->already);
+	jdoc_number(&d, o, "skipped", (double)res->skipped);
+	jdoc_number(&d, o, "missing", (double)res->missing);
+	return cli_print_jdoc("scf resync", &d);
+}
+
 int cmd_scf_resync(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -69,8 +106,10 @@ int cmd_scf_resync(int argc, char **argv)
 	struct scf_resync_result res = {0};
 	struct cfg *c = NULL;
 	struct scf_half *h = NULL;
+	struct cli_opt o;
 	struct err e;
 	enum err_status s;
+	int opt, in_issue_list = 0;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
@@ -78,49 +117,65 @@ int cmd_scf_resync(int argc, char **argv)
 	}
 	if (!(ids = calloc((size_t)argc, sizeof(*ids))))
 		return cli_usage("scf resync", "out of memory");
-	for (int i = 1; i < argc; i++) {
-		int cfg_rc;
+	cli_opt_init(&o, "scf resync", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+		/* --issue takes the plain arguments right after its value too. */
+		int issue_list = 0;
 
-		if (strcmp(argv[i], "--json") == 0) {
+		switch (opt) {
+		case 'c':
+			config = o.arg;
+			break;
+		case OPT_JSON:
 			json = 1;
-		} else if (strcmp(argv[i], "--log-json") == 0) {
+			break;
+		case OPT_LOG_JSON:
 			log_json = 1;
-		} else if (strcmp(argv[i], "--acknowledged") == 0) {
+			break;
+		case OPT_ACKNOWLEDGED:
 			sel.acknowledged = 1;
-		} else if (strcmp(argv[i], "--request-type") == 0) {
-			if (i + 1 >= argc || !(sel.request_type = parse_id(argv[++i]))) {
+			break;
+		case OPT_REQUEST_TYPE:
+			if (!(sel.request_type = parse_id(o.arg))) {
 				rc = cli_usage("scf resync", "--request-type needs a positive id");
 				goto out;
 			}
 			selectors++;
-		} else if (strcmp(argv[i], "--since") == 0) {
-			if (i + 1 >= argc || (sel.since = parse_since(argv[++i])) <= 0) {
+			break;
+		case OPT_SINCE:
+			if ((sel.since = parse_since(o.arg)) <= 0) {
 				rc = cli_usage("scf resync",
 				               "--since needs YYYY-MM-DD or an RFC 3339 time");
 				goto out;
 			}
 			selectors++;
-		} else if (strcmp(argv[i], "--issue") == 0) {
-			if (i + 1 >= argc || argv[i + 1][0] == '-') {
+			break;
+		case OPT_ISSUE:
+			if (o.arg[0] == '-' || !o.arg[0]) {
 				rc = cli_usage("scf resync", "--issue needs at least one id");
 				goto out;
 			}
-			while (i + 1 < argc && argv[i + 1][0] != '-') {
-				if (!(ids[n_ids++] = parse_id(argv[++i]))) {
-					rc = cli_usage("scf resync", "bad issue id %s", argv[i]);
-					goto out;
-				}
-			}
 			selectors++;
-		} else if ((cfg_rc = cli_config_arg("scf resync", argc, argv, &i, &config)) != 0) {
-			if (cfg_rc != 1) {
-				rc = cfg_rc;
+			/* fall through */
+		case CLI_OPT_ARG:
+			if (opt == CLI_OPT_ARG && !in_issue_list) {
+				rc = cli_opt_unknown(&o);
 				goto out;
 			}
-		} else {
-			rc = cli_usage("scf resync", "unknown argument %s (see --help)", argv[i]);
+			if (!(ids[n_ids++] = parse_id(o.arg))) {
+				rc = cli_usage("scf resync", "bad issue id %s", o.arg);
+				goto out;
+			}
+			issue_list = 1;
+			break;
+		case CLI_OPT_BAD:
+			rc = CLI_EXIT_USAGE;
+			goto out;
+		default:
+			rc = cli_opt_unknown(&o);
 			goto out;
 		}
+		in_issue_list = issue_list;
 	}
 	if ((rc = cli_config_path("scf resync", CLI_HALF_SCF, config, config_buf, &config)) != 0)
 		goto out;
@@ -148,18 +203,15 @@ int cmd_scf_resync(int argc, char **argv)
 	log_info("event=resync selected=%" PRIu64 " sent=%" PRIu64 " already=%" PRIu64
 	         " skipped=%" PRIu64 " missing=%" PRIu64 " status=%s",
 	         res.selected, res.sent, res.already, res.skipped, res.missing, err_status_name(s));
-	if (json)
-		printf("{\"status\":\"%s\",\"selected\":%" PRIu64 ",\"sent\":%" PRIu64
-		       ",\"other_records\":%" PRIu64 ",\"already\":%" PRIu64 ",\"skipped\":%" PRIu64
-		       ",\"missing\":%" PRIu64 "}\n",
-		       err_status_name(s), res.selected, res.sent, res.other_records, res.already,
-		       res.skipped, res.missing);
-	else
+	if (json) {
+		rc = print_json(s, &res);
+	} else {
 		printf("resync: %" PRIu64 " issues selected, %" PRIu64 " sent now (with %" PRIu64
 		       " comment and photo records), %" PRIu64 " known before, %" PRIu64
 		       " skipped (unmapped, status, malformed), %" PRIu64 " not found\n",
 		       res.selected, res.sent, res.other_records, res.already, res.skipped,
 		       res.missing);
+	}
 	fflush(stdout);
 	if (s != ERR_OK)
 		rc = cli_fail("scf resync", &e);

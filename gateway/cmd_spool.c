@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,76 +107,143 @@ struct opts {
 	int all;
 	int now;
 	int nargs;
-	char **args;
+	const char **args;
 };
 
 static const char *const queues[] = {"outbound", "inbound"};
 
+enum {
+	OPT_JSON = CLI_OPT_LONG,
+	OPT_GAP,
+	OPT_ALL,
+	OPT_NOW,
+	OPT_GAP_ALARM,
+	OPT_ROOT,
+	OPT_KEY,
+	OPT_FROM,
+	OPT_TO,
+	OPT_OLDER_THAN,
+	OPT_QUEUE,
+	OPT_PUBKEY,
+	OPT_DIR,
+	OPT_PRODUCER,
+	OPT_THROUGH,
+	OPT_REASON,
+};
+
+/* Every sub-command's options; parse refuses those of another one. */
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {"gap", no_argument, NULL, OPT_GAP},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"now", no_argument, NULL, OPT_NOW},
+    {"gap-alarm", required_argument, NULL, OPT_GAP_ALARM},
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"older-than", required_argument, NULL, OPT_OLDER_THAN},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"pubkey", required_argument, NULL, OPT_PUBKEY},
+    {"dir", required_argument, NULL, OPT_DIR},
+    {"producer", required_argument, NULL, OPT_PRODUCER},
+    {"through", required_argument, NULL, OPT_THROUGH},
+    {"reason", required_argument, NULL, OPT_REASON},
+    {NULL, 0, NULL, 0},
+};
+
+static const char **str_slot(struct opts *o, int opt)
+{
+	switch (opt) {
+	case 'c':
+		return &o->config_path;
+	case OPT_ROOT:
+		return &o->root;
+	case OPT_KEY:
+		return &o->key;
+	case OPT_FROM:
+		return &o->from;
+	case OPT_TO:
+		return &o->to;
+	case OPT_OLDER_THAN:
+		return &o->older_than;
+	case OPT_QUEUE:
+		return &o->queue;
+	case OPT_PUBKEY:
+		return &o->pubkey;
+	case OPT_DIR:
+		return &o->dir;
+	case OPT_PRODUCER:
+		return &o->producer;
+	default:
+		return NULL;
+	}
+}
+
 static int parse(int argc, char **argv, struct opts *o)
 {
 	const char *sub = argv[0];
+	struct cli_opt co;
+	int opt;
 
 	memset(o, 0, sizeof(*o));
 	o->args = calloc((size_t)argc + 1, sizeof(char *));
 	if (!o->args)
 		return cli_usage("spool", "out of memory");
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+	cli_opt_init(&co, "spool", sub, argc, argv, options);
+	while ((opt = cli_opt_next(&co)) != CLI_OPT_END) {
 		const char **slot = NULL;
-		if (!strcmp(a, "--json")) {
+		const char *only = NULL; /* the one sub-command that takes it */
+
+		switch (opt) {
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		case CLI_OPT_ARG:
+			o->args[o->nargs++] = co.arg;
+			continue;
+		case OPT_JSON:
 			o->json = 1;
 			continue;
-		}
-		if (!strcmp(sub, "skip") && !strcmp(a, "--gap")) {
+		case OPT_GAP:
+			only = "skip";
 			o->gap = 1;
-			continue;
-		}
-		if (!strcmp(sub, "retry") && !strcmp(a, "--all")) {
+			break;
+		case OPT_ALL:
+			only = "retry";
 			o->all = 1;
-			continue;
-		}
-		if (!strcmp(sub, "retry") && !strcmp(a, "--now")) {
+			break;
+		case OPT_NOW:
+			only = "retry";
 			o->now = 1;
-			continue;
-		}
-		if (!strcmp(a, "--root"))
-			slot = &o->root;
-		else if (!strcmp(a, "--config"))
-			slot = &o->config_path;
-		else if (!strcmp(a, "--key"))
-			slot = &o->key;
-		else if (!strcmp(a, "--from"))
-			slot = &o->from;
-		else if (!strcmp(a, "--to"))
-			slot = &o->to;
-		else if (!strcmp(a, "--older-than"))
-			slot = &o->older_than;
-		else if (!strcmp(a, "--queue"))
-			slot = &o->queue;
-		else if (!strcmp(a, "--pubkey"))
-			slot = &o->pubkey;
-		else if (!strcmp(a, "--dir"))
-			slot = &o->dir;
-		else if (!strcmp(a, "--producer"))
-			slot = &o->producer;
-		else if (!strcmp(sub, "skip") && !strcmp(a, "--through"))
-			slot = &o->through;
-		else if (!strcmp(sub, "dismiss") && !strcmp(a, "--reason"))
-			slot = &o->reason;
-		else if (!strcmp(a, "--gap-alarm")) {
-			if (i + 1 >= argc || atoi(argv[i + 1]) <= 0)
+			break;
+		case OPT_GAP_ALARM: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(co.arg, &end, 10);
+			if (errno || *end || co.arg[0] == '-' || !v || v > UINT_MAX)
 				return cli_usage("spool", "%s: --gap-alarm needs seconds", sub);
-			o->gap_alarm = (unsigned)atoi(argv[++i]);
-			continue;
-		} else if (a[0] == '-' && a[1])
-			return cli_usage("spool", "%s: unknown option %s", sub, a);
-		if (slot) {
-			if (i + 1 >= argc)
-				return cli_usage("spool", "%s: %s needs a value", sub, a);
-			*slot = argv[++i];
+			o->gap_alarm = (unsigned)v;
 			continue;
 		}
-		o->args[o->nargs++] = argv[i];
+		case OPT_THROUGH:
+			only = "skip";
+			slot = &o->through;
+			break;
+		case OPT_REASON:
+			only = "dismiss";
+			slot = &o->reason;
+			break;
+		default:
+			slot = str_slot(o, opt);
+			break;
+		}
+		if (only && strcmp(sub, only) != 0)
+			return cli_opt_unknown(&co);
+		if (slot)
+			*slot = co.arg;
 	}
 	if (!strcmp(sub, "init") && o->root)
 		return cli_usage("spool", "init: the spool root comes from the configuration; give "

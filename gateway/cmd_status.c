@@ -3,7 +3,6 @@
  * status.h).  Exit 0 when healthy, 1 when something needs attention.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "cfg.h"
 #include "cli.h"
@@ -32,8 +31,18 @@ static const char usage_text[] =
     "a kind of work failing longer than <failingAlarmSeconds>, no pass\n"
     "recorded, a record waiting longer than <stuckAlarmSeconds>).\n";
 
+enum { OPT_JSON = CLI_OPT_LONG };
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"json", no_argument, NULL, OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_status(int argc, char **argv)
 {
+	struct cli_opt o;
+	int opt;
 	const char *config = NULL;
 	char config_buf[CLI_PATH_MAX];
 	int json = 0, rc;
@@ -47,16 +56,16 @@ int cmd_status(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		int cfg_rc;
-
-		if (strcmp(argv[i], "--json") == 0)
+	cli_opt_init(&o, "status", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+		if (opt == OPT_JSON)
 			json = 1;
-		else if ((cfg_rc = cli_config_arg("status", argc, argv, &i, &config)) != 0) {
-			if (cfg_rc != 1)
-				return cfg_rc;
-		} else
-			return cli_usage("status", "unknown argument %s (see --help)", argv[i]);
+		else if (opt == 'c')
+			config = o.arg;
+		else if (opt == CLI_OPT_BAD)
+			return CLI_EXIT_USAGE;
+		else
+			return cli_opt_unknown(&o);
 	}
 	if ((rc = cli_config_path("status", CLI_HALF_ANY, config, config_buf, &config)) != 0)
 		return rc;
@@ -66,7 +75,8 @@ int cmd_status(int argc, char **argv)
 		rc = cli_fail("status", &e);
 		goto out;
 	}
-	if ((s = status_collect(c, 0, &r, &e)) != ERR_OK) {
+	s = status_collect(c, 0, &r, &e);
+	if (s != ERR_OK) {
 		rc = cli_fail("status", &e);
 		goto out;
 	}

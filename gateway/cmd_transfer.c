@@ -223,6 +223,15 @@ static int pass_all(struct transfer *t, const struct cfg *c, struct xfer_run *ru
 	return failed;
 }
 
+enum { OPT_ONCE = CLI_OPT_LONG, OPT_LOG_JSON };
+
+static const struct option options[] = {
+    CLI_OPT_CONFIG,
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"log-json", no_argument, NULL, OPT_LOG_JSON},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_transfer(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -232,24 +241,26 @@ int cmd_transfer(int argc, char **argv)
 	struct transfer *t = NULL;
 	struct xfer_run run;
 	time_t due[CFG_TRANSFER_QUEUES_MAX] = {0};
+	struct cli_opt o;
 	struct err e;
+	int opt;
 
 	if (cli_wants_help(argc, argv)) {
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		int cfg_rc;
-
-		if (strcmp(argv[i], "--once") == 0)
+	cli_opt_init(&o, "transfer", NULL, argc, argv, options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+		if (opt == OPT_ONCE)
 			once = 1;
-		else if (strcmp(argv[i], "--log-json") == 0)
+		else if (opt == OPT_LOG_JSON)
 			log_json = 1;
-		else if ((cfg_rc = cli_config_arg("transfer", argc, argv, &i, &config)) != 0) {
-			if (cfg_rc != 1)
-				return cfg_rc;
-		} else
-			return cli_usage("transfer", "unknown argument %s (see --help)", argv[i]);
+		else if (opt == 'c')
+			config = o.arg;
+		else if (opt == CLI_OPT_BAD)
+			return CLI_EXIT_USAGE;
+		else
+			return cli_opt_unknown(&o);
 	}
 	/* Either host may open the connections: the default is whichever
 	 * half's configuration this host has. */

@@ -53,9 +53,9 @@ static enum err_status read_token(struct geo_client *g, const char *path, struct
 
 	buf_init(&b, CFG_SECRET_MAX);
 	st = cfg_read_secret(path, &b, e);
-	if (!st && (strchr(buf_str(&b), '\n') || strchr(buf_str(&b), '\r')))
+	if (st == ERR_OK && (strchr(buf_str(&b), '\n') || strchr(buf_str(&b), '\r')))
 		st = err_set(e, ERR_FATAL, "geocoder token file %s holds more than one line", path);
-	if (!st) {
+	if (st == ERR_OK) {
 		g->token = strdup(buf_str(&b));
 		if (!g->token)
 			st = err_set(e, ERR_FATAL, "geocoder: out of memory");
@@ -92,7 +92,7 @@ enum err_status geo_client_new(struct geo_client **out, const struct geo_opts *o
 
 	*out = NULL;
 	st = check_opts(o, e);
-	if (st)
+	if (st != ERR_OK)
 		return st;
 	g = calloc(1, sizeof(*g));
 	if (!g)
@@ -103,7 +103,7 @@ enum err_status geo_client_new(struct geo_client **out, const struct geo_opts *o
 	g->max_locations = o->max_locations;
 	if (o->token_file && o->token_file[0]) {
 		st = read_token(g, o->token_file, e);
-		if (st)
+		if (st != ERR_OK)
 			goto fail;
 	}
 	http_config_init(&hc);
@@ -120,7 +120,7 @@ enum err_status geo_client_new(struct geo_client **out, const struct geo_opts *o
 	hc.retry_after_max_ms = 0;
 	hc.concurrency = 1;
 	st = http_client_new(&g->http, &hc, e);
-	if (st) {
+	if (st != ERR_OK) {
 		err_prefix(e, "geocoder: ");
 		goto fail;
 	}
@@ -188,21 +188,21 @@ static enum err_status build_path(struct geo_client *g, int reverse, double lat,
 	snprintf(point, sizeof(point),
 	         "{\"x\":%.7f,\"y\":%.7f,\"spatialReference\":{\"wkid\":4326}}", lng, lat);
 	st = buf_adds(path, reverse ? "/reverseGeocode" : "/findAddressCandidates");
-	if (!st && !reverse)
+	if (st == ERR_OK && !reverse)
 		st = http_query_add(path, "SingleLine", reported);
-	if (!st)
+	if (st == ERR_OK)
 		st = http_query_add(path, "location", point);
-	if (!st && !reverse) {
+	if (st == ERR_OK && !reverse) {
 		snprintf(maxloc, sizeof(maxloc), "%u", g->max_locations);
 		st = http_query_add(path, "maxLocations", maxloc);
 	}
-	if (!st && !reverse)
+	if (st == ERR_OK && !reverse)
 		st = http_query_add(path, "outFields", "Match_addr,Addr_type");
-	if (!st)
+	if (st == ERR_OK)
 		st = http_query_add(path, "outSR", "4326");
-	if (!st)
+	if (st == ERR_OK)
 		st = http_query_add(path, "f", "json");
-	if (!st && g->token)
+	if (st == ERR_OK && g->token)
 		st = http_query_add(path, "token", g->token);
 	return st;
 }
@@ -268,7 +268,7 @@ static void ask(struct geo_client *g, int reverse, double lat, double lng, const
 	}
 	g->stats.calls++;
 	st = http_request(g->http, "GET", buf_str(&path), NULL, NULL, &resp, &he);
-	if (st) {
+	if (st != ERR_OK) {
 		http_failure(g, reverse, &resp, &he, reported, out);
 		goto done;
 	}
@@ -280,7 +280,7 @@ static void ask(struct geo_client *g, int reverse, double lat, double lng, const
 	}
 	st = reverse ? geo_parse_reverse(resp.body.data, resp.body.len, rep, &he)
 	             : geo_parse_candidates(resp.body.data, resp.body.len, rep, &he);
-	if (st)
+	if (st != ERR_OK)
 		geo_result_fail(out, GEO_MALFORMED, he.msg, g->rules.max_distance_m, reported);
 	else
 		geo_choose(rep, &g->rules, lat, lng, reported, out);

@@ -280,7 +280,7 @@ enum err_status geo_parse_candidates(const char *json, size_t len, struct geo_re
 	st = ERR_OK;
 out:
 	cJSON_Delete(root);
-	if (st)
+	if (st != ERR_OK)
 		reply_init(out, 0);
 	return st;
 }
@@ -327,7 +327,7 @@ enum err_status geo_parse_reverse(const char *json, size_t len, struct geo_reply
 	st = ERR_OK;
 out:
 	cJSON_Delete(root);
-	if (st)
+	if (st != ERR_OK)
 		reply_init(out, 1);
 	return st;
 }

@@ -183,7 +183,8 @@ enum err_status history_append(const char *state_dir, const struct history_sampl
 	}
 	ng = gen_list(state_dir, HISTORY_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
 	snprintf(name, sizeof(name), HISTORY_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
-	if ((st = spool_write_atomic(tmp, state_dir, name, b.data, b.len, 1, e)) != ERR_OK)
+	st = spool_write_atomic(tmp, state_dir, name, b.data, b.len, 1, e);
+	if (st != ERR_OK)
 		goto out;
 	for (size_t i = 0; i < ng; i++) {
 		char path[SPOOL_PATH_MAX + 64];

@@ -187,7 +187,7 @@ static enum err_status limiter_take(struct http_client *c, struct http_req *r, u
 	}
 	err_clear(&le);
 	st = l->acquire(l->ctx, wait, &r->ticket, &le);
-	if (st) {
+	if (st != ERR_OK) {
 		if (e)
 			*e = le;
 		return st;
@@ -329,7 +329,7 @@ enum err_status http_client_new(struct http_client **out, const struct http_conf
 
 	*out = NULL;
 	st = check_config(cfg, e);
-	if (st)
+	if (st != ERR_OK)
 		return st;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -363,11 +363,11 @@ enum err_status http_client_new(struct http_client **out, const struct http_conf
 	if (!c->rng)
 		c->rng = 1;
 	st = check_base_url(c, e);
-	if (!st)
+	if (st == ERR_OK)
 		st = make_auth_header(c, e);
-	if (!st)
+	if (st == ERR_OK)
 		st = make_curl(c, e);
-	if (st)
+	if (st != ERR_OK)
 		goto fail;
 	*out = c;
 	return ERR_OK;
@@ -486,11 +486,11 @@ enum err_status http_query_add(struct buf *url, const char *key, const char *val
 	enum err_status st;
 
 	st = buf_adds(url, strchr(buf_str(url), '?') ? "&" : "?");
-	if (!st)
+	if (st == ERR_OK)
 		st = http_escape_add(url, key);
-	if (!st)
+	if (st == ERR_OK)
 		st = buf_adds(url, "=");
-	if (!st)
+	if (st == ERR_OK)
 		st = http_escape_add(url, value ? value : "");
 	return st;
 }
@@ -1011,7 +1011,7 @@ static enum err_status run_sync(struct http_client *c, struct http_req *r, struc
 
 		notify_watchdog(); /* a pass of many requests is alive */
 		st = limiter_take(c, r, &wait, e);
-		if (st)
+		if (st != ERR_OK)
 			return st;
 		if (wait) {
 			if (sleep_ms(c, wait))
@@ -1020,7 +1020,7 @@ static enum err_status run_sync(struct http_client *c, struct http_req *r, struc
 			continue;
 		}
 		st = transfer_new(r, e);
-		if (st) {
+		if (st != ERR_OK) {
 			limiter_done(c, r);
 			return st;
 		}
@@ -1037,7 +1037,7 @@ static enum err_status run_sync(struct http_client *c, struct http_req *r, struc
 		case V_RELOGIN:
 			log_info("http: relogin=1 method=%s path=%s", r->method, r->path);
 			st = login(c, e);
-			if (st)
+			if (st != ERR_OK)
 				return st;
 			break;
 		}
@@ -1068,7 +1068,7 @@ static enum err_status login(struct http_client *c, struct err *e)
 	st = run_sync(c, r, e);
 	if (st == ERR_PERM) /* a 4xx on log-in is a configuration problem */
 		st = e ? (e->status = ERR_FATAL) : ERR_FATAL;
-	if (st)
+	if (st != ERR_OK)
 		err_prefix(e, "Cartegraph log-in: ");
 	else
 		c->session_gen++;
@@ -1105,13 +1105,13 @@ enum err_status http_request(struct http_client *c, const char *method, const ch
 
 	http_response_release(out);
 	st = ensure_session(c, e);
-	if (st)
+	if (st != ERR_OK)
 		return st;
 	r = req_new(c, method, path, body, content_type, e);
 	if (!r)
 		return e ? e->status : ERR_TEMP;
 	st = run_sync(c, r, e);
-	if (st)
+	if (st != ERR_OK)
 		c->stats.failed++;
 	response_move(out, &r->resp);
 	req_free(r);
@@ -1172,7 +1172,7 @@ static void finish(struct http_client *c, struct http_req *r, enum err_status st
 {
 	struct err none;
 
-	if (st)
+	if (st != ERR_OK)
 		c->stats.failed++;
 	if (!e) {
 		err_clear(&none);
@@ -1251,7 +1251,7 @@ static enum err_status relogin_and_requeue(struct http_client *c, struct http_re
 		log_info("http: relogin=1 method=%s path=%s", r->method, r->path);
 		st = login(c, re);
 	}
-	if (st) {
+	if (st != ERR_OK) {
 		finish(c, r, st, re);
 		return st;
 	}
@@ -1278,7 +1278,7 @@ static enum err_status collect(struct http_client *c, unsigned *n, struct err *e
 	int left, running;
 
 	*n = 0;
-	while (!fatal && (m = curl_multi_info_read(c->multi, &left)) != NULL) {
+	while (fatal == ERR_OK && (m = curl_multi_info_read(c->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		rc = m->data.result;
@@ -1310,7 +1310,7 @@ static enum err_status collect(struct http_client *c, unsigned *n, struct err *e
 				*e = re;
 		}
 	}
-	if (ended && !fatal) {
+	if (ended && fatal == ERR_OK) {
 		start_ready(c);
 		curl_multi_perform(c->multi, &running);
 	}
@@ -1385,7 +1385,7 @@ enum err_status http_drain(struct http_client *c, struct err *e)
 	int running;
 
 	st = c->queue ? ensure_session(c, e) : ERR_OK;
-	if (st) {
+	if (st != ERR_OK) {
 		abort_all(c, st, e);
 		return st;
 	}
@@ -1410,7 +1410,7 @@ enum err_status http_drain(struct http_client *c, struct err *e)
 		}
 		curl_multi_perform(c->multi, &running);
 		st = collect(c, &done, e);
-		if (st) {
+		if (st != ERR_OK) {
 			abort_all(c, st, e);
 			return st;
 		}

@@ -41,24 +41,49 @@ static void usage(FILE *out)
 	        SCFGATE_VERSION);
 }
 
+enum { OPT_VERSION = CLI_OPT_LONG };
+
+static const struct option options[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
 int main(int argc, char **argv)
 {
+	struct cli_opt o;
+	int opt;
+
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	/* The options before the command are scfgate's; the command parses
+	 * the rest itself. */
+	cli_opt_init(&o, NULL, NULL, argc, argv, options);
+	opt = cli_opt_next(&o);
+	switch (opt) {
+	case 'h':
+		usage(stdout);
+		return CLI_EXIT_OK;
+	case OPT_VERSION:
+		printf("scfgate %s\n", SCFGATE_VERSION);
+		return CLI_EXIT_OK;
+	case CLI_OPT_ARG:
+		break;
+	case CLI_OPT_END: /* only "--" */
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	default:
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(o.arg, "help") == 0) {
 		usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("scfgate %s\n", SCFGATE_VERSION);
-		return CLI_EXIT_OK;
-	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "scfgate: '%s' is not a command; see 'scfgate --help'\n", argv[1]);
+		if (strcmp(o.arg, commands[i].name) == 0)
+			return commands[i].run(argc - o.ind, argv + o.ind);
+	fprintf(stderr, "scfgate: '%s' is not a command; see 'scfgate --help'\n", o.arg);
 	return CLI_EXIT_USAGE;
 }

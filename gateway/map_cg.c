@@ -83,7 +83,8 @@ enum err_status map_cg_note(const struct cfg *c, const struct record_comment *cm
 
 	/* the marker first, whatever the template says: map_cg_notes_have
 	 * finds a note by it after a crash */
-	if ((st = buf_addf(out, NOTE_MARKER "%s] ", cm->comment_id)) != ERR_OK)
+	st = buf_addf(out, NOTE_MARKER "%s] ", cm->comment_id);
+	if (st != ERR_OK)
 		return st;
 	return map_render_comment(c, cm, out, &e);
 }
@@ -430,8 +431,7 @@ enum err_status map_cg_created(const struct cfg *c, const char *json, size_t len
 
 /* ---- ack and close records ----------------------------------------------- */
 
-static enum err_status fill_common(struct record *rec, int64_t issue_id,
-                                   const struct map_cg_request *rq,
+static enum err_status fill_common(const struct map_cg_request *rq,
                                    const struct cfg_request_type *rt, const char *when, char **id,
                                    char **title, char **at, struct err *e)
 {
@@ -447,8 +447,6 @@ static enum err_status fill_common(struct record *rec, int64_t issue_id,
 	*title = rt && rt->title && *rt->title ? strdup(rt->title) : NULL;
 	if (!*id || !*at || (rt && rt->title && *rt->title && !*title))
 		return oom(e);
-	(void)issue_id;
-	(void)rec;
 	return ERR_OK;
 }
 
@@ -467,7 +465,7 @@ enum err_status map_ack_record(int64_t issue_id, const struct map_cg_request *rq
 	a->issue_id = issue_id;
 	a->oid = rq->oid;
 	a->request_type_id = rt ? rt->scf_id : 0;
-	st = fill_common(rec, issue_id, rq, rt, accepted_at, &a->request_id, &a->request_type_title,
+	st = fill_common(rq, rt, accepted_at, &a->request_id, &a->request_type_title,
 	                 &a->accepted_at, e);
 	if (st == ERR_OK && asprintf(&rec->key, "ack/%" PRId64, issue_id) < 0) {
 		rec->key = NULL;
@@ -496,8 +494,8 @@ enum err_status map_close_record(int64_t issue_id, const struct map_cg_request *
 	cl->issue_id = issue_id;
 	cl->oid = rq->oid;
 	cl->request_type_id = rt ? rt->scf_id : 0;
-	st = fill_common(rec, issue_id, rq, rt, closed_at ? closed_at : rq->last_modified,
-	                 &cl->request_id, &cl->request_type_title, &cl->closed_at, e);
+	st = fill_common(rq, rt, closed_at ? closed_at : rq->last_modified, &cl->request_id,
+	                 &cl->request_type_title, &cl->closed_at, e);
 	if (st == ERR_OK && (!(cl->oms_status = strdup(rq->status ? rq->status : "")) ||
 	                     (rq->source_json && !(cl->source_json = strdup(rq->source_json)))))
 		st = oom(e);

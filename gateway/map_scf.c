@@ -293,32 +293,45 @@ static enum err_status parse_comment(const struct rd *r, const cJSON *o, struct 
 	cm->issue_id = r->issue_id;
 	if (!cJSON_IsObject(o))
 		return bad(r, "comments[]", "expected an object");
-	if ((st = read_text(r, get(o, "comment"), "comments[].comment", &cm->text)))
+	st = read_text(r, get(o, "comment"), "comments[].comment", &cm->text);
+	if (st != ERR_OK)
 		goto fail;
-	if (!cm->text && (st = read_text(r, get(o, "body"), "comments[].body", &cm->text)))
-		goto fail;
+	if (!cm->text) {
+		st = read_text(r, get(o, "body"), "comments[].body", &cm->text);
+		if (st != ERR_OK)
+			goto fail;
+	}
 	if (!cm->text && !(cm->text = strdup(""))) {
 		st = nomem(r);
 		goto fail;
 	}
-	if ((st = read_time(r, get(o, "created_at"), "comments[].created_at", 1, &cm->created_at)))
+	st = read_time(r, get(o, "created_at"), "comments[].created_at", 1, &cm->created_at);
+	if (st != ERR_OK)
 		goto fail;
-	if ((st = read_obj(r, o, "commenter", &commenter)))
+	st = read_obj(r, o, "commenter", &commenter);
+	if (st != ERR_OK)
 		goto fail;
 	if (commenter) {
 		const cJSON *id = get(commenter, "id");
-		if (!is_null(id) &&
-		    (st = read_i64(r, id, "comments[].commenter.id", &cm->commenter_id)))
-			goto fail;
-		if ((st = read_text(r, get(commenter, "name"), "comments[].commenter.name",
-		                    &cm->commenter_name)))
+		if (!is_null(id)) {
+			st = read_i64(r, id, "comments[].commenter.id", &cm->commenter_id);
+			if (st != ERR_OK)
+				goto fail;
+		}
+		st = read_text(r, get(commenter, "name"), "comments[].commenter.name",
+		               &cm->commenter_name);
+		if (st != ERR_OK)
 			goto fail;
 	}
-	if ((st = read_obj(r, o, "media", &media)))
+	st = read_obj(r, o, "media", &media);
+	if (st != ERR_OK)
 		goto fail;
-	if (media && (st = read_url(r, get(media, "image_full"), "comments[].media.image_full",
-	                            &cm->media_url)))
-		goto fail;
+	if (media) {
+		st = read_url(r, get(media, "image_full"), "comments[].media.image_full",
+		              &cm->media_url);
+		if (st != ERR_OK)
+			goto fail;
+	}
 	flag = get(o, "flag_url");
 	if (!is_null(flag) && !cJSON_IsString(flag)) {
 		st = bad(r, "comments[].flag_url", "expected a string");
@@ -330,10 +343,14 @@ static enum err_status parse_comment(const struct rd *r, const cJSON *o, struct 
 			st = nomem(r);
 			goto fail;
 		}
-	} else if ((st = fallback_key(r, cm)))
-		goto fail;
+	} else {
+		st = fallback_key(r, cm);
+		if (st != ERR_OK)
+			goto fail;
+	}
 	cm->is_system = (int)system_kind(r->c, cm->commenter_id, cm->text);
-	if ((st = source_json(r, o, &cm->source_json)))
+	st = source_json(r, o, &cm->source_json);
+	if (st != ERR_OK)
 		goto fail;
 	return ERR_OK;
 fail:
@@ -397,7 +414,8 @@ static enum err_status parse_questions(const struct rd *r, const cJSON *qs, stru
 		if (!cJSON_IsObject(q))
 			return bad(r, "questions[]", "expected an object");
 		is->n_questions++;
-		if ((st = read_text(r, get(q, "question"), "questions[].question", &qa->question)))
+		st = read_text(r, get(q, "question"), "questions[].question", &qa->question);
+		if (st != ERR_OK)
 			return st;
 		if (!qa->question)
 			return bad(r, "questions[].question", "missing");
@@ -433,7 +451,7 @@ static enum err_status parse_comments(const struct rd *r, const cJSON *cs, struc
 	cJSON_ArrayForEach(o, cs)
 	{
 		enum err_status st = parse_comment(r, o, &is->comments[is->n_comments]);
-		if (st)
+		if (st != ERR_OK)
 			return st;
 		is->n_comments++;
 	}
@@ -446,21 +464,25 @@ static enum err_status parse_location(const struct rd *r, const cJSON *o, struct
 	enum err_status st;
 
 	if (!is_null(lat) || !is_null(lng)) {
-		if ((st = read_double(r, lat, "lat", &is->lat)) ||
-		    (st = read_double(r, lng, "lng", &is->lng)))
+		st = read_double(r, lat, "lat", &is->lat);
+		if (st == ERR_OK)
+			st = read_double(r, lng, "lng", &is->lng);
+		if (st != ERR_OK)
 			return st;
 	} else {
 		const cJSON *co;
-		if ((st = read_obj(r, o, "point", &point)))
+		st = read_obj(r, o, "point", &point);
+		if (st != ERR_OK)
 			return st;
 		co = point ? get(point, "coordinates") : NULL;
 		if (!cJSON_IsArray(co) || cJSON_GetArraySize(co) < 2)
 			return bad(r, "lat", "missing (and no point.coordinates)");
 		/* GeoJSON order: [lng, lat] */
-		if ((st = read_double(r, cJSON_GetArrayItem(co, 0), "point.coordinates[0]",
-		                      &is->lng)) ||
-		    (st = read_double(r, cJSON_GetArrayItem(co, 1), "point.coordinates[1]",
-		                      &is->lat)))
+		st = read_double(r, cJSON_GetArrayItem(co, 0), "point.coordinates[0]", &is->lng);
+		if (st == ERR_OK)
+			st = read_double(r, cJSON_GetArrayItem(co, 1), "point.coordinates[1]",
+			                 &is->lat);
+		if (st != ERR_OK)
 			return st;
 	}
 	if (is->lat < -90 || is->lat > 90)
@@ -494,27 +516,40 @@ static enum err_status parse_issue(struct rd *r, const cJSON *o, struct record_i
 
 	if (!cJSON_IsObject(o))
 		return bad(r, "(issue)", "expected a JSON object");
-	if ((st = read_i64(r, get(o, "id"), "id", &is->issue_id)))
+	st = read_i64(r, get(o, "id"), "id", &is->issue_id);
+	if (st != ERR_OK)
 		return st;
 	if (is->issue_id <= 0)
 		return bad(r, "id", "not a positive integer");
 	r->issue_id = is->issue_id;
-	if ((st = check_variants(r, o)))
+	st = check_variants(r, o);
+	if (st != ERR_OK)
 		return st;
-	if ((st = read_obj(r, o, "request_type", &rt)))
+	st = read_obj(r, o, "request_type", &rt);
+	if (st != ERR_OK)
 		return st;
 	if (!rt)
 		return bad(r, "request_type", "missing (needed to map the category)");
-	if ((st = read_i64(r, get(rt, "id"), "request_type.id", &is->request_type_id)) ||
-	    (st = read_text(r, get(rt, "title"), "request_type.title", &is->request_type_title)) ||
-	    (st = read_text(r, get(o, "status"), "status", &is->status)) ||
-	    (st = read_text(r, get(o, "summary"), "summary", &is->summary)) ||
-	    (st = read_text(r, get(o, "description"), "description", &is->description)) ||
-	    (st = read_text(r, get(o, "address"), "address", &is->address)) ||
-	    (st = parse_location(r, o, is)) ||
-	    (st = read_time(r, get(o, "created_at"), "created_at", 1, &is->created_at)) ||
-	    (st = read_time(r, get(o, "updated_at"), "updated_at", 0, &is->updated_at)) ||
-	    (st = read_url(r, get(o, "html_url"), "html_url", &is->html_url)))
+	st = read_i64(r, get(rt, "id"), "request_type.id", &is->request_type_id);
+	if (st == ERR_OK)
+		st = read_text(r, get(rt, "title"), "request_type.title", &is->request_type_title);
+	if (st == ERR_OK)
+		st = read_text(r, get(o, "status"), "status", &is->status);
+	if (st == ERR_OK)
+		st = read_text(r, get(o, "summary"), "summary", &is->summary);
+	if (st == ERR_OK)
+		st = read_text(r, get(o, "description"), "description", &is->description);
+	if (st == ERR_OK)
+		st = read_text(r, get(o, "address"), "address", &is->address);
+	if (st == ERR_OK)
+		st = parse_location(r, o, is);
+	if (st == ERR_OK)
+		st = read_time(r, get(o, "created_at"), "created_at", 1, &is->created_at);
+	if (st == ERR_OK)
+		st = read_time(r, get(o, "updated_at"), "updated_at", 0, &is->updated_at);
+	if (st == ERR_OK)
+		st = read_url(r, get(o, "html_url"), "html_url", &is->html_url);
+	if (st != ERR_OK)
 		return st;
 	if (!is->status)
 		return bad(r, "status", "missing");
@@ -522,23 +557,34 @@ static enum err_status parse_issue(struct rd *r, const cJSON *o, struct record_i
 	    (!is->summary && !(is->summary = strdup(""))) ||
 	    (!is->updated_at && !(is->updated_at = strdup(is->created_at))))
 		return nomem(r);
-	if ((st = read_obj(r, o, "reporter", &rep)))
+	st = read_obj(r, o, "reporter", &rep);
+	if (st != ERR_OK)
 		return st;
 	if (rep) {
 		const cJSON *id = get(rep, "id");
-		if ((!is_null(id) && (st = read_i64(r, id, "reporter.id", &is->reporter_id))) ||
-		    (st = read_text(r, get(rep, "name"), "reporter.name", &is->reporter_name)))
+		if (!is_null(id)) {
+			st = read_i64(r, id, "reporter.id", &is->reporter_id);
+			if (st != ERR_OK)
+				return st;
+		}
+		st = read_text(r, get(rep, "name"), "reporter.name", &is->reporter_name);
+		if (st != ERR_OK)
 			return st;
 	}
-	if ((st = read_obj(r, o, "media", &media)))
+	st = read_obj(r, o, "media", &media);
+	if (st != ERR_OK)
 		return st;
 	/* image_full only: representative_image_url is a category icon when
 	 * the reporter sent no photo. */
-	if (media &&
-	    (st = read_url(r, get(media, "image_full"), "media.image_full", &is->media_url)))
-		return st;
-	if ((st = parse_questions(r, get(o, "questions"), is)) ||
-	    (st = parse_comments(r, get(o, "comments"), is)))
+	if (media) {
+		st = read_url(r, get(media, "image_full"), "media.image_full", &is->media_url);
+		if (st != ERR_OK)
+			return st;
+	}
+	st = parse_questions(r, get(o, "questions"), is);
+	if (st == ERR_OK)
+		st = parse_comments(r, get(o, "comments"), is);
+	if (st != ERR_OK)
 		return st;
 	return source_json(r, o, &is->source_json);
 }
@@ -575,7 +621,8 @@ enum err_status map_scf_issue_cjson(const cJSON *obj, const struct cfg *c, struc
 	enum err_status st;
 
 	*out = NULL;
-	if ((st = new_record(RECORD_ISSUE, &rec, e)))
+	st = new_record(RECORD_ISSUE, &rec, e);
+	if (st != ERR_OK)
 		return st;
 	st = parse_issue(&r, obj, &rec->u.issue);
 	if (st == ERR_OK)
@@ -634,13 +681,15 @@ enum err_status map_comment_record(const struct record_comment *cm, struct recor
 	enum err_status st;
 
 	*out = NULL;
-	if ((st = new_record(RECORD_COMMENT, &rec, e)))
+	st = new_record(RECORD_COMMENT, &rec, e);
+	if (st != ERR_OK)
 		return st;
 	if (comment_copy(&rec->u.comment, cm) != ERR_OK) {
 		record_free(rec);
 		return err_set(e, ERR_TEMP, "out of memory");
 	}
-	if ((st = set_key(rec, e, "comment/%" PRId64 "/%s", cm->issue_id, cm->comment_id))) {
+	st = set_key(rec, e, "comment/%" PRId64 "/%s", cm->issue_id, cm->comment_id);
+	if (st != ERR_OK) {
 		record_free(rec);
 		return st;
 	}
@@ -656,7 +705,8 @@ enum err_status map_scf_comment_cjson(const cJSON *obj, int64_t issue_id, const 
 	enum err_status st;
 
 	*out = NULL;
-	if ((st = parse_comment(&r, obj, &cm)))
+	st = parse_comment(&r, obj, &cm);
+	if (st != ERR_OK)
 		return st;
 	st = map_comment_record(&cm, out, e);
 	comment_clear(&cm);
@@ -673,7 +723,8 @@ enum err_status map_attachment_record(int64_t issue_id, const char *comment_id, 
 	if (!url || !url_ok(url))
 		return err_set(e, ERR_PERM, "SCF issue %" PRId64 ": attachment URL is not usable",
 		               issue_id);
-	if ((st = new_record(RECORD_ATTACHMENT, &rec, e)))
+	st = new_record(RECORD_ATTACHMENT, &rec, e);
+	if (st != ERR_OK)
 		return st;
 	rec->u.attachment.issue_id = issue_id;
 	if (!(rec->u.attachment.url = strdup(url)) ||
@@ -683,7 +734,7 @@ enum err_status map_attachment_record(int64_t issue_id, const char *comment_id, 
 	}
 	st = comment_id ? set_key(rec, e, "attachment/%" PRId64 "/%s", issue_id, comment_id)
 	                : set_key(rec, e, "attachment/%" PRId64 "/issue", issue_id);
-	if (st) {
+	if (st != ERR_OK) {
 		record_free(rec);
 		return st;
 	}

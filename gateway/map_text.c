@@ -74,8 +74,10 @@ enum err_status map_utf8_repair(const char *s, size_t len, struct buf *out)
 			i += n;
 			continue;
 		}
-		if ((st = buf_add(out, s + start, i - start)) != ERR_OK ||
-		    (st = buf_adds(out, replacement)) != ERR_OK)
+		st = buf_add(out, s + start, i - start);
+		if (st == ERR_OK)
+			st = buf_adds(out, replacement);
+		if (st != ERR_OK)
 			return st;
 		i += n ? n : bad_run(p + i, len - i);
 		start = i;
@@ -115,8 +117,10 @@ enum err_status map_aspnet_escape(const char *s, struct buf *out)
 			rep = "\xef\xbc\x83"; /* U+FF03 FULLWIDTH NUMBER SIGN */
 		if (!rep)
 			continue;
-		if ((st = buf_add(out, s + start, i - start)) != ERR_OK ||
-		    (st = buf_adds(out, rep)) != ERR_OK)
+		st = buf_add(out, s + start, i - start);
+		if (st == ERR_OK)
+			st = buf_adds(out, rep);
+		if (st != ERR_OK)
 			return st;
 		start = i + 1;
 	}
@@ -182,7 +186,8 @@ static enum err_status walk(const char *t, size_t len, const struct names *nm,
 
 #define FLUSH(upto)                                                                                \
 	do {                                                                                       \
-		if (out && (st = buf_add(out, t + start, (upto)-start)) != ERR_OK)                 \
+		st = out ? buf_add(out, t + start, (upto)-start) : ERR_OK;                         \
+		if (st != ERR_OK)                                                                  \
 			return st;                                                                 \
 	} while (0)
 
@@ -232,8 +237,11 @@ static enum err_status walk(const char *t, size_t len, const struct names *nm,
 		if (values && values[var] && *values[var]) {
 			if (filled)
 				(*filled)++;
-			if (out && (st = buf_adds(out, values[var])) != ERR_OK)
-				return st;
+			if (out) {
+				st = buf_adds(out, values[var]);
+				if (st != ERR_OK)
+					return st;
+			}
 		}
 		i = end + 1;
 		start = i;
@@ -327,8 +335,11 @@ static enum err_status render_lines(const char *tmpl, enum map_template_kind kin
 		if (st != ERR_OK)
 			break;
 		if (used ? filled > 0 : !blank(buf_str(&line), line.len)) {
-			if (started && (st = buf_adds(out, sep ? "\n\n" : "\n")) != ERR_OK)
-				break;
+			if (started) {
+				st = buf_adds(out, sep ? "\n\n" : "\n");
+				if (st != ERR_OK)
+					break;
+			}
 			st = buf_add(out, buf_str(&line), line.len);
 			started = 1;
 			sep = 0;

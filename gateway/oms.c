@@ -74,7 +74,7 @@ static void opts_defaults(struct oms *o, const struct oms_opts *in)
 	if (in)
 		o->opts = *in;
 	if (!o->opts.concurrency)
-		o->opts.concurrency = o->cfg->cg.concurrency ? o->cfg->cg.concurrency : 2;
+		o->opts.concurrency = o->cfg->cg.concurrency;
 	if (!o->opts.retry_base_ms)
 		o->opts.retry_base_ms = 1000;
 	if (!o->opts.retry_max_ms)
@@ -110,15 +110,21 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	opts_defaults(o, opts);
 	snprintf(o->class_path, sizeof(o->class_path), "/api/v1/classes/%s", c->cg.request_class);
 	half_jitter_seed(&o->jitter);
-	if ((st = cfg_check_secrets(c, e)) != ERR_OK ||
-	    (st = oms_geo_open(c, &o->geo, e)) != ERR_OK ||
-	    (st = half_keys_load(c, &o->priv, &o->pub, e)) != ERR_OK ||
-	    (st = half_queues_open(c, HALF_INBOUND, HALF_OUTBOUND, o->priv, o->pub, &o->in_q,
-	                           &o->out_q, e)) != ERR_OK ||
-	    (st = half_state_dir(c, "oms", dir, e)) != ERR_OK)
+	st = cfg_check_secrets(c, e);
+	if (st == ERR_OK)
+		st = oms_geo_open(c, &o->geo, e);
+	if (st == ERR_OK)
+		st = half_keys_load(c, &o->priv, &o->pub, e);
+	if (st == ERR_OK)
+		st = half_queues_open(c, HALF_INBOUND, HALF_OUTBOUND, o->priv, o->pub, &o->in_q,
+		                      &o->out_q, e);
+	if (st == ERR_OK)
+		st = half_state_dir(c, "oms", dir, e);
+	if (st != ERR_OK)
 		goto fail;
 	t0 = mono_now_ms();
-	if ((st = oms_track_open(&o->track, dir, e)) != ERR_OK)
+	st = oms_track_open(&o->track, dir, e);
+	if (st != ERR_OK)
 		goto fail;
 	o->started_at = (int64_t)time(NULL);
 	snprintf(o->state_dir, sizeof(o->state_dir), "%s", dir);
@@ -134,9 +140,11 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	log_info("event=tracking-loaded tracked=%zu open=%zu load_ms=%llu",
 	         oms_track_count(o->track), oms_tracked_open(o),
 	         (unsigned long long)(mono_now_ms() - t0));
-	if ((st = make_client(o, e)) != ERR_OK)
+	st = make_client(o, e);
+	if (st != ERR_OK)
 		goto fail;
-	if ((st = oms_meta_start(o, e)) != ERR_OK) {
+	st = oms_meta_start(o, e);
+	if (st != ERR_OK) {
 		/* `scfgate status` shows a stop at start like one in a pass */
 		if (st == ERR_FATAL)
 			oms_status_note(o, e);
@@ -146,7 +154,8 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	}
 	oms_health_meta(o, o->meta_pending ? ERR_TEMP : ERR_OK,
 	                "the class metadata could not be read (Cartegraph cannot be reached)");
-	if ((st = oms_recover_pending(o, e)) != ERR_OK)
+	st = oms_recover_pending(o, e);
+	if (st != ERR_OK)
 		goto fail;
 	/* the counters are this run's: acks recovered above are not */
 	memset(&o->counts, 0, sizeof(o->counts));

@@ -414,8 +414,8 @@ static void submit_children(struct fw_entry *en, enum fw_state step, const char 
 	struct oms *o = en->fw->o;
 	char path[1024];
 
-	/* Only the fields needed (oms-sim renders full-record child lists
-	 * as broken JSON, and fewer fields are cheaper anyway). */
+	/* Only the fields needed: Cartegraph renders every field of every
+	 * child record otherwise. */
 	if (step == FW_ALIST)
 		snprintf(path, sizeof(path), "%s/%" PRId64 "/%s?fields=Oid,%s", o->class_path,
 		         en->oid, o->cfg->cg.attachment_class, o->cfg->cg.attachment_field);
@@ -1733,7 +1733,8 @@ enum err_status oms_forward(struct oms *o, int once, struct err *e)
 	size_t before;
 
 	/* A field-map check an outage left pending comes first. */
-	if ((st = oms_meta_pending(o, e)) != ERR_OK) {
+	st = oms_meta_pending(o, e);
+	if (st != ERR_OK) {
 		oms_health_meta(o, st, e->msg);
 		oms_health_save(o, 1);
 		return st;

@@ -129,10 +129,14 @@ enum err_status oms_census_store(struct oms *o, const struct record *r, const ch
 		         c->part);
 		return ERR_OK;
 	}
-	if ((st = path_of(dir, root, "census", NULL, e)) != ERR_OK ||
-	    (st = mkdir_p(dir, e)) != ERR_OK ||
-	    (st = path_of(dir, root, "census", c->census_id, e)) != ERR_OK ||
-	    (st = mkdir_p(dir, e)) != ERR_OK)
+	st = path_of(dir, root, "census", NULL, e);
+	if (st == ERR_OK)
+		st = mkdir_p(dir, e);
+	if (st == ERR_OK)
+		st = path_of(dir, root, "census", c->census_id, e);
+	if (st == ERR_OK)
+		st = mkdir_p(dir, e);
+	if (st != ERR_OK)
 		return st;
 	{
 		char from[64], to[64];
@@ -709,9 +713,12 @@ static enum err_status write_result(struct recon_run *rr, struct err *e)
 	if (!text)
 		return err_set(e, ERR_TEMP, "out of memory");
 	snprintf(name, sizeof(name), "%s.json", rr->census_id);
-	if ((st = path_of(dir, c->spool.root, "reconcile", NULL, e)) == ERR_OK &&
-	    (st = mkdir_p(dir, e)) == ERR_OK &&
-	    (st = oms_write_replace(dir, name, text, strlen(text), e)) == ERR_OK)
+	st = path_of(dir, c->spool.root, "reconcile", NULL, e);
+	if (st == ERR_OK)
+		st = mkdir_p(dir, e);
+	if (st == ERR_OK)
+		st = oms_write_replace(dir, name, text, strlen(text), e);
+	if (st == ERR_OK)
 		st = oms_write_replace(dir, "last.json", text, strlen(text), e);
 	cJSON_free(text);
 	return st;
@@ -741,8 +748,9 @@ static enum err_status commit_records(struct recon_run *rr, struct err *e)
 			break;
 		}
 		rc = &r->u.reconcile;
-		if ((st = record_part_key(key, sizeof(key), RECORD_RECONCILE, rr->census_id,
-		                          (int64_t)p + 1, e)) != ERR_OK)
+		st = record_part_key(key, sizeof(key), RECORD_RECONCILE, rr->census_id,
+		                     (int64_t)p + 1, e);
+		if (st != ERR_OK)
 			break;
 		r->key = strdup(key);
 		rc->census_id = strdup(rr->census_id);
@@ -840,11 +848,13 @@ static enum err_status reconcile_one(struct oms *o, const char *census_id, int64
 		st = err_set(e, ERR_TEMP, "out of memory");
 		goto out;
 	}
-	if ((st = path_of(rr.dir, o->cfg->spool.root, "census", census_id, e)) != ERR_OK)
+	st = path_of(rr.dir, o->cfg->spool.root, "census", census_id, e);
+	if (st != ERR_OK)
 		goto out;
 	for (int64_t p = 1; p <= nparts && st == ERR_OK; p++) {
 		size_t n = 0;
-		if ((st = read_part(&rr, p, es, &n, e)) == ERR_OK)
+		st = read_part(&rr, p, es, &n, e);
+		if (st == ERR_OK)
 			st = do_part(&rr, &rules, es, n, e);
 	}
 	if (st == ERR_OK)

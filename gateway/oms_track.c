@@ -372,22 +372,31 @@ enum err_status oms_track_open(struct oms_track **out, const char *dir, struct e
 		st = err_set(e, ERR_TEMP, "out of memory");
 		goto fail;
 	}
-	if ((st = join(t->dir, dir, NULL, e)) != ERR_OK ||
-	    (st = join(t->tmp, dir, "tmp", e)) != ERR_OK || (st = make_dirs(t, e)) != ERR_OK)
+	st = join(t->dir, dir, NULL, e);
+	if (st == ERR_OK)
+		st = join(t->tmp, dir, "tmp", e);
+	if (st == ERR_OK)
+		st = make_dirs(t, e);
+	if (st != ERR_OK)
 		goto fail;
 	t->gen = newest_gen(t->dir);
 	if (t->gen) {
 		gen_name(name, sizeof(name), SNAP_PREFIX, t->gen);
-		if ((st = join(path, t->dir, name, e)) != ERR_OK ||
-		    (st = load_file(t, path, NULL, NULL, e)) != ERR_OK)
+		st = join(path, t->dir, name, e);
+		if (st == ERR_OK)
+			st = load_file(t, path, NULL, NULL, e);
+		if (st != ERR_OK)
 			goto fail;
 	} else {
 		t->gen = 1;
 	}
 	gen_name(name, sizeof(name), JOURNAL_PREFIX, t->gen);
-	if ((st = join(path, t->dir, name, e)) != ERR_OK ||
-	    (st = load_file(t, path, &t->jlines, &good, e)) != ERR_OK ||
-	    (st = open_journal(t, good, e)) != ERR_OK)
+	st = join(path, t->dir, name, e);
+	if (st == ERR_OK)
+		st = load_file(t, path, &t->jlines, &good, e);
+	if (st == ERR_OK)
+		st = open_journal(t, good, e);
+	if (st != ERR_OK)
 		goto fail;
 	remove_old(t);
 	*out = t;
@@ -496,11 +505,14 @@ static enum err_status track_read(const char *dir, uint64_t gen, struct oms_trac
 	enum err_status st;
 
 	gen_name(name, sizeof(name), SNAP_PREFIX, gen);
-	if ((st = join(path, dir, name, e)) != ERR_OK ||
-	    (st = load_file(t, path, NULL, NULL, e)) != ERR_OK)
+	st = join(path, dir, name, e);
+	if (st == ERR_OK)
+		st = load_file(t, path, NULL, NULL, e);
+	if (st != ERR_OK)
 		return st;
 	gen_name(name, sizeof(name), JOURNAL_PREFIX, gen);
-	if ((st = join(path, dir, name, e)) != ERR_OK)
+	st = join(path, dir, name, e);
+	if (st != ERR_OK)
 		return st;
 	return load_file(t, path, NULL, NULL, e);
 }

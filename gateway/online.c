@@ -106,8 +106,10 @@ static enum err_status cg_client(struct probe *p, struct err *e)
 	char *user = NULL, *pass = NULL;
 	enum err_status st;
 
-	if ((st = cfg_read_secret(g->credential_file, &secret, e)) == ERR_OK &&
-	    (st = cfg_split_basic(secret.data, &user, &pass, e)) == ERR_OK) {
+	st = cfg_read_secret(g->credential_file, &secret, e);
+	if (st == ERR_OK)
+		st = cfg_split_basic(secret.data, &user, &pass, e);
+	if (st == ERR_OK) {
 		http_config_init(&hc);
 		hc.base_url = g->base_url;
 		hc.ca_file = g->ca_file; /* the CA the half trusts */
@@ -164,7 +166,8 @@ static enum err_status read_values(struct probe *p, const char *cls, const char 
 			st = p->st = ERR_TEMP;
 			break;
 		}
-		if ((st = get_json(p, buf_str(&path), &doc)) != ERR_OK)
+		st = get_json(p, buf_str(&path), &doc);
+		if (st != ERR_OK)
 			break;
 		rows = cJSON_GetObjectItemCaseSensitive(doc, cls);
 		total = cJSON_GetObjectItemCaseSensitive(
@@ -319,7 +322,8 @@ static void probe_oms(struct probe *p)
 		finding(p, "%s: %s", c->path, e.msg);
 		return;
 	}
-	if ((st = cg_check_fetch(p->h, c, &m, &status, &e)) != ERR_OK) {
+	st = cg_check_fetch(p->h, c, &m, &status, &e);
+	if (st != ERR_OK) {
 		request_failed(p, st, status, &e);
 		return;
 	}

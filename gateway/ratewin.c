@@ -169,7 +169,7 @@ static enum err_status store(struct ratewin *w, uint64_t now, int sync, struct e
 
 	s = buf_addf(&b, "scfgate-rate 1\nhold %" PRIu64 "\nban %" PRIu64 "\n",
 	             w->hold > now ? w->hold : 0, w->ban > now ? w->ban : 0);
-	for (size_t i = 0; !s && i < w->n; i++) {
+	for (size_t i = 0; s == ERR_OK && i < w->n; i++) {
 		if (call_time(&w->o, &w->calls[i], now) + w->o.window_ms <= now &&
 		    (w->calls[i].done || w->calls[i].ms + w->o.pending_ms <= now))
 			continue; /* out of the window for good */
@@ -177,9 +177,9 @@ static enum err_status store(struct ratewin *w, uint64_t now, int sync, struct e
 		             w->calls[i].done ? 'd' : 's', w->calls[i].owner);
 		kept++;
 	}
-	if (!s)
+	if (s == ERR_OK)
 		s = buf_addf(&b, "end %zu\n", kept);
-	if (s) {
+	if (s != ERR_OK) {
 		buf_release(&b);
 		return err_set(e, ERR_TEMP, "%s: out of memory", w->path);
 	}
@@ -316,9 +316,11 @@ enum err_status ratewin_acquire(struct ratewin *w, uint64_t *wait_ms, uint64_t *
 
 	*wait_ms = 0;
 	*ticket = 0;
-	if ((s = lock(w, e)))
+	s = lock(w, e);
+	if (s != ERR_OK)
 		return s;
-	if ((s = load(w, now, e)))
+	s = load(w, now, e);
+	if (s != ERR_OK)
 		goto out;
 	if (w->ban > now) {
 		time_t until = (time_t)(w->ban / 1000);
@@ -410,7 +412,7 @@ enum err_status ratewin_peek(const char *path, uint64_t window_ms, struct ratewi
 	w.o.window_ms = window_ms ? window_ms : 1;
 	w.o.limit = 1;
 	s = load(&w, now, e);
-	if (!s) {
+	if (s == ERR_OK) {
 		for (size_t i = 0; i < w.n; i++)
 			if (call_time(&w.o, &w.calls[i], now) + w.o.window_ms > now)
 				out->in_window++;

@@ -38,7 +38,8 @@ static enum err_status add_status(const struct cfg *c, time_t now, struct jdoc *
 	enum err_status s;
 	cJSON *j;
 
-	if ((s = status_collect(c, now, &r, e)) != ERR_OK)
+	s = status_collect(c, now, &r, e);
+	if (s != ERR_OK)
 		return s;
 	s = status_render_json(r, &b);
 	status_free(r);
@@ -516,7 +517,8 @@ static enum err_status add_issues(const struct cfg *c, const int64_t *issues, si
 	s.root = c->spool.root;
 	s.issues = issues;
 	s.n_issues = n;
-	if ((rc = scan_records(&s, e)) != ERR_OK) {
+	rc = scan_records(&s, e);
+	if (rc != ERR_OK) {
 		free(s.hits);
 		return rc;
 	}
@@ -548,11 +550,13 @@ enum err_status report_collect(const struct cfg *c, const int64_t *issues, size_
 	fmt_time((int64_t)now, when);
 	jdoc_string(d, root, "generated_at", when);
 	jdoc_string(d, root, "half", cfg_half_name(c->half));
-	if ((s = add_status(c, now, d, root, e)) != ERR_OK)
+	s = add_status(c, now, d, root, e);
+	if (s != ERR_OK)
 		return s;
 	add_history(c, d, root);
 	add_reconciliation(c, d, root);
-	if ((s = add_issues(c, issues, n_issues, d, root, e)) != ERR_OK)
+	s = add_issues(c, issues, n_issues, d, root, e);
+	if (s != ERR_OK)
 		return s;
 	if (jdoc_failed(d))
 		return err_set(e, ERR_TEMP, "cannot build the report (out of memory)");

@@ -135,14 +135,17 @@ static enum err_status commit_part(struct scf_half *h, int last, struct err *e)
 	enum err_status s;
 
 	r->u.census.last = last;
-	if ((s = set_types(h->c, &r->u.census, e)))
+	s = set_types(h->c, &r->u.census, e);
+	if (s != ERR_OK)
 		return s;
-	if ((s = record_part_key(key, sizeof(key), RECORD_CENSUS, run->res.census_id,
-	                         r->u.census.part, e)))
+	s = record_part_key(key, sizeof(key), RECORD_CENSUS, run->res.census_id, r->u.census.part,
+	                    e);
+	if (s != ERR_OK)
 		return s;
 	if (!(r->key = strdup(key)))
 		return err_set(e, ERR_TEMP, "out of memory");
-	if ((s = spool_commit(h->prod, r, &seq, e)))
+	s = spool_commit(h->prod, r, &seq, e);
+	if (s != ERR_OK)
 		return err_prefix(e, "census %s part %" PRId64 ": ", run->res.census_id,
 		                  r->u.census.part);
 	record_file_name(name, seq, r->producer);
@@ -255,8 +258,11 @@ static enum err_status one_issue(struct scf_half *h, const cJSON *obj, struct er
 		skip(run, id, "no usable updated_at, lat or lng");
 		return ERR_OK;
 	}
-	if (run->part->u.census.n_entries == run->cap && (s = commit_part(h, 0, e)))
-		return s;
+	if (run->part->u.census.n_entries == run->cap) {
+		s = commit_part(h, 0, e);
+		if (s != ERR_OK)
+			return s;
+	}
 	scf_time_format(upd, when);
 	url = json_str(obj, "html_url");
 	ce.issue_id = id;
@@ -285,29 +291,29 @@ static enum err_status page_path(struct scf_half *h, unsigned page, struct buf *
 	snprintf(tmp, sizeof(tmp), "/organizations/%" PRId64 "/issues", h->c->scf.org_id);
 	s = buf_adds(u, tmp);
 	/* Every status: the default leaves Archived out. */
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "status", "open,acknowledged,closed,archived");
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "updated_at_after", res->window_from);
-	if (!s) {
+	if (s == ERR_OK) {
 		struct buf ids;
 
 		buf_init(&ids, 0);
-		for (size_t i = 0; i < h->c->n_types && !s; i++)
+		for (size_t i = 0; i < h->c->n_types && s == ERR_OK; i++)
 			s = buf_addf(&ids, "%s%" PRId64, i ? "," : "", h->c->types[i].scf_id);
-		if (!s)
+		if (s == ERR_OK)
 			s = http_query_add(u, "request_types", buf_str(&ids));
 		buf_release(&ids);
 	}
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "sort", "created_at");
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "sort_direction", "ASC");
 	snprintf(tmp, sizeof(tmp), "%u", SCF_CENSUS_PER_PAGE);
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "per_page", tmp);
 	snprintf(tmp, sizeof(tmp), "%u", page);
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "page", tmp);
 	return s;
 }
@@ -364,7 +370,8 @@ enum err_status scf_census_begin(struct scf_half *h, unsigned window_days, struc
 	run->calls0 = hs.requests;
 	run->mono0_ms = scf_mono_ms();
 	h->census = run;
-	if ((s = new_part(run, e)) != ERR_OK) {
+	s = new_part(run, e);
+	if (s != ERR_OK) {
 		run_free(run);
 		h->census = NULL;
 		return s;
@@ -410,14 +417,16 @@ enum err_status scf_census_step(struct scf_half *h, int *done, struct scf_census
 	}
 	cJSON_ArrayForEach(it, issues)
 	{
-		if ((s = one_issue(h, it, e)) != ERR_OK)
+		s = one_issue(h, it, e);
+		if (s != ERR_OK)
 			goto out;
 	}
 	if (next) {
 		run->page = next;
 		goto out;
 	}
-	if ((s = commit_part(h, 1, e)) != ERR_OK)
+	s = commit_part(h, 1, e);
+	if (s != ERR_OK)
 		goto out;
 	{
 		char v[24];
@@ -470,9 +479,11 @@ enum err_status scf_census(struct scf_half *h, unsigned window_days, struct scf_
 	int done = 0;
 
 	memset(res, 0, sizeof(*res));
-	if ((s = scf_self_read(h, e)) != ERR_OK)
+	s = scf_self_read(h, e);
+	if (s != ERR_OK)
 		return s;
-	if ((s = scf_census_begin(h, window_days, e)) != ERR_OK)
+	s = scf_census_begin(h, window_days, e);
+	if (s != ERR_OK)
 		return s;
 	snprintf(res->census_id, sizeof(res->census_id), "%s", h->census->res.census_id);
 	while (!done) {
@@ -481,7 +492,8 @@ enum err_status scf_census(struct scf_half *h, unsigned window_days, struct scf_
 			s = err_set(e, ERR_TEMP, "stopped before page %u", h->census->page);
 			break;
 		}
-		if ((s = scf_census_step(h, &done, res, e)) != ERR_OK)
+		s = scf_census_step(h, &done, res, e);
+		if (s != ERR_OK)
 			break;
 	}
 	if (s != ERR_OK)
@@ -508,8 +520,8 @@ enum err_status scf_census_tick(struct scf_half *h, struct err *e)
 {
 	struct ratewin_info ri;
 	char path[SPOOL_PATH_MAX + 32];
-	unsigned limit = h->c->scf.rate_per_minute ? h->c->scf.rate_per_minute : 20;
-	uint64_t window_ms = (uint64_t)(h->c->scf.rate_window ? h->c->scf.rate_window : 60) * 1000;
+	unsigned limit = h->c->scf.rate_per_minute;
+	uint64_t window_ms = (uint64_t)h->c->scf.rate_window * 1000;
 	struct scf_census_result res;
 	struct err pe;
 	enum err_status s;
@@ -518,7 +530,8 @@ enum err_status scf_census_tick(struct scf_half *h, struct err *e)
 	if (!h->census) {
 		if (!scf_census_due(h, (int64_t)time(NULL)))
 			return ERR_OK;
-		if ((s = scf_census_begin(h, h->c->scf.census_window_days, e)) != ERR_OK)
+		s = scf_census_begin(h, h->c->scf.census_window_days, e);
+		if (s != ERR_OK)
 			return s;
 	}
 	/* The census takes at most half of the budget: fetching and

@@ -387,18 +387,22 @@ static enum err_status new_issue(struct pass *p, const cJSON *obj, int64_t id, c
 		}
 	}
 	drop_own_comments(h, &r->u.issue);
-	if ((s = batch_push(&p->b, r, e)))
+	s = batch_push(&p->b, r, e);
+	if (s != ERR_OK)
 		return s;
 	/* The OMS half applies in sequence order: the issue first, so its
 	 * request exists when the attachments arrive. */
-	if ((s = push_attachment(p, id, NULL, r->u.issue.media_url, e)))
+	s = push_attachment(p, id, NULL, r->u.issue.media_url, e);
+	if (s != ERR_OK)
 		return s;
 	for (size_t i = 0; i < r->u.issue.n_comments; i++) {
 		const struct record_comment *cm = &r->u.issue.comments[i];
 
-		if (map_comment_forward(h->c, cm) &&
-		    (s = push_attachment(p, id, cm->comment_id, cm->media_url, e)))
-			return s;
+		if (map_comment_forward(h->c, cm)) {
+			s = push_attachment(p, id, cm->comment_id, cm->media_url, e);
+			if (s != ERR_OK)
+				return s;
+		}
 	}
 	return ERR_OK;
 }
@@ -483,12 +487,15 @@ static enum err_status tracked_issue(struct pass *p, const cJSON *obj, int64_t i
 	/* A crash inside a group commit rolls the whole group forward at the
 	 * next open, but an I/O error can stop one half-way: repair a missing
 	 * issue photo here. */
-	if (!closed && media &&
-	    (s = push_attachment(p, id, NULL, json_str(media, "image_full"), e)))
-		return s;
+	if (!closed && media) {
+		s = push_attachment(p, id, NULL, json_str(media, "image_full"), e);
+		if (s != ERR_OK)
+			return s;
+	}
 	cJSON_ArrayForEach(co, cs)
 	{
-		if ((s = tracked_comment(p, co, id, closed ? "issue is closed" : NULL, e)))
+		s = tracked_comment(p, co, id, closed ? "issue is closed" : NULL, e);
+		if (s != ERR_OK)
 			return s;
 	}
 	return ERR_OK;
@@ -508,7 +515,8 @@ static enum err_status skip_new_comments(struct pass *p, const cJSON *obj, int64
 	{
 		if (scf_time_parse(json_str(co, "created_at")) <= closed_at)
 			continue;
-		if ((s = tracked_comment(p, co, id, why, e)))
+		s = tracked_comment(p, co, id, why, e);
+		if (s != ERR_OK)
 			return s;
 	}
 	return ERR_OK;
@@ -728,27 +736,27 @@ static enum err_status page_path(struct scf_half *h, const struct listq *q, unsi
 
 	snprintf(tmp, sizeof(tmp), "/organizations/%" PRId64 "/issues", h->c->scf.org_id);
 	s = buf_adds(u, tmp);
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "status", q->statuses);
-	if (!s && q->since > 0) {
+	if (s == ERR_OK && q->since > 0) {
 		scf_time_format(q->since, tmp);
 		s = http_query_add(u, "updated_at_after", tmp);
 	}
-	if (!s && q->request_type > 0) {
+	if (s == ERR_OK && q->request_type > 0) {
 		snprintf(tmp, sizeof(tmp), "%" PRId64, q->request_type);
 		s = http_query_add(u, "request_types", tmp);
 	}
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "sort", "updated_at");
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "sort_direction", "ASC");
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "details", "true");
-	snprintf(tmp, sizeof(tmp), "%u", h->c->scf.per_page ? h->c->scf.per_page : 20);
-	if (!s)
+	snprintf(tmp, sizeof(tmp), "%u", h->c->scf.per_page);
+	if (s == ERR_OK)
 		s = http_query_add(u, "per_page", tmp);
 	snprintf(tmp, sizeof(tmp), "%u", page);
-	if (!s)
+	if (s == ERR_OK)
 		s = http_query_add(u, "page", tmp);
 	return s;
 }
@@ -871,11 +879,13 @@ static enum err_status list_all(struct pass *p, const struct listq *q, struct li
 			break;
 		}
 		buf_reset(&path);
-		if ((s = page_path(h, q, page, &path))) {
+		s = page_path(h, q, page, &path);
+		if (s != ERR_OK) {
 			err_set(e, s, "cannot build the list URL");
 			break;
 		}
-		if ((s = read_page(h, buf_str(&path), page, &doc, &issues, &next, &date, e)))
+		s = read_page(h, buf_str(&path), page, &doc, &issues, &next, &date, e);
+		if (s != ERR_OK)
 			break;
 		if (page == 1)
 			l->date0 = date;
@@ -974,7 +984,8 @@ static enum err_status resync_issue(struct pass *p, int64_t id, struct scf_resyn
 	int missing;
 	enum err_status s;
 
-	if ((s = get_issue(p->h, id, &doc, &missing, e)) != ERR_OK)
+	s = get_issue(p->h, id, &doc, &missing, e);
+	if (s != ERR_OK)
 		return s;
 	if (missing) {
 		res->missing++;
@@ -1000,7 +1011,8 @@ enum err_status scf_resync(struct scf_half *h, const struct scf_resync_sel *sel,
 	enum err_status s = ERR_OK;
 
 	memset(res, 0, sizeof(*res));
-	if ((s = scf_self_read(h, e)) != ERR_OK)
+	s = scf_self_read(h, e);
+	if (s != ERR_OK)
 		return s;
 	if (sel->n_issues) {
 		for (size_t i = 0; i < sel->n_issues && s == ERR_OK; i++) {
@@ -1057,14 +1069,16 @@ enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *cen
 	enum err_status s;
 
 	*out = SCF_RESEND_SENT;
-	if ((s = record_resend_issue_key(key, sizeof(key), id, census_id, e)))
+	s = record_resend_issue_key(key, sizeof(key), id, census_id, e);
+	if (s != ERR_OK)
 		return s;
 	snprintf(done_key, sizeof(done_key), "resent/%s/%" PRId64, census_id, id);
 	if (scf_state_get(h->st, done_key)) {
 		*out = SCF_RESEND_ALREADY;
 		return ERR_OK;
 	}
-	if ((s = get_issue(h, id, &doc, &missing, e)) != ERR_OK)
+	s = get_issue(h, id, &doc, &missing, e);
+	if (s != ERR_OK)
 		goto out;
 	if (missing) {
 		*out = SCF_RESEND_SKIPPED;
@@ -1083,11 +1097,14 @@ enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *cen
 		why = "no longer Open or Acknowledged";
 	else if (!cfg_request_type(h->c, rt ? scf_json_id(rt, "id") : 0))
 		why = "its request type is not mapped";
-	else if ((s = map_scf_issue_cjson(doc, h->c, &r, &me)) == ERR_PERM)
-		why = me.msg;
-	else if (s != ERR_OK) {
-		s = err_set(e, s, "%s", me.msg);
-		goto out;
+	else {
+		s = map_scf_issue_cjson(doc, h->c, &r, &me);
+		if (s == ERR_PERM) {
+			why = me.msg;
+		} else if (s != ERR_OK) {
+			s = err_set(e, s, "%s", me.msg);
+			goto out;
+		}
 	}
 	if (why) {
 		*out = SCF_RESEND_SKIPPED;
@@ -1183,7 +1200,8 @@ static enum err_status check_types(struct scf_half *h, struct err *e)
 			log_info("event=request-type-added type=%" PRId64 " why=\"new in the "
 			         "configuration: sending its Open issues\"",
 			         id);
-			if ((s = scf_resync(h, &sel, &res, e)) != ERR_OK)
+			s = scf_resync(h, &sel, &res, e);
+			if (s != ERR_OK)
 				return err_prefix(e, "resync of request type %" PRId64 ": ", id);
 			log_info("event=resync type=%" PRId64 " selected=%" PRIu64 " sent=%" PRIu64
 			         " already=%" PRIu64 " skipped=%" PRIu64,
@@ -1227,12 +1245,14 @@ enum err_status scf_fetch(struct scf_half *h, struct err *e)
 	/* Who we are comes first: a comment of ours on page 1 must not be
 	 * forwarded. */
 	clock_gettime(CLOCK_MONOTONIC, &started);
-	if ((s = scf_self_read(h, e)) != ERR_OK)
+	s = scf_self_read(h, e);
+	if (s != ERR_OK)
 		return s;
 	if (!h->types_checked) {
 		struct err te;
 
-		if ((s = check_types(h, &te)) == ERR_FATAL)
+		s = check_types(h, &te);
+		if (s == ERR_FATAL)
 			return err_set(e, s, "%s", te.msg);
 		if (s != ERR_OK)
 			log_error("event=resync-failed why=%s retry=\"next pass\"", log_q(te.msg));

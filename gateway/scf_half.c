@@ -63,8 +63,8 @@ enum err_status scf_budget_open(struct scf_budget *b, const struct cfg *c,
 		*p = '/';
 	}
 	http_config_init(&hc);
-	o.limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
-	o.window_ms = (uint64_t)(c->scf.rate_window ? c->scf.rate_window : 60) * 1000;
+	o.limit = c->scf.rate_per_minute;
+	o.window_ms = (uint64_t)c->scf.rate_window * 1000;
 	/* an unanswered call may have reached SCF as late as the timeout */
 	o.pending_ms = (uint64_t)hc.timeout_ms;
 	if (clock) {
@@ -73,7 +73,8 @@ enum err_status scf_budget_open(struct scf_budget *b, const struct cfg *c,
 		o.now_ms = budget_now;
 		o.ctx = b;
 	}
-	if ((s = ratewin_open(&b->win, path, &o, e)))
+	s = ratewin_open(&b->win, path, &o, e);
+	if (s != ERR_OK)
 		return s;
 	b->lim.acquire = budget_acquire;
 	b->lim.release = budget_release;
@@ -104,7 +105,8 @@ enum err_status scf_open_http(const struct cfg *c, const struct http_clock *cloc
 	hc.base_url = c->scf.base_url;
 	hc.ca_file = c->scf.ca_file;
 	hc.auth = c->scf.auth == CFG_SCF_AUTH_BASIC ? HTTP_AUTH_BASIC : HTTP_AUTH_BEARER;
-	if ((s = half_secret_load(&secret, c->scf.credential_file, &hc, e)) != ERR_OK)
+	s = half_secret_load(&secret, c->scf.credential_file, &hc, e);
+	if (s != ERR_OK)
 		goto out;
 	snprintf(ua, sizeof(ua), "scfgate/%s (+%" PRId64 ")", SCFGATE_VERSION, c->scf.org_id);
 	hc.user_agent = c->scf.user_agent ? c->scf.user_agent : ua;
@@ -134,15 +136,22 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 		return err_set(e, ERR_TEMP, "out of memory");
 	h->c = c;
 	half_jitter_seed(&h->jitter);
-	if ((s = cfg_check_secrets(c, e)) != ERR_OK ||
-	    (s = half_keys_load(c, &h->priv, &h->peer, e)) != ERR_OK ||
-	    (s = scf_budget_open(&h->budget, c, clock, e)) != ERR_OK ||
-	    (s = scf_open_http(c, clock, &h->budget.lim, &h->http, e)) != ERR_OK ||
-	    (s = half_queues_open(c, HALF_OUTBOUND, HALF_INBOUND, h->priv, h->peer, &h->prod,
-	                          &h->cons, e)) != ERR_OK ||
-	    (s = half_state_dir(c, "scf", h->state_dir, e)) != ERR_OK)
+	s = cfg_check_secrets(c, e);
+	if (s == ERR_OK)
+		s = half_keys_load(c, &h->priv, &h->peer, e);
+	if (s == ERR_OK)
+		s = scf_budget_open(&h->budget, c, clock, e);
+	if (s == ERR_OK)
+		s = scf_open_http(c, clock, &h->budget.lim, &h->http, e);
+	if (s == ERR_OK)
+		s = half_queues_open(c, HALF_OUTBOUND, HALF_INBOUND, h->priv, h->peer, &h->prod,
+		                     &h->cons, e);
+	if (s == ERR_OK)
+		s = half_state_dir(c, "scf", h->state_dir, e);
+	if (s != ERR_OK)
 		goto fail;
-	if ((s = scf_state_load(h->state_dir, &h->st, e)))
+	s = scf_state_load(h->state_dir, &h->st, e);
+	if (s != ERR_OK)
 		goto fail;
 	h->started_at = (int64_t)time(NULL);
 	{
@@ -154,7 +163,8 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 		if (health_load(h->state_dir, &h->health, &present, &he) != ERR_OK)
 			log_warn("event=health-unreadable why=%s", log_q(he.msg));
 	}
-	if ((s = scf_recover(h, e)))
+	s = scf_recover(h, e);
+	if (s != ERR_OK)
 		goto fail;
 	h->stats.watermark = scf_state_watermark(h->st);
 	*out = h;
@@ -372,9 +382,9 @@ static int note_writeback(struct scf_half *h, enum err_status ws, const struct e
 
 uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
 {
-	double limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
-	double window = c->scf.rate_window ? c->scf.rate_window : 60;
-	double poll = c->scf.poll_seconds ? c->scf.poll_seconds : 300;
+	double limit = c->scf.rate_per_minute;
+	double window = c->scf.rate_window;
+	double poll = c->scf.poll_seconds;
 	double per_s = limit / window - 1.0 / poll; /* calls per second left for write-back */
 
 	if (!records)
@@ -386,7 +396,7 @@ uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
 
 enum err_status scf_run(struct scf_half *h, int once, struct err *e)
 {
-	unsigned poll = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
+	unsigned poll = h->c->scf.poll_seconds;
 
 	for (;;) {
 		struct err fe, we;

@@ -74,7 +74,8 @@ enum err_status scf_known_set(struct scf_state *st, int64_t id, char letter, con
 	enum err_status s;
 
 	snprintf(key, sizeof(key), "issue/%" PRId64, id);
-	if ((s = scf_state_put(st, key, l)))
+	s = scf_state_put(st, key, l);
+	if (s != ERR_OK)
 		return s;
 	key_of(key, sizeof(key), id);
 	return scf_state_put(st, key, flags);
@@ -82,7 +83,7 @@ enum err_status scf_known_set(struct scf_state *st, int64_t id, char letter, con
 
 int scf_known_fresh(const struct scf_half *h)
 {
-	unsigned poll = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
+	unsigned poll = h->c->scf.poll_seconds;
 	struct timespec ts;
 
 	if (!h->known_at)

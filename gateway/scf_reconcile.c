@@ -276,7 +276,8 @@ static enum err_status assemble(struct scf_half *h, const char *dir, const char 
 
 		snprintf(path, sizeof(path), "%s/%s.%" PRId64 "%s", parts, id, p,
 		         p == last ? ".last.json" : ".json");
-		if ((s = read_json(path, &part, e)) != ERR_OK)
+		s = read_json(path, &part, e);
+		if (s != ERR_OK)
 			break;
 		if (p == last)
 			classes = cJSON_DetachItemFromObjectCaseSensitive(part, "classes");
@@ -356,7 +357,10 @@ enum err_status scf_reconcile_apply(struct scf_half *h, const struct record *r, 
 	        (int)sizeof(dir) ||
 	    snprintf(parts, sizeof(parts), "%s/parts", dir) >= (int)sizeof(parts))
 		return err_set(e, ERR_PERM, "%s: spool root path too long", h->c->spool.root);
-	if ((s = make_dir(dir, e)) || (s = make_dir(parts, e)))
+	s = make_dir(dir, e);
+	if (s == ERR_OK)
+		s = make_dir(parts, e);
+	if (s != ERR_OK)
 		return s;
 	{
 		char done[SPOOL_PATH_MAX + 160];

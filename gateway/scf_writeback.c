@@ -150,8 +150,11 @@ enum err_status scf_wb_apply(struct http_client *http, const struct cfg *c, stru
 	 * view that offers no transition is not trusted to fail the record. */
 	seen = fresh && known_issue(state, id, &now) &&
 	       (already(r->kind, &now) || (r->kind == RECORD_ACK ? now.can_ack : now.can_close));
-	if (!seen && (s = get_issue(http, id, &now, hs, body, e)))
-		goto out;
+	if (!seen) {
+		s = get_issue(http, id, &now, hs, body, e);
+		if (s != ERR_OK)
+			goto out;
+	}
 	why = already(r->kind, &now);
 	if (!why && !(r->kind == RECORD_ACK ? now.can_ack : now.can_close)) {
 		s = err_set(e, ERR_PERM,
@@ -330,7 +333,8 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 		if (s != ERR_OK) {
 			return err_set(e, s, "inbound: %s", ce.msg);
 		}
-		if ((s = settle(h, it, &more, e)))
+		s = settle(h, it, &more, e);
+		if (s != ERR_OK)
 			return s;
 		settled++;
 	}
@@ -338,7 +342,7 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	 * (2 s, 4 s, ... up to the poll interval, the second half of each
 	 * random, as the OMS half's records wait). */
 	if (h->stats.wb_deferred != deferred) {
-		unsigned cap = h->c->scf.poll_seconds ? h->c->scf.poll_seconds : 300;
+		unsigned cap = h->c->scf.poll_seconds;
 
 		h->wb_backoff_until =
 		    scf_mono_ms() +
@@ -390,9 +394,11 @@ enum err_status scf_replay(const struct cfg *c, const struct half_replay_sel *se
 	enum err_status s;
 
 	memset(res, 0, sizeof(*res));
-	if ((s = sig_load_public(c->spool.peer_public_key, &peer, e)))
+	s = sig_load_public(c->spool.peer_public_key, &peer, e);
+	if (s != ERR_OK)
 		goto out;
-	if ((s = spool_list(c->spool.root, HALF_INBOUND, SPOOL_DONE, select_one, &x, e)))
+	s = spool_list(c->spool.root, HALF_INBOUND, SPOOL_DONE, select_one, &x, e);
+	if (s != ERR_OK)
 		goto out;
 	if (sel->n_names && x.n != sel->n_names) {
 		s = err_set(e, ERR_PERM,
@@ -402,8 +408,10 @@ enum err_status scf_replay(const struct cfg *c, const struct half_replay_sel *se
 	}
 	/* SCF counts calls per client account, not per process: replay
 	 * spends the same persisted budget as the daemon. */
-	if ((s = scf_budget_open(&budget, c, NULL, e)) ||
-	    (s = scf_open_http(c, NULL, &budget.lim, &http, e)))
+	s = scf_budget_open(&budget, c, NULL, e);
+	if (s == ERR_OK)
+		s = scf_open_http(c, NULL, &budget.lim, &http, e);
+	if (s != ERR_OK)
 		goto out;
 	for (size_t i = 0; i < x.n; i++) {
 		char path[SPOOL_PATH_MAX];
@@ -413,9 +421,11 @@ enum err_status scf_replay(const struct cfg *c, const struct half_replay_sel *se
 		long hs;
 		struct err re;
 
-		if ((s = spool_path(path, c->spool.root, HALF_INBOUND, SPOOL_DONE, x.names[i], e)))
+		s = spool_path(path, c->spool.root, HALF_INBOUND, SPOOL_DONE, x.names[i], e);
+		if (s != ERR_OK)
 			goto out;
-		if ((s = spool_read_record(path, peer, &r, &verified, e))) {
+		s = spool_read_record(path, peer, &r, &verified, e);
+		if (s != ERR_OK) {
 			err_prefix(e, "replay: %s: ", x.names[i]);
 			goto out;
 		}

@@ -395,8 +395,8 @@ static void collect_scf_budget(struct status_report *r, const struct cfg *c)
 	struct ratewin_info ri;
 	struct err e;
 
-	r->rate_limit = c->scf.rate_per_minute ? c->scf.rate_per_minute : 20;
-	r->rate_window = c->scf.rate_window ? c->scf.rate_window : 60;
+	r->rate_limit = c->scf.rate_per_minute;
+	r->rate_window = c->scf.rate_window;
 	r->wb_records = r->q[1].st.count[SPOOL_NEW];
 	r->wb_drain_s = scf_wb_drain_seconds(c, r->wb_records);
 	err_clear(&e);
@@ -638,9 +638,7 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 	r->q[1].produced_here = c->half == CFG_HALF_OMS;
 	r->failing_alarm = c->spool.failing_alarm_seconds;
 	r->stuck_alarm = c->spool.stuck_alarm_seconds;
-	r->poll_seconds = c->half == CFG_HALF_SCF
-	                      ? (c->scf.poll_seconds ? c->scf.poll_seconds : 300)
-	                      : c->cg.poll_seconds;
+	r->poll_seconds = c->half == CFG_HALF_SCF ? c->scf.poll_seconds : c->cg.poll_seconds;
 	for (int i = 0; i < 2; i++)
 		collect_queue(r, &r->q[i]);
 	snprintf(half_dir, sizeof(half_dir), "%s/state/%s", r->root, half_name);

@@ -65,7 +65,8 @@ enum err_status transfer_open(struct transfer **out, const struct cfg *c,
 		char dir[SPOOL_PATH_MAX];
 		enum err_status st;
 
-		if ((st = spool_queue_init(c->spool.root, q->name, e)) != ERR_OK)
+		st = spool_queue_init(c->spool.root, q->name, e);
+		if (st != ERR_OK)
 			return st == ERR_OK ? ERR_OK : ERR_FATAL;
 		/* the drop directory's new/ and tmp/ (the receiving side may
 		 * not have made them yet); its parent must exist */
@@ -399,7 +400,8 @@ static enum err_status flush_batch(struct transfer *t, const struct cfg_transfer
 	if (!nb)
 		return ERR_OK;
 	err_clear(&fe);
-	if ((s = spool_importer_flush(im, &done, &dups, &fe)) != ERR_OK) {
+	s = spool_importer_flush(im, &done, &dups, &fe);
+	if (s != ERR_OK) {
 		worst = s;
 		*e = fe;
 	}
@@ -423,7 +425,8 @@ static enum err_status flush_batch(struct transfer *t, const struct cfg_transfer
 			continue;
 		snprintf(path, sizeof(path), "%s/new/%s", q->remote_dir, name);
 		err_clear(&fe);
-		if ((s = remote_rm(t, dir_url, path, &fe)) != ERR_OK) {
+		s = remote_rm(t, dir_url, path, &fe);
+		if (s != ERR_OK) {
 			st->failed++;
 			log_warn("event=transfer_failed queue=%s direction=pull name=%s why=%s",
 			         q->name, name, log_q(fe.msg));
@@ -462,15 +465,18 @@ static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue 
 	struct err fe;
 	int lost = 0;
 
-	if ((s = spool_importer_open(&im, t->c->spool.root, q->name, e)) != ERR_OK)
+	s = spool_importer_open(&im, t->c->spool.root, q->name, e);
+	if (s != ERR_OK)
 		return s == ERR_TEMP ? ERR_TEMP : ERR_FATAL;
 	snprintf(url, sizeof(url), "%s%s/new/", t->base, q->remote_dir);
 	setup(t, url);
 	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, to_buf);
 	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &list);
-	if ((s = perform(t, "listing", e)) != ERR_OK)
+	s = perform(t, "listing", e);
+	if (s != ERR_OK)
 		goto out;
-	if ((s = parse_listing(t, q->name, &list, &c, &n, &st->left_alone, e)) != ERR_OK)
+	s = parse_listing(t, q->name, &list, &c, &n, &st->left_alone, e);
+	if (s != ERR_OK)
 		goto out;
 	buf_release(&list);
 	for (size_t i = 0; i < n && !*t->stop && !lost; i++) {
@@ -517,7 +523,8 @@ static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue 
 		b[nb].dup = dup;
 		if (++nb < TRANSFER_PULL_BATCH)
 			continue;
-		if ((s = flush_batch(t, q, im, c, b, nb, 0, st, &fe)) != ERR_OK) {
+		s = flush_batch(t, q, im, c, b, nb, 0, st, &fe);
+		if (s != ERR_OK) {
 			if (worst == ERR_OK) {
 				worst = s;
 				*e = fe;
@@ -529,7 +536,8 @@ static enum err_status pull(struct transfer *t, const struct cfg_transfer_queue 
 	/* the last batch, also after a stop or a failure: what was taken is
 	 * made durable; its remote copies are removed unless the connection
 	 * is gone (then the next pass finds them as duplicates) */
-	if ((s = flush_batch(t, q, im, c, b, nb, lost, st, &fe)) != ERR_OK && worst == ERR_OK) {
+	s = flush_batch(t, q, im, c, b, nb, lost, st, &fe);
+	if (s != ERR_OK && worst == ERR_OK) {
 		worst = s;
 		*e = fe;
 	}
@@ -596,7 +604,8 @@ static enum err_status push_one(struct transfer *t, const struct cfg_transfer_qu
 	if (fmt(local, sizeof(local), "%s/%s/new/%s", t->c->spool.root, q->name, name) != 0 ||
 	    fmt(sent, sizeof(sent), "%s/%s/sent/%s", t->c->spool.root, q->name, name) != 0)
 		return err_set(e, ERR_FATAL, "%s: spool root too long", t->c->spool.root);
-	if ((s = spool_read_untrusted(local, RECORD_MAX_BYTES, data, NULL, e)) != ERR_OK)
+	s = spool_read_untrusted(local, RECORD_MAX_BYTES, data, NULL, e);
+	if (s != ERR_OK)
 		return ERR_TEMP;
 	snprintf(tmp, sizeof(tmp), "%s/tmp/%s.%ld.part", q->remote_dir, name, (long)getpid());
 	snprintf(fin, sizeof(fin), "%s/new/%s", q->remote_dir, name);
@@ -656,7 +665,8 @@ static enum err_status push_local(struct transfer *t, const struct cfg_transfer_
 	    fmt(tmp_dir, sizeof(tmp_dir), "%s/tmp", q->local_dir) != 0 ||
 	    fmt(new_dir, sizeof(new_dir), "%s/new", q->local_dir) != 0)
 		return err_set(e, ERR_FATAL, "%s: path too long", q->local_dir);
-	if ((s = spool_read_untrusted(local, RECORD_MAX_BYTES, data, NULL, e)) != ERR_OK)
+	s = spool_read_untrusted(local, RECORD_MAX_BYTES, data, NULL, e);
+	if (s != ERR_OK)
 		return ERR_TEMP;
 	s = spool_write_atomic(tmp_dir, new_dir, name, data->data ? data->data : "", data->len, 1,
 	                       e);
@@ -744,7 +754,8 @@ static enum err_status remove_stale_parts(struct transfer *t, const struct cfg_t
 	setup(t, dir_url);
 	curl_easy_setopt(t->h, CURLOPT_WRITEFUNCTION, to_buf);
 	curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &list);
-	if ((ls = perform(t, "tmp/ listing", le)) != ERR_OK || !list.data) {
+	ls = perform(t, "tmp/ listing", le);
+	if (ls != ERR_OK || !list.data) {
 		buf_release(&list);
 		return ls;
 	}
@@ -803,12 +814,16 @@ static enum err_status push(struct transfer *t, const struct cfg_transfer_queue 
 
 	expire_sent(t, q, st);
 	/* one way (a diode): nothing to list on the other side */
-	if (!q->one_way && (s = remove_stale_parts(t, q, st, e)) != ERR_OK) {
-		worst = s;
-		if (connection_lost(t))
-			return s;
+	if (!q->one_way) {
+		s = remove_stale_parts(t, q, st, e);
+		if (s != ERR_OK) {
+			worst = s;
+			if (connection_lost(t))
+				return s;
+		}
 	}
-	if ((s = spool_list(t->c->spool.root, q->name, SPOOL_NEW, collect, &ns, e)) != ERR_OK)
+	s = spool_list(t->c->spool.root, q->name, SPOOL_NEW, collect, &ns, e);
+	if (s != ERR_OK)
 		return s;
 	if (ns.oom) {
 		free(ns.v);

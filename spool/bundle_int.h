@@ -45,10 +45,6 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 /* The text manifest.sig signs: "scfgate-bundle-manifest 1 sha256=HEX\n". */
 void bundle_sig_statement(const char sha_hex[65], char out[128]);
 
-/* Raw SHA-256 and its hex form. */
-void bundle_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65]);
-void bundle_hex(const unsigned char raw[32], char hex[65]);
-
 /* "NAME" made printable and short for error messages. */
 void bundle_safe_name(const char *name, char out[96]);
 
@@ -62,8 +58,5 @@ enum err_status bundle_list(const char *root, const char *queue, enum spool_dir 
  * sequences are dense (see bundle_write.c). */
 enum err_status bundle_walk(const char *root, const char *queue, enum spool_dir d, uint64_t from,
                             uint64_t to, spool_entry_fn fn, void *ctx, struct err *e);
-
-/* rename(2) that never replaces an existing file. */
-enum err_status bundle_rename_noreplace(const char *from, const char *to, struct err *e);
 
 #endif

@@ -51,26 +51,6 @@ void bundle_table_name(const struct bundle_table *t, size_t i, char out[RECORD_N
 	record_file_name(out, t->rows[i].seq, t->producers[t->rows[i].producer]);
 }
 
-void bundle_hex(const unsigned char raw[32], char hex[65])
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[raw[i] >> 4];
-		hex[2 * i + 1] = digits[raw[i] & 15];
-	}
-	hex[64] = '\0';
-}
-
-void bundle_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65])
-{
-	unsigned int n = 32;
-
-	EVP_Digest(data, len, raw, &n, EVP_sha256(), NULL);
-	if (hex)
-		bundle_hex(raw, hex);
-}
-
 void bundle_sig_statement(const char sha_hex[65], char out[128])
 {
 	snprintf(out, 128, "scfgate-bundle-manifest %d sha256=%s\n", BUNDLE_FORMAT_VERSION,
@@ -359,15 +339,18 @@ static enum err_status on_record(struct rd *r, const char *name)
 	st = read_entry(r, name, r->lim.max_entry_bytes);
 	if (st != ERR_OK)
 		return st;
-	bundle_sha256(r->data.data ? r->data.data : "", r->data.len, sha, hex);
+	sig_sha256(r->data.data ? r->data.data : "", r->data.len, sha, hex);
 	if (r->expect && !row_is(r->expect, r->n_records, seq, producer, r->data.len, sha))
 		return fail(r, ERR_PERM, "entry '%s': differs from the bundle verified before",
 		            name);
 	/* Decoded only in the FULL pass, after the signature verified; a
 	 * RECHECK has just matched these bytes to ones a FULL pass decoded:
 	 * SHA-256 makes decoding them again moot. */
-	if (r->decode && (st = check_record_content(r, name, seq, producer)) != ERR_OK)
-		return st;
+	if (r->decode) {
+		st = check_record_content(r, name, seq, producer);
+		if (st != ERR_OK)
+			return st;
+	}
 	if (!r->expect && table_push(&r->t, seq, producer, r->data.len, sha) != 0)
 		return fail(r, ERR_TEMP, "entry '%s': out of memory", name);
 	r->n_records++;
@@ -648,7 +631,7 @@ digest:
 		goto out;
 	}
 	EVP_DigestFinal_ex(r->md, raw, &n);
-	bundle_hex(raw, r->mf_sha);
+	sig_hex(raw, 32, r->mf_sha);
 	r->phase = PH_MANIFEST_READ;
 	goto out;
 out_fail:
@@ -727,7 +710,8 @@ static enum err_status walk(struct rd *r)
 			            index - 1, r->last_name[0] ? " " : "", r->last_name,
 			            why ? why : "bad header");
 		}
-		if ((st = check_header(r, ae, index)) != ERR_OK)
+		st = check_header(r, ae, index);
+		if (st != ERR_OK)
 			break;
 		name = archive_entry_pathname(ae);
 		bundle_safe_name(name, safe);

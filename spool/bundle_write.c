@@ -8,6 +8,7 @@
 #include "bundle_int.h"
 #include "seal.h"
 #include "spool_clock.h"
+#include "spool_int.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -23,22 +24,6 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-
-enum err_status bundle_rename_noreplace(const char *from, const char *to, struct err *e)
-{
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return ERR_OK;
-	if (errno == EEXIST)
-		return err_set(e, ERR_PERM, "%s: exists; refusing to replace it", to);
-	if (errno != EINVAL && errno != ENOSYS)
-		return err_errno(e, ERR_TEMP, errno, "rename %s -> %s", from, to);
-	/* Filesystems without RENAME_NOREPLACE: link(2) never replaces either. */
-	if (link(from, to) != 0)
-		return err_errno(e, errno == EEXIST ? ERR_PERM : ERR_TEMP, errno, "link %s -> %s",
-		                 from, to);
-	unlink(from);
-	return ERR_OK;
-}
 
 enum err_status bundle_list(const char *root, const char *queue, enum spool_dir d,
                             spool_entry_fn fn, void *ctx, struct err *e)
@@ -295,7 +280,7 @@ static enum err_status bw_add(struct bw *w, const char *name, uint64_t seq, cons
 	unsigned char raw[32];
 	enum err_status st;
 
-	bundle_sha256(data, len, raw, hex);
+	sig_sha256(data, len, raw, hex);
 	st = put_entry(w, name, data, len, mtime, e);
 	if (st == ERR_OK)
 		st = track_range(w, seq, producer, e);
@@ -347,7 +332,7 @@ static enum err_status put_manifest(struct bw *w, char sha_hex[65], struct err *
 		goto out;
 	}
 	EVP_DigestFinal_ex(md, raw, &n);
-	bundle_hex(raw, sha_hex);
+	sig_hex(raw, 32, sha_hex);
 out:
 	EVP_MD_CTX_free(md);
 	archive_entry_free(ae);
@@ -404,7 +389,7 @@ static enum err_status bw_finish(struct bw *w, const struct bundle_range *extra,
 		st = err_errno(e, ERR_TEMP, errno, "%s: close", w->tmp);
 	w->fd = -1;
 	if (st == ERR_OK)
-		st = bundle_rename_noreplace(w->tmp, w->out, e);
+		st = spool_rename_noreplace(w->tmp, w->out, NULL, e);
 	if (st == ERR_OK) {
 		w->tmp[0] = '\0';
 		st = spool_sync_dir(w->dir, e);

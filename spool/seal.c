@@ -3,6 +3,7 @@
  * See seal.h for the format and the contract.
  */
 #include "seal.h"
+#include "sig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,17 +34,6 @@ struct seal_key {
 	unsigned char raw[32]; /* the public key */
 	char id[SEAL_KEY_ID_LEN + 1];
 };
-
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 /* The first 8 bytes of SHA-256 of a raw public key. */
 static int raw_key_id(const unsigned char raw[32], unsigned char id[8])
@@ -84,7 +74,7 @@ static enum err_status key_wrap(EVP_PKEY *pkey, int has_private, const char *wha
 	}
 	k->pkey = pkey;
 	k->has_private = has_private;
-	hex(id, sizeof(id), k->id);
+	sig_hex(id, sizeof(id), k->id);
 	*out = k;
 	return ERR_OK;
 }
@@ -269,8 +259,11 @@ enum err_status seal_keygen(const char *dir, const char *name, struct err *e)
 		return err_set(e, ERR_FATAL, "cannot generate an X25519 key");
 	}
 	st = write_pem(priv, 0600, pkey, 1, e);
-	if (st == ERR_OK && (st = write_pem(pub, 0644, pkey, 0, e)) != ERR_OK)
-		unlink(priv);
+	if (st == ERR_OK) {
+		st = write_pem(pub, 0644, pkey, 0, e);
+		if (st != ERR_OK)
+			unlink(priv);
+	}
 	EVP_PKEY_free(pkey);
 	if (st != ERR_OK)
 		return st;
@@ -459,7 +452,8 @@ enum err_status seal_writer_open_fixed(struct seal_writer **out_w, const struct 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return err_set(e, ERR_TEMP, "out of memory");
-	if ((st = stream_init(&w->s, chunk_size, e)) != ERR_OK)
+	st = stream_init(&w->s, chunk_size, e);
+	if (st != ERR_OK)
 		goto fail;
 	w->s.fn = out;
 	w->s.fn_ctx = ctx;
@@ -475,7 +469,8 @@ enum err_status seal_writer_open_fixed(struct seal_writer **out_w, const struct 
 		st = err_set(e, ERR_TEMP, "cannot make an ephemeral X25519 key");
 		goto fail;
 	}
-	if ((st = derive(eph, eph_raw, to->raw, to->raw, okm, e)) != ERR_OK)
+	st = derive(eph, eph_raw, to->raw, to->raw, okm, e);
+	if (st != ERR_OK)
 		goto fail;
 	memcpy(w->s.key, okm, 32);
 	memcpy(w->s.prefix, okm + 32, 7);
@@ -489,7 +484,8 @@ enum err_status seal_writer_open_fixed(struct seal_writer **out_w, const struct 
 	memcpy(w->s.header + 24, eph_raw, 32);
 	EVP_PKEY_free(eph);
 	eph = NULL;
-	if ((st = out(w->s.header, SEAL_HEADER_LEN, ctx, e)) != ERR_OK)
+	st = out(w->s.header, SEAL_HEADER_LEN, ctx, e);
+	if (st != ERR_OK)
 		goto fail;
 	*out_w = w;
 	return ERR_OK;
@@ -522,8 +518,11 @@ enum err_status seal_writer_write(struct seal_writer *w, const void *data, size_
 		p += take;
 		len -= take;
 		/* A full chunk is never the last one (seal.h), so it goes now. */
-		if (w->s.fill == w->s.chunk && (st = seal_chunk(&w->s, 0, e)) != ERR_OK)
-			return st;
+		if (w->s.fill == w->s.chunk) {
+			st = seal_chunk(&w->s, 0, e);
+			if (st != ERR_OK)
+				return st;
+		}
 	}
 	return ERR_OK;
 }
@@ -593,14 +592,16 @@ static enum err_status parse_header(struct seal_reader *r, struct err *e)
 	chunk = get32(h + 12);
 	if (chunk < SEAL_CHUNK_MIN || chunk > SEAL_CHUNK_MAX)
 		return err_set(e, ERR_PERM, "header: chunk size %" PRIu32 " out of range", chunk);
-	hex(h + 16, 8, want);
+	sig_hex(h + 16, 8, want);
 	if (strcmp(want, r->key->id) != 0)
 		return err_set(e, ERR_PERM,
 		               "encrypted to key %s, not to this half's decryption key %s", want,
 		               r->key->id);
-	if ((st = stream_init(&r->s, chunk, e)) != ERR_OK)
+	st = stream_init(&r->s, chunk, e);
+	if (st != ERR_OK)
 		return st;
-	if ((st = derive(r->key->pkey, h + 24, r->key->raw, h + 24, okm, e)) != ERR_OK)
+	st = derive(r->key->pkey, h + 24, r->key->raw, h + 24, okm, e);
+	if (st != ERR_OK)
 		return st;
 	memcpy(r->s.key, okm, 32);
 	memcpy(r->s.prefix, okm + 32, 7);
@@ -657,9 +658,11 @@ enum err_status seal_reader_feed(struct seal_reader *r, const void *data, size_t
 			r->header_fill += take;
 			p += take;
 			len -= take;
-			if (r->header_fill == SEAL_HEADER_LEN &&
-			    (st = parse_header(r, e)) != ERR_OK)
-				goto fail;
+			if (r->header_fill == SEAL_HEADER_LEN) {
+				st = parse_header(r, e);
+				if (st != ERR_OK)
+					goto fail;
+			}
 			continue;
 		}
 		if (r->s.index >= SEAL_MAX_CHUNKS) {
@@ -673,9 +676,11 @@ enum err_status seal_reader_feed(struct seal_reader *r, const void *data, size_t
 		p += take;
 		len -= take;
 		/* A full chunk is never the last one. */
-		if (r->s.fill == (size_t)r->s.chunk + SEAL_TAG_LEN &&
-		    (st = open_chunk(&r->s, 0, e)) != ERR_OK)
-			goto fail;
+		if (r->s.fill == (size_t)r->s.chunk + SEAL_TAG_LEN) {
+			st = open_chunk(&r->s, 0, e);
+			if (st != ERR_OK)
+				goto fail;
+		}
 	}
 	return ERR_OK;
 fail:
@@ -818,9 +823,11 @@ enum err_status seal_open_file(const char *path, const struct seal_key *k, const
 	p->fd = -1;
 	if ((in = open_untrusted(path, e)) < 0)
 		return e ? e->status : ERR_PERM;
-	if ((st = plain_create(tmp_dir, p, e)) != ERR_OK)
+	st = plain_create(tmp_dir, p, e);
+	if (st != ERR_OK)
 		goto out;
-	if ((st = seal_reader_open(&r, k, write_fd, &p->fd, e)) != ERR_OK)
+	st = seal_reader_open(&r, k, write_fd, &p->fd, e);
+	if (st != ERR_OK)
 		goto out;
 	if (!(buf = malloc(65536))) {
 		st = err_set(e, ERR_TEMP, "out of memory");
@@ -833,7 +840,8 @@ enum err_status seal_open_file(const char *path, const struct seal_key *k, const
 			st = err_errno(e, ERR_TEMP, errno, "read");
 			goto out;
 		}
-		if ((st = seal_reader_feed(r, buf, (size_t)n, e)) != ERR_OK)
+		st = seal_reader_feed(r, buf, (size_t)n, e);
+		if (st != ERR_OK)
 			goto out;
 	}
 	st = seal_reader_finish(r, e);

@@ -29,7 +29,7 @@ struct sig_key {
 	char id[SIG_KEY_ID_LEN + 1];
 };
 
-static void hex(const unsigned char *in, size_t n, char *out)
+void sig_hex(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -40,20 +40,30 @@ static void hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-void sig_sha256_hex(const void *data, size_t len, char out[65])
+void sig_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65])
 {
-	unsigned char md[32];
 	unsigned int mdlen = 0;
 
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md)) {
+	if (EVP_Digest(data, len, raw, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
 		/* Only an OpenSSL malfunction gets here; an impossible digest
 		 * never matches a real one. */
-		memset(out, 'x', 64);
-		out[64] = '\0';
+		memset(raw, 0, 32);
+		if (hex) {
+			memset(hex, 'x', 64);
+			hex[64] = '\0';
+		}
 		ERR_clear_error();
 		return;
 	}
-	hex(md, sizeof(md), out);
+	if (hex)
+		sig_hex(raw, 32, hex);
+}
+
+void sig_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+
+	sig_sha256(data, len, md, out);
 }
 
 /* Wrap a loaded EVP_PKEY, checking it is Ed25519 and computing its id. */

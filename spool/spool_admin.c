@@ -548,8 +548,10 @@ static enum err_status move_one(const struct spool_q *q, enum spool_dir from, co
 	enum err_status st;
 	int exists = 0;
 
-	if ((st = spool_join(src, q->dir[from], name, e)) != ERR_OK ||
-	    (st = spool_join(dst, q->dir[to], to_name, e)) != ERR_OK)
+	st = spool_join(src, q->dir[from], name, e);
+	if (st == ERR_OK)
+		st = spool_join(dst, q->dir[to], to_name, e);
+	if (st != ERR_OK)
 		return st;
 	if (access(src, F_OK) != 0) {
 		if (from == SPOOL_NEW && spool_join(cur, q->dir[SPOOL_CUR], name, NULL) == ERR_OK &&
@@ -875,8 +877,9 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 		st = err_set(e, ERR_PERM, "%s: who dismisses it is not known", name);
 	if (st == ERR_OK)
 		st = with_queue(root, queue, &q, 0, e);
-	if (st == ERR_OK && (st = spool_join(src, q->dir[SPOOL_FAILED], name, e)) == ERR_OK &&
-	    access(src, F_OK) != 0)
+	if (st == ERR_OK)
+		st = spool_join(src, q->dir[SPOOL_FAILED], name, e);
+	if (st == ERR_OK && access(src, F_OK) != 0)
 		st = err_set(e, ERR_PERM, "%s: not in failed/ (only a failed record is dismissed)",
 		             name);
 	if (st != ERR_OK)
@@ -908,7 +911,8 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 	}
 	if (st != ERR_OK)
 		goto out;
-	if ((st = spool_join(dst, q->dir[SPOOL_DISMISSED], fname, e)) == ERR_OK)
+	st = spool_join(dst, q->dir[SPOOL_DISMISSED], fname, e);
+	if (st == ERR_OK)
 		st = spool_rename_noreplace(src, dst, NULL, e);
 	if (st != ERR_OK) {
 		char why_path[SPOOL_PATH_MAX + 8];

@@ -1267,8 +1267,10 @@ enum err_status spool_consumer_open(struct spool_consumer **out, const char *roo
 	st = spool_q_init(&c->q, root, queue, 1, e);
 	if (st != ERR_OK)
 		goto fail;
-	if ((st = spool_join(path, c->q.dir[SPOOL_STATE], "consumer.lock", e)) != ERR_OK ||
-	    (st = spool_join(c->rescan_path, c->q.dir[SPOOL_STATE], SPOOL_RESCAN, e)) != ERR_OK)
+	st = spool_join(path, c->q.dir[SPOOL_STATE], "consumer.lock", e);
+	if (st == ERR_OK)
+		st = spool_join(c->rescan_path, c->q.dir[SPOOL_STATE], SPOOL_RESCAN, e);
+	if (st != ERR_OK)
 		goto fail;
 	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (c->lock_fd < 0) {

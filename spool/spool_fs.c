@@ -215,24 +215,32 @@ enum err_status spool_root_init(const char *root, const char *receiving, const g
 		               root);
 	if (!S_ISDIR(sb.st_mode))
 		return err_set(e, ERR_FATAL, "%s is not a directory", root);
-	if ((st = layout_root_check(root, e)) != ERR_OK)
+	st = layout_root_check(root, e);
+	if (st != ERR_OK)
 		return st;
-	if ((st = spool_join(path, root, "state", e)) != ERR_OK ||
-	    (st = layout_dir(path, sb.st_uid, sb.st_gid, 0750, e)) != ERR_OK)
+	st = spool_join(path, root, "state", e);
+	if (st == ERR_OK)
+		st = layout_dir(path, sb.st_uid, sb.st_gid, 0750, e);
+	if (st != ERR_OK)
 		return st;
 	for (size_t q = 0; q < sizeof(queues) / sizeof(queues[0]); q++) {
 		int recv = strcmp(queues[q], receiving) == 0;
 		gid_t qgid = recv && transport_gid ? *transport_gid : sb.st_gid;
 
-		if ((st = spool_join(qdir, root, queues[q], e)) != ERR_OK ||
-		    (st = layout_dir(qdir, sb.st_uid, qgid, 0750, e)) != ERR_OK)
+		st = spool_join(qdir, root, queues[q], e);
+		if (st == ERR_OK)
+			st = layout_dir(qdir, sb.st_uid, qgid, 0750, e);
+		if (st != ERR_OK)
 			return st;
 		for (int i = 0; i < SPOOL_NDIRS; i++) {
 			int shared = recv && transport_gid && i == SPOOL_NEW;
 
-			if ((st = spool_join(path, qdir, dir_names[i], e)) != ERR_OK ||
-			    (st = layout_dir(path, sb.st_uid, shared ? *transport_gid : sb.st_gid,
-			                     shared ? 02770 : 0750, e)) != ERR_OK)
+			st = spool_join(path, qdir, dir_names[i], e);
+			if (st == ERR_OK)
+				st =
+				    layout_dir(path, sb.st_uid, shared ? *transport_gid : sb.st_gid,
+				               shared ? 02770 : 0750, e);
+			if (st != ERR_OK)
 				return st;
 		}
 	}
@@ -326,9 +334,9 @@ enum err_status spool_rename_noreplace(const char *from, const char *to, int *ex
 		*exists = 0;
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
 		return ERR_OK;
-	if (errno == EINVAL) {
-		/* A file system without RENAME_NOREPLACE: link() never
-		 * replaces either. */
+	if (errno == EINVAL || errno == ENOSYS) {
+		/* A file system (EINVAL) or a kernel (ENOSYS) without
+		 * RENAME_NOREPLACE: link() never replaces either. */
 		if (link(from, to) == 0) {
 			unlink(from);
 			return ERR_OK;
@@ -511,8 +519,10 @@ enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b
 	if (fstat(fd, &sb) != 0) {
 		*type = SPOOL_ENTRY_UNREADABLE;
 		st = err_errno(e, ERR_TEMP, errno, "%s: fstat", path);
-	} else if ((st = check_entry(path, &sb, cap, type, e)) == ERR_OK) {
-		st = read_fd(fd, path, cap, b, type, e);
+	} else {
+		st = check_entry(path, &sb, cap, type, e);
+		if (st == ERR_OK)
+			st = read_fd(fd, path, cap, b, type, e);
 	}
 	close(fd);
 	if (st != ERR_OK)

@@ -101,7 +101,11 @@ enum err_status spool_errno_status(int errnum);
 enum err_status spool_write_tmp(const char *tmp_path, const void *data, size_t len, int sync,
                                 struct err *e);
 
-/* rename without replacing; EEXIST -> ERR_PERM "exists".  *exists set. */
+/* rename(2) that never replaces: renameat2 RENAME_NOREPLACE, or link and
+ * unlink where the file system or the kernel lacks it (the spool's and
+ * the bundle writer's one function).  EEXIST -> ERR_PERM "TO: exists" with
+ * *exists set (exists may be NULL); any other errno by
+ * spool_errno_status. */
 enum err_status spool_rename_noreplace(const char *from, const char *to, int *exists,
                                        struct err *e);
 

@@ -283,8 +283,11 @@ static enum err_status roll_forward(struct spool_producer *p, uint64_t reserved,
 			keep = 1;
 		record_free(r);
 		/* Into new/ only under a durable count (see spool_commit). */
-		if (keep && !counted && (st = seqfile_sync(p, reserved, covered, e)) != ERR_OK)
-			break;
+		if (keep && !counted) {
+			st = seqfile_sync(p, reserved, covered, e);
+			if (st != ERR_OK)
+				break;
+		}
 		counted |= keep;
 		if (keep && spool_rename_noreplace(from, to, &exists, NULL) == ERR_OK) {
 			*renamed = 1;
@@ -346,8 +349,11 @@ static enum err_status producer_recover(struct spool_producer *p, struct err *e)
 	st = roll_forward(p, sf.reserved > sf.next ? sf.reserved : sf.next, sf.next, &renamed, e);
 	if (st != ERR_OK)
 		return st;
-	if (renamed && (st = sync_new(p, e)) != ERR_OK)
-		return st;
+	if (renamed) {
+		st = sync_new(p, e);
+		if (st != ERR_OK)
+			return st;
+	}
 	other_boot = !(p->boot[0] && strcmp(sf.boot, p->boot) == 0);
 	start = sf.next > 1 ? sf.next : 1;
 	if (other_boot && sf.reserved > start)
@@ -410,7 +416,8 @@ enum err_status spool_producer_open(struct spool_producer **out, const char *roo
 		goto fail;
 	}
 	snprintf(fname, sizeof(fname), "%s.lock", producer_id);
-	if ((st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e)) != ERR_OK)
+	st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e);
+	if (st != ERR_OK)
 		goto fail;
 	p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (p->lock_fd < 0) {
@@ -422,7 +429,8 @@ enum err_status spool_producer_open(struct spool_producer **out, const char *roo
 		goto fail;
 	}
 	snprintf(fname, sizeof(fname), "%s.seq", producer_id);
-	if ((st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e)) != ERR_OK)
+	st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e);
+	if (st != ERR_OK)
 		goto fail;
 	p->seq_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (p->seq_fd < 0) {

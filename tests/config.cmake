@@ -43,4 +43,9 @@ add_test(NAME spool_init_cli
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/spool_init_test.sh
                  $<TARGET_FILE:scfgate> ${CMAKE_SOURCE_DIR})
 
-scfgate_tier(integration config_cli preview_cli default_config_paths spool_init_cli)
+# Every command's options through one getopt_long parser (gateway/cli.h):
+# --opt=VALUE beside --opt VALUE for a sample of commands, and the one
+# usage line for an unknown option, a missing value, a value to a flag.
+add_test(NAME cli_options COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_options.sh $<TARGET_FILE:scfgate>)
+
+scfgate_tier(integration config_cli preview_cli default_config_paths spool_init_cli cli_options)

@@ -545,7 +545,7 @@ static void build(const char *path, const struct tbundle *b)
 		add(a, t->name, t->type, t->data, t->len, t->link, t->hard);
 		if (!t->listed)
 			continue;
-		bundle_sha256(t->data, t->len, raw, hex);
+		sig_sha256(t->data, t->len, raw, hex);
 		if (t->tamper_digest)
 			hex[0] = hex[0] == 'a' ? 'b' : 'a';
 		buf_addf(&m, "  <entry name=\"%s\" size=\"%zu\" sha256=\"%s\"/>\n", t->name, t->len,
@@ -557,7 +557,7 @@ static void build(const char *path, const struct tbundle *b)
 		buf_adds(&m, b->raw_manifest);
 	}
 	if (!b->no_manifest) {
-		bundle_sha256(m.data, m.len, raw, hex);
+		sig_sha256(m.data, m.len, raw, hex);
 		if (b->tamper_manifest)
 			memcpy(strstr(m.data, "inbound"), "inbounx", 7);
 		add(a, BUNDLE_MANIFEST_NAME, 0, m.data, m.len, NULL, 0);
