@@ -5,12 +5,15 @@
  * (scf_half_ops, oms_half_ops).
  */
 #include <getopt.h>
+
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cfg.h"
 #include "cli.h"
+#include "jdoc.h"
 #include "half.h"
 #include "log.h"
 #include "notify.h"
@@ -164,13 +167,15 @@ static const char *option_name(const struct option *opts, int val)
 	return "?";
 }
 
-static void print_json(const struct half_counters *k)
+/* The counters of the last pass, one JSON object on one line. */
+static int print_json(const char *name, const struct half_counters *k)
 {
-	putchar('{');
+	struct jdoc d = JDOC_INIT;
+	cJSON *root = jdoc_root_object(&d);
+
 	for (size_t i = 0; i < k->n; i++)
-		printf("%s\"%s\":%lld", i ? "," : "", k->c[i].json, (long long)k->c[i].v);
-	fputs("}\n", stdout);
-	fflush(stdout);
+		jdoc_number(&d, root, k->c[i].json, (double)k->c[i].v);
+	return cli_print_jdoc(name, &d);
 }
 
 static int run_half(const struct half_cmd *hc, void *opts, int argc, char **argv)
@@ -179,6 +184,7 @@ static int run_half(const struct half_cmd *hc, void *opts, int argc, char **argv
 	const char *config = NULL;
 	char config_buf[CLI_PATH_MAX];
 	int once = 0, json = 0, log_json = 0, rc, opt;
+	struct cli_opt o;
 	struct half_run r;
 	struct err e;
 	enum err_status s;
@@ -187,14 +193,15 @@ static int run_half(const struct half_cmd *hc, void *opts, int argc, char **argv
 		fputs(hc->usage, stdout);
 		return CLI_EXIT_OK;
 	}
-	/* '+': stop at the first word that is not an option (refused below);
-	 * ':': a missing value is reported here, in the command's words. */
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:c:", hc->options, NULL)) != -1) {
+	cli_opt_init(&o, name, NULL, argc, argv, hc->options);
+	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
 		switch (opt) {
+		case CLI_OPT_BAD:
+			return CLI_EXIT_USAGE;
+		case CLI_OPT_ARG:
+			return cli_opt_unknown(&o);
 		case 'c':
-			config = optarg;
+			config = o.arg;
 			break;
 		case OPT_ONCE:
 			once = 1;
@@ -205,29 +212,21 @@ static int run_half(const struct half_cmd *hc, void *opts, int argc, char **argv
 		case OPT_LOG_JSON:
 			log_json = 1;
 			break;
-		case ':':
-			if (optopt == 'c')
-				return cli_usage(name, "%s needs a FILE", argv[optind - 1]);
-			if (hc->option)
-				return hc->option(opts, optopt, option_name(hc->options, optopt),
-				                  NULL);
-			return cli_usage(name, "%s needs a value", argv[optind - 1]);
-		case '?':
-			return cli_usage(name, "unknown argument %s (see --help)",
-			                 argv[optind - 1]);
 		default:
-			if ((rc = hc->option(opts, opt, option_name(hc->options, opt), optarg)) !=
-			    0)
+			rc = hc->option
+			         ? hc->option(opts, opt, option_name(hc->options, opt), o.arg)
+			         : cli_opt_unknown(&o);
+			if (rc != 0)
 				return rc;
 			break;
 		}
 	}
-	if (optind < argc)
-		return cli_usage(name, "unknown argument %s (see --help)", argv[optind]);
-	if ((rc = cli_config_path(name, hc->cli_half, config, config_buf, &config)) != 0)
+	rc = cli_config_path(name, hc->cli_half, config, config_buf, &config);
+	if (rc != 0)
 		return rc;
 	memset(&r, 0, sizeof(r));
-	if ((rc = cli_load_half(name, hc->ops->half, config, &r.c)) != 0)
+	rc = cli_load_half(name, hc->ops->half, config, &r.c);
+	if (rc != 0)
 		return rc;
 	log_open(name, cli_log_level(r.c->log_level), log_json);
 	notify_init();
@@ -239,9 +238,9 @@ static int run_half(const struct half_cmd *hc, void *opts, int argc, char **argv
 	r.log_json = log_json;
 	err_clear(&e);
 	s = half_serve(&r, &e);
-	if (json && r.have_last)
-		print_json(&r.last);
 	rc = s != ERR_OK ? cli_fail(name, &e) : CLI_EXIT_OK;
+	if (json && r.have_last && print_json(name, &r.last) != CLI_EXIT_OK && rc == CLI_EXIT_OK)
+		rc = CLI_EXIT_FAIL;
 	half_log_stop(&r, rc);
 	return rc;
 }
