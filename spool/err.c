@@ -27,7 +27,8 @@ static void one_line(char *s)
 			*p = '?';
 }
 
-static void err_vset(struct err *e, enum err_status status, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void err_vset(struct err *e, enum err_status status,
+                                                           const char *fmt, va_list ap)
 {
 	e->status = status;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);

@@ -40,6 +40,7 @@
 #include <curl/curl.h>
 
 #include "test_oms_util.h"
+#include "unconst.h"
 
 static double now_s(void)
 {
@@ -73,7 +74,7 @@ static int run_once(struct omt *t, const char *const extra[], double *secs, long
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0640);
 		if (fd >= 0)
 			dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
+		execv(argv[0], UNCONST(argv));
 		_exit(127);
 	}
 	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)

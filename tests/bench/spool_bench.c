@@ -35,6 +35,7 @@
 
 #include "spool.h"
 #include "unit/test_spool_util.h"
+#include "unconst.h"
 
 #define PAYLOAD 1024
 #define QUEUE   "outbound"
@@ -400,7 +401,7 @@ static int raw_main(const char *root, int n, size_t len, const char *prefix)
 }
 
 /* Run argv to completion with stdout to /dev/null; seconds, or -1. */
-static double run_timed(char *const argv[])
+static double run_timed(const char *const argv[])
 {
 	double t0 = now();
 	int status;
@@ -411,7 +412,7 @@ static double run_timed(char *const argv[])
 
 		if (fd >= 0)
 			dup2(fd, 1);
-		execv(argv[0], argv);
+		execv(argv[0], UNCONST(argv));
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
@@ -439,9 +440,8 @@ static void process_pair(const char *self, const char *demo, const char *root, c
 	snprintf(cnt, sizeof(cnt), "%d", per);
 	snprintf(lenb, sizeof(lenb), "%zu", len);
 	for (int r = 0; r < ROUNDS; r++) {
-		char *put[] = {(char *)demo, "put",           (char *)root, QUEUE,
-		               "dem",        (char *)keyfile, cnt,          NULL};
-		char *rawp[] = {(char *)self, "--raw", (char *)root, cnt, lenb, pfx, NULL};
+		const char *put[] = {demo, "put", root, QUEUE, "dem", keyfile, cnt, NULL};
+		const char *rawp[] = {self, "--raw", root, cnt, lenb, pfx, NULL};
 
 		snprintf(pfx, sizeof(pfx), "rawp%d", r);
 		settle(root);

@@ -811,8 +811,11 @@ static int cmd_oracle(int argc, char **argv)
 		} else if (strcmp(k, "--min-photos") == 0) {
 			min_photos = atoi(v);
 		} else if (strcmp(k, "--types") == 0) {
-			for (char *p = (char *)v; *p && o.n_types < MAX_TYPES;) {
-				o.types[o.n_types++] = strtoll(p, &p, 10);
+			for (const char *p = v; *p && o.n_types < MAX_TYPES;) {
+				char *end;
+
+				o.types[o.n_types++] = strtoll(p, &end, 10);
+				p = end;
 				if (*p == ',')
 					p++;
 				else if (*p)

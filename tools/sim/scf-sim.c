@@ -14,6 +14,7 @@
  * what /_admin/state shows and what --save writes.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,11 +326,15 @@ static void add_url(cJSON *o, const char *key, const char *path)
 	cJSON_AddStringToObject(o, key, url);
 }
 
-static void add_urlf(cJSON *o, const char *key, const char *fmt, int id)
+__attribute__((format(printf, 3, 4))) static void add_urlf(cJSON *o, const char *key,
+                                                           const char *fmt, ...)
 {
 	char path[256];
+	va_list ap;
 
-	snprintf(path, sizeof(path), fmt, id);
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
 	add_url(o, key, path);
 }
 
