@@ -163,9 +163,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		else if (!strcmp(sub, "dismiss") && !strcmp(a, "--reason"))
 			slot = &o->reason;
 		else if (!strcmp(a, "--gap-alarm")) {
-			if (i + 1 >= argc || atoi(argv[i + 1]) <= 0)
+			if (i + 1 >= argc || (int)strtol(argv[i + 1], NULL, 10) <= 0)
 				return cli_usage("spool", "%s: --gap-alarm needs seconds", sub);
-			o->gap_alarm = (unsigned)atoi(argv[++i]);
+			o->gap_alarm = (unsigned)strtol(argv[++i], NULL, 10);
 			continue;
 		} else if (a[0] == '-' && a[1])
 			return cli_usage("spool", "%s: unknown option %s", sub, a);
@@ -622,8 +622,7 @@ static enum err_status check_file(const char *path, const struct sig_key *pub, s
 		spool_read_record(path, NULL, r, NULL, &ignore);
 		return st;
 	}
-	snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
-	strncat(name, ".xml", sizeof(name) - strlen(name) - 1);
+	snprintf(name, sizeof(name), "%.*s.xml", (int)strcspn(base, "."), base);
 	if (record_parse_file_name(name, &seq, prod) == 0 &&
 	    (seq != (*r)->seq || strcmp(prod, (*r)->producer) != 0))
 		return err_set(e, ERR_PERM,

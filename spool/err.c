@@ -79,9 +79,9 @@ enum err_status err_prefix(struct err *e, const char *fmt, ...)
 	one_line(head);
 	memcpy(old, e->msg, sizeof(old));
 	hlen = strlen(head);
-	memcpy(e->msg, head, hlen + 1);
+	memcpy(e->msg, head, hlen);
 	/* Truncation of the tail is intended: the message is one line. */
-	strncat(e->msg, old, sizeof(e->msg) - hlen - 1);
+	snprintf(e->msg + hlen, sizeof(e->msg) - hlen, "%s", old);
 	return e->status;
 }
 

@@ -399,15 +399,15 @@ int main(int argc, char **argv)
 		if (i + 1 >= argc)
 			break;
 		if (strcmp(argv[i], "--records") == 0)
-			records = atoi(argv[++i]);
+			records = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--latency-ms") == 0)
-			latency = atoi(argv[++i]);
+			latency = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--concurrency") == 0)
 			snprintf(concs, sizeof(concs), "%s", argv[++i]);
 		else if (strcmp(argv[i], "--tracked") == 0)
-			tracked = atoi(argv[++i]);
+			tracked = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--rtt-ms") == 0)
-			latency = rtt_ms = atoi(argv[++i]);
+			latency = rtt_ms = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--tls-dir") == 0)
 			tls_dir = argv[++i];
 	}
@@ -417,8 +417,8 @@ int main(int argc, char **argv)
 		snprintf(ca, sizeof(ca), "%s/ca.crt", tls_dir);
 		setenv("SIM_HARNESS_CA", ca, 1);
 	}
-	for (char *tok = strtok(concs, ","); tok; tok = strtok(NULL, ","))
-		if (records > 0 && forward(records, latency, (unsigned)atoi(tok)) != 0)
+	for (char *save, *tok = strtok_r(concs, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (records > 0 && forward(records, latency, (unsigned)strtol(tok, NULL, 10)) != 0)
 			rc = 1;
 	if (tracked > 0 && scale(tracked, latency, 2, 0) != 0)
 		rc = 1;

@@ -217,10 +217,10 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--sizes") == 0)
 			snprintf(sizes, sizeof(sizes), "%s", argv[++i]);
 		else if (strcmp(argv[i], "--latency-ms") == 0)
-			latency = atoi(argv[++i]);
+			latency = (int)strtol(argv[++i], NULL, 10);
 	}
-	for (char *tok = strtok(sizes, ","); tok; tok = strtok(NULL, ","))
-		if (bench(atoi(tok), latency) != 0)
+	for (char *save, *tok = strtok_r(sizes, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (bench((int)strtol(tok, NULL, 10), latency) != 0)
 			rc = 1;
 	return rc;
 }

@@ -582,7 +582,7 @@ static double ls_rss(const char *self, const char *scfgate, const char *root, in
 	close(fds[1]);
 	f = fdopen(fds[0], "r");
 	if (f && fgets(line, sizeof(line), f))
-		kib = atol(line);
+		kib = strtol(line, NULL, 10);
 	if (f)
 		fclose(f);
 	waitpid(pid, NULL, 0);
@@ -647,13 +647,15 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "--rss") == 0)
 		return rss_main(argv + 2);
 	if (argc == 6 && strcmp(argv[1], "--raw") == 0)
-		return raw_main(argv[2], atoi(argv[3]), (size_t)atol(argv[4]), argv[5]);
+		return raw_main(argv[2], (int)strtol(argv[3], NULL, 10),
+		                (size_t)strtol(argv[4], NULL, 10), argv[5]);
 	if (argc < 2) {
 		fprintf(stderr, "usage: spool_bench DIR [N]\n");
 		return 2;
 	}
-	n = argc > 2 ? atoi(argv[2]) : 3072;
-	big = getenv("SCFGATE_BENCH_QUEUE") ? atoi(getenv("SCFGATE_BENCH_QUEUE")) : 100000;
+	n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 3072;
+	big = getenv("SCFGATE_BENCH_QUEUE") ? (int)strtol(getenv("SCFGATE_BENCH_QUEUE"), NULL, 10)
+	                                    : 100000;
 	small = big / 10;
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (sl <= 0)

@@ -358,9 +358,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc > 3)
-		rounds = atoi(argv[3]);
-	if (env && atoi(env) > 0)
-		rounds = atoi(env);
+		rounds = (int)strtol(argv[3], NULL, 10);
+	if (env && (int)strtol(env, NULL, 10) > 0)
+		rounds = (int)strtol(env, NULL, 10);
 	snprintf(bindir, sizeof(bindir), "%s", argv[1]);
 	snprintf(work, sizeof(work), "%s", argv[2]);
 	tsu_rmrf(work);

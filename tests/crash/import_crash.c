@@ -195,7 +195,7 @@ static void final_import(void)
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 3 ? atoi(argv[3]) : 25, killed = 0;
+	int rounds = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 25, killed = 0;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: import_crash SCFGATE WORKDIR [ROUNDS]\n");

@@ -179,9 +179,9 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--rounds") == 0)
-			rounds = atoi(argv[i + 1]);
+			rounds = (int)strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--seed") == 0)
-			seed = (unsigned)atoi(argv[i + 1]);
+			seed = (unsigned)strtol(argv[i + 1], NULL, 10);
 	}
 	if (omt_setup(&t, sim_args, NULL) != 0) {
 		fprintf(stderr, "oms_crash: set-up failed\n");

@@ -206,7 +206,7 @@ static int oracle(const struct tsim *s, const struct tenv *t)
 int main(int argc, char **argv)
 {
 	const char *args[] = {"--issues", "0", "--rate-limit", "0", "--archive-after", "0", NULL};
-	int rounds = argc > 1 ? atoi(argv[1]) : 25, kills = 0, rc;
+	int rounds = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 25, kills = 0, rc;
 	struct tsim s;
 	struct tenv t;
 	const char *seed = getenv("SCF_CRASH_SEED");

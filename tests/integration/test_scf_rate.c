@@ -239,7 +239,7 @@ static int window_file_bounded(const struct tenv *t, unsigned limit, uint64_t wi
 			ms[n++] = t_ms;
 			started += st == 's';
 		} else if (strncmp(line, "end ", 4) == 0) {
-			ended = atoi(line + 4);
+			ended = (int)strtol(line + 4, NULL, 10);
 		}
 	}
 	buf_release(&b);

@@ -1413,7 +1413,7 @@ static void test_multi_next_before_done(void **state)
 static void s_some_fail_once(struct srv *s, const struct call *c, struct reply *r)
 {
 	static int failed[64];
-	int n = atoi(c->url + strlen("/api/v2/r/"));
+	int n = (int)strtol(c->url + strlen("/api/v2/r/"), NULL, 10);
 
 	if (n % 4 == 0 && !__atomic_exchange_n(&failed[n], 1, __ATOMIC_SEQ_CST))
 		r->status = 503;

@@ -324,10 +324,10 @@ static void test_hostile_huge_and_utf8(void **state)
 	struct record *r;
 	struct err e;
 
-	p = json + sprintf(json, BASE_HEAD "\"description\":\"");
+	p = json + snprintf(json, big + 256, BASE_HEAD "\"description\":\"");
 	memset(p, 'a', big);
 	p += big;
-	sprintf(p, "\"," BASE_TAIL);
+	snprintf(p, 256, "\"," BASE_TAIL);
 	assert_int_equal(map_text(json, &r, &e), ERR_PERM);
 	assert_non_null(strstr(e.msg, "SCF issue 77: field description: longer than"));
 	free(json);

@@ -1428,10 +1428,10 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 	const char *fields = sim_arg(req, "fields[issue]");
 	char *qkey;
 
-	if ((v = sim_arg(req, "page")) && atol(v) > 0)
-		page = atol(v);
-	if ((v = sim_arg(req, "per_page")) && atol(v) > 0)
-		per_page = atol(v);
+	if ((v = sim_arg(req, "page")) && strtol(v, NULL, 10) > 0)
+		page = strtol(v, NULL, 10);
+	if ((v = sim_arg(req, "per_page")) && strtol(v, NULL, 10) > 0)
+		per_page = strtol(v, NULL, 10);
 	if (per_page > 100)
 		per_page = 100;
 	if (details && per_page > 20)
@@ -1450,7 +1450,7 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 		return;
 	if ((v = sim_arg(req, "request_types"))) {
 		while (*v && q.nrtypes < 32) {
-			q.rtypes[q.nrtypes++] = atoi(v);
+			q.rtypes[q.nrtypes++] = (int)strtol(v, NULL, 10);
 			v += strcspn(v, ",");
 			if (*v == ',')
 				v++;
