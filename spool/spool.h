@@ -78,7 +78,8 @@
  *     the log).  A damaged line's numbers, as far as they parse, still
  *     count as a lower bound: a number raised by the damage leaves a gap
  *     (which the consumer alarms on), never a reused number, which the
- *     consumer would drop as a duplicate without a word.  The open then costs the same whatever the queue holds.
+ *     consumer would drop as a duplicate without a word.  The open then
+ *     costs the same whatever the queue holds.
  *     What the file says may not be on disk yet (a process that died
  *     before its flush), so the first commit after open always flushes a
  *     fresh block, and a roll forward flushes the file before renaming.
