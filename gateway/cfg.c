@@ -707,7 +707,10 @@ static enum err_status build_geocoder(struct loader *ld, const xmlNode *n)
 	return ERR_OK;
 }
 
-static const struct cfg_status default_status[] = {
+/* The seed's rows; copied into cfg->status, whose strings are owned. */
+static const struct {
+	const char *scf, *oms, *note;
+} default_status[] = {
     {"Open", NULL, "reported to SCF, not yet accepted by Cartegraph"},
     {"Acknowledged", "Open", "accepted by Cartegraph"},
     {"Closed", "Closed", "closed"},

@@ -18,6 +18,7 @@
 #include "seal.h"
 #include "sig.h"
 #include "spool.h"
+#include "unconst.h"
 
 static const char usage_text[] =
     "usage: scfgate bundle <sub-command> [--config FILE] [options]\n"
@@ -444,10 +445,15 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		rc = bundle_ack_export(o->root, o->queue, signer, key, o->out, &info, &e);
 	} else {
 		xo = (struct bundle_export_opts){
-		    o->root,  o->queue, o->done ? SPOOL_DONE : SPOOL_NEW,
-		    o->from,  o->to,    signer,
-		    NULL,     NULL,     NULL,
-		    "export", rpub,     0};
+		    .root = o->root,
+		    .queue = o->queue,
+		    .source = o->done ? SPOOL_DONE : SPOOL_NEW,
+		    .from = o->from,
+		    .to = o->to,
+		    .signer = signer,
+		    .progress_ctx = UNCONST("export"), /* progress_bar's label */
+		    .record_pub = rpub,
+		};
 		if (isatty(STDERR_FILENO))
 			xo.progress = progress_bar;
 		rc = bundle_export_sealed(&xo, key, to, o->out, &info, &e);

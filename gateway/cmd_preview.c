@@ -21,6 +21,7 @@
 #include "jdoc.h"
 #include "map.h"
 #include "record.h"
+#include "unconst.h"
 
 static const char usage_text[] =
     "usage: scfgate preview [--config FILE] [--json] [--oid N] [--request-id TEXT]\n"
@@ -424,7 +425,7 @@ int cmd_preview(int argc, char **argv)
 	}
 	p.c = c;
 	p.rq.oid = oid;
-	p.rq.request_id = (char *)rid;
+	p.rq.request_id = UNCONST(rid); /* borrowed: never freed here */
 	if (p.json) {
 		p.root = jdoc_root_object(&p.d);
 		jdoc_string(&p.d, p.root, "input", record_kind_name(r->kind));

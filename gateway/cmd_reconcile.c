@@ -30,6 +30,7 @@
 #include "record.h"
 #include "sig.h"
 #include "spool.h"
+#include "unconst.h"
 
 static const char usage_text[] =
     "usage: scfgate reconcile [--config FILE] [--census ID] [--json]\n"
@@ -344,8 +345,9 @@ static enum err_status repair_closes(struct repair *rp, struct err *e)
 			continue;
 		memset(&rq, 0, sizeof(rq));
 		rq.oid = num_of(f, "oid");
-		rq.request_id = (char *)str_of(f, "request_id");
-		rq.status = (char *)str_of(f, "oms_status");
+		/* borrowed from f for map_close_record; rq is never freed */
+		rq.request_id = UNCONST(str_of(f, "request_id"));
+		rq.status = UNCONST(str_of(f, "oms_status"));
 		rq.closed = 1;
 		st = map_close_record(
 		    id, &rq, cfg_request_type(rp->c, num_of(f, "request_type_id")), rp->at, &r, e);

@@ -690,8 +690,7 @@ static enum err_status check_file(const char *path, const struct sig_key *pub, s
 		spool_read_record(path, NULL, r, NULL, &ignore);
 		return st;
 	}
-	snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
-	strncat(name, ".xml", sizeof(name) - strlen(name) - 1);
+	snprintf(name, sizeof(name), "%.*s.xml", (int)strcspn(base, "."), base);
 	if (record_parse_file_name(name, &seq, prod) == 0 &&
 	    (seq != (*r)->seq || strcmp(prod, (*r)->producer) != 0))
 		return err_set(e, ERR_PERM,

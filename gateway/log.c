@@ -26,7 +26,8 @@ static int log_journal; /* stderr is the journal: syslog priority prefixes */
 
 static const char *const level_names[] = {"alert", "error", "warn", "info", "debug"};
 /* syslog(3) priorities: LOG_ALERT, LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
-static const char *const level_prefix[] = {"<1>", "<3>", "<4>", "<6>", "<7>"};
+/* Not const: iov_base is a plain pointer (writev only reads it). */
+static char level_prefix[][4] = {"<1>", "<3>", "<4>", "<6>", "<7>"};
 
 /* sd_journal_stream_fd(3): systemd sets JOURNAL_STREAM to the device and
  * inode of the stream it connected stderr to.  Only if stderr is still
@@ -159,7 +160,7 @@ static void emit(enum log_level level, char *line)
 	/* One write(2) per line, so lines of several processes sharing
 	 * stderr stay whole. */
 	line[len] = '\n';
-	iov[0].iov_base = (void *)level_prefix[(unsigned)level > LOGL_DEBUG ? LOGL_DEBUG : level];
+	iov[0].iov_base = level_prefix[(unsigned)level > LOGL_DEBUG ? LOGL_DEBUG : level];
 	iov[0].iov_len = log_journal ? 3 : 0;
 	iov[1].iov_base = line;
 	iov[1].iov_len = len + 1;

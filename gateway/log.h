@@ -79,7 +79,8 @@ int log_level_parse(const char *name, enum log_level *out);
 int log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #define log_alert(...) log_msg(LOGL_ALERT, __VA_ARGS__)
 #define log_error(...) log_msg(LOGL_ERROR, __VA_ARGS__)

@@ -30,7 +30,8 @@ void notify_init(void)
 	last_ping_usec = 0;
 }
 
-static void send_status(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void send_status(const char *prefix, const char *fmt,
+                                                              va_list ap)
 {
 	char text[NOTIFY_STATUS_MAX + 1];
 	char msg[NOTIFY_STATUS_MAX + 32];

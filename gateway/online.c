@@ -27,7 +27,8 @@ struct probe {
 	enum err_status st; /* ERR_TEMP once out of memory */
 };
 
-static void add_line(struct probe *p, struct buf *b, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void add_line(struct probe *p, struct buf *b,
+                                                           const char *fmt, va_list ap)
 {
 	char line[2048];
 

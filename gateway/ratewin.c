@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "unconst.h"
 
 #define RATEWIN_FILE_MAX (256 * 1024)
 
@@ -408,7 +409,7 @@ enum err_status ratewin_peek(const char *path, uint64_t window_ms, struct ratewi
 	if (w.fd < 0)
 		return errno == ENOENT ? ERR_OK
 		                       : err_set(e, ERR_TEMP, "%s: %s", path, strerror(errno));
-	w.path = (char *)path;
+	w.path = UNCONST(path); /* borrowed for messages; w is never freed */
 	w.o.window_ms = window_ms ? window_ms : 1;
 	w.o.limit = 1;
 	s = load(&w, now, e);

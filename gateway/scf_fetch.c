@@ -453,14 +453,14 @@ static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t 
 	}
 	{
 		char cid[128];
-		const char *url = r->u.comment.media_url;
+		/* a copy: batch_push takes r, and the URL with it */
+		char *url = r->u.comment.media_url ? strdup(r->u.comment.media_url) : NULL;
 
 		snprintf(cid, sizeof(cid), "%s", r->u.comment.comment_id);
-		url = url ? strdup(url) : NULL;
 		s = batch_push(&p->b, r, e);
 		if (s == ERR_OK)
 			s = push_attachment(p, id, cid, url, e);
-		free((char *)url);
+		free(url);
 	}
 	return s;
 }

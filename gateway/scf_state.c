@@ -359,6 +359,7 @@ enum err_status scf_state_load(const char *dir, struct scf_state **out, struct e
 		char path[SPOOL_PATH_MAX];
 		struct buf b;
 		struct err pe;
+		char empty[1] = ""; /* parse writes into its text */
 
 		buf_init(&b, STATE_MAX);
 		if (snprintf(path, sizeof(path), "%s/" STATE_PREFIX "%020" PRIu64, dir, gens[i]) >=
@@ -366,7 +367,7 @@ enum err_status scf_state_load(const char *dir, struct scf_state **out, struct e
 			continue;
 		st = buf_read_file(&b, path, &pe);
 		if (st == ERR_OK)
-			st = parse(s, b.data ? b.data : (char *)"", path, &pe);
+			st = parse(s, b.data ? b.data : empty, path, &pe);
 		buf_release(&b);
 		if (st == ERR_OK) {
 			s->gen = gens[i];

@@ -649,7 +649,7 @@ out:
 static enum err_status on_signature(struct rd *r)
 {
 	char algo[16], kid[SIG_KEY_ID_LEN + 2], b64[128], want[SIG_KEY_ID_LEN + 1];
-	char stmt[128], fmt[64];
+	char stmt[128];
 	unsigned char sig[96];
 	int n;
 
@@ -659,8 +659,9 @@ static enum err_status on_signature(struct rd *r)
 		return fail(r, ERR_PERM, "entry 'manifest.sig': duplicate name");
 	if (read_entry(r, BUNDLE_SIG_NAME, 512) != ERR_OK)
 		return r->e ? r->e->status : ERR_PERM;
-	snprintf(fmt, sizeof(fmt), "%%15s %%%ds %%127s", SIG_KEY_ID_LEN + 1);
-	if (!r->data.data || sscanf(r->data.data, fmt, algo, kid, b64) != 3 ||
+	/* %17s: one more than a key id, so a longer one is seen as too long */
+	_Static_assert(SIG_KEY_ID_LEN == 16, "the key id width in the format below");
+	if (!r->data.data || sscanf(r->data.data, "%15s %17s %127s", algo, kid, b64) != 3 ||
 	    strcmp(algo, "ed25519") != 0 || strlen(kid) != SIG_KEY_ID_LEN)
 		return fail(r, ERR_PERM, "entry 'manifest.sig': not 'ed25519 KEYID SIGNATURE'");
 	/* kid is exactly SIG_KEY_ID_LEN characters (checked above). */

@@ -27,7 +27,8 @@ static void one_line(char *s)
 			*p = '?';
 }
 
-static void err_vset(struct err *e, enum err_status status, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void err_vset(struct err *e, enum err_status status,
+                                                           const char *fmt, va_list ap)
 {
 	e->status = status;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
@@ -78,9 +79,9 @@ enum err_status err_prefix(struct err *e, const char *fmt, ...)
 	one_line(head);
 	memcpy(old, e->msg, sizeof(old));
 	hlen = strlen(head);
-	memcpy(e->msg, head, hlen + 1);
+	memcpy(e->msg, head, hlen);
 	/* Truncation of the tail is intended: the message is one line. */
-	strncat(e->msg, old, sizeof(e->msg) - hlen - 1);
+	snprintf(e->msg + hlen, sizeof(e->msg) - hlen, "%s", old);
 	return e->status;
 }
 

@@ -29,6 +29,9 @@
 #include "schemas.h"
 #include "spool_clock.h"
 
+/* libxml2's BAD_CAST drops const; every call here takes a const xmlChar *. */
+#define CXML (const xmlChar *)
+
 /* ---- field tables ------------------------------------------------------ */
 
 /* F_OPTINT: an int64_t written only when it is not 0 (the schema makes
@@ -784,7 +787,7 @@ static enum err_status check_root(xmlDocPtr doc, struct err *e)
 	if (!root || root->ns || strcmp((const char *)root->name, "record") != 0)
 		return err_set(e, ERR_PERM, "line %d: root element is <%s>, expected <record>",
 		               root ? root->line : 0, root ? (const char *)root->name : "");
-	v = xmlGetNoNsProp(root, BAD_CAST "format");
+	v = xmlGetNoNsProp(root, CXML "format");
 	if (!v)
 		return err_set(e, ERR_PERM, "line %d: <record> has no format version", root->line);
 	errno = 0;
@@ -905,7 +908,7 @@ static enum err_status verify(xmlDocPtr doc, const struct sig_key *pub, struct e
 	node = find_signature(doc);
 	if (!node)
 		return err_set(e, ERR_PERM, "record has no <signature>");
-	keyid = xmlGetNoNsProp(node, BAD_CAST "key-id");
+	keyid = xmlGetNoNsProp(node, CXML "key-id");
 	value = xmlNodeGetContent(node);
 	sig_key_id(pub, want);
 	if (!keyid || strcmp((const char *)keyid, want) != 0) {
@@ -1293,7 +1296,7 @@ struct builder {
 static void indent(struct builder *b, xmlNodePtr parent, int depth)
 {
 	static const char spaces[] = "\n                ";
-	xmlNodePtr t = xmlNewTextLen(BAD_CAST spaces, 1 + 2 * depth);
+	xmlNodePtr t = xmlNewTextLen(CXML spaces, 1 + 2 * depth);
 
 	if (!t || !xmlAddChild(parent, t)) {
 		xmlFreeNode(t);
@@ -1372,7 +1375,7 @@ static xmlNodePtr add_text(struct builder *b, xmlNodePtr parent, int depth, cons
 	if (!safe)
 		return NULL;
 	indent(b, parent, depth);
-	n = xmlNewTextChild(parent, NULL, BAD_CAST name, BAD_CAST safe);
+	n = xmlNewTextChild(parent, NULL, CXML name, CXML safe);
 	free(copy);
 	if (!n)
 		b->oom = 1;
@@ -1386,7 +1389,7 @@ static xmlNodePtr add_open(struct builder *b, xmlNodePtr parent, int depth, cons
 	if (b->oom || b->st != ERR_OK)
 		return NULL;
 	indent(b, parent, depth);
-	n = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
+	n = xmlNewChild(parent, NULL, CXML name, NULL);
 	if (!n)
 		b->oom = 1;
 	return n;
@@ -1577,8 +1580,8 @@ static xmlDocPtr build_doc(struct builder *b, const struct record *r, const stru
 	char num[32];
 	xmlDocPtr doc;
 
-	doc = xmlNewDoc(BAD_CAST "1.0");
-	root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "record", NULL) : NULL;
+	doc = xmlNewDoc(CXML "1.0");
+	root = doc ? xmlNewDocNode(doc, NULL, CXML "record", NULL) : NULL;
 	if (!root) {
 		b->oom = 1;
 		xmlFreeDoc(doc);
@@ -1586,7 +1589,7 @@ static xmlDocPtr build_doc(struct builder *b, const struct record *r, const stru
 	}
 	xmlDocSetRootElement(doc, root);
 	snprintf(num, sizeof(num), "%u", r->format_version);
-	if (!xmlNewProp(root, BAD_CAST "format", BAD_CAST num))
+	if (!xmlNewProp(root, CXML "format", CXML num))
 		b->oom = 1;
 	add_text(b, root, 1, "producer", r->producer);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)r->seq);
@@ -1600,8 +1603,8 @@ static xmlDocPtr build_doc(struct builder *b, const struct record *r, const stru
 		add_close(b, payload, 1);
 	}
 	sig = add_text(b, root, 1, "signature", zero_sig);
-	if (sig && (!xmlNewProp(sig, BAD_CAST "algorithm", BAD_CAST "ed25519") ||
-	            !xmlNewProp(sig, BAD_CAST "key-id", BAD_CAST key_id)))
+	if (sig && (!xmlNewProp(sig, CXML "algorithm", CXML "ed25519") ||
+	            !xmlNewProp(sig, CXML "key-id", CXML key_id)))
 		b->oom = 1;
 	add_close(b, root, 0);
 	return doc;

@@ -303,6 +303,8 @@ static enum err_status derive(EVP_PKEY *priv, const unsigned char eph_pub[32],
 	EVP_PKEY *peer = NULL;
 	EVP_KDF *kdf = NULL;
 	OSSL_PARAM params[5];
+	/* copies: OSSL_PARAM_construct_* take pointers they only read as non-const */
+	char digest[] = "SHA256", info[] = SEAL_INFO;
 
 	peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_raw, 32);
 	dctx = EVP_PKEY_CTX_new(priv, NULL);
@@ -326,11 +328,10 @@ static enum err_status derive(EVP_PKEY *priv, const unsigned char eph_pub[32],
 		err_set(e, ERR_TEMP, "HKDF: not available (out of memory?)");
 		goto out;
 	}
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared, sizeof(shared));
 	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt, sizeof(salt));
-	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)SEAL_INFO,
-	                                              strlen(SEAL_INFO));
+	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, strlen(info));
 	params[4] = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(kctx, okm, SEAL_OKM_LEN, params) != 1) {
 		err_set(e, ERR_TEMP, "HKDF failed (out of memory?)");

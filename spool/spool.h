@@ -78,14 +78,20 @@
  *     the log).  A damaged line's numbers, as far as they parse, still
  *     count as a lower bound: a number raised by the damage leaves a gap
  *     (which the consumer alarms on), never a reused number, which the
- *     consumer would drop as a duplicate without a word.  The open then costs the same whatever the
- * queue holds. What the file says may not be on disk yet (a process that died before its flush), so
- * the first commit after open always flushes a fresh block, and a roll forward flushes the file
- * before renaming. So: process crash (SIGKILL, abort): no reuse, no gap. clean stop, then reboot:
- * no reuse, no gap. power loss / kernel crash: no reuse (provided the disk honours cache flushes);
- * a gap of at most one block (or one group commit, if larger) of numbers never used.  The consumer
- * reports it (spool_consumer_gap, `scfgate spool stat`: GAP ... ALARM after gap_alarm_seconds). The
- * operator confirms the producing host restarted uncleanly (its state/P.seq shows the new boot id
+ *     consumer would drop as a duplicate without a word.  The open then
+ *     costs the same whatever the queue holds.
+ *     What the file says may not be on disk yet (a process that died
+ *     before its flush), so the first commit after open always flushes a
+ *     fresh block, and a roll forward flushes the file before renaming.
+ *     So:
+ *       process crash (SIGKILL, abort): no reuse, no gap.
+ *       clean stop, then reboot: no reuse, no gap.
+ *       power loss / kernel crash: no reuse (provided the disk honours
+ *         cache flushes); a gap of at most one block (or one group
+ *         commit, if larger) of numbers never used.  The consumer reports
+ *         it (spool_consumer_gap, `scfgate spool stat`: GAP ... ALARM
+ *         after gap_alarm_seconds).  The operator confirms the producing
+ *         host restarted uncleanly (its state/P.seq shows the new boot id
  *         and the gap is shorter than one block, 64), then
  *         runs `scfgate spool skip --queue Q --producer P --gap` (or
  *         `--producer P FIRST --through LAST`): markers for the absent

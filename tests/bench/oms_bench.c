@@ -40,6 +40,7 @@
 #include <curl/curl.h>
 
 #include "test_oms_util.h"
+#include "unconst.h"
 
 static double now_s(void)
 {
@@ -73,7 +74,7 @@ static int run_once(struct omt *t, const char *const extra[], double *secs, long
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0640);
 		if (fd >= 0)
 			dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
+		execv(argv[0], UNCONST(argv));
 		_exit(127);
 	}
 	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
@@ -401,15 +402,15 @@ int main(int argc, char **argv)
 		if (i + 1 >= argc)
 			break;
 		if (strcmp(argv[i], "--records") == 0)
-			records = atoi(argv[++i]);
+			records = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--latency-ms") == 0)
-			latency = atoi(argv[++i]);
+			latency = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--concurrency") == 0)
 			snprintf(concs, sizeof(concs), "%s", argv[++i]);
 		else if (strcmp(argv[i], "--tracked") == 0)
-			tracked = atoi(argv[++i]);
+			tracked = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--rtt-ms") == 0)
-			latency = rtt_ms = atoi(argv[++i]);
+			latency = rtt_ms = (int)strtol(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--tls-dir") == 0)
 			tls_dir = argv[++i];
 	}
@@ -419,8 +420,8 @@ int main(int argc, char **argv)
 		snprintf(ca, sizeof(ca), "%s/ca.crt", tls_dir);
 		setenv("SIM_HARNESS_CA", ca, 1);
 	}
-	for (char *tok = strtok(concs, ","); tok; tok = strtok(NULL, ","))
-		if (records > 0 && forward(records, latency, (unsigned)atoi(tok)) != 0)
+	for (char *save, *tok = strtok_r(concs, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (records > 0 && forward(records, latency, (unsigned)strtol(tok, NULL, 10)) != 0)
 			rc = 1;
 	if (tracked > 0 && scale(tracked, latency, 2, 0) != 0)
 		rc = 1;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "test_oms_util.h"
+#include "unconst.h"
 
 #define BASE_ID  3000000
 #define BASE_OID 500000000
@@ -51,7 +52,7 @@ static int run_once(struct omt *t, double *secs, long *rss_kib)
 		int fd = open(t->log, O_WRONLY | O_CREAT | O_APPEND, 0640);
 		if (fd >= 0)
 			dup2(fd, 2);
-		execv(argv[0], (char *const *)argv);
+		execv(argv[0], UNCONST(argv));
 		_exit(127);
 	}
 	if (pid < 0 || wait4(pid, &status, 0, &ru) != pid)
@@ -216,10 +217,10 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--sizes") == 0)
 			snprintf(sizes, sizeof(sizes), "%s", argv[++i]);
 		else if (strcmp(argv[i], "--latency-ms") == 0)
-			latency = atoi(argv[++i]);
+			latency = (int)strtol(argv[++i], NULL, 10);
 	}
-	for (char *tok = strtok(sizes, ","); tok; tok = strtok(NULL, ","))
-		if (bench(atoi(tok), latency) != 0)
+	for (char *save, *tok = strtok_r(sizes, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (bench((int)strtol(tok, NULL, 10), latency) != 0)
 			rc = 1;
 	return rc;
 }

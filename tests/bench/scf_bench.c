@@ -514,7 +514,7 @@ out:
 int main(int argc, char **argv)
 {
 	int real = argc > 1 && strcmp(argv[1], "--real") == 0;
-	int n = argc > 1 + real ? atoi(argv[1 + real]) : 100;
+	int n = argc > 1 + real ? (int)strtol(argv[1 + real], NULL, 10) : 100;
 	const char *args[] = {"--issues", "0", "--rate-limit", "20", NULL};
 	struct tenv_opts o = {0};
 	struct vclock v = {NULL, 1000000, 0};
@@ -532,11 +532,12 @@ int main(int argc, char **argv)
 	setenv("SCFGATE_SOURCE_DIR", SCF_BENCH_SRC, 0);
 #endif
 	if (argc > 1 && strcmp(argv[1], "--bulk") == 0)
-		return bulk(argc > 2 ? atoi(argv[2]) : 1000);
+		return bulk(argc > 2 ? (int)strtol(argv[2], NULL, 10) : 1000);
 	if (argc > 3 && strcmp(argv[1], "--rtt-ms") == 0)
-		return over_rtt(argc > 4 ? atoi(argv[4]) : 100, atoi(argv[2]), argv[3]);
+		return over_rtt(argc > 4 ? (int)strtol(argv[4], NULL, 10) : 100,
+		                (int)strtol(argv[2], NULL, 10), argv[3]);
 	if (argc > 1 && strcmp(argv[1], "--first-sync") == 0)
-		return first_sync(argc > 2 ? atoi(argv[2]) : 1000);
+		return first_sync(argc > 2 ? (int)strtol(argv[2], NULL, 10) : 1000);
 	o.rate_per_minute = 20;
 	/* The default poll interval: what a pass saw stays usable for write-back
 	 * for two of them, longer than N acknowledgments take at 20/minute. */

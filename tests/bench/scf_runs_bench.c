@@ -77,7 +77,7 @@ static double api_calls(const struct tsim *s)
 
 int main(int argc, char **argv)
 {
-	int runs = argc > 1 ? atoi(argv[1]) : 20;
+	int runs = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 20;
 	const char *args[] = {"--issues", "0", "--rate-limit", "20", "--rate-sliding", NULL};
 	struct tenv_opts o = {0};
 	struct tsim s;

@@ -197,13 +197,13 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			seconds = atof(optarg);
+			seconds = strtod(optarg, NULL);
 			break;
 		case 'c':
-			conc = atoi(optarg);
+			conc = (int)strtol(optarg, NULL, 10);
 			break;
 		case 'm':
-			min_rps = atof(optarg);
+			min_rps = strtod(optarg, NULL);
 			break;
 		case 'S':
 			scf.bin = optarg;

@@ -35,6 +35,7 @@
 
 #include "spool.h"
 #include "unit/test_spool_util.h"
+#include "unconst.h"
 
 #define PAYLOAD 1024
 #define QUEUE   "outbound"
@@ -400,7 +401,7 @@ static int raw_main(const char *root, int n, size_t len, const char *prefix)
 }
 
 /* Run argv to completion with stdout to /dev/null; seconds, or -1. */
-static double run_timed(char *const argv[])
+static double run_timed(const char *const argv[])
 {
 	double t0 = now();
 	int status;
@@ -411,7 +412,7 @@ static double run_timed(char *const argv[])
 
 		if (fd >= 0)
 			dup2(fd, 1);
-		execv(argv[0], argv);
+		execv(argv[0], UNCONST(argv));
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
@@ -439,9 +440,8 @@ static void process_pair(const char *self, const char *demo, const char *root, c
 	snprintf(cnt, sizeof(cnt), "%d", per);
 	snprintf(lenb, sizeof(lenb), "%zu", len);
 	for (int r = 0; r < ROUNDS; r++) {
-		char *put[] = {(char *)demo, "put",           (char *)root, QUEUE,
-		               "dem",        (char *)keyfile, cnt,          NULL};
-		char *rawp[] = {(char *)self, "--raw", (char *)root, cnt, lenb, pfx, NULL};
+		const char *put[] = {demo, "put", root, QUEUE, "dem", keyfile, cnt, NULL};
+		const char *rawp[] = {self, "--raw", root, cnt, lenb, pfx, NULL};
 
 		snprintf(pfx, sizeof(pfx), "rawp%d", r);
 		settle(root);
@@ -582,7 +582,7 @@ static double ls_rss(const char *self, const char *scfgate, const char *root, in
 	close(fds[1]);
 	f = fdopen(fds[0], "r");
 	if (f && fgets(line, sizeof(line), f))
-		kib = atol(line);
+		kib = strtol(line, NULL, 10);
 	if (f)
 		fclose(f);
 	waitpid(pid, NULL, 0);
@@ -647,13 +647,15 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[1], "--rss") == 0)
 		return rss_main(argv + 2);
 	if (argc == 6 && strcmp(argv[1], "--raw") == 0)
-		return raw_main(argv[2], atoi(argv[3]), (size_t)atol(argv[4]), argv[5]);
+		return raw_main(argv[2], (int)strtol(argv[3], NULL, 10),
+		                (size_t)strtol(argv[4], NULL, 10), argv[5]);
 	if (argc < 2) {
 		fprintf(stderr, "usage: spool_bench DIR [N]\n");
 		return 2;
 	}
-	n = argc > 2 ? atoi(argv[2]) : 3072;
-	big = getenv("SCFGATE_BENCH_QUEUE") ? atoi(getenv("SCFGATE_BENCH_QUEUE")) : 100000;
+	n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 3072;
+	big = getenv("SCFGATE_BENCH_QUEUE") ? (int)strtol(getenv("SCFGATE_BENCH_QUEUE"), NULL, 10)
+	                                    : 100000;
 	small = big / 10;
 	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (sl <= 0)

@@ -45,7 +45,7 @@ static void ack(const char *root, uint64_t seq)
 		data = tsu_read(path, &len);
 	}
 	if (!data)
-		strcpy(sha, "-");
+		snprintf(sha, sizeof(sha), "-");
 	else
 		sig_sha256_hex(data, len, sha);
 	free(data);
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: crash_writer ROOT KEYFILE ACKLOG [COUNT]\n");
 		return 2;
 	}
-	count = argc > 4 ? atol(argv[4]) : -1;
+	count = argc > 4 ? strtol(argv[4], NULL, 10) : -1;
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (sig_load_private(argv[2], &key, &e) != ERR_OK) {
 		fprintf(stderr, "crash_writer: %s\n", e.msg);

@@ -67,7 +67,7 @@ static void init(void)
 			if (strcmp(s, op_names[i]) == 0)
 				op_fail = i;
 	if ((s = getenv("SCFGATE_FAULT_NTH")) != NULL)
-		nth = atol(s), from_nth_on = s[0] && s[strlen(s) - 1] == '+';
+		nth = strtol(s, NULL, 10), from_nth_on = s[0] && s[strlen(s) - 1] == '+';
 	if ((s = getenv("SCFGATE_FAULT_ERRNO")) != NULL && strcmp(s, "ENOSPC") == 0)
 		err_fail = ENOSPC;
 	if ((s = getenv("SCFGATE_FAULT_PREFIX")) != NULL)

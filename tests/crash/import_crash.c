@@ -29,6 +29,7 @@
 #include "crash_env.h"
 #include "spool.h"
 #include "unit/test_spool_util.h"
+#include "unconst.h"
 
 #define RECORDS 2000
 
@@ -45,7 +46,7 @@ static int failures;
 
 /* Run scfgate with args; its stdout into out (may be NULL).  Returns the
  * pid, or waits and returns the exit status when wait_it. */
-static pid_t run(char *const args[], const char *out, int wait_it, int *status)
+static pid_t run(const char *const args[], const char *out, int wait_it, int *status)
 {
 	pid_t pid = fork();
 
@@ -54,7 +55,7 @@ static pid_t run(char *const args[], const char *out, int wait_it, int *status)
 
 		if (!f || !freopen("/dev/null", "w", stderr))
 			_exit(126);
-		execv(scfgate, args);
+		execv(scfgate, UNCONST(args));
 		_exit(127);
 	}
 	if (wait_it)
@@ -64,8 +65,8 @@ static pid_t run(char *const args[], const char *out, int wait_it, int *status)
 
 static pid_t start_import(const char *out, int wait_it, int *status)
 {
-	char *args[] = {(char *)scfgate, "bundle",  "import",   bundle, "--root", dst,
-	                "--queue",       "inbound", "--pubkey", pubf,   NULL};
+	const char *args[] = {scfgate,   "bundle",  "import",   bundle, "--root", dst,
+	                      "--queue", "inbound", "--pubkey", pubf,   NULL};
 
 	return run(args, out, wait_it, status);
 }
@@ -78,8 +79,8 @@ static void make_bundle(void)
 	struct err e;
 	size_t done;
 	int status;
-	char *args[] = {(char *)scfgate, "bundle", "export", "--root", src,    "--queue",
-	                "inbound",       "--key",  keyf,     "--out",  bundle, NULL};
+	const char *args[] = {scfgate,   "bundle", "export", "--root", src,    "--queue",
+	                      "inbound", "--key",  keyf,     "--out",  bundle, NULL};
 
 	if (spool_producer_open(&p, src, "inbound", "scf", key, &e) != ERR_OK) {
 		fprintf(stderr, "import_crash: producer: %s\n", e.msg);

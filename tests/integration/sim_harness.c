@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ int simproc_start(struct simproc *p, const char *bin, const char *const argv[])
 			if (dn >= 0)
 				dup2(dn, 2);
 		}
-		execv(bin, (char *const *)args);
+		execv(bin, (char *const *)(uintptr_t)args); /* execv only reads it */
 		_exit(127);
 	}
 	close(fds[1]);

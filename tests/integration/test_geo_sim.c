@@ -27,6 +27,7 @@
 
 #include "geo.h"
 #include "log.h"
+#include "unconst.h"
 
 #define PREFIX "/arcgis/rest/services/Locators/City/GeocodeServer"
 #define LAT    41.3083
@@ -66,7 +67,7 @@ static int sim_start(struct sim *s, const char *const args[])
 		if (!getenv("SIM_TEST_VERBOSE"))
 			dup2(null, 2);
 		close(fds[0]);
-		execv(bin, (char *const *)argv);
+		execv(bin, UNCONST(argv));
 		_exit(127);
 	}
 	close(fds[1]);
@@ -577,7 +578,7 @@ static int sim_run(const char *const args[], char *out, size_t size)
 		dup2(fds[1], 1);
 		dup2(null, 2);
 		close(fds[0]);
-		execv(bin, (char *const *)argv);
+		execv(bin, UNCONST(argv));
 		_exit(127);
 	}
 	close(fds[1]);

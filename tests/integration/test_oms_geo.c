@@ -29,6 +29,7 @@
 #include "log.h"
 #include "map.h"
 #include "oms_geo.h"
+#include "unconst.h"
 
 #define PREFIX   "/arcgis/rest/services/Locators/City/GeocodeServer"
 #define LAT      41.3083
@@ -170,11 +171,11 @@ static void issue(struct record_issue *is, const char *address)
 	memset(is, 0, sizeof(*is));
 	is->issue_id = 1234;
 	is->request_type_id = 122;
-	is->summary = "Pothole";
-	is->description = "Deep hole by the curb";
+	is->summary = UNCONST("Pothole");
+	is->description = UNCONST("Deep hole by the curb");
 	is->lat = LAT;
 	is->lng = LNG;
-	is->address = (char *)address;
+	is->address = UNCONST(address);
 }
 
 static struct oms_geo *open_geo(const struct cfg *c)

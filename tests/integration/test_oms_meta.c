@@ -62,9 +62,8 @@ static void edit_config(const char *path, const char *from, const char *to)
 
 	assert_non_null(at);
 	out = malloc(strlen(text) + strlen(to) + 1);
-	memcpy(out, text, (size_t)(at - text));
-	strcpy(out + (at - text), to);
-	strcat(out, at + strlen(from));
+	snprintf(out, strlen(text) + strlen(to) + 1, "%.*s%s%s", (int)(at - text), text, to,
+	         at + strlen(from));
 	spit(path, out, 0640);
 	free(text);
 	free(out);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "unconst.h"
 
 static const char *env_or(const char *name, const char *dflt)
 {
@@ -267,7 +268,7 @@ pid_t omt_start(struct omt *t, const char *const args[])
 			dup2(fd, 2);
 		if (dn >= 0)
 			dup2(dn, 1);
-		execv(bin, (char *const *)argv);
+		execv(bin, UNCONST(argv));
 		_exit(127);
 	}
 	return pid;

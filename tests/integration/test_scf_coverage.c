@@ -28,6 +28,7 @@
 #include "log.h"
 #include "scf.h"
 #include "test_scf_util.h"
+#include "unconst.h"
 
 /* ---- captured log lines ---- */
 
@@ -176,7 +177,7 @@ static int scfgate(const char *out, const char *const args[])
 
 		dup2(fo, 1);
 		dup2(null, 2);
-		execv(bin, (char *const *)argv);
+		execv(bin, UNCONST(argv));
 		_exit(127);
 	}
 	waitpid(pid, &st, 0);

@@ -230,8 +230,7 @@ static int window_file_bounded(const struct tenv *t, unsigned limit, uint64_t wi
 	buf_init(&b, 0);
 	assert_int_equal(buf_read_file(&b, path, NULL), ERR_OK);
 	assert_true(strncmp(buf_str(&b), "scfgate-rate 1\n", 15) == 0);
-	for (line = strtok_r((char *)buf_str(&b), "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		unsigned long long t_ms;
 		char st;
 
@@ -240,7 +239,7 @@ static int window_file_bounded(const struct tenv *t, unsigned limit, uint64_t wi
 			ms[n++] = t_ms;
 			started += st == 's';
 		} else if (strncmp(line, "end ", 4) == 0) {
-			ended = atoi(line + 4);
+			ended = (int)strtol(line + 4, NULL, 10);
 		}
 	}
 	buf_release(&b);

@@ -147,13 +147,17 @@ static int64_t profile_user_in_state(const struct tenv *t)
 	return id;
 }
 
-static int key_count(const struct tenv *t, const char *fmt, int64_t a, int64_t b)
+__attribute__((format(printf, 2, 3))) static int key_count(const struct tenv *t, const char *fmt,
+                                                           ...)
 {
 	char key[128];
 	cJSON *keys = tenv_outbound_keys(t);
+	va_list ap;
 	int n;
 
-	snprintf(key, sizeof(key), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(key, sizeof(key), fmt, ap);
+	va_end(ap);
 	n = tkeys_count(keys, key);
 	cJSON_Delete(keys);
 	return n;

@@ -19,6 +19,7 @@
 #include "sig.h"
 #include "spool.h"
 #include "test_scf_util.h"
+#include "unconst.h"
 
 static const char *env_or_die(const char *name)
 {
@@ -60,7 +61,7 @@ int tsim_start(struct tsim *s, const char *const args[])
 		if (!getenv("SIM_TEST_VERBOSE") && null >= 0)
 			dup2(null, 2);
 		close(fd[0]);
-		execv(bin, (char *const *)argv);
+		execv(bin, UNCONST(argv));
 		_exit(127);
 	}
 	close(fd[1]);

@@ -164,7 +164,7 @@ static void same_filter(const char *filter, const char *extra)
  * case, empty, missing, numbers written differently, NaN. */
 static void scf_id(int i, char *out, size_t cap)
 {
-	static const char *const odd[] = {"abc",   "ABC", "",   "0042", "42",  " 42",
+	static const char *const odd[] = {"abc",   "ABC", "",   "0042", "42",    " 42",
 	                                  "4.2e1", "nan", "-0", "0",    "x\\\"y"};
 
 	if (i % 5 == 0)

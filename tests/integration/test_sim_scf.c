@@ -403,8 +403,9 @@ static void assert_transitions(const struct simproc *p, int id, const char *keys
 	j = get(p, path, &st);
 	cJSON_ArrayForEach(t, item(j, "transitions"))
 	{
-		strcat(got, got[0] ? "," : "");
-		strcat(got, t->string);
+		size_t len = strlen(got);
+
+		snprintf(got + len, sizeof(got) - len, "%s%s", len ? "," : "", t->string);
 	}
 	assert_string_equal(got, keys);
 	cJSON_Delete(j);
@@ -613,7 +614,8 @@ static void test_rate_limit(void **state)
 	for (int i = 0; i < 3; i++) {
 		http_do("GET", url, H, NULL, 5000, &r);
 		assert_int_equal(r.status, 429);
-		assert_true(atoi(r.retry_after) >= 1 && atoi(r.retry_after) <= 60);
+		assert_true((int)strtol(r.retry_after, NULL, 10) >= 1 &&
+		            (int)strtol(r.retry_after, NULL, 10) <= 60);
 		j = cJSON_Parse(r.body);
 		assert_string_equal(item(j, "message")->valuestring, "Too Many Requests");
 		assert_string_equal(item(j, "documentation_url")->valuestring,

@@ -188,16 +188,16 @@ static void test_hostile(void **state)
 
 	/* a name over the limit */
 	big = malloc(2 * CG_META_NAME_MAX + 64);
-	n = (size_t)sprintf(big, "{\"Classes\":[{\"Name\":\"");
+	n = (size_t)snprintf(big, 64, "{\"Classes\":[{\"Name\":\"");
 	memset(big + n, 'A', CG_META_NAME_MAX + 1);
 	n += CG_META_NAME_MAX + 1;
-	n += (size_t)sprintf(big + n, "\"}]}");
+	n += (size_t)snprintf(big + n, 64, "\"}]}");
 	refused(big, n, "needs a Name");
 	free(big);
 
 	/* deep nesting: refused, no stack overflow */
 	deep = malloc(200000);
-	n = (size_t)sprintf(deep, "{\"Classes\":[{\"Name\":\"A\",\"X\":");
+	n = (size_t)snprintf(deep, 200000, "{\"Classes\":[{\"Name\":\"A\",\"X\":");
 	for (int i = 0; i < 50000; i++)
 		deep[n++] = '[';
 	refused(deep, n, "not JSON");
@@ -205,10 +205,11 @@ static void test_hostile(void **state)
 
 	/* too many classes */
 	many = malloc(64 * 1024);
-	n = (size_t)sprintf(many, "{\"Classes\":[");
+	n = (size_t)snprintf(many, 64 * 1024, "{\"Classes\":[");
 	for (int i = 0; i <= CG_META_MAX_CLASSES; i++)
-		n += (size_t)sprintf(many + n, "%s{\"Name\":\"C%d\"}", i ? "," : "", i);
-	n += (size_t)sprintf(many + n, "]}");
+		n += (size_t)snprintf(many + n, 64 * 1024 - n, "%s{\"Name\":\"C%d\"}", i ? "," : "",
+		                      i);
+	n += (size_t)snprintf(many + n, 64 * 1024 - n, "]}");
 	refused(many, n, "more than 64 classes");
 	free(many);
 

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "log.h"
 #include "scf_impl.h"
+#include "unconst.h"
 
 /* ---- scripted server ---- */
 
@@ -133,7 +134,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!r.body)
 		r.body = "{}";
 	resp = MHD_create_response_from_buffer(r.body_len ? r.body_len : strlen(r.body),
-	                                       (void *)r.body, MHD_RESPMEM_MUST_COPY);
+	                                       UNCONST(r.body), MHD_RESPMEM_MUST_COPY);
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	for (int i = 0; i < 3 && r.hname[i]; i++)
 		MHD_add_response_header(resp, r.hname[i], r.hvalue[i]);
@@ -542,7 +543,7 @@ static void test_429_retry_after_date_and_default(void **state)
 	assert_true(f->fc.sleeps[0] >= 3000 && f->fc.sleeps[0] <= 5000);
 	fx_free(f);
 
-	f = fx_new(s_429_then_ok, "soon-ish");
+	f = fx_new(s_429_then_ok, UNCONST("soon-ish"));
 	fx_client(f);
 	assert_int_equal(get(f, "/issues"), ERR_OK);
 	assert_int_equal(f->fc.sleeps[0], 60000);
@@ -1416,7 +1417,7 @@ static void test_multi_next_before_done(void **state)
 static void s_some_fail_once(struct srv *s, const struct call *c, struct reply *r)
 {
 	static int failed[64];
-	int n = atoi(c->url + strlen("/api/v2/r/"));
+	int n = (int)strtol(c->url + strlen("/api/v2/r/"), NULL, 10);
 
 	if (n % 4 == 0 && !__atomic_exchange_n(&failed[n], 1, __ATOMIC_SEQ_CST))
 		r->status = 503;
@@ -1533,7 +1534,7 @@ static void test_multi_session(void **state)
 static void test_stop_ends_retry_after(void **state)
 {
 	volatile sig_atomic_t stop = 0;
-	struct fx *f = fx_new(s_429_then_ok, "900");
+	struct fx *f = fx_new(s_429_then_ok, UNCONST("900"));
 	struct tally t = {0};
 
 	fx_client(f);
@@ -1545,7 +1546,7 @@ static void test_stop_ends_retry_after(void **state)
 	fx_free(f);
 
 	stop = 0;
-	f = fx_new(s_429_then_ok, "900");
+	f = fx_new(s_429_then_ok, UNCONST("900"));
 	fx_client(f);
 	http_set_stop(f->c, &stop);
 	f->fc.raise = &stop;
@@ -1572,7 +1573,7 @@ static void *raise_later(void *arg)
 static void test_stop_ends_real_wait(void **state)
 {
 	static volatile sig_atomic_t stop;
-	struct fx *f = fx_new(s_429_then_ok, "900");
+	struct fx *f = fx_new(s_429_then_ok, UNCONST("900"));
 	struct timespec t0, t1;
 	pthread_t th;
 	long ms;
@@ -1582,7 +1583,7 @@ static void test_stop_ends_real_wait(void **state)
 	fx_client(f);
 	http_set_stop(f->c, &stop);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(pthread_create(&th, NULL, raise_later, (void *)&stop), 0);
+	assert_int_equal(pthread_create(&th, NULL, raise_later, (void *)(uintptr_t)&stop), 0);
 	assert_int_equal(get(f, "/issues"), ERR_TEMP);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_join(th, NULL);

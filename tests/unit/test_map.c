@@ -21,6 +21,7 @@
 #include "map.h"
 #include "record.h"
 #include "sig.h"
+#include "unconst.h"
 
 static struct cfg *cfg_oms; /* the example, oms half (CgShape) */
 
@@ -323,10 +324,10 @@ static void test_hostile_huge_and_utf8(void **state)
 	struct record *r;
 	struct err e;
 
-	p = json + sprintf(json, BASE_HEAD "\"description\":\"");
+	p = json + snprintf(json, big + 256, BASE_HEAD "\"description\":\"");
 	memset(p, 'a', big);
 	p += big;
-	sprintf(p, "\"," BASE_TAIL);
+	snprintf(p, 256, "\"," BASE_TAIL);
 	assert_int_equal(map_text(json, &r, &e), ERR_PERM);
 	assert_non_null(strstr(e.msg, "SCF issue 77: field description: longer than"));
 	free(json);
@@ -687,8 +688,8 @@ static void test_notes_and_attachment_bodies(void **state)
 	/* Route child: one record with the note alone, in the child class. */
 	struct cfg child_cfg = *cfg_oms;
 	child_cfg.cg.comment_route = CFG_COMMENTS_CHILD;
-	child_cfg.cg.comment_class = "cgRequests_cgCommentsClass";
-	child_cfg.cg.comment_field = "CommentField";
+	child_cfg.cg.comment_class = UNCONST("cgRequests_cgCommentsClass");
+	child_cfg.cg.comment_field = UNCONST("CommentField");
 	buf_reset(&b);
 	assert_int_equal(map_cg_comment_child_body(&child_cfg, cm, &b, &e), ERR_OK);
 	row = body_row(&b, "cgRequests_cgCommentsClass");
@@ -945,19 +946,21 @@ static void test_description_keeps_what_the_resident_wrote(void **state)
 
 static struct record_issue sample_issue(void)
 {
-	static struct record_qa qa[2] = {{"Is it hazardous?", "Yes"},
-	                                 {"Reporter Name", "No Answer Given"}};
+	/* writable arrays: the record's strings are plain char * */
+	static char q0[] = "Is it hazardous?", a0[] = "Yes";
+	static char q1[] = "Reporter Name", a1[] = "No Answer Given";
+	static struct record_qa qa[2] = {{q0, a0}, {q1, a1}};
 	struct record_issue is;
 
 	memset(&is, 0, sizeof(is));
 	is.issue_id = 77;
 	is.request_type_id = 122;
-	is.summary = "Pothole";
-	is.description = "Deep one.\n\n\nIn the bike lane.";
-	is.address = "1 Elm St";
-	is.reporter_name = "Zoë";
-	is.html_url = "https://seeclickfix.com/issues/77";
-	is.created_at = "2026-01-01T10:00:00-05:00";
+	is.summary = UNCONST("Pothole");
+	is.description = UNCONST("Deep one.\n\n\nIn the bike lane.");
+	is.address = UNCONST("1 Elm St");
+	is.reporter_name = UNCONST("Zoë");
+	is.html_url = UNCONST("https://seeclickfix.com/issues/77");
+	is.created_at = UNCONST("2026-01-01T10:00:00-05:00");
 	is.questions = qa;
 	is.n_questions = 2;
 	return is;
@@ -991,12 +994,12 @@ static void test_description_line_rule(void **state)
 	t = render_desc(cfg_oms, &is);
 	assert_string_equal(t, "Pothole");
 	free(t);
-	is.summary = "";
-	is.description = "Only this.";
+	is.summary = UNCONST("");
+	is.description = UNCONST("Only this.");
 	t = render_desc(cfg_oms, &is);
 	assert_string_equal(t, "Only this.");
 	free(t);
-	is.description = "";
+	is.description = UNCONST("");
 	t = render_desc(cfg_oms, &is);
 	assert_string_equal(t, "");
 	free(t);

@@ -842,7 +842,7 @@ static void test_json_output_every_failure(void **state)
 	mkdir(path, 0700);
 	snprintf(path, sizeof(path), "%s/outbound/failed/00000000000000000042-scf.xml", root);
 	tsu_write(path, "<x/>", 4);
-	strncat(path, ".why", sizeof(path) - strlen(path) - 1);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), ".why");
 	tsu_write(path, "bad signature\n", 14);
 	free(cfg->spool.root);
 	cfg->spool.root = strdup(root);

@@ -16,6 +16,7 @@
 
 #include "example_cfg.h"
 #include "report.h"
+#include "unconst.h"
 
 static char *escaped(const char *in)
 {
@@ -24,7 +25,7 @@ static char *escaped(const char *in)
 	buf_release(&b);
 	buf_init(&b, 0);
 	assert_int_equal(report_html_escape(&b, in), ERR_OK);
-	return b.data ? b.data : "";
+	return b.data ? b.data : UNCONST("");
 }
 
 static void test_escape(void **state)

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "scf_impl.h"
+#include "unconst.h"
 
 static const char empty[] = "scfgate-scf-state 1\nwatermark 0\nseq 0\nend 0\n";
 
@@ -24,10 +25,10 @@ static struct record_comment comment(int64_t issue, const char *id, const char *
 
 	memset(&c, 0, sizeof(c));
 	c.issue_id = issue;
-	c.comment_id = (char *)id;
-	c.created_at = (char *)at;
+	c.comment_id = UNCONST(id);
+	c.created_at = UNCONST(at);
 	c.commenter_id = by;
-	c.text = (char *)text;
+	c.text = UNCONST(text);
 	return c;
 }
 

@@ -546,8 +546,11 @@ static int list_note_name(const struct spool_entry *ent, void *ctx)
 {
 	char *out = ctx;
 
-	strcat(out, ent->name);
-	strcat(out, " ");
+	size_t len = strlen(out), n = strlen(ent->name);
+
+	/* the caller's buffer holds every name */
+	memcpy(out + len, ent->name, n);
+	memcpy(out + len + n, " ", 2);
 	return 0;
 }
 

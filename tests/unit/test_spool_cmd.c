@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "spool.h"
 #include "unit/test_spool_util.h"
+#include "unconst.h"
 
 static char *root, *keys, pubpath[4200], otherpub[4200];
 
@@ -31,7 +32,7 @@ static int run(char **out, ...)
 	int argc = 0, rc, fd, saved;
 	va_list ap;
 
-	argv[argc++] = "spool";
+	argv[argc++] = UNCONST("spool"); /* cmd_spool only reads its argv */
 	va_start(ap, out);
 	while ((argv[argc] = va_arg(ap, char *)) != NULL)
 		argc++;

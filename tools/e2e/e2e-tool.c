@@ -142,7 +142,7 @@ static long long ext_of(const cJSON *rq, const char *field)
 	if (cJSON_IsNumber(v))
 		return (long long)v->valuedouble;
 	if (cJSON_IsString(v) && v->valuestring[0])
-		return atoll(v->valuestring);
+		return strtoll(v->valuestring, NULL, 10);
 	return 0;
 }
 
@@ -799,9 +799,9 @@ static int cmd_oracle(int argc, char **argv)
 		else if (strcmp(k, "--closing") == 0)
 			o.closing = v;
 		else if (strcmp(k, "--min-synced") == 0)
-			min_synced = atoi(v);
+			min_synced = (int)strtol(v, NULL, 10);
 		else if (strcmp(k, "--min-closed") == 0)
-			min_closed = atoi(v);
+			min_closed = (int)strtol(v, NULL, 10);
 		else if (strcmp(k, "--comments") == 0 &&
 		         (strcmp(v, "field") == 0 || strcmp(v, "notes") == 0))
 			o.route = v;
@@ -809,10 +809,13 @@ static int cmd_oracle(int argc, char **argv)
 			o.route = "child";
 			o.child_field = v + 6;
 		} else if (strcmp(k, "--min-photos") == 0) {
-			min_photos = atoi(v);
+			min_photos = (int)strtol(v, NULL, 10);
 		} else if (strcmp(k, "--types") == 0) {
-			for (char *p = (char *)v; *p && o.n_types < MAX_TYPES;) {
-				o.types[o.n_types++] = strtoll(p, &p, 10);
+			for (const char *p = v; *p && o.n_types < MAX_TYPES;) {
+				char *end;
+
+				o.types[o.n_types++] = strtoll(p, &end, 10);
+				p = end;
 				if (*p == ',')
 					p++;
 				else if (*p)

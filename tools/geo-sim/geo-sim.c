@@ -211,7 +211,7 @@ static void nearest_house(double lat, double lng, struct house *h)
 	sub = pmod(k, 10);
 	h->number = block * 100 + sub * 2 + (side ? 0 : 1);
 	snprintf(h->postal, sizeof(h->postal), "%.3s%02ld", sim.postal,
-	         pmod(atol(sim.postal + 3) + pmod(i / 20 + j / 20, 8), 100));
+	         pmod(strtol(sim.postal + 3, NULL, 10) + pmod(i / 20 + j / 20, 8), 100));
 }
 
 static double distance_m(double lat1, double lng1, double lat2, double lng2)
@@ -757,7 +757,7 @@ static void operation(struct MHD_Connection *c, const char *op, struct answer *a
 		if (!text)
 			text = arg(c, "Address");
 		sim.find++;
-		a->body = find_answer(text, lat, lng, ml ? atol(ml) : 50);
+		a->body = find_answer(text, lat, lng, ml ? strtol(ml, NULL, 10) : 50);
 		return;
 	}
 	a->status = 404;

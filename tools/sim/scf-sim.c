@@ -14,6 +14,7 @@
  * what /_admin/state shows and what --save writes.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,11 +326,15 @@ static void add_url(cJSON *o, const char *key, const char *path)
 	cJSON_AddStringToObject(o, key, url);
 }
 
-static void add_urlf(cJSON *o, const char *key, const char *fmt, int id)
+__attribute__((format(printf, 3, 4))) static void add_urlf(cJSON *o, const char *key,
+                                                           const char *fmt, ...)
 {
 	char path[256];
+	va_list ap;
 
-	snprintf(path, sizeof(path), fmt, id);
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
 	add_url(o, key, path);
 }
 
@@ -1423,10 +1428,10 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 	const char *fields = sim_arg(req, "fields[issue]");
 	char *qkey;
 
-	if ((v = sim_arg(req, "page")) && atol(v) > 0)
-		page = atol(v);
-	if ((v = sim_arg(req, "per_page")) && atol(v) > 0)
-		per_page = atol(v);
+	if ((v = sim_arg(req, "page")) && strtol(v, NULL, 10) > 0)
+		page = strtol(v, NULL, 10);
+	if ((v = sim_arg(req, "per_page")) && strtol(v, NULL, 10) > 0)
+		per_page = strtol(v, NULL, 10);
 	if (per_page > 100)
 		per_page = 100;
 	if (details && per_page > 20)
@@ -1445,7 +1450,7 @@ static void list_issues(const struct sim_req *req, struct sim_resp *resp, int or
 		return;
 	if ((v = sim_arg(req, "request_types"))) {
 		while (*v && q.nrtypes < 32) {
-			q.rtypes[q.nrtypes++] = atoi(v);
+			q.rtypes[q.nrtypes++] = (int)strtol(v, NULL, 10);
 			v += strcspn(v, ",");
 			if (*v == ',')
 				v++;

@@ -52,7 +52,7 @@ static struct record *sample(const char *queue, int i)
 
 static int put(char **argv, int group)
 {
-	int count = atoi(argv[5]);
+	int count = (int)strtol(argv[5], NULL, 10);
 	struct spool_producer *p;
 	struct sig_key *key;
 	struct err e;
@@ -184,7 +184,7 @@ static int bundle(char **argv)
 int main(int argc, char **argv)
 {
 	if (argc >= 7 && strcmp(argv[1], "put") == 0)
-		return put(argv + 1, argc > 7 ? atoi(argv[7]) : 1);
+		return put(argv + 1, argc > 7 ? (int)strtol(argv[7], NULL, 10) : 1);
 	if (argc == 5 && strcmp(argv[1], "take") == 0)
 		return take(argv + 1);
 	if (argc == 7 && strcmp(argv[1], "sign") == 0)
