@@ -461,12 +461,12 @@ static time_t file_mtime(int dfd, const char *name)
  * the last part), as oms_census_store writes them. */
 static void census_oms_one(struct status_report *r, const char *dir, const char *id)
 {
-	char sub[SPOOL_PATH_MAX + 80], path[SPOOL_PATH_MAX + 96];
+	char sub[SPOOL_PATH_MAX + 160], path[SPOOL_PATH_MAX + 176];
 	struct status_census *c;
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(sub, sizeof(sub), "%s/%s", dir, id);
+	snprintf(sub, sizeof(sub), "%s/%.64s", dir, id); /* a census id is <= 64 */
 	if (!(d = opendir(sub)) || !(c = census_group(r, id, strlen(id)))) {
 		if (d)
 			closedir(d);
