@@ -304,36 +304,30 @@ static int load_key(const char *cmd, const char *path, int private, struct sig_k
 
 /* ---- encrypted bundles ---------------------------------------------------------- */
 
-/* What the bundle reader reads: the file itself, or its decrypted copy. */
+/* What the bundle reader reads: the file itself, or its decrypted copy,
+ * open (never handed on by a name another process could swap). */
 struct opened {
 	struct seal_plain plain;
-	const char *src;
+	int file_fd;                      /* the file the operator gave, opened by bundle_open */
+	int fd;                           /* what the reader reads: file_fd or plain.fd */
 	char key_id[SEAL_KEY_ID_LEN + 1]; /* decrypted with; "" when not encrypted */
 };
 
-/* Messages about the decrypted copy name the file the operator gave. */
-static void msg_rename(struct err *e, const struct opened *op, const char *file)
+static void opened_close(struct opened *op)
 {
-	char out[ERR_MSG_MAX];
-	const char *from = op->plain.path, *p = e->msg, *hit;
-	size_t n = 0, flen = strlen(from);
-
-	if (op->src == file || !flen)
-		return;
-	while ((hit = strstr(p, from)) != NULL && n < sizeof(out)) {
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "%.*s%s", (int)(hit - p), p, file);
-		p = hit + flen;
-	}
-	if (n < sizeof(out))
-		snprintf(out + n, sizeof(out) - n, "%s", p);
-	snprintf(e->msg, sizeof(e->msg), "%s", out);
+	seal_plain_close(&op->plain);
+	if (op->file_fd >= 0)
+		close(op->file_fd);
+	op->file_fd = op->fd = -1;
 }
 
 /*
- * Recognise an encrypted bundle by its magic and decrypt it with the
- * decryption key into an unnamed private file in tmp_dir (op->src then
- * names it); a plain one is read as it is, unless the configuration
- * requires encryption.  Release with seal_plain_close(&op->plain).
+ * Open the bundle file without following a link or blocking (a link, a
+ * FIFO or a device planted under its name is refused, naming it, before
+ * anything is read); recognise an encrypted bundle by its magic and
+ * decrypt it with the decryption key into an unnamed private file in
+ * tmp_dir (op->fd then reads it); a plain one is read as it is, unless
+ * the configuration requires encryption.  Release with opened_close.
  */
 static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, struct opened *op,
                                    struct err *e)
@@ -343,9 +337,12 @@ static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, st
 	int sealed;
 
 	memset(op, 0, sizeof(*op));
-	op->plain.fd = -1;
-	op->src = o->file;
-	st = seal_probe(o->file, &sealed, e);
+	op->plain.fd = op->file_fd = op->fd = -1;
+	st = bundle_open(o->file, &op->file_fd, e);
+	if (st != ERR_OK)
+		return st;
+	op->fd = op->file_fd;
+	st = seal_probe_fd(op->file_fd, o->file, &sealed, e);
 	if (st != ERR_OK)
 		return st;
 	if (!sealed) {
@@ -367,10 +364,10 @@ static enum err_status open_bundle(const struct opts *o, const char *tmp_dir, st
 	if (st != ERR_OK)
 		return st;
 	seal_key_id(k, op->key_id);
-	st = seal_open_file(o->file, k, tmp_dir, &op->plain, e);
+	st = seal_open_fd(op->file_fd, o->file, k, tmp_dir, &op->plain, e);
 	seal_key_free(k);
 	if (st == ERR_OK)
-		op->src = op->plain.path;
+		op->fd = op->plain.fd;
 	return st;
 }
 
@@ -547,7 +544,7 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	struct bundle_read_opts ro;
 	struct bundle_info info;
 	char tmp_dir[CLI_PATH_MAX];
-	struct opened op;
+	struct opened op = {.plain = {.fd = -1}, .file_fd = -1, .fd = -1};
 	enum err_status st;
 	struct err e;
 	int rc;
@@ -583,11 +580,9 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	if (list)
 		o->require_encrypted = 0;
 	st = open_bundle(o, tmp_dir, &op, &e);
-	if (st == ERR_OK) {
-		st = bundle_read_file(op.src, &ro, &info, &e);
-		msg_rename(&e, &op, o->file);
-	}
-	seal_plain_close(&op.plain);
+	if (st == ERR_OK)
+		st = bundle_read_fd(op.fd, o->file, &ro, &info, &e);
+	opened_close(&op);
 	sig_key_free(pub);
 	sig_key_free(rpub);
 	rc = CLI_EXIT_OK;
@@ -631,7 +626,7 @@ static int run_import(int argc, char **argv, struct opts *o)
 	struct sig_key *pub = NULL, *rpub = NULL;
 	struct bundle_import_result res;
 	char tmp_dir[SPOOL_PATH_MAX];
-	struct opened op;
+	struct opened op = {.plain = {.fd = -1}, .file_fd = -1, .fd = -1};
 	struct err e;
 	int rc;
 
@@ -659,11 +654,10 @@ static int run_import(int argc, char **argv, struct opts *o)
 		rc = spool_path(tmp_dir, o->root, o->queue, SPOOL_TMP, NULL, &e);
 	if (rc == ERR_OK)
 		rc = open_bundle(o, tmp_dir, &op, &e);
-	if (rc == ERR_OK) {
-		rc = bundle_import(op.src, o->root, o->queue, pub, rpub, &o->lim, &res, &e);
-		msg_rename(&e, &op, o->file);
-		seal_plain_close(&op.plain);
-	}
+	if (rc == ERR_OK)
+		rc = bundle_import_fd(op.fd, o->file, o->root, o->queue, pub, rpub, &o->lim, &res,
+		                      &e);
+	opened_close(&op);
 	sig_key_free(pub);
 	sig_key_free(rpub);
 	if (rc != ERR_OK)

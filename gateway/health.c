@@ -22,12 +22,12 @@
 #define HEALTH_MAGIC  "scfgate-health 1"
 #define LINE_MAX_LEN  (HEALTH_REASON_MAX + HEALTH_DETAIL_MAX + 256)
 
-static const char *const kind_names[HEALTH_KINDS] = {"fetch",  "write-back", "forward", "poll",
-                                                     "commit", "metadata",   "pull",    "push"};
+static const char *const kind_names[HEALTH_KINDS] = {
+    "fetch", "write-back", "forward", "poll", "commit", "metadata", "pull", "push", "reconcile"};
 
 static const enum health_kind scf_kinds[] = {HEALTH_FETCH, HEALTH_WRITEBACK, HEALTH_COMMIT};
 static const enum health_kind oms_kinds[] = {HEALTH_FORWARD, HEALTH_POLL, HEALTH_COMMIT,
-                                             HEALTH_META};
+                                             HEALTH_META, HEALTH_RECONCILE};
 static const enum health_kind transfer_kinds[] = {HEALTH_PULL, HEALTH_PUSH};
 
 const char *health_kind_name(enum health_kind k)
@@ -108,6 +108,18 @@ int health_note(struct health *h, enum health_kind k, int64_t now, enum err_stat
 	if (!ks->reason[0])
 		snprintf(ks->reason, sizeof(ks->reason), "(no reason given)");
 	return changed;
+}
+
+void health_settle(struct health *h, enum health_kind k)
+{
+	struct health_state *ks;
+
+	if (k < 0 || k >= HEALTH_KINDS)
+		return;
+	ks = &h->k[k];
+	ks->cls = ERR_OK;
+	ks->failing_since = 0;
+	ks->reason[0] = ks->detail[0] = '\0';
 }
 
 static const char *cls_word(enum err_status s)

@@ -9,7 +9,9 @@
  *   (records written to outbound/).  OMS half: forward (outbound records
  *   applied to Cartegraph), poll (the tracked requests read), commit (ack
  *   and close records written to inbound/), metadata (the request class
- *   read and checked against the field map).  `scfgate transfer` (in
+ *   read and checked against the field map), reconcile (a census whose
+ *   parts are all kept, checked against Cartegraph; an attempt is only
+ *   noted when a complete census was there to reconcile).  `scfgate transfer` (in
  *   state/transfer/): pull and push, one pass over a queue each, with the
  *   records the last pass moved and the total (count lines, which the
  *   halves do not write).
@@ -51,8 +53,9 @@ enum health_kind {
 	HEALTH_POLL,
 	HEALTH_COMMIT,
 	HEALTH_META,
-	HEALTH_PULL, /* `scfgate transfer`: passes over pulled queues */
-	HEALTH_PUSH, /* `scfgate transfer`: passes over pushed queues */
+	HEALTH_PULL,      /* `scfgate transfer`: passes over pulled queues */
+	HEALTH_PUSH,      /* `scfgate transfer`: passes over pushed queues */
+	HEALTH_RECONCILE, /* OMS half: a complete census checked against Cartegraph */
 	HEALTH_KINDS
 };
 
@@ -74,9 +77,10 @@ struct health {
 };
 
 /* "fetch", "write-back", "forward", "poll", "commit", "metadata", "pull",
- * "push". */
+ * "push", "reconcile". */
 const char *health_kind_name(enum health_kind k);
-/* The kinds a half records, in display order; *n receives how many. */
+/* The kinds a half records, in display order; *n receives how many.
+ * The OMS half's reconcile is listed last. */
 const enum health_kind *health_half_kinds(int oms_half, size_t *n);
 /* The kinds `scfgate transfer` records: pull, push. */
 const enum health_kind *health_transfer_kinds(size_t *n);
@@ -86,6 +90,10 @@ const enum health_kind *health_transfer_kinds(size_t *n);
 int health_note(struct health *h, enum health_kind k, int64_t now, enum err_status s,
                 const char *msg);
 void health_reason(const char *msg, char out[HEALTH_REASON_MAX]);
+/* The work that failed is gone without a success (an operator gave it
+ * up, e.g. removed a census that could not be reconciled): the kind no
+ * longer fails; its last attempt and last success stay as they were. */
+void health_settle(struct health *h, enum health_kind k);
 
 enum err_status health_save(const char *dir, struct health *h, int64_t now, struct err *e);
 enum err_status health_load(const char *dir, struct health *h, int *present, struct err *e);

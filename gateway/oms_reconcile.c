@@ -905,17 +905,37 @@ static int64_t complete_parts(const char *dir)
 	return last;
 }
 
+/* The reconcile kind of the health record after a pass over the census
+ * directory: an attempt when a complete census was there; a failure kept
+ * from an earlier pass is settled when no complete census is left (its
+ * directory removed by the operator: nothing fails any more). */
+static void note_health(struct oms *o, int tried, enum err_status worst, const char *why)
+{
+	struct health_state *ks = &o->health.k[HEALTH_RECONCILE];
+
+	if (tried) {
+		health_note(&o->health, HEALTH_RECONCILE, (int64_t)time(NULL), worst, why);
+		oms_health_save(o, 1);
+	} else if (ks->last_attempt && ks->cls != ERR_OK) {
+		health_settle(&o->health, HEALTH_RECONCILE);
+		oms_health_save(o, 1);
+	}
+}
+
 enum err_status oms_reconcile_pending(struct oms *o, struct err *e)
 {
-	char dir[SPOOL_PATH_MAX];
+	char dir[SPOOL_PATH_MAX], why[ERR_MSG_MAX + RECORD_CENSUS_ID_MAX + 16] = "";
 	enum err_status worst = ERR_OK;
 	struct dirent *de;
+	int tried = 0;
 	DIR *d;
 
 	if (o->recon_retry_at && time(NULL) < o->recon_retry_at)
 		return ERR_OK;
-	if (path_of(dir, o->cfg->spool.root, "census", NULL, e) != ERR_OK || !(d = opendir(dir)))
+	if (path_of(dir, o->cfg->spool.root, "census", NULL, e) != ERR_OK || !(d = opendir(dir))) {
+		note_health(o, 0, ERR_OK, NULL);
 		return ERR_OK; /* no census yet */
+	}
 	while ((de = readdir(d)) != NULL) {
 		char sub[SPOOL_PATH_MAX];
 		int64_t last;
@@ -927,6 +947,7 @@ enum err_status oms_reconcile_pending(struct oms *o, struct err *e)
 		    !(last = complete_parts(sub)))
 			continue;
 		err_clear(&le);
+		tried = 1;
 		st = reconcile_one(o, de->d_name, last, &le);
 		if (st == ERR_OK)
 			continue;
@@ -934,9 +955,12 @@ enum err_status oms_reconcile_pending(struct oms *o, struct err *e)
 		if (st > worst) {
 			worst = st;
 			*e = le;
+			/* status names the census: "census ID: message" */
+			snprintf(why, sizeof(why), "census %.64s: %s", de->d_name, le.msg);
 		}
 	}
 	closedir(d);
+	note_health(o, tried, worst, why);
 	/* a Cartegraph failure: tried again in a minute, records flow on */
 	o->recon_retry_at = worst == ERR_OK ? 0 : time(NULL) + 60;
 	return worst;

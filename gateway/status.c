@@ -1,7 +1,9 @@
 /*
  * status.c: collect and render `scfgate status` (see status.h).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,23 @@
 #include "spool.h"
 #include "status.h"
 
-#define STATUS_LIST_MAX 50 /* failed/hold records listed per queue */
-#define STATUS_WHY_MAX  400
+#define STATUS_LIST_MAX   50 /* failed/hold records listed per queue */
+#define STATUS_WHY_MAX    400
+#define STATUS_CENSUS_MAX 8      /* incomplete censuses described */
+#define STATUS_PARTS_MAX  100000 /* part numbers read of one census */
+
+/* A census (OMS host) or a reconciliation result (SCF host) whose parts
+ * are not all there: what is kept, what is missing, and since when no
+ * part came. */
+struct status_census {
+	char id[RECORD_CENSUS_ID_MAX + 1];
+	int64_t last; /* the number of the part marked last; 0: not arrived */
+	int64_t *parts;
+	size_t nparts, aparts;
+	time_t newest; /* mtime of the part that came last */
+	char missing[256];
+	int alarmed; /* no part for stuckAlarmSeconds */
+};
 
 /* Names and reasons are kept escaped (cli_escape): a file name from the
  * other side may carry terminal escapes or a newline. */
@@ -91,6 +108,10 @@ struct status_report {
 	int transfer_present;
 	char transfer_error[ERR_MSG_MAX];
 	struct health transfer;
+	/* incomplete censuses (OMS) or reconciliation results (SCF) */
+	size_t n_census;
+	struct status_census census[STATUS_CENSUS_MAX];
+	char census_error[ERR_MSG_MAX];
 	char summary[4096];
 };
 
@@ -324,6 +345,238 @@ static void collect_health(struct status_report *r, const char *dir)
 		snprintf(r->health_error, sizeof(r->health_error), "%s", e.msg);
 }
 
+/* ---- incomplete censuses ------------------------------------------------------ */
+
+static struct status_census *census_group(struct status_report *r, const char *id, size_t idlen)
+{
+	struct status_census *c;
+
+	if (idlen == 0 || idlen > RECORD_CENSUS_ID_MAX)
+		return NULL;
+	for (size_t i = 0; i < r->n_census; i++)
+		if (strlen(r->census[i].id) == idlen && memcmp(r->census[i].id, id, idlen) == 0)
+			return &r->census[i];
+	if (r->n_census >= STATUS_CENSUS_MAX)
+		return NULL;
+	c = &r->census[r->n_census++];
+	memcpy(c->id, id, idlen);
+	c->id[idlen] = '\0';
+	return c;
+}
+
+static void census_part(struct status_census *c, int64_t part, int last, time_t mtime)
+{
+	if (part < 1)
+		return;
+	if (last)
+		c->last = part;
+	if (mtime > c->newest)
+		c->newest = mtime;
+	if (c->nparts == c->aparts) {
+		size_t na = c->aparts ? c->aparts * 2 : 64;
+		int64_t *np;
+
+		if (na > STATUS_PARTS_MAX || !(np = realloc(c->parts, na * sizeof(*np))))
+			return;
+		c->parts = np;
+		c->aparts = na;
+	}
+	c->parts[c->nparts++] = part;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Digits only, 1 or more: the part number; else 0. */
+static int64_t part_number(const char *s, size_t n)
+{
+	int64_t v = 0;
+
+	if (n == 0 || n > 9)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* What is missing of c, as a phrase: "part 2", "parts 1, 3", "part 2 and
+ * the last part (after part 4)", "the last part (after part 1)" (at most
+ * 10 numbers named); 1 when c is complete. */
+static int census_settle(struct status_report *r, struct status_census *c)
+{
+	char nums[160] = "";
+	size_t used = 0, named = 0, missing = 0, k = 0;
+	int64_t upto;
+
+	qsort(c->parts, c->nparts, sizeof(*c->parts), cmp_i64);
+	upto = c->last ? c->last : (c->nparts ? c->parts[c->nparts - 1] : 0);
+	for (int64_t p = 1; p <= upto; p++) {
+		while (k < c->nparts && c->parts[k] < p)
+			k++;
+		if (k < c->nparts && c->parts[k] == p)
+			continue;
+		missing++;
+		if (named < 10 && used < sizeof(nums)) {
+			used += (size_t)snprintf(nums + used, sizeof(nums) - used, "%s%lld",
+			                         named ? ", " : "", (long long)p);
+			named++;
+		}
+	}
+	if (c->last && !missing)
+		return 1;
+	if (missing > named && used < sizeof(nums))
+		snprintf(nums + used, sizeof(nums) - used, " ... (%zu in all)", missing);
+	used = 0;
+	if (missing)
+		used = (size_t)snprintf(c->missing, sizeof(c->missing), "part%s %s",
+		                        missing == 1 ? "" : "s", nums);
+	if (!c->last && !upto)
+		snprintf(c->missing, sizeof(c->missing), "every part");
+	else if (!c->last && used < sizeof(c->missing))
+		snprintf(c->missing + used, sizeof(c->missing) - used,
+		         "%sthe last part (after part %lld)", missing ? " and " : "",
+		         (long long)upto);
+	c->alarmed = r->stuck_alarm && r->now - c->newest >= (time_t)r->stuck_alarm;
+	return 0;
+}
+
+/* The modification time of dir/name without following a link; 0 when
+ * it is not a regular file. */
+static time_t file_mtime(int dfd, const char *name)
+{
+	struct stat sb;
+
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+		return 0;
+	return sb.st_mtime;
+}
+
+/* OMS host: state/oms/census/<id>/part.NNNNNN and last (the number of
+ * the last part), as oms_census_store writes them. */
+static void census_oms_one(struct status_report *r, const char *dir, const char *id)
+{
+	char sub[SPOOL_PATH_MAX + 160], path[SPOOL_PATH_MAX + 176];
+	struct status_census *c;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(sub, sizeof(sub), "%s/%.64s", dir, id); /* a census id is <= 64 */
+	if (!(d = opendir(sub)) || !(c = census_group(r, id, strlen(id)))) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		time_t mt;
+		int64_t p;
+
+		if (strncmp(de->d_name, "part.", 5) == 0 &&
+		    (p = part_number(de->d_name + 5, strlen(de->d_name + 5))) &&
+		    (mt = file_mtime(dirfd(d), de->d_name)))
+			census_part(c, p, 0, mt);
+	}
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/last", sub);
+	{
+		struct buf b;
+		struct err e;
+
+		buf_init(&b, 64);
+		err_clear(&e);
+		/* the spool's safe read: no link followed, no FIFO opened */
+		if (spool_read_untrusted(path, 64, &b, NULL, &e) == ERR_OK && b.len) {
+			int64_t last = part_number(b.data, strcspn(b.data, "\n"));
+
+			if (last)
+				c->last = last;
+		}
+		buf_release(&b);
+	}
+	if (census_settle(r, c)) {
+		free(c->parts);
+		memset(c, 0, sizeof(*c));
+		r->n_census--;
+	}
+}
+
+/* SCF host: state/scf/reconcile/parts/<id>.<n>.json and <id>.<n>.last.json,
+ * as scf_reconcile_apply writes them. */
+static void census_scf_parts(struct status_report *r, const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d)) != NULL) {
+		const char *n = de->d_name, *dot;
+		size_t len = strlen(n);
+		int last = 0;
+		int64_t p;
+		time_t mt;
+		struct status_census *c;
+
+		if (n[0] == '.' || len < 6 || strcmp(n + len - 5, ".json") != 0)
+			continue;
+		len -= 5;
+		if (len > 5 && memcmp(n + len - 5, ".last", 5) == 0) {
+			last = 1;
+			len -= 5;
+		}
+		for (dot = n + len; dot > n && dot[-1] != '.'; dot--)
+			;
+		if (dot <= n + 1 || !(p = part_number(dot, (size_t)(n + len - dot))))
+			continue;
+		if (!(mt = file_mtime(dirfd(d), n)) ||
+		    !(c = census_group(r, n, (size_t)(dot - 1 - n))))
+			continue;
+		if (!record_census_id_valid(c->id)) {
+			r->n_census--;
+			memset(c, 0, sizeof(*c));
+			continue;
+		}
+		census_part(c, p, last, mt);
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < r->n_census;) {
+		if (census_settle(r, &r->census[i])) {
+			free(r->census[i].parts);
+			memmove(&r->census[i], &r->census[i + 1],
+			        (r->n_census - i - 1) * sizeof(r->census[0]));
+			memset(&r->census[--r->n_census], 0, sizeof(r->census[0]));
+			continue;
+		}
+		i++;
+	}
+}
+
+static void collect_census(struct status_report *r)
+{
+	char dir[SPOOL_PATH_MAX + 64];
+	struct dirent *de;
+	DIR *d;
+
+	if (r->half == CFG_HALF_SCF) {
+		snprintf(dir, sizeof(dir), "%s/state/scf/reconcile/parts", r->root);
+		census_scf_parts(r, dir);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/state/oms/census", r->root);
+	if (!(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (record_census_id_valid(de->d_name) && strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			census_oms_one(r, dir, de->d_name);
+	closedir(d);
+}
+
 static const char *const recon_class[6] = {"in-sync", "missing", "missed-close",
                                            "orphan",  "drift",   "duplicate"};
 
@@ -500,6 +753,23 @@ static int transfer_reasons(const struct status_report *r, char *out, size_t cap
 	return n;
 }
 
+/* The census a reconcile failure names: its detail is "census ID: ...". */
+static void detail_census(const char *detail, char id[RECORD_CENSUS_ID_MAX + 1])
+{
+	size_t n;
+
+	snprintf(id, RECORD_CENSUS_ID_MAX + 1, "(unknown)");
+	if (strncmp(detail, "census ", 7) != 0)
+		return;
+	n = strcspn(detail + 7, ": ");
+	if (n > RECORD_CENSUS_ID_MAX)
+		n = RECORD_CENSUS_ID_MAX;
+	memcpy(id, detail + 7, n);
+	id[n] = '\0';
+	if (!record_census_id_valid(id))
+		snprintf(id, RECORD_CENSUS_ID_MAX + 1, "(unknown)");
+}
+
 static void make_summary(struct status_report *r)
 {
 	size_t failed = 0, used = 0, strangers = 0, unmovable = 0;
@@ -535,10 +805,14 @@ static void make_summary(struct status_report *r)
 		stuck += r->q[i].stuck[0] != 0;
 	char xfer[1200];
 	int xfer_n = transfer_reasons(r, xfer, sizeof(xfer));
+	int census_alarmed = 0;
+
+	for (size_t i = 0; i < r->n_census; i++)
+		census_alarmed += r->census[i].alarmed;
 
 	if (!failed && !alarmed && !unreadable && !strangers && !unmovable && r->state_ok &&
 	    (!r->alert_at || r->alert_cleared) && !fatal && !failing && !stale && !stuck &&
-	    !r->health_error[0] && !xfer_n) {
+	    !r->health_error[0] && !xfer_n && !census_alarmed) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
@@ -560,6 +834,19 @@ static void make_summary(struct status_report *r)
 		if (!ks->failing_since || r->now - ks->failing_since < (time_t)r->failing_alarm)
 			continue;
 		fmt_age((long long)(r->now - ks->failing_since), age);
+		if (kinds[i] == HEALTH_RECONCILE) {
+			char id[RECORD_CENSUS_ID_MAX + 1];
+
+			detail_census(ks->detail, id);
+			used += (size_t)snprintf(
+			    p + used, cap - used,
+			    " reconcile of census %s failing for %s: %s (the half tries again "
+			    "every minute; the error is in the work line and the half's log: fix "
+			    "Cartegraph's side or the field map; to give the census up remove "
+			    "state/oms/census/%s);",
+			    id, age, ks->reason, id);
+			continue;
+		}
 		used += (size_t)snprintf(p + used, cap - used, " %s failing for %s: %s;",
 		                         health_kind_name(kinds[i]), age, ks->reason);
 	}
@@ -581,6 +868,30 @@ static void make_summary(struct status_report *r)
 			    (size_t)snprintf(p + used, cap - used, " stuck: %s;", r->q[i].stuck);
 	if (r->health_error[0] && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " %.300s;", r->health_error);
+	for (size_t i = 0; i < r->n_census && used < cap; i++) {
+		const struct status_census *c = &r->census[i];
+		char age[32];
+
+		if (!c->alarmed)
+			continue;
+		fmt_age((long long)(r->now - c->newest), age);
+		if (r->half == CFG_HALF_OMS)
+			used += (size_t)snprintf(
+			    p + used, cap - used,
+			    " census %s incomplete, no part for %s: missing %s (check the "
+			    "transfer of outbound/ from the SCF host and scfgate status on both "
+			    "hosts; if the parts are lost, run scfgate scf census again on the SCF "
+			    "host and remove state/oms/census/%s);",
+			    c->id, age, c->missing, c->id);
+		else
+			used += (size_t)snprintf(
+			    p + used, cap - used,
+			    " reconciliation result of census %s incomplete, no part for %s: "
+			    "missing %s (check the transfer of inbound/ from the OMS host and "
+			    "scfgate status on both hosts; if the parts are lost, run scfgate scf "
+			    "census again and remove state/scf/reconcile/parts/%s.*);",
+			    c->id, age, c->missing, c->id);
+	}
 	if (xfer_n && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, "%s", xfer);
 	if (failed && used < cap)
@@ -672,6 +983,7 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 	} else
 		collect_oms_state(r, c);
 	collect_half_status(r, half_dir, half_name);
+	collect_census(r);
 	/* A fatal stop is over once a kind of work succeeded after it and
 	 * none stopped again. */
 	if (r->alert_at && r->health_present) {
@@ -692,6 +1004,8 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 
 void status_free(struct status_report *r)
 {
+	for (size_t i = 0; r && i < r->n_census; i++)
+		free(r->census[i].parts);
 	free(r);
 }
 
@@ -907,6 +1221,22 @@ static void text_transfer(const struct status_report *r, struct buf *out)
 	}
 }
 
+/* Censuses (OMS) or reconciliation results (SCF) still missing parts. */
+static void text_census(const struct status_report *r, struct buf *out)
+{
+	char age[32];
+
+	for (size_t i = 0; i < r->n_census; i++) {
+		const struct status_census *c = &r->census[i];
+
+		fmt_age((long long)(r->now - c->newest), age);
+		buf_addf(out, "%s %s: %zu part%s kept, missing %s; last part came %s ago%s\n",
+		         r->half == CFG_HALF_OMS ? "census" : "reconciliation result of census",
+		         c->id, c->nparts, c->nparts == 1 ? "" : "s", c->missing, age,
+		         c->alarmed ? ", INCOMPLETE past stuckAlarmSeconds" : "");
+	}
+}
+
 enum err_status status_render_text(const struct status_report *r, struct buf *out)
 {
 	char when[32];
@@ -977,6 +1307,7 @@ enum err_status status_render_text(const struct status_report *r, struct buf *ou
 	}
 	text_last_ok(r, out);
 	text_health(r, out);
+	text_census(r, out);
 	text_transfer(r, out);
 	if (r->alert_at) {
 		fmt_time((time_t)r->alert_at, when);
@@ -1199,6 +1530,36 @@ static void json_transfer(struct jdoc *d, cJSON *o, const struct status_report *
 	}
 }
 
+static void json_census(struct jdoc *d, cJSON *o, const struct status_report *r)
+{
+	cJSON *a = jdoc_array(d, o, "incomplete_censuses");
+
+	for (size_t i = 0; a && i < r->n_census; i++) {
+		const struct status_census *c = &r->census[i];
+		cJSON *x = jdoc_object(d, a, NULL), *m;
+		size_t k = 0;
+		int64_t upto = c->last ? c->last : (c->nparts ? c->parts[c->nparts - 1] : 0);
+
+		jdoc_string(d, x, "census_id", c->id);
+		jdoc_number(d, x, "parts_kept", (double)c->nparts);
+		if (c->last)
+			jdoc_number(d, x, "last_part", (double)c->last);
+		else
+			jdoc_null(d, x, "last_part");
+		/* the numbers up to the last known part; without the last part,
+		 * every number after the highest kept is missing too */
+		m = jdoc_array(d, x, "missing");
+		for (int64_t p = 1; m && p <= upto; p++) {
+			while (k < c->nparts && c->parts[k] < p)
+				k++;
+			if (k >= c->nparts || c->parts[k] != p)
+				jdoc_number(d, m, NULL, (double)p);
+		}
+		jdoc_number(d, x, "waiting_seconds", (double)(r->now - c->newest));
+		jdoc_bool(d, x, "alarmed", c->alarmed);
+	}
+}
+
 enum err_status status_render_json(const struct status_report *r, struct buf *out)
 {
 	struct jdoc d = JDOC_INIT;
@@ -1217,6 +1578,7 @@ enum err_status status_render_json(const struct status_report *r, struct buf *ou
 		json_queue(&d, qs, r, &r->q[i]);
 	json_half(&d, o, r);
 	json_health(&d, o, r);
+	json_census(&d, o, r);
 	json_transfer(&d, o, r);
 	if (r->alert_at) {
 		cJSON *fs = jdoc_object(&d, o, "fatal_stop");

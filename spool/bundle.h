@@ -155,10 +155,22 @@ struct bundle_read_opts {
 	void *ctx;
 };
 
-/* Verify a bundle file completely; see the reading contract.  info (may
- * be NULL) is filled on ERR_OK and must then be released. */
+/* Open a bundle file for reading the way every reader here does: the
+ * last component is never followed when it is a symbolic link, nothing
+ * blocks (O_NONBLOCK), and only a regular file is kept open; anything
+ * else is ERR_PERM naming path and what it is ("a symbolic link", "not a
+ * regular file (a FIFO; never read)"), an I/O error ERR_TEMP. */
+enum err_status bundle_open(const char *path, int *fd, struct err *e);
+/* Verify a bundle file completely; see the reading contract.  The file
+ * is opened with bundle_open.  info (may be NULL) is filled on ERR_OK and
+ * must then be released. */
 enum err_status bundle_read_file(const char *path, const struct bundle_read_opts *o,
                                  struct bundle_info *info, struct err *e);
+/* The same on an open file: read from its start (each pass seeks back),
+ * never closed here; it must be a regular file.  name names it in
+ * messages (the file the operator gave, when fd is a decrypted copy). */
+enum err_status bundle_read_fd(int fd, const char *name, const struct bundle_read_opts *o,
+                               struct bundle_info *info, struct err *e);
 /* The same on bytes in memory (the fuzz target, tests). */
 enum err_status bundle_read_mem(const void *data, size_t len, const struct bundle_read_opts *o,
                                 struct bundle_info *info, struct err *e);
@@ -228,6 +240,14 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
                               const struct sig_key *pub, const struct sig_key *record_pub,
                               const struct bundle_limits *limits, struct bundle_import_result *res,
                               struct err *e);
+/* The same on an open regular file (both passes read it from its start;
+ * not closed here); name names it in messages.  bundle_import opens path
+ * with bundle_open and calls this: a link or FIFO planted under the name
+ * is refused before anything is read or committed. */
+enum err_status bundle_import_fd(int fd, const char *name, const char *root, const char *queue,
+                                 const struct sig_key *pub, const struct sig_key *record_pub,
+                                 const struct bundle_limits *limits,
+                                 struct bundle_import_result *res, struct err *e);
 
 /* ---- acknowledgments --------------------------------------------------------- */
 

@@ -76,10 +76,10 @@ static enum err_status commit_one(const struct bundle_entry *ent, void *vctx, st
 	return st;
 }
 
-enum err_status bundle_import(const char *path, const char *root, const char *queue,
-                              const struct sig_key *pub, const struct sig_key *record_pub,
-                              const struct bundle_limits *limits, struct bundle_import_result *res,
-                              struct err *e)
+enum err_status bundle_import_fd(int fd, const char *path, const char *root, const char *queue,
+                                 const struct sig_key *pub, const struct sig_key *record_pub,
+                                 const struct bundle_limits *limits,
+                                 struct bundle_import_result *res, struct err *e)
 {
 	struct bundle_import_result local = {0};
 	struct import_ctx c = {res ? res : &local, NULL, queue};
@@ -94,7 +94,7 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
 	st = spool_importer_open(&c.im, root, queue, e);
 	if (st != ERR_OK)
 		goto out;
-	st = bundle_read_src(path, NULL, 0, &o, NULL, &t, &info, e);
+	st = bundle_read_fd_src(fd, path, &o, NULL, &t, &info, e);
 	if (st == ERR_OK && info.kind != BUNDLE_RECORDS)
 		st = err_set(e, ERR_PERM, "%s: an acknowledgment bundle, not records (use prune)",
 		             path);
@@ -106,12 +106,31 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
 		goto out;
 	/* Pass 2: the same bytes the first pass verified, committed in order. */
 	o.fn = commit_one;
-	st = bundle_read_src(path, NULL, 0, &o, &t, NULL, NULL, e);
+	st = bundle_read_fd_src(fd, path, &o, &t, NULL, NULL, e);
 	if (st == ERR_OK)
 		st = flush_batch(&c, e);
 out:
 	spool_importer_free(c.im);
 	bundle_table_release(&t);
+	return st;
+}
+
+enum err_status bundle_import(const char *path, const char *root, const char *queue,
+                              const struct sig_key *pub, const struct sig_key *record_pub,
+                              const struct bundle_limits *limits, struct bundle_import_result *res,
+                              struct err *e)
+{
+	enum err_status st;
+	int fd;
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (!pub)
+		return err_set(e, ERR_PERM, "import: no public key to verify the bundle with");
+	if ((st = bundle_open(path, &fd, e)) != ERR_OK)
+		return st;
+	st = bundle_import_fd(fd, path, root, queue, pub, record_pub, limits, res, e);
+	close(fd);
 	return st;
 }
 

@@ -36,11 +36,18 @@ void bundle_table_name(const struct bundle_table *t, size_t i, char out[RECORD_N
 /*
  * The reader behind bundle_read_file/mem.  expect: the table a previous
  * full read verified; every record entry must match it row by row.
- * out (may be NULL): receives the table of this read.
+ * out (may be NULL): receives the table of this read.  path is opened
+ * with bundle_open (no link followed, regular files only) once for all
+ * its passes; with path NULL, mem is read.
  */
 enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
                                 const struct bundle_read_opts *o, const struct bundle_table *expect,
                                 struct bundle_table *out, struct bundle_info *info, struct err *e);
+/* The same on an open file (read from its start each pass, not closed);
+ * name names it in messages. */
+enum err_status bundle_read_fd_src(int fd, const char *name, const struct bundle_read_opts *o,
+                                   const struct bundle_table *expect, struct bundle_table *out,
+                                   struct bundle_info *info, struct err *e);
 
 /* The text manifest.sig signs: "scfgate-bundle-manifest 1 sha256=HEX\n". */
 void bundle_sig_statement(const char sha_hex[65], char out[128]);

@@ -740,7 +740,9 @@ static enum err_status walk(struct rd *r)
 	return ERR_OK;
 }
 
-static enum err_status read_pass(const char *path, const void *mem, size_t len,
+/* One pass over the archive open on fd (read from its start; not closed
+ * here), or, with fd < 0, over mem; name names it in messages. */
+static enum err_status read_pass(const char *name, int fd, const void *mem, size_t len,
                                  const struct bundle_read_opts *o, enum pass pass,
                                  const struct bundle_table *expect, struct bundle_table *out,
                                  struct bundle_info *info, struct err *e)
@@ -748,7 +750,7 @@ static enum err_status read_pass(const char *path, const void *mem, size_t len,
 	struct bundle_info local;
 	struct rd r;
 	enum err_status st;
-	int rc, fd = -1;
+	int rc;
 
 	memset(&r, 0, sizeof(r));
 	if (!info)
@@ -776,19 +778,11 @@ static enum err_status read_pass(const char *path, const void *mem, size_t len,
 	archive_read_support_filter_gzip(r.a);
 	archive_read_support_filter_zstd(r.a);
 	archive_read_support_filter_none(r.a);
-	if (path) {
-		/* A bundle comes from removable media or the other side: a FIFO
-		 * or device under its name would block or misbehave, so only a
-		 * regular file is opened (a link the operator typed is fine). */
-		struct stat sb;
-
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			st = err_errno(e, errno == ENOENT ? ERR_PERM : ERR_TEMP, errno, "%s", path);
-			goto out;
-		}
-		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-			st = fail(&r, ERR_PERM, "%s: not a regular file (never read)", path);
+	if (fd >= 0) {
+		/* the same open file for every pass: what was verified is what
+		 * is read again, whatever happens to the name meanwhile */
+		if (lseek(fd, 0, SEEK_SET) != 0) {
+			st = err_errno(e, ERR_TEMP, errno, "%s: seek", name ? name : "bundle");
 			goto out;
 		}
 		rc = archive_read_open_fd(r.a, fd, 65536);
@@ -798,17 +792,15 @@ static enum err_status read_pass(const char *path, const void *mem, size_t len,
 	if (rc != ARCHIVE_OK) {
 		const char *why = archive_error_string(r.a);
 		st = fail(&r, ERR_PERM, "%s: not a bundle (truncated or corrupt archive): %s",
-		          path ? path : "bundle", why ? why : "cannot open");
+		          name ? name : "bundle", why ? why : "cannot open");
 		goto out;
 	}
 	st = walk(&r);
-	if (st != ERR_OK && path)
-		err_prefix(e, "%s: ", path);
+	if (st != ERR_OK && name)
+		err_prefix(e, "%s: ", name);
 out:
 	if (r.a)
 		archive_read_free(r.a);
-	if (fd >= 0)
-		close(fd);
 	buf_release(&r.data);
 	if (st == ERR_OK && out && !expect) {
 		*out = r.t;
@@ -820,7 +812,8 @@ out:
 	return st;
 }
 
-enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
+/* The two passes (or one, listing) over one open file or memory. */
+static enum err_status read_src(const char *name, int fd, const void *mem, size_t len,
                                 const struct bundle_read_opts *o, const struct bundle_table *expect,
                                 struct bundle_table *out, struct bundle_info *info, struct err *e)
 {
@@ -828,20 +821,94 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 	enum err_status st;
 
 	if (expect)
-		return read_pass(path, mem, len, o, PASS_RECHECK, expect, NULL, info, e);
+		return read_pass(name, fd, mem, len, o, PASS_RECHECK, expect, NULL, info, e);
 	if (!o->pub) /* listing: nothing to verify first */
-		return read_pass(path, mem, len, o, PASS_FULL, NULL, out, info, e);
+		return read_pass(name, fd, mem, len, o, PASS_FULL, NULL, out, info, e);
 	if (info) /* released by callers on any outcome */
 		memset(info, 0, sizeof(*info));
 	memset(&t, 0, sizeof(t));
-	st = read_pass(path, mem, len, o, PASS_RAW, NULL, &t, NULL, e);
+	st = read_pass(name, fd, mem, len, o, PASS_RAW, NULL, &t, NULL, e);
 	if (st == ERR_OK)
-		st = read_pass(path, mem, len, o, PASS_FULL, &t, NULL, info, e);
+		st = read_pass(name, fd, mem, len, o, PASS_FULL, &t, NULL, info, e);
 	if (st == ERR_OK && out)
 		*out = t;
 	else
 		bundle_table_release(&t);
 	return st;
+}
+
+static const char *file_type(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a FIFO"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+	                     : "not a plain file";
+}
+
+enum err_status bundle_open(const char *path, int *fd, struct err *e)
+{
+	struct stat sb;
+	int f;
+
+	*fd = -1;
+	/* A bundle comes from removable media, a drop directory or the other
+	 * side: a link planted under its name is never followed, and a FIFO
+	 * or device is never waited on (O_NONBLOCK) nor read. */
+	f = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (f < 0) {
+		if (errno == ELOOP)
+			return err_set(e, ERR_PERM,
+			               "%s: a symbolic link, not a regular file (never followed, "
+			               "nothing read)",
+			               path);
+		return err_errno(e, errno == ENOENT ? ERR_PERM : ERR_TEMP, errno, "%s", path);
+	}
+	if (fstat(f, &sb) != 0) {
+		enum err_status st = err_errno(e, ERR_TEMP, errno, "%s", path);
+
+		close(f);
+		return st;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(f);
+		return err_set(e, ERR_PERM, "%s: not a regular file (%s; never read)", path,
+		               file_type(sb.st_mode));
+	}
+	*fd = f;
+	return ERR_OK;
+}
+
+enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
+                                const struct bundle_read_opts *o, const struct bundle_table *expect,
+                                struct bundle_table *out, struct bundle_info *info, struct err *e)
+{
+	enum err_status st;
+	int fd = -1;
+
+	if (!path)
+		return read_src(NULL, -1, mem, len, o, expect, out, info, e);
+	if ((st = bundle_open(path, &fd, e)) != ERR_OK)
+		return st;
+	st = read_src(path, fd, NULL, 0, o, expect, out, info, e);
+	close(fd);
+	return st;
+}
+
+enum err_status bundle_read_fd_src(int fd, const char *name, const struct bundle_read_opts *o,
+                                   const struct bundle_table *expect, struct bundle_table *out,
+                                   struct bundle_info *info, struct err *e)
+{
+	struct stat sb;
+
+	/* an fd from elsewhere gets the same check bundle_open makes */
+	if (fstat(fd, &sb) != 0)
+		return err_errno(e, ERR_TEMP, errno, "%s", name ? name : "bundle");
+	if (!S_ISREG(sb.st_mode))
+		return err_set(e, ERR_PERM, "%s: not a regular file (%s; never read)",
+		               name ? name : "bundle", file_type(sb.st_mode));
+	return read_src(name, fd, NULL, 0, o, expect, out, info, e);
 }
 
 enum err_status bundle_read_file(const char *path, const struct bundle_read_opts *o,
@@ -850,8 +917,14 @@ enum err_status bundle_read_file(const char *path, const struct bundle_read_opts
 	return bundle_read_src(path, NULL, 0, o, NULL, NULL, info, e);
 }
 
+enum err_status bundle_read_fd(int fd, const char *name, const struct bundle_read_opts *o,
+                               struct bundle_info *info, struct err *e)
+{
+	return bundle_read_fd_src(fd, name, o, NULL, NULL, info, e);
+}
+
 enum err_status bundle_read_mem(const void *data, size_t len, const struct bundle_read_opts *o,
                                 struct bundle_info *info, struct err *e)
 {
-	return bundle_read_src(NULL, data, len, o, NULL, NULL, info, e);
+	return read_src(NULL, -1, data, len, o, NULL, NULL, info, e);
 }

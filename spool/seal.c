@@ -736,30 +736,37 @@ static int open_untrusted(const char *path, struct err *e)
 	return fd;
 }
 
-enum err_status seal_probe(const char *path, int *sealed, struct err *e)
+enum err_status seal_probe_fd(int fd, const char *name, int *sealed, struct err *e)
 {
 	char head[SEAL_MAGIC_LEN];
 	size_t got = 0;
 	ssize_t n;
+
+	*sealed = 0;
+	/* pread: the offset stays where the caller had it */
+	while (got < sizeof(head) &&
+	       (n = pread(fd, head + got, sizeof(head) - got, (off_t)got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_errno(e, ERR_TEMP, errno, "%s: read", name);
+		got += (size_t)n;
+	}
+	*sealed = got == sizeof(head) && memcmp(head, SEAL_MAGIC, SEAL_MAGIC_LEN) == 0;
+	return ERR_OK;
+}
+
+enum err_status seal_probe(const char *path, int *sealed, struct err *e)
+{
+	enum err_status st;
 	int fd;
 
 	*sealed = 0;
 	if ((fd = open_untrusted(path, e)) < 0)
 		return e ? e->status : ERR_PERM;
-	while (got < sizeof(head) && (n = read(fd, head + got, sizeof(head) - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			enum err_status st = err_errno(e, ERR_TEMP, errno, "%s: read", path);
-
-			close(fd);
-			return st;
-		}
-		got += (size_t)n;
-	}
+	st = seal_probe_fd(fd, path, sealed, e);
 	close(fd);
-	*sealed = got == sizeof(head) && memcmp(head, SEAL_MAGIC, SEAL_MAGIC_LEN) == 0;
-	return ERR_OK;
+	return st;
 }
 
 static enum err_status write_fd(const void *data, size_t len, void *ctx, struct err *e)
@@ -780,50 +787,46 @@ static enum err_status write_fd(const void *data, size_t len, void *ctx, struct 
 	return ERR_OK;
 }
 
-/* The private file the plaintext goes to (see seal_open_file). */
+/* The private file the plaintext goes to (see seal_open_fd): read
+ * through p->fd, never by a name another process could swap. */
 static enum err_status plain_create(const char *tmp_dir, struct seal_plain *p, struct err *e)
 {
 	int n;
 
-	/* Without /proc the unnamed file could not be read by name. */
-	if (access("/proc/self/fd", X_OK) == 0) {
-		p->fd = open(tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (p->fd >= 0) {
-			snprintf(p->path, sizeof(p->path), "/proc/self/fd/%d", p->fd);
-			return ERR_OK;
-		}
-		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-			return err_errno(e, ERR_TEMP, errno, "%s: private temporary file", tmp_dir);
-	}
+	p->fd = open(tmp_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (p->fd >= 0)
+		return ERR_OK;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return err_errno(e, ERR_TEMP, errno, "%s: private temporary file", tmp_dir);
 	n = snprintf(p->named, sizeof(p->named), "%s/.sealed-open-XXXXXX", tmp_dir);
 	if (n < 0 || (size_t)n >= sizeof(p->named)) {
 		p->named[0] = '\0';
 		return err_set(e, ERR_PERM, "%s: path too long", tmp_dir);
 	}
-	p->fd = mkstemp(p->named); /* mode 0600 */
+	p->fd = mkostemp(p->named, O_CLOEXEC); /* mode 0600 */
 	if (p->fd < 0) {
 		enum err_status st = err_errno(e, ERR_TEMP, errno, "%s: mkstemp", p->named);
 
 		p->named[0] = '\0';
 		return st;
 	}
-	snprintf(p->path, sizeof(p->path), "%s", p->named);
 	return ERR_OK;
 }
 
-enum err_status seal_open_file(const char *path, const struct seal_key *k, const char *tmp_dir,
-                               struct seal_plain *p, struct err *e)
+enum err_status seal_open_fd(int in, const char *name, const struct seal_key *k,
+                             const char *tmp_dir, struct seal_plain *p, struct err *e)
 {
 	struct seal_reader *r = NULL;
 	unsigned char *buf = NULL;
 	enum err_status st;
 	ssize_t n;
-	int in;
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-	if ((in = open_untrusted(path, e)) < 0)
-		return e ? e->status : ERR_PERM;
+	if (lseek(in, 0, SEEK_SET) != 0) {
+		st = err_errno(e, ERR_TEMP, errno, "seek");
+		goto out;
+	}
 	st = plain_create(tmp_dir, p, e);
 	if (st != ERR_OK)
 		goto out;
@@ -846,14 +849,31 @@ enum err_status seal_open_file(const char *path, const struct seal_key *k, const
 			goto out;
 	}
 	st = seal_reader_finish(r, e);
+	/* the bundle reader reads the plaintext from its start */
+	if (st == ERR_OK && lseek(p->fd, 0, SEEK_SET) != 0)
+		st = err_errno(e, ERR_TEMP, errno, "the decrypted copy: seek");
 out:
 	free(buf);
 	seal_reader_free(r);
-	close(in);
 	if (st != ERR_OK) {
-		err_prefix(e, "%s: ", path);
+		err_prefix(e, "%s: ", name);
 		seal_plain_close(p);
 	}
+	return st;
+}
+
+enum err_status seal_open_file(const char *path, const struct seal_key *k, const char *tmp_dir,
+                               struct seal_plain *p, struct err *e)
+{
+	enum err_status st;
+	int in;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	if ((in = open_untrusted(path, e)) < 0)
+		return e ? e->status : ERR_PERM;
+	st = seal_open_fd(in, path, k, tmp_dir, p, e);
+	close(in);
 	return st;
 }
 
@@ -864,6 +884,5 @@ void seal_plain_close(struct seal_plain *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	p->named[0] = '\0';
-	p->path[0] = '\0';
 	p->fd = -1;
 }

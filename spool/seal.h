@@ -131,23 +131,29 @@ void seal_reader_free(struct seal_reader *r);
 /* ---- files -------------------------------------------------------------- */
 
 /* *sealed = 1 when path is a regular file that starts with SEAL_MAGIC.
- * The file is opened without blocking (a FIFO is refused, never read). */
+ * The file is opened without blocking and without following a link (a
+ * FIFO or a link is refused, never read). */
 enum err_status seal_probe(const char *path, int *sealed, struct err *e);
+/* The same on an open file (read with pread: its offset is unchanged);
+ * name names it in messages. */
+enum err_status seal_probe_fd(int fd, const char *name, int *sealed, struct err *e);
 
 /*
- * Open the sealed file path with k into an unnamed private file in
- * tmp_dir (O_TMPFILE, mode 0600; where the file system has no O_TMPFILE,
- * a 0600 file named .sealed-open-XXXXXX, unlinked by seal_plain_close).
- * p->path names the plaintext for reading ("/proc/self/fd/N" or the
- * file's name) until seal_plain_close.  On an error nothing is left
- * behind and the message names path.
+ * Decrypt the sealed file open on in (read from its start) with k into
+ * an unnamed private file in tmp_dir (O_TMPFILE, mode 0600; where the
+ * file system has no O_TMPFILE, a 0600 file named .sealed-open-XXXXXX,
+ * unlinked by seal_plain_close).  The plaintext is read through p->fd,
+ * positioned at its start, until seal_plain_close; it is never handed on
+ * by a name.  On an error nothing is left behind and the message names
+ * name.  seal_open_file opens path as seal_probe does, then the same.
  */
 struct seal_plain {
 	int fd;
-	char path[4096];
 	char named[4096]; /* the fallback's name, "" with O_TMPFILE */
 };
 
+enum err_status seal_open_fd(int in, const char *name, const struct seal_key *k,
+                             const char *tmp_dir, struct seal_plain *p, struct err *e);
 enum err_status seal_open_file(const char *path, const struct seal_key *k, const char *tmp_dir,
                                struct seal_plain *p, struct err *e);
 void seal_plain_close(struct seal_plain *p);

@@ -8,6 +8,12 @@ add_test(NAME transfer_sftp
                  ${CMAKE_SOURCE_DIR})
 set_tests_properties(transfer_sftp PROPERTIES TIMEOUT 180 SKIP_RETURN_CODE 77)
 
+# tests/sshd_lib.sh when the port it chose is taken before sshd binds it:
+# another port, or with same-port the same one once free; a few seconds.
+add_test(NAME transfer_sshd_lib COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/sshd_lib_test.sh
+                                        ${CMAKE_SOURCE_DIR})
+set_tests_properties(transfer_sshd_lib PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77)
+
 # scfgate transfer one way into a local drop directory (a data diode's):
 # no SSH server needed.
 add_test(NAME transfer_diode
@@ -21,4 +27,4 @@ add_test(NAME transfer_rsync COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/transfer_rsy
                                      ${CMAKE_SOURCE_DIR})
 set_tests_properties(transfer_rsync PROPERTIES TIMEOUT 150 SKIP_RETURN_CODE 77)
 
-scfgate_tier(integration transfer_sftp transfer_diode transfer_rsync)
+scfgate_tier(integration transfer_sftp transfer_diode transfer_rsync transfer_sshd_lib)

@@ -411,7 +411,7 @@ PY
 }
 same expect_out local/outbound/new || fail "after the server went away"
 same expect_in remote/inbound/new || fail "after the server went away"
-start_sshd
+start_sshd same-port
 i=0
 while [ -n "$(ls remote/outbound/new)" ] || [ -n "$(ls local/inbound/new)" ]; do
 	i=$((i + 1))

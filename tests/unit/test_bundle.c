@@ -1221,6 +1221,49 @@ static void test_mem_and_unkeyed_list(void **state)
 	free(data);
 }
 
+/* A link or FIFO planted under a bundle's name (an import directory, a
+ * medium from the other side): never followed, never waited on, nothing
+ * imported; the same bundle through an open descriptor imports. */
+static void test_link_and_fifo_refused_fd_read(void **state)
+{
+	struct bundle_import_result res;
+	struct bundle_read_opts ro = {oms_pub, oms_pub, NULL, NULL, NULL};
+	char path[4096], link[4200], fifo[4200];
+	struct err e;
+	int fd;
+
+	(void)state;
+	commit_n(root1, 3);
+	bpath(path, sizeof(path), "good.tar.zst");
+	export_new(path, 0, 0);
+	snprintf(link, sizeof(link), "%s.link", path);
+	snprintf(fifo, sizeof(fifo), "%s.fifo", path);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	err_clear(&e);
+	assert_int_equal(bundle_read_file(link, &ro, NULL, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "a symbolic link"));
+	assert_non_null(strstr(e.msg, link));
+	assert_int_equal(bundle_import(link, root2, Q, oms_pub, NULL, NULL, &res, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "a symbolic link"));
+	/* O_NONBLOCK: returns at once instead of waiting for a writer */
+	assert_int_equal(bundle_import(fifo, root2, Q, oms_pub, NULL, NULL, &res, &e), ERR_PERM);
+	assert_non_null(strstr(e.msg, "not a regular file (a FIFO"));
+	assert_int_equal(bundle_open(fifo, &fd, &e), ERR_PERM);
+	assert_int_equal(fd, -1);
+	assert_int_equal(count(root2, "new"), 0);
+
+	/* the descriptor entry points: both passes read from the start */
+	assert_int_equal(bundle_open(path, &fd, &e), ERR_OK);
+	assert_int_equal(bundle_read_fd(fd, "good", &ro, NULL, &e), ERR_OK);
+	assert_int_equal(bundle_import_fd(fd, "good", root2, Q, oms_pub, NULL, NULL, &res, &e),
+	                 ERR_OK);
+	assert_int_equal(res.imported, 3);
+	close(fd);
+	assert_int_equal(count(root2, "new"), 3);
+}
+
 #define T(f) cmocka_unit_test_setup(f, fresh)
 
 int main(void)
@@ -1262,6 +1305,7 @@ int main(void)
 	    T(test_ack_and_prune),
 	    T(test_archive),
 	    T(test_mem_and_unkeyed_list),
+	    T(test_link_and_fifo_refused_fd_read),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

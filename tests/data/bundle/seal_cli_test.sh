@@ -4,9 +4,10 @@
 # configuration; the sending half exports encrypted to its public key;
 # the medium holds no plaintext; the receiving half verifies and imports
 # through its configuration, leaving no decrypted copy behind.  A changed
-# or cut file, the wrong key, a key file open to others, a missing key
-# and a plain bundle where <requireEncryptedBundles> is set are refused,
-# naming the file, and nothing is imported.
+# or cut file, the wrong key, a key file open to others, a missing key,
+# a plain bundle where <requireEncryptedBundles> is set, and a link or
+# FIFO under a bundle's name are refused, naming the file, and nothing is
+# imported.
 # Usage: seal_cli_test.sh SCFGATE SOURCE_DIR
 set -eu
 bin=$1
@@ -107,6 +108,33 @@ refused "verify of a changed byte" "flipped.enc: chunk 0" \
 	"$bin" bundle verify "$t/media/flipped.enc" --config "$t/fresh.xml"
 empty "$t/fresh/inbound/new"
 empty "$t/fresh/inbound/tmp"
+
+# Planted on the medium or in an import directory: a symbolic link under
+# a bundle's name (to a good encrypted or plain bundle, or to a FIFO) is
+# never followed, a FIFO never waited on: refused at once naming the
+# file, nothing imported.
+"$bin" bundle export --root "$t/send" --queue inbound --key "$keys/test-oms.key" \
+	--out "$t/media/planted.tar" >/dev/null
+ln -s "$t/media/in.tar.zst.enc" "$t/media/link.enc"
+ln -s "$t/media/planted.tar" "$t/media/link.tar"
+mkfifo "$t/media/fifo.enc" "$t/media/fifo.tar"
+ln -s "$t/media/fifo.tar" "$t/media/link-fifo.tar"
+refused "a link to an encrypted bundle" "link.enc: a symbolic link, not a regular file (never followed, nothing read)" \
+	"$bin" bundle import "$t/media/link.enc" --config "$t/fresh.xml"
+refused "verify of a link to an encrypted bundle" "link.enc: a symbolic link" \
+	"$bin" bundle verify "$t/media/link.enc" --config "$t/fresh.xml"
+refused "a link to a plain bundle" "link.tar: a symbolic link, not a regular file" \
+	"$bin" bundle import "$t/media/link.tar" --root "$t/fresh" --queue inbound --pubkey "$keys/test-oms.pub"
+refused "a link to a FIFO" "link-fifo.tar: a symbolic link" \
+	timeout 20 "$bin" bundle import "$t/media/link-fifo.tar" --root "$t/fresh" --queue inbound --pubkey "$keys/test-oms.pub"
+refused "a FIFO named like an encrypted bundle" "fifo.enc: not a regular file (a FIFO; never read)" \
+	timeout 20 "$bin" bundle import "$t/media/fifo.enc" --config "$t/fresh.xml"
+refused "a FIFO named like a plain bundle" "fifo.tar: not a regular file (a FIFO; never read)" \
+	timeout 20 "$bin" bundle import "$t/media/fifo.tar" --root "$t/fresh" --queue inbound --pubkey "$keys/test-oms.pub"
+empty "$t/fresh/inbound/new"
+empty "$t/fresh/inbound/tmp"
+rm -f "$t/media/link.enc" "$t/media/link.tar" "$t/media/link-fifo.tar" "$t/media/fifo.enc" \
+	"$t/media/fifo.tar" "$t/media/planted.tar"
 
 # The wrong key: another half's, and the right one open to others.
 other=$(sed -n 's/.*"key_id":"\([0-9a-f]*\)".*/\1/p' <<EOT
