@@ -312,7 +312,7 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
 	for (size_t i = 0; i < n && st == ERR_OK; i++) {
 		const struct map_cg_request *rq = &rqs[i];
 		const char *when =
-		    rq->last_modified && map_time_ok(rq->last_modified) ? rq->last_modified : now;
+		    rq->last_modified && text_time_ok(rq->last_modified) ? rq->last_modified : now;
 		ens[i]->flags |= OMS_T_CLOSING;
 		st = map_close_record(ens[i]->issue, rq, cfg_request_type(o->cfg, ens[i]->type_id),
 		                      when, &recs[i], e);
