@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "notify.h"
+#include "status.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -43,6 +45,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* STATUS= of a running half starts with the status verdict. */
+	notify_set_verdict(status_verdict_cached);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;

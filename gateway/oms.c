@@ -17,7 +17,6 @@
 #include "log.h"
 #include "notify.h"
 #include "sigs.h"
-#include "status.h"
 
 static unsigned long long mono_now_ms(void)
 {
@@ -388,7 +387,7 @@ static void pass_status(struct oms *o, const struct oms_counts *n, enum err_stat
                         const struct err *e)
 {
 	const char *verdict =
-	    status_verdict_cached(o->cfg, o->verdict, sizeof(o->verdict), &o->verdict_at);
+	    notify_verdict(o->cfg, o->verdict, sizeof(o->verdict), &o->verdict_at);
 
 	if (st != ERR_OK)
 		notify_status("%s | forward failed: %s", verdict, e->msg);
