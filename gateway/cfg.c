@@ -23,7 +23,7 @@
 #include "cfg.h"
 #include "spool.h"
 #include "xmlgate.h"
-#include "map.h"
+#include "text.h"
 
 #define DEFAULT_ACK                                                                                \
 	"Thank you for your report. It has been forwarded to the city's work order system as "     \
@@ -662,8 +662,8 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	tpl = child(n, "templates");
 	g->description_template_line = node_line(child(tpl, "description"));
 	g->comment_template_line = node_line(child(tpl, "comment"));
-	if (take_text(&g->description_template, tpl, "description", MAP_DESCRIPTION_DEFAULT) ||
-	    take_text(&g->comment_template, tpl, "comment", MAP_COMMENT_DEFAULT))
+	if (take_text(&g->description_template, tpl, "description", TEXT_DESCRIPTION_DEFAULT) ||
+	    take_text(&g->comment_template, tpl, "comment", TEXT_COMMENT_DEFAULT))
 		return nomem(ld);
 	st = build_fields(ld, child(n, "fields"));
 	if (st != ERR_OK)
@@ -1078,12 +1078,12 @@ static unsigned text_line(const xmlNode *n, const char *text, size_t offset)
 }
 
 static enum err_status check_template_kind(struct loader *ld, const xmlNode *n,
-                                           enum map_template_kind kind, const char *tmpl)
+                                           enum text_template_kind kind, const char *tmpl)
 {
 	struct err te;
 	size_t off = 0;
 
-	if (map_template_check_kind(kind, tmpl, &off, &te) == ERR_OK)
+	if (text_template_check_kind(kind, tmpl, &off, &te) == ERR_OK)
 		return ERR_OK;
 	if (!n)
 		return fail_at(ld, n, "%s", te.msg);
@@ -1093,7 +1093,7 @@ static enum err_status check_template_kind(struct loader *ld, const xmlNode *n,
 
 static enum err_status check_template(struct loader *ld, const xmlNode *n, const char *tmpl)
 {
-	return check_template_kind(ld, n, MAP_TEMPLATE_MESSAGE, tmpl);
+	return check_template_kind(ld, n, TEXT_TEMPLATE_MESSAGE, tmpl);
 }
 
 /* The description and comment templates: valid, and keeping everything
@@ -1106,19 +1106,19 @@ static enum err_status check_cg_templates(struct loader *ld, const xmlNode *cg)
 	        *cm = child(tpl, "comment");
 	enum err_status st;
 
-	st = check_template_kind(ld, d, MAP_TEMPLATE_DESCRIPTION, g->description_template);
+	st = check_template_kind(ld, d, TEXT_TEMPLATE_DESCRIPTION, g->description_template);
 	if (st == ERR_OK)
-		st = check_template_kind(ld, cm, MAP_TEMPLATE_COMMENT, g->comment_template);
+		st = check_template_kind(ld, cm, TEXT_TEMPLATE_COMMENT, g->comment_template);
 	if (st != ERR_OK)
 		return st;
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
-		if (!map_template_uses(MAP_TEMPLATE_DESCRIPTION, g->description_template,
+		if (!text_template_uses(TEXT_TEMPLATE_DESCRIPTION, g->description_template,
 		                       needed[i]))
 			return fail_at(ld, d,
 			               "the template has no {%s}: what the resident wrote there "
 			               "would never reach Cartegraph",
 			               needed[i]);
-	if (!map_template_uses(MAP_TEMPLATE_COMMENT, g->comment_template, "text"))
+	if (!text_template_uses(TEXT_TEMPLATE_COMMENT, g->comment_template, "text"))
 		return fail_at(ld, cm,
 		               "the template has no {text}: the comment itself would never "
 		               "reach Cartegraph");

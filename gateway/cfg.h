@@ -235,8 +235,8 @@ struct cfg_cartegraph {
 	char *ca_file;                        /* optional (NULL): the system CA store */
 
 	/* <templates> (map.h "Messages and texts"); defaults filled in */
-	char *description_template; /* DescriptionField; MAP_DESCRIPTION_DEFAULT */
-	char *comment_template;     /* one SCF comment; MAP_COMMENT_DEFAULT */
+	char *description_template; /* DescriptionField; TEXT_DESCRIPTION_DEFAULT */
+	char *comment_template;     /* one SCF comment; TEXT_COMMENT_DEFAULT */
 	unsigned description_template_line, comment_template_line; /* 0: default */
 	/* The comment route and what it writes, resolved: comment_class is
 	 * the class whose comment_field receives the text, i.e.

@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "cfg.h"
-#include "map.h"
+#include "text.h"
 
 #define CSV_COLS_MAX 16
 #define CSV_ROWS_MAX 10000
@@ -221,7 +221,7 @@ static enum err_status check_row(struct csv *cs, struct row *r, int64_t *ids, si
 
 	for (size_t i = 0; i < r->n; i++) {
 		trim(&r->f[i]);
-		if (!map_utf8_clean(buf_str(&r->f[i]), r->f[i].len))
+		if (!text_utf8_clean(buf_str(&r->f[i]), r->f[i].len))
 			return err_set(cs->e, ERR_PERM,
 			               "%s:%u: column %zu is not UTF-8 text (save the sheet as "
 			               "\"CSV UTF-8\")",
@@ -254,10 +254,10 @@ static enum err_status check_row(struct csv *cs, struct row *r, int64_t *ids, si
 			               "%s:%u: SCF request type id %" PRId64
 			               " already given on line %u",
 			               cs->name, r->line, *id, lines[i]);
-	if (r->n > 3 && map_template_check(buf_str(&r->f[3]), NULL, &te) != ERR_OK)
+	if (r->n > 3 && text_template_check(buf_str(&r->f[3]), NULL, &te) != ERR_OK)
 		return err_set(cs->e, ERR_PERM, "%s:%u: closing message: %s", cs->name, r->line,
 		               te.msg);
-	if (r->n > 4 && map_template_check(buf_str(&r->f[4]), NULL, &te) != ERR_OK)
+	if (r->n > 4 && text_template_check(buf_str(&r->f[4]), NULL, &te) != ERR_OK)
 		return err_set(cs->e, ERR_PERM, "%s:%u: acknowledgment message: %s", cs->name,
 		               r->line, te.msg);
 	return ERR_OK;

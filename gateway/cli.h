@@ -18,6 +18,7 @@
 
 #include "cfg.h"
 #include "err.h"
+#include "escape.h"
 #include "log.h"
 
 #define CLI_EXIT_OK    0
@@ -160,18 +161,6 @@ struct scf_half;
  * half's locks the line says "the SCF half is running (stop it first):
  * ...". */
 int cli_scf_open(const char *cmd, struct scf_half **out, const struct cfg *c);
-
-/* Size of a buffer that holds any escaped name or message: every input
- * byte becomes at most 4 ("\xNN"). */
-#define CLI_ESCAPED_MAX(n) ((n)*4 + 1)
-
-/* Copy text for a terminal or a log: a file name or message that came
- * from the other side may hold control characters (escape sequences,
- * a newline that fakes a line) or invalid UTF-8.  Printable ASCII and
- * valid UTF-8 outside the control ranges pass; a backslash becomes
- * "\\"; every other byte becomes "\xNN".  The result is cut at a
- * character boundary to fit size (>= 1); returns out. */
-char *cli_escape(const char *in, char *out, size_t size);
 
 /* 1 if any argument is --help or -h. */
 int cli_wants_help(int argc, char **argv);

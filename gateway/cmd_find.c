@@ -256,15 +256,15 @@ static int print_json_doc(struct jdoc *d)
 
 static void hit_json(struct jdoc *d, cJSON *o, const struct hit *h)
 {
-	char name[CLI_ESCAPED_MAX(sizeof(h->name))], det[CLI_ESCAPED_MAX(sizeof(h->detail))];
+	char name[ESCAPE_DISPLAY_MAX(sizeof(h->name))], det[ESCAPE_DISPLAY_MAX(sizeof(h->detail))];
 
 	jdoc_string(d, o, "queue", h->queue);
 	jdoc_string(d, o, "dir", spool_dir_name(h->dir));
-	jdoc_string(d, o, "name", cli_escape(h->name, name, sizeof(name)));
+	jdoc_string(d, o, "name", escape_display(h->name, name, sizeof(name)));
 	jdoc_number(d, o, "seq", (double)h->seq);
 	jdoc_string(d, o, "kind", kind_name(h->kind));
 	jdoc_string(d, o, "created", h->when);
-	jdoc_string(d, o, "detail", cli_escape(h->detail, det, sizeof(det)));
+	jdoc_string(d, o, "detail", escape_display(h->detail, det, sizeof(det)));
 }
 
 enum { OPT_JSON = CLI_OPT_LONG, OPT_ROOT };
@@ -470,20 +470,20 @@ int cmd_find(int argc, char **argv)
 		printf("  SCF half: not known on this host\n");
 	printf("records (%zu):\n", f.n);
 	for (size_t i = 0; i < f.n; i++) {
-		char name[CLI_ESCAPED_MAX(sizeof(f.hits[i].name))];
-		char det[CLI_ESCAPED_MAX(sizeof(f.hits[i].detail))];
+		char name[ESCAPE_DISPLAY_MAX(sizeof(f.hits[i].name))];
+		char det[ESCAPE_DISPLAY_MAX(sizeof(f.hits[i].detail))];
 		printf("  %-8s %-9s %-40s %-10s seq %-6" PRIu64 " %s\n", f.hits[i].queue,
 		       spool_dir_name(f.hits[i].dir),
-		       cli_escape(f.hits[i].name, name, sizeof(name)), kind_name(f.hits[i].kind),
-		       f.hits[i].seq, cli_escape(f.hits[i].detail, det, sizeof(det)));
+		       escape_display(f.hits[i].name, name, sizeof(name)), kind_name(f.hits[i].kind),
+		       f.hits[i].seq, escape_display(f.hits[i].detail, det, sizeof(det)));
 	}
 	printf("last effects:\n");
 	for (size_t k = 0; k < NKINDS; k++) {
 		const struct hit *h = last_of(&f, kinds[k]);
-		char name[CLI_ESCAPED_MAX(256)];
+		char name[ESCAPE_DISPLAY_MAX(256)];
 		if (h)
 			printf("  %-10s %s/%s/%s (created %s)\n", kind_name(kinds[k]), h->queue,
-			       spool_dir_name(h->dir), cli_escape(h->name, name, sizeof(name)),
+			       spool_dir_name(h->dir), escape_display(h->name, name, sizeof(name)),
 			       h->when[0] ? h->when : "?");
 		else
 			printf("  %-10s none\n", kind_name(kinds[k]));

@@ -154,7 +154,7 @@ static int attachment(struct preview *p, const struct record_attachment *at)
  * messages do not show it). */
 static const char *some_time(const char *t)
 {
-	return t && map_time_ok(t) ? t : "2000-01-01T00:00:00Z";
+	return t && text_time_ok(t) ? t : "2000-01-01T00:00:00Z";
 }
 
 /* The messages exactly as the SCF half renders them from its records. */

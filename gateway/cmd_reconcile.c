@@ -25,7 +25,7 @@
 #include "cli.h"
 #include "log.h"
 #include "map.h"
-#include "oms_int.h"
+#include "oms.h"
 #include "oms_recon.h"
 #include "record.h"
 #include "sig.h"

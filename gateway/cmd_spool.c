@@ -327,7 +327,7 @@ static void peek_record(const char *root, const char *queue, const struct spool_
 static int ls_one(const struct spool_entry *ent, void *vctx)
 {
 	struct ls_ctx *x = vctx;
-	char when[32], name[CLI_ESCAPED_MAX(sizeof(ent->name))], issue_s[32];
+	char when[32], name[ESCAPE_DISPLAY_MAX(sizeof(ent->name))], issue_s[32];
 	const char *kind;
 	int64_t issue;
 	struct tm tm;
@@ -347,7 +347,7 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 
 		jdoc_string(&d, j, "queue", x->queue);
 		jdoc_string(&d, j, "dir", spool_dir_name(ent->dir));
-		jdoc_string(&d, j, "name", cli_escape(ent->name, name, sizeof(name)));
+		jdoc_string(&d, j, "name", escape_display(ent->name, name, sizeof(name)));
 		jdoc_string(&d, j, "producer", ent->producer);
 		jdoc_number(&d, j, "seq", (double)ent->seq);
 		jdoc_string(&d, j, "kind", kind);
@@ -372,7 +372,7 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 		       "ISSUE", "SIZE", "MTIME");
 	snprintf(issue_s, sizeof(issue_s), "%lld", (long long)issue);
 	printf("%-8s %-9s %-40s %-10s %-10s %8lld  %s\n", x->queue, spool_dir_name(ent->dir),
-	       cli_escape(ent->name, name, sizeof(name)), kind, issue ? issue_s : "-",
+	       escape_display(ent->name, name, sizeof(name)), kind, issue ? issue_s : "-",
 	       (long long)ent->size, when);
 	return 0;
 }
@@ -769,16 +769,16 @@ static void verify_path(struct verify_ctx *x, const char *path)
 	struct record *r = NULL;
 	struct err e;
 
-	char shown[CLI_ESCAPED_MAX(ERR_MSG_MAX)];
+	char shown[ESCAPE_DISPLAY_MAX(ERR_MSG_MAX)];
 
 	err_clear(&e);
 	if (check_file(path, x->pub, &r, &e) == ERR_OK) {
 		x->ok++;
-		printf("ok    %s\n", cli_escape(path, shown, sizeof(shown)));
+		printf("ok    %s\n", escape_display(path, shown, sizeof(shown)));
 	} else {
 		x->bad++;
 		/* The message names the file already. */
-		printf("BAD   %s\n", cli_escape(e.msg, shown, sizeof(shown)));
+		printf("BAD   %s\n", escape_display(e.msg, shown, sizeof(shown)));
 	}
 	record_free(r);
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "notify.h"
+#include "status.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
 	struct cli_opt o;
 	int opt;
 
+	/* STATUS= of a running half starts with the status verdict. */
+	notify_set_verdict(status_verdict_cached);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;

@@ -56,17 +56,17 @@
  *   - Message templates (acknowledgment, closing) use {request_id} {oid}
  *     {issue_id} {request_type}; "{{" is a literal "{" and "}}" a literal
  *     "}".  Anything else in braces is an error reported by
- *     map_template_check (config check uses it), so rendering a checked
+ *     text_template_check (config check uses it), so rendering a checked
  *     template cannot fail except on memory.
  *   - The DescriptionField text comes from the description template
- *     (cfg->cg.description_template, default MAP_DESCRIPTION_DEFAULT):
+ *     (cfg->cg.description_template, default TEXT_DESCRIPTION_DEFAULT):
  *     {summary} {description} {questions} (one "Question: answer" line per
  *     question, every question, "No Answer Given" kept) {address}
  *     {issue_id} {reporter} {request_type} (the configured title, else
  *     SCF's) {created_at} {url} (the issue's page on SeeClickFix).
  *   - The text of one SCF comment (CommentsField on the create body, each
  *     appended note) comes from the comment template
- *     (cfg->cg.comment_template, default MAP_COMMENT_DEFAULT): {created_at}
+ *     (cfg->cg.comment_template, default TEXT_COMMENT_DEFAULT): {created_at}
  *     {commenter} {text} {comment_id} {issue_id}.  The note marker
  *     "[scf-comment <id>] " always comes first, outside the template.
  *   - Line rule of these two (not of messages): each line of the template
@@ -75,7 +75,7 @@
  *     separators: a run of them gives one blank line, and only between two
  *     written lines (never first or last).  The values themselves (a
  *     description with blank lines of its own) are never changed.  The
- *     result is escaped as a whole (map_aspnet_escape) when it goes into a
+ *     result is escaped as a whole (text_aspnet_escape) when it goes into a
  *     body.
  */
 #ifndef SCFGATE_MAP_H
@@ -90,6 +90,7 @@
 #include "cfg.h"
 #include "err.h"
 #include "record.h"
+#include "text.h"
 
 /* Longest text field accepted from SCF (bytes, after UTF-8 repair). */
 #define MAP_TEXT_MAX ((size_t)64 * 1024)
@@ -220,34 +221,6 @@ enum err_status map_close_record(int64_t issue_id, const struct map_cg_request *
 
 /* ---- messages and texts -------------------------------------------------- */
 
-/* The default templates (docs/configuration.md shows them too). */
-#define MAP_DESCRIPTION_DEFAULT "{summary}\n\n{description}\n\n{questions}"
-#define MAP_COMMENT_DEFAULT     "{created_at} {commenter}: {text}"
-
-enum map_template_kind {
-	MAP_TEMPLATE_MESSAGE = 0, /* acknowledgment and closing messages */
-	MAP_TEMPLATE_DESCRIPTION, /* <cartegraph><templates><description> */
-	MAP_TEMPLATE_COMMENT,     /* <cartegraph><templates><comment> */
-};
-
-struct map_vars {
-	const char *request_id;   /* {request_id} */
-	int64_t oid;              /* {oid} */
-	int64_t issue_id;         /* {issue_id} */
-	const char *request_type; /* {request_type} */
-};
-
-/* ERR_PERM "placeholder {x} is not one of ..." or "unbalanced brace at
- * offset N"; *offset (may be NULL) gets the byte offset. */
-enum err_status map_template_check(const char *tmpl, size_t *offset, struct err *e);
-/* The same for a template of the given kind (its own placeholders). */
-enum err_status map_template_check_kind(enum map_template_kind kind, const char *tmpl,
-                                        size_t *offset, struct err *e);
-/* 1 if a valid template of that kind holds the placeholder {name}. */
-int map_template_uses(enum map_template_kind kind, const char *tmpl, const char *name);
-/* Render a message template; NULL variables render as "". */
-enum err_status map_render(const char *tmpl, const struct map_vars *v, struct buf *out,
-                           struct err *e);
 /* The acknowledgment comment for an ack record: the type's
  * acknowledgment message, else the default. */
 enum err_status map_render_ack(const struct cfg *c, const struct record_ack *ack, struct buf *out,
@@ -257,21 +230,10 @@ enum err_status map_render_close(const struct cfg *c, const struct record_close 
                                  struct buf *out, struct err *e);
 /* The description and comment texts (not escaped), under the line rule
  * above; c may be NULL (the defaults).  ERR_PERM for a template that does
- * not pass map_template_check_kind, ERR_TEMP on memory. */
+ * not pass text_template_check_kind, ERR_TEMP on memory. */
 enum err_status map_render_description(const struct cfg *c, const struct record_issue *is,
                                        struct buf *out, struct err *e);
 enum err_status map_render_comment(const struct cfg *c, const struct record_comment *cm,
                                    struct buf *out, struct err *e);
-
-/* ---- text helpers (exposed for tests) ------------------------------------ */
-
-/* Append s, repairing invalid UTF-8 / control chars to U+FFFD. */
-enum err_status map_utf8_repair(const char *s, size_t len, struct buf *out);
-/* 1 if s has record.xsd's time shape: YYYY-MM-DDTHH:MM:SS[.f{1,9}][Z|+hh:mm]. */
-int map_time_ok(const char *s);
-/* 1 if s[0..len) is valid UTF-8 without characters XML cannot carry. */
-int map_utf8_clean(const char *s, size_t len);
-/* Append s with the ASP.NET escaping described above. */
-enum err_status map_aspnet_escape(const char *s, struct buf *out);
 
 #endif

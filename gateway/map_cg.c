@@ -24,7 +24,7 @@ static int add_text(cJSON *obj, const char *name, const char *text)
 	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	cJSON *v;
 
-	if (map_aspnet_escape(text ? text : "", &b) != ERR_OK) {
+	if (text_aspnet_escape(text ? text : "", &b) != ERR_OK) {
 		buf_release(&b);
 		return -1;
 	}
@@ -244,7 +244,7 @@ enum err_status map_cg_notes_body(const struct cfg *c, int64_t oid, const char *
 	bad = !row || map_cg_note(c, cm, &note) != ERR_OK ||
 	      buf_adds(&notes, existing_notes ? existing_notes : "") != ERR_OK ||
 	      (notes.len && buf_adds(&notes, "\n") != ERR_OK) ||
-	      map_aspnet_escape(buf_str(&note), &notes) != ERR_OK ||
+	      text_aspnet_escape(buf_str(&note), &notes) != ERR_OK ||
 	      !cJSON_AddNumberToObject(row, "Oid", (double)oid) ||
 	      !cJSON_AddStringToObject(row, c->cg.comment_field, buf_str(&notes));
 	buf_release(&note);
@@ -313,7 +313,7 @@ static int value_text(const cJSON *v, char **out)
 	}
 	if (!cJSON_IsString(v) || strlen(v->valuestring) > MAP_TEXT_MAX)
 		return 1;
-	if (map_utf8_repair(v->valuestring, strlen(v->valuestring), &b) != ERR_OK)
+	if (text_utf8_repair(v->valuestring, strlen(v->valuestring), &b) != ERR_OK)
 		return -1;
 	*out = buf_detach(&b, NULL);
 	return *out || (*out = strdup("")) ? 0 : -1;
@@ -381,7 +381,7 @@ enum err_status map_cg_request_cjson(const struct cfg *c, const cJSON *obj,
 	}
 	{
 		struct buf b = BUF_INIT_CAP(MAP_JSON_MAX * 3);
-		enum err_status st = map_utf8_repair(raw, strlen(raw), &b);
+		enum err_status st = text_utf8_repair(raw, strlen(raw), &b);
 		free(raw);
 		if (st != ERR_OK || !(out->source_json = buf_detach(&b, NULL))) {
 			buf_release(&b);
@@ -437,7 +437,7 @@ static enum err_status fill_common(const struct map_cg_request *rq,
 {
 	char oidtxt[24];
 
-	if (!when || !map_time_ok(when))
+	if (!when || !text_time_ok(when))
 		return err_set(e, ERR_PERM,
 		               "Cartegraph request %" PRId64 ": no usable time for the record",
 		               rq->oid);

@@ -98,7 +98,7 @@ static enum err_status read_text(const struct rd *r, const cJSON *v, const char 
 		snprintf(why, sizeof(why), "longer than %zu bytes (%zu)", MAP_TEXT_MAX, len);
 		return bad(r, field, why);
 	}
-	if (map_utf8_repair(v->valuestring, len, &b) != ERR_OK) {
+	if (text_utf8_repair(v->valuestring, len, &b) != ERR_OK) {
 		buf_release(&b);
 		return nomem(r);
 	}
@@ -134,7 +134,7 @@ static enum err_status read_url(const struct rd *r, const cJSON *v, const char *
 }
 
 /* RFC 3339 as record.xsd's timeType: date T time [.frac] [Z|+hh:mm]. */
-int map_time_ok(const char *s)
+int text_time_ok(const char *s)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	size_t i;
@@ -165,7 +165,7 @@ static enum err_status read_time(const struct rd *r, const cJSON *v, const char 
 		return required ? bad(r, field, "missing") : ERR_OK;
 	if (!cJSON_IsString(v))
 		return bad(r, field, "expected an RFC 3339 time string");
-	if (!map_time_ok(v->valuestring))
+	if (!text_time_ok(v->valuestring))
 		return bad(r, field, "not an RFC 3339 time");
 	return (*out = strdup(v->valuestring)) ? ERR_OK : nomem(r);
 }
@@ -205,7 +205,7 @@ static enum err_status source_json(const struct rd *r, const cJSON *obj, char **
 		return bad(r, "(object)", "JSON larger than the record limit");
 	}
 	/* cJSON passes invalid UTF-8 through; the record is XML. */
-	if (map_utf8_repair(raw, len, &b) != ERR_OK) {
+	if (text_utf8_repair(raw, len, &b) != ERR_OK) {
 		free(raw);
 		buf_release(&b);
 		return nomem(r);
@@ -368,7 +368,7 @@ static char *join_answer(const cJSON *a)
 	if (is_null(a))
 		return strdup("");
 	if (cJSON_IsString(a)) {
-		map_utf8_repair(a->valuestring, strlen(a->valuestring), &b);
+		text_utf8_repair(a->valuestring, strlen(a->valuestring), &b);
 	} else if (cJSON_IsBool(a)) {
 		buf_adds(&b, cJSON_IsTrue(a) ? "true" : "false");
 	} else if (cJSON_IsNumber(a)) {
@@ -381,7 +381,7 @@ static char *join_answer(const cJSON *a)
 				continue;
 			if (b.len)
 				buf_adds(&b, ", ");
-			map_utf8_repair(it->valuestring, strlen(it->valuestring), &b);
+			text_utf8_repair(it->valuestring, strlen(it->valuestring), &b);
 		}
 	} else {
 		return NULL;

@@ -12,6 +12,7 @@
 
 static uint64_t watchdog_usec; /* 0: no watchdog */
 static uint64_t last_ping_usec;
+static notify_verdict_fn *verdict_fn;
 
 static uint64_t mono_usec(void)
 {
@@ -80,4 +81,14 @@ void notify_watchdog(void)
 void notify_stopping(void)
 {
 	sd_notify(0, "STOPPING=1");
+}
+
+void notify_set_verdict(notify_verdict_fn *fn)
+{
+	verdict_fn = fn;
+}
+
+const char *notify_verdict(const struct cfg *c, char *cache, size_t cap, time_t *cache_at)
+{
+	return verdict_fn ? verdict_fn(c, cache, cap, cache_at) : "status unknown";
 }

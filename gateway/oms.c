@@ -18,7 +18,6 @@
 #include "log.h"
 #include "notify.h"
 #include "sigs.h"
-#include "status.h"
 
 static unsigned long long mono_now_ms(void)
 {
@@ -297,7 +296,7 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
 	for (size_t i = 0; i < n && st == ERR_OK; i++) {
 		const struct map_cg_request *rq = &rqs[i];
 		const char *when =
-		    rq->last_modified && map_time_ok(rq->last_modified) ? rq->last_modified : now;
+		    rq->last_modified && text_time_ok(rq->last_modified) ? rq->last_modified : now;
 		ens[i]->flags |= OMS_T_CLOSING;
 		st = map_close_record(ens[i]->issue, rq, cfg_request_type(o->cfg, ens[i]->type_id),
 		                      when, &recs[i], e);
@@ -372,7 +371,7 @@ static void pass_status(struct oms *o, const struct oms_counts *n, enum err_stat
                         const struct err *e)
 {
 	const char *verdict =
-	    status_verdict_cached(o->cfg, o->verdict, sizeof(o->verdict), &o->verdict_at);
+	    notify_verdict(o->cfg, o->verdict, sizeof(o->verdict), &o->verdict_at);
 
 	if (st != ERR_OK)
 		notify_status("%s | forward failed: %s", verdict, e->msg);

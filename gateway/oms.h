@@ -251,4 +251,9 @@ void oms_tracked_flags_text(unsigned flags, char *out, size_t size);
 enum err_status oms_replay(const struct cfg *c, const struct half_replay_sel *sel,
                            size_t *n_replayed, struct err *e);
 
+/* Replace dir/name atomically (temporary file, fdatasync, rename), 0640:
+ * the OMS half's state files, and `scfgate reconcile`'s results. */
+enum err_status oms_write_replace(const char *dir, const char *name, const char *data, size_t len,
+                                  struct err *e);
+
 #endif

@@ -183,9 +183,6 @@ enum err_status oms_census_store(struct oms *o, const struct record *r, const ch
                                  struct err *e);
 /* 1 when state/oms/reconcile/<census_id>.json exists. */
 int oms_census_done(const char *root, const char *census_id);
-/* Replace dir/name atomically (temporary file, fdatasync, rename), 0640. */
-enum err_status oms_write_replace(const char *dir, const char *name, const char *data, size_t len,
-                                  struct err *e);
 
 /* RFC 3339 UTC now into out[32]. */
 void oms_now(char out[32]);

@@ -15,7 +15,7 @@
 #include "cg_check.h"
 #include "cg_meta.h"
 #include "http.h"
-#include "scf_impl.h"
+#include "scf.h"
 
 struct probe {
 	const struct cfg *c;

@@ -440,4 +440,11 @@ int64_t scf_http_date_parse(const char *s);
 /* Epoch seconds as "YYYY-MM-DDTHH:MM:SSZ". */
 void scf_time_format(int64_t t, char out[32]);
 
+/* Shared by the half, replay and `config check --online`: the HTTP client.  lim NULL: an
+ * in-process token bucket at the configured rate (burst 1); else the
+ * shared budget of scf_budget_open. */
+enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock,
+                              const struct http_limiter *lim, struct http_client **out,
+                              struct err *e);
+
 #endif

@@ -16,7 +16,6 @@
 #include "metrics.h"
 #include "scf_impl.h"
 #include "sigs.h"
-#include "status.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -214,8 +213,7 @@ static uint64_t committed(const struct scf_half *h)
 static void pass_status(struct scf_half *h, enum err_status fs, const struct err *fe,
                         enum err_status ws, const struct err *we, uint64_t before)
 {
-	const char *verdict =
-	    status_verdict_cached(h->c, h->verdict, sizeof(h->verdict), &h->verdict_at);
+	const char *verdict = notify_verdict(h->c, h->verdict, sizeof(h->verdict), &h->verdict_at);
 
 	if (fs != ERR_OK)
 		notify_status("%s | fetch failed: %s", verdict, fe->msg);

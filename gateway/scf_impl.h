@@ -92,13 +92,6 @@ static inline int scf_wb_yield(const struct scf_half *h, unsigned settled)
 	return settled && h->wb_until_ms && scf_mono_ms() >= h->wb_until_ms;
 }
 
-/* Shared by the half and replay: the HTTP client.  lim NULL: an
- * in-process token bucket at the configured rate (burst 1); else the
- * shared budget of scf_budget_open. */
-enum err_status scf_open_http(const struct cfg *c, const struct http_clock *clock,
-                              const struct http_limiter *lim, struct http_client **out,
-                              struct err *e);
-
 /* The outcome of one inbound record, for the drain and for replay. */
 enum scf_wb_outcome {
 	SCF_WB_APPLIED = 0,

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "cli.h"
+#include "escape.h"
 #include "half.h"
 #include "health.h"
 #include "jdoc.h"
@@ -40,10 +40,10 @@ struct status_census {
 	int alarmed; /* no part for stuckAlarmSeconds */
 };
 
-/* Names and reasons are kept escaped (cli_escape): a file name from the
+/* Names and reasons are kept escaped (escape_display): a file name from the
  * other side may carry terminal escapes or a newline. */
 struct status_rec {
-	char name[CLI_ESCAPED_MAX(255)];
+	char name[ESCAPE_DISPLAY_MAX(255)];
 	char why[STATUS_WHY_MAX];
 	time_t mtime;
 };
@@ -62,9 +62,9 @@ struct status_queue {
 	struct spool_stats st;
 	struct status_list failed;
 	struct status_list held;
-	char strangers[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(255)]; /* escaped */
+	char strangers[SPOOL_STRANGERS_SHOWN][ESCAPE_DISPLAY_MAX(255)]; /* escaped */
 	/* "NAME: reason" of files that could not be quarantined, escaped */
-	char unmovable[SPOOL_STRANGERS_SHOWN][CLI_ESCAPED_MAX(RECORD_NAME_MAX + ERR_MSG_MAX)];
+	char unmovable[SPOOL_STRANGERS_SHOWN][ESCAPE_DISPLAY_MAX(RECORD_NAME_MAX + ERR_MSG_MAX)];
 	/* the oldest record in new/ when it waited past stuckAlarmSeconds:
 	 * what it is and what holds it (escaped) */
 	char stuck[2048];
@@ -154,10 +154,10 @@ static int list_one(const struct spool_entry *ent, void *vctx)
 	if (x->list->n >= STATUS_LIST_MAX)
 		return 1;
 	r = &x->list->rec[x->list->n++];
-	cli_escape(ent->name, r->name, sizeof(r->name));
+	escape_display(ent->name, r->name, sizeof(r->name));
 	r->mtime = ent->mtime;
 	why_first_line(x->root, x->queue, x->d, ent->name, why);
-	cli_escape(why, r->why, sizeof(r->why));
+	escape_display(why, r->why, sizeof(r->why));
 	return 0;
 }
 
@@ -180,11 +180,11 @@ static void collect_queue(struct status_report *r, struct status_queue *q)
 	}
 	q->readable = 1;
 	for (size_t i = 0; i < q->st.strangers && i < SPOOL_STRANGERS_SHOWN; i++)
-		cli_escape(q->st.stranger[i], q->strangers[i], sizeof(q->strangers[i]));
+		escape_display(q->st.stranger[i], q->strangers[i], sizeof(q->strangers[i]));
 	for (size_t i = 0; i < q->st.stuck && i < SPOOL_STRANGERS_SHOWN; i++) {
 		char raw[RECORD_NAME_MAX + ERR_MSG_MAX + 4];
 		snprintf(raw, sizeof(raw), "%s: %s", q->st.stuck_name[i], q->st.stuck_why[i]);
-		cli_escape(raw, q->unmovable[i], sizeof(q->unmovable[i]));
+		escape_display(raw, q->unmovable[i], sizeof(q->unmovable[i]));
 	}
 	if (q->st.count[SPOOL_FAILED] &&
 	    spool_list(r->root, q->name, SPOOL_FAILED, list_one, &x, &e) != ERR_OK)
@@ -272,7 +272,7 @@ static void issue_chain(const struct status_report *r, const struct status_queue
 	             {SPOOL_FAILED, "in failed/ (scfgate spool retry)"},
 	             {SPOOL_HOLD, "held in hold/ (scfgate spool release)"},
 	             {SPOOL_CUR, "claimed in cur/"}};
-	char esc[CLI_ESCAPED_MAX(255)];
+	char esc[ESCAPE_DISPLAY_MAX(255)];
 
 	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
 		struct issue_ctx x = {r->root, q->name, where[i].d, issue, 0, ""};
@@ -281,7 +281,7 @@ static void issue_chain(const struct status_report *r, const struct status_queue
 		err_clear(&e);
 		spool_list(r->root, q->name, where[i].d, find_issue_record, &x, &e);
 		if (x.found[0]) {
-			cli_escape(x.found, esc, sizeof(esc));
+			escape_display(x.found, esc, sizeof(esc));
 			snprintf(out, cap, ": it waits for issue %lld, whose record %.200s is %s",
 			         (long long)issue, esc, where[i].what);
 			return;
@@ -295,7 +295,7 @@ static void collect_stuck(struct status_report *r, struct status_queue *q)
 {
 	struct oldest_ctx x = {"", 0};
 	struct record *rec;
-	char esc[CLI_ESCAPED_MAX(255)], age[32], chain[400] = "";
+	char esc[ESCAPE_DISPLAY_MAX(255)], age[32], chain[400] = "";
 	const struct health_state *ks;
 	struct err e;
 
@@ -305,7 +305,7 @@ static void collect_stuck(struct status_report *r, struct status_queue *q)
 	err_clear(&e);
 	if (spool_list(r->root, q->name, SPOOL_NEW, find_oldest, &x, &e) != ERR_OK || !x.name[0])
 		return;
-	cli_escape(x.name, esc, sizeof(esc));
+	escape_display(x.name, esc, sizeof(esc));
 	fmt_age((long long)(r->now - x.mtime), age);
 	if (q->produced_here) {
 		snprintf(q->stuck, sizeof(q->stuck),

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "cli.h"
+#include "escape.h"
 #include "log.h"
 #include "record.h"
 #include "spool.h"
@@ -47,7 +47,7 @@ static int fmt(char *out, size_t size, const char *f, ...)
 /* A name from the remote listing, escaped for a log line. */
 static const char *esc(const char *s, char *out, size_t size)
 {
-	return cli_escape(s, out, size);
+	return escape_display(s, out, size);
 }
 
 enum err_status transfer_open(struct transfer **out, const struct cfg *c,
@@ -235,7 +235,7 @@ static enum err_status parse_listing(struct transfer *t, const char *queue, stru
 	struct cand *c = NULL, *tainted = NULL;
 	size_t n = 0, cap = 0, nt = 0, capt = 0, w = 0;
 	char *save = NULL;
-	char escd[CLI_ESCAPED_MAX(512)];
+	char escd[ESCAPE_DISPLAY_MAX(512)];
 
 	(void)t;
 	if (!list->data)

@@ -439,8 +439,8 @@ static void test_templates_and_type_ack(void **state)
 
 	/* absent: the defaults, shown as such */
 	assert_int_equal(load(minimal(NULL, cg_section, NULL), 0, &c, &e), ERR_OK);
-	assert_string_equal(c->cg.description_template, MAP_DESCRIPTION_DEFAULT);
-	assert_string_equal(c->cg.comment_template, MAP_COMMENT_DEFAULT);
+	assert_string_equal(c->cg.description_template, TEXT_DESCRIPTION_DEFAULT);
+	assert_string_equal(c->cg.comment_template, TEXT_COMMENT_DEFAULT);
 	assert_int_equal(c->cg.description_template_line, 0);
 	buf_reset(&b);
 	assert_int_equal(cfg_describe(c, &b), ERR_OK);

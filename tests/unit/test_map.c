@@ -346,7 +346,7 @@ static void test_hostile_huge_and_utf8(void **state)
 	assert_string_equal(r->u.issue.questions[0].answer, "a, b");
 	assert_string_equal(r->u.issue.questions[1].answer, "");
 	assert_int_equal(r->u.issue.reporter_id, 5);
-	assert_int_equal(map_utf8_clean(r->u.issue.source_json, strlen(r->u.issue.source_json)), 1);
+	assert_int_equal(text_utf8_clean(r->u.issue.source_json, strlen(r->u.issue.source_json)), 1);
 	record_free(r);
 }
 
@@ -617,7 +617,7 @@ static void test_aspnet_escaping(void **state)
 	struct err e;
 
 	assert_int_equal(
-	    map_aspnet_escape("<script>x</script> a < b, a<5, <!-- <?x &#60; & #1", &b), ERR_OK);
+	    text_aspnet_escape("<script>x</script> a < b, a<5, <!-- <?x &#60; & #1", &b), ERR_OK);
 	assert_string_equal(b.data, "\xef\xbc\x9cscript>x\xef\xbc\x9c/script> a < b, a<5, "
 	                            "\xef\xbc\x9c!-- \xef\xbc\x9c?x &\xef\xbc\x83"
 	                            "60; & #1");
@@ -699,7 +699,7 @@ static void test_notes_and_attachment_bodies(void **state)
 		struct buf note = BUF_INIT_CAP(BUF_DEFAULT_CAP),
 		           esc = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 		assert_int_equal(map_cg_note(&child_cfg, cm, &note), ERR_OK);
-		assert_int_equal(map_aspnet_escape(buf_str(&note), &esc), ERR_OK);
+		assert_int_equal(text_aspnet_escape(buf_str(&note), &esc), ERR_OK);
 		assert_string_equal(str_of(row, "CommentField"), buf_str(&esc));
 		buf_release(&note);
 		buf_release(&esc);
@@ -749,7 +749,7 @@ static char *escaped(const char *s)
 	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	char *d;
 
-	assert_int_equal(map_aspnet_escape(s, &b), ERR_OK);
+	assert_int_equal(text_aspnet_escape(s, &b), ERR_OK);
 	d = buf_detach(&b, NULL);
 	return d ? d : strdup("");
 }
@@ -1112,25 +1112,25 @@ static void test_template_kinds(void **state)
 	struct record_issue is = sample_issue();
 	struct err e;
 
-	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_DESCRIPTION,
+	assert_int_equal(text_template_check_kind(TEXT_TEMPLATE_DESCRIPTION,
 	                                         "{summary}{description}{questions}{address}"
 	                                         "{issue_id}{reporter}{request_type}{created_at}"
 	                                         "{url}",
 	                                         NULL, &e),
 	                 ERR_OK);
-	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_COMMENT,
+	assert_int_equal(text_template_check_kind(TEXT_TEMPLATE_COMMENT,
 	                                         "{created_at}{commenter}{text}{comment_id}"
 	                                         "{issue_id}",
 	                                         NULL, &e),
 	                 ERR_OK);
-	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_COMMENT, "{summary}", NULL, &e),
+	assert_int_equal(text_template_check_kind(TEXT_TEMPLATE_COMMENT, "{summary}", NULL, &e),
 	                 ERR_PERM);
-	assert_int_equal(map_template_check_kind(MAP_TEMPLATE_DESCRIPTION, "{oid}", NULL, &e),
+	assert_int_equal(text_template_check_kind(TEXT_TEMPLATE_DESCRIPTION, "{oid}", NULL, &e),
 	                 ERR_PERM);
-	assert_int_equal(map_template_check(MAP_DESCRIPTION_DEFAULT, NULL, &e), ERR_PERM);
-	assert_true(map_template_uses(MAP_TEMPLATE_DESCRIPTION, "a {summary}", "summary"));
-	assert_false(map_template_uses(MAP_TEMPLATE_DESCRIPTION, "a {{summary}}", "summary"));
-	assert_false(map_template_uses(MAP_TEMPLATE_DESCRIPTION, "a {summary}", "description"));
+	assert_int_equal(text_template_check(TEXT_DESCRIPTION_DEFAULT, NULL, &e), ERR_PERM);
+	assert_true(text_template_uses(TEXT_TEMPLATE_DESCRIPTION, "a {summary}", "summary"));
+	assert_false(text_template_uses(TEXT_TEMPLATE_DESCRIPTION, "a {{summary}}", "summary"));
+	assert_false(text_template_uses(TEXT_TEMPLATE_DESCRIPTION, "a {summary}", "description"));
 	struct cfg *c = cfg_with_templates("    <templates>\n"
 	                                   "      <description>{summary}|{description}|"
 	                                   "{questions}|{address}|{issue_id}|{reporter}|"
@@ -1250,28 +1250,28 @@ static void test_placeholders(void **state)
 	static const char *const bad[] = {"{",           "}",   "{x}",          "{ request_id}",
 	                                  "{request_id", "a}b", "{REQUEST_ID}", "{{{x}}}",
 	                                  "{oid}}"};
-	struct map_vars v = {"R-7", 99, 387246, "Pothole"};
+	struct text_vars v = {"R-7", 99, 387246, "Pothole"};
 	struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	struct err e;
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		buf_reset(&b);
-		assert_int_equal(map_template_check(ok[i].tmpl, NULL, &e), ERR_OK);
-		assert_int_equal(map_render(ok[i].tmpl, &v, &b, &e), ERR_OK);
+		assert_int_equal(text_template_check(ok[i].tmpl, NULL, &e), ERR_OK);
+		assert_int_equal(text_render(ok[i].tmpl, &v, &b, &e), ERR_OK);
 		assert_string_equal(buf_str(&b), ok[i].want);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		size_t off = 999;
-		if (map_template_check(bad[i], &off, &e) != ERR_PERM)
+		if (text_template_check(bad[i], &off, &e) != ERR_PERM)
 			fail_msg("template \"%s\" passed", bad[i]);
 		assert_true(off < strlen(bad[i]));
 	}
-	assert_int_equal(map_template_check("ok {issue_id} {bogus}", NULL, &e), ERR_PERM);
+	assert_int_equal(text_template_check("ok {issue_id} {bogus}", NULL, &e), ERR_PERM);
 	assert_non_null(strstr(e.msg, "unknown placeholder {bogus}"));
 	/* NULL variables render as empty text */
-	struct map_vars none = {NULL, 0, 0, NULL};
+	struct text_vars none = {NULL, 0, 0, NULL};
 	buf_reset(&b);
-	assert_int_equal(map_render("[{request_id}|{request_type}]", &none, &b, &e), ERR_OK);
+	assert_int_equal(text_render("[{request_id}|{request_type}]", &none, &b, &e), ERR_OK);
 	assert_string_equal(b.data, "[|]");
 	buf_release(&b);
 }
