@@ -3,7 +3,7 @@
 # program (run by hand, not by ctest: see docs/bundles.md).
 scfgate_unit_test(test_bundle ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_bundle.c)
 target_link_libraries(test_bundle PRIVATE spool_testutil PkgConfig::ARCHIVE PkgConfig::CRYPTO)
-target_include_directories(test_bundle PRIVATE ${CMAKE_SOURCE_DIR}/spool)
+target_include_directories(test_bundle PRIVATE ${CMAKE_SOURCE_DIR}/spool/internal)
 
 scfgate_fuzz_target(fuzz_bundle ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_bundle.c)
 

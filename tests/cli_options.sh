@@ -1,6 +1,6 @@
 #!/bin/sh
 # cli_options.sh SCFGATE: every command parses its options the same way
-# (gateway/cli.h, cli_opt): `--opt=VALUE` and `--opt VALUE` both work for
+# (gateway/cli/cli.h, cli_opt): `--opt=VALUE` and `--opt VALUE` both work for
 # a sample of commands and sub-commands, and an unknown option, a missing
 # value, a value given to a flag, an abbreviation and another
 # sub-command's option each give the one usage line, exit 2.

@@ -21,7 +21,7 @@ if(XMLLINT)
   scfgate_tier(unit config_examples_xmllint)
 endif()
 
-# The JSON output builder (gateway/jdoc.c): whole documents or none.
+# The JSON output builder (util/jdoc.c): whole documents or none.
 scfgate_unit_test(test_jdoc ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_jdoc.c)
 
 # `scfgate preview`: what would be sent for a saved SCF issue or a record
@@ -43,7 +43,7 @@ add_test(NAME spool_init_cli
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/data/config/spool_init_test.sh
                  $<TARGET_FILE:scfgate> ${CMAKE_SOURCE_DIR})
 
-# Every command's options through one getopt_long parser (gateway/cli.h):
+# Every command's options through one getopt_long parser (gateway/cli/cli.h):
 # --opt=VALUE beside --opt VALUE for a sample of commands, and the one
 # usage line for an unknown option, a missing value, a value to a flag.
 add_test(NAME cli_options COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli_options.sh $<TARGET_FILE:scfgate>)

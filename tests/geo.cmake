@@ -6,13 +6,14 @@
 # libscfgw, so they keep building while other parts of the gateway are
 # being changed.
 add_library(scfgeo_test STATIC
-  ${CMAKE_SOURCE_DIR}/gateway/geo.c ${CMAKE_SOURCE_DIR}/gateway/geo_parse.c
-  ${CMAKE_SOURCE_DIR}/gateway/http.c ${CMAKE_SOURCE_DIR}/gateway/log.c
-  ${CMAKE_SOURCE_DIR}/gateway/jdoc.c
-  ${CMAKE_SOURCE_DIR}/gateway/sigs.c ${CMAKE_SOURCE_DIR}/gateway/notify.c
-  ${CMAKE_SOURCE_DIR}/gateway/cfg_secret.c
-  ${CMAKE_SOURCE_DIR}/spool/buf.c ${CMAKE_SOURCE_DIR}/spool/err.c)
-target_include_directories(scfgeo_test PUBLIC ${CMAKE_SOURCE_DIR}/gateway ${CMAKE_SOURCE_DIR}/spool)
+  ${CMAKE_SOURCE_DIR}/gateway/api/geo.c ${CMAKE_SOURCE_DIR}/gateway/api/geo_parse.c
+  ${CMAKE_SOURCE_DIR}/gateway/api/http.c ${CMAKE_SOURCE_DIR}/util/log.c
+  ${CMAKE_SOURCE_DIR}/util/jdoc.c
+  ${CMAKE_SOURCE_DIR}/util/sigs.c ${CMAKE_SOURCE_DIR}/util/notify.c
+  ${CMAKE_SOURCE_DIR}/gateway/cfg/cfg_secret.c
+  ${CMAKE_SOURCE_DIR}/util/buf.c ${CMAKE_SOURCE_DIR}/util/err.c)
+target_include_directories(scfgeo_test PUBLIC ${CMAKE_SOURCE_DIR}/gateway/api ${CMAKE_SOURCE_DIR}/gateway/cfg
+                                              ${CMAKE_SOURCE_DIR}/spool ${CMAKE_SOURCE_DIR}/util)
 target_link_libraries(scfgeo_test PUBLIC PkgConfig::CURL PkgConfig::CJSON PkgConfig::SYSTEMD m)
 target_compile_definitions(scfgeo_test PUBLIC SCFGATE_VERSION="${PROJECT_VERSION}")
 

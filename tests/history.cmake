@@ -1,4 +1,4 @@
-# The queues over time (gateway/history.c), sampled by each half for the
+# The queues over time (gateway/run/history.c), sampled by each half for the
 # chart of `scfgate report`: the unit test and the fuzz target of its
 # parser.
 scfgate_unit_test(test_history ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_history.c)

@@ -1,4 +1,4 @@
-# The geocoder in the OMS half's create body (gateway/oms_geo.c and
+# The geocoder in the OMS half's create body (gateway/oms/oms_geo.c and
 # map_cg_create_body_ex) against the real geo-sim process.
 scfgate_unit_test(test_oms_geo ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_oms_geo.c)
 target_link_libraries(test_oms_geo PRIVATE PkgConfig::CURL)

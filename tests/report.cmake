@@ -1,4 +1,4 @@
-# `scfgate report` (gateway/report.c, report_html.c, cmd_report.c): the
+# `scfgate report` (gateway/ops/report.c, report_html.c, cmd_report.c): the
 # unit test of its escaping and of the data it collects, and e2e_report,
 # the page of a real pair with hostile values loaded in headless chromium
 # (Debian's package, tools/run setup).

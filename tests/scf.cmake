@@ -2,7 +2,7 @@
 # the kill -9 crash loop against a real scf-sim process, and the API-call
 # benchmark (not run by ctest; see tests/bench/scf_bench.c).
 scfgate_unit_test(test_scf_state ${CMAKE_SOURCE_DIR}/tests/unit/test_scf_state.c)
-# How the half knows a fetched comment as its own (gateway/scf_self.c).
+# How the half knows a fetched comment as its own (gateway/scf/scf_self.c).
 scfgate_unit_test(test_scf_posted ${CMAKE_SOURCE_DIR}/tests/unit/test_scf_posted.c)
 scfgate_unit_test(test_ratewin ${CMAKE_SOURCE_DIR}/tests/unit/test_ratewin.c)
 

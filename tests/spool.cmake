@@ -61,7 +61,7 @@ scfgate_tier(crash spool_crash spool_faults)
 scfgate_tier(soak spool_crash_long)
 scfgate_tier(integration spool_ls_rss)
 
-# The capped buffer (spool/buf.h): its invariants after every operation,
+# The capped buffer (util/buf.h): its invariants after every operation,
 # with allocations failed through --wrap.
 scfgate_unit_test(test_buf unit/test_buf.c)
 target_link_options(test_buf PRIVATE -Wl,--wrap=realloc,--wrap=calloc)

@@ -1,5 +1,5 @@
 /*
- * test_buf.c: the capped buffer (spool/buf.h), its invariants checked
+ * test_buf.c: the capped buffer (util/buf.h), its invariants checked
  * after every operation:
  *   - empty and never allocated: data NULL, len 0, alloc 0;
  *   - otherwise len < alloc (room for the NUL), data[len] == '\0' and

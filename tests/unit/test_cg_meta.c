@@ -1,6 +1,6 @@
 /*
- * test_cg_meta.c: Cartegraph class metadata (gateway/cg_meta.c) and the
- * field-map check built on it (gateway/cg_check.c): parsing, hostile
+ * test_cg_meta.c: Cartegraph class metadata (gateway/api/cg_meta.c) and the
+ * field-map check built on it (gateway/api/cg_check.c): parsing, hostile
  * input, suggestions, and the finding lines.
  */
 #include <setjmp.h>

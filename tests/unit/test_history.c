@@ -1,5 +1,5 @@
 /*
- * test_history.c: the queues over time (gateway/history.c): the parser
+ * test_history.c: the queues over time (gateway/run/history.c): the parser
  * on good and damaged text, the bound, the spacing of samples, a clock
  * set back, and a history file replaced by a link or a FIFO.
  */

@@ -472,7 +472,7 @@ static void check_comments(struct oracle *o, const cJSON *is, const cJSON *rq, i
 }
 
 /* Append s to b (grown with realloc; exits on no memory), with the
- * gateway's ASP.NET escaping (gateway/map.h) when escape is set, written
+ * gateway's ASP.NET escaping (gateway/api/map.h) when escape is set, written
  * again here so the oracle does not trust the code it checks: '<' before
  * a letter, '!', '/' or '?' becomes U+FF1C, the '#' of "&#" U+FF03. */
 static void append(char **b, size_t *len, const char *s, int escape)

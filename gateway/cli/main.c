@@ -1,6 +1,6 @@
 /*
  * main.c: `scfgate`, one binary with git-style sub-commands.  The table
- * below is the whole dispatch; each sub-command lives in gateway/cmd_*.c.
+ * below is the whole dispatch; each sub-command lives in gateway/cli/cmd_*.c.
  */
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  *
  * Contract
  *   - One struct geo_client per geocoder.  It owns its own HTTP client
- *     (gateway/http.h) with short timeouts and exactly ONE attempt per
+ *     (gateway/api/http.h) with short timeouts and exactly ONE attempt per
  *     call: a geocoder is a nicety, and a request must never wait on it
  *     longer than the configured bound.  (One attempt also means the HTTP
  *     client never logs a retry line, whose path would hold the token.)

@@ -126,12 +126,12 @@ struct cfg_spool {
 };
 
 /* <metrics>: Prometheus text-format file for node_exporter's textfile
- * collector (gateway/metrics.h); textfile NULL: no metrics. */
+ * collector (gateway/run/metrics.h); textfile NULL: no metrics. */
 struct cfg_metrics {
 	char *textfile;
 };
 
-/* <transfer>: what `scfgate transfer` (gateway/transfer.h) moves, where
+/* <transfer>: what `scfgate transfer` (gateway/ops/transfer.h) moves, where
  * and how.  n_queues 0 (and everything NULL) when the section is absent. */
 enum cfg_transfer_direction {
 	CFG_TRANSFER_PULL = 1, /* remote new/ -> local new/, then removed remotely */
