@@ -127,7 +127,8 @@ enum err_status bundle_import(const char *path, const char *root, const char *qu
 		memset(res, 0, sizeof(*res));
 	if (!pub)
 		return err_set(e, ERR_PERM, "import: no public key to verify the bundle with");
-	if ((st = bundle_open(path, &fd, e)) != ERR_OK)
+	st = bundle_open(path, &fd, e);
+	if (st != ERR_OK)
 		return st;
 	st = bundle_import_fd(fd, path, root, queue, pub, record_pub, limits, res, e);
 	close(fd);

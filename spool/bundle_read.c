@@ -889,7 +889,8 @@ enum err_status bundle_read_src(const char *path, const void *mem, size_t len,
 
 	if (!path)
 		return read_src(NULL, -1, mem, len, o, expect, out, info, e);
-	if ((st = bundle_open(path, &fd, e)) != ERR_OK)
+	st = bundle_open(path, &fd, e);
+	if (st != ERR_OK)
 		return st;
 	st = read_src(path, fd, NULL, 0, o, expect, out, info, e);
 	close(fd);

@@ -1113,7 +1113,7 @@ static enum err_status check_cg_templates(struct loader *ld, const xmlNode *cg)
 		return st;
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!text_template_uses(TEXT_TEMPLATE_DESCRIPTION, g->description_template,
-		                       needed[i]))
+		                        needed[i]))
 			return fail_at(ld, d,
 			               "the template has no {%s}: what the resident wrote there "
 			               "would never reach Cartegraph",

@@ -474,8 +474,9 @@ int cmd_find(int argc, char **argv)
 		char det[ESCAPE_DISPLAY_MAX(sizeof(f.hits[i].detail))];
 		printf("  %-8s %-9s %-40s %-10s seq %-6" PRIu64 " %s\n", f.hits[i].queue,
 		       spool_dir_name(f.hits[i].dir),
-		       escape_display(f.hits[i].name, name, sizeof(name)), kind_name(f.hits[i].kind),
-		       f.hits[i].seq, escape_display(f.hits[i].detail, det, sizeof(det)));
+		       escape_display(f.hits[i].name, name, sizeof(name)),
+		       kind_name(f.hits[i].kind), f.hits[i].seq,
+		       escape_display(f.hits[i].detail, det, sizeof(det)));
 	}
 	printf("last effects:\n");
 	for (size_t k = 0; k < NKINDS; k++) {

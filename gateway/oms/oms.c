@@ -39,7 +39,8 @@ static enum err_status make_client(struct oms *o, struct err *e)
 	hc.base_url = g->base_url;
 	hc.ca_file = g->ca_file;
 	hc.auth = g->auth == CFG_CG_AUTH_SESSION ? HTTP_AUTH_CG_SESSION : HTTP_AUTH_BASIC;
-	if ((st = half_secret_load(&secret, g->credential_file, &hc, e)) != ERR_OK)
+	st = half_secret_load(&secret, g->credential_file, &hc, e);
+	if (st != ERR_OK)
 		goto out;
 	hc.concurrency = o->opts.concurrency;
 	hc.max_attempts = o->opts.http_attempts;

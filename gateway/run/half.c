@@ -30,8 +30,10 @@ enum err_status half_keys_load(const struct cfg *c, struct sig_key **priv, struc
 
 	*priv = NULL;
 	*peer = NULL;
-	if ((s = sig_load_private(c->spool.private_key, priv, e)) != ERR_OK ||
-	    (s = sig_load_public(c->spool.peer_public_key, peer, e)) != ERR_OK) {
+	s = sig_load_private(c->spool.private_key, priv, e);
+	if (s == ERR_OK)
+		s = sig_load_public(c->spool.peer_public_key, peer, e);
+	if (s != ERR_OK) {
 		sig_key_free(*priv);
 		*priv = NULL;
 		/* a key a person must put in place: nothing to retry */
@@ -72,16 +74,18 @@ enum err_status half_queues_open(const struct cfg *c, const char *produce, const
 	co.gap_alarm_seconds = c->spool.gap_alarm_seconds;
 	co.max_ahead = c->spool.max_ahead;
 	co.on_quarantine = log_quarantined;
-	if ((s = spool_queue_init(c->spool.root, HALF_OUTBOUND, e)) != ERR_OK ||
-	    (s = spool_queue_init(c->spool.root, HALF_INBOUND, e)) != ERR_OK)
-		return s;
-	if ((s = spool_producer_open(prod, c->spool.root, produce, c->spool.producer, priv, e)) !=
-	    ERR_OK)
+	s = spool_queue_init(c->spool.root, HALF_OUTBOUND, e);
+	if (s == ERR_OK)
+		s = spool_queue_init(c->spool.root, HALF_INBOUND, e);
+	if (s == ERR_OK)
+		s = spool_producer_open(prod, c->spool.root, produce, c->spool.producer, priv, e);
+	if (s != ERR_OK)
 		return s;
 	if (spool_producer_scan_reason(*prod))
 		log_warn("event=sequence-scan queue=%s why=%s", produce,
 		         log_q(spool_producer_scan_reason(*prod)));
-	if ((s = spool_consumer_open(cons, c->spool.root, consume, peer, &co, e)) != ERR_OK) {
+	s = spool_consumer_open(cons, c->spool.root, consume, peer, &co, e);
+	if (s != ERR_OK) {
 		spool_producer_free(*prod);
 		*prod = NULL;
 		return s;
@@ -96,13 +100,15 @@ enum err_status half_secret_load(struct half_secret *s, const char *file, struct
 	enum err_status st;
 
 	buf_init(&s->buf, CFG_SECRET_MAX);
-	if ((st = cfg_read_secret(file, &s->buf, e)) != ERR_OK)
+	st = cfg_read_secret(file, &s->buf, e);
+	if (st != ERR_OK)
 		return st;
 	if (hc->auth == HTTP_AUTH_BEARER) {
 		hc->token = buf_str(&s->buf);
 		return ERR_OK;
 	}
-	if ((st = cfg_split_basic(s->buf.data, &user, &pass, e)) != ERR_OK)
+	st = cfg_split_basic(s->buf.data, &user, &pass, e);
+	if (st != ERR_OK)
 		return st;
 	hc->username = user;
 	hc->password = pass;
@@ -350,7 +356,8 @@ static enum err_status reload(struct half_run *r, void **h, struct err *e)
 		cfg_free(nc);
 		*h = NULL;
 		/* the old configuration goes on */
-		if ((s = ops->open(h, r->c, r->opts, sigs_stop_flag(), e)) != ERR_OK) {
+		s = ops->open(h, r->c, r->opts, sigs_stop_flag(), e);
+		if (s != ERR_OK) {
 			*h = NULL;
 			/* a stop asked for meanwhile cut the opening short */
 			return sigs_stopping() ? ERR_OK : s;
@@ -378,7 +385,8 @@ enum err_status half_serve(struct half_run *r, struct err *e)
 	memset(&r->total, 0, sizeof(r->total));
 	log_info("event=start half=%s version=%s config=%s pid=%ld once=%d", ops->name,
 	         SCFGATE_VERSION, log_q(r->config), (long)getpid(), r->once);
-	if ((s = ops->open(&h, r->c, r->opts, sigs_stop_flag(), e)) != ERR_OK) {
+	s = ops->open(&h, r->c, r->opts, sigs_stop_flag(), e);
+	if (s != ERR_OK) {
 		h = NULL;
 		if (s == ERR_FATAL)
 			log_alert("event=not-started why=%s", log_q(e->msg));

@@ -510,7 +510,8 @@ static enum err_status ops_open(void **h, const struct cfg *c, const void *opts,
 
 	(void)opts; /* the SCF half takes no options beyond its configuration */
 	*h = NULL;
-	if ((s = scf_open(&half, c, NULL, e)) != ERR_OK)
+	s = scf_open(&half, c, NULL, e);
+	if (s != ERR_OK)
 		return s;
 	scf_set_stop_flag(half, stop);
 	*h = half;

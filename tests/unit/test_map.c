@@ -346,7 +346,8 @@ static void test_hostile_huge_and_utf8(void **state)
 	assert_string_equal(r->u.issue.questions[0].answer, "a, b");
 	assert_string_equal(r->u.issue.questions[1].answer, "");
 	assert_int_equal(r->u.issue.reporter_id, 5);
-	assert_int_equal(text_utf8_clean(r->u.issue.source_json, strlen(r->u.issue.source_json)), 1);
+	assert_int_equal(text_utf8_clean(r->u.issue.source_json, strlen(r->u.issue.source_json)),
+	                 1);
 	record_free(r);
 }
 
@@ -1113,15 +1114,15 @@ static void test_template_kinds(void **state)
 	struct err e;
 
 	assert_int_equal(text_template_check_kind(TEXT_TEMPLATE_DESCRIPTION,
-	                                         "{summary}{description}{questions}{address}"
-	                                         "{issue_id}{reporter}{request_type}{created_at}"
-	                                         "{url}",
-	                                         NULL, &e),
+	                                          "{summary}{description}{questions}{address}"
+	                                          "{issue_id}{reporter}{request_type}{created_at}"
+	                                          "{url}",
+	                                          NULL, &e),
 	                 ERR_OK);
 	assert_int_equal(text_template_check_kind(TEXT_TEMPLATE_COMMENT,
-	                                         "{created_at}{commenter}{text}{comment_id}"
-	                                         "{issue_id}",
-	                                         NULL, &e),
+	                                          "{created_at}{commenter}{text}{comment_id}"
+	                                          "{issue_id}",
+	                                          NULL, &e),
 	                 ERR_OK);
 	assert_int_equal(text_template_check_kind(TEXT_TEMPLATE_COMMENT, "{summary}", NULL, &e),
 	                 ERR_PERM);

@@ -86,8 +86,8 @@ static struct {
 	cJSON *by_fault;
 	uint64_t total;
 	unsigned active, active_max; /* API requests being answered; the most at once */
-	uint64_t writes; /* writes applied (2xx), outside /_admin/ */
-	int held;        /* of them, replies being held now (write_hold_ms) */
+	uint64_t writes;             /* writes applied (2xx), outside /_admin/ */
+	int held;                    /* of them, replies being held now (write_hold_ms) */
 	pthread_mutex_t lock;
 	pthread_mutex_t stop_mx;
 	pthread_cond_t stop_cv;
