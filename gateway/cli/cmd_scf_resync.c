@@ -156,7 +156,8 @@ int cmd_scf_resync(int argc, char **argv)
 				goto out;
 			}
 			selectors++;
-			/* fall through */
+			/* an --issue value is read as the first of the list */
+			__attribute__((fallthrough));
 		case CLI_OPT_ARG:
 			if (opt == CLI_OPT_ARG && !in_issue_list) {
 				rc = cli_opt_unknown(&o);
