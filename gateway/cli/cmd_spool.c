@@ -630,7 +630,7 @@ static int locate(const struct opts *o, const char *arg, char path[SPOOL_PATH_MA
 {
 	static const enum spool_dir dirs[] = {SPOOL_NEW,    SPOOL_CUR,       SPOOL_HOLD,
 	                                      SPOOL_FAILED, SPOOL_DISMISSED, SPOOL_DONE};
-	FILE *f;
+	struct stat sb;
 
 	if (strchr(arg, '/')) {
 		snprintf(path, SPOOL_PATH_MAX, "%s", arg);
@@ -641,10 +641,11 @@ static int locate(const struct opts *o, const char *arg, char path[SPOOL_PATH_MA
 		for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
 			if (spool_path(path, o->root, queue, dirs[d], arg, NULL) != ERR_OK)
 				continue;
-			if ((f = fopen(path, "rb")) != NULL) {
-				fclose(f);
+			/* Found is an entry of any type: the read that follows
+			 * refuses what is not a regular file without opening it
+			 * for reading (a FIFO would block an fopen). */
+			if (lstat(path, &sb) == 0)
 				return 0;
-			}
 		}
 		if (o->queue)
 			break;

@@ -86,6 +86,7 @@ next_hostile() {
 }
 next_hostile "a FIFO" 'a FIFO, not a regular file: never read'
 mkfifo "$H"
+fifo_seq=$seq
 next_hostile "a directory" 'a directory, not a regular file'
 mkdir "$H" && : >"$H/inside"
 if [ "$(id -u)" = 0 ] && mknod "$out/null" c 1 3 2>/dev/null; then
@@ -361,6 +362,16 @@ if grep -q '^ok: all good' <<<"$st"; then
 	bad "a name made a fake line in status"
 else
 	ok "no fake line in status"
+fi
+# `spool show` of the quarantined FIFO: refused at once by its type; an
+# fopen of it would block until a writer came (the timeout reports that).
+show=$(timeout 10 "$E2E_GATE" spool show --config "$OMS_CFG" "$(name_of "$fifo_seq")" 2>&1)
+rc=$?
+check "spool show of the quarantined FIFO exits 1 without blocking (exit $rc)" [ "$rc" = 1 ]
+if grep -q "a FIFO, not a regular file" <<<"$show"; then
+	ok "spool show says the FIFO is not a regular file"
+else
+	bad "spool show does not say what the FIFO is: $show"
 fi
 for n in "$n_nl" "$n_esc" "$n_utf"; do
 	[ -e "$NEW/$n" ] || bad "a name that is not a record was taken"
