@@ -124,7 +124,8 @@ void half_secret_wipe(struct half_secret *s)
 
 /* ---- last success and fatal stop ------------------------------------------- */
 
-#define STATUS_PREFIX "status."
+#define STATUS_PREFIX   "status."
+#define STATUS_FILE_MAX 4096 /* what half_status_note writes fits */
 
 static void status_magic(char *out, size_t size, const char *name)
 {
@@ -144,14 +145,21 @@ void half_status_read(const char *dir, const char *name, struct half_status *out
 		int64_t last_ok = 0, at = 0;
 		char reason[HALF_ALERT_MAX] = "";
 		int ok = 0, off = 0, lineno = 0;
-		FILE *f;
+		struct buf b = BUF_INIT_CAP(STATUS_FILE_MAX);
+		const char *p, *end;
+		struct err e;
 
+		/* The status file is read like anything in the spool root: never
+		 * through a link, never a FIFO (a status command must not hang). */
 		if (snprintf(path, sizeof(path), "%s/" STATUS_PREFIX "%020" PRIu64, dir, gens[i]) >=
 		        (int)sizeof(path) ||
-		    !(f = fopen(path, "r")))
+		    spool_read_untrusted(path, STATUS_FILE_MAX, &b, NULL, &e) != ERR_OK) {
+			buf_release(&b);
 			continue;
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
+		}
+		for (p = buf_str(&b); *p; p = *end ? end + 1 : end) {
+			end = p + strcspn(p, "\n");
+			snprintf(line, sizeof(line), "%.*s", (int)(end - p), p);
 			if (++lineno == 1 && strcmp(line, magic) != 0)
 				break;
 			if (sscanf(line, "last_ok %" SCNd64, &last_ok) == 1)
@@ -161,7 +169,7 @@ void half_status_read(const char *dir, const char *name, struct half_status *out
 			else if (strcmp(line, "end") == 0)
 				ok = 1;
 		}
-		fclose(f);
+		buf_release(&b);
 		if (!ok)
 			continue; /* cannot be torn (atomic rename); a damaged disk can */
 		out->present = 1;
@@ -192,7 +200,7 @@ static void one_line(const char *in, char *out, size_t size)
 void half_status_note(const char *dir, const char *name, int64_t last_ok, const struct err *fatal)
 {
 	struct half_status cur;
-	struct buf b = BUF_INIT_CAP(4096);
+	struct buf b = BUF_INIT_CAP(STATUS_FILE_MAX);
 	char magic[64], tmp[SPOOL_PATH_MAX + 8], file[64], reason[HALF_ALERT_MAX];
 	uint64_t gens[16];
 	size_t ng;

@@ -248,6 +248,29 @@ static void status_note_and_read(void **unused)
 	half_status_read(dir, "scf", &hs);
 	assert_int_equal(hs.last_ok, 2000);
 	assert_true(at > 0);
+
+	/* Newer generations planted as a FIFO and as a link to a file that
+	 * claims more are passed over, never opened: the read neither blocks
+	 * (alarm) nor believes the link. */
+	{
+		char fifo[1024], link[1024], target[1024];
+		FILE *f;
+
+		snprintf(fifo, sizeof(fifo), "%s/status.%020d", dir, 998);
+		snprintf(link, sizeof(link), "%s/status.%020d", dir, 999);
+		snprintf(target, sizeof(target), "%s/elsewhere", dir);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		f = fopen(target, "w");
+		assert_non_null(f);
+		fprintf(f, "scfgate-scf-status 1\nlast_ok 9999\nend\n");
+		fclose(f);
+		assert_int_equal(symlink(target, link), 0);
+		alarm(5);
+		half_status_read(dir, "scf", &hs);
+		alarm(0);
+		assert_true(hs.present);
+		assert_int_equal(hs.last_ok, 2000);
+	}
 	rm_rf(dir);
 	free(dir);
 }
