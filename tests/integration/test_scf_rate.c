@@ -8,7 +8,7 @@
  * write-back backlog does not hold fetching back by more than one poll
  * interval, and `status` shows the backlog with its drain time.
  *
- * The default runs use a short window (5 calls in any 2 s, on both sides);
+ * The default runs use a short window (5 calls in any 1 s, on both sides);
  * SCFGATE_LONG_TESTS=1 adds the same across-runs check at SCF's real
  * 20 calls in any 60 s with the default configuration (over a minute).
  */
@@ -179,16 +179,18 @@ static void back_to_back(const char *const sim_args[], const struct tenv_opts *o
 }
 
 /* 20 back-to-back `--once` runs (each one call or more) at 5 calls in
- * any 2 s: each run starts where the last one left the window. */
+ * any 1 s: each run starts where the last one left the window.  A run
+ * starts well within a second of the last one's calls, so a half that
+ * forgot them would call into a full window. */
 static void twenty_runs_no_429(void **u)
 {
 	const char *args[] = {"--issues",      "0", "--rate-limit",   "5",
-	                      "--rate-window", "2", "--rate-sliding", NULL};
+	                      "--rate-window", "1", "--rate-sliding", NULL};
 	struct tenv_opts o = {0};
 
 	(void)u;
 	o.rate_per_minute = 5;
-	o.rate_window = 2;
+	o.rate_window = 1;
 	o.per_page = 1; /* the first run alone takes 3 calls */
 	back_to_back(args, &o, 20, 3);
 }
@@ -260,7 +262,7 @@ static int window_file_bounded(const struct tenv *t, unsigned limit, uint64_t wi
 static void crash_mid_pass_then_runs(void **u)
 {
 	const char *args[] = {"--issues",      "0", "--rate-limit",   "5",
-	                      "--rate-window", "2", "--rate-sliding", NULL};
+	                      "--rate-window", "1", "--rate-sliding", NULL};
 	struct tenv_opts o = {0};
 	struct tsim s;
 	struct tenv t;
@@ -270,7 +272,7 @@ static void crash_mid_pass_then_runs(void **u)
 
 	(void)u;
 	o.rate_per_minute = 5;
-	o.rate_window = 2;
+	o.rate_window = 1;
 	o.per_page = 2; /* a pass is 8 calls */
 	assert_int_equal(tsim_start(&s, args), 0);
 	assert_int_equal(tenv_init(&t, &s, &o), 0);
@@ -290,11 +292,11 @@ static void crash_mid_pass_then_runs(void **u)
 		kill(pid, SIGKILL);
 		assert_int_equal(wait_exit(pid, 5), 128 + SIGKILL);
 		/* what the killed run spent is on disk, within the limit */
-		window_file_bounded(&t, 5, 2000);
+		window_file_bounded(&t, 5, 1000);
 	}
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(run_once(&t, 120), 0);
-		assert_int_equal(window_file_bounded(&t, 5, 2000), 0);
+		assert_int_equal(window_file_bounded(&t, 5, 1000), 0);
 	}
 	assert_int_equal((int)sim_rate(&s, "count_429"), 0);
 	keys = tenv_outbound_keys(&t);
