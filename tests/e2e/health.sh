@@ -85,9 +85,13 @@ e2e_start_half oms --retry-ms 6000 --http-timeout-ms 2000
 e2e_wait_until 20 'grep -q "event=field-map-checked" "$work/logs/oms-half.log"' || bad "the daemon did not start"
 e2e_oms POST /_admin/faults '{"maintenance": true}' >/dev/null
 e2e_transfer_once
-sleep 8
+# Until the failure is older than failingAlarmSeconds (4 s), not a fixed 8 s.
+e2e_wait_until 20 '{ "$E2E_GATE" status --config "$OMS_CFG" 2>&1 || true; } | tail -1 | grep -q "^ATTENTION: oms half: forward failing for"'
 expect 1 "^ATTENTION: oms half: forward failing for [0-9]*s: HTTP 503" "the daemon's outage past failingAlarmSeconds needs attention" "$OMS_CFG"
 e2e_oms DELETE /_admin/faults >/dev/null
+# The record's next attempt now, not at the end of its back-off (3 to 12 s
+# at --retry-ms 6000): an attempt that works is what clears the failure.
+"$E2E_GATE" spool retry --root "$OMS_ROOT" --queue outbound --now >/dev/null || bad "spool retry --now"
 e2e_wait_until 40 '"$E2E_GATE" status --config "$OMS_CFG" >/dev/null 2>&1' || bad "the daemon did not recover"
 expect 0 "^ok: oms half" "the daemon's next good attempt clears it" "$OMS_CFG"
 e2e_stop_half oms
