@@ -370,13 +370,18 @@ e2e_oracle() {
 
 # e2e_wait_for SECONDS COMMAND...: poll until COMMAND succeeds (its
 # arguments are expanded once, by the caller: to re-evaluate a $(...) on
-# every try, pass it quoted to e2e_wait_until).
+# every try, pass it quoted to e2e_wait_until).  A wait that runs out says
+# so on stderr: a condition that can never hold (a pipeline whose first
+# command fails under pipefail, say) costs its whole limit every run.
 e2e_wait_for() {
-	local deadline=$(($(date +%s) + $1))
+	local limit=$1 deadline=$(($(date +%s) + $1))
 	shift
 	while :; do
 		"$@" && return 0
-		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "e2e: waited ${limit} s in vain for: $*" >&2
+			return 1
+		fi
 		sleep 0.25
 	done
 }
