@@ -6,7 +6,7 @@
 # restarted (cleared by one good pass with nothing to commit), a stuck
 # record with what blocks it, junk in new/.  Each checks the verdict line
 # and the exit code, which always agree.  Time passes for status by moving
-# the times in a half's last health record back (age_health) instead of
+# the times in a half's last health record back (e2e_age_health) instead of
 # sleeping, except while a daemon runs, which rewrites the record.
 set -uo pipefail
 build=${1:?usage: health.sh BUILD_DIR}
@@ -35,17 +35,6 @@ expect() {
 	fi
 }
 
-# age_health HOST_DIR SECONDS: the newest health record under HOST_DIR (the
-# half's state; status reads only the newest) as if its passes had been
-# made SECONDS earlier: every non-zero time in it moves back that far.
-age_health() {
-	local f
-	f=$(find "$1" -name 'health.[0-9]*' -type f | sort | tail -1)
-	[ -n "$f" ] || e2e_die "no health record under $1"
-	perl -pi -e 'if (/^saved (\d+)$/) { $_ = "saved " . ($1 - '"$2"') . "\n" }
-		elsif (/^kind /) { my @f = split / /; for my $i (2 .. 4) { $f[$i] -= '"$2"' if $f[$i] } $_ = join " ", @f }' "$f"
-}
-
 e2e_start_sims 6
 e2e_make_halves 10 10 3 3600
 for cfg in "$SCF_CFG" "$OMS_CFG"; do
@@ -67,7 +56,7 @@ e2e_oms POST /_admin/faults '{"maintenance": true}' >/dev/null
 "$E2E_GATE" oms --once --retry-ms 50 --http-timeout-ms 2000 --config "$OMS_CFG" 2>>"$olog"
 { "$E2E_GATE" status --config "$OMS_CFG" || true; } | grep -q "^  forward    FAILING for .*temporary error.*503" &&
 	ok "the forward line shows the 503" || bad "forward line: $("$E2E_GATE" status --config "$OMS_CFG" | grep forward)"
-age_health "$work/oms-host" 4
+e2e_age_health "$work/oms-host" 4
 expect 1 "^ATTENTION: oms half: forward failing for [0-9]*s: HTTP 503" "an outage past failingAlarmSeconds needs attention" "$OMS_CFG"
 { "$E2E_GATE" status --config "$OMS_CFG" --json || true; } | jq -e '.attention == true and .work.forward.class == "temporary" and .work.forward.reason == "HTTP 503"' >/dev/null &&
 	ok "the outage in JSON" || bad "JSON: $("$E2E_GATE" status --config "$OMS_CFG" --json | jq -c .work)"
@@ -106,7 +95,7 @@ LD_PRELOAD=$shim ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 \
 	"$E2E_GATE" scf --once --config "$SCF_CFG" 2>>"$slog" && bad "scf --once on a full disk succeeded"
 grep -q "No space left on device" "$slog" || bad "the log does not name the full disk"
 expect 0 "^ok: scf half" "a failure younger than failingAlarmSeconds is not alarmed yet" "$SCF_CFG"
-age_health "$work/scf-host" 4
+e2e_age_health "$work/scf-host" 4
 expect 1 "^ATTENTION: scf half: commit failing for [0-9]*s: No space left on device" "a full disk needs attention" "$SCF_CFG"
 { "$E2E_GATE" status --config "$SCF_CFG" || true; } | grep -q "^  fetch      ok" && ok "fetch itself still works" ||
 	bad "fetch not ok on a full disk: $("$E2E_GATE" status --config "$SCF_CFG" | grep fetch)"
@@ -165,7 +154,7 @@ fi
 
 # --- no pass for a long time: the half is not running ---------------------
 # (failingAlarmSeconds + 2 x pollSeconds: 24 s here)
-age_health "$work/oms-host" 25
+e2e_age_health "$work/oms-host" 25
 expect 1 "no pass recorded for [0-9]*s: the half is not running" "a half that stopped passing needs attention" "$OMS_CFG"
 
 echo "health tests: $fails failed (files in $work)"

@@ -59,7 +59,7 @@ grep -q "event=reconcile-failed census=$cid" "$work/logs/oms.log" || bad "the re
 { "$E2E_GATE" status --config "$OMS_CFG" || true; } | grep -q "^  reconcile  FAILING for .*temporary error.*census $cid: .*503" &&
 	ok "the reconcile line shows the census and the 503 at once" ||
 	bad "reconcile line: $("$E2E_GATE" status --config "$OMS_CFG" | grep reconcile)"
-sleep 2.2
+e2e_age_health "$work/oms-host" 3 # past failingAlarmSeconds (2) without sleeping
 expect 1 "^ATTENTION: oms half:.* reconcile of census $cid failing for [0-9]*s: HTTP 503 (the half tries again every minute; .*remove state/oms/census/$cid)" \
 	"a reconciliation failing past failingAlarmSeconds needs attention, with the census, the reason and the way out" "$OMS_CFG"
 { "$E2E_GATE" status --config "$OMS_CFG" --json || true; } |

@@ -393,6 +393,19 @@ e2e_wait_until() {
 	e2e_wait_for "$limit" eval "$1"
 }
 
+# e2e_age_health HOST_DIR SECONDS: the newest health record under HOST_DIR
+# (the half's state; status reads only the newest) as if its passes had
+# been made SECONDS earlier: every non-zero time in it moves back that far.
+# Time passes for `scfgate status` so, instead of by sleeping, while no
+# daemon runs (a daemon rewrites the record).
+e2e_age_health() {
+	local f
+	f=$(find "$1" -name 'health.[0-9]*' -type f | sort | tail -1)
+	[ -n "$f" ] || e2e_die "no health record under $1"
+	perl -pi -e 'if (/^saved (\d+)$/) { $_ = "saved " . ($1 - '"$2"') . "\n" }
+		elsif (/^kind /) { my @f = split / /; for my $i (2 .. 4) { $f[$i] -= '"$2"' if $f[$i] } $_ = join " ", @f }' "$f"
+}
+
 # e2e_records ROOT QUEUE DIR: record files in a sub-directory.
 e2e_records() {
 	local n
