@@ -62,23 +62,23 @@ check "stat --json: a held record 3 hours old is 160m+" jq -e \
 
 # ---- dismiss: refusals -----------------------------------------------------
 out=$(sp dismiss "$f1" 2>&1)
-[ $? = 2 ] && echo "$out" | grep -q -- "--reason TEXT is required" && ok "dismiss without a reason is refused" ||
+[ $? = 2 ] && grep -q -- "--reason TEXT is required" <<<"$out" && ok "dismiss without a reason is refused" ||
 	bad "dismiss without a reason: $out"
 out=$(sp dismiss "$f1" --reason "   " 2>&1)
 [ $? = 2 ] && ok "dismiss with a blank reason is refused" || bad "blank reason: $out"
 h1=$(names hold | head -1)
 out=$(sp dismiss "$h1" --reason "x" 2>&1)
-[ $? = 1 ] && echo "$out" | grep -q "not in failed/" && ok "dismiss of a held record is refused" ||
+[ $? = 1 ] && grep -q "not in failed/" <<<"$out" && ok "dismiss of a held record is refused" ||
 	bad "dismiss of a held record: $out"
 for n in "${f1#0}" "$f1.bogus" "../failed/$f1" "$f1.why"; do
 	out=$(sp dismiss "$n" --reason "x" 2>&1)
 	[ $? = 1 ] && ok "dismiss refuses the name '$n'" || bad "dismiss took '$n': $out"
 done
 out=$("$G" spool dismiss "$f1" --reason x --root "$work/logs" --queue outbound 2>&1)
-[ $? = 1 ] && echo "$out" | grep -q "is not a spool root" && ok "dismiss refuses a root that is not a spool" ||
+[ $? = 1 ] && grep -q "is not a spool root" <<<"$out" && ok "dismiss refuses a root that is not a spool" ||
 	bad "dismiss on a non-spool root: $out"
 out=$("$G" find "$iss1" --root "$work/logs" 2>&1)
-[ $? = 1 ] && echo "$out" | grep -q "is not a spool root" && ok "find refuses a root that is not a spool" ||
+[ $? = 1 ] && grep -q "is not a spool root" <<<"$out" && ok "find refuses a root that is not a spool" ||
 	bad "find on a non-spool root: $out"
 
 # ---- fix, dismiss one, retry --all ----------------------------------------
@@ -104,7 +104,7 @@ n=$(echo "$out" | grep -c "^requeued ")
 [ "$n" = $((nfailed - 1)) ] && ok "retry --all requeued the $n other failed records" || bad "retry --all: $out"
 [ -z "$(names failed)" ] && ok "failed/ is empty" || bad "still failed: $(names failed)"
 out=$(sp retry --all 2>&1)
-echo "$out" | grep -q "no failed record" && ok "retry --all with nothing failed says so" || bad "retry --all again: $out"
+grep -q "no failed record" <<<"$out" && ok "retry --all with nothing failed says so" || bad "retry --all again: $out"
 out=$(sp retry --all "$f1" 2>&1)
 [ $? = 2 ] && ok "retry refuses --all with names" || bad "retry --all NAME: $out"
 # The records held behind the dismissed issue stay held; the others go back.

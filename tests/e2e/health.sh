@@ -27,7 +27,7 @@ expect() {
 	0:ok:* | 1:ATTENTION:*) ;;
 	*) bad "$what: verdict '$last' disagrees with exit $rc" ;;
 	esac
-	if [ "$rc" = "$want" ] && printf '%s\n' "$last" | grep -q -- "$pat"; then
+	if [ "$rc" = "$want" ] && grep -q -- "$pat" <<<"$last"; then
 		ok "$what"
 	else
 		bad "$what (exit $rc, wanted $want and /$pat/):"

@@ -164,7 +164,7 @@ check "its reason names the signature" grep -qi signature "$SCF_ROOT/inbound/fai
 out=$("$E2E_GATE" status --config "$SCF_CFG")
 rc=$?
 check "status of the SCF half exits 1 and lists it" \
-	eval '[ $rc -eq 1 ] && echo "$out" | grep -q "failed $forged: .*signature"'
+	eval '[ $rc -eq 1 ] && grep -q "failed $forged: .*signature" <<<"$out"'
 check "status summary: ATTENTION with one failed record" \
 	eval 'echo "$out" | tail -1 | grep -q "^ATTENTION: scf half: 1 failed record$"'
 check "nothing applied: the targeted issue $victim has no comment from the gateway" \

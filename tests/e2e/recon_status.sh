@@ -23,7 +23,7 @@ expect() {
 	shift 4
 	out=$("$E2E_GATE" status --config "$cfg" "$@" 2>&1)
 	rc=$?
-	if [ "$rc" = "$want" ] && printf '%s\n' "$out" | grep -q -- "$pat"; then
+	if [ "$rc" = "$want" ] && grep -q -- "$pat" <<<"$out"; then
 		ok "$what"
 	else
 		bad "$what (exit $rc, wanted $want and /$pat/):"

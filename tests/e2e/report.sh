@@ -33,10 +33,10 @@ e2e_make_halves 10 10 3 3600
 
 # usage
 out=$("$E2E_GATE" report --config "$SCF_CFG" 2>&1)
-[ $? = 2 ] && printf '%s' "$out" | grep -q '^scfgate report: --html OUT or --json OUT is required$' &&
+[ $? = 2 ] && grep -q '^scfgate report: --html OUT or --json OUT is required$' <<<"$out" &&
 	ok "no --html or --json: usage, exit 2" || bad "no output named: $out"
 out=$("$E2E_GATE" report --config "$SCF_CFG" --html "$work/x.html" --issue abc 2>&1)
-[ $? = 2 ] && printf '%s' "$out" | grep -q '^scfgate report: --issue needs an SCF issue id' &&
+[ $? = 2 ] && grep -q '^scfgate report: --issue needs an SCF issue id' <<<"$out" &&
 	ok "--issue abc: usage, exit 2" || bad "--issue abc: $out"
 "$E2E_GATE" report --help | grep -q '^usage: scfgate report' && ok "--help" || bad "--help"
 

@@ -17,7 +17,7 @@ expect() {
 	shift 4
 	out=$("$E2E_GATE" status "$@" 2>&1)
 	rc=$?
-	if [ "$rc" = "$want" ] && printf '%s' "$out" | grep -q -- "$pat"; then
+	if [ "$rc" = "$want" ] && grep -q -- "$pat" <<<"$out"; then
 		ok "$what"
 	else
 		bad "$what (exit $rc, wanted $want and /$pat/):"
@@ -144,7 +144,7 @@ part=$(printf '00000000000000000001-oms.xml\033[2J.part')
 expect 1 "^ATTENTION: scf half: 2 files in inbound/new are not a record (first: '" "names that are not records make status ask for attention" -- --config "$SCF_CFG"
 expect 1 "junk\\\\x1b\[31m\\\\x0aok: fake line.xml" "such a name is shown escaped" -- --config "$SCF_CFG"
 out=$("$E2E_GATE" status --config "$SCF_CFG" 2>&1)
-if printf '%s' "$out" | grep -q "$(printf '\033')" || printf '%s\n' "$out" | grep -q "^ok: fake line"; then
+if grep -q "$(printf '\033')" <<<"$out" || grep -q "^ok: fake line" <<<"$out"; then
 	bad "status printed a name raw"
 else
 	ok "no raw escape or fake line in the output"
@@ -152,9 +152,9 @@ fi
 expect 1 '"not_records":2,"not_record_names":\["' "not-record names in JSON" -- --config "$SCF_CFG" --json
 for sub in "ls --dir new" "verify --pubkey $E2E_WORK/scf-host/keys/oms.pub"; do
 	out=$("$E2E_GATE" spool $sub --root "$SCF_ROOT" --queue inbound 2>&1)
-	if printf '%s' "$out" | grep -q "$(printf '\033')" || printf '%s\n' "$out" | grep -q "^ok: fake line"; then
+	if grep -q "$(printf '\033')" <<<"$out" || grep -q "^ok: fake line" <<<"$out"; then
 		bad "spool $sub printed a name raw"
-	elif printf '%s' "$out" | grep -q 'oms.xml.*\[2J.part'; then
+	elif grep -q 'oms.xml.*\[2J.part' <<<"$out"; then
 		ok "spool $sub shows the name escaped"
 	else
 		bad "spool $sub does not show the name: $out"

@@ -123,12 +123,21 @@ uid=$(echo "$line" | cut -d: -f3)
 case $(echo "$line" | cut -d: -f7) in */nologin) ;; *) fail "scfgate can log in: $line" ;; esac
 grep -q '^scfgate:' "$root/etc/group" || fail "no scfgate group"
 ok "system user scfgate (uid $uid, home /var/spool/scfgate, no login)"
-systemd-tmpfiles --root="$root" --create "$root/usr/lib/tmpfiles.d/scfgate.conf" >"$work/tmp.out" 2>&1 ||
+# Only root may give the spool to scfgate: any other user (tools/run
+# package as a developer) runs systemd-tmpfiles under fakeroot, which
+# tools/run package installs, and reads the owner back in its session.
+if [ "$(id -u)" -eq 0 ]; then
+	fr=
+else
+	: >"$work/fakeroot"
+	fr="fakeroot -i $work/fakeroot -s $work/fakeroot"
+fi
+$fr systemd-tmpfiles --root="$root" --create "$root/usr/lib/tmpfiles.d/scfgate.conf" >"$work/tmp.out" 2>&1 ||
 	{ cat "$work/tmp.out" >&2; fail "systemd-tmpfiles"; }
 [ -d "$root/var/spool/scfgate" ] || fail "no spool directory"
 [ "$(stat -c %a "$root/var/spool/scfgate")" = 750 ] || fail "spool mode $(stat -c %a "$root/var/spool/scfgate")"
-[ "$(stat -c %u:%g "$root/var/spool/scfgate")" = "$uid:$(grep '^scfgate:' "$root/etc/group" | cut -d: -f3)" ] ||
-	fail "spool owner $(stat -c %u:%g "$root/var/spool/scfgate")"
+got=$($fr stat -c %u:%g "$root/var/spool/scfgate")
+[ "$got" = "$uid:$(grep '^scfgate:' "$root/etc/group" | cut -d: -f3)" ] || fail "spool owner $got"
 ok "spool /var/spool/scfgate 0750 scfgate:scfgate"
 
 # The installed units name the installed binary and load.
@@ -141,6 +150,13 @@ for h in scf oms; do
 	grep -qx "ExecStart=/usr/bin/scfgate $h --once --config /etc/scfgate/%i/$h.xml" \
 		"$root/lib/systemd/system/scfgate-$h-once@.service" || fail "scfgate-$h-once@.service: ExecStart"
 done
+u=$root/lib/systemd/system/scfgate-transfer
+grep -qx "ExecStart=/usr/bin/scfgate transfer --config /etc/scfgate/oms.xml" "$u.service" ||
+	fail "scfgate-transfer.service: ExecStart"
+grep -qx "ExecStart=/usr/bin/scfgate transfer --config /etc/scfgate/%i/oms.xml" "$u@.service" ||
+	fail "scfgate-transfer@.service: ExecStart"
+grep -qx "ExecStart=/usr/bin/scfgate transfer --once --config /etc/scfgate/%i/oms.xml" "$u-once@.service" ||
+	fail "scfgate-transfer-once@.service: ExecStart"
 if command -v systemd-analyze >/dev/null; then
 	# Verified against this host's systemd (the unpacked root has no
 	# sysinit.target or /bin/kill), with ExecStart= pointing at the
@@ -158,6 +174,18 @@ if command -v systemd-analyze >/dev/null; then
 				"$root/lib/systemd/system/$src" >"$work/units/$dst"
 		done
 	done
+	# scfgate transfer: the plain unit, the template and its timer with
+	# the oneshot unit the timer starts, as the same instance.
+	for u in scfgate-transfer.service "scfgate-transfer@.service=scfgate-transfer@riverton.service" \
+		"scfgate-transfer-once@.service=scfgate-transfer-once@riverton.service" \
+		"scfgate-transfer@.timer=scfgate-transfer@riverton.timer"; do
+		src=${u%%=*} dst=${u#*=}
+		sed "s|^ExecStart=/usr/bin/scfgate |ExecStart=$root/usr/bin/scfgate |" \
+			"$root/lib/systemd/system/$src" >"$work/units/$dst"
+	done
+	n=$(ls "$root"/lib/systemd/system/ | wc -l)
+	[ "$(ls "$work/units" | wc -l)" -eq "$n" ] ||
+		fail "the package has $n units, $(ls "$work/units" | wc -l) verified: $(ls "$root"/lib/systemd/system/)"
 	systemd-analyze verify --man=no "$work"/units/* >"$work/verify" 2>&1 ||
 		{ cat "$work/verify" >&2; fail "systemd-analyze verify"; }
 	[ ! -s "$work/verify" ] || { cat "$work/verify" >&2; fail "systemd-analyze verify warns"; }

@@ -118,8 +118,20 @@ grep -q "$t/d/outbound: exists and is a symbolic link or not a directory" "$t/er
 if command -v systemd-tmpfiles >/dev/null && command -v systemd-sysusers >/dev/null; then
 	r=$t/sysroot
 	mkdir -p "$r/etc"
-	systemd-sysusers --root="$r" "$src/tools/systemd/scfgate.sysusers" >/dev/null 2>&1 ||
-		fail "systemd-sysusers"
+	users=$src/tools/systemd/scfgate.sysusers
+	if [ "$(id -u)" -ne 0 ]; then
+		# Only root may give a directory to another user: here the
+		# sysroot's scfgate user and group get this user's ids (the same
+		# entry otherwise), so what tmpfiles chowns to is allowed and
+		# everything below is checked as it is as root.
+		{
+			echo "g scfgate $(id -g)"
+			sed "s/^u scfgate - /u scfgate $(id -u):$(id -g) /" "$users"
+		} >"$t/sysusers.conf"
+		grep -q "^u scfgate $(id -u):" "$t/sysusers.conf" || fail "no 'u scfgate -' entry in $users"
+		users=$t/sysusers.conf
+	fi
+	systemd-sysusers --root="$r" "$users" >"$t/err" 2>&1 || fail "systemd-sysusers: $(cat "$t/err")"
 	tmpf=$src/tools/systemd/scfgate.tmpfiles
 	systemd-tmpfiles --root="$r" --create "$tmpf" >"$t/err" 2>&1 || fail "tmpfiles: $(cat "$t/err")"
 	ug="$(grep '^scfgate:' "$r/etc/passwd" | cut -d: -f3) $(grep '^scfgate:' "$r/etc/group" | cut -d: -f3)"
