@@ -430,26 +430,20 @@ static enum err_status once(struct oms *o, struct err *e)
 	return s;
 }
 
-/* A turn of the daemon (every second): forward what the outbound queue
- * holds (the window, and the back-offs of its records, kept between
- * turns), poll on a pass (every cfg.cg.poll_seconds), reconcile complete
- * censuses.  After the forward STATUS= says how it went. */
-static enum err_status turn(struct oms *o, const struct half_turn *t, struct err *e)
+/* The end of a forward round: STATUS= says how it went, then the poll
+ * when the round began on a pass, then the reconciliation. */
+static enum err_status forwarded(struct oms *o, enum err_status st, struct err *e)
 {
-	enum err_status st;
+	int poll = o->fw_round_poll;
 
-	if (t->due & HALF_TURN_ONCE)
-		return once(o, e);
-	if (stopped(o))
-		return ERR_OK;
-	st = oms_forward(o, 0, e);
+	o->fw_round_poll = 0;
 	if (st == ERR_FATAL)
 		return st;
 	if (st != ERR_OK)
 		log_warn("event=forward-failed why=%s", log_q(e->msg));
 	pass_status(o, &o->counts, st, e);
 	history_tick(o->cfg);
-	if (!stopped(o) && (t->due & HALF_TURN_PASS)) {
+	if (!stopped(o) && poll) {
 		st = oms_poll(o, e);
 		if (st == ERR_FATAL)
 			return st;
@@ -461,6 +455,38 @@ static enum err_status turn(struct oms *o, const struct half_turn *t, struct err
 	if (!stopped(o) && oms_reconcile_pending(o, e) == ERR_FATAL)
 		return ERR_FATAL;
 	return ERR_OK;
+}
+
+/* A turn of the daemon.  A turn with no forward round in progress (one
+ * a second) begins one; each turn steps the forwarder once (the window,
+ * then at most 100 ms of the network) and asks for the next turn at once
+ * while there is more to do; the turn that ends the round says how it
+ * went (STATUS=), polls when the round began on a pass (every
+ * cfg.cg.poll_seconds) and reconciles the complete censuses.  The window,
+ * and the back-offs of its records, stay between rounds.  A round begun
+ * goes on after a stop until its requests are answered; none begins
+ * after it. */
+static enum err_status turn(struct oms *o, struct half_turn *t, struct err *e)
+{
+	enum err_status st;
+
+	if (t->due & HALF_TURN_ONCE)
+		return once(o, e);
+	if (!o->fw_round) {
+		if (stopped(o))
+			return ERR_OK;
+		o->fw_round_poll = (t->due & HALF_TURN_PASS) != 0;
+		st = oms_forward_begin(o, e);
+		if (st != ERR_OK)
+			return forwarded(o, st, e);
+		o->fw_round = 1;
+	}
+	if (oms_forward_step(o, 0, e)) {
+		t->again = 1;
+		return ERR_OK;
+	}
+	o->fw_round = 0;
+	return forwarded(o, oms_forward_end(o, 0, e), e);
 }
 
 /* The stop flag ended the loop: the records in hand go back to new/ (or
@@ -509,7 +535,7 @@ static enum err_status ops_recover(void *h, struct err *e)
 	return recover(h, e);
 }
 
-static enum err_status ops_turn(void *h, const struct half_turn *t, struct err *e)
+static enum err_status ops_turn(void *h, struct half_turn *t, struct err *e)
 {
 	return turn(h, t, e);
 }

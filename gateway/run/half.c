@@ -318,6 +318,25 @@ static int stop_raised(volatile sig_atomic_t *stop)
 	return stop && *stop;
 }
 
+/* A turn, then more at once while the half asks for them; the watchdog
+ * is told after each.  ERR_OK, or the status of the turn that failed. */
+static enum err_status turns(const struct half_ops *ops, void *h, struct half_turn *t,
+                             struct err *e)
+{
+	for (;;) {
+		enum err_status s;
+
+		t->again = 0;
+		s = ops->turn(h, t, e);
+		if (s == ERR_FATAL)
+			return s;
+		notify_watchdog();
+		if (s != ERR_OK || !t->again)
+			return s;
+		t->due &= HALF_TURN_ONCE;
+	}
+}
+
 enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,
                           volatile sig_atomic_t *stop, struct err *e)
 {
@@ -328,24 +347,20 @@ enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg 
 		 * long pass does not push the next one back. */
 		struct half_turn t = {.due = HALF_TURN_PASS | (once ? HALF_TURN_ONCE : 0u),
 		                      .next_pass_ms = mono_ms() + interval};
-		enum err_status s = ops->turn(h, &t, e);
+		enum err_status s = turns(ops, h, &t, e);
 
-		if (s == ERR_FATAL)
-			return s;
-		notify_watchdog();
 		if (once || s != ERR_OK)
 			return s;
 		/* Between passes a turn every second: the half's work between
 		 * passes (a drain) costs nothing while there is nothing to do. */
-		t.due = 0;
 		while (mono_ms() < t.next_pass_ms && !stop_raised(stop)) {
 			sigs_wait_ms(stop, 1000);
 			if (mono_ms() >= t.next_pass_ms)
 				break;
-			s = ops->turn(h, &t, e);
+			t.due = 0;
+			s = turns(ops, h, &t, e);
 			if (s != ERR_OK)
 				return s;
-			notify_watchdog();
 		}
 		if (stop_raised(stop)) {
 			if (ops->settle)

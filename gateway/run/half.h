@@ -39,10 +39,13 @@
  * here, once, in half_loop():
  *
  *   turn(PASS)                     the first turn; with --once the only
- *   every second until the next    one (PASS|ONCE), whose status is the
- *   pass is due:                   run's
+ *                                  one (PASS|ONCE), whose status is the
+ *                                  run's
+ *   while it sets again: turn(0)   at once (work in flight)
+ *   every second until the next
+ *   pass is due:
  *     nap (sigs_wait_ms, 1 s)
- *     turn(0)                      work between passes (a drain)
+ *     turn(0), and again           work between passes (a drain)
  *   stop flag raised: settle       the final saves; return ERR_OK
  *   a pass is due: turn(PASS)      poll_seconds after the previous one
  *                                  started
@@ -53,7 +56,8 @@
  * then takes the fatal stop path (ops->stopped, STATUS=).  What a turn
  * does is the half's: the SCF half fetches on a pass and drains the
  * inbound queue (and takes a census step) on every turn; the OMS half
- * drives its forwarder on every turn and polls Cartegraph on a pass.
+ * steps its forwarder on every turn (asking for the next turn at once
+ * while requests are in flight) and polls Cartegraph on a pass.
  * Nothing here prints: the command (cmd_half.c) prints and chooses the
  * exit status.
  */
@@ -206,6 +210,11 @@ struct half_turn {
 	unsigned due;          /* HALF_TURN_* bits; 0: a turn between passes */
 	uint64_t next_pass_ms; /* CLOCK_MONOTONIC ms when the next pass is due: work
 	                          between passes yields to it */
+	int again;             /* out, 0 on the way in: 1 asks for another turn at
+	                          once, without the nap (work in flight, such as the
+	                          OMS forwarder's requests); the loop then calls
+	                          the turn again with due 0 (HALF_TURN_ONCE kept),
+	                          also after a stop, until the half clears it */
 };
 
 /* A half, as the process loop drives it. */
@@ -226,7 +235,7 @@ struct half_ops {
 	/* One turn (see the top).  In a daemon a turn logs what it met and
 	 * returns ERR_OK, or ERR_FATAL to stop the half; with HALF_TURN_ONCE
 	 * it returns what the run exits with. */
-	enum err_status (*turn)(void *h, const struct half_turn *t, struct err *e);
+	enum err_status (*turn)(void *h, struct half_turn *t, struct err *e);
 	/* The loop ended on the stop flag (a stop or a reload): the last
 	 * saves (health, the forward window given back).  May be NULL. */
 	void (*settle)(void *h);

@@ -544,7 +544,7 @@ static enum err_status ops_recover(void *h, struct err *e)
 	return recover(h, e);
 }
 
-static enum err_status ops_turn(void *h, const struct half_turn *t, struct err *e)
+static enum err_status ops_turn(void *h, struct half_turn *t, struct err *e)
 {
 	return t->due & HALF_TURN_PASS ? pass(h, t, e) : drain(h, t, e);
 }

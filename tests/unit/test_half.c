@@ -330,6 +330,8 @@ static struct {
 	int stop_at;           /* raise *stop in this turn (1-based; 0: never) */
 	int fatal_at;          /* return ERR_FATAL from this turn */
 	int recovered_first;   /* recover came before every turn */
+	int again_until;       /* ask for another turn at once up to this one */
+	int settles_at_runs;   /* turns taken when settle came */
 } fk;
 
 static enum err_status fake_open(void **h, const struct cfg *c, const void *opts,
@@ -366,7 +368,7 @@ static enum err_status fake_recover(void *h, struct err *e)
 	return ERR_OK;
 }
 
-static enum err_status fake_turn(void *h, const struct half_turn *t, struct err *e)
+static enum err_status fake_turn(void *h, struct half_turn *t, struct err *e)
 {
 	struct fake *f = h;
 
@@ -378,6 +380,8 @@ static enum err_status fake_turn(void *h, const struct half_turn *t, struct err 
 	f->work += 7;
 	if (fk.runs == fk.stop_at)
 		*fk.stop = 1;
+	if (fk.runs <= fk.again_until)
+		t->again = 1;
 	if (fk.runs == fk.fatal_at)
 		return err_set(e, ERR_FATAL, "turn failed");
 	if (fk.run_s != ERR_OK)
@@ -389,6 +393,7 @@ static void fake_settle(void *h)
 {
 	assert_non_null(h);
 	fk.settles++;
+	fk.settles_at_runs = fk.runs;
 }
 
 static void fake_counters(void *h, struct half_counters *k)
@@ -610,6 +615,49 @@ static void loop_pass_when_due_fatal_ends(void **unused)
 	assert_int_equal(fk.settles, 1);
 }
 
+/*
+ * A turn that asks for another at once gets it without the nap, as a
+ * turn between passes (due 0, --once kept); a stop waits until the half
+ * no longer asks (its work in flight is answered), then settles.
+ */
+static void loop_again_without_nap(void **unused)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = {0, 0};
+	struct cfg c;
+	struct err e;
+	uint64_t t0 = now_ms();
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	memset(&c, 0, sizeof(c));
+	fk.poll = 30;
+	fk.stop = &stop;
+	fk.again_until = 4;
+	fk.stop_at = 2;
+	err_clear(&e);
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
+	assert_int_equal(fk.runs, 5);
+	assert_int_equal(fk.due[0], HALF_TURN_PASS);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(fk.due[i], 0);
+	assert_true(now_ms() - t0 < 900); /* no nap in between */
+	assert_int_equal(fk.settles, 1);
+	assert_int_equal(fk.settles_at_runs, 5);
+
+	/* with --once the turns asked for stay --once turns */
+	memset(&fk, 0, sizeof(fk));
+	stop = 0;
+	fk.stop = &stop;
+	fk.again_until = 2;
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 1, &stop, &e), ERR_OK);
+	assert_int_equal(fk.runs, 3);
+	assert_int_equal(fk.due[0], HALF_TURN_PASS | HALF_TURN_ONCE);
+	assert_int_equal(fk.due[1], HALF_TURN_ONCE);
+	assert_int_equal(fk.due[2], HALF_TURN_ONCE);
+	assert_int_equal(fk.settles, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +674,7 @@ int main(void)
 	    cmocka_unit_test(serve_not_opened),
 	    cmocka_unit_test(loop_turns_until_stop),
 	    cmocka_unit_test(loop_pass_when_due_fatal_ends),
+	    cmocka_unit_test(loop_again_without_nap),
 	};
 
 	log_open("test_half", LOGL_WARN, 0);
