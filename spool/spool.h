@@ -391,32 +391,15 @@ struct spool_consumer_stats {
 	size_t quarantined; /* files moved to failed/ by the consumer itself */
 	size_t decodes;     /* record files read and parsed (a file that failed and
 	                       has not changed is not parsed again) */
-	size_t reused;      /* claims that took the record spool_read_ahead had
+	size_t reused;      /* claims that took the record spool_peek had
 	                       verified (the file unchanged): not read again */
 };
 
 void spool_consumer_stats(const struct spool_consumer *c, struct spool_consumer_stats *out);
 
-/* Records spool_read_ahead keeps for their claims; more drop the oldest
+/* Records spool_peek keeps for their claims; more drop the oldest
  * (whose claim then reads and verifies again). */
 #define SPOOL_AHEAD_MAX 1024
-
-/*
- * Read new/NAME ahead of its claim, for a caller that works ahead of the
- * queue (the OMS half's window): read safely, gated, parsed and verified
- * exactly as a claim would, but left in new/, and nothing quarantined
- * (the claim decides).  ERR_OK: *out is the caller's own copy
- * (record_free).  Else ERR_PERM (not a record name, not a good record,
- * or its content names another producer or sequence) or ERR_TEMP (not
- * there, unreadable, out of memory); a bad file is remembered like at a
- * claim, so it is not parsed again while unchanged.
- * The verified record is kept with the file's identity (device, inode,
- * size, mtime, ctime): the claim of NAME takes it without reading,
- * parsing or verifying again while the file is unchanged, and reads and
- * verifies it afresh if anything changed (replaced, rewritten, touched).
- */
-enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, struct record **out,
-                                 struct err *e);
 
 /*
  * List the records of one producer that wait in new/ behind the claimed
@@ -424,8 +407,10 @@ enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, str
  * ahead of its claims (the OMS half's window).  Sequences from, from+1,
  * ... (from 0: the one after the producer's claimed record, or its next
  * record when none is claimed), at most max, each read, gated, parsed
- * and verified as spool_read_ahead does (so its claim takes it without
- * reading it again).  The list ends before the first sequence that is
+ * and verified exactly as a claim would (so its claim takes it without
+ * reading it again: the verified record is kept with the file's
+ * identity, device, inode, size, mtime and ctime, and read afresh if
+ * anything changed).  The list ends before the first sequence that is
  * not a good record in new/ (not there yet, still arriving, bad or
  * misnamed: its claim decides, nothing is quarantined here).
  * out[0..*n) belong to the caller: spool_peeked_release each.  ERR_OK,

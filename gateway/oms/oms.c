@@ -1,6 +1,6 @@
 /*
- * oms.c: the OMS half's set-up, its inbound records (ack, close) and the
- * daemon loop.  See oms.h.
+ * oms.c: the OMS half's set-up, its inbound records (ack, close) and its
+ * turns in the process loop (half.h).  See oms.h.
  */
 #include "oms_int.h"
 
@@ -17,7 +17,6 @@
 #include "history.h"
 #include "log.h"
 #include "notify.h"
-#include "sigs.h"
 
 static unsigned long long mono_now_ms(void)
 {
@@ -92,8 +91,10 @@ static void opts_defaults(struct oms *o, const struct oms_opts *in)
 		o->window = OMS_WINDOW_MAX;
 }
 
-enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms_opts *opts,
-                         struct err *e)
+/* Open without the recovery (the process loop recovers through the
+ * table, half_ops.recover). */
+static enum err_status open_bare(struct oms **out, const struct cfg *c, const struct oms_opts *opts,
+                                 struct err *e)
 {
 	char dir[SPOOL_PATH_MAX];
 	unsigned long long t0;
@@ -154,16 +155,41 @@ enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms
 	}
 	oms_health_meta(o, o->meta_pending ? ERR_TEMP : ERR_OK,
 	                "the class metadata could not be read (Cartegraph cannot be reached)");
-	st = oms_recover_pending(o, e);
-	if (st != ERR_OK)
-		goto fail;
-	/* the counters are this run's: acks recovered above are not */
-	memset(&o->counts, 0, sizeof(o->counts));
 	*out = o;
 	return ERR_OK;
 fail:
 	oms_free(o);
 	return st;
+}
+
+/* An ack or close whose commit a crash cut short, before the first
+ * forward. */
+static enum err_status recover(struct oms *o, struct err *e)
+{
+	enum err_status st = oms_recover_pending(o, e);
+
+	if (st != ERR_OK)
+		return st;
+	/* the counters are this run's: acks recovered here are not */
+	memset(&o->counts, 0, sizeof(o->counts));
+	return ERR_OK;
+}
+
+enum err_status oms_open(struct oms **out, const struct cfg *c, const struct oms_opts *opts,
+                         struct err *e)
+{
+	struct oms *o = NULL;
+	enum err_status st = open_bare(&o, c, opts, e);
+
+	*out = NULL;
+	if (st == ERR_OK)
+		st = recover(o, e);
+	if (st != ERR_OK) {
+		oms_free(o);
+		return st;
+	}
+	*out = o;
+	return ERR_OK;
 }
 
 void oms_free(struct oms *o)
@@ -382,42 +408,10 @@ static void pass_status(struct oms *o, const struct oms_counts *n, enum err_stat
 		              verdict, n->applied, n->failed, n->waiting, n->acks, n->closes);
 }
 
-enum err_status oms_run(struct oms *o, struct err *e)
-{
-	const struct oms_counts *counts = &o->counts;
-	time_t last_poll = 0;
-	enum err_status st;
-
-	while (!stopped(o)) {
-		time_t now = time(NULL);
-		st = oms_forward(o, 0, e);
-		if (st == ERR_FATAL)
-			return st;
-		if (st != ERR_OK)
-			log_warn("event=forward-failed why=%s", log_q(e->msg));
-		pass_status(o, counts, st, e);
-		history_tick(o->cfg);
-		notify_watchdog();
-		if (!stopped(o) && now - last_poll >= (time_t)o->cfg->cg.poll_seconds) {
-			last_poll = now;
-			st = oms_poll(o, e);
-			if (st == ERR_FATAL)
-				return st;
-			if (st != ERR_OK) {
-				log_warn("event=poll-failed why=%s", log_q(e->msg));
-				notify_status("poll failed: %s", e->msg);
-			}
-		}
-		if (!stopped(o) && oms_reconcile_pending(o, e) == ERR_FATAL)
-			return ERR_FATAL;
-		sigs_wait_ms(o->opts.stop, 1000);
-	}
-	oms_forward_release(o);
-	oms_health_save(o, 1); /* what the release settled */
-	return ERR_OK;
-}
-
-enum err_status oms_once(struct oms *o, struct err *e)
+/* --once: the outbound queue drained (records that keep meeting a
+ * temporary error wait for the next run), one poll, and the
+ * reconciliation of complete censuses. */
+static enum err_status once(struct oms *o, struct err *e)
 {
 	enum err_status s = oms_forward(o, 1, e);
 
@@ -434,6 +428,73 @@ enum err_status oms_once(struct oms *o, struct err *e)
 	if (s == ERR_OK && !stopped(o) && oms_reconcile_pending(o, e) == ERR_FATAL)
 		s = ERR_FATAL;
 	return s;
+}
+
+/* The end of a forward round: STATUS= says how it went, then the poll
+ * when the round began on a pass, then the reconciliation. */
+static enum err_status forwarded(struct oms *o, enum err_status st, struct err *e)
+{
+	int poll = o->fw_round_poll;
+
+	o->fw_round_poll = 0;
+	if (st == ERR_FATAL)
+		return st;
+	if (st != ERR_OK)
+		log_warn("event=forward-failed why=%s", log_q(e->msg));
+	pass_status(o, &o->counts, st, e);
+	history_tick(o->cfg);
+	if (!stopped(o) && poll) {
+		st = oms_poll(o, e);
+		if (st == ERR_FATAL)
+			return st;
+		if (st != ERR_OK) {
+			log_warn("event=poll-failed why=%s", log_q(e->msg));
+			notify_status("poll failed: %s", e->msg);
+		}
+	}
+	if (!stopped(o) && oms_reconcile_pending(o, e) == ERR_FATAL)
+		return ERR_FATAL;
+	return ERR_OK;
+}
+
+/* A turn of the daemon.  A turn with no forward round in progress (one
+ * a second) begins one; each turn steps the forwarder once (the window,
+ * then at most 100 ms of the network) and asks for the next turn at once
+ * while there is more to do; the turn that ends the round says how it
+ * went (STATUS=), polls when the round began on a pass (every
+ * cfg.cg.poll_seconds) and reconciles the complete censuses.  The window,
+ * and the back-offs of its records, stay between rounds.  A round begun
+ * goes on after a stop until its requests are answered; none begins
+ * after it. */
+static enum err_status turn(struct oms *o, struct half_turn *t, struct err *e)
+{
+	enum err_status st;
+
+	if (t->due & HALF_TURN_ONCE)
+		return once(o, e);
+	if (!o->fw_round) {
+		if (stopped(o))
+			return ERR_OK;
+		o->fw_round_poll = (t->due & HALF_TURN_PASS) != 0;
+		st = oms_forward_begin(o, e);
+		if (st != ERR_OK)
+			return forwarded(o, st, e);
+		o->fw_round = 1;
+	}
+	if (oms_forward_step(o, 0, e)) {
+		t->again = 1;
+		return ERR_OK;
+	}
+	o->fw_round = 0;
+	return forwarded(o, oms_forward_end(o, 0, e), e);
+}
+
+/* The stop flag ended the loop: the records in hand go back to new/ (or
+ * settle), and the health record says what that settled. */
+static void settle(struct oms *o)
+{
+	oms_forward_release(o);
+	oms_health_save(o, 1);
 }
 
 void oms_counts_get(const struct oms *o, struct oms_counts *out)
@@ -459,7 +520,7 @@ static enum err_status ops_open(void **h, const struct cfg *c, const void *opts,
 	if (opts)
 		o = *(const struct oms_opts *)opts;
 	o.stop = stop;
-	s = oms_open(&half, c, &o, e);
+	s = open_bare(&half, c, &o, e);
 	*h = half;
 	return s;
 }
@@ -469,9 +530,19 @@ static void ops_free(void *h)
 	oms_free(h);
 }
 
-static enum err_status ops_run(void *h, int once, struct err *e)
+static enum err_status ops_recover(void *h, struct err *e)
 {
-	return once ? oms_once(h, e) : oms_run(h, e);
+	return recover(h, e);
+}
+
+static enum err_status ops_turn(void *h, struct half_turn *t, struct err *e)
+{
+	return turn(h, t, e);
+}
+
+static void ops_settle(void *h)
+{
+	settle(h);
 }
 
 static void ops_counters(void *h, struct half_counters *k)
@@ -495,8 +566,8 @@ static void ops_counters(void *h, struct half_counters *k)
 	half_count(k, "signature_checks", NULL, 1, (int64_t)sig_verify_count());
 }
 
-/* run does not log a fatal stop: the alert line and the record of it for
- * `scfgate status` are made here. */
+/* A turn does not log a fatal stop: the alert line and the record of it
+ * for `scfgate status` are made here. */
 static void ops_stopped(void *h, const struct err *e)
 {
 	log_alert("event=stopped why=%s", log_q(e->msg));
@@ -514,7 +585,9 @@ const struct half_ops oms_half_ops = {
     .half = CFG_HALF_OMS,
     .open = ops_open,
     .free = ops_free,
-    .run = ops_run,
+    .recover = ops_recover,
+    .turn = ops_turn,
+    .settle = ops_settle,
     .counters = ops_counters,
     .stopped = ops_stopped,
     .poll_seconds = ops_poll_seconds,

@@ -167,22 +167,23 @@ enum err_status oms_reconcile_pending(struct oms *o, struct err *e);
 /* One poll cycle over all tracked open requests. */
 enum err_status oms_poll(struct oms *o, struct err *e);
 
-/* Daemon: forward continuously, poll every cfg.cg.poll_seconds, until
- * *opts.stop; then finish the records in hand and return ERR_OK.  After
- * every pass STATUS= (notify.h) says how it went. */
-enum err_status oms_run(struct oms *o, struct err *e);
-
-/* --once: oms_forward(once), then (unless stopped) one poll (a poll that
- * meets a temporary error is logged and left for the next run) and the
- * reconciliation of complete censuses. */
-enum err_status oms_once(struct oms *o, struct err *e);
-
 /* The counters since oms_open: the forward passes, polls and commits of
  * this process (acks recovered at open not included), fetched after a
  * run; quarantined from the consumer of the outbound queue. */
 void oms_counts_get(const struct oms *o, struct oms_counts *out);
 
-/* The OMS half for the process loop (half.h). */
+/* The OMS half for the process loop (half.h, half_loop).  Every second
+ * a turn begins a forward round; the turns step the forwarder (its
+ * window, then at most 100 ms of the network) and ask the loop for the
+ * next turn at once while requests are in flight; the turn that ends the
+ * round sets STATUS= (notify.h), polls (oms_poll) when the round began on
+ * a pass (every cfg.cg.poll_seconds) and reconciles the complete
+ * censuses (oms_reconcile_pending).  The window, and the back-offs of its
+ * records, stay between rounds.  At a stop the round in progress ends
+ * when its requests are answered, and the records in hand go back to
+ * new/.  --once: oms_forward(once), then (unless stopped) one poll (a
+ * poll that meets a temporary error is logged and left for the next
+ * run) and the reconciliation of complete censuses. */
 struct half_ops;
 extern const struct half_ops oms_half_ops;
 

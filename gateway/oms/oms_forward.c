@@ -7,8 +7,10 @@
  * machine (enum fw_state, drawn in docs/internals.md) moved by one
  * function, transition(), on three events: its turn came (EV_START),
  * its create intent is durable (EV_SYNCED), its HTTP request ended
- * (EV_REPLY).  The loop (run) calls fw_step, then lets the HTTP clients
- * move their transfers (http_step); a request's done() only notes the
+ * (EV_REPLY).  Each turn of the forwarder (run_step: in the daemon one
+ * turn of the half's loop, half.h; with --once and in replay the loop
+ * run) calls fw_step, then lets the HTTP clients move their transfers
+ * (http_step); a request's done() only notes the
  * reply on the entry, and fw_step hands the replies to transition()
  * after the transfers return: nothing runs inside the HTTP client, and
  * nothing calls back into the window while it is being moved.  fw_step:
@@ -1669,56 +1671,64 @@ static size_t count_waiting(struct fw *fw)
 	return n;
 }
 
-/* The loop: step the window, let the transfers move, until nothing is in
- * flight and nothing more can start now. */
-static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e)
+/*
+ * One turn of the forwarder: step the window, let the transfers move.
+ * 1 while there is more to do at once (requests in flight, replies to
+ * act on, and with once a back-off or an arriving file waited out here);
+ * 0 when nothing is in flight and nothing more can start now (*st
+ * ERR_FATAL when the half must stop, e says why).  After a stop it goes
+ * on until the requests in flight are answered.
+ */
+static int run_step(struct oms *o, struct fw *fw, int once, enum err_status *st, struct err *e)
 {
-	enum err_status st = ERR_OK;
+	uint64_t when;
+	int exhausted;
 
-	for (;;) {
-		uint64_t when;
-		int exhausted;
-		/* While requests travel and nothing came back or moved, the
-		 * window is looked at again only every FW_WAIT_MS (a back-off
-		 * that ended, a record that arrived). */
-		if (fw->replies || fw->moved || !fw->inflight ||
-		    mono_ms() - fw->stepped_at >= FW_WAIT_MS)
-			fw_step(fw);
-		if (fw->inflight && !fw->replies && !o->fatal)
-			transfer(fw);
-		if (o->fatal) {
-			*e = o->fatal_err;
-			st = ERR_FATAL;
-			break;
-		}
-		if (fw->inflight || fw->replies)
-			continue;
-		if (o->opts.stop && *o->opts.stop)
-			break;
+	/* While requests travel and nothing came back or moved, the window
+	 * is looked at again only every FW_WAIT_MS (a back-off that ended, a
+	 * record that arrived). */
+	if (fw->replies || fw->moved || !fw->inflight || mono_ms() - fw->stepped_at >= FW_WAIT_MS)
 		fw_step(fw);
-		if (fw->inflight || fw->replies)
-			continue;
-		if (o->fatal)
-			continue; /* reported at the top */
-		if (fw->n == 0)
-			break;
-		when = next_retry(fw, once, &exhausted);
-		if (!when) {
-			if (fw->replay || exhausted || fw->queue_empty || !once)
-				break;
-			/* The head's claim is not possible yet (arriving file). */
-			sigs_wait_ms(o->opts.stop, 200);
-			continue;
-		}
-		if (!once)
-			break; /* the daemon comes back */
-		{
-			uint64_t now = mono_ms();
-
-			if (when > now)
-				sigs_wait_ms(o->opts.stop, when - now);
-		}
+	if (fw->inflight && !fw->replies && !o->fatal)
+		transfer(fw);
+	if (o->fatal) {
+		*e = o->fatal_err;
+		*st = ERR_FATAL;
+		return 0;
 	}
+	if (fw->inflight || fw->replies)
+		return 1;
+	if (o->opts.stop && *o->opts.stop)
+		return 0;
+	fw_step(fw);
+	if (fw->inflight || fw->replies)
+		return 1;
+	if (o->fatal)
+		return 1; /* reported at the top */
+	if (fw->n == 0)
+		return 0;
+	when = next_retry(fw, once, &exhausted);
+	if (!when) {
+		if (fw->replay || exhausted || fw->queue_empty || !once)
+			return 0;
+		/* The head's claim is not possible yet (arriving file). */
+		sigs_wait_ms(o->opts.stop, 200);
+		return 1;
+	}
+	if (!once)
+		return 0; /* the daemon comes back */
+	{
+		uint64_t now = mono_ms();
+
+		if (when > now)
+			sigs_wait_ms(o->opts.stop, when - now);
+	}
+	return 1;
+}
+
+/* After the last run_step of a round. */
+static enum err_status run_end(struct oms *o, struct fw *fw, enum err_status st)
+{
 	if (st != ERR_OK)
 		fw_cancel(fw);
 	if (st == ERR_OK)
@@ -1726,11 +1736,19 @@ static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e
 	return st;
 }
 
-enum err_status oms_forward(struct oms *o, int once, struct err *e)
+/* A whole round at once: --once and replay. */
+static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e)
+{
+	enum err_status st = ERR_OK;
+
+	while (run_step(o, fw, once, &st, e))
+		;
+	return run_end(o, fw, st);
+}
+
+enum err_status oms_forward_begin(struct oms *o, struct err *e)
 {
 	enum err_status st;
-	uint64_t t0;
-	size_t before;
 
 	/* A field-map check an outage left pending comes first. */
 	st = oms_meta_pending(o, e);
@@ -1752,17 +1770,40 @@ enum err_status oms_forward(struct oms *o, int once, struct err *e)
 				o->fw->win[i]->not_before = 0;
 				log_info("effect=retry-now record=%s", o->fw->win[i]->name);
 			}
-	t0 = mono_ms();
-	before = o->counts.applied + o->counts.failed + o->counts.held;
-	st = run(o, o->fw, once, e);
-	o->pass_ms[0] = mono_ms() - t0;
+	o->fw_round_t0 = mono_ms();
+	o->fw_round_before = o->counts.applied + o->counts.failed + o->counts.held;
+	o->fw_round_st = ERR_OK;
+	return ERR_OK;
+}
+
+int oms_forward_step(struct oms *o, int once, struct err *e)
+{
+	return run_step(o, o->fw, once, &o->fw_round_st, e);
+}
+
+enum err_status oms_forward_end(struct oms *o, int once, struct err *e)
+{
+	enum err_status st = run_end(o, o->fw, o->fw_round_st);
+
+	o->pass_ms[0] = mono_ms() - o->fw_round_t0;
 	if (once || st != ERR_OK)
 		oms_forward_release(o);
 	oms_track_maybe_compact(o->track, NULL);
-	oms_health_forward(o, st, e,
-	                   o->counts.applied + o->counts.failed + o->counts.held != before,
-	                   st == ERR_OK && !once ? o->counts.waiting : 0);
+	oms_health_forward(
+	    o, st, e, o->counts.applied + o->counts.failed + o->counts.held != o->fw_round_before,
+	    st == ERR_OK && !once ? o->counts.waiting : 0);
 	return st;
+}
+
+enum err_status oms_forward(struct oms *o, int once, struct err *e)
+{
+	enum err_status st = oms_forward_begin(o, e);
+
+	if (st != ERR_OK)
+		return st;
+	while (oms_forward_step(o, once, e))
+		;
+	return oms_forward_end(o, once, e);
 }
 
 void oms_forward_release(struct oms *o)

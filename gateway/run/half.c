@@ -305,6 +305,89 @@ void half_count(struct half_counters *k, const char *json, const char *stop, int
 	k->n++;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int stop_raised(volatile sig_atomic_t *stop)
+{
+	return stop && *stop;
+}
+
+/* A turn, then more at once while the half asks for them; the watchdog
+ * is told after each.  ERR_OK, or the status of the turn that failed. */
+static enum err_status turns(const struct half_ops *ops, void *h, struct half_turn *t,
+                             struct err *e)
+{
+	for (;;) {
+		enum err_status s;
+
+		t->again = 0;
+		s = ops->turn(h, t, e);
+		if (s == ERR_FATAL)
+			return s;
+		notify_watchdog();
+		if (s != ERR_OK || !t->again)
+			return s;
+		t->due &= HALF_TURN_ONCE;
+	}
+}
+
+enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,
+                          volatile sig_atomic_t *stop, struct err *e)
+{
+	uint64_t interval = (uint64_t)ops->poll_seconds(c) * 1000;
+
+	for (;;) {
+		/* Passes are spaced from the start of the previous one, so a
+		 * long pass does not push the next one back. */
+		struct half_turn t = {.due = HALF_TURN_PASS | (once ? HALF_TURN_ONCE : 0u),
+		                      .next_pass_ms = mono_ms() + interval};
+		enum err_status s = turns(ops, h, &t, e);
+
+		if (once || s != ERR_OK)
+			return s;
+		/* Between passes a turn every second: the half's work between
+		 * passes (a drain) costs nothing while there is nothing to do. */
+		while (mono_ms() < t.next_pass_ms && !stop_raised(stop)) {
+			sigs_wait_ms(stop, 1000);
+			if (mono_ms() >= t.next_pass_ms)
+				break;
+			t.due = 0;
+			s = turns(ops, h, &t, e);
+			if (s != ERR_OK)
+				return s;
+		}
+		if (stop_raised(stop)) {
+			if (ops->settle)
+				ops->settle(h);
+			return ERR_OK;
+		}
+	}
+}
+
+/* Open the half and let it recover; on failure *h is NULL. */
+static enum err_status open_half(const struct half_run *r, void **h, const struct cfg *c,
+                                 struct err *e)
+{
+	const struct half_ops *ops = r->ops;
+	enum err_status s;
+
+	*h = NULL;
+	s = ops->open(h, c, r->opts, sigs_stop_flag(), e);
+	if (s == ERR_OK && ops->recover)
+		s = ops->recover(*h, e);
+	if (s != ERR_OK) {
+		ops->free(*h);
+		*h = NULL;
+	}
+	return s;
+}
+
 /* Add the counters of the half h (about to close) to the run's totals. */
 static void totals_add(struct half_run *r, void *h)
 {
@@ -359,14 +442,12 @@ static enum err_status reload(struct half_run *r, void **h, struct err *e)
 	totals_add(r, *h);
 	ops->free(*h);
 	*h = NULL;
-	if (ops->open(h, nc, r->opts, sigs_stop_flag(), &le) != ERR_OK) {
+	if (open_half(r, h, nc, &le) != ERR_OK) {
 		log_error("event=reload-refused config=%s why=%s", log_q(r->config), log_q(le.msg));
 		cfg_free(nc);
-		*h = NULL;
 		/* the old configuration goes on */
-		s = ops->open(h, r->c, r->opts, sigs_stop_flag(), e);
+		s = open_half(r, h, r->c, e);
 		if (s != ERR_OK) {
-			*h = NULL;
 			/* a stop asked for meanwhile cut the opening short */
 			return sigs_stopping() ? ERR_OK : s;
 		}
@@ -393,9 +474,8 @@ enum err_status half_serve(struct half_run *r, struct err *e)
 	memset(&r->total, 0, sizeof(r->total));
 	log_info("event=start half=%s version=%s config=%s pid=%ld once=%d", ops->name,
 	         SCFGATE_VERSION, log_q(r->config), (long)getpid(), r->once);
-	s = ops->open(&h, r->c, r->opts, sigs_stop_flag(), e);
+	s = open_half(r, &h, r->c, e);
 	if (s != ERR_OK) {
-		h = NULL;
 		if (s == ERR_FATAL)
 			log_alert("event=not-started why=%s", log_q(e->msg));
 		notify_status("not started: %s", e->msg);
@@ -404,7 +484,7 @@ enum err_status half_serve(struct half_run *r, struct err *e)
 	r->opened = 1;
 	notify_ready("started, first pass running");
 	for (;;) {
-		s = ops->run(h, r->once, e);
+		s = half_loop(ops, h, r->c, r->once, sigs_stop_flag(), e);
 		if (s != ERR_OK || r->once || !sigs_reload_take())
 			break;
 		sigs_hold_reload(1); /* a second SIGHUP waits for the next turn */

@@ -29,13 +29,37 @@
  * do not retry together.  The random source is seeded per process
  * (getrandom, else time and pid), never the C library's unseeded one.
  *
- * The process loop (half_serve): open the half with the stop flag,
- * run it (once, or as a daemon until a stop), re-read the configuration
- * on SIGHUP (a configuration that does not load or does not open is
- * refused and the running one kept), and collect the counters of the run
- * (struct half_counters, fetched from the half after it ran).  Each half
- * supplies a table of callbacks, struct half_ops.  Nothing here prints:
- * the command (cmd_half.c) prints and chooses the exit status.
+ * The process loop (half_serve): open the half with the stop flag and
+ * let it recover what a crash left half done, then run its turns (once,
+ * or as a daemon until a stop), re-read the configuration on SIGHUP (a
+ * configuration that does not load or does not open is refused and the
+ * running one kept), and collect the counters of the run (struct
+ * half_counters, fetched from the half after it ran).  Each half
+ * supplies a table of callbacks, struct half_ops; the loop itself is
+ * here, once, in half_loop():
+ *
+ *   turn(PASS)                     the first turn; with --once the only
+ *                                  one (PASS|ONCE), whose status is the
+ *                                  run's
+ *   while it sets again: turn(0)   at once (work in flight)
+ *   every second until the next
+ *   pass is due:
+ *     nap (sigs_wait_ms, 1 s)
+ *     turn(0), and again           work between passes (a drain)
+ *   stop flag raised: settle       the final saves; return ERR_OK
+ *   a pass is due: turn(PASS)      poll_seconds after the previous one
+ *                                  started
+ *
+ * The loop owns the stop flag, the nap between turns and the watchdog
+ * ping after every turn; a turn that returns ERR_FATAL (or, with --once,
+ * anything but ERR_OK) ends the loop with that status, and half_serve
+ * then takes the fatal stop path (ops->stopped, STATUS=).  What a turn
+ * does is the half's: the SCF half fetches on a pass and drains the
+ * inbound queue (and takes a census step) on every turn; the OMS half
+ * steps its forwarder on every turn (asking for the next turn at once
+ * while requests are in flight) and polls Cartegraph on a pass.
+ * Nothing here prints: the command (cmd_half.c) prints and chooses the
+ * exit status.
  */
 #ifndef SCFGATE_HALF_H
 #define SCFGATE_HALF_H
@@ -176,6 +200,23 @@ struct half_counters {
 /* Append one counter (ignored past HALF_COUNTERS_MAX). */
 void half_count(struct half_counters *k, const char *json, const char *stop, int last, int64_t v);
 
+/* What a turn of the loop is for (struct half_turn, due). */
+#define HALF_TURN_PASS 1u /* the half's pass: the first turn, then every poll interval */
+#define HALF_TURN_ONCE                                                                             \
+	2u /* --once: the only turn, a pass and its drain; its status                              \
+	      is the run's (a temporary error included) */
+
+struct half_turn {
+	unsigned due;          /* HALF_TURN_* bits; 0: a turn between passes */
+	uint64_t next_pass_ms; /* CLOCK_MONOTONIC ms when the next pass is due: work
+	                          between passes yields to it */
+	int again;             /* out, 0 on the way in: 1 asks for another turn at
+	                          once, without the nap (work in flight, such as the
+	                          OMS forwarder's requests); the loop then calls
+	                          the turn again with due 0 (HALF_TURN_ONCE kept),
+	                          also after a stop, until the half clears it */
+};
+
 /* A half, as the process loop drives it. */
 struct half_ops {
 	const char *name;   /* "scf", "oms": the command and log name */
@@ -187,20 +228,37 @@ struct half_ops {
 	enum err_status (*open)(void **h, const struct cfg *c, const void *opts,
 	                        volatile sig_atomic_t *stop, struct err *e);
 	void (*free)(void *h);
-	/* --once: one pass and its drain; else run until the stop flag
-	 * rises (a reload raises it too) and return ERR_OK.  ERR_FATAL
-	 * stops the half. */
-	enum err_status (*run)(void *h, int once, struct err *e);
+	/* Right after every open, before the first turn: finish what a crash
+	 * left half done (a record in cur/, an ack whose commit was cut
+	 * short).  A failure is a failure to open.  May be NULL. */
+	enum err_status (*recover)(void *h, struct err *e);
+	/* One turn (see the top).  In a daemon a turn logs what it met and
+	 * returns ERR_OK, or ERR_FATAL to stop the half; with HALF_TURN_ONCE
+	 * it returns what the run exits with. */
+	enum err_status (*turn)(void *h, struct half_turn *t, struct err *e);
+	/* The loop ended on the stop flag (a stop or a reload): the last
+	 * saves (health, the forward window given back).  May be NULL. */
+	void (*settle)(void *h);
 	/* The counters since open, in the order --json prints them; h NULL:
 	 * the same names, all zero. */
 	void (*counters)(void *h, struct half_counters *out);
-	/* After run returned ERR_FATAL (h may be NULL when a reload could not
-	 * reopen): log and record the stop for `scfgate status` unless run did
-	 * already.  May be NULL. */
+	/* After the loop returned ERR_FATAL (h may be NULL when a reload
+	 * could not reopen): log and record the stop for `scfgate status`
+	 * unless the turn did already.  May be NULL. */
 	void (*stopped)(void *h, const struct err *e);
-	/* The poll interval a configuration gives, for the "reloaded" line. */
+	/* The poll interval a configuration gives: the time between passes,
+	 * and the "reloaded" line. */
 	unsigned (*poll_seconds)(const struct cfg *c);
 };
+
+/* The loop of an open half h (see the top): with once, one turn
+ * (HALF_TURN_PASS | HALF_TURN_ONCE) and its status; else turns until
+ * *stop (may be NULL: never), then ops->settle and ERR_OK, or the first
+ * turn that returned ERR_FATAL.  c is the configuration h was opened
+ * with (its poll interval spaces the passes).  half_serve runs it; a
+ * test or a bench may run it on a half it opened. */
+enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,
+                          volatile sig_atomic_t *stop, struct err *e);
 
 struct half_run {
 	/* in */

@@ -242,7 +242,10 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e);
  * least one record per drain, so neither side starves), so however long
  * the inbound queue is, fetching is never postponed by more than one poll
  * interval (plus the record in hand).  ERR_FATAL ends both; in --once
- * mode a failed pass returns its status after the drain. */
+ * mode a failed pass returns its status after the drain.  This is the
+ * process loop (half_loop, half.h) over the half's turns, for callers
+ * that opened the half themselves (tests, benches); `scfgate scf` runs
+ * the same through half_serve. */
 enum err_status scf_run(struct scf_half *h, int once, struct err *e);
 
 void scf_stats_get(const struct scf_half *h, struct scf_stats *out);

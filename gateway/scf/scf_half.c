@@ -15,7 +15,6 @@
 #include "notify.h"
 #include "metrics.h"
 #include "scf_impl.h"
-#include "sigs.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -124,8 +123,10 @@ out:
 	return s;
 }
 
-enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struct http_clock *clock,
-                         struct err *e)
+/* Open without the recovery (the process loop recovers through the
+ * table, half_ops.recover). */
+static enum err_status open_bare(struct scf_half **out, const struct cfg *c,
+                                 const struct http_clock *clock, struct err *e)
 {
 	struct scf_half *h = calloc(1, sizeof(*h));
 	enum err_status s;
@@ -162,15 +163,39 @@ enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struc
 		if (health_load(h->state_dir, &h->health, &present, &he) != ERR_OK)
 			log_warn("event=health-unreadable why=%s", log_q(he.msg));
 	}
-	s = scf_recover(h, e);
-	if (s != ERR_OK)
-		goto fail;
-	h->stats.watermark = scf_state_watermark(h->st);
 	*out = h;
 	return ERR_OK;
 fail:
 	scf_free(h);
 	return s;
+}
+
+/* What a crash left in cur/ or half written, before the first pass. */
+static enum err_status recover(struct scf_half *h, struct err *e)
+{
+	enum err_status s = scf_recover(h, e);
+
+	if (s != ERR_OK)
+		return s;
+	h->stats.watermark = scf_state_watermark(h->st);
+	return ERR_OK;
+}
+
+enum err_status scf_open(struct scf_half **out, const struct cfg *c, const struct http_clock *clock,
+                         struct err *e)
+{
+	struct scf_half *h = NULL;
+	enum err_status s = open_bare(&h, c, clock, e);
+
+	*out = NULL;
+	if (s == ERR_OK)
+		s = recover(h, e);
+	if (s != ERR_OK) {
+		scf_free(h);
+		return s;
+	}
+	*out = h;
+	return ERR_OK;
 }
 
 void scf_free(struct scf_half *h)
@@ -231,11 +256,6 @@ static void pass_status(struct scf_half *h, enum err_status fs, const struct err
 void scf_http_stats(const struct scf_half *h, struct http_stats *out)
 {
 	http_stats_get(h->http, out);
-}
-
-static void nap(struct scf_half *h, unsigned seconds)
-{
-	sigs_wait_ms(h->stop, (uint64_t)seconds * 1000);
 }
 
 static void save_health(struct scf_half *h);
@@ -392,112 +412,108 @@ uint64_t scf_wb_drain_seconds(const struct cfg *c, uint64_t records)
 	return (uint64_t)ceil((double)records * SCF_WB_CALLS_PER_RECORD / per_s);
 }
 
-enum err_status scf_run(struct scf_half *h, int once, struct err *e)
+/* A fetch pass and the write-back after it (HALF_TURN_PASS).  The
+ * write-back yields when the next pass is due: fetching is never
+ * postponed by more than one poll interval. */
+static enum err_status pass(struct scf_half *h, const struct half_turn *t, struct err *e)
 {
-	unsigned poll = h->c->scf.poll_seconds;
+	struct err fe, we;
+	enum err_status fs, ws;
+	uint64_t committed_before = committed(h), t0;
 
-	for (;;) {
-		struct err fe, we;
-		enum err_status fs, ws;
-		uint64_t committed_before = committed(h);
-		/* Fetching is never postponed by more than one poll interval:
-		 * the write-back drain yields when the next fetch is due. */
-		uint64_t next_fetch = scf_mono_ms() + (uint64_t)poll * 1000, t0;
-		struct scf_stats before;
+	/* --once too: a timer's next run fetches on time */
+	h->wb_until_ms = t->next_pass_ms;
+	err_clear(&fe);
+	err_clear(&we);
+	h->commit_tried = 0;
+	t0 = scf_mono_ms();
+	fs = scf_fetch(h, &fe);
+	h->pass_ms[0] = scf_mono_ms() - t0;
+	if (fs == ERR_FATAL) {
+		log_alert("event=stopped why=%s", log_q(fe.msg));
+		record_alert(
+		    h, h->commit_tried && h->commit_s == ERR_FATAL ? HEALTH_COMMIT : HEALTH_FETCH,
+		    fe.msg);
+		return err_set(e, fs, "%s", fe.msg);
+	}
+	if (fs != ERR_OK && scf_stopping(h))
+		log_info("event=fetch-interrupted why=%s", log_q(fe.msg));
+	else if (fs != ERR_OK)
+		log_error("event=fetch-failed why=%s", log_q(fe.msg));
+	/* A pass cut short by SIGTERM did not fail: its outcome stays what
+	 * the previous pass met. */
+	if (!(fs == ERR_TEMP && scf_stopping(h)))
+		note_fetch(h, fs, &fe);
+	/* The pass worked: the last good call as of now, and a recorded stop
+	 * (a credential since fixed) is over. */
+	if (fs == ERR_OK)
+		note_status(h, NULL);
+	t0 = scf_mono_ms();
+	ws = scf_writeback(h, &we);
+	h->pass_ms[1] = scf_mono_ms() - t0;
+	if (ws == ERR_FATAL) {
+		record_alert(h, HEALTH_WRITEBACK, we.msg);
+		return err_set(e, ws, "%s", we.msg);
+	}
+	if (ws != ERR_OK)
+		log_error("event=writeback-failed why=%s", log_q(we.msg));
+	note_writeback(h, ws, &we);
+	save_health(h);
+	pass_status(h, fs, &fe, ws, &we, committed_before);
+	if (!(t->due & HALF_TURN_ONCE))
+		return ERR_OK;
+	if (fs != ERR_OK)
+		return err_set(e, fs, "%s", fe.msg);
+	if (ws != ERR_OK)
+		return err_set(e, ws, "%s", we.msg);
+	return ERR_OK;
+}
 
-		/* --once too: a timer's next run fetches on time */
-		h->wb_until_ms = next_fetch;
-		err_clear(&fe);
-		err_clear(&we);
-		h->commit_tried = 0;
-		t0 = scf_mono_ms();
-		fs = scf_fetch(h, &fe);
-		h->pass_ms[0] = scf_mono_ms() - t0;
-		if (fs == ERR_FATAL) {
-			log_alert("event=stopped why=%s", log_q(fe.msg));
-			record_alert(h,
-			             h->commit_tried && h->commit_s == ERR_FATAL ? HEALTH_COMMIT
-			                                                         : HEALTH_FETCH,
-			             fe.msg);
-			return err_set(e, fs, "%s", fe.msg);
-		}
-		if (fs != ERR_OK && scf_stopping(h))
-			log_info("event=fetch-interrupted why=%s", log_q(fe.msg));
-		else if (fs != ERR_OK)
-			log_error("event=fetch-failed why=%s", log_q(fe.msg));
-		/* A pass cut short by SIGTERM did not fail: its outcome stays
-		 * what the previous pass met. */
-		if (!(fs == ERR_TEMP && scf_stopping(h)))
-			note_fetch(h, fs, &fe);
-		/* The pass worked: the last good call as of now, and a
-		 * recorded stop (a credential since fixed) is over. */
-		if (fs == ERR_OK)
-			note_status(h, NULL);
-		t0 = scf_mono_ms();
-		ws = scf_writeback(h, &we);
+/* Between passes (every second): the inbound queue is drained, which
+ * costs no API call while there is nothing to do; health and metrics
+ * are saved when something changed, and at least once a minute; then a
+ * page of the scheduled census. */
+static enum err_status drain(struct scf_half *h, const struct half_turn *t, struct err *e)
+{
+	struct scf_stats before = h->stats;
+	struct err we;
+	enum err_status ws;
+	uint64_t t0;
+	int changed;
+
+	err_clear(&we);
+	t0 = scf_mono_ms();
+	ws = scf_writeback(h, &we);
+	if (ws == ERR_FATAL) {
+		record_alert(h, HEALTH_WRITEBACK, we.msg);
+		return err_set(e, ws, "%s", we.msg);
+	}
+	changed = note_writeback(h, ws, &we);
+	changed |= memcmp(&before, &h->stats, sizeof(before)) != 0;
+	if (changed)
 		h->pass_ms[1] = scf_mono_ms() - t0;
-		if (ws == ERR_FATAL) {
-			record_alert(h, HEALTH_WRITEBACK, we.msg);
-			return err_set(e, ws, "%s", we.msg);
-		}
-		if (ws != ERR_OK)
-			log_error("event=writeback-failed why=%s", log_q(we.msg));
-		note_writeback(h, ws, &we);
+	if (changed || (int64_t)time(NULL) - h->health_saved_at >= 60)
 		save_health(h);
-		pass_status(h, fs, &fe, ws, &we, committed_before);
-		notify_watchdog();
-		if (once) {
-			if (fs != ERR_OK)
-				return err_set(e, fs, "%s", fe.msg);
-			if (ws != ERR_OK)
-				return err_set(e, ws, "%s", we.msg);
-			return ERR_OK;
-		}
-		/* Between passes the inbound queue is drained every second:
-		 * write-back costs no API call while there is nothing to do.
-		 * Health and metrics are saved when something changed, and at
-		 * least once a minute. */
-		while (scf_mono_ms() < next_fetch && !scf_stopping(h)) {
-			int changed;
+	if (h->c->scf.census_interval_hours && !scf_stopping(h) &&
+	    scf_mono_ms() < t->next_pass_ms) {
+		struct err ce;
+		enum err_status cs;
 
-			nap(h, 1);
-			if (scf_mono_ms() >= next_fetch)
-				break;
-			before = h->stats;
-			err_clear(&we);
-			t0 = scf_mono_ms();
-			ws = scf_writeback(h, &we);
-			if (ws == ERR_FATAL) {
-				record_alert(h, HEALTH_WRITEBACK, we.msg);
-				return err_set(e, ws, "%s", we.msg);
-			}
-			changed = note_writeback(h, ws, &we);
-			changed |= memcmp(&before, &h->stats, sizeof(before)) != 0;
-			if (changed)
-				h->pass_ms[1] = scf_mono_ms() - t0;
-			if (changed || (int64_t)time(NULL) - h->health_saved_at >= 60)
-				save_health(h);
-			/* The scheduled census, a page at a time between the rest. */
-			if (h->c->scf.census_interval_hours && !scf_stopping(h) &&
-			    scf_mono_ms() < next_fetch) {
-				struct err ce;
-				enum err_status cs;
-
-				err_clear(&ce);
-				cs = scf_census_tick(h, &ce);
-				if (cs == ERR_FATAL) {
-					record_alert(h, HEALTH_FETCH, ce.msg);
-					return err_set(e, ERR_FATAL, "%s", ce.msg);
-				} else if (cs != ERR_OK) {
-					log_error("event=census-failed why=%s", log_q(ce.msg));
-				}
-			}
-		}
-		if (scf_stopping(h)) {
-			save_health(h); /* the final counts */
-			return ERR_OK;
+		err_clear(&ce);
+		cs = scf_census_tick(h, &ce);
+		if (cs == ERR_FATAL) {
+			record_alert(h, HEALTH_FETCH, ce.msg);
+			return err_set(e, ERR_FATAL, "%s", ce.msg);
+		} else if (cs != ERR_OK) {
+			log_error("event=census-failed why=%s", log_q(ce.msg));
 		}
 	}
+	return ERR_OK;
+}
+
+enum err_status scf_run(struct scf_half *h, int once, struct err *e)
+{
+	return half_loop(&scf_half_ops, h, h->c, once, h->stop, e);
 }
 
 /* ---- the half's table (half.h) ---------------------------------------------- */
@@ -510,7 +526,7 @@ static enum err_status ops_open(void **h, const struct cfg *c, const void *opts,
 
 	(void)opts; /* the SCF half takes no options beyond its configuration */
 	*h = NULL;
-	s = scf_open(&half, c, NULL, e);
+	s = open_bare(&half, c, NULL, e);
 	if (s != ERR_OK)
 		return s;
 	scf_set_stop_flag(half, stop);
@@ -523,9 +539,20 @@ static void ops_free(void *h)
 	scf_free(h);
 }
 
-static enum err_status ops_run(void *h, int once, struct err *e)
+static enum err_status ops_recover(void *h, struct err *e)
 {
-	return scf_run(h, once, e);
+	return recover(h, e);
+}
+
+static enum err_status ops_turn(void *h, struct half_turn *t, struct err *e)
+{
+	return t->due & HALF_TURN_PASS ? pass(h, t, e) : drain(h, t, e);
+}
+
+/* The final counts. */
+static void ops_settle(void *h)
+{
+	save_health(h);
 }
 
 static void ops_counters(void *h, struct half_counters *k)
@@ -567,13 +594,16 @@ static unsigned ops_poll_seconds(const struct cfg *c)
 	return c->scf.poll_seconds;
 }
 
-/* No stopped callback: scf_run logs and records a fatal stop itself. */
+/* No stopped callback: a turn logs and records a fatal stop itself (it
+ * knows which kind of work met it, for the health record). */
 const struct half_ops scf_half_ops = {
     .name = "scf",
     .half = CFG_HALF_SCF,
     .open = ops_open,
     .free = ops_free,
-    .run = ops_run,
+    .recover = ops_recover,
+    .turn = ops_turn,
+    .settle = ops_settle,
     .counters = ops_counters,
     .stopped = NULL,
     .poll_seconds = ops_poll_seconds,

@@ -161,4 +161,21 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 #define SPOOL_STUCK_PREFIX "stuck-"
 #define SPOOL_RETRY_NOW    "retry-now"
 
+/*
+ * Read new/NAME ahead of its claim, for spool_peek (the public read-ahead
+ * of a consumer that works ahead of its claims): read safely, gated,
+ * parsed and verified exactly as a claim would, but left in new/, and
+ * nothing quarantined (the claim decides).  ERR_OK: *out is the caller's own copy
+ * (record_free).  Else ERR_PERM (not a record name, not a good record,
+ * or its content names another producer or sequence) or ERR_TEMP (not
+ * there, unreadable, out of memory); a bad file is remembered like at a
+ * claim, so it is not parsed again while unchanged.
+ * The verified record is kept with the file's identity (device, inode,
+ * size, mtime, ctime): the claim of NAME takes it without reading,
+ * parsing or verifying again while the file is unchanged, and reads and
+ * verifies it afresh if anything changed (replaced, rewritten, touched).
+ */
+enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, struct record **out,
+                                 struct err *e);
+
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -319,10 +320,18 @@ struct fake {
 };
 
 static struct {
-	int opens, frees, runs, stopped;
-	enum err_status open_s, run_s;
+	int opens, frees, runs, stopped, recovers, settles;
+	enum err_status open_s, run_s, recover_s;
 	volatile sig_atomic_t *stop;
 	struct fake *stopped_h;
+	unsigned poll;         /* seconds between passes; 0: 1 */
+	unsigned due[8];       /* the turns as the loop asked for them */
+	uint64_t next_pass[8]; /* and when each said the next pass is due */
+	int stop_at;           /* raise *stop in this turn (1-based; 0: never) */
+	int fatal_at;          /* return ERR_FATAL from this turn */
+	int recovered_first;   /* recover came before every turn */
+	int again_until;       /* ask for another turn at once up to this one */
+	int settles_at_runs;   /* turns taken when settle came */
 } fk;
 
 static enum err_status fake_open(void **h, const struct cfg *c, const void *opts,
@@ -349,16 +358,42 @@ static void fake_free(void *h)
 	free(h);
 }
 
-static enum err_status fake_run(void *h, int once, struct err *e)
+static enum err_status fake_recover(void *h, struct err *e)
+{
+	assert_non_null(h);
+	fk.recovers++;
+	fk.recovered_first = fk.runs == 0;
+	if (fk.recover_s != ERR_OK)
+		return err_set(e, fk.recover_s, "cannot recover");
+	return ERR_OK;
+}
+
+static enum err_status fake_turn(void *h, struct half_turn *t, struct err *e)
 {
 	struct fake *f = h;
 
-	assert_true(once);
+	if ((size_t)fk.runs < sizeof(fk.due) / sizeof(fk.due[0])) {
+		fk.due[fk.runs] = t->due;
+		fk.next_pass[fk.runs] = t->next_pass_ms;
+	}
 	fk.runs++;
 	f->work += 7;
+	if (fk.runs == fk.stop_at)
+		*fk.stop = 1;
+	if (fk.runs <= fk.again_until)
+		t->again = 1;
+	if (fk.runs == fk.fatal_at)
+		return err_set(e, ERR_FATAL, "turn failed");
 	if (fk.run_s != ERR_OK)
 		return err_set(e, fk.run_s, "run failed");
 	return ERR_OK;
+}
+
+static void fake_settle(void *h)
+{
+	assert_non_null(h);
+	fk.settles++;
+	fk.settles_at_runs = fk.runs;
 }
 
 static void fake_counters(void *h, struct half_counters *k)
@@ -379,7 +414,7 @@ static void fake_stopped(void *h, const struct err *e)
 static unsigned fake_poll(const struct cfg *c)
 {
 	(void)c;
-	return 1;
+	return fk.poll ? fk.poll : 1;
 }
 
 static const struct half_ops fake_ops = {
@@ -387,7 +422,9 @@ static const struct half_ops fake_ops = {
     .half = CFG_HALF_OMS,
     .open = fake_open,
     .free = fake_free,
-    .run = fake_run,
+    .recover = fake_recover,
+    .turn = fake_turn,
+    .settle = fake_settle,
     .counters = fake_counters,
     .stopped = fake_stopped,
     .poll_seconds = fake_poll,
@@ -420,6 +457,12 @@ static void serve_once_counts_after_run(void **unused)
 	assert_int_equal(fk.runs, 1);
 	assert_int_equal(fk.frees, 1);
 	assert_int_equal(fk.stopped, 0);
+	/* --once: one turn, a pass that is the run; recovered before it, and
+	 * no settle (that is for a stop) */
+	assert_int_equal(fk.due[0], HALF_TURN_PASS | HALF_TURN_ONCE);
+	assert_int_equal(fk.recovers, 1);
+	assert_true(fk.recovered_first);
+	assert_int_equal(fk.settles, 0);
 	assert_non_null(fk.stop); /* every half watches the stop flag */
 	/* fetched from the half after it ran, before it was freed */
 	assert_true(r.opened);
@@ -478,6 +521,141 @@ static void serve_not_opened(void **unused)
 	assert_int_equal(r.total.n, 2);
 	assert_string_equal(r.total.c[0].stop, "work");
 	assert_int_equal(r.total.c[0].v, 0);
+	assert_int_equal(fk.recovers, 0);
+
+	/* a failed recovery is a failed opening: the half is freed unrun */
+	memset(&fk, 0, sizeof(fk));
+	fk.recover_s = ERR_FATAL;
+	serve(&r, &s, &e);
+	assert_int_equal(s, ERR_FATAL);
+	assert_string_equal(e.msg, "cannot recover");
+	assert_false(r.opened);
+	assert_int_equal(fk.opens, 1);
+	assert_int_equal(fk.recovers, 1);
+	assert_int_equal(fk.frees, 1);
+	assert_int_equal(fk.runs, 0);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * The daemon's loop: a pass first, then a turn between passes every
+ * second (each told when the next pass is due, poll_seconds after the
+ * pass started), until the stop flag rises; then settle, and ERR_OK.
+ */
+static void loop_turns_until_stop(void **unused)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = {0, 0};
+	struct cfg c;
+	struct err e;
+	uint64_t t0 = now_ms(), took;
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	memset(&c, 0, sizeof(c));
+	fk.poll = 30;
+	fk.stop = &stop;
+	fk.stop_at = 3;
+	err_clear(&e);
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
+	took = now_ms() - t0;
+	assert_int_equal(fk.runs, 3);
+	assert_int_equal(fk.due[0], HALF_TURN_PASS);
+	assert_int_equal(fk.due[1], 0);
+	assert_int_equal(fk.due[2], 0);
+	/* the next pass: 30 s after the first started, the same for the
+	 * turns in between */
+	assert_true(fk.next_pass[0] >= t0 + 30000 && fk.next_pass[0] <= t0 + 30000 + took);
+	assert_true(fk.next_pass[1] == fk.next_pass[0] && fk.next_pass[2] == fk.next_pass[0]);
+	/* a nap of a second between turns, not a busy loop */
+	assert_true(took >= 1900);
+	assert_int_equal(fk.settles, 1);
+	assert_int_equal(f.work, 21);
+}
+
+/* A pass is due again poll_seconds after the previous one started; a
+ * fatal turn ends the loop at once, with no settle. */
+static void loop_pass_when_due_fatal_ends(void **unused)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = {0, 0};
+	struct cfg c;
+	struct err e;
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	memset(&c, 0, sizeof(c));
+	fk.poll = 1;
+	fk.stop = &stop;
+	fk.fatal_at = 2;
+	err_clear(&e);
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_FATAL);
+	assert_string_equal(e.msg, "turn failed");
+	assert_int_equal(fk.runs, 2);
+	/* with a 1 s interval the nap reaches the next pass: no turn between */
+	assert_int_equal(fk.due[0], HALF_TURN_PASS);
+	assert_int_equal(fk.due[1], HALF_TURN_PASS);
+	assert_true(fk.next_pass[1] >= fk.next_pass[0] + 1000);
+	assert_int_equal(fk.settles, 0);
+
+	/* a stop raised before the loop: one pass (cut short by the flag in
+	 * the half), then settle */
+	memset(&fk, 0, sizeof(fk));
+	fk.stop = &stop;
+	stop = 1;
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
+	assert_int_equal(fk.runs, 1);
+	assert_int_equal(fk.settles, 1);
+}
+
+/*
+ * A turn that asks for another at once gets it without the nap, as a
+ * turn between passes (due 0, --once kept); a stop waits until the half
+ * no longer asks (its work in flight is answered), then settles.
+ */
+static void loop_again_without_nap(void **unused)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = {0, 0};
+	struct cfg c;
+	struct err e;
+	uint64_t t0 = now_ms();
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	memset(&c, 0, sizeof(c));
+	fk.poll = 30;
+	fk.stop = &stop;
+	fk.again_until = 4;
+	fk.stop_at = 2;
+	err_clear(&e);
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
+	assert_int_equal(fk.runs, 5);
+	assert_int_equal(fk.due[0], HALF_TURN_PASS);
+	for (int i = 1; i < 5; i++)
+		assert_int_equal(fk.due[i], 0);
+	assert_true(now_ms() - t0 < 900); /* no nap in between */
+	assert_int_equal(fk.settles, 1);
+	assert_int_equal(fk.settles_at_runs, 5);
+
+	/* with --once the turns asked for stay --once turns */
+	memset(&fk, 0, sizeof(fk));
+	stop = 0;
+	fk.stop = &stop;
+	fk.again_until = 2;
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 1, &stop, &e), ERR_OK);
+	assert_int_equal(fk.runs, 3);
+	assert_int_equal(fk.due[0], HALF_TURN_PASS | HALF_TURN_ONCE);
+	assert_int_equal(fk.due[1], HALF_TURN_ONCE);
+	assert_int_equal(fk.due[2], HALF_TURN_ONCE);
+	assert_int_equal(fk.settles, 0);
 }
 
 int main(void)
@@ -494,6 +672,9 @@ int main(void)
 	    cmocka_unit_test(serve_once_counts_after_run),
 	    cmocka_unit_test(serve_fatal_is_recorded),
 	    cmocka_unit_test(serve_not_opened),
+	    cmocka_unit_test(loop_turns_until_stop),
+	    cmocka_unit_test(loop_pass_when_due_fatal_ends),
+	    cmocka_unit_test(loop_again_without_nap),
 	};
 
 	log_open("test_half", LOGL_WARN, 0);

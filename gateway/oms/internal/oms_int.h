@@ -105,7 +105,13 @@ struct oms {
 	struct oms_counts counts;  /* since open (oms_counts_get) */
 	struct half_jitter jitter; /* a record's back-off (half_backoff_ms) */
 	struct fw *fw;             /* the forward window the daemon keeps between passes */
-	struct oms_geo *geo;       /* the ArcGIS geocoder, NULL without <geocoder> */
+	/* the forward round in progress (oms_forward_begin .. _end) */
+	int fw_round;      /* begun, not ended (the daemon's turns) */
+	int fw_round_poll; /* a poll is due when it ends */
+	enum err_status fw_round_st;
+	uint64_t fw_round_t0;   /* monotonic ms at its start */
+	size_t fw_round_before; /* records settled before it */
+	struct oms_geo *geo;    /* the ArcGIS geocoder, NULL without <geocoder> */
 	/* The class metadata (oms_meta.c): read with its own client, so a
 	 * re-read can happen inside another client's drain. */
 	struct http_client *http_meta;
@@ -160,6 +166,21 @@ int oms_meta_recheck(struct oms *o, long status, const char *body, size_t len, s
 /* Drop the forward window: finished heads are settled, claimed
  * unfinished ones go back to new/. */
 void oms_forward_release(struct oms *o);
+/*
+ * oms_forward (oms.h) in turns, for a loop that does other things in
+ * between (the daemon's turns, half.h): oms_forward_begin opens a round
+ * (the pending field-map check, the window, `spool retry --now`);
+ * oms_forward_step is one turn of the forwarder (fw_step, then the HTTP
+ * clients' http_step, waiting at most 100 ms for the network) and
+ * returns 1 while there is more to do at once, 0 when nothing is in
+ * flight and nothing more can start now (after a stop, when the requests
+ * in flight are answered); oms_forward_end closes the round (its status,
+ * the window released with once or after a failure, compaction, health).
+ * begin failing means no round; else end follows the last step.
+ */
+enum err_status oms_forward_begin(struct oms *o, struct err *e);
+int oms_forward_step(struct oms *o, int once, struct err *e);
+enum err_status oms_forward_end(struct oms *o, int once, struct err *e);
 /* A field's name in a filter expression ("ExtIdField" -> "ExtId"). */
 void oms_filter_name(const char *field, char *out, size_t size);
 
