@@ -273,9 +273,10 @@ static enum err_status parse(struct scf_state *s, char *text, const char *path, 
 		if (lineno == 1) {
 			if (strcmp(line, STATE_MAGIC) != 0)
 				return err_set(e, ERR_PERM, "%s:1: not a state file", path);
-		} else if (sscanf(line, "watermark %" SCNd64, &s->watermark) == 1) {
-		} else if (sscanf(line, "seq %" SCNu64, &s->seq) == 1) {
-		} else if (sscanf(line, "last_ok %" SCNd64, &s->last_ok) == 1) {
+		} else if (sscanf(line, "watermark %" SCNd64, &s->watermark) == 1 ||
+		           sscanf(line, "seq %" SCNu64, &s->seq) == 1 ||
+		           sscanf(line, "last_ok %" SCNd64, &s->last_ok) == 1) {
+			/* a scalar: read into its place by the test itself */
 		} else if (sscanf(line, "alert %" SCNd64 " %n", &s->alert_at, &off) == 1 &&
 		           off > 0 && s->alert_at > 0 && line[off]) {
 			snprintf(s->alert, sizeof(s->alert), "%s", line + off);
