@@ -193,7 +193,8 @@ static int plain_number(const char *v)
 
 static int reserved_key(const char *k)
 {
-	return !strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "ident") || !strcmp(k, "msg");
+	return strcmp(k, "ts") == 0 || strcmp(k, "level") == 0 || strcmp(k, "ident") == 0 ||
+	       strcmp(k, "msg") == 0;
 }
 
 /* The message's key=value pairs become the object's fields (a quoted

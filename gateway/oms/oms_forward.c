@@ -1317,7 +1317,8 @@ static int claim_head(struct fw *fw)
 		 * spool (held or skipped by an operator meanwhile). */
 		for (k = 0; k < fw->n; k++) {
 			struct fw_entry *p = fw->win[k];
-			if (p->item || p->orphan || strcmp(p->rec->producer, it->rec->producer))
+			if (p->item || p->orphan ||
+			    strcmp(p->rec->producer, it->rec->producer) != 0)
 				continue;
 			if (p->seq == it->rec->seq)
 				en = p;

@@ -184,7 +184,7 @@ size_t tsu_count(const char *dir)
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;
