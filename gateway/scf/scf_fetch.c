@@ -97,7 +97,7 @@ static enum err_status batch_push(struct batch *b, struct record *r, struct err 
 {
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 32;
-		struct record **nr = realloc(b->r, nc * sizeof(*nr));
+		struct record **nr = realloc(b->r, nc * sizeof(struct record *));
 
 		if (!nr) {
 			record_free(r);

@@ -492,7 +492,7 @@ static void push_rec(cJSON ***v, size_t *n, size_t *cap, cJSON *r)
 {
 	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 4;
-		*v = realloc(*v, *cap * sizeof(**v));
+		*v = realloc(*v, *cap * sizeof(cJSON *));
 		if (!*v)
 			abort();
 	}

@@ -561,14 +561,14 @@ static cJSON *render_comments(const cJSON *is)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(is, "comments");
 	int n = cJSON_GetArraySize(arr), i = 0;
-	const cJSON **v = calloc((size_t)n + 1, sizeof(*v));
+	const cJSON **v = calloc((size_t)n + 1, sizeof(const cJSON *));
 	const cJSON *c;
 	cJSON *out = cJSON_CreateArray();
 
 	if (!v)
 		abort();
 	cJSON_ArrayForEach(c, arr) v[i++] = c;
-	qsort(v, (size_t)n, sizeof(*v), comment_cmp);
+	qsort(v, (size_t)n, sizeof(const cJSON *), comment_cmp);
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(out, render_comment(v[i], (int)sim_jnum(is, "id", 0)));
 	free(v);
