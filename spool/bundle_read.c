@@ -443,7 +443,7 @@ static int unhex(const char *s, unsigned char raw[32])
 		return -1;
 	for (int i = 0; i < 32; i++) {
 		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+		if (sscanf(s + (size_t)2 * i, "%2x", &v) != 1)
 			return -1;
 		raw[i] = (unsigned char)v;
 	}

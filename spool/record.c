@@ -1667,7 +1667,7 @@ static enum err_status write_signed(struct buf *out, const xmlChar *c14n, size_t
 		return err_set(e, st, "record: out of memory for the output");
 	if (st != ERR_OK)
 		return err_set(e, st, "record: %zu bytes do not fit the output buffer",
-		               clen + sizeof(decl) + 4 * SIG_BYTES);
+		               clen + sizeof(decl) + (size_t)4 * SIG_BYTES);
 	return ERR_OK;
 }
 

@@ -218,7 +218,7 @@ void http_config_init(struct http_config *cfg)
 	cfg->max_attempts = 5;
 	cfg->backoff_base_ms = 1000;
 	cfg->backoff_max_ms = 60000;
-	cfg->retry_after_max_ms = 15 * 60 * 1000;
+	cfg->retry_after_max_ms = 15L * 60 * 1000;
 	cfg->max_429 = 10;
 	cfg->concurrency = 4;
 }
@@ -452,7 +452,7 @@ static int same_origin(const char *a, const char *b)
 
 static char *join_url(struct http_client *c, const char *path, struct err *e)
 {
-	struct buf u = BUF_INIT_CAP(64 * 1024);
+	struct buf u = BUF_INIT_CAP((size_t)64 * 1024);
 
 	if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) {
 		if (!same_origin(c->base_url, path)) {

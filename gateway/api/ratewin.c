@@ -18,7 +18,7 @@
 #include "log.h"
 #include "unconst.h"
 
-#define RATEWIN_FILE_MAX (256 * 1024)
+#define RATEWIN_FILE_MAX ((size_t)256 * 1024)
 
 struct call {
 	uint64_t ms;

@@ -39,7 +39,7 @@ static int stamp_fresh(const struct scf_half *h, time_t *cred_mtime)
 	if (!v || sscanf(v, "%llx.%llx", &at, &mt) != 2 || !scf_self_user(h->st))
 		return 0;
 	return mt == (unsigned long long)*cred_mtime && (unsigned long long)time(NULL) >= at &&
-	       (unsigned long long)time(NULL) - at < SELF_MAX_AGE;
+	       (unsigned long long)time(NULL) - at < (unsigned long long)SELF_MAX_AGE;
 }
 
 int64_t scf_self_user(const struct scf_state *st)

@@ -449,7 +449,7 @@ static void test_round_trip_fields(void **state)
 static void test_unicode_markup_and_long_text(void **state)
 {
 	static const char tricky[] = "Straße 🚧 – 東京 «quoted» <b>&amp;</b> ]]> \"' \t tab\r\nCRLF";
-	const size_t long_len = 1024 * 1024;
+	const size_t long_len = (size_t)1024 * 1024;
 	struct record *r = sample(RECORD_ISSUE, 1);
 	struct record *back;
 	char *big = malloc(long_len + 1);

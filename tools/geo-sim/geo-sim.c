@@ -50,7 +50,7 @@
 #define STEP_DEG  0.0001 /* house spacing along a street */
 #define SETBACK_M 9.0    /* house point off the centre line */
 #define M_PER_DEG 111195.0
-#define BODY_MAX  (64 * 1024)
+#define BODY_MAX  ((size_t)64 * 1024)
 #define MAX_RULES 256
 
 struct faults {
@@ -963,7 +963,7 @@ static int load_rules(const char *path)
 
 	if (!fp)
 		return -1;
-	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && n < 1024 * 1024 &&
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && n < 1024L * 1024 &&
 	    fseek(fp, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1)) &&
 	    fread(data, 1, (size_t)n, fp) == (size_t)n) {
 		j = cJSON_ParseWithLength(data, (size_t)n);
