@@ -826,6 +826,8 @@ static void expect_census_edit(const struct buf *b, const char *from, const char
 	bytes = malloc(len + 1);
 	assert_non_null(bytes);
 	memcpy(bytes, b->data, (size_t)(at - b->data));
+	/* the copy after this one brings the NUL */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 	memcpy(bytes + (at - b->data), to, tlen);
 	memcpy(bytes + (at - b->data) + tlen, at + flen,
 	       b->len - (size_t)(at - b->data) - flen + 1);
@@ -1080,6 +1082,8 @@ static char *edited(const char *from, const char *to, size_t *len)
 	out = malloc(*len + 1);
 	assert_non_null(out);
 	memcpy(out, good.data, head);
+	/* the copy after this one brings the NUL */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 	memcpy(out + head, to, tlen);
 	memcpy(out + head + tlen, at + flen, good.len - head - flen + 1);
 	return out;
