@@ -59,6 +59,44 @@ const char *num_after(const char *s, const char *prefix)
 	return s && strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
+int num_line_u64(const char *line, const char *prefix, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+
+	if (num_u64(num_after(line, prefix), 10, &end, &v) != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int num_line_i64(const char *line, const char *prefix, int64_t *out)
+{
+	const char *end;
+	int64_t v;
+
+	if (num_i64(num_after(line, prefix), &end, &v) != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int num_digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	if (n < 1 || n > 9)
+		return -1;
+	/* a NUL is not a digit: a short string stops the loop there */
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
 int num_hex_byte(const char *s, unsigned char *out)
 {
 	int v = 0;

@@ -30,6 +30,15 @@ int num_i64(const char *s, const char **end, int64_t *out);
  * parsers above refuse): num_u64(num_after(line, "seq "), ...). */
 const char *num_after(const char *s, const char *prefix);
 
+/* 0 when line is prefix, one decimal number and nothing else (a state
+ * file's "seq 12"), else -1. */
+int num_line_u64(const char *line, const char *prefix, uint64_t *out);
+int num_line_i64(const char *line, const char *prefix, int64_t *out);
+
+/* Exactly n decimal digits s[0..n-1] (n at most 9), no sign, no blank:
+ * the fixed-width fields of a timestamp. */
+int num_digits(const char *s, int n, int *out);
+
 /* Exactly two hexadecimal digits s[0], s[1] as one byte. */
 int num_hex_byte(const char *s, unsigned char *out);
 

@@ -96,10 +96,44 @@ static void after_and_hex_byte(void **state)
 	assert_int_equal(b, 0x0a);
 	b = 7;
 	assert_int_equal(num_hex_byte(" f", &b), -1);
+	assert_int_equal(num_hex_byte("g0", &b), -1);
 	assert_int_equal(num_hex_byte("+f", &b), -1);
 	assert_int_equal(num_hex_byte("-1", &b), -1);
 	assert_int_equal(num_hex_byte("f", &b), -1);
 	assert_int_equal(b, 7);
+}
+
+static void lines_and_digits(void **state)
+{
+	uint64_t u = 7;
+	int64_t i = 7;
+	int d = 7;
+
+	(void)state;
+	assert_int_equal(num_line_u64("seq 12", "seq ", &u), 0);
+	assert_true(u == 12);
+	assert_int_equal(num_line_i64("last_ok -3", "last_ok ", &i), 0);
+	assert_true(i == -3);
+	u = 7;
+	i = 7;
+	assert_int_equal(num_line_u64("seq 12 ", "seq ", &u), -1);
+	assert_int_equal(num_line_u64("seq 12x", "seq ", &u), -1);
+	assert_int_equal(num_line_u64("seq  12", "seq ", &u), -1);
+	assert_int_equal(num_line_u64("sequel 12", "seq ", &u), -1);
+	assert_int_equal(num_line_i64("last_ok ", "last_ok ", &i), -1);
+	assert_true(u == 7 && i == 7);
+
+	assert_int_equal(num_digits("0930", 4, &d), 0);
+	assert_int_equal(d, 930);
+	assert_int_equal(num_digits("12:", 2, &d), 0);
+	assert_int_equal(d, 12);
+	d = 7;
+	assert_int_equal(num_digits("-1", 2, &d), -1);
+	assert_int_equal(num_digits("+1", 2, &d), -1);
+	assert_int_equal(num_digits(" 1", 2, &d), -1);
+	assert_int_equal(num_digits("1", 2, &d), -1);
+	assert_int_equal(num_digits("1234567890", 10, &d), -1);
+	assert_int_equal(d, 7);
 }
 
 int main(void)
@@ -109,6 +143,7 @@ int main(void)
 	    cmocka_unit_test(u64_hex),
 	    cmocka_unit_test(i64),
 	    cmocka_unit_test(after_and_hex_byte),
+	    cmocka_unit_test(lines_and_digits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
