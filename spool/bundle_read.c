@@ -4,6 +4,7 @@
  */
 #include "bundle_int.h"
 #include "xmlgate.h"
+#include "num.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -441,12 +442,10 @@ static int unhex(const char *s, unsigned char raw[32])
 {
 	if (!s || strlen(s) != 64)
 		return -1;
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+	/* sscanf("%2x") would also take " f", "+f" and "-1" as a byte */
+	for (size_t i = 0; i < 32; i++)
+		if (num_hex_byte(s + 2 * i, &raw[i]) != 0)
 			return -1;
-		raw[i] = (unsigned char)v;
-	}
 	return 0;
 }
 

@@ -527,7 +527,8 @@ struct export_ctx {
 
 static int selected(const struct export_ctx *x, const struct spool_entry *ent)
 {
-	if (ent->seq == 0 || strcmp(strrchr(ent->name, '.') ? strrchr(ent->name, '.') : "", ".xml"))
+	if (ent->seq == 0 ||
+	    strcmp(strrchr(ent->name, '.') ? strrchr(ent->name, '.') : "", ".xml") != 0)
 		return 0;
 	if ((x->o->from && ent->seq < x->o->from) || (x->o->to && ent->seq > x->o->to))
 		return 0;

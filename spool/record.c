@@ -67,27 +67,27 @@ struct field {
 
 #define FLD(st, m, t, req)                                                                         \
 	{                                                                                          \
-		.name = #m, .type = t, .required = req, .off = offsetof(struct st, m)              \
+		.name = #m, .type = (t), .required = (req), .off = offsetof(struct st, m)          \
 	}
 
 /* An element name that differs from the member's (a C keyword, or one
  * element of an array). */
 #define NFLD(st, elem, m, t, req)                                                                  \
 	{                                                                                          \
-		.name = elem, .type = t, .required = req, .off = offsetof(struct st, m)            \
+		.name = (elem), .type = (t), .required = (req), .off = offsetof(struct st, m)      \
 	}
 
 #define INTS(st, elem, m, count)                                                                   \
 	{                                                                                          \
-		.name = elem, .type = F_INTS, .off = offsetof(struct st, m),                       \
+		.name = (elem), .type = F_INTS, .off = offsetof(struct st, m),                     \
 		.count_off = offsetof(struct st, count)                                            \
 	}
 
 #define LIST(st, elem, m, count, itemname, itemst, tbl)                                            \
 	{                                                                                          \
-		.name = elem, .type = F_LIST, .off = offsetof(struct st, m),                       \
-		.count_off = offsetof(struct st, count), .item = itemname, .sub = tbl,             \
-		.n_sub = sizeof(tbl) / sizeof(tbl[0]), .item_size = sizeof(struct itemst)          \
+		.name = (elem), .type = F_LIST, .off = offsetof(struct st, m),                     \
+		.count_off = offsetof(struct st, count), .item = (itemname), .sub = (tbl),         \
+		.n_sub = sizeof(tbl) / sizeof((tbl)[0]), .item_size = sizeof(struct itemst)        \
 	}
 
 static const struct field comment_fields[] = {
@@ -200,7 +200,7 @@ struct kind_desc {
 
 #define KIND(k, n, out, tbl)                                                                       \
 	{                                                                                          \
-		k, n, out, tbl, sizeof(tbl) / sizeof(tbl[0])                                       \
+		k, n, out, tbl, sizeof(tbl) / sizeof((tbl)[0])                                     \
 	}
 
 static const struct kind_desc kinds[] = {
@@ -1667,7 +1667,7 @@ static enum err_status write_signed(struct buf *out, const xmlChar *c14n, size_t
 		return err_set(e, st, "record: out of memory for the output");
 	if (st != ERR_OK)
 		return err_set(e, st, "record: %zu bytes do not fit the output buffer",
-		               clen + sizeof(decl) + 4 * SIG_BYTES);
+		               clen + sizeof(decl) + (size_t)4 * SIG_BYTES);
 	return ERR_OK;
 }
 

@@ -297,6 +297,7 @@ static enum err_status derive(EVP_PKEY *priv, const unsigned char eph_pub[32],
 {
 	unsigned char shared[32], salt[64];
 	size_t slen = sizeof(shared);
+	int agreed;
 	enum err_status st = ERR_TEMP;
 	EVP_PKEY_CTX *dctx = NULL;
 	EVP_KDF_CTX *kctx = NULL;
@@ -315,7 +316,10 @@ static enum err_status derive(EVP_PKEY *priv, const unsigned char eph_pub[32],
 	/* OpenSSL refuses a low-order point (an all-zero shared secret), but
 	 * 3.0 does not always say when an allocation failed instead: a "no"
 	 * is believed only when a second attempt gives it too (as sig.c). */
-	if (agree(dctx, peer, shared, &slen) != 1 && agree(dctx, peer, shared, &slen) != 1) {
+	agreed = agree(dctx, peer, shared, &slen);
+	if (agreed != 1)
+		agreed = agree(dctx, peer, shared, &slen);
+	if (agreed != 1) {
 		st =
 		    err_set(e, ERR_PERM, "X25519 key agreement failed (an unusable ephemeral key)");
 		goto out;

@@ -5,6 +5,7 @@
  */
 #include "spool_int.h"
 #include "spool_clock.h"
+#include "num.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -375,8 +376,9 @@ static size_t later_in_new(const struct spool_q *q, const char *producer, uint64
 static time_t gap_seen_since(const struct spool_q *q, const char *producer, uint64_t seq)
 {
 	char fname[RECORD_PRODUCER_MAX + 16], path[SPOOL_PATH_MAX], text[64];
-	unsigned long long gs;
-	long long since;
+	const char *end;
+	uint64_t gs;
+	int64_t since;
 	ssize_t n;
 	int fd;
 
@@ -389,7 +391,9 @@ static time_t gap_seen_since(const struct spool_q *q, const char *producer, uint
 	if (n <= 0)
 		return 0;
 	text[n] = '\0';
-	if (sscanf(text, "%llu %lld", &gs, &since) != 2 || gs != seq)
+	/* "<seq> <since>\n", as gap_state_write leaves it */
+	if (num_u64(text, 10, &end, &gs) != 0 || *end != ' ' ||
+	    num_i64(end + 1, &end, &since) != 0 || (*end != '\n' && *end != '\0') || gs != seq)
 		return 0;
 	return (time_t)since;
 }

@@ -612,7 +612,7 @@ enum err_status spool_free_name(const char *dir, const char *base, char *out, si
 enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char *name,
                                 const struct spool_why *why, const char *sha256, struct err *e)
 {
-	struct buf b = BUF_INIT_CAP(64 * 1024);
+	struct buf b = BUF_INIT_CAP((size_t)64 * 1024);
 	char why_name[300];
 	char when[40];
 	time_t now = spool_now();

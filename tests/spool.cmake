@@ -65,3 +65,6 @@ scfgate_tier(integration spool_ls_rss)
 # with allocations failed through --wrap.
 scfgate_unit_test(test_buf unit/test_buf.c)
 target_link_options(test_buf PRIVATE -Wl,--wrap=realloc,--wrap=calloc)
+
+# The strict integer readers (util/num.h) that replace sscanf's "%d".
+scfgate_unit_test(test_num unit/test_num.c)

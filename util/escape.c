@@ -27,9 +27,7 @@ static size_t printable_len(const unsigned char *s, size_t n)
 		return 0;
 	/* The second byte's range rules out overlong forms, surrogates and
 	 * code points above U+10FFFF; U+0080..U+009F are C1 controls. */
-	if (s[0] == 0xc2)
-		lo = 0xa0;
-	else if (s[0] == 0xe0)
+	if (s[0] == 0xc2 || s[0] == 0xe0)
 		lo = 0xa0;
 	else if (s[0] == 0xed)
 		hi = 0x9f;

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "jdoc.h"
+#include "num.h"
 
 static char log_ident[32] = "scfgate";
 static enum log_level log_threshold = LOGL_INFO;
@@ -36,15 +37,17 @@ static char level_prefix[][4] = {"<1>", "<3>", "<4>", "<6>", "<7>"};
 static int stderr_is_journal(void)
 {
 	const char *v = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
+	const char *end;
+	uint64_t dev, ino;
 	struct stat st;
-	char tail;
 
-	if (!v || sscanf(v, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+	/* "<device>:<inode>" and nothing else */
+	if (num_u64(v, 10, &end, &dev) != 0 || *end != ':' ||
+	    num_u64(end + 1, 10, &end, &ino) != 0 || *end != '\0')
 		return 0;
 	if (fstat(STDERR_FILENO, &st) != 0)
 		return 0;
-	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
 }
 
 void log_open(const char *ident, enum log_level level, int json)
@@ -193,7 +196,8 @@ static int plain_number(const char *v)
 
 static int reserved_key(const char *k)
 {
-	return !strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "ident") || !strcmp(k, "msg");
+	return strcmp(k, "ts") == 0 || strcmp(k, "level") == 0 || strcmp(k, "ident") == 0 ||
+	       strcmp(k, "msg") == 0;
 }
 
 /* The message's key=value pairs become the object's fields (a quoted

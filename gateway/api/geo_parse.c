@@ -33,7 +33,7 @@ int geo_mode_parse(const char *s, enum geo_mode *out)
 	static const enum geo_mode all[] = {GEO_MODE_REVERSE, GEO_MODE_FIND, GEO_MODE_BOTH};
 
 	for (size_t i = 0; s && i < sizeof(all) / sizeof(all[0]); i++) {
-		if (!strcmp(s, geo_mode_name(all[i]))) {
+		if (strcmp(s, geo_mode_name(all[i])) == 0) {
 			*out = all[i];
 			return 0;
 		}

@@ -218,7 +218,7 @@ void http_config_init(struct http_config *cfg)
 	cfg->max_attempts = 5;
 	cfg->backoff_base_ms = 1000;
 	cfg->backoff_max_ms = 60000;
-	cfg->retry_after_max_ms = 15 * 60 * 1000;
+	cfg->retry_after_max_ms = 15L * 60 * 1000;
 	cfg->max_429 = 10;
 	cfg->concurrency = 4;
 }
@@ -452,9 +452,9 @@ static int same_origin(const char *a, const char *b)
 
 static char *join_url(struct http_client *c, const char *path, struct err *e)
 {
-	struct buf u = BUF_INIT_CAP(64 * 1024);
+	struct buf u = BUF_INIT_CAP((size_t)64 * 1024);
 
-	if (!strncasecmp(path, "http://", 7) || !strncasecmp(path, "https://", 8)) {
+	if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) {
 		if (!same_origin(c->base_url, path)) {
 			err_set(e, ERR_PERM, "http: URL '%.200s' is not on the API's host", path);
 			return NULL;
@@ -580,7 +580,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 
 	/* A new status line (after a redirect or 100): forget old headers. */
-	if (len >= 5 && !strncmp(data, "HTTP/", 5)) {
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		r->retry_after[0] = r->resp.content_type[0] = '\0';
 		r->resp.etag[0] = r->resp.location[0] = r->resp.date[0] = '\0';
 		return len;
@@ -588,7 +588,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
 		size_t nl = strlen(wanted[i].name);
 
-		if (len > nl && !strncasecmp(data, wanted[i].name, nl))
+		if (len > nl && strncasecmp(data, wanted[i].name, nl) == 0)
 			copy_header_value((char *)r + wanted[i].off, wanted[i].size, data + nl,
 			                  len - nl);
 	}
@@ -651,11 +651,11 @@ static void set_method(struct http_req *r)
 {
 	CURL *h = r->easy;
 
-	if (!strcmp(r->method, "GET")) {
+	if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 		return;
 	}
-	if (!strcmp(r->method, "HEAD")) {
+	if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 		return;
 	}
@@ -666,7 +666,7 @@ static void set_method(struct http_req *r)
 	curl_easy_setopt(h, CURLOPT_PREREQDATA, r);
 	if (strcmp(r->method, "POST") != 0)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, r->method);
-	if (r->body || !strcmp(r->method, "POST")) {
+	if (r->body || strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(r->body ? strlen(r->body) : 0));
 	}

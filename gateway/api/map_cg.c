@@ -351,14 +351,22 @@ enum err_status map_cg_request_cjson(const struct cfg *c, const cJSON *obj,
 		return err_set(e, ERR_PERM, "Cartegraph request: expected a JSON object");
 	if (value_i64(cJSON_GetObjectItemCaseSensitive(obj, "Oid"), &out->oid))
 		return err_set(e, ERR_PERM, "Cartegraph request: field Oid: missing or not an id");
-	if ((rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, g->id_field), &out->request_id)))
+	/* the first of the three text fields that is not text names the error */
+	rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, g->id_field), &out->request_id);
+	if (rc != 0)
 		field = g->id_field;
-	else if ((rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, g->status_field),
-	                          &out->status)))
-		field = g->status_field;
-	else if ((rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, "cgLastModifiedField"),
-	                          &out->last_modified)))
-		field = "cgLastModifiedField";
+	if (rc == 0) {
+		rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, g->status_field),
+		                &out->status);
+		if (rc != 0)
+			field = g->status_field;
+	}
+	if (rc == 0) {
+		rc = value_text(cJSON_GetObjectItemCaseSensitive(obj, "cgLastModifiedField"),
+		                &out->last_modified);
+		if (rc != 0)
+			field = "cgLastModifiedField";
+	}
 	if (field) {
 		map_cg_request_clear(out);
 		return rc < 0

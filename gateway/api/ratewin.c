@@ -16,9 +16,10 @@
 
 #include "buf.h"
 #include "log.h"
+#include "num.h"
 #include "unconst.h"
 
-#define RATEWIN_FILE_MAX (256 * 1024)
+#define RATEWIN_FILE_MAX ((size_t)256 * 1024)
 
 struct call {
 	uint64_t ms;
@@ -89,24 +90,26 @@ static int parse(struct ratewin *w, char *text, uint64_t now)
 	w->n = 0;
 	w->hold = w->ban = 0;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long a, b;
+		uint64_t a, b;
+		const char *end;
 		char st;
 
 		if (first) {
 			if (strcmp(line, "scfgate-rate 1") != 0)
 				return -1;
 			first = 0;
-		} else if (sscanf(line, "hold %llu", &a) == 1) {
+		} else if (num_u64(num_after(line, "hold "), 10, &end, &a) == 0 && *end == '\0') {
 			w->hold = a;
-		} else if (sscanf(line, "ban %llu", &a) == 1) {
+		} else if (num_u64(num_after(line, "ban "), 10, &end, &a) == 0 && *end == '\0') {
 			w->ban = a;
-		} else if (sscanf(line, "call %llu %c %llu", &a, &st, &b) == 3 &&
-		           (st == 'd' || st == 's')) {
+		} else if (num_u64(num_after(line, "call "), 10, &end, &a) == 0 && end[0] == ' ' &&
+		           ((st = end[1]) == 'd' || st == 's') && end[2] == ' ' &&
+		           num_u64(end + 3, 10, &end, &b) == 0 && *end == '\0') {
 			/* the wall clock was set back: the call was made now at the latest */
 			w->dirty |= a > now;
 			if (push(w, a > now ? now : a, b, st == 'd'))
 				return -1;
-		} else if (sscanf(line, "end %llu", &a) == 1) {
+		} else if (num_u64(num_after(line, "end "), 10, &end, &a) == 0 && *end == '\0') {
 			want = (size_t)a;
 			break;
 		} else {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "cfg.h"
+#include "num.h"
 #include "spool.h"
 #include "xmlgate.h"
 #include "text.h"
@@ -270,11 +272,16 @@ static enum err_status parse(struct loader *ld, const char *bytes, size_t len, x
 	xmlgate_limits_default(&lim, CFG_MAX_BYTES);
 	if (xmlgate_check(bytes, len, &lim, &ge) != ERR_OK) {
 		const char *m = ge.msg;
-		unsigned line = 0;
+		const char *end;
+		uint64_t line = 0;
 
-		if (sscanf(m, "line %u: ", &line) == 1)
-			m = strchr(m, ':') + 2;
-		return err_set(ld->e, ERR_FATAL, "%s:%u: %s", ld->name, line, m);
+		/* xmlgate's message starts "line N: " when it knows the line */
+		if (num_u64(num_after(m, "line "), 10, &end, &line) == 0 &&
+		    strncmp(end, ": ", 2) == 0)
+			m = end + 2;
+		else
+			line = 0;
+		return err_set(ld->e, ERR_FATAL, "%s:%" PRIu64 ": %s", ld->name, line, m);
 	}
 	ctx = xmlNewParserCtxt();
 	if (!ctx)

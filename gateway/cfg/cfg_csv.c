@@ -276,7 +276,7 @@ enum err_status cfg_csv_to_xml(const char *bytes, size_t len, const char *name, 
 
 	memset(&r, 0, sizeof(r));
 	for (size_t i = 0; i < CSV_COLS_MAX; i++)
-		buf_init(&r.f[i], 64 * 1024);
+		buf_init(&r.f[i], (size_t)64 * 1024);
 	if (len >= 3 && memcmp(bytes, "\xef\xbb\xbf", 3) == 0)
 		cs.p += 3;
 	ids = calloc(CSV_ROWS_MAX, sizeof(*ids));

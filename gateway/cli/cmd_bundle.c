@@ -218,7 +218,8 @@ static int apply_config(const char *cmd, enum use u, struct opts *o)
 
 	if (!o->config && !(u == USE_VERIFY ? !o->pubkey : u != USE_LIST && !o->root))
 		return 0;
-	if ((rc = cli_config_path(cmd, CLI_HALF_ANY, o->config, o->config_buf, &o->config)) != 0)
+	rc = cli_config_path(cmd, CLI_HALF_ANY, o->config, o->config_buf, &o->config);
+	if (rc != 0)
 		return rc;
 	err_clear(&e);
 	if (cfg_load_file(o->config, &o->cfg, &e) != ERR_OK)
@@ -400,8 +401,10 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 	struct err e;
 	int rc;
 
-	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
-	    (rc = apply_config(cmd, ack ? USE_ACK : USE_EXPORT, o)) != 0)
+	rc = parse_args(cmd, argc, argv, o);
+	if (rc == 0)
+		rc = apply_config(cmd, ack ? USE_ACK : USE_EXPORT, o);
+	if (rc != 0)
 		return rc;
 	if (o->file)
 		return cli_usage(cmd, "unexpected argument '%s' (the output is --out FILE)",
@@ -413,8 +416,14 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		                      "sequence ranges only)");
 	if (o->decrypt_key)
 		return cli_usage(cmd, "--decrypt-key is for verify, list and import");
-	if ((rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
-	    (rc = need(cmd, o->key, "--key PRIVATE.key")) || (rc = need(cmd, o->out, "--out FILE")))
+	rc = need(cmd, o->root, "--root DIR");
+	if (rc == 0)
+		rc = need(cmd, o->queue, "--queue Q");
+	if (rc == 0)
+		rc = need(cmd, o->key, "--key PRIVATE.key");
+	if (rc == 0)
+		rc = need(cmd, o->out, "--out FILE");
+	if (rc != 0)
 		return rc;
 	if (!spool_queue_valid(o->queue))
 		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
@@ -424,9 +433,12 @@ static int run_export(int argc, char **argv, int ack, struct opts *o)
 		snprintf(signer, sizeof(signer), "%s", o->signer);
 	else
 		default_signer(o->key, signer);
-	if ((rc = load_key(cmd, o->key, 1, &key)) != 0)
+	rc = load_key(cmd, o->key, 1, &key);
+	if (rc != 0)
 		return rc;
-	if (o->record_pubkey && (rc = load_key(cmd, o->record_pubkey, 0, &rpub)) != 0) {
+	if (o->record_pubkey)
+		rc = load_key(cmd, o->record_pubkey, 0, &rpub);
+	if (rc != 0) {
 		sig_key_free(key);
 		return rc;
 	}
@@ -549,18 +561,23 @@ static int run_read(int argc, char **argv, int list, struct opts *o)
 	struct err e;
 	int rc;
 
-	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
-	    (rc = apply_config(cmd, list ? USE_LIST : USE_VERIFY, o)) != 0)
+	rc = parse_args(cmd, argc, argv, o);
+	if (rc == 0)
+		rc = apply_config(cmd, list ? USE_LIST : USE_VERIFY, o);
+	if (rc != 0)
 		return rc;
 	if (o->encrypt_to)
 		return cli_usage(cmd, "--encrypt-to is for export");
-	if ((rc = need(cmd, o->file, "the bundle FILE")) != 0)
+	rc = need(cmd, o->file, "the bundle FILE");
+	if (rc == 0 && !list)
+		rc = need(cmd, o->pubkey, "--pubkey PUB");
+	if (rc == 0 && o->pubkey)
+		rc = load_key(cmd, o->pubkey, 0, &pub);
+	if (rc != 0)
 		return rc;
-	if (!list && (rc = need(cmd, o->pubkey, "--pubkey PUB")) != 0)
-		return rc;
-	if (o->pubkey && (rc = load_key(cmd, o->pubkey, 0, &pub)) != 0)
-		return rc;
-	if (o->record_pubkey && (rc = load_key(cmd, o->record_pubkey, 0, &rpub)) != 0) {
+	if (o->record_pubkey)
+		rc = load_key(cmd, o->record_pubkey, 0, &rpub);
+	if (rc != 0) {
 		sig_key_free(pub);
 		return rc;
 	}
@@ -630,20 +647,30 @@ static int run_import(int argc, char **argv, struct opts *o)
 	struct err e;
 	int rc;
 
-	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
-	    (rc = apply_config(cmd, USE_IMPORT, o)) != 0)
+	rc = parse_args(cmd, argc, argv, o);
+	if (rc == 0)
+		rc = apply_config(cmd, USE_IMPORT, o);
+	if (rc != 0)
 		return rc;
 	if (o->encrypt_to)
 		return cli_usage(cmd, "--encrypt-to is for export");
-	if ((rc = need(cmd, o->file, "the bundle FILE")) ||
-	    (rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
-	    (rc = need(cmd, o->pubkey, "--pubkey PUB")))
+	rc = need(cmd, o->file, "the bundle FILE");
+	if (rc == 0)
+		rc = need(cmd, o->root, "--root DIR");
+	if (rc == 0)
+		rc = need(cmd, o->queue, "--queue Q");
+	if (rc == 0)
+		rc = need(cmd, o->pubkey, "--pubkey PUB");
+	if (rc != 0)
 		return rc;
 	if (!spool_queue_valid(o->queue))
 		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
-	if ((rc = load_key(cmd, o->pubkey, 0, &pub)) != 0)
+	rc = load_key(cmd, o->pubkey, 0, &pub);
+	if (rc != 0)
 		return rc;
-	if (o->record_pubkey && (rc = load_key(cmd, o->record_pubkey, 0, &rpub)) != 0) {
+	if (o->record_pubkey)
+		rc = load_key(cmd, o->record_pubkey, 0, &rpub);
+	if (rc != 0) {
 		sig_key_free(pub);
 		return rc;
 	}
@@ -684,18 +711,26 @@ static int run_prune(int argc, char **argv, struct opts *o)
 	struct err e;
 	int rc, sealed = 0;
 
-	if ((rc = parse_args(cmd, argc, argv, o)) != 0 ||
-	    (rc = apply_config(cmd, USE_PRUNE, o)) != 0)
+	rc = parse_args(cmd, argc, argv, o);
+	if (rc == 0)
+		rc = apply_config(cmd, USE_PRUNE, o);
+	if (rc != 0)
 		return rc;
 	if (o->encrypt_to || o->decrypt_key)
 		return cli_usage(cmd, "--encrypt-to and --decrypt-key are not for prune");
-	if ((rc = need(cmd, o->file, "the acknowledgment FILE")) ||
-	    (rc = need(cmd, o->root, "--root DIR")) || (rc = need(cmd, o->queue, "--queue Q")) ||
-	    (rc = need(cmd, o->pubkey, "--pubkey PEER.pub")))
+	rc = need(cmd, o->file, "the acknowledgment FILE");
+	if (rc == 0)
+		rc = need(cmd, o->root, "--root DIR");
+	if (rc == 0)
+		rc = need(cmd, o->queue, "--queue Q");
+	if (rc == 0)
+		rc = need(cmd, o->pubkey, "--pubkey PEER.pub");
+	if (rc != 0)
 		return rc;
 	if (!spool_queue_valid(o->queue))
 		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
-	if ((rc = load_key(cmd, o->pubkey, 0, &pub)) != 0)
+	rc = load_key(cmd, o->pubkey, 0, &pub);
+	if (rc != 0)
 		return rc;
 	err_clear(&e);
 	/* Acknowledgments carry sequence ranges only and are never encrypted;

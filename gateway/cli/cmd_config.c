@@ -193,7 +193,7 @@ static int do_example(int argc, char **argv)
 
 static int do_import_csv(int argc, char **argv)
 {
-	struct buf in = BUF_INIT_CAP(16 * 1024 * 1024), out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+	struct buf in = BUF_INIT_CAP((size_t)16 * 1024 * 1024), out = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	static const struct option none[] = {{NULL, 0, NULL, 0}};
 	const char *file = NULL;
 	struct cli_opt co;

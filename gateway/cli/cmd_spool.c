@@ -245,7 +245,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		if (slot)
 			*slot = co.arg;
 	}
-	if (!strcmp(sub, "init") && o->root)
+	if (strcmp(sub, "init") == 0 && o->root)
 		return cli_usage("spool", "init: the spool root comes from the configuration; give "
 		                          "--config FILE, not --root");
 	/* --root alone reads no configuration; without either, the default. */
@@ -267,7 +267,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		return cli_usage("spool", "%s: --root DIR or --config FILE is required", sub);
 	if (o->queue && !spool_queue_valid(o->queue))
 		return cli_usage("spool", "%s: invalid queue name '%s'", sub, o->queue);
-	if (!strcmp(sub, "init"))
+	if (strcmp(sub, "init") == 0)
 		return 0; /* it makes the queues the check looks for */
 	return cli_spool_root_check("spool", sub, o->root);
 }
@@ -668,7 +668,7 @@ static int load_pub(const struct opts *o, struct sig_key **pub, struct err *e)
 		return 0;
 	/* Records of the queue this half produces carry its own signature;
 	 * its private key verifies them as well as the public one would. */
-	if (!strcmp(o->queue, consumed_queue(o->cfg)))
+	if (strcmp(o->queue, consumed_queue(o->cfg)) == 0)
 		return sig_load_public(o->cfg->spool.peer_public_key, pub, e) == ERR_OK ? 0 : -1;
 	return sig_load_private(o->cfg->spool.private_key, pub, e) == ERR_OK ? 0 : -1;
 }
@@ -805,7 +805,8 @@ static int do_verify(struct opts *o)
 		return cli_usage("spool", "verify: --pubkey FILE is required");
 	if (o->dir) {
 		only = strcmp(o->dir, "all") ? spool_dir_from_name(o->dir) : -1;
-		if (strcmp(o->dir, "all") && (only < 0 || only == SPOOL_STATE || only == SPOOL_TMP))
+		if (strcmp(o->dir, "all") != 0 &&
+		    (only < 0 || only == SPOOL_STATE || only == SPOOL_TMP))
 			return cli_usage("spool", "verify: unknown directory '%s'", o->dir);
 	}
 	if (load_pub(o, &pub, &e) != 0)
@@ -1340,7 +1341,7 @@ int cmd_spool(int argc, char **argv)
 	const char *sub;
 	int rc;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		if (argc < 2)
 			return cli_usage("spool", "a sub-command is required (see --help)");
 		fputs(usage_text, stdout);
@@ -1351,35 +1352,35 @@ int cmd_spool(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return CLI_EXIT_OK;
 	}
-	if (strcmp(sub, "ls") && strcmp(sub, "show") && strcmp(sub, "verify") &&
-	    strcmp(sub, "stat") && strcmp(sub, "hold") && strcmp(sub, "release") &&
-	    strcmp(sub, "retry") && strcmp(sub, "skip") && strcmp(sub, "replay") &&
-	    strcmp(sub, "archive") && strcmp(sub, "dismiss") && strcmp(sub, "init"))
+	if (strcmp(sub, "ls") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "verify") != 0 &&
+	    strcmp(sub, "stat") != 0 && strcmp(sub, "hold") != 0 && strcmp(sub, "release") != 0 &&
+	    strcmp(sub, "retry") != 0 && strcmp(sub, "skip") != 0 && strcmp(sub, "replay") != 0 &&
+	    strcmp(sub, "archive") != 0 && strcmp(sub, "dismiss") != 0 && strcmp(sub, "init") != 0)
 		return cli_usage("spool", "unknown sub-command '%s' (see --help)", sub);
 	rc = parse(argc - 1, argv + 1, &o);
 	if (rc)
 		goto out;
-	if (!strcmp(sub, "ls"))
+	if (strcmp(sub, "ls") == 0)
 		rc = do_ls(&o);
-	else if (!strcmp(sub, "show"))
+	else if (strcmp(sub, "show") == 0)
 		rc = do_show(&o);
-	else if (!strcmp(sub, "verify"))
+	else if (strcmp(sub, "verify") == 0)
 		rc = do_verify(&o);
-	else if (!strcmp(sub, "stat"))
+	else if (strcmp(sub, "stat") == 0)
 		rc = do_stat(&o);
-	else if (!strcmp(sub, "hold"))
+	else if (strcmp(sub, "hold") == 0)
 		rc = do_action(&o, sub, spool_hold, "held");
-	else if (!strcmp(sub, "release"))
+	else if (strcmp(sub, "release") == 0)
 		rc = do_action(&o, sub, spool_release, "released");
-	else if (!strcmp(sub, "retry"))
+	else if (strcmp(sub, "retry") == 0)
 		rc = do_retry(&o);
-	else if (!strcmp(sub, "dismiss"))
+	else if (strcmp(sub, "dismiss") == 0)
 		rc = do_dismiss(&o);
-	else if (!strcmp(sub, "replay"))
+	else if (strcmp(sub, "replay") == 0)
 		rc = do_replay(&o);
-	else if (!strcmp(sub, "archive"))
+	else if (strcmp(sub, "archive") == 0)
 		rc = do_archive(&o);
-	else if (!strcmp(sub, "init"))
+	else if (strcmp(sub, "init") == 0)
 		rc = do_init(&o);
 	else
 		rc = do_skip(&o);

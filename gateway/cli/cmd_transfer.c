@@ -298,7 +298,7 @@ int cmd_transfer(int argc, char **argv)
 				next = due[i];
 		now = time(NULL);
 		if (next > now)
-			sigs_wait_ms(sigs_stop_flag(), (unsigned)(next - now) * 1000u);
+			sigs_wait_ms(sigs_stop_flag(), (uint64_t)(next - now) * 1000u);
 	}
 	log_info("event=stop");
 out:

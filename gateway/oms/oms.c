@@ -264,7 +264,7 @@ static enum err_status commit_group(struct oms *o, struct oms_entry **ens, struc
 enum err_status oms_commit_acks(struct oms *o, struct oms_entry **ens, size_t n,
                                 const char *accepted_at, size_t *n_done, struct err *e)
 {
-	struct record **recs = calloc(n ? n : 1, sizeof(*recs));
+	struct record **recs = calloc(n ? n : 1, sizeof(struct record *));
 	enum err_status st = ERR_OK;
 
 	*n_done = 0;
@@ -312,7 +312,7 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
                                   const struct map_cg_request *rqs, size_t n, size_t *n_done,
                                   struct err *e)
 {
-	struct record **recs = calloc(n ? n : 1, sizeof(*recs));
+	struct record **recs = calloc(n ? n : 1, sizeof(struct record *));
 	enum err_status st = ERR_OK;
 	char now[32];
 

@@ -205,13 +205,13 @@ static int win_insert(struct fw *fw, size_t at, struct fw_entry *en)
 {
 	if (fw->n == fw->cap) {
 		size_t nc = fw->cap ? fw->cap * 2 : 32;
-		struct fw_entry **nw = realloc(fw->win, nc * sizeof(*nw));
+		struct fw_entry **nw = realloc(fw->win, nc * sizeof(struct fw_entry *));
 		if (!nw)
 			return -1;
 		fw->win = nw;
 		fw->cap = nc;
 	}
-	memmove(&fw->win[at + 1], &fw->win[at], (fw->n - at) * sizeof(*fw->win));
+	memmove(&fw->win[at + 1], &fw->win[at], (fw->n - at) * sizeof(struct fw_entry *));
 	fw->win[at] = en;
 	fw->n++;
 	return 0;
@@ -219,7 +219,7 @@ static int win_insert(struct fw *fw, size_t at, struct fw_entry *en)
 
 static void win_remove(struct fw *fw, size_t at)
 {
-	memmove(&fw->win[at], &fw->win[at + 1], (fw->n - at - 1) * sizeof(*fw->win));
+	memmove(&fw->win[at], &fw->win[at + 1], (fw->n - at - 1) * sizeof(struct fw_entry *));
 	fw->n--;
 }
 
@@ -557,8 +557,8 @@ static void flush_acks(struct fw *fw)
 		n += fw->win[i]->st == FW_ACK;
 	if (!n)
 		return;
-	ens = calloc(n, sizeof(*ens));
-	who = calloc(n, sizeof(*who));
+	ens = calloc(n, sizeof(struct oms_entry *));
+	who = calloc(n, sizeof(struct fw_entry *));
 	n = 0;
 	for (size_t i = 0; ens && who && i < fw->n; i++) {
 		struct fw_entry *en = fw->win[i];
@@ -1319,7 +1319,8 @@ static int claim_head(struct fw *fw)
 		 * spool (held or skipped by an operator meanwhile). */
 		for (k = 0; k < fw->n; k++) {
 			struct fw_entry *p = fw->win[k];
-			if (p->item || p->orphan || strcmp(p->rec->producer, it->rec->producer))
+			if (p->item || p->orphan ||
+			    strcmp(p->rec->producer, it->rec->producer) != 0)
 				continue;
 			if (p->seq == it->rec->seq)
 				en = p;

@@ -90,7 +90,7 @@ static int on_rows(struct poll_ctx *pc, struct poll_chunk *ch, struct http_respo
 		return 0;
 	}
 	/* The closings of one chunk become one commit group. */
-	ens = calloc(ch->n ? ch->n : 1, sizeof(*ens));
+	ens = calloc(ch->n ? ch->n : 1, sizeof(struct oms_entry *));
 	rqs = calloc(ch->n ? ch->n : 1, sizeof(*rqs));
 	if (!ens || !rqs) {
 		note_error(pc, ERR_TEMP, "poll: out of memory");

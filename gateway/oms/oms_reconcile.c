@@ -730,7 +730,7 @@ static enum err_status commit_records(struct recon_run *rr, struct err *e)
 {
 	size_t nf = (size_t)cJSON_GetArraySize(rr->findings);
 	size_t nparts = nf ? (nf + PART_MAX - 1) / PART_MAX : 1;
-	struct record **recs = calloc(nparts, sizeof(*recs));
+	struct record **recs = calloc(nparts, sizeof(struct record *));
 	enum err_status st = ERR_OK;
 	const cJSON *f = rr->findings ? rr->findings->child : NULL;
 	size_t done = 0;

@@ -52,10 +52,10 @@
 #include "err.h"
 #include "jdoc.h"
 
-#define REPORT_ISSUES_MAX    50                 /* --issue ids */
-#define REPORT_RECONCILE_MAX (64 * 1024 * 1024) /* bytes of last.json */
-#define REPORT_FINDINGS_MAX  5000               /* findings shown */
-#define REPORT_STRING_MAX    2048               /* bytes of one string */
+#define REPORT_ISSUES_MAX    50                         /* --issue ids */
+#define REPORT_RECONCILE_MAX ((size_t)64 * 1024 * 1024) /* bytes of last.json */
+#define REPORT_FINDINGS_MAX  5000                       /* findings shown */
+#define REPORT_STRING_MAX    2048                       /* bytes of one string */
 
 /* The members "reconciliation" and "reconciliation_error" of parent from
  * the text of a result file, as report_collect() adds them (for the fuzz

@@ -125,7 +125,7 @@ struct list_ctx {
 static void why_first_line(const char *root, const char *queue, enum spool_dir d, const char *name,
                            char out[STATUS_WHY_MAX])
 {
-	struct buf b = BUF_INIT_CAP(64 * 1024);
+	struct buf b = BUF_INIT_CAP((size_t)64 * 1024);
 	struct err e;
 	size_t n;
 
@@ -590,10 +590,10 @@ static void collect_scf_reconcile(struct status_report *r)
 	const cJSON *c, *v;
 
 	snprintf(path, sizeof(path), "%s/state/scf/reconcile/last.json", r->root);
-	buf_init(&b, 64 * 1024 * 1024);
+	buf_init(&b, (size_t)64 * 1024 * 1024);
 	/* The spool's safe read, like the report's: a FIFO or device planted
 	 * there is never opened (status would hang), no link is followed. */
-	if (spool_read_untrusted(path, 64 * 1024 * 1024, &b, NULL, &e) == ERR_OK)
+	if (spool_read_untrusted(path, (size_t)64 * 1024 * 1024, &b, NULL, &e) == ERR_OK)
 		j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
 	buf_release(&b);
 	c = cJSON_GetObjectItemCaseSensitive(j, "classes");

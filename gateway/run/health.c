@@ -16,7 +16,7 @@
 #include "spool.h"
 
 /* A health file is a few hundred bytes; anything larger is not one. */
-#define HEALTH_FILE_MAX (64 * 1024)
+#define HEALTH_FILE_MAX ((size_t)64 * 1024)
 
 #define HEALTH_PREFIX "health."
 #define HEALTH_MAGIC  "scfgate-health 1"

@@ -46,10 +46,10 @@
 #include "cfg.h"
 #include "err.h"
 
-#define HISTORY_EVERY    300             /* seconds between samples, at least */
-#define HISTORY_MAX      2016            /* samples kept: a week at HISTORY_EVERY */
-#define HISTORY_FILE_MAX (256 * 1024)    /* a larger file is not a history */
-#define HISTORY_NUM_MAX  4000000000000LL /* any larger number is not a sample */
+#define HISTORY_EVERY    300                  /* seconds between samples, at least */
+#define HISTORY_MAX      2016                 /* samples kept: a week at HISTORY_EVERY */
+#define HISTORY_FILE_MAX ((size_t)256 * 1024) /* a larger file is not a history */
+#define HISTORY_NUM_MAX  4000000000000LL      /* any larger number is not a sample */
 #define HISTORY_MAGIC    "scfgate-history 1"
 
 enum history_queue { HISTORY_OUTBOUND, HISTORY_INBOUND, HISTORY_QUEUES };

@@ -397,7 +397,7 @@ enum err_status scf_census_step(struct scf_half *h, int *done, struct scf_census
 	*done = 0;
 	if (!run)
 		return err_set(e, ERR_PERM, "no census is running");
-	buf_init(&path, 64 * 1024);
+	buf_init(&path, (size_t)64 * 1024);
 	http_response_init(&resp);
 	s = page_path(h, run->page, &path);
 	if (s != ERR_OK) {

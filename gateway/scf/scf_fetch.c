@@ -97,7 +97,7 @@ static enum err_status batch_push(struct batch *b, struct record *r, struct err 
 {
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 32;
-		struct record **nr = realloc(b->r, nc * sizeof(*nr));
+		struct record **nr = realloc(b->r, nc * sizeof(struct record *));
 
 		if (!nr) {
 			record_free(r);
@@ -868,7 +868,7 @@ static enum err_status list_all(struct pass *p, const struct listq *q, struct li
 
 	l->date0 = -1;
 	l->safe_wm = -1;
-	buf_init(&path, 64 * 1024);
+	buf_init(&path, (size_t)64 * 1024);
 	for (; page <= MAX_PAGES; page = next) {
 		cJSON *doc = NULL;
 		const cJSON *issues = NULL, *it;

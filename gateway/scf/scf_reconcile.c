@@ -183,7 +183,7 @@ static enum err_status read_json(const char *path, cJSON **out, struct err *e)
 	enum err_status s;
 
 	*out = NULL;
-	buf_init(&b, 64 * 1024 * 1024);
+	buf_init(&b, (size_t)64 * 1024 * 1024);
 	s = spool_read_untrusted(path, b.cap, &b, NULL, e);
 	if (s == ERR_OK && !(*out = cJSON_ParseWithLength(b.data ? b.data : "", b.len)))
 		s = err_set(e, ERR_PERM, "%s: not JSON", path);

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "map.h"
+#include "num.h"
 #include "scf_impl.h"
 
 #define SELF_KEY  "profile/user"
@@ -32,14 +33,16 @@
 static int stamp_fresh(const struct scf_half *h, time_t *cred_mtime)
 {
 	const char *v = scf_state_get(h->st, STAMP_KEY);
-	unsigned long long at = 0, mt = 0;
+	const char *end;
+	uint64_t at = 0, mt = 0;
 	struct stat sb;
 
 	*cred_mtime = stat(h->c->scf.credential_file, &sb) == 0 ? sb.st_mtime : 0;
-	if (!v || sscanf(v, "%llx.%llx", &at, &mt) != 2 || !scf_self_user(h->st))
+	if (num_u64(v, 16, &end, &at) != 0 || *end != '.' || num_u64(end + 1, 16, &end, &mt) != 0 ||
+	    *end != '\0' || !scf_self_user(h->st))
 		return 0;
-	return mt == (unsigned long long)*cred_mtime && (unsigned long long)time(NULL) >= at &&
-	       (unsigned long long)time(NULL) - at < SELF_MAX_AGE;
+	return mt == (uint64_t)*cred_mtime && (uint64_t)time(NULL) >= at &&
+	       (uint64_t)time(NULL) - at < (uint64_t)SELF_MAX_AGE;
 }
 
 int64_t scf_self_user(const struct scf_state *st)

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "gen.h"
+#include "num.h"
 #include "scf.h"
 #include "spool.h"
 
@@ -263,22 +264,23 @@ static enum err_status parse(struct scf_state *s, char *text, const char *path, 
 {
 	char *save = NULL, *line;
 	unsigned lineno = 0;
-	size_t want = (size_t)-1;
-	int off = 0;
+	uint64_t want = UINT64_MAX;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char key[1024], val[STATE_VAL];
+		const char *end;
 
 		lineno++;
 		if (lineno == 1) {
 			if (strcmp(line, STATE_MAGIC) != 0)
 				return err_set(e, ERR_PERM, "%s:1: not a state file", path);
-		} else if (sscanf(line, "watermark %" SCNd64, &s->watermark) == 1) {
-		} else if (sscanf(line, "seq %" SCNu64, &s->seq) == 1) {
-		} else if (sscanf(line, "last_ok %" SCNd64, &s->last_ok) == 1) {
-		} else if (sscanf(line, "alert %" SCNd64 " %n", &s->alert_at, &off) == 1 &&
-		           off > 0 && s->alert_at > 0 && line[off]) {
-			snprintf(s->alert, sizeof(s->alert), "%s", line + off);
+		} else if (num_line_i64(line, "watermark ", &s->watermark) == 0 ||
+		           num_line_u64(line, "seq ", &s->seq) == 0 ||
+		           num_line_i64(line, "last_ok ", &s->last_ok) == 0) {
+			/* a scalar: read into its place by the test itself */
+		} else if (num_i64(num_after(line, "alert "), &end, &s->alert_at) == 0 &&
+		           *end == ' ' && s->alert_at > 0 && end[1]) {
+			snprintf(s->alert, sizeof(s->alert), "%s", end + 1);
 		} else if (sscanf(line, "k %1023s %19s", key, val) == 2) {
 			/* The file is sorted; appending keeps this O(n). */
 			if (s->n && strcmp(s->v[s->n - 1].key, key) >= 0)
@@ -286,13 +288,13 @@ static enum err_status parse(struct scf_state *s, char *text, const char *path, 
 				               lineno);
 			if (scf_state_put(s, key, val) != ERR_OK)
 				return err_set(e, ERR_TEMP, "%s: out of memory", path);
-		} else if (sscanf(line, "end %zu", &want) == 1) {
+		} else if (num_line_u64(line, "end ", &want) == 0) {
 			break;
 		} else {
 			return err_set(e, ERR_PERM, "%s:%u: bad line", path, lineno);
 		}
 	}
-	if (want == (size_t)-1 || want != s->n)
+	if (want == UINT64_MAX || want != s->n)
 		return err_set(e, ERR_PERM, "%s: incomplete (no matching end line)", path);
 	return ERR_OK;
 }
@@ -449,14 +451,18 @@ enum err_status scf_state_save(struct scf_state *s, struct err *e)
 
 int64_t scf_time_parse(const char *s)
 {
-	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0, sign = 0;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
 	struct tm tm;
 	const char *p;
 
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n != 19)
+	/* Fixed-width digits: sscanf("%2d") also took " 1", "+1" and "-1", and
+	 * a negative hour, minute or second passed the range checks below. */
+	if (!s || num_digits(s, 4, &y) != 0 || s[4] != '-' || num_digits(s + 5, 2, &mo) != 0 ||
+	    s[7] != '-' || num_digits(s + 8, 2, &d) != 0 || s[10] != 'T' ||
+	    num_digits(s + 11, 2, &h) != 0 || s[13] != ':' || num_digits(s + 14, 2, &mi) != 0 ||
+	    s[16] != ':' || num_digits(s + 17, 2, &sec) != 0)
 		return -1;
-	p = s + n;
+	p = s + 19;
 	if (*p == '.') {
 		p++;
 		while (*p >= '0' && *p <= '9')
@@ -464,8 +470,8 @@ int64_t scf_time_parse(const char *s)
 	}
 	if (*p == 'Z' && p[1] == '\0') {
 		sign = 0;
-	} else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 &&
-	           p[1 + n] == '\0') {
+	} else if ((*p == '+' || *p == '-') && num_digits(p + 1, 2, &oh) == 0 && p[3] == ':' &&
+	           num_digits(p + 4, 2, &om) == 0 && p[6] == '\0') {
 		sign = *p == '+' ? 1 : -1;
 	} else {
 		return -1;
@@ -486,17 +492,23 @@ int64_t scf_time_parse(const char *s)
 int64_t scf_http_date_parse(const char *s)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	char wd[4], mon[4], zone[4];
-	int d, y, h, mi, sec, n = 0;
+	char mon[4];
+	int d, y, h, mi, sec;
 	const char *m;
 	struct tm tm;
 
-	/* IMF-fixdate only (RFC 9110 5.6.7): what every current server sends. */
-	if (!s ||
-	    sscanf(s, "%3s, %2d %3s %4d %2d:%2d:%2d %3s%n", wd, &d, mon, &y, &h, &mi, &sec, zone,
-	           &n) != 8 ||
-	    s[n] != '\0' || strcmp(zone, "GMT") != 0 || strlen(mon) != 3 ||
-	    !(m = strstr(months, mon)) || (m - months) % 3 != 0 || d < 1 || d > 31 || h > 23 ||
+	/* IMF-fixdate only (RFC 9110 5.6.7): what every current server sends,
+	 * each field at its place in "Sun, 06 Nov 1994 08:49:37 GMT".  Its
+	 * digits are read as digits: sscanf("%2d") also took "-1". */
+	if (!s || strlen(s) != 29 || s[3] != ',' || s[4] != ' ' || num_digits(s + 5, 2, &d) != 0 ||
+	    s[7] != ' ' || s[11] != ' ' || num_digits(s + 12, 4, &y) != 0 || s[16] != ' ' ||
+	    num_digits(s + 17, 2, &h) != 0 || s[19] != ':' || num_digits(s + 20, 2, &mi) != 0 ||
+	    s[22] != ':' || num_digits(s + 23, 2, &sec) != 0 || s[25] != ' ' ||
+	    strcmp(s + 26, "GMT") != 0)
+		return -1;
+	memcpy(mon, s + 8, 3);
+	mon[3] = '\0';
+	if (!(m = strstr(months, mon)) || (m - months) % 3 != 0 || d < 1 || d > 31 || h > 23 ||
 	    mi > 59 || sec > 60 || y < 1970)
 		return -1;
 	memset(&tm, 0, sizeof(tm));

@@ -240,7 +240,7 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 	struct err ae, se;
 	int64_t id = inbound_issue(it->rec);
 
-	buf_init(&body, 64 * 1024);
+	buf_init(&body, (size_t)64 * 1024);
 	err_clear(&ae);
 	if (it->rec->kind == RECORD_RESEND)
 		s = scf_resend_apply(h, it->rec, it->name, &ae);

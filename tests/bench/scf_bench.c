@@ -515,6 +515,8 @@ int main(int argc, char **argv)
 {
 	int real = argc > 1 && strcmp(argv[1], "--real") == 0;
 	int n = argc > 1 + real ? (int)strtol(argv[1 + real], NULL, 10) : 100;
+	/* The ideal pass reads 20 issues a page: whole pages, rounded up. */
+	int pages = (n + 19) / 20;
 	const char *args[] = {"--issues", "0", "--rate-limit", "20", NULL};
 	struct tenv_opts o = {0};
 	struct vclock v = {NULL, 1000000, 0};
@@ -583,9 +585,9 @@ int main(int argc, char **argv)
 	    ",\"calls_per_100_new\":%.2f,\"ideal_per_100_new\":%.2f,\"calls_idle_pass\":%" PRIu64
 	    ",\"ideal_idle_pass\":1,\"status_429\":%" PRIu64
 	    ",\"ideal_429\":0,\"calls_per_100_acks\":%.1f,\"ideal_per_100_acks\":100.0}\n",
-	    n, 100.0 * (double)h2.requests / n, 100.0 * ((n + 19) / 20) / n,
-	    100.0 * (double)h1.requests / n, 100.0 * ((n + 19) / 20 + 1) / n, h3.requests,
-	    h1.status_429 + h2.status_429 + h3.status_429, 100.0 * (double)ack_calls / n);
+	    n, 100.0 * (double)h2.requests / n, 100.0 * pages / n, 100.0 * (double)h1.requests / n,
+	    100.0 * (pages + 1) / n, h3.requests, h1.status_429 + h2.status_429 + h3.status_429,
+	    100.0 * (double)ack_calls / n);
 	/* The pass after the changed one reads the overlap again: the idle
 	 * pass of steady state is the bulk bench's third. */
 	printf("pass after %d changed issues: %" PRIu64

@@ -237,7 +237,7 @@ static double commit_chunk(struct spool_producer *p, int from, int n)
 /* Commits groups of per records from record from+1 on; seconds. */
 static double group_chunk(struct spool_producer *p, int from, int groups, int per)
 {
-	struct record **recs = calloc((size_t)per, sizeof(*recs));
+	struct record **recs = calloc((size_t)per, sizeof(struct record *));
 	struct err e;
 	size_t done;
 	double t = 0, t0;
@@ -265,7 +265,7 @@ static double group_chunk(struct spool_producer *p, int from, int groups, int pe
 static double pipe_chunk(struct spool_producer *p, int from, int groups, int per)
 {
 	size_t total = (size_t)groups * (size_t)per, done;
-	struct record **recs = calloc(total, sizeof(*recs));
+	struct record **recs = calloc(total, sizeof(struct record *));
 	struct err e;
 	double t0;
 

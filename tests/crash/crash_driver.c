@@ -207,13 +207,13 @@ static void check_no_sync_retry(const char *logpath, const char *tag)
 	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%31s %4199s %d", op, path, &rc) != 3)
 			continue;
-		int is_sync = !strcmp(op, "fsync") || !strcmp(op, "fdatasync");
+		int is_sync = strcmp(op, "fsync") == 0 || strcmp(op, "fdatasync") == 0;
 		for (size_t i = 0; i < nfailed; i++) {
 			if (strcmp(failed[i], path) != 0)
 				continue;
 			if (is_sync)
 				FAIL("%s: %s synced again after its %s failed", tag, path, op);
-			if (!strcmp(op, "unlink"))
+			if (strcmp(op, "unlink") == 0)
 				failed[i][0] = '\0';
 		}
 		if (is_sync && rc != 0 && strstr(path, ".tmp") && nfailed < 64)

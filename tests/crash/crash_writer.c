@@ -58,7 +58,7 @@ static void ack(const char *root, uint64_t seq)
 
 static struct record **new_records(int k)
 {
-	struct record **recs = calloc((size_t)k, sizeof(*recs));
+	struct record **recs = calloc((size_t)k, sizeof(struct record *));
 
 	if (!recs) {
 		perror("crash_writer");

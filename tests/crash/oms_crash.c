@@ -228,7 +228,7 @@ static long sim_writes(struct omt *t, long *held)
 static int run_kill_mid_effect(struct omt *t, const char *const args[], long k, int *mid)
 {
 	long w0, held = 0, w;
-	struct timespec nap = {0, 2 * 1000 * 1000L}; /* 2 ms between looks */
+	struct timespec nap = {0, 2L * 1000 * 1000}; /* 2 ms between looks */
 	pid_t pid;
 	int status;
 

@@ -34,7 +34,7 @@ static enum err_status on_entry(const struct bundle_entry *ent, void *ctx, struc
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct bundle_limits lim = {65536, 64, 1024 * 1024};
+	struct bundle_limits lim = {65536, 64, (uint64_t)1024 * 1024};
 	struct bundle_read_opts o = {NULL, NULL, &lim, on_entry, NULL};
 	struct bundle_info info;
 	enum err_status st;

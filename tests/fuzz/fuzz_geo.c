@@ -47,7 +47,7 @@ static void check_choice(const struct geo_reply *r, const struct geo_rules *rule
 	if (res.verified && ((res.score >= 0 && res.score < rules->min_score) ||
 	                     res.distance_m > rules->max_distance_m))
 		abort();
-	if (!res.verified && strcmp(res.address, "1 Reported St"))
+	if (!res.verified && strcmp(res.address, "1 Reported St") != 0)
 		abort();
 }
 

@@ -31,7 +31,7 @@
 
 #define PREFIX "/arcgis/rest/services/Locators/City/GeocodeServer"
 #define LAT    41.3083
-#define LNG    -72.9279
+#define LNG    (-72.9279)
 
 struct sim {
 	pid_t pid;

@@ -114,7 +114,8 @@ static int children_with(cJSON *st, int64_t oid, const char *url, int *linked)
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(a, "_parent");
 
 		if (!cJSON_IsNumber(p) || (int64_t)p->valuedouble != oid ||
-		    !text_of(a, "AttachmentField") || strcmp(text_of(a, "AttachmentField"), url))
+		    !text_of(a, "AttachmentField") ||
+		    strcmp(text_of(a, "AttachmentField"), url) != 0)
 			continue;
 		n++;
 		*linked += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "LinkedField"));

@@ -33,7 +33,7 @@
 
 #define PREFIX   "/arcgis/rest/services/Locators/City/GeocodeServer"
 #define LAT      41.3083
-#define LNG      -72.9279
+#define LNG      (-72.9279)
 #define REPORTED "165 Church St New Haven, CT, 06510, USA"
 
 static struct {

@@ -129,7 +129,7 @@ static void test_writes_reuse_connections(void **state)
 	finish(&x, &conns, &exch, &drops);
 	print_message("runs %d connections %lu exchanges %lu\n", runs, conns, exch);
 	check_exactly_once(&x.t, 100, ISSUES);
-	assert_true(exch >= 4 * ISSUES);
+	assert_true(exch >= 4ul * ISSUES);
 	assert_true(conns <= (unsigned long)runs * 3 * 2);
 	omt_teardown(&x.t);
 }

@@ -531,7 +531,7 @@ int omt_exactly_once(struct omt *t, int64_t base, int n, char *why, size_t size)
 
 int omt_log_has(struct omt *t, const char *s)
 {
-	struct buf b = BUF_INIT_CAP(64 * 1024 * 1024);
+	struct buf b = BUF_INIT_CAP((size_t)64 * 1024 * 1024);
 	int has;
 
 	if (buf_read_file(&b, t->log, NULL) != ERR_OK) {

@@ -444,7 +444,7 @@ static void resync_since(void **u)
 	cJSON_Delete(j);
 	oracle(&w, 0, 0, 1);
 	/* The date alone (UTC midnight) three days back selects them all. */
-	scf_time_format(sim_now(&w.s) - 3 * 86400, since);
+	scf_time_format(sim_now(&w.s) - (time_t)3 * 86400, since);
 	since[10] = '\0';
 	j = resync(&w.t, sel, &rc);
 	assert_int_equal(rc, 0);

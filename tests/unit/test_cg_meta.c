@@ -204,12 +204,12 @@ static void test_hostile(void **state)
 	free(deep);
 
 	/* too many classes */
-	many = malloc(64 * 1024);
-	n = (size_t)snprintf(many, 64 * 1024, "{\"Classes\":[");
+	many = malloc((size_t)64 * 1024);
+	n = (size_t)snprintf(many, (size_t)64 * 1024, "{\"Classes\":[");
 	for (int i = 0; i <= CG_META_MAX_CLASSES; i++)
-		n += (size_t)snprintf(many + n, 64 * 1024 - n, "%s{\"Name\":\"C%d\"}", i ? "," : "",
-		                      i);
-	n += (size_t)snprintf(many + n, 64 * 1024 - n, "]}");
+		n += (size_t)snprintf(many + n, (size_t)64 * 1024 - n, "%s{\"Name\":\"C%d\"}",
+		                      i ? "," : "", i);
+	n += (size_t)snprintf(many + n, (size_t)64 * 1024 - n, "]}");
 	refused(many, n, "more than 64 classes");
 	free(many);
 

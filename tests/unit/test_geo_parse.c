@@ -20,9 +20,9 @@ static const struct geo_rules rules = {80, 100};
 
 /* Reported points near the recorded answers. */
 #define REDLANDS_LAT 34.0572
-#define REDLANDS_LNG -117.1950
+#define REDLANDS_LNG (-117.1950)
 #define SPRINGF_LAT  39.7817
-#define SPRINGF_LNG  -89.6501
+#define SPRINGF_LNG  (-89.6501)
 
 static void load(const char *name, struct buf *b)
 {

@@ -121,7 +121,7 @@ static void test_append_bounded(void **state)
 	assert_int_equal(present, 0);
 	memset(&s, 0, sizeof(s));
 	for (int i = 1; i <= 3; i++) {
-		s.at = i * 300;
+		s.at = (int64_t)i * 300;
 		s.waiting[HISTORY_INBOUND] = i;
 		assert_int_equal(history_append(dir, &s, &e), ERR_OK);
 	}
@@ -137,7 +137,7 @@ static void test_append_bounded(void **state)
 	for (int i = 1; i <= HISTORY_MAX; i++)
 		fprintf(f, "%d 0 0 %d 0\n", i * 300, i);
 	fclose(f);
-	s.at = (HISTORY_MAX + 1) * 300;
+	s.at = (int64_t)(HISTORY_MAX + 1) * 300;
 	s.waiting[HISTORY_INBOUND] = HISTORY_MAX + 1;
 	assert_int_equal(history_append(dir, &s, &e), ERR_OK);
 	assert_int_equal(history_load(dir, h, &present, &e), ERR_OK);

@@ -1561,7 +1561,7 @@ static void test_stop_ends_retry_after(void **state)
 
 static void *raise_later(void *arg)
 {
-	struct timespec ts = {0, 200 * 1000 * 1000};
+	struct timespec ts = {0, 200L * 1000 * 1000};
 
 	nanosleep(&ts, NULL);
 	*(volatile sig_atomic_t *)arg = 1;

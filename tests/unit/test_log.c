@@ -96,7 +96,7 @@ static void test_one_line(void **state)
 
 static void test_long_message_cut(void **state)
 {
-	char *big = malloc(3 * LOG_LINE_MAX);
+	char *big = malloc((size_t)3 * LOG_LINE_MAX);
 
 	memset(big, 'a', 3 * LOG_LINE_MAX - 1);
 	big[3 * LOG_LINE_MAX - 1] = '\0';

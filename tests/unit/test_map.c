@@ -882,7 +882,7 @@ static size_t payloads(cJSON **out, size_t max)
 	struct buf big = BUF_INIT_CAP(BUF_DEFAULT_CAP);
 	static const char *const words[] = {"pothole ", "été ", "señal ", "<b>x</b> ",
 	                                    "&#38; ",   "路 ",  "a<5 ",   "\n\n\n"};
-	for (unsigned i = 0; big.len < 20 * 1024; i++)
+	for (unsigned i = 0; big.len < (size_t)20 * 1024; i++)
 		buf_adds(&big, words[(i * 7) % 8]);
 	cJSON *l = cJSON_Duplicate(base, 1);
 	cJSON_ReplaceItemInObject(l, "summary",

@@ -447,7 +447,7 @@ static enum err_status pipe_op(void *ctx, struct err *e)
 
 	st = spool_producer_open(&p, c->root, "outbound", "scf", scf_key, e);
 	for (int g = 0; g < 2 && st == ERR_OK; g++) {
-		st = spool_commit_group_start(p, c->recs + 3 * g, 3, e);
+		st = spool_commit_group_start(p, c->recs + (size_t)3 * g, 3, e);
 		started += st == ERR_OK;
 	}
 	for (; started > 0; started--) {
@@ -778,7 +778,7 @@ static void test_seal_every_failure(void **state)
 		free(pem);
 	}
 	c.len = 2 * 65536 + 1000;
-	c.scap = SEAL_HEADER_LEN + c.len + 3 * SEAL_TAG_LEN;
+	c.scap = SEAL_HEADER_LEN + c.len + (size_t)3 * SEAL_TAG_LEN;
 	c.plain = malloc(c.len);
 	c.sealed = malloc(c.scap);
 	c.back = malloc(c.len);

@@ -299,6 +299,11 @@ static void times(void **unused)
 	assert_int_equal(scf_time_parse("2026-02-10T13:15:19"), -1);
 	assert_int_equal(scf_time_parse("2026-13-10T13:15:19Z"), -1);
 	assert_int_equal(scf_time_parse("2026-02-10T13:15:19Zjunk"), -1);
+	/* a sign inside a two-digit field is not a digit */
+	assert_int_equal(scf_time_parse("2026-02-10T-1:15:19Z"), -1);
+	assert_int_equal(scf_time_parse("2026-02-10T13:-1:19Z"), -1);
+	assert_int_equal(scf_time_parse("2026-02-10T13:15:19+-1:00"), -1);
+	assert_int_equal(scf_time_parse("2026-+2-10T13:15:19Z"), -1);
 	assert_int_equal(scf_time_parse(NULL), -1);
 	scf_time_format(scf_time_parse("2026-02-10T08:15:19-05:00"), out);
 	assert_string_equal(out, "2026-02-10T13:15:19Z");
@@ -317,6 +322,8 @@ static void http_dates(void **unused)
 	assert_int_equal(scf_http_date_parse("Sun, 06 Xyz 1994 08:49:37 GMT"), -1);
 	assert_int_equal(scf_http_date_parse("Sun, 06 ebM 1994 08:49:37 GMT"), -1);
 	assert_int_equal(scf_http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT junk"), -1);
+	assert_int_equal(scf_http_date_parse("Sun, 06 Nov 1994 -1:49:37 GMT"), -1);
+	assert_int_equal(scf_http_date_parse("Sun, 06 Nov 1994 08:-1:37 GMT"), -1);
 	assert_int_equal(scf_http_date_parse(""), -1);
 	assert_int_equal(scf_http_date_parse(NULL), -1);
 }

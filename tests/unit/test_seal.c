@@ -328,7 +328,7 @@ static void test_header_and_recipient_errors(void **state)
 	for (int i = 0; i < 8; i++) {
 		unsigned v;
 
-		sscanf(oid + 2 * i, "%2x", &v);
+		sscanf(oid + (size_t)2 * i, "%2x", &v);
 		sealed.p[16 + i] = (unsigned char)v;
 	}
 	assert_int_equal(open_with(other, sealed.p, sealed.n, 0, &back, &e), ERR_PERM);

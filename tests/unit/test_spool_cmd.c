@@ -275,7 +275,8 @@ static void test_not_a_spool_root(void **state)
 	snprintf(wrong, sizeof(wrong), "%s/spooll", root);
 	assert_int_equal(mkdir(wrong, 0700), 0);
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		const char *extra = subs[i][1] && !strcmp(subs[i][1], "--pubkey") ? pubpath : NULL;
+		const char *extra =
+		    subs[i][1] && strcmp(subs[i][1], "--pubkey") == 0 ? pubpath : NULL;
 
 		assert_int_equal(
 		    run(&out, subs[i][0], "--root", wrong, subs[i][1], extra, (char *)NULL),

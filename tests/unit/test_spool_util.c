@@ -38,7 +38,9 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 	(void)sb;
 	(void)flag;
 	(void)ftw;
-	return remove(path) == 0 ? 0 : 0;
+	/* A file that will not go stays; the walk goes on to the rest. */
+	(void)remove(path);
+	return 0;
 }
 
 void tsu_rmrf(const char *path)
@@ -182,7 +184,7 @@ size_t tsu_count(const char *dir)
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			n++;
 	closedir(d);
 	return n;

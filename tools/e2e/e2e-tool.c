@@ -554,7 +554,8 @@ static void check_description(struct oracle *o, const cJSON *is, const cJSON *rq
 	if (!got)
 		violation(o, "issue %lld: request %.0f has no DescriptionField", id,
 		          num_of(rq, "Oid"));
-	else if (strncmp(got, want, wlen) != 0 || (got[wlen] && strncmp(got + wlen, "\n\n", 2)))
+	else if (strncmp(got, want, wlen) != 0 ||
+	         (got[wlen] && strncmp(got + wlen, "\n\n", 2) != 0))
 		violation(o, "issue %lld: DescriptionField \"%s\" is not \"%s\"", id,
 		          one_line(got, g1, sizeof(g1)), one_line(want, w1, sizeof(w1)));
 	else
@@ -604,7 +605,7 @@ static void check_photos(struct oracle *o, const cJSON *is, const cJSON *rq, con
 				maybe[nm++] = p;
 			continue;
 		}
-		for (k = 0; k < nw && strcmp(want[k], p); k++)
+		for (k = 0; k < nw && strcmp(want[k], p) != 0; k++)
 			;
 		if (k == nw && nw < MAX_PHOTOS)
 			want[nw++] = p;

@@ -50,7 +50,7 @@
 #define STEP_DEG  0.0001 /* house spacing along a street */
 #define SETBACK_M 9.0    /* house point off the centre line */
 #define M_PER_DEG 111195.0
-#define BODY_MAX  (64 * 1024)
+#define BODY_MAX  ((size_t)64 * 1024)
 #define MAX_RULES 256
 
 struct faults {
@@ -392,7 +392,7 @@ static const char *expand_word(const char *w)
 	if (low[n - 1] == '.')
 		low[n - 1] = '\0';
 	for (size_t i = 0; i < sizeof(abbr) / sizeof(abbr[0]); i++)
-		if (!strcmp(low, abbr[i][0]))
+		if (strcmp(low, abbr[i][0]) == 0)
 			return abbr[i][1];
 	return NULL;
 }
@@ -402,7 +402,7 @@ static void drop_city(char *line)
 {
 	size_t n = strlen(line), c = strlen(sim.city);
 
-	if (c && n > c + 1 && line[n - c - 1] == ' ' && !strcasecmp(line + n - c, sim.city))
+	if (c && n > c + 1 && line[n - c - 1] == ' ' && strcasecmp(line + n - c, sim.city) == 0)
 		line[n - c - 1] = '\0';
 }
 
@@ -491,7 +491,7 @@ static char *find_answer(const char *text, double lat, double lng, long max_loca
 		                                      numbered ? "PointAddress" : "StreetName"));
 	}
 	snprintf(grid, sizeof(grid), "%ld %s", h.number, h.street);
-	if (!r && max_locations > 1 && strcasecmp(grid, line))
+	if (!r && max_locations > 1 && strcasecmp(grid, line) != 0)
 		cJSON_AddItemToArray(cands,
 		                     candidate(grid, h.postal, h.lat, h.lng, 71, "PointAddress"));
 done:
@@ -697,9 +697,9 @@ static int token_ok(struct MHD_Connection *c, struct answer *a)
 
 	if (!sim.token[0])
 		return 1;
-	if (!t && h && !strncasecmp(h, "Bearer ", 7))
+	if (!t && h && strncasecmp(h, "Bearer ", 7) == 0)
 		t = h + 7;
-	if (t && !strcmp(t, sim.token))
+	if (t && strcmp(t, sim.token) == 0)
 		return 1;
 	a->status = 200;
 	a->body = t && *t ? error_body(498, "Invalid Token", NULL)
@@ -722,11 +722,11 @@ static void operation(struct MHD_Connection *c, const char *op, struct answer *a
 		a->body = service_info();
 		return;
 	}
-	if (!f || (strcmp(f, "json") && strcmp(f, "pjson"))) {
+	if (!f || (strcmp(f, "json") != 0 && strcmp(f, "pjson") != 0)) {
 		a->body = error_body(400, "Invalid or missing input parameters.", "f");
 		return;
 	}
-	if (out_sr && strcmp(out_sr, "4326") && !strstr(out_sr, "4326")) {
+	if (out_sr && strcmp(out_sr, "4326") != 0 && !strstr(out_sr, "4326")) {
 		a->body = error_body(400, "Invalid or missing input parameters.",
 		                     "geo-sim answers in WGS84 (outSR 4326) only");
 		return;
@@ -743,14 +743,14 @@ static void operation(struct MHD_Connection *c, const char *op, struct answer *a
 		a->type = "text/html";
 		return;
 	}
-	if (!strcmp(op, "/reverseGeocode")) {
+	if (strcmp(op, "/reverseGeocode") == 0) {
 		sim.reverse++;
 		a->body = loc ? reverse_answer(lat, lng)
 		              : error_body(400, "Cannot perform query. Invalid query parameters.",
 		                           "'location' parameter not specified");
 		return;
 	}
-	if (!strcmp(op, "/findAddressCandidates")) {
+	if (strcmp(op, "/findAddressCandidates") == 0) {
 		const char *text = arg(c, "SingleLine");
 		const char *ml = arg(c, "maxLocations");
 
@@ -768,19 +768,19 @@ static void admin(struct MHD_Connection *c, const char *method, const char *path
                   const struct upload *up, struct answer *a)
 {
 	cJSON *j = up->len ? cJSON_ParseWithLength(up->data, up->len) : NULL;
-	int post = !strcmp(method, "POST");
+	int post = strcmp(method, "POST") == 0;
 
 	a->status = 200;
-	if (!strcmp(path, "/_admin/stats") && !strcmp(method, "GET")) {
+	if (strcmp(path, "/_admin/stats") == 0 && strcmp(method, "GET") == 0) {
 		a->body = stats_json();
-	} else if (!strcmp(path, "/_admin/faults") && (post || !strcmp(method, "GET"))) {
+	} else if (strcmp(path, "/_admin/faults") == 0 && (post || strcmp(method, "GET") == 0)) {
 		if (post && set_faults(j, &sim.faults))
 			a->status = 400;
 		a->body = faults_json(&sim.faults);
-	} else if (!strcmp(path, "/_admin/rules") && !strcmp(method, "DELETE")) {
+	} else if (strcmp(path, "/_admin/rules") == 0 && strcmp(method, "DELETE") == 0) {
 		sim.n_rules = 0;
 		a->body = rules_json();
-	} else if (!strcmp(path, "/_admin/rules") && (post || !strcmp(method, "GET"))) {
+	} else if (strcmp(path, "/_admin/rules") == 0 && (post || strcmp(method, "GET") == 0)) {
 		if (post && add_rules(j))
 			a->status = 400;
 		a->body = rules_json();
@@ -865,10 +865,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (up->too_big) {
 		a.status = 413;
 		a.body = strdup("{\"error\":\"body too large\"}");
-	} else if (!strncmp(url, "/_admin/", 8)) {
+	} else if (strncmp(url, "/_admin/", 8) == 0) {
 		admin(c, method, url, up, &a);
-	} else if (!strncmp(url, sim.prefix, plen) && (!url[plen] || url[plen] == '/') &&
-	           (!strcmp(method, "GET") || !strcmp(method, "HEAD"))) {
+	} else if (strncmp(url, sim.prefix, plen) == 0 && (!url[plen] || url[plen] == '/') &&
+	           (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
 		int r = fault(req, &a, &f);
 
 		if (r)
@@ -880,7 +880,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			    (f.jitter_ms ? (long)(chance(req, 6) * (double)(f.jitter_ms + 1)) : 0);
 		if (!r)
 			operation(c, url + plen, &a);
-		if (a.fault && !strcmp(a.fault, "truncated") && a.body)
+		if (a.fault && strcmp(a.fault, "truncated") == 0 && a.body)
 			a.body[strlen(a.body) / 2] = '\0', sim.faulted++;
 	} else {
 		a.status = 404;
@@ -963,7 +963,7 @@ static int load_rules(const char *path)
 
 	if (!fp)
 		return -1;
-	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && n < 1024 * 1024 &&
+	if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 && n < 1024L * 1024 &&
 	    fseek(fp, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1)) &&
 	    fread(data, 1, (size_t)n, fp) == (size_t)n) {
 		j = cJSON_ParseWithLength(data, (size_t)n);

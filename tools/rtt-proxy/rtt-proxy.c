@@ -497,11 +497,11 @@ int main(int argc, char **argv)
 			g.rtt_us = (uint64_t)num_arg(optarg, 0, 600000) * 1000u;
 			break;
 		case 'd':
-			if (!strcmp(optarg, "before"))
+			if (strcmp(optarg, "before") == 0)
 				g.drop = DROP_BEFORE;
-			else if (!strcmp(optarg, "after"))
+			else if (strcmp(optarg, "after") == 0)
 				g.drop = DROP_AFTER;
-			else if (!strcmp(optarg, "mid"))
+			else if (strcmp(optarg, "mid") == 0)
 				g.drop = DROP_MID;
 			else {
 				fprintf(stderr, "rtt-proxy: --drop is before, after or mid\n");

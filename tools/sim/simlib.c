@@ -348,7 +348,7 @@ char *sim_form_value(const struct sim_req *req, const char *name, int *is_file)
 	char *out = NULL;
 
 	buf_init(&f.val, SIM_BODY_CAP);
-	pp = MHD_create_post_processor(req->conn, 64 * 1024, form_iter, &f);
+	pp = MHD_create_post_processor(req->conn, (size_t)64 * 1024, form_iter, &f);
 	if (!pp)
 		return NULL;
 	MHD_post_process(pp, req->body, req->body_len);
@@ -761,7 +761,7 @@ static int load_state(const char *path)
 	const char *who;
 	int rc = -1;
 
-	buf_init(&b, 256 * 1024 * 1024);
+	buf_init(&b, (size_t)256 * 1024 * 1024);
 	if (buf_read_file(&b, path, &e) != ERR_OK) {
 		fprintf(stderr, "%s: %s\n", g.app->name, e.msg);
 		goto out;
@@ -1306,7 +1306,7 @@ static int common_option(int opt, const char *arg)
 	default:
 		break;
 	}
-	if (int_arg(arg, 0, 3600 * 1000, &v))
+	if (int_arg(arg, 0, 3600L * 1000, &v))
 		return -1;
 	if (opt == O_LAT)
 		f->latency_ms = (int)v;
@@ -1376,7 +1376,7 @@ static int read_pem(const char *path, char **out)
 	struct buf b;
 	struct err e;
 
-	buf_init(&b, 1024 * 1024);
+	buf_init(&b, (size_t)1024 * 1024);
 	if (buf_read_file(&b, path, &e) != ERR_OK) {
 		fprintf(stderr, "%s: %s\n", g.app->name, e.msg);
 		buf_release(&b);
