@@ -550,6 +550,40 @@ enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b
 	return st;
 }
 
+int spool_open_state(const char *path, int flags, mode_t mode, struct err *e)
+{
+	struct stat sb;
+	int fd, fl;
+
+	fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			err_set(e, ERR_FATAL, "%s: a symbolic link, never followed: remove it",
+			        path);
+		else
+			err_errno(e, spool_errno_status(errno), errno, "%s", path);
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0) {
+		err_errno(e, ERR_TEMP, errno, "%s: fstat", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		err_set(e, ERR_FATAL, "%s: %s, not a regular file: remove it", path,
+		        spool_entry_type_name(type_of_mode(sb.st_mode)));
+		close(fd);
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		err_errno(e, ERR_TEMP, errno, "%s: fcntl", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 enum err_status spool_fopen_untrusted(const char *path, size_t cap, FILE **out,
                                       enum spool_entry_type *type, struct err *e)
 {
