@@ -59,7 +59,12 @@ enum err_status oms_write_replace(const char *dir, const char *name, const char 
 	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp) ||
 	    snprintf(fin, sizeof(fin), "%s/%s", dir, name) >= (int)sizeof(fin))
 		return err_set(e, ERR_FATAL, "%s: path too long", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/* The temporary name is ours: whatever stands there (a leftover, or a
+	 * FIFO or link someone with write access planted) is removed, and the
+	 * file created anew, so the open neither follows a link nor waits for
+	 * a FIFO's reader. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return err_errno(e, ERR_TEMP, errno, "%s", tmp);
 	for (size_t off = 0; off < len;) {
