@@ -239,7 +239,8 @@ static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size
  * died in between leaves them in the page cache only. */
 static int sync_file(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* read as a regular file just before; swapped since, it is not ours */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	int rc;
 
 	if (fd < 0)
