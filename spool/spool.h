@@ -188,6 +188,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -543,6 +544,18 @@ enum spool_entry_type spool_entry_type_of(const char *path);
  */
 enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b,
                                      enum spool_entry_type *type, struct err *e);
+
+/*
+ * Open a file of a half's own state for reading line by line.  It lies
+ * in the spool root, so whoever may write the spool may have replaced
+ * it: the same checks as spool_read_untrusted (a regular file of at most
+ * cap bytes when opened; no link followed, no FIFO or device opened),
+ * then O_NONBLOCK cleared and the descriptor handed to a stdio stream
+ * (*out: fclose it; NULL unless ERR_OK).  Status and *type (may be NULL)
+ * as spool_read_untrusted.
+ */
+enum err_status spool_fopen_untrusted(const char *path, size_t cap, FILE **out,
+                                      enum spool_entry_type *type, struct err *e);
 
 /* Read and verify one file (pub NULL: decode without verification, for
  * inspection only; *verified is then 0).  *out: record_free. */

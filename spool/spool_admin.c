@@ -384,7 +384,7 @@ static time_t gap_seen_since(const struct spool_q *q, const char *producer, uint
 
 	snprintf(fname, sizeof(fname), SPOOL_GAP_PREFIX "%s", producer);
 	if (spool_join(path, q->dir[SPOOL_STATE], fname, NULL) != ERR_OK ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	    (fd = spool_open_state(path, O_RDONLY, 0, NULL)) < 0)
 		return 0;
 	n = read(fd, text, sizeof(text) - 1);
 	close(fd);
@@ -416,7 +416,7 @@ static void find_gap(const struct spool_q *q, unsigned alarm, struct spool_stats
 			continue;
 		snprintf(producer, sizeof(producer), "%s", de->d_name + plen);
 		if (spool_join(path, q->dir[SPOOL_STATE], de->d_name, NULL) != ERR_OK ||
-		    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		    (fd = spool_open_state(path, O_RDONLY, 0, NULL)) < 0)
 			continue;
 		next = spool_counter_read(fd);
 		close(fd);
@@ -730,7 +730,7 @@ static uint64_t consumer_position(const struct spool_q *q, const char *producer)
 
 	snprintf(fname, sizeof(fname), SPOOL_NEXT_PREFIX "%s", producer);
 	if (spool_join(path, q->dir[SPOOL_STATE], fname, NULL) == ERR_OK &&
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+	    (fd = spool_open_state(path, O_RDONLY, 0, NULL)) >= 0) {
 		next = spool_counter_read(fd);
 		close(fd);
 	}

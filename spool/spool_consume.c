@@ -127,11 +127,9 @@ static struct cprod *prod_get(struct spool_consumer *c, const char *id, struct e
 	snprintf(fname, sizeof(fname), SPOOL_NEXT_PREFIX "%s", id);
 	if (spool_join(path, c->q.dir[SPOOL_STATE], fname, e) != ERR_OK)
 		return NULL;
-	p->pos_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	if (p->pos_fd < 0) {
-		err_errno(e, spool_errno_status(errno), errno, "%s", path);
+	p->pos_fd = spool_open_state(path, O_RDWR | O_CREAT, 0640, e);
+	if (p->pos_fd < 0)
 		return NULL;
-	}
 	p->next = spool_counter_read(p->pos_fd);
 	if (p->next == 0)
 		p->next = 1;
@@ -1272,9 +1270,9 @@ enum err_status spool_consumer_open(struct spool_consumer **out, const char *roo
 		st = spool_join(c->rescan_path, c->q.dir[SPOOL_STATE], SPOOL_RESCAN, e);
 	if (st != ERR_OK)
 		goto fail;
-	c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	c->lock_fd = spool_open_state(path, O_RDWR | O_CREAT, 0640, e);
 	if (c->lock_fd < 0) {
-		st = err_errno(e, spool_errno_status(errno), errno, "%s", path);
+		st = e ? e->status : ERR_FATAL;
 		goto fail;
 	}
 	if (flock(c->lock_fd, LOCK_EX | LOCK_NB) != 0) {

@@ -480,28 +480,28 @@ static enum err_status read_fd(int fd, const char *path, size_t cap, struct buf 
 	}
 }
 
-enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b,
-                                     enum spool_entry_type *type, struct err *e)
+/* The checks both untrusted readers share: lstat, open without following
+ * a link or blocking, fstat the descriptor.  The descriptor (still
+ * O_NONBLOCK) of a regular file of at most cap bytes, or -1 with *st and
+ * *type set. */
+static int open_untrusted(const char *path, size_t cap, enum spool_entry_type *type,
+                          enum err_status *st, struct err *e)
 {
-	enum spool_entry_type dummy;
 	struct stat before, sb;
-	enum err_status st;
 	int fd;
 
-	if (!type)
-		type = &dummy;
 	*type = SPOOL_ENTRY_MISSING;
-	buf_reset(b);
 	/* lstat first: opening a device node can have effects of its own,
 	 * and a FIFO must not even be opened. */
 	if (lstat(path, &before) != 0) {
 		if (errno != ENOENT)
 			*type = SPOOL_ENTRY_UNREADABLE;
-		return err_errno(e, ERR_TEMP, errno, "%s", path);
+		*st = err_errno(e, ERR_TEMP, errno, "%s", path);
+		return -1;
 	}
-	st = check_entry(path, &before, cap, type, e);
-	if (st != ERR_OK)
-		return st;
+	*st = check_entry(path, &before, cap, type, e);
+	if (*st != ERR_OK)
+		return -1;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		int saved = errno;
@@ -511,23 +511,108 @@ enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b
 			*type = SPOOL_ENTRY_SYMLINK; /* replaced by a link after lstat */
 		else
 			*type = SPOOL_ENTRY_UNREADABLE;
-		return err_errno(e, *type == SPOOL_ENTRY_SYMLINK ? ERR_PERM : ERR_TEMP, saved, "%s",
-		                 path);
+		*st = err_errno(e, *type == SPOOL_ENTRY_SYMLINK ? ERR_PERM : ERR_TEMP, saved, "%s",
+		                path);
+		return -1;
 	}
 	/* The descriptor is what counts: the name may have been swapped
 	 * between lstat and open. */
 	if (fstat(fd, &sb) != 0) {
 		*type = SPOOL_ENTRY_UNREADABLE;
-		st = err_errno(e, ERR_TEMP, errno, "%s: fstat", path);
+		*st = err_errno(e, ERR_TEMP, errno, "%s: fstat", path);
 	} else {
-		st = check_entry(path, &sb, cap, type, e);
-		if (st == ERR_OK)
-			st = read_fd(fd, path, cap, b, type, e);
+		*st = check_entry(path, &sb, cap, type, e);
 	}
+	if (*st != ERR_OK) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b,
+                                     enum spool_entry_type *type, struct err *e)
+{
+	enum spool_entry_type dummy;
+	enum err_status st;
+	int fd;
+
+	if (!type)
+		type = &dummy;
+	buf_reset(b);
+	fd = open_untrusted(path, cap, type, &st, e);
+	if (fd < 0)
+		return st;
+	st = read_fd(fd, path, cap, b, type, e);
 	close(fd);
 	if (st != ERR_OK)
 		buf_reset(b);
 	return st;
+}
+
+int spool_open_state(const char *path, int flags, mode_t mode, struct err *e)
+{
+	struct stat sb;
+	int fd, fl;
+
+	fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			err_set(e, ERR_FATAL, "%s: a symbolic link, never followed: remove it",
+			        path);
+		else
+			err_errno(e, spool_errno_status(errno), errno, "%s", path);
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0) {
+		err_errno(e, ERR_TEMP, errno, "%s: fstat", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		err_set(e, ERR_FATAL, "%s: %s, not a regular file: remove it", path,
+		        spool_entry_type_name(type_of_mode(sb.st_mode)));
+		close(fd);
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		err_errno(e, ERR_TEMP, errno, "%s: fcntl", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+enum err_status spool_fopen_untrusted(const char *path, size_t cap, FILE **out,
+                                      enum spool_entry_type *type, struct err *e)
+{
+	enum spool_entry_type dummy;
+	enum err_status st;
+	int fd, fl;
+
+	*out = NULL;
+	if (!type)
+		type = &dummy;
+	fd = open_untrusted(path, cap, type, &st, e);
+	if (fd < 0)
+		return st;
+	/* A regular file now: reads may block on the disk like any other. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		*type = SPOOL_ENTRY_UNREADABLE;
+		st = err_errno(e, ERR_TEMP, errno, "%s: fcntl", path);
+		close(fd);
+		return st;
+	}
+	*out = fdopen(fd, "r");
+	if (!*out) {
+		*type = SPOOL_ENTRY_UNREADABLE;
+		st = err_errno(e, ERR_TEMP, errno, "%s: fdopen", path);
+		close(fd);
+		return st;
+	}
+	return ERR_OK;
 }
 
 enum err_status spool_read_file(const char *path, struct buf *b, int *missing, struct err *e)

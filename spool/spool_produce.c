@@ -239,7 +239,8 @@ static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size
  * died in between leaves them in the page cache only. */
 static int sync_file(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* read as a regular file just before; swapped since, it is not ours */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	int rc;
 
 	if (fd < 0)
@@ -419,9 +420,9 @@ enum err_status spool_producer_open(struct spool_producer **out, const char *roo
 	st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e);
 	if (st != ERR_OK)
 		goto fail;
-	p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	p->lock_fd = spool_open_state(path, O_RDWR | O_CREAT, 0640, e);
 	if (p->lock_fd < 0) {
-		st = err_errno(e, spool_errno_status(errno), errno, "%s", path);
+		st = e ? e->status : ERR_FATAL;
 		goto fail;
 	}
 	if (flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -432,9 +433,9 @@ enum err_status spool_producer_open(struct spool_producer **out, const char *roo
 	st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e);
 	if (st != ERR_OK)
 		goto fail;
-	p->seq_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	p->seq_fd = spool_open_state(path, O_RDWR | O_CREAT, 0640, e);
 	if (p->seq_fd < 0) {
-		st = err_errno(e, spool_errno_status(errno), errno, "%s", path);
+		st = e ? e->status : ERR_FATAL;
 		goto fail;
 	}
 	st = producer_recover(p, e);

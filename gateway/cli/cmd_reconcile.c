@@ -519,6 +519,7 @@ int cmd_reconcile(int argc, char **argv)
 		struct repair rp;
 		struct sig_key *priv = NULL;
 		enum err_status st = ERR_OK;
+		int refused = 0;
 
 		memset(&rp, 0, sizeof(rp));
 		rp.c = c;
@@ -533,12 +534,20 @@ int cmd_reconcile(int argc, char **argv)
 			if (st == ERR_OK)
 				st = spool_producer_open(&rp.p, c->spool.root, "inbound",
 				                         c->spool.producer, priv, &e);
-			if (st == ERR_TEMP)
+			if (st == ERR_TEMP) {
+				/* e.msg is the argument: copy it first */
+				char why[ERR_MSG_MAX];
+
+				snprintf(why, sizeof(why), "%s", e.msg);
 				err_set(&e, ERR_TEMP,
 				        "the inbound queue is in use (stop scfgate oms, repair, "
 				        "start it "
 				        "again): %.300s",
-				        e.msg);
+				        why);
+			}
+			/* Refused before anything was looked at: nothing to report
+			 * but the refusal. */
+			refused = st != ERR_OK;
 		}
 		if (st == ERR_OK && want[RECON_MISSING])
 			st = repair_missing(&rp, &e);
@@ -553,7 +562,9 @@ int cmd_reconcile(int argc, char **argv)
 				e = se;
 			}
 		}
-		if (json) {
+		if (refused) {
+			/* only the error below */
+		} else if (json) {
 			cJSON *j = cJSON_CreateObject();
 			char *t;
 			cJSON_AddStringToObject(j, "census_id", census);

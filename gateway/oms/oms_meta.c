@@ -76,7 +76,8 @@ static struct cg_meta *cache_load(struct oms *o, char *from, size_t size)
 
 		snprintf(path, sizeof(path), "%s/" CACHE_PREFIX "%020" PRIu64, dir, gens[i]);
 		err_clear(&e);
-		if (buf_read_file(&b, path, &e) == ERR_OK && cg_meta_new(&m, &e) == ERR_OK &&
+		if (spool_read_untrusted(path, CG_META_MAX_BYTES, &b, NULL, &e) == ERR_OK &&
+		    cg_meta_new(&m, &e) == ERR_OK &&
 		    cg_meta_add(m, buf_str(&b), b.len, &e) == ERR_OK) {
 			buf_release(&b);
 			snprintf(from, size, "%s", path);

@@ -59,7 +59,12 @@ enum err_status oms_write_replace(const char *dir, const char *name, const char 
 	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp) ||
 	    snprintf(fin, sizeof(fin), "%s/%s", dir, name) >= (int)sizeof(fin))
 		return err_set(e, ERR_FATAL, "%s: path too long", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/* The temporary name is ours: whatever stands there (a leftover, or a
+	 * FIFO or link someone with write access planted) is removed, and the
+	 * file created anew, so the open neither follows a link nor waits for
+	 * a FIFO's reader. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return err_errno(e, ERR_TEMP, errno, "%s", tmp);
 	for (size_t off = 0; off < len;) {
@@ -481,30 +486,22 @@ static void add_finding(struct recon_run *rr, const struct recon_finding *f)
 }
 
 /* Read one part file: its header into rr (part 1 .. n), entries into es. */
-/* fopen for a file of the half's own state: no link followed, a FIFO or
- * device never waited on (a state directory is not a place to trust
- * blindly either); NULL with errno set otherwise. */
-static FILE *open_state_file(const char *path)
+/* A file of the half's own state, read like the spool's: no link
+ * followed, a FIFO or device never waited on (a state directory is not a
+ * place to trust blindly either).  NULL and e set otherwise. */
+static FILE *open_state_file(const char *path, struct err *e)
 {
-	struct stat sb;
 	FILE *f;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (spool_fopen_untrusted(path, SIZE_MAX / 2, &f, NULL, e) != ERR_OK)
 		return NULL;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return NULL;
-	}
-	if (!(f = fdopen(fd, "r")))
-		close(fd);
 	return f;
 }
 
 static enum err_status read_part(struct recon_run *rr, int64_t part, struct centry *es, size_t *n,
                                  struct err *e)
 {
+	struct err oe;
 	char path[SPOOL_PATH_MAX], name[32], line[LINE_MAX_BYTES];
 	FILE *f;
 	enum err_status st = ERR_OK;
@@ -513,8 +510,9 @@ static enum err_status read_part(struct recon_run *rr, int64_t part, struct cent
 	snprintf(name, sizeof(name), "part.%06" PRId64, part);
 	if (snprintf(path, sizeof(path), "%s/%s", rr->dir, name) >= (int)sizeof(path))
 		return err_set(e, ERR_FATAL, "%s: path too long", rr->dir);
-	if (!(f = open_state_file(path)))
-		return err_errno(e, ERR_TEMP, errno, "%s", path);
+	err_clear(&oe);
+	if (!(f = open_state_file(path, &oe)))
+		return err_set(e, ERR_TEMP, "%s", oe.msg);
 	while (st == ERR_OK && fgets(line, sizeof(line), f)) {
 		if (line[0] == 'P') {
 			int64_t p, nt;
@@ -893,7 +891,8 @@ static int64_t complete_parts(const char *dir)
 	int64_t last = 0;
 	FILE *f;
 
-	if (snprintf(p, sizeof(p), "%s/last", dir) >= (int)sizeof(p) || !(f = open_state_file(p)))
+	if (snprintf(p, sizeof(p), "%s/last", dir) >= (int)sizeof(p) ||
+	    !(f = open_state_file(p, NULL)))
 		return 0;
 	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%" SCNd64, &last) != 1 || last < 1)
 		last = 0;

@@ -23,6 +23,9 @@
 /* Journals shorter than this are never worth compacting. */
 #define COMPACT_MIN_LINES 4096
 #define LINE_MAX_BYTES    512
+/* The half's own files have no size limit but memory; only their type is
+ * checked (half of SIZE_MAX stays positive as an off_t). */
+#define TRACK_FILE_MAX (SIZE_MAX / 2)
 
 struct oms_track {
 	char dir[SPOOL_PATH_MAX];
@@ -256,21 +259,35 @@ static int parse_line(struct oms_track *t, char *line)
 	return 0;
 }
 
-/* Read snap or journal lines; *good_len: bytes up to the last newline. */
+/* Read snap or journal lines; *good_len: bytes up to the last newline.
+ * The files lie in the spool root, writable by whoever may write the
+ * spool: one replaced by a FIFO must not hang the half, nor a link make
+ * it read someone else's file.  Anything but a regular file stops the
+ * half (ERR_FATAL): the tracked requests are not there, and a person must
+ * look before the half forwards anything twice. */
 static enum err_status load_file(struct oms_track *t, const char *path, size_t *lines,
                                  off_t *good_len, struct err *e)
 {
 	char line[LINE_MAX_BYTES];
-	FILE *f = fopen(path, "r");
+	enum spool_entry_type type;
+	FILE *f;
 	off_t pos = 0;
 	size_t lineno = 0;
+	struct err oe;
 
 	if (good_len)
 		*good_len = 0;
-	if (!f) {
-		if (errno == ENOENT)
+	err_clear(&oe);
+	if (spool_fopen_untrusted(path, TRACK_FILE_MAX, &f, &type, &oe) != ERR_OK) {
+		if (type == SPOOL_ENTRY_MISSING)
 			return ERR_OK;
-		return err_errno(e, ERR_FATAL, errno, "%s", path);
+		if (type == SPOOL_ENTRY_UNREADABLE)
+			return err_set(e, ERR_FATAL, "%s", oe.msg);
+		return err_set(e, ERR_FATAL,
+		               "%s; it stands where the OMS half keeps its tracked requests: "
+		               "remove it (put the half's own file back if it was moved), then "
+		               "start the half again",
+		               oe.msg);
 	}
 	while (fgets(line, sizeof(line), f)) {
 		size_t len = strlen(line);
@@ -299,13 +316,22 @@ static void gen_name(char *out, size_t size, const char *prefix, uint64_t gen)
 static enum err_status open_journal(struct oms_track *t, off_t good_len, struct err *e)
 {
 	char name[64], path[SPOOL_PATH_MAX];
+	struct stat sb;
 
 	gen_name(name, sizeof(name), JOURNAL_PREFIX, t->gen);
 	if (join(path, t->dir, name, e) != ERR_OK)
 		return ERR_FATAL;
-	t->jfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	/* load_file refused anything but a regular file; the name may have
+	 * been swapped since: never through a link, never wait for a FIFO's
+	 * reader, and check what was opened. */
+	t->jfd =
+	    open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0640);
 	if (t->jfd < 0)
 		return err_errno(e, ERR_FATAL, errno, "%s", path);
+	if (fstat(t->jfd, &sb) != 0)
+		return err_errno(e, ERR_FATAL, errno, "%s: fstat", path);
+	if (!S_ISREG(sb.st_mode))
+		return err_set(e, ERR_FATAL, "%s: not a regular file: remove it", path);
 	if (good_len >= 0 && ftruncate(t->jfd, good_len) != 0)
 		return err_errno(e, ERR_FATAL, errno, "%s: cut torn line", path);
 	return ERR_OK;

@@ -88,6 +88,9 @@ struct status_report {
 	int64_t last_ok;  /* the last successful API call; 0 unknown */
 	int64_t alert_at; /* a recorded fatal stop; 0 none */
 	char alert[256];
+	/* a status generation in state/<half>/ that is not a regular file
+	 * (half_status.stranger): passed over, named, never ok */
+	char status_stranger[ERR_MSG_MAX];
 	/* SCF half: the write-back backlog and the rate budget */
 	uint64_t wb_records, wb_drain_s;
 	unsigned rate_limit, rate_window, rate_used;
@@ -687,6 +690,7 @@ static void collect_half_status(struct status_report *r, const char *dir, const 
 	struct half_status hs;
 
 	half_status_read(dir, name, &hs);
+	snprintf(r->status_stranger, sizeof(r->status_stranger), "%s", hs.stranger);
 	if (!hs.present)
 		return;
 	r->last_ok = hs.last_ok;
@@ -812,7 +816,7 @@ static void make_summary(struct status_report *r)
 
 	if (!failed && !alarmed && !unreadable && !strangers && !unmovable && r->state_ok &&
 	    (!r->alert_at || r->alert_cleared) && !fatal && !failing && !stale && !stuck &&
-	    !r->health_error[0] && !xfer_n && !census_alarmed) {
+	    !r->health_error[0] && !xfer_n && !census_alarmed && !r->status_stranger[0]) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
@@ -868,6 +872,11 @@ static void make_summary(struct status_report *r)
 			    (size_t)snprintf(p + used, cap - used, " stuck: %s;", r->q[i].stuck);
 	if (r->health_error[0] && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " %.300s;", r->health_error);
+	if (r->status_stranger[0] && used < cap)
+		used += (size_t)snprintf(p + used, cap - used,
+		                         " %.300s; only the half writes its status files there: "
+		                         "remove it;",
+		                         r->status_stranger);
 	for (size_t i = 0; i < r->n_census && used < cap; i++) {
 		const struct status_census *c = &r->census[i];
 		char age[32];
@@ -923,7 +932,9 @@ static void make_summary(struct status_report *r)
 	if (unreadable && used < cap)
 		used += (size_t)snprintf(p + used, cap - used, " a queue cannot be read;");
 	if (!r->state_ok && used < cap)
-		used += (size_t)snprintf(p + used, cap - used, " the half's state cannot be read;");
+		used += (size_t)snprintf(p + used, cap - used,
+		                         " the half's state cannot be read: %.400s;",
+		                         r->state_error[0] ? r->state_error : "(no reason given)");
 	if (used > 0 && used <= cap && p[used - 1] == ';')
 		p[used - 1] = '\0';
 }
@@ -1136,6 +1147,8 @@ static void text_health(const struct status_report *r, struct buf *out)
 	const enum health_kind *kinds = health_half_kinds(r->half == CFG_HALF_OMS, &nk);
 	char when[32], ok[32], age[32];
 
+	if (r->status_stranger[0])
+		buf_addf(out, "status file passed over: %s (remove it)\n", r->status_stranger);
 	if (r->health_error[0]) {
 		buf_addf(out, "work: cannot read: %s\n", r->health_error);
 		return;
@@ -1499,6 +1512,8 @@ static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
 	}
 	if (r->health_error[0])
 		jdoc_string(d, o, "work_error", r->health_error);
+	if (r->status_stranger[0])
+		jdoc_string(d, o, "status_stranger", r->status_stranger);
 	st = jdoc_array(d, o, "stuck");
 	for (int i = 0; st && i < 2; i++)
 		if (r->q[i].stuck[0])

@@ -146,14 +146,19 @@ void half_status_read(const char *dir, const char *name, struct half_status *out
 		char reason[HALF_ALERT_MAX] = "";
 		int ok = 0, off = 0, lineno = 0;
 		struct buf b = BUF_INIT_CAP(STATUS_FILE_MAX);
+		enum spool_entry_type type = SPOOL_ENTRY_MISSING;
 		const char *p, *end;
 		struct err e;
 
 		/* The status file is read like anything in the spool root: never
-		 * through a link, never a FIFO (a status command must not hang). */
+		 * through a link, never a FIFO (a status command must not hang).
+		 * What is not a regular file is passed over, and named. */
 		if (snprintf(path, sizeof(path), "%s/" STATUS_PREFIX "%020" PRIu64, dir, gens[i]) >=
 		        (int)sizeof(path) ||
-		    spool_read_untrusted(path, STATUS_FILE_MAX, &b, NULL, &e) != ERR_OK) {
+		    spool_read_untrusted(path, STATUS_FILE_MAX, &b, &type, &e) != ERR_OK) {
+			if (type != SPOOL_ENTRY_MISSING && type != SPOOL_ENTRY_UNREADABLE &&
+			    !out->stranger[0])
+				snprintf(out->stranger, sizeof(out->stranger), "%s", e.msg);
 			buf_release(&b);
 			continue;
 		}

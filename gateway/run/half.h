@@ -135,7 +135,9 @@ void half_secret_wipe(struct half_secret *s);
  * stops on ERR_FATAL; it keeps the later of last_ok and the one
  * recorded.  A failed write is logged, never fatal.  half_status_read()
  * reads the newest complete file without a lock; none (or only damaged
- * ones) gives present = 0 and zeros.
+ * ones) gives present = 0 and zeros.  A name of a generation that is not
+ * a regular file is never opened (spool_read_untrusted) and is reported
+ * in stranger.
  */
 #define HALF_ALERT_MAX 240
 struct half_status {
@@ -143,6 +145,11 @@ struct half_status {
 	int64_t last_ok;  /* epoch seconds; 0 unknown */
 	int64_t alert_at; /* a recorded fatal stop; 0 none */
 	char alert[HALF_ALERT_MAX];
+	/* The newest status generation that is not a regular file of the
+	 * expected size (a FIFO, a link, a directory: never opened, never
+	 * believed), as "<path>: a FIFO, ..."; "" if none.  It is passed over
+	 * for an older one, but status names it: someone put it there. */
+	char stranger[ERR_MSG_MAX];
 };
 
 void half_status_note(const char *dir, const char *name, int64_t last_ok, const struct err *fatal);

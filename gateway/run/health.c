@@ -269,7 +269,17 @@ enum err_status health_load(const char *dir, struct health *h, int *present, str
 				err_clear(e);
 				continue;
 			}
-			/* a health file that cannot be read is no outcome to trust */
+			/* a health file that cannot be read is no outcome to trust;
+			 * one that is no regular file was put there by someone else */
+			if (type != SPOOL_ENTRY_UNREADABLE) {
+				char why[ERR_MSG_MAX];
+
+				snprintf(why, sizeof(why), "%s", e->msg);
+				return err_set(e, ERR_PERM,
+				               "%s; only scfgate writes health files there: "
+				               "remove it",
+				               why);
+			}
 			e->status = ERR_PERM;
 			return ERR_PERM;
 		}

@@ -228,7 +228,12 @@ enum err_status metrics_write(const char *path, const struct metrics *m, struct 
 		         (long)getpid());
 	else
 		snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* The temporary name is ours: whatever stands there (a leftover, or a
+	 * FIFO or link someone with write access planted) is removed, and the
+	 * file created anew, so the open neither follows a link nor waits for
+	 * a FIFO's reader. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return err_errno(e, ERR_TEMP, errno, "%s", tmp);
 	while (off < m->b.len) {

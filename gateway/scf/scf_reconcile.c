@@ -93,7 +93,12 @@ static enum err_status write_replace(const char *dir, const char *name, const ch
 	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp) ||
 	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return err_set(e, ERR_PERM, "%s/%s: path too long", dir, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/* The temporary name is ours: whatever stands there (a leftover, or a
+	 * FIFO or link someone with write access planted) is removed, and the
+	 * file created anew, so the open neither follows a link nor waits for
+	 * a FIFO's reader. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return err_set(e, ERR_TEMP, "%s: %s", tmp, strerror(errno));
 	while (off < len) {

@@ -367,7 +367,9 @@ enum err_status scf_state_load(const char *dir, struct scf_state **out, struct e
 		if (snprintf(path, sizeof(path), "%s/" STATE_PREFIX "%020" PRIu64, dir, gens[i]) >=
 		    (int)sizeof(path))
 			continue;
-		st = buf_read_file(&b, path, &pe);
+		/* Read like anything in the spool root: a link is not followed,
+		 * a FIFO never opened. */
+		st = spool_read_untrusted(path, STATE_MAX, &b, NULL, &pe);
 		if (st == ERR_OK)
 			st = parse(s, b.data ? b.data : empty, path, &pe);
 		buf_release(&b);

@@ -93,6 +93,18 @@ enum err_status spool_join(char out[SPOOL_PATH_MAX], const char *dir, const char
 enum err_status spool_errno_status(int errnum);
 
 /*
+ * Open one of a queue's bookkeeping files in state/ (a lock, a counter, a
+ * consumer position) with flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+ * O_NOCTTY (mode for O_CREAT), and require a regular file.  Whoever may
+ * write the spool may have planted a link there (a write would land in
+ * its target) or a FIFO (a read would block for ever).  The descriptor,
+ * O_NONBLOCK cleared, or -1 with e set: spool_errno_status for a failed
+ * open, ERR_FATAL naming the file and what it is for anything but a
+ * regular file (a person must remove it).
+ */
+int spool_open_state(const char *path, int flags, mode_t mode, struct err *e);
+
+/*
  * Write data to tmp_path (O_CREAT|O_EXCL, mode 0640), fully, fdatasync if
  * sync, close checked.  On any failure the file is unlinked: a failed
  * fsync is never retried on the same data.  When the file already

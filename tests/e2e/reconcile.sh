@@ -13,7 +13,8 @@
 #     file and, through the reconcile records, in the SCF host's;
 #   - `scfgate reconcile --repair`: missing issues resent (one new request
 #     each, never two), the missed close written back; a second --repair
-#     commits nothing; what a person does for the other classes is done
+#     commits nothing; --repair while `scfgate oms` runs is refused and
+#     changes nothing; what a person does for the other classes is done
 #     (close, delete, re-type, move back, reopen);
 #   - a second census and reconciliation: everything in sync, on both hosts;
 #     the oracle: the two systems agree, no duplicate anywhere.
@@ -147,6 +148,35 @@ check "scfgate reconcile on the SCF host reads it" \
 	sh -c "'$E2E_GATE' reconcile --config '$SCF_CFG' 2>&1 | grep -q '$cid'"
 
 # ---- repair -----------------------------------------------------------------
+# While `scfgate oms` runs it holds the inbound queue's producer lock:
+# --repair refuses at once with a message saying what to do, and changes
+# nothing (no record committed, the result file as it was).
+cp "$omsres" "$work/result.before"
+e2e_start_half oms
+lock=$OMS_ROOT/inbound/state/oms.lock
+if e2e_wait_until 30 '[ -e "$lock" ] && ! flock -n "$lock" true'; then
+	ls "$OMS_ROOT/inbound/new" | sort >"$work/inbound.before"
+	out=$(timeout 30 "$E2E_GATE" reconcile --repair --config "$OMS_CFG" 2>&1)
+	rc=$?
+	ls "$OMS_ROOT/inbound/new" | sort >"$work/inbound.after"
+	check "--repair while the OMS half runs fails (exit $rc)" test "$rc" = 1
+	if printf '%s' "$out" | grep -q 'the inbound queue is in use (stop scfgate oms, repair, start it again): .*oms\.lock: producer oms is already running'; then
+		ok "and says the queue is in use and what to do"
+	else
+		bad "and says the queue is in use and what to do: $out"
+	fi
+	check "and prints nothing else" test "$(printf '%s\n' "$out" | wc -l)" = 1
+	resent=0
+	for f in $(comm -13 "$work/inbound.before" "$work/inbound.after"); do
+		k=$("$E2E_GATE" spool show --root "$OMS_ROOT" --queue inbound "$f" --json 2>/dev/null | jq -r '.kind // empty')
+		[ "$k" = resend ] && resent=$((resent + 1))
+	done
+	check "the refused --repair committed no resend record" test "$resent" = 0
+	check "the refused --repair left the result file as it was" cmp -s "$omsres" "$work/result.before"
+else
+	bad "the OMS half did not take the inbound producer lock"
+fi
+e2e_stop_half oms
 "$E2E_GATE" reconcile --repair --config "$OMS_CFG" >"$work/repair.out" 2>>"$work/logs/oms.log" || bad "reconcile --repair"
 n=$(e2e_records "$OMS_ROOT" inbound new)
 "$E2E_GATE" reconcile --repair --config "$OMS_CFG" >"$work/repair2.out" 2>>"$work/logs/oms.log" || bad "second --repair"

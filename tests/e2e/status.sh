@@ -3,7 +3,8 @@
 # healthy empty set-up, records waiting for the transport, a gap (shown,
 # then alarmed, then gone), a tampered record quarantined (exit 1 with the
 # reason), the tracked requests, the last successful API call, a fatal
-# stop (exit 1, named, cleared by the next healthy pass), text and JSON.
+# stop (exit 1, named, cleared by the next healthy pass), text and JSON,
+# strangers in the halves' state directories (named, never opened).
 set -uo pipefail
 build=${1:?usage: status.sh BUILD_DIR}
 . "$(dirname "$0")/../../tools/e2e/lib.sh"
@@ -181,6 +182,65 @@ if true; then
 	expect 1 '"cannot_quarantine":1,"cannot_quarantine_entries":\["'"$stuck"': a FIFO' "in JSON" -- --config "$SCF_CFG" --json
 	rm -f "$SCF_ROOT/inbound/new/$stuck" "$SCF_ROOT/inbound/failed/$stuck" "$SCF_ROOT/inbound/failed/$stuck".*
 	expect 0 "^ok: scf half" "the file gone, the half is healthy again" -- --config "$SCF_CFG"
+fi
+
+# Strangers in state/<half>/ where the half keeps its own files: status
+# never opens them (a FIFO would hang it, a link would stand in for the
+# half's record), asks for attention and names each with the way out. A
+# FIFO planted as the OMS half's journal stops the half at once, named.
+# timeout: without the checks these hang.
+expect_t() {
+	local want=$1 pat=$2 what=$3 out rc
+	shift 4
+	out=$(timeout 20 "$E2E_GATE" status "$@" 2>&1)
+	rc=$?
+	if [ "$rc" = "$want" ] && printf '%s' "$out" | grep -q -- "$pat"; then
+		ok "$what"
+	else
+		bad "$what (exit $rc, wanted $want and /$pat/):"
+		printf '%s\n' "$out" | sed 's/^/    /'
+	fi
+}
+big=10000000000000000000 # a generation newer than any the half wrote
+mkfifo "$SCF_ROOT/state/scf/status.$big"
+expect_t 1 "^ATTENTION: scf half:.*state/scf/status\.$big: a FIFO, not a regular file (never read); only the half writes its status files there: remove it" \
+	"a FIFO as the newest status generation: named, with the way out" -- --config "$SCF_CFG"
+expect_t 1 '"status_stranger":"[^"]*status\.'"$big"': a FIFO' "the status stranger in JSON" -- --config "$SCF_CFG" --json
+rm -f "$SCF_ROOT/state/scf/status.$big"
+printf 'scfgate-scf-status 1\nlast_ok 1\nend\n' >"$work/planted-status"
+ln -s "$work/planted-status" "$SCF_ROOT/state/scf/status.$big"
+expect_t 1 "^ATTENTION: scf half:.*status\.$big: a symbolic link, not a regular file" \
+	"a link as the newest status generation: named, not believed" -- --config "$SCF_CFG"
+rm -f "$SCF_ROOT/state/scf/status.$big"
+mkdir "$SCF_ROOT/state/scf/status.$big"
+expect_t 1 "^ATTENTION: scf half:.*status\.$big: a directory, not a regular file" \
+	"a directory as the newest status generation: named" -- --config "$SCF_CFG"
+rmdir "$SCF_ROOT/state/scf/status.$big"
+mkfifo "$SCF_ROOT/state/scf/health.$big"
+expect_t 1 "^ATTENTION: scf half:.*state/scf/health\.$big: a FIFO, not a regular file (never read); only scfgate writes health files there: remove it" \
+	"a FIFO as the newest health generation: named, with the way out" -- --config "$SCF_CFG"
+rm -f "$SCF_ROOT/state/scf/health.$big"
+expect_t 0 "^ok: scf half" "the strangers removed, the half is healthy again" -- --config "$SCF_CFG"
+
+journal=$(ls "$OMS_ROOT/state/oms" | grep -E '^journal\.[0-9]{20}$' | tail -1)
+if [ -z "$journal" ]; then
+	bad "the OMS half keeps no journal in state/oms"
+else
+	mv "$OMS_ROOT/state/oms/$journal" "$work/journal.saved"
+	mkfifo "$OMS_ROOT/state/oms/$journal"
+	out=$(timeout 20 "$E2E_GATE" oms --once --config "$OMS_CFG" 2>&1)
+	rc=$?
+	if [ "$rc" != 0 ] && [ "$rc" != 124 ] &&
+		printf '%s' "$out" | grep -q "state/oms/$journal: a FIFO, not a regular file.*remove it"; then
+		ok "a FIFO as the journal stops the OMS half at once, named (exit $rc)"
+	else
+		bad "a FIFO as the journal (exit $rc): $out"
+	fi
+	expect_t 1 "^ATTENTION: oms half:.* the half's state cannot be read: .*state/oms/$journal: a FIFO" \
+		"status names the FIFO standing as the journal" -- --config "$OMS_CFG"
+	rm -f "$OMS_ROOT/state/oms/$journal"
+	mv "$work/journal.saved" "$OMS_ROOT/state/oms/$journal"
+	expect_t 1 "tracked requests: [0-9]* open" "the journal back, status reads the tracked requests" -- --config "$OMS_CFG"
 fi
 
 echo "status tests: $fails failed (files in $work)"

@@ -271,6 +271,9 @@ static void status_note_and_read(void **unused)
 		alarm(0);
 		assert_true(hs.present);
 		assert_int_equal(hs.last_ok, 2000);
+		/* the newest stranger is named for status */
+		assert_non_null(strstr(hs.stranger, link));
+		assert_non_null(strstr(hs.stranger, "a symbolic link, not a regular file"));
 	}
 	rm_rf(dir);
 	free(dir);

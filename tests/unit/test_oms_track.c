@@ -285,6 +285,99 @@ static void test_compaction_and_scale(void **state)
 	oms_track_free(t);
 }
 
+/* A stranger planted where the tracked requests are kept: opening the
+ * store refuses it at once (alarm: a FIFO opened for reading would block
+ * for ever), fatally, naming the file and the way out; nothing is read
+ * through a link.  oms_status_read refuses it the same way. */
+static void expect_refused(const char *name, const char *what)
+{
+	struct oms_track *t = NULL;
+	struct oms_status os;
+	struct cfg c;
+	char root[300], *slash;
+	struct err e;
+
+	err_clear(&e);
+	alarm(10);
+	assert_int_equal(oms_track_open(&t, dir, &e), ERR_FATAL);
+	alarm(0);
+	assert_null(t);
+	assert_non_null(strstr(e.msg, name));
+	assert_non_null(strstr(e.msg, what));
+	assert_non_null(strstr(e.msg, "remove it"));
+
+	/* dir is <root>/state/oms for the status reader */
+	memset(&c, 0, sizeof(c));
+	snprintf(root, sizeof(root), "%s", dir);
+	slash = strstr(root, "/state/oms");
+	if (slash) {
+		*slash = '\0';
+		c.spool.root = root;
+		err_clear(&e);
+		alarm(10);
+		assert_int_not_equal(oms_status_read(&c, &os, &e), ERR_OK);
+		alarm(0);
+		assert_non_null(strstr(e.msg, name));
+	}
+}
+
+static void plant_and_refuse(const char *name, int kind)
+{
+	char path[512], target[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	if (kind == 0) {
+		assert_int_equal(mkfifo(path, 0600), 0);
+		expect_refused(name, "a FIFO");
+	} else if (kind == 1) {
+		f = fopen(target, "w");
+		assert_non_null(f);
+		fprintf(f, "E 7 8 122 3 0 0 SR-9 0\n");
+		fclose(f);
+		assert_int_equal(symlink(target, path), 0);
+		expect_refused(name, "a symbolic link");
+		assert_int_equal(unlink(target), 0);
+	} else {
+		assert_int_equal(mkdir(path, 0700), 0);
+		expect_refused(name, "a directory");
+	}
+	assert_int_equal(kind == 2 ? rmdir(path) : unlink(path), 0);
+}
+
+static void test_strangers_refused(void **state)
+{
+	char store[300];
+	struct oms_track *t;
+	struct oms_entry *en;
+
+	(void)state;
+	/* the store's directory as the half has it: <root>/state/oms */
+	snprintf(store, sizeof(store), "%s/state", dir);
+	assert_int_equal(mkdir(store, 0700), 0);
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/state/oms");
+	t = open_track();
+	en = oms_track_add(t, 42);
+	en->oid = 7;
+	assert_int_equal(oms_track_save(t, en, 1, NULL), ERR_OK);
+	assert_int_equal(oms_track_compact(t, NULL), ERR_OK);
+	oms_track_free(t);
+	/* now snap.2 holds issue 42 and journal.2 is empty */
+	snprintf(store, sizeof(store), "%s/journal.00000000000000000002", dir);
+	assert_int_equal(unlink(store), 0);
+	for (int kind = 0; kind < 3; kind++)
+		plant_and_refuse("journal.00000000000000000002", kind);
+	/* a newer snapshot generation planted beside the real one */
+	for (int kind = 0; kind < 3; kind++)
+		plant_and_refuse("snap.00000000000000000009", kind);
+	/* with the strangers gone the store opens as it was */
+	t = open_track();
+	assert_int_equal(oms_track_count(t), 1);
+	oms_track_free(t);
+	*strstr(dir, "/state/oms") = '\0';
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +386,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_status_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction_and_scale, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strangers_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

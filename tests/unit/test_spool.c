@@ -1921,6 +1921,60 @@ static void test_list_and_locks(void **state)
 	assert_int_equal(spool_hold(f->root, "inbound", "../../etc/passwd", &e), ERR_PERM);
 }
 
+/* A queue's bookkeeping files in state/ planted by whoever may write the
+ * spool: a link where the producer keeps its sequence is never written
+ * through, a FIFO as the consumer's lock stops the consumer (ERR_FATAL
+ * naming it) instead of serving as a lock, and a FIFO as a consumer
+ * position never blocks spool_stats (alarm). */
+static void test_state_strangers(void **state)
+{
+	struct fx *f = *state;
+	struct spool_consumer_opts o = {.grace_seconds = 60, .gap_alarm_seconds = 1};
+	struct spool_consumer *c = NULL;
+	struct spool_producer *p = NULL;
+	struct spool_stats st;
+	char path[SPOOL_PATH_MAX], victim[SPOOL_PATH_MAX];
+	char *text;
+	size_t len;
+	struct err e;
+
+	commit_n(f->root, f->priv, 100, 2);
+	snprintf(victim, sizeof(victim), "%s/victim", f->root);
+	tsu_write(victim, "keep\n", 5);
+	snprintf(path, sizeof(path), "%s/inbound/state/oms.seq", f->root);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(victim, path), 0);
+	err_clear(&e);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e),
+	                 ERR_FATAL);
+	assert_null(p);
+	assert_non_null(strstr(e.msg, "oms.seq: a symbolic link"));
+	assert_non_null(strstr(e.msg, "remove it"));
+	text = tsu_read(victim, &len);
+	assert_int_equal(len, 5);
+	assert_memory_equal(text, "keep\n", 5);
+	free(text);
+
+	snprintf(path, sizeof(path), "%s/inbound/state/consumer.lock", f->root);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	err_clear(&e);
+	alarm(10);
+	assert_int_equal(spool_consumer_open(&c, f->root, "inbound", f->pub, &o, &e), ERR_FATAL);
+	alarm(0);
+	assert_null(c);
+	assert_non_null(strstr(e.msg, "consumer.lock: a FIFO, not a regular file"));
+
+	snprintf(path, sizeof(path), "%s/inbound/state/" SPOOL_NEXT_PREFIX "oms", f->root);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	err_clear(&e);
+	alarm(10);
+	assert_int_equal(spool_stats(f->root, "inbound", 1, &st, &e), ERR_OK);
+	alarm(0);
+	assert_int_equal(st.count[SPOOL_NEW], 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1960,6 +2014,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_recovery, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_importer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_locks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_strangers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
