@@ -19,6 +19,8 @@
 
 #include "cfg.h"
 #include "map.h"
+#include "seal.h"
+#include "sig.h"
 
 static char tmpdir[] = "/tmp/scfgate-cfg-XXXXXX";
 
@@ -1591,6 +1593,68 @@ static void test_cg_fields_lines(void **state)
 	cfg_free(c);
 }
 
+/* <bundleRecipientKey>: loaded as given; at load the file must exist, be
+ * writable by its owner only and hold an X25519 public key, each refusal
+ * at FILE:LINE: element. */
+static char *with_recipient(const char *path)
+{
+	static char x[16384];
+	const char *m = minimal(NULL, NULL, NULL);
+	const char *end = strstr(m, "  </spool>\n");
+
+	snprintf(x, sizeof(x), "%.*s    <bundleRecipientKey>%s</bundleRecipientKey>\n%s",
+	         (int)(end - m), m, path, end);
+	return x;
+}
+
+static void test_bundle_recipient_key(void **state)
+{
+	char pub[600], key[600], ed[600], missing[600];
+	struct cfg *c = NULL;
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(seal_keygen(tmpdir, "rcpt", &e), ERR_OK);
+	assert_int_equal(sig_keygen(tmpdir, "signer", &e), ERR_OK);
+	snprintf(pub, sizeof(pub), "%s/rcpt.x25519.pub", tmpdir);
+	snprintf(key, sizeof(key), "%s/rcpt.x25519.key", tmpdir);
+	snprintf(ed, sizeof(ed), "%s/signer.pub", tmpdir);
+	snprintf(missing, sizeof(missing), "%s/absent.x25519.pub", tmpdir);
+
+	/* none by default */
+	assert_int_equal(load(minimal(NULL, NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_null(c->spool.bundle_recipient_key);
+	cfg_free(c);
+
+	assert_int_equal(load(with_recipient(pub), 0, &c, &e), ERR_OK);
+	assert_string_equal(c->spool.bundle_recipient_key, pub);
+	cfg_free(c);
+
+	assert_int_equal(load(with_recipient(missing), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "absent.x25519.pub: No such file or directory"));
+	/* the file checks are what CFG_NO_FILE_CHECKS leaves out */
+	assert_int_equal(load(with_recipient(missing), CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_string_equal(c->spool.bundle_recipient_key, missing);
+	cfg_free(c);
+
+	/* another user could put their own key in its place */
+	assert_int_equal(chmod(pub, 0664), 0);
+	assert_int_equal(load(with_recipient(pub), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "writable by group or others (mode 664); run chmod 644"));
+	assert_int_equal(chmod(pub, 0644), 0);
+
+	/* a signing key, or the private half, is not what export encrypts to */
+	assert_int_equal(load(with_recipient(ed), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "signer.pub: not an X25519 key"));
+	assert_int_equal(load(with_recipient(key), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "rcpt.x25519.key: not a PEM public key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1620,6 +1684,7 @@ int main(void)
 	    cmocka_unit_test(test_url_credentials),
 	    cmocka_unit_test(test_check_secrets),
 	    cmocka_unit_test(test_cg_fields_lines),
+	    cmocka_unit_test(test_bundle_recipient_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
