@@ -311,6 +311,68 @@ static void test_example_passes(void **state)
 	}
 }
 
+/* The example's element line "    <NAME>...</NAME> -->" taken out of its
+ * comment: the comment is closed before it and not after it. */
+static void uncomment(struct buf *b, const char *name)
+{
+	char open_tag[64], *at, *end, *tail;
+	size_t head;
+	struct buf o = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+
+	snprintf(open_tag, sizeof(open_tag), "    <%s>", name);
+	at = strstr(buf_str(b), open_tag);
+	assert_non_null(at);
+	end = strstr(at, " -->\n");
+	assert_non_null(end);
+	assert_null(memchr(at, '\n', (size_t)(end - at))); /* on the element's line */
+	head = (size_t)(at - b->data);
+	tail = end + strlen(" -->");
+	assert_int_equal(buf_add(&o, b->data, head), ERR_OK);
+	assert_int_equal(buf_adds(&o, " -->\n"), ERR_OK);
+	assert_int_equal(buf_add(&o, at, (size_t)(end - at)), ERR_OK);
+	assert_int_equal(buf_adds(&o, tail), ERR_OK);
+	buf_reset(b);
+	assert_int_equal(buf_add(b, o.data, o.len), ERR_OK);
+	buf_release(&o);
+}
+
+/* The example shows the encrypted-bundle elements commented out; taken
+ * out of their comments they load, with this half's own key to decrypt
+ * with and the other half's to encrypt to. */
+static void test_example_encryption(void **state)
+{
+	(void)state;
+	for (int h = CFG_HALF_SCF; h <= CFG_HALF_OMS; h++) {
+		const char *self = h == CFG_HALF_SCF ? "scf" : "oms";
+		const char *peer = h == CFG_HALF_SCF ? "oms" : "scf";
+		struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+		char want[128];
+		struct cfg *c;
+		struct err e;
+
+		assert_int_equal(cfg_example((enum cfg_half)h, &b), ERR_OK);
+		err_clear(&e);
+		assert_int_equal(cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e),
+		                 ERR_OK);
+		assert_null(c->spool.bundle_decryption_key);
+		assert_int_equal(c->spool.require_encrypted_bundles, 0);
+		assert_null(c->spool.bundle_recipient_key);
+		cfg_free(c);
+		uncomment(&b, "bundleDecryptionKey");
+		uncomment(&b, "requireEncryptedBundles");
+		uncomment(&b, "bundleRecipientKey");
+		assert_int_equal(cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e),
+		                 ERR_OK);
+		snprintf(want, sizeof(want), "/etc/scfgate/%s.x25519.key", self);
+		assert_string_equal(c->spool.bundle_decryption_key, want);
+		assert_int_equal(c->spool.require_encrypted_bundles, 1);
+		snprintf(want, sizeof(want), "/etc/scfgate/%s.x25519.pub", peer);
+		assert_string_equal(c->spool.bundle_recipient_key, want);
+		cfg_free(c);
+		buf_release(&b);
+	}
+}
+
 struct bad_case {
 	const char *scf_extra, *extra, *types;
 	const char *want; /* substring of the one-line error */
@@ -1661,6 +1723,7 @@ int main(void)
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_cartegraph_defaults),
 	    cmocka_unit_test(test_example_passes),
+	    cmocka_unit_test(test_example_encryption),
 	    cmocka_unit_test(test_errors_name_file_line_element),
 	    cmocka_unit_test(test_templates_and_type_ack),
 	    cmocka_unit_test(test_template_errors_name_the_line),
