@@ -73,27 +73,6 @@ static enum err_status scan_all(struct find *f, struct err *e)
 	return find_collect(f->root, candidate, f, &f->h, e);
 }
 
-/* The SCF half's letters (scf_known.c): what it last read of the issue. */
-static const char *scf_status_word(char c)
-{
-	switch (c) {
-	case 'O':
-		return "open";
-	case 'A':
-		return "acknowledged";
-	case 'C':
-		return "closed";
-	case 'X':
-		return "archived";
-	case 'W':
-		return "closed by the gateway (no longer read)";
-	case 'R':
-		return "reopened after close (not sent: reopen policy ignore)";
-	default:
-		return "unknown";
-	}
-}
-
 struct scf_view {
 	int present;
 	char status[8];
@@ -352,7 +331,7 @@ int cmd_find(int argc, char **argv)
 		}
 		if (sv.present && sv.status[0]) {
 			o = jdoc_object(&d, j, "scf_state");
-			jdoc_string(&d, o, "status", scf_status_word(sv.status[0]));
+			jdoc_string(&d, o, "status", find_scf_status_word(sv.status[0]));
 			jdoc_string(&d, o, "transitions", sv.transitions);
 		} else {
 			jdoc_null(&d, j, "scf_state");
@@ -386,7 +365,8 @@ int cmd_find(int argc, char **argv)
 	}
 	if (sv.present && sv.status[0])
 		printf("  SCF half: %s in SeeClickFix (transitions allowed: %s)\n",
-		       scf_status_word(sv.status[0]), sv.transitions[0] ? sv.transitions : "-");
+		       find_scf_status_word(sv.status[0]),
+		       sv.transitions[0] ? sv.transitions : "-");
 	else if (sv.error[0])
 		printf("  SCF half: state unreadable: %s\n", sv.error);
 	else

@@ -154,3 +154,23 @@ void find_hits_release(struct find_hits *h)
 	h->v = NULL;
 	h->n = h->cap = 0;
 }
+
+const char *find_scf_status_word(char c)
+{
+	switch (c) {
+	case 'O':
+		return "open";
+	case 'A':
+		return "acknowledged";
+	case 'C':
+		return "closed";
+	case 'X':
+		return "archived";
+	case 'W':
+		return "closed by the gateway (no longer read)";
+	case 'R':
+		return "reopened after close (not sent: reopen policy ignore)";
+	default:
+		return "unknown";
+	}
+}

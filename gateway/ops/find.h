@@ -68,4 +68,8 @@ enum err_status find_collect(const char *root, find_keep_fn keep, void *ctx, str
                              struct err *e);
 void find_hits_release(struct find_hits *h);
 
+/* The words for the letter the SCF half keeps of an issue's last read
+ * status (scf_known.c: O, A, C, X, W, R); "unknown" for any other. */
+const char *find_scf_status_word(char letter);
+
 #endif

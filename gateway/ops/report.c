@@ -348,26 +348,6 @@ static void timeline(struct jdoc *d, cJSON *a, const struct scan *s, int64_t iss
 	}
 }
 
-static const char *scf_letter_word(char c)
-{
-	switch (c) {
-	case 'O':
-		return "open";
-	case 'A':
-		return "acknowledged";
-	case 'C':
-		return "closed";
-	case 'X':
-		return "archived";
-	case 'W':
-		return "closed by the gateway (no longer read)";
-	case 'R':
-		return "reopened after close (not sent: reopen policy ignore)";
-	default:
-		return "unknown";
-	}
-}
-
 static void add_issue(struct jdoc *d, cJSON *a, const struct cfg *c, const struct scan *s,
                       const struct scf_state *st, int64_t issue)
 {
@@ -417,7 +397,7 @@ static void add_issue(struct jdoc *d, cJSON *a, const struct cfg *c, const struc
 	}
 	if (v && *v) {
 		x = jdoc_object(d, o, "scf_state");
-		jdoc_string(d, x, "status", scf_letter_word(v[0]));
+		jdoc_string(d, x, "status", find_scf_status_word(v[0]));
 	} else {
 		jdoc_null(d, o, "scf_state");
 	}
