@@ -6,6 +6,7 @@
 #include "jdoc.h"
 #include "scf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,18 @@ int cli_spool_root_check(const char *cmd, const char *sub, const char *root)
 	        "create its queues with `scfgate spool init` (or by starting the half once)",
 	        sub ? sub : "", sub ? ": " : "", root);
 	return cli_fail(cmd, &e);
+}
+
+int64_t cli_id(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return errno || *end || v <= 0 ? 0 : (int64_t)v;
 }
 
 int cli_wants_help(int argc, char **argv)

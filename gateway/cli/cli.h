@@ -15,6 +15,7 @@
 #define SCFGATE_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 
 #include "cfg.h"
 #include "err.h"
@@ -206,6 +207,10 @@ int cli_scf_cmd_opt(struct cli_scf_cmd *sc, int opt, const struct cli_opt *o);
 int cli_scf_cmd_load(struct cli_scf_cmd *sc);
 int cli_scf_cmd_open(struct cli_scf_cmd *sc);
 void cli_scf_cmd_release(struct cli_scf_cmd *sc);
+
+/* s as an id (an SCF issue or request type, a Cartegraph Oid): decimal
+ * digits only, no sign or blank, 1 to INT64_MAX; 0 for anything else. */
+int64_t cli_id(const char *s);
 
 /* 1 if any argument is --help or -h. */
 int cli_wants_help(int argc, char **argv);

@@ -12,7 +12,6 @@
  * --pubkey` verifies one); state is read without a lock, like `status`,
  * so it runs beside the daemon.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +190,6 @@ int cmd_find(int argc, char **argv)
 	const char *request = "";
 	struct err e;
 	struct cli_opt co;
-	char *end;
 	int opt;
 
 	memset(&f, 0, sizeof(f));
@@ -244,10 +242,7 @@ int cmd_find(int argc, char **argv)
 	}
 	f.root = root;
 	f.str = id;
-	errno = 0;
-	f.num = strtoll(id, &end, 10);
-	if (*id < '0' || *id > '9' || *end || errno || f.num <= 0)
-		f.num = 0;
+	f.num = cli_id(id);
 	if (scan_all(&f, &e) != ERR_OK) {
 		rc = cli_fail("find", &e);
 		goto out;

@@ -3,7 +3,6 @@
  * issues that were never sent, regardless of the watermark (see
  * scf_resync in scf.h).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,16 +36,6 @@ static const char usage_text[] =
     "\n"
     "It takes the SCF half's locks like `scfgate scf --once`: while the daemon\n"
     "runs it refuses (exit 1); stop the daemon, resync, start it again.\n";
-
-static int64_t parse_id(const char *s)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return errno || end == s || *end || v <= 0 ? 0 : (int64_t)v;
-}
 
 static int64_t parse_since(const char *s)
 {
@@ -124,7 +113,7 @@ int cmd_scf_resync(int argc, char **argv)
 			sel.acknowledged = 1;
 			break;
 		case OPT_REQUEST_TYPE:
-			if (!(sel.request_type = parse_id(o.arg))) {
+			if (!(sel.request_type = cli_id(o.arg))) {
 				rc = cli_usage("scf resync", "--request-type needs a positive id");
 				goto out;
 			}
@@ -151,7 +140,7 @@ int cmd_scf_resync(int argc, char **argv)
 				rc = cli_opt_unknown(&o);
 				goto out;
 			}
-			if (!(ids[n_ids++] = parse_id(o.arg))) {
+			if (!(ids[n_ids++] = cli_id(o.arg))) {
 				rc = cli_usage("scf resync", "bad issue id %s", o.arg);
 				goto out;
 			}
