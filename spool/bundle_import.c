@@ -224,7 +224,7 @@ enum err_status bundle_prune(const char *ack_path, const char *root, const char 
 	c.e = e;
 	st = spool_path(c.dir, root, queue, SPOOL_NEW, NULL, e);
 	if (st == ERR_OK)
-		st = bundle_walk(root, queue, SPOOL_NEW, 0, 0, prune_one, &c, e);
+		st = spool_list(root, queue, SPOOL_NEW, prune_one, &c, e);
 	if (st == ERR_OK)
 		st = c.st;
 	if (c.pruned > 0) {
@@ -315,7 +315,7 @@ enum err_status bundle_archive(const char *root, const char *queue, unsigned old
 	age.cutoff = now - (time_t)older_than_days * 86400;
 	st = spool_path(done_dir, root, queue, SPOOL_DONE, NULL, e);
 	if (st == ERR_OK)
-		st = bundle_walk(root, queue, SPOOL_DONE, 0, 0, find_old, &age, e);
+		st = spool_list(root, queue, SPOOL_DONE, find_old, &age, e);
 	if (st != ERR_OK || age.n == 0)
 		return st;
 	gmtime_r(&now, &tm);

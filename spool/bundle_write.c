@@ -25,25 +25,6 @@
 
 #include <openssl/evp.h>
 
-enum err_status bundle_list(const char *root, const char *queue, enum spool_dir d,
-                            spool_entry_fn fn, void *ctx, struct err *e)
-{
-	char dir[SPOOL_PATH_MAX];
-	struct dirent *de;
-	int any = 0;
-	DIR *dh;
-
-	if (spool_path(dir, root, queue, d, NULL, e) != ERR_OK)
-		return ERR_PERM;
-	dh = opendir(dir);
-	if (!dh)
-		return spool_list(root, queue, d, fn, ctx, e);
-	while (!any && (de = readdir(dh)) != NULL)
-		any = de->d_name[0] != '.';
-	closedir(dh);
-	return any ? spool_list(root, queue, d, fn, ctx, e) : ERR_OK;
-}
-
 struct bw {
 	struct archive *a;
 	int fd;
@@ -400,120 +381,6 @@ static enum err_status bw_finish(struct bw *w, const struct bundle_range *extra,
 
 /* ---- export ------------------------------------------------------------------ */
 
-/*
- * Walking a directory in name order without holding its names: one
- * readdir pass notes each producer's lowest and highest sequence, then
- * the names are computed in order and probed.  Sequences are dense in a
- * spool (numbers are never skipped on purpose), so the probes that miss
- * are few; when they would not be (a sparse or odd directory), the walk
- * falls back to spool_list, which sorts all names in memory.
- */
-#define WALK_PRODUCERS 16
-
-struct walk_scan {
-	struct {
-		char producer[RECORD_PRODUCER_MAX + 1];
-		uint64_t min, max, n;
-	} p[WALK_PRODUCERS];
-	size_t np;
-	int odd;
-};
-
-/* Entries start with the producer id, so strcmp orders them. */
-static int prod_cmp(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-static int walk_join(char out[SPOOL_PATH_MAX], const char *dir, const char *name)
-{
-	return snprintf(out, SPOOL_PATH_MAX, "%s/%s", dir, name) >= SPOOL_PATH_MAX ? -1 : 0;
-}
-
-static void scan_note(struct walk_scan *s, const char *name)
-{
-	char producer[RECORD_PRODUCER_MAX + 1], canon[RECORD_NAME_MAX];
-	uint64_t seq;
-	size_t i;
-
-	if (name[0] == '.' || record_parse_file_name(name, &seq, producer) != 0 || seq == 0)
-		return;
-	record_file_name(canon, seq, producer);
-	if (strcmp(canon, name) != 0) {
-		s->odd = 1;
-		return;
-	}
-	for (i = 0; i < s->np && strcmp(s->p[i].producer, producer) != 0; i++)
-		;
-	if (i == s->np) {
-		if (s->np == WALK_PRODUCERS) {
-			s->odd = 1;
-			return;
-		}
-		snprintf(s->p[i].producer, sizeof(s->p[i].producer), "%s", producer);
-		s->p[i].min = s->p[i].max = seq;
-		s->np++;
-	}
-	if (seq < s->p[i].min)
-		s->p[i].min = seq;
-	if (seq > s->p[i].max)
-		s->p[i].max = seq;
-	s->p[i].n++;
-}
-
-enum err_status bundle_walk(const char *root, const char *queue, enum spool_dir d, uint64_t from,
-                            uint64_t to, spool_entry_fn fn, void *ctx, struct err *e)
-{
-	char dir[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX];
-	struct walk_scan s = {0};
-	struct spool_entry ent;
-	uint64_t lo = UINT64_MAX, hi = 0, probes = 0, found = 0;
-	struct dirent *de;
-	struct stat sb;
-	DIR *dh;
-
-	if (spool_path(dir, root, queue, d, NULL, e) != ERR_OK)
-		return ERR_PERM;
-	if (!(dh = opendir(dir)))
-		return bundle_list(root, queue, d, fn, ctx, e);
-	while ((de = readdir(dh)) != NULL && !s.odd)
-		scan_note(&s, de->d_name);
-	closedir(dh);
-	for (size_t i = 0; i < s.np; i++) {
-		lo = s.p[i].min < lo ? s.p[i].min : lo;
-		hi = s.p[i].max > hi ? s.p[i].max : hi;
-		probes += s.p[i].max - s.p[i].min + 1;
-		found += s.p[i].n;
-	}
-	if (s.odd || probes > 4 * found + 4096)
-		return bundle_list(root, queue, d, fn, ctx, e);
-	qsort(s.p, s.np, sizeof(s.p[0]), prod_cmp);
-	if (from > lo)
-		lo = from;
-	if (to && to < hi)
-		hi = to;
-	for (uint64_t seq = lo; s.np && seq <= hi; seq++) {
-		for (size_t i = 0; i < s.np; i++) {
-			if (seq < s.p[i].min || seq > s.p[i].max)
-				continue;
-			memset(&ent, 0, sizeof(ent));
-			ent.dir = d;
-			record_file_name(ent.name, seq, s.p[i].producer);
-			if (walk_join(path, dir, ent.name) != 0 || lstat(path, &sb) != 0)
-				continue;
-			ent.seq = seq;
-			snprintf(ent.producer, sizeof(ent.producer), "%s", s.p[i].producer);
-			ent.size = sb.st_size;
-			ent.mtime = sb.st_mtime;
-			if (fn(&ent, ctx) != 0)
-				return ERR_OK;
-		}
-		if (seq == UINT64_MAX)
-			break;
-	}
-	return ERR_OK;
-}
-
 struct export_ctx {
 	const struct bundle_export_opts *o;
 	struct bw *w;
@@ -619,7 +486,7 @@ enum err_status bundle_export_sealed(const struct bundle_export_opts *o, const s
 	x.o = o;
 	x.e = e;
 	x.counting = 1;
-	st = bundle_walk(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
+	st = spool_list_range(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
 	if (st != ERR_OK)
 		return st;
 	if (x.total > BUNDLE_MAX_ENTRIES)
@@ -634,7 +501,7 @@ enum err_status bundle_export_sealed(const struct bundle_export_opts *o, const s
 	x.w = &w;
 	x.counting = 0;
 	buf_init(&x.rec, RECORD_MAX_BYTES);
-	st = bundle_walk(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
+	st = spool_list_range(o->root, o->queue, src, o->from, o->to, export_one, &x, e);
 	if (st == ERR_OK)
 		st = x.st;
 	buf_release(&x.rec);
@@ -770,7 +637,7 @@ enum err_status bundle_ack_export(const char *root, const char *queue, const cha
 	if (info)
 		memset(info, 0, sizeof(*info));
 	for (size_t i = 0; st == ERR_OK && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		st = bundle_list(root, queue, dirs[i], ack_collect, &c, e);
+		st = spool_list(root, queue, dirs[i], ack_collect, &c, e);
 		if (st == ERR_OK && c.oom)
 			st = err_set(e, ERR_TEMP, "out of memory listing %s/%s", queue,
 			             spool_dir_name(dirs[i]));

@@ -4,6 +4,7 @@
  */
 #include "seal.h"
 #include "sig.h"
+#include "sig_pem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +22,6 @@
 #include <openssl/kdf.h>
 #include <openssl/pem.h>
 
-/* A PEM key is a few hundred bytes; anything much larger is not a key. */
-#define SEAL_PEM_MAX ((size_t)64 * 1024)
 #define SEAL_INFO    "scfgate-seal 1 chacha20-poly1305"
 #define SEAL_OKM_LEN 39 /* key 32 + nonce prefix 7 */
 /* A chunk's number is 32 bits of its nonce. */
@@ -83,83 +82,28 @@ static enum err_status load_pem(const char *pem, size_t len, int private, const 
                                 struct seal_key **out, struct err *e)
 {
 	EVP_PKEY *pkey;
-	BIO *bio;
+	enum err_status st;
 
 	*out = NULL;
-	if (len > INT_MAX)
-		return err_set(e, ERR_FATAL, "%s: too large for a key", what);
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (!bio)
-		return err_set(e, ERR_TEMP, "%s: out of memory", what);
-	pkey = private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
-	               : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	ERR_clear_error();
-	if (!pkey)
-		return err_set(e, ERR_FATAL, "%s: not a PEM %s key", what,
-		               private ? "private" : "public");
-	return key_wrap(pkey, private, what, out, e);
+	st = sig_pem_read_mem(pem, len, private, what, &pkey, e);
+	return st != ERR_OK ? st : key_wrap(pkey, private, what, out, e);
 }
 
-/* Read a key file: a regular file under SEAL_PEM_MAX; a private one
- * must not be open to group or others (like the signing keys). */
+/* A private key must not be open to group or others (unlike the signing
+ * keys, whose modes the configuration checks). */
 static enum err_status load_file(const char *path, int private, struct seal_key **out,
                                  struct err *e)
 {
-	char *text = NULL;
-	enum err_status st = ERR_FATAL;
-	struct stat sb;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	EVP_PKEY *pkey;
+	enum err_status st;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return err_errno(e, ERR_FATAL, errno, "%s", path);
-	if (fstat(fd, &sb) != 0) {
-		err_errno(e, ERR_FATAL, errno, "%s", path);
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		err_set(e, ERR_FATAL, "%s: not a regular file", path);
-		goto out;
-	}
-	if (private && (sb.st_mode & (S_IRWXG | S_IRWXO))) {
-		err_set(e, ERR_FATAL,
-		        "%s: readable by group or others (mode %03o); run chmod 600 %s", path,
-		        (unsigned)(sb.st_mode & 0777), path);
-		goto out;
-	}
-	if ((size_t)sb.st_size > SEAL_PEM_MAX) {
-		err_set(e, ERR_FATAL, "%s: too large for a key", path);
-		goto out;
-	}
-	text = malloc(SEAL_PEM_MAX + 1);
-	if (!text) {
-		err_set(e, ERR_FATAL, "%s: out of memory", path);
-		goto out;
-	}
-	while (len < SEAL_PEM_MAX && (n = read(fd, text + len, SEAL_PEM_MAX - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err_errno(e, ERR_FATAL, errno, "%s: read", path);
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	st = load_pem(text, len, private, path, out, e);
+	st = sig_pem_read_file(path, private, private, &pkey, e);
+	if (st == ERR_OK)
+		st = key_wrap(pkey, private, path, out, e);
 	if (st != ERR_OK && e)
 		e->status = st = ERR_FATAL; /* a half without its key must stop */
-out:
-	if (text) {
-		/* Wipe private key text before it goes back to the allocator. */
-		OPENSSL_cleanse(text, SEAL_PEM_MAX + 1);
-		free(text);
-	}
-	close(fd);
-	return st;
+	return st != ERR_OK ? ERR_FATAL : ERR_OK;
 }
 
 enum err_status seal_load_private(const char *path, struct seal_key **out, struct err *e)
@@ -199,81 +143,9 @@ void seal_key_id(const struct seal_key *k, char out[SEAL_KEY_ID_LEN + 1])
 
 /* ---- keygen --------------------------------------------------------------- */
 
-static enum err_status write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, int private,
-                                 struct err *e)
-{
-	enum err_status st = ERR_FATAL;
-	FILE *f = NULL;
-	int ok, fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	if (fd < 0)
-		return err_errno(e, errno == EEXIST ? ERR_PERM : ERR_FATAL, errno, "%s", path);
-	/* The umask must not loosen or tighten what the contract promises. */
-	if (fchmod(fd, mode) != 0 || !(f = fdopen(fd, "w"))) {
-		err_errno(e, ERR_FATAL, errno, "%s", path);
-		close(fd);
-		goto out;
-	}
-	ok = private ? PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL)
-	             : PEM_write_PUBKEY(f, pkey);
-	ERR_clear_error();
-	if (ok != 1 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		err_errno(e, ERR_FATAL, errno, "%s: write", path);
-		goto out;
-	}
-	ok = fclose(f);
-	f = NULL;
-	if (ok != 0) {
-		err_errno(e, ERR_FATAL, errno, "%s: close", path);
-		goto out;
-	}
-	st = ERR_OK;
-out:
-	if (f)
-		fclose(f);
-	if (st != ERR_OK)
-		unlink(path);
-	return st;
-}
-
 enum err_status seal_keygen(const char *dir, const char *name, struct err *e)
 {
-	char priv[PATH_MAX], pub[PATH_MAX];
-	enum err_status st;
-	EVP_PKEY *pkey;
-	struct stat sb;
-	int n1, n2, dfd;
-
-	n1 = snprintf(priv, sizeof(priv), "%s/%s.x25519.key", dir, name);
-	n2 = snprintf(pub, sizeof(pub), "%s/%s.x25519.pub", dir, name);
-	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(priv) || (size_t)n2 >= sizeof(pub))
-		return err_set(e, ERR_FATAL, "%s/%s: path too long", dir, name);
-	/* Check both first, so a half-written pair is never left behind. */
-	if (lstat(priv, &sb) == 0 || lstat(pub, &sb) == 0)
-		return err_set(e, ERR_PERM, "%s: key already exists, refusing to overwrite",
-		               lstat(priv, &sb) == 0 ? priv : pub);
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
-	if (!pkey) {
-		ERR_clear_error();
-		return err_set(e, ERR_FATAL, "cannot generate an X25519 key");
-	}
-	st = write_pem(priv, 0600, pkey, 1, e);
-	if (st == ERR_OK) {
-		st = write_pem(pub, 0644, pkey, 0, e);
-		if (st != ERR_OK)
-			unlink(priv);
-	}
-	EVP_PKEY_free(pkey);
-	if (st != ERR_OK)
-		return st;
-	/* Make both names durable before anyone is told the key exists. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return ERR_OK;
+	return sig_pem_keygen(dir, name, ".x25519.key", ".x25519.pub", "X25519", "X25519", e);
 }
 
 /* ---- key schedule --------------------------------------------------------------- */

@@ -18,10 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "buf.h"
-
-/* A PEM key is a few hundred bytes; anything much larger is not a key. */
-#define SIG_PEM_MAX ((size_t)64 * 1024)
+#include "sig_pem.h"
 
 struct sig_key {
 	EVP_PKEY *pkey;
@@ -102,44 +99,25 @@ static enum err_status load_pem(const char *pem, size_t len, int private, const 
                                 struct sig_key **out, struct err *e)
 {
 	EVP_PKEY *pkey;
-	BIO *bio;
+	enum err_status st;
 
 	*out = NULL;
-	if (len > INT_MAX)
-		return err_set(e, ERR_FATAL, "%s: too large for a key", what);
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (!bio)
-		return err_set(e, ERR_TEMP, "%s: out of memory", what);
-	if (private)
-		pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	else
-		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	ERR_clear_error();
-	if (!pkey)
-		return err_set(e, ERR_FATAL, "%s: not a PEM %s key", what,
-		               private ? "private" : "public");
-	return key_wrap(pkey, private, what, out, e);
+	st = sig_pem_read_mem(pem, len, private, what, &pkey, e);
+	return st != ERR_OK ? st : key_wrap(pkey, private, what, out, e);
 }
 
 static enum err_status load_file(const char *path, int private, struct sig_key **out, struct err *e)
 {
-	struct buf b = BUF_INIT_CAP(SIG_PEM_MAX);
+	EVP_PKEY *pkey;
 	enum err_status st;
 
 	*out = NULL;
-	st = buf_read_file(&b, path, e);
+	st = sig_pem_read_file(path, private, 0, &pkey, e);
 	if (st == ERR_OK)
-		st = load_pem(buf_str(&b), b.len, private, path, out, e);
-	else if (e)
+		st = key_wrap(pkey, private, path, out, e);
+	if (st != ERR_OK && e)
 		e->status = st = ERR_FATAL; /* a half without its key must stop */
-	else
-		st = ERR_FATAL;
-	/* Wipe private key text before it goes back to the allocator. */
-	if (b.data)
-		OPENSSL_cleanse(b.data, b.alloc);
-	buf_release(&b);
-	return st;
+	return st != ERR_OK ? ERR_FATAL : ERR_OK;
 }
 
 enum err_status sig_load_private(const char *path, struct sig_key **out, struct err *e)
@@ -252,98 +230,7 @@ enum err_status sig_verify(const struct sig_key *k, const void *msg, size_t len,
 	return err_set(e, ERR_PERM, "signature does not verify against key %s", k->id);
 }
 
-/* Create path with O_EXCL and write the key in PEM through a FILE. */
-static enum err_status write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, int private,
-                                 struct err *e)
-{
-	enum err_status st = ERR_FATAL;
-	FILE *f = NULL;
-	int ok;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return err_errno(e, errno == EEXIST ? ERR_PERM : ERR_FATAL, errno, "%s", path);
-	/* The umask must not loosen or tighten what the contract promises. */
-	if (fchmod(fd, mode) != 0) {
-		err_errno(e, ERR_FATAL, errno, "%s: chmod", path);
-		close(fd);
-		goto out;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		err_errno(e, ERR_FATAL, errno, "%s", path);
-		close(fd);
-		goto out;
-	}
-	if (private)
-		ok = PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL);
-	else
-		ok = PEM_write_PUBKEY(f, pkey);
-	ERR_clear_error();
-	if (ok != 1 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		err_errno(e, ERR_FATAL, errno, "%s: write", path);
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		err_errno(e, ERR_FATAL, errno, "%s: close", path);
-		goto out;
-	}
-	f = NULL;
-	st = ERR_OK;
-out:
-	if (f)
-		fclose(f);
-	if (st != ERR_OK)
-		unlink(path);
-	return st;
-}
-
-static int join(char *out, size_t size, const char *dir, const char *name, const char *ext)
-{
-	int n = snprintf(out, size, "%s/%s%s", dir, name, ext);
-
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
 enum err_status sig_keygen(const char *dir, const char *name, struct err *e)
 {
-	char priv[PATH_MAX], pub[PATH_MAX];
-	enum err_status st = ERR_FATAL;
-	EVP_PKEY *pkey = NULL;
-	struct stat sb;
-
-	if (join(priv, sizeof(priv), dir, name, ".key") ||
-	    join(pub, sizeof(pub), dir, name, ".pub"))
-		return err_set(e, ERR_FATAL, "%s/%s: path too long", dir, name);
-	/* Check both first, so a half-written pair is never left behind. */
-	if (lstat(priv, &sb) == 0 || lstat(pub, &sb) == 0)
-		return err_set(e, ERR_PERM, "%s: key already exists, refusing to overwrite",
-		               lstat(priv, &sb) == 0 ? priv : pub);
-	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	if (!pkey) {
-		ERR_clear_error();
-		return err_set(e, ERR_FATAL, "cannot generate an Ed25519 key");
-	}
-	st = write_pem(priv, 0600, pkey, 1, e);
-	if (st != ERR_OK)
-		goto out;
-	st = write_pem(pub, 0644, pkey, 0, e);
-	if (st != ERR_OK) {
-		unlink(priv);
-		goto out;
-	}
-	/* Make both names durable before anyone is told the key exists. */
-	{
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
-out:
-	EVP_PKEY_free(pkey);
-	return st;
+	return sig_pem_keygen(dir, name, ".key", ".pub", "ED25519", "Ed25519", e);
 }

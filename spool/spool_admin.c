@@ -149,22 +149,22 @@ static int list_dense(const struct list_scan *s)
 	return probes <= 4 * found + 4096;
 }
 
-/* The walk: every producer's cursor from its lowest sequence to its
- * highest; the smallest name next. */
-static void list_walk(struct list_scan *s, enum spool_dir d, const char *dir, spool_entry_fn fn,
-                      void *ctx)
+/* The walk: every producer's cursor from its lowest sequence (or from)
+ * to its highest (or to); the smallest name next. */
+static void list_walk(struct list_scan *s, enum spool_dir d, const char *dir, uint64_t from,
+                      uint64_t to, spool_entry_fn fn, void *ctx)
 {
 	char path[SPOOL_PATH_MAX];
 	struct spool_entry ent;
 	struct stat sb;
 
 	for (size_t i = 0; i < s->np; i++)
-		s->p[i].at = s->p[i].min;
+		s->p[i].at = s->p[i].min > from ? s->p[i].min : from;
 	for (;;) {
 		size_t best = s->np;
 
 		for (size_t i = 0; i < s->np; i++) {
-			if (s->p[i].at == 0 || s->p[i].at > s->p[i].max)
+			if (s->p[i].at == 0 || s->p[i].at > s->p[i].max || (to && s->p[i].at > to))
 				continue; /* done (at wraps to 0 past UINT64_MAX) */
 			if (best == s->np || s->p[i].at < s->p[best].at ||
 			    (s->p[i].at == s->p[best].at &&
@@ -189,6 +189,13 @@ static void list_walk(struct list_scan *s, enum spool_dir d, const char *dir, sp
 
 enum err_status spool_list(const char *root, const char *queue, enum spool_dir d, spool_entry_fn fn,
                            void *ctx, struct err *e)
+{
+	return spool_list_range(root, queue, d, 0, 0, fn, ctx, e);
+}
+
+enum err_status spool_list_range(const char *root, const char *queue, enum spool_dir d,
+                                 uint64_t from, uint64_t to, spool_entry_fn fn, void *ctx,
+                                 struct err *e)
 {
 	struct spool_entry ent;
 	struct name_list l = {0};
@@ -215,7 +222,7 @@ enum err_status spool_list(const char *root, const char *queue, enum spool_dir d
 	}
 	if (list_dense(&scan)) {
 		closedir(dh);
-		list_walk(&scan, d, dir, fn, ctx);
+		list_walk(&scan, d, dir, from, to, fn, ctx);
 		return ERR_OK;
 	}
 	rewinddir(dh);

@@ -76,6 +76,11 @@ usage "scfgate spool: ls: unknown argument --all (see --help)" spool ls --root "
 usage "scfgate spool: ls: --root needs a value (see --help)" spool ls --root
 usage "scfgate transfer: unknown argument extra (see --help)" transfer extra
 usage "scfgate scf census: --window-days needs 1 to 3650" scf census --window-days=0
+usage "scfgate scf census: --log-json takes no value (see --help)" scf census --log-json=1
+# an id is decimal digits only, as every command reads one (cli_id)
+usage "scfgate scf resync: bad issue id +12" scf resync --issue 5 +12
+usage "scfgate scf resync: --request-type needs a positive id" scf resync --request-type=+7
+usage "scfgate report: --issue needs an SCF issue id (a number)" report --issue " 12"
 usage "scfgate config: example: unknown argument --half-way (see --help)" config example --half-way=1
 usage "scfgate: unknown argument --bogus (see --help)" --bogus
 "$bin" --version | grep -q '^scfgate ' || fail "--version"

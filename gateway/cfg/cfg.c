@@ -23,6 +23,7 @@
 
 #include "cfg.h"
 #include "num.h"
+#include "seal.h"
 #include "spool.h"
 #include "xmlgate.h"
 #include "text.h"
@@ -324,7 +325,8 @@ static enum err_status build_spool(struct loader *ld, const xmlNode *n)
 	    take_text(&s->private_key, n, "privateKey", NULL) ||
 	    take_text(&s->peer_public_key, n, "peerPublicKey", NULL) ||
 	    take_text(&s->transport_group, n, "transportGroup", NULL) ||
-	    take_text(&s->bundle_decryption_key, n, "bundleDecryptionKey", NULL))
+	    take_text(&s->bundle_decryption_key, n, "bundleDecryptionKey", NULL) ||
+	    take_text(&s->bundle_recipient_key, n, "bundleRecipientKey", NULL))
 		return nomem(ld);
 	{
 		char *t = child_text(n, "requireEncryptedBundles");
@@ -1229,6 +1231,31 @@ static enum err_status check_private_key(struct loader *ld, const xmlNode *n, co
 	return ERR_OK;
 }
 
+/* The receiving half's X25519 public key, which `bundle export` encrypts
+ * to: a file another user may write could be swapped for a key whose
+ * private half that user holds, and every bundle would be theirs to read;
+ * a file that is not such a key would fail only at the first export. */
+static enum err_status check_recipient_key(struct loader *ld, const xmlNode *n, const char *path)
+{
+	struct seal_key *k = NULL;
+	struct stat sb;
+	struct err ke;
+	enum err_status st;
+
+	st = check_file(ld, n, path, 0);
+	if (st != ERR_OK || (ld->flags & CFG_NO_FILE_CHECKS))
+		return st;
+	if (stat(path, &sb) == 0 && (sb.st_mode & (S_IWGRP | S_IWOTH)))
+		return fail_at(ld, n,
+		               "%s: writable by group or others (mode %03o); run chmod 644 %s",
+		               path, (unsigned)(sb.st_mode & 0777), path);
+	err_clear(&ke);
+	if (seal_load_public(path, &k, &ke) != ERR_OK)
+		return fail_at(ld, n, "%s", ke.msg);
+	seal_key_free(k);
+	return ERR_OK;
+}
+
 /* The note's field must not be one the field map or a custom field
  * already fills: one of the two values would silently be lost. */
 static enum err_status check_result_field(struct loader *ld, const xmlNode *n)
@@ -1391,6 +1418,12 @@ static enum err_status check(struct loader *ld, const xmlNode *root)
 		if (st != ERR_OK)
 			return st;
 	}
+	if (c->spool.bundle_recipient_key) {
+		st = check_recipient_key(ld, child(spool, "bundleRecipientKey"),
+		                         c->spool.bundle_recipient_key);
+		if (st != ERR_OK)
+			return st;
+	}
 	if (c->spool.require_encrypted_bundles && !c->spool.bundle_decryption_key)
 		return fail_at(ld, child(spool, "requireEncryptedBundles"),
 		               "requireEncryptedBundles needs a <bundleDecryptionKey> to decrypt "
@@ -1500,6 +1533,7 @@ void cfg_free(struct cfg *c)
 	free(c->spool.private_key);
 	free(c->spool.peer_public_key);
 	free(c->spool.bundle_decryption_key);
+	free(c->spool.bundle_recipient_key);
 	free(c->spool.transport_group);
 	free(c->metrics.textfile);
 	free(c->transfer.host);

@@ -120,6 +120,10 @@ struct cfg_spool {
 	/* <bundleDecryptionKey>: this half's X25519 private key file (mode
 	 * 0600, owned by the user) for encrypted bundles; NULL: none */
 	char *bundle_decryption_key;
+	/* <bundleRecipientKey>: the receiving half's X25519 public key file
+	 * (not writable by group or others); `bundle export` reading this
+	 * configuration encrypts to it.  NULL: none */
+	char *bundle_recipient_key;
 	/* <requireEncryptedBundles>: bundle import and verify refuse a
 	 * bundle that is not encrypted; default 0 */
 	int require_encrypted_bundles;

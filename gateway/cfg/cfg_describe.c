@@ -214,6 +214,9 @@ enum err_status cfg_describe(const struct cfg *c, struct buf *o)
 	buf_addf(o, "  bundle decryption key: %s\n  encrypted bundles only: %s\n",
 	         s->bundle_decryption_key ? s->bundle_decryption_key : "(none)",
 	         s->require_encrypted_bundles ? "yes" : "no");
+	buf_addf(o, "  bundle recipient key: %s\n",
+	         s->bundle_recipient_key ? s->bundle_recipient_key
+	                                 : "(none: export encrypts only with --encrypt-to)");
 	buf_addf(o, "metrics: %s\n", c->metrics.textfile ? c->metrics.textfile : "(off)");
 	describe_transfer(&c->transfer, o);
 	if (c->scf.base_url)
@@ -267,6 +270,10 @@ static void json_spool(struct jdoc *d, cJSON *root, const struct cfg_spool *s)
 	else
 		jdoc_null(d, o, "bundle_decryption_key");
 	jdoc_bool(d, o, "require_encrypted_bundles", s->require_encrypted_bundles);
+	if (s->bundle_recipient_key)
+		jdoc_string(d, o, "bundle_recipient_key", s->bundle_recipient_key);
+	else
+		jdoc_null(d, o, "bundle_recipient_key");
 }
 
 static void json_scf(struct jdoc *d, cJSON *root, const struct cfg_scf *s)

@@ -6,6 +6,7 @@
 #include "jdoc.h"
 #include "scf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,44 @@ int cli_scf_open(const char *cmd, struct scf_half **out, const struct cfg *c)
 	return 0;
 }
 
+int cli_scf_cmd_opt(struct cli_scf_cmd *sc, int opt, const struct cli_opt *o)
+{
+	switch (opt) {
+	case 'c':
+		sc->config = o->arg;
+		return 1;
+	case CLI_OPT_SCF_JSON:
+		sc->json = 1;
+		return 1;
+	case CLI_OPT_SCF_LOG_JSON:
+		sc->log_json = 1;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_scf_cmd_load(struct cli_scf_cmd *sc)
+{
+	int rc = cli_config_path(sc->name, CLI_HALF_SCF, sc->config, sc->config_buf, &sc->config);
+
+	return rc ? rc : cli_load_half(sc->name, CFG_HALF_SCF, sc->config, &sc->c);
+}
+
+int cli_scf_cmd_open(struct cli_scf_cmd *sc)
+{
+	log_open("scf", cli_log_level(sc->c->log_level), sc->log_json);
+	return cli_scf_open(sc->name, &sc->h, sc->c);
+}
+
+void cli_scf_cmd_release(struct cli_scf_cmd *sc)
+{
+	scf_free(sc->h);
+	cfg_free(sc->c);
+	sc->h = NULL;
+	sc->c = NULL;
+}
+
 int cli_spool_root_check(const char *cmd, const char *sub, const char *root)
 {
 	static const char *const queues[] = {"outbound", "inbound"};
@@ -82,6 +121,18 @@ int cli_spool_root_check(const char *cmd, const char *sub, const char *root)
 	        "create its queues with `scfgate spool init` (or by starting the half once)",
 	        sub ? sub : "", sub ? ": " : "", root);
 	return cli_fail(cmd, &e);
+}
+
+int64_t cli_id(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return errno || *end || v <= 0 ? 0 : (int64_t)v;
 }
 
 int cli_wants_help(int argc, char **argv)

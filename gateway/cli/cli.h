@@ -15,6 +15,7 @@
 #define SCFGATE_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
 
 #include "cfg.h"
 #include "err.h"
@@ -161,6 +162,55 @@ struct scf_half;
  * half's locks the line says "the SCF half is running (stop it first):
  * ...". */
 int cli_scf_open(const char *cmd, struct scf_half **out, const struct cfg *c);
+
+/* A one-shot SCF command (`scf census`, `scf resync`): the options they
+ * share and how they start.  Its table begins with CLI_OPT_SCF_CMD
+ * (--config FILE, --json, --log-json; its own options use values from
+ * CLI_OPT_LONG on), and its loop hands every option to cli_scf_cmd_opt
+ * first:
+ *
+ *   struct cli_scf_cmd sc = {.name = "scf census"};
+ *   while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
+ *           if (cli_scf_cmd_opt(&sc, opt, &o))
+ *                   continue;
+ *           switch (opt) { ... }
+ *   }
+ *   if ((rc = cli_scf_cmd_load(&sc)) != 0 || ... || (rc = cli_scf_cmd_open(&sc)) != 0)
+ *           goto out;
+ *   ...
+ *   out: cli_scf_cmd_release(&sc);
+ *
+ * cli_scf_cmd_load finds the configuration (cli_config_path, the SCF
+ * half's default) and loads it (cli_load_half) into sc.c;
+ * cli_scf_cmd_open opens the log as the configuration and --log-json
+ * say, then the half with its locks (cli_scf_open) into sc.h.  Each
+ * returns 0 or the exit status after printing the one line. */
+#define CLI_OPT_SCF_JSON     (CLI_OPT_LONG + 200)
+#define CLI_OPT_SCF_LOG_JSON (CLI_OPT_LONG + 201)
+#define CLI_OPT_SCF_CMD                                                                            \
+	CLI_OPT_CONFIG, {"json", no_argument, NULL, CLI_OPT_SCF_JSON},                             \
+	{                                                                                          \
+		"log-json", no_argument, NULL, CLI_OPT_SCF_LOG_JSON                                \
+	}
+
+struct cli_scf_cmd {
+	const char *name; /* "scf census": the prefix of every message */
+	const char *config;
+	char config_buf[CLI_PATH_MAX];
+	int json, log_json;
+	struct cfg *c;
+	struct scf_half *h;
+};
+
+/* 1 when opt is one of CLI_OPT_SCF_CMD's (noted in sc), else 0. */
+int cli_scf_cmd_opt(struct cli_scf_cmd *sc, int opt, const struct cli_opt *o);
+int cli_scf_cmd_load(struct cli_scf_cmd *sc);
+int cli_scf_cmd_open(struct cli_scf_cmd *sc);
+void cli_scf_cmd_release(struct cli_scf_cmd *sc);
+
+/* s as an id (an SCF issue or request type, a Cartegraph Oid): decimal
+ * digits only, no sign or blank, 1 to INT64_MAX; 0 for anything else. */
+int64_t cli_id(const char *s);
 
 /* 1 if any argument is --help or -h. */
 int cli_wants_help(int argc, char **argv);

@@ -31,7 +31,8 @@ static const char usage_text[] =
     "      record is decoded first and must match its name (and, with --record-pubkey,\n"
     "      verify); anything else is refused, naming the file.  --encrypt-to encrypts\n"
     "      the whole file to the receiving half's X25519 key (name it FILE.enc, e.g.\n"
-    "      out.tar.zst.enc: the compression is chosen without the .enc).\n"
+    "      out.tar.zst.enc: the compression is chosen without the .enc); without it,\n"
+    "      an export of new/ encrypts to the configuration's <bundleRecipientKey>.\n"
     "  verify FILE [--config FILE | --pubkey PUB] [--record-pubkey PUB]\n"
     "         [--decrypt-key KEY] [--json]\n"
     "      Check the manifest signature and every digest (and with --record-pubkey each\n"
@@ -241,6 +242,10 @@ static int apply_config(const char *cmd, enum use u, struct opts *o)
 	if (u == USE_EXPORT || u == USE_ACK) {
 		o->key = o->key ? o->key : o->cfg->spool.private_key;
 		o->signer = o->signer ? o->signer : o->cfg->spool.producer;
+		/* Records for the other half, not an archive of done/ for
+		 * this one (which could not open it). */
+		if (u == USE_EXPORT && !o->done && !o->encrypt_to)
+			o->encrypt_to = o->cfg->spool.bundle_recipient_key;
 	} else {
 		o->pubkey = o->pubkey ? o->pubkey : o->cfg->spool.peer_public_key;
 	}

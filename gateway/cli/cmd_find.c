@@ -12,7 +12,6 @@
  * --pubkey` verifies one); state is read without a lock, like `status`,
  * so it runs beside the daemon.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,124 +50,26 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 when something is known about ID, 1 when nothing is.\n";
 
-struct hit {
-	const char *queue;
-	enum spool_dir dir;
-	char name[256];
-	uint64_t seq;
-	enum record_kind kind;
-	int64_t issue;
-	int64_t oid;       /* ack, close */
-	char request[128]; /* ack, close: IDField */
-	char when[40];     /* the record's created time */
-	char detail[160];  /* comment id, url, status ... */
-};
-
 struct find {
 	const char *root;
 	int64_t num;     /* the ID as a number; 0 when it is not one */
 	const char *str; /* the ID as typed */
-	struct hit *hits;
-	size_t n, cap;
-	int oom;
+	struct find_hits h;
 };
 
 /* A record that may concern ID: its issue, Oid or IDField matches. */
-static int candidate(const struct find *f, const struct hit *h)
+static int candidate(const struct find_hit *h, void *vctx)
 {
+	const struct find *f = vctx;
+
 	return (f->num && (h->issue == f->num || h->oid == f->num)) ||
 	       (h->request[0] && f->str[0] && strcmp(h->request, f->str) == 0);
 }
 
-static int scan_one(const char *queue, const struct spool_entry *ent, const struct record *r,
-                    void *vctx)
-{
-	struct find *f = vctx;
-	struct hit h;
-
-	memset(&h, 0, sizeof(h));
-	h.queue = queue;
-	h.dir = ent->dir;
-	snprintf(h.name, sizeof(h.name), "%s", ent->name);
-	h.seq = r->seq;
-	h.kind = r->kind;
-	h.issue = record_issue_id(r);
-	snprintf(h.when, sizeof(h.when), "%s", r->created);
-	switch (r->kind) {
-	case RECORD_ACK:
-		h.oid = r->u.ack.oid;
-		snprintf(h.request, sizeof(h.request), "%s",
-		         r->u.ack.request_id ? r->u.ack.request_id : "");
-		break;
-	case RECORD_CLOSE:
-		h.oid = r->u.close.oid;
-		snprintf(h.request, sizeof(h.request), "%s",
-		         r->u.close.request_id ? r->u.close.request_id : "");
-		snprintf(h.detail, sizeof(h.detail), "status %s",
-		         r->u.close.oms_status ? r->u.close.oms_status : "?");
-		break;
-	case RECORD_COMMENT:
-		snprintf(h.detail, sizeof(h.detail), "comment %s",
-		         r->u.comment.comment_id ? r->u.comment.comment_id : "?");
-		break;
-	case RECORD_ATTACHMENT:
-		snprintf(h.detail, sizeof(h.detail), "%.150s",
-		         r->u.attachment.url ? r->u.attachment.url : "?");
-		break;
-	case RECORD_ISSUE:
-		snprintf(h.detail, sizeof(h.detail), "type %" PRId64 ", %s",
-		         r->u.issue.request_type_id, r->u.issue.status ? r->u.issue.status : "?");
-		break;
-	case RECORD_CENSUS:
-	case RECORD_RESEND:
-	case RECORD_RECONCILE:
-		break;
-	}
-	if (!candidate(f, &h))
-		return 0;
-	if (f->n == f->cap) {
-		size_t nc = f->cap ? f->cap * 2 : 32;
-		struct hit *nh = realloc(f->hits, nc * sizeof(*nh));
-		if (!nh) {
-			f->oom = 1;
-			return -1;
-		}
-		f->hits = nh;
-		f->cap = nc;
-	}
-	f->hits[f->n++] = h;
-	return 0;
-}
-
-/* Every record of both queues that may concern ID, into f->hits. */
+/* Every record of both queues that may concern ID, into f->h. */
 static enum err_status scan_all(struct find *f, struct err *e)
 {
-	enum err_status st = find_scan(f->root, scan_one, f, e);
-
-	if (st != ERR_OK)
-		return st;
-	return f->oom ? err_set(e, ERR_TEMP, "out of memory") : ERR_OK;
-}
-
-/* The SCF half's letters (scf_known.c): what it last read of the issue. */
-static const char *scf_status_word(char c)
-{
-	switch (c) {
-	case 'O':
-		return "open";
-	case 'A':
-		return "acknowledged";
-	case 'C':
-		return "closed";
-	case 'X':
-		return "archived";
-	case 'W':
-		return "closed by the gateway (no longer read)";
-	case 'R':
-		return "reopened after close (not sent: reopen policy ignore)";
-	default:
-		return "unknown";
-	}
+	return find_collect(f->root, candidate, f, &f->h, e);
 }
 
 struct scf_view {
@@ -226,13 +127,13 @@ static const char *kind_name(enum record_kind k)
 }
 
 /* The last record (highest sequence, by queue) of each kind. */
-static const struct hit *last_of(const struct find *f, enum record_kind k)
+static const struct find_hit *last_of(const struct find *f, enum record_kind k)
 {
-	const struct hit *best = NULL;
+	const struct find_hit *best = NULL;
 
-	for (size_t i = 0; i < f->n; i++)
-		if (f->hits[i].kind == k && (!best || f->hits[i].seq > best->seq))
-			best = &f->hits[i];
+	for (size_t i = 0; i < f->h.n; i++)
+		if (f->h.v[i].kind == k && (!best || f->h.v[i].seq > best->seq))
+			best = &f->h.v[i];
 	return best;
 }
 
@@ -254,7 +155,7 @@ static int print_json_doc(struct jdoc *d)
 	return CLI_EXIT_OK;
 }
 
-static void hit_json(struct jdoc *d, cJSON *o, const struct hit *h)
+static void hit_json(struct jdoc *d, cJSON *o, const struct find_hit *h)
 {
 	char name[ESCAPE_DISPLAY_MAX(sizeof(h->name))], det[ESCAPE_DISPLAY_MAX(sizeof(h->detail))];
 
@@ -263,7 +164,7 @@ static void hit_json(struct jdoc *d, cJSON *o, const struct hit *h)
 	jdoc_string(d, o, "name", escape_display(h->name, name, sizeof(name)));
 	jdoc_number(d, o, "seq", (double)h->seq);
 	jdoc_string(d, o, "kind", kind_name(h->kind));
-	jdoc_string(d, o, "created", h->when);
+	jdoc_string(d, o, "created", h->created);
 	jdoc_string(d, o, "detail", escape_display(h->detail, det, sizeof(det)));
 }
 
@@ -289,7 +190,6 @@ int cmd_find(int argc, char **argv)
 	const char *request = "";
 	struct err e;
 	struct cli_opt co;
-	char *end;
 	int opt;
 
 	memset(&f, 0, sizeof(f));
@@ -342,18 +242,15 @@ int cmd_find(int argc, char **argv)
 	}
 	f.root = root;
 	f.str = id;
-	errno = 0;
-	f.num = strtoll(id, &end, 10);
-	if (*id < '0' || *id > '9' || *end || errno || f.num <= 0)
-		f.num = 0;
+	f.num = cli_id(id);
 	if (scan_all(&f, &e) != ERR_OK) {
 		rc = cli_fail("find", &e);
 		goto out;
 	}
 	/* Which issue: a record of that issue id, else the tracked request
 	 * or an ack/close naming the Oid or IDField. */
-	for (size_t i = 0; i < f.n && !issue; i++)
-		if (f.num && f.hits[i].issue == f.num)
+	for (size_t i = 0; i < f.h.n && !issue; i++)
+		if (f.num && f.h.v[i].issue == f.num)
 			issue = f.num;
 	if (oms_tracked_find(root, 0, 0, NULL, &tr, &e) != ERR_OK)
 		memset(&tr, 0, sizeof(tr));
@@ -363,9 +260,9 @@ int cmd_find(int argc, char **argv)
 	if (!issue && oms_tracked_find(root, 0, f.num, f.num ? NULL : id, &tr, &e) == ERR_OK &&
 	    tr.found)
 		issue = tr.issue;
-	for (size_t i = 0; i < f.n && !issue; i++)
-		if (f.hits[i].kind == RECORD_ACK || f.hits[i].kind == RECORD_CLOSE)
-			issue = f.hits[i].issue;
+	for (size_t i = 0; i < f.h.n && !issue; i++)
+		if (f.h.v[i].kind == RECORD_ACK || f.h.v[i].kind == RECORD_CLOSE)
+			issue = f.h.v[i].issue;
 	if (!issue && f.num) {
 		scf_view_read(root, f.num, &sv);
 		if (sv.keys)
@@ -378,7 +275,7 @@ int cmd_find(int argc, char **argv)
 	}
 	/* Found by Oid or IDField: now every record of that issue. */
 	if (issue != f.num) {
-		f.n = 0;
+		f.h.n = 0;
 		f.num = issue;
 		f.str = "";
 		if (scan_all(&f, &e) != ERR_OK) {
@@ -389,20 +286,20 @@ int cmd_find(int argc, char **argv)
 	/* Keep the records of that issue only. */
 	{
 		size_t k = 0;
-		for (size_t i = 0; i < f.n; i++)
-			if (f.hits[i].issue == issue)
-				f.hits[k++] = f.hits[i];
-		f.n = k;
+		for (size_t i = 0; i < f.h.n; i++)
+			if (f.h.v[i].issue == issue)
+				f.h.v[k++] = f.h.v[i];
+		f.h.n = k;
 	}
 	if (oms_tracked_find(root, issue, 0, NULL, &tr, &e) != ERR_OK)
 		memset(&tr, 0, sizeof(tr));
 	scf_view_read(root, issue, &sv);
 	oid = tr.found ? tr.oid : 0;
 	request = tr.found ? tr.request_id : "";
-	for (size_t i = 0; i < f.n; i++)
-		if (f.hits[i].oid && !oid) {
-			oid = f.hits[i].oid;
-			request = f.hits[i].request;
+	for (size_t i = 0; i < f.h.n; i++)
+		if (f.h.v[i].oid && !oid) {
+			oid = f.h.v[i].oid;
+			request = f.h.v[i].request;
 		}
 	if (json) {
 		struct jdoc d = JDOC_INIT;
@@ -429,17 +326,17 @@ int cmd_find(int argc, char **argv)
 		}
 		if (sv.present && sv.status[0]) {
 			o = jdoc_object(&d, j, "scf_state");
-			jdoc_string(&d, o, "status", scf_status_word(sv.status[0]));
+			jdoc_string(&d, o, "status", find_scf_status_word(sv.status[0]));
 			jdoc_string(&d, o, "transitions", sv.transitions);
 		} else {
 			jdoc_null(&d, j, "scf_state");
 		}
 		a = jdoc_array(&d, j, "records");
-		for (size_t i = 0; i < f.n; i++)
-			hit_json(&d, jdoc_object(&d, a, NULL), &f.hits[i]);
+		for (size_t i = 0; i < f.h.n; i++)
+			hit_json(&d, jdoc_object(&d, a, NULL), &f.h.v[i]);
 		o = jdoc_object(&d, j, "last");
 		for (size_t k = 0; k < NKINDS; k++) {
-			const struct hit *h = last_of(&f, kinds[k]);
+			const struct find_hit *h = last_of(&f, kinds[k]);
 			if (h)
 				hit_json(&d, jdoc_object(&d, o, kind_name(kinds[k])), h);
 			else
@@ -463,34 +360,34 @@ int cmd_find(int argc, char **argv)
 	}
 	if (sv.present && sv.status[0])
 		printf("  SCF half: %s in SeeClickFix (transitions allowed: %s)\n",
-		       scf_status_word(sv.status[0]), sv.transitions[0] ? sv.transitions : "-");
+		       find_scf_status_word(sv.status[0]),
+		       sv.transitions[0] ? sv.transitions : "-");
 	else if (sv.error[0])
 		printf("  SCF half: state unreadable: %s\n", sv.error);
 	else
 		printf("  SCF half: not known on this host\n");
-	printf("records (%zu):\n", f.n);
-	for (size_t i = 0; i < f.n; i++) {
-		char name[ESCAPE_DISPLAY_MAX(sizeof(f.hits[i].name))];
-		char det[ESCAPE_DISPLAY_MAX(sizeof(f.hits[i].detail))];
-		printf("  %-8s %-9s %-40s %-10s seq %-6" PRIu64 " %s\n", f.hits[i].queue,
-		       spool_dir_name(f.hits[i].dir),
-		       escape_display(f.hits[i].name, name, sizeof(name)),
-		       kind_name(f.hits[i].kind), f.hits[i].seq,
-		       escape_display(f.hits[i].detail, det, sizeof(det)));
+	printf("records (%zu):\n", f.h.n);
+	for (size_t i = 0; i < f.h.n; i++) {
+		char name[ESCAPE_DISPLAY_MAX(sizeof(f.h.v[i].name))];
+		char det[ESCAPE_DISPLAY_MAX(sizeof(f.h.v[i].detail))];
+		printf("  %-8s %-9s %-40s %-10s seq %-6" PRIu64 " %s\n", f.h.v[i].queue,
+		       spool_dir_name(f.h.v[i].dir),
+		       escape_display(f.h.v[i].name, name, sizeof(name)), kind_name(f.h.v[i].kind),
+		       f.h.v[i].seq, escape_display(f.h.v[i].detail, det, sizeof(det)));
 	}
 	printf("last effects:\n");
 	for (size_t k = 0; k < NKINDS; k++) {
-		const struct hit *h = last_of(&f, kinds[k]);
+		const struct find_hit *h = last_of(&f, kinds[k]);
 		char name[ESCAPE_DISPLAY_MAX(256)];
 		if (h)
 			printf("  %-10s %s/%s/%s (created %s)\n", kind_name(kinds[k]), h->queue,
 			       spool_dir_name(h->dir), escape_display(h->name, name, sizeof(name)),
-			       h->when[0] ? h->when : "?");
+			       h->created[0] ? h->created : "?");
 		else
 			printf("  %-10s none\n", kind_name(kinds[k]));
 	}
 out:
-	free(f.hits);
+	find_hits_release(&f.h);
 	cfg_free(c);
 	return rc;
 }

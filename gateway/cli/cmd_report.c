@@ -79,21 +79,6 @@ static int write_whole(const char *path, const char *data, size_t len, struct er
 	return 0;
 }
 
-static int parse_issue(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*end || errno || v <= 0)
-		return 0;
-	*out = v;
-	return 1;
-}
-
 enum { OPT_HTML = CLI_OPT_LONG, OPT_JSON, OPT_ISSUE };
 
 static const struct option options[] = {
@@ -138,7 +123,7 @@ int cmd_report(int argc, char **argv)
 			if (n_issues == REPORT_ISSUES_MAX)
 				return cli_usage("report", "at most %d --issue ids",
 				                 REPORT_ISSUES_MAX);
-			if (!parse_issue(o.arg, &issues[n_issues]))
+			if (!(issues[n_issues] = cli_id(o.arg)))
 				return cli_usage("report",
 				                 "--issue needs an SCF issue id (a number)");
 			n_issues++;

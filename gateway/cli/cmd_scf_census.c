@@ -40,12 +40,10 @@ static const char usage_text[] =
     "of <census intervalHours>.  SIGTERM or SIGINT abandons the census (its\n"
     "parts are not reconciled) and exits 1.\n";
 
-enum { OPT_JSON = CLI_OPT_LONG, OPT_LOG_JSON, OPT_WINDOW_DAYS };
+enum { OPT_WINDOW_DAYS = CLI_OPT_LONG };
 
 static const struct option options[] = {
-    CLI_OPT_CONFIG,
-    {"json", no_argument, NULL, OPT_JSON},
-    {"log-json", no_argument, NULL, OPT_LOG_JSON},
+    CLI_OPT_SCF_CMD,
     {"window-days", required_argument, NULL, OPT_WINDOW_DAYS},
     {NULL, 0, NULL, 0},
 };
@@ -73,13 +71,10 @@ static int print_json(enum err_status s, const struct scf_census_result *res)
 
 int cmd_scf_census(int argc, char **argv)
 {
-	const char *config = NULL;
-	char config_buf[CLI_PATH_MAX];
-	int json = 0, log_json = 0, rc = CLI_EXIT_OK;
+	struct cli_scf_cmd sc = {.name = "scf census"};
+	int rc = CLI_EXIT_OK;
 	long days = 0;
 	struct scf_census_result res = {0};
-	struct cfg *c = NULL;
-	struct scf_half *h = NULL;
 	struct cli_opt o;
 	struct err e;
 	enum err_status s;
@@ -93,16 +88,9 @@ int cmd_scf_census(int argc, char **argv)
 	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
 		char *end;
 
+		if (cli_scf_cmd_opt(&sc, opt, &o))
+			continue;
 		switch (opt) {
-		case 'c':
-			config = o.arg;
-			break;
-		case OPT_JSON:
-			json = 1;
-			break;
-		case OPT_LOG_JSON:
-			log_json = 1;
-			break;
 		case OPT_WINDOW_DAYS:
 			errno = 0;
 			days = strtol(o.arg, &end, 10);
@@ -115,20 +103,17 @@ int cmd_scf_census(int argc, char **argv)
 			return cli_opt_unknown(&o);
 		}
 	}
-	if ((rc = cli_config_path("scf census", CLI_HALF_SCF, config, config_buf, &config)) != 0)
-		goto out;
-	if ((rc = cli_load_half("scf census", CFG_HALF_SCF, config, &c)) != 0)
+	if ((rc = cli_scf_cmd_load(&sc)) != 0)
 		goto out;
 	err_clear(&e);
 	if (!days)
-		days = c->scf.census_window_days;
-	log_open("scf", cli_log_level(c->log_level), log_json);
-	if ((rc = cli_scf_open("scf census", &h, c)) != 0)
+		days = sc.c->scf.census_window_days;
+	if ((rc = cli_scf_cmd_open(&sc)) != 0)
 		goto out;
 	sigs_install(0);
-	scf_set_stop_flag(h, sigs_stop_flag());
-	s = scf_census(h, (unsigned)days, &res, &e);
-	if (json) {
+	scf_set_stop_flag(sc.h, sigs_stop_flag());
+	s = scf_census(sc.h, (unsigned)days, &res, &e);
+	if (sc.json) {
 		rc = print_json(s, &res);
 	} else {
 		printf("census %s: %" PRIu64 " issues in %" PRIu64
@@ -145,7 +130,6 @@ int cmd_scf_census(int argc, char **argv)
 	if (s != ERR_OK)
 		rc = cli_fail("scf census", &e);
 out:
-	scf_free(h);
-	cfg_free(c);
+	cli_scf_cmd_release(&sc);
 	return rc;
 }

@@ -3,7 +3,6 @@
  * issues that were never sent, regardless of the watermark (see
  * scf_resync in scf.h).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,16 +37,6 @@ static const char usage_text[] =
     "It takes the SCF half's locks like `scfgate scf --once`: while the daemon\n"
     "runs it refuses (exit 1); stop the daemon, resync, start it again.\n";
 
-static int64_t parse_id(const char *s)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return errno || end == s || *end || v <= 0 ? 0 : (int64_t)v;
-}
-
 static int64_t parse_since(const char *s)
 {
 	char full[64];
@@ -60,18 +49,14 @@ static int64_t parse_since(const char *s)
 }
 
 enum {
-	OPT_JSON = CLI_OPT_LONG,
-	OPT_LOG_JSON,
-	OPT_ACKNOWLEDGED,
+	OPT_ACKNOWLEDGED = CLI_OPT_LONG,
 	OPT_REQUEST_TYPE,
 	OPT_SINCE,
 	OPT_ISSUE,
 };
 
 static const struct option options[] = {
-    CLI_OPT_CONFIG,
-    {"json", no_argument, NULL, OPT_JSON},
-    {"log-json", no_argument, NULL, OPT_LOG_JSON},
+    CLI_OPT_SCF_CMD,
     {"acknowledged", no_argument, NULL, OPT_ACKNOWLEDGED},
     {"request-type", required_argument, NULL, OPT_REQUEST_TYPE},
     {"since", required_argument, NULL, OPT_SINCE},
@@ -97,15 +82,12 @@ static int print_json(enum err_status s, const struct scf_resync_result *res)
 
 int cmd_scf_resync(int argc, char **argv)
 {
-	const char *config = NULL;
-	char config_buf[CLI_PATH_MAX];
-	int json = 0, log_json = 0, rc = CLI_EXIT_OK, selectors = 0;
+	struct cli_scf_cmd sc = {.name = "scf resync"};
+	int rc = CLI_EXIT_OK, selectors = 0;
 	int64_t *ids = NULL;
 	size_t n_ids = 0;
 	struct scf_resync_sel sel = {0};
 	struct scf_resync_result res = {0};
-	struct cfg *c = NULL;
-	struct scf_half *h = NULL;
 	struct cli_opt o;
 	struct err e;
 	enum err_status s;
@@ -122,21 +104,16 @@ int cmd_scf_resync(int argc, char **argv)
 		/* --issue takes the plain arguments right after its value too. */
 		int issue_list = 0;
 
+		if (cli_scf_cmd_opt(&sc, opt, &o)) {
+			in_issue_list = 0;
+			continue;
+		}
 		switch (opt) {
-		case 'c':
-			config = o.arg;
-			break;
-		case OPT_JSON:
-			json = 1;
-			break;
-		case OPT_LOG_JSON:
-			log_json = 1;
-			break;
 		case OPT_ACKNOWLEDGED:
 			sel.acknowledged = 1;
 			break;
 		case OPT_REQUEST_TYPE:
-			if (!(sel.request_type = parse_id(o.arg))) {
+			if (!(sel.request_type = cli_id(o.arg))) {
 				rc = cli_usage("scf resync", "--request-type needs a positive id");
 				goto out;
 			}
@@ -163,7 +140,7 @@ int cmd_scf_resync(int argc, char **argv)
 				rc = cli_opt_unknown(&o);
 				goto out;
 			}
-			if (!(ids[n_ids++] = parse_id(o.arg))) {
+			if (!(ids[n_ids++] = cli_id(o.arg))) {
 				rc = cli_usage("scf resync", "bad issue id %s", o.arg);
 				goto out;
 			}
@@ -178,7 +155,8 @@ int cmd_scf_resync(int argc, char **argv)
 		}
 		in_issue_list = issue_list;
 	}
-	if ((rc = cli_config_path("scf resync", CLI_HALF_SCF, config, config_buf, &config)) != 0)
+	if ((rc = cli_config_path(sc.name, CLI_HALF_SCF, sc.config, sc.config_buf, &sc.config)) !=
+	    0)
 		goto out;
 	if (selectors != 1 || (n_ids && (sel.request_type || sel.since))) {
 		rc =
@@ -187,24 +165,23 @@ int cmd_scf_resync(int argc, char **argv)
 	}
 	sel.issues = ids;
 	sel.n_issues = n_ids;
-	if ((rc = cli_load_half("scf resync", CFG_HALF_SCF, config, &c)) != 0)
+	if ((rc = cli_scf_cmd_load(&sc)) != 0)
 		goto out;
 	err_clear(&e);
-	if (sel.request_type && !cfg_request_type(c, sel.request_type)) {
+	if (sel.request_type && !cfg_request_type(sc.c, sel.request_type)) {
 		rc =
 		    cli_usage("scf resync",
 		              "request type %" PRId64 " is not mapped in %s: nothing would be sent",
-		              sel.request_type, config);
+		              sel.request_type, sc.config);
 		goto out;
 	}
-	log_open("scf", cli_log_level(c->log_level), log_json);
-	if ((rc = cli_scf_open("scf resync", &h, c)) != 0)
+	if ((rc = cli_scf_cmd_open(&sc)) != 0)
 		goto out;
-	s = scf_resync(h, &sel, &res, &e);
+	s = scf_resync(sc.h, &sel, &res, &e);
 	log_info("event=resync selected=%" PRIu64 " sent=%" PRIu64 " already=%" PRIu64
 	         " skipped=%" PRIu64 " missing=%" PRIu64 " status=%s",
 	         res.selected, res.sent, res.already, res.skipped, res.missing, err_status_name(s));
-	if (json) {
+	if (sc.json) {
 		rc = print_json(s, &res);
 	} else {
 		printf("resync: %" PRIu64 " issues selected, %" PRIu64 " sent now (with %" PRIu64
@@ -217,8 +194,7 @@ int cmd_scf_resync(int argc, char **argv)
 	if (s != ERR_OK)
 		rc = cli_fail("scf resync", &e);
 out:
-	scf_free(h);
-	cfg_free(c);
+	cli_scf_cmd_release(&sc);
 	free(ids);
 	return rc;
 }

@@ -241,99 +241,40 @@ void report_add_reconciliation(struct jdoc *d, cJSON *parent, const char *text, 
 
 /* ---- issues: what `scfgate find` knows ------------------------------------ */
 
-struct rec_hit {
-	int64_t issue;
-	const char *queue;
-	enum spool_dir dir;
-	char name[256];
-	uint64_t seq;
-	enum record_kind kind;
-	char created[40];
-	int64_t mtime;
-	int64_t oid;
-	char request[128];
-	char when[64]; /* ack: accepted_at; close: closed_at */
-};
-
 struct scan {
 	const char *root;
 	const int64_t *issues;
 	size_t n_issues;
-	struct rec_hit *hits;
-	size_t n, cap;
-	int oom;
+	struct find_hits h;
 };
 
-static int scan_one(const char *queue, const struct spool_entry *ent, const struct record *r,
-                    void *vctx)
+/* A record of one of the issues asked for. */
+static int asked_for(const struct find_hit *h, void *vctx)
 {
-	struct scan *s = vctx;
-	struct rec_hit h;
-	int64_t issue;
+	const struct scan *s = vctx;
 	size_t i;
 
-	issue = record_issue_id(r);
-	for (i = 0; i < s->n_issues && s->issues[i] != issue; i++)
+	for (i = 0; i < s->n_issues && s->issues[i] != h->issue; i++)
 		;
-	if (!issue || i == s->n_issues)
-		return 0;
-	memset(&h, 0, sizeof(h));
-	h.issue = issue;
-	h.queue = queue;
-	h.dir = ent->dir;
-	snprintf(h.name, sizeof(h.name), "%s", ent->name);
-	h.seq = r->seq;
-	h.kind = r->kind;
-	h.mtime = (int64_t)ent->mtime;
-	snprintf(h.created, sizeof(h.created), "%s", r->created);
-	if (r->kind == RECORD_ACK) {
-		h.oid = r->u.ack.oid;
-		snprintf(h.request, sizeof(h.request), "%s",
-		         r->u.ack.request_id ? r->u.ack.request_id : "");
-		snprintf(h.when, sizeof(h.when), "%s",
-		         r->u.ack.accepted_at ? r->u.ack.accepted_at : "");
-	} else if (r->kind == RECORD_CLOSE) {
-		h.oid = r->u.close.oid;
-		snprintf(h.request, sizeof(h.request), "%s",
-		         r->u.close.request_id ? r->u.close.request_id : "");
-		snprintf(h.when, sizeof(h.when), "%s",
-		         r->u.close.closed_at ? r->u.close.closed_at : "");
-	}
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 32;
-		struct rec_hit *nh = realloc(s->hits, nc * sizeof(*nh));
-
-		if (!nh) {
-			s->oom = 1;
-			return -1;
-		}
-		s->hits = nh;
-		s->cap = nc;
-	}
-	s->hits[s->n++] = h;
-	return 0;
+	return h->issue && i < s->n_issues;
 }
 
 /* One pass over both queues for every id asked for; inspection only:
  * decoded without verification, like find. */
 static enum err_status scan_records(struct scan *s, struct err *e)
 {
-	enum err_status st = find_scan(s->root, scan_one, s, e);
-
-	if (st != ERR_OK)
-		return st;
-	return s->oom ? err_set(e, ERR_TEMP, "out of memory") : ERR_OK;
+	return find_collect(s->root, asked_for, s, &s->h, e);
 }
 
 /* The earliest record of kind k of issue (by created time, then
  * sequence); with done_only, only one in inbound/done. */
-static const struct rec_hit *first_of(const struct scan *s, int64_t issue, enum record_kind k,
-                                      int done_only)
+static const struct find_hit *first_of(const struct scan *s, int64_t issue, enum record_kind k,
+                                       int done_only)
 {
-	const struct rec_hit *best = NULL;
+	const struct find_hit *best = NULL;
 
-	for (size_t i = 0; i < s->n; i++) {
-		const struct rec_hit *h = &s->hits[i];
+	for (size_t i = 0; i < s->h.n; i++) {
+		const struct find_hit *h = &s->h.v[i];
 
 		if (h->issue != issue || h->kind != k)
 			continue;
@@ -358,11 +299,11 @@ static void event(struct jdoc *d, cJSON *a, const char *what, const char *at, co
 /* fetched, forwarded, acknowledged, closed: see report.h. */
 static void timeline(struct jdoc *d, cJSON *a, const struct scan *s, int64_t issue, int scf_host)
 {
-	const struct rec_hit *iss = first_of(s, issue, RECORD_ISSUE, 0);
-	const struct rec_hit *ack = first_of(s, issue, RECORD_ACK, 0);
-	const struct rec_hit *close = first_of(s, issue, RECORD_CLOSE, 0);
-	const struct rec_hit *ack_done = first_of(s, issue, RECORD_ACK, 1);
-	const struct rec_hit *close_done = first_of(s, issue, RECORD_CLOSE, 1);
+	const struct find_hit *iss = first_of(s, issue, RECORD_ISSUE, 0);
+	const struct find_hit *ack = first_of(s, issue, RECORD_ACK, 0);
+	const struct find_hit *close = first_of(s, issue, RECORD_CLOSE, 0);
+	const struct find_hit *ack_done = first_of(s, issue, RECORD_ACK, 1);
+	const struct find_hit *close_done = first_of(s, issue, RECORD_CLOSE, 1);
 	char how[512], when[32];
 
 	if (iss) {
@@ -407,26 +348,6 @@ static void timeline(struct jdoc *d, cJSON *a, const struct scan *s, int64_t iss
 	}
 }
 
-static const char *scf_letter_word(char c)
-{
-	switch (c) {
-	case 'O':
-		return "open";
-	case 'A':
-		return "acknowledged";
-	case 'C':
-		return "closed";
-	case 'X':
-		return "archived";
-	case 'W':
-		return "closed by the gateway (no longer read)";
-	case 'R':
-		return "reopened after close (not sent: reopen policy ignore)";
-	default:
-		return "unknown";
-	}
-}
-
 static void add_issue(struct jdoc *d, cJSON *a, const struct cfg *c, const struct scan *s,
                       const struct scf_state *st, int64_t issue)
 {
@@ -447,12 +368,12 @@ static void add_issue(struct jdoc *d, cJSON *a, const struct cfg *c, const struc
 		oid = tr.oid;
 		request = tr.request_id;
 	}
-	for (size_t i = 0; i < s->n; i++)
-		if (s->hits[i].issue == issue) {
+	for (size_t i = 0; i < s->h.n; i++)
+		if (s->h.v[i].issue == issue) {
 			nrec++;
-			if (!oid && s->hits[i].oid) {
-				oid = s->hits[i].oid;
-				request = s->hits[i].request;
+			if (!oid && s->h.v[i].oid) {
+				oid = s->h.v[i].oid;
+				request = s->h.v[i].request;
 			}
 		}
 	snprintf(key, sizeof(key), "issue/%" PRId64, issue);
@@ -476,14 +397,14 @@ static void add_issue(struct jdoc *d, cJSON *a, const struct cfg *c, const struc
 	}
 	if (v && *v) {
 		x = jdoc_object(d, o, "scf_state");
-		jdoc_string(d, x, "status", scf_letter_word(v[0]));
+		jdoc_string(d, x, "status", find_scf_status_word(v[0]));
 	} else {
 		jdoc_null(d, o, "scf_state");
 	}
 	timeline(d, jdoc_array(d, o, "timeline"), s, issue, c->half == CFG_HALF_SCF);
 	ra = jdoc_array(d, o, "records");
-	for (size_t i = 0; i < s->n; i++) {
-		const struct rec_hit *h = &s->hits[i];
+	for (size_t i = 0; i < s->h.n; i++) {
+		const struct find_hit *h = &s->h.v[i];
 		const char *kn = record_kind_name(h->kind);
 		char when[32];
 
@@ -519,7 +440,7 @@ static enum err_status add_issues(const struct cfg *c, const int64_t *issues, si
 	s.n_issues = n;
 	rc = scan_records(&s, e);
 	if (rc != ERR_OK) {
-		free(s.hits);
+		find_hits_release(&s.h);
 		return rc;
 	}
 	/* scf_state_load creates the directory; the report only reads. */
@@ -534,7 +455,7 @@ static enum err_status add_issues(const struct cfg *c, const int64_t *issues, si
 	for (size_t i = 0; i < n; i++)
 		add_issue(d, a, c, &s, st, issues[i]);
 	scf_state_free(st);
-	free(s.hits);
+	find_hits_release(&s.h);
 	return ERR_OK;
 }
 

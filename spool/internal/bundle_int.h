@@ -55,15 +55,4 @@ void bundle_sig_statement(const char sha_hex[65], char out[128]);
 /* "NAME" made printable and short for error messages. */
 void bundle_safe_name(const char *name, char out[96]);
 
-/* spool_list, except that an empty directory is not listed at all
- * (spool_list hands qsort a NULL array for an empty directory). */
-enum err_status bundle_list(const char *root, const char *queue, enum spool_dir d,
-                            spool_entry_fn fn, void *ctx, struct err *e);
-
-/* Record files of one sub-directory in name (= sequence) order within
- * [from, to] (0: unbounded), without holding the list of names when the
- * sequences are dense (see bundle_write.c). */
-enum err_status bundle_walk(const char *root, const char *queue, enum spool_dir d, uint64_t from,
-                            uint64_t to, spool_entry_fn fn, void *ctx, struct err *e);
-
 #endif

@@ -190,4 +190,13 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 enum err_status spool_read_ahead(struct spool_consumer *c, const char *name, struct record **out,
                                  struct err *e);
 
+/* spool_list, with the computed walk (a dense directory) looking up only
+ * the sequences from..to (0: no bound); a directory read and sorted in
+ * memory hands fn every name, so fn still checks the range.  For the
+ * bundles, whose --from/--to must not cost a lookup per record of a large
+ * done/. */
+enum err_status spool_list_range(const char *root, const char *queue, enum spool_dir d,
+                                 uint64_t from, uint64_t to, spool_entry_fn fn, void *ctx,
+                                 struct err *e);
+
 #endif

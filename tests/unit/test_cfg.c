@@ -19,6 +19,8 @@
 
 #include "cfg.h"
 #include "map.h"
+#include "seal.h"
+#include "sig.h"
 
 static char tmpdir[] = "/tmp/scfgate-cfg-XXXXXX";
 
@@ -304,6 +306,68 @@ static void test_example_passes(void **state)
 		assert_non_null(j);
 		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "request_types")), 3);
 		cJSON_Delete(j);
+		cfg_free(c);
+		buf_release(&b);
+	}
+}
+
+/* The example's element line "    <NAME>...</NAME> -->" taken out of its
+ * comment: the comment is closed before it and not after it. */
+static void uncomment(struct buf *b, const char *name)
+{
+	char open_tag[64], *at, *end, *tail;
+	size_t head;
+	struct buf o = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+
+	snprintf(open_tag, sizeof(open_tag), "    <%s>", name);
+	at = strstr(buf_str(b), open_tag);
+	assert_non_null(at);
+	end = strstr(at, " -->\n");
+	assert_non_null(end);
+	assert_null(memchr(at, '\n', (size_t)(end - at))); /* on the element's line */
+	head = (size_t)(at - b->data);
+	tail = end + strlen(" -->");
+	assert_int_equal(buf_add(&o, b->data, head), ERR_OK);
+	assert_int_equal(buf_adds(&o, " -->\n"), ERR_OK);
+	assert_int_equal(buf_add(&o, at, (size_t)(end - at)), ERR_OK);
+	assert_int_equal(buf_adds(&o, tail), ERR_OK);
+	buf_reset(b);
+	assert_int_equal(buf_add(b, o.data, o.len), ERR_OK);
+	buf_release(&o);
+}
+
+/* The example shows the encrypted-bundle elements commented out; taken
+ * out of their comments they load, with this half's own key to decrypt
+ * with and the other half's to encrypt to. */
+static void test_example_encryption(void **state)
+{
+	(void)state;
+	for (int h = CFG_HALF_SCF; h <= CFG_HALF_OMS; h++) {
+		const char *self = h == CFG_HALF_SCF ? "scf" : "oms";
+		const char *peer = h == CFG_HALF_SCF ? "oms" : "scf";
+		struct buf b = BUF_INIT_CAP(BUF_DEFAULT_CAP);
+		char want[128];
+		struct cfg *c;
+		struct err e;
+
+		assert_int_equal(cfg_example((enum cfg_half)h, &b), ERR_OK);
+		err_clear(&e);
+		assert_int_equal(cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e),
+		                 ERR_OK);
+		assert_null(c->spool.bundle_decryption_key);
+		assert_int_equal(c->spool.require_encrypted_bundles, 0);
+		assert_null(c->spool.bundle_recipient_key);
+		cfg_free(c);
+		uncomment(&b, "bundleDecryptionKey");
+		uncomment(&b, "requireEncryptedBundles");
+		uncomment(&b, "bundleRecipientKey");
+		assert_int_equal(cfg_load_mem(b.data, b.len, "example", CFG_NO_FILE_CHECKS, &c, &e),
+		                 ERR_OK);
+		snprintf(want, sizeof(want), "/etc/scfgate/%s.x25519.key", self);
+		assert_string_equal(c->spool.bundle_decryption_key, want);
+		assert_int_equal(c->spool.require_encrypted_bundles, 1);
+		snprintf(want, sizeof(want), "/etc/scfgate/%s.x25519.pub", peer);
+		assert_string_equal(c->spool.bundle_recipient_key, want);
 		cfg_free(c);
 		buf_release(&b);
 	}
@@ -1595,12 +1659,75 @@ static void test_cg_fields_lines(void **state)
 	cfg_free(c);
 }
 
+/* <bundleRecipientKey>: loaded as given; at load the file must exist, be
+ * writable by its owner only and hold an X25519 public key, each refusal
+ * at FILE:LINE: element. */
+static char *with_recipient(const char *path)
+{
+	static char x[16384];
+	const char *m = minimal(NULL, NULL, NULL);
+	const char *end = strstr(m, "  </spool>\n");
+
+	snprintf(x, sizeof(x), "%.*s    <bundleRecipientKey>%s</bundleRecipientKey>\n%s",
+	         (int)(end - m), m, path, end);
+	return x;
+}
+
+static void test_bundle_recipient_key(void **state)
+{
+	char pub[600], key[600], ed[600], missing[600];
+	struct cfg *c = NULL;
+	struct err e;
+
+	(void)state;
+	err_clear(&e);
+	assert_int_equal(seal_keygen(tmpdir, "rcpt", &e), ERR_OK);
+	assert_int_equal(sig_keygen(tmpdir, "signer", &e), ERR_OK);
+	snprintf(pub, sizeof(pub), "%s/rcpt.x25519.pub", tmpdir);
+	snprintf(key, sizeof(key), "%s/rcpt.x25519.key", tmpdir);
+	snprintf(ed, sizeof(ed), "%s/signer.pub", tmpdir);
+	snprintf(missing, sizeof(missing), "%s/absent.x25519.pub", tmpdir);
+
+	/* none by default */
+	assert_int_equal(load(minimal(NULL, NULL, NULL), 0, &c, &e), ERR_OK);
+	assert_null(c->spool.bundle_recipient_key);
+	cfg_free(c);
+
+	assert_int_equal(load(with_recipient(pub), 0, &c, &e), ERR_OK);
+	assert_string_equal(c->spool.bundle_recipient_key, pub);
+	cfg_free(c);
+
+	assert_int_equal(load(with_recipient(missing), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "absent.x25519.pub: No such file or directory"));
+	/* the file checks are what CFG_NO_FILE_CHECKS leaves out */
+	assert_int_equal(load(with_recipient(missing), CFG_NO_FILE_CHECKS, &c, &e), ERR_OK);
+	assert_string_equal(c->spool.bundle_recipient_key, missing);
+	cfg_free(c);
+
+	/* another user could put their own key in its place */
+	assert_int_equal(chmod(pub, 0664), 0);
+	assert_int_equal(load(with_recipient(pub), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "writable by group or others (mode 664); run chmod 644"));
+	assert_int_equal(chmod(pub, 0644), 0);
+
+	/* a signing key, or the private half, is not what export encrypts to */
+	assert_int_equal(load(with_recipient(ed), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "signer.pub: not an X25519 key"));
+	assert_int_equal(load(with_recipient(key), 0, &c, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "t.xml:8: bundleRecipientKey: "));
+	assert_non_null(strstr(e.msg, "rcpt.x25519.key: not a PEM public key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_minimal_defaults),
 	    cmocka_unit_test(test_cartegraph_defaults),
 	    cmocka_unit_test(test_example_passes),
+	    cmocka_unit_test(test_example_encryption),
 	    cmocka_unit_test(test_errors_name_file_line_element),
 	    cmocka_unit_test(test_templates_and_type_ack),
 	    cmocka_unit_test(test_template_errors_name_the_line),
@@ -1624,6 +1751,7 @@ int main(void)
 	    cmocka_unit_test(test_url_credentials),
 	    cmocka_unit_test(test_check_secrets),
 	    cmocka_unit_test(test_cg_fields_lines),
+	    cmocka_unit_test(test_bundle_recipient_key),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

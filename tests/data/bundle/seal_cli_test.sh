@@ -182,6 +182,48 @@ sed -e "s#<bundleDecryptionKey>[^<]*</bundleDecryptionKey>##" "$t/strict.xml" >"
 refused "requireEncryptedBundles without a key" "requireEncryptedBundles: requireEncryptedBundles needs a <bundleDecryptionKey>" \
 	"$bin" config check "$t/nokey.xml"
 
+# <bundleRecipientKey> on the sending half (the oms half, which writes
+# inbound): an export that reads the configuration encrypts to it with no
+# option; --encrypt-to still wins; an export of done/ and an ack stay
+# plain; a key that is not the recipient's X25519 public key, or that
+# others may write, is refused at its line.
+cp "$keys/test-oms.key" "$t/etc/oms.key"
+cp "$keys/test-scf.pub" "$t/etc/scf.pub"
+echo user:pw >"$t/etc/cartegraph.cred"
+chmod 600 "$t/etc/oms.key" "$t/etc/cartegraph.cred"
+"$bin" config example --half oms |
+	sed -e "s#<root>/var/spool/scfgate</root>#<root>$t/send</root>#" \
+		-e "s#/etc/scfgate#$t/etc#g" \
+		-e "s#</peerPublicKey>#</peerPublicKey><bundleRecipientKey>$t/etc/scf.x25519.pub</bundleRecipientKey>#" \
+		>"$t/oms.xml"
+"$bin" config check "$t/oms.xml" >"$t/out" || fail "config check (recipient): $("$bin" config check "$t/oms.xml" 2>&1)"
+grep -q "^  bundle recipient key: $t/etc/scf.x25519.pub\$" "$t/out" ||
+	fail "config check (recipient): $(cat "$t/out")"
+"$bin" bundle export --config "$t/oms.xml" --out "$t/media/byconf.tar.zst.enc" >"$t/out" ||
+	fail "export by configuration"
+grep -q "byconf.tar.zst.enc: 2 record(s), .* bytes, encrypted to key $id" "$t/out" ||
+	fail "export by configuration: $(cat "$t/out")"
+[ "$(head -c 8 "$t/media/byconf.tar.zst.enc")" = SCFGSEAL ] || fail "export by configuration: no magic"
+"$bin" bundle import "$t/media/byconf.tar.zst.enc" --config "$t/scf.xml" >"$t/out" ||
+	fail "import of the export by configuration: $(cat "$t/out")"
+grep -q "decrypted with key $id" "$t/out" || fail "import (recipient): $(cat "$t/out")"
+"$bin" bundle export --config "$t/oms.xml" --encrypt-to "$t/etc/other2.x25519.pub" \
+	--out "$t/media/other.tar.enc" >"$t/out" || fail "export --encrypt-to over the configuration"
+grep -q "encrypted to key $other\$" "$t/out" || fail "--encrypt-to over the configuration: $(cat "$t/out")"
+mkdir -p "$t/send/inbound/done"
+cp "$src"/tests/data/records/00000000000000000007-oms.xml "$t/send/inbound/done/"
+"$bin" bundle export --config "$t/oms.xml" --done --out "$t/media/archive.tar" >"$t/out" ||
+	fail "export --done (recipient)"
+grep -q "encrypted" "$t/out" && fail "an export of done/ was encrypted: $(cat "$t/out")"
+[ "$(head -c 8 "$t/media/archive.tar")" != SCFGSEAL ] || fail "an export of done/ was encrypted"
+sed -e "s#scf.x25519.pub</bundleRecipientKey>#scf.pub</bundleRecipientKey>#" "$t/oms.xml" >"$t/rcpt-ed.xml"
+refused "a signing key as the recipient" "rcpt-ed.xml:[0-9]*: bundleRecipientKey: $t/etc/scf.pub: not an X25519 key" \
+	"$bin" config check "$t/rcpt-ed.xml"
+chmod 666 "$t/etc/scf.x25519.pub"
+refused "a recipient key others may write" "oms.xml:[0-9]*: bundleRecipientKey: .*writable by group or others (mode 666)" \
+	"$bin" config check "$t/oms.xml"
+chmod 644 "$t/etc/scf.x25519.pub"
+
 # Usage: the options belong to their sub-commands.
 set +e
 "$bin" bundle ack --root "$t/recv" --queue inbound --key "$t/etc/scf.key" \
