@@ -119,6 +119,7 @@ struct fw {
 	char producer[RECORD_PRODUCER_MAX + 1];
 	uint64_t next_peek;
 	int replay;
+	int once; /* the round is --once: a record spends at most ONCE_TEMP_TRIES */
 	int queue_empty;
 	size_t inflight;   /* entries in a state with a request (LOOKUP .. ATTACH) */
 	size_t sending;    /* requests handed to a client and not ended: at most
@@ -1438,6 +1439,10 @@ static void dispatch_ready_1(struct fw *fw)
 		if (en->orphan ||
 		    (en->st != FW_WAIT && !(en->st == FW_RETRY && en->not_before <= now)))
 			continue;
+		/* A --once round gives up on a record after its tries, even
+		 * while another record's back-off keeps the round going. */
+		if (en->st == FW_RETRY && fw->once && en->temp_n >= ONCE_TEMP_TRIES)
+			continue;
 		if (o->opts.stop && *o->opts.stop)
 			return;
 		g = gate(fw, i, &why, buf, sizeof(buf));
@@ -1685,6 +1690,7 @@ static int run_step(struct oms *o, struct fw *fw, int once, enum err_status *st,
 	uint64_t when;
 	int exhausted;
 
+	fw->once = once;
 	/* While requests travel and nothing came back or moved, the window
 	 * is looked at again only every FW_WAIT_MS (a back-off that ended, a
 	 * record that arrived). */
