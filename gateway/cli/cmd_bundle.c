@@ -308,6 +308,27 @@ static int load_key(const char *cmd, const char *path, int private, struct sig_k
 	return 0;
 }
 
+/* What import and prune both need: the FILE they read, the local queue
+ * (--root, --queue, a valid name) and the peer's public key that signed
+ * the file, loaded into *pub.  0, or the exit status of the refusal. */
+static int need_target(const char *cmd, const struct opts *o, const char *file_what,
+                       const char *pub_what, struct sig_key **pub)
+{
+	int rc = need(cmd, o->file, file_what);
+
+	if (rc == 0)
+		rc = need(cmd, o->root, "--root DIR");
+	if (rc == 0)
+		rc = need(cmd, o->queue, "--queue Q");
+	if (rc == 0)
+		rc = need(cmd, o->pubkey, pub_what);
+	if (rc != 0)
+		return rc;
+	if (!spool_queue_valid(o->queue))
+		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
+	return load_key(cmd, o->pubkey, 0, pub);
+}
+
 /* ---- encrypted bundles ---------------------------------------------------------- */
 
 /* What the bundle reader reads: the file itself, or its decrypted copy,
@@ -659,18 +680,7 @@ static int run_import(int argc, char **argv, struct opts *o)
 		return rc;
 	if (o->encrypt_to)
 		return cli_usage(cmd, "--encrypt-to is for export");
-	rc = need(cmd, o->file, "the bundle FILE");
-	if (rc == 0)
-		rc = need(cmd, o->root, "--root DIR");
-	if (rc == 0)
-		rc = need(cmd, o->queue, "--queue Q");
-	if (rc == 0)
-		rc = need(cmd, o->pubkey, "--pubkey PUB");
-	if (rc != 0)
-		return rc;
-	if (!spool_queue_valid(o->queue))
-		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
-	rc = load_key(cmd, o->pubkey, 0, &pub);
+	rc = need_target(cmd, o, "the bundle FILE", "--pubkey PUB", &pub);
 	if (rc != 0)
 		return rc;
 	if (o->record_pubkey)
@@ -723,18 +733,7 @@ static int run_prune(int argc, char **argv, struct opts *o)
 		return rc;
 	if (o->encrypt_to || o->decrypt_key)
 		return cli_usage(cmd, "--encrypt-to and --decrypt-key are not for prune");
-	rc = need(cmd, o->file, "the acknowledgment FILE");
-	if (rc == 0)
-		rc = need(cmd, o->root, "--root DIR");
-	if (rc == 0)
-		rc = need(cmd, o->queue, "--queue Q");
-	if (rc == 0)
-		rc = need(cmd, o->pubkey, "--pubkey PEER.pub");
-	if (rc != 0)
-		return rc;
-	if (!spool_queue_valid(o->queue))
-		return cli_usage(cmd, "queue '%s' is not a valid queue name", o->queue);
-	rc = load_key(cmd, o->pubkey, 0, &pub);
+	rc = need_target(cmd, o, "the acknowledgment FILE", "--pubkey PEER.pub", &pub);
 	if (rc != 0)
 		return rc;
 	err_clear(&e);
