@@ -11,6 +11,10 @@
  *     is refused ("run chmod 600").  The key text read is wiped before
  *     its memory is freed.  Every failure is ERR_FATAL (a half without
  *     its key must stop), the message naming path.
+ *     A link is followed on purpose: a key's path comes from the
+ *     configuration or the command line, never from a queue, and an
+ *     operator may point it into a key store; what it reaches must still
+ *     be a regular file.
  *   - sig_pem_read_mem parses PEM text: a private key (PKCS#8) when
  *     private is set, else a public one (SubjectPublicKeyInfo); what names
  *     it in messages.  ERR_FATAL for text that is no such key, ERR_TEMP
