@@ -342,8 +342,8 @@ static enum err_status turns(const struct half_ops *ops, void *h, struct half_tu
 	}
 }
 
-enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,
-                          volatile sig_atomic_t *stop, struct err *e)
+static enum err_status run_turns(const struct half_ops *ops, void *h, const struct cfg *c, int once,
+                                 volatile sig_atomic_t *stop, struct err *e)
 {
 	uint64_t interval = (uint64_t)ops->poll_seconds(c) * 1000;
 
@@ -373,6 +373,18 @@ enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg 
 			return ERR_OK;
 		}
 	}
+}
+
+enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,
+                          volatile sig_atomic_t *stop, struct err *e)
+{
+	enum err_status s = run_turns(ops, h, c, once, stop, e);
+
+	/* The half's turn only says why it stops: the alert and the record
+	 * for `scfgate status` are made here, once, whoever ran the loop. */
+	if (s == ERR_FATAL && ops->stopped)
+		ops->stopped(h, e);
+	return s;
 }
 
 /* Open the half and let it recover; on failure *h is NULL. */
@@ -470,7 +482,6 @@ enum err_status half_serve(struct half_run *r, struct err *e)
 {
 	const struct half_ops *ops = r->ops;
 	void *h = NULL;
-	int alerted = 0;
 	enum err_status s;
 
 	r->opened = 0;
@@ -495,18 +506,15 @@ enum err_status half_serve(struct half_run *r, struct err *e)
 		sigs_hold_reload(1); /* a second SIGHUP waits for the next turn */
 		s = reload(r, &h, e);
 		sigs_hold_reload(0);
-		if (s != ERR_OK) {
+		if (s != ERR_OK)
 			log_alert("event=stopped why=%s", log_q(e->msg));
-			alerted = 1;
-		}
 		if (s != ERR_OK || !h)
 			break;
 	}
-	if (s == ERR_FATAL) {
-		if (!alerted && ops->stopped)
-			ops->stopped(h, e);
+	/* A fatal turn was logged and recorded by the loop (ops->stopped), a
+	 * failed reload above. */
+	if (s == ERR_FATAL)
 		notify_status("stopped: %s", e->msg);
-	}
 	if (h) {
 		ops->counters(h, &r->last);
 		r->have_last = 1;

@@ -52,8 +52,9 @@
  *
  * The loop owns the stop flag, the nap between turns and the watchdog
  * ping after every turn; a turn that returns ERR_FATAL (or, with --once,
- * anything but ERR_OK) ends the loop with that status, and half_serve
- * then takes the fatal stop path (ops->stopped, STATUS=).  What a turn
+ * anything but ERR_OK) ends the loop with that status; on ERR_FATAL the
+ * loop calls ops->stopped once (the alert line and the record for
+ * `scfgate status`), and half_serve tells systemd (STATUS=).  What a turn
  * does is the half's: the SCF half fetches on a pass and drains the
  * inbound queue (and takes a census step) on every turn; the OMS half
  * steps its forwarder on every turn (asking for the next turn at once
@@ -240,8 +241,9 @@ struct half_ops {
 	 * short).  A failure is a failure to open.  May be NULL. */
 	enum err_status (*recover)(void *h, struct err *e);
 	/* One turn (see the top).  In a daemon a turn logs what it met and
-	 * returns ERR_OK, or ERR_FATAL to stop the half; with HALF_TURN_ONCE
-	 * it returns what the run exits with. */
+	 * returns ERR_OK, or ERR_FATAL with the reason in e to stop the half
+	 * (logged and recorded by stopped, not by the turn); with
+	 * HALF_TURN_ONCE it returns what the run exits with. */
 	enum err_status (*turn)(void *h, struct half_turn *t, struct err *e);
 	/* The loop ended on the stop flag (a stop or a reload): the last
 	 * saves (health, the forward window given back).  May be NULL. */
@@ -249,9 +251,9 @@ struct half_ops {
 	/* The counters since open, in the order --json prints them; h NULL:
 	 * the same names, all zero. */
 	void (*counters)(void *h, struct half_counters *out);
-	/* After the loop returned ERR_FATAL (h may be NULL when a reload
-	 * could not reopen): log and record the stop for `scfgate status`
-	 * unless the turn did already.  May be NULL. */
+	/* A turn returned ERR_FATAL (e its reason): half_loop calls this
+	 * once, before it returns, to log the alert line and record the stop
+	 * for `scfgate status`.  May be NULL. */
 	void (*stopped)(void *h, const struct err *e);
 	/* The poll interval a configuration gives: the time between passes,
 	 * and the "reloaded" line. */
@@ -261,7 +263,7 @@ struct half_ops {
 /* The loop of an open half h (see the top): with once, one turn
  * (HALF_TURN_PASS | HALF_TURN_ONCE) and its status; else turns until
  * *stop (may be NULL: never), then ops->settle and ERR_OK, or the first
- * turn that returned ERR_FATAL.  c is the configuration h was opened
+ * turn that returned ERR_FATAL (ops->stopped called first).  c is the configuration h was opened
  * with (its poll interval spaces the passes).  half_serve runs it; a
  * test or a bench may run it on a half it opened. */
 enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,

@@ -270,14 +270,13 @@ static void note_status(struct scf_half *h, const struct err *fatal)
 	half_status_note(h->state_dir, "scf", (int64_t)hs.last_success, fatal);
 }
 
-static void record_alert(struct scf_half *h, enum health_kind k, const char *why)
+/* A turn stops the half: e says why, and the kind of work that met it
+ * is kept for the health record that stopped() writes. */
+static enum err_status fatal_stop(struct scf_half *h, enum health_kind k, const char *why,
+                                  struct err *e)
 {
-	struct err fe;
-
-	health_note(&h->health, k, (int64_t)time(NULL), ERR_FATAL, why);
-	save_health(h);
-	err_set(&fe, ERR_FATAL, "%s", why);
-	note_status(h, &fe);
+	h->fatal_kind = k;
+	return err_set(e, ERR_FATAL, "%s", why);
 }
 
 static void write_metrics(struct scf_half *h, time_t now)
@@ -429,13 +428,10 @@ static enum err_status pass(struct scf_half *h, const struct half_turn *t, struc
 	t0 = scf_mono_ms();
 	fs = scf_fetch(h, &fe);
 	h->pass_ms[0] = scf_mono_ms() - t0;
-	if (fs == ERR_FATAL) {
-		log_alert("event=stopped why=%s", log_q(fe.msg));
-		record_alert(
+	if (fs == ERR_FATAL)
+		return fatal_stop(
 		    h, h->commit_tried && h->commit_s == ERR_FATAL ? HEALTH_COMMIT : HEALTH_FETCH,
-		    fe.msg);
-		return err_set(e, fs, "%s", fe.msg);
-	}
+		    fe.msg, e);
 	if (fs != ERR_OK && scf_stopping(h))
 		log_info("event=fetch-interrupted why=%s", log_q(fe.msg));
 	else if (fs != ERR_OK)
@@ -451,10 +447,8 @@ static enum err_status pass(struct scf_half *h, const struct half_turn *t, struc
 	t0 = scf_mono_ms();
 	ws = scf_writeback(h, &we);
 	h->pass_ms[1] = scf_mono_ms() - t0;
-	if (ws == ERR_FATAL) {
-		record_alert(h, HEALTH_WRITEBACK, we.msg);
-		return err_set(e, ws, "%s", we.msg);
-	}
+	if (ws == ERR_FATAL)
+		return fatal_stop(h, HEALTH_WRITEBACK, we.msg, e);
 	if (ws != ERR_OK)
 		log_error("event=writeback-failed why=%s", log_q(we.msg));
 	note_writeback(h, ws, &we);
@@ -484,10 +478,8 @@ static enum err_status drain(struct scf_half *h, const struct half_turn *t, stru
 	err_clear(&we);
 	t0 = scf_mono_ms();
 	ws = scf_writeback(h, &we);
-	if (ws == ERR_FATAL) {
-		record_alert(h, HEALTH_WRITEBACK, we.msg);
-		return err_set(e, ws, "%s", we.msg);
-	}
+	if (ws == ERR_FATAL)
+		return fatal_stop(h, HEALTH_WRITEBACK, we.msg, e);
 	changed = note_writeback(h, ws, &we);
 	changed |= memcmp(&before, &h->stats, sizeof(before)) != 0;
 	if (changed)
@@ -501,10 +493,9 @@ static enum err_status drain(struct scf_half *h, const struct half_turn *t, stru
 
 		err_clear(&ce);
 		cs = scf_census_tick(h, &ce);
-		if (cs == ERR_FATAL) {
-			record_alert(h, HEALTH_FETCH, ce.msg);
-			return err_set(e, ERR_FATAL, "%s", ce.msg);
-		} else if (cs != ERR_OK) {
+		if (cs == ERR_FATAL)
+			return fatal_stop(h, HEALTH_FETCH, ce.msg, e);
+		if (cs != ERR_OK) {
 			log_error("event=census-failed why=%s", log_q(ce.msg));
 		}
 	}
@@ -589,13 +580,28 @@ static void ops_counters(void *h, struct half_counters *k)
 	half_count(k, "quarantined", "quarantined", 0, (int64_t)s.quarantined);
 }
 
+/* A turn returned ERR_FATAL (half_loop calls this once): the alert line,
+ * unless the write-back logged one naming its record, then the stop in
+ * the health record (under the kind of work that met it) and in the
+ * status file for `scfgate status`. */
+static void ops_stopped(void *v, const struct err *e)
+{
+	struct scf_half *h = v;
+
+	if (!h || !h->alerted)
+		log_alert("event=stopped why=%s", log_q(e->msg));
+	if (!h)
+		return;
+	health_note(&h->health, h->fatal_kind, (int64_t)time(NULL), ERR_FATAL, e->msg);
+	save_health(h);
+	note_status(h, e);
+}
+
 static unsigned ops_poll_seconds(const struct cfg *c)
 {
 	return c->scf.poll_seconds;
 }
 
-/* No stopped callback: a turn logs and records a fatal stop itself (it
- * knows which kind of work met it, for the health record). */
 const struct half_ops scf_half_ops = {
     .name = "scf",
     .half = CFG_HALF_SCF,
@@ -605,6 +611,6 @@ const struct half_ops scf_half_ops = {
     .turn = ops_turn,
     .settle = ops_settle,
     .counters = ops_counters,
-    .stopped = NULL,
+    .stopped = ops_stopped,
     .poll_seconds = ops_poll_seconds,
 };

@@ -298,6 +298,7 @@ static enum err_status settle(struct scf_half *h, struct spool_item *it, int *mo
 	default:
 		log_alert("event=stopped issue=%" PRId64 " record=%s why=%s", id, it->name,
 		          log_q(ae.msg));
+		h->alerted = 1;      /* the loop's stop (scf_half.c) does not log it again */
 		spool_item_free(it); /* recovery at the next open puts cur/ back */
 		buf_release(&body);
 		return err_set(e, ERR_FATAL, "%s", ae.msg);

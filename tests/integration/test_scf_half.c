@@ -21,6 +21,8 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "half.h"
+#include "health.h"
 #include "log.h"
 #include "scf.h"
 #include "spool.h"
@@ -597,6 +599,33 @@ static void writeback_and_replay(void **unused)
 
 /* ---- fatal ---- */
 
+/* Alert lines of a fatal stop logged so far ("event=stopped"). */
+static int stop_alerts;
+
+/* The stop the half recorded for `scfgate status` and in its health
+ * record (kind k). */
+static void assert_stop_recorded(const struct tenv *t, enum health_kind k, const char *why)
+{
+	char dir[400];
+	struct half_status hs;
+	struct health hl;
+	struct err e;
+	int present = 0;
+
+	snprintf(dir, sizeof(dir), "%s/state/scf", t->root);
+	half_status_read(dir, "scf", &hs);
+	assert_true(hs.present);
+	assert_true(hs.alert_at > 0);
+	if (!strstr(hs.alert, why))
+		fail_msg("status alert: %s", hs.alert);
+	assert_int_equal(health_load(dir, &hl, &present, &e), ERR_OK);
+	assert_true(present);
+	assert_int_equal(hl.k[k].cls, ERR_FATAL);
+	assert_true(hl.k[k].failing_since > 0);
+}
+
+/* A rejected token stops the half: the loop logs the alert once and
+ * records the stop (status file, the fetch's health) once. */
 static void bad_token_is_fatal(void **unused)
 {
 	const char *args[] = {"--issues", "3", "--rate-limit", "0", NULL};
@@ -609,8 +638,11 @@ static void bad_token_is_fatal(void **unused)
 	o.token = "wrong-token\n";
 	assert_int_equal(tsim_start(&s, args), 0);
 	assert_int_equal(tenv_init(&t, &s, &o), 0);
+	stop_alerts = 0;
 	run_once(&t, NULL, &r);
 	assert_int_equal(r.st, ERR_FATAL);
+	assert_int_equal(stop_alerts, 1);
+	assert_stop_recorded(&t, HEALTH_FETCH, "401");
 	assert_int_equal(tenv_count(&t, "outbound", "new"), 0);
 	tenv_free(&t);
 	tsim_stop(&s);
@@ -919,6 +951,8 @@ static void command_daemon_and_once(void **unused)
 static void quiet_sink(void *ctx, enum log_level l, const char *line)
 {
 	(void)ctx;
+	if (l == LOGL_ALERT && strstr(line, "event=stopped"))
+		stop_alerts++;
 	if (getenv("SCF_TEST_VERBOSE") || l <= LOGL_ERROR)
 		fprintf(stderr, "%s\n", line);
 }
@@ -990,8 +1024,12 @@ static void redirect_fetch_and_writeback(void **unused)
 		         "\"count\":1}",
 		         codes[i] == 302 ? "true" : "false", other.base, a, codes[i]);
 		issue_faults(&s, a, "/acknowledge", rest);
+		stop_alerts = 0;
 		run_once(&t, NULL, &r);
 		assert_int_equal(r.st, ERR_FATAL);
+		/* the write-back's alert names the record; the loop adds none */
+		assert_int_equal(stop_alerts, 1);
+		assert_stop_recorded(&t, HEALTH_WRITEBACK, "/acknowledge");
 		snprintf(want, sizeof(want), "HTTP %d POST ", codes[i]);
 		assert_non_null(strstr(r.e.msg, want));
 		snprintf(want, sizeof(want),

@@ -607,6 +607,9 @@ static void loop_pass_when_due_fatal_ends(void **unused)
 	assert_int_equal(fk.due[1], HALF_TURN_PASS);
 	assert_true(fk.next_pass[1] >= fk.next_pass[0] + 1000);
 	assert_int_equal(fk.settles, 0);
+	/* the loop, not the turn, logs and records the stop: once */
+	assert_int_equal(fk.stopped, 1);
+	assert_ptr_equal(fk.stopped_h, &f);
 
 	/* a stop raised before the loop: one pass (cut short by the flag in
 	 * the half), then settle */

@@ -59,16 +59,19 @@ struct scf_half {
 	char state_dir[SPOOL_PATH_MAX];
 	/* health and metrics (scf_half.c): what the last pass met */
 	struct health health;
-	int64_t started_at;            /* wall clock at open */
-	int commit_tried;              /* the fetch pass committed a page (or tried) */
-	enum err_status commit_s;      /* ... with this outcome */
-	char commit_why[512];          /* ... and this error */
-	int wb_skipped;                /* the last write-back call waited out its back-off */
-	unsigned wb_temp_n;            /* records deferred by write-back since the last note */
-	char wb_temp_why[512];         /* the last deferral's reason */
-	uint64_t wb_failed_kind[2];    /* write-back records to failed/: ack, close */
-	uint64_t pass_ms[2];           /* duration of the last fetch pass, write-back drain */
-	int64_t health_saved_at;       /* wall clock of the last health save */
+	int64_t started_at;         /* wall clock at open */
+	int commit_tried;           /* the fetch pass committed a page (or tried) */
+	enum err_status commit_s;   /* ... with this outcome */
+	char commit_why[512];       /* ... and this error */
+	int wb_skipped;             /* the last write-back call waited out its back-off */
+	unsigned wb_temp_n;         /* records deferred by write-back since the last note */
+	char wb_temp_why[512];      /* the last deferral's reason */
+	uint64_t wb_failed_kind[2]; /* write-back records to failed/: ack, close */
+	uint64_t pass_ms[2];        /* duration of the last fetch pass, write-back drain */
+	int64_t health_saved_at;    /* wall clock of the last health save */
+	/* a fatal stop a turn returned, for the loop's stopped callback */
+	enum health_kind fatal_kind;   /* the kind of work that met it */
+	int alerted;                   /* the write-back logged the alert line (with its record) */
 	struct scf_census_run *census; /* the census in progress (scf_census.c), or NULL */
 };
 
