@@ -408,13 +408,11 @@ static void pass_status(struct oms *o, const struct oms_counts *n, enum err_stat
 		              verdict, n->applied, n->failed, n->waiting, n->acks, n->closes);
 }
 
-/* --once: the outbound queue drained (records that keep meeting a
- * temporary error wait for the next run), one poll, and the
- * reconciliation of complete censuses. */
-static enum err_status once(struct oms *o, struct err *e)
+/* The end of a --once round: one poll and the reconciliation of
+ * complete censuses (unless stopped), and the run's status. */
+static enum err_status once_end(struct oms *o, enum err_status s, struct err *e)
 {
-	enum err_status s = oms_forward(o, 1, e);
-
+	o->fw_round_poll = 0;
 	if (s == ERR_OK && !stopped(o)) {
 		s = oms_poll(o, e);
 		/* Like a record meeting a 503: the next run polls again. */
@@ -457,36 +455,42 @@ static enum err_status forwarded(struct oms *o, enum err_status st, struct err *
 	return ERR_OK;
 }
 
-/* A turn of the daemon.  A turn with no forward round in progress (one
- * a second) begins one; each turn steps the forwarder once (the window,
- * then at most 100 ms of the network) and asks for the next turn at once
- * while there is more to do; the turn that ends the round says how it
- * went (STATUS=), polls when the round began on a pass (every
- * cfg.cg.poll_seconds) and reconciles the complete censuses.  The window,
+/* A turn of the loop.  A turn with no forward round in progress (in the
+ * daemon one a second, with --once the first) begins one; each turn
+ * steps the forwarder once (the window, then at most 100 ms of the
+ * network) and asks for the next turn at once while there is more to do,
+ * or, with --once, for a nap until a record's back-off ends; the turn
+ * that ends the round says how it went (the daemon: STATUS=, and the
+ * poll when the round began on a pass; --once: the poll, and the run's
+ * status) and reconciles the complete censuses.  The daemon's window,
  * and the back-offs of its records, stay between rounds.  A round begun
  * goes on after a stop until its requests are answered; none begins
- * after it. */
+ * after it in the daemon. */
 static enum err_status turn(struct oms *o, struct half_turn *t, struct err *e)
 {
+	int once = (t->due & HALF_TURN_ONCE) != 0;
+	enum oms_fw_next nx;
 	enum err_status st;
 
-	if (t->due & HALF_TURN_ONCE)
-		return once(o, e);
 	if (!o->fw_round) {
-		if (stopped(o))
+		if (stopped(o) && !once)
 			return ERR_OK;
 		o->fw_round_poll = (t->due & HALF_TURN_PASS) != 0;
 		st = oms_forward_begin(o, e);
 		if (st != ERR_OK)
-			return forwarded(o, st, e);
+			return once ? st : forwarded(o, st, e);
 		o->fw_round = 1;
 	}
-	if (oms_forward_step(o, 0, e)) {
+	nx = oms_forward_step(o, once, &t->wait_until_ms, e);
+	if (nx == OMS_FW_MORE) {
 		t->again = 1;
 		return ERR_OK;
 	}
+	if (nx == OMS_FW_WAIT)
+		return ERR_OK;
 	o->fw_round = 0;
-	return forwarded(o, oms_forward_end(o, 0, e), e);
+	st = oms_forward_end(o, once, e);
+	return once ? once_end(o, st, e) : forwarded(o, st, e);
 }
 
 /* The stop flag ended the loop: the records in hand go back to new/ (or

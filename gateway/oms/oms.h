@@ -151,14 +151,6 @@ struct oms_counts {
 	                         regular file...), each logged "event=quarantined" */
 };
 
-/*
- * Apply the outbound queue until it is empty (or, with once=1, until
- * only records waiting out a temporary error are left), or *stop.
- * ERR_OK also when records wait (waiting, oms_counts_get); ERR_FATAL stops the
- * half (e says why, starting "ALERT:" for authentication).
- */
-enum err_status oms_forward(struct oms *o, int once, struct err *e);
-
 /* Reconcile every census whose parts are all kept (see "Reconciliation"
  * in docs/operations.md); a failure is logged, returned, and tried again
  * a minute later in the daemon: nothing else waits on it. */
@@ -181,9 +173,18 @@ void oms_counts_get(const struct oms *o, struct oms_counts *out);
  * censuses (oms_reconcile_pending).  The window, and the back-offs of its
  * records, stay between rounds.  At a stop the round in progress ends
  * when its requests are answered, and the records in hand go back to
- * new/.  --once: oms_forward(once), then (unless stopped) one poll (a
- * poll that meets a temporary error is logged and left for the next
- * run) and the reconciliation of complete censuses. */
+ * new/.  A fatal stop (401 after a re-login, a redirect, a field map that
+ * no longer fits, ...) is a turn's ERR_FATAL: the loop's ops->stopped
+ * logs the alert and records it for `scfgate status`.
+ * --once: one forward round in the same turns, applying the outbound
+ * queue until it is empty, or until only records waiting out a
+ * temporary error are left that have had their three tries; while a
+ * record with tries left waits out its back-off, the turn asks the loop
+ * to nap until its end (half_turn.wait_until_ms) instead of sleeping.
+ * The round's last turn then (unless stopped) polls once (a poll that
+ * meets a temporary error is logged and left for the next run) and
+ * reconciles the complete censuses, and its status is the run's: ERR_OK
+ * also when records wait (oms_counts.waiting). */
 struct half_ops;
 extern const struct half_ops oms_half_ops;
 

@@ -7,10 +7,11 @@
  * machine (enum fw_state, drawn in docs/internals.md) moved by one
  * function, transition(), on three events: its turn came (EV_START),
  * its create intent is durable (EV_SYNCED), its HTTP request ended
- * (EV_REPLY).  Each turn of the forwarder (run_step: in the daemon one
- * turn of the half's loop, half.h; with --once and in replay the loop
- * run) calls fw_step, then lets the HTTP clients move their transfers
- * (http_step); a request's done() only notes the
+ * (EV_REPLY).  Each turn of the forwarder (run_step: one turn of the
+ * half's loop, half.h, in the daemon and with --once; in replay a step
+ * of oms_replay's driver) calls fw_step, then lets the HTTP clients move
+ * their transfers (http_step); it never sleeps, it says when it can go
+ * on.  A request's done() only notes the
  * reply on the entry, and fw_step hands the replies to transition()
  * after the transfers return: nothing runs inside the HTTP client, and
  * nothing calls back into the window while it is being moved.  fw_step:
@@ -1677,19 +1678,28 @@ static size_t count_waiting(struct fw *fw)
 	return n;
 }
 
+/* How soon a --once round looks again for a record whose file is still
+ * arriving (the head's claim not possible yet). */
+#define FW_ARRIVING_MS 200
+
 /*
  * One turn of the forwarder: step the window, let the transfers move.
- * 1 while there is more to do at once (requests in flight, replies to
- * act on, and with once a back-off or an arriving file waited out here);
- * 0 when nothing is in flight and nothing more can start now (*st
+ * It never sleeps (the network waits at most FW_WAIT_MS inside
+ * transfer): OMS_FW_MORE while there is more to do at once (requests in
+ * flight, replies to act on); with once, OMS_FW_WAIT and *until when
+ * nothing can move before then (the earliest back-off end of a record
+ * with tries left, or FW_ARRIVING_MS for an arriving file); OMS_FW_DONE
+ * when nothing is in flight and nothing more can start now (*st
  * ERR_FATAL when the half must stop, e says why).  After a stop it goes
- * on until the requests in flight are answered.
+ * on until the requests in flight are answered, and never waits.
  */
-static int run_step(struct oms *o, struct fw *fw, int once, enum err_status *st, struct err *e)
+static enum oms_fw_next run_step(struct oms *o, struct fw *fw, int once, uint64_t *until,
+                                 enum err_status *st, struct err *e)
 {
 	uint64_t when;
 	int exhausted;
 
+	*until = 0;
 	fw->once = once;
 	/* While requests travel and nothing came back or moved, the window
 	 * is looked at again only every FW_WAIT_MS (a back-off that ended, a
@@ -1701,36 +1711,30 @@ static int run_step(struct oms *o, struct fw *fw, int once, enum err_status *st,
 	if (o->fatal) {
 		*e = o->fatal_err;
 		*st = ERR_FATAL;
-		return 0;
+		return OMS_FW_DONE;
 	}
 	if (fw->inflight || fw->replies)
-		return 1;
+		return OMS_FW_MORE;
 	if (o->opts.stop && *o->opts.stop)
-		return 0;
+		return OMS_FW_DONE;
 	fw_step(fw);
 	if (fw->inflight || fw->replies)
-		return 1;
+		return OMS_FW_MORE;
 	if (o->fatal)
-		return 1; /* reported at the top */
+		return OMS_FW_MORE; /* reported at the top */
 	if (fw->n == 0)
-		return 0;
+		return OMS_FW_DONE;
 	when = next_retry(fw, once, &exhausted);
 	if (!when) {
 		if (fw->replay || exhausted || fw->queue_empty || !once)
-			return 0;
-		/* The head's claim is not possible yet (arriving file). */
-		sigs_wait_ms(o->opts.stop, 200);
-		return 1;
+			return OMS_FW_DONE;
+		*until = mono_ms() + FW_ARRIVING_MS;
+		return OMS_FW_WAIT;
 	}
 	if (!once)
-		return 0; /* the daemon comes back */
-	{
-		uint64_t now = mono_ms();
-
-		if (when > now)
-			sigs_wait_ms(o->opts.stop, when - now);
-	}
-	return 1;
+		return OMS_FW_DONE; /* the daemon comes back */
+	*until = when;
+	return OMS_FW_WAIT;
 }
 
 /* After the last run_step of a round. */
@@ -1741,16 +1745,6 @@ static enum err_status run_end(struct oms *o, struct fw *fw, enum err_status st)
 	if (st == ERR_OK)
 		o->counts.waiting = count_waiting(fw);
 	return st;
-}
-
-/* A whole round at once: --once and replay. */
-static enum err_status run(struct oms *o, struct fw *fw, int once, struct err *e)
-{
-	enum err_status st = ERR_OK;
-
-	while (run_step(o, fw, once, &st, e))
-		;
-	return run_end(o, fw, st);
 }
 
 enum err_status oms_forward_begin(struct oms *o, struct err *e)
@@ -1783,9 +1777,9 @@ enum err_status oms_forward_begin(struct oms *o, struct err *e)
 	return ERR_OK;
 }
 
-int oms_forward_step(struct oms *o, int once, struct err *e)
+enum oms_fw_next oms_forward_step(struct oms *o, int once, uint64_t *until_ms, struct err *e)
 {
-	return run_step(o, o->fw, once, &o->fw_round_st, e);
+	return run_step(o, o->fw, once, until_ms, &o->fw_round_st, e);
 }
 
 enum err_status oms_forward_end(struct oms *o, int once, struct err *e)
@@ -1800,17 +1794,6 @@ enum err_status oms_forward_end(struct oms *o, int once, struct err *e)
 	    o, st, e, o->counts.applied + o->counts.failed + o->counts.held != o->fw_round_before,
 	    st == ERR_OK && !once ? o->counts.waiting : 0);
 	return st;
-}
-
-enum err_status oms_forward(struct oms *o, int once, struct err *e)
-{
-	enum err_status st = oms_forward_begin(o, e);
-
-	if (st != ERR_OK)
-		return st;
-	while (oms_forward_step(o, once, e))
-		;
-	return oms_forward_end(o, once, e);
 }
 
 void oms_forward_release(struct oms *o)
@@ -1862,7 +1845,7 @@ enum err_status oms_replay(const struct cfg *c, const struct half_replay_sel *se
 	struct oms_opts opts;
 	struct replay_ctx rc;
 	struct oms *o = NULL;
-	enum err_status st;
+	enum err_status st, rst = ERR_OK;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&rc, 0, sizeof(rc));
@@ -1881,8 +1864,20 @@ enum err_status oms_replay(const struct cfg *c, const struct half_replay_sel *se
 	st = spool_list(c->spool.root, HALF_OUTBOUND, SPOOL_DONE, replay_one, &rc, e);
 	if (st == ERR_OK)
 		st = rc.st;
-	if (st == ERR_OK)
-		st = run(o, rc.fw, 1, e);
+	/* The same steps as a --once round; the waits they ask for (a
+	 * record's back-off) are napped here, as half_loop does. */
+	while (st == ERR_OK) {
+		uint64_t until = 0, now;
+		enum oms_fw_next nx = run_step(o, rc.fw, 1, &until, &rst, e);
+
+		if (nx == OMS_FW_DONE) {
+			st = run_end(o, rc.fw, rst);
+			break;
+		}
+		now = mono_ms();
+		if (nx == OMS_FW_WAIT && until > now)
+			sigs_wait_ms(o->opts.stop, until - now);
+	}
 	if (st == ERR_OK && o->counts.failed)
 		st = err_set(e, ERR_PERM, "replay: %zu of %zu records could not be applied",
 		             o->counts.failed, o->counts.failed + o->counts.applied);

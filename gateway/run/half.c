@@ -332,6 +332,7 @@ static enum err_status turns(const struct half_ops *ops, void *h, struct half_tu
 		enum err_status s;
 
 		t->again = 0;
+		t->wait_until_ms = 0;
 		s = ops->turn(h, t, e);
 		if (s == ERR_FATAL)
 			return s;
@@ -342,19 +343,43 @@ static enum err_status turns(const struct half_ops *ops, void *h, struct half_tu
 	}
 }
 
-static enum err_status run_turns(const struct half_ops *ops, void *h, const struct cfg *c, int once,
-                                 volatile sig_atomic_t *stop, struct err *e)
+/* --once: the turns of one run; between them the naps the half asks for
+ * (a back-off to end), cut short by a stop.  After a stop the half gets
+ * one more turn to end its work; a wait it asks for then is not waited
+ * for. */
+static enum err_status once_run(const struct half_ops *ops, void *h, const struct cfg *c,
+                                volatile sig_atomic_t *stop, struct err *e)
+{
+	struct half_turn t = {.due = HALF_TURN_PASS | HALF_TURN_ONCE,
+	                      .next_pass_ms = mono_ms() + (uint64_t)ops->poll_seconds(c) * 1000};
+	int last = 0;
+
+	for (;;) {
+		enum err_status s = turns(ops, h, &t, e);
+		uint64_t now;
+
+		if (s != ERR_OK || !t.wait_until_ms || last)
+			return s;
+		now = mono_ms();
+		if (t.wait_until_ms > now)
+			sigs_wait_ms(stop, t.wait_until_ms - now);
+		last = stop_raised(stop);
+		t.due = HALF_TURN_ONCE;
+	}
+}
+
+static enum err_status daemon_run(const struct half_ops *ops, void *h, const struct cfg *c,
+                                  volatile sig_atomic_t *stop, struct err *e)
 {
 	uint64_t interval = (uint64_t)ops->poll_seconds(c) * 1000;
 
 	for (;;) {
 		/* Passes are spaced from the start of the previous one, so a
 		 * long pass does not push the next one back. */
-		struct half_turn t = {.due = HALF_TURN_PASS | (once ? HALF_TURN_ONCE : 0u),
-		                      .next_pass_ms = mono_ms() + interval};
+		struct half_turn t = {.due = HALF_TURN_PASS, .next_pass_ms = mono_ms() + interval};
 		enum err_status s = turns(ops, h, &t, e);
 
-		if (once || s != ERR_OK)
+		if (s != ERR_OK)
 			return s;
 		/* Between passes a turn every second: the half's work between
 		 * passes (a drain) costs nothing while there is nothing to do. */
@@ -378,7 +403,7 @@ static enum err_status run_turns(const struct half_ops *ops, void *h, const stru
 enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,
                           volatile sig_atomic_t *stop, struct err *e)
 {
-	enum err_status s = run_turns(ops, h, c, once, stop, e);
+	enum err_status s = once ? once_run(ops, h, c, stop, e) : daemon_run(ops, h, c, stop, e);
 
 	/* The half's turn only says why it stops: the alert and the record
 	 * for `scfgate status` are made here, once, whoever ran the loop. */

@@ -38,9 +38,7 @@
  * supplies a table of callbacks, struct half_ops; the loop itself is
  * here, once, in half_loop():
  *
- *   turn(PASS)                     the first turn; with --once the only
- *                                  one (PASS|ONCE), whose status is the
- *                                  run's
+ *   turn(PASS)                     the first turn
  *   while it sets again: turn(0)   at once (work in flight)
  *   every second until the next
  *   pass is due:
@@ -50,15 +48,27 @@
  *   a pass is due: turn(PASS)      poll_seconds after the previous one
  *                                  started
  *
- * The loop owns the stop flag, the nap between turns and the watchdog
- * ping after every turn; a turn that returns ERR_FATAL (or, with --once,
- * anything but ERR_OK) ends the loop with that status; on ERR_FATAL the
- * loop calls ops->stopped once (the alert line and the record for
- * `scfgate status`), and half_serve tells systemd (STATUS=).  What a turn
- * does is the half's: the SCF half fetches on a pass and drains the
- * inbound queue (and takes a census step) on every turn; the OMS half
- * steps its forwarder on every turn (asking for the next turn at once
- * while requests are in flight) and polls Cartegraph on a pass.
+ * With --once the turns are turn(PASS|ONCE), then turn(ONCE):
+ *
+ *   turn(PASS|ONCE)                the run's work begins
+ *   while it sets again: turn(ONCE)  at once
+ *   while it sets wait_until_ms:   nothing to do before then (a record's
+ *     nap until then (sigs_wait_ms,  back-off, a file still arriving)
+ *     a stop ends it)
+ *     turn(ONCE), and again
+ *   neither: the run is over       the last turn's status is the run's
+ *
+ * The loop owns the stop flag, every nap between turns and the watchdog
+ * ping after every turn: a turn never sleeps, it says when it can go on.
+ * A turn that returns ERR_FATAL (or, with --once, anything but ERR_OK)
+ * ends the loop with that status; on ERR_FATAL the loop calls
+ * ops->stopped once (the alert line and the record for `scfgate
+ * status`), and half_serve tells systemd (STATUS=).  What a turn does is
+ * the half's: the SCF half fetches on a pass and drains the inbound
+ * queue (and takes a census step) on every turn; the OMS half steps its
+ * forwarder on every turn (asking for the next turn at once while
+ * requests are in flight, and with --once asking to wait for a back-off
+ * to end) and polls Cartegraph at the end of a round begun on a pass.
  * Nothing here prints: the command (cmd_half.c) prints and chooses the
  * exit status.
  */
@@ -210,19 +220,28 @@ void half_count(struct half_counters *k, const char *json, const char *stop, int
 
 /* What a turn of the loop is for (struct half_turn, due). */
 #define HALF_TURN_PASS 1u /* the half's pass: the first turn, then every poll interval */
-#define HALF_TURN_ONCE                                                                             \
-	2u /* --once: the only turn, a pass and its drain; its status                              \
-	      is the run's (a temporary error included) */
+/* --once: the turns of one run (the first also PASS), which ends when a
+ * turn asks for nothing more; the last one's status is the run's (a
+ * temporary error included) */
+#define HALF_TURN_ONCE 2u
 
 struct half_turn {
-	unsigned due;          /* HALF_TURN_* bits; 0: a turn between passes */
-	uint64_t next_pass_ms; /* CLOCK_MONOTONIC ms when the next pass is due: work
-	                          between passes yields to it */
-	int again;             /* out, 0 on the way in: 1 asks for another turn at
-	                          once, without the nap (work in flight, such as the
-	                          OMS forwarder's requests); the loop then calls
-	                          the turn again with due 0 (HALF_TURN_ONCE kept),
-	                          also after a stop, until the half clears it */
+	unsigned due;           /* HALF_TURN_* bits; 0: a turn between passes */
+	uint64_t next_pass_ms;  /* CLOCK_MONOTONIC ms when the next pass is due: work
+	                           between passes yields to it */
+	int again;              /* out, 0 on the way in: 1 asks for another turn at
+	                           once, without the nap (work in flight, such as the
+	                           OMS forwarder's requests); the loop then calls
+	                           the turn again with due 0 (HALF_TURN_ONCE kept),
+	                           also after a stop, until the half clears it */
+	uint64_t wait_until_ms; /* out, 0 on the way in; read only with
+	                           HALF_TURN_ONCE and again 0: nonzero says the
+	                           run is not over but has nothing to do before
+	                           this CLOCK_MONOTONIC ms; the loop naps until
+	                           then (a stop ends the nap) and calls the turn
+	                           again with due HALF_TURN_ONCE.  After a stop
+	                           the turn is called once more to end its work;
+	                           a wait it still asks for then ends the run. */
 };
 
 /* A half, as the process loop drives it. */
@@ -240,10 +259,11 @@ struct half_ops {
 	 * left half done (a record in cur/, an ack whose commit was cut
 	 * short).  A failure is a failure to open.  May be NULL. */
 	enum err_status (*recover)(void *h, struct err *e);
-	/* One turn (see the top).  In a daemon a turn logs what it met and
+	/* One turn (see the top); it never sleeps (struct half_turn says
+	 * when it wants the next).  In a daemon a turn logs what it met and
 	 * returns ERR_OK, or ERR_FATAL with the reason in e to stop the half
 	 * (logged and recorded by stopped, not by the turn); with
-	 * HALF_TURN_ONCE it returns what the run exits with. */
+	 * HALF_TURN_ONCE the last turn returns what the run exits with. */
 	enum err_status (*turn)(void *h, struct half_turn *t, struct err *e);
 	/* The loop ended on the stop flag (a stop or a reload): the last
 	 * saves (health, the forward window given back).  May be NULL. */
@@ -260,10 +280,12 @@ struct half_ops {
 	unsigned (*poll_seconds)(const struct cfg *c);
 };
 
-/* The loop of an open half h (see the top): with once, one turn
- * (HALF_TURN_PASS | HALF_TURN_ONCE) and its status; else turns until
- * *stop (may be NULL: never), then ops->settle and ERR_OK, or the first
- * turn that returned ERR_FATAL (ops->stopped called first).  c is the configuration h was opened
+/* The loop of an open half h (see the top): with once, the turns of the
+ * run (HALF_TURN_PASS | HALF_TURN_ONCE, then HALF_TURN_ONCE while the
+ * half asks for more, at once or after a nap) and the last one's
+ * status; else turns until *stop (may be NULL: never), then ops->settle
+ * and ERR_OK, or the first turn that returned ERR_FATAL (ops->stopped
+ * called first).  c is the configuration h was opened
  * with (its poll interval spaces the passes).  half_serve runs it; a
  * test or a bench may run it on a half it opened. */
 enum err_status half_loop(const struct half_ops *ops, void *h, const struct cfg *c, int once,

@@ -12,10 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "cfg.h"
+#include "half.h"
+#include "oms.h"
 #include "test_oms_util.h"
 
 static const char *const serial[] = {"--retry-ms", "50", "--concurrency", "1", NULL};
@@ -152,6 +158,128 @@ static void test_maintenance(void **state)
 	assert_int_equal(omt_faults(&t, "{\"maintenance\":false}"), 0);
 	drain(&t, 3);
 	check_exactly_once(&t, 200, 3);
+	omt_teardown(&t);
+}
+
+/* The turns of an OMS half run in this process, timed. */
+static struct {
+	int turns, waits;
+	uint64_t longest; /* ms, the longest turn */
+} wt;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static enum err_status timed_turn(void *h, struct half_turn *t, struct err *e)
+{
+	uint64_t t0 = mono_ms(), took;
+	enum err_status s = oms_half_ops.turn(h, t, e);
+
+	took = mono_ms() - t0;
+	wt.turns++;
+	if (took > wt.longest)
+		wt.longest = took;
+	if (!t->again && t->wait_until_ms)
+		wt.waits++;
+	return s;
+}
+
+static volatile sig_atomic_t once_stop;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	once_stop = 1;
+}
+
+/* Open the OMS half of t in this process with a record back-off of
+ * retry_ms (drawn from [retry_ms / 2, retry_ms]) and one HTTP attempt a
+ * request, run the --once loop over it with its turns timed, and return
+ * how long the run took.  alarm_ms > 0: the stop flag rises then. */
+static uint64_t once_in_process(struct omt *t, long retry_ms, long alarm_ms)
+{
+	struct half_ops ops = oms_half_ops;
+	struct oms_opts o;
+	struct cfg *c = NULL;
+	struct itimerval it;
+	struct sigaction sa, old;
+	void *h = NULL;
+	struct err e;
+	uint64_t t0, took;
+
+	memset(&wt, 0, sizeof(wt));
+	memset(&o, 0, sizeof(o));
+	memset(&it, 0, sizeof(it));
+	memset(&sa, 0, sizeof(sa));
+	ops.turn = timed_turn;
+	o.retry_base_ms = retry_ms;
+	o.retry_max_ms = retry_ms;
+	o.http_attempts = 1;
+	once_stop = 0;
+	err_clear(&e);
+	assert_int_equal(cfg_load_file(t->config, &c, &e), ERR_OK);
+	if (ops.open(&h, c, &o, &once_stop, &e) != ERR_OK || ops.recover(h, &e) != ERR_OK)
+		fail_msg("open: %s", e.msg);
+	sa.sa_handler = on_alarm;
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	it.it_value.tv_sec = alarm_ms / 1000;
+	it.it_value.tv_usec = (alarm_ms % 1000) * 1000;
+	t0 = mono_ms();
+	if (alarm_ms > 0)
+		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	assert_int_equal(half_loop(&ops, h, c, 1, &once_stop, &e), ERR_OK);
+	took = mono_ms() - t0;
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	ops.free(h);
+	cfg_free(c);
+	return took;
+}
+
+/*
+ * --once with a record in back-off: the forwarder's turn returns at once
+ * and asks the loop for a nap until the back-off ends; the loop's naps
+ * are the waits, three tries a record.  A stop during such a nap ends
+ * the run at once, the record back in new/.
+ */
+static void test_once_backoff_in_the_loop(void **state)
+{
+	struct omt t;
+	struct spool_stats st;
+	uint64_t took;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 900, 122, "waits", NULL);
+	assert_int_equal(omt_faults(&t, "{\"maintenance\":true}"), 0);
+	/* back-offs of 0.5 to 1 s: three tries, two naps */
+	took = once_in_process(&t, 1000, 0);
+	assert_true(wt.waits >= 2);
+	/* no turn waits out a back-off itself: the longest is shorter than
+	 * the shortest back-off */
+	if (wt.longest >= 500)
+		fail_msg("a turn took %llu ms", (unsigned long long)wt.longest);
+	assert_true(took >= 1000);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW], 1);
+	assert_int_equal(st.count[SPOOL_CUR], 0);
+
+	/* a back-off of 10 to 20 s, a stop after 0.3 s */
+	took = once_in_process(&t, 20000, 300);
+	assert_true(once_stop);
+	assert_true(wt.waits >= 1);
+	if (took >= 3000)
+		fail_msg("the stop took %llu ms", (unsigned long long)took);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW], 1);
+	assert_int_equal(st.count[SPOOL_CUR], 0);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
 	omt_teardown(&t);
 }
 
@@ -505,6 +633,7 @@ int main(void)
 	    cmocka_unit_test(test_timeouts),
 	    cmocka_unit_test(test_malformed_and_truncated),
 	    cmocka_unit_test(test_maintenance),
+	    cmocka_unit_test(test_once_backoff_in_the_loop),
 	    cmocka_unit_test(test_permanent_errors),
 	    cmocka_unit_test(test_oversized_create_reply),
 	    cmocka_unit_test(test_redirects),

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -334,8 +336,19 @@ static struct {
 	int fatal_at;          /* return ERR_FATAL from this turn */
 	int recovered_first;   /* recover came before every turn */
 	int again_until;       /* ask for another turn at once up to this one */
-	int settles_at_runs;   /* turns taken when settle came */
+	int wait_until;        /* --once: ask for a nap of wait_ms up to this turn */
+	uint64_t wait_ms;
+	uint64_t ended_at[8]; /* CLOCK_MONOTONIC ms when each turn returned */
+	int settles_at_runs;  /* turns taken when settle came */
 } fk;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static enum err_status fake_open(void **h, const struct cfg *c, const void *opts,
                                  volatile sig_atomic_t *stop, struct err *e)
@@ -385,6 +398,10 @@ static enum err_status fake_turn(void *h, struct half_turn *t, struct err *e)
 		*fk.stop = 1;
 	if (fk.runs <= fk.again_until)
 		t->again = 1;
+	if (fk.runs <= fk.wait_until)
+		t->wait_until_ms = now_ms() + fk.wait_ms;
+	if ((size_t)fk.runs <= sizeof(fk.ended_at) / sizeof(fk.ended_at[0]))
+		fk.ended_at[fk.runs - 1] = now_ms();
 	if (fk.runs == fk.fatal_at)
 		return err_set(e, ERR_FATAL, "turn failed");
 	if (fk.run_s != ERR_OK)
@@ -539,14 +556,6 @@ static void serve_not_opened(void **unused)
 	assert_int_equal(fk.runs, 0);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /*
  * The daemon's loop: a pass first, then a turn between passes every
  * second (each told when the next pass is due, poll_seconds after the
@@ -664,6 +673,97 @@ static void loop_again_without_nap(void **unused)
 	assert_int_equal(fk.settles, 0);
 }
 
+/*
+ * --once: a turn that has nothing to do before a time (a record's
+ * back-off) says so and returns; the loop naps until then and calls it
+ * again, as a --once turn; the run ends with the first turn that asks
+ * for nothing more.  A wait asked for in a daemon is not --once's.
+ */
+static void loop_once_naps_until_asked(void **unused)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = {0, 0};
+	struct cfg c;
+	struct err e;
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	memset(&c, 0, sizeof(c));
+	fk.stop = &stop;
+	fk.wait_until = 2;
+	fk.wait_ms = 300;
+	err_clear(&e);
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 1, &stop, &e), ERR_OK);
+	assert_int_equal(fk.runs, 3);
+	assert_int_equal(fk.due[0], HALF_TURN_PASS | HALF_TURN_ONCE);
+	assert_int_equal(fk.due[1], HALF_TURN_ONCE);
+	assert_int_equal(fk.due[2], HALF_TURN_ONCE);
+	/* each turn came after the nap it asked for, not at once */
+	assert_true(fk.ended_at[1] - fk.ended_at[0] >= 300);
+	assert_true(fk.ended_at[2] - fk.ended_at[1] >= 300);
+	assert_int_equal(fk.settles, 0);
+	assert_int_equal(fk.stopped, 0);
+
+	/* a --once turn that fails after a nap: its status is the run's */
+	memset(&fk, 0, sizeof(fk));
+	fk.stop = &stop;
+	fk.wait_until = 1;
+	fk.wait_ms = 50;
+	fk.fatal_at = 2;
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 1, &stop, &e), ERR_FATAL);
+	assert_int_equal(fk.runs, 2);
+	assert_int_equal(fk.stopped, 1);
+}
+
+static volatile sig_atomic_t alarm_stop;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarm_stop = 1;
+}
+
+/*
+ * A stop during a --once nap ends it at once (not when the back-off
+ * would have ended): the half gets one more turn to end its work, and a
+ * wait it asks for then is not waited for.
+ */
+static void loop_once_stop_ends_nap(void **unused)
+{
+	struct sigaction sa, old;
+	struct itimerval it;
+	struct fake f = {0, 0};
+	struct cfg c;
+	struct err e;
+	uint64_t t0, took;
+
+	(void)unused;
+	memset(&fk, 0, sizeof(fk));
+	memset(&c, 0, sizeof(c));
+	memset(&sa, 0, sizeof(sa));
+	memset(&it, 0, sizeof(it));
+	sa.sa_handler = on_alarm;
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	alarm_stop = 0;
+	fk.stop = &alarm_stop;
+	fk.wait_until = 100; /* every turn asks for a long nap */
+	fk.wait_ms = 20000;
+	it.it_value.tv_usec = 300000;
+	err_clear(&e);
+	t0 = now_ms();
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 1, &alarm_stop, &e), ERR_OK);
+	took = now_ms() - t0;
+	memset(&it, 0, sizeof(it)); /* a timer not fired yet must not outlive the handler */
+	setitimer(ITIMER_REAL, &it, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	assert_true(alarm_stop);
+	assert_true(took >= 250 && took < 2000);
+	assert_int_equal(fk.runs, 2);
+	assert_int_equal(fk.due[1], HALF_TURN_ONCE);
+	assert_int_equal(fk.settles, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +781,8 @@ int main(void)
 	    cmocka_unit_test(loop_turns_until_stop),
 	    cmocka_unit_test(loop_pass_when_due_fatal_ends),
 	    cmocka_unit_test(loop_again_without_nap),
+	    cmocka_unit_test(loop_once_naps_until_asked),
+	    cmocka_unit_test(loop_once_stop_ends_nap),
 	};
 
 	log_open("test_half", LOGL_WARN, 0);

@@ -106,7 +106,7 @@ struct oms {
 	struct half_jitter jitter; /* a record's back-off (half_backoff_ms) */
 	struct fw *fw;             /* the forward window the daemon keeps between passes */
 	/* the forward round in progress (oms_forward_begin .. _end) */
-	int fw_round;      /* begun, not ended (the daemon's turns) */
+	int fw_round;      /* begun, not ended (the loop's turns) */
 	int fw_round_poll; /* a poll is due when it ends */
 	enum err_status fw_round_st;
 	uint64_t fw_round_t0;   /* monotonic ms at its start */
@@ -167,19 +167,32 @@ int oms_meta_recheck(struct oms *o, long status, const char *body, size_t len, s
  * unfinished ones go back to new/. */
 void oms_forward_release(struct oms *o);
 /*
- * oms_forward (oms.h) in turns, for a loop that does other things in
- * between (the daemon's turns, half.h): oms_forward_begin opens a round
- * (the pending field-map check, the window, `spool retry --now`);
+ * The forwarder in turns, for the half's loop (half.h; the daemon's
+ * turns and --once's) and oms_replay's driver: oms_forward_begin opens a
+ * round (the pending field-map check, the window, `spool retry --now`);
  * oms_forward_step is one turn of the forwarder (fw_step, then the HTTP
- * clients' http_step, waiting at most 100 ms for the network) and
- * returns 1 while there is more to do at once, 0 when nothing is in
- * flight and nothing more can start now (after a stop, when the requests
- * in flight are answered); oms_forward_end closes the round (its status,
- * the window released with once or after a failure, compaction, health).
- * begin failing means no round; else end follows the last step.
+ * clients' http_step, waiting at most 100 ms for the network; it never
+ * sleeps otherwise) and says what comes next:
+ *   OMS_FW_MORE  more to do at once (requests in flight, replies to act
+ *                on): step again without a nap;
+ *   OMS_FW_WAIT  only with once: nothing can move before *until_ms
+ *                (CLOCK_MONOTONIC ms: the earliest end of a back-off of a
+ *                record with tries left, or a short re-look for a file
+ *                still arriving); nap until then (a stop ends the nap),
+ *                then step again;
+ *   OMS_FW_DONE  nothing in flight and nothing more may start now (after
+ *                a stop, when the requests in flight are answered; with
+ *                once, also every record's three tries spent): end the
+ *                round.
+ * oms_forward_end closes the round (its status, the window released with
+ * once or after a failure, compaction, health).  begin failing means no
+ * round; else end follows the last step.  With once 0 the window, and
+ * the back-offs of its records, stay for the next round.
  */
+enum oms_fw_next { OMS_FW_MORE, OMS_FW_WAIT, OMS_FW_DONE };
+
 enum err_status oms_forward_begin(struct oms *o, struct err *e);
-int oms_forward_step(struct oms *o, int once, struct err *e);
+enum oms_fw_next oms_forward_step(struct oms *o, int once, uint64_t *until_ms, struct err *e);
 enum err_status oms_forward_end(struct oms *o, int once, struct err *e);
 /* A field's name in a filter expression ("ExtIdField" -> "ExtId"). */
 void oms_filter_name(const char *field, char *out, size_t size);
