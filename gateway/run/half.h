@@ -50,13 +50,13 @@
  *
  * With --once the turns are turn(PASS|ONCE), then turn(ONCE):
  *
- *   turn(PASS|ONCE)                the run's work begins
+ *   turn(PASS|ONCE)                  the run's work begins
  *   while it sets again: turn(ONCE)  at once
- *   while it sets wait_until_ms:   nothing to do before then (a record's
- *     nap until then (sigs_wait_ms,  back-off, a file still arriving)
- *     a stop ends it)
+ *   while it sets wait_until_ms:     nothing to do before then (a
+ *     nap until then (sigs_wait_ms;  record's back-off, a file still
+ *     a stop ends it)                arriving)
  *     turn(ONCE), and again
- *   neither: the run is over       the last turn's status is the run's
+ *   neither: the run is over         the last turn's status is the run's
  *
  * The loop owns the stop flag, every nap between turns and the watchdog
  * ping after every turn: a turn never sleeps, it says when it can go on.
