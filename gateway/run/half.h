@@ -48,7 +48,10 @@
  *     turn(0), and again           work between passes (a drain)
  *   stop flag raised: settle       the final saves; return ERR_OK
  *   a pass is due: turn(PASS)      poll_seconds after the previous one
- *                                  started
+ *                                  started, or at once after SIGUSR1
+ *                                  (sigs_pass_take; the nap ends on it;
+ *                                  logged event=pass-now; --once ignores
+ *                                  it)
  *
  * The loop owns the stop flag, the nap between turns and the watchdog
  * ping after every turn; a turn that returns ERR_FATAL (or, with --once,
