@@ -245,6 +245,15 @@ EOF
 	done
 }
 
+# e2e_oms_backoff MS: the OMS half's HTTP back-off (<backoffMilliseconds>)
+# in its configuration, for tests of outages: each call that meets a 503
+# is given up after waits of up to MS, 2 MS and 4 MS instead of 0.5, 1
+# and 2 s.
+e2e_oms_backoff() {
+	sed -i "s|</pollSeconds>|</pollSeconds>\n    <backoffMilliseconds>$1</backoffMilliseconds>|" "$OMS_CFG"
+	grep -q "<backoffMilliseconds>$1<" "$OMS_CFG" || e2e_die "could not set the back-off in $OMS_CFG"
+}
+
 # e2e_deliver FILE DEST_ROOT QUEUE [NAME]: one file into the receiver's
 # new/ (as NAME, default the file's own name), copied under a temporary
 # name first, so the receiver never sees a torn file.  Never replaces a
