@@ -18,8 +18,10 @@
 #   e2e_reopen     an issue reopened in SCF after its request was closed,
 #                  under each reopen policy; a re-sent re-created issue and
 #                  an OMS crash mid-create make no second new request
-#   e2e_reinject  failed issue records retried and their held records
-#                  released in every order: applied in sequence order
+#   e2e_reinject_once, e2e_reinject_daemon  failed issue records retried
+#                  and their held records released in every order, with
+#                  the OMS half stopped or running: applied in sequence
+#                  order (two tests, one round each, so -j runs them apart)
 #   e2e_act        spool ls (kind, issue), stat (age histogram), dismiss,
 #                  retry --all and --now, find by issue id, Oid and IDField
 #   e2e_reconcile  every kind of drift in both simulators, a census and a
@@ -33,7 +35,7 @@
 #   e2e_soak_long  the same for 600 s (label soak: `tools/run soak`)
 # The latency benchmark is tests/bench/e2e_bench.sh (not a test).
 if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
-  set(e2e_tests status lifecycle reopen ops reinject act reconcile recon_status)
+  set(e2e_tests status lifecycle reopen ops act reconcile recon_status)
   if(TARGET spool-demo) # hostile.sh forges records with `spool-demo sign`
     list(APPEND e2e_tests hostile)
   endif()
@@ -62,7 +64,12 @@ if(TARGET scf-sim AND TARGET oms-sim AND TARGET e2e-tool)
   set_tests_properties(e2e_metrics PROPERTIES LABELS e2e TIMEOUT 120)
   set_tests_properties(e2e_lifecycle PROPERTIES TIMEOUT 240)
   set_tests_properties(e2e_reopen PROPERTIES TIMEOUT 180)
-  set_tests_properties(e2e_reinject PROPERTIES TIMEOUT 240)
+  foreach(order once daemon)
+    add_test(NAME e2e_reinject_${order}
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/reinject.sh ${CMAKE_BINARY_DIR} ${order})
+    set_tests_properties(e2e_reinject_${order} PROPERTIES LABELS e2e TIMEOUT 240)
+    scfgate_tier(e2e e2e_reinject_${order})
+  endforeach()
   set_tests_properties(e2e_act PROPERTIES TIMEOUT 120)
   set_tests_properties(e2e_reconcile PROPERTIES TIMEOUT 240)
   set_tests_properties(e2e_recon_status PROPERTIES TIMEOUT 180)

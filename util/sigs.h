@@ -13,6 +13,13 @@
  *     sigs_reload_take() is 1 for a reload, which lowers the flag again
  *     (unless a stop came too) so the half can run on; sigs_stopping() is
  *     1 for a stop.
+ *   - With reload 1 (a daemon), SIGUSR1 asks for a pass now: the half's
+ *     next turn is a pass (the SCF fetch, the OMS poll) instead of one
+ *     that waits for the poll interval.  It does not raise the stop flag
+ *     (the record in hand and any other wait go on); only the loop's nap
+ *     between turns (sigs_nap_ms) ends on it.  sigs_pass_take() is 1 once
+ *     per request (several before it count as one).  With reload 0 (--once)
+ *     SIGUSR1 is ignored.
  *   - sigs_wait_ms(flag, ms) is the only way a half sleeps: a back-off,
  *     a Retry-After (up to 15 minutes), a rate-limit wait, the poll
  *     interval, a record's back-off.  It sleeps in slices of at most
@@ -31,7 +38,8 @@
 
 #define SIGS_SLICE_MS 100
 
-/* SIGTERM, SIGINT: stop; SIGHUP: reload (reload 1) or ignored (0). */
+/* SIGTERM, SIGINT: stop; SIGHUP: reload, SIGUSR1: pass now (reload 1) or
+ * both ignored (0). */
 void sigs_install(int reload);
 
 /* The flag the halves watch (oms_opts.stop, scf_set_stop_flag): set by a
@@ -50,9 +58,19 @@ int sigs_reload_take(void);
  * unblocked, a pending one is delivered then. */
 void sigs_hold_reload(int hold);
 
+/* 1 if SIGUSR1 arrived since the last call (and clears it). */
+int sigs_pass_take(void);
+
+/* 1 if SIGUSR1 arrived and was not taken yet (does not clear it). */
+int sigs_pass_pending(void);
+
 /* Sleep ms milliseconds or until *flag is nonzero (flag NULL: the full
  * time).  Returns 1 if it ended because of the flag (also when the flag
  * was already set), 0 after the full time. */
 int sigs_wait_ms(volatile sig_atomic_t *flag, uint64_t ms);
+
+/* The nap of the loop between turns: sigs_wait_ms that also ends when a
+ * pass is asked for (sigs_pass_pending).  Returns 1 if it ended early. */
+int sigs_nap_ms(volatile sig_atomic_t *flag, uint64_t ms);
 
 #endif

@@ -667,6 +667,7 @@ static enum err_status build_cartegraph(struct loader *ld, const xmlNode *n)
 	free(auth);
 	g->poll_seconds = child_uint(n, "pollSeconds", 300);
 	g->concurrency = child_uint(n, "concurrency", 2);
+	g->backoff_ms = child_uint(n, "backoffMilliseconds", 500);
 	g->ca_file = child_text(n, "caFile");
 	tpl = child(n, "templates");
 	g->description_template_line = node_line(child(tpl, "description"));

@@ -210,6 +210,9 @@ struct cfg_cartegraph {
 	char *attachment_class; /* default "cgRequests_cgAttachmentsClass" */
 	unsigned poll_seconds;  /* default 300 */
 	unsigned concurrency;   /* parallel requests; default 2 */
+	unsigned backoff_ms;    /* <backoffMilliseconds>: the first wait before a call
+	                           that met a 5xx, a timeout or a connection error is
+	                           made again (doubled per attempt); default 500 */
 
 	/* Field map; defaults are the seed's names. */
 	char *requester_field; /* "RequesterField" */

@@ -42,7 +42,8 @@ static const char scf_usage[] =
     "Without --once it polls every <pollSeconds>.  SIGTERM or SIGINT ends any\n"
     "wait within a second, finishes the record in hand, commits, and exits 0.\n"
     "SIGHUP re-reads the configuration after the record in hand (a bad one is\n"
-    "refused, with the reason logged, and the running one kept).\n"
+    "refused, with the reason logged, and the running one kept).  SIGUSR1 makes\n"
+    "the next pass start at once instead of after <pollSeconds>.\n"
     "A 401, or a 403 that says the client is blacklisted, stops the half with\n"
     "an alert line and exit 1; after a 403 ban every start stops the same way,\n"
     "without calling SeeClickFix, until the time the alert names (one hour).\n"
@@ -78,7 +79,8 @@ static const char oms_usage[] =
     "SIGTERM or SIGINT ends any wait within a second, finishes the records in\n"
     "hand, commits, and exits 0.  SIGHUP re-reads the configuration after the\n"
     "records in hand (a bad one is refused, with the reason logged, and the\n"
-    "running one kept).  --once ignores SIGHUP.\n"
+    "running one kept).  SIGUSR1 makes the next poll start at once instead of\n"
+    "after <pollSeconds>.  --once ignores SIGHUP and SIGUSR1.\n"
     "A 401 after one re-login stops the half with an alert line and exit 1.\n";
 
 /* Options of both halves, then each half's own (getopt_long values). */

@@ -81,7 +81,7 @@ static void opts_defaults(struct oms *o, const struct oms_opts *in)
 	if (!o->opts.http_attempts)
 		o->opts.http_attempts = 4;
 	if (!o->opts.http_backoff_ms)
-		o->opts.http_backoff_ms = 500;
+		o->opts.http_backoff_ms = o->cfg->cg.backoff_ms;
 	if (!o->opts.http_timeout_ms)
 		o->opts.http_timeout_ms = 30000;
 	o->window = o->opts.window ? o->opts.window : 8 * o->opts.concurrency;

@@ -120,7 +120,7 @@ struct oms_opts {
 	long retry_base_ms;          /* back-off of a record after ERR_TEMP; 0 -> 1000 */
 	long retry_max_ms;           /* cap; 0 -> 300000 */
 	unsigned http_attempts;      /* the client's attempts per request; 0 -> 4 */
-	long http_backoff_ms;        /* the client's back-off base; 0 -> 500 */
+	long http_backoff_ms;        /* the client's back-off base; 0 -> <backoffMilliseconds> */
 	long http_timeout_ms;        /* per transfer; 0 -> 30000 */
 	volatile sig_atomic_t *stop; /* set by a signal handler: finish and return; every
 	                                wait (poll interval, a record's back-off,

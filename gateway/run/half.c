@@ -377,15 +377,21 @@ static enum err_status daemon_run(const struct half_ops *ops, void *h, const str
 		/* Passes are spaced from the start of the previous one, so a
 		 * long pass does not push the next one back. */
 		struct half_turn t = {.due = HALF_TURN_PASS, .next_pass_ms = mono_ms() + interval};
-		enum err_status s = turns(ops, h, &t, e);
+		enum err_status s;
 
+		/* Taken before the pass: a request that comes during it asks
+		 * for one more, which then sees what came after the signal. */
+		if (sigs_pass_take())
+			log_info("event=pass-now half=%s", ops->name);
+		s = turns(ops, h, &t, e);
 		if (s != ERR_OK)
 			return s;
 		/* Between passes a turn every second: the half's work between
-		 * passes (a drain) costs nothing while there is nothing to do. */
-		while (mono_ms() < t.next_pass_ms && !stop_raised(stop)) {
-			sigs_wait_ms(stop, 1000);
-			if (mono_ms() >= t.next_pass_ms)
+		 * passes (a drain) costs nothing while there is nothing to do.
+		 * A pass asked for by SIGUSR1 is due at once. */
+		while (mono_ms() < t.next_pass_ms && !stop_raised(stop) && !sigs_pass_pending()) {
+			sigs_nap_ms(stop, 1000);
+			if (mono_ms() >= t.next_pass_ms || sigs_pass_pending())
 				break;
 			t.due = 0;
 			s = turns(ops, h, &t, e);

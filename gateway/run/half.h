@@ -46,7 +46,10 @@
  *     turn(0), and again           work between passes (a drain)
  *   stop flag raised: settle       the final saves; return ERR_OK
  *   a pass is due: turn(PASS)      poll_seconds after the previous one
- *                                  started
+ *                                  started, or at once after SIGUSR1
+ *                                  (sigs_pass_take; the nap ends on it;
+ *                                  logged event=pass-now; --once ignores
+ *                                  it)
  *
  * With --once the turns are turn(PASS|ONCE), then turn(ONCE):
  *

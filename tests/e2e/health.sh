@@ -41,6 +41,7 @@ for cfg in "$SCF_CFG" "$OMS_CFG"; do
 	sed -i 's|</gapAlarmSeconds>|</gapAlarmSeconds><failingAlarmSeconds>4</failingAlarmSeconds><stuckAlarmSeconds>60</stuckAlarmSeconds>|' "$cfg"
 	grep -q "<failingAlarmSeconds>4<" "$cfg" || e2e_die "could not set the alarm times in $cfg"
 done
+e2e_oms_backoff 50 # the outages below are given up in 0.35 s, not 3.5 s
 slog=$work/logs/scf.log
 olog=$work/logs/oms.log
 

@@ -85,8 +85,8 @@ start_transport() {
 }
 
 quiet() { e2e_dump && e2e_oracle >"$work/oracle.last"; }
-settle() { # WHAT: wait until the oracle holds, then report
-	if e2e_wait_for 90 quiet; then ok "$1"; else
+settle() { # WHAT: wait until the oracle holds (passes asked for), then report
+	if e2e_wait_passes 90 quiet; then ok "$1"; else
 		bad "$1"
 		cat "$work/oracle.last"
 	fi

@@ -15,6 +15,8 @@
 #   - SIGHUP: a broken configuration, or the other half's, is refused
 #     with the reason, the half keeps working; a good one is taken (log
 #     level, poll interval).
+#   - SIGUSR1 in a 600 s poll interval: each half makes a pass within a
+#     second (logged event=pass-now), and goes back to its interval.
 set -uo pipefail
 build=${1:?usage: ops.sh BUILD_DIR}
 . "$(dirname "$0")/../../tools/e2e/lib.sh"
@@ -80,8 +82,28 @@ stop_within() {
 	fi
 }
 
+# pass_within PID MS WHAT PATTERN FILE: SIGUSR1 (pass now), then one more
+# line matching PATTERN in FILE within MS milliseconds.
+pass_within() {
+	local pid=$1 limit=$2 what=$3 pat=$4 file=$5 n t0 ms
+	n=$(grep -c -- "$pat" "$file")
+	t0=$(date +%s%N)
+	kill -USR1 "$pid"
+	while :; do
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		[ "$(grep -c -- "$pat" "$file")" -gt "$n" ] && break
+		if [ "$ms" -gt "$limit" ]; then
+			bad "$what: no pass within $limit ms of SIGUSR1"
+			return
+		fi
+		sleep 0.02
+	done
+	ok "$what: a pass ${ms} ms after SIGUSR1"
+}
+
 e2e_start_sims 5
 e2e_make_halves 600 600 3 3600
+e2e_oms_backoff 50 # the 503s below are given up in 0.35 s, not 3.5 s
 
 # ---- SCF half: a 429 with Retry-After: 900 -------------------------------
 e2e_scf POST /_admin/rate-limit '{"per_minute": 1, "window_seconds": 900}' >/dev/null
@@ -129,6 +151,11 @@ e2e_wait_until 20 "[ \$(grep -c '^STATUS=.* | pass ok' '$work/scf.msgs') -ge 2 ]
 	bad "no pass after SIGHUP: $(grep reload "$log")"
 check "the SCF reload is logged" -- grep -q "info scf: event=reloaded config=\"$SCF_CFG\" level=info poll_seconds=600" "$log"
 sleep 1.2 # in the 600 s poll interval now
+# SIGUSR1 in the poll interval: a pass at once, the configuration kept.
+pass_within "$pid" 1000 "scf half in its 600 s poll interval" '^STATUS=.* | pass ok' "$work/scf.msgs"
+check "the pass asked for is logged" -- grep -q "info scf: event=pass-now half=scf" "$log"
+check "a pass asked for is not a reload" -- test "$(grep -c 'event=reloaded' "$log")" = 1
+sleep 1.2
 stop_within "$pid" 2000 "scf half in its poll interval"
 sleep 0.2
 msgs=$work/scf.msgs
@@ -230,6 +257,9 @@ check "a good configuration is taken: level info, its poll interval" -- \
 e2e_wait_until 10 "grep -q 'info oms: effect=poll ' '$log'" &&
 	ok "info lines after the reload" || bad "no info line after the reload"
 sleep 1.2 # idle: in the poll interval
+pass_within "$pid" 1000 "oms half in its 600 s poll interval" 'info oms: effect=poll ' "$log"
+check "the OMS pass asked for is logged" -- grep -q "info oms: event=pass-now half=oms" "$log"
+sleep 1.2
 stop_within "$pid" 2000 "oms half in its poll interval"
 check "the OMS stop line counts the records applied before the reload" -- \
 	grep -q "info oms: event=stop half=oms exit=0 applied=$n " "$log"

@@ -37,6 +37,7 @@ for cfg in "$SCF_CFG" "$OMS_CFG"; do
 	sed -i 's|</gapAlarmSeconds>|</gapAlarmSeconds><failingAlarmSeconds>2</failingAlarmSeconds><stuckAlarmSeconds>60</stuckAlarmSeconds>|' "$cfg"
 	grep -q "<failingAlarmSeconds>2<" "$cfg" || e2e_die "could not set the alarm times in $cfg"
 done
+e2e_oms_backoff 50 # the refused reconciliation is given up in 0.35 s, not 3.5 s
 scf_once() { "$E2E_GATE" scf --once --config "$SCF_CFG" >/dev/null 2>>"$work/logs/scf.log" || bad "scf --once ($*)"; }
 oms_once() { "$E2E_GATE" oms --once --retry-ms 50 --http-timeout-ms 2000 --config "$OMS_CFG" >/dev/null 2>>"$work/logs/oms.log" || bad "oms --once ($*)"; }
 

@@ -11,8 +11,12 @@
 # order, so each round sees another one): every issue gets exactly one
 # request, then its comments and photos (the oracle), nothing stays waiting,
 # and the daemon's round finishes long before a retry back-off would expire.
+# The two rounds share nothing: ORDER (once or daemon) runs one of them, so
+# ctest schedules them as two tests (e2e_reinject_once, _daemon).
 set -uo pipefail
-build=${1:?usage: reinject.sh BUILD_DIR}
+build=${1:?usage: reinject.sh BUILD_DIR [once|daemon]}
+orders=${2:-once daemon}
+case $orders in once | daemon | "once daemon") ;; *) echo "reinject.sh: ORDER is once or daemon" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../tools/e2e/lib.sh"
 top=$(mktemp -d "${TMPDIR:-/tmp}/scfgate-e2e-reinject.XXXXXX")
@@ -135,13 +139,13 @@ round() {
 	e2e_cleanup
 }
 
-for o in once daemon; do
+for o in $orders; do
 	round "$o"
 done
 if [ "$fails" = 0 ]; then
 	rm -rf "$top"
-	echo "e2e_reinject: all passed"
+	echo "e2e_reinject ($orders): all passed"
 	exit 0
 fi
-echo "e2e_reinject: $fails failed (work directory kept: $top)"
+echo "e2e_reinject ($orders): $fails failed (work directory kept: $top)"
 exit 1

@@ -54,6 +54,7 @@ static const char config_fmt[] =
     "    <baseUrl>%s</baseUrl>\n"
     "    <credentials auth=\"%s\">%s/cg.cred</credentials>\n"
     "    <pollSeconds>10</pollSeconds>\n"
+    "    <backoffMilliseconds>50</backoffMilliseconds>\n"
     "    %s\n"
     "    <fields>\n"
     "      <externalId field=\"SCFIssueIDField\"/>\n"

@@ -169,6 +169,7 @@ static void test_cartegraph_defaults(void **state)
 	assert_false(cfg_is_closed_value(c, "Open"));
 	assert_int_equal(c->cg.poll_seconds, 300);
 	assert_int_equal(c->cg.concurrency, 2);
+	assert_int_equal(c->cg.backoff_ms, 500);
 	/* later comments go to the gateway's own field, not the notes */
 	assert_int_equal(c->cg.comment_route, CFG_COMMENTS_FIELD);
 	assert_string_equal(c->cg.comment_class, "cgRequestsClass");
@@ -419,6 +420,16 @@ static void test_errors_name_file_line_element(void **state)
 	     "    </requestType>\n",
 	     "t.xml:15: customField: "},
 	    {NULL, "  <log level=\"loud\"/>\n", NULL, "t.xml:16: log: "},
+	    {NULL,
+	     "  <cartegraph>\n    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+	     "    <credentials>/x</credentials>\n    <backoffMilliseconds>9</backoffMilliseconds>\n"
+	     "  </cartegraph>\n",
+	     NULL, "t.xml:19: backoffMilliseconds: "},
+	    {NULL,
+	     "  <cartegraph>\n    <baseUrl>https://cg.example.org/City</baseUrl>\n"
+	     "    <credentials>/x</credentials>\n"
+	     "    <backoffMilliseconds>60001</backoffMilliseconds>\n  </cartegraph>\n",
+	     NULL, "t.xml:19: backoffMilliseconds: "},
 	    {NULL,
 	     "  <statusMap><status scf=\"Open\"/>\n<status scf=\"Open\" oms=\"X\"/></statusMap>\n",
 	     NULL, "t.xml:17: status: SCF status Open is mapped twice"},
@@ -734,6 +745,7 @@ static void test_full_sections(void **state)
 	                 "  <cartegraph>\n"
 	                 "    <baseUrl>https://cg.example.org/City</baseUrl>\n"
 	                 "    <credentials auth=\"session\">/x</credentials>\n"
+	                 "    <backoffMilliseconds>40</backoffMilliseconds>\n"
 	                 "    <fields>\n"
 	                 "      <location lat=\"LatField\" lng=\"LngField\"/>\n"
 	                 "      <externalId field=\"ScfIdField\"/>\n"
@@ -755,6 +767,7 @@ static void test_full_sections(void **state)
 	assert_int_equal(c->scf.n_system_accounts, 2);
 	assert_int_equal(c->scf.system_accounts[1], 9);
 	assert_int_equal(c->cg.auth, CFG_CG_AUTH_SESSION);
+	assert_int_equal(c->cg.backoff_ms, 40);
 	assert_int_equal(c->cg.geo, CFG_GEO_FIELDS);
 	assert_string_equal(c->cg.lat_field, "LatField");
 	assert_string_equal(c->cg.external_id_field, "ScfIdField");

@@ -4,6 +4,7 @@
  * its counters fetched after the run.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@
 #include "example_cfg.h"
 #include "half.h"
 #include "log.h"
+#include "sigs.h"
 
 static char *tmp_dir(void)
 {
@@ -340,6 +342,7 @@ static struct {
 	uint64_t wait_ms;
 	uint64_t ended_at[8]; /* CLOCK_MONOTONIC ms when each turn returned */
 	int settles_at_runs;  /* turns taken when settle came */
+	int pass_at;          /* raise SIGUSR1 (pass now) in this turn */
 } fk;
 
 static uint64_t now_ms(void)
@@ -396,6 +399,8 @@ static enum err_status fake_turn(void *h, struct half_turn *t, struct err *e)
 	f->work += 7;
 	if (fk.runs == fk.stop_at)
 		*fk.stop = 1;
+	if (fk.runs == fk.pass_at)
+		raise(SIGUSR1);
 	if (fk.runs <= fk.again_until)
 		t->again = 1;
 	if (fk.runs <= fk.wait_until)
@@ -764,6 +769,77 @@ static void loop_once_stop_ends_nap(void **unused)
 	assert_int_equal(fk.settles, 0);
 }
 
+/*
+ * SIGUSR1 asks a daemon for a pass now: one that comes during a turn
+ * makes the next turn a pass without the nap; one that comes during the
+ * nap ends it.  Both with a poll interval of an hour.
+ */
+static void loop_pass_now(void **unused)
+{
+	volatile sig_atomic_t stop = 0;
+	struct fake f = {0, 0};
+	struct cfg c;
+	struct err e;
+	uint64_t t0 = now_ms(), took;
+	pid_t kid;
+	int st;
+
+	(void)unused;
+	sigs_install(1);
+	memset(&fk, 0, sizeof(fk));
+	memset(&c, 0, sizeof(c));
+	fk.poll = 3600;
+	fk.stop = &stop;
+	fk.pass_at = 2; /* in the turn between passes, after a nap */
+	fk.stop_at = 3;
+	err_clear(&e);
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
+	took = now_ms() - t0;
+	assert_int_equal(fk.runs, 3);
+	assert_int_equal(fk.due[0], HALF_TURN_PASS);
+	assert_int_equal(fk.due[1], 0);
+	assert_int_equal(fk.due[2], HALF_TURN_PASS);
+	/* one nap (before turn 2), none before the pass asked for */
+	assert_true(took >= 900 && took < 1900);
+	assert_true(fk.next_pass[2] >= fk.next_pass[0] + 900);
+	assert_int_equal(sigs_pass_take(), 0); /* taken by the loop */
+
+	/* from outside, 300 ms into the nap after the first pass */
+	memset(&fk, 0, sizeof(fk));
+	stop = 0;
+	fk.poll = 3600;
+	fk.stop = &stop;
+	fk.stop_at = 2;
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		struct timespec ts = {0, 300 * 1000000L};
+
+		nanosleep(&ts, NULL);
+		kill(getppid(), SIGUSR1);
+		_exit(0);
+	}
+	t0 = now_ms();
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
+	took = now_ms() - t0;
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_int_equal(fk.runs, 2);
+	assert_int_equal(fk.due[1], HALF_TURN_PASS);
+	assert_true(took >= 250 && took < 900);
+
+	/* --once: ignored, the process goes on and nothing is pending */
+	sigs_install(0);
+	raise(SIGUSR1);
+	assert_int_equal(sigs_pass_take(), 0);
+	memset(&fk, 0, sizeof(fk));
+	fk.stop = &stop;
+	fk.pass_at = 1;
+	assert_int_equal(half_loop(&fake_ops, &f, &c, 1, &stop, &e), ERR_OK);
+	assert_int_equal(fk.runs, 1);
+	assert_int_equal(sigs_pass_take(), 0);
+	signal(SIGUSR1, SIG_DFL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -783,6 +859,7 @@ int main(void)
 	    cmocka_unit_test(loop_again_without_nap),
 	    cmocka_unit_test(loop_once_naps_until_asked),
 	    cmocka_unit_test(loop_once_stop_ends_nap),
+	    cmocka_unit_test(loop_pass_now),
 	};
 
 	log_open("test_half", LOGL_WARN, 0);

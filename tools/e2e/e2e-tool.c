@@ -41,18 +41,29 @@
 struct mem {
 	char *p;
 	size_t n;
+	size_t cap;
 };
 
+/* The buffer doubles: a state of several MB arrives in 16 KB pieces, and
+ * growing it by each piece copied the whole of it every time (seconds
+ * under ASan, whose realloc always moves). */
 static size_t on_body(char *d, size_t sz, size_t nm, void *ctx)
 {
 	struct mem *m = ctx;
 	size_t add = sz * nm;
-	char *q = realloc(m->p, m->n + add + 1);
 
-	if (!q)
-		return 0;
-	memcpy(q + m->n, d, add);
-	m->p = q;
+	if (m->n + add + 1 > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		char *q;
+
+		while (cap < m->n + add + 1)
+			cap *= 2;
+		if (!(q = realloc(m->p, cap)))
+			return 0;
+		m->p = q;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->n, d, add);
 	m->n += add;
 	m->p[m->n] = '\0';
 	return add;
@@ -60,7 +71,7 @@ static size_t on_body(char *d, size_t sz, size_t nm, void *ctx)
 
 static int cmd_http(int argc, char **argv)
 {
-	struct mem m = {NULL, 0};
+	struct mem m = {NULL, 0, 0};
 	struct curl_slist *h = NULL;
 	long status = 0;
 	CURLcode rc;
@@ -100,7 +111,7 @@ static int cmd_http(int argc, char **argv)
 static cJSON *load_json(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	struct mem m = {NULL, 0};
+	struct mem m = {NULL, 0, 0};
 	char chunk[65536];
 	size_t n;
 	cJSON *j;

@@ -245,6 +245,15 @@ EOF
 	done
 }
 
+# e2e_oms_backoff MS: the OMS half's HTTP back-off (<backoffMilliseconds>)
+# in its configuration, for tests of outages: each call that meets a 503
+# is given up after waits of up to MS, 2 MS and 4 MS instead of 0.5, 1
+# and 2 s.
+e2e_oms_backoff() {
+	sed -i "s|</pollSeconds>|</pollSeconds>\n    <backoffMilliseconds>$1</backoffMilliseconds>|" "$OMS_CFG"
+	grep -q "<backoffMilliseconds>$1<" "$OMS_CFG" || e2e_die "could not set the back-off in $OMS_CFG"
+}
+
 # e2e_deliver FILE DEST_ROOT QUEUE [NAME]: one file into the receiver's
 # new/ (as NAME, default the file's own name), copied under a temporary
 # name first, so the receiver never sees a torn file.  Never replaces a
@@ -391,6 +400,43 @@ e2e_wait_until() {
 	local limit=$1
 	shift
 	e2e_wait_for "$limit" eval "$1"
+}
+
+# e2e_pass_now [scf|oms]...: SIGUSR1 to the running daemons named (both
+# when none): each starts its next pass (SCF fetch, OMS poll) at once
+# instead of after its pollSeconds.  Only to a daemon that has logged its
+# start line: before it takes the signal, SIGUSR1 would end it.
+e2e_pass_now() {
+	local h pid
+	[ $# -gt 0 ] || set -- scf oms
+	for h in "$@"; do
+		if [ "$h" = scf ]; then pid=${SCF_HALF_PID:-}; else pid=${OMS_HALF_PID:-}; fi
+		[ -n "$pid" ] || continue
+		grep -q "event=start half=$h .* pid=$pid " "$E2E_WORK/logs/$h-half.log" 2>/dev/null || continue
+		kill -USR1 "$pid" 2>/dev/null || true
+	done
+}
+
+# e2e_wait_passes SECONDS COMMAND...: e2e_wait_for, asking both running
+# daemons for a pass (e2e_pass_now) at the start and every 3 s of the
+# wait: what needs a fetch or a poll (a new report, a comment, a closed
+# request) is taken up without waiting out pollSeconds.
+e2e_wait_passes() {
+	local limit=$1 deadline=$(($(date +%s) + $1)) kick=0 now
+	shift
+	while :; do
+		now=$(date +%s)
+		if [ "$now" -ge "$kick" ]; then
+			e2e_pass_now
+			kick=$((now + 3))
+		fi
+		"$@" && return 0
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "e2e: waited ${limit} s in vain for: $*" >&2
+			return 1
+		fi
+		sleep 0.25
+	done
 }
 
 # e2e_age_health HOST_DIR SECONDS: the newest health record under HOST_DIR
