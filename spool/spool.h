@@ -571,6 +571,8 @@ enum err_status spool_read_why(const char *root, const char *queue, enum spool_d
                                const char *name, struct buf *out, struct err *e);
 
 #define SPOOL_STRANGERS_SHOWN 3
+/* state/ holds a few files per producer: every stranger there is named. */
+#define SPOOL_STATE_STRANGERS_SHOWN 16
 
 struct spool_stats {
 	size_t count[SPOOL_NDIRS]; /* record files per sub-directory (not state/) */
@@ -597,8 +599,8 @@ struct spool_stats {
 	 * one it needs.  How many, and the first few names as found (raw
 	 * bytes: escape them) with what each is. */
 	size_t state_strangers;
-	char state_stranger[SPOOL_STRANGERS_SHOWN][256];
-	enum spool_entry_type state_stranger_type[SPOOL_STRANGERS_SHOWN];
+	char state_stranger[SPOOL_STATE_STRANGERS_SHOWN][256];
+	enum spool_entry_type state_stranger_type[SPOOL_STATE_STRANGERS_SHOWN];
 };
 
 /* Scan the queue (reads directories; for status and `spool stat`).

@@ -519,7 +519,7 @@ static void count_state_strangers(const struct spool_q *q, struct spool_stats *s
 		    t == SPOOL_ENTRY_UNREADABLE)
 			continue;
 		st->state_strangers++;
-		if (i >= SPOOL_STRANGERS_SHOWN)
+		if (i >= SPOOL_STATE_STRANGERS_SHOWN)
 			continue;
 		snprintf(st->state_stranger[i], sizeof(st->state_stranger[i]), "%s", de->d_name);
 		st->state_stranger_type[i] = t;

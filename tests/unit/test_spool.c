@@ -1982,7 +1982,7 @@ static void test_state_strangers(void **state)
 	assert_int_equal(spool_stats(f->root, "inbound", 1, &st, &e), ERR_OK);
 	alarm(0);
 	assert_int_equal(st.state_strangers, 4);
-	for (size_t i = 0; i < SPOOL_STRANGERS_SHOWN; i++) {
+	for (size_t i = 0; i < st.state_strangers; i++) {
 		const char *n = st.state_stranger[i];
 		enum spool_entry_type t = st.state_stranger_type[i];
 
