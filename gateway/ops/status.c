@@ -57,7 +57,7 @@ struct status_list {
 
 /* The generations listed per kind (gen_list keeps the newest). */
 #define STATUS_GEN_LIST      16
-#define STATUS_GEN_STRANGERS (2 * STATUS_GEN_LIST)
+#define STATUS_GEN_STRANGERS ((size_t)2 * STATUS_GEN_LIST)
 
 struct status_queue {
 	const char *name;
