@@ -79,6 +79,22 @@ static void bw_abort(struct bw *w)
 }
 
 /* An unlinked scratch file beside the bundle for the growing manifest. */
+/* fsync the directory the bundle was written to.  It comes from the
+ * command line (a medium's mount point may be reached through a link),
+ * so unlike the spool's own directories it is followed. */
+static enum err_status sync_out_dir(const char *dir, struct err *e)
+{
+	enum err_status st = ERR_OK;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_errno(e, spool_errno_status(errno), errno, "%s: open", dir);
+	if (fsync(fd) != 0)
+		st = err_errno(e, ERR_TEMP, errno, "%s: fsync", dir);
+	close(fd);
+	return st;
+}
+
 static FILE *scratch(const char *dir)
 {
 	char path[SPOOL_PATH_MAX];
@@ -373,7 +389,7 @@ static enum err_status bw_finish(struct bw *w, const struct bundle_range *extra,
 		st = spool_rename_noreplace(w->tmp, w->out, NULL, e);
 	if (st == ERR_OK) {
 		w->tmp[0] = '\0';
-		st = spool_sync_dir(w->dir, e);
+		st = sync_out_dir(w->dir, e);
 	}
 	bw_abort(w);
 	return st;

@@ -254,7 +254,11 @@ enum err_status spool_path(char out[SPOOL_PATH_MAX], const char *root, const cha
 enum err_status spool_write_atomic(const char *tmp_dir, const char *dir_final, const char *name,
                                    const void *data, size_t len, int sync_dir, struct err *e);
 
-/* fsync a directory. */
+/* fsync a directory inside the spool (a queue's sub-directory, a half's
+ * state directory).  Its last component is never followed: a symbolic
+ * link or anything but a directory there is ERR_FATAL naming it and
+ * saying what to do; other failures by errno (spool_errno_status).  A
+ * directory given on the command line (a bundle's) is not for this. */
 enum err_status spool_sync_dir(const char *dir, struct err *e);
 
 /* ---- producer ---------------------------------------------------------- */
@@ -567,6 +571,8 @@ enum err_status spool_read_why(const char *root, const char *queue, enum spool_d
                                const char *name, struct buf *out, struct err *e);
 
 #define SPOOL_STRANGERS_SHOWN 3
+/* state/ holds a few files per producer: every stranger there is named. */
+#define SPOOL_STATE_STRANGERS_SHOWN 16
 
 struct spool_stats {
 	size_t count[SPOOL_NDIRS]; /* record files per sub-directory (not state/) */
@@ -586,10 +592,22 @@ struct spool_stats {
 	size_t stuck;
 	char stuck_name[SPOOL_STRANGERS_SHOWN][RECORD_NAME_MAX];
 	char stuck_why[SPOOL_STRANGERS_SHOWN][ERR_MSG_MAX];
+	/* Entries of the queue's state/ that are not regular files: a FIFO,
+	 * a symbolic link, a directory ... where the spool keeps its locks,
+	 * sequences, consumer positions and markers (only regular files).
+	 * Never opened, never followed; the producer or consumer stops on
+	 * one it needs.  How many, and the first few names as found (raw
+	 * bytes: escape them) with what each is. */
+	size_t state_strangers;
+	char state_stranger[SPOOL_STATE_STRANGERS_SHOWN][256];
+	enum spool_entry_type state_stranger_type[SPOOL_STATE_STRANGERS_SHOWN];
 };
 
 /* Scan the queue (reads directories; for status and `spool stat`).
- * gap_alarm_seconds: 0 -> 3600. */
+ * gap_alarm_seconds: 0 -> 3600.  Nothing is opened through a link or
+ * waited on: a queue or sub-directory that is a symbolic link (or a
+ * file) is ERR_FATAL naming it (spool_q_init), a stranger in state/ is
+ * counted in state_strangers. */
 enum err_status spool_stats(const char *root, const char *queue, unsigned gap_alarm_seconds,
                             struct spool_stats *st, struct err *e);
 

@@ -73,6 +73,15 @@ static void entry_fill(struct spool_entry *ent, enum spool_dir d, const char *di
 	}
 }
 
+/* A directory of the queue for reading, never through a link planted in
+ * its place (spool_opendir); NULL with errno kept otherwise. */
+static DIR *open_qdir(const char *path)
+{
+	DIR *d;
+
+	return spool_opendir(path, &d, NULL) == ERR_OK ? d : NULL;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -208,11 +217,13 @@ enum err_status spool_list_range(const char *root, const char *queue, enum spool
 	st = spool_path(dir, root, queue, d, NULL, e);
 	if (st != ERR_OK)
 		return st;
-	dh = opendir(dir);
-	if (!dh && errno == ENOENT)
+	st = spool_opendir(dir, &dh, e);
+	if (st != ERR_OK && errno == ENOENT) {
+		err_clear(e);
 		return ERR_OK; /* not created yet: empty */
-	if (!dh)
-		return err_errno(e, spool_errno_status(errno), errno, "%s", dir);
+	}
+	if (st != ERR_OK)
+		return st;
 	memset(&scan, 0, sizeof(scan));
 	scan.odd = d == SPOOL_TMP || d == SPOOL_STATE;
 	while (!scan.odd && (de = readdir(dh)) != NULL) {
@@ -330,7 +341,7 @@ static void count_dir(const char *dir, enum spool_dir d, struct spool_stats *st)
 	struct spool_entry ent;
 	struct stat_ctx x = {st, d, 0};
 	struct dirent *de;
-	DIR *dh = opendir(dir);
+	DIR *dh = open_qdir(dir);
 
 	if (!dh)
 		return;
@@ -362,7 +373,7 @@ static size_t later_in_new(const struct spool_q *q, const char *producer, uint64
 	struct stat sb;
 	size_t n = 0;
 	uint64_t seq;
-	DIR *d = opendir(q->dir[SPOOL_NEW]);
+	DIR *d = open_qdir(q->dir[SPOOL_NEW]);
 
 	*oldest = 0;
 	while (d && (de = readdir(d)) != NULL) {
@@ -411,7 +422,7 @@ static void find_gap(const struct spool_q *q, unsigned alarm, struct spool_stats
 	char producer[RECORD_PRODUCER_MAX + 1], path[SPOOL_PATH_MAX], name[RECORD_NAME_MAX];
 	size_t plen = strlen(SPOOL_NEXT_PREFIX);
 	struct dirent *de;
-	DIR *sd = opendir(q->dir[SPOOL_STATE]);
+	DIR *sd = open_qdir(q->dir[SPOOL_STATE]);
 
 	while (sd && !st->gap.active && (de = readdir(sd)) != NULL) {
 		time_t oldest, seen;
@@ -457,7 +468,7 @@ static void count_stuck(const struct spool_q *q, struct spool_stats *st)
 {
 	const size_t plen = strlen(SPOOL_STUCK_PREFIX);
 	struct dirent *de;
-	DIR *dh = opendir(q->dir[SPOOL_STATE]);
+	DIR *dh = open_qdir(q->dir[SPOOL_STATE]);
 
 	while (dh && (de = readdir(dh)) != NULL) {
 		char path[SPOOL_PATH_MAX];
@@ -488,6 +499,35 @@ static void count_stuck(const struct spool_q *q, struct spool_stats *st)
 		closedir(dh);
 }
 
+/* What in state/ is not a regular file (only regular files belong
+ * there); by lstat, never opened. */
+static void count_state_strangers(const struct spool_q *q, struct spool_stats *st)
+{
+	struct dirent *de;
+	DIR *dh = open_qdir(q->dir[SPOOL_STATE]);
+
+	while (dh && (de = readdir(dh)) != NULL) {
+		char path[SPOOL_PATH_MAX];
+		enum spool_entry_type t;
+		size_t i = st->state_strangers;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    spool_join(path, q->dir[SPOOL_STATE], de->d_name, NULL) != ERR_OK)
+			continue;
+		t = spool_entry_type_of(path);
+		if (t == SPOOL_ENTRY_REGULAR || t == SPOOL_ENTRY_MISSING ||
+		    t == SPOOL_ENTRY_UNREADABLE)
+			continue;
+		st->state_strangers++;
+		if (i >= SPOOL_STATE_STRANGERS_SHOWN)
+			continue;
+		snprintf(st->state_stranger[i], sizeof(st->state_stranger[i]), "%s", de->d_name);
+		st->state_stranger_type[i] = t;
+	}
+	if (dh)
+		closedir(dh);
+}
+
 enum err_status spool_stats(const char *root, const char *queue, unsigned gap_alarm_seconds,
                             struct spool_stats *st, struct err *e)
 {
@@ -504,6 +544,7 @@ enum err_status spool_stats(const char *root, const char *queue, unsigned gap_al
 				count_dir(q->dir[d], (enum spool_dir)d, st);
 		find_gap(q, gap_alarm_seconds, st);
 		count_stuck(q, st);
+		count_state_strangers(q, st);
 	}
 	free(q);
 	return s;
@@ -750,7 +791,7 @@ static uint64_t lowest_in_new(const struct spool_q *q, const char *producer, uin
 	char prod[RECORD_PRODUCER_MAX + 1];
 	struct dirent *de;
 	uint64_t seq, low = 0;
-	DIR *d = opendir(q->dir[SPOOL_NEW]);
+	DIR *d = open_qdir(q->dir[SPOOL_NEW]);
 
 	while (d && (de = readdir(d)) != NULL)
 		if (record_parse_file_name(de->d_name, &seq, prod) == 0 &&

@@ -720,6 +720,7 @@ static void gap_update(struct spool_consumer *c, struct cprod *p, time_t now)
 static enum err_status scan(struct spool_consumer *c, struct err *e)
 {
 	char prod[RECORD_PRODUCER_MAX + 1];
+	enum err_status st;
 	struct dirent *de;
 	time_t now = spool_now();
 	uint64_t seq;
@@ -728,9 +729,9 @@ static enum err_status scan(struct spool_consumer *c, struct err *e)
 	c->scan_wanted = 0;
 	c->last_scan = now;
 	c->settled_since_scan = 0;
-	d = opendir(c->q.dir[SPOOL_NEW]);
-	if (!d)
-		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_NEW]);
+	st = spool_opendir(c->q.dir[SPOOL_NEW], &d, e);
+	if (st != ERR_OK)
+		return st;
 	for (size_t i = 0; i < c->nprods; i++)
 		c->prods[i].later = 0;
 	while ((de = readdir(d)) != NULL) {
@@ -1164,13 +1165,14 @@ static enum err_status recover(struct spool_consumer *c, struct err *e)
 {
 	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX];
 	time_t now = spool_now();
+	enum err_status st;
 	struct dirent *de;
 	struct stat sb;
 	DIR *d;
 
-	d = opendir(c->q.dir[SPOOL_CUR]);
-	if (!d)
-		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_CUR]);
+	st = spool_opendir(c->q.dir[SPOOL_CUR], &d, e);
+	if (st != ERR_OK)
+		return st;
 	while ((de = readdir(d)) != NULL) {
 		int exists = 0;
 		if (de->d_name[0] == '.')
@@ -1189,9 +1191,9 @@ static enum err_status recover(struct spool_consumer *c, struct err *e)
 		}
 	}
 	closedir(d);
-	d = opendir(c->q.dir[SPOOL_TMP]);
-	if (!d)
-		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_TMP]);
+	st = spool_opendir(c->q.dir[SPOOL_TMP], &d, e);
+	if (st != ERR_OK)
+		return st;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
 		    spool_join(from, c->q.dir[SPOOL_TMP], de->d_name, NULL) != ERR_OK)
@@ -1207,12 +1209,13 @@ static enum err_status recover(struct spool_consumer *c, struct err *e)
 static enum err_status load_producers(struct spool_consumer *c, struct err *e)
 {
 	size_t plen = strlen(SPOOL_NEXT_PREFIX);
-	enum err_status st = ERR_OK;
+	enum err_status st;
 	struct dirent *de;
-	DIR *d = opendir(c->q.dir[SPOOL_STATE]);
+	DIR *d;
 
-	if (!d)
-		return err_errno(e, spool_errno_status(errno), errno, "%s", c->q.dir[SPOOL_STATE]);
+	st = spool_opendir(c->q.dir[SPOOL_STATE], &d, e);
+	if (st != ERR_OK)
+		return st;
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, SPOOL_NEXT_PREFIX, plen) != 0 ||
 		    !record_producer_valid(de->d_name + plen))

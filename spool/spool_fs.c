@@ -78,7 +78,58 @@ enum err_status spool_join(char out[SPOOL_PATH_MAX], const char *dir, const char
 	return ERR_OK;
 }
 
-static enum err_status make_dir(const char *path, struct err *e)
+/* Why a directory of the spool was refused: ERR_FATAL naming what stands
+ * there when it is no directory (a link is never followed), else the
+ * errno's own status. */
+static enum err_status dir_refused(const char *path, int errnum, struct err *e)
+{
+	enum spool_entry_type t = spool_entry_type_of(path);
+
+	if (t != SPOOL_ENTRY_DIR && t != SPOOL_ENTRY_MISSING && t != SPOOL_ENTRY_UNREADABLE)
+		return err_set(e, ERR_FATAL,
+		               "%s: %s where the spool keeps a directory (never followed): "
+		               "remove it, then run scfgate spool init",
+		               path, spool_entry_type_name(t));
+	return err_errno(e, spool_errno_status(errnum), errnum, "%s: open", path);
+}
+
+enum err_status spool_open_dir(const char *path, int *fd, struct err *e)
+{
+	enum err_status st;
+	int errnum;
+
+	*fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd >= 0)
+		return ERR_OK;
+	errnum = errno;
+	st = dir_refused(path, errnum, e);
+	errno = errnum;
+	return st;
+}
+
+enum err_status spool_opendir(const char *path, DIR **out, struct err *e)
+{
+	enum err_status st;
+	int fd, errnum;
+
+	*out = NULL;
+	st = spool_open_dir(path, &fd, e);
+	if (st != ERR_OK)
+		return st;
+	*out = fdopendir(fd);
+	if (*out)
+		return ERR_OK;
+	errnum = errno;
+	st = err_errno(e, ERR_TEMP, errnum, "%s: opendir", path);
+	close(fd);
+	errno = errnum;
+	return st;
+}
+
+/* Created if missing; one that exists must be a directory.  The root
+ * (follow) may be reached through a link, a directory inside it may not
+ * (lstat: never followed). */
+static enum err_status make_dir(const char *path, int follow, struct err *e)
 {
 	struct stat st;
 
@@ -86,8 +137,22 @@ static enum err_status make_dir(const char *path, struct err *e)
 		return ERR_OK;
 	if (errno != EEXIST)
 		return err_errno(e, spool_errno_status(errno), errno, "%s: mkdir", path);
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (follow && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
 		return err_set(e, ERR_FATAL, "%s: exists and is not a directory", path);
+	if (!follow && (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+		return dir_refused(path, ENOTDIR, e);
+	return ERR_OK;
+}
+
+/* A reader's check of a directory of the queue: a symbolic link there is
+ * refused.  A missing one is for the writer to create; a file or FIFO
+ * there only fails to list (status still shows the rest). */
+static enum err_status check_dir(const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return dir_refused(path, ELOOP, e);
 	return ERR_OK;
 }
 
@@ -111,19 +176,21 @@ enum err_status spool_q_init(struct spool_q *q, const char *root, const char *qu
 		return st;
 	/* Readers need only the queue directory: a sub-directory a transport
 	 * did not create yet reads as empty. */
-	if (!create && (stat(qdir, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+	if (!create && lstat(qdir, &sb) != 0)
 		return err_set(e, ERR_FATAL, "%s: no such spool queue", qdir);
+	if (!create && !S_ISDIR(sb.st_mode))
+		return dir_refused(qdir, ENOTDIR, e);
 	if (create) {
-		st = make_dir(root, e);
+		st = make_dir(root, 1, e);
 		if (st == ERR_OK)
-			st = make_dir(qdir, e);
+			st = make_dir(qdir, 0, e);
 		if (st != ERR_OK)
 			return st;
 	}
 	for (int i = 0; i < SPOOL_NDIRS; i++) {
 		st = spool_join(q->dir[i], qdir, dir_names[i], e);
-		if (st == ERR_OK && create)
-			st = make_dir(q->dir[i], e);
+		if (st == ERR_OK)
+			st = create ? make_dir(q->dir[i], 0, e) : check_dir(q->dir[i], e);
 		if (st != ERR_OK)
 			return st;
 	}
@@ -267,10 +334,11 @@ enum err_status spool_path(char out[SPOOL_PATH_MAX], const char *root, const cha
 enum err_status spool_sync_dir(const char *dir, struct err *e)
 {
 	enum err_status st = ERR_OK;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
-		return err_errno(e, spool_errno_status(errno), errno, "%s: open", dir);
+	st = spool_open_dir(dir, &fd, e);
+	if (st != ERR_OK)
+		return st;
 	if (fsync(fd) != 0)
 		st = err_errno(e, ERR_TEMP, errno, "%s: fsync", dir);
 	close(fd);

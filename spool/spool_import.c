@@ -82,18 +82,13 @@ enum err_status spool_importer_open(struct spool_importer **out, const char *roo
 	st = spool_q_init(&im->q, root, queue, 1, e);
 	if (st != ERR_OK)
 		goto fail;
-	im->tmp_fd = open(im->q.dir[SPOOL_TMP], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (im->tmp_fd < 0) {
-		st = err_errno(e, spool_errno_status(errno), errno, "%s: open",
-		               im->q.dir[SPOOL_TMP]);
+	/* The records are written and renamed through these descriptors:
+	 * never through a link planted as tmp/ or new/. */
+	st = spool_open_dir(im->q.dir[SPOOL_TMP], &im->tmp_fd, e);
+	if (st == ERR_OK)
+		st = spool_open_dir(im->q.dir[SPOOL_NEW], &im->new_fd, e);
+	if (st != ERR_OK)
 		goto fail;
-	}
-	im->new_fd = open(im->q.dir[SPOOL_NEW], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (im->new_fd < 0) {
-		st = err_errno(e, spool_errno_status(errno), errno, "%s: open",
-		               im->q.dir[SPOOL_NEW]);
-		goto fail;
-	}
 	*out = im;
 	return ERR_OK;
 fail:

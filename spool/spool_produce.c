@@ -168,9 +168,9 @@ static uint64_t max_seq_in(const char *dir, const char *producer)
 	char prod[RECORD_PRODUCER_MAX + 1];
 	struct dirent *de;
 	uint64_t max = 0, seq;
-	DIR *d = opendir(dir);
+	DIR *d;
 
-	if (!d)
+	if (spool_opendir(dir, &d, NULL) != ERR_OK)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
 		char name[300];
@@ -200,6 +200,7 @@ static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size
                                      struct err *e)
 {
 	char prod[RECORD_PRODUCER_MAX + 1], name[RECORD_NAME_MAX + 8];
+	enum err_status st;
 	struct dirent *de;
 	size_t alloc = 0;
 	uint64_t seq;
@@ -207,9 +208,9 @@ static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size
 
 	*out = NULL;
 	*n = 0;
-	d = opendir(p->q.dir[SPOOL_TMP]);
-	if (!d)
-		return err_errno(e, spool_errno_status(errno), errno, "%s", p->q.dir[SPOOL_TMP]);
+	st = spool_opendir(p->q.dir[SPOOL_TMP], &d, e);
+	if (st != ERR_OK)
+		return st;
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
 		if (len < 5 || len >= sizeof(name) || strcmp(de->d_name + len - 4, ".tmp") != 0)
@@ -410,12 +411,9 @@ enum err_status spool_producer_open(struct spool_producer **out, const char *roo
 	st = spool_q_init(&p->q, root, queue, 1, e);
 	if (st != ERR_OK)
 		goto fail;
-	p->new_fd = open(p->q.dir[SPOOL_NEW], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->new_fd < 0) {
-		st =
-		    err_errno(e, spool_errno_status(errno), errno, "%s: open", p->q.dir[SPOOL_NEW]);
+	st = spool_open_dir(p->q.dir[SPOOL_NEW], &p->new_fd, e);
+	if (st != ERR_OK)
 		goto fail;
-	}
 	snprintf(fname, sizeof(fname), "%s.lock", producer_id);
 	st = spool_join(path, p->q.dir[SPOOL_STATE], fname, e);
 	if (st != ERR_OK)

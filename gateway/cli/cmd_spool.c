@@ -948,6 +948,22 @@ static void stat_json(struct jdoc *d, cJSON *arr, const char *queue, const struc
 	jdoc_number(d, j, "next_seq", (double)st->next_seq);
 	jdoc_number(d, j, "failed", (double)st->count[SPOOL_FAILED]);
 	jdoc_number(d, j, "conflicts", (double)st->conflicts);
+	if (st->state_strangers) {
+		cJSON *a;
+
+		jdoc_number(d, j, "state_strangers", (double)st->state_strangers);
+		a = jdoc_array(d, j, "state_stranger_entries");
+
+		for (size_t i = 0; a && i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN;
+		     i++) {
+			char name[ESCAPE_DISPLAY_MAX(255)], one[ESCAPE_DISPLAY_MAX(255) + 64];
+
+			snprintf(one, sizeof(one), "%s: %s",
+			         escape_display(st->state_stranger[i], name, sizeof(name)),
+			         spool_entry_type_name(st->state_stranger_type[i]));
+			jdoc_string(d, a, NULL, one);
+		}
+	}
 	if (!st->gap.active) {
 		jdoc_null(d, j, "gap");
 		return;
@@ -964,7 +980,7 @@ static int do_stat(struct opts *o)
 	struct jdoc doc = JDOC_INIT;
 	cJSON *arr = o->json ? jdoc_root_array(&doc) : NULL;
 	time_t now = time(NULL);
-	int shown = 0;
+	int shown = 0, rc = CLI_EXIT_OK;
 
 	for (size_t q = 0; q < 2; q++) {
 		const char *queue = o->queue ? o->queue : queues[q];
@@ -975,10 +991,18 @@ static int do_stat(struct opts *o)
 		ages.now = now;
 		if (spool_stats(o->root, queue, o->gap_alarm, &st, &e) != ERR_OK ||
 		    ages_of(o->root, queue, &ages, &e) != ERR_OK) {
+			char qdir[SPOOL_PATH_MAX + SPOOL_QUEUE_MAX + 2];
+			struct stat sb;
+
 			if (o->queue) {
 				jdoc_release(&doc);
 				return cli_fail("spool", &e);
 			}
+			/* a queue not created yet is left out; one that is there
+			 * but cannot be read (a link planted as new/) is named */
+			snprintf(qdir, sizeof(qdir), "%s/%s", o->root, queue);
+			if (lstat(qdir, &sb) == 0)
+				rc = cli_fail("spool", &e);
 			continue;
 		}
 		shown++;
@@ -1004,15 +1028,29 @@ static int do_stat(struct opts *o)
 			       queue, st.gap.producer);
 		if (st.conflicts)
 			printf("  conflicts quarantined: %zu\n", st.conflicts);
+		for (size_t i = 0; i < st.state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN; i++) {
+			char name[ESCAPE_DISPLAY_MAX(255)];
+
+			printf(
+			    "  ATTENTION: %s/%s/state/%s: %s, not a regular file (never opened); "
+			    "only scfgate keeps the queue's locks, sequences and positions there: "
+			    "remove it\n",
+			    o->root, queue,
+			    escape_display(st.state_stranger[i], name, sizeof(name)),
+			    spool_entry_type_name(st.state_stranger_type[i]));
+		}
 		ages_text(&ages);
 		if (o->queue)
 			break;
 	}
-	if (o->json)
-		return print_json(&doc);
-	if (!shown)
+	if (o->json) {
+		int jrc = print_json(&doc);
+
+		return jrc != CLI_EXIT_OK ? jrc : rc;
+	}
+	if (!shown && rc == CLI_EXIT_OK)
 		return cli_usage("spool", "stat: no queue under %s", o->root);
-	return CLI_EXIT_OK;
+	return rc;
 }
 
 /* ---- actions ---- */

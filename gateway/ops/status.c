@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "escape.h"
+#include "gen.h"
 #include "half.h"
 #include "health.h"
 #include "jdoc.h"
@@ -53,6 +55,10 @@ struct status_list {
 	struct status_rec rec[STATUS_LIST_MAX];
 };
 
+/* The generations listed per kind (gen_list keeps the newest). */
+#define STATUS_GEN_LIST      16
+#define STATUS_GEN_STRANGERS ((size_t)2 * STATUS_GEN_LIST)
+
 struct status_queue {
 	const char *name;
 	int produced_here; /* this half writes it; else this half consumes it */
@@ -63,6 +69,8 @@ struct status_queue {
 	struct status_list failed;
 	struct status_list held;
 	char strangers[SPOOL_STRANGERS_SHOWN][ESCAPE_DISPLAY_MAX(255)]; /* escaped */
+	/* st.state_stranger, escaped */
+	char state_strangers[SPOOL_STATE_STRANGERS_SHOWN][ESCAPE_DISPLAY_MAX(255)];
 	/* "NAME: reason" of files that could not be quarantined, escaped */
 	char unmovable[SPOOL_STRANGERS_SHOWN][ESCAPE_DISPLAY_MAX(RECORD_NAME_MAX + ERR_MSG_MAX)];
 	/* the oldest record in new/ when it waited past stuckAlarmSeconds:
@@ -91,6 +99,14 @@ struct status_report {
 	/* a status generation in state/<half>/ that is not a regular file
 	 * (half_status.stranger): passed over, named, never ok */
 	char status_stranger[ERR_MSG_MAX];
+	/* every status and health generation in state/<half>/ that is not a
+	 * regular file (lstat, never opened), as "PATH: a FIFO, not a regular
+	 * file (never read)"; health 1 for a health generation */
+	size_t n_gen_strangers;
+	struct {
+		char what[ERR_MSG_MAX];
+		int health;
+	} gen_strangers[STATUS_GEN_STRANGERS];
 	/* SCF half: the write-back backlog and the rate budget */
 	uint64_t wb_records, wb_drain_s;
 	unsigned rate_limit, rate_window, rate_used;
@@ -184,6 +200,9 @@ static void collect_queue(struct status_report *r, struct status_queue *q)
 	q->readable = 1;
 	for (size_t i = 0; i < q->st.strangers && i < SPOOL_STRANGERS_SHOWN; i++)
 		escape_display(q->st.stranger[i], q->strangers[i], sizeof(q->strangers[i]));
+	for (size_t i = 0; i < q->st.state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN; i++)
+		escape_display(q->st.state_stranger[i], q->state_strangers[i],
+		               sizeof(q->state_strangers[i]));
 	for (size_t i = 0; i < q->st.stuck && i < SPOOL_STRANGERS_SHOWN; i++) {
 		char raw[RECORD_NAME_MAX + ERR_MSG_MAX + 4];
 		snprintf(raw, sizeof(raw), "%s: %s", q->st.stuck_name[i], q->st.stuck_why[i]);
@@ -698,6 +717,34 @@ static void collect_half_status(struct status_report *r, const char *dir, const 
 	snprintf(r->alert, sizeof(r->alert), "%s", hs.alert);
 }
 
+/* Every generation of prefix in dir ("status." of half.c, "health." of
+ * health.c) that is not a regular file: the half reads the newest
+ * regular one and names only the first it passed over; status names
+ * them all.  By lstat only: nothing is opened or followed. */
+static void collect_gen_strangers(struct status_report *r, const char *dir, const char *prefix,
+                                  int health)
+{
+	uint64_t gens[STATUS_GEN_LIST];
+	size_t ng = gen_list(dir, prefix, gens, STATUS_GEN_LIST);
+
+	for (size_t i = 0; i < ng && r->n_gen_strangers < STATUS_GEN_STRANGERS; i++) {
+		char path[SPOOL_PATH_MAX + 64];
+		enum spool_entry_type t;
+
+		if (snprintf(path, sizeof(path), "%s/%s%020" PRIu64, dir, prefix, gens[i]) >=
+		    (int)sizeof(path))
+			continue;
+		t = spool_entry_type_of(path);
+		if (t == SPOOL_ENTRY_REGULAR || t == SPOOL_ENTRY_MISSING ||
+		    t == SPOOL_ENTRY_UNREADABLE)
+			continue;
+		snprintf(r->gen_strangers[r->n_gen_strangers].what, ERR_MSG_MAX,
+		         "%.900s: %s, not a regular file (never read)", path,
+		         spool_entry_type_name(t));
+		r->gen_strangers[r->n_gen_strangers++].health = health;
+	}
+}
+
 /* The transfer's part of the verdict, the same rules as a half's kinds
  * of work: a fatal last attempt, failing for failing_alarm, no pass
  * recorded for failing_alarm plus twice the longest interval, or a health
@@ -774,9 +821,24 @@ static void detail_census(const char *detail, char id[RECORD_CENSUS_ID_MAX + 1])
 		snprintf(id, RECORD_CENSUS_ID_MAX + 1, "(unknown)");
 }
 
+/* 1 when health_error is health_load's word on a stranger that the
+ * list of strangers names already. */
+static int health_stranger_listed(const struct status_report *r)
+{
+	for (size_t i = 0; i < r->n_gen_strangers; i++) {
+		const char *w = r->gen_strangers[i].what;
+		size_t n = strcspn(w, ":");
+
+		if (r->gen_strangers[i].health && strncmp(r->health_error, w, n) == 0 &&
+		    r->health_error[n] == ':')
+			return 1;
+	}
+	return 0;
+}
+
 static void make_summary(struct status_report *r)
 {
-	size_t failed = 0, used = 0, strangers = 0, unmovable = 0;
+	size_t failed = 0, used = 0, strangers = 0, unmovable = 0, state_strangers = 0;
 	int alarmed = 0, unreadable = 0;
 	char *p = r->summary;
 	size_t cap = sizeof(r->summary);
@@ -786,6 +848,7 @@ static void make_summary(struct status_report *r)
 		alarmed += r->q[i].st.gap.active && r->q[i].st.gap.alarmed;
 		unreadable += !r->q[i].readable;
 		strangers += r->q[i].st.strangers;
+		state_strangers += r->q[i].st.state_strangers;
 		unmovable += r->q[i].st.stuck;
 	}
 	size_t nk;
@@ -816,7 +879,8 @@ static void make_summary(struct status_report *r)
 
 	if (!failed && !alarmed && !unreadable && !strangers && !unmovable && r->state_ok &&
 	    (!r->alert_at || r->alert_cleared) && !fatal && !failing && !stale && !stuck &&
-	    !r->health_error[0] && !xfer_n && !census_alarmed && !r->status_stranger[0]) {
+	    !r->health_error[0] && !xfer_n && !census_alarmed && !r->status_stranger[0] &&
+	    !r->n_gen_strangers && !state_strangers) {
 		snprintf(p, cap, "ok: %s half, %zu waiting, nothing failed, no alarmed gap",
 		         cfg_half_name(r->half),
 		         r->q[0].st.count[SPOOL_NEW] + r->q[1].st.count[SPOOL_NEW]);
@@ -870,13 +934,32 @@ static void make_summary(struct status_report *r)
 		if (r->q[i].stuck[0])
 			used +=
 			    (size_t)snprintf(p + used, cap - used, " stuck: %s;", r->q[i].stuck);
-	if (r->health_error[0] && used < cap)
+	if (r->health_error[0] && used < cap && !health_stranger_listed(r))
 		used += (size_t)snprintf(p + used, cap - used, " %.300s;", r->health_error);
-	if (r->status_stranger[0] && used < cap)
+	/* every stranger among the status and health generations, each with
+	 * the way out (the half itself names only the newest) */
+	for (size_t i = 0; i < r->n_gen_strangers && used < cap; i++)
+		used += (size_t)snprintf(
+		    p + used, cap - used, " %.300s; %s: remove it;", r->gen_strangers[i].what,
+		    r->gen_strangers[i].health ? "only scfgate writes health files there"
+		                               : "only the half writes its status files there");
+	if (r->status_stranger[0] && !r->n_gen_strangers && used < cap)
 		used += (size_t)snprintf(p + used, cap - used,
 		                         " %.300s; only the half writes its status files there: "
 		                         "remove it;",
 		                         r->status_stranger);
+	for (int i = 0; i < 2 && used < cap; i++)
+		for (size_t k = 0; k < r->q[i].st.state_strangers &&
+		                   k < SPOOL_STATE_STRANGERS_SHOWN && used < cap;
+		     k++)
+			used += (size_t)snprintf(
+			    p + used, cap - used,
+			    " %.200s/%s/state/%.200s: %s, not a regular file (never opened); only "
+			    "scfgate keeps the queue's locks, sequences and positions there: "
+			    "remove "
+			    "it (the half that uses it stops until then);",
+			    r->root, r->q[i].name, r->q[i].state_strangers[k],
+			    spool_entry_type_name(r->q[i].st.state_stranger_type[k]));
 	for (size_t i = 0; i < r->n_census && used < cap; i++) {
 		const struct status_census *c = &r->census[i];
 		char age[32];
@@ -929,8 +1012,11 @@ static void make_summary(struct status_report *r)
 			                     "%.300s);",
 			                     r->q[i].st.stuck, r->q[i].st.stuck == 1 ? "" : "s",
 			                     r->q[i].name, r->q[i].unmovable[0]);
-	if (unreadable && used < cap)
-		used += (size_t)snprintf(p + used, cap - used, " a queue cannot be read;");
+	for (int i = 0; i < 2 && used < cap; i++)
+		if (!r->q[i].readable)
+			used += (size_t)snprintf(p + used, cap - used,
+			                         " queue %s cannot be read: %.400s;", r->q[i].name,
+			                         r->q[i].error);
 	if (!r->state_ok && used < cap)
 		used += (size_t)snprintf(p + used, cap - used,
 		                         " the half's state cannot be read: %.400s;",
@@ -994,6 +1080,8 @@ enum err_status status_collect(const struct cfg *c, time_t now, struct status_re
 	} else
 		collect_oms_state(r, c);
 	collect_half_status(r, half_dir, half_name);
+	collect_gen_strangers(r, half_dir, "status.", 0);
+	collect_gen_strangers(r, half_dir, "health.", 1);
 	collect_census(r);
 	/* A fatal stop is over once a kind of work succeeded after it and
 	 * none stopped again. */
@@ -1107,6 +1195,15 @@ static void text_queue(const struct status_report *r, const struct status_queue 
 		for (size_t i = 0; i < st->strangers && i < SPOOL_STRANGERS_SHOWN; i++)
 			buf_addf(out, "    '%s'\n", q->strangers[i]);
 	}
+	if (st->state_strangers) {
+		buf_addf(out,
+		         "  not regular files in state/ (never opened; only scfgate keeps its "
+		         "state there: remove them): %zu\n",
+		         st->state_strangers);
+		for (size_t i = 0; i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN; i++)
+			buf_addf(out, "    '%s' (%s)\n", q->state_strangers[i],
+			         spool_entry_type_name(st->state_stranger_type[i]));
+	}
 	if (st->stuck) {
 		buf_addf(out,
 		         "  cannot be quarantined (failed/ refused the move; fix it or move them "
@@ -1147,7 +1244,11 @@ static void text_health(const struct status_report *r, struct buf *out)
 	const enum health_kind *kinds = health_half_kinds(r->half == CFG_HALF_OMS, &nk);
 	char when[32], ok[32], age[32];
 
-	if (r->status_stranger[0])
+	for (size_t i = 0; i < r->n_gen_strangers; i++)
+		buf_addf(out, "%s file passed over: %s (remove it)\n",
+		         r->gen_strangers[i].health ? "health" : "status",
+		         r->gen_strangers[i].what);
+	if (r->status_stranger[0] && !r->n_gen_strangers)
 		buf_addf(out, "status file passed over: %s (remove it)\n", r->status_stranger);
 	if (r->health_error[0]) {
 		buf_addf(out, "work: cannot read: %s\n", r->health_error);
@@ -1386,6 +1487,20 @@ static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
 		for (size_t i = 0; a && i < st->strangers && i < SPOOL_STRANGERS_SHOWN; i++)
 			jdoc_string(d, a, NULL, q->strangers[i]);
 	}
+	if (st->state_strangers) {
+		cJSON *a;
+
+		jdoc_number(d, o, "state_strangers", (double)st->state_strangers);
+		a = jdoc_array(d, o, "state_stranger_entries");
+		for (size_t i = 0; a && i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN;
+		     i++) {
+			char one[ESCAPE_DISPLAY_MAX(255) + 64];
+
+			snprintf(one, sizeof(one), "%s: %s", q->state_strangers[i],
+			         spool_entry_type_name(st->state_stranger_type[i]));
+			jdoc_string(d, a, NULL, one);
+		}
+	}
 	if (st->stuck) {
 		cJSON *a;
 
@@ -1514,6 +1629,14 @@ static void json_health(struct jdoc *d, cJSON *o, const struct status_report *r)
 		jdoc_string(d, o, "work_error", r->health_error);
 	if (r->status_stranger[0])
 		jdoc_string(d, o, "status_stranger", r->status_stranger);
+	if (r->n_gen_strangers) {
+		cJSON *ss = jdoc_array(d, o, "status_strangers");
+		cJSON *hs = jdoc_array(d, o, "health_strangers");
+
+		for (size_t i = 0; ss && hs && i < r->n_gen_strangers; i++)
+			jdoc_string(d, r->gen_strangers[i].health ? hs : ss, NULL,
+			            r->gen_strangers[i].what);
+	}
 	st = jdoc_array(d, o, "stuck");
 	for (int i = 0; st && i < 2; i++)
 		if (r->q[i].stuck[0])

@@ -42,6 +42,22 @@ enum err_status half_keys_load(const struct cfg *c, struct sig_key **priv, struc
 	return ERR_OK;
 }
 
+/* 1 when path (inside the spool root) is a directory itself, not a
+ * link to one: whoever may write the spool may have planted a link, and
+ * the half's state would then be written wherever it points. */
+static int state_dir_real(const char *path, struct err *e)
+{
+	enum spool_entry_type t = spool_entry_type_of(path);
+
+	if (t == SPOOL_ENTRY_DIR)
+		return 1;
+	err_set(e, ERR_FATAL,
+	        "%s: %s where the half keeps its state (never followed): remove it (the half "
+	        "creates the directory)",
+	        path, spool_entry_type_name(t));
+	return 0;
+}
+
 enum err_status half_state_dir(const struct cfg *c, const char *name, char out[SPOOL_PATH_MAX],
                                struct err *e)
 {
@@ -53,9 +69,13 @@ enum err_status half_state_dir(const struct cfg *c, const char *name, char out[S
 	out[root_len + strlen("/state")] = '\0';
 	if (mkdir(out, 0750) != 0 && errno != EEXIST)
 		return err_errno(e, ERR_FATAL, errno, "%s", out);
+	if (!state_dir_real(out, e))
+		return ERR_FATAL;
 	out[root_len + strlen("/state")] = '/';
 	if (mkdir(out, 0750) != 0 && errno != EEXIST)
 		return err_errno(e, ERR_FATAL, errno, "%s", out);
+	if (!state_dir_real(out, e))
+		return ERR_FATAL;
 	return ERR_OK;
 }
 

@@ -103,7 +103,8 @@ enum err_status half_keys_load(const struct cfg *c, struct sig_key **priv, struc
 
 /* <root>/state/<name> into out, with state/ and state/<name>/ created
  * (0750) when missing.  ERR_FATAL when the path is too long or cannot be
- * made. */
+ * made, or when state/ or state/<name> is a symbolic link (never
+ * followed; the root itself may be one) or anything but a directory. */
 enum err_status half_state_dir(const struct cfg *c, const char *name, char out[SPOOL_PATH_MAX],
                                struct err *e);
 

@@ -5,6 +5,7 @@
 #ifndef SCFGATE_SPOOL_INT_H
 #define SCFGATE_SPOOL_INT_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -103,6 +104,24 @@ enum err_status spool_errno_status(int errnum);
  * regular file (a person must remove it).
  */
 int spool_open_state(const char *path, int flags, mode_t mode, struct err *e);
+
+/*
+ * Open a directory inside the spool (a queue, one of its sub-directories)
+ * with O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC.  Whoever may write
+ * the spool may have put a symbolic link there, and what the spool then
+ * writes or reads would be another directory's.  ERR_OK with *fd, or
+ * *fd -1 with errno kept and e set: ERR_FATAL "PATH: a symbolic link where the
+ * spool keeps a directory (never followed): remove it, then run scfgate
+ * spool init" (the same for a file, FIFO ...), else spool_errno_status
+ * (ENOENT: ERR_TEMP).  Only the last component is checked: the spool
+ * root itself may be reached through a link (it comes from the
+ * configuration), and spool_q_init checks the queue and its
+ * sub-directories with lstat.
+ */
+enum err_status spool_open_dir(const char *path, int *fd, struct err *e);
+/* spool_open_dir as a DIR stream (*out: closedir it; NULL unless ERR_OK,
+ * errno kept). */
+enum err_status spool_opendir(const char *path, DIR **out, struct err *e);
 
 /*
  * Write data to tmp_path (O_CREAT|O_EXCL, mode 0640), fully, fdatasync if

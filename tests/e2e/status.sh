@@ -220,6 +220,55 @@ mkfifo "$SCF_ROOT/state/scf/health.$big"
 expect_t 1 "^ATTENTION: scf half:.*state/scf/health\.$big: a FIFO, not a regular file (never read); only scfgate writes health files there: remove it" \
 	"a FIFO as the newest health generation: named, with the way out" -- --config "$SCF_CFG"
 rm -f "$SCF_ROOT/state/scf/health.$big"
+# Every stranger is named, not only the newest: two status and two
+# health generations, a FIFO and a link each.
+older=09999999999999999999 # newer than the half's, older than $big
+mkfifo "$SCF_ROOT/state/scf/status.$big" "$SCF_ROOT/state/scf/health.$older"
+ln -s "$work/planted-status" "$SCF_ROOT/state/scf/status.$older"
+ln -s "$work/planted-status" "$SCF_ROOT/state/scf/health.$big"
+for g in "status.$big: a FIFO" "status.$older: a symbolic link" "health.$big: a symbolic link" "health.$older: a FIFO"; do
+	expect_t 1 "^ATTENTION: scf half:.*state/scf/$g, not a regular file (never read); only [a-z ]* files there: remove it" \
+		"every status and health stranger named: $g" -- --config "$SCF_CFG"
+done
+expect_t 1 '"status_strangers":\["[^"]*status\.'"$big"': a FIFO[^"]*","[^"]*status\.'"$older"': a symbolic link' \
+	"every status stranger in JSON" -- --config "$SCF_CFG" --json
+expect_t 1 '"health_strangers":\["[^"]*health\.'"$big"': a symbolic link[^"]*","[^"]*health\.'"$older"': a FIFO' \
+	"every health stranger in JSON" -- --config "$SCF_CFG" --json
+rm -f "$SCF_ROOT/state/scf/status.$big" "$SCF_ROOT/state/scf/status.$older" \
+	"$SCF_ROOT/state/scf/health.$big" "$SCF_ROOT/state/scf/health.$older"
+# A queue's state files (position, gap, lock, sequence): a FIFO or a link
+# there is named by status and spool stat, never opened or followed.
+mkfifo "$SCF_ROOT/inbound/state/next-zz"
+ln -s "$work/planted-status" "$SCF_ROOT/inbound/state/gap-zz"
+for g in "next-zz: a FIFO" "gap-zz: a symbolic link"; do
+	expect_t 1 "^ATTENTION: scf half:.*/inbound/state/$g, not a regular file (never opened); only scfgate keeps the queue's locks, sequences and positions there: remove it" \
+		"a queue state stranger named: $g" -- --config "$SCF_CFG"
+done
+expect_t 1 '"state_strangers":2,"state_stranger_entries":\["[a-z-]*zz: ' "queue state strangers in JSON" -- --config "$SCF_CFG" --json
+out=$(timeout 20 "$E2E_GATE" spool stat --root "$SCF_ROOT" 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && grep -q "ATTENTION: .*/inbound/state/next-zz: a FIFO, not a regular file (never opened).*: remove it" <<<"$out" &&
+	grep -q "ATTENTION: .*/inbound/state/gap-zz: a symbolic link, not a regular file" <<<"$out"; then
+	ok "spool stat names both queue state strangers"
+else
+	bad "spool stat and the queue state strangers (exit $rc): $out"
+fi
+rm -f "$SCF_ROOT/inbound/state/next-zz" "$SCF_ROOT/inbound/state/gap-zz"
+# A link planted as a queue directory: refused and named, never followed.
+mv "$SCF_ROOT/inbound/new" "$work/inbound-new.saved"
+mkdir -p "$work/elsewhere"
+ln -s "$work/elsewhere" "$SCF_ROOT/inbound/new"
+expect_t 1 "^ATTENTION: scf half:.* queue inbound cannot be read: .*inbound/new: a symbolic link where the spool keeps a directory (never followed): remove it, then run scfgate spool init" \
+	"a link as inbound/new: named with the way out" -- --config "$SCF_CFG"
+out=$(timeout 20 "$E2E_GATE" spool stat --root "$SCF_ROOT" 2>&1)
+rc=$?
+if [ "$rc" = 1 ] && grep -q "inbound/new: a symbolic link where the spool keeps a directory" <<<"$out"; then
+	ok "spool stat names a link as inbound/new (exit 1)"
+else
+	bad "spool stat and a link as inbound/new (exit $rc): $out"
+fi
+rm -f "$SCF_ROOT/inbound/new"
+mv "$work/inbound-new.saved" "$SCF_ROOT/inbound/new"
 expect_t 0 "^ok: scf half" "the strangers removed, the half is healthy again" -- --config "$SCF_CFG"
 
 journal=$(ls "$OMS_ROOT/state/oms" | grep -E '^journal\.[0-9]{20}$' | tail -1)

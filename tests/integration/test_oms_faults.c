@@ -6,6 +6,7 @@
  * and the per-issue hold behind a failed record.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -411,6 +412,96 @@ static void test_401(void **state)
 	omt_teardown(&t);
 }
 
+/* One of oms-sim's session counters (GET /_admin/sessions). */
+static long sim_sessions(struct omt *t, const char *name)
+{
+	char url[160];
+	long status = 0, n;
+	cJSON *st;
+
+	snprintf(url, sizeof(url), "%s/_admin/sessions", t->sim.base);
+	st = http_json("GET", url, NULL, NULL, &status);
+	assert_non_null(st);
+	assert_non_null(cJSON_GetObjectItem(st, name));
+	n = (long)cJSON_GetObjectItem(st, name)->valuedouble;
+	cJSON_Delete(st);
+	return n;
+}
+
+/* Wait (at most 5 s) until the ack of issue waits in inbound/new; the
+ * daemon pid is killed when it does not come. */
+static void wait_ack(struct omt *t, int64_t issue, pid_t pid)
+{
+	for (int i = 0; i < 100; i++) {
+		if (omt_count(t, "inbound", SPOOL_NEW, RECORD_ACK, issue) == 1)
+			return;
+		usleep(50 * 1000);
+	}
+	omt_wait(pid, 1);
+	fail_msg("no ack of issue %lld within 5 s", (long long)issue);
+}
+
+/*
+ * Session renewal inside one process (test_401's second run logs in
+ * afresh): the daemon logs in, forwards a record, the simulator's clock
+ * passes the session's end, and the same process forwards another one.
+ * Its create meets exactly one 401 for the expired cookie, the client
+ * logs in once more and sends it again; the record is applied, acked
+ * and not quarantined.  One request at a time, so no sibling meets the
+ * same 401.
+ */
+static void test_session_renewal(void **state)
+{
+	static const char *const sim_args[] = {"--session-seconds", "60", NULL};
+	struct spool_stats st;
+	struct omt t;
+	cJSON *cg;
+	int count = 0;
+	long logins;
+	pid_t pid;
+
+	(void)state;
+	setenv("OMT_AUTH", "session", 1);
+	assert_int_equal(omt_setup(&t, sim_args, NULL), 0);
+	unsetenv("OMT_AUTH");
+	omt_issue(&t, 410, 122, "before the session ends", NULL);
+	pid = omt_start_daemon(&t, serial);
+	assert_true(pid > 0);
+	wait_ack(&t, 410, pid);
+	/* the pass ends with a poll of the tracked request; until the next
+	 * pass (pollSeconds 10) the half calls only to forward */
+	for (int i = 0; i < 100 && !omt_log_has(&t, "effect=poll"); i++)
+		usleep(50 * 1000);
+	assert_true(omt_log_has(&t, "effect=poll"));
+	logins = sim_sessions(&t, "logins");
+	assert_true(logins >= 1);
+	assert_int_equal(sim_sessions(&t, "expired_refused"), 0);
+	assert_true(sim_sessions(&t, "live") >= 1);
+	/* the session ends on the simulator's clock, moved on instead of
+	 * sleeping; the half still holds its cookie */
+	assert_int_equal(omt_admin(&t, "/_admin/clock", "{\"advance_seconds\":120}"), 0);
+	assert_int_equal(sim_sessions(&t, "live"), 0);
+	omt_issue(&t, 411, 122, "after the session ended", NULL);
+	wait_ack(&t, 411, pid);
+	kill(pid, SIGTERM);
+	assert_int_equal(omt_wait(pid, 0), 0);
+
+	assert_int_equal(sim_sessions(&t, "expired_refused"), 1);
+	assert_int_equal(sim_sessions(&t, "unknown_refused"), 0);
+	assert_int_equal(sim_sessions(&t, "logins"), logins + 1);
+	assert_int_equal(sim_sessions(&t, "logins_refused"), 0);
+	assert_true(omt_log_has(&t, "relogin=1"));
+	cg = omt_state(&t);
+	assert_non_null(omt_request_for(cg, 411, &count));
+	assert_int_equal(count, 1);
+	cJSON_Delete(cg);
+	assert_int_equal(spool_stats(t.root, "outbound", 0, &st, NULL), ERR_OK);
+	assert_int_equal(st.count[SPOOL_FAILED], 0);
+	assert_int_equal(st.count[SPOOL_NEW], 0);
+	assert_int_equal(st.count[SPOOL_DONE], 2);
+	omt_teardown(&t);
+}
+
 /* ---- redirects are never followed ---- */
 
 /* Requests a simulator has seen (its own /_admin/stats call not yet counted). */
@@ -639,6 +730,7 @@ int main(void)
 	    cmocka_unit_test(test_redirects),
 	    cmocka_unit_test(test_tls_ca_file),
 	    cmocka_unit_test(test_401),
+	    cmocka_unit_test(test_session_renewal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,7 +244,7 @@ uint64_t omt_attachment(struct omt *t, int64_t issue, const char *comment_id, co
 	return commit(t, r);
 }
 
-pid_t omt_start(struct omt *t, const char *const args[])
+static pid_t start_oms(struct omt *t, int once, const char *const args[])
 {
 	const char *bin = sim_bin("SCFGATE_BIN");
 	const char *argv[32];
@@ -255,7 +255,8 @@ pid_t omt_start(struct omt *t, const char *const args[])
 	argv[n++] = "oms";
 	argv[n++] = "--config";
 	argv[n++] = t->config;
-	argv[n++] = "--once";
+	if (once)
+		argv[n++] = "--once";
 	for (int i = 0; args && args[i] && n < 30; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
@@ -273,6 +274,16 @@ pid_t omt_start(struct omt *t, const char *const args[])
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t omt_start(struct omt *t, const char *const args[])
+{
+	return start_oms(t, 1, args);
+}
+
+pid_t omt_start_daemon(struct omt *t, const char *const args[])
+{
+	return start_oms(t, 0, args);
 }
 
 int omt_wait(pid_t pid, int kill_first)

@@ -58,6 +58,9 @@ int omt_run(struct omt *t, long kill_after_ms, const char *const args[]);
  * SIGKILLing it first when kill_first; the same return as omt_run. */
 pid_t omt_start(struct omt *t, const char *const args[]);
 int omt_wait(pid_t pid, int kill_first);
+/* `scfgate oms --config C [args...]` without --once: the daemon, until
+ * the caller sends it SIGTERM (then omt_wait). */
+pid_t omt_start_daemon(struct omt *t, const char *const args[]);
 
 /* GET /_admin/state, the request rows and the attachment rows. */
 cJSON *omt_state(struct omt *t);

@@ -143,6 +143,27 @@ static void state_dir_made(void **unused)
 	assert_int_equal(sb.st_mode & 0777, 0750);
 	/* again: already there is fine */
 	assert_int_equal(half_state_dir(c, "oms", dir, &e), ERR_OK);
+	/* a link planted as state/oms is never followed */
+	{
+		char moved[SPOOL_PATH_MAX + 8], rootlink[SPOOL_PATH_MAX + 8];
+
+		snprintf(moved, sizeof(moved), "%s.real", dir);
+		assert_int_equal(rename(dir, moved), 0);
+		assert_int_equal(symlink(moved, dir), 0);
+		err_clear(&e);
+		assert_int_equal(half_state_dir(c, "oms", dir, &e), ERR_FATAL);
+		assert_non_null(strstr(e.msg, "state/oms: a symbolic link where the half keeps its "
+		                              "state (never followed): remove it"));
+		assert_int_equal(unlink(dir), 0);
+		assert_int_equal(rename(moved, dir), 0);
+		/* the root itself may be reached through a link */
+		snprintf(rootlink, sizeof(rootlink), "%s.link", root);
+		assert_int_equal(symlink(root, rootlink), 0);
+		free(c->spool.root);
+		c->spool.root = strdup(rootlink);
+		assert_int_equal(half_state_dir(c, "oms", dir, &e), ERR_OK);
+		assert_int_equal(unlink(rootlink), 0);
+	}
 	/* a root too long is a configuration to fix */
 	free(c->spool.root);
 	c->spool.root = malloc(SPOOL_PATH_MAX);

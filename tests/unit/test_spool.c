@@ -1973,6 +1973,117 @@ static void test_state_strangers(void **state)
 	assert_int_equal(spool_stats(f->root, "inbound", 1, &st, &e), ERR_OK);
 	alarm(0);
 	assert_int_equal(st.count[SPOOL_NEW], 2);
+	/* ... and is reported, with the link and the FIFO above: status and
+	 * `spool stat` name them */
+	assert_int_equal(st.state_strangers, 3);
+	snprintf(path, sizeof(path), "%s/inbound/state/" SPOOL_GAP_PREFIX "oms", f->root);
+	assert_int_equal(symlink(victim, path), 0);
+	alarm(10);
+	assert_int_equal(spool_stats(f->root, "inbound", 1, &st, &e), ERR_OK);
+	alarm(0);
+	assert_int_equal(st.state_strangers, 4);
+	for (size_t i = 0; i < st.state_strangers; i++) {
+		const char *n = st.state_stranger[i];
+		enum spool_entry_type t = st.state_stranger_type[i];
+
+		if (strcmp(n, "consumer.lock") == 0 || strcmp(n, SPOOL_NEXT_PREFIX "oms") == 0)
+			assert_int_equal(t, SPOOL_ENTRY_FIFO);
+		else if (strcmp(n, SPOOL_GAP_PREFIX "oms") == 0 || strcmp(n, "oms.seq") == 0)
+			assert_int_equal(t, SPOOL_ENTRY_SYMLINK);
+		else
+			fail_msg("not a stranger: %s", n);
+	}
+}
+
+/* A symbolic link where the spool keeps a directory (a queue, its new/,
+ * tmp/, state/) is never followed: producer, consumer, importer, stats
+ * and the directory sync refuse it (ERR_FATAL naming it and the way
+ * out) and nothing lands in its target.  A spool root reached through a
+ * link (an operator's choice, from the configuration) still works. */
+static void test_queue_dir_links(void **state)
+{
+	struct fx *f = *state;
+	struct spool_consumer_opts o = {.grace_seconds = 60};
+	char *elsewhere = tsu_tmpdir("elsewhere");
+	char path[SPOOL_PATH_MAX], moved[SPOOL_PATH_MAX], rootlink[SPOOL_PATH_MAX];
+	struct spool_importer *im = NULL;
+	struct spool_consumer *c = NULL;
+	struct spool_producer *p = NULL;
+	struct spool_stats st;
+	struct record *r;
+	struct err e;
+	DIR *dh;
+	int entries = 0;
+
+	commit_n(f->root, f->priv, 100, 2);
+	snprintf(path, sizeof(path), "%s/inbound/new", f->root);
+	snprintf(moved, sizeof(moved), "%s/inbound/new.real", f->root);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(symlink(elsewhere, path), 0);
+	err_clear(&e);
+	assert_int_equal(spool_importer_open(&im, f->root, "inbound", &e), ERR_FATAL);
+	assert_null(im);
+	assert_non_null(strstr(e.msg, "inbound/new: a symbolic link where the spool keeps a "
+	                              "directory (never followed): remove it"));
+	err_clear(&e);
+	assert_int_equal(spool_producer_open(&p, f->root, "inbound", "oms", f->priv, &e),
+	                 ERR_FATAL);
+	assert_null(p);
+	assert_non_null(strstr(e.msg, "inbound/new: a symbolic link"));
+	err_clear(&e);
+	assert_int_equal(spool_consumer_open(&c, f->root, "inbound", f->pub, &o, &e), ERR_FATAL);
+	assert_null(c);
+	assert_non_null(strstr(e.msg, "inbound/new: a symbolic link"));
+	err_clear(&e);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &st, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "inbound/new: a symbolic link"));
+	assert_int_equal(spool_sync_dir(path, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "inbound/new: a symbolic link"));
+	/* nothing was written into the link's target */
+	dh = opendir(elsewhere);
+	assert_non_null(dh);
+	while (readdir(dh) != NULL)
+		entries++;
+	closedir(dh);
+	assert_int_equal(entries, 2);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rename(moved, path), 0);
+
+	/* a link as the queue itself */
+	snprintf(path, sizeof(path), "%s/inbound", f->root);
+	snprintf(moved, sizeof(moved), "%s/inbound.real", f->root);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(symlink(moved, path), 0);
+	err_clear(&e);
+	assert_int_equal(spool_stats(f->root, "inbound", 0, &st, &e), ERR_FATAL);
+	assert_non_null(strstr(e.msg, "inbound: a symbolic link where the spool keeps"));
+	err_clear(&e);
+	assert_int_equal(spool_importer_open(&im, f->root, "inbound", &e), ERR_FATAL);
+	assert_null(im);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rename(moved, path), 0);
+
+	/* the root through a link: everything works as before */
+	snprintf(rootlink, sizeof(rootlink), "%s.link", f->root);
+	unlink(rootlink);
+	assert_int_equal(symlink(f->root, rootlink), 0);
+	err_clear(&e);
+	assert_int_equal(spool_stats(rootlink, "inbound", 0, &st, &e), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW], 2);
+	assert_int_equal(spool_producer_open(&p, rootlink, "inbound", "oms", f->priv, &e), ERR_OK);
+	r = tsu_close_record(102, 64);
+	assert_int_equal(spool_commit(p, r, NULL, &e), ERR_OK);
+	record_free(r);
+	spool_producer_free(p);
+	assert_int_equal(spool_importer_open(&im, rootlink, "inbound", &e), ERR_OK);
+	spool_importer_free(im);
+	assert_int_equal(spool_consumer_open(&c, rootlink, "inbound", f->pub, &o, &e), ERR_OK);
+	spool_consumer_free(c);
+	assert_int_equal(spool_stats(rootlink, "inbound", 0, &st, &e), ERR_OK);
+	assert_int_equal(st.count[SPOOL_NEW], 3);
+	unlink(rootlink);
+	tsu_rmrf(elsewhere);
+	free(elsewhere);
 }
 
 int main(void)
@@ -2015,6 +2126,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_importer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_locks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_strangers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_dir_links, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

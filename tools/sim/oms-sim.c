@@ -126,6 +126,14 @@ static struct {
 	int no_index;
 	cJSON *sessions; /* [{cookie, user, expires}] */
 	unsigned long cookie_seq;
+	/* GET /_admin/sessions: what the session layer did, so a test can
+	 * tell a renewed session from a fresh process logging in. */
+	struct {
+		unsigned long logins;          /* POST /api/v1/authenticate, 200 */
+		unsigned long logins_refused;  /* POST /api/v1/authenticate, 401 */
+		unsigned long expired_refused; /* 401: the cookie of an expired session */
+		unsigned long unknown_refused; /* 401: no cookie, or one never issued */
+	} sc;
 } S = {
     .user = "scfgate",
     .pass = "scfgate-pass",
@@ -1109,6 +1117,28 @@ static cJSON *session_of(const struct sim_req *req)
 	return NULL;
 }
 
+/* The 401 of a call without a live session, counted as the cookie of an
+ * expired session or as none/unknown (GET /_admin/sessions). */
+static void refuse_session(const struct sim_req *req, struct sim_resp *resp)
+{
+	const char *c = sim_cookie(req, COOKIE_NAME);
+	int expired = 0;
+	cJSON *s;
+
+	if (!c)
+		c = sim_header(req, "cgkey");
+	cJSON_ArrayForEach(s, S.sessions)
+	{
+		if (c && strcmp(sim_jstr(s, "cookie"), c) == 0)
+			expired = 1;
+	}
+	if (expired)
+		S.sc.expired_refused++;
+	else
+		S.sc.unknown_refused++;
+	message(resp, 401, "Authentication Required for API Access.");
+}
+
 /* Who is calling, or NULL (and the 401 is written). */
 static const char *authorized(const struct sim_req *req, struct sim_resp *resp)
 {
@@ -1119,7 +1149,7 @@ static const char *authorized(const struct sim_req *req, struct sim_resp *resp)
 	s = session_of(req);
 	if (s)
 		return sim_jstr(s, "user");
-	message(resp, 401, "Authentication Required for API Access.");
+	refuse_session(req, resp);
 	return NULL;
 }
 
@@ -1141,10 +1171,12 @@ static void authenticate(const struct sim_req *req, struct sim_resp *resp)
 	p = sim_jstr(body, "password") ? sim_jstr(body, "password") : sim_jstr(body, "Password");
 	if (!u || !p || strcmp(u, S.user) != 0 || strcmp(p, S.pass) != 0) {
 		cJSON_Delete(body);
+		S.sc.logins_refused++;
 		message(resp, 401, "The user name or password is incorrect.");
 		return;
 	}
 	cJSON_Delete(body);
+	S.sc.logins++;
 	h = sim_mix(sim_seed() ^ (0xc00c1eULL + ++S.cookie_seq));
 	snprintf(cookie, sizeof(cookie), "%016llX%016llX", (unsigned long long)h,
 	         (unsigned long long)sim_mix(h));
@@ -1167,7 +1199,7 @@ static void session_info(const struct sim_req *req, struct sim_resp *resp)
 	double left;
 
 	if (!s) {
-		message(resp, 401, "Authentication Required for API Access.");
+		refuse_session(req, resp);
 		return;
 	}
 	left = sim_jnum(s, "expires", 0) - (double)sim_now();
@@ -1823,6 +1855,22 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 		return;
 	}
 	resp->route = "admin";
+	if (!post && strcmp(req->path, "/_admin/sessions") == 0) {
+		cJSON *j = cJSON_CreateObject();
+		int live = 0;
+
+		cJSON_ArrayForEach(rec, S.sessions)
+		{
+			live += sim_jnum(rec, "expires", 0) > (double)sim_now();
+		}
+		cJSON_AddNumberToObject(j, "logins", (double)S.sc.logins);
+		cJSON_AddNumberToObject(j, "logins_refused", (double)S.sc.logins_refused);
+		cJSON_AddNumberToObject(j, "expired_refused", (double)S.sc.expired_refused);
+		cJSON_AddNumberToObject(j, "unknown_refused", (double)S.sc.unknown_refused);
+		cJSON_AddNumberToObject(j, "live", live);
+		sim_resp_json(resp, 200, j);
+		return;
+	}
 	if (post && strcmp(req->path, "/_admin/fields/remove") == 0) {
 		remove_field(b, resp);
 		cJSON_Delete(b);
