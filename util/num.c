@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +49,41 @@ int num_i64(const char *s, const char **end, int64_t *out)
 	if (errno != 0)
 		return -1;
 	*out = (int64_t)v;
+	if (end)
+		*end = e;
+	return 0;
+}
+
+int num_int(const char *s, const char **end, int *out)
+{
+	const char *e;
+	int64_t v;
+
+	if (num_i64(s, &e, &v) != 0 || v < INT_MIN || v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	if (end)
+		*end = e;
+	return 0;
+}
+
+int num_double(const char *s, const char **end, double *out)
+{
+	const char *d;
+	char *e;
+	double v;
+
+	if (!s)
+		return -1;
+	d = s[0] == '-' ? s + 1 : s;
+	/* strtod would also skip blanks, take '+', "inf", "nan" and "0x1p3" */
+	if (!isdigit((unsigned char)d[0]) || (d[0] == '0' && (d[1] == 'x' || d[1] == 'X')))
+		return -1;
+	errno = 0;
+	v = strtod(s, &e);
+	if (errno != 0 || !isfinite(v))
+		return -1;
+	*out = v;
 	if (end)
 		*end = e;
 	return 0;

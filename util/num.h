@@ -1,6 +1,6 @@
 /*
- * num.h: integers read from text that may be wrong (state files, headers,
- * environment variables, manifests).
+ * num.h: numbers read from text that may be wrong (state files, headers,
+ * environment variables, manifests, a simulator's URL paths).
  *
  * sscanf("%d") cannot tell an overflow from a number, skips blanks and
  * takes a sign or "0x" where none belongs; strtol tells, but only when
@@ -25,6 +25,17 @@
 /* A number of base 10 or 16 (hexadecimal digits in either case). */
 int num_u64(const char *s, int base, const char **end, uint64_t *out);
 int num_i64(const char *s, const char **end, int64_t *out);
+
+/* num_i64 for an int: a value outside INT_MIN..INT_MAX is refused. */
+int num_int(const char *s, const char **end, int *out);
+
+/* A finite decimal number as printf's "%f" or "%g" writes it: an
+ * optional '-', a digit, then what strtod takes of digits, a '.' and an
+ * exponent.  Refused besides the above: "inf", "nan", a hexadecimal
+ * "0x..." and a value out of double's range (ERANGE, which includes an
+ * underflow to 0 or to a subnormal).  It reads '.' as the decimal point
+ * only while LC_NUMERIC is "C", as it is in scfgate. */
+int num_double(const char *s, const char **end, double *out);
 
 /* The text after prefix when s starts with it, else NULL (which the
  * parsers above refuse): num_u64(num_after(line, "seq "), ...). */

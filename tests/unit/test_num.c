@@ -1,7 +1,7 @@
 /*
- * test_num.c: the strict integer readers (util/num.h): what sscanf took
- * and they refuse (blanks, signs, "0x", overflow, no digits), where *end
- * stops, and that a refusal leaves *out and *end alone.
+ * test_num.c: the strict number readers (util/num.h): what sscanf took
+ * and they refuse (blanks, signs, "0x", overflow, no digits, "inf"), where
+ * *end stops, and that a refusal leaves *out and *end alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <string.h>
 
 #include "num.h"
@@ -82,6 +83,66 @@ static void i64(void **state)
 	assert_true(v == 7);
 }
 
+static void int_range(void **state)
+{
+	const char *end = NULL;
+	int v = 7;
+
+	(void)state;
+	assert_int_equal(num_int("2147483647/x", &end, &v), 0);
+	assert_true(v == INT_MAX && *end == '/');
+	assert_int_equal(num_int("-2147483648", NULL, &v), 0);
+	assert_true(v == INT_MIN);
+	v = 7;
+	end = "unchanged";
+	/* sscanf("%d") took these, as INT_MIN and 1 */
+	assert_int_equal(num_int("2147483648", &end, &v), -1);
+	assert_int_equal(num_int("-2147483649", &end, &v), -1);
+	assert_int_equal(num_int("4294967297", &end, &v), -1);
+	assert_int_equal(num_int(" 1", &end, &v), -1);
+	assert_int_equal(num_int("+1", &end, &v), -1);
+	assert_true(v == 7);
+	assert_string_equal(end, "unchanged");
+}
+
+static void doubles(void **state)
+{
+	const char *end = NULL;
+	double v = 7;
+
+	(void)state;
+	assert_int_equal(num_double("-81.6943610 41", &end, &v), 0);
+	assert_true(v == -81.694361);
+	assert_string_equal(end, " 41");
+	assert_int_equal(num_double("41.4993200", &end, &v), 0);
+	assert_true(v == 41.49932 && *end == '\0');
+	assert_int_equal(num_double("0", &end, &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(num_double("1e3,2", &end, &v), 0);
+	assert_true(v == 1000 && *end == ',');
+	assert_int_equal(num_double("5.", NULL, &v), 0);
+	assert_true(v == 5);
+
+	v = 7;
+	end = "unchanged";
+	assert_int_equal(num_double("", &end, &v), -1);
+	assert_int_equal(num_double(" 1", &end, &v), -1);
+	assert_int_equal(num_double("+1", &end, &v), -1);
+	assert_int_equal(num_double(".5", &end, &v), -1);
+	assert_int_equal(num_double("-", &end, &v), -1);
+	assert_int_equal(num_double("- 1", &end, &v), -1);
+	assert_int_equal(num_double("inf", &end, &v), -1);
+	assert_int_equal(num_double("-nan", &end, &v), -1);
+	assert_int_equal(num_double("0x1p3", &end, &v), -1);
+	assert_int_equal(num_double("-0X10", &end, &v), -1);
+	assert_int_equal(num_double("1e999", &end, &v), -1);
+	assert_int_equal(num_double("-1e999", &end, &v), -1);
+	assert_int_equal(num_double("1e-999", &end, &v), -1);
+	assert_int_equal(num_double(NULL, &end, &v), -1);
+	assert_true(v == 7);
+	assert_string_equal(end, "unchanged");
+}
+
 static void after_and_hex_byte(void **state)
 {
 	unsigned char b = 7;
@@ -142,6 +203,8 @@ int main(void)
 	    cmocka_unit_test(u64_decimal),
 	    cmocka_unit_test(u64_hex),
 	    cmocka_unit_test(i64),
+	    cmocka_unit_test(int_range),
+	    cmocka_unit_test(doubles),
 	    cmocka_unit_test(after_and_hex_byte),
 	    cmocka_unit_test(lines_and_digits),
 	};
