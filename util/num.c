@@ -118,6 +118,46 @@ int num_line_i64(const char *line, const char *prefix, int64_t *out)
 	return 0;
 }
 
+int num_field_u64(const char **q, uint64_t *out)
+{
+	return **q == ' ' ? num_u64(*q + 1, 10, q, out) : -1;
+}
+
+int num_field_i64(const char **q, int64_t *out)
+{
+	return **q == ' ' ? num_i64(*q + 1, q, out) : -1;
+}
+
+int num_field_int(const char **q, int *out)
+{
+	return **q == ' ' ? num_int(*q + 1, q, out) : -1;
+}
+
+int num_field_double(const char **q, double *out)
+{
+	return **q == ' ' ? num_double(*q + 1, q, out) : -1;
+}
+
+int num_field_word(const char **q, char *out, size_t size)
+{
+	size_t n;
+
+	if (**q != ' ')
+		return -1;
+	n = strcspn(*q + 1, " \n");
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(out, *q + 1, n);
+	out[n] = '\0';
+	*q += 1 + n;
+	return 0;
+}
+
+int num_field_end(const char *q)
+{
+	return strcmp(q, "\n") == 0 || *q == '\0';
+}
+
 int num_digits(const char *s, int n, int *out)
 {
 	int v = 0;

@@ -20,6 +20,7 @@
 #ifndef SCFGATE_NUM_H
 #define SCFGATE_NUM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A number of base 10 or 16 (hexadecimal digits in either case). */
@@ -45,6 +46,22 @@ const char *num_after(const char *s, const char *prefix);
  * file's "seq 12"), else -1. */
 int num_line_u64(const char *line, const char *prefix, uint64_t *out);
 int num_line_i64(const char *line, const char *prefix, int64_t *out);
+
+/*
+ * The fields of a line written as "<a> <b> <c>...\n" by scfgate itself
+ * (a state file): each reader takes one blank, then the field, and moves
+ * *q past it.  0, or -1 with *q unchanged when the blank or the field is
+ * not there or not what it must be; num_field_end() is 1 when only the
+ * newline (or nothing) is left.  A word is one or more bytes up to the
+ * next blank or newline, refused when it does not fit out (size bytes
+ * with its NUL).
+ */
+int num_field_u64(const char **q, uint64_t *out);
+int num_field_i64(const char **q, int64_t *out);
+int num_field_int(const char **q, int *out);
+int num_field_double(const char **q, double *out);
+int num_field_word(const char **q, char *out, size_t size);
+int num_field_end(const char *q);
 
 /* Exactly n decimal digits s[0..n-1] (n at most 9), no sign, no blank:
  * the fixed-width fields of a timestamp. */

@@ -499,45 +499,9 @@ static FILE *open_state_file(const char *path, struct err *e)
 	return f;
 }
 
-/* The fields of a census part's lines (as oms_census_store writes them): a
- * blank, then the value.  0, or -1 when the field is not there or not
- * what it must be (the line is refused: trailing garbage, an overflow or
- * a sign where none belongs is not read as some other number). */
-static int field_i64(const char **q, int64_t *out)
-{
-	return **q == ' ' ? num_i64(*q + 1, q, out) : -1;
-}
-
-static int field_int(const char **q, int *out)
-{
-	return **q == ' ' ? num_int(*q + 1, q, out) : -1;
-}
-
-static int field_double(const char **q, double *out)
-{
-	return **q == ' ' ? num_double(*q + 1, q, out) : -1;
-}
-
-/* A word of at most size - 1 bytes, up to the next blank or newline. */
-static int field_word(const char **q, char *out, size_t size)
-{
-	size_t n;
-
-	if (**q != ' ')
-		return -1;
-	n = strcspn(*q + 1, " \n");
-	if (n == 0 || n >= size)
-		return -1;
-	memcpy(out, *q + 1, n);
-	out[n] = '\0';
-	*q += 1 + n;
-	return 0;
-}
-
-static int field_end(const char *q)
-{
-	return strcmp(q, "\n") == 0 || *q == '\0';
-}
+/* A census part's lines as oms_census_store writes them, field by field
+ * (util/num.h): something after the last field, an overflow or a sign
+ * where none belongs refuses the line, never reads as another value. */
 
 /* "P <part> <last> <from> <to> <n> <type>..." */
 static int parse_header(struct recon_run *rr, const char *line, int *oom)
@@ -547,9 +511,10 @@ static int parse_header(struct recon_run *rr, const char *line, int *oom)
 	int last, keep;
 	char from[64], to[64];
 
-	if (field_i64(&q, &p) != 0 || field_int(&q, &last) != 0 ||
-	    field_word(&q, from, sizeof(from)) != 0 || field_word(&q, to, sizeof(to)) != 0 ||
-	    field_i64(&q, &nt) != 0 || nt < 0 || nt > PART_MAX)
+	if (num_field_i64(&q, &p) != 0 || num_field_int(&q, &last) != 0 ||
+	    num_field_word(&q, from, sizeof(from)) != 0 ||
+	    num_field_word(&q, to, sizeof(to)) != 0 || num_field_i64(&q, &nt) != 0 || nt < 0 ||
+	    nt > PART_MAX)
 		return -1;
 	if (!rr->from[0]) {
 		snprintf(rr->from, sizeof(rr->from), "%s", from);
@@ -564,12 +529,12 @@ static int parse_header(struct recon_run *rr, const char *line, int *oom)
 	for (int64_t i = 0; i < nt; i++) {
 		int64_t type;
 
-		if (field_i64(&q, &type) != 0)
+		if (num_field_i64(&q, &type) != 0)
 			return -1;
 		if (keep)
 			rr->types[rr->ntypes++] = type;
 	}
-	return field_end(q) ? 0 : -1;
+	return num_field_end(q) ? 0 : -1;
 }
 
 /* "I <issue> <status> <type> <lat> <lng> <generation> <sent> <ack>
@@ -580,12 +545,13 @@ static int parse_entry(struct centry *c, const char *line)
 	int sent, ack, closed;
 
 	memset(c, 0, sizeof(*c));
-	if (field_i64(&q, &c->is.issue_id) != 0 ||
-	    field_word(&q, c->status, sizeof(c->status)) != 0 ||
-	    field_i64(&q, &c->is.type_id) != 0 || field_double(&q, &c->is.lat) != 0 ||
-	    field_double(&q, &c->is.lng) != 0 || field_i64(&q, &c->is.generation) != 0 ||
-	    field_int(&q, &sent) != 0 || field_int(&q, &ack) != 0 || field_int(&q, &closed) != 0 ||
-	    field_word(&q, c->url, sizeof(c->url)) != 0 || !field_end(q))
+	if (num_field_i64(&q, &c->is.issue_id) != 0 ||
+	    num_field_word(&q, c->status, sizeof(c->status)) != 0 ||
+	    num_field_i64(&q, &c->is.type_id) != 0 || num_field_double(&q, &c->is.lat) != 0 ||
+	    num_field_double(&q, &c->is.lng) != 0 || num_field_i64(&q, &c->is.generation) != 0 ||
+	    num_field_int(&q, &sent) != 0 || num_field_int(&q, &ack) != 0 ||
+	    num_field_int(&q, &closed) != 0 || num_field_word(&q, c->url, sizeof(c->url)) != 0 ||
+	    !num_field_end(q))
 		return -1;
 	c->is.status = c->status;
 	c->is.html_url = strcmp(c->url, "-") == 0 ? NULL : c->url;
@@ -960,7 +926,7 @@ static int64_t complete_parts(const char *dir, struct err *e)
 	if (snprintf(p, sizeof(p), "%s/last", dir) >= (int)sizeof(p) ||
 	    !(f = open_state_file(p, NULL)))
 		return 0;
-	if (!fgets(buf, sizeof(buf), f) || num_i64(buf, &end, &last) != 0 || !field_end(end) ||
+	if (!fgets(buf, sizeof(buf), f) || num_i64(buf, &end, &last) != 0 || !num_field_end(end) ||
 	    last < 1) {
 		fclose(f);
 		err_set(e, ERR_PERM, "%s: not a part number", p);

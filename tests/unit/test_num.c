@@ -143,6 +143,51 @@ static void doubles(void **state)
 	assert_string_equal(end, "unchanged");
 }
 
+static void fields(void **state)
+{
+	const char *line = "P 12 -3 1 41.5 from-x 7\n", *q = line + 1;
+	uint64_t u = 0;
+	int64_t i = 0;
+	int n = 0;
+	double d = 0;
+	char w[7];
+
+	(void)state;
+	assert_int_equal(num_field_u64(&q, &u), 0);
+	assert_int_equal(num_field_i64(&q, &i), 0);
+	assert_int_equal(num_field_int(&q, &n), 0);
+	assert_int_equal(num_field_double(&q, &d), 0);
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), 0);
+	assert_true(u == 12 && i == -3 && n == 1 && d == 41.5);
+	assert_string_equal(w, "from-x");
+	assert_false(num_field_end(q));
+	assert_int_equal(num_field_int(&q, &n), 0);
+	assert_true(n == 7 && num_field_end(q));
+	assert_true(num_field_end(""));
+	assert_false(num_field_end("\n\n"));
+	assert_false(num_field_end(" \n"));
+
+	/* refused: *q and the value untouched */
+	q = "  1";
+	assert_int_equal(num_field_u64(&q, &u), -1);
+	q = "1";
+	assert_int_equal(num_field_i64(&q, &i), -1);
+	q = " 2147483648";
+	assert_int_equal(num_field_int(&q, &n), -1);
+	q = " x";
+	assert_int_equal(num_field_double(&q, &d), -1);
+	assert_true(u == 12 && i == -3 && n == 7 && d == 41.5);
+	assert_string_equal(q, " x");
+	q = " from-xy";
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), -1);
+	q = " \n";
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), -1);
+	q = "  a";
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), -1);
+	assert_string_equal(q, "  a");
+	assert_string_equal(w, "from-x");
+}
+
 static void after_and_hex_byte(void **state)
 {
 	unsigned char b = 7;
@@ -205,6 +250,7 @@ int main(void)
 	    cmocka_unit_test(i64),
 	    cmocka_unit_test(int_range),
 	    cmocka_unit_test(doubles),
+	    cmocka_unit_test(fields),
 	    cmocka_unit_test(after_and_hex_byte),
 	    cmocka_unit_test(lines_and_digits),
 	};
