@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "gen.h"
 #include "health.h"
+#include "num.h"
 #include "spool.h"
 
 /* A health file is a few hundred bytes; anything larger is not one. */
@@ -216,10 +217,18 @@ static int parse_file(FILE *f, struct health *h)
 		}
 		if (strcmp(line, "end") == 0)
 			return 0;
-		if (sscanf(line, "saved %" SCNd64, &h->saved_at) == 1)
-			continue;
-		if (sscanf(line, "kind %31s %" SCNd64 " %" SCNd64 " %" SCNd64 " %15s", word, &a, &b,
-		           &c, cls) == 5) {
+		/* a field that does not read whole: damaged (util/num.h) */
+		if (num_after(line, "saved ")) {
+			if (num_line_i64(line, "saved ", &h->saved_at) != 0)
+				return -1;
+		} else if (num_after(line, "kind ")) {
+			const char *q = line + 4;
+
+			if (num_field_word(&q, word, sizeof(word)) != 0 ||
+			    num_field_i64(&q, &a) != 0 || num_field_i64(&q, &b) != 0 ||
+			    num_field_i64(&q, &c) != 0 ||
+			    num_field_word(&q, cls, sizeof(cls)) != 0 || !num_field_end(q))
+				return -1;
 			last = -1;
 			for (int k = 0; k < HEALTH_KINDS; k++)
 				if (strcmp(word, kind_names[k]) == 0)
@@ -236,9 +245,11 @@ static int parse_file(FILE *f, struct health *h)
 		} else if (last >= 0 && strncmp(line, "detail ", 7) == 0) {
 			copy_cut(h->k[last].detail, sizeof(h->k[last].detail), line + 7);
 		} else if (last >= 0 && strncmp(line, "count ", 6) == 0) {
-			if (sscanf(line + 6, "%" SCNu64 " %" SCNu64 " %" SCNu64,
-			           &h->k[last].moved_last, &h->k[last].failed_last,
-			           &h->k[last].moved_total) != 3)
+			const char *q = line + 5;
+
+			if (num_field_u64(&q, &h->k[last].moved_last) != 0 ||
+			    num_field_u64(&q, &h->k[last].failed_last) != 0 ||
+			    num_field_u64(&q, &h->k[last].moved_total) != 0 || !num_field_end(q))
 				return -1;
 		}
 	}
