@@ -59,9 +59,11 @@ usage "scfgate report: --issue needs an SCF issue id (a number)" report --html x
 
 # -c FILE and --config=FILE are --config FILE: the file is read.
 for form in "-c $d/nope.xml" "-c$d/nope.xml" "--config=$d/nope.xml" "--config $d/nope.xml"; do
-	# shellcheck disable=SC2086
-	"$bin" status $form >/dev/null 2>"$d/err"
-	[ $? = 1 ] && grep -q "nope.xml" "$d/err" || fail "status $form: $(cat "$d/err")"
+	for cmd in status transfer; do
+		# shellcheck disable=SC2086
+		"$bin" $cmd $form >/dev/null 2>"$d/err"
+		[ $? = 1 ] && grep -q "nope.xml" "$d/err" || fail "$cmd $form: $(cat "$d/err")"
+	done
 done
 
 # The one form of a usage error.
