@@ -83,6 +83,9 @@ usage "scfgate scf census: --log-json takes no value (see --help)" scf census --
 usage "scfgate scf resync: bad issue id +12" scf resync --issue 5 +12
 usage "scfgate scf resync: --request-type needs a positive id" scf resync --request-type=+7
 usage "scfgate report: --issue needs an SCF issue id (a number)" report --issue " 12"
+usage "scfgate preview: --oid needs a positive number" preview --oid=+5
+usage "scfgate preview: --oid needs a positive number" preview --oid " 5"
+usage "scfgate preview: --oid needs a positive number" preview --oid 9223372036854775808
 usage "scfgate config: example: unknown argument --half-way (see --help)" config example --half-way=1
 usage "scfgate: unknown argument --bogus (see --help)" --bogus
 "$bin" --version | grep -q '^scfgate ' || fail "--version"
