@@ -30,28 +30,15 @@
 struct seal_key {
 	EVP_PKEY *pkey;
 	int has_private;
-	unsigned char raw[32]; /* the public key */
-	char id[SEAL_KEY_ID_LEN + 1];
+	unsigned char raw[32];        /* the public key */
+	unsigned char raw_id[8];      /* the first 8 bytes of its SHA-256 */
+	char id[SEAL_KEY_ID_LEN + 1]; /* raw_id in hex */
 };
-
-/* The first 8 bytes of SHA-256 of a raw public key. */
-static int raw_key_id(const unsigned char raw[32], unsigned char id[8])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(raw, 32, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md)) {
-		ERR_clear_error();
-		return -1;
-	}
-	memcpy(id, md, 8);
-	return 0;
-}
 
 static enum err_status key_wrap(EVP_PKEY *pkey, int has_private, const char *what,
                                 struct seal_key **out, struct err *e)
 {
-	unsigned char id[8];
+	unsigned char md[32];
 	size_t rawlen = 32;
 	struct seal_key *k;
 
@@ -65,7 +52,7 @@ static enum err_status key_wrap(EVP_PKEY *pkey, int has_private, const char *wha
 		return err_set(e, ERR_TEMP, "%s: out of memory", what);
 	}
 	if (EVP_PKEY_get_raw_public_key(pkey, k->raw, &rawlen) != 1 || rawlen != 32 ||
-	    raw_key_id(k->raw, id) != 0) {
+	    sig_sha256(k->raw, 32, md, NULL) != 0) {
 		ERR_clear_error();
 		EVP_PKEY_free(pkey);
 		free(k);
@@ -73,7 +60,8 @@ static enum err_status key_wrap(EVP_PKEY *pkey, int has_private, const char *wha
 	}
 	k->pkey = pkey;
 	k->has_private = has_private;
-	sig_hex(id, sizeof(id), k->id);
+	memcpy(k->raw_id, md, sizeof(k->raw_id));
+	sig_hex(k->raw_id, sizeof(k->raw_id), k->id);
 	*out = k;
 	return ERR_OK;
 }
@@ -319,7 +307,7 @@ enum err_status seal_writer_open_fixed(struct seal_writer **out_w, const struct 
 	unsigned char okm[SEAL_OKM_LEN];
 	EVP_PKEY *eph = NULL;
 	struct seal_writer *w;
-	unsigned char eph_raw[32], id[8];
+	unsigned char eph_raw[32];
 	size_t rawlen = sizeof(eph_raw);
 	enum err_status st;
 
@@ -340,8 +328,7 @@ enum err_status seal_writer_open_fixed(struct seal_writer **out_w, const struct 
 	} else {
 		eph = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
 	}
-	if (!eph || EVP_PKEY_get_raw_public_key(eph, eph_raw, &rawlen) != 1 || rawlen != 32 ||
-	    raw_key_id(to->raw, id) != 0) {
+	if (!eph || EVP_PKEY_get_raw_public_key(eph, eph_raw, &rawlen) != 1 || rawlen != 32) {
 		ERR_clear_error();
 		st = err_set(e, ERR_TEMP, "cannot make an ephemeral X25519 key");
 		goto fail;
@@ -357,7 +344,7 @@ enum err_status seal_writer_open_fixed(struct seal_writer **out_w, const struct 
 	w->s.header[9] = SEAL_AEAD_CHACHA;
 	w->s.header[10] = w->s.header[11] = 0;
 	put32(w->s.header + 12, chunk_size);
-	memcpy(w->s.header + 16, id, 8);
+	memcpy(w->s.header + 16, to->raw_id, 8);
 	memcpy(w->s.header + 24, eph_raw, 32);
 	EVP_PKEY_free(eph);
 	eph = NULL;

@@ -37,7 +37,7 @@ void sig_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-void sig_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65])
+int sig_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65])
 {
 	unsigned int mdlen = 0;
 
@@ -50,17 +50,18 @@ void sig_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65
 			hex[64] = '\0';
 		}
 		ERR_clear_error();
-		return;
+		return -1;
 	}
 	if (hex)
 		sig_hex(raw, 32, hex);
+	return 0;
 }
 
 void sig_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[32];
 
-	sig_sha256(data, len, md, out);
+	(void)sig_sha256(data, len, md, out);
 }
 
 /* Wrap a loaded EVP_PKEY, checking it is Ed25519 and computing its id. */

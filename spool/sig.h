@@ -58,9 +58,10 @@ unsigned long sig_verify_count(void);
 /* SHA-256 of data as 64 lowercase hex digits + NUL. */
 void sig_sha256_hex(const void *data, size_t len, char out[65]);
 /* SHA-256 of data, raw and (when hex is not NULL) as sig_sha256_hex
- * gives it.  Should OpenSSL fail, raw is all zero and hex is 64 'x', a
- * digest no real one matches. */
-void sig_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65]);
+ * gives it; 0.  Should OpenSSL fail, raw is all zero and hex is 64 'x', a
+ * digest no real one matches, and -1 is returned (for a caller that must
+ * not go on with it, as a key id must not be a digest of nothing). */
+int sig_sha256(const void *data, size_t len, unsigned char raw[32], char hex[65]);
 /* n bytes as 2n lowercase hex digits + NUL: the one hex writer of the
  * digests and key ids (sig, seal, bundle). */
 void sig_hex(const unsigned char *in, size_t n, char *out);

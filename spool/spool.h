@@ -550,6 +550,20 @@ enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b
                                      enum spool_entry_type *type, struct err *e);
 
 /*
+ * Read the newest generation "<dir>/<prefix><n>" of a state file
+ * (util/gen.h) as spool_read_untrusted does, path (size bytes) naming it.
+ * One gone between the listing and the read (its writer moved on) is
+ * passed over for the next older.  ERR_OK with *type REGULAR: b holds it;
+ * ERR_OK with *type MISSING: there is none (b empty, path ""); otherwise
+ * spool_read_untrusted's status, *type and message for the generation
+ * that could not be read.  The one reader of the halves' health and
+ * history files.
+ */
+enum err_status spool_read_newest(const char *dir, const char *prefix, size_t cap, struct buf *b,
+                                  char *path, size_t size, enum spool_entry_type *type,
+                                  struct err *e);
+
+/*
  * Open a file of a half's own state for reading line by line.  It lies
  * in the spool root, so whoever may write the spool may have replaced
  * it: the same checks as spool_read_untrusted (a regular file of at most

@@ -8,12 +8,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "gen.h"
 
 static const char *const dir_names[SPOOL_NDIRS] = {"tmp",    "new",  "cur",   "done",
                                                    "failed", "hold", "state", "dismissed"};
@@ -616,6 +619,34 @@ enum err_status spool_read_untrusted(const char *path, size_t cap, struct buf *b
 	if (st != ERR_OK)
 		buf_reset(b);
 	return st;
+}
+
+enum err_status spool_read_newest(const char *dir, const char *prefix, size_t cap, struct buf *b,
+                                  char *path, size_t size, enum spool_entry_type *type,
+                                  struct err *e)
+{
+	uint64_t gens[8];
+	size_t ng = gen_list(dir, prefix, gens, sizeof(gens) / sizeof(gens[0]));
+
+	buf_reset(b);
+	path[0] = '\0';
+	*type = SPOOL_ENTRY_MISSING;
+	/* Newest first. */
+	for (size_t i = 0; i < ng; i++) {
+		enum err_status st;
+
+		if (snprintf(path, size, "%s/%s%020" PRIu64, dir, prefix, gens[i]) >= (int)size) {
+			*type = SPOOL_ENTRY_UNREADABLE;
+			return err_set(e, ERR_PERM, "%s: path too long", dir);
+		}
+		st = spool_read_untrusted(path, cap, b, type, e);
+		if (st == ERR_OK || *type != SPOOL_ENTRY_MISSING)
+			return st;
+		err_clear(e);
+	}
+	path[0] = '\0';
+	*type = SPOOL_ENTRY_MISSING;
+	return ERR_OK;
 }
 
 int spool_open_state(const char *path, int flags, mode_t mode, struct err *e)

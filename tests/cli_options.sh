@@ -59,9 +59,11 @@ usage "scfgate report: --issue needs an SCF issue id (a number)" report --html x
 
 # -c FILE and --config=FILE are --config FILE: the file is read.
 for form in "-c $d/nope.xml" "-c$d/nope.xml" "--config=$d/nope.xml" "--config $d/nope.xml"; do
-	# shellcheck disable=SC2086
-	"$bin" status $form >/dev/null 2>"$d/err"
-	[ $? = 1 ] && grep -q "nope.xml" "$d/err" || fail "status $form: $(cat "$d/err")"
+	for cmd in status transfer; do
+		# shellcheck disable=SC2086
+		"$bin" $cmd $form >/dev/null 2>"$d/err"
+		[ $? = 1 ] && grep -q "nope.xml" "$d/err" || fail "$cmd $form: $(cat "$d/err")"
+	done
 done
 
 # The one form of a usage error.
@@ -81,6 +83,9 @@ usage "scfgate scf census: --log-json takes no value (see --help)" scf census --
 usage "scfgate scf resync: bad issue id +12" scf resync --issue 5 +12
 usage "scfgate scf resync: --request-type needs a positive id" scf resync --request-type=+7
 usage "scfgate report: --issue needs an SCF issue id (a number)" report --issue " 12"
+usage "scfgate preview: --oid needs a positive number" preview --oid=+5
+usage "scfgate preview: --oid needs a positive number" preview --oid " 5"
+usage "scfgate preview: --oid needs a positive number" preview --oid 9223372036854775808
 usage "scfgate config: example: unknown argument --half-way (see --help)" config example --half-way=1
 usage "scfgate: unknown argument --bogus (see --help)" --bogus
 "$bin" --version | grep -q '^scfgate ' || fail "--version"

@@ -1,9 +1,9 @@
 # Simulator tests: start the real scf-sim / oms-sim processes on --port 0
-# and drive them with libcurl.  They need only the simulators, not the
-# gateway libraries.
+# and drive them with libcurl.  They need only the simulators and util/
+# (its strict number readers), not the gateway libraries.
 add_library(sim_harness STATIC ${CMAKE_SOURCE_DIR}/tests/integration/sim_harness.c)
 target_include_directories(sim_harness PUBLIC ${CMAKE_SOURCE_DIR}/tests/integration)
-target_link_libraries(sim_harness PUBLIC PkgConfig::CURL PkgConfig::CJSON)
+target_link_libraries(sim_harness PUBLIC PkgConfig::CURL PkgConfig::CJSON scfutil)
 
 function(scfgate_sim_test name)
   add_executable(${name} ${CMAKE_SOURCE_DIR}/tests/integration/${name}.c)

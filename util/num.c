@@ -3,6 +3,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +54,41 @@ int num_i64(const char *s, const char **end, int64_t *out)
 	return 0;
 }
 
+int num_int(const char *s, const char **end, int *out)
+{
+	const char *e;
+	int64_t v;
+
+	if (num_i64(s, &e, &v) != 0 || v < INT_MIN || v > INT_MAX)
+		return -1;
+	*out = (int)v;
+	if (end)
+		*end = e;
+	return 0;
+}
+
+int num_double(const char *s, const char **end, double *out)
+{
+	const char *d;
+	char *e;
+	double v;
+
+	if (!s)
+		return -1;
+	d = s[0] == '-' ? s + 1 : s;
+	/* strtod would also skip blanks, take '+', "inf", "nan" and "0x1p3" */
+	if (!isdigit((unsigned char)d[0]) || (d[0] == '0' && (d[1] == 'x' || d[1] == 'X')))
+		return -1;
+	errno = 0;
+	v = strtod(s, &e);
+	if (errno != 0 || !isfinite(v))
+		return -1;
+	*out = v;
+	if (end)
+		*end = e;
+	return 0;
+}
+
 const char *num_after(const char *s, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -79,6 +116,46 @@ int num_line_i64(const char *line, const char *prefix, int64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int num_field_u64(const char **q, uint64_t *out)
+{
+	return **q == ' ' ? num_u64(*q + 1, 10, q, out) : -1;
+}
+
+int num_field_i64(const char **q, int64_t *out)
+{
+	return **q == ' ' ? num_i64(*q + 1, q, out) : -1;
+}
+
+int num_field_int(const char **q, int *out)
+{
+	return **q == ' ' ? num_int(*q + 1, q, out) : -1;
+}
+
+int num_field_double(const char **q, double *out)
+{
+	return **q == ' ' ? num_double(*q + 1, q, out) : -1;
+}
+
+int num_field_word(const char **q, char *out, size_t size)
+{
+	size_t n;
+
+	if (**q != ' ')
+		return -1;
+	n = strcspn(*q + 1, " \n");
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(out, *q + 1, n);
+	out[n] = '\0';
+	*q += 1 + n;
+	return 0;
+}
+
+int num_field_end(const char *q)
+{
+	return strcmp(q, "\n") == 0 || *q == '\0';
 }
 
 int num_digits(const char *s, int n, int *out)

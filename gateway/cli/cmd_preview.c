@@ -369,7 +369,7 @@ int cmd_preview(int argc, char **argv)
 	struct cfg *c = NULL;
 	struct record *r = NULL;
 	int rc = CLI_EXIT_FAIL, got, opt;
-	long long oid = 1;
+	int64_t oid = 1;
 	struct cli_opt o;
 
 	if (cli_wants_help(argc, argv)) {
@@ -379,8 +379,6 @@ int cmd_preview(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	cli_opt_init(&o, "preview", NULL, argc, argv, options);
 	while ((opt = cli_opt_next(&o)) != CLI_OPT_END) {
-		char *end;
-
 		switch (opt) {
 		case 'c':
 			config = o.arg;
@@ -389,8 +387,8 @@ int cmd_preview(int argc, char **argv)
 			p.json = 1;
 			break;
 		case OPT_OID:
-			oid = strtoll(o.arg, &end, 10);
-			if (*end || oid < 1)
+			oid = cli_id(o.arg);
+			if (oid < 1)
 				return cli_usage("preview", "--oid needs a positive number");
 			break;
 		case OPT_REQUEST_ID:
@@ -437,7 +435,7 @@ int cmd_preview(int argc, char **argv)
 		fprintf(stderr,
 		        "scfgate preview: %s with %s; nothing was sent (Oid %lld and request id "
 		        "%s stand for what Cartegraph assigns)\n",
-		        r->key ? r->key : record_kind_name(r->kind), config, oid, rid);
+		        r->key ? r->key : record_kind_name(r->kind), config, (long long)oid, rid);
 	if (record(&p, r)) {
 		/* the first lines (text) may be out already; the error says where it stopped */
 		rc = cli_fail("preview", &p.e);

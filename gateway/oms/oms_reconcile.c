@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "num.h"
 #include "oms_recon.h"
 
 /* Census entries by part: the schema's RECORD_PART_MAX. */
@@ -498,6 +499,67 @@ static FILE *open_state_file(const char *path, struct err *e)
 	return f;
 }
 
+/* A census part's lines as oms_census_store writes them, field by field
+ * (util/num.h): something after the last field, an overflow or a sign
+ * where none belongs refuses the line, never reads as another value. */
+
+/* "P <part> <last> <from> <to> <n> <type>..." */
+static int parse_header(struct recon_run *rr, const char *line, int *oom)
+{
+	const char *q = line + 1;
+	int64_t p, nt;
+	int last, keep;
+	char from[64], to[64];
+
+	if (num_field_i64(&q, &p) != 0 || num_field_int(&q, &last) != 0 ||
+	    num_field_word(&q, from, sizeof(from)) != 0 ||
+	    num_field_word(&q, to, sizeof(to)) != 0 || num_field_i64(&q, &nt) != 0 || nt < 0 ||
+	    nt > PART_MAX)
+		return -1;
+	if (!rr->from[0]) {
+		snprintf(rr->from, sizeof(rr->from), "%s", from);
+		snprintf(rr->to, sizeof(rr->to), "%s", to);
+	}
+	/* the first part read gives the request types; every header is checked */
+	keep = !rr->types && nt > 0;
+	if (keep && !(rr->types = calloc((size_t)nt, sizeof(*rr->types)))) {
+		*oom = 1;
+		return -1;
+	}
+	for (int64_t i = 0; i < nt; i++) {
+		int64_t type;
+
+		if (num_field_i64(&q, &type) != 0)
+			return -1;
+		if (keep)
+			rr->types[rr->ntypes++] = type;
+	}
+	return num_field_end(q) ? 0 : -1;
+}
+
+/* "I <issue> <status> <type> <lat> <lng> <generation> <sent> <ack>
+ * <closed> <url or ->" */
+static int parse_entry(struct centry *c, const char *line)
+{
+	const char *q = line + 1;
+	int sent, ack, closed;
+
+	memset(c, 0, sizeof(*c));
+	if (num_field_i64(&q, &c->is.issue_id) != 0 ||
+	    num_field_word(&q, c->status, sizeof(c->status)) != 0 ||
+	    num_field_i64(&q, &c->is.type_id) != 0 || num_field_double(&q, &c->is.lat) != 0 ||
+	    num_field_double(&q, &c->is.lng) != 0 || num_field_i64(&q, &c->is.generation) != 0 ||
+	    num_field_int(&q, &sent) != 0 || num_field_int(&q, &ack) != 0 ||
+	    num_field_int(&q, &closed) != 0 || num_field_word(&q, c->url, sizeof(c->url)) != 0 ||
+	    !num_field_end(q))
+		return -1;
+	c->is.status = c->status;
+	c->is.html_url = strcmp(c->url, "-") == 0 ? NULL : c->url;
+	/* 0,0 is no place a city issue is: no point */
+	c->is.has_point = !(c->is.lat == 0 && c->is.lng == 0);
+	return 0;
+}
+
 static enum err_status read_part(struct recon_run *rr, int64_t part, struct centry *es, size_t *n,
                                  struct err *e)
 {
@@ -505,6 +567,7 @@ static enum err_status read_part(struct recon_run *rr, int64_t part, struct cent
 	char path[SPOOL_PATH_MAX], name[32], line[LINE_MAX_BYTES];
 	FILE *f;
 	enum err_status st = ERR_OK;
+	int lineno = 0;
 
 	*n = 0;
 	snprintf(name, sizeof(name), "part.%06" PRId64, part);
@@ -514,53 +577,20 @@ static enum err_status read_part(struct recon_run *rr, int64_t part, struct cent
 	if (!(f = open_state_file(path, &oe)))
 		return err_set(e, ERR_TEMP, "%s", oe.msg);
 	while (st == ERR_OK && fgets(line, sizeof(line), f)) {
+		lineno++;
 		if (line[0] == 'P') {
-			int64_t p, nt;
-			int last, off = 0;
-			char from[64], to[64];
-			if (sscanf(line, "P %" SCNd64 " %d %63s %63s %" SCNd64 "%n", &p, &last,
-			           from, to, &nt, &off) != 5 ||
-			    nt < 0 || nt > PART_MAX) {
-				st = err_set(e, ERR_PERM, "%s: bad header", path);
-				break;
-			}
-			if (!rr->from[0]) {
-				snprintf(rr->from, sizeof(rr->from), "%s", from);
-				snprintf(rr->to, sizeof(rr->to), "%s", to);
-			}
-			if (!rr->types && nt > 0) {
-				const char *q = line + off;
-				rr->types = calloc((size_t)nt, sizeof(*rr->types));
-				if (!rr->types) {
-					st = err_set(e, ERR_TEMP, "out of memory");
-					break;
-				}
-				for (int64_t i = 0; i < nt; i++) {
-					int used = 0;
-					if (sscanf(q, " %" SCNd64 "%n", &rr->types[rr->ntypes],
-					           &used) != 1)
-						break;
-					rr->ntypes++;
-					q += used;
-				}
-			}
+			int oom = 0;
+
+			if (parse_header(rr, line, &oom) != 0)
+				st = oom ? err_set(e, ERR_TEMP, "out of memory")
+				         : err_set(e, ERR_PERM, "%s: line %d: bad header", path,
+				                   lineno);
 		} else if (line[0] == 'I' && *n < PART_MAX) {
-			struct centry *c = &es[*n];
-			int sent, ack, closed;
-			memset(c, 0, sizeof(*c));
-			if (sscanf(
-			        line,
-			        "I %" SCNd64 " %31s %" SCNd64 " %lf %lf %" SCNd64 " %d %d %d %511s",
-			        &c->is.issue_id, c->status, &c->is.type_id, &c->is.lat, &c->is.lng,
-			        &c->is.generation, &sent, &ack, &closed, c->url) != 10) {
-				st = err_set(e, ERR_PERM, "%s: bad entry line", path);
-				break;
-			}
-			c->is.status = c->status;
-			c->is.html_url = strcmp(c->url, "-") == 0 ? NULL : c->url;
-			/* 0,0 is no place a city issue is: no point */
-			c->is.has_point = !(c->is.lat == 0 && c->is.lng == 0);
-			(*n)++;
+			if (parse_entry(&es[*n], line) != 0)
+				st = err_set(e, ERR_PERM, "%s: line %d: bad entry line", path,
+				             lineno);
+			else
+				(*n)++;
 		}
 	}
 	fclose(f);
@@ -883,10 +913,12 @@ out:
 	return st;
 }
 
-/* A census whose parts 1..last are all on disk: last, else 0. */
-static int64_t complete_parts(const char *dir)
+/* A census whose parts 1..last are all on disk: last, else 0; -1 (and e
+ * set) when its "last" file does not hold one part number. */
+static int64_t complete_parts(const char *dir, struct err *e)
 {
 	char p[SPOOL_PATH_MAX], buf[32];
+	const char *end;
 	struct stat sb;
 	int64_t last = 0;
 	FILE *f;
@@ -894,8 +926,12 @@ static int64_t complete_parts(const char *dir)
 	if (snprintf(p, sizeof(p), "%s/last", dir) >= (int)sizeof(p) ||
 	    !(f = open_state_file(p, NULL)))
 		return 0;
-	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%" SCNd64, &last) != 1 || last < 1)
-		last = 0;
+	if (!fgets(buf, sizeof(buf), f) || num_i64(buf, &end, &last) != 0 || !num_field_end(end) ||
+	    last < 1) {
+		fclose(f);
+		err_set(e, ERR_PERM, "%s: not a part number", p);
+		return -1;
+	}
 	fclose(f);
 	for (int64_t i = 1; i <= last; i++)
 		if (snprintf(p, sizeof(p), "%s/part.%06" PRId64, dir, i) >= (int)sizeof(p) ||
@@ -941,13 +977,13 @@ enum err_status oms_reconcile_pending(struct oms *o, struct err *e)
 		enum err_status st;
 		struct err le;
 
+		err_clear(&le);
 		if (!record_census_id_valid(de->d_name) ||
 		    snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub) ||
-		    !(last = complete_parts(sub)))
+		    !(last = complete_parts(sub, &le)))
 			continue;
-		err_clear(&le);
 		tried = 1;
-		st = reconcile_one(o, de->d_name, last, &le);
+		st = last < 0 ? le.status : reconcile_one(o, de->d_name, last, &le);
 		if (st == ERR_OK)
 			continue;
 		log_warn("event=reconcile-failed census=%s why=%s", de->d_name, log_q(le.msg));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "gen.h"
 #include "log.h"
+#include "num.h"
 
 #define SNAP_PREFIX    "snap."
 #define JOURNAL_PREFIX "journal."
@@ -210,7 +212,7 @@ struct oms_entry *oms_track_at(struct oms_track *t, size_t i)
 }
 
 /* Request ids go into a space-separated line: keep them one token, of up
- * to 255 bytes, what parse_line's %255s reads back. */
+ * to 255 bytes, what parse_line reads back. */
 static void format_line(const struct oms_track *t, const struct oms_entry *en, char *out,
                         size_t size)
 {
@@ -234,21 +236,27 @@ static void format_line(const struct oms_track *t, const struct oms_entry *en, c
 		         k ? id : "-");
 }
 
-static int parse_line(struct oms_track *t, char *line)
+static int parse_line(struct oms_track *t, const char *line)
 {
 	struct oms_entry tmp, *en;
 	char id[LINE_MAX_BYTES];
-	int n;
+	const char *q = num_after(line, "E");
+	uint64_t flags;
 
 	memset(&tmp, 0, sizeof(tmp));
-	/* The generation is optional: lines written before it existed, and
-	 * those of a first request, end with the request id. */
-	n = sscanf(
-	    line, "E %" SCNd64 " %" SCNd64 " %" SCNd64 " %u %" SCNu64 " %" SCNu64 " %255s %" SCNd64,
-	    &tmp.issue, &tmp.oid, &tmp.type_id, &tmp.flags, &tmp.ack_seq, &tmp.close_seq, id,
-	    &tmp.gen);
-	if (n < 7 || tmp.issue <= 0 || tmp.gen < 0)
+	/* Field by field (util/num.h): an overflow, a sign where none belongs
+	 * or anything after the last field makes the line bad, not another
+	 * value.  The generation is optional: lines written before it
+	 * existed, and those of a first request, end with the request id. */
+	if (!q || num_field_i64(&q, &tmp.issue) != 0 || num_field_i64(&q, &tmp.oid) != 0 ||
+	    num_field_i64(&q, &tmp.type_id) != 0 || num_field_u64(&q, &flags) != 0 ||
+	    flags > UINT_MAX || num_field_u64(&q, &tmp.ack_seq) != 0 ||
+	    num_field_u64(&q, &tmp.close_seq) != 0 ||
+	    num_field_word(&q, id, 256 /* format_line: 255 bytes */) != 0 ||
+	    (!num_field_end(q) && num_field_i64(&q, &tmp.gen) != 0) || !num_field_end(q) ||
+	    tmp.issue <= 0 || tmp.gen < 0)
 		return -1;
+	tmp.flags = (unsigned)flags;
 	en = oms_track_add(t, tmp.issue);
 	if (!en)
 		return -2;
@@ -347,7 +355,7 @@ static uint64_t newest_gen(const char *dir)
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) != NULL)
-		if (sscanf(de->d_name, SNAP_PREFIX "%" SCNu64, &g) == 1 && g > best)
+		if (num_line_u64(de->d_name, SNAP_PREFIX, &g) == 0 && g > best)
 			best = g;
 	closedir(d);
 	return best;
@@ -364,8 +372,8 @@ static void remove_old(struct oms_track *t)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		char path[SPOOL_PATH_MAX];
-		if ((sscanf(de->d_name, SNAP_PREFIX "%" SCNu64, &g) == 1 ||
-		     sscanf(de->d_name, JOURNAL_PREFIX "%" SCNu64, &g) == 1) &&
+		if ((num_line_u64(de->d_name, SNAP_PREFIX, &g) == 0 ||
+		     num_line_u64(de->d_name, JOURNAL_PREFIX, &g) == 0) &&
 		    g != t->gen && join(path, t->dir, de->d_name, NULL) == ERR_OK)
 			unlink(path);
 	}

@@ -14,6 +14,7 @@
 
 #include "gen.h"
 #include "log.h"
+#include "num.h"
 #include "notify.h"
 #include "sigs.h"
 
@@ -164,10 +165,10 @@ void half_status_read(const char *dir, const char *name, struct half_status *out
 		char path[SPOOL_PATH_MAX + 64], line[HALF_ALERT_MAX + 64];
 		int64_t last_ok = 0, at = 0;
 		char reason[HALF_ALERT_MAX] = "";
-		int ok = 0, off = 0, lineno = 0;
+		int ok = 0, lineno = 0;
 		struct buf b = BUF_INIT_CAP(STATUS_FILE_MAX);
 		enum spool_entry_type type = SPOOL_ENTRY_MISSING;
-		const char *p, *end;
+		const char *p, *end, *v;
 		struct err e;
 
 		/* The status file is read like anything in the spool root: never
@@ -187,12 +188,17 @@ void half_status_read(const char *dir, const char *name, struct half_status *out
 			snprintf(line, sizeof(line), "%.*s", (int)(end - p), p);
 			if (++lineno == 1 && strcmp(line, magic) != 0)
 				break;
-			if (sscanf(line, "last_ok %" SCNd64, &last_ok) == 1)
-				continue;
-			if (sscanf(line, "alert %" SCNd64 " %n", &at, &off) == 1 && off > 0)
-				snprintf(reason, sizeof(reason), "%s", line + off);
-			else if (strcmp(line, "end") == 0)
+			/* a number that does not read whole: a damaged file */
+			if (num_after(line, "last_ok ")) {
+				if (num_line_i64(line, "last_ok ", &last_ok) != 0)
+					break;
+			} else if (num_after(line, "alert ")) {
+				if (num_i64(line + 6, &v, &at) != 0 || (*v != ' ' && *v != '\0'))
+					break;
+				snprintf(reason, sizeof(reason), "%s", *v ? v + 1 : v);
+			} else if (strcmp(line, "end") == 0) {
 				ok = 1;
+			}
 		}
 		buf_release(&b);
 		if (!ok)

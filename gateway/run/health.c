@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "gen.h"
 #include "health.h"
+#include "num.h"
 #include "spool.h"
 
 /* A health file is a few hundred bytes; anything larger is not one. */
@@ -216,10 +217,18 @@ static int parse_file(FILE *f, struct health *h)
 		}
 		if (strcmp(line, "end") == 0)
 			return 0;
-		if (sscanf(line, "saved %" SCNd64, &h->saved_at) == 1)
-			continue;
-		if (sscanf(line, "kind %31s %" SCNd64 " %" SCNd64 " %" SCNd64 " %15s", word, &a, &b,
-		           &c, cls) == 5) {
+		/* a field that does not read whole: damaged (util/num.h) */
+		if (num_after(line, "saved ")) {
+			if (num_line_i64(line, "saved ", &h->saved_at) != 0)
+				return -1;
+		} else if (num_after(line, "kind ")) {
+			const char *q = line + 4;
+
+			if (num_field_word(&q, word, sizeof(word)) != 0 ||
+			    num_field_i64(&q, &a) != 0 || num_field_i64(&q, &b) != 0 ||
+			    num_field_i64(&q, &c) != 0 ||
+			    num_field_word(&q, cls, sizeof(cls)) != 0 || !num_field_end(q))
+				return -1;
 			last = -1;
 			for (int k = 0; k < HEALTH_KINDS; k++)
 				if (strcmp(word, kind_names[k]) == 0)
@@ -236,9 +245,11 @@ static int parse_file(FILE *f, struct health *h)
 		} else if (last >= 0 && strncmp(line, "detail ", 7) == 0) {
 			copy_cut(h->k[last].detail, sizeof(h->k[last].detail), line + 7);
 		} else if (last >= 0 && strncmp(line, "count ", 6) == 0) {
-			if (sscanf(line + 6, "%" SCNu64 " %" SCNu64 " %" SCNu64,
-			           &h->k[last].moved_last, &h->k[last].failed_last,
-			           &h->k[last].moved_total) != 3)
+			const char *q = line + 5;
+
+			if (num_field_u64(&q, &h->k[last].moved_last) != 0 ||
+			    num_field_u64(&q, &h->k[last].failed_last) != 0 ||
+			    num_field_u64(&q, &h->k[last].moved_total) != 0 || !num_field_end(q))
 				return -1;
 		}
 	}
@@ -247,53 +258,46 @@ static int parse_file(FILE *f, struct health *h)
 
 enum err_status health_load(const char *dir, struct health *h, int *present, struct err *e)
 {
-	uint64_t gens[8];
-	size_t ng = gen_list(dir, HEALTH_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
+	char path[SPOOL_PATH_MAX + 64];
+	enum spool_entry_type type;
+	struct buf text;
+	FILE *f;
+	int rc;
 
 	memset(h, 0, sizeof(*h));
 	*present = 0;
-	/* Newest first; one removed by a save meanwhile is skipped. */
-	for (size_t i = 0; i < ng; i++) {
-		char path[SPOOL_PATH_MAX + 64];
-		enum spool_entry_type type;
-		struct buf text;
-		FILE *f;
-		int rc;
-
-		snprintf(path, sizeof(path), "%s/" HEALTH_PREFIX "%020" PRIu64, dir, gens[i]);
-		/* The spool's one safe read: no link followed, no FIFO opened. */
-		buf_init(&text, 0);
-		if (spool_read_untrusted(path, HEALTH_FILE_MAX, &text, &type, e) != ERR_OK) {
-			buf_release(&text);
-			if (type == SPOOL_ENTRY_MISSING) {
-				err_clear(e);
-				continue;
-			}
-			/* a health file that cannot be read is no outcome to trust;
-			 * one that is no regular file was put there by someone else */
-			if (type != SPOOL_ENTRY_UNREADABLE) {
-				char why[ERR_MSG_MAX];
-
-				snprintf(why, sizeof(why), "%s", e->msg);
-				return err_set(e, ERR_PERM,
-				               "%s; only scfgate writes health files there: "
-				               "remove it",
-				               why);
-			}
-			e->status = ERR_PERM;
-			return ERR_PERM;
-		}
-		f = text.len ? fmemopen(text.data, text.len, "r") : NULL;
-		rc = f ? parse_file(f, h) : -1;
-		if (f)
-			fclose(f);
+	/* The spool's one safe read: no link followed, no FIFO opened. */
+	buf_init(&text, 0);
+	if (spool_read_newest(dir, HEALTH_PREFIX, HEALTH_FILE_MAX, &text, path, sizeof(path), &type,
+	                      e) != ERR_OK) {
 		buf_release(&text);
-		if (rc != 0) {
-			memset(h, 0, sizeof(*h));
-			return err_set(e, ERR_PERM, "%s: not a complete health file", path);
+		/* a health file that cannot be read is no outcome to trust;
+		 * one that is no regular file was put there by someone else */
+		if (type != SPOOL_ENTRY_UNREADABLE) {
+			char why[ERR_MSG_MAX];
+
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return err_set(e, ERR_PERM,
+			               "%s; only scfgate writes health files there: "
+			               "remove it",
+			               why);
 		}
-		*present = 1;
+		e->status = ERR_PERM;
+		return ERR_PERM;
+	}
+	if (type == SPOOL_ENTRY_MISSING) {
+		buf_release(&text);
 		return ERR_OK;
 	}
+	f = text.len ? fmemopen(text.data, text.len, "r") : NULL;
+	rc = f ? parse_file(f, h) : -1;
+	if (f)
+		fclose(f);
+	buf_release(&text);
+	if (rc != 0) {
+		memset(h, 0, sizeof(*h));
+		return err_set(e, ERR_PERM, "%s: not a complete health file", path);
+	}
+	*present = 1;
 	return ERR_OK;
 }

@@ -105,38 +105,30 @@ static void state_dir_of(const struct cfg *c, char out[SPOOL_PATH_MAX])
 
 enum err_status history_load(const char *state_dir, struct history *h, int *present, struct err *e)
 {
-	uint64_t gens[8];
-	size_t ng = gen_list(state_dir, HISTORY_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
+	char path[SPOOL_PATH_MAX + 64];
+	enum spool_entry_type type;
+	struct buf text;
+	enum err_status st;
 
 	h->n = 0;
 	h->skipped = 0;
 	*present = 0;
-	/* Newest first; one removed by a save meanwhile is skipped. */
-	for (size_t i = 0; i < ng; i++) {
-		char path[SPOOL_PATH_MAX + 64];
-		enum spool_entry_type type;
-		struct buf text;
-		enum err_status st;
-
-		snprintf(path, sizeof(path), "%.*s/" HISTORY_PREFIX "%020" PRIu64,
-		         SPOOL_PATH_MAX - 1, state_dir, gens[i]);
-		buf_init(&text, 0);
-		if (spool_read_untrusted(path, HISTORY_FILE_MAX, &text, &type, e) != ERR_OK) {
-			buf_release(&text);
-			if (type == SPOOL_ENTRY_MISSING) {
-				err_clear(e);
-				continue;
-			}
-			e->status = ERR_PERM;
-			return ERR_PERM;
-		}
-		st = history_parse(text.data ? text.data : "", text.len, h, e);
+	buf_init(&text, 0);
+	if (spool_read_newest(state_dir, HISTORY_PREFIX, HISTORY_FILE_MAX, &text, path,
+	                      sizeof(path), &type, e) != ERR_OK) {
 		buf_release(&text);
-		if (st != ERR_OK)
-			return err_set(e, ERR_PERM, "%s: not a history file", path);
-		*present = 1;
+		e->status = ERR_PERM;
+		return ERR_PERM;
+	}
+	if (type == SPOOL_ENTRY_MISSING) {
+		buf_release(&text);
 		return ERR_OK;
 	}
+	st = history_parse(text.data ? text.data : "", text.len, h, e);
+	buf_release(&text);
+	if (st != ERR_OK)
+		return err_set(e, ERR_PERM, "%s: not a history file", path);
+	*present = 1;
 	return ERR_OK;
 }
 

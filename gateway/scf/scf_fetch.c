@@ -143,15 +143,6 @@ static const char *status_letter(const char *status)
 	return "?";
 }
 
-static void text_hash(const char *text, char out[17])
-{
-	char hex[65];
-
-	sig_sha256_hex(text ? text : "", text ? strlen(text) : 0, hex);
-	memcpy(out, hex, 16);
-	out[16] = '\0';
-}
-
 /* The generation of the issue's last request: 1 unless it was re-created
  * ("gen/<id>"). */
 static int64_t scf_generation(const struct scf_state *st, int64_t id)
@@ -191,7 +182,7 @@ static enum err_status note_record(struct scf_state *st, const struct record *r)
 
 			snprintf(key, sizeof(key), "comment/%" PRId64 "/%s", cm->issue_id,
 			         cm->comment_id);
-			text_hash(cm->text, h);
+			scf_text_hash(cm->text, h);
 			s = scf_state_put(st, key, h);
 		}
 		/* A resend is done once per census: a repeat finds it here. */
@@ -202,7 +193,7 @@ static enum err_status note_record(struct scf_state *st, const struct record *r)
 		}
 		return s;
 	case RECORD_COMMENT:
-		text_hash(r->u.comment.text, h);
+		scf_text_hash(r->u.comment.text, h);
 		return scf_state_put(st, r->key, h);
 	case RECORD_ATTACHMENT:
 		return scf_state_put(st, r->key, "-");
@@ -425,7 +416,7 @@ static enum err_status tracked_comment(struct pass *p, const cJSON *co, int64_t 
 	}
 	if (s != ERR_OK)
 		return err_set(e, s, "%s", me.msg);
-	text_hash(r->u.comment.text, hash);
+	scf_text_hash(r->u.comment.text, hash);
 	seen = scf_state_get(h->st, r->key);
 	if (seen || batch_has(&p->b, r->key)) {
 		if (seen && strcmp(seen, hash) != 0) {

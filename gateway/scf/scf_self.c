@@ -125,7 +125,7 @@ out:
 	return s;
 }
 
-static void text_hash(const char *text, char out[17])
+void scf_text_hash(const char *text, char out[17])
 {
 	char hex[65];
 
@@ -138,7 +138,7 @@ static void posted_key(char *key, size_t size, int64_t issue, int64_t at, const 
 {
 	char h[17];
 
-	text_hash(text, h);
+	scf_text_hash(text, h);
 	snprintf(key, size, "posted/%" PRId64 "/%" PRId64 ".%s", issue, at > 0 ? at : 0, h);
 }
 

@@ -39,6 +39,7 @@
 
 #include <curl/curl.h>
 
+#include "num.h"
 #include "test_oms_util.h"
 #include "unconst.h"
 
@@ -283,7 +284,8 @@ static int forward(int records, int latency, unsigned conc)
 static double proc_cpu_s(pid_t pid)
 {
 	char path[64], buf[1024], *p;
-	unsigned long ut = 0, st = 0;
+	uint64_t ut = 0, st = 0;
+	const char *end;
 	FILE *f;
 	size_t len;
 
@@ -294,10 +296,13 @@ static double proc_cpu_s(pid_t pid)
 	len = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[len] = '\0';
-	/* After "pid (comm) ": state is field 3, utime 14, stime 15. */
 	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+	/* After "pid (comm)" the n-th blank comes before field n + 2: state
+	 * is field 3, utime 14, stime 15. */
+	for (int i = 0; p && i < 12; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || num_u64(p + 1, 10, &end, &ut) != 0 || *end != ' ' ||
+	    num_u64(end + 1, 10, &end, &st) != 0 || *end != ' ')
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

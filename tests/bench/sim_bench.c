@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "num.h"
 #include "sim_harness.h"
 
 struct target {
@@ -40,7 +41,8 @@ static size_t discard(char *p, size_t s, size_t n, void *ud)
 static double cpu_s(pid_t pid)
 {
 	char path[64], buf[1024], *p;
-	unsigned long ut = 0, st = 0;
+	uint64_t ut = 0, st = 0;
+	const char *end;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -51,8 +53,12 @@ static double cpu_s(pid_t pid)
 		buf[0] = '\0';
 	fclose(f);
 	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+	/* After "pid (comm)" the n-th blank comes before field n + 2: state
+	 * is field 3, utime 14, stime 15. */
+	for (int i = 0; p && i < 12; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || num_u64(p + 1, 10, &end, &ut) != 0 || *end != ' ' ||
+	    num_u64(end + 1, 10, &end, &st) != 0 || *end != ' ')
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "num.h"
 #include "spool.h"
 #include "unit/test_spool_util.h"
 #include "unconst.h"
@@ -375,9 +376,16 @@ static long peak_rss_kib(void)
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+	while (fgets(line, sizeof(line), f)) {
+		const char *q = num_after(line, "VmHWM:"), *end;
+		int64_t v;
+
+		if (q && num_i64(q + strspn(q, " \t"), &end, &v) == 0 &&
+		    strcmp(end, " kB\n") == 0) {
+			kib = (long)v;
 			break;
+		}
+	}
 	fclose(f);
 	return kib;
 }
@@ -512,6 +520,8 @@ static void consume_child(const char *self, const char *root, const char *pub, l
                           double *secs, long *rss)
 {
 	char line[256];
+	const char *q;
+	int64_t c = 0, r = 0;
 	int fds[2];
 	pid_t pid;
 	FILE *f;
@@ -527,9 +537,12 @@ static void consume_child(const char *self, const char *root, const char *pub, l
 	}
 	close(fds[1]);
 	f = fdopen(fds[0], "r");
-	if (!f || !fgets(line, sizeof(line), f) ||
-	    sscanf(line, "%ld %lf %ld", count, secs, rss) != 3)
+	q = line;
+	if (!f || !fgets(line, sizeof(line), f) || num_i64(q, &q, &c) != 0 ||
+	    num_field_double(&q, secs) != 0 || num_field_i64(&q, &r) != 0 || !num_field_end(q))
 		die("consumer child gave no figures", NULL);
+	*count = (long)c;
+	*rss = (long)r;
 	fclose(f);
 	waitpid(pid, NULL, 0);
 }

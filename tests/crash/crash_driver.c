@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "crash_env.h"
+#include "num.h"
 #include "spool.h"
 #include "unit/test_spool_util.h"
 
@@ -104,6 +105,19 @@ struct ack {
 	int seen;
 };
 
+/* "<seq> <sha>" of the ack and apply logs: 0, or -1 when the line is not
+ * exactly that (a torn last line has no newline and may still read). */
+static int seq_line(const char *line, unsigned long long *seq, char sha[65])
+{
+	const char *q;
+	uint64_t v;
+
+	if (num_u64(line, 10, &q, &v) != 0 || num_field_word(&q, sha, 65) != 0 || !num_field_end(q))
+		return -1;
+	*seq = (unsigned long long)v;
+	return 0;
+}
+
 static void final_check(void)
 {
 	struct ack *acks = NULL;
@@ -116,7 +130,7 @@ static void final_check(void)
 
 	f = fopen(acklog, "r");
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llu %64s", &seq, sha) != 2 || seq == 0) {
+		if (seq_line(line, &seq, sha) != 0 || seq == 0) {
 			FAIL("bad ack line: %s", line);
 			continue;
 		}
@@ -141,7 +155,7 @@ static void final_check(void)
 			FAIL("consumer saw: %s", line);
 			continue;
 		}
-		if (sscanf(line, "%llu %64s", &seq, sha) != 2)
+		if (seq_line(line, &seq, sha) != 0)
 			continue;
 		if (seq != prev && seq != prev + 1)
 			FAIL("applied out of order: %llu after %llu", seq, prev);
@@ -205,8 +219,15 @@ static void check_no_sync_retry(const char *logpath, const char *tag)
 	int rc;
 
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%31s %4199s %d", op, path, &rc) != 3)
+		/* "<op> <path> <rc>" as fault_shim writes it */
+		const char *sp = strchr(line, ' '), *last = strrchr(line, ' '), *end;
+
+		if (!sp || sp == last || (size_t)(sp - line) >= sizeof(op) ||
+		    (size_t)(last - sp - 1) >= sizeof(path) || num_int(last + 1, &end, &rc) != 0 ||
+		    !num_field_end(end))
 			continue;
+		snprintf(op, sizeof(op), "%.*s", (int)(sp - line), line);
+		snprintf(path, sizeof(path), "%.*s", (int)(last - sp - 1), sp + 1);
 		int is_sync = strcmp(op, "fsync") == 0 || strcmp(op, "fdatasync") == 0;
 		for (size_t i = 0; i < nfailed; i++) {
 			if (strcmp(failed[i], path) != 0)

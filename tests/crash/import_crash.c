@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "crash_env.h"
+#include "num.h"
 #include "spool.h"
 #include "unit/test_spool_util.h"
 #include "unconst.h"
@@ -180,11 +181,16 @@ static void final_import(void)
 	f = fopen(out, "r");
 	/* "FILE: N record(s) imported, M already present" */
 	while (f && fgets(line, sizeof(line), f)) {
-		const char *text = strstr(line, ": ");
+		const char *text = strstr(line, ": "), *end;
+		uint64_t a, b;
 
-		if (text && sscanf(text + 2, "%lu record(s) imported, %lu already", &imported,
-		                   &already) == 2)
+		if (text && num_u64(text + 2, 10, &end, &a) == 0 &&
+		    num_u64(num_after(end, " record(s) imported, "), 10, &end, &b) == 0 &&
+		    num_after(end, " already")) {
+			imported = (unsigned long)a;
+			already = (unsigned long)b;
 			parsed = 1;
+		}
 	}
 	if (f)
 		fclose(f);

@@ -3,6 +3,8 @@
  */
 #include "sim_harness.h"
 
+#include "num.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -33,6 +35,7 @@ int simproc_start(struct simproc *p, const char *bin, const char *const argv[])
 {
 	int fds[2];
 	char line[128];
+	const char *end;
 	size_t len = 0;
 	const char *args[64];
 	int n = 0;
@@ -78,7 +81,8 @@ int simproc_start(struct simproc *p, const char *bin, const char *const argv[])
 	}
 	line[len] = '\0';
 	close(fds[0]);
-	if (sscanf(line, "listening on 127.0.0.1:%d", &p->port) != 1) {
+	if (num_int(num_after(line, "listening on 127.0.0.1:"), &end, &p->port) != 0 ||
+	    !num_field_end(end)) {
 		fprintf(stderr, "simulator %s did not start: '%s'\n", bin, line);
 		kill(p->pid, SIGKILL);
 		waitpid(p->pid, NULL, 0);

@@ -27,6 +27,7 @@
 
 #include "geo.h"
 #include "log.h"
+#include "num.h"
 #include "unconst.h"
 
 #define PREFIX "/arcgis/rest/services/Locators/City/GeocodeServer"
@@ -53,6 +54,7 @@ static int sim_start(struct sim *s, const char *const args[])
 	size_t n = 0, k = 3;
 	int fds[2];
 	char line[128];
+	const char *end;
 
 	for (size_t i = 0; args && args[i] && k < 15; i++)
 		argv[k++] = args[i];
@@ -81,7 +83,8 @@ static int sim_start(struct sim *s, const char *const args[])
 	}
 	line[n] = '\0';
 	close(fds[0]);
-	if (sscanf(line, "listening on 127.0.0.1:%d", &s->port) != 1)
+	if (num_int(num_after(line, "listening on 127.0.0.1:"), &end, &s->port) != 0 ||
+	    !num_field_end(end))
 		return -1;
 	snprintf(s->admin, sizeof(s->admin), "http://127.0.0.1:%d", s->port);
 	snprintf(s->base, sizeof(s->base), "%s%s", s->admin, PREFIX);

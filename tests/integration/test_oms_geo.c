@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "map.h"
+#include "num.h"
 #include "oms_geo.h"
 #include "unconst.h"
 
@@ -51,6 +52,7 @@ static int sim_start(void)
 	const char *bin = getenv("GEO_SIM_BIN");
 	int fds[2];
 	char line[128];
+	const char *end;
 	size_t n = 0;
 
 	if (!bin || pipe(fds))
@@ -75,7 +77,8 @@ static int sim_start(void)
 	}
 	line[n] = '\0';
 	close(fds[0]);
-	if (sscanf(line, "listening on 127.0.0.1:%d", &sim.port) != 1)
+	if (num_int(num_after(line, "listening on 127.0.0.1:"), &end, &sim.port) != 0 ||
+	    !num_field_end(end))
 		return -1;
 	snprintf(sim.admin, sizeof(sim.admin), "http://127.0.0.1:%d", sim.port);
 	return 0;

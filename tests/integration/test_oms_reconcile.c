@@ -333,12 +333,77 @@ static void test_outage_retries(void **state)
 	omt_teardown(&t);
 }
 
+/* Append text to the first line of file starting with prefix. */
+static void damage_line(const char *file, const char *prefix, const char *text)
+{
+	char buf[8192], out[8300];
+	FILE *f = fopen(file, "r");
+	size_t n;
+	char *at, *eol;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	at = strstr(buf, prefix);
+	assert_non_null(at);
+	eol = strchr(at, '\n');
+	assert_non_null(eol);
+	snprintf(out, sizeof(out), "%.*s%s%s", (int)(eol - buf), buf, text, eol);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(out, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The census parts the half keeps are read field by field: a line with
+ * something after its last field, or a "last" file with more than a
+ * number, is refused by name and nothing is reconciled from it (it was
+ * read as if the rest were not there). */
+static void test_damaged_census_refused(void **state)
+{
+	struct omt t;
+	char path[640], dir[512];
+	struct stat sb;
+
+	(void)state;
+	assert_int_equal(omt_setup(&t, NULL, NULL), 0);
+	omt_issue(&t, 7201, 122, "Hole", NULL);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/state/oms/census/%s", t.root, CENSUS);
+	census_part(&t, 1, 0, (const struct ent[]){{7201, "Open"}}, 1);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	snprintf(path, sizeof(path), "%s/part.000001", dir);
+	damage_line(path, "I 7201 ", " 7");
+	census_part(&t, 2, 1, (const struct ent[]){{7202, "Open"}}, 1);
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state/oms/reconcile/last.json", t.root);
+	assert_int_not_equal(stat(path, &sb), 0);
+	assert_true(omt_log_has(&t, "event=reconcile-failed census=" CENSUS));
+	assert_true(omt_log_has(&t, "part.000001: line 2: bad entry line"));
+
+	/* the line put right, the "last" file damaged */
+	snprintf(path, sizeof(path), "%s/part.000001", dir);
+	{
+		char cmd[1200];
+		snprintf(cmd, sizeof(cmd), "sed -i 's/ 7$//' '%s' && printf '2x\\n' > '%s/last'",
+		         path, dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(omt_run(&t, 0, NULL), 0);
+	snprintf(path, sizeof(path), "%s/state/oms/reconcile/last.json", t.root);
+	assert_int_not_equal(stat(path, &sb), 0);
+	assert_true(omt_log_has(&t, "last: not a part number"));
+	omt_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_class),
 	    cmocka_unit_test(test_outage_retries),
 	    cmocka_unit_test(test_repair),
+	    cmocka_unit_test(test_damaged_census_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

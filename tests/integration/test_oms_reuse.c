@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "num.h"
 #include "test_oms_util.h"
 
 #define ISSUES 8
@@ -64,14 +65,25 @@ static void start(struct proxied *x, const char *drop)
 static void finish(struct proxied *x, unsigned long *conns, unsigned long *exch,
                    unsigned long *drops)
 {
+	char line[3][64];
+	uint64_t v[3];
 	FILE *f;
 
 	simproc_stop(&x->proxy);
 	f = fopen(x->stats, "r");
 	assert_non_null(f);
-	assert_int_equal(fscanf(f, "connections %lu exchanges %lu drops %lu", conns, exch, drops),
-	                 3);
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(fgets(line[i], sizeof(line[i]), f));
+		line[i][strcspn(line[i], "\n")] = '\0';
+	}
 	fclose(f);
+	/* "connections N\nexchanges N\ndrops N\n" */
+	assert_int_equal(num_line_u64(line[0], "connections ", &v[0]), 0);
+	assert_int_equal(num_line_u64(line[1], "exchanges ", &v[1]), 0);
+	assert_int_equal(num_line_u64(line[2], "drops ", &v[2]), 0);
+	*conns = (unsigned long)v[0];
+	*exch = (unsigned long)v[1];
+	*drops = (unsigned long)v[2];
 }
 
 static int drain(struct omt *t, int max_runs)

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "num.h"
 #include "test_scf_util.h"
 
 static double mono(void)
@@ -233,15 +234,18 @@ static int window_file_bounded(const struct tenv *t, unsigned limit, uint64_t wi
 	assert_int_equal(buf_read_file(&b, path, NULL), ERR_OK);
 	assert_true(strncmp(buf_str(&b), "scfgate-rate 1\n", 15) == 0);
 	for (line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long t_ms;
-		char st;
+		const char *end;
+		uint64_t t_ms, e;
 
-		if (sscanf(line, "call %llu %c", &t_ms, &st) == 2) {
+		/* "call <ms> <s|e> <ms>", "end <n>" */
+		if (num_u64(num_after(line, "call "), 10, &end, &t_ms) == 0 && end[0] == ' ' &&
+		    end[1] && end[2] == ' ') {
 			assert_true(n < sizeof(ms) / sizeof(ms[0]));
 			ms[n++] = t_ms;
-			started += st == 's';
-		} else if (strncmp(line, "end ", 4) == 0) {
-			ended = (int)strtol(line + 4, NULL, 10);
+			started += end[1] == 's';
+		} else if (num_after(line, "end ")) {
+			assert_int_equal(num_line_u64(line, "end ", &e), 0);
+			ended = (int)e;
 		}
 	}
 	buf_release(&b);

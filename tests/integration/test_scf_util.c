@@ -15,6 +15,7 @@
 
 #include <curl/curl.h>
 
+#include "num.h"
 #include "record.h"
 #include "sig.h"
 #include "spool.h"
@@ -38,6 +39,7 @@ int tsim_start(struct tsim *s, const char *const args[])
 	const char *argv[64];
 	int fd[2], n = 0;
 	char line[256];
+	const char *end;
 	size_t len = 0;
 	FILE *f;
 
@@ -75,7 +77,8 @@ int tsim_start(struct tsim *s, const char *const args[])
 	fclose(f);
 	len = strlen(line);
 	(void)len;
-	if (sscanf(line, "listening on 127.0.0.1:%d", &s->port) != 1) {
+	if (num_int(num_after(line, "listening on 127.0.0.1:"), &end, &s->port) != 0 ||
+	    !num_field_end(end)) {
 		tsim_stop(s);
 		return -1;
 	}

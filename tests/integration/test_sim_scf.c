@@ -254,6 +254,16 @@ static void test_single_and_comments(void **state)
 	one = get(&shared, "/api/v2/issues/1", &st);
 	assert_int_equal(st, 404);
 	cJSON_Delete(one);
+	/* the id is digits that fit an int: a sign, or 2^32 more, is no id
+	 * (sscanf's "%d" read both as the issue) */
+	snprintf(path, sizeof(path), "/api/v2/issues/+%d", id);
+	one = get(&shared, path, &st);
+	assert_int_equal(st, 404);
+	cJSON_Delete(one);
+	snprintf(path, sizeof(path), "/api/v2/issues/%lld", 4294967296LL + id);
+	one = get(&shared, path, &st);
+	assert_int_equal(st, 404);
+	cJSON_Delete(one);
 }
 
 static void test_per_page_caps_and_walk(void **state)

@@ -304,6 +304,44 @@ static void status_note_and_read(void **unused)
 	free(dir);
 }
 
+/* A status file whose number does not read whole is damaged and passed
+ * over for an older one (sscanf read "12x" as 12 and an overflow as
+ * INT64_MAX). */
+static void status_damaged_number(void **unused)
+{
+	static const char *const damaged[] = {
+	    "scfgate-scf-status 1\nlast_ok 12x\nend\n",
+	    "scfgate-scf-status 1\nlast_ok 99999999999999999999\nend\n",
+	    "scfgate-scf-status 1\nlast_ok +12\nend\n",
+	    "scfgate-scf-status 1\nlast_ok 12\nalert 7x boom\nend\n",
+	    "scfgate-scf-status 1\nlast_ok 12\nalert 99999999999999999999 boom\nend\n",
+	};
+	char *dir = tmp_dir();
+	char path[1024];
+	struct half_status hs;
+	struct err fatal;
+
+	(void)unused;
+	err_set(&fatal, ERR_FATAL, "ALERT: HTTP 401 from SeeClickFix");
+	half_status_note(dir, "scf", 1000, &fatal);
+	for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		snprintf(path, sizeof(path), "%s/status.%020d", dir, 900);
+		write_file(path, damaged[i]);
+		half_status_read(dir, "scf", &hs);
+		assert_true(hs.present);
+		assert_int_equal(hs.last_ok, 1000);
+		assert_string_equal(hs.alert, "ALERT: HTTP 401 from SeeClickFix");
+	}
+	/* the same file with whole numbers is the newest status */
+	write_file(path, "scfgate-scf-status 1\nlast_ok 12\nalert 7 boom\nend\n");
+	half_status_read(dir, "scf", &hs);
+	assert_int_equal(hs.last_ok, 12);
+	assert_int_equal(hs.alert_at, 7);
+	assert_string_equal(hs.alert, "boom");
+	rm_rf(dir);
+	free(dir);
+}
+
 /* ---- replay selection ---- */
 
 static struct spool_entry entry(const char *name, uint64_t seq)
@@ -871,6 +909,7 @@ int main(void)
 	    cmocka_unit_test(secret_into_config),
 	    cmocka_unit_test(missing_key_is_fatal),
 	    cmocka_unit_test(status_note_and_read),
+	    cmocka_unit_test(status_damaged_number),
 	    cmocka_unit_test(replay_selection),
 	    cmocka_unit_test(serve_once_counts_after_run),
 	    cmocka_unit_test(serve_fatal_is_recorded),

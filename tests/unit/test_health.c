@@ -129,6 +129,59 @@ static void test_load_refuses_link_and_fifo(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A health file whose numbers do not read whole is damaged and refused
+ * by name (sscanf read "72x" as 72, "-1" as 2^64 - 1 and let a count line
+ * have a fourth number); the same file with whole numbers loads. */
+static void test_load_refuses_bad_number(void **state)
+{
+	static const char *const damage[] = {
+	    "s/^saved 72$/saved 72x/",
+	    "s/^saved 72$/saved +72/",
+	    "s/^kind poll 70 /kind poll 70x /",
+	    "s/^kind poll 70 70 0 ok$/kind poll 70 70 0 ok 1/",
+	    "s/^kind poll 70 /kind poll 99999999999999999999 /",
+	    "s/^count 1 2 3$/count 1 -2 3/",
+	    "s/^count 1 2 3$/count 1 2 3 4/",
+	};
+	char dir[] = "/tmp/scfgate-health-XXXXXX";
+	char cmd[512];
+	struct health h, back;
+	struct err e;
+	int present = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	memset(&h, 0, sizeof(h));
+	health_note(&h, HEALTH_POLL, 70, ERR_OK, NULL);
+	h.k[HEALTH_POLL].moved_last = 1;
+	h.k[HEALTH_POLL].failed_last = 2;
+	h.k[HEALTH_POLL].moved_total = 3;
+	err_clear(&e);
+	assert_int_equal(health_save(dir, &h, 72, &e), ERR_OK);
+	snprintf(cmd, sizeof(cmd), "cp %s/health.* %s/good", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		snprintf(cmd, sizeof(cmd),
+		         "sed '%s' %s/good > %s/health.00000000000000000001 && "
+		         "! cmp -s %s/good %s/health.00000000000000000001",
+		         damage[i], dir, dir, dir, dir);
+		assert_int_equal(system(cmd), 0);
+		err_clear(&e);
+		assert_int_equal(health_load(dir, &back, &present, &e), ERR_PERM);
+		assert_int_equal(present, 0);
+		assert_non_null(
+		    strstr(e.msg, "health.00000000000000000001: not a complete health file"));
+	}
+	snprintf(cmd, sizeof(cmd), "cp %s/good %s/health.00000000000000000001", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(health_load(dir, &back, &present, &e), ERR_OK);
+	assert_int_equal(present, 1);
+	assert_int_equal(back.saved_at, 72);
+	assert_true(back.k[HEALTH_POLL].failed_last == 2 && back.k[HEALTH_POLL].moved_total == 3);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_metrics_file(void **state)
 {
 	char dir[] = "/tmp/scfgate-metrics-XXXXXX", path[64], esc[64], text[512];
@@ -170,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_note_tracks_failing_since),
 	    cmocka_unit_test(test_save_load_round_trip),
 	    cmocka_unit_test(test_load_refuses_link_and_fifo),
+	    cmocka_unit_test(test_load_refuses_bad_number),
 	    cmocka_unit_test(test_metrics_file),
 	};
 

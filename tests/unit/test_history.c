@@ -16,6 +16,7 @@
 
 #include "example_cfg.h"
 #include "history.h"
+#include "num.h"
 
 static void rm_rf(const char *dir)
 {
@@ -27,15 +28,18 @@ static void rm_rf(const char *dir)
 
 static int count_files(const char *dir, const char *prefix)
 {
-	char cmd[256];
+	char cmd[256], out[32];
+	const char *end;
 	FILE *p;
 	int n = -1;
 
 	snprintf(cmd, sizeof(cmd), "ls %s | grep -c '^%s'", dir, prefix);
 	p = popen(cmd, "r");
 	assert_non_null(p);
-	assert_int_equal(fscanf(p, "%d", &n), 1);
+	assert_non_null(fgets(out, sizeof(out), p));
 	pclose(p);
+	assert_int_equal(num_int(out, &end, &n), 0);
+	assert_string_equal(end, "\n");
 	return n;
 }
 

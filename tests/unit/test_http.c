@@ -27,6 +27,7 @@
 #include "cfg.h"
 #include "http.h"
 #include "log.h"
+#include "num.h"
 #include "scf_impl.h"
 #include "unconst.h"
 
@@ -329,11 +330,13 @@ static void assert_backoffs(const struct fx *f, int n, const uint64_t *ceilings)
 		slept += f->fc.sleeps[i];
 	for (int i = 0; i < log_n; i++) {
 		const char *w = strstr(log_lines[i], "wait_ms=");
-		unsigned long long ms;
+		const char *end;
+		uint64_t ms;
 
 		if (!strstr(log_lines[i], "http: retry=") || !w)
 			continue;
-		assert_int_equal(sscanf(w, "wait_ms=%llu", &ms), 1);
+		assert_int_equal(num_u64(w + 8, 10, &end, &ms), 0);
+		assert_true(*end == '\0' || *end == ' ' || *end == '\n');
 		assert_true(seen < n);
 		assert_true(ms <= ceilings[seen]);
 		waited += ms;

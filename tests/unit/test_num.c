@@ -1,7 +1,7 @@
 /*
- * test_num.c: the strict integer readers (util/num.h): what sscanf took
- * and they refuse (blanks, signs, "0x", overflow, no digits), where *end
- * stops, and that a refusal leaves *out and *end alone.
+ * test_num.c: the strict number readers (util/num.h): what sscanf took
+ * and they refuse (blanks, signs, "0x", overflow, no digits, "inf"), where
+ * *end stops, and that a refusal leaves *out and *end alone.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <string.h>
 
 #include "num.h"
@@ -82,6 +83,111 @@ static void i64(void **state)
 	assert_true(v == 7);
 }
 
+static void int_range(void **state)
+{
+	const char *end = NULL;
+	int v = 7;
+
+	(void)state;
+	assert_int_equal(num_int("2147483647/x", &end, &v), 0);
+	assert_true(v == INT_MAX && *end == '/');
+	assert_int_equal(num_int("-2147483648", NULL, &v), 0);
+	assert_true(v == INT_MIN);
+	v = 7;
+	end = "unchanged";
+	/* sscanf("%d") took these, as INT_MIN and 1 */
+	assert_int_equal(num_int("2147483648", &end, &v), -1);
+	assert_int_equal(num_int("-2147483649", &end, &v), -1);
+	assert_int_equal(num_int("4294967297", &end, &v), -1);
+	assert_int_equal(num_int(" 1", &end, &v), -1);
+	assert_int_equal(num_int("+1", &end, &v), -1);
+	assert_true(v == 7);
+	assert_string_equal(end, "unchanged");
+}
+
+static void doubles(void **state)
+{
+	const char *end = NULL;
+	double v = 7;
+
+	(void)state;
+	assert_int_equal(num_double("-81.6943610 41", &end, &v), 0);
+	assert_true(v == -81.694361);
+	assert_string_equal(end, " 41");
+	assert_int_equal(num_double("41.4993200", &end, &v), 0);
+	assert_true(v == 41.49932 && *end == '\0');
+	assert_int_equal(num_double("0", &end, &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(num_double("1e3,2", &end, &v), 0);
+	assert_true(v == 1000 && *end == ',');
+	assert_int_equal(num_double("5.", NULL, &v), 0);
+	assert_true(v == 5);
+
+	v = 7;
+	end = "unchanged";
+	assert_int_equal(num_double("", &end, &v), -1);
+	assert_int_equal(num_double(" 1", &end, &v), -1);
+	assert_int_equal(num_double("+1", &end, &v), -1);
+	assert_int_equal(num_double(".5", &end, &v), -1);
+	assert_int_equal(num_double("-", &end, &v), -1);
+	assert_int_equal(num_double("- 1", &end, &v), -1);
+	assert_int_equal(num_double("inf", &end, &v), -1);
+	assert_int_equal(num_double("-nan", &end, &v), -1);
+	assert_int_equal(num_double("0x1p3", &end, &v), -1);
+	assert_int_equal(num_double("-0X10", &end, &v), -1);
+	assert_int_equal(num_double("1e999", &end, &v), -1);
+	assert_int_equal(num_double("-1e999", &end, &v), -1);
+	assert_int_equal(num_double("1e-999", &end, &v), -1);
+	assert_int_equal(num_double(NULL, &end, &v), -1);
+	assert_true(v == 7);
+	assert_string_equal(end, "unchanged");
+}
+
+static void fields(void **state)
+{
+	const char *line = "P 12 -3 1 41.5 from-x 7\n", *q = line + 1;
+	uint64_t u = 0;
+	int64_t i = 0;
+	int n = 0;
+	double d = 0;
+	char w[7];
+
+	(void)state;
+	assert_int_equal(num_field_u64(&q, &u), 0);
+	assert_int_equal(num_field_i64(&q, &i), 0);
+	assert_int_equal(num_field_int(&q, &n), 0);
+	assert_int_equal(num_field_double(&q, &d), 0);
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), 0);
+	assert_true(u == 12 && i == -3 && n == 1 && d == 41.5);
+	assert_string_equal(w, "from-x");
+	assert_false(num_field_end(q));
+	assert_int_equal(num_field_int(&q, &n), 0);
+	assert_true(n == 7 && num_field_end(q));
+	assert_true(num_field_end(""));
+	assert_false(num_field_end("\n\n"));
+	assert_false(num_field_end(" \n"));
+
+	/* refused: *q and the value untouched */
+	q = "  1";
+	assert_int_equal(num_field_u64(&q, &u), -1);
+	q = "1";
+	assert_int_equal(num_field_i64(&q, &i), -1);
+	q = " 2147483648";
+	assert_int_equal(num_field_int(&q, &n), -1);
+	q = " x";
+	assert_int_equal(num_field_double(&q, &d), -1);
+	assert_true(u == 12 && i == -3 && n == 7 && d == 41.5);
+	assert_string_equal(q, " x");
+	q = " from-xy";
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), -1);
+	q = " \n";
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), -1);
+	q = "  a";
+	assert_int_equal(num_field_word(&q, w, sizeof(w)), -1);
+	assert_string_equal(q, "  a");
+	assert_string_equal(w, "from-x");
+}
+
 static void after_and_hex_byte(void **state)
 {
 	unsigned char b = 7;
@@ -142,6 +248,9 @@ int main(void)
 	    cmocka_unit_test(u64_decimal),
 	    cmocka_unit_test(u64_hex),
 	    cmocka_unit_test(i64),
+	    cmocka_unit_test(int_range),
+	    cmocka_unit_test(doubles),
+	    cmocka_unit_test(fields),
 	    cmocka_unit_test(after_and_hex_byte),
 	    cmocka_unit_test(lines_and_digits),
 	};

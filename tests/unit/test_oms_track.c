@@ -1,7 +1,7 @@
 /*
  * test_oms_track.c: the OMS half's tracked-request store on real files:
  * entries survive a reopen, the last line wins, a torn journal tail is
- * cut off, compaction keeps everything and leaves one generation, a
+ * cut off, a bad line skipped, compaction keeps everything and leaves one generation, a
  * request id replaced or cleared reads back exactly through a compaction
  * and a reopen, and 100,000 entries load fast.
  */
@@ -183,6 +183,49 @@ static void test_torn_tail_cut(void **state)
 	t = open_track();
 	assert_int_equal(oms_track_get(t, 7)->oid, 70);
 	assert_int_equal(oms_track_get(t, 5)->oid, 50);
+	oms_track_free(t);
+}
+
+/* A journal line is read field by field: one with an overflow, a sign
+ * where none belongs or something after its last field is skipped as bad
+ * (sscanf read each as another value: INT64_MAX, UINT64_MAX, a flags word
+ * cut to 32 bits, a generation of 3, an entry without one). */
+static void test_bad_lines_skipped(void **state)
+{
+	static const char lines[] = "E 8 80 0 1 -1 0 -\n"
+	                            "E 9 99999999999999999999 0 1 0 0 -\n"
+	                            "E 10 100 0 1 0 0 rid-10 3x\n"
+	                            "E 11 110 0 1 0 0 rid-11 extra\n"
+	                            "E 13 130 0 4294967297 0 0 -\n"
+	                            "E +14 140 0 1 0 0 -\n"
+	                            "E 12 120 0 1 0 0 rid-12 2\n";
+	struct oms_track *t = open_track();
+	struct oms_entry *en;
+	char path[400];
+	int fd;
+
+	(void)state;
+	en = oms_track_add(t, 5);
+	en->oid = 50;
+	assert_int_equal(oms_track_save(t, en, 1, NULL), ERR_OK);
+	oms_track_free(t);
+	snprintf(path, sizeof(path), "%s/journal.%020d", dir, 1);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, lines, sizeof(lines) - 1), (ssize_t)(sizeof(lines) - 1));
+	close(fd);
+
+	t = open_track();
+	assert_int_equal(oms_track_get(t, 5)->oid, 50);
+	for (int64_t i = 8; i <= 14; i++)
+		if (i != 12)
+			assert_null(oms_track_get(t, i));
+	en = oms_track_get(t, 12);
+	assert_non_null(en);
+	assert_int_equal(en->oid, 120);
+	assert_int_equal(en->gen, 2);
+	assert_string_equal(oms_track_id(t, en), "rid-12");
+	assert_int_equal(oms_track_count(t), 2);
 	oms_track_free(t);
 }
 
@@ -383,6 +426,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reopen_last_line_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail_cut, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_lines_skipped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_request_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compaction_and_scale, setup, teardown),

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "num.h"
 #include "seal.h"
 
 static char dir[] = "/tmp/test_seal.XXXXXX";
@@ -325,12 +326,8 @@ static void test_header_and_recipient_errors(void **state)
 	/* The other key with the recipient's key id forged into the header:
 	 * the key agreement differs, so chunk 0 does not authenticate. */
 	memcpy(sealed.p + 16, "\0\0\0\0\0\0\0\0", 8);
-	for (int i = 0; i < 8; i++) {
-		unsigned v;
-
-		sscanf(oid + (size_t)2 * i, "%2x", &v);
-		sealed.p[16 + i] = (unsigned char)v;
-	}
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(num_hex_byte(oid + (size_t)2 * i, &sealed.p[16 + i]), 0);
 	assert_int_equal(open_with(other, sealed.p, sealed.n, 0, &back, &e), ERR_PERM);
 	assert_non_null(strstr(e.msg, "chunk 0 (bytes 56-135): does not authenticate"));
 	free(sealed.p);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "num.h"
 #include "spool.h"
 #include "spool_clock.h"
 #include "spool_int.h"
@@ -1747,12 +1748,15 @@ static void commit_then_die(struct fx *f, int n)
 static void seq_file(struct fx *f, uint64_t *reserved, uint64_t *next)
 {
 	char path[SPOOL_PATH_MAX], *text;
-	unsigned long long r = 0, n = 0;
+	const char *q;
+	uint64_t r = 0, n = 0;
 
 	snprintf(path, sizeof(path), "%s/inbound/state/oms.seq", f->root);
 	text = tsu_read(path, NULL);
 	assert_non_null(text);
-	assert_int_equal(sscanf(text, "%llu %llu", &r, &n), 2);
+	assert_int_equal(num_u64(text, 10, &q, &r), 0);
+	assert_int_equal(num_field_u64(&q, &n), 0);
+	assert_true(*q == ' '); /* the boot id and the check follow */
 	free(text);
 	*reserved = r;
 	*next = n;

@@ -46,6 +46,8 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "num.h"
+
 #define BLOCK_DEG 0.001  /* street spacing */
 #define STEP_DEG  0.0001 /* house spacing along a street */
 #define SETBACK_M 9.0    /* house point off the centre line */
@@ -1033,6 +1035,7 @@ int main(int argc, char **argv)
 	const union MHD_DaemonInfo *info;
 	struct sigaction sact;
 	long port = 0, v;
+	const char *end;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -1052,7 +1055,8 @@ int main(int argc, char **argv)
 			snprintf(sim.token, sizeof(sim.token), "%s", optarg);
 			break;
 		case O_CENTER:
-			if (sscanf(optarg, "%lf,%lf", &sim.center_lat, &sim.center_lng) != 2 ||
+			if (num_double(optarg, &end, &sim.center_lat) != 0 || *end != ',' ||
+			    num_double(end + 1, &end, &sim.center_lng) != 0 || *end != '\0' ||
 			    bad_point(sim.center_lat, sim.center_lng))
 				return bad("center", optarg);
 			break;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "num.h"
 #include "oms-filter.h"
 #include "simlib.h"
 
@@ -242,7 +243,6 @@ static int oms_option(int opt, const char *arg)
 	char *end;
 	long v;
 	int numeric;
-	int h, m;
 
 	if (opt == O_NOINDEX) { /* the one option without an argument */
 		S.no_index = 1;
@@ -273,10 +273,7 @@ static int oms_option(int opt, const char *arg)
 		S.create_status = (int)v;
 		return v == 200 || v == 201 ? 0 : -1;
 	case O_TZ:
-		if ((arg[0] != '+' && arg[0] != '-') || sscanf(arg + 1, "%2d:%2d", &h, &m) != 2)
-			return -1;
-		S.tz = (arg[0] == '-' ? -1 : 1) * (h * 60 + m);
-		return 0;
+		return sim_offset_parse(arg, &S.tz);
 	case O_IDPFX:
 		snprintf(S.id_prefix, sizeof(S.id_prefix), "%s", arg);
 		return 0;
@@ -1844,8 +1841,8 @@ static void admin_duplicate(const cJSON *rec, const cJSON *b, struct sim_resp *r
 static void admin(const struct sim_req *req, struct sim_resp *resp)
 {
 	cJSON *b = NULL, *rec;
-	long oid = -1;
-	int n = 0;
+	int64_t oid = -1;
+	const char *rest = num_after(req->path, "/_admin/requests/");
 	char tail[32] = "";
 	int post = strcmp(req->method, "POST") == 0;
 	char now[32];
@@ -1889,12 +1886,14 @@ static void admin(const struct sim_req *req, struct sim_resp *resp)
 		cJSON_Delete(b);
 		return;
 	}
-	if (sscanf(req->path, "/_admin/requests/%ld%n", &oid, &n) != 1 ||
-	    (req->path[n] && sscanf(req->path + n, "/%31s", tail) != 1)) {
+	if (num_i64(rest, &rest, &oid) != 0 ||
+	    (*rest && (*rest != '/' || !rest[1] || strlen(rest + 1) >= sizeof(tail)))) {
 		sim_resp_admin_error(resp, 404, "unknown admin endpoint");
 		cJSON_Delete(b);
 		return;
 	}
+	if (*rest)
+		snprintf(tail, sizeof(tail), "%s", rest + 1);
 	rec = record_by_oid(&S.req, oid);
 	if (!rec) {
 		sim_resp_admin_error(resp, 404, "no such request");

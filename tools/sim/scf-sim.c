@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "num.h"
 #include "simlib.h"
 
 #define DOC_URL "http://dev.seeclickfix.com"
@@ -216,17 +217,6 @@ static int read_token_file(const char *path)
 	return n ? 0 : -1;
 }
 
-static int parse_offset(const char *s, int *out)
-{
-	int h, m;
-
-	if ((s[0] != '+' && s[0] != '-') || sscanf(s + 1, "%2d:%2d", &h, &m) != 2 || h > 14 ||
-	    m > 59)
-		return -1;
-	*out = (s[0] == '-' ? -1 : 1) * (h * 60 + m);
-	return 0;
-}
-
 static int scf_option(int opt, const char *arg)
 {
 	char *end;
@@ -279,7 +269,7 @@ static int scf_option(int opt, const char *arg)
 		S.archive_after = v;
 		return numeric ? 0 : -1;
 	case O_TZ:
-		return parse_offset(arg, &S.tz);
+		return sim_offset_parse(arg, &S.tz);
 	case O_APIUSER:
 		snprintf(S.api_user, sizeof(S.api_user), "%s", arg);
 		return 0;
@@ -1925,7 +1915,8 @@ static void admin_rate(const cJSON *b, struct sim_resp *resp)
 
 static void admin(const struct sim_req *req, struct sim_resp *resp, time_t now)
 {
-	int id = 0, n = 0;
+	int id = 0;
+	const char *rest = "";
 	char tail[64] = "";
 	cJSON *b = NULL, *is;
 	int post = strcmp(req->method, "POST") == 0;
@@ -1943,8 +1934,11 @@ static void admin(const struct sim_req *req, struct sim_resp *resp, time_t now)
 	} else if (post && strcmp(req->path, "/_admin/rate-limit") == 0) {
 		resp->route = "POST /_admin/rate-limit";
 		admin_rate(b, resp);
-	} else if (sscanf(req->path, "/_admin/issues/%d%n", &id, &n) == 1 &&
-	           (req->path[n] == '\0' || sscanf(req->path + n, "/%63s", tail) == 1)) {
+	} else if (num_int(num_after(req->path, "/_admin/issues/"), &rest, &id) == 0 &&
+	           (*rest == '\0' ||
+	            (*rest == '/' && rest[1] && strlen(rest + 1) < sizeof(tail)))) {
+		if (*rest)
+			snprintf(tail, sizeof(tail), "%s", rest + 1);
 		is = issue_by_id(id);
 		if (!is)
 			sim_resp_admin_error(resp, 404, "no such issue");
@@ -2030,7 +2024,8 @@ static void api(const struct sim_req *req, struct sim_resp *resp, time_t now)
 {
 	const char *p = req->path;
 	int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
-	int id = 0, org = 0, n = 0;
+	int id = 0, org = 0;
+	const char *rest = "";
 	char action[32] = "";
 	cJSON *is;
 
@@ -2039,7 +2034,8 @@ static void api(const struct sim_req *req, struct sim_resp *resp, time_t now)
 		list_issues(req, resp, 0);
 		return;
 	}
-	if (sscanf(p, "/api/v2/organizations/%d/issues%n", &org, &n) == 1 && p[n] == '\0' && get) {
+	if (num_int(num_after(p, "/api/v2/organizations/"), &rest, &org) == 0 &&
+	    strcmp(rest, "/issues") == 0 && get) {
 		resp->route = "GET /api/v2/organizations/:org/issues";
 		if (org != S.org)
 			msg_reply(resp, 404, "Not Found");
@@ -2047,12 +2043,14 @@ static void api(const struct sim_req *req, struct sim_resp *resp, time_t now)
 			list_issues(req, resp, 1);
 		return;
 	}
-	if (sscanf(p, "/api/v2/request_types/%d%n", &id, &n) == 1 && p[n] == '\0' && get) {
+	if (num_int(num_after(p, "/api/v2/request_types/"), &rest, &id) == 0 && *rest == '\0' &&
+	    get) {
 		resp->route = "GET /api/v2/request_types/:id";
 		request_type(id, resp);
 		return;
 	}
-	if (sscanf(p, "/api/v2/organizations/%d%n", &org, &n) == 1 && p[n] == '\0' && get) {
+	if (num_int(num_after(p, "/api/v2/organizations/"), &rest, &org) == 0 && *rest == '\0' &&
+	    get) {
 		resp->route = "GET /api/v2/organizations/:org";
 		if (org != S.org) {
 			msg_reply(resp, 404, "Not Found");
@@ -2070,14 +2068,14 @@ static void api(const struct sim_req *req, struct sim_resp *resp, time_t now)
 		profile(resp);
 		return;
 	}
-	if (sscanf(p, "/api/v2/issues/%d%n", &id, &n) != 1 ||
-	    (p[n] != '\0' &&
-	     (p[n] != '/' || strlen(p + n + 1) >= sizeof(action) || strchr(p + n + 1, '/')))) {
+	if (num_int(num_after(p, "/api/v2/issues/"), &rest, &id) != 0 ||
+	    (*rest != '\0' &&
+	     (*rest != '/' || strlen(rest + 1) >= sizeof(action) || strchr(rest + 1, '/')))) {
 		msg_reply(resp, 404, "Not Found");
 		return;
 	}
-	if (p[n] == '/')
-		snprintf(action, sizeof(action), "%s", p + n + 1);
+	if (*rest == '/')
+		snprintf(action, sizeof(action), "%s", rest + 1);
 	is = issue_by_id(id);
 	if (!action[0] && get) {
 		resp->route = "GET /api/v2/issues/:id";

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "num.h"
 
 #define SIM_BODY_CAP ((size_t)16 * 1024 * 1024)
 #define MAX_CODES    8
@@ -1479,4 +1480,15 @@ int sim_main(const struct sim_app *app, int argc, char **argv)
 	free(tls_cert);
 	free(tls_key);
 	return rc;
+}
+
+int sim_offset_parse(const char *s, int *out_min)
+{
+	int h, m;
+
+	if ((s[0] != '+' && s[0] != '-') || num_digits(s + 1, 2, &h) != 0 || s[3] != ':' ||
+	    num_digits(s + 4, 2, &m) != 0 || s[6] != '\0' || h > 14 || m > 59)
+		return -1;
+	*out_min = (s[0] == '-' ? -1 : 1) * (h * 60 + m);
+	return 0;
 }

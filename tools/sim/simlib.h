@@ -132,6 +132,9 @@ void sim_time_format(time_t t, int offset_min, char out[32]);
  * should be is read as "+" (an unencoded "+" in a query string).
  * Returns 0 or -1. */
 int sim_time_parse(const char *s, int default_offset_min, time_t *out);
+/* --utc-offset's "+HH:MM" or "-HH:MM" (two digits each, hours at most 14,
+ * minutes at most 59) as minutes east of UTC.  Returns 0 or -1. */
+int sim_offset_parse(const char *s, int *out_min);
 
 /* cJSON helpers: number or fallback; string or NULL. */
 double sim_jnum(const cJSON *o, const char *key, double fallback);

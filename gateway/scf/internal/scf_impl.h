@@ -133,6 +133,11 @@ const char *scf_self_why(const struct scf_state *st, const struct record_comment
 enum err_status scf_self_note_posted(struct scf_state *st, int64_t issue_id, const char *body,
                                      size_t len, const char *sent_text);
 
+/* A text's hash as the state keeps it: the first 16 hex digits of its
+ * SHA-256 (NULL as ""), in the "posted/" keys above and as the value of
+ * a fetched comment's key (an edit changes it). */
+void scf_text_hash(const char *text, char out[17]);
+
 /* ---- what the last passes saw of each issue (scf_known.c) --------------- */
 
 /* Keep the transitions an issue object offers ("transitions/<id>" ->
