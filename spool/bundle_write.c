@@ -78,7 +78,6 @@ static void bw_abort(struct bw *w)
 	w->fd = -1;
 }
 
-/* An unlinked scratch file beside the bundle for the growing manifest. */
 /* fsync the directory the bundle was written to.  It comes from the
  * command line (a medium's mount point may be reached through a link),
  * so unlike the spool's own directories it is followed. */
@@ -95,6 +94,7 @@ static enum err_status sync_out_dir(const char *dir, struct err *e)
 	return st;
 }
 
+/* An unlinked scratch file beside the bundle for the growing manifest. */
 static FILE *scratch(const char *dir)
 {
 	char path[SPOOL_PATH_MAX];
