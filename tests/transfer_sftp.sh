@@ -401,7 +401,12 @@ while ! grep -q 'event=transfer_pass .* why=' "$T/log"; do
 	[ $i -gt 100 ] && { kill $XPID; fail "no failed pass logged while the server was away"; }
 	sleep 0.1
 done
-sleep 1.5
+# (the failed push as soon as it is logged, within the 1.5 s allowed)
+i=0
+while ! grep -q 'event=transfer_pass queue=inbound direction=push .* why=' "$T/log" && [ $i -lt 30 ]; do
+	i=$((i + 1))
+	sleep 0.05
+done
 kill -0 $XPID 2>/dev/null || fail "the daemon exited while the server was away"
 grep -q 'event=transfer_pass queue=inbound direction=push .* why=' "$T/log" || fail "no failed push pass logged while the server was away"
 same() { # $1 (expected) against $2: every file of $2 is whole; with
