@@ -237,6 +237,16 @@ assert x["pull"]["class"] == "ok" and x["pull"]["moved_last"] == 28, x
 assert x["push"]["moved_last"] == 20 and x["push"]["moved_total"] == 20, x
 assert x["saved_at"] > 0, x
 PY
+# age_health SECONDS: the transfer's newest health record (the one status
+# and the next pass read) as if its passes had been made SECONDS earlier:
+# every non-zero time in it moves back that far.  Time passes for status
+# and for the next pass so, instead of by sleeping.
+age_health() {
+	f=$(ls "$T"/local/state/transfer/health.* 2>/dev/null | sort | tail -1)
+	[ -n "$f" ] || fail "no transfer health record to age"
+	perl -pi -e 'if (/^saved (\d+)$/) { $_ = "saved " . ($1 - '"$1"') . "\n" }
+		elsif (/^kind /) { my @f = split / /; for my $i (2 .. 4) { $f[$i] -= '"$1"' if $f[$i] } $_ = join " ", @f }' "$f"
+}
 # failing longer than failingAlarmSeconds: ATTENTION with the reason and
 # what to do; a success clears it; no pass for the alarm time plus twice
 # the interval: ATTENTION too.  Metrics: the transfer's own textfile.
@@ -247,7 +257,7 @@ sed -e 's|<peerPublicKey>|<failingAlarmSeconds>1</failingAlarmSeconds><peerPubli
 	-e 's|remoteDir=|intervalSeconds="1" remoteDir=|' good.xml >alarm.xml
 sed "s|<port>$PORT</port>|<port>$DOWN</port>|" alarm.xml >down.xml
 "$SCFGATE" transfer --config down.xml --once >"$T/log" 2>&1 && fail "a pass to a closed port succeeded"
-sleep 1.2
+age_health 2 # the outage began 2 s ago: past failingAlarmSeconds (1)
 "$SCFGATE" transfer --config down.xml --once >"$T/log" 2>&1 && fail "a pass to a closed port succeeded"
 "$SCFGATE" status --config down.xml >status.txt 2>&1 && fail "status: a failing transfer is healthy"
 tail -1 status.txt | grep -q "^ATTENTION: .* transfer pull failing for [0-9]*s: Couldn't connect to server (check $USER_NAME@127.0.0.1:$DOWN and the transfer's log; the next pass retries); transfer push failing for" || fail "status: no failing transfer in the verdict: $(tail -1 status.txt)"
@@ -262,10 +272,8 @@ grep -q '^scfgate_failing_seconds{kind="pull"} 0$' metrics/oms-transfer.prom || 
 grep -q '^scfgate_transfer_records_total{queue="outbound",direction="pull"} 0$' metrics/oms-transfer.prom || fail "metrics: records"
 grep -q '^scfgate_last_success_timestamp_seconds{kind="push"} [1-9]' metrics/oms-transfer.prom || fail "metrics: last success"
 [ -e metrics/oms.prom ] && fail "the transfer wrote the half's textfile"
-# Status counts whole seconds and the limit is 1 + 2 * 1 = 3 s, exceeded
-# only by a 4 s difference: 3.5 s after the pass read 3 s in about half
-# the runs, so the wait is past 4 s.
-sleep 4.2
+# The limit is 1 + 2 * 1 = 3 s: the last pass as if made 5 s ago.
+age_health 5
 "$SCFGATE" status --config alarm.xml >status.txt 2>&1 && fail "status: a transfer that stopped is healthy"
 tail -1 status.txt | grep -q "no transfer pass recorded for [0-9]*s: scfgate transfer is not running" || fail "status: a stopped transfer not in the verdict: $(tail -1 status.txt)"
 
@@ -393,7 +401,12 @@ while ! grep -q 'event=transfer_pass .* why=' "$T/log"; do
 	[ $i -gt 100 ] && { kill $XPID; fail "no failed pass logged while the server was away"; }
 	sleep 0.1
 done
-sleep 1.5
+# (the failed push as soon as it is logged, within the 1.5 s allowed)
+i=0
+while ! grep -q 'event=transfer_pass queue=inbound direction=push .* why=' "$T/log" && [ $i -lt 30 ]; do
+	i=$((i + 1))
+	sleep 0.05
+done
 kill -0 $XPID 2>/dev/null || fail "the daemon exited while the server was away"
 grep -q 'event=transfer_pass queue=inbound direction=push .* why=' "$T/log" || fail "no failed push pass logged while the server was away"
 same() { # $1 (expected) against $2: every file of $2 is whole; with

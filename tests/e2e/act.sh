@@ -163,9 +163,9 @@ check "find of the dismissed issue lists its dismissed record" bash -c "'$G' fin
 c=$(names hold | head -1)
 [ -n "$c" ] || bad "no held record left for the back-off test"
 e2e_start_half oms --retry-ms 60000
-sleep 1
-sp release "$c" >/dev/null || bad "release $c"
 log=$work/logs/oms-half.log
+e2e_wait_until 15 "grep -q 'event=start half=oms .* pid=$OMS_HALF_PID ' '$log'" || bad "the OMS half did not start"
+sp release "$c" >/dev/null || bad "release $c"
 tries() { grep -c "effect=retry .*record=$c" "$log" 2>/dev/null || true; }
 e2e_wait_until 15 '[ "$(tries)" -ge 1 ]' && ok "$c meets its issue unknown and backs off" || bad "$c never backed off"
 sleep 3

@@ -72,11 +72,17 @@ transport_round() {
 	send "$OMS_ROOT" inbound "$SCF_ROOT"
 }
 
+# After each round: "ROUND DUPES PIECES WAITING", the round's number, the
+# copies and pieces it still owes, and the records in the OMS half's
+# inbound/new it has not carried yet.
+tstate=$work/transport/state
 start_transport() {
 	(
 		trap 'exit 0' TERM
 		while :; do
 			transport_round
+			echo "$round $(wc -l <"$dupes") $(wc -l <"$pieces") $(e2e_records "$OMS_ROOT" inbound new)" \
+				>"$tstate.tmp" && mv -f "$tstate.tmp" "$tstate"
 			sleep 1
 		done
 	) &
@@ -140,10 +146,19 @@ e2e_dump
 check "the Archived issue stays Archived with no closing comment" \
 	test "$(e2e_scf GET "/_admin/issues/$archived" | grep -o '"action":"close"' | wc -l)" -eq 0
 
-# The OMS half stops; the transport delivers what is left; then a forged
-# close record arrives as the next inbound sequence.
+# The OMS half stops; the transport delivers what is left (a round that
+# ended after the stop owes nothing: every piece completed, every second
+# copy made, the OMS half's inbound/new carried); then a forged close
+# record arrives as the next inbound sequence.
 e2e_stop_half oms
-sleep 3
+r0=0
+[ -e "$tstate" ] && read -r r0 _ <"$tstate"
+transport_done() {
+	local r d p w
+	read -r r d p w <"$tstate" 2>/dev/null || return 1
+	[ "$r" -gt "$r0" ] && [ "$d $p $w" = "0 0 0" ]
+}
+e2e_wait_for 20 transport_done || bad "the transport did not deliver what was left"
 e2e_wait_until 20 '[ "$(e2e_records "$OMS_ROOT" inbound new)" -eq 0 ]'
 e2e_wait_until 20 '[ "$(e2e_records "$SCF_ROOT" inbound new)" -eq 0 ]'
 victim=""

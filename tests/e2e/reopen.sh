@@ -64,7 +64,7 @@ check "both issues closed in SeeClickFix by write-back" test "$(scf_status "$a")
 
 # ---- policy ignore (the default) ------------------------------------------
 e2e_scf POST "/_admin/issues/$a/status" '{"status": "open", "comment": "Reopened by staff"}' >/dev/null
-sleep 1
+e2e_scf POST /_admin/clock '{"advance_seconds": 1}' >/dev/null # a second later on its clock
 e2e_comment "$a" "It is back after the rain" >/dev/null
 : >"$work/logs/scf.log"
 scf_once
@@ -82,7 +82,7 @@ sed -i 's|</systemComments>|</systemComments>\n    <reopen policy="recreate"/>|'
 check "config check takes recreate and shows it" sh -c "'$E2E_GATE' config check '$SCF_CFG' 2>/dev/null | grep -q 'reopened after close: recreate'"
 cp -a "$SCF_ROOT/state/scf" "$work/scf-state-before"
 e2e_scf POST "/_admin/issues/$b/status" '{"status": "open", "comment": "Reopened by staff"}' >/dev/null
-sleep 1
+e2e_scf POST /_admin/clock '{"advance_seconds": 1}' >/dev/null # a second later on its clock
 e2e_comment "$a" "Still there" >/dev/null # a, ignored before, is read again
 : >"$work/logs/scf.log"
 scf_once

@@ -396,39 +396,28 @@ static void ban_stops_with_alert(void **u)
 
 /* ---- fairness ---- */
 
-/* 40 acknowledgments (80 calls, 300 ms each: 24 s): the daemon fetches
- * again one poll interval (10 s) after the first pass, with most of the
- * backlog still waiting, instead of after draining all of it; a --once
- * run stops applying them one poll interval after its pass started. */
-static void backlog_does_not_hold_fetching(void **u)
+/* A half that knows 40 issues (its pass read them all; one issue an hour
+ * later sets the watermark, so an idle pass is then one call: the
+ * acknowledged issues come back, 20 to a page) and has an acknowledgment
+ * for each waiting in inbound/new. */
+static void backlog_env(struct tsim *s, struct tenv *t)
 {
 	const char *args[] = {"--issues", "0", "--rate-limit", "0", NULL};
 	struct tenv_opts o = {0};
-	struct tsim s;
-	struct tenv t;
-	char out[400], errp[400], sout[400];
 	int64_t ids[40];
-	long fetches0;
-	int waiting = -1;
-	cJSON *j, *wb;
-	pid_t pid;
-	double want;
 
-	(void)u;
 	o.poll = 10;
 	o.rate_per_minute = 600;
-	assert_int_equal(tsim_start(&s, args), 0);
-	assert_int_equal(tenv_init(&t, &s, &o), 0);
+	assert_int_equal(tsim_start(s, args), 0);
+	assert_int_equal(tenv_init(t, s, &o), 0);
 	for (int i = 0; i < 40; i++)
-		assert_true((ids[i] = tsim_add_issue(&s, "{\"request_type_id\":9101}")) > 0);
-	/* one issue an hour later sets the watermark: an idle pass is then
-	 * one call (the acknowledged issues come back, 20 to a page) */
-	cJSON_Delete(tsim_call(&s, "POST", "/_admin/clock", "{\"advance_seconds\":3600}", NULL));
-	assert_true(tsim_add_issue(&s, "{\"request_type_id\":9101}") > 0);
-	if (run_once(&t, 60) != 0) { /* the issues are known */
+		assert_true((ids[i] = tsim_add_issue(s, "{\"request_type_id\":9101}")) > 0);
+	cJSON_Delete(tsim_call(s, "POST", "/_admin/clock", "{\"advance_seconds\":3600}", NULL));
+	assert_true(tsim_add_issue(s, "{\"request_type_id\":9101}") > 0);
+	if (run_once(t, 60) != 0) { /* the issues are known */
 		char cmd[600];
 
-		snprintf(cmd, sizeof(cmd), "cat %s/once.err >&2", t.dir);
+		snprintf(cmd, sizeof(cmd), "cat %s/once.err >&2", t->dir);
 		assert_int_equal(system(cmd), 0);
 		fail();
 	}
@@ -436,8 +425,34 @@ static void backlog_does_not_hold_fetching(void **u)
 		char req[32];
 
 		snprintf(req, sizeof(req), "SR-%d", i);
-		assert_int_equal(tenv_inbound_ack(&t, ids[i], req), 0);
+		assert_int_equal(tenv_inbound_ack(t, ids[i], req), 0);
 	}
+	/* 600 ms a call: the 40 acknowledgments (one call each, the pass
+	 * having read the issues) take about 24 s, over twice the poll
+	 * interval */
+	cJSON_Delete(tsim_call(s, "POST", "/_admin/faults", "{\"latency_ms\":600}", NULL));
+}
+
+/* 40 acknowledgments (40 calls, 600 ms each: 24 s): the daemon fetches
+ * again one poll interval (10 s) after the first pass, with most of the
+ * backlog still waiting, instead of after draining all of it; a --once
+ * run stops applying them one poll interval after its pass started.
+ * The daemon and the --once run each have their own simulator and spool
+ * and run side by side: each waits out its own poll interval, once. */
+static void backlog_does_not_hold_fetching(void **u)
+{
+	struct tsim s, s1;
+	struct tenv t, t1;
+	char out[400], errp[400], sout[400], out1[400], errp1[400];
+	long fetches0, fetches1;
+	int waiting = -1, waiting1;
+	cJSON *j, *wb;
+	pid_t pid, pid1;
+	double want;
+
+	(void)u;
+	backlog_env(&s, &t);
+	backlog_env(&s1, &t1);
 
 	/* status: the backlog and its drain time at the configured rate,
 	 * less one fetch call per poll interval */
@@ -466,12 +481,14 @@ static void backlog_does_not_hold_fetching(void **u)
 	assert_int_equal(cJSON_GetObjectItem(wb, "drain_seconds")->valueint, (int)want);
 	cJSON_Delete(j);
 
-	/* 600 ms a call: the 40 acknowledgments (one call each, the pass
-	 * having read the issues) take about 24 s, over twice the poll
-	 * interval */
-	cJSON_Delete(tsim_call(&s, "POST", "/_admin/faults", "{\"latency_ms\":600}", NULL));
+	/* the daemon on the first, a --once run on the second */
+	snprintf(out1, sizeof(out1), "%s/once.out", t1.dir);
+	snprintf(errp1, sizeof(errp1), "%s/once.err", t1.dir);
+	waiting1 = tenv_count(&t1, "inbound", "new");
 	fetches0 = sim_fetches(&s);
+	fetches1 = sim_fetches(&s1);
 	pid = spawn(&t, "scf", NULL, out, errp);
+	pid1 = spawn(&t1, "scf", "--once", out1, errp1);
 	for (int i = 0; i < 3000; i++) {
 		if (sim_fetches(&s) >= fetches0 + 2) {
 			waiting =
@@ -487,12 +504,12 @@ static void backlog_does_not_hold_fetching(void **u)
 
 	/* --once: its pass, then acknowledgments until one poll interval
 	 * after the start of the pass; the next run goes on with the rest */
-	waiting = tenv_count(&t, "inbound", "new");
-	fetches0 = sim_fetches(&s);
-	assert_int_equal(run_once(&t, 60), 0);
-	assert_int_equal(sim_fetches(&s), fetches0 + 1);
-	assert_true(tenv_count(&t, "inbound", "new") > 0);
-	assert_true(tenv_count(&t, "inbound", "new") < waiting);
+	assert_int_equal(wait_exit(pid1, 60), 0);
+	assert_int_equal(sim_fetches(&s1), fetches1 + 1);
+	assert_true(tenv_count(&t1, "inbound", "new") > 0);
+	assert_true(tenv_count(&t1, "inbound", "new") < waiting1);
+	tenv_free(&t1);
+	tsim_stop(&s1);
 	tenv_free(&t);
 	tsim_stop(&s);
 }

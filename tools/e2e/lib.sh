@@ -377,21 +377,40 @@ e2e_oracle() {
 		--title "9104=Garbage Cart" --comments "$(e2e_comments_arg)" "$@"
 }
 
+# E2E_USEC after e2e_usec: the wall clock in microseconds (no process is
+# started for it: the polls below run every 50 ms).
+e2e_usec() { E2E_USEC=${EPOCHREALTIME/[.,]/}; }
+
+# e2e_poll_nap T0: the pause after a try of a condition that began at T0
+# (E2E_USEC): 50 ms, or as long as the try took when that was longer, so
+# that a costly condition (a dump and an oracle) takes at most about half
+# of one core from the processes it waits for.
+e2e_poll_nap() {
+	local took s
+	e2e_usec
+	took=$((E2E_USEC - $1))
+	[ "$took" -gt 50000 ] || took=50000
+	printf -v s '%d.%06d' $((took / 1000000)) $((took % 1000000))
+	sleep "$s"
+}
+
 # e2e_wait_for SECONDS COMMAND...: poll until COMMAND succeeds (its
 # arguments are expanded once, by the caller: to re-evaluate a $(...) on
 # every try, pass it quoted to e2e_wait_until).  A wait that runs out says
 # so on stderr: a condition that can never hold (a pipeline whose first
 # command fails under pipefail, say) costs its whole limit every run.
 e2e_wait_for() {
-	local limit=$1 deadline=$(($(date +%s) + $1))
+	local limit=$1 deadline=$((EPOCHSECONDS + $1)) t0
 	shift
 	while :; do
+		e2e_usec
+		t0=$E2E_USEC
 		"$@" && return 0
-		if [ "$(date +%s)" -ge "$deadline" ]; then
+		if [ "$EPOCHSECONDS" -ge "$deadline" ]; then
 			echo "e2e: waited ${limit} s in vain for: $*" >&2
 			return 1
 		fi
-		sleep 0.25
+		e2e_poll_nap "$t0"
 	done
 }
 
@@ -422,20 +441,22 @@ e2e_pass_now() {
 # wait: what needs a fetch or a poll (a new report, a comment, a closed
 # request) is taken up without waiting out pollSeconds.
 e2e_wait_passes() {
-	local limit=$1 deadline=$(($(date +%s) + $1)) kick=0 now
+	local limit=$1 deadline=$((EPOCHSECONDS + $1)) kick=0 now t0
 	shift
 	while :; do
-		now=$(date +%s)
+		now=$EPOCHSECONDS
 		if [ "$now" -ge "$kick" ]; then
 			e2e_pass_now
 			kick=$((now + 3))
 		fi
+		e2e_usec
+		t0=$E2E_USEC
 		"$@" && return 0
-		if [ "$(date +%s)" -ge "$deadline" ]; then
+		if [ "$EPOCHSECONDS" -ge "$deadline" ]; then
 			echo "e2e: waited ${limit} s in vain for: $*" >&2
 			return 1
 		fi
-		sleep 0.25
+		e2e_poll_nap "$t0"
 	done
 }
 
@@ -469,13 +490,32 @@ e2e_failed_reasons() {
 	done
 }
 
-# e2e_cleanup: stop every process started here (by pid), politely first.
+# e2e_running PID: the process runs (a zombie, which has ended and waits
+# to be reaped, does not).
+e2e_running() {
+	local st
+	read -r st 2>/dev/null <"/proc/$1/stat" || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+# e2e_cleanup: stop every process started here (by pid), politely first:
+# SIGKILL for what still runs 0.3 s after SIGTERM.
 e2e_cleanup() {
-	local p
+	local p t0 left
 	for p in $E2E_PIDS; do
 		kill -TERM "$p" 2>/dev/null || true
 	done
-	sleep 0.3
+	e2e_usec
+	t0=$E2E_USEC
+	while e2e_usec && [ $((E2E_USEC - t0)) -lt 300000 ]; do
+		left=""
+		for p in $E2E_PIDS; do
+			e2e_running "$p" && left=1 && break
+		done
+		[ -n "$left" ] || break
+		sleep 0.02
+	done
 	for p in $E2E_PIDS; do
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
