@@ -625,6 +625,19 @@ struct spool_stats {
 enum err_status spool_stats(const char *root, const char *queue, unsigned gap_alarm_seconds,
                             struct spool_stats *st, struct err *e);
 
+/*
+ * The state/ strangers of st as JSON members of obj, the one spelling
+ * `scfgate status --json` and `scfgate spool stat --json` share: nothing
+ * when there are none; otherwise "state_strangers" (how many) and
+ * "state_stranger_entries", an array of "NAME: WHAT" for the first
+ * SPOOL_STATE_STRANGERS_SHOWN, NAME escaped (escape_display), WHAT as
+ * spool_entry_type_name says it ("a FIFO").  Failures mark d (jdoc.h).
+ */
+struct jdoc;
+struct cJSON;
+void spool_stats_json_state_strangers(struct jdoc *d, struct cJSON *obj,
+                                      const struct spool_stats *st);
+
 enum err_status spool_hold(const char *root, const char *queue, const char *name, struct err *e);
 /* Ask the half that applies queue to try its records waiting out a
  * back-off at once (state/retry-now; see spool_consumer_take_retry_now):

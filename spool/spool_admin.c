@@ -5,6 +5,8 @@
  */
 #include "spool_int.h"
 #include "spool_clock.h"
+#include "escape.h"
+#include "jdoc.h"
 #include "num.h"
 
 #include <dirent.h>
@@ -548,6 +550,25 @@ enum err_status spool_stats(const char *root, const char *queue, unsigned gap_al
 	}
 	free(q);
 	return s;
+}
+
+void spool_stats_json_state_strangers(struct jdoc *d, struct cJSON *obj,
+                                      const struct spool_stats *st)
+{
+	cJSON *a;
+
+	if (!st->state_strangers)
+		return;
+	jdoc_number(d, obj, "state_strangers", (double)st->state_strangers);
+	a = jdoc_array(d, obj, "state_stranger_entries");
+	for (size_t i = 0; a && i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN; i++) {
+		char name[ESCAPE_DISPLAY_MAX(255)], one[ESCAPE_DISPLAY_MAX(255) + 64];
+
+		snprintf(one, sizeof(one), "%s: %s",
+		         escape_display(st->state_stranger[i], name, sizeof(name)),
+		         spool_entry_type_name(st->state_stranger_type[i]));
+		jdoc_string(d, a, NULL, one);
+	}
 }
 
 /* A record name as an operator typed it: no paths, a record name with an

@@ -948,22 +948,7 @@ static void stat_json(struct jdoc *d, cJSON *arr, const char *queue, const struc
 	jdoc_number(d, j, "next_seq", (double)st->next_seq);
 	jdoc_number(d, j, "failed", (double)st->count[SPOOL_FAILED]);
 	jdoc_number(d, j, "conflicts", (double)st->conflicts);
-	if (st->state_strangers) {
-		cJSON *a;
-
-		jdoc_number(d, j, "state_strangers", (double)st->state_strangers);
-		a = jdoc_array(d, j, "state_stranger_entries");
-
-		for (size_t i = 0; a && i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN;
-		     i++) {
-			char name[ESCAPE_DISPLAY_MAX(255)], one[ESCAPE_DISPLAY_MAX(255) + 64];
-
-			snprintf(one, sizeof(one), "%s: %s",
-			         escape_display(st->state_stranger[i], name, sizeof(name)),
-			         spool_entry_type_name(st->state_stranger_type[i]));
-			jdoc_string(d, a, NULL, one);
-		}
-	}
+	spool_stats_json_state_strangers(d, j, st);
 	if (!st->gap.active) {
 		jdoc_null(d, j, "gap");
 		return;
