@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "gen.h"
 #include "log.h"
 #include "num.h"
@@ -211,23 +212,6 @@ void half_status_read(const char *dir, const char *name, struct half_status *out
 	}
 }
 
-/* A reason as one line of at most size - 1 bytes.  A long one keeps its
- * start and its end: the HTTP status and the server's words come last,
- * after a long URL. */
-static void one_line(const char *in, char *out, size_t size)
-{
-	size_t len = strlen(in), head = size / 3, k = 0;
-
-	for (size_t i = 0; i < len && k + 1 < size; i++) {
-		if (len >= size && i == head) {
-			k += (size_t)snprintf(out + k, size - k, " ... ");
-			i = len - (size - 1 - k);
-		}
-		out[k++] = (in[i] == '\n' || in[i] == '\r') ? ' ' : in[i];
-	}
-	out[k] = '\0';
-}
-
 void half_status_note(const char *dir, const char *name, int64_t last_ok, const struct err *fatal)
 {
 	struct half_status cur;
@@ -242,7 +226,7 @@ void half_status_note(const char *dir, const char *name, int64_t last_ok, const 
 		cur.last_ok = last_ok;
 	/* A fatal stop is recorded; a healthy pass clears it. */
 	cur.alert_at = fatal ? (int64_t)time(NULL) : 0;
-	one_line(fatal ? fatal->msg : "", reason, sizeof(reason));
+	escape_one_line(fatal ? fatal->msg : "", reason, sizeof(reason));
 	status_magic(magic, sizeof(magic), name);
 	buf_addf(&b, "%s\nlast_ok %" PRId64 "\n", magic, cur.last_ok);
 	if (cur.alert_at)

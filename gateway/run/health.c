@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "gen.h"
 #include "health.h"
 #include "num.h"
@@ -49,22 +50,6 @@ const enum health_kind *health_transfer_kinds(size_t *n)
 	return transfer_kinds;
 }
 
-static void one_line(const char *in, char *out, size_t size)
-{
-	size_t len = strlen(in), head = size / 3, k = 0;
-
-	/* A long message keeps its start and its end: the HTTP status and
-	 * the server's words come after a long URL. */
-	for (size_t i = 0; i < len && k + 1 < size; i++) {
-		if (len >= size && i == head) {
-			k += (size_t)snprintf(out + k, size - k, " ... ");
-			i = len - (size - 1 - k);
-		}
-		out[k++] = (in[i] == '\n' || in[i] == '\r' || in[i] == '\t') ? ' ' : in[i];
-	}
-	out[k] = '\0';
-}
-
 void health_reason(const char *msg, char out[HEALTH_REASON_MAX])
 {
 	const char *p, *last = NULL;
@@ -81,7 +66,7 @@ void health_reason(const char *msg, char out[HEALTH_REASON_MAX])
 	}
 	for (p = strstr(msg, ": "); p; p = strstr(p + 2, ": "))
 		last = p + 2;
-	one_line(last && *last ? last : msg, out, HEALTH_REASON_MAX);
+	escape_one_line(last && *last ? last : msg, out, HEALTH_REASON_MAX);
 }
 
 int health_note(struct health *h, enum health_kind k, int64_t now, enum err_status s,
@@ -105,7 +90,7 @@ int health_note(struct health *h, enum health_kind k, int64_t now, enum err_stat
 	if (!ks->failing_since)
 		ks->failing_since = now;
 	health_reason(msg, ks->reason);
-	one_line(msg ? msg : "", ks->detail, sizeof(ks->detail));
+	escape_one_line(msg ? msg : "", ks->detail, sizeof(ks->detail));
 	if (!ks->reason[0])
 		snprintf(ks->reason, sizeof(ks->reason), "(no reason given)");
 	return changed;
