@@ -26,6 +26,7 @@
 #include "log.h"
 #include "notify.h"
 #include "sigs.h"
+#include "when.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -104,10 +105,8 @@ enum verdict {
 
 static uint64_t real_now_ms(void *ctx)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	(void)ctx;
+	return when_mono_ms();
 }
 
 static void real_sleep_ms(void *ctx, uint64_t ms)

@@ -18,6 +18,7 @@
 #include "num.h"
 #include "notify.h"
 #include "sigs.h"
+#include "when.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -320,14 +321,6 @@ void half_count(struct half_counters *k, const char *json, const char *stop, int
 	k->n++;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int stop_raised(volatile sig_atomic_t *stop)
 {
 	return stop && *stop;
@@ -361,7 +354,8 @@ static enum err_status once_run(const struct half_ops *ops, void *h, const struc
                                 volatile sig_atomic_t *stop, struct err *e)
 {
 	struct half_turn t = {.due = HALF_TURN_PASS | HALF_TURN_ONCE,
-	                      .next_pass_ms = mono_ms() + (uint64_t)ops->poll_seconds(c) * 1000};
+	                      .next_pass_ms =
+	                          when_mono_ms() + (uint64_t)ops->poll_seconds(c) * 1000};
 	int last = 0;
 
 	for (;;) {
@@ -370,7 +364,7 @@ static enum err_status once_run(const struct half_ops *ops, void *h, const struc
 
 		if (s != ERR_OK || !t.wait_until_ms || last)
 			return s;
-		now = mono_ms();
+		now = when_mono_ms();
 		if (t.wait_until_ms > now)
 			sigs_wait_ms(stop, t.wait_until_ms - now);
 		last = stop_raised(stop);
@@ -386,7 +380,8 @@ static enum err_status daemon_run(const struct half_ops *ops, void *h, const str
 	for (;;) {
 		/* Passes are spaced from the start of the previous one, so a
 		 * long pass does not push the next one back. */
-		struct half_turn t = {.due = HALF_TURN_PASS, .next_pass_ms = mono_ms() + interval};
+		struct half_turn t = {.due = HALF_TURN_PASS,
+		                      .next_pass_ms = when_mono_ms() + interval};
 		enum err_status s;
 
 		/* Taken before the pass: a request that comes during it asks
@@ -399,9 +394,10 @@ static enum err_status daemon_run(const struct half_ops *ops, void *h, const str
 		/* Between passes a turn every second: the half's work between
 		 * passes (a drain) costs nothing while there is nothing to do.
 		 * A pass asked for by SIGUSR1 is due at once. */
-		while (mono_ms() < t.next_pass_ms && !stop_raised(stop) && !sigs_pass_pending()) {
+		while (when_mono_ms() < t.next_pass_ms && !stop_raised(stop) &&
+		       !sigs_pass_pending()) {
 			sigs_nap_ms(stop, 1000);
-			if (mono_ms() >= t.next_pass_ms || sigs_pass_pending())
+			if (when_mono_ms() >= t.next_pass_ms || sigs_pass_pending())
 				break;
 			t.due = 0;
 			s = turns(ops, h, &t, e);

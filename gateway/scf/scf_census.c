@@ -327,7 +327,7 @@ static void finish_result(struct scf_half *h, struct scf_census_result *out)
 	run->res.calls = hs.requests - run->calls0;
 	run->res.ideal_calls =
 	    run->res.read ? (run->res.read + SCF_CENSUS_PER_PAGE - 1) / SCF_CENSUS_PER_PAGE : 1;
-	run->res.ms = scf_mono_ms() - run->mono0_ms;
+	run->res.ms = when_mono_ms() - run->mono0_ms;
 	if (out)
 		*out = run->res;
 }
@@ -368,7 +368,7 @@ enum err_status scf_census_begin(struct scf_half *h, unsigned window_days, struc
 	run->started = (int64_t)now;
 	http_stats_get(h->http, &hs);
 	run->calls0 = hs.requests;
-	run->mono0_ms = scf_mono_ms();
+	run->mono0_ms = when_mono_ms();
 	h->census = run;
 	s = new_part(run, e);
 	if (s != ERR_OK) {
