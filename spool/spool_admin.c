@@ -8,6 +8,7 @@
 #include "escape.h"
 #include "jdoc.h"
 #include "num.h"
+#include "when.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -935,7 +936,6 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 	struct spool_q *q = NULL;
 	enum err_status st;
 	time_t now = spool_now();
-	struct tm tm;
 	int n;
 
 	st = check_name(name, base, e);
@@ -966,8 +966,7 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 	if (st != ERR_OK)
 		goto out;
 	failed_reason(root, queue, name, was, sizeof(was));
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	when_utc(now, when);
 	n = snprintf(text, sizeof(text),
 	             "reason: dismissed by %s: %s\ndismissed_by: %s\ndismissed_at: %s\n"
 	             "dismissed_reason: %s\nfailed_as: %s\nfailed_reason: %s\n",

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gen.h"
+#include "when.h"
 
 static const char *const dir_names[SPOOL_NDIRS] = {"tmp",    "new",  "cur",   "done",
                                                    "failed", "hold", "state", "dismissed"};
@@ -800,11 +801,9 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 	char why_name[300];
 	char when[40];
 	time_t now = spool_now();
-	struct tm tm;
 	enum err_status st;
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	when_utc(now, when);
 	snprintf(why_name, sizeof(why_name), "%s.why", name);
 	buf_addf(&b, "reason: %s\n", why && why->reason ? why->reason : "(none given)");
 	buf_addf(&b, "time: %s\n", when);

@@ -871,12 +871,9 @@ static enum verdict judge_4xx(struct http_client *c, struct http_req *r, const c
 		char next[96] = "";
 
 		if (c->cfg.limiter) {
-			time_t until = (time_t)c->cfg.limiter->hold(c->cfg.limiter->ctx, 0, 1);
-			struct tm tm;
-			char when[32];
+			char when[WHEN_UTC_SIZE];
 
-			gmtime_r(&until, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			when_utc(c->cfg.limiter->hold(c->cfg.limiter->ctx, 0, 1), when);
 			snprintf(next, sizeof(next), "; no call is made before %s", when);
 		}
 		*st =

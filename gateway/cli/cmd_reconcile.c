@@ -31,6 +31,7 @@
 #include "sig.h"
 #include "spool.h"
 #include "unconst.h"
+#include "when.h"
 
 static const char usage_text[] =
     "usage: scfgate reconcile [--config FILE] [--census ID] [--json]\n"
@@ -216,15 +217,6 @@ static int count_repairs(const cJSON *res, const char *record)
 		n += k && strcmp(k, record) == 0;
 	}
 	return n;
-}
-
-static void now_utc(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static cJSON *repair_entry(const char *at, const char *cls, const char *record, const int64_t *ids,
@@ -527,7 +519,7 @@ int cmd_reconcile(int argc, char **argv)
 		rp.census = census;
 		rp.dry = dry;
 		rp.made = cJSON_CreateArray();
-		now_utc(rp.at);
+		when_utc_now(rp.at);
 		log_open("oms", cli_log_level(c->log_level), 0);
 		if (!dry) {
 			st = sig_load_private(c->spool.private_key, &priv, &e);

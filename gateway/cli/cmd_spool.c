@@ -34,6 +34,7 @@
 #include "scf.h"
 #include "sig.h"
 #include "spool.h"
+#include "when.h"
 
 static const char usage_text[] =
     "usage: scfgate spool SUBCOMMAND [--config FILE | --root DIR] [--queue NAME] [options]\n"
@@ -330,10 +331,8 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 	char when[32], name[ESCAPE_DISPLAY_MAX(sizeof(ent->name))], issue_s[32];
 	const char *kind;
 	int64_t issue;
-	struct tm tm;
 
-	gmtime_r(&ent->mtime, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	when_utc(ent->mtime, when);
 	peek_record(x->o->root, x->queue, ent, &kind, &issue);
 	x->n++;
 	if (x->o->json) {

@@ -311,7 +311,7 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
 	*n_done = 0;
 	if (!recs)
 		return err_set(e, ERR_TEMP, "out of memory");
-	oms_now(now);
+	when_utc_now(now);
 	for (size_t i = 0; i < n && st == ERR_OK; i++) {
 		const struct map_cg_request *rq = &rqs[i];
 		const char *when =
@@ -349,7 +349,7 @@ enum err_status oms_recover_pending(struct oms *o, struct err *e)
 	size_t n = oms_track_count(o->track);
 	char now[32];
 
-	oms_now(now);
+	when_utc_now(now);
 	for (size_t i = 0; i < n; i++) {
 		struct oms_entry *en = oms_track_at(o->track, i);
 		enum err_status st = ERR_OK;

@@ -133,15 +133,6 @@ struct fw {
 	uint64_t stepped_at;                      /* the last step (monotonic ms) */
 };
 
-void oms_now(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The generation an issue record asks for and the one an entry tracks:
  * 1 for an issue's first request, n >= 2 for the request created again
  * after the issue was reopened in SCF (reopen policy recreate). */
@@ -566,7 +557,7 @@ static void flush_acks(struct fw *fw)
 	if (!ens || !who)
 		err_set(&e, ERR_TEMP, "out of memory");
 	else
-		oms_commit_acks(o, ens, n, (oms_now(now), now), &done, &e);
+		oms_commit_acks(o, ens, n, (when_utc_now(now), now), &done, &e);
 	for (size_t i = 0; who && i < n; i++) {
 		if (i < done)
 			set_state(who[i], FW_DONE);
@@ -641,7 +632,7 @@ static void start_issue(struct fw_entry *en)
 		en->oid = t->oid;
 		if ((t->flags & OMS_T_ACKPEND) && !(t->flags & OMS_T_CLOSED)) {
 			char now[32];
-			oms_now(now);
+			when_utc_now(now);
 			if (oms_commit_ack(o, t, now, &e) != ERR_OK) {
 				temp(en, e.msg);
 				return;

@@ -700,15 +700,6 @@ static enum err_status do_orphans(struct recon_run *rr, struct err *e)
 	return ERR_OK;
 }
 
-static void now_utc(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static enum err_status write_result(struct recon_run *rr, struct err *e)
 {
 	const struct cfg *c = rr->o->cfg;
@@ -717,7 +708,7 @@ static enum err_status write_result(struct recon_run *rr, struct err *e)
 	enum err_status st;
 	char *text;
 
-	now_utc(now);
+	when_utc_now(now);
 	if (!j)
 		return err_set(e, ERR_TEMP, "out of memory");
 	cJSON_AddStringToObject(j, "census_id", rr->census_id);
