@@ -280,21 +280,6 @@ static int need_queue(const struct opts *o, const char *sub)
 	return 0;
 }
 
-/* Prints and releases d; a document with a failed addition is not printed. */
-static int print_json(struct jdoc *d)
-{
-	char *t = jdoc_print(d, 1);
-
-	jdoc_release(d);
-	if (!t) {
-		fprintf(stderr, "scfgate spool: out of memory building the JSON output\n");
-		return CLI_EXIT_FAIL;
-	}
-	printf("%s\n", t);
-	cJSON_free(t);
-	return CLI_EXIT_OK;
-}
-
 /* ---- ls ---- */
 
 struct ls_ctx {
@@ -736,7 +721,7 @@ static int do_show(struct opts *o)
 		payload_json(&d, j, r);
 	}
 	if (o->json) {
-		rc = print_json(&d);
+		rc = cli_print_jdoc_indented("spool", &d);
 	} else if (jdoc_failed(&d)) {
 		jdoc_release(&d);
 		fprintf(stderr, "scfgate spool: out of memory building the output\n");
@@ -1028,7 +1013,7 @@ static int do_stat(struct opts *o)
 			break;
 	}
 	if (o->json) {
-		int jrc = print_json(&doc);
+		int jrc = cli_print_jdoc_indented("spool", &doc);
 
 		return jrc != CLI_EXIT_OK ? jrc : rc;
 	}
