@@ -564,6 +564,20 @@ enum err_status spool_read_newest(const char *dir, const char *prefix, size_t ca
                                   struct err *e);
 
 /*
+ * Write len bytes as the next generation "<dir>/<prefix><n>" of a state
+ * file, n one above the highest there (20 digits), through <dir>/tmp
+ * (created, mode 0750, if missing) as spool_write_atomic does with the
+ * directory synced; then remove the older generations (the 16 highest
+ * below n; a reader passes over any left).  ERR_PERM "path too long" for
+ * dir, ERR_TEMP naming <dir>/tmp when it cannot be made, else
+ * spool_write_atomic's status; on failure the older generations stay.
+ * The one writer of the halves' status, health and history files and of
+ * the OMS half's metadata cache; spool_read_newest reads them.
+ */
+enum err_status spool_write_next(const char *dir, const char *prefix, const void *data, size_t len,
+                                 struct err *e);
+
+/*
  * Open a file of a half's own state for reading line by line.  It lies
  * in the spool root, so whoever may write the spool may have replaced
  * it: the same checks as spool_read_untrusted (a regular file of at most

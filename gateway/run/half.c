@@ -217,9 +217,7 @@ void half_status_note(const char *dir, const char *name, int64_t last_ok, const 
 {
 	struct half_status cur;
 	struct buf b = BUF_INIT_CAP(STATUS_FILE_MAX);
-	char magic[64], tmp[SPOOL_PATH_MAX + 8], file[64], reason[HALF_ALERT_MAX];
-	uint64_t gens[16];
-	size_t ng;
+	char magic[64], reason[HALF_ALERT_MAX];
 	struct err e;
 
 	half_status_read(dir, name, &cur);
@@ -234,21 +232,8 @@ void half_status_note(const char *dir, const char *name, int64_t last_ok, const 
 		buf_addf(&b, "alert %" PRId64 " %s\n", cur.alert_at,
 		         reason[0] ? reason : "(no reason given)");
 	buf_adds(&b, "end\n");
-	ng = gen_list(dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-	snprintf(file, sizeof(file), STATUS_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
 	err_clear(&e);
-	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp))
-		err_set(&e, ERR_PERM, "%s: path too long", dir);
-	else if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-		err_errno(&e, ERR_TEMP, errno, "%s", tmp);
-	else if (b.data && spool_write_atomic(tmp, dir, file, b.data, b.len, 1, &e) == ERR_OK) {
-		for (size_t i = 0; i < ng; i++) {
-			char path[SPOOL_PATH_MAX + 64];
-
-			snprintf(path, sizeof(path), "%s/" STATUS_PREFIX "%020" PRIu64, dir,
-			         gens[i]);
-			unlink(path);
-		}
+	if (b.data && spool_write_next(dir, STATUS_PREFIX, b.data, b.len, &e) == ERR_OK) {
 		buf_release(&b);
 		return;
 	}

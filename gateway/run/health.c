@@ -129,15 +129,8 @@ static int cls_parse(const char *w, enum err_status *s)
 enum err_status health_save(const char *dir, struct health *h, int64_t now, struct err *e)
 {
 	struct buf b = BUF_INIT_CAP(4096);
-	char tmp[SPOOL_PATH_MAX], name[64];
-	uint64_t gens[8];
-	size_t ng;
 	enum err_status st;
 
-	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp))
-		return err_set(e, ERR_PERM, "%s: path too long", dir);
-	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-		return err_errno(e, ERR_TEMP, errno, "%s", tmp);
 	h->saved_at = now;
 	buf_addf(&b, HEALTH_MAGIC "\nsaved %" PRId64 "\n", h->saved_at);
 	for (int k = 0; k < HEALTH_KINDS; k++) {
@@ -159,19 +152,9 @@ enum err_status health_save(const char *dir, struct health *h, int64_t now, stru
 		buf_release(&b);
 		return err_set(e, ERR_TEMP, "out of memory");
 	}
-	ng = gen_list(dir, HEALTH_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-	snprintf(name, sizeof(name), HEALTH_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
-	st = spool_write_atomic(tmp, dir, name, b.data, b.len, 1, e);
+	st = spool_write_next(dir, HEALTH_PREFIX, b.data, b.len, e);
 	buf_release(&b);
-	if (st != ERR_OK)
-		return st;
-	for (size_t i = 0; i < ng; i++) {
-		char path[SPOOL_PATH_MAX + 64];
-
-		snprintf(path, sizeof(path), "%s/" HEALTH_PREFIX "%020" PRIu64, dir, gens[i]);
-		unlink(path);
-	}
-	return ERR_OK;
+	return st;
 }
 
 /* A line longer than the field comes from a damaged or edited file: cut. */
