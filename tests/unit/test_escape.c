@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,9 +70,10 @@ static void test_long_keeps_start_and_end(void **state)
 	assert_string_equal(out, "012345 ... wxyzABCD");
 	assert_int_equal(out[20], '#');
 
-	memset(in, 'u', sizeof(in));
-	memcpy(in, "GET https://", 12);
-	memcpy(in + sizeof(in) - 16, "HTTP 503\nbusy\r\t", 16);
+	/* 199 bytes: a request, a long URL, the status and the server's words */
+	snprintf(in, sizeof(in), "GET https://");
+	memset(in + 12, 'u', sizeof(in) - 12 - 16);
+	snprintf(in + sizeof(in) - 16, 16, "HTTP 503\nbusy\r\t");
 	escape_one_line(in, out, 20);
 	assert_string_equal(out, "GET ht ... 3 busy  ");
 }
