@@ -85,11 +85,6 @@ static DIR *open_qdir(const char *path)
 	return spool_opendir(path, &d, NULL) == ERR_OK ? d : NULL;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * Listing a directory in name order without holding its names.  Record
  * names start with the zero-padded sequence, so name order is sequence
@@ -253,7 +248,7 @@ enum err_status spool_list_range(const char *root, const char *queue, enum spool
 	closedir(dh);
 	/* Zero-padded sequences first: a name sort is a sequence sort. */
 	if (st == ERR_OK && l.n)
-		qsort(l.v, l.n, sizeof(*l.v), name_cmp);
+		qsort(l.v, l.n, sizeof(*l.v), spool_name_cmp);
 	for (size_t i = 0; st == ERR_OK && i < l.n; i++) {
 		entry_fill(&ent, d, dir, l.v[i]);
 		if (fn(&ent, ctx) != 0)

@@ -650,6 +650,11 @@ enum err_status spool_read_newest(const char *dir, const char *prefix, size_t ca
 	return ERR_OK;
 }
 
+int spool_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 enum err_status spool_write_next(const char *dir, const char *prefix, const void *data, size_t len,
                                  struct err *e)
 {
