@@ -885,14 +885,12 @@ static int failed_name_canonical(const char *name, const char *base)
 	return 1;
 }
 
-/* One line of operator text for a .why: control characters as '?'. */
+/* One line of operator text for a .why: at most size - 1 bytes, control
+ * characters as '?'. */
 static void one_line(char *out, size_t size, const char *in)
 {
-	size_t k = 0;
-
-	for (; in && *in && k + 1 < size; in++)
-		out[k++] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
-	out[k] = '\0';
+	snprintf(out, size, "%s", in ? in : "");
+	err_one_line(out);
 }
 
 /* The failure's reason: the "reason: " line of failed/NAME.why, read
