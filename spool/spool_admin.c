@@ -889,7 +889,11 @@ static int failed_name_canonical(const char *name, const char *base)
  * characters as '?'. */
 static void one_line(char *out, size_t size, const char *in)
 {
-	snprintf(out, size, "%s", in ? in : "");
+	size_t n = in ? strnlen(in, size - 1) : 0;
+
+	if (n)
+		memcpy(out, in, n);
+	out[n] = '\0';
 	err_one_line(out);
 }
 
