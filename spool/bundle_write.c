@@ -9,6 +9,7 @@
 #include "seal.h"
 #include "spool_clock.h"
 #include "spool_int.h"
+#include "when.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -44,15 +45,6 @@ static int ends_with(const char *s, const char *suffix)
 	size_t a = strlen(s), b = strlen(suffix);
 
 	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-static void now_rfc3339(char out[40])
-{
-	time_t t = spool_now();
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 40, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static enum err_status arch_err(struct bw *w, struct err *e, const char *what)
@@ -217,7 +209,7 @@ static enum err_status bw_open(struct bw *w, const char *out_path, enum bundle_k
 		bw_abort(w);
 		return st;
 	}
-	now_rfc3339(created);
+	when_utc(spool_now(), created);
 	sig_key_id(key, kid);
 	fprintf(w->mf,
 	        "%s format=\"%d\" kind=\"%s\">\n  <signer>%s</signer>\n  <key-id>%s</key-id>\n"

@@ -28,6 +28,7 @@
 
 #include "schemas.h"
 #include "spool_clock.h"
+#include "when.h"
 
 /* libxml2's BAD_CAST drops const; every call here takes a const xmlChar *. */
 #define CXML (const xmlChar *)
@@ -1626,13 +1627,8 @@ static enum err_status check_envelope(struct record *r, const struct kind_desc *
 	if (!r->key || !r->key[0])
 		return err_set(e, ERR_PERM, "record %s/%llu: no idempotency key", r->producer,
 		               (unsigned long long)r->seq);
-	if (!r->created[0]) {
-		time_t now = spool_now();
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(r->created, sizeof(r->created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	if (!r->created[0])
+		when_utc(spool_now(), r->created);
 	return ERR_OK;
 }
 

@@ -564,6 +564,20 @@ enum err_status spool_read_newest(const char *dir, const char *prefix, size_t ca
                                   struct err *e);
 
 /*
+ * Write len bytes as the next generation "<dir>/<prefix><n>" of a state
+ * file, n one above the highest there (20 digits), through <dir>/tmp
+ * (created, mode 0750, if missing) as spool_write_atomic does with the
+ * directory synced; then remove the older generations (the 16 highest
+ * below n; a reader passes over any left).  ERR_PERM "path too long" for
+ * dir, ERR_TEMP naming <dir>/tmp when it cannot be made, else
+ * spool_write_atomic's status; on failure the older generations stay.
+ * The one writer of the halves' status, health and history files and of
+ * the OMS half's metadata cache; spool_read_newest reads them.
+ */
+enum err_status spool_write_next(const char *dir, const char *prefix, const void *data, size_t len,
+                                 struct err *e);
+
+/*
  * Open a file of a half's own state for reading line by line.  It lies
  * in the spool root, so whoever may write the spool may have replaced
  * it: the same checks as spool_read_untrusted (a regular file of at most
@@ -624,6 +638,19 @@ struct spool_stats {
  * counted in state_strangers. */
 enum err_status spool_stats(const char *root, const char *queue, unsigned gap_alarm_seconds,
                             struct spool_stats *st, struct err *e);
+
+/*
+ * The state/ strangers of st as JSON members of obj, the one spelling
+ * `scfgate status --json` and `scfgate spool stat --json` share: nothing
+ * when there are none; otherwise "state_strangers" (how many) and
+ * "state_stranger_entries", an array of "NAME: WHAT" for the first
+ * SPOOL_STATE_STRANGERS_SHOWN, NAME escaped (escape_display), WHAT as
+ * spool_entry_type_name says it ("a FIFO").  Failures mark d (jdoc.h).
+ */
+struct jdoc;
+struct cJSON;
+void spool_stats_json_state_strangers(struct jdoc *d, struct cJSON *obj,
+                                      const struct spool_stats *st);
 
 enum err_status spool_hold(const char *root, const char *queue, const char *name, struct err *e);
 /* Ask the half that applies queue to try its records waiting out a

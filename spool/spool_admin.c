@@ -5,7 +5,10 @@
  */
 #include "spool_int.h"
 #include "spool_clock.h"
+#include "escape.h"
+#include "jdoc.h"
 #include "num.h"
+#include "when.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -80,11 +83,6 @@ static DIR *open_qdir(const char *path)
 	DIR *d;
 
 	return spool_opendir(path, &d, NULL) == ERR_OK ? d : NULL;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /*
@@ -250,7 +248,7 @@ enum err_status spool_list_range(const char *root, const char *queue, enum spool
 	closedir(dh);
 	/* Zero-padded sequences first: a name sort is a sequence sort. */
 	if (st == ERR_OK && l.n)
-		qsort(l.v, l.n, sizeof(*l.v), name_cmp);
+		qsort(l.v, l.n, sizeof(*l.v), spool_name_cmp);
 	for (size_t i = 0; st == ERR_OK && i < l.n; i++) {
 		entry_fill(&ent, d, dir, l.v[i]);
 		if (fn(&ent, ctx) != 0)
@@ -548,6 +546,25 @@ enum err_status spool_stats(const char *root, const char *queue, unsigned gap_al
 	}
 	free(q);
 	return s;
+}
+
+void spool_stats_json_state_strangers(struct jdoc *d, struct cJSON *obj,
+                                      const struct spool_stats *st)
+{
+	cJSON *a;
+
+	if (!st->state_strangers)
+		return;
+	jdoc_number(d, obj, "state_strangers", (double)st->state_strangers);
+	a = jdoc_array(d, obj, "state_stranger_entries");
+	for (size_t i = 0; a && i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN; i++) {
+		char name[ESCAPE_DISPLAY_MAX(255)], one[ESCAPE_DISPLAY_MAX(255) + 64];
+
+		snprintf(one, sizeof(one), "%s: %s",
+		         escape_display(st->state_stranger[i], name, sizeof(name)),
+		         spool_entry_type_name(st->state_stranger_type[i]));
+		jdoc_string(d, a, NULL, one);
+	}
 }
 
 /* A record name as an operator typed it: no paths, a record name with an
@@ -868,14 +885,16 @@ static int failed_name_canonical(const char *name, const char *base)
 	return 1;
 }
 
-/* One line of operator text for a .why: control characters as '?'. */
+/* One line of operator text for a .why: at most size - 1 bytes, control
+ * characters as '?'. */
 static void one_line(char *out, size_t size, const char *in)
 {
-	size_t k = 0;
+	size_t n = in ? strnlen(in, size - 1) : 0;
 
-	for (; in && *in && k + 1 < size; in++)
-		out[k++] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
-	out[k] = '\0';
+	if (n)
+		memcpy(out, in, n);
+	out[n] = '\0';
+	err_one_line(out);
 }
 
 /* The failure's reason: the "reason: " line of failed/NAME.why, read
@@ -914,7 +933,6 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 	struct spool_q *q = NULL;
 	enum err_status st;
 	time_t now = spool_now();
-	struct tm tm;
 	int n;
 
 	st = check_name(name, base, e);
@@ -945,8 +963,7 @@ enum err_status spool_dismiss(const char *root, const char *queue, const char *n
 	if (st != ERR_OK)
 		goto out;
 	failed_reason(root, queue, name, was, sizeof(was));
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	when_utc(now, when);
 	n = snprintf(text, sizeof(text),
 	             "reason: dismissed by %s: %s\ndismissed_by: %s\ndismissed_at: %s\n"
 	             "dismissed_reason: %s\nfailed_as: %s\nfailed_reason: %s\n",

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "gen.h"
+#include "when.h"
 
 static const char *const dir_names[SPOOL_NDIRS] = {"tmp",    "new",  "cur",   "done",
                                                    "failed", "hold", "state", "dismissed"};
@@ -649,6 +650,39 @@ enum err_status spool_read_newest(const char *dir, const char *prefix, size_t ca
 	return ERR_OK;
 }
 
+int spool_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+enum err_status spool_write_next(const char *dir, const char *prefix, const void *data, size_t len,
+                                 struct err *e)
+{
+	char tmp[SPOOL_PATH_MAX + 8], name[256];
+	uint64_t gens[16];
+	size_t ng;
+	enum err_status st;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp))
+		return err_set(e, ERR_PERM, "%s: path too long", dir);
+	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
+		return err_errno(e, ERR_TEMP, errno, "%s", tmp);
+	ng = gen_list(dir, prefix, gens, sizeof(gens) / sizeof(gens[0]));
+	if (snprintf(name, sizeof(name), "%s%020" PRIu64, prefix, ng ? gens[0] + 1 : 1) >=
+	    (int)sizeof(name))
+		return err_set(e, ERR_PERM, "%s: name too long", prefix);
+	st = spool_write_atomic(tmp, dir, name, data, len, 1, e);
+	if (st != ERR_OK)
+		return st;
+	for (size_t i = 0; i < ng; i++) {
+		char path[SPOOL_PATH_MAX + 256 + 1];
+
+		snprintf(path, sizeof(path), "%s/%s%020" PRIu64, dir, prefix, gens[i]);
+		unlink(path);
+	}
+	return ERR_OK;
+}
+
 int spool_open_state(const char *path, int flags, mode_t mode, struct err *e)
 {
 	struct stat sb;
@@ -800,11 +834,9 @@ enum err_status spool_write_why(const char *tmp_dir, const char *dir, const char
 	char why_name[300];
 	char when[40];
 	time_t now = spool_now();
-	struct tm tm;
 	enum err_status st;
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	when_utc(now, when);
 	snprintf(why_name, sizeof(why_name), "%s.why", name);
 	buf_addf(&b, "reason: %s\n", why && why->reason ? why->reason : "(none given)");
 	buf_addf(&b, "time: %s\n", when);

@@ -189,11 +189,6 @@ static uint64_t max_seq_in(const char *dir, const char *producer)
 	return max;
 }
 
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 /* Our own "<record name>.tmp" files, sorted: zero-padded names sort in
  * sequence order, so a roll forward never shows the consumer a gap. */
 static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size_t *n,
@@ -232,7 +227,7 @@ static enum err_status own_tmp_files(struct spool_producer *p, char ***out, size
 	}
 	closedir(d);
 	if (*n)
-		qsort(*out, *n, sizeof(**out), name_cmp);
+		qsort(*out, *n, sizeof(**out), spool_name_cmp);
 	return ERR_OK;
 }
 

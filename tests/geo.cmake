@@ -1,7 +1,7 @@
 # Geocoding (gateway/geo*.c): the pure parser and chooser on recorded
 # answers, the client against the real geo-sim process, and the parser's
 # fuzz corpus.  The tests link a small library of geo and the modules it
-# uses (http and its waits and sd_notify, log and its jdoc and num, credential files,
+# uses (http and its waits, clock and sd_notify, log and its jdoc and num, credential files,
 # buf, err) rather than all of
 # libscfgw, so they keep building while other parts of the gateway are
 # being changed.
@@ -10,6 +10,7 @@ add_library(scfgeo_test STATIC
   ${CMAKE_SOURCE_DIR}/gateway/api/http.c ${CMAKE_SOURCE_DIR}/util/log.c
   ${CMAKE_SOURCE_DIR}/util/jdoc.c ${CMAKE_SOURCE_DIR}/util/num.c
   ${CMAKE_SOURCE_DIR}/util/sigs.c ${CMAKE_SOURCE_DIR}/util/notify.c
+  ${CMAKE_SOURCE_DIR}/util/when.c
   ${CMAKE_SOURCE_DIR}/gateway/cfg/cfg_secret.c
   ${CMAKE_SOURCE_DIR}/util/buf.c ${CMAKE_SOURCE_DIR}/util/err.c)
 target_include_directories(scfgeo_test PUBLIC ${CMAKE_SOURCE_DIR}/gateway/api ${CMAKE_SOURCE_DIR}/gateway/cfg

@@ -4,6 +4,8 @@ scfgate_unit_test(test_record ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_record.c)
 scfgate_unit_test(test_sig ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_sig.c)
 scfgate_unit_test(test_xmlgate ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_xmlgate.c)
 scfgate_unit_test(test_err ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_err.c)
+scfgate_unit_test(test_escape ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_escape.c)
+scfgate_unit_test(test_when ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_when.c)
 scfgate_fuzz_target(fuzz_record ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_record.c)
 
 find_program(XMLLINT xmllint)

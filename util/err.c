@@ -20,7 +20,7 @@ void err_clear(struct err *e)
  * config line): a line break there would split a log line, an escape
  * sequence would reach the operator's terminal.  '?' rather than a space
  * shows the operator that the value holds something unprintable. */
-static void one_line(char *s)
+void err_one_line(char *s)
 {
 	for (unsigned char *p = (unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
@@ -32,7 +32,7 @@ __attribute__((format(printf, 3, 0))) static void err_vset(struct err *e, enum e
 {
 	e->status = status;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	one_line(e->msg);
+	err_one_line(e->msg);
 }
 
 enum err_status err_set(struct err *e, enum err_status status, const char *fmt, ...)
@@ -76,7 +76,7 @@ enum err_status err_prefix(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	one_line(head);
+	err_one_line(head);
 	memcpy(old, e->msg, sizeof(old));
 	hlen = strlen(head);
 	memcpy(e->msg, head, hlen);

@@ -68,6 +68,11 @@ enum err_status err_errno(struct err *e, enum err_status status, int errnum, con
 enum err_status err_prefix(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Every control character of s (below 0x20, and DEL) as '?', in place:
+ * what err_set does to a message, for other one-line text from input (a
+ * dismissal's who and why in a .why file). */
+void err_one_line(char *s);
+
 /* "ok", "temporary", "permanent", "fatal". */
 const char *err_status_name(enum err_status status);
 

@@ -73,3 +73,23 @@ char *escape_display(const char *in, char *out, size_t size)
 	out[o] = '\0';
 	return out;
 }
+
+char *escape_one_line(const char *in, char *out, size_t size)
+{
+	static const char mark[] = " ... ";
+	size_t len = strlen(in), head = size / 3, k = 0;
+	/* the middle is left out only when the mark and at least one byte
+	 * of the end fit after the head */
+	int cut = len >= size && head + (sizeof(mark) - 1) + 1 < size;
+
+	for (size_t i = 0; i < len && k + 1 < size; i++) {
+		if (cut && i == head) {
+			memcpy(out + k, mark, sizeof(mark) - 1);
+			k += sizeof(mark) - 1;
+			i = len - (size - 1 - k);
+		}
+		out[k++] = (in[i] == '\n' || in[i] == '\r' || in[i] == '\t') ? ' ' : in[i];
+	}
+	out[k] = '\0';
+	return out;
+}

@@ -20,4 +20,17 @@
  * character boundary to fit size (>= 1); returns out. */
 char *escape_display(const char *in, char *out, size_t size);
 
+/* Copy a message as one line of at most size - 1 bytes (size >= 1) for
+ * a state file that keeps one value per line (a half's alert, a health
+ * reason and detail): a newline, a carriage return and a tab become a
+ * space; every other byte is copied as it is, so the text should be a
+ * struct err message already (err_set shows its control characters as
+ * '?'), and it is escaped when shown (escape_display).  A message that
+ * does not fit keeps its start and its end, the end being what matters
+ * (the HTTP status and the server's words come after a long URL): its
+ * first size / 3 bytes, " ... ", then its last bytes up to size - 1 in
+ * all.  Below 10 bytes, where that leaves no room for the end, it is
+ * cut at size - 1.  Returns out. */
+char *escape_one_line(const char *in, char *out, size_t size);
+
 #endif

@@ -103,3 +103,10 @@ void jdoc_release(struct jdoc *d)
 	d->root = NULL;
 	d->failed = 0;
 }
+
+const char *jdoc_get_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}

@@ -1,7 +1,8 @@
 /*
  * jdoc.h: building one JSON document for output (scfgate status, spool
  * ls/show/stat, config describe) so that running out of memory fails the
- * whole document instead of silently leaving a member out.
+ * whole document instead of silently leaving a member out; and the one
+ * reader of a string member.
  *
  * cJSON's cJSON_Add*ToObject return NULL when an allocation fails and
  * leave the object without the member.  A monitor that reads
@@ -55,5 +56,10 @@ void jdoc_add(struct jdoc *d, cJSON *parent, const char *key, cJSON *item);
 int jdoc_failed(const struct jdoc *d);
 char *jdoc_print(struct jdoc *d, int formatted);
 void jdoc_release(struct jdoc *d);
+
+/* Reading a document that came in (an API's answer, a file of the
+ * gateway's own): the string member key of obj, or NULL when obj is
+ * NULL or has no such member or the member is not a string. */
+const char *jdoc_get_str(const cJSON *obj, const char *key);
 
 #endif

@@ -13,6 +13,7 @@
 #include "geo.h"
 #include "http.h"
 #include "log.h"
+#include "when.h"
 
 #define GEO_BODY_CAP ((size_t)1024 * 1024)
 
@@ -145,14 +146,6 @@ void geo_stats_get(const struct geo_client *g, struct geo_stats *out)
 	*out = g->stats;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Cut "token=<value>" out of a message from the HTTP layer. */
 void geo_scrub_token(char *msg, size_t size)
 {
@@ -256,7 +249,7 @@ static void ask(struct geo_client *g, int reverse, double lat, double lng, const
 	struct geo_reply *rep = NULL;
 	struct err he;
 	enum err_status st;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = when_mono_ms();
 
 	buf_init(&path, 8192);
 	http_response_init(&resp);
@@ -286,7 +279,7 @@ static void ask(struct geo_client *g, int reverse, double lat, double lng, const
 		geo_choose(rep, &g->rules, lat, lng, reported, out);
 done:
 	out->operation = reverse ? "reverseGeocode" : "findAddressCandidates";
-	out->elapsed_ms = (long)(now_ms() - t0);
+	out->elapsed_ms = (long)(when_mono_ms() - t0);
 	free(rep);
 	http_response_release(&resp);
 	if (path.data)

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "geo.h"
+#include "jdoc.h"
 
 #define WGS84          4326
 #define EARTH_RADIUS_M 6371008.8
@@ -131,13 +132,6 @@ static void copy_line(char *dst, size_t size, const char *src)
 	dst[o] = '\0';
 }
 
-static const char *json_str(const cJSON *obj, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 static int json_num(const cJSON *obj, const char *key, double *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -215,7 +209,7 @@ static int take_error(const cJSON *root, struct geo_reply *out, struct err *e)
 	json_num(err, "code", &code);
 	if (code < -1e9 || code > 1e9)
 		code = 0;
-	msg = json_str(err, "message");
+	msg = jdoc_get_str(err, "message");
 	details = cJSON_GetObjectItemCaseSensitive(err, "details");
 	d = cJSON_IsArray(details) ? details->child : NULL;
 	if (d && cJSON_IsString(d) && d->valuestring && d->valuestring[0])
@@ -265,7 +259,7 @@ enum err_status geo_parse_candidates(const char *json, size_t len, struct geo_re
 	cJSON_ArrayForEach(c, cands)
 	{
 		struct geo_candidate *g = &out->c[out->n];
-		const char *addr = json_str(c, "address");
+		const char *addr = jdoc_get_str(c, "address");
 
 		if (out->n == GEO_MAX_CANDIDATES)
 			break;
@@ -315,11 +309,11 @@ enum err_status geo_parse_reverse(const char *json, size_t len, struct geo_reply
 		err_set(e, ERR_PERM, "geocoder answer: location has no usable x/y");
 		goto out;
 	}
-	text = json_str(addr, "Match_addr");
+	text = jdoc_get_str(addr, "Match_addr");
 	if (!text || !text[0])
-		text = json_str(addr, "LongLabel");
+		text = jdoc_get_str(addr, "LongLabel");
 	if (!text || !text[0])
-		text = json_str(addr, "Address");
+		text = jdoc_get_str(addr, "Address");
 	if (text)
 		copy_line(out->c[0].address, sizeof(out->c[0].address), text);
 	out->c[0].score = -1;

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "notify.h"
 #include "sigs.h"
+#include "when.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -104,10 +105,8 @@ enum verdict {
 
 static uint64_t real_now_ms(void *ctx)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	(void)ctx;
+	return when_mono_ms();
 }
 
 static void real_sleep_ms(void *ctx, uint64_t ms)
@@ -872,12 +871,9 @@ static enum verdict judge_4xx(struct http_client *c, struct http_req *r, const c
 		char next[96] = "";
 
 		if (c->cfg.limiter) {
-			time_t until = (time_t)c->cfg.limiter->hold(c->cfg.limiter->ctx, 0, 1);
-			struct tm tm;
-			char when[32];
+			char when[WHEN_UTC_SIZE];
 
-			gmtime_r(&until, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			when_utc(c->cfg.limiter->hold(c->cfg.limiter->ctx, 0, 1), when);
 			snprintf(next, sizeof(next), "; no call is made before %s", when);
 		}
 		*st =

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "num.h"
 #include "unconst.h"
+#include "when.h"
 
 #define RATEWIN_FILE_MAX ((size_t)256 * 1024)
 
@@ -327,12 +328,9 @@ enum err_status ratewin_acquire(struct ratewin *w, uint64_t *wait_ms, uint64_t *
 	if (s != ERR_OK)
 		goto out;
 	if (w->ban > now) {
-		time_t until = (time_t)(w->ban / 1000);
-		struct tm tm;
-		char when[32];
+		char when[WHEN_UTC_SIZE];
 
-		gmtime_r(&until, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		when_utc((int64_t)(w->ban / 1000), when);
 		s = err_set(e, ERR_FATAL,
 		            "ALERT: the API blocked this client (HTTP 403 \"forbidden by "
 		            "administrative rules\"); no call is made before %s",

@@ -146,18 +146,28 @@ int cli_wants_help(int argc, char **argv)
 	return 0;
 }
 
-int cli_print_jdoc(const char *cmd, struct jdoc *d)
+static int print_jdoc(const char *cmd, struct jdoc *d, int indented, const char *failed)
 {
-	char *t = jdoc_print(d, 0);
+	char *t = jdoc_print(d, indented);
 
 	jdoc_release(d);
 	if (!t) {
-		fprintf(stderr, "scfgate %s: out of memory printing the result\n", cmd);
+		fprintf(stderr, "scfgate %s: out of memory %s\n", cmd, failed);
 		return CLI_EXIT_FAIL;
 	}
 	printf("%s\n", t);
 	cJSON_free(t);
 	return CLI_EXIT_OK;
+}
+
+int cli_print_jdoc(const char *cmd, struct jdoc *d)
+{
+	return print_jdoc(cmd, d, 0, "printing the result");
+}
+
+int cli_print_jdoc_indented(const char *cmd, struct jdoc *d)
+{
+	return print_jdoc(cmd, d, 1, "building the JSON output");
 }
 
 enum log_level cli_log_level(enum cfg_log_level level)

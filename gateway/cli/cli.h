@@ -61,6 +61,9 @@ struct jdoc;
  * or, when an addition or the printing ran out of memory, no document,
  * "scfgate CMD: out of memory printing the result" and CLI_EXIT_FAIL. */
 int cli_print_jdoc(const char *cmd, struct jdoc *d);
+/* The same indented, one member a line (the listings of find and spool);
+ * when it fails: "scfgate CMD: out of memory building the JSON output". */
+int cli_print_jdoc_indented(const char *cmd, struct jdoc *d);
 
 /* The daemon log level for a configured <log level>. */
 enum log_level cli_log_level(enum cfg_log_level level);

@@ -141,20 +141,6 @@ static const enum record_kind kinds[] = {RECORD_ISSUE, RECORD_COMMENT, RECORD_AT
                                          RECORD_ACK, RECORD_CLOSE};
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
-static int print_json_doc(struct jdoc *d)
-{
-	char *t = jdoc_print(d, 1);
-
-	jdoc_release(d);
-	if (!t) {
-		fprintf(stderr, "scfgate find: out of memory building the JSON output\n");
-		return CLI_EXIT_FAIL;
-	}
-	printf("%s\n", t);
-	cJSON_free(t);
-	return CLI_EXIT_OK;
-}
-
 static void hit_json(struct jdoc *d, cJSON *o, const struct find_hit *h)
 {
 	char name[ESCAPE_DISPLAY_MAX(sizeof(h->name))], det[ESCAPE_DISPLAY_MAX(sizeof(h->detail))];
@@ -342,7 +328,7 @@ int cmd_find(int argc, char **argv)
 			else
 				jdoc_null(&d, o, kind_name(kinds[k]));
 		}
-		rc = print_json_doc(&d);
+		rc = cli_print_jdoc_indented("find", &d);
 		goto out;
 	}
 	printf("SCF issue %" PRId64 "\n", issue);

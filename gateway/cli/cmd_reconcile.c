@@ -31,6 +31,8 @@
 #include "sig.h"
 #include "spool.h"
 #include "unconst.h"
+#include "when.h"
+#include "jdoc.h"
 
 static const char usage_text[] =
     "usage: scfgate reconcile [--config FILE] [--census ID] [--json]\n"
@@ -69,17 +71,10 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0, 1 when there is no reconciliation or a repair failed.\n";
 
-static const char *str_of(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A string member for printing: "-" when absent. */
 static const char *txt(const cJSON *o, const char *k)
 {
-	const char *s = str_of(o, k);
+	const char *s = jdoc_get_str(o, k);
 
 	return s ? s : "-";
 }
@@ -94,8 +89,8 @@ static int64_t num_of(const cJSON *o, const char *k)
 /* What a person does about a finding nothing repairs. */
 static void action_of(const cJSON *f, const char *id_field, char *out, size_t size)
 {
-	const char *cls = str_of(f, "class"), *rid = str_of(f, "request_id");
-	const char *detail = str_of(f, "detail");
+	const char *cls = jdoc_get_str(f, "class"), *rid = jdoc_get_str(f, "request_id");
+	const char *detail = jdoc_get_str(f, "detail");
 	int64_t issue = num_of(f, "issue_id"), oid = num_of(f, "oid");
 	char req[160];
 
@@ -132,7 +127,7 @@ static void print_text(const cJSON *res, int repairable_only)
 {
 	const cJSON *cl = cJSON_GetObjectItemCaseSensitive(res, "classes");
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(res, "window"), *f;
-	const char *idf = str_of(res, "id_field") ? str_of(res, "id_field") : "IDField";
+	const char *idf = jdoc_get_str(res, "id_field") ? jdoc_get_str(res, "id_field") : "IDField";
 
 	(void)repairable_only;
 	printf("census      %s\n", txt(res, "census_id"));
@@ -194,7 +189,7 @@ static int repaired(const cJSON *res, const char *record, int64_t issue)
 
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(res, "repairs"))
 	{
-		const char *k = str_of(r, "record");
+		const char *k = jdoc_get_str(r, "record");
 		if (!k || strcmp(k, record) != 0)
 			continue;
 		cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(
@@ -212,19 +207,10 @@ static int count_repairs(const cJSON *res, const char *record)
 
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(res, "repairs"))
 	{
-		const char *k = str_of(r, "record");
+		const char *k = jdoc_get_str(r, "record");
 		n += k && strcmp(k, record) == 0;
 	}
 	return n;
-}
-
-static void now_utc(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static cJSON *repair_entry(const char *at, const char *cls, const char *record, const int64_t *ids,
@@ -280,7 +266,7 @@ static enum err_status repair_missing(struct repair *rp, struct err *e)
 	for (;;) {
 		int end = !f;
 		if (f) {
-			const char *cls = str_of(f, "class");
+			const char *cls = jdoc_get_str(f, "class");
 			int64_t id = num_of(f, "issue_id");
 			if (cls && strcmp(cls, "missing") == 0 && id > 0 &&
 			    !repaired(rp->res, "resend", id))
@@ -335,7 +321,7 @@ static enum err_status repair_closes(struct repair *rp, struct err *e)
 
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(rp->res, "findings"))
 	{
-		const char *cls = str_of(f, "class");
+		const char *cls = jdoc_get_str(f, "class");
 		int64_t id = num_of(f, "issue_id");
 		struct map_cg_request rq;
 		struct record *r = NULL;
@@ -346,8 +332,8 @@ static enum err_status repair_closes(struct repair *rp, struct err *e)
 		memset(&rq, 0, sizeof(rq));
 		rq.oid = num_of(f, "oid");
 		/* borrowed from f for map_close_record; rq is never freed */
-		rq.request_id = UNCONST(str_of(f, "request_id"));
-		rq.status = UNCONST(str_of(f, "oms_status"));
+		rq.request_id = UNCONST(jdoc_get_str(f, "request_id"));
+		rq.status = UNCONST(jdoc_get_str(f, "oms_status"));
 		rq.closed = 1;
 		st = map_close_record(
 		    id, &rq, cfg_request_type(rp->c, num_of(f, "request_type_id")), rp->at, &r, e);
@@ -396,8 +382,9 @@ static enum err_status save_repairs(struct repair *rp, const char *dir, struct e
 	snprintf(name, sizeof(name), "%s.json", rp->census);
 	st = oms_write_replace(dir, name, text, strlen(text), e);
 	err_clear(&le);
-	if (st == ERR_OK && load_result(dir, NULL, &last, &le) == 0 && str_of(last, "census_id") &&
-	    strcmp(str_of(last, "census_id"), rp->census) == 0)
+	if (st == ERR_OK && load_result(dir, NULL, &last, &le) == 0 &&
+	    jdoc_get_str(last, "census_id") &&
+	    strcmp(jdoc_get_str(last, "census_id"), rp->census) == 0)
 		st = oms_write_replace(dir, "last.json", text, strlen(text), e);
 	cJSON_Delete(last);
 	cJSON_free(text);
@@ -498,7 +485,7 @@ int cmd_reconcile(int argc, char **argv)
 		goto out;
 	}
 	if (!census)
-		census = str_of(res, "census_id");
+		census = jdoc_get_str(res, "census_id");
 	if (!census || !record_census_id_valid(census)) {
 		err_set(&e, ERR_PERM, "%s: the result names no valid census id", dir);
 		rc = cli_fail("reconcile", &e);
@@ -527,7 +514,7 @@ int cmd_reconcile(int argc, char **argv)
 		rp.census = census;
 		rp.dry = dry;
 		rp.made = cJSON_CreateArray();
-		now_utc(rp.at);
+		when_utc_now(rp.at);
 		log_open("oms", cli_log_level(c->log_level), 0);
 		if (!dry) {
 			st = sig_load_private(c->spool.private_key, &priv, &e);
@@ -576,8 +563,9 @@ int cmd_reconcile(int argc, char **argv)
 			cJSON_Delete(j);
 		} else {
 			const cJSON *r, *f;
-			const char *idf =
-			    str_of(res, "id_field") ? str_of(res, "id_field") : "IDField";
+			const char *idf = jdoc_get_str(res, "id_field")
+			                      ? jdoc_get_str(res, "id_field")
+			                      : "IDField";
 			cJSON_ArrayForEach(r, rp.made)
 			{
 				printf("%s %s: %d issue(s) by %s record\n",
@@ -590,7 +578,7 @@ int cmd_reconcile(int argc, char **argv)
 				printf("nothing to repair for census %s\n", census);
 			cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(res, "findings"))
 			{
-				int k = recon_class_parse(str_of(f, "class"));
+				int k = recon_class_parse(jdoc_get_str(f, "class"));
 				char action[512];
 				if (k != RECON_ORPHAN && k != RECON_DRIFT && k != RECON_DUPLICATE)
 					continue;

@@ -34,6 +34,7 @@
 #include "scf.h"
 #include "sig.h"
 #include "spool.h"
+#include "when.h"
 
 static const char usage_text[] =
     "usage: scfgate spool SUBCOMMAND [--config FILE | --root DIR] [--queue NAME] [options]\n"
@@ -279,21 +280,6 @@ static int need_queue(const struct opts *o, const char *sub)
 	return 0;
 }
 
-/* Prints and releases d; a document with a failed addition is not printed. */
-static int print_json(struct jdoc *d)
-{
-	char *t = jdoc_print(d, 1);
-
-	jdoc_release(d);
-	if (!t) {
-		fprintf(stderr, "scfgate spool: out of memory building the JSON output\n");
-		return CLI_EXIT_FAIL;
-	}
-	printf("%s\n", t);
-	cJSON_free(t);
-	return CLI_EXIT_OK;
-}
-
 /* ---- ls ---- */
 
 struct ls_ctx {
@@ -330,10 +316,8 @@ static int ls_one(const struct spool_entry *ent, void *vctx)
 	char when[32], name[ESCAPE_DISPLAY_MAX(sizeof(ent->name))], issue_s[32];
 	const char *kind;
 	int64_t issue;
-	struct tm tm;
 
-	gmtime_r(&ent->mtime, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	when_utc(ent->mtime, when);
 	peek_record(x->o->root, x->queue, ent, &kind, &issue);
 	x->n++;
 	if (x->o->json) {
@@ -737,7 +721,7 @@ static int do_show(struct opts *o)
 		payload_json(&d, j, r);
 	}
 	if (o->json) {
-		rc = print_json(&d);
+		rc = cli_print_jdoc_indented("spool", &d);
 	} else if (jdoc_failed(&d)) {
 		jdoc_release(&d);
 		fprintf(stderr, "scfgate spool: out of memory building the output\n");
@@ -948,22 +932,7 @@ static void stat_json(struct jdoc *d, cJSON *arr, const char *queue, const struc
 	jdoc_number(d, j, "next_seq", (double)st->next_seq);
 	jdoc_number(d, j, "failed", (double)st->count[SPOOL_FAILED]);
 	jdoc_number(d, j, "conflicts", (double)st->conflicts);
-	if (st->state_strangers) {
-		cJSON *a;
-
-		jdoc_number(d, j, "state_strangers", (double)st->state_strangers);
-		a = jdoc_array(d, j, "state_stranger_entries");
-
-		for (size_t i = 0; a && i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN;
-		     i++) {
-			char name[ESCAPE_DISPLAY_MAX(255)], one[ESCAPE_DISPLAY_MAX(255) + 64];
-
-			snprintf(one, sizeof(one), "%s: %s",
-			         escape_display(st->state_stranger[i], name, sizeof(name)),
-			         spool_entry_type_name(st->state_stranger_type[i]));
-			jdoc_string(d, a, NULL, one);
-		}
-	}
+	spool_stats_json_state_strangers(d, j, st);
 	if (!st->gap.active) {
 		jdoc_null(d, j, "gap");
 		return;
@@ -1044,7 +1013,7 @@ static int do_stat(struct opts *o)
 			break;
 	}
 	if (o->json) {
-		int jrc = print_json(&doc);
+		int jrc = cli_print_jdoc_indented("spool", &doc);
 
 		return jrc != CLI_EXIT_OK ? jrc : rc;
 	}

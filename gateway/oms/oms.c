@@ -17,15 +17,7 @@
 #include "history.h"
 #include "log.h"
 #include "notify.h"
-
-static unsigned long long mono_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000ull +
-	       (unsigned long long)ts.tv_nsec / 1000000ull;
-}
+#include "when.h"
 
 static enum err_status make_client(struct oms *o, struct err *e)
 {
@@ -123,7 +115,7 @@ static enum err_status open_bare(struct oms **out, const struct cfg *c, const st
 		st = half_state_dir(c, "oms", dir, e);
 	if (st != ERR_OK)
 		goto fail;
-	t0 = mono_now_ms();
+	t0 = when_mono_ms();
 	st = oms_track_open(&o->track, dir, e);
 	if (st != ERR_OK)
 		goto fail;
@@ -140,7 +132,7 @@ static enum err_status open_bare(struct oms **out, const struct cfg *c, const st
 	}
 	log_info("event=tracking-loaded tracked=%zu open=%zu load_ms=%llu",
 	         oms_track_count(o->track), oms_tracked_open(o),
-	         (unsigned long long)(mono_now_ms() - t0));
+	         (unsigned long long)(when_mono_ms() - t0));
 	st = make_client(o, e);
 	if (st != ERR_OK)
 		goto fail;
@@ -319,7 +311,7 @@ enum err_status oms_commit_closes(struct oms *o, struct oms_entry **ens,
 	*n_done = 0;
 	if (!recs)
 		return err_set(e, ERR_TEMP, "out of memory");
-	oms_now(now);
+	when_utc_now(now);
 	for (size_t i = 0; i < n && st == ERR_OK; i++) {
 		const struct map_cg_request *rq = &rqs[i];
 		const char *when =
@@ -357,7 +349,7 @@ enum err_status oms_recover_pending(struct oms *o, struct err *e)
 	size_t n = oms_track_count(o->track);
 	char now[32];
 
-	oms_now(now);
+	when_utc_now(now);
 	for (size_t i = 0; i < n; i++) {
 		struct oms_entry *en = oms_track_at(o->track, i);
 		enum err_status st = ERR_OK;

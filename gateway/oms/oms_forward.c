@@ -33,6 +33,7 @@
 #include "log.h"
 #include "sigs.h"
 #include "map.h"
+#include "when.h"
 
 /* Record-level attempts a --once pass spends on a temporary error. */
 #define ONCE_TEMP_TRIES 3
@@ -131,23 +132,6 @@ struct fw {
 	int moved;                                /* an entry changed state since the last step */
 	uint64_t stepped_at;                      /* the last step (monotonic ms) */
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void oms_now(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* The generation an issue record asks for and the one an entry tracks:
  * 1 for an issue's first request, n >= 2 for the request created again
@@ -280,7 +264,7 @@ static void temp(struct fw_entry *en, const char *reason)
 	                             (uint64_t)o->opts.retry_max_ms, en->temp_n);
 
 	en->temp_n++;
-	en->not_before = mono_ms() + d;
+	en->not_before = when_mono_ms() + d;
 	log_warn("effect=retry issue=%" PRId64 " record=%s in_ms=%" PRIu64 " reason=%s", en->issue,
 	         en->name, d, log_q(reason));
 	set_why(en, reason, 0, NULL);
@@ -573,7 +557,7 @@ static void flush_acks(struct fw *fw)
 	if (!ens || !who)
 		err_set(&e, ERR_TEMP, "out of memory");
 	else
-		oms_commit_acks(o, ens, n, (oms_now(now), now), &done, &e);
+		oms_commit_acks(o, ens, n, (when_utc_now(now), now), &done, &e);
 	for (size_t i = 0; who && i < n; i++) {
 		if (i < done)
 			set_state(who[i], FW_DONE);
@@ -648,7 +632,7 @@ static void start_issue(struct fw_entry *en)
 		en->oid = t->oid;
 		if ((t->flags & OMS_T_ACKPEND) && !(t->flags & OMS_T_CLOSED)) {
 			char now[32];
-			oms_now(now);
+			when_utc_now(now);
 			if (oms_commit_ack(o, t, now, &e) != ERR_OK) {
 				temp(en, e.msg);
 				return;
@@ -790,7 +774,7 @@ static void on_notes(struct fw_entry *en, struct http_response *r)
 		return;
 	}
 	free(notes);
-	en->read_ms = mono_ms();
+	en->read_ms = when_mono_ms();
 	submit(en, FW_PUT, "PUT", o->class_path, buf_str(&body));
 	buf_release(&body);
 }
@@ -847,7 +831,7 @@ static void noted(struct fw_entry *en)
 		o->notes_total++;
 		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s route=notes "
 		         "field=%s window_ms=%" PRIu64 " record=%s",
-		         en->issue, en->oid, cid, g->comment_field, mono_ms() - en->read_ms,
+		         en->issue, en->oid, cid, g->comment_field, when_mono_ms() - en->read_ms,
 		         en->name);
 	} else {
 		log_info("effect=note issue=%" PRId64 " oid=%" PRId64 " comment=%s route=%s "
@@ -1430,7 +1414,7 @@ static enum gate gate(struct fw *fw, size_t i, const char **why, char *buf, size
 static void dispatch_ready_1(struct fw *fw)
 {
 	struct oms *o = fw->o;
-	uint64_t now = mono_ms();
+	uint64_t now = when_mono_ms();
 	char buf[256];
 
 	for (size_t i = 0; i < fw->n && !o->fatal; i++) {
@@ -1500,7 +1484,7 @@ static void fw_step(struct fw *fw)
 	int again = 1;
 
 	fw->moved = 0;
-	fw->stepped_at = mono_ms();
+	fw->stepped_at = when_mono_ms();
 	while (fw->replies) {
 		struct fw_entry *en = fw->replies;
 
@@ -1704,7 +1688,8 @@ static enum oms_fw_next run_step(struct oms *o, struct fw *fw, int once, uint64_
 	/* While requests travel and nothing came back or moved, the window
 	 * is looked at again only every FW_WAIT_MS (a back-off that ended, a
 	 * record that arrived). */
-	if (fw->replies || fw->moved || !fw->inflight || mono_ms() - fw->stepped_at >= FW_WAIT_MS)
+	if (fw->replies || fw->moved || !fw->inflight ||
+	    when_mono_ms() - fw->stepped_at >= FW_WAIT_MS)
 		fw_step(fw);
 	if (fw->inflight && !fw->replies && !o->fatal)
 		transfer(fw);
@@ -1728,7 +1713,7 @@ static enum oms_fw_next run_step(struct oms *o, struct fw *fw, int once, uint64_
 	if (!when) {
 		if (fw->replay || exhausted || fw->queue_empty || !once)
 			return OMS_FW_DONE;
-		*until = mono_ms() + FW_ARRIVING_MS;
+		*until = when_mono_ms() + FW_ARRIVING_MS;
 		return OMS_FW_WAIT;
 	}
 	if (!once)
@@ -1771,7 +1756,7 @@ enum err_status oms_forward_begin(struct oms *o, struct err *e)
 				o->fw->win[i]->not_before = 0;
 				log_info("effect=retry-now record=%s", o->fw->win[i]->name);
 			}
-	o->fw_round_t0 = mono_ms();
+	o->fw_round_t0 = when_mono_ms();
 	o->fw_round_before = o->counts.applied + o->counts.failed + o->counts.held;
 	o->fw_round_st = ERR_OK;
 	return ERR_OK;
@@ -1786,7 +1771,7 @@ enum err_status oms_forward_end(struct oms *o, int once, struct err *e)
 {
 	enum err_status st = run_end(o, o->fw, o->fw_round_st);
 
-	o->pass_ms[0] = mono_ms() - o->fw_round_t0;
+	o->pass_ms[0] = when_mono_ms() - o->fw_round_t0;
 	if (once || st != ERR_OK)
 		oms_forward_release(o);
 	oms_track_maybe_compact(o->track, NULL);
@@ -1874,7 +1859,7 @@ enum err_status oms_replay(const struct cfg *c, const struct half_replay_sel *se
 			st = run_end(o, rc.fw, rst);
 			break;
 		}
-		now = mono_ms();
+		now = when_mono_ms();
 		if (nx == OMS_FW_WAIT && until > now)
 			sigs_wait_ms(o->opts.stop, until - now);
 	}

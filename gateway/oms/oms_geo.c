@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "oms_geo.h"
+#include "when.h"
 
 struct oms_geo {
 	struct geo_client *g;
@@ -21,14 +22,6 @@ struct oms_geo {
 	long resume_at_ms;   /* monotonic; 0: not paused */
 	uint64_t skipped;
 };
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 enum err_status oms_geo_open(const struct cfg *c, struct oms_geo **out, struct err *e)
 {
@@ -107,7 +100,7 @@ const struct map_cg_extra *oms_geo_apply(struct oms_geo *og, const struct record
 	memset(v, 0, sizeof(*v));
 	if (!og)
 		return NULL;
-	t = now_ms();
+	t = (long)when_mono_ms();
 	if (og->resume_at_ms && t < og->resume_at_ms) {
 		skip(og, is, og->resume_at_ms - t, &v->result);
 	} else {
@@ -118,7 +111,7 @@ const struct map_cg_extra *oms_geo_apply(struct oms_geo *og, const struct record
 		og->resume_at_ms = 0;
 		og->unanswered = unanswered(v->result.outcome) ? og->unanswered + 1 : 0;
 		if (og->trip && og->unanswered >= og->trip)
-			og->resume_at_ms = now_ms() + og->pause_ms;
+			og->resume_at_ms = (long)when_mono_ms() + og->pause_ms;
 	}
 	field = og->c->geocoder.result_field;
 	v->extra.location = v->result.verified ? v->result.address : NULL;

@@ -35,28 +35,16 @@ static void state_dir(const struct oms *o, char *dir, size_t size)
 
 static void cache_save(struct oms *o, const struct cg_meta *m)
 {
-	char dir[SPOOL_PATH_MAX], tmp[SPOOL_PATH_MAX + 8], name[64], path[SPOOL_PATH_MAX + 64];
+	char dir[SPOOL_PATH_MAX];
 	struct buf b = BUF_INIT_CAP(CG_META_MAX_BYTES);
-	uint64_t gens[16];
-	size_t ng;
 	struct err e;
 
 	state_dir(o, dir, sizeof(dir));
-	snprintf(tmp, sizeof(tmp), "%s/tmp", dir);
-	ng = gen_list(dir, CACHE_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-	snprintf(name, sizeof(name), CACHE_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
 	err_clear(&e);
-	if (cg_meta_json(m, &b) != ERR_OK) {
+	if (cg_meta_json(m, &b) != ERR_OK)
 		log_warn("event=meta-not-cached why=\"out of memory\"");
-	} else if (spool_write_atomic(tmp, dir, name, b.data, b.len, 1, &e) != ERR_OK) {
+	else if (spool_write_next(dir, CACHE_PREFIX, b.data, b.len, &e) != ERR_OK)
 		log_warn("event=meta-not-cached why=%s", log_q(e.msg));
-	} else {
-		for (size_t i = 0; i < ng; i++) {
-			snprintf(name, sizeof(name), CACHE_PREFIX "%020" PRIu64, gens[i]);
-			snprintf(path, sizeof(path), "%s/%s", dir, name);
-			unlink(path);
-		}
-	}
 	buf_release(&b);
 }
 

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "when.h"
 
 struct poll_ref {
 	int64_t oid;
@@ -216,21 +217,13 @@ static enum err_status submit_chunk(struct poll_ctx *pc, struct poll_chunk *ch, 
 	return st;
 }
 
-static uint64_t mono_ms_poll(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 enum err_status oms_poll(struct oms *o, struct err *e)
 {
 	struct poll_ctx pc;
 	enum err_status st = ERR_OK;
 	struct err de;
 
-	uint64_t t0 = mono_ms_poll();
+	uint64_t t0 = when_mono_ms();
 
 	memset(&pc, 0, sizeof(pc));
 	pc.o = o;
@@ -256,7 +249,7 @@ enum err_status oms_poll(struct oms *o, struct err *e)
 	oms_track_maybe_compact(o->track, NULL);
 	if (st == ERR_OK)
 		oms_status_note(o, NULL);
-	o->pass_ms[1] = mono_ms_poll() - t0;
+	o->pass_ms[1] = when_mono_ms() - t0;
 	oms_health_poll(o, st, e);
 	return st;
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "num.h"
 #include "oms_recon.h"
+#include "when.h"
 
 /* Census entries by part: the schema's RECORD_PART_MAX. */
 #define PART_MAX       RECORD_PART_MAX
@@ -699,15 +700,6 @@ static enum err_status do_orphans(struct recon_run *rr, struct err *e)
 	return ERR_OK;
 }
 
-static void now_utc(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static enum err_status write_result(struct recon_run *rr, struct err *e)
 {
 	const struct cfg *c = rr->o->cfg;
@@ -716,7 +708,7 @@ static enum err_status write_result(struct recon_run *rr, struct err *e)
 	enum err_status st;
 	char *text;
 
-	now_utc(now);
+	when_utc_now(now);
 	if (!j)
 		return err_set(e, ERR_TEMP, "out of memory");
 	cJSON_AddStringToObject(j, "census_id", rr->census_id);
@@ -846,14 +838,6 @@ static void rm_census_dir(const char *dir)
 	rmdir(dir);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static enum err_status reconcile_one(struct oms *o, const char *census_id, int64_t nparts,
                                      struct err *e)
 {
@@ -861,7 +845,7 @@ static enum err_status reconcile_one(struct oms *o, const char *census_id, int64
 	struct recon_rules rules;
 	struct centry *es = calloc(PART_MAX, sizeof(*es));
 	enum err_status st = ERR_OK;
-	uint64_t t0 = mono_ms();
+	uint64_t t0 = when_mono_ms();
 
 	memset(&rr, 0, sizeof(rr));
 	rr.o = o;
@@ -900,7 +884,8 @@ static enum err_status reconcile_one(struct oms *o, const char *census_id, int64
 		         census_id, rr.issues, rr.requests, rr.counts[RECON_IN_SYNC],
 		         rr.counts[RECON_MISSING], rr.counts[RECON_MISSED_CLOSE],
 		         rr.counts[RECON_ORPHAN], rr.counts[RECON_DRIFT],
-		         rr.counts[RECON_DUPLICATE], rr.calls, rr.batches, ideal, mono_ms() - t0);
+		         rr.counts[RECON_DUPLICATE], rr.calls, rr.batches, ideal,
+		         when_mono_ms() - t0);
 		rm_census_dir(rr.dir);
 	}
 out:

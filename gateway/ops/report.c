@@ -18,15 +18,7 @@
 #include "scf.h"
 #include "spool.h"
 #include "status.h"
-
-static void fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(out, 32, "%" PRId64, t);
-}
+#include "when.h"
 
 /* ---- status and history ------------------------------------------------- */
 
@@ -80,7 +72,7 @@ static void add_history(const struct cfg *c, struct jdoc *d, cJSON *root)
 		cJSON *s = jdoc_object(d, a, NULL);
 		char when[32];
 
-		fmt_time(h->s[i].at, when);
+		when_utc(h->s[i].at, when);
 		jdoc_number(d, s, "at", (double)h->s[i].at);
 		jdoc_string(d, s, "time", when);
 		for (int q = 0; q < HISTORY_QUEUES; q++) {
@@ -320,7 +312,7 @@ static void timeline(struct jdoc *d, cJSON *a, const struct scan *s, int64_t iss
 		event(d, a, "forwarded", NULL, "no ack record on this host");
 	}
 	if (scf_host && ack_done) {
-		fmt_time(ack_done->mtime, when);
+		when_utc(ack_done->mtime, when);
 		snprintf(how, sizeof(how), "ack record %s written back to SeeClickFix",
 		         ack_done->name);
 		event(d, a, "acknowledged", when, how);
@@ -332,7 +324,7 @@ static void timeline(struct jdoc *d, cJSON *a, const struct scan *s, int64_t iss
 		event(d, a, "acknowledged", NULL, "no ack record on this host");
 	}
 	if (scf_host && close_done) {
-		fmt_time(close_done->mtime, when);
+		when_utc(close_done->mtime, when);
 		snprintf(how, sizeof(how),
 		         "close record %s written back to SeeClickFix (closed in Cartegraph %s)",
 		         close_done->name, close_done->when[0] ? close_done->when : "?");
@@ -417,7 +409,7 @@ static void add_issue(struct jdoc *d, cJSON *a, const struct cfg *c, const struc
 		jdoc_number(d, x, "seq", (double)h->seq);
 		jdoc_string(d, x, "kind", kn ? kn : "?");
 		jdoc_string(d, x, "created", h->created);
-		fmt_time(h->mtime, when);
+		when_utc(h->mtime, when);
 		jdoc_string(d, x, "in_dir_since", when);
 	}
 }
@@ -468,7 +460,7 @@ enum err_status report_collect(const struct cfg *c, const int64_t *issues, size_
 
 	if (!now)
 		now = time(NULL);
-	fmt_time((int64_t)now, when);
+	when_utc((int64_t)now, when);
 	jdoc_string(d, root, "generated_at", when);
 	jdoc_string(d, root, "half", cfg_half_name(c->half));
 	s = add_status(c, now, d, root, e);

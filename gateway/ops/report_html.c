@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "report.h"
+#include "jdoc.h"
 
 /* The page's only style; its hash is in the CSP (no 'unsafe-inline'). */
 static const char style[] =
@@ -149,13 +150,6 @@ static const cJSON *get(const cJSON *o, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
-static const char *str(const cJSON *o, const char *key)
-{
-	const cJSON *v = get(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int num(const cJSON *o, const char *key, double *out)
 {
 	const cJSON *v = get(o, key);
@@ -225,9 +219,9 @@ static void head(struct page *pg, const cJSON *doc)
 	        "<meta name=\"referrer\" content=\"no-referrer\">\n"
 	        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	        "<title>scfgate report: ");
-	esc(pg, str(doc, "half"));
+	esc(pg, jdoc_get_str(doc, "half"));
 	raw(pg, " half, ");
-	esc(pg, str(doc, "generated_at"));
+	esc(pg, jdoc_get_str(doc, "generated_at"));
 	raw(pg, "</title>\n<style>");
 	raw(pg, style);
 	raw(pg, "</style></head>\n<body>\n");
@@ -238,15 +232,16 @@ static void verdict(struct page *pg, const cJSON *doc, const cJSON *status)
 	int attention = !cJSON_IsFalse(get(status, "attention"));
 
 	raw(pg, "<header><h1 id=\"title\">scfgate report: ");
-	esc(pg, str(doc, "half"));
+	esc(pg, jdoc_get_str(doc, "half"));
 	raw(pg, " half</h1>\n<p id=\"generated\">Generated ");
-	esc(pg, str(doc, "generated_at"));
+	esc(pg, jdoc_get_str(doc, "generated_at"));
 	raw(pg, " from the spool root <code>");
-	esc(pg, str(status, "root"));
+	esc(pg, jdoc_get_str(status, "root"));
 	raw(pg, "</code>.</p>\n<p id=\"verdict\" class=\"");
 	raw(pg, attention ? "attention" : "ok");
 	raw(pg, "\">");
-	esc(pg, str(status, "summary") ? str(status, "summary") : "status unknown");
+	esc(pg,
+	    jdoc_get_str(status, "summary") ? jdoc_get_str(status, "summary") : "status unknown");
 	raw(pg, "</p></header>\n");
 }
 
@@ -265,10 +260,10 @@ static void queues(struct page *pg, const cJSON *status)
 		double v;
 
 		raw(pg, "<tr data-queue=\"");
-		esc(pg, str(q, "name"));
+		esc(pg, jdoc_get_str(q, "name"));
 		raw(pg, "\">");
-		td_str(pg, str(q, "name"));
-		td_str(pg, str(q, "role"));
+		td_str(pg, jdoc_get_str(q, "name"));
+		td_str(pg, jdoc_get_str(q, "role"));
 		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 			td_num(pg, get(q, "count"), dirs[i]);
 		if (num(q, "oldest_waiting_seconds", &v)) {
@@ -285,7 +280,7 @@ static void queues(struct page *pg, const cJSON *status)
 			num(g, "seq", &seq);
 			rawf(pg, "<td class=\"%s\">seq %.0f of ",
 			     cJSON_IsTrue(get(g, "alarmed")) ? "bad" : "note", seq);
-			esc(pg, str(g, "producer"));
+			esc(pg, jdoc_get_str(g, "producer"));
 			raw(pg, cJSON_IsTrue(get(g, "alarmed")) ? " (alarmed)</td>" : "</td>");
 		} else {
 			td_str(pg, "none");
@@ -377,9 +372,9 @@ static void history(struct page *pg, const cJSON *doc)
 	double every = 0;
 
 	raw(pg, "<h3>Over time</h3>\n");
-	if (str(h, "error")) {
+	if (jdoc_get_str(h, "error")) {
 		raw(pg, "<p id=\"history-error\" class=\"bad\">The history cannot be read: ");
-		esc(pg, str(h, "error"));
+		esc(pg, jdoc_get_str(h, "error"));
 		raw(pg, "</p>\n");
 	}
 	num(h, "every_seconds", &every);
@@ -408,9 +403,9 @@ static void rec_list(struct page *pg, const cJSON *q, const char *list_key, cons
 	if (total <= 0)
 		return;
 	raw(pg, "<h3>");
-	esc(pg, str(q, "name"));
+	esc(pg, jdoc_get_str(q, "name"));
 	rawf(pg, ": %.0f %s</h3>\n<ul id=\"%s-", total, what, list_key);
-	esc(pg, str(q, "name"));
+	esc(pg, jdoc_get_str(q, "name"));
 	raw(pg, "\">");
 	cJSON_ArrayForEach(r, l)
 	{
@@ -420,9 +415,9 @@ static void rec_list(struct page *pg, const cJSON *q, const char *list_key, cons
 		num(r, "mtime", &mt);
 		fmt_epoch(mt, when);
 		raw(pg, "<li><code>");
-		esc(pg, str(r, "name"));
+		esc(pg, jdoc_get_str(r, "name"));
 		rawf(pg, "</code> (since %s): ", when);
-		esc(pg, str(r, "why"));
+		esc(pg, jdoc_get_str(r, "why"));
 		raw(pg, "</li>");
 	}
 	if (total > cJSON_GetArraySize(l))
@@ -444,20 +439,20 @@ static void failures(struct page *pg, const cJSON *status)
 		num(get(q, "count"), "failed", &f);
 		num(get(q, "count"), "dismissed", &dis);
 		num(get(q, "count"), "hold", &held);
-		any |= f > 0 || dis > 0 || held > 0 || str(q, "error");
+		any |= f > 0 || dis > 0 || held > 0 || jdoc_get_str(q, "error");
 		rec_list(pg, q, "failed", "failed", "failed (scfgate spool retry or dismiss)");
 		rec_list(pg, q, "held", "hold", "held (scfgate spool release)");
 		if (dis > 0) {
 			raw(pg, "<p class=\"dismissed\">");
-			esc(pg, str(q, "name"));
+			esc(pg, jdoc_get_str(q, "name"));
 			rawf(pg, ": %.0f record%s dismissed by an operator.</p>\n", dis,
 			     dis == 1 ? "" : "s");
 		}
-		if (str(q, "error")) {
+		if (jdoc_get_str(q, "error")) {
 			raw(pg, "<p class=\"bad\">");
-			esc(pg, str(q, "name"));
+			esc(pg, jdoc_get_str(q, "name"));
 			raw(pg, " cannot be read: ");
-			esc(pg, str(q, "error"));
+			esc(pg, jdoc_get_str(q, "error"));
 			raw(pg, "</p>\n");
 		}
 	}
@@ -495,8 +490,9 @@ static void failures(struct page *pg, const cJSON *status)
 		} else {
 			td_str(pg, NULL);
 		}
-		td_str(pg, str(x, "class"));
-		td_str(pg, str(x, "detail") ? str(x, "detail") : str(x, "reason"));
+		td_str(pg, jdoc_get_str(x, "class"));
+		td_str(pg, jdoc_get_str(x, "detail") ? jdoc_get_str(x, "detail")
+		                                     : jdoc_get_str(x, "reason"));
 		raw(pg, "</tr>\n");
 	}
 	raw(pg, "</table>\n");
@@ -507,7 +503,7 @@ static void failures(struct page *pg, const cJSON *status)
 		num(fs, "at", &at);
 		fmt_epoch(at, a);
 		rawf(pg, "<p id=\"fatal-stop\" class=\"bad\">Fatal stop recorded at %s: ", a);
-		esc(pg, str(fs, "reason"));
+		esc(pg, jdoc_get_str(fs, "reason"));
 		raw(pg, "</p>\n");
 		any = 1;
 	}
@@ -521,7 +517,7 @@ static void failures(struct page *pg, const cJSON *status)
  * and the id) is a web URL; a URL that is not one is shown as text. */
 static void issue_link(struct page *pg, const cJSON *f, const char *base)
 {
-	const char *url = str(f, "html_url"), *link = NULL;
+	const char *url = jdoc_get_str(f, "html_url"), *link = NULL;
 	double id = 0;
 	char made[REPORT_STRING_MAX + 64];
 	int have_id = num(f, "issue_id", &id);
@@ -566,11 +562,11 @@ static void reconciliation(struct page *pg, const cJSON *doc)
 
 	raw(pg, "<section id=\"reconciliation\"><h2>Last reconciliation</h2>\n");
 	if (!cJSON_IsObject(r)) {
-		if (str(doc, "reconciliation_error")) {
+		if (jdoc_get_str(doc, "reconciliation_error")) {
 			raw(pg,
 			    "<p id=\"reconciliation-error\" class=\"bad\">The last reconciliation "
 			    "cannot be read: ");
-			esc(pg, str(doc, "reconciliation_error"));
+			esc(pg, jdoc_get_str(doc, "reconciliation_error"));
 			raw(pg, "</p>\n");
 		} else {
 			raw(pg, "<p id=\"reconciliation-none\" class=\"note\">No reconciliation on "
@@ -579,16 +575,17 @@ static void reconciliation(struct page *pg, const cJSON *doc)
 		raw(pg, "</section>\n");
 		return;
 	}
-	idf = str(r, "id_field");
-	base = str(r, "scf_base_url");
+	idf = jdoc_get_str(r, "id_field");
+	base = jdoc_get_str(r, "scf_base_url");
 	raw(pg, "<p id=\"census\">Census <code>");
-	esc(pg, str(r, "census_id"));
+	esc(pg, jdoc_get_str(r, "census_id"));
 	raw(pg, "</code>, completed ");
-	esc(pg, str(r, "completed_at") ? str(r, "completed_at") : "?");
+	esc(pg, jdoc_get_str(r, "completed_at") ? jdoc_get_str(r, "completed_at") : "?");
 	raw(pg, "; window ");
-	esc(pg, str(get(r, "window"), "from") ? str(get(r, "window"), "from") : "?");
+	esc(pg,
+	    jdoc_get_str(get(r, "window"), "from") ? jdoc_get_str(get(r, "window"), "from") : "?");
 	raw(pg, " to ");
-	esc(pg, str(get(r, "window"), "to") ? str(get(r, "window"), "to") : "?");
+	esc(pg, jdoc_get_str(get(r, "window"), "to") ? jdoc_get_str(get(r, "window"), "to") : "?");
 	raw(pg, ". ");
 	if (num(r, "issues", &total))
 		rawf(pg, "%.0f SeeClickFix issues, ", total);
@@ -611,15 +608,15 @@ static void reconciliation(struct page *pg, const cJSON *doc)
 	cJSON_ArrayForEach(x, f)
 	{
 		raw(pg, "<tr class=\"finding\" data-class=\"");
-		esc(pg, str(x, "class"));
+		esc(pg, jdoc_get_str(x, "class"));
 		raw(pg, "\">");
-		td_str(pg, str(x, "class"));
+		td_str(pg, jdoc_get_str(x, "class"));
 		issue_link(pg, x, base);
-		td_str(pg, str(x, "scf_status"));
-		td_str(pg, str(x, "request_id"));
+		td_str(pg, jdoc_get_str(x, "scf_status"));
+		td_str(pg, jdoc_get_str(x, "request_id"));
 		td_num(pg, x, "oid");
-		td_str(pg, str(x, "oms_status"));
-		td_str(pg, str(x, "detail"));
+		td_str(pg, jdoc_get_str(x, "oms_status"));
+		td_str(pg, jdoc_get_str(x, "detail"));
 		raw(pg, "</tr>\n");
 	}
 	raw(pg, "</table>\n");
@@ -633,11 +630,11 @@ static void reconciliation(struct page *pg, const cJSON *doc)
 		int k = 0;
 
 		raw(pg, "<li>");
-		esc(pg, str(x, "at") ? str(x, "at") : "?");
+		esc(pg, jdoc_get_str(x, "at") ? jdoc_get_str(x, "at") : "?");
 		raw(pg, ": ");
-		esc(pg, str(x, "class") ? str(x, "class") : "?");
+		esc(pg, jdoc_get_str(x, "class") ? jdoc_get_str(x, "class") : "?");
 		raw(pg, " by ");
-		esc(pg, str(x, "record") ? str(x, "record") : "?");
+		esc(pg, jdoc_get_str(x, "record") ? jdoc_get_str(x, "record") : "?");
 		raw(pg, " records for issues");
 		cJSON_ArrayForEach(id, get(x, "issue_ids"))
 		{
@@ -678,29 +675,30 @@ static void issues(struct page *pg, const cJSON *doc)
 		}
 		raw(pg, "<p>Cartegraph request: ");
 		if (num(cg, "oid", &oid)) {
-			esc(pg, str(cg, "request_id") ? str(cg, "request_id") : "?");
+			esc(pg,
+			    jdoc_get_str(cg, "request_id") ? jdoc_get_str(cg, "request_id") : "?");
 			rawf(pg, " (Oid %.0f)", oid);
 		} else {
 			raw(pg, "none known on this host");
 		}
-		if (str(get(is, "scf_state"), "status")) {
+		if (jdoc_get_str(get(is, "scf_state"), "status")) {
 			raw(pg, "; SeeClickFix: ");
-			esc(pg, str(get(is, "scf_state"), "status"));
+			esc(pg, jdoc_get_str(get(is, "scf_state"), "status"));
 		}
-		if (str(get(is, "oms_state"), "flags")) {
+		if (jdoc_get_str(get(is, "oms_state"), "flags")) {
 			raw(pg, "; OMS half: ");
-			esc(pg, str(get(is, "oms_state"), "flags"));
+			esc(pg, jdoc_get_str(get(is, "oms_state"), "flags"));
 		}
 		raw(pg, ".</p>\n<table class=\"timeline\"><tr><th>event</th><th>time</th><th>how "
 		        "known</th></tr>\n");
 		cJSON_ArrayForEach(ev, get(is, "timeline"))
 		{
 			raw(pg, "<tr data-event=\"");
-			esc(pg, str(ev, "event"));
+			esc(pg, jdoc_get_str(ev, "event"));
 			raw(pg, "\">");
-			td_str(pg, str(ev, "event"));
-			td_str(pg, str(ev, "at"));
-			td_str(pg, str(ev, "how"));
+			td_str(pg, jdoc_get_str(ev, "event"));
+			td_str(pg, jdoc_get_str(ev, "at"));
+			td_str(pg, jdoc_get_str(ev, "how"));
 			raw(pg, "</tr>\n");
 		}
 		raw(pg,
@@ -709,12 +707,12 @@ static void issues(struct page *pg, const cJSON *doc)
 		cJSON_ArrayForEach(rec, get(is, "records"))
 		{
 			raw(pg, "<tr>");
-			td_str(pg, str(rec, "queue"));
-			td_str(pg, str(rec, "dir"));
-			td_str(pg, str(rec, "kind"));
+			td_str(pg, jdoc_get_str(rec, "queue"));
+			td_str(pg, jdoc_get_str(rec, "dir"));
+			td_str(pg, jdoc_get_str(rec, "kind"));
 			td_num(pg, rec, "seq");
-			td_str(pg, str(rec, "created"));
-			td_str(pg, str(rec, "name"));
+			td_str(pg, jdoc_get_str(rec, "created"));
+			td_str(pg, jdoc_get_str(rec, "name"));
 			raw(pg, "</tr>\n");
 		}
 		raw(pg, "</table></details></article>\n");

@@ -1487,20 +1487,7 @@ static void json_queue(struct jdoc *d, cJSON *qs, const struct status_report *r,
 		for (size_t i = 0; a && i < st->strangers && i < SPOOL_STRANGERS_SHOWN; i++)
 			jdoc_string(d, a, NULL, q->strangers[i]);
 	}
-	if (st->state_strangers) {
-		cJSON *a;
-
-		jdoc_number(d, o, "state_strangers", (double)st->state_strangers);
-		a = jdoc_array(d, o, "state_stranger_entries");
-		for (size_t i = 0; a && i < st->state_strangers && i < SPOOL_STATE_STRANGERS_SHOWN;
-		     i++) {
-			char one[ESCAPE_DISPLAY_MAX(255) + 64];
-
-			snprintf(one, sizeof(one), "%s: %s", q->state_strangers[i],
-			         spool_entry_type_name(st->state_stranger_type[i]));
-			jdoc_string(d, a, NULL, one);
-		}
-	}
+	spool_stats_json_state_strangers(d, o, st);
 	if (st->stuck) {
 		cJSON *a;
 

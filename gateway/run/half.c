@@ -12,11 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "gen.h"
 #include "log.h"
 #include "num.h"
 #include "notify.h"
 #include "sigs.h"
+#include "when.h"
 
 #ifndef SCFGATE_VERSION
 #define SCFGATE_VERSION "dev"
@@ -211,30 +213,11 @@ void half_status_read(const char *dir, const char *name, struct half_status *out
 	}
 }
 
-/* A reason as one line of at most size - 1 bytes.  A long one keeps its
- * start and its end: the HTTP status and the server's words come last,
- * after a long URL. */
-static void one_line(const char *in, char *out, size_t size)
-{
-	size_t len = strlen(in), head = size / 3, k = 0;
-
-	for (size_t i = 0; i < len && k + 1 < size; i++) {
-		if (len >= size && i == head) {
-			k += (size_t)snprintf(out + k, size - k, " ... ");
-			i = len - (size - 1 - k);
-		}
-		out[k++] = (in[i] == '\n' || in[i] == '\r') ? ' ' : in[i];
-	}
-	out[k] = '\0';
-}
-
 void half_status_note(const char *dir, const char *name, int64_t last_ok, const struct err *fatal)
 {
 	struct half_status cur;
 	struct buf b = BUF_INIT_CAP(STATUS_FILE_MAX);
-	char magic[64], tmp[SPOOL_PATH_MAX + 8], file[64], reason[HALF_ALERT_MAX];
-	uint64_t gens[16];
-	size_t ng;
+	char magic[64], reason[HALF_ALERT_MAX];
 	struct err e;
 
 	half_status_read(dir, name, &cur);
@@ -242,28 +225,15 @@ void half_status_note(const char *dir, const char *name, int64_t last_ok, const 
 		cur.last_ok = last_ok;
 	/* A fatal stop is recorded; a healthy pass clears it. */
 	cur.alert_at = fatal ? (int64_t)time(NULL) : 0;
-	one_line(fatal ? fatal->msg : "", reason, sizeof(reason));
+	escape_one_line(fatal ? fatal->msg : "", reason, sizeof(reason));
 	status_magic(magic, sizeof(magic), name);
 	buf_addf(&b, "%s\nlast_ok %" PRId64 "\n", magic, cur.last_ok);
 	if (cur.alert_at)
 		buf_addf(&b, "alert %" PRId64 " %s\n", cur.alert_at,
 		         reason[0] ? reason : "(no reason given)");
 	buf_adds(&b, "end\n");
-	ng = gen_list(dir, STATUS_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-	snprintf(file, sizeof(file), STATUS_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
 	err_clear(&e);
-	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp))
-		err_set(&e, ERR_PERM, "%s: path too long", dir);
-	else if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-		err_errno(&e, ERR_TEMP, errno, "%s", tmp);
-	else if (b.data && spool_write_atomic(tmp, dir, file, b.data, b.len, 1, &e) == ERR_OK) {
-		for (size_t i = 0; i < ng; i++) {
-			char path[SPOOL_PATH_MAX + 64];
-
-			snprintf(path, sizeof(path), "%s/" STATUS_PREFIX "%020" PRIu64, dir,
-			         gens[i]);
-			unlink(path);
-		}
+	if (b.data && spool_write_next(dir, STATUS_PREFIX, b.data, b.len, &e) == ERR_OK) {
 		buf_release(&b);
 		return;
 	}
@@ -336,14 +306,6 @@ void half_count(struct half_counters *k, const char *json, const char *stop, int
 	k->n++;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int stop_raised(volatile sig_atomic_t *stop)
 {
 	return stop && *stop;
@@ -377,7 +339,8 @@ static enum err_status once_run(const struct half_ops *ops, void *h, const struc
                                 volatile sig_atomic_t *stop, struct err *e)
 {
 	struct half_turn t = {.due = HALF_TURN_PASS | HALF_TURN_ONCE,
-	                      .next_pass_ms = mono_ms() + (uint64_t)ops->poll_seconds(c) * 1000};
+	                      .next_pass_ms =
+	                          when_mono_ms() + (uint64_t)ops->poll_seconds(c) * 1000};
 	int last = 0;
 
 	for (;;) {
@@ -386,7 +349,7 @@ static enum err_status once_run(const struct half_ops *ops, void *h, const struc
 
 		if (s != ERR_OK || !t.wait_until_ms || last)
 			return s;
-		now = mono_ms();
+		now = when_mono_ms();
 		if (t.wait_until_ms > now)
 			sigs_wait_ms(stop, t.wait_until_ms - now);
 		last = stop_raised(stop);
@@ -402,7 +365,8 @@ static enum err_status daemon_run(const struct half_ops *ops, void *h, const str
 	for (;;) {
 		/* Passes are spaced from the start of the previous one, so a
 		 * long pass does not push the next one back. */
-		struct half_turn t = {.due = HALF_TURN_PASS, .next_pass_ms = mono_ms() + interval};
+		struct half_turn t = {.due = HALF_TURN_PASS,
+		                      .next_pass_ms = when_mono_ms() + interval};
 		enum err_status s;
 
 		/* Taken before the pass: a request that comes during it asks
@@ -415,9 +379,10 @@ static enum err_status daemon_run(const struct half_ops *ops, void *h, const str
 		/* Between passes a turn every second: the half's work between
 		 * passes (a drain) costs nothing while there is nothing to do.
 		 * A pass asked for by SIGUSR1 is due at once. */
-		while (mono_ms() < t.next_pass_ms && !stop_raised(stop) && !sigs_pass_pending()) {
+		while (when_mono_ms() < t.next_pass_ms && !stop_raised(stop) &&
+		       !sigs_pass_pending()) {
 			sigs_nap_ms(stop, 1000);
-			if (mono_ms() >= t.next_pass_ms || sigs_pass_pending())
+			if (when_mono_ms() >= t.next_pass_ms || sigs_pass_pending())
 				break;
 			t.due = 0;
 			s = turns(ops, h, &t, e);

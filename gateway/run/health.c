@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "gen.h"
 #include "health.h"
 #include "num.h"
@@ -49,22 +50,6 @@ const enum health_kind *health_transfer_kinds(size_t *n)
 	return transfer_kinds;
 }
 
-static void one_line(const char *in, char *out, size_t size)
-{
-	size_t len = strlen(in), head = size / 3, k = 0;
-
-	/* A long message keeps its start and its end: the HTTP status and
-	 * the server's words come after a long URL. */
-	for (size_t i = 0; i < len && k + 1 < size; i++) {
-		if (len >= size && i == head) {
-			k += (size_t)snprintf(out + k, size - k, " ... ");
-			i = len - (size - 1 - k);
-		}
-		out[k++] = (in[i] == '\n' || in[i] == '\r' || in[i] == '\t') ? ' ' : in[i];
-	}
-	out[k] = '\0';
-}
-
 void health_reason(const char *msg, char out[HEALTH_REASON_MAX])
 {
 	const char *p, *last = NULL;
@@ -81,7 +66,7 @@ void health_reason(const char *msg, char out[HEALTH_REASON_MAX])
 	}
 	for (p = strstr(msg, ": "); p; p = strstr(p + 2, ": "))
 		last = p + 2;
-	one_line(last && *last ? last : msg, out, HEALTH_REASON_MAX);
+	escape_one_line(last && *last ? last : msg, out, HEALTH_REASON_MAX);
 }
 
 int health_note(struct health *h, enum health_kind k, int64_t now, enum err_status s,
@@ -105,7 +90,7 @@ int health_note(struct health *h, enum health_kind k, int64_t now, enum err_stat
 	if (!ks->failing_since)
 		ks->failing_since = now;
 	health_reason(msg, ks->reason);
-	one_line(msg ? msg : "", ks->detail, sizeof(ks->detail));
+	escape_one_line(msg ? msg : "", ks->detail, sizeof(ks->detail));
 	if (!ks->reason[0])
 		snprintf(ks->reason, sizeof(ks->reason), "(no reason given)");
 	return changed;
@@ -144,15 +129,8 @@ static int cls_parse(const char *w, enum err_status *s)
 enum err_status health_save(const char *dir, struct health *h, int64_t now, struct err *e)
 {
 	struct buf b = BUF_INIT_CAP(4096);
-	char tmp[SPOOL_PATH_MAX], name[64];
-	uint64_t gens[8];
-	size_t ng;
 	enum err_status st;
 
-	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp))
-		return err_set(e, ERR_PERM, "%s: path too long", dir);
-	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-		return err_errno(e, ERR_TEMP, errno, "%s", tmp);
 	h->saved_at = now;
 	buf_addf(&b, HEALTH_MAGIC "\nsaved %" PRId64 "\n", h->saved_at);
 	for (int k = 0; k < HEALTH_KINDS; k++) {
@@ -174,19 +152,9 @@ enum err_status health_save(const char *dir, struct health *h, int64_t now, stru
 		buf_release(&b);
 		return err_set(e, ERR_TEMP, "out of memory");
 	}
-	ng = gen_list(dir, HEALTH_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-	snprintf(name, sizeof(name), HEALTH_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
-	st = spool_write_atomic(tmp, dir, name, b.data, b.len, 1, e);
+	st = spool_write_next(dir, HEALTH_PREFIX, b.data, b.len, e);
 	buf_release(&b);
-	if (st != ERR_OK)
-		return st;
-	for (size_t i = 0; i < ng; i++) {
-		char path[SPOOL_PATH_MAX + 64];
-
-		snprintf(path, sizeof(path), "%s/" HEALTH_PREFIX "%020" PRIu64, dir, gens[i]);
-		unlink(path);
-	}
-	return ERR_OK;
+	return st;
 }
 
 /* A line longer than the field comes from a damaged or edited file: cut. */

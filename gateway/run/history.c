@@ -136,22 +136,12 @@ enum err_status history_append(const char *state_dir, const struct history_sampl
 {
 	struct history *h = calloc(1, sizeof(*h));
 	struct buf b = BUF_INIT_CAP(HISTORY_FILE_MAX);
-	char tmp[SPOOL_PATH_MAX + 8], name[64];
-	uint64_t gens[8];
-	size_t ng, keep = 0;
+	size_t keep = 0;
 	int present;
 	enum err_status st;
 
 	if (!h)
 		return err_set(e, ERR_TEMP, "out of memory");
-	if (snprintf(tmp, sizeof(tmp), "%s/tmp", state_dir) >= (int)sizeof(tmp)) {
-		st = err_set(e, ERR_PERM, "%s: path too long", state_dir);
-		goto out;
-	}
-	if (mkdir(tmp, 0750) != 0 && errno != EEXIST) {
-		st = err_errno(e, ERR_TEMP, errno, "%s", tmp);
-		goto out;
-	}
 	/* A damaged file is replaced: the history is only a picture. */
 	if (history_load(state_dir, h, &present, e) != ERR_OK) {
 		h->n = 0;
@@ -173,18 +163,7 @@ enum err_status history_append(const char *state_dir, const struct history_sampl
 		st = err_set(e, st, "%s: cannot build the history (out of memory)", state_dir);
 		goto out;
 	}
-	ng = gen_list(state_dir, HISTORY_PREFIX, gens, sizeof(gens) / sizeof(gens[0]));
-	snprintf(name, sizeof(name), HISTORY_PREFIX "%020" PRIu64, ng ? gens[0] + 1 : 1);
-	st = spool_write_atomic(tmp, state_dir, name, b.data, b.len, 1, e);
-	if (st != ERR_OK)
-		goto out;
-	for (size_t i = 0; i < ng; i++) {
-		char path[SPOOL_PATH_MAX + 64];
-
-		snprintf(path, sizeof(path), "%.*s/" HISTORY_PREFIX "%020" PRIu64,
-		         SPOOL_PATH_MAX - 1, state_dir, gens[i]);
-		unlink(path);
-	}
+	st = spool_write_next(state_dir, HISTORY_PREFIX, b.data, b.len, e);
 out:
 	buf_release(&b);
 	free(h);

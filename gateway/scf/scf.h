@@ -440,7 +440,8 @@ int64_t scf_time_parse(const char *s);
 /* An HTTP Date header ("Sun, 06 Nov 1994 08:49:37 GMT") to epoch
  * seconds; -1 if it does not parse. */
 int64_t scf_http_date_parse(const char *s);
-/* Epoch seconds as "YYYY-MM-DDTHH:MM:SSZ". */
+/* Epoch seconds as "YYYY-MM-DDTHH:MM:SSZ" (when_utc), the form of
+ * updated_at_after. */
 void scf_time_format(int64_t t, char out[32]);
 
 /* Shared by the half, replay and `config check --online`: the HTTP client.  lim NULL: an

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "scf_impl.h"
+#include "jdoc.h"
 
 /* Issue id set of one census (open addressing; 0 is free). */
 struct idset {
@@ -156,13 +157,6 @@ static enum err_status commit_part(struct scf_half *h, int last, struct err *e)
 	return last ? ERR_OK : new_part(run, e);
 }
 
-static const char *json_str(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int coord(const cJSON *o, const char *name, double limit, double *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -224,7 +218,7 @@ static enum err_status one_issue(struct scf_half *h, const cJSON *obj, struct er
 	static const char *const words[] = {"Open", "Acknowledged", "Closed", "Archived"};
 	struct scf_census_run *run = h->census;
 	int64_t id = scf_json_id(obj, "id"), upd, rt_id;
-	const char *status = json_str(obj, "status"), *word = NULL, *url;
+	const char *status = jdoc_get_str(obj, "status"), *word = NULL, *url;
 	const cJSON *rt = cJSON_GetObjectItemCaseSensitive(obj, "request_type");
 	struct record_census_entry ce = {0};
 	char when[32];
@@ -253,7 +247,7 @@ static enum err_status one_issue(struct scf_half *h, const cJSON *obj, struct er
 		skip(run, id, "status is not Open, Acknowledged, Closed or Archived");
 		return ERR_OK;
 	}
-	upd = scf_time_parse(json_str(obj, "updated_at"));
+	upd = scf_time_parse(jdoc_get_str(obj, "updated_at"));
 	if (upd < 0 || coord(obj, "lat", 90, &ce.lat) || coord(obj, "lng", 180, &ce.lng)) {
 		skip(run, id, "no usable updated_at, lat or lng");
 		return ERR_OK;
@@ -264,7 +258,7 @@ static enum err_status one_issue(struct scf_half *h, const cJSON *obj, struct er
 			return s;
 	}
 	scf_time_format(upd, when);
-	url = json_str(obj, "html_url");
+	url = jdoc_get_str(obj, "html_url");
 	ce.issue_id = id;
 	ce.request_type_id = rt_id;
 	ce.status = strdup(word);
@@ -327,7 +321,7 @@ static void finish_result(struct scf_half *h, struct scf_census_result *out)
 	run->res.calls = hs.requests - run->calls0;
 	run->res.ideal_calls =
 	    run->res.read ? (run->res.read + SCF_CENSUS_PER_PAGE - 1) / SCF_CENSUS_PER_PAGE : 1;
-	run->res.ms = scf_mono_ms() - run->mono0_ms;
+	run->res.ms = when_mono_ms() - run->mono0_ms;
 	if (out)
 		*out = run->res;
 }
@@ -368,7 +362,7 @@ enum err_status scf_census_begin(struct scf_half *h, unsigned window_days, struc
 	run->started = (int64_t)now;
 	http_stats_get(h->http, &hs);
 	run->calls0 = hs.requests;
-	run->mono0_ms = scf_mono_ms();
+	run->mono0_ms = when_mono_ms();
 	h->census = run;
 	s = new_part(run, e);
 	if (s != ERR_OK) {

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "map.h"
 #include "scf_impl.h"
+#include "jdoc.h"
 
 #define MAX_PAGES 100000
 /* Save the state after every page while it is small (about 1.5 MB). */
@@ -230,13 +231,6 @@ int64_t scf_json_id(const cJSON *o, const char *name)
 	if (n < 1 || n > 18 || strspn(v->valuestring, "0123456789") != n)
 		return 0;
 	return strtoll(v->valuestring, NULL, 10);
-}
-
-static const char *json_str(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 static enum err_status push_attachment(struct pass *p, int64_t id, const char *cid, const char *url,
@@ -479,7 +473,7 @@ static enum err_status tracked_issue(struct pass *p, const cJSON *obj, int64_t i
 	 * next open, but an I/O error can stop one half-way: repair a missing
 	 * issue photo here. */
 	if (!closed && media) {
-		s = push_attachment(p, id, NULL, json_str(media, "image_full"), e);
+		s = push_attachment(p, id, NULL, jdoc_get_str(media, "image_full"), e);
 		if (s != ERR_OK)
 			return s;
 	}
@@ -498,13 +492,13 @@ static enum err_status tracked_issue(struct pass *p, const cJSON *obj, int64_t i
 static enum err_status skip_new_comments(struct pass *p, const cJSON *obj, int64_t id,
                                          const char *why, struct err *e)
 {
-	int64_t closed_at = scf_time_parse(json_str(obj, "closed_at"));
+	int64_t closed_at = scf_time_parse(jdoc_get_str(obj, "closed_at"));
 	const cJSON *co;
 	enum err_status s;
 
 	cJSON_ArrayForEach(co, cJSON_GetObjectItemCaseSensitive(obj, "comments"))
 	{
-		if (scf_time_parse(json_str(co, "created_at")) <= closed_at)
+		if (scf_time_parse(jdoc_get_str(co, "created_at")) <= closed_at)
 			continue;
 		s = tracked_comment(p, co, id, why, e);
 		if (s != ERR_OK)
@@ -598,7 +592,7 @@ static enum err_status note_transitions(struct pass *p, int64_t id, const cJSON 
 static enum err_status one_issue(struct pass *p, const cJSON *obj, struct err *e)
 {
 	int64_t id = scf_json_id(obj, "id");
-	const char *status = json_str(obj, "status");
+	const char *status = jdoc_get_str(obj, "status");
 	const char *was;
 	char key[64];
 
@@ -889,7 +883,7 @@ static enum err_status list_all(struct pass *p, const struct listq *q, struct li
 		page_last[page] = -1;
 		cJSON_ArrayForEach(it, issues)
 		{
-			int64_t upd = scf_time_parse(json_str(it, "updated_at"));
+			int64_t upd = scf_time_parse(jdoc_get_str(it, "updated_at"));
 			unsigned first = seen_add(&ids, scf_json_id(it, "id"), page);
 
 			if (first && (l->safe_wm < 0 || page_last[first] < l->safe_wm))
@@ -1082,7 +1076,7 @@ enum err_status scf_resend_issue(struct scf_half *h, int64_t id, const char *cen
 	}
 	/* As the issue stands now: one closed or re-typed since the census
 	 * needs no request. */
-	status = json_str(doc, "status");
+	status = jdoc_get_str(doc, "status");
 	rt = cJSON_GetObjectItemCaseSensitive(doc, "request_type");
 	if (!status || (strcmp(status, "Open") != 0 && strcmp(status, "Acknowledged") != 0))
 		why = "no longer Open or Acknowledged";

@@ -425,9 +425,9 @@ static enum err_status pass(struct scf_half *h, const struct half_turn *t, struc
 	err_clear(&fe);
 	err_clear(&we);
 	h->commit_tried = 0;
-	t0 = scf_mono_ms();
+	t0 = when_mono_ms();
 	fs = scf_fetch(h, &fe);
-	h->pass_ms[0] = scf_mono_ms() - t0;
+	h->pass_ms[0] = when_mono_ms() - t0;
 	if (fs == ERR_FATAL)
 		return fatal_stop(
 		    h, h->commit_tried && h->commit_s == ERR_FATAL ? HEALTH_COMMIT : HEALTH_FETCH,
@@ -444,9 +444,9 @@ static enum err_status pass(struct scf_half *h, const struct half_turn *t, struc
 	 * (a credential since fixed) is over. */
 	if (fs == ERR_OK)
 		note_status(h, NULL);
-	t0 = scf_mono_ms();
+	t0 = when_mono_ms();
 	ws = scf_writeback(h, &we);
-	h->pass_ms[1] = scf_mono_ms() - t0;
+	h->pass_ms[1] = when_mono_ms() - t0;
 	if (ws == ERR_FATAL)
 		return fatal_stop(h, HEALTH_WRITEBACK, we.msg, e);
 	if (ws != ERR_OK)
@@ -476,18 +476,18 @@ static enum err_status drain(struct scf_half *h, const struct half_turn *t, stru
 	int changed;
 
 	err_clear(&we);
-	t0 = scf_mono_ms();
+	t0 = when_mono_ms();
 	ws = scf_writeback(h, &we);
 	if (ws == ERR_FATAL)
 		return fatal_stop(h, HEALTH_WRITEBACK, we.msg, e);
 	changed = note_writeback(h, ws, &we);
 	changed |= memcmp(&before, &h->stats, sizeof(before)) != 0;
 	if (changed)
-		h->pass_ms[1] = scf_mono_ms() - t0;
+		h->pass_ms[1] = when_mono_ms() - t0;
 	if (changed || (int64_t)time(NULL) - h->health_saved_at >= 60)
 		save_health(h);
 	if (h->c->scf.census_interval_hours && !scf_stopping(h) &&
-	    scf_mono_ms() < t->next_pass_ms) {
+	    when_mono_ms() < t->next_pass_ms) {
 		struct err ce;
 		enum err_status cs;
 

@@ -18,6 +18,7 @@
 #include "num.h"
 #include "scf.h"
 #include "spool.h"
+#include "when.h"
 
 #define STATE_MAGIC  "scfgate-scf-state 1"
 #define STATE_PREFIX "state."
@@ -525,9 +526,5 @@ int64_t scf_http_date_parse(const char *s)
 
 void scf_time_format(int64_t t, char out[32])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	when_utc(t, out);
 }

@@ -321,7 +321,7 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 	if (spool_consumer_take_retry_now(h->cons))
 		h->wb_backoff_until = 0;
 	/* skipped: not an attempt, for the health record (scf_half.c) */
-	h->wb_skipped = h->wb_backoff_until && scf_mono_ms() < h->wb_backoff_until;
+	h->wb_skipped = h->wb_backoff_until && when_mono_ms() < h->wb_backoff_until;
 	if (h->wb_skipped)
 		return ERR_OK;
 	while (more && !scf_stopping(h) && !scf_wb_yield(h, settled)) {
@@ -346,7 +346,7 @@ enum err_status scf_writeback(struct scf_half *h, struct err *e)
 		unsigned cap = h->c->scf.poll_seconds;
 
 		h->wb_backoff_until =
-		    scf_mono_ms() +
+		    when_mono_ms() +
 		    half_backoff_ms(&h->jitter, 2000, (uint64_t)cap * 1000, h->wb_backoff);
 		h->wb_backoff++;
 	} else {

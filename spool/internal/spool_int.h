@@ -150,6 +150,9 @@ enum err_status spool_read_file(const char *path, struct buf *b, int *missing, s
 int spool_file_holds(const char *path, const void *data, size_t len);
 /* 1 if the two files have identical bytes; 0 if not; -1 on error. */
 int spool_same_bytes(const char *a, const char *b);
+/* qsort order of an array of names (char *): byte order, so zero-padded
+ * record names sort in sequence order. */
+int spool_name_cmp(const void *a, const void *b);
 
 /* Parse the 20-digit counter file text; 0 when missing or unreadable. */
 uint64_t spool_counter_read(int fd);

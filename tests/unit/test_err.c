@@ -53,12 +53,23 @@ static void test_utf8_kept(void **state)
 	                           "e \xe2\x80\x94 Nord'");
 }
 
+/* err_one_line: the same rule in place, for other one-line text. */
+static void test_one_line_in_place(void **state)
+{
+	char s[] = "who\n\tme\x1b[2J\x7f \xc3\x9f~";
+
+	(void)state;
+	err_one_line(s);
+	assert_string_equal(s, "who??me?[2J? \xc3\x9f~");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_set_quotes_control_characters),
 	    cmocka_unit_test(test_prefix_and_errno_stay_one_line),
 	    cmocka_unit_test(test_utf8_kept),
+	    cmocka_unit_test(test_one_line_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

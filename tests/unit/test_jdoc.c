@@ -91,6 +91,27 @@ static void test_no_root_or_second_root_fails(void **state)
 	jdoc_release(&d);
 }
 
+/* jdoc_get_str: a string member, else NULL (absent, another type, not
+ * an object, no object at all). */
+static void test_get_str(void **state)
+{
+	cJSON *o = cJSON_Parse("{\"a\":\"x\",\"n\":1,\"z\":null,\"e\":\"\",\"o\":{\"a\":\"y\"}}");
+
+	(void)state;
+	assert_non_null(o);
+	assert_string_equal(jdoc_get_str(o, "a"), "x");
+	assert_string_equal(jdoc_get_str(o, "e"), "");
+	assert_string_equal(jdoc_get_str(cJSON_GetObjectItemCaseSensitive(o, "o"), "a"), "y");
+	assert_null(jdoc_get_str(o, "A"));
+	assert_null(jdoc_get_str(o, "n"));
+	assert_null(jdoc_get_str(o, "z"));
+	assert_null(jdoc_get_str(o, "o"));
+	assert_null(jdoc_get_str(o, "missing"));
+	assert_null(jdoc_get_str(cJSON_GetObjectItemCaseSensitive(o, "a"), "a"));
+	assert_null(jdoc_get_str(NULL, "a"));
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -98,6 +119,7 @@ int main(void)
 	    cmocka_unit_test(test_null_parent_fails_document),
 	    cmocka_unit_test(test_add_takes_item_even_on_failure),
 	    cmocka_unit_test(test_no_root_or_second_root_fails),
+	    cmocka_unit_test(test_get_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jdoc.h"
 #include "num.h"
 #include "spool.h"
 #include "spool_clock.h"
@@ -1999,6 +2000,106 @@ static void test_state_strangers(void **state)
 	}
 }
 
+/* A state file's next generation: one above the highest there, through
+ * tmp/ (made when missing), the older ones removed, other names kept;
+ * spool_read_newest reads what was written last. */
+static void test_write_next_generation(void **state)
+{
+	struct fx *f = *state;
+	char dir[SPOOL_PATH_MAX], path[SPOOL_PATH_MAX + 64], got[SPOOL_PATH_MAX + 64];
+	enum spool_entry_type type;
+	struct buf b;
+	struct err e;
+	struct stat sb;
+	size_t n = 0;
+	DIR *dh;
+	struct dirent *de;
+
+	snprintf(dir, sizeof(dir), "%s/gen", f->root);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	err_clear(&e);
+	assert_int_equal(spool_write_next(dir, "x.", "one\n", 4, &e), ERR_OK);
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISDIR(sb.st_mode));
+	snprintf(path, sizeof(path), "%s/x.00000000000000000009", dir);
+	tsu_write(path, "nine\n", 5);
+	snprintf(path, sizeof(path), "%s/x.junk", dir);
+	tsu_write(path, "junk\n", 5);
+	assert_int_equal(spool_write_next(dir, "x.", "ten\n", 4, &e), ERR_OK);
+	buf_init(&b, 0);
+	assert_int_equal(spool_read_newest(dir, "x.", 1024, &b, got, sizeof(got), &type, &e),
+	                 ERR_OK);
+	assert_int_equal(type, SPOOL_ENTRY_REGULAR);
+	snprintf(path, sizeof(path), "%s/x.00000000000000000010", dir);
+	assert_string_equal(got, path);
+	assert_int_equal(b.len, 4);
+	assert_memory_equal(b.data, "ten\n", 4);
+	buf_release(&b);
+	dh = opendir(dir);
+	assert_non_null(dh);
+	while ((de = readdir(dh)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		assert_true(strcmp(de->d_name, "x.00000000000000000010") == 0 ||
+		            strcmp(de->d_name, "x.junk") == 0 || strcmp(de->d_name, "tmp") == 0);
+	}
+	closedir(dh);
+	assert_int_equal(n, 3);
+
+	snprintf(path, sizeof(path), "%s/none/deeper", f->root);
+	assert_int_equal(spool_write_next(path, "x.", "a", 1, &e), ERR_TEMP);
+	assert_non_null(strstr(e.msg, "none/deeper/tmp"));
+}
+
+/* The JSON status --json and spool stat --json give for state/ strangers:
+ * nothing without any; the count, then "NAME: WHAT" for the first
+ * SPOOL_STATE_STRANGERS_SHOWN, a name's control bytes escaped. */
+static void test_state_strangers_json(void **state)
+{
+	struct spool_stats st;
+	struct jdoc d = JDOC_INIT;
+	cJSON *o;
+	char *text, want[4096];
+	size_t used;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	o = jdoc_root_object(&d);
+	spool_stats_json_state_strangers(&d, o, &st);
+	text = jdoc_print(&d, 0);
+	assert_non_null(text);
+	assert_string_equal(text, "{}");
+	cJSON_free(text);
+	jdoc_release(&d);
+
+	st.state_strangers = SPOOL_STATE_STRANGERS_SHOWN + 2;
+	snprintf(st.state_stranger[0], sizeof(st.state_stranger[0]), "next.oms");
+	st.state_stranger_type[0] = SPOOL_ENTRY_FIFO;
+	snprintf(st.state_stranger[1], sizeof(st.state_stranger[1]), "a\nb\033[2J\\");
+	st.state_stranger_type[1] = SPOOL_ENTRY_SYMLINK;
+	for (size_t i = 2; i < SPOOL_STATE_STRANGERS_SHOWN; i++) {
+		snprintf(st.state_stranger[i], sizeof(st.state_stranger[i]), "d%zu", i);
+		st.state_stranger_type[i] = SPOOL_ENTRY_DIR;
+	}
+	o = jdoc_root_object(&d);
+	spool_stats_json_state_strangers(&d, o, &st);
+	text = jdoc_print(&d, 0);
+	assert_non_null(text);
+	used = (size_t)snprintf(want, sizeof(want),
+	                        "{\"state_strangers\":%d,\"state_stranger_entries\":[\"next.oms: "
+	                        "a FIFO\",\"a\\\\x0ab\\\\x1b[2J\\\\\\\\: a symbolic link\"",
+	                        SPOOL_STATE_STRANGERS_SHOWN + 2);
+	for (size_t i = 2; i < SPOOL_STATE_STRANGERS_SHOWN; i++)
+		used +=
+		    (size_t)snprintf(want + used, sizeof(want) - used, ",\"d%zu: a directory\"", i);
+	snprintf(want + used, sizeof(want) - used, "]}");
+	assert_string_equal(text, want);
+	cJSON_free(text);
+	jdoc_release(&d);
+}
+
 /* A symbolic link where the spool keeps a directory (a queue, its new/,
  * tmp/, state/) is never followed: producer, consumer, importer, stats
  * and the directory sync refuse it (ERR_FATAL naming it and the way
@@ -2130,6 +2231,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_importer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_locks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_strangers, setup, teardown),
+	    cmocka_unit_test(test_state_strangers_json),
+	    cmocka_unit_test_setup_teardown(test_write_next_generation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_dir_links, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

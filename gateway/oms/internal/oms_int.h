@@ -218,7 +218,4 @@ enum err_status oms_census_store(struct oms *o, const struct record *r, const ch
 /* 1 when state/oms/reconcile/<census_id>.json exists. */
 int oms_census_done(const char *root, const char *census_id);
 
-/* RFC 3339 UTC now into out[32]. */
-void oms_now(char out[32]);
-
 #endif

@@ -20,6 +20,7 @@
 #include "scf.h"
 #include "sig.h"
 #include "spool.h"
+#include "when.h"
 
 /* The rate budget of the credential: <spool root>/state/scf/rate
  * (ratewin.h), <ratePerMinute> calls in any <rateWindowSeconds>, shared
@@ -51,7 +52,7 @@ struct scf_half {
 	unsigned unsaved_pages;    /* pages noted in memory since the last state save */
 	uint64_t wb_until_ms;      /* write-back stops here for the next fetch (0: none) */
 	unsigned wb_backoff;       /* deferrals in a row, 0 after success */
-	uint64_t wb_backoff_until; /* CLOCK_MONOTONIC ms (scf_mono_ms) */
+	uint64_t wb_backoff_until; /* CLOCK_MONOTONIC ms (when_mono_ms) */
 	struct half_jitter jitter; /* the write-back back-off (half_backoff_ms) */
 	int types_checked;         /* request types added to the configuration resynced */
 	int self_read;             /* GET /profile answered in this process */
@@ -80,19 +81,11 @@ static inline int scf_stopping(const struct scf_half *h)
 	return h->stop && *h->stop;
 }
 
-static inline uint64_t scf_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Fairness: the next fetch is due, so the write-back drain yields (after
  * at least one record per drain, so a long fetch cannot starve it). */
 static inline int scf_wb_yield(const struct scf_half *h, unsigned settled)
 {
-	return settled && h->wb_until_ms && scf_mono_ms() >= h->wb_until_ms;
+	return settled && h->wb_until_ms && when_mono_ms() >= h->wb_until_ms;
 }
 
 /* The outcome of one inbound record, for the drain and for replay. */
