@@ -14,7 +14,8 @@
  * the half is killed once the run's K-th write is applied and its reply
  * held (at a random moment when the run makes fewer writes).  The test
  * prints how many kills landed inside a write-back and fails when none
- * did.  At the end it runs to completion and the oracle checks:
+ * did.  At the end it runs to completion (clean runs until no inbound
+ * record waits, then one more; two at least) and the oracle checks:
  * every issue, comment and attachment is in the outbound spool exactly
  * once, and every ack and close is applied exactly once in scf-sim's
  * state, with nothing in failed/.
@@ -147,6 +148,16 @@ static int run_scf(const struct tsim *s, const struct tenv *t, long delay_ms, lo
 		}
 		usleep(2000);
 	}
+}
+
+/* Settling runs at most (each applies at least one waiting record, and
+ * under load a hundred or more). */
+#define SETTLE_RUNS 30
+
+/* Inbound records not applied yet. */
+static int inbound_waiting(const struct tenv *t)
+{
+	return tenv_count(t, "inbound", "new") + tenv_count(t, "inbound", "cur");
 }
 
 static long ms_now(void)
@@ -335,24 +346,43 @@ int main(int argc, char **argv)
 			t_block_driver = 0;
 		}
 	}
-	/* Settle: two clean runs (the second sees the first's write-back). */
+	printf("scf_crash: %d rounds in %ld s (driver %ld s)\n", rounds, (ms_now() - t0) / 1000,
+	       t_driver / 1000);
+	/* Settle: clean runs until no inbound record waits, then one more
+	 * (it sees the last write-back); two at least.  A --once run's
+	 * write-back yields when its next fetch pass is due, one poll
+	 * interval after it started, after at least one record: the backlog
+	 * the kills left may take several runs under load, each of which
+	 * must shrink it. */
 	if (set_hold(&s, 0) != 0)
 		return fail("scf-sim refused write_hold_ms 0");
-	for (int i = 0; i < 2; i++) {
-		int killed, mid;
+	for (int i = 0, waiting = inbound_waiting(&t);; i++) {
+		int killed, mid, left;
 
+		if (i == SETTLE_RUNS) {
+			tsim_stop(&s);
+			return fail("the write-back backlog outlasted the settling runs");
+		}
 		if ((rc = run_scf(&s, &t, -1, 0, &killed, &mid)) != 0) {
 			fprintf(stderr, "scf_crash: final run exited %d (see %s/scf.log)\n", rc,
 			        t.dir);
 			tsim_stop(&s);
 			return 1;
 		}
+		if (waiting == 0 && i >= 1) {
+			printf("scf_crash: settled in %d clean runs\n", i + 1);
+			break;
+		}
+		left = inbound_waiting(&t);
+		if (waiting > 0 && left >= waiting) {
+			tsim_stop(&s);
+			return fail("a settling run applied no inbound record");
+		}
+		waiting = left;
 	}
 	printf("scf_crash: %d of %d runs killed, %d of them inside a write-back (a write applied, "
 	       "its reply held)\n",
 	       kills, rounds, mids);
-	printf("scf_crash: %d rounds in %ld s (driver %ld s)\n", rounds, (ms_now() - t0) / 1000,
-	       t_driver / 1000);
 	rc = oracle(&s, &t);
 	if (rounds >= 4 && mids == 0)
 		rc = fail("no kill landed inside a write-back");
