@@ -428,6 +428,7 @@ static int cache_grow(struct tkeys_cache *c)
 
 	if (c->n + 1 <= c->cap / 2)
 		return 0;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	if (!(tab = calloc(cap, sizeof(*tab))))
 		return -1;
 	for (size_t i = 0; i < c->cap; i++) {
@@ -500,6 +501,7 @@ static int key_one(const struct spool_entry *ent, void *vctx)
 	}
 	if (c->nfound == c->capfound) {
 		size_t cap = c->capfound ? c->capfound * 2 : 256;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		const struct tkeys_ent **f = realloc(c->found, cap * sizeof(*f));
 
 		if (!f)
@@ -549,6 +551,7 @@ cJSON *tenv_outbound_keys_cached(const struct tenv *t, struct tkeys_cache *c)
 	 * in time linear in the records, not quadratic (a lookup in a cJSON
 	 * object walks it). */
 	if (c->nfound)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		qsort(c->found, c->nfound, sizeof(*c->found), by_key);
 	for (size_t i = 0, j; i < c->nfound; i = j) {
 		for (j = i + 1; j < c->nfound && strcmp(c->found[j]->key, c->found[i]->key) == 0;
