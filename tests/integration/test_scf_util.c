@@ -341,55 +341,243 @@ void tenv_free(struct tenv *t)
 	t->dir[0] = '\0';
 }
 
+/* One outbound record file as read: its name, size and mtime, and the
+ * key and kind it carries.  Never changed once made, so a listing may
+ * keep pointers to it while the table grows. */
+struct tkeys_ent {
+	char *name;
+	int64_t size;
+	time_t mtime;
+	char *key;
+	const char *kind;       /* record_kind_name() */
+	struct tkeys_ent *next; /* on the retired list */
+};
+
+struct tkeys_cache {
+	struct tkeys_ent **tab; /* open addressing by name; cap a power of two */
+	size_t cap, n;
+	/* Entries replaced because their file changed (freed last). */
+	struct tkeys_ent *retired;
+	/* The entries the listing in progress found, one per file (a name
+	 * found in two directories counts twice, as it would unread). */
+	const struct tkeys_ent **found;
+	size_t nfound, capfound;
+	size_t reads;
+};
+
+struct tkeys_cache *tkeys_cache_new(void)
+{
+	return calloc(1, sizeof(struct tkeys_cache));
+}
+
+static void ent_free(struct tkeys_ent *e)
+{
+	if (e) {
+		free(e->name);
+		free(e->key);
+		free(e);
+	}
+}
+
+void tkeys_cache_free(struct tkeys_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->cap; i++)
+		ent_free(c->tab[i]);
+	while (c->retired) {
+		struct tkeys_ent *e = c->retired;
+
+		c->retired = e->next;
+		ent_free(e);
+	}
+	free(c->tab);
+	free(c->found);
+	free(c);
+}
+
+size_t tkeys_cache_reads(const struct tkeys_cache *c)
+{
+	return c->reads;
+}
+
+static size_t name_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot holding name, or the free slot where it belongs. */
+static struct tkeys_ent **cache_slot(struct tkeys_ent **tab, size_t cap, const char *name)
+{
+	size_t i = name_hash(name) & (cap - 1);
+
+	while (tab[i] && strcmp(tab[i]->name, name) != 0)
+		i = (i + 1) & (cap - 1);
+	return &tab[i];
+}
+
+/* Keep the table at most half full. -1 when out of memory. */
+static int cache_grow(struct tkeys_cache *c)
+{
+	size_t cap = c->cap ? c->cap * 2 : 256;
+	struct tkeys_ent **tab;
+
+	if (c->n + 1 <= c->cap / 2)
+		return 0;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	if (!(tab = calloc(cap, sizeof(*tab))))
+		return -1;
+	for (size_t i = 0; i < c->cap; i++) {
+		if (c->tab[i])
+			*cache_slot(tab, cap, c->tab[i]->name) = c->tab[i];
+	}
+	free(c->tab);
+	c->tab = tab;
+	c->cap = cap;
+	return 0;
+}
+
+/* Read and verify path into a new entry (NULL when it does not read or
+ * verify, or out of memory). */
+static struct tkeys_ent *ent_read(const char *path, const struct spool_entry *ent,
+                                  const struct sig_key *pub)
+{
+	struct tkeys_ent *e = calloc(1, sizeof(*e));
+	struct record *r = NULL;
+	int verified = 0;
+
+	if (!e || spool_read_record(path, pub, &r, &verified, NULL) != ERR_OK) {
+		free(e);
+		return NULL;
+	}
+	e->name = strdup(ent->name);
+	e->key = strdup(r->key);
+	e->kind = record_kind_name(r->kind);
+	e->size = ent->size;
+	e->mtime = ent->mtime;
+	record_free(r);
+	if (!e->name || !e->key) {
+		ent_free(e);
+		return NULL;
+	}
+	return e;
+}
+
 struct keys_ctx {
 	const struct tenv *t;
 	const char *dir;
 	struct sig_key *pub;
-	cJSON *out;
+	struct tkeys_cache *c;
 };
 
 static int key_one(const struct spool_entry *ent, void *vctx)
 {
 	struct keys_ctx *x = vctx;
-	char path[1024], tot[32];
-	struct record *r = NULL;
-	int verified = 0;
-	cJSON *n;
+	struct tkeys_cache *c = x->c;
+	struct tkeys_ent **slot, *e;
+	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/outbound/%s/%s", x->t->root, x->dir, ent->name);
-	if (spool_read_record(path, x->pub, &r, &verified, NULL) != ERR_OK)
-		return 0;
-	n = cJSON_GetObjectItem(x->out, r->key);
-	if (n)
-		cJSON_SetNumberValue(n, n->valuedouble + 1);
-	else
-		cJSON_AddNumberToObject(x->out, r->key, 1);
-	snprintf(tot, sizeof(tot), "_n_%s", record_kind_name(r->kind));
-	n = cJSON_GetObjectItem(x->out, tot);
-	if (n)
-		cJSON_SetNumberValue(n, n->valuedouble + 1);
-	else
-		cJSON_AddNumberToObject(x->out, tot, 1);
-	record_free(r);
+	if (cache_grow(c) != 0)
+		return 1;
+	slot = cache_slot(c->tab, c->cap, ent->name);
+	e = *slot;
+	if (!e || e->size != ent->size || e->mtime != ent->mtime) {
+		snprintf(path, sizeof(path), "%s/outbound/%s/%s", x->t->root, x->dir, ent->name);
+		c->reads++;
+		/* Not cached when it does not read: read again next time. */
+		if (!(e = ent_read(path, ent, x->pub)))
+			return 0;
+		if (*slot) {
+			(*slot)->next = c->retired;
+			c->retired = *slot;
+		} else {
+			c->n++;
+		}
+		*slot = e;
+	}
+	if (c->nfound == c->capfound) {
+		size_t cap = c->capfound ? c->capfound * 2 : 256;
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		const struct tkeys_ent **f = realloc(c->found, cap * sizeof(*f));
+
+		if (!f)
+			return 1;
+		c->found = f;
+		c->capfound = cap;
+	}
+	c->found[c->nfound++] = e;
 	return 0;
 }
 
-cJSON *tenv_outbound_keys(const struct tenv *t)
+static int by_key(const void *a, const void *b)
+{
+	return strcmp((*(const struct tkeys_ent *const *)a)->key,
+	              (*(const struct tkeys_ent *const *)b)->key);
+}
+
+/* Add 1 to out's number named name. */
+static void count_up(cJSON *out, const char *name)
+{
+	cJSON *n = cJSON_GetObjectItemCaseSensitive(out, name);
+
+	if (n)
+		cJSON_SetNumberValue(n, n->valuedouble + 1);
+	else
+		cJSON_AddNumberToObject(out, name, 1);
+}
+
+cJSON *tenv_outbound_keys_cached(const struct tenv *t, struct tkeys_cache *c)
 {
 	static const enum spool_dir dirs[] = {SPOOL_NEW, SPOOL_CUR, SPOOL_DONE};
 	const char *src = env_or_die("SCFGATE_SOURCE_DIR");
-	struct keys_ctx x = {t, NULL, NULL, cJSON_CreateObject()};
+	struct keys_ctx x = {t, NULL, NULL, c};
+	cJSON *out = cJSON_CreateObject();
 	char p[512];
 
 	snprintf(p, sizeof(p), "%s/tests/data/keys/test-scf.pub", src);
 	if (sig_load_public(p, &x.pub, NULL) != ERR_OK)
-		return x.out;
+		return out;
+	c->nfound = 0;
 	for (size_t i = 0; i < 3; i++) {
 		x.dir = spool_dir_name(dirs[i]);
 		spool_list(t->root, "outbound", dirs[i], key_one, &x, NULL);
 	}
 	sig_key_free(x.pub);
-	return x.out;
+	/* Sorted by key, each key's count is one run: the object is built
+	 * in time linear in the records, not quadratic (a lookup in a cJSON
+	 * object walks it). */
+	if (c->nfound)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		qsort(c->found, c->nfound, sizeof(*c->found), by_key);
+	for (size_t i = 0, j; i < c->nfound; i = j) {
+		for (j = i + 1; j < c->nfound && strcmp(c->found[j]->key, c->found[i]->key) == 0;
+		     j++)
+			;
+		cJSON_AddNumberToObject(out, c->found[i]->key, (double)(j - i));
+	}
+	for (size_t i = 0; i < c->nfound; i++) {
+		char tot[32];
+
+		snprintf(tot, sizeof(tot), "_n_%s", c->found[i]->kind);
+		count_up(out, tot);
+	}
+	return out;
+}
+
+cJSON *tenv_outbound_keys(const struct tenv *t)
+{
+	struct tkeys_cache *c = tkeys_cache_new();
+	cJSON *out;
+
+	if (!c)
+		return cJSON_CreateObject();
+	out = tenv_outbound_keys_cached(t, c);
+	tkeys_cache_free(c);
+	return out;
 }
 
 int tkeys_count(const cJSON *keys, const char *key)

@@ -60,6 +60,19 @@ void tenv_free(struct tenv *t);
 /* Every outbound record (new/, cur/, done/) by key: a JSON object
  * {"<key>": count, ...}, plus "_n_<kind>" totals. */
 cJSON *tenv_outbound_keys(const struct tenv *t);
+/* The same for a caller that looks again and again (the crash loop, once
+ * a round): a committed record's file keeps its name and content and
+ * only moves between new/, cur/ and done/, so the cache reads and
+ * verifies each file once, when it first meets its name (again if its
+ * size or mtime changed); a file that does not read or verify is not
+ * cached and is tried again next time.  Each call still lists the three
+ * directories, and counts a file found twice twice, as above. */
+struct tkeys_cache;
+struct tkeys_cache *tkeys_cache_new(void); /* NULL when out of memory */
+void tkeys_cache_free(struct tkeys_cache *c);
+cJSON *tenv_outbound_keys_cached(const struct tenv *t, struct tkeys_cache *c);
+/* Files read and verified by the cache so far. */
+size_t tkeys_cache_reads(const struct tkeys_cache *c);
 /* Count of key in the object above (0 if absent). */
 int tkeys_count(const cJSON *keys, const char *key);
 
