@@ -154,7 +154,16 @@ check "scfgate reconcile on the SCF host reads it" \
 cp "$omsres" "$work/result.before"
 e2e_start_half oms
 lock=$OMS_ROOT/inbound/state/oms.lock
-if e2e_wait_until 30 '[ -e "$lock" ] && ! flock -n "$lock" true'; then
+# The half holds the lock: /proc/locks has its flock on the lock file's
+# inode.  Read, never tried: a probe that took the lock itself (flock -n)
+# would, at the moment the half starts, make the half find it taken.
+oms_holds_lock() {
+	local ino
+	ino=$(stat -c %i "$lock" 2>/dev/null) || return 1
+	awk -v pid="$OMS_HALF_PID" -v ino="$ino" \
+		'$2 == "FLOCK" && $5 == pid && $6 ~ (":" ino "$") { found = 1 } END { exit !found }' /proc/locks
+}
+if e2e_wait_for 30 oms_holds_lock; then
 	ls "$OMS_ROOT/inbound/new" | sort >"$work/inbound.before"
 	out=$(timeout 30 "$E2E_GATE" reconcile --repair --config "$OMS_CFG" 2>&1)
 	rc=$?
