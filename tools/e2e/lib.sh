@@ -400,9 +400,20 @@ e2e_poll_nap() {
 # so on stderr: a condition that can never hold (a pipeline whose first
 # command fails under pipefail, say) costs its whole limit every run.
 e2e_wait_for() {
-	local limit=$1 deadline=$((EPOCHSECONDS + $1)) t0
-	shift
+	e2e_poll_until "$1" 0 "${@:2}"
+}
+
+# e2e_poll_until SECONDS KICK COMMAND...: the loop of e2e_wait_for and
+# e2e_wait_passes; with KICK > 0, e2e_pass_now before the first try and
+# then every KICK seconds.
+e2e_poll_until() {
+	local limit=$1 deadline=$((EPOCHSECONDS + $1)) every=$2 kick=0 t0
+	shift 2
 	while :; do
+		if [ "$every" -gt 0 ] && [ "$EPOCHSECONDS" -ge "$kick" ]; then
+			e2e_pass_now
+			kick=$((EPOCHSECONDS + every))
+		fi
 		e2e_usec
 		t0=$E2E_USEC
 		"$@" && return 0
@@ -441,23 +452,7 @@ e2e_pass_now() {
 # wait: what needs a fetch or a poll (a new report, a comment, a closed
 # request) is taken up without waiting out pollSeconds.
 e2e_wait_passes() {
-	local limit=$1 deadline=$((EPOCHSECONDS + $1)) kick=0 now t0
-	shift
-	while :; do
-		now=$EPOCHSECONDS
-		if [ "$now" -ge "$kick" ]; then
-			e2e_pass_now
-			kick=$((now + 3))
-		fi
-		e2e_usec
-		t0=$E2E_USEC
-		"$@" && return 0
-		if [ "$EPOCHSECONDS" -ge "$deadline" ]; then
-			echo "e2e: waited ${limit} s in vain for: $*" >&2
-			return 1
-		fi
-		e2e_poll_nap "$t0"
-	done
+	e2e_poll_until "$1" 3 "${@:2}"
 }
 
 # e2e_age_health HOST_DIR SECONDS: the newest health record under HOST_DIR
