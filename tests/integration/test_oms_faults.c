@@ -24,6 +24,7 @@
 #include "half.h"
 #include "oms.h"
 #include "test_oms_util.h"
+#include "when.h"
 
 static const char *const serial[] = {"--retry-ms", "50", "--concurrency", "1", NULL};
 static const char *const fast[] = {"--retry-ms", "50", "--http-timeout-ms", "1500", NULL};
@@ -168,20 +169,12 @@ static struct {
 	uint64_t longest; /* ms, the longest turn */
 } wt;
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static enum err_status timed_turn(void *h, struct half_turn *t, struct err *e)
 {
-	uint64_t t0 = mono_ms(), took;
+	uint64_t t0 = when_mono_ms(), took;
 	enum err_status s = oms_half_ops.turn(h, t, e);
 
-	took = mono_ms() - t0;
+	took = when_mono_ms() - t0;
 	wt.turns++;
 	if (took > wt.longest)
 		wt.longest = took;
@@ -230,11 +223,11 @@ static uint64_t once_in_process(struct omt *t, long retry_ms, long alarm_ms)
 	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
 	it.it_value.tv_sec = alarm_ms / 1000;
 	it.it_value.tv_usec = (alarm_ms % 1000) * 1000;
-	t0 = mono_ms();
+	t0 = when_mono_ms();
 	if (alarm_ms > 0)
 		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
 	assert_int_equal(half_loop(&ops, h, c, 1, &once_stop, &e), ERR_OK);
-	took = mono_ms() - t0;
+	took = when_mono_ms() - t0;
 	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
 	sigaction(SIGALRM, &old, NULL);

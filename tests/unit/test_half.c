@@ -24,6 +24,7 @@
 #include "half.h"
 #include "log.h"
 #include "sigs.h"
+#include "when.h"
 
 static char *tmp_dir(void)
 {
@@ -404,14 +405,6 @@ static struct {
 	int pass_at;          /* raise SIGUSR1 (pass now) in this turn */
 } fk;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static enum err_status fake_open(void **h, const struct cfg *c, const void *opts,
                                  volatile sig_atomic_t *stop, struct err *e)
 {
@@ -463,9 +456,9 @@ static enum err_status fake_turn(void *h, struct half_turn *t, struct err *e)
 	if (fk.runs <= fk.again_until)
 		t->again = 1;
 	if (fk.runs <= fk.wait_until)
-		t->wait_until_ms = now_ms() + fk.wait_ms;
+		t->wait_until_ms = when_mono_ms() + fk.wait_ms;
 	if ((size_t)fk.runs <= sizeof(fk.ended_at) / sizeof(fk.ended_at[0]))
-		fk.ended_at[fk.runs - 1] = now_ms();
+		fk.ended_at[fk.runs - 1] = when_mono_ms();
 	if (fk.runs == fk.fatal_at)
 		return err_set(e, ERR_FATAL, "turn failed");
 	if (fk.run_s != ERR_OK)
@@ -631,7 +624,7 @@ static void loop_turns_until_stop(void **unused)
 	struct fake f = {0, 0};
 	struct cfg c;
 	struct err e;
-	uint64_t t0 = now_ms(), took;
+	uint64_t t0 = when_mono_ms(), took;
 
 	(void)unused;
 	memset(&fk, 0, sizeof(fk));
@@ -641,7 +634,7 @@ static void loop_turns_until_stop(void **unused)
 	fk.stop_at = 3;
 	err_clear(&e);
 	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
-	took = now_ms() - t0;
+	took = when_mono_ms() - t0;
 	assert_int_equal(fk.runs, 3);
 	assert_int_equal(fk.due[0], HALF_TURN_PASS);
 	assert_int_equal(fk.due[1], 0);
@@ -705,7 +698,7 @@ static void loop_again_without_nap(void **unused)
 	struct fake f = {0, 0};
 	struct cfg c;
 	struct err e;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = when_mono_ms();
 
 	(void)unused;
 	memset(&fk, 0, sizeof(fk));
@@ -720,7 +713,7 @@ static void loop_again_without_nap(void **unused)
 	assert_int_equal(fk.due[0], HALF_TURN_PASS);
 	for (int i = 1; i < 5; i++)
 		assert_int_equal(fk.due[i], 0);
-	assert_true(now_ms() - t0 < 900); /* no nap in between */
+	assert_true(when_mono_ms() - t0 < 900); /* no nap in between */
 	assert_int_equal(fk.settles, 1);
 	assert_int_equal(fk.settles_at_runs, 5);
 
@@ -814,10 +807,10 @@ static void loop_once_stop_ends_nap(void **unused)
 	fk.wait_ms = 20000;
 	it.it_value.tv_usec = 300000;
 	err_clear(&e);
-	t0 = now_ms();
+	t0 = when_mono_ms();
 	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
 	assert_int_equal(half_loop(&fake_ops, &f, &c, 1, &alarm_stop, &e), ERR_OK);
-	took = now_ms() - t0;
+	took = when_mono_ms() - t0;
 	memset(&it, 0, sizeof(it)); /* a timer not fired yet must not outlive the handler */
 	setitimer(ITIMER_REAL, &it, NULL);
 	sigaction(SIGALRM, &old, NULL);
@@ -839,7 +832,7 @@ static void loop_pass_now(void **unused)
 	struct fake f = {0, 0};
 	struct cfg c;
 	struct err e;
-	uint64_t t0 = now_ms(), took;
+	uint64_t t0 = when_mono_ms(), took;
 	pid_t kid;
 	int st;
 
@@ -853,7 +846,7 @@ static void loop_pass_now(void **unused)
 	fk.stop_at = 3;
 	err_clear(&e);
 	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
-	took = now_ms() - t0;
+	took = when_mono_ms() - t0;
 	assert_int_equal(fk.runs, 3);
 	assert_int_equal(fk.due[0], HALF_TURN_PASS);
 	assert_int_equal(fk.due[1], 0);
@@ -878,9 +871,9 @@ static void loop_pass_now(void **unused)
 		kill(getppid(), SIGUSR1);
 		_exit(0);
 	}
-	t0 = now_ms();
+	t0 = when_mono_ms();
 	assert_int_equal(half_loop(&fake_ops, &f, &c, 0, &stop, &e), ERR_OK);
-	took = now_ms() - t0;
+	took = when_mono_ms() - t0;
 	assert_int_equal(waitpid(kid, &st, 0), kid);
 	assert_int_equal(fk.runs, 2);
 	assert_int_equal(fk.due[1], HALF_TURN_PASS);

@@ -30,6 +30,7 @@
 #include "num.h"
 #include "scf_impl.h"
 #include "unconst.h"
+#include "when.h"
 
 /* ---- scripted server ---- */
 
@@ -1250,14 +1251,6 @@ static void on_done_one(void *user, enum err_status st, struct http_response *re
 	on_done(o->t, st, resp, e);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void test_multi_concurrency(void **state)
 {
 	int delay = 50;
@@ -1272,9 +1265,9 @@ static void test_multi_concurrency(void **state)
 	for (int i = 0; i < 40; i++)
 		assert_int_equal(
 		    http_submit(f->c, "GET", "/issues", NULL, NULL, on_done, &t, &f->e), ERR_OK);
-	t0 = mono_ms();
+	t0 = when_mono_ms();
 	assert_int_equal(http_drain(f->c, &f->e), ERR_OK);
-	elapsed = mono_ms() - t0;
+	elapsed = when_mono_ms() - t0;
 	assert_int_equal(t.done, 40);
 	assert_int_equal(t.ok, 40);
 	assert_int_equal(f->s->hits, 40);
@@ -1313,16 +1306,16 @@ static void test_multi_step(void **state)
 		assert_int_equal(
 		    http_submit(f->c, "GET", "/issues", NULL, NULL, on_done, &t, &f->e), ERR_OK);
 	assert_int_equal(http_pending(f->c), 2);
-	t0 = mono_ms();
-	while (http_pending(f->c) && mono_ms() - t0 < 10000) {
+	t0 = when_mono_ms();
+	while (http_pending(f->c) && when_mono_ms() - t0 < 10000) {
 		int before = t.done;
 
-		t1 = mono_ms();
+		t1 = when_mono_ms();
 		assert_int_equal(http_step(f->c, 20, &f->e), ERR_OK);
 		steps++;
 		/* A step that saw nothing end came back within its wait
 		 * (plus scheduling), not at the 150 ms reply. */
-		if (t.done == before && mono_ms() - t1 < 120)
+		if (t.done == before && when_mono_ms() - t1 < 120)
 			short_steps++;
 		if (t.done == 1 && !submitted) {
 			submitted = 1;
